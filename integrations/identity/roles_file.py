@@ -1,0 +1,113 @@
+"""The embedded `Directory`: people and their SOP roles from a YAML file.
+
+Approval rules rest entirely on these roles, so the file is checked strictly when it is loaded:
+an unknown key, an unknown role id (a typo would silently leave a step without an approver) or a
+username listed twice is refused, and the error names the file and the entry so the fix is
+obvious. The file is read once, at construction; restart to pick up changes.
+
+Format::
+
+    people:
+      - username: sari
+        name: Sari Wulandari
+        roles: [koordinator-layanan]
+        email: sari@diskominfo.example.go.id      # optional
+        opd: Dinas Komunikasi dan Informatika      # optional
+        title: Koordinator Layanan                 # optional
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from toolkit.directory import Person
+from toolkit.errors import ConfigurationError, NotFoundError
+from toolkit.settings import Settings
+from toolkit.tickets.models import Username
+
+# The role ids of the SOPs (see DESIGN.md, "Roles"). Kept here rather than derived from the
+# catalog so that a role held by nobody yet is still a valid thing to grant.
+KNOWN_ROLES: frozenset[str] = frozenset({
+    "pemohon", "pelapor", "koordinator-layanan", "kepala-dinas", "penyedia-api", "tim-pusat-data",
+    "tim-jaringan-intra", "tim-pengembangan-aplikasi", "csirt", "tim-keamanan-spbe", "tim-kerja-aplikasi",
+    "humas", "analis-sistem-informasi-jaringan", "sandiman-ahli-pertama", "pranata-komputer-ahli-muda",
+    "kepala-bidang-ti", "pihak-eksternal", "opd-pemilik-aset",
+})
+
+
+def _known_role(role: str) -> str:
+    if role not in KNOWN_ROLES:
+        raise ValueError(f"unknown role '{role}'; known roles: {', '.join(sorted(KNOWN_ROLES))}")
+    return role
+
+
+RoleId = Annotated[str, AfterValidator(_known_role)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    username: Username
+    name: str = Field(min_length=1, max_length=200)
+    roles: list[RoleId] = Field(min_length=1)
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    opd: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors(include_url=False)
+    )
+
+
+def load_people(path: Path) -> dict[str, Person]:
+    """Parse and check a roles file; every problem is a `ConfigurationError` naming the file."""
+    try:
+        document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"roles file {path} cannot be read: {exc.strerror}", path=str(path)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"roles file {path} is not valid YAML: {exc}", path=str(path)) from None
+    if not isinstance(document, dict) or set(document) != {"people"} or not isinstance(document["people"], list):
+        raise ConfigurationError(f"roles file {path} must be a mapping with one key, 'people', holding a list",
+                                 path=str(path))
+    people: dict[str, Person] = {}
+    for index, raw in enumerate(document["people"]):
+        label = f"people[{index}]"
+        if isinstance(raw, dict) and isinstance(raw.get("username"), str):
+            label += f" ({raw['username']})"
+        try:
+            entry = _Entry.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigurationError(f"roles file {path}, {label}: {_describe(exc)}",
+                                     path=str(path), index=index) from None
+        if entry.username in people:
+            raise ConfigurationError(f"roles file {path}, {label}: username '{entry.username}' is listed twice",
+                                     path=str(path), index=index)
+        people[entry.username] = Person(
+            username=entry.username, name=entry.name, roles=frozenset(entry.roles),
+            email=entry.email, opd=entry.opd, title=entry.title,
+        )
+    return people
+
+
+class RolesFileDirectory:
+    def __init__(self, *, settings: Settings, path: str | None = None) -> None:
+        self.path = Path(path) if path is not None else Path(settings.roles_file)
+        self._people = load_people(self.path)
+
+    def person(self, username: str) -> Person:
+        found = self._people.get(username)
+        if found is None:
+            raise NotFoundError(f"no person '{username}' in {self.path}", user=username)
+        return found
+
+    def people_with_role(self, role: str) -> list[Person]:
+        return sorted((p for p in self._people.values() if role in p.roles), key=lambda p: p.username)
+
+    def people(self) -> list[Person]:
+        return sorted(self._people.values(), key=lambda p: p.username)

@@ -1,0 +1,323 @@
+"""The durable job queue on SQLite in WAL mode (the embedded default).
+
+Every state change is one short ``BEGIN IMMEDIATE`` transaction, so several worker threads and
+processes on one machine agree on who holds a job without any other coordinator. The fencing token
+(a fresh UUID per claim) is checked on heartbeat and finish: a worker that was presumed dead and
+comes back cannot overwrite the result of the worker that reclaimed its job.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import ConflictError, NotFoundError, UnavailableError
+from toolkit.jobs import (
+    TERMINAL_STATES,
+    Job,
+    JobSpec,
+    JobState,
+    OutboxItem,
+    PendingOutbox,
+)
+from toolkit.settings import Settings
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_id TEXT NOT NULL, step_id TEXT NOT NULL, action TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE, idempotent INTEGER NOT NULL, plan TEXT NOT NULL,
+    state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL,
+    created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT,
+    worker TEXT, lease_until REAL, lease_token TEXT, cancel_requested INTEGER NOT NULL DEFAULT 0,
+    result TEXT, error TEXT, history TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS jobs_claim ON jobs(state, id);
+CREATE INDEX IF NOT EXISTS jobs_ticket ON jobs(ticket_id);
+CREATE TABLE IF NOT EXISTS job_logs (
+    job_id INTEGER NOT NULL, seq INTEGER NOT NULL, line TEXT NOT NULL, PRIMARY KEY (job_id, seq)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ticket_id TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL UNIQUE, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+    next_attempt REAL NOT NULL, delivered_at TEXT, created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered_at, next_attempt);
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class SqliteJobQueue:
+    def __init__(self, *, settings: Settings, db_name: str = "queue.db", busy_timeout_ms: int = 5000) -> None:
+        self.path = Path(settings.state_dir) / db_name
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        with self._tx() as db:
+            db.executescript(_SCHEMA)
+
+    # -- connection handling -------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout_ms / 1000)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise UnavailableError(f"job queue unavailable: {exc}") from None
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- jobs ------------------------------------------------------------------------------
+    @staticmethod
+    def _job(row: sqlite3.Row) -> Job:
+        data = dict(row)
+        data["plan"] = json.loads(data["plan"])
+        data["result"] = json.loads(data["result"]) if data["result"] else None
+        data["history"] = json.loads(data["history"])
+        data["idempotent"] = bool(data["idempotent"])
+        data["cancel_requested"] = bool(data["cancel_requested"])
+        lease = data.pop("lease_until")
+        data["lease_until"] = datetime.fromtimestamp(lease, UTC) if lease else None
+        return Job.model_validate(data)
+
+    def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO jobs (ticket_id, step_id, action, idempotency_key, idempotent, plan, state,"
+                " max_attempts, created_at) VALUES (?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(idempotency_key) DO NOTHING",
+                (spec.ticket_id, spec.step_id, spec.action, spec.idempotency_key, int(spec.idempotent),
+                 json.dumps(spec.plan), JobState.QUEUED.value, spec.max_attempts, _iso(_now())),
+            )
+            created = cur.rowcount == 1
+            row = db.execute("SELECT * FROM jobs WHERE idempotency_key=?", (spec.idempotency_key,)).fetchone()
+        return self._job(row), created
+
+    def reclaim_expired(self) -> list[Job]:
+        """Jobs whose worker stopped renewing the lease: re-queued when the action is idempotent
+        and attempts remain, failed otherwise. Returns the jobs changed, as they now stand."""
+        changed: list[int] = []
+        probe = self._conn().execute(
+            "SELECT 1 FROM jobs WHERE state='running' AND lease_until < ? LIMIT 1", (_now().timestamp(),)).fetchone()
+        if probe is None:  # the common case costs a read, not a write lock
+            return []
+        with self._tx() as db:
+            expired = db.execute(
+                "SELECT id, idempotent, attempt, max_attempts, worker, history FROM jobs"
+                " WHERE state='running' AND lease_until < ?", (_now().timestamp(),)
+            ).fetchall()
+            for row in expired:
+                history = json.loads(row["history"])
+                history.append({"at": _iso(_now()), "event": "lease_expired", "worker": row["worker"],
+                                "attempt": row["attempt"]})
+                if row["idempotent"] and row["attempt"] < row["max_attempts"]:
+                    db.execute(
+                        "UPDATE jobs SET state='queued', worker=NULL, lease_until=NULL, lease_token=NULL, history=?"
+                        " WHERE id=?", (json.dumps(history), row["id"]))
+                else:
+                    reason = ("worker lost mid-run and the action is not idempotent: not re-run automatically;"
+                              " inspect the target, then 'spbe jobs retry'") if not row["idempotent"] else (
+                              "worker lost mid-run and the attempts are used up")
+                    db.execute(
+                        "UPDATE jobs SET state='failed', finished_at=?, error=?, lease_until=NULL, lease_token=NULL,"
+                        " history=? WHERE id=?", (_iso(_now()), reason, json.dumps(history), row["id"]))
+                changed.append(row["id"])
+        return [self.get(job_id) for job_id in changed]
+
+    def claim(self, worker: str, lease_seconds: float, ticket_id: str | None = None) -> Job | None:
+        now = _now()
+        with self._tx() as db:
+            query = "SELECT id FROM jobs WHERE state='queued'"
+            args: tuple[Any, ...] = ()
+            if ticket_id is not None:
+                query += " AND ticket_id=?"
+                args = (ticket_id,)
+            row = db.execute(query + " ORDER BY id LIMIT 1", args).fetchone()
+            if row is None:
+                return None
+            token = uuid.uuid4().hex
+            db.execute(
+                "UPDATE jobs SET state='running', attempt=attempt+1, worker=?, lease_until=?, lease_token=?,"
+                " started_at=?, finished_at=NULL, error=NULL WHERE id=?",
+                (worker, now.timestamp() + lease_seconds, token, _iso(now), row["id"]),
+            )
+            job = db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone()
+        return self._job(job)
+
+    def heartbeat(self, job_id: int, token: str, lease_seconds: float) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET lease_until=? WHERE id=? AND lease_token=? AND state='running'",
+                (_now().timestamp() + lease_seconds, job_id, token),
+            )
+            return cur.rowcount == 1
+
+    def finish(self, job_id: int, token: str, state: JobState, result: dict[str, Any] | None,
+               error: str | None, outbox: list[OutboxItem]) -> bool:
+        if state not in TERMINAL_STATES:
+            raise ValueError(f"finish needs a terminal state, got {state}")
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET state=?, result=?, error=?, finished_at=?, lease_until=NULL, lease_token=NULL"
+                " WHERE id=? AND lease_token=? AND state='running'",
+                (state.value, json.dumps(result) if result is not None else None, error, _iso(_now()),
+                 job_id, token),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._insert_outbox(db, outbox)
+        return True
+
+    def get(self, job_id: int) -> Job:
+        row = self._conn().execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"job {job_id} not found", job_id=job_id)
+        return self._job(row)
+
+    def list_jobs(self, *, state: JobState | None = None, ticket_id: str | None = None,
+                  limit: int = 200) -> list[Job]:
+        query, args = "SELECT * FROM jobs WHERE 1=1", []
+        if state is not None:
+            query += " AND state=?"
+            args.append(state.value)
+        if ticket_id is not None:
+            query += " AND ticket_id=?"
+            args.append(ticket_id)
+        rows = self._conn().execute(query + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [self._job(r) for r in rows]
+
+    def cancel(self, job_id: int) -> Job:
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"job {job_id} not found", job_id=job_id)
+            if row["state"] == JobState.QUEUED:
+                db.execute("UPDATE jobs SET state='canceled', finished_at=? WHERE id=?", (_iso(_now()), job_id))
+            elif row["state"] == JobState.RUNNING:
+                db.execute("UPDATE jobs SET cancel_requested=1 WHERE id=?", (job_id,))
+            else:
+                raise ConflictError(f"job {job_id} is already {row['state']}", job_id=job_id)
+        return self.get(job_id)
+
+    def retry(self, job_id: int) -> Job:
+        with self._tx() as db:
+            row = db.execute("SELECT state, history FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"job {job_id} not found", job_id=job_id)
+            if row["state"] not in (JobState.FAILED, JobState.CANCELED):
+                raise ConflictError(f"job {job_id} is {row['state']}; only failed or canceled jobs are retried",
+                                    job_id=job_id)
+            history = json.loads(row["history"]) + [{"at": _iso(_now()), "event": "retry_requested"}]
+            db.execute(
+                "UPDATE jobs SET state='queued', cancel_requested=0, max_attempts=max_attempts+1, history=?"
+                " WHERE id=?", (json.dumps(history), job_id))
+        return self.get(job_id)
+
+    def append_log(self, job_id: int, lines: list[str]) -> None:
+        if not lines:
+            return
+        with self._tx() as db:
+            start = db.execute("SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id=?", (job_id,)).fetchone()[0]
+            db.executemany("INSERT INTO job_logs (job_id, seq, line) VALUES (?,?,?)",
+                           [(job_id, start + i + 1, line) for i, line in enumerate(lines)])
+
+    def logs(self, job_id: int, after: int = 0) -> list[tuple[int, str]]:
+        rows = self._conn().execute(
+            "SELECT seq, line FROM job_logs WHERE job_id=? AND seq>? ORDER BY seq", (job_id, after)).fetchall()
+        return [(r["seq"], r["line"]) for r in rows]
+
+    def step_results(self, ticket_id: str) -> dict[str, Job]:
+        rows = self._conn().execute(
+            "SELECT * FROM jobs WHERE ticket_id=? AND state='succeeded' ORDER BY id", (ticket_id,)).fetchall()
+        return {r["step_id"]: self._job(r) for r in rows}
+
+    # -- outbox ----------------------------------------------------------------------------
+    @staticmethod
+    def _insert_outbox(db: sqlite3.Connection, items: list[OutboxItem]) -> None:
+        now = _now()
+        db.executemany(
+            "INSERT INTO outbox (ticket_id, kind, payload, dedupe_key, next_attempt, created_at)"
+            " VALUES (?,?,?,?,?,?) ON CONFLICT(dedupe_key) DO NOTHING",
+            [(i.ticket_id, i.kind.value, json.dumps(i.payload), i.dedupe_key, now.timestamp(), _iso(now))
+             for i in items],
+        )
+
+    def add_outbox(self, items: list[OutboxItem]) -> None:
+        with self._tx() as db:
+            self._insert_outbox(db, items)
+
+    def outbox_due(self, now: datetime, limit: int = 100) -> list[PendingOutbox]:
+        rows = self._conn().execute(
+            "SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt<=? ORDER BY id LIMIT ?",
+            (now.timestamp(), limit)).fetchall()
+        return [
+            PendingOutbox(
+                id=r["id"], attempts=r["attempts"], last_error=r["last_error"], created_at=r["created_at"],
+                item=OutboxItem(ticket_id=r["ticket_id"], kind=r["kind"], payload=json.loads(r["payload"]),
+                                dedupe_key=r["dedupe_key"]),
+            )
+            for r in rows
+        ]
+
+    def outbox_delivered(self, item_id: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE outbox SET delivered_at=?, attempts=attempts+1 WHERE id=?", (_iso(_now()), item_id))
+
+    def outbox_retry_later(self, item_id: int, error: str, next_attempt: datetime) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt=? WHERE id=?",
+                       (error[:500], next_attempt.timestamp(), item_id))
+
+    def outbox_pending_count(self, ticket_id: str | None = None) -> int:
+        query, args = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", ()
+        if ticket_id is not None:
+            query, args = query + " AND ticket_id=?", (ticket_id,)
+        return int(self._conn().execute(query, args).fetchone()[0])
+
+    def get_cursor(self, name: str) -> int:
+        row = self._conn().execute("SELECT value FROM cursors WHERE name=?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_cursor(self, name: str, value: int) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value="
+                       "excluded.value", (name, value))
+

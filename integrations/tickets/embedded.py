@@ -1,0 +1,432 @@
+"""The embedded service desk: the default `TicketSystem`, on one SQLite file in WAL mode.
+
+Every write is a single short ``BEGIN IMMEDIATE`` transaction, so a ticket and its ``opened`` event,
+an attachment and its event, or a status change and its event are stored together or not at all,
+and several threads and processes on one machine can share the file. Taking the write lock up
+front (rather than upgrading a read) also means a busy file waits ``busy_timeout_ms`` and then
+fails cleanly with `UnavailableError`, which the outbox retries, instead of failing midway.
+
+Event ``seq`` is allocated under that same lock, so events are committed in ``seq`` order and the
+trigger's cursor over `events_since` never skips an event that commits late.
+
+Ticket ids are ``SPBE-<year>-<5 digit sequence>``; the year is the UTC year of the creation time
+and the sequence restarts each year. The file holds applicants' personal data (NIK, addresses), so
+it is created readable by its owner only; SQLite gives its ``-wal`` and ``-shm`` files the same mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError
+from toolkit.settings import Settings
+from toolkit.tickets.models import (
+    AttachmentRef,
+    AttachmentUpload,
+    EventKind,
+    NewEvent,
+    Ticket,
+    TicketDraft,
+    TicketStatus,
+    TimelineEvent,
+)
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS tickets (
+        id TEXT PRIMARY KEY, year INTEGER NOT NULL, num INTEGER NOT NULL,
+        service_id TEXT NOT NULL, title TEXT NOT NULL, requester TEXT NOT NULL, fields TEXT NOT NULL,
+        status TEXT NOT NULL, assignee TEXT, sla_variant TEXT NOT NULL,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (year, num))""",
+    "CREATE INDEX IF NOT EXISTS tickets_filter ON tickets(status, service_id)",
+    """CREATE TABLE IF NOT EXISTS attachments (
+        ticket_id TEXT NOT NULL REFERENCES tickets(id), name TEXT NOT NULL, media_type TEXT NOT NULL,
+        size INTEGER NOT NULL, sha256 TEXT NOT NULL, kind TEXT, content BLOB NOT NULL,
+        added_by TEXT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (ticket_id, name))""",
+    """CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL REFERENCES tickets(id),
+        at TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, text TEXT NOT NULL,
+        step_id TEXT, data TEXT NOT NULL, dedupe_key TEXT UNIQUE)""",
+    "CREATE INDEX IF NOT EXISTS events_ticket ON events(ticket_id, seq)",
+)
+_TICKET_COLUMNS = (
+    "id, service_id, title, requester, fields, status, assignee, sla_variant, created_at, updated_at"
+)
+_REF_COLUMNS = "ticket_id, name, media_type, size, sha256, kind, added_by, added_at"
+_EVENT_COLUMNS = "seq, ticket_id, at, kind, actor, text, step_id, data"
+# These kinds describe changes to the ticket row itself; they are written only by the method that
+# makes the change, so the timeline can never disagree with the ticket's status or assignee.
+_RESERVED_KINDS = frozenset({EventKind.OPENED, EventKind.STATUS, EventKind.ASSIGNED, EventKind.ATTACHMENT})
+# Primary result codes that mean "try again later": BUSY, LOCKED, IOERR, CANTOPEN, PROTOCOL.
+_UNAVAILABLE_CODES = frozenset({5, 6, 10, 14, 15})
+
+
+def _unavailable(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _UNAVAILABLE_CODES
+    text = str(exc).lower()
+    return any(s in text for s in ("locked", "busy", "unable to open", "disk i/o"))
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(to_jsonable_python(value), ensure_ascii=False, sort_keys=True, allow_nan=False)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(f"value cannot be stored as JSON: {exc}") from None
+
+
+class EmbeddedTicketStore:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db_name: str = "tickets.db",
+        busy_timeout_ms: int = 2000,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """``clock`` exists for tests of the yearly sequence and of SLA timing; it must return an
+        aware datetime."""
+        self.path = Path(settings.state_dir) / db_name
+        self._busy_timeout_ms = int(busy_timeout_ms)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[sqlite3.Connection] = []
+        # Connections inherited through fork() must never be closed by the child: closing could
+        # checkpoint or delete the parent's WAL. They are kept referenced here instead.
+        self._inherited: list[sqlite3.Connection] = []
+        with self._guard():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        with self._tx() as db:
+            for statement in _SCHEMA:
+                db.execute(statement)
+
+    # -- connections and transactions ---------------------------------------------------------
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if _unavailable(exc):
+                raise UnavailableError(f"ticket store unavailable: {exc}", path=str(self.path)) from None
+            raise
+        except OSError as exc:
+            raise UnavailableError(f"ticket store unavailable: {exc.strerror}", path=str(self.path)) from None
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        if conn is not None:
+            self._inherited.append(conn)
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=self._busy_timeout_ms / 1000, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error:
+            conn.close()
+            raise
+        conn.row_factory = sqlite3.Row
+        self._local.conn, self._local.pid = conn, os.getpid()
+        with self._lock:
+            self._open.append(conn)
+        return conn
+
+    def _drop(self, conn: sqlite3.Connection) -> None:
+        """Forget a connection whose transaction state is unknown, so the next call starts clean."""
+        self._local.conn = None
+        with self._lock:
+            if conn in self._open:
+                self._open.remove(conn)
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
+
+    @contextmanager
+    def _tx(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        with self._guard():
+            conn = self._conn()
+            conn.execute(f"BEGIN {mode}")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                try:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    self._drop(conn)
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._open = self._open, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> EmbeddedTicketStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise InvalidInputError("the store's clock returned a naive datetime")
+        return now.astimezone(UTC)
+
+    # -- row conversion ------------------------------------------------------------------------
+    @staticmethod
+    def _ref(row: sqlite3.Row) -> AttachmentRef:
+        data = dict(row)
+        data.pop("ticket_id")
+        return AttachmentRef.model_validate(data)
+
+    @staticmethod
+    def _event(row: sqlite3.Row) -> TimelineEvent:
+        data = dict(row)
+        data["data"] = json.loads(data["data"])
+        return TimelineEvent.model_validate(data)
+
+    def _tickets(self, db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[Ticket]:
+        rows = db.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets {where} ORDER BY year, num", args).fetchall()  # noqa: S608
+        refs: dict[str, list[AttachmentRef]] = {}
+        for ref_row in db.execute(
+            f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id IN (SELECT id FROM tickets {where}) "  # noqa: S608
+            "ORDER BY added_at, rowid",
+            args,
+        ):
+            refs.setdefault(ref_row["ticket_id"], []).append(self._ref(ref_row))
+        tickets = []
+        for row in rows:
+            data = dict(row)
+            data["fields"] = json.loads(data["fields"])
+            data["attachments"] = tuple(refs.get(data["id"], ()))
+            tickets.append(Ticket.model_validate(data))
+        return tickets
+
+    def _ticket(self, db: sqlite3.Connection, ticket_id: str) -> Ticket:
+        found = self._tickets(db, "WHERE id = ?", (ticket_id,))
+        if not found:
+            raise NotFoundError(f"ticket {ticket_id} not found", ticket=ticket_id)
+        return found[0]
+
+    @staticmethod
+    def _require(db: sqlite3.Connection, ticket_id: str) -> sqlite3.Row:
+        row = db.execute("SELECT status, assignee FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"ticket {ticket_id} not found", ticket=ticket_id)
+        return row
+
+    @staticmethod
+    def _by_key(db: sqlite3.Connection, key: str | None, ticket_id: str, kind: EventKind) -> sqlite3.Row | None:
+        """The event already recorded under ``key``, if any. A key reused for another ticket or
+        another kind of event is a caller's bug, and answering with the unrelated event would hide it."""
+        if key is None:
+            return None
+        row = db.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE dedupe_key = ?", (key,)).fetchone()  # noqa: S608
+        if row is not None and (row["ticket_id"] != ticket_id or row["kind"] != kind):
+            raise ConflictError(
+                f"dedupe key '{key}' already names a {row['kind']} event on {row['ticket_id']}",
+                dedupe_key=key, ticket=row["ticket_id"],
+            )
+        return row
+
+    def _insert_event(self, db: sqlite3.Connection, ticket_id: str, event: NewEvent, at: datetime) -> sqlite3.Row:
+        """Insert, or return the event already stored under the same dedupe key. ``ON CONFLICT DO
+        NOTHING`` rather than a prior SELECT keeps this correct even if a caller forgets the lock."""
+        cur = db.execute(
+            "INSERT INTO events (ticket_id, at, kind, actor, text, step_id, data, dedupe_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+            (ticket_id, at.isoformat(), event.kind.value, event.actor, event.text, event.step_id,
+             _json(event.data), event.dedupe_key),
+        )
+        if cur.rowcount == 1:
+            db.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (at.isoformat(), ticket_id))
+            row = db.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq = ?", (cur.lastrowid,)).fetchone()  # noqa: S608
+        else:
+            row = self._by_key(db, event.dedupe_key, ticket_id, event.kind)
+        assert row is not None
+        return row
+
+    def _insert_attachment(
+        self, db: sqlite3.Connection, ticket_id: str, upload: AttachmentUpload, actor: str, at: datetime
+    ) -> None:
+        db.execute(
+            "INSERT INTO attachments (ticket_id, name, media_type, size, sha256, kind, content, added_by, added_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (ticket_id, upload.name, upload.media_type, len(upload.content),
+             hashlib.sha256(upload.content).hexdigest(), upload.kind, upload.content, actor, at.isoformat()),
+        )
+
+    # -- the TicketSystem port ------------------------------------------------------------------
+    def create(self, draft: TicketDraft) -> Ticket:
+        names = [a.name for a in draft.attachments]
+        if len(set(names)) != len(names):
+            raise InvalidInputError("two attachments share a name", errors=[("attachments", "duplicate name")])
+        with self._tx() as db:
+            now = self._now()
+            (num,) = db.execute(
+                "SELECT COALESCE(MAX(num), 0) + 1 FROM tickets WHERE year = ?", (now.year,)
+            ).fetchone()
+            ticket_id = f"SPBE-{now.year}-{num:05d}"
+            db.execute(
+                f"INSERT INTO tickets (year, num, {_TICKET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",  # noqa: S608
+                (now.year, num, ticket_id, draft.service_id, draft.title, draft.requester, _json(draft.fields),
+                 TicketStatus.OPEN.value, draft.sla_variant, now.isoformat(), now.isoformat()),
+            )
+            for upload in draft.attachments:
+                self._insert_attachment(db, ticket_id, upload, draft.requester, now)
+            opened = NewEvent(kind=EventKind.OPENED, actor=draft.requester, text=draft.title,
+                              data={"service_id": draft.service_id, "sla_variant": draft.sla_variant,
+                                    "attachments": names})
+            self._insert_event(db, ticket_id, opened, now)
+            return self._ticket(db, ticket_id)
+
+    def get(self, ticket_id: str) -> Ticket:
+        with self._tx("DEFERRED") as db:
+            return self._ticket(db, ticket_id)
+
+    def list_tickets(
+        self, *, status: TicketStatus | None = None, service_id: str | None = None
+    ) -> list[Ticket]:
+        clauses, args = [], []
+        if status is not None:
+            clauses.append("status = ?")
+            args.append(TicketStatus(status).value)
+        if service_id is not None:
+            clauses.append("service_id = ?")
+            args.append(service_id)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self._tx("DEFERRED") as db:
+            return self._tickets(db, where, tuple(args))
+
+    def timeline(self, ticket_id: str) -> list[TimelineEvent]:
+        with self._tx("DEFERRED") as db:
+            self._require(db, ticket_id)
+            rows = db.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE ticket_id = ? ORDER BY seq", (ticket_id,)  # noqa: S608
+            ).fetchall()
+        return [self._event(row) for row in rows]
+
+    def post(self, ticket_id: str, event: NewEvent) -> TimelineEvent:
+        """Idempotent by ``dedupe_key``: the first event stored under a key is returned to every
+        later caller, even concurrent ones in other processes."""
+        if event.kind in _RESERVED_KINDS:
+            raise InvalidInputError(
+                f"'{event.kind}' events are recorded by create/attach/transition/assign, not posted",
+                errors=[("kind", "reserved")],
+            )
+        with self._tx() as db:
+            self._require(db, ticket_id)
+            row = self._insert_event(db, ticket_id, event, self._now())
+        return self._event(row)
+
+    def attach(
+        self, ticket_id: str, upload: AttachmentUpload, actor: str, dedupe_key: str | None = None
+    ) -> AttachmentRef:
+        """Stores the content and an ``attachment`` event together. Names are unique per ticket and
+        never overwritten: the same content again is a no-op (a retried delivery), different
+        content under an existing name is a `ConflictError` (evidence must not change silently)."""
+        digest = hashlib.sha256(upload.content).hexdigest()
+        with self._tx() as db:
+            self._require(db, ticket_id)
+            earlier = self._by_key(db, dedupe_key, ticket_id, EventKind.ATTACHMENT)
+            if earlier is not None and json.loads(earlier["data"]).get("name") != upload.name:
+                raise ConflictError(f"dedupe key '{dedupe_key}' was used for another attachment",
+                                    dedupe_key=dedupe_key, ticket=ticket_id)
+            existing = db.execute(
+                f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id = ? AND name = ?",  # noqa: S608
+                (ticket_id, upload.name),
+            ).fetchone()
+            if existing is not None:
+                if existing["sha256"] != digest:
+                    raise ConflictError(
+                        f"ticket {ticket_id} already has an attachment named '{upload.name}' with other content",
+                        ticket=ticket_id, name=upload.name,
+                    )
+                return self._ref(existing)
+            now = self._now()
+            self._insert_attachment(db, ticket_id, upload, actor, now)
+            self._insert_event(db, ticket_id, NewEvent(
+                kind=EventKind.ATTACHMENT, actor=actor, text=upload.name, dedupe_key=dedupe_key,
+                data={"name": upload.name, "sha256": digest, "size": len(upload.content),
+                      "media_type": upload.media_type, "kind": upload.kind},
+            ), now)
+            row = db.execute(
+                f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id = ? AND name = ?",  # noqa: S608
+                (ticket_id, upload.name),
+            ).fetchone()
+        return self._ref(row)
+
+    def read_attachment(self, ticket_id: str, name: str) -> bytes:
+        with self._tx("DEFERRED") as db:
+            self._require(db, ticket_id)
+            row = db.execute(
+                "SELECT content, sha256 FROM attachments WHERE ticket_id = ? AND name = ?", (ticket_id, name)
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(f"ticket {ticket_id} has no attachment named '{name}'", ticket=ticket_id, name=name)
+        content = bytes(row["content"])
+        if hashlib.sha256(content).hexdigest() != row["sha256"]:
+            raise IntegrityError(f"attachment '{name}' of {ticket_id} does not match its recorded sha256",
+                                 ticket=ticket_id, name=name)
+        return content
+
+    def transition(
+        self, ticket_id: str, status: TicketStatus, actor: str, dedupe_key: str | None = None
+    ) -> Ticket:
+        """Records a ``status`` event with ``from``/``to`` and moves the ticket in one transaction.
+        Moving to the status the ticket already has records nothing. Whether a move is allowed is
+        the workflow's decision, not the store's."""
+        status = TicketStatus(status)
+        with self._tx() as db:
+            current = self._require(db, ticket_id)
+            if self._by_key(db, dedupe_key, ticket_id, EventKind.STATUS) is None and current["status"] != status:
+                now = self._now()
+                self._insert_event(db, ticket_id, NewEvent(
+                    kind=EventKind.STATUS, actor=actor, dedupe_key=dedupe_key,
+                    data={"from": current["status"], "to": status.value},
+                ), now)
+                db.execute("UPDATE tickets SET status = ? WHERE id = ?", (status.value, ticket_id))
+            return self._ticket(db, ticket_id)
+
+    def assign(self, ticket_id: str, assignee: str, actor: str) -> Ticket:
+        with self._tx() as db:
+            current = self._require(db, ticket_id)
+            if current["assignee"] != assignee:
+                self._insert_event(db, ticket_id, NewEvent(
+                    kind=EventKind.ASSIGNED, actor=actor, text=assignee,
+                    data={"from": current["assignee"], "to": assignee},
+                ), self._now())
+                db.execute("UPDATE tickets SET assignee = ? WHERE id = ?", (assignee, ticket_id))
+            return self._ticket(db, ticket_id)
+
+    def events_since(self, cursor: int, limit: int = 500) -> list[TimelineEvent]:
+        if limit < 1:
+            raise InvalidInputError("limit must be at least 1", errors=[("limit", "must be >= 1")])
+        with self._tx("DEFERRED") as db:
+            rows = db.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (int(cursor), limit)  # noqa: S608
+            ).fetchall()
+        return [self._event(row) for row in rows]

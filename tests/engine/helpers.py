@@ -1,0 +1,20 @@
+"""Drive a test ticket to its first automated step the way people would, through the desk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolkit.engine import desk
+from toolkit.engine.app import App
+
+
+def approved_ticket(app: App, **fields: str) -> str:
+    ticket = desk.open_ticket(app, "uji-mesin", "andi", "Uji mesin", {"instansi": "Dinas Uji", **fields}, [])
+    desk.check(app, ticket.id, "sari")
+    desk.approve(app, ticket.id, "kadis", "Disetujui untuk pengujian.")
+    return ticket.id
+
+
+def executions(state_dir: Path) -> list[str]:
+    path = state_dir / "executions.log"
+    return path.read_text().splitlines() if path.exists() else []

@@ -1,0 +1,66 @@
+"""A worker killed with SIGKILL mid-job: the lease expires and the job is re-run or failed by the
+action's declared idempotency, never lost and never silently run twice."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.conftest import engine_env, spbe_argv
+from tests.engine.helpers import approved_ticket, executions
+from toolkit.engine.server import run_ticket
+from toolkit.jobs import JobState
+from toolkit.tickets.models import EventKind
+
+
+def _start_and_kill(state_dir: Path) -> None:
+    proc = subprocess.Popen(spbe_argv("serve", "--workers", "1"), env=engine_env(state_dir),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not any(line.startswith("start") for line in executions(state_dir)):
+            assert time.monotonic() < deadline, "the job never started"
+            assert proc.poll() is None, "spbe serve exited early"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def test_idempotent_job_is_reclaimed_and_rerun_once(engine_app, engine_settings):
+    ticket_id = approved_ticket(engine_app, jeda_detik="3")
+    _start_and_kill(engine_settings.state_dir)
+    job = engine_app.queue.list_jobs(ticket_id=ticket_id)[0]
+    assert job.state == JobState.RUNNING and job.attempt == 1
+    time.sleep(1.2)  # the lease (1 s in these settings) runs out
+    run_ticket(engine_app, ticket_id)
+    job = engine_app.queue.get(job.id)
+    assert job.state == JobState.SUCCEEDED
+    assert job.attempt == 2
+    assert [h["event"] for h in job.history] == ["lease_expired"]
+    lines = [line for line in executions(engine_settings.state_dir) if "aksi-pertama" in line]
+    assert [line.split()[0] for line in lines] == ["start", "start", "done"]
+    completed = [e for e in engine_app.tickets.timeline(ticket_id)
+                 if e.kind == EventKind.STEP_COMPLETED and e.step_id == "aksi-pertama"]
+    assert len(completed) == 1
+
+
+def test_non_idempotent_job_is_failed_not_rerun(engine_app, engine_settings):
+    ticket_id = approved_ticket(engine_app, jeda_detik="3", sekali="ya")
+    _start_and_kill(engine_settings.state_dir)
+    time.sleep(1.2)
+    run_ticket(engine_app, ticket_id)
+    job = engine_app.queue.list_jobs(ticket_id=ticket_id)[0]
+    assert job.step_id == "aksi-sekali"
+    assert job.state == JobState.FAILED
+    assert "not idempotent" in (job.error or "")
+    lines = [line for line in executions(engine_settings.state_dir) if "aksi-sekali" in line]
+    assert [line.split()[0] for line in lines] == ["start"]
+    # The operator decides: a retry runs it again, once.
+    engine_app.queue.retry(job.id)
+    run_ticket(engine_app, ticket_id)
+    assert engine_app.queue.get(job.id).state == JobState.SUCCEEDED
+    lines = [line for line in executions(engine_settings.state_dir) if "aksi-sekali" in line]
+    assert [line.split()[0] for line in lines] == ["start", "start", "done"]

@@ -1,0 +1,66 @@
+"""Test actions for the engine's guarantees (exactly once, lease reclaim, outbox).
+
+They are real actions run by the real engine; what they do is append one line per execution to
+``<state_dir>/executions.log`` (with O_APPEND, so concurrent processes cannot lose a line), which is
+how the tests count executions. ``jeda_detik`` in the ticket makes them slow enough to be killed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from toolkit.actions.base import ActionContext, ActionResult, RunContext
+
+
+def executions_file(ctx: ActionContext) -> str:
+    return str(ctx.settings.state_dir / "executions.log")
+
+
+class CounterAction:
+    def __init__(self, name: str, idempotent: bool) -> None:
+        self.name = name
+        self.idempotent = idempotent
+
+    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+        return {"sleep": int(ctx.ticket.fields.get("jeda_detik") or 0), "step": ctx.step.id}
+
+    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+        line = f"{ctx.ticket.id} {plan['step']} job={run.job_id} attempt={run.attempt} pid={os.getpid()}\n"
+        fd = os.open(executions_file(ctx), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, ("start " + line).encode())
+        finally:
+            os.close(fd)
+        deadline = time.monotonic() + plan["sleep"]
+        while time.monotonic() < deadline:
+            if run.should_cancel():
+                return ActionResult(ok=False, summary="canceled", comment="Dibatalkan.")
+            time.sleep(0.05)
+        fd = os.open(executions_file(ctx), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, ("done " + line).encode())
+        finally:
+            os.close(fd)
+        run.log(f"counted {plan['step']}")
+        return ActionResult(ok=True, summary=f"counted {plan['step']}", comment=f"Langkah {plan['step']} selesai.",
+                            facts={"pid": os.getpid()})
+
+
+class NoopAction:
+    """Does nothing: the queue-throughput benchmark measures the engine, not the action."""
+
+    name = "test.noop"
+    idempotent = True
+
+    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+        return {}
+
+    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+        return ActionResult(ok=True, summary="noop", comment="noop")
+
+
+COUNTER = CounterAction("test.counter", idempotent=True)
+COUNTER_ONCE = CounterAction("test.counter_once", idempotent=False)
+NOOP = NoopAction()

@@ -1,0 +1,18 @@
+"""The actions this package ships, registered by the name the catalog binds them to."""
+
+from __future__ import annotations
+
+from toolkit.actions.base import ActionRegistry
+
+
+def register_builtin_actions(registry: ActionRegistry) -> None:
+    from toolkit.actions.documents import DocumentAction, TicketNotifyAction
+    from toolkit.actions.pusat_data import (
+        ConfigureBackupAction,
+        InstallMonitoringAction,
+        ProvisionServerAction,
+    )
+
+    for action in (DocumentAction(), TicketNotifyAction(), ProvisionServerAction(), InstallMonitoringAction(),
+                   ConfigureBackupAction()):
+        registry.register(action)

@@ -1,0 +1,75 @@
+"""Document and notification steps: rendered from the ticket's facts, posted to the ticket.
+
+A berita acara is only as good as the facts under it, so these actions render from the recorded
+results of earlier steps (never from free text typed at the end) and fail loudly when a required
+fact is missing instead of attaching an incomplete document.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
+from toolkit.document_context import build_context
+from toolkit.documents import TemplateRenderer
+
+_VIEWER = frozenset()  # documents are read by the applicant: confidential fields stay hidden
+
+
+def _context(ctx: ActionContext) -> dict[str, Any]:
+    return build_context(ticket=ctx.ticket, service=ctx.service, prior=ctx.prior, timeline=ctx.timeline,
+                         directory=ctx.directory, now=ctx.now, viewer_roles=_VIEWER)
+
+
+class DocumentAction:
+    name = "document.render"
+    idempotent = True
+
+    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+        template = str(ctx.step.action)
+        return {"template": template, "filename": f"{template}_{ctx.ticket.id}.md", "step": ctx.step.id}
+
+    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+        started = time.monotonic()
+        renderer = TemplateRenderer(ctx.settings.templates_dir)
+        text = run.mask(renderer.render("documents", plan["template"], _context(ctx)))
+        path = run.work_dir / plan["filename"]
+        path.write_text(text, encoding="utf-8")
+        run.log(f"rendered {plan['template']} ({len(text)} characters) to {path.name}")
+        comment = renderer.render("comments", "hasil_aksi", {
+            "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": True, "host": {},
+            "durasi_s": time.monotonic() - started, "ringkasan": f"Dokumen {ctx.step.title} telah dibuat.",
+            "lampiran": [plan["filename"]], "job_id": run.job_id,
+        })
+        return ActionResult(ok=True, summary=f"rendered {plan['filename']}", comment=run.mask(comment),
+                            artifacts=[Artifact(name=plan["filename"], path=path, media_type="text/markdown",
+                                                kind=plan["template"])],
+                            duration_s=time.monotonic() - started)
+
+
+class TicketNotifyAction:
+    """Notifications go to the ticket (the applicant reads it there); mail and chat notifiers
+    plug in behind the same step later."""
+
+    name = "notify.ticket"
+    idempotent = True
+
+    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+        template = str(ctx.step.action).removeprefix("notify.")
+        roles = list(ctx.step.participants) or [ctx.step.actor]
+        return {"template": template, "to_roles": roles, "step": ctx.step.id}
+
+    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+        renderer = TemplateRenderer(ctx.settings.templates_dir)
+        text = run.mask(renderer.render("comments", plan["template"], _context(ctx)))
+        recipients: list[str] = []
+        for role in plan["to_roles"]:
+            if role in ("pemohon", "pelapor"):
+                recipients.append(ctx.ticket.requester)
+            else:
+                recipients += [p.username for p in ctx.directory.people_with_role(role)]
+        run.log(f"notification {plan['template']} to {', '.join(recipients)}")
+        return ActionResult(ok=True, summary=f"notified {', '.join(plan['to_roles'])} ({plan['template']})",
+                            comment=text,
+                            facts={"recipients": recipients, "template": plan["template"]})

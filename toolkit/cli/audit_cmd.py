@@ -1,0 +1,50 @@
+"""`spbe audit ...`: read and verify the tamper-evident audit log."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from toolkit.cli.render import emit_json, when
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The append-only audit log."""
+
+
+@audit_group.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def audit_verify(obj, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Check the hash chain; exit 9 if any entry was edited or deleted."""
+    result = obj.app.audit.verify()
+    if as_json:
+        emit_json(obj.console, result)
+    elif result.ok:
+        obj.console.print(f"[green]audit log intact[/]: {result.entries} entries")
+    else:
+        for problem in result.problems:
+            obj.err.print(f"[red]entry {problem.get('seq') if isinstance(problem, dict) else problem}[/]: "
+                          f"{problem.get('problem') if isinstance(problem, dict) else ''}")
+    if not result.ok:
+        raise SystemExit(9)
+
+
+@audit_group.command("list")
+@click.option("--ticket", "ticket_id")
+@click.option("--limit", type=click.IntRange(1, 100000), default=100)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def audit_list(obj, ticket_id, limit, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Audit entries, oldest first."""
+    entries = obj.app.audit.entries(ticket_id=ticket_id, limit=limit)
+    if as_json:
+        emit_json(obj.console, entries)
+        return
+    table = Table(title="Audit")
+    for col in ("#", "When", "Actor", "Action", "Ticket", "Hash"):
+        table.add_column(col)
+    for e in entries:
+        table.add_row(str(e.seq), when(e.at), e.actor, e.action, e.ticket_id or "-", e.hash[:12])
+    obj.console.print(table)

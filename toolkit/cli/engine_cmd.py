@@ -1,0 +1,138 @@
+"""`spbe run`, `spbe serve` and `spbe jobs ...`: the engine from the command line."""
+
+from __future__ import annotations
+
+import signal
+
+import click
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from toolkit.cli.render import emit_json, job_table
+from toolkit.engine import scheduler
+from toolkit.engine.server import Server
+from toolkit.engine.worker import work_once, worker_id
+from toolkit.engine.outbox import deliver_due
+from toolkit.jobs import JobState
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.command("run")
+@click.argument("ticket_id")
+@JSON_OPTION
+@click.pass_obj
+def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Process TICKET_ID now: run every automated step that is due, post the results."""
+    app = obj.app
+    scheduler.advance(app, ticket_id)
+    done = []
+    me = worker_id("run")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=obj.err, disable=as_json, transient=True) as bar:
+        task = bar.add_task(f"{ticket_id}: waiting for jobs", total=None)
+        while True:
+            queued = app.queue.list_jobs(state=JobState.QUEUED, ticket_id=ticket_id, limit=1)
+            if queued:
+                bar.update(task, description=f"{ticket_id}: {queued[0].step_id} ({queued[0].action})")
+            job = work_once(app, me, ticket_id=ticket_id)
+            if job is None:
+                break
+            done.append(job)
+            if not as_json:
+                obj.err.print(f"  job {job.id} {job.step_id}: [bold]{job.state.value}[/] "
+                              f"{(job.result or {}).get('summary', job.error or '')}")
+    deliver_due(app)
+    pending = app.queue.outbox_pending_count(ticket_id)
+    if as_json:
+        emit_json(obj.console, {"jobs": [j.model_dump(mode="json", exclude={"plan"}) for j in done],
+                                "outbox_pending": pending})
+    else:
+        obj.console.print(job_table(done))
+        if pending:
+            obj.console.print(f"[yellow]{pending} result(s) wait in the outbox for the ticket system[/]")
+    if any(j.state == JobState.FAILED for j in done):
+        raise SystemExit(7)
+
+
+@click.command("serve")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker threads (default: settings.workers.count).")
+@click.option("--duration", type=float, help="Stop after this many seconds (tests, benchmarks).")
+@click.pass_obj
+def serve_command(obj, workers, duration) -> None:  # type: ignore[no-untyped-def]
+    """Run the trigger loop, the worker pool and the outbox until SIGTERM/SIGINT."""
+    server = Server(obj.app, workers=workers or obj.app.settings.workers.count)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: server.stop.set())
+    obj.err.print(f"spbe serve: {server.workers} worker(s), state in {obj.app.settings.state_dir}")
+    server.run(duration)
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Inspect and steer jobs."""
+
+
+@jobs_group.command("list")
+@click.option("--state", type=click.Choice([s.value for s in JobState]))
+@click.option("--ticket", "ticket_id")
+@click.option("--limit", type=click.IntRange(1, 10000), default=50)
+@JSON_OPTION
+@click.pass_obj
+def jobs_list(obj, state, ticket_id, limit, as_json) -> None:  # type: ignore[no-untyped-def]
+    """List jobs, newest first."""
+    jobs = obj.app.queue.list_jobs(state=JobState(state) if state else None, ticket_id=ticket_id, limit=limit)
+    if as_json:
+        emit_json(obj.console, [j.model_dump(mode="json", exclude={"plan", "result"}) for j in jobs])
+    else:
+        obj.console.print(job_table(jobs))
+
+
+@jobs_group.command("show")
+@click.argument("job_id", type=int)
+@JSON_OPTION
+@click.pass_obj
+def jobs_show(obj, job_id, as_json) -> None:  # type: ignore[no-untyped-def]
+    """A job with its plan, result and history."""
+    job = obj.app.queue.get(job_id)
+    if as_json:
+        emit_json(obj.console, job)
+    else:
+        obj.console.print(job_table([job]))
+        obj.console.print("[bold]plan[/]")
+        emit_json(obj.console, job.plan)
+        if job.result:
+            obj.console.print("[bold]result[/]")
+            emit_json(obj.console, {k: v for k, v in job.result.items() if k != "comment"})
+        if job.history:
+            obj.console.print("[bold]history[/]")
+            emit_json(obj.console, job.history)
+
+
+@jobs_group.command("logs")
+@click.argument("job_id", type=int)
+@click.pass_obj
+def jobs_logs(obj, job_id) -> None:  # type: ignore[no-untyped-def]
+    """The job's log (ansible events, masked)."""
+    obj.app.queue.get(job_id)
+    for _, line in obj.app.queue.logs(job_id):
+        click.echo(line)
+
+
+@jobs_group.command("cancel")
+@click.argument("job_id", type=int)
+@click.pass_obj
+def jobs_cancel(obj, job_id) -> None:  # type: ignore[no-untyped-def]
+    """Cancel a queued job, or ask a running one to stop."""
+    job = obj.app.queue.cancel(job_id)
+    obj.app.audit.append("cli", "job.cancel", job.ticket_id, {"job": job_id})
+    obj.console.print(f"job {job_id}: {job.state.value}{' (cancel requested)' if job.cancel_requested else ''}")
+
+
+@jobs_group.command("retry")
+@click.argument("job_id", type=int)
+@click.pass_obj
+def jobs_retry(obj, job_id) -> None:  # type: ignore[no-untyped-def]
+    """Queue a failed or canceled job again (a new attempt of the same step)."""
+    job = obj.app.queue.retry(job_id)
+    obj.app.audit.append("cli", "job.retry", job.ticket_id, {"job": job_id})
+    obj.console.print(f"job {job_id}: {job.state.value}")

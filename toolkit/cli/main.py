@@ -1,0 +1,94 @@
+"""The `spbe` command: parse, call the core, render. Nothing else lives here.
+
+This is the one place where toolkit errors become exit codes (each error class knows its own) and
+where secrets are masked on the way to the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+
+from toolkit.engine.app import App
+from toolkit.errors import ToolkitError
+from toolkit.settings import load_settings
+
+
+class CliContext:
+    """Settings and the lazily built app; heavy adapters load only when a command needs them."""
+
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        self._overrides = overrides
+        self._app: App | None = None
+        self.console = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False)
+
+    @property
+    def settings(self) -> Any:
+        return self.app.settings
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            self._app = App(load_settings(**self._overrides))
+        return self._app
+
+
+class SpbeGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ToolkitError as exc:
+            obj = ctx.obj if isinstance(ctx.obj, CliContext) else None
+            masked = obj.app.masker(str(exc)) if obj and obj._app else str(exc)
+            if ctx.params.get("json_errors"):
+                click.echo(json.dumps({"error": type(exc).__name__, "message": masked,
+                                       "exit_code": exc.exit_code}), err=True)
+            else:
+                Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {masked}", markup=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=SpbeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--state-dir", type=click.Path(file_okay=False), help="Override settings.state_dir.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file (else $SPBE_CONFIG).")
+@click.option("--json-errors", is_flag=True, help="Print errors as JSON on stderr.")
+@click.option("-v", "--verbose", count=True, help="More logging on stderr.")
+@click.version_option(package_name="spbe")
+@click.pass_context
+def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json_errors: bool, verbose: int) -> None:
+    """spbe: the SPBE service desk's automation toolkit (tickets drive Ansible, network and gateway work)."""
+    import os
+
+    if config_file:
+        os.environ["SPBE_CONFIG"] = config_file
+    logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides: dict[str, Any] = {}
+    if state_dir:
+        overrides["state_dir"] = state_dir
+    ctx.obj = CliContext(overrides)
+
+
+def _register() -> None:
+    from toolkit.cli.audit_cmd import audit_group
+    from toolkit.cli.catalog_cmd import catalog_group
+    from toolkit.cli.config_cmd import config_group
+    from toolkit.cli.engine_cmd import jobs_group, run_command, serve_command
+    from toolkit.cli.lab_cmd import lab_group
+    from toolkit.cli.ticket_cmd import ticket_group
+
+    for command in (catalog_group, ticket_group, jobs_group, run_command, serve_command, config_group,
+                    audit_group, lab_group):
+        cli.add_command(command)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

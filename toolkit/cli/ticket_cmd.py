@@ -1,0 +1,196 @@
+"""`spbe ticket ...`: the embedded service desk from the command line."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+import click
+
+from toolkit.cli.render import emit_json, ticket_detail, ticket_table, visible_fields
+from toolkit.engine import desk
+from toolkit.engine.progress import progress
+from toolkit.errors import InvalidInputError
+from toolkit.tickets.models import MAX_ATTACHMENT_BYTES, AttachmentUpload, TicketStatus
+
+AS_OPTION = click.option("--as", "actor", required=True, help="Username acting (must hold the step's role).")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def _fields(pairs: tuple[str, ...]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise InvalidInputError(f"--field expects NAME=VALUE, got {pair!r}", errors=[("field", "format")])
+        if name in fields:
+            raise InvalidInputError(f"field '{name}' given twice", errors=[(name, "duplicate")])
+        fields[name] = value
+    return fields
+
+
+def _attachments(pairs: tuple[str, ...]) -> list[AttachmentUpload]:
+    uploads = []
+    for pair in pairs:
+        kind, sep, path_text = pair.partition("=")
+        if not sep:
+            raise InvalidInputError(f"--attach expects KIND=PATH, got {pair!r}", errors=[("attach", "format")])
+        path = Path(path_text)
+        if not path.is_file():
+            raise InvalidInputError(f"attachment file not found: {path_text!r}", errors=[(kind, "file not found")])
+        if path.stat().st_size > MAX_ATTACHMENT_BYTES:
+            raise InvalidInputError(f"attachment {path.name!r} is larger than {MAX_ATTACHMENT_BYTES} bytes",
+                                    errors=[(kind, "too large")])
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        try:
+            uploads.append(AttachmentUpload(name=path.name, media_type=media_type, content=path.read_bytes(),
+                                            kind=kind))
+        except ValueError as exc:  # pydantic ValidationError is a ValueError
+            raise InvalidInputError(f"attachment '{kind}': {_first_error(exc)}", errors=[(kind, "invalid")]) from None
+    return uploads
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors(include_url=False)[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(exc)
+
+
+@click.group("ticket")
+def ticket_group() -> None:
+    """Open, inspect and move tickets through their SOP."""
+
+
+@ticket_group.command("open")
+@click.argument("service_id")
+@AS_OPTION
+@click.option("--title", required=True, help="Short subject of the request.")
+@click.option("-f", "--field", "fields", multiple=True, metavar="NAME=VALUE", help="A request field (repeatable).")
+@click.option("-a", "--attach", "attachments", multiple=True, metavar="KIND=PATH", help="An attachment (repeatable).")
+@JSON_OPTION
+@click.pass_obj
+def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Open a ticket for SERVICE_ID; refused with the exact missing or malformed requirement."""
+    ticket = desk.open_ticket(obj.app, service_id, actor, title, _fields(fields), _attachments(attachments))
+    if as_json:
+        emit_json(obj.console, ticket)
+    else:
+        obj.console.print(f"opened [bold]{ticket.id}[/] ({service_id}), SLA variant {ticket.sla_variant}")
+
+
+@ticket_group.command("list")
+@click.option("--status", type=click.Choice([s.value for s in TicketStatus]))
+@click.option("--service", "service_id")
+@JSON_OPTION
+@click.pass_obj
+def list_cmd(obj, status, service_id, as_json) -> None:  # type: ignore[no-untyped-def]
+    """List tickets."""
+    tickets = obj.app.tickets.list_tickets(status=TicketStatus(status) if status else None, service_id=service_id)
+    if as_json:
+        emit_json(obj.console, [t.model_dump(mode="json", exclude={"fields"}) for t in tickets])
+    else:
+        obj.console.print(ticket_table(tickets))
+
+
+@ticket_group.command("show")
+@click.argument("ticket_id")
+@click.option("--as", "viewer", help="Who is looking (confidential fields need the coordinator or CSIRT role).")
+@JSON_OPTION
+@click.pass_obj
+def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Show a ticket: fields, SOP steps with status, SLA, attachments and the timeline."""
+    app = obj.app
+    ticket = app.tickets.get(ticket_id)
+    service = app.catalog.get(ticket.service_id)
+    timeline = app.tickets.timeline(ticket_id)
+    state = progress(service, ticket, timeline, app.queue)
+    roles = app.directory.person(viewer).roles if viewer else frozenset()
+    fields = visible_fields(service, ticket, roles)
+    if as_json:
+        emit_json(obj.console, {
+            "ticket": ticket.model_dump(mode="json") | {"fields": fields},
+            "steps": [{"id": s.step.id, "title": s.step.title, "status": s.status.value, "actor": s.step.actor,
+                       "completed_at": s.completed_at} for s in state.steps],
+            "sla": state.sla.model_dump(mode="json"),
+            "timeline": [e.model_dump(mode="json") for e in timeline],
+            "outbox_pending": app.queue.outbox_pending_count(ticket_id),
+        })
+    else:
+        ticket_detail(obj.console, service, ticket, state, timeline, fields)
+
+
+@ticket_group.command("check")
+@click.argument("ticket_id")
+@AS_OPTION
+@click.pass_obj
+def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
+    """Completeness check by the koordinator layanan; forwards to the approver."""
+    desk.check(obj.app, ticket_id, actor)
+    obj.console.print(f"{ticket_id}: lengkap, diteruskan untuk persetujuan")
+
+
+@ticket_group.command("approve")
+@click.argument("ticket_id")
+@AS_OPTION
+@click.option("--reason", required=True, help="Written reason (recorded on the ticket and in the audit log).")
+@click.pass_obj
+def approve_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
+    """Approve (only the SOP's approver, never the requester)."""
+    desk.approve(obj.app, ticket_id, actor, reason)
+    obj.console.print(f"{ticket_id}: disetujui oleh {actor}")
+
+
+@ticket_group.command("defer")
+@click.argument("ticket_id")
+@AS_OPTION
+@click.option("--reason", required=True, help="Written reason for deferring.")
+@click.pass_obj
+def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
+    """Defer (tunda) with a written reason."""
+    desk.defer(obj.app, ticket_id, actor, reason)
+    obj.console.print(f"{ticket_id}: ditunda oleh {actor}")
+
+
+@ticket_group.command("advance")
+@click.argument("ticket_id")
+@AS_OPTION
+@click.option("--step", "step_id", required=True, help="The current human step's id (see 'ticket show').")
+@click.option("--note", required=True, help="What was done (recorded on the ticket).")
+@click.pass_obj
+def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[no-untyped-def]
+    """Record a human step of the SOP as done (e.g. application installation, UAT)."""
+    desk.record_step(obj.app, ticket_id, actor, step_id, note)
+    obj.console.print(f"{ticket_id}: langkah {step_id} dicatat selesai")
+
+
+@ticket_group.command("close")
+@click.argument("ticket_id")
+@AS_OPTION
+@click.option("--note", help="Closing note.")
+@click.pass_obj
+def close_cmd(obj, ticket_id, actor, note) -> None:  # type: ignore[no-untyped-def]
+    """Close the ticket (koordinator layanan) once only notifications remain."""
+    desk.close(obj.app, ticket_id, actor, note)
+    obj.console.print(f"{ticket_id}: ditutup")
+
+
+@ticket_group.command("comment")
+@click.argument("ticket_id")
+@AS_OPTION
+@click.argument("text")
+@click.pass_obj
+def comment_cmd(obj, ticket_id, actor, text) -> None:  # type: ignore[no-untyped-def]
+    """Add a comment."""
+    desk.comment(obj.app, ticket_id, actor, text)
+
+
+@ticket_group.command("assign")
+@click.argument("ticket_id")
+@AS_OPTION
+@click.argument("assignee")
+@click.pass_obj
+def assign_cmd(obj, ticket_id, actor, assignee) -> None:  # type: ignore[no-untyped-def]
+    """Assign the ticket to a person (koordinator layanan)."""
+    desk.assign(obj.app, ticket_id, actor, assignee)

@@ -1,0 +1,296 @@
+"""The one context every document and notification template is rendered with.
+
+Templates are written by people who read SOPs, not Python, so they get plain dicts and lists with
+Indonesian keys, built here from the ticket, the catalog entry, the recorded job results and the
+timeline. Nothing here formats for display beyond what cannot be done in a template; dates stay
+datetimes for the ``tanggal``/``waktu`` filters of `toolkit.documents`.
+
+Context keys (templates use exactly these):
+
+``tiket``
+    ``id``, ``judul``, ``status`` (``open`` ...), ``status_label`` (Indonesian), ``dibuka`` (datetime),
+    ``sla_varian`` (id), ``data``: list of ``{nama, label, nilai}`` in the catalog's field order, and
+    ``isian``: field name → value. A ``confidential`` field's value is ``"[dirahasiakan]"`` in both
+    unless the viewer holds ``koordinator-layanan`` or ``csirt`` (the SOPs guarantee the reporter's
+    secrecy; documents are read by the applicant).
+``layanan``
+    ``id``, ``nama``, ``penyelenggara``, ``pengaduan`` (list), ``jaminan`` (list), ``produk`` (list),
+    ``sla``: ``{id, label}`` of the ticket's SLA variant.
+``pemohon``
+    ``{username, nama, jabatan, opd, email, dikenal}``; for a user the directory does not know,
+    ``nama`` is the username, ``opd`` the ticket's ``instansi`` field and ``dikenal`` false.
+``pihak``
+    role id → ``{username, nama, jabatan, opd, email, peran, ditetapkan}`` of the first person with the
+    role, for every role of the service and the Diskominfo roles that sign documents. Nobody with the
+    role gives a dotted line for a handwritten name and ``ditetapkan`` false: a signature block is
+    still printable and signed by hand, as paper berita acara are.
+``hasil``
+    step id → ``{judul_langkah, ringkasan, fakta, selesai, durasi_s, berhasil, berubah, artefak, job_id,
+    percobaan}`` for every step with a succeeded job (``fakta`` is the action's ``facts`` unchanged).
+``langkah``
+    the service's steps in order: ``{id, no, judul, pelaksana, jenis, status, status_label, selesai,
+    pelaku, catatan}``; ``status`` is ``selesai`` | ``gagal`` | ``dilewati`` | ``belum``. A step is done
+    by a ``step_completed`` event (or an approval, a completeness check, the opening event for the
+    first step, or a succeeded job); ``catatan`` is the note recorded with it.
+``catatan_langkah``
+    step id → the note of the step's latest completion (for the human steps a berita acara cites).
+``riwayat``
+    the timeline: ``{waktu, pelaku, jenis, jenis_label, teks, langkah}``, ``pelaku`` a display name.
+``lampiran``
+    the ticket's attachments: ``{nama, jenis, ditambahkan}``.
+``sekarang``
+    ``now``.
+``nomor_dokumen``
+    ``nomor_dokumen("BA-INST")`` → ``"BA-INST/<ticket id>/<year in WIB>"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from toolkit.directory import Directory, Person
+from toolkit.documents import WIB, nama_peran
+from toolkit.errors import NotFoundError
+from toolkit.jobs import Job, JobState
+from toolkit.tickets.models import EventKind, Ticket, TimelineEvent
+
+PRIVILEGED_VIEWERS = frozenset({"koordinator-layanan", "csirt"})
+REDACTED = "[dirahasiakan]"
+UNSIGNED = "...................................."
+SIGNING_ROLES = ("koordinator-layanan", "kepala-dinas", "tim-pusat-data", "tim-pengembangan-aplikasi",
+                 "tim-jaringan-intra", "csirt", "tim-keamanan-spbe")
+SYSTEM_ACTORS = {"engine": "Sistem", "worker": "Sistem", "system": "Sistem", "outbox": "Sistem"}
+
+STATUS_LABELS = {"open": "Dibuka", "in_progress": "Dalam proses", "deferred": "Ditunda", "closed": "Ditutup"}
+STEP_STATUS_LABELS = {"selesai": "Selesai", "gagal": "Gagal", "dilewati": "Tidak diperlukan", "belum": "Belum"}
+EVENT_LABELS = {
+    "opened": "Tiket dibuka", "comment": "Komentar", "checked": "Pemeriksaan kelengkapan",
+    "approved": "Persetujuan", "deferred": "Penundaan", "step_started": "Langkah dimulai",
+    "step_completed": "Langkah selesai", "step_failed": "Langkah gagal", "step_skipped": "Langkah dilewati",
+    "attachment": "Lampiran", "assigned": "Penugasan", "status": "Perubahan status",
+    "notification": "Notifikasi", "escalated": "Eskalasi",
+}
+_COMPLETING = {EventKind.STEP_COMPLETED, EventKind.APPROVED, EventKind.CHECKED}
+
+
+def build_context(
+    *,
+    ticket: Ticket,
+    service: Any,
+    prior: Mapping[str, Job],
+    timeline: Iterable[TimelineEvent],
+    directory: Directory,
+    now: datetime,
+    viewer_roles: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    events = sorted(timeline, key=lambda e: e.seq)
+    people = _People(directory)
+    hasil = _results(service, prior)
+    langkah = _steps(service, ticket, events, hasil, people)
+    return {
+        "tiket": _ticket(ticket, service, viewer_roles),
+        "layanan": _service(service, ticket),
+        "pemohon": _requester(ticket, people),
+        "pihak": _parties(service, people),
+        "hasil": hasil,
+        "langkah": langkah,
+        "catatan_langkah": {s["id"]: s["catatan"] for s in langkah if s["catatan"]},
+        "riwayat": [_event(e, people) for e in events],
+        "lampiran": [{"nama": a.name, "jenis": a.kind, "ditambahkan": a.added_at} for a in ticket.attachments],
+        "sekarang": now,
+        "nomor_dokumen": document_number(ticket.id, now),
+    }
+
+
+def document_number(ticket_id: str, now: datetime) -> Callable[[str], str]:
+    """Numbers are per ticket and year so a re-rendered document keeps its number; the year is
+    the one in WIB, as printed on the document's date line."""
+    aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    year = aware.astimezone(WIB).year
+
+    def nomor_dokumen(prefix: str) -> str:
+        return f"{prefix}/{ticket_id}/{year}"
+
+    return nomor_dokumen
+
+
+class _People:
+    """Directory lookups, once per user: a timeline names the same few people many times."""
+
+    def __init__(self, directory: Directory) -> None:
+        self._directory = directory
+        self._cache: dict[str, Person | None] = {}
+
+    def get(self, username: str) -> Person | None:
+        if username not in self._cache:
+            try:
+                self._cache[username] = self._directory.person(username)
+            except NotFoundError:
+                self._cache[username] = None
+        return self._cache[username]
+
+    def display(self, username: str) -> str:
+        if username in SYSTEM_ACTORS:
+            return SYSTEM_ACTORS[username]
+        person = self.get(username)
+        return person.name if person is not None else username
+
+    def first_with(self, role: str) -> Person | None:
+        found = self._directory.people_with_role(role)
+        return found[0] if found else None
+
+
+def _person_dict(person: Person, role: str | None = None) -> dict[str, Any]:
+    return {"username": person.username, "nama": person.name, "jabatan": person.title or "-",
+            "opd": person.opd or "-", "email": person.email or "-",
+            "peran": nama_peran(role) if role else None, "ditetapkan": True, "dikenal": True}
+
+
+def _display_value(value: Any) -> Any:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "Ya" if value else "Tidak"
+    return value
+
+
+def _ticket(ticket: Ticket, service: Any, viewer_roles: frozenset[str]) -> dict[str, Any]:
+    privileged = bool(viewer_roles & PRIVILEGED_VIEWERS)
+    rows: list[dict[str, Any]] = []
+    values: dict[str, Any] = {}
+    specs = list(service.requirements.fields)
+    known = {spec.name for spec in specs}
+    for spec in specs:
+        value = ticket.fields.get(spec.name)
+        if spec.confidential and not privileged and value not in (None, ""):
+            value = REDACTED
+        values[spec.name] = value
+        rows.append({"nama": spec.name, "label": spec.label, "nilai": _display_value(value)})
+    for name in sorted(set(ticket.fields) - known):  # a field the catalog no longer declares
+        if not privileged:
+            continue  # unknown means unclassified: show it only to those who may see confidential data
+        values[name] = ticket.fields[name]
+        rows.append({"nama": name, "label": name, "nilai": _display_value(ticket.fields[name])})
+    return {
+        "id": ticket.id, "judul": ticket.title, "status": str(ticket.status),
+        "status_label": STATUS_LABELS.get(str(ticket.status), str(ticket.status)),
+        "dibuka": ticket.created_at, "sla_varian": ticket.sla_variant, "data": rows, "isian": values,
+    }
+
+
+def _service(service: Any, ticket: Ticket) -> dict[str, Any]:
+    variants = getattr(getattr(service, "sla", None), "variants", ()) or ()
+    variant = next((v for v in variants if v.id == ticket.sla_variant), None)
+    return {
+        "id": service.id, "nama": service.name, "penyelenggara": service.provider,
+        "pengaduan": list(service.complaint_channels), "jaminan": list(service.guarantees),
+        "produk": list(getattr(service, "products", ()) or ()),
+        "sla": {"id": ticket.sla_variant, "label": variant.label if variant else ticket.sla_variant},
+    }
+
+
+def _requester(ticket: Ticket, people: _People) -> dict[str, Any]:
+    person = people.get(ticket.requester)
+    if person is not None:
+        data = _person_dict(person, "pemohon")
+        if data["opd"] == "-" and ticket.fields.get("instansi"):
+            data["opd"] = ticket.fields["instansi"]
+        return data
+    return {"username": ticket.requester, "nama": ticket.requester, "jabatan": "-",
+            "opd": ticket.fields.get("instansi") or "-", "email": ticket.fields.get("kontak_email") or "-",
+            "peran": "Pemohon", "ditetapkan": True, "dikenal": False}
+
+
+def _parties(service: Any, people: _People) -> dict[str, dict[str, Any]]:
+    roles = dict.fromkeys((*getattr(service, "roles", ()), *SIGNING_ROLES))
+    parties: dict[str, dict[str, Any]] = {}
+    for role in roles:
+        person = people.first_with(role)
+        parties[role] = _person_dict(person, role) if person is not None else {
+            "username": None, "nama": UNSIGNED, "jabatan": "-", "opd": "-", "email": "-",
+            "peran": nama_peran(role), "ditetapkan": False, "dikenal": False,
+        }
+    return parties
+
+
+def _results(service: Any, prior: Mapping[str, Job]) -> dict[str, dict[str, Any]]:
+    titles = {step.id: step.title for step in service.steps}
+    results: dict[str, dict[str, Any]] = {}
+    for step_id, job in prior.items():
+        if job.state != JobState.SUCCEEDED or job.result is None:
+            continue
+        result = job.result
+        results[step_id] = {
+            "judul_langkah": titles.get(step_id, step_id),
+            "ringkasan": result.get("summary", ""),
+            "fakta": result.get("facts") or {},
+            "selesai": job.finished_at,
+            "durasi_s": result.get("duration_s"),
+            "berhasil": bool(result.get("ok", True)),
+            "berubah": list(result.get("changed") or []),
+            "artefak": [a.get("name") for a in result.get("artifacts") or [] if isinstance(a, Mapping)],
+            "job_id": job.id,
+            "percobaan": job.attempt,
+        }
+    return results
+
+
+def _note(event: TimelineEvent, human: bool) -> str:
+    """The desk stores the engineer's own words in ``data['note']`` and the rendered comment in
+    ``text``; the note is what a berita acara quotes. For an automated step the text is the whole
+    result comment, which is not a note."""
+    note = event.data.get("note")
+    if note:
+        return str(note)
+    return event.text if human else ""
+
+
+def _steps(service: Any, ticket: Ticket, events: list[TimelineEvent], hasil: Mapping[str, Any],
+           people: _People) -> list[dict[str, Any]]:
+    done: dict[str, TimelineEvent] = {}
+    failed: dict[str, TimelineEvent] = {}
+    skipped: set[str] = set()
+    first = service.steps[0].id if service.steps else None
+    for event in events:
+        if event.kind == EventKind.OPENED and first is not None:
+            done.setdefault(first, event)
+        elif event.step_id and event.kind in _COMPLETING:
+            done[event.step_id] = event
+            failed.pop(event.step_id, None)
+        elif event.step_id and event.kind == EventKind.STEP_FAILED and event.step_id not in done:
+            failed[event.step_id] = event
+        elif event.step_id and event.kind == EventKind.STEP_SKIPPED:
+            skipped.add(event.step_id)
+    steps: list[dict[str, Any]] = []
+    for step in service.steps:
+        applies = step.applies_to(ticket.fields) if hasattr(step, "applies_to") else True
+        event = done.get(step.id)
+        result = hasil.get(step.id)
+        if event is not None or result is not None:
+            status = "selesai"
+        elif not applies or step.id in skipped:
+            status = "dilewati"
+        elif step.id in failed:
+            status = "gagal"
+        else:
+            status = "belum"
+        finished = event.at if event is not None else (result["selesai"] if result else None)
+        human = str(step.kind) == "human"
+        note = _note(event, human) if event is not None and event.kind == EventKind.STEP_COMPLETED else ""
+        if event is not None and event.kind in (EventKind.APPROVED, EventKind.CHECKED):
+            note = str(event.data.get("reason") or "")
+        steps.append({
+            "id": step.id, "no": step.sop_no, "judul": step.title, "pelaksana": nama_peran(step.actor),
+            "jenis": str(step.kind), "status": status, "status_label": STEP_STATUS_LABELS[status],
+            "selesai": finished, "pelaku": people.display(event.actor) if event is not None else None,
+            "catatan": note,
+        })
+    return steps
+
+
+def _event(event: TimelineEvent, people: _People) -> dict[str, Any]:
+    kind = str(event.kind)
+    return {"waktu": event.at, "pelaku": people.display(event.actor), "jenis": kind,
+            "jenis_label": EVENT_LABELS.get(kind, kind), "teks": event.text, "langkah": event.step_id}

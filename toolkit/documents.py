@@ -1,0 +1,241 @@
+"""Render ticket comments and documents (berita acara, laporan) from ``templates/`` in Bahasa Indonesia.
+
+Ticket text is written by applicants and facts come from hosts, so both are *data*: the sandboxed
+environment keeps a template from reaching Python internals, and every value printed by ``{{ }}``
+is escaped for Markdown by ``finalize`` (the ``md`` filter), so a ``|`` in an applicant's note cannot
+break a table and ``{{ 7*7 }}`` in a ticket title prints as written. Jinja never evaluates a value,
+only template source, and template source only comes from ``templates/<kind>/``.
+
+``StrictUndefined`` is deliberate: a berita acara without the server's address is worse than no
+berita acara, so a missing required fact stops the rendering with `MissingTemplateDataError`.
+Templates mark optional facts with ``.get()`` or ``| default``.
+
+Dates and times are shown in WIB (Asia/Jakarta), the time zone of the province, whatever zone the
+value carries; a naive datetime is taken as UTC because that is how the toolkit stores times.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from toolkit.errors import ConfigurationError, InvalidInputError
+
+Kind = Literal["documents", "comments"]
+KINDS: tuple[str, ...] = ("documents", "comments")
+TEMPLATE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+SUFFIX = ".md.j2"
+WIB = ZoneInfo("Asia/Jakarta")
+
+BULAN = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
+         "Oktober", "November", "Desember")
+HARI = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+
+ROLE_LABELS: dict[str, str] = {
+    "pemohon": "Pemohon",
+    "pelapor": "Pelapor",
+    "koordinator-layanan": "Koordinator Layanan",
+    "kepala-dinas": "Kepala Dinas",
+    "penyedia-api": "Penyedia API",
+    "tim-pusat-data": "Tim Kerja Pusat Data",
+    "tim-jaringan-intra": "Tim Kerja Jaringan Intra",
+    "tim-pengembangan-aplikasi": "Tim Kerja Pengembangan Aplikasi",
+    "csirt": "CSIRT",
+    "tim-keamanan-spbe": "Tim Keamanan SPBE",
+    "humas": "Hubungan Masyarakat",
+}
+"""How the SOPs write the role ids of the catalog; an unknown id is shown title-cased."""
+
+
+class MissingTemplateDataError(InvalidInputError):
+    """A template needed a value the context does not have (a required fact of an action, most
+    often). ``details``: ``template``, ``kind``, ``missing`` (Jinja's description of it)."""
+
+
+class _Escaped(str):
+    """A string already made safe for Markdown, so ``finalize`` does not escape it twice."""
+
+    __slots__ = ()
+
+
+# Characters that would start a link, an HTML tag or a code span, or end a table cell.
+_INLINE = re.compile(r"([\\`|<>\[\]])")
+# At the start of the value, these would make a heading, a list item or a setext underline.
+_LEADING = re.compile(r"^(\s*)([#+=-])")
+_NEWLINES = re.compile(r"\s*[\r\n]+\s*")
+
+
+def md(value: Any) -> str:
+    """Escape a value for a Markdown table cell or inline text; newlines become single spaces."""
+    if isinstance(value, _Escaped):
+        return value
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises here with the name of what is missing
+    if value is None:
+        return _Escaped("-")
+    if isinstance(value, bool):
+        return _Escaped("Ya" if value else "Tidak")
+    text = _NEWLINES.sub(" ", str(value)).strip()
+    text = _INLINE.sub(r"\\\1", text)
+    return _Escaped(_LEADING.sub(r"\1\\\2", text))
+
+
+def _as_datetime(value: Any) -> datetime | date:
+    if isinstance(value, datetime | date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidInputError(f"not a date or time: {value!r}", errors=[("value", "not a date")])
+
+
+def _local(value: Any) -> datetime | date:
+    moment = _as_datetime(value)
+    if isinstance(moment, datetime):
+        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return aware.astimezone(WIB)
+    return moment
+
+
+def tanggal(value: Any) -> str:
+    """``23 November 2026``. A datetime is moved to WIB first: 20:00 UTC is already the next day in
+    Gorontalo, and the document must carry the date its signatories see on their calendar."""
+    moment = _local(value)
+    return _Escaped(f"{moment.day} {BULAN[moment.month - 1]} {moment.year}")
+
+
+def hari(value: Any) -> str:
+    return _Escaped(HARI[_local(value).weekday()])
+
+
+def waktu(value: Any) -> str:
+    moment = _local(value)
+    if not isinstance(moment, datetime):
+        raise InvalidInputError(f"a date has no time of day: {value!r}", errors=[("value", "not a time")])
+    return _Escaped(f"{moment:%H:%M} WIB")
+
+
+def durasi(value: Any) -> str:
+    """``1 jam 5 menit``, ``2 menit 5 detik``, ``45 detik``: seconds are dropped once hours are shown,
+    because nobody signs a berita acara over seconds."""
+    if value is None:
+        return _Escaped("-")
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds < 0:
+        raise InvalidInputError(f"negative duration: {value!r}", errors=[("value", "negative")])
+    if 0 < seconds < 1:
+        return _Escaped("kurang dari 1 detik")
+    total = round(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "hari"), (hours, "jam"), (minutes, "menit")]
+    if not days and not hours:
+        parts.append((secs, "detik"))
+    shown = [f"{n} {unit}" for n, unit in parts if n]
+    return _Escaped(" ".join(shown) if shown else "0 detik")
+
+
+def nama_peran(role: Any) -> str:
+    text = str(role)
+    return _Escaped(ROLE_LABELS.get(text, text.replace("-", " ").title()))
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, jinja2.Undefined):
+        return value
+    return md(value)
+
+
+FILTERS: dict[str, Callable[[Any], str]] = {
+    "tanggal": tanggal,
+    "hari": hari,
+    "waktu": waktu,
+    "durasi": durasi,
+    "md": md,
+    "nama_peran": nama_peran,
+}
+
+
+class TemplateRenderer:
+    """One sandboxed environment per kind (``documents``, ``comments``) under ``templates_dir``."""
+
+    def __init__(self, templates_dir: Path) -> None:
+        self.templates_dir = Path(templates_dir)
+        self._envs: dict[str, SandboxedEnvironment] = {}
+
+    def _env(self, kind: str) -> SandboxedEnvironment:
+        if kind not in KINDS:
+            raise InvalidInputError(f"template kind must be one of {', '.join(KINDS)}, got {kind!r}",
+                                    errors=[("kind", "unknown")])
+        env = self._envs.get(kind)
+        if env is None:
+            env = SandboxedEnvironment(
+                loader=jinja2.FileSystemLoader(str(self.templates_dir / kind), encoding="utf-8"),
+                undefined=jinja2.StrictUndefined,
+                autoescape=False,
+                finalize=_finalize,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+            )
+            env.filters.update(FILTERS)
+            self._envs[kind] = env
+        return env
+
+    def exists(self, kind: Kind, template_id: str) -> bool:
+        return TEMPLATE_ID.fullmatch(template_id) is not None and (
+            self.templates_dir / kind / f"{template_id}{SUFFIX}").is_file()
+
+    def render(self, kind: Kind, template_id: str, context: Mapping[str, Any]) -> str:
+        """Raises `InvalidInputError` for a malformed id, `ConfigurationError` for a missing or broken
+        template, `MissingTemplateDataError` when the context lacks a value the template needs."""
+        if not isinstance(template_id, str) or not TEMPLATE_ID.fullmatch(template_id):
+            raise InvalidInputError(
+                f"template id must match {TEMPLATE_ID.pattern}, got {template_id!r}",
+                errors=[("template_id", "invalid")],
+            )
+        env = self._env(kind)
+        name = f"{template_id}{SUFFIX}"
+        try:
+            template = env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise ConfigurationError(
+                f"no {kind} template '{template_id}' in {self.templates_dir / kind}",
+                kind=kind, template=template_id, directory=str(self.templates_dir / kind),
+            ) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigurationError(
+                f"{kind}/{name} line {exc.lineno}: {exc.message}", kind=kind, template=template_id,
+            ) from None
+        try:
+            text = template.render(dict(context))
+        except jinja2.UndefinedError as exc:
+            raise MissingTemplateDataError(
+                f"{kind}/{template_id}: a required value is missing: {exc.message}",
+                kind=kind, template=template_id, missing=exc.message,
+                errors=[("context", exc.message or "undefined")],
+            ) from None
+        except SecurityError as exc:
+            raise ConfigurationError(f"{kind}/{name}: refused by the sandbox: {exc}",
+                                     kind=kind, template=template_id) from None
+        return _tidy(text)
+
+
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def _tidy(text: str) -> str:
+    """Conditional blocks leave blank-line runs behind; Markdown needs at most one blank line.
+    Trailing spaces stay: two of them are a Markdown line break."""
+    lines = ["" if not line.strip() else line for line in text.splitlines()]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n") + "\n"

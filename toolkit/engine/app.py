@@ -1,0 +1,75 @@
+"""The composition root: settings in, wired ports out.
+
+Adapters are created here by registry name from the settings, so nothing else in the core knows
+which ticket system, queue or directory is in use. Built lazily and once per process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from toolkit.actions.base import ActionRegistry
+from toolkit.audit import AuditLog
+from toolkit.directory import Directory
+from toolkit.jobs import JobQueue
+from toolkit.masking import Masker
+from toolkit.registry import Registry, load_object
+from toolkit.settings import Settings
+from toolkit.tickets.port import TicketSystem
+
+
+@dataclass
+class App:
+    settings: Settings
+    masker: Masker = field(default_factory=Masker)
+
+    @cached_property
+    def catalog(self) -> Any:
+        from toolkit.catalog.loader import load_catalog
+
+        return load_catalog(self.settings.catalog_dir)
+
+    @cached_property
+    def tickets(self) -> TicketSystem:
+        cfg = self.settings.tickets
+        return Registry[TicketSystem]("spbe.ticket_systems").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
+    def queue(self) -> JobQueue:
+        cfg = self.settings.queue
+        return Registry[JobQueue]("spbe.job_queues").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
+    def directory(self) -> Directory:
+        cfg = self.settings.directory
+        return Registry[Directory]("spbe.directories").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        path = Path(self.settings.state_dir) / "audit.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return AuditLog(path)
+
+    @cached_property
+    def renderer(self) -> Any:
+        from toolkit.documents import TemplateRenderer
+
+        return TemplateRenderer(self.settings.templates_dir)
+
+    @cached_property
+    def actions(self) -> ActionRegistry:
+        from toolkit.actions.builtin import register_builtin_actions
+
+        registry = ActionRegistry()
+        register_builtin_actions(registry)
+        for path in self.settings.extra_actions:
+            registry.register(load_object(path))
+        return registry
+
+    def artifacts_dir(self, ticket_id: str) -> Path:
+        path = Path(self.settings.state_dir) / "artifacts" / ticket_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path

@@ -1,0 +1,213 @@
+"""The service desk's human operations: open, check, approve, defer, record a step, close.
+
+Each operation checks who is acting against the SOP's roles before changing anything, writes the
+decision to the audit log, records it on the ticket's timeline in Bahasa Indonesia, and then lets
+the scheduler enqueue whatever automated step became current. A refused operation leaves the
+ticket exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from toolkit.directory import Person
+from toolkit.engine import scheduler
+from toolkit.engine.app import App
+from toolkit.engine.progress import progress
+from toolkit.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from toolkit.tickets.models import (
+    AttachmentUpload,
+    EventKind,
+    NewEvent,
+    Ticket,
+    TicketDraft,
+    TicketStatus,
+)
+from toolkit.tickets.requests import validate_request
+from toolkit.workflow import WorkflowState
+
+MAX_REASON = 2000
+
+
+def _person(app: App, username: str) -> Person:
+    return app.directory.person(username)
+
+
+def _reason(reason: str | None, what: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInputError(f"{what} needs a written reason (--reason)", errors=[("reason", "required")])
+    if len(text) > MAX_REASON:
+        raise InvalidInputError(f"reason is longer than {MAX_REASON} characters", errors=[("reason", "too long")])
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise InvalidInputError("reason contains control characters", errors=[("reason", "control characters")])
+    return text
+
+
+def _say(app: App, template: str, **context: Any) -> str:
+    return str(app.renderer.render("comments", template, context))
+
+
+def _state(app: App, ticket: Ticket) -> tuple[Any, WorkflowState]:
+    service = app.catalog.get(ticket.service_id)
+    return service, progress(service, ticket, app.tickets.timeline(ticket.id), app.queue)
+
+
+def _require_open(ticket: Ticket) -> None:
+    if ticket.status == TicketStatus.CLOSED:
+        raise ConflictError(f"ticket {ticket.id} is closed", ticket=ticket.id)
+
+
+def open_ticket(app: App, service_id: str, requester: str, title: str, fields: Mapping[str, Any],
+                attachments: list[AttachmentUpload]) -> Ticket:
+    service = app.catalog.get(service_id)
+    person = _person(app, requester)
+    first = service.steps[0]
+    if not person.has_role(first.actor):
+        raise PermissionDeniedError(
+            f"{requester} does not hold the role '{first.actor}' that opens a {service_id} ticket", user=requester)
+    names = [a.name for a in attachments]
+    if len(set(names)) != len(names):
+        raise InvalidInputError("two attachments share a name", errors=[("attachments", "duplicate name")])
+    kinds = [a.kind for a in attachments if a.kind]
+    cleaned = validate_request(service, fields, kinds)
+    variant = service.sla.select(cleaned)
+    draft = TicketDraft(service_id=service_id, title=title, requester=requester, fields=cleaned,
+                        attachments=tuple(attachments), sla_variant=variant.id)
+    ticket = app.tickets.create(draft)
+    app.audit.append(requester, "ticket.open", ticket.id,
+                     {"service": service_id, "fields": sorted(cleaned), "attachments": names, "sla": variant.id})
+    return ticket
+
+
+def check(app: App, ticket_id: str, actor: str) -> Ticket:
+    """The koordinator layanan's completeness check; forwards the ticket to the approver."""
+    ticket = app.tickets.get(ticket_id)
+    _require_open(ticket)
+    service, state = _state(app, ticket)
+    step = state.current
+    if step is None or str(step.kind) != "human" or step.actor != "koordinator-layanan":
+        raise ConflictError(f"ticket {ticket_id} is not waiting for a completeness check", ticket=ticket_id)
+    person = _person(app, actor)
+    if not person.has_role(step.actor):
+        raise PermissionDeniedError(f"{actor} is not a {step.actor}", user=actor)
+    kinds = [a.kind for a in ticket.attachments if a.kind]
+    validate_request(service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds)
+    approver = next((s for s in service.steps if str(s.kind) == "approval"), None)
+    text = _say(app, "kelengkapan", tiket={"id": ticket.id}, petugas=person.name,
+                penyetuju=approver.actor if approver else "-")
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.CHECKED, actor=actor, text=text, step_id=step.id))
+    app.audit.append(actor, "ticket.check", ticket_id, {"step": step.id, "result": "lengkap"})
+    return app.tickets.get(ticket_id)
+
+
+def _approval_step(app: App, ticket: Ticket, actor: str) -> tuple[Any, Person]:
+    _require_open(ticket)
+    _, state = _state(app, ticket)
+    step = state.current
+    if step is None or str(step.kind) != "approval":
+        raise ConflictError(f"ticket {ticket.id} is not waiting for an approval", ticket=ticket.id,
+                            current=step.id if step else None)
+    person = _person(app, actor)
+    if actor == ticket.requester:
+        raise PermissionDeniedError(f"{actor} opened ticket {ticket.id} and may not decide on it", user=actor)
+    if not person.has_role(step.actor):
+        raise PermissionDeniedError(
+            f"only a '{step.actor}' may decide on ticket {ticket.id}; {actor} holds: {', '.join(sorted(person.roles))}",
+            user=actor, required=step.actor)
+    return step, person
+
+
+def approve(app: App, ticket_id: str, actor: str, reason: str | None) -> Ticket:
+    text_reason = _reason(reason, "an approval")
+    ticket = app.tickets.get(ticket_id)
+    step, person = _approval_step(app, ticket, actor)
+    text = _say(app, "persetujuan", nama=person.name, peran=step.actor, alasan=text_reason)
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.APPROVED, actor=actor, text=text, step_id=step.id,
+                                         data={"reason": text_reason}))
+    if ticket.status != TicketStatus.IN_PROGRESS:
+        app.tickets.transition(ticket_id, TicketStatus.IN_PROGRESS, actor)
+    app.audit.append(actor, "ticket.approve", ticket_id, {"step": step.id, "reason": text_reason})
+    scheduler.advance(app, ticket_id)
+    return app.tickets.get(ticket_id)
+
+
+def defer(app: App, ticket_id: str, actor: str, reason: str | None) -> Ticket:
+    text_reason = _reason(reason, "a deferral")
+    ticket = app.tickets.get(ticket_id)
+    step, person = _approval_step(app, ticket, actor)
+    text = _say(app, "penundaan", nama=person.name, peran=step.actor, alasan=text_reason)
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.DEFERRED, actor=actor, text=text, step_id=step.id,
+                                         data={"reason": text_reason}))
+    app.tickets.transition(ticket_id, TicketStatus.DEFERRED, actor)
+    app.audit.append(actor, "ticket.defer", ticket_id, {"step": step.id, "reason": text_reason})
+    return app.tickets.get(ticket_id)
+
+
+def record_step(app: App, ticket_id: str, actor: str, step_id: str, note: str | None) -> Ticket:
+    """A human step of the SOP done outside the toolkit (app installation, UAT), recorded with a note."""
+    text_note = _reason(note, "recording a step")
+    ticket = app.tickets.get(ticket_id)
+    _require_open(ticket)
+    _, state = _state(app, ticket)
+    step = state.current
+    if step is None or step.id != step_id:
+        raise ConflictError(
+            f"step '{step_id}' is not the current step of {ticket_id} (current: {step.id if step else 'none'})",
+            ticket=ticket_id)
+    if str(step.kind) != "human":
+        raise ConflictError(f"step '{step_id}' is a {step.kind} step; use the matching command", ticket=ticket_id)
+    person = _person(app, actor)
+    if not person.has_role(step.actor):
+        raise PermissionDeniedError(f"step '{step_id}' is performed by '{step.actor}'; {actor} is not one",
+                                    user=actor, required=step.actor)
+    text = _say(app, "langkah_selesai", langkah={"id": step.id, "judul": step.title}, nama=person.name,
+                catatan=text_note)
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor=actor, text=text, step_id=step.id,
+                                         data={"note": text_note}))
+    app.audit.append(actor, "step.complete", ticket_id, {"step": step.id, "note": text_note})
+    scheduler.advance(app, ticket_id)
+    return app.tickets.get(ticket_id)
+
+
+def close(app: App, ticket_id: str, actor: str, note: str | None) -> Ticket:
+    """Closing is the koordinator's step; only notifications may remain after it."""
+    ticket = app.tickets.get(ticket_id)
+    _require_open(ticket)
+    service, state = _state(app, ticket)
+    step = state.current
+    remaining = [s.step for s in state.steps if s.status in ("current", "pending")]
+    if step is None or str(step.kind) != "human" or any(str(s.kind) != "notify" for s in remaining[1:]):
+        raise ConflictError(
+            f"ticket {ticket_id} cannot be closed yet; current step: {step.id if step else 'none'}", ticket=ticket_id)
+    person = _person(app, actor)
+    if not person.has_role(step.actor):
+        raise PermissionDeniedError(f"only a '{step.actor}' closes tickets; {actor} is not one", user=actor)
+    text_note = _reason(note or "Seluruh tahapan layanan telah selesai.", "closing")
+    text = _say(app, "langkah_selesai", langkah={"id": step.id, "judul": step.title}, nama=person.name,
+                catatan=text_note)
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor=actor, text=text, step_id=step.id,
+                                         data={"note": text_note}))
+    app.tickets.transition(ticket_id, TicketStatus.CLOSED, actor)
+    app.audit.append(actor, "ticket.close", ticket_id, {"step": step.id, "note": text_note})
+    scheduler.advance(app, ticket_id)
+    return app.tickets.get(ticket_id)
+
+
+def comment(app: App, ticket_id: str, actor: str, text: str) -> None:
+    body = _reason(text, "a comment")
+    _require_open(app.tickets.get(ticket_id))
+    _person(app, actor)
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor=actor, text=body))
+    app.audit.append(actor, "ticket.comment", ticket_id, {"chars": len(body)})
+
+
+def assign(app: App, ticket_id: str, actor: str, assignee: str) -> Ticket:
+    ticket = app.tickets.get(ticket_id)
+    _require_open(ticket)
+    if not _person(app, actor).has_role("koordinator-layanan"):
+        raise PermissionDeniedError(f"only a koordinator-layanan assigns tickets; {actor} is not one", user=actor)
+    _person(app, assignee)
+    app.audit.append(actor, "ticket.assign", ticket_id, {"assignee": assignee})
+    return app.tickets.assign(ticket_id, assignee, actor)

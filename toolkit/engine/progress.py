@@ -1,0 +1,51 @@
+"""Where a ticket stands: the ticket's own timeline plus the jobs the engine finished for it.
+
+Both sources count because the outbox may not have delivered a finished job's result to the
+ticket yet (the ticket system may be down); the workflow must still move on from the durable
+job record rather than wait for the ticket to catch up.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from toolkit.jobs import JobQueue
+from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
+from toolkit.workflow import WorkflowState, evaluate
+
+_COMPLETING = {EventKind.APPROVED, EventKind.STEP_COMPLETED, EventKind.CHECKED}
+
+
+def completed_steps(service: Any, timeline: list[TimelineEvent], queue: JobQueue, ticket_id: str) -> dict[str, datetime]:
+    done: dict[str, datetime] = {}
+    first = service.steps[0]
+    for event in timeline:
+        if event.kind == EventKind.OPENED:
+            done.setdefault(first.id, event.at)
+        elif event.kind in _COMPLETING and event.step_id:
+            done.setdefault(event.step_id, event.at)
+    for step_id, job in queue.step_results(ticket_id).items():
+        if job.finished_at is not None:
+            done.setdefault(step_id, job.finished_at)
+    return done
+
+
+def closed_at(ticket: Ticket, timeline: list[TimelineEvent]) -> datetime | None:
+    if ticket.status != TicketStatus.CLOSED:
+        return None
+    closes = [e.at for e in timeline if e.kind == EventKind.STATUS and e.data.get("to") == TicketStatus.CLOSED]
+    return closes[-1] if closes else ticket.updated_at
+
+
+def progress(
+    service: Any, ticket: Ticket, timeline: list[TimelineEvent], queue: JobQueue, now: datetime | None = None
+) -> WorkflowState:
+    return evaluate(
+        service,
+        ticket.fields,
+        completed_steps(service, timeline, queue, ticket.id),
+        opened_at=ticket.created_at,
+        now=now or datetime.now(UTC),
+        closed_at=closed_at(ticket, timeline),
+    )

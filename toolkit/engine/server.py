@@ -1,0 +1,110 @@
+"""`spbe serve` and `spbe run`: the trigger loop, the worker pool and the outbox, in one process.
+
+The trigger reads ticket events after a persisted cursor and advances each ticket they touch;
+a periodic sweep of open tickets covers events missed while the ticket system was down. Workers
+are threads (actions spend their time in ansible-runner subprocesses and network I/O); more
+processes can run `spbe serve` against the same queue, and the queue's leases keep them apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from toolkit.engine import scheduler
+from toolkit.engine.app import App
+from toolkit.engine.outbox import deliver_due
+from toolkit.engine.worker import work_once, worker_id
+from toolkit.errors import ToolkitError
+from toolkit.jobs import Job
+from toolkit.tickets.models import TicketStatus
+
+log = logging.getLogger("spbe.serve")
+CURSOR = "trigger"
+
+
+def trigger_once(app: App) -> int:
+    """Advance every ticket touched by events since the cursor; returns jobs created."""
+    cursor = app.queue.get_cursor(CURSOR)
+    events = app.tickets.events_since(cursor)
+    created = 0
+    for ticket_id in dict.fromkeys(e.ticket_id for e in events):
+        created += len(scheduler.advance(app, ticket_id))
+    if events:
+        app.queue.set_cursor(CURSOR, events[-1].seq)
+    return created
+
+
+def sweep(app: App) -> int:
+    created = 0
+    for status in (TicketStatus.IN_PROGRESS, TicketStatus.CLOSED):
+        for ticket in app.tickets.list_tickets(status=status):
+            created += len(scheduler.advance(app, ticket.id))
+    return created
+
+
+def run_ticket(app: App, ticket_id: str, max_jobs: int = 100) -> list[Job]:
+    """Process one ticket now, in this process: every automated step that becomes current runs."""
+    scheduler.advance(app, ticket_id)
+    done: list[Job] = []
+    me = worker_id("run")
+    while len(done) < max_jobs:
+        job = work_once(app, me, ticket_id=ticket_id)
+        if job is None:
+            break
+        done.append(job)
+    deliver_due(app)
+    return done
+
+
+@dataclass
+class Server:
+    app: App
+    workers: int = 2
+    stop: threading.Event = field(default_factory=threading.Event)
+    sweep_every: float = 30.0
+
+    def _worker_loop(self, index: int) -> None:
+        me = worker_id(f"w{index}")
+        idle = self.app.settings.workers.poll_interval
+        while not self.stop.is_set():
+            try:
+                job = work_once(self.app, me)
+            except ToolkitError as exc:
+                log.warning("worker %s: %s", me, self.app.masker(str(exc)))
+                job = None
+            if job is None:
+                self.stop.wait(idle)
+
+    def _trigger_loop(self) -> None:
+        last_sweep = 0.0
+        idle = self.app.settings.workers.poll_interval
+        while not self.stop.is_set():
+            try:
+                trigger_once(self.app)
+                if time.monotonic() - last_sweep > self.sweep_every:
+                    sweep(self.app)
+                    last_sweep = time.monotonic()
+                deliver_due(self.app)
+            except ToolkitError as exc:
+                log.warning("trigger: %s", self.app.masker(str(exc)))
+            self.stop.wait(idle)
+
+    def run(self, duration: float | None = None) -> None:
+        threads = [threading.Thread(target=self._trigger_loop, name="trigger", daemon=True)]
+        threads += [threading.Thread(target=self._worker_loop, args=(i,), name=f"worker-{i}", daemon=True)
+                    for i in range(self.workers)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + duration if duration else None
+        try:
+            while not self.stop.is_set():
+                if deadline and time.monotonic() >= deadline:
+                    break
+                self.stop.wait(0.2)
+        finally:
+            self.stop.set()
+            for t in threads:
+                t.join(timeout=30)

@@ -1,0 +1,67 @@
+"""Registries map a configured adapter name to its implementation.
+
+The core never imports a concrete integration: built-in adapters are declared as entry points in
+pyproject.toml (group ``spbe.<kind>``), so a third-party package can add its own the same way, and
+each registry instance keeps its own table (no shared class-level dict).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, Generic, TypeVar
+
+from toolkit.errors import ConfigurationError
+
+T = TypeVar("T")
+
+# Fallback when the package is used from a source tree without being installed (entry points are
+# then absent). Kept in step with pyproject.toml's entry-point tables.
+_BUILTIN: dict[str, dict[str, str]] = {
+    "spbe.ticket_systems": {"embedded": "integrations.tickets.embedded:EmbeddedTicketStore"},
+    "spbe.job_queues": {"sqlite": "integrations.queue.sqlite_queue:SqliteJobQueue"},
+    "spbe.directories": {"roles_file": "integrations.identity.roles_file:RolesFileDirectory"},
+}
+
+
+def load_object(path: str) -> Any:
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"'{path}' is not of the form 'module:attribute'")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"cannot load '{path}': {exc}") from None
+
+
+class Registry(Generic[T]):
+    """Names to factories for one port kind."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self._paths: dict[str, str] = dict(_BUILTIN.get(group, {}))
+        for ep in entry_points(group=group):
+            self._paths[ep.name] = ep.value
+        self._factories: dict[str, Callable[..., T]] = {}
+
+    def register(self, name: str, factory: Callable[..., T]) -> None:
+        self._factories[name] = factory
+
+    def names(self) -> list[str]:
+        return sorted(set(self._paths) | set(self._factories))
+
+    def create(self, name: str, **kwargs: Any) -> T:
+        factory = self._factories.get(name)
+        if factory is None:
+            path = self._paths.get(name)
+            if path is None:
+                raise ConfigurationError(
+                    f"no {self.group} adapter named '{name}'; known: {', '.join(self.names()) or 'none'}"
+                )
+            factory = load_object(path)
+        try:
+            return factory(**kwargs)
+        except TypeError as exc:
+            raise ConfigurationError(f"{self.group} adapter '{name}': bad options: {exc}") from None

@@ -1,0 +1,140 @@
+"""One settings model for the whole toolkit.
+
+Precedence, highest first: keyword arguments (tests, CLI options) > environment variables
+(``SPBE_...``, nested with ``__``, e.g. ``SPBE_TICKETS__KIND=embedded``) > the TOML file named by
+``SPBE_CONFIG`` (default ``./spbe.toml`` when present) > defaults. Defaults give the embedded mode:
+SQLite ticket store, SQLite queue, roles file and the lab inventory, all under ``state_dir``.
+
+Credentials are never written in the file itself: a `SecretRef` names where to read them
+(``env:NAME`` or ``file:/path``), and the resolved value is a `SecretStr` so it does not leak into
+reprs, logs or ``spbe config show``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from toolkit.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SecretRef(BaseModel):
+    """A pointer to a secret, safe to show: ``env:SPBE_BACKUP_PASSWORD`` or ``file:/etc/spbe/key``."""
+
+    model_config = ConfigDict(frozen=True)
+    ref: str = Field(pattern=r"^(env:[A-Z_][A-Z0-9_]*|file:/[^\x00\n]+)$")
+
+    def resolve(self) -> SecretStr:
+        scheme, _, where = self.ref.partition(":")
+        if scheme == "env":
+            value = os.environ.get(where)
+            if value is None:
+                raise ConfigurationError(f"secret {self.ref} is not set in the environment", ref=self.ref)
+            return SecretStr(value)
+        try:
+            return SecretStr(Path(where).read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ConfigurationError(f"secret {self.ref} cannot be read: {exc.strerror}", ref=self.ref) from None
+
+
+class AdapterSettings(BaseModel):
+    """Which adapter implements a port, by registry name, and its options."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkerSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    count: int = Field(default=2, ge=1, le=64)
+    lease_seconds: float = Field(default=30.0, gt=0.5, le=3600)
+    poll_interval: float = Field(default=0.05, gt=0, le=10)
+    outbox_retry_base: float = Field(default=1.0, gt=0, le=600)
+    outbox_retry_max: float = Field(default=60.0, gt=0, le=3600)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SPBE_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    state_dir: Path = Path("/var/lib/spbe")
+    lab_dir: Path = Path("/var/lib/spbe-lab")
+    lab_name: str = "demo"
+    catalog_dir: Path | None = None
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    playbooks_dir: Path = PROJECT_ROOT / "playbooks"
+    inventory: Path | None = Field(
+        default=None, description="Ansible inventory; defaults to the running lab's inventory"
+    )
+    roles_file: Path = PROJECT_ROOT / "inventory" / "roles.yml"
+    tickets: AdapterSettings = AdapterSettings(kind="embedded")
+    queue: AdapterSettings = AdapterSettings(kind="sqlite")
+    directory: AdapterSettings = AdapterSettings(kind="roles_file")
+    workers: WorkerSettings = WorkerSettings()
+    extra_actions: tuple[str, ...] = Field(
+        default=(), description="'module:attribute' of extra Action objects to register"
+    )
+    secrets: dict[str, SecretRef] = Field(
+        default_factory=dict, description="named secret references, e.g. backup_password"
+    )
+    playbook_timeout_s: int = Field(default=1800, ge=10, le=86400)
+    monitoring_cidrs: tuple[str, ...] = ("127.0.0.0/8",)
+    management_cidrs: tuple[str, ...] = ("127.0.0.0/8",)
+
+    @field_validator("state_dir", "lab_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("SPBE_CONFIG", "spbe.toml"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    def secret(self, name: str) -> SecretStr:
+        ref = self.secrets.get(name)
+        if ref is None:
+            raise ConfigurationError(f"secret '{name}' is not configured (settings.secrets.{name})", name=name)
+        return ref.resolve()
+
+    def lab_inventory(self) -> Path:
+        return self.lab_dir / self.lab_name / "inventory.yml"
+
+    def effective_inventory(self) -> Path:
+        return self.inventory or self.lab_inventory()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning pydantic's error into one that names the bad key."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None

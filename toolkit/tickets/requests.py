@@ -1,0 +1,94 @@
+"""Turn what an applicant typed into a validated request, or say exactly what is wrong.
+
+A pydantic model is built per service from its catalog requirements, so every ticket field is
+checked before it can reach a playbook, a template or a device CLI. The completeness check of the
+*koordinator layanan* is the same code: a missing field or attachment is named, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from toolkit.errors import IncompleteRequestError, InvalidInputError
+from toolkit.tickets.field_types import python_type
+
+MAX_RAW_FIELD_CHARS = 10_000
+
+
+_MODELS: dict[int, tuple[Any, type[BaseModel]]] = {}
+
+
+def request_model(service: Any) -> type[BaseModel]:
+    """One model per service object, built once (the catalog lives as long as the process)."""
+    cached = _MODELS.get(id(service))
+    if cached is not None and cached[0] is service:
+        return cached[1]
+    definitions: dict[str, Any] = {}
+    for spec in service.requirements.fields:
+        annotation = python_type(spec)
+        if spec.required:
+            definitions[spec.name] = (annotation, ...)
+        else:
+            definitions[spec.name] = (annotation | None, spec.default)
+    model_name = "Request_" + service.id.replace("-", "_")
+    model = create_model(  # type: ignore[call-overload]
+        model_name, __config__=ConfigDict(extra="forbid", frozen=True), **definitions
+    )
+    _MODELS[id(service)] = (service, model)
+    return model  # type: ignore[no-any-return]
+
+
+def _missing_required(service: Any, raw: Mapping[str, Any], attachment_names: Iterable[str]) -> list[str]:
+    missing = []
+    for spec in service.requirements.fields:
+        value = raw.get(spec.name)
+        if spec.required and spec.default is None and (value is None or str(value).strip() == ""):
+            missing.append(f"field '{spec.name}' ({spec.label})")
+    have = set(attachment_names)
+    for att in service.requirements.attachments:
+        if att.required and att.name not in have:
+            missing.append(f"attachment '{att.name}' ({att.label})")
+    return missing
+
+
+def validate_request(
+    service: Any, raw: Mapping[str, Any], attachment_kinds: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Validate raw fields (strings from the CLI or a web form) against the service.
+
+    ``attachment_kinds`` are the requirement names the uploaded attachments satisfy. Raises
+    `IncompleteRequestError` listing every missing requirement, or `InvalidInputError` listing
+    every malformed field; returns the cleaned values (defaults filled in) otherwise.
+    """
+    known = {spec.name for spec in service.requirements.fields}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InvalidInputError(
+            f"unknown field(s) for {service.id}: {', '.join(unknown)}; expected: {', '.join(sorted(known))}",
+            errors=[(name, "unknown field") for name in unknown],
+        )
+    oversized = [name for name, value in raw.items() if len(str(value)) > MAX_RAW_FIELD_CHARS]
+    if oversized:
+        raise InvalidInputError(
+            f"field(s) too large: {', '.join(oversized)} (limit {MAX_RAW_FIELD_CHARS} characters)",
+            errors=[(name, "too large") for name in oversized],
+        )
+    missing = _missing_required(service, raw, attachment_kinds)
+    if missing:
+        raise IncompleteRequestError(
+            "permohonan belum lengkap / request incomplete; missing: " + "; ".join(missing), missing=missing
+        )
+    cleaned = {k: v for k, v in raw.items() if not (isinstance(v, str) and v.strip() == "")}
+    try:
+        model = request_model(service).model_validate(cleaned)
+    except ValidationError as exc:
+        errors = [
+            (".".join(str(p) for p in err["loc"]) or "request", err["msg"]) for err in exc.errors(include_url=False)
+        ]
+        raise InvalidInputError(
+            "invalid field(s): " + "; ".join(f"{field}: {msg}" for field, msg in errors), errors=errors
+        ) from None
+    return model.model_dump(mode="json")
