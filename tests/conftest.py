@@ -12,7 +12,9 @@ import pytest
 from toolkit.engine.app import App
 from toolkit.settings import Settings, load_settings
 
-pytest_plugins = ["tests.fixtures.lab"]
+import importlib.util
+
+pytest_plugins = ["tests.fixtures.lab"] if importlib.util.find_spec("tests.fixtures") else []
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_CATALOG = REPO / "tests" / "support" / "catalog"

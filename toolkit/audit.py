@@ -115,7 +115,12 @@ class AuditLog:
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._local = threading.local()
+        # A connection inherited through fork() is never closed by the child (closing it could
+        # disturb the parent's WAL); it is kept referenced here instead.
+        self._inherited: list[sqlite3.Connection] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():  # parameters may name people and hosts: owner-only, like the store
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         with self._tx() as db:
             db.execute(_SCHEMA)
 
@@ -124,6 +129,8 @@ class AuditLog:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
+        if conn is not None:
+            self._inherited.append(conn)
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout_ms / 1000,
                                check_same_thread=False)
         try:
@@ -215,7 +222,10 @@ class AuditLog:
 
     def entries(self, ticket_id: str | None = None, limit: int | None = None) -> list[AuditEntry]:
         """Oldest first; with ``limit``, the most recent ``limit`` entries (still oldest first)."""
-        where, args = ("WHERE ticket_id = ?", [ticket_id]) if ticket_id is not None else ("", [])
+        args: list[Any] = []
+        where = ""
+        if ticket_id is not None:
+            where, args = "WHERE ticket_id = ?", [ticket_id]
         query = f"SELECT {_COLUMNS} FROM audit {where} ORDER BY seq DESC"  # noqa: S608
         if limit is not None:
             query += " LIMIT ?"
@@ -242,7 +252,7 @@ class AuditLog:
         for row in rows:
             seq = row["seq"]
             if seq != expected_seq:
-                problems.append(AuditProblem(seq=seq, problem=f"entries {expected_seq}..{seq - 1} are missing"))
+                problems.append(AuditProblem(seq=seq, problem=f"entries {expected_seq}..{seq - 1} missing"))
             elif row["prev_hash"] != expected_prev:
                 problems.append(AuditProblem(seq=seq, problem="prev_hash does not match the previous entry"))
             try:
@@ -251,7 +261,7 @@ class AuditLog:
             except ValueError:
                 recomputed = ""
             if recomputed != row["hash"]:
-                problems.append(AuditProblem(seq=seq, problem="hash does not match the content (entry edited)"))
+                problems.append(AuditProblem(seq=seq, problem="hash does not match content (entry edited)"))
             hashes[seq] = row["hash"]
             expected_seq, expected_prev = seq + 1, row["hash"]
         problems.extend(self._check_anchor(anchor_text, hashes, expected_seq - 1))
@@ -273,7 +283,8 @@ class AuditLog:
         except (ValueError, KeyError, TypeError):
             return [AuditProblem(seq=None, problem="head anchor is unreadable")]
         if seq > last_seq:
-            return [AuditProblem(seq=seq, problem=f"entries after {last_seq} are missing (head anchor is at {seq})")]
+            problem = f"entries after {last_seq} missing (head anchor is at {seq})"
+            return [AuditProblem(seq=seq, problem=problem)]
         if hashes.get(seq) != digest:
             return [AuditProblem(seq=seq, problem="head anchor does not match the entry it names")]
         return []
@@ -281,7 +292,7 @@ class AuditLog:
     def verify_or_raise(self) -> AuditVerification:
         result = self.verify()
         if not result.ok:
-            listing = "; ".join(f"{p.seq if p.seq is not None else 'head'}: {p.problem}" for p in result.problems)
+            listing = "; ".join(f"{'head' if p.seq is None else p.seq}: {p.problem}" for p in result.problems)
             raise IntegrityError(f"audit log {self.path} does not verify: {listing}",
                                  problems=[p.model_dump() for p in result.problems])
         return result

@@ -15,7 +15,8 @@ Context keys (templates use exactly these):
     secrecy; documents are read by the applicant).
 ``layanan``
     ``id``, ``nama``, ``penyelenggara``, ``pengaduan`` (list), ``jaminan`` (list), ``produk`` (list),
-    ``sla``: ``{id, label}`` of the ticket's SLA variant.
+    ``sla``: ``{id, label, durasi (timedelta), tenggat (deadline datetime)}`` of the ticket's SLA
+    variant (``durasi``/``tenggat`` are None for a variant the catalog no longer has).
 ``pemohon``
     ``{username, nama, jabatan, opd, email, dikenal}``; for a user the directory does not know,
     ``nama`` is the username, ``opd`` the ticket's ``instansi`` field and ``dikenal`` false.
@@ -28,8 +29,9 @@ Context keys (templates use exactly these):
     step id → ``{judul_langkah, ringkasan, fakta, selesai, durasi_s, berhasil, berubah, artefak, job_id,
     percobaan}`` for every step with a succeeded job (``fakta`` is the action's ``facts`` unchanged).
 ``langkah``
-    the service's steps in order: ``{id, no, judul, pelaksana, jenis, status, status_label, selesai,
-    pelaku, catatan}``; ``status`` is ``selesai`` | ``gagal`` | ``dilewati`` | ``belum``. A step is done
+    the service's steps in order: ``{id, no, judul, pelaksana, jenis, keluaran, status, status_label,
+    selesai, pelaku, catatan}`` (``keluaran``: the SOP's outputs of the step, e.g. a document's name);
+    ``status`` is ``selesai`` | ``gagal`` | ``dilewati`` | ``belum``. A step is done
     by a ``step_completed`` event (or an approval, a completeness check, the opening event for the
     first step, or a succeeded job); ``catatan`` is the note recorded with it.
 ``catatan_langkah``
@@ -51,20 +53,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.directory import Directory, Person
-from toolkit.documents import WIB, nama_peran
+from toolkit.documents import WIB, MarkdownText, nama_peran
 from toolkit.errors import NotFoundError
 from toolkit.jobs import Job, JobState
 from toolkit.tickets.models import EventKind, Ticket, TimelineEvent
 
 PRIVILEGED_VIEWERS = frozenset({"koordinator-layanan", "csirt"})
-REDACTED = "[dirahasiakan]"
-UNSIGNED = "...................................."
+REDACTED = MarkdownText("[dirahasiakan]")
+UNSIGNED = MarkdownText("....................................")
 SIGNING_ROLES = ("koordinator-layanan", "kepala-dinas", "tim-pusat-data", "tim-pengembangan-aplikasi",
                  "tim-jaringan-intra", "csirt", "tim-keamanan-spbe")
-SYSTEM_ACTORS = {"engine": "Sistem", "worker": "Sistem", "system": "Sistem", "outbox": "Sistem"}
+SYSTEM_ACTORS = {"spbe": "Sistem", "engine": "Sistem", "worker": "Sistem", "system": "Sistem"}
 
 STATUS_LABELS = {"open": "Dibuka", "in_progress": "Dalam proses", "deferred": "Ditunda", "closed": "Ditutup"}
-STEP_STATUS_LABELS = {"selesai": "Selesai", "gagal": "Gagal", "dilewati": "Tidak diperlukan", "belum": "Belum"}
+STEP_STATUS_LABELS = {"selesai": "Selesai", "gagal": "Gagal", "dilewati": "Tidak diperlukan",
+                      "belum": "Belum"}
 EVENT_LABELS = {
     "opened": "Tiket dibuka", "comment": "Komentar", "checked": "Pemeriksaan kelengkapan",
     "approved": "Persetujuan", "deferred": "Penundaan", "step_started": "Langkah dimulai",
@@ -98,7 +101,8 @@ def build_context(
         "langkah": langkah,
         "catatan_langkah": {s["id"]: s["catatan"] for s in langkah if s["catatan"]},
         "riwayat": [_event(e, people) for e in events],
-        "lampiran": [{"nama": a.name, "jenis": a.kind, "ditambahkan": a.added_at} for a in ticket.attachments],
+        "lampiran": [{"nama": a.name, "jenis": a.kind, "ditambahkan": a.added_at}
+                     for a in ticket.attachments],
         "sekarang": now,
         "nomor_dokumen": document_number(ticket.id, now),
     }
@@ -187,7 +191,9 @@ def _service(service: Any, ticket: Ticket) -> dict[str, Any]:
         "id": service.id, "nama": service.name, "penyelenggara": service.provider,
         "pengaduan": list(service.complaint_channels), "jaminan": list(service.guarantees),
         "produk": list(getattr(service, "products", ()) or ()),
-        "sla": {"id": ticket.sla_variant, "label": variant.label if variant else ticket.sla_variant},
+        "sla": {"id": ticket.sla_variant, "label": variant.label if variant else ticket.sla_variant,
+                "durasi": variant.duration if variant else None,
+                "tenggat": ticket.created_at + variant.duration if variant else None},
     }
 
 
@@ -237,10 +243,14 @@ def _results(service: Any, prior: Mapping[str, Job]) -> dict[str, dict[str, Any]
     return results
 
 
-def _note(event: TimelineEvent, human: bool) -> str:
-    """The desk stores the engineer's own words in ``data['note']`` and the rendered comment in
-    ``text``; the note is what a berita acara quotes. For an automated step the text is the whole
-    result comment, which is not a note."""
+def _note(event: TimelineEvent, *, human: bool) -> str:
+    """The desk stores the engineer's own words in ``data['note']`` (an approver's in ``reason``) and
+    the rendered comment in ``text``; the note is what a berita acara quotes. For an automated step
+    the text is the whole result comment, which is not a note."""
+    if event.kind in (EventKind.APPROVED, EventKind.CHECKED):
+        return str(event.data.get("reason") or "")
+    if event.kind != EventKind.STEP_COMPLETED:
+        return ""
     note = event.data.get("note")
     if note:
         return str(note)
@@ -266,9 +276,9 @@ def _steps(service: Any, ticket: Ticket, events: list[TimelineEvent], hasil: Map
     steps: list[dict[str, Any]] = []
     for step in service.steps:
         applies = step.applies_to(ticket.fields) if hasattr(step, "applies_to") else True
-        event = done.get(step.id)
+        completion = done.get(step.id)
         result = hasil.get(step.id)
-        if event is not None or result is not None:
+        if completion is not None or result is not None:
             status = "selesai"
         elif not applies or step.id in skipped:
             status = "dilewati"
@@ -276,16 +286,14 @@ def _steps(service: Any, ticket: Ticket, events: list[TimelineEvent], hasil: Map
             status = "gagal"
         else:
             status = "belum"
-        finished = event.at if event is not None else (result["selesai"] if result else None)
-        human = str(step.kind) == "human"
-        note = _note(event, human) if event is not None and event.kind == EventKind.STEP_COMPLETED else ""
-        if event is not None and event.kind in (EventKind.APPROVED, EventKind.CHECKED):
-            note = str(event.data.get("reason") or "")
+        finished = completion.at if completion is not None else (result["selesai"] if result else None)
         steps.append({
             "id": step.id, "no": step.sop_no, "judul": step.title, "pelaksana": nama_peran(step.actor),
-            "jenis": str(step.kind), "status": status, "status_label": STEP_STATUS_LABELS[status],
-            "selesai": finished, "pelaku": people.display(event.actor) if event is not None else None,
-            "catatan": note,
+            "jenis": str(step.kind), "keluaran": list(getattr(step, "outputs", ()) or ()),
+            "status": status, "status_label": STEP_STATUS_LABELS[status],
+            "selesai": finished,
+            "pelaku": people.display(completion.actor) if completion is not None else None,
+            "catatan": _note(completion, human=str(step.kind) == "human") if completion is not None else "",
         })
     return steps
 

@@ -24,7 +24,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from toolkit.errors import ConfigurationError, InvalidInputError
 
@@ -59,32 +60,38 @@ class MissingTemplateDataError(InvalidInputError):
     often). ``details``: ``template``, ``kind``, ``missing`` (Jinja's description of it)."""
 
 
-class _Escaped(str):
-    """A string already made safe for Markdown, so ``finalize`` does not escape it twice."""
+class MarkdownText(str):
+    """A string already safe for Markdown: ``finalize`` prints it as it is instead of escaping it
+    (again). Only for text the toolkit wrote itself, never for a value from a ticket or a host."""
 
     __slots__ = ()
 
 
 # Characters that would start a link, an HTML tag or a code span, or end a table cell.
 _INLINE = re.compile(r"([\\`|<>\[\]])")
-# At the start of the value, these would make a heading, a list item or a setext underline.
-_LEADING = re.compile(r"^(\s*)([#+=-])")
-_NEWLINES = re.compile(r"\s*[\r\n]+\s*")
+# At the start of the value these would make a heading, a list item or a setext underline. A lone
+# "-" (how an empty value is shown) is left alone: it is none of these.
+_LEADING = re.compile(r"^(\s*)(#|[-+*](?=\s)|[=-]+\s*$)")
+_ORDERED = re.compile(r"^(\s*\d{1,9})([.)])(?=\s)")
+_NEWLINES = re.compile(r"[ \t]*[\r\n]+[ \t]*")
 
 
 def md(value: Any) -> str:
     """Escape a value for a Markdown table cell or inline text; newlines become single spaces."""
-    if isinstance(value, _Escaped):
+    if isinstance(value, MarkdownText):
         return value
     if isinstance(value, jinja2.Undefined):
         str(value)  # StrictUndefined raises here with the name of what is missing
     if value is None:
-        return _Escaped("-")
+        return MarkdownText("-")
     if isinstance(value, bool):
-        return _Escaped("Ya" if value else "Tidak")
-    text = _NEWLINES.sub(" ", str(value)).strip()
+        return MarkdownText("Ya" if value else "Tidak")
+    text = _NEWLINES.sub(" ", str(value))
     text = _INLINE.sub(r"\\\1", text)
-    return _Escaped(_LEADING.sub(r"\1\\\2", text))
+    text = _ORDERED.sub(r"\1\\\2", text)
+    if text.strip() != "-":
+        text = _LEADING.sub(r"\1\\\2", text)
+    return MarkdownText(text)
 
 
 def _as_datetime(value: Any) -> datetime | date:
@@ -110,30 +117,35 @@ def tanggal(value: Any) -> str:
     """``23 November 2026``. A datetime is moved to WIB first: 20:00 UTC is already the next day in
     Gorontalo, and the document must carry the date its signatories see on their calendar."""
     moment = _local(value)
-    return _Escaped(f"{moment.day} {BULAN[moment.month - 1]} {moment.year}")
+    return MarkdownText(f"{moment.day} {BULAN[moment.month - 1]} {moment.year}")
 
 
 def hari(value: Any) -> str:
-    return _Escaped(HARI[_local(value).weekday()])
+    return MarkdownText(HARI[_local(value).weekday()])
 
 
 def waktu(value: Any) -> str:
     moment = _local(value)
     if not isinstance(moment, datetime):
         raise InvalidInputError(f"a date has no time of day: {value!r}", errors=[("value", "not a time")])
-    return _Escaped(f"{moment:%H:%M} WIB")
+    return MarkdownText(f"{moment:%H:%M} WIB")
 
 
 def durasi(value: Any) -> str:
     """``1 jam 5 menit``, ``2 menit 5 detik``, ``45 detik``: seconds are dropped once hours are shown,
     because nobody signs a berita acara over seconds."""
     if value is None:
-        return _Escaped("-")
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+        return MarkdownText("-")
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise InvalidInputError(f"not a duration: {value!r}", errors=[("value", "not a duration")])
     if seconds < 0:
         raise InvalidInputError(f"negative duration: {value!r}", errors=[("value", "negative")])
     if 0 < seconds < 1:
-        return _Escaped("kurang dari 1 detik")
+        return MarkdownText("kurang dari 1 detik")
     total = round(seconds)
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
@@ -142,12 +154,68 @@ def durasi(value: Any) -> str:
     if not days and not hours:
         parts.append((secs, "detik"))
     shown = [f"{n} {unit}" for n, unit in parts if n]
-    return _Escaped(" ".join(shown) if shown else "0 detik")
+    return MarkdownText(" ".join(shown) if shown else "0 detik")
+
+
+_SATUAN = ("nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan", "sepuluh",
+           "sebelas")
+
+
+def _words(n: int) -> str:
+    if n < 12:
+        return _SATUAN[n]
+    if n < 20:
+        return f"{_SATUAN[n - 10]} belas"
+    scales = ((1_000_000_000, "miliar"), (1_000_000, "juta"), (1000, "ribu"), (100, "ratus"), (10, "puluh"))
+    for size, name in scales:
+        if n >= size:
+            head, rest = divmod(n, size)
+            if head == 1 and size in (100, 1000):
+                lead = "seratus" if size == 100 else "seribu"
+            else:
+                lead = f"{_words(head)} {name}"
+            return lead if rest == 0 else f"{lead} {_words(rest)}"
+    raise AssertionError(n)  # unreachable: every n >= 20 meets size 10
+
+
+def terbilang(value: Any) -> str:
+    """A number in words (``23`` → ``dua puluh tiga``), as a berita acara writes its date line so
+    that the date cannot be altered by hand."""
+    number = int(value)
+    if number < 0:
+        return MarkdownText(f"minus {_words(-number)}")
+    return MarkdownText(_words(number))
+
+
+def tanggal_terbilang(value: Any) -> str:
+    """``dua puluh tiga bulan November tahun dua ribu dua puluh enam``: the opening line of a berita
+    acara spells its date out."""
+    moment = _local(value)
+    return MarkdownText(f"{_words(moment.day)} bulan {BULAN[moment.month - 1]} tahun {_words(moment.year)}")
+
+
+def wajib(value: Any, what: str) -> Any:
+    """Stop the rendering when a required fact is absent *or empty*: StrictUndefined catches a
+    missing key, but an empty host list from a playbook would otherwise print an empty section."""
+    if isinstance(value, jinja2.Undefined) or value is None or value == "" or (
+            hasattr(value, "__len__") and len(value) == 0):
+        raise jinja2.UndefinedError(f"required fact {what!r} is missing or empty")
+    return value
+
+
+def daftar(value: Any, separator: str = ", ") -> str:
+    """Join a list of facts for one line. Facts pass through Ansible's templating, which may hand a
+    list over as its string form; that is printed as it is rather than joined letter by letter."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)
+    if value is None or isinstance(value, str):
+        return md(value)
+    return MarkdownText(separator.join(md(item) for item in value))
 
 
 def nama_peran(role: Any) -> str:
     text = str(role)
-    return _Escaped(ROLE_LABELS.get(text, text.replace("-", " ").title()))
+    return MarkdownText(ROLE_LABELS.get(text, text.replace("-", " ").title()))
 
 
 def _finalize(value: Any) -> Any:
@@ -163,6 +231,9 @@ FILTERS: dict[str, Callable[[Any], str]] = {
     "durasi": durasi,
     "md": md,
     "nama_peran": nama_peran,
+    "terbilang": terbilang,
+    "tanggal_terbilang": tanggal_terbilang,
+    "daftar": daftar,
 }
 
 
@@ -189,6 +260,7 @@ class TemplateRenderer:
                 keep_trailing_newline=True,
             )
             env.filters.update(FILTERS)
+            env.globals["wajib"] = wajib
             self._envs[kind] = env
         return env
 
@@ -224,6 +296,11 @@ class TemplateRenderer:
                 f"{kind}/{template_id}: a required value is missing: {exc.message}",
                 kind=kind, template=template_id, missing=exc.message,
                 errors=[("context", exc.message or "undefined")],
+            ) from None
+        except (TypeError, ValueError) as exc:  # a value of the wrong shape reached a filter or operator
+            raise InvalidInputError(
+                f"{kind}/{template_id}: a value has the wrong type: {exc}", kind=kind, template=template_id,
+                errors=[("context", str(exc))],
             ) from None
         except SecurityError as exc:
             raise ConfigurationError(f"{kind}/{name}: refused by the sandbox: {exc}",

@@ -69,12 +69,15 @@ def load_people(path: Path) -> dict[str, Person]:
     try:
         document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigurationError(f"roles file {path} cannot be read: {exc.strerror}", path=str(path)) from None
+        raise ConfigurationError(f"roles file {path} cannot be read: {exc.strerror}",
+                                 path=str(path)) from None
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"roles file {path} is not valid YAML: {exc}", path=str(path)) from None
-    if not isinstance(document, dict) or set(document) != {"people"} or not isinstance(document["people"], list):
-        raise ConfigurationError(f"roles file {path} must be a mapping with one key, 'people', holding a list",
-                                 path=str(path))
+    shaped = isinstance(document, dict) and set(document) == {"people"}
+    if not (shaped and isinstance(document["people"], list)):
+        raise ConfigurationError(
+            f"roles file {path} must be a mapping with one key, 'people', holding a list", path=str(path)
+        )
     people: dict[str, Person] = {}
     for index, raw in enumerate(document["people"]):
         label = f"people[{index}]"
@@ -86,8 +89,10 @@ def load_people(path: Path) -> dict[str, Person]:
             raise ConfigurationError(f"roles file {path}, {label}: {_describe(exc)}",
                                      path=str(path), index=index) from None
         if entry.username in people:
-            raise ConfigurationError(f"roles file {path}, {label}: username '{entry.username}' is listed twice",
-                                     path=str(path), index=index)
+            raise ConfigurationError(
+                f"roles file {path}, {label}: username '{entry.username}' is listed twice",
+                path=str(path), index=index,
+            )
         people[entry.username] = Person(
             username=entry.username, name=entry.name, roles=frozenset(entry.roles),
             email=entry.email, opd=entry.opd, title=entry.title,

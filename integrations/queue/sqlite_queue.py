@@ -69,8 +69,7 @@ class SqliteJobQueue:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
-        with self._tx() as db:
-            db.executescript(_SCHEMA)
+        self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
 
     # -- connection handling -------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:

@@ -1,13 +1,11 @@
 """The embedded service desk: the default `TicketSystem`, on one SQLite file in WAL mode.
 
-Every write is a single short ``BEGIN IMMEDIATE`` transaction, so a ticket and its ``opened`` event,
-an attachment and its event, or a status change and its event are stored together or not at all,
-and several threads and processes on one machine can share the file. Taking the write lock up
-front (rather than upgrading a read) also means a busy file waits ``busy_timeout_ms`` and then
-fails cleanly with `UnavailableError`, which the outbox retries, instead of failing midway.
-
-Event ``seq`` is allocated under that same lock, so events are committed in ``seq`` order and the
-trigger's cursor over `events_since` never skips an event that commits late.
+Every write is one short ``BEGIN IMMEDIATE`` transaction: a ticket and its ``opened`` event, an
+attachment and its event, a status change and its event are stored together or not at all, and
+threads and processes on one machine can share the file. Taking the write lock up front (rather
+than upgrading a read) means a busy file waits ``busy_timeout_ms`` and then fails cleanly with
+`UnavailableError`, which the outbox retries. Event ``seq`` is allocated under that lock, so events
+commit in ``seq`` order and the trigger's cursor over `events_since` never skips a late commit.
 
 Ticket ids are ``SPBE-<year>-<5 digit sequence>``; the year is the UTC year of the creation time
 and the sequence restarts each year. The file holds applicants' personal data (NIK, addresses), so
@@ -22,7 +20,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,26 +40,25 @@ from toolkit.tickets.models import (
     TimelineEvent,
 )
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS tickets (
-        id TEXT PRIMARY KEY, year INTEGER NOT NULL, num INTEGER NOT NULL,
-        service_id TEXT NOT NULL, title TEXT NOT NULL, requester TEXT NOT NULL, fields TEXT NOT NULL,
-        status TEXT NOT NULL, assignee TEXT, sla_variant TEXT NOT NULL,
-        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (year, num))""",
-    "CREATE INDEX IF NOT EXISTS tickets_filter ON tickets(status, service_id)",
-    """CREATE TABLE IF NOT EXISTS attachments (
-        ticket_id TEXT NOT NULL REFERENCES tickets(id), name TEXT NOT NULL, media_type TEXT NOT NULL,
-        size INTEGER NOT NULL, sha256 TEXT NOT NULL, kind TEXT, content BLOB NOT NULL,
-        added_by TEXT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (ticket_id, name))""",
-    """CREATE TABLE IF NOT EXISTS events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL REFERENCES tickets(id),
-        at TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, text TEXT NOT NULL,
-        step_id TEXT, data TEXT NOT NULL, dedupe_key TEXT UNIQUE)""",
-    "CREATE INDEX IF NOT EXISTS events_ticket ON events(ticket_id, seq)",
-)
-_TICKET_COLUMNS = (
-    "id, service_id, title, requester, fields, status, assignee, sla_variant, created_at, updated_at"
-)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id TEXT PRIMARY KEY, year INTEGER NOT NULL, num INTEGER NOT NULL,
+    service_id TEXT NOT NULL, title TEXT NOT NULL, requester TEXT NOT NULL, fields TEXT NOT NULL,
+    status TEXT NOT NULL, assignee TEXT, sla_variant TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (year, num));
+CREATE INDEX IF NOT EXISTS tickets_filter ON tickets(status, service_id);
+CREATE TABLE IF NOT EXISTS attachments (
+    ticket_id TEXT NOT NULL REFERENCES tickets(id), name TEXT NOT NULL, media_type TEXT NOT NULL,
+    size INTEGER NOT NULL, sha256 TEXT NOT NULL, kind TEXT, content BLOB NOT NULL,
+    added_by TEXT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (ticket_id, name));
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL REFERENCES tickets(id),
+    at TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, text TEXT NOT NULL,
+    step_id TEXT, data TEXT NOT NULL, dedupe_key TEXT UNIQUE);
+CREATE INDEX IF NOT EXISTS events_ticket ON events(ticket_id, seq)
+"""
+_TICKET_COLUMNS = ("id, service_id, title, requester, fields, status, assignee, sla_variant, "
+                   "created_at, updated_at")
 _REF_COLUMNS = "ticket_id, name, media_type, size, sha256, kind, added_by, added_at"
 _EVENT_COLUMNS = "seq, ticket_id, at, kind, actor, text, step_id, data"
 # These kinds describe changes to the ticket row itself; they are written only by the method that
@@ -71,14 +68,6 @@ _RESERVED_KINDS = frozenset({EventKind.OPENED, EventKind.STATUS, EventKind.ASSIG
 _UNAVAILABLE_CODES = frozenset({5, 6, 10, 14, 15})
 
 
-def _unavailable(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in _UNAVAILABLE_CODES
-    text = str(exc).lower()
-    return any(s in text for s in ("locked", "busy", "unable to open", "disk i/o"))
-
-
 def _json(value: Any) -> str:
     try:
         return json.dumps(to_jsonable_python(value), ensure_ascii=False, sort_keys=True, allow_nan=False)
@@ -86,15 +75,17 @@ def _json(value: Any) -> str:
         raise InvalidInputError(f"value cannot be stored as JSON: {exc}") from None
 
 
+def _ref(row: sqlite3.Row) -> AttachmentRef:
+    return AttachmentRef.model_validate({k: row[k] for k in row.keys() if k != "ticket_id"})
+
+
+def _event(row: sqlite3.Row) -> TimelineEvent:
+    return TimelineEvent.model_validate({**dict(row), "data": json.loads(row["data"])})
+
+
 class EmbeddedTicketStore:
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        db_name: str = "tickets.db",
-        busy_timeout_ms: int = 2000,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
+    def __init__(self, *, settings: Settings, db_name: str = "tickets.db", busy_timeout_ms: int = 2000,
+                 clock: Callable[[], datetime] | None = None) -> None:
         """``clock`` exists for tests of the yearly sequence and of SLA timing; it must return an
         aware datetime."""
         self.path = Path(settings.state_dir) / db_name
@@ -111,7 +102,7 @@ class EmbeddedTicketStore:
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         with self._tx() as db:
-            for statement in _SCHEMA:
+            for statement in _SCHEMA.split(";"):
                 db.execute(statement)
 
     # -- connections and transactions ---------------------------------------------------------
@@ -120,7 +111,7 @@ class EmbeddedTicketStore:
         try:
             yield
         except sqlite3.OperationalError as exc:
-            if _unavailable(exc):
+            if exc.sqlite_errorcode & 0xFF in _UNAVAILABLE_CODES:
                 raise UnavailableError(f"ticket store unavailable: {exc}", path=str(self.path)) from None
             raise
         except OSError as exc:
@@ -136,10 +127,8 @@ class EmbeddedTicketStore:
             self.path, isolation_level=None, timeout=self._busy_timeout_ms / 1000, check_same_thread=False
         )
         try:
-            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(f"PRAGMA busy_timeout={self._busy_timeout_ms}; PRAGMA journal_mode=WAL; "
+                               "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
         except sqlite3.Error:
             conn.close()
             raise
@@ -148,17 +137,6 @@ class EmbeddedTicketStore:
         with self._lock:
             self._open.append(conn)
         return conn
-
-    def _drop(self, conn: sqlite3.Connection) -> None:
-        """Forget a connection whose transaction state is unknown, so the next call starts clean."""
-        self._local.conn = None
-        with self._lock:
-            if conn in self._open:
-                self._open.remove(conn)
-        try:
-            conn.close()
-        except sqlite3.Error:
-            pass
 
     @contextmanager
     def _tx(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
@@ -172,8 +150,10 @@ class EmbeddedTicketStore:
                 try:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    self._drop(conn)
+                except sqlite3.Error:  # state unknown: let the next call start on a fresh connection
+                    self._local.conn = None
+                    with suppress(sqlite3.Error):
+                        conn.close()
                 raise
 
     def close(self) -> None:
@@ -195,35 +175,17 @@ class EmbeddedTicketStore:
             raise InvalidInputError("the store's clock returned a naive datetime")
         return now.astimezone(UTC)
 
-    # -- row conversion ------------------------------------------------------------------------
-    @staticmethod
-    def _ref(row: sqlite3.Row) -> AttachmentRef:
-        data = dict(row)
-        data.pop("ticket_id")
-        return AttachmentRef.model_validate(data)
-
-    @staticmethod
-    def _event(row: sqlite3.Row) -> TimelineEvent:
-        data = dict(row)
-        data["data"] = json.loads(data["data"])
-        return TimelineEvent.model_validate(data)
-
+    # -- rows --------------------------------------------------------------------------------
     def _tickets(self, db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[Ticket]:
-        rows = db.execute(f"SELECT {_TICKET_COLUMNS} FROM tickets {where} ORDER BY year, num", args).fetchall()  # noqa: S608
+        query = f"SELECT {_TICKET_COLUMNS} FROM tickets {where} ORDER BY year, num"  # noqa: S608
+        rows = db.execute(query, args).fetchall()
         refs: dict[str, list[AttachmentRef]] = {}
-        for ref_row in db.execute(
-            f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id IN (SELECT id FROM tickets {where}) "  # noqa: S608
-            "ORDER BY added_at, rowid",
-            args,
-        ):
-            refs.setdefault(ref_row["ticket_id"], []).append(self._ref(ref_row))
-        tickets = []
-        for row in rows:
-            data = dict(row)
-            data["fields"] = json.loads(data["fields"])
-            data["attachments"] = tuple(refs.get(data["id"], ()))
-            tickets.append(Ticket.model_validate(data))
-        return tickets
+        query = (f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id IN "  # noqa: S608
+                 f"(SELECT id FROM tickets {where}) ORDER BY added_at, rowid")
+        for ref_row in db.execute(query, args):
+            refs.setdefault(ref_row["ticket_id"], []).append(_ref(ref_row))
+        return [Ticket.model_validate({**dict(row), "fields": json.loads(row["fields"]),
+                                       "attachments": tuple(refs.get(row["id"], ()))}) for row in rows]
 
     def _ticket(self, db: sqlite3.Connection, ticket_id: str) -> Ticket:
         found = self._tickets(db, "WHERE id = ?", (ticket_id,))
@@ -233,18 +195,22 @@ class EmbeddedTicketStore:
 
     @staticmethod
     def _require(db: sqlite3.Connection, ticket_id: str) -> sqlite3.Row:
-        row = db.execute("SELECT status, assignee FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        query = "SELECT status, assignee FROM tickets WHERE id = ?"
+        row: sqlite3.Row | None = db.execute(query, (ticket_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"ticket {ticket_id} not found", ticket=ticket_id)
         return row
 
     @staticmethod
-    def _by_key(db: sqlite3.Connection, key: str | None, ticket_id: str, kind: EventKind) -> sqlite3.Row | None:
+    def _by_key(
+        db: sqlite3.Connection, key: str | None, ticket_id: str, kind: EventKind
+    ) -> sqlite3.Row | None:
         """The event already recorded under ``key``, if any. A key reused for another ticket or
         another kind of event is a caller's bug, and answering with the unrelated event would hide it."""
         if key is None:
             return None
-        row = db.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE dedupe_key = ?", (key,)).fetchone()  # noqa: S608
+        query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE dedupe_key = ?"  # noqa: S608
+        row: sqlite3.Row | None = db.execute(query, (key,)).fetchone()
         if row is not None and (row["ticket_id"] != ticket_id or row["kind"] != kind):
             raise ConflictError(
                 f"dedupe key '{key}' already names a {row['kind']} event on {row['ticket_id']}",
@@ -252,9 +218,15 @@ class EmbeddedTicketStore:
             )
         return row
 
-    def _insert_event(self, db: sqlite3.Connection, ticket_id: str, event: NewEvent, at: datetime) -> sqlite3.Row:
+    def _insert_event(
+        self, db: sqlite3.Connection, ticket_id: str, event: NewEvent, at: datetime
+    ) -> sqlite3.Row:
         """Insert, or return the event already stored under the same dedupe key. ``ON CONFLICT DO
-        NOTHING`` rather than a prior SELECT keeps this correct even if a caller forgets the lock."""
+        NOTHING`` keeps this correct even without the write lock; the SELECT first only spares an
+        AUTOINCREMENT value, which a conflicting insert would otherwise consume and leave as a gap."""
+        earlier = self._by_key(db, event.dedupe_key, ticket_id, event.kind)
+        if earlier is not None:
+            return earlier
         cur = db.execute(
             "INSERT INTO events (ticket_id, at, kind, actor, text, step_id, data, dedupe_key) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
@@ -263,18 +235,25 @@ class EmbeddedTicketStore:
         )
         if cur.rowcount == 1:
             db.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (at.isoformat(), ticket_id))
-            row = db.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq = ?", (cur.lastrowid,)).fetchone()  # noqa: S608
+            query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq = ?"  # noqa: S608
+            row: sqlite3.Row | None = db.execute(query, (cur.lastrowid,)).fetchone()
         else:
             row = self._by_key(db, event.dedupe_key, ticket_id, event.kind)
         assert row is not None
+        return row
+
+    @staticmethod
+    def _attachment(db: sqlite3.Connection, ticket_id: str, name: str) -> sqlite3.Row | None:
+        query = f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id = ? AND name = ?"  # noqa: S608
+        row: sqlite3.Row | None = db.execute(query, (ticket_id, name)).fetchone()
         return row
 
     def _insert_attachment(
         self, db: sqlite3.Connection, ticket_id: str, upload: AttachmentUpload, actor: str, at: datetime
     ) -> None:
         db.execute(
-            "INSERT INTO attachments (ticket_id, name, media_type, size, sha256, kind, content, added_by, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO attachments (ticket_id, name, media_type, size, sha256, kind, content,"
+            " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (ticket_id, upload.name, upload.media_type, len(upload.content),
              hashlib.sha256(upload.content).hexdigest(), upload.kind, upload.content, actor, at.isoformat()),
         )
@@ -283,17 +262,19 @@ class EmbeddedTicketStore:
     def create(self, draft: TicketDraft) -> Ticket:
         names = [a.name for a in draft.attachments]
         if len(set(names)) != len(names):
-            raise InvalidInputError("two attachments share a name", errors=[("attachments", "duplicate name")])
+            raise InvalidInputError("two attachments share a name",
+                                    errors=[("attachments", "duplicate name")])
         with self._tx() as db:
             now = self._now()
-            (num,) = db.execute(
-                "SELECT COALESCE(MAX(num), 0) + 1 FROM tickets WHERE year = ?", (now.year,)
-            ).fetchone()
+            (num,) = db.execute("SELECT COALESCE(MAX(num), 0) + 1 FROM tickets WHERE year = ?",
+                                (now.year,)).fetchone()
             ticket_id = f"SPBE-{now.year}-{num:05d}"
             db.execute(
-                f"INSERT INTO tickets (year, num, {_TICKET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",  # noqa: S608
-                (now.year, num, ticket_id, draft.service_id, draft.title, draft.requester, _json(draft.fields),
-                 TicketStatus.OPEN.value, draft.sla_variant, now.isoformat(), now.isoformat()),
+                f"INSERT INTO tickets (year, num, {_TICKET_COLUMNS})"  # noqa: S608
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+                (now.year, num, ticket_id, draft.service_id, draft.title, draft.requester,
+                 _json(draft.fields), TicketStatus.OPEN.value, draft.sla_variant, now.isoformat(),
+                 now.isoformat()),
             )
             for upload in draft.attachments:
                 self._insert_attachment(db, ticket_id, upload, draft.requester, now)
@@ -310,24 +291,19 @@ class EmbeddedTicketStore:
     def list_tickets(
         self, *, status: TicketStatus | None = None, service_id: str | None = None
     ) -> list[Ticket]:
-        clauses, args = [], []
-        if status is not None:
-            clauses.append("status = ?")
-            args.append(TicketStatus(status).value)
-        if service_id is not None:
-            clauses.append("service_id = ?")
-            args.append(service_id)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        wanted = {"status = ?": None if status is None else TicketStatus(status).value,
+                  "service_id = ?": service_id}
+        active = {clause: value for clause, value in wanted.items() if value is not None}
+        where = ("WHERE " + " AND ".join(active)) if active else ""
         with self._tx("DEFERRED") as db:
-            return self._tickets(db, where, tuple(args))
+            return self._tickets(db, where, tuple(active.values()))
 
     def timeline(self, ticket_id: str) -> list[TimelineEvent]:
         with self._tx("DEFERRED") as db:
             self._require(db, ticket_id)
-            rows = db.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE ticket_id = ? ORDER BY seq", (ticket_id,)  # noqa: S608
-            ).fetchall()
-        return [self._event(row) for row in rows]
+            query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE ticket_id = ? ORDER BY seq"  # noqa: S608
+            rows = db.execute(query, (ticket_id,)).fetchall()
+        return [_event(row) for row in rows]
 
     def post(self, ticket_id: str, event: NewEvent) -> TimelineEvent:
         """Idempotent by ``dedupe_key``: the first event stored under a key is returned to every
@@ -340,7 +316,7 @@ class EmbeddedTicketStore:
         with self._tx() as db:
             self._require(db, ticket_id)
             row = self._insert_event(db, ticket_id, event, self._now())
-        return self._event(row)
+        return _event(row)
 
     def attach(
         self, ticket_id: str, upload: AttachmentUpload, actor: str, dedupe_key: str | None = None
@@ -355,17 +331,15 @@ class EmbeddedTicketStore:
             if earlier is not None and json.loads(earlier["data"]).get("name") != upload.name:
                 raise ConflictError(f"dedupe key '{dedupe_key}' was used for another attachment",
                                     dedupe_key=dedupe_key, ticket=ticket_id)
-            existing = db.execute(
-                f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id = ? AND name = ?",  # noqa: S608
-                (ticket_id, upload.name),
-            ).fetchone()
+            existing = self._attachment(db, ticket_id, upload.name)
             if existing is not None:
                 if existing["sha256"] != digest:
                     raise ConflictError(
-                        f"ticket {ticket_id} already has an attachment named '{upload.name}' with other content",
+                        f"ticket {ticket_id} already has an attachment named '{upload.name}'"
+                        " with other content",
                         ticket=ticket_id, name=upload.name,
                     )
-                return self._ref(existing)
+                return _ref(existing)
             now = self._now()
             self._insert_attachment(db, ticket_id, upload, actor, now)
             self._insert_event(db, ticket_id, NewEvent(
@@ -373,11 +347,9 @@ class EmbeddedTicketStore:
                 data={"name": upload.name, "sha256": digest, "size": len(upload.content),
                       "media_type": upload.media_type, "kind": upload.kind},
             ), now)
-            row = db.execute(
-                f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id = ? AND name = ?",  # noqa: S608
-                (ticket_id, upload.name),
-            ).fetchone()
-        return self._ref(row)
+            row = self._attachment(db, ticket_id, upload.name)
+        assert row is not None
+        return _ref(row)
 
     def read_attachment(self, ticket_id: str, name: str) -> bytes:
         with self._tx("DEFERRED") as db:
@@ -386,7 +358,8 @@ class EmbeddedTicketStore:
                 "SELECT content, sha256 FROM attachments WHERE ticket_id = ? AND name = ?", (ticket_id, name)
             ).fetchone()
         if row is None:
-            raise NotFoundError(f"ticket {ticket_id} has no attachment named '{name}'", ticket=ticket_id, name=name)
+            raise NotFoundError(f"ticket {ticket_id} has no attachment named '{name}'",
+                                ticket=ticket_id, name=name)
         content = bytes(row["content"])
         if hashlib.sha256(content).hexdigest() != row["sha256"]:
             raise IntegrityError(f"attachment '{name}' of {ticket_id} does not match its recorded sha256",
@@ -402,7 +375,8 @@ class EmbeddedTicketStore:
         status = TicketStatus(status)
         with self._tx() as db:
             current = self._require(db, ticket_id)
-            if self._by_key(db, dedupe_key, ticket_id, EventKind.STATUS) is None and current["status"] != status:
+            replayed = self._by_key(db, dedupe_key, ticket_id, EventKind.STATUS) is not None
+            if not replayed and current["status"] != status:
                 now = self._now()
                 self._insert_event(db, ticket_id, NewEvent(
                     kind=EventKind.STATUS, actor=actor, dedupe_key=dedupe_key,
@@ -426,7 +400,6 @@ class EmbeddedTicketStore:
         if limit < 1:
             raise InvalidInputError("limit must be at least 1", errors=[("limit", "must be >= 1")])
         with self._tx("DEFERRED") as db:
-            rows = db.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (int(cursor), limit)  # noqa: S608
-            ).fetchall()
-        return [self._event(row) for row in rows]
+            query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?"  # noqa: S608
+            rows = db.execute(query, (int(cursor), limit)).fetchall()
+        return [_event(row) for row in rows]

@@ -176,6 +176,14 @@ def test_condition_matches_strictly() -> None:
     assert one_of.describe() == "produk in (a, b)"
 
 
+def test_condition_round_trips_through_json() -> None:
+    for condition in (Condition.model_validate({"field": "produk", "in": ["a", None]}),
+                      Condition(field="backup", equals=False)):
+        dumped = condition.model_dump(mode="json", by_alias=True)
+        assert Condition.model_validate(dumped) == condition
+        assert Condition.model_validate(condition.model_dump()) == condition
+
+
 def test_condition_needs_exactly_one_test() -> None:
     with pytest.raises(ValidationError, match="exactly one of 'equals' and 'in'"):
         Condition(field="x")

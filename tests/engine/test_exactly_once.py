@@ -59,6 +59,8 @@ def test_two_serve_processes_share_the_queue_without_running_anything_twice(engi
             done = [line for line in executions(engine_settings.state_dir) if line.startswith("done")]
             if len(done) >= 12:
                 break
+            for p in procs:
+                assert p.poll() is None, p.stderr.read().decode()[-2000:]
             time.sleep(0.1)
     finally:
         for p in procs:

@@ -151,7 +151,9 @@ class Condition(_Frozen):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Condition:
-        if ("equals" in self.model_fields_set) == (self.in_ is not None):
+        has_in = self.in_ is not None
+        # A dump of an 'in' condition carries "equals": null; that is not a second test.
+        if ("equals" in self.model_fields_set and not (has_in and self.equals is None)) == has_in:
             raise ValueError("equals: give exactly one of 'equals' and 'in'")
         if self.in_ is not None and not self.in_:
             raise ValueError("in: must not be empty")
@@ -172,9 +174,8 @@ class Condition(_Frozen):
 
 
 def _same(actual: Any, expected: Scalar) -> bool:
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return isinstance(actual, bool) and isinstance(expected, bool) and actual == expected
-    if actual is None or expected is None:
+    # bool and None are singletons; identity keeps True from equalling 1.
+    if isinstance(actual, bool) or isinstance(expected, bool) or actual is None or expected is None:
         return actual is expected
     return bool(actual == expected)
 
@@ -310,9 +311,8 @@ class Service(_Frozen):
             seen.add(step.id)
             if step.sop_no is not None:
                 if step.sop_no <= last_no:
-                    raise ValueError(
-                        f"steps.{index}.sop_no: {step.sop_no} after {last_no}; sop_no must strictly increase"
-                    )
+                    problem = f"{step.sop_no} after {last_no}; sop_no must strictly increase"
+                    raise ValueError(f"steps.{index}.sop_no: {problem}")
                 last_no = step.sop_no
             if step.when is not None:
                 self._check_condition(step.when, f"steps.{index}.when")
@@ -357,11 +357,9 @@ class Service(_Frozen):
         for index, step in enumerate(self.steps):
             if step.id == step_id:
                 return index
-        raise NotFoundError(
-            f"service '{self.id}' has no step '{step_id}'; steps: {', '.join(s.id for s in self.steps)}",
-            service=self.id,
-            step=step_id,
-        )
+        known = ", ".join(s.id for s in self.steps)
+        raise NotFoundError(f"service '{self.id}' has no step '{step_id}'; steps: {known}",
+                            service=self.id, step=step_id)
 
     def steps_for(self, values: Mapping[str, Any]) -> tuple[Step, ...]:
         """The steps a ticket with these field values goes through, in order."""
@@ -384,11 +382,9 @@ class Catalog(_Frozen):
             if service.id == service_id:
                 return service
         known = self.ids()
-        raise UnknownServiceError(
-            f"unknown service '{service_id}'; known services: {', '.join(known) or '(none)'}",
-            service=service_id,
-            known=list(known),
-        )
+        listing = ", ".join(known) or "(none)"
+        raise UnknownServiceError(f"unknown service '{service_id}'; known services: {listing}",
+                                  service=service_id, known=list(known))
 
     def services(self) -> list[Service]:
         return list(self.entries)

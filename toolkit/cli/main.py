@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from toolkit.engine.app import App
 from toolkit.errors import ToolkitError
@@ -50,7 +51,8 @@ class SpbeGroup(click.Group):
                 click.echo(json.dumps({"error": type(exc).__name__, "message": masked,
                                        "exit_code": exc.exit_code}), err=True)
             else:
-                Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {masked}", markup=True)
+                Console(stderr=True, highlight=False, soft_wrap=True).print(
+                    f"[bold red]error:[/] {escape(masked)}", markup=True)
             ctx.exit(exc.exit_code)
 
 

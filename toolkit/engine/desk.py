@@ -24,7 +24,7 @@ from toolkit.tickets.models import (
     TicketDraft,
     TicketStatus,
 )
-from toolkit.tickets.requests import validate_request
+from toolkit.tickets.requests import validate_attachments, validate_request
 from toolkit.workflow import WorkflowState
 
 MAX_REASON = 2000
@@ -68,8 +68,7 @@ def open_ticket(app: App, service_id: str, requester: str, title: str, fields: M
         raise PermissionDeniedError(
             f"{requester} does not hold the role '{first.actor}' that opens a {service_id} ticket", user=requester)
     names = [a.name for a in attachments]
-    if len(set(names)) != len(names):
-        raise InvalidInputError("two attachments share a name", errors=[("attachments", "duplicate name")])
+    validate_attachments(service, attachments)
     kinds = [a.kind for a in attachments if a.kind]
     cleaned = validate_request(service, fields, kinds)
     variant = service.sla.select(cleaned)

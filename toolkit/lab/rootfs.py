@@ -41,6 +41,7 @@ BASE_PACKAGES: tuple[str, ...] = (
     "procps",
     "iputils-ping",
     "ca-certificates",
+    "netbase",  # /etc/protocols and /etc/services: nft resolves "ipv6-icmp" through them, as on a real server
 )
 
 

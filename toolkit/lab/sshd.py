@@ -122,6 +122,26 @@ def wait_for_ssh(address: str, port: int, timeout_s: float, alive: subprocess.Po
     raise TimeoutError(f"no SSH banner from {address}:{port} within {timeout_s}s")
 
 
+def host_init_pid(unshare_pid: int) -> int:
+    """Host-side pid of the lab host's PID 1 (the only child of the recorded `unshare` process)."""
+    children = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children").read_text(encoding="utf-8").split()
+    if len(children) != 1:
+        raise ProcessLookupError(f"lab host process {unshare_pid} has children {children}, expected one")
+    return int(children[0])
+
+
+def host_exec(unshare_pid: int, argv: list[str], timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` inside a lab host (all its namespaces and its root) without SSH or a shell.
+
+    For tests and diagnostics: it sees exactly what a process on the target sees.
+    """
+    pid = str(host_init_pid(unshare_pid))
+    return subprocess.run(
+        ["nsenter", "-t", pid, "-m", "-u", "-p", "-n", "-r", "-w", "--", *argv],
+        capture_output=True, text=True, timeout=timeout_s, env=CLEAN_ENV, check=False,
+    )  # fmt: skip
+
+
 # ----------------------------------------------------------------------------------------------------
 # stage1: runs inside the namespaces. Standard library only, everything imported before chroot.
 

@@ -92,3 +92,24 @@ def validate_request(
             "invalid field(s): " + "; ".join(f"{field}: {msg}" for field, msg in errors), errors=errors
         ) from None
     return model.model_dump(mode="json")
+
+
+def validate_attachments(service: Any, uploads: Iterable[Any]) -> None:
+    """Each upload must answer a requirement of the service, in a media type it accepts."""
+    specs = {spec.name: spec for spec in service.requirements.attachments}
+    errors: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for upload in uploads:
+        if upload.name in seen:
+            errors.append((upload.name, "two attachments share this name"))
+        seen.add(upload.name)
+        if upload.kind is None:
+            continue
+        spec = specs.get(upload.kind)
+        if spec is None:
+            errors.append((upload.kind, f"not a requirement of {service.id}; expected one of: "
+                                        f"{', '.join(sorted(specs)) or 'none'}"))
+        elif spec.media_types and upload.media_type not in spec.media_types:
+            errors.append((upload.kind, f"must be {' or '.join(spec.media_types)}, got {upload.media_type}"))
+    if errors:
+        raise InvalidInputError("invalid attachment(s): " + "; ".join(f"{k}: {m}" for k, m in errors), errors=errors)

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install what the spbe lab needs on a fresh Debian 12 machine: debootstrap builds the targets' base
+# system; the rest runs on the control node (sshd client side, namespaces, firewall tooling, Prometheus).
+# Idempotent and quiet: does nothing when everything is already installed.
+set -eu
+
+PACKAGES="debootstrap openssh-server openssh-client nftables iproute2 util-linux prometheus \
+prometheus-node-exporter restic iputils-ping debian-archive-keyring"
+
+missing=""
+for pkg in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $pkg"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "lab_packages.sh: missing packages:$missing; run as root" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists once, only when they are absent or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mtime -1 2>/dev/null | head -n 1)" ]; then
+    apt-get update -qq
+fi
+# shellcheck disable=SC2086  # word splitting of the package list is intended
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

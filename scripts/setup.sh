@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install everything spbe needs on a fresh Debian/Ubuntu machine (run as root). Idempotent.
+#   - Debian packages: Python venv tooling, the lab's packages (sshd, nftables, debootstrap, prometheus...)
+#   - a virtualenv with spbe and its test tools, at $SPBE_VENV (default /opt/spbe/venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
+export DEBIAN_FRONTEND=noninteractive
+
+need_apt=()
+command -v python3 >/dev/null || need_apt+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
+command -v gcc >/dev/null || need_apt+=(gcc python3-dev)
+command -v ssh >/dev/null || need_apt+=(openssh-client)
+if ((${#need_apt[@]})); then
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+bash scripts/lab_packages.sh
+
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "spbe needs Python 3.11 or newer")'
+if [ ! -x "$SPBE_VENV/bin/python" ]; then
+    python3 -m venv "$SPBE_VENV"
+fi
+"$SPBE_VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+"$SPBE_VENV/bin/python" -m pip install -q -e '.[test]' 2>&1 | grep -v -e '^WARNING: Location' -e 'is ignored' || true
+"$SPBE_VENV/bin/python" -c 'import toolkit.cli.main' # fail here, not in the demo, if the install is broken
+echo "spbe installed in $SPBE_VENV"

@@ -1,0 +1,117 @@
+"""The lab itself: isolated hosts that look like small Debian servers, and a clean teardown."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from toolkit.cli.lab_cmd import lab_group
+from toolkit.lab import netns, sshd
+from toolkit.lab.manager import LabManager
+from toolkit.lab.models import LabState, subnet_index
+
+pytestmark = pytest.mark.lab
+
+
+def _ssh(state: LabState, *remote: str) -> subprocess.CompletedProcess[str]:
+    host = state.hosts[0]
+    argv = [
+        "ssh", "-i", str(host.private_key), "-p", str(host.port),
+        "-o", f"UserKnownHostsFile={state.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", f"{host.user}@{host.address}", "--", *remote,
+    ]  # fmt: skip
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_host_answers_ssh_with_the_recorded_host_key(lab: LabState) -> None:
+    result = _ssh(lab, "cat", "/etc/debian_version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("12.")
+
+
+def test_wrong_known_host_key_is_refused(lab: LabState, tmp_path: Path) -> None:
+    bad = tmp_path / "known_hosts"
+    other = sshd.generate_key(tmp_path / "other", "other")
+    key_type, key = Path(f"{other}.pub").read_text(encoding="utf-8").split()[:2]
+    bad.write_text(f"{lab.hosts[0].address} {key_type} {key}\n", encoding="utf-8")
+    result = _ssh(lab.model_copy(update={"known_hosts": bad}), "true")
+    assert result.returncode != 0
+    assert "HOST IDENTIFICATION HAS CHANGED" in result.stderr or "verification failed" in result.stderr
+
+
+def test_host_has_its_own_namespaces_and_init(lab: LabState) -> None:
+    host = lab.hosts[0]
+    assert sshd.host_exec(host.init_pid, ["cat", "/proc/1/comm"]).stdout.strip() == "init"
+    # UTS namespace: the target has its own name; this machine's name is never the lab host's.
+    assert sshd.host_exec(host.init_pid, ["hostname"]).stdout.strip() != socket.gethostname()
+    devices = sshd.host_exec(host.init_pid, ["ls", "/dev"]).stdout.split()
+    assert "null" in devices and "vda" not in devices and "sda" not in devices
+    routes = sshd.host_exec(host.init_pid, ["ip", "-4", "route"]).stdout
+    assert "default" not in routes  # the target can reach its /30 and nothing else
+
+
+def test_writes_stay_in_the_hosts_copy(lab: LabState) -> None:
+    host = lab.hosts[0]
+    assert sshd.host_exec(host.init_pid, ["touch", "/etc/spbe-lab-written"]).returncode == 0
+    assert not (lab.base_rootfs / "etc/spbe-lab-written").exists()
+
+
+def test_inventory_has_the_two_groups(lab: LabState) -> None:
+    inventory = yaml.safe_load(lab.inventory.read_text(encoding="utf-8"))["all"]["children"]
+    host = lab.hosts[0]
+    pool = inventory["pusat_data_pool"]["hosts"][host.name]
+    assert pool["ansible_host"] == host.address and pool["ansible_user"] == "root"
+    assert "StrictHostKeyChecking=yes" in pool["ansible_ssh_common_args"]
+    assert inventory["monitoring"]["hosts"]["monitor"]["ansible_connection"] == "local"
+    assert inventory["monitoring"]["vars"]["spbe_prometheus_file_sd_dir"] == str(lab.file_sd_dir)
+    assert (host.private_key.stat().st_mode & 0o777) == 0o600
+
+
+def test_prometheus_is_ready_on_loopback(lab: LabState) -> None:
+    assert lab.prometheus_url is not None and lab.prometheus_url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(f"{lab.prometheus_url}/-/ready", timeout=5) as resp:  # noqa: S310
+        assert resp.status == 200
+
+
+def test_second_lab_runs_alongside_and_goes_down_cleanly(lab: LabState, tmp_path: Path) -> None:
+    assert subnet_index("test2") != subnet_index(lab.name)
+    manager = LabManager(tmp_path, "test2", with_prometheus=False)
+    state = manager.up()
+    try:
+        assert state.subnet != lab.subnet
+        assert _ssh(state, "true").returncode == 0
+        assert _ssh(lab, "true").returncode == 0
+    finally:
+        manager.down()
+    host = state.hosts[0]
+    assert not netns.netns_exists(host.netns)
+    assert not netns.link_exists(host.veth_root)
+    assert not (tmp_path / "test2").exists()
+    manager.down()  # idempotent
+    assert manager.status() is None
+
+
+def test_cli_up_status_down(tmp_path: Path) -> None:
+    obj = SimpleNamespace(settings=SimpleNamespace(lab_dir=tmp_path))
+    runner = CliRunner()
+    result = runner.invoke(lab_group, ["status", "--name", "clitest", "--json"], obj=obj)
+    assert result.exit_code == 0 and result.output.strip() == "null"
+    try:
+        result = runner.invoke(lab_group, ["up", "--name", "clitest", "--json"], obj=obj)
+        assert result.exit_code == 0, result.output
+        state = json.loads(result.output)
+        assert state["hosts"][0]["netns"] == "spbe-clitest-pd-app-01"
+        result = runner.invoke(lab_group, ["status", "--name", "clitest"], obj=obj)
+        assert result.exit_code == 0 and "pd-app-01" in result.output
+    finally:
+        result = runner.invoke(lab_group, ["down", "--name", "clitest"], obj=obj)
+    assert result.exit_code == 0
+    assert not netns.netns_exists("spbe-clitest-pd-app-01")

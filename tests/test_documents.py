@@ -1,0 +1,484 @@
+"""Documents and comments rendered from real model instances, the way the actions render them.
+
+The facts are shaped like those the Pusat Data playbooks publish with ``set_stats`` under ``spbe``
+(``provision``/``backup`` keyed by inventory host, ``monitoring`` keyed by host name), wrapped the
+way the ansible action stores them, so a drift between playbooks and templates shows up here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from toolkit.directory import Person
+from toolkit.document_context import REDACTED, UNSIGNED, build_context
+from toolkit.documents import (
+    MissingTemplateDataError,
+    TemplateRenderer,
+    daftar,
+    durasi,
+    hari,
+    md,
+    tanggal,
+    tanggal_terbilang,
+    waktu,
+)
+from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
+from toolkit.jobs import Job, JobState
+from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ROOT / "templates"
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Senin 23 November 2026, 08:00 WIB
+NOW = datetime(2026, 11, 27, 7, 5, tzinfo=UTC)  # Jumat 27 November 2026, 14:05 WIB
+INJECTION = "{{ 7*7 }} {% for x in range(3) %}x{% endfor %} {{ ''.__class__.__mro__ }}"
+
+
+def _catalog_service(service_id: str) -> Any:
+    try:
+        from toolkit.catalog.loader import load_catalog
+    except ImportError as exc:  # pragma: no cover - only while the catalog is being written
+        pytest.skip(f"toolkit.catalog is not importable yet: {exc}")
+    catalog = load_catalog()
+    if service_id not in catalog:
+        pytest.skip(f"the catalog has no '{service_id}' service yet")
+    return catalog.get(service_id)
+
+
+@pytest.fixture(scope="module")
+def service() -> Any:
+    return _catalog_service("pusat-data")
+
+
+class FakeDirectory:
+    """Satisfies `toolkit.directory.Directory` with a fixed list of people."""
+
+    def __init__(self, people: list[Person]) -> None:
+        self._people = people
+
+    def person(self, username: str) -> Person:
+        for person in self._people:
+            if person.username == username:
+                return person
+        raise NotFoundError(f"no user {username}")
+
+    def people_with_role(self, role: str) -> list[Person]:
+        return [p for p in self._people if role in p.roles]
+
+
+DIRECTORY = FakeDirectory([
+    Person(username="rahmat", name="Rahmat Hasan, S.Kom.", roles=frozenset({"pemohon"}),
+           email="rahmat@bkd.gorontaloprov.go.id", opd="Badan Kepegawaian Daerah", title="Pranata Komputer"),
+    Person(username="sri", name="Sri Wahyuni Mohi, S.T.", roles=frozenset({"koordinator-layanan"}),
+           title="Koordinator Layanan SPBE"),
+    Person(username="kadis", name="Dr. Ir. Hendra Lamato, M.Si.", roles=frozenset({"kepala-dinas"}),
+           title="Kepala Dinas"),
+    Person(username="fadli", name="Fadli Pakaya, S.Kom.", roles=frozenset({"tim-pusat-data"}),
+           title="Ketua Tim Kerja Pusat Data"),
+    Person(username="nurul", name="Nurul Ain Daud, M.Kom.", roles=frozenset({"tim-pengembangan-aplikasi"}),
+           title="Ketua Tim Kerja Pengembangan Aplikasi"),
+    Person(username="csirt1", name="Andi Yusuf", roles=frozenset({"csirt"}), title="Analis Keamanan"),
+])
+
+FIELDS: dict[str, Any] = {
+    "instansi": "Badan Kepegawaian Daerah", "perihal": "Permohonan hosting SIMPEG",
+    "produk": "hosting-aplikasi", "nama_aplikasi": "simpeg", "hostname": "pd-app-01",
+    "web_stack": "nginx", "vcpu": 4, "ram_gb": 8, "disk_gb": 100, "backup": True, "uat": True,
+    "kontak_email": "rahmat@bkd.gorontaloprov.go.id",
+    "keterangan": f"Mohon segera | {INJECTION}",
+}
+
+
+def make_ticket(**changes: Any) -> Ticket:
+    data: dict[str, Any] = {
+        "id": "PD-2026-0042", "service_id": "pusat-data", "title": f"Hosting SIMPEG {INJECTION}",
+        "requester": "rahmat", "fields": FIELDS, "status": TicketStatus.IN_PROGRESS,
+        "sla_variant": "dengan-uat", "created_at": T0, "updated_at": NOW,
+    }
+    data.update(changes)
+    return Ticket(**data)
+
+
+def ansible_result(playbook: str, host: str, spbe: dict[str, Any], duration: float,
+                   changed: int) -> dict[str, Any]:
+    facts = {
+        "playbook": playbook, "status": "successful", "rc": 0, "duration_s": duration,
+        "hosts": {host: {"ok": 12, "changed": changed, "failed": 0, "unreachable": 0, "skipped": 1}},
+        "host": host, "address": "10.20.30.41", "spbe": spbe,
+    }
+    return {"ok": True, "summary": f"{playbook} on {host}: successful", "comment": "(komentar)",
+            "facts": facts, "changed": [f"{host}: {changed} changed"], "artifacts": [],
+            "duration_s": duration}
+
+
+PROVISION = {"provision": {"pd-app-01": {
+    "ticket": "PD-2026-0042", "hostname": "pd-app-01", "address": "10.20.30.41",
+    "service_account": "spbe-app",
+    "service_account_key_installed": False, "web_stack": "nginx", "web_stack_version": "1.22.1-9+deb12u1",
+    "app_dir": "/srv/apps/simpeg",
+    "firewall": {"policy_input": "drop", "ports_open": [22, 80, 443, 9100], "ssh_from": ["10.20.0.0/24"],
+                 "node_exporter_from": ["10.20.9.10/32"]},
+    "ssh_hardening": {"dropin": "/etc/ssh/sshd_config.d/50-spbe-hardening.conf",
+                      "password_authentication": False,
+                      "permit_root_login": "prohibit-password", "max_auth_tries": 3},
+    "os_release": "Debian 12.8 (bookworm)", "kernel": "6.1.0-28-amd64",
+}}}
+MONITORING = {"monitoring": {"pd-app-01": {
+    "target": "10.20.30.41:9100", "hostname": "pd-app-01", "exporter_version": "1.5.0-1+b6",
+    "labels": {"instance_name": "pd-app-01", "opd": "bkd", "ticket": "PD-2026-0042", "service": "pusat-data"},
+    "file_sd_file": "", "rules_file": "/etc/prometheus/rules/spbe-pusat-data.yml", "exporter_answered": True,
+}}}
+BACKUP = {"backup": {"pd-app-01": {
+    "ticket": "PD-2026-0042", "repository": "/var/backups/spbe/simpeg", "source": "/srv/apps/simpeg",
+    "password_file": "/etc/spbe/backup/simpeg.restic-password", "schedule": "30 1 * * *",
+    "schedule_file": "/etc/cron.d/spbe-backup-simpeg", "first_snapshot_id": "4f1c2a9b", "snapshot_count": 1,
+    "retention": {"keep_daily": 7, "keep_weekly": 4, "keep_monthly": 6},
+}}}
+
+
+def make_job(job_id: int, step_id: str, action: str, finished: datetime, result: dict[str, Any]) -> Job:
+    return Job(id=job_id, ticket_id="PD-2026-0042", step_id=step_id, action=action,
+               idempotency_key=f"PD-2026-0042:{step_id}", idempotent=True, plan={}, state=JobState.SUCCEEDED,
+               attempt=1, max_attempts=3, created_at=finished - timedelta(minutes=2),
+               started_at=finished - timedelta(minutes=1), finished_at=finished, result=result)
+
+
+def make_prior(*, backup: bool = True, provision: dict[str, Any] | None = None) -> dict[str, Job]:
+    provision = PROVISION if provision is None else provision
+    runs = [(1, "instalasi-server", "provision_server", provision, 41.2, 7),
+            (2, "instalasi-monitoring", "install_monitoring", MONITORING, 12.5, 4)]
+    if backup:
+        runs.append((3, "konfigurasi-backup", "configure_backup", BACKUP, 65.0, 9))
+    prior = {step: make_job(n, step, f"ansible.{name}", T0 + timedelta(minutes=175 + 5 * n),
+                            ansible_result(f"{name}.yml", "pd-app-01", spbe, secs, changed))
+             for n, step, name, spbe, secs, changed in runs}
+    prior["berita-acara-instalasi-server"] = make_job(4, "berita-acara-instalasi-server", "document.render",
+                                                      T0 + timedelta(minutes=200), {
+        "ok": True, "summary": "rendered", "comment": "", "facts": {}, "changed": [], "duration_s": 0.1,
+        "artifacts": [{"name": "berita_acara_instalasi_server_PD-2026-0042.md", "path": "ba.md",
+                       "media_type": "text/markdown", "kind": "berita_acara_instalasi_server"}],
+    })
+    return prior
+
+
+def event(seq: int, minutes: int, kind: EventKind, actor: str, text: str = "", step_id: str | None = None,
+          **data: Any) -> TimelineEvent:
+    return TimelineEvent(seq=seq, ticket_id="PD-2026-0042", at=T0 + timedelta(minutes=minutes), kind=kind,
+                         actor=actor, text=text, step_id=step_id, data=data)
+
+
+def make_timeline() -> list[TimelineEvent]:
+    return [
+        event(1, 0, EventKind.OPENED, "rahmat", "Tiket dibuka."),
+        event(2, 30, EventKind.CHECKED, "sri", "Persyaratan lengkap.", "pemeriksaan-kelengkapan"),
+        event(3, 90, EventKind.APPROVED, "kadis", "Disetujui.", "persetujuan-kepala-dinas",
+              reason="Sesuai rencana SPBE BKD"),
+        event(4, 95, EventKind.STEP_COMPLETED, "spbe", "Koordinasi terkirim.",
+              "koordinasi-pengembangan-aplikasi"),
+        event(5, 180, EventKind.STEP_COMPLETED, "spbe", "(hasil provisioning)", "instalasi-server"),
+        event(6, 185, EventKind.STEP_COMPLETED, "spbe", "(hasil monitoring)", "instalasi-monitoring"),
+        event(7, 190, EventKind.STEP_COMPLETED, "spbe", "(hasil backup)", "konfigurasi-backup"),
+        event(8, 200, EventKind.STEP_COMPLETED, "spbe", "(berita acara)", "berita-acara-instalasi-server"),
+        event(9, 60 * 26, EventKind.STEP_COMPLETED, "nurul", "(komentar langkah)", "instalasi-aplikasi",
+              note="SIMPEG v3.2 terpasang di /srv/apps/simpeg; basis data PostgreSQL 15."),
+        event(10, 60 * 72, EventKind.STEP_COMPLETED, "nurul", "UAT 50 pengguna serentak lulus | tanpa galat.",
+              "uji-fungsionalitas"),
+    ]
+
+
+def context(service: Any, viewer_roles: frozenset[str] = frozenset(), **changes: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {"ticket": make_ticket(), "service": service, "prior": make_prior(),
+                            "timeline": make_timeline(), "directory": DIRECTORY, "now": NOW,
+                            "viewer_roles": viewer_roles}
+    args.update(changes)
+    return build_context(**args)
+
+
+@pytest.fixture(scope="module")
+def renderer() -> TemplateRenderer:
+    return TemplateRenderer(TEMPLATES)
+
+
+def render_doc(renderer: TemplateRenderer, template: str, ctx: dict[str, Any]) -> str:
+    return renderer.render("documents", template, ctx)
+
+
+# --- filters ---------------------------------------------------------------------------------------
+
+def test_dates_are_indonesian_and_in_wib() -> None:
+    assert tanggal(date(2026, 11, 23)) == "23 November 2026"
+    assert tanggal(datetime(2026, 8, 17, 2, 0, tzinfo=UTC)) == "17 Agustus 2026"
+    # 20:00 UTC is already the next day in WIB; a naive datetime is taken as UTC
+    assert tanggal(datetime(2026, 11, 22, 20, 0, tzinfo=UTC)) == "23 November 2026"
+    assert tanggal(datetime(2026, 11, 22, 20, 0)) == "23 November 2026"
+    assert hari(date(2026, 11, 23)) == "Senin" and hari(NOW) == "Jumat"
+    assert waktu(datetime(2026, 11, 23, 7, 5, tzinfo=UTC)) == "14:05 WIB"
+    assert waktu("2026-11-23T07:05:00+00:00") == "14:05 WIB"
+    assert tanggal_terbilang(NOW) == "dua puluh tujuh bulan November tahun dua ribu dua puluh enam"
+    with pytest.raises(InvalidInputError):
+        waktu(date(2026, 11, 23))
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (3900, "1 jam 5 menit"), (45, "45 detik"), (41.2, "41 detik"), (125, "2 menit 5 detik"),
+    (timedelta(hours=1), "1 jam"), (timedelta(days=7, minutes=3), "7 hari 3 menit"), (0, "0 detik"),
+    (0.2, "kurang dari 1 detik"), (None, "-"),
+])
+def test_durasi(value: Any, text: str) -> None:
+    assert durasi(value) == text
+
+
+def test_md_escapes_what_would_change_the_markdown() -> None:
+    assert md("a | b") == "a \\| b"
+    assert md("`rm -rf`") == "\\`rm -rf\\`"
+    assert md("# judul") == "\\# judul"
+    assert md("baris satu\r\nbaris dua\n\ntiga") == "baris satu baris dua tiga"
+    assert md("[klik](javascript:alert(1)) <img src=x>") == "\\[klik\\](javascript:alert(1)) \\<img src=x\\>"
+    assert md("- butir") == "\\- butir" and md("-") == "-" and md(None) == "-"
+    assert md(True) == "Ya"
+    assert daftar([22, 80, "a|b"]) == "22, 80, a\\|b" and daftar("[22, 80]") == "\\[22, 80\\]"
+
+
+# --- the renderer ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", ["../comments/persetujuan", "Persetujuan", "_kop", "", "a" * 65, "a.b",
+                                 "a-b"])
+def test_a_bad_template_id_is_refused(renderer: TemplateRenderer, bad: str) -> None:
+    with pytest.raises(InvalidInputError):
+        renderer.render("comments", bad, {})
+
+
+def test_a_missing_template_or_kind_is_reported(renderer: TemplateRenderer) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        renderer.render("documents", "tidak_ada", {})
+    assert caught.value.details["template"] == "tidak_ada"
+    with pytest.raises(InvalidInputError):
+        renderer.render("network", "persetujuan", {})  # type: ignore[arg-type]
+
+
+def test_every_template_parses(renderer: TemplateRenderer) -> None:
+    names = [(kind, p.name) for kind in ("documents", "comments") for p in (TEMPLATES / kind).glob("*.md.j2")]
+    assert len(names) >= 13
+    for kind, name in names:
+        renderer._env(kind).get_template(name)
+
+
+def test_the_sandbox_refuses_python_internals(tmp_path: Path) -> None:
+    (tmp_path / "comments").mkdir()
+    (tmp_path / "comments" / "jahat.md.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    with pytest.raises(ConfigurationError):
+        TemplateRenderer(tmp_path).render("comments", "jahat", {})
+
+
+def test_ticket_text_is_data_not_template(renderer: TemplateRenderer) -> None:
+    text = renderer.render("comments", "langkah_selesai", {
+        "langkah": {"id": "instalasi-aplikasi", "judul": "Instalasi aplikasi"}, "nama": "Nurul",
+        "catatan": INJECTION + " | `x`"})
+    assert "{{ 7*7 }}" in text and "{% for x in range(3) %}x{% endfor %}" in text
+    assert "49" not in text and "xxx" not in text and "object" not in text
+    assert "\\| \\`x\\`" in text
+
+
+# --- comments --------------------------------------------------------------------------------------
+
+def test_hasil_aksi_shows_status_hosts_duration_and_artifacts(renderer: TemplateRenderer) -> None:
+    text = renderer.render("comments", "hasil_aksi", {
+        "langkah": {"id": "instalasi-server", "judul": "Instalasi dan konfigurasi server"}, "berhasil": True,
+        "host": {"pd-app-01": {"ok": 12, "changed": 7, "failed": 0, "unreachable": 0, "skipped": 1}},
+        "durasi_s": 3900, "ringkasan": "Playbook provision_server.yml selesai.", "lampiran": ["ba.md"],
+        "job_id": 7})
+    assert "**Berhasil** (job #7)" in text and "1 jam 5 menit" in text
+    assert "| pd-app-01 | 12 | 7 | 0 | 0 | 1 |" in text and "- ba.md" in text
+    failed = renderer.render("comments", "hasil_aksi", {
+        "langkah": {"id": "x", "judul": "Instalasi"}, "berhasil": False, "durasi_s": None,
+        "ringkasan": "gagal: host | tidak terjangkau"})
+    assert "**Gagal**" in failed and "host \\| tidak" in failed and "| Host |" not in failed
+
+
+@pytest.mark.parametrize(("idempotent", "phrase"), [(True, "aman untuk dijalankan ulang"),
+                                                    (False, "tidak dijalankan ulang secara otomatis")])
+def test_aksi_gagal_says_what_happens_next(renderer: TemplateRenderer, idempotent: bool, phrase: str) -> None:
+    text = renderer.render("comments", "aksi_gagal", {
+        "langkah": {"id": "instalasi-server", "judul": "Instalasi server"}, "job_id": 9, "percobaan": 2,
+        "galat": "password=******** ditolak", "idempoten": idempotent})
+    assert "job #9, percobaan ke-2" in text and "password=********" in text and phrase in text
+
+
+def test_decision_and_step_comments(renderer: TemplateRenderer) -> None:
+    ok = renderer.render("comments", "persetujuan", {"nama": "Dr. Hendra", "peran": "kepala-dinas",
+                                                     "alasan": "Sesuai rencana"})
+    assert "**disetujui** oleh Dr. Hendra (Kepala Dinas)" in ok and "Sesuai rencana" in ok
+    later = renderer.render("comments", "penundaan", {"nama": "Dr. Hendra", "peran": "kepala-dinas",
+                                                      "alasan": "Anggaran belum tersedia"})
+    assert "**ditunda**" in later and "Anggaran belum tersedia" in later
+    checked = renderer.render("comments", "kelengkapan", {"tiket": {"id": "PD-1"}, "petugas": "Sri",
+                                                          "penyetuju": "kepala-dinas"})
+    assert "**lengkap**" in checked and "diteruskan kepada Kepala Dinas" in checked
+    step = renderer.render("comments", "langkah_selesai", {
+        "langkah": {"id": "a", "judul": "Instalasi aplikasi"}, "nama": "Nurul", "catatan": "Terpasang"})
+    assert "**Instalasi aplikasi**" in step and "Nurul" in step and "Catatan: Terpasang" in step
+    with pytest.raises(MissingTemplateDataError):
+        renderer.render("comments", "persetujuan", {"nama": "Dr. Hendra", "peran": "kepala-dinas"})
+
+
+def test_koordinasi_pengembangan_aplikasi(renderer: TemplateRenderer, service: Any) -> None:
+    text = renderer.render("comments", "koordinasi_pengembangan_aplikasi", context(service))
+    assert text.startswith("Yth. Nurul Ain Daud, M.Kom. (Tim Kerja Pengembangan Aplikasi)")
+    assert "**disetujui** oleh Dr. Ir. Hendra Lamato, M.Si. pada 23 November 2026 pukul 09:30 WIB" in text
+    assert "Sesuai rencana SPBE BKD" in text and "| Nama host server | pd-app-01 |" in text
+
+
+def test_penutupan_tiket(renderer: TemplateRenderer, service: Any) -> None:
+    text = renderer.render("comments", "penutupan_tiket", context(service))
+    assert "Yth. Bapak/Ibu Rahmat Hasan, S.Kom. (Badan Kepegawaian Daerah)" in text
+    assert "**ditutup** pada 27 November 2026 pukul 14:05 WIB" in text
+    assert "- Berita acara instalasi server (berita_acara_instalasi_server_PD-2026-0042.md)" in text
+    for channel in service.complaint_channels:
+        assert f"- {channel}" in text
+
+
+# --- documents -------------------------------------------------------------------------------------
+
+def test_berita_acara_instalasi_server(renderer: TemplateRenderer, service: Any) -> None:
+    text = render_doc(renderer, "berita_acara_instalasi_server", context(service))
+    assert "## BERITA ACARA INSTALASI SERVER" in text
+    assert "Nomor: BA-INSTALASI-SERVER/PD-2026-0042/2026" in text
+    assert "Pada hari ini Jumat, tanggal dua puluh tujuh bulan November tahun dua ribu dua puluh enam " \
+           "(27 November 2026)" in text
+    for fact in ("| Nama host | pd-app-01 |", "| Alamat IP | 10.20.30.41 |", "Debian 12.8 (bookworm)",
+                 "| Web server | nginx versi 1.22.1-9+deb12u1 |", "| Direktori aplikasi | /srv/apps/simpeg |",
+                 "| Akun layanan | spbe-app", "Login dengan kata sandi: dinonaktifkan",
+                 "Port yang dibuka: 22, 80, 443, 9100", "Akses SSH hanya dari: 10.20.0.0/24",
+                 "| Target node_exporter | 10.20.30.41:9100 |", "opd=bkd", "spbe-pusat-data.yml",
+                 "| Repositori (restic) | /var/backups/spbe/simpeg |", "setiap hari pukul 01:30",
+                 "7 harian, 4 mingguan, 6 bulanan", "| Snapshot pertama | 4f1c2a9b |",
+                 "siap digunakan oleh Tim Kerja Pengembangan Aplikasi"):
+        assert fact in text, fact
+    assert "**Fadli Pakaya, S.Kom.**" in text and "**Rahmat Hasan, S.Kom.**" in text
+    assert "**Dr. Ir. Hendra Lamato, M.Si.**" in text and "PIHAK PERTAMA" in text
+    assert "nomor PD-2026-0042" in text and "{{ 7*7 }}" in text and "49" not in text
+    assert "restic-password" not in text  # the path of the secret is not the applicant's business
+
+
+def test_berita_acara_instalasi_server_without_backup(renderer: TemplateRenderer, service: Any) -> None:
+    text = render_doc(renderer, "berita_acara_instalasi_server", context(
+        service, ticket=make_ticket(fields={**FIELDS, "backup": False}), prior=make_prior(backup=False)))
+    assert "tidak termasuk dalam permohonan ini" in text and "restic" not in text
+
+
+@pytest.mark.parametrize("broken", [
+    {"provision": {"pd-app-01": {k: v for k, v in PROVISION["provision"]["pd-app-01"].items()
+                                 if k != "address"}}},
+    {"provision": {}},
+    {},
+])
+def test_a_missing_required_fact_stops_the_berita_acara(renderer: TemplateRenderer, service: Any,
+                                                        broken: dict[str, Any]) -> None:
+    with pytest.raises(MissingTemplateDataError) as caught:
+        render_doc(renderer, "berita_acara_instalasi_server",
+                   context(service, prior=make_prior(provision=broken)))
+    assert isinstance(caught.value, InvalidInputError)
+    assert caught.value.details["template"] == "berita_acara_instalasi_server"
+
+
+def test_berita_acara_needs_the_monitoring_step(renderer: TemplateRenderer, service: Any) -> None:
+    prior = {k: v for k, v in make_prior().items() if k != "instalasi-monitoring"}
+    with pytest.raises(MissingTemplateDataError):
+        render_doc(renderer, "berita_acara_instalasi_server", context(service, prior=prior))
+
+
+def test_berita_acara_pemanfaatan(renderer: TemplateRenderer, service: Any) -> None:
+    text = render_doc(renderer, "berita_acara_pemanfaatan", context(service))
+    assert "## BERITA ACARA PEMANFAATAN LAYANAN PUSAT DATA" in text
+    assert "SIMPEG v3.2 terpasang di /srv/apps/simpeg; basis data PostgreSQL 15." in text
+    assert "UAT 50 pengguna serentak lulus \\| tanpa galat." in text  # note from the event's text
+    assert "| Selesai pada | 24 November 2026 pukul 10:00 WIB |" in text
+    assert "**Nurul Ain Daud, M.Kom.**" in text and "**Rahmat Hasan, S.Kom.**" in text
+    assert "server pd-app-01 (10.20.30.41)" in text
+
+
+def test_berita_acara_pemanfaatan_without_uat_or_before_installation(renderer: TemplateRenderer,
+                                                                       service: Any) -> None:
+    no_uat = make_ticket(fields={**FIELDS, "uat": False}, sla_variant="tanpa-uat")
+    timeline = [e for e in make_timeline() if e.step_id != "uji-fungsionalitas"]
+    text = render_doc(renderer, "berita_acara_pemanfaatan",
+                      context(service, ticket=no_uat, timeline=timeline))
+    assert "tanpa User Acceptance Test" in text
+    early = [e for e in make_timeline() if e.step_id not in ("instalasi-aplikasi", "uji-fungsionalitas")]
+    with pytest.raises(MissingTemplateDataError):
+        render_doc(renderer, "berita_acara_pemanfaatan", context(service, timeline=early))
+
+
+def test_laporan_pelaksanaan(renderer: TemplateRenderer, service: Any) -> None:
+    text = render_doc(renderer, "laporan_pelaksanaan", context(service))
+    assert "## LAPORAN PELAKSANAAN INSTALASI DAN KONFIGURASI SERVER" in text
+    assert "Nomor: LAP-PD/PD-2026-0042/2026" in text
+    assert "| 5 | Tim kerja pusat data melakukan instalasi dan konfigurasi server sesuai rekomendasi " \
+           "spesifikasi server | Sistem | Selesai | 23 November 2026 11:00 WIB |" in text
+    assert "| 9 | Tim kerja pengembangan aplikasi melakukan uji beban fungsionalitas aplikasi pada server " \
+           "(UAT) | Nurul Ain Daud, M.Kom. | Selesai | 26 November 2026 08:00 WIB |" in text
+    assert "Playbook: provision_server.yml; status: berhasil; durasi: 41 detik" in text
+    assert "| pd-app-01 | 12 | 9 | 0 | 0 | 1 |" in text and "durasi: 1 menit 5 detik" in text
+    assert "1 Minggu jika melalui User Acceptance test" in text
+    assert "masih dalam jangka waktu pelayanan" in text
+    assert "- Berita acara instalasi server: selesai (berita_acara_instalasi_server_PD-2026-0042.md)" in text
+    assert "| Nama host server | pd-app-01 |" in text
+
+
+# --- the context -----------------------------------------------------------------------------------
+
+def _with_confidential_email(service: Any) -> Any:
+    fields = tuple(f.model_copy(update={"confidential": True}) if f.name == "kontak_email" else f
+                   for f in service.requirements.fields)
+    requirements = service.requirements.model_copy(update={"fields": fields})
+    return service.model_copy(update={"requirements": requirements})
+
+
+@pytest.mark.parametrize(("roles", "shown"), [
+    (frozenset(), False), (frozenset({"tim-pusat-data", "pemohon"}), False),
+    (frozenset({"csirt"}), True), (frozenset({"koordinator-layanan"}), True),
+])
+def test_confidential_fields_are_masked_for_other_viewers(renderer: TemplateRenderer, service: Any,
+                                                          roles: frozenset[str], shown: bool) -> None:
+    ctx = context(_with_confidential_email(service), viewer_roles=roles)
+    row = next(d for d in ctx["tiket"]["data"] if d["nama"] == "kontak_email")
+    assert (row["nilai"] == FIELDS["kontak_email"]) is shown
+    assert (ctx["tiket"]["isian"]["kontak_email"] == REDACTED) is not shown
+    text = render_doc(renderer, "laporan_pelaksanaan", ctx)
+    assert (f"| Email kontak pemohon | {FIELDS['kontak_email']} |" in text) is shown
+    assert ("| Email kontak pemohon | [dirahasiakan] |" in text) is not shown
+
+
+def test_context_steps_results_and_parties(service: Any) -> None:
+    ctx = context(service)
+    status = {s["id"]: s["status"] for s in ctx["langkah"]}
+    assert status["pengajuan-permohonan"] == status["persetujuan-kepala-dinas"] == "selesai"
+    assert status["konfigurasi-backup"] == "selesai" and status["penutupan-tiket"] == "belum"
+    assert ctx["catatan_langkah"]["instalasi-aplikasi"].startswith("SIMPEG v3.2")
+    assert "instalasi-server" not in ctx["catatan_langkah"]  # a result comment is not a note
+    assert ctx["hasil"]["instalasi-server"]["fakta"]["spbe"] == PROVISION
+    assert ctx["hasil"]["instalasi-server"]["durasi_s"] == 41.2
+    assert ctx["pihak"]["kepala-dinas"]["nama"] == "Dr. Ir. Hendra Lamato, M.Si."
+    assert ctx["riwayat"][2]["pelaku"] == "Dr. Ir. Hendra Lamato, M.Si."
+    assert ctx["riwayat"][3]["pelaku"] == "Sistem"
+    skipped = context(service, ticket=make_ticket(fields={**FIELDS, "backup": False}),
+                      prior=make_prior(backup=False),
+                      timeline=[e for e in make_timeline() if e.step_id != "konfigurasi-backup"])
+    assert {s["id"]: s["status"] for s in skipped["langkah"]}["konfigurasi-backup"] == "dilewati"
+
+
+def test_unknown_people_get_placeholders(service: Any) -> None:
+    empty = FakeDirectory([])
+    ctx = context(service, directory=empty)
+    assert ctx["pemohon"]["nama"] == "rahmat" and ctx["pemohon"]["opd"] == "Badan Kepegawaian Daerah"
+    assert ctx["pihak"]["tim-pusat-data"]["nama"] == UNSIGNED
+    assert not ctx["pihak"]["tim-pusat-data"]["ditetapkan"]
+    assert ctx["riwayat"][1]["pelaku"] == "sri"
+
+
+def test_document_number_uses_the_year_in_wib(service: Any) -> None:
+    ctx = context(service, now=datetime(2026, 12, 31, 18, 0, tzinfo=UTC))  # 1 January 2027 in Gorontalo
+    assert ctx["nomor_dokumen"]("BA") == "BA/PD-2026-0042/2027"

@@ -1,0 +1,89 @@
+"""`spbe lab up|down|status`: the local lab of target hosts the Pusat Data playbooks run against.
+
+Thin on purpose: parse, call LabManager, render. Settings come from the CLI context object
+(``ctx.obj.settings.lab_dir``); errors are ToolkitErrors and are mapped to exit codes by the main CLI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from toolkit.lab.manager import LabManager
+from toolkit.lab.models import LabState
+
+_name_option = click.option("--name", default="demo", show_default=True, help="lab name (several can run at once)")
+
+
+def _manager(name: str) -> LabManager:
+    lab_dir: Path = click.get_current_context().obj.settings.lab_dir
+    return LabManager(lab_dir, name)
+
+
+def _render(state: LabState, running: dict[str, bool]) -> None:
+    console = Console()
+    table = Table(title=f"lab {state.name} ({state.subnet})")
+    for column in ("host", "address", "ssh", "netns", "running"):
+        table.add_column(column)
+    for host in state.hosts:
+        alive = running.get(host.name, False)
+        table.add_row(
+            host.name,
+            host.address,
+            f"{host.user}@{host.address}:{host.port}",
+            host.netns,
+            "[green]yes[/green]" if alive else "[red]no[/red]",
+        )
+    console.print(table)
+    console.print(f"inventory:  {state.inventory}")
+    console.print(f"ssh key:    {state.hosts[0].private_key if state.hosts else '-'}")
+    console.print(f"file_sd:    {state.file_sd_dir}")
+    console.print(f"prometheus: {state.prometheus_url or '(not started)'}")
+
+
+@click.group("lab")
+def lab_group() -> None:
+    """Local lab: Debian targets in network namespaces, reachable over SSH."""
+
+
+@lab_group.command("up")
+@_name_option
+@click.option("--json", "as_json", is_flag=True, help="print the lab state as JSON")
+def up(name: str, as_json: bool) -> None:
+    """Start the lab from a clean copy of the base system (replaces a running lab of that name)."""
+    manager = _manager(name)
+    state = manager.up()
+    if as_json:
+        click.echo(state.model_dump_json(indent=2))
+    else:
+        _render(state, manager.running(state))
+
+
+@lab_group.command("down")
+@_name_option
+def down(name: str) -> None:
+    """Stop the lab and delete its hosts (safe to repeat)."""
+    _manager(name).down()
+    click.echo(f"lab {name} is down")
+
+
+@lab_group.command("status")
+@_name_option
+@click.option("--json", "as_json", is_flag=True, help="print the lab state as JSON")
+def status(name: str, as_json: bool) -> None:
+    """Show the lab's hosts, addresses and whether they are running."""
+    manager = _manager(name)
+    state = manager.status()
+    if state is None:
+        if as_json:
+            click.echo("null")
+        else:
+            click.echo(f"lab {name} is not up")
+        return
+    if as_json:
+        click.echo(state.model_dump_json(indent=2))
+    else:
+        _render(state, manager.running(state))
