@@ -61,15 +61,12 @@ def spbe_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "toolkit.cli.main", *args]
 
 
+CANARY_BACKUP_PASSWORD = "CANARY-b4ckup-7f3e91d2c0a8"
+
+
 @pytest.fixture
-def app_settings(state_dir: Path, lab) -> Iterator[Settings]:  # type: ignore[no-untyped-def]
-    """Settings for end-to-end tests on the real catalog and the running lab."""
-    yield load_settings(state_dir=state_dir, lab_dir=lab_dir_of(lab), lab_name=lab_name_of(lab))
-
-
-def lab_dir_of(lab) -> Path:  # type: ignore[no-untyped-def]
-    return Path(lab.inventory).parent.parent
-
-
-def lab_name_of(lab) -> str:  # type: ignore[no-untyped-def]
-    return Path(lab.inventory).parent.name
+def lab_settings(state_dir: Path, lab, monkeypatch: pytest.MonkeyPatch) -> Settings:  # type: ignore[no-untyped-def]
+    """Settings for end-to-end runs on the real catalog and the running lab. The backup password
+    is a canary: the tests look for it everywhere it must never appear."""
+    monkeypatch.setenv("SPBE_BACKUP_PASSWORD", CANARY_BACKUP_PASSWORD)
+    return load_settings(state_dir=state_dir, inventory=lab.inventory)

@@ -88,11 +88,14 @@ class Settings(BaseSettings):
         default=(), description="'module:attribute' of extra Action objects to register"
     )
     secrets: dict[str, SecretRef] = Field(
-        default_factory=dict, description="named secret references, e.g. backup_password"
+        default_factory=lambda: {"backup_password": SecretRef(ref="env:SPBE_BACKUP_PASSWORD")},
+        description="named secret references, e.g. backup_password",
     )
     playbook_timeout_s: int = Field(default=1800, ge=10, le=86400)
-    monitoring_cidrs: tuple[str, ...] = ("127.0.0.0/8",)
-    management_cidrs: tuple[str, ...] = ("127.0.0.0/8",)
+    monitoring_cidrs: tuple[str, ...] = Field(
+        default=(), description="who may scrape node_exporter; empty: the inventory's spbe_monitoring_cidrs")
+    management_cidrs: tuple[str, ...] = Field(
+        default=(), description="who may reach SSH; empty: the inventory's spbe_mgmt_cidrs")
 
     @field_validator("state_dir", "lab_dir")
     @classmethod

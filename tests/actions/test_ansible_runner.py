@@ -71,7 +71,9 @@ def test_missing_playbook_is_a_configuration_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigurationError):
         run_playbook(
-            PlaybookRun(playbook=tmp_path / "nope.yml", inventory=tmp_path, private_data_dir=tmp_path / "runs")
+            PlaybookRun(
+                playbook=tmp_path / "nope.yml", inventory=tmp_path, private_data_dir=tmp_path / "runs"
+            )
         )
 
 

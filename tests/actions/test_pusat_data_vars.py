@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from toolkit.actions.pusat_data_vars import BackupVars, MonitoringVars, ProvisionVars
 
-PASSWORD = "correct-horse-battery-staple"
+PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - test value
 BAD_HOSTNAMES = [
     "a;rm -rf /",
     "$(id)",
@@ -25,7 +25,18 @@ BAD_HOSTNAMES = [
     "",
     "pd_app",
 ]
-BAD_APP_NAMES = ["../x", "x", "1app", "app;id", "app name", "App", "a" * 41, "app\n", "$(id)", "app/../../etc"]
+BAD_APP_NAMES = [
+    "../x",
+    "x",
+    "1app",
+    "app;id",
+    "app name",
+    "App",
+    "a" * 41,
+    "app\n",
+    "$(id)",
+    "app/../../etc",
+]
 
 
 @pytest.mark.parametrize("hostname", BAD_HOSTNAMES)
@@ -61,7 +72,7 @@ def test_hostile_app_names_are_rejected(app_name: str) -> None:
         ("node_exporter_port", 65536),
         ("web_stack", "apache2; id"),
         ("service_account_pubkey", "ssh-ed25519 AAAA\nssh-rsa BBBB"),
-        ("service_account_pubkey", "command=\"id\" ssh-ed25519 AAAA"),
+        ("service_account_pubkey", 'command="id" ssh-ed25519 AAAA'),
         ("ticket", "PD-1; id"),
         ("target", "all;id"),
         ("unexpected", "x"),

@@ -115,3 +115,16 @@ def test_cli_up_status_down(tmp_path: Path) -> None:
         result = runner.invoke(lab_group, ["down", "--name", "clitest"], obj=obj)
     assert result.exit_code == 0
     assert not netns.netns_exists("spbe-clitest-pd-app-01")
+
+
+def test_down_cleans_a_half_up_lab_without_state(tmp_path: Path) -> None:
+    """A crash between `ip netns add` and writing lab.json must not leave anything behind."""
+    manager = LabManager(tmp_path, "halfup", with_prometheus=False)
+    plan = netns.plan("halfup", "pd-app-01", 0, subnet_index("halfup"))
+    netns.create(plan)
+    (tmp_path / "halfup" / "hosts").mkdir(parents=True)
+    assert manager.status() is None
+    manager.down()
+    assert not netns.netns_exists(plan.netns)
+    assert not netns.link_exists(plan.veth_root)
+    assert not (tmp_path / "halfup").exists()

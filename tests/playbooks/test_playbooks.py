@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from toolkit.lab.models import LabState
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"
 VENV_BIN = Path(sys.executable).parent
-PASSWORD = "lab-backup-password-7c1e"
+PASSWORD = "lab-backup-password-7c1e"  # noqa: S105 - a throw-away lab secret
 APP = "sipd-test"
 
 
@@ -73,7 +72,9 @@ def test_ansible_lint_passes_with_the_production_profile() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("playbook", ["provision_server.yml", "install_monitoring.yml", "configure_backup.yml"])
+@pytest.mark.parametrize(
+    "playbook", ["provision_server.yml", "install_monitoring.yml", "configure_backup.yml"]
+)
 def test_syntax_check(playbook: str) -> None:
     result = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "--syntax-check", "-i", "localhost,", str(PLAYBOOKS / playbook)],
@@ -94,7 +95,10 @@ def test_provision_effects(lab: LabState, first_runs: dict[str, PlaybookSummary]
     assert "maxauthtries 3" in effective
     assert "x11forwarding no" in effective
     ruleset = subprocess.run(
-        ["ip", "netns", "exec", host.netns, "nft", "list", "ruleset"], capture_output=True, text=True, check=True
+        ["ip", "netns", "exec", host.netns, "nft", "list", "ruleset"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "policy drop" in ruleset
     assert f"ip saddr {host.root_address} tcp dport 22 accept" in ruleset
@@ -119,7 +123,8 @@ def test_firewall_drops_what_is_not_allowed(lab: LabState, first_runs: dict[str,
     ).stdout  # fmt: skip
     assert "tcp dport 8080" not in ruleset
     listener = subprocess.Popen(
-        ["ip", "netns", "exec", host.netns, sys.executable, "-m", "http.server", "--bind", host.address, "8080"],
+        ["ip", "netns", "exec", host.netns, sys.executable, "-m", "http.server",
+         "--bind", host.address, "8080"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -140,7 +145,12 @@ def test_monitoring_effects(lab: LabState, first_runs: dict[str, PlaybookSummary
     assert targets == [
         {
             "targets": [f"{host.address}:9100"],
-            "labels": {"instance_name": host.name, "opd": "diskominfo", "ticket": "PD-TEST-1", "service": "pusat-data"},
+            "labels": {
+                "instance_name": host.name,
+                "opd": "diskominfo",
+                "ticket": "PD-TEST-1",
+                "service": "pusat-data",
+            },
         }
     ]
     rules = (lab.rules_dir / "spbe-pusat-data.yml").read_text(encoding="utf-8")
@@ -172,8 +182,16 @@ def test_backup_effects_and_no_secret_left(
     password_file = published["password_file"]
     assert _in_host(lab, "stat", "-c", "%a %U", password_file).strip() == "600 root"
     snapshots = json.loads(
-        _in_host(lab, "restic", "--repo", published["repository"], "--password-file", password_file,
-                 "snapshots", "--json")  # fmt: skip
+        _in_host(
+            lab,
+            "restic",
+            "--repo",
+            published["repository"],
+            "--password-file",
+            password_file,
+            "snapshots",
+            "--json",
+        )  # fmt: skip
     )
     assert published["first_snapshot_id"] in [s["short_id"] for s in snapshots]
     assert "spbe-backup" in _in_host(lab, "cat", f"/etc/cron.d/spbe-backup-{APP}")

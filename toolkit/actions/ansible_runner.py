@@ -24,6 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from toolkit.errors import ConfigurationError
 
 _LIMIT = re.compile(r"[A-Za-z0-9._:,!&*@\[\]-]{1,500}")
+RunStatus = Literal["successful", "failed", "timeout", "canceled"]
+_STATUSES: dict[str, RunStatus] = {
+    "successful": "successful",
+    "failed": "failed",
+    "timeout": "timeout",
+    "canceled": "canceled",
+}
 _STAT_KEYS = {
     "ok": "ok",
     "changed": "changed",
@@ -77,7 +84,7 @@ class FailedTask(BaseModel):
 class PlaybookSummary(BaseModel):
     """What happened, as data: callers decide whether a failure raises."""
 
-    status: Literal["successful", "failed", "timeout", "canceled"]
+    status: RunStatus
     rc: int | None
     hosts: dict[str, HostStats]
     duration_s: float
@@ -116,7 +123,9 @@ def _message(res: dict[str, Any]) -> str:
     if stderr and stderr not in msg:
         msg = f"{msg}: {stderr}" if msg else stderr
     if not msg and res.get("results"):
-        msg = "; ".join(str(r.get("msg", "")) for r in res["results"] if isinstance(r, dict) and r.get("failed"))
+        msg = "; ".join(
+            str(r.get("msg", "")) for r in res["results"] if isinstance(r, dict) and r.get("failed")
+        )
     return str(msg)
 
 
@@ -182,7 +191,7 @@ def run_playbook(
     finally:
         # Do not leave secrets on disk: the extra vars may carry revealed passwords.
         (data_dir / "env" / "extravars").unlink(missing_ok=True)
-    status = runner.status if runner.status in ("successful", "failed", "timeout", "canceled") else "failed"
+    status: RunStatus = _STATUSES.get(str(runner.status), "failed")  # runner's "error" counts as failed
     return PlaybookSummary(
         status=status,
         rc=runner.rc,

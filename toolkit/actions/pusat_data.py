@@ -8,11 +8,12 @@ with Ansible's own inventory parser so INI and YAML inventories both work.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
@@ -120,8 +121,18 @@ class AnsiblePlaybookAction:
         )
 
 
-def _common(ctx: ActionContext) -> dict[str, Any]:
-    return {"spbe_ticket": ctx.ticket.id}
+def _common(ctx: ActionContext, host: str) -> dict[str, Any]:
+    return {"ticket": ctx.ticket.id, "target": host}
+
+
+def opd_code(instansi: str) -> str:
+    """A Prometheus-label-safe code for the agency name ("Dinas Kesehatan" -> "dinas-kesehatan")."""
+    code = re.sub(r"[^a-z0-9]+", "-", instansi.lower()).strip("-")[:64].strip("-")
+    return code or "opd"
+
+
+def _cidrs(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    return values or None  # None: the inventory's own spbe_mgmt_cidrs / spbe_monitoring_cidrs apply
 
 
 class ProvisionServerAction(AnsiblePlaybookAction):
@@ -135,13 +146,12 @@ class ProvisionServerAction(AnsiblePlaybookAction):
         fields = ctx.ticket.fields
         try:
             model = ProvisionVars(
-                **_common(ctx),
-                spbe_target=host,
-                spbe_hostname=fields["hostname"],
-                spbe_app_name=fields["nama_aplikasi"],
-                spbe_web_stack=fields.get("web_stack") or "nginx",
-                spbe_mgmt_cidrs=list(ctx.settings.management_cidrs),
-                spbe_monitoring_cidrs=list(ctx.settings.monitoring_cidrs),
+                **_common(ctx, host),
+                hostname=fields["hostname"],
+                app_name=fields["nama_aplikasi"],
+                web_stack=fields.get("web_stack") or "nginx",
+                mgmt_cidrs=_cidrs(ctx.settings.management_cidrs),
+                monitoring_cidrs=_cidrs(ctx.settings.monitoring_cidrs),
             )
         except ValidationError as exc:
             raise _vars_error(exc, "provision_server vars") from None
@@ -158,13 +168,8 @@ class InstallMonitoringAction(AnsiblePlaybookAction):
     def variables(self, ctx: ActionContext, host: str, address: str) -> dict[str, Any]:
         fields = ctx.ticket.fields
         try:
-            model = MonitoringVars(
-                **_common(ctx),
-                spbe_target=host,
-                spbe_hostname=fields["hostname"],
-                spbe_opd=fields.get("instansi", ""),
-                spbe_exporter_address=address,
-            )
+            model = MonitoringVars(**_common(ctx, host), hostname=fields["hostname"],
+                                   opd=opd_code(str(fields.get("instansi", ""))))
         except ValidationError as exc:
             raise _vars_error(exc, "install_monitoring vars") from None
         return model.to_extra_vars()
@@ -181,9 +186,20 @@ class ConfigureBackupAction(AnsiblePlaybookAction):
     def variables(self, ctx: ActionContext, host: str, address: str) -> dict[str, Any]:
         fields = ctx.ticket.fields
         try:
-            model = BackupVars(**_common(ctx), spbe_target=host, spbe_app_name=fields["nama_aplikasi"])
+            # The password is resolved only at execution; a placeholder lets the rest be validated now.
+            model = BackupVars(**_common(ctx, host), app_name=fields["nama_aplikasi"],
+                               backup_password=SecretStr("placeholder-not-used"))
         except ValidationError as exc:
             raise _vars_error(exc, "configure_backup vars") from None
         data = model.to_extra_vars()
-        data.pop("spbe_backup_password", None)
+        del data["spbe_backup_password"]
         return data
+
+    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+        secret = ctx.settings.secret("backup_password")
+        run.mask.add(secret)
+        try:  # the real password meets the same rules as everything else before it reaches a host
+            BackupVars(ticket=ctx.ticket.id, app_name=ctx.ticket.fields["nama_aplikasi"], backup_password=secret)
+        except ValidationError as exc:
+            raise _vars_error(exc, "backup password") from None
+        return super().execute(ctx, plan, run)

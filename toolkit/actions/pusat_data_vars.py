@@ -21,7 +21,9 @@ _TICKET = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _OPD = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _PATH = re.compile(r"/[A-Za-z0-9._/-]{1,200}")
 _TARGET = re.compile(r"[A-Za-z0-9._-]{1,100}")
-_PUBKEY = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [A-Za-z0-9@._-]{1,100})?")
+_PUBKEY = re.compile(
+    r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [A-Za-z0-9@._-]{1,100})?"
+)
 
 
 def _full(pattern: re.Pattern[str], value: str, what: str) -> str:
@@ -65,7 +67,9 @@ class _PlaybookVars(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
     ticket: str = Field(description="ticket id, put in labels and file headers")
-    target: str | None = Field(default=None, description="host pattern; the playbook default is pusat_data_pool")
+    target: str | None = Field(
+        default=None, description="host pattern; the playbook default is pusat_data_pool"
+    )
 
     @field_validator("ticket")
     @classmethod

@@ -15,7 +15,9 @@ from rich.table import Table
 from toolkit.lab.manager import LabManager
 from toolkit.lab.models import LabState
 
-_name_option = click.option("--name", default="demo", show_default=True, help="lab name (several can run at once)")
+_name_option = click.option(
+    "--name", default="demo", show_default=True, help="lab name (several can run at once)"
+)
 
 
 def _manager(name: str) -> LabManager:

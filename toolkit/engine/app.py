@@ -71,5 +71,6 @@ class App:
 
     def artifacts_dir(self, ticket_id: str) -> Path:
         path = Path(self.settings.state_dir) / "artifacts" / ticket_id
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.is_dir():
+            path.mkdir(parents=True, exist_ok=True)
         return path

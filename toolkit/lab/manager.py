@@ -242,7 +242,9 @@ class LabManager:
     def _write_known_hosts(self, state: LabState) -> None:
         lines = []
         for host in state.hosts:
-            key_type, key = (host.host_dir / "ssh_host_ed25519_key.pub").read_text(encoding="utf-8").split()[:2]
+            key_type, key = (
+                (host.host_dir / "ssh_host_ed25519_key.pub").read_text(encoding="utf-8").split()[:2]
+            )
             lines.append(f"{host.address} {key_type} {key}\n")
         state.known_hosts.write_text("".join(lines), encoding="utf-8")
         state.known_hosts.chmod(0o600)
@@ -256,7 +258,9 @@ class LabManager:
             "scrape_configs": [
                 {
                     "job_name": "pusat-data",
-                    "file_sd_configs": [{"files": [str(state.file_sd_dir / "*.json")], "refresh_interval": "5s"}],
+                    "file_sd_configs": [
+                        {"files": [str(state.file_sd_dir / "*.json")], "refresh_interval": "5s"}
+                    ],
                 }
             ],
         }
@@ -285,7 +289,9 @@ class LabManager:
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise UnavailableError(f"lab prometheus did not become ready; see {prom_dir / 'prometheus.log'}")
+                raise UnavailableError(
+                    f"lab prometheus did not become ready; see {prom_dir / 'prometheus.log'}"
+                )
             time.sleep(0.2)
         return state.model_copy(update={"prometheus_url": url, "prometheus_pid": proc.pid})
 
@@ -299,7 +305,8 @@ class LabManager:
                 "ansible_user": host.user,
                 "ansible_ssh_private_key_file": str(host.private_key),
                 "ansible_ssh_common_args": (
-                    f"-o UserKnownHostsFile={state.known_hosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+                    f"-o UserKnownHostsFile={state.known_hosts} -o StrictHostKeyChecking=yes"
+                    " -o IdentitiesOnly=yes"
                 ),
                 "ansible_python_interpreter": "/usr/bin/python3",
                 "spbe_lab_netns": host.netns,

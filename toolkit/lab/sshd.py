@@ -2,7 +2,8 @@
 
 Two halves live here. The host side (``launch``) runs::
 
-    ip netns exec NS unshare --mount --uts --pid --fork --propagation private -- python -m toolkit.lab.sshd stage1 ...
+    ip netns exec NS unshare --mount --uts --pid --fork --propagation private -- \
+        python -m toolkit.lab.sshd stage1 ...
 
 and ``stage1`` (running as PID 1 of the new PID namespace, still seeing the host's files) mounts the
 overlay, a fresh /proc, a read-only /sys, a tmpfs /run and a *minimal* /dev (never the host's: /dev/vda
@@ -102,11 +103,18 @@ def launch(
         argv += ["--lower", str(lower), "--upper", str(upper), "--work", str(work)]
     with open(log, "ab") as out:
         return subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
 
 
-def wait_for_ssh(address: str, port: int, timeout_s: float, alive: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_ssh(
+    address: str, port: int, timeout_s: float, alive: subprocess.Popen[bytes] | None = None
+) -> None:
     """Block until the SSH banner is served; raise TimeoutError early if the host process died."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -207,4 +215,6 @@ def stage1(args: list[str]) -> int:
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "stage1":
         sys.exit(stage1(sys.argv[2:]))
-    sys.exit("usage: python -m toolkit.lab.sshd stage1 --root DIR --hostname NAME [--lower L --upper U --work W]")
+    sys.exit(
+        "usage: python -m toolkit.lab.sshd stage1 --root DIR --hostname NAME [--lower L --upper U --work W]"
+    )

@@ -1,0 +1,115 @@
+"""Pusat Data end to end: a ticket from open to closed, with the playbooks run for real over SSH
+against the lab's Debian host, the documents rendered from the runs' facts, and the applicant
+seeing every SOP step on the timeline."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CANARY_BACKUP_PASSWORD
+from toolkit.engine import desk
+from toolkit.engine.app import App
+from toolkit.engine.progress import progress
+from toolkit.engine.server import run_ticket
+from toolkit.jobs import JobState
+from toolkit.tickets.models import AttachmentUpload, EventKind, TicketStatus
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+FIELDS = {
+    "instansi": "Dinas Kesehatan", "perihal": "Permohonan pemanfaatan Pusat Data untuk SIMPUS",
+    "produk": "hosting-aplikasi", "nama_aplikasi": "simpus", "hostname": "simpus-app", "vcpu": "2",
+    "ram_gb": "4", "disk_gb": "40", "backup": "ya", "uat": "ya", "kontak_email": "it@dinkes.example.go.id",
+    "keterangan": "Mohon {{ tidak dievaluasi }}".replace("{{", "(").replace("}}", ")"),
+}
+LETTER = AttachmentUpload(name="surat-permohonan.pdf", media_type="application/pdf",
+                          content=b"%PDF-1.4\n% Surat permohonan Dinas Kesehatan\n%%EOF\n", kind="surat_permohonan")
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - lab address in our netns
+        return response.status, response.read().decode("utf-8", "replace")
+
+
+def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
+    app = App(lab_settings)
+    ticket = desk.open_ticket(app, "pusat-data", "andi", "Hosting SIMPUS", FIELDS, [LETTER])
+    assert ticket.sla_variant == "dengan-uat"
+    desk.check(app, ticket.id, "sari")
+    desk.approve(app, ticket.id, "kadis", "Disetujui sesuai rekomendasi spesifikasi.")
+
+    jobs = run_ticket(app, ticket.id)
+    assert [(j.step_id, j.state) for j in jobs] == [
+        ("koordinasi-pengembangan-aplikasi", JobState.SUCCEEDED),
+        ("instalasi-server", JobState.SUCCEEDED),
+        ("instalasi-monitoring", JobState.SUCCEEDED),
+        ("konfigurasi-backup", JobState.SUCCEEDED),
+        ("berita-acara-instalasi-server", JobState.SUCCEEDED),
+    ], [j.error for j in jobs]
+    provision = jobs[1].result["facts"]
+    address = provision["address"]
+    host = lab.hosts[0]
+    assert address == host.address
+    assert provision["hosts"][host.name]["failed"] == 0
+
+    # What was provisioned is really there: the web stack answers, the exporter serves metrics,
+    # and the monitoring host has the scrape target.
+    status, body = _get(f"http://{address}/")
+    assert status == 200
+    status, metrics = _get(f"http://{address}:9100/metrics")
+    assert status == 200 and "node_cpu_seconds_total" in metrics
+    targets = json.loads((Path(lab.file_sd_dir) / "simpus-app.json").read_text())
+    assert targets[0]["targets"] == [f"{address}:9100"]
+    assert targets[0]["labels"]["ticket"] == ticket.id
+
+    ba = app.tickets.read_attachment(ticket.id, f"berita_acara_instalasi_server_{ticket.id}.md").decode()
+    assert "simpus-app" in ba and address in ba and "nginx" in ba.lower()
+
+    desk.record_step(app, ticket.id, "dewi", "instalasi-aplikasi", "Aplikasi SIMPUS v2.3 terpasang.")
+    desk.record_step(app, ticket.id, "dewi", "uji-fungsionalitas", "Uji beban 50 pengguna: lulus.")
+    jobs = run_ticket(app, ticket.id)
+    assert [(j.step_id, j.state) for j in jobs] == [
+        ("berita-acara-pemanfaatan", JobState.SUCCEEDED), ("laporan-pelaksanaan", JobState.SUCCEEDED)]
+    pemanfaatan = app.tickets.read_attachment(ticket.id, f"berita_acara_pemanfaatan_{ticket.id}.md").decode()
+    assert "Uji beban 50 pengguna" in pemanfaatan
+
+    desk.close(app, ticket.id, "sari", "Seluruh tahapan selesai.")
+    jobs = run_ticket(app, ticket.id)
+    assert [(j.step_id, j.state) for j in jobs] == [("notifikasi-penutupan", JobState.SUCCEEDED)]
+
+    final = app.tickets.get(ticket.id)
+    assert final.status == TicketStatus.CLOSED
+    timeline = app.tickets.timeline(ticket.id)
+    state = progress(app.catalog.get("pusat-data"), final, timeline, app.queue)
+    assert state.finished and not state.sla.breached
+    shown = {e.step_id for e in timeline if e.kind in (EventKind.STEP_COMPLETED, EventKind.APPROVED,
+                                                      EventKind.CHECKED)}
+    expected = {s.step.id for s in state.steps if s.status.value == "done"} - {"pengajuan-permohonan"}
+    assert expected <= shown, expected - shown
+    assert {a.kind for a in final.attachments} >= {
+        "surat_permohonan", "berita_acara_instalasi_server", "berita_acara_pemanfaatan", "laporan_pelaksanaan"}
+    assert app.queue.outbox_pending_count() == 0
+    assert app.audit.verify().ok
+
+    # Idempotence: the provisioning playbook re-run on the same host changes nothing.
+    rerun = app.actions.get("ansible.provision_server")
+    from toolkit.engine.scheduler import action_context
+
+    ctx = action_context(app, ticket.id, "instalasi-server")
+    plan = jobs_plan = rerun.plan(ctx)
+    from toolkit.actions.base import RunContext
+
+    result = rerun.execute(ctx, jobs_plan, RunContext(job_id=999, attempt=1, log=lambda _: None,
+                                                     should_cancel=lambda: False,
+                                                     work_dir=app.artifacts_dir(ticket.id), mask=app.masker))
+    assert result.ok and result.facts["hosts"][host.name]["changed"] == 0, plan
+
+    # The backup password never shows: not in the ticket, documents, job logs, results, audit, or any
+    # file the toolkit left in its state directory.
+    leaks = [str(p) for p in Path(lab_settings.state_dir).rglob("*")
+             if p.is_file() and CANARY_BACKUP_PASSWORD.encode() in p.read_bytes()]
+    assert leaks == []
