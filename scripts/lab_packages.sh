@@ -4,8 +4,10 @@
 # Idempotent and quiet: does nothing when everything is already installed.
 set -eu
 
-PACKAGES="debootstrap openssh-server openssh-client nftables iproute2 util-linux prometheus \
-prometheus-node-exporter restic iputils-ping debian-archive-keyring"
+# The targets' sshd and node_exporter come from their own root filesystem, so the control node
+# needs only the clients, promtool and the Prometheus server the lab starts on loopback.
+PACKAGES="debootstrap openssh-client nftables iproute2 util-linux prometheus restic iputils-ping \
+debian-archive-keyring"
 
 missing=""
 for pkg in $PACKAGES; do
@@ -25,5 +27,21 @@ export DEBIAN_FRONTEND=noninteractive
 if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mtime -1 2>/dev/null | head -n 1)" ]; then
     apt-get update -qq
 fi
+# A package's own service (prometheus listens on every address by default) must not start on the
+# control node: the lab starts what it needs on loopback. Block service starts for this install
+# unless the machine already has a policy of its own.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    own_policy=1
+fi
 # shellcheck disable=SC2086  # word splitting of the package list is intended
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get install -y -qq --no-install-recommends $missing >/dev/null || status=$?
+[ -n "$own_policy" ] && rm -f "$policy"
+# ...and not at the next boot either, on a machine run by systemd.
+if [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
+exit "${status:-0}"

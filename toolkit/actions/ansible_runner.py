@@ -8,6 +8,7 @@ private data dir, and the extra-vars file is deleted as soon as the run ends.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -129,6 +130,26 @@ def _message(res: dict[str, Any]) -> str:
     return str(msg)
 
 
+def _scrub(data_dir: Path, mask: Callable[[str], str]) -> None:
+    """ansible-runner records the whole process environment in artifacts/run/command (where a secret
+    taken from an environment variable would sit in clear text) and writes every event to disk.
+    Drop the environment from that record and pass every file it left through the masker."""
+    command = data_dir / "artifacts" / "run" / "command"
+    if command.is_file():
+        try:
+            record = json.loads(command.read_text(encoding="utf-8"))
+            record.pop("env", None)
+            command.write_text(json.dumps(record), encoding="utf-8")
+        except ValueError:
+            command.unlink()
+    for path in data_dir.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            text = path.read_bytes().decode("utf-8", "surrogateescape")
+            masked = mask(text)
+            if masked != text:
+                path.write_bytes(masked.encode("utf-8", "surrogateescape"))
+
+
 def run_playbook(
     run: PlaybookRun,
     on_line: Callable[[str], None] | None = None,
@@ -191,6 +212,7 @@ def run_playbook(
     finally:
         # Do not leave secrets on disk: the extra vars may carry revealed passwords.
         (data_dir / "env" / "extravars").unlink(missing_ok=True)
+        _scrub(data_dir, mask)
     status: RunStatus = _STATUSES.get(str(runner.status), "failed")  # runner's "error" counts as failed
     return PlaybookSummary(
         status=status,

@@ -22,6 +22,7 @@ from toolkit.documents import TemplateRenderer
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
 
 POOL_GROUP = "pusat_data_pool"
+MONITORING_HOST_GROUP = "monitoring"
 
 
 def pool_hosts(inventory: Path) -> list[tuple[str, str]]:
@@ -66,12 +67,16 @@ class AnsiblePlaybookAction:
     def variables(self, ctx: ActionContext, host: str, address: str) -> dict[str, Any]:
         raise NotImplementedError
 
+    def limit(self, host: str) -> str:
+        return host
+
     def plan(self, ctx: ActionContext) -> dict[str, Any]:
         host, address = self.target(ctx)
         return {
             "playbook": self.playbook,
             "inventory": str(ctx.settings.effective_inventory()),
-            "limit": host,
+            "host": host,
+            "limit": self.limit(host),
             "address": address,
             "extra_vars": self.variables(ctx, host, address),
             "secret_vars": dict(self.secret_vars),
@@ -102,7 +107,7 @@ class AnsiblePlaybookAction:
         facts = {
             "playbook": plan["playbook"], "status": summary.status, "rc": summary.rc,
             "duration_s": round(summary.duration_s, 2), "hosts": hosts,
-            "host": plan["limit"], "address": plan["address"],
+            "host": plan["host"], "address": plan["address"],
             "spbe": summary.stats.get("spbe", {}),
         }
         failed = [f"{t.host}: {t.task}: {run.mask(t.msg)}" for t in summary.failed_tasks]
@@ -114,7 +119,7 @@ class AnsiblePlaybookAction:
         })
         return ActionResult(
             ok=ok,
-            summary=f"{plan['playbook']} on {plan['limit']}: {summary.status}"
+            summary=f"{plan['playbook']} on {plan['host']}: {summary.status}"
                     + (f" ({'; '.join(failed)})" if failed else ""),
             comment=run.mask(comment), facts=facts, changed=changed,
             duration_s=time.monotonic() - started,
@@ -161,6 +166,9 @@ class ProvisionServerAction(AnsiblePlaybookAction):
 class InstallMonitoringAction(AnsiblePlaybookAction):
     name = "ansible.install_monitoring"
     playbook = "install_monitoring.yml"
+
+    def limit(self, host: str) -> str:
+        return f"{host},{MONITORING_HOST_GROUP}"  # the second play registers the target there
 
     def target(self, ctx: ActionContext) -> tuple[str, str]:
         return provisioned_host(ctx)
