@@ -137,7 +137,8 @@ def main() -> None:
 
     rate, succeeded = throughput(args.jobs)
     table.add_row(f"queue throughput, no-op action ({args.jobs} jobs, 2 workers)", ">= 300 jobs/s",
-                  f"{rate:.0f} jobs/s ({succeeded} succeeded)", "yes" if rate >= 300 and succeeded == args.jobs else "NO")
+                  f"{rate:.0f} jobs/s ({succeeded} succeeded)",
+                  "yes" if rate >= 300 and succeeded == args.jobs else "NO")
     console.print(table)
 
 

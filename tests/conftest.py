@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from toolkit.engine.app import App
 from toolkit.settings import Settings, load_settings
-
-import importlib.util
 
 pytest_plugins = ["tests.fixtures.lab"] if importlib.util.find_spec("tests.fixtures") else []
 
@@ -61,7 +59,7 @@ def spbe_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "toolkit.cli.main", *args]
 
 
-CANARY_BACKUP_PASSWORD = "CANARY-b4ckup-7f3e91d2c0a8"
+CANARY_BACKUP_PASSWORD = "CANARY-b4ckup-7f3e91d2c0a8"  # noqa: S105 - a canary, searched for in every output
 
 
 @pytest.fixture

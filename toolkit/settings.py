@@ -111,7 +111,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = Path(os.environ.get("SPBE_CONFIG", "spbe.toml"))
+        configured = settings_cls.model_config.get("toml_file")
+        config_file = Path(str(configured) if configured else os.environ.get("SPBE_CONFIG", "spbe.toml"))
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if config_file.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
@@ -130,12 +131,23 @@ class Settings(BaseSettings):
         return self.inventory or self.lab_inventory()
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build settings, turning pydantic's error into one that names the bad key."""
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build settings, turning pydantic's error into one that names the bad key. ``config_file``
+    replaces ``$SPBE_CONFIG`` for this call only (no process-wide state is changed)."""
     from pydantic import ValidationError
 
+    cls: type[Settings] = Settings
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigurationError(f"config file {path} does not exist")
+
+        class FileSettings(Settings):
+            model_config = SettingsConfigDict(**{**Settings.model_config, "toml_file": path})
+
+        cls = FileSettings
     try:
-        return Settings(**overrides)
+        return cls(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 
 from tests.engine.helpers import approved_ticket, executions
 from toolkit.engine.outbox import deliver_due
@@ -81,7 +82,7 @@ def test_redelivery_after_a_crash_between_post_and_mark_shows_once(engine_app):
         work_once(engine_app, "w1", ticket_id=ticket_id)
     finally:
         lock.release()
-    pending = engine_app.queue.outbox_due(__import__("datetime").datetime.max.replace(tzinfo=__import__("datetime").UTC))
+    pending = engine_app.queue.outbox_due(datetime.max.replace(tzinfo=UTC))
     event = next(p for p in pending if p.item.kind.value == "event")
     # The crash: the post reached the ticket, the outbox row was never marked delivered.
     engine_app.tickets.post(ticket_id, NewEvent(dedupe_key=event.item.dedupe_key, **event.item.payload))

@@ -5,13 +5,11 @@ from __future__ import annotations
 import signal
 
 import click
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from toolkit.cli.render import emit_json, job_table
-from toolkit.engine import scheduler
-from toolkit.engine.server import Server
-from toolkit.engine.worker import work_once, worker_id
-from toolkit.engine.outbox import deliver_due
+from toolkit.engine.server import Server, run_ticket
 from toolkit.jobs import JobState
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -24,24 +22,19 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-read
 def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def]
     """Process TICKET_ID now: run every automated step that is due, post the results."""
     app = obj.app
-    scheduler.advance(app, ticket_id)
-    done = []
-    me = worker_id("run")
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=obj.err, disable=as_json, transient=True) as bar:
         task = bar.add_task(f"{ticket_id}: waiting for jobs", total=None)
-        while True:
-            queued = app.queue.list_jobs(state=JobState.QUEUED, ticket_id=ticket_id, limit=1)
-            if queued:
-                bar.update(task, description=f"{ticket_id}: {queued[0].step_id} ({queued[0].action})")
-            job = work_once(app, me, ticket_id=ticket_id)
-            if job is None:
-                break
-            done.append(job)
-            if not as_json:
-                obj.err.print(f"  job {job.id} {job.step_id}: [bold]{job.state.value}[/] "
-                              f"{(job.result or {}).get('summary', job.error or '')}")
-    deliver_due(app)
+
+        def show(queued, finished) -> None:  # type: ignore[no-untyped-def]
+            if queued is not None:
+                bar.update(task, description=f"{ticket_id}: {queued.step_id} ({queued.action})")
+            if finished is not None and not as_json:
+                summary = (finished.result or {}).get("summary", finished.error or "")
+                obj.err.print(f"  job {finished.id} {finished.step_id}: [bold]{finished.state.value}[/] "
+                              f"{escape(summary)}")
+
+        done = run_ticket(app, ticket_id, on_job=show)
     pending = app.queue.outbox_pending_count(ticket_id)
     if as_json:
         emit_json(obj.console, {"jobs": [j.model_dump(mode="json", exclude={"plan"}) for j in done],

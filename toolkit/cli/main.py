@@ -23,8 +23,9 @@ from toolkit.settings import load_settings
 class CliContext:
     """Settings and the lazily built app; heavy adapters load only when a command needs them."""
 
-    def __init__(self, overrides: dict[str, Any]) -> None:
+    def __init__(self, overrides: dict[str, Any], config_file: str | None = None) -> None:
         self._overrides = overrides
+        self._config_file = config_file
         self._app: App | None = None
         self.console = Console(highlight=False, soft_wrap=True)
         self.err = Console(stderr=True, highlight=False)
@@ -36,7 +37,7 @@ class CliContext:
     @property
     def app(self) -> App:
         if self._app is None:
-            self._app = App(load_settings(**self._overrides))
+            self._app = App(load_settings(self._config_file, **self._overrides))
         return self._app
 
 
@@ -58,23 +59,20 @@ class SpbeGroup(click.Group):
 
 @click.group(cls=SpbeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--state-dir", type=click.Path(file_okay=False), help="Override settings.state_dir.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file (else $SPBE_CONFIG).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="TOML settings file (else $SPBE_CONFIG).")
 @click.option("--json-errors", is_flag=True, help="Print errors as JSON on stderr.")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr.")
 @click.version_option(package_name="spbe")
 @click.pass_context
 def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json_errors: bool, verbose: int) -> None:
     """spbe: the SPBE service desk's automation toolkit (tickets drive Ansible, network and gateway work)."""
-    import os
-
-    if config_file:
-        os.environ["SPBE_CONFIG"] = config_file
     logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides: dict[str, Any] = {}
     if state_dir:
         overrides["state_dir"] = state_dir
-    ctx.obj = CliContext(overrides)
+    ctx.obj = CliContext(overrides, config_file)
 
 
 def _register() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from toolkit.tickets.models import Ticket, TimelineEvent
@@ -46,43 +47,43 @@ def ticket_table(tickets: list[Ticket]) -> Table:
     for col in ("ID", "Layanan", "Judul", "Pemohon", "Status", "Dibuka"):
         table.add_column(col)
     for t in tickets:
-        table.add_row(t.id, t.service_id, t.title, t.requester, t.status.value, when(t.created_at))
+        table.add_row(*map(escape, (t.id, t.service_id, t.title, t.requester, t.status.value, when(t.created_at))))
     return table
 
 
 def ticket_detail(console: Console, service: Any, ticket: Ticket, state: WorkflowState,
                   timeline: list[TimelineEvent], fields: dict[str, Any]) -> None:
-    console.print(f"[bold]{ticket.id}[/] — {ticket.title}")
-    console.print(f"Layanan: {service.name} ({service.id})   Status: [bold]{ticket.status.value}[/]   "
+    console.print(f"[bold]{ticket.id}[/] — {escape(ticket.title)}")
+    console.print(f"Layanan: {escape(service.name)} ({service.id})   Status: [bold]{ticket.status.value}[/]   "
                   f"Pemohon: {ticket.requester}   Ditugaskan: {ticket.assignee or '-'}")
     sla = state.sla
     flag = "[red]TERLAMPAUI[/]" if sla.breached else "dalam batas"
-    console.print(f"SLA: {sla.label} — tenggat {when(sla.deadline)} ({flag})")
+    console.print(f"SLA: {escape(sla.label)} — tenggat {when(sla.deadline)} ({flag})")
     fields_table = Table(title="Data permohonan", show_header=False)
     labels = {f.name: f.label for f in service.requirements.fields}
     for name, value in fields.items():
-        fields_table.add_row(labels.get(name, name), str(value))
+        fields_table.add_row(escape(labels.get(name, name)), escape(str(value)))
     console.print(fields_table)
     if ticket.attachments:
         att = Table(title="Lampiran")
         for col in ("Nama", "Jenis", "Ukuran", "SHA-256", "Oleh"):
             att.add_column(col)
         for a in ticket.attachments:
-            att.add_row(a.name, a.kind or "-", str(a.size), a.sha256[:16] + "…", a.added_by)
+            att.add_row(escape(a.name), a.kind or "-", str(a.size), a.sha256[:16] + "…", a.added_by)
         console.print(att)
     steps = Table(title="Tahapan SOP")
     for col in ("No", "Langkah", "Pelaksana", "Jenis", "Status", "Selesai"):
         steps.add_column(col)
     for s in state.steps:
         late = " [red](terlambat)[/]" if s.late else ""
-        steps.add_row(str(s.step.sop_no or "+"), s.step.title, s.step.actor, str(s.step.kind),
+        steps.add_row(str(s.step.sop_no or "+"), escape(s.step.title), s.step.actor, str(s.step.kind),
                       _STATUS_MARK[s.status.value] + late, when(s.completed_at))
     console.print(steps)
     events = Table(title="Riwayat")
     for col in ("#", "Waktu", "Oleh", "Jenis", "Keterangan"):
         events.add_column(col)
     for e in timeline:
-        events.add_row(str(e.seq), when(e.at), e.actor, e.kind.value, e.text)
+        events.add_row(str(e.seq), when(e.at), e.actor, e.kind.value, escape(e.text))
     console.print(events)
 
 
@@ -92,5 +93,5 @@ def job_table(jobs: list[Any]) -> Table:
         table.add_column(col)
     for j in jobs:
         table.add_row(str(j.id), j.ticket_id, j.step_id, j.action, j.state.value, str(j.attempt),
-                      when(j.started_at), when(j.finished_at), (j.error or "")[:60])
+                      when(j.started_at), when(j.finished_at), escape((j.error or "")[:60]))
     return table

@@ -17,7 +17,9 @@ from toolkit.workflow import WorkflowState, evaluate
 _COMPLETING = {EventKind.APPROVED, EventKind.STEP_COMPLETED, EventKind.CHECKED}
 
 
-def completed_steps(service: Any, timeline: list[TimelineEvent], queue: JobQueue, ticket_id: str) -> dict[str, datetime]:
+def completed_steps(
+    service: Any, timeline: list[TimelineEvent], queue: JobQueue, ticket_id: str
+) -> dict[str, datetime]:
     done: dict[str, datetime] = {}
     first = service.steps[0]
     for event in timeline:

@@ -26,8 +26,8 @@ def job_key(ticket_id: str, step_id: str) -> str:
 
 def resolve_action_name(step: object) -> str:
     """Document and notify steps are handled by generic actions keyed by kind."""
-    kind = str(getattr(step, "kind"))
-    bound = str(getattr(step, "action"))
+    kind = str(step.kind)
+    bound = str(step.action)
     if kind == "document":
         return "document.render"
     if kind == "notify":
@@ -71,7 +71,8 @@ def _context(app: App, ticket_id: str, step: object) -> ActionContext:
     ticket = app.tickets.get(ticket_id)
     return ActionContext(
         ticket=ticket, service=app.catalog.get(ticket.service_id), step=step,
-        prior=app.queue.step_results(ticket_id), timeline=app.tickets.timeline(ticket_id), settings=app.settings, directory=app.directory,
+        prior=app.queue.step_results(ticket_id), timeline=app.tickets.timeline(ticket_id),
+        settings=app.settings, directory=app.directory,
         now=datetime.now(UTC),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from toolkit.engine import scheduler
@@ -18,7 +19,7 @@ from toolkit.engine.app import App
 from toolkit.engine.outbox import deliver_due
 from toolkit.engine.worker import work_once, worker_id
 from toolkit.errors import ToolkitError
-from toolkit.jobs import Job
+from toolkit.jobs import Job, JobState
 from toolkit.tickets.models import TicketStatus
 
 log = logging.getLogger("spbe.serve")
@@ -45,16 +46,23 @@ def sweep(app: App) -> int:
     return created
 
 
-def run_ticket(app: App, ticket_id: str, max_jobs: int = 100) -> list[Job]:
-    """Process one ticket now, in this process: every automated step that becomes current runs."""
+def run_ticket(app: App, ticket_id: str, max_jobs: int = 100,
+               on_job: Callable[[Job | None, Job | None], None] | None = None) -> list[Job]:
+    """Process one ticket now, in this process: every automated step that becomes current runs.
+    ``on_job(next_queued, finished)`` lets a caller show progress."""
     scheduler.advance(app, ticket_id)
     done: list[Job] = []
     me = worker_id("run")
     while len(done) < max_jobs:
+        if on_job is not None:
+            queued = app.queue.list_jobs(state=JobState.QUEUED, ticket_id=ticket_id, limit=1)
+            on_job(queued[0] if queued else None, None)
         job = work_once(app, me, ticket_id=ticket_id)
         if job is None:
             break
         done.append(job)
+        if on_job is not None:
+            on_job(None, job)
     deliver_due(app)
     return done
 

@@ -135,7 +135,8 @@ def run_job(app: App, job: Job) -> Job:
                              {"job": job.id, "attempt": job.attempt, "step": job.step_id, "action": job.action,
                               "plan": plan})
             buffer(f"job {job.id} attempt {job.attempt}: {job.action} for {job.ticket_id} step {job.step_id}")
-            run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer, should_cancel=_cancel_check(app, job, lease),
+            run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer,
+                             should_cancel=_cancel_check(app, job, lease),
                              work_dir=app.artifacts_dir(job.ticket_id), mask=app.masker)
             result = action.execute(ctx, plan, run)
         except ToolkitError as exc:

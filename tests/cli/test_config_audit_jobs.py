@@ -1,0 +1,101 @@
+"""`spbe config show`, `spbe audit verify|list` and `spbe jobs ...` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import TEST_ACTIONS, TEST_CATALOG
+from tests.engine.helpers import approved_ticket
+from toolkit.cli.main import cli
+
+CANARY = "CANARY-cfg-secret-5d1c9a"  # noqa: S105 - searched for in the output
+
+
+@pytest.fixture
+def env(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("SPBE_CATALOG_DIR", str(TEST_CATALOG))
+    monkeypatch.setenv("SPBE_EXTRA_ACTIONS", json.dumps(list(TEST_ACTIONS)))
+    return {}
+
+
+def spbe(state_dir: Path, *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
+
+
+def test_config_show_masks_secrets_and_shows_references(state_dir, monkeypatch, tmp_path):
+    config = tmp_path / "spbe.toml"
+    config.write_text(
+        '[tickets]\nkind = "embedded"\n[tickets.options]\napi_password = "' + CANARY + '"\n'
+        '[secrets.backup_password]\nref = "env:SPBE_BACKUP_PASSWORD"\n'
+    )
+    monkeypatch.setenv("SPBE_BACKUP_PASSWORD", CANARY)
+    result = CliRunner().invoke(cli, ["--config", str(config), "--state-dir", str(state_dir), "config", "show",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    assert CANARY not in result.output
+    data = json.loads(result.output)
+    assert data["tickets"]["options"]["api_password"] == "********"
+    assert data["secrets"]["backup_password"] == "env:SPBE_BACKUP_PASSWORD"
+    assert data["state_dir"] == str(state_dir)
+
+
+def test_config_error_names_the_key(state_dir, monkeypatch):
+    monkeypatch.setenv("SPBE_WORKERS__COUNT", "0")
+    result = spbe(state_dir, "config", "show")
+    assert result.exit_code == 8
+    assert "workers.count" in result.output
+
+
+def test_audit_verify_detects_an_edited_and_a_deleted_entry(state_dir, env):
+    from toolkit.engine.app import App
+    from toolkit.settings import load_settings
+
+    app = App(load_settings(state_dir=state_dir, catalog_dir=TEST_CATALOG, extra_actions=TEST_ACTIONS))
+    approved_ticket(app)
+    assert spbe(state_dir, "audit", "verify").exit_code == 0
+    entries = json.loads(spbe(state_dir, "audit", "list", "--json").output)
+    assert [e["action"] for e in entries][:3] == ["ticket.open", "ticket.check", "ticket.approve"]
+    with sqlite3.connect(state_dir / "audit.db") as db:
+        db.execute("UPDATE audit SET data = ? WHERE seq = 3", (json.dumps({"reason": "ditolak"}),))
+    result = spbe(state_dir, "audit", "verify")
+    assert result.exit_code == 9
+    assert "3" in result.output
+    with sqlite3.connect(state_dir / "audit.db") as db:
+        db.execute("UPDATE audit SET data = ? WHERE seq = 3", (entries[2]["data"] and json.dumps(
+            entries[2]["data"], sort_keys=True, separators=(",", ":")),))
+    assert spbe(state_dir, "audit", "verify").exit_code == 0
+    with sqlite3.connect(state_dir / "audit.db") as db:
+        db.execute("DELETE FROM audit WHERE seq = 2")
+    assert spbe(state_dir, "audit", "verify").exit_code == 9
+
+
+def test_jobs_list_show_logs_cancel_retry(state_dir, env):
+    from toolkit.engine.app import App
+    from toolkit.settings import load_settings
+
+    app = App(load_settings(state_dir=state_dir, catalog_dir=TEST_CATALOG, extra_actions=TEST_ACTIONS))
+    ticket_id = approved_ticket(app)
+    jobs = json.loads(spbe(state_dir, "jobs", "list", "--json").output)
+    assert [(j["step_id"], j["state"]) for j in jobs] == [("aksi-pertama", "queued")]
+    job_id = str(jobs[0]["id"])
+    shown = json.loads(spbe(state_dir, "jobs", "show", job_id, "--json").output)
+    assert shown["action"] == "test.counter" and shown["plan"] == {"sleep": 0, "step": "aksi-pertama"}
+    assert "plan" in spbe(state_dir, "jobs", "show", job_id).output
+    result = spbe(state_dir, "jobs", "cancel", job_id)
+    assert result.exit_code == 0 and "canceled" in result.output
+    assert spbe(state_dir, "jobs", "cancel", job_id).exit_code == 5  # already canceled
+    assert spbe(state_dir, "jobs", "retry", job_id).exit_code == 0
+    result = spbe(state_dir, "run", ticket_id, "--json")
+    assert result.exit_code == 0, result.output
+    ran = json.loads(result.stdout)["jobs"]
+    assert [(j["step_id"], j["state"], j["attempt"]) for j in ran] == [
+        ("aksi-pertama", "succeeded", 1), ("aksi-kedua", "succeeded", 1)]
+    logs = spbe(state_dir, "jobs", "logs", job_id).output
+    assert "counted aksi-pertama" in logs
+    assert spbe(state_dir, "jobs", "show", "9999").exit_code == 3
+    assert spbe(state_dir, "jobs", "retry", job_id).exit_code == 5  # succeeded jobs are not retried
