@@ -23,6 +23,12 @@ if [ ! -x "$SPBE_VENV/bin/python" ]; then
     python3 -m venv "$SPBE_VENV"
 fi
 "$SPBE_VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-"$SPBE_VENV/bin/python" -m pip install -q -e '.[test]' 2>&1 | grep -v -e '^WARNING: Location' -e 'is ignored' || true
+log="$(mktemp)"
+if ! "$SPBE_VENV/bin/python" -m pip install -q -e '.[test]' >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    exit 1
+fi
+rm -f "$log"
 "$SPBE_VENV/bin/python" -c 'import toolkit.cli.main' # fail here, not in the demo, if the install is broken
 echo "spbe installed in $SPBE_VENV"

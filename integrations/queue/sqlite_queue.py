@@ -119,6 +119,9 @@ class SqliteJobQueue:
 
     def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
         with self._tx() as db:
+            row = db.execute("SELECT * FROM jobs WHERE idempotency_key=?", (spec.idempotency_key,)).fetchone()
+            if row is not None:  # checked first so a duplicate does not burn an id
+                return self._job(row), False
             cur = db.execute(
                 "INSERT INTO jobs (ticket_id, step_id, action, idempotency_key, idempotent, plan, state,"
                 " max_attempts, created_at) VALUES (?,?,?,?,?,?,?,?,?)"

@@ -63,6 +63,8 @@ _REF_COLUMNS = "ticket_id, name, media_type, size, sha256, kind, added_by, added
 _EVENT_COLUMNS = "seq, ticket_id, at, kind, actor, text, step_id, data"
 # These kinds describe changes to the ticket row itself; they are written only by the method that
 # makes the change, so the timeline can never disagree with the ticket's status or assignee.
+# How the applicant reads a status on the timeline.
+_STATUS_ID = {"open": "baru", "in_progress": "diproses", "deferred": "ditunda", "closed": "ditutup"}
 _RESERVED_KINDS = frozenset({EventKind.OPENED, EventKind.STATUS, EventKind.ASSIGNED, EventKind.ATTACHMENT})
 # Primary result codes that mean "try again later": BUSY, LOCKED, IOERR, CANTOPEN, PROTOCOL.
 _UNAVAILABLE_CODES = frozenset({5, 6, 10, 14, 15})
@@ -380,6 +382,7 @@ class EmbeddedTicketStore:
                 now = self._now()
                 self._insert_event(db, ticket_id, NewEvent(
                     kind=EventKind.STATUS, actor=actor, dedupe_key=dedupe_key,
+                    text=f"Status tiket: {_STATUS_ID[current['status']]} → {_STATUS_ID[status.value]}",
                     data={"from": current["status"], "to": status.value},
                 ), now)
                 db.execute("UPDATE tickets SET status = ? WHERE id = ?", (status.value, ticket_id))

@@ -39,7 +39,7 @@ class DocumentAction:
         run.log(f"rendered {plan['template']} ({len(text)} characters) to {path.name}")
         comment = renderer.render("comments", "hasil_aksi", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": True, "host": {},
-            "durasi_s": time.monotonic() - started, "ringkasan": f"Dokumen {ctx.step.title} telah dibuat.",
+            "durasi_s": time.monotonic() - started, "ringkasan": "Dokumen telah dibuat dari hasil langkah-langkah sebelumnya dan dilampirkan pada tiket ini.",
             "lampiran": [plan["filename"]], "job_id": run.job_id,
         })
         return ActionResult(ok=True, summary=f"rendered {plan['filename']}", comment=run.mask(comment),

@@ -16,6 +16,7 @@ from toolkit.workflow import WorkflowState
 
 PRIVILEGED_VIEWERS = frozenset({"koordinator-layanan", "csirt"})
 HIDDEN = "[dirahasiakan]"
+STATUS_LABEL = {"open": "baru", "in_progress": "diproses", "deferred": "ditunda", "closed": "ditutup"}
 _STATUS_MARK = {"done": "[green]✓ selesai[/]", "current": "[yellow]▶ berjalan[/]", "pending": "· menunggu",
                 "skipped": "[dim]– dilewati[/]"}
 
@@ -37,9 +38,21 @@ def when(value: datetime | None) -> str:
 
 def visible_fields(service: Any, ticket: Ticket, viewer_roles: frozenset[str]) -> dict[str, Any]:
     """Confidential fields (reporter identity) are shown only to the roles the SOP trusts with them."""
-    confidential = {f.name for f in service.requirements.fields if f.confidential}
     show = bool(viewer_roles & PRIVILEGED_VIEWERS)
-    return {k: (v if show or k not in confidential else HIDDEN) for k, v in ticket.fields.items()}
+    out: dict[str, Any] = {}
+    for spec in service.requirements.fields:  # the catalog's order, as the applicant filled them in
+        if spec.name in ticket.fields:
+            value = ticket.fields[spec.name]
+            out[spec.name] = value if show or not spec.confidential else HIDDEN
+    return out
+
+
+def display(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "ya" if value else "tidak"
+    return str(value)
 
 
 def ticket_table(tickets: list[Ticket]) -> Table:
@@ -54,7 +67,7 @@ def ticket_table(tickets: list[Ticket]) -> Table:
 def ticket_detail(console: Console, service: Any, ticket: Ticket, state: WorkflowState,
                   timeline: list[TimelineEvent], fields: dict[str, Any]) -> None:
     console.print(f"[bold]{ticket.id}[/] — {escape(ticket.title)}")
-    console.print(f"Layanan: {escape(service.name)} ({service.id})   Status: [bold]{ticket.status.value}[/]   "
+    console.print(f"Layanan: {escape(service.name)} ({service.id})   Status: [bold]{STATUS_LABEL[ticket.status.value]}[/]   "
                   f"Pemohon: {ticket.requester}   Ditugaskan: {ticket.assignee or '-'}")
     sla = state.sla
     flag = "[red]TERLAMPAUI[/]" if sla.breached else "dalam batas"
@@ -62,7 +75,7 @@ def ticket_detail(console: Console, service: Any, ticket: Ticket, state: Workflo
     fields_table = Table(title="Data permohonan", show_header=False)
     labels = {f.name: f.label for f in service.requirements.fields}
     for name, value in fields.items():
-        fields_table.add_row(escape(labels.get(name, name)), escape(str(value)))
+        fields_table.add_row(escape(labels.get(name, name)), escape(display(value)))
     console.print(fields_table)
     if ticket.attachments:
         att = Table(title="Lampiran")
