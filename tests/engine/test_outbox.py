@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
 
 from tests.engine.helpers import approved_ticket, executions
+from tests.support.sqlite_lock import LockHolder
 from toolkit.engine.outbox import deliver_due
 from toolkit.engine.server import run_ticket
 from toolkit.engine.worker import work_once
 from toolkit.jobs import JobState
 from toolkit.tickets.models import EventKind, NewEvent
 
-LOCKER = """
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-sys.stdin.readline()
-db.execute("ROLLBACK")
-"""
-
-
-class StoreLock:
-    """Makes the embedded ticket store really unavailable: another process holds an exclusive lock."""
-
-    def __init__(self, db_path) -> None:  # type: ignore[no-untyped-def]
-        self.proc = subprocess.Popen([sys.executable, "-c", LOCKER, str(db_path)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout.readline().strip() == "locked"
-
-    def release(self) -> None:
-        self.proc.stdin.write("\n")
-        self.proc.stdin.flush()
-        self.proc.wait(timeout=10)
+StoreLock = LockHolder
 
 
 def _completed(app, ticket_id, step_id):  # type: ignore[no-untyped-def]

@@ -14,7 +14,8 @@ from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunConte
 from toolkit.document_context import build_context
 from toolkit.documents import TemplateRenderer
 
-_VIEWER = frozenset()  # documents are read by the applicant: confidential fields stay hidden
+_DOCUMENT_MADE = "Dokumen telah dibuat dari hasil langkah-langkah sebelumnya dan dilampirkan pada tiket ini."
+_VIEWER: frozenset[str] = frozenset()  # documents are read by the applicant: confidential fields stay hidden
 
 
 def _context(ctx: ActionContext) -> dict[str, Any]:
@@ -39,7 +40,7 @@ class DocumentAction:
         run.log(f"rendered {plan['template']} ({len(text)} characters) to {path.name}")
         comment = renderer.render("comments", "hasil_aksi", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": True, "host": {},
-            "durasi_s": time.monotonic() - started, "ringkasan": "Dokumen telah dibuat dari hasil langkah-langkah sebelumnya dan dilampirkan pada tiket ini.",
+            "durasi_s": time.monotonic() - started, "ringkasan": _DOCUMENT_MADE,
             "lampiran": [plan["filename"]], "job_id": run.job_id,
         })
         return ActionResult(ok=True, summary=f"rendered {plan['filename']}", comment=run.mask(comment),

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _APP = re.compile(r"[a-z][a-z0-9-]{1,39}")
@@ -61,6 +61,17 @@ def check_cidrs(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _pattern(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    return AfterValidator(lambda value: _full(pattern, value, what))
+
+
+# One validated type per kind of value, shared by the three models below.
+Hostname = Annotated[str, AfterValidator(check_hostname)]
+AppName = Annotated[str, _pattern(_APP, "application name")]
+AbsPath = Annotated[str, AfterValidator(check_path)]
+Cidrs = Annotated[tuple[str, ...], AfterValidator(check_cidrs)]
+
+
 class _PlaybookVars(BaseModel):
     """Shared shape: frozen, no unknown keys, ``spbe_`` prefixed extra vars, None means "default"."""
 
@@ -99,47 +110,15 @@ class _PlaybookVars(BaseModel):
 class ProvisionVars(_PlaybookVars):
     """Variables of ``playbooks/provision_server.yml``."""
 
-    hostname: str
-    app_name: str
-    app_dir: str | None = None
-    service_account: str = "spbe-app"
-    service_account_pubkey: str | None = None
-    mgmt_cidrs: tuple[str, ...] | None = Field(default=None, description="None: take them from the inventory")
-    monitoring_cidrs: tuple[str, ...] | None = None
+    hostname: Hostname
+    app_name: AppName
+    app_dir: AbsPath | None = None
+    service_account: Annotated[str, _pattern(_ACCOUNT, "account name")] = "spbe-app"
+    service_account_pubkey: Annotated[str, _pattern(_PUBKEY, "OpenSSH public key")] | None = None
+    mgmt_cidrs: Cidrs | None = Field(default=None, description="None: take them from the inventory")
+    monitoring_cidrs: Cidrs | None = None
     web_stack: Literal["nginx"] = "nginx"
     node_exporter_port: int = Field(default=9100, ge=1, le=65535)
-
-    @field_validator("hostname")
-    @classmethod
-    def _hostname(cls, value: str) -> str:
-        return check_hostname(value)
-
-    @field_validator("app_dir")
-    @classmethod
-    def _app_dir(cls, value: str | None) -> str | None:
-        return None if value is None else check_path(value)
-
-    @field_validator("app_name")
-    @classmethod
-    def _app(cls, value: str) -> str:
-        return _full(_APP, value, "application name")
-
-    @field_validator("service_account")
-    @classmethod
-    def _account(cls, value: str) -> str:
-        return _full(_ACCOUNT, value, "account name")
-
-    @field_validator("service_account_pubkey")
-    @classmethod
-    def _pubkey(cls, value: str | None) -> str | None:
-        return None if value is None else _full(_PUBKEY, value, "OpenSSH public key")
-
-    @field_validator("mgmt_cidrs", "monitoring_cidrs")
-    @classmethod
-    def _cidrs(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is None:
-            return None
-        return check_cidrs(value)
 
     @field_validator("mgmt_cidrs")
     @classmethod
@@ -152,43 +131,23 @@ class ProvisionVars(_PlaybookVars):
 class MonitoringVars(_PlaybookVars):
     """Variables of ``playbooks/install_monitoring.yml``."""
 
-    hostname: str
-    opd: str = Field(description="agency (OPD) code used as a Prometheus label")
+    hostname: Hostname
+    opd: Annotated[str, _pattern(_OPD, "OPD code")] = Field(description="agency (OPD) code, a Prometheus label")
     node_exporter_port: int = Field(default=9100, ge=1, le=65535)
-
-    @field_validator("hostname")
-    @classmethod
-    def _hostname(cls, value: str) -> str:
-        return check_hostname(value)
-
-    @field_validator("opd")
-    @classmethod
-    def _opd(cls, value: str) -> str:
-        return _full(_OPD, value, "OPD code")
 
 
 class BackupVars(_PlaybookVars):
     """Variables of ``playbooks/configure_backup.yml``. ``repr`` and dumps never show the password."""
 
-    app_name: str
-    app_dir: str | None = None
-    backup_repo: str | None = None
+    app_name: AppName
+    app_dir: AbsPath | None = None
+    backup_repo: AbsPath | None = None
     backup_password: SecretStr
     backup_hour: int = Field(default=1, ge=0, le=23)
     backup_minute: int = Field(default=30, ge=0, le=59)
     backup_keep_daily: int = Field(default=7, ge=1, le=999)
     backup_keep_weekly: int = Field(default=4, ge=0, le=999)
     backup_keep_monthly: int = Field(default=6, ge=0, le=999)
-
-    @field_validator("app_dir", "backup_repo")
-    @classmethod
-    def _paths(cls, value: str | None) -> str | None:
-        return None if value is None else check_path(value)
-
-    @field_validator("app_name")
-    @classmethod
-    def _app(cls, value: str) -> str:
-        return _full(_APP, value, "application name")
 
     @field_validator("backup_password")
     @classmethod

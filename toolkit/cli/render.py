@@ -67,7 +67,8 @@ def ticket_table(tickets: list[Ticket]) -> Table:
 def ticket_detail(console: Console, service: Any, ticket: Ticket, state: WorkflowState,
                   timeline: list[TimelineEvent], fields: dict[str, Any]) -> None:
     console.print(f"[bold]{ticket.id}[/] — {escape(ticket.title)}")
-    console.print(f"Layanan: {escape(service.name)} ({service.id})   Status: [bold]{STATUS_LABEL[ticket.status.value]}[/]   "
+    status = STATUS_LABEL[ticket.status.value]
+    console.print(f"Layanan: {escape(service.name)} ({service.id})   Status: [bold]{status}[/]   "
                   f"Pemohon: {ticket.requester}   Ditugaskan: {ticket.assignee or '-'}")
     sla = state.sla
     flag = "[red]TERLAMPAUI[/]" if sla.breached else "dalam batas"

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
@@ -16,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from integrations.tickets.embedded import EmbeddedTicketStore
+from tests.support.sqlite_lock import LockHolder
 from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError
 from toolkit.settings import Settings
 from toolkit.tickets.models import (
@@ -267,29 +266,7 @@ def test_dedupe_under_two_processes(store: EmbeddedTicketStore, settings: Settin
     assert [e.seq for e in comments] == [seqs[0]]
 
 
-_HOLD_LOCK = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-sys.stdin.readline()
-conn.execute("ROLLBACK")
-"""
-
-
-class _LockHolder:
-    def __init__(self, path: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(path)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "locked"
-
-    def release(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("\n")
-        self.proc.stdin.close()
-        assert self.proc.wait(10) == 0
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
+_LockHolder = LockHolder
 
 
 def test_a_locked_file_is_unavailable_then_recovers(store: EmbeddedTicketStore) -> None:
