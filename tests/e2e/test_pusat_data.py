@@ -51,6 +51,8 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
         ("berita-acara-instalasi-server", JobState.SUCCEEDED),
     ], [j.error for j in jobs]
     provision = jobs[1].result["facts"]
+    log = "\n".join(line for _, line in app.queue.logs(jobs[1].id))  # ansible events streamed into the job log
+    assert "TASK [Set the host name]" in log and "PLAY RECAP" in log
     address = provision["address"]
     host = lab.hosts[0]
     assert address == host.address
