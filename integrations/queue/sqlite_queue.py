@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from toolkit.errors import ConflictError, NotFoundError, UnavailableError
 from toolkit.jobs import (
@@ -309,7 +309,7 @@ class SqliteJobQueue:
                        (error[:500], next_attempt.timestamp(), item_id))
 
     def outbox_pending_count(self, ticket_id: str | None = None) -> int:
-        query, args = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", ()
+        query, args = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", cast(tuple[Any, ...], ())
         if ticket_id is not None:
             query, args = query + " AND ticket_id=?", (ticket_id,)
         return int(self._conn().execute(query, args).fetchone()[0])

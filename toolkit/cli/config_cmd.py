@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from toolkit.cli.render import emit_json
 from toolkit.masking import MASK
+from toolkit.settings import Settings
 
 
-def masked_settings(settings) -> dict:  # type: ignore[no-untyped-def]
-    data = settings.model_dump(mode="json")
+def masked_settings(settings: Settings) -> dict[str, Any]:
+    data: dict[str, Any] = settings.model_dump(mode="json")
     for name, adapter in (("tickets", settings.tickets), ("queue", settings.queue), ("directory", settings.directory)):
         data[name]["options"] = {
             k: (MASK if any(w in k.lower() for w in ("password", "secret", "token", "key")) else v)

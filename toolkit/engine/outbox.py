@@ -10,6 +10,7 @@ import hashlib
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from toolkit.engine.app import App
 from toolkit.errors import ToolkitError, UnavailableError
@@ -20,7 +21,7 @@ log = logging.getLogger("spbe.outbox")
 
 
 def event_item(ticket_id: str, dedupe_key: str, kind: EventKind, text: str, *, actor: str = "spbe",
-               step_id: str | None = None, data: dict | None = None) -> OutboxItem:
+               step_id: str | None = None, data: dict[str, Any] | None = None) -> OutboxItem:
     return OutboxItem(ticket_id=ticket_id, kind=OutboxKind.EVENT, dedupe_key=dedupe_key,
                       payload={"kind": kind.value, "actor": actor, "text": text, "step_id": step_id,
                                "data": data or {}})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from toolkit.actions.base import ActionContext
 from toolkit.engine.app import App
@@ -24,7 +25,7 @@ def job_key(ticket_id: str, step_id: str) -> str:
     return f"{ticket_id}:{step_id}"
 
 
-def resolve_action_name(step: object) -> str:
+def resolve_action_name(step: Any) -> str:
     """Document and notify steps are handled by generic actions keyed by kind."""
     kind = str(step.kind)
     bound = str(step.action)
@@ -67,7 +68,7 @@ def advance(app: App, ticket_id: str) -> list[Job]:
     return [job]
 
 
-def _context(app: App, ticket_id: str, step: object) -> ActionContext:
+def _context(app: App, ticket_id: str, step: Any) -> ActionContext:
     ticket = app.tickets.get(ticket_id)
     return ActionContext(
         ticket=ticket, service=app.catalog.get(ticket.service_id), step=step,

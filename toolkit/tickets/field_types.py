@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -24,7 +25,7 @@ _TRUE = {"true", "ya", "yes", "1", "y"}
 _FALSE = {"false", "tidak", "no", "0", "n"}
 
 
-def _text_check(single_line: bool):
+def _text_check(single_line: bool) -> Callable[[str], str]:
     def check(value: str) -> str:
         if _SURROGATES.search(value):
             raise ValueError("is not valid UTF-8")
@@ -96,7 +97,7 @@ def python_type(spec: Any) -> Any:
     if kind == "bool":
         return Annotated[bool, BeforeValidator(_bool)]
     if kind == "enum":
-        return Literal[tuple(spec.choices)]  # type: ignore[valid-type]
+        return Literal[tuple(spec.choices)]
     if kind == "email":
         return Annotated[
             str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")

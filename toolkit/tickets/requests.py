@@ -34,7 +34,7 @@ def request_model(service: Any) -> type[BaseModel]:
         else:
             definitions[spec.name] = (annotation | None, spec.default)
     model_name = "Request_" + service.id.replace("-", "_")
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         model_name, __config__=ConfigDict(extra="forbid", frozen=True), **definitions
     )
     _MODELS[id(service)] = (service, model)
