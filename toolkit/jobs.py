@@ -10,6 +10,7 @@ record a result that is not also queued for the ticket.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -95,8 +96,13 @@ class JobQueue(Protocol):
         """Returns the job and whether it was created now (False: the key already existed)."""
         ...
 
-    def reclaim_expired(self) -> list[Job]:
-        """Re-queue (idempotent) or fail (not idempotent) jobs whose lease ran out."""
+    def reclaim_expired(self, on_failed: Callable[[Job], list[OutboxItem]] | None = None) -> list[Job]:
+        """Re-queue (idempotent) or fail (not idempotent) jobs whose lease ran out; the outbox items
+        ``on_failed`` returns for a failed job are written in the same transaction."""
+        ...
+
+    def release(self, job_id: int, token: str, delay_seconds: float, note: str) -> bool:
+        """Return a claimed job that did not start to the queue, claimable after the delay."""
         ...
 
     def claim(self, worker: str, lease_seconds: float, ticket_id: str | None = None) -> Job | None: ...

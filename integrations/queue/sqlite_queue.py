@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL,
     created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT,
     worker TEXT, lease_until REAL, lease_token TEXT, cancel_requested INTEGER NOT NULL DEFAULT 0,
-    result TEXT, error TEXT, history TEXT NOT NULL DEFAULT '[]'
+    result TEXT, error TEXT, history TEXT NOT NULL DEFAULT '[]', not_before REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_claim ON jobs(state, id);
 CREATE INDEX IF NOT EXISTS jobs_ticket ON jobs(ticket_id);
@@ -70,6 +70,9 @@ class SqliteJobQueue:
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
+        columns = {row[1] for row in self._conn().execute("PRAGMA table_info(jobs)")}
+        if "not_before" not in columns:  # a queue created by an earlier version
+            self._conn().execute("ALTER TABLE jobs ADD COLUMN not_before REAL")
 
     # -- connection handling -------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -113,6 +116,7 @@ class SqliteJobQueue:
         data["history"] = json.loads(data["history"])
         data["idempotent"] = bool(data["idempotent"])
         data["cancel_requested"] = bool(data["cancel_requested"])
+        data.pop("not_before", None)
         lease = data.pop("lease_until")
         data["lease_until"] = datetime.fromtimestamp(lease, UTC) if lease else None
         return Job.model_validate(data)
@@ -133,9 +137,11 @@ class SqliteJobQueue:
             row = db.execute("SELECT * FROM jobs WHERE idempotency_key=?", (spec.idempotency_key,)).fetchone()
         return self._job(row), created
 
-    def reclaim_expired(self) -> list[Job]:
+    def reclaim_expired(self, on_failed: Callable[[Job], list[OutboxItem]] | None = None) -> list[Job]:
         """Jobs whose worker stopped renewing the lease: re-queued when the action is idempotent
-        and attempts remain, failed otherwise. Returns the jobs changed, as they now stand."""
+        and attempts remain, failed otherwise. ``on_failed`` gives the outbox items that tell the
+        ticket about a job failed here; they are written in the same transaction, so the notice
+        cannot be lost between the two. Returns the jobs changed, as they now stand."""
         changed: list[int] = []
         probe = self._conn().execute(
             "SELECT 1 FROM jobs WHERE state='running' AND lease_until < ? LIMIT 1", (_now().timestamp(),)).fetchone()
@@ -161,24 +167,27 @@ class SqliteJobQueue:
                     db.execute(
                         "UPDATE jobs SET state='failed', finished_at=?, error=?, lease_until=NULL, lease_token=NULL,"
                         " history=? WHERE id=?", (_iso(_now()), reason, json.dumps(history), row["id"]))
+                    if on_failed is not None:
+                        failed = self._job(db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone())
+                        self._insert_outbox(db, on_failed(failed))
                 changed.append(row["id"])
         return [self.get(job_id) for job_id in changed]
 
     def claim(self, worker: str, lease_seconds: float, ticket_id: str | None = None) -> Job | None:
         now = _now()
         with self._tx() as db:
-            query = "SELECT id FROM jobs WHERE state='queued'"
-            args: tuple[Any, ...] = ()
+            query = "SELECT id FROM jobs WHERE state='queued' AND (not_before IS NULL OR not_before <= ?)"
+            args: tuple[Any, ...] = (now.timestamp(),)
             if ticket_id is not None:
                 query += " AND ticket_id=?"
-                args = (ticket_id,)
+                args = (*args, ticket_id)
             row = db.execute(query + " ORDER BY id LIMIT 1", args).fetchone()
             if row is None:
                 return None
             token = uuid.uuid4().hex
             db.execute(
                 "UPDATE jobs SET state='running', attempt=attempt+1, worker=?, lease_until=?, lease_token=?,"
-                " started_at=?, finished_at=NULL, error=NULL WHERE id=?",
+                " started_at=?, finished_at=NULL, error=NULL, not_before=NULL WHERE id=?",
                 (worker, now.timestamp() + lease_seconds, token, _iso(now), row["id"]),
             )
             job = db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone()
@@ -206,6 +215,21 @@ class SqliteJobQueue:
             if cur.rowcount != 1:
                 return False
             self._insert_outbox(db, outbox)
+        return True
+
+    def release(self, job_id: int, token: str, delay_seconds: float, note: str) -> bool:
+        """Give a claimed job back untouched (nothing ran: e.g. the ticket could not be read), to be
+        claimed again after ``delay_seconds``; the attempt does not count."""
+        with self._tx() as db:
+            row = db.execute("SELECT history FROM jobs WHERE id=? AND lease_token=? AND state='running'",
+                             (job_id, token)).fetchone()
+            if row is None:
+                return False
+            history = json.loads(row["history"]) + [{"at": _iso(_now()), "event": "released", "note": note[:300]}]
+            db.execute(
+                "UPDATE jobs SET state='queued', attempt=attempt-1, worker=NULL, lease_until=NULL, lease_token=NULL,"
+                " started_at=NULL, not_before=?, history=? WHERE id=?",
+                (_now().timestamp() + delay_seconds, json.dumps(history), job_id))
         return True
 
     def get(self, job_id: int) -> Job:

@@ -12,6 +12,7 @@ from tests.support.sqlite_lock import LockHolder
 from toolkit.engine.outbox import deliver_due
 from toolkit.engine.server import run_ticket
 from toolkit.engine.worker import work_once
+from toolkit.errors import UnavailableError
 from toolkit.jobs import JobState
 from toolkit.tickets.models import EventKind, NewEvent
 
@@ -71,3 +72,52 @@ def test_redelivery_after_a_crash_between_post_and_mark_shows_once(engine_app):
     with sqlite3.connect(engine_app.settings.state_dir / "queue.db") as db:
         delivered = db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL").fetchone()[0]
     assert delivered >= 1
+
+
+class DownStore:
+    """The ticket system refusing every call, reads included (a remote desk that is down, where an
+    exclusive SQLite lock still lets WAL readers through)."""
+
+    def __init__(self, real) -> None:  # type: ignore[no-untyped-def]
+        self.real = real
+        self.down = True
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        attr = getattr(self.real, name)
+        if not self.down or not callable(attr):
+            return attr
+
+        def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise UnavailableError("ticket store unavailable: connection refused")
+
+        return refuse
+
+
+def test_a_job_claimed_while_the_store_cannot_be_read_is_released_not_failed(engine_app, engine_settings):
+    ticket_id = approved_ticket(engine_app)
+    store = DownStore(engine_app.tickets)
+    engine_app.__dict__["tickets"] = store
+    job = work_once(engine_app, "w1")
+    assert job is not None and job.state == JobState.QUEUED and job.attempt == 0
+    assert [h["event"] for h in job.history] == ["released"]
+    assert executions(engine_settings.state_dir) == []
+    assert engine_app.queue.claim("w2", 1.0) is None  # not before the retry delay
+    store.down = False
+    engine_app.queue._conn().execute("UPDATE jobs SET not_before = 0")  # let the delay pass
+    run_ticket(engine_app, ticket_id)
+    states = {j.step_id: (j.state, j.attempt) for j in engine_app.queue.list_jobs(ticket_id=ticket_id)}
+    assert states == {"aksi-pertama": (JobState.SUCCEEDED, 1), "aksi-kedua": (JobState.SUCCEEDED, 1)}
+    assert len(_completed(engine_app, ticket_id, "aksi-pertama")) == 1
+
+
+def test_one_broken_ticket_does_not_hold_up_the_trigger(engine_app):
+    from toolkit.engine.server import trigger_once
+    from toolkit.tickets.models import TicketDraft
+
+    broken = engine_app.tickets.create(TicketDraft(service_id="layanan-hilang", title="x", requester="andi",
+                                                   fields={}, sla_variant="standar"))
+    ticket_id = approved_ticket(engine_app)
+    engine_app.queue._conn().execute("DELETE FROM jobs")  # as if approval events had not been seen yet
+    assert trigger_once(engine_app) == 1
+    assert [j.ticket_id for j in engine_app.queue.list_jobs()] == [ticket_id]
+    assert any(e.action == "ticket.advance_failed" and e.ticket_id == broken.id for e in engine_app.audit.entries())

@@ -58,6 +58,9 @@ def test_non_idempotent_job_is_failed_not_rerun(engine_app, engine_settings):
     assert "not idempotent" in (job.error or "")
     lines = [line for line in executions(engine_settings.state_dir) if "aksi-sekali" in line]
     assert [line.split()[0] for line in lines] == ["start"]
+    failed = [e for e in engine_app.tickets.timeline(ticket_id)
+              if e.kind == EventKind.STEP_FAILED and e.step_id == "aksi-sekali"]
+    assert len(failed) == 1 and "idempoten" in failed[0].text.lower()  # the ticket is told, once
     # The operator decides: a retry runs it again, once.
     engine_app.queue.retry(job.id)
     run_ticket(engine_app, ticket_id)

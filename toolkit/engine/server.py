@@ -18,12 +18,26 @@ from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.engine.outbox import deliver_due
 from toolkit.engine.worker import work_once, worker_id
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.jobs import Job, JobState
 from toolkit.tickets.models import TicketStatus
 
 log = logging.getLogger("spbe.serve")
 CURSOR = "trigger"
+
+
+def _advance_one(app: App, ticket_id: str) -> int:
+    """One ticket's trouble (an unknown service, a broken field) must not hold up the others: it is
+    logged and audited, and the periodic sweep will look at the ticket again."""
+    try:
+        return len(scheduler.advance(app, ticket_id))
+    except UnavailableError:
+        raise  # the store itself is down: stop here, keep the cursor, try again next round
+    except ToolkitError as exc:
+        message = app.masker(str(exc))
+        log.warning("ticket %s cannot be advanced: %s", ticket_id, message)
+        app.audit.append("engine", "ticket.advance_failed", ticket_id, {"error": message})
+        return 0
 
 
 def trigger_once(app: App) -> int:
@@ -32,7 +46,7 @@ def trigger_once(app: App) -> int:
     events = app.tickets.events_since(cursor)
     created = 0
     for ticket_id in dict.fromkeys(e.ticket_id for e in events):
-        created += len(scheduler.advance(app, ticket_id))
+        created += _advance_one(app, ticket_id)
     if events:
         app.queue.set_cursor(CURSOR, events[-1].seq)
     return created
@@ -42,7 +56,7 @@ def sweep(app: App) -> int:
     created = 0
     for status in (TicketStatus.IN_PROGRESS, TicketStatus.CLOSED):
         for ticket in app.tickets.list_tickets(status=status):
-            created += len(scheduler.advance(app, ticket.id))
+            created += _advance_one(app, ticket.id)
     return created
 
 
@@ -80,8 +94,8 @@ class Server:
         while not self.stop.is_set():
             try:
                 job = work_once(self.app, me)
-            except ToolkitError as exc:
-                log.warning("worker %s: %s", me, self.app.masker(str(exc)))
+            except Exception as exc:  # noqa: BLE001 - a worker thread must outlive any one failure
+                log.warning("worker %s: %s", me, self.app.masker(f"{type(exc).__name__}: {exc}"))
                 job = None
             if job is None:
                 self.stop.wait(idle)
@@ -96,8 +110,8 @@ class Server:
                     sweep(self.app)
                     last_sweep = time.monotonic()
                 deliver_due(self.app)
-            except ToolkitError as exc:
-                log.warning("trigger: %s", self.app.masker(str(exc)))
+            except Exception as exc:  # noqa: BLE001 - the trigger must outlive any one failure
+                log.warning("trigger: %s", self.app.masker(f"{type(exc).__name__}: {exc}"))
             self.stop.wait(idle)
 
     def run(self, duration: float | None = None) -> None:

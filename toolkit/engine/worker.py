@@ -20,7 +20,7 @@ from toolkit.actions.base import ActionResult, RunContext
 from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.engine.outbox import attachment_item, deliver_due, event_item
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.jobs import Job, JobState, OutboxItem
 from toolkit.tickets.models import EventKind
 
@@ -94,6 +94,19 @@ def _cancel_check(app: App, job: Job, lease: _Lease) -> Callable[[], bool]:
     return should_cancel
 
 
+UNAVAILABLE_RETRY_S = 5.0
+
+
+def step_of(app: App, job: Job) -> Any:
+    """The catalog step a job runs, found without the ticket store (which may be the thing that is
+    down): the step id together with the action it resolves to."""
+    for service in app.catalog.services():
+        for step in service.steps:
+            if step.id == job.step_id and scheduler.resolve_action_name(step) == job.action:
+                return step
+    return None
+
+
 def _outbox_for(app: App, job: Job, step: Any, result: ActionResult) -> list[OutboxItem]:
     key = f"job:{job.id}:a{job.attempt}"
     items = [
@@ -102,7 +115,7 @@ def _outbox_for(app: App, job: Job, step: Any, result: ActionResult) -> list[Out
     ]
     kind = EventKind.STEP_COMPLETED if result.ok else EventKind.STEP_FAILED
     items.append(event_item(
-        job.ticket_id, f"{key}:{kind.value}", kind, app.masker(result.comment), step_id=step.id,
+        job.ticket_id, f"{key}:{kind.value}", kind, app.masker(result.comment), step_id=job.step_id,
         data={"job": job.id, "attempt": job.attempt, "action": job.action, "summary": app.masker(result.summary),
               "artifacts": [a.name for a in result.artifacts]},
     ))
@@ -110,27 +123,34 @@ def _outbox_for(app: App, job: Job, step: Any, result: ActionResult) -> list[Out
 
 
 def _failure_comment(app: App, step: Any, job: Job, message: str) -> str:
+    title = step.title if step is not None else job.step_id
     try:
         return str(app.renderer.render("comments", "aksi_gagal", {
-            "langkah": {"id": step.id, "judul": step.title}, "job_id": job.id, "percobaan": job.attempt,
-            "galat": message, "idempoten": job.idempotent,
+            "langkah": {"id": job.step_id, "judul": title}, "job_id": job.id, "percobaan": job.attempt,
+            "galat": app.masker(message), "idempoten": job.idempotent,
         }))
     except ToolkitError:
-        return f"Langkah '{step.title}' gagal (job #{job.id}): {message}"
+        return f"Langkah '{title}' gagal (job #{job.id}): {app.masker(message)}"
 
 
 def run_job(app: App, job: Job) -> Job:
     """Execute one claimed job to a final state. Returns the job as recorded."""
     buffer = _LogBuffer(app, job.id)
     started = time.monotonic()
+    step = step_of(app, job)
     with _Lease(app, job) as lease:
         try:
-            ctx = scheduler.action_context(app, job.ticket_id, job.step_id)
-            step = ctx.step
-            action = app.actions.get(job.action)
-            if action is None:
-                raise ToolkitError(f"action {job.action} is not available on this worker")
-            plan = action.plan(ctx)
+            try:
+                ctx = scheduler.action_context(app, job.ticket_id, job.step_id)
+                action = app.actions.get(job.action)
+                if action is None:
+                    raise ToolkitError(f"action {job.action} is not available on this worker")
+                plan = action.plan(ctx)
+            except UnavailableError as exc:  # nothing has run yet: give the job back for later
+                note = app.masker(str(exc))
+                log.warning("job %s: %s; released for %.0f s", job.id, note, UNAVAILABLE_RETRY_S)
+                app.queue.release(job.id, job.lease_token or "", UNAVAILABLE_RETRY_S, note)
+                return app.queue.get(job.id)
             app.audit.append(job.worker or "worker", "job.start", job.ticket_id,
                              {"job": job.id, "attempt": job.attempt, "step": job.step_id, "action": job.action,
                               "plan": plan})
@@ -143,13 +163,11 @@ def run_job(app: App, job: Job) -> Job:
             message = app.masker(str(exc))
             buffer(f"error: {message}")
             result = ActionResult(ok=False, summary=message, comment="", duration_s=time.monotonic() - started)
-            step = locals().get("step") or _step_or_none(app, job)
         except Exception as exc:  # noqa: BLE001 - an action bug must fail the job, not kill the worker
             message = app.masker(f"{type(exc).__name__}: {exc}")
             for line in traceback.format_exc().splitlines():
                 buffer(app.masker(line))
             result = ActionResult(ok=False, summary=message, comment="", duration_s=time.monotonic() - started)
-            step = locals().get("step") or _step_or_none(app, job)
         buffer.flush()
         if lease.lost.is_set():
             log.warning("job %s: lease lost; result of attempt %s discarded", job.id, job.attempt)
@@ -158,7 +176,7 @@ def run_job(app: App, job: Job) -> Job:
         state = JobState.SUCCEEDED if result.ok else (JobState.CANCELED if canceled else JobState.FAILED)
         if not result.ok and not result.comment:
             result = result.model_copy(update={"comment": _failure_comment(app, step, job, result.summary)})
-        outbox = _outbox_for(app, job, step, result) if step is not None else []
+        outbox = _outbox_for(app, job, step, result)
         stored = result.model_dump(mode="json")
         if not app.queue.finish(job.id, job.lease_token or "", state, stored,
                                 None if result.ok else result.summary, outbox):
@@ -170,26 +188,27 @@ def run_job(app: App, job: Job) -> Job:
     return app.queue.get(job.id)
 
 
-def _step_or_none(app: App, job: Job) -> Any:
-    try:
-        return app.catalog.get(app.tickets.get(job.ticket_id).service_id).step(job.step_id)
-    except ToolkitError:
-        return None
-
-
 def reclaim(app: App) -> list[Job]:
     """Take back jobs of dead workers; a job that will not be re-run is reported on its ticket."""
-    changed = app.queue.reclaim_expired()
+    def notice(job: Job) -> list[OutboxItem]:
+        text = _failure_comment(app, step_of(app, job), job, job.error or "worker lost")
+        return [event_item(job.ticket_id, f"job:{job.id}:a{job.attempt}:reclaim-failed", EventKind.STEP_FAILED,
+                           text, step_id=job.step_id, data={"job": job.id, "attempt": job.attempt})]
+
+    changed = app.queue.reclaim_expired(on_failed=notice)
     for job in changed:
+        scrub_runner_secrets(app, job)
         app.audit.append("engine", "job.reclaim", job.ticket_id,
                          {"job": job.id, "attempt": job.attempt, "state": job.state.value})
-        if job.state == JobState.FAILED:
-            step = _step_or_none(app, job)
-            text = _failure_comment(app, step, job, job.error or "worker lost") if step else (job.error or "")
-            app.queue.add_outbox([event_item(job.ticket_id, f"job:{job.id}:a{job.attempt}:reclaim-failed",
-                                             EventKind.STEP_FAILED, text, step_id=job.step_id,
-                                             data={"job": job.id, "attempt": job.attempt})])
     return changed
+
+
+def scrub_runner_secrets(app: App, job: Job) -> None:
+    """A worker killed mid-playbook never reached the cleanup that deletes ansible-runner's
+    extravars file (which may hold a revealed secret): delete what the dead attempts left."""
+    base = app.artifacts_dir(job.ticket_id)
+    for path in base.glob(f"runner-job{job.id}-a*/*/env/extravars"):
+        path.unlink(missing_ok=True)
 
 
 def work_once(app: App, worker: str, ticket_id: str | None = None) -> Job | None:
