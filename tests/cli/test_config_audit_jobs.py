@@ -86,10 +86,15 @@ def test_jobs_list_show_logs_cancel_retry(state_dir, env):
     shown = json.loads(spbe(state_dir, "jobs", "show", job_id, "--json").output)
     assert shown["action"] == "test.counter" and shown["plan"] == {"sleep": 0, "step": "aksi-pertama"}
     assert "plan" in spbe(state_dir, "jobs", "show", job_id).output
-    result = spbe(state_dir, "jobs", "cancel", job_id)
+    assert spbe(state_dir, "jobs", "cancel", job_id, "--as", "andi").exit_code == 4  # the applicant may not
+    result = spbe(state_dir, "jobs", "cancel", job_id, "--as", "rudi")
     assert result.exit_code == 0 and "canceled" in result.output
-    assert spbe(state_dir, "jobs", "cancel", job_id).exit_code == 5  # already canceled
-    assert spbe(state_dir, "jobs", "retry", job_id).exit_code == 0
+    assert spbe(state_dir, "jobs", "cancel", job_id, "--as", "rudi").exit_code == 5  # already canceled
+    assert spbe(state_dir, "jobs", "retry", job_id, "--as", "budi").exit_code == 4
+    assert spbe(state_dir, "jobs", "retry", job_id, "--as", "sari").exit_code == 0
+    audit = json.loads(spbe(state_dir, "audit", "list", "--json").output)
+    assert [(e["actor"], e["action"]) for e in audit if e["action"].startswith("job.") and "cancel" in e["action"]
+            or e["action"] == "job.retry"] == [("rudi", "job.cancel"), ("sari", "job.retry")]
     result = spbe(state_dir, "run", ticket_id, "--json")
     assert result.exit_code == 0, result.output
     ran = json.loads(result.stdout)["jobs"]
@@ -98,4 +103,4 @@ def test_jobs_list_show_logs_cancel_retry(state_dir, env):
     logs = spbe(state_dir, "jobs", "logs", job_id).output
     assert "counted aksi-pertama" in logs
     assert spbe(state_dir, "jobs", "show", "9999").exit_code == 3
-    assert spbe(state_dir, "jobs", "retry", job_id).exit_code == 5  # succeeded jobs are not retried
+    assert spbe(state_dir, "jobs", "retry", job_id, "--as", "rudi").exit_code == 5  # succeeded: not retried

@@ -210,3 +210,39 @@ def test_human_step_out_of_order_is_refused(spbe, letter):
     assert "not the current step" in result.output
     result = spbe("ticket", "close", ticket_id, "--as", "sari")
     assert result.exit_code == 5
+
+
+@pytest.mark.parametrize("title", ["Hosting\nSIMPUS", "Hosting \x1b[31mSIMPUS", "Hosting {{ 7*7 }}", "x" * 201])
+def test_malformed_title_is_refused(spbe, letter, title):
+    args = _open_args(GOOD, [f"surat_permohonan={letter}"])
+    args[args.index("--title") + 1] = title
+    result = spbe(*args)
+    assert result.exit_code == 2, result.output
+    assert "title" in result.output
+    assert _tickets(spbe) == []
+
+
+def test_steps_with_their_own_command_cannot_be_recorded_by_hand(spbe, letter):
+    result = spbe(*_open_args(GOOD, [f"surat_permohonan={letter}"]))
+    ticket_id = json.loads(result.output)["id"]
+    result = spbe("ticket", "advance", ticket_id, "--as", "sari", "--step", "pemeriksaan-kelengkapan",
+                  "--note", "sudah")
+    assert result.exit_code == 5 and "spbe ticket check" in result.output
+
+
+def test_only_the_requester_or_staff_may_comment(spbe, letter):
+    ticket_id = _opened(spbe, letter)
+    assert spbe("ticket", "comment", ticket_id, "--as", "budi", "saya ikut").exit_code == 4
+    assert spbe("ticket", "comment", ticket_id, "--as", "andi", "Mohon dipercepat").exit_code == 0
+    assert spbe("ticket", "comment", ticket_id, "--as", "rudi", "Sedang disiapkan").exit_code == 0
+    texts = [e["text"] for e in _timeline(spbe, ticket_id) if e["kind"] == "comment"]
+    assert texts == ["Mohon dipercepat", "Sedang disiapkan"]
+
+
+def test_a_second_approval_of_the_same_step_is_refused(spbe, letter):
+    ticket_id = _opened(spbe, letter)
+    assert spbe("ticket", "approve", ticket_id, "--as", "kadis", "--reason", "setuju").exit_code == 0
+    result = spbe("ticket", "approve", ticket_id, "--as", "kadis", "--reason", "setuju lagi")
+    assert result.exit_code == 5
+    approvals = [e for e in _timeline(spbe, ticket_id) if e["kind"] == "approved"]
+    assert len(approvals) == 1

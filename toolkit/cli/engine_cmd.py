@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from toolkit.cli.render import emit_json, job_table
+from toolkit.engine import job_control
 from toolkit.engine.server import Server, run_ticket
 from toolkit.jobs import JobState
 
@@ -113,19 +114,19 @@ def jobs_logs(obj, job_id) -> None:  # type: ignore[no-untyped-def]
 
 @jobs_group.command("cancel")
 @click.argument("job_id", type=int)
+@click.option("--as", "actor", required=True, help="Who cancels (the step's team or the koordinator).")
 @click.pass_obj
-def jobs_cancel(obj, job_id) -> None:  # type: ignore[no-untyped-def]
+def jobs_cancel(obj, job_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Cancel a queued job, or ask a running one to stop."""
-    job = obj.app.queue.cancel(job_id)
-    obj.app.audit.append("cli", "job.cancel", job.ticket_id, {"job": job_id})
+    job = job_control.cancel(obj.app, job_id, actor)
     obj.console.print(f"job {job_id}: {job.state.value}{' (cancel requested)' if job.cancel_requested else ''}")
 
 
 @jobs_group.command("retry")
 @click.argument("job_id", type=int)
+@click.option("--as", "actor", required=True, help="Who decides the re-run (the step's team or the koordinator).")
 @click.pass_obj
-def jobs_retry(obj, job_id) -> None:  # type: ignore[no-untyped-def]
+def jobs_retry(obj, job_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Queue a failed or canceled job again (a new attempt of the same step)."""
-    job = obj.app.queue.retry(job_id)
-    obj.app.audit.append("cli", "job.retry", job.ticket_id, {"job": job_id})
+    job = job_control.retry(obj.app, job_id, actor)
     obj.console.print(f"job {job_id}: {job.state.value}")

@@ -15,7 +15,7 @@ from toolkit.directory import Person
 from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.engine.progress import progress
-from toolkit.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from toolkit.errors import ConfigurationError, ConflictError, InvalidInputError, PermissionDeniedError
 from toolkit.tickets.models import (
     AttachmentUpload,
     EventKind,
@@ -24,10 +24,11 @@ from toolkit.tickets.models import (
     TicketDraft,
     TicketStatus,
 )
-from toolkit.tickets.requests import validate_attachments, validate_request
+from toolkit.tickets.requests import validate_attachments, validate_request, validate_title
 from toolkit.workflow import WorkflowState
 
 MAX_REASON = 2000
+APPLICANT_ROLES = frozenset({"pemohon", "pelapor"})
 
 
 def _person(app: App, username: str) -> Person:
@@ -54,6 +55,20 @@ def _state(app: App, ticket: Ticket) -> tuple[Any, WorkflowState]:
     return service, progress(service, ticket, app.tickets.timeline(ticket.id), app.queue)
 
 
+def _is_check_step(service: Any, step: Any) -> bool:
+    """The koordinator's completeness check: a human step of theirs before the first approval."""
+    approvals = [i for i, s in enumerate(service.steps) if str(s.kind) == "approval"]
+    index = service.index_of(step.id)
+    return (str(step.kind) == "human" and step.actor == "koordinator-layanan"
+            and bool(approvals) and index < approvals[0])
+
+
+def _is_closing_step(service: Any, step: Any) -> bool:
+    """The human step after which only notifications remain: closing the ticket."""
+    after = service.steps[service.index_of(step.id) + 1:]
+    return str(step.kind) == "human" and all(str(s.kind) == "notify" for s in after)
+
+
 def _require_open(ticket: Ticket) -> None:
     if ticket.status == TicketStatus.CLOSED:
         raise ConflictError(f"ticket {ticket.id} is closed", ticket=ticket.id)
@@ -67,6 +82,7 @@ def open_ticket(app: App, service_id: str, requester: str, title: str, fields: M
     if not person.has_role(first.actor):
         raise PermissionDeniedError(
             f"{requester} does not hold the role '{first.actor}' that opens a {service_id} ticket", user=requester)
+    title = validate_title(title)
     names = [a.name for a in attachments]
     validate_attachments(service, attachments)
     kinds = [a.kind for a in attachments if a.kind]
@@ -86,7 +102,7 @@ def check(app: App, ticket_id: str, actor: str) -> Ticket:
     _require_open(ticket)
     service, state = _state(app, ticket)
     step = state.current
-    if step is None or str(step.kind) != "human" or step.actor != "koordinator-layanan":
+    if step is None or not _is_check_step(service, step):
         raise ConflictError(f"ticket {ticket_id} is not waiting for a completeness check", ticket=ticket_id)
     person = _person(app, actor)
     if not person.has_role(step.actor):
@@ -96,7 +112,8 @@ def check(app: App, ticket_id: str, actor: str) -> Ticket:
     approver = next((s for s in service.steps if str(s.kind) == "approval"), None)
     text = _say(app, "kelengkapan", tiket={"id": ticket.id}, petugas=person.name,
                 penyetuju=approver.actor if approver else "-")
-    app.tickets.post(ticket_id, NewEvent(kind=EventKind.CHECKED, actor=actor, text=text, step_id=step.id))
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.CHECKED, actor=actor, text=text, step_id=step.id,
+                                         dedupe_key=_decision_key(ticket_id, step.id)))
     app.audit.append(actor, "ticket.check", ticket_id, {"step": step.id, "result": "lengkap"})
     return app.tickets.get(ticket_id)
 
@@ -124,7 +141,7 @@ def approve(app: App, ticket_id: str, actor: str, reason: str | None) -> Ticket:
     step, person = _approval_step(app, ticket, actor)
     text = _say(app, "persetujuan", nama=person.name, peran=step.actor, alasan=text_reason)
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.APPROVED, actor=actor, text=text, step_id=step.id,
-                                         data={"reason": text_reason}))
+                                         data={"reason": text_reason}, dedupe_key=_decision_key(ticket_id, step.id)))
     if ticket.status != TicketStatus.IN_PROGRESS:
         app.tickets.transition(ticket_id, TicketStatus.IN_PROGRESS, actor)
     app.audit.append(actor, "ticket.approve", ticket_id, {"step": step.id, "reason": text_reason})
@@ -155,8 +172,13 @@ def record_step(app: App, ticket_id: str, actor: str, step_id: str, note: str | 
         raise ConflictError(
             f"step '{step_id}' is not the current step of {ticket_id} (current: {step.id if step else 'none'})",
             ticket=ticket_id)
+    service = app.catalog.get(ticket.service_id)
     if str(step.kind) != "human":
         raise ConflictError(f"step '{step_id}' is a {step.kind} step; use the matching command", ticket=ticket_id)
+    if _is_check_step(service, step):
+        raise ConflictError(f"step '{step_id}' is the completeness check: use 'spbe ticket check'", ticket=ticket_id)
+    if _is_closing_step(service, step):
+        raise ConflictError(f"step '{step_id}' closes the ticket: use 'spbe ticket close'", ticket=ticket_id)
     person = _person(app, actor)
     if not person.has_role(step.actor):
         raise PermissionDeniedError(f"step '{step_id}' is performed by '{step.actor}'; {actor} is not one",
@@ -164,40 +186,54 @@ def record_step(app: App, ticket_id: str, actor: str, step_id: str, note: str | 
     text = _say(app, "langkah_selesai", langkah={"id": step.id, "judul": step.title}, nama=person.name,
                 catatan=text_note)
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor=actor, text=text, step_id=step.id,
-                                         data={"note": text_note}))
+                                         data={"note": text_note}, dedupe_key=_decision_key(ticket_id, step.id)))
     app.audit.append(actor, "step.complete", ticket_id, {"step": step.id, "note": text_note})
     scheduler.advance(app, ticket_id)
     return app.tickets.get(ticket_id)
 
 
 def close(app: App, ticket_id: str, actor: str, note: str | None) -> Ticket:
-    """Closing is the koordinator's step; only notifications may remain after it."""
+    """Closing is the koordinator's step; only notifications may remain after it. Re-entrant: if an
+    earlier close recorded the step but could not move the status, closing again finishes it."""
     ticket = app.tickets.get(ticket_id)
     _require_open(ticket)
     service, state = _state(app, ticket)
-    step = state.current
-    remaining = [s.step for s in state.steps if s.status in ("current", "pending")]
-    if step is None or str(step.kind) != "human" or any(str(s.kind) != "notify" for s in remaining[1:]):
-        raise ConflictError(
-            f"ticket {ticket_id} cannot be closed yet; current step: {step.id if step else 'none'}", ticket=ticket_id)
+    closing = next((s.step for s in state.steps if _is_closing_step(service, s.step)), None)
+    if closing is None:
+        raise ConfigurationError(f"service {service.id} has no closing step")
     person = _person(app, actor)
-    if not person.has_role(step.actor):
-        raise PermissionDeniedError(f"only a '{step.actor}' closes tickets; {actor} is not one", user=actor)
-    text_note = _reason(note or "Seluruh tahapan layanan telah selesai.", "closing")
-    text = _say(app, "langkah_selesai", langkah={"id": step.id, "judul": step.title}, nama=person.name,
-                catatan=text_note)
-    app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor=actor, text=text, step_id=step.id,
-                                         data={"note": text_note}))
-    app.tickets.transition(ticket_id, TicketStatus.CLOSED, actor)
-    app.audit.append(actor, "ticket.close", ticket_id, {"step": step.id, "note": text_note})
+    if not person.has_role(closing.actor):
+        raise PermissionDeniedError(f"only a '{closing.actor}' closes tickets; {actor} is not one", user=actor)
+    done = state.state_of(closing.id).status == "done"
+    if not done and (state.current is None or state.current.id != closing.id):
+        current = state.current.id if state.current else "none"
+        raise ConflictError(f"ticket {ticket_id} cannot be closed yet; current step: {current}", ticket=ticket_id)
+    if not done:
+        text_note = _reason(note or "Seluruh tahapan layanan telah selesai.", "closing")
+        text = _say(app, "langkah_selesai", langkah={"id": closing.id, "judul": closing.title}, nama=person.name,
+                    catatan=text_note)
+        app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor=actor, text=text,
+                                             step_id=closing.id, data={"note": text_note},
+                                             dedupe_key=_decision_key(ticket_id, closing.id)))
+        app.audit.append(actor, "ticket.close", ticket_id, {"step": closing.id, "note": text_note})
+    app.tickets.transition(ticket_id, TicketStatus.CLOSED, actor, dedupe_key=f"{ticket_id}:closed")
     scheduler.advance(app, ticket_id)
     return app.tickets.get(ticket_id)
 
 
+def _decision_key(ticket_id: str, step_id: str) -> str:
+    """One decision per step: two people (or two clicks) deciding at once record it once."""
+    return f"{ticket_id}:{step_id}:decision"
+
+
 def comment(app: App, ticket_id: str, actor: str, text: str) -> None:
     body = _reason(text, "a comment")
-    _require_open(app.tickets.get(ticket_id))
-    _person(app, actor)
+    ticket = app.tickets.get(ticket_id)
+    _require_open(ticket)
+    person = _person(app, actor)
+    staff = person.roles - APPLICANT_ROLES
+    if actor != ticket.requester and not staff:
+        raise PermissionDeniedError(f"{actor} may comment only on their own tickets", user=actor)
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor=actor, text=body))
     app.audit.append(actor, "ticket.comment", ticket_id, {"chars": len(body)})
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from toolkit.errors import IncompleteRequestError, InvalidInputError
-from toolkit.tickets.field_types import python_type
+from toolkit.tickets.field_types import python_type, text_type
 
 MAX_RAW_FIELD_CHARS = 10_000
 
@@ -113,3 +113,15 @@ def validate_attachments(service: Any, uploads: Iterable[Any]) -> None:
             errors.append((upload.kind, f"must be {' or '.join(spec.media_types)}, got {upload.media_type}"))
     if errors:
         raise InvalidInputError("invalid attachment(s): " + "; ".join(f"{k}: {m}" for k, m in errors), errors=errors)
+
+
+_TITLE = TypeAdapter(text_type(200, single_line=True))
+
+
+def validate_title(title: str) -> str:
+    """The title is shown on every list and document: the same rules as single-line free text."""
+    try:
+        return str(_TITLE.validate_python(title))
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]["msg"]
+        raise InvalidInputError(f"invalid title: {problem}", errors=[("title", problem)]) from None
