@@ -115,3 +115,27 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     leaks = [str(p) for p in Path(lab_settings.state_dir).rglob("*")
              if p.is_file() and CANARY_BACKUP_PASSWORD.encode() in p.read_bytes()]
     assert leaks == []
+
+
+def test_a_second_ticket_never_provisions_over_the_first_ones_server(lab, lab_settings):
+    """The lab has one pool host, already allocated above: the second ticket's provisioning step
+    fails with a clear message on its ticket, and nothing runs on the first ticket's server."""
+    app = App(lab_settings)
+    first = desk.open_ticket(app, "pusat-data", "andi", "Hosting SIMPUS", FIELDS, [LETTER])
+    desk.check(app, first.id, "sari")
+    desk.approve(app, first.id, "kadis", "Disetujui.")
+    jobs = run_ticket(app, first.id)
+    assert jobs[1].state == JobState.SUCCEEDED
+    second = desk.open_ticket(app, "pusat-data", "budi", "Hosting SIKD",
+                              FIELDS | {"instansi": "Badan Keuangan Daerah", "nama_aplikasi": "sikd",
+                                        "hostname": "sikd-app"}, [LETTER])
+    desk.check(app, second.id, "sari")
+    desk.approve(app, second.id, "kadis", "Disetujui.")
+    jobs = run_ticket(app, second.id)
+    assert [(j.step_id, j.state) for j in jobs] == [
+        ("koordinasi-pengembangan-aplikasi", JobState.SUCCEEDED), ("instalasi-server", JobState.FAILED)]
+    assert "no host in pusat_data_pool" in (jobs[1].error or "")
+    failed = [e for e in app.tickets.timeline(second.id) if e.kind == EventKind.STEP_FAILED]
+    assert len(failed) == 1 and "instalasi-server" == failed[0].step_id
+    status, _ = _get(f"http://{lab.hosts[0].address}/")
+    assert status == 200

@@ -2,8 +2,8 @@
 
 Ticket fields reach a playbook only through the frozen vars models in `pusat_data_vars`; the
 plan (playbook, target, extra vars with secret *names* only) is data stored with the job before
-anything runs. The target host comes from the Ansible inventory's ``pusat_data_pool`` group, read
-with Ansible's own inventory parser so INI and YAML inventories both work.
+anything runs. The target host is allocated to the ticket from the inventory's ``pusat_data_pool``
+(`toolkit.host_pool`), once, so two tickets never provision the same server.
 """
 
 from __future__ import annotations
@@ -19,24 +19,10 @@ from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
 from toolkit.actions.pusat_data_vars import BackupVars, MonitoringVars, ProvisionVars
 from toolkit.documents import TemplateRenderer
-from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
+from toolkit.errors import InvalidInputError, NotFoundError
+from toolkit.host_pool import HostPool, pool_hosts
 
-POOL_GROUP = "pusat_data_pool"
 MONITORING_HOST_GROUP = "monitoring"
-
-
-def pool_hosts(inventory: Path) -> list[tuple[str, str]]:
-    """(inventory name, address) of the hosts that may be provisioned."""
-    if not inventory.is_file():
-        raise ConfigurationError(f"inventory {inventory} does not exist (is the lab up? 'spbe lab up')")
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-
-    manager = InventoryManager(loader=DataLoader(), sources=[str(inventory)])
-    group = manager.groups.get(POOL_GROUP)
-    if group is None or not group.get_hosts():
-        raise ConfigurationError(f"inventory {inventory} has no hosts in group '{POOL_GROUP}'")
-    return [(h.name, str(h.vars.get("ansible_host", h.name))) for h in group.get_hosts()]
 
 
 def _vars_error(exc: ValidationError, model: str) -> InvalidInputError:
@@ -145,7 +131,11 @@ class ProvisionServerAction(AnsiblePlaybookAction):
     playbook = "provision_server.yml"
 
     def target(self, ctx: ActionContext) -> tuple[str, str]:
-        return pool_hosts(ctx.settings.effective_inventory())[0]
+        fields = ctx.ticket.fields
+        pool = HostPool(ctx.settings.state_dir / "allocations.db")
+        host = pool.allocate(ctx.ticket.id, pool_hosts(ctx.settings.effective_inventory()),
+                             int(fields["vcpu"]), int(fields["ram_gb"]), int(fields["disk_gb"]))
+        return host.name, host.address
 
     def variables(self, ctx: ActionContext, host: str, address: str) -> dict[str, Any]:
         fields = ctx.ticket.fields

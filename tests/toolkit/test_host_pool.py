@@ -1,0 +1,79 @@
+"""Host allocation per ticket, over a real Ansible inventory file parsed by Ansible."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from toolkit.errors import ConfigurationError, ConflictError
+from toolkit.host_pool import HostPool, pool_hosts
+
+INVENTORY = """
+[pusat_data_pool]
+pd-01 ansible_host=10.20.0.11 spbe_vcpu=4 spbe_ram_gb=8 spbe_disk_gb=100
+pd-02 ansible_host=10.20.0.12 spbe_vcpu=16 spbe_ram_gb=64 spbe_disk_gb=1000
+
+[monitoring]
+monitor ansible_connection=local
+"""
+
+
+@pytest.fixture
+def hosts(tmp_path: Path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "hosts.ini"
+    path.write_text(INVENTORY)
+    return pool_hosts(path)
+
+
+def test_inventory_is_read_with_capacities(hosts):
+    assert [(h.name, h.address, h.vcpu, h.ram_gb) for h in hosts] == [
+        ("pd-01", "10.20.0.11", 4, 8), ("pd-02", "10.20.0.12", 16, 64)]
+
+
+def test_a_ticket_keeps_its_host_and_others_get_another(tmp_path, hosts):
+    pool = HostPool(tmp_path / "alloc.db")
+    first = pool.allocate("T-1", hosts, 2, 4, 40)
+    assert first.name == "pd-01"
+    assert pool.allocate("T-1", hosts, 2, 4, 40).name == "pd-01"
+    assert pool.allocate("T-2", hosts, 2, 4, 40).name == "pd-02"
+    with pytest.raises(ConflictError, match="all 2 host"):
+        pool.allocate("T-3", hosts, 2, 4, 40)
+    pool.release("T-1")
+    assert pool.allocate("T-3", hosts, 2, 4, 40).name == "pd-01"
+
+
+def test_capacity_is_respected(tmp_path, hosts):
+    pool = HostPool(tmp_path / "alloc.db")
+    assert pool.allocate("T-big", hosts, 8, 32, 500).name == "pd-02"
+    with pytest.raises(ConflictError, match="has 8 vCPU"):
+        pool.allocate("T-big-2", hosts, 8, 32, 500)
+
+
+def test_concurrent_allocations_never_share_a_host(tmp_path, hosts):
+    pool = HostPool(tmp_path / "alloc.db")
+    got: list[str] = []
+    errors: list[Exception] = []
+
+    def take(ticket: str) -> None:
+        try:
+            got.append(pool.allocate(ticket, hosts, 1, 1, 10).name)
+        except ConflictError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=take, args=(f"T-{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == ["pd-01", "pd-02"] and len(errors) == 4
+
+
+def test_missing_inventory_or_group_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        pool_hosts(tmp_path / "nope.ini")
+    path = tmp_path / "empty.ini"
+    path.write_text("[monitoring]\nmonitor\n")
+    with pytest.raises(ConfigurationError, match="pusat_data_pool"):
+        pool_hosts(path)
