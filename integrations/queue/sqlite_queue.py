@@ -91,15 +91,23 @@ class SqliteJobQueue:
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise UnavailableError(f"job queue unavailable: {exc}") from None
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Reads outside a transaction fail the same way writes do: as UnavailableError."""
+        try:
+            return self._conn().execute(sql, args).fetchall()
         except sqlite3.OperationalError as exc:
             raise UnavailableError(f"job queue unavailable: {exc}") from None
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -143,9 +151,9 @@ class SqliteJobQueue:
         ticket about a job failed here; they are written in the same transaction, so the notice
         cannot be lost between the two. Returns the jobs changed, as they now stand."""
         changed: list[int] = []
-        probe = self._conn().execute(
-            "SELECT 1 FROM jobs WHERE state='running' AND lease_until < ? LIMIT 1", (_now().timestamp(),)).fetchone()
-        if probe is None:  # the common case costs a read, not a write lock
+        probe = self._read("SELECT 1 FROM jobs WHERE state='running' AND lease_until < ? LIMIT 1",
+                           (_now().timestamp(),))
+        if not probe:  # the common case costs a read, not a write lock
             return []
         with self._tx() as db:
             expired = db.execute(
@@ -233,10 +241,10 @@ class SqliteJobQueue:
         return True
 
     def get(self, job_id: int) -> Job:
-        row = self._conn().execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-        if row is None:
+        rows = self._read("SELECT * FROM jobs WHERE id=?", (job_id,))
+        if not rows:
             raise NotFoundError(f"job {job_id} not found", job_id=job_id)
-        return self._job(row)
+        return self._job(rows[0])
 
     def list_jobs(self, *, state: JobState | None = None, ticket_id: str | None = None,
                   limit: int = 200) -> list[Job]:
@@ -247,7 +255,7 @@ class SqliteJobQueue:
         if ticket_id is not None:
             query += " AND ticket_id=?"
             args.append(ticket_id)
-        rows = self._conn().execute(query + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        rows = self._read(query + " ORDER BY id DESC LIMIT ?", (*args, limit))
         return [self._job(r) for r in rows]
 
     def cancel(self, job_id: int) -> Job:
@@ -286,13 +294,11 @@ class SqliteJobQueue:
                            [(job_id, start + i + 1, line) for i, line in enumerate(lines)])
 
     def logs(self, job_id: int, after: int = 0) -> list[tuple[int, str]]:
-        rows = self._conn().execute(
-            "SELECT seq, line FROM job_logs WHERE job_id=? AND seq>? ORDER BY seq", (job_id, after)).fetchall()
+        rows = self._read("SELECT seq, line FROM job_logs WHERE job_id=? AND seq>? ORDER BY seq", (job_id, after))
         return [(r["seq"], r["line"]) for r in rows]
 
     def step_results(self, ticket_id: str) -> dict[str, Job]:
-        rows = self._conn().execute(
-            "SELECT * FROM jobs WHERE ticket_id=? AND state='succeeded' ORDER BY id", (ticket_id,)).fetchall()
+        rows = self._read("SELECT * FROM jobs WHERE ticket_id=? AND state='succeeded' ORDER BY id", (ticket_id,))
         return {r["step_id"]: self._job(r) for r in rows}
 
     # -- outbox ----------------------------------------------------------------------------
@@ -311,9 +317,8 @@ class SqliteJobQueue:
             self._insert_outbox(db, items)
 
     def outbox_due(self, now: datetime, limit: int = 100) -> list[PendingOutbox]:
-        rows = self._conn().execute(
-            "SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt<=? ORDER BY id LIMIT ?",
-            (now.timestamp(), limit)).fetchall()
+        rows = self._read("SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt<=? ORDER BY id LIMIT ?",
+                          (now.timestamp(), limit))
         return [
             PendingOutbox(
                 id=r["id"], attempts=r["attempts"], last_error=r["last_error"], created_at=r["created_at"],
@@ -336,11 +341,11 @@ class SqliteJobQueue:
         query, args = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", cast(tuple[Any, ...], ())
         if ticket_id is not None:
             query, args = query + " AND ticket_id=?", (ticket_id,)
-        return int(self._conn().execute(query, args).fetchone()[0])
+        return int(self._read(query, args)[0][0])
 
     def get_cursor(self, name: str) -> int:
-        row = self._conn().execute("SELECT value FROM cursors WHERE name=?", (name,)).fetchone()
-        return int(row[0]) if row else 0
+        rows = self._read("SELECT value FROM cursors WHERE name=?", (name,))
+        return int(rows[0][0]) if rows else 0
 
     def set_cursor(self, name: str, value: int) -> None:
         with self._tx() as db:

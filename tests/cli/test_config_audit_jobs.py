@@ -44,6 +44,17 @@ def test_config_show_masks_secrets_and_shows_references(state_dir, monkeypatch, 
     assert data["state_dir"] == str(state_dir)
 
 
+def test_config_show_masks_nested_options_and_url_credentials(state_dir, monkeypatch):
+    monkeypatch.setenv("SPBE_TICKETS", json.dumps({"kind": "embedded", "options": {
+        "url": f"https://admin:{CANARY}@desk.example.go.id/api", "auth": {"password": CANARY},
+        "credentials": CANARY, "nested": [{"api_token": CANARY}]}}))
+    result = spbe(state_dir, "config", "show", "--json")
+    assert result.exit_code == 0, result.output
+    assert CANARY not in result.output and "admin" not in result.output
+    options = json.loads(result.output)["tickets"]["options"]
+    assert options["url"] == "https://********@desk.example.go.id/api"
+
+
 def test_config_error_names_the_key(state_dir, monkeypatch):
     monkeypatch.setenv("SPBE_WORKERS__COUNT", "0")
     result = spbe(state_dir, "config", "show")
