@@ -72,7 +72,12 @@ say "8-9. The app-dev team records the application installation and the UAT"
 spbe ticket advance "$T" --as dewi --step instalasi-aplikasi --note "Aplikasi SIMPUS v2.3 terpasang di /srv/apps/simpus."
 spbe ticket advance "$T" --as dewi --step uji-fungsionalitas --note "Uji beban fungsionalitas 50 pengguna serentak: lulus."
 
-say "10-11. Berita acara pemanfaatan and the implementation report"
+say "10. Berita acara pemanfaatan, signed by the applicant and the app-dev team"
+spbe run "$T"
+spbe ticket advance "$T" --as andi --step penandatanganan-berita-acara \
+    --note "Berita acara pemanfaatan telah ditandatangani kedua pihak."
+
+say "11. The implementation report"
 spbe run "$T"
 
 say "12-13. The koordinator closes the ticket; the applicant is notified"

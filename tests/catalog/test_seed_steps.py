@@ -100,7 +100,7 @@ EXPECTED: dict[str, list[tuple[str, str, StepKind]]] = {
 
 SEED_PREFIX = {"insiden-siber": "000_", "jaringan-intra": "001_", "pusat-data": "002_",
                "keamanan-informasi": "003_", "splp": "004_"}
-UNNUMBERED = {"insiden-siber": ["pemulihan-sistem"], "pusat-data": ["konfigurasi-backup"],
+UNNUMBERED = {"insiden-siber": ["pemulihan-sistem"], "pusat-data": ["konfigurasi-backup", "penandatanganan-berita-acara"],
               "keamanan-informasi": ["notifikasi-pelapor"], "jaringan-intra": [], "splp": []}
 ROLES = {
     "pemohon", "pelapor", "koordinator-layanan", "kepala-dinas", "penyedia-api", "tim-pusat-data",
@@ -271,3 +271,11 @@ def test_surakarta_rows(catalog) -> None:
     general = [s.id for s in service.steps_for({"jenis_insiden": "umum", "bantuan_eksternal": False})]
     assert "pemindahan-aset" not in general and "penanganan-insiden" in general
     assert {s.supervisor for s in service.steps if s.actor != "kepala-bidang-ti"} == {"kepala-bidang-ti"}
+
+
+def test_pusat_data_berita_acara_pemanfaatan_is_signed_by_the_applicant_before_the_report() -> None:
+    service = load_catalog().get("pusat-data")
+    sign = service.step("penandatanganan-berita-acara")
+    assert (sign.actor, str(sign.kind)) == ("pemohon", "human")
+    order = [s.id for s in service.steps]
+    assert order.index("berita-acara-pemanfaatan") < order.index(sign.id) < order.index("laporan-pelaksanaan")

@@ -74,8 +74,10 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     desk.record_step(app, ticket.id, "dewi", "instalasi-aplikasi", "Aplikasi SIMPUS v2.3 terpasang.")
     desk.record_step(app, ticket.id, "dewi", "uji-fungsionalitas", "Uji beban 50 pengguna: lulus.")
     jobs = run_ticket(app, ticket.id)
-    assert [(j.step_id, j.state) for j in jobs] == [
-        ("berita-acara-pemanfaatan", JobState.SUCCEEDED), ("laporan-pelaksanaan", JobState.SUCCEEDED)]
+    assert [(j.step_id, j.state) for j in jobs] == [("berita-acara-pemanfaatan", JobState.SUCCEEDED)]
+    desk.record_step(app, ticket.id, "andi", "penandatanganan-berita-acara", "Telah ditandatangani kedua pihak.")
+    jobs = run_ticket(app, ticket.id)
+    assert [(j.step_id, j.state) for j in jobs] == [("laporan-pelaksanaan", JobState.SUCCEEDED)]
     pemanfaatan = app.tickets.read_attachment(ticket.id, f"berita_acara_pemanfaatan_{ticket.id}.md").decode()
     assert "Uji beban 50 pengguna" in pemanfaatan
 
