@@ -39,6 +39,7 @@ class SlaState(BaseModel):
     variant_id: str
     label: str
     deadline: datetime
+    paused: timedelta = timedelta(0)
     remaining: timedelta
     breached: bool
     stopped_at: datetime | None = None
@@ -73,9 +74,11 @@ def evaluate(
     opened_at: datetime,
     now: datetime,
     closed_at: datetime | None = None,
+    paused: timedelta = timedelta(0),
 ) -> WorkflowState:
     """``completed`` maps step ids to when they were completed (from the ticket timeline and the
-    job queue). The SLA clock runs from ``opened_at`` and stops at ``closed_at``."""
+    job queue). The SLA clock runs from ``opened_at``, stops at ``closed_at``, and does not count
+    ``paused`` (time the ticket spent deferred by the approver, waiting on the applicant)."""
     states: list[StepState] = []
     current = None
     previous_done = opened_at
@@ -97,7 +100,7 @@ def evaluate(
         else:
             states.append(StepState(step=step, status=StepStatus.PENDING))
     variant = service.sla.select(fields)
-    deadline = opened_at + variant.duration
+    deadline = opened_at + variant.duration + paused
     clock_end = closed_at or now
     sla = SlaState(
         variant_id=variant.id,
@@ -106,6 +109,7 @@ def evaluate(
         remaining=deadline - clock_end,
         breached=clock_end > deadline,
         stopped_at=closed_at,
+        paused=paused,
     )
     return WorkflowState(steps=tuple(states), current=current, sla=sla)
 

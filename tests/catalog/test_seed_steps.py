@@ -100,7 +100,8 @@ EXPECTED: dict[str, list[tuple[str, str, StepKind]]] = {
 
 SEED_PREFIX = {"insiden-siber": "000_", "jaringan-intra": "001_", "pusat-data": "002_",
                "keamanan-informasi": "003_", "splp": "004_"}
-UNNUMBERED = {"insiden-siber": ["pemulihan-sistem"], "pusat-data": ["konfigurasi-backup", "penandatanganan-berita-acara"],
+UNNUMBERED = {"insiden-siber": ["pemulihan-sistem"],
+              "pusat-data": ["konfigurasi-backup", "penandatanganan-berita-acara"],
               "keamanan-informasi": ["notifikasi-pelapor"], "jaringan-intra": [], "splp": []}
 ROLES = {
     "pemohon", "pelapor", "koordinator-layanan", "kepala-dinas", "penyedia-api", "tim-pusat-data",

@@ -71,3 +71,19 @@ def test_only_the_steps_actor_may_perform_it(pusat_data):
     approval = pusat_data.step("persetujuan-kepala-dinas")
     assert may_perform(approval, frozenset({"kepala-dinas"}))
     assert not may_perform(approval, frozenset({"koordinator-layanan", "tim-pusat-data"}))
+
+
+def test_time_spent_deferred_does_not_count_against_the_sla(pusat_data):
+    from toolkit.engine.progress import deferred_time
+    from toolkit.tickets.models import EventKind, TimelineEvent
+
+    def status(seq: int, hours: int, frm: str, to: str) -> TimelineEvent:
+        return TimelineEvent(seq=seq, ticket_id="T", at=T0 + timedelta(hours=hours), kind=EventKind.STATUS,
+                             actor="kadis", text="", data={"from": frm, "to": to})
+
+    timeline = [status(1, 1, "open", "deferred"), status(2, 3, "deferred", "in_progress")]
+    assert deferred_time(timeline, T0 + timedelta(hours=10)) == timedelta(hours=2)
+    still = [status(1, 1, "open", "deferred")]
+    assert deferred_time(still, T0 + timedelta(hours=10)) == timedelta(hours=9)
+    state = evaluate(pusat_data, _fields(uat=False), {}, T0, T0 + timedelta(hours=5), paused=timedelta(hours=2))
+    assert state.sla.deadline == T0 + timedelta(hours=6) and not state.sla.breached

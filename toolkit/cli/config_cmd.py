@@ -11,7 +11,6 @@ from toolkit.cli.render import emit_json
 from toolkit.masking import MASK
 from toolkit.settings import Settings
 
-
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "key", "credential", "auth")
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
 

@@ -7,7 +7,7 @@ job record rather than wait for the ticket to catch up.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from toolkit.jobs import JobQueue
@@ -40,14 +40,29 @@ def closed_at(ticket: Ticket, timeline: list[TimelineEvent]) -> datetime | None:
     return closes[-1] if closes else ticket.updated_at
 
 
+def deferred_time(timeline: list[TimelineEvent], now: datetime) -> timedelta:
+    """How long the ticket sat deferred (tunda): from each move to 'deferred' to the next move out."""
+    total, since = timedelta(0), None
+    for event in timeline:
+        if event.kind != EventKind.STATUS:
+            continue
+        if event.data.get("to") == TicketStatus.DEFERRED and since is None:
+            since = event.at
+        elif event.data.get("from") == TicketStatus.DEFERRED and since is not None:
+            total, since = total + (event.at - since), None
+    return total + (now - since if since is not None else timedelta(0))
+
+
 def progress(
     service: Any, ticket: Ticket, timeline: list[TimelineEvent], queue: JobQueue, now: datetime | None = None
 ) -> WorkflowState:
+    now = now or datetime.now(UTC)
     return evaluate(
         service,
         ticket.fields,
         completed_steps(service, timeline, queue, ticket.id),
         opened_at=ticket.created_at,
-        now=now or datetime.now(UTC),
+        now=now,
         closed_at=closed_at(ticket, timeline),
+        paused=deferred_time(timeline, now),
     )
