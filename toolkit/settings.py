@@ -63,6 +63,8 @@ class WorkerSettings(BaseModel):
     poll_interval: float = Field(default=0.05, gt=0, le=10)
     outbox_retry_base: float = Field(default=1.0, gt=0, le=600)
     outbox_retry_max: float = Field(default=60.0, gt=0, le=3600)
+    shutdown_grace_s: float = Field(default=60.0, ge=0, le=3600,
+                                    description="on SIGTERM, how long running jobs may finish before they are stopped")
 
 
 class Settings(BaseSettings):

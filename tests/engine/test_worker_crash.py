@@ -67,3 +67,31 @@ def test_non_idempotent_job_is_failed_not_rerun(engine_app, engine_settings):
     assert engine_app.queue.get(job.id).state == JobState.SUCCEEDED
     lines = [line for line in executions(engine_settings.state_dir) if "aksi-sekali" in line]
     assert [line.split()[0] for line in lines] == ["start", "start", "done"]
+
+
+def _serve_then_terminate(state_dir: Path) -> int:
+    proc = subprocess.Popen(spbe_argv("serve", "--workers", "1"),
+                            env=engine_env(state_dir, SPBE_WORKERS__SHUTDOWN_GRACE_S="0.5"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not any(line.startswith("start") for line in executions(state_dir)):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=30)
+
+
+def test_sigterm_stops_a_long_idempotent_job_and_gives_it_back(engine_app, engine_settings):
+    ticket_id = approved_ticket(engine_app, jeda_detik="30")
+    assert _serve_then_terminate(engine_settings.state_dir) == 0
+    job = engine_app.queue.list_jobs(ticket_id=ticket_id)[0]
+    assert job.state == JobState.QUEUED and job.attempt == 0
+    assert [h["event"] for h in job.history] == ["released"]
+    assert [line.split()[0] for line in executions(engine_settings.state_dir)] == ["start"]
+
+
+def test_sigterm_fails_a_long_non_idempotent_job_for_an_operator(engine_app, engine_settings):
+    ticket_id = approved_ticket(engine_app, jeda_detik="30", sekali="ya")
+    assert _serve_then_terminate(engine_settings.state_dir) == 0
+    job = engine_app.queue.list_jobs(ticket_id=ticket_id)[0]
+    assert job.state == JobState.FAILED and "interrupted by shutdown" in (job.error or "")

@@ -54,7 +54,9 @@ def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
 @click.pass_obj
 def serve_command(obj, workers, duration) -> None:  # type: ignore[no-untyped-def]
     """Run the trigger loop, the worker pool and the outbox until SIGTERM/SIGINT."""
-    server = Server(obj.app, workers=workers or obj.app.settings.workers.count)
+    settings = obj.app.settings
+    server = Server(obj.app, workers=workers or settings.workers.count,
+                    shutdown_grace=settings.workers.shutdown_grace_s)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.stop.set())
     obj.err.print(f"spbe serve: {server.workers} worker(s), state in {obj.app.settings.state_dir}")

@@ -86,14 +86,16 @@ class Server:
     app: App
     workers: int = 2
     stop: threading.Event = field(default_factory=threading.Event)
+    abort: threading.Event = field(default_factory=threading.Event)
     sweep_every: float = 30.0
+    shutdown_grace: float = 60.0
 
     def _worker_loop(self, index: int) -> None:
         me = worker_id(f"w{index}")
         idle = self.app.settings.workers.poll_interval
         while not self.stop.is_set():
             try:
-                job = work_once(self.app, me)
+                job = work_once(self.app, me, abort=self.abort)
             except Exception as exc:  # noqa: BLE001 - a worker thread must outlive any one failure
                 log.warning("worker %s: %s", me, self.app.masker(f"{type(exc).__name__}: {exc}"))
                 job = None
@@ -127,6 +129,14 @@ class Server:
                     break
                 self.stop.wait(0.2)
         finally:
+            # Stop claiming; let running jobs finish for the grace period, then stop their actions
+            # (a cancelled playbook leaves no process behind) and wait for them to record it.
             self.stop.set()
+            deadline = time.monotonic() + self.shutdown_grace
             for t in threads:
-                t.join(timeout=30)
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
+            if any(t.is_alive() for t in threads):
+                log.warning("shutdown: stopping running jobs after %.0f s", self.shutdown_grace)
+                self.abort.set()
+                for t in threads:
+                    t.join(timeout=60)

@@ -80,11 +80,11 @@ class _Lease:
                 continue
 
 
-def _cancel_check(app: App, job: Job, lease: _Lease) -> Callable[[], bool]:
+def _cancel_check(app: App, job: Job, lease: _Lease, abort: threading.Event | None) -> Callable[[], bool]:
     last = {"at": 0.0, "value": False}
 
     def should_cancel() -> bool:
-        if lease.lost.is_set():
+        if lease.lost.is_set() or (abort is not None and abort.is_set()):
             return True
         if time.monotonic() - last["at"] > 1.0:
             last["at"] = time.monotonic()
@@ -133,8 +133,10 @@ def _failure_comment(app: App, step: Any, job: Job, message: str) -> str:
         return f"Langkah '{title}' gagal (job #{job.id}): {app.masker(message)}"
 
 
-def run_job(app: App, job: Job) -> Job:
-    """Execute one claimed job to a final state. Returns the job as recorded."""
+def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
+    """Execute one claimed job to a final state. Returns the job as recorded. Setting ``abort``
+    (a shutdown that ran out of patience) stops the action; the job then goes back to the queue
+    if its action is idempotent, and is failed for an operator otherwise."""
     buffer = _LogBuffer(app, job.id)
     started = time.monotonic()
     step = step_of(app, job)
@@ -156,7 +158,7 @@ def run_job(app: App, job: Job) -> Job:
                               "plan": plan})
             buffer(f"job {job.id} attempt {job.attempt}: {job.action} for {job.ticket_id} step {job.step_id}")
             run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer,
-                             should_cancel=_cancel_check(app, job, lease),
+                             should_cancel=_cancel_check(app, job, lease, abort),
                              work_dir=app.artifacts_dir(job.ticket_id), mask=app.masker)
             result = action.execute(ctx, plan, run)
         except ToolkitError as exc:
@@ -172,6 +174,13 @@ def run_job(app: App, job: Job) -> Job:
         if lease.lost.is_set():
             log.warning("job %s: lease lost; result of attempt %s discarded", job.id, job.attempt)
             return app.queue.get(job.id)
+        if abort is not None and abort.is_set() and not result.ok:
+            if job.idempotent:
+                app.queue.release(job.id, job.lease_token or "", 0, "interrupted by shutdown; will run again")
+                return app.queue.get(job.id)
+            result = result.model_copy(update={
+                "summary": "interrupted by shutdown mid-run and the action is not idempotent: inspect the target, "
+                           "then 'spbe jobs retry'"})
         canceled = not result.ok and app.queue.get(job.id).cancel_requested
         state = JobState.SUCCEEDED if result.ok else (JobState.CANCELED if canceled else JobState.FAILED)
         if not result.ok and not result.comment:
@@ -211,13 +220,14 @@ def scrub_runner_secrets(app: App, job: Job) -> None:
         path.unlink(missing_ok=True)
 
 
-def work_once(app: App, worker: str, ticket_id: str | None = None) -> Job | None:
+def work_once(app: App, worker: str, ticket_id: str | None = None,
+              abort: threading.Event | None = None) -> Job | None:
     """Claim and run one job, then schedule what follows and push results out."""
     reclaim(app)
     job = app.queue.claim(worker, app.settings.workers.lease_seconds, ticket_id=ticket_id)
     if job is None:
         return None
-    done = run_job(app, job)
+    done = run_job(app, job, abort)
     if done.state == JobState.SUCCEEDED:
         try:
             scheduler.advance(app, done.ticket_id)
