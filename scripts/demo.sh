@@ -90,8 +90,22 @@ spbe ticket show "$T" --as andi
 say "The audit log is intact"
 spbe audit verify
 
-say "The monitoring target registered on the monitoring host"
-cat "$(dirname "$(spbe lab status --name demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["inventory"])')")"/prometheus/file_sd/*.json || true
+say "Prometheus on the monitoring host scrapes the new server (query: up)"
+prom=$(spbe lab status --name demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["prometheus_url"] or "")')
+if [ -n "$prom" ]; then
+    python3 - "$prom" <<'PY'
+import json, sys, time, urllib.request
+url = sys.argv[1] + "/api/v1/query?query=up"
+for _ in range(30):
+    result = json.load(urllib.request.urlopen(url, timeout=5))["data"]["result"]
+    if any(r["value"][1] == "1" for r in result):
+        break
+    time.sleep(1)
+for r in result:
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(r["metric"].items()) if k != "__name__")
+    print(f"up={r['value'][1]}  {labels}")
+PY
+fi
 echo
 echo "Documents: $SPBE_STATE_DIR/artifacts/$T/"
 ls -1 "$SPBE_STATE_DIR/artifacts/$T/" | grep -v '^runner' || true

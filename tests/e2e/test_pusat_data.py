@@ -5,6 +5,7 @@ seeing every SOP step on the timeline."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from pathlib import Path
 
@@ -67,6 +68,13 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     targets = json.loads((Path(lab.file_sd_dir) / "simpus-app.json").read_text())
     assert targets[0]["targets"] == [f"{address}:9100"]
     assert targets[0]["labels"]["ticket"] == ticket.id
+    assert lab.prometheus_url, "the lab starts a Prometheus on loopback"
+    query = f"{lab.prometheus_url}/api/v1/query?query=up%7Bticket%3D%22{ticket.id}%22%7D"
+    deadline, scraped = time.monotonic() + 30, []
+    while time.monotonic() < deadline and not scraped:  # it picks the file_sd target up and scrapes it
+        scraped = [r for r in json.loads(_get(query)[1])["data"]["result"] if r["value"][1] == "1"]
+        time.sleep(0.5)
+    assert scraped, "Prometheus never scraped the new target"
 
     ba = app.tickets.read_attachment(ticket.id, f"berita_acara_instalasi_server_{ticket.id}.md").decode()
     assert "simpus-app" in ba and address in ba and "nginx" in ba.lower()
