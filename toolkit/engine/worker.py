@@ -107,7 +107,7 @@ def step_of(app: App, job: Job) -> Any:
     return None
 
 
-def _outbox_for(app: App, job: Job, step: Any, result: ActionResult) -> list[OutboxItem]:
+def _outbox_for(app: App, job: Job, result: ActionResult) -> list[OutboxItem]:
     key = f"job:{job.id}:a{job.attempt}"
     items = [
         attachment_item(job.ticket_id, f"{key}:att:{a.name}", a.path, a.name, a.media_type, a.kind)
@@ -185,7 +185,7 @@ def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
         state = JobState.SUCCEEDED if result.ok else (JobState.CANCELED if canceled else JobState.FAILED)
         if not result.ok and not result.comment:
             result = result.model_copy(update={"comment": _failure_comment(app, step, job, result.summary)})
-        outbox = _outbox_for(app, job, step, result)
+        outbox = _outbox_for(app, job, result)
         stored = result.model_dump(mode="json")
         if not app.queue.finish(job.id, job.lease_token or "", state, stored,
                                 None if result.ok else result.summary, outbox):
