@@ -24,6 +24,11 @@ say "Lab: a Debian server in its own network namespace, reachable over real SSH"
 spbe lab down --name demo >/dev/null 2>&1 || true
 spbe lab up --name demo
 
+say "The engine: 'spbe serve' (trigger loop + workers) runs in the background from here on"
+spbe serve --workers 2 2>"$SPBE_STATE_DIR/serve.log" &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true' EXIT
+
 say "The service catalog"
 spbe catalog list
 
@@ -65,24 +70,25 @@ say "3. Only the kepala dinas may approve (a team member is refused)"
 spbe ticket approve "$T" --as rudi --reason "saya setuju" && exit 1 || true
 spbe ticket approve "$T" --as kadis --reason "Sesuai rekomendasi spesifikasi; disetujui untuk hosting SIMPUS."
 
-say "4-7. Approval triggers the automated steps: notify, provision, monitoring, backup, berita acara"
-spbe run "$T"
+say "4-7. The approval alone triggers the automated steps: notify, provision, monitoring, backup, berita acara"
+spbe ticket wait "$T" --step berita-acara-instalasi-server --timeout 600
+spbe jobs list --ticket "$T"
 
 say "8-9. The app-dev team records the application installation and the UAT"
 spbe ticket advance "$T" --as dewi --step instalasi-aplikasi --note "Aplikasi SIMPUS v2.3 terpasang di /srv/apps/simpus."
 spbe ticket advance "$T" --as dewi --step uji-fungsionalitas --note "Uji beban fungsionalitas 50 pengguna serentak: lulus."
 
 say "10. Berita acara pemanfaatan, signed by the applicant and the app-dev team"
-spbe run "$T"
+spbe ticket wait "$T" --step berita-acara-pemanfaatan --timeout 120
 spbe ticket advance "$T" --as andi --step penandatanganan-berita-acara \
     --note "Berita acara pemanfaatan telah ditandatangani kedua pihak."
 
 say "11. The implementation report"
-spbe run "$T"
+spbe ticket wait "$T" --step laporan-pelaksanaan --timeout 120
 
 say "12-13. The koordinator closes the ticket; the applicant is notified"
 spbe ticket close "$T" --as sari --note "Seluruh tahapan selesai dan dokumen lengkap."
-spbe run "$T"
+spbe ticket wait "$T" --step notifikasi-penutupan --timeout 120
 
 say "What the applicant sees"
 spbe ticket show "$T" --as andi

@@ -194,3 +194,44 @@ def comment_cmd(obj, ticket_id, actor, text) -> None:  # type: ignore[no-untyped
 def assign_cmd(obj, ticket_id, actor, assignee) -> None:  # type: ignore[no-untyped-def]
     """Assign the ticket to a person (koordinator layanan)."""
     desk.assign(obj.app, ticket_id, actor, assignee)
+
+
+@ticket_group.command("wait")
+@click.argument("ticket_id")
+@click.option("--step", "step_id", required=True, help="Wait until this step is done (or skipped).")
+@click.option("--timeout", type=click.FloatRange(0.1, 86400), default=600.0, show_default=True)
+@click.pass_obj
+def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyped-def]
+    """Wait while `spbe serve` works a ticket: until STEP is done, a job fails, or the timeout."""
+    import time
+
+    from rich.markup import escape
+
+    from toolkit.errors import ActionFailedError, UnavailableError
+    from toolkit.jobs import JobState
+
+    app = obj.app
+    service = app.catalog.get(app.tickets.get(ticket_id).service_id)
+    service.step(step_id)  # an unknown step is an error now, not a timeout later
+    deadline = time.monotonic() + timeout
+    reported: set[str] | None = None  # steps already done when we started are not repeated
+    while True:
+        ticket = app.tickets.get(ticket_id)
+        state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue)
+        done = [s for s in state.steps if s.status.value == "done"]
+        if reported is None:
+            reported = {s.step.id for s in done}
+        for s in done:
+            if s.step.id not in reported:
+                reported.add(s.step.id)
+                obj.err.print(f"  ✓ {escape(s.step.id)}  {escape(s.step.title)}")
+        if state.state_of(step_id).status.value in ("done", "skipped"):
+            return
+        failed = app.queue.list_jobs(state=JobState.FAILED, ticket_id=ticket_id, limit=1)
+        if failed:
+            raise ActionFailedError(f"job {failed[0].id} ({failed[0].step_id}) failed: {failed[0].error}",
+                                    job=failed[0].id)
+        if time.monotonic() > deadline:
+            current = state.current.id if state.current else "none"
+            raise UnavailableError(f"step {step_id} not done after {timeout:.0f} s (current step: {current})")
+        time.sleep(0.5)
