@@ -30,5 +30,7 @@ if ! "$SPBE_VENV/bin/python" -m pip install -q -e '.[test]' >"$log" 2>&1; then
     exit 1
 fi
 rm -f "$log"
+# The lab's Cisco IOS simulators (fake-switches pins an old Twisted, so it is installed without deps).
+sh scripts/switch_sim_packages.sh "$SPBE_VENV/bin/python"
 "$SPBE_VENV/bin/python" -c 'import toolkit.cli.main' # fail here, not in the demo, if the install is broken
 echo "spbe installed in $SPBE_VENV"

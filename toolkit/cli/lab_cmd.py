@@ -1,4 +1,4 @@
-"""`spbe lab up|down|status`: the local lab of target hosts the Pusat Data playbooks run against.
+"""`spbe lab up|down|status`: the local lab of target hosts and simulated switches the automation runs against.
 
 Thin on purpose: parse, call LabManager, render. Settings come from the CLI context object
 (``ctx.obj.settings.lab_dir``); errors are ToolkitErrors and are mapped to exit codes by the main CLI.
@@ -20,12 +20,31 @@ _name_option = click.option(
 )
 
 
-def _manager(name: str) -> LabManager:
+def _manager(name: str, switches: int = 3) -> LabManager:
     lab_dir: Path = click.get_current_context().obj.settings.lab_dir
-    return LabManager(lab_dir, name)
+    return LabManager(lab_dir, name, switches=switches)
 
 
-def _render(state: LabState, running: dict[str, bool]) -> None:
+def _yes_no(alive: bool) -> str:
+    return "[green]yes[/green]" if alive else "[red]no[/red]"
+
+
+def _render_switches(console: Console, state: LabState, running: bool) -> None:
+    table = Table(title=f"switches of lab {state.name}")
+    for column in ("switch", "site", "ssh", "device_type", "access ports", "running"):
+        table.add_column(column)
+    for switch in state.switches:
+        ports = f"{len(switch.access_ports)} ({switch.access_ports[0]}..)" if switch.access_ports else "-"
+        table.add_row(switch.name, switch.site, f"{switch.username}@{switch.host}:{switch.port}",
+                      switch.device_type, ports, _yes_no(running))  # fmt: skip
+    console.print(table)
+    first = state.switches[0]
+    # Paths only: the values are secrets and are never printed.
+    console.print(f"switch password file: {first.password_file}")
+    console.print(f"enable secret file:   {first.secret_file}")
+
+
+def _render(state: LabState, running: dict[str, bool], switches_running: bool) -> None:
     console = Console()
     table = Table(title=f"lab {state.name} ({state.subnet})")
     for column in ("host", "address", "ssh", "netns", "running"):
@@ -37,31 +56,37 @@ def _render(state: LabState, running: dict[str, bool]) -> None:
             host.address,
             f"{host.user}@{host.address}:{host.port}",
             host.netns,
-            "[green]yes[/green]" if alive else "[red]no[/red]",
+            _yes_no(alive),
         )
     console.print(table)
     console.print(f"inventory:  {state.inventory}")
     console.print(f"ssh key:    {state.hosts[0].private_key if state.hosts else '-'}")
     console.print(f"file_sd:    {state.file_sd_dir}")
     console.print(f"prometheus: {state.prometheus_url or '(not started)'}")
+    if state.switches:
+        _render_switches(console, state, switches_running)
+    for warning in state.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 @click.group("lab")
 def lab_group() -> None:
-    """Local lab: Debian targets in network namespaces, reachable over SSH."""
+    """Local lab: Debian targets in network namespaces and Cisco IOS switch simulators, over SSH."""
 
 
 @lab_group.command("up")
 @_name_option
+@click.option("--switches", type=click.IntRange(min=0), default=3, show_default=True,
+              help="number of simulated Cisco IOS switches (0: none)")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="print the lab state as JSON")
-def up(name: str, as_json: bool) -> None:
+def up(name: str, switches: int, as_json: bool) -> None:
     """Start the lab from a clean copy of the base system (replaces a running lab of that name)."""
-    manager = _manager(name)
+    manager = _manager(name, switches)
     state = manager.up()
     if as_json:
         click.echo(state.model_dump_json(indent=2))
     else:
-        _render(state, manager.running(state))
+        _render(state, manager.running(state), manager.switches_running(state))
 
 
 @lab_group.command("down")
@@ -76,7 +101,7 @@ def down(name: str) -> None:
 @_name_option
 @click.option("--json", "as_json", is_flag=True, help="print the lab state as JSON")
 def status(name: str, as_json: bool) -> None:
-    """Show the lab's hosts, addresses and whether they are running."""
+    """Show the lab's hosts and switches, their addresses and whether they are running."""
     manager = _manager(name)
     state = manager.status()
     if state is None:
@@ -88,4 +113,4 @@ def status(name: str, as_json: bool) -> None:
     if as_json:
         click.echo(state.model_dump_json(indent=2))
     else:
-        _render(state, manager.running(state))
+        _render(state, manager.running(state), manager.switches_running(state))

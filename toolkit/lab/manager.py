@@ -2,8 +2,9 @@
 
 Layout under ``<lab_dir>/<name>/``: ``lab.json`` (LabState), ``inventory.yml``, ``known_hosts``,
 ``id_ed25519`` (the control node's key), ``hosts/<host>/`` (host key, overlay upper/work/merged, init log)
-and ``prometheus/`` (config, file_sd/, rules/, data/). Nothing outside that directory, the base-rootfs
-cache, the lab's network namespaces and veths, and one loopback port is ever touched.
+``prometheus/`` (config, file_sd/, rules/, data/) and ``switches/`` (the simulated Cisco switches, see
+``toolkit.lab.switches``). Nothing outside that directory, the base-rootfs cache, the lab's network
+namespaces and veths, and loopback ports (Prometheus, one per switch) is ever touched.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -24,7 +24,10 @@ import yaml
 
 from toolkit.errors import ConfigurationError, UnavailableError
 from toolkit.lab import netns, rootfs, sshd
+from toolkit.lab import switches as switches_mod
 from toolkit.lab.models import LAB_NAME_RE, SUBNET_PREFIX, LabHost, LabState, subnet_index
+from toolkit.lab.procs import free_port as _free_port
+from toolkit.lab.procs import terminate as _terminate
 
 DEFAULT_HOSTS: tuple[str, ...] = ("pd-app-01",)
 
@@ -41,36 +44,6 @@ def _overlay_works(scratch: Path, lower: Path) -> bool:
     return ok
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _is_our_process(pid: int, needle: str) -> bool:
-    """Guard against pid reuse: only signal a recorded pid if its command line still matches."""
-    try:
-        return needle in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-
-
-def _terminate(pid: int, needle: str, timeout_s: float = 10.0) -> None:
-    """SIGTERM a recorded process, escalate to SIGKILL, and wait until it is gone (or a zombie)."""
-    deadline = time.monotonic() + timeout_s
-    sig = signal.SIGTERM
-    while _is_our_process(pid, needle):
-        try:
-            if Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").split(")")[-1].split()[0] == "Z":
-                return
-            os.kill(pid, sig)
-        except (OSError, IndexError):
-            return
-        if time.monotonic() > deadline:
-            sig = signal.SIGKILL
-        time.sleep(0.1)
-
-
 class LabManager:
     """Owns one named lab. Two managers with different names can run side by side."""
 
@@ -83,6 +56,7 @@ class LabManager:
         cache_dir: Path = rootfs.DEFAULT_CACHE_DIR,
         with_prometheus: bool = True,
         ssh_timeout_s: float = 30.0,
+        switches: int = 3,
     ) -> None:
         if not LAB_NAME_RE.fullmatch(name):
             raise ConfigurationError(f"invalid lab name {name!r}: lower-case, digits, '-', ≤ 16 chars")
@@ -93,6 +67,11 @@ class LabManager:
         self.with_prometheus = with_prometheus and shutil.which("prometheus") is not None
         self.ssh_timeout_s = ssh_timeout_s
         self.octet = subnet_index(name)
+        if switches < 0:
+            raise ConfigurationError(f"switches must be 0 or more, not {switches}", switches=switches)
+        self.switches = switches
+        # Built even for switches=0, so down() also stops switches a previous `up` started.
+        self.switch_lab = switches_mod.SwitchLab(self.lab_dir, name, count=max(switches, 1))
         self._children: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -139,6 +118,9 @@ class LabManager:
             if self.with_prometheus:
                 state = self._start_prometheus(state)
                 self._write_state(state)
+            if self.switches:
+                state = self._start_switches(state)
+                self._write_state(state)
             self._write_inventory(state)
         except BaseException:
             self.down()
@@ -156,6 +138,11 @@ class LabManager:
         """Per host: is anything still alive in its namespace (False after a crash or reboot)."""
         return {h.name: bool(netns.pids(h.netns)) for h in state.hosts}
 
+    def switches_running(self, state: LabState) -> bool:
+        """Is the lab's switch server still alive (all switches live in that one process)."""
+        switch_state = self.switch_lab.status()
+        return bool(state.switches) and switch_state is not None and self.switch_lab.running(switch_state)
+
     def down(self) -> None:
         """Kill everything in the lab's namespaces, delete netns and veths, remove the copies.
 
@@ -166,6 +153,7 @@ class LabManager:
         names.update(self.hosts)
         if state and state.prometheus_pid:
             _terminate(state.prometheus_pid, str(self.dir))
+        self.switch_lab.down()
         ordered = list(self.hosts) + sorted(names - set(self.hosts))
         for index, host in enumerate(ordered):
             recorded = next((h for h in state.hosts if h.name == host), None) if state else None
@@ -294,6 +282,23 @@ class LabManager:
                 )
             time.sleep(0.2)
         return state.model_copy(update={"prometheus_url": url, "prometheus_pid": proc.pid})
+
+    def _start_switches(self, state: LabState) -> LabState:
+        """The switch simulators are optional: without fake-switches the lab still comes up, with a warning."""
+        if not switches_mod.available():
+            warning = (
+                f"switch simulators skipped: fake-switches is not installed for {sys.executable}"
+                " (run scripts/switch_sim_packages.sh)"
+            )
+            return state.model_copy(update={"warnings": (*state.warnings, warning)})
+        switch_state = self.switch_lab.up()
+        return state.model_copy(
+            update={
+                "switches": switch_state.switches,
+                "switch_pid": switch_state.pid,
+                "switch_known_hosts": switch_state.known_hosts,
+            }
+        )
 
     def _write_inventory(self, state: LabState) -> None:
         """An inventory usable by plain ``ansible-playbook``; host key checking stays on."""

@@ -11,6 +11,7 @@ import hashlib
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -56,6 +57,66 @@ class LabHost(BaseModel):
         return value
 
 
+class SwitchSpec(BaseModel):
+    """One switch as the switch server builds it; credentials by file, so the config holds no secret."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    port: int = Field(ge=1, le=65535)
+    username: str
+    password_file: Path
+    secret_file: Path
+    ports: tuple[str, ...] = Field(default=(), description="interface names; empty means the model's own")
+
+
+class SwitchServerConfig(BaseModel):
+    """The switch server's input (``--config``): every switch of one lab, served by one process."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: Literal["127.0.0.1"] = "127.0.0.1"
+    host_key: Path
+    ready_file: Path
+    switches: tuple[SwitchSpec, ...]
+
+
+class LabSwitch(BaseModel):
+    """A simulated Cisco IOS switch as a netmiko user sees it; secrets stay in their 0600 files."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    site: str = Field(description="location id, e.g. 'dinkes', 'bkd', 'dc' (the data center)")
+    host: str = "127.0.0.1"
+    port: int
+    device_type: str = "cisco_ios"
+    username: str
+    password_file: Path
+    secret_file: Path
+    access_ports: tuple[str, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not HOST_NAME_RE.fullmatch(value):
+            raise ValueError(f"invalid lab switch name: {value!r}")
+        return value
+
+
+class SwitchLabState(BaseModel):
+    """What ``SwitchLab.down()`` needs (pid, and the config path that proves the pid is ours) and users need."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    switches: tuple[LabSwitch, ...]
+    pid: int
+    config: Path
+    known_hosts: Path = Field(description="host key of every switch, as [127.0.0.1]:port lines")
+    created_at: datetime
+
+
 class LabState(BaseModel):
     """Everything a caller needs to use a lab, and everything ``down()`` needs to remove it."""
 
@@ -72,6 +133,11 @@ class LabState(BaseModel):
     rules_dir: Path
     prometheus_url: str | None = None
     prometheus_pid: int | None = None
+    # Defaults keep lab.json files written before the switches existed loadable.
+    switches: tuple[LabSwitch, ...] = ()
+    switch_pid: int | None = None
+    switch_known_hosts: Path | None = None
+    warnings: tuple[str, ...] = ()
     created_at: datetime
 
     @field_validator("name")
@@ -87,3 +153,10 @@ class LabState(BaseModel):
             if host.name == name:
                 return host
         raise KeyError(f"{name!r} is not in lab {self.name!r} (hosts: {[h.name for h in self.hosts]})")
+
+    def switch(self, name: str) -> LabSwitch:
+        """Look a switch up by name; a KeyError names the switches that do exist."""
+        for switch in self.switches:
+            if switch.name == name:
+                return switch
+        raise KeyError(f"{name!r} is not in lab {self.name!r} (switches: {[s.name for s in self.switches]})")

@@ -1,0 +1,54 @@
+"""Process and port helpers shared by the lab's parts (hosts, Prometheus, switch server).
+
+A lab is torn down by a later process that knows only what ``lab.json`` recorded, so a recorded pid is
+signalled only while its command line still names something of that lab: pids are reused.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """A bind test on loopback; racy by nature, so starters retry when the listen itself fails."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def is_our_process(pid: int, *needles: str) -> bool:
+    """Guard against pid reuse: only signal a recorded pid if its command line still has every needle."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return bool(needles) and all(needle in cmdline for needle in needles)
+
+
+def terminate(pid: int, *needles: str, timeout_s: float = 10.0) -> None:
+    """SIGTERM a recorded process, escalate to SIGKILL, and wait until it is gone (or a zombie)."""
+    deadline = time.monotonic() + timeout_s
+    sig = signal.SIGTERM
+    while is_our_process(pid, *needles):
+        try:
+            if Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").split(")")[-1].split()[0] == "Z":
+                return
+            os.kill(pid, sig)
+        except (OSError, IndexError):
+            return
+        if time.monotonic() > deadline:
+            sig = signal.SIGKILL
+        time.sleep(0.1)
