@@ -8,13 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fixtures.lab import test_lab_name
 from toolkit.lab.manager import LabManager
 from toolkit.lab.models import LabState
 
 
 @pytest.fixture(scope="module")
 def lab(lab_manager: LabManager, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabState]:
-    manager = LabManager(tmp_path_factory.mktemp("e2e-lab"), "e2e")
+    manager = LabManager(tmp_path_factory.mktemp("e2e-lab"), test_lab_name("-e2e"))
     state = manager.up()
     try:
         yield state
