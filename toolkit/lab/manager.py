@@ -25,6 +25,7 @@ import yaml
 from toolkit.errors import ConfigurationError, UnavailableError
 from toolkit.lab import netns, rootfs, sshd
 from toolkit.lab import switches as switches_mod
+from toolkit.lab import vpn as vpn_mod
 from toolkit.lab.models import LAB_NAME_RE, SUBNET_PREFIX, LabHost, LabState, subnet_index
 from toolkit.lab.procs import free_port as _free_port
 from toolkit.lab.procs import terminate as _terminate
@@ -57,6 +58,7 @@ class LabManager:
         with_prometheus: bool = True,
         ssh_timeout_s: float = 30.0,
         switches: int = 3,
+        vpn: bool = True,
     ) -> None:
         if not LAB_NAME_RE.fullmatch(name):
             raise ConfigurationError(f"invalid lab name {name!r}: lower-case, digits, '-', ≤ 16 chars")
@@ -70,6 +72,7 @@ class LabManager:
         if switches < 0:
             raise ConfigurationError(f"switches must be 0 or more, not {switches}", switches=switches)
         self.switches = switches
+        self.vpn = vpn  # the two VPN gateways and their LANs (toolkit.lab.vpn)
         # Built even for switches=0, so down() also stops switches a previous `up` started.
         self.switch_lab = switches_mod.SwitchLab(self.lab_dir, name, count=max(switches, 1))
         self._children: list[subprocess.Popen[bytes]] = []
@@ -114,6 +117,11 @@ class LabManager:
                 # Written after every host so a crash mid-way leaves a state that down() can act on.
                 state = state.model_copy(update={"hosts": (*state.hosts, lab_host)})
                 self._write_state(state)
+            if self.vpn:
+                vpn = vpn_mod.up(self.name, self.octet, lambda index, host: self._start_host(
+                    index, host, base, client_key, use_overlay), len(self.hosts))
+                state = state.model_copy(update={"vpn": vpn})
+                self._write_state(state)
             self._write_known_hosts(state)
             if self.with_prometheus:
                 state = self._start_prometheus(state)
@@ -154,6 +162,7 @@ class LabManager:
         if state and state.prometheus_pid:
             _terminate(state.prometheus_pid, str(self.dir))
         self.switch_lab.down()
+        vpn_mod.down(self.name, self.octet)
         ordered = list(self.hosts) + sorted(names - set(self.hosts))
         for index, host in enumerate(ordered):
             recorded = next((h for h in state.hosts if h.name == host), None) if state else None
@@ -229,7 +238,7 @@ class LabManager:
 
     def _write_known_hosts(self, state: LabState) -> None:
         lines = []
-        for host in state.hosts:
+        for host in (*state.hosts, *vpn_mod.gateways(state)):
             key_type, key = (
                 (host.host_dir / "ssh_host_ed25519_key.pub").read_text(encoding="utf-8").split()[:2]
             )
@@ -341,6 +350,7 @@ class LabManager:
                         },
                         "vars": monitoring_vars,
                     },
+                    **vpn_mod.inventory_groups(state),
                 }
             }
         }

@@ -57,6 +57,30 @@ class LabHost(BaseModel):
         return value
 
 
+class LabVpn(BaseModel):
+    """The VPN part of a lab (``toolkit.lab.vpn``): an agency-site gateway and a data-center gateway (lab
+    hosts with sshd, so the toolkit configures them over SSH), joined by an underlay link that stands for the
+    internet, each with a LAN namespace behind it (a site client, a DC server). Addresses are the lab's own."""
+
+    model_config = ConfigDict(frozen=True)
+
+    site_gateway: LabHost
+    dc_gateway: LabHost
+    underlay_cidr: str
+    site_underlay: str
+    dc_underlay: str
+    site_lan: str
+    site_lan_gateway: str
+    site_client: str
+    site_client_netns: str
+    dc_lan: str
+    dc_lan_gateway: str
+    dc_server: str
+    dc_server_netns: str
+    tunnel_pool: str
+    listen_port_base: int
+
+
 class SwitchSpec(BaseModel):
     """One switch as the switch server builds it; credentials by file, so the config holds no secret."""
 
@@ -138,6 +162,7 @@ class LabState(BaseModel):
     switch_pid: int | None = None
     switch_known_hosts: Path | None = None
     warnings: tuple[str, ...] = ()
+    vpn: LabVpn | None = None
     created_at: datetime
 
     @field_validator("name")
