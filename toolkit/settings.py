@@ -67,6 +67,25 @@ class WorkerSettings(BaseModel):
                                     description="on SIGTERM, how long running jobs may finish before they are stopped")
 
 
+class IdentitySettings(BaseModel):
+    """The identity provider (Keycloak): where it is and the automation's own admin client. The
+    admin client authenticates with the client-credentials grant in ``admin_realm`` (default: the
+    same realm) and needs the realm-management roles manage-clients, manage-users, view-realm."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: str = "keycloak"
+    server_url: str = Field(pattern=r"^https?://[^\s/@]+(/[^\s@]*)?$")
+    realm: str = Field(default="spbe", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    admin_realm: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    admin_client_id: str = Field(default="spbe-automation", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    admin_secret: SecretRef = SecretRef(ref="env:SPBE_IDP_ADMIN_SECRET")
+    api_client_id: str = Field(default="spbe-gateway", pattern=r"^[A-Za-z0-9._-]{1,64}$",
+                               description="resource-server client holding one client role per API")
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+    verify_tls: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SPBE_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -85,6 +104,9 @@ class Settings(BaseSettings):
     tickets: AdapterSettings = AdapterSettings(kind="embedded")
     queue: AdapterSettings = AdapterSettings(kind="sqlite")
     directory: AdapterSettings = AdapterSettings(kind="roles_file")
+    identity: IdentitySettings | None = Field(default=None, description="identity provider; None: not configured")
+    vault_key: SecretRef = Field(default=SecretRef(ref="env:SPBE_VAULT_KEY"),
+                                 description="key of the secrets vault (32 bytes, urlsafe base64)")
     workers: WorkerSettings = WorkerSettings()
     extra_actions: tuple[str, ...] = Field(
         default=(), description="'module:attribute' of extra Action objects to register"
