@@ -7,6 +7,8 @@ a current Twisted the stock launcher cannot serve netmiko:
 * the enable password reaches the switch core as ``bytes`` and never equals the typed ``str``, so
   ``enable`` is always denied: the core gets ``str``, only Twisted's password checker gets ``bytes``;
 * the Cisco config mode has no ``end`` (netmiko's ``send_config_set`` leaves config mode with it);
+* named ACLs (``ip access-list extended``, ``show ip access-lists``), IOS interface-name matching and
+  ``% Invalid input`` for forms the stock model ignored: see ``toolkit.lab.ios_shims``;
 * an empty line is accepted as the enable password, and an unknown command answers ``No such command``
   where IOS answers ``% Invalid input detected``: both behave as on IOS here, so tests of wrong secrets and
   refused commands mean something;
@@ -27,14 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from fake_switches.cisco.cisco_core import Cisco2960_24TT_L_SwitchCore, CiscoShellSession
-from fake_switches.cisco.command_processor.config import ConfigCommandProcessor
-from fake_switches.cisco.command_processor.config_interface import ConfigInterfaceCommandProcessor
 from fake_switches.cisco.command_processor.config_vlan import ConfigVlanCommandProcessor
 from fake_switches.cisco.command_processor.config_vrf import ConfigVRFCommandProcessor
 from fake_switches.cisco.command_processor.default import DefaultCommandProcessor
-from fake_switches.cisco.command_processor.enabled import EnabledCommandProcessor
 from fake_switches.cisco.command_processor.piping import PipingProcessor
-from fake_switches.switch_configuration import Port, SwitchConfiguration
+from fake_switches.switch_configuration import Port
 from fake_switches.terminal import LoggingTerminalController
 from fake_switches.transports.ssh_service import SSHDemoRealm
 from twisted.conch.ssh import factory, keys
@@ -42,19 +41,18 @@ from twisted.cred import checkers, portal
 from twisted.internet import error as twisted_error
 from twisted.internet import reactor as _reactor
 
+from toolkit.lab.ios_shims import (
+    IosConfigCommandProcessor,
+    IosEnabledCommandProcessor,
+    IosInterfaceCommandProcessor,
+    IosSwitchConfiguration,
+)
 from toolkit.lab.models import SwitchServerConfig, SwitchSpec
 
 log = logging.getLogger("spbe.lab.switches")
 # Twisted's annotations are partial (zope interfaces, untyped key loading) and fake_switches has none, so
 # objects from either are handled as Any here instead of with per-line ignores that differ by version.
 _KeyClass: Any = keys.Key
-
-
-class _ConfigWithEnd(ConfigCommandProcessor):  # type: ignore[misc]
-    """``end`` from any config sub-mode: a sub-mode does not know it, falls back here, and this ends config."""
-
-    def do_end(self, *_: str) -> None:
-        self.is_done = True
 
 
 class _StrictEnable(DefaultCommandProcessor):  # type: ignore[misc]
@@ -83,11 +81,12 @@ class LabCiscoCore(Cisco2960_24TT_L_SwitchCore):  # type: ignore[misc]
     """A Catalyst 2960-24TT-L (Fa0/1-24, Gi0/1-2, VLAN 1) with the shims above."""
 
     def new_command_processor(self) -> Any:
-        return EnabledCommandProcessor(
-            config=_ConfigWithEnd(
+        # `end` from any config sub-mode: a sub-mode does not know it, falls back to global config, which ends.
+        return IosEnabledCommandProcessor(
+            config=IosConfigCommandProcessor(
                 config_vlan=ConfigVlanCommandProcessor(),
                 config_vrf=ConfigVRFCommandProcessor(),
-                config_interface=ConfigInterfaceCommandProcessor(),
+                config_interface=IosInterfaceCommandProcessor(),
             )
         )
 
@@ -109,7 +108,7 @@ class LabCiscoCore(Cisco2960_24TT_L_SwitchCore):  # type: ignore[misc]
 def build_core(spec: SwitchSpec, host: str, secret: str) -> LabCiscoCore:
     """The switch core gets the enable secret as ``str``: it compares it with the decoded typed line."""
     ports = [Port(name) for name in spec.ports] if spec.ports else LabCiscoCore.get_default_ports()
-    configuration = SwitchConfiguration(host, name=spec.name, privileged_passwords=[secret], ports=ports)
+    configuration = IosSwitchConfiguration(host, name=spec.name, privileged_passwords=[secret], ports=ports)
     return LabCiscoCore(configuration)
 
 

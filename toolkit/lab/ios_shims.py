@@ -1,0 +1,354 @@
+"""IOS behaviour fake-switches 1.5 lacks, which our Cisco templates (``templates/network/cisco_ios``) rely on.
+
+Found by pushing the rendered change line by line: fake-switches accepted ``ip access-list extended NAME``
+silently but stayed in global config, so every ACE (`` permit ...``) answered ``% Invalid input`` and
+the ACL's `` exit`` left config mode; the next block's lines then ran at the privileged prompt, where a
+later `` exit`` logs out, which is the closed SSH session that was seen. What is added here, each as IOS
+12.2/15.x does it:
+
+* ``ip access-list extended|standard NAME`` enters ``(config-ext-nacl)`` / ``(config-std-nacl)``; ACEs
+  (``[seq] permit|deny|remark ...``) are checked, numbered 10, 20, ... and stored; an identical ACE is
+  not added twice; ``no <seq>`` / ``no permit ...`` delete one; ``no ip access-list extended NAME``
+  deletes the list. Port numbers IOS knows by name are shown by name (``eq 53`` reads back ``eq domain``),
+  a ``0.0.0.0`` wildcard as ``host``; running-config pads ``deny`` to ``deny   ``; all as IOS shows them;
+* ``show ip access-lists [NAME]`` and the ACLs in ``show running-config`` (after the interfaces);
+* interface names match as IOS matches them: an abbreviation of the type with the *whole* number
+  (stock fake-switches compares number suffixes, so ``interface Vlan20`` edited an existing ``Vlan120``);
+* ``switchport trunk allowed vlan remove N`` on a trunk allowing all VLANs leaves ``1-4094`` minus N
+  (stock: up to 4096, which IOS never shows);
+* ``ip ...`` / ``switchport ...`` forms fake-switches ignores silently answer ``% Invalid input`` instead,
+  so a line the simulator did not apply is never taken for a line it did.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from fake_switches.cisco.command_processor import enabled as stock_enabled
+from fake_switches.cisco.command_processor.config import ConfigCommandProcessor
+from fake_switches.cisco.command_processor.config_interface import ConfigInterfaceCommandProcessor, parse_vlan_list
+from fake_switches.cisco.command_processor.enabled import EnabledCommandProcessor
+from fake_switches.command_processing.base_command_processor import BaseCommandProcessor
+from fake_switches.switch_configuration import SwitchConfiguration, split_port_name
+
+from toolkit.network.ios import IOS_PORT_NAMES
+
+INVALID = "% Invalid input detected at '^' marker."
+INCOMPLETE = "% Incomplete command."
+_PORT_OPS = {"eq": 1, "neq": 1, "lt": 1, "gt": 1, "range": 2}
+
+
+class AceError(ValueError):
+    """The ACE is not valid IOS; ``incomplete`` when it merely stops early."""
+
+    def __init__(self, incomplete: bool = False) -> None:
+        super().__init__(INCOMPLETE if incomplete else INVALID)
+        self.incomplete = incomplete
+
+
+@dataclass
+class AccessList:
+    kind: str  # "extended" | "standard"
+    name: str
+    entries: list[tuple[int, str]] = field(default_factory=list)  # (sequence, normalized ACE)
+
+    def add(self, text: str, seq: int | None = None) -> None:
+        if any(existing == text for _, existing in self.entries):
+            return  # IOS keeps one copy of an identical ACE
+        if seq is None:
+            seq = (max((s for s, _ in self.entries), default=0) // 10 + 1) * 10
+        elif any(s == seq for s, _ in self.entries):
+            raise AceError()
+        self.entries.append((seq, text))
+        self.entries.sort()
+
+    def running(self) -> list[str]:
+        lines = [f"ip access-list {self.kind} {self.name}"]
+        for _, text in self.entries:
+            action, _, rest = text.partition(" ")
+            lines.append(f" deny   {rest}" if action == "deny" else f" {text}")
+        return lines
+
+    def show(self) -> list[str]:
+        title = "Extended" if self.kind == "extended" else "Standard"
+        return [f"{title} IP access list {self.name}"] + [f"    {seq} {text}" for seq, text in self.entries]
+
+
+class IosSwitchConfiguration(SwitchConfiguration):  # type: ignore[misc]
+    """fake-switches' configuration plus named ACLs, with IOS's interface-name matching."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.access_lists: dict[str, AccessList] = {}
+
+    def get_port_by_partial_name(self, name: str) -> Any:
+        try:
+            kind, number = split_port_name(name.lower().replace(" ", ""))
+        except AttributeError:  # no digit at all
+            return None
+        for port in self.ports:
+            port_kind, port_number = split_port_name(port.name.lower())
+            if kind and port_kind.startswith(kind) and port_number == number:
+                return port
+        return None
+
+
+def _address(tokens: list[str], standard: bool = False) -> str:
+    """Consume one IOS address spec (any | host A | A [W]) from ``tokens`` and return it normalized."""
+    if not tokens:
+        raise AceError(incomplete=True)
+    first = tokens.pop(0)
+    if first == "any":
+        return "any"
+    if first == "host":
+        if not tokens:
+            raise AceError(incomplete=True)
+        return f"host {ipaddress.IPv4Address(tokens.pop(0))}"
+    address = ipaddress.IPv4Address(first)
+    if standard and (not tokens or not _is_ip(tokens[0])):
+        return f"host {address}"
+    if not tokens:
+        raise AceError(incomplete=True)
+    wildcard = ipaddress.IPv4Address(tokens.pop(0))
+    if int(wildcard) == 0:
+        return f"host {address}"
+    if int(wildcard) == 0xFFFFFFFF:
+        return "any"
+    return f"{address} {wildcard}"
+
+
+def _is_ip(token: str) -> bool:
+    try:
+        ipaddress.IPv4Address(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _port_spec(protocol: str, tokens: list[str]) -> str:
+    if not tokens or tokens[0] not in _PORT_OPS or protocol not in ("tcp", "udp"):
+        return ""
+    op = tokens.pop(0)
+    names = IOS_PORT_NAMES[protocol]
+    by_name = {v: k for k, v in names.items()}
+    values = []
+    for _ in range(_PORT_OPS[op]):
+        if not tokens:
+            raise AceError(incomplete=True)
+        raw = tokens.pop(0)
+        number = by_name.get(raw) if not raw.isdigit() else int(raw)
+        if number is None or not 0 <= number <= 65535:
+            raise AceError()
+        values.append(names.get(number, str(number)))
+    return f" {op} {' '.join(values)}"
+
+
+def parse_ace(words: list[str], kind: str) -> str:
+    """``permit tcp 10.0.0.0 0.0.0.255 host 10.1.1.1 eq 53`` -> IOS's normalized text, or AceError."""
+    tokens = list(words)
+    action = tokens.pop(0)
+    if action == "remark":
+        if not tokens:
+            raise AceError(incomplete=True)
+        return "remark " + " ".join(tokens)
+    try:
+        if kind == "standard":
+            text = f"{action} {_address(tokens, standard=True)}"
+        else:
+            if not tokens:
+                raise AceError(incomplete=True)
+            protocol = tokens.pop(0).lower()
+            if protocol not in ("ip", "tcp", "udp", "icmp", "gre", "esp", "ahp", "ospf", "eigrp", "pim") \
+                    and not (protocol.isdigit() and 0 <= int(protocol) <= 255):
+                raise AceError()
+            source = _address(tokens) + _port_spec(protocol, tokens)
+            destination = _address(tokens) + _port_spec(protocol, tokens)
+            text = f"{action} {protocol} {source} {destination}"
+            if tokens and tokens[0] == "established" and protocol == "tcp":
+                text += " " + tokens.pop(0)
+        if tokens and tokens[0] == "log":
+            text += " " + tokens.pop(0)
+    except ipaddress.AddressValueError:
+        raise AceError() from None
+    if tokens:
+        raise AceError()
+    return text
+
+
+class AclCommandProcessor(BaseCommandProcessor):  # type: ignore[misc]
+    """``(config-ext-nacl)`` / ``(config-std-nacl)``: one named ACL's entries."""
+
+    def init(self, switch_configuration: Any, terminal_controller: Any, logger: Any, piping_processor: Any,
+             *args: Any) -> None:  # fmt: skip
+        super().init(switch_configuration, terminal_controller, logger, piping_processor)
+        self.acl: AccessList = args[0]
+
+    def get_prompt(self) -> str:
+        mode = "ext" if self.acl.kind == "extended" else "std"
+        return f"{self.switch_configuration.name}(config-{mode}-nacl)#"
+
+    def _entry(self, words: list[str], seq: int | None) -> None:
+        try:
+            self.acl.add(parse_ace(words, self.acl.kind), seq)
+        except AceError as exc:
+            if not exc.incomplete:
+                self.write_line(" " * len(self.get_prompt()) + "^")
+            self.write_line(str(exc))
+            self.write_line("")
+
+    def parse_and_execute_command(self, line: str) -> bool:
+        words = line.split()
+        if words and words[0].isdigit() and len(words) > 1 and words[1] in ("permit", "deny", "remark"):
+            self._entry(words[1:], int(words[0]))
+            return True
+        return bool(super().parse_and_execute_command(line))
+
+    def do_permit(self, *args: str) -> None:
+        self._entry(["permit", *args], None)
+
+    def do_deny(self, *args: str) -> None:
+        self._entry(["deny", *args], None)
+
+    def do_remark(self, *args: str) -> None:
+        self._entry(["remark", *args], None)
+
+    def do_no_permit(self, *args: str) -> None:
+        self._remove(["permit", *args])
+
+    def do_no_deny(self, *args: str) -> None:
+        self._remove(["deny", *args])
+
+    def _remove(self, words: list[str]) -> None:
+        if len(words) == 1 and words[0].isdigit():
+            self.acl.entries = [(s, t) for s, t in self.acl.entries if s != int(words[0])]
+            return
+        try:
+            text = parse_ace(words, self.acl.kind)
+        except AceError as exc:
+            self.write_line(str(exc))
+            return
+        self.acl.entries = [(s, t) for s, t in self.acl.entries if t != text]
+
+    def parse_no_seq(self, line: str) -> bool:
+        words = line.split()
+        if len(words) == 2 and words[0] == "no" and words[1].isdigit():
+            self.acl.entries = [(s, t) for s, t in self.acl.entries if s != int(words[1])]
+            return True
+        return False
+
+    def process_command(self, line: str) -> bool:
+        if self.parse_no_seq(line):
+            self.show_prompt()
+            return True
+        return bool(super().process_command(line))
+
+    def do_exit(self) -> None:
+        self.is_done = True
+
+
+class IosConfigCommandProcessor(ConfigCommandProcessor):  # type: ignore[misc]
+    """Global config with ``end``, named ACLs, and ``% Invalid input`` for ``ip`` forms it cannot do."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acl_processor = AclCommandProcessor()
+
+    def do_end(self, *_: str) -> None:
+        self.is_done = True
+
+    def _invalid(self) -> None:
+        self.write_line(" " * len(self.get_prompt()) + "^")
+        self.write_line(INVALID)
+        self.write_line("")
+
+    def do_ip(self, cmd: str = "", *args: str) -> None:
+        if cmd and "access-list".startswith(cmd) and len(cmd) >= 6:
+            if len(args) < 2:
+                self.write_line(INCOMPLETE)
+                self.write_line("")
+            elif args[0] not in ("extended", "standard") or len(args) > 2 \
+                    or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,63}", args[1]):
+                self._invalid()
+            else:
+                acls = self.switch_configuration.access_lists
+                acl = acls.get(args[1])
+                if acl is not None and acl.kind != args[0]:
+                    self.write_line(f"% A named {acl.kind} IP access list with this name already exists")
+                    return
+                if acl is None:
+                    acl = acls[args[1]] = AccessList(kind=args[0], name=args[1])
+                self.move_to(self.acl_processor, acl)
+        elif cmd and ("vrf".startswith(cmd) or "route".startswith(cmd)):
+            super().do_ip(cmd, *args)
+        else:
+            self._invalid()
+
+    def do_no_ip(self, cmd: str = "", *args: str) -> None:
+        if cmd and "access-list".startswith(cmd) and len(cmd) >= 6:
+            if len(args) != 2 or args[0] not in ("extended", "standard"):
+                self._invalid()
+            else:
+                self.switch_configuration.access_lists.pop(args[1], None)
+        elif cmd and ("vrf".startswith(cmd) or "route".startswith(cmd)):
+            super().do_no_ip(cmd, *args)
+        else:
+            self._invalid()
+
+
+class IosInterfaceCommandProcessor(ConfigInterfaceCommandProcessor):  # type: ignore[misc]
+    """Interface mode; ``switchport`` forms the stock model ignores answer ``% Invalid input``."""
+
+    _SWITCHPORT = re.compile(
+        r"^(mode (access|trunk)|access vlan \d{1,4}|trunk encapsulation (dot1q|isl|negotiate)"
+        r"|trunk native vlan \d{1,4}|trunk allowed vlan ((add|remove) )?[\d,-]+|trunk allowed vlan (all|none))$"
+    )
+
+    def do_switchport(self, *args: str) -> None:
+        text = " ".join(args)
+        if not self._SWITCHPORT.fullmatch(text) or any(
+            int(v) > 4094 for v in re.findall(r"\d+", text) if "vlan" in text
+        ):
+            self.write_line(" " * len(self.get_prompt()) + "^")
+            self.write_line(INVALID)
+            self.write_line("")
+            return
+        if args[0:4] == ("trunk", "allowed", "vlan", "remove") and self.port.trunk_vlans is None:
+            self.port.trunk_vlans = [v for v in range(1, 4095) if v not in parse_vlan_list(args[4])]
+            return
+        super().do_switchport(*args)
+
+
+class IosEnabledCommandProcessor(EnabledCommandProcessor):  # type: ignore[misc]
+    """Privileged exec with ``show ip access-lists`` and ACLs in ``show running-config``."""
+
+    def do_show(self, *args: str) -> None:
+        if len(args) >= 2 and "ip".startswith(args[0]) and "access-lists".startswith(args[1]) and len(args[1]) >= 6:
+            acls = self.switch_configuration.access_lists
+            names = [args[2]] if len(args) > 2 else sorted(acls)
+            for name in names:
+                if name in acls:
+                    for line in acls[name].show():
+                        self.write_line(line)
+            return
+        super().do_show(*args)
+
+    def show_run(self) -> None:
+        conf = self.switch_configuration
+        data = ["version 12.1", "!", f"hostname {conf.name}", "!", "!"]
+        for vlan in conf.vlans:
+            data += stock_enabled.build_running_vlan(vlan) + ["!"]
+        for interface in conf.get_physical_ports() + conf.get_vlan_ports():
+            data += stock_enabled.build_running_interface(interface) + ["!"]
+        if conf.static_routes:
+            data += [stock_enabled.build_static_routes(route) for route in conf.static_routes] + ["!"]
+        for name in sorted(conf.access_lists):
+            data += conf.access_lists[name].running() + ["!"]
+        data += ["end", ""]
+        self.write_line("Building configuration...")
+        self.write_line("")
+        self.write_line(f"Current configuration : {len(chr(10).join(data)) + 1} bytes")
+        for line in data:
+            self.write_line(line)
