@@ -97,9 +97,9 @@ def targets_for(change: NetworkChange, inventory: NetworkInventory) -> list[Prob
     targets: list[ProbeTarget] = []
     seen: set[tuple[str, str, int | None]] = set()
     for entry in change.acl:
-        protocol = entry.protocol
-        if protocol != "tcp" and protocol != "icmp":
+        if entry.protocol not in ("tcp", "icmp"):
             continue
+        protocol: Literal["tcp", "icmp"] = "tcp" if entry.protocol == "tcp" else "icmp"
         address = _first_host(entry.destination)
         key = (str(address), protocol, entry.port)
         if key not in seen:
