@@ -116,8 +116,8 @@ def targets_for(change: NetworkChange, inventory: NetworkInventory) -> list[Prob
                 continue
             service = next((s for s in app.services if s.protocol in ("tcp", "icmp")), None)
             if service is not None:
-                targets.append(ProbeTarget(app=app.id, address=address, protocol=service.protocol,
-                                           port=service.port, expect="blocked"))
+                targets.append(ProbeTarget(app=app.id, address=address, port=service.port, expect="blocked",
+                                           protocol="tcp" if service.protocol == "tcp" else "icmp"))
                 return targets
     return targets
 
