@@ -102,7 +102,8 @@ SEED_PREFIX = {"insiden-siber": "000_", "jaringan-intra": "001_", "pusat-data": 
                "keamanan-informasi": "003_", "splp": "004_"}
 UNNUMBERED = {"insiden-siber": ["pemulihan-sistem"],
               "pusat-data": ["konfigurasi-backup", "penandatanganan-berita-acara"],
-              "keamanan-informasi": ["notifikasi-pelapor"], "jaringan-intra": [], "splp": []}
+              "keamanan-informasi": ["notifikasi-pelapor"],
+              "jaringan-intra": ["persetujuan-rencana-konfigurasi"], "splp": []}
 ROLES = {
     "pemohon", "pelapor", "koordinator-layanan", "kepala-dinas", "penyedia-api", "tim-pusat-data",
     "tim-jaringan-intra", "tim-pengembangan-aplikasi", "csirt", "tim-keamanan-spbe", "tim-kerja-aplikasi",
