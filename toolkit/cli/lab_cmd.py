@@ -20,9 +20,9 @@ _name_option = click.option(
 )
 
 
-def _manager(name: str, switches: int = 3) -> LabManager:
+def _manager(name: str, switches: int = 3, incident: bool = False) -> LabManager:
     lab_dir: Path = click.get_current_context().obj.settings.lab_dir
-    return LabManager(lab_dir, name, switches=switches)
+    return LabManager(lab_dir, name, switches=switches, incident=incident)
 
 
 def _yes_no(alive: bool) -> str:
@@ -65,6 +65,11 @@ def _render(state: LabState, running: dict[str, bool], switches_running: bool) -
     console.print(f"prometheus: {state.prometheus_url or '(not started)'}")
     if state.switches:
         _render_switches(console, state, switches_running)
+    if state.incident:
+        ir = state.incident
+        console.print(f"incident:   {ir.affected.name} web {ir.affected_address}:{ir.web_port}, "
+                      f"csirt {ir.csirt_address} ({ir.csirt_netns}), attacker {ir.attacker_address} "
+                      f"({ir.attacker_netns})")
     for warning in state.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
 
@@ -78,10 +83,12 @@ def lab_group() -> None:
 @_name_option
 @click.option("--switches", type=click.IntRange(min=0), default=3, show_default=True,
               help="number of simulated Cisco IOS switches (0: none)")  # fmt: skip
+@click.option("--incident/--no-incident", default=True, show_default=True,
+              help="the CSIRT incident part: affected host, attacker and CSIRT host on one segment")
 @click.option("--json", "as_json", is_flag=True, help="print the lab state as JSON")
-def up(name: str, switches: int, as_json: bool) -> None:
+def up(name: str, switches: int, incident: bool, as_json: bool) -> None:
     """Start the lab from a clean copy of the base system (replaces a running lab of that name)."""
-    manager = _manager(name, switches)
+    manager = _manager(name, switches, incident)
     state = manager.up()
     if as_json:
         click.echo(state.model_dump_json(indent=2))

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from toolkit.errors import ConfigurationError, UnavailableError
+from toolkit.lab import incident as incident_mod
 from toolkit.lab import netns, rootfs, sshd
 from toolkit.lab import switches as switches_mod
 from toolkit.lab import vpn as vpn_mod
@@ -59,6 +60,7 @@ class LabManager:
         ssh_timeout_s: float = 30.0,
         switches: int = 3,
         vpn: bool = True,
+        incident: bool = False,
     ) -> None:
         if not LAB_NAME_RE.fullmatch(name):
             raise ConfigurationError(f"invalid lab name {name!r}: lower-case, digits, '-', ≤ 16 chars")
@@ -73,6 +75,7 @@ class LabManager:
             raise ConfigurationError(f"switches must be 0 or more, not {switches}", switches=switches)
         self.switches = switches
         self.vpn = vpn  # the two VPN gateways and their LANs (toolkit.lab.vpn)
+        self.incident = incident  # the affected host, attacker and CSIRT host (toolkit.lab.incident)
         # Built even for switches=0, so down() also stops switches a previous `up` started.
         self.switch_lab = switches_mod.SwitchLab(self.lab_dir, name, count=max(switches, 1))
         self._children: list[subprocess.Popen[bytes]] = []
@@ -122,6 +125,11 @@ class LabManager:
                     index, host, base, client_key, use_overlay), len(self.hosts))
                 state = state.model_copy(update={"vpn": vpn})
                 self._write_state(state)
+            if self.incident:
+                incident = incident_mod.up(self.name, self.octet, lambda index, host: self._start_host(
+                    index, host, base, client_key, use_overlay), len(self.hosts))
+                state = state.model_copy(update={"incident": incident})
+                self._write_state(state)
             self._write_known_hosts(state)
             if self.with_prometheus:
                 state = self._start_prometheus(state)
@@ -163,6 +171,7 @@ class LabManager:
             _terminate(state.prometheus_pid, str(self.dir))
         self.switch_lab.down()
         vpn_mod.down(self.name, self.octet)
+        incident_mod.down(self.name, self.octet)
         ordered = list(self.hosts) + sorted(names - set(self.hosts))
         for index, host in enumerate(ordered):
             recorded = next((h for h in state.hosts if h.name == host), None) if state else None
@@ -238,7 +247,7 @@ class LabManager:
 
     def _write_known_hosts(self, state: LabState) -> None:
         lines = []
-        for host in (*state.hosts, *vpn_mod.gateways(state)):
+        for host in (*state.hosts, *vpn_mod.gateways(state), *incident_mod.hosts(state)):
             key_type, key = (
                 (host.host_dir / "ssh_host_ed25519_key.pub").read_text(encoding="utf-8").split()[:2]
             )
@@ -351,6 +360,7 @@ class LabManager:
                         "vars": monitoring_vars,
                     },
                     **vpn_mod.inventory_groups(state),
+                    **incident_mod.inventory_groups(state),
                 }
             }
         }

@@ -81,6 +81,23 @@ class LabVpn(BaseModel):
     listen_port_base: int
 
 
+class LabIncident(BaseModel):
+    """The CSIRT incident part of a lab (``toolkit.lab.incident``): the affected host (a lab host with sshd and a
+    web server) and an attacker and a CSIRT management namespace on a segment shared with it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    affected: LabHost
+    segment_cidr: str
+    affected_address: str = Field(description="the affected host's address on the segment (its eth1)")
+    csirt_address: str
+    attacker_address: str
+    segment_netns: str
+    csirt_netns: str
+    attacker_netns: str
+    web_port: int = 80
+
+
 class SwitchSpec(BaseModel):
     """One switch as the switch server builds it; credentials by file, so the config holds no secret."""
 
@@ -163,6 +180,7 @@ class LabState(BaseModel):
     switch_known_hosts: Path | None = None
     warnings: tuple[str, ...] = ()
     vpn: LabVpn | None = None
+    incident: LabIncident | None = None
     created_at: datetime
 
     @field_validator("name")
