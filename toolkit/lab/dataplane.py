@@ -209,3 +209,56 @@ class LabDataPlane:
 
 def spec_from_change(change: NetworkChange) -> SegmentSpec:
     return SegmentSpec(vlan_id=change.vlan_id, subnet=change.subnet, gateway=change.gateway, acl=change.acl)
+
+
+def _ace_address(words: list[str]) -> tuple[ipaddress.IPv4Network, list[str]]:
+    """Consume an IOS address spec (``any`` | ``host A`` | ``A W``) from the front of ``words``."""
+    if words[0] == "any":
+        return ipaddress.IPv4Network("0.0.0.0/0"), words[1:]
+    if words[0] == "host":
+        return ipaddress.IPv4Network(f"{words[1]}/32"), words[2:]
+    return ipaddress.IPv4Network(f"{words[0]}/{words[1]}"), words[2:]  # "A W": ipaddress takes a hostmask
+
+
+def acl_entries_from_device(entries: Sequence[str]) -> tuple[AclEntry, ...]:
+    """Normalized IOS ACEs (`toolkit.network.ios.normalize_ace`) back into permit entries.
+
+    Only ``permit`` lines become entries: the data plane drops whatever is not permitted, as the
+    trailing ``deny ip any any`` (and IOS's implicit deny) does on the switch.
+    """
+    out: list[AclEntry] = []
+    for text in entries:
+        words = text.split()
+        if len(words) < 4 or words[0] != "permit" or words[1] not in ("tcp", "udp", "icmp", "ip"):
+            continue
+        protocol = words[1]
+        _, rest = _ace_address(words[2:])
+        destination, rest = _ace_address(rest)
+        port = int(rest[1]) if len(rest) >= 2 and rest[0] == "eq" and rest[1].isdigit() else None
+        if protocol == "ip":
+            continue  # our templates never permit all of IP; a device that does is not modelled here
+        out.append(AclEntry.model_validate({"app": "device", "destination": destination, "protocol": protocol,
+                                            "port": port}))
+    return tuple(out)
+
+
+def spec_from_running_config(text: str, vlan_id: int) -> SegmentSpec | None:
+    """What the gateway switch really holds for the VLAN: SVI address and inbound ACL, or None without SVI."""
+    from toolkit.network.ios import access_list_from_section, interface_config, parse_running_config
+
+    config = parse_running_config(text)
+    section = config.get(f"interface Vlan{vlan_id}")
+    if section is None:
+        return None
+    svi = interface_config(section)
+    if svi.ip_address is None or svi.shutdown:
+        return None
+    address, mask = svi.ip_address.split()
+    interface = ipaddress.IPv4Interface(f"{address}/{mask}")
+    acl: tuple[AclEntry, ...] = ()
+    if svi.access_group_in:
+        acl_section = next((s for s in config.sections if s.header.startswith("ip access-list ")
+                            and s.header.split()[-1] == svi.access_group_in), None)
+        if acl_section is not None:
+            acl = acl_entries_from_device(access_list_from_section(acl_section).entries)
+    return SegmentSpec(vlan_id=vlan_id, subnet=interface.network, gateway=interface.ip, acl=acl)
