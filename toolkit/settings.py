@@ -67,6 +67,20 @@ class WorkerSettings(BaseModel):
                                     description="on SIGTERM, how long running jobs may finish before they are stopped")
 
 
+class NetworkSettings(BaseModel):
+    """``spbe network`` and the network actions: inventory, fan-out limits and device timeouts (seconds)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    inventory: Path = PROJECT_ROOT / "inventory" / "network" / "lab.yml"
+    lab_name: str | None = Field(default=None, description="lab whose lab: refs to resolve; None: settings.lab_name")
+    max_workers: int = Field(default=8, ge=1, le=256, description="devices worked on at once")
+    max_devices_per_change: int = Field(default=20, ge=1, le=10000, description="cap on devices one change touches")
+    canary: bool = Field(default=False, description="push to one device first and stop if it fails")
+    conn_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    auth_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    read_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+
+
 class IdentitySettings(BaseModel):
     """The identity provider (Keycloak): where it is and the automation's own admin client. The
     admin client authenticates with the client-credentials grant in ``admin_realm`` (default: the
@@ -108,6 +122,7 @@ class Settings(BaseSettings):
     vault_key: SecretRef = Field(default=SecretRef(ref="env:SPBE_VAULT_KEY"),
                                  description="key of the secrets vault (32 bytes, urlsafe base64)")
     workers: WorkerSettings = WorkerSettings()
+    network: NetworkSettings = NetworkSettings()
     extra_actions: tuple[str, ...] = Field(
         default=(), description="'module:attribute' of extra Action objects to register"
     )

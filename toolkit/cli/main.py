@@ -81,10 +81,11 @@ def _register() -> None:
     from toolkit.cli.config_cmd import config_group
     from toolkit.cli.engine_cmd import jobs_group, run_command, serve_command
     from toolkit.cli.lab_cmd import lab_group
+    from toolkit.cli.network_cmd import network_group
     from toolkit.cli.ticket_cmd import ticket_group
 
     for command in (catalog_group, ticket_group, jobs_group, run_command, serve_command, config_group,
-                    audit_group, lab_group):
+                    audit_group, lab_group, network_group):
         cli.add_command(command)
 
 

@@ -1,0 +1,272 @@
+"""`spbe network facts|backup|diff|push|verify|rollback`: the network operations for engineers, outside tickets.
+
+Thin: parse the selection or the change, build a `NetworkRunner` from settings (``settings.network``),
+call it, render a progress bar and a per-device table (or ``--json``). A change comes from ``--plan
+FILE`` (a `NetworkChange` as JSON, e.g. the plan attached to a ticket) or from options, which go
+through `build_change` and so through every check of the plan model. Devices whose inventory entry
+uses ``lab:`` references are resolved from the running lab (``--lab``, else ``network.lab_name``,
+else ``lab_name``), and their SSH host keys are checked against the lab's known_hosts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from toolkit.errors import InvalidInputError
+from toolkit.lab.models import LabState
+from toolkit.network.device_ops import DeviceResult
+from toolkit.network.fanout import FanoutOptions, FanoutReport, NetworkRunner, ProgressCallback
+from toolkit.network.inventory import Device, NetworkInventory, describe_errors, load_inventory
+from toolkit.network.plan import NetworkChange, build_change
+from toolkit.network.refs import RefResolver
+from toolkit.network.session import SessionOptions
+
+_OUTCOME_STYLE = {"changed": "green", "unchanged": "dim", "planned": "cyan", "rolled_back": "yellow",
+                  "rollback_failed": "bold red", "failed": "red", "skipped": "magenta"}  # fmt: skip
+
+
+def _runner(inventory: NetworkInventory, devices: list[Device], lab: str | None) -> NetworkRunner:
+    settings = click.get_current_context().obj.settings
+    net = settings.network
+    resolver = RefResolver(None)
+    known_hosts: Path | None = None
+    if any(d.host.startswith("lab:") or isinstance(d.port, str) or any(
+            r.startswith("lab:") for r in (d.credentials.password_ref, d.credentials.secret_ref or ""))
+           for d in devices):  # fmt: skip
+        resolver = RefResolver.from_lab_dir(settings.lab_dir, lab or net.lab_name or settings.lab_name)
+        state = resolver.lab
+        known_hosts = state.switch_known_hosts if isinstance(state, LabState) else getattr(state, "known_hosts", None)
+    return NetworkRunner(
+        inventory, resolver, state_dir=settings.state_dir,
+        options=FanoutOptions(max_workers=net.max_workers, max_devices=net.max_devices_per_change, canary=net.canary),
+        session_options=SessionOptions(conn_timeout=net.conn_timeout_s, auth_timeout=net.auth_timeout_s,
+                                       banner_timeout=net.conn_timeout_s, read_timeout=net.read_timeout_s,
+                                       known_hosts=known_hosts),
+    )  # fmt: skip
+
+
+def _inventory(path: str | None) -> NetworkInventory:
+    return load_inventory(Path(path) if path else click.get_current_context().obj.settings.network.inventory)
+
+
+@contextmanager
+def _progress(label: str, total: int, quiet: bool) -> Iterator[ProgressCallback | None]:
+    if quiet:
+        yield None
+        return
+    console: Console = click.get_current_context().obj.err
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=console,
+                  transient=False) as progress:  # fmt: skip
+        task = progress.add_task(label, total=total, last="")
+
+        def advance(result: DeviceResult, done: int, _total: int) -> None:
+            progress.update(task, completed=done, last=f"{result.device}: {result.outcome}")
+
+        yield advance
+
+
+def _table(report: FanoutReport) -> Table:
+    table = Table(title=f"network {report.operation} ({report.duration_s:.2f} s)")
+    for column in ("device", "outcome", "ok", "changed", "lines", "time", "backup", "error"):
+        table.add_column(column)
+    for r in report.results:
+        style = _OUTCOME_STYLE.get(r.outcome, "")
+        error = r.error.message if r.error else ""
+        table.add_row(escape(r.device), f"[{style}]{r.outcome}[/]", "yes" if r.ok else "no",
+                      "yes" if r.changed else "no", str(r.pushed_lines), f"{r.duration_s:.2f}s",
+                      escape(r.backup.name if r.backup else "-"), escape(error))  # fmt: skip
+    return table
+
+
+def _finish(report: FanoutReport, as_json: bool, show_diff: bool = False) -> None:
+    ctx = click.get_current_context()
+    console: Console = ctx.obj.console
+    if as_json:
+        click.echo(json.dumps(report.model_dump(mode="json") | {"ok": report.ok}, indent=2, ensure_ascii=False))
+    else:
+        if show_diff:
+            for r in report.results:
+                if r.diff:
+                    console.print(escape(r.diff), markup=True, highlight=False)
+        console.print(_table(report))
+        if report.canary:
+            console.print(f"canary: {report.canary}")
+    if not report.ok:
+        codes = [r.error.exit_code for r in report.results if r.error and r.error.exit_code]
+        ctx.exit(codes[0] if codes else 7)
+
+
+def _selection(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed((
+        click.option("--site", help="site id from the network inventory"),
+        click.option("--device", "devices", multiple=True, help="device name (repeatable)"),
+    )):  # fmt: skip
+        func = option(func)
+    return func
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed((
+        click.option("--inventory", type=click.Path(dir_okay=False), help="network inventory (else settings)"),
+        click.option("--lab", help="lab whose switches lab: references point at"),
+        click.option("--json", "as_json", is_flag=True, help="print the results as JSON"),
+    )):  # fmt: skip
+        func = option(func)
+    return func
+
+
+def _change_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed((
+        click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True),
+                     help="a NetworkChange as JSON (e.g. the plan attached to a ticket)"),
+        click.option("--site", help="site of the change (with the options below instead of --plan)"),
+        click.option("--vlan-id", type=int), click.option("--vlan-name"), click.option("--description"),
+        click.option("--subnet", help="e.g. 10.20.1.0/24; the gateway is its first host"),
+        click.option("--app", "apps", multiple=True, help="data-center app id allowed (repeatable)"),
+        click.option("--port", "ports", multiple=True, help="DEVICE:INTERFACE access port (repeatable)"),
+        click.option("--gateway-device", help="device holding the SVI when the change spans several"),
+    )):  # fmt: skip
+        func = option(func)
+    return func
+
+
+def _plan(inventory: NetworkInventory, values: dict[str, Any]) -> NetworkChange:
+    if values["plan_file"]:
+        try:
+            return NetworkChange.model_validate_json(Path(values["plan_file"]).read_text(encoding="utf-8"))
+        except ValidationError as exc:
+            problems = describe_errors(exc, "plan")
+            raise InvalidInputError("invalid plan file: " + "; ".join(f"{k}: {m}" for k, m in problems),
+                                    errors=problems) from None  # fmt: skip
+    required = ("site", "vlan_id", "vlan_name", "description", "subnet")
+    missing = [f"--{name.replace('_', '-')}" for name in required if values[name] is None]
+    if missing or not values["apps"] or not values["ports"]:
+        missing += [] if values["apps"] else ["--app"]
+        missing += [] if values["ports"] else ["--port"]
+        raise InvalidInputError(f"give --plan FILE, or all of {missing}", errors=[(m, "required") for m in missing])
+    access: dict[str, list[str]] = {}
+    for spec in values["ports"]:
+        device, sep, port = spec.partition(":")
+        if not sep or not device or not port:
+            raise InvalidInputError(f"--port {spec!r}: expected DEVICE:INTERFACE", errors=[("port", spec)])
+        access.setdefault(device, []).append(port)
+    return build_change(inventory, site=values["site"], vlan_id=values["vlan_id"], vlan_name=values["vlan_name"],
+                        description=values["description"], subnet=values["subnet"], apps=values["apps"],
+                        access_ports=access, gateway_device=values["gateway_device"])  # fmt: skip
+
+
+def _plan_runner(values: dict[str, Any]) -> tuple[NetworkChange, NetworkRunner]:
+    inventory = _inventory(values["inventory"])
+    plan = _plan(inventory, values)
+    try:
+        site = inventory.site(plan.site)
+        devices = [site.device(d.device) for d in plan.devices]
+    except KeyError:
+        devices = []  # the runner's plan check names what is wrong
+    return plan, _runner(inventory, devices, values["lab"])
+
+
+@click.group("network")
+def network_group() -> None:
+    """Switch configuration over SSH (netmiko): back up, diff, push with verify and rollback."""
+
+
+@network_group.command("facts")
+@_selection
+@_common
+def facts(site: str | None, devices: tuple[str, ...], inventory: str | None, lab: str | None, as_json: bool) -> None:
+    """VLANs and access-port assignments of the selected devices (read only)."""
+    inv = _inventory(inventory)
+    runner_devices = _select(inv, site, devices)
+    runner = _runner(inv, runner_devices, lab)
+    with _progress("facts", len(runner_devices), as_json) as progress:
+        report = runner.facts(runner_devices, progress)
+    if not as_json:
+        console: Console = click.get_current_context().obj.console
+        for r in report.results:
+            if r.facts:
+                vlans = ", ".join(f"{v.id} {v.name} ({len(v.ports)} ports)" for v in r.facts.vlans)
+                console.print(f"[bold]{escape(r.device)}[/]: {escape(vlans)}")
+    _finish(report, as_json)
+
+
+def _select(inv: NetworkInventory, site: str | None, devices: tuple[str, ...]) -> list[Device]:
+    return NetworkRunner(inv, RefResolver(None), state_dir=Path(".")).select(site, devices)
+
+
+@network_group.command("backup")
+@_selection
+@_common
+def backup(site: str | None, devices: tuple[str, ...], inventory: str | None, lab: str | None, as_json: bool) -> None:
+    """Save the running config of the selected devices under the state dir (one file per device and time)."""
+    inv = _inventory(inventory)
+    selected = _select(inv, site, devices)
+    runner = _runner(inv, selected, lab)
+    with _progress("backup", len(selected), as_json) as progress:
+        report = runner.backup(selected, progress)
+    _finish(report, as_json)
+
+
+@network_group.command("diff")
+@_change_options
+@_common
+@click.option("--save-plan", type=click.Path(dir_okay=False), help="also write the plan as JSON to this file")
+def diff(save_plan: str | None, **values: Any) -> None:
+    """What the change would add or remove in each device's affected sections (nothing is pushed)."""
+    plan, runner = _plan_runner(values)
+    if save_plan:
+        Path(save_plan).write_text(plan.model_dump_json(indent=2), encoding="utf-8")
+    with _progress("diff", len(plan.devices), values["as_json"]) as progress:
+        report = runner.diff(plan, progress)
+    _finish(report, values["as_json"], show_diff=True)
+
+
+@network_group.command("push")
+@_change_options
+@_common
+@click.option("--dry-run", is_flag=True, help="back up, render and diff only; push nothing")
+@click.option("--canary/--no-canary", default=None, help="push to the first device alone first (default: settings)")
+def push(dry_run: bool, canary: bool | None, **values: Any) -> None:
+    """Back up, push, verify; any failure rolls every changed device back to its backup."""
+    plan, runner = _plan_runner(values)
+    with _progress("push" + (" (dry run)" if dry_run else ""), len(plan.devices), values["as_json"]) as progress:
+        report = runner.push(plan, dry_run=dry_run, canary=canary, progress=progress)
+    _finish(report, values["as_json"], show_diff=dry_run)
+
+
+@network_group.command("verify")
+@_change_options
+@_common
+def verify(**values: Any) -> None:
+    """Read the devices back and check the change's VLAN, ports, SVI and ACL are there."""
+    plan, runner = _plan_runner(values)
+    with _progress("verify", len(plan.devices), values["as_json"]) as progress:
+        report = runner.verify(plan, progress)
+    if not values["as_json"]:
+        for r in report.results:
+            for problem in r.problems:
+                click.get_current_context().obj.console.print(f"{escape(r.device)}: {escape(problem)}")
+    _finish(report, values["as_json"])
+
+
+@network_group.command("rollback")
+@_change_options
+@_common
+def rollback(**values: Any) -> None:
+    """Undo the change: restore the pre-push backups (or apply the rollback template when there is none)."""
+    plan, runner = _plan_runner(values)
+    with _progress("rollback", len(plan.devices), values["as_json"]) as progress:
+        report = runner.rollback(plan, progress)
+    _finish(report, values["as_json"])
