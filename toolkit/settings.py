@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from toolkit.errors import ConfigurationError
+from toolkit.evidence.config import EvidenceSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,6 +136,12 @@ class Settings(BaseSettings):
         default=(), description="who may scrape node_exporter; empty: the inventory's spbe_monitoring_cidrs")
     management_cidrs: tuple[str, ...] = Field(
         default=(), description="who may reach SSH; empty: the inventory's spbe_mgmt_cidrs")
+    notifier: AdapterSettings = Field(
+        default=AdapterSettings(kind="timeline"),
+        description="where notifications (escalations) go: 'timeline' (the ticket) or 'smtp'")
+    evidence: EvidenceSettings = EvidenceSettings()
+    escalation_interval_s: float = Field(default=60.0, gt=0, le=86400,
+                                         description="how often `spbe serve` checks for late steps")
 
     @field_validator("state_dir", "lab_dir")
     @classmethod

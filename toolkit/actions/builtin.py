@@ -16,3 +16,7 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
     for action in (DocumentAction(), TicketNotifyAction(), ProvisionServerAction(), InstallMonitoringAction(),
                    ConfigureBackupAction()):
         registry.register(action)
+
+    from toolkit.actions.incident import register_incident_actions
+
+    register_incident_actions(registry)

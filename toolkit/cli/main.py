@@ -88,6 +88,10 @@ def _register() -> None:
                     audit_group, lab_group, network_group):
         cli.add_command(command)
 
+    from toolkit.cli.evidence_cmd import evidence_group
+
+    cli.add_command(evidence_group)
+
 
 _register()
 

@@ -1,0 +1,240 @@
+"""Seal, extend and pack evidence bundles (layout and hashing rules: `toolkit.evidence.manifest`).
+
+Sealing happens on the control node right after collection: every file under ``files/`` is hashed
+here (what the host reported is kept beside it as ``source_sha256``), a file nobody described is an
+error rather than something silently included, and the manifest is written once, read-only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gzip
+import io
+import json
+import os
+import secrets
+import tarfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from toolkit.audit import AuditLog
+from toolkit.errors import ConflictError, IntegrityError, InvalidInputError
+from toolkit.evidence.manifest import (
+    CUSTODY,
+    FILES,
+    MANIFEST,
+    Collector,
+    CustodyEntry,
+    FileEntry,
+    Manifest,
+    Person,
+    RemoteHash,
+    Request,
+    SourceHost,
+    canonical,
+    entry_hash,
+    sha256_bytes,
+)
+
+_CHUNK = 1024 * 1024
+
+
+def evidence_root(state_dir: Path) -> Path:
+    path = Path(state_dir) / "evidence"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def ledger(state_dir: Path) -> AuditLog:
+    """The evidence ledger: one hash-chained entry per sealed bundle (see the manifest module)."""
+    return AuditLog(evidence_root(state_dir) / "ledger.db")
+
+
+def new_bundle(state_dir: Path, ticket_id: str | None, now: datetime) -> tuple[str, Path]:
+    """A fresh, empty bundle directory with a unique id: ``EV-<ticket>-<UTC time>-<random>``."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    bundle_id = f"EV-{ticket_id or 'adhoc'}-{stamp}-{secrets.token_hex(3)}"
+    path = evidence_root(state_dir) / bundle_id
+    (path / FILES).mkdir(parents=True, mode=0o700)
+    return bundle_id, path
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    import hashlib
+
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """A file the collector put under ``files/`` and what it is."""
+
+    path: str  # relative to files/
+    kind: str
+    source: str
+    source_sha256: str | None = None
+
+
+def _on_disk(files_dir: Path) -> set[str]:
+    found = set()
+    for path in files_dir.rglob("*"):
+        if path.is_symlink():
+            raise IntegrityError(f"bundle contains a symlink: {path.relative_to(files_dir)}")
+        if path.is_file():
+            found.add(path.relative_to(files_dir).as_posix())
+    return found
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def seal(
+    bundle_dir: Path,
+    *,
+    bundle_id: str,
+    ticket_id: str | None,
+    host: SourceHost,
+    collected_at: datetime,
+    collected_by: Person,
+    collector: Collector,
+    request: Request,
+    files: Iterable[FileSpec],
+    remote_hashes: Iterable[RemoteHash] = (),
+    not_collected: Iterable[RemoteHash] = (),
+    evidence_ledger: AuditLog,
+) -> tuple[Manifest, str]:
+    """Write the manifest and the first custody entry, and chain the bundle into the ledger.
+    Returns the manifest and its SHA-256."""
+    if (bundle_dir / MANIFEST).exists():
+        raise ConflictError(f"bundle {bundle_id} is already sealed", bundle=bundle_id)
+    files_dir = bundle_dir / FILES
+    specs = {spec.path: spec for spec in files}
+    present = _on_disk(files_dir)
+    undescribed = sorted(present - set(specs))
+    if undescribed:
+        raise InvalidInputError(f"files in bundle {bundle_id} that the collector did not describe: {undescribed}",
+                                errors=[("files", "undescribed")])
+    entries = []
+    for rel in sorted(specs):
+        spec = specs[rel]
+        if rel not in present:
+            raise InvalidInputError(f"described file {rel} is not in bundle {bundle_id}", errors=[("files", rel)])
+        digest, size = sha256_file(files_dir / rel)
+        note = None
+        if spec.source_sha256 is not None and spec.source_sha256 != digest:
+            note = "isi berubah antara pembacaan hash di host dan pengambilan (log aktif)"
+        entries.append(FileEntry(path=f"{FILES}/{rel}", sha256=digest, size=size, kind=spec.kind,  # type: ignore[arg-type]
+                                 source=spec.source, source_sha256=spec.source_sha256, note=note))
+    with _locked(evidence_ledger.path.with_name("ledger.seal.lock")):
+        _, head = evidence_ledger.head()
+        manifest = Manifest(bundle_id=bundle_id, ticket_id=ticket_id, host=host, collected_at=collected_at,
+                            sealed_at=datetime.now(UTC), collected_by=collected_by, collector=collector,
+                            request=request, files=tuple(entries), remote_hashes=tuple(remote_hashes),
+                            not_collected=tuple(not_collected), prev_hash=head)
+        data = manifest.dump()
+        digest = sha256_bytes(data)
+        target = bundle_dir / MANIFEST
+        with open(target, "xb") as handle:
+            handle.write(data)
+        target.chmod(0o400)
+        entry = evidence_ledger.append(collected_by.username, "evidence.sealed", ticket_id,
+                                       {"bundle": bundle_id, "manifest_sha256": digest, "files": len(entries),
+                                        "host": host.name})
+    append_custody(bundle_dir, collected_by.username, "sealed",
+                   {"manifest_sha256": digest, "ledger_seq": entry.seq, "ledger_hash": entry.hash})
+    return manifest, digest
+
+
+def read_custody(bundle_dir: Path) -> list[dict[str, Any]]:
+    path = bundle_dir / CUSTODY
+    if not path.exists():
+        return []
+    raw = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw.append(json.loads(line))
+        except ValueError:
+            raise IntegrityError(f"custody line {number} is not JSON", line=number) from None
+    return raw
+
+
+def append_custody(bundle_dir: Path, actor: str, action: str, detail: dict[str, Any]) -> CustodyEntry:
+    """Add one chained entry; the first one chains to the manifest's hash."""
+    with _locked(bundle_dir / ".custody.lock"):
+        existing = read_custody(bundle_dir)
+        if existing:
+            prev, seq = str(existing[-1]["hash"]), int(existing[-1]["seq"]) + 1
+        else:
+            prev, seq = sha256_bytes((bundle_dir / MANIFEST).read_bytes()), 1
+        raw: dict[str, Any] = {"seq": seq, "at": datetime.now(UTC).isoformat(timespec="microseconds"),
+                               "actor": actor, "action": action, "detail": detail, "prev_hash": prev}
+        raw["hash"] = entry_hash(raw)
+        with open(bundle_dir / CUSTODY, "ab") as handle:
+            handle.write(canonical(raw) + b"\n")
+    return CustodyEntry.model_validate(raw)
+
+
+def load_manifest(bundle_dir: Path) -> tuple[Manifest, bytes]:
+    data = (bundle_dir / MANIFEST).read_bytes()
+    try:
+        return Manifest.model_validate_json(data), data
+    except ValueError as exc:
+        raise IntegrityError(f"manifest of {bundle_dir.name} is not a valid manifest: {exc}") from None
+
+
+# -- packing ----------------------------------------------------------------------------------
+def pack(bundle_dir: Path, dest: Path) -> Path:
+    """A tar.gz of the bundle (manifest, custody, files), stable for the same content: sorted
+    members, fixed owner and times, gzip header without a timestamp."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        members = sorted(p for p in bundle_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
+                         and not p.is_symlink())
+        for path in members:
+            info = tarfile.TarInfo(f"{bundle_dir.name}/{path.relative_to(bundle_dir).as_posix()}")
+            info.size = path.stat().st_size
+            info.mode, info.mtime, info.uid, info.gid, info.uname, info.gname = 0o400, 0, 0, 0, "", ""
+            with path.open("rb") as handle:
+                tar.addfile(info, handle)
+    with open(dest, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+        gz.write(buffer.getvalue())
+    return dest
+
+
+def unpack(archive: Path, dest: Path, max_bytes: int = 2 * 1024 * 1024 * 1024) -> Path:
+    """Extract a packed bundle for verification, refusing anything but plain files inside one
+    top-level directory (no links, devices, absolute names or ``..``)."""
+    total = 0
+    with tarfile.open(archive, mode="r:gz") as tar:
+        members = tar.getmembers()
+        tops = {m.name.split("/", 1)[0] for m in members}
+        if len(tops) != 1:
+            raise IntegrityError(f"{archive.name}: expected one bundle directory, found {sorted(tops)}")
+        for member in members:
+            parts = member.name.split("/")
+            if member.name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
+                raise IntegrityError(f"{archive.name}: unsafe member {member.name!r}")
+            total += member.size
+            if total > max_bytes:
+                raise IntegrityError(f"{archive.name}: larger than {max_bytes} bytes unpacked")
+        tar.extractall(dest, members=members, filter="data")
+    return dest / tops.pop()
