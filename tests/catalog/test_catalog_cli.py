@@ -44,7 +44,7 @@ def test_list_json(runner: CliRunner) -> None:
     rows = json.loads(result.output)
     assert [row["id"] for row in rows] == IDS
     pusat = next(row for row in rows if row["id"] == "pusat-data")
-    assert pusat["steps"] == 15
+    assert pusat["steps"] == 16
     assert pusat["sla"][0] == {"id": "tanpa-uat", "label": pusat["sla"][0]["label"], "duration": "PT4H",
                                "min_duration": "PT3H", "when": {"field": "uat", "equals": False, "in": None}}
     assert pusat["provider"] == "Dinas Komunikasi, Informatika dan Statistik Provinsi Gorontalo"

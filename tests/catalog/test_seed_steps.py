@@ -101,7 +101,7 @@ EXPECTED: dict[str, list[tuple[str, str, StepKind]]] = {
 SEED_PREFIX = {"insiden-siber": "000_", "jaringan-intra": "001_", "pusat-data": "002_",
                "keamanan-informasi": "003_", "splp": "004_"}
 UNNUMBERED = {"insiden-siber": ["pemulihan-sistem"],
-              "pusat-data": ["konfigurasi-backup", "penandatanganan-berita-acara"],
+              "pusat-data": ["konfigurasi-backup", "konfigurasi-vpn", "penandatanganan-berita-acara"],
               "keamanan-informasi": ["notifikasi-pelapor"],
               "jaringan-intra": ["persetujuan-rencana-konfigurasi"], "splp": []}
 ROLES = {
@@ -169,6 +169,7 @@ BOUND = {
         "instalasi-server": "ansible.provision_server",
         "instalasi-monitoring": "ansible.install_monitoring",
         "konfigurasi-backup": "ansible.configure_backup",
+        "konfigurasi-vpn": "vpn.site_to_site",
         "berita-acara-instalasi-server": "berita_acara_instalasi_server",
         "berita-acara-pemanfaatan": "berita_acara_pemanfaatan",
         "laporan-pelaksanaan": "laporan_pelaksanaan",
@@ -215,10 +216,15 @@ def test_pusat_data_specifics(catalog) -> None:
     assert service.index_of("konfigurasi-backup") == service.index_of("instalasi-monitoring") + 1
     assert service.step("konfigurasi-backup").applies_to({"backup": True})
     assert not service.step("konfigurasi-backup").applies_to({"backup": False})
+    assert service.index_of("konfigurasi-vpn") == service.index_of("konfigurasi-backup") + 1
+    assert service.step("konfigurasi-vpn").applies_to({"produk": "vpn"})
+    assert not service.step("konfigurasi-vpn").applies_to({"produk": "hosting-aplikasi"})
     assert service.step("berita-acara-pemanfaatan").participants == ("pemohon", "tim-pengembangan-aplikasi")
     fields = {f.name: f for f in service.requirements.fields}
     assert list(fields) == ["instansi", "perihal", "produk", "nama_aplikasi", "hostname", "web_stack", "vcpu",
-                            "ram_gb", "disk_gb", "backup", "uat", "kontak_email", "keterangan"]
+                            "ram_gb", "disk_gb", "backup", "vpn_subnet_lan", "vpn_ip_gateway", "uat", "kontak_email",
+                            "keterangan"]
+    assert (fields["vpn_subnet_lan"].type, fields["vpn_ip_gateway"].type) == ("cidr", "ipv4")
     assert fields["produk"].choices == ("hosting-aplikasi", "colocation", "layanan-cloud", "backup", "vpn")
     ranges = [(fields[n].min, fields[n].max) for n in ("vcpu", "ram_gb", "disk_gb")]
     assert ranges == [(1, 64), (1, 512), (10, 10000)]

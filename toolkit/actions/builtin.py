@@ -20,3 +20,7 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
     from toolkit.actions.incident import register_incident_actions
 
     register_incident_actions(registry)
+
+    from toolkit.vpn.action import SiteToSiteVpnAction
+
+    registry.register(SiteToSiteVpnAction())
