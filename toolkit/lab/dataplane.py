@@ -29,7 +29,8 @@ from toolkit.errors import ConfigurationError, UnavailableError
 from toolkit.lab import netns
 from toolkit.network.inventory import NetworkInventory
 from toolkit.network.plan import AclEntry, NetworkChange
-from toolkit.network.quality import ProbeResult, ProbeTarget, QualityThresholds
+from toolkit.network.quality import ProbeResult, ProbeTarget
+from toolkit.settings import QualityThresholds
 
 # Transit between the core and the data-center namespace; never leaves the lab's namespaces.
 TRANSIT = ipaddress.IPv4Network("10.255.255.0/30")

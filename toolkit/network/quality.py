@@ -22,16 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.network.inventory import NetworkInventory
 from toolkit.network.plan import NetworkChange
-
-
-class QualityThresholds(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    probes: int = Field(default=10, ge=1, le=100, description="probes per target")
-    interval_s: float = Field(default=0.2, ge=0.01, le=5.0)
-    timeout_s: float = Field(default=1.0, gt=0, le=10.0)
-    max_loss_pct: float = Field(default=1.0, ge=0, le=100)
-    max_avg_rtt_ms: float = Field(default=50.0, gt=0)
-    max_rtt_ms: float = Field(default=200.0, gt=0)
+from toolkit.settings import QualityThresholds as QualityThresholds  # re-exported: the thresholds are settings
 
 
 class ProbeTarget(BaseModel):

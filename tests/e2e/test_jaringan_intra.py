@@ -1,0 +1,95 @@
+"""Jaringan Intra end to end: analysis reads the lab's switch simulators, the head of office approves
+the attached plan, the installation pushes it for real (backup, push, verify), the quality test
+probes from the new segment through the lab data plane, the documents are rendered, the ticket closes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from toolkit.engine import desk
+from toolkit.engine.app import App
+from toolkit.engine.server import run_ticket
+from toolkit.jobs import JobState
+from toolkit.lab.dataplane import LabDataPlane
+from toolkit.lab.models import subnet_index
+from toolkit.network import load_inventory
+from toolkit.network.refs import RefResolver
+from toolkit.network.session import DeviceSession
+from toolkit.settings import Settings, load_settings
+from toolkit.tickets.models import AttachmentUpload, TicketStatus
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+FIELDS = {"instansi": "Dinas Kesehatan", "lokasi": "dinkes", "jumlah_user": "12", "aplikasi": "simpeg, dns",
+          "kontak_email": "it@dinkes.example.go.id"}
+KTP = AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n",
+                       kind="kartu_identitas")
+
+
+@pytest.fixture
+def net_settings(state_dir, lab) -> Settings:  # type: ignore[no-untyped-def]
+    return load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
+                         network={"quality": {"probes": 5, "interval_s": 0.05, "timeout_s": 0.5}})
+
+
+def _running(settings: Settings, device: str) -> str:
+    inventory = load_inventory(settings.network.inventory)
+    resolved = RefResolver.from_lab_dir(settings.lab_dir, settings.lab_name).device(
+        next(d for d in inventory.devices() if d.name == device))
+    with DeviceSession(resolved) as session:
+        return session.running_config()
+
+
+def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) -> None:
+    app = App(net_settings)
+    ticket = desk.open_ticket(app, "jaringan-intra", "andi", "Jaringan intra ruang staf Dinkes", FIELDS, [KTP])
+    desk.check(app, ticket.id, "sari")
+    desk.approve(app, ticket.id, "kadis", "Disetujui.")
+    before = _running(net_settings, "sw-dinkes-01")
+
+    jobs = run_ticket(app, ticket.id)
+    assert [(j.step_id, j.state) for j in jobs] == [("analisis-kebutuhan", JobState.SUCCEEDED)], [j.error for j in jobs]
+    analysis = jobs[0].result["facts"]["network"]["analysis"]
+    vlan = analysis["vlan_id"]
+    assert analysis["ports"] == {"sw-dinkes-01": ["FastEthernet0/1", "FastEthernet0/2"]}  # 12 users, 8 per port
+    assert analysis["subnet"].endswith("/27")  # 12 users + 25 % headroom + gateway
+    attachments = {a.name for a in app.tickets.get(ticket.id).attachments}
+    assert {f"{ticket.id}_sw-dinkes-01.cfg", f"{ticket.id}_sw-dinkes-01.diff"} <= attachments
+    diff = app.tickets.read_attachment(ticket.id, f"{ticket.id}_sw-dinkes-01.diff").decode()
+    assert f"+vlan {vlan}" in diff and f"+interface Vlan{vlan}" in diff
+    assert _running(net_settings, "sw-dinkes-01") == before, "the analysis changed a device"
+
+    # Nothing is pushed before the head of office approves the plan.
+    assert run_ticket(app, ticket.id) == []
+    desk.approve(app, ticket.id, "kadis", "Rencana konfigurasi disetujui.")
+    desk.record_step(app, ticket.id, "yusuf", "persiapan-pemasangan", "Perangkat dan jadwal siap.")
+    desk.record_step(app, ticket.id, "andi", "konfirmasi-jadwal", "Jadwal dikonfirmasi.")
+    jobs = run_ticket(app, ticket.id)
+    assert [(j.step_id, j.state) for j in jobs] == [
+        ("pemasangan-jaringan", JobState.SUCCEEDED), ("uji-kualitas", JobState.SUCCEEDED),
+        ("berita-acara-penggunaan-layanan", JobState.SUCCEEDED), ("laporan-pelaksanaan", JobState.SUCCEEDED),
+    ], [j.error for j in jobs]
+    install = jobs[0].result["facts"]["network"]["install"]
+    assert [(d["device"], d["status"], d["verified"]) for d in install["devices"]] == [
+        ("sw-dinkes-01", "changed", True)]
+    running = _running(net_settings, "sw-dinkes-01")
+    assert f"interface Vlan{vlan}" in running and f"SPBE-VLAN{vlan}" in running
+    quality = jobs[1].result["facts"]["network"]["quality"]
+    assert quality["ok"] and {r["app"] for r in quality["results"]} == {"simpeg", "dns", "sikd"}
+    assert [r["expect"] for r in quality["results"] if r["app"] == "sikd"] == ["blocked"]
+
+    ba = app.tickets.read_attachment(ticket.id, f"berita_acara_penggunaan_layanan_{ticket.id}.md").decode()
+    assert f"VLAN | {vlan}" in ba and "LULUS" in ba and "SIMPEG" in ba
+    laporan = app.tickets.read_attachment(ticket.id, f"laporan_pelaksanaan_jaringan_{ticket.id}.md").decode()
+    assert analysis["plan_digest"] in laporan
+
+    desk.close(app, ticket.id, "sari", "Selesai.")
+    jobs = run_ticket(app, ticket.id)
+    assert [(j.step_id, j.state) for j in jobs] == [("notifikasi-penutupan", JobState.SUCCEEDED)]
+    assert app.tickets.get(ticket.id).status == TicketStatus.CLOSED
+    assert app.audit.verify().ok
+    password = (lab.switches[0].password_file).read_text().strip()
+    comments = "\n".join(e.text for e in app.tickets.timeline(ticket.id))
+    assert password not in comments
+    LabDataPlane(lab.lab_dir, lab.name, subnet_index(lab.name)).down()

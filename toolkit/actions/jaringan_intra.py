@@ -1,0 +1,322 @@
+"""The Jaringan Intra SOP's automated steps: analysis (4), installation (7) and quality test (8).
+
+Ticket text never reaches a device: the request is reduced to a site id, a user count and app ids
+(each checked against the network inventory), and everything a device sees (VLAN name, description,
+addresses, ports, ACL) is chosen by the toolkit. The analysis step attaches the rendered
+configuration and its diff against the running config; the head of office approves exactly that
+plan (its SHA-256 is recorded), and the installation refuses to push anything else, including the
+same plan onto a device whose configuration changed since the diff was shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
+from toolkit.documents import TemplateRenderer
+from toolkit.errors import ActionFailedError, ConflictError, InvalidInputError, NotFoundError
+from toolkit.network.allocation import DeviceObservation, SegmentAllocator, SiteObservation
+from toolkit.network.device_ops import DeviceResult
+from toolkit.network.fanout import NetworkRunner
+from toolkit.network.inventory import ID_RE, NetworkInventory, load_inventory
+from toolkit.network.plan import NetworkChange, build_change
+from toolkit.network.runner_factory import build_runner
+
+PLAN_APPROVAL_STEP = "persetujuan-rencana-konfigurasi"
+
+
+class JaringanRequest(BaseModel):
+    """The ticket fields the network steps use, validated against the inventory."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    site: str = Field(pattern=ID_RE, max_length=64)
+    users: int = Field(ge=1, le=500)
+    apps: tuple[str, ...] = Field(min_length=1, max_length=20)
+
+    @field_validator("apps", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("apps")
+    @classmethod
+    def _ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import re
+
+        for app in value:
+            if not re.fullmatch(ID_RE, app):
+                raise ValueError(f"invalid application code {app[:40]!r}: lower-case letters, digits and '-'")
+        if len(set(value)) != len(value):
+            raise ValueError("an application is listed twice")
+        return value
+
+
+def parse_request(ctx: ActionContext, inventory: NetworkInventory) -> JaringanRequest:
+    fields = ctx.ticket.fields
+    try:
+        request = JaringanRequest.model_validate(
+            {"site": fields.get("lokasi"), "users": fields.get("jumlah_user"), "apps": fields.get("aplikasi")})
+    except ValidationError as exc:
+        names = {"site": "lokasi", "users": "jumlah_user", "apps": "aplikasi"}
+        errors = [(names.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else "-", e["msg"])
+                  for e in exc.errors(include_url=False)]
+        raise InvalidInputError("invalid Jaringan Intra request: " + "; ".join(f"{f}: {m}" for f, m in errors),
+                                errors=errors) from None
+    errors = []
+    if request.site not in {s.id for s in inventory.sites}:
+        errors.append(("lokasi", f"{request.site!r} is not a site of the network inventory"))
+    known = {a.id for a in inventory.apps}
+    errors += [("aplikasi", f"{app!r} is not a data-center application") for app in request.apps if app not in known]
+    if errors:
+        raise InvalidInputError("invalid Jaringan Intra request: " + "; ".join(f"{f}: {m}" for f, m in errors),
+                                errors=errors)
+    return request
+
+
+def network_inventory(ctx: ActionContext) -> NetworkInventory:
+    return load_inventory(ctx.settings.network.inventory)
+
+
+def runner(ctx: ActionContext, run: RunContext, inventory: NetworkInventory, site: str) -> NetworkRunner:
+    """The fan-out runner, with every device secret of the site taught to the job's masker first."""
+    devices = inventory.site(site).devices
+    network = build_runner(ctx.settings, inventory, devices)
+    for device in devices:
+        resolved = network.resolver.device(device)
+        run.mask.add(resolved.password)
+        if resolved.secret is not None:
+            run.mask.add(resolved.secret)
+    return network
+
+
+def plan_digest(change: NetworkChange, rendered: dict[str, list[str]]) -> str:
+    """SHA-256 over the plan and every device's rendered lines: what the approver saw, byte for byte."""
+    payload = json.dumps({"plan": change.model_dump(mode="json"), "rendered": rendered}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def analysis_facts(ctx: ActionContext) -> dict[str, Any]:
+    for job in ctx.prior.values():
+        if job.action == NetworkAnalyseAction.name and job.result and job.result.get("ok"):
+            facts: dict[str, Any] = job.result["facts"]["network"]["analysis"]
+            return facts
+    raise NotFoundError(f"ticket {ctx.ticket.id} has no successful network analysis to build on")
+
+
+def approved_change(ctx: ActionContext) -> tuple[NetworkChange, dict[str, Any]]:
+    """The analysed plan, after checking it is intact and (when the catalog has the step) approved."""
+    facts = analysis_facts(ctx)
+    change = NetworkChange.model_validate(facts["plan"])
+    if plan_digest(change, facts["rendered"]) != facts["plan_digest"]:
+        raise ConflictError("the recorded network plan does not match its digest; run the analysis again")
+    step_ids = {s.id for s in ctx.service.steps}
+    if PLAN_APPROVAL_STEP in step_ids and not any(
+        e.kind == "approved" and e.step_id == PLAN_APPROVAL_STEP for e in ctx.timeline
+    ):
+        raise ConflictError(f"the network plan of {ctx.ticket.id} is not approved ({PLAN_APPROVAL_STEP})")
+    return change, facts
+
+
+def _failed(results: Sequence[DeviceResult], what: str) -> ActionFailedError:
+    detail = "; ".join(f"{r.device}: {r.error.message if r.error else r.outcome}" for r in results if not r.ok)
+    return ActionFailedError(f"{what}: {detail}", devices=[r.device for r in results if not r.ok])
+
+
+class NetworkAnalyseAction:
+    """SOP step 4: read the site's devices, allocate VLAN/ports/subnet, attach the plan and its diff."""
+
+    name = "network.analyse"
+    idempotent = True
+
+    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+        request = parse_request(ctx, network_inventory(ctx))
+        return {"request": request.model_dump(mode="json"), "inventory": str(ctx.settings.network.inventory)}
+
+    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+        from toolkit.network.render import render_change
+
+        started = time.monotonic()
+        inventory = network_inventory(ctx)
+        request = JaringanRequest.model_validate(plan["request"])
+        site = inventory.site(request.site)
+        network = runner(ctx, run, inventory, site.id)
+        read = network.facts(site.devices).results
+        if not all(r.ok for r in read):
+            raise _failed(read, f"cannot read the devices of site {site.id}")
+        observed = [DeviceObservation(device=r.device, vlans=r.facts.used_vlan_ids, port_vlans=r.facts.port_vlans)
+                    for r in read if r.facts is not None]
+        for r in read:
+            run.log(f"read {r.device}: VLANs {list(r.facts.used_vlan_ids) if r.facts else []}")
+        observation = SiteObservation(site=site.id, devices=tuple(observed))
+        settings = ctx.settings.network
+        allocation = SegmentAllocator(ctx.settings.state_dir / "network_allocations.db").allocate(
+            ctx.ticket.id, inventory, observation, users=request.users, users_per_port=settings.users_per_access_port)
+        change = build_change(
+            inventory, site=site.id, vlan_id=allocation.vlan_id, vlan_name=ctx.ticket.id,
+            description=f"Tiket {ctx.ticket.id} {site.id} {request.users} pengguna", subnet=str(allocation.subnet),
+            apps=request.apps, access_ports=allocation.ports,
+            gateway_device=next(iter(allocation.ports)) if len(allocation.ports) > 1 else None,
+            used_vlans=observation.used_vlans(),
+        )
+        rendered: dict[str, list[str]] = {}
+        diffs: dict[str, str] = {}
+        artifacts: list[Artifact] = []
+        report = network.diff(change)
+        if not report.ok:
+            raise _failed(report.results, "cannot diff the plan against the running config")
+        for ports in change.devices:
+            rendered[ports.device] = render_change(change, ports.platform, ports.device)
+            diffs[ports.device] = report.result(ports.device).diff
+            for suffix, text in ((".cfg", "\n".join(rendered[ports.device]) + "\n"), (".diff", diffs[ports.device])):
+                path = run.work_dir / f"{ctx.ticket.id}_{ports.device}{suffix}"
+                path.write_text(run.mask(text), encoding="utf-8")
+                artifacts.append(Artifact(name=path.name, path=path, media_type="text/plain",
+                                          kind="network_config" if suffix == ".cfg" else "network_diff"))
+        digest = plan_digest(change, rendered)
+        apps = [inventory.app(a) for a in request.apps]
+        facts = {"network": {"analysis": {
+            "site": site.id, "site_name": site.name, "opd": site.opd, "users": request.users,
+            "vlan_id": change.vlan_id, "vlan_name": change.vlan_name, "subnet": str(change.subnet),
+            "gateway": str(change.gateway), "netmask": str(change.subnet.netmask),
+            "usable_hosts": change.subnet.num_addresses - 2,
+            "ports": {d: list(p) for d, p in allocation.ports.items()},
+            "apps": [{"id": a.id, "name": a.name, "addresses": [str(x) for x in a.addresses],
+                      "services": [f"{s.protocol}" + (f"/{s.port}" if s.port else "") for s in a.services]}
+                     for a in apps],
+            "devices": [{"name": o.device, "platform": site.device(o.device).platform,
+                         "vlans_in_use": list(o.vlans)} for o in observed],
+            "plan": change.model_dump(mode="json"), "rendered": rendered, "diffs": diffs, "plan_digest": digest,
+        }}}
+        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "rencana_jaringan", {
+            "analisis": facts["network"]["analysis"], "lampiran": [a.name for a in artifacts], "job_id": run.job_id,
+            "langkah_persetujuan": PLAN_APPROVAL_STEP,
+        })
+        return ActionResult(ok=True, comment=run.mask(comment), facts=facts, artifacts=artifacts,
+                            summary=f"site {site.id}: VLAN {change.vlan_id}, {change.subnet}, "
+                                    f"{sum(len(p) for p in allocation.ports.values())} port(s), plan {digest[:12]}",
+                            duration_s=time.monotonic() - started)
+
+
+OUTCOME_LABELS = {
+    "changed": "diubah sesuai rencana", "unchanged": "sudah sesuai rencana (tidak diubah)",
+    "rolled_back": "dikembalikan ke konfigurasi semula", "rollback_failed": "GAGAL dikembalikan, perlu diperiksa",
+    "failed": "gagal, tidak diubah", "skipped": "tidak disentuh", "planned": "direncanakan",
+}  # fmt: skip
+
+
+def _device_rows(results: Sequence[DeviceResult], run: RunContext) -> list[dict[str, Any]]:
+    return [{
+        "device": r.device, "status": r.outcome, "status_label": OUTCOME_LABELS.get(r.outcome, r.outcome),
+        "verified": r.ok and r.outcome in ("changed", "unchanged"),
+        "backup": r.backup.name if r.backup else None,
+        "error": run.mask(r.error.message) if r.error else None,
+    } for r in results]  # fmt: skip
+
+
+class NetworkInstallAction:
+    """SOP step 7: back up, push the approved plan, verify; any failure rolls every device back."""
+
+    name = "network.install"
+    idempotent = True  # a re-run finds the devices already configured and changes nothing
+
+    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+        change, facts = approved_change(ctx)
+        return {"plan_digest": facts["plan_digest"], "site": change.site, "vlan_id": change.vlan_id,
+                "devices": [d.device for d in change.devices]}
+
+    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+        started = time.monotonic()
+        change, facts = approved_change(ctx)
+        if facts["plan_digest"] != plan["plan_digest"]:
+            raise ConflictError("the approved network plan changed after this job was planned")
+        inventory = network_inventory(ctx)
+        network = runner(ctx, run, inventory, change.site)
+        current = network.diff(change)
+        drifted = [r.device for r in current.results
+                   if r.ok and r.outcome == "planned" and r.diff != facts["diffs"].get(r.device)]
+        if not current.ok or drifted:
+            why = (f"the running config of {', '.join(drifted)} changed since the analysis; analyse again"
+                   if drifted else "; ".join(f"{r.device}: {r.error.message}" for r in current.results if r.error))
+            rows = [{**row, "status": "skipped", "status_label": OUTCOME_LABELS["skipped"]}
+                    for row in _device_rows(current.results, run)]
+            return self._result(ctx, run, change, facts, rows, ok=False, started=started, summary=run.mask(why))
+
+        def progress(result: DeviceResult, done: int, total: int) -> None:
+            run.log(f"[{done}/{total}] {result.device}: {result.outcome}"
+                    + (f" ({result.error.message})" if result.error else ""))
+
+        report = network.push(change, progress=progress)
+        rows = _device_rows(report.results, run)
+        summary = (f"pushed VLAN {change.vlan_id} to {len(rows)} device(s)" if report.ok else
+                   "push failed: " + "; ".join(f"{r['device']}: {r['status']}" for r in rows))
+        return self._result(ctx, run, change, facts, rows, ok=report.ok, started=started, summary=summary)
+
+    def _result(self, ctx: ActionContext, run: RunContext, change: NetworkChange, analysis: dict[str, Any],
+                rows: list[dict[str, Any]], *, ok: bool, started: float, summary: str) -> ActionResult:
+        install = {"vlan_id": change.vlan_id, "acl_name": change.acl_name, "plan_digest": analysis["plan_digest"],
+                   "devices": rows, "ok": ok}
+        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "pemasangan_jaringan", {
+            "berhasil": ok, "pasang": install, "job_id": run.job_id})
+        return ActionResult(ok=ok, summary=summary, comment=run.mask(comment), facts={"network": {"install": install}},
+                            changed=[r["device"] for r in rows if r["status"] == "changed"],
+                            duration_s=time.monotonic() - started)
+
+
+class NetworkQualityTestAction:
+    """SOP step 8: reachability, loss and latency from the new segment; thresholds from settings."""
+
+    name = "network.quality_test"
+    idempotent = True
+
+    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+        change, _ = approved_change(ctx)
+        return {"vlan_id": change.vlan_id, "prober": ctx.settings.network.prober,
+                "thresholds": ctx.settings.network.quality.model_dump(mode="json")}
+
+    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+        from toolkit.lab.segment_prober import LabSegmentProber
+        from toolkit.network.quality import evaluate, targets_for
+        from toolkit.network.session import DeviceSession
+        from toolkit.settings import QualityThresholds
+
+        started = time.monotonic()
+        change, _ = approved_change(ctx)
+        inventory = network_inventory(ctx)
+        thresholds = QualityThresholds.model_validate(plan["thresholds"])
+        network = runner(ctx, run, inventory, change.site)
+        site = inventory.site(change.site)
+
+        def running_config(device: str) -> str:
+            with DeviceSession(network.resolver.device(site.device(device)), network.session_options) as session:
+                return session.running_config()
+
+        prober = LabSegmentProber(ctx.settings.lab_dir, ctx.settings.network.lab_name or ctx.settings.lab_name,
+                                  inventory, running_config)
+        targets = targets_for(change, inventory)
+        run.log(f"probing {len(targets)} target(s) from VLAN {change.vlan_id} ({change.subnet})")
+        report = evaluate(prober.probe(change, targets, thresholds), thresholds)
+        results = [{
+            "app": v.result.target.app, "target": v.result.target.label, "expect": v.result.target.expect,
+            "sent": v.result.sent, "received": v.result.received, "loss_pct": v.result.loss_pct,
+            "rtt_avg_ms": v.result.rtt_avg_ms, "rtt_max_ms": v.result.rtt_max_ms, "ok": v.ok, "reason": v.reason,
+        } for v in report.verdicts]  # fmt: skip
+        for row in results:
+            run.log(f"{row['target']} ({row['app']}, expect {row['expect']}): {row['received']}/{row['sent']} "
+                    f"avg {row['rtt_avg_ms']} ms -> {'ok' if row['ok'] else 'FAIL'}")
+        quality = {"ok": report.ok, "vlan_id": change.vlan_id, "subnet": str(change.subnet),
+                   "thresholds": thresholds.model_dump(mode="json"), "results": results}
+        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "uji_kualitas", {
+            "uji": quality, "job_id": run.job_id})
+        failed = [str(r["target"]) for r in results if not r["ok"]]
+        return ActionResult(ok=report.ok, comment=run.mask(comment), facts={"network": {"quality": quality}},
+                            summary=f"quality test VLAN {change.vlan_id}: "
+                                    + ("passed" if report.ok else f"failed ({', '.join(failed) or 'no target'})"),
+                            duration_s=time.monotonic() - started)
