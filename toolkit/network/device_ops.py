@@ -32,7 +32,7 @@ from toolkit.network.errors import (
 )
 from toolkit.network.plan import NetworkChange
 from toolkit.network.refs import ResolvedDevice
-from toolkit.network.render import render_change, render_rollback
+from toolkit.network.render import TEMPLATES_DIR, render_change, render_rollback
 from toolkit.network.session import Backup, DeviceSession, SessionOptions
 
 Operation = Literal["backup", "diff", "push", "verify", "rollback", "facts"]
@@ -168,8 +168,9 @@ class DeviceOps:
     """The operations for one device; ``connect`` is swappable so tests and benchmarks share the real path."""
 
     def __init__(self, device: ResolvedDevice, options: SessionOptions, backup_dir: Path,
-                 connect: SessionFactory = DeviceSession) -> None:  # fmt: skip
+                 connect: SessionFactory = DeviceSession, templates_dir: Path = TEMPLATES_DIR) -> None:  # fmt: skip
         self.device = device
+        self.templates_dir = templates_dir
         self.options = options
         self.backup_dir = backup_dir
         self._connect = connect
@@ -216,9 +217,12 @@ class DeviceOps:
 
         return self._run("diff", body)
 
+    def _lines(self, plan: NetworkChange) -> list[str]:
+        return render_change(plan, self.device.platform, self.name, templates_dir=self.templates_dir)
+
     def _diff(self, plan: NetworkChange, running: ios.RunningConfig) -> tuple[str, bool]:
         headers = affected_headers(plan, self.name)
-        after = candidate(running, render_change(plan, self.device.platform, self.name))
+        after = candidate(running, self._lines(plan))
         return section_diff(running, after, headers, self.name), bool(differing(running, after, headers))
 
     def verify(self, plan: NetworkChange) -> DeviceResult:
@@ -246,7 +250,7 @@ class DeviceOps:
                 return _result(base, outcome="unchanged", ok=not problems, problems=problems, error=error)
             if dry_run:
                 return _result(base, outcome="planned", ok=True)
-            lines = render_change(plan, self.device.platform, self.name)
+            lines = self._lines(plan)
             try:
                 session.send_config(lines)
                 found = verify_plan(session, plan, self.name)
@@ -297,7 +301,7 @@ class DeviceOps:
         """No backup at hand: apply the rendered rollback and check the plan's VLAN, SVI and ACL are gone."""
 
         def body(session: DeviceSession) -> DeviceResult:
-            lines = render_rollback(plan, self.device.platform, self.name)
+            lines = render_rollback(plan, self.device.platform, self.name, templates_dir=self.templates_dir)
             session.send_config(lines)
             problems: list[str] = []
             if any(v.id == plan.vlan_id for v in session.vlans()):

@@ -27,6 +27,7 @@ from toolkit.network.errors import ChangeTooLargeError
 from toolkit.network.inventory import Device, NetworkInventory
 from toolkit.network.plan import NetworkChange
 from toolkit.network.refs import RefResolver
+from toolkit.network.render import TEMPLATES_DIR
 from toolkit.network.session import DeviceSession, SessionOptions
 
 ProgressCallback = Callable[[DeviceResult, int, int], None]  # (result, finished so far, total)
@@ -97,8 +98,9 @@ class NetworkRunner:
 
     def __init__(self, inventory: NetworkInventory, resolver: RefResolver, *, state_dir: Path,
                  options: FanoutOptions | None = None, session_options: SessionOptions | None = None,
-                 connect: SessionFactory = DeviceSession) -> None:  # fmt: skip
+                 connect: SessionFactory = DeviceSession, templates_dir: Path = TEMPLATES_DIR) -> None:  # fmt: skip
         self.inventory = inventory
+        self.templates_dir = templates_dir
         self.resolver = resolver
         self.options = options or FanoutOptions()
         self.session_options = session_options or SessionOptions()
@@ -125,8 +127,8 @@ class NetworkRunner:
 
     def _ops(self, devices: Sequence[Device]) -> dict[str, DeviceOps]:
         """Resolve every device first, so a bad reference stops the run before any device is contacted."""
-        return {d.name: DeviceOps(self.resolver.device(d), self.session_options, self.backup_dir, self._connect)
-                for d in devices}  # fmt: skip
+        return {d.name: DeviceOps(self.resolver.device(d), self.session_options, self.backup_dir, self._connect,
+                                  self.templates_dir) for d in devices}  # fmt: skip
 
     def _plan_devices(self, plan: NetworkChange) -> list[Device]:
         check_plan(self.inventory, plan)

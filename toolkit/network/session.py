@@ -47,7 +47,8 @@ from toolkit.network.refs import ResolvedDevice
 
 log = logging.getLogger("spbe.network.session")
 # IOS's answers to a refused line; netmiko stops at the first line whose output matches.
-IOS_ERROR_PATTERN = r"^%\s*(Invalid input|Incomplete command|Ambiguous command|Unknown command|.*not supported)"
+IOS_ERROR_PATTERN = (r"^%\s*(Invalid input|Incomplete command|Ambiguous command|Unknown command|.*not supported"
+                     r"|.*overlaps with|.*already exists|.*[Ee]rror)")
 LIVE_PLATFORMS = ("cisco_ios",)
 
 
