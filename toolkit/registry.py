@@ -21,7 +21,9 @@ T = TypeVar("T")
 _BUILTIN: dict[str, dict[str, str]] = {
     "spbe.ticket_systems": {"embedded": "integrations.tickets.embedded:EmbeddedTicketStore"},
     "spbe.job_queues": {"sqlite": "integrations.queue.sqlite_queue:SqliteJobQueue"},
-    "spbe.directories": {"roles_file": "integrations.identity.roles_file:RolesFileDirectory"},
+    "spbe.directories": {"roles_file": "integrations.identity.roles_file:RolesFileDirectory",
+                         "keycloak": "integrations.identity.keycloak_directory:KeycloakDirectory"},
+    "spbe.identity_providers": {"keycloak": "integrations.identity.keycloak:KeycloakIdentityProvider"},
 }
 
 

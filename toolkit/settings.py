@@ -24,6 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from toolkit.containment.config import ContainmentSettings
 from toolkit.errors import ConfigurationError
 from toolkit.evidence.config import EvidenceSettings
 
@@ -123,6 +124,7 @@ class Settings(BaseSettings):
     vault_key: SecretRef = Field(default=SecretRef(ref="env:SPBE_VAULT_KEY"),
                                  description="key of the secrets vault (32 bytes, urlsafe base64)")
     workers: WorkerSettings = WorkerSettings()
+    containment: ContainmentSettings = ContainmentSettings()
     network: NetworkSettings = NetworkSettings()
     extra_actions: tuple[str, ...] = Field(
         default=(), description="'module:attribute' of extra Action objects to register"

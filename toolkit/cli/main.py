@@ -79,6 +79,7 @@ def _register() -> None:
     from toolkit.cli.audit_cmd import audit_group
     from toolkit.cli.catalog_cmd import catalog_group
     from toolkit.cli.config_cmd import config_group
+    from toolkit.cli.containment_cmd import contain_group, release_group
     from toolkit.cli.engine_cmd import jobs_group, run_command, serve_command
     from toolkit.cli.lab_cmd import lab_group
     from toolkit.cli.network_cmd import network_group
@@ -87,6 +88,8 @@ def _register() -> None:
     for command in (catalog_group, ticket_group, jobs_group, run_command, serve_command, config_group,
                     audit_group, lab_group, network_group):
         cli.add_command(command)
+    cli.add_command(contain_group)
+    cli.add_command(release_group)
 
     from toolkit.cli.evidence_cmd import evidence_group
 

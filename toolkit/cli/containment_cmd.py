@@ -1,0 +1,224 @@
+"""`spbe contain ...` and `spbe release ...`: CSIRT containment from the command line.
+
+Thin: parse into the request models (a ValidationError becomes InvalidInputError naming the field), call
+`ContainmentService`, render. Progress lines of the playbooks go to stderr, masked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import click
+from pydantic import BaseModel, ValidationError
+from rich.markup import escape
+from rich.table import Table
+
+from toolkit.cli.render import emit_json, when
+from toolkit.containment.models import (
+    AccessRequest,
+    ContainmentKind,
+    ContainmentRecord,
+    ContainmentStatus,
+    IsolateHostRequest,
+    QuarantinePortRequest,
+    ReleaseRequest,
+)
+from toolkit.containment.service import ContainmentService
+from toolkit.errors import InvalidInputError
+
+M = TypeVar("M", bound=BaseModel)
+TICKET = click.option("--ticket", "ticket_id", required=True, help="The incident ticket (verified as an incident).")
+AS = click.option("--as", "actor", required=True, help="Username acting (must hold the csirt role).")
+REASON = click.option("--reason", default="", help="Why; posted to the ticket.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+VERBOSE = click.option("--progress/--quiet", default=False, help="Show playbook output on stderr.")
+
+
+def _request(model: type[M], **values: Any) -> M:
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        errors = [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        raise InvalidInputError("; ".join(f"{f}: {m}" for f, m in errors), errors=errors) from None
+
+
+def _service(progress: bool) -> ContainmentService:
+    obj = click.get_current_context().obj
+    err = obj.err
+
+    def line(text: str) -> None:
+        err.print(escape(text), markup=False)
+
+    return ContainmentService(obj.app, line if progress else None)
+
+
+def _show(record: ContainmentRecord, as_json: bool) -> None:
+    console = click.get_current_context().obj.console
+    if as_json:
+        emit_json(console, record.summary() | {"applied": record.applied, "release": record.release})
+        return
+    console.print(f"[bold]{record.id}[/] {record.kind.value} {escape(record.target)}: [green]{record.status.value}[/]"
+                  f" (ticket {escape(record.ticket_id)}, by {escape(record.released_by or record.actor)})")
+
+
+@click.group("contain")
+def contain_group() -> None:
+    """Contain an incident: isolate a host, quarantine a switch port, change access (csirt only)."""
+
+
+@contain_group.command("host")
+@click.argument("host")
+@TICKET
+@AS
+@click.option("--mgmt", "mgmt", multiple=True, help="CIDR that keeps access (repeat); default: settings / inventory.")
+@REASON
+@JSON
+@VERBOSE
+def contain_host(host: str, ticket_id: str, actor: str, mgmt: tuple[str, ...], reason: str, as_json: bool,
+                 progress: bool) -> None:
+    """Isolate HOST with nftables, keeping only the CSIRT management addresses."""
+    request = _request(IsolateHostRequest, ticket_id=ticket_id, actor=actor, host=host,
+                       management_cidrs=mgmt or None, reason=reason)
+    _show(_service(progress).isolate_host(request), as_json)
+
+
+@contain_group.command("port")
+@click.argument("device")
+@click.argument("interface")
+@TICKET
+@AS
+@click.option("--mode", type=click.Choice(["vlan", "shutdown"]), default=None, help="Default: settings.")
+@click.option("--vlan", type=int, default=None, help="Quarantine VLAN; default: settings.")
+@REASON
+@JSON
+def contain_port(device: str, interface: str, ticket_id: str, actor: str, mode: str | None, vlan: int | None,
+                 reason: str, as_json: bool) -> None:
+    """Move INTERFACE of DEVICE to the quarantine VLAN (or shut it)."""
+    request = _request(QuarantinePortRequest, ticket_id=ticket_id, actor=actor, device=device, interface=interface,
+                       mode=mode, vlan=vlan, reason=reason)
+    _show(_service(False).quarantine_port(request), as_json)
+
+
+@contain_group.command("access")
+@TICKET
+@AS
+@click.option("--host", default=None, help="Host whose local accounts are locked.")
+@click.option("--account", "accounts", multiple=True, help="Local account to lock (repeat).")
+@click.option("--gateway-consumer", "consumers", multiple=True, help="API gateway consumer to revoke (repeat).")
+@click.option("--idp-user", "users", multiple=True, help="Identity-provider user to disable (repeat).")
+@REASON
+@JSON
+@VERBOSE
+def contain_access(ticket_id: str, actor: str, host: str | None, accounts: tuple[str, ...], consumers: tuple[str, ...],
+                   users: tuple[str, ...], reason: str, as_json: bool, progress: bool) -> None:
+    """Change of access: lock accounts and keys, revoke gateway credentials, disable IdP users."""
+    request = _request(AccessRequest, ticket_id=ticket_id, actor=actor, host=host, accounts=accounts,
+                       gateway_consumers=consumers, idp_users=users, reason=reason)
+    record = _service(progress).change_access(request)
+    _show(record, as_json)
+    if not as_json:
+        for part in ("gateway", "identity"):
+            outcome = record.applied.get(part, {})
+            click.get_current_context().obj.console.print(f"  {part}: {outcome.get('status')} "
+                                                          f"({escape(str(outcome.get('detail', '')))})")
+
+
+@contain_group.command("inspect")
+@click.argument("host")
+@TICKET
+@AS
+@JSON
+def contain_inspect(host: str, ticket_id: str, actor: str, as_json: bool) -> None:
+    """Read HOST's firewall, listening sockets, processes and users (changes nothing)."""
+    _request(IsolateHostRequest, ticket_id=ticket_id, actor=actor, host=host)
+    state = _service(False).inspect_host(ticket_id, actor, host)
+    console = click.get_current_context().obj.console
+    if as_json:
+        emit_json(console, state)
+        return
+    for key, value in state.items():
+        console.print(f"[bold]{key}[/]")
+        console.print(escape(value), markup=False)
+
+
+@contain_group.command("list")
+@click.option("--ticket", "ticket_id", default=None)
+@click.option("--status", type=click.Choice([s.value for s in ContainmentStatus]), default=None)
+@JSON
+def contain_list(ticket_id: str | None, status: str | None, as_json: bool) -> None:
+    """Containment records (every state), oldest first."""
+    records = _service(False).list(ticket_id, ContainmentStatus(status) if status else None)
+    console = click.get_current_context().obj.console
+    if as_json:
+        emit_json(console, [r.summary() for r in records])
+        return
+    table = Table(title="containment")
+    for column in ("id", "ticket", "kind", "target", "status", "by", "at", "released"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(r.id, escape(r.ticket_id), r.kind.value, escape(r.target), r.status.value, escape(r.actor),
+                      when(r.created_at), when(r.released_at))
+    console.print(table)
+
+
+@click.group("release")
+def release_group() -> None:
+    """Release a containment, restoring the recorded before-state exactly (csirt only)."""
+
+
+def _release(ticket_id: str, actor: str, reason: str, as_json: bool, progress: bool, **where: Any) -> None:
+    request = _request(ReleaseRequest, ticket_id=ticket_id, actor=actor, reason=reason, **where)
+    _show(_service(progress).release(request), as_json)
+
+
+@release_group.command("host")
+@click.argument("host")
+@TICKET
+@AS
+@REASON
+@JSON
+@VERBOSE
+def release_host(host: str, ticket_id: str, actor: str, reason: str, as_json: bool, progress: bool) -> None:
+    """Restore HOST's ruleset as it was before isolation."""
+    _request(IsolateHostRequest, ticket_id=ticket_id, actor=actor, host=host)
+    _release(ticket_id, actor, reason, as_json, progress, kind=ContainmentKind.ISOLATE_HOST, target=host)
+
+
+@release_group.command("port")
+@click.argument("device")
+@click.argument("interface")
+@TICKET
+@AS
+@REASON
+@JSON
+def release_port(device: str, interface: str, ticket_id: str, actor: str, reason: str, as_json: bool) -> None:
+    """Put INTERFACE of DEVICE back into its recorded VLAN and state."""
+    _request(QuarantinePortRequest, ticket_id=ticket_id, actor=actor, device=device, interface=interface)
+    _release(ticket_id, actor, reason, as_json, False, kind=ContainmentKind.QUARANTINE_PORT,
+             target=f"{device}:{interface}")
+
+
+@release_group.command("access")
+@TICKET
+@AS
+@click.option("--host", default=None, help="The host given at containment (if any).")
+@REASON
+@JSON
+@VERBOSE
+def release_access(ticket_id: str, actor: str, host: str | None, reason: str, as_json: bool, progress: bool) -> None:
+    """Unlock the accounts and re-enable the IdP users of the ticket's access change."""
+    _request(AccessRequest, ticket_id=ticket_id, actor=actor, host=host)
+    _release(ticket_id, actor, reason, as_json, progress, kind=ContainmentKind.ACCESS,
+             target=f"{ticket_id}@{host or '-'}")
+
+
+@release_group.command("record")
+@click.argument("record_id")
+@TICKET
+@AS
+@REASON
+@JSON
+@VERBOSE
+def release_record(record_id: str, ticket_id: str, actor: str, reason: str, as_json: bool, progress: bool) -> None:
+    """Release containment RECORD_ID (see `spbe contain list`)."""
+    _release(ticket_id, actor, reason, as_json, progress, record_id=record_id)

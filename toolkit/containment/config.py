@@ -1,0 +1,26 @@
+"""Containment settings (``settings.containment``): who may contain, what stays reachable, the quarantine VLAN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ContainmentSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    roles: tuple[str, ...] = Field(default=("csirt",), min_length=1,
+                                   description="roles that may contain and release (the SOPs: the CSIRT)")
+    management_cidrs: tuple[str, ...] = Field(
+        default=(), description="CSIRT management addresses an isolated host still talks to; empty: the "
+                                "inventory host's spbe_csirt_mgmt_cidrs")
+    quarantine_mode: Literal["vlan", "shutdown"] = "vlan"
+    quarantine_vlan: int = Field(default=999, ge=2, le=4094, description="VLAN of quarantined access ports")
+    network_inventory: Path = Field(default=_PROJECT_ROOT / "inventory" / "network" / "lab.yml",
+                                    description="the network inventory the switch ports are looked up in")
+    lab_name: str | None = Field(default=None, description="lab whose switches 'lab:' references resolve to; "
+                                                           "None: settings.lab_name")

@@ -1,0 +1,145 @@
+"""Containment requests (validated before anything is touched) and records (what was changed, and how it was).
+
+A request is what the CSIRT asks for; a record is what the toolkit did, with the target's state *before*
+the change (``before``) so that ``release`` can put it back exactly. Records are JSON-able data: they are
+stored (``toolkit.containment.store``), audited and summarised on the ticket.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from toolkit.tickets.models import Username
+
+HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+ACCOUNT_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+DEVICE_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+INTERFACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,30}\d{1,2}(/\d{1,2}){0,2}$")
+TICKET_RE = r"^[A-Za-z0-9._-]{1,64}$"
+GATEWAY_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+IDP_USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+MAX_ITEMS = 32
+
+
+def _pattern(regex: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not regex.fullmatch(value):
+            raise ValueError(f"{value[:80]!r} is not a valid {what}")
+        return value
+    return AfterValidator(check)
+
+
+def check_cidr(value: str) -> str:
+    """A network in canonical form (host bits zero); ``10.0.0.5`` is taken as ``10.0.0.5/32``."""
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=True))
+    except ValueError as exc:
+        raise ValueError(f"{value[:60]!r} is not a network address: {exc}") from None
+
+
+HostName = Annotated[str, _pattern(HOST_RE, "inventory host name")]
+Account = Annotated[str, _pattern(ACCOUNT_RE, "local account name")]
+DeviceName = Annotated[str, _pattern(DEVICE_RE, "device name")]
+InterfaceName = Annotated[str, _pattern(INTERFACE_RE, "interface name")]
+GatewayConsumer = Annotated[str, _pattern(GATEWAY_NAME_RE, "gateway consumer name")]
+IdpUser = Annotated[str, _pattern(IDP_USER_RE, "identity provider user name")]
+Cidr = Annotated[str, AfterValidator(check_cidr)]
+TicketId = Annotated[str, Field(pattern=TICKET_RE)]
+
+
+class ContainmentKind(StrEnum):
+    ISOLATE_HOST = "isolate_host"
+    QUARANTINE_PORT = "quarantine_port"
+    ACCESS = "access"
+
+
+class ContainmentStatus(StrEnum):
+    APPLYING = "applying"  # recorded before touching the target: a crash leaves evidence of the attempt
+    ACTIVE = "active"
+    FAILED = "failed"
+    RELEASING = "releasing"
+    RELEASED = "released"
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    ticket_id: TicketId
+    actor: Username
+    reason: str = Field(default="", max_length=2000)
+
+
+class IsolateHostRequest(_Request):
+    host: HostName
+    management_cidrs: tuple[Cidr, ...] | None = Field(
+        default=None, max_length=MAX_ITEMS, description="None: settings, then the inventory host's own list")
+
+
+class QuarantinePortRequest(_Request):
+    device: DeviceName
+    interface: InterfaceName
+    mode: Literal["vlan", "shutdown"] | None = Field(default=None, description="None: settings.containment")
+    vlan: int | None = Field(default=None, ge=2, le=4094, description="None: settings.containment")
+
+
+class AccessRequest(_Request):
+    host: HostName | None = Field(default=None, description="host whose local accounts are locked")
+    accounts: tuple[Account, ...] = Field(default=(), max_length=MAX_ITEMS)
+    gateway_consumers: tuple[GatewayConsumer, ...] = Field(default=(), max_length=MAX_ITEMS)
+    idp_users: tuple[IdpUser, ...] = Field(default=(), max_length=MAX_ITEMS)
+
+
+class ReleaseRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    ticket_id: TicketId
+    actor: Username
+    record_id: str | None = Field(default=None, pattern=r"^C[0-9]{1,9}$")
+    kind: ContainmentKind | None = None
+    target: str | None = Field(default=None, max_length=200)
+    reason: str = Field(default="", max_length=2000)
+
+
+class ContainmentRecord(BaseModel):
+    """One containment of one target. ``before`` is the state release restores; ``applied`` what was done."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    ticket_id: str
+    kind: ContainmentKind
+    target: str
+    status: ContainmentStatus
+    actor: str
+    created_at: datetime
+    updated_at: datetime
+    params: dict[str, Any] = Field(default_factory=dict)
+    before: dict[str, Any] = Field(default_factory=dict)
+    applied: dict[str, Any] = Field(default_factory=dict)
+    released_by: str | None = None
+    released_at: datetime | None = None
+    release: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The record without bulky before-state contents: for listings, the audit log and the ticket."""
+        return {
+            "id": self.id, "ticket": self.ticket_id, "kind": self.kind.value, "target": self.target,
+            "status": self.status.value, "actor": self.actor, "created_at": self.created_at.isoformat(),
+            "released_by": self.released_by,
+            "released_at": self.released_at.isoformat() if self.released_at else None,
+            "params": self.params,
+        }  # fmt: skip
+
+
+class StepOutcome(BaseModel):
+    """One part of an access change (accounts, gateway, identity provider): done, not configured or failed."""
+
+    model_config = ConfigDict(frozen=True)
+    part: str
+    status: Literal["done", "not_configured", "nothing_to_do", "failed"]
+    detail: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
