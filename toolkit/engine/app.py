@@ -14,6 +14,8 @@ from typing import Any
 from toolkit.actions.base import ActionRegistry
 from toolkit.audit import AuditLog
 from toolkit.directory import Directory
+from toolkit.errors import ConfigurationError
+from toolkit.identity_provider import IdentityProvider
 from toolkit.jobs import JobQueue
 from toolkit.masking import Masker
 from toolkit.registry import Registry, load_object
@@ -46,6 +48,15 @@ class App:
     def directory(self) -> Directory:
         cfg = self.settings.directory
         return Registry[Directory]("spbe.directories").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
+    def identity(self) -> IdentityProvider:
+        """The identity provider (Keycloak); a `ConfigurationError` when settings.identity is unset."""
+        cfg = self.settings.identity
+        if cfg is None:
+            raise ConfigurationError("no identity provider is configured (settings.identity)")
+        return Registry[IdentityProvider]("spbe.identity_providers").create(
+            cfg.kind, settings=self.settings, masker=self.masker, **cfg.options)
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -124,6 +124,8 @@ def _password_user(realm: Realm, request: Request) -> User:
     if user is None or user.service_account_client is not None or user.password is None or not hmac.compare_digest(
             request.form.get("password", "").encode(), user.password.encode()):
         raise fail(401, "Invalid user credentials", oauth="invalid_grant")
+    if not user.enabled:  # checked before any session exists, as Keycloak's authenticator does
+        raise fail(400, "Account disabled", oauth="invalid_grant")
     return user
 
 
@@ -141,8 +143,8 @@ def _refresh(realm: Realm, request: Request, client: Client) -> tuple[User, Sess
 
 
 def _id_token(access: dict[str, Any], client: Client) -> dict[str, Any]:
-    claims: dict[str, Any] = {k: access[k] for k in ("exp", "iat", "iss", "sub", "azp", "preferred_username", "email_verified",
-                                     "acr") if k in access}
+    kept = ("exp", "iat", "iss", "sub", "azp", "preferred_username", "email_verified", "acr")
+    claims: dict[str, Any] = {k: access[k] for k in kept if k in access}
     claims.update({"jti": str(uuid.uuid4()), "aud": client.client_id, "typ": "ID"})
     if "sid" in access:
         claims["sid"] = access["sid"]

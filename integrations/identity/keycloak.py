@@ -1,0 +1,349 @@
+"""`IdentityProvider` on Keycloak, through python-keycloak (KeycloakAdmin, KeycloakOpenID).
+
+Written against Keycloak 24's admin REST API (what python-keycloak 5 targets). The automation
+signs in as its own confidential client (``IdentitySettings.admin_client_id``, client-credentials
+grant, realm-management roles manage-clients, manage-users, view-realm); no person's password is
+ever used.
+
+How an API consumer is represented (see `toolkit.identity_provider`): a confidential client with
+only the service-account (client-credentials) flow, attributes ``spbe.managed``, ``spbe.api`` and
+``spbe.ticket``, and its service account holding the client role ``<api>`` of the resource client
+``api_client_id`` (created on first use, with no flow of its own). Keycloak's default audience
+mapper then puts ``api_client_id`` in ``aud`` and the role in ``resource_access``.
+
+Keycloak quirks handled here: a create answers 201 with the id only in ``Location`` (python-keycloak
+parses it); a concurrent create of the same clientId answers 409, which is taken as "exists" and
+re-read; ``PUT /users/{id}`` is sent the whole representation (Keycloak 24's user profile treats a
+missing ``firstName``/``email`` as a change), ``PUT /clients/{id}`` only ``clientId`` and
+``enabled`` (a whole one could write back a secret rotated in between).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from keycloak import KeycloakAdmin, KeycloakOpenID
+from pydantic import SecretStr, TypeAdapter, ValidationError
+
+from integrations.identity.jwt_validation import JwksCache, validate_access_token
+from integrations.identity.keycloak_errors import mapped_errors
+from toolkit.errors import (
+    ActionFailedError,
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnavailableError,
+)
+from toolkit.identity_provider import (
+    AccessToken,
+    ClientContainment,
+    ClientId,
+    ConsumerClientSpec,
+    EnsuredClient,
+    IdpClient,
+    IdpUser,
+    IdpUsername,
+    RealmRole,
+    TokenClaims,
+    UserContainment,
+)
+from toolkit.masking import Masker
+from toolkit.settings import IdentitySettings, Settings
+
+T = TypeVar("T")
+_CLIENT_ID = TypeAdapter(ClientId)
+_USERNAME = TypeAdapter(IdpUsername)
+MANAGED, API_ATTR, TICKET_ATTR = "spbe.managed", "spbe.api", "spbe.ticket"
+
+
+def _checked(adapter: TypeAdapter[str], value: str, what: str) -> str:
+    try:
+        return adapter.validate_python(value)
+    except ValidationError:
+        raise InvalidInputError(f"{what} {value[:80]!r} is not valid", errors=[(what, "invalid")]) from None
+
+
+class KeycloakIdentityProvider:
+    def __init__(self, *, settings: Settings, masker: Masker | None = None, jwks_min_refresh_s: float = 10.0) -> None:
+        """``jwks_min_refresh_s``: an unknown ``kid`` refetches the realm's keys at most this often
+        (Keycloak's own adapters default to 10 s), so a rotated key is picked up quickly but a flood
+        of forged tokens cannot make us hammer Keycloak."""
+        cfg = settings.identity
+        if cfg is None:
+            raise ConfigurationError("no identity provider is configured (settings.identity)")
+        self.cfg: IdentitySettings = cfg
+        self.server_url = cfg.server_url.rstrip("/") + "/"
+        self.issuer = f"{self.server_url}realms/{cfg.realm}"
+        self.masker = masker if masker is not None else Masker()
+        self._admin_secret = cfg.admin_secret.resolve()
+        self.masker.add(self._admin_secret)
+        self._admin = KeycloakAdmin(
+            server_url=self.server_url, realm_name=cfg.realm, user_realm_name=cfg.admin_realm or cfg.realm,
+            client_id=cfg.admin_client_id, client_secret_key=self._admin_secret.get_secret_value(),
+            verify=cfg.verify_tls, timeout=cfg.timeout_s,  # type: ignore[arg-type]  # requests takes a float
+        )
+        self._oidc = self._openid(cfg.admin_client_id, self._admin_secret)
+        self._keys = JwksCache(lambda: self._call("fetching the realm's signing keys", self._oidc.certs),
+                               min_refresh_s=jwks_min_refresh_s)
+
+    # -- plumbing ------------------------------------------------------------------------------------
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **context: Any) -> T:
+        with mapped_errors(what, masker=self.masker, server=self.server_url, **context):
+            return fn(*args)
+
+    def _openid(self, client_id: str, secret: SecretStr) -> KeycloakOpenID:
+        return KeycloakOpenID(server_url=self.server_url, realm_name=self.cfg.realm, client_id=client_id,
+                              client_secret_key=secret.get_secret_value(), verify=self.cfg.verify_tls,
+                              timeout=self.cfg.timeout_s)  # type: ignore[arg-type]
+
+    def _client_rep(self, client_id: str) -> dict[str, Any] | None:
+        client_id = _checked(_CLIENT_ID, client_id, "client id")
+        found = self._call(f"looking up client {client_id}", self._admin.get_client_id, client_id, client=client_id)
+        if found is None:
+            return None
+        return self._call(f"reading client {client_id}", self._admin.get_client, found, client=client_id)
+
+    def _require_client(self, client_id: str) -> dict[str, Any]:
+        rep = self._client_rep(client_id)
+        if rep is None:
+            raise NotFoundError(f"no client '{client_id}' in realm {self.cfg.realm}", client=client_id)
+        return rep
+
+    def _api_client(self) -> str:
+        """Internal id of the resource client that holds one role per API; created when missing."""
+        name = self.cfg.api_client_id
+        found = self._call("looking up the API resource client", self._admin.get_client_id, name)
+        if found is None:
+            payload = {"clientId": name, "name": "SPBE API gateway (resource server)", "enabled": True,
+                       "publicClient": False, "standardFlowEnabled": False, "implicitFlowEnabled": False,
+                       "directAccessGrantsEnabled": False, "serviceAccountsEnabled": False,
+                       "attributes": {MANAGED: "true"}}
+            found = self._call("creating the API resource client", self._admin.create_client, payload, True)
+        return found
+
+    def _ensure_api_role(self, api_internal: str, role: str) -> dict[str, Any]:
+        try:
+            return self._call(f"reading API role {role}", self._admin.get_client_role, api_internal, role)
+        except NotFoundError:
+            payload = {"name": role, "description": f"Akses ke API {role} melalui SPLP"}
+            self._call(f"creating API role {role}", self._admin.create_client_role, api_internal, payload, True)
+            return self._call(f"reading API role {role}", self._admin.get_client_role, api_internal, role)
+
+    def _api_roles_of(self, rep: dict[str, Any]) -> frozenset[str]:
+        if not rep.get("serviceAccountsEnabled"):
+            return frozenset()
+        api_internal = self._call("looking up the API resource client", self._admin.get_client_id,
+                                  self.cfg.api_client_id)
+        if api_internal is None:
+            return frozenset()
+        user = self._call("reading the service account", self._admin.get_client_service_account_user, rep["id"])
+        roles = self._call("reading the service account's API roles", self._admin.get_client_roles_of_user,
+                           user["id"], api_internal)
+        return frozenset(r["name"] for r in roles)
+
+    def _model(self, rep: dict[str, Any], api_roles: frozenset[str] | None = None) -> IdpClient:
+        attributes = rep.get("attributes") or {}
+        return IdpClient(
+            id=rep["id"], client_id=rep["clientId"], name=rep.get("name") or None, enabled=bool(rep.get("enabled")),
+            confidential=not rep.get("publicClient", False) and not rep.get("bearerOnly", False),
+            service_account=bool(rep.get("serviceAccountsEnabled")),
+            api_roles=self._api_roles_of(rep) if api_roles is None else api_roles,
+            ticket_id=attributes.get(TICKET_ATTR) or None,
+        )
+
+    # -- API consumers -------------------------------------------------------------------------------
+    def ensure_consumer_client(self, spec: ConsumerClientSpec) -> EnsuredClient:
+        api_internal = self._api_client()
+        role = self._ensure_api_role(api_internal, spec.api_role)
+        rep = self._client_rep(spec.client_id)
+        created = False
+        if rep is None:
+            payload = {
+                "clientId": spec.client_id, "name": spec.name, "description": spec.description or "",
+                "enabled": True, "protocol": "openid-connect", "publicClient": False, "bearerOnly": False,
+                "clientAuthenticatorType": "client-secret", "serviceAccountsEnabled": True,
+                "standardFlowEnabled": False, "implicitFlowEnabled": False, "directAccessGrantsEnabled": False,
+                "attributes": {MANAGED: "true", API_ATTR: spec.api_role, TICKET_ATTR: spec.ticket_id or ""},
+            }
+            try:
+                internal = self._call(f"creating client {spec.client_id}", self._admin.create_client, payload,
+                                      client=spec.client_id)
+                created = True
+            except ConflictError:  # another worker created it between our look-up and our create
+                internal = self._require_client(spec.client_id)["id"]
+            rep = self._call(f"reading client {spec.client_id}", self._admin.get_client, internal)
+        self._check_ours(rep, spec)
+        try:
+            user = self._call("reading the service account", self._admin.get_client_service_account_user, rep["id"])
+            held = self._call("reading the service account's API roles", self._admin.get_client_roles_of_user,
+                              user["id"], api_internal)
+            if spec.api_role not in {r["name"] for r in held}:
+                self._call(f"granting API role {spec.api_role}", self._admin.assign_client_role, user["id"],
+                           api_internal, [role])
+        except Exception:
+            if created:  # leave nothing half-made behind: the next attempt starts clean
+                self._undo_create(spec.client_id)
+            raise
+        return EnsuredClient(client=self._model(rep, self._api_roles_of(rep)), created=created)
+
+    def _undo_create(self, client_id: str) -> None:
+        """Best effort: if Keycloak is down this fails too, and the original error is the one to report.
+        A client left behind is ours (attributes match), so the retry adopts and completes it."""
+        try:
+            self.delete_client(client_id)
+        except (UnavailableError, PermissionDeniedError, ActionFailedError):
+            pass
+
+    def _check_ours(self, rep: dict[str, Any], spec: ConsumerClientSpec) -> None:
+        attributes = rep.get("attributes") or {}
+        if attributes.get(MANAGED) != "true":
+            raise ConflictError(f"client '{spec.client_id}' exists and was not created by spbe; choose another "
+                                "consumer name or remove it in Keycloak", client=spec.client_id)
+        for attr, wanted, what in ((API_ATTR, spec.api_role, "API"), (TICKET_ATTR, spec.ticket_id or "", "ticket")):
+            if attributes.get(attr, "") != wanted:
+                raise ConflictError(f"client '{spec.client_id}' already exists for {what} "
+                                    f"'{attributes.get(attr, '')}'", client=spec.client_id)
+        if not rep.get("serviceAccountsEnabled") or rep.get("publicClient"):
+            raise ConflictError(f"client '{spec.client_id}' exists but is not a confidential service-account client",
+                                client=spec.client_id)
+
+    def find_client(self, client_id: str) -> IdpClient | None:
+        rep = self._client_rep(client_id)
+        return None if rep is None else self._model(rep)
+
+    def get_client(self, client_id: str) -> IdpClient:
+        return self._model(self._require_client(client_id))
+
+    def client_secret(self, client_id: str) -> SecretStr:
+        rep = self._require_client(client_id)
+        answer = self._call(f"reading the secret of {client_id}", self._admin.get_client_secrets, rep["id"])
+        return self._secret(answer, client_id)
+
+    def rotate_client_secret(self, client_id: str) -> SecretStr:
+        rep = self._require_client(client_id)
+        answer = self._call(f"rotating the secret of {client_id}", self._admin.generate_client_secrets, rep["id"])
+        return self._secret(answer, client_id)
+
+    def _secret(self, answer: Any, client_id: str) -> SecretStr:
+        value = answer.get("value") if isinstance(answer, dict) else None
+        if not isinstance(value, str) or not value:
+            raise ConflictError(f"Keycloak returned no secret for client '{client_id}'", client=client_id)
+        secret = SecretStr(value)
+        self.masker.add(secret)
+        return secret
+
+    def _set_client_enabled(self, client_id: str, enabled: bool) -> tuple[dict[str, Any], bool]:
+        rep = self._require_client(client_id)
+        was = bool(rep.get("enabled"))
+        if was != enabled:
+            self._call(f"{'enabling' if enabled else 'disabling'} client {client_id}", self._admin.update_client,
+                       rep["id"], {"clientId": rep["clientId"], "enabled": enabled}, client=client_id)
+        return {**rep, "enabled": enabled}, was
+
+    def disable_client(self, client_id: str) -> ClientContainment:
+        _, was = self._set_client_enabled(client_id, False)
+        return ClientContainment(client_id=client_id, was_enabled=was)
+
+    def enable_client(self, client_id: str) -> IdpClient:
+        rep, _ = self._set_client_enabled(client_id, True)
+        return self._model(rep)
+
+    def delete_client(self, client_id: str) -> bool:
+        rep = self._client_rep(client_id)
+        if rep is None:
+            return False
+        try:
+            self._call(f"deleting client {client_id}", self._admin.delete_client, rep["id"], client=client_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def client_credentials_token(self, client_id: str, secret: SecretStr) -> AccessToken:
+        client_id = _checked(_CLIENT_ID, client_id, "client id")
+        self.masker.add(secret)
+        oidc = self._openid(client_id, secret)
+        answer = self._call(f"a client-credentials token for {client_id}", oidc.token, "", "", "client_credentials",
+                            client=client_id)
+        token = SecretStr(str(answer["access_token"]))
+        self.masker.add(token)
+        return AccessToken(token=token, token_type=str(answer.get("token_type", "Bearer")),
+                           expires_in=int(answer.get("expires_in", 0)))
+
+    def validate_token(self, token: SecretStr, *, audience: str | None = None, authorized_party: str | None = None,
+                       required_role: str | None = None, check_active: bool = False) -> TokenClaims:
+        self.masker.add(token)
+        if audience is None and authorized_party is None:
+            audience = self.cfg.api_client_id
+        claims = validate_access_token(token.get_secret_value(), keys=self._keys, issuer=self.issuer,
+                                       audience=audience, authorized_party=authorized_party)
+        if required_role is not None and not claims.has_client_role(self.cfg.api_client_id, required_role):
+            raise PermissionDeniedError(f"access token refused: it does not grant the API role {required_role!r}",
+                                        reason="role")
+        if check_active:
+            if (self.cfg.admin_realm or self.cfg.realm) != self.cfg.realm:
+                raise ConfigurationError("check_active needs the admin client in the token's realm")
+            answer = self._call("introspecting a token", self._oidc.introspect, token.get_secret_value())
+            if not isinstance(answer, dict) or answer.get("active") is not True:
+                raise PermissionDeniedError("access token refused: no longer active (client or user disabled, "
+                                            "or session ended)", reason="inactive")
+        return claims
+
+    # -- people and roles ------------------------------------------------------------------------------
+    def _user_rep(self, username: str) -> dict[str, Any]:
+        username = _checked(_USERNAME, username.lower(), "username")
+        found = self._call(f"looking up user {username}", self._admin.get_users,
+                           {"username": username, "exact": True}, user=username)
+        for rep in found:
+            if rep.get("username") == username:
+                return dict(rep)
+        raise NotFoundError(f"no user '{username}' in realm {self.cfg.realm}", user=username)
+
+    @staticmethod
+    def _user(rep: dict[str, Any]) -> IdpUser:
+        attributes = rep.get("attributes") or {}
+        return IdpUser(
+            id=rep["id"], username=rep["username"], enabled=bool(rep.get("enabled")), email=rep.get("email") or None,
+            first_name=rep.get("firstName") or None, last_name=rep.get("lastName") or None,
+            attributes={str(k): tuple(str(x) for x in v) for k, v in attributes.items() if isinstance(v, list)},
+        )
+
+    def get_user(self, username: str) -> IdpUser:
+        return self._user(self._user_rep(username))
+
+    def user_realm_roles(self, username: str) -> frozenset[str]:
+        rep = self._user_rep(username)
+        roles = self._call(f"reading the realm roles of {username}", self._admin.get_composite_realm_roles_of_user,
+                           rep["id"], user=username)
+        return frozenset(r["name"] for r in roles)
+
+    def realm_roles(self) -> list[RealmRole]:
+        roles = self._call("listing realm roles", self._admin.get_realm_roles)
+        return sorted((RealmRole(name=r["name"], description=r.get("description") or None) for r in roles),
+                      key=lambda r: r.name)
+
+    def users_with_realm_role(self, role: str) -> list[IdpUser]:
+        members = self._call(f"listing members of realm role {role}", self._admin.get_realm_role_members, role,
+                             role=role)
+        return sorted((self._user(m) for m in members), key=lambda u: u.username)
+
+    # -- containment -----------------------------------------------------------------------------------
+    def disable_user_and_logout(self, username: str) -> UserContainment:
+        rep = self._user_rep(username)
+        was = bool(rep.get("enabled"))
+        if was:  # disable first, so no new session can start between the logout and the disable
+            self._call(f"disabling user {username}", self._admin.update_user, rep["id"], {**rep, "enabled": False},
+                       user=username)
+        sessions = self._call(f"listing sessions of {username}", self._admin.get_sessions, rep["id"], user=username)
+        self._call(f"logging out {username}", self._admin.user_logout, rep["id"], user=username)
+        return UserContainment(username=rep["username"], user_id=rep["id"], was_enabled=was,
+                               sessions_closed=len(sessions))
+
+    def enable_user(self, username: str) -> IdpUser:
+        rep = self._user_rep(username)
+        if not rep.get("enabled"):
+            self._call(f"enabling user {username}", self._admin.update_user, rep["id"], {**rep, "enabled": True},
+                       user=username)
+        return self._user({**rep, "enabled": True})
