@@ -55,7 +55,7 @@ def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) 
     assert analysis["ports"] == {"sw-dinkes-01": ["FastEthernet0/1", "FastEthernet0/2"]}  # 12 users, 8 per port
     assert analysis["subnet"].endswith("/27")  # 12 users + 25 % headroom + gateway
     attachments = {a.name for a in app.tickets.get(ticket.id).attachments}
-    assert {f"{ticket.id}_sw-dinkes-01.cfg", f"{ticket.id}_sw-dinkes-01.diff"} <= attachments
+    assert {f"{ticket.id}_sw-dinkes-01.cfg", f"{ticket.id}_sw-dinkes-01.diff", f"{ticket.id}_plan.json"} <= attachments
     diff = app.tickets.read_attachment(ticket.id, f"{ticket.id}_sw-dinkes-01.diff").decode()
     assert f"+vlan {vlan}" in diff and f"+interface Vlan{vlan}" in diff
     assert _running(net_settings, "sw-dinkes-01") == before, "the analysis changed a device"

@@ -181,6 +181,10 @@ class NetworkAnalyseAction:
                 artifacts.append(Artifact(name=path.name, path=path, media_type="text/plain",
                                           kind="network_config" if suffix == ".cfg" else "network_diff"))
         digest = plan_digest(change, rendered)
+        plan_file = run.work_dir / f"{ctx.ticket.id}_plan.json"  # for `spbe network diff|verify --plan`
+        plan_file.write_text(change.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        artifacts.append(Artifact(name=plan_file.name, path=plan_file, media_type="application/json",
+                                  kind="network_plan"))
         apps = [inventory.app(a) for a in request.apps]
         facts = {"network": {"analysis": {
             "site": site.id, "site_name": site.name, "opd": site.opd, "users": request.users,
