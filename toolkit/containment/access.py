@@ -23,7 +23,6 @@ from typing import Any
 from toolkit.containment.host import InventoryHost, Log, Mask, published, run_containment_playbook
 from toolkit.containment.models import StepOutcome
 from toolkit.errors import ActionFailedError, ConfigurationError, InvalidInputError, ToolkitError
-from toolkit.registry import Registry
 from toolkit.settings import Settings
 
 LOCK_PLAYBOOK = "lock_accounts.yml"
@@ -84,27 +83,20 @@ def unlock_accounts(settings: Settings, host: InventoryHost, record_id: str, bef
     run_containment_playbook(settings, UNLOCK_PLAYBOOK, host, extra, work_dir, log, mask)
 
 
-def _port(settings: Settings, group: str, what: str) -> tuple[Any | None, str]:
-    """The configured adapter of a port, or (None, why not)."""
-    if group == "spbe.gateways":
-        config = getattr(settings, "gateway", None)
-        kind, options = (config.kind, dict(config.options)) if config is not None else (None, {})
-    else:
-        config = getattr(settings, "identity", None)
-        kind, options = (getattr(config, "kind", None), {}) if config is not None else (None, {})
-    if kind is None:
+def _build(factory: Callable[[], Any] | None, what: str) -> tuple[Any | None, str]:
+    """The port's adapter, or (None, why not): no factory means the port is not configured."""
+    if factory is None:
         return None, f"{what} {NOT_CONFIGURED}"
     try:
-        return Registry[Any](group).create(kind, settings=settings, **options), ""
+        return factory(), ""
     except ConfigurationError as exc:
         return None, f"{what} {NOT_CONFIGURED}: {exc}"
 
 
-def revoke_gateway(settings: Settings, consumers: tuple[str, ...],
-                   factory: Callable[[], Any] | None = None) -> StepOutcome:
+def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None) -> StepOutcome:
     if not consumers:
         return StepOutcome(part="gateway", status="nothing_to_do", detail="tidak ada konsumen API yang diminta")
-    gateway, why = (factory(), "") if factory else _port(settings, "spbe.gateways", "API gateway")
+    gateway, why = _build(factory, "API gateway")
     if gateway is None:
         return StepOutcome(part="gateway", status="not_configured", detail=why)
     revoked: dict[str, list[str]] = {}
@@ -117,11 +109,10 @@ def revoke_gateway(settings: Settings, consumers: tuple[str, ...],
                        detail=f"kredensial dicabut untuk {', '.join(consumers)}")
 
 
-def disable_idp_users(settings: Settings, users: tuple[str, ...],
-                      factory: Callable[[], Any] | None = None) -> StepOutcome:
+def disable_idp_users(users: tuple[str, ...], factory: Callable[[], Any] | None) -> StepOutcome:
     if not users:
         return StepOutcome(part="identity", status="nothing_to_do", detail="tidak ada pengguna yang diminta")
-    idp, why = (factory(), "") if factory else _port(settings, "spbe.identity_providers", "identity provider")
+    idp, why = _build(factory, "identity provider")
     if idp is None:
         return StepOutcome(part="identity", status="not_configured", detail=why)
     done: dict[str, dict[str, Any]] = {}
@@ -135,12 +126,11 @@ def disable_idp_users(settings: Settings, users: tuple[str, ...],
                        detail=f"pengguna dinonaktifkan dan sesinya ditutup: {', '.join(users)}")
 
 
-def enable_idp_users(settings: Settings, before: dict[str, Any],
-                     factory: Callable[[], Any] | None = None) -> StepOutcome:
+def enable_idp_users(before: dict[str, Any], factory: Callable[[], Any] | None) -> StepOutcome:
     users = [u for u, state in sorted(before.items()) if state.get("was_enabled")]
     if not users:
         return StepOutcome(part="identity", status="nothing_to_do", detail="tidak ada pengguna yang diaktifkan kembali")
-    idp, why = (factory(), "") if factory else _port(settings, "spbe.identity_providers", "identity provider")
+    idp, why = _build(factory, "identity provider")
     if idp is None:
         return StepOutcome(part="identity", status="not_configured", detail=why)
     for user in users:

@@ -28,6 +28,7 @@ from toolkit.containment.models import (
 from toolkit.containment.store import ContainmentStore
 from toolkit.engine.app import App
 from toolkit.errors import ConflictError, InvalidInputError, ToolkitError
+from toolkit.registry import Registry
 from toolkit.tickets.models import EventKind, NewEvent
 
 log = logging.getLogger("spbe.containment")
@@ -43,14 +44,24 @@ class ContainmentService:
     """One per app; ``log`` receives masked progress lines (the CLI prints them, a job stores them)."""
 
     def __init__(self, app: App, log_line: Log | None = None, gateway_factory: Callable[[], Any] | None = None,
-                 idp_factory: Callable[[], Any] | None = None) -> None:
+                 idp_factory: Callable[[], Any] | None = None, post_comments: bool = True) -> None:
         self.app = app
+        self.post_comments = post_comments  # False in a job: the worker posts the action's result itself
+        self.last_comment = ""
         self.settings = app.settings
         self.store = ContainmentStore(Path(self.settings.state_dir) / "containment.db")
         self.work_dir = Path(self.settings.state_dir) / "containment" / "runs"
         self.log_line = log_line
-        self.gateway_factory = gateway_factory
-        self.idp_factory = idp_factory
+        self.gateway_factory = gateway_factory or self._configured_gateway()
+        self.idp_factory = idp_factory or ((lambda: app.identity) if app.settings.identity is not None else None)
+
+    def _configured_gateway(self) -> Callable[[], Any] | None:
+        config = getattr(self.settings, "gateway", None)
+        if config is None:
+            return None
+        settings, masker = self.settings, self.app.masker
+        return lambda: Registry[Any]("spbe.gateways").create(config.kind, settings=settings, masker=masker,
+                                                             **config.options)
 
     # ------------------------------------------------------------------ shared steps
 
@@ -80,6 +91,9 @@ class ContainmentService:
             "catatan_id": record.id, "petugas": name, "waktu": datetime.now(UTC), "rincian": details,
             "alasan": reason,
         })
+        self.last_comment = self.app.masker(text)
+        if not self.post_comments:
+            return
         event = NewEvent(kind=EventKind.COMMENT, actor=record.actor if operation == "penahanan" else
                          (record.released_by or record.actor), text=self.app.masker(text),
                          data={"containment": record.summary(), "operation": operation},
@@ -189,8 +203,8 @@ class ContainmentService:
                 if target_host is not None and request.accounts:
                     before["accounts"] = access.lock_accounts(self.settings, target_host, record.id, request.accounts,
                                                               self.work_dir, self.log_line, self.app.masker)
-                gateway = access.revoke_gateway(self.settings, request.gateway_consumers, self.gateway_factory)
-                identity = access.disable_idp_users(self.settings, request.idp_users, self.idp_factory)
+                gateway = access.revoke_gateway(request.gateway_consumers, self.gateway_factory)
+                identity = access.disable_idp_users(request.idp_users, self.idp_factory)
                 before["identity"] = identity.data.get("users", {})
                 return before, {"gateway": gateway.model_dump(), "identity": identity.model_dump()}
 
@@ -273,7 +287,7 @@ class ContainmentService:
             access.unlock_accounts(self.settings, target, record.id, record.before["accounts"], self.work_dir,
                                    self.log_line, self.app.masker)
             details.append(f"Akun lokal di {host_name} dipulihkan: {', '.join(sorted(record.before['accounts']))}.")
-        identity = access.enable_idp_users(self.settings, record.before.get("identity", {}), self.idp_factory)
+        identity = access.enable_idp_users(record.before.get("identity", {}), self.idp_factory)
         result["identity"] = identity.model_dump()
         details.append(f"Identity provider: {identity.status} — {identity.detail}")
         if record.applied.get("gateway", {}).get("status") == "done":

@@ -1,0 +1,97 @@
+"""The catalog's containment actions: ``containment.isolate_host`` and ``containment.inspect``.
+
+As workflow steps they run in a worker, so "who contains" is the person whose decision made the step
+current: the actor of the ticket's latest approval / completed step / completeness check who is a person
+of the directory (not the engine). The same policy as the CLI applies: that person must hold a
+containment role (csirt) and the ticket must be a verified incident; a refusal fails the job, is audited
+and is reported on the ticket. The target is the ticket's ``objek_terdampak`` field (a validated hostname),
+which must be an inventory host. The ticket comment is the action's result (the worker posts it).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
+from toolkit.containment.models import IsolateHostRequest
+from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from toolkit.tickets.models import EventKind
+
+TARGET_FIELD = "objek_terdampak"
+_DECISIONS = frozenset({EventKind.APPROVED, EventKind.STEP_COMPLETED, EventKind.CHECKED})
+
+
+def trigger_actor(ctx: ActionContext) -> str:
+    """The person whose decision started this step (see the module docstring)."""
+    for event in reversed(ctx.timeline):
+        if event.kind in _DECISIONS:
+            try:
+                ctx.directory.person(event.actor)
+            except NotFoundError:
+                continue  # the engine's own entries (step results) are not decisions of a person
+            return event.actor
+    raise PermissionDeniedError(f"ticket {ctx.ticket.id}: no person's decision precedes step {ctx.step.id}")
+
+
+def _target(ctx: ActionContext) -> str:
+    host = ctx.ticket.fields.get(TARGET_FIELD)
+    if not isinstance(host, str) or not host:
+        raise InvalidInputError(f"ticket {ctx.ticket.id} names no affected object ({TARGET_FIELD})",
+                                errors=[(TARGET_FIELD, "required")])
+    return host
+
+
+class IsolateHostAction:
+    """SOP step 'isolasi objek terdampak' / 'pemindahan aset dari jaringan lokal'."""
+
+    name = "containment.isolate_host"
+    idempotent = True
+
+    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+        request = IsolateHostRequest(ticket_id=ctx.ticket.id, actor=trigger_actor(ctx), host=_target(ctx),
+                                     reason=f"Langkah SOP: {ctx.step.title}")
+        return request.model_dump(mode="json")
+
+    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+        from toolkit.containment.service import ContainmentService
+        from toolkit.engine.app import App
+
+        started = time.monotonic()
+        service = ContainmentService(App(ctx.settings, masker=run.mask), run.log, post_comments=False)
+        request = IsolateHostRequest.model_validate(plan)
+        record = service.isolate_host(request)
+        return ActionResult(
+            ok=True, summary=f"{record.target} isolated (record {record.id})", comment=service.last_comment,
+            facts={"containment": record.summary(), "applied": record.applied},
+            changed=[f"{record.target}: isolation table"] if record.applied.get("changed") else [],
+            duration_s=time.monotonic() - started)
+
+
+class InspectAction:
+    """SOP step 'pemeriksaan terhadap objek yang terdampak': the host's state, read-only, on the ticket."""
+
+    name = "containment.inspect"
+    idempotent = True
+
+    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+        return {"ticket_id": ctx.ticket.id, "actor": trigger_actor(ctx), "host": _target(ctx)}
+
+    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+        from toolkit.containment.service import ContainmentService
+        from toolkit.engine.app import App
+
+        started = time.monotonic()
+        service = ContainmentService(App(ctx.settings, masker=run.mask), run.log, post_comments=False)
+        state = service.inspect_host(plan["ticket_id"], plan["actor"], plan["host"])
+        path = run.work_dir / f"pemeriksaan-{plan['host']}-job{run.job_id}.md"
+        sections = [f"## {key}\n\n```\n{value.strip() or '-'}\n```\n" for key, value in state.items()]
+        path.write_text(f"# Pemeriksaan objek terdampak: {plan['host']}\n\n" + "\n".join(sections), encoding="utf-8")
+        listening = [line for line in state.get("listening", "").splitlines() if line.strip()]
+        comment = (f"**{ctx.step.title}**\n\nHasil pemeriksaan host {plan['host']}: {len(listening)} soket "
+                   f"mendengarkan, diisolasi: {state.get('isolated', '-').strip() or '-'}. "
+                   "Rincian (ruleset firewall, soket, proses, pengguna yang masuk) terlampir.\n")
+        return ActionResult(ok=True, summary=f"{plan['host']} inspected", comment=comment,
+                            facts={"host": plan["host"], "isolated": state.get("isolated", "").strip()},
+                            artifacts=[Artifact(name=path.name, path=path, kind="pemeriksaan_objek")],
+                            duration_s=time.monotonic() - started)
