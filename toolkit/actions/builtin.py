@@ -24,3 +24,8 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
     from toolkit.vpn.action import SiteToSiteVpnAction
 
     registry.register(SiteToSiteVpnAction())
+
+    from toolkit.containment.actions import InspectAction, IsolateHostAction
+
+    for containment_action in (IsolateHostAction(), InspectAction()):
+        registry.register(containment_action)
