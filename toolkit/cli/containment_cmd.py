@@ -34,11 +34,20 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable ou
 VERBOSE = click.option("--progress/--quiet", default=False, help="Show playbook output on stderr.")
 
 
+OPERATIONS = {IsolateHostRequest: "isolate_host", QuarantinePortRequest: "quarantine_port", AccessRequest: "access",
+              ReleaseRequest: "release"}
+
+
 def _request(model: type[M], **values: Any) -> M:
+    """The validated request; a refusal is audited (every containment attempt is) and names the field."""
     try:
         return model(**values)
     except ValidationError as exc:
         errors = [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
+        operation = "release" if click.get_current_context().command_path.split()[1:2] == ["release"] \
+            else OPERATIONS.get(model, "unknown")
+        _service(False).refuse_invalid(operation, str(values.get("ticket_id", "")), str(values.get("actor", "")),
+                                       errors)
         raise InvalidInputError("; ".join(f"{f}: {m}" for f, m in errors), errors=errors) from None
 
 

@@ -65,6 +65,12 @@ class ContainmentService:
 
     # ------------------------------------------------------------------ shared steps
 
+    def refuse_invalid(self, operation: str, ticket_id: str, actor: str, errors: list[tuple[str, str]]) -> None:
+        """Audit a request refused at the boundary (malformed host, address, user...): it never got further."""
+        masked = [(field, self.app.masker(message)[:200]) for field, message in errors]
+        self.app.audit.append(str(actor)[:64] or "-", f"containment.{operation}.refused", str(ticket_id)[:64] or None,
+                              {"error": "InvalidInputError", "errors": masked})
+
     def _authorize(self, ticket_id: str, actor: str, operation: str) -> Any:
         roles = self.settings.containment.roles
         person = policy.require_role(self.app.directory, actor, roles, operation)
