@@ -121,7 +121,12 @@ class KeycloakIdentityProvider:
                        "publicClient": False, "standardFlowEnabled": False, "implicitFlowEnabled": False,
                        "directAccessGrantsEnabled": False, "serviceAccountsEnabled": False,
                        "attributes": {MANAGED: "true"}}
-            found = self._call("creating the API resource client", self._admin.create_client, payload, True)
+            try:
+                found = self._call("creating the API resource client", self._admin.create_client, payload)
+            except ConflictError:  # created meanwhile by another worker
+                found = self._call("looking up the API resource client", self._admin.get_client_id, name)
+                if found is None:
+                    raise
         return found
 
     def _ensure_api_role(self, api_internal: str, role: str) -> dict[str, Any]:
@@ -129,7 +134,10 @@ class KeycloakIdentityProvider:
             return self._call(f"reading API role {role}", self._admin.get_client_role, api_internal, role)
         except NotFoundError:
             payload = {"name": role, "description": f"Akses ke API {role} melalui SPLP"}
-            self._call(f"creating API role {role}", self._admin.create_client_role, api_internal, payload, True)
+            try:
+                self._call(f"creating API role {role}", self._admin.create_client_role, api_internal, payload)
+            except ConflictError:  # created meanwhile by another worker; read it below
+                pass
             return self._call(f"reading API role {role}", self._admin.get_client_role, api_internal, role)
 
     def _api_roles_of(self, rep: dict[str, Any]) -> frozenset[str]:
@@ -173,7 +181,10 @@ class KeycloakIdentityProvider:
                                       client=spec.client_id)
                 created = True
             except ConflictError:  # another worker created it between our look-up and our create
-                internal = self._require_client(spec.client_id)["id"]
+                existing = self._client_rep(spec.client_id)
+                if existing is None:
+                    raise
+                internal = existing["id"]
             rep = self._call(f"reading client {spec.client_id}", self._admin.get_client, internal)
         self._check_ours(rep, spec)
         try:

@@ -70,8 +70,8 @@ def mapped_errors(what: str, *, masker: Masker, server: str, **context: Any) -> 
         raise UnavailableError(f"Keycloak at {server} is unreachable ({what})", **context) from None
     except KeycloakError as exc:
         code = exc.response_code
-        said = keycloak_message(exc)
-        detail = masker(f": {said}" if said else "")
+        said = masker(keycloak_message(exc))
+        detail = f": {said}" if said else ""
         error: type[ToolkitError]
         oauth_error = (_body(exc) or {}).get("error") if isinstance(_body(exc), dict) else None
         if isinstance(exc, KeycloakAuthenticationError) or code in (401, 403) or oauth_error in _REFUSED:

@@ -84,7 +84,8 @@ class KeycloakFake:
         self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True,
                                    request_handler=_QuietHandler)
         self._port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="keycloak-fake", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="keycloak-fake", daemon=True)
         self._thread.start()
         return self
 

@@ -36,6 +36,7 @@ class RsaKey:
     kid: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     private: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(public_exponent=65537,
                                                                                           key_size=2048))
+    _jwk: dict[str, Any] | None = field(default=None, repr=False)
 
     def certificate_der(self) -> bytes:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.realm)])
@@ -47,6 +48,11 @@ class RsaKey:
         return cert.public_bytes(serialization.Encoding.DER)
 
     def jwk(self) -> dict[str, Any]:
+        if self._jwk is None:
+            self._jwk = self._build_jwk()
+        return self._jwk
+
+    def _build_jwk(self) -> dict[str, Any]:
         numbers = self.private.public_key().public_numbers()
         der = self.certificate_der()
         return {
