@@ -17,7 +17,9 @@ later `` exit`` logs out, which is the closed SSH session that was seen. What is
 * ``switchport trunk allowed vlan remove N`` on a trunk allowing all VLANs leaves ``1-4094`` minus N
   (stock: up to 4096, which IOS never shows);
 * ``ip ...`` / ``switchport ...`` forms fake-switches ignores silently answer ``% Invalid input`` instead,
-  so a line the simulator did not apply is never taken for a line it did.
+  so a line the simulator did not apply is never taken for a line it did;
+* typed characters are echoed once per received packet (`CoalescingShell`), as a real switch's TCP
+  stack does, instead of one SSH packet per character.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ from fake_switches.cisco.command_processor.config_interface import ConfigInterfa
 from fake_switches.cisco.command_processor.enabled import EnabledCommandProcessor
 from fake_switches.command_processing.base_command_processor import BaseCommandProcessor
 from fake_switches.switch_configuration import SwitchConfiguration, split_port_name
+from fake_switches.terminal.ssh import SwitchSSHShell
+from fake_switches.transports.ssh_service import SSHDemoAvatar
+from twisted.conch import interfaces as conchinterfaces
+from twisted.conch.insults import insults
+from twisted.conch.ssh import session
+from twisted.cred import portal
+from zope.interface import implementer
 
 from toolkit.network.ios import IOS_PORT_NAMES
 
@@ -352,3 +361,56 @@ class IosEnabledCommandProcessor(EnabledCommandProcessor):  # type: ignore[misc]
         self.write_line(f"Current configuration : {len(chr(10).join(data)) + 1} bytes")
         for line in data:
             self.write_line(line)
+
+
+class CoalescingShell(SwitchSSHShell):  # type: ignore[misc]
+    """Echo typed characters once per received packet, not one SSH packet per character.
+
+    fake-switches writes every echoed character separately, so a 40-character line costs the client 40
+    SSH packets to decrypt and parse; a real switch's TCP stack coalesces them (a pasted line comes
+    back in one or a few segments). With 50 sessions at once the per-character packets were most of
+    the client's CPU time.
+    """
+
+    def characterReceived(self, ch: bytes, moreCharactersComing: bool) -> None:  # noqa: N802,N803 - Twisted API
+        processor = self.get_actual_processor()
+        echo = ch if processor.replace_input is False else len(ch) * processor.replace_input.encode()
+        self._pending = getattr(self, "_pending", b"") + echo
+        if not moreCharactersComing:
+            self.flush_echo()
+        if self.mode == "insert":
+            self.lineBuffer.insert(self.lineBufferIndex, ch)
+        else:
+            self.lineBuffer[self.lineBufferIndex:self.lineBufferIndex + 1] = [ch]
+        self.lineBufferIndex += 1
+
+    def flush_echo(self) -> None:
+        pending, self._pending = getattr(self, "_pending", b""), b""
+        if pending:
+            self.terminal.write(pending)
+
+    def keystrokeReceived(self, keyID: Any, modifier: Any) -> None:  # noqa: N802,N803 - Twisted API
+        if keyID not in self._printableChars:
+            self.flush_echo()  # Enter and friends: what was typed is echoed before the answer
+        super().keystrokeReceived(keyID, modifier)
+
+
+class LabAvatar(SSHDemoAvatar):  # type: ignore[misc]
+    def openShell(self, protocol: Any) -> None:  # noqa: N802 - Twisted API
+        protocol_class: Any = insults.ServerProtocol
+        server_protocol: Any = protocol_class(CoalescingShell, self, switch_core=self.switch_core)
+        server_protocol.makeConnection(protocol)
+        protocol.makeConnection(session.wrapProtocol(server_protocol))
+
+
+@implementer(portal.IRealm)
+class LabRealm:
+    """fake-switches' SSH realm, with `LabAvatar` (the coalescing shell)."""
+
+    def __init__(self, switch_core: Any) -> None:
+        self.switch_core = switch_core
+
+    def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:  # noqa: N802,N803 - Twisted API
+        if conchinterfaces.IConchUser in interfaces:
+            return interfaces[0], LabAvatar(avatarId, switch_core=self.switch_core), lambda: None
+        raise NotImplementedError("no supported interface")

@@ -35,7 +35,6 @@ from fake_switches.cisco.command_processor.default import DefaultCommandProcesso
 from fake_switches.cisco.command_processor.piping import PipingProcessor
 from fake_switches.switch_configuration import Port
 from fake_switches.terminal import LoggingTerminalController
-from fake_switches.transports.ssh_service import SSHDemoRealm
 from twisted.conch.ssh import factory, keys
 from twisted.cred import checkers, portal
 from twisted.internet import error as twisted_error
@@ -46,6 +45,7 @@ from toolkit.lab.ios_shims import (
     IosEnabledCommandProcessor,
     IosInterfaceCommandProcessor,
     IosSwitchConfiguration,
+    LabRealm,
 )
 from toolkit.lab.models import SwitchServerConfig, SwitchSpec
 
@@ -116,7 +116,8 @@ def build_factory(core: LabCiscoCore, username: str, password: str, host_key: An
     """Twisted's checker compares ``bytes`` (what arrives on the wire) with ``bytes``."""
     checker: Any = checkers.InMemoryUsernamePasswordDatabaseDontUse()
     checker.addUser(username.encode(), password.encode())
-    ssh_portal: Any = portal.Portal(SSHDemoRealm(core))
+    realm: Any = LabRealm(core)
+    ssh_portal: Any = portal.Portal(realm)
     ssh_portal.registerChecker(checker)
     ssh_factory: Any = factory.SSHFactory()
     ssh_factory.portal = ssh_portal

@@ -106,12 +106,18 @@ def verify_plan(session: DeviceSession, plan: NetworkChange, device: str) -> lis
     problems: list[str] = []
     vlans = {v.id: v for v in session.vlans()}
     vlan = vlans.get(plan.vlan_id)
+    running = session.running()  # one read for every interface instead of one "show run interface" each
+
+    def interface(name: str) -> ios.InterfaceConfig | None:
+        section = running.get(f"interface {name}")
+        return ios.interface_config(section) if section is not None else None
+
     if vlan is None:
         problems.append(f"VLAN {plan.vlan_id} is missing")
     elif vlan.name != plan.vlan_name:
         problems.append(f"VLAN {plan.vlan_id} is named {vlan.name!r}, not {plan.vlan_name!r}")
     for name in ports.access_ports:
-        config = session.interface(name)
+        config = interface(name)
         if vlan is not None and name not in vlan.ports:
             problems.append(f"{name} is not a member of VLAN {plan.vlan_id}")
         if config is None:
@@ -122,11 +128,11 @@ def verify_plan(session: DeviceSession, plan: NetworkChange, device: str) -> lis
         if config.shutdown:
             problems.append(f"{name} is shut down")
     for name in ports.trunk_ports:
-        config = session.interface(name)
+        config = interface(name)
         if config is None or not config.carries(plan.vlan_id):
             problems.append(f"trunk {name} does not carry VLAN {plan.vlan_id}")
     if ports.gateway:
-        svi = session.interface(f"Vlan{plan.vlan_id}")
+        svi = interface(f"Vlan{plan.vlan_id}")
         if svi is None:
             problems.append(f"SVI Vlan{plan.vlan_id} is missing")
         else:
