@@ -197,3 +197,22 @@ def test_a_failed_verification_rolls_both_gateways_back(lab: LabState, vpn: LabV
         assert _on(gateway, "test", "-e", f"/etc/wireguard/{interface}.conf").returncode != 0
     assert not _ping(vpn.site_client_netns, vpn.dc_server)
     _no_private_key_anywhere(settings, [result], log, plan)
+
+
+def test_down_removes_the_vpn_part_even_without_its_state_file(tmp_path: Path) -> None:
+    from tests.fixtures.lab import test_lab_name
+    from toolkit.lab import netns
+    from toolkit.lab.manager import LabManager
+
+    manager = LabManager(tmp_path, test_lab_name("-vd"), switches=0, with_prometheus=False)
+    state = manager.up()
+    try:
+        assert state.vpn is not None
+        names = [state.vpn.site_gateway.netns, state.vpn.dc_gateway.netns,
+                 state.vpn.site_client_netns, state.vpn.dc_server_netns]  # fmt: skip
+        assert all(netns.netns_exists(n) for n in names)
+        manager.state_file.unlink()  # a crash lost lab.json: names alone must be enough
+    finally:
+        manager.down()
+    assert not any(netns.netns_exists(n) for n in names)
+    assert not any(netns.link_exists(h.veth_root) for h in (state.vpn.site_gateway, state.vpn.dc_gateway))
