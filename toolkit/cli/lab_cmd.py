@@ -70,6 +70,13 @@ def _render(state: LabState, running: dict[str, bool], switches_running: bool) -
         console.print(f"incident:   {ir.affected.name} web {ir.affected_address}:{ir.web_port}, "
                       f"csirt {ir.csirt_address} ({ir.csirt_netns}), attacker {ir.attacker_address} "
                       f"({ir.attacker_netns})")
+    if state.vpn:
+        v = state.vpn
+        site, dc = v.site_gateway, v.dc_gateway
+        console.print(f"vpn:        site {site.name} (ssh {site.address}, public {v.site_underlay}, "
+                      f"LAN {v.site_lan}, client {v.site_client} in {v.site_client_netns})")
+        console.print(f"            dc {dc.name} (ssh {dc.address}, public {v.dc_underlay}, "
+                      f"LAN {v.dc_lan}, server {v.dc_server} in {v.dc_server_netns}); tunnels {v.tunnel_pool}")
     for warning in state.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
 
