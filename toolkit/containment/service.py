@@ -169,6 +169,7 @@ class ContainmentService:
 
         def work() -> ContainmentRecord:
             person, verification = self._authorize(request.ticket_id, request.actor, "quarantine a switch port")
+            switch_port.precheck(self.settings, request.device, request.interface)
             record, new = self.store.begin(request.ticket_id, ContainmentKind.QUARANTINE_PORT, target, request.actor,
                                            {**data, "verification": verification.how})
 

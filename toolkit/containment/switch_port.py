@@ -63,12 +63,18 @@ def restore_lines(interface: str, before: PortState) -> list[str]:
     return lines
 
 
-def quarantine(settings: Settings, device: str, interface: str, mode: str, vlan: int) -> tuple[PortState, PortState]:
-    """Returns (before, after). Idempotent: a port already in quarantine is left as it is."""
+def precheck(settings: Settings, device: str, interface: str) -> ResolvedDevice:
+    """Refusals that need no connection: a device not in the inventory, an uplink named there."""
     resolved, trunks = resolve_device(settings, device)
     if interface in trunks:
         raise InvalidInputError(f"{interface} is an uplink (trunk) of {device}: quarantine access ports only",
                                 errors=[("interface", "trunk port")])
+    return resolved
+
+
+def quarantine(settings: Settings, device: str, interface: str, mode: str, vlan: int) -> tuple[PortState, PortState]:
+    """Returns (before, after). Idempotent: a port already in quarantine is left as it is."""
+    resolved = precheck(settings, device, interface)
     with DeviceSession(resolved) as session:
         before = _state(session, interface)
         if before.mode == "trunk":
