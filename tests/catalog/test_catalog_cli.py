@@ -77,7 +77,8 @@ def test_show_json_round_trips(runner: CliRunner) -> None:
     result = runner.invoke(catalog_group, ["show", "insiden-siber", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["steps"][4]["when"] == {"field": "perlu_press_release", "equals": True, "in": None}
+    steps = {step["id"]: step for step in data["steps"]}
+    assert steps["press-release-insiden"]["when"] == {"field": "perlu_press_release", "equals": True, "in": None}
     assert Service.model_validate(data) == load_catalog().get("insiden-siber")
 
 

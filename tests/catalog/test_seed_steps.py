@@ -100,7 +100,7 @@ EXPECTED: dict[str, list[tuple[str, str, StepKind]]] = {
 
 SEED_PREFIX = {"insiden-siber": "000_", "jaringan-intra": "001_", "pusat-data": "002_",
                "keamanan-informasi": "003_", "splp": "004_"}
-UNNUMBERED = {"insiden-siber": ["pemulihan-sistem"],
+UNNUMBERED = {"insiden-siber": ["pengumpulan-bukti", "pemulihan-sistem"],
               "pusat-data": ["konfigurasi-backup", "konfigurasi-vpn", "penandatanganan-berita-acara"],
               "keamanan-informasi": ["notifikasi-pelapor"],
               "jaringan-intra": ["persetujuan-rencana-konfigurasi"], "splp": []}

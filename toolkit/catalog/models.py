@@ -215,6 +215,9 @@ class Step(_Frozen):
     outputs: tuple[str, ...] = ()
     participants: tuple[Slug, ...] = ()
     notes: str | None = None
+    # Fields whose value this step's actor decides during the procedure (a branch of the SOP: the kind
+    # of incident, the need for outside help); see `toolkit.decisions`.
+    decides: tuple[Identifier, ...] = ()
 
     @model_validator(mode="after")
     def _bound(self) -> Step:
@@ -316,6 +319,9 @@ class Service(_Frozen):
                 last_no = step.sop_no
             if step.when is not None:
                 self._check_condition(step.when, f"steps.{index}.when")
+            for name in step.decides:
+                if name not in {spec.name for spec in self.requirements.fields}:
+                    raise ValueError(f"steps.{index}.decides: '{name}' is not a declared field")
         for index, variant in enumerate(self.sla.variants):
             if variant.when is not None:
                 self._check_condition(variant.when, f"sla.variants.{index}.when")

@@ -92,8 +92,12 @@ def _register() -> None:
     cli.add_command(release_group)
 
     from toolkit.cli.evidence_cmd import evidence_group
+    from toolkit.cli.incident_cmd import decide_command, escalate_command
+    from toolkit.cli.ticket_cmd import ticket_group as _tickets
 
     cli.add_command(evidence_group)
+    cli.add_command(escalate_command)
+    _tickets.add_command(decide_command)
 
 
 _register()

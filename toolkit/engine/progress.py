@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from toolkit.decisions import effective_fields
 from toolkit.jobs import JobQueue
 from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 from toolkit.workflow import WorkflowState, evaluate
@@ -59,7 +60,7 @@ def progress(
     now = now or datetime.now(UTC)
     return evaluate(
         service,
-        ticket.fields,
+        effective_fields(ticket.fields, timeline),  # decisions taken on the way pick the SOP's branch
         completed_steps(service, timeline, queue, ticket.id),
         opened_at=ticket.created_at,
         now=now,

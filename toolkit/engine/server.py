@@ -103,7 +103,7 @@ class Server:
                 self.stop.wait(idle)
 
     def _trigger_loop(self) -> None:
-        last_sweep = 0.0
+        last_sweep = last_escalation = 0.0
         idle = self.app.settings.workers.poll_interval
         while not self.stop.is_set():
             try:
@@ -111,6 +111,11 @@ class Server:
                 if time.monotonic() - last_sweep > self.sweep_every:
                     sweep(self.app)
                     last_sweep = time.monotonic()
+                if time.monotonic() - last_escalation > self.app.settings.escalation_interval_s:
+                    from toolkit.escalation import check_once  # late steps and SLAs, escalated once
+
+                    last_escalation = time.monotonic()
+                    check_once(self.app)
                 deliver_due(self.app)
             except Exception as exc:  # noqa: BLE001 - the trigger must outlive any one failure
                 log.warning("trigger: %s", self.app.masker(f"{type(exc).__name__}: {exc}"))

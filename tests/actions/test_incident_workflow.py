@@ -1,0 +1,116 @@
+"""Both incident SOPs as workflows: Surakarta's branches (security vs general incident, outside help
+with its seven days on the SLA clock) and Gorontalo's 48 h / 72 h totals, decided on the ticket."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from toolkit.engine import desk
+from toolkit.engine.app import App
+from toolkit.engine.incident_desk import decide
+from toolkit.engine.progress import progress
+from toolkit.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from toolkit.settings import load_settings
+from toolkit.tickets.models import AttachmentUpload, EventKind
+
+LETTER = AttachmentUpload(name="surat.pdf", media_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n",
+                          kind="surat_permohonan")
+SURAKARTA = {"pelapor_nama": "Siti Pelapor", "pelapor_kontak": "0812-3456-7890", "instansi": "Dinas Kesehatan",
+             "objek_terdampak": "pd-app-01", "deskripsi": "Situs berubah tampilan."}
+GORONTALO = {"pelapor_nama": "Siti Pelapor", "pelapor_kontak": "siti@example.go.id", "instansi": "Dinas Pendidikan",
+             "objek_terdampak": "pd-app-01", "deskripsi": "Situs diretas.", "ada_backup": "ya"}
+EVIDENCE = [AttachmentUpload(name="layar.png", media_type="image/png", content=b"\x89PNG\r\n", kind="tangkapan_layar"),
+            AttachmentUpload(name="log.txt", media_type="text/plain", content=b"log\n", kind="log_sistem"),
+            AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4\n",
+                             kind="kartu_identitas")]
+
+
+@pytest.fixture
+def app(state_dir: Path) -> App:
+    return App(load_settings(state_dir=state_dir))
+
+
+def _state(app: App, ticket_id: str):  # type: ignore[no-untyped-def]
+    ticket = app.tickets.get(ticket_id)
+    return progress(app.catalog.get(ticket.service_id), ticket, app.tickets.timeline(ticket_id), app.queue)
+
+
+def _surakarta_to_row4(app: App) -> str:
+    ticket = desk.open_ticket(app, "keamanan-informasi", "kabid", "Defacement situs Dinkes", SURAKARTA, [LETTER])
+    desk.record_step(app, ticket.id, "hendra", "tindak-lanjut-laporan", "Didisposisikan ke analis.")
+    return ticket.id
+
+
+def test_security_incident_goes_to_notice_isolation_and_evidence(app: App) -> None:
+    ticket_id = _surakarta_to_row4(app)
+    decide(app, ticket_id, "hendra", {"jenis_insiden": "keamanan"}, "Ada indikasi akses tidak sah.")
+    desk.record_step(app, ticket_id, "hendra", "penentuan-jenis-insiden", "Insiden keamanan.")
+    state = _state(app, ticket_id)
+    assert state.current.id == "pemberitahuan-opd"
+    statuses = {s.step.id: s.status.value for s in state.steps}
+    assert statuses["pemindahan-aset"] == statuses["analisis-dan-bukti"] == "pending"
+    assert statuses["kebutuhan-bantuan-eksternal"] == "skipped"
+    assert state.sla.variant_id == "standar"
+
+
+def test_general_incident_goes_straight_to_the_pranata_komputer(app: App) -> None:
+    ticket_id = _surakarta_to_row4(app)
+    decide(app, ticket_id, "hendra", {"jenis_insiden": "umum"}, "Gangguan layanan biasa, bukan serangan.")
+    desk.record_step(app, ticket_id, "hendra", "penentuan-jenis-insiden", "Insiden umum.")
+    state = _state(app, ticket_id)
+    assert (state.current.id, state.current.actor) == ("penanganan-insiden", "pranata-komputer-ahli-muda")
+    skipped = {s.step.id for s in state.steps if s.status.value == "skipped"}
+    assert {"pemberitahuan-opd", "pemindahan-aset", "analisis-dan-bukti"} <= skipped
+    assert app.tickets.get(ticket_id).fields["jenis_insiden"] == "keamanan"  # what was reported stays on record
+    decision = [e for e in app.tickets.timeline(ticket_id) if e.data.get("decisions")][-1]
+    assert "Jenis insiden: keamanan → **umum**" in decision.text
+    assert app.audit.entries(ticket_id=ticket_id)[-2].action == "ticket.decide"
+
+
+def test_outside_help_adds_seven_days_to_the_sla_and_brings_rows_8_to_11(app: App) -> None:
+    ticket_id = _surakarta_to_row4(app)
+    before = _state(app, ticket_id).sla
+    decide(app, ticket_id, "kabid", {"bantuan_eksternal": "ya"}, "Perlu bantuan CSIRT Nasional (BSSN).")
+    after = _state(app, ticket_id)
+    assert (before.variant_id, after.sla.variant_id) == ("standar", "dengan-bantuan-eksternal")
+    assert after.sla.deadline - before.deadline == timedelta(days=7)
+    statuses = {s.step.id: s.status.value for s in after.steps}
+    assert statuses["bantuan-pihak-eksternal"] == "pending"
+    assert after.state_of("bantuan-pihak-eksternal").step.standard_time == timedelta(days=7)
+    note = app.tickets.timeline(ticket_id)[-1].text
+    assert "1 Hari kerja ditambah 7 Hari" in note
+
+
+def test_decisions_are_checked(app: App) -> None:
+    ticket_id = _surakarta_to_row4(app)
+    events = len(app.tickets.timeline(ticket_id))
+    with pytest.raises(PermissionDeniedError):
+        decide(app, ticket_id, "lina", {"jenis_insiden": "umum"}, "bukan wewenang")
+    with pytest.raises(PermissionDeniedError):
+        decide(app, ticket_id, "hendra", {"bantuan_eksternal": "ya"}, "kepala bidang yang memutuskan")
+    with pytest.raises(InvalidInputError):
+        decide(app, ticket_id, "hendra", {"jenis_insiden": "serangan"}, "bukan pilihan")
+    with pytest.raises(InvalidInputError):
+        decide(app, ticket_id, "hendra", {"instansi": "lain"}, "bukan titik keputusan")
+    with pytest.raises(InvalidInputError):
+        decide(app, ticket_id, "hendra", {"jenis_insiden": "umum"}, "")
+    desk.record_step(app, ticket_id, "hendra", "penentuan-jenis-insiden", "Insiden keamanan.")
+    with pytest.raises(ConflictError, match="can no longer be changed"):
+        decide(app, ticket_id, "hendra", {"jenis_insiden": "umum"}, "terlambat")
+    assert len([e for e in app.tickets.timeline(ticket_id) if e.data.get("decisions")]) == 0
+    assert len(app.tickets.timeline(ticket_id)) == events + 1
+
+
+def test_gorontalo_records_48_or_72_hours(app: App) -> None:
+    ticket = desk.open_ticket(app, "insiden-siber", "lina", "Situs Disdik diretas", GORONTALO, EVIDENCE)
+    assert ticket.sla_variant == "dengan-backup"
+    assert _state(app, ticket.id).sla.deadline - ticket.created_at == timedelta(hours=48)
+    decide(app, ticket.id, "rina", {"ada_backup": "tidak"}, "Repositori backup ikut terenkripsi penyerang.")
+    state = _state(app, ticket.id)
+    assert (state.sla.variant_id, state.sla.deadline - ticket.created_at) == ("tanpa-backup", timedelta(hours=72))
+    last = app.tickets.timeline(ticket.id)[-1]
+    assert last.kind == EventKind.COMMENT and "Tanpa backup 72 jam" in last.text
+    assert last.data["sla_variant"] == "tanpa-backup"

@@ -1,0 +1,56 @@
+"""Recording a branch decision of an SOP (see `toolkit.decisions`), with its audit and timeline entry.
+
+Who may decide is the catalog's answer: the actor role of the step that lists the field in
+``decides``. A decision is allowed until that step is done (a decided branch can still be revised
+while the step is open, never after the step closed it). The timeline entry says what changed and,
+when the decision moves the SLA (outside help adds seven days; no backup is 72 hours, not 48), the
+new total, so the ticket records which total applies and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from toolkit import decisions
+from toolkit.engine import scheduler
+from toolkit.engine.app import App
+from toolkit.engine.desk import _reason
+from toolkit.engine.progress import progress
+from toolkit.errors import ConflictError, PermissionDeniedError
+from toolkit.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
+
+
+def decide(app: App, ticket_id: str, actor: str, raw: Mapping[str, Any], reason: str | None) -> Ticket:
+    text_reason = _reason(reason, "a decision")
+    ticket = app.tickets.get(ticket_id)
+    if ticket.status == TicketStatus.CLOSED:
+        raise ConflictError(f"ticket {ticket_id} is closed", ticket=ticket_id)
+    service = app.catalog.get(ticket.service_id)
+    clean = decisions.validate(service, raw)
+    person = app.directory.person(actor)
+    timeline = app.tickets.timeline(ticket_id)
+    before = progress(service, ticket, timeline, app.queue)
+    steps = {name: decisions.deciding_step(service, name) for name in clean}
+    for name, step in steps.items():
+        if not person.has_role(step.actor):
+            raise PermissionDeniedError(f"'{name}' is decided by a '{step.actor}' (step {step.id}); {actor} is not one",
+                                        user=actor, required=step.actor)
+        if before.state_of(step.id).status.value == "done":
+            raise ConflictError(f"step {step.id} is done; '{name}' can no longer be changed", ticket=ticket_id)
+    current = decisions.effective_fields(ticket.fields, timeline)
+    changes = [{"label": service.requirements.field(n).label, "sebelum": current.get(n), "sesudah": v}
+               for n, v in clean.items()]
+    after_fields = current | clean
+    variant = service.sla.select(after_fields)
+    text = str(app.renderer.render("comments", "keputusan", {
+        "nama": person.name, "perubahan": changes, "alasan": text_reason,
+        "sla_berubah": variant.id != before.sla.variant_id, "sla": {"id": variant.id, "label": variant.label},
+    }))
+    data: dict[str, Any] = {decisions.DECISIONS: clean, "reason": text_reason,
+                            "steps": sorted({step.id for step in steps.values()}), "sla_variant": variant.id}
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor=actor, text=text, data=data))
+    app.audit.append(actor, "ticket.decide", ticket_id,
+                     {"decisions": clean, "reason": text_reason, "sla_variant": variant.id})
+    scheduler.advance(app, ticket_id)
+    return app.tickets.get(ticket_id)
