@@ -8,6 +8,11 @@ set -eu
 # needs only the clients, promtool and the Prometheus server the lab starts on loopback.
 PACKAGES="debootstrap openssh-client nftables iproute2 util-linux prometheus restic iputils-ping \
 debian-archive-keyring"
+# The lab's API gateway (Express Gateway, from npm) needs Node.js; a machine whose node/npm came from
+# elsewhere (e.g. NodeSource, which bundles npm) keeps them.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PACKAGES="$PACKAGES nodejs npm"
+fi
 
 missing=""
 for pkg in $PACKAGES; do

@@ -26,6 +26,11 @@ _BUILTIN: dict[str, dict[str, str]] = {
     "spbe.identity_providers": {"keycloak": "integrations.identity.keycloak:KeycloakIdentityProvider"},
     "spbe.notifiers": {"timeline": "integrations.notify.timeline:TimelineNotifier",
                        "smtp": "integrations.notify.smtp:SmtpNotifier"},
+    "spbe.gateways": {
+        "express_gateway": "integrations.gateway.express_gateway:ExpressGatewayAdapter",
+        "kong": "integrations.gateway.kong:KongAdapter",
+        "wso2": "integrations.gateway.wso2:Wso2Adapter",
+    },
 }
 
 

@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     tickets: AdapterSettings = AdapterSettings(kind="embedded")
     queue: AdapterSettings = AdapterSettings(kind="sqlite")
     directory: AdapterSettings = AdapterSettings(kind="roles_file")
+    gateway: AdapterSettings = Field(
+        default=AdapterSettings(kind="express_gateway"),
+        description="API gateway for SPLP: express_gateway (the lab's; URLs from the running lab unless "
+                    "options.admin_url/proxy_url), kong or wso2; admin credentials as secret names in options")
     identity: IdentitySettings | None = Field(default=None, description="identity provider; None: not configured")
     vault_key: SecretRef = Field(default=SecretRef(ref="env:SPBE_VAULT_KEY"),
                                  description="key of the secrets vault (32 bytes, urlsafe base64)")

@@ -63,6 +63,9 @@ def _render(state: LabState, running: dict[str, bool], switches_running: bool) -
     console.print(f"ssh key:    {state.hosts[0].private_key if state.hosts else '-'}")
     console.print(f"file_sd:    {state.file_sd_dir}")
     console.print(f"prometheus: {state.prometheus_url or '(not started)'}")
+    if state.gateway:
+        console.print(f"gateway:    proxy {state.gateway.proxy_url}, admin {state.gateway.admin_url} "
+                      f"(express-gateway {state.gateway.version}); backend {state.gateway.backend_url}")
     if state.switches:
         _render_switches(console, state, switches_running)
     if state.incident:

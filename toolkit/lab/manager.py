@@ -27,6 +27,8 @@ from toolkit.lab import incident as incident_mod
 from toolkit.lab import netns, rootfs, sshd
 from toolkit.lab import switches as switches_mod
 from toolkit.lab import vpn as vpn_mod
+from toolkit.lab.gateway import GatewayLab
+from toolkit.lab.gateway import available as gateway_available
 from toolkit.lab.models import LAB_NAME_RE, SUBNET_PREFIX, LabHost, LabState, subnet_index
 from toolkit.lab.procs import free_port as _free_port
 from toolkit.lab.procs import terminate as _terminate
@@ -61,6 +63,7 @@ class LabManager:
         switches: int = 3,
         vpn: bool = True,
         incident: bool = False,
+        with_gateway: bool = True,
     ) -> None:
         if not LAB_NAME_RE.fullmatch(name):
             raise ConfigurationError(f"invalid lab name {name!r}: lower-case, digits, '-', ≤ 16 chars")
@@ -79,6 +82,8 @@ class LabManager:
         # Built even for switches=0, so down() also stops switches a previous `up` started.
         self.switch_lab = switches_mod.SwitchLab(self.lab_dir, name, count=max(switches, 1))
         self._children: list[subprocess.Popen[bytes]] = []
+        self.with_gateway = with_gateway  # Express Gateway + provider backend for SPLP (toolkit.lab.gateway)
+        self.gateway_lab = GatewayLab(self.lab_dir, name, cache_dir)
 
     @property
     def dir(self) -> Path:
@@ -137,6 +142,9 @@ class LabManager:
             if self.switches:
                 state = self._start_switches(state)
                 self._write_state(state)
+            if self.with_gateway:
+                state = self._start_gateway(state)
+                self._write_state(state)
             self._write_inventory(state)
         except BaseException:
             self.down()
@@ -170,6 +178,7 @@ class LabManager:
         if state and state.prometheus_pid:
             _terminate(state.prometheus_pid, str(self.dir))
         self.switch_lab.down()
+        self.gateway_lab.down()
         vpn_mod.down(self.name, self.octet)
         incident_mod.down(self.name, self.octet)
         ordered = list(self.hosts) + sorted(names - set(self.hosts))
@@ -317,6 +326,13 @@ class LabManager:
                 "switch_known_hosts": switch_state.known_hosts,
             }
         )
+
+    def _start_gateway(self, state: LabState) -> LabState:
+        """Express Gateway + the provider backend for SPLP; skipped with a warning without node/npm."""
+        if not gateway_available():
+            warning = "API gateway skipped: node and npm are not installed (run scripts/lab_packages.sh)"
+            return state.model_copy(update={"warnings": (*state.warnings, warning)})
+        return state.model_copy(update={"gateway": self.gateway_lab.up()})
 
     def _write_inventory(self, state: LabState) -> None:
         """An inventory usable by plain ``ansible-playbook``; host key checking stays on."""

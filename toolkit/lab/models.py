@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from toolkit.lab.gateway import GatewayLabState
+
 LAB_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 HOST_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 # 10.213.<n>.0/24 per lab; n = 0 and 255 are left alone so the range never touches a broadcast edge.
@@ -179,6 +181,7 @@ class LabState(BaseModel):
     switch_pid: int | None = None
     switch_known_hosts: Path | None = None
     warnings: tuple[str, ...] = ()
+    gateway: GatewayLabState | None = Field(default=None, description="the SPLP API gateway (Express Gateway)")
     vpn: LabVpn | None = None
     incident: LabIncident | None = None
     created_at: datetime

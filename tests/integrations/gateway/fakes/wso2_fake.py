@@ -1,0 +1,349 @@
+"""A FAKE WSO2 API Manager 4.x: REST APIs, key manager and a small gateway, real HTTP on 127.0.0.1.
+
+WSO2 APIM cannot run on this machine (no distribution of it in the registries here), so the WSO2
+adapter is tested against this. It follows WSO2 APIM 4.x's documented REST APIs for what the adapter
+uses:
+
+  DCR        POST /client-registration/v0.17/register (basic auth of a user) -> clientId/clientSecret
+  token      POST /oauth2/token: password grant (admin, scopes) and client_credentials (applications);
+             OAuth2 errors ``{"error", "error_description"}``
+  Publisher  GET /api/am/publisher/v4/apis?query=name:X
+  Devportal  GET /api/am/devportal/v3/apis[?query=], /apis/{id} (with ``tiers``),
+             /throttling-policies/subscription, /applications[?query=] (GET, POST), /applications/{id}
+             (GET, DELETE), /applications/{id}/generate-keys, /applications/{id}/oauth-keys,
+             /applications/{id}/oauth-keys/{keyMappingId}/regenerate-secret, /subscriptions[?applicationId=]
+             (GET, POST), /subscriptions/{id} (PUT, DELETE)
+
+with WSO2's shapes: lists ``{"count", "list", "pagination": {"offset", "limit", "total", "next",
+"previous"}}`` paged by ``limit``/``offset``; REST errors ``{"code", "message", "description", "moreInfo",
+"error": []}`` (409 for a duplicate application name, existing key mapping or subscription; 401 code
+900901 for a missing or bad bearer token). The gateway (second port) serves each published API at its
+context/version: 401 (900902 missing / 900901 invalid credentials), 403 (900908 not subscribed), 429
+(900802 throttled out, per the subscription tier's per-minute count), then proxies to the backend.
+Not modelled: API creation/lifecycle through the Publisher, scopes per resource, API keys, sandbox keys,
+application-level and advanced throttling, multi-tenancy.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+import uuid
+from typing import Any
+
+import requests
+from werkzeug.wrappers import Request, Response
+
+from tests.integrations.gateway.fakes._server import FaultyApp, HttpError, Listener, body_of, json_response
+
+DEVPORTAL = "/api/am/devportal/v3"
+PUBLISHER = "/api/am/publisher/v4"
+DEFAULT_TIERS = {"Bronze": 1000, "Silver": 2000, "Gold": 5000}
+
+
+def _error(status: int, message: str, description: str) -> HttpError:
+    return HttpError(status, {"code": status, "message": message, "description": description, "moreInfo": "",
+                              "error": []})
+
+
+def _fault(status: int, code: int, message: str, description: str) -> HttpError:
+    return HttpError(status, {"fault": {"code": code, "message": message, "description": description}})
+
+
+class Wso2Fake(FaultyApp):
+    def __init__(self, username: str = "admin", password: str = "admin-pass") -> None:  # noqa: S107 - test data
+        super().__init__()
+        self.users = {username: password}
+        self.apis: dict[str, dict[str, Any]] = {}
+        self.policies: dict[str, dict[str, Any]] = {
+            name: {"name": name, "displayName": name, "requestCount": count, "unitTime": 1, "timeUnit": "min",
+                   "tierPlan": "FREE", "stopOnQuotaReach": True} for name, count in DEFAULT_TIERS.items()}
+        self.policies["Unlimited"] = {"name": "Unlimited", "displayName": "Unlimited", "requestCount": 2147483647,
+                                      "unitTime": 0, "timeUnit": "min", "tierPlan": "FREE"}
+        self.clients: dict[str, dict[str, Any]] = {}  # DCR clients and application keys: clientId -> record
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self.apps: dict[str, dict[str, Any]] = {}
+        self.subs: dict[str, dict[str, Any]] = {}
+        self.hits: dict[tuple[str, int], int] = {}
+        self.rest_listener = Listener(self.admin, "wso2-rest")
+        self.gateway_listener = Listener(self.gateway, "wso2-gateway")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return self.rest_listener.url
+
+    @property
+    def gateway_url(self) -> str:
+        return self.gateway_listener.url
+
+    def start(self) -> Wso2Fake:
+        self.rest_listener.start()
+        self.gateway_listener.start()
+        return self
+
+    def stop(self) -> None:
+        self.rest_listener.stop()
+        self.gateway_listener.stop()
+
+    def down(self) -> None:
+        self.rest_listener.stop()
+
+    def up(self) -> None:
+        self.rest_listener.start()
+
+    def add_tier(self, name: str, per_minute: int) -> None:
+        with self.lock:
+            self.policies[name] = {"name": name, "displayName": name, "requestCount": per_minute, "unitTime": 1,
+                                   "timeUnit": "min", "tierPlan": "FREE", "stopOnQuotaReach": True}
+
+    def publish(self, name: str, backend_url: str, tiers: tuple[str, ...] = ("Bronze", "Silver", "Gold"),
+                state: str = "PUBLISHED") -> None:
+        """What the API provider does in the Publisher: create, attach tiers, publish."""
+        with self.lock:
+            api_id = str(uuid.uuid4())
+            self.apis[api_id] = {"id": api_id, "name": name, "context": f"/{name}", "version": "1.0.0",
+                                 "provider": "admin", "lifeCycleStatus": state, "backend": backend_url,
+                                 "tiers": list(tiers)}
+
+    # -- helpers -----------------------------------------------------------------------------
+    @staticmethod
+    def _page(request: Request, items: list[dict[str, Any]]) -> Response:
+        limit = int(request.args.get("limit", 25))
+        offset = int(request.args.get("offset", 0))
+        page = items[offset:offset + limit]
+        base = request.path
+        nxt = f"{base}?limit={limit}&offset={offset + limit}" if offset + limit < len(items) else ""
+        prev = f"{base}?limit={limit}&offset={max(offset - limit, 0)}" if offset > 0 else ""
+        return json_response({"count": len(page), "list": page,
+                              "pagination": {"offset": offset, "limit": limit, "total": len(items),
+                                             "next": nxt, "previous": prev}})
+
+    @staticmethod
+    def _basic(request: Request) -> tuple[str, str] | None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return None
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        return user, password
+
+    def _api_view(self, api: dict[str, Any], detail: bool = False) -> dict[str, Any]:
+        view = {k: v for k, v in api.items() if k not in ("backend", "tiers")}
+        if detail:
+            view["tiers"] = [{"tierName": t, "tierPlan": "FREE"} for t in api["tiers"]]
+        return view
+
+    def _search(self, request: Request, published_only: bool) -> list[dict[str, Any]]:
+        query = request.args.get("query", "")
+        name = query.removeprefix("name:") if query else None
+        return [self._api_view(a) for a in self.apis.values()
+                if (name is None or a["name"] == name) and (not published_only or a["lifeCycleStatus"] == "PUBLISHED")]
+
+    # -- REST API ----------------------------------------------------------------------------
+    def fault_body(self, status: int) -> Any:
+        return {"code": status, "message": "injected", "description": f"injected {status}", "moreInfo": "",
+                "error": []}
+
+    def route(self, request: Request) -> Response:
+        path = request.path
+        if path == "/client-registration/v0.17/register" and request.method == "POST":
+            return self._register(request)
+        if path == "/oauth2/token" and request.method == "POST":
+            return self._token(request)
+        if not path.startswith("/api/am/"):
+            raise _error(404, "Not Found", "no such resource")
+        header = request.headers.get("Authorization", "")
+        token = self.tokens.get(header.removeprefix("Bearer ")) if header.startswith("Bearer ") else None
+        if token is None or token["kind"] != "admin" or token["expires"] < time.time():
+            raise HttpError(401, {"code": 900901, "message": "Invalid Credentials",
+                                  "description": "Invalid Credentials. Make sure you have provided the correct "
+                                                 "security credentials", "moreInfo": "", "error": []})
+        if path == f"{PUBLISHER}/apis" and request.method == "GET":
+            return self._page(request, self._search(request, published_only=False))
+        if path.startswith(DEVPORTAL):
+            return self._devportal(request, [p for p in path[len(DEVPORTAL):].split("/") if p])
+        raise _error(404, "Not Found", "no such resource")
+
+    def _register(self, request: Request) -> Response:
+        auth = self._basic(request)
+        if auth is None or self.users.get(auth[0]) != auth[1]:
+            raise HttpError(401, {"error": "invalid_client", "error_description": "Authentication failed"})
+        body = body_of(request)
+        client_id = secrets.token_urlsafe(18)
+        client_secret = secrets.token_urlsafe(24)
+        self.clients[client_id] = {"secret": client_secret, "kind": "admin", "owner": auth[0]}
+        return json_response({"clientId": client_id, "clientSecret": client_secret,
+                              "clientName": body.get("clientName"), "callBackURL": body.get("callbackUrl", ""),
+                              "isSaasApplication": True})
+
+    def _token(self, request: Request) -> Response:
+        auth = self._basic(request)
+        client = self.clients.get(auth[0]) if auth else None
+        if auth is None or client is None or client["secret"] != auth[1]:
+            raise HttpError(401, {"error": "invalid_client", "error_description": "Client Authentication failed."})
+        grant = request.form.get("grant_type")
+        if grant == "password" and client["kind"] == "admin":
+            if self.users.get(request.form.get("username", "")) != request.form.get("password"):
+                user = request.form.get("username", "")
+                raise HttpError(400, {"error": "invalid_grant",
+                                      "error_description": f"Authentication failed for {user}"})
+            kind, app_id = "admin", None
+        elif grant == "client_credentials" and client["kind"] == "app":
+            kind, app_id = "app", client["app"]
+        else:
+            raise HttpError(400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant_type"})
+        access = str(uuid.uuid4())
+        self.tokens[access] = {"kind": kind, "app": app_id, "client": auth[0], "expires": time.time() + 3600}
+        return json_response({"access_token": access, "scope": request.form.get("scope", "default"),
+                              "token_type": "Bearer", "expires_in": 3600})
+
+    def _devportal(self, request: Request, parts: list[str]) -> Response:  # noqa: C901 - a URL table
+        method = request.method
+        if parts == ["apis"] and method == "GET":
+            return self._page(request, self._search(request, published_only=True))
+        if len(parts) == 2 and parts[0] == "apis" and method == "GET":
+            api = self.apis.get(parts[1])
+            if api is None or api["lifeCycleStatus"] != "PUBLISHED":
+                raise _error(404, "Not Found", f"Requested API with id '{parts[1]}' not found")
+            return json_response(self._api_view(api, detail=True))
+        if parts == ["throttling-policies", "subscription"] and method == "GET":
+            return self._page(request, list(self.policies.values()))
+        if parts[:1] == ["applications"]:
+            return self._applications(request, parts, method)
+        if parts[:1] == ["subscriptions"]:
+            return self._subscriptions(request, parts, method)
+        raise _error(404, "Not Found", "no such resource")
+
+    def _applications(self, request: Request, parts: list[str], method: str) -> Response:
+        if len(parts) == 1 and method == "GET":
+            query = request.args.get("query")
+            apps = [self._app_view(a) for a in self.apps.values() if not query or query in a["name"]]
+            return self._page(request, apps)
+        if len(parts) == 1 and method == "POST":
+            body = body_of(request)
+            if not body.get("name") or not body.get("throttlingPolicy"):
+                raise _error(400, "Bad Request", "name and throttlingPolicy are required")
+            if any(a["name"] == body["name"] for a in self.apps.values()):
+                raise _error(409, "Conflict", f"A duplicate application already exists by the name - {body['name']}")
+            app_id = str(uuid.uuid4())
+            self.apps[app_id] = {"applicationId": app_id, "name": body["name"], "throttlingPolicy":
+                                 body["throttlingPolicy"], "description": body.get("description", ""),
+                                 "tokenType": body.get("tokenType", "JWT"), "status": "APPROVED", "groups": [],
+                                 "attributes": {}, "owner": "admin", "keys": {}}
+            return json_response(self._app_view(self.apps[app_id]), 201)
+        app = self.apps.get(parts[1])
+        if app is None:
+            raise _error(404, "Not Found", f"Application with id {parts[1]} not found")
+        if len(parts) == 2 and method == "GET":
+            return json_response(self._app_view(app))
+        if len(parts) == 2 and method == "DELETE":
+            for key in app["keys"].values():
+                self.clients.pop(key["consumerKey"], None)
+            for sid in [s for s, v in self.subs.items() if v["applicationId"] == app["applicationId"]]:
+                del self.subs[sid]
+            del self.apps[parts[1]]
+            return Response(status=200)
+        if parts[2:] == ["generate-keys"] and method == "POST":
+            body = body_of(request)
+            key_type = body.get("keyType", "PRODUCTION")
+            if any(k["keyType"] == key_type for k in app["keys"].values()):
+                raise _error(409, "Conflict", f"Key Mappings already exists for application {app['name']}")
+            mapping = {"keyMappingId": str(uuid.uuid4()), "keyManager": "Resident Key Manager",
+                       "consumerKey": secrets.token_urlsafe(20), "consumerSecret": secrets.token_urlsafe(24),
+                       "supportedGrantTypes": body.get("grantTypesToBeSupported", []), "callbackUrl": "",
+                       "keyState": "COMPLETED", "keyType": key_type, "mode": "CREATED", "groupId": None,
+                       "token": None, "additionalProperties": {}}
+            app["keys"][mapping["keyMappingId"]] = mapping
+            self.clients[mapping["consumerKey"]] = {"secret": mapping["consumerSecret"], "kind": "app",
+                                                    "app": app["applicationId"]}
+            return json_response(mapping)
+        if parts[2:] == ["oauth-keys"] and method == "GET":
+            keys = list(app["keys"].values())
+            return json_response({"count": len(keys), "list": keys})
+        if len(parts) == 5 and parts[2] == "oauth-keys" and parts[4] == "regenerate-secret" and method == "POST":
+            mapping = app["keys"].get(parts[3])
+            if mapping is None:
+                raise _error(404, "Not Found", f"Key mapping {parts[3]} not found")
+            mapping["consumerSecret"] = secrets.token_urlsafe(24)
+            self.clients[mapping["consumerKey"]]["secret"] = mapping["consumerSecret"]
+            for token in [t for t, v in self.tokens.items() if v["client"] == mapping["consumerKey"]]:
+                del self.tokens[token]  # tokens of the old secret are revoked with it
+            return json_response({"consumerKey": mapping["consumerKey"], "consumerSecret": mapping["consumerSecret"]})
+        raise _error(404, "Not Found", "no such resource")
+
+    @staticmethod
+    def _app_view(app: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in app.items() if k != "keys"}
+
+    def _subscriptions(self, request: Request, parts: list[str], method: str) -> Response:
+        if len(parts) == 1 and method == "GET":
+            app_id = request.args.get("applicationId")
+            return self._page(request, [s for s in self.subs.values() if not app_id or s["applicationId"] == app_id])
+        if len(parts) == 1 and method == "POST":
+            body = body_of(request)
+            self._check_subscription(body)
+            if any(s["applicationId"] == body["applicationId"] and s["apiId"] == body["apiId"]
+                   for s in self.subs.values()):
+                raise _error(409, "Conflict", "Subscription already exists")
+            sid = str(uuid.uuid4())
+            self.subs[sid] = {"subscriptionId": sid, "applicationId": body["applicationId"], "apiId": body["apiId"],
+                              "throttlingPolicy": body["throttlingPolicy"],
+                              "requestedThrottlingPolicy": body["throttlingPolicy"], "status": "UNBLOCKED"}
+            return json_response(self.subs[sid], 201)
+        sub = self.subs.get(parts[1])
+        if sub is None:
+            raise _error(404, "Not Found", f"Subscription {parts[1]} not found")
+        if method == "PUT":
+            body = body_of(request)
+            self._check_subscription(body)
+            sub["throttlingPolicy"] = sub["requestedThrottlingPolicy"] = body["throttlingPolicy"]
+            return json_response(sub)
+        if method == "DELETE":
+            del self.subs[parts[1]]
+            return Response(status=200)
+        raise _error(405, "Method Not Allowed", "method not allowed")
+
+    def _check_subscription(self, body: dict[str, Any]) -> None:
+        api = self.apis.get(str(body.get("apiId")))
+        if str(body.get("applicationId")) not in self.apps or api is None:
+            raise _error(404, "Not Found", "application or API not found")
+        if body.get("throttlingPolicy") not in api["tiers"]:
+            raise _error(400, "Bad Request", f"Invalid throttling tier {body.get('throttlingPolicy')}")
+
+    # -- gateway -----------------------------------------------------------------------------
+    def gateway(self, request: Request) -> Response:
+        with self.lock:
+            try:
+                target = self._authorize(request)
+            except HttpError as exc:
+                return json_response(exc.body, exc.status)
+        upstream = requests.request(request.method, target, timeout=5)
+        return Response(upstream.content, status=upstream.status_code,
+                        mimetype=upstream.headers.get("Content-Type", "application/json"))
+
+    def _authorize(self, request: Request) -> str:
+        api = next((a for a in self.apis.values() if a["lifeCycleStatus"] == "PUBLISHED"
+                    and request.path.startswith(f"{a['context']}/{a['version']}")), None)
+        if api is None:
+            raise _fault(404, 404, "No matching resource found for given API Request", request.path)
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise _fault(401, 900902, "Missing Credentials", "Invalid Credentials. Make sure your API invocation "
+                         "call has a header: 'Authorization : Bearer ACCESS_TOKEN'")
+        token = self.tokens.get(header[7:])
+        if token is None or token["kind"] != "app" or token["expires"] < time.time():
+            raise _fault(401, 900901, "Invalid Credentials", "Invalid Credentials. Make sure you have provided the "
+                         "correct security credentials")
+        sub = next((s for s in self.subs.values() if s["applicationId"] == token["app"] and s["apiId"] == api["id"]
+                    and s["status"] == "UNBLOCKED"), None)
+        if sub is None:
+            raise _fault(403, 900908, "Resource forbidden ", "User is NOT authorized to access the Resource. API "
+                         "Subscription validation failed.")
+        quota = int(self.policies[sub["throttlingPolicy"]]["requestCount"])
+        window = (sub["subscriptionId"], int(time.time() // 60))
+        self.hits[window] = self.hits.get(window, 0) + 1
+        if self.hits[window] > quota:
+            raise _fault(429, 900802, "Message throttled out", "You have exceeded your quota")
+        rest = request.path[len(f"{api['context']}/{api['version']}"):]
+        return str(api["backend"]).rstrip("/") + "/" + str(api["name"]) + rest
