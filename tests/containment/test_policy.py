@@ -1,0 +1,67 @@
+"""The containment policy as pure functions: incident verification from the timeline, the lock-out check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+
+from toolkit.containment import policy
+from toolkit.errors import ConflictError, InvalidInputError
+from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
+
+NOW = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def _ticket(service: str, **fields: object) -> Ticket:
+    return Ticket(id="T-1", service_id=service, title="x", requester="lina", fields=dict(fields),
+                  status=TicketStatus.IN_PROGRESS, sla_variant="v", created_at=NOW, updated_at=NOW)
+
+
+def _event(seq: int, kind: EventKind, step: str | None = None, **data: object) -> TimelineEvent:
+    return TimelineEvent(seq=seq, ticket_id="T-1", at=NOW, kind=kind, actor="sari", text="", step_id=step,
+                         data=dict(data))
+
+
+SERVICE = SimpleNamespace(steps=[])
+
+
+def test_gorontalo_is_verified_by_the_coordinators_approval() -> None:
+    ticket = _ticket("insiden-siber")
+    assert not policy.incident_verification(SERVICE, ticket, [_event(1, EventKind.OPENED)]).verified
+    result = policy.incident_verification(SERVICE, ticket, [_event(2, EventKind.APPROVED, "verifikasi-awal")])
+    assert result.verified and result.by == "sari"
+
+
+def test_surakarta_needs_a_security_incident() -> None:
+    done = [_event(3, EventKind.STEP_COMPLETED, "penentuan-jenis-insiden")]
+    assert policy.incident_verification(SERVICE, _ticket("keamanan-informasi", jenis_insiden="keamanan"), done).verified
+    assert not policy.incident_verification(SERVICE, _ticket("keamanan-informasi", jenis_insiden="umum"), done).verified
+
+
+def test_explicit_flag_and_catalog_marker() -> None:
+    flagged = [_event(4, EventKind.COMMENT, incident_verified=True)]
+    assert policy.incident_verification(SERVICE, _ticket("pusat-data"), flagged).verified
+    marked = SimpleNamespace(steps=[SimpleNamespace(id="cek", verifies_incident=True)])
+    assert policy.incident_verification(marked, _ticket("x"), [_event(5, EventKind.STEP_COMPLETED, "cek")]).verified
+    assert not policy.incident_verification(SERVICE, _ticket("pusat-data"), []).verified
+
+
+def test_closed_ticket_is_refused() -> None:
+    closed = _ticket("insiden-siber").model_copy(update={"status": TicketStatus.CLOSED})
+    with pytest.raises(ConflictError, match="closed"):
+        policy.require_verified(SERVICE, closed, [_event(2, EventKind.APPROVED, "verifikasi-awal")])
+
+
+@pytest.mark.parametrize("cidrs, needle", [
+    ((), "empty"), (("0.0.0.0/0",), "nothing"), (("::/0",), "nothing"),
+    (("10.1.0.0/16",), "leave out"), (("10.0.0.1/24",), "host bits"), (("not-an-address",), "does not appear"),
+])
+def test_management_lists_that_lock_out_are_refused(cidrs: tuple[str, ...], needle: str) -> None:
+    with pytest.raises(InvalidInputError, match=needle):
+        policy.check_management(cidrs, "10.213.5.1")
+
+
+def test_management_list_with_the_control_node_is_canonical() -> None:
+    assert policy.check_management(["10.213.5.0/30", "fd00::/64"], "10.213.5.1") == ("10.213.5.0/30", "fd00::/64")
