@@ -65,3 +65,12 @@ def test_management_lists_that_lock_out_are_refused(cidrs: tuple[str, ...], need
 
 def test_management_list_with_the_control_node_is_canonical() -> None:
     assert policy.check_management(["10.213.5.0/30", "fd00::/64"], "10.213.5.1") == ("10.213.5.0/30", "fd00::/64")
+
+
+def test_surakarta_branch_decided_on_the_timeline_counts() -> None:
+    """`spbe ticket decide` records jenis_insiden on the timeline; a later 'umum' decision wins over the field."""
+    ticket = _ticket("keamanan-informasi", jenis_insiden="keamanan")
+    events = [_event(3, EventKind.STEP_COMPLETED, "penentuan-jenis-insiden", decisions={"jenis_insiden": "umum"})]
+    assert not policy.incident_verification(SERVICE, ticket, events).verified
+    events = [_event(3, EventKind.STEP_COMPLETED, "penentuan-jenis-insiden", decisions={"jenis_insiden": "keamanan"})]
+    assert policy.incident_verification(SERVICE, _ticket("keamanan-informasi", jenis_insiden="umum"), events).verified

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from toolkit.decisions import effective_fields
 from toolkit.directory import Directory, Person
 from toolkit.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
@@ -64,7 +65,8 @@ def incident_verification(service: Any, ticket: Ticket, timeline: Iterable[Timel
     steps = marked or ({default_step} if default_step else set())
     if not steps:
         return Verification(verified=False, how=f"service {ticket.service_id} is not an incident service")
-    mismatched = {k: ticket.fields.get(k) for k, v in required.items() if ticket.fields.get(k) != v}
+    fields = effective_fields(ticket.fields, events)  # a branch decided on the way (spbe ticket decide) counts
+    mismatched = {k: fields.get(k) for k, v in required.items() if fields.get(k) != v}
     for event in reversed(events):
         if event.kind in _DONE_KINDS and event.step_id in steps:
             if mismatched:
