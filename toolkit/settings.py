@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -69,6 +69,18 @@ class WorkerSettings(BaseModel):
                                     description="on SIGTERM, how long running jobs may finish before they are stopped")
 
 
+class QualityThresholds(BaseModel):
+    """The Jaringan Intra quality test (uji kualitas): probes per target and the pass thresholds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    probes: int = Field(default=10, ge=1, le=100, description="probes per target")
+    interval_s: float = Field(default=0.2, ge=0.01, le=5.0)
+    timeout_s: float = Field(default=1.0, gt=0, le=10.0)
+    max_loss_pct: float = Field(default=1.0, ge=0, le=100)
+    max_avg_rtt_ms: float = Field(default=50.0, gt=0)
+    max_rtt_ms: float = Field(default=200.0, gt=0)
+
+
 class NetworkSettings(BaseModel):
     """``spbe network`` and the network actions: inventory, fan-out limits and device timeouts (seconds)."""
 
@@ -81,6 +93,10 @@ class NetworkSettings(BaseModel):
     conn_timeout_s: float = Field(default=10.0, gt=0, le=300)
     auth_timeout_s: float = Field(default=10.0, gt=0, le=300)
     read_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    users_per_access_port: int = Field(default=8, ge=1, le=1000,
+                                       description="analysis: one access port per this many users")
+    quality: QualityThresholds = QualityThresholds()
+    prober: Literal["lab"] = Field(default="lab", description="where quality probes run: the lab data plane")
 
 
 class IdentitySettings(BaseModel):

@@ -29,3 +29,8 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
 
     for containment_action in (IsolateHostAction(), InspectAction()):
         registry.register(containment_action)
+
+    from toolkit.actions.jaringan_intra import NetworkAnalyseAction, NetworkInstallAction, NetworkQualityTestAction
+
+    for network_action in (NetworkAnalyseAction(), NetworkInstallAction(), NetworkQualityTestAction()):
+        registry.register(network_action)
