@@ -99,6 +99,10 @@ def _register() -> None:
     cli.add_command(escalate_command)
     _tickets.add_command(decide_command)
 
+    from toolkit.cli.secret_cmd import secret_group
+
+    cli.add_command(secret_group)
+
 
 _register()
 

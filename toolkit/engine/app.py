@@ -21,6 +21,7 @@ from toolkit.masking import Masker
 from toolkit.registry import Registry, load_object
 from toolkit.settings import Settings
 from toolkit.tickets.port import TicketSystem
+from toolkit.vault import SecretVault
 
 
 @dataclass
@@ -57,6 +58,12 @@ class App:
             raise ConfigurationError("no identity provider is configured (settings.identity)")
         return Registry[IdentityProvider]("spbe.identity_providers").create(
             cfg.kind, settings=self.settings, masker=self.masker, **cfg.options)
+
+    @cached_property
+    def vault(self) -> SecretVault:
+        """Issued credentials, encrypted with settings.vault.key; a `ConfigurationError` without one."""
+        return SecretVault.from_settings(self.settings, audit=self.audit, directory=self.directory,
+                                         masker=self.masker)
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -1,0 +1,77 @@
+"""`spbe secret ...`: collect an issued credential (once), see what a ticket holds, make a vault key.
+
+The secret is written to standard output alone on its line (or in ``--json``), the explanation to
+standard error, so ``spbe secret reveal T --as andi > key.txt`` captures just the credential.
+"""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from toolkit.cli.render import emit_json, when
+from toolkit.errors import InvalidInputError, NotFoundError
+from toolkit.vault import VaultRecord, generate_key
+
+
+@click.group("secret")
+def secret_group() -> None:
+    """Credentials issued for tickets: encrypted at rest, revealed once to the applicant."""
+
+
+def _only_record(records: list[VaultRecord], ticket_id: str) -> str:
+    if not records:
+        raise NotFoundError(f"ticket {ticket_id} holds no secrets", ticket=ticket_id)
+    if len(records) > 1:
+        names = ", ".join(r.name for r in records)
+        raise InvalidInputError(f"ticket {ticket_id} holds several secrets ({names}); choose one with --name",
+                                errors=[("name", "required")])
+    return records[0].name
+
+
+@secret_group.command("reveal")
+@click.argument("ticket_id")
+@click.option("--name", help="Which secret of the ticket (needed when it holds more than one).")
+@click.option("--as", "actor", required=True, help="Username collecting it (must be the ticket's applicant).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def secret_reveal(obj, ticket_id, name, actor, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Show a ticket's secret once; a second reveal is refused and audited."""
+    vault = obj.app.vault
+    name = name or _only_record(vault.records(ticket_id), ticket_id)
+    secret = vault.reveal(ticket_id, name, actor)
+    record = vault.masked(ticket_id, name)
+    if as_json:
+        emit_json(obj.console, {"ticket_id": ticket_id, "name": name, "secret": secret.get_secret_value(),
+                                "attributes": record.attributes, "revealed_at": record.revealed_at,
+                                "expires_at": record.expires_at})
+        return
+    click.echo(f"Secret {name} of {ticket_id} ({record.label or '-'}). It is shown this once: store it now.",
+               err=True)
+    click.echo(secret.get_secret_value())
+
+
+@secret_group.command("list")
+@click.argument("ticket_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def secret_list(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def]
+    """What a ticket holds, masked: name, last 4 characters, recipient, status, dates."""
+    records = obj.app.vault.records(ticket_id)
+    if as_json:
+        emit_json(obj.console, [{**r.model_dump(mode="json"), "status": r.status} for r in records])
+        return
+    table = Table(title=f"Secrets of {escape(ticket_id)}")
+    for column in ("Name", "Masked", "Recipient", "Status", "Created", "Expires", "Revealed"):
+        table.add_column(column, no_wrap=column in ("Masked", "Status"))
+    for r in records:
+        table.add_row(escape(r.name), escape(r.masked), escape(r.recipient), r.status, when(r.created_at),
+                      when(r.expires_at), when(r.revealed_at))
+    obj.console.print(table)
+
+
+@secret_group.command("keygen")
+def secret_keygen() -> None:
+    """Print a new vault key (32 random bytes, urlsafe base64) for SPBE_VAULT_KEY."""
+    click.echo(generate_key())
