@@ -149,7 +149,9 @@ def test_users_and_realm_roles(idp: KeycloakIdentityProvider) -> None:
     roles = idp.user_realm_roles("prov-dukcapil")
     assert {"penyedia-api", "offline_access", "default-roles-spbe"} <= roles and "kepala-dinas" not in roles
     assert "penyedia-api" in {r.name for r in idp.realm_roles()}
-    assert [u.username for u in idp.users_with_realm_role("penyedia-api")] == ["prov-dukcapil"]
+    providers = [u.username for u in idp.users_with_realm_role("penyedia-api")]
+    assert "prov-dukcapil" in providers and "andi" not in providers and providers == sorted(providers)
+    assert all("penyedia-api" in idp.user_realm_roles(name) for name in providers)
     with pytest.raises(NotFoundError):
         idp.get_user("mallory")
     with pytest.raises(NotFoundError):
