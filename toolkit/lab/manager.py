@@ -27,6 +27,7 @@ from toolkit.lab import incident as incident_mod
 from toolkit.lab import netns, rootfs, sshd
 from toolkit.lab import switches as switches_mod
 from toolkit.lab import vpn as vpn_mod
+from toolkit.lab.dataplane import LabDataPlane
 from toolkit.lab.gateway import GatewayLab
 from toolkit.lab.gateway import available as gateway_available
 from toolkit.lab.models import LAB_NAME_RE, SUBNET_PREFIX, LabHost, LabState, subnet_index
@@ -178,6 +179,8 @@ class LabManager:
         if state and state.prometheus_pid:
             _terminate(state.prometheus_pid, str(self.dir))
         self.switch_lab.down()
+        # The quality test's data plane (created on demand, named after the lab) goes with the lab.
+        LabDataPlane(self.lab_dir, self.name, self.octet).down()
         self.gateway_lab.down()
         vpn_mod.down(self.name, self.octet)
         incident_mod.down(self.name, self.octet)

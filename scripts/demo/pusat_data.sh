@@ -1,0 +1,88 @@
+# Sourced by scripts/demo.sh (spbe serve is running, the lab is up): one Pusat Data ticket from open
+# to closed, the approval alone triggering provisioning, monitoring, backup and the berita acara.
+say "The service catalog"
+spbe catalog list
+
+letter="$SPBE_STATE_DIR/surat-permohonan-dinkes.pdf"
+python3 - "$letter" <<'PY'
+import sys
+body = b"BT /F1 12 Tf 72 720 Td (Permohonan Pemanfaatan Pusat Data - Dinas Kesehatan) Tj ET"
+objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+out, offsets = bytearray(b"%PDF-1.4\n"), []
+for i, obj in enumerate(objs, 1):
+    offsets.append(len(out)); out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+xref = len(out)
+out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+open(sys.argv[1], "wb").write(out)
+PY
+
+say "An applicant without the request letter is refused, and told what is missing"
+spbe ticket open pusat-data --as andi --title "Hosting SIMPUS" -f instansi="Dinas Kesehatan" \
+    -f perihal="Permohonan hosting" -f produk=hosting-aplikasi -f nama_aplikasi=simpus \
+    -f hostname=simpus-app -f vcpu=2 -f ram_gb=4 -f disk_gb=40 -f kontak_email=it@dinkes.example.go.id \
+    && exit 1 || true
+
+say "1. The applicant opens the ticket"
+T=$(spbe ticket open pusat-data --as andi --title "Hosting aplikasi SIMPUS Dinas Kesehatan" \
+    -f instansi="Dinas Kesehatan" -f perihal="Permohonan pemanfaatan Pusat Data untuk SIMPUS" \
+    -f produk=hosting-aplikasi -f nama_aplikasi=simpus -f hostname=simpus-app -f vcpu=2 -f ram_gb=4 \
+    -f disk_gb=40 -f backup=ya -f uat=ya -f kontak_email=it@dinkes.example.go.id \
+    -a surat_permohonan="$letter" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo "ticket $T"
+
+say "2. The koordinator layanan checks completeness"
+spbe ticket check "$T" --as sari
+
+say "3. Only the kepala dinas may approve (a team member is refused)"
+spbe ticket approve "$T" --as rudi --reason "saya setuju" && exit 1 || true
+spbe ticket approve "$T" --as kadis --reason "Sesuai rekomendasi spesifikasi; disetujui untuk hosting SIMPUS."
+
+say "4-7. The approval alone triggers the automated steps: notify, provision, monitoring, backup, berita acara"
+spbe ticket wait "$T" --step berita-acara-instalasi-server --timeout 600
+spbe jobs list --ticket "$T"
+
+say "8-9. The app-dev team records the application installation and the UAT"
+spbe ticket advance "$T" --as dewi --step instalasi-aplikasi --note "Aplikasi SIMPUS v2.3 terpasang di /srv/apps/simpus."
+spbe ticket advance "$T" --as dewi --step uji-fungsionalitas --note "Uji beban fungsionalitas 50 pengguna serentak: lulus."
+
+say "10. Berita acara pemanfaatan, signed by the applicant and the app-dev team"
+spbe ticket wait "$T" --step berita-acara-pemanfaatan --timeout 120
+spbe ticket advance "$T" --as andi --step penandatanganan-berita-acara \
+    --note "Berita acara pemanfaatan telah ditandatangani kedua pihak."
+
+say "11. The implementation report"
+spbe ticket wait "$T" --step laporan-pelaksanaan --timeout 120
+
+say "12-13. The koordinator closes the ticket; the applicant is notified"
+spbe ticket close "$T" --as sari --note "Seluruh tahapan selesai dan dokumen lengkap."
+spbe ticket wait "$T" --step notifikasi-penutupan --timeout 120
+
+say "What the applicant sees"
+spbe ticket show "$T" --as andi
+
+say "The audit log is intact"
+spbe audit verify
+
+say "Prometheus on the monitoring host scrapes the new server (query: up)"
+prom=$(spbe lab status --name demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["prometheus_url"] or "")')
+if [ -n "$prom" ]; then
+    python3 - "$prom" <<'PY'
+import json, sys, time, urllib.request
+url = sys.argv[1] + "/api/v1/query?query=up"
+for _ in range(30):
+    result = json.load(urllib.request.urlopen(url, timeout=5))["data"]["result"]
+    if any(r["value"][1] == "1" for r in result):
+        break
+    time.sleep(1)
+for r in result:
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(r["metric"].items()) if k != "__name__")
+    print(f"up={r['value'][1]}  {labels}")
+PY
+fi
+echo
+echo "Documents: $SPBE_STATE_DIR/artifacts/$T/"
+ls -1 "$SPBE_STATE_DIR/artifacts/$T/" | grep -v '^runner' || true
