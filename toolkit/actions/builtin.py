@@ -34,3 +34,8 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
 
     for network_action in (NetworkAnalyseAction(), NetworkInstallAction(), NetworkQualityTestAction()):
         registry.register(network_action)
+
+    from toolkit.actions.splp import IssueEndpointAction, TryOutAction
+
+    for splp_action in (IssueEndpointAction(), TryOutAction()):
+        registry.register(splp_action)

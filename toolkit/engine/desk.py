@@ -16,6 +16,7 @@ from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.engine.progress import progress
 from toolkit.errors import ConfigurationError, ConflictError, InvalidInputError, PermissionDeniedError
+from toolkit.splp.apis import check_provider
 from toolkit.tickets.models import (
     AttachmentUpload,
     EventKind,
@@ -132,6 +133,7 @@ def _approval_step(app: App, ticket: Ticket, actor: str) -> tuple[Any, Person]:
         raise PermissionDeniedError(
             f"only a '{step.actor}' may decide on ticket {ticket.id}; {actor} holds: {', '.join(sorted(person.roles))}",
             user=actor, required=step.actor)
+    check_provider(ticket.service_id, dict(ticket.fields), actor)  # SPLP: the provider of *that* API
     return step, person
 
 

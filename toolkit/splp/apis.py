@@ -1,0 +1,82 @@
+"""The SPLP's API register: which APIs exist, who provides (and so approves access to) each, and limits.
+
+SOP 004 step 3 is the *API provider's* approval ("Penyedia API memberikan persetujuan"): a holder of
+the role ``penyedia-api`` for one agency's API must not approve access to another agency's data. The
+register (``inventory/splp_apis.yml``) names each API's providers; `check_provider` is called by the
+service desk when the approval is recorded and again by the issuing action before anything is created.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from toolkit.errors import ConfigurationError, NotFoundError, PermissionDeniedError
+from toolkit.gateway import Gateway, check_gateway_name
+from toolkit.masking import Masker
+from toolkit.registry import Registry
+from toolkit.settings import PROJECT_ROOT, Settings
+
+API_FIELD = "api_id"
+DEFAULT_REGISTER = PROJECT_ROOT / "inventory" / "splp_apis.yml"
+
+
+class ApiEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    name: str
+    opd: str
+    providers: tuple[str, ...] = Field(min_length=1)
+    max_rate_limit_per_minute: int = Field(default=600, ge=1, le=100000)
+    data: tuple[str, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return check_gateway_name(value, "api id")
+
+
+class ApiRegister(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    apis: tuple[ApiEntry, ...]
+
+    def get(self, api_id: str) -> ApiEntry:
+        for api in self.apis:
+            if api.id == api_id:
+                return api
+        raise NotFoundError(f"API '{api_id}' is not in the SPLP register; known: "
+                            f"{', '.join(a.id for a in self.apis)}", api=api_id)
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, mtime: float) -> ApiRegister:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return ApiRegister.model_validate(data)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ConfigurationError(f"SPLP API register {path} is invalid: {exc}") from None
+
+
+def load_register(path: Path = DEFAULT_REGISTER) -> ApiRegister:
+    return _load(path, path.stat().st_mtime if path.exists() else 0.0)
+
+
+def check_provider(service_id: str, fields: dict[str, Any], actor: str) -> None:
+    """For an SPLP ticket, only a provider of the requested API may approve; other services pass."""
+    if service_id != "splp":
+        return
+    api = load_register().get(str(fields.get(API_FIELD, "")))
+    if actor not in api.providers:
+        raise PermissionDeniedError(
+            f"only a provider of API '{api.id}' ({api.opd}) may approve this request; {actor} is not one",
+            user=actor, api=api.id, providers=list(api.providers))
+
+
+def gateway_from_settings(settings: Settings, masker: Masker | None = None) -> Gateway:
+    cfg = settings.gateway
+    return Registry[Gateway]("spbe.gateways").create(cfg.kind, settings=settings, masker=masker or Masker(),
+                                                      **cfg.options)
