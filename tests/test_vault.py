@@ -141,6 +141,8 @@ def test_the_automation_uses_it_without_spending_the_reveal(vault: SecretVault, 
     assert vault.masked(TICKET, "api_key").status == "sealed"
     assert vault.reveal(TICKET, "api_key", "andi").get_secret_value() == CANARY
     assert [e.action for e in audit.entries()][1] == "secret.use"
+    vault.use(TICKET, "api_key", purpose="line\nbreak $(id)")
+    assert audit.entries()[-1].data["purpose"] == "line break $(id)"
 
 
 def test_concurrent_reveals_hand_it_out_once(vault: SecretVault) -> None:

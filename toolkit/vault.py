@@ -147,6 +147,11 @@ def _check(adapter: TypeAdapter[str], value: str, what: str) -> str:
 _TICKET, _NAME, _USER = TypeAdapter(VaultTicketId), TypeAdapter(SecretName), TypeAdapter(Username)
 
 
+def _clean(text: str, limit: int) -> str:
+    """Free text for the audit log: control characters become spaces, length is capped."""
+    return "".join(c if c.isprintable() else " " for c in text)[:limit]
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -357,7 +362,7 @@ class SecretVault:
             row = self._row(db, ticket_id, name)
         assert row is not None
         secret = self._decrypt(row)
-        self._log(actor, "secret.use", ticket_id, name, purpose=_plain_text(purpose[:200]))
+        self._log(actor, "secret.use", ticket_id, name, purpose=_clean(purpose, 200))
         return secret
 
     def revoke(self, ticket_id: str, name: str, *, actor: str, reason: str) -> VaultRecord:
@@ -369,7 +374,7 @@ class SecretVault:
             db.execute("UPDATE secrets SET ciphertext = NULL, nonce = NULL, revoked_at = ?, revoked_by = ? "
                        "WHERE ticket_id = ? AND name = ? AND revoked_at IS NULL",
                        (_iso(self._clock()), actor, record.ticket_id, record.name))
-        self._log(actor, "secret.revoke", record.ticket_id, record.name, reason=_plain_text(reason[:500]))
+        self._log(actor, "secret.revoke", record.ticket_id, record.name, reason=_clean(reason, 500))
         return self.masked(ticket_id, name)
 
     def delete(self, ticket_id: str, name: str, *, actor: str) -> bool:

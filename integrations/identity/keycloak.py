@@ -278,7 +278,10 @@ class KeycloakIdentityProvider:
         oidc = self._openid(client_id, secret)
         answer = self._call(f"a client-credentials token for {client_id}", oidc.token, "", "", "client_credentials",
                             client=client_id)
-        token = SecretStr(str(answer["access_token"]))
+        if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
+            raise ActionFailedError(f"Keycloak's token endpoint gave no access token for {client_id}",
+                                    client=client_id)
+        token = SecretStr(answer["access_token"])
         self.masker.add(token)
         return AccessToken(token=token, token_type=str(answer.get("token_type", "Bearer")),
                            expires_in=int(answer.get("expires_in", 0)))

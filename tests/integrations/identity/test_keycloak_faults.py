@@ -122,6 +122,17 @@ def test_races_on_the_shared_api_client_and_role_are_absorbed(idp: KeycloakIdent
     assert _clients_named(keycloak, "spbe-gateway") == 1
 
 
+def test_a_401_from_an_expired_admin_token_is_retried_once(idp: KeycloakIdentityProvider,
+                                                            keycloak: KeycloakFake) -> None:
+    """python-keycloak answers one 401 by fetching a new admin token and repeating the call (what a
+    token expired early needs); a 401 that persists is a refusal."""
+    keycloak.fail(401, path=r"/admin/realms/spbe/users$", body={"error": "HTTP 401 Unauthorized"})
+    assert idp.get_user("andi").username == "andi"
+    keycloak.fail(401, path=r"/admin/realms/spbe/users$", times=2, body={"error": "HTTP 401 Unauthorized"})
+    with pytest.raises(PermissionDeniedError, match="401 to looking up user andi"):
+        idp.get_user("andi")
+
+
 def test_token_endpoint_outage_is_retryable(idp: KeycloakIdentityProvider, keycloak: KeycloakFake) -> None:
     keycloak.fail(500, path=r"/protocol/openid-connect/token$")
     with pytest.raises(UnavailableError):
