@@ -52,6 +52,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from toolkit.confidentiality import REPORTER_ROLES, hidden_users
+from toolkit.decisions import effective_fields
 from toolkit.directory import Directory, Person
 from toolkit.documents import WIB, MarkdownText, nama_peran
 from toolkit.errors import NotFoundError
@@ -89,7 +91,8 @@ def build_context(
     viewer_roles: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     events = sorted(timeline, key=lambda e: e.seq)
-    people = _People(directory)
+    ticket = ticket.model_copy(update={"fields": effective_fields(ticket.fields, events)})  # with decisions
+    people = _People(directory, hidden_users(service, ticket, viewer_roles))
     hasil = _results(service, prior)
     langkah = _steps(service, ticket, events, hasil, people)
     return {
@@ -123,9 +126,10 @@ def document_number(ticket_id: str, now: datetime) -> Callable[[str], str]:
 class _People:
     """Directory lookups, once per user: a timeline names the same few people many times."""
 
-    def __init__(self, directory: Directory) -> None:
+    def __init__(self, directory: Directory, hidden: frozenset[str] = frozenset()) -> None:
         self._directory = directory
         self._cache: dict[str, Person | None] = {}
+        self.hidden = hidden  # a confidential reporter: shown as [dirahasiakan] (toolkit.confidentiality)
 
     def get(self, username: str) -> Person | None:
         if username not in self._cache:
@@ -136,6 +140,8 @@ class _People:
         return self._cache[username]
 
     def display(self, username: str) -> str:
+        if username in self.hidden:
+            return REDACTED
         if username in SYSTEM_ACTORS:
             return SYSTEM_ACTORS[username]
         person = self.get(username)
@@ -198,6 +204,9 @@ def _service(service: Any, ticket: Ticket) -> dict[str, Any]:
 
 
 def _requester(ticket: Ticket, people: _People) -> dict[str, Any]:
+    if ticket.requester in people.hidden:
+        return {"username": REDACTED, "nama": REDACTED, "jabatan": "-", "opd": "-", "email": "-",
+                "peran": "Pelapor", "ditetapkan": True, "dikenal": False, "sapaan": "Pelapor"}
     person = people.get(ticket.requester)
     if person is not None:
         data = _person_dict(person, "pemohon")
@@ -214,6 +223,8 @@ def _parties(service: Any, people: _People) -> dict[str, dict[str, Any]]:
     parties: dict[str, dict[str, Any]] = {}
     for role in roles:
         person = people.first_with(role)
+        if people.hidden and role in REPORTER_ROLES:
+            person = None  # no reporter's name in a document others read
         parties[role] = _person_dict(person, role) if person is not None else {
             "username": None, "nama": UNSIGNED, "jabatan": "-", "opd": "-", "email": "-",
             "peran": nama_peran(role), "ditetapkan": False, "dikenal": False,

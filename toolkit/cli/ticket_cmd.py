@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from toolkit.cli.render import emit_json, ticket_detail, ticket_table, visible_fields
+from toolkit.confidentiality import redact_events, redact_ticket
 from toolkit.engine import desk
 from toolkit.engine.progress import progress
 from toolkit.errors import InvalidInputError
@@ -88,6 +89,7 @@ def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> Non
 def list_cmd(obj, status, service_id, as_json) -> None:  # type: ignore[no-untyped-def]
     """List tickets."""
     tickets = obj.app.tickets.list_tickets(status=TicketStatus(status) if status else None, service_id=service_id)
+    tickets = [redact_ticket(obj.app.catalog.get(t.service_id), t, frozenset()) for t in tickets]
     if as_json:
         emit_json(obj.console, [t.model_dump(mode="json", exclude={"fields"}) for t in tickets])
     else:
@@ -108,6 +110,8 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
     state = progress(service, ticket, timeline, app.queue)
     roles = app.directory.person(viewer).roles if viewer else frozenset()
     fields = visible_fields(service, ticket, roles)
+    state_ticket, ticket = ticket, redact_ticket(service, ticket, roles)  # a confidential reporter stays hidden
+    timeline = redact_events(service, state_ticket, timeline, roles)
     if as_json:
         emit_json(obj.console, {
             "ticket": ticket.model_dump(mode="json") | {"fields": fields},
