@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
+from toolkit.confidentiality import reporter_confidential
 from toolkit.document_context import build_context
 from toolkit.documents import TemplateRenderer
 
@@ -67,7 +68,8 @@ class TicketNotifyAction:
         recipients: list[str] = []
         for role in plan["to_roles"]:
             if role in ("pemohon", "pelapor"):
-                recipients.append(ctx.ticket.requester)
+                # A confidential reporter is not named in job facts and logs (toolkit.confidentiality).
+                recipients.append("pelapor" if reporter_confidential(ctx.service) else ctx.ticket.requester)
             else:
                 recipients += [p.username for p in ctx.directory.people_with_role(role)]
         run.log(f"notification {plan['template']} to {', '.join(recipients)}")
