@@ -395,11 +395,56 @@ class CoalescingShell(SwitchSSHShell):  # type: ignore[misc]
         super().keystrokeReceived(keyID, modifier)
 
 
+class CoalescingTransport:
+    """The session's transport, with what the shell writes in one reactor turn sent as one SSH packet.
+
+    fake-switches writes every output line separately (``write_line``), and conch sends every write as
+    its own SSH packet: ``show running-config`` of a 26-port switch came back as ~150 packets, each one
+    decrypted, MAC-checked and parsed by the client. An IOS switch's SSH server sends its output in
+    buffered segments; this does the same: writes are queued and flushed together once the reactor has
+    finished handling the input that caused them (``callLater(0)``), so byte order is unchanged.
+    """
+
+    def __init__(self, transport: Any, reactor: Any) -> None:
+        self._transport = transport
+        self._reactor = reactor
+        self._pending: list[bytes] = []
+        self._scheduled: Any = None
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self._pending.append(data)
+        if self._scheduled is None:
+            self._scheduled = self._reactor.callLater(0, self.flush)
+
+    def writeSequence(self, data: list[bytes]) -> None:  # noqa: N802 - Twisted API
+        for chunk in data:
+            self.write(chunk)
+
+    def flush(self) -> None:
+        if self._scheduled is not None and self._scheduled.active():
+            self._scheduled.cancel()
+        self._scheduled = None
+        pending, self._pending = self._pending, []
+        if pending:
+            self._transport.write(b"".join(pending))
+
+    def loseConnection(self) -> None:  # noqa: N802 - Twisted API
+        self.flush()
+        self._transport.loseConnection()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class LabAvatar(SSHDemoAvatar):  # type: ignore[misc]
     def openShell(self, protocol: Any) -> None:  # noqa: N802 - Twisted API
+        from twisted.internet import reactor  # the running reactor; imported late like fake-switches does
+
         protocol_class: Any = insults.ServerProtocol
         server_protocol: Any = protocol_class(CoalescingShell, self, switch_core=self.switch_core)
-        server_protocol.makeConnection(protocol)
+        server_protocol.makeConnection(CoalescingTransport(protocol, reactor))
         protocol.makeConnection(session.wrapProtocol(server_protocol))
 
 
