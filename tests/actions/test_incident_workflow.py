@@ -114,3 +114,29 @@ def test_gorontalo_records_48_or_72_hours(app: App) -> None:
     last = app.tickets.timeline(ticket.id)[-1]
     assert last.kind == EventKind.COMMENT and "Tanpa backup 72 jam" in last.text
     assert last.data["sla_variant"] == "tanpa-backup"
+
+
+def test_surakarta_general_incident_runs_to_close_with_its_notices(app: App) -> None:
+    """The general path needs no lab: every automated step is a notice, run by the real engine."""
+    from toolkit.engine.server import run_ticket
+    from toolkit.jobs import JobState
+    from toolkit.tickets.models import TicketStatus
+
+    ticket_id = _surakarta_to_row4(app)
+    decide(app, ticket_id, "hendra", {"jenis_insiden": "umum"}, "Gangguan konfigurasi, bukan serangan.")
+    desk.record_step(app, ticket_id, "hendra", "penentuan-jenis-insiden", "Insiden umum.")
+    assert run_ticket(app, ticket_id) == []  # no notice to the asset owner on the general path
+    desk.record_step(app, ticket_id, "wati", "penanganan-insiden", "Konfigurasi web server diperbaiki.")
+    desk.record_step(app, ticket_id, "kabid", "pemeriksaan-hasil-penanganan", "Sesuai; layanan normal.")
+    jobs = run_ticket(app, ticket_id)
+    assert [(j.step_id, j.state) for j in jobs] == [("informasi-status-opd", JobState.SUCCEEDED)]
+    status = [e for e in app.tickets.timeline(ticket_id) if e.step_id == "informasi-status-opd"][-1].text
+    assert "Status Penyelesaian Insiden" in status and "insiden umum" in status
+    assert "Konfigurasi web server diperbaiki." in status
+    desk.record_step(app, ticket_id, "hendra", "penutupan-laporan", "Laporan ditutup.")
+    jobs = run_ticket(app, ticket_id)
+    assert [(j.step_id, j.state) for j in jobs] == [("notifikasi-pelapor", JobState.SUCCEEDED)]
+    assert jobs[0].result["facts"]["recipients"] == ["pelapor"]  # the reporter is not named in job facts
+    desk.close(app, ticket_id, "hendra", "Langkah dan hasil perbaikan didokumentasikan.")
+    final = app.tickets.get(ticket_id)
+    assert final.status == TicketStatus.CLOSED and _state(app, ticket_id).finished
