@@ -226,9 +226,10 @@ class DeviceOps:
     def _lines(self, plan: NetworkChange) -> list[str]:
         return render_change(plan, self.device.platform, self.name, templates_dir=self.templates_dir)
 
-    def _diff(self, plan: NetworkChange, running: ios.RunningConfig) -> tuple[str, bool]:
+    def _diff(self, plan: NetworkChange, running: ios.RunningConfig,
+              lines: list[str] | None = None) -> tuple[str, bool]:  # fmt: skip
         headers = affected_headers(plan, self.name)
-        after = candidate(running, self._lines(plan))
+        after = candidate(running, self._lines(plan) if lines is None else lines)
         return section_diff(running, after, headers, self.name), bool(differing(running, after, headers))
 
     def verify(self, plan: NetworkChange) -> DeviceResult:
@@ -247,7 +248,8 @@ class DeviceOps:
         def body(session: DeviceSession) -> DeviceResult:
             backup = session.backup(self.backup_dir)
             running = ios.parse_running_config(backup.text())
-            text, needed = self._diff(plan, running)
+            lines = self._lines(plan)  # rendered once: the diff shows exactly what is pushed
+            text, needed = self._diff(plan, running, lines)
             base = {"device": self.name, "operation": "push", "backup": backup.path, "diff": text}
             check_device_state(session, plan, self.name, running)
             if not needed:
@@ -256,7 +258,6 @@ class DeviceOps:
                 return _result(base, outcome="unchanged", ok=not problems, problems=problems, error=error)
             if dry_run:
                 return _result(base, outcome="planned", ok=True)
-            lines = self._lines(plan)
             try:
                 session.send_config(lines)
                 found = verify_plan(session, plan, self.name)

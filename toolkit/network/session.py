@@ -112,6 +112,7 @@ class DeviceSession:
         self.options = options or SessionOptions()
         self.masker = Masker([device.password] + ([device.secret] if device.secret else []))
         self._conn: BaseConnection | None = None
+        self._prompt: str | None = None
 
     @property
     def name(self) -> str:
@@ -157,6 +158,7 @@ class DeviceSession:
         except (ReadTimeout, NetmikoTimeoutException, OSError) as exc:
             self.close()
             raise DeviceTimeoutError(self.name, f"no answer to enable: {type(exc).__name__}", address=where) from None
+        self._prompt = exec_prompt_pattern(self._conn.base_prompt)
 
     def _connect_error(self, exc: BaseException, where: str) -> DeviceError:
         text = str(exc)
@@ -185,7 +187,10 @@ class DeviceSession:
     def show(self, command: str) -> str:
         """Output of one exec command; a refused command is a `DeviceCommandError`."""
         try:
-            output = str(self.conn.send_command(command, read_timeout=self.options.read_timeout))
+            # The privileged prompt is known since connect: no find_prompt() (one more round trip and two
+            # buffer-clearing sleeps) before every command, as netmiko's default would do.
+            output = str(self.conn.send_command(command, read_timeout=self.options.read_timeout,
+                                                expect_string=self._prompt, auto_find_prompt=self._prompt is None))
         except (ReadTimeout, NetmikoTimeoutException) as exc:
             raise DeviceTimeoutError(self.name, f"no answer to {command!r}: {type(exc).__name__}") from None
         except (OSError, EOFError, SSHException):
@@ -249,6 +254,16 @@ class DeviceSession:
                 self.conn.exit_config_mode()
         except (NetmikoBaseException, OSError, EOFError, ValueError):
             log.warning("%s: could not leave config mode after an error", self.name)
+
+
+def exec_prompt_pattern(base_prompt: str) -> str:
+    """The privileged exec prompt as the last line of the output: ``HOSTNAME#`` at the start of a line, at the end.
+
+    netmiko's base prompt is the hostname cut to 16 characters (IOS cuts it in config mode); exec mode
+    shows the whole name, so more name characters may follow. Anchored at both ends, a ``#`` inside
+    the output (a description, a banner) never ends the read early.
+    """
+    return rf"(?:\A|[\r\n]){re.escape(base_prompt)}[^\s#>]*#\s*\Z"
 
 
 def _error_line(text: str) -> str:
