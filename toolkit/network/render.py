@@ -13,6 +13,7 @@ need no address arithmetic. Output is a list of lines as netmiko's ``send_config
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from toolkit.settings import PROJECT_ROOT
 TEMPLATES_DIR = PROJECT_ROOT / "templates" / "network"
 
 
+@functools.lru_cache(maxsize=32)  # compiling the templates was most of a push's client CPU; edits still reload
 def _environment(platform: str, templates_dir: Path) -> SandboxedEnvironment:
     if platform not in PLATFORMS:
         raise InvalidInputError(f"unknown platform {platform!r}", errors=[("platform", f"not one of {PLATFORMS}")])
