@@ -24,36 +24,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from toolkit.errors import InvalidInputError
-from toolkit.lab.models import LabState
 from toolkit.network.device_ops import DeviceResult
-from toolkit.network.fanout import FanoutOptions, FanoutReport, NetworkRunner, ProgressCallback
+from toolkit.network.fanout import FanoutReport, NetworkRunner, ProgressCallback
 from toolkit.network.inventory import Device, NetworkInventory, describe_errors, load_inventory
 from toolkit.network.plan import NetworkChange, build_change
 from toolkit.network.refs import RefResolver
-from toolkit.network.session import SessionOptions
+from toolkit.network.runner_factory import build_runner
 
 _OUTCOME_STYLE = {"changed": "green", "unchanged": "dim", "planned": "cyan", "rolled_back": "yellow",
                   "rollback_failed": "bold red", "failed": "red", "skipped": "magenta"}  # fmt: skip
 
 
 def _runner(inventory: NetworkInventory, devices: list[Device], lab: str | None) -> NetworkRunner:
-    settings = click.get_current_context().obj.settings
-    net = settings.network
-    resolver = RefResolver(None)
-    known_hosts: Path | None = None
-    if any(d.host.startswith("lab:") or isinstance(d.port, str) or any(
-            r.startswith("lab:") for r in (d.credentials.password_ref, d.credentials.secret_ref or ""))
-           for d in devices):  # fmt: skip
-        resolver = RefResolver.from_lab_dir(settings.lab_dir, lab or net.lab_name or settings.lab_name)
-        state = resolver.lab
-        known_hosts = state.switch_known_hosts if isinstance(state, LabState) else getattr(state, "known_hosts", None)
-    return NetworkRunner(
-        inventory, resolver, state_dir=settings.state_dir,
-        options=FanoutOptions(max_workers=net.max_workers, max_devices=net.max_devices_per_change, canary=net.canary),
-        session_options=SessionOptions(conn_timeout=net.conn_timeout_s, auth_timeout=net.auth_timeout_s,
-                                       banner_timeout=net.conn_timeout_s, read_timeout=net.read_timeout_s,
-                                       known_hosts=known_hosts),
-    )  # fmt: skip
+    """The same runner the ticket actions get (`build_runner`): lab references, host keys, limits, timeouts."""
+    return build_runner(click.get_current_context().obj.settings, inventory, devices, lab)
 
 
 def _inventory(path: str | None) -> NetworkInventory:
