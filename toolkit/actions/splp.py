@@ -25,11 +25,24 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
 from toolkit.audit import AuditLog
 from toolkit.documents import TemplateRenderer
-from toolkit.errors import ActionFailedError, InvalidInputError, NotFoundError, ToolkitError
-from toolkit.gateway import Credential, Gateway, check_gateway_name
+from toolkit.errors import (
+    ActionFailedError,
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    ToolkitError,
+    UnavailableError,
+)
+from toolkit.gateway import Credential, Gateway, GatewayAuthError, check_gateway_name
+from toolkit.identity_provider import IdentityProvider
+from toolkit.splp import oauth2
 from toolkit.splp.apis import check_provider, gateway_from_settings, load_register
+from toolkit.splp.issued import IssuedCredential, IssuedStore
 
 SECRET_NAME = "api-key"  # noqa: S105 - the vault entry's name, not a secret
+OAUTH2_SECRET_NAME = "oauth2-client-secret"  # noqa: S105 - the vault entry's name
 DEFAULT_TTL_DAYS = 365
 MAX_NEEDS = 2000
 
@@ -45,6 +58,7 @@ class IssueRequest(BaseModel):
     needs: str = Field(min_length=1, max_length=MAX_NEEDS)
     per_minute: int = Field(ge=1)
     ttl_days: int = Field(default=DEFAULT_TTL_DAYS, ge=1, le=3650)
+    oauth2: bool = False
 
     @field_validator("api", "consumer")
     @classmethod
@@ -71,7 +85,8 @@ def issue_request(ctx: ActionContext) -> IssueRequest:
         request = IssueRequest(ticket=ctx.ticket.id, api=str(fields.get("api_id", "")),
                                consumer=str(fields.get("aplikasi_konsumen", "")),
                                needs=str(fields.get("kebutuhan_data", "")),
-                               per_minute=int(fields.get("rate_limit_per_menit") or 0))
+                               per_minute=int(fields.get("rate_limit_per_menit") or 0),
+                               oauth2=oauth2.wants_oauth2(dict(fields)))
     except ValidationError as exc:
         raise _errors(exc) from None
     if request.per_minute > api.max_rate_limit_per_minute:
@@ -103,6 +118,21 @@ def _comment(ctx: ActionContext, run: RunContext, ok: bool, summary: str, starte
     return run.mask(text)
 
 
+def _failure_text(exc: ToolkitError) -> str:
+    """What went wrong, in Bahasa Indonesia, for the applicant and the team (the technical detail follows)."""
+    if isinstance(exc, GatewayAuthError | PermissionDeniedError):
+        return ("Gateway API atau Keycloak menolak kredensial admin milik sistem (HTTP 401/403); konfigurasi "
+                "kredensial admin perlu diperiksa petugas.")
+    if isinstance(exc, ConflictError):
+        return "Gateway API atau Keycloak melaporkan konflik data (HTTP 409) saat objek dibuat."
+    if isinstance(exc, UnavailableError):
+        return ("Gateway API atau Keycloak tidak dapat dihubungi atau sedang mengalami gangguan (tidak terjangkau "
+                "atau HTTP 5xx).")
+    if isinstance(exc, NotFoundError):
+        return "API yang diminta tidak ditemukan di gateway."
+    return "Gateway API atau Keycloak menolak permintaan."
+
+
 class IssueEndpointAction:
     name = "gateway.issue_endpoint"
     idempotent = True  # a retry finds the consumer of an earlier run, replaces its credential: one result
@@ -110,64 +140,151 @@ class IssueEndpointAction:
     def plan(self, ctx: ActionContext) -> dict[str, Any]:
         request = issue_request(ctx)
         check_provider(ctx.ticket.service_id, dict(ctx.ticket.fields), approver_of(ctx))
-        return {"request": request.model_dump(), "gateway": ctx.settings.gateway.kind,
-                "calls": ["ensure_route", "ensure_consumer", "issue_key_credential", "restrict_to_api",
-                          "set_rate_limit", "vault.put"]}
+        calls = ["ensure_route", "ensure_consumer", "issue_key_credential", "restrict_to_api", "set_rate_limit",
+                 "vault.put"]
+        if request.oauth2:
+            oauth2.client_id_for(request.consumer)
+            if ctx.settings.identity is None:
+                raise ConfigurationError("the request asks for OAuth2 but no identity provider is configured "
+                                         "(settings.identity)")
+            calls += ["identity.ensure_consumer_client", "vault.put(oauth2-client-secret)"]
+        return {"request": request.model_dump(), "gateway": ctx.settings.gateway.kind, "calls": calls}
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
         started = time.monotonic()
         request = IssueRequest.model_validate(plan["request"])
         vault = _vault(ctx, run)  # before any change: no vault key, nothing is created
-        gateway = gateway_from_settings(ctx.settings, run.mask)
-        created_consumer = False
+        made = _Made(consumer=request.consumer)
         try:
-            route = gateway.ensure_route(request.api)
-            run.log(f"route {route.route_id} for {request.api}: {route.url}")
-            consumer = gateway.ensure_consumer(request.consumer)
-            created_consumer = consumer.created
-            run.log(f"consumer {consumer.name} ({consumer.id}) {'created' if consumer.created else 'exists'}")
-            credential = (gateway.issue_key_credential(request.consumer, ttl_days=request.ttl_days)
-                          if consumer.created else gateway.rotate(request.consumer, ttl_days=request.ttl_days))
-            run.mask.add(credential.secret)
-            acl = gateway.restrict_to_api(request.consumer, request.api)
-            limit = gateway.set_rate_limit(request.consumer, request.api, request.per_minute)
-            expires = credential.expires_at or datetime.now(UTC) + timedelta(days=request.ttl_days)
-            from toolkit.vault import VaultMeta
-
-            record = vault.put(request.ticket, SECRET_NAME, credential.secret, replace=True, meta=VaultMeta(
-                recipient=ctx.ticket.requester, label=f"Kredensial API {request.api}", expires_at=expires,
-                attributes={"consumer": consumer.name, "consumer_id": consumer.id, "key_id": credential.key_id,
-                            "endpoint": route.url, "kind": credential.kind, "gateway": gateway.name}))
+            gateway = gateway_from_settings(ctx.settings, run.mask)
+            made.gateway = gateway
+            idp = oauth2.identity_from_settings(ctx.settings, run.mask) if request.oauth2 else None
+            issued = self._issue(ctx, run, request, gateway, idp, vault, made)
         except ToolkitError as exc:
-            undone = self._undo(gateway, request.consumer, created_consumer, run)
-            raise ActionFailedError(
-                run.mask(f"issuing the endpoint failed: {exc}" + (f"; undone: {undone}" if undone else "")),
-                cause=type(exc).__name__, undone=undone) from None
-        facts = {"api": request.api, "endpoint": route.url, "consumer": consumer.name, "consumer_id": consumer.id,
-                 "key_id": credential.key_id, "kind": credential.kind, "masked_key": record.masked,
-                 "acl_group": acl.group, "per_minute": limit.per_minute,
-                 "requested_per_minute": limit.requested_per_minute, "expires_at": expires.isoformat(),
-                 "gateway": gateway.name, "vault_secret": SECRET_NAME}
-        summary = (f"Endpoint {route.url} diberikan kepada aplikasi {consumer.name} (id konsumen {consumer.id}); "
-                   f"kuota {limit.per_minute} permintaan/menit; kunci {record.masked} (ID {credential.key_id}), "
-                   f"berlaku sampai {expires:%d-%m-%Y}. Kunci lengkap disimpan terenkripsi dan hanya dapat dibuka "
-                   f"satu kali oleh pemohon dengan 'spbe secret reveal {request.ticket}'.")
-        return ActionResult(ok=True, summary=f"issued {request.api} to {consumer.name} on {gateway.name}",
+            undone = made.undo(vault, request.ticket, run)
+            return self._failed(ctx, run, exc, undone, started)
+        return self._succeeded(ctx, run, request, issued, started)
+
+    def _issue(self, ctx: ActionContext, run: RunContext, request: IssueRequest, gateway: Gateway,
+               idp: IdentityProvider | None, vault: Any, made: _Made) -> dict[str, Any]:
+        from toolkit.vault import VaultMeta
+
+        route = gateway.ensure_route(request.api)
+        run.log(f"route {route.route_id} for {request.api}: {route.url}")
+        consumer = gateway.ensure_consumer(request.consumer)
+        made.consumer_created = consumer.created
+        run.log(f"consumer {consumer.name} ({consumer.id}) {'created' if consumer.created else 'exists'}")
+        credential = (gateway.issue_key_credential(request.consumer, ttl_days=request.ttl_days)
+                      if consumer.created else gateway.rotate(request.consumer, ttl_days=request.ttl_days))
+        run.mask.add(credential.secret)
+        acl = gateway.restrict_to_api(request.consumer, request.api)
+        limit = gateway.set_rate_limit(request.consumer, request.api, request.per_minute)
+        expires = credential.expires_at or datetime.now(UTC) + timedelta(days=request.ttl_days)
+        client_id = None
+        if idp is not None:
+            made.idp = idp
+            ensured, client_secret = oauth2.ensure_client(idp, consumer=request.consumer, api=request.api,
+                                                          ticket_id=request.ticket, needs=request.needs)
+            made.client_created, client_id = ensured.created, ensured.client.client_id
+            made.client_id = client_id
+            run.mask.add(client_secret)
+            run.log(f"OAuth2 client {client_id} {'created' if ensured.created else 'exists'} with role {request.api}")
+            vault.put(request.ticket, OAUTH2_SECRET_NAME, client_secret, replace=True, meta=VaultMeta(
+                recipient=ctx.ticket.requester, label=f"Secret client OAuth2 {client_id}", expires_at=expires,
+                attributes={"client_id": client_id, "api": request.api}))
+            made.stored.append(OAUTH2_SECRET_NAME)
+        record = vault.put(request.ticket, SECRET_NAME, credential.secret, replace=True, meta=VaultMeta(
+            recipient=ctx.ticket.requester, label=f"Kredensial API {request.api}", expires_at=expires,
+            attributes={"consumer": consumer.name, "consumer_id": consumer.id, "key_id": credential.key_id,
+                        "endpoint": route.url, "kind": credential.kind, "gateway": gateway.name}))
+        made.stored.append(SECRET_NAME)
+        superseded = IssuedStore.at(ctx.settings.state_dir).record(IssuedCredential(
+            ticket_id=request.ticket, api=request.api, consumer=consumer.name, consumer_id=consumer.id,
+            gateway=gateway.name, kind=credential.kind, key_id=credential.key_id, masked=record.masked,
+            per_minute=limit.per_minute, endpoint=route.url, applicant=ctx.ticket.requester, oauth2_client=client_id,
+            issued_at=credential.created_at or datetime.now(UTC), expires_at=expires))
+        if superseded:
+            run.log(f"earlier credentials of {consumer.name} superseded: {', '.join(superseded)}")
+        return {"api": request.api, "endpoint": route.url, "consumer": consumer.name, "consumer_id": consumer.id,
+                "key_id": credential.key_id, "kind": credential.kind, "masked_key": record.masked,
+                "acl_group": acl.group, "per_minute": limit.per_minute,
+                "requested_per_minute": limit.requested_per_minute, "expires_at": expires.isoformat(),
+                "gateway": gateway.name, "vault_secret": SECRET_NAME, "oauth2_client": client_id,
+                "token_endpoint": _token_endpoint(ctx) if client_id else None}
+
+    def _succeeded(self, ctx: ActionContext, run: RunContext, request: IssueRequest, facts: dict[str, Any],
+                   started: float) -> ActionResult:
+        expires = datetime.fromisoformat(facts["expires_at"])
+        summary = (f"Endpoint {facts['endpoint']} diberikan kepada aplikasi {facts['consumer']} (id konsumen "
+                   f"{facts['consumer_id']}); kuota {facts['per_minute']} permintaan/menit; kunci "
+                   f"{facts['masked_key']} (ID {facts['key_id']}), berlaku sampai {expires:%d-%m-%Y}. ")
+        if facts["oauth2_client"]:
+            summary += (f"Client OAuth2 {facts['oauth2_client']} (grant client-credentials, peran {request.api}) "
+                        f"dibuat di Keycloak; token diminta di {facts['token_endpoint']}. ")
+        summary += ("Kunci lengkap disimpan terenkripsi dan hanya dapat dibuka satu kali oleh pemohon dengan "
+                    f"'spbe secret reveal {request.ticket}'.")
+        return ActionResult(ok=True, summary=f"issued {request.api} to {facts['consumer']} on {facts['gateway']}",
                             comment=_comment(ctx, run, True, summary, started), facts=facts,
-                            changed=[f"consumer {consumer.name}", f"credential {credential.key_id}"],
+                            changed=[f"consumer {facts['consumer']}", f"credential {facts['key_id']}"]
+                            + ([f"oauth2 client {facts['oauth2_client']}"] if facts["oauth2_client"] else []),
                             duration_s=time.monotonic() - started)
 
     @staticmethod
-    def _undo(gateway: Gateway, consumer: str, created: bool, run: RunContext) -> str:
-        if not created:
-            return ""
-        try:
-            gateway.delete_consumer(consumer)
-            run.log(f"undo: consumer {consumer} deleted")
-            return f"consumer {consumer} deleted"
-        except ToolkitError as exc:
-            run.log(run.mask(f"undo failed: {exc}"))
-            return f"consumer {consumer} NOT deleted ({type(exc).__name__}); a retry reuses it"
+    def _failed(ctx: ActionContext, run: RunContext, exc: ToolkitError, undone: list[str],
+                started: float) -> ActionResult:
+        detail = run.mask(str(exc))
+        text = _failure_text(exc) + " " + (
+            "Yang sudah dibuat pada percobaan ini telah dibatalkan: " + "; ".join(undone) + "."
+            if undone else "Tidak ada konsumen atau kredensial yang tertinggal dari percobaan ini.")
+        run.log(f"issue failed: {detail}; undone: {undone or 'nothing'}")
+        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "aksi_gagal", {
+            "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "job_id": run.job_id,
+            "percobaan": run.attempt, "galat": f"{text} (Rincian teknis: {detail})", "idempoten": True})
+        return ActionResult(ok=False, summary=run.mask(f"issuing the endpoint failed: {detail}"
+                                                       + (f"; undone: {', '.join(undone)}" if undone else "")),
+                            comment=run.mask(comment), facts={"error": type(exc).__name__, "undone": undone},
+                            duration_s=time.monotonic() - started)
+
+
+class _Made:
+    """What this attempt created, so a failure can take exactly that back (and nothing a previous
+    attempt or another ticket made)."""
+
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+        self.gateway: Gateway | None = None
+        self.consumer_created = False
+        self.idp: IdentityProvider | None = None
+        self.client_id: str | None = None
+        self.client_created = False
+        self.stored: list[str] = []
+
+    def undo(self, vault: Any, ticket_id: str, run: RunContext) -> list[str]:
+        undone: list[str] = []
+        if self.idp is not None and self.client_created and self.client_id:
+            try:
+                self.idp.delete_client(self.client_id)
+                undone.append(f"client OAuth2 {self.client_id} dihapus dari Keycloak")
+            except ToolkitError as exc:
+                run.log(run.mask(f"undo of client {self.client_id} failed: {exc}"))
+                undone.append(f"client OAuth2 {self.client_id} BELUM terhapus (akan dipakai ulang saat diulang)")
+        if self.gateway is not None and self.consumer_created:
+            try:
+                self.gateway.delete_consumer(self.consumer)
+                undone.append(f"konsumen {self.consumer} dihapus dari gateway")
+            except ToolkitError as exc:
+                run.log(run.mask(f"undo of consumer {self.consumer} failed: {exc}"))
+                undone.append(f"konsumen {self.consumer} BELUM terhapus (akan dipakai ulang saat diulang)")
+        for name in self.stored:
+            vault.delete(ticket_id, name, actor="system")
+        return undone
+
+
+def _token_endpoint(ctx: ActionContext) -> str | None:
+    cfg = ctx.settings.identity
+    if cfg is None:
+        return None
+    return f"{cfg.server_url.rstrip('/')}/realms/{cfg.realm}/protocol/openid-connect/token"
 
 
 def issued(ctx: ActionContext) -> dict[str, Any]:
@@ -185,12 +302,18 @@ class TryOutAction:
     def plan(self, ctx: ActionContext) -> dict[str, Any]:
         facts = issued(ctx)
         return {"endpoint": facts["endpoint"], "consumer": facts["consumer"], "key_id": facts["key_id"],
-                "consumer_id": facts["consumer_id"], "kind": facts.get("kind", "key-auth"), "path": "/"}
+                "consumer_id": facts["consumer_id"], "kind": facts.get("kind", "key-auth"), "path": "/",
+                "api": facts.get("api", ""), "oauth2_client": facts.get("oauth2_client")}
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
         started = time.monotonic()
-        secret: SecretStr = _vault(ctx, run).use(ctx.ticket.id, SECRET_NAME, purpose="SPLP try-out (SOP step 6)")
+        vault = _vault(ctx, run)
+        secret: SecretStr = vault.use(ctx.ticket.id, SECRET_NAME, purpose="SPLP try-out (SOP step 6)")
         run.mask.add(secret)
+        facts: dict[str, Any] = {}
+        token_note = ""
+        if plan.get("oauth2_client"):
+            facts, token_note = self._token(ctx, run, vault, plan)
         gateway = gateway_from_settings(ctx.settings, run.mask)
         credential = Credential(consumer=plan["consumer"], consumer_id=plan["consumer_id"], kind=plan["kind"],
                                 key_id=plan["key_id"], secret=secret)
@@ -202,10 +325,29 @@ class TryOutAction:
             raise ActionFailedError(f"try-out call to {url} failed: {type(exc).__name__}") from None
         ok = 200 <= with_key.status_code < 300 and without.status_code in (401, 403)
         run.log(f"try-out {url}: with credential {with_key.status_code}, without {without.status_code}")
-        facts = {"endpoint": url, "status_with_key": with_key.status_code, "status_without_key": without.status_code,
-                 "response_bytes": len(with_key.content), "tested_at": datetime.now(UTC).isoformat()}
+        facts.update({"endpoint": url, "status_with_key": with_key.status_code,
+                      "status_without_key": without.status_code, "response_bytes": len(with_key.content),
+                      "tested_at": datetime.now(UTC).isoformat()})
         summary = (f"Uji coba endpoint {url}: dengan kredensial HTTP {with_key.status_code}, tanpa kredensial "
-                   f"HTTP {without.status_code} — " + ("sesuai." if ok else "TIDAK sesuai."))
+                   f"HTTP {without.status_code} — " + ("sesuai." if ok else "TIDAK sesuai.") + token_note)
         return ActionResult(ok=ok, summary=f"try-out {url}: {with_key.status_code}/{without.status_code}",
                             comment=_comment(ctx, run, ok, summary, started), facts=facts,
                             duration_s=time.monotonic() - started)
+
+    @staticmethod
+    def _token(ctx: ActionContext, run: RunContext, vault: Any, plan: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """What the consumer application will do: a client-credentials token from Keycloak, checked with
+        our RS256 validation (signature, exp, iss, aud, the API's role)."""
+        client_id = str(plan["oauth2_client"])
+        secret = vault.use(ctx.ticket.id, OAUTH2_SECRET_NAME, purpose="SPLP try-out: client-credentials token")
+        run.mask.add(secret)
+        idp = oauth2.identity_from_settings(ctx.settings, run.mask)
+        token, claims = oauth2.obtain_and_validate(idp, client_id, secret, str(plan["api"]))
+        run.mask.add(token.token)
+        run.log(f"token for {client_id}: valid RS256, aud {','.join(claims.audience)}, role {plan['api']}, "
+                f"expires {claims.expires_at:%H:%M:%S}")
+        facts = {"oauth2_client": client_id, "token_valid": True, "token_audience": list(claims.audience),
+                 "token_expires_at": claims.expires_at.isoformat(), "token_role": str(plan["api"])}
+        note = (f" Token OAuth2 client {client_id} diperoleh dari Keycloak (grant client-credentials) dan lolos "
+                f"validasi RS256 (tanda tangan, masa berlaku, penerbit, audiens, peran {plan['api']}).")
+        return facts, note

@@ -103,6 +103,10 @@ def _register() -> None:
 
     cli.add_command(secret_group)
 
+    from toolkit.cli.api_cmd import api_group
+
+    cli.add_command(api_group)
+
 
 _register()
 

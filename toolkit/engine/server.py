@@ -88,6 +88,7 @@ class Server:
     stop: threading.Event = field(default_factory=threading.Event)
     abort: threading.Event = field(default_factory=threading.Event)
     sweep_every: float = 30.0
+    api_expiry_every: float = 300.0  # SPLP credentials past their expiry date (toolkit.splp.lifecycle)
     shutdown_grace: float = 60.0
 
     def _worker_loop(self, index: int) -> None:
@@ -103,7 +104,7 @@ class Server:
                 self.stop.wait(idle)
 
     def _trigger_loop(self) -> None:
-        last_sweep = last_escalation = 0.0
+        last_sweep = last_escalation = last_api_expiry = 0.0
         idle = self.app.settings.workers.poll_interval
         while not self.stop.is_set():
             try:
@@ -116,6 +117,11 @@ class Server:
 
                     last_escalation = time.monotonic()
                     check_once(self.app)
+                if time.monotonic() - last_api_expiry > self.api_expiry_every:
+                    from toolkit.splp.lifecycle import expire_due  # revokes expired API credentials, once
+
+                    last_api_expiry = time.monotonic()
+                    expire_due(self.app)
                 deliver_due(self.app)
             except Exception as exc:  # noqa: BLE001 - the trigger must outlive any one failure
                 log.warning("trigger: %s", self.app.masker(f"{type(exc).__name__}: {exc}"))

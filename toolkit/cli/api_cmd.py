@@ -1,0 +1,113 @@
+"""`spbe api list|revoke|rotate|expire`: the API credentials spbe issued through the SPLP service.
+
+Thin: parse, call `toolkit.splp.lifecycle`, render. Only masked keys are ever printed; a rotated
+secret goes to the vault, and the applicant collects it with ``spbe secret reveal``.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from toolkit.cli.render import emit_json, when
+from toolkit.errors import InvalidInputError
+from toolkit.splp import lifecycle
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+STATUS_STYLE = {"active": "green", "revoked": "red", "expired": "yellow"}
+
+
+@click.group("api")
+def api_group() -> None:
+    """API consumers and credentials issued for SPLP tickets: list, revoke, rotate, expire."""
+
+
+@api_group.command("list")
+@click.option("--status", type=click.Choice(["active", "revoked", "expired"]), help="Only this status.")
+@JSON_OPTION
+@click.pass_obj
+def api_list(obj, status, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Every credential issued by spbe: ticket, API, consumer, quota, masked key, dates, status."""
+    rows = lifecycle.listing(obj.app, status)
+    if as_json:
+        emit_json(obj.console, rows)
+        return
+    table = Table(title="Kredensial API (SPLP)")
+    for column in ("Ticket", "API", "Consumer", "Kind", "Quota/min", "Key", "Issued", "Expires", "Status"):
+        table.add_column(column, no_wrap=column in ("Ticket", "Key", "Status"))
+    for r in rows:
+        kind = r["kind"] + (f" + {r['oauth2_client']}" if r["oauth2_client"] else "")
+        style = STATUS_STYLE[r["status"]]
+        table.add_row(escape(r["ticket_id"]), escape(r["api"]), escape(r["consumer"]), escape(kind),
+                      str(r["per_minute"]), escape(f"{r['masked_key']} ({r['key_id'][:8]})"), when(r["issued_at"]),
+                      when(r["expires_at"]), f"[{style}]{r['status']}[/]")
+    obj.console.print(table)
+
+
+def _render(obj, outcomes, as_json) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        emit_json(obj.console, [o.model_dump(mode="json") for o in outcomes])
+        return
+    for o in outcomes:
+        if o.error:
+            obj.console.print(f"[red]{o.ticket_id}[/]: {o.event} failed: {escape(o.error)}")
+        elif not o.changed:
+            obj.console.print(f"{o.ticket_id}: {escape(o.consumer)} was already {o.event}; nothing changed")
+        elif o.event == "rotated":
+            obj.console.print(f"{o.ticket_id}: {escape(o.consumer)} rotated; new key {o.new_masked} "
+                              f"(ID {o.new_key_id}), valid until {when(o.expires_at)}; the applicant collects it "
+                              f"with 'spbe secret reveal {o.ticket_id} --name api-key'")
+        else:
+            keys = ", ".join(o.revoked_key_ids) or "no active key left"
+            obj.console.print(f"{o.ticket_id}: {escape(o.consumer)} {o.event} ({escape(keys)})")
+
+
+@api_group.command("revoke")
+@click.argument("consumer", required=False)
+@click.option("--ticket", "ticket_id", help="The SPLP ticket whose credential to revoke (instead of CONSUMER).")
+@click.option("--as", "actor", required=True, help="Who revokes: the API's provider, koordinator-layanan or csirt.")
+@click.option("--reason", required=True, help="Why (recorded in the audit log and on the ticket).")
+@JSON_OPTION
+@click.pass_obj
+def api_revoke(obj, consumer, ticket_id, actor, reason, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Revoke a consumer's credentials (or one ticket's): refused at the gateway from now on."""
+    if bool(consumer) == bool(ticket_id):
+        raise InvalidInputError("name either a CONSUMER or --ticket", errors=[("consumer", "one of")])
+    if ticket_id:
+        outcomes = [lifecycle.revoke_credential(obj.app, ticket_id, actor=actor, reason=reason)]
+    else:
+        outcomes = lifecycle.revoke_consumer(obj.app, consumer, actor=actor, reason=reason)
+    _render(obj, outcomes, as_json)
+
+
+@api_group.command("rotate")
+@click.option("--ticket", "ticket_id", required=True, help="The SPLP ticket whose credential to rotate.")
+@click.option("--as", "actor", required=True, help="Who rotates: the API's provider, koordinator-layanan or csirt.")
+@click.option("--reason", required=True, help="Why (recorded in the audit log and on the ticket).")
+@JSON_OPTION
+@click.pass_obj
+def api_rotate(obj, ticket_id, actor, reason, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Issue a new secret for the ticket's consumer; the old one stops working at the gateway."""
+    _render(obj, [lifecycle.rotate_credential(obj.app, ticket_id, actor=actor, reason=reason)], as_json)
+
+
+@api_group.command("expire")
+@click.option("--once", is_flag=True, help="One sweep, then exit (else sweep every --interval seconds).")
+@click.option("--interval", type=click.FloatRange(1, 86400), default=300.0, show_default=True)
+@JSON_OPTION
+@click.pass_obj
+def api_expire(obj, once, interval, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Revoke credentials past their expiry date (each once), with a comment on its ticket."""
+    if once:
+        _render(obj, lifecycle.expire_due(obj.app), as_json)
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.is_set():
+        _render(obj, lifecycle.expire_due(obj.app), as_json)
+        stop.wait(interval)

@@ -1,0 +1,78 @@
+"""OAuth2 clients for SPLP consumers: a confidential Keycloak client per consumer application.
+
+When the request asks for ``oauth2`` (ticket field ``jenis_kredensial``), step 5 also creates a
+confidential client with only the client-credentials grant whose service account holds the client
+role of the approved API (`toolkit.identity_provider`), and stores its secret in the vault next to
+the API key. The try-out (step 6) then does what the consumer application will do: it asks the
+token endpoint for a token with that secret and checks it with our own RS256 validation (signature
+against the realm's JWKS, expiry, issuer, audience, and the API's role) before calling the gateway.
+
+The client id is the consumer's gateway name, so an operator finds the same name at the gateway and
+in Keycloak; the client carries the ticket id in its attributes, and a client of that id made for
+another ticket is a conflict, never silently taken over.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import SecretStr, TypeAdapter, ValidationError
+
+from toolkit.errors import ConfigurationError, InvalidInputError
+from toolkit.identity_provider import (
+    AccessToken,
+    ClientId,
+    ConsumerClientSpec,
+    EnsuredClient,
+    IdentityProvider,
+    TokenClaims,
+)
+from toolkit.masking import Masker
+from toolkit.registry import Registry
+from toolkit.settings import Settings
+
+KIND_FIELD = "jenis_kredensial"
+KINDS = ("api-key", "oauth2")
+_CLIENT_ID = TypeAdapter(ClientId)
+
+
+def wants_oauth2(fields: dict[str, Any]) -> bool:
+    kind = str(fields.get(KIND_FIELD) or "api-key")
+    if kind not in KINDS:
+        raise InvalidInputError(f"{KIND_FIELD} must be one of {', '.join(KINDS)}", errors=[(KIND_FIELD, "invalid")])
+    return kind == "oauth2"
+
+
+def client_id_for(consumer: str) -> str:
+    try:
+        return _CLIENT_ID.validate_python(consumer)
+    except ValidationError:
+        raise InvalidInputError(f"consumer {consumer[:80]!r} cannot be an OAuth2 client id (a-z first, 3-64 chars)",
+                                errors=[("aplikasi_konsumen", "not a client id")]) from None
+
+
+def identity_from_settings(settings: Settings, masker: Masker | None = None) -> IdentityProvider:
+    cfg = settings.identity
+    if cfg is None:
+        raise ConfigurationError("the request asks for OAuth2 but no identity provider is configured "
+                                 "(settings.identity)")
+    return Registry[IdentityProvider]("spbe.identity_providers").create(
+        cfg.kind, settings=settings, masker=masker or Masker(), **cfg.options)
+
+
+def ensure_client(idp: IdentityProvider, *, consumer: str, api: str, ticket_id: str,
+                  needs: str) -> tuple[EnsuredClient, SecretStr]:
+    """The consumer's confidential client with the API's role, and its current secret."""
+    spec = ConsumerClientSpec(client_id=client_id_for(consumer), name=f"{consumer} (API {api})", api_role=api,
+                              ticket_id=ticket_id, description=f"SPLP {ticket_id}: {needs}"[:500])
+    ensured = idp.ensure_consumer_client(spec)
+    return ensured, idp.client_secret(spec.client_id)
+
+
+def obtain_and_validate(idp: IdentityProvider, client_id: str, secret: SecretStr,
+                        api: str) -> tuple[AccessToken, TokenClaims]:
+    """A client-credentials token, validated as the gateway would: RS256 against the realm's keys,
+    exp/iss/aud, and the approved API's role. Any failure is a `PermissionDeniedError`."""
+    token = idp.client_credentials_token(client_id, secret)
+    claims = idp.validate_token(token.token, required_role=api)
+    return token, claims
