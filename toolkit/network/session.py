@@ -263,7 +263,7 @@ def exec_prompt_pattern(base_prompt: str) -> str:
     shows the whole name, so more name characters may follow. Anchored at both ends, a ``#`` inside
     the output (a description, a banner) never ends the read early.
     """
-    return rf"(?:\A|[\r\n]){re.escape(base_prompt)}[^\s#>]*#\s*\Z"
+    return rf"(?:\A|[\r\n]){re.escape(base_prompt)}[^\s#>()]*#\s*\Z"
 
 
 def _error_line(text: str) -> str:
