@@ -28,11 +28,12 @@ def api_group() -> None:
 
 @api_group.command("list")
 @click.option("--status", type=click.Choice(["active", "revoked", "expired"]), help="Only this status.")
+@click.option("--live", is_flag=True, help="Also ask the gateway whether each key is still active there.")
 @JSON_OPTION
 @click.pass_obj
-def api_list(obj, status, as_json) -> None:  # type: ignore[no-untyped-def]
+def api_list(obj, status, live, as_json) -> None:  # type: ignore[no-untyped-def]
     """Every credential issued by spbe: ticket, API, consumer, quota, masked key, dates, status."""
-    rows = lifecycle.listing(obj.app, status)
+    rows = lifecycle.listing(obj.app, status, live=live)
     if as_json:
         emit_json(obj.console, rows)
         return

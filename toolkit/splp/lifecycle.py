@@ -285,12 +285,25 @@ def expire_due(app: App, now: datetime | None = None) -> list[LifecycleOutcome]:
     return outcomes
 
 
-def listing(app: App, status: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
-    """`spbe api list`: the register, with the status a person should see (masked key only)."""
+def listing(app: App, status: str | None = None, now: datetime | None = None,
+            live: bool = False) -> list[dict[str, Any]]:
+    """`spbe api list`: the register, with the status a person should see (masked key only). ``live``
+    also asks the gateway whether each key is still active there: a key revoked outside spbe (by CSIRT
+    containment, or by hand) then shows as revoked, with ``gateway_active`` False."""
     now = now or datetime.now(UTC)
+    active_at_gateway: dict[str, set[str]] | None = None
+    if live:
+        gateway = gateway_from_settings(app.settings, app.masker)
+        active_at_gateway = {info.consumer.name: {c.key_id for c in info.credentials if c.active}
+                             for info in gateway.list_consumers()}
     rows = []
     for cred in store_of(app).all():
         shown = cred.status_at(now)
+        gateway_active = None
+        if active_at_gateway is not None:
+            gateway_active = cred.key_id in active_at_gateway.get(cred.consumer, set())
+            if shown == "active" and not gateway_active:
+                shown = "revoked"
         if status and shown != status:
             continue
         rows.append({"ticket_id": cred.ticket_id, "api": cred.api, "consumer": cred.consumer,
@@ -298,5 +311,6 @@ def listing(app: App, status: str | None = None, now: datetime | None = None) ->
                      "key_id": cred.key_id, "masked_key": cred.masked, "per_minute": cred.per_minute,
                      "endpoint": cred.endpoint, "gateway": cred.gateway, "applicant": cred.applicant,
                      "issued_at": cred.issued_at, "expires_at": cred.expires_at, "status": shown,
-                     "ended_at": cred.ended_at, "ended_by": cred.ended_by, "reason": cred.reason})
+                     "gateway_active": gateway_active, "ended_at": cred.ended_at, "ended_by": cred.ended_by,
+                     "reason": cred.reason})
     return rows
