@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import tempfile
 import re
 from pathlib import Path
 
@@ -73,8 +74,9 @@ class KeyStore:
         path = self._path(name)
         if not path.exists():
             self._ensure_root()
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # A unique temporary name per writer (threads share the pid), created 0600 by mkstemp.
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.root)
+            tmp = Path(tmp_name)
             try:
                 with os.fdopen(fd, "w", encoding="ascii") as handle:
                     handle.write(generate_private_key().get_secret_value() + "\n")
