@@ -15,8 +15,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import tempfile
 import re
+import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
