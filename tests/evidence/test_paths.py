@@ -43,3 +43,10 @@ def test_hash_paths() -> None:
     for bad in ("/proc/1/environ", "/srv/apps/", "/srv/../etc/shadow", "/dev/sda"):
         with pytest.raises(EvidencePathError):
             check_hash_path(bad, CFG.hash_prefixes)
+
+
+def test_narrowing_the_allowed_logs_narrows_the_defaults() -> None:
+    narrow = EvidenceSettings(allowed_logs=("/var/log/nginx/",))
+    assert narrow.default_logs == ("/var/log/nginx/",)
+    with pytest.raises(ValueError, match="outside allowed_logs"):
+        EvidenceSettings(allowed_logs=("/var/log/nginx/",), default_logs=("/etc/shadow",))

@@ -9,7 +9,7 @@ that is later attached to a ticket many people read.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_ALLOWED_LOGS: tuple[str, ...] = (
     "/var/log/auth.log", "/var/log/syslog", "/var/log/messages", "/var/log/secure", "/var/log/kern.log",
@@ -36,3 +36,13 @@ class EvidenceSettings(BaseModel):
     max_files: int = Field(default=200, ge=1, le=10000)
     attach_max_bytes: int = Field(default=5 * 1024 * 1024, ge=0,
                                   description="bundles up to this size are attached; larger ones are referenced")
+
+    @model_validator(mode="after")
+    def _defaults_inside_allowed(self) -> EvidenceSettings:
+        """Narrowing ``allowed_logs`` narrows what the workflow step collects too, unless set apart."""
+        if "default_logs" not in self.model_fields_set:
+            object.__setattr__(self, "default_logs", self.allowed_logs)
+        outside = [p for p in self.default_logs if p not in self.allowed_logs]
+        if outside:
+            raise ValueError(f"default_logs outside allowed_logs: {outside}")
+        return self
