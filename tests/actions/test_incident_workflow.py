@@ -140,3 +140,15 @@ def test_surakarta_general_incident_runs_to_close_with_its_notices(app: App) -> 
     desk.close(app, ticket_id, "hendra", "Langkah dan hasil perbaikan didokumentasikan.")
     final = app.tickets.get(ticket_id)
     assert final.status == TicketStatus.CLOSED and _state(app, ticket_id).finished
+
+
+def test_a_branch_cannot_be_reopened_once_the_procedure_went_past_it(app: App) -> None:
+    ticket_id = _surakarta_to_row4(app)
+    decide(app, ticket_id, "hendra", {"jenis_insiden": "umum"}, "Insiden umum.")
+    desk.record_step(app, ticket_id, "hendra", "penentuan-jenis-insiden", "Insiden umum.")
+    decide(app, ticket_id, "kabid", {"bantuan_eksternal": "ya"}, "Masih boleh: penanganan belum selesai.")
+    assert _state(app, ticket_id).current.id == "kebutuhan-bantuan-eksternal"
+    decide(app, ticket_id, "kabid", {"bantuan_eksternal": "tidak"}, "Ternyata tidak perlu.")
+    desk.record_step(app, ticket_id, "wati", "penanganan-insiden", "Selesai ditangani.")
+    with pytest.raises(ConflictError, match="penanganan-insiden after kebutuhan-bantuan-eksternal is done"):
+        decide(app, ticket_id, "kabid", {"bantuan_eksternal": "ya"}, "Terlambat.")

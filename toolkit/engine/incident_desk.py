@@ -1,10 +1,10 @@
 """Recording a branch decision of an SOP (see `toolkit.decisions`), with its audit and timeline entry.
 
 Who may decide is the catalog's answer: the actor role of the step that lists the field in
-``decides``. A decision is allowed until that step is done (a decided branch can still be revised
-while the step is open, never after the step closed it). The timeline entry says what changed and,
-when the decision moves the SLA (outside help adds seven days; no backup is 72 hours, not 48), the
-new total, so the ticket records which total applies and why.
+``decides``. A decision is allowed until that step is done or, for a step the branch skipped, until a
+later step is done (a branch can be revised while the procedure has not gone past it). The timeline
+entry says what changed and, when the decision moves the SLA (outside help adds seven days; no backup
+is 72 hours, not 48), the new total, so the ticket records which total applies and why.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ def decide(app: App, ticket_id: str, actor: str, raw: Mapping[str, Any], reason:
                                         user=actor, required=step.actor)
         if before.state_of(step.id).status.value == "done":
             raise ConflictError(f"step {step.id} is done; '{name}' can no longer be changed", ticket=ticket_id)
+        passed = [s.step.id for s in before.steps[service.index_of(step.id) + 1:] if s.status.value == "done"]
+        if passed:  # the procedure already went past this branch point (a skipped step is never "done")
+            raise ConflictError(f"'{name}' can no longer be changed: step {passed[0]} after {step.id} is done",
+                                ticket=ticket_id)
     current = decisions.effective_fields(ticket.fields, timeline)
     changes = [{"label": service.requirements.field(n).label, "sebelum": current.get(n), "sesudah": v}
                for n, v in clean.items()]
