@@ -31,6 +31,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "kong": "integrations.gateway.kong:KongAdapter",
         "wso2": "integrations.gateway.wso2:Wso2Adapter",
     },
+    "spbe.token_routes": {"express_gateway": "integrations.gateway.express_gateway_jwt:ExpressGatewayTokenRoutes"},
 }
 
 

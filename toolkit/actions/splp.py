@@ -40,6 +40,7 @@ from toolkit.identity_provider import IdentityProvider
 from toolkit.splp import oauth2
 from toolkit.splp.apis import check_provider, gateway_from_settings, load_register
 from toolkit.splp.issued import IssuedCredential, IssuedStore
+from toolkit.splp.token_route import TokenRouteSpec, token_routes_from_settings
 
 SECRET_NAME = "api-key"  # noqa: S105 - the vault entry's name, not a secret
 OAUTH2_SECRET_NAME = "oauth2-client-secret"  # noqa: S105 - the vault entry's name
@@ -180,19 +181,21 @@ class IssueEndpointAction:
         acl = gateway.restrict_to_api(request.consumer, request.api)
         limit = gateway.set_rate_limit(request.consumer, request.api, request.per_minute)
         expires = credential.expires_at or datetime.now(UTC) + timedelta(days=request.ttl_days)
-        client_id = None
+        client_id = oauth2_url = None
         if idp is not None:
             made.idp = idp
-            ensured, client_secret = oauth2.ensure_client(idp, consumer=request.consumer, api=request.api,
-                                                          ticket_id=request.ticket, needs=request.needs)
+            ensured = oauth2.ensure_client(idp, consumer=request.consumer, api=request.api, ticket_id=request.ticket,
+                                           needs=request.needs)
             made.client_created, client_id = ensured.created, ensured.client.client_id
             made.client_id = client_id
+            client_secret = idp.client_secret(client_id)
             run.mask.add(client_secret)
             run.log(f"OAuth2 client {client_id} {'created' if ensured.created else 'exists'} with role {request.api}")
             vault.put(request.ticket, OAUTH2_SECRET_NAME, client_secret, replace=True, meta=VaultMeta(
                 recipient=ctx.ticket.requester, label=f"Secret client OAuth2 {client_id}", expires_at=expires,
                 attributes={"client_id": client_id, "api": request.api}))
             made.stored.append(OAUTH2_SECRET_NAME)
+            oauth2_url = self._token_route(ctx, run, request)
         record = vault.put(request.ticket, SECRET_NAME, credential.secret, replace=True, meta=VaultMeta(
             recipient=ctx.ticket.requester, label=f"Kredensial API {request.api}", expires_at=expires,
             attributes={"consumer": consumer.name, "consumer_id": consumer.id, "key_id": credential.key_id,
@@ -210,7 +213,22 @@ class IssueEndpointAction:
                 "acl_group": acl.group, "per_minute": limit.per_minute,
                 "requested_per_minute": limit.requested_per_minute, "expires_at": expires.isoformat(),
                 "gateway": gateway.name, "vault_secret": SECRET_NAME, "oauth2_client": client_id,
-                "token_endpoint": _token_endpoint(ctx) if client_id else None}
+                "token_endpoint": _token_endpoint(ctx) if client_id else None, "oauth2_endpoint": oauth2_url}
+
+    @staticmethod
+    def _token_route(ctx: ActionContext, run: RunContext, request: IssueRequest) -> str | None:
+        """The gateway's token-protected route to the API, when the gateway can verify tokens itself."""
+        routes = token_routes_from_settings(ctx.settings, run.mask)
+        if routes is None:
+            run.log(f"gateway {ctx.settings.gateway.kind} has no token routes: tokens are verified by spbe only")
+            return None
+        cfg = ctx.settings.identity
+        assert cfg is not None
+        route = routes.ensure_token_route(TokenRouteSpec(
+            api=request.api, issuer=oauth2.issuer_of(ctx.settings), audience=cfg.api_client_id,
+            role_client=cfg.api_client_id, public_key_pem=oauth2.realm_public_key_pem(ctx.settings)))
+        run.log(f"token route {route.route_id}: {route.url} ({'created' if route.created else 'exists'})")
+        return route.url
 
     def _succeeded(self, ctx: ActionContext, run: RunContext, request: IssueRequest, facts: dict[str, Any],
                    started: float) -> ActionResult:
@@ -221,6 +239,8 @@ class IssueEndpointAction:
         if facts["oauth2_client"]:
             summary += (f"Client OAuth2 {facts['oauth2_client']} (grant client-credentials, peran {request.api}) "
                         f"dibuat di Keycloak; token diminta di {facts['token_endpoint']}. ")
+            if facts["oauth2_endpoint"]:
+                summary += f"Endpoint dengan token OAuth2 (Bearer): {facts['oauth2_endpoint']}. "
         summary += ("Kunci lengkap disimpan terenkripsi dan hanya dapat dibuka satu kali oleh pemohon dengan "
                     f"'spbe secret reveal {request.ticket}'.")
         return ActionResult(ok=True, summary=f"issued {request.api} to {facts['consumer']} on {facts['gateway']}",
@@ -303,7 +323,8 @@ class TryOutAction:
         facts = issued(ctx)
         return {"endpoint": facts["endpoint"], "consumer": facts["consumer"], "key_id": facts["key_id"],
                 "consumer_id": facts["consumer_id"], "kind": facts.get("kind", "key-auth"), "path": "/",
-                "api": facts.get("api", ""), "oauth2_client": facts.get("oauth2_client")}
+                "api": facts.get("api", ""), "oauth2_client": facts.get("oauth2_client"),
+                "oauth2_endpoint": facts.get("oauth2_endpoint")}
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
         started = time.monotonic()
@@ -312,8 +333,12 @@ class TryOutAction:
         run.mask.add(secret)
         facts: dict[str, Any] = {}
         token_note = ""
+        token_ok = True
         if plan.get("oauth2_client"):
-            facts, token_note = self._token(ctx, run, vault, plan)
+            facts, token_note, token = self._token(ctx, run, vault, plan)
+            if plan.get("oauth2_endpoint"):
+                token_ok, note = self._token_call(ctx, run, plan, token, facts)
+                token_note += note
         gateway = gateway_from_settings(ctx.settings, run.mask)
         credential = Credential(consumer=plan["consumer"], consumer_id=plan["consumer_id"], kind=plan["kind"],
                                 key_id=plan["key_id"], secret=secret)
@@ -323,7 +348,7 @@ class TryOutAction:
             without = requests.get(url, timeout=15)
         except requests.RequestException as exc:
             raise ActionFailedError(f"try-out call to {url} failed: {type(exc).__name__}") from None
-        ok = 200 <= with_key.status_code < 300 and without.status_code in (401, 403)
+        ok = 200 <= with_key.status_code < 300 and without.status_code in (401, 403) and token_ok
         run.log(f"try-out {url}: with credential {with_key.status_code}, without {without.status_code}")
         facts.update({"endpoint": url, "status_with_key": with_key.status_code,
                       "status_without_key": without.status_code, "response_bytes": len(with_key.content),
@@ -335,7 +360,8 @@ class TryOutAction:
                             duration_s=time.monotonic() - started)
 
     @staticmethod
-    def _token(ctx: ActionContext, run: RunContext, vault: Any, plan: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    def _token(ctx: ActionContext, run: RunContext, vault: Any,
+               plan: dict[str, Any]) -> tuple[dict[str, Any], str, SecretStr]:
         """What the consumer application will do: a client-credentials token from Keycloak, checked with
         our RS256 validation (signature, exp, iss, aud, the API's role)."""
         client_id = str(plan["oauth2_client"])
@@ -350,4 +376,24 @@ class TryOutAction:
                  "token_expires_at": claims.expires_at.isoformat(), "token_role": str(plan["api"])}
         note = (f" Token OAuth2 client {client_id} diperoleh dari Keycloak (grant client-credentials) dan lolos "
                 f"validasi RS256 (tanda tangan, masa berlaku, penerbit, audiens, peran {plan['api']}).")
-        return facts, note
+        return facts, note, token.token
+
+    @staticmethod
+    def _token_call(ctx: ActionContext, run: RunContext, plan: dict[str, Any], token: SecretStr,
+                    facts: dict[str, Any]) -> tuple[bool, str]:
+        """The same try-out through the gateway's token route: with the Bearer token 2xx, without 401."""
+        routes = token_routes_from_settings(ctx.settings, run.mask)
+        if routes is None:
+            return True, ""
+        url = str(plan["oauth2_endpoint"]) + str(plan["path"])
+        try:
+            with_token = requests.get(url, headers=routes.bearer_headers(token), timeout=15)
+            without = requests.get(url, timeout=15)
+        except requests.RequestException as exc:
+            raise ActionFailedError(f"try-out call to {url} failed: {type(exc).__name__}") from None
+        run.log(f"try-out {url}: with token {with_token.status_code}, without {without.status_code}")
+        facts.update({"oauth2_endpoint": url, "status_with_token": with_token.status_code,
+                      "status_without_token": without.status_code})
+        ok = 200 <= with_token.status_code < 300 and without.status_code == 401
+        return ok, (f" Melalui gateway ({url}): dengan token HTTP {with_token.status_code}, tanpa token HTTP "
+                    f"{without.status_code} — " + ("sesuai." if ok else "TIDAK sesuai."))

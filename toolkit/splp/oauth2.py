@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
-from toolkit.errors import ConfigurationError, InvalidInputError
+from toolkit.errors import ConfigurationError, InvalidInputError, UnavailableError
 from toolkit.identity_provider import (
     AccessToken,
     ClientId,
@@ -60,13 +60,12 @@ def identity_from_settings(settings: Settings, masker: Masker | None = None) -> 
         cfg.kind, settings=settings, masker=masker or Masker(), **cfg.options)
 
 
-def ensure_client(idp: IdentityProvider, *, consumer: str, api: str, ticket_id: str,
-                  needs: str) -> tuple[EnsuredClient, SecretStr]:
-    """The consumer's confidential client with the API's role, and its current secret."""
+def ensure_client(idp: IdentityProvider, *, consumer: str, api: str, ticket_id: str, needs: str) -> EnsuredClient:
+    """The consumer's confidential client with the API's role (its secret is read separately, so a
+    failure there still knows the client was made and undoes it)."""
     spec = ConsumerClientSpec(client_id=client_id_for(consumer), name=f"{consumer} (API {api})", api_role=api,
                               ticket_id=ticket_id, description=f"SPLP {ticket_id}: {needs}"[:500])
-    ensured = idp.ensure_consumer_client(spec)
-    return ensured, idp.client_secret(spec.client_id)
+    return idp.ensure_consumer_client(spec)
 
 
 def obtain_and_validate(idp: IdentityProvider, client_id: str, secret: SecretStr,
@@ -76,3 +75,35 @@ def obtain_and_validate(idp: IdentityProvider, client_id: str, secret: SecretStr
     token = idp.client_credentials_token(client_id, secret)
     claims = idp.validate_token(token.token, required_role=api)
     return token, claims
+
+
+def issuer_of(settings: Settings) -> str:
+    cfg = settings.identity
+    if cfg is None:
+        raise ConfigurationError("no identity provider is configured (settings.identity)")
+    return f"{cfg.server_url.rstrip('/')}/realms/{cfg.realm}"
+
+
+def realm_public_key_pem(settings: Settings) -> str:
+    """The realm's RS256 signing key as PEM, from its public JWKS (no credential involved), for a
+    gateway that verifies tokens itself. The first RS256 signature key is the active one."""
+    import jwt
+    import requests
+    from cryptography.hazmat.primitives import serialization
+
+    cfg = settings.identity
+    url = f"{issuer_of(settings)}/protocol/openid-connect/certs"
+    try:
+        answer = requests.get(url, timeout=cfg.timeout_s if cfg else 10, verify=cfg.verify_tls if cfg else True)
+        answer.raise_for_status()
+        keys = answer.json().get("keys", [])
+    except (requests.RequestException, ValueError) as exc:
+        raise UnavailableError(f"the realm's signing keys could not be read from {url} ({type(exc).__name__})",
+                               url=url) from None
+    for raw in keys:
+        if isinstance(raw, dict) and raw.get("kty") == "RSA" and raw.get("use", "sig") == "sig" \
+                and raw.get("alg", "RS256") == "RS256":
+            key = jwt.PyJWK(raw, algorithm="RS256").key
+            return str(key.public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii"))
+    raise UnavailableError(f"the realm publishes no RS256 signing key at {url}", url=url)
