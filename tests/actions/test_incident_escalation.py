@@ -159,3 +159,32 @@ def test_spbe_serve_runs_the_escalation_check(state_dir: Path) -> None:
                             workers={"poll_interval": 0.02}))
     Server(app, workers=1, shutdown_grace=5).run(duration=1.5)
     assert [e.step_id for e in _escalations(app, ticket_id)] == ["tindak-lanjut-laporan"]
+
+
+def test_notify_steps_are_mailed_when_smtp_is_configured(state_dir: Path, smtp) -> None:  # type: ignore[no-untyped-def]
+    """The notice to the asset owner goes to the OPD's people; the closing notice to the reporter's own
+    e-mail contact, addressed as "Pelapor" (their name is in no header and no body)."""
+    from toolkit.engine.incident_desk import decide
+    from toolkit.engine.server import run_ticket
+
+    sink, controller = smtp
+    app = App(load_settings(state_dir=state_dir, notifier={"kind": "smtp", "options": {
+        "host": "127.0.0.1", "port": controller.port, "sender": "spbe@diskominfo.example.go.id"}}))
+    fields = SURAKARTA | {"pelapor_kontak": "siti.pelapor@example.go.id"}
+    ticket = desk.open_ticket(app, "keamanan-informasi", "kabid", "Gangguan situs", fields, [LETTER])
+    desk.record_step(app, ticket.id, "hendra", "tindak-lanjut-laporan", "Ditindaklanjuti.")
+    decide(app, ticket.id, "hendra", {"jenis_insiden": "umum"}, "Gangguan biasa.")
+    desk.record_step(app, ticket.id, "hendra", "penentuan-jenis-insiden", "Insiden umum.")
+    desk.record_step(app, ticket.id, "wati", "penanganan-insiden", "Diperbaiki.")
+    desk.record_step(app, ticket.id, "kabid", "pemeriksaan-hasil-penanganan", "Sesuai.")
+    run_ticket(app, ticket.id)
+    desk.record_step(app, ticket.id, "hendra", "penutupan-laporan", "Ditutup.")
+    run_ticket(app, ticket.id)
+    assert [rcpt for rcpt, _ in sink.messages] == [["hartono@dinkes.example.go.id"], ["siti.pelapor@example.go.id"]]
+    owner, reporter = (message for _, message in sink.messages)
+    assert "Status Penyelesaian Insiden" in owner.get_payload(decode=True).decode()
+    assert reporter["To"] == "Pelapor <siti.pelapor@example.go.id>"
+    body = reporter.get_payload(decode=True).decode()
+    assert body.startswith("Yth. Bapak/Ibu Pelapor") and "Siti Pelapor" not in body
+    job = app.queue.step_results(ticket.id)["notifikasi-pelapor"]
+    assert job.result["facts"]["delivery"] == {"channel": "smtp", "delivered": ["pelapor"], "skipped": []}

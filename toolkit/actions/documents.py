@@ -73,6 +73,10 @@ class TicketNotifyAction:
             else:
                 recipients += [p.username for p in ctx.directory.people_with_role(role)]
         run.log(f"notification {plan['template']} to {', '.join(recipients)}")
+        from toolkit.notify_delivery import deliver  # the configured notifier (mail), besides the ticket
+
+        sent = deliver(ctx, plan, text, run.job_id)
         return ActionResult(ok=True, summary=f"notified {', '.join(plan['to_roles'])} ({plan['template']})",
                             comment=text,
-                            facts={"recipients": recipients, "template": plan["template"]})
+                            facts={"recipients": recipients, "template": plan["template"],
+                                   "delivery": sent.model_dump(mode="json") if sent else None})

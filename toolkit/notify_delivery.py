@@ -1,0 +1,65 @@
+"""Deliver a notify step's notice beyond the ticket, through the configured `Notifier`.
+
+With the default ``timeline`` notifier the ticket comment *is* the notice, and nothing more happens.
+With another (``smtp``) the same Indonesian text is also sent to the step's recipients: people of the
+directory holding the step's roles, and the applicant; a confidential reporter is reached only through
+the contact they gave (``pelapor_kontak``) when it is an e-mail address, and is named "Pelapor".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from toolkit.actions.base import ActionContext
+from toolkit.confidentiality import reporter_confidential
+from toolkit.notifier import Delivery, Notification, Notifier, Recipient
+from toolkit.registry import Registry
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
+APPLICANT_ROLES = ("pemohon", "pelapor")
+
+
+def _applicant(ctx: ActionContext) -> Recipient | None:
+    fields = ctx.ticket.fields
+    if reporter_confidential(ctx.service):
+        contact = str(fields.get("pelapor_kontak") or "")
+        return Recipient(username="pelapor", name="Pelapor", email=contact, role="pelapor") \
+            if _EMAIL.fullmatch(contact) else None
+    try:
+        person = ctx.directory.person(ctx.ticket.requester)
+    except Exception:  # noqa: BLE001 - NotFoundError: an applicant outside the directory
+        person = None
+    email = (person.email if person else None) or fields.get("kontak_email")
+    name = person.name if person else ctx.ticket.requester
+    return Recipient(username=ctx.ticket.requester, name=name, email=email, role="pemohon") if email else None
+
+
+def recipients(ctx: ActionContext, roles: list[str]) -> tuple[Recipient, ...]:
+    found: dict[str, Recipient] = {}
+    for role in roles:
+        if role in APPLICANT_ROLES:
+            applicant = _applicant(ctx)
+            if applicant is not None:
+                found.setdefault(applicant.username, applicant)
+            continue
+        for person in ctx.directory.people_with_role(role):
+            found.setdefault(person.username, Recipient(username=person.username, name=person.name,
+                                                        email=person.email, role=role))
+    return tuple(found.values())
+
+
+def deliver(ctx: ActionContext, plan: dict[str, Any], text: str, job_id: int) -> Delivery | None:
+    """Send ``text`` through the configured notifier unless it is the ticket timeline; None if not sent."""
+    cfg = ctx.settings.notifier
+    if cfg.kind == "timeline":
+        return None
+    to = recipients(ctx, list(plan["to_roles"]))
+    if not to:
+        return Delivery(channel=cfg.kind)
+    notifier = Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=ctx.settings, tickets=None,
+                                                           **cfg.options)
+    subject = f"[{ctx.ticket.id}] {ctx.step.title}"[:200]
+    return notifier.send(Notification(ticket_id=ctx.ticket.id, key=f"{ctx.ticket.id}:{ctx.step.id}:job{job_id}",
+                                      subject=" ".join(subject.split()), body=text, recipients=to,
+                                      step_id=ctx.step.id))
