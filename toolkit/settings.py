@@ -118,6 +118,14 @@ class IdentitySettings(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class VaultSettings(BaseModel):
+    """The secrets vault (`toolkit.vault`). The key is 32 random bytes in urlsafe base64
+    (``spbe secret keygen``), read through a secret reference, never written in the file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    key: SecretRef = SecretRef(ref="env:SPBE_VAULT_KEY")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SPBE_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -141,8 +149,7 @@ class Settings(BaseSettings):
         description="API gateway for SPLP: express_gateway (the lab's; URLs from the running lab unless "
                     "options.admin_url/proxy_url), kong or wso2; admin credentials as secret names in options")
     identity: IdentitySettings | None = Field(default=None, description="identity provider; None: not configured")
-    vault_key: SecretRef = Field(default=SecretRef(ref="env:SPBE_VAULT_KEY"),
-                                 description="key of the secrets vault (32 bytes, urlsafe base64)")
+    vault: VaultSettings = VaultSettings()
     workers: WorkerSettings = WorkerSettings()
     containment: ContainmentSettings = ContainmentSettings()
     network: NetworkSettings = NetworkSettings()
