@@ -20,6 +20,7 @@ umask 077
 python3 -c 'import secrets; print(secrets.token_urlsafe(24))' > "$SPBE_STATE_DIR/secrets/backup_password"
 umask 022
 export SPBE_SECRETS="{\"backup_password\": {\"ref\": \"file:$SPBE_STATE_DIR/secrets/backup_password\"}}"
+export SPBE_VAULT_KEY="${SPBE_VAULT_KEY:-$(spbe secret keygen)}"  # the secrets vault (issued API keys)
 
 say "Lab: a Debian server in its own network namespace, reachable over real SSH"
 spbe lab down --name demo >/dev/null 2>&1 || true
@@ -30,7 +31,7 @@ spbe serve --workers 2 2>"$SPBE_STATE_DIR/serve.log" &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true' EXIT
 
-for part in ${DEMO_PARTS:-pusat_data jaringan_intra}; do
+for part in ${DEMO_PARTS:-pusat_data jaringan_intra splp}; do
     # shellcheck source=/dev/null
     source "scripts/demo/$part.sh"
 done
