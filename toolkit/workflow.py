@@ -87,9 +87,10 @@ def evaluate(
             states.append(StepState(step=step, status=StepStatus.SKIPPED))
             continue
         if step.id in completed and current is None:
+            took = completed[step.id] - previous_done  # a done step keeps whether it overran its standard time
             states.append(
                 StepState(step=step, status=StepStatus.DONE, completed_at=completed[step.id],
-                          started_at=previous_done)
+                          started_at=previous_done, late=bool(step.standard_time and took > step.standard_time))
             )
             previous_done = completed[step.id]
             continue

@@ -152,3 +152,18 @@ def test_a_branch_cannot_be_reopened_once_the_procedure_went_past_it(app: App) -
     desk.record_step(app, ticket_id, "wati", "penanganan-insiden", "Selesai ditangani.")
     with pytest.raises(ConflictError, match="penanganan-insiden after kebutuhan-bantuan-eksternal is done"):
         decide(app, ticket_id, "kabid", {"bantuan_eksternal": "ya"}, "Terlambat.")
+
+
+def test_each_step_keeps_whether_it_overran_its_standard_time(state_dir: Path) -> None:
+    from datetime import UTC, datetime
+
+    past = App(load_settings(state_dir=state_dir, tickets={"kind": "embedded", "options": {
+        "clock": lambda: datetime.now(UTC) - timedelta(minutes=40)}}))
+    ticket = desk.open_ticket(past, "keamanan-informasi", "kabid", "Defacement", SURAKARTA, [LETTER])
+    app = App(load_settings(state_dir=state_dir))
+    desk.record_step(app, ticket.id, "hendra", "tindak-lanjut-laporan", "40 menit kemudian (baku: 15 menit).")
+    desk.record_step(app, ticket.id, "hendra", "penentuan-jenis-insiden", "Segera (baku: 10 menit).")
+    state = _state(app, ticket.id)
+    assert state.state_of("tindak-lanjut-laporan").late is True
+    assert state.state_of("penentuan-jenis-insiden").late is False
+    assert state.state_of("penerimaan-laporan").late is False
