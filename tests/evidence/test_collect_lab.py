@@ -66,6 +66,7 @@ def test_cli_collect_seals_a_bundle_that_verifies(lab, incident) -> None:  # typ
     assert hashes["/srv/apps/web/index.html"].sha256 == bundles.sha256_bytes(b"<h1>hacked</h1>\n")
     assert hashes["/srv/apps/none.html"].status == "missing"
     assert manifest.collected_by.username == "rina" and manifest.host.name == "pd-app-01"
+    assert manifest.collector.source_address == lab.hosts[0].root_address  # from where, to where
     assert verify_bundle(app, result.bundle_dir, "rina").ok
     # attached to the ticket, and that copy verifies too
     name = f"bukti_{manifest.bundle_id}.tar.gz"

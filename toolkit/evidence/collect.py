@@ -83,6 +83,17 @@ def playbook_vars(request: EvidenceRequest, files_dir: Path, cfg: EvidenceSettin
             "spbe_max_files": cfg.max_files}
 
 
+def _source_address(address: str) -> str | None:
+    """The local address the kernel routes toward ``address`` (a UDP connect sends no packet)."""
+    try:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((address, 22))
+            return str(probe.getsockname()[0])
+    except OSError:
+        return None
+
+
 class CollectedBundle(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
     bundle_dir: Path
@@ -166,7 +177,7 @@ def collect(
         bundle_dir, bundle_id=bundle_id, ticket_id=request.ticket_id,
         host=SourceHost(name=request.host, address=request.address), collected_at=started,
         collected_by=collected_by,
-        collector=Collector(node=socket.gethostname(), tool=TOOL,
+        collector=Collector(node=socket.gethostname(), tool=TOOL, source_address=_source_address(request.address),
                             method=f"ansible-playbook {PLAYBOOK} over SSH (become root), fetch with checksum"),
         request=Request(logs=request.logs, hash_paths=request.hash_paths), files=specs,
         remote_hashes=hashes, not_collected=not_collected, evidence_ledger=bundles.ledger(state_dir),

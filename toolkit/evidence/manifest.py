@@ -61,6 +61,7 @@ class Collector(_Frozen):
     node: str = Field(description="the control node's host name")
     tool: str
     method: str
+    source_address: str | None = Field(default=None, description="the control node's address toward the host")
 
 
 class FileEntry(_Frozen):
