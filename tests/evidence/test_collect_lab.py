@@ -148,3 +148,19 @@ def test_a_tampered_bundle_fails_verify_on_the_cli_and_is_audited(lab, incident)
     assert f"{result.bundle_dir.name}/manifest.json" in names
     with pytest.raises(IntegrityError):
         verify_bundle(app, packed, "rina")
+
+
+def test_spbe_evidence_collect_and_list(lab, incident) -> None:  # type: ignore[no-untyped-def]
+    app, ticket = incident
+    env = {"SPBE_STATE_DIR": str(app.settings.state_dir), "SPBE_INVENTORY": str(app.settings.inventory)}
+    runner = CliRunner()
+    result = runner.invoke(cli, ["evidence", "collect", ticket.id, "--as", "rina", "--log", "/var/log/spbe/",
+                                 "--hash", "/etc/passwd", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    sealed = json.loads(result.output)
+    assert verify(Path(sealed["bundle"]), bundles.ledger(app.settings.state_dir)).ok
+    listing = json.loads(runner.invoke(cli, ["evidence", "list", "--ticket", ticket.id, "--json"], env=env).output)
+    assert [row["bundle"] for row in listing] == [sealed["bundle_id"]]
+    refused = runner.invoke(cli, ["evidence", "collect", ticket.id, "--as", "rina", "--log", "/root/.bash_history"],
+                            env=env)
+    assert refused.exit_code == EvidencePathError.exit_code and "outside the allowed" in refused.output
