@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from toolkit.engine.app import App
-from toolkit.errors import IntegrityError, PermissionDeniedError, ToolkitError
+from toolkit.errors import ConflictError, IntegrityError, PermissionDeniedError, ToolkitError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.collect import CollectedBundle, build_request, collect, resolve_host
 from toolkit.evidence.manifest import Person, sha256_bytes
 from toolkit.evidence.verify import EvidenceVerification, verify
-from toolkit.tickets.models import AttachmentUpload, EventKind, NewEvent
+from toolkit.tickets.models import AttachmentUpload, EventKind, NewEvent, TicketStatus
 
 COLLECTOR_ROLES = frozenset({"csirt", "analis-sistem-informasi-jaringan", "sandiman-ahli-pertama"})
 
@@ -36,6 +36,9 @@ def collect_for_ticket(app: App, ticket_id: str, actor: str, logs: Sequence[str]
     try:
         person = _collector(app, actor)
         ticket = app.tickets.get(ticket_id)
+        if ticket.status == TicketStatus.CLOSED:
+            raise ConflictError(f"ticket {ticket_id} is closed; open a new report to collect evidence",
+                                ticket=ticket_id)
         target = host or str(ticket.fields.get("objek_terdampak") or "")
         inventory = app.settings.effective_inventory()
         name, address = resolve_host(inventory, target)
