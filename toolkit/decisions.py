@@ -34,6 +34,16 @@ def effective_fields(fields: Mapping[str, Any], timeline: Iterable[Any]) -> dict
     return values
 
 
+def effective_sla_variant(recorded: str, timeline: Iterable[Any]) -> str:
+    """The SLA variant the latest decision recorded (``data["sla_variant"]``), else the one from opening."""
+    variant = recorded
+    for event in sorted(timeline, key=lambda e: e.seq):
+        data = event.data if isinstance(event.data, Mapping) else {}
+        if data.get(DECISIONS) and isinstance(data.get("sla_variant"), str):
+            variant = data["sla_variant"]
+    return variant
+
+
 def deciding_step(service: Any, field: str) -> Any:
     """The step whose actor decides ``field`` (the first, if several list it)."""
     for step in service.steps:

@@ -53,7 +53,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.confidentiality import REPORTER_ROLES, hidden_users
-from toolkit.decisions import effective_fields
+from toolkit.decisions import effective_fields, effective_sla_variant
 from toolkit.directory import Directory, Person
 from toolkit.documents import WIB, MarkdownText, nama_peran
 from toolkit.errors import NotFoundError
@@ -91,7 +91,8 @@ def build_context(
     viewer_roles: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     events = sorted(timeline, key=lambda e: e.seq)
-    ticket = ticket.model_copy(update={"fields": effective_fields(ticket.fields, events)})  # with decisions
+    ticket = ticket.model_copy(update={"fields": effective_fields(ticket.fields, events),  # with decisions
+                                       "sla_variant": effective_sla_variant(ticket.sla_variant, events)})
     people = _People(directory, hidden_users(service, ticket, viewer_roles))
     hasil = _results(service, prior)
     langkah = _steps(service, ticket, events, hasil, people)

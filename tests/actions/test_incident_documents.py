@@ -135,3 +135,10 @@ def test_only_coordinator_and_csirt_see_the_reporter(app: App) -> None:
         assert ("Siti Pelapor" in out and '"lina"' in out) is shown, viewer
     listing = runner.invoke(cli, ["ticket", "list", "--json"], env=env).output
     assert '"lina"' not in listing and "[dirahasiakan]" in listing
+
+
+def test_documents_state_the_sla_the_decisions_made(app: App) -> None:
+    ticket_id = _gorontalo(app)
+    decide(app, ticket_id, "rina", {"ada_backup": "tidak"}, "Backup tidak dapat dipercaya.")
+    text = _render(app, ticket_id, "documents", "laporan_penanganan_insiden")
+    assert "Tanpa backup 72 jam" in text and "48 jam" not in text
