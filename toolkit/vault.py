@@ -35,9 +35,7 @@ import json
 import os
 import secrets
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -55,10 +53,10 @@ from toolkit.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
-    UnavailableError,
 )
 from toolkit.masking import Masker, last4
 from toolkit.settings import Settings
+from toolkit.sqlite_tx import SqliteStore
 
 VaultTicketId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 SecretName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
@@ -156,18 +154,16 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-class SecretVault:
+class SecretVault(SqliteStore):
     def __init__(self, path: Path, key: SecretStr, *, audit: AuditLog, directory: Directory | None = None,
                  masker: Masker | None = None, clock: Callable[[], datetime] | None = None) -> None:
-        self.path = Path(path)
+        super().__init__(path, "secrets vault")
         self._key = _parse_key(key)
         self.key_id = hashlib.sha256(b"spbe-vault-key-id\0" + self._key).hexdigest()[:16]
         self.audit = audit
         self.directory = directory
         self.masker = masker
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._local = threading.local()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         with self._tx() as db:
@@ -185,30 +181,6 @@ class SecretVault:
         return cls(Path(settings.state_dir) / "vault.db", key, audit=audit, directory=directory, masker=masker)
 
     # -- storage -------------------------------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.row_factory = sqlite3.Row
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as exc:
-            raise UnavailableError(f"secrets vault unavailable: {exc}", path=str(self.path)) from None
-
     def _row(self, db: sqlite3.Connection, ticket_id: str, name: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = db.execute("SELECT * FROM secrets WHERE ticket_id = ? AND name = ?",
                                              (ticket_id, name)).fetchone()

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from toolkit.containment.models import ContainmentKind, ContainmentRecord, ContainmentStatus
-from toolkit.errors import ConflictError, NotFoundError, UnavailableError
+from toolkit.errors import ConflictError, NotFoundError
+from toolkit.sqlite_tx import SqliteStore
 
 OPEN_STATES = (ContainmentStatus.APPLYING, ContainmentStatus.ACTIVE, ContainmentStatus.RELEASING)
 _SCHEMA = """CREATE TABLE IF NOT EXISTS containment (
@@ -25,30 +24,11 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS containment (
     status TEXT NOT NULL, record TEXT NOT NULL)"""
 
 
-class ContainmentStore:
+class ContainmentStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, "containment store", wal=True)
         with self._tx() as conn:
             conn.execute(_SCHEMA)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise UnavailableError(f"containment store {self.path}: {exc}") from None
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
 
     @staticmethod
     def _load(text: str) -> ContainmentRecord:

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.errors import NotFoundError, UnavailableError
+from toolkit.errors import NotFoundError
 from toolkit.gateway import CredentialKind
+from toolkit.sqlite_tx import SqliteStore
 
 Status = Literal["active", "expiring", "revoked", "expired"]
 _SCHEMA = """CREATE TABLE IF NOT EXISTS issued (
@@ -74,45 +72,19 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-class IssuedStore:
+class IssuedStore(SqliteStore):
     """SQLite (``<state_dir>/splp_issued.db``), one connection per thread."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, "issued-credentials register")
         if not self.path.exists():
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        self._local = threading.local()
         with self._tx() as db:
             db.execute(_SCHEMA)
 
     @classmethod
     def at(cls, state_dir: Path) -> IssuedStore:
         return cls(Path(state_dir) / "splp_issued.db")
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.row_factory = sqlite3.Row
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as exc:
-            raise UnavailableError(f"issued-credentials register unavailable: {exc}", path=str(self.path)) from None
 
     @staticmethod
     def _model(row: sqlite3.Row) -> IssuedCredential:
