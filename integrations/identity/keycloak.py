@@ -13,13 +13,15 @@ mapper then puts ``api_client_id`` in ``aud`` and the role in ``resource_access`
 
 Keycloak quirks handled here: a create answers 201 with the id only in ``Location`` (python-keycloak
 parses it); a concurrent create of the same clientId answers 409, which is taken as "exists" and
-re-read; ``PUT /users/{id}`` is sent the whole representation (Keycloak 24's user profile treats a
-missing ``firstName``/``email`` as a change), ``PUT /clients/{id}`` only ``clientId`` and
+re-read (we choose the new client's id, so our own create resent by python-keycloak's HTTP retry is
+told apart from another worker's); ``PUT /users/{id}`` is sent the whole representation (Keycloak
+24's user profile treats a missing ``firstName``/``email`` as a change), ``PUT /clients/{id}`` only ``clientId`` and
 ``enabled`` (a whole one could write back a secret rotated in between).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -169,22 +171,17 @@ class KeycloakIdentityProvider:
         rep = self._client_rep(spec.client_id)
         created = False
         if rep is None:
+            # Our own internal id (Keycloak keeps an id given on create), so a 409 can tell our own create,
+            # sent twice, from another worker's: see `_create_consumer_client`.
             payload = {
-                "clientId": spec.client_id, "name": spec.name, "description": spec.description or "",
+                "id": str(uuid.uuid4()), "clientId": spec.client_id, "name": spec.name,
+                "description": spec.description or "",
                 "enabled": True, "protocol": "openid-connect", "publicClient": False, "bearerOnly": False,
                 "clientAuthenticatorType": "client-secret", "serviceAccountsEnabled": True,
                 "standardFlowEnabled": False, "implicitFlowEnabled": False, "directAccessGrantsEnabled": False,
                 "attributes": {MANAGED: "true", API_ATTR: spec.api_role, TICKET_ATTR: spec.ticket_id or ""},
             }
-            try:
-                internal = self._call(f"creating client {spec.client_id}", self._admin.create_client, payload,
-                                      client=spec.client_id)
-                created = True
-            except ConflictError:  # another worker created it between our look-up and our create
-                existing = self._client_rep(spec.client_id)
-                if existing is None:
-                    raise
-                internal = existing["id"]
+            internal, created = self._create_consumer_client(spec.client_id, payload)
             rep = self._call(f"reading client {spec.client_id}", self._admin.get_client, internal)
         self._check_ours(rep, spec)
         try:
@@ -199,6 +196,35 @@ class KeycloakIdentityProvider:
                 self._undo_create(spec.client_id)
             raise
         return EnsuredClient(client=self._model(rep, self._api_roles_of(rep)), created=created)
+
+    def _create_consumer_client(self, client_id: str, payload: dict[str, Any]) -> tuple[str, bool]:
+        """Create the client; answer its internal id and whether THIS call created it.
+
+        python-keycloak's HTTP layer resends a request (POST included) once when the first answer does
+        not come in time, so a create Keycloak carried out but answered late is sent again and answered
+        409. Taking that 409 as "another worker made it" would leave ``created`` False and the undo of
+        a later failure would keep a client nobody completed. The id we chose settles it: the client
+        holding it is ours. Should the create fail without an answer, a client with our id that
+        Keycloak made anyway is removed (best effort) before the error is passed on.
+        """
+        ours = str(payload["id"])
+        try:
+            return self._call(f"creating client {client_id}", self._admin.create_client, payload,
+                              client=client_id), True
+        except ConflictError:  # ours sent twice, or another worker created it between look-up and create
+            existing = self._client_rep(client_id)
+            if existing is None:
+                raise
+            return str(existing["id"]), existing["id"] == ours
+        except UnavailableError:
+            self._undo_create_by_id(ours, client_id)
+            raise
+
+    def _undo_create_by_id(self, internal: str, client_id: str) -> None:
+        try:
+            self._call(f"deleting client {client_id}", self._admin.delete_client, internal, client=client_id)
+        except (NotFoundError, UnavailableError, PermissionDeniedError, ActionFailedError):
+            pass  # never made, or Keycloak still away: the retry finds it (ours) and adopts it
 
     def _undo_create(self, client_id: str) -> None:
         """Best effort: if Keycloak is down this fails too, and the original error is the one to report.

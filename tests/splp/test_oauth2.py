@@ -21,6 +21,7 @@ from keycloak.exceptions import KeycloakPostError
 
 from tests.splp.helpers import approved_ticket, comments, facts, issue
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
+from tests.support.keycloak_fake.realm import Client
 from tests.support.keycloak_fake.seed import DEFAULT_REALM
 from tests.support.keycloak_fake.server import KeycloakFake
 from toolkit.engine import job_control
@@ -130,6 +131,37 @@ def test_keycloak_fault_mid_way_undoes_client_and_consumer_and_the_retry_complet
     assert len(clients) == 1 and app.identity.get_client(consumer).api_roles == frozenset({"kependudukan"})
     info = next(i for i in ExpressGatewayAdapter(app.settings).list_consumers() if i.consumer.name == consumer)
     assert [c.active for c in info.credentials] == [True]
+
+
+def test_a_client_create_answered_late_is_still_undone_when_its_secret_is_refused(
+        app: App, keycloak: KeycloakFake) -> None:
+    """Under load Keycloak made the client but answered after the adapter's timeout, so python-keycloak
+    resent the create and got 409. The client is still this attempt's: the refusal that follows (401
+    on its secret) undoes it with the consumer, and the retry completes once. (This left the client
+    behind in a full-suite run, where it was taken for another worker's.)"""
+    from integrations.gateway.express_gateway import ExpressGatewayAdapter
+
+    assert app.settings.identity is not None
+    impatient = app.settings.identity.model_copy(update={"timeout_s": 1})
+    app = App(app.settings.model_copy(update={"identity": impatient}))
+    consumer = unique()
+    ticket = approved_ticket(app, consumer, **OAUTH2)
+    keycloak.realm(DEFAULT_REALM).add_client(Client(client_id=impatient.api_client_id,
+                                                    attributes={"spbe.managed": "true"}))  # only ours is created
+    keycloak.slow(2.0, path=r"/admin/realms/spbe/clients$", method="POST")
+    keycloak.fail(401, path=r"/client-secret$", method="GET", times=2)  # refused, and again after a new token
+    jobs = run_ticket(app, ticket.id)
+    assert [j.state for j in jobs] == [JobState.FAILED]
+    assert sum(r == ("POST", "/admin/realms/spbe/clients") for r in keycloak.requests) == 2  # sent twice
+    failed = [e.text for e in app.tickets.timeline(ticket.id) if str(e.kind) == "step_failed"]
+    assert len(failed) == 1 and f"client OAuth2 {consumer} dihapus dari Keycloak" in failed[0]
+    assert keycloak.realm(DEFAULT_REALM).client_by_client_id(consumer) is None
+    assert ExpressGatewayAdapter(app.settings).get_consumer(consumer) is None
+
+    job_control.retry(app, jobs[0].id, "dewi")
+    done = run_ticket(app, ticket.id)
+    assert [j.state for j in done] == [JobState.SUCCEEDED, JobState.SUCCEEDED], [j.error for j in done]
+    assert sum(c.client_id == consumer for c in keycloak.realm(DEFAULT_REALM).clients.values()) == 1
 
 
 def test_oauth2_without_an_identity_provider_is_refused_before_anything_is_made(

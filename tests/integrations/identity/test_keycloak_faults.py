@@ -6,6 +6,7 @@ error, however the server answers."""
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 
 import pytest
 
@@ -147,13 +148,14 @@ def test_no_secret_in_any_error_even_when_keycloak_echoes_it(idp: KeycloakIdenti
     echoes = [KEYCLOAK_ADMIN_SECRET, client_secret]
     body = {"errorMessage": f"rejected {KEYCLOAK_ADMIN_SECRET} and {client_secret}"}
     raised: list[ToolkitError] = []
-    for status, path, call in [
+    cases: list[tuple[int, str, Callable[[], object]]] = [
         (400, r"/client-secret$", lambda: idp.rotate_client_secret(SPEC.client_id)),
         (409, r"/clients/[^/]+$", lambda: idp.disable_client(SPEC.client_id)),
         (500, r"/users$", lambda: idp.get_user("andi")),
         (403, r"/clients$", lambda: idp.find_client(SPEC.client_id)),
         (418, r"/clients$", lambda: idp.find_client(SPEC.client_id)),
-    ]:
+    ]
+    for status, path, call in cases:
         keycloak.fail(status, path=path, body=body)
         with pytest.raises(ToolkitError) as info:
             call()
@@ -163,3 +165,57 @@ def test_no_secret_in_any_error_even_when_keycloak_echoes_it(idp: KeycloakIdenti
     for exc in raised:
         assert "rejected ********" in str(exc)
         assert not any(secret in _text(exc) for secret in echoes), _text(exc)
+
+
+def _impatient(idp_settings: Settings, timeout_s: float = 0.5) -> KeycloakIdentityProvider:
+    """An adapter that gives up waiting for an answer after ``timeout_s`` (python-keycloak then resends
+    the request once, POST included)."""
+    assert idp_settings.identity is not None
+    identity = idp_settings.identity.model_copy(update={"timeout_s": timeout_s})
+    return KeycloakIdentityProvider(settings=idp_settings.model_copy(update={"identity": identity}), masker=Masker())
+
+
+def _creates(keycloak: KeycloakFake) -> int:
+    return sum(r == ("POST", "/admin/realms/spbe/clients") for r in keycloak.requests)
+
+
+def test_a_create_answered_late_and_resent_is_still_ours_and_undone(idp_settings: Settings,
+                                                                    keycloak: KeycloakFake) -> None:
+    """Keycloak makes the client but answers after the adapter's timeout: python-keycloak resends the
+    POST and gets 409. The client is still the one this call created, so a failure after it undoes it
+    (it was once taken for another worker's and left behind) and the retry creates it once."""
+    idp = _impatient(idp_settings)
+    idp.ensure_consumer_client(SPEC.model_copy(update={"client_id": "another-app"}))  # the API client exists now
+    before = _creates(keycloak)
+    keycloak.slow(1.0, path=r"/admin/realms/spbe/clients$", method="POST")
+    keycloak.fail(500, path=r"/role-mappings/clients/", method="POST")
+    with pytest.raises(UnavailableError, match="Keycloak answered 500"):
+        idp.ensure_consumer_client(SPEC)
+    assert _creates(keycloak) - before == 2  # the create was really sent twice
+    assert _clients_named(keycloak, SPEC.client_id) == 0
+    ensured = idp.ensure_consumer_client(SPEC)
+    assert ensured.created and ensured.client.api_roles == frozenset({"kependudukan"})
+    assert _clients_named(keycloak, SPEC.client_id) == 1
+
+
+def test_a_create_resent_and_answered_409_reports_created(idp_settings: Settings, keycloak: KeycloakFake) -> None:
+    idp = _impatient(idp_settings)
+    idp.ensure_consumer_client(SPEC.model_copy(update={"client_id": "another-app"}))
+    keycloak.slow(1.0, path=r"/admin/realms/spbe/clients$", method="POST")
+    ensured = idp.ensure_consumer_client(SPEC)
+    assert ensured.created and ensured.client.api_roles == frozenset({"kependudukan"})
+    assert _clients_named(keycloak, SPEC.client_id) == 1
+
+
+def test_a_create_never_answered_in_time_is_removed_when_keycloak_made_it(idp_settings: Settings,
+                                                                          keycloak: KeycloakFake) -> None:
+    """Both sends time out (the first made the client): the call fails as retryable, and the client
+    Keycloak made with our id is taken back; the retry creates it once."""
+    idp = _impatient(idp_settings)
+    idp.ensure_consumer_client(SPEC.model_copy(update={"client_id": "another-app"}))
+    keycloak.slow(1.0, path=r"/admin/realms/spbe/clients$", method="POST", times=2)
+    with pytest.raises(UnavailableError, match="unreachable"):
+        idp.ensure_consumer_client(SPEC)
+    assert _clients_named(keycloak, SPEC.client_id) == 0
+    assert idp.ensure_consumer_client(SPEC).created
+    assert _clients_named(keycloak, SPEC.client_id) == 1

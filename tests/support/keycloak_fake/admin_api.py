@@ -150,9 +150,11 @@ def _create_client(realm: Realm, request: Request, base: str) -> Response:
     rep = _body(request)
     if not isinstance(rep, dict) or not rep.get("clientId"):
         raise fail(400, "Client id is required")  # Keycloak 24 refuses a client without clientId
-    if realm.client_by_client_id(str(rep["clientId"])) is not None:
+    if realm.client_by_client_id(str(rep["clientId"])) is not None or str(rep.get("id")) in realm.clients:
         raise fail(409, f"Client {rep['clientId']} already exists")
     client = Client(client_id=str(rep["clientId"]))
+    if rep.get("id"):  # Keycloak keeps an id given on create (RepresentationToModel.createClient)
+        client.id = str(rep["id"])
     client.standard_flow_enabled = True
     _apply_client(client, rep)
     realm.add_client(client)

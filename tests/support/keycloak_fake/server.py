@@ -22,8 +22,9 @@ Not modelled: groups, client scopes and protocol mappers (the audience comes fro
 Keycloak's audience-resolve mapper does by default), user federation, consent, events.
 
 Fault injection for tests: `KeycloakFake.fail` answers the next N matching requests with a status
-(401/409/500/...); `down` closes the listening socket (connection refused) and `up` reopens it on
-the same port.
+(401/409/500/...); `slow` carries out the next N matching requests but answers them late (a loaded
+Keycloak: the client may give up waiting and resend); `down` closes the listening socket (connection
+refused) and `up` reopens it on the same port.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class KeycloakFake:
         self.realms: dict[str, Realm] = {}
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
+        self.delays: list[Fault] = []  # `status` unused: the request is carried out, only answered late
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
         self._port = port
         self._server: BaseWSGIServer | None = None
@@ -137,13 +139,29 @@ class KeycloakFake:
         with self.lock:
             self.faults.append(Fault(status, method.upper() if method else None, re.compile(path), times, body))
 
+    def slow(self, seconds: float, *, path: str = ".*", method: str | None = None, times: int = 1) -> None:
+        """Carry out the next ``times`` requests whose path matches ``path``, then answer each only
+        after ``seconds`` (outside the lock: other requests, a resent one too, are served meanwhile)."""
+        with self.lock:
+            self.delays.append(Fault(0, method.upper() if method else None, re.compile(path), times, seconds))
+
     # -- WSGI ----------------------------------------------------------------------------------
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
         with self.lock:
             self.requests.append((request.method, request.path))
             response = self._fault(request) or self._dispatch(request)
+            delay = self._delay(request)
+        if delay:
+            time.sleep(delay)
         return response(environ, start_response)
+
+    def _delay(self, request: Request) -> float:
+        for slow in self.delays:
+            if slow.times > 0 and slow.path.search(request.path) and slow.method in (None, request.method):
+                slow.times -= 1
+                return float(slow.body)
+        return 0.0
 
     def _fault(self, request: Request) -> Response | None:
         for fault in self.faults:
