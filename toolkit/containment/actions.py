@@ -23,7 +23,18 @@ _DECISIONS = frozenset({EventKind.APPROVED, EventKind.STEP_COMPLETED, EventKind.
 
 
 def trigger_actor(ctx: ActionContext) -> str:
-    """The person whose decision started this step (see the module docstring)."""
+    """The person whose decision started this step (see the module docstring).
+
+    A ticket the koordinator forwarded to the CSIRT ("meneruskan tiket ke tim CSIRT": assigned to a
+    member) is acted on by that assignee, whoever recorded the last decision.
+    """
+    allowed = set(ctx.settings.containment.roles)
+    if ctx.ticket.assignee:
+        try:
+            if ctx.directory.person(ctx.ticket.assignee).roles & allowed:
+                return ctx.ticket.assignee
+        except NotFoundError:
+            pass
     for event in reversed(ctx.timeline):
         if event.kind in _DECISIONS:
             try:
