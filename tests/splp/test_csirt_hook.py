@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
 from pydantic import SecretStr
@@ -92,11 +93,21 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
     with pytest.raises(KeycloakPostError):
         _login(keycloak, OPERATOR)
 
-    # `spbe api list --live` sees what containment did at the gateway behind spbe's back.
+    # Containment revoked through the SPLP lifecycle hook: the register itself (`spbe api list`, no
+    # --live, no gateway asked) says revoked, by the CSIRT, with the reason; the gateway agrees.
+    from toolkit.cli.main import cli
     from toolkit.splp.lifecycle import listing
 
-    row = next(r for r in listing(app, live=True) if r["ticket_id"] == splp.id)
-    assert (row["status"], row["gateway_active"]) == ("revoked", False)
+    listed = CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "api", "list", "--json"],
+                                catch_exceptions=False)
+    assert listed.exit_code == 0, listed.output
+    row = next(r for r in json.loads(listed.stdout) if r["ticket_id"] == splp.id)
+    assert (row["status"], row["ended_by"], row["reason"]) == ("revoked", "rina", "Kunci dan akun bocor.")
+    assert record.applied["gateway"]["data"]["register"] == {consumer: [splp.id]}
+    live = next(r for r in listing(app, live=True) if r["ticket_id"] == splp.id)
+    assert (live["status"], live["gateway_active"]) == ("revoked", False)
+    assert any(e.action == "api.revoke" and e.ticket_id == incident and e.actor == "rina"
+               for e in app.audit.entries())
 
     service.release(ReleaseRequest(ticket_id=incident, actor="rina", record_id=record.id, reason="Pulih."))
     assert app.identity.get_user(OPERATOR).enabled

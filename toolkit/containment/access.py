@@ -1,7 +1,8 @@
 """Change of access (*penggantian akses*): lock local accounts and SSH keys, revoke gateway credentials,
 disable identity-provider users and their sessions; and the release of each.
 
-Local accounts go through ``playbooks/lock_accounts.yml`` / ``unlock_accounts.yml``. The API gateway and the
+Local accounts go through ``playbooks/lock_accounts.yml`` / ``unlock_accounts.yml``. Gateway credentials are
+revoked through the SPLP lifecycle hook, so its register of issued credentials agrees. The API gateway and the
 identity provider are reached only through their ports (`toolkit.gateway.Gateway`,
 `toolkit.identity_provider.IdentityProvider`), built by registry name from the settings; when one is not
 configured the part reports ``not_configured`` ("tidak dikonfigurasi") instead of pretending.
@@ -20,10 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from toolkit.audit import AuditLog
 from toolkit.containment.host import InventoryHost, Log, Mask, published, run_containment_playbook
 from toolkit.containment.models import StepOutcome
 from toolkit.errors import ActionFailedError, ConfigurationError, InvalidInputError, ToolkitError
 from toolkit.settings import Settings
+from toolkit.splp.issued import IssuedStore
+from toolkit.splp.lifecycle import revoke_compromised_consumer
 
 LOCK_PLAYBOOK = "lock_accounts.yml"
 UNLOCK_PLAYBOOK = "unlock_accounts.yml"
@@ -93,19 +97,29 @@ def _build(factory: Callable[[], Any] | None, what: str) -> tuple[Any | None, st
         return None, f"{what} {NOT_CONFIGURED}: {exc}"
 
 
-def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None) -> StepOutcome:
+def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None, *, settings: Settings,
+                   audit: AuditLog, actor: str, reason: str, ticket_id: str, mask: Mask) -> StepOutcome:
+    """Through the SPLP lifecycle hook (`revoke_compromised_consumer`), not the gateway alone: the
+    register of issued credentials (`spbe api list`) then shows the consumer revoked, and the audit log
+    has an ``api.revoke`` entry next to the containment's own."""
     if not consumers:
         return StepOutcome(part="gateway", status="nothing_to_do", detail="tidak ada konsumen API yang diminta")
     gateway, why = _build(factory, "API gateway")
     if gateway is None:
         return StepOutcome(part="gateway", status="not_configured", detail=why)
+    register = IssuedStore.at(settings.state_dir)
     revoked: dict[str, list[str]] = {}
+    ended: dict[str, list[str]] = {}
     try:
         for consumer in consumers:
-            revoked[consumer] = list(gateway.revoke(consumer))
+            done = revoke_compromised_consumer(gateway, audit, consumer, actor=actor, reason=reason,
+                                               ticket_id=ticket_id, register=register)
+            revoked[consumer] = list(done.revoked_key_ids)
+            ended[consumer] = list(done.register_revoked)
     except ToolkitError as exc:
-        return StepOutcome(part="gateway", status="failed", detail=str(exc), data={"revoked": revoked})
-    return StepOutcome(part="gateway", status="done", data={"revoked": revoked},
+        return StepOutcome(part="gateway", status="failed", detail=mask(str(exc)),
+                           data={"revoked": revoked, "register": ended})
+    return StepOutcome(part="gateway", status="done", data={"revoked": revoked, "register": ended},
                        detail=f"kredensial dicabut untuk {', '.join(consumers)}")
 
 

@@ -210,7 +210,10 @@ class ContainmentService:
                 if target_host is not None and request.accounts:
                     before["accounts"] = access.lock_accounts(self.settings, target_host, record.id, request.accounts,
                                                               self.work_dir, self.log_line, self.app.masker)
-                gateway = access.revoke_gateway(request.gateway_consumers, self.gateway_factory)
+                gateway = access.revoke_gateway(
+                    request.gateway_consumers, self.gateway_factory, settings=self.settings, audit=self.app.audit,
+                    actor=request.actor, reason=request.reason or "containment", ticket_id=request.ticket_id,
+                    mask=self.app.masker)
                 identity = access.disable_idp_users(request.idp_users, self.idp_factory)
                 before["identity"] = identity.data.get("users", {})
                 return before, {"gateway": gateway.model_dump(), "identity": identity.model_dump()}

@@ -51,6 +51,7 @@ class Revocation(BaseModel):
     gateway: str
     revoked_key_ids: tuple[str, ...]
     already_revoked: bool
+    register_revoked: tuple[str, ...] = ()  # tickets whose register row this revocation ended
     actor: str
     reason: str
     at: datetime
@@ -74,18 +75,31 @@ class LifecycleOutcome(BaseModel):
 
 
 def revoke_compromised_consumer(gateway: Gateway, audit: AuditLog, consumer: str, *, actor: str, reason: str,
-                                ticket_id: str | None = None, masker: Masker | None = None) -> Revocation:
+                                ticket_id: str | None = None, masker: Masker | None = None,
+                                register: IssuedStore | None = None) -> Revocation:
     """Revoke every credential of ``consumer`` on ``gateway`` and audit it (``ticket_id``: the incident).
+
+    With ``register`` (the SPLP register of issued credentials), every active row of the consumer on
+    this gateway is ended as ``revoked`` too, so `spbe api list` says what the gateway now does.
 
     Raises `toolkit.gateway.GatewayNotFoundError` for an unknown consumer and the gateway's other errors
     (unreachable, auth) unchanged, so containment can retry; never returns a partial success silently."""
     consumer = require_gateway_name(consumer, "consumer")
     mask = masker or Masker()
     revoked = tuple(gateway.revoke(consumer))
+    now = datetime.now(UTC)
+    why = mask(reason[:500])
+    ended: list[str] = []
+    if register is not None:
+        for cred in register.by_consumer(consumer):
+            if cred.gateway == gateway.name and cred.status == "active":
+                register.end(cred.ticket_id, "revoked", actor=actor, reason=why, at=now)
+                ended.append(cred.ticket_id)
     result = Revocation(consumer=consumer, gateway=gateway.name, revoked_key_ids=revoked,
-                        already_revoked=not revoked, actor=actor, reason=mask(reason[:500]), at=datetime.now(UTC))
+                        already_revoked=not revoked, register_revoked=tuple(ended), actor=actor, reason=why, at=now)
     audit.append(actor, "api.revoke", ticket_id, {"consumer": consumer, "gateway": gateway.name,
-                                                  "key_ids": list(revoked), "reason": result.reason})
+                                                  "key_ids": list(revoked), "register_tickets": ended,
+                                                  "reason": result.reason})
     return result
 
 
