@@ -32,11 +32,11 @@ def _refused(settings: Settings, app: App, incident: LabIncident, ticket: str, e
 
 def test_non_csirt_user_is_refused(settings: Settings, app: App, incident: LabIncident) -> None:
     ticket = open_incident(app)
-    for user, needle in (("hendra", "only csirt"), ("sari", "only csirt"), ("lina", "only csirt")):
+    for user, needle in (("agus", "only csirt"), ("sari", "only csirt"), ("lina", "only csirt")):
         _refused(settings, app, incident, ticket, 4, needle, "contain", "host", AFFECTED, "--ticket", ticket,
                  "--as", user)
     _refused(settings, app, incident, ticket, 4, "only csirt", "release", "host", AFFECTED, "--ticket", ticket,
-             "--as", "hendra")
+             "--as", "agus")
 
 
 def test_unknown_user_is_refused(settings: Settings, app: App, incident: LabIncident) -> None:
