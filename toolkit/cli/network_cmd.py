@@ -25,7 +25,7 @@ from rich.table import Table
 
 from toolkit.errors import InvalidInputError
 from toolkit.network.device_ops import DeviceResult
-from toolkit.network.fanout import FanoutReport, NetworkRunner, ProgressCallback
+from toolkit.network.fanout import FanoutReport, NetworkRunner, ProgressCallback, check_plan
 from toolkit.network.inventory import Device, NetworkInventory, describe_errors, load_inventory
 from toolkit.network.plan import NetworkChange, build_change
 from toolkit.network.refs import RefResolver
@@ -154,6 +154,7 @@ def _plan(inventory: NetworkInventory, values: dict[str, Any]) -> NetworkChange:
 def _plan_runner(values: dict[str, Any]) -> tuple[NetworkChange, NetworkRunner]:
     inventory = _inventory(values["inventory"])
     plan = _plan(inventory, values)
+    check_plan(inventory, plan)  # a bad plan is refused before any lab or device is looked up
     try:
         site = inventory.site(plan.site)
         devices = [site.device(d.device) for d in plan.devices]
