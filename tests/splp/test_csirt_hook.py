@@ -117,3 +117,18 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
     assert any(consumer in t and "kredensial dicabut" in t for t in said)
     assert all(key not in t and KEYCLOAK_ADMIN_SECRET not in t for t in said)
     assert json.dumps(record.applied).count(key) == 0
+
+
+def test_change_of_access_also_disables_the_consumers_oauth2_client(app: App, keycloak: KeycloakFake) -> None:
+    """Revoking the keys alone would leave the OAuth2 client able to mint new tokens."""
+    consumer = f"simpus-{uuid.uuid4().hex[:6]}"
+    splp, jobs = issue(app, consumer, jenis_kredensial="oauth2")
+    assert all(j.error is None for j in jobs), [j.error for j in jobs]
+    assert app.identity.get_client(consumer).enabled
+    incident = _incident(app)
+    record = ContainmentService(app).change_access(AccessRequest(
+        ticket_id=incident, actor="rina", gateway_consumers=(consumer,), reason="Klien OAuth2 bocor."))
+    gateway = record.applied["gateway"]
+    assert gateway["status"] == "done" and gateway["data"]["oauth2_disabled"] == [consumer], gateway
+    assert not app.identity.get_client(consumer).enabled
+    assert any(e.action == "identity.client.disable" and e.ticket_id == incident for e in app.audit.entries())

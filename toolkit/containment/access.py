@@ -98,7 +98,8 @@ def _build(factory: Callable[[], Any] | None, what: str) -> tuple[Any | None, st
 
 
 def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None, *, settings: Settings,
-                   audit: AuditLog, actor: str, reason: str, ticket_id: str, mask: Mask) -> StepOutcome:
+                   audit: AuditLog, actor: str, reason: str, ticket_id: str, mask: Mask,
+                   idp_factory: Callable[[], Any] | None = None) -> StepOutcome:
     """Through the SPLP lifecycle hook (`revoke_compromised_consumer`), not the gateway alone: the
     register of issued credentials (`spbe api list`) then shows the consumer revoked, and the audit log
     has an ``api.revoke`` entry next to the containment's own."""
@@ -116,11 +117,32 @@ def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None
                                                ticket_id=ticket_id, register=register)
             revoked[consumer] = list(done.revoked_key_ids)
             ended[consumer] = list(done.register_revoked)
+        clients = sorted({c.oauth2_client for name in consumers for c in register.by_consumer(name)
+                          if c.oauth2_client})
+        disabled = _disable_oauth2_clients(clients, idp_factory, audit, actor, ticket_id)
     except ToolkitError as exc:
         return StepOutcome(part="gateway", status="failed", detail=mask(str(exc)),
                            data={"revoked": revoked, "register": ended})
-    return StepOutcome(part="gateway", status="done", data={"revoked": revoked, "register": ended},
-                       detail=f"kredensial dicabut untuk {', '.join(consumers)}")
+    detail = f"kredensial dicabut untuk {', '.join(consumers)}"
+    if clients:
+        detail += (f"; client OAuth2 dinonaktifkan: {', '.join(disabled)}" if disabled else
+                   f"; client OAuth2 {', '.join(clients)} TIDAK dinonaktifkan: identity provider {NOT_CONFIGURED}")
+    return StepOutcome(part="gateway", status="done" if len(disabled) == len(clients) else "failed",
+                       data={"revoked": revoked, "register": ended, "oauth2_disabled": disabled}, detail=detail)
+
+
+def _disable_oauth2_clients(clients: list[str], factory: Callable[[], Any] | None, audit: AuditLog, actor: str,
+                            ticket_id: str) -> list[str]:
+    """A consumer's OAuth2 client could still mint tokens after its keys are revoked: disable it too."""
+    if not clients:
+        return []
+    idp, _ = _build(factory, "identity provider")
+    if idp is None:
+        return []
+    for client in clients:
+        idp.disable_client(client)
+        audit.append(actor, "identity.client.disable", ticket_id, {"client": client})
+    return clients
 
 
 def disable_idp_users(users: tuple[str, ...], factory: Callable[[], Any] | None) -> StepOutcome:

@@ -213,7 +213,7 @@ class ContainmentService:
                 gateway = access.revoke_gateway(
                     request.gateway_consumers, self.gateway_factory, settings=self.settings, audit=self.app.audit,
                     actor=request.actor, reason=request.reason or "containment", ticket_id=request.ticket_id,
-                    mask=self.app.masker)
+                    mask=self.app.masker, idp_factory=self.idp_factory)
                 identity = access.disable_idp_users(request.idp_users, self.idp_factory)
                 before["identity"] = identity.data.get("users", {})
                 return before, {"gateway": gateway.model_dump(), "identity": identity.model_dump()}
