@@ -31,7 +31,7 @@ spbe serve --workers 2 2>"$SPBE_STATE_DIR/serve.log" &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true' EXIT
 
-for part in ${DEMO_PARTS:-pusat_data jaringan_intra splp}; do
+for part in ${DEMO_PARTS:-pusat_data jaringan_intra splp insiden}; do
     # shellcheck source=/dev/null
     source "scripts/demo/$part.sh"
 done
