@@ -135,16 +135,7 @@ def inventory_groups(state: LabState) -> dict[str, Any]:
     if incident is None:
         return {}
     host = incident.affected
-    host_vars = {
-        "ansible_host": host.address,
-        "ansible_port": host.port,
-        "ansible_user": host.user,
-        "ansible_ssh_private_key_file": str(host.private_key),
-        "ansible_ssh_common_args": (
-            f"-o UserKnownHostsFile={state.known_hosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
-        ),
-        "ansible_python_interpreter": "/usr/bin/python3",
-        "spbe_lab_netns": host.netns,
+    host_vars = host.ansible_vars(state.known_hosts) | {
         "spbe_mgmt_cidrs": [f"{host.root_address}/32"],
         "spbe_csirt_mgmt_cidrs": [f"{incident.csirt_address}/32", f"{host.root_address}/32"],
         "spbe_segment_address": incident.affected_address,

@@ -341,18 +341,7 @@ class LabManager:
         """An inventory usable by plain ``ansible-playbook``; host key checking stays on."""
         pool: dict[str, dict[str, object]] = {}
         for host in state.hosts:
-            pool[host.name] = {
-                "ansible_host": host.address,
-                "ansible_port": host.port,
-                "ansible_user": host.user,
-                "ansible_ssh_private_key_file": str(host.private_key),
-                "ansible_ssh_common_args": (
-                    f"-o UserKnownHostsFile={state.known_hosts} -o StrictHostKeyChecking=yes"
-                    " -o IdentitiesOnly=yes"
-                ),
-                "ansible_python_interpreter": "/usr/bin/python3",
-                "spbe_lab_netns": host.netns,
-            }
+            pool[host.name] = host.ansible_vars(state.known_hosts)
         mgmt = sorted({f"{h.root_address}/32" for h in state.hosts})
         monitoring_vars: dict[str, object] = {
             "spbe_prometheus_file_sd_dir": str(state.file_sd_dir),

@@ -51,6 +51,20 @@ class LabHost(BaseModel):
     init_pid: int | None = Field(default=None, description="host pid of the `unshare` parent process")
     overlay: bool = Field(default=True, description="False when the copy was made with cp -a")
 
+    def ansible_vars(self, known_hosts: Path) -> dict[str, object]:
+        """How Ansible reaches this host: its key, the lab's known_hosts with strict checking, its netns."""
+        return {
+            "ansible_host": self.address,
+            "ansible_port": self.port,
+            "ansible_user": self.user,
+            "ansible_ssh_private_key_file": str(self.private_key),
+            "ansible_ssh_common_args": (
+                f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+            ),
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "spbe_lab_netns": self.netns,
+        }
+
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:

@@ -152,31 +152,17 @@ def gateways(state: LabState) -> tuple[LabHost, ...]:
     return (state.vpn.site_gateway, state.vpn.dc_gateway) if state.vpn else ()
 
 
-def _ssh_vars(host: LabHost, state: LabState) -> dict[str, Any]:
-    return {
-        "ansible_host": host.address,
-        "ansible_port": host.port,
-        "ansible_user": host.user,
-        "ansible_ssh_private_key_file": str(host.private_key),
-        "ansible_ssh_common_args": (
-            f"-o UserKnownHostsFile={state.known_hosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
-        ),
-        "ansible_python_interpreter": "/usr/bin/python3",
-        "spbe_lab_netns": host.netns,
-    }
-
-
 def inventory_groups(state: LabState) -> dict[str, Any]:
     """The inventory groups ``toolkit.vpn`` reads: site gateways by their public (underlay) address and
     LAN, the DC gateway with its LANs, the tunnel pool and the DC addresses a tunnel is verified against."""
     vpn = state.vpn
     if vpn is None:
         return {}
-    site = _ssh_vars(vpn.site_gateway, state) | {
+    site = vpn.site_gateway.ansible_vars(state.known_hosts) | {
         "spbe_vpn_public_address": vpn.site_underlay,
         "spbe_vpn_lan_address": vpn.site_lan_gateway,
     }
-    dc = _ssh_vars(vpn.dc_gateway, state) | {
+    dc = vpn.dc_gateway.ansible_vars(state.known_hosts) | {
         "spbe_vpn_public_address": vpn.dc_underlay,
         "spbe_vpn_lan_address": vpn.dc_lan_gateway,
         "spbe_vpn_lan_cidrs": [vpn.dc_lan],
