@@ -29,7 +29,7 @@ from toolkit.errors import ConfigurationError, UnavailableError
 from toolkit.lab import netns
 from toolkit.network.inventory import NetworkInventory
 from toolkit.network.plan import AclEntry, NetworkChange
-from toolkit.network.quality import ProbeResult, ProbeTarget
+from toolkit.network.quality import ProbeResult, ProbeTarget, probe_address
 from toolkit.settings import QualityThresholds
 
 # Transit between the core and the data-center namespace; never leaves the lab's namespaces.
@@ -51,10 +51,6 @@ def _run(argv: Sequence[str], *, stdin: str | None = None, check: bool = True) -
     if check and proc.returncode != 0:
         raise UnavailableError(f"lab data plane: {' '.join(argv[:6])} failed: {proc.stderr.strip()[:300]}")
     return proc
-
-
-def _first_host(network: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
-    return network.network_address if network.num_addresses == 1 else next(network.hosts())
 
 
 class LabDataPlane:
@@ -98,7 +94,7 @@ class LabDataPlane:
         endpoints: list[str] = []
         for app in inventory.apps:
             for network in app.addresses:
-                address = _first_host(network)
+                address = probe_address(network)
                 _run(["ip", "-n", self.dc, "addr", "add", f"{address}/32", "dev", "lo"], check=False)
                 _run(["ip", "-n", self.core, "route", "replace", str(network), "via", str(dc_ip)])
                 endpoints += [f"{address}:{s.port}" for s in app.services if s.protocol == "tcp" and s.port]

@@ -76,7 +76,9 @@ class SegmentProber(Protocol):
               thresholds: QualityThresholds) -> list[ProbeResult]: ...
 
 
-def _first_host(network: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
+def probe_address(network: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
+    """The one address that stands for a destination network: the probes target it (and the lab data
+    plane serves it), the network address itself for a /32."""
     return network.network_address if network.num_addresses == 1 else next(network.hosts())
 
 
@@ -91,7 +93,7 @@ def targets_for(change: NetworkChange, inventory: NetworkInventory) -> list[Prob
         if entry.protocol not in ("tcp", "icmp"):
             continue
         protocol: Literal["tcp", "icmp"] = "tcp" if entry.protocol == "tcp" else "icmp"
-        address = _first_host(entry.destination)
+        address = probe_address(entry.destination)
         key = (str(address), protocol, entry.port)
         if key not in seen:
             seen.add(key)
@@ -102,7 +104,7 @@ def targets_for(change: NetworkChange, inventory: NetworkInventory) -> list[Prob
             continue
         covered = [e.destination for e in change.acl]
         for network in app.addresses:
-            address = _first_host(network)
+            address = probe_address(network)
             if any(address in c for c in covered):
                 continue
             service = next((s for s in app.services if s.protocol in ("tcp", "icmp")), None)
