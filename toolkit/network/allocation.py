@@ -3,9 +3,9 @@
 The analysis step (SOP Jaringan Intra step 4) must not hand out what is already in use: neither what
 the devices show (a VLAN or a port someone configured by hand) nor what an earlier ticket was given
 and not yet pushed. Device reads arrive as `SiteObservation` data; earlier tickets' choices are held
-durably in SQLite, one row per ticket, taken inside one ``BEGIN IMMEDIATE`` transaction so two workers
-analysing two tickets at once never pick the same VLAN, subnet or port. Re-running the analysis of a
-ticket returns the ticket's own allocation unchanged (idempotent step).
+durably in SQLite, one row per ticket, taken inside one ``BEGIN IMMEDIATE`` transaction
+(`toolkit.sqlite_tx`) so two workers analysing two tickets at once never pick the same VLAN, subnet
+or port. Re-running the analysis of a ticket returns the ticket's own allocation unchanged.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.errors import ConflictError, InvalidInputError, UnavailableError
+from toolkit.errors import ConflictError, InvalidInputError
 from toolkit.network.inventory import NetworkInventory, Site
+from toolkit.sqlite_tx import SqliteStore
 
 
 class DeviceObservation(BaseModel):
@@ -75,42 +76,34 @@ def ports_needed(users: int, users_per_port: int) -> int:
     return max(1, math.ceil(users / users_per_port))
 
 
-class SegmentAllocator:
+class SegmentAllocator(SqliteStore):
     """Durable allocations of VLANs, subnets and access ports to tickets."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        super().__init__(path, "network allocations", wal=True)
+        with self._tx() as db:
             db.execute("CREATE TABLE IF NOT EXISTS segments (ticket_id TEXT PRIMARY KEY, site TEXT NOT NULL,"
                        " vlan_id INTEGER NOT NULL, subnet TEXT NOT NULL, ports TEXT NOT NULL,"
                        " users INTEGER NOT NULL, allocated_at TEXT NOT NULL)")
 
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError as exc:
-            raise UnavailableError(f"network allocations unavailable: {exc}") from None
-        return conn
-
     @staticmethod
-    def _row(row: tuple[str, str, int, str, str, int, str]) -> Allocation:
-        ports = {device: tuple(names) for device, names in json.loads(row[4]).items()}
-        return Allocation(ticket_id=row[0], site=row[1], vlan_id=row[2], subnet=ipaddress.IPv4Network(row[3]),
-                          ports=ports, users=row[5], allocated_at=datetime.fromisoformat(row[6]))
+    def _row(row: sqlite3.Row) -> Allocation:
+        ports = {device: tuple(names) for device, names in json.loads(row["ports"]).items()}
+        return Allocation(ticket_id=row["ticket_id"], site=row["site"], vlan_id=row["vlan_id"],
+                          subnet=ipaddress.IPv4Network(row["subnet"]), ports=ports, users=row["users"],
+                          allocated_at=datetime.fromisoformat(row["allocated_at"]))
 
     def get(self, ticket_id: str) -> Allocation | None:
-        with self._connect() as db:
+        with self._tx() as db:
             row = db.execute("SELECT * FROM segments WHERE ticket_id=?", (ticket_id,)).fetchone()
         return self._row(row) if row else None
 
     def all(self) -> list[Allocation]:
-        with self._connect() as db:
+        with self._tx() as db:
             return [self._row(r) for r in db.execute("SELECT * FROM segments ORDER BY allocated_at")]
 
     def release(self, ticket_id: str) -> None:
-        with self._connect() as db:
+        with self._tx() as db:
             db.execute("DELETE FROM segments WHERE ticket_id=?", (ticket_id,))
 
     def allocate(
@@ -128,12 +121,9 @@ class SegmentAllocator:
         except KeyError:
             raise InvalidInputError(f"unknown site {observation.site!r}",
                                     errors=[("lokasi", "not a site of the network inventory")]) from None
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
+        with self._tx() as db:  # IMMEDIATE: reading what is taken and taking the rest is one step
             row = db.execute("SELECT * FROM segments WHERE ticket_id=?", (ticket_id,)).fetchone()
             if row is not None:
-                db.execute("COMMIT")
                 return self._row(row)
             others = [self._row(r) for r in db.execute("SELECT * FROM segments")]
             vlan_id = _free_vlan(inventory, observation, others)
@@ -144,16 +134,7 @@ class SegmentAllocator:
             db.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (ticket_id, site.id, vlan_id, str(subnet), json.dumps(ports), users,
                         allocation.allocated_at.isoformat()))
-            db.execute("COMMIT")
-            return allocation
-        except sqlite3.OperationalError as exc:
-            raise UnavailableError(f"network allocations unavailable: {exc}") from None
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+        return allocation
 
 
 def _free_vlan(inventory: NetworkInventory, observation: SiteObservation, others: list[Allocation]) -> int:
