@@ -7,38 +7,25 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.network_support import KTP, network_settings, running_config
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
 from toolkit.lab.dataplane import LabDataPlane
 from toolkit.lab.models import subnet_index
-from toolkit.network import load_inventory
-from toolkit.network.refs import RefResolver
-from toolkit.network.session import DeviceSession
-from toolkit.settings import Settings, load_settings
-from toolkit.tickets.models import AttachmentUpload, TicketStatus
+from toolkit.settings import Settings
+from toolkit.tickets.models import TicketStatus
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 FIELDS = {"instansi": "Dinas Kesehatan", "lokasi": "dinkes", "jumlah_user": "12", "aplikasi": "simpeg, dns",
           "kontak_email": "it@dinkes.example.go.id"}
-KTP = AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n",
-                       kind="kartu_identitas")
 
 
 @pytest.fixture
 def net_settings(state_dir, lab) -> Settings:  # type: ignore[no-untyped-def]
-    return load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
-                         network={"quality": {"probes": 5, "interval_s": 0.05, "timeout_s": 0.5}})
-
-
-def _running(settings: Settings, device: str) -> str:
-    inventory = load_inventory(settings.network.inventory)
-    resolved = RefResolver.from_lab_dir(settings.lab_dir, settings.lab_name).device(
-        next(d for d in inventory.devices() if d.name == device))
-    with DeviceSession(resolved) as session:
-        return session.running_config()
+    return network_settings(state_dir, lab, probes=5)
 
 
 def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) -> None:
@@ -46,7 +33,7 @@ def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) 
     ticket = desk.open_ticket(app, "jaringan-intra", "andi", "Jaringan intra ruang staf Dinkes", FIELDS, [KTP])
     desk.check(app, ticket.id, "sari")
     desk.approve(app, ticket.id, "kadis", "Disetujui.")
-    before = _running(net_settings, "sw-dinkes-01")
+    before = running_config(net_settings, "sw-dinkes-01")
 
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [("analisis-kebutuhan", JobState.SUCCEEDED)], [j.error for j in jobs]
@@ -58,7 +45,7 @@ def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) 
     assert {f"{ticket.id}_sw-dinkes-01.cfg", f"{ticket.id}_sw-dinkes-01.diff", f"{ticket.id}_plan.json"} <= attachments
     diff = app.tickets.read_attachment(ticket.id, f"{ticket.id}_sw-dinkes-01.diff").decode()
     assert f"+vlan {vlan}" in diff and f"+interface Vlan{vlan}" in diff
-    assert _running(net_settings, "sw-dinkes-01") == before, "the analysis changed a device"
+    assert running_config(net_settings, "sw-dinkes-01") == before, "the analysis changed a device"
 
     # Nothing is pushed before the head of office approves the plan.
     assert run_ticket(app, ticket.id) == []
@@ -73,7 +60,7 @@ def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) 
     install = jobs[0].result["facts"]["network"]["install"]
     assert [(d["device"], d["status"], d["verified"]) for d in install["devices"]] == [
         ("sw-dinkes-01", "changed", True)]
-    running = _running(net_settings, "sw-dinkes-01")
+    running = running_config(net_settings, "sw-dinkes-01")
     assert f"interface Vlan{vlan}" in running and f"SPBE-VLAN{vlan}" in running
     quality = jobs[1].result["facts"]["network"]["quality"]
     assert quality["ok"] and {r["app"] for r in quality["results"]} == {"simpeg", "dns", "sikd"}

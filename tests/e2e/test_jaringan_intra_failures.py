@@ -1,44 +1,29 @@
-"""Jaringan Intra when things go wrong: bad ticket fields never reach a device, a device changed by
-hand after the analysis is not overwritten, and a failed push leaves every device as it was while
-the ticket says which devices changed and which did not."""
+"""Jaringan Intra when things go wrong: bad ticket fields never reach a device, and a device changed by
+hand after the analysis is not overwritten while the ticket says which devices were left untouched.
+(A push refused mid-way by a device, and the rollback of the others, is tested on the switches in
+tests/network/test_device_lab.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.e2e.network_support import KTP, device_session, network_settings, running_config
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
-from toolkit.network import load_inventory
-from toolkit.network.refs import RefResolver
-from toolkit.network.session import DeviceSession
-from toolkit.settings import Settings, load_settings
-from toolkit.tickets.models import AttachmentUpload, EventKind
+from toolkit.settings import Settings
+from toolkit.tickets.models import EventKind
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 FIELDS = {"instansi": "Badan Kepegawaian Daerah", "lokasi": "bkd", "jumlah_user": "4", "aplikasi": "simpeg",
           "kontak_email": "it@bkd.example.go.id"}
-KTP = AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n",
-                       kind="kartu_identitas")
 
 
 @pytest.fixture
 def net_settings(state_dir, lab) -> Settings:  # type: ignore[no-untyped-def]
-    return load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
-                         network={"quality": {"probes": 3, "interval_s": 0.05, "timeout_s": 0.5}})
-
-
-def _session(settings: Settings, device: str) -> DeviceSession:
-    inventory = load_inventory(settings.network.inventory)
-    return DeviceSession(RefResolver.from_lab_dir(settings.lab_dir, settings.lab_name).device(
-        next(d for d in inventory.devices() if d.name == device)))
-
-
-def _running(settings: Settings, device: str) -> str:
-    with _session(settings, device) as session:
-        return session.running_config()
+    return network_settings(state_dir, lab, probes=3)
 
 
 def _approved(app: App, fields: dict[str, str]) -> str:
@@ -52,7 +37,7 @@ def _approved(app: App, fields: dict[str, str]) -> str:
                                       "simpeg," + "x" * 5000, "aplikasi-tidak-ada"])
 def test_bad_application_field_never_reaches_a_device(lab, net_settings: Settings, aplikasi: str) -> None:
     app = App(net_settings)
-    before = _running(net_settings, "sw-bkd-01")
+    before = running_config(net_settings, "sw-bkd-01")
     try:
         ticket_id = _approved(app, FIELDS | {"aplikasi": aplikasi})
     except Exception as exc:  # noqa: BLE001 - refused already at opening is fine, if it is a clear ToolkitError
@@ -65,7 +50,7 @@ def test_bad_application_field_never_reaches_a_device(lab, net_settings: Setting
     assert "aplikasi" in (jobs[0].error or "")
     failed = [e for e in app.tickets.timeline(ticket_id) if e.kind == EventKind.STEP_FAILED]
     assert failed and "aplikasi" in failed[-1].text
-    assert _running(net_settings, "sw-bkd-01") == before
+    assert running_config(net_settings, "sw-bkd-01") == before
 
 
 def test_device_changed_by_hand_after_analysis_is_not_overwritten(lab, net_settings: Settings) -> None:
@@ -74,15 +59,15 @@ def test_device_changed_by_hand_after_analysis_is_not_overwritten(lab, net_setti
     (job,) = run_ticket(app, ticket_id)
     assert job.state == JobState.SUCCEEDED, job.error
     port = job.result["facts"]["network"]["analysis"]["ports"]["sw-bkd-01"][0]
-    with _session(net_settings, "sw-bkd-01") as session:  # someone edits the port by hand meanwhile
+    with device_session(net_settings, "sw-bkd-01") as session:  # someone edits the port by hand meanwhile
         session.send_config([f"interface {port}", " description diubah manual", " exit"])
-    before = _running(net_settings, "sw-bkd-01")
+    before = running_config(net_settings, "sw-bkd-01")
     desk.approve(app, ticket_id, "kadis", "Rencana disetujui.")
     desk.record_step(app, ticket_id, "yusuf", "persiapan-pemasangan", "Siap.")
     desk.record_step(app, ticket_id, "budi", "konfirmasi-jadwal", "Dikonfirmasi.")
     jobs = run_ticket(app, ticket_id)
     assert [(j.step_id, j.state) for j in jobs] == [("pemasangan-jaringan", JobState.FAILED)]
     assert "changed since the analysis" in (jobs[0].error or jobs[0].result["summary"])
-    assert _running(net_settings, "sw-bkd-01") == before
+    assert running_config(net_settings, "sw-bkd-01") == before
     comment = [e.text for e in app.tickets.timeline(ticket_id) if e.kind == EventKind.STEP_FAILED][-1]
     assert "sw-bkd-01" in comment and "tidak disentuh" in comment
