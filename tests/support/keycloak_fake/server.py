@@ -33,14 +33,13 @@ import base64
 import re
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from tests.support.http_listener import Listener
 from tests.support.keycloak_fake import admin_api, oidc_api
 from tests.support.keycloak_fake.realm import Client, Realm
 from tests.support.keycloak_fake.responses import HttpError, error, json_response
@@ -55,11 +54,6 @@ class Fault:
     body: Any
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # request lines carry no secrets,
-        pass                                                                     # but tests read stderr clean
-
-
 class KeycloakFake:
     """One fake server holding any number of realms. Thread-safe: one lock around each request."""
 
@@ -69,43 +63,30 @@ class KeycloakFake:
         self.faults: list[Fault] = []
         self.delays: list[Fault] = []  # `status` unused: the request is carried out, only answered late
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for assertions
-        self._port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._listener = Listener(self._handle, "keycloak-fake", port=port)
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
     def port(self) -> int:
-        return self._port
+        return self._listener.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        return self._listener.url
 
     def start(self) -> KeycloakFake:
-        self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True,
-                                   request_handler=_QuietHandler)
-        self._port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="keycloak-fake", daemon=True)
-        self._thread.start()
+        self._listener.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._listener.stop()
 
     def down(self) -> None:
         """Keycloak unreachable: the port refuses connections until `up`."""
         self.stop()
 
     def up(self) -> None:
-        if self._server is None:
+        if not self._listener.running:
             self.start()
 
     def __enter__(self) -> KeycloakFake:
@@ -146,15 +127,14 @@ class KeycloakFake:
             self.delays.append(Fault(0, method.upper() if method else None, re.compile(path), times, seconds))
 
     # -- WSGI ----------------------------------------------------------------------------------
-    def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        request = Request(environ)
+    def _handle(self, request: Request) -> Response:
         with self.lock:
             self.requests.append((request.method, request.path))
             response = self._fault(request) or self._dispatch(request)
             delay = self._delay(request)
         if delay:
             time.sleep(delay)
-        return response(environ, start_response)
+        return response
 
     def _delay(self, request: Request) -> float:
         for slow in self.delays:

@@ -1,4 +1,5 @@
-"""What both gateway fakes share: a werkzeug server on 127.0.0.1 and fault injection.
+"""What both gateway fakes share: a werkzeug server on 127.0.0.1 (`tests.support.http_listener`) and fault
+injection.
 
 werkzeug (a maintained WSGI toolkit) does the HTTP; the fakes only model each product's API. Faults
 answer the next N requests matching a method and path pattern with a chosen status and body, and can
@@ -12,12 +13,14 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.support.http_listener import Listener
+
+__all__ = ["Fault", "FaultyApp", "HttpError", "Listener", "body_of", "json_response"]
 
 
 @dataclass
@@ -41,44 +44,6 @@ def json_response(body: Any, status: int = 200) -> Response:
     if body is None:
         return Response(status=status)
     return Response(json.dumps(body, default=str), status=status, mimetype="application/json")
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-class Listener:
-    """One listening socket serving a handler; stoppable and restartable on the same port."""
-
-    def __init__(self, handler: Callable[[Request], Response], name: str) -> None:
-        self.handler = handler
-        self.name = name
-        self.port = 0
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.handler(Request(environ))(environ, start_response)
-
-    def start(self) -> None:
-        self._server = make_server("127.0.0.1", self.port, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
 
 class FaultyApp:
