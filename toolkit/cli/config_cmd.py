@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from toolkit.cli.render import emit_json
+from toolkit.cli.render import emit_json, plain
 from toolkit.masking import MASK
 from toolkit.settings import Settings
 
@@ -52,4 +52,4 @@ def config_show(obj, as_json) -> None:  # type: ignore[no-untyped-def]
         emit_json(obj.console, data)
         return
     for key, value in data.items():
-        obj.console.print(f"[bold]{key}[/] = {value}")
+        obj.console.print(f"[bold]{plain(key)}[/] = {plain(value)}")

@@ -12,9 +12,8 @@ import sys
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
+from toolkit.cli.render import make_console, plain
 from toolkit.engine.app import App
 from toolkit.errors import ToolkitError
 from toolkit.settings import load_settings
@@ -27,8 +26,8 @@ class CliContext:
         self._overrides = overrides
         self._config_file = config_file
         self._app: App | None = None
-        self.console = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False)
+        self.console = make_console(soft_wrap=True)
+        self.err = make_console(stderr=True)
 
     @property
     def settings(self) -> Any:
@@ -52,8 +51,7 @@ class SpbeGroup(click.Group):
                 click.echo(json.dumps({"error": type(exc).__name__, "message": masked,
                                        "exit_code": exc.exit_code}), err=True)
             else:
-                Console(stderr=True, highlight=False, soft_wrap=True).print(
-                    f"[bold red]error:[/] {escape(masked)}", markup=True)
+                make_console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {plain(masked)}")
             ctx.exit(exc.exit_code)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.cli.render import emit_json, ticket_detail, ticket_table, visible_fields
+from toolkit.cli.render import emit_json, plain, ticket_detail, ticket_table, visible_fields
 from toolkit.confidentiality import redact_events, redact_ticket
 from toolkit.engine import desk
 from toolkit.engine.progress import progress
@@ -78,7 +78,8 @@ def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> Non
     if as_json:
         emit_json(obj.console, ticket)
     else:
-        obj.console.print(f"opened [bold]{ticket.id}[/] ({service_id}), SLA variant {ticket.sla_variant}")
+        obj.console.print(f"opened [bold]{plain(ticket.id)}[/] ({plain(service_id)}), "
+                          f"SLA variant {plain(ticket.sla_variant)}")
 
 
 @ticket_group.command("list")
@@ -132,7 +133,7 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
 def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Completeness check by the koordinator layanan; forwards to the approver."""
     desk.check(obj.app, ticket_id, actor)
-    obj.console.print(f"{ticket_id}: lengkap, diteruskan untuk persetujuan")
+    obj.console.print(f"{plain(ticket_id)}: lengkap, diteruskan untuk persetujuan")
 
 
 @ticket_group.command("approve")
@@ -143,7 +144,7 @@ def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
 def approve_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
     """Approve (only the SOP's approver, never the requester)."""
     desk.approve(obj.app, ticket_id, actor, reason)
-    obj.console.print(f"{ticket_id}: disetujui oleh {actor}")
+    obj.console.print(f"{plain(ticket_id)}: disetujui oleh {plain(actor)}")
 
 
 @ticket_group.command("defer")
@@ -154,7 +155,7 @@ def approve_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyp
 def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
     """Defer (tunda) with a written reason."""
     desk.defer(obj.app, ticket_id, actor, reason)
-    obj.console.print(f"{ticket_id}: ditunda oleh {actor}")
+    obj.console.print(f"{plain(ticket_id)}: ditunda oleh {plain(actor)}")
 
 
 @ticket_group.command("advance")
@@ -166,7 +167,7 @@ def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped
 def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[no-untyped-def]
     """Record a human step of the SOP as done (e.g. application installation, UAT)."""
     desk.record_step(obj.app, ticket_id, actor, step_id, note)
-    obj.console.print(f"{ticket_id}: langkah {step_id} dicatat selesai")
+    obj.console.print(f"{plain(ticket_id)}: langkah {plain(step_id)} dicatat selesai")
 
 
 @ticket_group.command("close")
@@ -177,7 +178,7 @@ def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[n
 def close_cmd(obj, ticket_id, actor, note) -> None:  # type: ignore[no-untyped-def]
     """Close the ticket (koordinator layanan) once only notifications remain."""
     desk.close(obj.app, ticket_id, actor, note)
-    obj.console.print(f"{ticket_id}: ditutup")
+    obj.console.print(f"{plain(ticket_id)}: ditutup")
 
 
 @ticket_group.command("comment")
@@ -209,8 +210,6 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
     """Wait while `spbe serve` works a ticket: until STEP is done, a job fails, or the timeout."""
     import time
 
-    from rich.markup import escape
-
     from toolkit.errors import ActionFailedError, UnavailableError
     from toolkit.jobs import JobState
 
@@ -228,7 +227,7 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
         for s in done:
             if s.step.id not in reported:
                 reported.add(s.step.id)
-                obj.err.print(f"  ✓ {escape(s.step.id)}  {escape(s.step.title)}")
+                obj.err.print(f"  ✓ {plain(s.step.id)}  {plain(s.step.title)}")
         if state.state_of(step_id).status.value in ("done", "skipped"):
             return
         failed = app.queue.list_jobs(state=JobState.FAILED, ticket_id=ticket_id, limit=1)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from toolkit.tickets.field_types import OptionalReason
 from toolkit.tickets.models import Username
 
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -71,7 +72,7 @@ class _Request(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     ticket_id: TicketId
     actor: Username
-    reason: str = Field(default="", max_length=2000)
+    reason: OptionalReason = ""
 
 
 class IsolateHostRequest(_Request):
@@ -101,7 +102,7 @@ class ReleaseRequest(BaseModel):
     record_id: str | None = Field(default=None, pattern=r"^C[0-9]{1,9}$")
     kind: ContainmentKind | None = None
     target: str | None = Field(default=None, max_length=200)
-    reason: str = Field(default="", max_length=2000)
+    reason: OptionalReason = ""
 
 
 class ContainmentRecord(BaseModel):

@@ -34,6 +34,7 @@ from toolkit.gateway import Gateway, GatewayNotFoundError, require_gateway_name
 from toolkit.masking import Masker
 from toolkit.splp.apis import gateway_from_settings, load_register
 from toolkit.splp.issued import IssuedCredential, IssuedStore
+from toolkit.tickets.requests import check_free_text
 
 if TYPE_CHECKING:
     from toolkit.engine.app import App
@@ -111,11 +112,12 @@ def store_of(app: App) -> IssuedStore:
 
 
 def _reason(text: str | None) -> str:
-    value = " ".join((text or "").split())
+    """The free-text rules apply to what was typed, before whitespace is collapsed: ``str.split``
+    counts U+001C-U+001F, U+0085 and U+2028 as spaces and would quietly swallow them."""
+    typed = (text or "").strip()
+    value = " ".join(check_free_text(typed, "reason", max_length=500).split()) if typed else ""
     if len(value) < 3:
         raise InvalidInputError("a reason is required (at least 3 characters)", errors=[("reason", "required")])
-    if len(value) > 500 or "{{" in value or "{%" in value:
-        raise InvalidInputError("the reason is too long or contains template syntax", errors=[("reason", "invalid")])
     return value
 
 
