@@ -78,7 +78,8 @@ def _finish(report: FanoutReport, as_json: bool, show_diff: bool = False) -> Non
     ctx = click.get_current_context()
     console: Console = ctx.obj.console
     if as_json:
-        click.echo(visible(json.dumps(report.model_dump(mode="json") | {"ok": report.ok}, indent=2, ensure_ascii=False)))
+        data = report.model_dump(mode="json") | {"ok": report.ok}
+        click.echo(visible(json.dumps(data, indent=2, ensure_ascii=False)))
     else:
         if show_diff:
             for r in report.results:
