@@ -38,11 +38,11 @@ def _person(app: App, username: str) -> Person:
 def _reason(reason: str | None, what: str, field: str = "reason") -> str:
     """Every decision carries written text, held to the free-text rules under the name the person
     typed it as (``reason``, ``note``, ``comment``). Blank is refused first, so the message says what
-    is missing rather than what is malformed."""
-    text = (reason or "").strip()
-    if not text:
+    is missing rather than what is malformed. Checked before stripping: ``str.strip`` would quietly
+    drop a trailing U+2028 or U+0085."""
+    if reason is None or not reason.strip():
         raise InvalidInputError(f"{what} needs a written {field}", errors=[(field, "required")])
-    return check_free_text(text, field)
+    return check_free_text(reason, field)
 
 
 def _say(app: App, template: str, **context: Any) -> str:
@@ -195,6 +195,7 @@ def record_step(app: App, ticket_id: str, actor: str, step_id: str, note: str | 
 def close(app: App, ticket_id: str, actor: str, note: str | None) -> Ticket:
     """Closing is the koordinator's step; only notifications may remain after it. Re-entrant: if an
     earlier close recorded the step but could not move the status, closing again finishes it."""
+    text_note = _reason(note or "Seluruh tahapan layanan telah selesai.", "closing", "note")
     ticket = app.tickets.get(ticket_id)
     _require_open(ticket)
     service, state = _state(app, ticket)
@@ -209,7 +210,6 @@ def close(app: App, ticket_id: str, actor: str, note: str | None) -> Ticket:
         current = state.current.id if state.current else "none"
         raise ConflictError(f"ticket {ticket_id} cannot be closed yet; current step: {current}", ticket=ticket_id)
     if not done:
-        text_note = _reason(note or "Seluruh tahapan layanan telah selesai.", "closing", "note")
         text = _say(app, "langkah_selesai", langkah={"id": closing.id, "judul": closing.title}, nama=person.name,
                     catatan=text_note)
         app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor=actor, text=text,

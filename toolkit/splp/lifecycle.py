@@ -114,8 +114,7 @@ def store_of(app: App) -> IssuedStore:
 def _reason(text: str | None) -> str:
     """The free-text rules apply to what was typed, before whitespace is collapsed: ``str.split``
     counts U+001C-U+001F, U+0085 and U+2028 as spaces and would quietly swallow them."""
-    typed = (text or "").strip()
-    value = " ".join(check_free_text(typed, "reason", max_length=500).split()) if typed else ""
+    value = " ".join(check_free_text(text, "reason", max_length=500).split()) if text and text.strip() else ""
     if len(value) < 3:
         raise InvalidInputError("a reason is required (at least 3 characters)", errors=[("reason", "required")])
     return value
@@ -188,10 +187,10 @@ def _revoke_at_gateway(gateway: Gateway, consumer: str) -> tuple[str, ...]:
 
 
 def revoke_credential(app: App, ticket_id: str, *, actor: str, reason: str | None) -> LifecycleOutcome:
+    why = app.masker(_reason(reason))  # malformed input is refused before anything is looked up or audited
     store = store_of(app)
     cred = store.get(ticket_id)
     name = authorise(app, actor, cred, "revoke")
-    why = app.masker(_reason(reason))
     if cred.status in ("revoked", "expired"):
         return LifecycleOutcome(ticket_id=ticket_id, event="revoked", consumer=cred.consumer, api=cred.api,
                                 changed=False, oauth2_client=cred.oauth2_client)
@@ -212,6 +211,7 @@ def revoke_credential(app: App, ticket_id: str, *, actor: str, reason: str | Non
 def revoke_consumer(app: App, consumer: str, *, actor: str, reason: str | None) -> list[LifecycleOutcome]:
     """Every credential spbe issued to ``consumer`` (one per ticket), revoked."""
     consumer = require_gateway_name(consumer, "consumer")
+    _reason(reason)
     found = store_of(app).by_consumer(consumer)
     if not found:
         raise NotFoundError(f"no API credential issued by spbe for consumer '{consumer}'", consumer=consumer)
@@ -224,10 +224,10 @@ def rotate_credential(app: App, ticket_id: str, *, actor: str, reason: str | Non
     it was, counted from now."""
     from toolkit.vault import VaultMeta
 
+    why = app.masker(_reason(reason))
     store = store_of(app)
     cred = store.get(ticket_id)
     name = authorise(app, actor, cred, "rotate")
-    why = app.masker(_reason(reason))
     now = datetime.now(UTC)
     if cred.status_at(now) != "active":
         raise ConflictError(f"the credential of {ticket_id} is {cred.status_at(now)}: it cannot be rotated; "
