@@ -240,3 +240,10 @@ def test_documents_escape_ticket_text(app: App) -> None:
     assert "# Judul | a | b | - butir" in html and "<h1>Judul" not in html
     assert "&gt; kutip `kode` _miring_" in html
     assert "<code>kode</code>" not in html and "<em>miring</em>" not in html and "<blockquote>" not in html
+
+
+def test_cli_commands_escape_only_through_render_plain() -> None:
+    """One layer: a command that imports rich's `escape` itself skips the control-character half."""
+    cli_dir = Path(__file__).resolve().parents[2] / "toolkit" / "cli"
+    offenders = [p.name for p in cli_dir.glob("*.py") if p.name != "render.py" and "rich.markup" in p.read_text()]
+    assert offenders == []
