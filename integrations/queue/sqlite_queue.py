@@ -27,6 +27,7 @@ from toolkit.jobs import (
     OutboxItem,
     PendingOutbox,
 )
+from toolkit.private_files import private_dir, private_file
 from toolkit.settings import Settings
 
 _SCHEMA = """
@@ -66,7 +67,8 @@ def _iso(value: datetime | None) -> str | None:
 class SqliteJobQueue:
     def __init__(self, *, settings: Settings, db_name: str = "queue.db", busy_timeout_ms: int = 5000) -> None:
         self.path = Path(settings.state_dir) / db_name
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)  # jobs carry plans and results: owner-only, like the other stores
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._conn().executescript(_SCHEMA)  # executescript manages its own transaction

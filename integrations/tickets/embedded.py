@@ -28,6 +28,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError
+from toolkit.private_files import private_dir, private_file
 from toolkit.settings import Settings
 from toolkit.tickets.models import (
     AttachmentRef,
@@ -100,9 +101,8 @@ class EmbeddedTicketStore:
         # checkpoint or delete the parent's WAL. They are kept referenced here instead.
         self._inherited: list[sqlite3.Connection] = []
         with self._guard():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+            private_dir(self.path.parent)
+            private_file(self.path)
         with self._tx() as db:
             for statement in _SCHEMA.split(";"):
                 db.execute(statement)

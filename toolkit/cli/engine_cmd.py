@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import click
@@ -53,6 +54,9 @@ def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
 @click.pass_obj
 def serve_command(obj, workers, duration) -> None:  # type: ignore[no-untyped-def]
     """Run the trigger loop, the worker pool and the outbox until SIGTERM/SIGINT."""
+    # Before the app opens a store: whatever a worker, a playbook run or a library creates from
+    # here on is owner-only, even where spbe does not set the mode itself.
+    os.umask(0o077)
     settings = obj.app.settings
     server = Server(obj.app, workers=workers or settings.workers.count,
                     shutdown_grace=settings.workers.shutdown_grace_s)

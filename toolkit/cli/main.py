@@ -16,6 +16,7 @@ import click
 from toolkit.cli.render import make_console, plain
 from toolkit.engine.app import App
 from toolkit.errors import ToolkitError
+from toolkit.private_files import owner_only_umask
 from toolkit.settings import load_settings
 
 
@@ -71,6 +72,7 @@ def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json
     if state_dir:
         overrides["state_dir"] = state_dir
     ctx.obj = CliContext(overrides, config_file)
+    owner_only_umask(ctx)
 
 
 def _register() -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
-from pathlib import Path
-
 import click
 
 from toolkit.cli.render import emit_json, plain, ticket_detail, ticket_table, visible_fields
@@ -12,7 +9,8 @@ from toolkit.confidentiality import redact_events, redact_ticket
 from toolkit.engine import desk
 from toolkit.engine.progress import progress
 from toolkit.errors import InvalidInputError
-from toolkit.tickets.models import MAX_ATTACHMENT_BYTES, AttachmentUpload, TicketStatus
+from toolkit.tickets import attachment_files
+from toolkit.tickets.models import AttachmentUpload, TicketStatus
 
 AS_OPTION = click.option("--as", "actor", required=True, help="Username acting (must hold the step's role).")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -31,32 +29,14 @@ def _fields(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _attachments(pairs: tuple[str, ...]) -> list[AttachmentUpload]:
+    """Every file is read (and refused) before anything is stored, so a bad one opens no ticket."""
     uploads = []
     for pair in pairs:
         kind, sep, path_text = pair.partition("=")
         if not sep:
             raise InvalidInputError(f"--attach expects KIND=PATH, got {pair!r}", errors=[("attach", "format")])
-        path = Path(path_text)
-        if not path.is_file():
-            raise InvalidInputError(f"attachment file not found: {path_text!r}", errors=[(kind, "file not found")])
-        if path.stat().st_size > MAX_ATTACHMENT_BYTES:
-            raise InvalidInputError(f"attachment {path.name!r} is larger than {MAX_ATTACHMENT_BYTES} bytes",
-                                    errors=[(kind, "too large")])
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        try:
-            uploads.append(AttachmentUpload(name=path.name, media_type=media_type, content=path.read_bytes(),
-                                            kind=kind))
-        except ValueError as exc:  # pydantic ValidationError is a ValueError
-            raise InvalidInputError(f"attachment '{kind}': {_first_error(exc)}", errors=[(kind, "invalid")]) from None
+        uploads.append(attachment_files.from_path(kind, path_text))
     return uploads
-
-
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors(include_url=False)[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return str(exc)
 
 
 @click.group("ticket")

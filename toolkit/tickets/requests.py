@@ -95,7 +95,8 @@ def validate_request(
 
 
 def validate_attachments(service: Any, uploads: Iterable[Any]) -> None:
-    """Each upload must answer a requirement of the service, in a media type it accepts."""
+    """Each upload must answer a requirement of the service, in a media type it accepts. The type
+    is what `toolkit.tickets.attachment_files` read from the content for anything from outside."""
     specs = {spec.name: spec for spec in service.requirements.attachments}
     errors: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -110,7 +111,8 @@ def validate_attachments(service: Any, uploads: Iterable[Any]) -> None:
             errors.append((upload.kind, f"not a requirement of {service.id}; expected one of: "
                                         f"{', '.join(sorted(specs)) or 'none'}"))
         elif spec.media_types and upload.media_type not in spec.media_types:
-            errors.append((upload.kind, f"must be {' or '.join(spec.media_types)}, got {upload.media_type}"))
+            errors.append((upload.kind, f"{upload.name!r} must be {' or '.join(spec.media_types)}, "
+                                        f"got {upload.media_type}"))
     if errors:
         raise InvalidInputError("invalid attachment(s): " + "; ".join(f"{k}: {m}" for k, m in errors), errors=errors)
 
