@@ -3,7 +3,7 @@
 Options used to be a free-form ``dict[str, Any]`` handed to the constructor, so nothing but a list
 of suspicious key names knew which option was a credential, and ``spbe config show`` printed every
 option it did not guess. Now each adapter class declares ``Options``, a subclass of
-`AdapterOptions` in which every credential is typed (`SecretRef`, `SecretName`, `SecretUrl` or
+`AdapterOptions` in which every credential is typed (`SecretRef`, `SecretName`, `ServiceUrl` or
 `SecretStr`); the registry finds it (`Registry.options_schema`) and `toolkit.settings` validates the
 configured options with it as soon as settings are loaded. From then on the settings object holds
 no credential in clear: not in its repr, not in a log line, not in an exception.

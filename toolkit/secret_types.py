@@ -3,8 +3,8 @@
 * `SecretRef` points at the secret (``env:NAME`` or ``file:/path``); the pointer is safe to show.
 * `SecretName` names an entry of ``settings.secrets`` (itself a `SecretRef`); adapters have always
   taken their admin password or token that way (``password_secret = "wso2_admin_password"``).
-* `SecretUrl` is a URL whose userinfo (``user:password@``) is a credential: it stays usable through
-  ``get_secret_value()``, while ``str``, ``repr`` and JSON serialisation show it masked.
+* `ServiceUrl` is an http(s) URL; one whose userinfo (``user:password@``) is a credential becomes a
+  `SecretUrl`, usable through ``get_secret_value()`` while ``str``, ``repr`` and dumps mask it.
 
 Any other string is shown as is, which is why a settings field that can hold a credential must be
 typed with one of these (or `pydantic.SecretStr`); ``tests/toolkit/test_settings_secrets.py`` walks
@@ -18,8 +18,17 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler, SecretStr, StringConstraints
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    SecretStr,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 from toolkit.errors import ConfigurationError
 from toolkit.masking import MASK, Masker
@@ -64,26 +73,26 @@ SecretName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class SecretUrl(SecretStr):
-    """An http(s) URL that may carry ``user:password@``: the URL is shown, its userinfo never is."""
+    """A URL that carries ``user:password@``: usable through ``get_secret_value()``, shown with its
+    userinfo masked. Fields are typed `ServiceUrl`, which makes one only when there is userinfo."""
 
-    def _display(self) -> str:  # type: ignore[override]  # pydantic's hook for str() and repr()
+    def _display(self) -> str:  # pydantic's hook for str() and repr()
         return mask_url_userinfo(self.get_secret_value())
 
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: type[Any], handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls._validate, json_schema_input_schema=core_schema.str_schema(),
-            serialization=core_schema.plain_serializer_function_ser_schema(str))
 
-    @classmethod
-    def _validate(cls, value: Any) -> SecretUrl:
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        if not isinstance(value, str):
-            raise PydanticCustomError("url_type", "Input should be a URL string")
-        if not _HTTP_URL.match(value):  # the message must not echo the value: it may hold a password
-            raise PydanticCustomError("url_parsing", "Input should be an http:// or https:// URL")
-        return cls(value)
+def _service_url(value: Any) -> str | SecretUrl:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if not isinstance(value, str):
+        raise PydanticCustomError("url_type", "Input should be a URL string")
+    if not _HTTP_URL.match(value):  # the message must not echo the value: it may hold a password
+        raise PydanticCustomError("url_parsing", "Input should be an http:// or https:// URL")
+    return SecretUrl(value) if mask_url_userinfo(value) != value else value
+
+
+# An http(s) URL. Without userinfo it is a plain ``str`` (so settings dumped to JSON load again); with
+# it, a `SecretUrl`, which no dump, repr or log line shows in clear.
+ServiceUrl = Annotated[str | SecretUrl, PlainValidator(_service_url, json_schema_input_type=str), PlainSerializer(str)]
 
 
 def reveal_url(url: str | SecretStr | None, masker: Masker) -> str | None:

@@ -44,7 +44,7 @@ from toolkit.gateway import (
     require_gateway_name,
 )
 from toolkit.masking import Masker, last4
-from toolkit.secret_types import SecretUrl, reveal_url
+from toolkit.secret_types import ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
 from ._http import AdminClient
@@ -82,8 +82,8 @@ class ExpressGatewayOptions(AdapterOptions):
     """``gateway.options`` of express_gateway, shared by its token routes (they talk to the same
     Admin API). The lab's URLs are used for any URL left out."""
 
-    admin_url: SecretUrl | None = Field(default=None, description="Admin API, e.g. http://127.0.0.1:9876")
-    proxy_url: SecretUrl | None = Field(default=None, description="the proxy consumers call")
+    admin_url: ServiceUrl | None = Field(default=None, description="Admin API, e.g. http://127.0.0.1:9876")
+    proxy_url: ServiceUrl | None = Field(default=None, description="the proxy consumers call")
     timeout_s: float = Field(default=10.0, gt=0, le=600)
     reload_timeout_s: float = Field(default=20.0, gt=0, le=600,
                                     description="how long a config change may take to be hot-reloaded")

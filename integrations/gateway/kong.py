@@ -38,7 +38,7 @@ from toolkit.gateway import (
     require_gateway_name,
 )
 from toolkit.masking import Masker
-from toolkit.secret_types import SecretName, SecretUrl, reveal_url
+from toolkit.secret_types import SecretName, ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
 from ._http import AdminClient, json_message
@@ -54,8 +54,8 @@ def _epoch(value: Any) -> datetime | None:
 class KongOptions(AdapterOptions):
     """``gateway.options`` of kong."""
 
-    admin_url: SecretUrl = Field(description="Admin API, e.g. http://127.0.0.1:8001")
-    proxy_url: SecretUrl = Field(description="the proxy consumers call")
+    admin_url: ServiceUrl = Field(description="Admin API, e.g. http://127.0.0.1:8001")
+    proxy_url: ServiceUrl = Field(description="the proxy consumers call")
     admin_token_secret: SecretName | None = Field(
         default=None, description="Enterprise RBAC: the settings.secrets entry holding the Kong-Admin-Token")
     timeout_s: float = Field(default=10.0, gt=0, le=600)

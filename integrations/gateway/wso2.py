@@ -48,7 +48,7 @@ from toolkit.gateway import (
     require_gateway_name,
 )
 from toolkit.masking import Masker
-from toolkit.secret_types import SecretName, SecretUrl, reveal_url
+from toolkit.secret_types import SecretName, ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
 from ._http import AdminClient, json_message
@@ -75,8 +75,8 @@ def _tier_per_minute(policy: dict[str, Any]) -> float | None:
 class Wso2Options(AdapterOptions):
     """``gateway.options`` of wso2."""
 
-    base_url: SecretUrl = Field(description="API Manager (REST APIs, DCR, token endpoint), e.g. https://apim:9443")
-    gateway_url: SecretUrl = Field(description="the gateway consumers call, e.g. https://apim:8243")
+    base_url: ServiceUrl = Field(description="API Manager (REST APIs, DCR, token endpoint), e.g. https://apim:9443")
+    gateway_url: ServiceUrl = Field(description="the gateway consumers call, e.g. https://apim:8243")
     username: str = Field(default="admin", min_length=1, max_length=128)
     password_secret: SecretName = Field(default="wso2_admin_password",
                                         description="the settings.secrets entry holding the admin password")

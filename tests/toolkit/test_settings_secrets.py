@@ -2,7 +2,7 @@
 
 The secret places are discovered, not listed: every settings model (walked from `Settings.model_fields`)
 and every adapter's option schema (found through the registry for each name in pyproject's entry
-points) is searched for fields typed `SecretStr`/`SecretRef`/`SecretUrl`/`SecretName`, and for fields
+points) is searched for fields typed `SecretStr`/`SecretRef`/`ServiceUrl`/`SecretName`, and for fields
 whose *name* says credential (password, secret, token, key, ...) or URL. So a field added tomorrow is
 covered without touching this file, and one typed plain ``str`` makes it fail.
 """
@@ -25,9 +25,10 @@ from pydantic.fields import FieldInfo
 
 from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, AdapterOptions
 from toolkit.cli.main import cli
+from toolkit.errors import ConfigurationError
 from toolkit.registry import _BUILTIN, Registry
 from toolkit.secret_types import SecretNameStr, SecretRef, SecretUrl
-from toolkit.settings import Settings
+from toolkit.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 CANARY = "CANARY-settings-9c41e7b2"  # noqa: S105 - searched for in every output
@@ -246,3 +247,22 @@ def test_a_credential_in_the_wrong_shape_is_refused_without_being_echoed(
                 "gateway.options.password_secret"):
         assert key in results[0].stderr
     assert CANARY not in seen and "Traceback" not in seen
+
+
+def test_adapter_settings_dumped_to_json_load_again_but_a_url_credential_does_not_travel(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings handed to another process as JSON (as tests and scripts do) keep working for URLs; a
+    URL's userinfo stays behind, and the copy is refused rather than used with a wrong password."""
+    options = {"admin_url": "http://127.0.0.1:8001", "proxy_url": "http://127.0.0.1:8000",
+               "admin_token_secret": "kong_token"}
+    monkeypatch.setenv("SPBE_GATEWAY", load_settings(gateway={"kind": "kong", "options": options}).gateway
+                       .model_dump_json())
+    assert load_settings().gateway.options == options
+
+    gateway = load_settings(gateway={"kind": "kong", "options": {**options, "proxy_url": URL_CANARY}}).gateway
+    assert gateway.options["proxy_url"].get_secret_value() == URL_CANARY
+    dumped = gateway.model_dump_json()
+    assert CANARY not in dumped and CANARY not in repr(gateway)
+    monkeypatch.setenv("SPBE_GATEWAY", dumped)
+    with pytest.raises(ConfigurationError, match=r"gateway\.options\.proxy_url: .*SPBE_GATEWAY"):
+        load_settings()
