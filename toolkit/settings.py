@@ -32,14 +32,11 @@ from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, options_sch
 from toolkit.containment.config import ContainmentSettings
 from toolkit.errors import ConfigurationError
 from toolkit.evidence.config import EvidenceSettings
-from toolkit.secret_types import SecretRef
+from toolkit.secret_types import SecretRef as SecretRef  # where it was always imported from
 from toolkit.settings_errors import configuration_error
 
-__all__ = ["AdapterSettings", "IdentitySettings", "SecretRef", "Settings", "load_settings"]
-
-log = logging.getLogger(__name__)
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
 
 
 class AdapterSettings(BaseModel):
