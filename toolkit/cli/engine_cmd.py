@@ -55,6 +55,7 @@ def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
 def serve_command(obj, workers, duration) -> None:  # type: ignore[no-untyped-def]
     """Run the trigger loop, the worker pool and the outbox until SIGTERM/SIGINT."""
     settings = obj.app.settings
+    obj.app.audit.check_writable()  # no key, a wrong key or an unkeyed log: refuse to start (exit 8)
     server = Server(obj.app, workers=workers or settings.workers.count,
                     shutdown_grace=settings.workers.shutdown_grace_s)
     for sig in (signal.SIGTERM, signal.SIGINT):
