@@ -34,8 +34,8 @@ def audit_key(settings: Settings) -> AuditKey:
     except ConfigurationError:
         raise ConfigurationError(
             f"the audit log has no key: {'set' if scheme == 'env' else 'write'} {where} (settings.audit.key, a "
-            "secret reference) to the output of "
-            "'spbe audit keygen'; the audit log refuses to run unkeyed", setting="audit.key") from None
+            "secret reference), or make a key file with 'spbe audit keygen --output FILE' and set "
+            "SPBE_AUDIT__KEY__REF=file:FILE; the audit log refuses to run unkeyed", setting="audit.key") from None
     return AuditKey.parse(secret, f"settings.audit.key, {ref}")
 
 

@@ -87,7 +87,7 @@ def audit_keygen(obj, output: Path) -> None:  # type: ignore[no-untyped-def]
         handle.write(key + "\n")
     key_id = AuditKey.parse(SecretStr(key)).key_id
     obj.console.print(f"audit key {key_id} written to {target}; use it with "
-                      f"SPBE_AUDIT__KEY__REF=file:{target} (or [audit.key] ref = \"file:{target}\")")
+                      f"SPBE_AUDIT__KEY__REF=file:{target} (or \\[audit.key] ref = \"file:{target}\")")
 
 
 @audit_group.command("list")
