@@ -293,3 +293,12 @@ def test_concurrent_appends_from_two_processes_keep_the_chain(tmp_path: Path, ch
     assert json.loads(log.anchor_path.read_text())["seq"] == 81
     seqs = [cps.parse(key, line).seq for line in checkpoint_file.read_text().splitlines()]  # type: ignore[union-attr]
     assert seqs == list(range(1, 82))  # in order: written under the same lock as the rows
+
+
+def test_a_deleted_checkpoint_file_is_reported_and_written_again(log: AuditLog, key: AuditKey,
+                                                                 checkpoint_file: Path) -> None:
+    checkpoint_file.unlink()
+    assert [p.where for p in log.verify().problems] == ["checkpoint"]
+    log.append("engine", "job.enqueue", TICKET, {"job": 8})  # the same process, its descriptor still open
+    assert [cps.parse(key, line).seq for line in checkpoint_file.read_text().splitlines()] == [5]  # type: ignore[union-attr]
+    assert log.verify().ok

@@ -22,7 +22,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,7 +88,7 @@ class AuditLog:
             db.execute(_SCHEMA)
             db.execute(_META)
             if not db.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchone():
-                started_unkeyed = key is None or db.execute("SELECT 1 FROM audit LIMIT 1").fetchone()
+                started_unkeyed = key is None or bool(db.execute("SELECT 1 FROM audit LIMIT 1").fetchone())
                 db.execute("INSERT INTO audit_meta VALUES ('scheme', ?)", (UNKEYED if started_unkeyed else KEYED,))
                 if not started_unkeyed and key is not None:
                     db.execute("INSERT INTO audit_meta VALUES ('key_id', ?)", (key.key_id,))
@@ -131,7 +131,7 @@ class AuditLog:
                 raise UnavailableError(f"audit log unavailable: {exc}", path=str(self.path)) from None
             raise
 
-    def _fd(self, name: str, opener: Any) -> int:
+    def _fd(self, name: str, opener: Callable[[], int]) -> int:
         """One descriptor per thread and process, opened once: on slow filesystems an open() per
         append costs more than the append. Per thread because flock() locks an open file
         description, and threads sharing one would not exclude each other."""
@@ -143,7 +143,8 @@ class AuditLog:
             setattr(self._local, f"{key}_pid", os.getpid())
         return fd
 
-    def _open_rw(self, path: Path) -> Any:
+    @staticmethod
+    def _open_rw(path: Path) -> Callable[[], int]:
         return lambda: os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
 
     @contextmanager
@@ -184,7 +185,12 @@ class AuditLog:
             return None
         cp = checkpoints.sign(self.key, seq, digest)
         try:
-            os.write(self._fd("checkpoint", self.checkpoints.open_append), CheckpointFile.encode(cp))
+            fd = self._fd("checkpoint", self.checkpoints.open_append)
+            if os.fstat(fd).st_nlink == 0:  # deleted under us: write where verify will look, not to the void
+                os.close(fd)
+                self._local.checkpoint_fd = None
+                fd = self._fd("checkpoint", self.checkpoints.open_append)
+            os.write(fd, CheckpointFile.encode(cp))
         except OSError as exc:
             log.warning("audit checkpoint #%d not written to %s: %s", seq, self.checkpoints.path, exc.strerror)
             return None
