@@ -102,7 +102,7 @@ class Sink:
 
 VPN_BASE = {"produk": "vpn", "vpn_subnet_lan": "192.168.10.0/24", "vpn_ip_gateway": VPN_SITE_PUBLIC}
 SINKS = (
-    Sink("provision_server.yml", "pusat-data", ("nama_aplikasi", "hostname"), _provision,
+    Sink("provision_server.yml", "pusat-data", ("nama_aplikasi", "hostname", "web_stack"), _provision,
          direct={"nama_aplikasi": "spbe_app_name", "hostname": "spbe_hostname"}),
     Sink("install_monitoring.yml", "pusat-data", ("hostname", "instansi"), _monitoring,
          direct={"hostname": "spbe_hostname"}),

@@ -15,8 +15,8 @@ from typing import Any
 from toolkit.catalog.formats import FORMATS
 from toolkit.catalog.loader import load_catalog
 from toolkit.catalog.models import FieldSpec, Service
+from toolkit.engine.desk import admit
 from toolkit.errors import IncompleteRequestError, InvalidInputError
-from toolkit.tickets.requests import validate_request
 
 CATALOG = load_catalog()
 TICKET = "SPBE-2025-00042"
@@ -51,7 +51,7 @@ def intake(service: Service, fields: Mapping[str, Any]) -> dict[str, Any] | None
     """The cleaned request as the service desk stores it, or None when the desk refuses it."""
     kinds = [a.name for a in service.requirements.attachments if a.required]
     try:
-        return validate_request(service, {k: v for k, v in fields.items() if v is not None}, kinds)
+        return admit(service, {k: v for k, v in fields.items() if v is not None}, kinds)
     except (InvalidInputError, IncompleteRequestError):
         return None
 
