@@ -44,7 +44,8 @@ def _render_all(cleaned: dict[str, Any]) -> list[str]:
     inventory = _inventory(str(cleaned["lokasi"]), apps)
     request = parse_request(action_context(SERVICE, cleaned), inventory)
     site = inventory.site(request.site)
-    ports = {device.name: (site.pool(device.name)[0],) for device in site.devices}  # every platform in one change
+    # One port on every device: each platform's templates render in the one change.
+    ports: dict[str, tuple[str, ...]] = {device.name: (site.pool(device.name)[0],) for device in site.devices}
     allocation = Allocation(
         ticket_id=TICKET, site=site.id, vlan_id=120, users=request.users, ports=ports,
         subnet=ipaddress.IPv4Network(f"10.20.64.0/{prefix_for(request.users)}"), allocated_at=datetime.now(UTC))
