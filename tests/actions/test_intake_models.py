@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.boundaries import BASE, CATALOG, TICKET, action_context, boundary_values, intake
 from toolkit.actions.splp import issue_request
 from toolkit.containment.models import IsolateHostRequest
 from toolkit.errors import ToolkitError
 from toolkit.splp.apis import load_register
-from tests.support.boundaries import BASE, CATALOG, TICKET, action_context, boundary_values, intake
 
 SPLP = CATALOG.get("splp")
 SPLP_FIELDS = ("api_id", "aplikasi_konsumen", "kebutuhan_data", "rate_limit_per_menit", "jenis_kredensial")

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from tests.support.boundaries import BASE, CATALOG
 from toolkit.catalog.formats import FORMATS, ansible_vars_text
 from toolkit.catalog.models import FieldSpec, Service
 from toolkit.errors import IncompleteRequestError, InvalidInputError
 from toolkit.tickets.requests import validate_request
-from tests.support.boundaries import BASE, CATALOG
 
 REPO = Path(__file__).resolve().parents[2]
 PD = CATALOG.get("pusat-data")

@@ -18,12 +18,12 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from tests.support.boundaries import BASE, CATALOG, TICKET, action_context, boundary_values, intake
 from toolkit.actions.jaringan_intra import parse_request, segment_change
 from toolkit.errors import ToolkitError
 from toolkit.network.allocation import Allocation, prefix_for
 from toolkit.network.inventory import NetworkInventory
 from toolkit.network.render import render_change, render_rollback
-from tests.support.boundaries import BASE, CATALOG, TICKET, action_context, boundary_values, intake
 
 SERVICE = CATALOG.get("jaringan-intra")
 INVENTORY = yaml.safe_load((Path(__file__).parent / "data" / "multivendor.yml").read_text(encoding="utf-8"))

@@ -22,12 +22,14 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from tests.support.boundaries import BASE, CATALOG, action_context, boundary_values, intake
 from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
 from toolkit.actions.pusat_data import ConfigureBackupAction, InstallMonitoringAction, ProvisionServerAction
 from toolkit.actions.recovery import RestoreOrRebuildAction
 from toolkit.errors import ToolkitError
 from toolkit.vpn.action import SiteToSiteVpnAction
-from tests.support.boundaries import BASE, CATALOG, action_context, boundary_values, intake
+
+pytestmark = pytest.mark.slow  # one ansible-playbook run over a few hundred inventory hosts, ~25 s
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"
@@ -172,8 +174,9 @@ def _harness(cases: list[Case], tmp: Path) -> tuple[Path, Path]:
     groups: dict[str, dict[str, Vars]] = {}
     for case in cases:
         for host, values in case.hosts.items():
-            groups.setdefault(case.sink.group, {})[host] = values | {
-                "ansible_connection": "local", "ansible_host": "127.0.0.1", "ansible_python_interpreter": sys.executable}
+            local = {"ansible_connection": "local", "ansible_host": "127.0.0.1",
+                     "ansible_python_interpreter": sys.executable}
+            groups.setdefault(case.sink.group, {})[host] = values | local
     plays = []
     for sink in {s.group: s for s in SINKS}.values():
         play = yaml.safe_load((PLAYBOOKS / sink.playbook).read_text(encoding="utf-8"))[0]

@@ -3,8 +3,9 @@
 Ticket text is untrusted. Every field is checked here against the same patterns the playbooks assert
 again (defence in depth): for ticket fields, the very patterns of `toolkit.catalog.formats` that intake
 applied, so nothing the service desk accepted is refused here. Unknown keys are refused, and the models
-are frozen so a value cannot change between approval and execution. Secrets are ``SecretStr`` and are revealed in exactly one place,
-``to_extra_vars``, whose result goes straight into ansible-runner's 0600 extravars file.
+are frozen so a value cannot change between approval and execution. Secrets are ``SecretStr`` and are
+revealed in exactly one place, ``to_extra_vars``, whose result goes straight into ansible-runner's 0600
+extravars file.
 """
 
 from __future__ import annotations

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 from pydantic_core import PydanticCustomError
 
 from toolkit.catalog.formats import FORMATS
@@ -84,7 +92,8 @@ def _missing_required(service: Any, raw: Mapping[str, Any], attachment_names: It
 def _missing_conditional(service: Any, cleaned: Mapping[str, Any]) -> list[str]:
     return [f"field '{spec.name}' ({spec.label}), wajib bila / required when {spec.required_when.describe()}"
             for spec in service.requirements.fields
-            if spec.required_when is not None and spec.required_when.matches(cleaned) and cleaned.get(spec.name) is None]
+            if spec.required_when is not None and spec.required_when.matches(cleaned)
+            and cleaned.get(spec.name) is None]
 
 
 def validate_request(
