@@ -16,7 +16,7 @@ from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.engine.progress import progress
 from toolkit.errors import ConfigurationError, ConflictError, InvalidInputError, PermissionDeniedError
-from toolkit.splp.apis import check_provider
+from toolkit.splp.apis import check_provider, check_register
 from toolkit.tickets.models import (
     AttachmentUpload,
     EventKind,
@@ -73,6 +73,14 @@ def _require_open(ticket: Ticket) -> None:
         raise ConflictError(f"ticket {ticket.id} is closed", ticket=ticket.id)
 
 
+def admit(service: Any, fields: Mapping[str, Any], attachment_kinds: list[str]) -> dict[str, Any]:
+    """Intake: the request's fields as stored, or the reason it is refused. Everything an approved step
+    would refuse for a reason the applicant can fix is refused here, before anyone approves it."""
+    cleaned = validate_request(service, fields, attachment_kinds)
+    check_register(service.id, cleaned)
+    return cleaned
+
+
 def open_ticket(app: App, service_id: str, requester: str, title: str, fields: Mapping[str, Any],
                 attachments: list[AttachmentUpload]) -> Ticket:
     service = app.catalog.get(service_id)
@@ -85,7 +93,7 @@ def open_ticket(app: App, service_id: str, requester: str, title: str, fields: M
     names = [a.name for a in attachments]
     validate_attachments(service, attachments)
     kinds = [a.kind for a in attachments if a.kind]
-    cleaned = validate_request(service, fields, kinds)
+    cleaned = admit(service, fields, kinds)
     variant = service.sla.select(cleaned)
     draft = TicketDraft(service_id=service_id, title=title, requester=requester, fields=cleaned,
                         attachments=tuple(attachments), sla_variant=variant.id)
@@ -107,7 +115,7 @@ def check(app: App, ticket_id: str, actor: str) -> Ticket:
     if not person.has_role(step.actor):
         raise PermissionDeniedError(f"{actor} is not a {step.actor}", user=actor)
     kinds = [a.kind for a in ticket.attachments if a.kind]
-    validate_request(service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds)
+    admit(service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds)
     approver = next((s for s in service.steps if str(s.kind) == "approval"), None)
     text = _say(app, "kelengkapan", tiket={"id": ticket.id}, petugas=person.name,
                 penyetuju=approver.actor if approver else "-")
