@@ -199,7 +199,7 @@ def check_once(app: App, now: datetime | None = None, notifier: Notifier | None 
         for ticket in app.tickets.list_tickets(status=status):
             try:
                 service = app.catalog.get(ticket.service_id)
-                state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, now=now)
+                state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy, now=now)
                 for esc in due(service, ticket, state, now):
                     outcome = _escalate(app, store, notifier, ticket, esc, now)
                     if outcome is not None:

@@ -35,7 +35,7 @@ def app(state_dir: Path) -> App:
 
 def _state(app: App, ticket_id: str):  # type: ignore[no-untyped-def]
     ticket = app.tickets.get(ticket_id)
-    return progress(app.catalog.get(ticket.service_id), ticket, app.tickets.timeline(ticket_id), app.queue)
+    return progress(app.catalog.get(ticket.service_id), ticket, app.tickets.timeline(ticket_id), app.queue, app.policy)
 
 
 def _surakarta_to_row4(app: App) -> str:

@@ -137,7 +137,7 @@ def test_gorontalo_incident_from_report_to_close(lab, state: Path, tmp_path: Pat
     desk.close(app, ticket.id, "sari", "Insiden selesai ditangani.")
     assert _ran(app, ticket.id) == [("notifikasi-penyelesaian", JobState.SUCCEEDED)]
     final = app.tickets.get(ticket.id)
-    state = progress(app.catalog.get("insiden-siber"), final, app.tickets.timeline(ticket.id), app.queue)
+    state = progress(app.catalog.get("insiden-siber"), final, app.tickets.timeline(ticket.id), app.queue, app.policy)
     assert final.status == TicketStatus.CLOSED and state.finished and not state.sla.breached
     assert {a.kind for a in final.attachments} >= {
         "bukti_insiden", "laporan_insiden_siber", "press_release_insiden", "press_release_keberhasilan",
@@ -174,7 +174,7 @@ def test_without_a_backup_the_server_is_rebuilt_and_stays_isolated(lab, state: P
     assert [s for s, _ in _ran(app, ticket.id)] == ["pemeriksaan-objek", "pengumpulan-bukti", "laporan-insiden"]
     decide(app, ticket.id, "rina", {"ada_backup": "tidak"}, "Backup ikut dimodifikasi penyerang; tidak dipercaya.")
     state = progress(app.catalog.get("insiden-siber"), app.tickets.get(ticket.id), app.tickets.timeline(ticket.id),
-                     app.queue)
+                     app.queue, app.policy)
     assert state.sla.variant_id == "tanpa-backup"
     desk.record_step(app, ticket.id, "rina", "strategi-mitigasi", "Isolasi lalu bangun ulang server.")
     assert _ran(app, ticket.id) == [("penanganan-insiden", JobState.SUCCEEDED),

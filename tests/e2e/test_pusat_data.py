@@ -96,7 +96,7 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     final = app.tickets.get(ticket.id)
     assert final.status == TicketStatus.CLOSED
     timeline = app.tickets.timeline(ticket.id)
-    state = progress(app.catalog.get("pusat-data"), final, timeline, app.queue)
+    state = progress(app.catalog.get("pusat-data"), final, timeline, app.queue, app.policy)
     assert state.finished and not state.sla.breached
     shown = {e.step_id for e in timeline if e.kind in (EventKind.STEP_COMPLETED, EventKind.APPROVED,
                                                       EventKind.CHECKED)}

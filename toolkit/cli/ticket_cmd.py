@@ -107,7 +107,7 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
     ticket = app.tickets.get(ticket_id)
     service = app.catalog.get(ticket.service_id)
     timeline = app.tickets.timeline(ticket_id)
-    state = progress(service, ticket, timeline, app.queue)
+    state = progress(service, ticket, timeline, app.queue, app.policy)
     roles = app.directory.person(viewer).roles if viewer else frozenset()
     fields = visible_fields(service, ticket, roles)
     state_ticket, ticket = ticket, redact_ticket(service, ticket, roles)  # a confidential reporter stays hidden
@@ -221,7 +221,7 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
     reported: set[str] | None = None  # steps already done when we started are not repeated
     while True:
         ticket = app.tickets.get(ticket_id)
-        state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue)
+        state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue, app.policy)
         done = [s for s in state.steps if s.status.value == "done"]
         if reported is None:
             reported = {s.step.id for s in done}

@@ -14,6 +14,7 @@ from typing import Any
 from toolkit.actions.base import ActionRegistry
 from toolkit.audit import AuditLog
 from toolkit.directory import Directory
+from toolkit.domain.policy import Policy
 from toolkit.errors import ConfigurationError
 from toolkit.identity_provider import IdentityProvider
 from toolkit.jobs import JobQueue
@@ -58,6 +59,14 @@ class App:
             raise ConfigurationError("no identity provider is configured (settings.identity)")
         return Registry[IdentityProvider]("spbe.identity_providers").create(
             cfg.kind, settings=self.settings, masker=self.masker, **cfg.options)
+
+    @cached_property
+    def policy(self) -> Policy:
+        """Who may do what: the catalog's roles, the directory's people, the SPLP register's providers."""
+        from toolkit.splp.apis import load_register
+
+        return Policy(self.directory, lambda api_id: load_register().get(api_id).providers,
+                      self.settings.containment.roles)
 
     @cached_property
     def vault(self) -> SecretVault:

@@ -53,7 +53,7 @@ def _say(app: App, template: str, **context: Any) -> str:
 
 def _state(app: App, ticket: Ticket) -> tuple[Any, WorkflowState]:
     service = app.catalog.get(ticket.service_id)
-    return service, progress(service, ticket, app.tickets.timeline(ticket.id), app.queue)
+    return service, progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy)
 
 
 def _is_check_step(service: Any, step: Any) -> bool:

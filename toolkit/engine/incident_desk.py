@@ -30,7 +30,7 @@ def decide(app: App, ticket_id: str, actor: str, raw: Mapping[str, Any], reason:
     clean = decisions.validate(service, raw)
     person = app.directory.person(actor)
     timeline = app.tickets.timeline(ticket_id)
-    before = progress(service, ticket, timeline, app.queue)
+    before = progress(service, ticket, timeline, app.queue, app.policy)
     steps = {name: decisions.deciding_step(service, name) for name in clean}
     for name, step in steps.items():
         if not person.has_role(step.actor):
