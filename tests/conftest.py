@@ -12,6 +12,9 @@ import pytest
 from toolkit.engine.app import App
 from toolkit.settings import Settings, load_settings
 
+# The test suite is a lab: the CLI tests act with --as. Tests of the production rule set it themselves.
+os.environ.setdefault("SPBE_DEPLOYMENT", "lab")
+
 pytest_plugins = ["tests.fixtures.lab"] if importlib.util.find_spec("tests.fixtures") else []
 
 REPO = Path(__file__).resolve().parent.parent

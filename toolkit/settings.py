@@ -131,6 +131,10 @@ class Settings(BaseSettings):
         env_prefix="SPBE_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
+    deployment: Literal["production", "lab", "demo"] = Field(
+        default="production",
+        description="production: the CLI acts as the person whose unix_user is the OS account; "
+                    "lab and demo also honour --as USER (which proves nothing, so never in production)")
     state_dir: Path = Path("/var/lib/spbe")
     lab_dir: Path = Path("/var/lib/spbe-lab")
     lab_name: str = "demo"

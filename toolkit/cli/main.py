@@ -15,6 +15,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from toolkit.cli.principal import cli_principal
+from toolkit.domain.principal import Principal
 from toolkit.engine.app import App
 from toolkit.errors import ToolkitError
 from toolkit.settings import load_settings
@@ -33,6 +35,11 @@ class CliContext:
     @property
     def settings(self) -> Any:
         return self.app.settings
+
+    def principal(self, as_user: str | None) -> Principal:
+        """Who acts: the OS account's person, or ``--as`` in a lab (see `toolkit.cli.principal`)."""
+        app = self.app
+        return cli_principal(app.directory, app.settings.deployment, as_user)
 
     @property
     def app(self) -> App:

@@ -14,7 +14,8 @@ from toolkit.engine.progress import progress
 from toolkit.errors import InvalidInputError
 from toolkit.tickets.models import MAX_ATTACHMENT_BYTES, AttachmentUpload, TicketStatus
 
-AS_OPTION = click.option("--as", "actor", required=True, help="Username acting (must hold the step's role).")
+AS_OPTION = click.option("--as", "actor", help="Lab and demo only: act as this username (else the person mapped "
+                                                "to your OS account); must hold the step's role.")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
@@ -74,7 +75,7 @@ def ticket_group() -> None:
 @click.pass_obj
 def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> None:  # type: ignore[no-untyped-def]
     """Open a ticket for SERVICE_ID; refused with the exact missing or malformed requirement."""
-    ticket = desk.open_ticket(obj.app, service_id, actor, title, _fields(fields), _attachments(attachments))
+    ticket = desk.open_ticket(obj.app, service_id, obj.principal(actor), title, _fields(fields), _attachments(attachments))
     if as_json:
         emit_json(obj.console, ticket)
     else:
@@ -131,7 +132,7 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
 @click.pass_obj
 def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Completeness check by the koordinator layanan; forwards to the approver."""
-    desk.check(obj.app, ticket_id, actor)
+    desk.check(obj.app, ticket_id, obj.principal(actor))
     obj.console.print(f"{ticket_id}: lengkap, diteruskan untuk persetujuan")
 
 
@@ -142,8 +143,9 @@ def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def approve_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
     """Approve (only the SOP's approver, never the requester)."""
-    desk.approve(obj.app, ticket_id, actor, reason)
-    obj.console.print(f"{ticket_id}: disetujui oleh {actor}")
+    principal = obj.principal(actor)
+    desk.approve(obj.app, ticket_id, principal, reason)
+    obj.console.print(f"{ticket_id}: disetujui oleh {principal.user}")
 
 
 @ticket_group.command("defer")
@@ -153,8 +155,9 @@ def approve_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyp
 @click.pass_obj
 def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
     """Defer (tunda) with a written reason."""
-    desk.defer(obj.app, ticket_id, actor, reason)
-    obj.console.print(f"{ticket_id}: ditunda oleh {actor}")
+    principal = obj.principal(actor)
+    desk.defer(obj.app, ticket_id, principal, reason)
+    obj.console.print(f"{ticket_id}: ditunda oleh {principal.user}")
 
 
 @ticket_group.command("advance")
@@ -165,7 +168,7 @@ def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped
 @click.pass_obj
 def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[no-untyped-def]
     """Record a human step of the SOP as done (e.g. application installation, UAT)."""
-    desk.record_step(obj.app, ticket_id, actor, step_id, note)
+    desk.record_step(obj.app, ticket_id, obj.principal(actor), step_id, note)
     obj.console.print(f"{ticket_id}: langkah {step_id} dicatat selesai")
 
 
@@ -176,7 +179,7 @@ def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[n
 @click.pass_obj
 def close_cmd(obj, ticket_id, actor, note) -> None:  # type: ignore[no-untyped-def]
     """Close the ticket (koordinator layanan) once only notifications remain."""
-    desk.close(obj.app, ticket_id, actor, note)
+    desk.close(obj.app, ticket_id, obj.principal(actor), note)
     obj.console.print(f"{ticket_id}: ditutup")
 
 
@@ -187,7 +190,7 @@ def close_cmd(obj, ticket_id, actor, note) -> None:  # type: ignore[no-untyped-d
 @click.pass_obj
 def comment_cmd(obj, ticket_id, actor, text) -> None:  # type: ignore[no-untyped-def]
     """Add a comment."""
-    desk.comment(obj.app, ticket_id, actor, text)
+    desk.comment(obj.app, ticket_id, obj.principal(actor), text)
 
 
 @ticket_group.command("assign")
@@ -197,7 +200,7 @@ def comment_cmd(obj, ticket_id, actor, text) -> None:  # type: ignore[no-untyped
 @click.pass_obj
 def assign_cmd(obj, ticket_id, actor, assignee) -> None:  # type: ignore[no-untyped-def]
     """Assign the ticket to a person (koordinator layanan)."""
-    desk.assign(obj.app, ticket_id, actor, assignee)
+    desk.assign(obj.app, ticket_id, obj.principal(actor), assignee)
 
 
 @ticket_group.command("wait")

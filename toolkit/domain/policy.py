@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.catalog.models import Service, Step, StepKind, StepPurpose
+from toolkit.catalog.models import Catalog, Service, Step, StepKind, StepPurpose
 from toolkit.directory import Directory, Person
 from toolkit.domain.principal import ENGINE_USER, Principal
 from toolkit.errors import NotFoundError, PermissionDeniedError
@@ -59,11 +59,13 @@ class TrustedTimeline(BaseModel):
 
 
 class Policy:
-    def __init__(self, directory: Directory, api_providers: ApiProviders,
+    def __init__(self, catalog: Catalog, directory: Directory, api_providers: ApiProviders,
                  containment_roles: Sequence[str]) -> None:
         self._directory = directory
         self._api_providers = api_providers
         self.containment_roles = tuple(containment_roles)
+        # Applicants are whoever opens a ticket of some service (pemohon, pelapor): not staff.
+        self.applicant_roles = frozenset(service.steps[0].actor for service in catalog.services())
 
     # -- people -------------------------------------------------------------------------------
     def person(self, principal: Principal | str) -> Person:
@@ -95,7 +97,11 @@ class Policy:
             return f"step '{step.id}' is not an approval"
         if user == ticket.requester:
             return f"{user} opened ticket {ticket.id} and may not decide on it"
-        reason = self._role_reason(self._known(user), user, step.actor, f"the decision on '{step.id}'")
+        person = self._known(user)
+        reason = self._role_reason(person, user, step.actor, f"the decision on '{step.id}'")
+        if person is not None and reason is not None:
+            held = ", ".join(sorted(person.roles)) or "none"
+            reason = f"only a '{step.actor}' may decide on ticket {ticket.id}; {user} holds: {held}"
         if reason is None and service.approval_scope is not None:
             api_id = str(ticket.fields.get(service.approval_scope.provider_of_field, ""))
             try:

@@ -18,7 +18,7 @@ class AuthMethod(StrEnum):
     LAB_AS = "lab-as"  # the --as flag: honoured only in lab and demo deployments
     OS_USER = "os-user"  # the Unix account running the CLI, mapped through the directory's unix_user
     SESSION = "session"  # a portal login
-    TOKEN = "token"  # an API token
+    TOKEN = "token"  # an API token  # noqa: S105 - the name of a login method, not a secret
     OIDC = "oidc"  # a bearer token from the identity provider
     TICKET_SYSTEM = "ticket-system"  # a decision read back from an outside service desk
     ENGINE = "engine"  # spbe itself: automated steps, the outbox, escalations

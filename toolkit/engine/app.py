@@ -65,7 +65,7 @@ class App:
         """Who may do what: the catalog's roles, the directory's people, the SPLP register's providers."""
         from toolkit.splp.apis import load_register
 
-        return Policy(self.directory, lambda api_id: load_register().get(api_id).providers,
+        return Policy(self.catalog, self.directory, lambda api_id: load_register().get(api_id).providers,
                       self.settings.containment.roles)
 
     @cached_property

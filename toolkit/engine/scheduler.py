@@ -8,17 +8,17 @@ create one job. It never runs anything itself; workers do.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.actions.base import ActionContext
+from toolkit.domain.policy import Refusal
+from toolkit.domain.principal import ENGINE_USER
 from toolkit.engine.app import App
 from toolkit.engine.progress import progress
 from toolkit.errors import NotFoundError, ToolkitError
 from toolkit.jobs import Job, JobSpec
-from toolkit.domain.policy import Refusal
-from toolkit.domain.principal import ENGINE_USER
 from toolkit.tickets.models import EventKind, NewEvent, TicketStatus, TimelineEvent
 
 log = logging.getLogger("spbe.scheduler")
