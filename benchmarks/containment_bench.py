@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.containment import host as host_mod
 from toolkit.containment.models import ContainmentKind, IsolateHostRequest, ReleaseRequest
 from toolkit.containment.service import ContainmentService
@@ -60,10 +60,10 @@ def _ticket(app: App) -> str:
     files = [AttachmentUpload(name="layar.png", media_type="image/png", content=b"\x89PNG", kind="tangkapan_layar"),
              AttachmentUpload(name="log.txt", media_type="text/plain", content=b"log", kind="log_sistem"),
              AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF", kind="kartu_identitas")]
-    ticket = desk.open_ticket(app, "insiden-siber", lab("lina"), "Benchmark penahanan", {
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), "Benchmark penahanan", {
         "pelapor_nama": "Lina", "pelapor_kontak": "lina@example.go.id", "objek_terdampak": "ir-web-01",
         "deskripsi": "benchmark", "ada_backup": True}, files)
-    desk.approve(app, ticket.id, lab("sari"), "Terverifikasi")
+    desk.approve(app, ticket.id, as_lab("sari"), "Terverifikasi")
     return ticket.id
 
 

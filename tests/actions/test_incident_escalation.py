@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 
 from tests.actions.test_incident_workflow import LETTER, SURAKARTA
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
@@ -54,7 +54,8 @@ def smtp():  # type: ignore[no-untyped-def]
 
 
 def _open(app: App) -> tuple[str, datetime]:
-    ticket = desk.open_ticket(app, "keamanan-informasi", lab("kabid"), "Defacement situs Dinkes", SURAKARTA, [LETTER])
+    ticket = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Defacement situs Dinkes", SURAKARTA,
+                              [LETTER])
     return ticket.id, ticket.created_at
 
 
@@ -82,7 +83,7 @@ def test_a_late_step_escalates_once_to_its_supervisor(state_dir: Path) -> None:
     assert len(_escalations(app, ticket_id)) == 1
     assert [e.action for e in app.audit.entries(ticket_id=ticket_id)].count("ticket.escalate") == 1
     # the next step has its own clock and its own single escalation
-    desk.record_step(app, ticket_id, lab("hendra"), "tindak-lanjut-laporan", "Ditindaklanjuti.")
+    desk.record_step(app, ticket_id, as_lab("hendra"), "tindak-lanjut-laporan", "Ditindaklanjuti.")
     done_at = app.tickets.timeline(ticket_id)[-1].at
     outcomes = check_once(app, now=done_at + timedelta(minutes=11))
     assert [o.escalation.key for o in outcomes] == ["step:penentuan-jenis-insiden"]
@@ -172,14 +173,14 @@ def test_notify_steps_are_mailed_when_smtp_is_configured(state_dir: Path, smtp) 
     app = App(load_settings(state_dir=state_dir, notifier={"kind": "smtp", "options": {
         "host": "127.0.0.1", "port": controller.port, "sender": "spbe@diskominfo.example.go.id"}}))
     fields = SURAKARTA | {"pelapor_kontak": "siti.pelapor@example.go.id"}
-    ticket = desk.open_ticket(app, "keamanan-informasi", lab("kabid"), "Gangguan situs", fields, [LETTER])
-    desk.record_step(app, ticket.id, lab("hendra"), "tindak-lanjut-laporan", "Ditindaklanjuti.")
-    decide(app, ticket.id, lab("hendra"), {"jenis_insiden": "umum"}, "Gangguan biasa.")
-    desk.record_step(app, ticket.id, lab("hendra"), "penentuan-jenis-insiden", "Insiden umum.")
-    desk.record_step(app, ticket.id, lab("wati"), "penanganan-insiden", "Diperbaiki.")
-    desk.record_step(app, ticket.id, lab("kabid"), "pemeriksaan-hasil-penanganan", "Sesuai.")
+    ticket = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Gangguan situs", fields, [LETTER])
+    desk.record_step(app, ticket.id, as_lab("hendra"), "tindak-lanjut-laporan", "Ditindaklanjuti.")
+    decide(app, ticket.id, as_lab("hendra"), {"jenis_insiden": "umum"}, "Gangguan biasa.")
+    desk.record_step(app, ticket.id, as_lab("hendra"), "penentuan-jenis-insiden", "Insiden umum.")
+    desk.record_step(app, ticket.id, as_lab("wati"), "penanganan-insiden", "Diperbaiki.")
+    desk.record_step(app, ticket.id, as_lab("kabid"), "pemeriksaan-hasil-penanganan", "Sesuai.")
     run_ticket(app, ticket.id)
-    desk.record_step(app, ticket.id, lab("hendra"), "penutupan-laporan", "Ditutup.")
+    desk.record_step(app, ticket.id, as_lab("hendra"), "penutupan-laporan", "Ditutup.")
     run_ticket(app, ticket.id)
     assert [rcpt for rcpt, _ in sink.messages] == [["hartono@dinkes.example.go.id"], ["siti.pelapor@example.go.id"]]
     owner, reporter = (message for _, message in sink.messages)

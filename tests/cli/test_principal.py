@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from tests.conftest import TEST_CATALOG
 from toolkit.audit import AuditLog
-from toolkit.cli.principal import os_account
 from toolkit.cli.main import cli
+from toolkit.cli.principal import os_account
 
 ROLES = Path(__file__).resolve().parents[2] / "inventory" / "roles.yml"
 

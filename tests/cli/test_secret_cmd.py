@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from pydantic import SecretStr
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
@@ -33,7 +33,7 @@ def issued(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[App, str]:
     monkeypatch.setenv("SPBE_EXTRA_ACTIONS", json.dumps(list(TEST_ACTIONS)))
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
     app = App(load_settings(state_dir=state_dir))
-    ticket = desk.open_ticket(app, "uji-mesin", lab("andi"), "Uji kunci API", {"instansi": "Dinas Uji"}, [])
+    ticket = desk.open_ticket(app, "uji-mesin", as_lab("andi"), "Uji kunci API", {"instansi": "Dinas Uji"}, [])
     record = app.vault.put(ticket.id, "api_key", SecretStr(CANARY),
                            meta=VaultMeta(recipient=ticket.requester, label="API key simpeg-dinkes",
                                           attributes={"consumer": "simpeg-dinkes"}))

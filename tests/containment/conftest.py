@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.fixtures.lab import test_lab_name
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
@@ -83,11 +83,11 @@ def open_incident(app: App, verify: bool = True) -> str:
         AttachmentUpload(name="log.txt", media_type="text/plain", content=b"log", kind="log_sistem"),
         AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4", kind="kartu_identitas"),
     ]
-    ticket = desk.open_ticket(app, "insiden-siber", lab("lina"), "Situs web diretas", {
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), "Situs web diretas", {
         "pelapor_nama": "Lina Marlina", "pelapor_kontak": "lina@example.go.id", "objek_terdampak": AFFECTED,
         "deskripsi": "Halaman depan diganti (defacement).", "ada_backup": True}, attachments)
     if verify:
-        desk.approve(app, ticket.id, lab("sari"), "Laporan terverifikasi sebagai insiden siber")
+        desk.approve(app, ticket.id, as_lab("sari"), "Laporan terverifikasi sebagai insiden siber")
     return ticket.id
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CANARY_BACKUP_PASSWORD
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.progress import progress
@@ -39,10 +39,10 @@ def _get(url: str) -> tuple[int, str]:
 
 def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     app = App(lab_settings)
-    ticket = desk.open_ticket(app, "pusat-data", lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER])
+    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER])
     assert ticket.sla_variant == "dengan-uat"
-    desk.check(app, ticket.id, lab("sari"))
-    desk.approve(app, ticket.id, lab("kadis"), "Disetujui sesuai rekomendasi spesifikasi.")
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui sesuai rekomendasi spesifikasi.")
 
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [
@@ -80,17 +80,18 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     ba = app.tickets.read_attachment(ticket.id, f"berita_acara_instalasi_server_{ticket.id}.md").decode()
     assert "simpus-app" in ba and address in ba and "nginx" in ba.lower()
 
-    desk.record_step(app, ticket.id, lab("dewi"), "instalasi-aplikasi", "Aplikasi SIMPUS v2.3 terpasang.")
-    desk.record_step(app, ticket.id, lab("dewi"), "uji-fungsionalitas", "Uji beban 50 pengguna: lulus.")
+    desk.record_step(app, ticket.id, as_lab("dewi"), "instalasi-aplikasi", "Aplikasi SIMPUS v2.3 terpasang.")
+    desk.record_step(app, ticket.id, as_lab("dewi"), "uji-fungsionalitas", "Uji beban 50 pengguna: lulus.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [("berita-acara-pemanfaatan", JobState.SUCCEEDED)]
-    desk.record_step(app, ticket.id, lab("andi"), "penandatanganan-berita-acara", "Telah ditandatangani kedua pihak.")
+    desk.record_step(app, ticket.id, as_lab("andi"), "penandatanganan-berita-acara",
+                     "Telah ditandatangani kedua pihak.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [("laporan-pelaksanaan", JobState.SUCCEEDED)]
     pemanfaatan = app.tickets.read_attachment(ticket.id, f"berita_acara_pemanfaatan_{ticket.id}.md").decode()
     assert "Uji beban 50 pengguna" in pemanfaatan
 
-    desk.close(app, ticket.id, lab("sari"), "Seluruh tahapan selesai.")
+    desk.close(app, ticket.id, as_lab("sari"), "Seluruh tahapan selesai.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [("notifikasi-penutupan", JobState.SUCCEEDED)]
 
@@ -132,16 +133,16 @@ def test_a_second_ticket_never_provisions_over_the_first_ones_server(lab, lab_se
     """The lab has one pool host, already allocated above: the second ticket's provisioning step
     fails with a clear message on its ticket, and nothing runs on the first ticket's server."""
     app = App(lab_settings)
-    first = desk.open_ticket(app, "pusat-data", lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER])
-    desk.check(app, first.id, lab("sari"))
-    desk.approve(app, first.id, lab("kadis"), "Disetujui.")
+    first = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER])
+    desk.check(app, first.id, as_lab("sari"))
+    desk.approve(app, first.id, as_lab("kadis"), "Disetujui.")
     jobs = run_ticket(app, first.id)
     assert jobs[1].state == JobState.SUCCEEDED
-    second = desk.open_ticket(app, "pusat-data", lab("budi"), "Hosting SIKD",
+    second = desk.open_ticket(app, "pusat-data", as_lab("budi"), "Hosting SIKD",
                               FIELDS | {"instansi": "Badan Keuangan Daerah", "nama_aplikasi": "sikd",
                                         "hostname": "sikd-app"}, [LETTER])
-    desk.check(app, second.id, lab("sari"))
-    desk.approve(app, second.id, lab("kadis"), "Disetujui.")
+    desk.check(app, second.id, as_lab("sari"))
+    desk.approve(app, second.id, as_lab("kadis"), "Disetujui.")
     jobs = run_ticket(app, second.id)
     assert [(j.step_id, j.state) for j in jobs] == [
         ("koordinasi-pengembangan-aplikasi", JobState.SUCCEEDED), ("instalasi-server", JobState.FAILED)]

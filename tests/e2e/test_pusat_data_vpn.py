@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.e2e.test_pusat_data import FIELDS, LETTER
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
@@ -34,9 +34,9 @@ def test_a_vpn_ticket_configures_the_tunnel_and_reports_it(lab: LabState, lab_se
     app = App(lab_settings)
     fields = FIELDS | {"produk": "vpn", "backup": "tidak", "vpn_subnet_lan": vpn.site_lan,
                        "vpn_ip_gateway": vpn.site_underlay}  # fmt: skip
-    ticket = desk.open_ticket(app, "pusat-data", lab("andi"), "VPN Dinas Kesehatan", fields, [LETTER])
-    desk.check(app, ticket.id, lab("sari"))
-    desk.approve(app, ticket.id, lab("kadis"), "Disetujui.")
+    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "VPN Dinas Kesehatan", fields, [LETTER])
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
     assert not _ping(vpn.site_client_netns, vpn.dc_server)
 
     jobs = run_ticket(app, ticket.id)

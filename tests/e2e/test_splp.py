@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
@@ -44,12 +44,12 @@ def splp_settings(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatc
 def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Settings) -> None:
     assert lab.gateway is not None, lab.warnings
     app = App(splp_settings)
-    ticket = desk.open_ticket(app, "splp", lab("andi"), "Akses API kependudukan untuk SIMPUS", FIELDS, [LETTER])
-    desk.check(app, ticket.id, lab("sari"))
+    ticket = desk.open_ticket(app, "splp", as_lab("andi"), "Akses API kependudukan untuk SIMPUS", FIELDS, [LETTER])
+    desk.check(app, ticket.id, as_lab("sari"))
     with pytest.raises(PermissionDeniedError, match="provider of API 'kependudukan'"):
-        desk.approve(app, ticket.id, lab("prov-dpmptsp"), "Setuju.")  # a provider, but of another API
-    desk.approve(app, ticket.id, lab("prov-dukcapil"), "Disetujui untuk verifikasi pasien.")
-    desk.record_step(app, ticket.id, lab("sari"), "pengarahan-ke-tim", "Diteruskan ke Tim Pengembangan Aplikasi.")
+        desk.approve(app, ticket.id, as_lab("prov-dpmptsp"), "Setuju.")  # a provider, but of another API
+    desk.approve(app, ticket.id, as_lab("prov-dukcapil"), "Disetujui untuk verifikasi pasien.")
+    desk.record_step(app, ticket.id, as_lab("sari"), "pengarahan-ke-tim", "Diteruskan ke Tim Pengembangan Aplikasi.")
 
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [
@@ -67,11 +67,11 @@ def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Sett
     headers = {"Authorization": f"apiKey {issued['key_id']}:{secret}"}
     assert requests.get(issued["endpoint"] + "/pasien", headers=headers, timeout=10).status_code == 200
 
-    desk.record_step(app, ticket.id, lab("andi"), "konfirmasi-pengguna", "Endpoint sesuai kebutuhan.")
+    desk.record_step(app, ticket.id, as_lab("andi"), "konfirmasi-pengguna", "Endpoint sesuai kebutuhan.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs][-2:] == [
         ("berita-acara-perjanjian", JobState.SUCCEEDED), ("laporan-pelaksanaan", JobState.SUCCEEDED)]
-    desk.close(app, ticket.id, lab("sari"), "Dokumen lengkap.")
+    desk.close(app, ticket.id, as_lab("sari"), "Dokumen lengkap.")
     run_ticket(app, ticket.id)
     assert app.tickets.get(ticket.id).status == TicketStatus.CLOSED
 

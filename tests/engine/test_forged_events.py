@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.helpers import executions
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.engine import desk, scheduler
 from toolkit.engine.app import App
 from toolkit.engine.server import trigger_once
@@ -37,8 +37,8 @@ def _forge(state_dir: Path, ticket_id: str, kind: str, actor: str, step_id: str 
 
 
 def _checked_ticket(app: App) -> str:
-    ticket = desk.open_ticket(app, "uji-mesin", lab("andi"), "Uji mesin", {"instansi": "Dinas Uji"}, [])
-    desk.check(app, ticket.id, lab("sari"))
+    ticket = desk.open_ticket(app, "uji-mesin", as_lab("andi"), "Uji mesin", {"instansi": "Dinas Uji"}, [])
+    desk.check(app, ticket.id, as_lab("sari"))
     return ticket.id
 
 
@@ -70,7 +70,7 @@ def test_forged_approval_runs_nothing_and_is_reported_once(engine_app, engine_se
 
 
 def test_forged_check_and_approval_by_the_requester_run_nothing(engine_app, engine_settings):
-    ticket = desk.open_ticket(engine_app, "uji-mesin", lab("andi"), "Uji mesin", {"instansi": "Dinas Uji"}, [])
+    ticket = desk.open_ticket(engine_app, "uji-mesin", as_lab("andi"), "Uji mesin", {"instansi": "Dinas Uji"}, [])
     _forge(engine_settings.state_dir, ticket.id, "checked", "andi", "pemeriksaan")
     _forge(engine_settings.state_dir, ticket.id, "approved", "kadis", "persetujuan")  # a real approver, but...
     scheduler.advance(engine_app, ticket.id)
@@ -80,7 +80,7 @@ def test_forged_check_and_approval_by_the_requester_run_nothing(engine_app, engi
 
 def test_forged_completion_of_an_automated_step_skips_nothing(engine_app, engine_settings):
     ticket_id = _checked_ticket(engine_app)
-    desk.approve(engine_app, ticket_id, lab("kadis"), "Disetujui untuk pengujian.")
+    desk.approve(engine_app, ticket_id, as_lab("kadis"), "Disetujui untuk pengujian.")
     _forge(engine_settings.state_dir, ticket_id, "step_completed", "spbe", "aksi-pertama")
     _forge(engine_settings.state_dir, ticket_id, "step_completed", "dewi", "aksi-kedua")
     scheduler.advance(engine_app, ticket_id)
@@ -90,7 +90,7 @@ def test_forged_completion_of_an_automated_step_skips_nothing(engine_app, engine
 def test_the_real_approval_still_runs_the_work_once(engine_app, engine_settings):
     ticket_id = _checked_ticket(engine_app)
     _forge(engine_settings.state_dir, ticket_id, "approved", "andi", "persetujuan")
-    desk.approve(engine_app, ticket_id, lab("kadis"), "Disetujui untuk pengujian.")
+    desk.approve(engine_app, ticket_id, as_lab("kadis"), "Disetujui untuk pengujian.")
     _run_everything(engine_app)
     done = [line.split()[2] for line in executions(engine_settings.state_dir) if line.startswith("done")]
     assert done == ["aksi-pertama", "aksi-kedua"]
@@ -99,7 +99,7 @@ def test_the_real_approval_still_runs_the_work_once(engine_app, engine_settings)
 def test_a_decision_by_someone_without_the_deciding_role_picks_no_branch(engine_app, engine_settings):
     ticket_id = _checked_ticket(engine_app)
     _forge(engine_settings.state_dir, ticket_id, "comment", "andi", None, {"decisions": {"sekali": True}})
-    desk.approve(engine_app, ticket_id, lab("kadis"), "Disetujui untuk pengujian.")
+    desk.approve(engine_app, ticket_id, as_lab("kadis"), "Disetujui untuk pengujian.")
     # 'sekali' is decided by nobody in uji-mesin: the forged branch is refused, aksi-pertama stays current
     assert [j.step_id for j in engine_app.queue.list_jobs(ticket_id=ticket_id)] == ["aksi-pertama"]
     assert any(e.kind == EventKind.COMMENT and e.data.get("refused_event") for e in

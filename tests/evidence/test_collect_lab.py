@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.actions.base import RunContext
 from toolkit.cli.main import cli
 from toolkit.engine import desk
@@ -46,7 +46,7 @@ def incident(lab, lab_settings):  # type: ignore[no-untyped-def]
              " > /var/log/spbe/auth-sim.log && ln -sf /etc/shadow /var/log/spbe/shadow-link"
              " && mkdir -p /srv/apps/web && echo '<h1>hacked</h1>' > /srv/apps/web/index.html")
     app = App(lab_settings)
-    ticket = desk.open_ticket(app, "keamanan-informasi", lab("kabid"), "Defacement situs Dinkes", FIELDS, [LETTER])
+    ticket = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Defacement situs Dinkes", FIELDS, [LETTER])
     return app, ticket
 
 

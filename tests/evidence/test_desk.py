@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.actions.test_incident_workflow import LETTER, SURAKARTA
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.errors import ConflictError, PermissionDeniedError
@@ -23,7 +23,7 @@ def app(state_dir: Path) -> App:
 
 
 def test_refusals_are_audited_and_change_nothing(app: App) -> None:
-    ticket = desk.open_ticket(app, "keamanan-informasi", lab("kabid"), "Defacement", SURAKARTA, [LETTER])
+    ticket = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Defacement", SURAKARTA, [LETTER])
     with pytest.raises(PermissionDeniedError):
         collect_for_ticket(app, ticket.id, "maya")
     app.tickets.transition(ticket.id, TicketStatus.CLOSED, "sari")

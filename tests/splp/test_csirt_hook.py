@@ -21,7 +21,7 @@ from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from tests.support.keycloak_fake.realm import Client
 from tests.support.keycloak_fake.seed import DEFAULT_REALM
 from tests.support.keycloak_fake.server import KeycloakFake
-from tests.support.principals import lab
+from tests.support.principals import as_lab
 from toolkit.containment.models import AccessRequest, ReleaseRequest
 from toolkit.containment.service import ContainmentService
 from toolkit.engine import desk
@@ -54,13 +54,13 @@ def app(lab: LabState, state_dir: Path, keycloak: KeycloakFake, monkeypatch: pyt
 
 
 def _incident(app: App) -> str:
-    ticket = desk.open_ticket(app, "insiden-siber", lab("lina"), "Kunci API aplikasi bocor", {
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), "Kunci API aplikasi bocor", {
         "pelapor_nama": "Lina Marlina", "pelapor_kontak": "lina@example.go.id", "objek_terdampak": "simpus",
         "deskripsi": "Kunci API dan akun operator terlihat di forum publik.", "ada_backup": True}, [
         AttachmentUpload(name="layar.png", media_type="image/png", content=b"\x89PNG\r\n", kind="tangkapan_layar"),
         AttachmentUpload(name="log.txt", media_type="text/plain", content=b"log", kind="log_sistem"),
         AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4", kind="kartu_identitas")])
-    desk.approve(app, ticket.id, lab("sari"), "Laporan terverifikasi sebagai insiden siber")
+    desk.approve(app, ticket.id, as_lab("sari"), "Laporan terverifikasi sebagai insiden siber")
     return ticket.id
 
 

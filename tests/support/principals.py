@@ -5,5 +5,5 @@ from __future__ import annotations
 from toolkit.domain.principal import AuthMethod, Principal
 
 
-def lab(user: str) -> Principal:
+def as_lab(user: str) -> Principal:
     return Principal(user=user, auth=AuthMethod.LAB_AS)

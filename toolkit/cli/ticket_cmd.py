@@ -75,7 +75,8 @@ def ticket_group() -> None:
 @click.pass_obj
 def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> None:  # type: ignore[no-untyped-def]
     """Open a ticket for SERVICE_ID; refused with the exact missing or malformed requirement."""
-    ticket = desk.open_ticket(obj.app, service_id, obj.principal(actor), title, _fields(fields), _attachments(attachments))
+    ticket = desk.open_ticket(obj.app, service_id, obj.principal(actor), title, _fields(fields),
+                              _attachments(attachments))
     if as_json:
         emit_json(obj.console, ticket)
     else:
