@@ -26,6 +26,7 @@ from tests.support.principals import as_lab
 from toolkit.containment import host as host_mod
 from toolkit.containment.models import ContainmentKind, IsolateHostRequest, ReleaseRequest
 from toolkit.containment.service import ContainmentService
+from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.lab import probe
@@ -73,11 +74,13 @@ def _series(app: App, ir: LabIncident, ticket: str, rounds: int) -> tuple[list[f
     for _ in range(rounds):
         assert _open(ir)
         started = time.monotonic()  # the CSIRT's approval of the containment
-        record = service.isolate_host(IsolateHostRequest(ticket_id=ticket, actor="rina", host="ir-web-01"))
+        record = service.isolate_host(IsolateHostRequest(ticket_id=ticket, actor="rina", auth=AuthMethod.LAB_AS,
+                                                         host="ir-web-01"))
         contain.append(_wait(lambda: _isolated(ir)) - started)
         playbook.append(float(record.applied["duration_s"]))
         started = time.monotonic()
-        service.release(ReleaseRequest(ticket_id=ticket, actor="rina", kind=ContainmentKind.ISOLATE_HOST,
+        service.release(ReleaseRequest(ticket_id=ticket, actor="rina", auth=AuthMethod.LAB_AS,
+                                       kind=ContainmentKind.ISOLATE_HOST,
                                        target="ir-web-01"))
         release.append(_wait(lambda: _open(ir)) - started)
     return contain, playbook, release

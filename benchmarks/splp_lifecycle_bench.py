@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tests.splp.helpers import approved_ticket
+from tests.support.principals import as_lab
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.lab import rootfs
@@ -63,13 +64,13 @@ def main() -> None:
             rotate = []
             for ticket_id in tickets[: count // 2]:
                 started = time.perf_counter()
-                lifecycle.rotate_credential(app, ticket_id, actor="sari", reason="rotasi berkala")
+                lifecycle.rotate_credential(app, ticket_id, principal=as_lab("sari"), reason="rotasi berkala")
                 rotate.append(_ms(started))
             rows.append(("spbe api rotate (one credential)", "< 2000 ms", rotate))
             revoke = []
             for ticket_id in tickets[count // 2:]:
                 started = time.perf_counter()
-                lifecycle.revoke_credential(app, ticket_id, actor="rina", reason="uji kinerja")
+                lifecycle.revoke_credential(app, ticket_id, principal=as_lab("rina"), reason="uji kinerja")
                 revoke.append(_ms(started))
             rows.append(("spbe api revoke (one credential)", "< 2000 ms", revoke))
             listing = []

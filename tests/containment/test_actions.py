@@ -11,6 +11,7 @@ from tests.containment.conftest import AFFECTED, open_incident, ruleset
 from toolkit.actions.base import RunContext
 from toolkit.containment.models import ContainmentKind, ReleaseRequest
 from toolkit.containment.service import ContainmentService
+from toolkit.domain.principal import AuthMethod
 from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError
@@ -57,6 +58,7 @@ def test_isolate_action_after_a_csirt_decision(app: App, incident: LabIncident, 
     assert report.ok and report.facts["isolated"] == "ya"
     assert "spbe_isolation" in report.artifacts[0].path.read_text()
 
-    ContainmentService(app).release(ReleaseRequest(ticket_id=ticket, actor="rina", kind=ContainmentKind.ISOLATE_HOST,
+    ContainmentService(app).release(ReleaseRequest(ticket_id=ticket, actor="rina", auth=AuthMethod.LAB_AS,
+                                                   kind=ContainmentKind.ISOLATE_HOST,
                                                    target=AFFECTED))
     assert ruleset(incident) == before

@@ -15,6 +15,7 @@ from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.support.principals import as_lab
 from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
 from toolkit.actions.pusat_data_vars import BackupVars, ProvisionVars
+from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.incident_desk import decide
@@ -132,7 +133,8 @@ def test_gorontalo_incident_from_report_to_close(lab, state: Path, tmp_path: Pat
     from toolkit.containment.models import ContainmentKind, ReleaseRequest
     from toolkit.containment.service import ContainmentService
 
-    ContainmentService(app).release(ReleaseRequest(ticket_id=ticket.id, actor="rina", target="pd-app-01",
+    ContainmentService(app).release(ReleaseRequest(ticket_id=ticket.id, actor="rina", auth=AuthMethod.LAB_AS,
+                                                   target="pd-app-01",
                                                    kind=ContainmentKind.ISOLATE_HOST, reason="Sistem pulih."))
     assert "spbe_isolation" not in _sh(lab, "nft list ruleset")
 

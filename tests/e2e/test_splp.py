@@ -61,9 +61,9 @@ def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Sett
 
     # The applicant gets the key once; the second reveal is refused.
     vault = SecretVault.from_settings(splp_settings, audit=app.audit, directory=app.directory)
-    secret = vault.reveal(ticket.id, "api-key", "andi").get_secret_value()
+    secret = vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()
     with pytest.raises(ToolkitError):
-        vault.reveal(ticket.id, "api-key", "andi")
+        vault.reveal(ticket.id, "api-key", as_lab("andi"))
     headers = {"Authorization": f"apiKey {issued['key_id']}:{secret}"}
     assert requests.get(issued["endpoint"] + "/pasien", headers=headers, timeout=10).status_code == 200
 

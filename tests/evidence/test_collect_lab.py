@@ -52,7 +52,7 @@ def incident(lab, lab_settings):  # type: ignore[no-untyped-def]
 
 def test_cli_collect_seals_a_bundle_that_verifies(lab, incident) -> None:  # type: ignore[no-untyped-def]
     app, ticket = incident
-    result = collect_for_ticket(app, ticket.id, "rina", logs=["/var/log/spbe/"],
+    result = collect_for_ticket(app, ticket.id, as_lab("rina"), logs=["/var/log/spbe/"],
                                 hash_paths=["/srv/apps/web/index.html", "/etc/passwd", "/srv/apps/none.html"])
     manifest = result.manifest
     by_path = {f.path: f for f in manifest.files}
@@ -68,7 +68,7 @@ def test_cli_collect_seals_a_bundle_that_verifies(lab, incident) -> None:  # typ
     assert hashes["/srv/apps/none.html"].status == "missing"
     assert manifest.collected_by.username == "rina" and manifest.host.name == "pd-app-01"
     assert manifest.collector.source_address == lab.hosts[0].root_address  # from where, to where
-    assert verify_bundle(app, result.bundle_dir, "rina").ok
+    assert verify_bundle(app, result.bundle_dir, as_lab("rina")).ok
     # attached to the ticket, and that copy verifies too
     name = f"bukti_{manifest.bundle_id}.tar.gz"
     copy = app.artifacts_dir(ticket.id) / "copy.tar.gz"
@@ -99,7 +99,7 @@ def test_large_bundles_are_referenced_not_attached(lab, incident, lab_settings) 
     app, ticket = incident
     small = App(lab_settings.model_copy(update={"evidence": lab_settings.evidence.model_copy(
         update={"attach_max_bytes": 10})}))
-    result = collect_for_ticket(small, ticket.id, "rina", logs=["/var/log/spbe/auth-sim.log"], hash_paths=[])
+    result = collect_for_ticket(small, ticket.id, as_lab("rina"), logs=["/var/log/spbe/auth-sim.log"], hash_paths=[])
     assert not app.tickets.get(ticket.id).attachment(f"bukti_{result.manifest.bundle_id}.tar.gz")
     assert [c["action"] for c in bundles.read_custody(result.bundle_dir)] == ["sealed", "referenced"]
     assert "disimpan di node kendali" in app.tickets.timeline(ticket.id)[-1].text
@@ -111,7 +111,7 @@ def test_a_path_outside_the_allowed_set_is_refused_and_audited(lab, incident, pa
     before_events = len(app.tickets.timeline(ticket.id))
     before_bundles = sorted(p.name for p in bundles.evidence_root(app.settings.state_dir).iterdir())
     with pytest.raises(EvidencePathError) as caught:
-        collect_for_ticket(app, ticket.id, "rina", logs=[path])
+        collect_for_ticket(app, ticket.id, as_lab("rina"), logs=[path])
     assert "refused" in str(caught.value)
     assert len(app.tickets.timeline(ticket.id)) == before_events
     assert sorted(p.name for p in bundles.evidence_root(app.settings.state_dir).iterdir()) == before_bundles
@@ -122,13 +122,13 @@ def test_a_path_outside_the_allowed_set_is_refused_and_audited(lab, incident, pa
 def test_collecting_needs_a_csirt_role(lab, incident) -> None:  # type: ignore[no-untyped-def]
     app, ticket = incident
     with pytest.raises(Exception, match="may not collect evidence"):
-        collect_for_ticket(app, ticket.id, "lina")
+        collect_for_ticket(app, ticket.id, as_lab("lina"))
     assert app.audit.entries(ticket_id=ticket.id)[-1].action == "evidence.refused"
 
 
 def test_a_tampered_bundle_fails_verify_on_the_cli_and_is_audited(lab, incident) -> None:  # type: ignore[no-untyped-def]
     app, ticket = incident
-    result = collect_for_ticket(app, ticket.id, "rina", logs=["/var/log/spbe/auth-sim.log"], hash_paths=[])
+    result = collect_for_ticket(app, ticket.id, as_lab("rina"), logs=["/var/log/spbe/auth-sim.log"], hash_paths=[])
     env = {"SPBE_STATE_DIR": str(app.settings.state_dir), "SPBE_INVENTORY": str(app.settings.inventory)}
     runner = CliRunner()
     ok = runner.invoke(cli, ["evidence", "verify", str(result.bundle_dir), "--as", "rina", "--json"], env=env)
@@ -148,7 +148,7 @@ def test_a_tampered_bundle_fails_verify_on_the_cli_and_is_audited(lab, incident)
         names = tar.getnames()
     assert f"{result.bundle_dir.name}/manifest.json" in names
     with pytest.raises(IntegrityError):
-        verify_bundle(app, packed, "rina")
+        verify_bundle(app, packed, as_lab("rina"))
 
 
 def test_spbe_evidence_collect_and_list(lab, incident) -> None:  # type: ignore[no-untyped-def]

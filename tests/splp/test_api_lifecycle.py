@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.splp.helpers import call, comments, facts, issue
+from tests.support.principals import as_lab
 from toolkit.cli.main import cli
 from toolkit.engine.app import App
 from toolkit.engine.server import Server
@@ -53,7 +54,7 @@ def unique(prefix: str = "app") -> str:
 def issued_with_secret(app: App, consumer: str) -> tuple[str, dict[str, str], str]:
     ticket, jobs = issue(app, consumer)
     assert [j.state for j in jobs] == [JobState.SUCCEEDED, JobState.SUCCEEDED], [j.error for j in jobs]
-    secret = app.vault.reveal(ticket.id, "api-key", "andi").get_secret_value()
+    secret = app.vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()
     return ticket.id, facts(jobs), secret
 
 
@@ -121,9 +122,9 @@ def test_rotate_gives_a_new_key_for_one_reveal_and_kills_the_old(app: App) -> No
     assert rotated["new_key_id"] != issued["key_id"] and rotated["revoked_key_ids"] == [issued["key_id"]]
     assert call(issued["endpoint"], issued["key_id"], old) == 401  # the old key is refused at the proxy
 
-    new = app.vault.reveal(ticket_id, "api-key", "andi").get_secret_value()  # the applicant's one reveal
+    new = app.vault.reveal(ticket_id, "api-key", as_lab("andi")).get_secret_value()  # the applicant's one reveal
     with pytest.raises(ConflictError):
-        app.vault.reveal(ticket_id, "api-key", "andi")
+        app.vault.reveal(ticket_id, "api-key", as_lab("andi"))
     assert rotated["new_masked"].endswith(new[-4:]) and new not in out.output
     assert call(issued["endpoint"], rotated["new_key_id"], new) == 200  # ACL and quota went with it
     row = next(r for r in json.loads(spbe(app, "api", "list", "--json").stdout) if r["ticket_id"] == ticket_id)

@@ -24,6 +24,7 @@ from tests.support.keycloak_fake.server import KeycloakFake
 from tests.support.principals import as_lab
 from toolkit.containment.models import AccessRequest, ReleaseRequest
 from toolkit.containment.service import ContainmentService
+from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError
@@ -69,7 +70,7 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
     consumer = f"simpus-{uuid.uuid4().hex[:6]}"
     splp, jobs = issue(app, consumer)
     issued = facts(jobs)
-    key = app.vault.reveal(splp.id, "api-key", "andi").get_secret_value()
+    key = app.vault.reveal(splp.id, "api-key", as_lab("andi")).get_secret_value()
     assert call(issued["endpoint"], issued["key_id"], key) == 200
     sessions = [_login(keycloak, OPERATOR) for _ in range(2)]
     app.identity.validate_token(sessions[0], authorized_party="portal", check_active=True)
@@ -77,11 +78,13 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
     service = ContainmentService(app)
 
     with pytest.raises(PermissionDeniedError):  # only the CSIRT changes access
-        service.change_access(AccessRequest(ticket_id=incident, actor="sari", gateway_consumers=(consumer,),
+        service.change_access(AccessRequest(ticket_id=incident, actor="sari", auth=AuthMethod.LAB_AS,
+                                            gateway_consumers=(consumer,),
                                             idp_users=(OPERATOR,), reason="x"))
     assert call(issued["endpoint"], issued["key_id"], key) == 200
 
-    record = service.change_access(AccessRequest(ticket_id=incident, actor="rina", gateway_consumers=(consumer,),
+    record = service.change_access(AccessRequest(ticket_id=incident, actor="rina", auth=AuthMethod.LAB_AS,
+                                                 gateway_consumers=(consumer,),
                                                  idp_users=(OPERATOR,), reason="Kunci dan akun bocor."))
     assert record.applied["gateway"]["status"] == "done", record.applied
     assert record.applied["gateway"]["data"]["revoked"] == {consumer: [issued["key_id"]]}
@@ -110,7 +113,8 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
     assert any(e.action == "api.revoke" and e.ticket_id == incident and e.actor == "rina"
                for e in app.audit.entries())
 
-    service.release(ReleaseRequest(ticket_id=incident, actor="rina", record_id=record.id, reason="Pulih."))
+    service.release(ReleaseRequest(ticket_id=incident, actor="rina", auth=AuthMethod.LAB_AS,
+                                   record_id=record.id, reason="Pulih."))
     assert app.identity.get_user(OPERATOR).enabled
     _login(keycloak, OPERATOR)
     assert call(issued["endpoint"], issued["key_id"], key) == 401  # a leaked key stays dead
@@ -128,7 +132,8 @@ def test_change_of_access_also_disables_the_consumers_oauth2_client(app: App, ke
     assert app.identity.get_client(consumer).enabled
     incident = _incident(app)
     record = ContainmentService(app).change_access(AccessRequest(
-        ticket_id=incident, actor="rina", gateway_consumers=(consumer,), reason="Klien OAuth2 bocor."))
+        ticket_id=incident, actor="rina", auth=AuthMethod.LAB_AS,
+            gateway_consumers=(consumer,), reason="Klien OAuth2 bocor."))
     gateway = record.applied["gateway"]
     assert gateway["status"] == "done" and gateway["data"]["oauth2_disabled"] == [consumer], gateway
     assert not app.identity.get_client(consumer).enabled

@@ -22,6 +22,7 @@ from tests.integrations.gateway.conftest import KONG_TOKEN
 from tests.integrations.gateway.fakes.kong_fake import KongFake
 from tests.splp.faulty_admin import FaultyForwarder
 from tests.splp.helpers import approved_ticket, facts
+from tests.support.principals import as_lab
 from toolkit.cli.main import cli
 from toolkit.engine import job_control
 from toolkit.engine.app import App
@@ -49,7 +50,7 @@ def _nothing_kept(app: App, ticket_id: str) -> None:
 
 
 def _completes_once(app: App, ticket_id: str, failed: Job) -> dict[str, object]:
-    job_control.retry(app, failed.id, "dewi")
+    job_control.retry(app, failed.id, as_lab("dewi"))
     jobs = run_ticket(app, ticket_id)
     assert [(j.step_id, j.state) for j in jobs] == [
         ("pemberian-endpoint", JobState.SUCCEEDED), ("try-out-endpoint", JobState.SUCCEEDED)], [j.error for j in jobs]
@@ -181,7 +182,7 @@ def test_kong_rotation_through_the_cli_refuses_the_old_key(kong: tuple[App, Kong
     app, fake = kong
     ticket = approved_ticket(app, "sipd-kong")
     issued = facts(run_ticket(app, ticket.id))
-    old = app.vault.reveal(ticket.id, "api-key", "andi").get_secret_value()
+    old = app.vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()
     url = str(issued["endpoint"]) + "/data"
     assert requests.get(url, headers={"apikey": old}, timeout=5).status_code == 200
     env = {"SPBE_GATEWAY": app.settings.gateway.model_dump_json(),
@@ -190,7 +191,7 @@ def test_kong_rotation_through_the_cli_refuses_the_old_key(kong: tuple[App, Kong
                                    "--as", "prov-dukcapil", "--reason", "Rotasi setelah audit."], env=env)
     assert out.exit_code == 0, out.output
     assert requests.get(url, headers={"apikey": old}, timeout=5).status_code == 401
-    new = app.vault.reveal(ticket.id, "api-key", "andi").get_secret_value()
+    new = app.vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()
     assert requests.get(url, headers={"apikey": new}, timeout=5).status_code == 200
     with pytest.raises(NotFoundError):
         IssuedStore.at(app.settings.state_dir).get("SPBE-0000-99999")

@@ -24,6 +24,7 @@ from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from tests.support.keycloak_fake.realm import Client
 from tests.support.keycloak_fake.seed import DEFAULT_REALM
 from tests.support.keycloak_fake.server import KeycloakFake
+from tests.support.principals import as_lab
 from toolkit.engine import job_control
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
@@ -76,7 +77,7 @@ def test_oauth2_client_is_created_and_its_token_passes_the_gateway(app: App, key
     assert (tried["status_with_key"], tried["status_without_key"]) == (200, 401)  # the key works too
 
     # The applicant collects the client secret once and does what their application will do.
-    secret = app.vault.reveal(ticket.id, "oauth2-client-secret", "andi").get_secret_value()
+    secret = app.vault.reveal(ticket.id, "oauth2-client-secret", as_lab("andi")).get_secret_value()
     token = _token(keycloak, consumer, secret)
     assert _get(issued["oauth2_endpoint"], token) == 200
     assert all(secret not in c and token not in c for c in comments(app, ticket.id))
@@ -96,7 +97,7 @@ def test_oauth2_client_is_created_and_its_token_passes_the_gateway(app: App, key
     assert _get(issued["oauth2_endpoint"], other_token) == 403  # approved for perizinan, not kependudukan
 
     # Revocation disables the client: no new token is issued for it.
-    revoke_credential(app, ticket.id, actor="prov-dukcapil", reason="Kerja sama berakhir.")
+    revoke_credential(app, ticket.id, principal=as_lab("prov-dukcapil"), reason="Kerja sama berakhir.")
     assert not app.identity.get_client(consumer).enabled
     with pytest.raises(KeycloakPostError):
         _token(keycloak, consumer, secret)
@@ -124,7 +125,7 @@ def test_keycloak_fault_mid_way_undoes_client_and_consumer_and_the_retry_complet
     assert ExpressGatewayAdapter(app.settings).get_consumer(consumer) is None
     assert app.vault.records(ticket.id) == []
 
-    job_control.retry(app, jobs[0].id, "dewi")
+    job_control.retry(app, jobs[0].id, as_lab("dewi"))
     done = run_ticket(app, ticket.id)
     assert [j.state for j in done] == [JobState.SUCCEEDED, JobState.SUCCEEDED], [j.error for j in done]
     clients = [c for c in keycloak.realm(DEFAULT_REALM).clients.values() if c.client_id == consumer]
@@ -158,7 +159,7 @@ def test_a_client_create_answered_late_is_still_undone_when_its_secret_is_refuse
     assert keycloak.realm(DEFAULT_REALM).client_by_client_id(consumer) is None
     assert ExpressGatewayAdapter(app.settings).get_consumer(consumer) is None
 
-    job_control.retry(app, jobs[0].id, "dewi")
+    job_control.retry(app, jobs[0].id, as_lab("dewi"))
     done = run_ticket(app, ticket.id)
     assert [j.state for j in done] == [JobState.SUCCEEDED, JobState.SUCCEEDED], [j.error for j in done]
     assert sum(c.client_id == consumer for c in keycloak.realm(DEFAULT_REALM).clients.values()) == 1

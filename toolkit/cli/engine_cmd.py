@@ -116,19 +116,21 @@ def jobs_logs(obj, job_id) -> None:  # type: ignore[no-untyped-def]
 
 @jobs_group.command("cancel")
 @click.argument("job_id", type=int)
-@click.option("--as", "actor", required=True, help="Who cancels (the step's team or the koordinator).")
+@click.option("--as", "actor", help="Lab and demo only: who cancels (else your OS account's person); the step's "
+                                    "team or the koordinator.")
 @click.pass_obj
 def jobs_cancel(obj, job_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Cancel a queued job, or ask a running one to stop."""
-    job = job_control.cancel(obj.app, job_id, actor)
+    job = job_control.cancel(obj.app, job_id, obj.principal(actor))
     obj.console.print(f"job {job_id}: {job.state.value}{' (cancel requested)' if job.cancel_requested else ''}")
 
 
 @jobs_group.command("retry")
 @click.argument("job_id", type=int)
-@click.option("--as", "actor", required=True, help="Who decides the re-run (the step's team or the koordinator).")
+@click.option("--as", "actor", help="Lab and demo only: who decides the re-run (else your OS account's person); "
+                                    "the step's team or the koordinator.")
 @click.pass_obj
 def jobs_retry(obj, job_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Queue a failed or canceled job again (a new attempt of the same step)."""
-    job = job_control.retry(obj.app, job_id, actor)
+    job = job_control.retry(obj.app, job_id, obj.principal(actor))
     obj.console.print(f"job {job_id}: {job.state.value}")

@@ -15,10 +15,10 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from toolkit.cli.principal import cli_principal
-from toolkit.domain.principal import Principal
+from toolkit.cli.principal import cli_principal, os_account
+from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.engine.app import App
-from toolkit.errors import ToolkitError
+from toolkit.errors import PermissionDeniedError, ToolkitError
 from toolkit.settings import load_settings
 
 
@@ -40,6 +40,16 @@ class CliContext:
         """Who acts: the OS account's person, or ``--as`` in a lab (see `toolkit.cli.principal`)."""
         app = self.app
         return cli_principal(app.directory, app.settings.deployment, as_user)
+
+    def reader(self, as_user: str | None) -> Principal:
+        """For audited reads anyone may do (verifying evidence): the principal if there is one, else the
+        bare OS account, so an auditor's shell without a directory entry can still check a bundle."""
+        try:
+            return self.principal(as_user)
+        except PermissionDeniedError:
+            if as_user is not None:
+                raise
+            return Principal(user=os_account(), auth=AuthMethod.OS_USER)
 
     @property
     def app(self) -> App:

@@ -15,11 +15,11 @@ from typing import Any
 
 from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
 from toolkit.containment.models import IsolateHostRequest
+from toolkit.domain.policy import COMPLETING_KINDS
+from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from toolkit.tickets.models import EventKind
 
 TARGET_FIELD = "objek_terdampak"
-_DECISIONS = frozenset({EventKind.APPROVED, EventKind.STEP_COMPLETED, EventKind.CHECKED})
 
 
 def trigger_actor(ctx: ActionContext) -> str:
@@ -36,7 +36,7 @@ def trigger_actor(ctx: ActionContext) -> str:
         except NotFoundError:
             pass
     for event in reversed(ctx.timeline):
-        if event.kind in _DECISIONS:
+        if event.kind in COMPLETING_KINDS:
             try:
                 ctx.directory.person(event.actor)
             except NotFoundError:
@@ -60,8 +60,8 @@ class IsolateHostAction:
     idempotent = True
 
     def plan(self, ctx: ActionContext) -> dict[str, Any]:
-        request = IsolateHostRequest(ticket_id=ctx.ticket.id, actor=trigger_actor(ctx), host=_target(ctx),
-                                     reason=f"Langkah SOP: {ctx.step.title}")
+        request = IsolateHostRequest(ticket_id=ctx.ticket.id, actor=trigger_actor(ctx), auth=AuthMethod.ENGINE,
+                                     host=_target(ctx), reason=f"Langkah SOP: {ctx.step.title}")
         return request.model_dump(mode="json")
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
@@ -94,7 +94,8 @@ class InspectAction:
 
         started = time.monotonic()
         service = ContainmentService(App(ctx.settings, masker=run.mask), run.log, post_comments=False)
-        state = service.inspect_host(plan["ticket_id"], plan["actor"], plan["host"])
+        principal = Principal(user=plan["actor"], auth=AuthMethod.ENGINE)
+        state = service.inspect_host(plan["ticket_id"], principal, plan["host"])
         path = run.work_dir / f"pemeriksaan-{plan['host']}-job{run.job_id}.md"
         sections = [f"## {key}\n\n```\n{value.strip() or '-'}\n```\n" for key, value in state.items()]
         path.write_text(f"# Pemeriksaan objek terdampak: {plan['host']}\n\n" + "\n".join(sections), encoding="utf-8")

@@ -180,6 +180,19 @@ class Policy:
                                         user=principal.user, required=list(roles))
         return person
 
+    def authorize_containment(self, principal: Principal, ticket: Ticket, operation: str) -> Person:
+        """The CSIRT contains; once the koordinator forwarded the incident to one CSIRT member (assigned
+        it), only that member does."""
+        person = self.authorize_role(principal, self.containment_roles, operation)
+        assignee = ticket.assignee
+        if assignee and assignee != principal.user:
+            forwarded = self._known(assignee)
+            if forwarded is not None and forwarded.roles & set(self.containment_roles):
+                raise PermissionDeniedError(
+                    f"ticket {ticket.id} was forwarded to {assignee}; only they may {operation}",
+                    user=principal.user, assignee=assignee)
+        return person
+
     # -- events: the engine's second look -----------------------------------------------------
     def vet(self, service: Service, ticket: Ticket, event: TimelineEvent) -> str | None:
         """Why this event may not count (None: it counts, or it decides nothing)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from toolkit.domain.principal import Principal
 from toolkit.engine.app import App
 from toolkit.errors import ConflictError, IntegrityError, PermissionDeniedError, ToolkitError
 from toolkit.evidence import bundle as bundles
@@ -29,10 +30,12 @@ def _collector(app: App, actor: str) -> Person:
     return Person(username=person.username, name=person.name, roles=tuple(sorted(person.roles)))
 
 
-def collect_for_ticket(app: App, ticket_id: str, actor: str, logs: Sequence[str] | None = None,
+def collect_for_ticket(app: App, ticket_id: str, principal: Principal, logs: Sequence[str] | None = None,
                        hash_paths: Sequence[str] | None = None, host: str | None = None) -> CollectedBundle:
     """Collect from the ticket's affected object (or ``host``), attach or reference the bundle."""
-    detail = {"logs": list(logs or []), "hash_paths": list(hash_paths or []), "host": host}
+    actor = principal.user
+    detail = {"logs": list(logs or []), "hash_paths": list(hash_paths or []), "host": host,
+              **principal.audit_data()}
     try:
         person = _collector(app, actor)
         ticket = app.tickets.get(ticket_id)
@@ -75,12 +78,12 @@ def collect_for_ticket(app: App, ticket_id: str, actor: str, logs: Sequence[str]
     return result
 
 
-def verify_bundle(app: App, path: Path, actor: str) -> EvidenceVerification:
+def verify_bundle(app: App, path: Path, principal: Principal) -> EvidenceVerification:
     """Verify against this installation's evidence ledger; raises `IntegrityError` when it fails."""
     result = verify(path, bundles.ledger(app.settings.state_dir))
-    app.audit.append(actor, "evidence.verify", None,
+    app.audit.append(principal.user, "evidence.verify", None,
                      {"bundle": result.bundle_id, "path": str(path), "ok": result.ok,
-                      "problems": [p.model_dump() for p in result.problems]})
+                      "problems": [p.model_dump() for p in result.problems]} | principal.audit_data())
     if not result.ok:
         listing = "; ".join(f"{p.kind} {p.path or ''}: {p.problem}".strip() for p in result.problems)
         raise IntegrityError(f"evidence bundle {result.bundle_id or path} does not verify: {listing}",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.audit import AuditLog
+from toolkit.domain.principal import Principal
 from toolkit.errors import (
     ConfigurationError,
     ConflictError,
@@ -185,7 +186,8 @@ def _revoke_at_gateway(gateway: Gateway, consumer: str) -> tuple[str, ...]:
 # ------------------------------------------------------------------------------------------ operations
 
 
-def revoke_credential(app: App, ticket_id: str, *, actor: str, reason: str | None) -> LifecycleOutcome:
+def revoke_credential(app: App, ticket_id: str, *, principal: Principal, reason: str | None) -> LifecycleOutcome:
+    actor = principal.user
     store = store_of(app)
     cred = store.get(ticket_id)
     name = authorise(app, actor, cred, "revoke")
@@ -200,28 +202,29 @@ def revoke_credential(app: App, ticket_id: str, *, actor: str, reason: str | Non
     ended = store.end(ticket_id, "revoked", actor=actor, reason=why, at=datetime.now(UTC))
     app.audit.append(actor, "api.revoke", ticket_id, {
         "consumer": cred.consumer, "api": cred.api, "gateway": gateway.name, "key_ids": list(revoked),
-        "oauth2_client": cred.oauth2_client, "reason": why})
+        "oauth2_client": cred.oauth2_client, "reason": why, **principal.audit_data()})
     _post(app, cred, "dicabut", actor, f"revoked:{cred.key_id}", {"oleh": name, "alasan": why,
                                                                   "oauth2": cred.oauth2_client})
     return LifecycleOutcome(ticket_id=ticket_id, event="revoked", consumer=cred.consumer, api=cred.api, changed=True,
                             revoked_key_ids=revoked, oauth2_client=cred.oauth2_client, expires_at=ended.expires_at)
 
 
-def revoke_consumer(app: App, consumer: str, *, actor: str, reason: str | None) -> list[LifecycleOutcome]:
+def revoke_consumer(app: App, consumer: str, *, principal: Principal, reason: str | None) -> list[LifecycleOutcome]:
     """Every credential spbe issued to ``consumer`` (one per ticket), revoked."""
     consumer = require_gateway_name(consumer, "consumer")
     found = store_of(app).by_consumer(consumer)
     if not found:
         raise NotFoundError(f"no API credential issued by spbe for consumer '{consumer}'", consumer=consumer)
-    return [revoke_credential(app, c.ticket_id, actor=actor, reason=reason) for c in found]
+    return [revoke_credential(app, c.ticket_id, principal=principal, reason=reason) for c in found]
 
 
-def rotate_credential(app: App, ticket_id: str, *, actor: str, reason: str | None) -> LifecycleOutcome:
+def rotate_credential(app: App, ticket_id: str, *, principal: Principal, reason: str | None) -> LifecycleOutcome:
     """A new secret at the gateway (same ACL and quota), the old one refused from now on; the new one
     goes to the vault for the ticket's applicant to reveal once. The validity period stays as long as
     it was, counted from now."""
     from toolkit.vault import VaultMeta
 
+    actor = principal.user
     store = store_of(app)
     cred = store.get(ticket_id)
     name = authorise(app, actor, cred, "rotate")
@@ -249,7 +252,8 @@ def rotate_credential(app: App, ticket_id: str, *, actor: str, reason: str | Non
     store.rotated(ticket_id, key_id=new.key_id, masked=record.masked, issued_at=now, expires_at=expires)
     app.audit.append(actor, "api.rotate", ticket_id, {
         "consumer": cred.consumer, "api": cred.api, "gateway": gateway.name, "old_key_id": cred.key_id,
-        "new_key_id": new.key_id, "masked": record.masked, "oauth2_client": cred.oauth2_client, "reason": why})
+        "new_key_id": new.key_id, "masked": record.masked, "oauth2_client": cred.oauth2_client, "reason": why,
+        **principal.audit_data()})
     _post(app, cred, "dirotasi", actor, f"rotated:{new.key_id}", {
         "oleh": name, "alasan": why, "oauth2": cred.oauth2_client,
         "baru": {"key_id": new.key_id, "masked": record.masked, "expires_at": expires}})
