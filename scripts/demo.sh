@@ -14,17 +14,18 @@ export COLUMNS="${COLUMNS:-150}"   # rich tables read better wider than a pipe's
 say() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 
 # A fresh desk for every demo run; the backup password is a secret kept outside the ticket.
+# Owner-only from here on, like everything spbe itself keeps in the state directory (the applicants'
+# files the parts write there included); only the lab is started with 022, for its hosts' services.
 rm -rf "$SPBE_STATE_DIR"
-mkdir -p "$SPBE_STATE_DIR/secrets"
 umask 077
+mkdir -p "$SPBE_STATE_DIR/secrets"
 python3 -c 'import secrets; print(secrets.token_urlsafe(24))' > "$SPBE_STATE_DIR/secrets/backup_password"
-umask 022
 export SPBE_SECRETS="{\"backup_password\": {\"ref\": \"file:$SPBE_STATE_DIR/secrets/backup_password\"}}"
 export SPBE_VAULT_KEY="${SPBE_VAULT_KEY:-$(spbe secret keygen)}"  # the secrets vault (issued API keys)
 
 say "Lab: a Debian server in its own network namespace, reachable over real SSH"
 spbe lab down --name demo >/dev/null 2>&1 || true
-spbe lab up --name demo
+(umask 022; spbe lab up --name demo)
 
 say "The engine: 'spbe serve' (trigger loop + workers) runs in the background from here on"
 spbe serve --workers 2 2>"$SPBE_STATE_DIR/serve.log" &

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything spbe needs on a fresh Debian/Ubuntu machine (run as root). Idempotent.
-#   - Debian packages: Python venv tooling, the lab's packages (sshd, nftables, debootstrap, prometheus...)
+#   - Debian packages: Python venv tooling, libmagic, the lab's packages (sshd, nftables, debootstrap, prometheus...)
 #   - a virtualenv with spbe and its test tools, at $SPBE_VENV (default /opt/spbe/venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 command -v gcc >/dev/null || need_apt+=(gcc python3-dev)
 command -v ssh >/dev/null || need_apt+=(openssh-client)
+# python-magic (attachment types read from their content) loads Debian's libmagic.
+dpkg-query -W -f='${Status}' libmagic1 2>/dev/null | grep -q "install ok installed" || need_apt+=(libmagic1)
 if ((${#need_apt[@]})); then
     apt-get update -qq
     apt-get install -y -qq "${need_apt[@]}" >/dev/null

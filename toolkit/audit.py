@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, SecretBytes, SecretStr
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from toolkit.errors import IntegrityError, InvalidInputError, UnavailableError
+from toolkit.private_files import open_private, private_dir, private_file
 
 GENESIS = "0" * 64
 _SCHEMA = """CREATE TABLE IF NOT EXISTS audit (
@@ -120,9 +121,8 @@ class AuditLog:
         # A connection inherited through fork() is never closed by the child (closing it could
         # disturb the parent's WAL); it is kept referenced here instead.
         self._inherited: list[sqlite3.Connection] = []
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():  # parameters may name people and hosts: owner-only, like the store
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        private_dir(self.path.parent)
+        private_file(self.path)  # parameters may name people and hosts: owner-only, like the store
         with self._tx() as db:
             db.execute(_SCHEMA)
 
@@ -171,7 +171,7 @@ class AuditLog:
         key = f"{name}_fd"
         fd: int | None = getattr(self._local, key, None)
         if fd is None or getattr(self._local, f"{key}_pid", None) != os.getpid():
-            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+            fd = open_private(path, os.O_RDWR)
             setattr(self._local, key, fd)
             setattr(self._local, f"{key}_pid", os.getpid())
         return fd

@@ -16,6 +16,7 @@ value carries; a naive datetime is taken as UTC because that is how the toolkit 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -67,17 +68,26 @@ class MarkdownText(str):
     __slots__ = ()
 
 
-# Characters that would start a link, an HTML tag or a code span, or end a table cell.
-_INLINE = re.compile(r"([\\`|<>\[\]])")
+# Characters that would start a link, a code span, emphasis or strikethrough, or end a table cell.
+_INLINE = re.compile(r"([\\`|\[\]*~])")
+# "_" only where it can open or close emphasis: not between two letters or digits, so snake_case names
+# of files and facts stay readable in the Markdown source.
+_UNDERSCORE = re.compile(r"_(?![^\W_])|(?<![^\W_])_")
 # At the start of the value these would make a heading, a list item or a setext underline. A lone
-# "-" (how an empty value is shown) is left alone: it is none of these.
+# "-" (how an empty value is shown) is left alone: it is none of these. (A leading ">" is already
+# "&gt;" by then, which starts no block quote.)
 _LEADING = re.compile(r"^(\s*)(#|[-+*](?=\s)|[=-]+\s*$)")
 _ORDERED = re.compile(r"^(\s*\d{1,9})([.)])(?=\s)")
 _NEWLINES = re.compile(r"[ \t]*[\r\n]+[ \t]*")
 
 
 def md(value: Any) -> str:
-    """Escape a value for a Markdown table cell or inline text; newlines become single spaces."""
+    """Escape a value for a Markdown table cell or inline text; newlines become single spaces.
+
+    ``<``, ``>`` and ``&`` become HTML entities rather than backslash escapes: Markdown renderers
+    that predate CommonMark (python-markdown, Markdown.pl) do not honour ``\\<``, and would pass
+    ``<script>`` through as HTML. Bare URLs are left as they are (some renderers link them); what is
+    prevented is link text that hides where a link goes."""
     if isinstance(value, MarkdownText):
         return value
     if isinstance(value, jinja2.Undefined):
@@ -86,8 +96,9 @@ def md(value: Any) -> str:
         return MarkdownText("-")
     if isinstance(value, bool):
         return MarkdownText("Ya" if value else "Tidak")
-    text = _NEWLINES.sub(" ", str(value))
+    text = html.escape(_NEWLINES.sub(" ", str(value)), quote=False)
     text = _INLINE.sub(r"\\\1", text)
+    text = _UNDERSCORE.sub(r"\\_", text)
     text = _ORDERED.sub(r"\1\\\2", text)
     if text.strip() != "-":
         text = _LEADING.sub(r"\1\\\2", text)
@@ -215,7 +226,7 @@ def daftar(value: Any, separator: str = ", ") -> str:
 
 def nama_peran(role: Any) -> str:
     text = str(role)
-    return MarkdownText(ROLE_LABELS.get(text, text.replace("-", " ").title()))
+    return MarkdownText(ROLE_LABELS[text]) if text in ROLE_LABELS else md(text.replace("-", " ").title())
 
 
 def _finalize(value: Any) -> Any:

@@ -30,6 +30,7 @@ from toolkit.engine.app import App
 from toolkit.engine.progress import progress
 from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.notifier import Delivery, Notification, Notifier, Recipient
+from toolkit.private_files import private_dir, private_file
 from toolkit.registry import Registry
 from toolkit.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.workflow import WorkflowState
@@ -91,7 +92,8 @@ class EscalationStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)
         with self._tx() as db:
             db.execute("CREATE TABLE IF NOT EXISTS escalations (ticket_id TEXT NOT NULL, key TEXT NOT NULL, "
                        "claimed_at TEXT NOT NULL, claimed_by TEXT NOT NULL, notified_at TEXT, channel TEXT, "

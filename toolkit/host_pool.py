@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.errors import ConfigurationError, ConflictError, UnavailableError
+from toolkit.private_files import private_dir, private_file
 
 POOL_GROUP = "pusat_data_pool"
 
@@ -59,7 +60,8 @@ def pool_hosts(inventory: Path) -> list[PoolHost]:
 class HostPool:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)
         with self._connect() as db:
             db.execute("CREATE TABLE IF NOT EXISTS allocations (host TEXT PRIMARY KEY, ticket_id TEXT NOT NULL"
                        " UNIQUE, allocated_at TEXT NOT NULL)")

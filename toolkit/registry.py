@@ -12,6 +12,8 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
+
 from toolkit.errors import ConfigurationError
 
 T = TypeVar("T")
@@ -62,15 +64,24 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(set(self._paths) | set(self._factories))
 
-    def create(self, name: str, **kwargs: Any) -> T:
+    def _factory(self, name: str) -> Callable[..., T] | None:
         factory = self._factories.get(name)
+        if factory is None and name in self._paths:
+            factory = load_object(self._paths[name])
+        return factory
+
+    def options_schema(self, name: str) -> type[BaseModel] | None:
+        """The pydantic model of adapter ``name``'s options (its ``Options`` attribute): the one place
+        that says which option is a credential. None for an unknown name or an adapter without one."""
+        schema = getattr(self._factory(name), "Options", None)
+        return schema if isinstance(schema, type) and issubclass(schema, BaseModel) else None
+
+    def create(self, name: str, **kwargs: Any) -> T:
+        factory = self._factory(name)
         if factory is None:
-            path = self._paths.get(name)
-            if path is None:
-                raise ConfigurationError(
-                    f"no {self.group} adapter named '{name}'; known: {', '.join(self.names()) or 'none'}"
-                )
-            factory = load_object(path)
+            raise ConfigurationError(
+                f"no {self.group} adapter named '{name}'; known: {', '.join(self.names()) or 'none'}"
+            )
         try:
             return factory(**kwargs)
         except TypeError as exc:

@@ -7,51 +7,41 @@ SQLite ticket store, SQLite queue, roles file and the lab inventory, all under `
 
 Credentials are never written in the file itself: a `SecretRef` names where to read them
 (``env:NAME`` or ``file:/path``), and the resolved value is a `SecretStr` so it does not leak into
-reprs, logs or ``spbe config show``.
+reprs, logs or ``spbe config show``. Adapter options are parsed by each adapter's own schema
+(`toolkit.adapter_options`), which types its credentials the same way.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
+from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, options_schema, typed_options
 from toolkit.containment.config import ContainmentSettings
 from toolkit.errors import ConfigurationError
 from toolkit.evidence.config import EvidenceSettings
+from toolkit.secret_types import SecretRef as SecretRef  # where it was always imported from
+from toolkit.settings_errors import configuration_error
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-class SecretRef(BaseModel):
-    """A pointer to a secret, safe to show: ``env:SPBE_BACKUP_PASSWORD`` or ``file:/etc/spbe/key``."""
-
-    model_config = ConfigDict(frozen=True)
-    ref: str = Field(pattern=r"^(env:[A-Z_][A-Z0-9_]*|file:/[^\x00\n]+)$")
-
-    def resolve(self) -> SecretStr:
-        scheme, _, where = self.ref.partition(":")
-        if scheme == "env":
-            value = os.environ.get(where)
-            if value is None:
-                raise ConfigurationError(f"secret {self.ref} is not set in the environment", ref=self.ref)
-            return SecretStr(value)
-        try:
-            return SecretStr(Path(where).read_text(encoding="utf-8").strip())
-        except OSError as exc:
-            raise ConfigurationError(f"secret {self.ref} cannot be read: {exc.strerror}", ref=self.ref) from None
+log = logging.getLogger(__name__)
 
 
 class AdapterSettings(BaseModel):
-    """Which adapter implements a port, by registry name, and its options."""
+    """Which adapter implements a port, by registry name, and its options (typed by the adapter's
+    schema once they are part of `Settings`)."""
 
     model_config = ConfigDict(frozen=True)
     kind: str
@@ -117,6 +107,13 @@ class IdentitySettings(BaseModel):
     verify_tls: bool = True
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("options")
+    @classmethod
+    def _typed_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """The provider's own schema types the options, so a credential among them never prints."""
+        kind = info.data.get("kind", "keycloak")
+        return options_schema(IDENTITY_GROUP, kind).model_validate(value).kwargs()
+
 
 class VaultSettings(BaseModel):
     """The secrets vault (`toolkit.vault`). The key is 32 random bytes in urlsafe base64
@@ -176,6 +173,14 @@ class Settings(BaseSettings):
     escalation_interval_s: float = Field(default=60.0, gt=0, le=86400,
                                          description="how often `spbe serve` checks for late steps")
 
+    @field_validator(*SETTINGS_GROUPS)
+    @classmethod
+    def _typed_adapter_options(cls, value: AdapterSettings, info: ValidationInfo) -> AdapterSettings:
+        """Options are parsed by the configured adapter's schema here, at the boundary: a credential
+        among them is typed from the start, and a wrong value is refused with its key path."""
+        group = SETTINGS_GROUPS[str(info.field_name)]
+        return AdapterSettings(kind=value.kind, options=typed_options(group, value.kind, value.options))
+
     @field_validator("state_dir", "lab_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -190,8 +195,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        configured = settings_cls.model_config.get("toml_file")
-        config_file = Path(str(configured) if configured else os.environ.get("SPBE_CONFIG", "spbe.toml"))
+        config_file = _config_file(settings_cls)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if config_file.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
@@ -210,11 +214,16 @@ class Settings(BaseSettings):
         return self.inventory or self.lab_inventory()
 
 
-def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
-    """Build settings, turning pydantic's error into one that names the bad key. ``config_file``
-    replaces ``$SPBE_CONFIG`` for this call only (no process-wide state is changed)."""
-    from pydantic import ValidationError
+def _config_file(settings_cls: type[BaseSettings]) -> Path:
+    configured = settings_cls.model_config.get("toml_file")
+    return Path(str(configured) if configured else os.environ.get("SPBE_CONFIG", "spbe.toml"))
 
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build settings; any problem (a malformed ``SPBE_*`` value, a TOML syntax error, an invalid
+    value) is a `ConfigurationError` naming the variable, or the file with its line or key, so the
+    CLI exits 8 with one line instead of a traceback. ``config_file`` replaces ``$SPBE_CONFIG`` for
+    this call only (no process-wide state is changed)."""
     cls: type[Settings] = Settings
     if config_file is not None:
         path = Path(config_file)
@@ -225,10 +234,10 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
             model_config = SettingsConfigDict(**{**Settings.model_config, "toml_file": path})
 
         cls = FileSettings
+    toml_file = _config_file(cls)
     try:
-        return cls(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise ConfigurationError(f"invalid settings: {problems}") from None
+        settings = cls(**overrides)
+    except (ValidationError, SettingsError, tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise configuration_error(exc, toml_file if toml_file.is_file() else None) from None
+    log.debug("settings loaded (config file: %s): %r", toml_file if toml_file.is_file() else "none", settings)
+    return settings

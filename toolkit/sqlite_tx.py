@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from toolkit.errors import UnavailableError
+from toolkit.private_files import private_dir, private_file
 
 
 class SqliteStore:
@@ -27,7 +28,8 @@ class SqliteStore:
         self.what = what
         self._wal = wal
         self._local = threading.local()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)  # before SQLite creates it (and its journal) with the umask's mode
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -27,6 +27,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from pydantic import Field, SecretStr
+
+from toolkit.adapter_options import AdapterOptions
 from toolkit.gateway import (
     AclGroup,
     ApiRoute,
@@ -41,6 +44,7 @@ from toolkit.gateway import (
     require_gateway_name,
 )
 from toolkit.masking import Masker, last4
+from toolkit.secret_types import ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
 from ._http import AdminClient
@@ -74,17 +78,31 @@ def _lab_urls(settings: Settings) -> tuple[str, str]:
     return state.admin_url, state.proxy_url
 
 
+class ExpressGatewayOptions(AdapterOptions):
+    """``gateway.options`` of express_gateway, shared by its token routes (they talk to the same
+    Admin API). The lab's URLs are used for any URL left out."""
+
+    admin_url: ServiceUrl | None = Field(default=None, description="Admin API, e.g. http://127.0.0.1:9876")
+    proxy_url: ServiceUrl | None = Field(default=None, description="the proxy consumers call")
+    timeout_s: float = Field(default=10.0, gt=0, le=600)
+    reload_timeout_s: float = Field(default=20.0, gt=0, le=600,
+                                    description="how long a config change may take to be hot-reloaded")
+
+
 class ExpressGatewayAdapter:
     name = "express_gateway"
+    Options = ExpressGatewayOptions
 
-    def __init__(self, settings: Settings, admin_url: str | None = None, proxy_url: str | None = None,
-                 timeout_s: float = 10.0, reload_timeout_s: float = 20.0, masker: Masker | None = None) -> None:
-        if admin_url is None or proxy_url is None:
-            lab_admin, lab_proxy = _lab_urls(settings)
-            admin_url, proxy_url = admin_url or lab_admin, proxy_url or lab_proxy
+    def __init__(self, settings: Settings, admin_url: str | SecretStr | None = None,
+                 proxy_url: str | SecretStr | None = None, timeout_s: float = 10.0, reload_timeout_s: float = 20.0,
+                 masker: Masker | None = None) -> None:
         self.masker = masker or Masker()
-        self.admin = AdminClient("express-gateway", admin_url, masker=self.masker, timeout_s=timeout_s)
-        self.proxy_url = proxy_url.rstrip("/")
+        admin, proxy = reveal_url(admin_url, self.masker), reveal_url(proxy_url, self.masker)
+        if admin is None or proxy is None:
+            lab_admin, lab_proxy = _lab_urls(settings)
+            admin, proxy = admin or lab_admin, proxy or lab_proxy
+        self.admin = AdminClient("express-gateway", admin, masker=self.masker, timeout_s=timeout_s)
+        self.proxy_url = proxy.rstrip("/")
         self.reload_timeout_s = reload_timeout_s
         self._config_lock = threading.Lock()  # read-modify-write of one pipeline at a time
 

@@ -26,9 +26,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from integrations.gateway._http import AdminClient
-from integrations.gateway.express_gateway import _lab_urls
+from integrations.gateway.express_gateway import ExpressGatewayOptions, _lab_urls
 from toolkit.gateway import ApiRoute, GatewayNotFoundError, GatewayUnavailableError, acl_group
 from toolkit.masking import Masker
+from toolkit.secret_types import reveal_url
 from toolkit.settings import Settings
 from toolkit.splp.token_route import TokenRouteSpec
 
@@ -37,14 +38,18 @@ PREFIX = "oauth2-"
 
 class ExpressGatewayTokenRoutes:
     name = "express_gateway"
+    Options = ExpressGatewayOptions  # built from the gateway's own options
 
-    def __init__(self, settings: Settings, admin_url: str | None = None, proxy_url: str | None = None,
-                 timeout_s: float = 10.0, reload_timeout_s: float = 20.0, masker: Masker | None = None) -> None:
-        if admin_url is None or proxy_url is None:
+    def __init__(self, settings: Settings, admin_url: str | SecretStr | None = None,
+                 proxy_url: str | SecretStr | None = None, timeout_s: float = 10.0, reload_timeout_s: float = 20.0,
+                 masker: Masker | None = None) -> None:
+        masker = masker or Masker()
+        admin, proxy = reveal_url(admin_url, masker), reveal_url(proxy_url, masker)
+        if admin is None or proxy is None:
             lab_admin, lab_proxy = _lab_urls(settings)
-            admin_url, proxy_url = admin_url or lab_admin, proxy_url or lab_proxy
-        self.admin = AdminClient("express-gateway", admin_url, masker=masker or Masker(), timeout_s=timeout_s)
-        self.proxy_url = proxy_url.rstrip("/")
+            admin, proxy = admin or lab_admin, proxy or lab_proxy
+        self.admin = AdminClient("express-gateway", admin, masker=masker, timeout_s=timeout_s)
+        self.proxy_url = proxy.rstrip("/")
         self.reload_timeout_s = reload_timeout_s
 
     def _get(self, kind: str, name: str) -> Any:

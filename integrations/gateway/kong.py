@@ -21,6 +21,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import Field, SecretStr
+
+from toolkit.adapter_options import AdapterOptions
 from toolkit.gateway import (
     AclGroup,
     ApiRoute,
@@ -35,6 +38,7 @@ from toolkit.gateway import (
     require_gateway_name,
 )
 from toolkit.masking import Masker
+from toolkit.secret_types import SecretName, ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
 from ._http import AdminClient, json_message
@@ -47,20 +51,34 @@ def _epoch(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC) if isinstance(value, int | float) else None
 
 
+class KongOptions(AdapterOptions):
+    """``gateway.options`` of kong."""
+
+    admin_url: ServiceUrl = Field(description="Admin API, e.g. http://127.0.0.1:8001")
+    proxy_url: ServiceUrl = Field(description="the proxy consumers call")
+    admin_token_secret: SecretName | None = Field(
+        default=None, description="Enterprise RBAC: the settings.secrets entry holding the Kong-Admin-Token")
+    timeout_s: float = Field(default=10.0, gt=0, le=600)
+    verify_tls: bool = True
+
+
 class KongAdapter:
     name = "kong"
+    Options = KongOptions
 
-    def __init__(self, settings: Settings, admin_url: str, proxy_url: str, admin_token_secret: str | None = None,
-                 timeout_s: float = 10.0, verify_tls: bool = True, masker: Masker | None = None) -> None:
+    def __init__(self, settings: Settings, admin_url: str | SecretStr, proxy_url: str | SecretStr,
+                 admin_token_secret: str | None = None, timeout_s: float = 10.0, verify_tls: bool = True,
+                 masker: Masker | None = None) -> None:
         self.masker = masker or Masker()
+        admin, proxy = str(reveal_url(admin_url, self.masker)), str(reveal_url(proxy_url, self.masker))
         headers = {}
         if admin_token_secret:
             token = settings.secret(admin_token_secret)
             self.masker.add(token)
             headers["Kong-Admin-Token"] = token.get_secret_value()
-        self.admin = AdminClient("kong", admin_url, masker=self.masker, timeout_s=timeout_s, headers=headers,
+        self.admin = AdminClient("kong", admin, masker=self.masker, timeout_s=timeout_s, headers=headers,
                                  message=json_message("message"), verify=verify_tls)
-        self.proxy_url = proxy_url.rstrip("/")
+        self.proxy_url = proxy.rstrip("/")
 
     # ------------------------------------------------------------------ helpers
 

@@ -30,8 +30,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
+from toolkit.adapter_options import AdapterOptions
 from toolkit.gateway import (
     AclGroup,
     ApiRoute,
@@ -47,6 +48,7 @@ from toolkit.gateway import (
     require_gateway_name,
 )
 from toolkit.masking import Masker
+from toolkit.secret_types import SecretName, ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
 from ._http import AdminClient, json_message
@@ -70,10 +72,24 @@ def _tier_per_minute(policy: dict[str, Any]) -> float | None:
     return count * factor / unit_time
 
 
+class Wso2Options(AdapterOptions):
+    """``gateway.options`` of wso2."""
+
+    base_url: ServiceUrl = Field(description="API Manager (REST APIs, DCR, token endpoint), e.g. https://apim:9443")
+    gateway_url: ServiceUrl = Field(description="the gateway consumers call, e.g. https://apim:8243")
+    username: str = Field(default="admin", min_length=1, max_length=128)
+    password_secret: SecretName = Field(default="wso2_admin_password",
+                                        description="the settings.secrets entry holding the admin password")
+    timeout_s: float = Field(default=15.0, gt=0, le=600)
+    verify_tls: bool = True
+
+
 class Wso2Adapter:
     name = "wso2"
+    Options = Wso2Options
 
-    def __init__(self, settings: Settings, base_url: str, gateway_url: str, username: str = "admin",
+    def __init__(self, settings: Settings, base_url: str | SecretStr, gateway_url: str | SecretStr,
+                 username: str = "admin",
                  password_secret: str = "wso2_admin_password",  # noqa: S107 - a secret's name, not a secret
                  timeout_s: float = 15.0, verify_tls: bool = True,
                  masker: Masker | None = None) -> None:
@@ -81,8 +97,8 @@ class Wso2Adapter:
         self.username = username
         self.password = settings.secret(password_secret)
         self.masker.add(self.password)
-        self.base_url = base_url.rstrip("/")
-        self.gateway_url = gateway_url.rstrip("/")
+        self.base_url = str(reveal_url(base_url, self.masker)).rstrip("/")
+        self.gateway_url = str(reveal_url(gateway_url, self.masker)).rstrip("/")
         self.rest = AdminClient("wso2", self.base_url, masker=self.masker, timeout_s=timeout_s,
                                 message=json_message("description", "message", "error_description"),
                                 verify=verify_tls)

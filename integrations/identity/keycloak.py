@@ -30,6 +30,7 @@ from pydantic import Field, SecretStr, TypeAdapter, ValidationError
 
 from integrations.identity.jwt_validation import JwksCache, validate_access_token
 from integrations.identity.keycloak_errors import mapped_errors
+from toolkit.adapter_options import AdapterOptions
 from toolkit.errors import (
     ActionFailedError,
     ConfigurationError,
@@ -70,7 +71,17 @@ def _checked(adapter: TypeAdapter[str], value: str, what: str) -> str:
         raise InvalidInputError(f"{what} {value[:80]!r} is not valid", errors=[(what, "invalid")]) from None
 
 
+class KeycloakOptions(AdapterOptions):
+    """``identity.options`` of keycloak; where Keycloak is and the admin client's secret reference are
+    `IdentitySettings` fields, shared with the keycloak directory."""
+
+    jwks_min_refresh_s: float = Field(default=10.0, ge=0, le=3600,
+                                      description="an unknown kid refetches the realm's keys at most this often")
+
+
 class KeycloakIdentityProvider:
+    Options = KeycloakOptions
+
     def __init__(self, *, settings: Settings, masker: Masker | None = None, jwks_min_refresh_s: float = 10.0) -> None:
         """``jwks_min_refresh_s``: an unknown ``kid`` refetches the realm's keys at most this often
         (Keycloak's own adapters default to 10 s), so a rotated key is picked up quickly but a flood

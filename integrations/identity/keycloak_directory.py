@@ -19,8 +19,11 @@ The person's ``opd`` and ``title`` come from the Keycloak user attributes of tho
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from integrations.identity.keycloak import KeycloakIdentityProvider
 from integrations.identity.roles_file import KNOWN_ROLES
+from toolkit.adapter_options import AdapterOptions
 from toolkit.directory import Person
 from toolkit.errors import ConfigurationError, NotFoundError
 from toolkit.identity_provider import IdentityProvider, IdpUser
@@ -30,7 +33,16 @@ from toolkit.settings import Settings
 _SERVICE_ACCOUNT_PREFIX = "service-account-"
 
 
+class KeycloakDirectoryOptions(AdapterOptions):
+    """``directory.options`` of keycloak (Keycloak itself is ``[identity]``)."""
+
+    role_prefix: str = Field(default="", max_length=64, description="realm roles are the SOP roles behind this")
+    role_map: dict[str, str] = Field(default_factory=dict, description="realm role -> SOP role, for other names")
+
+
 class KeycloakDirectory:
+    Options = KeycloakDirectoryOptions
+
     def __init__(self, *, settings: Settings, role_prefix: str = "", role_map: dict[str, str] | None = None,
                  provider: IdentityProvider | None = None, masker: Masker | None = None) -> None:
         self.provider: IdentityProvider = provider or KeycloakIdentityProvider(settings=settings, masker=masker)

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from toolkit.adapter_options import AdapterOptions
 from toolkit.directory import Person
 from toolkit.errors import ConfigurationError, NotFoundError
 from toolkit.settings import Settings
@@ -109,7 +110,15 @@ def load_people(path: Path) -> dict[str, Person]:
     return people
 
 
+class RolesFileOptions(AdapterOptions):
+    """``directory.options`` of roles_file."""
+
+    path: str | None = Field(default=None, min_length=1, description="the roles file; None: settings.roles_file")
+
+
 class RolesFileDirectory:
+    Options = RolesFileOptions
+
     def __init__(self, *, settings: Settings, path: str | None = None) -> None:
         self.path = Path(path) if path is not None else Path(settings.roles_file)
         self._people = load_people(self.path)

@@ -15,13 +15,32 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
 
+from pydantic import Field
+
+from toolkit.adapter_options import AdapterOptions
 from toolkit.errors import ConfigurationError, UnavailableError
 from toolkit.notifier import Delivery, Notification
+from toolkit.secret_types import SecretName
 from toolkit.tickets.port import TicketSystem
+
+
+class SmtpOptions(AdapterOptions):
+    """``notifier.options`` of smtp. The password is never an option, only the name of a secret."""
+
+    host: str = Field(default="127.0.0.1", min_length=1, max_length=253)
+    port: int = Field(default=25, gt=0, lt=65536)
+    sender: str = Field(default="spbe@localhost", min_length=3, max_length=254)
+    sender_name: str = Field(default="Layanan SPBE", max_length=128)
+    starttls: bool = False
+    username: str | None = Field(default=None, max_length=254)
+    password_secret: SecretName | None = Field(default=None,
+                                               description="the settings.secrets entry holding the SMTP password")
+    timeout_s: float = Field(default=10.0, gt=0, le=600)
 
 
 class SmtpNotifier:
     channel = "smtp"
+    Options = SmtpOptions
 
     def __init__(self, *, settings: Any, tickets: TicketSystem | None = None, host: str = "127.0.0.1",
                  port: int = 25, sender: str = "spbe@localhost", sender_name: str = "Layanan SPBE",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolkit.adapter_options import AdapterOptions
 from toolkit.notifier import Delivery, Notification
 from toolkit.tickets.models import EventKind, NewEvent
 from toolkit.tickets.port import TicketSystem
@@ -14,6 +15,7 @@ from toolkit.tickets.port import TicketSystem
 
 class TimelineNotifier:
     channel = "timeline"
+    Options = AdapterOptions  # none of its own: it writes to the ticket store the app already has
 
     def __init__(self, *, settings: Any, tickets: TicketSystem) -> None:
         self._tickets = tickets

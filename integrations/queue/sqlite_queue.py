@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from pydantic import Field
+
+from toolkit.adapter_options import AdapterOptions
 from toolkit.errors import ConflictError, NotFoundError, UnavailableError
 from toolkit.jobs import (
     TERMINAL_STATES,
@@ -27,6 +30,7 @@ from toolkit.jobs import (
     OutboxItem,
     PendingOutbox,
 )
+from toolkit.private_files import private_dir, private_file
 from toolkit.settings import Settings
 
 _SCHEMA = """
@@ -63,10 +67,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+class SqliteQueueOptions(AdapterOptions):
+    """``queue.options`` of sqlite."""
+
+    db_name: str = Field(default="queue.db", pattern=r"^[A-Za-z0-9._-]{1,128}$",
+                         description="the SQLite file, under state_dir")
+    busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+
+
 class SqliteJobQueue:
+    Options = SqliteQueueOptions
+
     def __init__(self, *, settings: Settings, db_name: str = "queue.db", busy_timeout_ms: int = 5000) -> None:
         self.path = Path(settings.state_dir) / db_name
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)  # jobs carry plans and results: owner-only, like the other stores
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._conn().executescript(_SCHEMA)  # executescript manages its own transaction

@@ -25,9 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from pydantic_core import to_jsonable_python
 
+from toolkit.adapter_options import AdapterOptions
 from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError
+from toolkit.private_files import private_dir, private_file
 from toolkit.settings import Settings
 from toolkit.tickets.models import (
     AttachmentRef,
@@ -85,7 +88,17 @@ def _event(row: sqlite3.Row) -> TimelineEvent:
     return TimelineEvent.model_validate({**dict(row), "data": json.loads(row["data"])})
 
 
+class EmbeddedOptions(AdapterOptions):
+    """``tickets.options`` of embedded (``clock``, for tests only, is passed through undeclared)."""
+
+    db_name: str = Field(default="tickets.db", pattern=r"^[A-Za-z0-9._-]{1,128}$",
+                         description="the SQLite file, under state_dir")
+    busy_timeout_ms: int = Field(default=2000, ge=0, le=600_000)
+
+
 class EmbeddedTicketStore:
+    Options = EmbeddedOptions
+
     def __init__(self, *, settings: Settings, db_name: str = "tickets.db", busy_timeout_ms: int = 2000,
                  clock: Callable[[], datetime] | None = None) -> None:
         """``clock`` exists for tests of the yearly sequence and of SLA timing; it must return an
@@ -100,9 +113,8 @@ class EmbeddedTicketStore:
         # checkpoint or delete the parent's WAL. They are kept referenced here instead.
         self._inherited: list[sqlite3.Connection] = []
         with self._guard():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+            private_dir(self.path.parent)
+            private_file(self.path)
         with self._tx() as db:
             for statement in _SCHEMA.split(";"):
                 db.execute(statement)

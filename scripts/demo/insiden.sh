@@ -17,7 +17,12 @@ for who in ("attacker", "csirt"):
 }
 say "Penanganan Insiden Siber: a reporter reports that the web server ir-web-01 was defaced"
 dir="$SPBE_STATE_DIR/insiden"; mkdir -p "$dir"
-printf '\x89PNG\r\n\x1a\n' > "$dir/layar.png"; printf 'GET / 200 "HACKED"\n' > "$dir/log.txt"
+# A real (1x1) PNG: attachment types are read from the content, a bare signature is not an image.
+python3 -c 'import struct, sys, zlib
+chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+                        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))' > "$dir/layar.png"
+printf 'GET / 200 "HACKED"\n' > "$dir/log.txt"
 printf '%%PDF-1.4\n%%%%EOF\n' > "$dir/ktp.pdf"
 I=$(spbe ticket open insiden-siber --as lina --title "Halaman situs layanan diretas" \
     -f pelapor_nama="Nur Aisyah" -f pelapor_kontak=nur.aisyah@example.go.id -f instansi="Dinas Kesehatan" \

@@ -23,6 +23,7 @@ import ansible_runner
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from toolkit.errors import ConfigurationError
+from toolkit.private_files import private_dir, tighten_tree
 
 _LIMIT = re.compile(r"[A-Za-z0-9._:,!&*@\[\]-]{1,500}")
 RunStatus = Literal["successful", "failed", "timeout", "canceled"]
@@ -162,9 +163,9 @@ def run_playbook(
     if not run.inventory.exists():
         raise ConfigurationError(f"inventory not found: {run.inventory}", inventory=str(run.inventory))
     ident = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    data_dir = run.private_data_dir / ident
-    data_dir.mkdir(parents=True, mode=0o700)
-    (data_dir / "tmp").mkdir(mode=0o700)
+    data_dir = private_dir(run.private_data_dir) / ident
+    os.mkdir(data_dir, 0o700)
+    private_dir(data_dir / "tmp")
     stats: dict[str, Any] = {}
     hosts: dict[str, HostStats] = {}
     failed: list[FailedTask] = []
@@ -213,6 +214,7 @@ def run_playbook(
         # Do not leave secrets on disk: the extra vars may carry revealed passwords.
         (data_dir / "env" / "extravars").unlink(missing_ok=True)
         _scrub(data_dir, mask)
+        tighten_tree(data_dir)  # ansible-runner writes its artifacts with the process's umask
     status: RunStatus = _STATUSES.get(str(runner.status), "failed")  # runner's "error" counts as failed
     return PlaybookSummary(
         status=status,

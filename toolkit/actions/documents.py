@@ -14,6 +14,7 @@ from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunConte
 from toolkit.confidentiality import reporter_confidential
 from toolkit.document_context import build_context
 from toolkit.documents import TemplateRenderer
+from toolkit.private_files import write_private
 
 _DOCUMENT_MADE = "Dokumen telah dibuat dari hasil langkah-langkah sebelumnya dan dilampirkan pada tiket ini."
 _VIEWER: frozenset[str] = frozenset()  # documents are read by the applicant: confidential fields stay hidden
@@ -37,7 +38,7 @@ class DocumentAction:
         renderer = TemplateRenderer(ctx.settings.templates_dir)
         text = run.mask(renderer.render("documents", plan["template"], _context(ctx)))
         path = run.work_dir / plan["filename"]
-        path.write_text(text, encoding="utf-8")
+        write_private(path, text)
         run.log(f"rendered {plan['template']} ({len(text)} characters) to {path.name}")
         comment = renderer.render("comments", "hasil_aksi", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": True, "host": {},

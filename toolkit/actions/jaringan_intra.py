@@ -27,6 +27,7 @@ from toolkit.network.fanout import NetworkRunner
 from toolkit.network.inventory import ID_RE, NetworkInventory, load_inventory
 from toolkit.network.plan import NetworkChange, build_change
 from toolkit.network.runner_factory import build_runner
+from toolkit.private_files import write_private
 
 PLAN_APPROVAL_STEP = "persetujuan-rencana-konfigurasi"
 
@@ -177,12 +178,12 @@ class NetworkAnalyseAction:
             diffs[ports.device] = report.result(ports.device).diff
             for suffix, text in ((".cfg", "\n".join(rendered[ports.device]) + "\n"), (".diff", diffs[ports.device])):
                 path = run.work_dir / f"{ctx.ticket.id}_{ports.device}{suffix}"
-                path.write_text(run.mask(text), encoding="utf-8")
+                write_private(path, run.mask(text))
                 artifacts.append(Artifact(name=path.name, path=path, media_type="text/plain",
                                           kind="network_config" if suffix == ".cfg" else "network_diff"))
         digest = plan_digest(change, rendered)
         plan_file = run.work_dir / f"{ctx.ticket.id}_plan.json"  # for `spbe network diff|verify --plan`
-        plan_file.write_text(change.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        write_private(plan_file, change.model_dump_json(indent=2) + "\n")
         artifacts.append(Artifact(name=plan_file.name, path=plan_file, media_type="application/json",
                                   kind="network_plan"))
         apps = [inventory.app(a) for a in request.apps]

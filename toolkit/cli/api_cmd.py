@@ -10,10 +10,9 @@ import signal
 import threading
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from toolkit.cli.render import emit_json, when
+from toolkit.cli.render import emit_json, plain, when
 from toolkit.errors import InvalidInputError
 from toolkit.splp import lifecycle
 
@@ -43,8 +42,8 @@ def api_list(obj, status, live, as_json) -> None:  # type: ignore[no-untyped-def
     for r in rows:
         kind = r["kind"] + (f" + {r['oauth2_client']}" if r["oauth2_client"] else "")
         style = STATUS_STYLE[r["status"]]
-        table.add_row(escape(r["ticket_id"]), escape(r["api"]), escape(r["consumer"]), escape(kind),
-                      str(r["per_minute"]), escape(f"{r['masked_key']} ({r['key_id'][:8]})"), when(r["issued_at"]),
+        table.add_row(plain(r["ticket_id"]), plain(r["api"]), plain(r["consumer"]), plain(kind),
+                      str(r["per_minute"]), plain(f"{r['masked_key']} ({r['key_id'][:8]})"), when(r["issued_at"]),
                       when(r["expires_at"]), f"[{style}]{r['status']}[/]")
     obj.console.print(table)
 
@@ -55,16 +54,16 @@ def _render(obj, outcomes, as_json) -> None:  # type: ignore[no-untyped-def]
         return
     for o in outcomes:
         if o.error:
-            obj.console.print(f"[red]{o.ticket_id}[/]: {o.event} failed: {escape(o.error)}")
+            obj.console.print(f"[red]{plain(o.ticket_id)}[/]: {o.event} failed: {plain(o.error)}")
         elif not o.changed:
-            obj.console.print(f"{o.ticket_id}: {escape(o.consumer)} was already {o.event}; nothing changed")
+            obj.console.print(f"{plain(o.ticket_id)}: {plain(o.consumer)} was already {o.event}; nothing changed")
         elif o.event == "rotated":
-            obj.console.print(f"{o.ticket_id}: {escape(o.consumer)} rotated; new key {o.new_masked} "
+            obj.console.print(f"{plain(o.ticket_id)}: {plain(o.consumer)} rotated; new key {o.new_masked} "
                               f"(ID {o.new_key_id}), valid until {when(o.expires_at)}; the applicant collects it "
-                              f"with 'spbe secret reveal {o.ticket_id} --name api-key'")
+                              f"with 'spbe secret reveal {plain(o.ticket_id)} --name api-key'")
         else:
             keys = ", ".join(o.revoked_key_ids) or "no active key left"
-            obj.console.print(f"{o.ticket_id}: {escape(o.consumer)} {o.event} ({escape(keys)})")
+            obj.console.print(f"{plain(o.ticket_id)}: {plain(o.consumer)} {o.event} ({plain(keys)})")
 
 
 @api_group.command("revoke")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from toolkit.cli.render import emit_json, when
+from toolkit.cli.render import emit_json, plain, when
 
 
 @click.group("audit")
@@ -25,8 +25,8 @@ def audit_verify(obj, as_json) -> None:  # type: ignore[no-untyped-def]
         obj.console.print(f"[green]audit log intact[/]: {result.entries} entries")
     else:
         for problem in result.problems:
-            obj.err.print(f"[red]entry {problem.get('seq') if isinstance(problem, dict) else problem}[/]: "
-                          f"{problem.get('problem') if isinstance(problem, dict) else ''}")
+            seq, what = (problem.get("seq"), problem.get("problem")) if isinstance(problem, dict) else (problem, "")
+            obj.err.print(f"[red]entry {plain(seq)}[/]: {plain(what)}")
     if not result.ok:
         raise SystemExit(9)
 
@@ -46,5 +46,5 @@ def audit_list(obj, ticket_id, limit, as_json) -> None:  # type: ignore[no-untyp
     for col in ("#", "When", "Actor", "Action", "Ticket", "Hash"):
         table.add_column(col)
     for e in entries:
-        table.add_row(str(e.seq), when(e.at), e.actor, e.action, e.ticket_id or "-", e.hash[:12])
+        table.add_row(str(e.seq), when(e.at), plain(e.actor), plain(e.action), plain(e.ticket_id), plain(e.hash[:12]))
     obj.console.print(table)

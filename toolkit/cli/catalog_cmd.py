@@ -13,11 +13,11 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from toolkit.catalog.loader import load_catalog
 from toolkit.catalog.models import Catalog, FieldSpec, FieldType, Service, Sla, SlaVariant, Step
+from toolkit.cli.render import make_console, plain
 
 
 @click.group("catalog")
@@ -40,7 +40,7 @@ def list_command(as_json: bool) -> None:
     table.add_column("SLA", overflow="fold")
     table.add_column("Langkah", justify="right")
     for service in catalog.services():
-        table.add_row(service.id, escape(service.name), escape(service.provider), sla_summary(service.sla),
+        table.add_row(service.id, plain(service.name), plain(service.provider), sla_summary(service.sla),
                       str(len(service.steps)))
     _console().print(table)
 
@@ -55,9 +55,9 @@ def show_command(service_id: str, as_json: bool) -> None:
         _echo_json(service.model_dump(mode="json", by_alias=True))
         return
     console = _console()
-    console.print(f"[bold]{escape(service.name)}[/] ({service.id})")
-    console.print(f"Penyelenggara: {escape(service.provider)}")
-    console.print(f"Sumber SOP: {escape(service.seed)} · Biaya: {escape(service.cost)}")
+    console.print(f"[bold]{plain(service.name)}[/] ({service.id})")
+    console.print(f"Penyelenggara: {plain(service.provider)}")
+    console.print(f"Sumber SOP: {plain(service.seed)} · Biaya: {plain(service.cost)}")
     _bullets(console, "Persyaratan", service.requirements.sop_text)
     console.print(_fields_table(service))
     if service.requirements.attachments:
@@ -79,7 +79,7 @@ def _catalog() -> Catalog:
 
 def _console() -> Console:
     # Built per call so output follows click's current stdout (CliRunner swaps it).
-    return Console(highlight=False)
+    return make_console()
 
 
 def _echo_json(data: Any) -> None:
@@ -131,7 +131,7 @@ def _bullets(console: Console, heading: str, items: tuple[str, ...]) -> None:
         return
     console.print(f"\n[bold]{heading}[/]")
     for number, item in enumerate(items, 1):
-        console.print(f"  {number}. {escape(item)}")
+        console.print(f"  {number}. {plain(item)}")
 
 
 def _constraint(spec: FieldSpec) -> str:
@@ -159,8 +159,8 @@ def _fields_table(service: Service) -> Table:
         notes = _constraint(spec)
         if spec.confidential:
             notes = "; ".join(filter(None, ("rahasia", notes)))
-        table.add_row(spec.name, escape(spec.label), str(spec.type), "ya" if spec.required else "tidak",
-                      escape(notes))
+        table.add_row(spec.name, plain(spec.label), str(spec.type), "ya" if spec.required else "tidak",
+                      plain(notes))
     return table
 
 
@@ -171,15 +171,15 @@ def _attachments_table(service: Service) -> Table:
     table.add_column("Wajib")
     table.add_column("Jenis berkas", overflow="fold")
     for attachment in service.requirements.attachments:
-        table.add_row(attachment.name, escape(attachment.label), "ya" if attachment.required else "tidak",
+        table.add_row(attachment.name, plain(attachment.label), "ya" if attachment.required else "tidak",
                       ", ".join(attachment.media_types) or "apa saja")
     return table
 
 
 def _step_cells(number: int, step: Step) -> list[str]:
-    title = f"{escape(step.title)}\n[dim]{step.id}[/]"
+    title = f"{plain(step.title)}\n[dim]{step.id}[/]"
     if step.outputs:
-        title += f"\n[dim]output: {escape('; '.join(step.outputs))}[/]"
+        title += f"\n[dim]output: {plain('; '.join(step.outputs))}[/]"
     actor = step.actor + "".join(f"\n+ {role}" for role in step.participants)
     if step.supervisor:
         actor += f"\n[dim]eskalasi: {step.supervisor}[/]"
@@ -216,6 +216,6 @@ def _sla_table(sla: Sla) -> Table:
     table.add_column("Waktu", overflow="fold")
     table.add_column("Berlaku jika", overflow="fold")
     for variant in sla.variants:
-        table.add_row(variant.id, escape(variant.label), _variant_duration(variant),
+        table.add_row(variant.id, plain(variant.label), _variant_duration(variant),
                       variant.when.describe() if variant.when else "selain itu (bawaan)")
     return table

@@ -10,10 +10,9 @@ from typing import Any, TypeVar
 
 import click
 from pydantic import BaseModel, ValidationError
-from rich.markup import escape
 from rich.table import Table
 
-from toolkit.cli.render import emit_json, when
+from toolkit.cli.render import emit_json, plain, when
 from toolkit.containment.models import (
     AccessRequest,
     ContainmentKind,
@@ -67,7 +66,7 @@ def _service(progress: bool) -> ContainmentService:
     err = obj.err
 
     def line(text: str) -> None:
-        err.print(escape(text), markup=False)
+        err.print(plain(text))
 
     return ContainmentService(obj.app, line if progress else None)
 
@@ -77,8 +76,8 @@ def _show(record: ContainmentRecord, as_json: bool) -> None:
     if as_json:
         emit_json(console, record.summary() | {"applied": record.applied, "release": record.release})
         return
-    console.print(f"[bold]{record.id}[/] {record.kind.value} {escape(record.target)}: [green]{record.status.value}[/]"
-                  f" (ticket {escape(record.ticket_id)}, by {escape(record.released_by or record.actor)})")
+    console.print(f"[bold]{record.id}[/] {record.kind.value} {plain(record.target)}: [green]{record.status.value}[/]"
+                  f" (ticket {plain(record.ticket_id)}, by {plain(record.released_by or record.actor)})")
 
 
 @click.group("contain")
@@ -139,8 +138,8 @@ def contain_access(ticket_id: str, actor: str, host: str | None, accounts: tuple
     if not as_json:
         for part in ("gateway", "identity"):
             outcome = record.applied.get(part, {})
-            click.get_current_context().obj.console.print(f"  {part}: {outcome.get('status')} "
-                                                          f"({escape(str(outcome.get('detail', '')))})")
+            click.get_current_context().obj.console.print(f"  {plain(part)}: {plain(outcome.get('status'))} "
+                                                          f"({plain(str(outcome.get('detail', '')))})")
 
 
 @contain_group.command("inspect")
@@ -157,8 +156,8 @@ def contain_inspect(host: str, ticket_id: str, actor: str, as_json: bool) -> Non
         emit_json(console, state)
         return
     for key, value in state.items():
-        console.print(f"[bold]{key}[/]")
-        console.print(escape(value), markup=False)
+        console.print(f"[bold]{plain(key)}[/]")
+        console.print(plain(value))
 
 
 @contain_group.command("list")
@@ -176,7 +175,7 @@ def contain_list(ticket_id: str | None, status: str | None, as_json: bool) -> No
     for column in ("id", "ticket", "kind", "target", "status", "by", "at", "released"):
         table.add_column(column)
     for r in records:
-        table.add_row(r.id, escape(r.ticket_id), r.kind.value, escape(r.target), r.status.value, escape(r.actor),
+        table.add_row(r.id, plain(r.ticket_id), r.kind.value, plain(r.target), r.status.value, plain(r.actor),
                       when(r.created_at), when(r.released_at))
     console.print(table)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import click
-from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from toolkit.cli.render import emit_json, job_table
+from toolkit.cli.render import emit_json, job_table, plain, visible
 from toolkit.engine import job_control
 from toolkit.engine.server import Server, run_ticket
 from toolkit.jobs import JobState
@@ -25,15 +25,15 @@ def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
     app = obj.app
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=obj.err, disable=as_json, transient=True) as bar:
-        task = bar.add_task(f"{ticket_id}: waiting for jobs", total=None)
+        task = bar.add_task(f"{plain(ticket_id)}: waiting for jobs", total=None)
 
         def show(queued, finished) -> None:  # type: ignore[no-untyped-def]
             if queued is not None:
-                bar.update(task, description=f"{ticket_id}: {queued.step_id} ({queued.action})")
+                bar.update(task, description=f"{plain(ticket_id)}: {plain(queued.step_id)} ({plain(queued.action)})")
             if finished is not None and not as_json:
                 summary = (finished.result or {}).get("summary", finished.error or "")
-                obj.err.print(f"  job {finished.id} {finished.step_id}: [bold]{finished.state.value}[/] "
-                              f"{escape(summary)}")
+                obj.err.print(f"  job {finished.id} {plain(finished.step_id)}: [bold]{finished.state.value}[/] "
+                              f"{plain(summary)}")
 
         done = run_ticket(app, ticket_id, on_job=show)
     pending = app.queue.outbox_pending_count(ticket_id)
@@ -54,6 +54,9 @@ def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
 @click.pass_obj
 def serve_command(obj, workers, duration) -> None:  # type: ignore[no-untyped-def]
     """Run the trigger loop, the worker pool and the outbox until SIGTERM/SIGINT."""
+    # Before the app opens a store: whatever a worker, a playbook run or a library creates from
+    # here on is owner-only, even where spbe does not set the mode itself.
+    os.umask(0o077)
     settings = obj.app.settings
     server = Server(obj.app, workers=workers or settings.workers.count,
                     shutdown_grace=settings.workers.shutdown_grace_s)
@@ -111,7 +114,7 @@ def jobs_logs(obj, job_id) -> None:  # type: ignore[no-untyped-def]
     """The job's log (ansible events, masked)."""
     obj.app.queue.get(job_id)
     for _, line in obj.app.queue.logs(job_id):
-        click.echo(line)
+        click.echo(visible(line))  # a host's output must not drive the terminal
 
 
 @jobs_group.command("cancel")

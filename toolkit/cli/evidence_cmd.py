@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from toolkit.cli.render import emit_json
+from toolkit.cli.render import emit_json, plain
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.desk import collect_for_ticket, verify_bundle
 
@@ -37,8 +36,8 @@ def collect_cmd(obj, ticket_id, actor, logs, hashes, host, as_json) -> None:  # 
         emit_json(obj.console, {"bundle": str(result.bundle_dir), "bundle_id": result.manifest.bundle_id,
                                 "manifest_sha256": result.manifest_sha256, "files": len(result.manifest.files)})
     else:
-        obj.console.print(f"sealed [bold]{escape(result.manifest.bundle_id)}[/] ({len(result.manifest.files)} files)"
-                          f"\n  {escape(str(result.bundle_dir))}\n  manifest sha256 {result.manifest_sha256}")
+        obj.console.print(f"sealed [bold]{plain(result.manifest.bundle_id)}[/] ({len(result.manifest.files)} files)"
+                          f"\n  {plain(str(result.bundle_dir))}\n  manifest sha256 {result.manifest_sha256}")
 
 
 @evidence_group.command("verify")
@@ -52,7 +51,7 @@ def verify_cmd(obj, bundle, actor, as_json) -> None:  # type: ignore[no-untyped-
     if as_json:
         emit_json(obj.console, result)
     else:
-        obj.console.print(f"[green]ok[/] {escape(result.bundle_id or '')}: {result.files} files, "
+        obj.console.print(f"[green]ok[/] {plain(result.bundle_id or '')}: {result.files} files, "
                           f"manifest sha256 {result.manifest_sha256}")
 
 
@@ -73,6 +72,6 @@ def list_cmd(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def]
     for col in ("#", "Tiket", "Paket", "Host", "Oleh"):
         table.add_column(col)
     for row in rows:
-        table.add_row(str(row["seq"]), escape(str(row["ticket"])), escape(str(row["bundle"])), escape(str(row["host"])),
-                      escape(str(row["by"])))
+        table.add_row(str(row["seq"]), plain(str(row["ticket"])), plain(str(row["bundle"])), plain(str(row["host"])),
+                      plain(str(row["by"])))
     obj.console.print(table)

@@ -6,9 +6,8 @@ import signal
 import threading
 
 import click
-from rich.markup import escape
 
-from toolkit.cli.render import emit_json
+from toolkit.cli.render import emit_json, plain
 from toolkit.errors import InvalidInputError
 
 
@@ -34,8 +33,8 @@ def escalate_command(obj, once, interval, as_json) -> None:  # type: ignore[no-u
         else:
             for o in outcomes:
                 delivered = ", ".join(o.delivery.delivered) if o.delivery else "-"
-                obj.console.print(f"{escape(o.escalation.ticket_id)} {escape(o.escalation.key)}: "
-                                  f"escalated to {escape(', '.join(o.escalation.roles))} ({escape(delivered)})")
+                obj.console.print(f"{plain(o.escalation.ticket_id)} {plain(o.escalation.key)}: "
+                                  f"escalated to {plain(', '.join(o.escalation.roles))} ({plain(delivered)})")
             if once and not outcomes:
                 obj.console.print("nothing to escalate")
         if once or stop.wait(interval or app.settings.escalation_interval_s):
@@ -62,4 +61,4 @@ def decide_command(obj, ticket_id, actor, pairs, reason) -> None:  # type: ignor
                                     errors=[("set", "format")])
         raw[name] = value
     decide(obj.app, ticket_id, obj.principal(actor), raw, reason)
-    obj.console.print(f"{ticket_id}: keputusan dicatat ({escape(', '.join(raw))})")
+    obj.console.print(f"{plain(ticket_id)}: keputusan dicatat ({plain(', '.join(raw))})")

@@ -12,13 +12,13 @@ import sys
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from toolkit.cli.principal import cli_principal, os_account
+from toolkit.cli.render import make_console, plain
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError, ToolkitError
+from toolkit.private_files import owner_only_umask
 from toolkit.settings import load_settings
 
 
@@ -29,8 +29,8 @@ class CliContext:
         self._overrides = overrides
         self._config_file = config_file
         self._app: App | None = None
-        self.console = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False)
+        self.console = make_console(soft_wrap=True)
+        self.err = make_console(stderr=True)
 
     @property
     def settings(self) -> Any:
@@ -69,8 +69,7 @@ class SpbeGroup(click.Group):
                 click.echo(json.dumps({"error": type(exc).__name__, "message": masked,
                                        "exit_code": exc.exit_code}), err=True)
             else:
-                Console(stderr=True, highlight=False, soft_wrap=True).print(
-                    f"[bold red]error:[/] {escape(masked)}", markup=True)
+                make_console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {plain(masked)}")
             ctx.exit(exc.exit_code)
 
 
@@ -90,6 +89,7 @@ def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json
     if state_dir:
         overrides["state_dir"] = state_dir
     ctx.obj = CliContext(overrides, config_file)
+    owner_only_umask(ctx)
 
 
 def _register() -> None:

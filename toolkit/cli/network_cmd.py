@@ -19,10 +19,10 @@ from typing import Any
 import click
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from toolkit.cli.render import plain, visible
 from toolkit.errors import InvalidInputError
 from toolkit.network.device_ops import DeviceResult
 from toolkit.network.fanout import FanoutReport, NetworkRunner, ProgressCallback, check_plan
@@ -68,9 +68,9 @@ def _table(report: FanoutReport) -> Table:
     for r in report.results:
         style = _OUTCOME_STYLE.get(r.outcome, "")
         error = r.error.message if r.error else ""
-        table.add_row(escape(r.device), f"[{style}]{r.outcome}[/]", "yes" if r.ok else "no",
+        table.add_row(plain(r.device), f"[{style}]{r.outcome}[/]", "yes" if r.ok else "no",
                       "yes" if r.changed else "no", str(r.pushed_lines), f"{r.duration_s:.2f}s",
-                      escape(r.backup.name if r.backup else "-"), escape(error))  # fmt: skip
+                      plain(r.backup.name if r.backup else "-"), plain(error))  # fmt: skip
     return table
 
 
@@ -78,12 +78,13 @@ def _finish(report: FanoutReport, as_json: bool, show_diff: bool = False) -> Non
     ctx = click.get_current_context()
     console: Console = ctx.obj.console
     if as_json:
-        click.echo(json.dumps(report.model_dump(mode="json") | {"ok": report.ok}, indent=2, ensure_ascii=False))
+        data = report.model_dump(mode="json") | {"ok": report.ok}
+        click.echo(visible(json.dumps(data, indent=2, ensure_ascii=False)))
     else:
         if show_diff:
             for r in report.results:
                 if r.diff:
-                    console.print(escape(r.diff), markup=True, highlight=False)
+                    console.print(plain(r.diff), markup=True, highlight=False)
         console.print(_table(report))
         if report.canary:
             console.print(f"canary: {report.canary}")
@@ -183,7 +184,7 @@ def facts(site: str | None, devices: tuple[str, ...], inventory: str | None, lab
         for r in report.results:
             if r.facts:
                 vlans = ", ".join(f"{v.id} {v.name} ({len(v.ports)} ports)" for v in r.facts.vlans)
-                console.print(f"[bold]{escape(r.device)}[/]: {escape(vlans)}")
+                console.print(f"[bold]{plain(r.device)}[/]: {plain(vlans)}")
     _finish(report, as_json)
 
 
@@ -242,7 +243,7 @@ def verify(**values: Any) -> None:
     if not values["as_json"]:
         for r in report.results:
             for problem in r.problems:
-                click.get_current_context().obj.console.print(f"{escape(r.device)}: {escape(problem)}")
+                click.get_current_context().obj.console.print(f"{plain(r.device)}: {plain(problem)}")
     _finish(report, values["as_json"])
 
 

@@ -7,10 +7,9 @@ standard error, so ``spbe secret reveal T --as andi > key.txt`` captures just th
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from toolkit.cli.render import emit_json, when
+from toolkit.cli.render import emit_json, plain, visible, when
 from toolkit.errors import InvalidInputError, NotFoundError
 from toolkit.vault import VaultRecord, generate_key
 
@@ -48,7 +47,7 @@ def secret_reveal(obj, ticket_id, name, actor, as_json) -> None:  # type: ignore
                                 "attributes": record.attributes, "revealed_at": record.revealed_at,
                                 "expires_at": record.expires_at})
         return
-    click.echo(f"Secret {name} of {ticket_id} ({record.label or '-'}). It is shown this once: store it now.",
+    click.echo(visible(f"Secret {name} of {ticket_id} ({record.label or '-'}). It is shown this once: store it now."),
                err=True)
     click.echo(secret.get_secret_value())
 
@@ -63,11 +62,11 @@ def secret_list(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
     if as_json:
         emit_json(obj.console, [{**r.model_dump(mode="json"), "status": r.status} for r in records])
         return
-    table = Table(title=f"Secrets of {escape(ticket_id)}")
+    table = Table(title=f"Secrets of {plain(ticket_id)}")
     for column in ("Name", "Masked", "Recipient", "Status", "Created", "Expires", "Revealed"):
         table.add_column(column, no_wrap=column in ("Masked", "Status"))
     for r in records:
-        table.add_row(escape(r.name), escape(r.masked), escape(r.recipient), r.status, when(r.created_at),
+        table.add_row(plain(r.name), plain(r.masked), plain(r.recipient), r.status, when(r.created_at),
                       when(r.expires_at), when(r.revealed_at))
     obj.console.print(table)
 

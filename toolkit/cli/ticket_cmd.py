@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import mimetypes
-from pathlib import Path
-
 import click
 
-from toolkit.cli.render import emit_json, ticket_detail, ticket_table, visible_fields
+from toolkit.cli.render import emit_json, plain, ticket_detail, ticket_table, visible_fields
 from toolkit.confidentiality import redact_events, redact_ticket
 from toolkit.engine import desk
 from toolkit.engine.progress import progress
 from toolkit.errors import InvalidInputError
-from toolkit.tickets.models import MAX_ATTACHMENT_BYTES, AttachmentUpload, TicketStatus
+from toolkit.tickets import attachment_files
+from toolkit.tickets.models import AttachmentUpload, TicketStatus
 
 AS_OPTION = click.option("--as", "actor", help="Lab and demo only: act as this username (else the person mapped "
                                                 "to your OS account); must hold the step's role.")
@@ -32,32 +30,14 @@ def _fields(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _attachments(pairs: tuple[str, ...]) -> list[AttachmentUpload]:
+    """Every file is read (and refused) before anything is stored, so a bad one opens no ticket."""
     uploads = []
     for pair in pairs:
         kind, sep, path_text = pair.partition("=")
         if not sep:
             raise InvalidInputError(f"--attach expects KIND=PATH, got {pair!r}", errors=[("attach", "format")])
-        path = Path(path_text)
-        if not path.is_file():
-            raise InvalidInputError(f"attachment file not found: {path_text!r}", errors=[(kind, "file not found")])
-        if path.stat().st_size > MAX_ATTACHMENT_BYTES:
-            raise InvalidInputError(f"attachment {path.name!r} is larger than {MAX_ATTACHMENT_BYTES} bytes",
-                                    errors=[(kind, "too large")])
-        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        try:
-            uploads.append(AttachmentUpload(name=path.name, media_type=media_type, content=path.read_bytes(),
-                                            kind=kind))
-        except ValueError as exc:  # pydantic ValidationError is a ValueError
-            raise InvalidInputError(f"attachment '{kind}': {_first_error(exc)}", errors=[(kind, "invalid")]) from None
+        uploads.append(attachment_files.from_path(kind, path_text))
     return uploads
-
-
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors(include_url=False)[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return str(exc)
 
 
 @click.group("ticket")
@@ -80,7 +60,8 @@ def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> Non
     if as_json:
         emit_json(obj.console, ticket)
     else:
-        obj.console.print(f"opened [bold]{ticket.id}[/] ({service_id}), SLA variant {ticket.sla_variant}")
+        obj.console.print(f"opened [bold]{plain(ticket.id)}[/] ({plain(service_id)}), "
+                          f"SLA variant {plain(ticket.sla_variant)}")
 
 
 @ticket_group.command("list")
@@ -134,7 +115,7 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
 def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Completeness check by the koordinator layanan; forwards to the approver."""
     desk.check(obj.app, ticket_id, obj.principal(actor))
-    obj.console.print(f"{ticket_id}: lengkap, diteruskan untuk persetujuan")
+    obj.console.print(f"{plain(ticket_id)}: lengkap, diteruskan untuk persetujuan")
 
 
 @ticket_group.command("approve")
@@ -146,7 +127,7 @@ def approve_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyp
     """Approve (only the SOP's approver, never the requester)."""
     principal = obj.principal(actor)
     desk.approve(obj.app, ticket_id, principal, reason)
-    obj.console.print(f"{ticket_id}: disetujui oleh {principal.user}")
+    obj.console.print(f"{plain(ticket_id)}: disetujui oleh {principal.user}")
 
 
 @ticket_group.command("defer")
@@ -158,7 +139,7 @@ def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped
     """Defer (tunda) with a written reason."""
     principal = obj.principal(actor)
     desk.defer(obj.app, ticket_id, principal, reason)
-    obj.console.print(f"{ticket_id}: ditunda oleh {principal.user}")
+    obj.console.print(f"{plain(ticket_id)}: ditunda oleh {principal.user}")
 
 
 @ticket_group.command("advance")
@@ -170,7 +151,7 @@ def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped
 def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[no-untyped-def]
     """Record a human step of the SOP as done (e.g. application installation, UAT)."""
     desk.record_step(obj.app, ticket_id, obj.principal(actor), step_id, note)
-    obj.console.print(f"{ticket_id}: langkah {step_id} dicatat selesai")
+    obj.console.print(f"{plain(ticket_id)}: langkah {plain(step_id)} dicatat selesai")
 
 
 @ticket_group.command("close")
@@ -181,7 +162,7 @@ def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[n
 def close_cmd(obj, ticket_id, actor, note) -> None:  # type: ignore[no-untyped-def]
     """Close the ticket (koordinator layanan) once only notifications remain."""
     desk.close(obj.app, ticket_id, obj.principal(actor), note)
-    obj.console.print(f"{ticket_id}: ditutup")
+    obj.console.print(f"{plain(ticket_id)}: ditutup")
 
 
 @ticket_group.command("comment")
@@ -213,8 +194,6 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
     """Wait while `spbe serve` works a ticket: until STEP is done, a job fails, or the timeout."""
     import time
 
-    from rich.markup import escape
-
     from toolkit.errors import ActionFailedError, UnavailableError
     from toolkit.jobs import JobState
 
@@ -232,7 +211,7 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
         for s in done:
             if s.step.id not in reported:
                 reported.add(s.step.id)
-                obj.err.print(f"  ✓ {escape(s.step.id)}  {escape(s.step.title)}")
+                obj.err.print(f"  ✓ {plain(s.step.id)}  {plain(s.step.title)}")
         if state.state_of(step_id).status.value in ("done", "skipped"):
             return
         failed = app.queue.list_jobs(state=JobState.FAILED, ticket_id=ticket_id, limit=1)

@@ -25,6 +25,7 @@ from toolkit.audit import AuditLog
 from toolkit.containment.host import InventoryHost, Log, Mask, published, run_containment_playbook
 from toolkit.containment.models import StepOutcome
 from toolkit.errors import ActionFailedError, ConfigurationError, InvalidInputError, ToolkitError
+from toolkit.private_files import private_dir, write_private
 from toolkit.settings import Settings
 from toolkit.splp.issued import IssuedStore
 from toolkit.splp.lifecycle import revoke_compromised_consumer
@@ -71,14 +72,13 @@ def lock_accounts(settings: Settings, host: InventoryHost, record_id: str, accou
 def unlock_accounts(settings: Settings, host: InventoryHost, record_id: str, before: dict[str, Any],
                     work_dir: Path, log: Log | None, mask: Mask) -> None:
     files = work_dir / f"release-{record_id}"
-    files.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(files)
     items = []
     for account, state in sorted(before.items()):
         keys_file = ""
         if state.get("authorized_keys_b64"):
             path = files / f"{account}.authorized_keys"
-            path.write_bytes(base64.b64decode(state["authorized_keys_b64"]))
-            path.chmod(0o600)
+            write_private(path, base64.b64decode(state["authorized_keys_b64"]))
             keys_file = str(path)
         items.append({"name": account, "locked": bool(state["locked"]), "expire": str(state["expire"]),
                       "hash_sha256": state["hash_sha256"], "keys_file": keys_file,

@@ -18,6 +18,7 @@ from toolkit.containment.models import IsolateHostRequest
 from toolkit.domain.policy import COMPLETING_KINDS
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from toolkit.private_files import write_private
 
 TARGET_FIELD = "objek_terdampak"
 
@@ -98,7 +99,7 @@ class InspectAction:
         state = service.inspect_host(plan["ticket_id"], principal, plan["host"])
         path = run.work_dir / f"pemeriksaan-{plan['host']}-job{run.job_id}.md"
         sections = [f"## {key}\n\n```\n{value.strip() or '-'}\n```\n" for key, value in state.items()]
-        path.write_text(f"# Pemeriksaan objek terdampak: {plan['host']}\n\n" + "\n".join(sections), encoding="utf-8")
+        write_private(path, f"# Pemeriksaan objek terdampak: {plan['host']}\n\n" + "\n".join(sections))
         listening = [line for line in state.get("listening", "").splitlines() if line.strip()]
         comment = (f"**{ctx.step.title}**\n\nHasil pemeriksaan host {plan['host']}: {len(listening)} soket "
                    f"mendengarkan, diisolasi: {state.get('isolated', '-').strip() or '-'}. "

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
 from toolkit.errors import ActionFailedError, ConfigurationError, NotFoundError, UnavailableError
+from toolkit.private_files import private_dir, write_private
 from toolkit.settings import Settings
 
 ISOLATE_PLAYBOOK = "contain_isolate_host.yml"
@@ -131,12 +132,12 @@ def release(settings: Settings, host: InventoryHost, record_id: str, before: Hos
             log: Log | None = None, mask: Mask = lambda s: s) -> dict[str, Any]:
     """Restore the recorded ruleset and nftables.conf; the playbook fails unless the result is identical."""
     files = work_dir / f"release-{record_id}"
-    files.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(files)
     restore, expected, conf = files / "restore.nft", files / "expected.nft", files / "nftables.conf"
-    restore.write_text("flush ruleset\n" + before.ruleset, encoding="utf-8")
-    expected.write_text(before.ruleset_stateless, encoding="utf-8")
+    write_private(restore, "flush ruleset\n" + before.ruleset)
+    write_private(expected, before.ruleset_stateless)
     if before.nftables_conf is not None:
-        conf.write_text(before.nftables_conf, encoding="utf-8")
+        write_private(conf, before.nftables_conf)
     extra = {"spbe_containment_id": record_id, "spbe_restore_file": str(restore),
              "spbe_expected_file": str(expected),
              "spbe_conf_file": str(conf) if before.nftables_conf is not None else ""}

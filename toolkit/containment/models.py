@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from toolkit.domain.principal import AuthMethod
+from toolkit.tickets.field_types import OptionalReason
 from toolkit.tickets.models import Username
 
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -73,7 +74,7 @@ class ContainmentRequest(BaseModel):
     ticket_id: TicketId
     actor: Username
     auth: AuthMethod  # how the actor was authenticated (recorded in every audit entry)
-    reason: str = Field(default="", max_length=2000)
+    reason: OptionalReason = ""
 
 
 class IsolateHostRequest(ContainmentRequest):
@@ -104,7 +105,7 @@ class ReleaseRequest(BaseModel):
     record_id: str | None = Field(default=None, pattern=r"^C[0-9]{1,9}$")
     kind: ContainmentKind | None = None
     target: str | None = Field(default=None, max_length=200)
-    reason: str = Field(default="", max_length=2000)
+    reason: OptionalReason = ""
 
 
 class ContainmentRecord(BaseModel):

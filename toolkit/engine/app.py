@@ -19,6 +19,7 @@ from toolkit.errors import ConfigurationError
 from toolkit.identity_provider import IdentityProvider
 from toolkit.jobs import JobQueue
 from toolkit.masking import Masker
+from toolkit.private_files import private_dir
 from toolkit.registry import Registry, load_object
 from toolkit.settings import Settings
 from toolkit.tickets.port import TicketSystem
@@ -76,9 +77,7 @@ class App:
 
     @cached_property
     def audit(self) -> AuditLog:
-        path = Path(self.settings.state_dir) / "audit.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return AuditLog(path)
+        return AuditLog(Path(self.settings.state_dir) / "audit.db")
 
     @cached_property
     def renderer(self) -> Any:
@@ -97,7 +96,6 @@ class App:
         return registry
 
     def artifacts_dir(self, ticket_id: str) -> Path:
-        path = Path(self.settings.state_dir) / "artifacts" / ticket_id
-        if not path.is_dir():
-            path.mkdir(parents=True, exist_ok=True)
-        return path
+        """The ticket's working directory (documents, playbook runs, evidence archives): 0700."""
+        state_dir = Path(self.settings.state_dir)
+        return private_dir(state_dir / "artifacts" / ticket_id, root=state_dir)

@@ -26,21 +26,18 @@ from toolkit.tickets.models import (
     TicketDraft,
     TicketStatus,
 )
-from toolkit.tickets.requests import validate_attachments, validate_request, validate_title
+from toolkit.tickets.requests import check_free_text, validate_attachments, validate_request, validate_title
 from toolkit.workflow import WorkflowState
 
-MAX_REASON = 2000
 
-
-def _reason(reason: str | None, what: str) -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise InvalidInputError(f"{what} needs a written reason (--reason)", errors=[("reason", "required")])
-    if len(text) > MAX_REASON:
-        raise InvalidInputError(f"reason is longer than {MAX_REASON} characters", errors=[("reason", "too long")])
-    if any(ord(c) < 32 and c not in "\n\t" for c in text):
-        raise InvalidInputError("reason contains control characters", errors=[("reason", "control characters")])
-    return text
+def _reason(reason: str | None, what: str, field: str = "reason") -> str:
+    """Every decision carries written text, held to the free-text rules under the name the person
+    typed it as (``reason``, ``note``, ``comment``). Blank is refused first, so the message says what
+    is missing rather than what is malformed. Checked before stripping: ``str.strip`` would quietly
+    drop a trailing U+2028 or U+0085."""
+    if reason is None or not reason.strip():
+        raise InvalidInputError(f"{what} needs a written {field}", errors=[(field, "required")])
+    return check_free_text(reason, field)
 
 
 def _say(app: App, template: str, **context: Any) -> str:
@@ -148,7 +145,7 @@ def defer(app: App, ticket_id: str, principal: Principal, reason: str | None) ->
 
 def record_step(app: App, ticket_id: str, principal: Principal, step_id: str, note: str | None) -> Ticket:
     """A human step of the SOP done outside the toolkit (app installation, UAT), recorded with a note."""
-    text_note = _reason(note, "recording a step")
+    text_note = _reason(note, "recording a step", "note")
     ticket = app.tickets.get(ticket_id)
     _require_open(ticket)
     _, state = _state(app, ticket)
@@ -177,6 +174,7 @@ def record_step(app: App, ticket_id: str, principal: Principal, step_id: str, no
 def close(app: App, ticket_id: str, principal: Principal, note: str | None) -> Ticket:
     """Closing is the koordinator's step; only notifications may remain after it. Re-entrant: if an
     earlier close recorded the step but could not move the status, closing again finishes it."""
+    text_note = _reason(note or "Seluruh tahapan layanan telah selesai.", "closing", "note")
     ticket = app.tickets.get(ticket_id)
     _require_open(ticket)
     service, state = _state(app, ticket)
@@ -188,7 +186,6 @@ def close(app: App, ticket_id: str, principal: Principal, note: str | None) -> T
         current = state.current.id if state.current else "none"
         raise ConflictError(f"ticket {ticket_id} cannot be closed yet; current step: {current}", ticket=ticket_id)
     if not done:
-        text_note = _reason(note or "Seluruh tahapan layanan telah selesai.", "closing")
         text = _say(app, "langkah_selesai", langkah={"id": closing.id, "judul": closing.title}, nama=person.name,
                     catatan=text_note)
         app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor=actor, text=text,
@@ -206,7 +203,7 @@ def _decision_key(ticket_id: str, step_id: str) -> str:
 
 
 def comment(app: App, ticket_id: str, principal: Principal, text: str) -> None:
-    body = _reason(text, "a comment")
+    body = _reason(text, "a comment", "comment")
     ticket = app.tickets.get(ticket_id)
     _require_open(ticket)
     person = app.policy.person(principal)

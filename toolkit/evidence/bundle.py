@@ -39,14 +39,13 @@ from toolkit.evidence.manifest import (
     entry_hash,
     sha256_bytes,
 )
+from toolkit.private_files import open_private, private_dir
 
 _CHUNK = 1024 * 1024
 
 
 def evidence_root(state_dir: Path) -> Path:
-    path = Path(state_dir) / "evidence"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return private_dir(Path(state_dir) / "evidence")
 
 
 def ledger(state_dir: Path) -> AuditLog:
@@ -59,7 +58,9 @@ def new_bundle(state_dir: Path, ticket_id: str | None, now: datetime) -> tuple[s
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     bundle_id = f"EV-{ticket_id or 'adhoc'}-{stamp}-{secrets.token_hex(3)}"
     path = evidence_root(state_dir) / bundle_id
-    (path / FILES).mkdir(parents=True, mode=0o700)
+    os.mkdir(path, 0o700)  # a fresh id: an existing directory is an error, never reused
+    os.chmod(path, 0o700)
+    private_dir(path / FILES)
     return bundle_id, path
 
 
@@ -96,7 +97,7 @@ def _on_disk(files_dir: Path) -> set[str]:
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fd = open_private(path, os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -151,9 +152,8 @@ def seal(
         data = manifest.dump()
         digest = sha256_bytes(data)
         target = bundle_dir / MANIFEST
-        with open(target, "xb") as handle:
-            handle.write(data)
-        target.chmod(0o400)
+        with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o400), "wb") as handle:
+            handle.write(data)  # read-only from its creation: the sealed manifest is never rewritten
         entry = evidence_ledger.append(collected_by.username, "evidence.sealed", ticket_id,
                                        {"bundle": bundle_id, "manifest_sha256": digest, "files": len(entries),
                                         "host": host.name})
@@ -188,7 +188,7 @@ def append_custody(bundle_dir: Path, actor: str, action: str, detail: dict[str, 
         raw: dict[str, Any] = {"seq": seq, "at": datetime.now(UTC).isoformat(timespec="microseconds"),
                                "actor": actor, "action": action, "detail": detail, "prev_hash": prev}
         raw["hash"] = entry_hash(raw)
-        with open(bundle_dir / CUSTODY, "ab") as handle:
+        with os.fdopen(open_private(bundle_dir / CUSTODY, os.O_WRONLY | os.O_APPEND), "ab") as handle:
             handle.write(canonical(raw) + b"\n")
     return CustodyEntry.model_validate(raw)
 
@@ -215,7 +215,8 @@ def pack(bundle_dir: Path, dest: Path) -> Path:
             info.mode, info.mtime, info.uid, info.gid, info.uname, info.gname = 0o400, 0, 0, 0, "", ""
             with path.open("rb") as handle:
                 tar.addfile(info, handle)
-    with open(dest, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+    raw_fd = open_private(dest, os.O_WRONLY | os.O_TRUNC)
+    with os.fdopen(raw_fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
         gz.write(buffer.getvalue())
     return dest
 

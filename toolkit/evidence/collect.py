@@ -22,6 +22,7 @@ from toolkit.evidence import bundle as bundles
 from toolkit.evidence.config import EvidenceSettings
 from toolkit.evidence.manifest import Collector, Manifest, Person, RemoteHash, Request, SourceHost, canonical
 from toolkit.evidence.paths import check_hash_path, check_log_path
+from toolkit.private_files import tighten_tree, write_private
 
 PLAYBOOK = "collect_evidence.yml"
 TOOL = "spbe 0.1"
@@ -170,8 +171,9 @@ def collect(
     if not published:
         raise ActionFailedError(f"evidence playbook published nothing for {request.host}", host=request.host)
     specs, hashes, not_collected = _remote(published, request)
+    tighten_tree(bundle_dir)  # the playbook fetched the files with the controller's umask
     hashes_file = files_dir / "hashes.json"
-    hashes_file.write_bytes(canonical([h.model_dump(mode="json") for h in hashes]) + b"\n")
+    write_private(hashes_file, canonical([h.model_dump(mode="json") for h in hashes]) + b"\n")
     specs.append(bundles.FileSpec(path="hashes.json", kind="hashes", source="sha256 di host (ansible stat)"))
     manifest, digest = bundles.seal(
         bundle_dir, bundle_id=bundle_id, ticket_id=request.ticket_id,

@@ -29,6 +29,7 @@ from toolkit.network.plan import NetworkChange
 from toolkit.network.refs import RefResolver
 from toolkit.network.render import TEMPLATES_DIR
 from toolkit.network.session import DeviceSession, SessionOptions
+from toolkit.private_files import private_dir, write_private
 
 ProgressCallback = Callable[[DeviceResult, int, int], None]  # (result, finished so far, total)
 
@@ -233,11 +234,10 @@ class NetworkRunner:
         if not backups:
             return
         merged = {**{k: str(v) for k, v in self._load_record(plan).items()}, **backups}
-        self.changes_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.changes_dir)
         path = self._record_path(plan)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"plan": plan.model_dump(mode="json"), "backups": merged}, indent=2),
-                       encoding="utf-8")  # fmt: skip
+        write_private(tmp, json.dumps({"plan": plan.model_dump(mode="json"), "backups": merged}, indent=2))
         tmp.replace(path)
 
     def _load_record(self, plan: NetworkChange) -> dict[str, Path]:

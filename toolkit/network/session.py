@@ -44,6 +44,7 @@ from toolkit.network.errors import (
     UnsupportedPlatformError,
 )
 from toolkit.network.refs import ResolvedDevice
+from toolkit.private_files import private_dir
 
 log = logging.getLogger("spbe.network.session")
 # IOS's answers to a refused line; netmiko stops at the first line whose output matches.
@@ -82,8 +83,7 @@ def write_backup(backup_dir: Path, device: str, config: str, now: datetime | Non
     """Store ``config`` as ``<backup_dir>/<device>/<timestamp>.cfg``; a clash in the same microsecond is numbered."""
     taken_at = now or datetime.now(UTC)
     folder = backup_dir / device
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder.chmod(0o700)
+    private_dir(folder)
     stamp = taken_at.strftime("%Y%m%dT%H%M%S.%fZ")
     for attempt in range(100):
         path = folder / (f"{stamp}.cfg" if attempt == 0 else f"{stamp}-{attempt}.cfg")

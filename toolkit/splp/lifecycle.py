@@ -35,6 +35,7 @@ from toolkit.gateway import Gateway, GatewayNotFoundError, require_gateway_name
 from toolkit.masking import Masker
 from toolkit.splp.apis import gateway_from_settings, load_register
 from toolkit.splp.issued import IssuedCredential, IssuedStore
+from toolkit.tickets.requests import check_free_text
 
 if TYPE_CHECKING:
     from toolkit.engine.app import App
@@ -112,11 +113,11 @@ def store_of(app: App) -> IssuedStore:
 
 
 def _reason(text: str | None) -> str:
-    value = " ".join((text or "").split())
+    """The free-text rules apply to what was typed, before whitespace is collapsed: ``str.split``
+    counts U+001C-U+001F, U+0085 and U+2028 as spaces and would quietly swallow them."""
+    value = " ".join(check_free_text(text, "reason", max_length=500).split()) if text and text.strip() else ""
     if len(value) < 3:
         raise InvalidInputError("a reason is required (at least 3 characters)", errors=[("reason", "required")])
-    if len(value) > 500 or "{{" in value or "{%" in value:
-        raise InvalidInputError("the reason is too long or contains template syntax", errors=[("reason", "invalid")])
     return value
 
 
@@ -188,10 +189,10 @@ def _revoke_at_gateway(gateway: Gateway, consumer: str) -> tuple[str, ...]:
 
 def revoke_credential(app: App, ticket_id: str, *, principal: Principal, reason: str | None) -> LifecycleOutcome:
     actor = principal.user
+    why = app.masker(_reason(reason))  # malformed input is refused before anything is looked up or audited
     store = store_of(app)
     cred = store.get(ticket_id)
     name = authorise(app, actor, cred, "revoke")
-    why = app.masker(_reason(reason))
     if cred.status in ("revoked", "expired"):
         return LifecycleOutcome(ticket_id=ticket_id, event="revoked", consumer=cred.consumer, api=cred.api,
                                 changed=False, oauth2_client=cred.oauth2_client)
@@ -212,6 +213,7 @@ def revoke_credential(app: App, ticket_id: str, *, principal: Principal, reason:
 def revoke_consumer(app: App, consumer: str, *, principal: Principal, reason: str | None) -> list[LifecycleOutcome]:
     """Every credential spbe issued to ``consumer`` (one per ticket), revoked."""
     consumer = require_gateway_name(consumer, "consumer")
+    _reason(reason)
     found = store_of(app).by_consumer(consumer)
     if not found:
         raise NotFoundError(f"no API credential issued by spbe for consumer '{consumer}'", consumer=consumer)
@@ -225,10 +227,10 @@ def rotate_credential(app: App, ticket_id: str, *, principal: Principal, reason:
     from toolkit.vault import VaultMeta
 
     actor = principal.user
+    why = app.masker(_reason(reason))
     store = store_of(app)
     cred = store.get(ticket_id)
     name = authorise(app, actor, cred, "rotate")
-    why = app.masker(_reason(reason))
     now = datetime.now(UTC)
     if cred.status_at(now) != "active":
         raise ConflictError(f"the credential of {ticket_id} is {cred.status_at(now)}: it cannot be rotated; "

@@ -1,38 +1,72 @@
 """Validated types for ticket fields, one per catalog `FieldType`.
 
-Ticket text flows into playbooks, device CLIs, Jinja templates and documents, so each type is as
-narrow as its meaning allows. Free text refuses control characters and template delimiters
-outright: rejecting ``{{``/``{%`` is clearer to an applicant than silently escaping it, and it
-keeps a later template author from ever evaluating applicant text by mistake.
+Ticket text flows into playbooks, device CLIs, Jinja templates, documents and terminals, so each
+type is as narrow as its meaning allows. Free text (``text_type``: ticket fields, the title, and
+every reason, note and comment, see `toolkit.tickets.requests.check_free_text`) refuses:
+
+- control characters, C0 and C1 (U+009B is a terminal's CSI, as good as ESC ``[``), except a
+  newline or tab in multi-line text;
+- bidirectional controls (U+202A-U+202E, U+2066-U+2069, and the marks U+200E, U+200F, U+061C): they
+  make a line display in a different order than it is stored ("Trojan Source"), so a reviewer
+  approves something other than what was written;
+- U+2028/U+2029, line breaks to some renderers and none to others;
+- unpaired surrogates (how Python carries bytes that were not UTF-8);
+- template delimiters: rejecting ``{{``/``{%`` is clearer to an applicant than silently escaping
+  it, and it keeps a later template author from ever evaluating applicant text by mistake.
+
+Refusing is deliberate: stripping would change the meaning of what someone signed, and a
+character nobody can see is never what a person meant to type. Other format characters (the
+zero-width joiner in emoji sequences) stay allowed.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f]")
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TRUE = {"true", "ya", "yes", "1", "y"}
 _FALSE = {"false", "tidak", "no", "0", "n"}
+# Explicit embeddings, overrides and isolates by their Unicode bidi class; the three implicit marks
+# are format characters with a strong class, named one by one.
+_BIDI_CLASSES = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
+_BIDI_MARKS = frozenset({"\u200e", "\u200f", "\u061c"})
+MULTILINE_WHITESPACE = "\n\t"
+
+
+def refused_character(char: str, *, multiline: bool) -> str | None:
+    """What kind of character free text may not contain, or None. Shared with the terminal
+    rendering (`toolkit.cli.render`), which shows the same characters as escapes when text that
+    predates these rules, or comes from a host, reaches the screen."""
+    if char.isprintable():  # everything but C*, Z* other than the space: the common case, fast
+        return None
+    if char in MULTILINE_WHITESPACE:
+        return None if multiline else "newlines or tabs"
+    category = unicodedata.category(char)
+    if category == "Cs":
+        return "unpaired surrogates (not valid UTF-8)"
+    if category == "Cc":
+        return "newlines or control characters" if char in "\r\x85" else "control characters"
+    if category in ("Zl", "Zp"):
+        return "line or paragraph separators"
+    if char in _BIDI_MARKS or unicodedata.bidirectional(char) in _BIDI_CLASSES:
+        return "bidirectional control characters"
+    return None
 
 
 def _text_check(single_line: bool) -> Callable[[str], str]:
     def check(value: str) -> str:
-        if _SURROGATES.search(value):
-            raise ValueError("is not valid UTF-8")
-        pattern = _CONTROL_SINGLE_LINE if single_line else _CONTROL
-        if pattern.search(value):
-            raise ValueError("must not contain newlines or control characters" if single_line
-                             else "must not contain control characters")
+        for position, char in enumerate(value, start=1):
+            what = refused_character(char, multiline=not single_line)
+            if what is not None:
+                raise ValueError(f"must not contain {what} (U+{ord(char):04X} at character {position})")
         if _TEMPLATE.search(value):
             raise ValueError("must not contain template syntax ({{ }}, {% %}, {# #})")
         return value.strip()
@@ -70,12 +104,19 @@ def _cidr(value: str) -> str:
     return str(ipaddress.IPv4Network(value.strip(), strict=True))
 
 
-def text_type(max_length: int | None, single_line: bool) -> Any:
+def text_type(max_length: int | None, single_line: bool, *, min_length: int = 1) -> Any:
+    """Free text of at most ``max_length`` characters (the catalog's defaults when None)."""
     return Annotated[
         str,
-        StringConstraints(min_length=1, max_length=max_length or (200 if single_line else 4000)),
+        StringConstraints(min_length=min_length, max_length=max_length or (200 if single_line else 4000)),
         AfterValidator(_text_check(single_line)),
     ]
+
+
+MAX_REASON = 2000
+Reason = text_type(MAX_REASON, single_line=False)
+"""A written reason, note or comment: multi-line free text."""
+OptionalReason = text_type(MAX_REASON, single_line=False, min_length=0)
 
 
 def python_type(spec: Any) -> Any:

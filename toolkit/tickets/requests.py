@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from toolkit.errors import IncompleteRequestError, InvalidInputError
-from toolkit.tickets.field_types import python_type, text_type
+from toolkit.tickets.field_types import MAX_REASON, python_type, text_type
 
 MAX_RAW_FIELD_CHARS = 10_000
 
@@ -95,7 +95,8 @@ def validate_request(
 
 
 def validate_attachments(service: Any, uploads: Iterable[Any]) -> None:
-    """Each upload must answer a requirement of the service, in a media type it accepts."""
+    """Each upload must answer a requirement of the service, in a media type it accepts. The type
+    is what `toolkit.tickets.attachment_files` read from the content for anything from outside."""
     specs = {spec.name: spec for spec in service.requirements.attachments}
     errors: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -110,18 +111,29 @@ def validate_attachments(service: Any, uploads: Iterable[Any]) -> None:
             errors.append((upload.kind, f"not a requirement of {service.id}; expected one of: "
                                         f"{', '.join(sorted(specs)) or 'none'}"))
         elif spec.media_types and upload.media_type not in spec.media_types:
-            errors.append((upload.kind, f"must be {' or '.join(spec.media_types)}, got {upload.media_type}"))
+            errors.append((upload.kind, f"{upload.name!r} must be {' or '.join(spec.media_types)}, "
+                                        f"got {upload.media_type}"))
     if errors:
         raise InvalidInputError("invalid attachment(s): " + "; ".join(f"{k}: {m}" for k, m in errors), errors=errors)
 
 
-_TITLE = TypeAdapter(text_type(200, single_line=True))
+_FREE_TEXT: dict[tuple[int, bool], TypeAdapter[str]] = {}
+
+
+def check_free_text(value: str, field: str, *, max_length: int = MAX_REASON, multiline: bool = True) -> str:
+    """Text a person types outside the request form (the title, a reason, a note, a comment) held
+    to the same rules as a free-text field, and refused under its own name: the error has to tell
+    the person which of the things they typed is wrong."""
+    adapter = _FREE_TEXT.get((max_length, multiline))
+    if adapter is None:
+        adapter = _FREE_TEXT[(max_length, multiline)] = TypeAdapter(text_type(max_length, single_line=not multiline))
+    try:
+        return str(adapter.validate_python(value))
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]["msg"]
+        raise InvalidInputError(f"invalid {field}: {problem}", errors=[(field, problem)]) from None
 
 
 def validate_title(title: str) -> str:
     """The title is shown on every list and document: the same rules as single-line free text."""
-    try:
-        return str(_TITLE.validate_python(title))
-    except ValidationError as exc:
-        problem = exc.errors(include_url=False)[0]["msg"]
-        raise InvalidInputError(f"invalid title: {problem}", errors=[("title", problem)]) from None
+    return check_free_text(title, "title", max_length=200, multiline=False)

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from toolkit.errors import ConfigurationError, ConflictError, NotFoundError, UnavailableError
+from toolkit.private_files import private_dir, private_file
 
 SITE_GROUP = "vpn_site_gateways"
 DC_GROUP = "vpn_dc_gateways"
@@ -103,7 +104,8 @@ class TunnelSlots:
         self.path = path
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute(

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from pydantic import SecretStr
 
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
+from toolkit.private_files import private_dir
 
 KEY_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 WG_KEY_RE = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")  # 32 bytes in base64
@@ -65,9 +66,7 @@ class KeyStore:
         return self.root / f"{name}.key"
 
     def _ensure_root(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.root.parent.chmod(0o700)
-        self.root.chmod(0o700)
+        private_dir(self.root, root=self.root.parent)
 
     def ensure(self, name: str) -> str:
         """Create the key ``name`` unless it exists; return its public key. Never replaces a key."""
