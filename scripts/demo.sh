@@ -9,6 +9,8 @@ SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
 export PATH="$SPBE_VENV/bin:$PATH"
 export SPBE_STATE_DIR="${SPBE_STATE_DIR:-/var/lib/spbe/demo}"
 export SPBE_LAB_NAME=demo
+# A demo deployment: the SOP's people act with --as (in production the OS account's person acts).
+export SPBE_DEPLOYMENT=demo
 export COLUMNS="${COLUMNS:-150}"   # rich tables read better wider than a pipe's default 80
 
 say() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
