@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
 from toolkit.engine.app import App
 from toolkit.engine.progress import progress
 from toolkit.errors import ToolkitError, UnavailableError
@@ -36,8 +38,8 @@ from toolkit.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.workflow import WorkflowState
 
 log = logging.getLogger("spbe.escalation")
-SUPERVISOR_FALLBACK = "kepala-dinas"
-SLA_ROLES = ("koordinator-layanan", "kepala-dinas")
+SUPERVISOR_FALLBACK = next(iter(packaged_roles().with_trait(RoleTrait.ESCALATION_FALLBACK)))
+SLA_ROLES = packaged_roles().ordered_with_trait(RoleTrait.WATCHES_SLA)
 CLAIM_LEASE = timedelta(minutes=2)
 
 

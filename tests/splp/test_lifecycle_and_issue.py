@@ -9,6 +9,7 @@ import pytest
 
 from tests.integrations.gateway.conftest import API, Harness, make_harness, unique
 from toolkit.audit import AuditLog
+from toolkit.catalog.loader import load_catalog
 from toolkit.errors import InvalidInputError, PermissionDeniedError
 from toolkit.gateway import GatewayNotFoundError
 from toolkit.splp.apis import check_provider, load_register
@@ -44,10 +45,11 @@ def test_revocation_hook_stops_the_key_and_is_audited(kong: Harness, tmp_path: P
 def test_only_the_provider_of_that_api_approves() -> None:
     register = load_register()
     assert register.get("kependudukan").providers == ("prov-dukcapil",)
-    check_provider("splp", {"api_id": "kependudukan"}, "prov-dukcapil")
+    catalog = load_catalog(None)
+    check_provider(catalog.get("splp"), {"api_id": "kependudukan"}, "prov-dukcapil")
     with pytest.raises(PermissionDeniedError):
-        check_provider("splp", {"api_id": "kependudukan"}, "prov-dpmptsp")
-    check_provider("pusat-data", {}, "kadis")  # other services are not scoped
+        check_provider(catalog.get("splp"), {"api_id": "kependudukan"}, "prov-dpmptsp")
+    check_provider(catalog.get("pusat-data"), {}, "kadis")  # other services are not scoped
 
 
 def _ctx(**fields: object) -> object:

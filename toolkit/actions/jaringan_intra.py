@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
+from toolkit.catalog.models import StepPurpose
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import ActionFailedError, ConflictError, InvalidInputError, NotFoundError
 from toolkit.network.allocation import DeviceObservation, SegmentAllocator, SiteObservation
@@ -28,8 +29,7 @@ from toolkit.network.inventory import ID_RE, NetworkInventory, load_inventory
 from toolkit.network.plan import NetworkChange, build_change
 from toolkit.network.runner_factory import build_runner
 from toolkit.private_files import write_private
-
-PLAN_APPROVAL_STEP = "persetujuan-rencana-konfigurasi"
+from toolkit.tickets.models import EventKind
 
 
 class JaringanRequest(BaseModel):
@@ -112,17 +112,22 @@ def analysis_facts(ctx: ActionContext) -> dict[str, Any]:
     raise NotFoundError(f"ticket {ctx.ticket.id} has no successful network analysis to build on")
 
 
+def _plan_approval_id(ctx: ActionContext) -> str:
+    approval = ctx.service.step_with(StepPurpose.PLAN_APPROVAL)
+    return approval.id if approval is not None else "-"
+
+
 def approved_change(ctx: ActionContext) -> tuple[NetworkChange, dict[str, Any]]:
     """The analysed plan, after checking it is intact and (when the catalog has the step) approved."""
     facts = analysis_facts(ctx)
     change = NetworkChange.model_validate(facts["plan"])
     if plan_digest(change, facts["rendered"]) != facts["plan_digest"]:
         raise ConflictError("the recorded network plan does not match its digest; run the analysis again")
-    step_ids = {s.id for s in ctx.service.steps}
-    if PLAN_APPROVAL_STEP in step_ids and not any(
-        e.kind == "approved" and e.step_id == PLAN_APPROVAL_STEP for e in ctx.timeline
+    approval = ctx.service.step_with(StepPurpose.PLAN_APPROVAL)
+    if approval is not None and not any(
+        e.kind == EventKind.APPROVED and e.step_id == approval.id for e in ctx.timeline  # the trusted timeline
     ):
-        raise ConflictError(f"the network plan of {ctx.ticket.id} is not approved ({PLAN_APPROVAL_STEP})")
+        raise ConflictError(f"the network plan of {ctx.ticket.id} is not approved ({approval.id})")
     return change, facts
 
 
@@ -202,7 +207,7 @@ class NetworkAnalyseAction:
         }}}
         comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "rencana_jaringan", {
             "analisis": facts["network"]["analysis"], "lampiran": [a.name for a in artifacts], "job_id": run.job_id,
-            "langkah_persetujuan": PLAN_APPROVAL_STEP,
+            "langkah_persetujuan": _plan_approval_id(ctx),
         })
         return ActionResult(ok=True, comment=run.mask(comment), facts=facts, artifacts=artifacts,
                             summary=f"site {site.id}: VLAN {change.vlan_id}, {change.subnet}, "

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from toolkit.catalog.roles import RoleBook
 from toolkit.errors import NotFoundError, UnknownServiceError
 
 # Kebab-case ids (services, steps, roles, SLA variants); snake-case names (fields, attachments),
@@ -440,6 +441,7 @@ class Service(_Frozen):
 
 class Catalog(_Frozen):
     entries: tuple[Service, ...] = ()
+    roles: RoleBook = Field(default_factory=lambda: RoleBook(roles=()))
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Catalog:
@@ -447,6 +449,11 @@ class Catalog(_Frozen):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"entries: duplicate service id(s): {', '.join(duplicates)}")
+        known = self.roles.ids()
+        for service in self.entries if known else ():
+            unknown = sorted(set(service.roles) - known)
+            if unknown:
+                raise ValueError(f"entries: {service.id} names role(s) not in roles.yaml: {', '.join(unknown)}")
         return self
 
     def get(self, service_id: str) -> Service:

@@ -7,14 +7,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
+
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class ContainmentSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    roles: tuple[str, ...] = Field(default=("csirt",), min_length=1,
-                                   description="roles that may contain and release (the SOPs: the CSIRT)")
+    roles: tuple[str, ...] | None = Field(
+        default=None, min_length=1,
+        description="roles that may contain and release; None: the role book's 'contains' roles (the CSIRT)")
+
+    def effective_roles(self) -> tuple[str, ...]:
+        return self.roles or tuple(sorted(packaged_roles().with_trait(RoleTrait.CONTAINS)))
     management_cidrs: tuple[str, ...] = Field(
         default=(), description="CSIRT management addresses an isolated host still talks to; empty: the "
                                 "inventory host's spbe_csirt_mgmt_cidrs")

@@ -319,7 +319,7 @@ class ContainmentService:
 
     def inspect_host(self, ticket_id: str, principal: Principal, host_name: str) -> dict[str, str]:
         """Read-only look at a host, for the CSIRT's examination step; audited, not recorded as containment."""
-        self.app.policy.authorize_role(principal, self.settings.containment.roles, "inspect a host")
+        self.app.policy.authorize_role(principal, self.app.policy.containment_roles, "inspect a host")
         target = host.inventory_host(self.settings.effective_inventory(), host_name)
         state = host.inspect(self.settings, target, self.work_dir, self.log_line, self.app.masker)
         self.app.audit.append(principal.user, "containment.inspect", ticket_id,

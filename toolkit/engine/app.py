@@ -13,6 +13,7 @@ from typing import Any
 
 from toolkit.actions.base import ActionRegistry
 from toolkit.audit import AuditLog
+from toolkit.catalog.roles import RoleTrait
 from toolkit.directory import Directory
 from toolkit.domain.policy import Policy
 from toolkit.errors import ConfigurationError
@@ -67,7 +68,7 @@ class App:
         from toolkit.splp.apis import load_register
 
         return Policy(self.catalog, self.directory, lambda api_id: load_register().get(api_id).providers,
-                      self.settings.containment.roles)
+                      self.settings.containment.roles or tuple(self.catalog.roles.with_trait(RoleTrait.CONTAINS)))
 
     @cached_property
     def vault(self) -> SecretVault:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
 from toolkit.engine.app import App
 from toolkit.errors import ConflictError, IntegrityError, PermissionDeniedError, ToolkitError
@@ -19,7 +21,7 @@ from toolkit.evidence.manifest import Person, sha256_bytes
 from toolkit.evidence.verify import EvidenceVerification, verify
 from toolkit.tickets.models import AttachmentUpload, EventKind, NewEvent, TicketStatus
 
-COLLECTOR_ROLES = frozenset({"csirt", "analis-sistem-informasi-jaringan", "sandiman-ahli-pertama"})
+COLLECTOR_ROLES = packaged_roles().with_trait(RoleTrait.COLLECTS_EVIDENCE)
 
 
 def _collector(app: App, actor: str) -> Person:

@@ -15,13 +15,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from toolkit.catalog.models import Service
 from toolkit.errors import ConfigurationError, NotFoundError, PermissionDeniedError
 from toolkit.gateway import Gateway, check_gateway_name
 from toolkit.masking import Masker
 from toolkit.registry import Registry
 from toolkit.settings import PROJECT_ROOT, Settings
 
-API_FIELD = "api_id"
 DEFAULT_REGISTER = PROJECT_ROOT / "inventory" / "splp_apis.yml"
 
 
@@ -65,11 +65,13 @@ def load_register(path: Path = DEFAULT_REGISTER) -> ApiRegister:
     return _load(path, path.stat().st_mtime if path.exists() else 0.0)
 
 
-def check_provider(service_id: str, fields: dict[str, Any], actor: str) -> None:
-    """For an SPLP ticket, only a provider of the requested API may approve; other services pass."""
-    if service_id != "splp":
+def check_provider(service: Service, fields: dict[str, Any], actor: str) -> None:
+    """Where the catalog scopes approvals to an API's providers (SPLP), only a provider of the requested
+    API may approve; other services pass. The policy checks this when the approval is recorded and when
+    the engine reads it back; the issuing action checks once more before anything is created."""
+    if service.approval_scope is None:
         return
-    api = load_register().get(str(fields.get(API_FIELD, "")))
+    api = load_register().get(str(fields.get(service.approval_scope.provider_of_field, "")))
     if actor not in api.providers:
         raise PermissionDeniedError(
             f"only a provider of API '{api.id}' ({api.opd}) may approve this request; {actor} is not one",

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.audit import AuditLog
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
 from toolkit.errors import (
     ConfigurationError,
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
     from toolkit.engine.app import App
 
 log = logging.getLogger("spbe.splp")
-LIFECYCLE_ROLES = frozenset({"koordinator-layanan", "csirt"})
+LIFECYCLE_ROLES = packaged_roles().with_trait(RoleTrait.MANAGES_API_CREDENTIALS)
+PROVIDER_ROLES = packaged_roles().with_trait(RoleTrait.API_PROVIDER)
 API_KEY_SECRET = "api-key"  # noqa: S105 - vault entry names, not secrets
 OAUTH2_SECRET = "oauth2-client-secret"  # noqa: S105
 SYSTEM = "system"
@@ -135,7 +138,7 @@ def authorise(app: App, actor: str, cred: IssuedCredential, verb: str) -> str:
             providers = load_register().get(cred.api).providers
         except NotFoundError:
             providers = ()
-        if "penyedia-api" in person.roles and actor in providers:
+        if person.roles & PROVIDER_ROLES and actor in providers:
             return str(person.name)
     app.audit.append(actor[:64] or "-", f"api.{verb}.refused", cred.ticket_id,
                      {"consumer": cred.consumer, "api": cred.api, "reason": "not_authorised"})
