@@ -24,6 +24,15 @@ mkdir -p "$SPBE_STATE_DIR/secrets"
 python3 -c 'import secrets; print(secrets.token_urlsafe(24))' > "$SPBE_STATE_DIR/secrets/backup_password"
 export SPBE_SECRETS="{\"backup_password\": {\"ref\": \"file:$SPBE_STATE_DIR/secrets/backup_password\"}}"
 export SPBE_VAULT_KEY="${SPBE_VAULT_KEY:-$(spbe secret keygen)}"  # the secrets vault (issued API keys)
+# The audit key signs the audit chain and its checkpoints; it and the checkpoint file live outside the
+# state dir, so whoever can write the desk's files cannot rewrite its history. The key is made once (0600,
+# never printed) and kept; a fresh desk is a fresh audit log, so its old checkpoints go with it.
+audit_key="${SPBE_DEMO_AUDIT_KEY_FILE:-/etc/spbe/demo/audit.key}"
+[ -f "$audit_key" ] || spbe audit keygen --output "$audit_key"
+export SPBE_AUDIT__KEY__REF="file:$audit_key"
+export SPBE_AUDIT__CHECKPOINT_FILE="${SPBE_AUDIT__CHECKPOINT_FILE:-/var/log/spbe/demo/audit-checkpoints.jsonl}"
+rm -f "$SPBE_AUDIT__CHECKPOINT_FILE"
+export SPBE_AUDIT__PUBLISH_INTERVAL_S="${SPBE_AUDIT__PUBLISH_INTERVAL_S:-60}"  # checkpoints onto the tickets
 
 say "Lab: a Debian server in its own network namespace, reachable over real SSH"
 spbe lab down --name demo >/dev/null 2>&1 || true
@@ -39,5 +48,6 @@ for part in ${DEMO_PARTS:-pusat_data jaringan_intra splp insiden}; do
     source "scripts/demo/$part.sh"
 done
 
-say "The audit log of the whole demo is intact"
+say "The audit log of the whole demo is intact: checkpointed onto its tickets, every decision audited"
+spbe audit checkpoint
 spbe audit verify

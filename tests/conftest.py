@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from toolkit.audit.keys import generate_key
 from toolkit.engine.app import App
 from toolkit.settings import Settings, load_settings
 
@@ -20,6 +21,22 @@ pytest_plugins = ["tests.fixtures.lab"] if importlib.util.find_spec("tests.fixtu
 REPO = Path(__file__).resolve().parent.parent
 TEST_CATALOG = REPO / "tests" / "support" / "catalog"
 TEST_ACTIONS = ("tests.support.actions:COUNTER", "tests.support.actions:COUNTER_ONCE", "tests.support.actions:NOOP")
+
+
+@pytest.fixture(scope="session")
+def session_audit_key() -> str:
+    """One per session, not per test: a module-scoped installation (tests/e2e) outlives its tests, and
+    its log refuses appends under any key but the one it was started with."""
+    return generate_key()
+
+
+@pytest.fixture(autouse=True)
+def audit_key(session_audit_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test's audit log is keyed, as in production (there is no unkeyed fallback): the key in
+    SPBE_AUDIT_KEY (subprocesses inherit it) and a checkpoint file outside the state directory."""
+    monkeypatch.setenv("SPBE_AUDIT_KEY", session_audit_key)
+    monkeypatch.setenv("SPBE_AUDIT__CHECKPOINT_FILE", str(tmp_path / "audit-checkpoints" / "checkpoints.jsonl"))
+    return session_audit_key
 
 
 @pytest.fixture

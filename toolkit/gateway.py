@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from toolkit.catalog.formats import GATEWAY_NAME
 from toolkit.errors import (
     ActionFailedError,
     ConflictError,
@@ -39,7 +40,7 @@ from toolkit.masking import last4
 
 # Names every gateway accepts: Kong consumer usernames and tags, WSO2 application names and Express
 # Gateway usernames all take these; nothing here can start a path segment, a query or an expression.
-GATEWAY_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+GATEWAY_NAME_RE = re.compile(rf"^{GATEWAY_NAME}$")  # the SPLP ticket fields' format gateway_name
 CredentialKind = Literal["key-auth", "oauth2-client"]
 
 

@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, options_schema, typed_options
+from toolkit.audit.config import AuditSettings
 from toolkit.containment.config import ContainmentSettings
 from toolkit.errors import ConfigurationError
 from toolkit.evidence.config import EvidenceSettings
@@ -151,6 +152,7 @@ class Settings(BaseSettings):
                     "options.admin_url/proxy_url), kong or wso2; admin credentials as secret names in options")
     identity: IdentitySettings | None = Field(default=None, description="identity provider; None: not configured")
     vault: VaultSettings = VaultSettings()
+    audit: AuditSettings = AuditSettings()
     workers: WorkerSettings = WorkerSettings()
     containment: ContainmentSettings = ContainmentSettings()
     network: NetworkSettings = NetworkSettings()

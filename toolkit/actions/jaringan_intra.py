@@ -22,7 +22,7 @@ from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunConte
 from toolkit.catalog.models import StepPurpose
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import ActionFailedError, ConflictError, InvalidInputError, NotFoundError
-from toolkit.network.allocation import DeviceObservation, SegmentAllocator, SiteObservation
+from toolkit.network.allocation import Allocation, DeviceObservation, SegmentAllocator, SiteObservation
 from toolkit.network.device_ops import DeviceResult
 from toolkit.network.fanout import NetworkRunner
 from toolkit.network.inventory import ID_RE, NetworkInventory, load_inventory
@@ -80,6 +80,20 @@ def parse_request(ctx: ActionContext, inventory: NetworkInventory) -> JaringanRe
         raise InvalidInputError("invalid Jaringan Intra request: " + "; ".join(f"{f}: {m}" for f, m in errors),
                                 errors=errors)
     return request
+
+
+def segment_change(inventory: NetworkInventory, ticket_id: str, request: JaringanRequest, allocation: Allocation,
+                   used_vlans: set[int]) -> NetworkChange:
+    """The plan for the allocated segment. What reaches the device templates from the ticket is only the
+    validated site, user count and app codes (and the ticket id); a test renders this for every value
+    intake accepts, so the templates never refuse an approved request."""
+    return build_change(
+        inventory, site=request.site, vlan_id=allocation.vlan_id, vlan_name=ticket_id,
+        description=f"Tiket {ticket_id} {request.site} {request.users} pengguna", subnet=str(allocation.subnet),
+        apps=request.apps, access_ports=allocation.ports,
+        gateway_device=next(iter(allocation.ports)) if len(allocation.ports) > 1 else None,
+        used_vlans=used_vlans,
+    )
 
 
 def network_inventory(ctx: ActionContext) -> NetworkInventory:
@@ -165,13 +179,7 @@ class NetworkAnalyseAction:
         settings = ctx.settings.network
         allocation = SegmentAllocator(ctx.settings.state_dir / "network_allocations.db").allocate(
             ctx.ticket.id, inventory, observation, users=request.users, users_per_port=settings.users_per_access_port)
-        change = build_change(
-            inventory, site=site.id, vlan_id=allocation.vlan_id, vlan_name=ctx.ticket.id,
-            description=f"Tiket {ctx.ticket.id} {site.id} {request.users} pengguna", subnet=str(allocation.subnet),
-            apps=request.apps, access_ports=allocation.ports,
-            gateway_device=next(iter(allocation.ports)) if len(allocation.ports) > 1 else None,
-            used_vlans=observation.used_vlans(),
-        )
+        change = segment_change(inventory, ctx.ticket.id, request, allocation, observation.used_vlans())
         rendered: dict[str, list[str]] = {}
         diffs: dict[str, str] = {}
         artifacts: list[Artifact] = []

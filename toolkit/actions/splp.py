@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
-from toolkit.audit import AuditLog
+from toolkit.audit.factory import open_audit_log
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import (
     ActionFailedError,
@@ -109,7 +108,7 @@ def approver_of(ctx: ActionContext) -> str:
 def _vault(ctx: ActionContext, run: RunContext) -> Any:
     from toolkit.vault import SecretVault  # the vault module is optional until it is configured
 
-    audit = AuditLog(Path(ctx.settings.state_dir) / "audit.db")
+    audit = open_audit_log(ctx.settings)
     return SecretVault.from_settings(ctx.settings, audit=audit, directory=ctx.directory, masker=run.mask)
 
 

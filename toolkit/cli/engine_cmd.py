@@ -58,6 +58,7 @@ def serve_command(obj, workers, duration) -> None:  # type: ignore[no-untyped-de
     # here on is owner-only, even where spbe does not set the mode itself.
     os.umask(0o077)
     settings = obj.app.settings
+    obj.app.audit.check_writable()  # no key, a wrong key or an unkeyed log: refuse to start (exit 8)
     server = Server(obj.app, workers=workers or settings.workers.count,
                     shutdown_grace=settings.workers.shutdown_grace_s)
     for sig in (signal.SIGTERM, signal.SIGINT):

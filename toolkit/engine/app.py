@@ -13,6 +13,7 @@ from typing import Any
 
 from toolkit.actions.base import ActionRegistry
 from toolkit.audit import AuditLog
+from toolkit.audit.factory import open_audit_log
 from toolkit.catalog.roles import RoleTrait
 from toolkit.directory import Directory
 from toolkit.domain.policy import Policy
@@ -78,7 +79,8 @@ class App:
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(Path(self.settings.state_dir) / "audit.db")
+        """Keyed and checkpointed; a `ConfigurationError` without settings.audit.key (no unkeyed fallback)."""
+        return open_audit_log(self.settings)
 
     @cached_property
     def renderer(self) -> Any:

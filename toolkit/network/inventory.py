@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from toolkit.catalog.formats import INVENTORY_ID
 from toolkit.errors import ConfigurationError
 
 Platform = Literal["cisco_ios", "huawei", "mikrotik_routeros", "juniper_junos"]
@@ -40,7 +41,7 @@ INTERFACE_PATTERNS: dict[str, re.Pattern[str]] = {
     "mikrotik_routeros": re.compile(r"^(ether\d{1,2}|sfp\d{1,2}|sfp-sfpplus\d{1,2}|sfp28-\d{1,2}|qsfpplus\d{1,2}-\d)$"),
     "juniper_junos": re.compile(r"^(ge|xe|et|mge)-\d{1,2}/\d{1,2}/\d{1,2}$"),
 }
-ID_RE = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+ID_RE = rf"^{INVENTORY_ID}$"  # also what a ticket's `lokasi` and `aplikasi` codes may be (format inventory_id)
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9 ._()/-]{0,78}[A-Za-z0-9.)]$"
 # A secret is only ever named: env:NAME, file:/abs/path, or lab:switches/password|secret.
 SECRET_REF_RE = r"^(env:[A-Z_][A-Z0-9_]*|file:/[^\x00\n]+|lab:switches/(password|secret))$"  # noqa: S105 - a pattern

@@ -8,6 +8,7 @@ service desk when the approval is recorded and again by the issuing action befor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from toolkit.catalog.models import Service
-from toolkit.errors import ConfigurationError, NotFoundError, PermissionDeniedError
+from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError, PermissionDeniedError
 from toolkit.gateway import Gateway, check_gateway_name
 from toolkit.masking import Masker
 from toolkit.registry import Registry
 from toolkit.settings import PROJECT_ROOT, Settings
 
+RATE_FIELD = "rate_limit_per_menit"
 DEFAULT_REGISTER = PROJECT_ROOT / "inventory" / "splp_apis.yml"
 
 
@@ -76,6 +78,28 @@ def check_provider(service: Service, fields: dict[str, Any], actor: str) -> None
         raise PermissionDeniedError(
             f"only a provider of API '{api.id}' ({api.opd}) may approve this request; {actor} is not one",
             user=actor, api=api.id, providers=list(api.providers))
+
+
+def check_register(service: Service, fields: Mapping[str, Any]) -> None:
+    """Intake for a service scoped to an API (SPLP): the API must be in the register and the quota within
+    that API's limit. The issuing action refuses both, but only after the provider approved; the applicant
+    should hear it when asking."""
+    if service.approval_scope is None:
+        return
+    field = service.approval_scope.provider_of_field
+    api_id = str(fields.get(field, ""))
+    try:
+        api = load_register().get(api_id)
+    except NotFoundError:
+        known = ", ".join(a.id for a in load_register().apis)
+        raise InvalidInputError(f"{field}: API '{api_id}' tidak terdaftar di SPLP / is not in the SPLP register; "
+                                f"known: {known}", errors=[(field, "not in the SPLP register")]) from None
+    rate = fields.get(RATE_FIELD)
+    if isinstance(rate, int) and rate > api.max_rate_limit_per_minute:
+        raise InvalidInputError(
+            f"{RATE_FIELD}: {rate}/menit melebihi batas {api.max_rate_limit_per_minute}/menit untuk API '{api.id}' / "
+            f"is above the {api.max_rate_limit_per_minute}/min allowed for API '{api.id}'",
+            errors=[(RATE_FIELD, f"at most {api.max_rate_limit_per_minute}")])
 
 
 def gateway_from_settings(settings: Settings, masker: Masker | None = None) -> Gateway:
