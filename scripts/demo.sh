@@ -51,3 +51,11 @@ done
 say "The audit log of the whole demo is intact: checkpointed onto its tickets, every decision audited"
 spbe audit checkpoint
 spbe audit verify
+
+say "Everything the desk keeps is owner-only (0600 files, 0700 directories)"
+loose="$(find "$SPBE_STATE_DIR" -perm /077 -printf '%m %p\n')"
+if [ -n "$loose" ]; then
+    printf 'readable by others:\n%s\n' "$loose" >&2
+    exit 1
+fi
+echo "no file or directory under $SPBE_STATE_DIR is open to group or others"
