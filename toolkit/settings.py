@@ -33,6 +33,7 @@ from toolkit.audit.config import AuditSettings
 from toolkit.containment.config import ContainmentSettings
 from toolkit.errors import ConfigurationError
 from toolkit.evidence.config import EvidenceSettings
+from toolkit.observability.config import LoggingSettings, MetricsSettings
 from toolkit.secret_types import SecretRef as SecretRef  # where it was always imported from
 from toolkit.settings_errors import configuration_error
 
@@ -174,6 +175,12 @@ class Settings(BaseSettings):
     evidence: EvidenceSettings = EvidenceSettings()
     escalation_interval_s: float = Field(default=60.0, gt=0, le=86400,
                                          description="how often `spbe serve` checks for late steps")
+    logging: LoggingSettings = Field(
+        default=LoggingSettings(), description="log format (human | json, also `spbe --log-format`) and level "
+                                               "(also `spbe --log-level`); records go to stderr, masked")
+    metrics: MetricsSettings = Field(
+        default=MetricsSettings(), description="Prometheus /metrics of the queue and the desk, served by `spbe serve` "
+                                               "(also `spbe serve --metrics HOST:PORT`); loopback only by default")
 
     @field_validator(*SETTINGS_GROUPS)
     @classmethod

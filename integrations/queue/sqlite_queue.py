@@ -273,6 +273,10 @@ class SqliteJobQueue:
         rows = self._read(query + " ORDER BY id DESC LIMIT ?", (*args, limit))
         return [self._job(r) for r in rows]
 
+    def job_counts(self) -> dict[str, int]:
+        """Jobs per state, for the metrics endpoint: one indexed GROUP BY, whatever the queue holds."""
+        return {r["state"]: int(r["n"]) for r in self._read("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")}
+
     def cancel(self, job_id: int) -> Job:
         with self._tx() as db:
             row = db.execute("SELECT state FROM jobs WHERE id=?", (job_id,)).fetchone()

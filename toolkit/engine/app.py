@@ -21,6 +21,7 @@ from toolkit.errors import ConfigurationError
 from toolkit.identity_provider import IdentityProvider
 from toolkit.jobs import JobQueue
 from toolkit.masking import Masker
+from toolkit.observability.telemetry import Telemetry
 from toolkit.private_files import private_dir
 from toolkit.registry import Registry, load_object
 from toolkit.settings import Settings
@@ -32,6 +33,7 @@ from toolkit.vault import SecretVault
 class App:
     settings: Settings
     masker: Masker = field(default_factory=Masker)
+    telemetry: Telemetry = field(default_factory=Telemetry)  # this process's job metrics (spbe serve --metrics)
 
     @cached_property
     def catalog(self) -> Any:

@@ -22,9 +22,11 @@ from toolkit.engine.app import App
 from toolkit.engine.outbox import attachment_item, deliver_due, event_item
 from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.jobs import Job, JobState, OutboxItem
+from toolkit.observability.jobs import observed_job
 from toolkit.tickets.models import EventKind
 
 log = logging.getLogger("spbe.worker")
+output_log = logging.getLogger("spbe.job.output")  # the job's own lines, masked, at DEBUG
 
 
 def worker_id(suffix: str = "") -> str:
@@ -41,8 +43,11 @@ class _LogBuffer:
         self._lock = threading.Lock()
 
     def __call__(self, line: str) -> None:
+        masked = self._app.masker(line).splitlines() or [""]
+        for text in masked:
+            output_log.debug(text)
         with self._lock:
-            self._lines.extend(self._app.masker(line).splitlines() or [""])
+            self._lines.extend(masked)
             due = time.monotonic() - self._last > self._flush_every
         if due:
             self.flush()
@@ -227,7 +232,8 @@ def work_once(app: App, worker: str, ticket_id: str | None = None,
     job = app.queue.claim(worker, app.settings.workers.lease_seconds, ticket_id=ticket_id)
     if job is None:
         return None
-    done = run_job(app, job, abort)
+    with observed_job(app.telemetry, job, worker) as seen:  # job context, start/end lines, duration
+        done = seen.record(run_job(app, job, abort))
     if done.state == JobState.SUCCEEDED:
         try:
             scheduler.advance(app, done.ticket_id)
