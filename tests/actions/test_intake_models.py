@@ -15,6 +15,7 @@ import pytest
 from tests.support.boundaries import BASE, CATALOG, TICKET, action_context, boundary_values, intake
 from toolkit.actions.splp import issue_request
 from toolkit.containment.models import IsolateHostRequest
+from toolkit.domain.principal import AuthMethod
 from toolkit.errors import ToolkitError
 from toolkit.splp.apis import load_register
 
@@ -54,7 +55,8 @@ def test_an_affected_object_accepted_at_intake_can_be_contained(service: str, va
     cleaned = intake(CATALOG.get(service), BASE[service] | {"objek_terdampak": value})
     if cleaned is None:
         return
-    IsolateHostRequest(ticket_id=TICKET, actor="csirt", host=cleaned["objek_terdampak"], reason="Langkah SOP")
+    IsolateHostRequest(ticket_id=TICKET, actor="csirt", auth=AuthMethod.ENGINE, host=cleaned["objek_terdampak"],
+                       reason="Langkah SOP")
 
 
 @pytest.mark.parametrize("cases", [SPLP_CASES, INCIDENT_CASES], ids=["splp", "incident"])

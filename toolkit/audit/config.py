@@ -1,8 +1,7 @@
 """Audit settings (``settings.audit``): the key that signs the chain and where its checkpoints go.
 
-Kept free of module-level toolkit imports so `toolkit.settings` can embed it without an import
-cycle; that is also why the key is an `AuditKeyRef` (the same ``{ref = "env:NAME" | "file:/path"}``
-shape as `toolkit.settings.SecretRef`, resolved through it) rather than a `SecretRef` itself.
+The key is a `SecretRef` like every other secret in the settings (``{ref = "env:NAME" | "file:/path"}``),
+so ``spbe config show`` prints the reference and the secrets walk covers it.
 
 Both the key and the checkpoint file must live outside ``state_dir``: whoever can write the state
 directory (the database, the ticket store) must not also hold the key or be able to rewrite the
@@ -12,32 +11,16 @@ checkpoints, or the chain proves nothing. `toolkit.audit.factory` refuses settin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from pydantic import SecretStr
-
-_REF_PATTERN = r"^(env:[A-Z_][A-Z0-9_]*|file:/[^\x00\n]+)$"  # toolkit.settings.SecretRef's pattern
-
-
-class AuditKeyRef(BaseModel):
-    """Where the audit key is read from; safe to show (``spbe config show`` prints the reference)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    ref: str = Field(pattern=_REF_PATTERN)
-
-    def resolve(self) -> SecretStr:
-        from toolkit.settings import SecretRef  # at call time: toolkit.settings is loaded by then
-
-        return SecretRef(ref=self.ref).resolve()
+from toolkit.secret_types import SecretRef
 
 
 class AuditSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    key: AuditKeyRef = Field(
-        default=AuditKeyRef(ref="env:SPBE_AUDIT_KEY"),
+    key: SecretRef = Field(
+        default=SecretRef(ref="env:SPBE_AUDIT_KEY"),
         description="HMAC key of the audit chain and its checkpoints: 32 random bytes, urlsafe base64 "
                     "('spbe audit keygen'); required, never stored under state_dir")
     checkpoint_file: Path = Field(
