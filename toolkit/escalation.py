@@ -186,7 +186,7 @@ def _escalate(app: App, store: EscalationStore, notifier: Notifier, ticket: Tick
                                               body=body, recipients=recipients, step_id=esc.step_id))
     store.done(ticket.id, esc.key, delivery.channel if delivery else "none", now)
     app.audit.append("engine", "ticket.escalate", ticket.id,
-                     {"key": esc.key, "kind": esc.kind, "roles": list(esc.roles),
+                     {"auth": "engine", "key": esc.key, "kind": esc.kind, "roles": list(esc.roles),
                       "delivered": list(delivery.delivered) if delivery else [],
                       "skipped": list(delivery.skipped) if delivery else [],
                       "channel": delivery.channel if delivery else None})
@@ -212,5 +212,6 @@ def check_once(app: App, now: datetime | None = None, notifier: Notifier | None 
                 log.warning("escalation for %s deferred: %s", ticket.id, app.masker(str(exc)))
             except ToolkitError as exc:
                 log.warning("escalation for %s failed: %s", ticket.id, app.masker(str(exc)))
-                app.audit.append("engine", "ticket.escalate_failed", ticket.id, {"error": app.masker(str(exc))})
+                app.audit.append("engine", "ticket.escalate_failed", ticket.id,
+                                 {"auth": "engine", "error": app.masker(str(exc))})
     return outcomes

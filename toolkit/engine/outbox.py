@@ -79,6 +79,7 @@ def deliver_due(app: App, limit: int = 100) -> tuple[int, int]:
             continue
         app.queue.outbox_delivered(pending.id)
         app.audit.append("engine", "outbox.delivered", pending.item.ticket_id,
-                         {"outbox": pending.id, "kind": pending.item.kind.value, "key": pending.item.dedupe_key})
+                         {"auth": "engine",
+                          "outbox": pending.id, "kind": pending.item.kind.value, "key": pending.item.dedupe_key})
         delivered += 1
     return delivered, deferred

@@ -68,7 +68,7 @@ def advance(app: App, ticket_id: str) -> list[Job]:
     if not created:
         return []
     app.audit.append("engine", "job.enqueue", ticket_id,
-                     {"job": job.id, "step": step.id, "action": name, "plan": preview})
+                     {"auth": "engine", "job": job.id, "step": step.id, "action": name, "plan": preview})
     return [job]
 
 
@@ -85,7 +85,8 @@ def report_refusals(app: App, ticket_id: str, refusals: Iterable[Refusal], timel
             kind=EventKind.COMMENT, actor=ENGINE_USER, text=text, step_id=refusal.step_id,
             data={"refused_event": refusal.seq}, dedupe_key=f"{ticket_id}:refused:{refusal.seq}"))
         if posted.seq > last_seq:  # we wrote it: audit it (another process that lost the race does not)
-            app.audit.append(ENGINE_USER, "event.refused", ticket_id, refusal.model_dump(mode="json"))
+            app.audit.append(ENGINE_USER, "event.refused", ticket_id,
+                             refusal.model_dump(mode="json") | {"auth": "engine"})
 
 
 def _context(app: App, ticket_id: str, step: Any) -> ActionContext:

@@ -36,7 +36,7 @@ def _advance_one(app: App, ticket_id: str) -> int:
     except ToolkitError as exc:
         message = app.masker(str(exc))
         log.warning("ticket %s cannot be advanced: %s", ticket_id, message)
-        app.audit.append("engine", "ticket.advance_failed", ticket_id, {"error": message})
+        app.audit.append("engine", "ticket.advance_failed", ticket_id, {"auth": "engine", "error": message})
         return 0
 
 

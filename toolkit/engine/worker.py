@@ -159,8 +159,8 @@ def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
                 app.queue.release(job.id, job.lease_token or "", UNAVAILABLE_RETRY_S, note)
                 return app.queue.get(job.id)
             app.audit.append(job.worker or "worker", "job.start", job.ticket_id,
-                             {"job": job.id, "attempt": job.attempt, "step": job.step_id, "action": job.action,
-                              "plan": plan})
+                             {"auth": "engine", "job": job.id, "attempt": job.attempt, "step": job.step_id,
+                              "action": job.action, "plan": plan})
             buffer(f"job {job.id} attempt {job.attempt}: {job.action} for {job.ticket_id} step {job.step_id}")
             run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer,
                              should_cancel=_cancel_check(app, job, lease, abort),
@@ -197,8 +197,8 @@ def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
             log.warning("job %s: fenced off at finish; another worker owns it now", job.id)
             return app.queue.get(job.id)
     app.audit.append(job.worker or "worker", "job.finish", job.ticket_id,
-                     {"job": job.id, "attempt": job.attempt, "state": state.value, "summary": result.summary,
-                      "changed": result.changed, "duration_s": round(result.duration_s, 3)})
+                     {"auth": "engine", "job": job.id, "attempt": job.attempt, "state": state.value,
+                      "summary": result.summary, "changed": result.changed, "duration_s": round(result.duration_s, 3)})
     return app.queue.get(job.id)
 
 
@@ -213,7 +213,7 @@ def reclaim(app: App) -> list[Job]:
     for job in changed:
         scrub_runner_secrets(app, job)
         app.audit.append("engine", "job.reclaim", job.ticket_id,
-                         {"job": job.id, "attempt": job.attempt, "state": job.state.value})
+                         {"auth": "engine", "job": job.id, "attempt": job.attempt, "state": job.state.value})
     return changed
 
 

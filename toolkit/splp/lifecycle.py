@@ -291,13 +291,13 @@ def expire_due(app: App, now: datetime | None = None) -> list[LifecycleOutcome]:
         except ToolkitError as exc:
             store.release(cred.ticket_id)
             message = app.masker(str(exc))
-            app.audit.append(SYSTEM, "api.expire.failed", cred.ticket_id, {"consumer": cred.consumer,
+            app.audit.append(SYSTEM, "api.expire.failed", cred.ticket_id, {"auth": "engine", "consumer": cred.consumer,
                                                                            "error": message})
             outcomes.append(LifecycleOutcome(ticket_id=cred.ticket_id, event="expired", consumer=cred.consumer,
                                              api=cred.api, changed=False, error=message))
             continue
         store.end(cred.ticket_id, "expired", actor=SYSTEM, reason=reason, at=now)
-        app.audit.append(SYSTEM, "api.expire", cred.ticket_id, {
+        app.audit.append(SYSTEM, "api.expire", cred.ticket_id, {"auth": "engine",
             "consumer": cred.consumer, "api": cred.api, "gateway": gateway.name, "key_ids": list(revoked),
             "expires_at": cred.expires_at.isoformat(), "oauth2_client": cred.oauth2_client})
         _post(app, cred, "kedaluwarsa", SYSTEM, f"expired:{cred.key_id}", {
