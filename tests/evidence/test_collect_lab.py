@@ -86,7 +86,8 @@ def test_the_workflow_action_collects_the_defaults_and_attaches(lab, incident) -
     assert plan["host"] == "pd-app-01" and "/var/log/nginx/" in plan["logs"]
     lines: list[str] = []
     result = action.execute(ctx, plan, RunContext(job_id=1, attempt=1, log=lines.append, should_cancel=lambda: False,
-                                                  work_dir=app.artifacts_dir(ticket.id), mask=app.masker))
+                                                  work_dir=app.artifacts_dir(ticket.id), mask=app.masker,
+                                                  services=app))
     assert result.ok, result.summary
     assert [a.kind for a in result.artifacts] == ["bukti_insiden"]
     assert "Paket bukti dilampirkan" in result.comment and result.facts["manifest_sha256"] in result.comment
