@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import sqlite3
@@ -35,7 +36,7 @@ def test_append_chains_and_verifies(log: AuditLog) -> None:
     entries = log.entries()
     assert [e.seq for e in entries] == [1, 2, 3, 4]
     assert entries[0].prev_hash == GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
     first = entries[0]
     assert first.hash == entry_hash(1, first.at.isoformat(timespec="microseconds"), "andi", "ticket.open",
                                     "SPBE-2026-00001", first.data, GENESIS)
@@ -134,6 +135,6 @@ def test_concurrent_appends_from_two_processes_keep_the_chain(tmp_path: Path) ->
     assert [e.seq for e in entries] == list(range(1, 82))
     assert {e.actor for e in entries[1:]} == {"p1", "p2"}
     actors = [e.actor for e in entries[1:]]
-    assert any(a != b for a, b in zip(actors, actors[1:], strict=False))  # they really interleaved
+    assert any(a != b for a, b in itertools.pairwise(actors))  # they really interleaved
     assert log.verify().ok
     assert json.loads(log.anchor_path.read_text())["seq"] == 81

@@ -104,7 +104,7 @@ def test_jobs_list_show_logs_cancel_retry(state_dir, env):
     assert spbe(state_dir, "jobs", "retry", job_id, "--as", "budi").exit_code == 4
     assert spbe(state_dir, "jobs", "retry", job_id, "--as", "sari").exit_code == 0
     audit = json.loads(spbe(state_dir, "audit", "list", "--json").output)
-    assert [(e["actor"], e["action"]) for e in audit if e["action"].startswith("job.") and "cancel" in e["action"]
+    assert [(e["actor"], e["action"]) for e in audit if (e["action"].startswith("job.") and "cancel" in e["action"])
             or e["action"] == "job.retry"] == [("rudi", "job.cancel"), ("sari", "job.retry")]
     result = spbe(state_dir, "run", ticket_id, "--json")
     assert result.exit_code == 0, result.output

@@ -127,7 +127,7 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
 def test_change_of_access_also_disables_the_consumers_oauth2_client(app: App, keycloak: KeycloakFake) -> None:
     """Revoking the keys alone would leave the OAuth2 client able to mint new tokens."""
     consumer = f"simpus-{uuid.uuid4().hex[:6]}"
-    splp, jobs = issue(app, consumer, jenis_kredensial="oauth2")
+    _splp, jobs = issue(app, consumer, jenis_kredensial="oauth2")
     assert all(j.error is None for j in jobs), [j.error for j in jobs]
     assert app.identity.get_client(consumer).enabled
     incident = _incident(app)

@@ -179,7 +179,7 @@ def test_kong_fault_mid_way_is_undone_and_the_retry_completes_once(kong: tuple[A
 
 def test_kong_rotation_through_the_cli_refuses_the_old_key(kong: tuple[App, KongFake]) -> None:
     """The Kong case of `spbe api rotate`: the old key is refused by the fake's proxy, the new one passes."""
-    app, fake = kong
+    app, _fake = kong
     ticket = approved_ticket(app, "sipd-kong")
     issued = facts(run_ticket(app, ticket.id))
     old = app.vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()

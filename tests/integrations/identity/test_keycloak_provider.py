@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from keycloak.exceptions import KeycloakPostError
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from integrations.identity.keycloak import KeycloakIdentityProvider
 from tests.support.keycloak_fake import KeycloakFake
@@ -137,7 +137,7 @@ def test_bad_client_ids_never_reach_keycloak(idp: KeycloakIdentityProvider, keyc
     before = len(keycloak.requests)
     with pytest.raises(InvalidInputError):
         idp.find_client(bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError):
         ConsumerClientSpec(client_id=bad, name="x", api_role="kependudukan")
     assert len(keycloak.requests) == before
 
