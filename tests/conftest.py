@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.clock import ManualClock
 from toolkit.engine.app import App
 from toolkit.settings import Settings, load_settings
 
@@ -20,6 +21,19 @@ pytest_plugins = ["tests.fixtures.lab"] if importlib.util.find_spec("tests.fixtu
 REPO = Path(__file__).resolve().parent.parent
 TEST_CATALOG = REPO / "tests" / "support" / "catalog"
 TEST_ACTIONS = ("tests.support.actions:COUNTER", "tests.support.actions:COUNTER_ONCE", "tests.support.actions:NOOP")
+
+
+# The fixtures that bring up the namespaced lab (root, debootstrap, sshd): a test using one, directly or through
+# another fixture, is a lab test and must say so, or `-m "not lab"` (scripts/test.sh --fast) would start the lab.
+LAB_FIXTURES = frozenset({"lab", "lab_manager"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = sorted(item.nodeid for item in items if LAB_FIXTURES & set(getattr(item, "fixturenames", ()))
+                      and item.get_closest_marker("lab") is None)
+    if unmarked:
+        raise pytest.UsageError("these tests use the lab but are not marked @pytest.mark.lab:\n  "
+                                + "\n  ".join(unmarked))
 
 
 @pytest.fixture
@@ -41,6 +55,18 @@ def engine_settings(state_dir: Path) -> Settings:
 @pytest.fixture
 def engine_app(engine_settings: Settings) -> App:
     return App(engine_settings)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Time that passes only when the test says so (see tests/support/clock.py)."""
+    return ManualClock()
+
+
+@pytest.fixture
+def clocked_app(engine_settings: Settings, clock: ManualClock) -> App:
+    """`engine_app` whose queue, outbox and deadlines read ``clock``: a test moves it past a lease or a retry."""
+    return App(engine_settings, clock=clock)
 
 
 def engine_env(state_dir: Path, **extra: str) -> dict[str, str]:
