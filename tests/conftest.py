@@ -16,7 +16,9 @@ from toolkit.settings import Settings, load_settings
 # The test suite is a lab: the CLI tests act with --as. Tests of the production rule set it themselves.
 os.environ.setdefault("SPBE_DEPLOYMENT", "lab")
 
-pytest_plugins = ["tests.fixtures.lab"] if importlib.util.find_spec("tests.fixtures") else []
+pytest_plugins = (["tests.fixtures.lab"] if importlib.util.find_spec("tests.fixtures") else []) + [
+    "tests.support.smtp_sink",  # the `smtp` fixture: a real aiosmtpd sink on loopback
+]
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_CATALOG = REPO / "tests" / "support" / "catalog"

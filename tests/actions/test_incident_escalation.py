@@ -4,10 +4,7 @@ on 127.0.0.1."""
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,8 @@ from pydantic import ValidationError
 
 from tests.actions.test_incident_workflow import LETTER, SURAKARTA
 from tests.support.principals import as_lab
+from tests.support.smtp_sink import Sink
+from tests.support.smtp_sink import free_port as _free_port
 from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
@@ -27,30 +26,6 @@ from toolkit.escalation import check_once
 from toolkit.notifier import Notification, Recipient
 from toolkit.settings import load_settings
 from toolkit.tickets.models import EventKind
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp():  # type: ignore[no-untyped-def]
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield sink, controller
-    controller.stop()
 
 
 def _open(app: App) -> tuple[str, datetime]:
