@@ -21,7 +21,6 @@ from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import Server
-from toolkit.errors import UnavailableError
 from toolkit.escalation import check_once
 from toolkit.notifier import Notification, Recipient
 from toolkit.settings import load_settings
@@ -118,13 +117,7 @@ def test_mail_headers_cannot_be_injected(state_dir: Path) -> None:
                      recipients=(Recipient(username="x", name="X"),))
 
 
-def test_smtp_unreachable_raises_unavailable(state_dir: Path) -> None:
-    from integrations.notify.smtp import SmtpNotifier
-
-    notifier = SmtpNotifier(settings=load_settings(state_dir=state_dir), port=_free_port(), timeout_s=2)
-    with pytest.raises(UnavailableError):
-        notifier.send(Notification(ticket_id="T", key="k", subject="s", body="b",
-                                   recipients=(Recipient(username="x", name="X", email="x@example.go.id"),)))
+# An unreachable SMTP server raises UnavailableError: the Notifier contract suite (tests/contracts/test_notifier.py).
 
 
 def test_spbe_serve_runs_the_escalation_check(state_dir: Path) -> None:

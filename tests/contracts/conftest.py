@@ -29,6 +29,7 @@ from tests.support.smtp_sink import free_port
 from tests.support.sqlite_lock import LockHolder
 from toolkit.directory import Directory
 from toolkit.engine.app import App
+from toolkit.errors import PermissionDeniedError
 from toolkit.identity_provider import IdentityProvider
 from toolkit.jobs import JobQueue
 from toolkit.masking import Masker
@@ -110,6 +111,7 @@ class IdpHarness:
 @pytest.fixture(params=["keycloak"])
 def idp(request: pytest.FixtureRequest, idp_settings: Settings, keycloak: KeycloakFake) -> IdpHarness:
     from keycloak import KeycloakOpenID
+    from keycloak.exceptions import KeycloakPostError
 
     from tests.support.keycloak_fake.realm import Client
 
@@ -118,7 +120,10 @@ def idp(request: pytest.FixtureRequest, idp_settings: Settings, keycloak: Keyclo
         if realm.client_by_client_id("portal") is None:
             realm.add_client(Client(client_id="portal", public_client=True, direct_access_grants_enabled=True))
         oidc = KeycloakOpenID(server_url=keycloak.url + "/", realm_name="spbe", client_id="portal")
-        return SecretStr(oidc.token(username, f"{username}-pw")["access_token"])
+        try:
+            return SecretStr(oidc.token(username, f"{username}-pw")["access_token"])
+        except KeycloakPostError as exc:  # e.g. "Account disabled": the contract speaks in our errors
+            raise PermissionDeniedError(f"{username} cannot log in: {exc}") from None
 
     def clients_named(client_id: str) -> int:
         return sum(c.client_id == client_id for c in keycloak.realm("spbe").clients.values())
