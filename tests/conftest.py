@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import Spbe
 from tests.support.clock import ManualClock
 from toolkit.engine.app import App
 from toolkit.settings import Settings, load_settings
@@ -43,6 +44,12 @@ def state_dir(tmp_path: Path) -> Path:
     path = tmp_path / "state"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def spbe_cli(state_dir: Path) -> Spbe:
+    """`spbe` in-process on this test's state directory (tests/support/cli.py): ``spbe_cli("ticket", "list")``."""
+    return Spbe(state_dir=state_dir)
 
 
 @pytest.fixture

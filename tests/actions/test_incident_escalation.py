@@ -10,14 +10,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from click.testing import CliRunner
 from pydantic import ValidationError
 
 from tests.actions.test_incident_workflow import LETTER, SURAKARTA
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
 from tests.support.smtp_sink import Sink
 from tests.support.smtp_sink import free_port as _free_port
-from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import Server
@@ -52,7 +51,7 @@ def test_a_late_step_escalates_once_to_its_supervisor(state_dir: Path) -> None:
     # again, after a restart (a new App on the same state), and from a second process: nothing more
     assert check_once(app, now=opened + timedelta(minutes=30)) == []
     assert check_once(App(load_settings(state_dir=state_dir)), now=opened + timedelta(hours=2)) == []
-    runner = CliRunner().invoke(cli, ["escalate", "--once"], env={"SPBE_STATE_DIR": str(state_dir)})
+    runner = Spbe(env={"SPBE_STATE_DIR": str(state_dir)}, catch_exceptions=True)("escalate", "--once")
     assert runner.exit_code == 0, runner.output
     assert len(_escalations(app, ticket_id)) == 1
     assert [e.action for e in app.audit.entries(ticket_id=ticket_id)].count("ticket.escalate") == 1

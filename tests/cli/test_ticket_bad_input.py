@@ -8,9 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from toolkit.cli.main import cli
+from tests.support.cli import Spbe
 
 GOOD = {
     "instansi": "Dinas Kesehatan", "perihal": "Permohonan hosting", "produk": "hosting-aplikasi",
@@ -28,12 +27,7 @@ def letter(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def spbe(state_dir: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
-
-    return invoke
+    return Spbe(state_dir=state_dir)
 
 
 def _open_args(fields: dict[str, str], attach: list[str]) -> list[str]:

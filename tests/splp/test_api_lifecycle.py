@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from tests.splp.helpers import call, comments, facts, issue
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
 from toolkit.engine.app import App
 from toolkit.engine.server import Server
 from toolkit.errors import ConflictError
@@ -42,8 +42,7 @@ def app(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> App:
 
 
 def spbe(app: App, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "--json-errors", *args],
-                              catch_exceptions=False, env={"COLUMNS": "220"})
+    return Spbe(state_dir=app.settings.state_dir, env={"COLUMNS": "220"})("--json-errors", *args)
 
 
 def unique(prefix: str = "app") -> str:
