@@ -47,8 +47,8 @@ def state_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def spbe_cli(state_dir: Path) -> Spbe:
-    """`spbe` in-process on this test's state directory (tests/support/cli.py): ``spbe_cli("ticket", "list")``."""
+def spbe(state_dir: Path) -> Spbe:
+    """`spbe` in-process on this test's state directory (tests/support/cli.py): ``spbe("ticket", "list")``."""
     return Spbe(state_dir=state_dir)
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.attachment_samples import jpeg_bytes, pdf_bytes, png_bytes
-from tests.support.cli import Spbe
 
 PUSAT_DATA = {
     "instansi": "Dinas Kesehatan", "perihal": "Permohonan hosting", "produk": "hosting-aplikasi",
@@ -26,9 +25,7 @@ CANARY = "CANARY-rahasia-9c1e7b"
 NOBODY = 65534
 
 
-@pytest.fixture
-def spbe(state_dir: Path):  # type: ignore[no-untyped-def]
-    return Spbe(state_dir=state_dir)
+# `spbe`: the shared fixture (tests/conftest.py), spbe in-process on the test's state directory.
 
 
 def _open(spbe, attach: str, service: str = "pusat-data", actor: str = "andi"):  # type: ignore[no-untyped-def]

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import Spbe
-
 GOOD = {
     "instansi": "Dinas Kesehatan", "perihal": "Permohonan hosting", "produk": "hosting-aplikasi",
     "nama_aplikasi": "simpus", "hostname": "simpus-app", "vcpu": "2", "ram_gb": "4", "disk_gb": "40",
@@ -25,9 +23,7 @@ def letter(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def spbe(state_dir: Path):  # type: ignore[no-untyped-def]
-    return Spbe(state_dir=state_dir)
+# `spbe`: the shared fixture (tests/conftest.py), spbe in-process on the test's state directory.
 
 
 def _open_args(fields: dict[str, str], attach: list[str]) -> list[str]:

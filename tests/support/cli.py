@@ -2,7 +2,7 @@
 
 ``Spbe(state_dir=..., env=...)`` is called like the command line, ``spbe("ticket", "list")``, and returns
 click's `Result`; ``spbe.json("ticket", "show", T)`` adds ``--json``, checks the exit code and parses stdout.
-The ``spbe_cli`` fixture (tests/conftest.py) gives one on the test's own state directory.
+The ``spbe`` fixture (tests/conftest.py) gives one on the test's own state directory.
 
 By default an exception the CLI does not turn into an exit code fails the test with its traceback
 (``catch_exceptions=False``); a test about such exceptions asks for ``catch_exceptions=True``.
