@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh) and run the test suite.
 #   bash scripts/test.sh [PYTEST ARGS]          the whole suite against the real lab peers (what .ci/run runs)
-#   bash scripts/test.sh --fast [PYTEST ARGS]   everything that needs no lab (-m "not lab"): no debootstrap,
-#                                               no namespaced hosts; the setup skips the lab's packages
+#   bash scripts/test.sh --fast [PYTEST ARGS]   everything that needs no lab (-m "not lab"), on two workers
+#                                               ($SPBE_TEST_WORKERS): no debootstrap, no namespaced hosts;
+#                                               the setup skips the lab's packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fast=""
@@ -17,7 +18,8 @@ done
 select=()
 if [ -n "$fast" ]; then
     bash scripts/setup.sh --no-lab
-    select=(-m "not lab")
+    # Two pytest workers (pytest-xdist): much of this tier waits on subprocesses and SQLite locks.
+    select=(-m "not lab" -n "${SPBE_TEST_WORKERS:-2}")
 else
     bash scripts/setup.sh
 fi
