@@ -139,6 +139,6 @@ def test_no_key_no_audit_log(state_dir: Path, monkeypatch: pytest.MonkeyPatch, t
     inside.write_text("x")
     with pytest.raises(ConfigurationError, match="inside state_dir"):
         App(load_settings(state_dir=state_dir, audit={"key": {"ref": f"file:{inside}"}})).audit  # noqa: B018
-    with pytest.raises(ConfigurationError, match="settings.audit.checkpoint_file"):
+    with pytest.raises(ConfigurationError, match=r"settings\.audit\.checkpoint_file"):
         App(load_settings(state_dir=state_dir, audit={"checkpoint_file": state_dir / "cp.jsonl"})).audit  # noqa: B018
     assert not (state_dir / "audit.db").exists()

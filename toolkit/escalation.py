@@ -20,7 +20,7 @@ import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,12 +28,12 @@ from pydantic import BaseModel, ConfigDict
 
 from toolkit.catalog.loader import packaged_roles
 from toolkit.catalog.roles import RoleTrait
-from toolkit.engine.app import App
 from toolkit.engine.progress import progress
 from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.notifier import Delivery, Notification, Notifier, Recipient
 from toolkit.private_files import private_dir, private_file
 from toolkit.registry import Registry
+from toolkit.services import Services
 from toolkit.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.workflow import WorkflowState
 
@@ -146,13 +146,13 @@ class EscalationStore:
                     db.execute("SELECT ticket_id, key, notified_at FROM escalations ORDER BY ticket_id, key")]
 
 
-def build_notifier(app: App) -> Notifier:
+def build_notifier(app: Services) -> Notifier:
     cfg = app.settings.notifier
     return Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=app.settings, tickets=app.tickets,
                                                        **cfg.options)
 
 
-def _recipients(app: App, roles: tuple[str, ...]) -> tuple[Recipient, ...]:
+def _recipients(app: Services, roles: tuple[str, ...]) -> tuple[Recipient, ...]:
     found: dict[str, Recipient] = {}
     for role in roles:
         for person in app.directory.people_with_role(role):
@@ -161,7 +161,7 @@ def _recipients(app: App, roles: tuple[str, ...]) -> tuple[Recipient, ...]:
     return tuple(found.values())
 
 
-def _escalate(app: App, store: EscalationStore, notifier: Notifier, ticket: Ticket, esc: Escalation,
+def _escalate(app: Services, store: EscalationStore, notifier: Notifier, ticket: Ticket, esc: Escalation,
               now: datetime) -> Outcome | None:
     me = f"{socket.gethostname()}:{os.getpid()}"
     if not store.claim(ticket.id, esc.key, me, now):
@@ -193,9 +193,9 @@ def _escalate(app: App, store: EscalationStore, notifier: Notifier, ticket: Tick
     return Outcome(escalation=esc, delivery=delivery)
 
 
-def check_once(app: App, now: datetime | None = None, notifier: Notifier | None = None) -> list[Outcome]:
+def check_once(app: Services, now: datetime | None = None, notifier: Notifier | None = None) -> list[Outcome]:
     """Escalate everything due now that was not escalated before; returns what was escalated now."""
-    now = now or datetime.now(UTC)
+    now = now or app.clock.now()
     store = EscalationStore(Path(app.settings.state_dir) / "escalations.db")
     notifier = notifier or build_notifier(app)
     outcomes: list[Outcome] = []

@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from markdown_it import MarkdownIt
 from pydantic import ValidationError
 
 from tests.actions.test_incident_documents import NOW, PRIOR
 from tests.actions.test_incident_workflow import EVIDENCE, GORONTALO
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
 from toolkit.catalog.loader import load_catalog
-from toolkit.cli.main import cli
 from toolkit.containment.models import IsolateHostRequest, ReleaseRequest
 from toolkit.decisions import validate as validate_decisions
 from toolkit.document_context import build_context
@@ -120,13 +119,7 @@ GOOD = {"instansi": "Dinas Kesehatan", "perihal": "Permohonan hosting", "produk"
 
 @pytest.fixture
 def spbe(state_dir: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False,
-                             env={"COLUMNS": "400"})
-
-    return invoke
+    return Spbe(state_dir=state_dir, env={"COLUMNS": "400"})
 
 
 @pytest.fixture
@@ -189,8 +182,8 @@ def test_desk_decisions_containment_and_api_reasons_refuse_hostile_characters(ap
         with pytest.raises(ValidationError) as invalid:
             model(ticket_id="SPBE-0", actor="rina", auth=AuthMethod.LAB_AS, reason=text, **values)
         assert [e["loc"] for e in invalid.value.errors()] == [("reason",)]
-    result = CliRunner().invoke(cli, ["--state-dir", str(state_dir), "api", "revoke", "--ticket", "SPBE-0",
-                                      "--as", "sari", "--reason", text])
+    result = Spbe(state_dir=state_dir, catch_exceptions=True)("api", "revoke", "--ticket", "SPBE-0",
+                                                              "--as", "sari", "--reason", text)
     assert result.exit_code == 2 and "invalid reason:" in result.output, result.output
 
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from tests.network import netlab
-from toolkit.cli.main import cli
+from tests.support.cli import Spbe
 from toolkit.lab.models import LabState
 
 
@@ -17,7 +17,7 @@ def _run(lab: LabState | None, tmp_path: Path, *args: str) -> Result:
     env = {"SPBE_STATE_DIR": str(tmp_path / "state"), "COLUMNS": "200", "SPBE_CONFIG": str(tmp_path / "none.toml")}
     if lab is not None:
         env["SPBE_LAB_DIR"] = str(lab.lab_dir)
-    return CliRunner().invoke(cli, list(args), env=env)
+    return Spbe(env=env, catch_exceptions=True)(*args)
 
 
 def _change(inventory: Path, lab: LabState, vlan: int, port: str) -> list[str]:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from tests.fixtures.lab import test_lab_name
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.lab import sshd
@@ -95,4 +95,4 @@ def spbe(settings: Settings, *args: str) -> Result:
     """The real CLI in-process, on the test's settings (state dir, lab inventory)."""
     env = {"SPBE_INVENTORY": str(settings.inventory), "SPBE_LAB_DIR": str(settings.lab_dir),
            "SPBE_LAB_NAME": settings.lab_name}
-    return CliRunner().invoke(cli, ["--state-dir", str(settings.state_dir), *args], env=env, catch_exceptions=False)
+    return Spbe(state_dir=settings.state_dir, env=env)(*args)

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.lab
 def _run(app: App, tmp_path: Path) -> RunContext:
     lines: list[str] = []
     return RunContext(job_id=1, attempt=1, log=lines.append, should_cancel=lambda: False, work_dir=tmp_path,
-                      mask=app.masker)
+                      mask=app.masker, services=app)
 
 
 def test_isolate_action_after_a_csirt_decision(app: App, incident: LabIncident, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ LAB = REPO / "toolkit" / "lab"  # the lab's own fixtures name services by id; it
 
 def _catalog_ids() -> dict[str, str]:
     catalog = load_catalog(None)
-    ids = {role: "role" for role in catalog.roles.ids()}
+    ids = dict.fromkeys(catalog.roles.ids(), "role")
     for service in catalog.services():
         ids[service.id] = "service"
         ids.update({step.id: f"step of {service.id}" for step in service.steps})

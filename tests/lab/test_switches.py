@@ -13,10 +13,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
 from netmiko import BaseConnection, ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException
 
+from tests.support.cli import Spbe
 from toolkit.cli.lab_cmd import lab_group
 from toolkit.lab import switches as switches_mod
 from toolkit.lab.manager import LabManager
@@ -161,7 +161,8 @@ def test_credentials_are_private_and_never_in_state_or_logs(lab: LabState) -> No
 @pytest.mark.lab
 def test_cli_status_lists_the_switches(lab: LabState) -> None:
     obj = SimpleNamespace(settings=SimpleNamespace(lab_dir=lab.lab_dir))
-    result = CliRunner().invoke(lab_group, ["status", "--name", lab.name], obj=obj, env={"COLUMNS": "200"})
+    spbe = Spbe(command=lab_group, obj=obj, env={"COLUMNS": "200"}, catch_exceptions=True)
+    result = spbe("status", "--name", lab.name)
     assert result.exit_code == 0, result.output
     for switch in _switches(lab):
         assert switch.name in result.output and f"{switch.host}:{switch.port}" in result.output

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
+from toolkit.engine.app import App
 from toolkit.lab import sshd
 from toolkit.lab.models import LabHost, LabState, LabVpn
 from toolkit.masking import Masker
@@ -73,8 +74,9 @@ def _context(settings: Settings, vpn: LabVpn, ticket_id: str) -> ActionContext:
 
 
 def _run(settings: Settings, log: list[str], job_id: int = 1) -> RunContext:
+    mask = Masker()
     return RunContext(job_id=job_id, attempt=1, log=log.append, should_cancel=lambda: False,
-                      work_dir=settings.state_dir / "work", mask=Masker())  # fmt: skip
+                      work_dir=settings.state_dir / "work", mask=mask, services=App(settings, masker=mask))
 
 
 @pytest.fixture(scope="module")

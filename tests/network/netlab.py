@@ -60,9 +60,9 @@ def inventory(tmp_path: Path, **kwargs: Any) -> NetworkInventory:
 
 
 def plan(inv: NetworkInventory, vlan_id: int, ports: dict[str, list[str]], **overrides: Any) -> NetworkChange:
-    args: dict[str, Any] = dict(site="gabungan", vlan_id=vlan_id, vlan_name=f"UJI-{vlan_id}",
-                                description="Ruang uji", subnet=f"10.20.{vlan_id - 150}.0/24", apps=["simpeg", "dns"],
-                                access_ports=ports)  # fmt: skip
+    args: dict[str, Any] = {"site": "gabungan", "vlan_id": vlan_id, "vlan_name": f"UJI-{vlan_id}",
+                            "description": "Ruang uji", "subnet": f"10.20.{vlan_id - 150}.0/24",
+                            "apps": ["simpeg", "dns"], "access_ports": ports}
     if len(ports) > 1:
         args["gateway_device"] = next(iter(ports))
     args.update(overrides)

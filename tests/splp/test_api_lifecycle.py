@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from tests.splp.helpers import call, comments, facts, issue
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
 from toolkit.engine.app import App
 from toolkit.engine.server import Server
 from toolkit.errors import ConflictError
@@ -33,18 +32,17 @@ pytestmark = [pytest.mark.lab]
 
 
 @pytest.fixture
-def app(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
+def app(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> App:
     assert lab.gateway is not None, lab.warnings
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
     monkeypatch.setenv("SPBE_LAB_DIR", str(lab.lab_dir))
     monkeypatch.setenv("SPBE_LAB_NAME", lab.name)
     monkeypatch.setenv("SPBE_INVENTORY", str(lab.inventory))
-    yield App(load_settings(state_dir=state_dir))
+    return App(load_settings(state_dir=state_dir))
 
 
 def spbe(app: App, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "--json-errors", *args],
-                              catch_exceptions=False, env={"COLUMNS": "220"})
+    return Spbe(state_dir=app.settings.state_dir, env={"COLUMNS": "220"})("--json-errors", *args)
 
 
 def unique(prefix: str = "app") -> str:
@@ -106,7 +104,7 @@ def test_revoke_by_ticket_stops_the_key_at_the_proxy(app: App) -> None:
 
 def test_revoke_by_consumer_name(app: App) -> None:
     consumer = unique()
-    ticket_id, issued, secret = issued_with_secret(app, consumer)
+    _ticket_id, issued, secret = issued_with_secret(app, consumer)
     out = spbe(app, "api", "revoke", consumer, "--as", "rina", "--reason", "Kunci bocor di repositori publik.")
     assert out.exit_code == 0, out.output and consumer in out.stdout
     assert call(issued["endpoint"], issued["key_id"], secret) == 401
@@ -146,7 +144,7 @@ def _backdate(app: App, ticket_id: str) -> None:
 
 def test_expiry_sweep_revokes_once_with_an_indonesian_comment(app: App) -> None:
     ticket_id, issued, secret = issued_with_secret(app, unique())
-    live_id, live, live_secret = issued_with_secret(app, unique())
+    _live_id, live, live_secret = issued_with_secret(app, unique())
     assert spbe(app, "api", "expire", "--once", "--json").stdout.strip() == "[]"  # nothing due yet
     _backdate(app, ticket_id)
     assert json.loads(spbe(app, "api", "list", "--json", "--status", "expired").stdout)[0]["ticket_id"] == ticket_id

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from click.testing import CliRunner
 
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
 from tests.integrations.gateway.conftest import KONG_TOKEN
 from tests.integrations.gateway.fakes.kong_fake import KongFake
 from tests.splp.faulty_admin import FaultyForwarder
 from tests.splp.helpers import approved_ticket, facts
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
 from toolkit.engine import job_control
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
@@ -127,11 +126,10 @@ def test_express_gateway_unreachable_then_retried_from_the_cli(eg: tuple[App, Fa
     forwarder.up()
     env = {"SPBE_GATEWAY": app.settings.gateway.model_dump_json(), "SPBE_LAB_DIR": str(app.settings.lab_dir),
            "SPBE_LAB_NAME": app.settings.lab_name, "SPBE_INVENTORY": str(app.settings.inventory)}
-    refused = CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "jobs", "retry", str(jobs[0].id),
-                                       "--as", "andi"], env=env)
+    spbe = Spbe(state_dir=app.settings.state_dir, env=env, catch_exceptions=True)
+    refused = spbe("jobs", "retry", str(jobs[0].id), "--as", "andi")
     assert refused.exit_code == 4  # the applicant does not decide a re-run
-    out = CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "jobs", "retry", str(jobs[0].id),
-                                   "--as", "dewi"], env=env)
+    out = spbe("jobs", "retry", str(jobs[0].id), "--as", "dewi")
     assert out.exit_code == 0, out.output
     done = run_ticket(app, ticket.id)
     assert [j.state for j in done] == [JobState.SUCCEEDED, JobState.SUCCEEDED], [j.error for j in done]
@@ -179,7 +177,7 @@ def test_kong_fault_mid_way_is_undone_and_the_retry_completes_once(kong: tuple[A
 
 def test_kong_rotation_through_the_cli_refuses_the_old_key(kong: tuple[App, KongFake]) -> None:
     """The Kong case of `spbe api rotate`: the old key is refused by the fake's proxy, the new one passes."""
-    app, fake = kong
+    app, _fake = kong
     ticket = approved_ticket(app, "sipd-kong")
     issued = facts(run_ticket(app, ticket.id))
     old = app.vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()
@@ -187,8 +185,8 @@ def test_kong_rotation_through_the_cli_refuses_the_old_key(kong: tuple[App, Kong
     assert requests.get(url, headers={"apikey": old}, timeout=5).status_code == 200
     env = {"SPBE_GATEWAY": app.settings.gateway.model_dump_json(),
            "SPBE_SECRETS": '{"kong_admin_token": ' + app.settings.secrets["kong_admin_token"].model_dump_json() + "}"}
-    out = CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "api", "rotate", "--ticket", ticket.id,
-                                   "--as", "prov-dukcapil", "--reason", "Rotasi setelah audit."], env=env)
+    out = Spbe(state_dir=app.settings.state_dir, env=env, catch_exceptions=True)(
+        "api", "rotate", "--ticket", ticket.id, "--as", "prov-dukcapil", "--reason", "Rotasi setelah audit.")
     assert out.exit_code == 0, out.output
     assert requests.get(url, headers={"apikey": old}, timeout=5).status_code == 401
     new = app.vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()

@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from click.testing import CliRunner
 from pydantic import AfterValidator, BaseModel, SecretStr, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from tests.support.cli import Spbe
 from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, AdapterOptions
-from toolkit.cli.main import cli
 from toolkit.errors import ConfigurationError
 from toolkit.registry import _BUILTIN, Registry
 from toolkit.secret_types import SecretNameStr, SecretRef, SecretUrl
@@ -154,8 +153,8 @@ def _show(state_dir: Path, env: dict[str, str], caplog: pytest.LogCaptureFixture
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     caplog.set_level(logging.DEBUG)
-    results = [CliRunner().invoke(cli, ["-vv", "--state-dir", str(state_dir), "config", "show", *extra])
-               for extra in ((), ("--json",))]
+    spbe = Spbe(state_dir=state_dir, catch_exceptions=True)
+    results = [spbe("-vv", "config", "show", *extra) for extra in ((), ("--json",))]
     seen = "\n".join(f"{r.stdout}\n{r.stderr}\n{r.exception!r}" for r in results) + caplog.text
     return results, seen
 

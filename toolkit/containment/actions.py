@@ -15,6 +15,7 @@ from typing import Any
 
 from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
 from toolkit.containment.models import IsolateHostRequest
+from toolkit.containment.service import ContainmentService
 from toolkit.domain.policy import COMPLETING_KINDS
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -66,11 +67,8 @@ class IsolateHostAction:
         return request.model_dump(mode="json")
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
-        from toolkit.containment.service import ContainmentService
-        from toolkit.engine.app import App
-
         started = time.monotonic()
-        service = ContainmentService(App(ctx.settings, masker=run.mask), run.log, post_comments=False)
+        service = ContainmentService(run.services, run.log, post_comments=False)
         request = IsolateHostRequest.model_validate(plan)
         record = service.isolate_host(request)
         return ActionResult(
@@ -90,11 +88,8 @@ class InspectAction:
         return {"ticket_id": ctx.ticket.id, "actor": trigger_actor(ctx), "host": _target(ctx)}
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
-        from toolkit.containment.service import ContainmentService
-        from toolkit.engine.app import App
-
         started = time.monotonic()
-        service = ContainmentService(App(ctx.settings, masker=run.mask), run.log, post_comments=False)
+        service = ContainmentService(run.services, run.log, post_comments=False)
         principal = Principal(user=plan["actor"], auth=AuthMethod.ENGINE)
         state = service.inspect_host(plan["ticket_id"], principal, plan["host"])
         path = run.work_dir / f"pemeriksaan-{plan['host']}-job{run.job_id}.md"

@@ -164,7 +164,8 @@ def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
             buffer(f"job {job.id} attempt {job.attempt}: {job.action} for {job.ticket_id} step {job.step_id}")
             run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer,
                              should_cancel=_cancel_check(app, job, lease, abort),
-                             work_dir=app.artifacts_dir(job.ticket_id), mask=app.masker)
+                             work_dir=app.artifacts_dir(job.ticket_id), mask=app.masker,
+                             services=app)
             result = action.execute(ctx, plan, run)
         except ToolkitError as exc:
             message = app.masker(str(exc))
