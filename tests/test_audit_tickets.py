@@ -13,10 +13,10 @@ import pytest
 
 from tests.engine.helpers import approved_ticket
 from tests.support.principals import as_lab
-from toolkit.audit.publish import publish_checkpoint
 from toolkit.audit.reconcile import CHECKPOINT_DATA, verify_with_tickets
 from toolkit.engine import desk
 from toolkit.engine.app import App
+from toolkit.engine.audit_checkpoints import publish_checkpoint
 from toolkit.engine.incident_desk import decide
 from toolkit.errors import ConfigurationError
 from toolkit.settings import load_settings

@@ -124,7 +124,7 @@ class Server:
                     last_api_expiry = time.monotonic()
                     expire_due(self.app)
                 if time.monotonic() - last_checkpoint > self.app.settings.audit.publish_interval_s:
-                    from toolkit.audit.publish import publish_checkpoint  # signed head onto the tickets
+                    from toolkit.engine.audit_checkpoints import publish_checkpoint  # signed head onto the tickets
 
                     last_checkpoint = time.monotonic()
                     publish_checkpoint(self.app)

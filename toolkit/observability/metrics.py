@@ -123,8 +123,8 @@ class StoreCollector(Collector):
                 breached[ticket.service_id] = breached.get(ticket.service_id, 0) + int(state.sla.breached)
         family = GaugeMetricFamily("spbe_tickets_sla_breached", "Tickets not closed whose SLA (the service "
                                    "standard's time, pauses deducted) has run out, by service", labels=["service"])
-        for service, count in sorted(breached.items()):
-            family.add_metric([service], count)
+        for service_id, count in sorted(breached.items()):
+            family.add_metric([service_id], count)
         yield family
 
     def _audit(self) -> Iterator[Metric]:

@@ -23,7 +23,7 @@ from toolkit.errors import InvalidInputError, NotFoundError
 from toolkit.tickets.models import EventKind, NewEvent
 
 if TYPE_CHECKING:
-    from toolkit.engine.app import App
+    from toolkit.services import Services
 
 CURSOR = "audit.checkpoint"
 ACTOR = "spbe"
@@ -37,7 +37,7 @@ class Published(BaseModel):
     tickets: list[str]
 
 
-def publish_checkpoint(app: App) -> Published:
+def publish_checkpoint(app: Services) -> Published:
     """Write a checkpoint of the head to the checkpoint file and post it to every ticket with audit
     entries since the last publication. An unreachable ticket system raises `UnavailableError`
     before the cursor moves, so the next round posts to those tickets again."""
