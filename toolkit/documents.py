@@ -224,7 +224,21 @@ def _finalize(value: Any) -> Any:
     return md(value)
 
 
+def kode(value: Any) -> str:
+    """A value shown as code (a masked key, an ID): a Markdown code span renders it literally, so the
+    asterisks of a mask stay asterisks in the source a person reads too, not ``\\*``. The fence is
+    one backtick longer than any run inside the value (CommonMark), and newlines become spaces."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)
+    text = _NEWLINES.sub(" ", "-" if value is None else str(value))
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return MarkdownText(f"{fence}{pad}{text}{pad}{fence}")
+
+
 FILTERS: dict[str, Callable[[Any], str]] = {
+    "kode": kode,
     "tanggal": tanggal,
     "hari": hari,
     "waktu": waktu,
