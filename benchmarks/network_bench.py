@@ -26,8 +26,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from toolkit.lab.models import SwitchLabState
-from toolkit.lab.switches import SwitchLab
+from lab.models import SwitchLabState
+from lab.switches import SwitchLab
 from toolkit.network import build_change, load_inventory
 from toolkit.network.fanout import FanoutOptions, FanoutReport, NetworkRunner
 from toolkit.network.inventory import NetworkInventory

@@ -23,12 +23,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from lab import rootfs
+from lab.gateway import GatewayLab
 from tests.splp.helpers import approved_ticket
 from tests.support.principals import as_lab
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
-from toolkit.lab import rootfs
-from toolkit.lab.gateway import GatewayLab
 from toolkit.settings import load_settings
 from toolkit.splp import lifecycle
 from toolkit.splp.issued import IssuedStore

@@ -66,7 +66,7 @@ def parse_js_date(value: Any) -> datetime | None:
 
 
 def _lab_urls(settings: Settings) -> tuple[str, str]:
-    from toolkit.lab.gateway import GatewayLab  # the lab's recorded ports, when no URL is configured
+    from lab.gateway import GatewayLab  # the lab's recorded ports, when no URL is configured
 
     state = GatewayLab(settings.lab_dir, settings.lab_name, settings.lab_dir).status()
     if state is None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from lab.models import LabState
 from tests.network import netlab
 from toolkit.cli.main import cli
-from toolkit.lab.models import LabState
 
 
 def _run(lab: LabState | None, tmp_path: Path, *args: str) -> Result:

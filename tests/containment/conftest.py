@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from lab import sshd
+from lab.manager import LabManager
+from lab.models import LabIncident, LabState
 from tests.fixtures.lab import test_lab_name
 from tests.support.principals import as_lab
 from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
-from toolkit.lab import sshd
-from toolkit.lab.manager import LabManager
-from toolkit.lab.models import LabIncident, LabState
 from toolkit.settings import Settings, load_settings
 from toolkit.tickets.models import AttachmentUpload
 

@@ -3,7 +3,7 @@ view of a switch (a netmiko session outside the toolkit's actions) to check what
 
 from __future__ import annotations
 
-from toolkit.lab.models import LabState
+from lab.models import LabState
 from toolkit.network import load_inventory
 from toolkit.network.refs import RefResolver
 from toolkit.network.session import DeviceSession

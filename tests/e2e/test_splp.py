@@ -13,13 +13,13 @@ import pytest
 import requests
 
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
+from lab.models import LabState
 from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.errors import PermissionDeniedError, ToolkitError
 from toolkit.jobs import JobState
-from toolkit.lab.models import LabState
 from toolkit.settings import Settings, load_settings
 from toolkit.tickets.models import AttachmentUpload, TicketStatus
 from toolkit.vault import SecretVault, generate_key

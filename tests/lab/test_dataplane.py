@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.lab.dataplane import LabDataPlane, spec_from_change
-from toolkit.lab.models import subnet_index
+from lab.dataplane import LabDataPlane, spec_from_change
+from lab.models import subnet_index
 from toolkit.network import build_change, load_inventory
 from toolkit.network.quality import QualityThresholds, evaluate, targets_for
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
-from toolkit.lab.models import LabState
+from lab.models import LabState
 from toolkit.settings import load_settings
 
 pytestmark = pytest.mark.lab

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from netmiko import ConnectHandler
 
-from toolkit.lab.models import LabState, LabSwitch
+from lab.models import LabState, LabSwitch
 from toolkit.network import NetworkChange, build_change, load_inventory
 from toolkit.network.fanout import FanoutOptions, NetworkRunner
 from toolkit.network.inventory import NetworkInventory

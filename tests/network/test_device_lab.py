@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from lab.models import LabState
 from tests.network import netlab
 from toolkit.errors import InvalidInputError
-from toolkit.lab.models import LabState
 from toolkit.network import ios
 from toolkit.network.errors import ChangeTooLargeError, DeviceTimeoutError
 from toolkit.network.render import TEMPLATES_DIR

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.models import LabSwitch, SwitchLabState
 from toolkit.errors import ConfigurationError
-from toolkit.lab.models import LabSwitch, SwitchLabState
 from toolkit.network import RefResolver, load_inventory
 from toolkit.settings import PROJECT_ROOT
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from lab.models import LabState
 from tests.splp.helpers import call, comments, facts, issue
 from tests.support.principals import as_lab
 from toolkit.cli.main import cli
@@ -23,7 +24,6 @@ from toolkit.engine.app import App
 from toolkit.engine.server import Server
 from toolkit.errors import ConflictError
 from toolkit.jobs import JobState
-from toolkit.lab.models import LabState
 from toolkit.settings import load_settings
 from toolkit.splp.issued import IssuedStore
 from toolkit.splp.lifecycle import expire_due

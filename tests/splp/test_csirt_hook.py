@@ -16,6 +16,7 @@ from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
 from pydantic import SecretStr
 
+from lab.models import LabState
 from tests.splp.helpers import call, facts, issue
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from tests.support.keycloak_fake.realm import Client
@@ -28,7 +29,6 @@ from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError
-from toolkit.lab.models import LabState
 from toolkit.settings import load_settings
 from toolkit.tickets.models import AttachmentUpload
 from toolkit.vault import generate_key

@@ -18,6 +18,8 @@ import requests
 from click.testing import CliRunner
 
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
+from lab.gateway import GatewayLab
+from lab.models import LabState
 from tests.integrations.gateway.conftest import KONG_TOKEN
 from tests.integrations.gateway.fakes.kong_fake import KongFake
 from tests.splp.faulty_admin import FaultyForwarder
@@ -29,8 +31,6 @@ from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.errors import NotFoundError
 from toolkit.jobs import Job, JobState
-from toolkit.lab.gateway import GatewayLab
-from toolkit.lab.models import LabState
 from toolkit.settings import load_settings
 from toolkit.splp.issued import IssuedStore
 from toolkit.vault import generate_key

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
 
+from lab.models import LabState
 from tests.splp.helpers import approved_ticket, comments, facts, issue
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from tests.support.keycloak_fake.realm import Client
@@ -29,7 +30,6 @@ from toolkit.engine import job_control
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
-from toolkit.lab.models import LabState
 from toolkit.settings import load_settings
 from toolkit.splp.lifecycle import revoke_credential
 from toolkit.vault import generate_key

@@ -287,7 +287,7 @@ class NetworkQualityTestAction:
                 "thresholds": ctx.settings.network.quality.model_dump(mode="json")}
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
-        from toolkit.lab.segment_prober import LabSegmentProber
+        from lab.segment_prober import LabSegmentProber
         from toolkit.network.quality import evaluate, targets_for
         from toolkit.network.session import DeviceSession
         from toolkit.settings import QualityThresholds

@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from lab.models import LabState, LabSwitch, SwitchLabState
 from toolkit.errors import ConfigurationError
-from toolkit.lab.models import LabState, LabSwitch, SwitchLabState
 from toolkit.network.inventory import Device, Platform
 from toolkit.settings import SecretRef
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from toolkit.lab.models import LabState
+from lab.models import LabState
 from toolkit.network.fanout import FanoutOptions, NetworkRunner
 from toolkit.network.inventory import Device, NetworkInventory
 from toolkit.network.refs import RefResolver

@@ -13,6 +13,7 @@ import pytest
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
 from integrations.gateway.kong import KongAdapter
 from integrations.gateway.wso2 import Wso2Adapter
+from lab.procs import free_port
 from tests.integrations.gateway.conftest import API, KONG_TOKEN, WSO2_PASSWORD, Harness, unique
 from toolkit.gateway import (
     GatewayAuthError,
@@ -20,7 +21,6 @@ from toolkit.gateway import (
     GatewayRequestError,
     GatewayUnavailableError,
 )
-from toolkit.lab.procs import free_port
 from toolkit.settings import load_settings
 
 ISSUE_PATH = {"kong": r"/consumers/[^/]+/key-auth$", "wso2": r"/generate-keys$"}

@@ -42,7 +42,7 @@ BASE_PACKAGES: tuple[str, ...] = (
     "iputils-ping",
     "ca-certificates",
     "netbase",  # /etc/protocols and /etc/services: nft resolves "ipv6-icmp" through them, as on a real server
-    "wireguard-tools",  # wg and wg-quick on the VPN gateways (toolkit.lab.vpn)
+    "wireguard-tools",  # wg and wg-quick on the VPN gateways (lab.vpn)
     "wireguard-go",  # no WireGuard kernel module here: wg-quick falls back to this userspace implementation
 )
 

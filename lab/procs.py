@@ -12,6 +12,19 @@ import socket
 import time
 from pathlib import Path
 
+import toolkit
+
+
+def pythonpath(inherited: str | None = None) -> str:
+    """PYTHONPATH for the lab's own ``python -m lab.<part>`` children: the folders that hold the ``lab``
+    and ``toolkit`` packages this process imported (a checkout, or site-packages), then ``inherited``.
+
+    A child started in a namespace or with a clean environment must import the same code as its parent,
+    whether the packages are installed or used from the source tree."""
+    roots = [str(Path(__file__).resolve().parents[1]), str(Path(toolkit.__file__).resolve().parents[1])]
+    parts = [*dict.fromkeys(roots), *([inherited] if inherited else [])]
+    return os.pathsep.join(parts)
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

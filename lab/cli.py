@@ -1,7 +1,9 @@
 """`spbe lab up|down|status`: the local lab of target hosts and simulated switches the automation runs against.
 
-Thin on purpose: parse, call LabManager, render. Settings come from the CLI context object
-(``ctx.obj.settings.lab_dir``); errors are ToolkitErrors and are mapped to exit codes by the main CLI.
+A plugin of the product CLI (entry point ``spbe.cli_plugins``: ``lab = "lab.cli:lab_group"``), so ``spbe``
+itself never imports the lab and works where the lab is not installed. Thin on purpose: parse, call
+LabManager, render. The lab's folder is ``--lab-dir`` or ``$SPBE_LAB_DIR``; the product's settings are not
+read here (they hold no lab values). Errors are ToolkitErrors, mapped to exit codes by the main CLI.
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from toolkit.lab.manager import LabManager
-from toolkit.lab.models import LabState
+from lab.manager import LabManager
+from lab.models import LabState
 
 _name_option = click.option(
     "--name", default="demo", show_default=True, help="lab name (several can run at once)"
 )
 
 
+DEFAULT_LAB_DIR = Path("/var/lib/spbe-lab")
+_LAB_DIR_KEY = "spbe.lab_dir"
+
+
 def _manager(name: str, switches: int = 3, incident: bool = False) -> LabManager:
-    lab_dir: Path = click.get_current_context().obj.settings.lab_dir
+    lab_dir: Path = click.get_current_context().meta[_LAB_DIR_KEY]
     return LabManager(lab_dir, name, switches=switches, incident=incident)
 
 
@@ -84,9 +90,21 @@ def _render(state: LabState, running: dict[str, bool], switches_running: bool) -
         console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
-@click.group("lab")
-def lab_group() -> None:
+class LabGroup(click.Group):
+    """The lab's command group. ``keep_umask``: the product CLI makes its commands' files owner-only, but the
+    lab's hosts and servers inherit the umask and their services (nginx as www-data, ...) must read what is
+    made for them (`toolkit.private_files.owner_only_umask`)."""
+
+    keep_umask = True
+
+
+@click.group("lab", cls=LabGroup)
+@click.option("--lab-dir", type=click.Path(file_okay=False, path_type=Path), envvar="SPBE_LAB_DIR",
+              default=DEFAULT_LAB_DIR, show_default=True, help="where labs keep their state ($SPBE_LAB_DIR)")
+@click.pass_context
+def lab_group(ctx: click.Context, lab_dir: Path) -> None:
     """Local lab: Debian targets in network namespaces and Cisco IOS switch simulators, over SSH."""
+    ctx.meta[_LAB_DIR_KEY] = lab_dir.expanduser().resolve()
 
 
 @lab_group.command("up")

@@ -3,7 +3,7 @@
 Layout under ``<lab_dir>/<name>/``: ``lab.json`` (LabState), ``inventory.yml``, ``known_hosts``,
 ``id_ed25519`` (the control node's key), ``hosts/<host>/`` (host key, overlay upper/work/merged, init log)
 ``prometheus/`` (config, file_sd/, rules/, data/) and ``switches/`` (the simulated Cisco switches, see
-``toolkit.lab.switches``). Nothing outside that directory, the base-rootfs cache, the lab's network
+``lab.switches``). Nothing outside that directory, the base-rootfs cache, the lab's network
 namespaces and veths, and loopback ports (Prometheus, one per switch) is ever touched.
 """
 
@@ -22,17 +22,17 @@ from pathlib import Path
 
 import yaml
 
+from lab import incident as incident_mod
+from lab import netns, rootfs, sshd
+from lab import switches as switches_mod
+from lab import vpn as vpn_mod
+from lab.dataplane import LabDataPlane
+from lab.gateway import GatewayLab
+from lab.gateway import available as gateway_available
+from lab.models import LAB_NAME_RE, SUBNET_PREFIX, LabHost, LabState, subnet_index
+from lab.procs import free_port as _free_port
+from lab.procs import terminate as _terminate
 from toolkit.errors import ConfigurationError, UnavailableError
-from toolkit.lab import incident as incident_mod
-from toolkit.lab import netns, rootfs, sshd
-from toolkit.lab import switches as switches_mod
-from toolkit.lab import vpn as vpn_mod
-from toolkit.lab.dataplane import LabDataPlane
-from toolkit.lab.gateway import GatewayLab
-from toolkit.lab.gateway import available as gateway_available
-from toolkit.lab.models import LAB_NAME_RE, SUBNET_PREFIX, LabHost, LabState, subnet_index
-from toolkit.lab.procs import free_port as _free_port
-from toolkit.lab.procs import terminate as _terminate
 
 DEFAULT_HOSTS: tuple[str, ...] = ("pd-app-01",)
 
@@ -78,12 +78,12 @@ class LabManager:
         if switches < 0:
             raise ConfigurationError(f"switches must be 0 or more, not {switches}", switches=switches)
         self.switches = switches
-        self.vpn = vpn  # the two VPN gateways and their LANs (toolkit.lab.vpn)
-        self.incident = incident  # the affected host, attacker and CSIRT host (toolkit.lab.incident)
+        self.vpn = vpn  # the two VPN gateways and their LANs (lab.vpn)
+        self.incident = incident  # the affected host, attacker and CSIRT host (lab.incident)
         # Built even for switches=0, so down() also stops switches a previous `up` started.
         self.switch_lab = switches_mod.SwitchLab(self.lab_dir, name, count=max(switches, 1))
         self._children: list[subprocess.Popen[bytes]] = []
-        self.with_gateway = with_gateway  # Express Gateway + provider backend for SPLP (toolkit.lab.gateway)
+        self.with_gateway = with_gateway  # Express Gateway + provider backend for SPLP (lab.gateway)
         self.gateway_lab = GatewayLab(self.lab_dir, name, cache_dir)
 
     @property

@@ -2,7 +2,7 @@
 
 The switch simulators forward nothing, so the prober reads the gateway switch's running config (the
 SVI address and the inbound ACL it really holds), rebuilds that segment on the lab data plane
-(`toolkit.lab.dataplane`) and probes from inside it. A push that left out the SVI or the ACL fails
+(`lab.dataplane`) and probes from inside it. A push that left out the SVI or the ACL fails
 the quality test here, as it would on site.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from toolkit.lab.dataplane import LabDataPlane, spec_from_running_config
-from toolkit.lab.models import subnet_index
+from lab.dataplane import LabDataPlane, spec_from_running_config
+from lab.models import subnet_index
 from toolkit.network.inventory import NetworkInventory
 from toolkit.network.plan import NetworkChange
 from toolkit.network.quality import ProbeResult, ProbeTarget
