@@ -98,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             assert state.incident is not None
             ir = state.incident
-            settings = load_settings(state_dir=Path(tmp) / "state", inventory=state.inventory,
-                                     lab_dir=state.lab_dir, lab_name=state.name)
+            settings = load_settings(state.config_file, state_dir=Path(tmp) / "state")  # the lab's spbe.toml
             app = App(settings)
             ticket = _ticket(app)
             fast = _series(app, ir, ticket, args.rounds)

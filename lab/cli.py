@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from lab import health
 from lab.manager import LabManager
 from lab.models import LabState
 
@@ -66,6 +67,7 @@ def _render(state: LabState, running: dict[str, bool], switches_running: bool) -
         )
     console.print(table)
     console.print(f"inventory:  {state.inventory}")
+    console.print(f"spbe:       SPBE_CONFIG={state.config_file or '(not written)'}")
     console.print(f"ssh key:    {state.hosts[0].private_key if state.hosts else '-'}")
     console.print(f"file_sd:    {state.file_sd_dir}")
     console.print(f"prometheus: {state.prometheus_url or '(not started)'}")
@@ -107,6 +109,14 @@ def lab_group(ctx: click.Context, lab_dir: Path) -> None:
     ctx.meta[_LAB_DIR_KEY] = lab_dir.expanduser().resolve()
 
 
+def _report(name: str, cleaned: list[str], err: bool) -> None:
+    """Say what was found stale and cleaned up (on stderr when stdout carries JSON)."""
+    if cleaned:
+        click.echo(f"lab {name}: cleaned up stale state:", err=err)
+        for line in cleaned:
+            click.echo(f"  - {line}", err=err)
+
+
 @lab_group.command("up")
 @_name_option
 @click.option("--switches", type=click.IntRange(min=0), default=3, show_default=True,
@@ -115,20 +125,24 @@ def lab_group(ctx: click.Context, lab_dir: Path) -> None:
               help="the CSIRT incident part: affected host, attacker and CSIRT host on one segment")
 @click.option("--json", "as_json", is_flag=True, help="print the lab state as JSON")
 def up(name: str, switches: int, incident: bool, as_json: bool) -> None:
-    """Start the lab from a clean copy of the base system (replaces a running lab of that name)."""
+    """Start the lab from a clean copy of the base system (replaces a running lab of that name, and cleans
+    up what a stale one left, e.g. after a reboot)."""
     manager = _manager(name, switches, incident)
+    _report(name, manager.down(), as_json)
     state = manager.up()
     if as_json:
         click.echo(state.model_dump_json(indent=2))
     else:
         _render(state, manager.running(state), manager.switches_running(state))
+        if state.config_file is not None:
+            click.echo(f"spbe settings for this lab: export SPBE_CONFIG={state.config_file}")
 
 
 @lab_group.command("down")
 @_name_option
 def down(name: str) -> None:
-    """Stop the lab and delete its hosts (safe to repeat)."""
-    _manager(name).down()
+    """Stop the lab and delete its hosts (safe to repeat; also cleans up a stale lab)."""
+    _report(name, _manager(name).down(), False)
     click.echo(f"lab {name} is down")
 
 
@@ -136,16 +150,22 @@ def down(name: str) -> None:
 @_name_option
 @click.option("--json", "as_json", is_flag=True, help="print the lab state as JSON")
 def status(name: str, as_json: bool) -> None:
-    """Show the lab's hosts and switches, their addresses and whether they are running."""
+    """Show the lab's hosts and switches, their addresses and whether they are running.
+
+    A lab of which nothing runs any more (after a reboot, or when all of it was killed) is cleaned up and
+    reported as not up; a lab with only some parts gone is shown with them named, for ``up`` to restart."""
     manager = _manager(name)
     state = manager.status()
-    if state is None:
-        if as_json:
-            click.echo("null")
-        else:
-            click.echo(f"lab {name} is not up")
+    if state is None or health.nothing_runs(manager.parts(state)):
+        if state is not None or manager.has_remains():
+            _report(name, manager.down(), as_json)
+        click.echo("null" if as_json else f"lab {name} is not up")
         return
     if as_json:
         click.echo(state.model_dump_json(indent=2))
     else:
         _render(state, manager.running(state), manager.switches_running(state))
+    gone = health.stale(manager.parts(state))
+    if gone:
+        click.echo(f"lab {name} is only partly running: {'; '.join(gone)} (spbe lab up --name {name} restarts it)",
+                   err=as_json)

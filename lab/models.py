@@ -198,6 +198,8 @@ class LabState(BaseModel):
     gateway: GatewayLabState | None = Field(default=None, description="the SPLP API gateway (Express Gateway)")
     vpn: LabVpn | None = None
     incident: LabIncident | None = None
+    config_file: Path | None = Field(default=None, description="spbe settings pointing at this lab (spbe.toml)")
+    network_inventory: Path | None = Field(default=None, description="the network inventory of this lab's switches")
     created_at: datetime
 
     @field_validator("name")

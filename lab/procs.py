@@ -65,3 +65,43 @@ def terminate(pid: int, *needles: str, timeout_s: float = 10.0) -> None:
         if time.monotonic() > deadline:
             sig = signal.SIGKILL
         time.sleep(0.1)
+
+
+def _ancestors() -> set[int]:
+    """This process and every parent up to pid 1: never swept, whatever their command lines say."""
+    seen: set[int] = set()
+    pid = os.getpid()
+    while pid > 1 and pid not in seen:
+        seen.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rpartition(")")[2].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
+    return seen
+
+
+def processes_naming(needle: str) -> dict[int, str]:
+    """Live processes whose command line contains ``needle`` (a lab's own folder, ending in ``/``), with
+    that command line shortened for a message."""
+    skip = _ancestors()
+    found: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in skip:
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if needle in " ".join(argv):
+            found[int(entry)] = " ".join(a for a in argv[:4] if a)[:80]
+    return found
+
+
+def sweep(needle: str) -> list[str]:
+    """Stop every process still naming ``needle``: what a lab left running where its records no longer
+    reach (a namespace deleted behind its back keeps its processes; a lost lab.json forgets its pids).
+    Returns one line per process stopped."""
+    found = processes_naming(needle)
+    for pid in found:
+        terminate(pid, needle)
+    return [f"stopped leftover process {pid} ({cmd})" for pid, cmd in found.items()]

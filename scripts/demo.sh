@@ -8,7 +8,6 @@ bash scripts/setup.sh
 SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
 export PATH="$SPBE_VENV/bin:$PATH"
 export SPBE_STATE_DIR="${SPBE_STATE_DIR:-/var/lib/spbe/demo}"
-export SPBE_LAB_NAME=demo
 # A demo deployment: the SOP's people act with --as (in production the OS account's person acts).
 export SPBE_DEPLOYMENT=demo
 export COLUMNS="${COLUMNS:-150}"   # rich tables read better wider than a pipe's default 80
@@ -26,8 +25,11 @@ export SPBE_SECRETS="{\"backup_password\": {\"ref\": \"file:$SPBE_STATE_DIR/secr
 export SPBE_VAULT_KEY="${SPBE_VAULT_KEY:-$(spbe secret keygen)}"  # the secrets vault (issued API keys)
 
 say "Lab: a Debian server in its own network namespace, reachable over real SSH"
-spbe lab down --name demo >/dev/null 2>&1 || true
-(umask 022; spbe lab up --name demo)
+(umask 022; spbe lab up --name demo)   # also cleans up what an earlier demo left (a reboot, a crash)
+# spbe has no lab defaults: the lab writes the settings that point spbe at it (inventories, switch host
+# keys, the quality prober on its data plane, its gateway's URLs), and the demo uses them.
+SPBE_CONFIG="$(spbe lab status --name demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["config_file"])')"
+export SPBE_CONFIG
 
 say "The engine: 'spbe serve' (trigger loop + workers) runs in the background from here on"
 spbe serve --workers 2 2>"$SPBE_STATE_DIR/serve.log" &

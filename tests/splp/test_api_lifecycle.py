@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lab.models import LabState
+from tests.fixtures.lab import config_env
 from tests.splp.helpers import call, comments, facts, issue
 from tests.support.principals import as_lab
 from toolkit.cli.main import cli
@@ -36,9 +37,8 @@ pytestmark = [pytest.mark.lab]
 def app(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
     assert lab.gateway is not None, lab.warnings
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
-    monkeypatch.setenv("SPBE_LAB_DIR", str(lab.lab_dir))
-    monkeypatch.setenv("SPBE_LAB_NAME", lab.name)
-    monkeypatch.setenv("SPBE_INVENTORY", str(lab.inventory))
+    for key, value in config_env(lab).items():  # the CLI commands below read the same settings file
+        monkeypatch.setenv(key, value)
     yield App(load_settings(state_dir=state_dir))
 
 

@@ -20,6 +20,7 @@ from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
 
 from lab.models import LabState
+from tests.fixtures.lab import settings_for
 from tests.splp.helpers import approved_ticket, comments, facts, issue
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from tests.support.keycloak_fake.realm import Client
@@ -30,7 +31,6 @@ from toolkit.engine import job_control
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
-from toolkit.settings import load_settings
 from toolkit.splp.lifecycle import revoke_credential
 from toolkit.vault import generate_key
 
@@ -43,7 +43,7 @@ def app(lab: LabState, state_dir: Path, keycloak: KeycloakFake, monkeypatch: pyt
     assert lab.gateway is not None, lab.warnings
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
     monkeypatch.setenv("SPBE_IDP_ADMIN_SECRET", KEYCLOAK_ADMIN_SECRET)
-    return App(load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
+    return App(settings_for(lab, state_dir=state_dir,
                              identity={"server_url": keycloak.url, "realm": DEFAULT_REALM, "timeout_s": 5,
                                        "options": {"jwks_min_refresh_s": 0}}))
 
@@ -170,7 +170,7 @@ def test_oauth2_without_an_identity_provider_is_refused_before_anything_is_made(
     from integrations.gateway.express_gateway import ExpressGatewayAdapter
 
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
-    app = App(load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name))
+    app = App(settings_for(lab, state_dir=state_dir))
     consumer = unique()
     ticket = approved_ticket(app, consumer, **OAUTH2)
     jobs = run_ticket(app, ticket.id)

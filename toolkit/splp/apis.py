@@ -2,8 +2,9 @@
 
 SOP 004 step 3 is the *API provider's* approval ("Penyedia API memberikan persetujuan"): a holder of
 the role ``penyedia-api`` for one agency's API must not approve access to another agency's data. The
-register (``inventory/splp_apis.yml``) names each API's providers; `check_provider` is called by the
-service desk when the approval is recorded and again by the issuing action before anything is created.
+register (``settings.splp_register``; the shipped one is ``inventory/splp_apis.yml``) names each API's
+providers; `check_provider` is called by the service desk when the approval is recorded and again by the
+issuing action before anything is created.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from toolkit.errors import ConfigurationError, NotFoundError, PermissionDeniedEr
 from toolkit.gateway import Gateway, check_gateway_name
 from toolkit.masking import Masker
 from toolkit.registry import Registry
-from toolkit.settings import PROJECT_ROOT, Settings
+from toolkit.settings import Settings
 
 API_FIELD = "api_id"
-DEFAULT_REGISTER = PROJECT_ROOT / "inventory" / "splp_apis.yml"
 
 
 class ApiEntry(BaseModel):
@@ -61,15 +61,16 @@ def _load(path: Path, mtime: float) -> ApiRegister:
         raise ConfigurationError(f"SPLP API register {path} is invalid: {exc}") from None
 
 
-def load_register(path: Path = DEFAULT_REGISTER) -> ApiRegister:
+def load_register(path: Path) -> ApiRegister:
+    """The register at ``path`` (``settings.splp_register``), re-read when the file changes."""
     return _load(path, path.stat().st_mtime if path.exists() else 0.0)
 
 
-def check_provider(service_id: str, fields: dict[str, Any], actor: str) -> None:
+def check_provider(service_id: str, fields: dict[str, Any], actor: str, *, register: Path) -> None:
     """For an SPLP ticket, only a provider of the requested API may approve; other services pass."""
     if service_id != "splp":
         return
-    api = load_register().get(str(fields.get(API_FIELD, "")))
+    api = load_register(register).get(str(fields.get(API_FIELD, "")))
     if actor not in api.providers:
         raise PermissionDeniedError(
             f"only a provider of API '{api.id}' ({api.opd}) may approve this request; {actor} is not one",

@@ -132,7 +132,7 @@ def authorise(app: App, actor: str, cred: IssuedCredential, verb: str) -> str:
         if person.roles & LIFECYCLE_ROLES:
             return str(person.name)
         try:
-            providers = load_register().get(cred.api).providers
+            providers = load_register(app.settings.splp_register).get(cred.api).providers
         except NotFoundError:
             providers = ()
         if "penyedia-api" in person.roles and actor in providers:
