@@ -52,7 +52,7 @@ def render(state: LabState, network_file: Path | None) -> str:
     ]
     if network_file is not None:
         network: dict[str, object] = {"inventory": network_file, "prober": "lab",
-                                      "prober_options": {"lab_dir": state.lab_dir, "name": state.name}}
+                                      "prober_options": {"lab_dir": state.lab_dir, "lab_name": state.name}}
         if state.switch_known_hosts is not None:
             network["known_hosts"] = state.switch_known_hosts
         lines += _table("network", network)

@@ -65,10 +65,27 @@ def _device(device: dict[str, Any], switches: Sequence[LabSwitch], lab_name: str
     return device
 
 
-def resolve(data: dict[str, Any], switches: Sequence[LabSwitch], lab_name: str) -> dict[str, Any]:
+def _running_only(data: dict[str, Any], switches: Sequence[LabSwitch]) -> dict[str, Any]:
+    """``data`` without the devices whose placeholder names a switch that is not running (a lab started
+    with fewer switches than the file describes), their access-port pools and sites left empty."""
+    running = {PREFIX + s.name for s in switches}
+    kept = []
+    for site in data.get("sites") or []:
+        devices = [d for d in site.get("devices") or []
+                   if not (isinstance(d.get("host"), str) and d["host"].startswith(PREFIX)) or d["host"] in running]
+        if devices:
+            names = {d.get("name") for d in devices}
+            kept.append({**site, "devices": devices,
+                         "access_ports": [p for p in site.get("access_ports") or [] if p.get("device") in names]})
+    return {**data, "sites": kept}
+
+
+def resolve(data: dict[str, Any], switches: Sequence[LabSwitch], lab_name: str, *,
+            running_only: bool = False) -> dict[str, Any]:
     """A copy of inventory ``data`` with every placeholder replaced from ``switches`` (a full lab's or a
-    switch-only lab's); a placeholder naming a switch the lab does not have is a ConfigurationError."""
-    resolved = copy.deepcopy(data)
+    switch-only lab's); a placeholder naming a switch the lab does not have is a ConfigurationError, or with
+    ``running_only`` its device is left out (what ``spbe lab up --switches N`` writes)."""
+    resolved = copy.deepcopy(_running_only(data, switches) if running_only else data)
     for site in resolved.get("sites") or []:
         site["devices"] = [_device(d, switches, lab_name) for d in site.get("devices") or []]
     return resolved
@@ -79,5 +96,6 @@ def write(switches: Sequence[LabSwitch], lab_name: str, dest: Path, src: Path | 
     data = yaml.safe_load((src or source()).read_text(encoding="utf-8"))
     header = (f"# Written by `spbe lab up --name {lab_name}` from {src or source()}: the lab's switches as they\n"
               "# run now (addresses, ports, credential files). Rewritten on every `up`; edit the source.\n")
-    dest.write_text(header + yaml.safe_dump(resolve(data, switches, lab_name), sort_keys=False), encoding="utf-8")
+    resolved = resolve(data, switches, lab_name, running_only=True)
+    dest.write_text(header + yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
     return dest

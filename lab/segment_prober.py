@@ -31,16 +31,16 @@ class LabProberOptions(AdapterOptions):
     """``network.prober_options`` of the ``lab`` prober: which running lab's data plane to probe on."""
 
     lab_dir: Path = Field(description="the labs' folder (spbe lab --lab-dir)")
-    name: str = Field(description="the lab's name (spbe lab up --name)")
+    lab_name: str = Field(description="the lab's name (spbe lab up --name)")
 
 
 class LabSegmentProber:
     Options = LabProberOptions
 
     def __init__(self, *, settings: Any, inventory: NetworkInventory, read_running_config: Callable[[str], str],
-                 lab_dir: Path, name: str) -> None:
+                 lab_dir: Path, lab_name: str) -> None:
         del settings  # the common constructor shape of probers; this one needs only its own options
-        self.plane = LabDataPlane(Path(lab_dir), name, subnet_index(name))
+        self.plane = LabDataPlane(Path(lab_dir), lab_name, subnet_index(lab_name))
         self.inventory = inventory
         self.read_running_config = read_running_config
 

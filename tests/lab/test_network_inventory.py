@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -70,15 +71,29 @@ def test_a_switch_only_lab_is_enough(tmp_path: Path) -> None:
     assert RefResolver().device(load_inventory(path).site("dc").device("sw-dc-01")).port == 21002
 
 
-def test_a_lab_without_switches_is_refused(tmp_path: Path) -> None:
+def _lab_sites() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(LAB_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+def test_a_lab_without_switches_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="needs a running lab with switches"):
-        _written(tmp_path, ())
+        network_inventory.resolve(_lab_sites(), (), "test")
 
 
 def test_unknown_lab_switch(tmp_path: Path) -> None:
     state = _switch_lab(tmp_path)
     with pytest.raises(ConfigurationError, match=r"lab:sw-bkd-01: lab 'test' has no such switch"):
-        _written(tmp_path, state.switches[:1])
+        network_inventory.resolve(_lab_sites(), state.switches[:1], "test")
+
+
+def test_a_lab_with_fewer_switches_writes_only_their_devices(tmp_path: Path) -> None:
+    """``spbe lab up --switches 2``: the written inventory has the running switches' sites, nothing that
+    would point at a switch that is not there."""
+    inventory = load_inventory(_written(tmp_path, _switch_lab(tmp_path).switches[:2]))
+    assert [s.id for s in inventory.sites] == ["dinkes", "bkd"]
+    assert [d.name for d in inventory.devices()] == ["sw-dinkes-01", "sw-bkd-01"]
+    assert {a.id for a in inventory.apps} >= {"simpeg", "dns"}
 
 
 def test_the_product_refuses_a_placeholder(tmp_path: Path) -> None:

@@ -29,6 +29,13 @@ def load_plugin(ep: EntryPoint) -> click.Command | None:
     """The plugin's command, or None (with a warning) when its package is missing or broken."""
     try:
         command = ep.load()
+    except ModuleNotFoundError as exc:
+        # Its package is not installed (a production host has no lab): quietly absent. A module missing
+        # *inside* the plugin is a broken plugin, and says so.
+        absent = (exc.name or "").split(".")[0] == ep.module.split(".")[0]
+        log.log(logging.DEBUG if absent else logging.WARNING, "spbe plugin %r (%s) cannot be loaded: %s",
+                ep.name, ep.value, exc)
+        return None
     except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the product CLI down
         log.warning("spbe plugin %r (%s) cannot be loaded: %s", ep.name, ep.value, exc)
         return None
