@@ -16,6 +16,7 @@ from integrations.gateway.express_gateway import ExpressGatewayAdapter
 from lab.models import LabState
 from tests.fixtures.lab import settings_for
 from tests.support.principals import as_lab
+from toolkit.documents import md
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
@@ -77,7 +78,8 @@ def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Sett
     assert app.tickets.get(ticket.id).status == TicketStatus.CLOSED
 
     ba = app.tickets.read_attachment(ticket.id, f"berita_acara_perjanjian_api_{ticket.id}.md").decode()
-    assert "Admin API Disdukcapil" in ba and issued["masked_key"] in ba and issued["endpoint"] in ba
+    # The masked key as Markdown shows it (its asterisks escaped, so they are not read as emphasis).
+    assert "Admin API Disdukcapil" in ba and md(issued["masked_key"]) in ba and issued["endpoint"] in ba
     # The secret appears nowhere the ticket, its documents, logs or state files can show.
     texts = [e.text for e in app.tickets.timeline(ticket.id)] + [ba]
     for job in app.queue.step_results(ticket.id).values():
