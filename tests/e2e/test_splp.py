@@ -90,6 +90,6 @@ def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Sett
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
 
-    gateway = ExpressGatewayAdapter(splp_settings)
+    gateway = ExpressGatewayAdapter(splp_settings, **splp_settings.gateway.options)  # the lab's URLs
     assert gateway.get_consumer("simpus-dinkes") is not None
     gateway.delete_consumer("simpus-dinkes")
