@@ -8,7 +8,6 @@ bash scripts/setup.sh
 SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
 export PATH="$SPBE_VENV/bin:$PATH"
 export SPBE_STATE_DIR="${SPBE_STATE_DIR:-/var/lib/spbe/demo}"
-export SPBE_LAB_NAME=demo
 # A demo deployment: the SOP's people act with --as (in production the OS account's person acts).
 export SPBE_DEPLOYMENT=demo
 export COLUMNS="${COLUMNS:-150}"   # rich tables read better wider than a pipe's default 80
@@ -35,8 +34,11 @@ rm -f "$SPBE_AUDIT__CHECKPOINT_FILE"
 export SPBE_AUDIT__PUBLISH_INTERVAL_S="${SPBE_AUDIT__PUBLISH_INTERVAL_S:-60}"  # checkpoints onto the tickets
 
 say "Lab: a Debian server in its own network namespace, reachable over real SSH"
-spbe lab down --name demo >/dev/null 2>&1 || true
-(umask 022; spbe lab up --name demo)
+(umask 022; spbe lab up --name demo)   # also cleans up what an earlier demo left (a reboot, a crash)
+# spbe has no lab defaults: the lab writes the settings that point spbe at it (inventories, switch host
+# keys, the quality prober on its data plane, its gateway's URLs), and the demo uses them.
+SPBE_CONFIG="$(spbe lab status --name demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["config_file"])')"
+export SPBE_CONFIG
 
 say "The engine: 'spbe serve' (trigger loop + workers) runs in the background from here on"
 spbe serve --workers 2 2>"$SPBE_STATE_DIR/serve.log" &

@@ -121,5 +121,7 @@ CANARY_BACKUP_PASSWORD = "CANARY-b4ckup-7f3e91d2c0a8"  # noqa: S105 - a canary, 
 def lab_settings(state_dir: Path, lab, monkeypatch: pytest.MonkeyPatch) -> Settings:  # type: ignore[no-untyped-def]
     """Settings for end-to-end runs on the real catalog and the running lab. The backup password
     is a canary: the tests look for it everywhere it must never appear."""
+    from tests.fixtures.lab import settings_for
+
     monkeypatch.setenv("SPBE_BACKUP_PASSWORD", CANARY_BACKUP_PASSWORD)
-    return load_settings(state_dir=state_dir, inventory=lab.inventory)
+    return settings_for(lab, state_dir=state_dir)

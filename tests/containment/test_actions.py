@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from lab import probe
+from lab.models import LabIncident
 from tests.containment.conftest import AFFECTED, open_incident, ruleset
 from toolkit.actions.base import RunContext
 from toolkit.containment.models import ContainmentKind, ReleaseRequest
@@ -15,8 +17,6 @@ from toolkit.domain.principal import AuthMethod
 from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError
-from toolkit.lab import probe
-from toolkit.lab.models import LabIncident
 from toolkit.tickets.models import EventKind, NewEvent
 
 pytestmark = pytest.mark.lab

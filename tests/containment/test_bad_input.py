@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from lab import probe
+from lab.models import LabIncident, LabState
 from tests.containment.conftest import AFFECTED, open_incident, ruleset, spbe
 from toolkit.containment.service import ContainmentService
 from toolkit.engine.app import App
-from toolkit.lab import probe
-from toolkit.lab.models import LabIncident, LabState
 from toolkit.settings import Settings
 
 pytestmark = pytest.mark.lab

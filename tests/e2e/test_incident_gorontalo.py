@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from lab.sshd import host_exec
 from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.support.principals import as_lab
 from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
@@ -24,7 +25,6 @@ from toolkit.engine.server import run_ticket
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.verify import verify
 from toolkit.jobs import JobState
-from toolkit.lab.sshd import host_exec
 from toolkit.settings import load_settings
 from toolkit.tickets.models import AttachmentUpload, EventKind, TicketStatus
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.sshd import host_exec
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
 from toolkit.actions.base import RunContext
@@ -21,7 +22,6 @@ from toolkit.evidence import bundle as bundles
 from toolkit.evidence.desk import collect_for_ticket, verify_bundle
 from toolkit.evidence.paths import EvidencePathError
 from toolkit.evidence.verify import verify
-from toolkit.lab.sshd import host_exec
 from toolkit.tickets.models import AttachmentUpload
 
 pytestmark = [pytest.mark.lab]

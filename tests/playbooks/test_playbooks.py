@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from lab import sshd
+from lab.models import LabState
 from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
 from toolkit.actions.pusat_data_vars import BackupVars, MonitoringVars, ProvisionVars
-from toolkit.lab import sshd
-from toolkit.lab.models import LabState
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from lab.models import LabState
+from tests.fixtures.lab import config_env
 from tests.splp.helpers import call, comments, facts, issue
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
@@ -22,7 +24,6 @@ from toolkit.engine.app import App
 from toolkit.engine.server import Server
 from toolkit.errors import ConflictError
 from toolkit.jobs import JobState
-from toolkit.lab.models import LabState
 from toolkit.settings import load_settings
 from toolkit.splp.issued import IssuedStore
 from toolkit.splp.lifecycle import expire_due
@@ -35,9 +36,8 @@ pytestmark = [pytest.mark.lab]
 def app(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> App:
     assert lab.gateway is not None, lab.warnings
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
-    monkeypatch.setenv("SPBE_LAB_DIR", str(lab.lab_dir))
-    monkeypatch.setenv("SPBE_LAB_NAME", lab.name)
-    monkeypatch.setenv("SPBE_INVENTORY", str(lab.inventory))
+    for key, value in config_env(lab).items():  # the CLI commands below read the same settings file
+        monkeypatch.setenv(key, value)
     return App(load_settings(state_dir=state_dir))
 
 
@@ -128,6 +128,7 @@ def test_rotate_gives_a_new_key_for_one_reveal_and_kills_the_old(app: App) -> No
     row = next(r for r in json.loads(spbe(app, "api", "list", "--json").stdout) if r["ticket_id"] == ticket_id)
     assert (row["key_id"], row["masked_key"], row["status"]) == (rotated["new_key_id"], rotated["new_masked"], "active")
     said = [c for c in comments(app, ticket_id) if "rotasi" in c]
+    # The masked key as the Markdown comment shows it (its asterisks escaped, so they are not emphasis).
     assert len(said) == 1 and rotated["new_masked"] in said[0] and new not in said[0]
     assert [e.action for e in app.audit.entries(ticket_id)].count("api.rotate") == 1
     spbe(app, "api", "revoke", "--ticket", ticket_id, "--as", "sari", "--reason", "selesai")

@@ -15,6 +15,8 @@ from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
 from pydantic import SecretStr
 
+from lab.models import LabState
+from tests.fixtures.lab import settings_for
 from tests.splp.helpers import call, facts, issue
 from tests.support.cli import Spbe
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
@@ -28,8 +30,6 @@ from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError
-from toolkit.lab.models import LabState
-from toolkit.settings import load_settings
 from toolkit.tickets.models import AttachmentUpload
 from toolkit.vault import generate_key
 
@@ -50,7 +50,7 @@ def app(lab: LabState, state_dir: Path, keycloak: KeycloakFake, monkeypatch: pyt
     assert lab.gateway is not None, lab.warnings
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
     monkeypatch.setenv("SPBE_IDP_ADMIN_SECRET", KEYCLOAK_ADMIN_SECRET)
-    return App(load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
+    return App(settings_for(lab, state_dir=state_dir,
                              identity={"server_url": keycloak.url, "realm": DEFAULT_REALM, "timeout_s": 5}))
 
 

@@ -17,6 +17,9 @@ import pytest
 import requests
 
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
+from lab.gateway import GatewayLab
+from lab.models import LabState
+from tests.fixtures.lab import config_env, settings_for
 from tests.integrations.gateway.conftest import KONG_TOKEN
 from tests.integrations.gateway.fakes.kong_fake import KongFake
 from tests.splp.faulty_admin import FaultyForwarder
@@ -28,8 +31,6 @@ from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.errors import NotFoundError
 from toolkit.jobs import Job, JobState
-from toolkit.lab.gateway import GatewayLab
-from toolkit.lab.models import LabState
 from toolkit.settings import load_settings
 from toolkit.splp.issued import IssuedStore
 from toolkit.vault import generate_key
@@ -66,7 +67,7 @@ def eg(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     assert state is not None, lab.warnings
     forwarder = FaultyForwarder(state.admin_url).start()
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
-    settings = load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
+    settings = settings_for(lab, state_dir=state_dir,
                              gateway={"kind": "express_gateway", "options": {
                                  "admin_url": forwarder.url, "proxy_url": state.proxy_url, "timeout_s": 3}})
     # The route exists before the fault is armed (as it does once the first consumer of the API was served).
@@ -113,7 +114,8 @@ def test_express_gateway_fault_mid_way_is_undone_and_the_retry_completes_once(
 
 
 @pytest.mark.lab
-def test_express_gateway_unreachable_then_retried_from_the_cli(eg: tuple[App, FaultyForwarder, str]) -> None:
+def test_express_gateway_unreachable_then_retried_from_the_cli(eg: tuple[App, FaultyForwarder, str],
+                                                              lab: LabState) -> None:
     app, forwarder, admin_url = eg
     consumer = f"simpus-down-{id(app) % 100000}"
     ticket = approved_ticket(app, consumer)
@@ -124,8 +126,7 @@ def test_express_gateway_unreachable_then_retried_from_the_cli(eg: tuple[App, Fa
     assert "tidak dapat dihubungi" in comment and "Tidak ada konsumen atau kredensial yang tertinggal" in comment
     _nothing_kept(app, ticket.id)
     forwarder.up()
-    env = {"SPBE_GATEWAY": app.settings.gateway.model_dump_json(), "SPBE_LAB_DIR": str(app.settings.lab_dir),
-           "SPBE_LAB_NAME": app.settings.lab_name, "SPBE_INVENTORY": str(app.settings.inventory)}
+    env = {"SPBE_GATEWAY": app.settings.gateway.model_dump_json(), **config_env(lab)}
     spbe = Spbe(state_dir=app.settings.state_dir, env=env, catch_exceptions=True)
     refused = spbe("jobs", "retry", str(jobs[0].id), "--as", "andi")
     assert refused.exit_code == 4  # the applicant does not decide a re-run

@@ -97,13 +97,13 @@ def segment_change(inventory: NetworkInventory, ticket_id: str, request: Jaringa
 
 
 def network_inventory(ctx: ActionContext) -> NetworkInventory:
-    return load_inventory(ctx.settings.network.inventory)
+    return load_inventory(ctx.settings.network.inventory_file())
 
 
 def runner(ctx: ActionContext, run: RunContext, inventory: NetworkInventory, site: str) -> NetworkRunner:
     """The fan-out runner, with every device secret of the site taught to the job's masker first."""
     devices = inventory.site(site).devices
-    network = build_runner(ctx.settings, inventory, devices)
+    network = build_runner(ctx.settings, inventory)
     for device in devices:
         resolved = network.resolver.device(device)
         run.mask.add(resolved.password)
@@ -300,7 +300,7 @@ class NetworkQualityTestAction:
                 "thresholds": ctx.settings.network.quality.model_dump(mode="json")}
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
-        from toolkit.lab.segment_prober import LabSegmentProber
+        from toolkit.network.probers import segment_prober
         from toolkit.network.quality import evaluate, targets_for
         from toolkit.network.session import DeviceSession
         from toolkit.settings import QualityThresholds
@@ -316,8 +316,7 @@ class NetworkQualityTestAction:
             with DeviceSession(network.resolver.device(site.device(device)), network.session_options) as session:
                 return session.running_config()
 
-        prober = LabSegmentProber(ctx.settings.lab_dir, ctx.settings.network.lab_name or ctx.settings.lab_name,
-                                  inventory, running_config)
+        prober = segment_prober(ctx.settings, inventory, running_config)
         targets = targets_for(change, inventory)
         run.log(f"probing {len(targets)} target(s) from VLAN {change.vlan_id} ({change.subnet})")
         report = evaluate(prober.probe(change, targets, thresholds), thresholds)

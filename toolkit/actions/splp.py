@@ -81,7 +81,7 @@ def _errors(exc: ValidationError) -> InvalidInputError:
 
 def issue_request(ctx: ActionContext) -> IssueRequest:
     fields = ctx.ticket.fields
-    api = load_register().get(str(fields.get("api_id", "")))
+    api = load_register(ctx.settings.splp_register).get(str(fields.get("api_id", "")))
     try:
         request = IssueRequest(ticket=ctx.ticket.id, api=str(fields.get("api_id", "")),
                                consumer=str(fields.get("aplikasi_konsumen", "")),
@@ -140,7 +140,7 @@ class IssueEndpointAction:
 
     def plan(self, ctx: ActionContext) -> dict[str, Any]:
         request = issue_request(ctx)
-        check_provider(ctx.service, dict(ctx.ticket.fields), approver_of(ctx))
+        check_provider(ctx.service, dict(ctx.ticket.fields), approver_of(ctx), register=ctx.settings.splp_register)
         calls = ["ensure_route", "ensure_consumer", "issue_key_credential", "restrict_to_api", "set_rate_limit",
                  "vault.put"]
         if request.oauth2:

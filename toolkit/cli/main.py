@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from toolkit.cli.plugins import PluginGroup
 from toolkit.cli.principal import cli_principal, os_account
 from toolkit.cli.render import make_console, plain
 from toolkit.domain.principal import AuthMethod, Principal
@@ -82,7 +83,7 @@ class CliContext:
                           self._app.masker)
 
 
-class SpbeGroup(click.Group):
+class SpbeGroup(PluginGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -131,12 +132,11 @@ def _register() -> None:
     from toolkit.cli.config_cmd import config_group
     from toolkit.cli.containment_cmd import contain_group, release_group
     from toolkit.cli.engine_cmd import jobs_group, run_command, serve_command
-    from toolkit.cli.lab_cmd import lab_group
     from toolkit.cli.network_cmd import network_group
     from toolkit.cli.ticket_cmd import ticket_group
 
     for command in (catalog_group, ticket_group, jobs_group, run_command, serve_command, config_group,
-                    audit_group, lab_group, network_group):
+                    audit_group, network_group):
         cli.add_command(command)
     cli.add_command(contain_group)
     cli.add_command(release_group)

@@ -10,8 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from toolkit.catalog.loader import packaged_roles
 from toolkit.catalog.roles import RoleTrait
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
 
 class ContainmentSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -27,7 +25,5 @@ class ContainmentSettings(BaseModel):
                                 "inventory host's spbe_csirt_mgmt_cidrs")
     quarantine_mode: Literal["vlan", "shutdown"] = "vlan"
     quarantine_vlan: int = Field(default=999, ge=2, le=4094, description="VLAN of quarantined access ports")
-    network_inventory: Path = Field(default=_PROJECT_ROOT / "inventory" / "network" / "lab.yml",
-                                    description="the network inventory the switch ports are looked up in")
-    lab_name: str | None = Field(default=None, description="lab whose switches 'lab:' references resolve to; "
-                                                           "None: settings.lab_name")
+    network_inventory: Path | None = Field(default=None, description="the network inventory the switch ports "
+                                                                     "are looked up in; None: network.inventory")

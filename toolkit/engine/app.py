@@ -77,7 +77,8 @@ class App:
         """Who may do what: the catalog's roles, the directory's people, the SPLP register's providers."""
         from toolkit.splp.apis import load_register
 
-        return Policy(self.catalog, self.directory, lambda api_id: load_register().get(api_id).providers,
+        register = self.settings.splp_register
+        return Policy(self.catalog, self.directory, lambda api_id: load_register(register).get(api_id).providers,
                       self.settings.containment.roles or tuple(self.catalog.roles.with_trait(RoleTrait.CONTAINS)))
 
     @cached_property

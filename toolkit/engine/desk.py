@@ -66,11 +66,11 @@ def _require_open(ticket: Ticket) -> None:
         raise ConflictError(f"ticket {ticket.id} is closed", ticket=ticket.id)
 
 
-def admit(service: Service, fields: Mapping[str, Any], attachment_kinds: list[str]) -> dict[str, Any]:
+def admit(app: App, service: Service, fields: Mapping[str, Any], attachment_kinds: list[str]) -> dict[str, Any]:
     """Intake: the request's fields as stored, or the reason it is refused. Everything an approved step
     would refuse for a reason the applicant can fix is refused here, before anyone approves it."""
     cleaned = validate_request(service, fields, attachment_kinds)
-    check_register(service, cleaned)
+    check_register(service, cleaned, register=app.settings.splp_register)
     return cleaned
 
 
@@ -83,7 +83,7 @@ def open_ticket(app: App, service_id: str, principal: Principal, title: str, fie
     names = [a.name for a in attachments]
     validate_attachments(service, attachments)
     kinds = [a.kind for a in attachments if a.kind]
-    cleaned = admit(service, fields, kinds)
+    cleaned = admit(app, service, fields, kinds)
     variant = service.sla.select(cleaned)
     draft = TicketDraft(service_id=service_id, title=title, requester=requester, fields=cleaned,
                         attachments=tuple(attachments), sla_variant=variant.id)
@@ -104,7 +104,7 @@ def check(app: App, ticket_id: str, principal: Principal) -> Ticket:
     person = app.policy.authorize_check(principal, step)
     actor = principal.user
     kinds = [a.kind for a in ticket.attachments if a.kind]
-    admit(service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds)
+    admit(app, service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds)
     approver = next((s for s in service.steps if s.kind is StepKind.APPROVAL), None)
     text = _say(app, "kelengkapan", tiket={"id": ticket.id}, petugas=person.name,
                 penyetuju=approver.actor if approver else "-")

@@ -135,7 +135,7 @@ def authorise(app: Services, actor: str, cred: IssuedCredential, verb: str) -> s
         if person.roles & LIFECYCLE_ROLES:
             return str(person.name)
         try:
-            providers = load_register().get(cred.api).providers
+            providers = load_register(app.settings.splp_register).get(cred.api).providers
         except NotFoundError:
             providers = ()
         if person.roles & PROVIDER_ROLES and actor in providers:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+import spbe_data
 from integrations.identity.roles_file import KNOWN_ROLES, RolesFileDirectory
 from toolkit.errors import ConfigurationError
-from toolkit.settings import PROJECT_ROOT, Settings
+from toolkit.settings import Settings
 
 GOOD = """
 people:
@@ -70,7 +71,7 @@ REQUIRED = {
 
 def test_the_shipped_roles_file_loads_with_the_people_others_rely_on(tmp_path: Path) -> None:
     directory = RolesFileDirectory(settings=Settings(state_dir=tmp_path))
-    assert directory.path == PROJECT_ROOT / "inventory" / "roles.yml"
+    assert directory.path == spbe_data.data_path("inventory", "roles.yml")
     for username, roles in REQUIRED.items():
         assert directory.person(username).roles == roles, username
     assert directory.person("andi").opd == "Dinas Kesehatan"

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import spbe_data
 from integrations.identity.roles_file import KNOWN_ROLES, load_people
 from tests.support.keycloak_fake.server import KeycloakFake
-from toolkit.settings import PROJECT_ROOT
 
 ADMIN_CLIENT_ID = "spbe-automation"
 DEFAULT_REALM = "spbe"
 
 
 def seed_realm(fake: KeycloakFake, admin_secret: str, *, realm: str = DEFAULT_REALM, role_prefix: str = "",
-               roles_file: Path = PROJECT_ROOT / "inventory" / "roles.yml") -> None:
+               roles_file: Path | None = None) -> None:
     fake.add_admin_client(realm, ADMIN_CLIENT_ID, admin_secret)
     with fake.lock:
         r = fake.realm(realm)
         for role in sorted(KNOWN_ROLES):
             r.add_role(f"{role_prefix}{role}", f"Peran SOP {role}")
         r.add_role("unrelated-app-role", "a role of another application")
-        for person in load_people(roles_file).values():
+        for person in load_people(roles_file or spbe_data.data_path("inventory", "roles.yml")).values():
             first, _, last = person.name.partition(" ")
             attributes = {k: [v] for k, v in (("opd", person.opd), ("title", person.title),
                                               ("unix_user", person.unix_user)) if v}

@@ -25,8 +25,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from lab import netns
+from lab.procs import pythonpath
 from toolkit.errors import ConfigurationError, UnavailableError
-from toolkit.lab import netns
 from toolkit.network.inventory import NetworkInventory
 from toolkit.network.plan import AclEntry, NetworkChange
 from toolkit.network.quality import ProbeResult, ProbeTarget, probe_address
@@ -102,10 +103,10 @@ class LabDataPlane:
         ready.unlink(missing_ok=True)
         log = (self.dir / "dc.log").open("ab")
         subprocess.Popen(  # noqa: S603 - argv list of validated addresses, no shell
-            ["ip", "netns", "exec", self.dc, self.python, "-m", "toolkit.lab.dc_services", f"--ready={ready}",
+            ["ip", "netns", "exec", self.dc, self.python, "-m", "lab.dc_services", f"--ready={ready}",
              *sorted(set(endpoints))],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            env={**os.environ, "PYTHONPATH": pythonpath()},
         )
         log.close()
         deadline = time.monotonic() + 15

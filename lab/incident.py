@@ -26,9 +26,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lab import netns, probe, sshd
+from lab.models import SUBNET_PREFIX, LabHost, LabIncident, LabState
 from toolkit.errors import ConfigurationError, UnavailableError
-from toolkit.lab import netns, probe, sshd
-from toolkit.lab.models import SUBNET_PREFIX, LabHost, LabIncident, LabState
 
 AFFECTED_HOST = "ir-web-01"
 AFFECTED_INDEX = 43  # management /30 10.213.<octet>.172/30

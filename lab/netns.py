@@ -15,8 +15,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 
+from lab.models import SUBNET_PREFIX
 from toolkit.errors import ConfigurationError, UnavailableError
-from toolkit.lab.models import SUBNET_PREFIX
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ BASE_PACKAGES: tuple[str, ...] = (
     "iputils-ping",
     "ca-certificates",
     "netbase",  # /etc/protocols and /etc/services: nft resolves "ipv6-icmp" through them, as on a real server
-    "wireguard-tools",  # wg and wg-quick on the VPN gateways (toolkit.lab.vpn)
+    "wireguard-tools",  # wg and wg-quick on the VPN gateways (lab.vpn)
     "wireguard-go",  # no WireGuard kernel module here: wg-quick falls back to this userspace implementation
 )
 
@@ -93,19 +93,21 @@ def mounts_under(path: Path) -> list[Path]:
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
 
 
-def remove_tree(path: Path) -> None:
-    """Delete a lab-owned tree, first detaching anything still mounted inside it.
+def remove_tree(path: Path) -> list[Path]:
+    """Delete a lab-owned tree, first detaching anything still mounted inside it; returns those mounts.
 
     rmtree over a forgotten bind mount of /dev or /proc would delete the real thing; unmounting first
     (lazily, so a busy mount cannot block teardown) makes removal safe even after a crash.
     """
     if not path.exists() and not path.is_symlink():
-        return
-    for point in mounts_under(path):
+        return []
+    leftover = mounts_under(path)
+    for point in leftover:
         subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)
     if mounts_under(path):
         raise ConfigurationError(f"refusing to delete {path}: still has mounts", path=str(path))
     shutil.rmtree(path, ignore_errors=False)
+    return leftover
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""``python -m toolkit.lab.dc_services ADDR:PORT ...``: the data-center applications of the lab data plane.
+"""``python -m lab.dc_services ADDR:PORT ...``: the data-center applications of the lab data plane.
 
 Each listener accepts a connection, answers one line and closes, which is all a reachability probe
 needs. It runs inside the lab's data-center namespace (``ip netns exec``), so it can bind the

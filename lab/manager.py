@@ -2,9 +2,10 @@
 
 Layout under ``<lab_dir>/<name>/``: ``lab.json`` (LabState), ``inventory.yml``, ``known_hosts``,
 ``id_ed25519`` (the control node's key), ``hosts/<host>/`` (host key, overlay upper/work/merged, init log)
-``prometheus/`` (config, file_sd/, rules/, data/) and ``switches/`` (the simulated Cisco switches, see
-``toolkit.lab.switches``). Nothing outside that directory, the base-rootfs cache, the lab's network
-namespaces and veths, and loopback ports (Prometheus, one per switch) is ever touched.
+``prometheus/`` (config, file_sd/, rules/, data/), ``switches/`` (the simulated Cisco switches, see
+``lab.switches``), and for spbe ``spbe.toml`` and ``network.yml`` (see ``lab.config_file``). Nothing
+outside that directory, the base-rootfs cache, the lab's network namespaces and veths, and loopback ports
+(Prometheus, one per switch) is ever touched.
 """
 
 from __future__ import annotations
@@ -22,17 +23,18 @@ from pathlib import Path
 
 import yaml
 
+from lab import config_file, health, netns, rootfs, sshd
+from lab import incident as incident_mod
+from lab import switches as switches_mod
+from lab import vpn as vpn_mod
+from lab.dataplane import LabDataPlane
+from lab.gateway import GatewayLab
+from lab.gateway import available as gateway_available
+from lab.models import LAB_NAME_RE, SUBNET_PREFIX, LabHost, LabState, subnet_index
+from lab.procs import free_port as _free_port
+from lab.procs import sweep
+from lab.procs import terminate as _terminate
 from toolkit.errors import ConfigurationError, UnavailableError
-from toolkit.lab import incident as incident_mod
-from toolkit.lab import netns, rootfs, sshd
-from toolkit.lab import switches as switches_mod
-from toolkit.lab import vpn as vpn_mod
-from toolkit.lab.dataplane import LabDataPlane
-from toolkit.lab.gateway import GatewayLab
-from toolkit.lab.gateway import available as gateway_available
-from toolkit.lab.models import LAB_NAME_RE, SUBNET_PREFIX, LabHost, LabState, subnet_index
-from toolkit.lab.procs import free_port as _free_port
-from toolkit.lab.procs import terminate as _terminate
 
 DEFAULT_HOSTS: tuple[str, ...] = ("pd-app-01",)
 
@@ -78,12 +80,12 @@ class LabManager:
         if switches < 0:
             raise ConfigurationError(f"switches must be 0 or more, not {switches}", switches=switches)
         self.switches = switches
-        self.vpn = vpn  # the two VPN gateways and their LANs (toolkit.lab.vpn)
-        self.incident = incident  # the affected host, attacker and CSIRT host (toolkit.lab.incident)
+        self.vpn = vpn  # the two VPN gateways and their LANs (lab.vpn)
+        self.incident = incident  # the affected host, attacker and CSIRT host (lab.incident)
         # Built even for switches=0, so down() also stops switches a previous `up` started.
         self.switch_lab = switches_mod.SwitchLab(self.lab_dir, name, count=max(switches, 1))
         self._children: list[subprocess.Popen[bytes]] = []
-        self.with_gateway = with_gateway  # Express Gateway + provider backend for SPLP (toolkit.lab.gateway)
+        self.with_gateway = with_gateway  # Express Gateway + provider backend for SPLP (lab.gateway)
         self.gateway_lab = GatewayLab(self.lab_dir, name, cache_dir)
 
     @property
@@ -147,17 +149,28 @@ class LabManager:
                 state = self._start_gateway(state)
                 self._write_state(state)
             self._write_inventory(state)
+            state = config_file.write(state)
+            self._write_state(state)
         except BaseException:
             self.down()
             raise
         return state
 
     def status(self) -> LabState | None:
-        """The recorded state, or None when this lab is not up."""
+        """The recorded state, or None when this lab is not up or its state file cannot be read (a crash
+        mid-write, an older version's file): ``down`` then still cleans up, by names."""
         try:
             return LabState.model_validate_json(self.state_file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (OSError, ValueError):  # a missing file, or one pydantic refuses (ValidationError is a ValueError)
             return None
+
+    def has_remains(self) -> bool:
+        """Is anything of this lab left without a readable state file (its folder, a namespace)?"""
+        return self.dir.exists() or any(netns.netns_exists(n) for n in self._known_netns())
+
+    def parts(self, state: LabState) -> list[health.Part]:
+        """Each recorded process and namespace of ``state``, and whether it is still there (`lab.health`)."""
+        return health.parts(state, self.dir)
 
     def running(self, state: LabState) -> dict[str, bool]:
         """Per host: is anything still alive in its namespace (False after a crash or reboot)."""
@@ -168,12 +181,23 @@ class LabManager:
         switch_state = self.switch_lab.status()
         return bool(state.switches) and switch_state is not None and self.switch_lab.running(switch_state)
 
-    def down(self) -> None:
+    def down(self) -> list[str]:
         """Kill everything in the lab's namespaces, delete netns and veths, remove the copies.
 
-        Idempotent and works from names alone, so it also cleans a lab whose state file was lost.
+        Idempotent and works from names alone, so it also cleans a lab whose state file was lost. Returns
+        what it found stale and cleaned up (recorded parts already gone after a reboot or a crash, processes
+        left where the records no longer reach, mounts, a state file it could not read); empty when the lab
+        was absent or fully up.
         """
         state = self.status()
+        notes: list[str] = []
+        if state is not None:
+            notes += health.stale(self.parts(state))
+        elif self.state_file.exists():
+            notes.append(f"state file {self.state_file} could not be read")
+        remains = [] if state else [n for n in self._known_netns() if netns.netns_exists(n)]
+        if state is None and self.dir.exists():
+            notes.append(f"{self.dir} was there without a usable state file")
         names = {h.name for h in state.hosts} if state else set()
         names.update(self.hosts)
         if state and state.prometheus_pid:
@@ -198,9 +222,23 @@ class LabManager:
                 child.kill()
                 child.wait()
         self._children.clear()
-        rootfs.remove_tree(self.dir)
+        notes += sweep(f"{self.dir}/")  # e.g. a host whose namespace was deleted under it keeps running
+        notes += [f"unmounted leftover {point}" for point in rootfs.remove_tree(self.dir)]
+        if remains:
+            notes.append(f"removed namespaces left without a state file: {', '.join(remains)}")
+        return notes
 
     # ------------------------------------------------------------------ internals
+
+    def _known_netns(self) -> list[str]:
+        """Every namespace name this lab may have made, computed from its name (no state file needed)."""
+        hosts = [netns.plan(self.name, host, index, self.octet).netns for index, host in enumerate(self.hosts)]
+        layout = vpn_mod.layout(self.name, self.octet)
+        plane = LabDataPlane(self.lab_dir, self.name, self.octet)
+        return [*hosts, layout.site_netns, layout.dc_netns, layout.site_client_netns, layout.dc_server_netns,
+                *incident_mod.namespaces(self.name), netns.plan(self.name, incident_mod.AFFECTED_HOST,
+                                                                incident_mod.AFFECTED_INDEX, self.octet).netns,
+                plane.core, plane.dc]
 
     def _check_collisions(self) -> None:
         """Refuse to start when another lab (or anything else) already uses this lab's /24."""

@@ -1,7 +1,7 @@
 """The lab's API provider backend: a small JSON API standing in for an agency's system behind SPLP.
 
-Run as ``python -m toolkit.lab.gateway_backend --port P --ready-file F`` (``GatewayLab`` does this). It
-binds 127.0.0.1 only and serves the demo APIs of `toolkit.lab.gateway.LAB_APIS` (population and
+Run as ``python -m lab.gateway_backend --port P --ready-file F`` (``GatewayLab`` does this). It
+binds 127.0.0.1 only and serves the demo APIs of `lab.gateway.LAB_APIS` (population and
 licensing records). It echoes which consumer the gateway forwarded (``X-Consumer-*`` headers when the
 gateway adds them) so a try-out can show the call really passed the gateway. Served by werkzeug, a
 maintained WSGI toolkit, not hand-written HTTP parsing.

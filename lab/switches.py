@@ -4,7 +4,7 @@ Layout under ``<lab_dir>/<name>/switches/`` (0700): ``password`` and ``secret`` 
 values on every ``up``, never printed), ``host_key`` (the switches' SSH host key), ``known_hosts``,
 ``server.json`` (the ``SwitchServerConfig``), ``ready.json`` (written by the server once it listens),
 ``server.log`` and ``switches.json`` (the ``SwitchLabState``). The switch server is
-``toolkit.lab.switch_server`` running in this interpreter, so fake-switches must be installed in it
+``lab.switch_server`` running in this interpreter, so fake-switches must be installed in it
 (``scripts/switch_sim_packages.sh``); ``available()`` says whether it is.
 """
 
@@ -22,13 +22,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import toolkit
+from lab import sshd
+from lab.models import LAB_NAME_RE, LabSwitch, SwitchLabState, SwitchServerConfig, SwitchSpec
+from lab.procs import is_our_process, port_is_free, pythonpath, terminate
 from toolkit.errors import ConfigurationError, UnavailableError
-from toolkit.lab import sshd
-from toolkit.lab.models import LAB_NAME_RE, LabSwitch, SwitchLabState, SwitchServerConfig, SwitchSpec
-from toolkit.lab.procs import is_our_process, port_is_free, terminate
 
-SERVER_MODULE = "toolkit.lab.switch_server"
+SERVER_MODULE = "lab.switch_server"
 USERNAME = "spbe"
 # Sites are location ids issue 3's inventory maps requests to: two agencies and the data center first,
 # so the default three switches cover "an agency site" and "the data center".
@@ -197,9 +196,8 @@ class SwitchLab:
         config_file = self.dir / "server.json"
         config_file.write_text(config.model_dump_json(indent=2), encoding="utf-8")
         env = dict(os.environ)
-        # The server imports toolkit from the same tree as this process, installed or not.
-        root = str(Path(toolkit.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        # The server imports lab and toolkit from the same tree as this process, installed or not.
+        env["PYTHONPATH"] = pythonpath(env.get("PYTHONPATH"))
         with open(self.dir / "server.log", "ab") as log:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", SERVER_MODULE, "--config", str(config_file)],

@@ -1,6 +1,6 @@
 """The lab's Cisco IOS switches: one process serving N fake-switches cores over SSH on loopback.
 
-Run as ``python -m toolkit.lab.switch_server --config FILE`` (``SwitchLab`` does this); the config is a
+Run as ``python -m lab.switch_server --config FILE`` (``SwitchLab`` does this); the config is a
 ``SwitchServerConfig``. Our own launcher instead of fake-switches' stock one, because on Python 3.11 with
 a current Twisted the stock launcher cannot serve netmiko:
 
@@ -8,7 +8,7 @@ a current Twisted the stock launcher cannot serve netmiko:
   ``enable`` is always denied: the core gets ``str``, only Twisted's password checker gets ``bytes``;
 * the Cisco config mode has no ``end`` (netmiko's ``send_config_set`` leaves config mode with it);
 * named ACLs (``ip access-list extended``, ``show ip access-lists``), IOS interface-name matching and
-  ``% Invalid input`` for forms the stock model ignored: see ``toolkit.lab.ios_shims``;
+  ``% Invalid input`` for forms the stock model ignored: see ``lab.ios_shims``;
 * an empty line is accepted as the enable password, and an unknown command answers ``No such command``
   where IOS answers ``% Invalid input detected``: both behave as on IOS here, so tests of wrong secrets and
   refused commands mean something;
@@ -40,14 +40,14 @@ from twisted.cred import checkers, portal
 from twisted.internet import error as twisted_error
 from twisted.internet import reactor as _reactor
 
-from toolkit.lab.ios_shims import (
+from lab.ios_shims import (
     IosConfigCommandProcessor,
     IosEnabledCommandProcessor,
     IosInterfaceCommandProcessor,
     IosSwitchConfiguration,
     LabRealm,
 )
-from toolkit.lab.models import SwitchServerConfig, SwitchSpec
+from lab.models import SwitchServerConfig, SwitchSpec
 
 log = logging.getLogger("spbe.lab.switches")
 # Twisted's annotations are partial (zope interfaces, untyped key loading) and fake_switches has none, so
@@ -156,7 +156,7 @@ def serve(config: SwitchServerConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m toolkit.lab.switch_server")
+    parser = argparse.ArgumentParser(prog="python -m lab.switch_server")
     parser.add_argument("--config", type=Path, required=True, help="SwitchServerConfig JSON written by SwitchLab")
     args = parser.parse_args(argv)
     # WARNING, not INFO: fake_switches logs every line a session types at INFO/DEBUG.

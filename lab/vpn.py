@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lab import netns, sshd
+from lab.models import SUBNET_PREFIX, LabHost, LabState, LabVpn
 from toolkit.errors import ConfigurationError, UnavailableError
-from toolkit.lab import netns, sshd
-from toolkit.lab.models import SUBNET_PREFIX, LabHost, LabState, LabVpn
 
 SITE_GATEWAY = "vpn-site-gw"
 DC_GATEWAY = "vpn-dc-gw"

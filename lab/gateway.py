@@ -36,8 +36,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from lab.procs import free_port, pythonpath, terminate
 from toolkit.errors import ConfigurationError, UnavailableError
-from toolkit.lab.procs import free_port, terminate
 
 EG_VERSION = "1.16.11"
 # The demo APIs published by their providers on the lab gateway (service endpoints); the SPLP
@@ -138,7 +138,7 @@ def system_config() -> dict[str, object]:
 
 
 class GatewayLab:
-    """The gateway part of one named lab; `toolkit.lab.manager.LabManager` starts and stops it."""
+    """The gateway part of one named lab; `lab.manager.LabManager` starts and stops it."""
 
     def __init__(self, lab_dir: Path, name: str, cache_dir: Path, apis: tuple[str, ...] = LAB_APIS) -> None:
         self.dir = Path(lab_dir).resolve() / name / "gateway"
@@ -196,7 +196,7 @@ class GatewayLab:
         state = self.status()
         if state is not None:
             terminate(state.eg_pid, str(self.dir / "server.js"))
-            terminate(state.backend_pid, "toolkit.lab.gateway_backend", str(self.dir))
+            terminate(state.backend_pid, "lab.gateway_backend", str(self.dir))
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ internals
@@ -207,7 +207,7 @@ class GatewayLab:
         ready.unlink(missing_ok=True)
         port = free_port()
         with open(self.dir / "backend.log", "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "toolkit.lab.gateway_backend", "--port", str(port),
+            proc = subprocess.Popen([sys.executable, "-m", "lab.gateway_backend", "--port", str(port),
                                      "--ready-file", str(ready)], stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True,
                                     env={**os.environ, "PYTHONPATH": _pythonpath()})  # fmt: skip
@@ -243,6 +243,4 @@ def _port_open(port: int) -> bool:
 
 
 def _pythonpath() -> str:
-    root = str(Path(__file__).resolve().parents[2])
-    current = os.environ.get("PYTHONPATH", "")
-    return root + (os.pathsep + current if current else "")
+    return pythonpath(os.environ.get("PYTHONPATH"))

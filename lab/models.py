@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from toolkit.lab.gateway import GatewayLabState
+from lab.gateway import GatewayLabState
 
 LAB_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 HOST_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -74,7 +74,7 @@ class LabHost(BaseModel):
 
 
 class LabVpn(BaseModel):
-    """The VPN part of a lab (``toolkit.lab.vpn``): an agency-site gateway and a data-center gateway (lab
+    """The VPN part of a lab (``lab.vpn``): an agency-site gateway and a data-center gateway (lab
     hosts with sshd, so the toolkit configures them over SSH), joined by an underlay link that stands for the
     internet, each with a LAN namespace behind it (a site client, a DC server). Addresses are the lab's own."""
 
@@ -98,7 +98,7 @@ class LabVpn(BaseModel):
 
 
 class LabIncident(BaseModel):
-    """The CSIRT incident part of a lab (``toolkit.lab.incident``): the affected host (a lab host with sshd and a
+    """The CSIRT incident part of a lab (``lab.incident``): the affected host (a lab host with sshd and a
     web server) and an attacker and a CSIRT management namespace on a segment shared with it."""
 
     model_config = ConfigDict(frozen=True)
@@ -198,6 +198,8 @@ class LabState(BaseModel):
     gateway: GatewayLabState | None = Field(default=None, description="the SPLP API gateway (Express Gateway)")
     vpn: LabVpn | None = None
     incident: LabIncident | None = None
+    config_file: Path | None = Field(default=None, description="spbe settings pointing at this lab (spbe.toml)")
+    network_inventory: Path | None = Field(default=None, description="the network inventory of this lab's switches")
     created_at: datetime
 
     @field_validator("name")

@@ -3,7 +3,7 @@
 Two halves live here. The host side (``launch``) runs::
 
     ip netns exec NS unshare --mount --uts --pid --fork --propagation private -- \
-        python -m toolkit.lab.sshd stage1 ...
+        python -m lab.sshd stage1 ...
 
 and ``stage1`` (running as PID 1 of the new PID namespace, still seeing the host's files) mounts the
 overlay, a fresh /proc, a read-only /sys, a tmpfs /run and a *minimal* /dev (never the host's: /dev/vda
@@ -89,13 +89,14 @@ def launch(
     overlay: tuple[Path, Path, Path] | None,
 ) -> subprocess.Popen[bytes]:
     """Start the namespaced host; returns the `unshare` process (its child is the host's PID 1)."""
-    project_root = Path(__file__).resolve().parents[2]
+    from lab.procs import pythonpath  # here, not at the top: stage1 runs this module and needs none of it
+
     env = dict(CLEAN_ENV)
-    env["PYTHONPATH"] = str(project_root)
+    env["PYTHONPATH"] = pythonpath()
     argv = [
         "ip", "netns", "exec", netns,
         "unshare", "--mount", "--uts", "--pid", "--fork", "--propagation", "private", "--",
-        sys.executable, "-m", "toolkit.lab.sshd", "stage1",
+        sys.executable, "-m", "lab.sshd", "stage1",
         "--root", str(merged), "--hostname", hostname,
     ]  # fmt: skip
     if overlay is not None:
@@ -216,5 +217,5 @@ if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "stage1":
         sys.exit(stage1(sys.argv[2:]))
     sys.exit(
-        "usage: python -m toolkit.lab.sshd stage1 --root DIR --hostname NAME [--lower L --upper U --work W]"
+        "usage: python -m lab.sshd stage1 --root DIR --hostname NAME [--lower L --upper U --work W]"
     )
