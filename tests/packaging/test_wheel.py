@@ -60,8 +60,11 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip())
     (site / "zz_lent_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    # --force-reinstall: the lent folder holds this environment's own (editable) spbe, which pip would
+    # otherwise take as already installed and leave the new venv without the wheel's files and script.
     result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-                             "--no-index", "-q", str(wheel)], capture_output=True, text=True, timeout=300, check=False)
+                             "--force-reinstall", "--no-index", "-q", str(wheel)],
+                            capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     return venv / "bin"
 

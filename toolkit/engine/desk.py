@@ -9,6 +9,7 @@ ticket exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from toolkit.catalog.models import Service, Step, StepKind, StepPurpose
@@ -66,11 +67,13 @@ def _require_open(ticket: Ticket) -> None:
         raise ConflictError(f"ticket {ticket.id} is closed", ticket=ticket.id)
 
 
-def admit(app: App, service: Service, fields: Mapping[str, Any], attachment_kinds: list[str]) -> dict[str, Any]:
+def admit(service: Service, fields: Mapping[str, Any], attachment_kinds: list[str], *,
+          register: Path) -> dict[str, Any]:
     """Intake: the request's fields as stored, or the reason it is refused. Everything an approved step
-    would refuse for a reason the applicant can fix is refused here, before anyone approves it."""
+    would refuse for a reason the applicant can fix is refused here, before anyone approves it.
+    ``register`` is the SPLP register (settings.splp_register) an API-scoped request is checked against."""
     cleaned = validate_request(service, fields, attachment_kinds)
-    check_register(service, cleaned, register=app.settings.splp_register)
+    check_register(service, cleaned, register=register)
     return cleaned
 
 
@@ -83,7 +86,7 @@ def open_ticket(app: App, service_id: str, principal: Principal, title: str, fie
     names = [a.name for a in attachments]
     validate_attachments(service, attachments)
     kinds = [a.kind for a in attachments if a.kind]
-    cleaned = admit(app, service, fields, kinds)
+    cleaned = admit(service, fields, kinds, register=app.settings.splp_register)
     variant = service.sla.select(cleaned)
     draft = TicketDraft(service_id=service_id, title=title, requester=requester, fields=cleaned,
                         attachments=tuple(attachments), sla_variant=variant.id)
@@ -104,7 +107,8 @@ def check(app: App, ticket_id: str, principal: Principal) -> Ticket:
     person = app.policy.authorize_check(principal, step)
     actor = principal.user
     kinds = [a.kind for a in ticket.attachments if a.kind]
-    admit(app, service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds)
+    admit(service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds,
+          register=app.settings.splp_register)
     approver = next((s for s in service.steps if s.kind is StepKind.APPROVAL), None)
     text = _say(app, "kelengkapan", tiket={"id": ticket.id}, petugas=person.name,
                 penyetuju=approver.actor if approver else "-")
