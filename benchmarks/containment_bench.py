@@ -22,14 +22,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from lab import probe
+from lab.manager import LabManager
+from lab.models import LabIncident
+from tests.support.principals import as_lab
 from toolkit.containment import host as host_mod
 from toolkit.containment.models import ContainmentKind, IsolateHostRequest, ReleaseRequest
 from toolkit.containment.service import ContainmentService
+from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
-from toolkit.lab import probe
-from toolkit.lab.manager import LabManager
-from toolkit.lab.models import LabIncident
 from toolkit.settings import load_settings
 from toolkit.tickets.models import AttachmentUpload
 
@@ -59,10 +61,10 @@ def _ticket(app: App) -> str:
     files = [AttachmentUpload(name="layar.png", media_type="image/png", content=b"\x89PNG", kind="tangkapan_layar"),
              AttachmentUpload(name="log.txt", media_type="text/plain", content=b"log", kind="log_sistem"),
              AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF", kind="kartu_identitas")]
-    ticket = desk.open_ticket(app, "insiden-siber", "lina", "Benchmark penahanan", {
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), "Benchmark penahanan", {
         "pelapor_nama": "Lina", "pelapor_kontak": "lina@example.go.id", "objek_terdampak": "ir-web-01",
         "deskripsi": "benchmark", "ada_backup": True}, files)
-    desk.approve(app, ticket.id, "sari", "Terverifikasi")
+    desk.approve(app, ticket.id, as_lab("sari"), "Terverifikasi")
     return ticket.id
 
 
@@ -72,11 +74,13 @@ def _series(app: App, ir: LabIncident, ticket: str, rounds: int) -> tuple[list[f
     for _ in range(rounds):
         assert _open(ir)
         started = time.monotonic()  # the CSIRT's approval of the containment
-        record = service.isolate_host(IsolateHostRequest(ticket_id=ticket, actor="rina", host="ir-web-01"))
+        record = service.isolate_host(IsolateHostRequest(ticket_id=ticket, actor="rina", auth=AuthMethod.LAB_AS,
+                                                         host="ir-web-01"))
         contain.append(_wait(lambda: _isolated(ir)) - started)
         playbook.append(float(record.applied["duration_s"]))
         started = time.monotonic()
-        service.release(ReleaseRequest(ticket_id=ticket, actor="rina", kind=ContainmentKind.ISOLATE_HOST,
+        service.release(ReleaseRequest(ticket_id=ticket, actor="rina", auth=AuthMethod.LAB_AS,
+                                       kind=ContainmentKind.ISOLATE_HOST,
                                        target="ir-web-01"))
         release.append(_wait(lambda: _open(ir)) - started)
     return contain, playbook, release
@@ -94,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             assert state.incident is not None
             ir = state.incident
-            settings = load_settings(state_dir=Path(tmp) / "state", inventory=state.inventory,
-                                     lab_dir=state.lab_dir, lab_name=state.name)
+            settings = load_settings(state.config_file, state_dir=Path(tmp) / "state")  # the lab's spbe.toml
             app = App(settings)
             ticket = _ticket(app)
             fast = _series(app, ir, ticket, args.rounds)

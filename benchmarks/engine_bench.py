@@ -22,6 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from tests.support.principals import as_lab
 from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
 from toolkit.engine import desk
 from toolkit.engine.app import App
@@ -40,7 +41,7 @@ def make_app(state_dir: Path, **overrides: object) -> App:
 
 
 def opened(app: App, aksi: str) -> str:
-    return desk.open_ticket(app, "bench", "andi", "Uji kinerja", {"instansi": "Dinas Uji", "aksi": aksi}, []).id
+    return desk.open_ticket(app, "bench", as_lab("andi"), "Uji kinerja", {"instansi": "Dinas Uji", "aksi": aksi}, []).id
 
 
 def approval_latency(runs: int) -> list[float]:
@@ -54,7 +55,7 @@ def approval_latency(runs: int) -> list[float]:
             for _ in range(runs):
                 ticket_id = opened(app, "playbook")
                 started = datetime.now(UTC)
-                desk.approve(app, ticket_id, "kadis", "uji kinerja")
+                desk.approve(app, ticket_id, as_lab("kadis"), "uji kinerja")
                 while True:
                     jobs = app.queue.list_jobs(ticket_id=ticket_id)
                     if jobs and jobs[0].started_at is not None:
@@ -81,7 +82,7 @@ def engine_overhead(runs: int) -> tuple[float, float]:
             direct.append(time.perf_counter() - t0)
             assert summary.status == "successful", summary
             ticket_id = opened(app, "playbook")
-            desk.approve(app, ticket_id, "kadis", "uji kinerja")
+            desk.approve(app, ticket_id, as_lab("kadis"), "uji kinerja")
             t0 = time.perf_counter()
             jobs = run_ticket(app, ticket_id)
             engine.append(time.perf_counter() - t0)
@@ -93,7 +94,7 @@ def throughput(n_jobs: int, workers: int = 2) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         app = make_app(Path(tmp))
         for _ in range(n_jobs):
-            desk.approve(app, opened(app, "noop"), "kadis", "uji kinerja")
+            desk.approve(app, opened(app, "noop"), as_lab("kadis"), "uji kinerja")
         assert len(app.queue.list_jobs(state=JobState.QUEUED, limit=n_jobs + 1)) == n_jobs
         done = [0] * workers
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.escalation import check_once
@@ -72,7 +73,7 @@ def main() -> None:
         rows.append(("verify packed .tar.gz (unpack + verify)", "< 10 s", f"{time.perf_counter() - started:.2f} s"))
 
         app = App(load_settings(state_dir=state / "desk"))
-        opened = [desk.open_ticket(app, "keamanan-informasi", "kabid", f"Insiden {i}", FIELDS, [LETTER])
+        opened = [desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), f"Insiden {i}", FIELDS, [LETTER])
                   for i in range(args.tickets)]
         later = opened[-1].created_at + timedelta(minutes=20)
         started = time.perf_counter()

@@ -23,11 +23,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from lab import rootfs
+from lab.gateway import GatewayLab
 from tests.splp.helpers import approved_ticket
+from tests.support.principals import as_lab
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
-from toolkit.lab import rootfs
-from toolkit.lab.gateway import GatewayLab
 from toolkit.settings import load_settings
 from toolkit.splp import lifecycle
 from toolkit.splp.issued import IssuedStore
@@ -47,10 +48,11 @@ def main() -> None:
         lab_dir = Path(tmp) / "lab"
         name = os.environ.get("SPBE_TEST_LAB", "bench") + "-splp-bench"
         gateway = GatewayLab(lab_dir, name, rootfs.DEFAULT_CACHE_DIR)
-        gateway.up()
+        eg = gateway.up()
         try:
             os.environ["SPBE_VAULT_KEY"] = generate_key()
-            app = App(load_settings(state_dir=Path(tmp) / "state", lab_dir=lab_dir, lab_name=name))
+            app = App(load_settings(state_dir=Path(tmp) / "state", gateway={
+                "kind": "express_gateway", "options": {"admin_url": eg.admin_url, "proxy_url": eg.proxy_url}}))
             issue, tickets = [], []
             for i in range(count):
                 ticket = approved_ticket(app, f"bench-app-{i}")
@@ -63,13 +65,13 @@ def main() -> None:
             rotate = []
             for ticket_id in tickets[: count // 2]:
                 started = time.perf_counter()
-                lifecycle.rotate_credential(app, ticket_id, actor="sari", reason="rotasi berkala")
+                lifecycle.rotate_credential(app, ticket_id, principal=as_lab("sari"), reason="rotasi berkala")
                 rotate.append(_ms(started))
             rows.append(("spbe api rotate (one credential)", "< 2000 ms", rotate))
             revoke = []
             for ticket_id in tickets[count // 2:]:
                 started = time.perf_counter()
-                lifecycle.revoke_credential(app, ticket_id, actor="rina", reason="uji kinerja")
+                lifecycle.revoke_credential(app, ticket_id, principal=as_lab("rina"), reason="uji kinerja")
                 revoke.append(_ms(started))
             rows.append(("spbe api revoke (one credential)", "< 2000 ms", revoke))
             listing = []

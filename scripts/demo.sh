@@ -8,7 +8,8 @@ bash scripts/setup.sh
 SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
 export PATH="$SPBE_VENV/bin:$PATH"
 export SPBE_STATE_DIR="${SPBE_STATE_DIR:-/var/lib/spbe/demo}"
-export SPBE_LAB_NAME=demo
+# A demo deployment: the SOP's people act with --as (in production the OS account's person acts).
+export SPBE_DEPLOYMENT=demo
 export COLUMNS="${COLUMNS:-150}"   # rich tables read better wider than a pipe's default 80
 
 say() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
@@ -33,8 +34,11 @@ rm -f "$SPBE_AUDIT__CHECKPOINT_FILE"
 export SPBE_AUDIT__PUBLISH_INTERVAL_S="${SPBE_AUDIT__PUBLISH_INTERVAL_S:-60}"  # checkpoints onto the tickets
 
 say "Lab: a Debian server in its own network namespace, reachable over real SSH"
-spbe lab down --name demo >/dev/null 2>&1 || true
-(umask 022; spbe lab up --name demo)
+(umask 022; spbe lab up --name demo)   # also cleans up what an earlier demo left (a reboot, a crash)
+# spbe has no lab defaults: the lab writes the settings that point spbe at it (inventories, switch host
+# keys, the quality prober on its data plane, its gateway's URLs), and the demo uses them.
+SPBE_CONFIG="$(spbe lab status --name demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["config_file"])')"
+export SPBE_CONFIG
 
 say "The engine: 'spbe serve' (trigger loop + workers) runs in the background from here on"
 spbe serve --workers 2 2>"$SPBE_STATE_DIR/serve.log" &
@@ -49,3 +53,11 @@ done
 say "The audit log of the whole demo is intact: checkpointed onto its tickets, every decision audited"
 spbe audit checkpoint
 spbe audit verify
+
+say "Everything the desk keeps is owner-only (0600 files, 0700 directories)"
+loose="$(find "$SPBE_STATE_DIR" -perm /077 -printf '%m %p\n')"
+if [ -n "$loose" ]; then
+    printf 'readable by others:\n%s\n' "$loose" >&2
+    exit 1
+fi
+echo "no file or directory under $SPBE_STATE_DIR is open to group or others"

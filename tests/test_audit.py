@@ -3,6 +3,7 @@ and the checkpoint file, as someone who can write the state directory but does n
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import sqlite3
@@ -76,7 +77,7 @@ def test_append_chains_and_verifies(log: AuditLog, key: AuditKey, checkpoint_fil
     entries = log.entries()
     assert [e.seq for e in entries] == [1, 2, 3, 4]
     assert entries[0].prev_hash == GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
     first = entries[0]
     assert first.hash == entry_hash(1, first.at.isoformat(timespec="microseconds"), "andi", "ticket.open",
                                     TICKET, first.data, GENESIS, key=key)
@@ -240,9 +241,9 @@ def test_the_key_never_shows(key: AuditKey, log: AuditLog, tmp_path: Path) -> No
     with pytest.raises(ConfigurationError) as info:
         AuditKey.parse(SecretStr("too-short-" + secret[:8]))
     assert secret[:8] not in str(info.value) and "spbe audit keygen" in str(info.value)
-    with pytest.raises(TypeError):
-        import pickle
+    import pickle
 
+    with pytest.raises(TypeError):
         pickle.dumps(parsed)
     stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     assert secret.encode() not in stored
@@ -288,7 +289,7 @@ def test_concurrent_appends_from_two_processes_keep_the_chain(tmp_path: Path, ch
     assert [e.seq for e in entries] == list(range(1, 82))
     assert {e.actor for e in entries[1:]} == {"p1", "p2"}
     actors = [e.actor for e in entries[1:]]
-    assert any(a != b for a, b in zip(actors, actors[1:], strict=False))  # they really interleaved
+    assert any(a != b for a, b in itertools.pairwise(actors))  # they really interleaved
     assert log.verify().ok
     assert json.loads(log.anchor_path.read_text())["seq"] == 81
     seqs = [cps.parse(key, line).seq for line in checkpoint_file.read_text().splitlines()]  # type: ignore[union-attr]

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.engine.helpers import approved_ticket
-from toolkit.audit.publish import publish_checkpoint
+from tests.support.principals import as_lab
 from toolkit.audit.reconcile import CHECKPOINT_DATA, verify_with_tickets
 from toolkit.engine import desk
 from toolkit.engine.app import App
+from toolkit.engine.audit_checkpoints import publish_checkpoint
 from toolkit.engine.incident_desk import decide
 from toolkit.errors import ConfigurationError
 from toolkit.settings import load_settings
@@ -52,9 +53,10 @@ def test_honest_decisions_match_and_a_forged_approval_is_reported(engine_app: Ap
 
 def test_a_branch_decision_matches_and_a_forged_one_is_reported(state_dir: Path) -> None:
     app = App(load_settings(state_dir=state_dir))
-    ticket = desk.open_ticket(app, "keamanan-informasi", "kabid", "Defacement situs Dinkes", SURAKARTA, [LETTER])
-    desk.record_step(app, ticket.id, "hendra", "tindak-lanjut-laporan", "Didisposisikan ke analis.")
-    decide(app, ticket.id, "hendra", {"jenis_insiden": "keamanan"}, "Ada indikasi akses tidak sah.")
+    ticket = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Defacement situs Dinkes", SURAKARTA,
+                              [LETTER])
+    desk.record_step(app, ticket.id, as_lab("hendra"), "tindak-lanjut-laporan", "Didisposisikan ke analis.")
+    decide(app, ticket.id, as_lab("hendra"), {"jenis_insiden": "keamanan"}, "Ada indikasi akses tidak sah.")
     assert verify_with_tickets(app.audit, app.tickets).ok
     _forge_event(state_dir, ticket.id, "comment", "hendra", None,
                  {"decisions": {"jenis_insiden": "umum"}, "reason": "palsu"})
@@ -78,11 +80,11 @@ def test_checkpoints_on_the_ticket_survive_a_rewritten_state_dir_and_checkpoint_
     was that short (validly signed), cut the checkpoint file to match: the chain and the file agree,
     and only the tickets can tell."""
     audit = engine_app.audit
-    ticket = desk.open_ticket(engine_app, "uji-mesin", "andi", "Uji mesin", {"instansi": "Dinas Uji"}, [])
-    desk.check(engine_app, ticket.id, "sari")
+    ticket = desk.open_ticket(engine_app, "uji-mesin", as_lab("andi"), "Uji mesin", {"instansi": "Dinas Uji"}, [])
+    desk.check(engine_app, ticket.id, as_lab("sari"))
     saved_anchor = audit.anchor_path.read_bytes()
     kept = audit.head()[0]
-    desk.approve(engine_app, ticket.id, "kadis", "Disetujui untuk pengujian.")
+    desk.approve(engine_app, ticket.id, as_lab("kadis"), "Disetujui untuk pengujian.")
     published = publish_checkpoint(engine_app)
     assert published.tickets == [ticket.id] and published.seq > kept
     comment = engine_app.tickets.timeline(ticket.id)[-1]
@@ -137,6 +139,6 @@ def test_no_key_no_audit_log(state_dir: Path, monkeypatch: pytest.MonkeyPatch, t
     inside.write_text("x")
     with pytest.raises(ConfigurationError, match="inside state_dir"):
         App(load_settings(state_dir=state_dir, audit={"key": {"ref": f"file:{inside}"}})).audit  # noqa: B018
-    with pytest.raises(ConfigurationError, match="settings.audit.checkpoint_file"):
+    with pytest.raises(ConfigurationError, match=r"settings\.audit\.checkpoint_file"):
         App(load_settings(state_dir=state_dir, audit={"checkpoint_file": state_dir / "cp.jsonl"})).audit  # noqa: B018
     assert not (state_dir / "audit.db").exists()

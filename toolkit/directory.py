@@ -19,6 +19,7 @@ class Person(BaseModel):
     email: str | None = None
     opd: str | None = None
     title: str | None = None
+    unix_user: str | None = None  # the operating-system account that acts as this person on the CLI
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -31,3 +32,7 @@ class Directory(Protocol):
         ...
 
     def people_with_role(self, role: str) -> list[Person]: ...
+
+    def person_for_unix_user(self, unix_user: str) -> Person:
+        """The person an operating-system account acts as; `toolkit.errors.NotFoundError` if none."""
+        ...

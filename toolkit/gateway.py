@@ -16,6 +16,8 @@ Contract every adapter keeps (``tests/integrations/gateway/test_contract.py`` ch
 * ``revoke`` makes every credential of the consumer stop working at the proxy but keeps the consumer
   (for the audit trail); ``delete_consumer`` removes it with everything attached (undo of a half-done
   issue) and is a no-op for a consumer that does not exist.
+* A credential, ACL, rotation or revocation for a consumer the gateway does not have raises
+  `GatewayNotFoundError` and creates nothing.
 * Failures are `toolkit.errors.ToolkitError` subclasses below, with secrets masked in every message.
 """
 

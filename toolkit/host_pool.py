@@ -39,7 +39,7 @@ class PoolHost(BaseModel):
 def pool_hosts(inventory: Path) -> list[PoolHost]:
     """The hosts of ``pusat_data_pool``, read with Ansible's own parser (INI and YAML alike)."""
     if not inventory.is_file():
-        raise ConfigurationError(f"inventory {inventory} does not exist (is the lab up? 'spbe lab up')")
+        raise ConfigurationError(f"inventory {inventory} does not exist (settings: inventory, SPBE_INVENTORY)")
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
 

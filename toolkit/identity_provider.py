@@ -203,6 +203,10 @@ class IdentityProvider(Protocol):
 
     def users_with_realm_role(self, role: str) -> list[IdpUser]: ...
 
+    def users_with_attribute(self, name: str, value: str) -> list[IdpUser]:
+        """Users whose attribute ``name`` holds exactly ``value`` (Keycloak's ``q=name:value`` search)."""
+        ...
+
     # -- containment -------------------------------------------------------------------------------
     def disable_user_and_logout(self, username: str) -> UserContainment:
         """Disable the account and end every session it has. Idempotent."""

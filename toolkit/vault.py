@@ -46,6 +46,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, Ty
 
 from toolkit.audit import AuditLog
 from toolkit.directory import Directory
+from toolkit.domain.principal import Principal
 from toolkit.errors import (
     ConfigurationError,
     ConflictError,
@@ -171,14 +172,15 @@ class SecretVault(SqliteStore):
 
     @classmethod
     def from_settings(cls, settings: Settings, *, audit: AuditLog, directory: Directory | None = None,
-                      masker: Masker | None = None) -> SecretVault:
+                      masker: Masker | None = None, clock: Callable[[], datetime] | None = None) -> SecretVault:
         try:
             key = settings.vault.key.resolve()
         except ConfigurationError:
             where = settings.vault.key.ref.partition(":")[2]
             raise ConfigurationError(f"the secrets vault has no key: set {where} (settings.vault.key, a secret "
                                      "reference) to the output of 'spbe secret keygen'") from None
-        return cls(Path(settings.state_dir) / "vault.db", key, audit=audit, directory=directory, masker=masker)
+        return cls(Path(settings.state_dir) / "vault.db", key, audit=audit, directory=directory, masker=masker,
+                   clock=clock)
 
     # -- storage -------------------------------------------------------------------------------------
     def _row(self, db: sqlite3.Connection, ticket_id: str, name: str) -> sqlite3.Row | None:
@@ -264,25 +266,25 @@ class SecretVault(SqliteStore):
             rows = db.execute("SELECT * FROM secrets WHERE ticket_id = ? ORDER BY name", (ticket_id,)).fetchall()
         return [self._record(r) for r in rows]
 
-    def _refuse(self, error: Exception, actor: str, ticket_id: str, name: str, reason: str) -> Exception:
-        self._log(actor, "secret.reveal_refused", ticket_id, name, reason=reason)
+    def _refuse(self, error: Exception, principal: Principal, ticket_id: str, name: str, reason: str) -> Exception:
+        self._log(principal.user, "secret.reveal_refused", ticket_id, name, reason=reason, **principal.audit_data())
         return error
 
-    def reveal(self, ticket_id: str, name: str, actor: str) -> SecretStr:
+    def reveal(self, ticket_id: str, name: str, principal: Principal) -> SecretStr:
         """The secret, once, to the recipient. Every refusal is audited before it is raised."""
         ticket_id, name = _check(_TICKET, ticket_id, "ticket id"), _check(_NAME, name, "secret name")
-        actor = _check(_USER, actor, "username")
+        actor = principal.user
         if not self._exists(ticket_id, name):
             raise self._refuse(NotFoundError(f"ticket {ticket_id} holds no secret '{name}'", ticket=ticket_id),
-                               actor, ticket_id, name, "not_found")
+                               principal, ticket_id, name, "not_found")
         record = self.masked(ticket_id, name)
         if actor != record.recipient:
             raise self._refuse(PermissionDeniedError(
                 f"only the applicant ({record.recipient}) may reveal secret '{name}' of {ticket_id}", user=actor),
-                actor, ticket_id, name, "not_recipient")
+                principal, ticket_id, name, "not_recipient")
         if self.directory is not None and not self._active(actor):
             raise self._refuse(PermissionDeniedError(f"{actor} holds no active account with a role", user=actor),
-                               actor, ticket_id, name, "account_inactive")
+                               principal, ticket_id, name, "account_inactive")
         now = self._clock()
         secret: SecretStr | None = None
         with self._tx() as db:  # BEGIN IMMEDIATE: the check and the claim are one atomic step
@@ -299,8 +301,8 @@ class SecretVault(SqliteStore):
             when = f" on {current.revealed_at:%Y-%m-%d %H:%M} UTC" if current.revealed_at else ""
             raise self._refuse(ConflictError(
                 f"secret '{name}' of {ticket_id} cannot be revealed: {(reason or '').replace('_', ' ')}{when}",
-                ticket=ticket_id, reason=reason), actor, ticket_id, name, reason or "")
-        self._log(actor, "secret.reveal", ticket_id, name, masked=current.masked)
+                ticket=ticket_id, reason=reason), principal, ticket_id, name, reason or "")
+        self._log(actor, "secret.reveal", ticket_id, name, masked=current.masked, **principal.audit_data())
         return secret
 
     @staticmethod

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from keycloak import KeycloakAdmin, KeycloakOpenID
 from pydantic import Field, SecretStr, TypeAdapter, ValidationError
@@ -59,6 +59,8 @@ from toolkit.settings import IdentitySettings, Settings
 T = TypeVar("T")
 _CLIENT_ID = TypeAdapter(ClientId)
 _USERNAME = TypeAdapter(IdpUsername)
+# Attribute names and the values searched for (a Unix account name): no spaces or ':' to break q=.
+_ATTRIBUTE = TypeAdapter(Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_.-]{0,63}$")])
 MANAGED, API_ATTR, TICKET_ATTR = "spbe.managed", "spbe.api", "spbe.ticket"
 
 
@@ -379,6 +381,15 @@ class KeycloakIdentityProvider:
         members = self._call(f"listing members of realm role {role}", self._admin.get_realm_role_members, role,
                              role=role)
         return sorted((self._user(m) for m in members), key=lambda u: u.username)
+
+    def users_with_attribute(self, name: str, value: str) -> list[IdpUser]:
+        name = _checked(_ATTRIBUTE, name, "attribute name")
+        value = _checked(_ATTRIBUTE, value, "attribute value")
+        found = self._call(f"searching users by {name}", self._admin.get_users, {"q": f"{name}:{value}"},
+                           attribute=name)
+        # Whether q= matches attribute values exactly or as a substring has varied between Keycloak versions.
+        users = [self._user(rep) for rep in found]
+        return sorted((u for u in users if value in u.attributes.get(name, ())), key=lambda u: u.username)
 
     # -- containment -----------------------------------------------------------------------------------
     def disable_user_and_logout(self, username: str) -> UserContainment:

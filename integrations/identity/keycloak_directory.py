@@ -76,7 +76,7 @@ class KeycloakDirectory:
 
         return Person(username=user.username, name=user.display_name[:200],
                       roles=roles if user.enabled else frozenset(), email=user.email, opd=first("opd"),
-                      title=first("title"))
+                      title=first("title"), unix_user=first("unix_user"))
 
     def person(self, username: str) -> Person:
         if username.startswith(_SERVICE_ACCOUNT_PREFIX):
@@ -84,6 +84,15 @@ class KeycloakDirectory:
         user = self.provider.get_user(username)
         roles = frozenset(r for r in (self.sop_role(name) for name in self.provider.user_realm_roles(username)) if r)
         return self._person(user, roles)
+
+    def person_for_unix_user(self, unix_user: str) -> Person:
+        """The Keycloak user whose ``unix_user`` attribute names this account (exactly one)."""
+        users = [u for u in self.provider.users_with_attribute("unix_user", unix_user)
+                 if not u.username.startswith(_SERVICE_ACCOUNT_PREFIX)]
+        if len(users) != 1:
+            problem = "no Keycloak user has" if not users else f"{len(users)} Keycloak users have"
+            raise NotFoundError(f"{problem} the attribute unix_user={unix_user}", unix_user=unix_user)
+        return self.person(users[0].username)
 
     def people_with_role(self, role: str) -> list[Person]:
         """Direct members of the mapped realm roles (Keycloak lists direct members only; someone who

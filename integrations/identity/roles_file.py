@@ -14,6 +14,7 @@ Format::
         email: sari@diskominfo.example.go.id      # optional
         opd: Dinas Komunikasi dan Informatika      # optional
         title: Koordinator Layanan                 # optional
+        unix_user: sari                            # optional: the OS account that acts as her on the CLI
 """
 
 from __future__ import annotations
@@ -25,19 +26,15 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from toolkit.adapter_options import AdapterOptions
+from toolkit.catalog.loader import roles_of
 from toolkit.directory import Person
 from toolkit.errors import ConfigurationError, NotFoundError
 from toolkit.settings import Settings
 from toolkit.tickets.models import Username
 
-# The role ids of the SOPs (see DESIGN.md, "Roles"). Kept here rather than derived from the
-# catalog so that a role held by nobody yet is still a valid thing to grant.
-KNOWN_ROLES: frozenset[str] = frozenset({
-    "pemohon", "pelapor", "koordinator-layanan", "kepala-dinas", "penyedia-api", "tim-pusat-data",
-    "tim-jaringan-intra", "tim-pengembangan-aplikasi", "csirt", "tim-keamanan-spbe", "tim-kerja-aplikasi",
-    "humas", "analis-sistem-informasi-jaringan", "sandiman-ahli-pertama", "pranata-komputer-ahli-muda",
-    "kepala-bidang-ti", "pihak-eksternal", "opd-pemilik-aset",
-})
+# The role ids of the SOPs: the catalog's role book (toolkit/catalog/roles.yaml), which lists every
+# role whether or not a step names it yet, so a role held by nobody yet is still a valid thing to grant.
+KNOWN_ROLES: frozenset[str] = roles_of(None).ids()
 
 
 def _known_role(role: str) -> str:
@@ -57,6 +54,7 @@ class _Entry(BaseModel):
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     opd: str | None = Field(default=None, max_length=200)
     title: str | None = Field(default=None, max_length=200)
+    unix_user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
 def _describe(exc: ValidationError) -> str:
@@ -80,6 +78,7 @@ def load_people(path: Path) -> dict[str, Person]:
             f"roles file {path} must be a mapping with one key, 'people', holding a list", path=str(path)
         )
     people: dict[str, Person] = {}
+    unix_users: dict[str, str] = {}
     for index, raw in enumerate(document["people"]):
         label = f"people[{index}]"
         if isinstance(raw, dict) and isinstance(raw.get("username"), str):
@@ -94,9 +93,15 @@ def load_people(path: Path) -> dict[str, Person]:
                 f"roles file {path}, {label}: username '{entry.username}' is listed twice",
                 path=str(path), index=index,
             )
+        if entry.unix_user is not None and entry.unix_user in unix_users:
+            raise ConfigurationError(
+                f"roles file {path}, {label}: unix_user '{entry.unix_user}' already acts as "
+                f"'{unix_users[entry.unix_user]}'", path=str(path), index=index)
+        if entry.unix_user is not None:
+            unix_users[entry.unix_user] = entry.username
         people[entry.username] = Person(
             username=entry.username, name=entry.name, roles=frozenset(entry.roles),
-            email=entry.email, opd=entry.opd, title=entry.title,
+            email=entry.email, opd=entry.opd, title=entry.title, unix_user=entry.unix_user,
         )
     return people
 
@@ -122,6 +127,12 @@ class RolesFileDirectory:
 
     def people_with_role(self, role: str) -> list[Person]:
         return sorted((p for p in self._people.values() if role in p.roles), key=lambda p: p.username)
+
+    def person_for_unix_user(self, unix_user: str) -> Person:
+        found = next((p for p in self._people.values() if p.unix_user == unix_user), None)
+        if found is None:
+            raise NotFoundError(f"no person in {self.path} has unix_user '{unix_user}'", unix_user=unix_user)
+        return found
 
     def people(self) -> list[Person]:
         return sorted(self._people.values(), key=lambda p: p.username)

@@ -312,6 +312,13 @@ class EmbeddedTicketStore:
         with self._tx("DEFERRED") as db:
             return self._tickets(db, where, tuple(active.values()))
 
+    def ticket_counts(self) -> dict[tuple[str, str], int]:
+        """Tickets per (service, status), for the metrics endpoint: the filter index answers it without
+        reading a single ticket, closed ones included."""
+        with self._tx("DEFERRED") as db:
+            rows = db.execute("SELECT service_id, status, COUNT(*) AS n FROM tickets GROUP BY service_id, status")
+            return {(r["service_id"], r["status"]): int(r["n"]) for r in rows}
+
     def timeline(self, ticket_id: str) -> list[TimelineEvent]:
         with self._tx("DEFERRED") as db:
             self._require(db, ticket_id)

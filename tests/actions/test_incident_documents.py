@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from tests.actions.test_incident_workflow import EVIDENCE, GORONTALO, LETTER, SURAKARTA
-from toolkit.cli.main import cli
+from tests.support.cli import Spbe
+from tests.support.principals import as_lab
 from toolkit.document_context import build_context
 from toolkit.documents import MissingTemplateDataError, TemplateRenderer
 from toolkit.engine import desk
@@ -65,11 +65,11 @@ def app(state_dir: Path) -> App:
 
 
 def _gorontalo(app: App, analysed: bool = True) -> str:
-    ticket = desk.open_ticket(app, "insiden-siber", "lina", "Situs Disdik diretas",
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), "Situs Disdik diretas",
                               GORONTALO | {"perlu_press_release": "ya", "deskripsi": "Halaman | diganti *pesan*."},
                               EVIDENCE)
     if analysed:
-        decide(app, ticket.id, "rina", {"akar_masalah": "Plugin unggah berkas tanpa validasi.",
+        decide(app, ticket.id, as_lab("rina"), {"akar_masalah": "Plugin unggah berkas tanpa validasi.",
                                         "rekomendasi": "Perbarui CMS; batasi unggahan.",
                                         "rencana_pencegahan": "Pemindaian kerentanan bulanan."}, "Hasil analisis.")
     return ticket.id
@@ -108,7 +108,7 @@ def test_the_handling_report_refuses_to_render_without_the_analysis(app: App) ->
 
 
 def test_notices_to_the_asset_owner_and_the_reporter(app: App) -> None:
-    ticket = desk.open_ticket(app, "keamanan-informasi", "kabid", "Defacement", SURAKARTA, [LETTER])
+    ticket = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Defacement", SURAKARTA, [LETTER])
     notice = _render(app, ticket.id, "comments", "pemberitahuan_insiden_opd")
     assert "Dinas Kesehatan" in notice and "pd-app-01" in notice and "dirahasiakan" in notice
     status = _render(app, ticket.id, "comments", "status_penyelesaian_opd")
@@ -129,16 +129,16 @@ def test_only_coordinator_and_csirt_see_the_reporter(app: App) -> None:
         assert ("Siti Pelapor" in text and "siti@example.go.id" in text) is shown, roles
         assert ("[dirahasiakan]" in text) is not shown
     env = {"SPBE_STATE_DIR": str(app.settings.state_dir)}
-    runner = CliRunner()
+    spbe = Spbe(env=env, catch_exceptions=True)
     for viewer, shown in (("rina", True), ("sari", True), ("maya", False), ("eko", False)):
-        out = runner.invoke(cli, ["ticket", "show", ticket_id, "--as", viewer, "--json"], env=env).output
+        out = spbe("ticket", "show", ticket_id, "--as", viewer, "--json").output
         assert ("Siti Pelapor" in out and '"lina"' in out) is shown, viewer
-    listing = runner.invoke(cli, ["ticket", "list", "--json"], env=env).output
+    listing = spbe("ticket", "list", "--json").output
     assert '"lina"' not in listing and "[dirahasiakan]" in listing
 
 
 def test_documents_state_the_sla_the_decisions_made(app: App) -> None:
     ticket_id = _gorontalo(app)
-    decide(app, ticket_id, "rina", {"ada_backup": "tidak"}, "Backup tidak dapat dipercaya.")
+    decide(app, ticket_id, as_lab("rina"), {"ada_backup": "tidak"}, "Backup tidak dapat dipercaya.")
     text = _render(app, ticket_id, "documents", "laporan_penanganan_insiden")
     assert "Tanpa backup 72 jam" in text and "48 jam" not in text

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.incident_desk import decide
@@ -35,19 +36,20 @@ def app(state_dir: Path) -> App:
 
 def _state(app: App, ticket_id: str):  # type: ignore[no-untyped-def]
     ticket = app.tickets.get(ticket_id)
-    return progress(app.catalog.get(ticket.service_id), ticket, app.tickets.timeline(ticket_id), app.queue)
+    return progress(app.catalog.get(ticket.service_id), ticket, app.tickets.timeline(ticket_id), app.queue, app.policy)
 
 
 def _surakarta_to_row4(app: App) -> str:
-    ticket = desk.open_ticket(app, "keamanan-informasi", "kabid", "Defacement situs Dinkes", SURAKARTA, [LETTER])
-    desk.record_step(app, ticket.id, "hendra", "tindak-lanjut-laporan", "Didisposisikan ke analis.")
+    ticket = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Defacement situs Dinkes", SURAKARTA,
+                              [LETTER])
+    desk.record_step(app, ticket.id, as_lab("hendra"), "tindak-lanjut-laporan", "Didisposisikan ke analis.")
     return ticket.id
 
 
 def test_security_incident_goes_to_notice_isolation_and_evidence(app: App) -> None:
     ticket_id = _surakarta_to_row4(app)
-    decide(app, ticket_id, "hendra", {"jenis_insiden": "keamanan"}, "Ada indikasi akses tidak sah.")
-    desk.record_step(app, ticket_id, "hendra", "penentuan-jenis-insiden", "Insiden keamanan.")
+    decide(app, ticket_id, as_lab("hendra"), {"jenis_insiden": "keamanan"}, "Ada indikasi akses tidak sah.")
+    desk.record_step(app, ticket_id, as_lab("hendra"), "penentuan-jenis-insiden", "Insiden keamanan.")
     state = _state(app, ticket_id)
     assert state.current.id == "pemberitahuan-opd"
     statuses = {s.step.id: s.status.value for s in state.steps}
@@ -58,8 +60,8 @@ def test_security_incident_goes_to_notice_isolation_and_evidence(app: App) -> No
 
 def test_general_incident_goes_straight_to_the_pranata_komputer(app: App) -> None:
     ticket_id = _surakarta_to_row4(app)
-    decide(app, ticket_id, "hendra", {"jenis_insiden": "umum"}, "Gangguan layanan biasa, bukan serangan.")
-    desk.record_step(app, ticket_id, "hendra", "penentuan-jenis-insiden", "Insiden umum.")
+    decide(app, ticket_id, as_lab("hendra"), {"jenis_insiden": "umum"}, "Gangguan layanan biasa, bukan serangan.")
+    desk.record_step(app, ticket_id, as_lab("hendra"), "penentuan-jenis-insiden", "Insiden umum.")
     state = _state(app, ticket_id)
     assert (state.current.id, state.current.actor) == ("penanganan-insiden", "pranata-komputer-ahli-muda")
     skipped = {s.step.id for s in state.steps if s.status.value == "skipped"}
@@ -73,7 +75,7 @@ def test_general_incident_goes_straight_to_the_pranata_komputer(app: App) -> Non
 def test_outside_help_adds_seven_days_to_the_sla_and_brings_rows_8_to_11(app: App) -> None:
     ticket_id = _surakarta_to_row4(app)
     before = _state(app, ticket_id).sla
-    decide(app, ticket_id, "kabid", {"bantuan_eksternal": "ya"}, "Perlu bantuan CSIRT Nasional (BSSN).")
+    decide(app, ticket_id, as_lab("kabid"), {"bantuan_eksternal": "ya"}, "Perlu bantuan CSIRT Nasional (BSSN).")
     after = _state(app, ticket_id)
     assert (before.variant_id, after.sla.variant_id) == ("standar", "dengan-bantuan-eksternal")
     assert after.sla.deadline - before.deadline == timedelta(days=7)
@@ -88,27 +90,27 @@ def test_decisions_are_checked(app: App) -> None:
     ticket_id = _surakarta_to_row4(app)
     events = len(app.tickets.timeline(ticket_id))
     with pytest.raises(PermissionDeniedError):
-        decide(app, ticket_id, "lina", {"jenis_insiden": "umum"}, "bukan wewenang")
+        decide(app, ticket_id, as_lab("lina"), {"jenis_insiden": "umum"}, "bukan wewenang")
     with pytest.raises(PermissionDeniedError):
-        decide(app, ticket_id, "hendra", {"bantuan_eksternal": "ya"}, "kepala bidang yang memutuskan")
+        decide(app, ticket_id, as_lab("hendra"), {"bantuan_eksternal": "ya"}, "kepala bidang yang memutuskan")
     with pytest.raises(InvalidInputError):
-        decide(app, ticket_id, "hendra", {"jenis_insiden": "serangan"}, "bukan pilihan")
+        decide(app, ticket_id, as_lab("hendra"), {"jenis_insiden": "serangan"}, "bukan pilihan")
     with pytest.raises(InvalidInputError):
-        decide(app, ticket_id, "hendra", {"instansi": "lain"}, "bukan titik keputusan")
+        decide(app, ticket_id, as_lab("hendra"), {"instansi": "lain"}, "bukan titik keputusan")
     with pytest.raises(InvalidInputError):
-        decide(app, ticket_id, "hendra", {"jenis_insiden": "umum"}, "")
-    desk.record_step(app, ticket_id, "hendra", "penentuan-jenis-insiden", "Insiden keamanan.")
+        decide(app, ticket_id, as_lab("hendra"), {"jenis_insiden": "umum"}, "")
+    desk.record_step(app, ticket_id, as_lab("hendra"), "penentuan-jenis-insiden", "Insiden keamanan.")
     with pytest.raises(ConflictError, match="can no longer be changed"):
-        decide(app, ticket_id, "hendra", {"jenis_insiden": "umum"}, "terlambat")
+        decide(app, ticket_id, as_lab("hendra"), {"jenis_insiden": "umum"}, "terlambat")
     assert len([e for e in app.tickets.timeline(ticket_id) if e.data.get("decisions")]) == 0
     assert len(app.tickets.timeline(ticket_id)) == events + 1
 
 
 def test_gorontalo_records_48_or_72_hours(app: App) -> None:
-    ticket = desk.open_ticket(app, "insiden-siber", "lina", "Situs Disdik diretas", GORONTALO, EVIDENCE)
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), "Situs Disdik diretas", GORONTALO, EVIDENCE)
     assert ticket.sla_variant == "dengan-backup"
     assert _state(app, ticket.id).sla.deadline - ticket.created_at == timedelta(hours=48)
-    decide(app, ticket.id, "rina", {"ada_backup": "tidak"}, "Repositori backup ikut terenkripsi penyerang.")
+    decide(app, ticket.id, as_lab("rina"), {"ada_backup": "tidak"}, "Repositori backup ikut terenkripsi penyerang.")
     state = _state(app, ticket.id)
     assert (state.sla.variant_id, state.sla.deadline - ticket.created_at) == ("tanpa-backup", timedelta(hours=72))
     last = app.tickets.timeline(ticket.id)[-1]
@@ -123,35 +125,35 @@ def test_surakarta_general_incident_runs_to_close_with_its_notices(app: App) -> 
     from toolkit.tickets.models import TicketStatus
 
     ticket_id = _surakarta_to_row4(app)
-    decide(app, ticket_id, "hendra", {"jenis_insiden": "umum"}, "Gangguan konfigurasi, bukan serangan.")
-    desk.record_step(app, ticket_id, "hendra", "penentuan-jenis-insiden", "Insiden umum.")
+    decide(app, ticket_id, as_lab("hendra"), {"jenis_insiden": "umum"}, "Gangguan konfigurasi, bukan serangan.")
+    desk.record_step(app, ticket_id, as_lab("hendra"), "penentuan-jenis-insiden", "Insiden umum.")
     assert run_ticket(app, ticket_id) == []  # no notice to the asset owner on the general path
-    desk.record_step(app, ticket_id, "wati", "penanganan-insiden", "Konfigurasi web server diperbaiki.")
-    desk.record_step(app, ticket_id, "kabid", "pemeriksaan-hasil-penanganan", "Sesuai; layanan normal.")
+    desk.record_step(app, ticket_id, as_lab("wati"), "penanganan-insiden", "Konfigurasi web server diperbaiki.")
+    desk.record_step(app, ticket_id, as_lab("kabid"), "pemeriksaan-hasil-penanganan", "Sesuai; layanan normal.")
     jobs = run_ticket(app, ticket_id)
     assert [(j.step_id, j.state) for j in jobs] == [("informasi-status-opd", JobState.SUCCEEDED)]
     status = [e for e in app.tickets.timeline(ticket_id) if e.step_id == "informasi-status-opd"][-1].text
     assert "Status Penyelesaian Insiden" in status and "insiden umum" in status
     assert "Konfigurasi web server diperbaiki." in status
-    desk.record_step(app, ticket_id, "hendra", "penutupan-laporan", "Laporan ditutup.")
+    desk.record_step(app, ticket_id, as_lab("hendra"), "penutupan-laporan", "Laporan ditutup.")
     jobs = run_ticket(app, ticket_id)
     assert [(j.step_id, j.state) for j in jobs] == [("notifikasi-pelapor", JobState.SUCCEEDED)]
     assert jobs[0].result["facts"]["recipients"] == ["pelapor"]  # the reporter is not named in job facts
-    desk.close(app, ticket_id, "hendra", "Langkah dan hasil perbaikan didokumentasikan.")
+    desk.close(app, ticket_id, as_lab("hendra"), "Langkah dan hasil perbaikan didokumentasikan.")
     final = app.tickets.get(ticket_id)
     assert final.status == TicketStatus.CLOSED and _state(app, ticket_id).finished
 
 
 def test_a_branch_cannot_be_reopened_once_the_procedure_went_past_it(app: App) -> None:
     ticket_id = _surakarta_to_row4(app)
-    decide(app, ticket_id, "hendra", {"jenis_insiden": "umum"}, "Insiden umum.")
-    desk.record_step(app, ticket_id, "hendra", "penentuan-jenis-insiden", "Insiden umum.")
-    decide(app, ticket_id, "kabid", {"bantuan_eksternal": "ya"}, "Masih boleh: penanganan belum selesai.")
+    decide(app, ticket_id, as_lab("hendra"), {"jenis_insiden": "umum"}, "Insiden umum.")
+    desk.record_step(app, ticket_id, as_lab("hendra"), "penentuan-jenis-insiden", "Insiden umum.")
+    decide(app, ticket_id, as_lab("kabid"), {"bantuan_eksternal": "ya"}, "Masih boleh: penanganan belum selesai.")
     assert _state(app, ticket_id).current.id == "kebutuhan-bantuan-eksternal"
-    decide(app, ticket_id, "kabid", {"bantuan_eksternal": "tidak"}, "Ternyata tidak perlu.")
-    desk.record_step(app, ticket_id, "wati", "penanganan-insiden", "Selesai ditangani.")
+    decide(app, ticket_id, as_lab("kabid"), {"bantuan_eksternal": "tidak"}, "Ternyata tidak perlu.")
+    desk.record_step(app, ticket_id, as_lab("wati"), "penanganan-insiden", "Selesai ditangani.")
     with pytest.raises(ConflictError, match="penanganan-insiden after kebutuhan-bantuan-eksternal is done"):
-        decide(app, ticket_id, "kabid", {"bantuan_eksternal": "ya"}, "Terlambat.")
+        decide(app, ticket_id, as_lab("kabid"), {"bantuan_eksternal": "ya"}, "Terlambat.")
 
 
 def test_each_step_keeps_whether_it_overran_its_standard_time(state_dir: Path) -> None:
@@ -159,10 +161,10 @@ def test_each_step_keeps_whether_it_overran_its_standard_time(state_dir: Path) -
 
     past = App(load_settings(state_dir=state_dir, tickets={"kind": "embedded", "options": {
         "clock": lambda: datetime.now(UTC) - timedelta(minutes=40)}}))
-    ticket = desk.open_ticket(past, "keamanan-informasi", "kabid", "Defacement", SURAKARTA, [LETTER])
+    ticket = desk.open_ticket(past, "keamanan-informasi", as_lab("kabid"), "Defacement", SURAKARTA, [LETTER])
     app = App(load_settings(state_dir=state_dir))
-    desk.record_step(app, ticket.id, "hendra", "tindak-lanjut-laporan", "40 menit kemudian (baku: 15 menit).")
-    desk.record_step(app, ticket.id, "hendra", "penentuan-jenis-insiden", "Segera (baku: 10 menit).")
+    desk.record_step(app, ticket.id, as_lab("hendra"), "tindak-lanjut-laporan", "40 menit kemudian (baku: 15 menit).")
+    desk.record_step(app, ticket.id, as_lab("hendra"), "penentuan-jenis-insiden", "Segera (baku: 10 menit).")
     state = _state(app, ticket.id)
     assert state.state_of("tindak-lanjut-laporan").late is True
     assert state.state_of("penentuan-jenis-insiden").late is False

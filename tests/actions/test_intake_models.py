@@ -15,12 +15,14 @@ import pytest
 from tests.support.boundaries import BASE, CATALOG, TICKET, action_context, boundary_values, intake
 from toolkit.actions.splp import issue_request
 from toolkit.containment.models import IsolateHostRequest
+from toolkit.domain.principal import AuthMethod
 from toolkit.errors import ToolkitError
+from toolkit.settings import Settings
 from toolkit.splp.apis import load_register
 
 SPLP = CATALOG.get("splp")
 SPLP_FIELDS = ("api_id", "aplikasi_konsumen", "kebutuhan_data", "rate_limit_per_menit", "jenis_kredensial")
-REGISTER_IDS = [api.id for api in load_register().apis]
+REGISTER_IDS = [api.id for api in load_register(Settings().splp_register).apis]
 SPLP_CASES = [(name, value) for name in SPLP_FIELDS
               for value in boundary_values(SPLP.requirements.field(name)) + (REGISTER_IDS if name == "api_id" else [])]
 INCIDENT_CASES = [(service, value) for service in ("insiden-siber", "keamanan-informasi")
@@ -43,7 +45,7 @@ def test_an_splp_request_accepted_at_intake_reaches_the_gateway(name: str, value
 
 
 def test_the_rate_limit_is_held_to_the_requested_apis_limit_at_intake() -> None:
-    for api in load_register().apis:
+    for api in load_register(Settings().splp_register).apis:
         base = BASE["splp"] | {"api_id": api.id}
         assert intake(SPLP, base | {"rate_limit_per_menit": str(api.max_rate_limit_per_minute)}) is not None
         assert intake(SPLP, base | {"rate_limit_per_menit": str(api.max_rate_limit_per_minute + 1)}) is None
@@ -54,7 +56,8 @@ def test_an_affected_object_accepted_at_intake_can_be_contained(service: str, va
     cleaned = intake(CATALOG.get(service), BASE[service] | {"objek_terdampak": value})
     if cleaned is None:
         return
-    IsolateHostRequest(ticket_id=TICKET, actor="csirt", host=cleaned["objek_terdampak"], reason="Langkah SOP")
+    IsolateHostRequest(ticket_id=TICKET, actor="csirt", auth=AuthMethod.ENGINE, host=cleaned["objek_terdampak"],
+                       reason="Langkah SOP")
 
 
 @pytest.mark.parametrize("cases", [SPLP_CASES, INCIDENT_CASES], ids=["splp", "incident"])

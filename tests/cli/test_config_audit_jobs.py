@@ -7,11 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG
 from tests.engine.helpers import approved_ticket
-from toolkit.cli.main import cli
+from tests.support.cli import Spbe
 
 CANARY = "CANARY-cfg-secret-5d1c9a"  # noqa: S105 - searched for in the output
 
@@ -24,7 +23,7 @@ def env(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def spbe(state_dir: Path, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
+    return Spbe(state_dir=state_dir)(*args)
 
 
 def test_config_show_masks_secrets_and_shows_references(state_dir, monkeypatch, tmp_path):
@@ -34,8 +33,7 @@ def test_config_show_masks_secrets_and_shows_references(state_dir, monkeypatch, 
         '[secrets.backup_password]\nref = "env:SPBE_BACKUP_PASSWORD"\n'
     )
     monkeypatch.setenv("SPBE_BACKUP_PASSWORD", CANARY)
-    result = CliRunner().invoke(cli, ["--config", str(config), "--state-dir", str(state_dir), "config", "show",
-                                      "--json"])
+    result = Spbe(state_dir=state_dir, catch_exceptions=True)("--config", str(config), "config", "show", "--json")
     assert result.exit_code == 0, result.output
     assert CANARY not in result.output
     data = json.loads(result.output)
@@ -104,7 +102,7 @@ def test_jobs_list_show_logs_cancel_retry(state_dir, env):
     assert spbe(state_dir, "jobs", "retry", job_id, "--as", "budi").exit_code == 4
     assert spbe(state_dir, "jobs", "retry", job_id, "--as", "sari").exit_code == 0
     audit = json.loads(spbe(state_dir, "audit", "list", "--json").output)
-    assert [(e["actor"], e["action"]) for e in audit if e["action"].startswith("job.") and "cancel" in e["action"]
+    assert [(e["actor"], e["action"]) for e in audit if (e["action"].startswith("job.") and "cancel" in e["action"])
             or e["action"] == "job.retry"] == [("rudi", "job.cancel"), ("sari", "job.retry")]
     result = spbe(state_dir, "run", ticket_id, "--json")
     assert result.exit_code == 0, result.output
@@ -160,7 +158,7 @@ def test_audit_keygen_writes_a_private_file_and_never_prints_the_key(state_dir, 
 
 def test_serve_refuses_to_start_without_an_audit_key(state_dir, env, monkeypatch):
     monkeypatch.delenv("SPBE_AUDIT_KEY")
-    result = CliRunner().invoke(cli, ["--state-dir", str(state_dir), "serve", "--duration", "0.1"])
+    result = spbe(state_dir, "serve", "--duration", "0.1")
     assert result.exit_code == 8
     assert "settings.audit.key" in result.output and "SPBE_AUDIT_KEY" in result.output
     assert not (state_dir / "audit.db").exists()

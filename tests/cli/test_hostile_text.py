@@ -11,18 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from markdown_it import MarkdownIt
 from pydantic import ValidationError
 
 from tests.actions.test_incident_documents import NOW, PRIOR
 from tests.actions.test_incident_workflow import EVIDENCE, GORONTALO
+from tests.support.cli import Spbe
+from tests.support.principals import as_lab
 from toolkit.catalog.loader import load_catalog
-from toolkit.cli.main import cli
 from toolkit.containment.models import IsolateHostRequest, ReleaseRequest
 from toolkit.decisions import validate as validate_decisions
 from toolkit.document_context import build_context
 from toolkit.documents import TemplateRenderer
+from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.incident_desk import decide
@@ -118,13 +119,7 @@ GOOD = {"instansi": "Dinas Kesehatan", "perihal": "Permohonan hosting", "produk"
 
 @pytest.fixture
 def spbe(state_dir: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False,
-                             env={"COLUMNS": "400"})
-
-    return invoke
+    return Spbe(state_dir=state_dir, env={"COLUMNS": "400"})
 
 
 @pytest.fixture
@@ -175,9 +170,9 @@ def test_reasons_notes_comments_and_titles_refuse_hostile_characters(spbe, ticke
 def test_desk_decisions_containment_and_api_reasons_refuse_hostile_characters(app: App, state_dir: Path,
                                                                               char: str) -> None:
     text = f"Alasan{char}tertulis"
-    for call, field in ((lambda: desk.comment(app, "SPBE-0", "andi", text), "comment"),
-                        (lambda: desk.record_step(app, "SPBE-0", "dewi", "x", text), "note"),
-                        (lambda: decide(app, "SPBE-0", "rina", {"akar_masalah": "x"}, text), "reason"),
+    for call, field in ((lambda: desk.comment(app, "SPBE-0", as_lab("andi"), text), "comment"),
+                        (lambda: desk.record_step(app, "SPBE-0", as_lab("dewi"), "x", text), "note"),
+                        (lambda: decide(app, "SPBE-0", as_lab("rina"), {"akar_masalah": "x"}, text), "reason"),
                         (lambda: validate_decisions(CATALOG.get("insiden-siber"), {"akar_masalah": text}),
                          "akar_masalah")):
         with pytest.raises(InvalidInputError) as caught:
@@ -185,10 +180,10 @@ def test_desk_decisions_containment_and_api_reasons_refuse_hostile_characters(ap
         assert caught.value.details["errors"][0][0] == field
     for model, values in ((IsolateHostRequest, {"host": "web-01"}), (ReleaseRequest, {})):
         with pytest.raises(ValidationError) as invalid:
-            model(ticket_id="SPBE-0", actor="rina", reason=text, **values)
+            model(ticket_id="SPBE-0", actor="rina", auth=AuthMethod.LAB_AS, reason=text, **values)
         assert [e["loc"] for e in invalid.value.errors()] == [("reason",)]
-    result = CliRunner().invoke(cli, ["--state-dir", str(state_dir), "api", "revoke", "--ticket", "SPBE-0",
-                                      "--as", "sari", "--reason", text])
+    result = Spbe(state_dir=state_dir, catch_exceptions=True)("api", "revoke", "--ticket", "SPBE-0",
+                                                              "--as", "sari", "--reason", text)
     assert result.exit_code == 2 and "invalid reason:" in result.output, result.output
 
 
@@ -219,7 +214,7 @@ def test_stored_text_cannot_drive_the_terminal(spbe, app: App, ticket_id: str) -
 
 
 def test_a_confidential_reporter_shows_as_dirahasiakan(spbe, app: App) -> None:  # type: ignore[no-untyped-def]
-    ticket = desk.open_ticket(app, "insiden-siber", "lina", "Situs Disdik diretas", GORONTALO, EVIDENCE)
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), "Situs Disdik diretas", GORONTALO, EVIDENCE)
     hidden = spbe("ticket", "show", ticket.id).output
     assert "Pemohon: [dirahasiakan]" in hidden
     assert "│ Nama pelapor" in hidden and "│ [dirahasiakan]" in hidden
@@ -229,8 +224,9 @@ def test_a_confidential_reporter_shows_as_dirahasiakan(spbe, app: App) -> None: 
 
 
 def test_documents_escape_ticket_text(app: App) -> None:
-    ticket = desk.open_ticket(app, "insiden-siber", "lina", ALLOWED, GORONTALO | {"deskripsi": ALLOWED}, EVIDENCE)
-    decide(app, ticket.id, "rina", {"akar_masalah": ALLOWED, "rekomendasi": "# Judul\n| a | b |\n- butir",
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), ALLOWED, GORONTALO | {"deskripsi": ALLOWED},
+                              EVIDENCE)
+    decide(app, ticket.id, as_lab("rina"), {"akar_masalah": ALLOWED, "rekomendasi": "# Judul\n| a | b |\n- butir",
                                     "rencana_pencegahan": "> kutip `kode` _miring_"}, ALLOWED)
     ticket = app.tickets.get(ticket.id)
     context = build_context(ticket=ticket, service=app.catalog.get(ticket.service_id), prior=PRIOR,

@@ -9,11 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from pydantic import SecretStr
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG
-from toolkit.cli.main import cli
+from tests.support.cli import Spbe
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.masking import last4
@@ -32,7 +33,7 @@ def issued(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[App, str]:
     monkeypatch.setenv("SPBE_EXTRA_ACTIONS", json.dumps(list(TEST_ACTIONS)))
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
     app = App(load_settings(state_dir=state_dir))
-    ticket = desk.open_ticket(app, "uji-mesin", "andi", "Uji kunci API", {"instansi": "Dinas Uji"}, [])
+    ticket = desk.open_ticket(app, "uji-mesin", as_lab("andi"), "Uji kunci API", {"instansi": "Dinas Uji"}, [])
     record = app.vault.put(ticket.id, "api_key", SecretStr(CANARY),
                            meta=VaultMeta(recipient=ticket.requester, label="API key simpeg-dinkes",
                                           attributes={"consumer": "simpeg-dinkes"}))
@@ -42,7 +43,7 @@ def issued(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[App, str]:
 
 
 def spbe(state_dir: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
+    return Spbe(state_dir=state_dir)(*args)
 
 
 def test_reveal_once_then_refused(issued: tuple[App, str], state_dir: Path) -> None:

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from lab import probe
+from lab.models import LabIncident
 from tests.containment.conftest import AFFECTED, open_incident, ruleset
 from toolkit.actions.base import RunContext
 from toolkit.containment.models import ContainmentKind, ReleaseRequest
 from toolkit.containment.service import ContainmentService
+from toolkit.domain.principal import AuthMethod
 from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError
-from toolkit.lab import probe
-from toolkit.lab.models import LabIncident
 from toolkit.tickets.models import EventKind, NewEvent
 
 pytestmark = pytest.mark.lab
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.lab
 def _run(app: App, tmp_path: Path) -> RunContext:
     lines: list[str] = []
     return RunContext(job_id=1, attempt=1, log=lines.append, should_cancel=lambda: False, work_dir=tmp_path,
-                      mask=app.masker)
+                      mask=app.masker, services=app)
 
 
 def test_isolate_action_after_a_csirt_decision(app: App, incident: LabIncident, tmp_path: Path) -> None:
@@ -57,6 +58,7 @@ def test_isolate_action_after_a_csirt_decision(app: App, incident: LabIncident, 
     assert report.ok and report.facts["isolated"] == "ya"
     assert "spbe_isolation" in report.artifacts[0].path.read_text()
 
-    ContainmentService(app).release(ReleaseRequest(ticket_id=ticket, actor="rina", kind=ContainmentKind.ISOLATE_HOST,
+    ContainmentService(app).release(ReleaseRequest(ticket_id=ticket, actor="rina", auth=AuthMethod.LAB_AS,
+                                                   kind=ContainmentKind.ISOLATE_HOST,
                                                    target=AFFECTED))
     assert ruleset(incident) == before

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from lab import probe
+from lab.models import LabIncident, LabState
 from tests.containment.conftest import AFFECTED, host_run, open_incident, ruleset, spbe
+from tests.support.principals import as_lab
 from toolkit.containment.models import ContainmentStatus
 from toolkit.containment.service import ContainmentService
 from toolkit.engine.app import App
-from toolkit.lab import probe
-from toolkit.lab.models import LabIncident, LabState
 from toolkit.settings import Settings
 
 pytestmark = pytest.mark.lab
@@ -54,7 +55,7 @@ def test_isolation_by_traffic_and_exact_release(ir_lab: LabState, incident: LabI
     assert not attacker_reaches_web(incident)
     assert not probe.tcp(incident.attacker_netns, incident.affected_address, 22, 0.5).ok
     assert csirt_ssh(ir_lab, incident, tmp_path).stdout.strip() == AFFECTED
-    state = ContainmentService(app).inspect_host(ticket, "rina", AFFECTED)  # a playbook run over SSH
+    state = ContainmentService(app).inspect_host(ticket, as_lab("rina"), AFFECTED)  # a playbook run over SSH
     assert state["isolated"].strip() == "ya"
     # Persistent: a restart of nftables (it loads /etc/nftables.conf) keeps the host isolated.
     host_run(incident, "nft", "-f", "/etc/nftables.conf")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import pytest
 
+from toolkit.catalog.loader import load_catalog
+from toolkit.catalog.models import IncidentSpec
 from toolkit.containment import policy
 from toolkit.errors import ConflictError, InvalidInputError
 from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
@@ -24,37 +25,42 @@ def _event(seq: int, kind: EventKind, step: str | None = None, **data: object) -
                          data=dict(data))
 
 
-SERVICE = SimpleNamespace(steps=[])
+CATALOG = load_catalog(None)
+GORONTALO, SURAKARTA, PUSAT_DATA = (CATALOG.get(s) for s in ("insiden-siber", "keamanan-informasi", "pusat-data"))
 
 
 def test_gorontalo_is_verified_by_the_coordinators_approval() -> None:
     ticket = _ticket("insiden-siber")
-    assert not policy.incident_verification(SERVICE, ticket, [_event(1, EventKind.OPENED)]).verified
-    result = policy.incident_verification(SERVICE, ticket, [_event(2, EventKind.APPROVED, "verifikasi-awal")])
+    assert not policy.incident_verification(GORONTALO, ticket, [_event(1, EventKind.OPENED)]).verified
+    result = policy.incident_verification(GORONTALO, ticket, [_event(2, EventKind.APPROVED, "verifikasi-awal")])
     assert result.verified and result.by == "sari"
 
 
 def test_surakarta_needs_a_security_incident() -> None:
     done = [_event(3, EventKind.STEP_COMPLETED, "penentuan-jenis-insiden")]
-    assert policy.incident_verification(SERVICE, _ticket("keamanan-informasi", jenis_insiden="keamanan"), done).verified
-    assert not policy.incident_verification(SERVICE, _ticket("keamanan-informasi", jenis_insiden="umum"), done).verified
+    security = _ticket("keamanan-informasi", jenis_insiden="keamanan")
+    assert policy.incident_verification(SURAKARTA, security, done).verified
+    assert not policy.incident_verification(SURAKARTA, _ticket("keamanan-informasi", jenis_insiden="umum"),
+                                            done).verified
 
 
 def test_explicit_flag_and_catalog_marker() -> None:
     flagged = [_event(4, EventKind.COMMENT, incident_verified=True)]
-    assert policy.incident_verification(SERVICE, _ticket("pusat-data"), flagged).verified
-    marked = SimpleNamespace(steps=[SimpleNamespace(id="cek", verifies_incident=True)])
-    assert policy.incident_verification(marked, _ticket("x"), [_event(5, EventKind.STEP_COMPLETED, "cek")]).verified
-    assert not policy.incident_verification(SERVICE, _ticket("pusat-data"), []).verified
+    assert policy.incident_verification(PUSAT_DATA, _ticket("pusat-data"), flagged).verified
+    marked = PUSAT_DATA.model_copy(update={"incident": IncidentSpec(verification_step="pemeriksaan-kelengkapan")})
+    done = [_event(5, EventKind.STEP_COMPLETED, "pemeriksaan-kelengkapan")]
+    assert policy.incident_verification(marked, _ticket("pusat-data"), done).verified
+    assert not policy.incident_verification(PUSAT_DATA, _ticket("pusat-data"), done).verified
+    assert not policy.incident_verification(PUSAT_DATA, _ticket("pusat-data"), []).verified
 
 
 def test_closed_ticket_is_refused() -> None:
     closed = _ticket("insiden-siber").model_copy(update={"status": TicketStatus.CLOSED})
     with pytest.raises(ConflictError, match="closed"):
-        policy.require_verified(SERVICE, closed, [_event(2, EventKind.APPROVED, "verifikasi-awal")])
+        policy.require_verified(GORONTALO, closed, [_event(2, EventKind.APPROVED, "verifikasi-awal")])
 
 
-@pytest.mark.parametrize("cidrs, needle", [
+@pytest.mark.parametrize(("cidrs", "needle"), [
     ((), "empty"), (("0.0.0.0/0",), "nothing"), (("::/0",), "nothing"),
     (("10.1.0.0/16",), "leave out"), (("10.0.0.1/24",), "host bits"), (("not-an-address",), "does not appear"),
 ])
@@ -71,6 +77,7 @@ def test_surakarta_branch_decided_on_the_timeline_counts() -> None:
     """`spbe ticket decide` records jenis_insiden on the timeline; a later 'umum' decision wins over the field."""
     ticket = _ticket("keamanan-informasi", jenis_insiden="keamanan")
     events = [_event(3, EventKind.STEP_COMPLETED, "penentuan-jenis-insiden", decisions={"jenis_insiden": "umum"})]
-    assert not policy.incident_verification(SERVICE, ticket, events).verified
+    assert not policy.incident_verification(SURAKARTA, ticket, events).verified
     events = [_event(3, EventKind.STEP_COMPLETED, "penentuan-jenis-insiden", decisions={"jenis_insiden": "keamanan"})]
-    assert policy.incident_verification(SERVICE, _ticket("keamanan-informasi", jenis_insiden="umum"), events).verified
+    assert policy.incident_verification(SURAKARTA, _ticket("keamanan-informasi", jenis_insiden="umum"),
+                                        events).verified

@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from lab.sshd import host_exec
 from tests.conftest import CANARY_BACKUP_PASSWORD
+from tests.support.principals import as_lab
 from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
 from toolkit.actions.pusat_data_vars import BackupVars, ProvisionVars
+from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.incident_desk import decide
@@ -22,7 +25,6 @@ from toolkit.engine.server import run_ticket
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.verify import verify
 from toolkit.jobs import JobState
-from toolkit.lab.sshd import host_exec
 from toolkit.settings import load_settings
 from toolkit.tickets.models import AttachmentUpload, EventKind, TicketStatus
 
@@ -85,10 +87,10 @@ def test_gorontalo_incident_from_report_to_close(lab, state: Path, tmp_path: Pat
              "> /var/log/spbe/auth.log")
     app = _app(lab, state)
 
-    ticket = desk.open_ticket(app, "insiden-siber", "lina", "Situs SIMPUS diretas", FIELDS, EVIDENCE)
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), "Situs SIMPUS diretas", FIELDS, EVIDENCE)
     assert ticket.sla_variant == "dengan-backup"
-    desk.assign(app, ticket.id, "sari", "rina")  # the coordinator forwards the report to the CSIRT
-    desk.approve(app, ticket.id, "sari", "Laporan terverifikasi: tangkapan layar dan log sesuai.")
+    desk.assign(app, ticket.id, as_lab("sari"), "rina")  # the coordinator forwards the report to the CSIRT
+    desk.approve(app, ticket.id, as_lab("sari"), "Laporan terverifikasi: tangkapan layar dan log sesuai.")
     assert _ran(app, ticket.id) == [
         ("pemeriksaan-objek", JobState.SUCCEEDED), ("pengumpulan-bukti", JobState.SUCCEEDED),
         ("laporan-insiden", JobState.SUCCEEDED), ("press-release-insiden", JobState.SUCCEEDED)]
@@ -102,7 +104,7 @@ def test_gorontalo_incident_from_report_to_close(lab, state: Path, tmp_path: Pat
     report = app.tickets.read_attachment(ticket.id, f"laporan_insiden_siber_{ticket.id}.md").decode()
     assert evidence["bundle_id"] in report and "Bukti Dukung Insiden" in report
 
-    desk.record_step(app, ticket.id, "rina", "strategi-mitigasi",
+    desk.record_step(app, ticket.id, as_lab("rina"), "strategi-mitigasi",
                      "Isolasi host, pulihkan aplikasi dari backup terakhir, cabut akses yang tidak sah.")
     assert _ran(app, ticket.id) == [("penanganan-insiden", JobState.SUCCEEDED),
                                     ("pemulihan-sistem", JobState.SUCCEEDED)]
@@ -111,14 +113,15 @@ def test_gorontalo_incident_from_report_to_close(lab, state: Path, tmp_path: Pat
     assert _sh(lab, "sha256sum /srv/apps/simpus/index.html").split()[0] == original
     assert "HACKED" in _sh(lab, f"cat {recovery['quarantine']}/index.html")  # kept for the investigation
 
-    decide(app, ticket.id, "rina", {"akar_masalah": "Berkas situs dapat ditulis siapa saja (mode 666).",
+    decide(app, ticket.id, as_lab("rina"), {"akar_masalah": "Berkas situs dapat ditulis siapa saja (mode 666).",
                                     "rekomendasi": "Tetapkan izin berkas 644 dan pemilik aplikasi.",
                                     "rencana_pencegahan": "Pemeriksaan izin berkas otomatis setiap minggu."},
            "Hasil analisis bukti.")
-    desk.record_step(app, ticket.id, "rina", "pemastian-keberhasilan", "Situs tampil normal dari backup.")
+    desk.record_step(app, ticket.id, as_lab("rina"), "pemastian-keberhasilan", "Situs tampil normal dari backup.")
     assert _ran(app, ticket.id) == [("press-release-keberhasilan", JobState.SUCCEEDED),
                                     ("laporan-penanganan", JobState.SUCCEEDED)]
-    desk.record_step(app, ticket.id, "fajar", "perbaikan-keamanan", "Izin berkas ditetapkan 644; CMS diperbarui.")
+    desk.record_step(app, ticket.id, as_lab("fajar"), "perbaikan-keamanan",
+                     "Izin berkas ditetapkan 644; CMS diperbarui.")
     assert _ran(app, ticket.id) == [("verifikasi-perbaikan", JobState.SUCCEEDED),
                                     ("laporan-perbaikan", JobState.SUCCEEDED)]
     checks = {c["id"]: c["status"] for c in
@@ -130,14 +133,15 @@ def test_gorontalo_incident_from_report_to_close(lab, state: Path, tmp_path: Pat
     from toolkit.containment.models import ContainmentKind, ReleaseRequest
     from toolkit.containment.service import ContainmentService
 
-    ContainmentService(app).release(ReleaseRequest(ticket_id=ticket.id, actor="rina", target="pd-app-01",
+    ContainmentService(app).release(ReleaseRequest(ticket_id=ticket.id, actor="rina", auth=AuthMethod.LAB_AS,
+                                                   target="pd-app-01",
                                                    kind=ContainmentKind.ISOLATE_HOST, reason="Sistem pulih."))
     assert "spbe_isolation" not in _sh(lab, "nft list ruleset")
 
-    desk.close(app, ticket.id, "sari", "Insiden selesai ditangani.")
+    desk.close(app, ticket.id, as_lab("sari"), "Insiden selesai ditangani.")
     assert _ran(app, ticket.id) == [("notifikasi-penyelesaian", JobState.SUCCEEDED)]
     final = app.tickets.get(ticket.id)
-    state = progress(app.catalog.get("insiden-siber"), final, app.tickets.timeline(ticket.id), app.queue)
+    state = progress(app.catalog.get("insiden-siber"), final, app.tickets.timeline(ticket.id), app.queue, app.policy)
     assert final.status == TicketStatus.CLOSED and state.finished and not state.sla.breached
     assert {a.kind for a in final.attachments} >= {
         "bukti_insiden", "laporan_insiden_siber", "press_release_insiden", "press_release_keberhasilan",
@@ -171,16 +175,17 @@ def test_without_a_backup_the_server_is_rebuilt_and_stays_isolated(lab, state: P
     the compromised copy is set aside, the server re-provisioned, and the isolation left in place."""
     _sh(lab, "echo '<h1>HACKED AGAIN</h1>' > /srv/apps/simpus/index.html")
     app = _app(lab, state)
-    ticket = desk.open_ticket(app, "insiden-siber", "lina", "Situs SIMPUS diretas lagi",
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), "Situs SIMPUS diretas lagi",
                               FIELDS | {"perlu_press_release": "tidak"}, EVIDENCE)
-    desk.assign(app, ticket.id, "sari", "rina")
-    desk.approve(app, ticket.id, "sari", "Laporan terverifikasi.")
+    desk.assign(app, ticket.id, as_lab("sari"), "rina")
+    desk.approve(app, ticket.id, as_lab("sari"), "Laporan terverifikasi.")
     assert [s for s, _ in _ran(app, ticket.id)] == ["pemeriksaan-objek", "pengumpulan-bukti", "laporan-insiden"]
-    decide(app, ticket.id, "rina", {"ada_backup": "tidak"}, "Backup ikut dimodifikasi penyerang; tidak dipercaya.")
+    decide(app, ticket.id, as_lab("rina"), {"ada_backup": "tidak"},
+           "Backup ikut dimodifikasi penyerang; tidak dipercaya.")
     state = progress(app.catalog.get("insiden-siber"), app.tickets.get(ticket.id), app.tickets.timeline(ticket.id),
-                     app.queue)
+                     app.queue, app.policy)
     assert state.sla.variant_id == "tanpa-backup"
-    desk.record_step(app, ticket.id, "rina", "strategi-mitigasi", "Isolasi lalu bangun ulang server.")
+    desk.record_step(app, ticket.id, as_lab("rina"), "strategi-mitigasi", "Isolasi lalu bangun ulang server.")
     assert _ran(app, ticket.id) == [("penanganan-insiden", JobState.SUCCEEDED),
                                     ("pemulihan-sistem", JobState.SUCCEEDED)]
     facts = app.queue.step_results(ticket.id)["pemulihan-sistem"].result["facts"]

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import pytest
 
+from lab.dataplane import LabDataPlane
+from lab.models import subnet_index
 from tests.e2e.network_support import KTP, network_settings, running_config
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
-from toolkit.lab.dataplane import LabDataPlane
-from toolkit.lab.models import subnet_index
 from toolkit.settings import Settings
 from toolkit.tickets.models import TicketStatus
 
@@ -30,9 +31,9 @@ def net_settings(state_dir, lab) -> Settings:  # type: ignore[no-untyped-def]
 
 def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) -> None:
     app = App(net_settings)
-    ticket = desk.open_ticket(app, "jaringan-intra", "andi", "Jaringan intra ruang staf Dinkes", FIELDS, [KTP])
-    desk.check(app, ticket.id, "sari")
-    desk.approve(app, ticket.id, "kadis", "Disetujui.")
+    ticket = desk.open_ticket(app, "jaringan-intra", as_lab("andi"), "Jaringan intra ruang staf Dinkes", FIELDS, [KTP])
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
     before = running_config(net_settings, "sw-dinkes-01")
 
     jobs = run_ticket(app, ticket.id)
@@ -49,9 +50,9 @@ def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) 
 
     # Nothing is pushed before the head of office approves the plan.
     assert run_ticket(app, ticket.id) == []
-    desk.approve(app, ticket.id, "kadis", "Rencana konfigurasi disetujui.")
-    desk.record_step(app, ticket.id, "yusuf", "persiapan-pemasangan", "Perangkat dan jadwal siap.")
-    desk.record_step(app, ticket.id, "andi", "konfirmasi-jadwal", "Jadwal dikonfirmasi.")
+    desk.approve(app, ticket.id, as_lab("kadis"), "Rencana konfigurasi disetujui.")
+    desk.record_step(app, ticket.id, as_lab("yusuf"), "persiapan-pemasangan", "Perangkat dan jadwal siap.")
+    desk.record_step(app, ticket.id, as_lab("andi"), "konfirmasi-jadwal", "Jadwal dikonfirmasi.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [
         ("pemasangan-jaringan", JobState.SUCCEEDED), ("uji-kualitas", JobState.SUCCEEDED),
@@ -71,7 +72,7 @@ def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) 
     laporan = app.tickets.read_attachment(ticket.id, f"laporan_pelaksanaan_jaringan_{ticket.id}.md").decode()
     assert analysis["plan_digest"] in laporan
 
-    desk.close(app, ticket.id, "sari", "Selesai.")
+    desk.close(app, ticket.id, as_lab("sari"), "Selesai.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [("notifikasi-penutupan", JobState.SUCCEEDED)]
     assert app.tickets.get(ticket.id).status == TicketStatus.CLOSED

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.network_support import KTP, device_session, network_settings, running_config
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
@@ -27,9 +28,9 @@ def net_settings(state_dir, lab) -> Settings:  # type: ignore[no-untyped-def]
 
 
 def _approved(app: App, fields: dict[str, str]) -> str:
-    ticket = desk.open_ticket(app, "jaringan-intra", "budi", "Jaringan intra BKD", fields, [KTP])
-    desk.check(app, ticket.id, "sari")
-    desk.approve(app, ticket.id, "kadis", "Disetujui.")
+    ticket = desk.open_ticket(app, "jaringan-intra", as_lab("budi"), "Jaringan intra BKD", fields, [KTP])
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
     return ticket.id
 
 
@@ -43,7 +44,7 @@ def test_bad_application_field_never_reaches_a_device(lab, net_settings: Setting
     except Exception as exc:  # noqa: BLE001 - refused already at opening is fine, if it is a clear ToolkitError
         from toolkit.errors import InvalidInputError
 
-        assert isinstance(exc, InvalidInputError), exc
+        assert isinstance(exc, InvalidInputError), exc  # noqa: PT017 - two outcomes are right here
         return
     jobs = run_ticket(app, ticket_id)
     assert [(j.step_id, j.state) for j in jobs] == [("analisis-kebutuhan", JobState.FAILED)]
@@ -62,9 +63,9 @@ def test_device_changed_by_hand_after_analysis_is_not_overwritten(lab, net_setti
     with device_session(net_settings, "sw-bkd-01") as session:  # someone edits the port by hand meanwhile
         session.send_config([f"interface {port}", " description diubah manual", " exit"])
     before = running_config(net_settings, "sw-bkd-01")
-    desk.approve(app, ticket_id, "kadis", "Rencana disetujui.")
-    desk.record_step(app, ticket_id, "yusuf", "persiapan-pemasangan", "Siap.")
-    desk.record_step(app, ticket_id, "budi", "konfirmasi-jadwal", "Dikonfirmasi.")
+    desk.approve(app, ticket_id, as_lab("kadis"), "Rencana disetujui.")
+    desk.record_step(app, ticket_id, as_lab("yusuf"), "persiapan-pemasangan", "Siap.")
+    desk.record_step(app, ticket_id, as_lab("budi"), "konfirmasi-jadwal", "Dikonfirmasi.")
     jobs = run_ticket(app, ticket_id)
     assert [(j.step_id, j.state) for j in jobs] == [("pemasangan-jaringan", JobState.FAILED)]
     assert "changed since the analysis" in (jobs[0].error or jobs[0].result["summary"])

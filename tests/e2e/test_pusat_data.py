@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CANARY_BACKUP_PASSWORD
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.progress import progress
@@ -38,10 +39,10 @@ def _get(url: str) -> tuple[int, str]:
 
 def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     app = App(lab_settings)
-    ticket = desk.open_ticket(app, "pusat-data", "andi", "Hosting SIMPUS", FIELDS, [LETTER])
+    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER])
     assert ticket.sla_variant == "dengan-uat"
-    desk.check(app, ticket.id, "sari")
-    desk.approve(app, ticket.id, "kadis", "Disetujui sesuai rekomendasi spesifikasi.")
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui sesuai rekomendasi spesifikasi.")
 
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [
@@ -61,7 +62,7 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
 
     # What was provisioned is really there: the web stack answers, the exporter serves metrics,
     # and the monitoring host has the scrape target.
-    status, body = _get(f"http://{address}/")
+    status, _body = _get(f"http://{address}/")
     assert status == 200
     status, metrics = _get(f"http://{address}:9100/metrics")
     assert status == 200 and "node_cpu_seconds_total" in metrics
@@ -79,24 +80,25 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     ba = app.tickets.read_attachment(ticket.id, f"berita_acara_instalasi_server_{ticket.id}.md").decode()
     assert "simpus-app" in ba and address in ba and "nginx" in ba.lower()
 
-    desk.record_step(app, ticket.id, "dewi", "instalasi-aplikasi", "Aplikasi SIMPUS v2.3 terpasang.")
-    desk.record_step(app, ticket.id, "dewi", "uji-fungsionalitas", "Uji beban 50 pengguna: lulus.")
+    desk.record_step(app, ticket.id, as_lab("dewi"), "instalasi-aplikasi", "Aplikasi SIMPUS v2.3 terpasang.")
+    desk.record_step(app, ticket.id, as_lab("dewi"), "uji-fungsionalitas", "Uji beban 50 pengguna: lulus.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [("berita-acara-pemanfaatan", JobState.SUCCEEDED)]
-    desk.record_step(app, ticket.id, "andi", "penandatanganan-berita-acara", "Telah ditandatangani kedua pihak.")
+    desk.record_step(app, ticket.id, as_lab("andi"), "penandatanganan-berita-acara",
+                     "Telah ditandatangani kedua pihak.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [("laporan-pelaksanaan", JobState.SUCCEEDED)]
     pemanfaatan = app.tickets.read_attachment(ticket.id, f"berita_acara_pemanfaatan_{ticket.id}.md").decode()
     assert "Uji beban 50 pengguna" in pemanfaatan
 
-    desk.close(app, ticket.id, "sari", "Seluruh tahapan selesai.")
+    desk.close(app, ticket.id, as_lab("sari"), "Seluruh tahapan selesai.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [("notifikasi-penutupan", JobState.SUCCEEDED)]
 
     final = app.tickets.get(ticket.id)
     assert final.status == TicketStatus.CLOSED
     timeline = app.tickets.timeline(ticket.id)
-    state = progress(app.catalog.get("pusat-data"), final, timeline, app.queue)
+    state = progress(app.catalog.get("pusat-data"), final, timeline, app.queue, app.policy)
     assert state.finished and not state.sla.breached
     shown = {e.step_id for e in timeline if e.kind in (EventKind.STEP_COMPLETED, EventKind.APPROVED,
                                                       EventKind.CHECKED)}
@@ -117,7 +119,8 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
 
     result = rerun.execute(ctx, jobs_plan, RunContext(job_id=999, attempt=1, log=lambda _: None,
                                                      should_cancel=lambda: False,
-                                                     work_dir=app.artifacts_dir(ticket.id), mask=app.masker))
+                                                     work_dir=app.artifacts_dir(ticket.id), mask=app.masker,
+                                                     services=app))
     assert result.ok and result.facts["hosts"][host.name]["changed"] == 0, plan
 
     # The backup password never shows: not in the ticket, documents, job logs, results, audit, or any
@@ -131,21 +134,21 @@ def test_a_second_ticket_never_provisions_over_the_first_ones_server(lab, lab_se
     """The lab has one pool host, already allocated above: the second ticket's provisioning step
     fails with a clear message on its ticket, and nothing runs on the first ticket's server."""
     app = App(lab_settings)
-    first = desk.open_ticket(app, "pusat-data", "andi", "Hosting SIMPUS", FIELDS, [LETTER])
-    desk.check(app, first.id, "sari")
-    desk.approve(app, first.id, "kadis", "Disetujui.")
+    first = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER])
+    desk.check(app, first.id, as_lab("sari"))
+    desk.approve(app, first.id, as_lab("kadis"), "Disetujui.")
     jobs = run_ticket(app, first.id)
     assert jobs[1].state == JobState.SUCCEEDED
-    second = desk.open_ticket(app, "pusat-data", "budi", "Hosting SIKD",
+    second = desk.open_ticket(app, "pusat-data", as_lab("budi"), "Hosting SIKD",
                               FIELDS | {"instansi": "Badan Keuangan Daerah", "nama_aplikasi": "sikd",
                                         "hostname": "sikd-app"}, [LETTER])
-    desk.check(app, second.id, "sari")
-    desk.approve(app, second.id, "kadis", "Disetujui.")
+    desk.check(app, second.id, as_lab("sari"))
+    desk.approve(app, second.id, as_lab("kadis"), "Disetujui.")
     jobs = run_ticket(app, second.id)
     assert [(j.step_id, j.state) for j in jobs] == [
         ("koordinasi-pengembangan-aplikasi", JobState.SUCCEEDED), ("instalasi-server", JobState.FAILED)]
     assert "no host in pusat_data_pool" in (jobs[1].error or "")
     failed = [e for e in app.tickets.timeline(second.id) if e.kind == EventKind.STEP_FAILED]
-    assert len(failed) == 1 and "instalasi-server" == failed[0].step_id
+    assert len(failed) == 1 and failed[0].step_id == "instalasi-server"
     status, _ = _get(f"http://{lab.hosts[0].address}/")
     assert status == 200

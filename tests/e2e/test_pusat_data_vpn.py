@@ -9,12 +9,13 @@ import subprocess
 
 import pytest
 
+from lab.models import LabState
 from tests.e2e.test_pusat_data import FIELDS, LETTER
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
-from toolkit.lab.models import LabState
 from toolkit.settings import Settings
 from toolkit.tickets.models import EventKind
 from toolkit.vpn.keys import KeyStore
@@ -33,9 +34,9 @@ def test_a_vpn_ticket_configures_the_tunnel_and_reports_it(lab: LabState, lab_se
     app = App(lab_settings)
     fields = FIELDS | {"produk": "vpn", "backup": "tidak", "vpn_subnet_lan": vpn.site_lan,
                        "vpn_ip_gateway": vpn.site_underlay}  # fmt: skip
-    ticket = desk.open_ticket(app, "pusat-data", "andi", "VPN Dinas Kesehatan", fields, [LETTER])
-    desk.check(app, ticket.id, "sari")
-    desk.approve(app, ticket.id, "kadis", "Disetujui.")
+    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "VPN Dinas Kesehatan", fields, [LETTER])
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
     assert not _ping(vpn.site_client_netns, vpn.dc_server)
 
     jobs = run_ticket(app, ticket.id)

@@ -13,13 +13,15 @@ import pytest
 import requests
 
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
+from lab.models import LabState
+from tests.fixtures.lab import settings_for
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.errors import PermissionDeniedError, ToolkitError
 from toolkit.jobs import JobState
-from toolkit.lab.models import LabState
-from toolkit.settings import Settings, load_settings
+from toolkit.settings import Settings
 from toolkit.tickets.models import AttachmentUpload, TicketStatus
 from toolkit.vault import SecretVault, generate_key
 
@@ -37,18 +39,18 @@ LETTER = AttachmentUpload(name="surat-permohonan-api.pdf", media_type="applicati
 @pytest.fixture
 def splp_settings(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
-    return load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name)
+    return settings_for(lab, state_dir=state_dir)
 
 
 def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Settings) -> None:
     assert lab.gateway is not None, lab.warnings
     app = App(splp_settings)
-    ticket = desk.open_ticket(app, "splp", "andi", "Akses API kependudukan untuk SIMPUS", FIELDS, [LETTER])
-    desk.check(app, ticket.id, "sari")
+    ticket = desk.open_ticket(app, "splp", as_lab("andi"), "Akses API kependudukan untuk SIMPUS", FIELDS, [LETTER])
+    desk.check(app, ticket.id, as_lab("sari"))
     with pytest.raises(PermissionDeniedError, match="provider of API 'kependudukan'"):
-        desk.approve(app, ticket.id, "prov-dpmptsp", "Setuju.")  # a provider, but of another API
-    desk.approve(app, ticket.id, "prov-dukcapil", "Disetujui untuk verifikasi pasien.")
-    desk.record_step(app, ticket.id, "sari", "pengarahan-ke-tim", "Diteruskan ke Tim Pengembangan Aplikasi.")
+        desk.approve(app, ticket.id, as_lab("prov-dpmptsp"), "Setuju.")  # a provider, but of another API
+    desk.approve(app, ticket.id, as_lab("prov-dukcapil"), "Disetujui untuk verifikasi pasien.")
+    desk.record_step(app, ticket.id, as_lab("sari"), "pengarahan-ke-tim", "Diteruskan ke Tim Pengembangan Aplikasi.")
 
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [
@@ -60,17 +62,17 @@ def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Sett
 
     # The applicant gets the key once; the second reveal is refused.
     vault = SecretVault.from_settings(splp_settings, audit=app.audit, directory=app.directory)
-    secret = vault.reveal(ticket.id, "api-key", "andi").get_secret_value()
+    secret = vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()
     with pytest.raises(ToolkitError):
-        vault.reveal(ticket.id, "api-key", "andi")
+        vault.reveal(ticket.id, "api-key", as_lab("andi"))
     headers = {"Authorization": f"apiKey {issued['key_id']}:{secret}"}
     assert requests.get(issued["endpoint"] + "/pasien", headers=headers, timeout=10).status_code == 200
 
-    desk.record_step(app, ticket.id, "andi", "konfirmasi-pengguna", "Endpoint sesuai kebutuhan.")
+    desk.record_step(app, ticket.id, as_lab("andi"), "konfirmasi-pengguna", "Endpoint sesuai kebutuhan.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs][-2:] == [
         ("berita-acara-perjanjian", JobState.SUCCEEDED), ("laporan-pelaksanaan", JobState.SUCCEEDED)]
-    desk.close(app, ticket.id, "sari", "Dokumen lengkap.")
+    desk.close(app, ticket.id, as_lab("sari"), "Dokumen lengkap.")
     run_ticket(app, ticket.id)
     assert app.tickets.get(ticket.id).status == TicketStatus.CLOSED
 
@@ -86,6 +88,6 @@ def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Sett
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
 
-    gateway = ExpressGatewayAdapter(splp_settings)
+    gateway = ExpressGatewayAdapter(splp_settings, **splp_settings.gateway.options)  # the lab's URLs
     assert gateway.get_consumer("simpus-dinkes") is not None
     gateway.delete_consumer("simpus-dinkes")

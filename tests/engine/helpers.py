@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 
 
 def approved_ticket(app: App, **fields: str) -> str:
-    ticket = desk.open_ticket(app, "uji-mesin", "andi", "Uji mesin", {"instansi": "Dinas Uji", **fields}, [])
-    desk.check(app, ticket.id, "sari")
-    desk.approve(app, ticket.id, "kadis", "Disetujui untuk pengujian.")
+    ticket = desk.open_ticket(app, "uji-mesin", as_lab("andi"), "Uji mesin", {"instansi": "Dinas Uji", **fields}, [])
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui untuk pengujian.")
     return ticket.id
 
 

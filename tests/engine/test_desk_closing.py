@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.engine.helpers import approved_ticket
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.server import run_ticket
 from toolkit.errors import ConflictError
@@ -16,7 +17,7 @@ def test_the_closing_step_cannot_be_recorded_as_a_plain_step(engine_app):
     ticket_id = approved_ticket(engine_app)
     run_ticket(engine_app, ticket_id)
     with pytest.raises(ConflictError, match="spbe ticket close"):
-        desk.record_step(engine_app, ticket_id, "sari", "penutupan", "selesai")
+        desk.record_step(engine_app, ticket_id, as_lab("sari"), "penutupan", "selesai")
     assert engine_app.tickets.get(ticket_id).status == TicketStatus.IN_PROGRESS
 
 
@@ -32,9 +33,9 @@ def test_close_finishes_after_a_failed_status_change(engine_app, monkeypatch):
 
     monkeypatch.setattr(engine_app.tickets, "transition", broken)
     with pytest.raises(Exception, match="mid-close"):
-        desk.close(engine_app, ticket_id, "sari", "Selesai.")
+        desk.close(engine_app, ticket_id, as_lab("sari"), "Selesai.")
     monkeypatch.setattr(engine_app.tickets, "transition", real)
-    desk.close(engine_app, ticket_id, "sari", "Selesai.")
+    desk.close(engine_app, ticket_id, as_lab("sari"), "Selesai.")
     assert engine_app.tickets.get(ticket_id).status == TicketStatus.CLOSED
     jobs = run_ticket(engine_app, ticket_id)
     assert [(j.step_id, j.state) for j in jobs] == [("notifikasi", JobState.SUCCEEDED)]

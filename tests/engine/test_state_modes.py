@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG, engine_env, spbe_argv
 from tests.engine.helpers import approved_ticket
 from tests.support.attachment_samples import pdf_bytes
-from toolkit.cli.main import cli
+from tests.support.cli import Spbe
+from tests.support.principals import as_lab
 from toolkit.containment.store import ContainmentStore
 from toolkit.engine import desk
 from toolkit.engine.app import App
@@ -96,9 +96,9 @@ def _in_process(state_dir: Path, catalog_dir: Path, letter: Path) -> App:
                              workers={"lease_seconds": 5.0, "poll_interval": 0.02})
     app = App(settings)
     upload = attachment_files.from_path("surat_permohonan", str(letter))
-    ticket = desk.open_ticket(app, "uji-mesin", "andi", "Uji berkas", {"instansi": "Dinas Uji"}, [upload])
-    desk.check(app, ticket.id, "sari")
-    desk.approve(app, ticket.id, "kadis", "Disetujui untuk pengujian.")
+    ticket = desk.open_ticket(app, "uji-mesin", as_lab("andi"), "Uji berkas", {"instansi": "Dinas Uji"}, [upload])
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui untuk pengujian.")
     while work_once(app, "uji") is not None:
         pass
     assert {j.state for j in app.queue.list_jobs(ticket_id=ticket.id)} == {JobState.SUCCEEDED}
@@ -122,10 +122,10 @@ def _in_process(state_dir: Path, catalog_dir: Path, letter: Path) -> App:
 
 
 def _through_the_cli_and_serve(state_dir: Path, catalog_dir: Path, letter: Path, env: dict[str, str]) -> None:
-    runner = CliRunner(env={k: v for k, v in env.items() if k.startswith("SPBE_")})
+    runner = Spbe(state_dir=state_dir, env={k: v for k, v in env.items() if k.startswith("SPBE_")})
 
     def spbe(*args: str) -> str:
-        result = runner.invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
+        result = runner(*args)
         assert result.exit_code == 0, result.output
         return result.output
 

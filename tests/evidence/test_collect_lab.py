@@ -9,10 +9,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from lab.sshd import host_exec
+from tests.support.cli import Spbe
+from tests.support.principals import as_lab
 from toolkit.actions.base import RunContext
-from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.scheduler import action_context
@@ -21,7 +22,6 @@ from toolkit.evidence import bundle as bundles
 from toolkit.evidence.desk import collect_for_ticket, verify_bundle
 from toolkit.evidence.paths import EvidencePathError
 from toolkit.evidence.verify import verify
-from toolkit.lab.sshd import host_exec
 from toolkit.tickets.models import AttachmentUpload
 
 pytestmark = [pytest.mark.lab]
@@ -45,13 +45,13 @@ def incident(lab, lab_settings):  # type: ignore[no-untyped-def]
              " > /var/log/spbe/auth-sim.log && ln -sf /etc/shadow /var/log/spbe/shadow-link"
              " && mkdir -p /srv/apps/web && echo '<h1>hacked</h1>' > /srv/apps/web/index.html")
     app = App(lab_settings)
-    ticket = desk.open_ticket(app, "keamanan-informasi", "kabid", "Defacement situs Dinkes", FIELDS, [LETTER])
+    ticket = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Defacement situs Dinkes", FIELDS, [LETTER])
     return app, ticket
 
 
 def test_cli_collect_seals_a_bundle_that_verifies(lab, incident) -> None:  # type: ignore[no-untyped-def]
     app, ticket = incident
-    result = collect_for_ticket(app, ticket.id, "rina", logs=["/var/log/spbe/"],
+    result = collect_for_ticket(app, ticket.id, as_lab("rina"), logs=["/var/log/spbe/"],
                                 hash_paths=["/srv/apps/web/index.html", "/etc/passwd", "/srv/apps/none.html"])
     manifest = result.manifest
     by_path = {f.path: f for f in manifest.files}
@@ -67,7 +67,7 @@ def test_cli_collect_seals_a_bundle_that_verifies(lab, incident) -> None:  # typ
     assert hashes["/srv/apps/none.html"].status == "missing"
     assert manifest.collected_by.username == "rina" and manifest.host.name == "pd-app-01"
     assert manifest.collector.source_address == lab.hosts[0].root_address  # from where, to where
-    assert verify_bundle(app, result.bundle_dir, "rina").ok
+    assert verify_bundle(app, result.bundle_dir, as_lab("rina")).ok
     # attached to the ticket, and that copy verifies too
     name = f"bukti_{manifest.bundle_id}.tar.gz"
     copy = app.artifacts_dir(ticket.id) / "copy.tar.gz"
@@ -85,7 +85,8 @@ def test_the_workflow_action_collects_the_defaults_and_attaches(lab, incident) -
     assert plan["host"] == "pd-app-01" and "/var/log/nginx/" in plan["logs"]
     lines: list[str] = []
     result = action.execute(ctx, plan, RunContext(job_id=1, attempt=1, log=lines.append, should_cancel=lambda: False,
-                                                  work_dir=app.artifacts_dir(ticket.id), mask=app.masker))
+                                                  work_dir=app.artifacts_dir(ticket.id), mask=app.masker,
+                                                  services=app))
     assert result.ok, result.summary
     assert [a.kind for a in result.artifacts] == ["bukti_insiden"]
     assert "Paket bukti dilampirkan" in result.comment and result.facts["manifest_sha256"] in result.comment
@@ -98,7 +99,7 @@ def test_large_bundles_are_referenced_not_attached(lab, incident, lab_settings) 
     app, ticket = incident
     small = App(lab_settings.model_copy(update={"evidence": lab_settings.evidence.model_copy(
         update={"attach_max_bytes": 10})}))
-    result = collect_for_ticket(small, ticket.id, "rina", logs=["/var/log/spbe/auth-sim.log"], hash_paths=[])
+    result = collect_for_ticket(small, ticket.id, as_lab("rina"), logs=["/var/log/spbe/auth-sim.log"], hash_paths=[])
     assert not app.tickets.get(ticket.id).attachment(f"bukti_{result.manifest.bundle_id}.tar.gz")
     assert [c["action"] for c in bundles.read_custody(result.bundle_dir)] == ["sealed", "referenced"]
     assert "disimpan di node kendali" in app.tickets.timeline(ticket.id)[-1].text
@@ -110,7 +111,7 @@ def test_a_path_outside_the_allowed_set_is_refused_and_audited(lab, incident, pa
     before_events = len(app.tickets.timeline(ticket.id))
     before_bundles = sorted(p.name for p in bundles.evidence_root(app.settings.state_dir).iterdir())
     with pytest.raises(EvidencePathError) as caught:
-        collect_for_ticket(app, ticket.id, "rina", logs=[path])
+        collect_for_ticket(app, ticket.id, as_lab("rina"), logs=[path])
     assert "refused" in str(caught.value)
     assert len(app.tickets.timeline(ticket.id)) == before_events
     assert sorted(p.name for p in bundles.evidence_root(app.settings.state_dir).iterdir()) == before_bundles
@@ -121,21 +122,21 @@ def test_a_path_outside_the_allowed_set_is_refused_and_audited(lab, incident, pa
 def test_collecting_needs_a_csirt_role(lab, incident) -> None:  # type: ignore[no-untyped-def]
     app, ticket = incident
     with pytest.raises(Exception, match="may not collect evidence"):
-        collect_for_ticket(app, ticket.id, "lina")
+        collect_for_ticket(app, ticket.id, as_lab("lina"))
     assert app.audit.entries(ticket_id=ticket.id)[-1].action == "evidence.refused"
 
 
 def test_a_tampered_bundle_fails_verify_on_the_cli_and_is_audited(lab, incident) -> None:  # type: ignore[no-untyped-def]
     app, ticket = incident
-    result = collect_for_ticket(app, ticket.id, "rina", logs=["/var/log/spbe/auth-sim.log"], hash_paths=[])
+    result = collect_for_ticket(app, ticket.id, as_lab("rina"), logs=["/var/log/spbe/auth-sim.log"], hash_paths=[])
     env = {"SPBE_STATE_DIR": str(app.settings.state_dir), "SPBE_INVENTORY": str(app.settings.inventory)}
-    runner = CliRunner()
-    ok = runner.invoke(cli, ["evidence", "verify", str(result.bundle_dir), "--as", "rina", "--json"], env=env)
+    spbe = Spbe(env=env, catch_exceptions=True)
+    ok = spbe("evidence", "verify", str(result.bundle_dir), "--as", "rina", "--json")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["ok"] is True
     log = result.bundle_dir / "files/logs/var/log/spbe/auth-sim.log"
     log.write_text("Nov 23 nothing to see\n")
-    bad = runner.invoke(cli, ["evidence", "verify", str(result.bundle_dir), "--as", "rina"], env=env)
+    bad = spbe("evidence", "verify", str(result.bundle_dir), "--as", "rina")
     assert bad.exit_code == IntegrityError.exit_code
     assert "does not verify" in bad.output and "auth-sim.log" in bad.output
     entry = app.audit.entries()[-1]
@@ -147,20 +148,19 @@ def test_a_tampered_bundle_fails_verify_on_the_cli_and_is_audited(lab, incident)
         names = tar.getnames()
     assert f"{result.bundle_dir.name}/manifest.json" in names
     with pytest.raises(IntegrityError):
-        verify_bundle(app, packed, "rina")
+        verify_bundle(app, packed, as_lab("rina"))
 
 
 def test_spbe_evidence_collect_and_list(lab, incident) -> None:  # type: ignore[no-untyped-def]
     app, ticket = incident
     env = {"SPBE_STATE_DIR": str(app.settings.state_dir), "SPBE_INVENTORY": str(app.settings.inventory)}
-    runner = CliRunner()
-    result = runner.invoke(cli, ["evidence", "collect", ticket.id, "--as", "rina", "--log", "/var/log/spbe/",
-                                 "--hash", "/etc/passwd", "--json"], env=env)
+    spbe = Spbe(env=env, catch_exceptions=True)
+    result = spbe("evidence", "collect", ticket.id, "--as", "rina", "--log", "/var/log/spbe/", "--hash", "/etc/passwd",
+                  "--json")
     assert result.exit_code == 0, result.output
     sealed = json.loads(result.output)
     assert verify(Path(sealed["bundle"]), bundles.ledger(app.settings.state_dir)).ok
-    listing = json.loads(runner.invoke(cli, ["evidence", "list", "--ticket", ticket.id, "--json"], env=env).output)
+    listing = json.loads(spbe("evidence", "list", "--ticket", ticket.id, "--json").output)
     assert [row["bundle"] for row in listing] == [sealed["bundle_id"]]
-    refused = runner.invoke(cli, ["evidence", "collect", ticket.id, "--as", "rina", "--log", "/root/.bash_history"],
-                            env=env)
+    refused = spbe("evidence", "collect", ticket.id, "--as", "rina", "--log", "/root/.bash_history")
     assert refused.exit_code == EvidencePathError.exit_code and "outside the allowed" in refused.output

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.actions.test_incident_workflow import LETTER, SURAKARTA
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.errors import ConflictError, PermissionDeniedError
@@ -22,13 +23,13 @@ def app(state_dir: Path) -> App:
 
 
 def test_refusals_are_audited_and_change_nothing(app: App) -> None:
-    ticket = desk.open_ticket(app, "keamanan-informasi", "kabid", "Defacement", SURAKARTA, [LETTER])
+    ticket = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Defacement", SURAKARTA, [LETTER])
     with pytest.raises(PermissionDeniedError):
-        collect_for_ticket(app, ticket.id, "maya")
+        collect_for_ticket(app, ticket.id, as_lab("maya"))
     app.tickets.transition(ticket.id, TicketStatus.CLOSED, "sari")
     events = len(app.tickets.timeline(ticket.id))
     with pytest.raises(ConflictError, match="is closed"):
-        collect_for_ticket(app, ticket.id, "rina")
+        collect_for_ticket(app, ticket.id, as_lab("rina"))
     refused = [e for e in app.audit.entries(ticket_id=ticket.id) if e.action == "evidence.refused"]
     assert [e.actor for e in refused] == ["maya", "rina"]
     assert len(app.tickets.timeline(ticket.id)) == events

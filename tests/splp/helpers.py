@@ -6,6 +6,7 @@ from typing import Any
 
 import requests
 
+from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
@@ -25,11 +26,11 @@ def fields(consumer: str, api: str = "kependudukan", **extra: str) -> dict[str, 
 def approved_ticket(app: App, consumer: str, api: str = "kependudukan", **extra: str) -> Ticket:
     """Open, check, approve (by the API's provider) and route an SPLP ticket; nothing automated ran yet."""
     provider = {"kependudukan": "prov-dukcapil", "perizinan": "prov-dpmptsp"}[api]
-    ticket = desk.open_ticket(app, "splp", "andi", f"Akses API {api} untuk {consumer}", fields(consumer, api, **extra),
-                              [LETTER])
-    desk.check(app, ticket.id, "sari")
-    desk.approve(app, ticket.id, provider, "Disetujui.")
-    desk.record_step(app, ticket.id, "sari", "pengarahan-ke-tim", "Diteruskan ke Tim Pengembangan Aplikasi.")
+    ticket = desk.open_ticket(app, "splp", as_lab("andi"), f"Akses API {api} untuk {consumer}",
+                              fields(consumer, api, **extra), [LETTER])
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab(provider), "Disetujui.")
+    desk.record_step(app, ticket.id, as_lab("sari"), "pengarahan-ke-tim", "Diteruskan ke Tim Pengembangan Aplikasi.")
     return ticket
 
 

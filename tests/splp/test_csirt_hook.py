@@ -11,23 +11,25 @@ import uuid
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
 from pydantic import SecretStr
 
+from lab.models import LabState
+from tests.fixtures.lab import settings_for
 from tests.splp.helpers import call, facts, issue
+from tests.support.cli import Spbe
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from tests.support.keycloak_fake.realm import Client
 from tests.support.keycloak_fake.seed import DEFAULT_REALM
 from tests.support.keycloak_fake.server import KeycloakFake
+from tests.support.principals import as_lab
 from toolkit.containment.models import AccessRequest, ReleaseRequest
 from toolkit.containment.service import ContainmentService
+from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError
-from toolkit.lab.models import LabState
-from toolkit.settings import load_settings
 from toolkit.tickets.models import AttachmentUpload
 from toolkit.vault import generate_key
 
@@ -48,18 +50,18 @@ def app(lab: LabState, state_dir: Path, keycloak: KeycloakFake, monkeypatch: pyt
     assert lab.gateway is not None, lab.warnings
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
     monkeypatch.setenv("SPBE_IDP_ADMIN_SECRET", KEYCLOAK_ADMIN_SECRET)
-    return App(load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
+    return App(settings_for(lab, state_dir=state_dir,
                              identity={"server_url": keycloak.url, "realm": DEFAULT_REALM, "timeout_s": 5}))
 
 
 def _incident(app: App) -> str:
-    ticket = desk.open_ticket(app, "insiden-siber", "lina", "Kunci API aplikasi bocor", {
+    ticket = desk.open_ticket(app, "insiden-siber", as_lab("lina"), "Kunci API aplikasi bocor", {
         "pelapor_nama": "Lina Marlina", "pelapor_kontak": "lina@example.go.id", "objek_terdampak": "simpus",
         "deskripsi": "Kunci API dan akun operator terlihat di forum publik.", "ada_backup": True}, [
         AttachmentUpload(name="layar.png", media_type="image/png", content=b"\x89PNG\r\n", kind="tangkapan_layar"),
         AttachmentUpload(name="log.txt", media_type="text/plain", content=b"log", kind="log_sistem"),
         AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4", kind="kartu_identitas")])
-    desk.approve(app, ticket.id, "sari", "Laporan terverifikasi sebagai insiden siber")
+    desk.approve(app, ticket.id, as_lab("sari"), "Laporan terverifikasi sebagai insiden siber")
     return ticket.id
 
 
@@ -68,7 +70,7 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
     consumer = f"simpus-{uuid.uuid4().hex[:6]}"
     splp, jobs = issue(app, consumer)
     issued = facts(jobs)
-    key = app.vault.reveal(splp.id, "api-key", "andi").get_secret_value()
+    key = app.vault.reveal(splp.id, "api-key", as_lab("andi")).get_secret_value()
     assert call(issued["endpoint"], issued["key_id"], key) == 200
     sessions = [_login(keycloak, OPERATOR) for _ in range(2)]
     app.identity.validate_token(sessions[0], authorized_party="portal", check_active=True)
@@ -76,11 +78,13 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
     service = ContainmentService(app)
 
     with pytest.raises(PermissionDeniedError):  # only the CSIRT changes access
-        service.change_access(AccessRequest(ticket_id=incident, actor="sari", gateway_consumers=(consumer,),
+        service.change_access(AccessRequest(ticket_id=incident, actor="sari", auth=AuthMethod.LAB_AS,
+                                            gateway_consumers=(consumer,),
                                             idp_users=(OPERATOR,), reason="x"))
     assert call(issued["endpoint"], issued["key_id"], key) == 200
 
-    record = service.change_access(AccessRequest(ticket_id=incident, actor="rina", gateway_consumers=(consumer,),
+    record = service.change_access(AccessRequest(ticket_id=incident, actor="rina", auth=AuthMethod.LAB_AS,
+                                                 gateway_consumers=(consumer,),
                                                  idp_users=(OPERATOR,), reason="Kunci dan akun bocor."))
     assert record.applied["gateway"]["status"] == "done", record.applied
     assert record.applied["gateway"]["data"]["revoked"] == {consumer: [issued["key_id"]]}
@@ -95,11 +99,9 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
 
     # Containment revoked through the SPLP lifecycle hook: the register itself (`spbe api list`, no
     # --live, no gateway asked) says revoked, by the CSIRT, with the reason; the gateway agrees.
-    from toolkit.cli.main import cli
     from toolkit.splp.lifecycle import listing
 
-    listed = CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "api", "list", "--json"],
-                                catch_exceptions=False)
+    listed = Spbe(state_dir=app.settings.state_dir)("api", "list", "--json")
     assert listed.exit_code == 0, listed.output
     row = next(r for r in json.loads(listed.stdout) if r["ticket_id"] == splp.id)
     assert (row["status"], row["ended_by"], row["reason"]) == ("revoked", "rina", "Kunci dan akun bocor.")
@@ -109,7 +111,8 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
     assert any(e.action == "api.revoke" and e.ticket_id == incident and e.actor == "rina"
                for e in app.audit.entries())
 
-    service.release(ReleaseRequest(ticket_id=incident, actor="rina", record_id=record.id, reason="Pulih."))
+    service.release(ReleaseRequest(ticket_id=incident, actor="rina", auth=AuthMethod.LAB_AS,
+                                   record_id=record.id, reason="Pulih."))
     assert app.identity.get_user(OPERATOR).enabled
     _login(keycloak, OPERATOR)
     assert call(issued["endpoint"], issued["key_id"], key) == 401  # a leaked key stays dead
@@ -122,12 +125,13 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
 def test_change_of_access_also_disables_the_consumers_oauth2_client(app: App, keycloak: KeycloakFake) -> None:
     """Revoking the keys alone would leave the OAuth2 client able to mint new tokens."""
     consumer = f"simpus-{uuid.uuid4().hex[:6]}"
-    splp, jobs = issue(app, consumer, jenis_kredensial="oauth2")
+    _splp, jobs = issue(app, consumer, jenis_kredensial="oauth2")
     assert all(j.error is None for j in jobs), [j.error for j in jobs]
     assert app.identity.get_client(consumer).enabled
     incident = _incident(app)
     record = ContainmentService(app).change_access(AccessRequest(
-        ticket_id=incident, actor="rina", gateway_consumers=(consumer,), reason="Klien OAuth2 bocor."))
+        ticket_id=incident, actor="rina", auth=AuthMethod.LAB_AS,
+            gateway_consumers=(consumer,), reason="Klien OAuth2 bocor."))
     gateway = record.applied["gateway"]
     assert gateway["status"] == "done" and gateway["data"]["oauth2_disabled"] == [consumer], gateway
     assert not app.identity.get_client(consumer).enabled

@@ -17,6 +17,7 @@ from toolkit.catalog.loader import load_catalog
 from toolkit.catalog.models import FieldSpec, Service
 from toolkit.engine.desk import admit
 from toolkit.errors import IncompleteRequestError, InvalidInputError
+from toolkit.settings import Settings
 
 CATALOG = load_catalog()
 TICKET = "SPBE-2025-00042"
@@ -51,7 +52,8 @@ def intake(service: Service, fields: Mapping[str, Any]) -> dict[str, Any] | None
     """The cleaned request as the service desk stores it, or None when the desk refuses it."""
     kinds = [a.name for a in service.requirements.attachments if a.required]
     try:
-        return admit(service, {k: v for k, v in fields.items() if v is not None}, kinds)
+        return admit(service, {k: v for k, v in fields.items() if v is not None}, kinds,
+                     register=Settings().splp_register)
     except (InvalidInputError, IncompleteRequestError):
         return None
 
@@ -60,7 +62,7 @@ def action_context(service: Service, fields: Mapping[str, Any], **settings: Any)
     """What the actions' planning code reads of an `ActionContext`, around a stored ticket's fields."""
     return SimpleNamespace(
         ticket=SimpleNamespace(id=TICKET, fields=dict(fields), service_id=service.id), service=service,
-        timeline=[], prior={}, settings=SimpleNamespace(**settings),
+        timeline=[], prior={}, settings=SimpleNamespace(**({"splp_register": Settings().splp_register} | settings)),
     )
 
 

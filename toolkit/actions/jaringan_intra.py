@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
+from toolkit.catalog.models import StepPurpose
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import ActionFailedError, ConflictError, InvalidInputError, NotFoundError
 from toolkit.network.allocation import Allocation, DeviceObservation, SegmentAllocator, SiteObservation
@@ -28,8 +29,7 @@ from toolkit.network.inventory import ID_RE, NetworkInventory, load_inventory
 from toolkit.network.plan import NetworkChange, build_change
 from toolkit.network.runner_factory import build_runner
 from toolkit.private_files import write_private
-
-PLAN_APPROVAL_STEP = "persetujuan-rencana-konfigurasi"
+from toolkit.tickets.models import EventKind
 
 
 class JaringanRequest(BaseModel):
@@ -97,13 +97,13 @@ def segment_change(inventory: NetworkInventory, ticket_id: str, request: Jaringa
 
 
 def network_inventory(ctx: ActionContext) -> NetworkInventory:
-    return load_inventory(ctx.settings.network.inventory)
+    return load_inventory(ctx.settings.network.inventory_file())
 
 
 def runner(ctx: ActionContext, run: RunContext, inventory: NetworkInventory, site: str) -> NetworkRunner:
     """The fan-out runner, with every device secret of the site taught to the job's masker first."""
     devices = inventory.site(site).devices
-    network = build_runner(ctx.settings, inventory, devices)
+    network = build_runner(ctx.settings, inventory)
     for device in devices:
         resolved = network.resolver.device(device)
         run.mask.add(resolved.password)
@@ -126,17 +126,22 @@ def analysis_facts(ctx: ActionContext) -> dict[str, Any]:
     raise NotFoundError(f"ticket {ctx.ticket.id} has no successful network analysis to build on")
 
 
+def _plan_approval_id(ctx: ActionContext) -> str:
+    approval = ctx.service.step_with(StepPurpose.PLAN_APPROVAL)
+    return approval.id if approval is not None else "-"
+
+
 def approved_change(ctx: ActionContext) -> tuple[NetworkChange, dict[str, Any]]:
     """The analysed plan, after checking it is intact and (when the catalog has the step) approved."""
     facts = analysis_facts(ctx)
     change = NetworkChange.model_validate(facts["plan"])
     if plan_digest(change, facts["rendered"]) != facts["plan_digest"]:
         raise ConflictError("the recorded network plan does not match its digest; run the analysis again")
-    step_ids = {s.id for s in ctx.service.steps}
-    if PLAN_APPROVAL_STEP in step_ids and not any(
-        e.kind == "approved" and e.step_id == PLAN_APPROVAL_STEP for e in ctx.timeline
+    approval = ctx.service.step_with(StepPurpose.PLAN_APPROVAL)
+    if approval is not None and not any(
+        e.kind == EventKind.APPROVED and e.step_id == approval.id for e in ctx.timeline  # the trusted timeline
     ):
-        raise ConflictError(f"the network plan of {ctx.ticket.id} is not approved ({PLAN_APPROVAL_STEP})")
+        raise ConflictError(f"the network plan of {ctx.ticket.id} is not approved ({approval.id})")
     return change, facts
 
 
@@ -210,7 +215,7 @@ class NetworkAnalyseAction:
         }}}
         comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "rencana_jaringan", {
             "analisis": facts["network"]["analysis"], "lampiran": [a.name for a in artifacts], "job_id": run.job_id,
-            "langkah_persetujuan": PLAN_APPROVAL_STEP,
+            "langkah_persetujuan": _plan_approval_id(ctx),
         })
         return ActionResult(ok=True, comment=run.mask(comment), facts=facts, artifacts=artifacts,
                             summary=f"site {site.id}: VLAN {change.vlan_id}, {change.subnet}, "
@@ -295,7 +300,7 @@ class NetworkQualityTestAction:
                 "thresholds": ctx.settings.network.quality.model_dump(mode="json")}
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
-        from toolkit.lab.segment_prober import LabSegmentProber
+        from toolkit.network.probers import segment_prober
         from toolkit.network.quality import evaluate, targets_for
         from toolkit.network.session import DeviceSession
         from toolkit.settings import QualityThresholds
@@ -311,8 +316,7 @@ class NetworkQualityTestAction:
             with DeviceSession(network.resolver.device(site.device(device)), network.session_options) as session:
                 return session.running_config()
 
-        prober = LabSegmentProber(ctx.settings.lab_dir, ctx.settings.network.lab_name or ctx.settings.lab_name,
-                                  inventory, running_config)
+        prober = segment_prober(ctx.settings, inventory, running_config)
         targets = targets_for(change, inventory)
         run.log(f"probing {len(targets)} target(s) from VLAN {change.vlan_id} ({change.subnet})")
         report = evaluate(prober.probe(change, targets, thresholds), thresholds)

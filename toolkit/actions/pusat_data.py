@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import SecretStr, ValidationError
 
@@ -45,7 +45,7 @@ class AnsiblePlaybookAction:
     name = ""
     playbook = ""
     idempotent = True
-    secret_vars: dict[str, str] = {}
+    secret_vars: ClassVar[dict[str, str]] = {}  # extra var -> settings secret, resolved at execution
 
     def target(self, ctx: ActionContext) -> tuple[str, str]:
         raise NotImplementedError
@@ -176,7 +176,7 @@ class InstallMonitoringAction(AnsiblePlaybookAction):
 class ConfigureBackupAction(AnsiblePlaybookAction):
     name = "ansible.configure_backup"
     playbook = "configure_backup.yml"
-    secret_vars = {"spbe_backup_password": "backup_password"}
+    secret_vars: ClassVar[dict[str, str]] = {"spbe_backup_password": "backup_password"}
 
     def target(self, ctx: ActionContext) -> tuple[str, str]:
         return provisioned_host(ctx)

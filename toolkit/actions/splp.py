@@ -40,6 +40,7 @@ from toolkit.splp import oauth2
 from toolkit.splp.apis import check_provider, gateway_from_settings, load_register
 from toolkit.splp.issued import IssuedCredential, IssuedStore
 from toolkit.splp.token_route import TokenRouteSpec, token_routes_from_settings
+from toolkit.tickets.models import EventKind
 
 SECRET_NAME = "api-key"  # noqa: S105 - the vault entry's name, not a secret
 OAUTH2_SECRET_NAME = "oauth2-client-secret"  # noqa: S105 - the vault entry's name
@@ -80,7 +81,7 @@ def _errors(exc: ValidationError) -> InvalidInputError:
 
 def issue_request(ctx: ActionContext) -> IssueRequest:
     fields = ctx.ticket.fields
-    api = load_register().get(str(fields.get("api_id", "")))
+    api = load_register(ctx.settings.splp_register).get(str(fields.get("api_id", "")))
     try:
         request = IssueRequest(ticket=ctx.ticket.id, api=str(fields.get("api_id", "")),
                                consumer=str(fields.get("aplikasi_konsumen", "")),
@@ -98,7 +99,7 @@ def issue_request(ctx: ActionContext) -> IssueRequest:
 
 def approver_of(ctx: ActionContext) -> str:
     """Who recorded the approval of this ticket (the timeline is the record of decisions)."""
-    approvals = [e for e in ctx.timeline if str(e.kind) == "approved"]
+    approvals = [e for e in ctx.timeline if e.kind == EventKind.APPROVED]
     if not approvals:
         raise NotFoundError(f"ticket {ctx.ticket.id} has no recorded approval")
     return approvals[-1].actor
@@ -139,7 +140,7 @@ class IssueEndpointAction:
 
     def plan(self, ctx: ActionContext) -> dict[str, Any]:
         request = issue_request(ctx)
-        check_provider(ctx.ticket.service_id, dict(ctx.ticket.fields), approver_of(ctx))
+        check_provider(ctx.service, dict(ctx.ticket.fields), approver_of(ctx), register=ctx.settings.splp_register)
         calls = ["ensure_route", "ensure_consumer", "issue_key_credential", "restrict_to_api", "set_rate_limit",
                  "vault.put"]
         if request.oauth2:

@@ -4,7 +4,7 @@ A checkpoint says "the chain had ``hash`` at position ``seq`` at time ``at``", w
 checkpoint key. The chain alone cannot show that its newest entries were removed (a shorter chain
 is still a valid chain); a checkpoint of a later head can. Copies go to an append-only JSON-lines
 file outside ``state_dir`` (`CheckpointFile`, after every N appends) and, from `spbe serve` and
-`spbe audit checkpoint`, onto the tickets whose entries they cover (`toolkit.audit.publish`).
+`spbe audit checkpoint`, onto the tickets whose entries they cover (`toolkit.engine.audit_checkpoints`).
 
 `check` compares checkpoints with the chain and words what it finds for `spbe audit verify`.
 """

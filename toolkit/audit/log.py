@@ -278,6 +278,14 @@ class AuditLog:
             rows = db.execute(query, args).fetchall()
         return [self._entry(row) for row in reversed(rows)]
 
+    def count_since(self, action: str, after_seq: int = 0) -> tuple[int, int]:
+        """How many entries of ``action`` come after ``after_seq``, and the newest seq: a caller that
+        keeps a running total (the metrics endpoint) reads only what was appended since it last asked."""
+        with self._tx("DEFERRED") as db:
+            row = db.execute("SELECT COUNT(*) FILTER (WHERE action = ?), MAX(seq) FROM audit WHERE seq > ?",
+                             (action, int(after_seq))).fetchone()
+        return int(row[0]), int(row[1] if row[1] is not None else after_seq)
+
     def head(self) -> tuple[int, str]:
         """The newest ``(seq, hash)``."""
         with self._tx("DEFERRED") as db:

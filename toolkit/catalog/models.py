@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from toolkit.catalog.formats import FORMATS
+from toolkit.catalog.roles import RoleBook
 from toolkit.errors import NotFoundError, UnknownServiceError
 
 # Kebab-case ids (services, steps, roles, SLA variants); snake-case names (fields, attachments),
@@ -211,6 +212,20 @@ class StepKind(StrEnum):
 AUTOMATED_KINDS = frozenset({StepKind.ACTION, StepKind.DOCUMENT, StepKind.NOTIFY})
 
 
+class StepPurpose(StrEnum):
+    """What a step means to the engine beyond its kind, declared in the catalog instead of guessed
+    from positions: the koordinator's completeness check, the closing step, the approval of a
+    rendered network plan (the plan's digest is what is approved)."""
+
+    COMPLETENESS_CHECK = "completeness-check"
+    CLOSING = "closing"
+    PLAN_APPROVAL = "plan-approval"
+
+
+_PURPOSE_KIND = {StepPurpose.COMPLETENESS_CHECK: StepKind.HUMAN, StepPurpose.CLOSING: StepKind.HUMAN,
+                 StepPurpose.PLAN_APPROVAL: StepKind.APPROVAL}
+
+
 class Step(_Frozen):
     """One procedure of the SOP. ``actor`` is the role the SOP names as doing the step (for a
     *notify* step where the SOP says "Pemohon menerima notifikasi", the recipient). ``action`` is
@@ -234,9 +249,13 @@ class Step(_Frozen):
     # Fields whose value this step's actor decides during the procedure (a branch of the SOP: the kind
     # of incident, the need for outside help); see `toolkit.decisions`.
     decides: tuple[Identifier, ...] = ()
+    purpose: StepPurpose | None = None
 
     @model_validator(mode="after")
     def _bound(self) -> Step:
+        wanted = _PURPOSE_KIND.get(self.purpose) if self.purpose else None
+        if wanted is not None and self.kind is not wanted:
+            raise ValueError(f"purpose: a '{self.purpose}' step must be of kind '{wanted}', not '{self.kind}'")
         if self.kind in AUTOMATED_KINDS:
             if not self.action:
                 raise ValueError(f"action: required for kind '{self.kind}' (step '{self.id}')")
@@ -306,6 +325,22 @@ class Sla(_Frozen):
         return self.variants[-1]
 
 
+class IncidentSpec(_Frozen):
+    """The service handles security incidents: the CSIRT may contain only once the step named here is
+    done (and, where the SOP branches, only when ``verified_when`` holds: Surakarta's row 4 makes it a
+    security incident only when ``jenis_insiden`` is ``keamanan``)."""
+
+    verification_step: Slug
+    verified_when: Condition | None = None
+
+
+class ApprovalScope(_Frozen):
+    """Approvals of this service are scoped to the providers of one API: the ticket field named here
+    holds the API id, and only a provider of that API in the SPLP register may approve (SOP 004 step 3)."""
+
+    provider_of_field: Identifier
+
+
 class Service(_Frozen):
     id: Slug
     seed: Text
@@ -319,9 +354,12 @@ class Service(_Frozen):
     products: tuple[str, ...] = ()
     complaint_channels: tuple[str, ...] = ()
     guarantees: tuple[str, ...] = ()
+    incident: IncidentSpec | None = None
+    approval_scope: ApprovalScope | None = None
 
     @model_validator(mode="after")
     def _coherent(self) -> Service:
+        self._check_purposes()
         seen: set[str] = set()
         last_no = 0
         for index, step in enumerate(self.steps):
@@ -345,6 +383,35 @@ class Service(_Frozen):
             if variant.when is not None:
                 self._check_condition(variant.when, f"sla.variants.{index}.when")
         return self
+
+    def _check_purposes(self) -> None:
+        ids = [s.id for s in self.steps]
+        for purpose in (StepPurpose.COMPLETENESS_CHECK, StepPurpose.CLOSING):
+            marked = [s.id for s in self.steps if s.purpose is purpose]
+            if len(marked) > 1:
+                raise ValueError(f"steps: more than one '{purpose}' step: {', '.join(marked)}")
+        closing = self.step_with(StepPurpose.CLOSING)
+        if closing is not None:
+            after = self.steps[ids.index(closing.id) + 1:]
+            if any(s.kind is not StepKind.NOTIFY for s in after):
+                raise ValueError(f"steps: only notify steps may follow the closing step '{closing.id}'")
+        check = self.step_with(StepPurpose.COMPLETENESS_CHECK)
+        approvals = [i for i, s in enumerate(self.steps) if s.kind is StepKind.APPROVAL]
+        if check is not None and approvals and ids.index(check.id) > approvals[0]:
+            raise ValueError(f"steps: the completeness check '{check.id}' must come before the first approval")
+        if self.incident is not None:
+            if self.incident.verification_step not in ids:
+                raise ValueError(f"incident.verification_step: '{self.incident.verification_step}' is not a step")
+            if self.incident.verified_when is not None:
+                self._check_condition(self.incident.verified_when, "incident.verified_when")
+        if self.approval_scope is not None:
+            field = self.approval_scope.provider_of_field
+            if field not in {spec.name for spec in self.requirements.fields}:
+                raise ValueError(f"approval_scope.provider_of_field: '{field}' is not a declared field")
+
+    def step_with(self, purpose: StepPurpose) -> Step | None:
+        """The step the catalog declares for ``purpose`` (the first, for purposes several steps may share)."""
+        return next((s for s in self.steps if s.purpose is purpose), None)
 
     def _check_condition(self, condition: Condition, path: str) -> None:
         declared = {spec.name: spec for spec in self.requirements.fields}
@@ -393,6 +460,7 @@ class Service(_Frozen):
 
 class Catalog(_Frozen):
     entries: tuple[Service, ...] = ()
+    roles: RoleBook = Field(default_factory=lambda: RoleBook(roles=()))
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Catalog:
@@ -400,6 +468,11 @@ class Catalog(_Frozen):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"entries: duplicate service id(s): {', '.join(duplicates)}")
+        known = self.roles.ids()
+        for service in self.entries if known else ():
+            unknown = sorted(set(service.roles) - known)
+            if unknown:
+                raise ValueError(f"entries: {service.id} names role(s) not in roles.yaml: {', '.join(unknown)}")
         return self
 
     def get(self, service_id: str) -> Service:

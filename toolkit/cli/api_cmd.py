@@ -69,7 +69,8 @@ def _render(obj, outcomes, as_json) -> None:  # type: ignore[no-untyped-def]
 @api_group.command("revoke")
 @click.argument("consumer", required=False)
 @click.option("--ticket", "ticket_id", help="The SPLP ticket whose credential to revoke (instead of CONSUMER).")
-@click.option("--as", "actor", required=True, help="Who revokes: the API's provider, koordinator-layanan or csirt.")
+@click.option("--as", "actor", help="Lab and demo only: who revokes (else your OS account's person); the API's "
+                                    "provider, koordinator-layanan or csirt.")
 @click.option("--reason", required=True, help="Why (recorded in the audit log and on the ticket).")
 @JSON_OPTION
 @click.pass_obj
@@ -78,21 +79,23 @@ def api_revoke(obj, consumer, ticket_id, actor, reason, as_json) -> None:  # typ
     if bool(consumer) == bool(ticket_id):
         raise InvalidInputError("name either a CONSUMER or --ticket", errors=[("consumer", "one of")])
     if ticket_id:
-        outcomes = [lifecycle.revoke_credential(obj.app, ticket_id, actor=actor, reason=reason)]
+        outcomes = [lifecycle.revoke_credential(obj.app, ticket_id, principal=obj.principal(actor), reason=reason)]
     else:
-        outcomes = lifecycle.revoke_consumer(obj.app, consumer, actor=actor, reason=reason)
+        outcomes = lifecycle.revoke_consumer(obj.app, consumer, principal=obj.principal(actor), reason=reason)
     _render(obj, outcomes, as_json)
 
 
 @api_group.command("rotate")
 @click.option("--ticket", "ticket_id", required=True, help="The SPLP ticket whose credential to rotate.")
-@click.option("--as", "actor", required=True, help="Who rotates: the API's provider, koordinator-layanan or csirt.")
+@click.option("--as", "actor", help="Lab and demo only: who rotates (else your OS account's person); the API's "
+                                    "provider, koordinator-layanan or csirt.")
 @click.option("--reason", required=True, help="Why (recorded in the audit log and on the ticket).")
 @JSON_OPTION
 @click.pass_obj
 def api_rotate(obj, ticket_id, actor, reason, as_json) -> None:  # type: ignore[no-untyped-def]
     """Issue a new secret for the ticket's consumer; the old one stops working at the gateway."""
-    _render(obj, [lifecycle.rotate_credential(obj.app, ticket_id, actor=actor, reason=reason)], as_json)
+    _render(obj, [lifecycle.rotate_credential(obj.app, ticket_id, principal=obj.principal(actor), reason=reason)],
+            as_json)
 
 
 @api_group.command("expire")

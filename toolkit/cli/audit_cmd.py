@@ -51,7 +51,7 @@ def audit_verify(obj, as_json) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def audit_checkpoint(obj, as_json) -> None:  # type: ignore[no-untyped-def]
     """Write a signed checkpoint of the head and post it to the tickets with new entries."""
-    from toolkit.audit.publish import publish_checkpoint
+    from toolkit.engine.audit_checkpoints import publish_checkpoint
 
     published = publish_checkpoint(obj.app)
     if as_json:

@@ -23,11 +23,13 @@ from toolkit.containment.models import (
     ReleaseRequest,
 )
 from toolkit.containment.service import ContainmentService
-from toolkit.errors import InvalidInputError
+from toolkit.domain.principal import Principal
+from toolkit.errors import InvalidInputError, ToolkitError
 
 M = TypeVar("M", bound=BaseModel)
 TICKET = click.option("--ticket", "ticket_id", required=True, help="The incident ticket (verified as an incident).")
-AS = click.option("--as", "actor", required=True, help="Username acting (must hold the csirt role).")
+AS = click.option("--as", "actor", help="Lab and demo only: the username acting (else your OS account's person); "
+                                       "must hold the csirt role.")
 REASON = click.option("--reason", default="", help="Why; posted to the ticket.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 VERBOSE = click.option("--progress/--quiet", default=False, help="Show playbook output on stderr.")
@@ -38,13 +40,22 @@ OPERATIONS = {IsolateHostRequest: "isolate_host", QuarantinePortRequest: "quaran
 
 
 def _request(model: type[M], **values: Any) -> M:
-    """The validated request; a refusal is audited (every containment attempt is) and names the field."""
+    """The validated request; a refusal is audited (every containment attempt is) and names the field.
+    ``actor`` is the ``--as`` value: it becomes the principal's user and how it was authenticated."""
+    operation = "release" if click.get_current_context().command_path.split()[1:2] == ["release"] \
+        else OPERATIONS.get(model, "unknown")
+    as_user = values.pop("actor")
+    try:
+        principal = click.get_current_context().obj.principal(as_user)
+    except ToolkitError as exc:  # an unknown --as user, an unmapped OS account: refused, and audited
+        _service(False).refuse_invalid(operation, str(values.get("ticket_id", "")), str(as_user or "-"),
+                                       [("actor", str(exc))], error=type(exc).__name__)
+        raise
+    values |= {"actor": principal.user, "auth": principal.auth}
     try:
         return model(**values)
     except ValidationError as exc:
         errors = [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
-        operation = "release" if click.get_current_context().command_path.split()[1:2] == ["release"] \
-            else OPERATIONS.get(model, "unknown")
         _service(False).refuse_invalid(operation, str(values.get("ticket_id", "")), str(values.get("actor", "")),
                                        errors)
         raise InvalidInputError("; ".join(f"{f}: {m}" for f, m in errors), errors=errors) from None
@@ -138,8 +149,8 @@ def contain_access(ticket_id: str, actor: str, host: str | None, accounts: tuple
 @JSON
 def contain_inspect(host: str, ticket_id: str, actor: str, as_json: bool) -> None:
     """Read HOST's firewall, listening sockets, processes and users (changes nothing)."""
-    _request(IsolateHostRequest, ticket_id=ticket_id, actor=actor, host=host)
-    state = _service(False).inspect_host(ticket_id, actor, host)
+    request = _request(IsolateHostRequest, ticket_id=ticket_id, actor=actor, host=host)
+    state = _service(False).inspect_host(ticket_id, Principal(user=request.actor, auth=request.auth), host)
     console = click.get_current_context().obj.console
     if as_json:
         emit_json(console, state)

@@ -21,7 +21,8 @@ def evidence_group() -> None:
 
 @evidence_group.command("collect")
 @click.argument("ticket_id")
-@click.option("--as", "actor", required=True, help="CSIRT member collecting (recorded as custodian).")
+@click.option("--as", "actor", help="Lab and demo only: the CSIRT member collecting (else your OS account's "
+                                    "person); recorded as custodian.")
 @click.option("--log", "logs", multiple=True, metavar="PATH", help="Log file or 'dir/' (repeatable; must be allowed).")
 @click.option("--hash", "hashes", multiple=True, metavar="PATH", help="File to hash on the host (repeatable).")
 @click.option("--host", help="Inventory host (default: the ticket's objek_terdampak).")
@@ -29,7 +30,8 @@ def evidence_group() -> None:
 @click.pass_obj
 def collect_cmd(obj, ticket_id, actor, logs, hashes, host, as_json) -> None:  # type: ignore[no-untyped-def]
     """Collect volatile data, logs and file hashes from the affected host into a sealed bundle."""
-    result = collect_for_ticket(obj.app, ticket_id, actor, list(logs) or None, list(hashes) or None, host)
+    result = collect_for_ticket(obj.app, ticket_id, obj.principal(actor), list(logs) or None, list(hashes) or None,
+                                host)
     if as_json:
         emit_json(obj.console, {"bundle": str(result.bundle_dir), "bundle_id": result.manifest.bundle_id,
                                 "manifest_sha256": result.manifest_sha256, "files": len(result.manifest.files)})
@@ -40,12 +42,12 @@ def collect_cmd(obj, ticket_id, actor, logs, hashes, host, as_json) -> None:  # 
 
 @evidence_group.command("verify")
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.option("--as", "actor", default="cli", show_default=True, help="Who verifies (audited).")
+@click.option("--as", "actor", help="Lab and demo only: who verifies (audited); else your OS account.")
 @JSON_OPTION
 @click.pass_obj
 def verify_cmd(obj, bundle, actor, as_json) -> None:  # type: ignore[no-untyped-def]
     """Check BUNDLE (a directory or .tar.gz): every file, the manifest, the custody chain, the ledger."""
-    result = verify_bundle(obj.app, bundle, actor)
+    result = verify_bundle(obj.app, bundle, obj.reader(actor))
     if as_json:
         emit_json(obj.console, result)
     else:

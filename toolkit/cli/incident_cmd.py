@@ -43,7 +43,8 @@ def escalate_command(obj, once, interval, as_json) -> None:  # type: ignore[no-u
 
 @click.command("decide")
 @click.argument("ticket_id")
-@click.option("--as", "actor", required=True, help="Who decides (the role of the step that decides the field).")
+@click.option("--as", "actor", help="Lab and demo only: who decides (else your OS account's person); must hold "
+                                    "the role of the step that decides the field.")
 @click.option("--set", "pairs", multiple=True, required=True, metavar="FIELD=VALUE",
               help="The decision, e.g. jenis_insiden=umum or bantuan_eksternal=ya (repeatable).")
 @click.option("--reason", required=True, help="Why (recorded on the ticket and in the audit log).")
@@ -59,5 +60,5 @@ def decide_command(obj, ticket_id, actor, pairs, reason) -> None:  # type: ignor
             raise InvalidInputError(f"--set expects FIELD=VALUE once per field, got {pair!r}",
                                     errors=[("set", "format")])
         raw[name] = value
-    decide(obj.app, ticket_id, actor, raw, reason)
+    decide(obj.app, ticket_id, obj.principal(actor), raw, reason)
     obj.console.print(f"{plain(ticket_id)}: keputusan dicatat ({plain(', '.join(raw))})")

@@ -32,14 +32,15 @@ def _only_record(records: list[VaultRecord], ticket_id: str) -> str:
 @secret_group.command("reveal")
 @click.argument("ticket_id")
 @click.option("--name", help="Which secret of the ticket (needed when it holds more than one).")
-@click.option("--as", "actor", required=True, help="Username collecting it (must be the ticket's applicant).")
+@click.option("--as", "actor", help="Lab and demo only: who collects it (else your OS account's person); must be "
+                                    "the ticket's applicant.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def secret_reveal(obj, ticket_id, name, actor, as_json) -> None:  # type: ignore[no-untyped-def]
     """Show a ticket's secret once; a second reveal is refused and audited."""
     vault = obj.app.vault
     name = name or _only_record(vault.records(ticket_id), ticket_id)
-    secret = vault.reveal(ticket_id, name, actor)
+    secret = vault.reveal(ticket_id, name, obj.principal(actor))
     record = vault.masked(ticket_id, name)
     if as_json:
         emit_json(obj.console, {"ticket_id": ticket_id, "name": name, "secret": secret.get_secret_value(),

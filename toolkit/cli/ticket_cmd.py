@@ -12,7 +12,8 @@ from toolkit.errors import InvalidInputError
 from toolkit.tickets import attachment_files
 from toolkit.tickets.models import AttachmentUpload, TicketStatus
 
-AS_OPTION = click.option("--as", "actor", required=True, help="Username acting (must hold the step's role).")
+AS_OPTION = click.option("--as", "actor", help="Lab and demo only: act as this username (else the person mapped "
+                                                "to your OS account); must hold the step's role.")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
@@ -54,7 +55,8 @@ def ticket_group() -> None:
 @click.pass_obj
 def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> None:  # type: ignore[no-untyped-def]
     """Open a ticket for SERVICE_ID; refused with the exact missing or malformed requirement."""
-    ticket = desk.open_ticket(obj.app, service_id, actor, title, _fields(fields), _attachments(attachments))
+    ticket = desk.open_ticket(obj.app, service_id, obj.principal(actor), title, _fields(fields),
+                              _attachments(attachments))
     if as_json:
         emit_json(obj.console, ticket)
     else:
@@ -88,7 +90,7 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
     ticket = app.tickets.get(ticket_id)
     service = app.catalog.get(ticket.service_id)
     timeline = app.tickets.timeline(ticket_id)
-    state = progress(service, ticket, timeline, app.queue)
+    state = progress(service, ticket, timeline, app.queue, app.policy)
     roles = app.directory.person(viewer).roles if viewer else frozenset()
     fields = visible_fields(service, ticket, roles)
     state_ticket, ticket = ticket, redact_ticket(service, ticket, roles)  # a confidential reporter stays hidden
@@ -112,7 +114,7 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
 @click.pass_obj
 def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Completeness check by the koordinator layanan; forwards to the approver."""
-    desk.check(obj.app, ticket_id, actor)
+    desk.check(obj.app, ticket_id, obj.principal(actor))
     obj.console.print(f"{plain(ticket_id)}: lengkap, diteruskan untuk persetujuan")
 
 
@@ -123,8 +125,9 @@ def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def approve_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
     """Approve (only the SOP's approver, never the requester)."""
-    desk.approve(obj.app, ticket_id, actor, reason)
-    obj.console.print(f"{plain(ticket_id)}: disetujui oleh {plain(actor)}")
+    principal = obj.principal(actor)
+    desk.approve(obj.app, ticket_id, principal, reason)
+    obj.console.print(f"{plain(ticket_id)}: disetujui oleh {principal.user}")
 
 
 @ticket_group.command("defer")
@@ -134,8 +137,9 @@ def approve_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyp
 @click.pass_obj
 def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
     """Defer (tunda) with a written reason."""
-    desk.defer(obj.app, ticket_id, actor, reason)
-    obj.console.print(f"{plain(ticket_id)}: ditunda oleh {plain(actor)}")
+    principal = obj.principal(actor)
+    desk.defer(obj.app, ticket_id, principal, reason)
+    obj.console.print(f"{plain(ticket_id)}: ditunda oleh {principal.user}")
 
 
 @ticket_group.command("advance")
@@ -146,7 +150,7 @@ def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped
 @click.pass_obj
 def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[no-untyped-def]
     """Record a human step of the SOP as done (e.g. application installation, UAT)."""
-    desk.record_step(obj.app, ticket_id, actor, step_id, note)
+    desk.record_step(obj.app, ticket_id, obj.principal(actor), step_id, note)
     obj.console.print(f"{plain(ticket_id)}: langkah {plain(step_id)} dicatat selesai")
 
 
@@ -157,7 +161,7 @@ def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[n
 @click.pass_obj
 def close_cmd(obj, ticket_id, actor, note) -> None:  # type: ignore[no-untyped-def]
     """Close the ticket (koordinator layanan) once only notifications remain."""
-    desk.close(obj.app, ticket_id, actor, note)
+    desk.close(obj.app, ticket_id, obj.principal(actor), note)
     obj.console.print(f"{plain(ticket_id)}: ditutup")
 
 
@@ -168,7 +172,7 @@ def close_cmd(obj, ticket_id, actor, note) -> None:  # type: ignore[no-untyped-d
 @click.pass_obj
 def comment_cmd(obj, ticket_id, actor, text) -> None:  # type: ignore[no-untyped-def]
     """Add a comment."""
-    desk.comment(obj.app, ticket_id, actor, text)
+    desk.comment(obj.app, ticket_id, obj.principal(actor), text)
 
 
 @ticket_group.command("assign")
@@ -178,7 +182,7 @@ def comment_cmd(obj, ticket_id, actor, text) -> None:  # type: ignore[no-untyped
 @click.pass_obj
 def assign_cmd(obj, ticket_id, actor, assignee) -> None:  # type: ignore[no-untyped-def]
     """Assign the ticket to a person (koordinator layanan)."""
-    desk.assign(obj.app, ticket_id, actor, assignee)
+    desk.assign(obj.app, ticket_id, obj.principal(actor), assignee)
 
 
 @ticket_group.command("wait")
@@ -200,7 +204,7 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
     reported: set[str] | None = None  # steps already done when we started are not repeated
     while True:
         ticket = app.tickets.get(ticket_id)
-        state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue)
+        state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue, app.policy)
         done = [s for s in state.steps if s.status.value == "done"]
         if reported is None:
             reported = {s.step.id for s in done}

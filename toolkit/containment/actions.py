@@ -15,12 +15,13 @@ from typing import Any
 
 from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
 from toolkit.containment.models import IsolateHostRequest
+from toolkit.containment.service import ContainmentService
+from toolkit.domain.policy import COMPLETING_KINDS
+from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from toolkit.private_files import write_private
-from toolkit.tickets.models import EventKind
 
 TARGET_FIELD = "objek_terdampak"
-_DECISIONS = frozenset({EventKind.APPROVED, EventKind.STEP_COMPLETED, EventKind.CHECKED})
 
 
 def trigger_actor(ctx: ActionContext) -> str:
@@ -29,7 +30,7 @@ def trigger_actor(ctx: ActionContext) -> str:
     A ticket the koordinator forwarded to the CSIRT ("meneruskan tiket ke tim CSIRT": assigned to a
     member) is acted on by that assignee, whoever recorded the last decision.
     """
-    allowed = set(ctx.settings.containment.roles)
+    allowed = set(ctx.settings.containment.effective_roles())
     if ctx.ticket.assignee:
         try:
             if ctx.directory.person(ctx.ticket.assignee).roles & allowed:
@@ -37,7 +38,7 @@ def trigger_actor(ctx: ActionContext) -> str:
         except NotFoundError:
             pass
     for event in reversed(ctx.timeline):
-        if event.kind in _DECISIONS:
+        if event.kind in COMPLETING_KINDS:
             try:
                 ctx.directory.person(event.actor)
             except NotFoundError:
@@ -61,16 +62,13 @@ class IsolateHostAction:
     idempotent = True
 
     def plan(self, ctx: ActionContext) -> dict[str, Any]:
-        request = IsolateHostRequest(ticket_id=ctx.ticket.id, actor=trigger_actor(ctx), host=_target(ctx),
-                                     reason=f"Langkah SOP: {ctx.step.title}")
+        request = IsolateHostRequest(ticket_id=ctx.ticket.id, actor=trigger_actor(ctx), auth=AuthMethod.ENGINE,
+                                     host=_target(ctx), reason=f"Langkah SOP: {ctx.step.title}")
         return request.model_dump(mode="json")
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
-        from toolkit.containment.service import ContainmentService
-        from toolkit.engine.app import App
-
         started = time.monotonic()
-        service = ContainmentService(App(ctx.settings, masker=run.mask), run.log, post_comments=False)
+        service = ContainmentService(run.services, run.log, post_comments=False)
         request = IsolateHostRequest.model_validate(plan)
         record = service.isolate_host(request)
         return ActionResult(
@@ -90,12 +88,10 @@ class InspectAction:
         return {"ticket_id": ctx.ticket.id, "actor": trigger_actor(ctx), "host": _target(ctx)}
 
     def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
-        from toolkit.containment.service import ContainmentService
-        from toolkit.engine.app import App
-
         started = time.monotonic()
-        service = ContainmentService(App(ctx.settings, masker=run.mask), run.log, post_comments=False)
-        state = service.inspect_host(plan["ticket_id"], plan["actor"], plan["host"])
+        service = ContainmentService(run.services, run.log, post_comments=False)
+        principal = Principal(user=plan["actor"], auth=AuthMethod.ENGINE)
+        state = service.inspect_host(plan["ticket_id"], principal, plan["host"])
         path = run.work_dir / f"pemeriksaan-{plan['host']}-job{run.job_id}.md"
         sections = [f"## {key}\n\n```\n{value.strip() or '-'}\n```\n" for key, value in state.items()]
         write_private(path, f"# Pemeriksaan objek terdampak: {plan['host']}\n\n" + "\n".join(sections))

@@ -64,7 +64,7 @@ class HostBefore(BaseModel):
 def inventory_host(inventory: Path, name: str) -> InventoryHost:
     """Look ``name`` up with Ansible's own inventory parser; `NotFoundError` when it is not there."""
     if not inventory.is_file():
-        raise ConfigurationError(f"inventory {inventory} does not exist (is the lab up? 'spbe lab up')")
+        raise ConfigurationError(f"inventory {inventory} does not exist (settings: inventory, SPBE_INVENTORY)")
     from ansible.inventory.helpers import get_group_vars
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from toolkit.domain.principal import AuthMethod
 from toolkit.tickets.field_types import OptionalReason
 from toolkit.tickets.models import Username
 
@@ -68,27 +69,28 @@ class ContainmentStatus(StrEnum):
     RELEASED = "released"
 
 
-class _Request(BaseModel):
+class ContainmentRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     ticket_id: TicketId
     actor: Username
+    auth: AuthMethod  # how the actor was authenticated (recorded in every audit entry)
     reason: OptionalReason = ""
 
 
-class IsolateHostRequest(_Request):
+class IsolateHostRequest(ContainmentRequest):
     host: HostName
     management_cidrs: tuple[Cidr, ...] | None = Field(
         default=None, max_length=MAX_ITEMS, description="None: settings, then the inventory host's own list")
 
 
-class QuarantinePortRequest(_Request):
+class QuarantinePortRequest(ContainmentRequest):
     device: DeviceName
     interface: InterfaceName
     mode: Literal["vlan", "shutdown"] | None = Field(default=None, description="None: settings.containment")
     vlan: int | None = Field(default=None, ge=2, le=4094, description="None: settings.containment")
 
 
-class AccessRequest(_Request):
+class AccessRequest(ContainmentRequest):
     host: HostName | None = Field(default=None, description="host whose local accounts are locked")
     accounts: tuple[Account, ...] = Field(default=(), max_length=MAX_ITEMS)
     gateway_consumers: tuple[GatewayConsumer, ...] = Field(default=(), max_length=MAX_ITEMS)
@@ -99,6 +101,7 @@ class ReleaseRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     ticket_id: TicketId
     actor: Username
+    auth: AuthMethod
     record_id: str | None = Field(default=None, pattern=r"^C[0-9]{1,9}$")
     kind: ContainmentKind | None = None
     target: str | None = Field(default=None, max_length=200)

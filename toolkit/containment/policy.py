@@ -1,14 +1,13 @@
-"""Who may contain what, and when: the checks made before any target is touched.
+"""When the CSIRT may contain, and what an isolation must keep reachable.
 
-* Only holders of ``settings.containment.roles`` (the CSIRT) contain or release.
-* The ticket must be open and **verified as an incident**. Verification is read from the ticket's own
-  timeline, so it is recorded where the SOP records it:
-    1. any timeline event whose data carries ``"incident_verified": true`` (what a workflow step or a
-       CSIRT command posts when it confirms the incident); or
-    2. a completed or approved step whose catalog entry has ``verifies_incident: true``; or, until the
-       catalog marks its steps, the SOPs' own verification steps: Gorontalo's ``verifikasi-awal`` (the
-       coordinator forwards the report "jika laporan terverifikasi") and Surakarta's
-       ``penentuan-jenis-insiden`` with ``jenis_insiden = keamanan`` (a security incident, not a general one).
+* Who contains is `toolkit.domain.policy.Policy.authorize_containment` (the CSIRT; the member the
+  incident was forwarded to, once it was).
+* The ticket must be open and **verified as an incident**: the catalog names the service's verification
+  step (``incident.verification_step``) and, where the SOP branches, the condition that makes it a
+  security incident (``incident.verified_when``: Surakarta's row 4, ``jenis_insiden = keamanan``).
+  Verification is read from the ticket's *trusted* timeline (the policy's), so a forged completion of
+  the verification step verifies nothing. An event carrying ``"incident_verified": true`` counts too;
+  the policy accepts it only from the verification step's role or the CSIRT.
 * The management addresses an isolated host keeps must not lock the CSIRT out: not empty, no
   ``0.0.0.0/0`` or ``::/0`` (which isolates nothing), and they must hold the address the control node
   itself connects from (else ansible, and so the release, could never reach the host again).
@@ -24,15 +23,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.decisions import effective_fields
-from toolkit.directory import Directory, Person
-from toolkit.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from toolkit.errors import ConflictError, InvalidInputError
 from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 
-INCIDENT_SERVICES: dict[str, tuple[str, dict[str, Any]]] = {
-    # service id: (its verification step, ticket fields that must hold for it to count)
-    "insiden-siber": ("verifikasi-awal", {}),
-    "keamanan-informasi": ("penentuan-jenis-insiden", {"jenis_insiden": "keamanan"}),
-}
 _DONE_KINDS = frozenset({EventKind.APPROVED, EventKind.STEP_COMPLETED})
 
 
@@ -44,37 +37,25 @@ class Verification(BaseModel):
     by: str | None = None
 
 
-def require_role(directory: Directory, actor: str, roles: Sequence[str], operation: str) -> Person:
-    person = directory.person(actor)  # NotFoundError for an unknown user
-    if not any(person.has_role(role) for role in roles):
-        raise PermissionDeniedError(
-            f"only {' / '.join(roles)} may {operation}; {actor} holds: {', '.join(sorted(person.roles)) or 'none'}",
-            user=actor, required=list(roles))
-    return person
-
-
 def incident_verification(service: Any, ticket: Ticket, timeline: Iterable[TimelineEvent]) -> Verification:
-    """How (and whether) the ticket was verified as an incident; see the module docstring."""
+    """How (and whether) the ticket was verified as an incident; ``timeline`` is the policy's trusted one."""
     events = list(timeline)
     for event in reversed(events):
         if event.data.get("incident_verified") is True:
             return Verification(verified=True, how=f"event #{event.seq} ({event.kind.value})",
                                 event_seq=event.seq, by=event.actor)
-    marked = {s.id for s in getattr(service, "steps", ()) if getattr(s, "verifies_incident", False)}
-    default_step, required = INCIDENT_SERVICES.get(ticket.service_id, (None, {}))
-    steps = marked or ({default_step} if default_step else set())
-    if not steps:
+    if service.incident is None:
         return Verification(verified=False, how=f"service {ticket.service_id} is not an incident service")
+    step_id, condition = service.incident.verification_step, service.incident.verified_when
     fields = effective_fields(ticket.fields, events)  # a branch decided on the way (spbe ticket decide) counts
-    mismatched = {k: fields.get(k) for k, v in required.items() if fields.get(k) != v}
     for event in reversed(events):
-        if event.kind in _DONE_KINDS and event.step_id in steps:
-            if mismatched:
-                return Verification(verified=False, how=f"step {event.step_id} done but {mismatched} "
-                                                        f"(required: {required})")
-            return Verification(verified=True, how=f"step {event.step_id} ({event.kind.value})",
+        if event.kind in _DONE_KINDS and event.step_id == step_id:
+            if condition is not None and not condition.matches(fields):
+                return Verification(verified=False, how=f"step {step_id} done but not {condition.describe()} "
+                                                        f"({condition.field} = {fields.get(condition.field)})")
+            return Verification(verified=True, how=f"step {step_id} ({event.kind.value})",
                                 event_seq=event.seq, by=event.actor)
-    return Verification(verified=False, how=f"none of the verification steps {sorted(steps)} is done")
+    return Verification(verified=False, how=f"the verification step {step_id} is not done")
 
 
 def require_verified(service: Any, ticket: Ticket, timeline: Iterable[TimelineEvent]) -> Verification:

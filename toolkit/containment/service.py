@@ -20,15 +20,17 @@ from toolkit.containment.models import (
     AccessRequest,
     ContainmentKind,
     ContainmentRecord,
+    ContainmentRequest,
     ContainmentStatus,
     IsolateHostRequest,
     QuarantinePortRequest,
     ReleaseRequest,
 )
 from toolkit.containment.store import ContainmentStore
-from toolkit.engine.app import App
+from toolkit.domain.principal import Principal
 from toolkit.errors import ConflictError, InvalidInputError, ToolkitError
 from toolkit.registry import Registry
+from toolkit.services import Services
 from toolkit.tickets.models import EventKind, NewEvent
 
 log = logging.getLogger("spbe.containment")
@@ -40,10 +42,14 @@ KIND_TEXT = {
 Log = Callable[[str], None]
 
 
+def _principal(request: ContainmentRequest | ReleaseRequest) -> Principal:
+    return Principal(user=request.actor, auth=request.auth)
+
+
 class ContainmentService:
     """One per app; ``log`` receives masked progress lines (the CLI prints them, a job stores them)."""
 
-    def __init__(self, app: App, log_line: Log | None = None, gateway_factory: Callable[[], Any] | None = None,
+    def __init__(self, app: Services, log_line: Log | None = None, gateway_factory: Callable[[], Any] | None = None,
                  idp_factory: Callable[[], Any] | None = None, post_comments: bool = True) -> None:
         self.app = app
         self.post_comments = post_comments  # False in a job: the worker posts the action's result itself
@@ -65,30 +71,34 @@ class ContainmentService:
 
     # ------------------------------------------------------------------ shared steps
 
-    def refuse_invalid(self, operation: str, ticket_id: str, actor: str, errors: list[tuple[str, str]]) -> None:
-        """Audit a request refused at the boundary (malformed host, address, user...): it never got further."""
+    def refuse_invalid(self, operation: str, ticket_id: str, actor: str, errors: list[tuple[str, str]],
+                       error: str = "InvalidInputError") -> None:
+        """Audit a request refused at the boundary (malformed host, address, unknown user...): it never got
+        further."""
         masked = [(field, self.app.masker(message)[:200]) for field, message in errors]
         self.app.audit.append(str(actor)[:64] or "-", f"containment.{operation}.refused", str(ticket_id)[:64] or None,
-                              {"error": "InvalidInputError", "errors": masked})
+                              {"error": error, "errors": masked})
 
-    def _authorize(self, ticket_id: str, actor: str, operation: str) -> Any:
-        roles = self.settings.containment.roles
-        person = policy.require_role(self.app.directory, actor, roles, operation)
-        ticket = self.app.tickets.get(ticket_id)
+    def _authorize(self, request: ContainmentRequest | ReleaseRequest, operation: str) -> Any:
+        ticket = self.app.tickets.get(request.ticket_id)
+        person = self.app.policy.authorize_containment(_principal(request), ticket, operation)
         service = self.app.catalog.get(ticket.service_id)
-        verification = policy.require_verified(service, ticket, self.app.tickets.timeline(ticket_id))
+        trusted = self.app.policy.trusted(service, ticket, self.app.tickets.timeline(request.ticket_id)).events
+        verification = policy.require_verified(service, ticket, trusted)
         return person, verification
 
-    def _attempt(self, operation: str, ticket_id: str, actor: str, data: dict[str, Any],
+    def _attempt(self, operation: str, request: ContainmentRequest | ReleaseRequest, data: dict[str, Any],
                  work: Callable[[], ContainmentRecord]) -> ContainmentRecord:
+        data = {**data, "auth": request.auth.value}
         try:
             record = work()
         except ToolkitError as exc:
             outcome = "failed" if getattr(exc, "_containment_touched", False) else "refused"
-            self.app.audit.append(actor, f"containment.{operation}.{outcome}", ticket_id,
+            self.app.audit.append(request.actor, f"containment.{operation}.{outcome}", request.ticket_id,
                                   {**data, "error": type(exc).__name__, "message": self.app.masker(str(exc))})
             raise
-        self.app.audit.append(actor, f"containment.{operation}", ticket_id, {**data, **record.summary()})
+        self.app.audit.append(request.actor, f"containment.{operation}", request.ticket_id,
+                              {**data, **record.summary()})
         return record
 
     def _post(self, record: ContainmentRecord, operation: str, details: list[str], reason: str, name: str) -> None:
@@ -131,7 +141,7 @@ class ContainmentService:
         data = {"host": request.host, "management_cidrs": request.management_cidrs}
 
         def work() -> ContainmentRecord:
-            person, verification = self._authorize(request.ticket_id, request.actor, "isolate a host")
+            person, verification = self._authorize(request, "isolate a host")
             target = host.inventory_host(self.settings.effective_inventory(), request.host)
             wanted = (request.management_cidrs or self.settings.containment.management_cidrs
                       or target.csirt_cidrs())  # fmt: skip
@@ -158,7 +168,7 @@ class ContainmentService:
             ], request.reason, person.name)
             return record
 
-        return self._attempt("isolate_host", request.ticket_id, request.actor, data, work)
+        return self._attempt("isolate_host", request, data, work)
 
     def quarantine_port(self, request: QuarantinePortRequest) -> ContainmentRecord:
         cfg = self.settings.containment
@@ -168,7 +178,7 @@ class ContainmentService:
         data = {"device": request.device, "interface": request.interface, "mode": mode, "vlan": vlan}
 
         def work() -> ContainmentRecord:
-            person, verification = self._authorize(request.ticket_id, request.actor, "quarantine a switch port")
+            person, verification = self._authorize(request, "quarantine a switch port")
             switch_port.precheck(self.settings, request.device, request.interface)
             record, new = self.store.begin(request.ticket_id, ContainmentKind.QUARANTINE_PORT, target, request.actor,
                                            {**data, "verification": verification.how})
@@ -186,14 +196,14 @@ class ContainmentService:
             ], request.reason, person.name)
             return record
 
-        return self._attempt("quarantine_port", request.ticket_id, request.actor, data, work)
+        return self._attempt("quarantine_port", request, data, work)
 
     def change_access(self, request: AccessRequest) -> ContainmentRecord:
         data = {"host": request.host, "accounts": list(request.accounts),
                 "gateway_consumers": list(request.gateway_consumers), "idp_users": list(request.idp_users)}
 
         def work() -> ContainmentRecord:
-            person, verification = self._authorize(request.ticket_id, request.actor, "change access")
+            person, verification = self._authorize(request, "change access")
             if not (request.accounts or request.gateway_consumers or request.idp_users):
                 raise InvalidInputError("nothing to change: name accounts, gateway consumers or users",
                                                errors=[("access", "empty")])
@@ -228,7 +238,7 @@ class ContainmentService:
             self._post(record, "penahanan", details, request.reason, person.name)
             return record
 
-        return self._attempt("access", request.ticket_id, request.actor, data, work)
+        return self._attempt("access", request, data, work)
 
     # ------------------------------------------------------------------ release
 
@@ -258,7 +268,7 @@ class ContainmentService:
                 "target": request.target}
 
         def work() -> ContainmentRecord:
-            person, _ = self._authorize(request.ticket_id, request.actor, "release a containment")
+            person, _ = self._authorize(request, "release a containment")
             record = self._find(request)
             record = self.store.save(record.model_copy(update={"status": ContainmentStatus.RELEASING}))
             try:
@@ -274,7 +284,7 @@ class ContainmentService:
             self._post(record, "pelepasan", details, request.reason, person.name)
             return record
 
-        return self._attempt("release", request.ticket_id, request.actor, data, work)
+        return self._attempt("release", request, data, work)
 
     def _undo(self, record: ContainmentRecord) -> tuple[dict[str, Any], list[str]]:
         if record.kind == ContainmentKind.ISOLATE_HOST:
@@ -307,13 +317,13 @@ class ContainmentService:
 
     # ------------------------------------------------------------------ reads
 
-    def inspect_host(self, ticket_id: str, actor: str, host_name: str) -> dict[str, str]:
+    def inspect_host(self, ticket_id: str, principal: Principal, host_name: str) -> dict[str, str]:
         """Read-only look at a host, for the CSIRT's examination step; audited, not recorded as containment."""
-        policy.require_role(self.app.directory, actor, self.settings.containment.roles, "inspect a host")
+        self.app.policy.authorize_role(principal, self.app.policy.containment_roles, "inspect a host")
         target = host.inventory_host(self.settings.effective_inventory(), host_name)
         state = host.inspect(self.settings, target, self.work_dir, self.log_line, self.app.masker)
-        self.app.audit.append(actor, "containment.inspect", ticket_id, {"host": target.name,
-                                                                        "isolated": state.get("isolated")})
+        self.app.audit.append(principal.user, "containment.inspect", ticket_id,
+                              {"host": target.name, "isolated": state.get("isolated")} | principal.audit_data())
         return state
 
     def list(self, ticket_id: str | None = None, status: ContainmentStatus | None = None) -> list[ContainmentRecord]:

@@ -9,14 +9,17 @@ ticket exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from toolkit.catalog.models import Service, Step, StepKind, StepPurpose
 from toolkit.directory import Person
+from toolkit.domain.principal import Principal
 from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.engine.progress import progress
 from toolkit.errors import ConfigurationError, ConflictError, InvalidInputError, PermissionDeniedError
-from toolkit.splp.apis import check_provider, check_register
+from toolkit.splp.apis import check_register
 from toolkit.tickets.models import (
     AttachmentUpload,
     EventKind,
@@ -27,12 +30,6 @@ from toolkit.tickets.models import (
 )
 from toolkit.tickets.requests import check_free_text, validate_attachments, validate_request, validate_title
 from toolkit.workflow import WorkflowState
-
-APPLICANT_ROLES = frozenset({"pemohon", "pelapor"})
-
-
-def _person(app: App, username: str) -> Person:
-    return app.directory.person(username)
 
 
 def _reason(reason: str | None, what: str, field: str = "reason") -> str:
@@ -51,21 +48,18 @@ def _say(app: App, template: str, **context: Any) -> str:
 
 def _state(app: App, ticket: Ticket) -> tuple[Any, WorkflowState]:
     service = app.catalog.get(ticket.service_id)
-    return service, progress(service, ticket, app.tickets.timeline(ticket.id), app.queue)
+    return service, progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy)
 
 
-def _is_check_step(service: Any, step: Any) -> bool:
-    """The koordinator's completeness check: a human step of theirs before the first approval."""
-    approvals = [i for i, s in enumerate(service.steps) if str(s.kind) == "approval"]
-    index = service.index_of(step.id)
-    return (str(step.kind) == "human" and step.actor == "koordinator-layanan"
-            and bool(approvals) and index < approvals[0])
+def _closing_step(service: Service) -> Step:
+    closing = service.step_with(StepPurpose.CLOSING)
+    if closing is None:
+        raise ConfigurationError(f"service {service.id} declares no closing step (purpose: closing)")
+    return closing
 
 
-def _is_closing_step(service: Any, step: Any) -> bool:
-    """The human step after which only notifications remain: closing the ticket."""
-    after = service.steps[service.index_of(step.id) + 1:]
-    return str(step.kind) == "human" and all(str(s.kind) == "notify" for s in after)
+def _audit(app: App, principal: Principal, action: str, ticket_id: str, data: dict[str, Any]) -> None:
+    app.audit.append(principal.user, action, ticket_id, data | principal.audit_data())
 
 
 def _require_open(ticket: Ticket) -> None:
@@ -73,103 +67,96 @@ def _require_open(ticket: Ticket) -> None:
         raise ConflictError(f"ticket {ticket.id} is closed", ticket=ticket.id)
 
 
-def admit(service: Any, fields: Mapping[str, Any], attachment_kinds: list[str]) -> dict[str, Any]:
+def admit(service: Service, fields: Mapping[str, Any], attachment_kinds: list[str], *,
+          register: Path) -> dict[str, Any]:
     """Intake: the request's fields as stored, or the reason it is refused. Everything an approved step
-    would refuse for a reason the applicant can fix is refused here, before anyone approves it."""
+    would refuse for a reason the applicant can fix is refused here, before anyone approves it.
+    ``register`` is the SPLP register (settings.splp_register) an API-scoped request is checked against."""
     cleaned = validate_request(service, fields, attachment_kinds)
-    check_register(service.id, cleaned)
+    check_register(service, cleaned, register=register)
     return cleaned
 
 
-def open_ticket(app: App, service_id: str, requester: str, title: str, fields: Mapping[str, Any],
+def open_ticket(app: App, service_id: str, principal: Principal, title: str, fields: Mapping[str, Any],
                 attachments: list[AttachmentUpload]) -> Ticket:
     service = app.catalog.get(service_id)
-    person = _person(app, requester)
-    first = service.steps[0]
-    if not person.has_role(first.actor):
-        raise PermissionDeniedError(
-            f"{requester} does not hold the role '{first.actor}' that opens a {service_id} ticket", user=requester)
+    app.policy.authorize_open(principal, service)
+    requester = principal.user
     title = validate_title(title)
     names = [a.name for a in attachments]
     validate_attachments(service, attachments)
     kinds = [a.kind for a in attachments if a.kind]
-    cleaned = admit(service, fields, kinds)
+    cleaned = admit(service, fields, kinds, register=app.settings.splp_register)
     variant = service.sla.select(cleaned)
     draft = TicketDraft(service_id=service_id, title=title, requester=requester, fields=cleaned,
                         attachments=tuple(attachments), sla_variant=variant.id)
     ticket = app.tickets.create(draft)
-    app.audit.append(requester, "ticket.open", ticket.id,
-                     {"service": service_id, "fields": sorted(cleaned), "attachments": names, "sla": variant.id})
+    _audit(app, principal, "ticket.open", ticket.id,
+           {"service": service_id, "fields": sorted(cleaned), "attachments": names, "sla": variant.id})
     return ticket
 
 
-def check(app: App, ticket_id: str, actor: str) -> Ticket:
+def check(app: App, ticket_id: str, principal: Principal) -> Ticket:
     """The koordinator layanan's completeness check; forwards the ticket to the approver."""
     ticket = app.tickets.get(ticket_id)
     _require_open(ticket)
     service, state = _state(app, ticket)
     step = state.current
-    if step is None or not _is_check_step(service, step):
+    if step is None or step.purpose is not StepPurpose.COMPLETENESS_CHECK:
         raise ConflictError(f"ticket {ticket_id} is not waiting for a completeness check", ticket=ticket_id)
-    person = _person(app, actor)
-    if not person.has_role(step.actor):
-        raise PermissionDeniedError(f"{actor} is not a {step.actor}", user=actor)
+    person = app.policy.authorize_check(principal, step)
+    actor = principal.user
     kinds = [a.kind for a in ticket.attachments if a.kind]
-    admit(service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds)
-    approver = next((s for s in service.steps if str(s.kind) == "approval"), None)
+    admit(service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds,
+          register=app.settings.splp_register)
+    approver = next((s for s in service.steps if s.kind is StepKind.APPROVAL), None)
     text = _say(app, "kelengkapan", tiket={"id": ticket.id}, petugas=person.name,
                 penyetuju=approver.actor if approver else "-")
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.CHECKED, actor=actor, text=text, step_id=step.id,
                                          dedupe_key=_decision_key(ticket_id, step.id)))
-    app.audit.append(actor, "ticket.check", ticket_id, {"step": step.id, "result": "lengkap"})
+    _audit(app, principal, "ticket.check", ticket_id, {"step": step.id, "result": "lengkap"})
     return app.tickets.get(ticket_id)
 
 
-def _approval_step(app: App, ticket: Ticket, actor: str) -> tuple[Any, Person]:
+def _approval_step(app: App, ticket: Ticket, principal: Principal) -> tuple[Step, Person]:
     _require_open(ticket)
-    _, state = _state(app, ticket)
+    service, state = _state(app, ticket)
     step = state.current
-    if step is None or str(step.kind) != "approval":
+    if step is None or step.kind is not StepKind.APPROVAL:
         raise ConflictError(f"ticket {ticket.id} is not waiting for an approval", ticket=ticket.id,
                             current=step.id if step else None)
-    person = _person(app, actor)
-    if actor == ticket.requester:
-        raise PermissionDeniedError(f"{actor} opened ticket {ticket.id} and may not decide on it", user=actor)
-    if not person.has_role(step.actor):
-        raise PermissionDeniedError(
-            f"only a '{step.actor}' may decide on ticket {ticket.id}; {actor} holds: {', '.join(sorted(person.roles))}",
-            user=actor, required=step.actor)
-    check_provider(ticket.service_id, dict(ticket.fields), actor)  # SPLP: the provider of *that* API
-    return step, person
+    return step, app.policy.authorize_approval(principal, service, ticket, step)
 
 
-def approve(app: App, ticket_id: str, actor: str, reason: str | None) -> Ticket:
+def approve(app: App, ticket_id: str, principal: Principal, reason: str | None) -> Ticket:
     text_reason = _reason(reason, "an approval")
     ticket = app.tickets.get(ticket_id)
-    step, person = _approval_step(app, ticket, actor)
+    step, person = _approval_step(app, ticket, principal)
+    actor = principal.user
     text = _say(app, "persetujuan", nama=person.name, peran=step.actor, alasan=text_reason)
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.APPROVED, actor=actor, text=text, step_id=step.id,
                                          data={"reason": text_reason}, dedupe_key=_decision_key(ticket_id, step.id)))
     if ticket.status != TicketStatus.IN_PROGRESS:
         app.tickets.transition(ticket_id, TicketStatus.IN_PROGRESS, actor)
-    app.audit.append(actor, "ticket.approve", ticket_id, {"step": step.id, "reason": text_reason})
+    _audit(app, principal, "ticket.approve", ticket_id, {"step": step.id, "reason": text_reason})
     scheduler.advance(app, ticket_id)
     return app.tickets.get(ticket_id)
 
 
-def defer(app: App, ticket_id: str, actor: str, reason: str | None) -> Ticket:
+def defer(app: App, ticket_id: str, principal: Principal, reason: str | None) -> Ticket:
     text_reason = _reason(reason, "a deferral")
     ticket = app.tickets.get(ticket_id)
-    step, person = _approval_step(app, ticket, actor)
+    step, person = _approval_step(app, ticket, principal)
+    actor = principal.user
     text = _say(app, "penundaan", nama=person.name, peran=step.actor, alasan=text_reason)
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.DEFERRED, actor=actor, text=text, step_id=step.id,
                                          data={"reason": text_reason}))
     app.tickets.transition(ticket_id, TicketStatus.DEFERRED, actor)
-    app.audit.append(actor, "ticket.defer", ticket_id, {"step": step.id, "reason": text_reason})
+    _audit(app, principal, "ticket.defer", ticket_id, {"step": step.id, "reason": text_reason})
     return app.tickets.get(ticket_id)
 
 
-def record_step(app: App, ticket_id: str, actor: str, step_id: str, note: str | None) -> Ticket:
+def record_step(app: App, ticket_id: str, principal: Principal, step_id: str, note: str | None) -> Ticket:
     """A human step of the SOP done outside the toolkit (app installation, UAT), recorded with a note."""
     text_note = _reason(note, "recording a step", "note")
     ticket = app.tickets.get(ticket_id)
@@ -180,39 +167,33 @@ def record_step(app: App, ticket_id: str, actor: str, step_id: str, note: str | 
         raise ConflictError(
             f"step '{step_id}' is not the current step of {ticket_id} (current: {step.id if step else 'none'})",
             ticket=ticket_id)
-    service = app.catalog.get(ticket.service_id)
-    if str(step.kind) != "human":
+    if step.kind is not StepKind.HUMAN:
         raise ConflictError(f"step '{step_id}' is a {step.kind} step; use the matching command", ticket=ticket_id)
-    if _is_check_step(service, step):
+    if step.purpose is StepPurpose.COMPLETENESS_CHECK:
         raise ConflictError(f"step '{step_id}' is the completeness check: use 'spbe ticket check'", ticket=ticket_id)
-    if _is_closing_step(service, step):
+    if step.purpose is StepPurpose.CLOSING:
         raise ConflictError(f"step '{step_id}' closes the ticket: use 'spbe ticket close'", ticket=ticket_id)
-    person = _person(app, actor)
-    if not person.has_role(step.actor):
-        raise PermissionDeniedError(f"step '{step_id}' is performed by '{step.actor}'; {actor} is not one",
-                                    user=actor, required=step.actor)
+    person = app.policy.authorize_step(principal, step)
+    actor = principal.user
     text = _say(app, "langkah_selesai", langkah={"id": step.id, "judul": step.title}, nama=person.name,
                 catatan=text_note)
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor=actor, text=text, step_id=step.id,
                                          data={"note": text_note}, dedupe_key=_decision_key(ticket_id, step.id)))
-    app.audit.append(actor, "step.complete", ticket_id, {"step": step.id, "note": text_note})
+    _audit(app, principal, "step.complete", ticket_id, {"step": step.id, "note": text_note})
     scheduler.advance(app, ticket_id)
     return app.tickets.get(ticket_id)
 
 
-def close(app: App, ticket_id: str, actor: str, note: str | None) -> Ticket:
+def close(app: App, ticket_id: str, principal: Principal, note: str | None) -> Ticket:
     """Closing is the koordinator's step; only notifications may remain after it. Re-entrant: if an
     earlier close recorded the step but could not move the status, closing again finishes it."""
     text_note = _reason(note or "Seluruh tahapan layanan telah selesai.", "closing", "note")
     ticket = app.tickets.get(ticket_id)
     _require_open(ticket)
     service, state = _state(app, ticket)
-    closing = next((s.step for s in state.steps if _is_closing_step(service, s.step)), None)
-    if closing is None:
-        raise ConfigurationError(f"service {service.id} has no closing step")
-    person = _person(app, actor)
-    if not person.has_role(closing.actor):
-        raise PermissionDeniedError(f"only a '{closing.actor}' closes tickets; {actor} is not one", user=actor)
+    closing = _closing_step(service)
+    person = app.policy.authorize_step(principal, closing)
+    actor = principal.user
     done = state.state_of(closing.id).status == "done"
     if not done and (state.current is None or state.current.id != closing.id):
         current = state.current.id if state.current else "none"
@@ -223,7 +204,7 @@ def close(app: App, ticket_id: str, actor: str, note: str | None) -> Ticket:
         app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor=actor, text=text,
                                              step_id=closing.id, data={"note": text_note},
                                              dedupe_key=_decision_key(ticket_id, closing.id)))
-        app.audit.append(actor, "ticket.close", ticket_id, {"step": closing.id, "note": text_note})
+        _audit(app, principal, "ticket.close", ticket_id, {"step": closing.id, "note": text_note})
     app.tickets.transition(ticket_id, TicketStatus.CLOSED, actor, dedupe_key=f"{ticket_id}:closed")
     scheduler.advance(app, ticket_id)
     return app.tickets.get(ticket_id)
@@ -234,23 +215,27 @@ def _decision_key(ticket_id: str, step_id: str) -> str:
     return f"{ticket_id}:{step_id}:decision"
 
 
-def comment(app: App, ticket_id: str, actor: str, text: str) -> None:
+def comment(app: App, ticket_id: str, principal: Principal, text: str) -> None:
     body = _reason(text, "a comment", "comment")
     ticket = app.tickets.get(ticket_id)
     _require_open(ticket)
-    person = _person(app, actor)
-    staff = person.roles - APPLICANT_ROLES
+    person = app.policy.person(principal)
+    actor = principal.user
+    staff = person.roles - app.policy.applicant_roles
     if actor != ticket.requester and not staff:
         raise PermissionDeniedError(f"{actor} may comment only on their own tickets", user=actor)
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor=actor, text=body))
-    app.audit.append(actor, "ticket.comment", ticket_id, {"chars": len(body)})
+    _audit(app, principal, "ticket.comment", ticket_id, {"chars": len(body)})
 
 
-def assign(app: App, ticket_id: str, actor: str, assignee: str) -> Ticket:
+def assign(app: App, ticket_id: str, principal: Principal, assignee: str) -> Ticket:
+    """Routing a ticket to a person is the coordinator's: the role of the service's completeness check
+    (or, for a service without one, of its closing step)."""
     ticket = app.tickets.get(ticket_id)
     _require_open(ticket)
-    if not _person(app, actor).has_role("koordinator-layanan"):
-        raise PermissionDeniedError(f"only a koordinator-layanan assigns tickets; {actor} is not one", user=actor)
-    _person(app, assignee)
-    app.audit.append(actor, "ticket.assign", ticket_id, {"assignee": assignee})
-    return app.tickets.assign(ticket_id, assignee, actor)
+    service = app.catalog.get(ticket.service_id)
+    router = service.step_with(StepPurpose.COMPLETENESS_CHECK) or _closing_step(service)
+    app.policy.authorize_role(principal, [router.actor], "assign tickets")
+    app.policy.person(assignee)
+    _audit(app, principal, "ticket.assign", ticket_id, {"assignee": assignee})
+    return app.tickets.assign(ticket_id, assignee, principal.user)

@@ -13,29 +13,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from toolkit import decisions
+from toolkit.domain.principal import Principal
 from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.engine.desk import _reason
 from toolkit.engine.progress import progress
-from toolkit.errors import ConflictError, PermissionDeniedError
+from toolkit.errors import ConflictError
 from toolkit.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
 
 
-def decide(app: App, ticket_id: str, actor: str, raw: Mapping[str, Any], reason: str | None) -> Ticket:
+def decide(app: App, ticket_id: str, principal: Principal, raw: Mapping[str, Any], reason: str | None) -> Ticket:
     text_reason = _reason(reason, "a decision")
     ticket = app.tickets.get(ticket_id)
     if ticket.status == TicketStatus.CLOSED:
         raise ConflictError(f"ticket {ticket_id} is closed", ticket=ticket_id)
     service = app.catalog.get(ticket.service_id)
     clean = decisions.validate(service, raw)
-    person = app.directory.person(actor)
-    timeline = app.tickets.timeline(ticket_id)
-    before = progress(service, ticket, timeline, app.queue)
-    steps = {name: decisions.deciding_step(service, name) for name in clean}
+    steps = {name: decisions.deciding_step(service, name) for name in clean}  # InvalidInputError first
+    person = app.policy.authorize_decision(principal, service, clean)
+    actor = principal.user
+    timeline = list(app.policy.trusted(service, ticket, app.tickets.timeline(ticket_id)).events)
+    before = progress(service, ticket, timeline, app.queue, app.policy)
     for name, step in steps.items():
-        if not person.has_role(step.actor):
-            raise PermissionDeniedError(f"'{name}' is decided by a '{step.actor}' (step {step.id}); {actor} is not one",
-                                        user=actor, required=step.actor)
         if before.state_of(step.id).status.value == "done":
             raise ConflictError(f"step {step.id} is done; '{name}' can no longer be changed", ticket=ticket_id)
         passed = [s.step.id for s in before.steps[service.index_of(step.id) + 1:] if s.status.value == "done"]
@@ -55,6 +54,6 @@ def decide(app: App, ticket_id: str, actor: str, raw: Mapping[str, Any], reason:
                             "steps": sorted({step.id for step in steps.values()}), "sla_variant": variant.id}
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor=actor, text=text, data=data))
     app.audit.append(actor, "ticket.decide", ticket_id,
-                     {"decisions": clean, "reason": text_reason, "sla_variant": variant.id})
+                     {"decisions": clean, "reason": text_reason, "sla_variant": variant.id} | principal.audit_data())
     scheduler.advance(app, ticket_id)
     return app.tickets.get(ticket_id)

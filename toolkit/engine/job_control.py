@@ -7,34 +7,38 @@ coordinator's, and it is audited under that person's name.
 
 from __future__ import annotations
 
+from toolkit.catalog.models import StepPurpose
+from toolkit.domain.principal import Principal
 from toolkit.engine.app import App
 from toolkit.engine.worker import step_of
-from toolkit.errors import PermissionDeniedError
 from toolkit.jobs import Job
 
-SUPERVISOR_ROLES = frozenset({"koordinator-layanan"})
 
-
-def _authorise(app: App, job: Job, actor: str, verb: str) -> None:
-    person = app.directory.person(actor)
+def _authorise(app: App, job: Job, principal: Principal, verb: str) -> None:
+    """The step's own role, or the coordinator of the service (the role of its completeness check, or
+    of its closing step where it has none)."""
     step = step_of(app, job)
-    allowed = set(SUPERVISOR_ROLES) | ({step.actor} if step is not None else set())
-    if not person.roles & allowed:
-        raise PermissionDeniedError(
-            f"{actor} may not {verb} job {job.id}: needs one of {', '.join(sorted(allowed))}", user=actor)
+    allowed = {step.actor} if step is not None else set()
+    service = app.catalog.get(app.tickets.get(job.ticket_id).service_id)
+    coordinator = service.step_with(StepPurpose.COMPLETENESS_CHECK) or service.step_with(StepPurpose.CLOSING)
+    if coordinator is not None:
+        allowed.add(coordinator.actor)
+    app.policy.authorize_role(principal, sorted(allowed), f"{verb} job {job.id}")
 
 
-def cancel(app: App, job_id: int, actor: str) -> Job:
+def cancel(app: App, job_id: int, principal: Principal) -> Job:
     job = app.queue.get(job_id)
-    _authorise(app, job, actor, "cancel")
+    _authorise(app, job, principal, "cancel")
     job = app.queue.cancel(job_id)
-    app.audit.append(actor, "job.cancel", job.ticket_id, {"job": job_id, "state": job.state.value})
+    app.audit.append(principal.user, "job.cancel", job.ticket_id,
+                     {"job": job_id, "state": job.state.value} | principal.audit_data())
     return job
 
 
-def retry(app: App, job_id: int, actor: str) -> Job:
+def retry(app: App, job_id: int, principal: Principal) -> Job:
     job = app.queue.get(job_id)
-    _authorise(app, job, actor, "retry")
+    _authorise(app, job, principal, "retry")
     job = app.queue.retry(job_id)
-    app.audit.append(actor, "job.retry", job.ticket_id, {"job": job_id, "attempt": job.attempt})
+    app.audit.append(principal.user, "job.retry", job.ticket_id,
+                     {"job": job_id, "attempt": job.attempt} | principal.audit_data())
     return job

@@ -11,22 +11,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from toolkit.decisions import effective_fields
+from toolkit.domain.policy import COMPLETING_KINDS, Policy
 from toolkit.jobs import JobQueue
 from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 from toolkit.workflow import WorkflowState, evaluate
-
-_COMPLETING = {EventKind.APPROVED, EventKind.STEP_COMPLETED, EventKind.CHECKED}
 
 
 def completed_steps(
     service: Any, timeline: list[TimelineEvent], queue: JobQueue, ticket_id: str
 ) -> dict[str, datetime]:
+    """``timeline`` must be the policy's trusted timeline. An automated step is done only by its
+    job record: a timeline entry claiming one is the outbox's copy at best, a forgery at worst."""
     done: dict[str, datetime] = {}
     first = service.steps[0]
+    automated = {step.id for step in service.steps if step.automated}
     for event in timeline:
         if event.kind == EventKind.OPENED:
             done.setdefault(first.id, event.at)
-        elif event.kind in _COMPLETING and event.step_id:
+        elif event.kind in COMPLETING_KINDS and event.step_id and event.step_id not in automated:
             done.setdefault(event.step_id, event.at)
     for step_id, job in queue.step_results(ticket_id).items():
         if job.finished_at is not None:
@@ -55,9 +57,12 @@ def deferred_time(timeline: list[TimelineEvent], now: datetime) -> timedelta:
 
 
 def progress(
-    service: Any, ticket: Ticket, timeline: list[TimelineEvent], queue: JobQueue, now: datetime | None = None
+    service: Any, ticket: Ticket, timeline: list[TimelineEvent], queue: JobQueue, policy: Policy,
+    now: datetime | None = None,
 ) -> WorkflowState:
+    """Where the ticket stands, counting only the decisions the policy accepts (whoever wrote them)."""
     now = now or datetime.now(UTC)
+    timeline = list(policy.trusted(service, ticket, timeline).events)
     return evaluate(
         service,
         effective_fields(ticket.fields, timeline),  # decisions taken on the way pick the SOP's branch

@@ -8,15 +8,18 @@ create one job. It never runs anything itself; workers do.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.actions.base import ActionContext
+from toolkit.domain.policy import Refusal
+from toolkit.domain.principal import ENGINE_USER
 from toolkit.engine.app import App
 from toolkit.engine.progress import progress
 from toolkit.errors import NotFoundError, ToolkitError
 from toolkit.jobs import Job, JobSpec
-from toolkit.tickets.models import TicketStatus
+from toolkit.tickets.models import EventKind, NewEvent, TicketStatus, TimelineEvent
 
 log = logging.getLogger("spbe.scheduler")
 
@@ -43,7 +46,8 @@ def advance(app: App, ticket_id: str) -> list[Job]:
         return []
     service = app.catalog.get(ticket.service_id)
     timeline = app.tickets.timeline(ticket_id)
-    state = progress(service, ticket, timeline, app.queue)
+    report_refusals(app, ticket_id, app.policy.trusted(service, ticket, timeline).refusals, timeline)
+    state = progress(service, ticket, timeline, app.queue, app.policy)
     if state.current is None or not state.current_is_automated:
         return []
     step = state.current
@@ -64,15 +68,34 @@ def advance(app: App, ticket_id: str) -> list[Job]:
     if not created:
         return []
     app.audit.append("engine", "job.enqueue", ticket_id,
-                     {"job": job.id, "step": step.id, "action": name, "plan": preview})
+                     {"auth": "engine", "job": job.id, "step": step.id, "action": name, "plan": preview})
     return [job]
+
+
+def report_refusals(app: App, ticket_id: str, refusals: Iterable[Refusal], timeline: list[TimelineEvent]) -> None:
+    """Each refused decision once on the ticket (dedupe key per event) and once in the audit log."""
+    reported = {e.data.get("refused_event") for e in timeline if e.kind == EventKind.COMMENT and e.actor == ENGINE_USER}
+    last_seq = max((e.seq for e in timeline), default=0)
+    for refusal in refusals:
+        if refusal.seq in reported:
+            continue
+        log.warning("ticket %s: event #%s by %s refused: %s", ticket_id, refusal.seq, refusal.actor, refusal.reason)
+        text = str(app.renderer.render("comments", "keputusan_ditolak", {"penolakan": refusal}))
+        posted = app.tickets.post(ticket_id, NewEvent(
+            kind=EventKind.COMMENT, actor=ENGINE_USER, text=text, step_id=refusal.step_id,
+            data={"refused_event": refusal.seq}, dedupe_key=f"{ticket_id}:refused:{refusal.seq}"))
+        if posted.seq > last_seq:  # we wrote it: audit it (another process that lost the race does not)
+            app.audit.append(ENGINE_USER, "event.refused", ticket_id,
+                             refusal.model_dump(mode="json") | {"auth": "engine"})
 
 
 def _context(app: App, ticket_id: str, step: Any) -> ActionContext:
     ticket = app.tickets.get(ticket_id)
+    service = app.catalog.get(ticket.service_id)
+    timeline = list(app.policy.trusted(service, ticket, app.tickets.timeline(ticket_id)).events)
     return ActionContext(
-        ticket=ticket, service=app.catalog.get(ticket.service_id), step=step,
-        prior=app.queue.step_results(ticket_id), timeline=app.tickets.timeline(ticket_id),
+        ticket=ticket, service=service, step=step,
+        prior=app.queue.step_results(ticket_id), timeline=timeline,
         settings=app.settings, directory=app.directory,
         now=datetime.now(UTC),
     )

@@ -36,7 +36,7 @@ def _advance_one(app: App, ticket_id: str) -> int:
     except ToolkitError as exc:
         message = app.masker(str(exc))
         log.warning("ticket %s cannot be advanced: %s", ticket_id, message)
-        app.audit.append("engine", "ticket.advance_failed", ticket_id, {"error": message})
+        app.audit.append("engine", "ticket.advance_failed", ticket_id, {"auth": "engine", "error": message})
         return 0
 
 
@@ -124,7 +124,7 @@ class Server:
                     last_api_expiry = time.monotonic()
                     expire_due(self.app)
                 if time.monotonic() - last_checkpoint > self.app.settings.audit.publish_interval_s:
-                    from toolkit.audit.publish import publish_checkpoint  # signed head onto the tickets
+                    from toolkit.engine.audit_checkpoints import publish_checkpoint  # signed head onto the tickets
 
                     last_checkpoint = time.monotonic()
                     publish_checkpoint(self.app)

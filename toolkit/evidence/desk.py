@@ -10,18 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from toolkit.engine.app import App
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
+from toolkit.domain.principal import Principal
 from toolkit.errors import ConflictError, IntegrityError, PermissionDeniedError, ToolkitError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.collect import CollectedBundle, build_request, collect, resolve_host
 from toolkit.evidence.manifest import Person, sha256_bytes
 from toolkit.evidence.verify import EvidenceVerification, verify
+from toolkit.services import Services
 from toolkit.tickets.models import AttachmentUpload, EventKind, NewEvent, TicketStatus
 
-COLLECTOR_ROLES = frozenset({"csirt", "analis-sistem-informasi-jaringan", "sandiman-ahli-pertama"})
+COLLECTOR_ROLES = packaged_roles().with_trait(RoleTrait.COLLECTS_EVIDENCE)
 
 
-def _collector(app: App, actor: str) -> Person:
+def _collector(app: Services, actor: str) -> Person:
     person = app.directory.person(actor)
     if not person.roles & COLLECTOR_ROLES:
         needed = ", ".join(sorted(COLLECTOR_ROLES))
@@ -29,10 +32,12 @@ def _collector(app: App, actor: str) -> Person:
     return Person(username=person.username, name=person.name, roles=tuple(sorted(person.roles)))
 
 
-def collect_for_ticket(app: App, ticket_id: str, actor: str, logs: Sequence[str] | None = None,
+def collect_for_ticket(app: Services, ticket_id: str, principal: Principal, logs: Sequence[str] | None = None,
                        hash_paths: Sequence[str] | None = None, host: str | None = None) -> CollectedBundle:
     """Collect from the ticket's affected object (or ``host``), attach or reference the bundle."""
-    detail = {"logs": list(logs or []), "hash_paths": list(hash_paths or []), "host": host}
+    actor = principal.user
+    detail = {"logs": list(logs or []), "hash_paths": list(hash_paths or []), "host": host,
+              **principal.audit_data()}
     try:
         person = _collector(app, actor)
         ticket = app.tickets.get(ticket_id)
@@ -75,12 +80,12 @@ def collect_for_ticket(app: App, ticket_id: str, actor: str, logs: Sequence[str]
     return result
 
 
-def verify_bundle(app: App, path: Path, actor: str) -> EvidenceVerification:
+def verify_bundle(app: Services, path: Path, principal: Principal) -> EvidenceVerification:
     """Verify against this installation's evidence ledger; raises `IntegrityError` when it fails."""
     result = verify(path, bundles.ledger(app.settings.state_dir))
-    app.audit.append(actor, "evidence.verify", None,
+    app.audit.append(principal.user, "evidence.verify", None,
                      {"bundle": result.bundle_id, "path": str(path), "ok": result.ok,
-                      "problems": [p.model_dump() for p in result.problems]})
+                      "problems": [p.model_dump() for p in result.problems]} | principal.audit_data())
     if not result.ok:
         listing = "; ".join(f"{p.kind} {p.path or ''}: {p.problem}".strip() for p in result.problems)
         raise IntegrityError(f"evidence bundle {result.bundle_id or path} does not verify: {listing}",

@@ -58,7 +58,7 @@ class DcGateway(BaseModel):
 
 def _group_hosts(inventory: Path, group: str) -> list[tuple[str, dict[str, Any]]]:
     if not inventory.is_file():
-        raise ConfigurationError(f"inventory {inventory} does not exist (is the lab up? 'spbe lab up')")
+        raise ConfigurationError(f"inventory {inventory} does not exist (settings: inventory, SPBE_INVENTORY)")
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
 

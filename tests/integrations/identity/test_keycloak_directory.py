@@ -13,6 +13,7 @@ from tests.conftest import TEST_ACTIONS, TEST_CATALOG
 from tests.support.keycloak_fake import KeycloakFake
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from tests.support.keycloak_fake.seed import seed_realm
+from tests.support.principals import as_lab
 from toolkit.directory import Directory
 from toolkit.engine import desk
 from toolkit.engine.app import App
@@ -51,42 +52,42 @@ def test_configured_directory_reads_people_and_roles_from_keycloak(app: App) -> 
 
 
 def test_approvals_follow_keycloak_roles(app: App, keycloak: KeycloakFake) -> None:
-    ticket = desk.open_ticket(app, "uji-mesin", "andi", "Uji", {"instansi": "Dinas Uji"}, [])
-    desk.check(app, ticket.id, "sari")
+    ticket = desk.open_ticket(app, "uji-mesin", as_lab("andi"), "Uji", {"instansi": "Dinas Uji"}, [])
+    desk.check(app, ticket.id, as_lab("sari"))
     with pytest.raises(PermissionDeniedError, match="only a 'kepala-dinas'"):
-        desk.approve(app, ticket.id, "prov-dukcapil", "Setuju.")
+        desk.approve(app, ticket.id, as_lab("prov-dukcapil"), "Setuju.")
     # Revoked in Keycloak: refused on the very next decision, nothing cached.
     keycloak.realm("spbe").user_by_username("kadis").realm_roles.discard("kepala-dinas")  # type: ignore[union-attr]
     with pytest.raises(PermissionDeniedError, match="only a 'kepala-dinas'"):
-        desk.approve(app, ticket.id, "kadis", "Setuju.")
+        desk.approve(app, ticket.id, as_lab("kadis"), "Setuju.")
     # Granted in Keycloak: the new head of office may approve at once.
     keycloak.realm("spbe").user_by_username("hartono").realm_roles.add("kepala-dinas")  # type: ignore[union-attr]
-    approved = desk.approve(app, ticket.id, "hartono", "Disetujui.")
+    approved = desk.approve(app, ticket.id, as_lab("hartono"), "Disetujui.")
     assert any(e.actor == "hartono" and e.kind == "approved" for e in app.tickets.timeline(approved.id))
 
 
 def test_a_contained_account_can_decide_nothing(app: App) -> None:
-    ticket = desk.open_ticket(app, "uji-mesin", "andi", "Uji", {"instansi": "Dinas Uji"}, [])
-    desk.check(app, ticket.id, "sari")
+    ticket = desk.open_ticket(app, "uji-mesin", as_lab("andi"), "Uji", {"instansi": "Dinas Uji"}, [])
+    desk.check(app, ticket.id, as_lab("sari"))
     app.identity.disable_user_and_logout("kadis")
     assert app.directory.person("kadis").roles == frozenset()
     with pytest.raises(PermissionDeniedError):
-        desk.approve(app, ticket.id, "kadis", "Setuju.")
+        desk.approve(app, ticket.id, as_lab("kadis"), "Setuju.")
     assert "kadis" not in [p.username for p in app.directory.people_with_role("kepala-dinas")]
 
 
 def test_keycloak_down_refuses_the_decision_and_changes_nothing(app: App, keycloak: KeycloakFake) -> None:
-    ticket = desk.open_ticket(app, "uji-mesin", "andi", "Uji", {"instansi": "Dinas Uji"}, [])
-    desk.check(app, ticket.id, "sari")
+    ticket = desk.open_ticket(app, "uji-mesin", as_lab("andi"), "Uji", {"instansi": "Dinas Uji"}, [])
+    desk.check(app, ticket.id, as_lab("sari"))
     before = app.tickets.timeline(ticket.id)
     keycloak.down()
     try:
         with pytest.raises(UnavailableError, match="unreachable"):
-            desk.approve(app, ticket.id, "kadis", "Setuju.")
+            desk.approve(app, ticket.id, as_lab("kadis"), "Setuju.")
     finally:
         keycloak.up()
     assert app.tickets.timeline(ticket.id) == before
-    desk.approve(app, ticket.id, "kadis", "Setuju.")  # once Keycloak is back, the same decision goes through
+    desk.approve(app, ticket.id, as_lab("kadis"), "Setuju.")  # once Keycloak is back, the same decision goes through
 
 
 def test_prefix_and_role_map(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

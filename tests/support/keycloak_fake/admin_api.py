@@ -236,6 +236,10 @@ def _search_users(realm: Realm, request: Request) -> list[User]:
                                            for v in (u.username, u.email, u.first_name, u.last_name))]
     if request.args.get("enabled") is not None:
         people = [u for u in people if u.enabled == _flag(request.args.get("enabled"))]
+    query = request.args.get("q")  # Keycloak 22+: space-separated key:value pairs, exact attribute values
+    if query:
+        wanted_pairs = [pair.partition(":") for pair in query.split()]
+        people = [u for u in people if all(v in u.attributes.get(k, []) for k, _, v in wanted_pairs)]
     return sorted(people, key=lambda u: u.username)
 
 
