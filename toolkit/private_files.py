@@ -71,9 +71,23 @@ def private_dir(path: Path | str, *, root: Path | str | None = None) -> Path:
 
 def private_file(path: Path | str) -> Path:
     """Make sure ``path`` exists as an owner-only file (empty when new) before anything else opens
-    it, e.g. SQLite; an existing one of ours is tightened, and so are its SQLite sidecars."""
+    it, e.g. SQLite; an existing one of ours is tightened, and so are its SQLite sidecars.
+
+    An existing file is never opened here, only chmod-ed by path: closing *any* descriptor of a file
+    drops every POSIX lock this process holds on it, SQLite's included. A store built again while a
+    long-lived connection of the same process has the database open (a job's own audit log or vault
+    beside the worker's) would otherwise lose its locks, and another process closing its last
+    connection would then checkpoint and delete the WAL under it ("disk I/O error")."""
     path = Path(path)
-    os.close(open_private(path, os.O_RDONLY))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    except FileExistsError:
+        _tighten(path)
+    else:
+        try:
+            _tighten_fd(fd)  # O_CREAT's mode went through the umask
+        finally:
+            os.close(fd)  # new and empty: no SQLite connection of ours can hold a lock on it yet
     for suffix in _SQLITE_SIDECARS:
         _tighten(path.with_name(path.name + suffix))
     return path

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -126,3 +128,25 @@ def test_the_cli_umask_is_owner_only_for_the_command_and_restored_after():
         assert runner(name).exit_code == 0
         assert os.umask(0o022) == 0o022
     assert seen == {"ticket": 0o077, "lab": 0o022}
+
+
+def test_tightening_an_open_sqlite_database_keeps_its_locks(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops this process's POSIX locks on it, SQLite's too: if
+    private_file opened the database, another process closing its last connection would believe
+    nobody else has it open, checkpoint and delete the WAL under our live connection."""
+    db = tmp_path / "store.db"
+    private_file(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE t (x INTEGER)")
+        conn.execute("INSERT INTO t VALUES (1)")
+        private_file(db)  # a store built again in the same process, as a job's own vault or audit log is
+        other = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT COUNT(*) FROM t')"
+                 ".fetchone(); c.close()")
+        subprocess.run([sys.executable, "-c", other, str(db)], check=True, timeout=60)
+        assert (tmp_path / "store.db-wal").exists() and (tmp_path / "store.db-shm").exists()
+        conn.execute("INSERT INTO t VALUES (2)")
+        assert conn.execute("SELECT COUNT(*) FROM t").fetchone() == (2,)
+    finally:
+        conn.close()
