@@ -22,7 +22,6 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
-from toolkit.audit.factory import open_audit_log
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import (
     ActionFailedError,
@@ -106,10 +105,9 @@ def approver_of(ctx: ActionContext) -> str:
 
 
 def _vault(ctx: ActionContext, run: RunContext) -> Any:
-    from toolkit.vault import SecretVault  # the vault module is optional until it is configured
-
-    audit = open_audit_log(ctx.settings)
-    return SecretVault.from_settings(ctx.settings, audit=audit, directory=ctx.directory, masker=run.mask)
+    """The worker's own vault (built once by the composition root, with its audit log), not a new one per
+    job: a second audit log per job meant a second set of connections and locks on the same files."""
+    return run.services.vault
 
 
 def _comment(ctx: ActionContext, run: RunContext, ok: bool, summary: str, started: float) -> str:
