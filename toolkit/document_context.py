@@ -52,6 +52,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from toolkit.catalog.models import StepKind
 from toolkit.confidentiality import REPORTER_ROLES, hidden_users
 from toolkit.decisions import effective_fields, effective_sla_variant
 from toolkit.directory import Directory, Person
@@ -305,7 +306,7 @@ def _steps(service: Any, ticket: Ticket, events: list[TimelineEvent], hasil: Map
             "status": status, "status_label": STEP_STATUS_LABELS[status],
             "selesai": finished,
             "pelaku": people.display(completion.actor) if completion is not None else None,
-            "catatan": _note(completion, human=str(step.kind) == "human") if completion is not None else "",
+            "catatan": _note(completion, human=step.kind == StepKind.HUMAN) if completion is not None else "",
         })
     return steps
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
+from toolkit.actions.ansible_runner import PlaybookRun, RunStatus, run_playbook
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
 from toolkit.actions.evidence_action import affected_host
 from toolkit.compliance import Policy, evaluate, verdict
@@ -54,7 +54,7 @@ class VerifyFixesAction:
                         limit=host, extra_vars=extra, timeout_s=ctx.settings.playbook_timeout_s,
                         private_data_dir=run.work_dir / f"runner-job{run.job_id}-a{run.attempt}"),
             on_line=run.log, should_cancel=run.should_cancel, mask=run.mask)
-        if summary.status != "successful":
+        if summary.status != RunStatus.SUCCESSFUL:
             reasons = "; ".join(f"{t.task}: {t.msg}" for t in summary.failed_tasks) or summary.status
             raise ActionFailedError(f"hardening check on {host} could not run: {reasons}", host=host)
         raw = ((summary.stats.get("spbe") or {}).get("hardening") or {}).get(host) or {}

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
+from toolkit.actions.ansible_runner import PlaybookRun, RunStatus, run_playbook
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
 from toolkit.actions.pusat_data_vars import BackupVars, MonitoringVars, ProvisionVars
 from toolkit.documents import TemplateRenderer
@@ -88,7 +88,7 @@ class AnsiblePlaybookAction:
             should_cancel=run.should_cancel,
             mask=run.mask,
         )
-        ok = summary.status == "successful"
+        ok = summary.status == RunStatus.SUCCESSFUL
         hosts = {name: stats.model_dump() for name, stats in summary.hosts.items()}
         facts = {
             "playbook": plan["playbook"], "status": summary.status, "rc": summary.rc,

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
+from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
 from toolkit.actions.evidence_action import affected_host
 from toolkit.actions.pusat_data_vars import AppName, ProvisionVars
@@ -96,7 +96,7 @@ class RestoreOrRebuildAction:
         host = plan["host"]
         summary = _run(ctx, run, RESTORE_PLAYBOOK, host, RestoreVars.model_validate(
             {k.removeprefix("spbe_"): v for k, v in plan["restore_vars"].items()}).to_extra_vars(), "restore")
-        if summary.status != "successful":
+        if summary.status != RunStatus.SUCCESSFUL:
             raise _failed(summary, "recovery (" + plan["path"] + ")", host)
         facts: dict[str, Any] = dict(((summary.stats.get("spbe") or {}).get("recovery") or {}).get(host) or {})
         facts |= {"path": plan["path"], "host": host, "address": plan["address"], "sla_variant": plan["sla_variant"]}
@@ -109,7 +109,7 @@ class RestoreOrRebuildAction:
                 raise ActionFailedError(f"rebuild of {host}: cannot build provisioning vars: {exc}") from None
             rebuilt = _run(ctx, run, PROVISION_PLAYBOOK, host, provision.to_extra_vars(), "rebuild",
                            {"ANSIBLE_SKIP_TAGS": FIREWALL_TAG} if isolated else None)
-            if rebuilt.status != "successful":
+            if rebuilt.status != RunStatus.SUCCESSFUL:
                 raise _failed(rebuilt, "rebuild (provision_server.yml)", host)
             facts["rebuild"] = {"firewall_kept_isolated": isolated,
                                 "provision": ((rebuilt.stats.get("spbe") or {}).get("provision") or {}).get(host)}

@@ -41,6 +41,7 @@ from toolkit.splp import oauth2
 from toolkit.splp.apis import check_provider, gateway_from_settings, load_register
 from toolkit.splp.issued import IssuedCredential, IssuedStore
 from toolkit.splp.token_route import TokenRouteSpec, token_routes_from_settings
+from toolkit.tickets.models import EventKind
 
 SECRET_NAME = "api-key"  # noqa: S105 - the vault entry's name, not a secret
 OAUTH2_SECRET_NAME = "oauth2-client-secret"  # noqa: S105 - the vault entry's name
@@ -99,7 +100,7 @@ def issue_request(ctx: ActionContext) -> IssueRequest:
 
 def approver_of(ctx: ActionContext) -> str:
     """Who recorded the approval of this ticket (the timeline is the record of decisions)."""
-    approvals = [e for e in ctx.timeline if str(e.kind) == "approved"]
+    approvals = [e for e in ctx.timeline if e.kind == EventKind.APPROVED]
     if not approvals:
         raise NotFoundError(f"ticket {ctx.ticket.id} has no recorded approval")
     return approvals[-1].actor

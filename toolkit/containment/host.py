@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
+from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
 from toolkit.errors import ActionFailedError, ConfigurationError, NotFoundError, UnavailableError
 from toolkit.private_files import private_dir, write_private
 from toolkit.settings import Settings
@@ -93,7 +93,7 @@ def run_containment_playbook(settings: Settings, playbook: str, host: InventoryH
                     private_data_dir=work_dir / "runner", timeout_s=min(settings.playbook_timeout_s, 600),
                     envvars=dict(FAST_ENV)),
         on_line=log, mask=mask)  # fmt: skip
-    if summary.status != "successful":
+    if summary.status != RunStatus.SUCCESSFUL:
         failed = "; ".join(f"{t.task}: {t.msg}" for t in summary.failed_tasks) or summary.status
         unreachable = any(t.unreachable for t in summary.failed_tasks)
         error = UnavailableError if unreachable else ActionFailedError

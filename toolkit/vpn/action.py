@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import SecretStr, ValidationError
 
-from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
+from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import ConfigurationError, InvalidInputError
@@ -151,13 +151,13 @@ class SiteToSiteVpnAction:
         vpn = VpnPlan.model_validate(plan["vpn"])  # the stored plan is checked again before it is used
         inventory = Path(plan["inventory"])
         summary = run_vpn_playbook(ctx.settings, vpn, "present", run, inventory)
-        ok = summary.status == "successful"
+        ok = summary.status == RunStatus.SUCCESSFUL
         errors = [f"{t.host}: {t.task}: {run.mask(t.msg)}" for t in summary.failed_tasks]
         rolled_back = False
         if not ok:
             run.log(f"VPN configuration failed ({summary.status}); removing the tunnel from both gateways")
             rollback = run_vpn_playbook(ctx.settings, vpn, "absent", run, inventory)
-            rolled_back = rollback.status == "successful"
+            rolled_back = rollback.status == RunStatus.SUCCESSFUL
         site_stats = summary.stats.get("spbe_vpn_site", {}) if ok else {}
         dc_stats = summary.stats.get("spbe_vpn_dc", {}) if ok else {}
         checks = _ping(list(site_stats.get("ping", [])), vpn.verify_targets)
