@@ -9,31 +9,42 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
-from toolkit.actions.base import ActionContext, ActionResult, RunContext
+from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, BaseAction, RunContext
 
 
 def executions_file(ctx: ActionContext) -> str:
     return str(ctx.settings.state_dir / "executions.log")
 
 
-class CounterAction:
+class CounterPlan(ActionPlan):
+    sleep: int
+    step: str
+
+
+class CounterFacts(ActionFacts):
+    pid: int
+
+
+class CounterAction(BaseAction):
+    Plan = CounterPlan
+    Facts = CounterFacts
+
     def __init__(self, name: str, idempotent: bool) -> None:
         self.name = name
         self.idempotent = idempotent
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
-        return {"sleep": int(ctx.ticket.fields.get("jeda_detik") or 0), "step": ctx.step.id}
+    def plan(self, ctx: ActionContext) -> CounterPlan:
+        return CounterPlan(action=self.name, sleep=int(ctx.ticket.fields.get("jeda_detik") or 0), step=ctx.step.id)
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
-        line = f"{ctx.ticket.id} {plan['step']} job={run.job_id} attempt={run.attempt} pid={os.getpid()}\n"
+    def execute(self, ctx: ActionContext, plan: CounterPlan, run: RunContext) -> ActionResult:
+        line = f"{ctx.ticket.id} {plan.step} job={run.job_id} attempt={run.attempt} pid={os.getpid()}\n"
         fd = os.open(executions_file(ctx), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             os.write(fd, ("start " + line).encode())
         finally:
             os.close(fd)
-        deadline = time.monotonic() + plan["sleep"]
+        deadline = time.monotonic() + plan.sleep
         while time.monotonic() < deadline:
             if run.should_cancel():
                 return ActionResult(ok=False, summary="canceled", comment="Dibatalkan.")
@@ -43,21 +54,20 @@ class CounterAction:
             os.write(fd, ("done " + line).encode())
         finally:
             os.close(fd)
-        run.log(f"counted {plan['step']}")
-        return ActionResult(ok=True, summary=f"counted {plan['step']}", comment=f"Langkah {plan['step']} selesai.",
-                            facts={"pid": os.getpid()})
+        run.log(f"counted {plan.step}")
+        return ActionResult(ok=True, summary=f"counted {plan.step}", comment=f"Langkah {plan.step} selesai.",
+                            facts=CounterFacts(pid=os.getpid()))
 
 
-class NoopAction:
+class NoopAction(BaseAction):
     """Does nothing: the queue-throughput benchmark measures the engine, not the action."""
 
     name = "test.noop"
-    idempotent = True
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
-        return {}
+    def plan(self, ctx: ActionContext) -> ActionPlan:
+        return ActionPlan(action=self.name)
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: ActionPlan, run: RunContext) -> ActionResult:
         return ActionResult(ok=True, summary="noop", comment="noop")
 
 
