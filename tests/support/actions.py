@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, BaseAction, RunContext
 
@@ -33,8 +34,10 @@ class CounterAction(BaseAction):
     def __init__(self, name: str, idempotent: bool) -> None:
         self.name = name
         self.idempotent = idempotent
+        self.planned: Counter[tuple[str, str]] = Counter()  # (ticket, step): plan() calls in this process
 
     def plan(self, ctx: ActionContext) -> CounterPlan:
+        self.planned[(ctx.ticket.id, ctx.step.id)] += 1
         return CounterPlan(action=self.name, sleep=int(ctx.ticket.fields.get("jeda_detik") or 0), step=ctx.step.id)
 
     def execute(self, ctx: ActionContext, plan: CounterPlan, run: RunContext) -> ActionResult:
