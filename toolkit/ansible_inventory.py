@@ -7,8 +7,9 @@ second thread). ``ansible-inventory`` is the same parser (INI, YAML, directories
 ``host_vars``) in a process of its own, and its JSON already carries every host's variables merged from
 its groups; that JSON is validated here into a frozen model.
 
-Callers in any thread share one parse: a lock serialises the subprocess and the result is cached until
-the inventory, or a ``group_vars``/``host_vars`` file beside it, changes (size, mtime or inode).
+Callers in any thread share one parse: a lock per inventory makes concurrent callers wait for one
+subprocess, and the result is cached until the inventory, or a ``group_vars``/``host_vars`` file beside
+it, changes (size, mtime or inode).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from toolkit.errors import ConfigurationError, NotFoundError
 
 _VARS_DIRS = ("group_vars", "host_vars")
 _TIMEOUT_S = 120
-_lock = threading.Lock()
+_locks_guard = threading.Lock()
+_locks: dict[Path, threading.Lock] = {}
 _cache: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], Inventory]] = {}
 
 
@@ -140,7 +142,9 @@ def load(path: Path) -> Inventory:
     if not path.exists():
         raise ConfigurationError(f"inventory {path} does not exist (is the lab up? 'spbe lab up')")
     key = path.resolve()
-    with _lock:
+    with _locks_guard:
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock:
         fingerprint = _fingerprint(key)
         cached = _cache.get(key)
         if cached is not None and cached[0] == fingerprint:

@@ -77,3 +77,36 @@ class NoopAction(BaseAction):
 COUNTER = CounterAction("test.counter", idempotent=True)
 COUNTER_ONCE = CounterAction("test.counter_once", idempotent=False)
 NOOP = NoopAction()
+
+
+class InventoryFacts(ActionFacts):
+    pool: list[tuple[str, str]]
+    dc_gateway: str
+    site_gateway: str
+    csirt_cidrs: list[str]
+
+
+class InventoryReadAction(BaseAction):
+    """Reads the inventory the way the real actions do (pool hosts, VPN gateways, a containment target),
+    from whichever worker thread runs it: for the test that runs eight of them at once."""
+
+    name = "test.inventory_read"
+    Facts = InventoryFacts
+
+    def plan(self, ctx: ActionContext) -> ActionPlan:
+        return ActionPlan(action=self.name)
+
+    def execute(self, ctx: ActionContext, plan: ActionPlan, run: RunContext) -> ActionResult:
+        from toolkit.containment.host import inventory_host
+        from toolkit.host_pool import pool_hosts
+        from toolkit.vpn.inventory import dc_gateway, site_gateway
+
+        inventory = ctx.settings.effective_inventory()
+        facts = InventoryFacts(pool=[(h.name, h.address) for h in pool_hosts(inventory)],
+                               dc_gateway=dc_gateway(inventory).name,
+                               site_gateway=site_gateway(inventory, "203.0.113.10").name,
+                               csirt_cidrs=list(inventory_host(inventory, "pd-01").csirt_cidrs()))
+        return ActionResult(ok=True, summary="inventory read", comment="Inventaris dibaca.", facts=facts)
+
+
+INVENTORY_READER = InventoryReadAction()
