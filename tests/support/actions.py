@@ -110,3 +110,54 @@ class InventoryReadAction(BaseAction):
 
 
 INVENTORY_READER = InventoryReadAction()
+
+
+class AllocationFacts(ActionFacts):
+    host: str | None
+    vlan_id: int
+    subnet: str
+    ports: list[str]
+    tunnel_slot: int
+    pid: int
+
+
+class AllocateAction(BaseAction):
+    """Takes what the real actions take when they run, through the same allocators and keys (ticket,
+    step): a pool host (None once the pool is empty), a VLAN, subnet and access port at the lab's
+    ``dinkes`` site, and a tunnel slot on the DC gateway. ``jeda_detik`` keeps the job running a
+    while after, so two `spbe serve` processes share the tickets out."""
+
+    name = "test.allocate"
+    Facts = AllocationFacts
+
+    def plan(self, ctx: ActionContext) -> ActionPlan:
+        return ActionPlan(action=self.name)
+
+    def execute(self, ctx: ActionContext, plan: ActionPlan, run: RunContext) -> ActionResult:
+        import ipaddress
+
+        from toolkit.actions.pusat_data import HostNeed, allocate_pool_host
+        from toolkit.errors import ConflictError
+        from toolkit.network import load_inventory
+        from toolkit.network.allocation import DeviceObservation, SegmentAllocator, SiteObservation
+        from toolkit.vpn.inventory import TunnelSlots, dc_gateway
+
+        settings, ticket, step = ctx.settings, ctx.ticket.id, ctx.step.id
+        try:
+            host: str | None = allocate_pool_host(settings, ticket, step, HostNeed(vcpu=1, ram_gb=1, disk_gb=1)).name
+        except ConflictError:
+            host = None
+        observed = SiteObservation(site="dinkes", devices=(DeviceObservation(device="sw-dinkes-01", vlans=(1,)),))
+        with SegmentAllocator(settings.state_dir / "network_allocations.db") as segments:
+            segment = segments.allocate(ticket, load_inventory(settings.network.inventory), observed, users=4)
+        lan = ipaddress.IPv4Network(f"192.168.{int(ticket.rsplit('-', 1)[1])}.0/24")
+        with TunnelSlots(settings.state_dir / "vpn_tunnels.db") as slots:
+            slot = slots.allocate(ticket, dc_gateway(settings.effective_inventory()), lan, step)
+        time.sleep(int(ctx.ticket.fields.get("jeda_detik") or 0))
+        facts = AllocationFacts(host=host, vlan_id=segment.vlan_id, subnet=str(segment.subnet),
+                                ports=[p for ports in segment.ports.values() for p in ports], tunnel_slot=slot,
+                                pid=os.getpid())
+        return ActionResult(ok=True, summary="allocated", comment="Sumber daya dialokasikan.", facts=facts)
+
+
+ALLOCATOR = AllocateAction()
