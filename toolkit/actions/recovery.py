@@ -55,7 +55,8 @@ def _isolated(ctx: ActionContext, host: str) -> bool:
     path = Path(ctx.settings.state_dir) / "containment.db"
     if not path.exists():
         return False
-    return ContainmentStore(path).open_for(ContainmentKind.ISOLATE_HOST, host) is not None
+    with ContainmentStore(path) as store:
+        return store.open_for(ContainmentKind.ISOLATE_HOST, host) is not None
 
 
 def _run(ctx: ActionContext, run: RunContext, playbook: str, host: str, extra: dict[str, Any], step: str,

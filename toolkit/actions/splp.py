@@ -15,6 +15,8 @@ the vault with ``use``, which is audited and is not the applicant's one reveal) 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -114,11 +116,20 @@ def approver_of(ctx: ActionContext) -> str:
     return approvals[-1].actor
 
 
-def _vault(ctx: ActionContext, run: RunContext) -> Any:
+@contextmanager
+def _vault(ctx: ActionContext, run: RunContext) -> Iterator[Any]:
+    """The vault for one run, closed with its audit log when the run ends (no connection left behind)."""
     from toolkit.vault import SecretVault  # the vault module is optional until it is configured
 
     audit = AuditLog(Path(ctx.settings.state_dir) / "audit.db")
-    return SecretVault.from_settings(ctx.settings, audit=audit, directory=ctx.directory, masker=run.mask)
+    try:
+        vault = SecretVault.from_settings(ctx.settings, audit=audit, directory=ctx.directory, masker=run.mask)
+        try:
+            yield vault
+        finally:
+            vault.close()
+    finally:
+        audit.close()
 
 
 def _comment(ctx: ActionContext, run: RunContext, ok: bool, summary: str, started: float) -> str:
@@ -225,9 +236,12 @@ class IssueEndpointAction(BaseAction):
         return IssuePlan(request=request, gateway=ctx.settings.gateway.kind, calls=tuple(calls))
 
     def execute(self, ctx: ActionContext, plan: IssuePlan, run: RunContext) -> ActionResult:
+        with _vault(ctx, run) as vault:  # before any change: no vault key, nothing is created
+            return self._execute(ctx, plan, run, vault)
+
+    def _execute(self, ctx: ActionContext, plan: IssuePlan, run: RunContext, vault: Any) -> ActionResult:
         started = time.monotonic()
         request = plan.request
-        vault = _vault(ctx, run)  # before any change: no vault key, nothing is created
         made = _Made(consumer=request.consumer)
         try:
             gateway = gateway_from_settings(ctx.settings, run.mask)
@@ -274,11 +288,12 @@ class IssueEndpointAction(BaseAction):
             attributes={"consumer": consumer.name, "consumer_id": consumer.id, "key_id": credential.key_id,
                         "endpoint": route.url, "kind": credential.kind, "gateway": gateway.name}))
         made.stored.append(SECRET_NAME)
-        superseded = IssuedStore.at(ctx.settings.state_dir).record(IssuedCredential(
-            ticket_id=request.ticket, api=request.api, consumer=consumer.name, consumer_id=consumer.id,
-            gateway=gateway.name, kind=credential.kind, key_id=credential.key_id, masked=record.masked,
-            per_minute=limit.per_minute, endpoint=route.url, applicant=ctx.ticket.requester, oauth2_client=client_id,
-            issued_at=credential.created_at or datetime.now(UTC), expires_at=expires))
+        with IssuedStore.at(ctx.settings.state_dir) as register:
+            superseded = register.record(IssuedCredential(
+                ticket_id=request.ticket, api=request.api, consumer=consumer.name, consumer_id=consumer.id,
+                gateway=gateway.name, kind=credential.kind, key_id=credential.key_id, masked=record.masked,
+                per_minute=limit.per_minute, endpoint=route.url, applicant=ctx.ticket.requester,
+                oauth2_client=client_id, issued_at=credential.created_at or datetime.now(UTC), expires_at=expires))
         if superseded:
             run.log(f"earlier credentials of {consumer.name} superseded: {', '.join(superseded)}")
         return IssuedFacts(api=request.api, endpoint=route.url, consumer=consumer.name, consumer_id=consumer.id,
@@ -399,8 +414,11 @@ class TryOutAction(BaseAction):
                           oauth2_client=facts.oauth2_client, oauth2_endpoint=facts.oauth2_endpoint)
 
     def execute(self, ctx: ActionContext, plan: TryOutPlan, run: RunContext) -> ActionResult:
+        with _vault(ctx, run) as vault:
+            return self._execute(ctx, plan, run, vault)
+
+    def _execute(self, ctx: ActionContext, plan: TryOutPlan, run: RunContext, vault: Any) -> ActionResult:
         started = time.monotonic()
-        vault = _vault(ctx, run)
         secret: SecretStr = vault.use(ctx.ticket.id, SECRET_NAME, purpose="SPLP try-out (SOP step 6)")
         run.mask.add(secret)
         facts: dict[str, Any] = {}
