@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from toolkit.errors import ConfigurationError, UnavailableError
 from toolkit.lab import netns
+from toolkit.lab.procs import keep
 from toolkit.network.inventory import NetworkInventory
 from toolkit.network.plan import AclEntry, NetworkChange
 from toolkit.network.quality import ProbeResult, ProbeTarget, probe_address
@@ -101,12 +102,12 @@ class LabDataPlane:
         ready = self.dir / "dc.ready"
         ready.unlink(missing_ok=True)
         log = (self.dir / "dc.log").open("ab")
-        subprocess.Popen(  # noqa: S603 - argv list of validated addresses, no shell
+        keep(subprocess.Popen(  # noqa: S603 - argv list of validated addresses, no shell
             ["ip", "netns", "exec", self.dc, self.python, "-m", "toolkit.lab.dc_services", f"--ready={ready}",
              *sorted(set(endpoints))],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-        )
+        ))
         log.close()
         deadline = time.monotonic() + 15
         while not ready.exists():
