@@ -14,61 +14,38 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-from toolkit.actions.base import (
-    ActionContext,
-    ActionFacts,
-    ActionPlan,
-    ActionResult,
-    Artifact,
-    BaseAction,
-    RunContext,
-    prior_facts,
+from toolkit.actions.base import ActionContext, ActionResult, Artifact, BaseAction, RunContext, prior_facts
+from toolkit.actions.jaringan_models import (
+    AnalysePlan,
+    Analysis,
+    AnalysisFacts,
+    AnalysisNetwork,
+    Install,
+    InstallFacts,
+    InstallNetwork,
+    InstallPlan,
+    JaringanRequest,
+    Quality,
+    QualityFacts,
+    QualityNetwork,
+    QualityPlan,
 )
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import ActionFailedError, ConflictError, InvalidInputError, NotFoundError
 from toolkit.network.allocation import DeviceObservation, SegmentAllocator, SiteObservation
 from toolkit.network.device_ops import DeviceResult
 from toolkit.network.fanout import NetworkRunner
-from toolkit.network.inventory import ID_RE, NetworkInventory, load_inventory
+from toolkit.network.inventory import NetworkInventory, load_inventory
 from toolkit.network.plan import NetworkChange, build_change
 from toolkit.network.runner_factory import build_runner
 from toolkit.private_files import write_private
-from toolkit.settings import QualityThresholds
 from toolkit.tickets.models import EventKind
 
 PLAN_APPROVAL_STEP = "persetujuan-rencana-konfigurasi"
-
-
-class JaringanRequest(BaseModel):
-    """The ticket fields the network steps use, validated against the inventory."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    site: str = Field(pattern=ID_RE, max_length=64)
-    users: int = Field(ge=1, le=500)
-    apps: tuple[str, ...] = Field(min_length=1, max_length=20)
-
-    @field_validator("apps", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("apps")
-    @classmethod
-    def _ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        import re
-
-        for app in value:
-            if not re.fullmatch(ID_RE, app):
-                raise ValueError(f"invalid application code {app[:40]!r}: lower-case letters, digits and '-'")
-        if len(set(value)) != len(value):
-            raise ValueError("an application is listed twice")
-        return value
 
 
 def parse_request(ctx: ActionContext, inventory: NetworkInventory) -> JaringanRequest:
@@ -113,96 +90,6 @@ def plan_digest(change: NetworkChange, rendered: dict[str, list[str]]) -> str:
     """SHA-256 over the plan and every device's rendered lines: what the approver saw, byte for byte."""
     payload = json.dumps({"plan": change.model_dump(mode="json"), "rendered": rendered}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Analysis(_Frozen):
-    """What the analysis found and chose: the plan, every device's rendered lines and diff, and the
-    digest over plan and lines that the head of office approves."""
-
-    site: str
-    site_name: str
-    opd: str
-    users: int
-    vlan_id: int
-    vlan_name: str
-    subnet: str
-    gateway: str
-    netmask: str
-    usable_hosts: int
-    ports: dict[str, list[str]]
-    apps: list[dict[str, Any]]
-    devices: list[dict[str, Any]]
-    plan: dict[str, Any]
-    rendered: dict[str, list[str]]
-    diffs: dict[str, str]
-    plan_digest: str
-
-
-class _AnalysisNetwork(_Frozen):
-    analysis: Analysis
-
-
-class AnalysisFacts(ActionFacts):
-    network: _AnalysisNetwork
-
-
-class Install(_Frozen):
-    vlan_id: int
-    acl_name: str
-    plan_digest: str
-    devices: list[dict[str, Any]]
-    ok: bool
-
-
-class _InstallNetwork(_Frozen):
-    install: Install
-
-
-class InstallFacts(ActionFacts):
-    network: _InstallNetwork
-
-
-class Quality(_Frozen):
-    ok: bool
-    vlan_id: int
-    subnet: str
-    thresholds: dict[str, Any]
-    results: list[dict[str, Any]]
-
-
-class _QualityNetwork(_Frozen):
-    quality: Quality
-
-
-class QualityFacts(ActionFacts):
-    network: _QualityNetwork
-
-
-class AnalysePlan(ActionPlan):
-    action: Literal["network.analyse"] = "network.analyse"
-    request: JaringanRequest
-    inventory: str
-
-
-class InstallPlan(ActionPlan):
-    """The approved analysis this job pushes, by its digest (the worker refuses any other)."""
-
-    action: Literal["network.install"] = "network.install"
-    plan_digest: str
-    site: str
-    vlan_id: int
-    devices: tuple[str, ...]
-
-
-class QualityPlan(ActionPlan):
-    action: Literal["network.quality_test"] = "network.quality_test"
-    vlan_id: int
-    prober: str
-    thresholds: QualityThresholds
 
 
 def analysis_facts(ctx: ActionContext) -> Analysis:
@@ -302,7 +189,7 @@ class NetworkAnalyseAction(BaseAction):
                       "vlans_in_use": list(o.vlans)} for o in observed],
             plan=change.model_dump(mode="json"), rendered=rendered, diffs=diffs, plan_digest=digest,
         )
-        facts = AnalysisFacts(network=_AnalysisNetwork(analysis=analysis))
+        facts = AnalysisFacts(network=AnalysisNetwork(analysis=analysis))
         comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "rencana_jaringan", {
             "analisis": analysis.model_dump(mode="json"), "lampiran": [a.name for a in artifacts],
             "job_id": run.job_id,
@@ -377,7 +264,7 @@ class NetworkInstallAction(BaseAction):
         comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "pemasangan_jaringan", {
             "berhasil": ok, "pasang": install.model_dump(mode="json"), "job_id": run.job_id})
         return ActionResult(ok=ok, summary=summary, comment=run.mask(comment),
-                            facts=InstallFacts(network=_InstallNetwork(install=install)),
+                            facts=InstallFacts(network=InstallNetwork(install=install)),
                             changed=[r["device"] for r in rows if r["status"] == "changed"],
                             duration_s=time.monotonic() - started)
 
@@ -429,7 +316,7 @@ class NetworkQualityTestAction(BaseAction):
             "uji": quality.model_dump(mode="json"), "job_id": run.job_id})
         failed = [str(r["target"]) for r in results if not r["ok"]]
         return ActionResult(ok=report.ok, comment=run.mask(comment),
-                            facts=QualityFacts(network=_QualityNetwork(quality=quality)),
+                            facts=QualityFacts(network=QualityNetwork(quality=quality)),
                             summary=f"quality test VLAN {change.vlan_id}: "
                                     + ("passed" if report.ok else f"failed ({', '.join(failed) or 'no target'})"),
                             duration_s=time.monotonic() - started)

@@ -19,19 +19,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import SecretStr, ValidationError
 
-from toolkit.actions.base import (
-    ActionContext,
-    ActionFacts,
-    ActionPlan,
-    ActionResult,
-    BaseAction,
-    RunContext,
-    prior_facts,
+from toolkit.actions.base import ActionContext, ActionResult, BaseAction, RunContext, prior_facts
+from toolkit.actions.splp_models import (
+    IssuedFacts,
+    IssueFailedFacts,
+    IssuePlan,
+    IssueRequest,
+    TryOutFacts,
+    TryOutPlan,
 )
 from toolkit.audit import AuditLog
 from toolkit.documents import TemplateRenderer
@@ -45,7 +45,7 @@ from toolkit.errors import (
     ToolkitError,
     UnavailableError,
 )
-from toolkit.gateway import Credential, CredentialKind, Gateway, GatewayAuthError, check_gateway_name
+from toolkit.gateway import Credential, Gateway, GatewayAuthError
 from toolkit.identity_provider import IdentityProvider
 from toolkit.splp import oauth2
 from toolkit.splp.apis import check_provider, gateway_from_settings, load_register
@@ -55,36 +55,6 @@ from toolkit.tickets.models import EventKind
 
 SECRET_NAME = "api-key"  # noqa: S105 - the vault entry's name, not a secret
 OAUTH2_SECRET_NAME = "oauth2-client-secret"  # noqa: S105 - the vault entry's name
-DEFAULT_TTL_DAYS = 365
-MAX_NEEDS = 2000
-
-
-class IssueRequest(BaseModel):
-    """The ticket's request, checked before it reaches the gateway (every field ends up in a URL path,
-    a gateway config or a document)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    ticket: str
-    api: str
-    consumer: str
-    needs: str = Field(min_length=1, max_length=MAX_NEEDS)
-    per_minute: int = Field(ge=1)
-    ttl_days: int = Field(default=DEFAULT_TTL_DAYS, ge=1, le=3650)
-    oauth2: bool = False
-
-    @field_validator("api", "consumer")
-    @classmethod
-    def _safe(cls, value: str) -> str:
-        return check_gateway_name(value)
-
-    @field_validator("needs")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        if any(ord(c) < 32 and c not in "\n\t" for c in value) or "{{" in value or "{%" in value:
-            raise ValueError("contains control characters or template syntax")
-        return value
-
-
 def _errors(exc: ValidationError) -> InvalidInputError:
     errors = [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
     return InvalidInputError("SPLP request: " + "; ".join(f"{f}: {m}" for f, m in errors), errors=errors)
@@ -152,68 +122,6 @@ def _failure_text(exc: ToolkitError) -> str:
     if isinstance(exc, NotFoundError):
         return "API yang diminta tidak ditemukan di gateway."
     return "Gateway API atau Keycloak menolak permintaan."
-
-
-class IssuePlan(ActionPlan):
-    action: Literal["gateway.issue_endpoint"] = "gateway.issue_endpoint"
-    request: IssueRequest
-    gateway: str
-    calls: tuple[str, ...]
-
-
-class IssuedFacts(ActionFacts):
-    """What was issued; the secret itself is only in the vault (``vault_secret`` names it)."""
-
-    api: str
-    endpoint: str
-    consumer: str
-    consumer_id: str
-    key_id: str
-    kind: CredentialKind
-    masked_key: str
-    acl_group: str
-    per_minute: int
-    requested_per_minute: int
-    expires_at: str
-    gateway: str
-    vault_secret: str
-    oauth2_client: str | None = None
-    token_endpoint: str | None = None
-    oauth2_endpoint: str | None = None
-
-
-class IssueFailedFacts(ActionFacts):
-    error: str
-    undone: list[str]
-
-
-class TryOutPlan(ActionPlan):
-    action: Literal["gateway.try_out"] = "gateway.try_out"
-    endpoint: str
-    consumer: str
-    key_id: str
-    consumer_id: str
-    kind: CredentialKind = "key-auth"
-    path: str = "/"
-    api: str = ""
-    oauth2_client: str | None = None
-    oauth2_endpoint: str | None = None
-
-
-class TryOutFacts(ActionFacts):
-    endpoint: str
-    status_with_key: int
-    status_without_key: int
-    response_bytes: int
-    tested_at: str
-    oauth2_client: str | None = None
-    token_valid: bool | None = None
-    token_audience: list[str] | None = None
-    token_expires_at: str | None = None
-    token_role: str | None = None
-    oauth2_endpoint: str | None = None
-    status_with_token: int | None = None
-    status_without_token: int | None = None
 
 
 class IssueEndpointAction(BaseAction):
