@@ -226,3 +226,17 @@ def _dc(settings: Any) -> DcGateway:
     from toolkit.vpn.inventory import dc_gateway
 
     return dc_gateway(settings.effective_inventory())
+
+
+def test_tunnel_slots_of_an_earlier_version_are_kept(tmp_path: Path) -> None:
+    """Before slots were keyed by step there was one per ticket: it still belongs to the ticket."""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "vpn.db") as db:
+        db.execute("CREATE TABLE tunnels (ticket TEXT PRIMARY KEY, dc_host TEXT NOT NULL, slot INTEGER NOT NULL,"
+                   " site_lan TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (dc_host, slot))")
+        db.execute("INSERT INTO tunnels VALUES ('T-old', 'gw-dc', 1, '192.168.10.0/24', '2025-01-01T00:00:00+00:00')")
+    db.close()
+    with TunnelSlots(tmp_path / "vpn.db") as slots:
+        assert slots.allocate("T-old", DC, ipaddress.IPv4Network("192.168.10.0/24"), "konfigurasi-vpn") == 1
+        assert slots.allocate("T-new", DC, ipaddress.IPv4Network("192.168.20.0/24"), "konfigurasi-vpn") == 0
