@@ -22,6 +22,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from lab import probe
+from lab.manager import LabManager
+from lab.models import LabIncident
 from tests.support.principals import as_lab
 from toolkit.containment import host as host_mod
 from toolkit.containment.models import ContainmentKind, IsolateHostRequest, ReleaseRequest
@@ -29,9 +32,6 @@ from toolkit.containment.service import ContainmentService
 from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
-from toolkit.lab import probe
-from toolkit.lab.manager import LabManager
-from toolkit.lab.models import LabIncident
 from toolkit.settings import load_settings
 from toolkit.tickets.models import AttachmentUpload
 
@@ -98,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             assert state.incident is not None
             ir = state.incident
-            settings = load_settings(state_dir=Path(tmp) / "state", inventory=state.inventory,
-                                     lab_dir=state.lab_dir, lab_name=state.name)
+            settings = load_settings(state.config_file, state_dir=Path(tmp) / "state")  # the lab's spbe.toml
             app = App(settings)
             ticket = _ticket(app)
             fast = _series(app, ir, ticket, args.rounds)

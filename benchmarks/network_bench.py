@@ -26,8 +26,9 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from toolkit.lab.models import SwitchLabState
-from toolkit.lab.switches import SwitchLab
+from lab import network_inventory
+from lab.models import SwitchLabState
+from lab.switches import SwitchLab
 from toolkit.network import build_change, load_inventory
 from toolkit.network.fanout import FanoutOptions, FanoutReport, NetworkRunner
 from toolkit.network.inventory import NetworkInventory
@@ -38,6 +39,7 @@ PORT = "FastEthernet0/1"
 
 
 def _inventory(state: SwitchLabState, folder: Path) -> NetworkInventory:
+    """The bench site in the lab's form (placeholders), resolved on the running switches by the lab."""
     refs = {"username": state.switches[0].username, "password_ref": "lab:switches/password",
             "secret_ref": "lab:switches/secret"}  # fmt: skip
     devices = [{"name": s.name, "platform": "cisco_ios", "role": "access", "host": f"lab:{s.name}",
@@ -51,7 +53,7 @@ def _inventory(state: SwitchLabState, folder: Path) -> NetworkInventory:
                   "services": [{"protocol": "tcp", "port": 443}]}],
     }  # fmt: skip
     path = folder / "bench.yml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    path.write_text(yaml.safe_dump(network_inventory.resolve(data, state.switches, state.name)), encoding="utf-8")
     return load_inventory(path)
 
 
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             pids = [state.pid]
 
             def runner(workers: int) -> NetworkRunner:
-                return NetworkRunner(inv, RefResolver(state), state_dir=folder / "state", session_options=session,
+                return NetworkRunner(inv, RefResolver(), state_dir=folder / "state", session_options=session,
                                      options=FanoutOptions(max_workers=workers, max_devices=args.count))  # fmt: skip
 
             _push(runner(1), inv, names[1:2], 299)  # warm-up: imports, first key exchange, template compile

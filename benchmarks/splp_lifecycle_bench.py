@@ -23,12 +23,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from lab import rootfs
+from lab.gateway import GatewayLab
 from tests.splp.helpers import approved_ticket
 from tests.support.principals import as_lab
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
-from toolkit.lab import rootfs
-from toolkit.lab.gateway import GatewayLab
 from toolkit.settings import load_settings
 from toolkit.splp import lifecycle
 from toolkit.splp.issued import IssuedStore
@@ -48,10 +48,11 @@ def main() -> None:
         lab_dir = Path(tmp) / "lab"
         name = os.environ.get("SPBE_TEST_LAB", "bench") + "-splp-bench"
         gateway = GatewayLab(lab_dir, name, rootfs.DEFAULT_CACHE_DIR)
-        gateway.up()
+        eg = gateway.up()
         try:
             os.environ["SPBE_VAULT_KEY"] = generate_key()
-            app = App(load_settings(state_dir=Path(tmp) / "state", lab_dir=lab_dir, lab_name=name))
+            app = App(load_settings(state_dir=Path(tmp) / "state", gateway={
+                "kind": "express_gateway", "options": {"admin_url": eg.admin_url, "proxy_url": eg.proxy_url}}))
             issue, tickets = [], []
             for i in range(count):
                 ticket = approved_ticket(app, f"bench-app-{i}")

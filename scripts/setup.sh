@@ -2,10 +2,20 @@
 # Install everything spbe needs on a fresh Debian/Ubuntu machine (run as root). Idempotent.
 #   - Debian packages: Python venv tooling, libmagic, the lab's packages (sshd, nftables, debootstrap, prometheus...)
 #   - a virtualenv with spbe and its test tools, at $SPBE_VENV (default /opt/spbe/venv)
+# usage: scripts/setup.sh [--no-lab]
+#   --no-lab: what the tests outside the lab need (scripts/test.sh --fast): no debootstrap, nftables,
+#             Prometheus or restic; Node.js stays, for the real Express Gateway of the gateway contract suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
 export DEBIAN_FRONTEND=noninteractive
+lab=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-lab) lab="" ;;
+        *) echo "usage: $0 [--no-lab]" >&2; exit 2 ;;
+    esac
+done
 
 need_apt=()
 command -v python3 >/dev/null || need_apt+=(python3)
@@ -14,11 +24,16 @@ command -v gcc >/dev/null || need_apt+=(gcc python3-dev)
 command -v ssh >/dev/null || need_apt+=(openssh-client)
 # python-magic (attachment types read from their content) loads Debian's libmagic.
 dpkg-query -W -f='${Status}' libmagic1 2>/dev/null | grep -q "install ok installed" || need_apt+=(libmagic1)
+if [ -z "$lab" ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
+    need_apt+=(nodejs npm)  # lab_packages.sh installs them otherwise
+fi
 if ((${#need_apt[@]})); then
     apt-get update -qq
     apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-bash scripts/lab_packages.sh
+if [ -n "$lab" ]; then
+    bash scripts/lab_packages.sh
+fi
 
 python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "spbe needs Python 3.11 or newer")'
 if [ ! -x "$SPBE_VENV/bin/python" ]; then

@@ -9,17 +9,51 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import Spbe
+from tests.support.clock import ManualClock
+from toolkit.audit.keys import generate_key
 from toolkit.engine.app import App
 from toolkit.settings import Settings, load_settings
 
 # The test suite is a lab: the CLI tests act with --as. Tests of the production rule set it themselves.
 os.environ.setdefault("SPBE_DEPLOYMENT", "lab")
 
-pytest_plugins = ["tests.fixtures.lab"] if importlib.util.find_spec("tests.fixtures") else []
+pytest_plugins = (["tests.fixtures.lab"] if importlib.util.find_spec("tests.fixtures") else []) + [
+    "tests.support.smtp_sink",  # the `smtp` fixture: a real aiosmtpd sink on loopback
+]
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_CATALOG = REPO / "tests" / "support" / "catalog"
 TEST_ACTIONS = ("tests.support.actions:COUNTER", "tests.support.actions:COUNTER_ONCE", "tests.support.actions:NOOP")
+
+
+@pytest.fixture(scope="session")
+def session_audit_key() -> str:
+    """One per session, not per test: a module-scoped installation (tests/e2e) outlives its tests, and
+    its log refuses appends under any key but the one it was started with."""
+    return generate_key()
+
+
+@pytest.fixture(autouse=True)
+def audit_key(session_audit_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test's audit log is keyed, as in production (there is no unkeyed fallback): the key in
+    SPBE_AUDIT_KEY (subprocesses inherit it) and a checkpoint file outside the state directory."""
+    monkeypatch.setenv("SPBE_AUDIT_KEY", session_audit_key)
+    monkeypatch.setenv("SPBE_AUDIT__CHECKPOINT_FILE", str(tmp_path / "audit-checkpoints" / "checkpoints.jsonl"))
+    return session_audit_key
+
+
+# The fixtures that bring up the namespaced lab (root, debootstrap, sshd): a test using one, directly or through
+# another fixture, is a lab test and must say so, or `-m "not lab"` (scripts/test.sh --fast) would start the lab.
+LAB_FIXTURES = frozenset({"lab", "lab_manager"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = sorted(item.nodeid for item in items if LAB_FIXTURES & set(getattr(item, "fixturenames", ()))
+                      and item.get_closest_marker("lab") is None)
+    if unmarked:
+        raise pytest.UsageError("these tests use the lab but are not marked @pytest.mark.lab:\n  "
+                                + "\n  ".join(unmarked))
 
 
 @pytest.fixture
@@ -27,6 +61,12 @@ def state_dir(tmp_path: Path) -> Path:
     path = tmp_path / "state"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def spbe(state_dir: Path) -> Spbe:
+    """`spbe` in-process on this test's state directory (tests/support/cli.py): ``spbe("ticket", "list")``."""
+    return Spbe(state_dir=state_dir)
 
 
 @pytest.fixture
@@ -41,6 +81,18 @@ def engine_settings(state_dir: Path) -> Settings:
 @pytest.fixture
 def engine_app(engine_settings: Settings) -> App:
     return App(engine_settings)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Time that passes only when the test says so (see tests/support/clock.py)."""
+    return ManualClock()
+
+
+@pytest.fixture
+def clocked_app(engine_settings: Settings, clock: ManualClock) -> App:
+    """`engine_app` whose queue, outbox and deadlines read ``clock``: a test moves it past a lease or a retry."""
+    return App(engine_settings, clock=clock)
 
 
 def engine_env(state_dir: Path, **extra: str) -> dict[str, str]:
@@ -69,5 +121,7 @@ CANARY_BACKUP_PASSWORD = "CANARY-b4ckup-7f3e91d2c0a8"  # noqa: S105 - a canary, 
 def lab_settings(state_dir: Path, lab, monkeypatch: pytest.MonkeyPatch) -> Settings:  # type: ignore[no-untyped-def]
     """Settings for end-to-end runs on the real catalog and the running lab. The backup password
     is a canary: the tests look for it everywhere it must never appear."""
+    from tests.fixtures.lab import settings_for
+
     monkeypatch.setenv("SPBE_BACKUP_PASSWORD", CANARY_BACKUP_PASSWORD)
-    return load_settings(state_dir=state_dir, inventory=lab.inventory)
+    return settings_for(lab, state_dir=state_dir)

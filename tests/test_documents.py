@@ -486,3 +486,15 @@ def test_unknown_people_get_placeholders(service: Any) -> None:
 def test_document_number_uses_the_year_in_wib(service: Any) -> None:
     ctx = context(service, now=datetime(2026, 12, 31, 18, 0, tzinfo=UTC))  # 1 January 2027 in Gorontalo
     assert ctx["nomor_dokumen"]("BA") == "BA/PD-2026-0042/2027"
+
+
+def test_kode_shows_a_masked_key_literally_and_fences_any_backticks() -> None:
+    """A mask's asterisks in a code span stay asterisks in the Markdown source and its rendering; a value
+    with backticks cannot close the span early (CommonMark: a longer fence)."""
+    from toolkit.documents import kode
+
+    assert kode("********RSAb") == "`********RSAb`"
+    assert kode("a`b") == "``a`b``"
+    assert kode("`x") == "`` `x ``"
+    assert kode("baris\nbaru") == "`baris baru`"
+    assert kode(None) == "`-`"

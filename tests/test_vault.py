@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from tests.support.principals import as_lab
 from toolkit.audit import AuditLog
@@ -185,7 +185,7 @@ def test_at_rest_it_is_encrypted_and_bound_to_its_row(vault: SecretVault, state_
 def test_no_key_is_a_clear_configuration_error(state_dir: Path, audit: AuditLog,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SPBE_VAULT_KEY", raising=False)
-    with pytest.raises(ConfigurationError, match="set SPBE_VAULT_KEY .*'spbe secret keygen'"):
+    with pytest.raises(ConfigurationError, match=r"set SPBE_VAULT_KEY .*'spbe secret keygen'"):
         SecretVault.from_settings(load_settings(state_dir=state_dir), audit=audit)
     for bad in ("short", "", "!" * 44, generate_key()[:-4]):
         monkeypatch.setenv("SPBE_VAULT_KEY", bad)
@@ -207,9 +207,9 @@ def test_bad_identifiers_are_refused(vault: SecretVault, ticket: str, name: str)
 def test_bad_metadata_is_refused(vault: SecretVault) -> None:
     with pytest.raises(InvalidInputError, match="contains the secret"):
         vault.put(TICKET, "api_key", SecretStr(CANARY), meta=_meta(attributes={"note": f"key={CANARY}"}))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError):
         _meta(label="line\nbreak")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError):
         _meta(recipient="Andi Pratama")
     with pytest.raises(InvalidInputError):
         vault.put(TICKET, "api_key", SecretStr("x" * 9000), meta=_meta())

@@ -140,7 +140,7 @@ def load(path: Path) -> Inventory:
     """The inventory at ``path``, parsed once per version; safe to call from any number of threads."""
     path = Path(path)
     if not path.exists():
-        raise ConfigurationError(f"inventory {path} does not exist (is the lab up? 'spbe lab up')")
+        raise ConfigurationError(f"inventory {path} does not exist (settings: inventory, SPBE_INVENTORY)")
     key = path.resolve()
     with _locks_guard:
         lock = _locks.setdefault(key, threading.Lock())

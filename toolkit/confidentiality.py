@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
 from toolkit.tickets.models import Ticket, TimelineEvent
 
-PRIVILEGED_VIEWERS = frozenset({"koordinator-layanan", "csirt"})
-REPORTER_ROLES = frozenset({"pelapor"})
+PRIVILEGED_VIEWERS = packaged_roles().with_trait(RoleTrait.SEES_CONFIDENTIAL)
+REPORTER_ROLES = packaged_roles().with_trait(RoleTrait.REPORTER)
 HIDDEN = "[dirahasiakan]"
 
 

@@ -52,7 +52,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from toolkit.catalog.loader import packaged_roles
 from toolkit.catalog.models import StepKind
+from toolkit.catalog.roles import RoleTrait
 from toolkit.confidentiality import REPORTER_ROLES, hidden_users
 from toolkit.decisions import effective_fields, effective_sla_variant
 from toolkit.directory import Directory, Person
@@ -61,11 +63,11 @@ from toolkit.errors import NotFoundError
 from toolkit.jobs import Job, JobState
 from toolkit.tickets.models import EventKind, Ticket, TimelineEvent
 
-PRIVILEGED_VIEWERS = frozenset({"koordinator-layanan", "csirt"})
+PRIVILEGED_VIEWERS = packaged_roles().with_trait(RoleTrait.SEES_CONFIDENTIAL)
 REDACTED = MarkdownText("[dirahasiakan]")
 UNSIGNED = MarkdownText("....................................")
-SIGNING_ROLES = ("koordinator-layanan", "kepala-dinas", "tim-pusat-data", "tim-pengembangan-aplikasi",
-                 "tim-jaringan-intra", "csirt", "tim-keamanan-spbe")
+SIGNING_ROLES = packaged_roles().ordered_with_trait(RoleTrait.SIGNS_DOCUMENTS)
+APPLICANT_ROLE = min(packaged_roles().with_trait(RoleTrait.APPLICANT) - packaged_roles().with_trait(RoleTrait.REPORTER))
 SYSTEM_ACTORS = {"spbe": "Sistem", "engine": "Sistem", "worker": "Sistem", "system": "Sistem"}
 
 STATUS_LABELS = {"open": "Dibuka", "in_progress": "Dalam proses", "deferred": "Ditunda", "closed": "Ditutup"}
@@ -211,7 +213,7 @@ def _requester(ticket: Ticket, people: _People) -> dict[str, Any]:
                 "peran": "Pelapor", "ditetapkan": True, "dikenal": False, "sapaan": "Pelapor"}
     person = people.get(ticket.requester)
     if person is not None:
-        data = _person_dict(person, "pemohon")
+        data = _person_dict(person, APPLICANT_ROLE)
         if data["opd"] == "-" and ticket.fields.get("instansi"):
             data["opd"] = ticket.fields["instansi"]
         return data

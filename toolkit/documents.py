@@ -28,6 +28,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from toolkit.catalog.loader import packaged_roles
 from toolkit.errors import ConfigurationError, InvalidInputError
 
 Kind = Literal["documents", "comments"]
@@ -40,20 +41,8 @@ BULAN = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustu
          "Oktober", "November", "Desember")
 HARI = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 
-ROLE_LABELS: dict[str, str] = {
-    "pemohon": "Pemohon",
-    "pelapor": "Pelapor",
-    "koordinator-layanan": "Koordinator Layanan",
-    "kepala-dinas": "Kepala Dinas",
-    "penyedia-api": "Penyedia API",
-    "tim-pusat-data": "Tim Kerja Pusat Data",
-    "tim-jaringan-intra": "Tim Kerja Jaringan Intra",
-    "tim-pengembangan-aplikasi": "Tim Kerja Pengembangan Aplikasi",
-    "csirt": "CSIRT",
-    "tim-keamanan-spbe": "Tim Keamanan SPBE",
-    "humas": "Hubungan Masyarakat",
-}
-"""How the SOPs write the role ids of the catalog; an unknown id is shown title-cased."""
+ROLE_LABELS: dict[str, str] = packaged_roles().labels()
+"""How the SOPs write the role ids of the catalog (the role book); an unknown id is shown title-cased."""
 
 
 class MissingTemplateDataError(InvalidInputError):
@@ -235,7 +224,21 @@ def _finalize(value: Any) -> Any:
     return md(value)
 
 
+def kode(value: Any) -> str:
+    """A value shown as code (a masked key, an ID): a Markdown code span renders it literally, so the
+    asterisks of a mask stay asterisks in the source a person reads too, not ``\\*``. The fence is
+    one backtick longer than any run inside the value (CommonMark), and newlines become spaces."""
+    if isinstance(value, jinja2.Undefined):
+        str(value)
+    text = _NEWLINES.sub(" ", "-" if value is None else str(value))
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return MarkdownText(f"{fence}{pad}{text}{pad}{fence}")
+
+
 FILTERS: dict[str, Callable[[Any], str]] = {
+    "kode": kode,
     "tanggal": tanggal,
     "hari": hari,
     "waktu": waktu,

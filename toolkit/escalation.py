@@ -20,24 +20,26 @@ import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.engine.app import App
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
 from toolkit.engine.progress import progress
 from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.notifier import Delivery, Notification, Notifier, Recipient
 from toolkit.private_files import private_dir, private_file
 from toolkit.registry import Registry
+from toolkit.services import Services
 from toolkit.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.workflow import WorkflowState
 
 log = logging.getLogger("spbe.escalation")
-SUPERVISOR_FALLBACK = "kepala-dinas"
-SLA_ROLES = ("koordinator-layanan", "kepala-dinas")
+SUPERVISOR_FALLBACK = next(iter(packaged_roles().with_trait(RoleTrait.ESCALATION_FALLBACK)))
+SLA_ROLES = packaged_roles().ordered_with_trait(RoleTrait.WATCHES_SLA)
 CLAIM_LEASE = timedelta(minutes=2)
 
 
@@ -144,13 +146,13 @@ class EscalationStore:
                     db.execute("SELECT ticket_id, key, notified_at FROM escalations ORDER BY ticket_id, key")]
 
 
-def build_notifier(app: App) -> Notifier:
+def build_notifier(app: Services) -> Notifier:
     cfg = app.settings.notifier
     return Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=app.settings, tickets=app.tickets,
                                                        **cfg.options)
 
 
-def _recipients(app: App, roles: tuple[str, ...]) -> tuple[Recipient, ...]:
+def _recipients(app: Services, roles: tuple[str, ...]) -> tuple[Recipient, ...]:
     found: dict[str, Recipient] = {}
     for role in roles:
         for person in app.directory.people_with_role(role):
@@ -159,7 +161,7 @@ def _recipients(app: App, roles: tuple[str, ...]) -> tuple[Recipient, ...]:
     return tuple(found.values())
 
 
-def _escalate(app: App, store: EscalationStore, notifier: Notifier, ticket: Ticket, esc: Escalation,
+def _escalate(app: Services, store: EscalationStore, notifier: Notifier, ticket: Ticket, esc: Escalation,
               now: datetime) -> Outcome | None:
     me = f"{socket.gethostname()}:{os.getpid()}"
     if not store.claim(ticket.id, esc.key, me, now):
@@ -184,16 +186,16 @@ def _escalate(app: App, store: EscalationStore, notifier: Notifier, ticket: Tick
                                               body=body, recipients=recipients, step_id=esc.step_id))
     store.done(ticket.id, esc.key, delivery.channel if delivery else "none", now)
     app.audit.append("engine", "ticket.escalate", ticket.id,
-                     {"key": esc.key, "kind": esc.kind, "roles": list(esc.roles),
+                     {"auth": "engine", "key": esc.key, "kind": esc.kind, "roles": list(esc.roles),
                       "delivered": list(delivery.delivered) if delivery else [],
                       "skipped": list(delivery.skipped) if delivery else [],
                       "channel": delivery.channel if delivery else None})
     return Outcome(escalation=esc, delivery=delivery)
 
 
-def check_once(app: App, now: datetime | None = None, notifier: Notifier | None = None) -> list[Outcome]:
+def check_once(app: Services, now: datetime | None = None, notifier: Notifier | None = None) -> list[Outcome]:
     """Escalate everything due now that was not escalated before; returns what was escalated now."""
-    now = now or datetime.now(UTC)
+    now = now or app.clock.now()
     store = EscalationStore(Path(app.settings.state_dir) / "escalations.db")
     notifier = notifier or build_notifier(app)
     outcomes: list[Outcome] = []
@@ -210,5 +212,6 @@ def check_once(app: App, now: datetime | None = None, notifier: Notifier | None 
                 log.warning("escalation for %s deferred: %s", ticket.id, app.masker(str(exc)))
             except ToolkitError as exc:
                 log.warning("escalation for %s failed: %s", ticket.id, app.masker(str(exc)))
-                app.audit.append("engine", "ticket.escalate_failed", ticket.id, {"error": app.masker(str(exc))})
+                app.audit.append("engine", "ticket.escalate_failed", ticket.id,
+                                 {"auth": "engine", "error": app.masker(str(exc))})
     return outcomes

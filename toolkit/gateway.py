@@ -16,6 +16,8 @@ Contract every adapter keeps (``tests/integrations/gateway/test_contract.py`` ch
 * ``revoke`` makes every credential of the consumer stop working at the proxy but keeps the consumer
   (for the audit trail); ``delete_consumer`` removes it with everything attached (undo of a half-done
   issue) and is a no-op for a consumer that does not exist.
+* A credential, ACL, rotation or revocation for a consumer the gateway does not have raises
+  `GatewayNotFoundError` and creates nothing.
 * Failures are `toolkit.errors.ToolkitError` subclasses below, with secrets masked in every message.
 """
 
@@ -27,6 +29,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from toolkit.catalog.formats import GATEWAY_NAME
 from toolkit.errors import (
     ActionFailedError,
     ConflictError,
@@ -39,7 +42,7 @@ from toolkit.masking import last4
 
 # Names every gateway accepts: Kong consumer usernames and tags, WSO2 application names and Express
 # Gateway usernames all take these; nothing here can start a path segment, a query or an expression.
-GATEWAY_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+GATEWAY_NAME_RE = re.compile(rf"^{GATEWAY_NAME}$")  # the SPLP ticket fields' format gateway_name
 CredentialKind = Literal["key-auth", "oauth2-client"]
 
 

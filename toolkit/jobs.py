@@ -10,12 +10,16 @@ record a result that is not also queued for the ticket.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from toolkit.tickets.models import EventKind, TicketStatus
 
 
 class JobState(StrEnum):
@@ -175,3 +179,26 @@ class JobQueue(Protocol):
 def backoff(attempts: int, base: float, cap: float) -> timedelta:
     """Exponential retry delay for outbox deliveries, capped."""
     return timedelta(seconds=min(cap, base * (2 ** max(0, attempts))))
+
+
+# -- outbox items: what a job or a use case queues for the ticket system ------------------------------
+
+
+def event_item(ticket_id: str, dedupe_key: str, kind: EventKind, text: str, *, actor: str = "spbe",
+               step_id: str | None = None, data: dict[str, Any] | None = None) -> OutboxItem:
+    return OutboxItem(ticket_id=ticket_id, kind=OutboxKind.EVENT, dedupe_key=dedupe_key,
+                      payload={"kind": kind.value, "actor": actor, "text": text, "step_id": step_id,
+                               "data": data or {}})
+
+
+def attachment_item(ticket_id: str, dedupe_key: str, path: Path, name: str, media_type: str,
+                    kind: str | None, actor: str = "spbe") -> OutboxItem:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return OutboxItem(ticket_id=ticket_id, kind=OutboxKind.ATTACHMENT, dedupe_key=dedupe_key,
+                      payload={"path": str(path), "name": name, "media_type": media_type, "kind": kind,
+                               "actor": actor, "sha256": digest})
+
+
+def transition_item(ticket_id: str, dedupe_key: str, status: TicketStatus, actor: str) -> OutboxItem:
+    return OutboxItem(ticket_id=ticket_id, kind=OutboxKind.TRANSITION, dedupe_key=dedupe_key,
+                      payload={"status": status.value, "actor": actor})

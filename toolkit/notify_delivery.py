@@ -12,19 +12,25 @@ import re
 from collections.abc import Sequence
 
 from toolkit.actions.base import ActionContext
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
 from toolkit.confidentiality import reporter_confidential
 from toolkit.notifier import Delivery, Notification, Notifier, Recipient
 from toolkit.registry import Registry
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
-APPLICANT_ROLES = ("pemohon", "pelapor")
+APPLICANT_ROLES = packaged_roles().with_trait(RoleTrait.APPLICANT)
+# A confidential reporter is addressed by the role's name, never their own (toolkit.confidentiality).
+REPORTER = min(packaged_roles().with_trait(RoleTrait.REPORTER))
+APPLICANT = min(APPLICANT_ROLES - {REPORTER})
 
 
 def _applicant(ctx: ActionContext) -> Recipient | None:
     fields = ctx.ticket.fields
     if reporter_confidential(ctx.service):
         contact = str(fields.get("pelapor_kontak") or "")
-        return Recipient(username="pelapor", name="Pelapor", email=contact, role="pelapor") \
+        return Recipient(username=REPORTER, name=packaged_roles().label(REPORTER) or REPORTER, email=contact,
+                         role=REPORTER) \
             if _EMAIL.fullmatch(contact) else None
     try:
         person = ctx.directory.person(ctx.ticket.requester)
@@ -32,7 +38,7 @@ def _applicant(ctx: ActionContext) -> Recipient | None:
         person = None
     email = (person.email if person else None) or fields.get("kontak_email")
     name = person.name if person else ctx.ticket.requester
-    return Recipient(username=ctx.ticket.requester, name=name, email=email, role="pemohon") if email else None
+    return Recipient(username=ctx.ticket.requester, name=name, email=email, role=APPLICANT) if email else None
 
 
 def recipients(ctx: ActionContext, roles: list[str]) -> tuple[Recipient, ...]:

@@ -109,7 +109,11 @@ def tighten_tree(root: Path | str) -> None:
 
 def owner_only_umask(ctx: click.Context) -> None:
     """For the CLI's group callback: umask 077 for the command, restored when it ends (CliRunner
-    runs many commands in one process). Not for ``spbe lab``: the lab's hosts and servers inherit
-    the umask, and their services (nginx as www-data, ...) must read what is created for them."""
-    if ctx.invoked_subcommand != "lab":
+    runs many commands in one process). Not for a command that says ``keep_umask = True`` (the lab's
+    plugin, ``spbe lab``): the lab's hosts and servers inherit the umask, and their services (nginx as
+    www-data, ...) must read what is created for them."""
+    name = ctx.invoked_subcommand
+    get_command = getattr(ctx.command, "get_command", None)  # a group's (this module needs no click at run time)
+    command = get_command(ctx, name) if name and get_command is not None else None
+    if not getattr(command, "keep_umask", False):
         ctx.call_on_close(functools.partial(os.umask, os.umask(0o077)))

@@ -3,7 +3,10 @@
 Precedence, highest first: keyword arguments (tests, CLI options) > environment variables
 (``SPBE_...``, nested with ``__``, e.g. ``SPBE_TICKETS__KIND=embedded``) > the TOML file named by
 ``SPBE_CONFIG`` (default ``./spbe.toml`` when present) > defaults. Defaults give the embedded mode:
-SQLite ticket store, SQLite queue, roles file and the lab inventory, all under ``state_dir``.
+SQLite ticket store, SQLite queue and the roles file, state under ``state_dir``. Templates, playbooks and
+the default data files come from the installed package (`spbe_data`), never from a source checkout. What
+only a deployment knows (its Ansible and network inventories, its gateway's URLs, where quality probes
+run) has no default: it comes from the configuration (the lab writes such a file for itself).
 
 Credentials are never written in the file itself: a `SecretRef` names where to read them
 (``env:NAME`` or ``file:/path``), and the resolved value is a `SecretStr` so it does not leak into
@@ -28,15 +31,18 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+import spbe_data
 from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, options_schema, typed_options
+from toolkit.audit.config import AuditSettings
 from toolkit.containment.config import ContainmentSettings
 from toolkit.errors import ConfigurationError
 from toolkit.evidence.config import EvidenceSettings
+from toolkit.observability.config import LoggingSettings, MetricsSettings
 from toolkit.secret_types import SecretRef as SecretRef  # where it was always imported from
 from toolkit.settings_errors import configuration_error
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
+SEGMENT_PROBERS = "spbe.segment_probers"  # registry group of the quality test's SegmentProber
 
 
 class AdapterSettings(BaseModel):
@@ -75,8 +81,9 @@ class NetworkSettings(BaseModel):
     """``spbe network`` and the network actions: inventory, fan-out limits and device timeouts (seconds)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    inventory: Path = PROJECT_ROOT / "inventory" / "network" / "lab.yml"
-    lab_name: str | None = Field(default=None, description="lab whose lab: refs to resolve; None: settings.lab_name")
+    inventory: Path | None = Field(default=None, description="the network inventory (sites, devices, pools, apps)")
+    known_hosts: Path | None = Field(default=None, description="SSH host keys the devices must present (an "
+                                                               "OpenSSH known_hosts file); None: not checked")
     max_workers: int = Field(default=8, ge=1, le=256, description="devices worked on at once")
     max_devices_per_change: int = Field(default=20, ge=1, le=10000, description="cap on devices one change touches")
     canary: bool = Field(default=False, description="push to one device first and stop if it fails")
@@ -86,7 +93,22 @@ class NetworkSettings(BaseModel):
     users_per_access_port: int = Field(default=8, ge=1, le=1000,
                                        description="analysis: one access port per this many users")
     quality: QualityThresholds = QualityThresholds()
-    prober: Literal["lab"] = Field(default="lab", description="where quality probes run: the lab data plane")
+    prober: str | None = Field(default=None, description="where quality probes run: a SegmentProber's name in "
+                                                          "the registry (entry points spbe.segment_probers)")
+    prober_options: dict[str, Any] = Field(default_factory=dict, description="the prober's options")
+
+    @field_validator("prober_options")
+    @classmethod
+    def _typed_prober_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """Parsed by the configured prober's own schema, like every adapter's options."""
+        prober = info.data.get("prober")
+        return typed_options(SEGMENT_PROBERS, prober, value) if prober else value
+
+    def inventory_file(self) -> Path:
+        """The configured network inventory; a ConfigurationError says how to set it."""
+        if self.inventory is None:
+            raise ConfigurationError("no network inventory configured (network.inventory, SPBE_NETWORK__INVENTORY)")
+        return self.inventory
 
 
 class IdentitySettings(BaseModel):
@@ -133,24 +155,23 @@ class Settings(BaseSettings):
         description="production: the CLI acts as the person whose unix_user is the OS account; "
                     "lab and demo also honour --as USER (which proves nothing, so never in production)")
     state_dir: Path = Path("/var/lib/spbe")
-    lab_dir: Path = Path("/var/lib/spbe-lab")
-    lab_name: str = "demo"
     catalog_dir: Path | None = None
-    templates_dir: Path = PROJECT_ROOT / "templates"
-    playbooks_dir: Path = PROJECT_ROOT / "playbooks"
-    inventory: Path | None = Field(
-        default=None, description="Ansible inventory; defaults to the running lab's inventory"
-    )
-    roles_file: Path = PROJECT_ROOT / "inventory" / "roles.yml"
+    templates_dir: Path = Field(default_factory=lambda: spbe_data.folder("templates"))
+    playbooks_dir: Path = Field(default_factory=lambda: spbe_data.folder("playbooks"))
+    inventory: Path | None = Field(default=None, description="Ansible inventory of the managed hosts")
+    roles_file: Path = Field(default_factory=lambda: spbe_data.data_path("inventory", "roles.yml"))
+    splp_register: Path = Field(default_factory=lambda: spbe_data.data_path("inventory", "splp_apis.yml"),
+                                description="the SPLP API register: which APIs exist and who provides each")
     tickets: AdapterSettings = AdapterSettings(kind="embedded")
     queue: AdapterSettings = AdapterSettings(kind="sqlite")
     directory: AdapterSettings = AdapterSettings(kind="roles_file")
     gateway: AdapterSettings = Field(
         default=AdapterSettings(kind="express_gateway"),
-        description="API gateway for SPLP: express_gateway (the lab's; URLs from the running lab unless "
-                    "options.admin_url/proxy_url), kong or wso2; admin credentials as secret names in options")
+        description="API gateway for SPLP: express_gateway (options.admin_url and proxy_url), kong or wso2; "
+                    "admin credentials as secret names in options")
     identity: IdentitySettings | None = Field(default=None, description="identity provider; None: not configured")
     vault: VaultSettings = VaultSettings()
+    audit: AuditSettings = AuditSettings()
     workers: WorkerSettings = WorkerSettings()
     containment: ContainmentSettings = ContainmentSettings()
     network: NetworkSettings = NetworkSettings()
@@ -172,6 +193,12 @@ class Settings(BaseSettings):
     evidence: EvidenceSettings = EvidenceSettings()
     escalation_interval_s: float = Field(default=60.0, gt=0, le=86400,
                                          description="how often `spbe serve` checks for late steps")
+    logging: LoggingSettings = Field(
+        default=LoggingSettings(), description="log format (human | json, also `spbe --log-format`) and level "
+                                               "(also `spbe --log-level`); records go to stderr, masked")
+    metrics: MetricsSettings = Field(
+        default=MetricsSettings(), description="Prometheus /metrics of the queue and the desk, served by `spbe serve` "
+                                               "(also `spbe serve --metrics HOST:PORT`); loopback only by default")
 
     @field_validator(*SETTINGS_GROUPS)
     @classmethod
@@ -181,7 +208,7 @@ class Settings(BaseSettings):
         group = SETTINGS_GROUPS[str(info.field_name)]
         return AdapterSettings(kind=value.kind, options=typed_options(group, value.kind, value.options))
 
-    @field_validator("state_dir", "lab_dir")
+    @field_validator("state_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
@@ -207,11 +234,11 @@ class Settings(BaseSettings):
             raise ConfigurationError(f"secret '{name}' is not configured (settings.secrets.{name})", name=name)
         return ref.resolve()
 
-    def lab_inventory(self) -> Path:
-        return self.lab_dir / self.lab_name / "inventory.yml"
-
     def effective_inventory(self) -> Path:
-        return self.inventory or self.lab_inventory()
+        """The Ansible inventory; a ConfigurationError says how to set it (there is no default)."""
+        if self.inventory is None:
+            raise ConfigurationError("no Ansible inventory configured (inventory, SPBE_INVENTORY)")
+        return self.inventory
 
 
 def _config_file(settings_cls: type[BaseSettings]) -> Path:

@@ -172,14 +172,15 @@ class SecretVault(SqliteStore):
 
     @classmethod
     def from_settings(cls, settings: Settings, *, audit: AuditLog, directory: Directory | None = None,
-                      masker: Masker | None = None) -> SecretVault:
+                      masker: Masker | None = None, clock: Callable[[], datetime] | None = None) -> SecretVault:
         try:
             key = settings.vault.key.resolve()
         except ConfigurationError:
             where = settings.vault.key.ref.partition(":")[2]
             raise ConfigurationError(f"the secrets vault has no key: set {where} (settings.vault.key, a secret "
                                      "reference) to the output of 'spbe secret keygen'") from None
-        return cls(Path(settings.state_dir) / "vault.db", key, audit=audit, directory=directory, masker=masker)
+        return cls(Path(settings.state_dir) / "vault.db", key, audit=audit, directory=directory, masker=masker,
+                   clock=clock)
 
     # -- storage -------------------------------------------------------------------------------------
     def _row(self, db: sqlite3.Connection, ticket_id: str, name: str) -> sqlite3.Row | None:

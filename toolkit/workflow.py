@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.catalog.models import AUTOMATED_KINDS
+from toolkit.catalog.models import AUTOMATED_KINDS, Service, Step
 
 
 class StepStatus(StrEnum):
@@ -26,8 +26,8 @@ class StepStatus(StrEnum):
 
 
 class StepState(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-    step: Any  # toolkit.catalog.models.Step
+    model_config = ConfigDict(frozen=True)
+    step: Step
     status: StepStatus
     completed_at: datetime | None = None
     started_at: datetime | None = None
@@ -46,9 +46,9 @@ class SlaState(BaseModel):
 
 
 class WorkflowState(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True)
     steps: tuple[StepState, ...]
-    current: Any | None  # the current Step, or None when every step is done
+    current: Step | None  # None when every step is done
     sla: SlaState
 
     @property
@@ -63,12 +63,12 @@ class WorkflowState(BaseModel):
         return next(s for s in self.steps if s.step.id == step_id)
 
 
-def is_automated(step: Any) -> bool:
+def is_automated(step: Step) -> bool:
     return step.kind in AUTOMATED_KINDS
 
 
 def evaluate(
-    service: Any,
+    service: Service,
     fields: Mapping[str, Any],
     completed: Mapping[str, datetime],
     opened_at: datetime,
@@ -80,7 +80,7 @@ def evaluate(
     job queue). The SLA clock runs from ``opened_at``, stops at ``closed_at``, and does not count
     ``paused`` (time the ticket spent deferred by the approver, waiting on the applicant)."""
     states: list[StepState] = []
-    current = None
+    current: Step | None = None
     previous_done = opened_at
     for step in service.steps:
         if step.when is not None and not step.when.matches(fields):
@@ -115,6 +115,6 @@ def evaluate(
     return WorkflowState(steps=tuple(states), current=current, sla=sla)
 
 
-def may_perform(step: Any, roles: frozenset[str]) -> bool:
+def may_perform(step: Step, roles: frozenset[str]) -> bool:
     """Whether someone holding ``roles`` may perform ``step`` (its actor role)."""
     return step.actor in roles

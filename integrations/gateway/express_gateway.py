@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 
 from toolkit.adapter_options import AdapterOptions
+from toolkit.errors import ConfigurationError
 from toolkit.gateway import (
     AclGroup,
     ApiRoute,
@@ -65,22 +66,18 @@ def parse_js_date(value: Any) -> datetime | None:
         return None
 
 
-def _lab_urls(settings: Settings) -> tuple[str, str]:
-    from toolkit.lab.gateway import GatewayLab  # the lab's recorded ports, when no URL is configured
-
-    state = GatewayLab(settings.lab_dir, settings.lab_name, settings.lab_dir).status()
-    if state is None:
-        from toolkit.errors import ConfigurationError
-
-        raise ConfigurationError(
-            f"no express_gateway admin_url configured and lab {settings.lab_name!r} has no gateway running "
-            "(spbe lab up, or set gateway.options.admin_url and proxy_url)")
-    return state.admin_url, state.proxy_url
+def configured_urls(admin: str | None, proxy: str | None) -> tuple[str, str]:
+    """Both URLs, or a ConfigurationError naming the missing options: there is no default gateway (a lab
+    writes its own gateway's URLs into the settings file it makes)."""
+    if not admin or not proxy:
+        missing = [name for name, url in (("admin_url", admin), ("proxy_url", proxy)) if not url]
+        raise ConfigurationError(f"express_gateway needs gateway.options {' and '.join(missing)}", missing=missing)
+    return admin, proxy
 
 
 class ExpressGatewayOptions(AdapterOptions):
     """``gateway.options`` of express_gateway, shared by its token routes (they talk to the same
-    Admin API). The lab's URLs are used for any URL left out."""
+    Admin API). Both URLs must be configured."""
 
     admin_url: ServiceUrl | None = Field(default=None, description="Admin API, e.g. http://127.0.0.1:9876")
     proxy_url: ServiceUrl | None = Field(default=None, description="the proxy consumers call")
@@ -97,10 +94,7 @@ class ExpressGatewayAdapter:
                  proxy_url: str | SecretStr | None = None, timeout_s: float = 10.0, reload_timeout_s: float = 20.0,
                  masker: Masker | None = None) -> None:
         self.masker = masker or Masker()
-        admin, proxy = reveal_url(admin_url, self.masker), reveal_url(proxy_url, self.masker)
-        if admin is None or proxy is None:
-            lab_admin, lab_proxy = _lab_urls(settings)
-            admin, proxy = admin or lab_admin, proxy or lab_proxy
+        admin, proxy = configured_urls(reveal_url(admin_url, self.masker), reveal_url(proxy_url, self.masker))
         self.admin = AdminClient("express-gateway", admin, masker=self.masker, timeout_s=timeout_s)
         self.proxy_url = proxy.rstrip("/")
         self.reload_timeout_s = reload_timeout_s

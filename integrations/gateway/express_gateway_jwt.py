@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from integrations.gateway._http import AdminClient
-from integrations.gateway.express_gateway import ExpressGatewayOptions, _lab_urls
+from integrations.gateway.express_gateway import ExpressGatewayOptions, configured_urls
 from toolkit.gateway import ApiRoute, GatewayNotFoundError, GatewayUnavailableError, acl_group
 from toolkit.masking import Masker
 from toolkit.secret_types import reveal_url
@@ -44,10 +44,7 @@ class ExpressGatewayTokenRoutes:
                  proxy_url: str | SecretStr | None = None, timeout_s: float = 10.0, reload_timeout_s: float = 20.0,
                  masker: Masker | None = None) -> None:
         masker = masker or Masker()
-        admin, proxy = reveal_url(admin_url, masker), reveal_url(proxy_url, masker)
-        if admin is None or proxy is None:
-            lab_admin, lab_proxy = _lab_urls(settings)
-            admin, proxy = admin or lab_admin, proxy or lab_proxy
+        admin, proxy = configured_urls(reveal_url(admin_url, masker), reveal_url(proxy_url, masker))
         self.admin = AdminClient("express-gateway", admin, masker=masker, timeout_s=timeout_s)
         self.proxy_url = proxy.rstrip("/")
         self.reload_timeout_s = reload_timeout_s

@@ -26,19 +26,15 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from toolkit.adapter_options import AdapterOptions
+from toolkit.catalog.loader import roles_of
 from toolkit.directory import Person
 from toolkit.errors import ConfigurationError, NotFoundError
 from toolkit.settings import Settings
 from toolkit.tickets.models import Username
 
-# The role ids of the SOPs (see DESIGN.md, "Roles"). Kept here rather than derived from the
-# catalog so that a role held by nobody yet is still a valid thing to grant.
-KNOWN_ROLES: frozenset[str] = frozenset({
-    "pemohon", "pelapor", "koordinator-layanan", "kepala-dinas", "penyedia-api", "tim-pusat-data",
-    "tim-jaringan-intra", "tim-pengembangan-aplikasi", "csirt", "tim-keamanan-spbe", "tim-kerja-aplikasi",
-    "humas", "analis-sistem-informasi-jaringan", "sandiman-ahli-pertama", "pranata-komputer-ahli-muda",
-    "kepala-bidang-ti", "pihak-eksternal", "opd-pemilik-aset",
-})
+# The role ids of the SOPs: the catalog's role book (toolkit/catalog/roles.yaml), which lists every
+# role whether or not a step names it yet, so a role held by nobody yet is still a valid thing to grant.
+KNOWN_ROLES: frozenset[str] = roles_of(None).ids()
 
 
 def _known_role(role: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any, cast
 from pydantic import Field
 
 from toolkit.adapter_options import AdapterOptions
+from toolkit.clock import Clock, SystemClock
 from toolkit.errors import ConflictError, NotFoundError, UnavailableError
 from toolkit.jobs import (
     TERMINAL_STATES,
@@ -64,10 +65,6 @@ CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NUL
 _ADDED_COLUMNS = (("not_before", "REAL"), ("plan_digest", "TEXT"), ("input_digest", "TEXT"), ("plan_error", "TEXT"))
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -83,7 +80,11 @@ class SqliteQueueOptions(AdapterOptions):
 class SqliteJobQueue:
     Options = SqliteQueueOptions
 
-    def __init__(self, *, settings: Settings, db_name: str = "queue.db", busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, *, settings: Settings, clock: Clock | None = None, db_name: str = "queue.db",
+                 busy_timeout_ms: int = 5000) -> None:
+        """``clock`` is the composition root's (`App.clock`): leases, ``not_before`` and outbox retries are
+        instants compared with its ``now()``, so a test can move past a lease instead of sleeping."""
+        self._clock: Clock = clock or SystemClock()
         self.path = Path(settings.state_dir) / db_name
         private_dir(self.path.parent)
         private_file(self.path)  # jobs carry plans and results: owner-only, like the other stores
@@ -94,6 +95,9 @@ class SqliteJobQueue:
         for column, kind in _ADDED_COLUMNS:  # a queue created by an earlier version
             if column not in columns:
                 self._conn().execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+
+    def _now(self) -> datetime:
+        return self._clock.now()
 
     # -- connection handling -------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -162,7 +166,7 @@ class SqliteJobQueue:
                 " ON CONFLICT(idempotency_key) DO NOTHING",
                 (spec.ticket_id, spec.step_id, spec.action, spec.idempotency_key, int(spec.idempotent),
                  json.dumps(planned.plan), planned.plan_digest, planned.input_digest, planned.error,
-                 JobState.QUEUED.value, spec.max_attempts, _iso(_now())),
+                 JobState.QUEUED.value, spec.max_attempts, _iso(self._now())),
             )
             created = cur.rowcount == 1
             row = db.execute("SELECT * FROM jobs WHERE idempotency_key=?", (spec.idempotency_key,)).fetchone()
@@ -179,17 +183,17 @@ class SqliteJobQueue:
         cannot be lost between the two. Returns the jobs changed, as they now stand."""
         changed: list[int] = []
         probe = self._read("SELECT 1 FROM jobs WHERE state='running' AND lease_until < ? LIMIT 1",
-                           (_now().timestamp(),))
+                           (self._now().timestamp(),))
         if not probe:  # the common case costs a read, not a write lock
             return []
         with self._tx() as db:
             expired = db.execute(
                 "SELECT id, idempotent, attempt, max_attempts, worker, history FROM jobs"
-                " WHERE state='running' AND lease_until < ?", (_now().timestamp(),)
+                " WHERE state='running' AND lease_until < ?", (self._now().timestamp(),)
             ).fetchall()
             for row in expired:
                 history = json.loads(row["history"])
-                history.append({"at": _iso(_now()), "event": "lease_expired", "worker": row["worker"],
+                history.append({"at": _iso(self._now()), "event": "lease_expired", "worker": row["worker"],
                                 "attempt": row["attempt"]})
                 if row["idempotent"] and row["attempt"] < row["max_attempts"]:
                     db.execute(
@@ -201,7 +205,7 @@ class SqliteJobQueue:
                               "worker lost mid-run and the attempts are used up")
                     db.execute(
                         "UPDATE jobs SET state='failed', finished_at=?, error=?, lease_until=NULL, lease_token=NULL,"
-                        " history=? WHERE id=?", (_iso(_now()), reason, json.dumps(history), row["id"]))
+                        " history=? WHERE id=?", (_iso(self._now()), reason, json.dumps(history), row["id"]))
                     if on_failed is not None:
                         failed = self._job(db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone())
                         self._insert_outbox(db, on_failed(failed))
@@ -209,7 +213,7 @@ class SqliteJobQueue:
         return [self.get(job_id) for job_id in changed]
 
     def claim(self, worker: str, lease_seconds: float, ticket_id: str | None = None) -> Job | None:
-        now = _now()
+        now = self._now()
         with self._tx() as db:
             query = "SELECT id FROM jobs WHERE state='queued' AND (not_before IS NULL OR not_before <= ?)"
             args: tuple[Any, ...] = (now.timestamp(),)
@@ -232,7 +236,7 @@ class SqliteJobQueue:
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE jobs SET lease_until=? WHERE id=? AND lease_token=? AND state='running'",
-                (_now().timestamp() + lease_seconds, job_id, token),
+                (self._now().timestamp() + lease_seconds, job_id, token),
             )
             return cur.rowcount == 1
 
@@ -244,7 +248,7 @@ class SqliteJobQueue:
             cur = db.execute(
                 "UPDATE jobs SET state=?, result=?, error=?, finished_at=?, lease_until=NULL, lease_token=NULL"
                 " WHERE id=? AND lease_token=? AND state='running'",
-                (state.value, json.dumps(result) if result is not None else None, error, _iso(_now()),
+                (state.value, json.dumps(result) if result is not None else None, error, _iso(self._now()),
                  job_id, token),
             )
             if cur.rowcount != 1:
@@ -260,11 +264,11 @@ class SqliteJobQueue:
                              (job_id, token)).fetchone()
             if row is None:
                 return False
-            history = json.loads(row["history"]) + [{"at": _iso(_now()), "event": "released", "note": note[:300]}]
+            history = json.loads(row["history"]) + [{"at": _iso(self._now()), "event": "released", "note": note[:300]}]
             db.execute(
                 "UPDATE jobs SET state='queued', attempt=attempt-1, worker=NULL, lease_until=NULL, lease_token=NULL,"
                 " started_at=NULL, not_before=?, history=? WHERE id=?",
-                (_now().timestamp() + delay_seconds, json.dumps(history), job_id))
+                (self._now().timestamp() + delay_seconds, json.dumps(history), job_id))
         return True
 
     def get(self, job_id: int) -> Job:
@@ -285,13 +289,17 @@ class SqliteJobQueue:
         rows = self._read(query + " ORDER BY id DESC LIMIT ?", (*args, limit))
         return [self._job(r) for r in rows]
 
+    def job_counts(self) -> dict[str, int]:
+        """Jobs per state, for the metrics endpoint: one indexed GROUP BY, whatever the queue holds."""
+        return {r["state"]: int(r["n"]) for r in self._read("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")}
+
     def cancel(self, job_id: int) -> Job:
         with self._tx() as db:
             row = db.execute("SELECT state FROM jobs WHERE id=?", (job_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"job {job_id} not found", job_id=job_id)
             if row["state"] == JobState.QUEUED:
-                db.execute("UPDATE jobs SET state='canceled', finished_at=? WHERE id=?", (_iso(_now()), job_id))
+                db.execute("UPDATE jobs SET state='canceled', finished_at=? WHERE id=?", (_iso(self._now()), job_id))
             elif row["state"] == JobState.RUNNING:
                 db.execute("UPDATE jobs SET cancel_requested=1 WHERE id=?", (job_id,))
             else:
@@ -306,7 +314,7 @@ class SqliteJobQueue:
             if row["state"] not in (JobState.FAILED, JobState.CANCELED):
                 raise ConflictError(f"job {job_id} is {row['state']}; only failed or canceled jobs are retried",
                                     job_id=job_id)
-            event: dict[str, Any] = {"at": _iso(_now()), "event": "retry_requested"}
+            event: dict[str, Any] = {"at": _iso(self._now()), "event": "retry_requested"}
             if replanned is not None:
                 event |= {"replanned": True, "previous_plan_digest": row["plan_digest"],
                           "plan_digest": replanned.plan_digest}
@@ -336,9 +344,8 @@ class SqliteJobQueue:
         return {r["step_id"]: self._job(r) for r in rows}
 
     # -- outbox ----------------------------------------------------------------------------
-    @staticmethod
-    def _insert_outbox(db: sqlite3.Connection, items: list[OutboxItem]) -> None:
-        now = _now()
+    def _insert_outbox(self, db: sqlite3.Connection, items: list[OutboxItem]) -> None:
+        now = self._now()
         db.executemany(
             "INSERT INTO outbox (ticket_id, kind, payload, dedupe_key, next_attempt, created_at)"
             " VALUES (?,?,?,?,?,?) ON CONFLICT(dedupe_key) DO NOTHING",
@@ -364,7 +371,7 @@ class SqliteJobQueue:
 
     def outbox_delivered(self, item_id: int) -> None:
         with self._tx() as db:
-            db.execute("UPDATE outbox SET delivered_at=?, attempts=attempts+1 WHERE id=?", (_iso(_now()), item_id))
+            db.execute("UPDATE outbox SET delivered_at=?, attempts=attempts+1 WHERE id=?", (_iso(self._now()), item_id))
 
     def outbox_retry_later(self, item_id: int, error: str, next_attempt: datetime) -> None:
         with self._tx() as db:

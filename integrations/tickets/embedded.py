@@ -318,6 +318,13 @@ class EmbeddedTicketStore:
                               (TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value)).fetchall()
         return [str(row[0]) for row in rows]
 
+    def ticket_counts(self) -> dict[tuple[str, str], int]:
+        """Tickets per (service, status), for the metrics endpoint: the filter index answers it without
+        reading a single ticket, closed ones included."""
+        with self._tx("DEFERRED") as db:
+            rows = db.execute("SELECT service_id, status, COUNT(*) AS n FROM tickets GROUP BY service_id, status")
+            return {(r["service_id"], r["status"]): int(r["n"]) for r in rows}
+
     def timeline(self, ticket_id: str) -> list[TimelineEvent]:
         with self._tx("DEFERRED") as db:
             self._require(db, ticket_id)

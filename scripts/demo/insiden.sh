@@ -6,7 +6,7 @@ probe() {  # what the lab's attacker and CSIRT namespaces can reach on the affec
     spbe lab status --name demo --json | python3 -c '
 import json, sys
 sys.path.insert(0, ".")
-from toolkit.lab.probe import http_get, ssh_banner
+from lab.probe import http_get, ssh_banner
 inc = json.load(sys.stdin)["incident"]
 for who in ("attacker", "csirt"):
     ns, host = inc[who + "_netns"], inc["affected_address"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lab.models import LabState
 from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
-from toolkit.lab.models import LabState
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from tests.actions.test_incident_workflow import EVIDENCE, GORONTALO, LETTER, SURAKARTA
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
 from toolkit.document_context import build_context
 from toolkit.documents import MissingTemplateDataError, TemplateRenderer
 from toolkit.engine import desk
@@ -130,11 +129,11 @@ def test_only_coordinator_and_csirt_see_the_reporter(app: App) -> None:
         assert ("Siti Pelapor" in text and "siti@example.go.id" in text) is shown, roles
         assert ("[dirahasiakan]" in text) is not shown
     env = {"SPBE_STATE_DIR": str(app.settings.state_dir)}
-    runner = CliRunner()
+    spbe = Spbe(env=env, catch_exceptions=True)
     for viewer, shown in (("rina", True), ("sari", True), ("maya", False), ("eko", False)):
-        out = runner.invoke(cli, ["ticket", "show", ticket_id, "--as", viewer, "--json"], env=env).output
+        out = spbe("ticket", "show", ticket_id, "--as", viewer, "--json").output
         assert ("Siti Pelapor" in out and '"lina"' in out) is shown, viewer
-    listing = runner.invoke(cli, ["ticket", "list", "--json"], env=env).output
+    listing = spbe("ticket", "list", "--json").output
     assert '"lina"' not in listing and "[dirahasiakan]" in listing
 
 

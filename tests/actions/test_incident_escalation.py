@@ -4,53 +4,26 @@ on 127.0.0.1."""
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from click.testing import CliRunner
 from pydantic import ValidationError
 
 from tests.actions.test_incident_workflow import LETTER, SURAKARTA
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
+from tests.support.smtp_sink import Sink
+from tests.support.smtp_sink import free_port as _free_port
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import Server
-from toolkit.errors import UnavailableError
 from toolkit.escalation import check_once
 from toolkit.notifier import Notification, Recipient
 from toolkit.settings import load_settings
 from toolkit.tickets.models import EventKind
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp():  # type: ignore[no-untyped-def]
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield sink, controller
-    controller.stop()
 
 
 def _open(app: App) -> tuple[str, datetime]:
@@ -78,7 +51,7 @@ def test_a_late_step_escalates_once_to_its_supervisor(state_dir: Path) -> None:
     # again, after a restart (a new App on the same state), and from a second process: nothing more
     assert check_once(app, now=opened + timedelta(minutes=30)) == []
     assert check_once(App(load_settings(state_dir=state_dir)), now=opened + timedelta(hours=2)) == []
-    runner = CliRunner().invoke(cli, ["escalate", "--once"], env={"SPBE_STATE_DIR": str(state_dir)})
+    runner = Spbe(env={"SPBE_STATE_DIR": str(state_dir)}, catch_exceptions=True)("escalate", "--once")
     assert runner.exit_code == 0, runner.output
     assert len(_escalations(app, ticket_id)) == 1
     assert [e.action for e in app.audit.entries(ticket_id=ticket_id)].count("ticket.escalate") == 1
@@ -143,13 +116,7 @@ def test_mail_headers_cannot_be_injected(state_dir: Path) -> None:
                      recipients=(Recipient(username="x", name="X"),))
 
 
-def test_smtp_unreachable_raises_unavailable(state_dir: Path) -> None:
-    from integrations.notify.smtp import SmtpNotifier
-
-    notifier = SmtpNotifier(settings=load_settings(state_dir=state_dir), port=_free_port(), timeout_s=2)
-    with pytest.raises(UnavailableError):
-        notifier.send(Notification(ticket_id="T", key="k", subject="s", body="b",
-                                   recipients=(Recipient(username="x", name="X", email="x@example.go.id"),)))
+# An unreachable SMTP server raises UnavailableError: the Notifier contract suite (tests/contracts/test_notifier.py).
 
 
 def test_spbe_serve_runs_the_escalation_check(state_dir: Path) -> None:

@@ -56,7 +56,7 @@ def test_hostile_app_names_are_rejected(app_name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "field,value",
+    ("field", "value"),
     [
         ("service_account", "root;id"),
         ("service_account", "Admin"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
 
+from tests.support.cli import Spbe
 from toolkit.catalog.loader import DEFAULT_DIRECTORY, load_catalog
 from toolkit.catalog.models import Service
 from toolkit.cli.catalog_cmd import catalog_group, format_duration, sla_summary
@@ -19,16 +20,16 @@ IDS = ["insiden-siber", "jaringan-intra", "keamanan-informasi", "pusat-data", "s
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
+def runner() -> Spbe:
+    return Spbe(command=catalog_group, catch_exceptions=True)
 
 
-def _wide(runner: CliRunner, *args: str, obj: object = None):
+def _wide(runner: Spbe, *args: str, obj: object = None):  # type: ignore[no-untyped-def]
     # A wide terminal keeps rich from folding ids across lines.
-    return runner.invoke(catalog_group, list(args), obj=obj, env={"COLUMNS": "240"})
+    return replace(runner, obj=obj)(*args, env={"COLUMNS": "240"})
 
 
-def test_list_table(runner: CliRunner) -> None:
+def test_list_table(runner: Spbe) -> None:
     result = _wide(runner, "list")
     assert result.exit_code == 0, result.output
     for service_id in IDS:
@@ -38,8 +39,8 @@ def test_list_table(runner: CliRunner) -> None:
     assert "48 jam / 72 jam" in result.output
 
 
-def test_list_json(runner: CliRunner) -> None:
-    result = runner.invoke(catalog_group, ["list", "--json"])
+def test_list_json(runner: Spbe) -> None:
+    result = runner("list", "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert [row["id"] for row in rows] == IDS
@@ -50,7 +51,7 @@ def test_list_json(runner: CliRunner) -> None:
     assert pusat["provider"] == "Dinas Komunikasi, Informatika dan Statistik Provinsi Gorontalo"
 
 
-def test_show_table(runner: CliRunner) -> None:
+def test_show_table(runner: Spbe) -> None:
     result = _wide(runner, "show", "pusat-data")
     assert result.exit_code == 0, result.output
     out = result.output
@@ -64,7 +65,7 @@ def test_show_table(runner: CliRunner) -> None:
     assert position == sorted(position)
 
 
-def test_show_surakarta_standard_times_and_branches(runner: CliRunner) -> None:
+def test_show_surakarta_standard_times_and_branches(runner: Spbe) -> None:
     result = _wide(runner, "show", "keamanan-informasi")
     assert result.exit_code == 0, result.output
     for expected in ("10 menit", "30 menit", "7 hari", "bantuan_eksternal == true",
@@ -73,8 +74,8 @@ def test_show_surakarta_standard_times_and_branches(runner: CliRunner) -> None:
         assert expected in result.output, expected
 
 
-def test_show_json_round_trips(runner: CliRunner) -> None:
-    result = runner.invoke(catalog_group, ["show", "insiden-siber", "--json"])
+def test_show_json_round_trips(runner: Spbe) -> None:
+    result = runner("show", "insiden-siber", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     steps = {step["id"]: step for step in data["steps"]}
@@ -82,18 +83,18 @@ def test_show_json_round_trips(runner: CliRunner) -> None:
     assert Service.model_validate(data) == load_catalog().get("insiden-siber")
 
 
-def test_unknown_service(runner: CliRunner) -> None:
-    result = runner.invoke(catalog_group, ["show", "nope"])
+def test_unknown_service(runner: Spbe) -> None:
+    result = runner("show", "nope")
     assert result.exit_code != 0
     assert isinstance(result.exception, UnknownServiceError)
     assert "nope" in str(result.exception) and "pusat-data" in str(result.exception)
     assert result.exception.exit_code == 3
 
 
-def test_catalog_dir_from_settings(runner: CliRunner, tmp_path: Path) -> None:
+def test_catalog_dir_from_settings(runner: Spbe, tmp_path: Path) -> None:
     shutil.copy(DEFAULT_DIRECTORY / "splp.yaml", tmp_path / "splp.yaml")
     obj = SimpleNamespace(settings=SimpleNamespace(catalog_dir=tmp_path))
-    result = runner.invoke(catalog_group, ["list", "--json"], obj=obj)
+    result = replace(runner, obj=obj)("list", "--json")
     assert result.exit_code == 0, result.output
     assert [row["id"] for row in json.loads(result.output)] == ["splp"]
 

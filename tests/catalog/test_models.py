@@ -145,12 +145,12 @@ def test_step_kind_must_be_known() -> None:
 
 
 def test_sla_default_must_be_last_and_only_last() -> None:
-    with pytest.raises(ValidationError, match="variants.1.when: the last variant is the default"):
+    with pytest.raises(ValidationError, match=r"variants.1.when: the last variant is the default"):
         Sla(variants=(
             SlaVariant(id="a", label="A", duration=timedelta(hours=1), when=Condition(field="x", equals=1)),
             SlaVariant(id="b", label="B", duration=timedelta(hours=2), when=Condition(field="x", equals=2)),
         ))
-    with pytest.raises(ValidationError, match="variants.0.when: only the last variant"):
+    with pytest.raises(ValidationError, match=r"variants.0.when: only the last variant"):
         Sla(variants=(SlaVariant(id="a", label="A", duration=timedelta(hours=1)),
                       SlaVariant(id="b", label="B", duration=timedelta(hours=2))))
 
@@ -261,20 +261,20 @@ def test_cross_key_problem_names_the_key(tmp_path: Path) -> None:
 
 def test_file_name_must_match_id(tmp_path: Path) -> None:
     _write(tmp_path, "lain.yaml", MINIMAL)
-    with pytest.raises(ConfigurationError, match="lain.yaml: id: 'contoh' does not match the file name"):
+    with pytest.raises(ConfigurationError, match=r"lain.yaml: id: 'contoh' does not match the file name"):
         load_catalog(tmp_path)
 
 
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     _write(tmp_path, "contoh.yaml", "- just\n- a list\n")
-    with pytest.raises(ConfigurationError, match="contoh.yaml: expected a mapping"):
+    with pytest.raises(ConfigurationError, match=r"contoh.yaml: expected a mapping"):
         load_catalog(tmp_path)
 
 
 def test_missing_or_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_catalog(tmp_path / "nowhere")
-    with pytest.raises(ConfigurationError, match="no \\*.yaml"):
+    with pytest.raises(ConfigurationError, match=r"no \*.yaml"):
         load_catalog(tmp_path)
 
 

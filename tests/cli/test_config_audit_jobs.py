@@ -7,11 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG
 from tests.engine.helpers import approved_ticket
-from toolkit.cli.main import cli
+from tests.support.cli import Spbe
 
 CANARY = "CANARY-cfg-secret-5d1c9a"  # noqa: S105 - searched for in the output
 
@@ -24,7 +23,7 @@ def env(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def spbe(state_dir: Path, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
+    return Spbe(state_dir=state_dir)(*args)
 
 
 def test_config_show_masks_secrets_and_shows_references(state_dir, monkeypatch, tmp_path):
@@ -34,8 +33,7 @@ def test_config_show_masks_secrets_and_shows_references(state_dir, monkeypatch, 
         '[secrets.backup_password]\nref = "env:SPBE_BACKUP_PASSWORD"\n'
     )
     monkeypatch.setenv("SPBE_BACKUP_PASSWORD", CANARY)
-    result = CliRunner().invoke(cli, ["--config", str(config), "--state-dir", str(state_dir), "config", "show",
-                                      "--json"])
+    result = Spbe(state_dir=state_dir, catch_exceptions=True)("--config", str(config), "config", "show", "--json")
     assert result.exit_code == 0, result.output
     assert CANARY not in result.output
     data = json.loads(result.output)
@@ -105,7 +103,7 @@ def test_jobs_list_show_logs_cancel_retry(state_dir, env):
     assert spbe(state_dir, "jobs", "retry", job_id, "--as", "budi").exit_code == 4
     assert spbe(state_dir, "jobs", "retry", job_id, "--as", "sari").exit_code == 0
     audit = json.loads(spbe(state_dir, "audit", "list", "--json").output)
-    assert [(e["actor"], e["action"]) for e in audit if e["action"].startswith("job.") and "cancel" in e["action"]
+    assert [(e["actor"], e["action"]) for e in audit if (e["action"].startswith("job.") and "cancel" in e["action"])
             or e["action"] == "job.retry"] == [("rudi", "job.cancel"), ("sari", "job.retry")]
     result = spbe(state_dir, "run", ticket_id, "--json")
     assert result.exit_code == 0, result.output
@@ -116,3 +114,52 @@ def test_jobs_list_show_logs_cancel_retry(state_dir, env):
     assert "counted aksi-pertama" in logs
     assert spbe(state_dir, "jobs", "show", "9999").exit_code == 3
     assert spbe(state_dir, "jobs", "retry", job_id, "--as", "rudi").exit_code == 5  # succeeded: not retried
+
+
+def test_audit_verify_reports_a_forged_approval_and_a_truncation_as_a_table_and_json(state_dir, env):
+    from toolkit.engine.app import App
+    from toolkit.settings import load_settings
+
+    app = App(load_settings(state_dir=state_dir, catalog_dir=TEST_CATALOG, extra_actions=TEST_ACTIONS))
+    ticket_id = approved_ticket(app)
+    posted = json.loads(spbe(state_dir, "audit", "checkpoint", "--json").output)
+    assert posted["tickets"] == [ticket_id]
+    ok = spbe(state_dir, "audit", "verify")
+    assert ok.exit_code == 0 and "2 ticket decisions matched" in ok.output
+    with sqlite3.connect(state_dir / "tickets.db") as db:
+        db.execute("INSERT INTO events (ticket_id, at, kind, actor, text, step_id, data) "
+                   "VALUES (?, '2026-01-05T10:00:00+00:00', 'approved', 'kadis', 'Disetujui.', 'lain', '{}')",
+                   (ticket_id,))
+    with sqlite3.connect(state_dir / "audit.db") as db:
+        db.execute("DELETE FROM audit WHERE seq >= 3")
+    (state_dir / "audit.db.head").write_text(json.dumps({"seq": 2, "hash": "0" * 64}))
+    result = spbe(state_dir, "audit", "verify")
+    assert result.exit_code == 9
+    assert "Problem" in result.output and ticket_id in result.output and "approval by kadis" in result.output
+    problems = json.loads(spbe(state_dir, "audit", "verify", "--json").output)["problems"]
+    assert {p["where"] for p in problems} == {"anchor", "checkpoint", "ticket"}
+    assert any(p["where"] == "ticket" and p["seq"] == posted["seq"] and "missing" in p["problem"] for p in problems)
+
+
+def test_audit_keygen_writes_a_private_file_and_never_prints_the_key(state_dir, tmp_path, monkeypatch):
+    target = tmp_path / "keys" / "audit.key"
+    result = spbe(state_dir, "audit", "keygen", "--output", str(target))
+    assert result.exit_code == 0, result.output
+    key = target.read_text().strip()
+    assert len(key) == 44 and key not in result.output and str(target) in result.output
+    assert target.stat().st_mode & 0o777 == 0o600
+    again = spbe(state_dir, "audit", "keygen", "--output", str(target))
+    assert again.exit_code == 8 and target.read_text().strip() == key  # never overwritten
+    assert spbe(state_dir, "audit", "keygen", "--output", str(state_dir / "audit.key")).exit_code == 8
+    monkeypatch.delenv("SPBE_AUDIT_KEY")
+    monkeypatch.setenv("SPBE_AUDIT__KEY__REF", f"file:{target}")
+    assert spbe(state_dir, "audit", "verify").exit_code == 0
+    assert key not in spbe(state_dir, "config", "show", "--json").output
+
+
+def test_serve_refuses_to_start_without_an_audit_key(state_dir, env, monkeypatch):
+    monkeypatch.delenv("SPBE_AUDIT_KEY")
+    result = spbe(state_dir, "serve", "--duration", "0.1")
+    assert result.exit_code == 8
+    assert "settings.audit.key" in result.output and "SPBE_AUDIT_KEY" in result.output
+    assert not (state_dir / "audit.db").exists()

@@ -12,16 +12,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from tests.conftest import engine_env, spbe_argv
-from toolkit.cli.main import cli
+from tests.support.cli import Spbe
 
 CANARY = "CANARY-config-err-41f0c2"  # noqa: S105 - must not be echoed by any error
 
 
 def show(state_dir: Path, *options: str) -> Result:
-    return CliRunner().invoke(cli, [*options, "--state-dir", str(state_dir), "config", "show"])
+    return Spbe(state_dir=state_dir, catch_exceptions=True)(*options, "config", "show")
 
 
 def assert_config_error(result: Result, *expected: str) -> None:

@@ -6,29 +6,30 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
+from lab.models import LabState
 from tests.network import netlab
-from toolkit.cli.main import cli
-from toolkit.lab.models import LabState
+from tests.support.cli import Spbe
 
 
 def _run(lab: LabState | None, tmp_path: Path, *args: str) -> Result:
     env = {"SPBE_STATE_DIR": str(tmp_path / "state"), "COLUMNS": "200", "SPBE_CONFIG": str(tmp_path / "none.toml")}
     if lab is not None:
-        env["SPBE_LAB_DIR"] = str(lab.lab_dir)
-    return CliRunner().invoke(cli, list(args), env=env)
+        assert lab.switch_known_hosts is not None
+        env["SPBE_NETWORK__KNOWN_HOSTS"] = str(lab.switch_known_hosts)  # as the lab's spbe.toml says
+    return Spbe(env=env, catch_exceptions=True)(*args)
 
 
 def _change(inventory: Path, lab: LabState, vlan: int, port: str) -> list[str]:
-    return ["--inventory", str(inventory), "--lab", lab.name, "--site", "gabungan", "--vlan-id", str(vlan),
+    return ["--inventory", str(inventory), "--site", "gabungan", "--vlan-id", str(vlan),
             "--vlan-name", f"CLI-{vlan}", "--description", "Ruang rapat", "--subnet", f"10.20.{vlan - 150}.0/24",
             "--app", "simpeg", "--port", f"sw-dc-01:{port}"]  # fmt: skip
 
 
 @pytest.mark.lab
 def test_push_verify_rollback_json(lab: LabState, tmp_path: Path) -> None:
-    inventory = netlab.write_inventory(tmp_path, netlab.inventory_data())
+    inventory = netlab.write_inventory(tmp_path, netlab.inventory_data(), lab)
     before = netlab.running(lab, "sw-dc-01")
     change = _change(inventory, lab, 240, "FastEthernet0/24")
 
@@ -42,21 +43,21 @@ def test_push_verify_rollback_json(lab: LabState, tmp_path: Path) -> None:
     diff = _run(lab, tmp_path, "network", "diff", *change, "--save-plan", str(plan_file))
     assert diff.exit_code == 0 and "+ switchport access vlan 240" in diff.output and plan_file.is_file()
 
-    pushed = _run(lab, tmp_path, "network", "push", "--inventory", str(inventory), "--lab", lab.name,
+    pushed = _run(lab, tmp_path, "network", "push", "--inventory", str(inventory),
                   "--plan", str(plan_file))  # fmt: skip
     assert pushed.exit_code == 0, pushed.output
     assert "sw-dc-01" in pushed.output and "changed" in pushed.output  # the per-device table
 
-    verified = _run(lab, tmp_path, "network", "verify", "--inventory", str(inventory), "--lab", lab.name,
+    verified = _run(lab, tmp_path, "network", "verify", "--inventory", str(inventory),
                     "--plan", str(plan_file), "--json")  # fmt: skip
     assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"] is True
 
-    facts = _run(lab, tmp_path, "network", "facts", "--inventory", str(inventory), "--lab", lab.name,
+    facts = _run(lab, tmp_path, "network", "facts", "--inventory", str(inventory),
                  "--device", "sw-dc-01", "--json")  # fmt: skip
     result = json.loads(facts.stdout)["results"][0]
     assert 240 in result["facts"]["used_vlan_ids"] and result["facts"]["port_vlans"]["FastEthernet0/24"] == 240
 
-    undone = _run(lab, tmp_path, "network", "rollback", "--inventory", str(inventory), "--lab", lab.name,
+    undone = _run(lab, tmp_path, "network", "rollback", "--inventory", str(inventory),
                   "--plan", str(plan_file), "--json")  # fmt: skip
     assert undone.exit_code == 0 and json.loads(undone.stdout)["results"][0]["outcome"] == "rolled_back"
     assert netlab.running(lab, "sw-dc-01") == before
@@ -65,8 +66,8 @@ def test_push_verify_rollback_json(lab: LabState, tmp_path: Path) -> None:
 @pytest.mark.lab
 def test_backup_json_and_unreachable_exit_code(lab: LabState, tmp_path: Path) -> None:
     inventory = netlab.write_inventory(tmp_path, netlab.inventory_data(
-        **{"sw-bkd-01": {"host": "127.0.0.1", "port": 1}}))  # fmt: skip
-    result = _run(lab, tmp_path, "network", "backup", "--inventory", str(inventory), "--lab", lab.name,
+        **{"sw-bkd-01": {"host": "127.0.0.1", "port": 1}}), lab)  # fmt: skip
+    result = _run(lab, tmp_path, "network", "backup", "--inventory", str(inventory),
                   "--site", "gabungan", "--json")  # fmt: skip
     assert result.exit_code == 6, result.output
     data = json.loads(result.stdout)

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from tests.conftest import TEST_CATALOG
+from tests.support.cli import Spbe
 from toolkit.audit import AuditLog
-from toolkit.cli.main import cli
 from toolkit.cli.principal import os_account
 
 ROLES = Path(__file__).resolve().parents[2] / "inventory" / "roles.yml"
@@ -34,7 +33,7 @@ def _roles_with_unix_user(tmp_path: Path, username: str) -> Path:
 def spbe(state_dir: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     def invoke(*args: str, deployment: str = "production", roles: Path = ROLES):  # type: ignore[no-untyped-def]
         env = {"SPBE_DEPLOYMENT": deployment, "SPBE_CATALOG_DIR": str(TEST_CATALOG), "SPBE_ROLES_FILE": str(roles)}
-        return CliRunner().invoke(cli, ["--state-dir", str(state_dir), *args], env=env, catch_exceptions=False)
+        return Spbe(state_dir=state_dir, env=env)(*args)
 
     return invoke
 

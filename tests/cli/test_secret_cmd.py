@@ -9,12 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from pydantic import SecretStr
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.masking import last4
@@ -43,7 +43,7 @@ def issued(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[App, str]:
 
 
 def spbe(state_dir: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
+    return Spbe(state_dir=state_dir)(*args)
 
 
 def test_reveal_once_then_refused(issued: tuple[App, str], state_dir: Path) -> None:

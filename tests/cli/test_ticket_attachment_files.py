@@ -11,10 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from tests.support.attachment_samples import jpeg_bytes, pdf_bytes, png_bytes
-from toolkit.cli.main import cli
 
 PUSAT_DATA = {
     "instansi": "Dinas Kesehatan", "perihal": "Permohonan hosting", "produk": "hosting-aplikasi",
@@ -27,14 +25,7 @@ CANARY = "CANARY-rahasia-9c1e7b"
 NOBODY = 65534
 
 
-@pytest.fixture
-def spbe(state_dir: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
-
-    return invoke
+# `spbe`: the shared fixture (tests/conftest.py), spbe in-process on the test's state directory.
 
 
 def _open(spbe, attach: str, service: str = "pusat-data", actor: str = "andi"):  # type: ignore[no-untyped-def]

@@ -8,9 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from toolkit.cli.main import cli
 
 GOOD = {
     "instansi": "Dinas Kesehatan", "perihal": "Permohonan hosting", "produk": "hosting-aplikasi",
@@ -26,14 +23,7 @@ def letter(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def spbe(state_dir: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
-
-    return invoke
+# `spbe`: the shared fixture (tests/conftest.py), spbe in-process on the test's state directory.
 
 
 def _open_args(fields: dict[str, str], attach: list[str]) -> list[str]:

@@ -6,11 +6,10 @@ import json
 import threading
 
 import pytest
-from click.testing import CliRunner
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG
 from tests.engine.helpers import approved_ticket
-from toolkit.cli.main import cli
+from tests.support.cli import Spbe
 from toolkit.engine.server import Server
 
 
@@ -27,8 +26,7 @@ def served(engine_app, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def _wait(app, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "ticket", "wait", *args],
-                              catch_exceptions=False)
+    return Spbe(state_dir=app.settings.state_dir)("ticket", "wait", *args)
 
 
 def test_wait_returns_when_the_step_is_done(served):

@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from tests.fixtures.lab import test_lab_name
+from lab import sshd
+from lab.manager import LabManager
+from lab.models import LabIncident, LabState
+from tests.fixtures.lab import settings_for, test_lab_name
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
-from toolkit.lab import sshd
-from toolkit.lab.manager import LabManager
-from toolkit.lab.models import LabIncident, LabState
-from toolkit.settings import Settings, load_settings
+from toolkit.settings import Settings
 from toolkit.tickets.models import AttachmentUpload
 
 AFFECTED = "ir-web-01"
@@ -68,7 +68,7 @@ def ruleset(incident: LabIncident) -> str:
 
 @pytest.fixture
 def settings(state_dir: Path, ir_lab: LabState) -> Settings:
-    return load_settings(state_dir=state_dir, inventory=ir_lab.inventory, lab_dir=ir_lab.lab_dir, lab_name=ir_lab.name)
+    return settings_for(ir_lab, state_dir=state_dir)
 
 
 @pytest.fixture
@@ -92,7 +92,6 @@ def open_incident(app: App, verify: bool = True) -> str:
 
 
 def spbe(settings: Settings, *args: str) -> Result:
-    """The real CLI in-process, on the test's settings (state dir, lab inventory)."""
-    env = {"SPBE_INVENTORY": str(settings.inventory), "SPBE_LAB_DIR": str(settings.lab_dir),
-           "SPBE_LAB_NAME": settings.lab_name}
-    return CliRunner().invoke(cli, ["--state-dir", str(settings.state_dir), *args], env=env, catch_exceptions=False)
+    """The real CLI in-process, on the test's settings (state dir, the lab's inventories)."""
+    env = {"SPBE_INVENTORY": str(settings.inventory), "SPBE_NETWORK__INVENTORY": str(settings.network.inventory)}
+    return Spbe(state_dir=settings.state_dir, env=env)(*args)

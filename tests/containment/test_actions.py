@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from lab import probe
+from lab.models import LabIncident
 from tests.containment.conftest import AFFECTED, open_incident, ruleset
 from toolkit.actions.base import RunContext
 from toolkit.containment.models import ContainmentKind, ReleaseRequest
@@ -15,8 +17,6 @@ from toolkit.domain.principal import AuthMethod
 from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError
-from toolkit.lab import probe
-from toolkit.lab.models import LabIncident
 from toolkit.tickets.models import EventKind, NewEvent
 
 pytestmark = pytest.mark.lab
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.lab
 def _run(app: App, tmp_path: Path) -> RunContext:
     lines: list[str] = []
     return RunContext(job_id=1, attempt=1, log=lines.append, should_cancel=lambda: False, work_dir=tmp_path,
-                      mask=app.masker)
+                      mask=app.masker, services=app)
 
 
 def test_isolate_action_after_a_csirt_decision(app: App, incident: LabIncident, tmp_path: Path) -> None:

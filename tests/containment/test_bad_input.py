@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from lab import probe
+from lab.models import LabIncident, LabState
 from tests.containment.conftest import AFFECTED, open_incident, ruleset, spbe
 from toolkit.containment.service import ContainmentService
 from toolkit.engine.app import App
-from toolkit.lab import probe
-from toolkit.lab.models import LabIncident, LabState
 from toolkit.settings import Settings
 
 pytestmark = pytest.mark.lab
@@ -57,7 +57,7 @@ def test_unverified_ticket_is_refused(settings: Settings, app: App, incident: La
              "--ticket", ticket, "--as", "rina")
 
 
-@pytest.mark.parametrize("mgmt, needle", [
+@pytest.mark.parametrize(("mgmt", "needle"), [
     (("10.213.0.0/32",), "leave out"),            # CSIRT host only in name: the control node is left out
     (("0.0.0.0/0",), "isolate nothing"),
     (("::/0", "10.0.0.0/8"), "isolate nothing"),

@@ -60,7 +60,7 @@ def test_closed_ticket_is_refused() -> None:
         policy.require_verified(GORONTALO, closed, [_event(2, EventKind.APPROVED, "verifikasi-awal")])
 
 
-@pytest.mark.parametrize("cidrs, needle", [
+@pytest.mark.parametrize(("cidrs", "needle"), [
     ((), "empty"), (("0.0.0.0/0",), "nothing"), (("::/0",), "nothing"),
     (("10.1.0.0/16",), "leave out"), (("10.0.0.1/24",), "host bits"), (("not-an-address",), "does not appear"),
 ])

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from lab.models import LabIncident, LabState
 from tests.containment.conftest import AFFECTED, host_run, open_incident, spbe
 from toolkit.containment import switch_port
 from toolkit.engine.app import App
-from toolkit.lab.models import LabIncident, LabState
 from toolkit.network.session import DeviceSession
 from toolkit.settings import Settings
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab.manager import LabManager
+from lab.models import LabState
 from tests.fixtures.lab import test_lab_name
-from toolkit.lab.manager import LabManager
-from toolkit.lab.models import LabState
 
 
 @pytest.fixture(scope="module")

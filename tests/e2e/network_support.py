@@ -3,11 +3,13 @@ view of a switch (a netmiko session outside the toolkit's actions) to check what
 
 from __future__ import annotations
 
-from toolkit.lab.models import LabState
+from lab.models import LabState
+from tests.fixtures.lab import settings_for
 from toolkit.network import load_inventory
 from toolkit.network.refs import RefResolver
+from toolkit.network.runner_factory import session_options
 from toolkit.network.session import DeviceSession
-from toolkit.settings import Settings, load_settings
+from toolkit.settings import Settings
 from toolkit.tickets.models import AttachmentUpload
 
 KTP = AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n",
@@ -15,14 +17,15 @@ KTP = AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%
 
 
 def network_settings(state_dir: object, lab: LabState, probes: int) -> Settings:
-    return load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
-                         network={"quality": {"probes": probes, "interval_s": 0.05, "timeout_s": 0.5}})
+    # Merged into the lab file's [network] (its inventory, host keys, prober): only the probes are faster.
+    return settings_for(lab, state_dir=state_dir,
+                        network={"quality": {"probes": probes, "interval_s": 0.05, "timeout_s": 0.5}})
 
 
 def device_session(settings: Settings, device: str) -> DeviceSession:
-    inventory = load_inventory(settings.network.inventory)
-    return DeviceSession(RefResolver.from_lab_dir(settings.lab_dir, settings.lab_name).device(
-        next(d for d in inventory.devices() if d.name == device)))
+    inventory = load_inventory(settings.network.inventory_file())
+    return DeviceSession(RefResolver().device(next(d for d in inventory.devices() if d.name == device)),
+                         session_options(settings))
 
 
 def running_config(settings: Settings, device: str) -> str:

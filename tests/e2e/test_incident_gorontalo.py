@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from lab.sshd import host_exec
 from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.support.principals import as_lab
 from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
@@ -24,7 +25,6 @@ from toolkit.engine.server import run_ticket
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.verify import verify
 from toolkit.jobs import JobState
-from toolkit.lab.sshd import host_exec
 from toolkit.settings import load_settings
 from toolkit.tickets.models import AttachmentUpload, EventKind, TicketStatus
 
@@ -147,6 +147,10 @@ def test_gorontalo_incident_from_report_to_close(lab, state: Path, tmp_path: Pat
         "bukti_insiden", "laporan_insiden_siber", "press_release_insiden", "press_release_keberhasilan",
         "laporan_penanganan_insiden", "laporan_perbaikan_keamanan"}
     assert app.audit.verify().ok and app.queue.outbox_pending_count() == 0
+    from toolkit.audit.reconcile import verify_with_tickets  # every decision on the ticket is audited
+
+    checked = verify_with_tickets(app.audit, app.tickets)
+    assert checked.ok and checked.decisions == 3, checked.problems  # the approval, the decision, the release
 
     # The reporter: named nowhere others read (comments, documents, job logs, results, audit), and the
     # backup password nowhere at all.

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import pytest
 
+from lab.dataplane import LabDataPlane
+from lab.models import subnet_index
 from tests.e2e.network_support import KTP, network_settings, running_config
 from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
-from toolkit.lab.dataplane import LabDataPlane
-from toolkit.lab.models import subnet_index
 from toolkit.settings import Settings
 from toolkit.tickets.models import TicketStatus
 

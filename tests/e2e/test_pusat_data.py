@@ -62,7 +62,7 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
 
     # What was provisioned is really there: the web stack answers, the exporter serves metrics,
     # and the monitoring host has the scrape target.
-    status, body = _get(f"http://{address}/")
+    status, _body = _get(f"http://{address}/")
     assert status == 200
     status, metrics = _get(f"http://{address}:9100/metrics")
     assert status == 200 and "node_cpu_seconds_total" in metrics
@@ -119,7 +119,8 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
 
     result = rerun.execute(ctx, jobs_plan, RunContext(job_id=999, attempt=1, log=lambda _: None,
                                                      should_cancel=lambda: False,
-                                                     work_dir=app.artifacts_dir(ticket.id), mask=app.masker))
+                                                     work_dir=app.artifacts_dir(ticket.id), mask=app.masker,
+                                                     services=app))
     assert result.ok and result.facts.hosts[host.name]["changed"] == 0, plan
 
     # The backup password never shows: not in the ticket, documents, job logs, results, audit, or any
@@ -148,6 +149,6 @@ def test_a_second_ticket_never_provisions_over_the_first_ones_server(lab, lab_se
         ("koordinasi-pengembangan-aplikasi", JobState.SUCCEEDED), ("instalasi-server", JobState.FAILED)]
     assert "no host in pusat_data_pool" in (jobs[1].error or "")
     failed = [e for e in app.tickets.timeline(second.id) if e.kind == EventKind.STEP_FAILED]
-    assert len(failed) == 1 and "instalasi-server" == failed[0].step_id
+    assert len(failed) == 1 and failed[0].step_id == "instalasi-server"
     status, _ = _get(f"http://{lab.hosts[0].address}/")
     assert status == 200

@@ -9,13 +9,13 @@ import subprocess
 
 import pytest
 
+from lab.models import LabState
 from tests.e2e.test_pusat_data import FIELDS, LETTER
 from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
-from toolkit.lab.models import LabState
 from toolkit.settings import Settings
 from toolkit.tickets.models import EventKind
 from toolkit.vpn.keys import KeyStore

@@ -13,14 +13,15 @@ import pytest
 import requests
 
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
+from lab.models import LabState
+from tests.fixtures.lab import settings_for
 from tests.support.principals import as_lab
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.errors import PermissionDeniedError, ToolkitError
 from toolkit.jobs import JobState
-from toolkit.lab.models import LabState
-from toolkit.settings import Settings, load_settings
+from toolkit.settings import Settings
 from toolkit.tickets.models import AttachmentUpload, TicketStatus
 from toolkit.vault import SecretVault, generate_key
 
@@ -38,7 +39,7 @@ LETTER = AttachmentUpload(name="surat-permohonan-api.pdf", media_type="applicati
 @pytest.fixture
 def splp_settings(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
-    return load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name)
+    return settings_for(lab, state_dir=state_dir)
 
 
 def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Settings) -> None:
@@ -87,6 +88,6 @@ def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Sett
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
 
-    gateway = ExpressGatewayAdapter(splp_settings)
+    gateway = ExpressGatewayAdapter(splp_settings, **splp_settings.gateway.options)  # the lab's URLs
     assert gateway.get_consumer("simpus-dinkes") is not None
     gateway.delete_consumer("simpus-dinkes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tests.engine.helpers import approved_ticket, executions
 from tests.support.sqlite_lock import LockHolder
@@ -17,13 +17,17 @@ from toolkit.jobs import JobState
 from toolkit.tickets.models import EventKind, NewEvent
 
 StoreLock = LockHolder
+# Longer than any outbox retry delay in the engine tests' settings (outbox_retry_max = 0.05 s): moving the
+# app's clock on by it makes every deferred item due again.
+PAST_RETRY = timedelta(seconds=0.06)
 
 
 def _completed(app, ticket_id, step_id):  # type: ignore[no-untyped-def]
     return [e for e in app.tickets.timeline(ticket_id) if e.kind == EventKind.STEP_COMPLETED and e.step_id == step_id]
 
 
-def test_results_wait_in_the_outbox_while_the_ticket_store_is_down(engine_app, engine_settings):
+def test_results_wait_in_the_outbox_while_the_ticket_store_is_down(clocked_app, clock, engine_settings):
+    engine_app = clocked_app
     ticket_id = approved_ticket(engine_app, jeda_detik="2")
     done: list[object] = []
     worker = threading.Thread(target=lambda: done.append(work_once(engine_app, "w1", ticket_id=ticket_id)))
@@ -39,11 +43,11 @@ def test_results_wait_in_the_outbox_while_the_ticket_store_is_down(engine_app, e
         assert job.state == JobState.SUCCEEDED
         assert engine_app.queue.outbox_pending_count(ticket_id) >= 1
         for _ in range(3):  # repeated delivery attempts while down change nothing
-            time.sleep(0.06)
+            clock.advance(PAST_RETRY)
             assert deliver_due(engine_app)[0] == 0
     finally:
         lock.release()
-    time.sleep(0.06)
+    clock.advance(PAST_RETRY)
     deliver_due(engine_app)
     assert engine_app.queue.outbox_pending_count(ticket_id) == 0
     assert len(_completed(engine_app, ticket_id, "aksi-pertama")) == 1
@@ -54,7 +58,8 @@ def test_results_wait_in_the_outbox_while_the_ticket_store_is_down(engine_app, e
     assert len(_completed(engine_app, ticket_id, "aksi-kedua")) == 1
 
 
-def test_redelivery_after_a_crash_between_post_and_mark_shows_once(engine_app):
+def test_redelivery_after_a_crash_between_post_and_mark_shows_once(clocked_app, clock):
+    engine_app = clocked_app
     ticket_id = approved_ticket(engine_app)
     lock = StoreLock(engine_app.settings.state_dir / "tickets.db")
     try:
@@ -65,7 +70,7 @@ def test_redelivery_after_a_crash_between_post_and_mark_shows_once(engine_app):
     event = next(p for p in pending if p.item.kind.value == "event")
     # The crash: the post reached the ticket, the outbox row was never marked delivered.
     engine_app.tickets.post(ticket_id, NewEvent(dedupe_key=event.item.dedupe_key, **event.item.payload))
-    time.sleep(0.06)
+    clock.advance(PAST_RETRY)
     deliver_due(engine_app)
     assert engine_app.queue.outbox_pending_count(ticket_id) == 0
     assert len(_completed(engine_app, ticket_id, "aksi-pertama")) == 1
@@ -93,7 +98,8 @@ class DownStore:
         return refuse
 
 
-def test_a_job_claimed_while_the_store_cannot_be_read_is_released_not_failed(engine_app, engine_settings):
+def test_a_job_claimed_while_the_store_cannot_be_read_is_released_not_failed(clocked_app, clock, engine_settings):
+    engine_app = clocked_app
     ticket_id = approved_ticket(engine_app)
     store = DownStore(engine_app.tickets)
     engine_app.__dict__["tickets"] = store
@@ -103,7 +109,7 @@ def test_a_job_claimed_while_the_store_cannot_be_read_is_released_not_failed(eng
     assert executions(engine_settings.state_dir) == []
     assert engine_app.queue.claim("w2", 1.0) is None  # not before the retry delay
     store.down = False
-    engine_app.queue._conn().execute("UPDATE jobs SET not_before = 0")  # let the delay pass
+    clock.advance(timedelta(hours=1))  # let the retry delay pass
     run_ticket(engine_app, ticket_id)
     states = {j.step_id: (j.state, j.attempt) for j in engine_app.queue.list_jobs(ticket_id=ticket_id)}
     assert states == {"aksi-pertama": (JobState.SUCCEEDED, 1), "aksi-kedua": (JobState.SUCCEEDED, 1)}

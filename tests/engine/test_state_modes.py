@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG, engine_env, spbe_argv
 from tests.engine.helpers import approved_ticket
 from tests.support.attachment_samples import pdf_bytes
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
 from toolkit.containment.store import ContainmentStore
 from toolkit.engine import desk
 from toolkit.engine.app import App
@@ -123,10 +122,10 @@ def _in_process(state_dir: Path, catalog_dir: Path, letter: Path) -> App:
 
 
 def _through_the_cli_and_serve(state_dir: Path, catalog_dir: Path, letter: Path, env: dict[str, str]) -> None:
-    runner = CliRunner(env={k: v for k, v in env.items() if k.startswith("SPBE_")})
+    runner = Spbe(state_dir=state_dir, env={k: v for k, v in env.items() if k.startswith("SPBE_")})
 
     def spbe(*args: str) -> str:
-        result = runner.invoke(cli, ["--state-dir", str(state_dir), *args], catch_exceptions=False)
+        result = runner(*args)
         assert result.exit_code == 0, result.output
         return result.output
 

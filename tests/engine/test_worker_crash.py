@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tests.conftest import engine_env, spbe_argv
 from tests.engine.helpers import approved_ticket, executions
+from tests.support.clock import ManualClock
+from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
 from toolkit.tickets.models import EventKind
@@ -29,12 +31,20 @@ def _start_and_kill(state_dir: Path) -> None:
         proc.wait(timeout=10)
 
 
-def test_idempotent_job_is_reclaimed_and_rerun_once(engine_app, engine_settings):
+def _past_the_lease(app: App, clock: ManualClock, ticket_id: str) -> None:
+    """The killed worker's lease runs out: the app's clock moves past it (no waiting for the wall clock)."""
+    job = app.queue.list_jobs(ticket_id=ticket_id)[0]
+    assert job.lease_until is not None
+    clock.move_past(job.lease_until)
+
+
+def test_idempotent_job_is_reclaimed_and_rerun_once(clocked_app, clock, engine_settings):
+    engine_app = clocked_app
     ticket_id = approved_ticket(engine_app, jeda_detik="3")
     _start_and_kill(engine_settings.state_dir)
     job = engine_app.queue.list_jobs(ticket_id=ticket_id)[0]
     assert job.state == JobState.RUNNING and job.attempt == 1
-    time.sleep(1.2)  # the lease (1 s in these settings) runs out
+    _past_the_lease(engine_app, clock, ticket_id)
     run_ticket(engine_app, ticket_id)
     job = engine_app.queue.get(job.id)
     assert job.state == JobState.SUCCEEDED
@@ -47,10 +57,11 @@ def test_idempotent_job_is_reclaimed_and_rerun_once(engine_app, engine_settings)
     assert len(completed) == 1
 
 
-def test_non_idempotent_job_is_failed_not_rerun(engine_app, engine_settings):
+def test_non_idempotent_job_is_failed_not_rerun(clocked_app, clock, engine_settings):
+    engine_app = clocked_app
     ticket_id = approved_ticket(engine_app, jeda_detik="3", sekali="ya")
     _start_and_kill(engine_settings.state_dir)
-    time.sleep(1.2)
+    _past_the_lease(engine_app, clock, ticket_id)
     run_ticket(engine_app, ticket_id)
     job = engine_app.queue.list_jobs(ticket_id=ticket_id)[0]
     assert job.step_id == "aksi-sekali"

@@ -9,11 +9,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from lab.sshd import host_exec
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
 from toolkit.actions.base import RunContext
-from toolkit.cli.main import cli
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.engine.scheduler import action_context
@@ -22,7 +22,6 @@ from toolkit.evidence import bundle as bundles
 from toolkit.evidence.desk import collect_for_ticket, verify_bundle
 from toolkit.evidence.paths import EvidencePathError
 from toolkit.evidence.verify import verify
-from toolkit.lab.sshd import host_exec
 from toolkit.tickets.models import AttachmentUpload
 
 pytestmark = [pytest.mark.lab]
@@ -86,7 +85,8 @@ def test_the_workflow_action_collects_the_defaults_and_attaches(lab, incident) -
     assert plan.host == "pd-app-01" and "/var/log/nginx/" in plan.logs
     lines: list[str] = []
     result = action.execute(ctx, plan, RunContext(job_id=1, attempt=1, log=lines.append, should_cancel=lambda: False,
-                                                  work_dir=app.artifacts_dir(ticket.id), mask=app.masker))
+                                                  work_dir=app.artifacts_dir(ticket.id), mask=app.masker,
+                                                  services=app))
     assert result.ok, result.summary
     assert [a.kind for a in result.artifacts] == ["bukti_insiden"]
     assert "Paket bukti dilampirkan" in result.comment and result.facts.manifest_sha256 in result.comment
@@ -130,13 +130,13 @@ def test_a_tampered_bundle_fails_verify_on_the_cli_and_is_audited(lab, incident)
     app, ticket = incident
     result = collect_for_ticket(app, ticket.id, as_lab("rina"), logs=["/var/log/spbe/auth-sim.log"], hash_paths=[])
     env = {"SPBE_STATE_DIR": str(app.settings.state_dir), "SPBE_INVENTORY": str(app.settings.inventory)}
-    runner = CliRunner()
-    ok = runner.invoke(cli, ["evidence", "verify", str(result.bundle_dir), "--as", "rina", "--json"], env=env)
+    spbe = Spbe(env=env, catch_exceptions=True)
+    ok = spbe("evidence", "verify", str(result.bundle_dir), "--as", "rina", "--json")
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["ok"] is True
     log = result.bundle_dir / "files/logs/var/log/spbe/auth-sim.log"
     log.write_text("Nov 23 nothing to see\n")
-    bad = runner.invoke(cli, ["evidence", "verify", str(result.bundle_dir), "--as", "rina"], env=env)
+    bad = spbe("evidence", "verify", str(result.bundle_dir), "--as", "rina")
     assert bad.exit_code == IntegrityError.exit_code
     assert "does not verify" in bad.output and "auth-sim.log" in bad.output
     entry = app.audit.entries()[-1]
@@ -154,14 +154,13 @@ def test_a_tampered_bundle_fails_verify_on_the_cli_and_is_audited(lab, incident)
 def test_spbe_evidence_collect_and_list(lab, incident) -> None:  # type: ignore[no-untyped-def]
     app, ticket = incident
     env = {"SPBE_STATE_DIR": str(app.settings.state_dir), "SPBE_INVENTORY": str(app.settings.inventory)}
-    runner = CliRunner()
-    result = runner.invoke(cli, ["evidence", "collect", ticket.id, "--as", "rina", "--log", "/var/log/spbe/",
-                                 "--hash", "/etc/passwd", "--json"], env=env)
+    spbe = Spbe(env=env, catch_exceptions=True)
+    result = spbe("evidence", "collect", ticket.id, "--as", "rina", "--log", "/var/log/spbe/", "--hash", "/etc/passwd",
+                  "--json")
     assert result.exit_code == 0, result.output
     sealed = json.loads(result.output)
     assert verify(Path(sealed["bundle"]), bundles.ledger(app.settings.state_dir)).ok
-    listing = json.loads(runner.invoke(cli, ["evidence", "list", "--ticket", ticket.id, "--json"], env=env).output)
+    listing = json.loads(spbe("evidence", "list", "--ticket", ticket.id, "--json").output)
     assert [row["bundle"] for row in listing] == [sealed["bundle_id"]]
-    refused = runner.invoke(cli, ["evidence", "collect", ticket.id, "--as", "rina", "--log", "/root/.bash_history"],
-                            env=env)
+    refused = spbe("evidence", "collect", ticket.id, "--as", "rina", "--log", "/root/.bash_history")
     assert refused.exit_code == EvidencePathError.exit_code and "outside the allowed" in refused.output

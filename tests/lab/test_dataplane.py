@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.lab.dataplane import LabDataPlane, spec_from_change
-from toolkit.lab.models import subnet_index
-from toolkit.network import build_change, load_inventory
+from lab.dataplane import LabDataPlane, spec_from_change
+from lab.models import subnet_index
+from tests.network import netlab
+from toolkit.network import build_change
 from toolkit.network.quality import QualityThresholds, evaluate, targets_for
 
-REPO = Path(__file__).resolve().parents[2]
-INVENTORY = load_inventory(REPO / "inventory" / "network" / "lab.yml")
+INVENTORY = netlab.lab_sites()
 FAST = QualityThresholds(probes=3, interval_s=0.05, timeout_s=0.5)
 
 pytestmark = pytest.mark.lab

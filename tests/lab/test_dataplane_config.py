@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from toolkit.lab.dataplane import acl_entries_from_device, spec_from_running_config
+from lab.dataplane import acl_entries_from_device, spec_from_running_config
 
 GOLDEN = Path(__file__).resolve().parents[1] / "network" / "golden" / "cisco_ios" / "change.txt"
 

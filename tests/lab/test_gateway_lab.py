@@ -12,16 +12,17 @@ import pytest
 import requests
 
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
-from toolkit.lab.models import LabState
-from toolkit.settings import load_settings
+from lab.models import LabState
+from tests.fixtures.lab import settings_for
 
 pytestmark = pytest.mark.lab
 
 
 def test_lab_gateway_passes_a_good_key_and_refuses_others(lab: LabState, tmp_path: object) -> None:
     assert lab.gateway is not None, lab.warnings
-    settings = load_settings(state_dir=tmp_path, lab_dir=lab.lab_dir, lab_name=lab.name)
-    gateway = ExpressGatewayAdapter(settings)  # URLs from the running lab's recorded state
+    settings = settings_for(lab, state_dir=tmp_path)
+    assert settings.gateway.kind == "express_gateway"
+    gateway = ExpressGatewayAdapter(settings, **settings.gateway.options)  # URLs from the lab's spbe.toml
     route = gateway.ensure_route("kependudukan")
     gateway.ensure_consumer("uji-lab")
     cred = gateway.issue_key_credential("uji-lab")

@@ -1,11 +1,11 @@
-"""The lab switches accept, store and show the IOS lines our Cisco templates emit (toolkit/lab/ios_shims.py)."""
+"""The lab switches accept, store and show the IOS lines our Cisco templates emit (lab/ios_shims.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+from lab.models import LabState
 from tests.network import netlab
-from toolkit.lab.models import LabState
 from toolkit.network import ios
 
 pytestmark = pytest.mark.lab

@@ -7,16 +7,15 @@ import socket
 import subprocess
 import urllib.request
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from toolkit.cli.lab_cmd import lab_group
-from toolkit.lab import netns, sshd
-from toolkit.lab.manager import LabManager
-from toolkit.lab.models import LabState, subnet_index
+from lab import netns, sshd
+from lab.cli import lab_group
+from lab.manager import LabManager
+from lab.models import LabState, subnet_index
+from tests.support.cli import Spbe
 
 pytestmark = pytest.mark.lab
 
@@ -100,19 +99,19 @@ def test_second_lab_runs_alongside_and_goes_down_cleanly(lab: LabState, tmp_path
 
 
 def test_cli_up_status_down(tmp_path: Path) -> None:
-    obj = SimpleNamespace(settings=SimpleNamespace(lab_dir=tmp_path))
-    runner = CliRunner()
-    result = runner.invoke(lab_group, ["status", "--name", "clitest", "--json"], obj=obj)
+    runner = Spbe(command=lab_group, catch_exceptions=True)
+    at = ["--lab-dir", str(tmp_path)]
+    result = runner(*at, "status", "--name", "clitest", "--json")
     assert result.exit_code == 0 and result.output.strip() == "null"
     try:
-        result = runner.invoke(lab_group, ["up", "--name", "clitest", "--json"], obj=obj)
+        result = runner(*at, "up", "--name", "clitest", "--json")
         assert result.exit_code == 0, result.output
         state = json.loads(result.output)
         assert state["hosts"][0]["netns"] == "spbe-clitest-pd-app-01"
-        result = runner.invoke(lab_group, ["status", "--name", "clitest"], obj=obj)
+        result = runner(*at, "status", "--name", "clitest")
         assert result.exit_code == 0 and "pd-app-01" in result.output
     finally:
-        result = runner.invoke(lab_group, ["down", "--name", "clitest"], obj=obj)
+        result = runner(*at, "down", "--name", "clitest")
     assert result.exit_code == 0
     assert not netns.netns_exists("spbe-clitest-pd-app-01")
 

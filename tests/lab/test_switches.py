@@ -10,19 +10,18 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from click.testing import CliRunner
 from netmiko import BaseConnection, ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException
 
-from toolkit.cli.lab_cmd import lab_group
-from toolkit.lab import switches as switches_mod
-from toolkit.lab.manager import LabManager
-from toolkit.lab.models import LabState, LabSwitch
-from toolkit.lab.procs import is_our_process, port_is_free
-from toolkit.lab.switches import SERVER_MODULE, SwitchLab
+from lab import switches as switches_mod
+from lab.cli import lab_group
+from lab.manager import LabManager
+from lab.models import LabState, LabSwitch
+from lab.procs import is_our_process, port_is_free
+from lab.switches import SERVER_MODULE, SwitchLab
+from tests.support.cli import Spbe
 
 
 def _switches(lab: LabState) -> tuple[LabSwitch, ...]:
@@ -160,8 +159,8 @@ def test_credentials_are_private_and_never_in_state_or_logs(lab: LabState) -> No
 
 @pytest.mark.lab
 def test_cli_status_lists_the_switches(lab: LabState) -> None:
-    obj = SimpleNamespace(settings=SimpleNamespace(lab_dir=lab.lab_dir))
-    result = CliRunner().invoke(lab_group, ["status", "--name", lab.name], obj=obj, env={"COLUMNS": "200"})
+    spbe = Spbe(command=lab_group, env={"COLUMNS": "200"}, catch_exceptions=True)
+    result = spbe("--lab-dir", str(lab.lab_dir), "status", "--name", lab.name)
     assert result.exit_code == 0, result.output
     for switch in _switches(lab):
         assert switch.name in result.output and f"{switch.host}:{switch.port}" in result.output

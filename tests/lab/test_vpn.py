@@ -18,9 +18,10 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from lab import sshd
+from lab.models import LabHost, LabState, LabVpn
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
-from toolkit.lab import sshd
-from toolkit.lab.models import LabHost, LabState, LabVpn
+from toolkit.engine.app import App
 from toolkit.masking import Masker
 from toolkit.settings import Settings, load_settings
 from toolkit.tickets.models import Ticket, TicketStatus
@@ -71,8 +72,9 @@ def _context(settings: Settings, vpn: LabVpn, ticket_id: str) -> ActionContext:
 
 
 def _run(settings: Settings, log: list[str], job_id: int = 1) -> RunContext:
+    mask = Masker()
     return RunContext(job_id=job_id, attempt=1, log=log.append, should_cancel=lambda: False,
-                      work_dir=settings.state_dir / "work", mask=Masker())  # fmt: skip
+                      work_dir=settings.state_dir / "work", mask=mask, services=App(settings, masker=mask))
 
 
 @pytest.fixture(scope="module")
@@ -200,9 +202,9 @@ def test_a_failed_verification_rolls_both_gateways_back(lab: LabState, vpn: LabV
 
 
 def test_down_removes_the_vpn_part_even_without_its_state_file(tmp_path: Path) -> None:
+    from lab import netns
+    from lab.manager import LabManager
     from tests.fixtures.lab import test_lab_name
-    from toolkit.lab import netns
-    from toolkit.lab.manager import LabManager
 
     manager = LabManager(tmp_path, test_lab_name("-vd"), switches=0, with_prometheus=False)
     state = manager.up()

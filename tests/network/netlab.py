@@ -3,6 +3,10 @@
 The switches keep their state for the whole test session and other lab tests configure them too, so
 each test uses its own VLAN IDs (200-299) and ports (FastEthernet0/13-24) and compares running configs
 before and after instead of assuming factory state.
+
+Inventories are written in the lab's own form (``lab:`` placeholders, as ``inventory/network/lab.yml``)
+and resolved by the lab against the session lab's switches (`lab.network_inventory`), as ``spbe lab up``
+does for its own; without a lab, against stand-in switches that never answer, for tests that only plan.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import pytest
 import yaml
 from netmiko import ConnectHandler
 
-from toolkit.lab.models import LabState, LabSwitch
+from lab import network_inventory
+from lab.models import LabState, LabSwitch
 from toolkit.network import NetworkChange, build_change, load_inventory
 from toolkit.network.fanout import FanoutOptions, NetworkRunner
 from toolkit.network.inventory import NetworkInventory
@@ -49,20 +54,37 @@ def inventory_data(extra_pool: tuple[str, ...] = (), **device_overrides: dict[st
     }  # fmt: skip
 
 
-def write_inventory(tmp_path: Path, data: dict[str, Any]) -> Path:
+def _stand_ins(tmp_path: Path) -> tuple[LabSwitch, ...]:
+    """Switches for planning only: port 9 (discard) on loopback, credential files that need not exist."""
+    return tuple(LabSwitch(name=name, site="gabungan", port=9, username="spbe", password_file=tmp_path / "pw",
+                           secret_file=tmp_path / "en") for name in ("sw-dinkes-01", "sw-bkd-01", "sw-dc-01"))
+
+
+def lab_sites() -> NetworkInventory:
+    """The lab's own sites (``inventory/network/lab.yml``) on stand-in switches: for tests that plan and
+    allocate but never connect."""
+    data = yaml.safe_load(network_inventory.source().read_text(encoding="utf-8"))
+    resolved = network_inventory.resolve(data, _stand_ins(Path("/nonexistent")), "stand-in")
+    return NetworkInventory.model_validate(resolved)
+
+
+def write_inventory(tmp_path: Path, data: dict[str, Any], lab: LabState | None = None) -> Path:
+    """``data`` with its placeholders resolved on ``lab`` (None: stand-ins), as a plain inventory file."""
+    switches = lab.switches if lab is not None else _stand_ins(tmp_path)
     path = tmp_path / "network.yml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    resolved = network_inventory.resolve(data, switches, lab.name if lab else "stand-in")
+    path.write_text(yaml.safe_dump(resolved), encoding="utf-8")
     return path
 
 
-def inventory(tmp_path: Path, **kwargs: Any) -> NetworkInventory:
-    return load_inventory(write_inventory(tmp_path, inventory_data(**kwargs)))
+def inventory(tmp_path: Path, lab: LabState | None = None, **kwargs: Any) -> NetworkInventory:
+    return load_inventory(write_inventory(tmp_path, inventory_data(**kwargs), lab))
 
 
 def plan(inv: NetworkInventory, vlan_id: int, ports: dict[str, list[str]], **overrides: Any) -> NetworkChange:
-    args: dict[str, Any] = dict(site="gabungan", vlan_id=vlan_id, vlan_name=f"UJI-{vlan_id}",
-                                description="Ruang uji", subnet=f"10.20.{vlan_id - 150}.0/24", apps=["simpeg", "dns"],
-                                access_ports=ports)  # fmt: skip
+    args: dict[str, Any] = {"site": "gabungan", "vlan_id": vlan_id, "vlan_name": f"UJI-{vlan_id}",
+                            "description": "Ruang uji", "subnet": f"10.20.{vlan_id - 150}.0/24",
+                            "apps": ["simpeg", "dns"], "access_ports": ports}
     if len(ports) > 1:
         args["gateway_device"] = next(iter(ports))
     args.update(overrides)
@@ -70,7 +92,7 @@ def plan(inv: NetworkInventory, vlan_id: int, ports: dict[str, list[str]], **ove
 
 
 def runner(lab: LabState, inv: NetworkInventory, state_dir: Path, **options: Any) -> NetworkRunner:
-    return NetworkRunner(inv, RefResolver(lab), state_dir=state_dir, options=FanoutOptions(**options),
+    return NetworkRunner(inv, RefResolver(), state_dir=state_dir, options=FanoutOptions(**options),
                          session_options=SessionOptions(known_hosts=lab.switch_known_hosts, conn_timeout=10,
                                                         read_timeout=20))  # fmt: skip
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.network import netlab
 from toolkit.errors import ConflictError, InvalidInputError
-from toolkit.network import load_inventory
 from toolkit.network.allocation import (
     DeviceObservation,
     SegmentAllocator,
@@ -18,8 +18,7 @@ from toolkit.network.allocation import (
     prefix_for,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-INVENTORY = load_inventory(REPO / "inventory" / "network" / "lab.yml")
+INVENTORY = netlab.lab_sites()
 
 
 def _observed(vlans: tuple[int, ...] = (1,), port_vlans: dict[str, int] | None = None) -> SiteObservation:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from lab.models import LabState
 from tests.network import netlab
 from toolkit.errors import InvalidInputError
-from toolkit.lab.models import LabState
 from toolkit.network import ios
 from toolkit.network.errors import ChangeTooLargeError, DeviceTimeoutError
 from toolkit.network.render import TEMPLATES_DIR
@@ -22,7 +22,7 @@ ALL = ("sw-dinkes-01", "sw-bkd-01", "sw-dc-01")
 
 
 def test_backup_writes_one_private_file_per_device(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path)
+    inv = netlab.inventory(tmp_path, lab)
     runner = netlab.runner(lab, inv, tmp_path / "state")
     report = runner.backup(runner.select(site="gabungan"))
     assert report.ok and [r.device for r in report.results] == list(ALL)
@@ -35,7 +35,7 @@ def test_backup_writes_one_private_file_per_device(lab: LabState, tmp_path: Path
 
 
 def test_push_verify_idempotent_then_rollback_restores_the_backup(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path)
+    inv = netlab.inventory(tmp_path, lab)
     runner = netlab.runner(lab, inv, tmp_path / "state")
     change = netlab.plan(inv, 210, {"sw-dinkes-01": ["FastEthernet0/13", "FastEthernet0/14"]})
     before = netlab.running(lab, "sw-dinkes-01")
@@ -72,7 +72,7 @@ def test_push_verify_idempotent_then_rollback_restores_the_backup(lab: LabState,
 
 
 def test_rollback_without_a_backup_applies_the_rollback_template(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path)
+    inv = netlab.inventory(tmp_path, lab)
     change = netlab.plan(inv, 211, {"sw-bkd-01": ["FastEthernet0/15"]})
     assert netlab.runner(lab, inv, tmp_path / "a").push(change).ok
     result = netlab.runner(lab, inv, tmp_path / "b").rollback(change).results[0]  # another state dir: no record
@@ -81,7 +81,7 @@ def test_rollback_without_a_backup_applies_the_rollback_template(lab: LabState, 
 
 
 def test_dry_run_pushes_nothing(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path)
+    inv = netlab.inventory(tmp_path, lab)
     change = netlab.plan(inv, 212, {"sw-dc-01": ["FastEthernet0/16"]})
     before = netlab.running(lab, "sw-dc-01")
     report = netlab.runner(lab, inv, tmp_path / "state").push(change, dry_run=True)
@@ -93,7 +93,7 @@ def test_dry_run_pushes_nothing(lab: LabState, tmp_path: Path) -> None:
 
 def test_vlan_already_used_on_the_device_is_refused_untouched(lab: LabState, tmp_path: Path) -> None:
     netlab.cli(lab, "sw-dinkes-01", ["vlan 220", "name DIBUAT-MANUAL", "exit"], config=True)
-    inv = netlab.inventory(tmp_path)
+    inv = netlab.inventory(tmp_path, lab)
     before = netlab.running(lab, "sw-dinkes-01")
     change = netlab.plan(inv, 220, {"sw-dinkes-01": ["FastEthernet0/17"]})
     result = netlab.runner(lab, inv, tmp_path / "state").push(change).results[0]
@@ -104,7 +104,7 @@ def test_vlan_already_used_on_the_device_is_refused_untouched(lab: LabState, tmp
 
 
 def test_port_the_device_does_not_have_is_refused_before_pushing(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path, extra_pool=("FastEthernet0/30",))  # in the inventory, not on a 24-port switch
+    inv = netlab.inventory(tmp_path, lab, extra_pool=("FastEthernet0/30",))  # in the inventory, not on a 24-port switch
     before = netlab.running(lab, "sw-bkd-01")
     change = netlab.plan(inv, 221, {"sw-bkd-01": ["FastEthernet0/30"]})
     result = netlab.runner(lab, inv, tmp_path / "s").push(change).results[0]
@@ -114,7 +114,7 @@ def test_port_the_device_does_not_have_is_refused_before_pushing(lab: LabState, 
 
 
 def test_port_not_in_the_inventory_is_refused_by_the_plan(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path)
+    inv = netlab.inventory(tmp_path, lab)
     with pytest.raises(InvalidInputError, match="not in the site's access-port pool"):
         netlab.plan(inv, 222, {"sw-bkd-01": ["FastEthernet0/2"]})
 
@@ -126,7 +126,7 @@ def _closed_port() -> int:
 
 
 def test_unreachable_device_is_reported_per_device(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path, **{"sw-dc-01": {"host": "127.0.0.1", "port": _closed_port()}})
+    inv = netlab.inventory(tmp_path, lab, **{"sw-dc-01": {"host": "127.0.0.1", "port": _closed_port()}})
     report = netlab.runner(lab, inv, tmp_path / "s").backup(netlab.runner(lab, inv, tmp_path / "s").select("gabungan"))
     dc = report.result("sw-dc-01")
     assert dc.outcome == "failed" and dc.error is not None and dc.error.kind == "DeviceUnreachableError"
@@ -140,7 +140,7 @@ def test_silent_device_times_out(lab: LabState, tmp_path: Path) -> None:
         server.bind(("127.0.0.1", 0))
         server.listen(4)
         port = server.getsockname()[1]
-        inv = netlab.inventory(tmp_path, **{"sw-dc-01": {"host": "127.0.0.1", "port": port}})
+        inv = netlab.inventory(tmp_path, lab, **{"sw-dc-01": {"host": "127.0.0.1", "port": port}})
         resolved = netlab.runner(lab, inv, tmp_path / "s").resolver.device(inv.site("gabungan").device("sw-dc-01"))
         options = SessionOptions(conn_timeout=2, banner_timeout=2, auth_timeout=2)
         with pytest.raises(DeviceTimeoutError, match="did not complete in time"):
@@ -154,7 +154,8 @@ def test_wrong_credentials_are_an_auth_error_without_the_secret(lab: LabState, t
     real_password = netlab.switch(lab, "sw-bkd-01").password_file.read_text().strip()
     creds = {**netlab.LAB_REFS, "password_ref": f"file:{wrong}"}
     secret_creds = {**netlab.LAB_REFS, "secret_ref": f"file:{wrong}"}
-    inv = netlab.inventory(tmp_path, **{"sw-bkd-01": {"credentials": creds}, "sw-dc-01": {"credentials": secret_creds}})
+    inv = netlab.inventory(tmp_path, lab, **{"sw-bkd-01": {"credentials": creds},
+                                             "sw-dc-01": {"credentials": secret_creds}})
     runner = netlab.runner(lab, inv, tmp_path / "s")
     report = runner.backup(runner.select("gabungan"))
     bkd, dc = report.result("sw-bkd-01"), report.result("sw-dc-01")
@@ -179,7 +180,7 @@ def _bad_templates(tmp_path: Path, bad_port: str) -> Path:
 
 
 def test_invalid_input_mid_push_rolls_every_device_back(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path)
+    inv = netlab.inventory(tmp_path, lab)
     change = netlab.plan(inv, 230, {"sw-dinkes-01": ["FastEthernet0/18"], "sw-bkd-01": ["FastEthernet0/19"],
                                     "sw-dc-01": ["FastEthernet0/20"]})  # fmt: skip
     before = {name: netlab.running(lab, name) for name in ALL}
@@ -200,7 +201,7 @@ def test_invalid_input_mid_push_rolls_every_device_back(lab: LabState, tmp_path:
 
 
 def test_canary_failure_leaves_the_others_untouched(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path)
+    inv = netlab.inventory(tmp_path, lab)
     change = netlab.plan(inv, 231, {"sw-dinkes-01": ["FastEthernet0/21"], "sw-bkd-01": ["FastEthernet0/21"],
                                     "sw-dc-01": ["FastEthernet0/21"]})  # fmt: skip
     before = {name: netlab.running(lab, name) for name in ALL}
@@ -225,7 +226,7 @@ def test_canary_failure_leaves_the_others_untouched(lab: LabState, tmp_path: Pat
 
 
 def test_canary_success_then_the_rest(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path)
+    inv = netlab.inventory(tmp_path, lab)
     change = netlab.plan(inv, 232, {"sw-dinkes-01": ["FastEthernet0/22"], "sw-bkd-01": ["FastEthernet0/22"]})
     seen: list[tuple[str, int, int]] = []
     runner = netlab.runner(lab, inv, tmp_path / "s")
@@ -237,7 +238,7 @@ def test_canary_success_then_the_rest(lab: LabState, tmp_path: Path) -> None:
 
 
 def test_cap_refuses_before_connecting(lab: LabState, tmp_path: Path) -> None:
-    inv = netlab.inventory(tmp_path)
+    inv = netlab.inventory(tmp_path, lab)
     change = netlab.plan(inv, 233, {n: ["FastEthernet0/23"] for n in ALL})
 
     def connect(device: object, options: SessionOptions) -> DeviceSession:

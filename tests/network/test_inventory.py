@@ -1,4 +1,5 @@
-"""The network inventory loader: the lab file loads, and every kind of bad entry names file and key."""
+"""The network inventory loader: the shipped example loads, and every kind of bad entry names file and key
+(the lab's own file, with placeholders, is tested in tests/lab/test_network_inventory.py)."""
 
 from __future__ import annotations
 
@@ -9,28 +10,29 @@ from typing import Any
 import pytest
 import yaml
 
+import spbe_data
 from toolkit.errors import ConfigurationError
 from toolkit.network import load_inventory
-from toolkit.settings import PROJECT_ROOT
 
-LAB_FILE = PROJECT_ROOT / "inventory" / "network" / "lab.yml"
+EXAMPLE_FILE = spbe_data.data_path("inventory", "network", "example.yml")
 MULTI_FILE = Path(__file__).parent / "data" / "multivendor.yml"
 
 
-def test_lab_inventory_loads() -> None:
-    inventory = load_inventory(LAB_FILE)
-    assert [s.id for s in inventory.sites] == ["dinkes", "bkd", "dc"]
+def test_example_inventory_loads() -> None:
+    """The shipped example of a deployment's inventory (package data) is one spbe accepts as it is."""
+    inventory = load_inventory(EXAMPLE_FILE)
+    assert [s.id for s in inventory.sites] == ["dinkes", "dc"]
     device = inventory.site("dinkes").device("sw-dinkes-01")
     assert device.site == "dinkes" and device.platform == "cisco_ios"
-    assert device.host == device.port == "lab:sw-dinkes-01"
-    assert device.credentials.password_ref == "lab:switches/password"  # noqa: S105 - a reference, not a secret
+    assert (device.host, device.port) == ("10.0.10.11", 22)
+    assert device.credentials.password_ref == "env:SPBE_NET_PASSWORD"  # noqa: S105 - a reference, not a secret
     assert "FastEthernet0/1" in inventory.site("dinkes").pool("sw-dinkes-01")
     assert inventory.vlan_pool.allows(120) and not inventory.vlan_pool.allows(100)
     assert inventory.app("simpeg").services[0].port == 443
 
 
 def test_models_are_frozen() -> None:
-    inventory = load_inventory(LAB_FILE)
+    inventory = load_inventory(EXAMPLE_FILE)
     with pytest.raises(ValueError, match="frozen"):
         inventory.sites[0].name = "x"  # type: ignore[misc]
 
@@ -62,7 +64,7 @@ BAD = [
     ("sites.0.devices.1.platform", "cisco_nxos", "sites.0.devices.1.platform", "cisco_ios"),
     ("sites.0.devices.0.role", "edge", "sites.0.devices.0.role", "access"),
     ("sites.0.devices.0.port", 70000, "sites.0.devices.0.port", "1-65535"),
-    ("sites.0.devices.0.port", "ssh", "sites.0.devices.0.port", "lab:<switch>"),
+    ("sites.0.devices.0.port", "ssh", "sites.0.devices.0.port", "port number"),
     ("sites.0.devices.0.credentials.password_ref", "hunter2", "sites.0.devices.0.credentials.password_ref", "pattern"),
     ("sites.0.devices.0.trunk_ports.0", "Gi0/1", "sites.0.devices.0.trunk_ports.0", "full cisco_ios interface"),
     ("sites.0.devices.3.trunk_ports.0", "GigabitEthernet0/1", "sites.0.devices.3.trunk_ports.0", "juniper_junos"),

@@ -15,10 +15,10 @@ INVENTORY = load_inventory(Path(__file__).parent / "data" / "multivendor.yml")
 
 
 def _request(**overrides: Any) -> dict[str, Any]:
-    request: dict[str, Any] = dict(
-        site="dinkes", vlan_id=120, vlan_name="DINKES-STAFF", description="Ruang staf Dinkes lantai 2",
-        subnet="10.20.1.0/24", apps=["simpeg", "dns"], access_ports={"sw-dinkes-ios": ["FastEthernet0/1"]},
-    )  # fmt: skip
+    request: dict[str, Any] = {
+        "site": "dinkes", "vlan_id": 120, "vlan_name": "DINKES-STAFF", "description": "Ruang staf Dinkes lantai 2",
+        "subnet": "10.20.1.0/24", "apps": ["simpeg", "dns"], "access_ports": {"sw-dinkes-ios": ["FastEthernet0/1"]},
+    }  # fmt: skip
     request.update(overrides)
     return request
 
@@ -142,7 +142,7 @@ def test_all_problems_reported_at_once() -> None:
 def test_gateway_must_be_a_host_of_the_subnet() -> None:
     plan = build_change(INVENTORY, **_request())
     for gateway in ("10.20.1.0", "10.20.1.255", "10.20.2.1"):
-        with pytest.raises(ValidationError, match="gateway: .* is not a host address"):
+        with pytest.raises(ValidationError, match=r"gateway: .* is not a host address"):
             NetworkChange.model_validate({**plan.model_dump(), "gateway": gateway})
 
 

@@ -164,7 +164,7 @@ def test_tunnel_slots_are_durable_unique_and_refuse_overlaps(tmp_path: Path) -> 
     assert DC.capacity == 2
     assert slots.allocate("T-1", DC, lan("192.168.10.0/24")) == 0
     assert slots.allocate("T-1", DC, lan("192.168.10.0/24")) == 0, "a re-run gets its slot back"
-    with pytest.raises(ConflictError, match="overlaps 192.168.10.0/24"):
+    with pytest.raises(ConflictError, match=r"overlaps 192.168.10.0/24"):
         slots.allocate("T-2", DC, lan("192.168.10.128/25"))
     assert slots.allocate("T-3", DC, lan("192.168.20.0/24")) == 1
     with pytest.raises(ConflictError, match="no free tunnel"):

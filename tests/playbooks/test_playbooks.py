@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from lab import sshd
+from lab.models import LabState
 from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
 from toolkit.actions.pusat_data_vars import BackupVars, MonitoringVars, ProvisionVars
-from toolkit.lab import sshd
-from toolkit.lab.models import LabState
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"
@@ -129,7 +129,7 @@ def test_firewall_drops_what_is_not_allowed(lab: LabState, first_runs: dict[str,
     )  # fmt: skip
     try:
         time.sleep(1.0)
-        with pytest.raises(OSError):
+        with pytest.raises(OSError):  # noqa: PT011 - refused or timed out: either proves the port is closed
             urllib.request.urlopen(f"http://{host.address}:8080/", timeout=2)  # noqa: S310
     finally:
         listener.kill()

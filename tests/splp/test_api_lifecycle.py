@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
+from lab.models import LabState
+from tests.fixtures.lab import config_env
 from tests.splp.helpers import call, comments, facts, issue
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
 from toolkit.engine.app import App
 from toolkit.engine.server import Server
 from toolkit.errors import ConflictError
 from toolkit.jobs import JobState
-from toolkit.lab.models import LabState
 from toolkit.settings import load_settings
 from toolkit.splp.issued import IssuedStore
 from toolkit.splp.lifecycle import expire_due
@@ -33,18 +33,16 @@ pytestmark = [pytest.mark.lab]
 
 
 @pytest.fixture
-def app(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
+def app(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> App:
     assert lab.gateway is not None, lab.warnings
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
-    monkeypatch.setenv("SPBE_LAB_DIR", str(lab.lab_dir))
-    monkeypatch.setenv("SPBE_LAB_NAME", lab.name)
-    monkeypatch.setenv("SPBE_INVENTORY", str(lab.inventory))
-    yield App(load_settings(state_dir=state_dir))
+    for key, value in config_env(lab).items():  # the CLI commands below read the same settings file
+        monkeypatch.setenv(key, value)
+    return App(load_settings(state_dir=state_dir))
 
 
 def spbe(app: App, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "--json-errors", *args],
-                              catch_exceptions=False, env={"COLUMNS": "220"})
+    return Spbe(state_dir=app.settings.state_dir, env={"COLUMNS": "220"})("--json-errors", *args)
 
 
 def unique(prefix: str = "app") -> str:
@@ -106,7 +104,7 @@ def test_revoke_by_ticket_stops_the_key_at_the_proxy(app: App) -> None:
 
 def test_revoke_by_consumer_name(app: App) -> None:
     consumer = unique()
-    ticket_id, issued, secret = issued_with_secret(app, consumer)
+    _ticket_id, issued, secret = issued_with_secret(app, consumer)
     out = spbe(app, "api", "revoke", consumer, "--as", "rina", "--reason", "Kunci bocor di repositori publik.")
     assert out.exit_code == 0, out.output and consumer in out.stdout
     assert call(issued["endpoint"], issued["key_id"], secret) == 401
@@ -130,6 +128,7 @@ def test_rotate_gives_a_new_key_for_one_reveal_and_kills_the_old(app: App) -> No
     row = next(r for r in json.loads(spbe(app, "api", "list", "--json").stdout) if r["ticket_id"] == ticket_id)
     assert (row["key_id"], row["masked_key"], row["status"]) == (rotated["new_key_id"], rotated["new_masked"], "active")
     said = [c for c in comments(app, ticket_id) if "rotasi" in c]
+    # The masked key as the Markdown comment shows it (its asterisks escaped, so they are not emphasis).
     assert len(said) == 1 and rotated["new_masked"] in said[0] and new not in said[0]
     assert [e.action for e in app.audit.entries(ticket_id)].count("api.rotate") == 1
     spbe(app, "api", "revoke", "--ticket", ticket_id, "--as", "sari", "--reason", "selesai")
@@ -146,7 +145,7 @@ def _backdate(app: App, ticket_id: str) -> None:
 
 def test_expiry_sweep_revokes_once_with_an_indonesian_comment(app: App) -> None:
     ticket_id, issued, secret = issued_with_secret(app, unique())
-    live_id, live, live_secret = issued_with_secret(app, unique())
+    _live_id, live, live_secret = issued_with_secret(app, unique())
     assert spbe(app, "api", "expire", "--once", "--json").stdout.strip() == "[]"  # nothing due yet
     _backdate(app, ticket_id)
     assert json.loads(spbe(app, "api", "list", "--json", "--status", "expired").stdout)[0]["ticket_id"] == ticket_id

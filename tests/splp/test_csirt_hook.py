@@ -11,12 +11,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
 from pydantic import SecretStr
 
+from lab.models import LabState
+from tests.fixtures.lab import settings_for
 from tests.splp.helpers import call, facts, issue
+from tests.support.cli import Spbe
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from tests.support.keycloak_fake.realm import Client
 from tests.support.keycloak_fake.seed import DEFAULT_REALM
@@ -28,8 +30,6 @@ from toolkit.domain.principal import AuthMethod
 from toolkit.engine import desk
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError
-from toolkit.lab.models import LabState
-from toolkit.settings import load_settings
 from toolkit.tickets.models import AttachmentUpload
 from toolkit.vault import generate_key
 
@@ -50,7 +50,7 @@ def app(lab: LabState, state_dir: Path, keycloak: KeycloakFake, monkeypatch: pyt
     assert lab.gateway is not None, lab.warnings
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
     monkeypatch.setenv("SPBE_IDP_ADMIN_SECRET", KEYCLOAK_ADMIN_SECRET)
-    return App(load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
+    return App(settings_for(lab, state_dir=state_dir,
                              identity={"server_url": keycloak.url, "realm": DEFAULT_REALM, "timeout_s": 5}))
 
 
@@ -99,11 +99,9 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
 
     # Containment revoked through the SPLP lifecycle hook: the register itself (`spbe api list`, no
     # --live, no gateway asked) says revoked, by the CSIRT, with the reason; the gateway agrees.
-    from toolkit.cli.main import cli
     from toolkit.splp.lifecycle import listing
 
-    listed = CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "api", "list", "--json"],
-                                catch_exceptions=False)
+    listed = Spbe(state_dir=app.settings.state_dir)("api", "list", "--json")
     assert listed.exit_code == 0, listed.output
     row = next(r for r in json.loads(listed.stdout) if r["ticket_id"] == splp.id)
     assert (row["status"], row["ended_by"], row["reason"]) == ("revoked", "rina", "Kunci dan akun bocor.")
@@ -127,7 +125,7 @@ def test_change_of_access_revokes_a_real_consumer_and_disables_a_keycloak_user(a
 def test_change_of_access_also_disables_the_consumers_oauth2_client(app: App, keycloak: KeycloakFake) -> None:
     """Revoking the keys alone would leave the OAuth2 client able to mint new tokens."""
     consumer = f"simpus-{uuid.uuid4().hex[:6]}"
-    splp, jobs = issue(app, consumer, jenis_kredensial="oauth2")
+    _splp, jobs = issue(app, consumer, jenis_kredensial="oauth2")
     assert all(j.error is None for j in jobs), [j.error for j in jobs]
     assert app.identity.get_client(consumer).enabled
     incident = _incident(app)

@@ -15,22 +15,22 @@ from pathlib import Path
 
 import pytest
 import requests
-from click.testing import CliRunner
 
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
+from lab.gateway import GatewayLab
+from lab.models import LabState
+from tests.fixtures.lab import config_env, settings_for
 from tests.integrations.gateway.conftest import KONG_TOKEN
 from tests.integrations.gateway.fakes.kong_fake import KongFake
 from tests.splp.faulty_admin import FaultyForwarder
 from tests.splp.helpers import approved_ticket, facts
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.cli.main import cli
 from toolkit.engine import job_control
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.errors import NotFoundError
 from toolkit.jobs import Job, JobState
-from toolkit.lab.gateway import GatewayLab
-from toolkit.lab.models import LabState
 from toolkit.settings import load_settings
 from toolkit.splp.issued import IssuedStore
 from toolkit.vault import generate_key
@@ -67,7 +67,7 @@ def eg(lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     assert state is not None, lab.warnings
     forwarder = FaultyForwarder(state.admin_url).start()
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
-    settings = load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
+    settings = settings_for(lab, state_dir=state_dir,
                              gateway={"kind": "express_gateway", "options": {
                                  "admin_url": forwarder.url, "proxy_url": state.proxy_url, "timeout_s": 3}})
     # The route exists before the fault is armed (as it does once the first consumer of the API was served).
@@ -114,7 +114,8 @@ def test_express_gateway_fault_mid_way_is_undone_and_the_retry_completes_once(
 
 
 @pytest.mark.lab
-def test_express_gateway_unreachable_then_retried_from_the_cli(eg: tuple[App, FaultyForwarder, str]) -> None:
+def test_express_gateway_unreachable_then_retried_from_the_cli(eg: tuple[App, FaultyForwarder, str],
+                                                              lab: LabState) -> None:
     app, forwarder, admin_url = eg
     consumer = f"simpus-down-{id(app) % 100000}"
     ticket = approved_ticket(app, consumer)
@@ -125,13 +126,11 @@ def test_express_gateway_unreachable_then_retried_from_the_cli(eg: tuple[App, Fa
     assert "tidak dapat dihubungi" in comment and "Tidak ada konsumen atau kredensial yang tertinggal" in comment
     _nothing_kept(app, ticket.id)
     forwarder.up()
-    env = {"SPBE_GATEWAY": app.settings.gateway.model_dump_json(), "SPBE_LAB_DIR": str(app.settings.lab_dir),
-           "SPBE_LAB_NAME": app.settings.lab_name, "SPBE_INVENTORY": str(app.settings.inventory)}
-    refused = CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "jobs", "retry", str(jobs[0].id),
-                                       "--as", "andi"], env=env)
+    env = {"SPBE_GATEWAY": app.settings.gateway.model_dump_json(), **config_env(lab)}
+    spbe = Spbe(state_dir=app.settings.state_dir, env=env, catch_exceptions=True)
+    refused = spbe("jobs", "retry", str(jobs[0].id), "--as", "andi")
     assert refused.exit_code == 4  # the applicant does not decide a re-run
-    out = CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "jobs", "retry", str(jobs[0].id),
-                                   "--as", "dewi"], env=env)
+    out = spbe("jobs", "retry", str(jobs[0].id), "--as", "dewi")
     assert out.exit_code == 0, out.output
     done = run_ticket(app, ticket.id)
     assert [j.state for j in done] == [JobState.SUCCEEDED, JobState.SUCCEEDED], [j.error for j in done]
@@ -179,7 +178,7 @@ def test_kong_fault_mid_way_is_undone_and_the_retry_completes_once(kong: tuple[A
 
 def test_kong_rotation_through_the_cli_refuses_the_old_key(kong: tuple[App, KongFake]) -> None:
     """The Kong case of `spbe api rotate`: the old key is refused by the fake's proxy, the new one passes."""
-    app, fake = kong
+    app, _fake = kong
     ticket = approved_ticket(app, "sipd-kong")
     issued = facts(run_ticket(app, ticket.id))
     old = app.vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()
@@ -187,8 +186,8 @@ def test_kong_rotation_through_the_cli_refuses_the_old_key(kong: tuple[App, Kong
     assert requests.get(url, headers={"apikey": old}, timeout=5).status_code == 200
     env = {"SPBE_GATEWAY": app.settings.gateway.model_dump_json(),
            "SPBE_SECRETS": '{"kong_admin_token": ' + app.settings.secrets["kong_admin_token"].model_dump_json() + "}"}
-    out = CliRunner().invoke(cli, ["--state-dir", str(app.settings.state_dir), "api", "rotate", "--ticket", ticket.id,
-                                   "--as", "prov-dukcapil", "--reason", "Rotasi setelah audit."], env=env)
+    out = Spbe(state_dir=app.settings.state_dir, env=env, catch_exceptions=True)(
+        "api", "rotate", "--ticket", ticket.id, "--as", "prov-dukcapil", "--reason", "Rotasi setelah audit.")
     assert out.exit_code == 0, out.output
     assert requests.get(url, headers={"apikey": old}, timeout=5).status_code == 401
     new = app.vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()

@@ -9,8 +9,10 @@ import pytest
 
 from tests.integrations.gateway.conftest import API, Harness, make_harness, unique
 from toolkit.audit import AuditLog
-from toolkit.errors import InvalidInputError, PermissionDeniedError
+from toolkit.catalog.loader import load_catalog
+from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from toolkit.gateway import GatewayNotFoundError
+from toolkit.settings import Settings, load_settings
 from toolkit.splp.apis import check_provider, load_register
 from toolkit.splp.lifecycle import revoke_compromised_consumer
 
@@ -18,6 +20,8 @@ from toolkit.splp.lifecycle import revoke_compromised_consumer
 @pytest.fixture
 def kong(tmp_path: Path, provider_backend: str) -> Harness:
     return make_harness("kong", tmp_path, provider_backend, None)
+
+CATALOG = load_catalog(None)
 
 
 def test_revocation_hook_stops_the_key_and_is_audited(kong: Harness, tmp_path: Path) -> None:
@@ -42,12 +46,27 @@ def test_revocation_hook_stops_the_key_and_is_audited(kong: Harness, tmp_path: P
 
 
 def test_only_the_provider_of_that_api_approves() -> None:
-    register = load_register()
+    path = Settings().splp_register  # the shipped register, the setting's default
+    register = load_register(path)
     assert register.get("kependudukan").providers == ("prov-dukcapil",)
-    check_provider("splp", {"api_id": "kependudukan"}, "prov-dukcapil")
+    check_provider(CATALOG.get("splp"), {"api_id": "kependudukan"}, "prov-dukcapil", register=path)
     with pytest.raises(PermissionDeniedError):
-        check_provider("splp", {"api_id": "kependudukan"}, "prov-dpmptsp")
-    check_provider("pusat-data", {}, "kadis")  # other services are not scoped
+        check_provider(CATALOG.get("splp"), {"api_id": "kependudukan"}, "prov-dpmptsp", register=path)
+    check_provider(CATALOG.get("pusat-data"), {}, "kadis", register=path)  # other services are not scoped
+
+
+def test_the_register_is_a_setting(tmp_path: Path, state_dir: Path) -> None:
+    """A deployment names its own register (``splp_register``); its providers are the ones that count."""
+    own = tmp_path / "apis.yml"
+    own.write_text("apis:\n  - {id: pajak, name: API Pajak, opd: Bapenda, providers: [prov-bapenda]}\n",
+                   encoding="utf-8")
+    settings = load_settings(state_dir=state_dir, splp_register=own)
+    assert settings.splp_register == own
+    check_provider(CATALOG.get("splp"), {"api_id": "pajak"}, "prov-bapenda", register=settings.splp_register)
+    with pytest.raises(NotFoundError, match="pajak"):
+        check_provider(CATALOG.get("splp"), {"api_id": "pajak"}, "prov-bapenda", register=Settings().splp_register)
+    with pytest.raises(NotFoundError, match="kependudukan"):
+        check_provider(CATALOG.get("splp"), {"api_id": "kependudukan"}, "prov-dukcapil", register=own)
 
 
 def _ctx(**fields: object) -> object:
@@ -55,7 +74,8 @@ def _ctx(**fields: object) -> object:
 
     base = {"api_id": "kependudukan", "aplikasi_konsumen": "simpus", "kebutuhan_data": "NIK",
             "rate_limit_per_menit": 5}
-    return SimpleNamespace(ticket=SimpleNamespace(id="SPLP-1", fields={**base, **fields}))
+    return SimpleNamespace(ticket=SimpleNamespace(id="SPLP-1", fields={**base, **fields}),
+                           settings=SimpleNamespace(splp_register=Settings().splp_register))
 
 
 @pytest.mark.parametrize(("field", "value"), [

@@ -19,6 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
 
+from integrations.gateway.express_gateway import ExpressGatewayAdapter
+from lab.models import LabState
+from tests.fixtures.lab import settings_for
 from tests.splp.helpers import approved_ticket, comments, facts, issue
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from tests.support.keycloak_fake.realm import Client
@@ -29,8 +32,6 @@ from toolkit.engine import job_control
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
-from toolkit.lab.models import LabState
-from toolkit.settings import load_settings
 from toolkit.splp.lifecycle import revoke_credential
 from toolkit.vault import generate_key
 
@@ -43,9 +44,14 @@ def app(lab: LabState, state_dir: Path, keycloak: KeycloakFake, monkeypatch: pyt
     assert lab.gateway is not None, lab.warnings
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
     monkeypatch.setenv("SPBE_IDP_ADMIN_SECRET", KEYCLOAK_ADMIN_SECRET)
-    return App(load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name,
+    return App(settings_for(lab, state_dir=state_dir,
                              identity={"server_url": keycloak.url, "realm": DEFAULT_REALM, "timeout_s": 5,
                                        "options": {"jwks_min_refresh_s": 0}}))
+
+
+def _eg(app: App) -> ExpressGatewayAdapter:
+    """The lab's Express Gateway as the settings name it (the lab's spbe.toml)."""
+    return ExpressGatewayAdapter(app.settings, **app.settings.gateway.options)
 
 
 def unique(prefix: str = "sim") -> str:
@@ -110,7 +116,6 @@ def test_oauth2_client_is_created_and_its_token_passes_the_gateway(app: App, key
 ])
 def test_keycloak_fault_mid_way_undoes_client_and_consumer_and_the_retry_completes_once(
         app: App, keycloak: KeycloakFake, status: int, method: str, path: str, said: str) -> None:
-    from integrations.gateway.express_gateway import ExpressGatewayAdapter
 
     consumer = unique()
     ticket = approved_ticket(app, consumer, **OAUTH2)
@@ -122,7 +127,7 @@ def test_keycloak_fault_mid_way_undoes_client_and_consumer_and_the_retry_complet
     assert len(failed) == 1 and said in failed[0] and f"konsumen {consumer} dihapus dari gateway" in failed[0]
     assert KEYCLOAK_ADMIN_SECRET not in failed[0]
     assert keycloak.realm(DEFAULT_REALM).client_by_client_id(consumer) is None  # no half-made client
-    assert ExpressGatewayAdapter(app.settings).get_consumer(consumer) is None
+    assert _eg(app).get_consumer(consumer) is None
     assert app.vault.records(ticket.id) == []
 
     job_control.retry(app, jobs[0].id, as_lab("dewi"))
@@ -130,7 +135,7 @@ def test_keycloak_fault_mid_way_undoes_client_and_consumer_and_the_retry_complet
     assert [j.state for j in done] == [JobState.SUCCEEDED, JobState.SUCCEEDED], [j.error for j in done]
     clients = [c for c in keycloak.realm(DEFAULT_REALM).clients.values() if c.client_id == consumer]
     assert len(clients) == 1 and app.identity.get_client(consumer).api_roles == frozenset({"kependudukan"})
-    info = next(i for i in ExpressGatewayAdapter(app.settings).list_consumers() if i.consumer.name == consumer)
+    info = next(i for i in _eg(app).list_consumers() if i.consumer.name == consumer)
     assert [c.active for c in info.credentials] == [True]
 
 
@@ -140,7 +145,6 @@ def test_a_client_create_answered_late_is_still_undone_when_its_secret_is_refuse
     resent the create and got 409. The client is still this attempt's: the refusal that follows (401
     on its secret) undoes it with the consumer, and the retry completes once. (This left the client
     behind in a full-suite run, where it was taken for another worker's.)"""
-    from integrations.gateway.express_gateway import ExpressGatewayAdapter
 
     assert app.settings.identity is not None
     impatient = app.settings.identity.model_copy(update={"timeout_s": 1})
@@ -157,7 +161,7 @@ def test_a_client_create_answered_late_is_still_undone_when_its_secret_is_refuse
     failed = [e.text for e in app.tickets.timeline(ticket.id) if str(e.kind) == "step_failed"]
     assert len(failed) == 1 and f"client OAuth2 {consumer} dihapus dari Keycloak" in failed[0]
     assert keycloak.realm(DEFAULT_REALM).client_by_client_id(consumer) is None
-    assert ExpressGatewayAdapter(app.settings).get_consumer(consumer) is None
+    assert _eg(app).get_consumer(consumer) is None
 
     job_control.retry(app, jobs[0].id, as_lab("dewi"))
     done = run_ticket(app, ticket.id)
@@ -167,12 +171,11 @@ def test_a_client_create_answered_late_is_still_undone_when_its_secret_is_refuse
 
 def test_oauth2_without_an_identity_provider_is_refused_before_anything_is_made(
         lab: LabState, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from integrations.gateway.express_gateway import ExpressGatewayAdapter
 
     monkeypatch.setenv("SPBE_VAULT_KEY", generate_key())
-    app = App(load_settings(state_dir=state_dir, inventory=lab.inventory, lab_dir=lab.lab_dir, lab_name=lab.name))
+    app = App(settings_for(lab, state_dir=state_dir))
     consumer = unique()
     ticket = approved_ticket(app, consumer, **OAUTH2)
     jobs = run_ticket(app, ticket.id)
     assert [j.state for j in jobs] == [JobState.FAILED] and "identity provider" in (jobs[0].error or "")
-    assert ExpressGatewayAdapter(app.settings).get_consumer(consumer) is None
+    assert _eg(app).get_consumer(consumer) is None

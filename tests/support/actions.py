@@ -7,6 +7,7 @@ how the tests count executions. ``jeda_detik`` in the ticket makes them slow eno
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
@@ -161,3 +162,19 @@ class AllocateAction(BaseAction):
 
 
 ALLOCATOR = AllocateAction()
+
+
+class LeakyCounterAction(CounterAction):
+    """The counter with a bug: it writes the backup password into its output and into a log record,
+    plainly (no ``password=`` for the key-value rule to catch): only the masker's own list of secrets
+    stands between it and the logs. Registered after `COUNTER`, it takes over ``test.counter``."""
+
+    def execute(self, ctx: ActionContext, plan: CounterPlan, run: RunContext) -> ActionResult:
+        secret = ctx.settings.secret("backup_password")
+        run.mask.add(secret)  # as the real actions do when they resolve a secret
+        run.log(f"connecting to the backup target with {secret.get_secret_value()}")
+        logging.getLogger("tests.leaky").warning("library says: bad credential %s", secret.get_secret_value())
+        return super().execute(ctx, plan, run)
+
+
+LEAKY_COUNTER = LeakyCounterAction("test.counter", idempotent=True)

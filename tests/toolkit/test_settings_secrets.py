@@ -19,16 +19,15 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from click.testing import CliRunner
 from pydantic import AfterValidator, BaseModel, SecretStr, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from tests.support.cli import Spbe
 from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, AdapterOptions
-from toolkit.cli.main import cli
 from toolkit.errors import ConfigurationError
 from toolkit.registry import _BUILTIN, Registry
 from toolkit.secret_types import SecretNameStr, SecretRef, SecretUrl
-from toolkit.settings import Settings, load_settings
+from toolkit.settings import SEGMENT_PROBERS, Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 CANARY = "CANARY-settings-9c41e7b2"  # noqa: S105 - searched for in every output
@@ -39,7 +38,9 @@ _URLISH = re.compile(r"(^|_)(url|uri|dsn|endpoint)($|_)", re.IGNORECASE)
 _REFUSED = object()
 # Where each registry group's options live in the settings. A new group fails the test until added.
 FIELD_OF_GROUP = {**{group: field for field, group in SETTINGS_GROUPS.items()}, IDENTITY_GROUP: "identity",
-                  "spbe.token_routes": "gateway"}  # token routes are built from the gateway's options
+                  "spbe.token_routes": "gateway",  # token routes are built from the gateway's options
+                  SEGMENT_PROBERS: "network"}  # network.prober names it, network.prober_options are its options
+NOT_ADAPTERS = {"spbe.cli_plugins"}  # commands added to the CLI, not adapters with options
 
 
 # ---------------------------------------------------------------------------------------------- the walk
@@ -139,7 +140,8 @@ class Canaries:
 def adapters() -> list[tuple[str, str]]:
     """Every (group, name) pyproject declares, the installed entry points and the source-tree fallback."""
     declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["entry-points"]
-    found = {(group, name) for group, table in declared.items() if group.startswith("spbe.") for name in table}
+    found = {(group, name) for group, table in declared.items()
+             if group.startswith("spbe.") and group not in NOT_ADAPTERS for name in table}
     found |= {(group, name) for group, table in _BUILTIN.items() for name in table}
     found |= {(ep.group, ep.name) for group in {g for g, _ in found} for ep in entry_points(group=group)}
     return sorted(found)
@@ -154,8 +156,8 @@ def _show(state_dir: Path, env: dict[str, str], caplog: pytest.LogCaptureFixture
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     caplog.set_level(logging.DEBUG)
-    results = [CliRunner().invoke(cli, ["-vv", "--state-dir", str(state_dir), "config", "show", *extra])
-               for extra in ((), ("--json",))]
+    spbe = Spbe(state_dir=state_dir, catch_exceptions=True)
+    results = [spbe("-vv", "config", "show", *extra) for extra in ((), ("--json",))]
     seen = "\n".join(f"{r.stdout}\n{r.stderr}\n{r.exception!r}" for r in results) + caplog.text
     return results, seen
 
@@ -166,6 +168,8 @@ def _adapter_env(group: str, kind: str, canaries: Canaries) -> dict[str, str]:
                "canary_password": CANARY, "mirror_url": URL_CANARY, "nested": [{"api_token": CANARY}]}
     field = FIELD_OF_GROUP[group]
     value: dict[str, Any] = {"kind": kind, "options": options}
+    if group == SEGMENT_PROBERS:
+        value = {"prober": kind, "prober_options": options}
     if field == "identity":
         value["server_url"] = "https://sso.example.go.id/"
     env = {f"SPBE_{field.upper()}": json.dumps(value), **canaries.env}
@@ -228,7 +232,8 @@ def test_adapter_option_secrets_are_in_no_output_or_log(group: str, kind: str, s
     assert [r.exit_code for r in results] == [0, 0], seen
     assert "settings loaded" in caplog.text
     assert CANARY not in seen
-    shown = json.loads(results[1].stdout)[FIELD_OF_GROUP[group]]["options"]
+    shown = json.loads(results[1].stdout)[FIELD_OF_GROUP[group]]["prober_options" if group == SEGMENT_PROBERS
+                                                                 else "options"]
     assert shown["mirror_url"] == "https://********@secret-host.example.go.id:8443/admin"
     assert shown["canary_password"] == "********"  # noqa: S105 - the mask
 

@@ -29,8 +29,8 @@ def test_a_new_ticket_waits_for_the_completeness_check(pusat_data):
 
 
 def test_backup_step_applies_only_when_asked_for(pusat_data):
-    done = {s: T0 for s in ("pengajuan-permohonan", "pemeriksaan-kelengkapan", "persetujuan-kepala-dinas",
-                            "koordinasi-pengembangan-aplikasi", "instalasi-server", "instalasi-monitoring")}
+    done = dict.fromkeys(("pengajuan-permohonan", "pemeriksaan-kelengkapan", "persetujuan-kepala-dinas",
+                          "koordinasi-pengembangan-aplikasi", "instalasi-server", "instalasi-monitoring"), T0)
     without = evaluate(pusat_data, _fields(backup=False), done, T0, T0)
     assert without.state_of("konfigurasi-backup").status == StepStatus.SKIPPED
     assert without.current.id == "berita-acara-instalasi-server"

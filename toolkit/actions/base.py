@@ -21,12 +21,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, SkipValidation
 
 from toolkit.decisions import effective_fields
 from toolkit.directory import Directory
 from toolkit.jobs import Job
 from toolkit.masking import Masker
+from toolkit.services import Services
 from toolkit.settings import Settings
 from toolkit.tickets.models import Ticket, TimelineEvent
 
@@ -86,6 +87,10 @@ class ActionContext(BaseModel):
 
 
 class RunContext(BaseModel):
+    """What the worker hands an execution. ``services`` are the worker's own wired ports (its `App`), so an
+    action that needs the ticket system, the audit log or the identity provider is given them rather than
+    building a second composition root from the settings."""
+
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
     job_id: int
     attempt: int
@@ -93,6 +98,7 @@ class RunContext(BaseModel):
     should_cancel: Callable[[], bool]
     work_dir: Path
     mask: Masker
+    services: SkipValidation[Services] = Field(repr=False)  # a Protocol: checked by mypy, not at run time
 
 
 @runtime_checkable

@@ -14,6 +14,7 @@ from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionR
 from toolkit.confidentiality import reporter_confidential
 from toolkit.document_context import build_context
 from toolkit.documents import TemplateRenderer
+from toolkit.notify_delivery import APPLICANT_ROLES, REPORTER
 from toolkit.private_files import write_private
 
 _DOCUMENT_MADE = "Dokumen telah dibuat dari hasil langkah-langkah sebelumnya dan dilampirkan pada tiket ini."
@@ -89,9 +90,9 @@ class TicketNotifyAction(BaseAction):
         text = run.mask(renderer.render("comments", plan.template, _context(ctx)))
         recipients: list[str] = []
         for role in plan.to_roles:
-            if role in ("pemohon", "pelapor"):
+            if role in APPLICANT_ROLES:
                 # A confidential reporter is not named in job facts and logs (toolkit.confidentiality).
-                recipients.append("pelapor" if reporter_confidential(ctx.service) else ctx.ticket.requester)
+                recipients.append(REPORTER if reporter_confidential(ctx.service) else ctx.ticket.requester)
             else:
                 recipients += [p.username for p in ctx.directory.people_with_role(role)]
         run.log(f"notification {plan.template} to {', '.join(recipients)}")

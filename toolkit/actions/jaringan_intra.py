@@ -34,9 +34,10 @@ from toolkit.actions.jaringan_models import (
     QualityNetwork,
     QualityPlan,
 )
+from toolkit.catalog.models import StepPurpose
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import ActionFailedError, ConflictError, InvalidInputError, NotFoundError
-from toolkit.network.allocation import DeviceObservation, SegmentAllocator, SiteObservation
+from toolkit.network.allocation import Allocation, DeviceObservation, SegmentAllocator, SiteObservation
 from toolkit.network.device_ops import DeviceResult
 from toolkit.network.fanout import NetworkRunner
 from toolkit.network.inventory import NetworkInventory, load_inventory
@@ -44,8 +45,6 @@ from toolkit.network.plan import NetworkChange, build_change
 from toolkit.network.runner_factory import build_runner
 from toolkit.private_files import write_private
 from toolkit.tickets.models import EventKind
-
-PLAN_APPROVAL_STEP = "persetujuan-rencana-konfigurasi"
 
 
 def parse_request(ctx: ActionContext, inventory: NetworkInventory) -> JaringanRequest:
@@ -70,14 +69,28 @@ def parse_request(ctx: ActionContext, inventory: NetworkInventory) -> JaringanRe
     return request
 
 
+def segment_change(inventory: NetworkInventory, ticket_id: str, request: JaringanRequest, allocation: Allocation,
+                   used_vlans: set[int]) -> NetworkChange:
+    """The plan for the allocated segment. What reaches the device templates from the ticket is only the
+    validated site, user count and app codes (and the ticket id); a test renders this for every value
+    intake accepts, so the templates never refuse an approved request."""
+    return build_change(
+        inventory, site=request.site, vlan_id=allocation.vlan_id, vlan_name=ticket_id,
+        description=f"Tiket {ticket_id} {request.site} {request.users} pengguna", subnet=str(allocation.subnet),
+        apps=request.apps, access_ports=allocation.ports,
+        gateway_device=next(iter(allocation.ports)) if len(allocation.ports) > 1 else None,
+        used_vlans=used_vlans,
+    )
+
+
 def network_inventory(ctx: ActionContext) -> NetworkInventory:
-    return load_inventory(ctx.settings.network.inventory)
+    return load_inventory(ctx.settings.network.inventory_file())
 
 
 def runner(ctx: ActionContext, run: RunContext, inventory: NetworkInventory, site: str) -> NetworkRunner:
     """The fan-out runner, with every device secret of the site taught to the job's masker first."""
     devices = inventory.site(site).devices
-    network = build_runner(ctx.settings, inventory, devices)
+    network = build_runner(ctx.settings, inventory)
     for device in devices:
         resolved = network.resolver.device(device)
         run.mask.add(resolved.password)
@@ -99,17 +112,22 @@ def analysis_facts(ctx: ActionContext) -> Analysis:
     return facts.network.analysis
 
 
+def _plan_approval_id(ctx: ActionContext) -> str:
+    approval = ctx.service.step_with(StepPurpose.PLAN_APPROVAL)
+    return approval.id if approval is not None else "-"
+
+
 def approved_change(ctx: ActionContext) -> tuple[NetworkChange, Analysis]:
     """The analysed plan, after checking it is intact and (when the catalog has the step) approved."""
     facts = analysis_facts(ctx)
     change = NetworkChange.model_validate(facts.plan)
     if plan_digest(change, facts.rendered) != facts.plan_digest:
         raise ConflictError("the recorded network plan does not match its digest; run the analysis again")
-    step_ids = {s.id for s in ctx.service.steps}
-    if PLAN_APPROVAL_STEP in step_ids and not any(
-        e.kind == EventKind.APPROVED and e.step_id == PLAN_APPROVAL_STEP for e in ctx.timeline
+    approval = ctx.service.step_with(StepPurpose.PLAN_APPROVAL)
+    if approval is not None and not any(
+        e.kind == EventKind.APPROVED and e.step_id == approval.id for e in ctx.timeline  # the trusted timeline
     ):
-        raise ConflictError(f"the network plan of {ctx.ticket.id} is not approved ({PLAN_APPROVAL_STEP})")
+        raise ConflictError(f"the network plan of {ctx.ticket.id} is not approved ({approval.id})")
     return change, facts
 
 
@@ -149,13 +167,7 @@ class NetworkAnalyseAction(BaseAction):
         with SegmentAllocator(ctx.settings.state_dir / "network_allocations.db") as allocator:
             allocation = allocator.allocate(ctx.ticket.id, inventory, observation, users=request.users,
                                             users_per_port=settings.users_per_access_port)
-        change = build_change(
-            inventory, site=site.id, vlan_id=allocation.vlan_id, vlan_name=ctx.ticket.id,
-            description=f"Tiket {ctx.ticket.id} {site.id} {request.users} pengguna", subnet=str(allocation.subnet),
-            apps=request.apps, access_ports=allocation.ports,
-            gateway_device=next(iter(allocation.ports)) if len(allocation.ports) > 1 else None,
-            used_vlans=observation.used_vlans(),
-        )
+        change = segment_change(inventory, ctx.ticket.id, request, allocation, observation.used_vlans())
         rendered: dict[str, list[str]] = {}
         diffs: dict[str, str] = {}
         artifacts: list[Artifact] = []
@@ -193,7 +205,7 @@ class NetworkAnalyseAction(BaseAction):
         comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "rencana_jaringan", {
             "analisis": analysis.model_dump(mode="json"), "lampiran": [a.name for a in artifacts],
             "job_id": run.job_id,
-            "langkah_persetujuan": PLAN_APPROVAL_STEP,
+            "langkah_persetujuan": _plan_approval_id(ctx),
         })
         return ActionResult(ok=True, comment=run.mask(comment), facts=facts, artifacts=artifacts,
                             summary=f"site {site.id}: VLAN {change.vlan_id}, {change.subnet}, "
@@ -282,7 +294,7 @@ class NetworkQualityTestAction(BaseAction):
                            thresholds=ctx.settings.network.quality)
 
     def execute(self, ctx: ActionContext, plan: QualityPlan, run: RunContext) -> ActionResult:
-        from toolkit.lab.segment_prober import LabSegmentProber
+        from toolkit.network.probers import segment_prober
         from toolkit.network.quality import evaluate, targets_for
         from toolkit.network.session import DeviceSession
 
@@ -297,8 +309,7 @@ class NetworkQualityTestAction(BaseAction):
             with DeviceSession(network.resolver.device(site.device(device)), network.session_options) as session:
                 return session.running_config()
 
-        prober = LabSegmentProber(ctx.settings.lab_dir, ctx.settings.network.lab_name or ctx.settings.lab_name,
-                                  inventory, running_config)
+        prober = segment_prober(ctx.settings, inventory, running_config)
         targets = targets_for(change, inventory)
         run.log(f"probing {len(targets)} target(s) from VLAN {change.vlan_id} ({change.subnet})")
         report = evaluate(prober.probe(change, targets, thresholds), thresholds)

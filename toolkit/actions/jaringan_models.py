@@ -128,5 +128,5 @@ class InstallPlan(ActionPlan):
 class QualityPlan(ActionPlan):
     action: Literal["network.quality_test"] = "network.quality_test"
     vlan_id: int
-    prober: str
+    prober: str | None
     thresholds: QualityThresholds

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -111,7 +111,7 @@ class AnsiblePlaybookAction(BaseAction):
     playbook = ""
     Plan: type[PlaybookPlan] = PlaybookPlan
     Facts = PlaybookFacts
-    secret_vars: dict[str, str] = {}
+    secret_vars: ClassVar[dict[str, str]] = {}  # extra var -> settings secret, resolved at execution
     limit_extra: tuple[str, ...] = ()
 
     def target(self, ctx: ActionContext) -> tuple[str, str] | None:
@@ -256,7 +256,7 @@ class ConfigureBackupAction(AnsiblePlaybookAction):
     name = "ansible.configure_backup"
     playbook = "configure_backup.yml"
     Plan = BackupPlan
-    secret_vars = {"spbe_backup_password": "backup_password"}
+    secret_vars: ClassVar[dict[str, str]] = {"spbe_backup_password": "backup_password"}
 
     def target(self, ctx: ActionContext) -> tuple[str, str]:
         return provisioned_host(ctx)

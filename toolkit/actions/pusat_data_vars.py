@@ -1,9 +1,11 @@
 """Extra-vars models of the Pusat Data playbooks: the only way ticket fields reach Ansible.
 
 Ticket text is untrusted. Every field is checked here against the same patterns the playbooks assert
-again (defence in depth), unknown keys are refused, and the models are frozen so a value cannot change
-between approval and execution. Secrets are ``SecretStr`` and are revealed in exactly one place,
-``to_extra_vars``, whose result goes straight into ansible-runner's 0600 extravars file.
+again (defence in depth): for ticket fields, the very patterns of `toolkit.catalog.formats` that intake
+applied, so nothing the service desk accepted is refused here. Unknown keys are refused, and the models
+are frozen so a value cannot change between approval and execution. Secrets are ``SecretStr`` and are
+revealed in exactly one place, ``to_extra_vars``, whose result goes straight into ansible-runner's 0600
+extravars file.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-_APP = re.compile(r"[a-z][a-z0-9-]{1,39}")
+from toolkit.catalog.formats import FORMATS
+
+_HOSTNAME = FORMATS["server_hostname"].regex
+_APP = FORMATS["app_name"].regex
 _ACCOUNT = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _TICKET = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _OPD = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -34,13 +38,9 @@ def _full(pattern: re.Pattern[str], value: str, what: str) -> str:
 
 
 def check_hostname(value: str) -> str:
-    """RFC 1123 host name or FQDN, lower case, each label 1-63 characters, 253 in total."""
-    if not 1 <= len(value) <= 253:
-        raise ValueError("invalid hostname: 1-253 characters")
-    for label in value.split("."):
-        if not _LABEL.fullmatch(label):
-            raise ValueError(f"invalid hostname label {label!r}: lower-case letters, digits, '-', 1-63 chars")
-    return value
+    """RFC 1123 host name or FQDN, lower case, each label 1-63 characters, and at most 64 in total: the
+    kernel's limit for the name the provisioning playbook sets."""
+    return _full(_HOSTNAME, value, "hostname")
 
 
 def check_target(value: str) -> str:

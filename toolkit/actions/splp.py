@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -33,7 +32,7 @@ from toolkit.actions.splp_models import (
     TryOutFacts,
     TryOutPlan,
 )
-from toolkit.audit import AuditLog
+from toolkit.audit.factory import open_audit_log
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import (
     ActionFailedError,
@@ -62,7 +61,7 @@ def _errors(exc: ValidationError) -> InvalidInputError:
 
 def issue_request(ctx: ActionContext) -> IssueRequest:
     fields = ctx.ticket.fields
-    api = load_register().get(str(fields.get("api_id", "")))
+    api = load_register(ctx.settings.splp_register).get(str(fields.get("api_id", "")))
     try:
         request = IssueRequest(ticket=ctx.ticket.id, api=str(fields.get("api_id", "")),
                                consumer=str(fields.get("aplikasi_konsumen", "")),
@@ -91,7 +90,7 @@ def _vault(ctx: ActionContext, run: RunContext) -> Iterator[Any]:
     """The vault for one run, closed with its audit log when the run ends (no connection left behind)."""
     from toolkit.vault import SecretVault  # the vault module is optional until it is configured
 
-    audit = AuditLog(Path(ctx.settings.state_dir) / "audit.db")
+    audit = open_audit_log(ctx.settings)
     try:
         vault = SecretVault.from_settings(ctx.settings, audit=audit, directory=ctx.directory, masker=run.mask)
         try:
@@ -132,7 +131,7 @@ class IssueEndpointAction(BaseAction):
 
     def plan(self, ctx: ActionContext) -> IssuePlan:
         request = issue_request(ctx)
-        check_provider(ctx.ticket.service_id, dict(ctx.ticket.fields), approver_of(ctx))
+        check_provider(ctx.service, dict(ctx.ticket.fields), approver_of(ctx), register=ctx.settings.splp_register)
         calls = ["ensure_route", "ensure_consumer", "issue_key_credential", "restrict_to_api", "set_rate_limit",
                  "vault.put"]
         if request.oauth2:

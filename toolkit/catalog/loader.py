@@ -8,6 +8,7 @@ never as a pydantic traceback.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from toolkit.catalog.models import Catalog, Service
+from toolkit.catalog.roles import DEFAULT_ROLES_FILE, RoleBook
 from toolkit.errors import ConfigurationError
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "services"
@@ -29,11 +31,38 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     directory = Path(directory) if directory is not None else DEFAULT_DIRECTORY
     if not directory.is_dir():
         raise ConfigurationError(f"catalog directory {directory} does not exist", directory=str(directory))
-    files = sorted(directory.glob("*.yaml"))
+    files = sorted(p for p in directory.glob("*.yaml") if p.name != "roles.yaml")
     if not files:
         raise ConfigurationError(f"catalog directory {directory} has no *.yaml service files",
                                  directory=str(directory))
-    return Catalog(entries=tuple(load_service(path) for path in files))
+    roles = roles_of(directory)
+    services = tuple(load_service(path) for path in files if path.name != "roles.yaml")
+    try:
+        return Catalog(entries=services, roles=roles)
+    except ValidationError as exc:
+        raise ConfigurationError("; ".join(_describe(e) for e in exc.errors(include_url=False)),
+                                 directory=str(directory)) from None
+
+
+@lru_cache(maxsize=1)
+def packaged_roles() -> RoleBook:
+    """The packaged role book (immutable data, read once), for modules that name roles by trait."""
+    return load_roles(DEFAULT_ROLES_FILE)
+
+
+def roles_of(directory: Path | None) -> RoleBook:
+    """The role book a catalog directory uses: its own ``roles.yaml``, else the packaged one."""
+    own = Path(directory) / "roles.yaml" if directory is not None else None
+    return load_roles(own if own is not None and own.is_file() else DEFAULT_ROLES_FILE)
+
+
+def load_roles(path: Path) -> RoleBook:
+    """The roles of the SOPs: ``roles.yaml`` in the catalog directory, else the packaged one."""
+    try:
+        return RoleBook.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors(include_url=False)]
+        raise ConfigurationError("; ".join(f"{path.name}: {p}" for p in problems), file=str(path)) from None
 
 
 def load_service(path: Path) -> Service:

@@ -18,6 +18,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from toolkit.catalog.formats import FORMATS
+from toolkit.catalog.roles import RoleBook
 from toolkit.errors import NotFoundError, UnknownServiceError
 
 # Kebab-case ids (services, steps, roles, SLA variants); snake-case names (fields, attachments),
@@ -57,7 +59,11 @@ DEFAULT_MAX_LENGTH = {FieldType.TEXT: 200, FieldType.LONGTEXT: 4000}
 
 class FieldSpec(_Frozen):
     """One item the applicant fills in. ``confidential`` fields (a reporter's identity and contact)
-    are shown only to roles that handle the case: the SOPs guarantee the reporter's secrecy."""
+    are shown only to roles that handle the case: the SOPs guarantee the reporter's secrecy.
+
+    ``format`` names a `toolkit.catalog.formats` entry: the exact rule the playbook, template or gateway
+    the value reaches will apply, so intake is never looser than execution. ``required_when`` makes an
+    optional field required for some requests (the VPN product needs the site's LAN)."""
 
     name: Identifier
     label: Text
@@ -70,9 +76,20 @@ class FieldSpec(_Frozen):
     default: Scalar = None
     confidential: bool = False
     help: str | None = None
+    format: str | None = None
+    required_when: Condition | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpec:
+        if self.format is not None:
+            fmt = FORMATS.get(self.format)
+            if fmt is None:
+                raise ValueError(f"format: unknown format '{self.format}'; known: {', '.join(FORMATS)}")
+            if self.type not in fmt.types:
+                raise ValueError(f"format: '{self.format}' applies to type(s) {', '.join(sorted(fmt.types))}, "
+                                 f"not '{self.type}'")
+        if self.required_when is not None and self.required:
+            raise ValueError("required_when: only for a field with required: false")
         if (self.type is FieldType.ENUM) != (self.choices is not None):
             raise ValueError("choices: required for type 'enum' and only for it")
         if self.choices is not None and (not self.choices or len(set(self.choices)) != len(self.choices)):
@@ -359,6 +376,9 @@ class Service(_Frozen):
             for name in step.decides:
                 if name not in {spec.name for spec in self.requirements.fields}:
                     raise ValueError(f"steps.{index}.decides: '{name}' is not a declared field")
+        for index, spec in enumerate(self.requirements.fields):
+            if spec.required_when is not None:
+                self._check_condition(spec.required_when, f"requirements.fields.{index}.required_when")
         for index, variant in enumerate(self.sla.variants):
             if variant.when is not None:
                 self._check_condition(variant.when, f"sla.variants.{index}.when")
@@ -440,6 +460,7 @@ class Service(_Frozen):
 
 class Catalog(_Frozen):
     entries: tuple[Service, ...] = ()
+    roles: RoleBook = Field(default_factory=lambda: RoleBook(roles=()))
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Catalog:
@@ -447,6 +468,11 @@ class Catalog(_Frozen):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"entries: duplicate service id(s): {', '.join(duplicates)}")
+        known = self.roles.ids()
+        for service in self.entries if known else ():
+            unknown = sorted(set(service.roles) - known)
+            if unknown:
+                raise ValueError(f"entries: {service.id} names role(s) not in roles.yaml: {', '.join(unknown)}")
         return self
 
     def get(self, service_id: str) -> Service:

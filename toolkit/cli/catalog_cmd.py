@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from toolkit.catalog.formats import FORMATS
 from toolkit.catalog.loader import load_catalog
 from toolkit.catalog.models import Catalog, FieldSpec, FieldType, Service, Sla, SlaVariant, Step
 from toolkit.cli.render import make_console, plain
@@ -142,6 +143,10 @@ def _constraint(spec: FieldSpec) -> str:
         parts.append(f"{'' if spec.min is None else spec.min}–{'' if spec.max is None else spec.max}")
     if spec.type in (FieldType.TEXT, FieldType.LONGTEXT, FieldType.SLUG) and spec.effective_max_length:
         parts.append(f"≤{spec.effective_max_length} karakter")
+    if spec.format is not None:  # the rule intake applies, as the applicant will read it when refused
+        parts.append(FORMATS[spec.format].description.split(" / ")[0])
+    if spec.required_when is not None:
+        parts.append(f"wajib bila {spec.required_when.describe()}")
     if spec.default is not None:
         default = str(spec.default).lower() if isinstance(spec.default, bool) else spec.default
         parts.append(f"bawaan: {default}")

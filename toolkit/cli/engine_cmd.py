@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 
@@ -11,7 +12,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from toolkit.cli.render import emit_json, job_table, plain, visible
 from toolkit.engine import job_control
 from toolkit.engine.server import Server, run_ticket
+from toolkit.errors import ConfigurationError
 from toolkit.jobs import JobState
+from toolkit.observability.config import parse_address
+
+log = logging.getLogger("spbe.serve")
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -51,19 +56,35 @@ def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
 @click.command("serve")
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker threads (default: settings.workers.count).")
 @click.option("--duration", type=float, help="Stop after this many seconds (tests, benchmarks).")
+@click.option("--metrics", "metrics_at", metavar="HOST:PORT",
+              help="Serve Prometheus metrics at http://HOST:PORT/metrics (port 0: a free one, logged); loopback "
+                   "only unless settings.metrics.allow_non_loopback. Else settings.metrics.")
 @click.pass_obj
-def serve_command(obj, workers, duration) -> None:  # type: ignore[no-untyped-def]
+def serve_command(obj, workers, duration, metrics_at) -> None:  # type: ignore[no-untyped-def]
     """Run the trigger loop, the worker pool and the outbox until SIGTERM/SIGINT."""
+    from toolkit.observability.metrics import serving_metrics
+
     # Before the app opens a store: whatever a worker, a playbook run or a library creates from
     # here on is owner-only, even where spbe does not set the mode itself.
     os.umask(0o077)
+    if metrics_at:
+        try:
+            host, port = parse_address(metrics_at)
+        except ValueError as exc:
+            raise ConfigurationError(f"--metrics: {exc}", name="metrics") from None
+        obj.override(metrics={"enabled": True, "host": host, "port": port})
+    obj.daemon_logging()
     settings = obj.app.settings
+    obj.app.audit.check_writable()  # no key, a wrong key or an unkeyed log: refuse to start (exit 8)
     server = Server(obj.app, workers=workers or settings.workers.count,
                     shutdown_grace=settings.workers.shutdown_grace_s)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.stop.set())
-    obj.err.print(f"spbe serve: {server.workers} worker(s), state in {obj.app.settings.state_dir}")
-    server.run(duration)
+    with serving_metrics(obj.app, settings.metrics):
+        log.info("spbe serve: %d worker(s), state in %s", server.workers, settings.state_dir,
+                 extra={"event": "serve.start", "workers": server.workers})
+        server.run(duration)
+    log.info("spbe serve: stopped", extra={"event": "serve.stop"})
 
 
 @click.group("jobs")

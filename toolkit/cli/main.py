@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from typing import Any
 
 import click
 
+from toolkit.cli.plugins import PluginGroup
 from toolkit.cli.principal import cli_principal, os_account
 from toolkit.cli.render import make_console, plain
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError, ToolkitError
+from toolkit.observability.logs import configure_logging, effective_level
 from toolkit.private_files import owner_only_umask
 from toolkit.settings import load_settings
 
@@ -25,9 +26,11 @@ from toolkit.settings import load_settings
 class CliContext:
     """Settings and the lazily built app; heavy adapters load only when a command needs them."""
 
-    def __init__(self, overrides: dict[str, Any], config_file: str | None = None) -> None:
+    def __init__(self, overrides: dict[str, Any], config_file: str | None = None, verbose: int = 0) -> None:
         self._overrides = overrides
         self._config_file = config_file
+        self._verbose = verbose
+        self._default_log_level = logging.WARNING
         self._app: App | None = None
         self.console = make_console(soft_wrap=True)
         self.err = make_console(stderr=True)
@@ -55,10 +58,32 @@ class CliContext:
     def app(self) -> App:
         if self._app is None:
             self._app = App(load_settings(self._config_file, **self._overrides))
+            self._configure_logging()
         return self._app
 
+    def override(self, **values: Any) -> None:
+        """A command's own option that is a setting (``serve --metrics``): set before the app loads,
+        so it takes the CLI's place in the settings' precedence and is validated like the rest."""
+        if self._app is not None:
+            raise RuntimeError("settings are already loaded")
+        self._overrides.update(values)
 
-class SpbeGroup(click.Group):
+    def daemon_logging(self) -> None:
+        """A long-running command reports what it does (job start and end) unless told otherwise:
+        INFO rather than WARNING when neither the settings nor the options name a level."""
+        self._default_log_level = logging.INFO
+        if self._app is not None:
+            self._configure_logging()
+
+    def _configure_logging(self) -> None:
+        """Now that the settings are known: their format and level, and the app's masker on every record."""
+        assert self._app is not None
+        cfg = self._app.settings.logging
+        configure_logging(cfg.format, effective_level(cfg.level, self._verbose, self._default_log_level),
+                          self._app.masker)
+
+
+class SpbeGroup(PluginGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -78,17 +103,26 @@ class SpbeGroup(click.Group):
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="TOML settings file (else $SPBE_CONFIG).")
 @click.option("--json-errors", is_flag=True, help="Print errors as JSON on stderr.")
-@click.option("-v", "--verbose", count=True, help="More logging on stderr.")
+@click.option("-v", "--verbose", count=True, help="More logging on stderr (each -v one level lower).")
+@click.option("--log-format", type=click.Choice(["human", "json"]),
+              help="Log records on stderr as readable lines or JSON lines (else settings.logging.format).")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="Lowest level logged (else settings.logging.level; default WARNING, INFO for serve).")
 @click.version_option(package_name="spbe")
 @click.pass_context
-def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json_errors: bool, verbose: int) -> None:
+def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json_errors: bool, verbose: int,
+        log_format: str | None, log_level: str | None) -> None:
     """spbe: the SPBE service desk's automation toolkit (tickets drive Ansible, network and gateway work)."""
-    logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_level = log_level.upper() if log_level else None
+    # Until the settings load (lazily, with the app), the options alone decide.
+    configure_logging(log_format or "human", effective_level(log_level, verbose))
     overrides: dict[str, Any] = {}
     if state_dir:
         overrides["state_dir"] = state_dir
-    ctx.obj = CliContext(overrides, config_file)
+    chosen = {"format": log_format, "level": log_level}
+    if any(chosen.values()):
+        overrides["logging"] = {key: value for key, value in chosen.items() if value}
+    ctx.obj = CliContext(overrides, config_file, verbose)
     owner_only_umask(ctx)
 
 
@@ -98,12 +132,11 @@ def _register() -> None:
     from toolkit.cli.config_cmd import config_group
     from toolkit.cli.containment_cmd import contain_group, release_group
     from toolkit.cli.engine_cmd import jobs_group, run_command, serve_command
-    from toolkit.cli.lab_cmd import lab_group
     from toolkit.cli.network_cmd import network_group
     from toolkit.cli.ticket_cmd import ticket_group
 
     for command in (catalog_group, ticket_group, jobs_group, run_command, serve_command, config_group,
-                    audit_group, lab_group, network_group):
+                    audit_group, network_group):
         cli.add_command(command)
     cli.add_command(contain_group)
     cli.add_command(release_group)

@@ -3,9 +3,8 @@
 Thin: parse the selection or the change, build a `NetworkRunner` from settings (``settings.network``),
 call it, render a progress bar and a per-device table (or ``--json``). A change comes from ``--plan
 FILE`` (a `NetworkChange` as JSON, e.g. the plan attached to a ticket) or from options, which go
-through `build_change` and so through every check of the plan model. Devices whose inventory entry
-uses ``lab:`` references are resolved from the running lab (``--lab``, else ``network.lab_name``,
-else ``lab_name``), and their SSH host keys are checked against the lab's known_hosts.
+through `build_change` and so through every check of the plan model. Devices' SSH host keys are
+checked against ``network.known_hosts`` when it is set.
 """
 
 from __future__ import annotations
@@ -35,13 +34,13 @@ _OUTCOME_STYLE = {"changed": "green", "unchanged": "dim", "planned": "cyan", "ro
                   "rollback_failed": "bold red", "failed": "red", "skipped": "magenta"}  # fmt: skip
 
 
-def _runner(inventory: NetworkInventory, devices: list[Device], lab: str | None) -> NetworkRunner:
-    """The same runner the ticket actions get (`build_runner`): lab references, host keys, limits, timeouts."""
-    return build_runner(click.get_current_context().obj.settings, inventory, devices, lab)
+def _runner(inventory: NetworkInventory) -> NetworkRunner:
+    """The same runner the ticket actions get (`build_runner`): host keys, limits, timeouts."""
+    return build_runner(click.get_current_context().obj.settings, inventory)
 
 
 def _inventory(path: str | None) -> NetworkInventory:
-    return load_inventory(Path(path) if path else click.get_current_context().obj.settings.network.inventory)
+    return load_inventory(Path(path) if path else click.get_current_context().obj.settings.network.inventory_file())
 
 
 @contextmanager
@@ -105,7 +104,6 @@ def _selection(func: Callable[..., Any]) -> Callable[..., Any]:
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed((
         click.option("--inventory", type=click.Path(dir_okay=False), help="network inventory (else settings)"),
-        click.option("--lab", help="lab whose switches lab: references point at"),
         click.option("--json", "as_json", is_flag=True, help="print the results as JSON"),
     )):  # fmt: skip
         func = option(func)
@@ -155,13 +153,8 @@ def _plan(inventory: NetworkInventory, values: dict[str, Any]) -> NetworkChange:
 def _plan_runner(values: dict[str, Any]) -> tuple[NetworkChange, NetworkRunner]:
     inventory = _inventory(values["inventory"])
     plan = _plan(inventory, values)
-    check_plan(inventory, plan)  # a bad plan is refused before any lab or device is looked up
-    try:
-        site = inventory.site(plan.site)
-        devices = [site.device(d.device) for d in plan.devices]
-    except KeyError:
-        devices = []  # the runner's plan check names what is wrong
-    return plan, _runner(inventory, devices, values["lab"])
+    check_plan(inventory, plan)  # a bad plan is refused before any device is looked up
+    return plan, _runner(inventory)
 
 
 @click.group("network")
@@ -172,11 +165,11 @@ def network_group() -> None:
 @network_group.command("facts")
 @_selection
 @_common
-def facts(site: str | None, devices: tuple[str, ...], inventory: str | None, lab: str | None, as_json: bool) -> None:
+def facts(site: str | None, devices: tuple[str, ...], inventory: str | None, as_json: bool) -> None:
     """VLANs and access-port assignments of the selected devices (read only)."""
     inv = _inventory(inventory)
     runner_devices = _select(inv, site, devices)
-    runner = _runner(inv, runner_devices, lab)
+    runner = _runner(inv)
     with _progress("facts", len(runner_devices), as_json) as progress:
         report = runner.facts(runner_devices, progress)
     if not as_json:
@@ -189,17 +182,17 @@ def facts(site: str | None, devices: tuple[str, ...], inventory: str | None, lab
 
 
 def _select(inv: NetworkInventory, site: str | None, devices: tuple[str, ...]) -> list[Device]:
-    return NetworkRunner(inv, RefResolver(None), state_dir=Path(".")).select(site, devices)
+    return NetworkRunner(inv, RefResolver(), state_dir=Path(".")).select(site, devices)
 
 
 @network_group.command("backup")
 @_selection
 @_common
-def backup(site: str | None, devices: tuple[str, ...], inventory: str | None, lab: str | None, as_json: bool) -> None:
+def backup(site: str | None, devices: tuple[str, ...], inventory: str | None, as_json: bool) -> None:
     """Save the running config of the selected devices under the state dir (one file per device and time)."""
     inv = _inventory(inventory)
     selected = _select(inv, site, devices)
-    runner = _runner(inv, selected, lab)
+    runner = _runner(inv)
     with _progress("backup", len(selected), as_json) as progress:
         report = runner.backup(selected, progress)
     _finish(report, as_json)

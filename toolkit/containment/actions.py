@@ -25,6 +25,7 @@ from toolkit.actions.base import (
     ticket_inputs,
 )
 from toolkit.containment.models import HostName, IsolateHostRequest, TicketId
+from toolkit.containment.service import ContainmentService
 from toolkit.domain.policy import COMPLETING_KINDS
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -40,7 +41,7 @@ def trigger_actor(ctx: ActionContext) -> str:
     A ticket the koordinator forwarded to the CSIRT ("meneruskan tiket ke tim CSIRT": assigned to a
     member) is acted on by that assignee, whoever recorded the last decision.
     """
-    allowed = set(ctx.settings.containment.roles)
+    allowed = set(ctx.settings.containment.effective_roles())
     if ctx.ticket.assignee:
         try:
             if ctx.directory.person(ctx.ticket.assignee).roles & allowed:
@@ -106,11 +107,8 @@ class IsolateHostAction(_ContainmentAction):
             reason=f"Langkah SOP: {ctx.step.title}"))
 
     def execute(self, ctx: ActionContext, plan: IsolatePlan, run: RunContext) -> ActionResult:
-        from toolkit.containment.service import ContainmentService
-        from toolkit.engine.app import App
-
         started = time.monotonic()
-        service = ContainmentService(App(ctx.settings, masker=run.mask), run.log, post_comments=False)
+        service = ContainmentService(run.services, run.log, post_comments=False)
         record = service.isolate_host(plan.request)
         return ActionResult(
             ok=True, summary=f"{record.target} isolated (record {record.id})", comment=service.last_comment,
@@ -130,11 +128,8 @@ class InspectAction(_ContainmentAction):
         return InspectPlan(ticket_id=ctx.ticket.id, actor=trigger_actor(ctx), host=_target(ctx))
 
     def execute(self, ctx: ActionContext, plan: InspectPlan, run: RunContext) -> ActionResult:
-        from toolkit.containment.service import ContainmentService
-        from toolkit.engine.app import App
-
         started = time.monotonic()
-        service = ContainmentService(App(ctx.settings, masker=run.mask), run.log, post_comments=False)
+        service = ContainmentService(run.services, run.log, post_comments=False)
         principal = Principal(user=plan.actor, auth=AuthMethod.ENGINE)
         state = service.inspect_host(plan.ticket_id, principal, plan.host)
         path = run.work_dir / f"pemeriksaan-{plan.host}-job{run.job_id}.md"

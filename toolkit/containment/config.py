@@ -7,20 +7,23 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
 
 
 class ContainmentSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    roles: tuple[str, ...] = Field(default=("csirt",), min_length=1,
-                                   description="roles that may contain and release (the SOPs: the CSIRT)")
+    roles: tuple[str, ...] | None = Field(
+        default=None, min_length=1,
+        description="roles that may contain and release; None: the role book's 'contains' roles (the CSIRT)")
+
+    def effective_roles(self) -> tuple[str, ...]:
+        return self.roles or tuple(sorted(packaged_roles().with_trait(RoleTrait.CONTAINS)))
     management_cidrs: tuple[str, ...] = Field(
         default=(), description="CSIRT management addresses an isolated host still talks to; empty: the "
                                 "inventory host's spbe_csirt_mgmt_cidrs")
     quarantine_mode: Literal["vlan", "shutdown"] = "vlan"
     quarantine_vlan: int = Field(default=999, ge=2, le=4094, description="VLAN of quarantined access ports")
-    network_inventory: Path = Field(default=_PROJECT_ROOT / "inventory" / "network" / "lab.yml",
-                                    description="the network inventory the switch ports are looked up in")
-    lab_name: str | None = Field(default=None, description="lab whose switches 'lab:' references resolve to; "
-                                                           "None: settings.lab_name")
+    network_inventory: Path | None = Field(default=None, description="the network inventory the switch ports "
+                                                                     "are looked up in; None: network.inventory")

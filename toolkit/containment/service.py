@@ -28,9 +28,9 @@ from toolkit.containment.models import (
 )
 from toolkit.containment.store import ContainmentStore
 from toolkit.domain.principal import Principal
-from toolkit.engine.app import App
 from toolkit.errors import ConflictError, InvalidInputError, ToolkitError
 from toolkit.registry import Registry
+from toolkit.services import Services
 from toolkit.tickets.models import EventKind, NewEvent
 
 log = logging.getLogger("spbe.containment")
@@ -49,7 +49,7 @@ def _principal(request: ContainmentRequest | ReleaseRequest) -> Principal:
 class ContainmentService:
     """One per app; ``log`` receives masked progress lines (the CLI prints them, a job stores them)."""
 
-    def __init__(self, app: App, log_line: Log | None = None, gateway_factory: Callable[[], Any] | None = None,
+    def __init__(self, app: Services, log_line: Log | None = None, gateway_factory: Callable[[], Any] | None = None,
                  idp_factory: Callable[[], Any] | None = None, post_comments: bool = True) -> None:
         self.app = app
         self.post_comments = post_comments  # False in a job: the worker posts the action's result itself
@@ -319,7 +319,7 @@ class ContainmentService:
 
     def inspect_host(self, ticket_id: str, principal: Principal, host_name: str) -> dict[str, str]:
         """Read-only look at a host, for the CSIRT's examination step; audited, not recorded as containment."""
-        self.app.policy.authorize_role(principal, self.settings.containment.roles, "inspect a host")
+        self.app.policy.authorize_role(principal, self.app.policy.containment_roles, "inspect a host")
         target = host.inventory_host(self.settings.effective_inventory(), host_name)
         state = host.inspect(self.settings, target, self.work_dir, self.log_line, self.app.masker)
         self.app.audit.append(principal.user, "containment.inspect", ticket_id,

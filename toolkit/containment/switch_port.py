@@ -30,15 +30,12 @@ class PortState(BaseModel):
 
 def resolve_device(settings: Settings, device: str) -> tuple[ResolvedDevice, tuple[str, ...]]:
     """The device from the network inventory with its references resolved, and its trunk ports."""
-    inventory = load_inventory(settings.containment.network_inventory)
+    path = settings.containment.network_inventory or settings.network.inventory_file()
+    inventory = load_inventory(path)
     found = next((d for d in inventory.devices() if d.name == device), None)
     if found is None:
-        raise NotFoundError(f"device {device!r} is not in the network inventory "
-                            f"{settings.containment.network_inventory.name}", device=device)
-    needs_lab = found.host.startswith("lab:") or isinstance(found.port, str)
-    resolver = (RefResolver.from_lab_dir(settings.lab_dir, settings.containment.lab_name or settings.lab_name)
-                if needs_lab else RefResolver())
-    return resolver.device(found), found.trunk_ports
+        raise NotFoundError(f"device {device!r} is not in the network inventory {path.name}", device=device)
+    return RefResolver().device(found), found.trunk_ports
 
 
 def _state(session: DeviceSession, interface: str) -> PortState:

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.catalog.models import Catalog, Service, Step, StepKind, StepPurpose
+from toolkit.catalog.roles import RoleTrait
 from toolkit.directory import Directory, Person
 from toolkit.domain.principal import ENGINE_USER, Principal
 from toolkit.errors import NotFoundError, PermissionDeniedError
@@ -64,8 +65,11 @@ class Policy:
         self._directory = directory
         self._api_providers = api_providers
         self.containment_roles = tuple(containment_roles)
-        # Applicants are whoever opens a ticket of some service (pemohon, pelapor): not staff.
-        self.applicant_roles = frozenset(service.steps[0].actor for service in catalog.services())
+        self.roles = catalog.roles
+        # Applicants (pemohon, pelapor) are not staff: the role book says which; a catalog without one
+        # (a test's) falls back to whoever opens a ticket of some service.
+        self.applicant_roles = (catalog.roles.with_trait(RoleTrait.APPLICANT)
+                                or frozenset(service.steps[0].actor for service in catalog.services()))
 
     # -- people -------------------------------------------------------------------------------
     def person(self, principal: Principal | str) -> Person:

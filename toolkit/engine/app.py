@@ -9,30 +9,40 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from toolkit.actions.base import ActionRegistry
 from toolkit.audit import AuditLog
+from toolkit.audit.factory import open_audit_log
+from toolkit.catalog.roles import RoleTrait
+from toolkit.clock import Clock, SystemClock
 from toolkit.directory import Directory
 from toolkit.domain.policy import Policy
 from toolkit.errors import ConfigurationError
 from toolkit.identity_provider import IdentityProvider
 from toolkit.jobs import JobQueue
 from toolkit.masking import Masker
+from toolkit.observability.telemetry import Telemetry
 from toolkit.private_files import private_dir
 from toolkit.registry import Registry, load_object
 from toolkit.settings import Settings
 from toolkit.tickets.port import TicketSystem
 from toolkit.vault import SecretVault
 
+if TYPE_CHECKING:
+    from toolkit.catalog.models import Catalog
+    from toolkit.documents import TemplateRenderer
+
 
 @dataclass
 class App:
     settings: Settings
     masker: Masker = field(default_factory=Masker)
+    telemetry: Telemetry = field(default_factory=Telemetry)  # this process's job metrics (spbe serve --metrics)
+    clock: Clock = field(default_factory=SystemClock)  # a test passes one it can move past a deadline
 
     @cached_property
-    def catalog(self) -> Any:
+    def catalog(self) -> Catalog:
         from toolkit.catalog.loader import load_catalog
 
         return load_catalog(self.settings.catalog_dir)
@@ -45,7 +55,8 @@ class App:
     @cached_property
     def queue(self) -> JobQueue:
         cfg = self.settings.queue
-        return Registry[JobQueue]("spbe.job_queues").create(cfg.kind, settings=self.settings, **cfg.options)
+        return Registry[JobQueue]("spbe.job_queues").create(cfg.kind, settings=self.settings, clock=self.clock,
+                                                            **cfg.options)
 
     @cached_property
     def directory(self) -> Directory:
@@ -66,21 +77,23 @@ class App:
         """Who may do what: the catalog's roles, the directory's people, the SPLP register's providers."""
         from toolkit.splp.apis import load_register
 
-        return Policy(self.catalog, self.directory, lambda api_id: load_register().get(api_id).providers,
-                      self.settings.containment.roles)
+        register = self.settings.splp_register
+        return Policy(self.catalog, self.directory, lambda api_id: load_register(register).get(api_id).providers,
+                      self.settings.containment.roles or tuple(self.catalog.roles.with_trait(RoleTrait.CONTAINS)))
 
     @cached_property
     def vault(self) -> SecretVault:
         """Issued credentials, encrypted with settings.vault.key; a `ConfigurationError` without one."""
         return SecretVault.from_settings(self.settings, audit=self.audit, directory=self.directory,
-                                         masker=self.masker)
+                                         masker=self.masker, clock=self.clock.now)
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(Path(self.settings.state_dir) / "audit.db")
+        """Keyed and checkpointed; a `ConfigurationError` without settings.audit.key (no unkeyed fallback)."""
+        return open_audit_log(self.settings)
 
     @cached_property
-    def renderer(self) -> Any:
+    def renderer(self) -> TemplateRenderer:
         from toolkit.documents import TemplateRenderer
 
         return TemplateRenderer(self.settings.templates_dir)
@@ -99,3 +112,9 @@ class App:
         """The ticket's working directory (documents, playbook runs, evidence archives): 0700."""
         state_dir = Path(self.settings.state_dir)
         return private_dir(state_dir / "artifacts" / ticket_id, root=state_dir)
+
+    def deliver_outbox(self) -> tuple[int, int]:
+        """Deliver the outbox items due now (`toolkit.engine.outbox.deliver_due`): (delivered, deferred)."""
+        from toolkit.engine.outbox import deliver_due
+
+        return deliver_due(self)

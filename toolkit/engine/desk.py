@@ -9,6 +9,7 @@ ticket exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from toolkit.catalog.models import Service, Step, StepKind, StepPurpose
@@ -18,6 +19,7 @@ from toolkit.engine import scheduler
 from toolkit.engine.app import App
 from toolkit.engine.progress import progress
 from toolkit.errors import ConfigurationError, ConflictError, InvalidInputError, PermissionDeniedError
+from toolkit.splp.apis import check_register
 from toolkit.tickets.models import (
     AttachmentUpload,
     EventKind,
@@ -65,6 +67,16 @@ def _require_open(ticket: Ticket) -> None:
         raise ConflictError(f"ticket {ticket.id} is closed", ticket=ticket.id)
 
 
+def admit(service: Service, fields: Mapping[str, Any], attachment_kinds: list[str], *,
+          register: Path) -> dict[str, Any]:
+    """Intake: the request's fields as stored, or the reason it is refused. Everything an approved step
+    would refuse for a reason the applicant can fix is refused here, before anyone approves it.
+    ``register`` is the SPLP register (settings.splp_register) an API-scoped request is checked against."""
+    cleaned = validate_request(service, fields, attachment_kinds)
+    check_register(service, cleaned, register=register)
+    return cleaned
+
+
 def open_ticket(app: App, service_id: str, principal: Principal, title: str, fields: Mapping[str, Any],
                 attachments: list[AttachmentUpload]) -> Ticket:
     service = app.catalog.get(service_id)
@@ -74,7 +86,7 @@ def open_ticket(app: App, service_id: str, principal: Principal, title: str, fie
     names = [a.name for a in attachments]
     validate_attachments(service, attachments)
     kinds = [a.kind for a in attachments if a.kind]
-    cleaned = validate_request(service, fields, kinds)
+    cleaned = admit(service, fields, kinds, register=app.settings.splp_register)
     variant = service.sla.select(cleaned)
     draft = TicketDraft(service_id=service_id, title=title, requester=requester, fields=cleaned,
                         attachments=tuple(attachments), sla_variant=variant.id)
@@ -95,7 +107,8 @@ def check(app: App, ticket_id: str, principal: Principal) -> Ticket:
     person = app.policy.authorize_check(principal, step)
     actor = principal.user
     kinds = [a.kind for a in ticket.attachments if a.kind]
-    validate_request(service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds)
+    admit(service, {k: v for k, v in ticket.fields.items() if v is not None}, kinds,
+          register=app.settings.splp_register)
     approver = next((s for s in service.steps if s.kind is StepKind.APPROVAL), None)
     text = _say(app, "kelengkapan", tiket={"id": ticket.id}, petugas=person.name,
                 penyetuju=approver.actor if approver else "-")

@@ -69,7 +69,7 @@ def advance(app: App, ticket_id: str) -> list[Job]:
     if not created:  # another process created it in between; its plan is the one (ours changed nothing)
         return []
     app.audit.append("engine", "job.enqueue", ticket_id,
-                     {"job": job.id, "step": step.id, "action": name, "plan": planned.plan,
+                     {"auth": "engine", "job": job.id, "step": step.id, "action": name, "plan": planned.plan,
                       "plan_digest": planned.plan_digest, "input_digest": planned.input_digest,
                       **({"plan_error": planned.error} if planned.error else {})})
     return [job]
@@ -88,7 +88,8 @@ def report_refusals(app: App, ticket_id: str, refusals: Iterable[Refusal], timel
             kind=EventKind.COMMENT, actor=ENGINE_USER, text=text, step_id=refusal.step_id,
             data={"refused_event": refusal.seq}, dedupe_key=f"{ticket_id}:refused:{refusal.seq}"))
         if posted.seq > last_seq:  # we wrote it: audit it (another process that lost the race does not)
-            app.audit.append(ENGINE_USER, "event.refused", ticket_id, refusal.model_dump(mode="json"))
+            app.audit.append(ENGINE_USER, "event.refused", ticket_id,
+                             refusal.model_dump(mode="json") | {"auth": "engine"})
 
 
 def _context(app: App, ticket_id: str, step: Any, *, ticket: Ticket | None = None,

@@ -37,7 +37,7 @@ def _advance_one(app: App, ticket_id: str) -> int:
     except ToolkitError as exc:
         message = app.masker(str(exc))
         log.warning("ticket %s cannot be advanced: %s", ticket_id, message)
-        app.audit.append("engine", "ticket.advance_failed", ticket_id, {"error": message})
+        app.audit.append("engine", "ticket.advance_failed", ticket_id, {"auth": "engine", "error": message})
         return 0
 
 
@@ -103,6 +103,7 @@ class Server:
 
     def _trigger_loop(self) -> None:
         last_sweep = last_escalation = last_api_expiry = 0.0
+        last_checkpoint = time.monotonic()  # the first after one interval: short runs post nothing
         idle = self.app.settings.workers.poll_interval
         while not self.stop.is_set():
             try:
@@ -120,6 +121,11 @@ class Server:
 
                     last_api_expiry = time.monotonic()
                     expire_due(self.app)
+                if time.monotonic() - last_checkpoint > self.app.settings.audit.publish_interval_s:
+                    from toolkit.engine.audit_checkpoints import publish_checkpoint  # signed head onto the tickets
+
+                    last_checkpoint = time.monotonic()
+                    publish_checkpoint(self.app)
                 deliver_due(self.app)
             except Exception as exc:  # noqa: BLE001 - the trigger must outlive any one failure
                 log.warning("trigger: %s", self.app.masker(f"{type(exc).__name__}: {exc}"))

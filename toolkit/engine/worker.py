@@ -25,9 +25,11 @@ from toolkit.engine.app import App
 from toolkit.engine.outbox import attachment_item, deliver_due, event_item
 from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.jobs import Job, JobState, OutboxItem
+from toolkit.observability.jobs import observed_job
 from toolkit.tickets.models import EventKind
 
 log = logging.getLogger("spbe.worker")
+output_log = logging.getLogger("spbe.job.output")  # the job's own lines, masked, at DEBUG
 
 
 def worker_id(suffix: str = "") -> str:
@@ -44,8 +46,11 @@ class _LogBuffer:
         self._lock = threading.Lock()
 
     def __call__(self, line: str) -> None:
+        masked = self._app.masker(line).splitlines() or [""]
+        for text in masked:
+            output_log.debug(text)
         with self._lock:
-            self._lines.extend(self._app.masker(line).splitlines() or [""])
+            self._lines.extend(masked)
             due = time.monotonic() - self._last > self._flush_every
         if due:
             self.flush()
@@ -158,12 +163,13 @@ def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
                 app.queue.release(job.id, job.lease_token or "", UNAVAILABLE_RETRY_S, note)
                 return app.queue.get(job.id)
             app.audit.append(job.worker or "worker", "job.start", job.ticket_id,
-                             {"job": job.id, "attempt": job.attempt, "step": job.step_id, "action": job.action,
-                              "plan_digest": job.plan_digest})
+                             {"auth": "engine", "job": job.id, "attempt": job.attempt, "step": job.step_id,
+                              "action": job.action, "plan_digest": job.plan_digest})
             buffer(f"job {job.id} attempt {job.attempt}: {job.action} for {job.ticket_id} step {job.step_id}")
             run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer,
                              should_cancel=_cancel_check(app, job, lease, abort),
-                             work_dir=app.artifacts_dir(job.ticket_id), mask=app.masker)
+                             work_dir=app.artifacts_dir(job.ticket_id), mask=app.masker,
+                             services=app)
             result = action.execute(ctx, plan, run)
         except ToolkitError as exc:
             message = app.masker(str(exc))
@@ -196,8 +202,8 @@ def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
             log.warning("job %s: fenced off at finish; another worker owns it now", job.id)
             return app.queue.get(job.id)
     app.audit.append(job.worker or "worker", "job.finish", job.ticket_id,
-                     {"job": job.id, "attempt": job.attempt, "state": state.value, "summary": result.summary,
-                      "changed": result.changed, "duration_s": round(result.duration_s, 3)})
+                     {"auth": "engine", "job": job.id, "attempt": job.attempt, "state": state.value,
+                      "summary": result.summary, "changed": result.changed, "duration_s": round(result.duration_s, 3)})
     return app.queue.get(job.id)
 
 
@@ -212,7 +218,7 @@ def reclaim(app: App) -> list[Job]:
     for job in changed:
         scrub_runner_secrets(app, job)
         app.audit.append("engine", "job.reclaim", job.ticket_id,
-                         {"job": job.id, "attempt": job.attempt, "state": job.state.value})
+                         {"auth": "engine", "job": job.id, "attempt": job.attempt, "state": job.state.value})
     return changed
 
 
@@ -231,7 +237,8 @@ def work_once(app: App, worker: str, ticket_id: str | None = None,
     job = app.queue.claim(worker, app.settings.workers.lease_seconds, ticket_id=ticket_id)
     if job is None:
         return None
-    done = run_job(app, job, abort)
+    with observed_job(app.telemetry, job, worker) as seen:  # job context, start/end lines, duration
+        done = seen.record(run_job(app, job, abort))
     if done.state == JobState.SUCCEEDED:
         try:
             scheduler.advance(app, done.ticket_id)

@@ -10,19 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
-from toolkit.engine.app import App
 from toolkit.errors import ConflictError, IntegrityError, PermissionDeniedError, ToolkitError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.collect import CollectedBundle, build_request, collect, resolve_host
 from toolkit.evidence.manifest import Person, sha256_bytes
 from toolkit.evidence.verify import EvidenceVerification, verify
+from toolkit.services import Services
 from toolkit.tickets.models import AttachmentUpload, EventKind, NewEvent, TicketStatus
 
-COLLECTOR_ROLES = frozenset({"csirt", "analis-sistem-informasi-jaringan", "sandiman-ahli-pertama"})
+COLLECTOR_ROLES = packaged_roles().with_trait(RoleTrait.COLLECTS_EVIDENCE)
 
 
-def _collector(app: App, actor: str) -> Person:
+def _collector(app: Services, actor: str) -> Person:
     person = app.directory.person(actor)
     if not person.roles & COLLECTOR_ROLES:
         needed = ", ".join(sorted(COLLECTOR_ROLES))
@@ -30,7 +32,7 @@ def _collector(app: App, actor: str) -> Person:
     return Person(username=person.username, name=person.name, roles=tuple(sorted(person.roles)))
 
 
-def collect_for_ticket(app: App, ticket_id: str, principal: Principal, logs: Sequence[str] | None = None,
+def collect_for_ticket(app: Services, ticket_id: str, principal: Principal, logs: Sequence[str] | None = None,
                        hash_paths: Sequence[str] | None = None, host: str | None = None) -> CollectedBundle:
     """Collect from the ticket's affected object (or ``host``), attach or reference the bundle."""
     actor = principal.user
@@ -78,7 +80,7 @@ def collect_for_ticket(app: App, ticket_id: str, principal: Principal, logs: Seq
     return result
 
 
-def verify_bundle(app: App, path: Path, principal: Principal) -> EvidenceVerification:
+def verify_bundle(app: Services, path: Path, principal: Principal) -> EvidenceVerification:
     """Verify against this installation's evidence ledger; raises `IntegrityError` when it fails."""
     result = verify(path, bundles.ledger(app.settings.state_dir))
     app.audit.append(principal.user, "evidence.verify", None,

@@ -91,7 +91,7 @@ def candidate(running: RunningConfig, lines: Sequence[str]) -> RunningConfig:
     for header, children in _blocks(lines):
         if header.startswith("no "):
             target = header[3:]
-            if target.startswith("vlan ") or target.startswith("ip access-list ") or \
+            if target.startswith(("vlan ", "ip access-list ")) or \
                     re.match(r"interface (Vlan|Port-channel)\d+$", target):
                 sections.pop(target, None)
             continue

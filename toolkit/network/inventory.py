@@ -1,8 +1,7 @@
 """The network inventory: sites, devices, access-port pools, VLAN/IP pools and data-center apps.
 
-The YAML holds no secret and, for lab devices, not even an address: ``host``/``port`` may be a
-``lab:<switch>`` reference and credentials are always references (see ``toolkit.network.refs``), so
-the same file works for every ``spbe lab up`` although ports and passwords change each time.
+The YAML holds no secret: credentials are always references (``env:`` or ``file:``, see
+``toolkit.network.refs``), resolved only when a device is connected to.
 
 Cross-field checks raise `KeyedError` carrying the key path below the model that checks them, so
 `load_inventory` can name the exact key (``lab.yml: sites.1.access_ports.0.interfaces.2: ...``)
@@ -20,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from toolkit.catalog.formats import INVENTORY_ID
 from toolkit.errors import ConfigurationError
 
 Platform = Literal["cisco_ios", "huawei", "mikrotik_routeros", "juniper_junos"]
@@ -40,12 +40,11 @@ INTERFACE_PATTERNS: dict[str, re.Pattern[str]] = {
     "mikrotik_routeros": re.compile(r"^(ether\d{1,2}|sfp\d{1,2}|sfp-sfpplus\d{1,2}|sfp28-\d{1,2}|qsfpplus\d{1,2}-\d)$"),
     "juniper_junos": re.compile(r"^(ge|xe|et|mge)-\d{1,2}/\d{1,2}/\d{1,2}$"),
 }
-ID_RE = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+ID_RE = rf"^{INVENTORY_ID}$"  # also what a ticket's `lokasi` and `aplikasi` codes may be (format inventory_id)
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9 ._()/-]{0,78}[A-Za-z0-9.)]$"
-# A secret is only ever named: env:NAME, file:/abs/path, or lab:switches/password|secret.
-SECRET_REF_RE = r"^(env:[A-Z_][A-Z0-9_]*|file:/[^\x00\n]+|lab:switches/(password|secret))$"  # noqa: S105 - a pattern
-LAB_REF_RE = r"^lab:[a-z][a-z0-9-]{0,30}[a-z0-9]$"
-HOST_RE = r"^(lab:[a-z][a-z0-9-]{0,30}[a-z0-9]|[A-Za-z0-9.:-]{1,253})$"
+# A secret is only ever named: env:NAME or file:/abs/path.
+SECRET_REF_RE = r"^(env:[A-Z_][A-Z0-9_]*|file:/[^\x00\n]+)$"  # noqa: S105 - a pattern
+HOST_RE = r"^[A-Za-z0-9.:-]{1,253}$"
 
 
 class KeyedError(ValueError):
@@ -84,19 +83,19 @@ class Device(_Frozen):
     site: str = Field(pattern=ID_RE, description="filled from the enclosing site in the YAML")
     platform: Platform
     role: Role
-    host: str = Field(pattern=HOST_RE, description="address, or lab:<switch> for the running lab's switch")
-    port: int | str = Field(default=22, description="TCP port, or lab:<switch>")
+    host: str = Field(pattern=HOST_RE, description="address or DNS name")
+    port: int = Field(default=22, description="TCP port of its SSH server")
     credentials: Credentials
     trunk_ports: tuple[str, ...] = Field(default=(), description="uplinks that must carry every new VLAN")
 
-    @field_validator("port")
+    @field_validator("port", mode="before")
     @classmethod
-    def _port(cls, value: int | str) -> int | str:
-        if isinstance(value, int):
-            if not 1 <= value <= 65535:
-                raise ValueError("must be 1-65535")
-        elif not re.fullmatch(LAB_REF_RE, value):
-            raise ValueError("must be a port number or lab:<switch>")
+    def _port(cls, value: Any) -> Any:
+        """A number as written, never a string that looks like one (YAML ``"22"`` is a mistake to show)."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be a port number (1-65535)")
+        if not 1 <= value <= 65535:
+            raise ValueError("must be 1-65535")
         return value
 
     @model_validator(mode="after")

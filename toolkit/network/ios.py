@@ -238,7 +238,7 @@ def normalize_ace(text: str) -> str:
                 ["any"] if nxt == "255.255.255.255" else [word, nxt])
             index += 2
             continue
-        if out and out[-1] in ("eq", "neq", "lt", "gt", "range") or (len(out) >= 2 and out[-2] == "range"):
+        if (out and out[-1] in ("eq", "neq", "lt", "gt", "range")) or (len(out) >= 2 and out[-2] == "range"):
             word = str(_PORT_NUMBERS.get(protocol, {}).get(word, word))
         out.append(word)
         index += 1

@@ -21,12 +21,12 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+import spbe_data
 from toolkit.errors import ConfigurationError, InvalidInputError
 from toolkit.network.inventory import PLATFORMS
 from toolkit.network.plan import NetworkChange
-from toolkit.settings import PROJECT_ROOT
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates" / "network"
+TEMPLATES_DIR = spbe_data.data_path("templates", "network")  # the shipped templates (settings.templates_dir's)
 
 
 @functools.lru_cache(maxsize=32)  # compiling the templates was most of a push's client CPU; edits still reload

@@ -2,12 +2,14 @@
 
 SOP 004 step 3 is the *API provider's* approval ("Penyedia API memberikan persetujuan"): a holder of
 the role ``penyedia-api`` for one agency's API must not approve access to another agency's data. The
-register (``inventory/splp_apis.yml``) names each API's providers; `check_provider` is called by the
-service desk when the approval is recorded and again by the issuing action before anything is created.
+register (``settings.splp_register``; the shipped one is ``inventory/splp_apis.yml``) names each API's
+providers; `check_provider` is called by the service desk when the approval is recorded and again by the
+issuing action before anything is created.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,14 +17,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from toolkit.errors import ConfigurationError, NotFoundError, PermissionDeniedError
+from toolkit.catalog.models import Service
+from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError, PermissionDeniedError
 from toolkit.gateway import Gateway, check_gateway_name
 from toolkit.masking import Masker
 from toolkit.registry import Registry
-from toolkit.settings import PROJECT_ROOT, Settings
+from toolkit.settings import Settings
 
-API_FIELD = "api_id"
-DEFAULT_REGISTER = PROJECT_ROOT / "inventory" / "splp_apis.yml"
+RATE_FIELD = "rate_limit_per_menit"
 
 
 class ApiEntry(BaseModel):
@@ -61,19 +63,44 @@ def _load(path: Path, mtime: float) -> ApiRegister:
         raise ConfigurationError(f"SPLP API register {path} is invalid: {exc}") from None
 
 
-def load_register(path: Path = DEFAULT_REGISTER) -> ApiRegister:
+def load_register(path: Path) -> ApiRegister:
+    """The register at ``path`` (``settings.splp_register``), re-read when the file changes."""
     return _load(path, path.stat().st_mtime if path.exists() else 0.0)
 
 
-def check_provider(service_id: str, fields: dict[str, Any], actor: str) -> None:
-    """For an SPLP ticket, only a provider of the requested API may approve; other services pass."""
-    if service_id != "splp":
+def check_provider(service: Service, fields: dict[str, Any], actor: str, *, register: Path) -> None:
+    """Where the catalog scopes approvals to an API's providers (SPLP), only a provider of the requested
+    API may approve; other services pass. The policy checks this when the approval is recorded and when
+    the engine reads it back; the issuing action checks once more before anything is created."""
+    if service.approval_scope is None:
         return
-    api = load_register().get(str(fields.get(API_FIELD, "")))
+    api = load_register(register).get(str(fields.get(service.approval_scope.provider_of_field, "")))
     if actor not in api.providers:
         raise PermissionDeniedError(
             f"only a provider of API '{api.id}' ({api.opd}) may approve this request; {actor} is not one",
             user=actor, api=api.id, providers=list(api.providers))
+
+
+def check_register(service: Service, fields: Mapping[str, Any], *, register: Path) -> None:
+    """Intake for a service scoped to an API (SPLP): the API must be in the register and the quota within
+    that API's limit. The issuing action refuses both, but only after the provider approved; the applicant
+    should hear it when asking."""
+    if service.approval_scope is None:
+        return
+    field = service.approval_scope.provider_of_field
+    api_id = str(fields.get(field, ""))
+    try:
+        api = load_register(register).get(api_id)
+    except NotFoundError:
+        known = ", ".join(a.id for a in load_register(register).apis)
+        raise InvalidInputError(f"{field}: API '{api_id}' tidak terdaftar di SPLP / is not in the SPLP register; "
+                                f"known: {known}", errors=[(field, "not in the SPLP register")]) from None
+    rate = fields.get(RATE_FIELD)
+    if isinstance(rate, int) and rate > api.max_rate_limit_per_minute:
+        raise InvalidInputError(
+            f"{RATE_FIELD}: {rate}/menit melebihi batas {api.max_rate_limit_per_minute}/menit untuk API '{api.id}' / "
+            f"is above the {api.max_rate_limit_per_minute}/min allowed for API '{api.id}'",
+            errors=[(RATE_FIELD, f"at most {api.max_rate_limit_per_minute}")])
 
 
 def gateway_from_settings(settings: Settings, masker: Masker | None = None) -> Gateway:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.audit import AuditLog
+from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
 from toolkit.errors import (
     ConfigurationError,
@@ -32,16 +34,17 @@ from toolkit.errors import (
     ToolkitError,
 )
 from toolkit.gateway import Gateway, GatewayNotFoundError, require_gateway_name
+from toolkit.jobs import event_item
 from toolkit.masking import Masker
+from toolkit.services import Services
 from toolkit.splp.apis import gateway_from_settings, load_register
 from toolkit.splp.issued import IssuedCredential, IssuedStore
+from toolkit.tickets.models import EventKind
 from toolkit.tickets.requests import check_free_text
 
-if TYPE_CHECKING:
-    from toolkit.engine.app import App
-
 log = logging.getLogger("spbe.splp")
-LIFECYCLE_ROLES = frozenset({"koordinator-layanan", "csirt"})
+LIFECYCLE_ROLES = packaged_roles().with_trait(RoleTrait.MANAGES_API_CREDENTIALS)
+PROVIDER_ROLES = packaged_roles().with_trait(RoleTrait.API_PROVIDER)
 API_KEY_SECRET = "api-key"  # noqa: S105 - vault entry names, not secrets
 OAUTH2_SECRET = "oauth2-client-secret"  # noqa: S105
 SYSTEM = "system"
@@ -108,7 +111,7 @@ def revoke_compromised_consumer(gateway: Gateway, audit: AuditLog, consumer: str
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def store_of(app: App) -> IssuedStore:
+def store_of(app: Services) -> IssuedStore:
     return IssuedStore.at(app.settings.state_dir)
 
 
@@ -121,7 +124,7 @@ def _reason(text: str | None) -> str:
     return value
 
 
-def authorise(app: App, actor: str, cred: IssuedCredential, verb: str) -> str:
+def authorise(app: Services, actor: str, cred: IssuedCredential, verb: str) -> str:
     """The provider of the credential's API, the koordinator-layanan or the CSIRT; returns the actor's
     display name. A refusal is audited before it is raised."""
     try:
@@ -132,10 +135,10 @@ def authorise(app: App, actor: str, cred: IssuedCredential, verb: str) -> str:
         if person.roles & LIFECYCLE_ROLES:
             return str(person.name)
         try:
-            providers = load_register().get(cred.api).providers
+            providers = load_register(app.settings.splp_register).get(cred.api).providers
         except NotFoundError:
             providers = ()
-        if "penyedia-api" in person.roles and actor in providers:
+        if person.roles & PROVIDER_ROLES and actor in providers:
             return str(person.name)
     app.audit.append(actor[:64] or "-", f"api.{verb}.refused", cred.ticket_id,
                      {"consumer": cred.consumer, "api": cred.api, "reason": "not_authorised"})
@@ -144,21 +147,18 @@ def authorise(app: App, actor: str, cred: IssuedCredential, verb: str) -> str:
         "a koordinator-layanan or the CSIRT", user=actor, ticket=cred.ticket_id)
 
 
-def _post(app: App, cred: IssuedCredential, event: str, actor: str, key: str, context: dict[str, Any]) -> None:
-    from toolkit.engine.outbox import deliver_due, event_item
-    from toolkit.tickets.models import EventKind
-
+def _post(app: Services, cred: IssuedCredential, event: str, actor: str, key: str, context: dict[str, Any]) -> None:
     text = app.masker(str(app.renderer.render("comments", "kredensial_api", {
         "peristiwa": event, "kredensial": cred.model_dump(), **context})))
     app.queue.add_outbox([event_item(cred.ticket_id, f"{cred.ticket_id}:api-{key}", EventKind.COMMENT, text,
                                      actor=actor, data={"api_lifecycle": event, "consumer": cred.consumer})])
     try:
-        deliver_due(app)
+        app.deliver_outbox()
     except ToolkitError as exc:  # the change stands; the outbox retries the comment later
         log.warning("api %s of %s: comment deferred: %s", event, cred.ticket_id, app.masker(str(exc)))
 
 
-def _end_secrets(app: App, ticket_id: str, actor: str, reason: str) -> None:
+def _end_secrets(app: Services, ticket_id: str, actor: str, reason: str) -> None:
     """Destroy the ticket's stored secrets (the credential is dead at its source)."""
     try:
         vault = app.vault
@@ -169,7 +169,7 @@ def _end_secrets(app: App, ticket_id: str, actor: str, reason: str) -> None:
             vault.revoke(ticket_id, record.name, actor=actor, reason=reason)
 
 
-def _disable_client(app: App, client_id: str | None) -> None:
+def _disable_client(app: Services, client_id: str | None) -> None:
     if client_id:
         try:
             app.identity.disable_client(client_id)
@@ -187,7 +187,7 @@ def _revoke_at_gateway(gateway: Gateway, consumer: str) -> tuple[str, ...]:
 # ------------------------------------------------------------------------------------------ operations
 
 
-def revoke_credential(app: App, ticket_id: str, *, principal: Principal, reason: str | None) -> LifecycleOutcome:
+def revoke_credential(app: Services, ticket_id: str, *, principal: Principal, reason: str | None) -> LifecycleOutcome:
     actor = principal.user
     why = app.masker(_reason(reason))  # malformed input is refused before anything is looked up or audited
     store = store_of(app)
@@ -200,7 +200,7 @@ def revoke_credential(app: App, ticket_id: str, *, principal: Principal, reason:
     revoked = _revoke_at_gateway(gateway, cred.consumer)
     _disable_client(app, cred.oauth2_client)
     _end_secrets(app, ticket_id, actor, f"credential revoked: {why}")
-    ended = store.end(ticket_id, "revoked", actor=actor, reason=why, at=datetime.now(UTC))
+    ended = store.end(ticket_id, "revoked", actor=actor, reason=why, at=app.clock.now())
     app.audit.append(actor, "api.revoke", ticket_id, {
         "consumer": cred.consumer, "api": cred.api, "gateway": gateway.name, "key_ids": list(revoked),
         "oauth2_client": cred.oauth2_client, "reason": why, **principal.audit_data()})
@@ -210,7 +210,8 @@ def revoke_credential(app: App, ticket_id: str, *, principal: Principal, reason:
                             revoked_key_ids=revoked, oauth2_client=cred.oauth2_client, expires_at=ended.expires_at)
 
 
-def revoke_consumer(app: App, consumer: str, *, principal: Principal, reason: str | None) -> list[LifecycleOutcome]:
+def revoke_consumer(app: Services, consumer: str, *, principal: Principal,
+                    reason: str | None) -> list[LifecycleOutcome]:
     """Every credential spbe issued to ``consumer`` (one per ticket), revoked."""
     consumer = require_gateway_name(consumer, "consumer")
     _reason(reason)
@@ -220,7 +221,7 @@ def revoke_consumer(app: App, consumer: str, *, principal: Principal, reason: st
     return [revoke_credential(app, c.ticket_id, principal=principal, reason=reason) for c in found]
 
 
-def rotate_credential(app: App, ticket_id: str, *, principal: Principal, reason: str | None) -> LifecycleOutcome:
+def rotate_credential(app: Services, ticket_id: str, *, principal: Principal, reason: str | None) -> LifecycleOutcome:
     """A new secret at the gateway (same ACL and quota), the old one refused from now on; the new one
     goes to the vault for the ticket's applicant to reveal once. The validity period stays as long as
     it was, counted from now."""
@@ -231,7 +232,7 @@ def rotate_credential(app: App, ticket_id: str, *, principal: Principal, reason:
     store = store_of(app)
     cred = store.get(ticket_id)
     name = authorise(app, actor, cred, "rotate")
-    now = datetime.now(UTC)
+    now = app.clock.now()
     if cred.status_at(now) != "active":
         raise ConflictError(f"the credential of {ticket_id} is {cred.status_at(now)}: it cannot be rotated; "
                             "a new SPLP request issues a new one", ticket=ticket_id)
@@ -264,10 +265,10 @@ def rotate_credential(app: App, ticket_id: str, *, principal: Principal, reason:
                             expires_at=expires, oauth2_client=cred.oauth2_client)
 
 
-def expire_due(app: App, now: datetime | None = None) -> list[LifecycleOutcome]:
+def expire_due(app: Services, now: datetime | None = None) -> list[LifecycleOutcome]:
     """Revoke every active credential past its expiry date, once (rows are claimed atomically); a
     credential whose revocation fails is given back to the next sweep and reported with its error."""
-    now = now or datetime.now(UTC)
+    now = now or app.clock.now()
     store = store_of(app)
     due = store.claim_due(now)
     if not due:
@@ -288,13 +289,13 @@ def expire_due(app: App, now: datetime | None = None) -> list[LifecycleOutcome]:
         except ToolkitError as exc:
             store.release(cred.ticket_id)
             message = app.masker(str(exc))
-            app.audit.append(SYSTEM, "api.expire.failed", cred.ticket_id, {"consumer": cred.consumer,
+            app.audit.append(SYSTEM, "api.expire.failed", cred.ticket_id, {"auth": "engine", "consumer": cred.consumer,
                                                                            "error": message})
             outcomes.append(LifecycleOutcome(ticket_id=cred.ticket_id, event="expired", consumer=cred.consumer,
                                              api=cred.api, changed=False, error=message))
             continue
         store.end(cred.ticket_id, "expired", actor=SYSTEM, reason=reason, at=now)
-        app.audit.append(SYSTEM, "api.expire", cred.ticket_id, {
+        app.audit.append(SYSTEM, "api.expire", cred.ticket_id, {"auth": "engine",
             "consumer": cred.consumer, "api": cred.api, "gateway": gateway.name, "key_ids": list(revoked),
             "expires_at": cred.expires_at.isoformat(), "oauth2_client": cred.oauth2_client})
         _post(app, cred, "kedaluwarsa", SYSTEM, f"expired:{cred.key_id}", {
@@ -305,12 +306,12 @@ def expire_due(app: App, now: datetime | None = None) -> list[LifecycleOutcome]:
     return outcomes
 
 
-def listing(app: App, status: str | None = None, now: datetime | None = None,
+def listing(app: Services, status: str | None = None, now: datetime | None = None,
             live: bool = False) -> list[dict[str, Any]]:
     """`spbe api list`: the register, with the status a person should see (masked key only). ``live``
     also asks the gateway whether each key is still active there: a key revoked outside spbe (by CSIRT
     containment, or by hand) then shows as revoked, with ``gateway_active`` False."""
-    now = now or datetime.now(UTC)
+    now = now or app.clock.now()
     active_at_gateway: dict[str, set[str]] | None = None
     if live:
         gateway = gateway_from_settings(app.settings, app.masker)

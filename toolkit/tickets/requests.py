@@ -7,15 +7,50 @@ checked before it can reach a playbook, a template or a device CLI. The complete
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 
+from toolkit.catalog.formats import FORMATS
 from toolkit.errors import IncompleteRequestError, InvalidInputError
 from toolkit.tickets.field_types import MAX_REASON, python_type, text_type
 
 MAX_RAW_FIELD_CHARS = 10_000
+_MAX_FORMATTED_CHARS = 253  # what a host name may be; the format's own pattern is usually much shorter
+
+
+def _format_check(name: str) -> Callable[[str], str]:
+    fmt = FORMATS[name]
+
+    def check(value: str) -> str:
+        try:
+            return fmt.check(value)
+        except ValueError as exc:  # the format's own bilingual rule, without pydantic's "Value error, "
+            raise PydanticCustomError("field_format", str(exc).replace("{", "(").replace("}", ")")) from None
+
+    return check
+
+
+def field_annotation(spec: Any) -> Any:
+    """The intake type of a catalog field. A field with a ``format`` is held to that format's rule,
+    the one its playbook, template or gateway applies, instead of its type's looser generic check."""
+    if spec.format is None:
+        return python_type(spec)
+    fmt = FORMATS[spec.format]
+    if fmt.pattern is None:  # a rule on top of the type's own parsing (a CIDR that must be a private LAN)
+        return Annotated[python_type(spec), AfterValidator(_format_check(spec.format))]
+    limit = spec.effective_max_length or _MAX_FORMATTED_CHARS
+    return Annotated[str, StringConstraints(max_length=limit), AfterValidator(_format_check(spec.format))]
 
 
 _MODELS: dict[int, tuple[Any, type[BaseModel]]] = {}
@@ -28,7 +63,7 @@ def request_model(service: Any) -> type[BaseModel]:
         return cached[1]
     definitions: dict[str, Any] = {}
     for spec in service.requirements.fields:
-        annotation = python_type(spec)
+        annotation = field_annotation(spec)
         if spec.required:
             definitions[spec.name] = (annotation, ...)
         else:
@@ -52,6 +87,13 @@ def _missing_required(service: Any, raw: Mapping[str, Any], attachment_names: It
         if att.required and att.name not in have:
             missing.append(f"attachment '{att.name}' ({att.label})")
     return missing
+
+
+def _missing_conditional(service: Any, cleaned: Mapping[str, Any]) -> list[str]:
+    return [f"field '{spec.name}' ({spec.label}), wajib bila / required when {spec.required_when.describe()}"
+            for spec in service.requirements.fields
+            if spec.required_when is not None and spec.required_when.matches(cleaned)
+            and cleaned.get(spec.name) is None]
 
 
 def validate_request(
@@ -86,12 +128,20 @@ def validate_request(
         model = request_model(service).model_validate(cleaned)
     except ValidationError as exc:
         errors = [
-            (".".join(str(p) for p in err["loc"]) or "request", err["msg"]) for err in exc.errors(include_url=False)
+            (".".join(str(p) for p in err["loc"]) or "request", err["msg"].removeprefix("Value error, "))
+            for err in exc.errors(include_url=False)
         ]
         raise InvalidInputError(
-            "invalid field(s): " + "; ".join(f"{field}: {msg}" for field, msg in errors), errors=errors
+            "isian tidak valid / invalid field(s): " + "; ".join(f"{field}: {msg}" for field, msg in errors),
+            errors=errors,
         ) from None
-    return model.model_dump(mode="json")
+    values = model.model_dump(mode="json")
+    missing = _missing_conditional(service, values)
+    if missing:
+        raise IncompleteRequestError(
+            "permohonan belum lengkap / request incomplete; missing: " + "; ".join(missing), missing=missing
+        )
+    return values
 
 
 def validate_attachments(service: Any, uploads: Iterable[Any]) -> None:

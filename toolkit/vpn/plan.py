@@ -23,13 +23,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from toolkit.catalog.formats import private_lan_problem
 from toolkit.vpn.keys import KEY_NAME_RE, WG_KEY_RE
 
 SITE_NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
 HOST_RE = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
 TICKET_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 INTERFACE_RE = re.compile(r"wg[0-9]{1,3}")
-MIN_LAN_PREFIX = 16
 
 
 def _full(pattern: re.Pattern[str], what: str) -> AfterValidator:
@@ -42,10 +42,10 @@ def _full(pattern: re.Pattern[str], what: str) -> AfterValidator:
 
 
 def _lan(network: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
-    if network.prefixlen < MIN_LAN_PREFIX:
-        raise ValueError(f"{network} is larger than a /{MIN_LAN_PREFIX}; refusing to route it through a tunnel")
-    if not network.is_private or network.is_loopback or network.is_link_local or network.is_multicast:
-        raise ValueError(f"{network} is not private unicast address space")
+    # The rule intake applied to the ticket's vpn_subnet_lan (format private_lan), so it cannot refuse it here.
+    problem = private_lan_problem(str(network))
+    if problem:
+        raise ValueError(problem)
     return network
 
 

@@ -3,7 +3,7 @@
 Express Gateway runs for real (the lab's `GatewayLab`, started once per session on loopback); Kong and
 WSO2 API Manager cannot run here, so their adapters meet the fakes in ``fakes/`` (faithful to each
 product's documented API, see their docstrings). Every gateway fronts the same provider backend
-(`toolkit.lab.gateway_backend`), so a call through any of the three reaches the same JSON.
+(`lab.gateway_backend`), so a call through any of the three reaches the same JSON.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from werkzeug.wrappers import Request, Response
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
 from integrations.gateway.kong import KongAdapter
 from integrations.gateway.wso2 import Wso2Adapter
+from lab import rootfs
+from lab.gateway import GatewayLab, GatewayLabState
+from lab.gateway_backend import application
 from tests.fixtures.lab import test_lab_name
 from tests.integrations.gateway.fakes._server import Listener
 from tests.integrations.gateway.fakes.kong_fake import KongFake
 from tests.integrations.gateway.fakes.wso2_fake import Wso2Fake
 from toolkit.gateway import Credential, Gateway, GatewayAuthError
-from toolkit.lab import rootfs
-from toolkit.lab.gateway import GatewayLab, GatewayLabState
-from toolkit.lab.gateway_backend import application
 from toolkit.settings import Settings, load_settings
 
 API = "kependudukan"

@@ -136,3 +136,16 @@ def test_the_secret_never_shows_in_a_repr_or_dump(harness: Harness) -> None:
     secret = cred.secret.get_secret_value()
     assert secret not in repr(cred) and secret not in cred.model_dump_json()
     assert cred.masked.endswith(secret[-4:]) and secret not in cred.masked
+
+
+def test_a_consumer_the_gateway_does_not_have_is_not_found(harness: Harness) -> None:
+    """Nothing is created on the way: a credential, an ACL or a rotation for a consumer that does not exist
+    is `GatewayNotFoundError` (the SPLP lifecycle and containment rely on it), and it is still absent after."""
+    gw, name = harness.gateway, unique("hilang")
+    assert gw.get_consumer(name) is None
+    for call in (lambda: gw.issue_key_credential(name), lambda: gw.rotate(name), lambda: gw.revoke(name),
+                 lambda: gw.restrict_to_api(name, API)):
+        with pytest.raises(GatewayNotFoundError):
+            call()
+    assert gw.get_consumer(name) is None and name not in [c.consumer.name for c in gw.list_consumers()]
+

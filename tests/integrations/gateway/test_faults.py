@@ -13,14 +13,15 @@ import pytest
 from integrations.gateway.express_gateway import ExpressGatewayAdapter
 from integrations.gateway.kong import KongAdapter
 from integrations.gateway.wso2 import Wso2Adapter
+from lab.procs import free_port
 from tests.integrations.gateway.conftest import API, KONG_TOKEN, WSO2_PASSWORD, Harness, unique
+from toolkit.errors import ConfigurationError
 from toolkit.gateway import (
     GatewayAuthError,
     GatewayConflictError,
     GatewayRequestError,
     GatewayUnavailableError,
 )
-from toolkit.lab.procs import free_port
 from toolkit.settings import load_settings
 
 ISSUE_PATH = {"kong": r"/consumers/[^/]+/key-auth$", "wso2": r"/generate-keys$"}
@@ -157,3 +158,12 @@ def test_kong_rate_limit_update_patches_the_same_plugin(faked: Harness) -> None:
     assert first.policy == second.policy
     info = next(c for c in faked.gateway.list_consumers() if c.consumer.name == name)
     assert [r.per_minute for r in info.rate_limits] == [20]
+
+
+def test_express_gateway_has_no_default_urls(tmp_path: Path) -> None:
+    """No lab to fall back on: a deployment names its gateway, or the adapter says which options are missing."""
+    settings = load_settings(state_dir=tmp_path)
+    with pytest.raises(ConfigurationError, match="admin_url and proxy_url"):
+        ExpressGatewayAdapter(settings)
+    with pytest.raises(ConfigurationError, match=r"needs gateway\.options proxy_url"):
+        ExpressGatewayAdapter(settings, admin_url="http://127.0.0.1:9")

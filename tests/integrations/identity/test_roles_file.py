@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+import spbe_data
 from integrations.identity.roles_file import KNOWN_ROLES, RolesFileDirectory
-from toolkit.directory import Directory
-from toolkit.errors import ConfigurationError, NotFoundError
-from toolkit.settings import PROJECT_ROOT, Settings
+from toolkit.errors import ConfigurationError
+from toolkit.settings import Settings
 
 GOOD = """
 people:
@@ -24,18 +24,8 @@ def _directory(tmp_path: Path, text: str) -> RolesFileDirectory:
     return RolesFileDirectory(settings=Settings(state_dir=tmp_path), path=str(path))
 
 
-def test_loads_people_and_roles(tmp_path: Path) -> None:
-    directory = _directory(tmp_path, GOOD)
-    assert isinstance(directory, Directory)
-    andi = directory.person("andi")
-    assert andi.has_role("pemohon") and not andi.has_role("kepala-dinas") and andi.opd == "Dinas Kesehatan"
-    assert [p.username for p in directory.people_with_role("koordinator-layanan")] == ["sari"]
-    assert directory.people_with_role("csirt") == []
-
-
-def test_unknown_person_is_not_found(tmp_path: Path) -> None:
-    with pytest.raises(NotFoundError):
-        _directory(tmp_path, GOOD).person("mallory")
+# Loading people and roles, an unknown person, people_with_role: the Directory contract suite
+# (tests/contracts/test_directory.py) checks them on this directory and on Keycloak's alike.
 
 
 @pytest.mark.parametrize(
@@ -81,7 +71,7 @@ REQUIRED = {
 
 def test_the_shipped_roles_file_loads_with_the_people_others_rely_on(tmp_path: Path) -> None:
     directory = RolesFileDirectory(settings=Settings(state_dir=tmp_path))
-    assert directory.path == PROJECT_ROOT / "inventory" / "roles.yml"
+    assert directory.path == spbe_data.data_path("inventory", "roles.yml")
     for username, roles in REQUIRED.items():
         assert directory.person(username).roles == roles, username
     assert directory.person("andi").opd == "Dinas Kesehatan"

@@ -1,0 +1,200 @@
+"""The `JobQueue` contract on every implementation (conftest.job_queue), with the queue's clock moved by the test:
+one job per idempotency key, leases that another worker reclaims (re-run when idempotent, failed otherwise),
+fencing by the lease token, a release that does not count as an attempt, and an outbox that delivers each
+dedupe key once, in order, when due."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from tests.support.clock import ManualClock
+from toolkit.errors import ConflictError, NotFoundError
+from toolkit.jobs import Job, JobQueue, JobSpec, JobState, OutboxItem, event_item
+from toolkit.tickets.models import EventKind
+
+LEASE = 30.0  # seconds of the queue's clock; the tests move it, they never wait for it
+
+
+def _spec(step: str = "instalasi-server", *, idempotent: bool = True, ticket: str = "T-1",
+          max_attempts: int = 3) -> JobSpec:
+    return JobSpec(ticket_id=ticket, step_id=step, action="ansible.provision_server", idempotent=idempotent,
+                   idempotency_key=f"{ticket}:{step}", plan={"host": "pd-app-01"}, max_attempts=max_attempts)
+
+
+def _claimed(queue: JobQueue, spec: JobSpec, worker: str = "w1") -> Job:
+    queue.enqueue(spec)
+    job = queue.claim(worker, LEASE)
+    assert job is not None and job.state == JobState.RUNNING and job.lease_token
+    return job
+
+
+def test_it_is_a_job_queue(job_queue: JobQueue) -> None:
+    assert isinstance(job_queue, JobQueue)
+
+
+def test_one_job_per_idempotency_key(job_queue: JobQueue) -> None:
+    job, created = job_queue.enqueue(_spec())
+    again, created_again = job_queue.enqueue(_spec())
+    assert created and not created_again and again.id == job.id
+    assert job.state == JobState.QUEUED and job.attempt == 0
+    assert [j.id for j in job_queue.list_jobs(ticket_id="T-1")] == [job.id]
+
+
+def test_duplicate_deliveries_from_many_threads_make_one_job(job_queue: JobQueue) -> None:
+    created: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def deliver() -> None:
+        barrier.wait()
+        created.append(job_queue.enqueue(_spec())[1])
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(created) == [False] * 7 + [True]
+    assert len(job_queue.list_jobs()) == 1
+
+
+def test_a_claimed_job_is_not_claimed_twice(job_queue: JobQueue) -> None:
+    job = _claimed(job_queue, _spec())
+    assert job.attempt == 1 and job.worker == "w1"
+    assert job_queue.claim("w2", LEASE) is None
+
+
+def test_claim_can_be_narrowed_to_a_ticket(job_queue: JobQueue) -> None:
+    job_queue.enqueue(_spec(ticket="T-1"))
+    job_queue.enqueue(_spec(ticket="T-2"))
+    job = job_queue.claim("w1", LEASE, ticket_id="T-2")
+    assert job is not None and job.ticket_id == "T-2"
+
+
+def test_an_expired_idempotent_job_is_reclaimed_and_run_again(job_queue: JobQueue, clock: ManualClock) -> None:
+    job = _claimed(job_queue, _spec())
+    assert job_queue.reclaim_expired() == []  # the lease still runs
+    assert job.lease_until is not None
+    clock.move_past(job.lease_until)
+    [reclaimed] = job_queue.reclaim_expired()
+    assert reclaimed.state == JobState.QUEUED and [h["event"] for h in reclaimed.history] == ["lease_expired"]
+    again = job_queue.claim("w2", LEASE)
+    assert again is not None and again.id == job.id and again.attempt == 2 and again.lease_token != job.lease_token
+
+
+def test_an_expired_job_that_is_not_idempotent_is_failed_and_told(job_queue: JobQueue, clock: ManualClock) -> None:
+    job = _claimed(job_queue, _spec(idempotent=False))
+    assert job.lease_until is not None
+    clock.move_past(job.lease_until)
+
+    def notice(failed: Job) -> list[OutboxItem]:
+        return [event_item(failed.ticket_id, f"failed:{failed.id}", EventKind.STEP_FAILED, "Langkah gagal.")]
+
+    [failed] = job_queue.reclaim_expired(on_failed=notice)
+    assert failed.state == JobState.FAILED and failed.error
+    assert job_queue.claim("w2", LEASE) is None  # never run twice on its own
+    assert [p.item.dedupe_key for p in job_queue.outbox_due(clock.now())] == [f"failed:{job.id}"]
+
+
+def test_attempts_run_out(job_queue: JobQueue, clock: ManualClock) -> None:
+    job_queue.enqueue(_spec(max_attempts=1))
+    job = job_queue.claim("w1", LEASE)
+    assert job is not None and job.lease_until is not None
+    clock.move_past(job.lease_until)
+    [failed] = job_queue.reclaim_expired()
+    assert failed.state == JobState.FAILED
+
+
+def test_a_heartbeat_keeps_the_lease_and_a_lost_lease_fences_the_old_worker(
+        job_queue: JobQueue, clock: ManualClock) -> None:
+    job = _claimed(job_queue, _spec())
+    assert job.lease_token is not None
+    clock.advance(timedelta(seconds=LEASE / 2))
+    assert job_queue.heartbeat(job.id, job.lease_token, LEASE)
+    clock.advance(timedelta(seconds=LEASE * 0.75))  # past the first lease, within the renewed one
+    assert job_queue.reclaim_expired() == []
+    clock.advance(timedelta(seconds=LEASE))
+    assert len(job_queue.reclaim_expired()) == 1
+    taken = job_queue.claim("w2", LEASE)
+    assert taken is not None
+    # The first worker comes back: every write with its old token is refused.
+    assert not job_queue.heartbeat(job.id, job.lease_token, LEASE)
+    assert not job_queue.finish(job.id, job.lease_token, JobState.SUCCEEDED, {}, None, [])
+    assert not job_queue.release(job.id, job.lease_token, 0, "late")
+    assert job_queue.get(job.id).state == JobState.RUNNING and job_queue.get(job.id).worker == "w2"
+
+
+def test_finish_records_the_result_and_queues_the_outbox_together(job_queue: JobQueue, clock: ManualClock) -> None:
+    job = _claimed(job_queue, _spec())
+    assert job.lease_token is not None
+    items = [event_item("T-1", "T-1:done", EventKind.STEP_COMPLETED, "Selesai.")]
+    assert job_queue.finish(job.id, job.lease_token, JobState.SUCCEEDED, {"changed": 1}, None, items)
+    done = job_queue.get(job.id)
+    assert done.state == JobState.SUCCEEDED and done.result == {"changed": 1} and done.lease_token is None
+    assert job_queue.step_results("T-1")["instalasi-server"].id == job.id
+    assert job_queue.outbox_pending_count("T-1") == 1
+    assert not job_queue.finish(job.id, job.lease_token, JobState.FAILED, None, "again", items)  # once only
+
+
+def test_a_release_gives_the_job_back_after_the_delay_without_counting(job_queue: JobQueue,
+                                                                       clock: ManualClock) -> None:
+    job = _claimed(job_queue, _spec())
+    assert job.lease_token is not None
+    assert job_queue.release(job.id, job.lease_token, 60, "ticket system unreachable")
+    assert job_queue.claim("w2", LEASE) is None  # not before the delay
+    clock.advance(timedelta(seconds=61))
+    again = job_queue.claim("w2", LEASE)
+    assert again is not None and again.attempt == 1  # the released attempt did not count
+
+
+def test_cancel_and_retry(job_queue: JobQueue) -> None:
+    queued, _ = job_queue.enqueue(_spec("a"))
+    assert job_queue.cancel(queued.id).state == JobState.CANCELED
+    with pytest.raises(ConflictError):
+        job_queue.cancel(queued.id)
+    retried = job_queue.retry(queued.id)
+    assert retried.state == JobState.QUEUED
+    with pytest.raises(ConflictError):
+        job_queue.retry(queued.id)  # only failed or canceled jobs
+    running = _claimed(job_queue, _spec("b"))
+    assert job_queue.cancel(running.id).cancel_requested  # a running job is asked to stop, not killed
+
+
+def test_unknown_jobs_are_not_found(job_queue: JobQueue) -> None:
+    for call in (job_queue.get, job_queue.cancel, job_queue.retry):
+        with pytest.raises(NotFoundError):
+            call(999_999)
+
+
+def test_logs_are_appended_in_order_and_read_from_a_cursor(job_queue: JobQueue) -> None:
+    job, _ = job_queue.enqueue(_spec())
+    job_queue.append_log(job.id, ["satu", "dua"])
+    job_queue.append_log(job.id, ["tiga"])
+    lines = job_queue.logs(job.id)
+    assert [line for _, line in lines] == ["satu", "dua", "tiga"]
+    assert job_queue.logs(job.id, after=lines[1][0]) == [lines[2]]
+
+
+def test_the_outbox_keeps_one_item_per_dedupe_key_in_order_until_delivered(job_queue: JobQueue,
+                                                                          clock: ManualClock) -> None:
+    first = event_item("T-1", "k1", EventKind.COMMENT, "pertama")
+    job_queue.add_outbox([first, event_item("T-1", "k2", EventKind.COMMENT, "kedua")])
+    job_queue.add_outbox([first])  # a replay
+    due = job_queue.outbox_due(clock.now())
+    assert [p.item.dedupe_key for p in due] == ["k1", "k2"] and due[0].item == first
+    job_queue.outbox_retry_later(due[0].id, "ticket system down", clock.now() + timedelta(seconds=10))
+    assert [p.item.dedupe_key for p in job_queue.outbox_due(clock.now())] == ["k2"]
+    job_queue.outbox_delivered(due[1].id)
+    clock.advance(timedelta(seconds=11))
+    [again] = job_queue.outbox_due(clock.now())
+    assert again.item.dedupe_key == "k1" and again.attempts == 1 and again.last_error == "ticket system down"
+    job_queue.outbox_delivered(again.id)
+    assert job_queue.outbox_pending_count() == 0 and job_queue.outbox_due(clock.now()) == []
+
+
+def test_cursors_are_kept(job_queue: JobQueue) -> None:
+    assert job_queue.get_cursor("trigger") == 0
+    job_queue.set_cursor("trigger", 42)
+    assert job_queue.get_cursor("trigger") == 42

@@ -1,0 +1,97 @@
+"""What an audit entry is and how its MAC is computed; no storage here.
+
+An entry's ``hash`` is HMAC-SHA256, under the chain key derived from the audit key, of the
+canonical JSON (sorted keys, no whitespace, UTF-8) of all its other fields, including the previous
+entry's hash (`GENESIS` for the first). Without the key nobody can produce a valid entry, so an
+edited, inserted or re-hashed entry (plain SHA-256 or a wrong key) fails on its own MAC, and a
+removed one breaks the next link.
+
+``key=None`` gives the older unkeyed form (plain SHA-256): kept for the evidence ledger, whose
+bundles carry their own manifests, and for reading chains written before the key existed. The
+audit log proper is always keyed (`toolkit.audit.factory`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretBytes, SecretStr
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from toolkit.audit.keys import AuditKey
+from toolkit.errors import InvalidInputError
+
+GENESIS = "0" * 64
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    ticket_id: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditProblem(BaseModel):
+    """``seq`` is the chain position concerned, None when the problem is not one entry's.
+    ``where`` says which record disagrees: chain, anchor, key, checkpoint (the file) or ticket."""
+
+    model_config = ConfigDict(frozen=True)
+    seq: int | None
+    problem: str
+    where: str = "chain"
+    ticket_id: str | None = None
+
+
+class AuditVerification(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    ok: bool
+    entries: int
+    problems: list[AuditProblem]
+    checkpoints: int = 0
+    decisions: int = 0
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def entry_hash(seq: int, at: str, actor: str, action: str, ticket_id: str | None,
+               data: Any, prev_hash: str, *, key: AuditKey | None) -> str:
+    """The hash an entry must carry; ``at`` is the exact stored ISO text, not a re-rendering.
+    ``key`` is required by name so that an unkeyed hash is always a visible choice."""
+    body = canonical({"seq": seq, "at": at, "actor": actor, "action": action, "ticket_id": ticket_id,
+                      "data": data, "prev_hash": prev_hash}).encode("utf-8")
+    return key.chain_mac(body) if key is not None else hashlib.sha256(body).hexdigest()
+
+
+def _refuse_secrets(value: Any, where: str) -> None:
+    if isinstance(value, SecretStr | SecretBytes):
+        raise InvalidInputError(f"audit data {where} is a secret; mask it before logging",
+                                errors=[(where, "secret value")])
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _refuse_secrets(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            _refuse_secrets(item, f"{where}[{index}]")
+
+
+def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn ``data`` into the plain JSON value that is stored and hashed, so that verifying from
+    the stored text later reproduces the same hash."""
+    _refuse_secrets(data, "data")
+    try:
+        normalised = json.loads(canonical(to_jsonable_python(dict(data))))
+    except (PydanticSerializationError, ValueError, TypeError) as exc:
+        raise InvalidInputError(f"audit data is not JSON-serialisable: {exc}",
+                                errors=[("data", "not JSON")]) from None
+    return normalised  # type: ignore[no-any-return]

@@ -1,0 +1,80 @@
+"""What a use case may ask of the composition root, as a `typing.Protocol`.
+
+Containment, the SPLP credential lifecycle, evidence collection, escalation and the outbox work on the
+wired ports (ticket system, job queue, directory, identity provider, vault, audit log...). They are given
+them through this protocol instead of importing `toolkit.engine.app.App`: the engine imports the actions
+and the actions reach these use cases, so an import of the engine from below would close a circle.
+`App` satisfies it structurally; mypy checks that where an `App` is passed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # annotations only (PEP 563): no runtime import of the heavier modules
+    from toolkit.audit import AuditLog
+    from toolkit.catalog.models import Catalog
+    from toolkit.clock import Clock
+    from toolkit.directory import Directory
+    from toolkit.documents import TemplateRenderer
+    from toolkit.domain.policy import Policy
+    from toolkit.identity_provider import IdentityProvider
+    from toolkit.jobs import JobQueue
+    from toolkit.masking import Masker
+    from toolkit.settings import Settings
+    from toolkit.tickets.port import TicketSystem
+    from toolkit.vault import SecretVault
+
+
+class Services(Protocol):
+    """The collaborators of one process, built once from the settings (see `App` for how each is made)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def masker(self) -> Masker: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def tickets(self) -> TicketSystem: ...
+
+    @property
+    def queue(self) -> JobQueue: ...
+
+    @property
+    def directory(self) -> Directory: ...
+
+    @property
+    def identity(self) -> IdentityProvider:
+        """A `ConfigurationError` when no identity provider is configured."""
+        ...
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def vault(self) -> SecretVault:
+        """A `ConfigurationError` without a vault key."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def renderer(self) -> TemplateRenderer: ...
+
+    def artifacts_dir(self, ticket_id: str) -> Path:
+        """The ticket's private working directory (documents, playbook runs, evidence archives)."""
+        ...
+
+    def deliver_outbox(self) -> tuple[int, int]:
+        """Deliver the outbox items due now: (delivered, deferred). A use case that queued a ticket comment
+        calls it so the comment shows at once when the ticket system is up; the outbox retries otherwise."""
+        ...
