@@ -125,7 +125,7 @@ class AllocationFacts(ActionFacts):
 class AllocateAction(BaseAction):
     """Takes what the real actions take when they run, through the same allocators and keys (ticket,
     step): a pool host (None once the pool is empty), a VLAN, subnet and access port at the lab's
-    ``dinkes`` site, and a tunnel slot on the DC gateway. ``jeda_detik`` keeps the job running a
+    ``dinkes`` site (its sites on stand-in switches), and a tunnel slot on the DC gateway. ``jeda_detik`` keeps the job running a
     while after, so two `spbe serve` processes share the tickets out."""
 
     name = "test.allocate"
@@ -137,9 +137,9 @@ class AllocateAction(BaseAction):
     def execute(self, ctx: ActionContext, plan: ActionPlan, run: RunContext) -> ActionResult:
         import ipaddress
 
+        from tests.network.netlab import lab_sites
         from toolkit.actions.pusat_data import HostNeed, allocate_pool_host
         from toolkit.errors import ConflictError
-        from toolkit.network import load_inventory
         from toolkit.network.allocation import DeviceObservation, SegmentAllocator, SiteObservation
         from toolkit.vpn.inventory import TunnelSlots, dc_gateway
 
@@ -150,7 +150,7 @@ class AllocateAction(BaseAction):
             host = None
         observed = SiteObservation(site="dinkes", devices=(DeviceObservation(device="sw-dinkes-01", vlans=(1,)),))
         with SegmentAllocator(settings.state_dir / "network_allocations.db") as segments:
-            segment = segments.allocate(ticket, load_inventory(settings.network.inventory), observed, users=4)
+            segment = segments.allocate(ticket, lab_sites(), observed, users=4)
         lan = ipaddress.IPv4Network(f"192.168.{int(ticket.rsplit('-', 1)[1])}.0/24")
         with TunnelSlots(settings.state_dir / "vpn_tunnels.db") as slots:
             slot = slots.allocate(ticket, dc_gateway(settings.effective_inventory()), lan, step)
