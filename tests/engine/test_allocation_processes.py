@@ -8,8 +8,10 @@ worker thread) runs the ticket; and a ticket's allocations are its own on every 
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -41,39 +43,68 @@ def _catalog(tmp_path: Path) -> Path:
     return catalog
 
 
+class _Serve:
+    """`spbe serve` in a subprocess, its log read as it comes (to know when it is up, and to show it)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(spbe_argv("serve", "--workers", "2", "--duration", "90"), env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def up(self) -> bool:
+        assert self.proc.poll() is None, "\n".join(self.lines[-20:])
+        return any("worker(s)" in line for line in self.lines)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+        self._reader.join(timeout=10)
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+
+
+def _wait(until: Callable[[], bool], what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not until():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
 def test_two_serve_processes_never_allocate_the_same_thing_twice(tmp_path: Path) -> None:
     state_dir, catalog, inventory = tmp_path / "state", _catalog(tmp_path), tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump(INVENTORY), encoding="utf-8")
     actions = (*TEST_ACTIONS, "tests.support.actions:ALLOCATOR")
     app = App(load_settings(state_dir=state_dir, catalog_dir=catalog, inventory=inventory, extra_actions=actions))
-    tickets = []
-    for _ in range(TICKETS):
-        ticket = desk.open_ticket(app, "uji-mesin", as_lab("andi"), "Uji alokasi",
-                                  {"instansi": "Dinas Uji", "jeda_detik": 1}, [])
-        desk.check(app, ticket.id, as_lab("sari"))
-        desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
-        tickets.append(ticket.id)
     env = engine_env(state_dir, SPBE_CATALOG_DIR=str(catalog), SPBE_INVENTORY=str(inventory),
                      SPBE_EXTRA_ACTIONS='["' + '","'.join(actions) + '"]')
-    procs = [subprocess.Popen(spbe_argv("serve", "--workers", "2", "--duration", "60"), env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    servers = [_Serve(env) for _ in range(2)]
+    tickets: list[str] = []
 
     def allocated() -> list[dict[str, object]]:
         jobs = [j for t in tickets for j in app.queue.list_jobs(ticket_id=t) if j.step_id == "aksi-pertama"]
+        failed = [j.error for j in jobs if j.state == JobState.FAILED]
+        assert not failed, failed
         return [j.result["facts"] for j in jobs if j.state == JobState.SUCCEEDED and j.result]
 
     try:
-        deadline = time.monotonic() + 90
-        while len(allocated()) < TICKETS:
-            for p in procs:
-                assert p.poll() is None, p.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, [j.error for t in tickets for j in app.queue.list_jobs(ticket_id=t)]
-            time.sleep(0.2)
+        _wait(lambda: all(s.up() for s in servers), "both spbe serve processes start")  # then the work comes in
+        for _ in range(TICKETS):
+            ticket = desk.open_ticket(app, "uji-mesin", as_lab("andi"), "Uji alokasi",
+                                      {"instansi": "Dinas Uji", "jeda_detik": 1}, [])
+            desk.check(app, ticket.id, as_lab("sari"))
+            desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
+            tickets.append(ticket.id)
+        _wait(lambda: len(allocated()) == TICKETS and all(s.up() for s in servers), "every ticket allocated")
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=60)
-            p.stderr.close()  # type: ignore[union-attr]
+        for server in servers:
+            server.stop()
     facts = allocated()
     assert len({f["pid"] for f in facts}) == 2, "both processes took part"
     hosts = [f["host"] for f in facts if f["host"] is not None]

@@ -125,8 +125,8 @@ class AllocationFacts(ActionFacts):
 class AllocateAction(BaseAction):
     """Takes what the real actions take when they run, through the same allocators and keys (ticket,
     step): a pool host (None once the pool is empty), a VLAN, subnet and access port at the lab's
-    ``dinkes`` site (its sites on stand-in switches), and a tunnel slot on the DC gateway. ``jeda_detik`` keeps the job running a
-    while after, so two `spbe serve` processes share the tickets out."""
+    ``dinkes`` site (its sites on stand-in switches), and a tunnel slot on the DC gateway.
+    ``jeda_detik`` keeps the job running a while after, so two `spbe serve` processes share the tickets."""
 
     name = "test.allocate"
     Facts = AllocationFacts
