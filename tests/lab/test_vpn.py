@@ -142,6 +142,7 @@ def test_the_action_brings_the_tunnel_up_and_traffic_passes_only_through_it(
     finally:
         server.kill()
         server.wait()
+        server.stdout.close()  # type: ignore[union-attr]
     after = _transfer(vpn.site_gateway, interface)
     assert after[0] > before[0] and after[1] > before[1], "the traffic went through the tunnel"
     routes = _on(vpn.site_gateway, "ip", "route", "get", vpn.dc_server, "from", vpn.site_lan_gateway).stdout
