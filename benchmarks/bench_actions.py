@@ -19,7 +19,7 @@ class TrivialPlaybookAction(AnsiblePlaybookAction):
     def target(self, ctx: ActionContext) -> tuple[str, str]:
         return "localhost", "127.0.0.1"
 
-    def variables(self, ctx: ActionContext, host: str, address: str) -> dict[str, Any]:
+    def variables(self, ctx: ActionContext, host: str | None) -> dict[str, Any]:
         return {}
 
 

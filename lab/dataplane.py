@@ -26,7 +26,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from lab import netns
-from lab.procs import pythonpath
+from lab.procs import keep, pythonpath
 from toolkit.errors import ConfigurationError, UnavailableError
 from toolkit.network.inventory import NetworkInventory
 from toolkit.network.plan import AclEntry, NetworkChange
@@ -102,12 +102,12 @@ class LabDataPlane:
         ready = self.dir / "dc.ready"
         ready.unlink(missing_ok=True)
         log = (self.dir / "dc.log").open("ab")
-        subprocess.Popen(  # noqa: S603 - argv list of validated addresses, no shell
+        keep(subprocess.Popen(  # noqa: S603 - argv list of validated addresses, no shell
             ["ip", "netns", "exec", self.dc, self.python, "-m", "lab.dc_services", f"--ready={ready}",
              *sorted(set(endpoints))],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
             env={**os.environ, "PYTHONPATH": pythonpath()},
-        )
+        ))
         log.close()
         deadline = time.monotonic() + 15
         while not ready.exists():

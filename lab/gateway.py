@@ -36,7 +36,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from lab.procs import free_port, pythonpath, terminate
+from lab.procs import free_port, keep, pythonpath, terminate
 from toolkit.errors import ConfigurationError, UnavailableError
 
 EG_VERSION = "1.16.11"
@@ -186,7 +186,7 @@ class GatewayLab:
             proc = subprocess.Popen(["node", str(server)], cwd=self.dir, env=env, stdin=subprocess.DEVNULL,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         state = GatewayLabState(admin_url=f"http://127.0.0.1:{admin_port}", proxy_url=f"http://127.0.0.1:{proxy_port}",
-                                backend_url=backend_url, apis=self.apis, eg_pid=proc.pid, backend_pid=backend_pid,
+                                backend_url=backend_url, apis=self.apis, eg_pid=keep(proc), backend_pid=backend_pid,
                                 config_dir=config_dir, created_at=datetime.now(UTC))
         self._write_state(state)
         self._wait_ready(state, proc)
@@ -216,7 +216,7 @@ class GatewayLab:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise UnavailableError(f"lab API backend did not start; see {self.dir / 'backend.log'}")
             time.sleep(0.05)
-        return proc.pid, f"http://127.0.0.1:{port}"
+        return keep(proc), f"http://127.0.0.1:{port}"
 
     def _wait_ready(self, state: GatewayLabState, proc: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S

@@ -32,7 +32,7 @@ from lab.gateway import GatewayLab
 from lab.gateway import available as gateway_available
 from lab.models import LAB_NAME_RE, SUBNET_PREFIX, LabHost, LabState, subnet_index
 from lab.procs import free_port as _free_port
-from lab.procs import sweep
+from lab.procs import keep, sweep
 from lab.procs import terminate as _terminate
 from toolkit.errors import ConfigurationError, UnavailableError
 
@@ -277,6 +277,7 @@ class LabManager:
         proc = sshd.launch(plan.netns, merged, host, host_dir / "init.log",
                            (base, upper, work) if overlay else None)  # fmt: skip
         self._children.append(proc)
+        keep(proc)  # the lab outlives this manager (`spbe lab up` returns); see procs.keep
         lab_host = LabHost(
             name=host,
             address=plan.host_address,
@@ -335,6 +336,7 @@ class LabManager:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)  # fmt: skip
         self._children.append(proc)
+        keep(proc)  # the lab outlives this manager (`spbe lab up` returns); see procs.keep
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
         while True:

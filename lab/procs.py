@@ -9,10 +9,41 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import threading
 import time
 from pathlib import Path
 
 import toolkit
+
+_daemons: dict[int, subprocess.Popen[bytes]] = {}
+_daemons_lock = threading.Lock()
+
+
+def keep(proc: subprocess.Popen[bytes]) -> int:
+    """Hold a lab daemon's `Popen` until the daemon ends; returns its pid.
+
+    A daemon outlives the object that started it (it is stopped later by its recorded pid, maybe by
+    another process), but a `Popen` dropped while its process runs is a leak: Python warns about it
+    (ResourceWarning) and nobody reaps the process when it exits. Kept here, it is reaped by `terminate`,
+    or by the next `keep` once it has exited."""
+    with _daemons_lock:
+        for pid, other in list(_daemons.items()):
+            if other.poll() is not None:
+                del _daemons[pid]
+        _daemons[proc.pid] = proc
+    return proc.pid
+
+
+def _reap(pid: int) -> None:
+    with _daemons_lock:
+        proc = _daemons.pop(pid, None)
+    if proc is not None:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with _daemons_lock:
+                _daemons[pid] = proc  # still running after all: keep holding it
 
 
 def pythonpath(inherited: str | None = None) -> str:
@@ -52,7 +83,15 @@ def is_our_process(pid: int, *needles: str) -> bool:
 
 
 def terminate(pid: int, *needles: str, timeout_s: float = 10.0) -> None:
-    """SIGTERM a recorded process, escalate to SIGKILL, and wait until it is gone (or a zombie)."""
+    """SIGTERM a recorded process, escalate to SIGKILL, and wait until it is gone (or a zombie, which is
+    reaped when this process started it)."""
+    try:
+        _signal_until_gone(pid, needles, timeout_s)
+    finally:
+        _reap(pid)
+
+
+def _signal_until_gone(pid: int, needles: tuple[str, ...], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     sig = signal.SIGTERM
     while is_our_process(pid, *needles):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from lab import sshd
 from lab.models import LAB_NAME_RE, LabSwitch, SwitchLabState, SwitchServerConfig, SwitchSpec
-from lab.procs import is_our_process, port_is_free, pythonpath, terminate
+from lab.procs import is_our_process, keep, port_is_free, pythonpath, terminate
 from toolkit.errors import ConfigurationError, UnavailableError
 
 SERVER_MODULE = "lab.switch_server"
@@ -211,7 +211,7 @@ class SwitchLab:
                           password_file=password_file, secret_file=secret_file, access_ports=ACCESS_PORTS)  # fmt: skip
                 for spec, (_name, site) in zip(config.switches, names, strict=True)
             ),
-            pid=self._proc.pid,
+            pid=keep(self._proc),
             config=config_file,
             known_hosts=self.dir / "known_hosts",
             created_at=datetime.now(UTC),

@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.catalog.loader import packaged_roles
+from toolkit.catalog.models import StepKind
 from toolkit.catalog.roles import RoleTrait
 from toolkit.confidentiality import REPORTER_ROLES, hidden_users
 from toolkit.decisions import effective_fields, effective_sla_variant
@@ -307,7 +308,7 @@ def _steps(service: Any, ticket: Ticket, events: list[TimelineEvent], hasil: Map
             "status": status, "status_label": STEP_STATUS_LABELS[status],
             "selesai": finished,
             "pelaku": people.display(completion.actor) if completion is not None else None,
-            "catatan": _note(completion, human=str(step.kind) == "human") if completion is not None else "",
+            "catatan": _note(completion, human=step.kind == StepKind.HUMAN) if completion is not None else "",
         })
     return steps
 

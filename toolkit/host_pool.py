@@ -1,9 +1,12 @@
 """Which data-center host serves which ticket.
 
 Without this, every Pusat Data ticket would provision the first host of the pool, so a second
-ticket would rename and re-firewall the first ticket's server. A host is allocated once per ticket,
-durably (SQLite, one transaction), and only if its declared capacity covers the request; when no
-host fits, the step fails with a clear message instead of touching a server that is in use.
+ticket would rename and re-firewall the first ticket's server. A host is allocated when the
+provisioning job runs (never while planning), once per ticket and step, durably: one ``BEGIN
+IMMEDIATE`` transaction (`toolkit.sqlite_tx`) reads what is taken and takes a free host, so two
+workers -- threads or `spbe serve` processes -- never get the same host, and a retry or a second
+worker on the same job gets the host it had. A host is given only if its declared capacity covers
+the request; when none fits, the step fails with a clear message instead of touching a server in use.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.errors import ConfigurationError, ConflictError, UnavailableError
-from toolkit.private_files import private_dir, private_file
+from toolkit import ansible_inventory
+from toolkit.errors import ConfigurationError, ConflictError
+from toolkit.sqlite_tx import SqliteStore
 
 POOL_GROUP = "pusat_data_pool"
+ANY_STEP = "*"  # allocations made before they were keyed by step (one per ticket then)
 
 
 class PoolHost(BaseModel):
@@ -37,79 +42,59 @@ class PoolHost(BaseModel):
 
 
 def pool_hosts(inventory: Path) -> list[PoolHost]:
-    """The hosts of ``pusat_data_pool``, read with Ansible's own parser (INI and YAML alike)."""
-    if not inventory.is_file():
-        raise ConfigurationError(f"inventory {inventory} does not exist (settings: inventory, SPBE_INVENTORY)")
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-
-    manager = InventoryManager(loader=DataLoader(), sources=[str(inventory)])
-    group = manager.groups.get(POOL_GROUP)
-    if group is None or not group.get_hosts():
+    """The hosts of ``pusat_data_pool`` in inventory order, read with Ansible's own parser (INI and
+    YAML alike) through `toolkit.ansible_inventory`."""
+    hosts = ansible_inventory.load(inventory).group(POOL_GROUP)
+    if not hosts:
         raise ConfigurationError(f"inventory {inventory} has no hosts in group '{POOL_GROUP}'")
-    hosts = []
-    for host in group.get_hosts():
-        hostvars = host.get_vars()
-        hosts.append(PoolHost(
-            name=host.name, address=str(hostvars.get("ansible_host", host.name)),
-            vcpu=hostvars.get("spbe_vcpu"), ram_gb=hostvars.get("spbe_ram_gb"), disk_gb=hostvars.get("spbe_disk_gb"),
-        ))
-    return hosts
+    return [PoolHost(name=h.name, address=h.address, vcpu=h.vars.get("spbe_vcpu"), ram_gb=h.vars.get("spbe_ram_gb"),
+                     disk_gb=h.vars.get("spbe_disk_gb")) for h in hosts]
 
 
-class HostPool:
+class HostPool(SqliteStore):
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        private_dir(self.path.parent)
-        private_file(self.path)
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS allocations (host TEXT PRIMARY KEY, ticket_id TEXT NOT NULL"
-                       " UNIQUE, allocated_at TEXT NOT NULL)")
+        super().__init__(path, "host allocations", wal=True)
+        with self._tx() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS host_allocations (host TEXT PRIMARY KEY, ticket_id TEXT NOT NULL,"
+                       " step_id TEXT NOT NULL, allocated_at TEXT NOT NULL, UNIQUE (ticket_id, step_id))")
+            old = db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='allocations'").fetchone()
+            if old is not None:  # the table of an earlier version: one host per ticket, no step
+                db.execute("INSERT OR IGNORE INTO host_allocations SELECT host, ticket_id, ?, allocated_at"
+                           " FROM allocations", (ANY_STEP,))
+                db.execute("DROP TABLE allocations")
 
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError as exc:
-            raise UnavailableError(f"host allocations unavailable: {exc}") from None
-        return conn
+    @staticmethod
+    def _held(db: sqlite3.Connection, ticket_id: str, step_id: str) -> str | None:
+        row = db.execute("SELECT host FROM host_allocations WHERE ticket_id=? AND step_id IN (?, ?)"
+                         " ORDER BY step_id = ? LIMIT 1", (ticket_id, step_id, ANY_STEP, ANY_STEP)).fetchone()
+        return str(row["host"]) if row else None
 
-    def allocation(self, ticket_id: str) -> str | None:
-        with self._connect() as db:
-            row = db.execute("SELECT host FROM allocations WHERE ticket_id=?", (ticket_id,)).fetchone()
-        return str(row[0]) if row else None
+    def allocation(self, ticket_id: str, step_id: str = "") -> str | None:
+        with self._tx() as db:
+            return self._held(db, ticket_id, step_id)
 
-    def allocate(self, ticket_id: str, candidates: list[PoolHost], vcpu: int, ram_gb: int, disk_gb: int) -> PoolHost:
-        """The ticket's host: the one it already has, else the first free host that fits."""
+    def allocate(self, ticket_id: str, candidates: list[PoolHost], vcpu: int, ram_gb: int, disk_gb: int,
+                 step_id: str = "") -> PoolHost:
+        """The host of (ticket, step): the one it already has, else the first free host that fits."""
         by_name = {h.name: h for h in candidates}
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT host FROM allocations WHERE ticket_id=?", (ticket_id,)).fetchone()
-            if row is not None:
-                db.execute("COMMIT")
-                if row[0] not in by_name:
-                    raise ConfigurationError(f"host {row[0]} allocated to {ticket_id} is no longer in the inventory")
-                return by_name[row[0]]
-            taken = {r[0] for r in db.execute("SELECT host FROM allocations")}
-            free = [h for h in candidates if h.name not in taken]
-            fitting = [h for h in free if h.fits(vcpu, ram_gb, disk_gb)]
-            if not fitting:
-                db.execute("ROLLBACK")
-                reason = (f"all {len(candidates)} host(s) are allocated" if not free else
-                          f"none of the free host(s) {', '.join(h.name for h in free)} has {vcpu} vCPU, "
-                          f"{ram_gb} GB RAM and {disk_gb} GB disk")
-                raise ConflictError(f"no host in {POOL_GROUP} for {ticket_id}: {reason}", ticket=ticket_id)
-            chosen = fitting[0]
-            db.execute("INSERT INTO allocations (host, ticket_id, allocated_at) VALUES (?, ?, ?)",
-                       (chosen.name, ticket_id, datetime.now(UTC).isoformat()))
-            db.execute("COMMIT")
-            return chosen
-        except sqlite3.OperationalError as exc:
-            raise UnavailableError(f"host allocations unavailable: {exc}") from None
-        finally:
-            db.close()
+        with self._tx() as db:
+            held = self._held(db, ticket_id, step_id)
+            if held is None:
+                taken = {r["host"] for r in db.execute("SELECT host FROM host_allocations")}
+                free = [h for h in candidates if h.name not in taken]
+                fitting = [h for h in free if h.fits(vcpu, ram_gb, disk_gb)]
+                if not fitting:
+                    reason = (f"all {len(candidates)} host(s) are allocated" if not free else
+                              f"none of the free host(s) {', '.join(h.name for h in free)} has {vcpu} vCPU, "
+                              f"{ram_gb} GB RAM and {disk_gb} GB disk")
+                    raise ConflictError(f"no host in {POOL_GROUP} for {ticket_id}: {reason}", ticket=ticket_id)
+                held = fitting[0].name
+                db.execute("INSERT INTO host_allocations (host, ticket_id, step_id, allocated_at) VALUES (?, ?, ?, ?)",
+                           (held, ticket_id, step_id, datetime.now(UTC).isoformat()))
+        if held not in by_name:
+            raise ConfigurationError(f"host {held} allocated to {ticket_id} is no longer in the inventory")
+        return by_name[held]
 
     def release(self, ticket_id: str) -> None:
-        with self._connect() as db:
-            db.execute("DELETE FROM allocations WHERE ticket_id=?", (ticket_id,))
+        with self._tx() as db:
+            db.execute("DELETE FROM host_allocations WHERE ticket_id=?", (ticket_id,))

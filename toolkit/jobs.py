@@ -33,6 +33,19 @@ class JobState(StrEnum):
 TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELED})
 
 
+class JobPlan(BaseModel):
+    """The plan a job carries, computed once when the job is created (or when a person retries a job
+    whose plan went stale): the action's plan model as JSON, its digest (what an approver saw and what
+    the worker checks before running it), and the digest of the ticket inputs it was computed from.
+    ``error`` instead of a plan: planning refused the ticket (the job fails with it, nothing runs)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    plan: dict[str, Any] = Field(default_factory=dict)
+    plan_digest: str | None = None
+    input_digest: str | None = None
+    error: str | None = None
+
+
 class JobSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     ticket_id: str
@@ -40,7 +53,7 @@ class JobSpec(BaseModel):
     action: str
     idempotency_key: str = Field(max_length=300)
     idempotent: bool
-    plan: dict[str, Any] = Field(default_factory=dict)
+    planned: JobPlan = Field(default_factory=JobPlan)
     max_attempts: int = Field(default=3, ge=1, le=20)
 
 
@@ -53,6 +66,9 @@ class Job(BaseModel):
     idempotency_key: str
     idempotent: bool
     plan: dict[str, Any]
+    plan_digest: str | None = None
+    input_digest: str | None = None
+    plan_error: str | None = None
     state: JobState
     attempt: int
     max_attempts: int
@@ -109,6 +125,10 @@ class JobQueue(Protocol):
         """Return a claimed job that did not start to the queue, claimable after the delay."""
         ...
 
+    def find(self, idempotency_key: str) -> Job | None:
+        """The job created under ``idempotency_key``, if any (checked before planning a new one)."""
+        ...
+
     def claim(self, worker: str, lease_seconds: float, ticket_id: str | None = None) -> Job | None: ...
 
     def heartbeat(self, job_id: int, token: str, lease_seconds: float) -> bool:
@@ -129,7 +149,9 @@ class JobQueue(Protocol):
 
     def cancel(self, job_id: int) -> Job: ...
 
-    def retry(self, job_id: int) -> Job: ...
+    def retry(self, job_id: int, replanned: JobPlan | None = None) -> Job:
+        """Queue a failed or canceled job again; ``replanned`` replaces its plan (a stale or refused one)."""
+        ...
 
     def append_log(self, job_id: int, lines: list[str]) -> None: ...
 

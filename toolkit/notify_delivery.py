@@ -9,7 +9,7 @@ the contact they gave (``pelapor_kontak``) when it is an e-mail address, and is 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
 
 from toolkit.actions.base import ActionContext
 from toolkit.catalog.loader import packaged_roles
@@ -55,12 +55,12 @@ def recipients(ctx: ActionContext, roles: list[str]) -> tuple[Recipient, ...]:
     return tuple(found.values())
 
 
-def deliver(ctx: ActionContext, plan: dict[str, Any], text: str, job_id: int) -> Delivery | None:
+def deliver(ctx: ActionContext, to_roles: Sequence[str], text: str, job_id: int) -> Delivery | None:
     """Send ``text`` through the configured notifier unless it is the ticket timeline; None if not sent."""
     cfg = ctx.settings.notifier
     if cfg.kind == "timeline":
         return None
-    to = recipients(ctx, list(plan["to_roles"]))
+    to = recipients(ctx, list(to_roles))
     if not to:
         return Delivery(channel=cfg.kind)
     notifier = Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=ctx.settings, tickets=None,

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 from toolkit.errors import UnavailableError
 from toolkit.private_files import private_dir, private_file
@@ -28,6 +29,8 @@ class SqliteStore:
         self.what = what
         self._wal = wal
         self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
         private_dir(self.path.parent)
         private_file(self.path)  # before SQLite creates it (and its journal) with the umask's mode
 
@@ -40,7 +43,24 @@ class SqliteStore:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.row_factory = sqlite3.Row
             self._local.conn, self._local.pid = conn, os.getpid()
+            with self._opened_lock:
+                self._opened.append(conn)
         return conn
+
+    def close(self) -> None:
+        """Close every connection this store opened, in any thread (a store made for one job
+        must not leave a file descriptor per worker thread behind)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -359,9 +359,3 @@ class SecretVault(SqliteStore):
         if gone:
             self._log(actor, "secret.delete", ticket_id, name)
         return bool(gone)
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None

@@ -15,9 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.catalog.models import Service, Step
-
-AUTOMATED_KINDS = frozenset({"action", "document", "notify"})
+from toolkit.catalog.models import AUTOMATED_KINDS, Service, Step
 
 
 class StepStatus(StrEnum):
@@ -59,14 +57,14 @@ class WorkflowState(BaseModel):
 
     @property
     def current_is_automated(self) -> bool:
-        return self.current is not None and str(self.current.kind) in AUTOMATED_KINDS
+        return self.current is not None and self.current.kind in AUTOMATED_KINDS
 
     def state_of(self, step_id: str) -> StepState:
         return next(s for s in self.steps if s.step.id == step_id)
 
 
 def is_automated(step: Step) -> bool:
-    return str(step.kind) in AUTOMATED_KINDS
+    return step.kind in AUTOMATED_KINDS
 
 
 def evaluate(

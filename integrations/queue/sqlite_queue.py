@@ -26,6 +26,7 @@ from toolkit.errors import ConflictError, NotFoundError, UnavailableError
 from toolkit.jobs import (
     TERMINAL_STATES,
     Job,
+    JobPlan,
     JobSpec,
     JobState,
     OutboxItem,
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL,
     created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT,
     worker TEXT, lease_until REAL, lease_token TEXT, cancel_requested INTEGER NOT NULL DEFAULT 0,
-    result TEXT, error TEXT, history TEXT NOT NULL DEFAULT '[]', not_before REAL
+    result TEXT, error TEXT, history TEXT NOT NULL DEFAULT '[]', not_before REAL,
+    plan_digest TEXT, input_digest TEXT, plan_error TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_claim ON jobs(state, id);
 CREATE INDEX IF NOT EXISTS jobs_ticket ON jobs(ticket_id);
@@ -58,6 +60,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered_at, next_attempt);
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+_ADDED_COLUMNS = (("not_before", "REAL"), ("plan_digest", "TEXT"), ("input_digest", "TEXT"), ("plan_error", "TEXT"))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -87,8 +92,9 @@ class SqliteJobQueue:
         self._local = threading.local()
         self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
         columns = {row[1] for row in self._conn().execute("PRAGMA table_info(jobs)")}
-        if "not_before" not in columns:  # a queue created by an earlier version
-            self._conn().execute("ALTER TABLE jobs ADD COLUMN not_before REAL")
+        for column, kind in _ADDED_COLUMNS:  # a queue created by an earlier version
+            if column not in columns:
+                self._conn().execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 
     def _now(self) -> datetime:
         return self._clock.now()
@@ -153,16 +159,22 @@ class SqliteJobQueue:
             row = db.execute("SELECT * FROM jobs WHERE idempotency_key=?", (spec.idempotency_key,)).fetchone()
             if row is not None:  # checked first so a duplicate does not burn an id
                 return self._job(row), False
+            planned = spec.planned
             cur = db.execute(
-                "INSERT INTO jobs (ticket_id, step_id, action, idempotency_key, idempotent, plan, state,"
-                " max_attempts, created_at) VALUES (?,?,?,?,?,?,?,?,?)"
+                "INSERT INTO jobs (ticket_id, step_id, action, idempotency_key, idempotent, plan, plan_digest,"
+                " input_digest, plan_error, state, max_attempts, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(idempotency_key) DO NOTHING",
                 (spec.ticket_id, spec.step_id, spec.action, spec.idempotency_key, int(spec.idempotent),
-                 json.dumps(spec.plan), JobState.QUEUED.value, spec.max_attempts, _iso(self._now())),
+                 json.dumps(planned.plan), planned.plan_digest, planned.input_digest, planned.error,
+                 JobState.QUEUED.value, spec.max_attempts, _iso(self._now())),
             )
             created = cur.rowcount == 1
             row = db.execute("SELECT * FROM jobs WHERE idempotency_key=?", (spec.idempotency_key,)).fetchone()
         return self._job(row), created
+
+    def find(self, idempotency_key: str) -> Job | None:
+        rows = self._read("SELECT * FROM jobs WHERE idempotency_key=?", (idempotency_key,))
+        return self._job(rows[0]) if rows else None
 
     def reclaim_expired(self, on_failed: Callable[[Job], list[OutboxItem]] | None = None) -> list[Job]:
         """Jobs whose worker stopped renewing the lease: re-queued when the action is idempotent
@@ -294,15 +306,22 @@ class SqliteJobQueue:
                 raise ConflictError(f"job {job_id} is already {row['state']}", job_id=job_id)
         return self.get(job_id)
 
-    def retry(self, job_id: int) -> Job:
+    def retry(self, job_id: int, replanned: JobPlan | None = None) -> Job:
         with self._tx() as db:
-            row = db.execute("SELECT state, history FROM jobs WHERE id=?", (job_id,)).fetchone()
+            row = db.execute("SELECT state, history, plan_digest FROM jobs WHERE id=?", (job_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"job {job_id} not found", job_id=job_id)
             if row["state"] not in (JobState.FAILED, JobState.CANCELED):
                 raise ConflictError(f"job {job_id} is {row['state']}; only failed or canceled jobs are retried",
                                     job_id=job_id)
-            history = json.loads(row["history"]) + [{"at": _iso(self._now()), "event": "retry_requested"}]
+            event: dict[str, Any] = {"at": _iso(self._now()), "event": "retry_requested"}
+            if replanned is not None:
+                event |= {"replanned": True, "previous_plan_digest": row["plan_digest"],
+                          "plan_digest": replanned.plan_digest}
+                db.execute("UPDATE jobs SET plan=?, plan_digest=?, input_digest=?, plan_error=? WHERE id=?",
+                           (json.dumps(replanned.plan), replanned.plan_digest, replanned.input_digest,
+                            replanned.error, job_id))
+            history = json.loads(row["history"]) + [event]
             db.execute(
                 "UPDATE jobs SET state='queued', cancel_requested=0, max_attempts=max_attempts+1, history=?"
                 " WHERE id=?", (json.dumps(history), job_id))

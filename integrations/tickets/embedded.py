@@ -312,6 +312,12 @@ class EmbeddedTicketStore:
         with self._tx("DEFERRED") as db:
             return self._tickets(db, where, tuple(active.values()))
 
+    def active_ticket_ids(self) -> list[str]:
+        with self._tx("DEFERRED") as db:  # the status index (tickets_filter) answers it
+            rows = db.execute("SELECT id FROM tickets WHERE status IN (?, ?) ORDER BY year, num",
+                              (TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value)).fetchall()
+        return [str(row[0]) for row in rows]
+
     def ticket_counts(self) -> dict[tuple[str, str], int]:
         """Tickets per (service, status), for the metrics endpoint: the filter index answers it without
         reading a single ticket, closed ones included."""

@@ -93,7 +93,8 @@ def test_jobs_list_show_logs_cancel_retry(state_dir, env):
     assert [(j["step_id"], j["state"]) for j in jobs] == [("aksi-pertama", "queued")]
     job_id = str(jobs[0]["id"])
     shown = json.loads(spbe(state_dir, "jobs", "show", job_id, "--json").output)
-    assert shown["action"] == "test.counter" and shown["plan"] == {"sleep": 0, "step": "aksi-pertama"}
+    assert shown["action"] == "test.counter"
+    assert shown["plan"] == {"action": "test.counter", "sleep": 0, "step": "aksi-pertama"}
     assert "plan" in spbe(state_dir, "jobs", "show", job_id).output
     assert spbe(state_dir, "jobs", "cancel", job_id, "--as", "andi").exit_code == 4  # the applicant may not
     result = spbe(state_dir, "jobs", "cancel", job_id, "--as", "rudi")

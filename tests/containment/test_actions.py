@@ -35,7 +35,7 @@ def test_isolate_action_after_a_csirt_decision(app: App, incident: LabIncident, 
     # The last decision is the coordinator's verification: not a CSIRT member, so the job is refused.
     ctx = scheduler.action_context(app, ticket, "penanganan-insiden")
     plan = action.plan(ctx)
-    assert plan["actor"] == "sari" and plan["host"] == AFFECTED
+    assert plan.request.actor == "sari" and plan.request.host == AFFECTED
     before = ruleset(incident)
     with pytest.raises(PermissionDeniedError):
         action.execute(ctx, plan, _run(app, tmp_path))
@@ -55,7 +55,7 @@ def test_isolate_action_after_a_csirt_decision(app: App, incident: LabIncident, 
     assert inspect is not None
     ctx = scheduler.action_context(app, ticket, "pemeriksaan-objek")
     report = inspect.execute(ctx, inspect.plan(ctx), _run(app, tmp_path))
-    assert report.ok and report.facts["isolated"] == "ya"
+    assert report.ok and report.facts.isolated == "ya"
     assert "spbe_isolation" in report.artifacts[0].path.read_text()
 
     ContainmentService(app).release(ReleaseRequest(ticket_id=ticket, actor="rina", auth=AuthMethod.LAB_AS,

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.clock import ManualClock
 from toolkit.errors import ConflictError, NotFoundError
-from toolkit.jobs import Job, JobQueue, JobSpec, JobState, OutboxItem, event_item
+from toolkit.jobs import Job, JobPlan, JobQueue, JobSpec, JobState, OutboxItem, event_item
 from toolkit.tickets.models import EventKind
 
 LEASE = 30.0  # seconds of the queue's clock; the tests move it, they never wait for it
@@ -21,7 +21,9 @@ LEASE = 30.0  # seconds of the queue's clock; the tests move it, they never wait
 def _spec(step: str = "instalasi-server", *, idempotent: bool = True, ticket: str = "T-1",
           max_attempts: int = 3) -> JobSpec:
     return JobSpec(ticket_id=ticket, step_id=step, action="ansible.provision_server", idempotent=idempotent,
-                   idempotency_key=f"{ticket}:{step}", plan={"host": "pd-app-01"}, max_attempts=max_attempts)
+                   idempotency_key=f"{ticket}:{step}", max_attempts=max_attempts,
+                   planned=JobPlan(plan={"action": "ansible.provision_server", "host": None}, plan_digest="d1",
+                                   input_digest="i1"))
 
 
 def _claimed(queue: JobQueue, spec: JobSpec, worker: str = "w1") -> Job:
@@ -160,6 +162,29 @@ def test_cancel_and_retry(job_queue: JobQueue) -> None:
         job_queue.retry(queued.id)  # only failed or canceled jobs
     running = _claimed(job_queue, _spec("b"))
     assert job_queue.cancel(running.id).cancel_requested  # a running job is asked to stop, not killed
+
+
+def test_the_plan_is_stored_with_the_job_and_found_by_its_key(job_queue: JobQueue) -> None:
+    assert job_queue.find("T-1:instalasi-server") is None  # looked up before anything is planned
+    job, _ = job_queue.enqueue(_spec())
+    found = job_queue.find("T-1:instalasi-server")
+    assert found is not None and found.id == job.id
+    assert (found.plan, found.plan_digest, found.input_digest, found.plan_error) == (
+        {"action": "ansible.provision_server", "host": None}, "d1", "i1", None)
+
+
+def test_a_retry_keeps_the_plan_or_takes_the_new_one(job_queue: JobQueue) -> None:
+    job, _ = job_queue.enqueue(_spec())
+    job_queue.cancel(job.id)
+    kept = job_queue.retry(job.id)
+    assert (kept.plan_digest, kept.input_digest) == ("d1", "i1")
+    job_queue.cancel(job.id)
+    replanned = job_queue.retry(job.id, JobPlan(plan={"action": "ansible.provision_server", "host": "pd-02"},
+                                                plan_digest="d2", input_digest="i2"))
+    assert (replanned.plan["host"], replanned.plan_digest, replanned.input_digest) == ("pd-02", "d2", "i2")
+    assert replanned.history[-1]["replanned"] is True and replanned.history[-1]["previous_plan_digest"] == "d1"
+    refused, _ = job_queue.enqueue(_spec("b").model_copy(update={"planned": JobPlan(error="no such site")}))
+    assert refused.plan_error == "no such site" and refused.plan == {}
 
 
 def test_unknown_jobs_are_not_found(job_queue: JobQueue) -> None:

@@ -53,6 +53,15 @@ def test_list_tickets_filters(ticket_system: TicketSystem) -> None:
     assert ticket_system.list_tickets(status=TicketStatus.DEFERRED) == []
 
 
+def test_active_tickets_are_the_open_and_in_progress_ones(ticket_system: TicketSystem) -> None:
+    """What the engine's sweep looks at: never a closed or deferred ticket."""
+    opened, moving, waiting, done = (ticket_system.create(_draft()) for _ in range(4))
+    ticket_system.transition(moving.id, TicketStatus.IN_PROGRESS, "kadis")
+    ticket_system.transition(waiting.id, TicketStatus.DEFERRED, "kadis")
+    ticket_system.transition(done.id, TicketStatus.CLOSED, "sari")
+    assert ticket_system.active_ticket_ids() == [opened.id, moving.id]
+
+
 def test_post_timeline_and_dedupe(ticket_system: TicketSystem) -> None:
     ticket = ticket_system.create(_draft())
     first = ticket_system.post(ticket.id, _comment("outbox:1", "pertama"))

@@ -121,7 +121,7 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
                                                      should_cancel=lambda: False,
                                                      work_dir=app.artifacts_dir(ticket.id), mask=app.masker,
                                                      services=app))
-    assert result.ok and result.facts["hosts"][host.name]["changed"] == 0, plan
+    assert result.ok and result.facts.hosts[host.name]["changed"] == 0, plan
 
     # The backup password never shows: not in the ticket, documents, job logs, results, audit, or any
     # file the toolkit left in its state directory.

@@ -65,6 +65,7 @@ def test_two_serve_processes_share_the_queue_without_running_anything_twice(engi
     finally:
         for p in procs:
             p.wait(timeout=60)
+            p.stderr.close()
     lines = [line for line in executions(engine_settings.state_dir) if line.startswith("done")]
     per_step = Counter((line.split()[1], line.split()[2]) for line in lines)
     assert len(per_step) == 12 and set(per_step.values()) == {1}, per_step

@@ -109,7 +109,7 @@ def _in_process(state_dir: Path, catalog_dir: Path, letter: Path) -> App:
     ContainmentStore(state_dir / "containment.db").list()
     SegmentAllocator(state_dir / "network_allocations.db")
     HostPool(state_dir / "allocations.db")
-    TunnelSlots(state_dir / "vpn_tunnels.db")._connect().close()
+    TunnelSlots(state_dir / "vpn_tunnels.db")
     KeyStore.for_state_dir(state_dir).ensure("uji-gateway")
     write_backup(state_dir / "network" / "backups", "sw-uji", "hostname sw-uji\n")
     bundle_id, bundle_dir = bundles.new_bundle(state_dir, ticket.id, ticket.created_at)
@@ -155,6 +155,7 @@ def _serve_until(env: dict[str, str], done: Callable[[], bool]) -> None:
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=60)
+        serve.stderr.close()  # type: ignore[union-attr]
 
 
 def test_every_state_file_and_directory_is_owner_only(state_dir, catalog_dir, letter, loose_umask, monkeypatch):

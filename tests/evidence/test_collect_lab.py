@@ -82,16 +82,16 @@ def test_the_workflow_action_collects_the_defaults_and_attaches(lab, incident) -
     action = app.actions.get("evidence.collect")
     ctx = action_context(app, ticket.id, "analisis-dan-bukti")
     plan = action.plan(ctx)
-    assert plan["host"] == "pd-app-01" and "/var/log/nginx/" in plan["logs"]
+    assert plan.host == "pd-app-01" and "/var/log/nginx/" in plan.logs
     lines: list[str] = []
     result = action.execute(ctx, plan, RunContext(job_id=1, attempt=1, log=lines.append, should_cancel=lambda: False,
                                                   work_dir=app.artifacts_dir(ticket.id), mask=app.masker,
                                                   services=app))
     assert result.ok, result.summary
     assert [a.kind for a in result.artifacts] == ["bukti_insiden"]
-    assert "Paket bukti dilampirkan" in result.comment and result.facts["manifest_sha256"] in result.comment
+    assert "Paket bukti dilampirkan" in result.comment and result.facts.manifest_sha256 in result.comment
     assert "TASK [Fetch the log files into the bundle]" in "\n".join(lines)
-    custody = bundles.read_custody(Path(result.facts["archive"]["bundle_dir"]))
+    custody = bundles.read_custody(Path(result.facts.archive["bundle_dir"]))
     assert [c["action"] for c in custody] == ["sealed", "attached"]
 
 

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 import yaml
@@ -26,9 +25,8 @@ from toolkit.engine.app import App
 from toolkit.masking import Masker
 from toolkit.settings import Settings, load_settings
 from toolkit.tickets.models import Ticket, TicketStatus
-from toolkit.vpn.action import SiteToSiteVpnAction, run_vpn_playbook
+from toolkit.vpn.action import SiteToSitePlan, SiteToSiteVpnAction, allocate_tunnel, run_vpn_playbook
 from toolkit.vpn.keys import KeyStore
-from toolkit.vpn.plan import VpnPlan
 
 pytestmark = [pytest.mark.lab]
 
@@ -104,30 +102,31 @@ def test_the_lab_has_two_gateways_and_the_lans_are_apart_without_a_tunnel(lab: L
 
 
 @pytest.fixture
-def tunnel(settings: Settings, vpn: LabVpn) -> Iterator[tuple[ActionContext, dict[str, Any]]]:
+def tunnel(settings: Settings, vpn: LabVpn) -> Iterator[tuple[ActionContext, SiteToSitePlan]]:
     """The action's plan for one ticket; the tunnel is removed again whatever the test did."""
     ctx = _context(settings, vpn, "SPBE-2025-00042")
     plan = SiteToSiteVpnAction().plan(ctx)
     try:
         yield ctx, plan
     finally:
-        run_vpn_playbook(settings, VpnPlan.model_validate(plan["vpn"]), "absent", _run(settings, []))
+        run_vpn_playbook(settings, allocate_tunnel(settings, plan, ctx.step.id), "absent", _run(settings, []))
 
 
 def test_the_action_brings_the_tunnel_up_and_traffic_passes_only_through_it(
-    settings: Settings, vpn: LabVpn, tunnel: tuple[ActionContext, dict[str, Any]]
+    settings: Settings, vpn: LabVpn, tunnel: tuple[ActionContext, SiteToSitePlan]
 ) -> None:
     ctx, plan = tunnel
     action = SiteToSiteVpnAction()
-    json.dumps(plan)  # plain data, attachable to the job before anything runs
+    json.loads(plan.model_dump_json())  # plain data, attachable to the job before anything runs
+    assert "public_key" not in plan.model_dump_json(), "nothing is allocated while planning"
     assert not _ping(vpn.site_client_netns, vpn.dc_server)
     log: list[str] = []
     result = action.execute(ctx, plan, _run(settings, log))
     assert result.ok, (result.summary, log[-20:])
     facts = result.facts
-    interface = facts["interface"]
-    assert facts["ping"][0]["target"] == vpn.dc_server and facts["ping"][0]["diterima"] > 0
-    assert int(facts["handshake"]["site"]) > 0 and int(facts["handshake"]["dc"]) > 0
+    interface = facts.interface
+    assert facts.ping[0]["target"] == vpn.dc_server and facts.ping[0]["diterima"] > 0
+    assert int(facts.handshake["site"]) > 0 and int(facts.handshake["dc"]) > 0
     assert "Terowongan VPN site-to-site antara lokasi **dinas-kesehatan** dan Pusat Data aktif" in result.comment
     assert any("TASK [Start the tunnel]" in line for line in log), "ansible events reach the job log"
 
@@ -143,6 +142,7 @@ def test_the_action_brings_the_tunnel_up_and_traffic_passes_only_through_it(
     finally:
         server.kill()
         server.wait()
+        server.stdout.close()  # type: ignore[union-attr]
     after = _transfer(vpn.site_gateway, interface)
     assert after[0] > before[0] and after[1] > before[1], "the traffic went through the tunnel"
     routes = _on(vpn.site_gateway, "ip", "route", "get", vpn.dc_server, "from", vpn.site_lan_gateway).stdout
@@ -150,25 +150,26 @@ def test_the_action_brings_the_tunnel_up_and_traffic_passes_only_through_it(
 
     # Idempotent: the same plan again changes nothing on either gateway, and still proves traffic.
     again = action.execute(ctx, plan, _run(settings, log, job_id=2))
-    assert again.ok and again.facts["changed"] == 0, again.facts["hosts"]
+    assert again.ok and again.facts.changed == 0, again.facts.hosts
     assert "tidak ada yang diubah" in again.comment
 
     # Removing the tunnel cuts the path again.
-    removed = run_vpn_playbook(settings, VpnPlan.model_validate(plan["vpn"]), "absent", _run(settings, log, 3))
+    removed = run_vpn_playbook(settings, allocate_tunnel(settings, plan, ctx.step.id), "absent",
+                               _run(settings, log, 3))
     assert removed.status == "successful"
     assert _on(vpn.site_gateway, "ip", "link", "show", "dev", interface).returncode != 0
     assert not _ping(vpn.site_client_netns, vpn.dc_server)
-    _no_private_key_anywhere(settings, [result, again], log, plan)
+    _no_private_key_anywhere(settings, [result, again], log, ctx, plan)
 
 
-def _no_private_key_anywhere(settings: Settings, results: list[ActionResult], log: list[str],
-                             plan: dict[str, Any]) -> None:
+def _no_private_key_anywhere(settings: Settings, results: list[ActionResult], log: list[str], ctx: ActionContext,
+                             plan: SiteToSitePlan) -> None:
     """Canary: the private keys are in the key store (and on the gateways), and nowhere else."""
     store = KeyStore.for_state_dir(settings.state_dir)
-    vpn_plan = VpnPlan.model_validate(plan["vpn"])
+    vpn_plan = allocate_tunnel(settings, plan, ctx.step.id)
     secrets = [store.private(name).get_secret_value() for name in vpn_plan.key_names]
-    public_text = json.dumps(plan) + "\n".join(log) + "".join(
-        r.comment + r.summary + json.dumps(r.facts) + json.dumps(r.changed) for r in results)
+    public_text = plan.model_dump_json() + vpn_plan.model_dump_json() + "\n".join(log) + "".join(
+        r.comment + r.summary + r.facts.model_dump_json() + json.dumps(r.changed) for r in results)
     for secret in secrets:
         assert secret not in public_text
         leaks = [str(p) for p in settings.state_dir.rglob("*") if p.is_file() and not p.is_relative_to(store.root)
@@ -191,14 +192,14 @@ def test_a_failed_verification_rolls_both_gateways_back(lab: LabState, vpn: LabV
     plan = SiteToSiteVpnAction().plan(ctx)
     log: list[str] = []
     result = SiteToSiteVpnAction().execute(ctx, plan, _run(settings, log))
-    assert not result.ok and result.facts["rolled_back"] is True
+    assert not result.ok and result.facts.rolled_back is True
     assert "dibongkar kembali" in result.comment and "Ping the data-center targets" in result.comment
-    interface = result.facts["interface"]
+    interface = result.facts.interface
     for gateway in (vpn.site_gateway, vpn.dc_gateway):
         assert _on(gateway, "ip", "link", "show", "dev", interface).returncode != 0
         assert _on(gateway, "test", "-e", f"/etc/wireguard/{interface}.conf").returncode != 0
     assert not _ping(vpn.site_client_netns, vpn.dc_server)
-    _no_private_key_anywhere(settings, [result], log, plan)
+    _no_private_key_anywhere(settings, [result], log, ctx, plan)
 
 
 def test_down_removes_the_vpn_part_even_without_its_state_file(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from pydantic import SecretStr, ValidationError
 
 from toolkit.errors import ConflictError, InvalidInputError, NotFoundError
 from toolkit.settings import load_settings
-from toolkit.vpn.action import build_plan, site_name
+from toolkit.vpn.action import allocate_tunnel, plan_request, site_name
 from toolkit.vpn.inventory import DcGateway, TunnelSlots
 from toolkit.vpn.keys import KeyStore, fingerprint, generate_private_key, public_key
 from toolkit.vpn.plan import VpnPlan
@@ -188,17 +188,21 @@ def _inventory(path: Path) -> Path:
     return path
 
 
-def test_build_plan_from_a_request_is_idempotent(tmp_path: Path) -> None:
+def test_the_tunnel_of_a_request_is_allocated_once(tmp_path: Path) -> None:
     settings = load_settings(state_dir=tmp_path / "state", inventory=_inventory(tmp_path / "inv.yml"))
-    first = build_plan(settings, "SPBE-2025-00007", "dinas-kesehatan", "192.168.10.0/24", "203.0.113.10")
-    again = build_plan(settings, "SPBE-2025-00007", "dinas-kesehatan", "192.168.10.0/24", "203.0.113.10")
+    request = plan_request(settings, "SPBE-2025-00007", "dinas-kesehatan", "192.168.10.0/24", "203.0.113.10")
+    keys = settings.state_dir / "secrets" / "wireguard"
+    assert not keys.exists(), "planning allocates nothing"
+    first = allocate_tunnel(settings, request, "konfigurasi-vpn")
+    again = allocate_tunnel(settings, request, "konfigurasi-vpn")
     assert first == again, "same slot, same keys"
     assert (first.interface, first.listen_port, str(first.site.tunnel_address)) == ("wg0", 51900, "172.31.255.1/30")
     assert first.site.host == "gw-dinkes" and first.dc.host == "gw-dc"
     store = KeyStore.for_state_dir(settings.state_dir)
     assert first.site.public_key == store.public(first.site.private_key_secret)
     with pytest.raises(ConflictError):  # another ticket may not tunnel an overlapping LAN
-        build_plan(settings, "SPBE-2025-00008", "bkd", "192.168.10.0/25", "203.0.113.10")
+        allocate_tunnel(settings, plan_request(settings, "SPBE-2025-00008", "bkd", "192.168.10.0/25",
+                                               "203.0.113.10"), "konfigurasi-vpn")
 
 
 @pytest.mark.parametrize(("lan", "gateway", "error"), [
@@ -211,7 +215,7 @@ def test_build_plan_from_a_request_is_idempotent(tmp_path: Path) -> None:
 def test_bad_requests_leave_no_slot_and_no_key(tmp_path: Path, lan: str, gateway: str, error: type) -> None:
     settings = load_settings(state_dir=tmp_path / "state", inventory=_inventory(tmp_path / "inv.yml"))
     with pytest.raises(error):
-        build_plan(settings, "SPBE-2025-00009", "dinkes", lan, gateway)
+        plan_request(settings, "SPBE-2025-00009", "dinkes", lan, gateway)
     keys = settings.state_dir / "secrets" / "wireguard"
     assert not keys.exists() or not os.listdir(keys)
     assert TunnelSlots(settings.state_dir / "vpn_tunnels.db").allocate("X", _dc(settings), ipaddress.IPv4Network(
@@ -222,3 +226,17 @@ def _dc(settings: Any) -> DcGateway:
     from toolkit.vpn.inventory import dc_gateway
 
     return dc_gateway(settings.effective_inventory())
+
+
+def test_tunnel_slots_of_an_earlier_version_are_kept(tmp_path: Path) -> None:
+    """Before slots were keyed by step there was one per ticket: it still belongs to the ticket."""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "vpn.db") as db:
+        db.execute("CREATE TABLE tunnels (ticket TEXT PRIMARY KEY, dc_host TEXT NOT NULL, slot INTEGER NOT NULL,"
+                   " site_lan TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (dc_host, slot))")
+        db.execute("INSERT INTO tunnels VALUES ('T-old', 'gw-dc', 1, '192.168.10.0/24', '2025-01-01T00:00:00+00:00')")
+    db.close()
+    with TunnelSlots(tmp_path / "vpn.db") as slots:
+        assert slots.allocate("T-old", DC, ipaddress.IPv4Network("192.168.10.0/24"), "konfigurasi-vpn") == 1
+        assert slots.allocate("T-new", DC, ipaddress.IPv4Network("192.168.20.0/24"), "konfigurasi-vpn") == 0

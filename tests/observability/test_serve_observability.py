@@ -71,6 +71,8 @@ class ServeProcess:
             self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(timeout=90)
         self._reader.join(timeout=10)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
         return code
 
 

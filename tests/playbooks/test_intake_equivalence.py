@@ -41,29 +41,29 @@ Vars = dict[str, Any]
 
 def _provision(fields: Mapping[str, Any], tmp: Path) -> Vars:
     ctx = action_context(CATALOG.get("pusat-data"), fields, management_cidrs=("10.0.0.0/24",), monitoring_cidrs=())
-    return ProvisionServerAction().variables(ctx, HOST, ADDRESS)
+    return ProvisionServerAction().variables(ctx, HOST)
 
 
 def _monitoring(fields: Mapping[str, Any], tmp: Path) -> Vars:
-    return InstallMonitoringAction().variables(action_context(CATALOG.get("pusat-data"), fields), HOST, ADDRESS)
+    return InstallMonitoringAction().variables(action_context(CATALOG.get("pusat-data"), fields), HOST)
 
 
 def _backup(fields: Mapping[str, Any], tmp: Path) -> Vars:
-    return ConfigureBackupAction().variables(action_context(CATALOG.get("pusat-data"), fields), HOST, ADDRESS)
+    return ConfigureBackupAction().variables(action_context(CATALOG.get("pusat-data"), fields), HOST)
 
 
 def _restore(fields: Mapping[str, Any], tmp: Path) -> Vars:
     inventory = tmp / "hosts.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {HOST: {"ansible_host": ADDRESS}}}}), encoding="utf-8")
     ctx = action_context(CATALOG.get("insiden-siber"), fields, effective_inventory=lambda: inventory)
-    return dict(RestoreOrRebuildAction().plan(ctx)["restore_vars"])
+    return dict(RestoreOrRebuildAction().plan(ctx).restore_vars.to_extra_vars())
 
 
 def _vpn(fields: Mapping[str, Any], tmp: Path) -> Vars:
-    """The plan as `SiteToSiteVpnAction` makes it, against gateways whose networks the values cannot hit
+    """The tunnel as `SiteToSiteVpnAction` plans and allocates it, against gateways whose networks the values cannot hit
     (an overlap with the data center's own networks is a fact of the inventory, not of the ticket)."""
+    from toolkit.vpn.action import allocate_tunnel
     from toolkit.vpn.keys import KeyStore
-    from toolkit.vpn.plan import VpnPlan
 
     lan = ipaddress.IPv4Network(str(fields["vpn_subnet_lan"]))
     state = tmp / f"vpn-{lan.network_address}-{lan.prefixlen}"  # a slot and keys per LAN, as per ticket
@@ -79,7 +79,7 @@ def _vpn(fields: Mapping[str, Any], tmp: Path) -> Vars:
             "spbe_vpn_verify_targets": ["198.18.0.10"]}}},
     }}}), encoding="utf-8")  # fmt: skip
     ctx = action_context(CATALOG.get("pusat-data"), fields, state_dir=state, effective_inventory=lambda: inventory)
-    plan = VpnPlan.model_validate(SiteToSiteVpnAction().plan(ctx)["vpn"])
+    plan = allocate_tunnel(ctx.settings, SiteToSiteVpnAction().plan(ctx), "konfigurasi-vpn")  # as it runs
     store = KeyStore.for_state_dir(state)
     keys: dict[str, SecretStr] = {name: store.private(name) for name in plan.key_names}
     return plan.extra_vars(keys, "present")

@@ -77,3 +77,26 @@ def test_missing_inventory_or_group_is_a_configuration_error(tmp_path):
     path.write_text("[monitoring]\nmonitor\n")
     with pytest.raises(ConfigurationError, match="pusat_data_pool"):
         pool_hosts(path)
+
+
+def test_a_host_is_held_per_ticket_and_step(tmp_path, hosts):
+    pool = HostPool(tmp_path / "alloc.db")
+    first = pool.allocate("T-1", hosts, 1, 1, 10, step_id="instalasi-server")
+    assert pool.allocate("T-1", hosts, 1, 1, 10, step_id="instalasi-server") == first, "a retry gets it back"
+    assert pool.allocation("T-1", "instalasi-server") == first.name
+    assert pool.allocate("T-1", hosts, 1, 1, 10, step_id="instalasi-server-kedua").name != first.name
+    pool.close()
+
+
+def test_allocations_of_an_earlier_version_are_kept(tmp_path, hosts):
+    """Before allocations were keyed by step there was one per ticket: it still belongs to the ticket."""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "alloc.db") as db:
+        db.execute("CREATE TABLE allocations (host TEXT PRIMARY KEY, ticket_id TEXT NOT NULL UNIQUE,"
+                   " allocated_at TEXT NOT NULL)")
+        db.execute("INSERT INTO allocations VALUES ('pd-02', 'T-old', '2025-01-01T00:00:00+00:00')")
+    db.close()
+    with HostPool(tmp_path / "alloc.db") as pool:
+        assert pool.allocate("T-old", hosts, 1, 1, 10, step_id="instalasi-server").name == "pd-02"
+        assert pool.allocate("T-new", hosts, 1, 1, 10, step_id="instalasi-server").name == "pd-01"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG
 from tests.engine.helpers import approved_ticket
-from toolkit.actions.base import ActionContext, ActionResult, RunContext
+from toolkit.actions.base import ActionContext, ActionPlan, ActionResult, BaseAction, RunContext
 from toolkit.engine.app import App
 from toolkit.engine.server import run_ticket
 from toolkit.jobs import JobState
@@ -16,16 +14,15 @@ from toolkit.settings import load_settings
 CANARY = "CANARY-leak-2b8e6f0a91"  # noqa: S105 - searched for in every output
 
 
-class LeakyAction:
+class LeakyAction(BaseAction):
     """An action with a bug: it puts the secret into its log line and its exception."""
 
     name = "test.counter"
-    idempotent = True
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
-        return {}
+    def plan(self, ctx: ActionContext) -> ActionPlan:
+        return ActionPlan(action=self.name)
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: ActionPlan, run: RunContext) -> ActionResult:
         secret = ctx.settings.secret("backup_password")
         run.mask.add(secret)
         run.log(f"connecting with password={secret.get_secret_value()} to the target")

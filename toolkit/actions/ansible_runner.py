@@ -16,8 +16,9 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import ansible_runner
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -26,13 +27,17 @@ from toolkit.errors import ConfigurationError
 from toolkit.private_files import private_dir, tighten_tree
 
 _LIMIT = re.compile(r"[A-Za-z0-9._:,!&*@\[\]-]{1,500}")
-RunStatus = Literal["successful", "failed", "timeout", "canceled"]
-_STATUSES: dict[str, RunStatus] = {
-    "successful": "successful",
-    "failed": "failed",
-    "timeout": "timeout",
-    "canceled": "canceled",
-}
+
+
+class RunStatus(StrEnum):
+    """How a playbook run ended; ansible-runner's own "error" is reported as FAILED."""
+
+    SUCCESSFUL = "successful"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCELED = "canceled"
+
+
 _STAT_KEYS = {
     "ok": "ok",
     "changed": "changed",
@@ -215,7 +220,7 @@ def run_playbook(
         (data_dir / "env" / "extravars").unlink(missing_ok=True)
         _scrub(data_dir, mask)
         tighten_tree(data_dir)  # ansible-runner writes its artifacts with the process's umask
-    status: RunStatus = _STATUSES.get(str(runner.status), "failed")  # runner's "error" counts as failed
+    status = RunStatus(runner.status) if runner.status in tuple(RunStatus) else RunStatus.FAILED
     return PlaybookSummary(
         status=status,
         rc=runner.rc,

@@ -1,19 +1,29 @@
-"""What every action is: a typed plan built from the ticket, then an execution that returns data.
+"""What every action is: a typed plan built from the ticket, then an execution that returns typed facts.
 
-Planning is separate from execution so that the plan (extra vars, target hosts, rendered
-configs) can be validated, shown to an approver and stored with the job before anything touches
-a host. Plans never hold secret values, only the names of secrets to resolve at execution.
+Planning is separate from execution so that the plan (extra vars, target hosts, rendered configs) can
+be validated, shown to an approver and stored with the job before anything touches a host; the worker
+then executes exactly that stored plan, validated back into the action's ``Plan`` model. So a plan is
+pure: it reads the ticket, the catalog, the inventory and earlier results, and changes nothing --
+resources (pool hosts, VLANs, tunnel slots, keys) are allocated by ``execute``, keyed by ticket and
+step so that a retry or a second worker gets the same allocation. Plans never hold secret values,
+only the names of secrets to resolve at execution.
+
+``inputs`` names what the plan was computed from; its digest is stored with the job, and a worker
+refuses a plan whose inputs have changed since (a stale plan is never run: retrying the job plans again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, SkipValidation
 
+from toolkit.decisions import effective_fields
 from toolkit.directory import Directory
 from toolkit.jobs import Job
 from toolkit.masking import Masker
@@ -32,12 +42,31 @@ class Artifact(BaseModel):
     kind: str | None = None
 
 
+class ActionPlan(BaseModel):
+    """Base of every action's plan. ``action`` is the action's name (each plan narrows it to a
+    ``Literal``), so a stored plan names what it is for and cannot be handed to another action."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    action: str
+
+
+class ActionFacts(BaseModel):
+    """Base of every action's facts: what a run found or changed, stored with the job and read by later
+    steps and documents. Each action declares its own model; this one is empty (a failed run, a
+    document)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+FactsT = TypeVar("FactsT", bound=ActionFacts)
+
+
 class ActionResult(BaseModel):
     model_config = ConfigDict(frozen=True)
     ok: bool
     summary: str = Field(description="one line, English, for logs and the CLI")
     comment: str = Field(description="Bahasa Indonesia, posted to the ticket")
-    facts: dict[str, Any] = Field(default_factory=dict)
+    facts: SerializeAsAny[ActionFacts] = Field(default_factory=ActionFacts, description="the action's own Facts model")
     changed: list[str] = Field(default_factory=list)
     artifacts: list[Artifact] = Field(default_factory=list)
     duration_s: float = 0.0
@@ -77,11 +106,60 @@ class Action(Protocol):
     name: str
     idempotent: bool
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
-        """Validate inputs and return the plan as JSON-able data (no secret values)."""
+    @property
+    def Plan(self) -> type[ActionPlan]:
+        """The model the stored plan is validated into."""
         ...
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult: ...
+    @property
+    def Facts(self) -> type[ActionFacts]:
+        """The model of the facts a successful run returns."""
+        ...
+
+    def inputs(self, ctx: ActionContext) -> Mapping[str, Any]:
+        """What the plan is computed from (JSON-able); a change makes a stored plan stale."""
+        ...
+
+    def plan(self, ctx: ActionContext) -> ActionPlan:
+        """Validate inputs and return the plan: pure (no allocation, nothing changed), no secret values."""
+        ...
+
+    def execute(self, ctx: ActionContext, plan: Any, run: RunContext) -> ActionResult:
+        """Carry out ``plan`` (an instance of ``Plan``, exactly as stored with the job)."""
+        ...
+
+
+def ticket_inputs(ctx: ActionContext) -> dict[str, Any]:
+    """The default inputs of a plan: the ticket's service and its fields as decided so far."""
+    return {"service": ctx.ticket.service_id, "fields": effective_fields(ctx.ticket.fields, ctx.timeline)}
+
+
+def prior_facts(ctx: ActionContext, action: str, model: type[FactsT]) -> FactsT | None:
+    """The facts of this ticket's latest succeeded run of ``action``, validated into its model."""
+    for job in reversed(list(ctx.prior.values())):
+        if job.action == action and job.result and job.result.get("ok", True):
+            return model.model_validate(job.result.get("facts") or {})
+    return None
+
+
+def digest(value: Any) -> str:
+    """SHA-256 of a JSON-able value in canonical form (sorted keys, no spaces)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class BaseAction:
+    """The defaults most actions share: idempotent, no facts, inputs = the ticket's fields."""
+
+    name: str = ""
+    idempotent: bool = True
+    Plan: type[ActionPlan] = ActionPlan
+    Facts: type[ActionFacts] = ActionFacts
+
+    def inputs(self, ctx: ActionContext) -> Mapping[str, Any]:
+        return ticket_inputs(ctx)
 
 
 class ActionRegistry:

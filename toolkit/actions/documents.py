@@ -8,9 +8,9 @@ fact is missing instead of attaching an incomplete document.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
-from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
+from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, Artifact, BaseAction, RunContext
 from toolkit.confidentiality import reporter_confidential
 from toolkit.document_context import build_context
 from toolkit.documents import TemplateRenderer
@@ -26,59 +26,80 @@ def _context(ctx: ActionContext) -> dict[str, Any]:
                          directory=ctx.directory, now=ctx.now, viewer_roles=_VIEWER)
 
 
-class DocumentAction:
+class DocumentPlan(ActionPlan):
+    action: Literal["document.render"] = "document.render"
+    template: str
+    filename: str
+    step: str
+
+
+class NotifyPlan(ActionPlan):
+    action: Literal["notify.ticket"] = "notify.ticket"
+    template: str
+    to_roles: tuple[str, ...]
+    step: str
+
+
+class NotifyFacts(ActionFacts):
+    recipients: list[str]
+    template: str
+    delivery: dict[str, Any] | None = None
+
+
+class DocumentAction(BaseAction):
     name = "document.render"
-    idempotent = True
+    Plan = DocumentPlan
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+    def plan(self, ctx: ActionContext) -> DocumentPlan:
         template = str(ctx.step.action)
-        return {"template": template, "filename": f"{template}_{ctx.ticket.id}.md", "step": ctx.step.id}
+        return DocumentPlan(template=template, filename=f"{template}_{ctx.ticket.id}.md", step=ctx.step.id)
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: DocumentPlan, run: RunContext) -> ActionResult:
         started = time.monotonic()
         renderer = TemplateRenderer(ctx.settings.templates_dir)
-        text = run.mask(renderer.render("documents", plan["template"], _context(ctx)))
-        path = run.work_dir / plan["filename"]
+        text = run.mask(renderer.render("documents", plan.template, _context(ctx)))
+        path = run.work_dir / plan.filename
         write_private(path, text)
-        run.log(f"rendered {plan['template']} ({len(text)} characters) to {path.name}")
+        run.log(f"rendered {plan.template} ({len(text)} characters) to {path.name}")
         comment = renderer.render("comments", "hasil_aksi", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": True, "host": {},
             "durasi_s": time.monotonic() - started, "ringkasan": _DOCUMENT_MADE,
-            "lampiran": [plan["filename"]], "job_id": run.job_id,
+            "lampiran": [plan.filename], "job_id": run.job_id,
         })
-        return ActionResult(ok=True, summary=f"rendered {plan['filename']}", comment=run.mask(comment),
-                            artifacts=[Artifact(name=plan["filename"], path=path, media_type="text/markdown",
-                                                kind=plan["template"])],
+        return ActionResult(ok=True, summary=f"rendered {plan.filename}", comment=run.mask(comment),
+                            artifacts=[Artifact(name=plan.filename, path=path, media_type="text/markdown",
+                                                kind=plan.template)],
                             duration_s=time.monotonic() - started)
 
 
-class TicketNotifyAction:
+class TicketNotifyAction(BaseAction):
     """Notifications go to the ticket (the applicant reads it there); mail and chat notifiers
     plug in behind the same step later."""
 
     name = "notify.ticket"
-    idempotent = True
+    Plan = NotifyPlan
+    Facts = NotifyFacts
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+    def plan(self, ctx: ActionContext) -> NotifyPlan:
         template = str(ctx.step.action).removeprefix("notify.")
-        roles = list(ctx.step.participants) or [ctx.step.actor]
-        return {"template": template, "to_roles": roles, "step": ctx.step.id}
+        roles = tuple(ctx.step.participants) or (ctx.step.actor,)
+        return NotifyPlan(template=template, to_roles=roles, step=ctx.step.id)
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: NotifyPlan, run: RunContext) -> ActionResult:
         renderer = TemplateRenderer(ctx.settings.templates_dir)
-        text = run.mask(renderer.render("comments", plan["template"], _context(ctx)))
+        text = run.mask(renderer.render("comments", plan.template, _context(ctx)))
         recipients: list[str] = []
-        for role in plan["to_roles"]:
+        for role in plan.to_roles:
             if role in APPLICANT_ROLES:
                 # A confidential reporter is not named in job facts and logs (toolkit.confidentiality).
                 recipients.append(REPORTER if reporter_confidential(ctx.service) else ctx.ticket.requester)
             else:
                 recipients += [p.username for p in ctx.directory.people_with_role(role)]
-        run.log(f"notification {plan['template']} to {', '.join(recipients)}")
+        run.log(f"notification {plan.template} to {', '.join(recipients)}")
         from toolkit.notify_delivery import deliver  # the configured notifier (mail), besides the ticket
 
-        sent = deliver(ctx, plan, text, run.job_id)
-        return ActionResult(ok=True, summary=f"notified {', '.join(plan['to_roles'])} ({plan['template']})",
+        sent = deliver(ctx, plan.to_roles, text, run.job_id)
+        return ActionResult(ok=True, summary=f"notified {', '.join(plan.to_roles)} ({plan.template})",
                             comment=text,
-                            facts={"recipients": recipients, "template": plan["template"],
-                                   "delivery": sent.model_dump(mode="json") if sent else None})
+                            facts=NotifyFacts(recipients=recipients, template=plan.template,
+                                              delivery=sent.model_dump(mode="json") if sent else None))

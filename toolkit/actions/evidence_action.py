@@ -10,9 +10,17 @@ its path and hashes (the custody record says which happened).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
-from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
+from toolkit.actions.base import (
+    ActionContext,
+    ActionFacts,
+    ActionPlan,
+    ActionResult,
+    Artifact,
+    BaseAction,
+    RunContext,
+)
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import NotFoundError
 from toolkit.evidence import bundle as bundles
@@ -64,22 +72,46 @@ def _archive(result: CollectedBundle, ctx: ActionContext, run: RunContext) -> tu
     return info | {"attached": False}, None
 
 
-class EvidenceCollectAction:
+class EvidencePlan(ActionPlan):
+    action: Literal["evidence.collect"] = "evidence.collect"
+    playbook: str = "collect_evidence.yml"
+    host: str
+    address: str
+    logs: tuple[str, ...]
+    hash_paths: tuple[str, ...]
+    collected_by: str
+
+
+class EvidenceFacts(ActionFacts):
+    bundle_id: str
+    manifest_sha256: str
+    host: str
+    address: str
+    collected_by: str
+    collected_at: str
+    files: list[dict[str, Any]]
+    not_collected: list[dict[str, Any]]
+    remote_hashes: list[dict[str, Any]]
+    archive: dict[str, Any]
+
+
+class EvidenceCollectAction(BaseAction):
     name = "evidence.collect"
     idempotent = True  # read-only on the host; a re-run seals a new bundle beside the first
+    Plan = EvidencePlan
+    Facts = EvidenceFacts
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+    def plan(self, ctx: ActionContext) -> EvidencePlan:
         host, address = affected_host(ctx)
         request = build_request(ctx.settings.evidence, ticket_id=ctx.ticket.id, host=host, address=address)
         person = responsible(ctx)
-        return {"playbook": "collect_evidence.yml", "host": host, "address": address,
-                "logs": list(request.logs), "hash_paths": list(request.hash_paths),
-                "collected_by": person.username}
+        return EvidencePlan(host=host, address=address, logs=tuple(request.logs),
+                            hash_paths=tuple(request.hash_paths), collected_by=person.username)
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: EvidencePlan, run: RunContext) -> ActionResult:
         started = time.monotonic()
-        request = build_request(ctx.settings.evidence, ticket_id=ctx.ticket.id, host=plan["host"],
-                                address=plan["address"], logs=plan["logs"], hash_paths=plan["hash_paths"])
+        request = build_request(ctx.settings.evidence, ticket_id=ctx.ticket.id, host=plan.host,
+                                address=plan.address, logs=list(plan.logs), hash_paths=list(plan.hash_paths))
         result = collect(request=request, cfg=ctx.settings.evidence, state_dir=ctx.settings.state_dir,
                          playbooks_dir=ctx.settings.playbooks_dir, inventory=ctx.settings.effective_inventory(),
                          collected_by=responsible(ctx),
@@ -89,7 +121,7 @@ class EvidenceCollectAction:
         archive, artifact = _archive(result, ctx, run)
         manifest = result.manifest
         run.log(f"sealed {manifest.bundle_id}: {len(manifest.files)} files, manifest sha256 {result.manifest_sha256}")
-        facts = {
+        facts = EvidenceFacts.model_validate({
             "bundle_id": manifest.bundle_id, "manifest_sha256": result.manifest_sha256, "host": manifest.host.name,
             "address": manifest.host.address, "collected_by": manifest.collected_by.username,
             "collected_at": manifest.collected_at.isoformat(), "files": [
@@ -98,10 +130,10 @@ class EvidenceCollectAction:
             "not_collected": [n.model_dump(mode="json") for n in manifest.not_collected],
             "remote_hashes": [h.model_dump(mode="json") for h in manifest.remote_hashes],
             "archive": archive,
-        }
+        })
         comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "bukti_insiden", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "job_id": run.job_id,
-            "bukti": facts, "durasi_s": time.monotonic() - started,
+            "bukti": facts.model_dump(mode="json"), "durasi_s": time.monotonic() - started,
         })
         return ActionResult(ok=True, summary=f"evidence {manifest.bundle_id} from {manifest.host.name}: "
                                              f"{len(manifest.files)} files sealed",

@@ -16,48 +16,35 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
+from toolkit.actions.base import ActionContext, ActionResult, Artifact, BaseAction, RunContext, prior_facts
+from toolkit.actions.jaringan_models import (
+    AnalysePlan,
+    Analysis,
+    AnalysisFacts,
+    AnalysisNetwork,
+    Install,
+    InstallFacts,
+    InstallNetwork,
+    InstallPlan,
+    JaringanRequest,
+    Quality,
+    QualityFacts,
+    QualityNetwork,
+    QualityPlan,
+)
 from toolkit.catalog.models import StepPurpose
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import ActionFailedError, ConflictError, InvalidInputError, NotFoundError
 from toolkit.network.allocation import Allocation, DeviceObservation, SegmentAllocator, SiteObservation
 from toolkit.network.device_ops import DeviceResult
 from toolkit.network.fanout import NetworkRunner
-from toolkit.network.inventory import ID_RE, NetworkInventory, load_inventory
+from toolkit.network.inventory import NetworkInventory, load_inventory
 from toolkit.network.plan import NetworkChange, build_change
 from toolkit.network.runner_factory import build_runner
 from toolkit.private_files import write_private
 from toolkit.tickets.models import EventKind
-
-
-class JaringanRequest(BaseModel):
-    """The ticket fields the network steps use, validated against the inventory."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    site: str = Field(pattern=ID_RE, max_length=64)
-    users: int = Field(ge=1, le=500)
-    apps: tuple[str, ...] = Field(min_length=1, max_length=20)
-
-    @field_validator("apps", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
-    @field_validator("apps")
-    @classmethod
-    def _ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        import re
-
-        for app in value:
-            if not re.fullmatch(ID_RE, app):
-                raise ValueError(f"invalid application code {app[:40]!r}: lower-case letters, digits and '-'")
-        if len(set(value)) != len(value):
-            raise ValueError("an application is listed twice")
-        return value
 
 
 def parse_request(ctx: ActionContext, inventory: NetworkInventory) -> JaringanRequest:
@@ -118,12 +105,11 @@ def plan_digest(change: NetworkChange, rendered: dict[str, list[str]]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def analysis_facts(ctx: ActionContext) -> dict[str, Any]:
-    for job in ctx.prior.values():
-        if job.action == NetworkAnalyseAction.name and job.result and job.result.get("ok"):
-            facts: dict[str, Any] = job.result["facts"]["network"]["analysis"]
-            return facts
-    raise NotFoundError(f"ticket {ctx.ticket.id} has no successful network analysis to build on")
+def analysis_facts(ctx: ActionContext) -> Analysis:
+    facts = prior_facts(ctx, NetworkAnalyseAction.name, AnalysisFacts)
+    if facts is None:
+        raise NotFoundError(f"ticket {ctx.ticket.id} has no successful network analysis to build on")
+    return facts.network.analysis
 
 
 def _plan_approval_id(ctx: ActionContext) -> str:
@@ -131,11 +117,11 @@ def _plan_approval_id(ctx: ActionContext) -> str:
     return approval.id if approval is not None else "-"
 
 
-def approved_change(ctx: ActionContext) -> tuple[NetworkChange, dict[str, Any]]:
+def approved_change(ctx: ActionContext) -> tuple[NetworkChange, Analysis]:
     """The analysed plan, after checking it is intact and (when the catalog has the step) approved."""
     facts = analysis_facts(ctx)
-    change = NetworkChange.model_validate(facts["plan"])
-    if plan_digest(change, facts["rendered"]) != facts["plan_digest"]:
+    change = NetworkChange.model_validate(facts.plan)
+    if plan_digest(change, facts.rendered) != facts.plan_digest:
         raise ConflictError("the recorded network plan does not match its digest; run the analysis again")
     approval = ctx.service.step_with(StepPurpose.PLAN_APPROVAL)
     if approval is not None and not any(
@@ -150,22 +136,23 @@ def _failed(results: Sequence[DeviceResult], what: str) -> ActionFailedError:
     return ActionFailedError(f"{what}: {detail}", devices=[r.device for r in results if not r.ok])
 
 
-class NetworkAnalyseAction:
+class NetworkAnalyseAction(BaseAction):
     """SOP step 4: read the site's devices, allocate VLAN/ports/subnet, attach the plan and its diff."""
 
     name = "network.analyse"
-    idempotent = True
+    Plan = AnalysePlan
+    Facts = AnalysisFacts
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+    def plan(self, ctx: ActionContext) -> AnalysePlan:
         request = parse_request(ctx, network_inventory(ctx))
-        return {"request": request.model_dump(mode="json"), "inventory": str(ctx.settings.network.inventory)}
+        return AnalysePlan(request=request, inventory=str(ctx.settings.network.inventory))
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: AnalysePlan, run: RunContext) -> ActionResult:
         from toolkit.network.render import render_change
 
         started = time.monotonic()
         inventory = network_inventory(ctx)
-        request = JaringanRequest.model_validate(plan["request"])
+        request = plan.request
         site = inventory.site(request.site)
         network = runner(ctx, run, inventory, site.id)
         read = network.facts(site.devices).results
@@ -177,8 +164,9 @@ class NetworkAnalyseAction:
             run.log(f"read {r.device}: VLANs {list(r.facts.used_vlan_ids) if r.facts else []}")
         observation = SiteObservation(site=site.id, devices=tuple(observed))
         settings = ctx.settings.network
-        allocation = SegmentAllocator(ctx.settings.state_dir / "network_allocations.db").allocate(
-            ctx.ticket.id, inventory, observation, users=request.users, users_per_port=settings.users_per_access_port)
+        with SegmentAllocator(ctx.settings.state_dir / "network_allocations.db") as allocator:
+            allocation = allocator.allocate(ctx.ticket.id, inventory, observation, users=request.users,
+                                            users_per_port=settings.users_per_access_port)
         change = segment_change(inventory, ctx.ticket.id, request, allocation, observation.used_vlans())
         rendered: dict[str, list[str]] = {}
         diffs: dict[str, str] = {}
@@ -200,21 +188,23 @@ class NetworkAnalyseAction:
         artifacts.append(Artifact(name=plan_file.name, path=plan_file, media_type="application/json",
                                   kind="network_plan"))
         apps = [inventory.app(a) for a in request.apps]
-        facts = {"network": {"analysis": {
-            "site": site.id, "site_name": site.name, "opd": site.opd, "users": request.users,
-            "vlan_id": change.vlan_id, "vlan_name": change.vlan_name, "subnet": str(change.subnet),
-            "gateway": str(change.gateway), "netmask": str(change.subnet.netmask),
-            "usable_hosts": change.subnet.num_addresses - 2,
-            "ports": {d: list(p) for d, p in allocation.ports.items()},
-            "apps": [{"id": a.id, "name": a.name, "addresses": [str(x) for x in a.addresses],
-                      "services": [f"{s.protocol}" + (f"/{s.port}" if s.port else "") for s in a.services]}
-                     for a in apps],
-            "devices": [{"name": o.device, "platform": site.device(o.device).platform,
-                         "vlans_in_use": list(o.vlans)} for o in observed],
-            "plan": change.model_dump(mode="json"), "rendered": rendered, "diffs": diffs, "plan_digest": digest,
-        }}}
+        analysis = Analysis(
+            site=site.id, site_name=site.name, opd=site.opd, users=request.users,
+            vlan_id=change.vlan_id, vlan_name=change.vlan_name, subnet=str(change.subnet),
+            gateway=str(change.gateway), netmask=str(change.subnet.netmask),
+            usable_hosts=change.subnet.num_addresses - 2,
+            ports={d: list(p) for d, p in allocation.ports.items()},
+            apps=[{"id": a.id, "name": a.name, "addresses": [str(x) for x in a.addresses],
+                   "services": [f"{s.protocol}" + (f"/{s.port}" if s.port else "") for s in a.services]}
+                  for a in apps],
+            devices=[{"name": o.device, "platform": site.device(o.device).platform,
+                      "vlans_in_use": list(o.vlans)} for o in observed],
+            plan=change.model_dump(mode="json"), rendered=rendered, diffs=diffs, plan_digest=digest,
+        )
+        facts = AnalysisFacts(network=AnalysisNetwork(analysis=analysis))
         comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "rencana_jaringan", {
-            "analisis": facts["network"]["analysis"], "lampiran": [a.name for a in artifacts], "job_id": run.job_id,
+            "analisis": analysis.model_dump(mode="json"), "lampiran": [a.name for a in artifacts],
+            "job_id": run.job_id,
             "langkah_persetujuan": _plan_approval_id(ctx),
         })
         return ActionResult(ok=True, comment=run.mask(comment), facts=facts, artifacts=artifacts,
@@ -239,27 +229,29 @@ def _device_rows(results: Sequence[DeviceResult], run: RunContext) -> list[dict[
     } for r in results]  # fmt: skip
 
 
-class NetworkInstallAction:
+class NetworkInstallAction(BaseAction):
     """SOP step 7: back up, push the approved plan, verify; any failure rolls every device back."""
 
     name = "network.install"
     idempotent = True  # a re-run finds the devices already configured and changes nothing
+    Plan = InstallPlan
+    Facts = InstallFacts
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+    def plan(self, ctx: ActionContext) -> InstallPlan:
         change, facts = approved_change(ctx)
-        return {"plan_digest": facts["plan_digest"], "site": change.site, "vlan_id": change.vlan_id,
-                "devices": [d.device for d in change.devices]}
+        return InstallPlan(plan_digest=facts.plan_digest, site=change.site, vlan_id=change.vlan_id,
+                           devices=tuple(d.device for d in change.devices))
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: InstallPlan, run: RunContext) -> ActionResult:
         started = time.monotonic()
         change, facts = approved_change(ctx)
-        if facts["plan_digest"] != plan["plan_digest"]:
+        if facts.plan_digest != plan.plan_digest:
             raise ConflictError("the approved network plan changed after this job was planned")
         inventory = network_inventory(ctx)
         network = runner(ctx, run, inventory, change.site)
         current = network.diff(change)
         drifted = [r.device for r in current.results
-                   if r.ok and r.outcome == "planned" and r.diff != facts["diffs"].get(r.device)]
+                   if r.ok and r.outcome == "planned" and r.diff != facts.diffs.get(r.device)]
         if not current.ok or drifted:
             why = (f"the running config of {', '.join(drifted)} changed since the analysis; analyse again"
                    if drifted else "; ".join(f"{r.device}: {r.error.message}" for r in current.results if r.error))
@@ -277,38 +269,39 @@ class NetworkInstallAction:
                    "push failed: " + "; ".join(f"{r['device']}: {r['status']}" for r in rows))
         return self._result(ctx, run, change, facts, rows, ok=report.ok, started=started, summary=summary)
 
-    def _result(self, ctx: ActionContext, run: RunContext, change: NetworkChange, analysis: dict[str, Any],
+    def _result(self, ctx: ActionContext, run: RunContext, change: NetworkChange, analysis: Analysis,
                 rows: list[dict[str, Any]], *, ok: bool, started: float, summary: str) -> ActionResult:
-        install = {"vlan_id": change.vlan_id, "acl_name": change.acl_name, "plan_digest": analysis["plan_digest"],
-                   "devices": rows, "ok": ok}
+        install = Install(vlan_id=change.vlan_id, acl_name=change.acl_name, plan_digest=analysis.plan_digest,
+                          devices=rows, ok=ok)
         comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "pemasangan_jaringan", {
-            "berhasil": ok, "pasang": install, "job_id": run.job_id})
-        return ActionResult(ok=ok, summary=summary, comment=run.mask(comment), facts={"network": {"install": install}},
+            "berhasil": ok, "pasang": install.model_dump(mode="json"), "job_id": run.job_id})
+        return ActionResult(ok=ok, summary=summary, comment=run.mask(comment),
+                            facts=InstallFacts(network=InstallNetwork(install=install)),
                             changed=[r["device"] for r in rows if r["status"] == "changed"],
                             duration_s=time.monotonic() - started)
 
 
-class NetworkQualityTestAction:
+class NetworkQualityTestAction(BaseAction):
     """SOP step 8: reachability, loss and latency from the new segment; thresholds from settings."""
 
     name = "network.quality_test"
-    idempotent = True
+    Plan = QualityPlan
+    Facts = QualityFacts
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+    def plan(self, ctx: ActionContext) -> QualityPlan:
         change, _ = approved_change(ctx)
-        return {"vlan_id": change.vlan_id, "prober": ctx.settings.network.prober,
-                "thresholds": ctx.settings.network.quality.model_dump(mode="json")}
+        return QualityPlan(vlan_id=change.vlan_id, prober=ctx.settings.network.prober,
+                           thresholds=ctx.settings.network.quality)
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: QualityPlan, run: RunContext) -> ActionResult:
         from toolkit.network.probers import segment_prober
         from toolkit.network.quality import evaluate, targets_for
         from toolkit.network.session import DeviceSession
-        from toolkit.settings import QualityThresholds
 
         started = time.monotonic()
         change, _ = approved_change(ctx)
         inventory = network_inventory(ctx)
-        thresholds = QualityThresholds.model_validate(plan["thresholds"])
+        thresholds = plan.thresholds
         network = runner(ctx, run, inventory, change.site)
         site = inventory.site(change.site)
 
@@ -328,12 +321,13 @@ class NetworkQualityTestAction:
         for row in results:
             run.log(f"{row['target']} ({row['app']}, expect {row['expect']}): {row['received']}/{row['sent']} "
                     f"avg {row['rtt_avg_ms']} ms -> {'ok' if row['ok'] else 'FAIL'}")
-        quality = {"ok": report.ok, "vlan_id": change.vlan_id, "subnet": str(change.subnet),
-                   "thresholds": thresholds.model_dump(mode="json"), "results": results}
+        quality = Quality(ok=report.ok, vlan_id=change.vlan_id, subnet=str(change.subnet),
+                          thresholds=thresholds.model_dump(mode="json"), results=results)
         comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "uji_kualitas", {
-            "uji": quality, "job_id": run.job_id})
+            "uji": quality.model_dump(mode="json"), "job_id": run.job_id})
         failed = [str(r["target"]) for r in results if not r["ok"]]
-        return ActionResult(ok=report.ok, comment=run.mask(comment), facts={"network": {"quality": quality}},
+        return ActionResult(ok=report.ok, comment=run.mask(comment),
+                            facts=QualityFacts(network=QualityNetwork(quality=quality)),
                             summary=f"quality test VLAN {change.vlan_id}: "
                                     + ("passed" if report.ok else f"failed ({', '.join(failed) or 'no target'})"),
                             duration_s=time.monotonic() - started)

@@ -43,6 +43,11 @@ def check_hostname(value: str) -> str:
     return _full(_HOSTNAME, value, "hostname")
 
 
+def check_target(value: str) -> str:
+    """An inventory host name or pattern as the playbooks take it in ``spbe_target``."""
+    return _full(_TARGET, value, "target host pattern")
+
+
 def check_path(value: str) -> str:
     _full(_PATH, value, "path")
     if ".." in value.split("/"):

@@ -19,8 +19,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
-from toolkit.actions.base import ActionContext, ActionResult, RunContext
+from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
+from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, BaseAction, RunContext
 from toolkit.actions.evidence_action import affected_host
 from toolkit.actions.pusat_data_vars import AppName, ProvisionVars
 from toolkit.decisions import effective_fields
@@ -55,7 +55,8 @@ def _isolated(ctx: ActionContext, host: str) -> bool:
     path = Path(ctx.settings.state_dir) / "containment.db"
     if not path.exists():
         return False
-    return ContainmentStore(path).open_for(ContainmentKind.ISOLATE_HOST, host) is not None
+    with ContainmentStore(path) as store:
+        return store.open_for(ContainmentKind.ISOLATE_HOST, host) is not None
 
 
 def _run(ctx: ActionContext, run: RunContext, playbook: str, host: str, extra: dict[str, Any], step: str,
@@ -73,34 +74,56 @@ def _failed(summary: PlaybookSummary, what: str, host: str) -> ActionFailedError
     return ActionFailedError(f"{what} on {host} failed: {reasons}", host=host)
 
 
-class RestoreOrRebuildAction:
+class RecoveryPlan(ActionPlan):
+    action: Literal["recovery.restore_or_rebuild"] = "recovery.restore_or_rebuild"
+    host: str
+    address: str
+    path: Literal["restore", "rebuild"]
+    sla_variant: str
+    playbooks: tuple[str, ...]
+    restore_vars: RestoreVars
+
+
+class RecoveryFacts(ActionFacts):
+    """The recovery playbook's own report (application, snapshot, quarantine...) plus the path taken."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    path: str
+    host: str
+    address: str
+    sla_variant: str
+    rebuild: dict[str, Any] | None = None
+
+
+class RestoreOrRebuildAction(BaseAction):
     name = "recovery.restore_or_rebuild"
     idempotent = True  # the quarantine is moved once per ticket; restore and provisioning converge
+    Plan = RecoveryPlan
+    Facts = RecoveryFacts
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+    def plan(self, ctx: ActionContext) -> RecoveryPlan:
         host, address = affected_host(ctx)
         fields = effective_fields(ctx.ticket.fields, ctx.timeline)
-        path = "restore" if fields.get("ada_backup") is True else "rebuild"
+        path: Literal["restore", "rebuild"] = "restore" if fields.get("ada_backup") is True else "rebuild"
         try:
             mode: Literal["restore", "quarantine"] = "restore" if path == "restore" else "quarantine"
             first = RestoreVars(target=host, ticket=ctx.ticket.id, mode=mode,
                                 app_name=fields.get("nama_aplikasi") or None)
         except ValidationError as exc:
             raise InvalidInputError(f"recovery vars: {exc.errors(include_url=False)[0]['msg']}") from None
-        return {"host": host, "address": address, "path": path, "sla_variant": ctx.service.sla.select(fields).id,
-                "playbooks": [RESTORE_PLAYBOOK] + ([PROVISION_PLAYBOOK] if path == "rebuild" else []),
-                "restore_vars": first.to_extra_vars()}
+        return RecoveryPlan(host=host, address=address, path=path, sla_variant=ctx.service.sla.select(fields).id,
+                            playbooks=(RESTORE_PLAYBOOK,) + ((PROVISION_PLAYBOOK,) if path == "rebuild" else ()),
+                            restore_vars=first)
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: RecoveryPlan, run: RunContext) -> ActionResult:
         started = time.monotonic()
-        host = plan["host"]
-        summary = _run(ctx, run, RESTORE_PLAYBOOK, host, RestoreVars.model_validate(
-            {k.removeprefix("spbe_"): v for k, v in plan["restore_vars"].items()}).to_extra_vars(), "restore")
-        if summary.status != "successful":
-            raise _failed(summary, "recovery (" + plan["path"] + ")", host)
+        host = plan.host
+        summary = _run(ctx, run, RESTORE_PLAYBOOK, host, plan.restore_vars.to_extra_vars(), "restore")
+        if summary.status != RunStatus.SUCCESSFUL:
+            raise _failed(summary, "recovery (" + plan.path + ")", host)
         facts: dict[str, Any] = dict(((summary.stats.get("spbe") or {}).get("recovery") or {}).get(host) or {})
-        facts |= {"path": plan["path"], "host": host, "address": plan["address"], "sla_variant": plan["sla_variant"]}
-        if plan["path"] == "rebuild":
+        facts |= {"path": plan.path, "host": host, "address": plan.address, "sla_variant": plan.sla_variant}
+        if plan.path == "rebuild":
             isolated = _isolated(ctx, host)
             try:
                 provision = ProvisionVars(ticket=ctx.ticket.id, target=host, hostname=str(facts["hostname"]),
@@ -109,14 +132,15 @@ class RestoreOrRebuildAction:
                 raise ActionFailedError(f"rebuild of {host}: cannot build provisioning vars: {exc}") from None
             rebuilt = _run(ctx, run, PROVISION_PLAYBOOK, host, provision.to_extra_vars(), "rebuild",
                            {"ANSIBLE_SKIP_TAGS": FIREWALL_TAG} if isolated else None)
-            if rebuilt.status != "successful":
+            if rebuilt.status != RunStatus.SUCCESSFUL:
                 raise _failed(rebuilt, "rebuild (provision_server.yml)", host)
             facts["rebuild"] = {"firewall_kept_isolated": isolated,
                                 "provision": ((rebuilt.stats.get("spbe") or {}).get("provision") or {}).get(host)}
         comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "hasil_pemulihan", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "job_id": run.job_id,
             "pemulihan": facts, "durasi_s": time.monotonic() - started})
-        summary_line = (f"{host}: {plan['path']} of {facts.get('app')} "
+        summary_line = (f"{host}: {plan.path} of {facts.get('app')} "
                         + (f"from snapshot {facts['snapshot']['id']}" if facts.get("snapshot") else "by provisioning"))
-        return ActionResult(ok=True, summary=summary_line, comment=run.mask(comment), facts=facts,
-                            changed=[f"{host}: {plan['path']}"], duration_s=time.monotonic() - started)
+        return ActionResult(ok=True, summary=summary_line, comment=run.mask(comment),
+                            facts=RecoveryFacts.model_validate(facts),
+                            changed=[f"{host}: {plan.path}"], duration_s=time.monotonic() - started)

@@ -15,13 +15,23 @@ the vault with ``use``, which is audited and is not the applicant's one reveal) 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import SecretStr, ValidationError
 
-from toolkit.actions.base import ActionContext, ActionResult, RunContext
+from toolkit.actions.base import ActionContext, ActionResult, BaseAction, RunContext, prior_facts
+from toolkit.actions.splp_models import (
+    IssuedFacts,
+    IssueFailedFacts,
+    IssuePlan,
+    IssueRequest,
+    TryOutFacts,
+    TryOutPlan,
+)
 from toolkit.documents import TemplateRenderer
 from toolkit.errors import (
     ActionFailedError,
@@ -33,7 +43,7 @@ from toolkit.errors import (
     ToolkitError,
     UnavailableError,
 )
-from toolkit.gateway import Credential, Gateway, GatewayAuthError, check_gateway_name
+from toolkit.gateway import Credential, Gateway, GatewayAuthError
 from toolkit.identity_provider import IdentityProvider
 from toolkit.splp import oauth2
 from toolkit.splp.apis import check_provider, gateway_from_settings, load_register
@@ -43,36 +53,6 @@ from toolkit.tickets.models import EventKind
 
 SECRET_NAME = "api-key"  # noqa: S105 - the vault entry's name, not a secret
 OAUTH2_SECRET_NAME = "oauth2-client-secret"  # noqa: S105 - the vault entry's name
-DEFAULT_TTL_DAYS = 365
-MAX_NEEDS = 2000
-
-
-class IssueRequest(BaseModel):
-    """The ticket's request, checked before it reaches the gateway (every field ends up in a URL path,
-    a gateway config or a document)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    ticket: str
-    api: str
-    consumer: str
-    needs: str = Field(min_length=1, max_length=MAX_NEEDS)
-    per_minute: int = Field(ge=1)
-    ttl_days: int = Field(default=DEFAULT_TTL_DAYS, ge=1, le=3650)
-    oauth2: bool = False
-
-    @field_validator("api", "consumer")
-    @classmethod
-    def _safe(cls, value: str) -> str:
-        return check_gateway_name(value)
-
-    @field_validator("needs")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        if any(ord(c) < 32 and c not in "\n\t" for c in value) or "{{" in value or "{%" in value:
-            raise ValueError("contains control characters or template syntax")
-        return value
-
-
 def _errors(exc: ValidationError) -> InvalidInputError:
     errors = [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
     return InvalidInputError("SPLP request: " + "; ".join(f"{f}: {m}" for f, m in errors), errors=errors)
@@ -104,10 +84,12 @@ def approver_of(ctx: ActionContext) -> str:
     return approvals[-1].actor
 
 
-def _vault(ctx: ActionContext, run: RunContext) -> Any:
+@contextmanager
+def _vault(ctx: ActionContext, run: RunContext) -> Iterator[Any]:
     """The worker's own vault (built once by the composition root, with its audit log), not a new one per
-    job: a second audit log per job meant a second set of connections and locks on the same files."""
-    return run.services.vault
+    job: a second audit log per job meant a second set of connections and locks on the same files. The
+    root owns it, so nothing is closed here."""
+    yield run.services.vault
 
 
 def _comment(ctx: ActionContext, run: RunContext, ok: bool, summary: str, started: float) -> str:
@@ -132,11 +114,13 @@ def _failure_text(exc: ToolkitError) -> str:
     return "Gateway API atau Keycloak menolak permintaan."
 
 
-class IssueEndpointAction:
+class IssueEndpointAction(BaseAction):
     name = "gateway.issue_endpoint"
     idempotent = True  # a retry finds the consumer of an earlier run, replaces its credential: one result
+    Plan = IssuePlan
+    Facts = IssuedFacts
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+    def plan(self, ctx: ActionContext) -> IssuePlan:
         request = issue_request(ctx)
         check_provider(ctx.service, dict(ctx.ticket.fields), approver_of(ctx), register=ctx.settings.splp_register)
         calls = ["ensure_route", "ensure_consumer", "issue_key_credential", "restrict_to_api", "set_rate_limit",
@@ -147,12 +131,15 @@ class IssueEndpointAction:
                 raise ConfigurationError("the request asks for OAuth2 but no identity provider is configured "
                                          "(settings.identity)")
             calls += ["identity.ensure_consumer_client", "vault.put(oauth2-client-secret)"]
-        return {"request": request.model_dump(), "gateway": ctx.settings.gateway.kind, "calls": calls}
+        return IssuePlan(request=request, gateway=ctx.settings.gateway.kind, calls=tuple(calls))
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: IssuePlan, run: RunContext) -> ActionResult:
+        with _vault(ctx, run) as vault:  # before any change: no vault key, nothing is created
+            return self._execute(ctx, plan, run, vault)
+
+    def _execute(self, ctx: ActionContext, plan: IssuePlan, run: RunContext, vault: Any) -> ActionResult:
         started = time.monotonic()
-        request = IssueRequest.model_validate(plan["request"])
-        vault = _vault(ctx, run)  # before any change: no vault key, nothing is created
+        request = plan.request
         made = _Made(consumer=request.consumer)
         try:
             gateway = gateway_from_settings(ctx.settings, run.mask)
@@ -165,7 +152,7 @@ class IssueEndpointAction:
         return self._succeeded(ctx, run, request, issued, started)
 
     def _issue(self, ctx: ActionContext, run: RunContext, request: IssueRequest, gateway: Gateway,
-               idp: IdentityProvider | None, vault: Any, made: _Made) -> dict[str, Any]:
+               idp: IdentityProvider | None, vault: Any, made: _Made) -> IssuedFacts:
         from toolkit.vault import VaultMeta
 
         route = gateway.ensure_route(request.api)
@@ -199,19 +186,20 @@ class IssueEndpointAction:
             attributes={"consumer": consumer.name, "consumer_id": consumer.id, "key_id": credential.key_id,
                         "endpoint": route.url, "kind": credential.kind, "gateway": gateway.name}))
         made.stored.append(SECRET_NAME)
-        superseded = IssuedStore.at(ctx.settings.state_dir).record(IssuedCredential(
-            ticket_id=request.ticket, api=request.api, consumer=consumer.name, consumer_id=consumer.id,
-            gateway=gateway.name, kind=credential.kind, key_id=credential.key_id, masked=record.masked,
-            per_minute=limit.per_minute, endpoint=route.url, applicant=ctx.ticket.requester, oauth2_client=client_id,
-            issued_at=credential.created_at or datetime.now(UTC), expires_at=expires))
+        with IssuedStore.at(ctx.settings.state_dir) as register:
+            superseded = register.record(IssuedCredential(
+                ticket_id=request.ticket, api=request.api, consumer=consumer.name, consumer_id=consumer.id,
+                gateway=gateway.name, kind=credential.kind, key_id=credential.key_id, masked=record.masked,
+                per_minute=limit.per_minute, endpoint=route.url, applicant=ctx.ticket.requester,
+                oauth2_client=client_id, issued_at=credential.created_at or datetime.now(UTC), expires_at=expires))
         if superseded:
             run.log(f"earlier credentials of {consumer.name} superseded: {', '.join(superseded)}")
-        return {"api": request.api, "endpoint": route.url, "consumer": consumer.name, "consumer_id": consumer.id,
-                "key_id": credential.key_id, "kind": credential.kind, "masked_key": record.masked,
-                "acl_group": acl.group, "per_minute": limit.per_minute,
-                "requested_per_minute": limit.requested_per_minute, "expires_at": expires.isoformat(),
-                "gateway": gateway.name, "vault_secret": SECRET_NAME, "oauth2_client": client_id,
-                "token_endpoint": _token_endpoint(ctx) if client_id else None, "oauth2_endpoint": oauth2_url}
+        return IssuedFacts(api=request.api, endpoint=route.url, consumer=consumer.name, consumer_id=consumer.id,
+                           key_id=credential.key_id, kind=credential.kind, masked_key=record.masked,
+                           acl_group=acl.group, per_minute=limit.per_minute,
+                           requested_per_minute=limit.requested_per_minute, expires_at=expires.isoformat(),
+                           gateway=gateway.name, vault_secret=SECRET_NAME, oauth2_client=client_id,
+                           token_endpoint=_token_endpoint(ctx) if client_id else None, oauth2_endpoint=oauth2_url)
 
     @staticmethod
     def _token_route(ctx: ActionContext, run: RunContext, request: IssueRequest) -> str | None:
@@ -228,23 +216,23 @@ class IssueEndpointAction:
         run.log(f"token route {route.route_id}: {route.url} ({'created' if route.created else 'exists'})")
         return route.url
 
-    def _succeeded(self, ctx: ActionContext, run: RunContext, request: IssueRequest, facts: dict[str, Any],
+    def _succeeded(self, ctx: ActionContext, run: RunContext, request: IssueRequest, facts: IssuedFacts,
                    started: float) -> ActionResult:
-        expires = datetime.fromisoformat(facts["expires_at"])
-        summary = (f"Endpoint {facts['endpoint']} diberikan kepada aplikasi {facts['consumer']} (id konsumen "
-                   f"{facts['consumer_id']}); kuota {facts['per_minute']} permintaan/menit; kunci "
-                   f"{facts['masked_key']} (ID {facts['key_id']}), berlaku sampai {expires:%d-%m-%Y}. ")
-        if facts["oauth2_client"]:
-            summary += (f"Client OAuth2 {facts['oauth2_client']} (grant client-credentials, peran {request.api}) "
-                        f"dibuat di Keycloak; token diminta di {facts['token_endpoint']}. ")
-            if facts["oauth2_endpoint"]:
-                summary += f"Endpoint dengan token OAuth2 (Bearer): {facts['oauth2_endpoint']}. "
+        expires = datetime.fromisoformat(facts.expires_at)
+        summary = (f"Endpoint {facts.endpoint} diberikan kepada aplikasi {facts.consumer} (id konsumen "
+                   f"{facts.consumer_id}); kuota {facts.per_minute} permintaan/menit; kunci "
+                   f"{facts.masked_key} (ID {facts.key_id}), berlaku sampai {expires:%d-%m-%Y}. ")
+        if facts.oauth2_client:
+            summary += (f"Client OAuth2 {facts.oauth2_client} (grant client-credentials, peran {request.api}) "
+                        f"dibuat di Keycloak; token diminta di {facts.token_endpoint}. ")
+            if facts.oauth2_endpoint:
+                summary += f"Endpoint dengan token OAuth2 (Bearer): {facts.oauth2_endpoint}. "
         summary += ("Kunci lengkap disimpan terenkripsi dan hanya dapat dibuka satu kali oleh pemohon dengan "
                     f"'spbe secret reveal {request.ticket}'.")
-        return ActionResult(ok=True, summary=f"issued {request.api} to {facts['consumer']} on {facts['gateway']}",
+        return ActionResult(ok=True, summary=f"issued {request.api} to {facts.consumer} on {facts.gateway}",
                             comment=_comment(ctx, run, True, summary, started), facts=facts,
-                            changed=[f"consumer {facts['consumer']}", f"credential {facts['key_id']}"]
-                            + ([f"oauth2 client {facts['oauth2_client']}"] if facts["oauth2_client"] else []),
+                            changed=[f"consumer {facts.consumer}", f"credential {facts.key_id}"]
+                            + ([f"oauth2 client {facts.oauth2_client}"] if facts.oauth2_client else []),
                             duration_s=time.monotonic() - started)
 
     @staticmethod
@@ -260,7 +248,7 @@ class IssueEndpointAction:
             "percobaan": run.attempt, "galat": f"{text} (Rincian teknis: {detail})", "idempoten": True})
         return ActionResult(ok=False, summary=run.mask(f"issuing the endpoint failed: {detail}"
                                                        + (f"; undone: {', '.join(undone)}" if undone else "")),
-                            comment=run.mask(comment), facts={"error": type(exc).__name__, "undone": undone},
+                            comment=run.mask(comment), facts=IssueFailedFacts(error=type(exc).__name__, undone=undone),
                             duration_s=time.monotonic() - started)
 
 
@@ -305,42 +293,44 @@ def _token_endpoint(ctx: ActionContext) -> str | None:
     return f"{cfg.server_url.rstrip('/')}/realms/{cfg.realm}/protocol/openid-connect/token"
 
 
-def issued(ctx: ActionContext) -> dict[str, Any]:
-    for job in ctx.prior.values():
-        if job.action == IssueEndpointAction.name and job.result and job.result.get("ok"):
-            facts: dict[str, Any] = job.result.get("facts", {})
-            return facts
-    raise NotFoundError(f"ticket {ctx.ticket.id} has no issued endpoint to try out")
+def issued(ctx: ActionContext) -> IssuedFacts:
+    facts = prior_facts(ctx, IssueEndpointAction.name, IssuedFacts)
+    if facts is None:
+        raise NotFoundError(f"ticket {ctx.ticket.id} has no issued endpoint to try out")
+    return facts
 
 
-class TryOutAction:
+class TryOutAction(BaseAction):
     name = "gateway.try_out"
-    idempotent = True
+    Plan = TryOutPlan
+    Facts = TryOutFacts
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
+    def plan(self, ctx: ActionContext) -> TryOutPlan:
         facts = issued(ctx)
-        return {"endpoint": facts["endpoint"], "consumer": facts["consumer"], "key_id": facts["key_id"],
-                "consumer_id": facts["consumer_id"], "kind": facts.get("kind", "key-auth"), "path": "/",
-                "api": facts.get("api", ""), "oauth2_client": facts.get("oauth2_client"),
-                "oauth2_endpoint": facts.get("oauth2_endpoint")}
+        return TryOutPlan(endpoint=facts.endpoint, consumer=facts.consumer, key_id=facts.key_id,
+                          consumer_id=facts.consumer_id, kind=facts.kind, api=facts.api,
+                          oauth2_client=facts.oauth2_client, oauth2_endpoint=facts.oauth2_endpoint)
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: TryOutPlan, run: RunContext) -> ActionResult:
+        with _vault(ctx, run) as vault:
+            return self._execute(ctx, plan, run, vault)
+
+    def _execute(self, ctx: ActionContext, plan: TryOutPlan, run: RunContext, vault: Any) -> ActionResult:
         started = time.monotonic()
-        vault = _vault(ctx, run)
         secret: SecretStr = vault.use(ctx.ticket.id, SECRET_NAME, purpose="SPLP try-out (SOP step 6)")
         run.mask.add(secret)
         facts: dict[str, Any] = {}
         token_note = ""
         token_ok = True
-        if plan.get("oauth2_client"):
+        if plan.oauth2_client:
             facts, token_note, token = self._token(ctx, run, vault, plan)
-            if plan.get("oauth2_endpoint"):
+            if plan.oauth2_endpoint:
                 token_ok, note = self._token_call(ctx, run, plan, token, facts)
                 token_note += note
         gateway = gateway_from_settings(ctx.settings, run.mask)
-        credential = Credential(consumer=plan["consumer"], consumer_id=plan["consumer_id"], kind=plan["kind"],
-                                key_id=plan["key_id"], secret=secret)
-        url = plan["endpoint"] + plan["path"]
+        credential = Credential(consumer=plan.consumer, consumer_id=plan.consumer_id, kind=plan.kind,
+                                key_id=plan.key_id, secret=secret)
+        url = plan.endpoint + plan.path
         try:
             with_key = requests.get(url, headers=gateway.auth_headers(credential), timeout=15)
             without = requests.get(url, timeout=15)
@@ -354,36 +344,36 @@ class TryOutAction:
         summary = (f"Uji coba endpoint {url}: dengan kredensial HTTP {with_key.status_code}, tanpa kredensial "
                    f"HTTP {without.status_code} — " + ("sesuai." if ok else "TIDAK sesuai.") + token_note)
         return ActionResult(ok=ok, summary=f"try-out {url}: {with_key.status_code}/{without.status_code}",
-                            comment=_comment(ctx, run, ok, summary, started), facts=facts,
+                            comment=_comment(ctx, run, ok, summary, started), facts=TryOutFacts(**facts),
                             duration_s=time.monotonic() - started)
 
     @staticmethod
     def _token(ctx: ActionContext, run: RunContext, vault: Any,
-               plan: dict[str, Any]) -> tuple[dict[str, Any], str, SecretStr]:
+               plan: TryOutPlan) -> tuple[dict[str, Any], str, SecretStr]:
         """What the consumer application will do: a client-credentials token from Keycloak, checked with
         our RS256 validation (signature, exp, iss, aud, the API's role)."""
-        client_id = str(plan["oauth2_client"])
+        client_id = str(plan.oauth2_client)
         secret = vault.use(ctx.ticket.id, OAUTH2_SECRET_NAME, purpose="SPLP try-out: client-credentials token")
         run.mask.add(secret)
         idp = oauth2.identity_from_settings(ctx.settings, run.mask)
-        token, claims = oauth2.obtain_and_validate(idp, client_id, secret, str(plan["api"]))
+        token, claims = oauth2.obtain_and_validate(idp, client_id, secret, plan.api)
         run.mask.add(token.token)
-        run.log(f"token for {client_id}: valid RS256, aud {','.join(claims.audience)}, role {plan['api']}, "
+        run.log(f"token for {client_id}: valid RS256, aud {','.join(claims.audience)}, role {plan.api}, "
                 f"expires {claims.expires_at:%H:%M:%S}")
         facts = {"oauth2_client": client_id, "token_valid": True, "token_audience": list(claims.audience),
-                 "token_expires_at": claims.expires_at.isoformat(), "token_role": str(plan["api"])}
+                 "token_expires_at": claims.expires_at.isoformat(), "token_role": plan.api}
         note = (f" Token OAuth2 client {client_id} diperoleh dari Keycloak (grant client-credentials) dan lolos "
-                f"validasi RS256 (tanda tangan, masa berlaku, penerbit, audiens, peran {plan['api']}).")
+                f"validasi RS256 (tanda tangan, masa berlaku, penerbit, audiens, peran {plan.api}).")
         return facts, note, token.token
 
     @staticmethod
-    def _token_call(ctx: ActionContext, run: RunContext, plan: dict[str, Any], token: SecretStr,
+    def _token_call(ctx: ActionContext, run: RunContext, plan: TryOutPlan, token: SecretStr,
                     facts: dict[str, Any]) -> tuple[bool, str]:
         """The same try-out through the gateway's token route: with the Bearer token 2xx, without 401."""
         routes = token_routes_from_settings(ctx.settings, run.mask)
         if routes is None:
             return True, ""
-        url = str(plan["oauth2_endpoint"]) + str(plan["path"])
+        url = str(plan.oauth2_endpoint) + plan.path
         try:
             with_token = requests.get(url, headers=routes.bearer_headers(token), timeout=15)
             without = requests.get(url, timeout=15)

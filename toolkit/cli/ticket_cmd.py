@@ -11,6 +11,7 @@ from toolkit.engine.progress import progress
 from toolkit.errors import InvalidInputError
 from toolkit.tickets import attachment_files
 from toolkit.tickets.models import AttachmentUpload, TicketStatus
+from toolkit.workflow import StepStatus
 
 AS_OPTION = click.option("--as", "actor", help="Lab and demo only: act as this username (else the person mapped "
                                                 "to your OS account); must hold the step's role.")
@@ -205,7 +206,7 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
     while True:
         ticket = app.tickets.get(ticket_id)
         state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue, app.policy)
-        done = [s for s in state.steps if s.status.value == "done"]
+        done = [s for s in state.steps if s.status == StepStatus.DONE]
         if reported is None:
             reported = {s.step.id for s in done}
         for s in done:

@@ -11,15 +11,26 @@ which must be an inventory host. The ticket comment is the action's result (the 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from toolkit.actions.base import ActionContext, ActionResult, Artifact, RunContext
-from toolkit.containment.models import IsolateHostRequest
+from toolkit.actions.base import (
+    ActionContext,
+    ActionFacts,
+    ActionPlan,
+    ActionResult,
+    Artifact,
+    BaseAction,
+    RunContext,
+    ticket_inputs,
+)
+from toolkit.containment.models import HostName, IsolateHostRequest, TicketId
 from toolkit.containment.service import ContainmentService
 from toolkit.domain.policy import COMPLETING_KINDS
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from toolkit.private_files import write_private
+from toolkit.tickets.models import Username
 
 TARGET_FIELD = "objek_terdampak"
 
@@ -55,51 +66,80 @@ def _target(ctx: ActionContext) -> str:
     return host
 
 
-class IsolateHostAction:
+class IsolatePlan(ActionPlan):
+    action: Literal["containment.isolate_host"] = "containment.isolate_host"
+    request: IsolateHostRequest
+
+
+class IsolateFacts(ActionFacts):
+    containment: dict[str, Any]
+    applied: dict[str, Any]
+
+
+class InspectPlan(ActionPlan):
+    action: Literal["containment.inspect"] = "containment.inspect"
+    ticket_id: TicketId
+    actor: Username
+    host: HostName
+
+
+class InspectFacts(ActionFacts):
+    host: str
+    isolated: str
+
+
+class _ContainmentAction(BaseAction):
+    def inputs(self, ctx: ActionContext) -> Mapping[str, Any]:
+        """Besides the fields: who the step is done for (the assignee decides who contains)."""
+        return {**ticket_inputs(ctx), "assignee": ctx.ticket.assignee}
+
+
+class IsolateHostAction(_ContainmentAction):
     """SOP step 'isolasi objek terdampak' / 'pemindahan aset dari jaringan lokal'."""
 
     name = "containment.isolate_host"
-    idempotent = True
+    Plan = IsolatePlan
+    Facts = IsolateFacts
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
-        request = IsolateHostRequest(ticket_id=ctx.ticket.id, actor=trigger_actor(ctx), auth=AuthMethod.ENGINE,
-                                     host=_target(ctx), reason=f"Langkah SOP: {ctx.step.title}")
-        return request.model_dump(mode="json")
+    def plan(self, ctx: ActionContext) -> IsolatePlan:
+        return IsolatePlan(request=IsolateHostRequest(
+            ticket_id=ctx.ticket.id, actor=trigger_actor(ctx), auth=AuthMethod.ENGINE, host=_target(ctx),
+            reason=f"Langkah SOP: {ctx.step.title}"))
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: IsolatePlan, run: RunContext) -> ActionResult:
         started = time.monotonic()
         service = ContainmentService(run.services, run.log, post_comments=False)
-        request = IsolateHostRequest.model_validate(plan)
-        record = service.isolate_host(request)
+        record = service.isolate_host(plan.request)
         return ActionResult(
             ok=True, summary=f"{record.target} isolated (record {record.id})", comment=service.last_comment,
-            facts={"containment": record.summary(), "applied": record.applied},
+            facts=IsolateFacts(containment=record.summary(), applied=record.applied),
             changed=[f"{record.target}: isolation table"] if record.applied.get("changed") else [],
             duration_s=time.monotonic() - started)
 
 
-class InspectAction:
+class InspectAction(_ContainmentAction):
     """SOP step 'pemeriksaan terhadap objek yang terdampak': the host's state, read-only, on the ticket."""
 
     name = "containment.inspect"
-    idempotent = True
+    Plan = InspectPlan
+    Facts = InspectFacts
 
-    def plan(self, ctx: ActionContext) -> dict[str, Any]:
-        return {"ticket_id": ctx.ticket.id, "actor": trigger_actor(ctx), "host": _target(ctx)}
+    def plan(self, ctx: ActionContext) -> InspectPlan:
+        return InspectPlan(ticket_id=ctx.ticket.id, actor=trigger_actor(ctx), host=_target(ctx))
 
-    def execute(self, ctx: ActionContext, plan: dict[str, Any], run: RunContext) -> ActionResult:
+    def execute(self, ctx: ActionContext, plan: InspectPlan, run: RunContext) -> ActionResult:
         started = time.monotonic()
         service = ContainmentService(run.services, run.log, post_comments=False)
-        principal = Principal(user=plan["actor"], auth=AuthMethod.ENGINE)
-        state = service.inspect_host(plan["ticket_id"], principal, plan["host"])
-        path = run.work_dir / f"pemeriksaan-{plan['host']}-job{run.job_id}.md"
+        principal = Principal(user=plan.actor, auth=AuthMethod.ENGINE)
+        state = service.inspect_host(plan.ticket_id, principal, plan.host)
+        path = run.work_dir / f"pemeriksaan-{plan.host}-job{run.job_id}.md"
         sections = [f"## {key}\n\n```\n{value.strip() or '-'}\n```\n" for key, value in state.items()]
-        write_private(path, f"# Pemeriksaan objek terdampak: {plan['host']}\n\n" + "\n".join(sections))
+        write_private(path, f"# Pemeriksaan objek terdampak: {plan.host}\n\n" + "\n".join(sections))
         listening = [line for line in state.get("listening", "").splitlines() if line.strip()]
-        comment = (f"**{ctx.step.title}**\n\nHasil pemeriksaan host {plan['host']}: {len(listening)} soket "
+        comment = (f"**{ctx.step.title}**\n\nHasil pemeriksaan host {plan.host}: {len(listening)} soket "
                    f"mendengarkan, diisolasi: {state.get('isolated', '-').strip() or '-'}. "
                    "Rincian (ruleset firewall, soket, proses, pengguna yang masuk) terlampir.\n")
-        return ActionResult(ok=True, summary=f"{plan['host']} inspected", comment=comment,
-                            facts={"host": plan["host"], "isolated": state.get("isolated", "").strip()},
+        return ActionResult(ok=True, summary=f"{plan.host} inspected", comment=comment,
+                            facts=InspectFacts(host=plan.host, isolated=state.get("isolated", "").strip()),
                             artifacts=[Artifact(name=path.name, path=path, kind="pemeriksaan_objek")],
                             duration_s=time.monotonic() - started)

@@ -19,8 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
-from toolkit.errors import ActionFailedError, ConfigurationError, NotFoundError, UnavailableError
+from toolkit import ansible_inventory
+from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
+from toolkit.errors import ActionFailedError, UnavailableError
 from toolkit.private_files import private_dir, write_private
 from toolkit.settings import Settings
 
@@ -62,20 +63,11 @@ class HostBefore(BaseModel):
 
 
 def inventory_host(inventory: Path, name: str) -> InventoryHost:
-    """Look ``name`` up with Ansible's own inventory parser; `NotFoundError` when it is not there."""
-    if not inventory.is_file():
-        raise ConfigurationError(f"inventory {inventory} does not exist (settings: inventory, SPBE_INVENTORY)")
-    from ansible.inventory.helpers import get_group_vars
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-
-    manager = InventoryManager(loader=DataLoader(), sources=[str(inventory)])
-    host = manager.get_host(name)
-    if host is None:
-        raise NotFoundError(f"host {name!r} is not in the inventory {inventory}", host=name)
-    values = {**get_group_vars(host.get_groups()), **host.get_vars()}
-    return InventoryHost(name=host.name, address=str(values.get("ansible_host", host.name)),
-                         port=int(values.get("ansible_port", 22)), vars=values)
+    """Look ``name`` up with Ansible's own inventory parser (`toolkit.ansible_inventory`, safe from any
+    worker thread); `NotFoundError` when it is not there."""
+    host = ansible_inventory.load(inventory).host(name)
+    values = dict(host.vars)
+    return InventoryHost(name=host.name, address=host.address, port=int(values.get("ansible_port", 22)), vars=values)
 
 
 def _b64(value: Any, what: str) -> str:
@@ -93,7 +85,7 @@ def run_containment_playbook(settings: Settings, playbook: str, host: InventoryH
                     private_data_dir=work_dir / "runner", timeout_s=min(settings.playbook_timeout_s, 600),
                     envvars=dict(FAST_ENV)),
         on_line=log, mask=mask)  # fmt: skip
-    if summary.status != "successful":
+    if summary.status != RunStatus.SUCCESSFUL:
         failed = "; ".join(f"{t.task}: {t.msg}" for t in summary.failed_tasks) or summary.status
         unreachable = any(t.unreachable for t in summary.failed_tasks)
         error = UnavailableError if unreachable else ActionFailedError

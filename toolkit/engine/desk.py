@@ -29,7 +29,7 @@ from toolkit.tickets.models import (
     TicketStatus,
 )
 from toolkit.tickets.requests import check_free_text, validate_attachments, validate_request, validate_title
-from toolkit.workflow import WorkflowState
+from toolkit.workflow import StepStatus, WorkflowState
 
 
 def _reason(reason: str | None, what: str, field: str = "reason") -> str:
@@ -194,7 +194,7 @@ def close(app: App, ticket_id: str, principal: Principal, note: str | None) -> T
     closing = _closing_step(service)
     person = app.policy.authorize_step(principal, closing)
     actor = principal.user
-    done = state.state_of(closing.id).status == "done"
+    done = state.state_of(closing.id).status == StepStatus.DONE
     if not done and (state.current is None or state.current.id != closing.id):
         current = state.current.id if state.current else "none"
         raise ConflictError(f"ticket {ticket_id} cannot be closed yet; current step: {current}", ticket=ticket_id)

@@ -20,6 +20,7 @@ from toolkit.engine.desk import _reason
 from toolkit.engine.progress import progress
 from toolkit.errors import ConflictError
 from toolkit.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
+from toolkit.workflow import StepStatus
 
 
 def decide(app: App, ticket_id: str, principal: Principal, raw: Mapping[str, Any], reason: str | None) -> Ticket:
@@ -35,9 +36,9 @@ def decide(app: App, ticket_id: str, principal: Principal, raw: Mapping[str, Any
     timeline = list(app.policy.trusted(service, ticket, app.tickets.timeline(ticket_id)).events)
     before = progress(service, ticket, timeline, app.queue, app.policy)
     for name, step in steps.items():
-        if before.state_of(step.id).status.value == "done":
+        if before.state_of(step.id).status == StepStatus.DONE:
             raise ConflictError(f"step {step.id} is done; '{name}' can no longer be changed", ticket=ticket_id)
-        passed = [s.step.id for s in before.steps[service.index_of(step.id) + 1:] if s.status.value == "done"]
+        passed = [s.step.id for s in before.steps[service.index_of(step.id) + 1:] if s.status == StepStatus.DONE]
         if passed:  # the procedure already went past this branch point (a skipped step is never "done")
             raise ConflictError(f"'{name}' can no longer be changed: step {passed[0]} after {step.id} is done",
                                 ticket=ticket_id)

@@ -7,11 +7,14 @@ coordinator's, and it is audited under that person's name.
 
 from __future__ import annotations
 
+from typing import Any
+
 from toolkit.catalog.models import StepPurpose
 from toolkit.domain.principal import Principal
+from toolkit.engine import planning, scheduler
 from toolkit.engine.app import App
 from toolkit.engine.worker import step_of
-from toolkit.jobs import Job
+from toolkit.jobs import Job, JobPlan
 
 
 def _authorise(app: App, job: Job, principal: Principal, verb: str) -> None:
@@ -36,9 +39,24 @@ def cancel(app: App, job_id: int, principal: Principal) -> Job:
 
 
 def retry(app: App, job_id: int, principal: Principal) -> Job:
+    """Queue the job again. Its stored plan stands unless planning refused the ticket or the ticket's
+    input changed since: then this person's retry makes the new plan, from the current input."""
     job = app.queue.get(job_id)
     _authorise(app, job, principal, "retry")
-    job = app.queue.retry(job_id)
-    app.audit.append(principal.user, "job.retry", job.ticket_id,
-                     {"job": job_id, "attempt": job.attempt} | principal.audit_data())
+    replanned = _replan(app, job)
+    previous = job.plan_digest
+    job = app.queue.retry(job_id, replanned)
+    data: dict[str, Any] = {"job": job_id, "attempt": job.attempt}
+    if replanned is not None:
+        data |= {"replanned": True, "previous_plan_digest": previous, "plan": replanned.plan,
+                 "plan_digest": replanned.plan_digest, "input_digest": replanned.input_digest}
+    app.audit.append(principal.user, "job.retry", job.ticket_id, data | principal.audit_data())
     return job
+
+
+def _replan(app: App, job: Job) -> JobPlan | None:
+    action = app.actions.get(job.action)
+    if action is None:
+        return None  # not runnable here anyway; a worker that has the action reports it
+    ctx = scheduler.action_context(app, job.ticket_id, job.step_id)
+    return planning.replan_if_needed(action, ctx, job, app.masker)

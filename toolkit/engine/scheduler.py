@@ -2,7 +2,9 @@
 
 `advance` is safe to call any number of times for the same ticket and from any process: the job
 for a step has the idempotency key ``<ticket>:<step>``, so ten deliveries of one approval event
-create one job. It never runs anything itself; workers do.
+create one job. The key is looked up before anything is planned, so a duplicate event costs a read;
+the plan is made only for a job about to be created, and stored with it (`toolkit.engine.planning`).
+It never runs anything itself; workers do.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.actions.base import ActionContext
+from toolkit.catalog.models import StepKind
 from toolkit.domain.policy import Refusal
 from toolkit.domain.principal import ENGINE_USER
 from toolkit.engine.app import App
+from toolkit.engine.planning import make_plan
 from toolkit.engine.progress import progress
-from toolkit.errors import NotFoundError, ToolkitError
+from toolkit.errors import NotFoundError
 from toolkit.jobs import Job, JobSpec
-from toolkit.tickets.models import EventKind, NewEvent, TicketStatus, TimelineEvent
+from toolkit.tickets.models import EventKind, NewEvent, Ticket, TicketStatus, TimelineEvent
 
 log = logging.getLogger("spbe.scheduler")
 
@@ -30,13 +34,11 @@ def job_key(ticket_id: str, step_id: str) -> str:
 
 def resolve_action_name(step: Any) -> str:
     """Document and notify steps are handled by generic actions keyed by kind."""
-    kind = str(step.kind)
-    bound = str(step.action)
-    if kind == "document":
+    if step.kind == StepKind.DOCUMENT:
         return "document.render"
-    if kind == "notify":
+    if step.kind == StepKind.NOTIFY:
         return "notify.ticket"
-    return bound
+    return str(step.action)
 
 
 def advance(app: App, ticket_id: str) -> list[Job]:
@@ -56,19 +58,20 @@ def advance(app: App, ticket_id: str) -> list[Job]:
     if action is None:
         log.info("step %s of %s is bound to %s, which is not available here", step.id, ticket_id, name)
         return []
-    preview: dict[str, object]
-    try:
-        preview = action.plan(_context(app, ticket_id, step))
-    except ToolkitError as exc:  # shown on the job; the worker re-plans and fails it properly
-        preview = {"plan_error": app.masker(str(exc))}
+    key = job_key(ticket_id, step.id)
+    if app.queue.find(key) is not None:  # the common case of a replayed event: nothing to plan
+        return []
+    planned = make_plan(action, _context(app, ticket_id, step, ticket=ticket, timeline=timeline), app.masker)
     job, created = app.queue.enqueue(
-        JobSpec(ticket_id=ticket_id, step_id=step.id, action=name, idempotency_key=job_key(ticket_id, step.id),
-                idempotent=action.idempotent, plan=preview)
+        JobSpec(ticket_id=ticket_id, step_id=step.id, action=name, idempotency_key=key,
+                idempotent=action.idempotent, planned=planned)
     )
-    if not created:
+    if not created:  # another process created it in between; its plan is the one (ours changed nothing)
         return []
     app.audit.append("engine", "job.enqueue", ticket_id,
-                     {"auth": "engine", "job": job.id, "step": step.id, "action": name, "plan": preview})
+                     {"auth": "engine", "job": job.id, "step": step.id, "action": name, "plan": planned.plan,
+                      "plan_digest": planned.plan_digest, "input_digest": planned.input_digest,
+                      **({"plan_error": planned.error} if planned.error else {})})
     return [job]
 
 
@@ -89,13 +92,16 @@ def report_refusals(app: App, ticket_id: str, refusals: Iterable[Refusal], timel
                              refusal.model_dump(mode="json") | {"auth": "engine"})
 
 
-def _context(app: App, ticket_id: str, step: Any) -> ActionContext:
-    ticket = app.tickets.get(ticket_id)
+def _context(app: App, ticket_id: str, step: Any, *, ticket: Ticket | None = None,
+             timeline: list[TimelineEvent] | None = None) -> ActionContext:
+    """What an action may read; ``ticket`` and ``timeline`` when the caller has just read them."""
+    ticket = ticket or app.tickets.get(ticket_id)
     service = app.catalog.get(ticket.service_id)
-    timeline = list(app.policy.trusted(service, ticket, app.tickets.timeline(ticket_id)).events)
+    raw = timeline if timeline is not None else app.tickets.timeline(ticket_id)
+    trusted = list(app.policy.trusted(service, ticket, raw).events)
     return ActionContext(
         ticket=ticket, service=service, step=step,
-        prior=app.queue.step_results(ticket_id), timeline=timeline,
+        prior=app.queue.step_results(ticket_id), timeline=trusted,
         settings=app.settings, directory=app.directory,
         now=datetime.now(UTC),
     )

@@ -1,7 +1,9 @@
 """`spbe serve` and `spbe run`: the trigger loop, the worker pool and the outbox, in one process.
 
 The trigger reads ticket events after a persisted cursor and advances each ticket they touch;
-a periodic sweep of open tickets covers events missed while the ticket system was down. Workers
+a periodic sweep of the tickets still open or in progress (asked of the ticket system, never the
+whole history) covers an advance that failed. A closed ticket needs no sweep: its closing is an
+event, and each finished job advances its ticket and posts a step event the trigger reads. Workers
 are threads (actions spend their time in ansible-runner subprocesses and network I/O); more
 processes can run `spbe serve` against the same queue, and the queue's leases keep them apart.
 """
@@ -20,7 +22,6 @@ from toolkit.engine.outbox import deliver_due
 from toolkit.engine.worker import work_once, worker_id
 from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.jobs import Job, JobState
-from toolkit.tickets.models import TicketStatus
 
 log = logging.getLogger("spbe.serve")
 CURSOR = "trigger"
@@ -53,11 +54,8 @@ def trigger_once(app: App) -> int:
 
 
 def sweep(app: App) -> int:
-    created = 0
-    for status in (TicketStatus.IN_PROGRESS, TicketStatus.CLOSED):
-        for ticket in app.tickets.list_tickets(status=status):
-            created += _advance_one(app, ticket.id)
-    return created
+    """Advance every ticket with work pending (open or in progress); returns jobs created."""
+    return sum(_advance_one(app, ticket_id) for ticket_id in app.tickets.active_ticket_ids())
 
 
 def run_ticket(app: App, ticket_id: str, max_jobs: int = 100,

@@ -1,4 +1,7 @@
-"""Run claimed jobs: plan, execute, record, and hand the results to the outbox.
+"""Run claimed jobs: load the stored plan, execute it, record, and hand the results to the outbox.
+
+The worker never plans: it runs the plan stored with the job when it was created, after checking it
+is intact and still made from the ticket's current input (`toolkit.engine.planning`).
 
 A heartbeat thread renews the lease while the action runs; if renewal fails (the job was
 reclaimed after this worker stalled), the action is asked to stop and its result is discarded
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from toolkit.actions.base import ActionResult, RunContext
-from toolkit.engine import scheduler
+from toolkit.engine import planning, scheduler
 from toolkit.engine.app import App
 from toolkit.engine.outbox import attachment_item, deliver_due, event_item
 from toolkit.errors import ToolkitError, UnavailableError
@@ -152,7 +155,8 @@ def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
                 action = app.actions.get(job.action)
                 if action is None:
                     raise ToolkitError(f"action {job.action} is not available on this worker")
-                plan = action.plan(ctx)
+                plan = planning.stored_plan(action, job)
+                planning.check_fresh(action, ctx, job)
             except UnavailableError as exc:  # nothing has run yet: give the job back for later
                 note = app.masker(str(exc))
                 log.warning("job %s: %s; released for %.0f s", job.id, note, UNAVAILABLE_RETRY_S)
@@ -160,7 +164,7 @@ def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
                 return app.queue.get(job.id)
             app.audit.append(job.worker or "worker", "job.start", job.ticket_id,
                              {"auth": "engine", "job": job.id, "attempt": job.attempt, "step": job.step_id,
-                              "action": job.action, "plan": plan})
+                              "action": job.action, "plan_digest": job.plan_digest})
             buffer(f"job {job.id} attempt {job.attempt}: {job.action} for {job.ticket_id} step {job.step_id}")
             run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer,
                              should_cancel=_cancel_check(app, job, lease, abort),

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
+from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
 from toolkit.errors import ActionFailedError, ConfigurationError, NotFoundError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.config import EvidenceSettings
@@ -163,7 +163,7 @@ def collect(
                     timeout_s=timeout_s),
         on_line=log, should_cancel=should_cancel, mask=mask,
     )
-    if summary.status != "successful":
+    if summary.status != RunStatus.SUCCESSFUL:
         failed = "; ".join(f"{t.task}: {t.msg}" for t in summary.failed_tasks) or summary.status
         raise ActionFailedError(f"evidence collection on {request.host} failed: {failed}", host=request.host,
                                 bundle=bundle_id)

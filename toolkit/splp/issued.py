@@ -159,9 +159,3 @@ class IssuedStore(SqliteStore):
         with self._tx() as db:
             rows = db.execute("SELECT * FROM issued ORDER BY issued_at, ticket_id").fetchall()
         return [self._model(r) for r in rows]
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None

@@ -30,6 +30,13 @@ class TicketSystem(Protocol):
         self, *, status: TicketStatus | None = None, service_id: str | None = None
     ) -> list[Ticket]: ...
 
+    def active_ticket_ids(self) -> list[str]:
+        """Tickets open or in progress, oldest first: the only ones the engine's periodic sweep looks at.
+        Deferred tickets wait for the applicant and closed ones for nothing the sweep could start (their
+        last notifications follow the closing event), so the sweep's cost follows the work in hand,
+        not the ticket history. Implementations answer from an index on the status."""
+        ...
+
     def timeline(self, ticket_id: str) -> list[TimelineEvent]: ...
 
     def post(self, ticket_id: str, event: NewEvent) -> TimelineEvent:

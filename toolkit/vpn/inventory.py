@@ -10,25 +10,27 @@ Inventory groups (the lab writes them; a real deployment lists its own gateways 
   per tunnel), ``spbe_vpn_listen_port_base`` and ``spbe_vpn_verify_targets`` (DC addresses pinged through
   a new tunnel).
 
-A slot (tunnel /30, interface ``wg<slot>``, UDP port base + slot) is allocated once per ticket, in one
-SQLite transaction, so two tickets never get the same tunnel and a re-run gets the same one back.
+A slot (tunnel /30, interface ``wg<slot>``, UDP port base + slot) is allocated when the VPN job runs, once
+per ticket and step, in one SQLite ``BEGIN IMMEDIATE`` transaction, so two tickets never get the same tunnel
+(whichever worker process runs them) and a re-run gets the same one back.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from toolkit.errors import ConfigurationError, ConflictError, NotFoundError, UnavailableError
-from toolkit.private_files import private_dir, private_file
+from toolkit import ansible_inventory
+from toolkit.errors import ConfigurationError, ConflictError, NotFoundError
+from toolkit.sqlite_tx import SqliteStore
 
 SITE_GROUP = "vpn_site_gateways"
 DC_GROUP = "vpn_dc_gateways"
+ANY_STEP = "*"  # slots allocated before they were keyed by step (one per ticket then)
 
 
 class SiteGateway(BaseModel):
@@ -57,16 +59,10 @@ class DcGateway(BaseModel):
 
 
 def _group_hosts(inventory: Path, group: str) -> list[tuple[str, dict[str, Any]]]:
-    if not inventory.is_file():
-        raise ConfigurationError(f"inventory {inventory} does not exist (settings: inventory, SPBE_INVENTORY)")
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-
-    manager = InventoryManager(loader=DataLoader(), sources=[str(inventory)])
-    found = manager.groups.get(group)
-    if found is None or not found.get_hosts():
+    hosts = ansible_inventory.load(inventory).group(group)
+    if not hosts:
         raise ConfigurationError(f"inventory {inventory} has no hosts in group '{group}'", group=group)
-    return [(host.name, host.get_vars()) for host in found.get_hosts()]
+    return [(host.name, dict(host.vars)) for host in hosts]
 
 
 def _model(model: type[BaseModel], name: str, hostvars: dict[str, Any], inventory: Path) -> Any:
@@ -97,58 +93,43 @@ def dc_gateway(inventory: Path) -> DcGateway:
     return _model(DcGateway, *hosts[0], inventory)  # type: ignore[no-any-return]
 
 
-class TunnelSlots:
-    """Durable ticket -> slot allocation on a DC gateway (SQLite, one immediate transaction each)."""
+class TunnelSlots(SqliteStore):
+    """Durable (ticket, step) -> slot allocation on a DC gateway, one immediate transaction each."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        super().__init__(path, "tunnel allocations", wal=True)
+        with self._tx() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS tunnel_slots (ticket TEXT NOT NULL, step TEXT NOT NULL,"
+                       " dc_host TEXT NOT NULL, slot INTEGER NOT NULL, site_lan TEXT NOT NULL,"
+                       " created_at TEXT NOT NULL, PRIMARY KEY (ticket, step), UNIQUE (dc_host, slot))")
+            old = db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='tunnels'").fetchone()
+            if old is not None:  # an earlier version's table: one tunnel per ticket, no step
+                db.execute("INSERT OR IGNORE INTO tunnel_slots SELECT ticket, ?, dc_host, slot, site_lan, created_at"
+                           " FROM tunnels", (ANY_STEP,))
+                db.execute("DROP TABLE tunnels")
 
-    def _connect(self) -> sqlite3.Connection:
-        private_dir(self.path.parent)
-        private_file(self.path)
-        try:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS tunnels (ticket TEXT PRIMARY KEY, dc_host TEXT NOT NULL,"
-                " slot INTEGER NOT NULL, site_lan TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (dc_host, slot))"
-            )
-        except sqlite3.Error as exc:
-            raise UnavailableError(f"tunnel allocations {self.path}: {exc}") from None
-        return conn
-
-    def allocate(self, ticket: str, dc: DcGateway, site_lan: ipaddress.IPv4Network) -> int:
-        """The ticket's slot (the same one on every call); refuses a site LAN that overlaps another
+    def allocate(self, ticket: str, dc: DcGateway, site_lan: ipaddress.IPv4Network, step: str = "") -> int:
+        """The slot of (ticket, step), the same one on every call; refuses a site LAN that overlaps another
         ticket's tunnel on the same gateway, and a full pool."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute("SELECT slot FROM tunnels WHERE ticket = ?", (ticket,)).fetchone()
+        with self._tx() as db:
+            row = db.execute("SELECT slot FROM tunnel_slots WHERE ticket = ? AND step IN (?, ?)",
+                             (ticket, step, ANY_STEP)).fetchone()
             if row is not None:
-                conn.execute("COMMIT")
-                return int(row[0])
-            rows = conn.execute("SELECT ticket, slot, site_lan FROM tunnels WHERE dc_host = ?", (dc.name,)).fetchall()
+                return int(row["slot"])
+            rows = db.execute("SELECT ticket, slot, site_lan FROM tunnel_slots WHERE dc_host = ?",
+                              (dc.name,)).fetchall()
             for other, _slot, lan in rows:
                 if ipaddress.IPv4Network(lan).overlaps(site_lan):
                     raise ConflictError(f"site LAN {site_lan} overlaps {lan}, already tunnelled for ticket {other}",
                                         ticket=other)
-            used = {int(r[1]) for r in rows}
+            used = {int(r["slot"]) for r in rows}
             free = next((s for s in range(dc.capacity) if s not in used), None)
             if free is None:
                 raise ConflictError(f"no free tunnel in {dc.tunnel_pool} on {dc.name}", pool=str(dc.tunnel_pool))
-            conn.execute("INSERT INTO tunnels VALUES (?, ?, ?, ?, ?)",
-                         (ticket, dc.name, free, str(site_lan), datetime.now(UTC).isoformat()))  # fmt: skip
-            conn.execute("COMMIT")
+            db.execute("INSERT INTO tunnel_slots VALUES (?, ?, ?, ?, ?, ?)",
+                       (ticket, step, dc.name, free, str(site_lan), datetime.now(UTC).isoformat()))
             return free
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
 
     def release(self, ticket: str) -> None:
-        conn = self._connect()
-        try:
-            conn.execute("DELETE FROM tunnels WHERE ticket = ?", (ticket,))
-        finally:
-            conn.close()
+        with self._tx() as db:
+            db.execute("DELETE FROM tunnel_slots WHERE ticket = ?", (ticket,))
