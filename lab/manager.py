@@ -100,6 +100,11 @@ class LabManager:
 
     def up(self) -> LabState:
         """Start the lab from a clean copy of the base (an existing lab of this name is removed first)."""
+        foreign = netns.foreign_owners(self.octet, self.name)
+        if foreign:  # checked before the clean-up below, which removes interfaces by their derived names
+            raise ConfigurationError(
+                f"{SUBNET_PREFIX}.{self.octet}.0/24 is already in use by {foreign}; another lab name collides",
+                interfaces=foreign)
         self.down()
         self._check_collisions()
         base = rootfs.ensure_base(self.cache_dir)

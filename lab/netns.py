@@ -80,6 +80,26 @@ def addresses_in_use(octet: int) -> list[str]:
     return owners
 
 
+def foreign_owners(octet: int, lab: str) -> list[str]:
+    """`addresses_in_use`, less the interfaces whose veth peer lives in one of ``lab``'s own namespaces
+    (``spbe-<lab>-*``: what a crashed run of the same lab left, which its own clean-up removes).
+
+    Asked *before* a lab clears its remnants: two names can hash to one /24, and clearing by derived
+    interface names (``spbe-<octet>-<index>``) would otherwise delete the other lab's links."""
+    listed = json.loads(_ip("-j", "netns", "list", check=False).stdout or "[]")
+    names = {entry["id"]: entry["name"] for entry in listed if "id" in entry}
+    net = ipaddress.IPv4Network(f"{SUBNET_PREFIX}.{octet}.0/24")
+    owners: list[str] = []
+    for link in json.loads(_ip("-j", "addr", "show", check=False).stdout or "[]"):
+        if not any(i.get("family") == "inet" and ipaddress.IPv4Address(i["local"]) in net
+                   for i in link.get("addr_info", [])):
+            continue
+        peer = names.get(link.get("link_netnsid"))
+        if peer is None or not peer.startswith(f"spbe-{lab}-"):
+            owners.append(f"{link.get('ifname')} ({peer or 'no lab namespace'})")
+    return owners
+
+
 def create(p: NetnsPlan) -> None:
     """Create the namespace, the veth pair and the addresses; loopback up on the inside."""
     _ip("netns", "add", p.netns)

@@ -16,6 +16,7 @@ from lab.cli import lab_group
 from lab.manager import LabManager
 from lab.models import LabState, subnet_index
 from tests.support.cli import Spbe
+from toolkit.errors import ConfigurationError
 
 pytestmark = pytest.mark.lab
 
@@ -127,3 +128,23 @@ def test_down_cleans_a_half_up_lab_without_state(tmp_path: Path) -> None:
     assert not netns.netns_exists(plan.netns)
     assert not netns.link_exists(plan.veth_root)
     assert not (tmp_path / "halfup").exists()
+
+
+def test_a_name_sharing_another_labs_subnet_is_refused_before_anything_is_removed(tmp_path: Path) -> None:
+    """Two lab names can hash to one /24. The second lab's ``up`` must refuse without clearing anything:
+    its clean-up removes interfaces by their derived names, which are the first lab's."""
+    first = "coll-a"
+    second = next(f"coll-b{n}" for n in range(10_000) if subnet_index(f"coll-b{n}") == subnet_index(first))
+    owner = LabManager(tmp_path / "one", first, switches=0, vpn=False, with_gateway=False, with_prometheus=False)
+    state = owner.up()
+    try:
+        intruder = LabManager(tmp_path / "two", second, switches=0, vpn=False, with_gateway=False,
+                              with_prometheus=False)
+        with pytest.raises(ConfigurationError, match="another lab name collides"):
+            intruder.up()
+        host = state.hosts[0]
+        assert netns.link_exists(host.veth_root), "the first lab's link is untouched"
+        with socket.create_connection((host.address, 22), timeout=10) as conn:
+            assert conn.recv(8).startswith(b"SSH-"), "and its host still answers"
+    finally:
+        owner.down()
