@@ -34,6 +34,7 @@ from toolkit.notifier import Delivery, Notification, Notifier, Recipient
 from toolkit.private_files import private_dir, private_file
 from toolkit.registry import Registry
 from toolkit.services import Services
+from toolkit.sqlite_tx import connect
 from toolkit.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.workflow import WorkflowState
 
@@ -104,11 +105,10 @@ class EscalationStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         try:
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn = connect(self.path)
         except sqlite3.Error as exc:
             raise UnavailableError(f"escalation store unavailable: {exc}") from None
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

@@ -53,7 +53,7 @@ def pool_hosts(inventory: Path) -> list[PoolHost]:
 
 class HostPool(SqliteStore):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, "host allocations", wal=True)
+        super().__init__(path, "host allocations")
         with self._tx() as db:
             db.execute("CREATE TABLE IF NOT EXISTS host_allocations (host TEXT PRIMARY KEY, ticket_id TEXT NOT NULL,"
                        " step_id TEXT NOT NULL, allocated_at TEXT NOT NULL, UNIQUE (ticket_id, step_id))")

@@ -34,6 +34,7 @@ from toolkit.jobs import (
 )
 from toolkit.private_files import private_dir, private_file
 from toolkit.settings import Settings
+from toolkit.sqlite_tx import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -103,11 +104,7 @@ class SqliteJobQueue:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout_ms / 1000)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            conn = connect(self.path, busy_timeout_ms=int(self._busy_timeout_ms))
             self._local.conn = conn
         return conn
 

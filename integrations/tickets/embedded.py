@@ -32,6 +32,7 @@ from toolkit.adapter_options import AdapterOptions
 from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError
 from toolkit.private_files import private_dir, private_file
 from toolkit.settings import Settings
+from toolkit.sqlite_tx import UNAVAILABLE_CODES, connect
 from toolkit.tickets.models import (
     AttachmentRef,
     AttachmentUpload,
@@ -70,7 +71,6 @@ _EVENT_COLUMNS = "seq, ticket_id, at, kind, actor, text, step_id, data"
 _STATUS_ID = {"open": "baru", "in_progress": "diproses", "deferred": "ditunda", "closed": "ditutup"}
 _RESERVED_KINDS = frozenset({EventKind.OPENED, EventKind.STATUS, EventKind.ASSIGNED, EventKind.ATTACHMENT})
 # Primary result codes that mean "try again later": BUSY, LOCKED, IOERR, CANTOPEN, PROTOCOL.
-_UNAVAILABLE_CODES = frozenset({5, 6, 10, 14, 15})
 
 
 def _json(value: Any) -> str:
@@ -125,7 +125,7 @@ class EmbeddedTicketStore:
         try:
             yield
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF in _UNAVAILABLE_CODES:
+            if exc.sqlite_errorcode & 0xFF in UNAVAILABLE_CODES:
                 raise UnavailableError(f"ticket store unavailable: {exc}", path=str(self.path)) from None
             raise
         except OSError as exc:
@@ -137,16 +137,7 @@ class EmbeddedTicketStore:
             return conn
         if conn is not None:
             self._inherited.append(conn)
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, timeout=self._busy_timeout_ms / 1000, check_same_thread=False
-        )
-        try:
-            conn.executescript(f"PRAGMA busy_timeout={self._busy_timeout_ms}; PRAGMA journal_mode=WAL; "
-                               "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-        except sqlite3.Error:
-            conn.close()
-            raise
-        conn.row_factory = sqlite3.Row
+        conn = connect(self.path, busy_timeout_ms=self._busy_timeout_ms, foreign_keys=True)
         self._local.conn, self._local.pid = conn, os.getpid()
         with self._lock:
             self._open.append(conn)

@@ -42,6 +42,7 @@ from toolkit.audit.checkpoints import Checkpoint, CheckpointFile
 from toolkit.audit.keys import AuditKey
 from toolkit.errors import ConfigurationError, IntegrityError, InvalidInputError, UnavailableError
 from toolkit.private_files import open_private, private_dir, private_file
+from toolkit.sqlite_tx import UNAVAILABLE_CODES, connect
 
 log = logging.getLogger("spbe.audit")
 
@@ -50,7 +51,6 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS audit (
     ticket_id TEXT, data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)"""
 _META = "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _COLUMNS = "seq, at, actor, action, ticket_id, data, prev_hash, hash"
-_UNAVAILABLE_CODES = frozenset({5, 6, 10, 14, 15})  # BUSY, LOCKED, IOERR, CANTOPEN, PROTOCOL
 _ANCHOR_SIZE = 256
 _MAX_ENTRY_PROBLEMS = 100  # a wrong key fails every entry; the first hundred say enough
 KEYED, UNKEYED = "hmac-sha256", "sha256"
@@ -100,16 +100,7 @@ class AuditLog:
             return conn
         if conn is not None:
             self._inherited.append(conn)
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout_ms / 1000,
-                               check_same_thread=False)
-        try:
-            conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-        except sqlite3.Error:
-            conn.close()
-            raise
-        conn.row_factory = sqlite3.Row
+        conn = connect(self.path, busy_timeout_ms=self._busy_timeout_ms, synchronous="FULL")
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
@@ -127,7 +118,7 @@ class AuditLog:
                 raise
         except sqlite3.OperationalError as exc:
             code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-            if code in _UNAVAILABLE_CODES:
+            if code in UNAVAILABLE_CODES:
                 raise UnavailableError(f"audit log unavailable: {exc}", path=str(self.path)) from None
             raise
 

@@ -26,7 +26,7 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS containment (
 
 class ContainmentStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, "containment store", wal=True)
+        super().__init__(path, "containment store")
         with self._tx() as conn:
             conn.execute(_SCHEMA)
 

@@ -80,7 +80,7 @@ class SegmentAllocator(SqliteStore):
     """Durable allocations of VLANs, subnets and access ports to tickets."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path, "network allocations", wal=True)
+        super().__init__(path, "network allocations")
         with self._tx() as db:
             db.execute("CREATE TABLE IF NOT EXISTS segments (ticket_id TEXT PRIMARY KEY, site TEXT NOT NULL,"
                        " vlan_id INTEGER NOT NULL, subnet TEXT NOT NULL, ports TEXT NOT NULL,"

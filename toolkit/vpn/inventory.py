@@ -97,7 +97,7 @@ class TunnelSlots(SqliteStore):
     """Durable (ticket, step) -> slot allocation on a DC gateway, one immediate transaction each."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path, "tunnel allocations", wal=True)
+        super().__init__(path, "tunnel allocations")
         with self._tx() as db:
             db.execute("CREATE TABLE IF NOT EXISTS tunnel_slots (ticket TEXT NOT NULL, step TEXT NOT NULL,"
                        " dc_host TEXT NOT NULL, slot INTEGER NOT NULL, site_lan TEXT NOT NULL,"
