@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from toolkit.actions.ansible.pusat_data import AnsiblePlaybookAction
 from toolkit.actions.base import ActionContext
-from toolkit.actions.pusat_data import AnsiblePlaybookAction
 
 HERE = Path(__file__).resolve().parent
 TRIVIAL = HERE / "playbooks" / "trivial.yml"

@@ -26,14 +26,14 @@ from lab import probe
 from lab.manager import LabManager
 from lab.models import LabIncident
 from tests.support.principals import as_lab
+from toolkit.bootstrap import App
+from toolkit.commands import desk
 from toolkit.containment import host as host_mod
 from toolkit.containment.models import ContainmentKind, IsolateHostRequest, ReleaseRequest
 from toolkit.containment.service import ContainmentService
 from toolkit.domain.principal import AuthMethod
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.domain.tickets.models import AttachmentUpload
 from toolkit.settings import load_settings
-from toolkit.tickets.models import AttachmentUpload
 
 TARGET_S = 5.0
 

@@ -23,12 +23,12 @@ from rich.console import Console
 from rich.table import Table
 
 from tests.support.principals import as_lab
-from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.actions.ansible.runner import PlaybookRun, run_playbook
+from toolkit.bootstrap import App
+from toolkit.commands import desk
 from toolkit.engine.server import Server, run_ticket
 from toolkit.engine.worker import work_once
-from toolkit.jobs import JobState
+from toolkit.ports.jobs import JobState
 from toolkit.settings import load_settings
 
 HERE = Path(__file__).resolve().parent

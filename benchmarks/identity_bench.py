@@ -28,7 +28,7 @@ from integrations.identity.keycloak import KeycloakIdentityProvider
 from tests.support.keycloak_fake import KeycloakFake
 from tests.support.keycloak_fake.seed import seed_realm
 from toolkit.audit import AuditLog
-from toolkit.identity_provider import ConsumerClientSpec
+from toolkit.ports.identity_provider import ConsumerClientSpec
 from toolkit.settings import load_settings
 from toolkit.vault import SecretVault, VaultMeta, generate_key
 

@@ -20,14 +20,14 @@ from rich.console import Console
 from rich.table import Table
 
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
-from toolkit.escalation import check_once
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import AttachmentUpload
+from toolkit.engine.escalation import check_once
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.manifest import Collector, Person, Request, SourceHost
 from toolkit.evidence.verify import verify
 from toolkit.settings import load_settings
-from toolkit.tickets.models import AttachmentUpload
 
 LETTER = AttachmentUpload(name="surat.pdf", media_type="application/pdf", content=b"%PDF-1.4\n",
                           kind="surat_permohonan")

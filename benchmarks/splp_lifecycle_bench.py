@@ -27,7 +27,7 @@ from lab import rootfs
 from lab.gateway import GatewayLab
 from tests.splp.helpers import approved_ticket
 from tests.support.principals import as_lab
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
 from toolkit.engine.server import run_ticket
 from toolkit.settings import load_settings
 from toolkit.splp import lifecycle

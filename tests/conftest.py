@@ -12,7 +12,7 @@ import pytest
 from tests.support.cli import Spbe
 from tests.support.clock import ManualClock
 from toolkit.audit.keys import generate_key
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
 from toolkit.settings import Settings, load_settings
 
 # The test suite is a lab: the CLI tests act with --as. Tests of the production rule set it themselves.

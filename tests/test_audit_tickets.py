@@ -14,13 +14,13 @@ import pytest
 from tests.engine.helpers import approved_ticket
 from tests.support.principals import as_lab
 from toolkit.audit.reconcile import CHECKPOINT_DATA, verify_with_tickets
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.commands.incident import decide
+from toolkit.domain.tickets.models import AttachmentUpload, EventKind, NewEvent
 from toolkit.engine.audit_checkpoints import publish_checkpoint
-from toolkit.engine.incident_desk import decide
 from toolkit.errors import ConfigurationError
 from toolkit.settings import load_settings
-from toolkit.tickets.models import AttachmentUpload, EventKind, NewEvent
 
 LETTER = AttachmentUpload(name="surat.pdf", media_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n",
                           kind="surat_permohonan")

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from toolkit.directory import Person
 from toolkit.document_context import REDACTED, UNSIGNED, build_context
 from toolkit.documents import (
     MissingTemplateDataError,
@@ -26,9 +25,10 @@ from toolkit.documents import (
     tanggal_terbilang,
     waktu,
 )
+from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
-from toolkit.jobs import Job, JobState
-from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
+from toolkit.ports.directory import Person
+from toolkit.ports.jobs import Job, JobState
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "templates"
@@ -39,9 +39,9 @@ INJECTION = "{{ 7*7 }} {% for x in range(3) %}x{% endfor %} {{ ''.__class__.__mr
 
 def _catalog_service(service_id: str) -> Any:
     try:
-        from toolkit.catalog.loader import load_catalog
+        from toolkit.domain.catalog.loader import load_catalog
     except ImportError as exc:  # pragma: no cover - only while the catalog is being written
-        pytest.skip(f"toolkit.catalog is not importable yet: {exc}")
+        pytest.skip(f"toolkit.domain.catalog is not importable yet: {exc}")
     catalog = load_catalog()
     if service_id not in catalog:
         pytest.skip(f"the catalog has no '{service_id}' service yet")
@@ -54,7 +54,7 @@ def service() -> Any:
 
 
 class FakeDirectory:
-    """Satisfies `toolkit.directory.Directory` with a fixed list of people."""
+    """Satisfies `toolkit.ports.directory.Directory` with a fixed list of people."""
 
     def __init__(self, people: list[Person]) -> None:
         self._people = people

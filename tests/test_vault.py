@@ -17,7 +17,6 @@ from pydantic import SecretStr, ValidationError
 
 from tests.support.principals import as_lab
 from toolkit.audit import AuditLog
-from toolkit.directory import Person
 from toolkit.errors import (
     ConfigurationError,
     ConflictError,
@@ -28,6 +27,7 @@ from toolkit.errors import (
     ToolkitError,
 )
 from toolkit.masking import Masker
+from toolkit.ports.directory import Person
 from toolkit.settings import load_settings
 from toolkit.vault import SecretVault, VaultMeta, generate_key
 

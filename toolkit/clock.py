@@ -1,7 +1,7 @@
 """The time the engine reads, as a port: `Clock.now()`.
 
 Leases, outbox retries, escalation deadlines and credential expiry compare stored instants with "now".
-Reading that "now" through a clock passed from the composition root (`toolkit.engine.app.App.clock`)
+Reading that "now" through a clock passed from the composition root (`toolkit.bootstrap.App.clock`)
 lets a test move time past a deadline instead of sleeping until the wall clock gets there, and keeps
 the rule in one place: every instant is an aware UTC datetime.
 """

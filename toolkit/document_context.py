@@ -52,16 +52,16 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from toolkit.catalog.loader import packaged_roles
-from toolkit.catalog.models import StepKind
-from toolkit.catalog.roles import RoleTrait
-from toolkit.confidentiality import REPORTER_ROLES, hidden_users
-from toolkit.decisions import effective_fields, effective_sla_variant
-from toolkit.directory import Directory, Person
 from toolkit.documents import WIB, MarkdownText, nama_peran
+from toolkit.domain.catalog.loader import packaged_roles
+from toolkit.domain.catalog.models import StepKind
+from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.domain.confidentiality import REPORTER_ROLES, hidden_users
+from toolkit.domain.decisions import effective_fields, effective_sla_variant
+from toolkit.domain.tickets.models import EventKind, Ticket, TimelineEvent
 from toolkit.errors import NotFoundError
-from toolkit.jobs import Job, JobState
-from toolkit.tickets.models import EventKind, Ticket, TimelineEvent
+from toolkit.ports.directory import Directory, Person
+from toolkit.ports.jobs import Job, JobState
 
 PRIVILEGED_VIEWERS = packaged_roles().with_trait(RoleTrait.SEES_CONFIDENTIAL)
 REDACTED = MarkdownText("[dirahasiakan]")
@@ -133,7 +133,7 @@ class _People:
     def __init__(self, directory: Directory, hidden: frozenset[str] = frozenset()) -> None:
         self._directory = directory
         self._cache: dict[str, Person | None] = {}
-        self.hidden = hidden  # a confidential reporter: shown as [dirahasiakan] (toolkit.confidentiality)
+        self.hidden = hidden  # a confidential reporter: shown as [dirahasiakan] (toolkit.domain.confidentiality)
 
     def get(self, username: str) -> Person | None:
         if username not in self._cache:

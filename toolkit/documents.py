@@ -28,7 +28,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from toolkit.catalog.loader import packaged_roles
+from toolkit.domain.catalog.loader import packaged_roles
 from toolkit.errors import ConfigurationError, InvalidInputError
 
 Kind = Literal["documents", "comments"]

@@ -2,7 +2,7 @@
 
 Containment, the SPLP credential lifecycle, evidence collection, escalation and the outbox work on the
 wired ports (ticket system, job queue, directory, identity provider, vault, audit log...). They are given
-them through this protocol instead of importing `toolkit.engine.app.App`: the engine imports the actions
+them through this protocol instead of importing `toolkit.bootstrap.App`: the engine imports the actions
 and the actions reach these use cases, so an import of the engine from below would close a circle.
 `App` satisfies it structurally; mypy checks that where an `App` is passed.
 """
@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # annotations only (PEP 563): no runtime import of the heavier modules
     from toolkit.audit import AuditLog
-    from toolkit.catalog.models import Catalog
     from toolkit.clock import Clock
-    from toolkit.directory import Directory
     from toolkit.documents import TemplateRenderer
+    from toolkit.domain.catalog.models import Catalog
     from toolkit.domain.policy import Policy
-    from toolkit.identity_provider import IdentityProvider
-    from toolkit.jobs import JobQueue
     from toolkit.masking import Masker
+    from toolkit.ports.directory import Directory
+    from toolkit.ports.identity_provider import IdentityProvider
+    from toolkit.ports.jobs import JobQueue
+    from toolkit.ports.tickets import TicketSystem
     from toolkit.settings import Settings
-    from toolkit.tickets.port import TicketSystem
     from toolkit.vault import SecretVault
 
 

@@ -45,7 +45,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
 from toolkit.audit import AuditLog
-from toolkit.directory import Directory
 from toolkit.domain.principal import Principal
 from toolkit.errors import (
     ConfigurationError,
@@ -56,6 +55,7 @@ from toolkit.errors import (
     PermissionDeniedError,
 )
 from toolkit.masking import Masker, last4
+from toolkit.ports.directory import Directory
 from toolkit.settings import Settings
 from toolkit.sqlite_tx import SqliteStore
 

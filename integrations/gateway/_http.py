@@ -14,14 +14,14 @@ from typing import Any
 
 import requests
 
-from toolkit.gateway import (
+from toolkit.masking import Masker
+from toolkit.ports.gateway import (
     GatewayAuthError,
     GatewayConflictError,
     GatewayNotFoundError,
     GatewayRequestError,
     GatewayUnavailableError,
 )
-from toolkit.masking import Masker
 
 DEFAULT_TIMEOUT_S = 10.0
 

@@ -31,7 +31,8 @@ from pydantic import Field, SecretStr
 
 from toolkit.adapter_options import AdapterOptions
 from toolkit.errors import ConfigurationError
-from toolkit.gateway import (
+from toolkit.masking import Masker, last4
+from toolkit.ports.gateway import (
     AclGroup,
     ApiRoute,
     Consumer,
@@ -44,7 +45,6 @@ from toolkit.gateway import (
     acl_group,
     require_gateway_name,
 )
-from toolkit.masking import Masker, last4
 from toolkit.secret_types import ServiceUrl, reveal_url
 from toolkit.settings import Settings
 

@@ -27,8 +27,8 @@ from pydantic import SecretStr
 
 from integrations.gateway._http import AdminClient
 from integrations.gateway.express_gateway import ExpressGatewayOptions, configured_urls
-from toolkit.gateway import ApiRoute, GatewayNotFoundError, GatewayUnavailableError, acl_group
 from toolkit.masking import Masker
+from toolkit.ports.gateway import ApiRoute, GatewayNotFoundError, GatewayUnavailableError, acl_group
 from toolkit.secret_types import reveal_url
 from toolkit.settings import Settings
 from toolkit.splp.token_route import TokenRouteSpec

@@ -33,7 +33,8 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr
 
 from toolkit.adapter_options import AdapterOptions
-from toolkit.gateway import (
+from toolkit.masking import Masker
+from toolkit.ports.gateway import (
     AclGroup,
     ApiRoute,
     Consumer,
@@ -47,7 +48,6 @@ from toolkit.gateway import (
     acl_group,
     require_gateway_name,
 )
-from toolkit.masking import Masker
 from toolkit.secret_types import SecretName, ServiceUrl, reveal_url
 from toolkit.settings import Settings
 

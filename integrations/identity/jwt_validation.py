@@ -24,7 +24,7 @@ from typing import Any
 import jwt
 
 from toolkit.errors import ConfigurationError, PermissionDeniedError
-from toolkit.identity_provider import TokenClaims
+from toolkit.ports.identity_provider import TokenClaims
 
 ALGORITHM = "RS256"
 

@@ -5,7 +5,7 @@ signs in as its own confidential client (``IdentitySettings.admin_client_id``, c
 grant, realm-management roles manage-clients, manage-users, view-realm); no person's password is
 ever used.
 
-How an API consumer is represented (see `toolkit.identity_provider`): a confidential client with
+How an API consumer is represented (see `toolkit.ports.identity_provider`): a confidential client with
 only the service-account (client-credentials) flow, attributes ``spbe.managed``, ``spbe.api`` and
 ``spbe.ticket``, and its service account holding the client role ``<api>`` of the resource client
 ``api_client_id`` (created on first use, with no flow of its own). Keycloak's default audience
@@ -40,7 +40,8 @@ from toolkit.errors import (
     PermissionDeniedError,
     UnavailableError,
 )
-from toolkit.identity_provider import (
+from toolkit.masking import Masker
+from toolkit.ports.identity_provider import (
     AccessToken,
     ClientContainment,
     ClientId,
@@ -53,7 +54,6 @@ from toolkit.identity_provider import (
     TokenClaims,
     UserContainment,
 )
-from toolkit.masking import Masker
 from toolkit.settings import IdentitySettings, Settings
 
 T = TypeVar("T")

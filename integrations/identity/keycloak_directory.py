@@ -24,10 +24,10 @@ from pydantic import Field
 from integrations.identity.keycloak import KeycloakIdentityProvider
 from integrations.identity.roles_file import KNOWN_ROLES
 from toolkit.adapter_options import AdapterOptions
-from toolkit.directory import Person
 from toolkit.errors import ConfigurationError, NotFoundError
-from toolkit.identity_provider import IdentityProvider, IdpUser
 from toolkit.masking import Masker
+from toolkit.ports.directory import Person
+from toolkit.ports.identity_provider import IdentityProvider, IdpUser
 from toolkit.settings import Settings
 
 _SERVICE_ACCOUNT_PREFIX = "service-account-"

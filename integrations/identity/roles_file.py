@@ -26,13 +26,13 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from toolkit.adapter_options import AdapterOptions
-from toolkit.catalog.loader import roles_of
-from toolkit.directory import Person
+from toolkit.domain.catalog.loader import roles_of
+from toolkit.domain.tickets.models import Username
 from toolkit.errors import ConfigurationError, NotFoundError
+from toolkit.ports.directory import Person
 from toolkit.settings import Settings
-from toolkit.tickets.models import Username
 
-# The role ids of the SOPs: the catalog's role book (toolkit/catalog/roles.yaml), which lists every
+# The role ids of the SOPs: the catalog's role book (toolkit/domain/catalog/roles.yaml), which lists every
 # role whether or not a step names it yet, so a role held by nobody yet is still a valid thing to grant.
 KNOWN_ROLES: frozenset[str] = roles_of(None).ids()
 

@@ -19,9 +19,9 @@ from pydantic import Field
 
 from toolkit.adapter_options import AdapterOptions
 from toolkit.errors import ConfigurationError, UnavailableError
-from toolkit.notifier import Delivery, Notification
+from toolkit.ports.notifier import Delivery, Notification
+from toolkit.ports.tickets import TicketSystem
 from toolkit.secret_types import SecretName
-from toolkit.tickets.port import TicketSystem
 
 
 class SmtpOptions(AdapterOptions):

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from toolkit.adapter_options import AdapterOptions
-from toolkit.notifier import Delivery, Notification
-from toolkit.tickets.models import EventKind, NewEvent
-from toolkit.tickets.port import TicketSystem
+from toolkit.domain.tickets.models import EventKind, NewEvent
+from toolkit.ports.notifier import Delivery, Notification
+from toolkit.ports.tickets import TicketSystem
 
 
 class TimelineNotifier:

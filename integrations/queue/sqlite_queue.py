@@ -23,7 +23,7 @@ from pydantic import Field
 from toolkit.adapter_options import AdapterOptions
 from toolkit.clock import Clock, SystemClock
 from toolkit.errors import ConflictError, NotFoundError, UnavailableError
-from toolkit.jobs import (
+from toolkit.ports.jobs import (
     TERMINAL_STATES,
     Job,
     JobPlan,

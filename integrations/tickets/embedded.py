@@ -29,11 +29,7 @@ from pydantic import Field
 from pydantic_core import to_jsonable_python
 
 from toolkit.adapter_options import AdapterOptions
-from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError
-from toolkit.private_files import private_dir, private_file
-from toolkit.settings import Settings
-from toolkit.sqlite_tx import UNAVAILABLE_CODES, connect
-from toolkit.tickets.models import (
+from toolkit.domain.tickets.models import (
     AttachmentRef,
     AttachmentUpload,
     EventKind,
@@ -43,6 +39,10 @@ from toolkit.tickets.models import (
     TicketStatus,
     TimelineEvent,
 )
+from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError
+from toolkit.private_files import private_dir, private_file
+from toolkit.settings import Settings
+from toolkit.sqlite_tx import UNAVAILABLE_CODES, connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tickets (

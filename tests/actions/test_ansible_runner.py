@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from lab.models import LabState
-from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
+from toolkit.actions.ansible.runner import PlaybookRun, run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"

@@ -13,12 +13,12 @@ import pytest
 from tests.actions.test_incident_workflow import EVIDENCE, GORONTALO, LETTER, SURAKARTA
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.commands.incident import decide
 from toolkit.document_context import build_context
 from toolkit.documents import MissingTemplateDataError, TemplateRenderer
-from toolkit.engine import desk
-from toolkit.engine.app import App
-from toolkit.engine.incident_desk import decide
-from toolkit.jobs import Job, JobState
+from toolkit.ports.jobs import Job, JobState
 from toolkit.settings import load_settings
 
 SECRETS = ("Siti Pelapor", "siti@example.go.id", "0812-3456-7890", "lina", "Lina Marlina")

@@ -17,13 +17,13 @@ from tests.support.cli import Spbe
 from tests.support.principals import as_lab
 from tests.support.smtp_sink import Sink
 from tests.support.smtp_sink import free_port as _free_port
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import EventKind
+from toolkit.engine.escalation import check_once
 from toolkit.engine.server import Server
-from toolkit.escalation import check_once
-from toolkit.notifier import Notification, Recipient
+from toolkit.ports.notifier import Notification, Recipient
 from toolkit.settings import load_settings
-from toolkit.tickets.models import EventKind
 
 
 def _open(app: App) -> tuple[str, datetime]:
@@ -133,7 +133,7 @@ def test_spbe_serve_runs_the_escalation_check(state_dir: Path) -> None:
 def test_notify_steps_are_mailed_when_smtp_is_configured(state_dir: Path, smtp) -> None:  # type: ignore[no-untyped-def]
     """The notice to the asset owner goes to the OPD's people; the closing notice to the reporter's own
     e-mail contact, addressed as "Pelapor" (their name is in no header and no body)."""
-    from toolkit.engine.incident_desk import decide
+    from toolkit.commands.incident import decide
     from toolkit.engine.server import run_ticket
 
     sink, controller = smtp

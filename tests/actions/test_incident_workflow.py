@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
-from toolkit.engine.incident_desk import decide
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.commands.incident import decide
+from toolkit.domain.tickets.models import AttachmentUpload, EventKind
 from toolkit.engine.progress import progress
 from toolkit.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from toolkit.settings import load_settings
-from toolkit.tickets.models import AttachmentUpload, EventKind
 
 LETTER = AttachmentUpload(name="surat.pdf", media_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n",
                           kind="surat_permohonan")
@@ -120,9 +120,9 @@ def test_gorontalo_records_48_or_72_hours(app: App) -> None:
 
 def test_surakarta_general_incident_runs_to_close_with_its_notices(app: App) -> None:
     """The general path needs no lab: every automated step is a notice, run by the real engine."""
+    from toolkit.domain.tickets.models import TicketStatus
     from toolkit.engine.server import run_ticket
-    from toolkit.jobs import JobState
-    from toolkit.tickets.models import TicketStatus
+    from toolkit.ports.jobs import JobState
 
     ticket_id = _surakarta_to_row4(app)
     decide(app, ticket_id, as_lab("hendra"), {"jenis_insiden": "umum"}, "Gangguan konfigurasi, bukan serangan.")

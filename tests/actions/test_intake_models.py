@@ -1,6 +1,6 @@
 """What the service desk accepts, the gateway and containment steps accept too.
 
-Boundary values of the SPLP fields go through intake (`toolkit.engine.desk.admit`, the desk's own entry
+Boundary values of the SPLP fields go through intake (`toolkit.commands.desk.admit`, the desk's own entry
 point, with the SPLP register check) and, when accepted, through the issuing action's request parsing
 (`issue_request`); the incident services' ``objek_terdampak`` goes through the containment request
 that isolating or inspecting the host builds from the raw field.
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.boundaries import BASE, CATALOG, TICKET, action_context, boundary_values, intake
-from toolkit.actions.splp import issue_request
+from toolkit.actions.gateway.splp import issue_request
 from toolkit.containment.models import IsolateHostRequest
 from toolkit.domain.principal import AuthMethod
 from toolkit.errors import ToolkitError

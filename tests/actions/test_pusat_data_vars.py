@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from toolkit.actions.pusat_data_vars import BackupVars, MonitoringVars, ProvisionVars
+from toolkit.actions.ansible.pusat_data_vars import BackupVars, MonitoringVars, ProvisionVars
 
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105 - test value
 BAD_HOSTNAMES = [

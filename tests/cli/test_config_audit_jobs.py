@@ -61,7 +61,7 @@ def test_config_error_names_the_key(state_dir, monkeypatch):
 
 
 def test_audit_verify_detects_an_edited_and_a_deleted_entry(state_dir, env):
-    from toolkit.engine.app import App
+    from toolkit.bootstrap import App
     from toolkit.settings import load_settings
 
     app = App(load_settings(state_dir=state_dir, catalog_dir=TEST_CATALOG, extra_actions=TEST_ACTIONS))
@@ -84,7 +84,7 @@ def test_audit_verify_detects_an_edited_and_a_deleted_entry(state_dir, env):
 
 
 def test_jobs_list_show_logs_cancel_retry(state_dir, env):
-    from toolkit.engine.app import App
+    from toolkit.bootstrap import App
     from toolkit.settings import load_settings
 
     app = App(load_settings(state_dir=state_dir, catalog_dir=TEST_CATALOG, extra_actions=TEST_ACTIONS))
@@ -117,7 +117,7 @@ def test_jobs_list_show_logs_cancel_retry(state_dir, env):
 
 
 def test_audit_verify_reports_a_forged_approval_and_a_truncation_as_a_table_and_json(state_dir, env):
-    from toolkit.engine.app import App
+    from toolkit.bootstrap import App
     from toolkit.settings import load_settings
 
     app = App(load_settings(state_dir=state_dir, catalog_dir=TEST_CATALOG, extra_actions=TEST_ACTIONS))

@@ -18,19 +18,19 @@ from tests.actions.test_incident_documents import NOW, PRIOR
 from tests.actions.test_incident_workflow import EVIDENCE, GORONTALO
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.catalog.loader import load_catalog
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.commands.incident import decide
 from toolkit.containment.models import IsolateHostRequest, ReleaseRequest
-from toolkit.decisions import validate as validate_decisions
 from toolkit.document_context import build_context
 from toolkit.documents import TemplateRenderer
+from toolkit.domain.catalog.loader import load_catalog
+from toolkit.domain.decisions import validate as validate_decisions
 from toolkit.domain.principal import AuthMethod
-from toolkit.engine import desk
-from toolkit.engine.app import App
-from toolkit.engine.incident_desk import decide
+from toolkit.domain.tickets.models import EventKind, NewEvent
+from toolkit.domain.tickets.requests import validate_request
 from toolkit.errors import InvalidInputError
 from toolkit.settings import load_settings
-from toolkit.tickets.models import EventKind, NewEvent
-from toolkit.tickets.requests import validate_request
 
 HOSTILE: dict[str, tuple[str, ...]] = {
     "bidi": ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
@@ -47,7 +47,7 @@ ALLOWED_MD = (r"\[bold red\]x\[/\] \*\*y\*\* &lt;b&gt;z&lt;/b&gt; \[tautan\](htt
 SAMPLE = {"hostname": "web-01", "slug": "abc", "bool": "ya", "email": "it@dinas.example.go.id",
           "phone": "+62 811 2345 678", "ipv4": "10.0.0.1", "cidr": "10.0.0.0/24", "date": "2026-01-02",
           "url": "https://dinas.example.go.id/", "text": "Dinas Kesehatan", "longtext": "Baris satu."}
-# A field with a catalog format (toolkit.catalog.formats) gets a value of that format.
+# A field with a catalog format (toolkit.domain.catalog.formats) gets a value of that format.
 FORMAT_SAMPLE = {"app_name": "simpus", "server_hostname": "web-01", "inventory_host": "web-01",
                  "inventory_id": "bkd", "inventory_ids": "simpeg, dns", "gateway_name": "simpus-dinkes",
                  "private_lan": "10.0.0.0/24"}

@@ -15,11 +15,11 @@ from pydantic import SecretStr
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import EventKind, NewEvent
 from toolkit.masking import last4
 from toolkit.settings import load_settings
-from toolkit.tickets.models import EventKind, NewEvent
 from toolkit.vault import SecretVault, VaultMeta, generate_key
 
 CANARY = "CANARY-cli-secret-2c4e6a8b0d1f"  # noqa: S105 - searched for everywhere it must not be

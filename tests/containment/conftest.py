@@ -20,10 +20,10 @@ from lab.models import LabIncident, LabState
 from tests.fixtures.lab import settings_for, test_lab_name
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import AttachmentUpload
 from toolkit.settings import Settings
-from toolkit.tickets.models import AttachmentUpload
 
 AFFECTED = "ir-web-01"
 # A ruleset the host already has before the incident: release must give back exactly this.

@@ -11,13 +11,13 @@ from lab import probe
 from lab.models import LabIncident
 from tests.containment.conftest import AFFECTED, open_incident, ruleset
 from toolkit.actions.base import RunContext
+from toolkit.bootstrap import App
 from toolkit.containment.models import ContainmentKind, ReleaseRequest
 from toolkit.containment.service import ContainmentService
 from toolkit.domain.principal import AuthMethod
+from toolkit.domain.tickets.models import EventKind, NewEvent
 from toolkit.engine import scheduler
-from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError
-from toolkit.tickets.models import EventKind, NewEvent
 
 pytestmark = pytest.mark.lab
 

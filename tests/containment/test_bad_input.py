@@ -8,8 +8,8 @@ import pytest
 from lab import probe
 from lab.models import LabIncident, LabState
 from tests.containment.conftest import AFFECTED, open_incident, ruleset, spbe
+from toolkit.bootstrap import App
 from toolkit.containment.service import ContainmentService
-from toolkit.engine.app import App
 from toolkit.settings import Settings
 
 pytestmark = pytest.mark.lab

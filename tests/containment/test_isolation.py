@@ -13,9 +13,9 @@ from lab import probe
 from lab.models import LabIncident, LabState
 from tests.containment.conftest import AFFECTED, host_run, open_incident, ruleset, spbe
 from tests.support.principals import as_lab
+from toolkit.bootstrap import App
 from toolkit.containment.models import ContainmentStatus
 from toolkit.containment.service import ContainmentService
-from toolkit.engine.app import App
 from toolkit.settings import Settings
 
 pytestmark = pytest.mark.lab

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from toolkit.catalog.loader import load_catalog
-from toolkit.catalog.models import IncidentSpec
 from toolkit.containment import policy
+from toolkit.domain.catalog.loader import load_catalog
+from toolkit.domain.catalog.models import IncidentSpec
+from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 from toolkit.errors import ConflictError, InvalidInputError
-from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 

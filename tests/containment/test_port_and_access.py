@@ -11,8 +11,8 @@ import pytest
 
 from lab.models import LabIncident, LabState
 from tests.containment.conftest import AFFECTED, host_run, open_incident, spbe
+from toolkit.bootstrap import App
 from toolkit.containment import switch_port
-from toolkit.engine.app import App
 from toolkit.network.session import DeviceSession
 from toolkit.settings import Settings
 

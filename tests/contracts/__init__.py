@@ -5,12 +5,12 @@ parametrized over the implementations in ``conftest.py``; an adapter's own quirk
 
 | port | suite | implementations |
 |---|---|---|
-| `toolkit.tickets.port.TicketSystem` | test_ticket_system.py | embedded SQLite store |
-| `toolkit.jobs.JobQueue` | test_job_queue.py | SQLite queue |
-| `toolkit.directory.Directory` | test_directory.py | roles file; Keycloak realm roles (on the Keycloak fake) |
-| `toolkit.identity_provider.IdentityProvider` | test_identity_provider.py | Keycloak adapter (on the fake) |
-| `toolkit.notifier.Notifier` | test_notifier.py | ticket timeline; SMTP (to a real aiosmtpd sink) |
-| `toolkit.gateway.Gateway` | tests/integrations/gateway/test_contract.py | Express Gateway (real); Kong, WSO2 fakes |
+| `toolkit.ports.tickets.TicketSystem` | test_ticket_system.py | embedded SQLite store |
+| `toolkit.ports.jobs.JobQueue` | test_job_queue.py | SQLite queue |
+| `toolkit.ports.directory.Directory` | test_directory.py | roles file; Keycloak realm roles (on the Keycloak fake) |
+| `toolkit.ports.identity_provider.IdentityProvider` | test_identity_provider.py | Keycloak adapter (on the fake) |
+| `toolkit.ports.notifier.Notifier` | test_notifier.py | ticket timeline; SMTP (to a real aiosmtpd sink) |
+| `toolkit.ports.gateway.Gateway` | tests/integrations/gateway/test_contract.py | Express Gateway; Kong, WSO2 fakes |
 
 Kong, WSO2 and Keycloak cannot run on this machine: their adapters meet fakes that follow the products'
 documented APIs, and the same suite would run unchanged against the real products.

@@ -27,16 +27,16 @@ from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET, idp_sett
 from tests.support.keycloak_fake.seed import seed_realm
 from tests.support.smtp_sink import free_port
 from tests.support.sqlite_lock import LockHolder
-from toolkit.directory import Directory
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.domain.tickets.models import EventKind, TicketDraft
 from toolkit.errors import PermissionDeniedError
-from toolkit.identity_provider import IdentityProvider
-from toolkit.jobs import JobQueue
 from toolkit.masking import Masker
-from toolkit.notifier import Notifier
+from toolkit.ports.directory import Directory
+from toolkit.ports.identity_provider import IdentityProvider
+from toolkit.ports.jobs import JobQueue
+from toolkit.ports.notifier import Notifier
+from toolkit.ports.tickets import TicketSystem
 from toolkit.settings import Settings, load_settings
-from toolkit.tickets.models import EventKind, TicketDraft
-from toolkit.tickets.port import TicketSystem
 
 __all__ = ["idp_settings", "keycloak"]  # the Keycloak fake's fixtures, used by the suites below
 

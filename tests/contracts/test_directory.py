@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from tests.contracts.conftest import ROLES
-from toolkit.directory import Directory
 from toolkit.errors import NotFoundError
+from toolkit.ports.directory import Directory
 
 PEOPLE = {p["username"]: p for p in yaml.safe_load(ROLES)["people"]}
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.contracts.conftest import IdpHarness
 from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from toolkit.identity_provider import ConsumerClientSpec, IdentityProvider
+from toolkit.ports.identity_provider import ConsumerClientSpec, IdentityProvider
 
 SPEC = ConsumerClientSpec(client_id="simpeg-dinkes", name="SIMPEG Dinas Kesehatan", api_role="kependudukan",
                           ticket_id="T-0001")

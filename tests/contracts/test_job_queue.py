@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 
 from tests.support.clock import ManualClock
+from toolkit.domain.tickets.models import EventKind
 from toolkit.errors import ConflictError, NotFoundError
-from toolkit.jobs import Job, JobPlan, JobQueue, JobSpec, JobState, OutboxItem, event_item
-from toolkit.tickets.models import EventKind
+from toolkit.ports.jobs import Job, JobPlan, JobQueue, JobSpec, JobState, OutboxItem, event_item
 
 LEASE = 30.0  # seconds of the queue's clock; the tests move it, they never wait for it
 

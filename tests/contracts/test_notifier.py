@@ -8,7 +8,7 @@ import pytest
 
 from tests.contracts.conftest import NotifierHarness
 from toolkit.errors import UnavailableError
-from toolkit.notifier import Delivery, Notification, Notifier, Recipient
+from toolkit.ports.notifier import Delivery, Notification, Notifier, Recipient
 
 SUPERVISOR = Recipient(username="kadis", name="Budi Santoso", email="kadis@diskominfo.example.go.id",
                        role="kepala-dinas")

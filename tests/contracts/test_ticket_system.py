@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
+from toolkit.domain.tickets.models import AttachmentUpload, EventKind, NewEvent, TicketDraft, TicketStatus
 from toolkit.errors import ConflictError, InvalidInputError, NotFoundError
-from toolkit.tickets.models import AttachmentUpload, EventKind, NewEvent, TicketDraft, TicketStatus
-from toolkit.tickets.port import TicketSystem
+from toolkit.ports.tickets import TicketSystem
 
 
 def _draft(service: str = "pusat-data", requester: str = "andi", **extra: object) -> TicketDraft:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from toolkit.catalog.loader import load_catalog
+from toolkit.domain.catalog.loader import load_catalog
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCT = ("toolkit", "integrations")

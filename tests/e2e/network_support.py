@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from lab.models import LabState
 from tests.fixtures.lab import settings_for
+from toolkit.domain.tickets.models import AttachmentUpload
 from toolkit.network import load_inventory
 from toolkit.network.refs import RefResolver
 from toolkit.network.runner_factory import session_options
 from toolkit.network.session import DeviceSession
 from toolkit.settings import Settings
-from toolkit.tickets.models import AttachmentUpload
 
 KTP = AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n",
                        kind="kartu_identitas")

@@ -14,19 +14,19 @@ from pydantic import SecretStr
 from lab.sshd import host_exec
 from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.support.principals import as_lab
-from toolkit.actions.ansible_runner import PlaybookRun, run_playbook
-from toolkit.actions.pusat_data_vars import BackupVars, ProvisionVars
+from toolkit.actions.ansible.pusat_data_vars import BackupVars, ProvisionVars
+from toolkit.actions.ansible.runner import PlaybookRun, run_playbook
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.commands.incident import decide
 from toolkit.domain.principal import AuthMethod
-from toolkit.engine import desk
-from toolkit.engine.app import App
-from toolkit.engine.incident_desk import decide
+from toolkit.domain.tickets.models import AttachmentUpload, EventKind, TicketStatus
 from toolkit.engine.progress import progress
 from toolkit.engine.server import run_ticket
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.verify import verify
-from toolkit.jobs import JobState
+from toolkit.ports.jobs import JobState
 from toolkit.settings import load_settings
-from toolkit.tickets.models import AttachmentUpload, EventKind, TicketStatus
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"

@@ -11,12 +11,12 @@ from lab.dataplane import LabDataPlane
 from lab.models import subnet_index
 from tests.e2e.network_support import KTP, network_settings, running_config
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import TicketStatus
 from toolkit.engine.server import run_ticket
-from toolkit.jobs import JobState
+from toolkit.ports.jobs import JobState
 from toolkit.settings import Settings
-from toolkit.tickets.models import TicketStatus
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 

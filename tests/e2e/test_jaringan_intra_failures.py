@@ -9,12 +9,12 @@ import pytest
 
 from tests.e2e.network_support import KTP, device_session, network_settings, running_config
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import EventKind
 from toolkit.engine.server import run_ticket
-from toolkit.jobs import JobState
+from toolkit.ports.jobs import JobState
 from toolkit.settings import Settings
-from toolkit.tickets.models import EventKind
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 

@@ -13,12 +13,12 @@ import pytest
 
 from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import AttachmentUpload, EventKind, TicketStatus
 from toolkit.engine.progress import progress
 from toolkit.engine.server import run_ticket
-from toolkit.jobs import JobState
-from toolkit.tickets.models import AttachmentUpload, EventKind, TicketStatus
+from toolkit.ports.jobs import JobState
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 

@@ -12,12 +12,12 @@ import pytest
 from lab.models import LabState
 from tests.e2e.test_pusat_data import FIELDS, LETTER
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import EventKind
 from toolkit.engine.server import run_ticket
-from toolkit.jobs import JobState
+from toolkit.ports.jobs import JobState
 from toolkit.settings import Settings
-from toolkit.tickets.models import EventKind
 from toolkit.vpn.keys import KeyStore
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

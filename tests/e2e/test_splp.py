@@ -16,13 +16,13 @@ from integrations.gateway.express_gateway import ExpressGatewayAdapter
 from lab.models import LabState
 from tests.fixtures.lab import settings_for
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import AttachmentUpload, TicketStatus
 from toolkit.engine.server import run_ticket
 from toolkit.errors import PermissionDeniedError, ToolkitError
-from toolkit.jobs import JobState
+from toolkit.ports.jobs import JobState
 from toolkit.settings import Settings
-from toolkit.tickets.models import AttachmentUpload, TicketStatus
 from toolkit.vault import SecretVault, generate_key
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

@@ -18,9 +18,9 @@ import yaml
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG, engine_env, spbe_argv
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
-from toolkit.jobs import JobState
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.ports.jobs import JobState
 from toolkit.settings import load_settings
 
 POOL = 4

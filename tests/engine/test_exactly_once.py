@@ -11,7 +11,7 @@ from tests.engine.helpers import approved_ticket, executions
 from toolkit.engine import scheduler
 from toolkit.engine.server import CURSOR, trigger_once
 from toolkit.engine.worker import work_once
-from toolkit.jobs import JobState
+from toolkit.ports.jobs import JobState
 
 
 def test_same_approval_event_delivered_ten_times_creates_one_job(engine_app):

@@ -16,11 +16,12 @@ import pytest
 
 from tests.engine.helpers import executions
 from tests.support.principals import as_lab
-from toolkit.engine import desk, scheduler
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import EventKind
+from toolkit.engine import scheduler
 from toolkit.engine.server import trigger_once
 from toolkit.engine.worker import work_once
-from toolkit.tickets.models import EventKind
 
 
 def _forge(state_dir: Path, ticket_id: str, kind: str, actor: str, step_id: str | None,

@@ -14,10 +14,10 @@ import yaml
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
 from toolkit.engine.worker import work_once
-from toolkit.jobs import JobState
+from toolkit.ports.jobs import JobState
 from toolkit.settings import load_settings
 
 INVENTORY = {"all": {"children": {

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 from tests.engine.helpers import approved_ticket, executions
 from tests.support.sqlite_lock import LockHolder
+from toolkit.domain.tickets.models import EventKind, NewEvent
 from toolkit.engine.outbox import deliver_due
 from toolkit.engine.server import run_ticket
 from toolkit.engine.worker import work_once
 from toolkit.errors import UnavailableError
-from toolkit.jobs import JobState
-from toolkit.tickets.models import EventKind, NewEvent
+from toolkit.ports.jobs import JobState
 
 StoreLock = LockHolder
 # Longer than any outbox retry delay in the engine tests' settings (outbox_retry_max = 0.05 s): moving the
@@ -117,8 +117,8 @@ def test_a_job_claimed_while_the_store_cannot_be_read_is_released_not_failed(clo
 
 
 def test_one_broken_ticket_does_not_hold_up_the_trigger(engine_app):
+    from toolkit.domain.tickets.models import TicketDraft
     from toolkit.engine.server import trigger_once
-    from toolkit.tickets.models import TicketDraft
 
     broken = engine_app.tickets.create(TicketDraft(service_id="layanan-hilang", title="x", requester="andi",
                                                    fields={}, sla_variant="standar"))

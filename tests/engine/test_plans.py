@@ -18,12 +18,14 @@ from tests.engine.helpers import approved_ticket, executions
 from tests.support.actions import COUNTER
 from tests.support.principals import as_lab
 from toolkit.actions.base import digest
-from toolkit.engine import desk, job_control, scheduler
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.commands import jobs as job_control
+from toolkit.domain.tickets.models import EventKind
+from toolkit.engine import scheduler
 from toolkit.engine.server import CURSOR, sweep, trigger_once
 from toolkit.engine.worker import work_once
-from toolkit.jobs import JobState
-from toolkit.tickets.models import EventKind
+from toolkit.ports.jobs import JobState
 
 
 @pytest.fixture(autouse=True)

@@ -26,19 +26,18 @@ from tests.engine.helpers import approved_ticket
 from tests.support.attachment_samples import pdf_bytes
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
+from toolkit.bootstrap import App
+from toolkit.commands import attachment_files, desk
 from toolkit.containment.store import ContainmentStore
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.engine.escalation import check_once
 from toolkit.engine.worker import work_once
-from toolkit.escalation import check_once
 from toolkit.evidence import bundle as bundles
 from toolkit.host_pool import HostPool
-from toolkit.jobs import JobState
 from toolkit.network.allocation import SegmentAllocator
 from toolkit.network.session import write_backup
+from toolkit.ports.jobs import JobState
 from toolkit.settings import load_settings
 from toolkit.splp.issued import IssuedStore
-from toolkit.tickets import attachment_files
 from toolkit.vault import generate_key
 from toolkit.vpn.inventory import TunnelSlots
 from toolkit.vpn.keys import KeyStore

@@ -11,10 +11,10 @@ from pathlib import Path
 from tests.conftest import engine_env, spbe_argv
 from tests.engine.helpers import approved_ticket, executions
 from tests.support.clock import ManualClock
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.domain.tickets.models import EventKind
 from toolkit.engine.server import run_ticket
-from toolkit.jobs import JobState
-from toolkit.tickets.models import EventKind
+from toolkit.ports.jobs import JobState
 
 
 def _start_and_kill(state_dir: Path) -> None:

@@ -14,15 +14,15 @@ from lab.sshd import host_exec
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
 from toolkit.actions.base import RunContext
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.commands.evidence import collect_for_ticket, verify_bundle
+from toolkit.domain.tickets.models import AttachmentUpload
 from toolkit.engine.scheduler import action_context
 from toolkit.errors import IntegrityError
 from toolkit.evidence import bundle as bundles
-from toolkit.evidence.desk import collect_for_ticket, verify_bundle
 from toolkit.evidence.paths import EvidencePathError
 from toolkit.evidence.verify import verify
-from toolkit.tickets.models import AttachmentUpload
 
 pytestmark = [pytest.mark.lab]
 

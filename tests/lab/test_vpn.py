@@ -21,11 +21,11 @@ import yaml
 from lab import sshd
 from lab.models import LabHost, LabState, LabVpn
 from toolkit.actions.base import ActionContext, ActionResult, RunContext
-from toolkit.engine.app import App
+from toolkit.actions.network.vpn import SiteToSitePlan, SiteToSiteVpnAction, allocate_tunnel, run_vpn_playbook
+from toolkit.bootstrap import App
+from toolkit.domain.tickets.models import Ticket, TicketStatus
 from toolkit.masking import Masker
 from toolkit.settings import Settings, load_settings
-from toolkit.tickets.models import Ticket, TicketStatus
-from toolkit.vpn.action import SiteToSitePlan, SiteToSiteVpnAction, allocate_tunnel, run_vpn_playbook
 from toolkit.vpn.keys import KeyStore
 
 pytestmark = [pytest.mark.lab]

@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from tests.support.boundaries import BASE, CATALOG, TICKET, action_context, boundary_values, intake
-from toolkit.actions.jaringan_intra import parse_request, segment_change
+from toolkit.actions.network.jaringan_intra import parse_request, segment_change
 from toolkit.errors import ToolkitError
 from toolkit.network.allocation import Allocation, prefix_for
 from toolkit.network.inventory import NetworkInventory

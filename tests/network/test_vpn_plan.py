@@ -16,9 +16,9 @@ import pytest
 import yaml
 from pydantic import SecretStr, ValidationError
 
+from toolkit.actions.network.vpn import allocate_tunnel, plan_request, site_name
 from toolkit.errors import ConflictError, InvalidInputError, NotFoundError
 from toolkit.settings import load_settings
-from toolkit.vpn.action import allocate_tunnel, plan_request, site_name
 from toolkit.vpn.inventory import DcGateway, TunnelSlots
 from toolkit.vpn.keys import KeyStore, fingerprint, generate_private_key, public_key
 from toolkit.vpn.plan import VpnPlan

@@ -28,9 +28,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG, engine_env, spbe_argv
 from tests.engine.helpers import approved_ticket
 from tests.support.principals import as_lab
+from toolkit.bootstrap import App
 from toolkit.cli.main import cli
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.commands import desk
 from toolkit.errors import ConfigurationError
 from toolkit.masking import MASK
 from toolkit.settings import load_settings

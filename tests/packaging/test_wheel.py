@@ -81,12 +81,13 @@ def test_the_wheel_holds_the_data_the_product_needs(wheel: Path) -> None:
     for folder in DATA:  # every file of the top-level data folders, under spbe_data/
         missing = {f"spbe_data/{folder}/{f}" for f in _files(REPO / folder)} - names
         assert not missing, f"not in the wheel: {sorted(missing)[:10]}"
-    services = {f"toolkit/catalog/services/{f}" for f in _files(REPO / "toolkit" / "catalog" / "services")}
+    catalog = REPO / "toolkit" / "domain" / "catalog" / "services"
+    services = {f"toolkit/domain/catalog/services/{f}" for f in _files(catalog)}
     assert services and services <= names
     for needed in ("spbe_data/templates/documents/berita_acara_instalasi_server.md.j2",
                    "spbe_data/templates/network/cisco_ios/change.j2", "spbe_data/playbooks/provision_server.yml",
                    "spbe_data/inventory/roles.yml", "spbe_data/inventory/splp_apis.yml",
-                   "spbe_data/inventory/network/example.yml", "toolkit/catalog/services/pusat-data.yaml"):
+                   "spbe_data/inventory/network/example.yml", "toolkit/domain/catalog/services/pusat-data.yaml"):
         assert needed in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 

@@ -23,11 +23,11 @@ import yaml
 from pydantic import SecretStr
 
 from tests.support.boundaries import BASE, CATALOG, action_context, boundary_values, intake
-from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
-from toolkit.actions.pusat_data import ConfigureBackupAction, InstallMonitoringAction, ProvisionServerAction
-from toolkit.actions.recovery import RestoreOrRebuildAction
+from toolkit.actions.ansible.pusat_data import ConfigureBackupAction, InstallMonitoringAction, ProvisionServerAction
+from toolkit.actions.ansible.recovery import RestoreOrRebuildAction
+from toolkit.actions.ansible.runner import PlaybookRun, PlaybookSummary, run_playbook
+from toolkit.actions.network.vpn import SiteToSiteVpnAction
 from toolkit.errors import ToolkitError
-from toolkit.vpn.action import SiteToSiteVpnAction
 
 pytestmark = pytest.mark.slow  # one ansible-playbook run over a few hundred inventory hosts, ~25 s
 
@@ -62,7 +62,7 @@ def _restore(fields: Mapping[str, Any], tmp: Path) -> Vars:
 def _vpn(fields: Mapping[str, Any], tmp: Path) -> Vars:
     """The tunnel as `SiteToSiteVpnAction` plans and allocates it, against gateways whose networks the values cannot hit
     (an overlap with the data center's own networks is a fact of the inventory, not of the ticket)."""
-    from toolkit.vpn.action import allocate_tunnel
+    from toolkit.actions.network.vpn import allocate_tunnel
     from toolkit.vpn.keys import KeyStore
 
     lan = ipaddress.IPv4Network(str(fields["vpn_subnet_lan"]))

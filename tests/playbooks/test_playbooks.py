@@ -14,8 +14,8 @@ import pytest
 
 from lab import sshd
 from lab.models import LabState
-from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, run_playbook
-from toolkit.actions.pusat_data_vars import BackupVars, MonitoringVars, ProvisionVars
+from toolkit.actions.ansible.pusat_data_vars import BackupVars, MonitoringVars, ProvisionVars
+from toolkit.actions.ansible.runner import PlaybookRun, PlaybookSummary, run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"

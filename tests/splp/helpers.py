@@ -7,11 +7,11 @@ from typing import Any
 import requests
 
 from tests.support.principals import as_lab
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.domain.tickets.models import AttachmentUpload, Ticket
 from toolkit.engine.server import run_ticket
-from toolkit.jobs import Job
-from toolkit.tickets.models import AttachmentUpload, Ticket
+from toolkit.ports.jobs import Job
 
 LETTER = AttachmentUpload(name="surat-permohonan-api.pdf", media_type="application/pdf",
                           content=b"%PDF-1.4\n% Surat permohonan API\n%%EOF\n", kind="surat_permohonan")

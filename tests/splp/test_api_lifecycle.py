@@ -20,10 +20,10 @@ from tests.fixtures.lab import config_env
 from tests.splp.helpers import call, comments, facts, issue
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
 from toolkit.engine.server import Server
 from toolkit.errors import ConflictError
-from toolkit.jobs import JobState
+from toolkit.ports.jobs import JobState
 from toolkit.settings import load_settings
 from toolkit.splp.issued import IssuedStore
 from toolkit.splp.lifecycle import expire_due

@@ -24,13 +24,13 @@ from tests.support.keycloak_fake.realm import Client
 from tests.support.keycloak_fake.seed import DEFAULT_REALM
 from tests.support.keycloak_fake.server import KeycloakFake
 from tests.support.principals import as_lab
+from toolkit.bootstrap import App
+from toolkit.commands import desk
 from toolkit.containment.models import AccessRequest, ReleaseRequest
 from toolkit.containment.service import ContainmentService
 from toolkit.domain.principal import AuthMethod
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.domain.tickets.models import AttachmentUpload
 from toolkit.errors import PermissionDeniedError
-from toolkit.tickets.models import AttachmentUpload
 from toolkit.vault import generate_key
 
 pytestmark = [pytest.mark.lab]

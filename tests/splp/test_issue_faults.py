@@ -26,11 +26,11 @@ from tests.splp.faulty_admin import FaultyForwarder
 from tests.splp.helpers import approved_ticket, facts
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
-from toolkit.engine import job_control
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import jobs as job_control
 from toolkit.engine.server import run_ticket
 from toolkit.errors import NotFoundError
-from toolkit.jobs import Job, JobState
+from toolkit.ports.jobs import Job, JobState
 from toolkit.settings import load_settings
 from toolkit.splp.issued import IssuedStore
 from toolkit.vault import generate_key

@@ -9,9 +9,9 @@ import pytest
 
 from tests.integrations.gateway.conftest import API, Harness, make_harness, unique
 from toolkit.audit import AuditLog
-from toolkit.catalog.loader import load_catalog
+from toolkit.domain.catalog.loader import load_catalog
 from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from toolkit.gateway import GatewayNotFoundError
+from toolkit.ports.gateway import GatewayNotFoundError
 from toolkit.settings import Settings, load_settings
 from toolkit.splp.apis import check_provider, load_register
 from toolkit.splp.lifecycle import revoke_compromised_consumer
@@ -85,14 +85,14 @@ def _ctx(**fields: object) -> object:
     ("rate_limit_per_menit", 601),
 ])
 def test_bad_requests_are_refused_before_the_gateway(field: str, value: object) -> None:
-    from toolkit.actions.splp import issue_request
+    from toolkit.actions.gateway.splp import issue_request
 
     with pytest.raises(InvalidInputError):
         issue_request(_ctx(**{field: value}))  # type: ignore[arg-type]
 
 
 def test_an_api_not_in_the_register_is_refused() -> None:
-    from toolkit.actions.splp import issue_request
+    from toolkit.actions.gateway.splp import issue_request
     from toolkit.errors import NotFoundError
 
     with pytest.raises(NotFoundError):

@@ -28,10 +28,10 @@ from tests.support.keycloak_fake.realm import Client
 from tests.support.keycloak_fake.seed import DEFAULT_REALM
 from tests.support.keycloak_fake.server import KeycloakFake
 from tests.support.principals import as_lab
-from toolkit.engine import job_control
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import jobs as job_control
 from toolkit.engine.server import run_ticket
-from toolkit.jobs import JobState
+from toolkit.ports.jobs import JobState
 from toolkit.splp.lifecycle import revoke_credential
 from toolkit.vault import generate_key
 

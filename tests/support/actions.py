@@ -138,7 +138,7 @@ class AllocateAction(BaseAction):
         import ipaddress
 
         from tests.network.netlab import lab_sites
-        from toolkit.actions.pusat_data import HostNeed, allocate_pool_host
+        from toolkit.actions.ansible.pusat_data import HostNeed, allocate_pool_host
         from toolkit.errors import ConflictError
         from toolkit.network.allocation import DeviceObservation, SegmentAllocator, SiteObservation
         from toolkit.vpn.inventory import TunnelSlots, dc_gateway

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
-from toolkit.catalog.formats import FORMATS
-from toolkit.catalog.loader import load_catalog
-from toolkit.catalog.models import FieldSpec, Service
-from toolkit.engine.desk import admit
+from toolkit.commands.desk import admit
+from toolkit.domain.catalog.formats import FORMATS
+from toolkit.domain.catalog.loader import load_catalog
+from toolkit.domain.catalog.models import FieldSpec, Service
 from toolkit.errors import IncompleteRequestError, InvalidInputError
 from toolkit.settings import Settings
 

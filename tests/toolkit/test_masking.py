@@ -5,10 +5,10 @@ from __future__ import annotations
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG
 from tests.engine.helpers import approved_ticket
 from toolkit.actions.base import ActionContext, ActionPlan, ActionResult, BaseAction, RunContext
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
 from toolkit.engine.server import run_ticket
-from toolkit.jobs import JobState
 from toolkit.masking import MASK, Masker, last4
+from toolkit.ports.jobs import JobState
 from toolkit.settings import load_settings
 
 CANARY = "CANARY-leak-2b8e6f0a91"  # noqa: S105 - searched for in every output

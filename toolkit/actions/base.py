@@ -23,13 +23,13 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, SkipValidation
 
-from toolkit.decisions import effective_fields
-from toolkit.directory import Directory
-from toolkit.jobs import Job
+from toolkit.domain.decisions import effective_fields
+from toolkit.domain.tickets.models import Ticket, TimelineEvent
 from toolkit.masking import Masker
+from toolkit.ports.directory import Directory
+from toolkit.ports.jobs import Job
 from toolkit.services import Services
 from toolkit.settings import Settings
-from toolkit.tickets.models import Ticket, TimelineEvent
 
 
 class Artifact(BaseModel):

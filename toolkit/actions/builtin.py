@@ -6,12 +6,12 @@ from toolkit.actions.base import ActionRegistry
 
 
 def register_builtin_actions(registry: ActionRegistry) -> None:
-    from toolkit.actions.documents import DocumentAction, TicketNotifyAction
-    from toolkit.actions.pusat_data import (
+    from toolkit.actions.ansible.pusat_data import (
         ConfigureBackupAction,
         InstallMonitoringAction,
         ProvisionServerAction,
     )
+    from toolkit.actions.documents.document import DocumentAction, TicketNotifyAction
 
     for action in (DocumentAction(), TicketNotifyAction(), ProvisionServerAction(), InstallMonitoringAction(),
                    ConfigureBackupAction()):
@@ -21,21 +21,25 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
 
     register_incident_actions(registry)
 
-    from toolkit.vpn.action import SiteToSiteVpnAction
+    from toolkit.actions.network.vpn import SiteToSiteVpnAction
 
     registry.register(SiteToSiteVpnAction())
 
-    from toolkit.containment.actions import InspectAction, IsolateHostAction
+    from toolkit.actions.containment.contain import InspectAction, IsolateHostAction
 
     for containment_action in (IsolateHostAction(), InspectAction()):
         registry.register(containment_action)
 
-    from toolkit.actions.jaringan_intra import NetworkAnalyseAction, NetworkInstallAction, NetworkQualityTestAction
+    from toolkit.actions.network.jaringan_intra import (
+        NetworkAnalyseAction,
+        NetworkInstallAction,
+        NetworkQualityTestAction,
+    )
 
     for network_action in (NetworkAnalyseAction(), NetworkInstallAction(), NetworkQualityTestAction()):
         registry.register(network_action)
 
-    from toolkit.actions.splp import IssueEndpointAction, TryOutAction
+    from toolkit.actions.gateway.splp import IssueEndpointAction, TryOutAction
 
     for splp_action in (IssueEndpointAction(), TryOutAction()):
         registry.register(splp_action)

@@ -9,9 +9,9 @@ from toolkit.actions.base import ActionRegistry
 
 
 def register_incident_actions(registry: ActionRegistry) -> None:
-    from toolkit.actions.compliance import VerifyFixesAction
-    from toolkit.actions.evidence_action import EvidenceCollectAction
-    from toolkit.actions.recovery import RestoreOrRebuildAction
+    from toolkit.actions.ansible.compliance import VerifyFixesAction
+    from toolkit.actions.ansible.recovery import RestoreOrRebuildAction
+    from toolkit.actions.documents.evidence import EvidenceCollectAction
 
     for action in (EvidenceCollectAction(), RestoreOrRebuildAction(), VerifyFixesAction()):
         registry.register(action)

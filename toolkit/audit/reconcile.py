@@ -20,8 +20,8 @@ from toolkit.audit import checkpoints
 from toolkit.audit.chain import AuditEntry, AuditProblem, AuditVerification, canonical
 from toolkit.audit.checkpoints import Checkpoint
 from toolkit.audit.log import AuditLog
-from toolkit.tickets.models import EventKind, TimelineEvent
-from toolkit.tickets.port import TicketSystem
+from toolkit.domain.tickets.models import EventKind, TimelineEvent
+from toolkit.ports.tickets import TicketSystem
 
 CHECKPOINT_DATA = "audit_checkpoint"  # the key of a checkpoint in a ticket event's data
 _BY_EVENT = {EventKind.CHECKED: "check", EventKind.APPROVED: "approve", EventKind.DEFERRED: "defer"}

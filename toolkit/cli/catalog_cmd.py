@@ -15,10 +15,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from toolkit.catalog.formats import FORMATS
-from toolkit.catalog.loader import load_catalog
-from toolkit.catalog.models import Catalog, FieldSpec, FieldType, Service, Sla, SlaVariant, Step
 from toolkit.cli.render import make_console, plain
+from toolkit.domain.catalog.formats import FORMATS
+from toolkit.domain.catalog.loader import load_catalog
+from toolkit.domain.catalog.models import Catalog, FieldSpec, FieldType, Service, Sla, SlaVariant, Step
 
 
 @click.group("catalog")

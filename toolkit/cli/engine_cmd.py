@@ -10,11 +10,11 @@ import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from toolkit.cli.render import emit_json, job_table, plain, visible
-from toolkit.engine import job_control
+from toolkit.commands import jobs as job_control
 from toolkit.engine.server import Server, run_ticket
 from toolkit.errors import ConfigurationError
-from toolkit.jobs import JobState
 from toolkit.observability.config import parse_address
+from toolkit.ports.jobs import JobState
 
 log = logging.getLogger("spbe.serve")
 
@@ -62,7 +62,7 @@ def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
 @click.pass_obj
 def serve_command(obj, workers, duration, metrics_at) -> None:  # type: ignore[no-untyped-def]
     """Run the trigger loop, the worker pool and the outbox until SIGTERM/SIGINT."""
-    from toolkit.observability.metrics import serving_metrics
+    from toolkit.engine.metrics import serving_metrics
 
     # Before the app opens a store: whatever a worker, a playbook run or a library creates from
     # here on is owner-only, even where spbe does not set the mode itself.

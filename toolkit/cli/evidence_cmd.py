@@ -8,8 +8,8 @@ import click
 from rich.table import Table
 
 from toolkit.cli.render import emit_json, plain
+from toolkit.commands.evidence import collect_for_ticket, verify_bundle
 from toolkit.evidence import bundle as bundles
-from toolkit.evidence.desk import collect_for_ticket, verify_bundle
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 

@@ -19,7 +19,7 @@ from toolkit.errors import InvalidInputError
 @click.pass_obj
 def escalate_command(obj, once, interval, as_json) -> None:  # type: ignore[no-untyped-def]
     """Escalate steps past their standard time and tickets past their SLA, each exactly once."""
-    from toolkit.escalation import check_once
+    from toolkit.engine.escalation import check_once
 
     app = obj.app
     stop = threading.Event()
@@ -51,7 +51,7 @@ def escalate_command(obj, once, interval, as_json) -> None:  # type: ignore[no-u
 @click.pass_obj
 def decide_command(obj, ticket_id, actor, pairs, reason) -> None:  # type: ignore[no-untyped-def]
     """Record an SOP branch decision (incident kind, outside help, backup available)."""
-    from toolkit.engine.incident_desk import decide
+    from toolkit.commands.incident import decide
 
     raw: dict[str, str] = {}
     for pair in pairs:

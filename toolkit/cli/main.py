@@ -12,11 +12,11 @@ from typing import Any
 
 import click
 
+from toolkit.bootstrap import App
 from toolkit.cli.plugins import PluginGroup
 from toolkit.cli.principal import cli_principal, os_account
 from toolkit.cli.render import make_console, plain
 from toolkit.domain.principal import AuthMethod, Principal
-from toolkit.engine.app import App
 from toolkit.errors import PermissionDeniedError, ToolkitError
 from toolkit.observability.logs import configure_logging, effective_level
 from toolkit.private_files import owner_only_umask

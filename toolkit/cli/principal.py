@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import pwd
 
-from toolkit.directory import Directory
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import NotFoundError, PermissionDeniedError
+from toolkit.ports.directory import Directory
 
 LAB_DEPLOYMENTS = frozenset({"lab", "demo"})
 

@@ -2,7 +2,7 @@
 
 Everything a person, a peer or the store wrote reaches the terminal through `plain`: rich markup in
 it is escaped, so ``[dirahasiakan]`` shows as written and ``[bold red]`` styles nothing, and the
-characters free text may not contain (`toolkit.tickets.field_types.refused_character`: C0/C1
+characters free text may not contain (`toolkit.domain.tickets.field_types.refused_character`: C0/C1
 controls, bidi overrides, line separators) are shown as ``\\uXXXX``, because text stored before the
 rules, or written by a host, must not drive the terminal or reorder a line either. Markup in a
 command's own format strings is the only markup there is.
@@ -20,10 +20,10 @@ from rich.highlighter import JSONHighlighter
 from rich.markup import escape
 from rich.table import Table
 
-from toolkit.confidentiality import HIDDEN, PRIVILEGED_VIEWERS
-from toolkit.tickets.field_types import refused_character
-from toolkit.tickets.models import Ticket, TimelineEvent
-from toolkit.workflow import WorkflowState
+from toolkit.domain.confidentiality import HIDDEN, PRIVILEGED_VIEWERS
+from toolkit.domain.tickets.field_types import refused_character
+from toolkit.domain.tickets.models import Ticket, TimelineEvent
+from toolkit.domain.workflow import WorkflowState
 
 STATUS_LABEL = {"open": "baru", "in_progress": "diproses", "deferred": "ditunda", "closed": "ditutup"}
 _STATUS_MARK = {"done": "[green]✓ selesai[/]", "current": "[yellow]▶ berjalan[/]", "pending": "· menunggu",

@@ -5,13 +5,12 @@ from __future__ import annotations
 import click
 
 from toolkit.cli.render import emit_json, plain, ticket_detail, ticket_table, visible_fields
-from toolkit.confidentiality import redact_events, redact_ticket
-from toolkit.engine import desk
+from toolkit.commands import attachment_files, desk
+from toolkit.domain.confidentiality import redact_events, redact_ticket
+from toolkit.domain.tickets.models import AttachmentUpload, TicketStatus
+from toolkit.domain.workflow import StepStatus
 from toolkit.engine.progress import progress
 from toolkit.errors import InvalidInputError
-from toolkit.tickets import attachment_files
-from toolkit.tickets.models import AttachmentUpload, TicketStatus
-from toolkit.workflow import StepStatus
 
 AS_OPTION = click.option("--as", "actor", help="Lab and demo only: act as this username (else the person mapped "
                                                 "to your OS account); must hold the step's role.")
@@ -196,7 +195,7 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
     import time
 
     from toolkit.errors import ActionFailedError, UnavailableError
-    from toolkit.jobs import JobState
+    from toolkit.ports.jobs import JobState
 
     app = obj.app
     service = app.catalog.get(app.tickets.get(ticket_id).service_id)

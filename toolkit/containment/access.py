@@ -3,8 +3,8 @@ disable identity-provider users and their sessions; and the release of each.
 
 Local accounts go through ``playbooks/lock_accounts.yml`` / ``unlock_accounts.yml``. Gateway credentials are
 revoked through the SPLP lifecycle hook, so its register of issued credentials agrees. The API gateway and the
-identity provider are reached only through their ports (`toolkit.gateway.Gateway`,
-`toolkit.identity_provider.IdentityProvider`), built by registry name from the settings; when one is not
+identity provider are reached only through their ports (`toolkit.ports.gateway.Gateway`,
+`toolkit.ports.identity_provider.IdentityProvider`), built by registry name from the settings; when one is not
 configured the part reports ``not_configured`` ("tidak dikonfigurasi") instead of pretending.
 
 Release gives back what can be given back: accounts are unlocked to their exact recorded state and

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.catalog.loader import packaged_roles
-from toolkit.catalog.roles import RoleTrait
+from toolkit.domain.catalog.loader import packaged_roles
+from toolkit.domain.catalog.roles import RoleTrait
 
 
 class ContainmentSettings(BaseModel):

@@ -2,7 +2,7 @@
 
 The playbooks (``playbooks/contain_isolate_host.yml``, ``release_host.yml``, ``inspect_host.yml``) do the
 work on the host; this module builds their variables from validated data, runs them through
-`toolkit.actions.ansible_runner` and turns what they publish into typed before-state. Host output only ever
+`toolkit.actions.ansible.runner` and turns what they publish into typed before-state. Host output only ever
 travels base64-encoded through ``set_stats`` and is decoded here, so nothing a compromised host prints is
 evaluated as a template on the control node; the before-state goes back to the host at release as files
 (``copy: src``), never as template text.
@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit import ansible_inventory
-from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
+from toolkit.actions.ansible.runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
 from toolkit.errors import ActionFailedError, UnavailableError
 from toolkit.private_files import private_dir, write_private
 from toolkit.settings import Settings

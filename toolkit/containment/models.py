@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from toolkit.domain.principal import AuthMethod
-from toolkit.tickets.field_types import OptionalReason
-from toolkit.tickets.models import Username
+from toolkit.domain.tickets.field_types import OptionalReason
+from toolkit.domain.tickets.models import Username
 
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 ACCOUNT_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")

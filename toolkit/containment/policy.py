@@ -22,9 +22,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.decisions import effective_fields
+from toolkit.domain.decisions import effective_fields
+from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 from toolkit.errors import ConflictError, InvalidInputError
-from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 
 _DONE_KINDS = frozenset({EventKind.APPROVED, EventKind.STEP_COMPLETED})
 

@@ -28,10 +28,10 @@ from toolkit.containment.models import (
 )
 from toolkit.containment.store import ContainmentStore
 from toolkit.domain.principal import Principal
+from toolkit.domain.tickets.models import EventKind, NewEvent
 from toolkit.errors import ConflictError, InvalidInputError, ToolkitError
 from toolkit.registry import Registry
 from toolkit.services import Services
-from toolkit.tickets.models import EventKind, NewEvent
 
 log = logging.getLogger("spbe.containment")
 KIND_TEXT = {

@@ -25,12 +25,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.catalog.models import Catalog, Service, Step, StepKind, StepPurpose
-from toolkit.catalog.roles import RoleTrait
-from toolkit.directory import Directory, Person
+from toolkit.domain.catalog.models import Catalog, Service, Step, StepKind, StepPurpose
+from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import ENGINE_USER, Principal
+from toolkit.domain.tickets.models import EventKind, Ticket, TimelineEvent
 from toolkit.errors import NotFoundError, PermissionDeniedError
-from toolkit.tickets.models import EventKind, Ticket, TimelineEvent
+from toolkit.ports.directory import Directory, Person
 
 DECISIONS = "decisions"
 INCIDENT_VERIFIED = "incident_verified"

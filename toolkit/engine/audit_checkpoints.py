@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.audit.reconcile import CHECKPOINT_DATA
+from toolkit.domain.tickets.models import EventKind, NewEvent
 from toolkit.errors import InvalidInputError, NotFoundError
-from toolkit.tickets.models import EventKind, NewEvent
 
 if TYPE_CHECKING:
     from toolkit.services import Services

@@ -10,10 +10,10 @@ import hashlib
 import logging
 from pathlib import Path
 
+from toolkit.domain.tickets.models import AttachmentUpload, NewEvent, TicketStatus
 from toolkit.errors import ToolkitError, UnavailableError
-from toolkit.jobs import OutboxItem, OutboxKind, attachment_item, backoff, event_item, transition_item
+from toolkit.ports.jobs import OutboxItem, OutboxKind, attachment_item, backoff, event_item, transition_item
 from toolkit.services import Services
-from toolkit.tickets.models import AttachmentUpload, NewEvent, TicketStatus
 
 # The item builders live beside `OutboxItem` (a use case below the engine queues items too); they stay
 # importable from here, where the worker has always found them.

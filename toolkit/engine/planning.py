@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from toolkit.actions.base import Action, ActionContext, ActionPlan, digest
 from toolkit.errors import ConflictError, IntegrityError, ToolkitError, UnavailableError
-from toolkit.jobs import Job, JobPlan
 from toolkit.masking import Masker
+from toolkit.ports.jobs import Job, JobPlan
 
 
 class StalePlanError(ConflictError):

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from toolkit.decisions import effective_fields
+from toolkit.domain.decisions import effective_fields
 from toolkit.domain.policy import COMPLETING_KINDS, Policy
-from toolkit.jobs import JobQueue
-from toolkit.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
-from toolkit.workflow import WorkflowState, evaluate
+from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
+from toolkit.domain.workflow import WorkflowState, evaluate
+from toolkit.ports.jobs import JobQueue
 
 
 def completed_steps(

@@ -15,15 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.actions.base import ActionContext
-from toolkit.catalog.models import StepKind
+from toolkit.domain.catalog.models import StepKind
 from toolkit.domain.policy import Refusal
 from toolkit.domain.principal import ENGINE_USER
-from toolkit.engine.app import App
+from toolkit.domain.tickets.models import EventKind, NewEvent, Ticket, TicketStatus, TimelineEvent
 from toolkit.engine.planning import make_plan
 from toolkit.engine.progress import progress
+from toolkit.engine.services import EngineServices
 from toolkit.errors import NotFoundError
-from toolkit.jobs import Job, JobSpec
-from toolkit.tickets.models import EventKind, NewEvent, Ticket, TicketStatus, TimelineEvent
+from toolkit.ports.jobs import Job, JobSpec
 
 log = logging.getLogger("spbe.scheduler")
 
@@ -41,7 +41,7 @@ def resolve_action_name(step: Any) -> str:
     return str(step.action)
 
 
-def advance(app: App, ticket_id: str) -> list[Job]:
+def advance(app: EngineServices, ticket_id: str) -> list[Job]:
     """Enqueue the ticket's current step if it is automated; return the jobs created now."""
     ticket = app.tickets.get(ticket_id)
     if ticket.status == TicketStatus.DEFERRED:
@@ -75,7 +75,8 @@ def advance(app: App, ticket_id: str) -> list[Job]:
     return [job]
 
 
-def report_refusals(app: App, ticket_id: str, refusals: Iterable[Refusal], timeline: list[TimelineEvent]) -> None:
+def report_refusals(app: EngineServices, ticket_id: str, refusals: Iterable[Refusal],
+                    timeline: list[TimelineEvent]) -> None:
     """Each refused decision once on the ticket (dedupe key per event) and once in the audit log."""
     reported = {e.data.get("refused_event") for e in timeline if e.kind == EventKind.COMMENT and e.actor == ENGINE_USER}
     last_seq = max((e.seq for e in timeline), default=0)
@@ -92,7 +93,7 @@ def report_refusals(app: App, ticket_id: str, refusals: Iterable[Refusal], timel
                              refusal.model_dump(mode="json") | {"auth": "engine"})
 
 
-def _context(app: App, ticket_id: str, step: Any, *, ticket: Ticket | None = None,
+def _context(app: EngineServices, ticket_id: str, step: Any, *, ticket: Ticket | None = None,
              timeline: list[TimelineEvent] | None = None) -> ActionContext:
     """What an action may read; ``ticket`` and ``timeline`` when the caller has just read them."""
     ticket = ticket or app.tickets.get(ticket_id)
@@ -107,7 +108,7 @@ def _context(app: App, ticket_id: str, step: Any, *, ticket: Ticket | None = Non
     )
 
 
-def action_context(app: App, ticket_id: str, step_id: str) -> ActionContext:
+def action_context(app: EngineServices, ticket_id: str, step_id: str) -> ActionContext:
     ticket = app.tickets.get(ticket_id)
     service = app.catalog.get(ticket.service_id)
     try:

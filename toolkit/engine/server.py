@@ -17,17 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from toolkit.engine import scheduler
-from toolkit.engine.app import App
 from toolkit.engine.outbox import deliver_due
+from toolkit.engine.services import EngineServices
 from toolkit.engine.worker import work_once, worker_id
 from toolkit.errors import ToolkitError, UnavailableError
-from toolkit.jobs import Job, JobState
+from toolkit.ports.jobs import Job, JobState
 
 log = logging.getLogger("spbe.serve")
 CURSOR = "trigger"
 
 
-def _advance_one(app: App, ticket_id: str) -> int:
+def _advance_one(app: EngineServices, ticket_id: str) -> int:
     """One ticket's trouble (an unknown service, a broken field) must not hold up the others: it is
     logged and audited, and the periodic sweep will look at the ticket again."""
     try:
@@ -41,7 +41,7 @@ def _advance_one(app: App, ticket_id: str) -> int:
         return 0
 
 
-def trigger_once(app: App) -> int:
+def trigger_once(app: EngineServices) -> int:
     """Advance every ticket touched by events since the cursor; returns jobs created."""
     cursor = app.queue.get_cursor(CURSOR)
     events = app.tickets.events_since(cursor)
@@ -53,12 +53,12 @@ def trigger_once(app: App) -> int:
     return created
 
 
-def sweep(app: App) -> int:
+def sweep(app: EngineServices) -> int:
     """Advance every ticket with work pending (open or in progress); returns jobs created."""
     return sum(_advance_one(app, ticket_id) for ticket_id in app.tickets.active_ticket_ids())
 
 
-def run_ticket(app: App, ticket_id: str, max_jobs: int = 100,
+def run_ticket(app: EngineServices, ticket_id: str, max_jobs: int = 100,
                on_job: Callable[[Job | None, Job | None], None] | None = None) -> list[Job]:
     """Process one ticket now, in this process: every automated step that becomes current runs.
     ``on_job(next_queued, finished)`` lets a caller show progress."""
@@ -81,7 +81,7 @@ def run_ticket(app: App, ticket_id: str, max_jobs: int = 100,
 
 @dataclass
 class Server:
-    app: App
+    app: EngineServices
     workers: int = 2
     stop: threading.Event = field(default_factory=threading.Event)
     abort: threading.Event = field(default_factory=threading.Event)
@@ -112,7 +112,7 @@ class Server:
                     sweep(self.app)
                     last_sweep = time.monotonic()
                 if time.monotonic() - last_escalation > self.app.settings.escalation_interval_s:
-                    from toolkit.escalation import check_once  # late steps and SLAs, escalated once
+                    from toolkit.engine.escalation import check_once  # late steps and SLAs, escalated once
 
                     last_escalation = time.monotonic()
                     check_once(self.app)

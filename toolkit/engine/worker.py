@@ -20,13 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from toolkit.actions.base import ActionResult, RunContext
+from toolkit.domain.tickets.models import EventKind
 from toolkit.engine import planning, scheduler
-from toolkit.engine.app import App
 from toolkit.engine.outbox import attachment_item, deliver_due, event_item
+from toolkit.engine.services import EngineServices
 from toolkit.errors import ToolkitError, UnavailableError
-from toolkit.jobs import Job, JobState, OutboxItem
 from toolkit.observability.jobs import observed_job
-from toolkit.tickets.models import EventKind
+from toolkit.ports.jobs import Job, JobState, OutboxItem
 
 log = logging.getLogger("spbe.worker")
 output_log = logging.getLogger("spbe.job.output")  # the job's own lines, masked, at DEBUG
@@ -39,7 +39,7 @@ def worker_id(suffix: str = "") -> str:
 class _LogBuffer:
     """Batches log lines into the queue so a chatty playbook does not cost a commit per line."""
 
-    def __init__(self, app: App, job_id: int, flush_every: float = 0.5) -> None:
+    def __init__(self, app: EngineServices, job_id: int, flush_every: float = 0.5) -> None:
         self._app, self._job_id, self._flush_every = app, job_id, flush_every
         self._lines: list[str] = []
         self._last = time.monotonic()
@@ -63,7 +63,7 @@ class _LogBuffer:
 
 
 class _Lease:
-    def __init__(self, app: App, job: Job) -> None:
+    def __init__(self, app: EngineServices, job: Job) -> None:
         self._app, self._job = app, job
         self.lost = threading.Event()
         self._stop = threading.Event()
@@ -88,7 +88,7 @@ class _Lease:
                 continue
 
 
-def _cancel_check(app: App, job: Job, lease: _Lease, abort: threading.Event | None) -> Callable[[], bool]:
+def _cancel_check(app: EngineServices, job: Job, lease: _Lease, abort: threading.Event | None) -> Callable[[], bool]:
     last = {"at": 0.0, "value": False}
 
     def should_cancel() -> bool:
@@ -105,7 +105,7 @@ def _cancel_check(app: App, job: Job, lease: _Lease, abort: threading.Event | No
 UNAVAILABLE_RETRY_S = 5.0
 
 
-def step_of(app: App, job: Job) -> Any:
+def step_of(app: EngineServices, job: Job) -> Any:
     """The catalog step a job runs, found without the ticket store (which may be the thing that is
     down): the step id together with the action it resolves to."""
     for service in app.catalog.services():
@@ -115,7 +115,7 @@ def step_of(app: App, job: Job) -> Any:
     return None
 
 
-def _outbox_for(app: App, job: Job, result: ActionResult) -> list[OutboxItem]:
+def _outbox_for(app: EngineServices, job: Job, result: ActionResult) -> list[OutboxItem]:
     key = f"job:{job.id}:a{job.attempt}"
     items = [
         attachment_item(job.ticket_id, f"{key}:att:{a.name}", a.path, a.name, a.media_type, a.kind)
@@ -130,7 +130,7 @@ def _outbox_for(app: App, job: Job, result: ActionResult) -> list[OutboxItem]:
     return items
 
 
-def _failure_comment(app: App, step: Any, job: Job, message: str) -> str:
+def _failure_comment(app: EngineServices, step: Any, job: Job, message: str) -> str:
     title = step.title if step is not None else job.step_id
     try:
         return str(app.renderer.render("comments", "aksi_gagal", {
@@ -141,7 +141,7 @@ def _failure_comment(app: App, step: Any, job: Job, message: str) -> str:
         return f"Langkah '{title}' gagal (job #{job.id}): {app.masker(message)}"
 
 
-def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
+def run_job(app: EngineServices, job: Job, abort: threading.Event | None = None) -> Job:
     """Execute one claimed job to a final state. Returns the job as recorded. Setting ``abort``
     (a shutdown that ran out of patience) stops the action; the job then goes back to the queue
     if its action is idempotent, and is failed for an operator otherwise."""
@@ -207,7 +207,7 @@ def run_job(app: App, job: Job, abort: threading.Event | None = None) -> Job:
     return app.queue.get(job.id)
 
 
-def reclaim(app: App) -> list[Job]:
+def reclaim(app: EngineServices) -> list[Job]:
     """Take back jobs of dead workers; a job that will not be re-run is reported on its ticket."""
     def notice(job: Job) -> list[OutboxItem]:
         text = _failure_comment(app, step_of(app, job), job, job.error or "worker lost")
@@ -222,7 +222,7 @@ def reclaim(app: App) -> list[Job]:
     return changed
 
 
-def scrub_runner_secrets(app: App, job: Job) -> None:
+def scrub_runner_secrets(app: EngineServices, job: Job) -> None:
     """A worker killed mid-playbook never reached the cleanup that deletes ansible-runner's
     extravars file (which may hold a revealed secret): delete what the dead attempts left."""
     base = app.artifacts_dir(job.ticket_id)
@@ -230,7 +230,7 @@ def scrub_runner_secrets(app: App, job: Job) -> None:
         path.unlink(missing_ok=True)
 
 
-def work_once(app: App, worker: str, ticket_id: str | None = None,
+def work_once(app: EngineServices, worker: str, ticket_id: str | None = None,
               abort: threading.Event | None = None) -> Job | None:
     """Claim and run one job, then schedule what follows and push results out."""
     reclaim(app)

@@ -1,6 +1,6 @@
 """Collect evidence from one affected host: validate the request, run the playbook, seal the bundle.
 
-Used by the workflow action (`toolkit.actions.evidence_action`) and by ``spbe evidence collect``.
+Used by the workflow action (`toolkit.actions.documents.evidence`) and by ``spbe evidence collect``.
 The request is a frozen model built only from validated paths (`toolkit.evidence.paths`); the
 playbook gets it as extra vars, never as command text.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.actions.ansible_runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
+from toolkit.actions.ansible.runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
 from toolkit.errors import ActionFailedError, ConfigurationError, NotFoundError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.config import EvidenceSettings

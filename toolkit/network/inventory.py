@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from toolkit.catalog.formats import INVENTORY_ID
+from toolkit.domain.catalog.formats import INVENTORY_ID
 from toolkit.errors import ConfigurationError
 
 Platform = Literal["cisco_ios", "huawei", "mikrotik_routeros", "juniper_junos"]

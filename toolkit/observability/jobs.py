@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from toolkit.jobs import TERMINAL_STATES, Job, JobState
 from toolkit.observability.context import job_context
 from toolkit.observability.telemetry import Telemetry
+from toolkit.ports.jobs import TERMINAL_STATES, Job, JobState
 
 log = logging.getLogger("spbe.jobs")
 

@@ -17,9 +17,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from toolkit.domain.tickets.field_types import refused_character
 from toolkit.masking import Masker
 from toolkit.observability.context import JobContextFilter
-from toolkit.tickets.field_types import refused_character
 
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JSON_FIELDS = ("levelname", "name", "threadName", "process", "message")

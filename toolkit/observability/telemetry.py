@@ -1,6 +1,6 @@
 """In-process instruments: what this process's workers did (durations and outcomes of the jobs they ran).
 
-Kept apart from the store-read gauges of `toolkit.observability.metrics` because these can only be
+Kept apart from the store-read gauges of `toolkit.engine.metrics` because these can only be
 counted where the event happens; Prometheus sums them over the serve processes it scrapes. The
 registry is the process's own, not prometheus-client's global one, so two apps in one process (the
 tests) never share or double-register a metric. prometheus-client is imported at the first record,

@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from toolkit.catalog.models import Service
+from toolkit.domain.catalog.models import Service
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError, PermissionDeniedError
-from toolkit.gateway import Gateway, check_gateway_name
 from toolkit.masking import Masker
+from toolkit.ports.gateway import Gateway, check_gateway_name
 from toolkit.registry import Registry
 from toolkit.settings import Settings
 

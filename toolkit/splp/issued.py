@@ -23,7 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.errors import NotFoundError
-from toolkit.gateway import CredentialKind
+from toolkit.ports.gateway import CredentialKind
 from toolkit.sqlite_tx import SqliteStore
 
 Status = Literal["active", "expiring", "revoked", "expired"]

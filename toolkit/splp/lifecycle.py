@@ -22,9 +22,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.audit import AuditLog
-from toolkit.catalog.loader import packaged_roles
-from toolkit.catalog.roles import RoleTrait
+from toolkit.domain.catalog.loader import packaged_roles
+from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
+from toolkit.domain.tickets.models import EventKind
+from toolkit.domain.tickets.requests import check_free_text
 from toolkit.errors import (
     ConfigurationError,
     ConflictError,
@@ -33,14 +35,12 @@ from toolkit.errors import (
     PermissionDeniedError,
     ToolkitError,
 )
-from toolkit.gateway import Gateway, GatewayNotFoundError, require_gateway_name
-from toolkit.jobs import event_item
 from toolkit.masking import Masker
+from toolkit.ports.gateway import Gateway, GatewayNotFoundError, require_gateway_name
+from toolkit.ports.jobs import event_item
 from toolkit.services import Services
 from toolkit.splp.apis import gateway_from_settings, load_register
 from toolkit.splp.issued import IssuedCredential, IssuedStore
-from toolkit.tickets.models import EventKind
-from toolkit.tickets.requests import check_free_text
 
 log = logging.getLogger("spbe.splp")
 LIFECYCLE_ROLES = packaged_roles().with_trait(RoleTrait.MANAGES_API_CREDENTIALS)
@@ -87,7 +87,7 @@ def revoke_compromised_consumer(gateway: Gateway, audit: AuditLog, consumer: str
     With ``register`` (the SPLP register of issued credentials), every active row of the consumer on
     this gateway is ended as ``revoked`` too, so `spbe api list` says what the gateway now does.
 
-    Raises `toolkit.gateway.GatewayNotFoundError` for an unknown consumer and the gateway's other errors
+    Raises `toolkit.ports.gateway.GatewayNotFoundError` for an unknown consumer and the gateway's other errors
     (unreachable, auth) unchanged, so containment can retry; never returns a partial success silently."""
     consumer = require_gateway_name(consumer, "consumer")
     mask = masker or Masker()

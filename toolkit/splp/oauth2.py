@@ -2,7 +2,7 @@
 
 When the request asks for ``oauth2`` (ticket field ``jenis_kredensial``), step 5 also creates a
 confidential client with only the client-credentials grant whose service account holds the client
-role of the approved API (`toolkit.identity_provider`), and stores its secret in the vault next to
+role of the approved API (`toolkit.ports.identity_provider`), and stores its secret in the vault next to
 the API key. The try-out (step 6) then does what the consumer application will do: it asks the
 token endpoint for a token with that secret and checks it with our own RS256 validation (signature
 against the realm's JWKS, expiry, issuer, audience, and the API's role) before calling the gateway.
@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from toolkit.errors import ConfigurationError, InvalidInputError, UnavailableError
-from toolkit.identity_provider import (
+from toolkit.masking import Masker
+from toolkit.ports.identity_provider import (
     AccessToken,
     ClientId,
     ConsumerClientSpec,
@@ -27,7 +28,6 @@ from toolkit.identity_provider import (
     IdentityProvider,
     TokenClaims,
 )
-from toolkit.masking import Masker
 from toolkit.registry import Registry
 from toolkit.settings import Settings
 

@@ -4,7 +4,7 @@ For a request that asks for OAuth2, step 5 also makes sure the gateway has a tok
 to the API: the gateway verifies the token's signature against the identity provider's realm key,
 its ``iss``, ``aud`` and expiry, and admits only tokens that carry the approved API's client role
 (``resource_access[<api client>].roles``), the same checks our own `validate_token` makes. A
-capability beside `toolkit.gateway.Gateway`, not part of it: not every gateway product can do this
+capability beside `toolkit.ports.gateway.Gateway`, not part of it: not every gateway product can do this
 (an adapter for one that cannot is simply not registered, and the try-out then says that the token
 was verified by the toolkit only). Adapters are registered under ``spbe.token_routes`` by the same
 name as the gateway adapter and built with the same options.
@@ -21,8 +21,8 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from toolkit.gateway import ApiRoute
 from toolkit.masking import Masker
+from toolkit.ports.gateway import ApiRoute
 from toolkit.registry import Registry
 from toolkit.settings import Settings
 

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from toolkit.catalog.formats import private_lan_problem
+from toolkit.domain.catalog.formats import private_lan_problem
 from toolkit.vpn.keys import KEY_NAME_RE, WG_KEY_RE
 
 SITE_NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")

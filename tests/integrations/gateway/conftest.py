@@ -28,7 +28,7 @@ from tests.fixtures.lab import test_lab_name
 from tests.integrations.gateway.fakes._server import Listener
 from tests.integrations.gateway.fakes.kong_fake import KongFake
 from tests.integrations.gateway.fakes.wso2_fake import Wso2Fake
-from toolkit.gateway import Credential, Gateway, GatewayAuthError
+from toolkit.ports.gateway import Credential, Gateway, GatewayAuthError
 from toolkit.settings import Settings, load_settings
 
 API = "kependudukan"

@@ -14,7 +14,7 @@ import requests
 
 from tests.integrations.gateway.conftest import API, Harness, unique
 from toolkit.errors import InvalidInputError
-from toolkit.gateway import ApiRoute, Credential, Gateway, GatewayNotFoundError
+from toolkit.ports.gateway import ApiRoute, Credential, Gateway, GatewayNotFoundError
 
 
 def _issue(h: Harness, per_minute: int | None = None) -> tuple[str, ApiRoute, Credential]:

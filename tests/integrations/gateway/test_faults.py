@@ -16,7 +16,7 @@ from integrations.gateway.wso2 import Wso2Adapter
 from lab.procs import free_port
 from tests.integrations.gateway.conftest import API, KONG_TOKEN, WSO2_PASSWORD, Harness, unique
 from toolkit.errors import ConfigurationError
-from toolkit.gateway import (
+from toolkit.ports.gateway import (
     GatewayAuthError,
     GatewayConflictError,
     GatewayRequestError,

@@ -14,10 +14,10 @@ from tests.support.keycloak_fake import KeycloakFake
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from tests.support.keycloak_fake.seed import seed_realm
 from tests.support.principals import as_lab
-from toolkit.directory import Directory
-from toolkit.engine import desk
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
+from toolkit.commands import desk
 from toolkit.errors import ConfigurationError, NotFoundError, PermissionDeniedError, UnavailableError
+from toolkit.ports.directory import Directory
 from toolkit.settings import Settings, load_settings
 
 

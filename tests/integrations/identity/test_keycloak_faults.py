@@ -14,8 +14,8 @@ from integrations.identity.keycloak import KeycloakIdentityProvider
 from tests.support.keycloak_fake import KeycloakFake
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET
 from toolkit.errors import ConflictError, PermissionDeniedError, ToolkitError, UnavailableError
-from toolkit.identity_provider import ConsumerClientSpec
 from toolkit.masking import Masker
+from toolkit.ports.identity_provider import ConsumerClientSpec
 from toolkit.settings import Settings, load_settings
 
 SPEC = ConsumerClientSpec(client_id="sipd-bappeda", name="SIPD Bappeda", api_role="kependudukan", ticket_id="T-7")

@@ -12,10 +12,10 @@ from pydantic import ValidationError
 
 from integrations.identity.keycloak import KeycloakIdentityProvider
 from tests.support.keycloak_fake import KeycloakFake
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
 from toolkit.errors import ConflictError, InvalidInputError
-from toolkit.identity_provider import ConsumerClientSpec, IdentityProvider
 from toolkit.masking import Masker
+from toolkit.ports.identity_provider import ConsumerClientSpec, IdentityProvider
 from toolkit.settings import Settings
 
 SPEC = ConsumerClientSpec(client_id="simpeg-dinkes", name="SIMPEG Dinas Kesehatan", api_role="kependudukan",

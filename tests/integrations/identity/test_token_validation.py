@@ -18,8 +18,8 @@ from integrations.identity.keycloak import KeycloakIdentityProvider
 from tests.support.keycloak_fake import KeycloakFake
 from tests.support.keycloak_fake.signing import RsaKey
 from toolkit.errors import ConfigurationError, PermissionDeniedError
-from toolkit.identity_provider import ConsumerClientSpec
 from toolkit.masking import Masker
+from toolkit.ports.identity_provider import ConsumerClientSpec
 from toolkit.settings import Settings
 
 

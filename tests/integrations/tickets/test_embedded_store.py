@@ -16,16 +16,16 @@ from pydantic import ValidationError
 
 from integrations.tickets.embedded import EmbeddedTicketStore
 from tests.support.sqlite_lock import LockHolder
-from toolkit.errors import IntegrityError, UnavailableError
-from toolkit.settings import Settings
-from toolkit.tickets.models import (
+from toolkit.domain.tickets.models import (
     AttachmentUpload,
     EventKind,
     NewEvent,
     TicketDraft,
     TicketStatus,
 )
-from toolkit.tickets.port import TicketSystem
+from toolkit.errors import IntegrityError, UnavailableError
+from toolkit.ports.tickets import TicketSystem
+from toolkit.settings import Settings
 
 
 def _draft(service: str = "pusat-data", requester: str = "andi", **extra: object) -> TicketDraft:

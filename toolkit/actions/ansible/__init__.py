@@ -1,0 +1,1 @@
+"""Actions that run Ansible playbooks through ansible-runner (Pusat Data, recovery, compliance)."""

@@ -1,0 +1,1 @@
+"""Actions of the CSIRT that contain an incident (isolate, quarantine, change access)."""

@@ -1,0 +1,105 @@
+"""Document and notification steps: rendered from the ticket's facts, posted to the ticket.
+
+A berita acara is only as good as the facts under it, so these actions render from the recorded
+results of earlier steps (never from free text typed at the end) and fail loudly when a required
+fact is missing instead of attaching an incomplete document.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, Artifact, BaseAction, RunContext
+from toolkit.actions.notify.delivery import APPLICANT_ROLES, REPORTER
+from toolkit.document_context import build_context
+from toolkit.documents import TemplateRenderer
+from toolkit.domain.confidentiality import reporter_confidential
+from toolkit.private_files import write_private
+
+_DOCUMENT_MADE = "Dokumen telah dibuat dari hasil langkah-langkah sebelumnya dan dilampirkan pada tiket ini."
+_VIEWER: frozenset[str] = frozenset()  # documents are read by the applicant: confidential fields stay hidden
+
+
+def _context(ctx: ActionContext) -> dict[str, Any]:
+    return build_context(ticket=ctx.ticket, service=ctx.service, prior=ctx.prior, timeline=ctx.timeline,
+                         directory=ctx.directory, now=ctx.now, viewer_roles=_VIEWER)
+
+
+class DocumentPlan(ActionPlan):
+    action: Literal["document.render"] = "document.render"
+    template: str
+    filename: str
+    step: str
+
+
+class NotifyPlan(ActionPlan):
+    action: Literal["notify.ticket"] = "notify.ticket"
+    template: str
+    to_roles: tuple[str, ...]
+    step: str
+
+
+class NotifyFacts(ActionFacts):
+    recipients: list[str]
+    template: str
+    delivery: dict[str, Any] | None = None
+
+
+class DocumentAction(BaseAction):
+    name = "document.render"
+    Plan = DocumentPlan
+
+    def plan(self, ctx: ActionContext) -> DocumentPlan:
+        template = str(ctx.step.action)
+        return DocumentPlan(template=template, filename=f"{template}_{ctx.ticket.id}.md", step=ctx.step.id)
+
+    def execute(self, ctx: ActionContext, plan: DocumentPlan, run: RunContext) -> ActionResult:
+        started = time.monotonic()
+        renderer = TemplateRenderer(ctx.settings.templates_dir)
+        text = run.mask(renderer.render("documents", plan.template, _context(ctx)))
+        path = run.work_dir / plan.filename
+        write_private(path, text)
+        run.log(f"rendered {plan.template} ({len(text)} characters) to {path.name}")
+        comment = renderer.render("comments", "hasil_aksi", {
+            "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": True, "host": {},
+            "durasi_s": time.monotonic() - started, "ringkasan": _DOCUMENT_MADE,
+            "lampiran": [plan.filename], "job_id": run.job_id,
+        })
+        return ActionResult(ok=True, summary=f"rendered {plan.filename}", comment=run.mask(comment),
+                            artifacts=[Artifact(name=plan.filename, path=path, media_type="text/markdown",
+                                                kind=plan.template)],
+                            duration_s=time.monotonic() - started)
+
+
+class TicketNotifyAction(BaseAction):
+    """Notifications go to the ticket (the applicant reads it there); mail and chat notifiers
+    plug in behind the same step later."""
+
+    name = "notify.ticket"
+    Plan = NotifyPlan
+    Facts = NotifyFacts
+
+    def plan(self, ctx: ActionContext) -> NotifyPlan:
+        template = str(ctx.step.action).removeprefix("notify.")
+        roles = tuple(ctx.step.participants) or (ctx.step.actor,)
+        return NotifyPlan(template=template, to_roles=roles, step=ctx.step.id)
+
+    def execute(self, ctx: ActionContext, plan: NotifyPlan, run: RunContext) -> ActionResult:
+        renderer = TemplateRenderer(ctx.settings.templates_dir)
+        text = run.mask(renderer.render("comments", plan.template, _context(ctx)))
+        recipients: list[str] = []
+        for role in plan.to_roles:
+            if role in APPLICANT_ROLES:
+                # A confidential reporter is not named in job facts and logs (toolkit.domain.confidentiality).
+                recipients.append(REPORTER if reporter_confidential(ctx.service) else ctx.ticket.requester)
+            else:
+                recipients += [p.username for p in ctx.directory.people_with_role(role)]
+        run.log(f"notification {plan.template} to {', '.join(recipients)}")
+        from toolkit.actions.notify.delivery import deliver  # the configured notifier (mail), besides the ticket
+
+        sent = deliver(ctx, plan.to_roles, text, run.job_id)
+        return ActionResult(ok=True, summary=f"notified {', '.join(plan.to_roles)} ({plan.template})",
+                            comment=text,
+                            facts=NotifyFacts(recipients=recipients, template=plan.template,
+                                              delivery=sent.model_dump(mode="json") if sent else None))

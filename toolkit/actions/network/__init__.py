@@ -1,0 +1,1 @@
+"""Actions that change the network: switch configuration (Jaringan Intra) and site-to-site VPN."""

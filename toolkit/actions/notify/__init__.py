@@ -1,0 +1,1 @@
+"""Actions that tell people: a notify step's notice delivered beyond the ticket."""

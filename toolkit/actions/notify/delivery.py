@@ -1,0 +1,70 @@
+"""Deliver a notify step's notice beyond the ticket, through the configured `Notifier`.
+
+With the default ``timeline`` notifier the ticket comment *is* the notice, and nothing more happens.
+With another (``smtp``) the same Indonesian text is also sent to the step's recipients: people of the
+directory holding the step's roles, and the applicant; a confidential reporter is reached only through
+the contact they gave (``pelapor_kontak``) when it is an e-mail address, and is named "Pelapor".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from toolkit.actions.base import ActionContext
+from toolkit.domain.catalog.loader import packaged_roles
+from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.domain.confidentiality import reporter_confidential
+from toolkit.domain.tickets.field_types import is_email
+from toolkit.ports.notifier import Delivery, Notification, Notifier, Recipient
+from toolkit.registry import Registry
+
+APPLICANT_ROLES = packaged_roles().with_trait(RoleTrait.APPLICANT)
+# A confidential reporter is addressed by the role's name, never their own (toolkit.domain.confidentiality).
+REPORTER = min(packaged_roles().with_trait(RoleTrait.REPORTER))
+APPLICANT = min(APPLICANT_ROLES - {REPORTER})
+
+
+def _applicant(ctx: ActionContext) -> Recipient | None:
+    fields = ctx.ticket.fields
+    if reporter_confidential(ctx.service):
+        contact = str(fields.get("pelapor_kontak") or "")
+        return Recipient(username=REPORTER, name=packaged_roles().label(REPORTER) or REPORTER, email=contact,
+                         role=REPORTER) \
+            if is_email(contact) else None
+    try:
+        person = ctx.directory.person(ctx.ticket.requester)
+    except Exception:  # noqa: BLE001 - NotFoundError: an applicant outside the directory
+        person = None
+    email = (person.email if person else None) or fields.get("kontak_email")
+    name = person.name if person else ctx.ticket.requester
+    return Recipient(username=ctx.ticket.requester, name=name, email=email, role=APPLICANT) if email else None
+
+
+def recipients(ctx: ActionContext, roles: list[str]) -> tuple[Recipient, ...]:
+    found: dict[str, Recipient] = {}
+    for role in roles:
+        if role in APPLICANT_ROLES:
+            applicant = _applicant(ctx)
+            if applicant is not None:
+                found.setdefault(applicant.username, applicant)
+            continue
+        for person in ctx.directory.people_with_role(role):
+            found.setdefault(person.username, Recipient(username=person.username, name=person.name,
+                                                        email=person.email, role=role))
+    return tuple(found.values())
+
+
+def deliver(ctx: ActionContext, to_roles: Sequence[str], text: str, job_id: int) -> Delivery | None:
+    """Send ``text`` through the configured notifier unless it is the ticket timeline; None if not sent."""
+    cfg = ctx.settings.notifier
+    if cfg.kind == "timeline":
+        return None
+    to = recipients(ctx, list(to_roles))
+    if not to:
+        return Delivery(channel=cfg.kind)
+    notifier = Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=ctx.settings, tickets=None,
+                                                           **cfg.options)
+    subject = f"[{ctx.ticket.id}] {ctx.step.title}"[:200]
+    return notifier.send(Notification(ticket_id=ctx.ticket.id, key=f"{ctx.ticket.id}:{ctx.step.id}:job{job_id}",
+                                      subject=" ".join(subject.split()), body=text, recipients=to,
+                                      step_id=ctx.step.id))

@@ -1,0 +1,120 @@
+"""The composition root: settings in, wired ports out.
+
+Adapters are created here by registry name from the settings, so nothing else in the core knows
+which ticket system, queue or directory is in use. Built lazily and once per process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from toolkit.actions.base import ActionRegistry
+from toolkit.audit import AuditLog
+from toolkit.audit.factory import open_audit_log
+from toolkit.clock import Clock, SystemClock
+from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.domain.policy import Policy
+from toolkit.errors import ConfigurationError
+from toolkit.masking import Masker
+from toolkit.observability.telemetry import Telemetry
+from toolkit.ports.directory import Directory
+from toolkit.ports.identity_provider import IdentityProvider
+from toolkit.ports.jobs import JobQueue
+from toolkit.ports.tickets import TicketSystem
+from toolkit.private_files import private_dir
+from toolkit.registry import Registry, load_object
+from toolkit.settings import Settings
+from toolkit.vault import SecretVault
+
+if TYPE_CHECKING:
+    from toolkit.documents import TemplateRenderer
+    from toolkit.domain.catalog.models import Catalog
+
+
+@dataclass
+class App:
+    settings: Settings
+    masker: Masker = field(default_factory=Masker)
+    telemetry: Telemetry = field(default_factory=Telemetry)  # this process's job metrics (spbe serve --metrics)
+    clock: Clock = field(default_factory=SystemClock)  # a test passes one it can move past a deadline
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        from toolkit.domain.catalog.loader import load_catalog
+
+        return load_catalog(self.settings.catalog_dir)
+
+    @cached_property
+    def tickets(self) -> TicketSystem:
+        cfg = self.settings.tickets
+        return Registry[TicketSystem]("spbe.ticket_systems").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
+    def queue(self) -> JobQueue:
+        cfg = self.settings.queue
+        return Registry[JobQueue]("spbe.job_queues").create(cfg.kind, settings=self.settings, clock=self.clock,
+                                                            **cfg.options)
+
+    @cached_property
+    def directory(self) -> Directory:
+        cfg = self.settings.directory
+        return Registry[Directory]("spbe.directories").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
+    def identity(self) -> IdentityProvider:
+        """The identity provider (Keycloak); a `ConfigurationError` when settings.identity is unset."""
+        cfg = self.settings.identity
+        if cfg is None:
+            raise ConfigurationError("no identity provider is configured (settings.identity)")
+        return Registry[IdentityProvider]("spbe.identity_providers").create(
+            cfg.kind, settings=self.settings, masker=self.masker, **cfg.options)
+
+    @cached_property
+    def policy(self) -> Policy:
+        """Who may do what: the catalog's roles, the directory's people, the SPLP register's providers."""
+        from toolkit.splp.apis import load_register
+
+        register = self.settings.splp_register
+        return Policy(self.catalog, self.directory, lambda api_id: load_register(register).get(api_id).providers,
+                      self.settings.containment.roles or tuple(self.catalog.roles.with_trait(RoleTrait.CONTAINS)))
+
+    @cached_property
+    def vault(self) -> SecretVault:
+        """Issued credentials, encrypted with settings.vault.key; a `ConfigurationError` without one."""
+        return SecretVault.from_settings(self.settings, audit=self.audit, directory=self.directory,
+                                         masker=self.masker, clock=self.clock.now)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """Keyed and checkpointed; a `ConfigurationError` without settings.audit.key (no unkeyed fallback)."""
+        return open_audit_log(self.settings)
+
+    @cached_property
+    def renderer(self) -> TemplateRenderer:
+        from toolkit.documents import TemplateRenderer
+
+        return TemplateRenderer(self.settings.templates_dir)
+
+    @cached_property
+    def actions(self) -> ActionRegistry:
+        from toolkit.actions.builtin import register_builtin_actions
+
+        registry = ActionRegistry()
+        register_builtin_actions(registry)
+        for path in self.settings.extra_actions:
+            registry.register(load_object(path))
+        return registry
+
+    def artifacts_dir(self, ticket_id: str) -> Path:
+        """The ticket's working directory (documents, playbook runs, evidence archives): 0700."""
+        state_dir = Path(self.settings.state_dir)
+        return private_dir(state_dir / "artifacts" / ticket_id, root=state_dir)
+
+    def deliver_outbox(self) -> tuple[int, int]:
+        """Deliver the outbox items due now (`toolkit.engine.outbox.deliver_due`): (delivered, deferred)."""
+        from toolkit.engine.outbox import deliver_due
+
+        return deliver_due(self)

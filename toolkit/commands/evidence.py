@@ -1,0 +1,93 @@
+"""Evidence operations a CSIRT member runs by hand (``spbe evidence ...``), with their audit trail.
+
+Every attempt is audited, refused ones included: a request for a path outside the allowed set or a
+bundle that fails verification is exactly what an investigator later wants to find in the log.
+A refused request changes nothing (no playbook run, no bundle directory, no ticket event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from toolkit.domain.catalog.loader import packaged_roles
+from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.domain.principal import Principal
+from toolkit.domain.tickets.models import AttachmentUpload, EventKind, NewEvent, TicketStatus
+from toolkit.errors import ConflictError, IntegrityError, PermissionDeniedError, ToolkitError
+from toolkit.evidence import bundle as bundles
+from toolkit.evidence.collect import CollectedBundle, build_request, collect, resolve_host
+from toolkit.evidence.manifest import Person, sha256_bytes
+from toolkit.evidence.verify import EvidenceVerification, verify
+from toolkit.services import Services
+
+COLLECTOR_ROLES = packaged_roles().with_trait(RoleTrait.COLLECTS_EVIDENCE)
+
+
+def _collector(app: Services, actor: str) -> Person:
+    person = app.directory.person(actor)
+    if not person.roles & COLLECTOR_ROLES:
+        needed = ", ".join(sorted(COLLECTOR_ROLES))
+        raise PermissionDeniedError(f"{actor} may not collect evidence (needs one of: {needed})", user=actor)
+    return Person(username=person.username, name=person.name, roles=tuple(sorted(person.roles)))
+
+
+def collect_for_ticket(app: Services, ticket_id: str, principal: Principal, logs: Sequence[str] | None = None,
+                       hash_paths: Sequence[str] | None = None, host: str | None = None) -> CollectedBundle:
+    """Collect from the ticket's affected object (or ``host``), attach or reference the bundle."""
+    actor = principal.user
+    detail = {"logs": list(logs or []), "hash_paths": list(hash_paths or []), "host": host,
+              **principal.audit_data()}
+    try:
+        person = _collector(app, actor)
+        ticket = app.tickets.get(ticket_id)
+        if ticket.status == TicketStatus.CLOSED:
+            raise ConflictError(f"ticket {ticket_id} is closed; open a new report to collect evidence",
+                                ticket=ticket_id)
+        target = host or str(ticket.fields.get("objek_terdampak") or "")
+        inventory = app.settings.effective_inventory()
+        name, address = resolve_host(inventory, target)
+        request = build_request(app.settings.evidence, ticket_id=ticket_id, host=name, address=address,
+                                logs=logs or None, hash_paths=hash_paths or None)
+    except ToolkitError as exc:
+        app.audit.append(actor, "evidence.refused", ticket_id, detail | {"error": app.masker(str(exc))})
+        raise
+    app.audit.append(actor, "evidence.collect", ticket_id, detail | {"host": name})
+    result = collect(request=request, cfg=app.settings.evidence, state_dir=app.settings.state_dir,
+                     playbooks_dir=app.settings.playbooks_dir, inventory=inventory, collected_by=person,
+                     work_dir=app.artifacts_dir(ticket_id) / "evidence-runs",
+                     timeout_s=app.settings.playbook_timeout_s, mask=app.masker)
+    name = f"bukti_{result.manifest.bundle_id}.tar.gz"
+    archive = bundles.pack(result.bundle_dir, app.artifacts_dir(ticket_id) / name)
+    data = archive.read_bytes()
+    digest = sha256_bytes(data)
+    if len(data) <= app.settings.evidence.attach_max_bytes:
+        app.tickets.attach(ticket_id, AttachmentUpload(name=archive.name, media_type="application/gzip", content=data,
+                                                       kind="bukti_insiden"), actor)
+        bundles.append_custody(result.bundle_dir, actor, "attached", {"ticket": ticket_id, "archive": archive.name})
+        where = f"dilampirkan sebagai {archive.name}"
+    else:
+        bundles.append_custody(result.bundle_dir, actor, "referenced", {"ticket": ticket_id, "archive": str(archive)})
+        where = f"disimpan di node kendali: {archive}"
+    text = (f"Paket bukti {result.manifest.bundle_id} dari host {name} dikumpulkan oleh {person.name}: "
+            f"{len(result.manifest.files)} berkas, SHA-256 manifes {result.manifest_sha256}; {where}.")
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor=actor, text=text,
+                                         data={"evidence": result.manifest.bundle_id,
+                                               "manifest_sha256": result.manifest_sha256}))
+    app.audit.append(actor, "evidence.sealed", ticket_id,
+                     {"bundle": result.manifest.bundle_id, "manifest_sha256": result.manifest_sha256,
+                      "archive_sha256": digest, "files": len(result.manifest.files)})
+    return result
+
+
+def verify_bundle(app: Services, path: Path, principal: Principal) -> EvidenceVerification:
+    """Verify against this installation's evidence ledger; raises `IntegrityError` when it fails."""
+    result = verify(path, bundles.ledger(app.settings.state_dir))
+    app.audit.append(principal.user, "evidence.verify", None,
+                     {"bundle": result.bundle_id, "path": str(path), "ok": result.ok,
+                      "problems": [p.model_dump() for p in result.problems]} | principal.audit_data())
+    if not result.ok:
+        listing = "; ".join(f"{p.kind} {p.path or ''}: {p.problem}".strip() for p in result.problems)
+        raise IntegrityError(f"evidence bundle {result.bundle_id or path} does not verify: {listing}",
+                             problems=[p.model_dump() for p in result.problems])
+    return result

@@ -1,0 +1,494 @@
+"""The service catalog: each SOP (*standar pelayanan*) as validated, immutable data.
+
+The YAML files under ``services/`` are transcriptions of the SOPs in ``seeds/``; these models are
+where a transcription mistake is caught (an unbound automated step, a condition on a field the
+applicant never fills in, steps out of the SOP's order) before a ticket ever reaches it.
+
+Everything stays hashable (tuples, frozen models) so a ``Service`` can key caches such as the
+per-service request model in ``toolkit.domain.tickets.requests``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from toolkit.domain.catalog.formats import FORMATS
+from toolkit.domain.catalog.roles import RoleBook
+from toolkit.errors import NotFoundError, UnknownServiceError
+
+# Kebab-case ids (services, steps, roles, SLA variants); snake-case names (fields, attachments),
+# which become template and extra-vars keys.
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=63)]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=63)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Scalar = str | int | bool | None
+
+_ACTION_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+_TEMPLATE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    LONGTEXT = "longtext"
+    HOSTNAME = "hostname"
+    SLUG = "slug"
+    INT = "int"
+    BOOL = "bool"
+    ENUM = "enum"
+    EMAIL = "email"
+    PHONE = "phone"
+    IPV4 = "ipv4"
+    CIDR = "cidr"
+    DATE = "date"
+    URL = "url"
+
+
+# Length limits when a text field gives none; ``toolkit.domain.tickets.field_types`` enforces the same.
+DEFAULT_MAX_LENGTH = {FieldType.TEXT: 200, FieldType.LONGTEXT: 4000}
+
+
+class FieldSpec(_Frozen):
+    """One item the applicant fills in. ``confidential`` fields (a reporter's identity and contact)
+    are shown only to roles that handle the case: the SOPs guarantee the reporter's secrecy.
+
+    ``format`` names a `toolkit.domain.catalog.formats` entry: the exact rule the playbook, template or gateway
+    the value reaches will apply, so intake is never looser than execution. ``required_when`` makes an
+    optional field required for some requests (the VPN product needs the site's LAN)."""
+
+    name: Identifier
+    label: Text
+    type: FieldType
+    required: bool = True
+    choices: tuple[str, ...] | None = None
+    min: int | None = None
+    max: int | None = None
+    max_length: int | None = Field(None, ge=1)
+    default: Scalar = None
+    confidential: bool = False
+    help: str | None = None
+    format: str | None = None
+    required_when: Condition | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldSpec:
+        if self.format is not None:
+            fmt = FORMATS.get(self.format)
+            if fmt is None:
+                raise ValueError(f"format: unknown format '{self.format}'; known: {', '.join(FORMATS)}")
+            if self.type not in fmt.types:
+                raise ValueError(f"format: '{self.format}' applies to type(s) {', '.join(sorted(fmt.types))}, "
+                                 f"not '{self.type}'")
+        if self.required_when is not None and self.required:
+            raise ValueError("required_when: only for a field with required: false")
+        if (self.type is FieldType.ENUM) != (self.choices is not None):
+            raise ValueError("choices: required for type 'enum' and only for it")
+        if self.choices is not None and (not self.choices or len(set(self.choices)) != len(self.choices)):
+            raise ValueError("choices: must be non-empty and without duplicates")
+        if (self.min is not None or self.max is not None) and self.type is not FieldType.INT:
+            raise ValueError("min: min/max apply only to type 'int'")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min: {self.min} is greater than max {self.max}")
+        if self.default is not None and not self.accepts(self.default):
+            raise ValueError(f"default: {self.default!r} is not a valid {self.type} value for this field")
+        return self
+
+    def accepts(self, value: Any) -> bool:
+        """A coarse type check for values written *in the catalog* (defaults, conditions); ticket
+        input is validated properly by ``toolkit.domain.tickets.field_types``."""
+        if self.type is FieldType.BOOL:
+            return isinstance(value, bool)
+        if self.type is FieldType.INT:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return False
+            return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+        if self.type is FieldType.ENUM:
+            return value in (self.choices or ())
+        return isinstance(value, str)
+
+    @property
+    def effective_max_length(self) -> int | None:
+        return self.max_length or DEFAULT_MAX_LENGTH.get(self.type)
+
+
+class AttachmentSpec(_Frozen):
+    name: Identifier
+    label: Text
+    required: bool = True
+    media_types: tuple[str, ...] = ()
+
+
+class Requirements(_Frozen):
+    """The *persyaratan*: ``sop_text`` keeps the SOP's own wording for documents and the portal,
+    ``fields``/``attachments`` are what the completeness check actually tests."""
+
+    fields: tuple[FieldSpec, ...] = ()
+    attachments: tuple[AttachmentSpec, ...] = ()
+    sop_text: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Requirements:
+        for key, names in (("fields", [f.name for f in self.fields]),
+                           ("attachments", [a.name for a in self.attachments])):
+            for index, name in enumerate(names):
+                if name in names[:index]:
+                    raise ValueError(f"{key}.{index}.name: duplicate name '{name}'")
+        return self
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise NotFoundError(f"no field '{name}'", field=name, known=[f.name for f in self.fields])
+
+    @property
+    def confidential_fields(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.fields if spec.confidential)
+
+
+class Condition(_Frozen):
+    """A test on one ticket field. Comparison is strict (``True`` does not equal ``1`` and
+    ``"true"`` is not ``True``), so pass validated values with defaults filled in: a field that is
+    absent is compared as ``None``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    field: Identifier
+    equals: Scalar = None
+    in_: tuple[Scalar, ...] | None = Field(None, alias="in")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Condition:
+        has_in = self.in_ is not None
+        # A dump of an 'in' condition carries "equals": null; that is not a second test.
+        if ("equals" in self.model_fields_set and not (has_in and self.equals is None)) == has_in:
+            raise ValueError("equals: give exactly one of 'equals' and 'in'")
+        if self.in_ is not None and not self.in_:
+            raise ValueError("in: must not be empty")
+        return self
+
+    @property
+    def values(self) -> tuple[Scalar, ...]:
+        return self.in_ if self.in_ is not None else (self.equals,)
+
+    def matches(self, values: Mapping[str, Any]) -> bool:
+        actual = values.get(self.field)
+        return any(_same(actual, expected) for expected in self.values)
+
+    def describe(self) -> str:
+        if self.in_ is not None:
+            return f"{self.field} in ({', '.join(_literal(v) for v in self.in_)})"
+        return f"{self.field} == {_literal(self.equals)}"
+
+
+def _same(actual: Any, expected: Scalar) -> bool:
+    # bool and None are singletons; identity keeps True from equalling 1.
+    if isinstance(actual, bool) or isinstance(expected, bool) or actual is None or expected is None:
+        return actual is expected
+    return bool(actual == expected)
+
+
+def _literal(value: Scalar) -> str:
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+class StepKind(StrEnum):
+    HUMAN = "human"
+    APPROVAL = "approval"
+    ACTION = "action"
+    DOCUMENT = "document"
+    NOTIFY = "notify"
+
+
+AUTOMATED_KINDS = frozenset({StepKind.ACTION, StepKind.DOCUMENT, StepKind.NOTIFY})
+
+
+class StepPurpose(StrEnum):
+    """What a step means to the engine beyond its kind, declared in the catalog instead of guessed
+    from positions: the koordinator's completeness check, the closing step, the approval of a
+    rendered network plan (the plan's digest is what is approved)."""
+
+    COMPLETENESS_CHECK = "completeness-check"
+    CLOSING = "closing"
+    PLAN_APPROVAL = "plan-approval"
+
+
+_PURPOSE_KIND = {StepPurpose.COMPLETENESS_CHECK: StepKind.HUMAN, StepPurpose.CLOSING: StepKind.HUMAN,
+                 StepPurpose.PLAN_APPROVAL: StepKind.APPROVAL}
+
+
+class Step(_Frozen):
+    """One procedure of the SOP. ``actor`` is the role the SOP names as doing the step (for a
+    *notify* step where the SOP says "Pemohon menerima notifikasi", the recipient). ``action`` is
+    an action name (``family.name``) for *action*, a notification template (``notify.name``) for
+    *notify*, a document template id for *document*. ``inputs``/``outputs`` are the SOP's
+    *kelengkapan* and *output* columns, ``notes`` its *keterangan*."""
+
+    id: Slug
+    sop_no: int | None = Field(None, ge=1)
+    title: Text
+    actor: Slug
+    kind: StepKind
+    action: str | None = None
+    standard_time: timedelta | None = None
+    supervisor: Slug | None = None
+    when: Condition | None = None
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    participants: tuple[Slug, ...] = ()
+    notes: str | None = None
+    # Fields whose value this step's actor decides during the procedure (a branch of the SOP: the kind
+    # of incident, the need for outside help); see `toolkit.domain.decisions`.
+    decides: tuple[Identifier, ...] = ()
+    purpose: StepPurpose | None = None
+
+    @model_validator(mode="after")
+    def _bound(self) -> Step:
+        wanted = _PURPOSE_KIND.get(self.purpose) if self.purpose else None
+        if wanted is not None and self.kind is not wanted:
+            raise ValueError(f"purpose: a '{self.purpose}' step must be of kind '{wanted}', not '{self.kind}'")
+        if self.kind in AUTOMATED_KINDS:
+            if not self.action:
+                raise ValueError(f"action: required for kind '{self.kind}' (step '{self.id}')")
+            if self.kind is StepKind.DOCUMENT:
+                if not _TEMPLATE_ID.match(self.action):
+                    raise ValueError(f"action: document template id must be snake_case, got '{self.action}'")
+            elif not _ACTION_NAME.match(self.action):
+                raise ValueError(f"action: must look like 'family.name', got '{self.action}'")
+            elif self.kind is StepKind.NOTIFY and not self.action.startswith("notify."):
+                raise ValueError(f"action: a notify step binds a 'notify.*' template, got '{self.action}'")
+        elif self.action is not None:
+            raise ValueError(f"action: a '{self.kind}' step is done by a person and binds no action")
+        if self.standard_time is not None and self.standard_time <= timedelta(0):
+            raise ValueError("standard_time: must be positive")
+        return self
+
+    @property
+    def automated(self) -> bool:
+        return self.kind in AUTOMATED_KINDS
+
+    def applies_to(self, values: Mapping[str, Any]) -> bool:
+        return self.when is None or self.when.matches(values)
+
+
+class SlaVariant(_Frozen):
+    id: Slug
+    label: Text
+    duration: timedelta
+    min_duration: timedelta | None = None
+    when: Condition | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SlaVariant:
+        if self.duration <= timedelta(0):
+            raise ValueError("duration: must be positive")
+        if self.min_duration is not None and not timedelta(0) < self.min_duration <= self.duration:
+            raise ValueError("min_duration: must be positive and not exceed duration")
+        return self
+
+
+class Sla(_Frozen):
+    """The *jangka waktu pelayanan*. Variants are tried in order; the last one has no condition
+    and is the default, so every ticket gets exactly one deadline."""
+
+    variants: tuple[SlaVariant, ...]
+
+    @model_validator(mode="after")
+    def _default_last(self) -> Sla:
+        if not self.variants:
+            raise ValueError("variants: at least one variant is required")
+        for index, variant in enumerate(self.variants):
+            last = index == len(self.variants) - 1
+            if last and variant.when is not None:
+                raise ValueError(f"variants.{index}.when: the last variant is the default and has no 'when'")
+            if not last and variant.when is None:
+                raise ValueError(f"variants.{index}.when: only the last variant may omit 'when'")
+        ids = [v.id for v in self.variants]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"variants: duplicate variant id in {ids}")
+        return self
+
+    def select(self, values: Mapping[str, Any]) -> SlaVariant:
+        return next(v for v in self.variants if v.when is None or v.when.matches(values))
+
+    @property
+    def default(self) -> SlaVariant:
+        return self.variants[-1]
+
+
+class IncidentSpec(_Frozen):
+    """The service handles security incidents: the CSIRT may contain only once the step named here is
+    done (and, where the SOP branches, only when ``verified_when`` holds: Surakarta's row 4 makes it a
+    security incident only when ``jenis_insiden`` is ``keamanan``)."""
+
+    verification_step: Slug
+    verified_when: Condition | None = None
+
+
+class ApprovalScope(_Frozen):
+    """Approvals of this service are scoped to the providers of one API: the ticket field named here
+    holds the API id, and only a provider of that API in the SPLP register may approve (SOP 004 step 3)."""
+
+    provider_of_field: Identifier
+
+
+class Service(_Frozen):
+    id: Slug
+    seed: Text
+    name: Text
+    provider: Text
+    legal_basis: tuple[str, ...] = ()
+    requirements: Requirements
+    steps: tuple[Step, ...] = Field(min_length=1)
+    sla: Sla
+    cost: Text
+    products: tuple[str, ...] = ()
+    complaint_channels: tuple[str, ...] = ()
+    guarantees: tuple[str, ...] = ()
+    incident: IncidentSpec | None = None
+    approval_scope: ApprovalScope | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Service:
+        self._check_purposes()
+        seen: set[str] = set()
+        last_no = 0
+        for index, step in enumerate(self.steps):
+            if step.id in seen:
+                raise ValueError(f"steps.{index}.id: duplicate step id '{step.id}'")
+            seen.add(step.id)
+            if step.sop_no is not None:
+                if step.sop_no <= last_no:
+                    problem = f"{step.sop_no} after {last_no}; sop_no must strictly increase"
+                    raise ValueError(f"steps.{index}.sop_no: {problem}")
+                last_no = step.sop_no
+            if step.when is not None:
+                self._check_condition(step.when, f"steps.{index}.when")
+            for name in step.decides:
+                if name not in {spec.name for spec in self.requirements.fields}:
+                    raise ValueError(f"steps.{index}.decides: '{name}' is not a declared field")
+        for index, spec in enumerate(self.requirements.fields):
+            if spec.required_when is not None:
+                self._check_condition(spec.required_when, f"requirements.fields.{index}.required_when")
+        for index, variant in enumerate(self.sla.variants):
+            if variant.when is not None:
+                self._check_condition(variant.when, f"sla.variants.{index}.when")
+        return self
+
+    def _check_purposes(self) -> None:
+        ids = [s.id for s in self.steps]
+        for purpose in (StepPurpose.COMPLETENESS_CHECK, StepPurpose.CLOSING):
+            marked = [s.id for s in self.steps if s.purpose is purpose]
+            if len(marked) > 1:
+                raise ValueError(f"steps: more than one '{purpose}' step: {', '.join(marked)}")
+        closing = self.step_with(StepPurpose.CLOSING)
+        if closing is not None:
+            after = self.steps[ids.index(closing.id) + 1:]
+            if any(s.kind is not StepKind.NOTIFY for s in after):
+                raise ValueError(f"steps: only notify steps may follow the closing step '{closing.id}'")
+        check = self.step_with(StepPurpose.COMPLETENESS_CHECK)
+        approvals = [i for i, s in enumerate(self.steps) if s.kind is StepKind.APPROVAL]
+        if check is not None and approvals and ids.index(check.id) > approvals[0]:
+            raise ValueError(f"steps: the completeness check '{check.id}' must come before the first approval")
+        if self.incident is not None:
+            if self.incident.verification_step not in ids:
+                raise ValueError(f"incident.verification_step: '{self.incident.verification_step}' is not a step")
+            if self.incident.verified_when is not None:
+                self._check_condition(self.incident.verified_when, "incident.verified_when")
+        if self.approval_scope is not None:
+            field = self.approval_scope.provider_of_field
+            if field not in {spec.name for spec in self.requirements.fields}:
+                raise ValueError(f"approval_scope.provider_of_field: '{field}' is not a declared field")
+
+    def step_with(self, purpose: StepPurpose) -> Step | None:
+        """The step the catalog declares for ``purpose`` (the first, for purposes several steps may share)."""
+        return next((s for s in self.steps if s.purpose is purpose), None)
+
+    def _check_condition(self, condition: Condition, path: str) -> None:
+        declared = {spec.name: spec for spec in self.requirements.fields}
+        spec = declared.get(condition.field)
+        if spec is None:
+            raise ValueError(
+                f"{path}.field: '{condition.field}' is not a declared field (declared: {', '.join(declared)})"
+            )
+        bad = [v for v in condition.values if v is not None and not spec.accepts(v)]
+        if bad:
+            raise ValueError(f"{path}: {bad[0]!r} can never be a value of {spec.type} field '{spec.name}'")
+
+    @property
+    def approver_roles(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.actor for s in self.steps if s.kind is StepKind.APPROVAL))
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Every role the procedure involves (actors, participants, supervisors), in first-seen order."""
+        found: dict[str, None] = {}
+        for step in self.steps:
+            for role in (step.actor, *step.participants, step.supervisor):
+                if role:
+                    found.setdefault(role)
+        return tuple(found)
+
+    @property
+    def first_step(self) -> Step:
+        return self.steps[0]
+
+    def step(self, step_id: str) -> Step:
+        return self.steps[self.index_of(step_id)]
+
+    def index_of(self, step_id: str) -> int:
+        for index, step in enumerate(self.steps):
+            if step.id == step_id:
+                return index
+        known = ", ".join(s.id for s in self.steps)
+        raise NotFoundError(f"service '{self.id}' has no step '{step_id}'; steps: {known}",
+                            service=self.id, step=step_id)
+
+    def steps_for(self, values: Mapping[str, Any]) -> tuple[Step, ...]:
+        """The steps a ticket with these field values goes through, in order."""
+        return tuple(step for step in self.steps if step.applies_to(values))
+
+
+class Catalog(_Frozen):
+    entries: tuple[Service, ...] = ()
+    roles: RoleBook = Field(default_factory=lambda: RoleBook(roles=()))
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Catalog:
+        ids = [s.id for s in self.entries]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"entries: duplicate service id(s): {', '.join(duplicates)}")
+        known = self.roles.ids()
+        for service in self.entries if known else ():
+            unknown = sorted(set(service.roles) - known)
+            if unknown:
+                raise ValueError(f"entries: {service.id} names role(s) not in roles.yaml: {', '.join(unknown)}")
+        return self
+
+    def get(self, service_id: str) -> Service:
+        for service in self.entries:
+            if service.id == service_id:
+                return service
+        known = self.ids()
+        listing = ", ".join(known) or "(none)"
+        raise UnknownServiceError(f"unknown service '{service_id}'; known services: {listing}",
+                                  service=service_id, known=list(known))
+
+    def services(self) -> list[Service]:
+        return list(self.entries)
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.entries)
+
+    def __contains__(self, service_id: object) -> bool:
+        return any(s.id == service_id for s in self.entries)

@@ -1,0 +1,1 @@
+"""Tickets as data: their models, the typed request fields and how a request is validated."""

@@ -1,0 +1,120 @@
+"""The workflow: which step of the SOP is next, who may do it, and where the SLA clock stands.
+
+Pure functions over a service definition and a ticket's facts, no I/O, so every rule of the SOPs
+can be tested directly and the same answer is given to the CLI, the trigger and the worker.
+Steps run strictly in the SOP's order: a step whose condition does not hold for the ticket is
+skipped, and the first step that is neither done nor skipped is the current one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from toolkit.domain.catalog.models import AUTOMATED_KINDS, Service, Step
+
+
+class StepStatus(StrEnum):
+    DONE = "done"
+    SKIPPED = "skipped"
+    CURRENT = "current"
+    PENDING = "pending"
+
+
+class StepState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    step: Step
+    status: StepStatus
+    completed_at: datetime | None = None
+    started_at: datetime | None = None
+    late: bool = False
+
+
+class SlaState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    variant_id: str
+    label: str
+    deadline: datetime
+    paused: timedelta = timedelta(0)
+    remaining: timedelta
+    breached: bool
+    stopped_at: datetime | None = None
+
+
+class WorkflowState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    steps: tuple[StepState, ...]
+    current: Step | None  # None when every step is done
+    sla: SlaState
+
+    @property
+    def finished(self) -> bool:
+        return self.current is None
+
+    @property
+    def current_is_automated(self) -> bool:
+        return self.current is not None and self.current.kind in AUTOMATED_KINDS
+
+    def state_of(self, step_id: str) -> StepState:
+        return next(s for s in self.steps if s.step.id == step_id)
+
+
+def is_automated(step: Step) -> bool:
+    return step.kind in AUTOMATED_KINDS
+
+
+def evaluate(
+    service: Service,
+    fields: Mapping[str, Any],
+    completed: Mapping[str, datetime],
+    opened_at: datetime,
+    now: datetime,
+    closed_at: datetime | None = None,
+    paused: timedelta = timedelta(0),
+) -> WorkflowState:
+    """``completed`` maps step ids to when they were completed (from the ticket timeline and the
+    job queue). The SLA clock runs from ``opened_at``, stops at ``closed_at``, and does not count
+    ``paused`` (time the ticket spent deferred by the approver, waiting on the applicant)."""
+    states: list[StepState] = []
+    current: Step | None = None
+    previous_done = opened_at
+    for step in service.steps:
+        if step.when is not None and not step.when.matches(fields):
+            states.append(StepState(step=step, status=StepStatus.SKIPPED))
+            continue
+        if step.id in completed and current is None:
+            took = completed[step.id] - previous_done  # a done step keeps whether it overran its standard time
+            states.append(
+                StepState(step=step, status=StepStatus.DONE, completed_at=completed[step.id],
+                          started_at=previous_done, late=bool(step.standard_time and took > step.standard_time))
+            )
+            previous_done = completed[step.id]
+            continue
+        if current is None:
+            current = step
+            late = bool(step.standard_time and now - previous_done > step.standard_time)
+            states.append(StepState(step=step, status=StepStatus.CURRENT, started_at=previous_done, late=late))
+        else:
+            states.append(StepState(step=step, status=StepStatus.PENDING))
+    variant = service.sla.select(fields)
+    deadline = opened_at + variant.duration + paused
+    clock_end = closed_at or now
+    sla = SlaState(
+        variant_id=variant.id,
+        label=variant.label,
+        deadline=deadline,
+        remaining=deadline - clock_end,
+        breached=clock_end > deadline,
+        stopped_at=closed_at,
+        paused=paused,
+    )
+    return WorkflowState(steps=tuple(states), current=current, sla=sla)
+
+
+def may_perform(step: Step, roles: frozenset[str]) -> bool:
+    """Whether someone holding ``roles`` may perform ``step`` (its actor role)."""
+    return step.actor in roles

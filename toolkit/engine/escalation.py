@@ -1,0 +1,217 @@
+"""Escalation: a step past its standard time, or a ticket past its total SLA, is reported to the
+supervisor once: a comment on the ticket and a notification through the configured `Notifier`.
+
+"Once" must survive restarts and several ``spbe serve`` processes, so each escalation is claimed in a
+small SQLite table (``<state_dir>/escalations.db``, keyed by ticket and escalation key) before anything
+is sent, and marked when the notification went out. A claim whose notification never completed (the
+process died, the mail server was down) is taken again after a lease, so the escalation is delivered
+at least once and, in the normal case, exactly once; the ticket comment is idempotent by its dedupe key.
+
+Who is told: the step's ``supervisor`` role from the catalog (the SOPs' "pengawasan internal ...
+oleh atasan langsung secara berjenjang"), or, for a step without one, `SUPERVISOR_FALLBACK`; a
+breached total SLA goes to `SLA_ROLES`. The pure part (`due`) only reads the workflow's answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from toolkit.domain.catalog.loader import packaged_roles
+from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.domain.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
+from toolkit.domain.workflow import WorkflowState
+from toolkit.engine.progress import progress
+from toolkit.errors import ToolkitError, UnavailableError
+from toolkit.ports.notifier import Delivery, Notification, Notifier, Recipient
+from toolkit.private_files import private_dir, private_file
+from toolkit.registry import Registry
+from toolkit.services import Services
+from toolkit.sqlite_tx import connect
+
+log = logging.getLogger("spbe.escalation")
+SUPERVISOR_FALLBACK = next(iter(packaged_roles().with_trait(RoleTrait.ESCALATION_FALLBACK)))
+SLA_ROLES = packaged_roles().ordered_with_trait(RoleTrait.WATCHES_SLA)
+CLAIM_LEASE = timedelta(minutes=2)
+
+
+class Escalation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    ticket_id: str
+    key: str
+    kind: Literal["step_late", "sla_breached"]
+    step_id: str | None
+    title: str
+    limit: timedelta
+    started_at: datetime
+    due_at: datetime
+    overdue: timedelta
+    roles: tuple[str, ...]
+
+
+class Outcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    escalation: Escalation
+    delivery: Delivery | None
+    error: str | None = None
+
+
+def due(service: Any, ticket: Ticket, state: WorkflowState, now: datetime) -> list[Escalation]:
+    """What should be escalated now (already-escalated ones included: the store filters those)."""
+    if ticket.status in (TicketStatus.CLOSED, TicketStatus.DEFERRED):
+        return []
+    found: list[Escalation] = []
+    current = state.current
+    if current is not None:
+        step_state = state.state_of(current.id)
+        limit = current.standard_time
+        if step_state.late and limit is not None and step_state.started_at is not None:
+            due_at = step_state.started_at + limit
+            found.append(Escalation(
+                ticket_id=ticket.id, key=f"step:{current.id}", kind="step_late", step_id=current.id,
+                title=current.title, limit=limit, started_at=step_state.started_at, due_at=due_at,
+                overdue=now - due_at, roles=(current.supervisor or SUPERVISOR_FALLBACK,)))
+    if state.sla.breached:
+        variant = next((v for v in service.sla.variants if v.id == state.sla.variant_id), None)
+        limit = variant.duration if variant is not None else state.sla.deadline - ticket.created_at
+        found.append(Escalation(
+            ticket_id=ticket.id, key=f"sla:{state.sla.variant_id}", kind="sla_breached", step_id=None,
+            title=state.sla.label, limit=limit, started_at=ticket.created_at, due_at=state.sla.deadline,
+            overdue=now - state.sla.deadline, roles=SLA_ROLES))
+    return found
+
+
+class EscalationStore:
+    """Claims and completions, one row per (ticket, key)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        private_dir(self.path.parent)
+        private_file(self.path)
+        with self._tx() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS escalations (ticket_id TEXT NOT NULL, key TEXT NOT NULL, "
+                       "claimed_at TEXT NOT NULL, claimed_by TEXT NOT NULL, notified_at TEXT, channel TEXT, "
+                       "PRIMARY KEY (ticket_id, key))")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = connect(self.path)
+        except sqlite3.Error as exc:
+            raise UnavailableError(f"escalation store unavailable: {exc}") from None
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise UnavailableError(f"escalation store unavailable: {exc}") from None
+        finally:
+            conn.close()
+
+    def claim(self, ticket_id: str, key: str, me: str, now: datetime) -> bool:
+        with self._tx() as db:
+            row = db.execute("SELECT claimed_at, notified_at FROM escalations WHERE ticket_id = ? AND key = ?",
+                             (ticket_id, key)).fetchone()
+            if row is None:
+                db.execute("INSERT INTO escalations (ticket_id, key, claimed_at, claimed_by) VALUES (?, ?, ?, ?)",
+                           (ticket_id, key, now.isoformat(), me))
+                return True
+            if row[1] is not None or datetime.fromisoformat(row[0]) > now - CLAIM_LEASE:
+                return False
+            db.execute("UPDATE escalations SET claimed_at = ?, claimed_by = ? WHERE ticket_id = ? AND key = ?",
+                       (now.isoformat(), me, ticket_id, key))
+            return True
+
+    def done(self, ticket_id: str, key: str, channel: str, now: datetime) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE escalations SET notified_at = ?, channel = ? WHERE ticket_id = ? AND key = ?",
+                       (now.isoformat(), channel, ticket_id, key))
+
+    def rows(self) -> list[tuple[str, str, str | None]]:
+        with self._tx() as db:
+            return [(r[0], r[1], r[2]) for r in
+                    db.execute("SELECT ticket_id, key, notified_at FROM escalations ORDER BY ticket_id, key")]
+
+
+def build_notifier(app: Services) -> Notifier:
+    cfg = app.settings.notifier
+    return Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=app.settings, tickets=app.tickets,
+                                                       **cfg.options)
+
+
+def _recipients(app: Services, roles: tuple[str, ...]) -> tuple[Recipient, ...]:
+    found: dict[str, Recipient] = {}
+    for role in roles:
+        for person in app.directory.people_with_role(role):
+            found.setdefault(person.username, Recipient(username=person.username, name=person.name,
+                                                        email=person.email, role=role))
+    return tuple(found.values())
+
+
+def _escalate(app: Services, store: EscalationStore, notifier: Notifier, ticket: Ticket, esc: Escalation,
+              now: datetime) -> Outcome | None:
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    if not store.claim(ticket.id, esc.key, me, now):
+        return None
+    recipients = _recipients(app, esc.roles)
+    from toolkit.documents import nama_peran
+
+    context = {"tiket": {"id": ticket.id, "judul": ticket.title}, "eskalasi": {
+        "jenis": esc.kind, "judul": esc.title, "batas_s": esc.limit.total_seconds(), "mulai": esc.started_at,
+        "tenggat": esc.due_at, "terlambat_s": max(esc.overdue.total_seconds(), 0.0),
+        "peran": [nama_peran(r) for r in esc.roles], "penerima": [r.name for r in recipients]}}
+    body = app.masker(str(app.renderer.render("comments", "eskalasi", context)))
+    app.tickets.post(ticket.id, NewEvent(kind=EventKind.ESCALATED, actor="spbe", text=body, step_id=esc.step_id,
+                                         dedupe_key=f"{ticket.id}:escalation:{esc.key}",
+                                         data={"escalation": esc.key, "kind": esc.kind, "roles": list(esc.roles),
+                                               "due_at": esc.due_at.isoformat()}))
+    delivery: Delivery | None = None
+    if recipients:
+        subject = f"[{ticket.id}] Eskalasi: " + ("langkah melewati waktu baku" if esc.kind == "step_late"
+                                                  else "jangka waktu layanan terlampaui")
+        delivery = notifier.send(Notification(ticket_id=ticket.id, key=f"{ticket.id}:{esc.key}", subject=subject,
+                                              body=body, recipients=recipients, step_id=esc.step_id))
+    store.done(ticket.id, esc.key, delivery.channel if delivery else "none", now)
+    app.audit.append("engine", "ticket.escalate", ticket.id,
+                     {"auth": "engine", "key": esc.key, "kind": esc.kind, "roles": list(esc.roles),
+                      "delivered": list(delivery.delivered) if delivery else [],
+                      "skipped": list(delivery.skipped) if delivery else [],
+                      "channel": delivery.channel if delivery else None})
+    return Outcome(escalation=esc, delivery=delivery)
+
+
+def check_once(app: Services, now: datetime | None = None, notifier: Notifier | None = None) -> list[Outcome]:
+    """Escalate everything due now that was not escalated before; returns what was escalated now."""
+    now = now or app.clock.now()
+    store = EscalationStore(Path(app.settings.state_dir) / "escalations.db")
+    notifier = notifier or build_notifier(app)
+    outcomes: list[Outcome] = []
+    for status in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS):
+        for ticket in app.tickets.list_tickets(status=status):
+            try:
+                service = app.catalog.get(ticket.service_id)
+                state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy, now=now)
+                for esc in due(service, ticket, state, now):
+                    outcome = _escalate(app, store, notifier, ticket, esc, now)
+                    if outcome is not None:
+                        outcomes.append(outcome)
+            except UnavailableError as exc:  # the claim stays unfinished and is retried after its lease
+                log.warning("escalation for %s deferred: %s", ticket.id, app.masker(str(exc)))
+            except ToolkitError as exc:
+                log.warning("escalation for %s failed: %s", ticket.id, app.masker(str(exc)))
+                app.audit.append("engine", "ticket.escalate_failed", ticket.id,
+                                 {"auth": "engine", "error": app.masker(str(exc))})
+    return outcomes

@@ -1,0 +1,2 @@
+"""Ports: every Protocol for an outside system (ticket system, job queue, directory, API gateway,
+identity provider, notifier), implemented in `integrations/` and chosen by configuration."""
