@@ -116,7 +116,7 @@ class NewSession(BaseModel):
 def parse_expiry(text: str, max_days: int) -> timedelta:
     """``30d`` or ``12h`` (at least an hour, at most ``max_days``) as a duration; anything else, or an
     unbounded request, is an `InvalidInputError` naming ``expires``."""
-    match = re.fullmatch(r"([1-9][0-9]{0,4})([dh])", text.strip(), re.ASCII) if isinstance(text, str) else None
+    match = re.fullmatch(r"([1-9][0-9]{0,4})([dh])", text, re.ASCII) if isinstance(text, str) else None
     if match is None:
         raise InvalidInputError("invalid expiry: give a number of days or hours, e.g. 30d or 12h",
                                 errors=[("expires", "format")])
