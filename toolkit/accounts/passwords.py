@@ -75,6 +75,6 @@ class Passwords:
         elif username in value.lower():
             problem = "must not contain the username"
         elif value.lower().strip(_DECORATION) in _COMMON:
-            problem = "must not be a common word with digits or symbols around it (Password2024!, qwerty...)"
+            problem = "must not be a common word (such as password or qwerty) with only digits or symbols around it"
         if problem:
             raise InvalidInputError(f"password {problem}", errors=[("password", problem)])
