@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from integrations.state.allocations import SegmentAllocator
 from tests.network import netlab
 from toolkit.errors import ConflictError, InvalidInputError
-from integrations.state.allocations import SegmentAllocator
 from toolkit.network.allocation import (
     DeviceObservation,
     SiteObservation,
@@ -74,9 +74,8 @@ def test_not_enough_ports_is_a_conflict_and_allocates_nothing(tmp_path: Path) ->
 
 
 def test_unknown_site(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="unknown site"):
-        with SegmentAllocator(tmp_path / "a.db") as allocator:
-            allocate_segment(allocator, "T-1", INVENTORY, SiteObservation(site="nowhere"), users=1)
+    with pytest.raises(InvalidInputError, match="unknown site"), SegmentAllocator(tmp_path / "a.db") as allocator:
+        allocate_segment(allocator, "T-1", INVENTORY, SiteObservation(site="nowhere"), users=1)
 
 
 def test_concurrent_allocations_never_share(tmp_path: Path) -> None:
