@@ -31,7 +31,6 @@ from toolkit.bootstrap import App
 from toolkit.engine.server import run_ticket
 from toolkit.settings import load_settings
 from toolkit.splp import lifecycle
-from toolkit.splp.issued import IssuedStore
 from toolkit.vault import generate_key
 
 
@@ -80,7 +79,7 @@ def main() -> None:
                 lifecycle.listing(app, live=live)
                 listing.append(_ms(started))
             rows.append(("spbe api list (register; then --live with the gateway)", "< 1000 ms", listing))
-            store = IssuedStore.at(app.settings.state_dir)
+            store = app.state.issued
             for ticket_id in tickets[: count // 2]:
                 cred = store.get(ticket_id)
                 store.rotated(ticket_id, key_id=cred.key_id, masked=cred.masked, issued_at=cred.issued_at,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -86,8 +87,10 @@ def engine_settings(state_dir: Path) -> Settings:
 
 
 @pytest.fixture
-def engine_app(engine_settings: Settings) -> App:
-    return App(engine_settings)
+def engine_app(engine_settings: Settings) -> Iterator[App]:
+    app = App(engine_settings)
+    yield app
+    app.close()  # the stores it opened, as the CLI closes them when a command ends
 
 
 @pytest.fixture
@@ -97,9 +100,11 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def clocked_app(engine_settings: Settings, clock: ManualClock) -> App:
+def clocked_app(engine_settings: Settings, clock: ManualClock) -> Iterator[App]:
     """`engine_app` whose queue, outbox and deadlines read ``clock``: a test moves it past a lease or a retry."""
-    return App(engine_settings, clock=clock)
+    app = App(engine_settings, clock=clock)
+    yield app
+    app.close()
 
 
 def engine_env(state_dir: Path, **extra: str) -> dict[str, str]:

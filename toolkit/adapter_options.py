@@ -31,6 +31,7 @@ SETTINGS_GROUPS: dict[str, str] = {
     "directory": "spbe.directories",
     "gateway": "spbe.gateways",
     "notifier": "spbe.notifiers",
+    "state": "spbe.state_stores",
 }
 IDENTITY_GROUP = "spbe.identity_providers"
 

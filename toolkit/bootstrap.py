@@ -1,7 +1,8 @@
 """The composition root: settings in, wired ports out.
 
 Adapters are created here by registry name from the settings, so nothing else in the core knows
-which ticket system, queue or directory is in use. Built lazily and once per process.
+which ticket system, queue, directory or state store is in use. Built lazily and once per process;
+`App.close` closes what was built.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from toolkit.observability.telemetry import Telemetry
 from toolkit.ports.directory import Directory
 from toolkit.ports.identity_provider import IdentityProvider
 from toolkit.ports.jobs import JobQueue
+from toolkit.ports.state import StateStores
 from toolkit.ports.tickets import TicketSystem
 from toolkit.private_files import private_dir
 from toolkit.registry import Registry, load_object
@@ -72,6 +74,13 @@ class App:
             cfg.kind, settings=self.settings, masker=self.masker, **cfg.options)
 
     @cached_property
+    def state(self) -> StateStores:
+        """The engine's stores (allocations, containment records, issued credentials, escalation claims),
+        opened once here: no action or use case opens a store by path."""
+        cfg = self.settings.state
+        return Registry[StateStores]("spbe.state_stores").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
     def policy(self) -> Policy:
         """Who may do what: the catalog's roles, the directory's people, the SPLP register's providers."""
         from toolkit.splp.apis import load_register
@@ -111,6 +120,15 @@ class App:
         """The ticket's working directory (documents, playbook runs, evidence archives): 0700."""
         state_dir = Path(self.settings.state_dir)
         return private_dir(state_dir / "artifacts" / ticket_id, root=state_dir)
+
+    def close(self) -> None:
+        """Close the connections of every store built so far (the state stores, the vault, the queue, the
+        ticket store, the audit log); one not built yet is not opened to be closed."""
+        for name in ("state", "vault", "queue", "tickets", "audit"):
+            built = self.__dict__.pop(name, None)
+            close = getattr(built, "close", None)
+            if close is not None:
+                close()
 
     def deliver_outbox(self) -> tuple[int, int]:
         """Deliver the outbox items due now (`toolkit.engine.outbox.deliver_due`): (delivered, deferred)."""

@@ -2,8 +2,8 @@
 
 Without this, every Pusat Data ticket would provision the first host of the pool, so a second
 ticket would rename and re-firewall the first ticket's server. A host is allocated when the
-provisioning job runs (never while planning), once per ticket and step, durably: one ``BEGIN
-IMMEDIATE`` transaction (`toolkit.sqlite_tx`) reads what is taken and takes a free host, so two
+provisioning job runs (never while planning), once per ticket and step, durably: one transaction of the
+`HostAllocations` store (SQLite: ``BEGIN IMMEDIATE``) reads what is taken and takes a free host, so two
 workers -- threads or `spbe serve` processes -- never get the same host, and a retry or a second
 worker on the same job gets the host it had. A host is given only if its declared capacity covers
 the request; when none fits, the step fails with a clear message instead of touching a server in use.
@@ -11,18 +11,15 @@ the request; when none fits, the step fails with a clear message instead of touc
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from toolkit import ansible_inventory
 from toolkit.errors import ConfigurationError, ConflictError
-from toolkit.sqlite_tx import SqliteStore
+from toolkit.ports.state import HostAllocations
 
 POOL_GROUP = "pusat_data_pool"
-ANY_STEP = "*"  # allocations made before they were keyed by step (one per ticket then)
 
 
 class PoolHost(BaseModel):
@@ -51,50 +48,23 @@ def pool_hosts(inventory: Path) -> list[PoolHost]:
                      disk_gb=h.vars.get("spbe_disk_gb")) for h in hosts]
 
 
-class HostPool(SqliteStore):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, "host allocations")
-        with self._tx() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS host_allocations (host TEXT PRIMARY KEY, ticket_id TEXT NOT NULL,"
-                       " step_id TEXT NOT NULL, allocated_at TEXT NOT NULL, UNIQUE (ticket_id, step_id))")
-            old = db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='allocations'").fetchone()
-            if old is not None:  # the table of an earlier version: one host per ticket, no step
-                db.execute("INSERT OR IGNORE INTO host_allocations SELECT host, ticket_id, ?, allocated_at"
-                           " FROM allocations", (ANY_STEP,))
-                db.execute("DROP TABLE allocations")
+def allocate_host(hosts: HostAllocations, ticket_id: str, candidates: list[PoolHost], vcpu: int, ram_gb: int,
+                  disk_gb: int, step_id: str = "") -> PoolHost:
+    """The host of (ticket, step): the one it already has, else the first free host that fits, taken in
+    the store's one transaction (`HostAllocations.claim`)."""
+    by_name = {h.name: h for h in candidates}
 
-    @staticmethod
-    def _held(db: sqlite3.Connection, ticket_id: str, step_id: str) -> str | None:
-        row = db.execute("SELECT host FROM host_allocations WHERE ticket_id=? AND step_id IN (?, ?)"
-                         " ORDER BY step_id = ? LIMIT 1", (ticket_id, step_id, ANY_STEP, ANY_STEP)).fetchone()
-        return str(row["host"]) if row else None
+    def first_fitting(taken: frozenset[str]) -> str:
+        free = [h for h in candidates if h.name not in taken]
+        fitting = [h for h in free if h.fits(vcpu, ram_gb, disk_gb)]
+        if not fitting:
+            reason = (f"all {len(candidates)} host(s) are allocated" if not free else
+                      f"none of the free host(s) {', '.join(h.name for h in free)} has {vcpu} vCPU, "
+                      f"{ram_gb} GB RAM and {disk_gb} GB disk")
+            raise ConflictError(f"no host in {POOL_GROUP} for {ticket_id}: {reason}", ticket=ticket_id)
+        return fitting[0].name
 
-    def allocation(self, ticket_id: str, step_id: str = "") -> str | None:
-        with self._tx() as db:
-            return self._held(db, ticket_id, step_id)
-
-    def allocate(self, ticket_id: str, candidates: list[PoolHost], vcpu: int, ram_gb: int, disk_gb: int,
-                 step_id: str = "") -> PoolHost:
-        """The host of (ticket, step): the one it already has, else the first free host that fits."""
-        by_name = {h.name: h for h in candidates}
-        with self._tx() as db:
-            held = self._held(db, ticket_id, step_id)
-            if held is None:
-                taken = {r["host"] for r in db.execute("SELECT host FROM host_allocations")}
-                free = [h for h in candidates if h.name not in taken]
-                fitting = [h for h in free if h.fits(vcpu, ram_gb, disk_gb)]
-                if not fitting:
-                    reason = (f"all {len(candidates)} host(s) are allocated" if not free else
-                              f"none of the free host(s) {', '.join(h.name for h in free)} has {vcpu} vCPU, "
-                              f"{ram_gb} GB RAM and {disk_gb} GB disk")
-                    raise ConflictError(f"no host in {POOL_GROUP} for {ticket_id}: {reason}", ticket=ticket_id)
-                held = fitting[0].name
-                db.execute("INSERT INTO host_allocations (host, ticket_id, step_id, allocated_at) VALUES (?, ?, ?, ?)",
-                           (held, ticket_id, step_id, datetime.now(UTC).isoformat()))
-        if held not in by_name:
-            raise ConfigurationError(f"host {held} allocated to {ticket_id} is no longer in the inventory")
-        return by_name[held]
-
-    def release(self, ticket_id: str) -> None:
-        with self._tx() as db:
-            db.execute("DELETE FROM host_allocations WHERE ticket_id=?", (ticket_id,))
+    held = hosts.claim(ticket_id, step_id, first_fitting)
+    if held not in by_name:
+        raise ConfigurationError(f"host {held} allocated to {ticket_id} is no longer in the inventory")
+    return by_name[held]

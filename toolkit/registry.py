@@ -34,6 +34,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "wso2": "integrations.gateway.wso2:Wso2Adapter",
     },
     "spbe.token_routes": {"express_gateway": "integrations.gateway.express_gateway_jwt:ExpressGatewayTokenRoutes"},
+    "spbe.state_stores": {"sqlite": "integrations.state.sqlite:SqliteState"},
 }
 
 

@@ -1,7 +1,7 @@
 """What a use case may ask of the composition root, as a `typing.Protocol`.
 
 Containment, the SPLP credential lifecycle, evidence collection, escalation and the outbox work on the
-wired ports (ticket system, job queue, directory, identity provider, vault, audit log...). They are given
+wired ports (ticket system, job queue, directory, identity provider, state stores, vault, audit log...). They are given
 them through this protocol instead of importing `toolkit.bootstrap.App`: the engine imports the actions
 and the actions reach these use cases, so an import of the engine from below would close a circle.
 `App` satisfies it structurally; mypy checks that where an `App` is passed.
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): no runtime import of the heavie
     from toolkit.ports.directory import Directory
     from toolkit.ports.identity_provider import IdentityProvider
     from toolkit.ports.jobs import JobQueue
+    from toolkit.ports.state import StateStores
     from toolkit.ports.tickets import TicketSystem
     from toolkit.settings import Settings
     from toolkit.vault import SecretVault
@@ -58,6 +59,12 @@ class Services(Protocol):
 
     @property
     def policy(self) -> Policy: ...
+
+    @property
+    def state(self) -> StateStores:
+        """The engine's own stores (host, segment and tunnel allocations, containment records, issued SPLP
+        credentials, escalation claims), built once per process."""
+        ...
 
     @property
     def vault(self) -> SecretVault:

@@ -165,6 +165,10 @@ class Settings(BaseSettings):
                                 description="the SPLP API register: which APIs exist and who provides each")
     tickets: AdapterSettings = AdapterSettings(kind="embedded")
     queue: AdapterSettings = AdapterSettings(kind="sqlite")
+    state: AdapterSettings = Field(
+        default=AdapterSettings(kind="sqlite"),
+        description="the engine's stores (allocations, containment records, issued credentials, escalation "
+                    "claims): 'sqlite' keeps them in state_dir/state.db")
     directory: AdapterSettings = AdapterSettings(kind="roles_file")
     gateway: AdapterSettings = Field(
         default=AdapterSettings(kind="express_gateway"),

@@ -30,6 +30,9 @@ from typing import Self
 from toolkit.errors import UnavailableError
 from toolkit.private_files import private_dir, private_file
 
+# The one file of the embedded default's small stores (`integrations.state.sqlite`: allocations, containment
+# records, issued credentials, escalation claims) and of the vault; see docs/architecture.md, "State".
+STATE_DB = "state.db"
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 # The primary result codes that mean "the store cannot be reached now" (retry later), not a defect.
 UNAVAILABLE_CODES = frozenset({*_BUSY_CODES, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL})

@@ -23,7 +23,9 @@ ciphertext to its (ticket, name), so a ciphertext copied to another row does not
 (32 bytes, urlsafe base64) comes from ``settings.vault.key`` (a secret reference, by default
 ``env:SPBE_VAULT_KEY``); without it the vault refuses to work and says how to make one. Each record
 stores the key's id (a hash, not the key) so a changed key is reported as such, not as corruption.
-The database file is created 0600. Revoking destroys the ciphertext; metadata stays for the record.
+The database file is created 0600; it is the state database (`toolkit.sqlite_tx.STATE_DB`, table
+``secrets``) that the engine's other small stores share. Revoking destroys the ciphertext; metadata
+stays for the record.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from toolkit.errors import (
 from toolkit.masking import Masker, last4
 from toolkit.ports.directory import Directory
 from toolkit.settings import Settings
-from toolkit.sqlite_tx import SqliteStore
+from toolkit.sqlite_tx import STATE_DB, SqliteStore
 
 VaultTicketId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 SecretName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
@@ -179,7 +181,7 @@ class SecretVault(SqliteStore):
             where = settings.vault.key.ref.partition(":")[2]
             raise ConfigurationError(f"the secrets vault has no key: set {where} (settings.vault.key, a secret "
                                      "reference) to the output of 'spbe secret keygen'") from None
-        return cls(Path(settings.state_dir) / "vault.db", key, audit=audit, directory=directory, masker=masker,
+        return cls(Path(settings.state_dir) / STATE_DB, key, audit=audit, directory=directory, masker=masker,
                    clock=clock)
 
     # -- storage -------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from tests.support.cli import Spbe
 from toolkit.bootstrap import App
 from toolkit.cli.render import when_short
 from toolkit.containment.models import ContainmentKind
-from toolkit.containment.store import ContainmentStore
 from toolkit.domain.catalog.loader import load_catalog
 from toolkit.domain.tickets.models import TicketDraft
 from toolkit.evidence.bundle import ledger
@@ -81,8 +80,8 @@ def stores(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Stores:
             bundles.append(bundle)
     finally:
         evidence.close()
-    with ContainmentStore(state_dir / "containment.db") as containment:
-        record, _ = containment.begin(tickets[0], ContainmentKind.ISOLATE_HOST, "ir-web-01", "rina", {})
+    record, _ = app.state.containment.begin(tickets[0], ContainmentKind.ISOLATE_HOST, "ir-web-01", "rina", {})
+    app.close()
     return Stores(tickets, jobs, bundles, [record.id])
 
 

@@ -35,6 +35,7 @@ from toolkit.ports.directory import Directory
 from toolkit.ports.identity_provider import IdentityProvider
 from toolkit.ports.jobs import JobQueue
 from toolkit.ports.notifier import Notifier
+from toolkit.ports.state import StateStores
 from toolkit.ports.tickets import TicketSystem
 from toolkit.settings import Settings, load_settings
 
@@ -70,6 +71,16 @@ def job_queue(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
         queue = SqliteJobQueue(settings=Settings(state_dir=tmp_path / "state"), clock=clock)
         yield queue
         queue.close()
+
+
+# -- StateStores ----------------------------------------------------------------------------------
+
+@pytest.fixture(params=["sqlite"])
+def state_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStores]:
+    """Built as `App.state` builds it: by registry name from ``settings.state``, closed by `App.close`."""
+    app = App(Settings(state_dir=tmp_path / "state", state={"kind": request.param}))
+    yield app.state
+    app.close()
 
 
 # -- Directory ------------------------------------------------------------------------------------

@@ -28,18 +28,13 @@ from tests.support.cli import Spbe
 from tests.support.principals import as_lab
 from toolkit.bootstrap import App
 from toolkit.commands import attachment_files, desk
-from toolkit.containment.store import ContainmentStore
 from toolkit.engine.escalation import check_once
 from toolkit.engine.worker import work_once
 from toolkit.evidence import bundle as bundles
-from toolkit.host_pool import HostPool
-from toolkit.network.allocation import SegmentAllocator
 from toolkit.network.session import write_backup
 from toolkit.ports.jobs import JobState
 from toolkit.settings import load_settings
-from toolkit.splp.issued import IssuedStore
 from toolkit.vault import generate_key
-from toolkit.vpn.inventory import TunnelSlots
 from toolkit.vpn.keys import KeyStore
 
 SEALED = 0o400  # a sealed evidence manifest: read-only from its creation, on purpose
@@ -103,12 +98,8 @@ def _in_process(state_dir: Path, catalog_dir: Path, letter: Path) -> App:
     assert {j.state for j in app.queue.list_jobs(ticket_id=ticket.id)} == {JobState.SUCCEEDED}
     check_once(app)
     assert app.vault.records(ticket.id) == []
-    # The other stores, created where and as their actions create them.
-    IssuedStore.at(state_dir)
-    ContainmentStore(state_dir / "containment.db").list()
-    SegmentAllocator(state_dir / "network_allocations.db")
-    HostPool(state_dir / "allocations.db")
-    TunnelSlots(state_dir / "vpn_tunnels.db")
+    # The other stores, created where and as their actions reach them (the app's state stores).
+    assert app.state.containment.list() == [] and app.state.issued.all() == []
     KeyStore.for_state_dir(state_dir).ensure("uji-gateway")
     write_backup(state_dir / "network" / "backups", "sw-uji", "hostname sw-uji\n")
     bundle_id, bundle_dir = bundles.new_bundle(state_dir, ticket.id, ticket.created_at)
@@ -162,13 +153,14 @@ def test_every_state_file_and_directory_is_owner_only(state_dir, catalog_dir, le
     vault_key = generate_key()
     monkeypatch.setenv("SPBE_VAULT_KEY", vault_key)
     app = _in_process(state_dir, catalog_dir, letter)
-    assert {"queue.db-wal", "queue.db-shm", "tickets.db-wal", "audit.db-wal"} <= {p.name for p in state_dir.iterdir()}
+    assert {"queue.db-wal", "queue.db-shm", "tickets.db-wal", "audit.db-wal", "state.db-wal"} <= {
+        p.name for p in state_dir.iterdir()}
     assert loose_entries(state_dir) == []
     env = engine_env(state_dir, SPBE_CATALOG_DIR=str(catalog_dir), SPBE_VAULT_KEY=vault_key)
     _through_the_cli_and_serve(state_dir, catalog_dir, letter, env)
     assert loose_entries(state_dir) == []
     names = {p.name for p in state_dir.iterdir()}
-    assert {"tickets.db", "queue.db", "audit.db", "artifacts", "evidence", "secrets"} <= names, names
+    assert {"tickets.db", "queue.db", "audit.db", "state.db", "artifacts", "evidence", "secrets"} <= names, names
     assert [len(t.attachments) for t in app.tickets.list_tickets()] == [1, 1]
 
 

@@ -27,6 +27,7 @@ from toolkit.domain.tickets.models import Ticket, TicketStatus
 from toolkit.masking import Masker
 from toolkit.settings import Settings, load_settings
 from toolkit.vpn.keys import KeyStore
+from toolkit.vpn.plan import VpnPlan
 
 pytestmark = [pytest.mark.lab]
 
@@ -71,6 +72,15 @@ def _context(settings: Settings, vpn: LabVpn, ticket_id: str) -> ActionContext:
                                          settings=settings, directory=None, now=now)  # fmt: skip
 
 
+def _allocated(settings: Settings, plan: SiteToSitePlan, step: str) -> VpnPlan:
+    """The tunnel the action allocated (the same on every call), through the store it allocates in."""
+    app = App(settings)
+    try:
+        return allocate_tunnel(settings, app.state.tunnels, plan, step)
+    finally:
+        app.close()
+
+
 def _run(settings: Settings, log: list[str], job_id: int = 1) -> RunContext:
     mask = Masker()
     return RunContext(job_id=job_id, attempt=1, log=log.append, should_cancel=lambda: False,
@@ -109,7 +119,7 @@ def tunnel(settings: Settings, vpn: LabVpn) -> Iterator[tuple[ActionContext, Sit
     try:
         yield ctx, plan
     finally:
-        run_vpn_playbook(settings, allocate_tunnel(settings, plan, ctx.step.id), "absent", _run(settings, []))
+        run_vpn_playbook(settings, _allocated(settings, plan, ctx.step.id), "absent", _run(settings, []))
 
 
 def test_the_action_brings_the_tunnel_up_and_traffic_passes_only_through_it(
@@ -154,7 +164,7 @@ def test_the_action_brings_the_tunnel_up_and_traffic_passes_only_through_it(
     assert "tidak ada yang diubah" in again.comment
 
     # Removing the tunnel cuts the path again.
-    removed = run_vpn_playbook(settings, allocate_tunnel(settings, plan, ctx.step.id), "absent",
+    removed = run_vpn_playbook(settings, _allocated(settings, plan, ctx.step.id), "absent",
                                _run(settings, log, 3))
     assert removed.status == "successful"
     assert _on(vpn.site_gateway, "ip", "link", "show", "dev", interface).returncode != 0
@@ -166,7 +176,7 @@ def _no_private_key_anywhere(settings: Settings, results: list[ActionResult], lo
                              plan: SiteToSitePlan) -> None:
     """Canary: the private keys are in the key store (and on the gateways), and nowhere else."""
     store = KeyStore.for_state_dir(settings.state_dir)
-    vpn_plan = allocate_tunnel(settings, plan, ctx.step.id)
+    vpn_plan = _allocated(settings, plan, ctx.step.id)
     secrets = [store.private(name).get_secret_value() for name in vpn_plan.key_names]
     public_text = plan.model_dump_json() + vpn_plan.model_dump_json() + "\n".join(log) + "".join(
         r.comment + r.summary + r.facts.model_dump_json() + json.dumps(r.changed) for r in results)

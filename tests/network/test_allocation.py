@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from integrations.state.allocations import SegmentAllocator
 from tests.network import netlab
 from toolkit.errors import ConflictError, InvalidInputError
 from toolkit.network.allocation import (
     DeviceObservation,
-    SegmentAllocator,
     SiteObservation,
+    allocate_segment,
     ports_needed,
     prefix_for,
 )
@@ -39,7 +40,7 @@ def test_ports_needed() -> None:
 
 def test_first_free_everything(tmp_path: Path) -> None:
     allocator = SegmentAllocator(tmp_path / "alloc.db")
-    got = allocator.allocate("T-1", INVENTORY, _observed(), users=10)
+    got = allocate_segment(allocator, "T-1", INVENTORY, _observed(), users=10)
     assert got.vlan_id == 101  # 100 is reserved in the pool
     assert got.subnet == ipaddress.IPv4Network("10.20.1.0/28")  # 10.20.0.0/24 is reserved
     assert got.ports == {"sw-dinkes-01": ("FastEthernet0/1", "FastEthernet0/2")}
@@ -48,42 +49,44 @@ def test_first_free_everything(tmp_path: Path) -> None:
 def test_device_state_is_respected(tmp_path: Path) -> None:
     allocator = SegmentAllocator(tmp_path / "alloc.db")
     observed = _observed(vlans=(1, 101, 102), port_vlans={"FastEthernet0/1": 101, "FastEthernet0/2": 1})
-    got = allocator.allocate("T-1", INVENTORY, observed, users=10)
+    got = allocate_segment(allocator, "T-1", INVENTORY, observed, users=10)
     assert got.vlan_id == 103
     assert got.ports["sw-dinkes-01"] == ("FastEthernet0/2", "FastEthernet0/3")
 
 
 def test_second_ticket_gets_different_resources_and_rerun_is_stable(tmp_path: Path) -> None:
     allocator = SegmentAllocator(tmp_path / "alloc.db")
-    first = allocator.allocate("T-1", INVENTORY, _observed(), users=10)
-    second = allocator.allocate("T-2", INVENTORY, _observed(), users=30)
+    first = allocate_segment(allocator, "T-1", INVENTORY, _observed(), users=10)
+    second = allocate_segment(allocator, "T-2", INVENTORY, _observed(), users=30)
     assert second.vlan_id != first.vlan_id
     assert not second.subnet.overlaps(first.subnet)
     assert not set(second.ports["sw-dinkes-01"]) & set(first.ports["sw-dinkes-01"])
-    again = SegmentAllocator(tmp_path / "alloc.db").allocate("T-1", INVENTORY, _observed(), users=99)
+    with SegmentAllocator(tmp_path / "alloc.db") as reopened:
+        again = allocate_segment(reopened, "T-1", INVENTORY, _observed(), users=99)
     assert again == first
 
 
 def test_not_enough_ports_is_a_conflict_and_allocates_nothing(tmp_path: Path) -> None:
     allocator = SegmentAllocator(tmp_path / "alloc.db")
     with pytest.raises(ConflictError, match="10 free access port"):
-        allocator.allocate("T-1", INVENTORY, _observed(), users=200)
+        allocate_segment(allocator, "T-1", INVENTORY, _observed(), users=200)
     assert allocator.get("T-1") is None
 
 
 def test_unknown_site(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="unknown site"):
-        SegmentAllocator(tmp_path / "a.db").allocate("T-1", INVENTORY, SiteObservation(site="nowhere"), users=1)
+    with pytest.raises(InvalidInputError, match="unknown site"), SegmentAllocator(tmp_path / "a.db") as allocator:
+        allocate_segment(allocator, "T-1", INVENTORY, SiteObservation(site="nowhere"), users=1)
 
 
 def test_concurrent_allocations_never_share(tmp_path: Path) -> None:
     path = tmp_path / "alloc.db"
-    SegmentAllocator(path)
+    SegmentAllocator(path).close()
     results: dict[str, object] = {}
 
     def take(ticket: str) -> None:
         try:
-            results[ticket] = SegmentAllocator(path).allocate(ticket, INVENTORY, _observed(), users=8)
+            with SegmentAllocator(path) as allocator:  # a store per thread, as two processes would have
+                results[ticket] = allocate_segment(allocator, ticket, INVENTORY, _observed(), users=8)
         except ConflictError as exc:
             results[ticket] = exc
 

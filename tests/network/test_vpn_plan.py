@@ -16,10 +16,12 @@ import pytest
 import yaml
 from pydantic import SecretStr, ValidationError
 
+from integrations.state.allocations import TunnelSlots
 from toolkit.actions.network.vpn import allocate_tunnel, plan_request, site_name
+from toolkit.bootstrap import App
 from toolkit.errors import ConflictError, InvalidInputError, NotFoundError
 from toolkit.settings import load_settings
-from toolkit.vpn.inventory import DcGateway, TunnelSlots
+from toolkit.vpn.inventory import DcGateway, allocate_slot
 from toolkit.vpn.keys import KeyStore, fingerprint, generate_private_key, public_key
 from toolkit.vpn.plan import VpnPlan
 
@@ -162,15 +164,17 @@ def test_tunnel_slots_are_durable_unique_and_refuse_overlaps(tmp_path: Path) -> 
     slots = TunnelSlots(tmp_path / "vpn.db")
     lan = ipaddress.IPv4Network
     assert DC.capacity == 2
-    assert slots.allocate("T-1", DC, lan("192.168.10.0/24")) == 0
-    assert slots.allocate("T-1", DC, lan("192.168.10.0/24")) == 0, "a re-run gets its slot back"
+    assert allocate_slot(slots, "T-1", DC, lan("192.168.10.0/24")) == 0
+    assert allocate_slot(slots, "T-1", DC, lan("192.168.10.0/24")) == 0, "a re-run gets its slot back"
     with pytest.raises(ConflictError, match=r"overlaps 192.168.10.0/24"):
-        slots.allocate("T-2", DC, lan("192.168.10.128/25"))
-    assert slots.allocate("T-3", DC, lan("192.168.20.0/24")) == 1
+        allocate_slot(slots, "T-2", DC, lan("192.168.10.128/25"))
+    assert allocate_slot(slots, "T-3", DC, lan("192.168.20.0/24")) == 1
     with pytest.raises(ConflictError, match="no free tunnel"):
-        slots.allocate("T-4", DC, lan("192.168.30.0/24"))
+        allocate_slot(slots, "T-4", DC, lan("192.168.30.0/24"))
     slots.release("T-1")
-    assert TunnelSlots(tmp_path / "vpn.db").allocate("T-4", DC, lan("192.168.30.0/24")) == 0
+    with TunnelSlots(tmp_path / "vpn.db") as reopened:
+        assert allocate_slot(reopened, "T-4", DC, lan("192.168.30.0/24")) == 0
+    slots.close()
     assert DC.tunnel(1) == lan("172.31.255.4/30")
 
 
@@ -193,16 +197,18 @@ def test_the_tunnel_of_a_request_is_allocated_once(tmp_path: Path) -> None:
     request = plan_request(settings, "SPBE-2025-00007", "dinas-kesehatan", "192.168.10.0/24", "203.0.113.10")
     keys = settings.state_dir / "secrets" / "wireguard"
     assert not keys.exists(), "planning allocates nothing"
-    first = allocate_tunnel(settings, request, "konfigurasi-vpn")
-    again = allocate_tunnel(settings, request, "konfigurasi-vpn")
+    app = App(settings)
+    first = allocate_tunnel(settings, app.state.tunnels, request, "konfigurasi-vpn")
+    again = allocate_tunnel(settings, app.state.tunnels, request, "konfigurasi-vpn")
     assert first == again, "same slot, same keys"
     assert (first.interface, first.listen_port, str(first.site.tunnel_address)) == ("wg0", 51900, "172.31.255.1/30")
     assert first.site.host == "gw-dinkes" and first.dc.host == "gw-dc"
     store = KeyStore.for_state_dir(settings.state_dir)
     assert first.site.public_key == store.public(first.site.private_key_secret)
     with pytest.raises(ConflictError):  # another ticket may not tunnel an overlapping LAN
-        allocate_tunnel(settings, plan_request(settings, "SPBE-2025-00008", "bkd", "192.168.10.0/25",
-                                               "203.0.113.10"), "konfigurasi-vpn")
+        allocate_tunnel(settings, app.state.tunnels, plan_request(settings, "SPBE-2025-00008", "bkd",
+                                                                  "192.168.10.0/25", "203.0.113.10"), "konfigurasi-vpn")
+    app.close()
 
 
 @pytest.mark.parametrize(("lan", "gateway", "error"), [
@@ -218,8 +224,10 @@ def test_bad_requests_leave_no_slot_and_no_key(tmp_path: Path, lan: str, gateway
         plan_request(settings, "SPBE-2025-00009", "dinkes", lan, gateway)
     keys = settings.state_dir / "secrets" / "wireguard"
     assert not keys.exists() or not os.listdir(keys)
-    assert TunnelSlots(settings.state_dir / "vpn_tunnels.db").allocate("X", _dc(settings), ipaddress.IPv4Network(
-        "192.168.50.0/24")) == 0, "the failed request holds no slot"
+    app = App(settings)  # the store the action allocates in
+    assert allocate_slot(app.state.tunnels, "X", _dc(settings), ipaddress.IPv4Network("192.168.50.0/24")) == 0, \
+        "the failed request holds no slot"
+    app.close()
 
 
 def _dc(settings: Any) -> DcGateway:
@@ -227,16 +235,3 @@ def _dc(settings: Any) -> DcGateway:
 
     return dc_gateway(settings.effective_inventory())
 
-
-def test_tunnel_slots_of_an_earlier_version_are_kept(tmp_path: Path) -> None:
-    """Before slots were keyed by step there was one per ticket: it still belongs to the ticket."""
-    import sqlite3
-
-    with sqlite3.connect(tmp_path / "vpn.db") as db:
-        db.execute("CREATE TABLE tunnels (ticket TEXT PRIMARY KEY, dc_host TEXT NOT NULL, slot INTEGER NOT NULL,"
-                   " site_lan TEXT NOT NULL, created_at TEXT NOT NULL, UNIQUE (dc_host, slot))")
-        db.execute("INSERT INTO tunnels VALUES ('T-old', 'gw-dc', 1, '192.168.10.0/24', '2025-01-01T00:00:00+00:00')")
-    db.close()
-    with TunnelSlots(tmp_path / "vpn.db") as slots:
-        assert slots.allocate("T-old", DC, ipaddress.IPv4Network("192.168.10.0/24"), "konfigurasi-vpn") == 1
-        assert slots.allocate("T-new", DC, ipaddress.IPv4Network("192.168.20.0/24"), "konfigurasi-vpn") == 0

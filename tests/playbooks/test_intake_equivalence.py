@@ -62,7 +62,9 @@ def _restore(fields: Mapping[str, Any], tmp: Path) -> Vars:
 def _vpn(fields: Mapping[str, Any], tmp: Path) -> Vars:
     """The tunnel as `SiteToSiteVpnAction` plans and allocates it, against gateways whose networks the values cannot hit
     (an overlap with the data center's own networks is a fact of the inventory, not of the ticket)."""
+    from integrations.state.allocations import TunnelSlots
     from toolkit.actions.network.vpn import allocate_tunnel
+    from toolkit.sqlite_tx import STATE_DB
     from toolkit.vpn.keys import KeyStore
 
     lan = ipaddress.IPv4Network(str(fields["vpn_subnet_lan"]))
@@ -79,7 +81,8 @@ def _vpn(fields: Mapping[str, Any], tmp: Path) -> Vars:
             "spbe_vpn_verify_targets": ["198.18.0.10"]}}},
     }}}), encoding="utf-8")  # fmt: skip
     ctx = action_context(CATALOG.get("pusat-data"), fields, state_dir=state, effective_inventory=lambda: inventory)
-    plan = allocate_tunnel(ctx.settings, SiteToSiteVpnAction().plan(ctx), "konfigurasi-vpn")  # as it runs
+    with TunnelSlots(state / STATE_DB) as slots:
+        plan = allocate_tunnel(ctx.settings, slots, SiteToSiteVpnAction().plan(ctx), "konfigurasi-vpn")  # as it runs
     store = KeyStore.for_state_dir(state)
     keys: dict[str, SecretStr] = {name: store.private(name) for name in plan.key_names}
     return plan.extra_vars(keys, "present")

@@ -25,7 +25,6 @@ from toolkit.engine.server import Server
 from toolkit.errors import ConflictError
 from toolkit.ports.jobs import JobState
 from toolkit.settings import load_settings
-from toolkit.splp.issued import IssuedStore
 from toolkit.splp.lifecycle import expire_due
 from toolkit.vault import generate_key
 
@@ -137,7 +136,7 @@ def test_rotate_gives_a_new_key_for_one_reveal_and_kills_the_old(app: App) -> No
 
 
 def _backdate(app: App, ticket_id: str) -> None:
-    store = IssuedStore.at(app.settings.state_dir)
+    store = app.state.issued
     cred = store.get(ticket_id)
     store.rotated(ticket_id, key_id=cred.key_id, masked=cred.masked, issued_at=cred.issued_at - timedelta(days=400),
                   expires_at=datetime.now(UTC) - timedelta(minutes=1))
@@ -167,14 +166,14 @@ def test_serve_runs_the_expiry_sweep(app: App) -> None:
     _backdate(app, ticket_id)
     Server(app, workers=1, api_expiry_every=0.2, shutdown_grace=5).run(duration=2.0)
     assert call(issued["endpoint"], issued["key_id"], secret) == 401
-    assert IssuedStore.at(app.settings.state_dir).get(ticket_id).status == "expired"
+    assert app.state.issued.get(ticket_id).status == "expired"
     assert len([c for c in comments(app, ticket_id) if "Masa berlaku" in c]) == 1
 
 
 def test_expiry_sweeps_racing_claim_each_credential_once(app: App) -> None:
     ticket_id, _, _ = issued_with_secret(app, unique())
     _backdate(app, ticket_id)
-    store = IssuedStore.at(app.settings.state_dir)
+    store = app.state.issued
     first = store.claim_due(datetime.now(UTC))
     second = store.claim_due(datetime.now(UTC))  # a second sweep while the first is mid-way
     assert [c.ticket_id for c in first] == [ticket_id] and second == []

@@ -32,7 +32,6 @@ from toolkit.engine.server import run_ticket
 from toolkit.errors import NotFoundError
 from toolkit.ports.jobs import Job, JobState
 from toolkit.settings import load_settings
-from toolkit.splp.issued import IssuedStore
 from toolkit.vault import generate_key
 
 API = "kependudukan"
@@ -46,7 +45,7 @@ def _failed_comment(app: App, ticket_id: str) -> str:
 
 def _nothing_kept(app: App, ticket_id: str) -> None:
     assert app.vault.records(ticket_id) == []
-    assert IssuedStore.at(app.settings.state_dir).find(ticket_id) is None
+    assert app.state.issued.find(ticket_id) is None
 
 
 def _completes_once(app: App, ticket_id: str, failed: Job) -> dict[str, object]:
@@ -193,4 +192,4 @@ def test_kong_rotation_through_the_cli_refuses_the_old_key(kong: tuple[App, Kong
     new = app.vault.reveal(ticket.id, "api-key", as_lab("andi")).get_secret_value()
     assert requests.get(url, headers={"apikey": new}, timeout=5).status_code == 200
     with pytest.raises(NotFoundError):
-        IssuedStore.at(app.settings.state_dir).get("SPBE-0000-99999")
+        app.state.issued.get("SPBE-0000-99999")

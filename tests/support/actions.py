@@ -140,20 +140,19 @@ class AllocateAction(BaseAction):
         from tests.network.netlab import lab_sites
         from toolkit.actions.ansible.pusat_data import HostNeed, allocate_pool_host
         from toolkit.errors import ConflictError
-        from toolkit.network.allocation import DeviceObservation, SegmentAllocator, SiteObservation
-        from toolkit.vpn.inventory import TunnelSlots, dc_gateway
+        from toolkit.network.allocation import DeviceObservation, SiteObservation, allocate_segment
+        from toolkit.vpn.inventory import allocate_slot, dc_gateway
 
-        settings, ticket, step = ctx.settings, ctx.ticket.id, ctx.step.id
+        settings, ticket, step, state = ctx.settings, ctx.ticket.id, ctx.step.id, run.services.state
         try:
-            host: str | None = allocate_pool_host(settings, ticket, step, HostNeed(vcpu=1, ram_gb=1, disk_gb=1)).name
+            host: str | None = allocate_pool_host(settings, state.hosts, ticket, step,
+                                                  HostNeed(vcpu=1, ram_gb=1, disk_gb=1)).name
         except ConflictError:
             host = None
         observed = SiteObservation(site="dinkes", devices=(DeviceObservation(device="sw-dinkes-01", vlans=(1,)),))
-        with SegmentAllocator(settings.state_dir / "network_allocations.db") as segments:
-            segment = segments.allocate(ticket, lab_sites(), observed, users=4)
+        segment = allocate_segment(state.segments, ticket, lab_sites(), observed, users=4)
         lan = ipaddress.IPv4Network(f"192.168.{int(ticket.rsplit('-', 1)[1])}.0/24")
-        with TunnelSlots(settings.state_dir / "vpn_tunnels.db") as slots:
-            slot = slots.allocate(ticket, dc_gateway(settings.effective_inventory()), lan, step)
+        slot = allocate_slot(state.tunnels, ticket, dc_gateway(settings.effective_inventory()), lan, step)
         time.sleep(int(ctx.ticket.fields.get("jeda_detik") or 0))
         facts = AllocationFacts(host=host, vlan_id=segment.vlan_id, subnet=str(segment.subnet),
                                 ports=[p for ports in segment.ports.values() for p in ports], tunnel_slot=slot,

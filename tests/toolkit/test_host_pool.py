@@ -1,4 +1,4 @@
-"""Host allocation per ticket, over a real Ansible inventory file parsed by Ansible."""
+"""Host allocation per ticket, over a real Ansible inventory file parsed by Ansible, in the SQLite store."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from integrations.state.allocations import HostPool
 from toolkit.errors import ConfigurationError, ConflictError
-from toolkit.host_pool import HostPool, pool_hosts
+from toolkit.host_pool import allocate_host, pool_hosts
 
 INVENTORY = """
 [pusat_data_pool]
@@ -34,21 +35,21 @@ def test_inventory_is_read_with_capacities(hosts):
 
 def test_a_ticket_keeps_its_host_and_others_get_another(tmp_path, hosts):
     pool = HostPool(tmp_path / "alloc.db")
-    first = pool.allocate("T-1", hosts, 2, 4, 40)
+    first = allocate_host(pool, "T-1", hosts, 2, 4, 40)
     assert first.name == "pd-01"
-    assert pool.allocate("T-1", hosts, 2, 4, 40).name == "pd-01"
-    assert pool.allocate("T-2", hosts, 2, 4, 40).name == "pd-02"
+    assert allocate_host(pool, "T-1", hosts, 2, 4, 40).name == "pd-01"
+    assert allocate_host(pool, "T-2", hosts, 2, 4, 40).name == "pd-02"
     with pytest.raises(ConflictError, match="all 2 host"):
-        pool.allocate("T-3", hosts, 2, 4, 40)
+        allocate_host(pool, "T-3", hosts, 2, 4, 40)
     pool.release("T-1")
-    assert pool.allocate("T-3", hosts, 2, 4, 40).name == "pd-01"
+    assert allocate_host(pool, "T-3", hosts, 2, 4, 40).name == "pd-01"
 
 
 def test_capacity_is_respected(tmp_path, hosts):
     pool = HostPool(tmp_path / "alloc.db")
-    assert pool.allocate("T-big", hosts, 8, 32, 500).name == "pd-02"
+    assert allocate_host(pool, "T-big", hosts, 8, 32, 500).name == "pd-02"
     with pytest.raises(ConflictError, match="has 8 vCPU"):
-        pool.allocate("T-big-2", hosts, 8, 32, 500)
+        allocate_host(pool, "T-big-2", hosts, 8, 32, 500)
 
 
 def test_concurrent_allocations_never_share_a_host(tmp_path, hosts):
@@ -58,7 +59,7 @@ def test_concurrent_allocations_never_share_a_host(tmp_path, hosts):
 
     def take(ticket: str) -> None:
         try:
-            got.append(pool.allocate(ticket, hosts, 1, 1, 10).name)
+            got.append(allocate_host(pool, ticket, hosts, 1, 1, 10).name)
         except ConflictError as exc:
             errors.append(exc)
 
@@ -81,22 +82,9 @@ def test_missing_inventory_or_group_is_a_configuration_error(tmp_path):
 
 def test_a_host_is_held_per_ticket_and_step(tmp_path, hosts):
     pool = HostPool(tmp_path / "alloc.db")
-    first = pool.allocate("T-1", hosts, 1, 1, 10, step_id="instalasi-server")
-    assert pool.allocate("T-1", hosts, 1, 1, 10, step_id="instalasi-server") == first, "a retry gets it back"
+    first = allocate_host(pool, "T-1", hosts, 1, 1, 10, step_id="instalasi-server")
+    assert allocate_host(pool, "T-1", hosts, 1, 1, 10, step_id="instalasi-server") == first, "a retry gets it back"
     assert pool.allocation("T-1", "instalasi-server") == first.name
-    assert pool.allocate("T-1", hosts, 1, 1, 10, step_id="instalasi-server-kedua").name != first.name
+    assert allocate_host(pool, "T-1", hosts, 1, 1, 10, step_id="instalasi-server-kedua").name != first.name
     pool.close()
 
-
-def test_allocations_of_an_earlier_version_are_kept(tmp_path, hosts):
-    """Before allocations were keyed by step there was one per ticket: it still belongs to the ticket."""
-    import sqlite3
-
-    with sqlite3.connect(tmp_path / "alloc.db") as db:
-        db.execute("CREATE TABLE allocations (host TEXT PRIMARY KEY, ticket_id TEXT NOT NULL UNIQUE,"
-                   " allocated_at TEXT NOT NULL)")
-        db.execute("INSERT INTO allocations VALUES ('pd-02', 'T-old', '2025-01-01T00:00:00+00:00')")
-    db.close()
-    with HostPool(tmp_path / "alloc.db") as pool:
-        assert pool.allocate("T-old", hosts, 1, 1, 10, step_id="instalasi-server").name == "pd-02"
-        assert pool.allocate("T-new", hosts, 1, 1, 10, step_id="instalasi-server").name == "pd-01"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from integrations.state.allocations import HostPool
 from toolkit.audit.log import AuditLog
-from toolkit.host_pool import HostPool
 from toolkit.sqlite_tx import connect
 
 PROCESSES = 8

@@ -61,6 +61,11 @@ class CliContext:
             self._configure_logging()
         return self._app
 
+    def close(self) -> None:
+        """When the command ends: the app's stores are closed rather than left to the garbage collector."""
+        if self._app is not None:
+            self._app.close()
+
     def override(self, **values: Any) -> None:
         """A command's own option that is a setting (``serve --metrics``): set before the app loads,
         so it takes the CLI's place in the settings' precedence and is validated like the rest."""
@@ -123,6 +128,7 @@ def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json
     if any(chosen.values()):
         overrides["logging"] = {key: value for key, value in chosen.items() if value}
     ctx.obj = CliContext(overrides, config_file, verbose)
+    ctx.call_on_close(ctx.obj.close)
     owner_only_umask(ctx)
 
 

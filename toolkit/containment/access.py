@@ -25,9 +25,9 @@ from toolkit.audit import AuditLog
 from toolkit.containment.host import InventoryHost, Log, Mask, published, run_containment_playbook
 from toolkit.containment.models import StepOutcome
 from toolkit.errors import ActionFailedError, ConfigurationError, InvalidInputError, ToolkitError
+from toolkit.ports.state import IssuedCredentials
 from toolkit.private_files import private_dir, write_private
 from toolkit.settings import Settings
-from toolkit.splp.issued import IssuedStore
 from toolkit.splp.lifecycle import revoke_compromised_consumer
 
 LOCK_PLAYBOOK = "lock_accounts.yml"
@@ -97,7 +97,7 @@ def _build(factory: Callable[[], Any] | None, what: str) -> tuple[Any | None, st
         return None, f"{what} {NOT_CONFIGURED}: {exc}"
 
 
-def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None, *, settings: Settings,
+def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None, *, register: IssuedCredentials,
                    audit: AuditLog, actor: str, reason: str, ticket_id: str, mask: Mask,
                    idp_factory: Callable[[], Any] | None = None) -> StepOutcome:
     """Through the SPLP lifecycle hook (`revoke_compromised_consumer`), not the gateway alone: the
@@ -108,7 +108,6 @@ def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None
     gateway, why = _build(factory, "API gateway")
     if gateway is None:
         return StepOutcome(part="gateway", status="not_configured", detail=why)
-    register = IssuedStore.at(settings.state_dir)
     revoked: dict[str, list[str]] = {}
     ended: dict[str, list[str]] = {}
     try:

@@ -2,15 +2,13 @@
 
 A request is what the CSIRT asks for; a record is what the toolkit did, with the target's state *before*
 the change (``before``) so that ``release`` can put it back exactly. Records are JSON-able data: they are
-stored (``toolkit.containment.store``), audited and summarised on the ticket.
+stored (the state port's `ContainmentRecords`, in ``toolkit.ports.state``), audited and summarised on the ticket.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -18,6 +16,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from toolkit.domain.principal import AuthMethod
 from toolkit.domain.tickets.field_types import OptionalReason
 from toolkit.domain.tickets.models import Username
+
+# The stored record and its enums are the state port's (`toolkit.ports.state`); imported from here too.
+from toolkit.ports.state_records import ContainmentKind as ContainmentKind
+from toolkit.ports.state_records import ContainmentRecord as ContainmentRecord
+from toolkit.ports.state_records import ContainmentStatus as ContainmentStatus
 
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 ACCOUNT_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -53,20 +56,6 @@ GatewayConsumer = Annotated[str, _pattern(GATEWAY_NAME_RE, "gateway consumer nam
 IdpUser = Annotated[str, _pattern(IDP_USER_RE, "identity provider user name")]
 Cidr = Annotated[str, AfterValidator(check_cidr)]
 TicketId = Annotated[str, Field(pattern=TICKET_RE)]
-
-
-class ContainmentKind(StrEnum):
-    ISOLATE_HOST = "isolate_host"
-    QUARANTINE_PORT = "quarantine_port"
-    ACCESS = "access"
-
-
-class ContainmentStatus(StrEnum):
-    APPLYING = "applying"  # recorded before touching the target: a crash leaves evidence of the attempt
-    ACTIVE = "active"
-    FAILED = "failed"
-    RELEASING = "releasing"
-    RELEASED = "released"
 
 
 class ContainmentRequest(BaseModel):
@@ -106,37 +95,6 @@ class ReleaseRequest(BaseModel):
     kind: ContainmentKind | None = None
     target: str | None = Field(default=None, max_length=200)
     reason: OptionalReason = ""
-
-
-class ContainmentRecord(BaseModel):
-    """One containment of one target. ``before`` is the state release restores; ``applied`` what was done."""
-
-    model_config = ConfigDict(frozen=True)
-    id: str
-    ticket_id: str
-    kind: ContainmentKind
-    target: str
-    status: ContainmentStatus
-    actor: str
-    created_at: datetime
-    updated_at: datetime
-    params: dict[str, Any] = Field(default_factory=dict)
-    before: dict[str, Any] = Field(default_factory=dict)
-    applied: dict[str, Any] = Field(default_factory=dict)
-    released_by: str | None = None
-    released_at: datetime | None = None
-    release: dict[str, Any] = Field(default_factory=dict)
-    error: str | None = None
-
-    def summary(self) -> dict[str, Any]:
-        """The record without bulky before-state contents: for listings, the audit log and the ticket."""
-        return {
-            "id": self.id, "ticket": self.ticket_id, "kind": self.kind.value, "target": self.target,
-            "status": self.status.value, "actor": self.actor, "created_at": self.created_at.isoformat(),
-            "released_by": self.released_by,
-            "released_at": self.released_at.isoformat() if self.released_at else None,
-            "params": self.params,
-        }  # fmt: skip
 
 
 class StepOutcome(BaseModel):

@@ -26,7 +26,6 @@ from toolkit.containment.models import (
     QuarantinePortRequest,
     ReleaseRequest,
 )
-from toolkit.containment.store import ContainmentStore
 from toolkit.domain.principal import Principal
 from toolkit.domain.tickets.models import EventKind, NewEvent
 from toolkit.errors import ConflictError, InvalidInputError, ToolkitError
@@ -55,7 +54,7 @@ class ContainmentService:
         self.post_comments = post_comments  # False in a job: the worker posts the action's result itself
         self.last_comment = ""
         self.settings = app.settings
-        self.store = ContainmentStore(Path(self.settings.state_dir) / "containment.db")
+        self.store = app.state.containment  # the process's one store, from the services it is handed
         self.work_dir = Path(self.settings.state_dir) / "containment" / "runs"
         self.log_line = log_line
         self.gateway_factory = gateway_factory or self._configured_gateway()
@@ -221,9 +220,9 @@ class ContainmentService:
                     before["accounts"] = access.lock_accounts(self.settings, target_host, record.id, request.accounts,
                                                               self.work_dir, self.log_line, self.app.masker)
                 gateway = access.revoke_gateway(
-                    request.gateway_consumers, self.gateway_factory, settings=self.settings, audit=self.app.audit,
-                    actor=request.actor, reason=request.reason or "containment", ticket_id=request.ticket_id,
-                    mask=self.app.masker, idp_factory=self.idp_factory)
+                    request.gateway_consumers, self.gateway_factory, register=self.app.state.issued,
+                    audit=self.app.audit, actor=request.actor, reason=request.reason or "containment",
+                    ticket_id=request.ticket_id, mask=self.app.masker, idp_factory=self.idp_factory)
                 identity = access.disable_idp_users(request.idp_users, self.idp_factory)
                 before["identity"] = identity.data.get("users", {})
                 return before, {"gateway": gateway.model_dump(), "identity": identity.model_dump()}

@@ -1,11 +1,12 @@
 """Escalation: a step past its standard time, or a ticket past its total SLA, is reported to the
 supervisor once: a comment on the ticket and a notification through the configured `Notifier`.
 
-"Once" must survive restarts and several ``spbe serve`` processes, so each escalation is claimed in a
-small SQLite table (``<state_dir>/escalations.db``, keyed by ticket and escalation key) before anything
-is sent, and marked when the notification went out. A claim whose notification never completed (the
-process died, the mail server was down) is taken again after a lease, so the escalation is delivered
-at least once and, in the normal case, exactly once; the ticket comment is idempotent by its dedupe key.
+"Once" must survive restarts and several ``spbe serve`` processes, so each escalation is claimed in the
+`EscalationClaims` store the services hand over (``state.escalations``: in the embedded default a table of
+``state.db``, keyed by ticket and escalation key) before anything is sent, and marked when the
+notification went out. A claim whose notification never completed (the process died, the mail server
+was down) is taken again after a lease (`CLAIM_LEASE`), so the escalation is delivered at least once and,
+in the normal case, exactly once; the ticket comment is idempotent by its dedupe key.
 
 Who is told: the step's ``supervisor`` role from the catalog (the SOPs' "pengawasan internal ...
 oleh atasan langsung secara berjenjang"), or, for a step without one, the role book's ``escalation-fallback`` role; a
@@ -17,11 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -32,10 +29,9 @@ from toolkit.domain.workflow import WorkflowState
 from toolkit.engine.progress import progress
 from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.ports.notifier import Delivery, Notification, Notifier, Recipient
-from toolkit.private_files import private_dir, private_file
+from toolkit.ports.state import EscalationClaims
 from toolkit.registry import Registry
 from toolkit.services import Services
-from toolkit.sqlite_tx import connect
 
 log = logging.getLogger("spbe.escalation")
 CLAIM_LEASE = timedelta(minutes=2)
@@ -89,62 +85,6 @@ def due(roles: RoleBook, service: Any, ticket: Ticket, state: WorkflowState, now
     return found
 
 
-class EscalationStore:
-    """Claims and completions, one row per (ticket, key)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        private_dir(self.path.parent)
-        private_file(self.path)
-        with self._tx() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS escalations (ticket_id TEXT NOT NULL, key TEXT NOT NULL, "
-                       "claimed_at TEXT NOT NULL, claimed_by TEXT NOT NULL, notified_at TEXT, channel TEXT, "
-                       "PRIMARY KEY (ticket_id, key))")
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = connect(self.path)
-        except sqlite3.Error as exc:
-            raise UnavailableError(f"escalation store unavailable: {exc}") from None
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as exc:
-            raise UnavailableError(f"escalation store unavailable: {exc}") from None
-        finally:
-            conn.close()
-
-    def claim(self, ticket_id: str, key: str, me: str, now: datetime) -> bool:
-        with self._tx() as db:
-            row = db.execute("SELECT claimed_at, notified_at FROM escalations WHERE ticket_id = ? AND key = ?",
-                             (ticket_id, key)).fetchone()
-            if row is None:
-                db.execute("INSERT INTO escalations (ticket_id, key, claimed_at, claimed_by) VALUES (?, ?, ?, ?)",
-                           (ticket_id, key, now.isoformat(), me))
-                return True
-            if row[1] is not None or datetime.fromisoformat(row[0]) > now - CLAIM_LEASE:
-                return False
-            db.execute("UPDATE escalations SET claimed_at = ?, claimed_by = ? WHERE ticket_id = ? AND key = ?",
-                       (now.isoformat(), me, ticket_id, key))
-            return True
-
-    def done(self, ticket_id: str, key: str, channel: str, now: datetime) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE escalations SET notified_at = ?, channel = ? WHERE ticket_id = ? AND key = ?",
-                       (now.isoformat(), channel, ticket_id, key))
-
-    def rows(self) -> list[tuple[str, str, str | None]]:
-        with self._tx() as db:
-            return [(r[0], r[1], r[2]) for r in
-                    db.execute("SELECT ticket_id, key, notified_at FROM escalations ORDER BY ticket_id, key")]
-
-
 def build_notifier(app: Services) -> Notifier:
     cfg = app.settings.notifier
     return Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=app.settings, tickets=app.tickets,
@@ -160,10 +100,10 @@ def _recipients(app: Services, roles: tuple[str, ...]) -> tuple[Recipient, ...]:
     return tuple(found.values())
 
 
-def _escalate(app: Services, store: EscalationStore, notifier: Notifier, ticket: Ticket, esc: Escalation,
+def _escalate(app: Services, store: EscalationClaims, notifier: Notifier, ticket: Ticket, esc: Escalation,
               now: datetime) -> Outcome | None:
     me = f"{socket.gethostname()}:{os.getpid()}"
-    if not store.claim(ticket.id, esc.key, me, now):
+    if not store.claim(ticket.id, esc.key, me, now, CLAIM_LEASE):
         return None
     recipients = _recipients(app, esc.roles)
     context = {"tiket": {"id": ticket.id, "judul": ticket.title}, "eskalasi": {
@@ -193,7 +133,7 @@ def _escalate(app: Services, store: EscalationStore, notifier: Notifier, ticket:
 def check_once(app: Services, now: datetime | None = None, notifier: Notifier | None = None) -> list[Outcome]:
     """Escalate everything due now that was not escalated before; returns what was escalated now."""
     now = now or app.clock.now()
-    store = EscalationStore(Path(app.settings.state_dir) / "escalations.db")
+    store = app.state.escalations
     notifier = notifier or build_notifier(app)
     outcomes: list[Outcome] = []
     for status in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS):

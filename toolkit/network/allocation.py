@@ -3,26 +3,24 @@
 The analysis step (SOP Jaringan Intra step 4) must not hand out what is already in use: neither what
 the devices show (a VLAN or a port someone configured by hand) nor what an earlier ticket was given
 and not yet pushed. Device reads arrive as `SiteObservation` data; earlier tickets' choices are held
-durably in SQLite, one row per ticket, taken inside one ``BEGIN IMMEDIATE`` transaction
-(`toolkit.sqlite_tx`) so two workers analysing two tickets at once never pick the same VLAN, subnet
-or port. Re-running the analysis of a ticket returns the ticket's own allocation unchanged.
+durably by the `SegmentAllocations` store, one row per ticket, chosen and taken inside its one
+transaction (SQLite: ``BEGIN IMMEDIATE``) so two workers analysing two tickets at once never pick the
+same VLAN, subnet or port. Re-running the analysis of a ticket returns the ticket's own allocation unchanged.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
-import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.errors import ConflictError, InvalidInputError
 from toolkit.network.inventory import NetworkInventory, Site
-from toolkit.sqlite_tx import SqliteStore
+from toolkit.ports.state import SegmentAllocations
+from toolkit.ports.state_records import SegmentAllocation
 
 
 class DeviceObservation(BaseModel):
@@ -50,17 +48,7 @@ class SiteObservation(BaseModel):
         return set()
 
 
-class Allocation(BaseModel):
-    """One ticket's share of the pools; ``ports`` maps device -> access interfaces."""
-
-    model_config = ConfigDict(frozen=True)
-    ticket_id: str
-    site: str
-    vlan_id: int
-    subnet: ipaddress.IPv4Network
-    ports: dict[str, tuple[str, ...]]
-    users: int
-    allocated_at: datetime
+Allocation = SegmentAllocation  # the state port's record: one ticket's share of the pools
 
 
 def prefix_for(users: int, headroom: float = 0.25) -> int:
@@ -76,68 +64,26 @@ def ports_needed(users: int, users_per_port: int) -> int:
     return max(1, math.ceil(users / users_per_port))
 
 
-class SegmentAllocator(SqliteStore):
-    """Durable allocations of VLANs, subnets and access ports to tickets."""
+def allocate_segment(store: SegmentAllocations, ticket_id: str, inventory: NetworkInventory,
+                     observation: SiteObservation, *, users: int, users_per_port: int = 8) -> Allocation:
+    """The ticket's allocation: the one it already has, else the first free VLAN, subnet and ports, chosen
+    against every other ticket's inside the store's one transaction (`SegmentAllocations.claim`)."""
+    try:
+        site = inventory.site(observation.site)
+    except KeyError:
+        raise InvalidInputError(f"unknown site {observation.site!r}",
+                                errors=[("lokasi", "not a site of the network inventory")]) from None
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, "network allocations")
-        with self._tx() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS segments (ticket_id TEXT PRIMARY KEY, site TEXT NOT NULL,"
-                       " vlan_id INTEGER NOT NULL, subnet TEXT NOT NULL, ports TEXT NOT NULL,"
-                       " users INTEGER NOT NULL, allocated_at TEXT NOT NULL)")
+    def first_free(others: Sequence[Allocation]) -> Allocation:
+        return Allocation(ticket_id=ticket_id, site=site.id, vlan_id=_free_vlan(inventory, observation, others),
+                          subnet=_free_subnet(inventory, others, prefix_for(users)),
+                          ports=_free_ports(site, observation, others, ports_needed(users, users_per_port)),
+                          users=users, allocated_at=datetime.now(UTC))
 
-    @staticmethod
-    def _row(row: sqlite3.Row) -> Allocation:
-        ports = {device: tuple(names) for device, names in json.loads(row["ports"]).items()}
-        return Allocation(ticket_id=row["ticket_id"], site=row["site"], vlan_id=row["vlan_id"],
-                          subnet=ipaddress.IPv4Network(row["subnet"]), ports=ports, users=row["users"],
-                          allocated_at=datetime.fromisoformat(row["allocated_at"]))
-
-    def get(self, ticket_id: str) -> Allocation | None:
-        with self._tx() as db:
-            row = db.execute("SELECT * FROM segments WHERE ticket_id=?", (ticket_id,)).fetchone()
-        return self._row(row) if row else None
-
-    def all(self) -> list[Allocation]:
-        with self._tx() as db:
-            return [self._row(r) for r in db.execute("SELECT * FROM segments ORDER BY allocated_at")]
-
-    def release(self, ticket_id: str) -> None:
-        with self._tx() as db:
-            db.execute("DELETE FROM segments WHERE ticket_id=?", (ticket_id,))
-
-    def allocate(
-        self,
-        ticket_id: str,
-        inventory: NetworkInventory,
-        observation: SiteObservation,
-        *,
-        users: int,
-        users_per_port: int = 8,
-    ) -> Allocation:
-        """The ticket's allocation: the one it already has, else the first free VLAN, subnet and ports."""
-        try:
-            site = inventory.site(observation.site)
-        except KeyError:
-            raise InvalidInputError(f"unknown site {observation.site!r}",
-                                    errors=[("lokasi", "not a site of the network inventory")]) from None
-        with self._tx() as db:  # IMMEDIATE: reading what is taken and taking the rest is one step
-            row = db.execute("SELECT * FROM segments WHERE ticket_id=?", (ticket_id,)).fetchone()
-            if row is not None:
-                return self._row(row)
-            others = [self._row(r) for r in db.execute("SELECT * FROM segments")]
-            vlan_id = _free_vlan(inventory, observation, others)
-            subnet = _free_subnet(inventory, others, prefix_for(users))
-            ports = _free_ports(site, observation, others, ports_needed(users, users_per_port))
-            allocation = Allocation(ticket_id=ticket_id, site=site.id, vlan_id=vlan_id, subnet=subnet, ports=ports,
-                                    users=users, allocated_at=datetime.now(UTC))
-            db.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (ticket_id, site.id, vlan_id, str(subnet), json.dumps(ports), users,
-                        allocation.allocated_at.isoformat()))
-        return allocation
+    return store.claim(ticket_id, first_free)
 
 
-def _free_vlan(inventory: NetworkInventory, observation: SiteObservation, others: list[Allocation]) -> int:
+def _free_vlan(inventory: NetworkInventory, observation: SiteObservation, others: Sequence[Allocation]) -> int:
     taken = observation.used_vlans() | {a.vlan_id for a in others}
     pool = inventory.vlan_pool
     for vlan in range(pool.start, pool.end + 1):
@@ -152,7 +98,7 @@ def _subnets(supernet: ipaddress.IPv4Network, prefix: int) -> Iterator[ipaddress
     return supernet.subnets(new_prefix=prefix)
 
 
-def _free_subnet(inventory: NetworkInventory, others: list[Allocation], prefix: int) -> ipaddress.IPv4Network:
+def _free_subnet(inventory: NetworkInventory, others: Sequence[Allocation], prefix: int) -> ipaddress.IPv4Network:
     pool = inventory.ip_pool
     blocked = list(pool.reserved) + [a.subnet for a in others]
     for candidate in _subnets(pool.supernet, prefix):
@@ -161,7 +107,7 @@ def _free_subnet(inventory: NetworkInventory, others: list[Allocation], prefix: 
     raise ConflictError(f"no free /{prefix} left in the IP pool {pool.supernet}")
 
 
-def _free_ports(site: Site, observation: SiteObservation, others: list[Allocation],
+def _free_ports(site: Site, observation: SiteObservation, others: Sequence[Allocation],
                 count: int) -> dict[str, tuple[str, ...]]:
     """Ports from the site's access pools, first device first, skipping busy and allocated ones."""
     allocated: dict[str, set[str]] = {}

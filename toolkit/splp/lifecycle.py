@@ -37,9 +37,10 @@ from toolkit.errors import (
 from toolkit.masking import Masker
 from toolkit.ports.gateway import Gateway, GatewayNotFoundError, require_gateway_name
 from toolkit.ports.jobs import event_item
+from toolkit.ports.state import IssuedCredentials
+from toolkit.ports.state_records import IssuedCredential
 from toolkit.services import Services
 from toolkit.splp.apis import gateway_from_settings, load_register
-from toolkit.splp.issued import IssuedCredential, IssuedStore
 
 log = logging.getLogger("spbe.splp")
 API_KEY_SECRET = "api-key"  # noqa: S105 - vault entry names, not secrets
@@ -78,7 +79,7 @@ class LifecycleOutcome(BaseModel):
 
 def revoke_compromised_consumer(gateway: Gateway, audit: AuditLog, consumer: str, *, actor: str, reason: str,
                                 ticket_id: str | None = None, masker: Masker | None = None,
-                                register: IssuedStore | None = None) -> Revocation:
+                                register: IssuedCredentials | None = None) -> Revocation:
     """Revoke every credential of ``consumer`` on ``gateway`` and audit it (``ticket_id``: the incident).
 
     With ``register`` (the SPLP register of issued credentials), every active row of the consumer on
@@ -106,10 +107,6 @@ def revoke_compromised_consumer(gateway: Gateway, audit: AuditLog, consumer: str
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def store_of(app: Services) -> IssuedStore:
-    return IssuedStore.at(app.settings.state_dir)
 
 
 def _reason(text: str | None) -> str:
@@ -187,7 +184,7 @@ def _revoke_at_gateway(gateway: Gateway, consumer: str) -> tuple[str, ...]:
 def revoke_credential(app: Services, ticket_id: str, *, principal: Principal, reason: str | None) -> LifecycleOutcome:
     actor = principal.user
     why = app.masker(_reason(reason))  # malformed input is refused before anything is looked up or audited
-    store = store_of(app)
+    store = app.state.issued
     cred = store.get(ticket_id)
     name = authorise(app, actor, cred, "revoke")
     if cred.status in ("revoked", "expired"):
@@ -212,7 +209,7 @@ def revoke_consumer(app: Services, consumer: str, *, principal: Principal,
     """Every credential spbe issued to ``consumer`` (one per ticket), revoked."""
     consumer = require_gateway_name(consumer, "consumer")
     _reason(reason)
-    found = store_of(app).by_consumer(consumer)
+    found = app.state.issued.by_consumer(consumer)
     if not found:
         raise NotFoundError(f"no API credential issued by spbe for consumer '{consumer}'", consumer=consumer)
     return [revoke_credential(app, c.ticket_id, principal=principal, reason=reason) for c in found]
@@ -226,7 +223,7 @@ def rotate_credential(app: Services, ticket_id: str, *, principal: Principal, re
 
     actor = principal.user
     why = app.masker(_reason(reason))
-    store = store_of(app)
+    store = app.state.issued
     cred = store.get(ticket_id)
     name = authorise(app, actor, cred, "rotate")
     now = app.clock.now()
@@ -266,7 +263,7 @@ def expire_due(app: Services, now: datetime | None = None) -> list[LifecycleOutc
     """Revoke every active credential past its expiry date, once (rows are claimed atomically); a
     credential whose revocation fails is given back to the next sweep and reported with its error."""
     now = now or app.clock.now()
-    store = store_of(app)
+    store = app.state.issued
     due = store.claim_due(now)
     if not due:
         return []
@@ -315,7 +312,7 @@ def listing(app: Services, status: str | None = None, now: datetime | None = Non
         active_at_gateway = {info.consumer.name: {c.key_id for c in info.credentials if c.active}
                              for info in gateway.list_consumers()}
     rows = []
-    for cred in store_of(app).all():
+    for cred in app.state.issued.all():
         shown = cred.status_at(now)
         gateway_active = None
         if active_at_gateway is not None:

@@ -11,14 +11,15 @@ Inventory groups (the lab writes them; a real deployment lists its own gateways 
   a new tunnel).
 
 A slot (tunnel /30, interface ``wg<slot>``, UDP port base + slot) is allocated when the VPN job runs, once
-per ticket and step, in one SQLite ``BEGIN IMMEDIATE`` transaction, so two tickets never get the same tunnel
-(whichever worker process runs them) and a re-run gets the same one back.
+per ticket and step, in one transaction of the `TunnelAllocations` store (SQLite: ``BEGIN IMMEDIATE``), so
+two tickets never get the same tunnel (whichever worker process runs them) and a re-run gets the same one
+back.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from toolkit import ansible_inventory
 from toolkit.errors import ConfigurationError, ConflictError, NotFoundError
-from toolkit.sqlite_tx import SqliteStore
+from toolkit.ports.state import TunnelAllocations
+from toolkit.ports.state_records import TunnelSlot
 
 SITE_GROUP = "vpn_site_gateways"
 DC_GROUP = "vpn_dc_gateways"
-ANY_STEP = "*"  # slots allocated before they were keyed by step (one per ticket then)
 
 
 class SiteGateway(BaseModel):
@@ -93,43 +94,20 @@ def dc_gateway(inventory: Path) -> DcGateway:
     return _model(DcGateway, *hosts[0], inventory)  # type: ignore[no-any-return]
 
 
-class TunnelSlots(SqliteStore):
-    """Durable (ticket, step) -> slot allocation on a DC gateway, one immediate transaction each."""
+def allocate_slot(slots: TunnelAllocations, ticket: str, dc: DcGateway, site_lan: ipaddress.IPv4Network,
+                  step: str = "") -> int:
+    """The slot of (ticket, step), the same one on every call; refuses a site LAN that overlaps another
+    ticket's tunnel on the same gateway, and a full pool. Chosen inside the store's one transaction."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, "tunnel allocations")
-        with self._tx() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS tunnel_slots (ticket TEXT NOT NULL, step TEXT NOT NULL,"
-                       " dc_host TEXT NOT NULL, slot INTEGER NOT NULL, site_lan TEXT NOT NULL,"
-                       " created_at TEXT NOT NULL, PRIMARY KEY (ticket, step), UNIQUE (dc_host, slot))")
-            old = db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='tunnels'").fetchone()
-            if old is not None:  # an earlier version's table: one tunnel per ticket, no step
-                db.execute("INSERT OR IGNORE INTO tunnel_slots SELECT ticket, ?, dc_host, slot, site_lan, created_at"
-                           " FROM tunnels", (ANY_STEP,))
-                db.execute("DROP TABLE tunnels")
+    def first_free(taken: Sequence[TunnelSlot]) -> int:
+        for other in taken:
+            if other.site_lan.overlaps(site_lan):
+                raise ConflictError(f"site LAN {site_lan} overlaps {other.site_lan}, already tunnelled for ticket "
+                                    f"{other.ticket}", ticket=other.ticket)
+        used = {other.slot for other in taken}
+        free = next((s for s in range(dc.capacity) if s not in used), None)
+        if free is None:
+            raise ConflictError(f"no free tunnel in {dc.tunnel_pool} on {dc.name}", pool=str(dc.tunnel_pool))
+        return free
 
-    def allocate(self, ticket: str, dc: DcGateway, site_lan: ipaddress.IPv4Network, step: str = "") -> int:
-        """The slot of (ticket, step), the same one on every call; refuses a site LAN that overlaps another
-        ticket's tunnel on the same gateway, and a full pool."""
-        with self._tx() as db:
-            row = db.execute("SELECT slot FROM tunnel_slots WHERE ticket = ? AND step IN (?, ?)",
-                             (ticket, step, ANY_STEP)).fetchone()
-            if row is not None:
-                return int(row["slot"])
-            rows = db.execute("SELECT ticket, slot, site_lan FROM tunnel_slots WHERE dc_host = ?",
-                              (dc.name,)).fetchall()
-            for other, _slot, lan in rows:
-                if ipaddress.IPv4Network(lan).overlaps(site_lan):
-                    raise ConflictError(f"site LAN {site_lan} overlaps {lan}, already tunnelled for ticket {other}",
-                                        ticket=other)
-            used = {int(r["slot"]) for r in rows}
-            free = next((s for s in range(dc.capacity) if s not in used), None)
-            if free is None:
-                raise ConflictError(f"no free tunnel in {dc.tunnel_pool} on {dc.name}", pool=str(dc.tunnel_pool))
-            db.execute("INSERT INTO tunnel_slots VALUES (?, ?, ?, ?, ?, ?)",
-                       (ticket, step, dc.name, free, str(site_lan), datetime.now(UTC).isoformat()))
-            return free
-
-    def release(self, ticket: str) -> None:
-        with self._tx() as db:
-            db.execute("DELETE FROM tunnel_slots WHERE ticket = ?", (ticket,))
+    return slots.claim(ticket, step, dc.name, site_lan, first_free)

@@ -28,7 +28,8 @@ from toolkit.actions.base import (
     prior_facts,
 )
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
-from toolkit.host_pool import POOL_GROUP, HostPool, PoolHost, pool_hosts
+from toolkit.host_pool import POOL_GROUP, PoolHost, allocate_host, pool_hosts
+from toolkit.ports.state import HostAllocations
 from toolkit.settings import Settings
 
 MONITORING_HOST_GROUP = "monitoring"
@@ -96,12 +97,12 @@ def provisioned_host(ctx: ActionContext) -> tuple[str, str]:
     return facts.host, facts.address
 
 
-def allocate_pool_host(settings: Settings, ticket_id: str, step_id: str, need: HostNeed,
+def allocate_pool_host(settings: Settings, hosts: HostAllocations, ticket_id: str, step_id: str, need: HostNeed,
                        inventory: Path | None = None) -> PoolHost:
-    """The pool host of (ticket, step), allocated on the first call and the same on every later one."""
+    """The pool host of (ticket, step), allocated on the first call and the same on every later one;
+    ``hosts`` is the worker's store (``run.services.state.hosts``)."""
     candidates = pool_hosts(inventory or settings.effective_inventory())
-    with HostPool(settings.state_dir / "allocations.db") as pool:
-        return pool.allocate(ticket_id, candidates, need.vcpu, need.ram_gb, need.disk_gb, step_id=step_id)
+    return allocate_host(hosts, ticket_id, candidates, need.vcpu, need.ram_gb, need.disk_gb, step_id)
 
 
 class AnsiblePlaybookAction(BaseAction):
@@ -137,7 +138,8 @@ class AnsiblePlaybookAction(BaseAction):
             return plan.host, plan.address, dict(plan.extra_vars)
         if plan.need is None:
             raise InvalidInputError(f"plan of {plan.action} names no host and no need to allocate one for")
-        pooled = allocate_pool_host(ctx.settings, ctx.ticket.id, ctx.step.id, plan.need, Path(plan.inventory))
+        pooled = allocate_pool_host(ctx.settings, run.services.state.hosts, ctx.ticket.id, ctx.step.id, plan.need,
+                                    Path(plan.inventory))
         run.log(f"host {pooled.name} ({pooled.address}) of {plan.pool} allocated to {ctx.ticket.id}")
         try:
             target = check_target(pooled.name)

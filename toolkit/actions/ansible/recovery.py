@@ -14,7 +14,6 @@ path is a decision (``spbe ticket decide ... ada_backup=tidak``), not something 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -25,6 +24,7 @@ from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionR
 from toolkit.actions.documents.evidence import affected_host
 from toolkit.domain.decisions import effective_fields
 from toolkit.errors import ActionFailedError, InvalidInputError
+from toolkit.ports.state_records import ContainmentKind
 
 RESTORE_PLAYBOOK = "restore_backup.yml"
 PROVISION_PLAYBOOK = "provision_server.yml"
@@ -45,17 +45,9 @@ class RestoreVars(BaseModel):
         return {f"spbe_{k}": v for k, v in self.model_dump().items() if v is not None}
 
 
-def _isolated(ctx: ActionContext, host: str) -> bool:
-    try:
-        from toolkit.containment.models import ContainmentKind
-        from toolkit.containment.store import ContainmentStore
-    except ImportError:  # containment not installed: nothing can be isolated
-        return False
-    path = Path(ctx.settings.state_dir) / "containment.db"
-    if not path.exists():
-        return False
-    with ContainmentStore(path) as store:
-        return store.open_for(ContainmentKind.ISOLATE_HOST, host) is not None
+def _isolated(run: RunContext, host: str) -> bool:
+    """Whether the CSIRT holds ``host`` isolated now (an open containment record in the worker's store)."""
+    return run.services.state.containment.open_for(ContainmentKind.ISOLATE_HOST, host) is not None
 
 
 def _run(ctx: ActionContext, run: RunContext, playbook: str, host: str, extra: dict[str, Any], step: str,
@@ -123,7 +115,7 @@ class RestoreOrRebuildAction(BaseAction):
         facts: dict[str, Any] = dict(((summary.stats.get("spbe") or {}).get("recovery") or {}).get(host) or {})
         facts |= {"path": plan.path, "host": host, "address": plan.address, "sla_variant": plan.sla_variant}
         if plan.path == "rebuild":
-            isolated = _isolated(ctx, host)
+            isolated = _isolated(run, host)
             try:
                 provision = ProvisionVars(ticket=ctx.ticket.id, target=host, hostname=str(facts["hostname"]),
                                           app_name=str(facts["app"]))

@@ -45,9 +45,9 @@ from toolkit.errors import (
 )
 from toolkit.ports.gateway import Credential, Gateway, GatewayAuthError
 from toolkit.ports.identity_provider import IdentityProvider
+from toolkit.ports.state_records import IssuedCredential
 from toolkit.splp import oauth2
 from toolkit.splp.apis import check_provider, gateway_from_settings, load_register
-from toolkit.splp.issued import IssuedCredential, IssuedStore
 from toolkit.splp.token_route import TokenRouteSpec, token_routes_from_settings
 
 SECRET_NAME = "api-key"  # noqa: S105 - the vault entry's name, not a secret
@@ -185,12 +185,11 @@ class IssueEndpointAction(BaseAction):
             attributes={"consumer": consumer.name, "consumer_id": consumer.id, "key_id": credential.key_id,
                         "endpoint": route.url, "kind": credential.kind, "gateway": gateway.name}))
         made.stored.append(SECRET_NAME)
-        with IssuedStore.at(ctx.settings.state_dir) as register:
-            superseded = register.record(IssuedCredential(
-                ticket_id=request.ticket, api=request.api, consumer=consumer.name, consumer_id=consumer.id,
-                gateway=gateway.name, kind=credential.kind, key_id=credential.key_id, masked=record.masked,
-                per_minute=limit.per_minute, endpoint=route.url, applicant=ctx.ticket.requester,
-                oauth2_client=client_id, issued_at=credential.created_at or datetime.now(UTC), expires_at=expires))
+        superseded = run.services.state.issued.record(IssuedCredential(
+            ticket_id=request.ticket, api=request.api, consumer=consumer.name, consumer_id=consumer.id,
+            gateway=gateway.name, kind=credential.kind, key_id=credential.key_id, masked=record.masked,
+            per_minute=limit.per_minute, endpoint=route.url, applicant=ctx.ticket.requester,
+            oauth2_client=client_id, issued_at=credential.created_at or datetime.now(UTC), expires_at=expires))
         if superseded:
             run.log(f"earlier credentials of {consumer.name} superseded: {', '.join(superseded)}")
         return IssuedFacts(api=request.api, endpoint=route.url, consumer=consumer.name, consumer_id=consumer.id,

@@ -37,7 +37,7 @@ from toolkit.actions.network.jaringan_models import (
 from toolkit.domain.catalog.models import StepPurpose
 from toolkit.domain.tickets.models import EventKind
 from toolkit.errors import ActionFailedError, ConflictError, InvalidInputError, NotFoundError
-from toolkit.network.allocation import Allocation, DeviceObservation, SegmentAllocator, SiteObservation
+from toolkit.network.allocation import Allocation, DeviceObservation, SiteObservation, allocate_segment
 from toolkit.network.device_ops import DeviceResult
 from toolkit.network.fanout import NetworkRunner
 from toolkit.network.inventory import NetworkInventory, load_inventory
@@ -163,9 +163,8 @@ class NetworkAnalyseAction(BaseAction):
             run.log(f"read {r.device}: VLANs {list(r.facts.used_vlan_ids) if r.facts else []}")
         observation = SiteObservation(site=site.id, devices=tuple(observed))
         settings = ctx.settings.network
-        with SegmentAllocator(ctx.settings.state_dir / "network_allocations.db") as allocator:
-            allocation = allocator.allocate(ctx.ticket.id, inventory, observation, users=request.users,
-                                            users_per_port=settings.users_per_access_port)
+        allocation = allocate_segment(run.services.state.segments, ctx.ticket.id, inventory, observation,
+                                      users=request.users, users_per_port=settings.users_per_access_port)
         change = segment_change(inventory, ctx.ticket.id, request, allocation, observation.used_vlans())
         rendered: dict[str, list[str]] = {}
         diffs: dict[str, str] = {}

@@ -24,8 +24,9 @@ from pydantic import SecretStr, ValidationError
 from toolkit.actions.ansible.runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, BaseAction, RunContext
 from toolkit.errors import ConfigurationError, ConflictError, InvalidInputError
+from toolkit.ports.state import TunnelAllocations
 from toolkit.settings import Settings
-from toolkit.vpn.inventory import DcGateway, SiteGateway, TunnelSlots, dc_gateway, site_gateway
+from toolkit.vpn.inventory import DcGateway, SiteGateway, allocate_slot, dc_gateway, site_gateway
 from toolkit.vpn.keys import KeyStore, fingerprint
 from toolkit.vpn.plan import HostName, Lan, SiteName, TicketId, VpnEndpoint, VpnPlan
 
@@ -145,24 +146,22 @@ def _gateways(plan: SiteToSitePlan) -> tuple[SiteGateway, DcGateway]:
     return site_gw, dc
 
 
-def allocate_tunnel(settings: Settings, plan: SiteToSitePlan, step: str) -> VpnPlan:
-    """The tunnel of (ticket, step): its slot on the DC gateway and both key pairs, allocated on the
-    first call and the same on every later one (a retry, another worker)."""
+def allocate_tunnel(settings: Settings, slots: TunnelAllocations, plan: SiteToSitePlan, step: str) -> VpnPlan:
+    """The tunnel of (ticket, step): its slot on the DC gateway (``slots``: the worker's store,
+    ``run.services.state.tunnels``) and both key pairs, allocated on the first call and the same on every
+    later one (a retry, another worker)."""
     site_gw, dc = _gateways(plan)
-    slots = TunnelSlots(settings.state_dir / "vpn_tunnels.db")
     store = KeyStore.for_state_dir(settings.state_dir)
     names = _key_names(plan.ticket)
     fresh = [name for name in names if not store.exists(name)]
     try:
-        slot = slots.allocate(plan.ticket, dc, plan.site_lan, step)
+        slot = allocate_slot(slots, plan.ticket, dc, plan.site_lan, step)
         return _tunnel(plan, site_gw, dc, slot, (store.ensure(names[0]), store.ensure(names[1])))
     except ValidationError as exc:
         slots.release(plan.ticket)  # nothing was configured with it: give the slot and fresh keys back
         for name in fresh:
             store.delete(name)
         raise _invalid(exc, "VPN plan") from None
-    finally:
-        slots.close()
 
 
 def run_vpn_playbook(settings: Settings, plan: VpnPlan, state: Literal["present", "absent"], run: RunContext,
@@ -225,7 +224,7 @@ class SiteToSiteVpnAction(BaseAction):
 
     def execute(self, ctx: ActionContext, plan: SiteToSitePlan, run: RunContext) -> ActionResult:
         started = time.monotonic()
-        vpn = allocate_tunnel(ctx.settings, plan, ctx.step.id)
+        vpn = allocate_tunnel(ctx.settings, run.services.state.tunnels, plan, ctx.step.id)
         run.log(f"tunnel {vpn.interface} (UDP {vpn.listen_port}) between {vpn.site.host} and {vpn.dc.host}")
         inventory = Path(plan.inventory)
         summary = run_vpn_playbook(ctx.settings, vpn, "present", run, inventory)

@@ -1,4 +1,4 @@
-"""Durable containment records (SQLite under the state dir).
+"""Durable containment records: `toolkit.ports.state.ContainmentRecords` in the SQLite state database.
 
 A record is written *before* the target is touched (status ``applying``) and updated with the
 before-state and the outcome afterwards, so a crash mid-way still leaves a trace of what may have
@@ -8,17 +8,15 @@ ticket cannot contain an already contained target over the first one's before-st
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from toolkit.containment.models import ContainmentKind, ContainmentRecord, ContainmentStatus
 from toolkit.errors import ConflictError, NotFoundError
+from toolkit.ports.state_records import OPEN_STATES, ContainmentKind, ContainmentRecord, ContainmentStatus
 from toolkit.sqlite_tx import SqliteStore
 
-OPEN_STATES = (ContainmentStatus.APPLYING, ContainmentStatus.ACTIVE, ContainmentStatus.RELEASING)
 _SCHEMA = """CREATE TABLE IF NOT EXISTS containment (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL, kind TEXT NOT NULL, target TEXT NOT NULL,
     status TEXT NOT NULL, record TEXT NOT NULL)"""
@@ -103,6 +101,3 @@ def _seq(record_id: str) -> int:
     except ValueError:
         raise NotFoundError(f"containment record {record_id!r} does not exist", record=record_id) from None
 
-
-def dump(record: ContainmentRecord) -> str:
-    return json.dumps(record.model_dump(mode="json"), indent=2, ensure_ascii=False)

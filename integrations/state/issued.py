@@ -1,4 +1,5 @@
-"""The register of API credentials spbe issued: one row per SPLP ticket, never a secret.
+"""The register of API credentials spbe issued (`toolkit.ports.state.IssuedCredentials` in the SQLite
+state database): one row per SPLP ticket, never a secret.
 
 Why a register of our own: the gateway knows consumers and keys but not which ticket, API, quota or
 expiry date they belong to (Express Gateway keys have no expiry at all), and the vault knows a ticket's
@@ -14,19 +15,15 @@ fails gives the row back (``expiring`` -> ``active``) for the next round.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from toolkit.errors import NotFoundError
-from toolkit.ports.gateway import CredentialKind
+from toolkit.ports.state_records import IssuedCredential, utc_iso
 from toolkit.sqlite_tx import SqliteStore
 
-Status = Literal["active", "expiring", "revoked", "expired"]
 _SCHEMA = """CREATE TABLE IF NOT EXISTS issued (
     ticket_id TEXT PRIMARY KEY, api TEXT NOT NULL, consumer TEXT NOT NULL, consumer_id TEXT NOT NULL,
     gateway TEXT NOT NULL, kind TEXT NOT NULL, key_id TEXT NOT NULL, masked TEXT NOT NULL,
@@ -35,56 +32,13 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS issued (
     reason TEXT)"""
 
 
-class IssuedCredential(BaseModel):
-    """What `spbe api list` shows for one ticket's credential."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    ticket_id: str
-    api: str
-    consumer: str
-    consumer_id: str
-    gateway: str
-    kind: CredentialKind
-    key_id: str
-    masked: str = Field(description="last 4 characters of the key")
-    per_minute: int
-    endpoint: str
-    applicant: str
-    oauth2_client: str | None = None
-    issued_at: datetime
-    expires_at: datetime
-    status: Status = "active"
-    ended_at: datetime | None = None
-    ended_by: str | None = None
-    reason: str | None = None
-
-    def status_at(self, now: datetime) -> Literal["active", "revoked", "expired"]:
-        """The status a person should see: a credential past its date is expired even before the
-        sweep has revoked it at the gateway."""
-        if self.status == "revoked":
-            return "revoked"
-        if self.status in ("expired", "expiring") or self.expires_at <= now:
-            return "expired"
-        return "active"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat(timespec="seconds")
-
-
 class IssuedStore(SqliteStore):
-    """SQLite (``<state_dir>/splp_issued.db``), one connection per thread."""
+    """Table ``issued``; one connection per thread (`toolkit.sqlite_tx.SqliteStore`)."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, "issued-credentials register")
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         with self._tx() as db:
             db.execute(_SCHEMA)
-
-    @classmethod
-    def at(cls, state_dir: Path) -> IssuedStore:
-        return cls(Path(state_dir) / "splp_issued.db")
 
     @staticmethod
     def _model(row: sqlite3.Row) -> IssuedCredential:
@@ -96,14 +50,14 @@ class IssuedStore(SqliteStore):
         active rows for the same consumer it supersedes."""
         data = cred.model_dump()
         columns = list(data)
-        values = [_iso(v) if isinstance(v, datetime) else v for v in data.values()]
+        values = [utc_iso(v) if isinstance(v, datetime) else v for v in data.values()]
         with self._tx() as db:
             superseded = [r["ticket_id"] for r in db.execute(
                 "SELECT ticket_id FROM issued WHERE consumer = ? AND gateway = ? AND ticket_id != ? "
                 "AND status = 'active'", (cred.consumer, cred.gateway, cred.ticket_id))]
             db.execute("UPDATE issued SET status = 'revoked', ended_at = ?, ended_by = 'system', reason = ? "
                        "WHERE consumer = ? AND gateway = ? AND ticket_id != ? AND status = 'active'",
-                       (_iso(cred.issued_at), f"digantikan oleh tiket {cred.ticket_id}", cred.consumer,
+                       (utc_iso(cred.issued_at), f"digantikan oleh tiket {cred.ticket_id}", cred.consumer,
                         cred.gateway, cred.ticket_id))
             db.execute(f"INSERT OR REPLACE INTO issued ({', '.join(columns)}) "  # noqa: S608 - fixed columns
                        f"VALUES ({', '.join('?' for _ in columns)})", values)
@@ -113,23 +67,23 @@ class IssuedStore(SqliteStore):
                 expires_at: datetime) -> IssuedCredential:
         with self._tx() as db:
             db.execute("UPDATE issued SET key_id = ?, masked = ?, issued_at = ?, expires_at = ? WHERE ticket_id = ?",
-                       (key_id, masked, _iso(issued_at), _iso(expires_at), ticket_id))
+                       (key_id, masked, utc_iso(issued_at), utc_iso(expires_at), ticket_id))
         return self.get(ticket_id)
 
     def end(self, ticket_id: str, status: Literal["revoked", "expired"], *, actor: str, reason: str,
             at: datetime) -> IssuedCredential:
         with self._tx() as db:
             db.execute("UPDATE issued SET status = ?, ended_at = ?, ended_by = ?, reason = ? WHERE ticket_id = ?",
-                       (status, _iso(at), actor, reason[:500], ticket_id))
+                       (status, utc_iso(at), actor, reason[:500], ticket_id))
         return self.get(ticket_id)
 
     def claim_due(self, now: datetime) -> list[IssuedCredential]:
         """Atomically take every active row past its expiry date (``expiring``) for one sweep."""
         with self._tx() as db:
             rows = db.execute("SELECT * FROM issued WHERE status = 'active' AND expires_at <= ?",
-                              (_iso(now),)).fetchall()
+                              (utc_iso(now),)).fetchall()
             db.execute("UPDATE issued SET status = 'expiring' WHERE status = 'active' AND expires_at <= ?",
-                       (_iso(now),))
+                       (utc_iso(now),))
         return [self._model(r).model_copy(update={"status": "expiring"}) for r in rows]
 
     def release(self, ticket_id: str) -> None:

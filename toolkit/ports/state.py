@@ -1,0 +1,166 @@
+"""The engine's own small stores, as ports: allocations, containment records, the SPLP register of
+issued credentials and escalation claims.
+
+Why ports: actions and use cases used to open SQLite files by path themselves, so the state was spread
+over a dozen files and nothing but SQLite could hold it. Now the composition root builds one
+`StateStores` (by registry name, ``settings.state.kind``; the embedded default is
+``integrations.state.sqlite``, one file ``state.db``) and hands it out through `toolkit.services.Services`,
+and a server database can implement these Protocols later.
+
+**Allocation is one transaction.** Each allocator's ``claim`` returns what the (ticket, step) already
+holds, else calls ``choose`` with what is taken and stores its answer, all in one transaction that
+excludes every other writer (SQLite: ``BEGIN IMMEDIATE``; a server: a row or table lock). ``choose`` is
+the feature's pure policy (first free host that fits, first free VLAN...), so an implementation never
+duplicates it; it may raise (a `ConflictError`: nothing free), which stores nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from toolkit.ports.state_records import (
+    ContainmentKind,
+    ContainmentRecord,
+    ContainmentStatus,
+    EscalationClaim,
+    IssuedCredential,
+    SegmentAllocation,
+    TunnelSlot,
+)
+
+
+class HostAllocations(Protocol):
+    """Which pool host serves which (ticket, step) (`toolkit.host_pool`)."""
+
+    def allocation(self, ticket_id: str, step_id: str) -> str | None:
+        """The host name (ticket, step) holds, if any."""
+        ...
+
+    def claim(self, ticket_id: str, step_id: str, choose: Callable[[frozenset[str]], str]) -> str:
+        """The host of (ticket, step): the one it holds, else ``choose(taken host names)``, stored."""
+        ...
+
+    def release(self, ticket_id: str) -> None: ...
+
+
+class SegmentAllocations(Protocol):
+    """VLANs, subnets and access ports given to tickets (`toolkit.network.allocation`), one per ticket."""
+
+    def get(self, ticket_id: str) -> SegmentAllocation | None: ...
+
+    def all(self) -> list[SegmentAllocation]: ...
+
+    def claim(self, ticket_id: str,
+              choose: Callable[[Sequence[SegmentAllocation]], SegmentAllocation]) -> SegmentAllocation:
+        """The ticket's allocation: the one it has, else ``choose(every other ticket's)``, stored."""
+        ...
+
+    def release(self, ticket_id: str) -> None: ...
+
+
+class TunnelAllocations(Protocol):
+    """VPN tunnel slots on the DC gateways (`toolkit.vpn.inventory`), one per (ticket, step)."""
+
+    def claim(self, ticket: str, step: str, dc_host: str, site_lan: ipaddress.IPv4Network,
+              choose: Callable[[Sequence[TunnelSlot]], int]) -> int:
+        """The slot of (ticket, step): the one it has, else ``choose(the slots taken on dc_host)``, stored."""
+        ...
+
+    def release(self, ticket: str) -> None: ...
+
+
+class ContainmentRecords(Protocol):
+    """Containment records (`toolkit.containment`): at most one open per (kind, target)."""
+
+    def open_for(self, kind: ContainmentKind, target: str) -> ContainmentRecord | None:
+        """The open (applying/active/releasing) record of a target, if any."""
+        ...
+
+    def begin(self, ticket_id: str, kind: ContainmentKind, target: str, actor: str,
+              params: dict[str, Any]) -> tuple[ContainmentRecord, bool]:
+        """A new ``applying`` record, or the open one of the same ticket (``False``: not new); an open
+        record of another ticket is a `ConflictError`. The check and the insert are one transaction."""
+        ...
+
+    def save(self, record: ContainmentRecord) -> ContainmentRecord:
+        """Store ``record`` (its ``updated_at`` set now); a `NotFoundError` for an unknown id."""
+        ...
+
+    def get(self, record_id: str) -> ContainmentRecord: ...
+
+    def list(self, ticket_id: str | None = None,
+             status: ContainmentStatus | None = None) -> list[ContainmentRecord]: ...
+
+
+class IssuedCredentials(Protocol):
+    """The register of API credentials spbe issued (`toolkit.splp`), one row per SPLP ticket."""
+
+    def record(self, cred: IssuedCredential) -> list[str]:
+        """Store the ticket's live credential (replacing its row); the tickets whose active rows for the
+        same consumer and gateway it supersedes (ended as revoked)."""
+        ...
+
+    def rotated(self, ticket_id: str, *, key_id: str, masked: str, issued_at: datetime,
+                expires_at: datetime) -> IssuedCredential: ...
+
+    def end(self, ticket_id: str, status: Literal["revoked", "expired"], *, actor: str, reason: str,
+            at: datetime) -> IssuedCredential: ...
+
+    def claim_due(self, now: datetime) -> list[IssuedCredential]:
+        """Atomically take every active row past its expiry (status ``expiring``) for one sweep, so two
+        sweeps at once never both get a row."""
+        ...
+
+    def release(self, ticket_id: str) -> None:
+        """Give a claimed (``expiring``) row back to the next sweep."""
+        ...
+
+    def find(self, ticket_id: str) -> IssuedCredential | None: ...
+
+    def get(self, ticket_id: str) -> IssuedCredential:
+        """A `NotFoundError` when the ticket has no credential issued by spbe."""
+        ...
+
+    def by_consumer(self, consumer: str) -> list[IssuedCredential]: ...
+
+    def all(self) -> list[IssuedCredential]: ...
+
+
+class EscalationClaims(Protocol):
+    """Which escalations were claimed and sent (`toolkit.engine.escalation`): "once" across processes."""
+
+    def claim(self, ticket_id: str, key: str, me: str, now: datetime, lease: timedelta) -> bool:
+        """True when ``me`` now holds (ticket, key): never claimed, or claimed longer than ``lease``
+        ago and never completed."""
+        ...
+
+    def done(self, ticket_id: str, key: str, channel: str, now: datetime) -> None: ...
+
+    def claims(self) -> list[EscalationClaim]: ...
+
+
+class StateStores(Protocol):
+    """The engine's stores of one backend, each built once; ``close`` ends every connection they opened."""
+
+    @property
+    def hosts(self) -> HostAllocations: ...
+
+    @property
+    def segments(self) -> SegmentAllocations: ...
+
+    @property
+    def tunnels(self) -> TunnelAllocations: ...
+
+    @property
+    def containment(self) -> ContainmentRecords: ...
+
+    @property
+    def issued(self) -> IssuedCredentials: ...
+
+    @property
+    def escalations(self) -> EscalationClaims: ...
+
+    def close(self) -> None: ...
