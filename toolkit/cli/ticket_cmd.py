@@ -70,7 +70,12 @@ def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> Non
 @JSON_OPTION
 @click.pass_obj
 def list_cmd(obj, status, service_id, as_json) -> None:  # type: ignore[no-untyped-def]
-    """List tickets."""
+    """List tickets (from the server 'spbe login' named, when logged in)."""
+    from toolkit.cli import remote_tickets
+
+    if remote_tickets.logged_in():
+        remote_tickets.list_tickets(obj, status, service_id, as_json)
+        return
     tickets = obj.app.tickets.list_tickets(status=TicketStatus(status) if status else None, service_id=service_id)
     tickets = [redact_ticket(obj.app.catalog.get(t.service_id), t, frozenset()) for t in tickets]
     if as_json:
@@ -86,6 +91,11 @@ def list_cmd(obj, status, service_id, as_json) -> None:  # type: ignore[no-untyp
 @click.pass_obj
 def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untyped-def]
     """Show a ticket: fields, SOP steps with status, SLA, attachments and the timeline."""
+    from toolkit.cli import remote_tickets
+
+    if remote_tickets.logged_in():
+        remote_tickets.show_ticket(obj, ticket_id, as_json)
+        return
     app = obj.app
     ticket = app.tickets.get(ticket_id)
     service = app.catalog.get(ticket.service_id)
