@@ -9,7 +9,9 @@ routes run in a thread pool and must not race to build them.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CollectorRegistry
 
 from toolkit.accounts.service import open_accounts
@@ -18,7 +20,7 @@ from toolkit.engine.services import EngineServices
 from toolkit.settings import Settings
 from toolkit.web import errors
 from toolkit.web.api import health, operations, tickets, workflow
-from toolkit.web.auth import WebContext
+from toolkit.web.auth import WebContext, Who
 from toolkit.web.limits import BodyLimit
 from toolkit.web.oidc import OidcVerifier
 
@@ -35,9 +37,21 @@ def _warm(services: EngineServices) -> None:
 
 
 def api_app(ctx: WebContext) -> FastAPI:
-    api = FastAPI(title="spbe API", version=API_VERSION, openapi_url="/openapi.json", docs_url="/docs",
-                  redoc_url=None, description=DESCRIPTION)
+    api = FastAPI(title="spbe API", version=API_VERSION, openapi_url=None, docs_url=None, redoc_url=None,
+                  description=DESCRIPTION)
     api.state.spbe = ctx
+
+    # The document and its browser view need a credential like every route (only health and readiness
+    # do not): FastAPI's own would be public.
+    @api.get("/openapi.json", include_in_schema=False)
+    def openapi(who: Who) -> JSONResponse:
+        return JSONResponse(api.openapi())
+
+    @api.get("/docs", include_in_schema=False)
+    def docs(request: Request, who: Who) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(openapi_url=f"{root}/openapi.json", title="spbe API")
+
     errors.install(api, ctx.services)
     api.include_router(tickets.router)
     api.include_router(workflow.router)
