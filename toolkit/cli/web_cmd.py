@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -61,6 +63,13 @@ def api_server_command(obj: Any, bind: str | None) -> None:
     app.audit.check_writable()
     settings = app.settings
     server = WebServer(app, settings, settings.http.host, settings.http.port)
-    server.bind()
-    click.echo(f"spbe api-server: {server.url}/api/v1", err=True)
-    server.serve()
+    # uvicorn re-raises a signal it caught once it has shut down (the process would end "killed by
+    # SIGTERM"); like `spbe serve`, the signal here only asks the server to stop, and the exit is clean.
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    url = server.start()
+    click.echo(f"spbe api-server: {url}/api/v1", err=True)
+    while not stop.wait(0.5):
+        pass
+    server.stop()
