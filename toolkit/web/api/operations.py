@@ -96,14 +96,14 @@ def reveal_secret(ticket_id: str, name: str, ctx: Ctx, who: Who) -> SecretReveal
                            attributes=dict(record.attributes), expires_at=record.expires_at)
 
 
-@router.post("/splp/credentials/{ticket_id}/revoke", tags=["splp"])
+@router.post("/api-credentials/{ticket_id}/revoke", tags=["api-credentials"])
 def revoke_credential(ticket_id: str, body: ReasonIn, ctx: Ctx, who: Who) -> dict[str, Any]:
     """Revoke the API credential issued for the ticket (provider of the API, koordinator or CSIRT)."""
     return lifecycle.revoke_credential(ctx.services, ticket_id, principal=who, reason=body.reason).model_dump(
         mode="json")
 
 
-@router.post("/splp/credentials/{ticket_id}/rotate", tags=["splp"])
+@router.post("/api-credentials/{ticket_id}/rotate", tags=["api-credentials"])
 def rotate_credential(ticket_id: str, body: ReasonIn, ctx: Ctx, who: Who) -> dict[str, Any]:
     """A new secret at the gateway, the old one refused; the applicant reveals the new one once."""
     return lifecycle.rotate_credential(ctx.services, ticket_id, principal=who, reason=body.reason).model_dump(
