@@ -64,7 +64,7 @@ def create_app(services: EngineServices, settings: Settings) -> FastAPI:
     http = settings.http
     ctx = WebContext(services=services, settings=settings, accounts=open_accounts(services),
                      oidc=OidcVerifier(http.oidc) if http.oidc is not None else None)
-    app = FastAPI(title="spbe", version=API_VERSION, root_path=http.root_path, openapi_url=None, docs_url=None,
+    app = FastAPI(title="spbe", version=API_VERSION, openapi_url=None, docs_url=None,
                   redoc_url=None)
     app.state.spbe = ctx
     registry = CollectorRegistry()

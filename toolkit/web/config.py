@@ -47,8 +47,9 @@ class OidcBearerSettings(BaseModel):
     never from the token, as for every other way in."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    discovery_url: str = Field(pattern=r"^https?://[^\s@]+/\.well-known/openid-configuration$",
-                               description="the provider's discovery document")
+    discovery_url: str = Field(pattern=r"^https?://[^\s/@]+(/[^\s@]*)?$", max_length=2000,
+                               description="the provider's discovery document (…/.well-known/openid-configuration); "
+                                           "no user:password@")
     audience: str = Field(min_length=1, max_length=255, description="this API's client id at the provider")
     username_claim: str = Field(default="preferred_username", pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
     algorithms: tuple[str, ...] = Field(default=("RS256", "ES256", "PS256"), min_length=1)

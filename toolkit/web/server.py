@@ -2,8 +2,8 @@
 
 uvicorn gets the settings' view of the proxy: ``proxy_headers`` only when ``http.trusted_proxies`` names
 some, and then ``forwarded_allow_ips`` is exactly that list (uvicorn's own default would trust
-127.0.0.1, which on a shared host is anyone with a local account). ``root_path`` is the application's
-(`create_app`), not uvicorn's, so the OpenAPI document carries it either way. The server runs in a
+127.0.0.1, which on a shared host is anyone with a local account). ``root_path`` goes to uvicorn (the
+ASGI scope's ``root_path``, which FastAPI puts in URLs and the OpenAPI document). The server runs in a
 thread of its own when it shares the process with the engine; `stop` ends it.
 """
 
@@ -28,9 +28,9 @@ def uvicorn_config(services: EngineServices, settings: Settings, host: str, port
     http = settings.http
     trusted = list(http.trusted_proxies)
     return uvicorn.Config(create_app(services, settings), host=host, port=port, proxy_headers=bool(trusted),
-                          forwarded_allow_ips=trusted or [], server_header=False, date_header=True,
-                          log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=10,
-                          limit_concurrency=256)
+                          forwarded_allow_ips=trusted or [], root_path=http.root_path, server_header=False,
+                          date_header=True, log_config=None, access_log=False, lifespan="off",
+                          timeout_graceful_shutdown=10, limit_concurrency=256)
 
 
 @dataclass
