@@ -41,6 +41,7 @@ from toolkit.evidence.config import EvidenceSettings
 from toolkit.observability.config import LoggingSettings, MetricsSettings
 from toolkit.secret_types import SecretRef as SecretRef  # where it was always imported from
 from toolkit.settings_errors import configuration_error
+from toolkit.web.config import HttpSettings
 
 log = logging.getLogger(__name__)
 SEGMENT_PROBERS = "spbe.segment_probers"  # registry group of the quality test's SegmentProber
@@ -180,6 +181,9 @@ class Settings(BaseSettings):
     accounts: AccountsSettings = Field(
         default=AccountsSettings(), description="local portal accounts, their login lockout, sessions and "
                                                 "personal access tokens (toolkit.accounts)")
+    http: HttpSettings = Field(
+        default=HttpSettings(), description="the web front door (HTTP API and portal): bind address (loopback by "
+                                            "default), root path, trusted proxies, body limit, OIDC bearer tokens")
     workers: WorkerSettings = WorkerSettings()
     containment: ContainmentSettings = ContainmentSettings()
     network: NetworkSettings = NetworkSettings()

@@ -59,9 +59,13 @@ def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
 @click.option("--metrics", "metrics_at", metavar="HOST:PORT",
               help="Serve Prometheus metrics at http://HOST:PORT/metrics (port 0: a free one, logged); loopback "
                    "only unless settings.metrics.allow_non_loopback. Else settings.metrics.")
+@click.option("--http", "http_at", metavar="HOST:PORT",
+              help="Serve the HTTP API (and portal) at HOST:PORT beside the engine (port 0: a free one, logged); "
+                   "loopback only unless settings.http.allow_non_loopback. Else settings.http (enabled, bind).")
 @click.pass_obj
-def serve_command(obj, workers, duration, metrics_at) -> None:  # type: ignore[no-untyped-def]
+def serve_command(obj, workers, duration, metrics_at, http_at) -> None:  # type: ignore[no-untyped-def]
     """Run the trigger loop, the worker pool and the outbox until SIGTERM/SIGINT."""
+    from toolkit.cli.web_cmd import http_override, serving_http
     from toolkit.engine.metrics import serving_metrics
 
     # Before the app opens a store: whatever a worker, a playbook run or a library creates from
@@ -73,6 +77,8 @@ def serve_command(obj, workers, duration, metrics_at) -> None:  # type: ignore[n
         except ValueError as exc:
             raise ConfigurationError(f"--metrics: {exc}", name="metrics") from None
         obj.override(metrics={"enabled": True, "host": host, "port": port})
+    if http_at:
+        obj.override(http=http_override(obj, http_at))
     obj.daemon_logging()
     settings = obj.app.settings
     obj.app.audit.check_writable()  # no key, a wrong key or an unkeyed log: refuse to start (exit 8)
@@ -80,7 +86,7 @@ def serve_command(obj, workers, duration, metrics_at) -> None:  # type: ignore[n
                     shutdown_grace=settings.workers.shutdown_grace_s)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.stop.set())
-    with serving_metrics(obj.app, settings.metrics):
+    with serving_metrics(obj.app, settings.metrics), serving_http(obj.app, settings):
         log.info("spbe serve: %d worker(s), state in %s", server.workers, settings.state_dir,
                  extra={"event": "serve.start", "workers": server.workers})
         server.run(duration)

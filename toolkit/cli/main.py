@@ -169,6 +169,13 @@ def _register() -> None:
     cli.add_command(user_group)
     cli.add_command(token_group)
 
+    from toolkit.cli.remote_cmd import login_command, logout_command
+    from toolkit.cli.web_cmd import api_server_command
+
+    cli.add_command(api_server_command)
+    cli.add_command(login_command)
+    cli.add_command(logout_command)
+
 
 _register()
 

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from toolkit.cli.render import emit_json, plain, ticket_detail, ticket_table, visible_fields
-from toolkit.commands import attachment_files, desk
+from toolkit.commands import attachment_files, desk, revision
 from toolkit.domain.confidentiality import redact_events, redact_ticket
 from toolkit.domain.tickets.models import AttachmentUpload, TicketStatus
 from toolkit.domain.workflow import StepStatus
@@ -72,7 +72,12 @@ def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> Non
 @JSON_OPTION
 @click.pass_obj
 def list_cmd(obj, status, service_id, as_json) -> None:  # type: ignore[no-untyped-def]
-    """List tickets."""
+    """List tickets (from the server 'spbe login' named, when logged in)."""
+    from toolkit.cli import remote_tickets
+
+    if remote_tickets.logged_in():
+        remote_tickets.list_tickets(obj, status, service_id, as_json)
+        return
     tickets = obj.app.tickets.list_tickets(status=TicketStatus(status) if status else None, service_id=service_id)
     catalog = obj.app.catalog
     tickets = [redact_ticket(catalog.roles, catalog.get(t.service_id), t, frozenset()) for t in tickets]
@@ -103,6 +108,11 @@ def _viewer_roles(obj: Any, viewer: str | None) -> frozenset[str]:
 @click.pass_obj
 def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untyped-def]
     """Show a ticket: fields, SOP steps with status, SLA, attachments and the timeline."""
+    from toolkit.cli import remote_tickets
+
+    if remote_tickets.logged_in():
+        remote_tickets.show_ticket(obj, ticket_id, as_json)
+        return
     app = obj.app
     ticket = app.tickets.get(ticket_id)
     service = app.catalog.get(ticket.service_id)
@@ -134,6 +144,42 @@ def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Completeness check by the koordinator layanan; forwards to the approver."""
     desk.check(obj.app, ticket_id, obj.principal(actor))
     obj.console.print(f"{plain(ticket_id)}: lengkap, diteruskan untuk persetujuan")
+
+
+@ticket_group.command("return")
+@click.argument("ticket_id")
+@AS_OPTION
+@click.option("--missing", "missing", multiple=True, required=True, metavar="REQUIREMENT",
+              help="A requirement (field or attachment name) that is missing or wrong (repeatable).")
+@click.option("--note", required=True, help="What the applicant must do (recorded on the ticket).")
+@click.pass_obj
+def return_cmd(obj, ticket_id, actor, missing, note) -> None:  # type: ignore[no-untyped-def]
+    """Return the request to the applicant at the completeness check, naming what is missing."""
+    revision.return_for_revision(obj.app, ticket_id, obj.principal(actor), list(missing), note)
+    obj.console.print(f"{plain(ticket_id)}: dikembalikan kepada pemohon untuk dilengkapi")
+
+
+@ticket_group.command("resubmit")
+@click.argument("ticket_id")
+@AS_OPTION
+@click.option("--note", required=True, help="What was completed.")
+@click.option("-a", "--attach", "attachments", multiple=True, metavar="KIND=PATH", help="A file (repeatable).")
+@click.pass_obj
+def resubmit_cmd(obj, ticket_id, actor, note, attachments) -> None:  # type: ignore[no-untyped-def]
+    """Send a returned request back (the requester only), with the missing files."""
+    revision.resubmit(obj.app, ticket_id, obj.principal(actor), note, _attachments(attachments))
+    obj.console.print(f"{plain(ticket_id)}: diajukan kembali")
+
+
+@ticket_group.command("cancel")
+@click.argument("ticket_id")
+@AS_OPTION
+@click.option("--reason", required=True, help="Why the request is withdrawn.")
+@click.pass_obj
+def cancel_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
+    """Cancel a request before approved work starts (the requester or the koordinator)."""
+    revision.cancel(obj.app, ticket_id, obj.principal(actor), reason)
+    obj.console.print(f"{plain(ticket_id)}: dibatalkan")
 
 
 @ticket_group.command("approve")

@@ -100,6 +100,8 @@ def check(app: EngineServices, ticket_id: str, principal: Principal) -> Ticket:
     """The koordinator layanan's completeness check; forwards the ticket to the approver."""
     ticket = app.tickets.get(ticket_id)
     _require_open(ticket)
+    if ticket.status == TicketStatus.DEFERRED:  # returned for revision: it waits on the applicant
+        raise ConflictError(f"ticket {ticket_id} waits for the applicant to resubmit it", ticket=ticket_id)
     service, state = _state(app, ticket)
     step = state.current
     if step is None or step.purpose is not StepPurpose.COMPLETENESS_CHECK:

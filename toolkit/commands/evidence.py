@@ -74,7 +74,7 @@ def collect_for_ticket(app: Services, ticket_id: str, principal: Principal, logs
                                                "manifest_sha256": result.manifest_sha256}))
     app.audit.append(actor, "evidence.sealed", ticket_id,
                      {"bundle": result.manifest.bundle_id, "manifest_sha256": result.manifest_sha256,
-                      "archive_sha256": digest, "files": len(result.manifest.files)})
+                      "archive_sha256": digest, "files": len(result.manifest.files)} | principal.audit_data())
     return result
 
 

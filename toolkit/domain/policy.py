@@ -197,6 +197,25 @@ class Policy:
                     user=principal.user, assignee=assignee)
         return person
 
+    def may_view(self, principal: Principal, service: Service, ticket: Ticket) -> bool:
+        """Who may see a ticket: its requester and its assignee; staff whose role performs a step of its
+        service (an applicant's role does not count: every applicant opens tickets of every service);
+        and the roles that see confidential reports (the koordinator, the CSIRT). An unknown person sees
+        nothing. What a viewer sees of a confidential reporter is `toolkit.domain.confidentiality`'s call."""
+        user = principal.user
+        if user in (ticket.requester, ticket.assignee):
+            return True
+        person = self._known(user)
+        if person is None:
+            return False
+        acting = {step.actor for step in service.steps} - set(self.applicant_roles)
+        return bool(person.roles & acting) or bool(person.roles & self.roles.with_trait(RoleTrait.SEES_CONFIDENTIAL))
+
+    def is_staff(self, principal: Principal) -> bool:
+        """Holds a role that is not an applicant's: may see jobs and their logs for the tickets it may view."""
+        person = self._known(principal.user)
+        return person is not None and bool(person.roles - set(self.applicant_roles))
+
     # -- events: the engine's second look -----------------------------------------------------
     def vet(self, service: Service, ticket: Ticket, event: TimelineEvent) -> str | None:
         """Why this event may not count (None: it counts, or it decides nothing)."""

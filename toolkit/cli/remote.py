@@ -1,0 +1,136 @@
+"""The CLI against a remote spbe: the stored credentials and a small HTTP client of the API.
+
+``spbe login --server URL`` keeps the server and a personal access token in
+``$XDG_CONFIG_HOME/spbe/credentials`` (default ``~/.config``), a JSON file created 0600 in a 0700
+directory, never following a link. The token travels only over HTTPS, or plain HTTP to a loopback
+address (a tunnel, a test). API errors come back as the same `ToolkitError` kinds, so a remote command
+exits with the same codes as a local one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from toolkit.errors import (
+    ActionFailedError,
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    ToolkitError,
+    UnavailableError,
+)
+from toolkit.web.config import is_loopback
+
+KINDS: dict[str, type[ToolkitError]] = {
+    "invalid_input": InvalidInputError, "too_large": InvalidInputError, "unauthenticated": AuthenticationError,
+    "permission_denied": PermissionDeniedError, "not_found": NotFoundError, "conflict": ConflictError,
+    "unavailable": UnavailableError, "action_failed": ActionFailedError}
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    server: str
+    token: SecretStr
+
+
+def credentials_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "spbe" / "credentials"
+
+
+def check_server(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.query or parts.fragment:
+        raise InvalidInputError("--server must be an http(s) URL like https://layanan.example.go.id",
+                                errors=[("server", "format")])
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise InvalidInputError("--server must use https (the token would cross the network in clear); plain http is "
+                                "accepted for loopback addresses only", errors=[("server", "not https")])
+    return url.rstrip("/")
+
+
+def save(creds: Credentials) -> Path:
+    path = credentials_path()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    data = json.dumps({"server": creds.server, "token": creds.token.get_secret_value()}).encode()
+    tmp = path.with_name(".credentials.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return path
+
+
+def load() -> Credentials | None:
+    path = credentials_path()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            raise ConfigurationError(f"{path} is readable by others: chmod 600 it, or run 'spbe login' again")
+        raw = os.read(fd, 65536)
+    finally:
+        os.close(fd)
+    try:
+        return Credentials.model_validate_json(raw)
+    except ValueError:
+        raise ConfigurationError(f"{path} is not valid: run 'spbe login' again") from None
+
+
+def forget() -> bool:
+    try:
+        credentials_path().unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+class RemoteClient:
+    def __init__(self, creds: Credentials, timeout: float = 30.0) -> None:
+        self.server = creds.server
+        self._client = httpx.Client(base_url=creds.server + "/api/v1", timeout=timeout, follow_redirects=False,
+                                    headers={"Authorization": f"Bearer {creds.token.get_secret_value()}"})
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise UnavailableError(f"spbe at {self.server} cannot be reached ({type(exc).__name__})") from None
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            kind = body.get("error") if isinstance(body, dict) else None
+            message = str(body.get("message") if isinstance(body, dict) else "") or f"HTTP {response.status_code}"
+            cls = KINDS.get(str(kind), ToolkitError)
+            listed = body.get("fields", []) if isinstance(body, dict) else []
+            fields = [(f.get("field", ""), f.get("problem", "")) for f in listed if isinstance(f, dict)]
+            raise cls(f"{self.server}: {message}", errors=fields)
+        if response.status_code == 204:
+            return None
+        return response.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
