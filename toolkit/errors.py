@@ -47,6 +47,13 @@ class PermissionDeniedError(ToolkitError):
     exit_code = 4
 
 
+class AuthenticationError(PermissionDeniedError):
+    """The caller did not prove who they are (bad, expired or revoked password, token or session): an
+    HTTP front door answers 401, not 403. The message is the same for every cause, so it tells an
+    attacker nothing about which usernames exist; the cause goes to ``details['reason']``, which the
+    audit log and the server's own logs may read but a response must not echo."""
+
+
 class ConflictError(ToolkitError):
     """The request contradicts current state (step not current, ticket closed, job not retryable)."""
 

@@ -32,6 +32,7 @@ from pydantic_settings import (
 )
 
 import spbe_data
+from toolkit.accounts.config import AccountsSettings
 from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, options_schema, typed_options
 from toolkit.audit.config import AuditSettings
 from toolkit.containment.config import ContainmentSettings
@@ -172,6 +173,9 @@ class Settings(BaseSettings):
     identity: IdentitySettings | None = Field(default=None, description="identity provider; None: not configured")
     vault: VaultSettings = VaultSettings()
     audit: AuditSettings = AuditSettings()
+    accounts: AccountsSettings = Field(
+        default=AccountsSettings(), description="local portal accounts, their login lockout, sessions and "
+                                                "personal access tokens (toolkit.accounts)")
     workers: WorkerSettings = WorkerSettings()
     containment: ContainmentSettings = ContainmentSettings()
     network: NetworkSettings = NetworkSettings()

@@ -157,6 +157,12 @@ def _register() -> None:
 
     cli.add_command(api_group)
 
+    from toolkit.cli.token_cmd import token_group
+    from toolkit.cli.user_cmd import user_group
+
+    cli.add_command(user_group)
+    cli.add_command(token_group)
+
 
 _register()
 

@@ -25,6 +25,7 @@ class RoleTrait(StrEnum):
     COLLECTS_EVIDENCE = "collects-evidence"
     MANAGES_API_CREDENTIALS = "manages-api-credentials"
     API_PROVIDER = "api-provider"
+    ADMINISTERS_ACCOUNTS = "administers-accounts"
 
 
 class RoleSpec(BaseModel):
