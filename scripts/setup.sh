@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything spbe needs on a fresh Debian/Ubuntu machine (run as root). Idempotent.
-#   - Debian packages: Python venv tooling, libmagic, the lab's packages (sshd, nftables, debootstrap, prometheus...)
+#   - Debian packages: Python venv tooling, libmagic, Chromium (browser tests), the lab's packages (sshd, nftables, debootstrap, prometheus...)
 #   - a virtualenv with spbe and its test tools, at $SPBE_VENV (default /opt/spbe/venv)
 # usage: scripts/setup.sh [--no-lab]
 #   --no-lab: what the tests outside the lab need (scripts/test.sh --fast): no debootstrap, nftables,
@@ -24,6 +24,9 @@ command -v gcc >/dev/null || need_apt+=(gcc python3-dev)
 command -v ssh >/dev/null || need_apt+=(openssh-client)
 # python-magic (attachment types read from their content) loads Debian's libmagic.
 dpkg-query -W -f='${Status}' libmagic1 2>/dev/null | grep -q "install ok installed" || need_apt+=(libmagic1)
+# The browser tests (fast tier, no lab) drive Debian's Chromium through Playwright's executable_path. Never
+# `playwright install`: it downloads its own browser builds, which fails without the network.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ -z "$lab" ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
     need_apt+=(nodejs npm)  # lab_packages.sh installs them otherwise
 fi

@@ -18,9 +18,16 @@ from toolkit.settings import Settings, load_settings
 # The test suite is a lab: the CLI tests act with --as. Tests of the production rule set it themselves.
 os.environ.setdefault("SPBE_DEPLOYMENT", "lab")
 
-pytest_plugins = (["tests.fixtures.lab"] if importlib.util.find_spec("tests.fixtures") else []) + [
-    "tests.support.smtp_sink",  # the `smtp` fixture: a real aiosmtpd sink on loopback
+FIXTURE_PLUGINS = [
+    "tests.fixtures.lab",  # `lab`, `lab_manager`: the namespaced lab, once per session
+    "tests.fixtures.browser",  # `browser`, `page`, `screenshot`: Debian's headless Chromium through Playwright
+    "tests.fixtures.oidc",  # `oidc_provider`: a real OpenID Connect provider on loopback
 ]
+# smtp_sink first: the OIDC fixture imports its free_port, and a plugin imported before it is registered
+# escapes pytest's assertion rewriting (PytestAssertRewriteWarning, an error here).
+pytest_plugins = [
+    "tests.support.smtp_sink",  # the `smtp` fixture: a real aiosmtpd sink on loopback
+] + (FIXTURE_PLUGINS if importlib.util.find_spec("tests.fixtures") else [])
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_CATALOG = REPO / "tests" / "support" / "catalog"

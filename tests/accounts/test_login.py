@@ -17,7 +17,7 @@ from tests.support.principals import as_lab
 from toolkit.accounts.login import LOGIN_REFUSED
 from toolkit.accounts.service import Accounts, open_accounts
 from toolkit.domain.principal import AuthMethod, Principal
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
 from toolkit.errors import AuthenticationError, PermissionDeniedError
 
 WRONG = SecretStr("not-the-password-at-all")

@@ -15,7 +15,7 @@ from tests.support.principals import as_lab
 from toolkit.accounts.service import Accounts
 from toolkit.accounts.sessions import SESSION_ENDED
 from toolkit.domain.principal import AuthMethod, Principal
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
 from toolkit.errors import AuthenticationError, PermissionDeniedError
 
 

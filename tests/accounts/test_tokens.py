@@ -18,7 +18,7 @@ from toolkit.accounts.models import Scope
 from toolkit.accounts.service import Accounts, open_accounts
 from toolkit.accounts.tokens import TOKEN_REFUSED
 from toolkit.domain.principal import AuthMethod, Principal
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
 from toolkit.errors import (
     AuthenticationError,
     ConflictError,

@@ -16,7 +16,7 @@ from tests.conftest import REPO, spbe_argv
 from tests.support.cli import Spbe
 from toolkit.accounts.credentials import TOKEN_LENGTH
 from toolkit.accounts.service import open_accounts
-from toolkit.engine.app import App
+from toolkit.bootstrap import App
 from toolkit.errors import AuthenticationError
 from toolkit.settings import load_settings
 

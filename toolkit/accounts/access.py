@@ -17,9 +17,9 @@ from toolkit.accounts.config import AccountsSettings
 from toolkit.accounts.passwords import Passwords
 from toolkit.accounts.store import AccountStore
 from toolkit.audit import AuditLog
-from toolkit.catalog.roles import RoleTrait
+from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.clock import Clock
-from toolkit.directory import Directory
+from toolkit.ports.directory import Directory
 from toolkit.domain.policy import Policy
 from toolkit.domain.principal import Principal
 from toolkit.errors import NotFoundError, PermissionDeniedError

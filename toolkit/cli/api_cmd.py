@@ -10,9 +10,8 @@ import signal
 import threading
 
 import click
-from rich.table import Table
 
-from toolkit.cli.render import emit_json, plain, when
+from toolkit.cli.render import Column, emit_json, list_table, plain, when, when_short
 from toolkit.errors import InvalidInputError
 from toolkit.splp import lifecycle
 
@@ -36,16 +35,14 @@ def api_list(obj, status, live, as_json) -> None:  # type: ignore[no-untyped-def
     if as_json:
         emit_json(obj.console, rows)
         return
-    table = Table(title="Kredensial API (SPLP)")
-    for column in ("Ticket", "API", "Consumer", "Kind", "Quota/min", "Key", "Issued", "Expires", "Status"):
-        table.add_column(column, no_wrap=column in ("Ticket", "Key", "Status"))
-    for r in rows:
-        kind = r["kind"] + (f" + {r['oauth2_client']}" if r["oauth2_client"] else "")
-        style = STATUS_STYLE[r["status"]]
-        table.add_row(plain(r["ticket_id"]), plain(r["api"]), plain(r["consumer"]), plain(kind),
-                      str(r["per_minute"]), plain(f"{r['masked_key']} ({r['key_id'][:8]})"), when(r["issued_at"]),
-                      when(r["expires_at"]), f"[{style}]{r['status']}[/]")
-    obj.console.print(table)
+    columns = (Column("Ticket"), Column("API", drop=1), Column("Consumer"), Column("Kind", drop=4),
+               Column("Quota/min", drop=3, justify="right"), Column("Key"), Column("Issued", drop=5),
+               Column("Expires", drop=2), Column("Status"))
+    obj.console.print(list_table(obj.console, "Kredensial API (SPLP)", columns, (
+        [plain(r["ticket_id"]), plain(r["api"]), plain(r["consumer"]),
+         plain(r["kind"] + (f" + {r['oauth2_client']}" if r["oauth2_client"] else "")), str(r["per_minute"]),
+         plain(f"{r['masked_key']} ({r['key_id'][:8]})"), when_short(r["issued_at"]), when_short(r["expires_at"]),
+         f"[{STATUS_STYLE[r['status']]}]{r['status']}[/]"] for r in rows)))
 
 
 def _render(obj, outcomes, as_json) -> None:  # type: ignore[no-untyped-def]

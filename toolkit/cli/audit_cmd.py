@@ -10,9 +10,8 @@ from pathlib import Path
 
 import click
 from pydantic import SecretStr
-from rich.table import Table
 
-from toolkit.cli.render import emit_json, plain, when
+from toolkit.cli.render import Column, emit_json, list_table, plain, when_short
 from toolkit.errors import ConfigurationError
 
 
@@ -35,13 +34,11 @@ def audit_verify(obj, as_json) -> None:  # type: ignore[no-untyped-def]
         obj.console.print(f"[green]audit log intact[/]: {result.entries} entries, {result.checkpoints} "
                           f"checkpoints, {result.decisions} ticket decisions matched")
     else:
-        table = Table(title=f"Audit log: {len(result.problems)} problem(s) in {result.entries} entries")
-        for col in ("Where", "Entry", "Ticket", "Problem"):
-            table.add_column(col)
-        for p in result.problems:
-            table.add_row(plain(p.where), "-" if p.seq is None else str(p.seq), plain(p.ticket_id or "-"),
-                          plain(p.problem))
-        obj.console.print(table)
+        columns = (Column("Where"), Column("Entry", justify="right"), Column("Ticket"), Column("Problem", "text"))
+        obj.console.print(list_table(
+            obj.console, f"Audit log: {len(result.problems)} problem(s) in {result.entries} entries", columns,
+            ([plain(p.where), "-" if p.seq is None else str(p.seq), plain(p.ticket_id or "-"), plain(p.problem)]
+             for p in result.problems)))
     if not result.ok:
         raise SystemExit(9)
 
@@ -101,9 +98,8 @@ def audit_list(obj, ticket_id, limit, as_json) -> None:  # type: ignore[no-untyp
     if as_json:
         emit_json(obj.console, entries)
         return
-    table = Table(title="Audit")
-    for col in ("#", "When", "Actor", "Action", "Ticket", "Hash"):
-        table.add_column(col)
-    for e in entries:
-        table.add_row(str(e.seq), when(e.at), plain(e.actor), plain(e.action), plain(e.ticket_id), plain(e.hash[:12]))
-    obj.console.print(table)
+    columns = (Column("#", justify="right"), Column("When", drop=2), Column("Actor"), Column("Action"),
+               Column("Ticket"), Column("Hash", drop=1))
+    obj.console.print(list_table(obj.console, "Audit", columns, (
+        [str(e.seq), when_short(e.at), plain(e.actor), plain(e.action), plain(e.ticket_id), plain(e.hash[:12])]
+        for e in entries)))

@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from toolkit.cli.render import make_console, plain
+from toolkit.cli.render import Column, list_table, make_console, plain
 from toolkit.domain.catalog.formats import FORMATS
 from toolkit.domain.catalog.loader import load_catalog
 from toolkit.domain.catalog.models import Catalog, FieldSpec, FieldType, Service, Sla, SlaVariant, Step
@@ -34,16 +34,12 @@ def list_command(as_json: bool) -> None:
     if as_json:
         _echo_json([_summary(service) for service in catalog.services()])
         return
-    table = Table(title="Katalog layanan", show_lines=False)
-    table.add_column("ID", no_wrap=True)
-    table.add_column("Layanan", overflow="fold")
-    table.add_column("Penyelenggara", overflow="fold")
-    table.add_column("SLA", overflow="fold")
-    table.add_column("Langkah", justify="right")
-    for service in catalog.services():
-        table.add_row(service.id, plain(service.name), plain(service.provider), sla_summary(service.sla),
-                      str(len(service.steps)))
-    _console().print(table)
+    console = _console()
+    columns = (Column("ID"), Column("Layanan", "text"), Column("Penyelenggara", "text", drop=2),
+               Column("SLA", "text", drop=1), Column("Langkah", justify="right"))
+    console.print(list_table(console, "Katalog layanan", columns, (
+        [plain(service.id), plain(service.name), plain(service.provider), plain(sla_summary(service.sla)),
+         str(len(service.steps))] for service in catalog.services())))
 
 
 @catalog_group.command("show")

@@ -10,9 +10,8 @@ from typing import Any, TypeVar
 
 import click
 from pydantic import BaseModel, ValidationError
-from rich.table import Table
 
-from toolkit.cli.render import emit_json, plain, when
+from toolkit.cli.render import Column, emit_json, list_table, plain, when_short
 from toolkit.containment.models import (
     AccessRequest,
     ContainmentKind,
@@ -171,13 +170,11 @@ def contain_list(ticket_id: str | None, status: str | None, as_json: bool) -> No
     if as_json:
         emit_json(console, [r.summary() for r in records])
         return
-    table = Table(title="containment")
-    for column in ("id", "ticket", "kind", "target", "status", "by", "at", "released"):
-        table.add_column(column)
-    for r in records:
-        table.add_row(r.id, plain(r.ticket_id), r.kind.value, plain(r.target), r.status.value, plain(r.actor),
-                      when(r.created_at), when(r.released_at))
-    console.print(table)
+    columns = (Column("id"), Column("ticket"), Column("kind"), Column("target"), Column("status"),
+               Column("by", drop=1), Column("at", drop=2), Column("released", drop=3))
+    console.print(list_table(console, "containment", columns, (
+        [plain(r.id), plain(r.ticket_id), r.kind.value, plain(r.target), r.status.value, plain(r.actor),
+         when_short(r.created_at), when_short(r.released_at)] for r in records)))
 
 
 @click.group("release")

@@ -9,7 +9,7 @@ import signal
 import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from toolkit.cli.render import emit_json, job_table, plain, visible
+from toolkit.cli.render import emit_json, job_detail, job_table, plain, visible
 from toolkit.commands import jobs as job_control
 from toolkit.engine.server import Server, run_ticket
 from toolkit.errors import ConfigurationError
@@ -46,7 +46,7 @@ def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
         emit_json(obj.console, {"jobs": [j.model_dump(mode="json", exclude={"plan"}) for j in done],
                                 "outbox_pending": pending})
     else:
-        obj.console.print(job_table(done))
+        obj.console.print(job_table(obj.console, done))
         if pending:
             obj.console.print(f"[yellow]{pending} result(s) wait in the outbox for the ticket system[/]")
     if any(j.state == JobState.FAILED for j in done):
@@ -104,7 +104,7 @@ def jobs_list(obj, state, ticket_id, limit, as_json) -> None:  # type: ignore[no
     if as_json:
         emit_json(obj.console, [j.model_dump(mode="json", exclude={"plan", "result"}) for j in jobs])
     else:
-        obj.console.print(job_table(jobs))
+        obj.console.print(job_table(obj.console, jobs))
 
 
 @jobs_group.command("show")
@@ -117,7 +117,7 @@ def jobs_show(obj, job_id, as_json) -> None:  # type: ignore[no-untyped-def]
     if as_json:
         emit_json(obj.console, job)
     else:
-        obj.console.print(job_table([job]))
+        job_detail(obj.console, job)
         obj.console.print("[bold]plan[/]")
         emit_json(obj.console, job.plan)
         if job.result:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
 
-from toolkit.cli.render import emit_json, plain
+from toolkit.cli.render import Column, emit_json, list_table, plain
 from toolkit.commands.evidence import collect_for_ticket, verify_bundle
 from toolkit.evidence import bundle as bundles
 
@@ -68,10 +67,9 @@ def list_cmd(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def]
     if as_json:
         emit_json(obj.console, rows)
         return
-    table = Table(title="Paket bukti")
-    for col in ("#", "Tiket", "Paket", "Host", "Oleh"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(str(row["seq"]), plain(str(row["ticket"])), plain(str(row["bundle"])), plain(str(row["host"])),
-                      plain(str(row["by"])))
-    obj.console.print(table)
+    # The bundle id names its ticket (EV-<ticket>-<time>-<random>): the ticket column goes first when narrow.
+    columns = (Column("#", justify="right"), Column("Tiket", drop=2), Column("Paket"), Column("Host"),
+               Column("Oleh", drop=1))
+    obj.console.print(list_table(obj.console, "Paket bukti", columns, (
+        [str(row["seq"]), plain(str(row["ticket"])), plain(str(row["bundle"])), plain(str(row["host"])),
+         plain(str(row["by"]))] for row in rows)))

@@ -11,10 +11,13 @@ command's own format strings is the only markup there is.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
+from rich.cells import cell_len
 from rich.console import Console
 from rich.highlighter import JSONHighlighter
 from rich.markup import escape
@@ -76,6 +79,80 @@ def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
+def when_short(value: datetime | None, now: datetime | None = None) -> str:
+    """A time for a list column, at most 11 characters, the way ``ls -l`` does it: ``MM-DD HH:MM`` in the
+    current year, the date ``YYYY-MM-DD`` before it. The full time is in ``show`` and ``--json``."""
+    if value is None:
+        return "-"
+    local = value.astimezone()
+    current = (now or datetime.now(local.tzinfo)).astimezone(local.tzinfo)
+    return local.strftime("%m-%d %H:%M" if local.year == current.year else "%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a list table (`list_table`).
+
+    ``kind="key"``: ids, states, times, numbers, user names: never cut and never wrapped, the column is as
+    wide as its widest cell. ``kind="text"``: free text (titles, errors, summaries): wraps in its own column
+    and gives way to the keys, down to ``TEXT_MIN`` characters. ``drop``: when the keys and ``TEXT_MIN`` of
+    every text column do not fit the terminal, the column with the highest ``drop`` goes first (0: never);
+    the table's caption names what went, so the reader knows to look at ``show`` or ``--json``."""
+
+    header: str
+    kind: Literal["key", "text"] = "key"
+    drop: int = 0
+    justify: Literal["left", "right"] = "left"
+
+
+TEXT_MIN = 12  # a free-text column narrower than this is noise; the column is dropped instead
+TEXT_LINES = 3  # free text longer than about this many lines of its column is shortened with "…" (see `show`)
+_GAP = 2  # spaces between two columns (no box: a pipe gets plain aligned text, as from ps or kubectl)
+
+
+def list_table(console: Console, title: str, columns: Sequence[Column], rows: Iterable[Sequence[str]]) -> Table:
+    """A list for a terminal of any width, or a pipe: ids, states and times are never cut or wrapped.
+
+    Cells are rich markup (values through `plain`). The widths are worked out here, not left to rich: rich
+    cuts a ``no_wrap`` column with "…" once the wrapping columns cannot shrink any further (``SPBE-2026…``),
+    and without ``no_wrap`` it wraps every column to a few letters. Here each key column keeps the width of
+    its widest cell, optional columns are dropped whole until the rest fits ``console.width``, and free text
+    gets what is left, wrapped, shortened with "…" past about `TEXT_LINES` lines."""
+    data = [[console.render_str(cell) for cell in row] for row in rows]
+    widths = [max([len(col.header)] + [max((cell_len(line) for line in row[i].plain.splitlines()), default=0)
+                                       for row in data]) for i, col in enumerate(columns)]
+
+    def floor(i: int) -> int:
+        return widths[i] if columns[i].kind == "key" else min(widths[i], TEXT_MIN)
+
+    shown = list(range(len(columns)))
+    while sum(map(floor, shown)) + _GAP * (len(shown) - 1) > console.width:
+        droppable = [i for i in shown if columns[i].drop > 0]
+        if not droppable:
+            break  # a terminal narrower than the ids themselves: rich crops, nothing better is possible
+        shown.remove(max(droppable, key=lambda i: (columns[i].drop, i)))
+    texts = [i for i in shown if columns[i].kind == "text"]
+    spare = console.width - sum(widths[i] for i in shown if i not in texts) - _GAP * (len(shown) - 1)
+    cap = max(TEXT_MIN, spare // max(len(texts), 1)) * TEXT_LINES
+    hidden = [col.header for i, col in enumerate(columns) if i not in shown]
+    caption = f"not shown at width {console.width}: {', '.join(hidden)} (see --json)" if hidden else None
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left", box=None,
+                  padding=(0, _GAP // 2), pad_edge=False, show_edge=False, header_style="bold")
+    for i in shown:
+        col = columns[i]
+        if col.kind == "key":
+            table.add_column(col.header, justify=col.justify, no_wrap=True, min_width=widths[i])
+        else:
+            table.add_column(col.header, justify=col.justify, overflow="fold", min_width=floor(i))
+    for row in data:
+        for i in texts:
+            if row[i].cell_len > cap:
+                space = row[i].plain.rfind(" ", 0, cap)  # end at a word when one ends near the limit
+                row[i].truncate(space + 1 if space > cap * 2 // 3 else cap, overflow="ellipsis")
+        table.add_row(*(row[i] for i in shown))
+    return table
+
+
 def visible_fields(service: Any, ticket: Ticket, viewer_roles: frozenset[str]) -> dict[str, Any]:
     """Confidential fields (reporter identity) are shown only to the roles the SOP trusts with them."""
     show = bool(viewer_roles & PRIVILEGED_VIEWERS)
@@ -87,13 +164,14 @@ def visible_fields(service: Any, ticket: Ticket, viewer_roles: frozenset[str]) -
     return out
 
 
-def ticket_table(tickets: list[Ticket]) -> Table:
-    table = Table(title="Tiket")
-    for col in ("ID", "Layanan", "Judul", "Pemohon", "Status", "Dibuka"):
-        table.add_column(col)
-    for t in tickets:
-        table.add_row(*map(plain, (t.id, t.service_id, t.title, t.requester, t.status.value, when(t.created_at))))
-    return table
+TICKET_COLUMNS = (Column("ID"), Column("Layanan", drop=2), Column("Judul", "text"), Column("Pemohon", drop=1),
+                  Column("Status"), Column("Dibuka", drop=3))
+
+
+def ticket_table(console: Console, tickets: list[Ticket]) -> Table:
+    return list_table(console, "Tiket", TICKET_COLUMNS, (
+        [*map(plain, (t.id, t.service_id, t.title, t.requester, t.status.value)), when_short(t.created_at)]
+        for t in tickets))
 
 
 def ticket_detail(console: Console, service: Any, ticket: Ticket, state: WorkflowState,
@@ -133,11 +211,34 @@ def ticket_detail(console: Console, service: Any, ticket: Ticket, state: Workflo
     console.print(events)
 
 
-def job_table(jobs: list[Any]) -> Table:
-    table = Table(title="Jobs")
-    for col in ("ID", "Ticket", "Step", "Action", "State", "Attempt", "Started", "Finished", "Error"):
-        table.add_column(col)
-    for j in jobs:
-        table.add_row(str(j.id), plain(j.ticket_id), plain(j.step_id), plain(j.action), plain(j.state.value),
-                      str(j.attempt), when(j.started_at), when(j.finished_at), plain((j.error or "")[:60]))
-    return table
+JOB_COLUMNS = (Column("ID", justify="right"), Column("Ticket"), Column("Step"), Column("Action", drop=3),
+               Column("State"), Column("Attempt", drop=5, justify="right"), Column("Started", drop=2),
+               Column("Finished", drop=4), Column("Error", "text", drop=1))
+
+
+def job_table(console: Console, jobs: list[Any]) -> Table:
+    """The error is shortened to one line of 60 characters ("…"); ``spbe jobs show`` has all of it."""
+    return list_table(console, "Jobs", JOB_COLUMNS, (
+        [str(j.id), plain(j.ticket_id), plain(j.step_id), plain(j.action), plain(j.state.value), str(j.attempt),
+         when_short(j.started_at), when_short(j.finished_at), plain(shorten(j.error or ""))] for j in jobs))
+
+
+def job_detail(console: Console, job: Any) -> None:
+    """One job as label/value lines (for ``spbe jobs show``): full times, the whole error, wrapped."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style="bold")
+    grid.add_column(overflow="fold")
+    for label, value in (("job", str(job.id)), ("ticket", plain(job.ticket_id)), ("step", plain(job.step_id)),
+                         ("action", plain(job.action)), ("state", plain(job.state.value)),
+                         ("attempt", str(job.attempt)), ("started", when(job.started_at)),
+                         ("finished", when(job.finished_at)), ("error", plain(job.error or "-"))):
+        grid.add_row(label, value)
+    console.print(grid)
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """The first line of ``text``, at most ``limit`` characters, ending in "…" when anything was left out."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    if len(first) <= limit and first == text.strip():
+        return first
+    return first[: limit - 1].rstrip() + "…"

@@ -7,9 +7,8 @@ standard error, so ``spbe secret reveal T --as andi > key.txt`` captures just th
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
-from toolkit.cli.render import emit_json, plain, visible, when
+from toolkit.cli.render import Column, emit_json, list_table, plain, visible, when_short
 from toolkit.errors import InvalidInputError, NotFoundError
 from toolkit.vault import VaultRecord, generate_key
 
@@ -62,13 +61,11 @@ def secret_list(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
     if as_json:
         emit_json(obj.console, [{**r.model_dump(mode="json"), "status": r.status} for r in records])
         return
-    table = Table(title=f"Secrets of {plain(ticket_id)}")
-    for column in ("Name", "Masked", "Recipient", "Status", "Created", "Expires", "Revealed"):
-        table.add_column(column, no_wrap=column in ("Masked", "Status"))
-    for r in records:
-        table.add_row(plain(r.name), plain(r.masked), plain(r.recipient), r.status, when(r.created_at),
-                      when(r.expires_at), when(r.revealed_at))
-    obj.console.print(table)
+    columns = (Column("Name"), Column("Masked"), Column("Recipient", drop=2), Column("Status"),
+               Column("Created", drop=4), Column("Expires", drop=1), Column("Revealed", drop=3))
+    obj.console.print(list_table(obj.console, f"Secrets of {plain(ticket_id)}", columns, (
+        [plain(r.name), plain(r.masked), plain(r.recipient), r.status, when_short(r.created_at),
+         when_short(r.expires_at), when_short(r.revealed_at)] for r in records)))
 
 
 @secret_group.command("keygen")

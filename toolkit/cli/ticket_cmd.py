@@ -76,7 +76,7 @@ def list_cmd(obj, status, service_id, as_json) -> None:  # type: ignore[no-untyp
     if as_json:
         emit_json(obj.console, [t.model_dump(mode="json", exclude={"fields"}) for t in tickets])
     else:
-        obj.console.print(ticket_table(tickets))
+        obj.console.print(ticket_table(obj.console, tickets))
 
 
 @ticket_group.command("show")
