@@ -13,8 +13,8 @@ from pydantic import SecretStr
 from tests.support.clock import ManualClock
 from tests.support.principals import as_lab
 from toolkit.accounts.service import Accounts, open_accounts
-from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.bootstrap import App
+from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.settings import load_settings
 
 FAST_ARGON2 = {"argon2_memory_kib": 19456, "argon2_time_cost": 2, "argon2_parallelism": 1}

@@ -13,9 +13,9 @@ from tests.accounts.conftest import APPLICANT, CANARY_PASSWORD
 from tests.support.principals import as_lab
 from toolkit.accounts.models import USERNAME_RULE
 from toolkit.accounts.service import Accounts
+from toolkit.bootstrap import App
 from toolkit.domain.catalog.loader import packaged_roles
 from toolkit.domain.catalog.roles import RoleTrait
-from toolkit.bootstrap import App
 from toolkit.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 
 PASSWORD = SecretStr("a long enough passphrase")

@@ -16,8 +16,8 @@ from tests.support.clock import ManualClock
 from tests.support.principals import as_lab
 from toolkit.accounts.login import LOGIN_REFUSED
 from toolkit.accounts.service import Accounts, open_accounts
-from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.bootstrap import App
+from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import AuthenticationError, PermissionDeniedError
 
 WRONG = SecretStr("not-the-password-at-all")

@@ -14,8 +14,8 @@ from tests.support.clock import ManualClock
 from tests.support.principals import as_lab
 from toolkit.accounts.service import Accounts
 from toolkit.accounts.sessions import SESSION_ENDED
-from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.bootstrap import App
+from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import AuthenticationError, PermissionDeniedError
 
 

@@ -17,8 +17,8 @@ from toolkit.accounts.credentials import TOKEN_LENGTH, TOKEN_PREFIX, digest
 from toolkit.accounts.models import Scope
 from toolkit.accounts.service import Accounts, open_accounts
 from toolkit.accounts.tokens import TOKEN_REFUSED
-from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.bootstrap import App
+from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import (
     AuthenticationError,
     ConflictError,

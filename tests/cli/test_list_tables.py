@@ -16,14 +16,14 @@ import pytest
 from pydantic import SecretStr
 
 from tests.support.cli import Spbe
-from toolkit.domain.catalog.loader import load_catalog
+from toolkit.bootstrap import App
 from toolkit.containment.models import ContainmentKind
 from toolkit.containment.store import ContainmentStore
-from toolkit.bootstrap import App
+from toolkit.domain.catalog.loader import load_catalog
+from toolkit.domain.tickets.models import TicketDraft
 from toolkit.evidence.bundle import ledger
 from toolkit.ports.jobs import JobSpec, JobState
 from toolkit.settings import load_settings
-from toolkit.domain.tickets.models import TicketDraft
 from toolkit.vault import VaultMeta, generate_key
 
 WIDTHS = (80, 200)

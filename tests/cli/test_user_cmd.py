@@ -15,9 +15,9 @@ from tests.accounts.test_admin import HOSTILE
 from tests.support.cli import Spbe
 from toolkit.accounts.models import USERNAME_RULE
 from toolkit.accounts.service import open_accounts
+from toolkit.bootstrap import App
 from toolkit.domain.catalog.loader import packaged_roles
 from toolkit.domain.catalog.roles import RoleTrait
-from toolkit.bootstrap import App
 from toolkit.errors import AuthenticationError
 from toolkit.settings import load_settings
 

@@ -17,12 +17,12 @@ from toolkit.accounts.config import AccountsSettings
 from toolkit.accounts.passwords import Passwords
 from toolkit.accounts.store import AccountStore
 from toolkit.audit import AuditLog
-from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.clock import Clock
-from toolkit.ports.directory import Directory
+from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.policy import Policy
 from toolkit.domain.principal import Principal
 from toolkit.errors import NotFoundError, PermissionDeniedError
+from toolkit.ports.directory import Directory
 
 ADMINISTER = "administer local accounts and their access tokens"
 
