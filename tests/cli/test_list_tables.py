@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from tests.support.cli import Spbe
 from toolkit.bootstrap import App
+from toolkit.cli.render import when_short
 from toolkit.containment.models import ContainmentKind
 from toolkit.containment.store import ContainmentStore
 from toolkit.domain.catalog.loader import load_catalog
@@ -195,3 +196,11 @@ def test_no_column_is_cut_by_rich(spbe: Spbe, stores: Stores) -> None:
         shortened = 1 if args[0] in ("jobs", "ticket") else 0  # the long title and error, shortened on purpose
         assert text.count("…") == shortened, (args, text)
 
+
+
+def test_short_times_name_the_year_when_it_is_not_this_one() -> None:
+    now = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
+    this_year, last_year = datetime(2026, 1, 2, 3, 4, tzinfo=UTC), datetime(2025, 12, 30, 23, 0, tzinfo=UTC)
+    assert when_short(this_year, now) == this_year.astimezone().strftime("%m-%d %H:%M")
+    assert when_short(last_year, now) == last_year.astimezone().strftime("%Y-%m-%d")
+    assert when_short(None) == "-"
