@@ -41,6 +41,7 @@ from toolkit.evidence.config import EvidenceSettings
 from toolkit.observability.config import LoggingSettings, MetricsSettings
 from toolkit.secret_types import SecretRef as SecretRef  # where it was always imported from
 from toolkit.settings_errors import configuration_error
+from toolkit.web.portal.config import PortalSettings
 
 log = logging.getLogger(__name__)
 SEGMENT_PROBERS = "spbe.segment_probers"  # registry group of the quality test's SegmentProber
@@ -176,6 +177,9 @@ class Settings(BaseSettings):
     accounts: AccountsSettings = Field(
         default=AccountsSettings(), description="local portal accounts, their login lockout, sessions and "
                                                 "personal access tokens (toolkit.accounts)")
+    portal: PortalSettings = Field(
+        default=PortalSettings(), description="the web portal: its public URL (links in notices), cookie Secure "
+                                              "flag and the OIDC client of 'Masuk dengan SSO'")
     workers: WorkerSettings = WorkerSettings()
     containment: ContainmentSettings = ContainmentSettings()
     network: NetworkSettings = NetworkSettings()
