@@ -78,25 +78,29 @@ def add_ticket_routes(router: APIRouter, portal: Portal) -> None:
                 f"Setiap lampiran paling besar {MAX_ATTACHMENT_BYTES // 2**20} MB.")}, viewer=viewer, status=413)
         form = await request.form(max_files=len(service.requirements.attachments) + 1, max_fields=200,
                                   max_part_size=64 * 1024)
-        refused = portal.csrf_refused(request, viewer, form)
-        if refused is not None:
-            return refused
-        raw = forms.submitted_fields(service, form)
-        title = form.get(forms.TITLE)
-        title = title if isinstance(title, str) else ""
         try:
-            uploads = await run_in_threadpool(forms.uploads, service, form)
-        except InvalidInputError as exc:
-            name = str((exc.details.get("errors") or [("lampiran", "")])[0][0])
-            return form_page(request, viewer, service_id, raw, title, {name: exc.message}, [], status=400)
-        try:
-            ticket = await run_in_threadpool(desk.open_ticket, app, service_id, viewer.principal, title, raw, uploads)
-        except InvalidInputError as exc:
-            errors, general = forms.errors_by_field(exc)
-            return form_page(request, viewer, service_id, raw, title, errors, general, status=400)
-        except ToolkitError as exc:
-            return portal.failure(request, viewer, exc)
-        return RedirectResponse(f"/tiket/{ticket.id}?ok=dibuka", status_code=303)
+            refused = portal.csrf_refused(request, viewer, form)
+            if refused is not None:
+                return refused
+            raw = forms.submitted_fields(service, form)
+            title = form.get(forms.TITLE)
+            title = title if isinstance(title, str) else ""
+            try:
+                uploads = await run_in_threadpool(forms.uploads, service, form)
+            except InvalidInputError as exc:
+                name = str((exc.details.get("errors") or [("lampiran", "")])[0][0])
+                return form_page(request, viewer, service_id, raw, title, {name: exc.message}, [], status=400)
+            try:
+                ticket = await run_in_threadpool(desk.open_ticket, app, service_id, viewer.principal, title, raw,
+                                                 uploads)
+            except InvalidInputError as exc:
+                errors, general = forms.errors_by_field(exc)
+                return form_page(request, viewer, service_id, raw, title, errors, general, status=400)
+            except ToolkitError as exc:
+                return portal.failure(request, viewer, exc)
+            return RedirectResponse(f"/tiket/{ticket.id}?ok=dibuka", status_code=303)
+        finally:
+            await form.close()  # uploads are spooled to temporary files
 
     @router.get("/tiket", response_class=HTMLResponse)
     def my_tickets(request: Request, viewer: Signed, status: str = "", layanan: str = "", halaman: int = 1,

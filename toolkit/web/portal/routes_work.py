@@ -95,17 +95,20 @@ def add_work_routes(router: APIRouter, portal: Portal) -> None:
             return portal.failure(request, viewer, exc)
         form = await request.form(max_files=len(service.requirements.attachments) + 1, max_fields=20,
                                   max_part_size=16 * 1024)
-        refused = portal.csrf_refused(request, viewer, form)
-        if refused is not None:
-            return refused
-        note = form.get("catatan")
         try:
-            uploads = await run_in_threadpool(forms.uploads, service, form)
-            await run_in_threadpool(revision.resubmit, app, ticket_id, viewer.principal,
-                                    note if isinstance(note, str) else "", uploads)
-        except ToolkitError as exc:
-            return portal.failure(request, viewer, exc)
-        return RedirectResponse(f"/tiket/{ticket_id}?ok=diajukan-ulang", status_code=303)
+            refused = portal.csrf_refused(request, viewer, form)
+            if refused is not None:
+                return refused
+            note = form.get("catatan")
+            try:
+                uploads = await run_in_threadpool(forms.uploads, service, form)
+                await run_in_threadpool(revision.resubmit, app, ticket_id, viewer.principal,
+                                        note if isinstance(note, str) else "", uploads)
+            except ToolkitError as exc:
+                return portal.failure(request, viewer, exc)
+            return RedirectResponse(f"/tiket/{ticket_id}?ok=diajukan-ulang", status_code=303)
+        finally:
+            await form.close()  # uploads are spooled to temporary files
 
     @router.get("/tiket/{ticket_id}/rahasia/{name}", response_class=HTMLResponse)
     def reveal_page(request: Request, ticket_id: str, name: str, viewer: Signed) -> Response:
