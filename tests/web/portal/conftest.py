@@ -14,7 +14,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +64,13 @@ class Served:
     app: App
     accounts: Accounts
     server: uvicorn.Server
+    clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, **kwargs)
+        """An HTTP client, closed when the test ends."""
+        client = httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, **kwargs)
+        self.clients.append(client)
+        return client
 
     def login(self, user: str, password: str = PASSWORD) -> httpx.Client:
         """An HTTP client holding ``user``'s session cookie (a real login through the form)."""
@@ -121,9 +125,12 @@ def served(portal_app: App) -> Iterator[Served]:
     url, server, thread = serve(portal_app)
     accounts = open_accounts(portal_app)  # the same accounts.db the portal reads
     add_accounts(portal_app, accounts)
+    running = Served(url=url, app=portal_app, accounts=accounts, server=server)
     try:
-        yield Served(url=url, app=portal_app, accounts=accounts, server=server)
+        yield running
     finally:
+        for client in running.clients:
+            client.close()
         server.should_exit = True
         thread.join(timeout=10)
         accounts.close()
