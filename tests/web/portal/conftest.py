@@ -93,12 +93,13 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def serve(app: App, *, setup: Callable[[FastAPI], None] | None = None) -> tuple[str, uvicorn.Server, threading.Thread]:
+def serve(app: App, *, setup: Callable[[FastAPI], None] | None = None,
+          port: int | None = None) -> tuple[str, uvicorn.Server, threading.Thread]:
     web = FastAPI()
     web.include_router(portal_router(app))
     if setup is not None:
         setup(web)
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="portal-uvicorn", daemon=True)
     thread.start()
