@@ -54,8 +54,9 @@ def catalog_dir(root: Path) -> Path:
 
 
 def portal_settings(state_dir: Path, **overrides: Any) -> Settings:
+    accounts = {**FAST_ARGON2, **overrides.pop("accounts", {})}
     return load_settings(state_dir=state_dir, catalog_dir=catalog_dir(state_dir.parent),
-                         extra_actions=TEST_ACTIONS, accounts=FAST_ARGON2, **overrides)
+                         extra_actions=TEST_ACTIONS, accounts=accounts, **overrides)
 
 
 @dataclass

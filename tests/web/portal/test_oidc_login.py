@@ -31,7 +31,8 @@ from toolkit.web.portal.web import SESSION_COOKIE
 
 
 @pytest.fixture
-def sso_portal(oidc_provider: OidcProvider, state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, App]]:
+def sso_portal(oidc_provider: OidcProvider, state_dir: Path,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, App]]:
     monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the provider is plain http on loopback
     port = free_port()
     client = oidc_provider.register_client(f"http://127.0.0.1:{port}/masuk/sso/kembali")
@@ -119,7 +120,7 @@ def test_a_provider_user_unknown_to_the_directory_gets_no_session(sso_portal: tu
     url, _ = sso_portal
     oidc_provider.set_user("sso-stranger", {"preferred_username": "orang-asing"})
     with httpx.Client(base_url=url) as client:
-        location, cookie = _begin(client)
+        location, _ = _begin(client)
         callback = oidc_provider.login(location, "sso-stranger")
         response = client.get("/masuk/sso/kembali", params=dict(callback.params))
     assert response.status_code == 401 and "tidak terdaftar" in response.text
