@@ -2,8 +2,8 @@
 
 A ticket system with `TicketSearch` (the embedded store) answers the page itself from its indexes; for
 one without it, the requester filter and the paging are done here over `list_tickets`. Rows are redacted
-for the viewer (a confidential reporter's username is hidden on a staff list). The benchmark ``benchmarks/bench_portal.py``
-holds this page to its budget with 20 000 tickets in the store.
+for the viewer (a confidential reporter's username is hidden on a staff list). The benchmark
+``benchmarks/bench_portal.py`` holds this page to its budget with 20 000 tickets in the store.
 """
 
 from __future__ import annotations
