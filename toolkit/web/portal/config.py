@@ -1,7 +1,8 @@
 """``settings.portal``: where the portal is reached, how its cookies are sent, and its OpenID Connect client.
 
-Only pydantic is imported here: the one settings model embeds this section (the import contracts allow
-exactly that edge), so nothing that needs the settings may be reached from this module.
+Only pydantic and `toolkit.secret_types` (which needs no settings) are imported here: the one settings model
+embeds this section (the import contracts allow exactly that edge), so nothing that needs the settings may
+be reached from this module.
 
 ``url`` is the portal's public address (behind the reverse proxy): notices link to a ticket's page from
 it, and when it starts with ``https://`` the session cookie is always ``Secure``. ``cookie_secure``
@@ -18,17 +19,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolkit.secret_types import SecretName
+
 
 class OidcClientSettings(BaseModel):
     """The portal as an OIDC relying party (Keycloak in production): authorization-code flow with PKCE."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    discovery_url: str = Field(pattern=r"^https?://[^\s@]+/\.well-known/openid-configuration$",
-                               description="the provider's discovery document")
+    discovery_url: str = Field(pattern=r"^https?://[^\s/@]+(/[^\s@]*)?$",
+                               description="the provider's discovery document (…/.well-known/openid-configuration)")
     client_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,128}$")
-    client_secret_secret: str | None = Field(
-        default=None, pattern=r"^[a-z][a-z0-9_]{0,63}$",
-        description="name of the [secrets] entry holding the client secret; None for a public client")
+    client_secret_secret: SecretName | None = Field(
+        default=None, description="name of the [secrets] entry holding the client secret; None for a public client")
     scope: str = Field(default="openid profile email", pattern=r"^openid( [A-Za-z0-9_:.-]+)*$")
     username_claim: str = Field(default="preferred_username", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
                                 description="the ID token claim that names the directory's person")
