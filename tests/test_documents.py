@@ -25,6 +25,7 @@ from toolkit.documents import (
     tanggal_terbilang,
     waktu,
 )
+from toolkit.domain.catalog.loader import load_catalog
 from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
 from toolkit.ports.directory import Person
@@ -36,16 +37,11 @@ T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Senin 23 November 2026, 08:00 W
 NOW = datetime(2026, 11, 27, 7, 5, tzinfo=UTC)  # Jumat 27 November 2026, 14:05 WIB
 INJECTION = "{{ 7*7 }} {% for x in range(3) %}x{% endfor %} {{ ''.__class__.__mro__ }}"
 
+CATALOG = load_catalog()
+
 
 def _catalog_service(service_id: str) -> Any:
-    try:
-        from toolkit.domain.catalog.loader import load_catalog
-    except ImportError as exc:  # pragma: no cover - only while the catalog is being written
-        pytest.skip(f"toolkit.domain.catalog is not importable yet: {exc}")
-    catalog = load_catalog()
-    if service_id not in catalog:
-        pytest.skip(f"the catalog has no '{service_id}' service yet")
-    return catalog.get(service_id)
+    return CATALOG.get(service_id)
 
 
 @pytest.fixture(scope="module")
@@ -192,14 +188,14 @@ def make_timeline() -> list[TimelineEvent]:
 def context(service: Any, viewer_roles: frozenset[str] = frozenset(), **changes: Any) -> dict[str, Any]:
     args: dict[str, Any] = {"ticket": make_ticket(), "service": service, "prior": make_prior(),
                             "timeline": make_timeline(), "directory": DIRECTORY, "now": NOW,
-                            "viewer_roles": viewer_roles}
+                            "viewer_roles": viewer_roles, "roles": CATALOG.roles}
     args.update(changes)
     return build_context(**args)
 
 
 @pytest.fixture(scope="module")
 def renderer() -> TemplateRenderer:
-    return TemplateRenderer(TEMPLATES)
+    return TemplateRenderer(TEMPLATES, CATALOG.roles)
 
 
 def render_doc(renderer: TemplateRenderer, template: str, ctx: dict[str, Any]) -> str:
@@ -274,7 +270,7 @@ def test_the_sandbox_refuses_python_internals(tmp_path: Path) -> None:
     (tmp_path / "comments").mkdir()
     (tmp_path / "comments" / "jahat.md.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(ConfigurationError):
-        TemplateRenderer(tmp_path).render("comments", "jahat", {})
+        TemplateRenderer(tmp_path, CATALOG.roles).render("comments", "jahat", {})
 
 
 def test_ticket_text_is_data_not_template(renderer: TemplateRenderer) -> None:

@@ -15,7 +15,6 @@ from toolkit.actions.base import ActionRegistry
 from toolkit.audit import AuditLog
 from toolkit.audit.factory import open_audit_log
 from toolkit.clock import Clock, SystemClock
-from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.policy import Policy
 from toolkit.errors import ConfigurationError
 from toolkit.masking import Masker
@@ -79,7 +78,7 @@ class App:
 
         register = self.settings.splp_register
         return Policy(self.catalog, self.directory, lambda api_id: load_register(register).get(api_id).providers,
-                      self.settings.containment.roles or tuple(self.catalog.roles.with_trait(RoleTrait.CONTAINS)))
+                      self.settings.containment.effective_roles(self.catalog.roles))
 
     @cached_property
     def vault(self) -> SecretVault:
@@ -96,7 +95,7 @@ class App:
     def renderer(self) -> TemplateRenderer:
         from toolkit.documents import TemplateRenderer
 
-        return TemplateRenderer(self.settings.templates_dir)
+        return TemplateRenderer(self.settings.templates_dir, self.catalog.roles)
 
     @cached_property
     def actions(self) -> ActionRegistry:

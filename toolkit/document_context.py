@@ -53,21 +53,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.documents import WIB, MarkdownText, nama_peran
-from toolkit.domain.catalog.loader import packaged_roles
 from toolkit.domain.catalog.models import StepKind
-from toolkit.domain.catalog.roles import RoleTrait
-from toolkit.domain.confidentiality import REPORTER_ROLES, hidden_users
+from toolkit.domain.catalog.roles import RoleBook, RoleTrait
+from toolkit.domain.confidentiality import hidden_users, privileged
 from toolkit.domain.decisions import effective_fields, effective_sla_variant
 from toolkit.domain.tickets.models import EventKind, Ticket, TimelineEvent
 from toolkit.errors import NotFoundError
 from toolkit.ports.directory import Directory, Person
 from toolkit.ports.jobs import Job, JobState
 
-PRIVILEGED_VIEWERS = packaged_roles().with_trait(RoleTrait.SEES_CONFIDENTIAL)
 REDACTED = MarkdownText("[dirahasiakan]")
 UNSIGNED = MarkdownText("....................................")
-SIGNING_ROLES = packaged_roles().ordered_with_trait(RoleTrait.SIGNS_DOCUMENTS)
-APPLICANT_ROLE = min(packaged_roles().with_trait(RoleTrait.APPLICANT) - packaged_roles().with_trait(RoleTrait.REPORTER))
 SYSTEM_ACTORS = {"spbe": "Sistem", "engine": "Sistem", "worker": "Sistem", "system": "Sistem"}
 
 STATUS_LABELS = {"open": "Dibuka", "in_progress": "Dalam proses", "deferred": "Ditunda", "closed": "Ditutup"}
@@ -91,16 +87,19 @@ def build_context(
     timeline: Iterable[TimelineEvent],
     directory: Directory,
     now: datetime,
+    roles: RoleBook,
     viewer_roles: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
+    """``roles`` is the catalog's role book: who signs, who may see a confidential reporter, and how each
+    role is written come from the deployment's roles.yaml, not from the packaged one."""
     events = sorted(timeline, key=lambda e: e.seq)
     ticket = ticket.model_copy(update={"fields": effective_fields(ticket.fields, events),  # with decisions
                                        "sla_variant": effective_sla_variant(ticket.sla_variant, events)})
-    people = _People(directory, hidden_users(service, ticket, viewer_roles))
+    people = _People(directory, roles, hidden_users(roles, service, ticket, viewer_roles))
     hasil = _results(service, prior)
     langkah = _steps(service, ticket, events, hasil, people)
     return {
-        "tiket": _ticket(ticket, service, viewer_roles),
+        "tiket": _ticket(ticket, service, privileged(roles, viewer_roles)),
         "layanan": _service(service, ticket),
         "pemohon": _requester(ticket, people),
         "pihak": _parties(service, people),
@@ -130,10 +129,20 @@ def document_number(ticket_id: str, now: datetime) -> Callable[[str], str]:
 class _People:
     """Directory lookups, once per user: a timeline names the same few people many times."""
 
-    def __init__(self, directory: Directory, hidden: frozenset[str] = frozenset()) -> None:
+    def __init__(self, directory: Directory, roles: RoleBook, hidden: frozenset[str] = frozenset()) -> None:
         self._directory = directory
+        self.roles = roles
+        self._labels = roles.labels()
         self._cache: dict[str, Person | None] = {}
         self.hidden = hidden  # a confidential reporter: shown as [dirahasiakan] (toolkit.domain.confidentiality)
+
+    def role_name(self, role: str) -> str:
+        return nama_peran(role, self._labels)
+
+    def person_dict(self, person: Person, role: str | None = None) -> dict[str, Any]:
+        return {"username": person.username, "nama": person.name, "jabatan": person.title or "-",
+                "opd": person.opd or "-", "email": person.email or "-",
+                "peran": self.role_name(role) if role else None, "ditetapkan": True, "dikenal": True}
 
     def get(self, username: str) -> Person | None:
         if username not in self._cache:
@@ -156,12 +165,6 @@ class _People:
         return found[0] if found else None
 
 
-def _person_dict(person: Person, role: str | None = None) -> dict[str, Any]:
-    return {"username": person.username, "nama": person.name, "jabatan": person.title or "-",
-            "opd": person.opd or "-", "email": person.email or "-",
-            "peran": nama_peran(role) if role else None, "ditetapkan": True, "dikenal": True}
-
-
 def _display_value(value: Any) -> Any:
     if value is None or value == "":
         return "-"
@@ -170,8 +173,7 @@ def _display_value(value: Any) -> Any:
     return value
 
 
-def _ticket(ticket: Ticket, service: Any, viewer_roles: frozenset[str]) -> dict[str, Any]:
-    privileged = bool(viewer_roles & PRIVILEGED_VIEWERS)
+def _ticket(ticket: Ticket, service: Any, privileged: bool) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     values: dict[str, Any] = {}
     specs = list(service.requirements.fields)
@@ -213,7 +215,8 @@ def _requester(ticket: Ticket, people: _People) -> dict[str, Any]:
                 "peran": "Pelapor", "ditetapkan": True, "dikenal": False, "sapaan": "Pelapor"}
     person = people.get(ticket.requester)
     if person is not None:
-        data = _person_dict(person, APPLICANT_ROLE)
+        applicant = min(people.roles.with_trait(RoleTrait.APPLICANT) - people.roles.with_trait(RoleTrait.REPORTER))
+        data = people.person_dict(person, applicant)
         if data["opd"] == "-" and ticket.fields.get("instansi"):
             data["opd"] = ticket.fields["instansi"]
         return data
@@ -223,15 +226,15 @@ def _requester(ticket: Ticket, people: _People) -> dict[str, Any]:
 
 
 def _parties(service: Any, people: _People) -> dict[str, dict[str, Any]]:
-    roles = dict.fromkeys((*getattr(service, "roles", ()), *SIGNING_ROLES))
+    roles = dict.fromkeys((*getattr(service, "roles", ()), *people.roles.ordered_with_trait(RoleTrait.SIGNS_DOCUMENTS)))
     parties: dict[str, dict[str, Any]] = {}
     for role in roles:
         person = people.first_with(role)
-        if people.hidden and role in REPORTER_ROLES:
+        if people.hidden and role in people.roles.with_trait(RoleTrait.REPORTER):
             person = None  # no reporter's name in a document others read
-        parties[role] = _person_dict(person, role) if person is not None else {
+        parties[role] = people.person_dict(person, role) if person is not None else {
             "username": None, "nama": UNSIGNED, "jabatan": "-", "opd": "-", "email": "-",
-            "peran": nama_peran(role), "ditetapkan": False, "dikenal": False,
+            "peran": people.role_name(role), "ditetapkan": False, "dikenal": False,
         }
     return parties
 
@@ -303,7 +306,7 @@ def _steps(service: Any, ticket: Ticket, events: list[TimelineEvent], hasil: Map
             status = "belum"
         finished = completion.at if completion is not None else (result["selesai"] if result else None)
         steps.append({
-            "id": step.id, "no": step.sop_no, "judul": step.title, "pelaksana": nama_peran(step.actor),
+            "id": step.id, "no": step.sop_no, "judul": step.title, "pelaksana": people.role_name(step.actor),
             "jenis": str(step.kind), "keluaran": list(getattr(step, "outputs", ()) or ()),
             "status": status, "status_label": STEP_STATUS_LABELS[status],
             "selesai": finished,

@@ -28,7 +28,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from toolkit.domain.catalog.loader import packaged_roles
+from toolkit.domain.catalog.roles import RoleBook
 from toolkit.errors import ConfigurationError, InvalidInputError
 
 Kind = Literal["documents", "comments"]
@@ -41,8 +41,6 @@ BULAN = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustu
          "Oktober", "November", "Desember")
 HARI = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 
-ROLE_LABELS: dict[str, str] = packaged_roles().labels()
-"""How the SOPs write the role ids of the catalog (the role book); an unknown id is shown title-cased."""
 
 
 class MissingTemplateDataError(InvalidInputError):
@@ -213,9 +211,11 @@ def daftar(value: Any, separator: str = ", ") -> str:
     return MarkdownText(separator.join(md(item) for item in value))
 
 
-def nama_peran(role: Any) -> str:
+def nama_peran(role: Any, labels: Mapping[str, str]) -> str:
+    """How the SOPs write a role id: ``labels`` are the catalog's role book's (``catalog.roles.labels()``);
+    an unknown id is shown title-cased."""
     text = str(role)
-    return MarkdownText(ROLE_LABELS[text]) if text in ROLE_LABELS else md(text.replace("-", " ").title())
+    return MarkdownText(labels[text]) if text in labels else md(text.replace("-", " ").title())
 
 
 def _finalize(value: Any) -> Any:
@@ -244,7 +244,6 @@ FILTERS: dict[str, Callable[[Any], str]] = {
     "waktu": waktu,
     "durasi": durasi,
     "md": md,
-    "nama_peran": nama_peran,
     "terbilang": terbilang,
     "tanggal_terbilang": tanggal_terbilang,
     "daftar": daftar,
@@ -254,9 +253,14 @@ FILTERS: dict[str, Callable[[Any], str]] = {
 class TemplateRenderer:
     """One sandboxed environment per kind (``documents``, ``comments``) under ``templates_dir``."""
 
-    def __init__(self, templates_dir: Path) -> None:
+    def __init__(self, templates_dir: Path, roles: RoleBook) -> None:
         self.templates_dir = Path(templates_dir)
+        self.roles = roles
+        self._labels = roles.labels()
         self._envs: dict[str, SandboxedEnvironment] = {}
+
+    def role_name(self, role: Any) -> str:
+        return nama_peran(role, self._labels)
 
     def _env(self, kind: str) -> SandboxedEnvironment:
         if kind not in KINDS:
@@ -274,6 +278,7 @@ class TemplateRenderer:
                 keep_trailing_newline=True,
             )
             env.filters.update(FILTERS)
+            env.filters["nama_peran"] = self.role_name
             env.globals["wajib"] = wajib
             self._envs[kind] = env
         return env

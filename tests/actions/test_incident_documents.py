@@ -17,7 +17,7 @@ from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.commands.incident import decide
 from toolkit.document_context import build_context
-from toolkit.documents import MissingTemplateDataError, TemplateRenderer
+from toolkit.documents import MissingTemplateDataError
 from toolkit.ports.jobs import Job, JobState
 from toolkit.settings import load_settings
 
@@ -79,8 +79,9 @@ def _render(app: App, ticket_id: str, kind: str, template: str, roles: frozenset
     ticket = app.tickets.get(ticket_id)
     context = build_context(ticket=ticket, service=app.catalog.get(ticket.service_id), prior=PRIOR,
                             timeline=app.tickets.timeline(ticket_id), directory=app.directory, now=NOW,
+                            roles=app.catalog.roles,
                             viewer_roles=roles)
-    return TemplateRenderer(app.settings.templates_dir).render(kind, template, context)  # type: ignore[arg-type]
+    return app.renderer.render(kind, template, context)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("template", "expected"), [

@@ -23,7 +23,6 @@ from toolkit.commands import desk
 from toolkit.commands.incident import decide
 from toolkit.containment.models import IsolateHostRequest, ReleaseRequest
 from toolkit.document_context import build_context
-from toolkit.documents import TemplateRenderer
 from toolkit.domain.catalog.loader import load_catalog
 from toolkit.domain.decisions import validate as validate_decisions
 from toolkit.domain.principal import AuthMethod
@@ -231,8 +230,9 @@ def test_documents_escape_ticket_text(app: App) -> None:
     ticket = app.tickets.get(ticket.id)
     context = build_context(ticket=ticket, service=app.catalog.get(ticket.service_id), prior=PRIOR,
                             timeline=app.tickets.timeline(ticket.id), directory=app.directory, now=NOW,
+                            roles=app.catalog.roles,
                             viewer_roles=frozenset())
-    renderer = TemplateRenderer(app.settings.templates_dir)
+    renderer = app.renderer
     for template in ("laporan_insiden_siber", "laporan_penanganan_insiden"):
         text = renderer.render("documents", template, context)
         assert ALLOWED_MD in text and ALLOWED not in text

@@ -14,23 +14,26 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, StringConstraints, TypeAdapter, ValidationError
 
 from toolkit.domain.principal import Principal
 from toolkit.errors import InvalidInputError
 
 USERNAME_RULE = ("1 to 64 characters: a lowercase letter, then lowercase letters, digits, '.', '_' or '-'")
-_USERNAME = re.compile(r"[a-z][a-z0-9._-]{0,63}", re.ASCII)  # Principal.user's pattern
+# Principal.user's rule; pydantic's regex engine anchors ``$`` at the very end (no trailing newline passes).
+Username = Annotated[str, StringConstraints(strict=True, max_length=64, pattern=r"^[a-z][a-z0-9._-]{0,63}$")]
+_USERNAME = TypeAdapter(Username)
 
 
 def parse_username(raw: object, field: str = "username") -> str:
-    """``raw`` as a username, or an `InvalidInputError` naming ``field``. The value itself is not
-    echoed: it may be huge or carry control characters meant for a terminal."""
-    if not isinstance(raw, str) or not _USERNAME.fullmatch(raw):
-        raise InvalidInputError(f"invalid {field}: must be {USERNAME_RULE}", errors=[(field, USERNAME_RULE)])
-    return raw
+    """``raw`` validated as a `Username`, or an `InvalidInputError` naming ``field``. Neither the value
+    nor pydantic's message (which quotes it) is echoed: it may be huge or carry terminal controls."""
+    try:
+        return _USERNAME.validate_python(raw)
+    except ValidationError:
+        raise InvalidInputError(f"invalid {field}: must be {USERNAME_RULE}", errors=[(field, USERNAME_RULE)]) from None
 
 
 class Scope(StrEnum):

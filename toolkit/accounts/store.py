@@ -20,7 +20,7 @@ from pathlib import Path
 
 from toolkit.accounts.lockout import Counters
 from toolkit.accounts.models import AccountStatus, AccountView, Scope, TokenView
-from toolkit.errors import ConflictError, NotFoundError
+from toolkit.errors import ConflictError, NotFoundError, UnavailableError
 from toolkit.sqlite_tx import SqliteStore
 
 _SCHEMA = """
@@ -106,6 +106,14 @@ class AccountStore(SqliteStore):
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
 
+    def _read(self, query: str, args: tuple[str, ...]) -> list[sqlite3.Row]:
+        """One SELECT outside a write transaction (every API request reads here; an IMMEDIATE
+        transaction would serialise them behind each other for nothing)."""
+        try:
+            return self._conn().execute(query, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise UnavailableError(f"{self.what} unavailable: {exc}", path=str(self.path)) from None
+
     @classmethod
     def at(cls, state_dir: Path) -> AccountStore:
         return cls(Path(state_dir) / "accounts.db")
@@ -121,9 +129,8 @@ class AccountStore(SqliteStore):
                 raise ConflictError(f"{username} already has an account", user=username) from None
 
     def get(self, username: str) -> AccountRow | None:
-        with self._tx() as db:
-            row = db.execute("SELECT * FROM accounts WHERE username = ?", (username,)).fetchone()
-        return _account(row) if row else None
+        rows = self._read("SELECT * FROM accounts WHERE username = ?", (username,))
+        return _account(rows[0]) if rows else None
 
     def require(self, username: str) -> AccountRow:
         found = self.get(username)
@@ -132,8 +139,7 @@ class AccountStore(SqliteStore):
         return found
 
     def all(self) -> list[AccountRow]:
-        with self._tx() as db:
-            return [_account(r) for r in db.execute("SELECT * FROM accounts ORDER BY username")]
+        return [_account(r) for r in self._read("SELECT * FROM accounts ORDER BY username", ())]
 
     def set_disabled(self, username: str, at: datetime | None, by: str | None) -> bool:
         """Disable (``at`` set) or enable (None); False when it already was so."""
@@ -193,16 +199,14 @@ class AccountStore(SqliteStore):
                                                         _iso(view.created_at), view.created_by, _iso(view.expires_at)))
 
     def token(self, token_id: str) -> TokenRow | None:
-        with self._tx() as db:
-            row = db.execute("SELECT * FROM tokens WHERE id = ?", (token_id,)).fetchone()
-        return _token(row) if row else None
+        rows = self._read("SELECT * FROM tokens WHERE id = ?", (token_id,))
+        return _token(rows[0]) if rows else None
 
     def tokens(self, user: str | None) -> list[TokenView]:
         query, args = "SELECT * FROM tokens", tuple[str, ...]()
         if user is not None:
             query, args = query + " WHERE user = ?", (user,)
-        with self._tx() as db:
-            return [_token(r).view for r in db.execute(query + " ORDER BY created_at, id", args)]
+        return [_token(r).view for r in self._read(query + " ORDER BY created_at, id", args)]
 
     def revoke_token(self, token_id: str, at: datetime, by: str) -> bool:
         with self._tx() as db:
@@ -223,10 +227,10 @@ class AccountStore(SqliteStore):
 
     # -- sessions ------------------------------------------------------------------------------
     def session(self, digest: str) -> SessionRow | None:
-        with self._tx() as db:
-            row = db.execute("SELECT * FROM sessions WHERE digest = ?", (digest,)).fetchone()
-        if row is None:
+        rows = self._read("SELECT * FROM sessions WHERE digest = ?", (digest,))
+        if not rows:
             return None
+        row = rows[0]
         return SessionRow(row["user"], _at(row["created_at"]), _at(row["last_seen_at"]), _at(row["expires_at"]),
                           _dt(row["revoked_at"]))
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, SkipValidation
 
+from toolkit.domain.catalog.roles import RoleBook
 from toolkit.domain.decisions import effective_fields
 from toolkit.domain.tickets.models import Ticket, TimelineEvent
 from toolkit.masking import Masker
@@ -83,6 +84,7 @@ class ActionContext(BaseModel):
     timeline: list[TimelineEvent]
     settings: Settings
     directory: Directory
+    roles: RoleBook  # the catalog's role book: who is an applicant, a reporter, a signer in this deployment
     now: datetime
 
 

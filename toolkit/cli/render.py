@@ -23,7 +23,8 @@ from rich.highlighter import JSONHighlighter
 from rich.markup import escape
 from rich.table import Table
 
-from toolkit.domain.confidentiality import HIDDEN, PRIVILEGED_VIEWERS
+from toolkit.domain.catalog.roles import RoleBook
+from toolkit.domain.confidentiality import HIDDEN, privileged
 from toolkit.domain.tickets.field_types import refused_character
 from toolkit.domain.tickets.models import Ticket, TimelineEvent
 from toolkit.domain.workflow import WorkflowState
@@ -153,9 +154,9 @@ def list_table(console: Console, title: str, columns: Sequence[Column], rows: It
     return table
 
 
-def visible_fields(service: Any, ticket: Ticket, viewer_roles: frozenset[str]) -> dict[str, Any]:
+def visible_fields(roles: RoleBook, service: Any, ticket: Ticket, viewer_roles: frozenset[str]) -> dict[str, Any]:
     """Confidential fields (reporter identity) are shown only to the roles the SOP trusts with them."""
-    show = bool(viewer_roles & PRIVILEGED_VIEWERS)
+    show = privileged(roles, viewer_roles)
     out: dict[str, Any] = {}
     for spec in service.requirements.fields:  # the catalog's order, as the applicant filled them in
         if spec.name in ticket.fields:

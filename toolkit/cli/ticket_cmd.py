@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from toolkit.cli.render import emit_json, plain, ticket_detail, ticket_table, visible_fields
@@ -10,7 +12,7 @@ from toolkit.domain.confidentiality import redact_events, redact_ticket
 from toolkit.domain.tickets.models import AttachmentUpload, TicketStatus
 from toolkit.domain.workflow import StepStatus
 from toolkit.engine.progress import progress
-from toolkit.errors import InvalidInputError
+from toolkit.errors import InvalidInputError, PermissionDeniedError
 
 AS_OPTION = click.option("--as", "actor", help="Lab and demo only: act as this username (else the person mapped "
                                                 "to your OS account); must hold the step's role.")
@@ -72,16 +74,31 @@ def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> Non
 def list_cmd(obj, status, service_id, as_json) -> None:  # type: ignore[no-untyped-def]
     """List tickets."""
     tickets = obj.app.tickets.list_tickets(status=TicketStatus(status) if status else None, service_id=service_id)
-    tickets = [redact_ticket(obj.app.catalog.get(t.service_id), t, frozenset()) for t in tickets]
+    catalog = obj.app.catalog
+    tickets = [redact_ticket(catalog.roles, catalog.get(t.service_id), t, frozenset()) for t in tickets]
     if as_json:
         emit_json(obj.console, [t.model_dump(mode="json", exclude={"fields"}) for t in tickets])
     else:
         obj.console.print(ticket_table(obj.console, tickets))
 
 
+def _viewer_roles(obj: Any, viewer: str | None) -> frozenset[str]:
+    """The roles of who is looking: ``--as`` only where the deployment honours it (it was once taken at its
+    word here, so any shell could read a confidential reporter as the koordinator); an OS account that
+    maps to nobody sees what everyone may see."""
+    try:
+        principal = obj.principal(viewer)
+    except PermissionDeniedError:
+        if viewer is not None:
+            raise
+        return frozenset()
+    return frozenset(obj.app.directory.person(principal.user).roles)
+
+
 @ticket_group.command("show")
 @click.argument("ticket_id")
-@click.option("--as", "viewer", help="Who is looking (confidential fields need the coordinator or CSIRT role).")
+@click.option("--as", "viewer", help="Lab and demo only: who is looking (else your OS account's person); a "
+              "confidential reporter is shown only to the roles that may see it.")
 @JSON_OPTION
 @click.pass_obj
 def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untyped-def]
@@ -91,10 +108,11 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
     service = app.catalog.get(ticket.service_id)
     timeline = app.tickets.timeline(ticket_id)
     state = progress(service, ticket, timeline, app.queue, app.policy)
-    roles = app.directory.person(viewer).roles if viewer else frozenset()
-    fields = visible_fields(service, ticket, roles)
-    state_ticket, ticket = ticket, redact_ticket(service, ticket, roles)  # a confidential reporter stays hidden
-    timeline = redact_events(service, state_ticket, timeline, roles)
+    roles = _viewer_roles(obj, viewer)
+    book = app.catalog.roles
+    fields = visible_fields(book, service, ticket, roles)
+    state_ticket, ticket = ticket, redact_ticket(book, service, ticket, roles)  # a confidential reporter stays hidden
+    timeline = redact_events(book, service, state_ticket, timeline, roles)
     if as_json:
         emit_json(obj.console, {
             "ticket": ticket.model_dump(mode="json") | {"fields": fields},

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from toolkit.domain.catalog.loader import packaged_roles
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind, NewEvent, TicketStatus
@@ -21,13 +20,12 @@ from toolkit.evidence.manifest import Person, sha256_bytes
 from toolkit.evidence.verify import EvidenceVerification, verify
 from toolkit.services import Services
 
-COLLECTOR_ROLES = packaged_roles().with_trait(RoleTrait.COLLECTS_EVIDENCE)
-
 
 def _collector(app: Services, actor: str) -> Person:
     person = app.directory.person(actor)
-    if not person.roles & COLLECTOR_ROLES:
-        needed = ", ".join(sorted(COLLECTOR_ROLES))
+    collectors = app.catalog.roles.with_trait(RoleTrait.COLLECTS_EVIDENCE)
+    if not person.roles & collectors:
+        needed = ", ".join(sorted(collectors))
         raise PermissionDeniedError(f"{actor} may not collect evidence (needs one of: {needed})", user=actor)
     return Person(username=person.username, name=person.name, roles=tuple(sorted(person.roles)))
 

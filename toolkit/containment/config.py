@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.domain.catalog.loader import packaged_roles
-from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.domain.catalog.roles import RoleBook, RoleTrait
 
 
 class ContainmentSettings(BaseModel):
@@ -18,8 +17,9 @@ class ContainmentSettings(BaseModel):
         default=None, min_length=1,
         description="roles that may contain and release; None: the role book's 'contains' roles (the CSIRT)")
 
-    def effective_roles(self) -> tuple[str, ...]:
-        return self.roles or tuple(sorted(packaged_roles().with_trait(RoleTrait.CONTAINS)))
+    def effective_roles(self, roles: RoleBook) -> tuple[str, ...]:
+        """``roles``: the catalog's role book, whose ``contains`` roles act when none are configured."""
+        return self.roles or tuple(sorted(roles.with_trait(RoleTrait.CONTAINS)))
     management_cidrs: tuple[str, ...] = Field(
         default=(), description="CSIRT management addresses an isolated host still talks to; empty: the "
                                 "inventory host's spbe_csirt_mgmt_cidrs")

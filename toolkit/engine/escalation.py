@@ -8,8 +8,8 @@ process died, the mail server was down) is taken again after a lease, so the esc
 at least once and, in the normal case, exactly once; the ticket comment is idempotent by its dedupe key.
 
 Who is told: the step's ``supervisor`` role from the catalog (the SOPs' "pengawasan internal ...
-oleh atasan langsung secara berjenjang"), or, for a step without one, `SUPERVISOR_FALLBACK`; a
-breached total SLA goes to `SLA_ROLES`. The pure part (`due`) only reads the workflow's answer.
+oleh atasan langsung secara berjenjang"), or, for a step without one, the role book's ``escalation-fallback`` role; a
+breached total SLA goes to the roles that ``watch-sla``. The pure part (`due`) only reads the workflow's answer.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.domain.catalog.loader import packaged_roles
-from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.domain.catalog.roles import RoleBook, RoleTrait
 from toolkit.domain.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.domain.workflow import WorkflowState
 from toolkit.engine.progress import progress
@@ -39,8 +38,6 @@ from toolkit.services import Services
 from toolkit.sqlite_tx import connect
 
 log = logging.getLogger("spbe.escalation")
-SUPERVISOR_FALLBACK = next(iter(packaged_roles().with_trait(RoleTrait.ESCALATION_FALLBACK)))
-SLA_ROLES = packaged_roles().ordered_with_trait(RoleTrait.WATCHES_SLA)
 CLAIM_LEASE = timedelta(minutes=2)
 
 
@@ -65,8 +62,9 @@ class Outcome(BaseModel):
     error: str | None = None
 
 
-def due(service: Any, ticket: Ticket, state: WorkflowState, now: datetime) -> list[Escalation]:
-    """What should be escalated now (already-escalated ones included: the store filters those)."""
+def due(roles: RoleBook, service: Any, ticket: Ticket, state: WorkflowState, now: datetime) -> list[Escalation]:
+    """What should be escalated now (already-escalated ones included: the store filters those). ``roles``:
+    the catalog's role book, naming the fallback supervisor and who watches the SLA."""
     if ticket.status in (TicketStatus.CLOSED, TicketStatus.DEFERRED):
         return []
     found: list[Escalation] = []
@@ -79,14 +77,15 @@ def due(service: Any, ticket: Ticket, state: WorkflowState, now: datetime) -> li
             found.append(Escalation(
                 ticket_id=ticket.id, key=f"step:{current.id}", kind="step_late", step_id=current.id,
                 title=current.title, limit=limit, started_at=step_state.started_at, due_at=due_at,
-                overdue=now - due_at, roles=(current.supervisor or SUPERVISOR_FALLBACK,)))
+                overdue=now - due_at,
+                roles=(current.supervisor or next(iter(roles.with_trait(RoleTrait.ESCALATION_FALLBACK))),)))
     if state.sla.breached:
         variant = next((v for v in service.sla.variants if v.id == state.sla.variant_id), None)
         limit = variant.duration if variant is not None else state.sla.deadline - ticket.created_at
         found.append(Escalation(
             ticket_id=ticket.id, key=f"sla:{state.sla.variant_id}", kind="sla_breached", step_id=None,
             title=state.sla.label, limit=limit, started_at=ticket.created_at, due_at=state.sla.deadline,
-            overdue=now - state.sla.deadline, roles=SLA_ROLES))
+            overdue=now - state.sla.deadline, roles=roles.ordered_with_trait(RoleTrait.WATCHES_SLA)))
     return found
 
 
@@ -167,12 +166,10 @@ def _escalate(app: Services, store: EscalationStore, notifier: Notifier, ticket:
     if not store.claim(ticket.id, esc.key, me, now):
         return None
     recipients = _recipients(app, esc.roles)
-    from toolkit.documents import nama_peran
-
     context = {"tiket": {"id": ticket.id, "judul": ticket.title}, "eskalasi": {
         "jenis": esc.kind, "judul": esc.title, "batas_s": esc.limit.total_seconds(), "mulai": esc.started_at,
         "tenggat": esc.due_at, "terlambat_s": max(esc.overdue.total_seconds(), 0.0),
-        "peran": [nama_peran(r) for r in esc.roles], "penerima": [r.name for r in recipients]}}
+        "peran": [app.renderer.role_name(r) for r in esc.roles], "penerima": [r.name for r in recipients]}}
     body = app.masker(str(app.renderer.render("comments", "eskalasi", context)))
     app.tickets.post(ticket.id, NewEvent(kind=EventKind.ESCALATED, actor="spbe", text=body, step_id=esc.step_id,
                                          dedupe_key=f"{ticket.id}:escalation:{esc.key}",
@@ -204,7 +201,7 @@ def check_once(app: Services, now: datetime | None = None, notifier: Notifier | 
             try:
                 service = app.catalog.get(ticket.service_id)
                 state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy, now=now)
-                for esc in due(service, ticket, state, now):
+                for esc in due(app.catalog.roles, service, ticket, state, now):
                     outcome = _escalate(app, store, notifier, ticket, esc, now)
                     if outcome is not None:
                         outcomes.append(outcome)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from toolkit.actions.base import ActionContext
@@ -103,8 +102,8 @@ def _context(app: EngineServices, ticket_id: str, step: Any, *, ticket: Ticket |
     return ActionContext(
         ticket=ticket, service=service, step=step,
         prior=app.queue.step_results(ticket_id), timeline=trusted,
-        settings=app.settings, directory=app.directory,
-        now=datetime.now(UTC),
+        settings=app.settings, directory=app.directory, roles=app.catalog.roles,
+        now=app.clock.now(),
     )
 
 

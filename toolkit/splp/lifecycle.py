@@ -22,7 +22,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.audit import AuditLog
-from toolkit.domain.catalog.loader import packaged_roles
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
 from toolkit.domain.tickets.models import EventKind
@@ -43,8 +42,6 @@ from toolkit.splp.apis import gateway_from_settings, load_register
 from toolkit.splp.issued import IssuedCredential, IssuedStore
 
 log = logging.getLogger("spbe.splp")
-LIFECYCLE_ROLES = packaged_roles().with_trait(RoleTrait.MANAGES_API_CREDENTIALS)
-PROVIDER_ROLES = packaged_roles().with_trait(RoleTrait.API_PROVIDER)
 API_KEY_SECRET = "api-key"  # noqa: S105 - vault entry names, not secrets
 OAUTH2_SECRET = "oauth2-client-secret"  # noqa: S105
 SYSTEM = "system"
@@ -132,13 +129,13 @@ def authorise(app: Services, actor: str, cred: IssuedCredential, verb: str) -> s
     except NotFoundError:
         person = None
     if person is not None:
-        if person.roles & LIFECYCLE_ROLES:
+        if person.roles & app.catalog.roles.with_trait(RoleTrait.MANAGES_API_CREDENTIALS):
             return str(person.name)
         try:
             providers = load_register(app.settings.splp_register).get(cred.api).providers
         except NotFoundError:
             providers = ()
-        if person.roles & PROVIDER_ROLES and actor in providers:
+        if person.roles & app.catalog.roles.with_trait(RoleTrait.API_PROVIDER) and actor in providers:
             return str(person.name)
     app.audit.append(actor[:64] or "-", f"api.{verb}.refused", cred.ticket_id,
                      {"consumer": cred.consumer, "api": cred.api, "reason": "not_authorised"})

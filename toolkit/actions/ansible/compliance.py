@@ -17,7 +17,6 @@ from toolkit.actions.ansible.runner import PlaybookRun, RunStatus, run_playbook
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, BaseAction, RunContext
 from toolkit.actions.documents.evidence import affected_host
 from toolkit.compliance import Policy, evaluate, verdict
-from toolkit.documents import TemplateRenderer
 from toolkit.errors import ActionFailedError
 
 PLAYBOOK = "hardening_check.yml"
@@ -79,7 +78,7 @@ class VerifyFixesAction(BaseAction):
         result = verdict(checks)
         facts = VerifyFacts(host=host, address=plan.address, verdict=result, checks=[c.model_dump() for c in checks],
                             counts={s: sum(1 for c in checks if c.status == s) for s in LABELS})
-        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "hasil_verifikasi_keamanan", {
+        comment = run.services.renderer.render("comments", "hasil_verifikasi_keamanan", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "job_id": run.job_id, "host": host,
             "alamat": plan.address, "hasil": result, "label": LABELS, "pemeriksaan": facts.checks,
             "durasi_s": time.monotonic() - started})

@@ -27,7 +27,6 @@ from toolkit.actions.base import (
     RunContext,
     prior_facts,
 )
-from toolkit.documents import TemplateRenderer
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
 from toolkit.host_pool import POOL_GROUP, HostPool, PoolHost, pool_hosts
 from toolkit.settings import Settings
@@ -173,7 +172,7 @@ class AnsiblePlaybookAction(BaseAction):
                               spbe=summary.stats.get("spbe", {}))
         failed = [f"{t.host}: {t.task}: {run.mask(t.msg)}" for t in summary.failed_tasks]
         changed = [f"{name}: {h.get('changed', 0)} changed" for name, h in hosts.items() if h.get("changed")]
-        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "hasil_aksi", {
+        comment = run.services.renderer.render("comments", "hasil_aksi", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": ok, "host": hosts,
             "durasi_s": summary.duration_s, "lampiran": [], "job_id": run.job_id,
             "ringkasan": ("Playbook " + plan.playbook + (" selesai." if ok else " gagal: " + "; ".join(failed))),

@@ -23,7 +23,6 @@ from toolkit.actions.ansible.pusat_data_vars import AppName, ProvisionVars
 from toolkit.actions.ansible.runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, BaseAction, RunContext
 from toolkit.actions.documents.evidence import affected_host
-from toolkit.documents import TemplateRenderer
 from toolkit.domain.decisions import effective_fields
 from toolkit.errors import ActionFailedError, InvalidInputError
 
@@ -136,7 +135,7 @@ class RestoreOrRebuildAction(BaseAction):
                 raise _failed(rebuilt, "rebuild (provision_server.yml)", host)
             facts["rebuild"] = {"firewall_kept_isolated": isolated,
                                 "provision": ((rebuilt.stats.get("spbe") or {}).get("provision") or {}).get(host)}
-        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "hasil_pemulihan", {
+        comment = run.services.renderer.render("comments", "hasil_pemulihan", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "job_id": run.job_id,
             "pemulihan": facts, "durasi_s": time.monotonic() - started})
         summary_line = (f"{host}: {plan.path} of {facts.get('app')} "

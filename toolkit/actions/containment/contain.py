@@ -41,7 +41,7 @@ def trigger_actor(ctx: ActionContext) -> str:
     A ticket the koordinator forwarded to the CSIRT ("meneruskan tiket ke tim CSIRT": assigned to a
     member) is acted on by that assignee, whoever recorded the last decision.
     """
-    allowed = set(ctx.settings.containment.effective_roles())
+    allowed = set(ctx.settings.containment.effective_roles(ctx.roles))
     if ctx.ticket.assignee:
         try:
             if ctx.directory.person(ctx.ticket.assignee).roles & allowed:

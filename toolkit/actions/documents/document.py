@@ -11,9 +11,8 @@ import time
 from typing import Any, Literal
 
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, Artifact, BaseAction, RunContext
-from toolkit.actions.notify.delivery import APPLICANT_ROLES, REPORTER
+from toolkit.actions.notify.delivery import applicant_roles, reporter_role
 from toolkit.document_context import build_context
-from toolkit.documents import TemplateRenderer
 from toolkit.domain.confidentiality import reporter_confidential
 from toolkit.private_files import write_private
 
@@ -23,7 +22,7 @@ _VIEWER: frozenset[str] = frozenset()  # documents are read by the applicant: co
 
 def _context(ctx: ActionContext) -> dict[str, Any]:
     return build_context(ticket=ctx.ticket, service=ctx.service, prior=ctx.prior, timeline=ctx.timeline,
-                         directory=ctx.directory, now=ctx.now, viewer_roles=_VIEWER)
+                         directory=ctx.directory, now=ctx.now, roles=ctx.roles, viewer_roles=_VIEWER)
 
 
 class DocumentPlan(ActionPlan):
@@ -56,7 +55,7 @@ class DocumentAction(BaseAction):
 
     def execute(self, ctx: ActionContext, plan: DocumentPlan, run: RunContext) -> ActionResult:
         started = time.monotonic()
-        renderer = TemplateRenderer(ctx.settings.templates_dir)
+        renderer = run.services.renderer
         text = run.mask(renderer.render("documents", plan.template, _context(ctx)))
         path = run.work_dir / plan.filename
         write_private(path, text)
@@ -86,13 +85,14 @@ class TicketNotifyAction(BaseAction):
         return NotifyPlan(template=template, to_roles=roles, step=ctx.step.id)
 
     def execute(self, ctx: ActionContext, plan: NotifyPlan, run: RunContext) -> ActionResult:
-        renderer = TemplateRenderer(ctx.settings.templates_dir)
+        renderer = run.services.renderer
         text = run.mask(renderer.render("comments", plan.template, _context(ctx)))
         recipients: list[str] = []
         for role in plan.to_roles:
-            if role in APPLICANT_ROLES:
+            if role in applicant_roles(ctx.roles):
                 # A confidential reporter is not named in job facts and logs (toolkit.domain.confidentiality).
-                recipients.append(REPORTER if reporter_confidential(ctx.service) else ctx.ticket.requester)
+                recipients.append(reporter_role(ctx.roles) if reporter_confidential(ctx.service)
+                                  else ctx.ticket.requester)
             else:
                 recipients += [p.username for p in ctx.directory.people_with_role(role)]
         run.log(f"notification {plan.template} to {', '.join(recipients)}")

@@ -21,7 +21,6 @@ from toolkit.actions.base import (
     BaseAction,
     RunContext,
 )
-from toolkit.documents import TemplateRenderer
 from toolkit.errors import NotFoundError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.collect import CollectedBundle, build_request, collect, resolve_host
@@ -131,7 +130,7 @@ class EvidenceCollectAction(BaseAction):
             "remote_hashes": [h.model_dump(mode="json") for h in manifest.remote_hashes],
             "archive": archive,
         })
-        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "bukti_insiden", {
+        comment = run.services.renderer.render("comments", "bukti_insiden", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "job_id": run.job_id,
             "bukti": facts.model_dump(mode="json"), "durasi_s": time.monotonic() - started,
         })

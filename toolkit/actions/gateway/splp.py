@@ -32,7 +32,6 @@ from toolkit.actions.gateway.splp_models import (
     TryOutFacts,
     TryOutPlan,
 )
-from toolkit.documents import TemplateRenderer
 from toolkit.domain.tickets.models import EventKind
 from toolkit.errors import (
     ActionFailedError,
@@ -93,7 +92,7 @@ def _vault(ctx: ActionContext, run: RunContext) -> Iterator[Any]:
 
 
 def _comment(ctx: ActionContext, run: RunContext, ok: bool, summary: str, started: float) -> str:
-    text = TemplateRenderer(ctx.settings.templates_dir).render("comments", "hasil_aksi", {
+    text = run.services.renderer.render("comments", "hasil_aksi", {
         "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": ok, "host": {},
         "durasi_s": time.monotonic() - started, "ringkasan": summary, "lampiran": [], "job_id": run.job_id})
     return run.mask(text)
@@ -243,7 +242,7 @@ class IssueEndpointAction(BaseAction):
             "Yang sudah dibuat pada percobaan ini telah dibatalkan: " + "; ".join(undone) + "."
             if undone else "Tidak ada konsumen atau kredensial yang tertinggal dari percobaan ini.")
         run.log(f"issue failed: {detail}; undone: {undone or 'nothing'}")
-        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "aksi_gagal", {
+        comment = run.services.renderer.render("comments", "aksi_gagal", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "job_id": run.job_id,
             "percobaan": run.attempt, "galat": f"{text} (Rincian teknis: {detail})", "idempoten": True})
         return ActionResult(ok=False, summary=run.mask(f"issuing the endpoint failed: {detail}"

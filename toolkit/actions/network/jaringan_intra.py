@@ -34,7 +34,6 @@ from toolkit.actions.network.jaringan_models import (
     QualityNetwork,
     QualityPlan,
 )
-from toolkit.documents import TemplateRenderer
 from toolkit.domain.catalog.models import StepPurpose
 from toolkit.domain.tickets.models import EventKind
 from toolkit.errors import ActionFailedError, ConflictError, InvalidInputError, NotFoundError
@@ -202,7 +201,7 @@ class NetworkAnalyseAction(BaseAction):
             plan=change.model_dump(mode="json"), rendered=rendered, diffs=diffs, plan_digest=digest,
         )
         facts = AnalysisFacts(network=AnalysisNetwork(analysis=analysis))
-        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "rencana_jaringan", {
+        comment = run.services.renderer.render("comments", "rencana_jaringan", {
             "analisis": analysis.model_dump(mode="json"), "lampiran": [a.name for a in artifacts],
             "job_id": run.job_id,
             "langkah_persetujuan": _plan_approval_id(ctx),
@@ -273,7 +272,7 @@ class NetworkInstallAction(BaseAction):
                 rows: list[dict[str, Any]], *, ok: bool, started: float, summary: str) -> ActionResult:
         install = Install(vlan_id=change.vlan_id, acl_name=change.acl_name, plan_digest=analysis.plan_digest,
                           devices=rows, ok=ok)
-        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "pemasangan_jaringan", {
+        comment = run.services.renderer.render("comments", "pemasangan_jaringan", {
             "berhasil": ok, "pasang": install.model_dump(mode="json"), "job_id": run.job_id})
         return ActionResult(ok=ok, summary=summary, comment=run.mask(comment),
                             facts=InstallFacts(network=InstallNetwork(install=install)),
@@ -323,7 +322,7 @@ class NetworkQualityTestAction(BaseAction):
                     f"avg {row['rtt_avg_ms']} ms -> {'ok' if row['ok'] else 'FAIL'}")
         quality = Quality(ok=report.ok, vlan_id=change.vlan_id, subnet=str(change.subnet),
                           thresholds=thresholds.model_dump(mode="json"), results=results)
-        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "uji_kualitas", {
+        comment = run.services.renderer.render("comments", "uji_kualitas", {
             "uji": quality.model_dump(mode="json"), "job_id": run.job_id})
         failed = [str(r["target"]) for r in results if not r["ok"]]
         return ActionResult(ok=report.ok, comment=run.mask(comment),

@@ -23,7 +23,6 @@ from pydantic import SecretStr, ValidationError
 
 from toolkit.actions.ansible.runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, BaseAction, RunContext
-from toolkit.documents import TemplateRenderer
 from toolkit.errors import ConfigurationError, ConflictError, InvalidInputError
 from toolkit.settings import Settings
 from toolkit.vpn.inventory import DcGateway, SiteGateway, TunnelSlots, dc_gateway, site_gateway
@@ -254,7 +253,7 @@ class SiteToSiteVpnAction(BaseAction):
             "transfer": {"rx": site_stats.get("rx_bytes"), "tx": site_stats.get("tx_bytes")},
             "changed": changed, "hosts": {n: h.model_dump() for n, h in summary.hosts.items()},
         })  # fmt: skip
-        comment = TemplateRenderer(ctx.settings.templates_dir).render("comments", "hasil_vpn", {
+        comment = run.services.renderer.render("comments", "hasil_vpn", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": ok, "dipulihkan": rolled_back,
             "galat": errors, "durasi_s": time.monotonic() - started, "job_id": run.job_id,
             "terowongan": {"antarmuka": vpn.interface, "port": vpn.listen_port,

@@ -11,25 +11,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from toolkit.actions.base import ActionContext
-from toolkit.domain.catalog.loader import packaged_roles
-from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.domain.catalog.roles import RoleBook, RoleTrait
 from toolkit.domain.confidentiality import reporter_confidential
 from toolkit.domain.tickets.field_types import is_email
 from toolkit.ports.notifier import Delivery, Notification, Notifier, Recipient
 from toolkit.registry import Registry
 
-APPLICANT_ROLES = packaged_roles().with_trait(RoleTrait.APPLICANT)
-# A confidential reporter is addressed by the role's name, never their own (toolkit.domain.confidentiality).
-REPORTER = min(packaged_roles().with_trait(RoleTrait.REPORTER))
-APPLICANT = min(APPLICANT_ROLES - {REPORTER})
+
+def applicant_roles(roles: RoleBook) -> frozenset[str]:
+    return roles.with_trait(RoleTrait.APPLICANT)
+
+
+def reporter_role(roles: RoleBook) -> str:
+    """A confidential reporter is addressed by the role's name, never their own (toolkit.domain.confidentiality)."""
+    return min(roles.with_trait(RoleTrait.REPORTER))
 
 
 def _applicant(ctx: ActionContext) -> Recipient | None:
     fields = ctx.ticket.fields
     if reporter_confidential(ctx.service):
         contact = str(fields.get("pelapor_kontak") or "")
-        return Recipient(username=REPORTER, name=packaged_roles().label(REPORTER) or REPORTER, email=contact,
-                         role=REPORTER) \
+        reporter = reporter_role(ctx.roles)
+        return Recipient(username=reporter, name=ctx.roles.label(reporter) or reporter, email=contact,
+                         role=reporter) \
             if is_email(contact) else None
     try:
         person = ctx.directory.person(ctx.ticket.requester)
@@ -37,13 +41,14 @@ def _applicant(ctx: ActionContext) -> Recipient | None:
         person = None
     email = (person.email if person else None) or fields.get("kontak_email")
     name = person.name if person else ctx.ticket.requester
-    return Recipient(username=ctx.ticket.requester, name=name, email=email, role=APPLICANT) if email else None
+    applicant = min(applicant_roles(ctx.roles) - {reporter_role(ctx.roles)})
+    return Recipient(username=ctx.ticket.requester, name=name, email=email, role=applicant) if email else None
 
 
 def recipients(ctx: ActionContext, roles: list[str]) -> tuple[Recipient, ...]:
     found: dict[str, Recipient] = {}
     for role in roles:
-        if role in APPLICANT_ROLES:
+        if role in applicant_roles(ctx.roles):
             applicant = _applicant(ctx)
             if applicant is not None:
                 found.setdefault(applicant.username, applicant)
