@@ -56,4 +56,5 @@ def page(app: EngineServices, *, requester: str | None, status: str | None, serv
         start = total - number * size
         chosen = found[max(0, start):start + size][::-1]  # the store answers oldest first
     roles = frozenset(viewer_roles)
-    return Page([redact_ticket(app.catalog.get(t.service_id), t, roles) for t in chosen], number, size, total)
+    book = app.catalog.roles
+    return Page([redact_ticket(book, app.catalog.get(t.service_id), t, roles) for t in chosen], number, size, total)

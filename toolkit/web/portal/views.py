@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from toolkit.domain.catalog.models import Service, Step, StepKind, StepPurpose
-from toolkit.domain.confidentiality import HIDDEN, redact_events, redact_ticket
+from toolkit.domain.confidentiality import redact_events, redact_ticket
 from toolkit.domain.principal import ENGINE_USER
 from toolkit.domain.tickets.models import AttachmentRef, Ticket, TimelineEvent
 from toolkit.domain.workflow import StepState, WorkflowState
@@ -103,20 +103,18 @@ def ticket_view(app: EngineServices, viewer: Viewer, ticket: Ticket) -> TicketVi
     timeline = app.tickets.timeline(ticket.id)
     state = progress(service, ticket, timeline, app.queue, app.policy)
     roles = viewer.roles
-    shown = redact_ticket(service, ticket, roles)
+    mine = ticket.requester == viewer.user  # the reporter reads their own report whole
+    shown = ticket if mine else redact_ticket(app.catalog.roles, service, ticket, roles)
     labels = {f.name: f.label for f in service.requirements.fields}
     fields = [(labels[name], value) for name, value in
               ((spec.name, shown.fields.get(spec.name)) for spec in service.requirements.fields)
               if name in shown.fields]
-    events = redact_events(service, ticket, timeline, roles)
-    if ticket.requester == viewer.user:  # the reporter sees their own name, not "[dirahasiakan]"
-        events = [e.model_copy(update={"actor": viewer.user}) if e.actor == HIDDEN else e for e in events]
-        shown = shown.model_copy(update={"requester": viewer.user})
+    events = timeline if mine else redact_events(app.catalog.roles, service, ticket, timeline, roles)
     documents = [a for a in shown.attachments if a.added_by == ENGINE_USER]
     sent = [a for a in shown.attachments if a.added_by != ENGINE_USER]
     return TicketView(ticket=shown, service=service, state=state, fields=fields, timeline=events,
                       attachments=sent, documents=documents, actor=_actor(app, service, ticket, state),
-                      mine=ticket.requester == viewer.user)
+                      mine=mine)
 
 
 def plans_of(app: EngineServices, ticket_id: str) -> list[Job]:
@@ -148,7 +146,7 @@ def waiting_for(app: EngineServices, purpose: StepPurpose | None, kind: StepKind
         if (purpose is not None and step.purpose is purpose) or (kind is not None and step.kind is kind):
             if kind is StepKind.APPROVAL and ticket.requester == viewer.user:
                 continue
-            out.append((redact_ticket(service, ticket, viewer.roles), step, state.sla.deadline))
+            out.append((redact_ticket(app.catalog.roles, service, ticket, viewer.roles), step, state.sla.deadline))
     return out
 
 

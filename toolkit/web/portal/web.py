@@ -70,6 +70,7 @@ class Viewer:
     session_id: str
     kind: Kind
     applicant_roles: frozenset[str]
+    sees_confidential: bool  # a role the catalog's role book trusts with a confidential reporter
 
     @property
     def principal(self) -> Principal:
@@ -91,10 +92,6 @@ class Viewer:
     def is_staff(self) -> bool:
         """Diskominfo's people (and API providers): any role beyond the applicant ones."""
         return bool(self.roles - self.applicant_roles)
-
-    @property
-    def sees_confidential(self) -> bool:
-        return privileged(self.roles)
 
 
 class Portal:
@@ -142,7 +139,8 @@ class Portal:
         except (AuthenticationError, NotFoundError):
             return None
         return Viewer(person=person, session=session, session_id=session_id, kind="l" if kind == "l" else "o",
-                      applicant_roles=frozenset(self.app.policy.applicant_roles))
+                      applicant_roles=frozenset(self.app.policy.applicant_roles),
+                      sees_confidential=privileged(self.app.catalog.roles, person.roles))
 
     def require(self, request: Request) -> Viewer:
         """The viewer, or a redirect to the login page that comes back here afterwards."""
