@@ -42,6 +42,7 @@ from toolkit.observability.config import LoggingSettings, MetricsSettings
 from toolkit.secret_types import SecretRef as SecretRef  # where it was always imported from
 from toolkit.settings_errors import configuration_error
 from toolkit.web.config import HttpSettings
+from toolkit.web.portal.config import PortalSettings
 
 log = logging.getLogger(__name__)
 SEGMENT_PROBERS = "spbe.segment_probers"  # registry group of the quality test's SegmentProber
@@ -184,6 +185,9 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(
         default=HttpSettings(), description="the web front door (HTTP API and portal): bind address (loopback by "
                                             "default), root path, trusted proxies, body limit, OIDC bearer tokens")
+    portal: PortalSettings = Field(
+        default=PortalSettings(), description="the web portal: its public URL (links in notices), cookie Secure "
+                                              "flag and the OIDC client of 'Masuk dengan SSO'")
     workers: WorkerSettings = WorkerSettings()
     containment: ContainmentSettings = ContainmentSettings()
     network: NetworkSettings = NetworkSettings()

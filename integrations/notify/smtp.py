@@ -14,6 +14,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import Field
 
@@ -62,7 +63,13 @@ class SmtpNotifier:
         message["Subject"] = notification.subject
         message["Message-ID"] = make_msgid(idstring=notification.key.replace(":", ".")[:60], domain="spbe.local")
         message["X-SPBE-Ticket"] = notification.ticket_id
-        message.set_content(notification.body, charset="utf-8")
+        body = notification.body
+        portal = getattr(self._settings, "portal", None)  # settings.portal.url: the ticket's page, if configured
+        link = portal.ticket_url(quote(notification.ticket_id, safe="")) if portal is not None else None
+        if link:
+            message["X-SPBE-Ticket-URL"] = link
+            body = f"{body.rstrip()}\n\nLihat tiket di portal: {link}\n"
+        message.set_content(body, charset="utf-8")
         return message
 
     def send(self, notification: Notification) -> Delivery:

@@ -87,7 +87,9 @@ def test_the_wheel_holds_the_data_the_product_needs(wheel: Path) -> None:
     for needed in ("spbe_data/templates/documents/berita_acara_instalasi_server.md.j2",
                    "spbe_data/templates/network/cisco_ios/change.j2", "spbe_data/playbooks/provision_server.yml",
                    "spbe_data/inventory/roles.yml", "spbe_data/inventory/splp_apis.yml",
-                   "spbe_data/inventory/network/example.yml", "toolkit/domain/catalog/services/pusat-data.yaml"):
+                   "spbe_data/inventory/network/example.yml", "toolkit/domain/catalog/services/pusat-data.yaml",
+                   "spbe_data/templates/portal/base.html.j2", "toolkit/web/portal/static/portal.css",
+                   "toolkit/web/portal/static/portal.js"):
         assert needed in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 

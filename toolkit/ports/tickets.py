@@ -58,3 +58,13 @@ class TicketSystem(Protocol):
     def events_since(self, cursor: int, limit: int = 500) -> list[TimelineEvent]:
         """Events across all tickets with ``seq > cursor``, oldest first (the trigger's feed)."""
         ...
+
+
+@runtime_checkable
+class TicketSearch(Protocol):
+    """What a ticket system may offer besides the port: one page of tickets, newest first, with the
+    number that match. The portal's lists use it when the configured system has it (the embedded store
+    does), and page over `TicketSystem.list_tickets` otherwise."""
+
+    def find_tickets(self, *, requester: str | None = None, status: TicketStatus | None = None,
+                     service_id: str | None = None, offset: int = 0, limit: int = 50) -> tuple[list[Ticket], int]: ...

@@ -8,7 +8,8 @@
 - `errors`: the JSON error body and the `ToolkitError` -> status mapping;
 - `limits`: the body-size limit, enforced before a body is read whole;
 - `server`: running the app under uvicorn (``spbe api-server``, ``spbe serve --http``);
-- `api/`: the routes, each calling the command layer with the request's `Principal`.
+- `api/`: the routes, each calling the command layer with the request's `Principal`;
+- `portal/`: the server-rendered portal in Bahasa Indonesia (`portal_router`).
 
 This ``__init__`` imports nothing: ``toolkit.settings`` imports `config`.
 """

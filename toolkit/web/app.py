@@ -23,6 +23,7 @@ from toolkit.web.api import health, operations, tickets, workflow
 from toolkit.web.auth import WebContext, Who
 from toolkit.web.limits import BodyLimit
 from toolkit.web.oidc import OidcVerifier
+from toolkit.web.portal import portal_router
 
 API_PREFIX = "/api/v1"
 API_VERSION = "1.0.0"
@@ -73,7 +74,6 @@ def create_app(services: EngineServices, settings: Settings) -> FastAPI:
     errors.install(app, services)
     app.include_router(health.router)
     app.mount(API_PREFIX, api_app(ctx))
-    # The portal (toolkit.web.portal, built beside this): enable the next line when it is merged.
-    # from toolkit.web.portal import portal_router; app.include_router(portal_router)  # noqa: ERA001
+    app.include_router(portal_router(services))  # the portal's pages at "/" (their 303 to /masuk passes through)
     app.add_middleware(BodyLimit, max_bytes=http.max_body_bytes)
     return app

@@ -1,0 +1,72 @@
+"""The portal's words in Bahasa Indonesia, and how it writes times, durations and values.
+
+Kept in one module so the pages, the tests and a translator find them in one place. Times are shown in
+the server's local time zone (WIB on the control node) with the zone's name, durations as hours and
+minutes, as an applicant reads an SLA.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+STATUS = {"open": "Baru", "in_progress": "Diproses", "deferred": "Ditunda", "closed": "Ditutup"}
+STEP_STATUS = {"done": "Selesai", "current": "Berjalan", "pending": "Menunggu", "skipped": "Dilewati"}
+KIND = {"human": "petugas", "approval": "persetujuan", "action": "otomatis", "document": "dokumen otomatis",
+        "notify": "pemberitahuan"}
+EVENT = {"opened": "Dibuka", "comment": "Komentar", "checked": "Diperiksa", "approved": "Disetujui",
+         "deferred": "Ditunda", "step_started": "Langkah dimulai", "step_completed": "Langkah selesai",
+         "step_failed": "Langkah gagal", "step_skipped": "Langkah dilewati", "attachment": "Lampiran",
+         "assigned": "Ditugaskan", "status": "Status", "notification": "Pemberitahuan", "escalated": "Eskalasi"}
+NOTICES = {  # ?ok=<code> after a POST: fixed texts, so nothing a URL carries is echoed into the page
+    "dibuka": "Permohonan Anda telah diajukan.",
+    "diperiksa": "Kelengkapan dicatat dan permohonan diteruskan untuk persetujuan.",
+    "dikembalikan": "Permohonan dikembalikan kepada pemohon dengan catatan.",
+    "disetujui": "Permohonan disetujui; langkah berikutnya dijalankan.",
+    "ditunda": "Permohonan ditunda dengan alasan tertulis.",
+    "komentar": "Komentar ditambahkan.",
+    "diajukan-ulang": "Permohonan diajukan kembali untuk diperiksa.",
+}
+LOGIN_REFUSED = "Nama pengguna atau kata sandi salah, atau akun sedang dikunci atau dinonaktifkan."
+LOGIN_LOCK_HINT = ("Setelah beberapa kali gagal, akun dikunci sementara demi keamanan. Tunggu sebentar atau "
+                   "hubungi koordinator layanan.")
+SSO_REFUSED = "Masuk dengan SSO gagal: permintaan tidak sah atau sudah kedaluwarsa. Silakan coba lagi."
+SSO_UNKNOWN = "Akun SSO Anda tidak terdaftar sebagai pengguna layanan. Hubungi koordinator layanan."
+CSRF_TITLE = "Formulir ditolak"
+CSRF_TEXT = "Token keamanan formulir tidak ada atau salah. Muat ulang halaman lalu coba lagi."
+TITLE_LOGIN = "Perlu masuk"
+TITLE_FORBIDDEN = "Akses ditolak"
+TITLE_NOT_FOUND = "Tidak ditemukan"
+TITLE_CONFLICT = "Tidak dapat dilakukan sekarang"
+TITLE_INVALID = "Isian tidak valid"
+TITLE_UNAVAILABLE = "Layanan sementara tidak tersedia"
+TITLE_FAILED = "Terjadi kesalahan"
+TOO_LARGE = "Unggahan terlalu besar."
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    local = value.astimezone()
+    return local.strftime("%d-%m-%Y %H:%M ") + (local.tzname() or "")
+
+
+def duration(delta: timedelta) -> str:
+    minutes = int(abs(delta).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = ([f"{days} hari"] if days else []) + ([f"{hours} jam"] if hours else []) + [f"{mins} menit"]
+    return " ".join(parts[:2]) if days else " ".join(parts)
+
+
+def remaining(delta: timedelta) -> str:
+    """An SLA countdown: "sisa 3 jam 20 menit" or "terlambat 1 hari 2 jam"."""
+    return f"sisa {duration(delta)}" if delta >= timedelta(0) else f"terlambat {duration(delta)}"
+
+
+def display(value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "Ya" if value else "Tidak"
+    return str(value)
