@@ -303,3 +303,21 @@ def test_a_deleted_checkpoint_file_is_reported_and_written_again(log: AuditLog, 
     log.append("engine", "job.enqueue", TICKET, {"job": 8})  # the same process, its descriptor still open
     assert [cps.parse(key, line).seq for line in checkpoint_file.read_text().splitlines()] == [5]  # type: ignore[union-attr]
     assert log.verify().ok
+
+
+def test_the_audit_log_of_a_deployment_refuses_an_entry_that_does_not_say_how_the_actor_was_proven(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every entry says how its actor was authenticated (issue 12): a lab ``--as`` approval and a portal
+    login must be told apart by an auditor. The deployment's log refuses an entry without it, and
+    nothing is written."""
+    from toolkit.audit.factory import open_audit_log
+    from toolkit.settings import load_settings
+
+    monkeypatch.setenv("SPBE_AUDIT_KEY", generate_key())
+    settings = load_settings(state_dir=tmp_path / "state", audit={"checkpoint_file": tmp_path / "cp.jsonl"})
+    log = open_audit_log(settings)
+    with pytest.raises(InvalidInputError, match="authenticated"):
+        log.append("kadis", "ticket.approve", "SPBE-2026-00001", {"step": "persetujuan"})
+    assert log.entries() == []
+    log.append("kadis", "ticket.approve", "SPBE-2026-00001", {"step": "persetujuan", "auth": "session"})
+    assert [e.data["auth"] for e in log.entries()] == ["session"]

@@ -118,7 +118,7 @@ def test_a_checkpoint_comment_not_signed_with_the_key_is_reported(engine_app: Ap
 
 def test_publishing_twice_posts_once_and_skips_unknown_tickets(engine_app: App) -> None:
     ticket_id = approved_ticket(engine_app)
-    engine_app.audit.append("rina", "api.revoke", "T-9", {"consumer": "x"})  # no such ticket in this desk
+    engine_app.audit.append("rina", "api.revoke", "T-9", {"consumer": "x", "auth": "lab-as"})  # no such ticket here
     first = publish_checkpoint(engine_app)
     assert first.tickets == [ticket_id]
     again = publish_checkpoint(engine_app)

@@ -47,7 +47,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
 from toolkit.audit import AuditLog
-from toolkit.domain.principal import Principal
+from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import (
     ConfigurationError,
     ConflictError,
@@ -215,11 +215,13 @@ class SecretVault(SqliteStore):
         return secret
 
     def _log(self, actor: str, action: str, ticket_id: str, name: str, **data: Any) -> None:
+        """``data`` carries ``auth`` (how ``actor`` was authenticated): the engine for the actions' own
+        stores and uses, the person's principal when a person asked (reveal, rotate, revoke)."""
         self.audit.append(actor, action, ticket_id, {"name": name, **data})
 
     # -- the vault -----------------------------------------------------------------------------------
     def put(self, ticket_id: str, name: str, value: SecretStr, *, meta: VaultMeta, actor: str = "system",
-            replace: bool = False) -> VaultRecord:
+            replace: bool = False, auth: AuthMethod = AuthMethod.ENGINE) -> VaultRecord:
         """Store a secret. Idempotent: storing the same value again returns the existing record; a
         *different* value is a `ConflictError` unless ``replace`` (a rotation), which also resets
         the reveal, since the new secret has not been handed over."""
@@ -251,7 +253,8 @@ class SecretVault(SqliteStore):
                  json.dumps(meta.attributes, sort_keys=True), _iso(now), _iso(meta.expires_at)))
             record = self._record(self._row(db, ticket_id, name))  # type: ignore[arg-type]
         self._log(actor, "secret.replace" if row is not None else "secret.store", ticket_id, name,
-                  masked=record.masked, recipient=record.recipient, expires_at=_iso(record.expires_at))
+                  masked=record.masked, recipient=record.recipient, expires_at=_iso(record.expires_at),
+                  auth=auth.value)
         return record
 
     def masked(self, ticket_id: str, name: str) -> VaultRecord:
@@ -328,7 +331,8 @@ class SecretVault(SqliteStore):
         with self._tx() as db:
             return self._row(db, ticket_id, name) is not None
 
-    def use(self, ticket_id: str, name: str, *, purpose: str, actor: str = "system") -> SecretStr:
+    def use(self, ticket_id: str, name: str, *, purpose: str, actor: str = "system",
+            auth: AuthMethod = AuthMethod.ENGINE) -> SecretStr:
         """The secret for the toolkit's own use (the automated try-out); audited, not a reveal."""
         record = self.masked(ticket_id, name)
         reason = self._unavailable(record, self._clock())
@@ -338,10 +342,11 @@ class SecretVault(SqliteStore):
             row = self._row(db, ticket_id, name)
         assert row is not None
         secret = self._decrypt(row)
-        self._log(actor, "secret.use", ticket_id, name, purpose=_clean(purpose, 200))
+        self._log(actor, "secret.use", ticket_id, name, purpose=_clean(purpose, 200), auth=auth.value)
         return secret
 
-    def revoke(self, ticket_id: str, name: str, *, actor: str, reason: str) -> VaultRecord:
+    def revoke(self, ticket_id: str, name: str, *, actor: str, reason: str,
+               auth: AuthMethod = AuthMethod.ENGINE) -> VaultRecord:
         """Destroy the ciphertext (the credential was revoked or rotated at its source). Idempotent."""
         record = self.masked(ticket_id, name)
         if record.revoked_at is not None:
@@ -350,14 +355,14 @@ class SecretVault(SqliteStore):
             db.execute("UPDATE secrets SET ciphertext = NULL, nonce = NULL, revoked_at = ?, revoked_by = ? "
                        "WHERE ticket_id = ? AND name = ? AND revoked_at IS NULL",
                        (_iso(self._clock()), actor, record.ticket_id, record.name))
-        self._log(actor, "secret.revoke", record.ticket_id, record.name, reason=_clean(reason, 500))
+        self._log(actor, "secret.revoke", record.ticket_id, record.name, reason=_clean(reason, 500), auth=auth.value)
         return self.masked(ticket_id, name)
 
-    def delete(self, ticket_id: str, name: str, *, actor: str) -> bool:
+    def delete(self, ticket_id: str, name: str, *, actor: str, auth: AuthMethod = AuthMethod.ENGINE) -> bool:
         """Remove the record entirely: the undo of `put` when issuing fails after storing."""
         ticket_id, name = _check(_TICKET, ticket_id, "ticket id"), _check(_NAME, name, "secret name")
         with self._tx() as db:
             gone = db.execute("DELETE FROM secrets WHERE ticket_id = ? AND name = ?", (ticket_id, name)).rowcount
         if gone:
-            self._log(actor, "secret.delete", ticket_id, name)
+            self._log(actor, "secret.delete", ticket_id, name, auth=auth.value)
         return bool(gone)

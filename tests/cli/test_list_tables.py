@@ -58,7 +58,7 @@ def stores(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Stores:
         ticket = app.tickets.create(TicketDraft(service_id=service, title=LONG_TITLE if n == 0 else "Jaringan BKD",
                                                 requester="koordinator", fields={}, sla_variant="standar"))
         tickets.append(ticket.id)
-        app.audit.append("koordinator", "ticket.open", ticket.id, {"service": service})
+        app.audit.append("koordinator", "ticket.open", ticket.id, {"service": service, "auth": "lab-as"})
     jobs = []
     for n, ticket_id in enumerate(tickets):
         job, _ = app.queue.enqueue(JobSpec(ticket_id=ticket_id, step_id=LONGEST_STEP, action=LONGEST_ACTION,

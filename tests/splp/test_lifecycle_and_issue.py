@@ -10,6 +10,7 @@ import pytest
 from tests.integrations.gateway.conftest import API, Harness, make_harness, unique
 from toolkit.audit import AuditLog
 from toolkit.domain.catalog.loader import load_catalog
+from toolkit.domain.principal import AuthMethod
 from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from toolkit.ports.gateway import GatewayNotFoundError
 from toolkit.settings import Settings, load_settings
@@ -33,16 +34,17 @@ def test_revocation_hook_stops_the_key_and_is_audited(kong: Harness, tmp_path: P
     gw.restrict_to_api(name, API)
     assert kong.call(route.url, cred) == 200
     audit = AuditLog(tmp_path / "audit.db")
-    done = revoke_compromised_consumer(gw, audit, name, actor="rina", reason="kunci bocor", ticket_id="T-9")
+    done = revoke_compromised_consumer(gw, audit, name, actor="rina", auth=AuthMethod.LAB_AS, reason="kunci bocor",
+                                       ticket_id="T-9")
     assert done.revoked_key_ids == (cred.key_id,) and not done.already_revoked
     assert kong.call(route.url, cred) == 401
-    again = revoke_compromised_consumer(gw, audit, name, actor="rina", reason="ulang")
+    again = revoke_compromised_consumer(gw, audit, name, actor="rina", auth=AuthMethod.LAB_AS, reason="ulang")
     assert again.already_revoked
     assert [e.action for e in audit.entries()][-2:] == ["api.revoke", "api.revoke"]
     with pytest.raises(GatewayNotFoundError):
-        revoke_compromised_consumer(gw, audit, unique(), actor="rina", reason="x")
+        revoke_compromised_consumer(gw, audit, unique(), actor="rina", auth=AuthMethod.LAB_AS, reason="x")
     with pytest.raises(InvalidInputError):
-        revoke_compromised_consumer(gw, audit, "x; drop", actor="rina", reason="x")
+        revoke_compromised_consumer(gw, audit, "x; drop", actor="rina", auth=AuthMethod.LAB_AS, reason="x")
 
 
 def test_only_the_provider_of_that_api_approves() -> None:

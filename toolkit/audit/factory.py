@@ -49,4 +49,4 @@ def open_audit_log(settings: Settings) -> AuditLog:
     key = audit_key(settings)
     path = Path(settings.state_dir) / "audit.db"
     return AuditLog(path, key=key, checkpoint_file=cfg.checkpoint_file.expanduser(),
-                    checkpoint_every=cfg.checkpoint_every)
+                    checkpoint_every=cfg.checkpoint_every, require_auth=True)

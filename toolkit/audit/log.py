@@ -61,7 +61,7 @@ class AuditLog:
     with its checkpoint file, by `toolkit.audit.factory.open_audit_log`."""
 
     def __init__(self, path: Path, *, key: AuditKey | None = None, checkpoint_file: Path | None = None,
-                 checkpoint_every: int = 1, busy_timeout_ms: int = 10000) -> None:
+                 checkpoint_every: int = 1, busy_timeout_ms: int = 10000, require_auth: bool = False) -> None:
         if checkpoint_file is not None and key is None:
             raise ConfigurationError("audit checkpoints are signed: a checkpoint file needs the audit key")
         self.path = Path(path)
@@ -69,6 +69,9 @@ class AuditLog:
         self.anchor_path = self.path.with_name(self.path.name + ".head")
         self.checkpoints = CheckpointFile(checkpoint_file) if checkpoint_file is not None else None
         self.checkpoint_every = max(int(checkpoint_every), 1)
+        # The audit log proper says how every actor was authenticated (``data["auth"]``: lab-as, os-user,
+        # session, token, oidc, ticket-system, engine): an auditor must tell a lab approval from a real one.
+        self.require_auth = require_auth
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._local = threading.local()
@@ -224,6 +227,9 @@ class AuditLog:
         if not actor or not action:
             raise InvalidInputError("audit entries need an actor and an action",
                                     errors=[("actor/action", "empty")])
+        if self.require_auth and not data.get("auth"):
+            raise InvalidInputError(f"audit entry {action!r} does not say how {actor!r} was authenticated (data.auth)",
+                                    errors=[("auth", "missing")])
         clean = normalise(data)
         with self._writer():
             with self._tx() as db:

@@ -22,7 +22,7 @@ from toolkit.containment.models import (
     ReleaseRequest,
 )
 from toolkit.containment.service import ContainmentService
-from toolkit.domain.principal import Principal
+from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import InvalidInputError, ToolkitError
 
 M = TypeVar("M", bound=BaseModel)
@@ -47,8 +47,10 @@ def _request(model: type[M], **values: Any) -> M:
     try:
         principal = click.get_current_context().obj.principal(as_user)
     except ToolkitError as exc:  # an unknown --as user, an unmapped OS account: refused, and audited
+        lab = as_user is not None  # who was claimed: --as (refused or unknown), else the OS account
         _service(False).refuse_invalid(operation, str(values.get("ticket_id", "")), str(as_user or "-"),
-                                       [("actor", str(exc))], error=type(exc).__name__)
+                                       [("actor", str(exc))], error=type(exc).__name__,
+                                       auth=(AuthMethod.LAB_AS if lab else AuthMethod.OS_USER).value)
         raise
     values |= {"actor": principal.user, "auth": principal.auth}
     try:
@@ -56,7 +58,7 @@ def _request(model: type[M], **values: Any) -> M:
     except ValidationError as exc:
         errors = [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
         _service(False).refuse_invalid(operation, str(values.get("ticket_id", "")), str(values.get("actor", "")),
-                                       errors)
+                                       errors, auth=principal.auth.value)
         raise InvalidInputError("; ".join(f"{f}: {m}" for f, m in errors), errors=errors) from None
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from toolkit.audit import AuditLog
 from toolkit.containment.host import InventoryHost, Log, Mask, published, run_containment_playbook
 from toolkit.containment.models import StepOutcome
+from toolkit.domain.principal import AuthMethod
 from toolkit.errors import ActionFailedError, ConfigurationError, InvalidInputError, ToolkitError
 from toolkit.ports.state import IssuedCredentials
 from toolkit.private_files import private_dir, write_private
@@ -98,7 +99,7 @@ def _build(factory: Callable[[], Any] | None, what: str) -> tuple[Any | None, st
 
 
 def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None, *, register: IssuedCredentials,
-                   audit: AuditLog, actor: str, reason: str, ticket_id: str, mask: Mask,
+                   audit: AuditLog, actor: str, auth: AuthMethod, reason: str, ticket_id: str, mask: Mask,
                    idp_factory: Callable[[], Any] | None = None) -> StepOutcome:
     """Through the SPLP lifecycle hook (`revoke_compromised_consumer`), not the gateway alone: the
     register of issued credentials (`spbe api list`) then shows the consumer revoked, and the audit log
@@ -112,13 +113,13 @@ def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None
     ended: dict[str, list[str]] = {}
     try:
         for consumer in consumers:
-            done = revoke_compromised_consumer(gateway, audit, consumer, actor=actor, reason=reason,
+            done = revoke_compromised_consumer(gateway, audit, consumer, actor=actor, auth=auth, reason=reason,
                                                ticket_id=ticket_id, register=register)
             revoked[consumer] = list(done.revoked_key_ids)
             ended[consumer] = list(done.register_revoked)
         clients = sorted({c.oauth2_client for name in consumers for c in register.by_consumer(name)
                           if c.oauth2_client})
-        disabled = _disable_oauth2_clients(clients, idp_factory, audit, actor, ticket_id)
+        disabled = _disable_oauth2_clients(clients, idp_factory, audit, actor, auth, ticket_id)
     except ToolkitError as exc:
         return StepOutcome(part="gateway", status="failed", detail=mask(str(exc)),
                            data={"revoked": revoked, "register": ended})
@@ -131,7 +132,7 @@ def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None
 
 
 def _disable_oauth2_clients(clients: list[str], factory: Callable[[], Any] | None, audit: AuditLog, actor: str,
-                            ticket_id: str) -> list[str]:
+                            auth: AuthMethod, ticket_id: str) -> list[str]:
     """A consumer's OAuth2 client could still mint tokens after its keys are revoked: disable it too."""
     if not clients:
         return []
@@ -140,7 +141,7 @@ def _disable_oauth2_clients(clients: list[str], factory: Callable[[], Any] | Non
         return []
     for client in clients:
         idp.disable_client(client)
-        audit.append(actor, "identity.client.disable", ticket_id, {"client": client})
+        audit.append(actor, "identity.client.disable", ticket_id, {"client": client, "auth": auth.value})
     return clients
 
 

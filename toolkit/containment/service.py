@@ -71,12 +71,12 @@ class ContainmentService:
     # ------------------------------------------------------------------ shared steps
 
     def refuse_invalid(self, operation: str, ticket_id: str, actor: str, errors: list[tuple[str, str]],
-                       error: str = "InvalidInputError") -> None:
+                       error: str = "InvalidInputError", *, auth: str) -> None:
         """Audit a request refused at the boundary (malformed host, address, unknown user...): it never got
         further."""
         masked = [(field, self.app.masker(message)[:200]) for field, message in errors]
         self.app.audit.append(str(actor)[:64] or "-", f"containment.{operation}.refused", str(ticket_id)[:64] or None,
-                              {"error": error, "errors": masked})
+                              {"error": error, "errors": masked, "auth": auth})
 
     def _authorize(self, request: ContainmentRequest | ReleaseRequest, operation: str) -> Any:
         ticket = self.app.tickets.get(request.ticket_id)
@@ -221,7 +221,8 @@ class ContainmentService:
                                                               self.work_dir, self.log_line, self.app.masker)
                 gateway = access.revoke_gateway(
                     request.gateway_consumers, self.gateway_factory, register=self.app.state.issued,
-                    audit=self.app.audit, actor=request.actor, reason=request.reason or "containment",
+                    audit=self.app.audit, actor=request.actor, auth=request.auth,
+                    reason=request.reason or "containment",
                     ticket_id=request.ticket_id, mask=self.app.masker, idp_factory=self.idp_factory)
                 identity = access.disable_idp_users(request.idp_users, self.idp_factory)
                 before["identity"] = identity.data.get("users", {})

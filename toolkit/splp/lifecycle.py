@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from toolkit.audit import AuditLog
 from toolkit.domain.catalog.roles import RoleTrait
-from toolkit.domain.principal import Principal
+from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.domain.tickets.models import EventKind
 from toolkit.domain.tickets.requests import check_free_text
 from toolkit.errors import (
@@ -77,7 +77,8 @@ class LifecycleOutcome(BaseModel):
     error: str | None = None
 
 
-def revoke_compromised_consumer(gateway: Gateway, audit: AuditLog, consumer: str, *, actor: str, reason: str,
+def revoke_compromised_consumer(gateway: Gateway, audit: AuditLog, consumer: str, *, actor: str, auth: AuthMethod,
+                                reason: str,
                                 ticket_id: str | None = None, masker: Masker | None = None,
                                 register: IssuedCredentials | None = None) -> Revocation:
     """Revoke every credential of ``consumer`` on ``gateway`` and audit it (``ticket_id``: the incident).
@@ -102,7 +103,7 @@ def revoke_compromised_consumer(gateway: Gateway, audit: AuditLog, consumer: str
                         already_revoked=not revoked, register_revoked=tuple(ended), actor=actor, reason=why, at=now)
     audit.append(actor, "api.revoke", ticket_id, {"consumer": consumer, "gateway": gateway.name,
                                                   "key_ids": list(revoked), "register_tickets": ended,
-                                                  "reason": result.reason})
+                                                  "reason": result.reason, "auth": auth.value})
     return result
 
 
@@ -118,9 +119,10 @@ def _reason(text: str | None) -> str:
     return value
 
 
-def authorise(app: Services, actor: str, cred: IssuedCredential, verb: str) -> str:
+def authorise(app: Services, principal: Principal, cred: IssuedCredential, verb: str) -> str:
     """The provider of the credential's API, the koordinator-layanan or the CSIRT; returns the actor's
     display name. A refusal is audited before it is raised."""
+    actor = principal.user
     try:
         person = app.directory.person(actor)
     except NotFoundError:
@@ -135,7 +137,8 @@ def authorise(app: Services, actor: str, cred: IssuedCredential, verb: str) -> s
         if person.roles & app.catalog.roles.with_trait(RoleTrait.API_PROVIDER) and actor in providers:
             return str(person.name)
     app.audit.append(actor[:64] or "-", f"api.{verb}.refused", cred.ticket_id,
-                     {"consumer": cred.consumer, "api": cred.api, "reason": "not_authorised"})
+                     {"consumer": cred.consumer, "api": cred.api, "reason": "not_authorised",
+                      **principal.audit_data()})
     raise PermissionDeniedError(
         f"{actor} may not {verb} the credential of {cred.ticket_id}: needs the provider of API '{cred.api}', "
         "a koordinator-layanan or the CSIRT", user=actor, ticket=cred.ticket_id)
@@ -152,7 +155,7 @@ def _post(app: Services, cred: IssuedCredential, event: str, actor: str, key: st
         log.warning("api %s of %s: comment deferred: %s", event, cred.ticket_id, app.masker(str(exc)))
 
 
-def _end_secrets(app: Services, ticket_id: str, actor: str, reason: str) -> None:
+def _end_secrets(app: Services, ticket_id: str, principal: Principal, reason: str) -> None:
     """Destroy the ticket's stored secrets (the credential is dead at its source)."""
     try:
         vault = app.vault
@@ -160,7 +163,7 @@ def _end_secrets(app: Services, ticket_id: str, actor: str, reason: str) -> None
         return
     for record in vault.records(ticket_id):
         if record.name in (API_KEY_SECRET, OAUTH2_SECRET):
-            vault.revoke(ticket_id, record.name, actor=actor, reason=reason)
+            vault.revoke(ticket_id, record.name, actor=principal.user, reason=reason, auth=principal.auth)
 
 
 def _disable_client(app: Services, client_id: str | None) -> None:
@@ -186,14 +189,14 @@ def revoke_credential(app: Services, ticket_id: str, *, principal: Principal, re
     why = app.masker(_reason(reason))  # malformed input is refused before anything is looked up or audited
     store = app.state.issued
     cred = store.get(ticket_id)
-    name = authorise(app, actor, cred, "revoke")
+    name = authorise(app, principal, cred, "revoke")
     if cred.status in ("revoked", "expired"):
         return LifecycleOutcome(ticket_id=ticket_id, event="revoked", consumer=cred.consumer, api=cred.api,
                                 changed=False, oauth2_client=cred.oauth2_client)
     gateway = gateway_from_settings(app.settings, app.masker)
     revoked = _revoke_at_gateway(gateway, cred.consumer)
     _disable_client(app, cred.oauth2_client)
-    _end_secrets(app, ticket_id, actor, f"credential revoked: {why}")
+    _end_secrets(app, ticket_id, principal, f"credential revoked: {why}")
     ended = store.end(ticket_id, "revoked", actor=actor, reason=why, at=app.clock.now())
     app.audit.append(actor, "api.revoke", ticket_id, {
         "consumer": cred.consumer, "api": cred.api, "gateway": gateway.name, "key_ids": list(revoked),
@@ -225,7 +228,7 @@ def rotate_credential(app: Services, ticket_id: str, *, principal: Principal, re
     why = app.masker(_reason(reason))
     store = app.state.issued
     cred = store.get(ticket_id)
-    name = authorise(app, actor, cred, "rotate")
+    name = authorise(app, principal, cred, "rotate")
     now = app.clock.now()
     if cred.status_at(now) != "active":
         raise ConflictError(f"the credential of {ticket_id} is {cred.status_at(now)}: it cannot be rotated; "
@@ -238,12 +241,14 @@ def rotate_credential(app: Services, ticket_id: str, *, principal: Principal, re
     expires = new.expires_at or now + timedelta(days=ttl_days)
     attributes = {"consumer": cred.consumer, "consumer_id": cred.consumer_id, "key_id": new.key_id,
                   "endpoint": cred.endpoint, "kind": new.kind, "gateway": gateway.name}
-    record = vault.put(ticket_id, API_KEY_SECRET, new.secret, replace=True, actor=actor, meta=VaultMeta(
+    record = vault.put(ticket_id, API_KEY_SECRET, new.secret, replace=True, actor=actor, auth=principal.auth,
+                       meta=VaultMeta(
         recipient=cred.applicant, label=f"Kredensial API {cred.api} (rotasi)", expires_at=expires,
         attributes=attributes))
     if cred.oauth2_client:
         secret = app.identity.rotate_client_secret(cred.oauth2_client)
-        vault.put(ticket_id, OAUTH2_SECRET, secret, replace=True, actor=actor, meta=VaultMeta(
+        vault.put(ticket_id, OAUTH2_SECRET, secret, replace=True, actor=actor, auth=principal.auth,
+                  meta=VaultMeta(
             recipient=cred.applicant, label=f"Secret client OAuth2 {cred.oauth2_client} (rotasi)",
             expires_at=expires, attributes={"client_id": cred.oauth2_client}))
     store.rotated(ticket_id, key_id=new.key_id, masked=record.masked, issued_at=now, expires_at=expires)
@@ -279,7 +284,7 @@ def expire_due(app: Services, now: datetime | None = None) -> list[LifecycleOutc
         try:
             revoked = _revoke_at_gateway(gateway, cred.consumer)
             _disable_client(app, cred.oauth2_client)
-            _end_secrets(app, cred.ticket_id, SYSTEM, "credential expired")
+            _end_secrets(app, cred.ticket_id, Principal(user=SYSTEM, auth=AuthMethod.ENGINE), "credential expired")
         except ToolkitError as exc:
             store.release(cred.ticket_id)
             message = app.masker(str(exc))

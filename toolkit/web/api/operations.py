@@ -158,7 +158,7 @@ def _request(service: ContainmentService, model: type[M], operation: str, who: P
         return model(**values, actor=who.user, auth=who.auth)
     except ValidationError as exc:
         errors = [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
-        service.refuse_invalid(operation, str(values.get("ticket_id", "")), who.user, errors)
+        service.refuse_invalid(operation, str(values.get("ticket_id", "")), who.user, errors, auth=who.auth.value)
         raise InvalidInputError("; ".join(f"{f}: {m}" for f, m in errors), errors=errors) from None
 
 
