@@ -7,7 +7,9 @@ the documentation does not list, leaks a connection per job and cannot be replac
 This walks the syntax of every module under those packages and fails on a call of a store class (any
 `SqliteStore` subclass and the other SQLite-backed classes, also through a class method such as
 ``.at(...)`` or ``.from_settings(...)``), on ``sqlite3.connect`` or `toolkit.sqlite_tx.connect`, on an
-import of a concrete store (``integrations``), and on asking the registry for a state backend.
+import of a concrete store (``integrations``), and on asking the registry for a state backend, an API
+gateway, an identity provider or a notifier, or making a template renderer: the root builds those once
+too (`App.gateway`, `App.identity`, `App.notifier`, `App.renderer`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ CHECKED = ("toolkit/actions", "toolkit/containment", "toolkit/splp", "toolkit/en
 # SQLite-backed classes that are not `SqliteStore` subclasses: they open their own connections.
 OTHER_STORES = frozenset({"AuditLog", "SqliteState", "SqliteJobQueue", "EmbeddedTicketStore"})
 CONNECTS = frozenset({"connect"})  # sqlite3.connect, toolkit.sqlite_tx.connect
+ROOT_BUILT = {"spbe.state_stores": "a state backend", "spbe.gateways": "an API gateway",
+              "spbe.identity_providers": "an identity provider", "spbe.notifiers": "a notifier"}
+ROOT_BUILT_CLASSES = frozenset({"TemplateRenderer"})
 
 
 def _subclasses(cls: type) -> set[type]:
@@ -56,7 +61,7 @@ def _called(node: ast.Call) -> tuple[str | None, str]:
 
 def offences(source: str, where: str, stores: frozenset[str]) -> list[str]:
     tree = ast.parse(source)
-    aliases = dict.fromkeys(stores, "")  # local name -> the store class it stands for
+    aliases = dict.fromkeys(stores | ROOT_BUILT_CLASSES, "")  # local name -> the class it stands for
     connects: set[str] = set()  # local names of a connect function
     modules = {"sqlite3", "sqlite_tx"}
     found = []
@@ -87,8 +92,8 @@ def offences(source: str, where: str, stores: frozenset[str]) -> list[str]:
                 found.append(f"{where}:{node.lineno}: constructs {aliases[owner] or owner} through .{name}()")
             elif (owner is None and name in connects) or (owner in modules and name in CONNECTS):
                 found.append(f"{where}:{node.lineno}: opens a SQLite connection ({owner or ''}.{name})")
-        elif isinstance(node, ast.Constant) and node.value == "spbe.state_stores":
-            found.append(f"{where}:{node.lineno}: builds a state backend from the registry (the root does)")
+        elif isinstance(node, ast.Constant) and node.value in ROOT_BUILT:
+            found.append(f"{where}:{node.lineno}: builds {ROOT_BUILT[node.value]} from the registry (the root does)")
     return found
 
 
@@ -113,6 +118,7 @@ from toolkit.sqlite_tx import connect as open_db
 from integrations.state.allocations import HostPool as Pool
 from toolkit.vault import SecretVault
 from toolkit.registry import Registry
+from toolkit.documents import TemplateRenderer
 
 def run(settings, path):
     Pool(settings.state_dir / "allocations.db")
@@ -121,9 +127,11 @@ def run(settings, path):
     sqlite_tx.connect(path)
     open_db(path)
     Registry("spbe.state_stores")
+    Registry("spbe.gateways")
+    TemplateRenderer(settings.templates_dir)
 '''
     found = offences(source, "m.py", stores)
-    assert [line.split(": ", 1)[1] for line in found] == [
+    assert sorted(line.split(": ", 1)[1] for line in found) == sorted([
         "imports integrations.state.allocations (a concrete store): use the services",
         "constructs HostPool",
         "constructs SecretVault through .from_settings()",
@@ -131,4 +139,6 @@ def run(settings, path):
         "opens a SQLite connection (sqlite_tx.connect)",
         "opens a SQLite connection (.open_db)",
         "builds a state backend from the registry (the root does)",
-    ], found
+        "builds an API gateway from the registry (the root does)",
+        "constructs TemplateRenderer",
+    ]), found

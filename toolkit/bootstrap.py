@@ -21,8 +21,10 @@ from toolkit.errors import ConfigurationError
 from toolkit.masking import Masker
 from toolkit.observability.telemetry import Telemetry
 from toolkit.ports.directory import Directory
+from toolkit.ports.gateway import Gateway
 from toolkit.ports.identity_provider import IdentityProvider
 from toolkit.ports.jobs import JobQueue
+from toolkit.ports.notifier import Notifier
 from toolkit.ports.state import StateStores
 from toolkit.ports.tickets import TicketSystem
 from toolkit.private_files import private_dir
@@ -72,6 +74,21 @@ class App:
             raise ConfigurationError("no identity provider is configured (settings.identity)")
         return Registry[IdentityProvider]("spbe.identity_providers").create(
             cfg.kind, settings=self.settings, masker=self.masker, **cfg.options)
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        """The API gateway (SPLP consumers and keys), one client per process: its HTTP session pools
+        connections (urllib3's pool is thread-safe) and it keeps no per-call state."""
+        cfg = self.settings.gateway
+        return Registry[Gateway]("spbe.gateways").create(cfg.kind, settings=self.settings, masker=self.masker,
+                                                         **cfg.options)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        """How people are told beyond the ticket (``timeline``: the ticket comment is the notice; ``smtp``)."""
+        cfg = self.settings.notifier
+        return Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=self.settings, tickets=self.tickets,
+                                                           **cfg.options)
 
     @cached_property
     def state(self) -> StateStores:

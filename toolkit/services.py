@@ -20,8 +20,10 @@ if TYPE_CHECKING:  # annotations only (PEP 563): no runtime import of the heavie
     from toolkit.domain.policy import Policy
     from toolkit.masking import Masker
     from toolkit.ports.directory import Directory
+    from toolkit.ports.gateway import Gateway
     from toolkit.ports.identity_provider import IdentityProvider
     from toolkit.ports.jobs import JobQueue
+    from toolkit.ports.notifier import Notifier
     from toolkit.ports.state import StateStores
     from toolkit.ports.tickets import TicketSystem
     from toolkit.settings import Settings
@@ -59,6 +61,14 @@ class Services(Protocol):
 
     @property
     def policy(self) -> Policy: ...
+
+    @property
+    def gateway(self) -> Gateway:
+        """The configured API gateway (settings.gateway)."""
+        ...
+
+    @property
+    def notifier(self) -> Notifier: ...
 
     @property
     def state(self) -> StateStores:

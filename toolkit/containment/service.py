@@ -29,7 +29,6 @@ from toolkit.containment.models import (
 from toolkit.domain.principal import Principal
 from toolkit.domain.tickets.models import EventKind, NewEvent
 from toolkit.errors import ConflictError, InvalidInputError, ToolkitError
-from toolkit.registry import Registry
 from toolkit.services import Services
 
 log = logging.getLogger("spbe.containment")
@@ -61,12 +60,8 @@ class ContainmentService:
         self.idp_factory = idp_factory or ((lambda: app.identity) if app.settings.identity is not None else None)
 
     def _configured_gateway(self) -> Callable[[], Any] | None:
-        config = getattr(self.settings, "gateway", None)
-        if config is None:
-            return None
-        settings, masker = self.settings, self.app.masker
-        return lambda: Registry[Any]("spbe.gateways").create(config.kind, settings=settings, masker=masker,
-                                                             **config.options)
+        app = self.app
+        return lambda: app.gateway  # built once by the composition root, when a consumer is first revoked
 
     # ------------------------------------------------------------------ shared steps
 

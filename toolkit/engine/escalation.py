@@ -30,7 +30,6 @@ from toolkit.engine.progress import progress
 from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.ports.notifier import Delivery, Notification, Notifier, Recipient
 from toolkit.ports.state import EscalationClaims
-from toolkit.registry import Registry
 from toolkit.services import Services
 
 log = logging.getLogger("spbe.escalation")
@@ -85,12 +84,6 @@ def due(roles: RoleBook, service: Any, ticket: Ticket, state: WorkflowState, now
     return found
 
 
-def build_notifier(app: Services) -> Notifier:
-    cfg = app.settings.notifier
-    return Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=app.settings, tickets=app.tickets,
-                                                       **cfg.options)
-
-
 def _recipients(app: Services, roles: tuple[str, ...]) -> tuple[Recipient, ...]:
     found: dict[str, Recipient] = {}
     for role in roles:
@@ -134,7 +127,7 @@ def check_once(app: Services, now: datetime | None = None, notifier: Notifier | 
     """Escalate everything due now that was not escalated before; returns what was escalated now."""
     now = now or app.clock.now()
     store = app.state.escalations
-    notifier = notifier or build_notifier(app)
+    notifier = notifier or app.notifier
     outcomes: list[Outcome] = []
     for status in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS):
         for ticket in app.tickets.list_tickets(status=status):

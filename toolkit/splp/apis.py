@@ -19,10 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from toolkit.domain.catalog.models import Service
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError, PermissionDeniedError
-from toolkit.masking import Masker
-from toolkit.ports.gateway import Gateway, check_gateway_name
-from toolkit.registry import Registry
-from toolkit.settings import Settings
+from toolkit.ports.gateway import check_gateway_name
 
 RATE_FIELD = "rate_limit_per_menit"
 
@@ -102,8 +99,3 @@ def check_register(service: Service, fields: Mapping[str, Any], *, register: Pat
             f"is above the {api.max_rate_limit_per_minute}/min allowed for API '{api.id}'",
             errors=[(RATE_FIELD, f"at most {api.max_rate_limit_per_minute}")])
 
-
-def gateway_from_settings(settings: Settings, masker: Masker | None = None) -> Gateway:
-    cfg = settings.gateway
-    return Registry[Gateway]("spbe.gateways").create(cfg.kind, settings=settings, masker=masker or Masker(),
-                                                      **cfg.options)

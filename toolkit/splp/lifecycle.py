@@ -40,7 +40,7 @@ from toolkit.ports.jobs import event_item
 from toolkit.ports.state import IssuedCredentials
 from toolkit.ports.state_records import IssuedCredential
 from toolkit.services import Services
-from toolkit.splp.apis import gateway_from_settings, load_register
+from toolkit.splp.apis import load_register
 
 log = logging.getLogger("spbe.splp")
 API_KEY_SECRET = "api-key"  # noqa: S105 - vault entry names, not secrets
@@ -193,7 +193,7 @@ def revoke_credential(app: Services, ticket_id: str, *, principal: Principal, re
     if cred.status in ("revoked", "expired"):
         return LifecycleOutcome(ticket_id=ticket_id, event="revoked", consumer=cred.consumer, api=cred.api,
                                 changed=False, oauth2_client=cred.oauth2_client)
-    gateway = gateway_from_settings(app.settings, app.masker)
+    gateway = app.gateway
     revoked = _revoke_at_gateway(gateway, cred.consumer)
     _disable_client(app, cred.oauth2_client)
     _end_secrets(app, ticket_id, principal, f"credential revoked: {why}")
@@ -235,7 +235,7 @@ def rotate_credential(app: Services, ticket_id: str, *, principal: Principal, re
                             "a new SPLP request issues a new one", ticket=ticket_id)
     vault = app.vault  # before any change: without a vault key nothing is rotated
     ttl_days = max(1, round((cred.expires_at - cred.issued_at) / timedelta(days=1)))
-    gateway = gateway_from_settings(app.settings, app.masker)
+    gateway = app.gateway
     new = gateway.rotate(cred.consumer, ttl_days=ttl_days)
     app.masker.add(new.secret)
     expires = new.expires_at or now + timedelta(days=ttl_days)
@@ -273,7 +273,7 @@ def expire_due(app: Services, now: datetime | None = None) -> list[LifecycleOutc
     if not due:
         return []
     try:
-        gateway = gateway_from_settings(app.settings, app.masker)
+        gateway = app.gateway
     except ToolkitError:
         for cred in due:
             store.release(cred.ticket_id)
@@ -313,7 +313,7 @@ def listing(app: Services, status: str | None = None, now: datetime | None = Non
     now = now or app.clock.now()
     active_at_gateway: dict[str, set[str]] | None = None
     if live:
-        gateway = gateway_from_settings(app.settings, app.masker)
+        gateway = app.gateway
         active_at_gateway = {info.consumer.name: {c.key_id for c in info.credentials if c.active}
                              for info in gateway.list_consumers()}
     rows = []

@@ -19,7 +19,6 @@ from typing import Any
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from toolkit.errors import ConfigurationError, InvalidInputError, UnavailableError
-from toolkit.masking import Masker
 from toolkit.ports.identity_provider import (
     AccessToken,
     ClientId,
@@ -28,7 +27,6 @@ from toolkit.ports.identity_provider import (
     IdentityProvider,
     TokenClaims,
 )
-from toolkit.registry import Registry
 from toolkit.settings import Settings
 
 KIND_FIELD = "jenis_kredensial"
@@ -49,15 +47,6 @@ def client_id_for(consumer: str) -> str:
     except ValidationError:
         raise InvalidInputError(f"consumer {consumer[:80]!r} cannot be an OAuth2 client id (a-z first, 3-64 chars)",
                                 errors=[("aplikasi_konsumen", "not a client id")]) from None
-
-
-def identity_from_settings(settings: Settings, masker: Masker | None = None) -> IdentityProvider:
-    cfg = settings.identity
-    if cfg is None:
-        raise ConfigurationError("the request asks for OAuth2 but no identity provider is configured "
-                                 "(settings.identity)")
-    return Registry[IdentityProvider]("spbe.identity_providers").create(
-        cfg.kind, settings=settings, masker=masker or Masker(), **cfg.options)
 
 
 def ensure_client(idp: IdentityProvider, *, consumer: str, api: str, ticket_id: str, needs: str) -> EnsuredClient:

@@ -98,7 +98,7 @@ class TicketNotifyAction(BaseAction):
         run.log(f"notification {plan.template} to {', '.join(recipients)}")
         from toolkit.actions.notify.delivery import deliver  # the configured notifier (mail), besides the ticket
 
-        sent = deliver(ctx, plan.to_roles, text, run.job_id)
+        sent = deliver(ctx, run.services.notifier, plan.to_roles, text, run.job_id)
         return ActionResult(ok=True, summary=f"notified {', '.join(plan.to_roles)} ({plan.template})",
                             comment=text,
                             facts=NotifyFacts(recipients=recipients, template=plan.template,

@@ -47,7 +47,7 @@ from toolkit.ports.gateway import Credential, Gateway, GatewayAuthError
 from toolkit.ports.identity_provider import IdentityProvider
 from toolkit.ports.state_records import IssuedCredential
 from toolkit.splp import oauth2
-from toolkit.splp.apis import check_provider, gateway_from_settings, load_register
+from toolkit.splp.apis import check_provider, load_register
 from toolkit.splp.token_route import TokenRouteSpec, token_routes_from_settings
 
 SECRET_NAME = "api-key"  # noqa: S105 - the vault entry's name, not a secret
@@ -141,9 +141,9 @@ class IssueEndpointAction(BaseAction):
         request = plan.request
         made = _Made(consumer=request.consumer)
         try:
-            gateway = gateway_from_settings(ctx.settings, run.mask)
+            gateway = run.services.gateway
             made.gateway = gateway
-            idp = oauth2.identity_from_settings(ctx.settings, run.mask) if request.oauth2 else None
+            idp = run.services.identity if request.oauth2 else None
             issued = self._issue(ctx, run, request, gateway, idp, vault, made)
         except ToolkitError as exc:
             undone = made.undo(vault, request.ticket, run)
@@ -325,7 +325,7 @@ class TryOutAction(BaseAction):
             if plan.oauth2_endpoint:
                 token_ok, note = self._token_call(ctx, run, plan, token, facts)
                 token_note += note
-        gateway = gateway_from_settings(ctx.settings, run.mask)
+        gateway = run.services.gateway
         credential = Credential(consumer=plan.consumer, consumer_id=plan.consumer_id, kind=plan.kind,
                                 key_id=plan.key_id, secret=secret)
         url = plan.endpoint + plan.path
@@ -353,7 +353,7 @@ class TryOutAction(BaseAction):
         client_id = str(plan.oauth2_client)
         secret = vault.use(ctx.ticket.id, OAUTH2_SECRET_NAME, purpose="SPLP try-out: client-credentials token")
         run.mask.add(secret)
-        idp = oauth2.identity_from_settings(ctx.settings, run.mask)
+        idp = run.services.identity
         token, claims = oauth2.obtain_and_validate(idp, client_id, secret, plan.api)
         run.mask.add(token.token)
         run.log(f"token for {client_id}: valid RS256, aud {','.join(claims.audience)}, role {plan.api}, "

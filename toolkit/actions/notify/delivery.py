@@ -15,7 +15,6 @@ from toolkit.domain.catalog.roles import RoleBook, RoleTrait
 from toolkit.domain.confidentiality import reporter_confidential
 from toolkit.domain.tickets.field_types import is_email
 from toolkit.ports.notifier import Delivery, Notification, Notifier, Recipient
-from toolkit.registry import Registry
 
 
 def applicant_roles(roles: RoleBook) -> frozenset[str]:
@@ -59,16 +58,16 @@ def recipients(ctx: ActionContext, roles: list[str]) -> tuple[Recipient, ...]:
     return tuple(found.values())
 
 
-def deliver(ctx: ActionContext, to_roles: Sequence[str], text: str, job_id: int) -> Delivery | None:
-    """Send ``text`` through the configured notifier unless it is the ticket timeline; None if not sent."""
+def deliver(ctx: ActionContext, notifier: Notifier, to_roles: Sequence[str], text: str,
+            job_id: int) -> Delivery | None:
+    """Send ``text`` through the configured notifier (the root's) unless it is the ticket timeline; None if
+    not sent."""
     cfg = ctx.settings.notifier
     if cfg.kind == "timeline":
         return None
     to = recipients(ctx, list(to_roles))
     if not to:
         return Delivery(channel=cfg.kind)
-    notifier = Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=ctx.settings, tickets=None,
-                                                           **cfg.options)
     subject = f"[{ctx.ticket.id}] {ctx.step.title}"[:200]
     return notifier.send(Notification(ticket_id=ctx.ticket.id, key=f"{ctx.ticket.id}:{ctx.step.id}:job{job_id}",
                                       subject=" ".join(subject.split()), body=text, recipients=to,
