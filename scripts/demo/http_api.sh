@@ -94,25 +94,25 @@ done
 case "$state" in done\ *) ;; *) echo "step $goal did not finish over the API: $state" >&2; exit 1 ;; esac
 
 say "What the applicant sees (GET /api/v1/tickets/$H)"
-printf '%s' "$detail" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
+DETAIL="$detail" python3 - <<'PY'
+import json, os
+d = json.loads(os.environ["DETAIL"])
 t, sla = d["ticket"], d["sla"]
 mark = {"done": "selesai", "skipped": "dilewati", "current": "berjalan", "pending": "menunggu"}
-print(f"Tiket {t[\"id\"]}: {t[\"title\"]}")
-print(f"Status: {t[\"status\"]}   Pemohon: {t[\"requester\"]}   Langkah saat ini: {d[\"current_step\"]}")
-print(f"SLA: {sla[\"label\"]}, batas waktu {sla[\"deadline\"][:16].replace(\"T\", \" \")} UTC"
-      f"{\" (terlampaui)\" if sla[\"breached\"] else \"\"}")
+print(f"Tiket {t['id']}: {t['title']}")
+print(f"Status: {t['status']}   Pemohon: {t['requester']}   Langkah saat ini: {d['current_step']}")
+late = " (terlampaui)" if sla["breached"] else ""
+print(f"SLA: {sla['label']}, batas waktu {sla['deadline'][:16].replace('T', ' ')} UTC{late}")
 print("Langkah:")
 for s in d["steps"]:
-    print(f"  [{mark.get(s[\"status\"], s[\"status\"]):8}] {s[\"title\"][:110]}")
+    print(f"  [{mark.get(s['status'], s['status']):8}] {s['title'][:110]}")
 print("Dokumen:")
 for f in d["documents"]:
-    print(f"  {f[\"name\"]}  ({f[\"size\"]} bytes, {f[\"media_type\"]})")
+    print(f"  {f['name']}  ({f['size']} byte, {f['media_type']})")
 print("Komentar terakhir:")
 for e in [e for e in d["timeline"] if e["kind"] == "comment"][-3:]:
     print("  - " + e["text"].splitlines()[0][:120])
-'
+PY
 doc=$(printf '%s' "$detail" | field \
     'next(f["name"] for f in d["documents"] if f["name"].startswith("berita_acara_instalasi_server"))')
 
