@@ -106,6 +106,5 @@ if [ -n "$loose" ]; then
 fi
 echo "no file or directory under $SPBE_STATE_DIR is open to group or others"
 
-say "The demo is done; its server stops with it"
-echo "Portal (while a server runs): $SPBE_DEMO_URL/   accounts: $accounts_file"
-echo "Start it again with: SPBE_STATE_DIR=$SPBE_STATE_DIR SPBE_CONFIG=$SPBE_CONFIG spbe serve --http $SPBE_DEMO_HTTP"
+say "The demo is done: its server (engine, API, portal at $SPBE_DEMO_URL/) stops with it; the lab stays up"
+echo "accounts of the demo's people: $accounts_file"

@@ -109,9 +109,9 @@ for s in d["steps"]:
 print("Dokumen:")
 for f in d["documents"]:
     print(f"  {f['name']}  ({f['size']} byte, {f['media_type']})")
-print("Komentar terakhir:")
-for e in [e for e in d["timeline"] if e["kind"] == "comment"][-3:]:
-    print("  - " + e["text"].splitlines()[0][:120])
+print("Riwayat terakhir:")
+for e in [e for e in d["timeline"] if e["kind"] != "attachment"][-4:]:
+    print("  - " + e["text"].splitlines()[0].replace("**", "")[:120])
 PY
 doc=$(printf '%s' "$detail" | field \
     'next(f["name"] for f in d["documents"] if f["name"].startswith("berita_acara_instalasi_server"))')
@@ -121,3 +121,28 @@ api "$tok_andi" GET "/tickets/$H/documents/$doc" -o "$dir/$doc"
 echo "saved $dir/$doc ($(wc -c < "$dir/$doc") bytes); its beginning:"
 sed -n '1,25p' "$dir/$doc"
 unset tok_andi tok_sari tok_kadis
+
+say "The same applicant in the portal: a password login (the demo's accounts file), 'Tiket saya', logout"
+jar="$dir/portal-cookies"   # the browser's cookies (owner-only, removed below)
+csrf_of() {  # the CSRF token of the portal page on stdin
+    python3 -c 'import re,sys; m=re.search(r"name=\"csrf\" value=\"([^\"]+)\"", sys.stdin.read()); print(m.group(1))'
+}
+csrf=$(curl -sS -c "$jar" -b "$jar" "$SPBE_DEMO_URL/masuk" | csrf_of)
+# The password goes from the accounts file to curl through a file descriptor: never in argv or the output.
+curl -sS -c "$jar" -b "$jar" -o /dev/null -w 'POST /masuk -> HTTP %{http_code}, to %{redirect_url}\n' \
+    --data-urlencode username=andi --data-urlencode "csrf=$csrf" \
+    --data-urlencode password@<(awk '$1 == "andi" { printf "%s", $2 }' "$accounts_file") "$SPBE_DEMO_URL/masuk"
+page=$(curl -sS -b "$jar" "$SPBE_DEMO_URL/tiket")
+PAGE="$page" python3 - "$H" <<'PY'
+import html, os, re, sys
+page, ticket = os.environ["PAGE"], sys.argv[1]
+heading = re.search(r"<h1>(.*?)</h1>", page).group(1)
+row = next(r for r in re.findall(r"<tr>(.*?)</tr>", page, re.S) if f">{ticket}<" in r)
+cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+print(f"{heading}: " + " | ".join(cells))
+PY
+csrf=$(printf '%s' "$page" | csrf_of)
+curl -sS -c "$jar" -b "$jar" -o /dev/null -w 'POST /keluar -> HTTP %{http_code}\n' --data-urlencode "csrf=$csrf" \
+    "$SPBE_DEMO_URL/keluar"
+rm -f "$jar"
+unset page csrf
