@@ -6,14 +6,16 @@ say "HTTP API: each person creates their own access token (nobody makes one for 
 # On the control node of a demo deployment a person makes their token with 'spbe token create' (here with
 # --as, the lab's way of being that person). The token is printed once; the demo keeps it in a variable
 # and never shows it. curl reads the Authorization header from a file descriptor, so no token is in `ps`.
-new_token() {
-    spbe token create --as "$1" --expires 1d --scope act --json \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+new_token() {  # the secret on stdout (captured), what it is on stderr (shown)
+    spbe token create --as "$1" --expires 1d --scope act --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("token %s for %s: scope %s, until %s UTC" % (d["id"], d["user"], d["scope"], d["expires_at"][:16]), file=sys.stderr)
+print(d["token"])'
 }
 tok_andi=$(new_token andi)      # pemohon (Dinas Kesehatan)
 tok_sari=$(new_token sari)      # koordinator layanan
 tok_kadis=$(new_token kadis)    # kepala dinas
-spbe token list --as andi
 
 # api TOKEN METHOD PATH [curl args]: the answer's body; fails (and shows it) on an answer that is not 2xx.
 api() {
