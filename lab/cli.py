@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lab import health
-from lab.manager import LabManager
+from lab.manager import DEFAULT_HOSTS, LabManager
 from lab.models import LabState
 
 _name_option = click.option(
@@ -27,9 +27,9 @@ DEFAULT_LAB_DIR = Path("/var/lib/spbe-lab")
 _LAB_DIR_KEY = "spbe.lab_dir"
 
 
-def _manager(name: str, switches: int = 3, incident: bool = False) -> LabManager:
+def _manager(name: str, switches: int = 3, incident: bool = False, hosts: tuple[str, ...] = ()) -> LabManager:
     lab_dir: Path = click.get_current_context().meta[_LAB_DIR_KEY]
-    return LabManager(lab_dir, name, switches=switches, incident=incident)
+    return LabManager(lab_dir, name, switches=switches, incident=incident, hosts=hosts or DEFAULT_HOSTS)
 
 
 def _yes_no(alive: bool) -> str:
@@ -123,11 +123,13 @@ def _report(name: str, cleaned: list[str], err: bool) -> None:
               help="number of simulated Cisco IOS switches (0: none)")  # fmt: skip
 @click.option("--incident/--no-incident", default=True, show_default=True,
               help="the CSIRT incident part: affected host, attacker and CSIRT host on one segment")
+@click.option("--host", "hosts", multiple=True, metavar="NAME",
+              help=f"a Pusat Data pool host (repeat for more; default: {', '.join(DEFAULT_HOSTS)})")
 @click.option("--json", "as_json", is_flag=True, help="print the lab state as JSON")
-def up(name: str, switches: int, incident: bool, as_json: bool) -> None:
+def up(name: str, switches: int, incident: bool, hosts: tuple[str, ...], as_json: bool) -> None:
     """Start the lab from a clean copy of the base system (replaces a running lab of that name, and cleans
     up what a stale one left, e.g. after a reboot)."""
-    manager = _manager(name, switches, incident)
+    manager = _manager(name, switches, incident, hosts)
     _report(name, manager.down(), as_json)
     state = manager.up()
     if as_json:

@@ -37,6 +37,7 @@ from lab.procs import terminate as _terminate
 from toolkit.errors import ConfigurationError, UnavailableError
 
 DEFAULT_HOSTS: tuple[str, ...] = ("pd-app-01",)
+MAX_POOL_HOSTS = 8  # /30s 0..7 of the lab's /24; the incident and VPN hosts sit far above
 
 
 def _overlay_works(scratch: Path, lower: Path) -> bool:
@@ -70,6 +71,12 @@ class LabManager:
     ) -> None:
         if not LAB_NAME_RE.fullmatch(name):
             raise ConfigurationError(f"invalid lab name {name!r}: lower-case, digits, '-', ≤ 16 chars")
+        reserved = {incident_mod.AFFECTED_HOST, vpn_mod.SITE_GATEWAY, vpn_mod.DC_GATEWAY}
+        bad = [h for h in hosts if not LAB_NAME_RE.fullmatch(h) or h in reserved]
+        if bad or len(set(hosts)) != len(hosts) or len(hosts) > MAX_POOL_HOSTS:
+            raise ConfigurationError(f"invalid pool hosts {list(hosts)!r}: at most {MAX_POOL_HOSTS} distinct names of "
+                                     "lower-case letters, digits and '-' (<= 16 chars), none of the lab's own hosts",
+                                     hosts=list(hosts))
         self.lab_dir = Path(lab_dir).resolve()
         self.name = name
         self.hosts = tuple(hosts)

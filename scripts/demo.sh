@@ -2,12 +2,19 @@
 # Set up, start the lab, and take one ticket of each automated service from open to closed on the
 # embedded defaults (SQLite ticket store and queue, roles file), printing what the applicant sees.
 # Each service's part is in scripts/demo/<service>.sh; DEMO_PARTS picks some (default: all, in order).
+# The front door (HTTP API and portal) is served beside the engine at SPBE_DEMO_HTTP; the demo's people get
+# local accounts with random passwords, kept in $SPBE_STATE_DIR/demo-accounts.txt (0600).
+# Several demos on one machine: give each its own SPBE_STATE_DIR, SPBE_DEMO_LAB and SPBE_DEMO_HTTP;
+# SPBE_SKIP_SETUP=1 uses the virtualenv as it is (setup.sh would re-install spbe from this checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+[ "${SPBE_SKIP_SETUP:-}" = 1 ] || bash scripts/setup.sh
 SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
 export PATH="$SPBE_VENV/bin:$PATH"
 export SPBE_STATE_DIR="${SPBE_STATE_DIR:-/var/lib/spbe/demo}"
+export SPBE_DEMO_LAB="${SPBE_DEMO_LAB:-demo}"   # the lab's name (spbe lab status --name ...)
+SPBE_DEMO_HTTP="${SPBE_DEMO_HTTP:-127.0.0.1:8080}"
+export SPBE_DEMO_URL="http://$SPBE_DEMO_HTTP"
 # A demo deployment: the SOP's people act with --as (in production the OS account's person acts).
 export SPBE_DEPLOYMENT=demo
 export COLUMNS="${COLUMNS:-150}"   # rich tables read better wider than a pipe's default 80
@@ -34,18 +41,55 @@ rm -f "$SPBE_AUDIT__CHECKPOINT_FILE"
 export SPBE_AUDIT__PUBLISH_INTERVAL_S="${SPBE_AUDIT__PUBLISH_INTERVAL_S:-60}"  # checkpoints onto the tickets
 
 say "Lab: a Debian server in its own network namespace, reachable over real SSH"
-(umask 022; spbe lab up --name demo)   # also cleans up what an earlier demo left (a reboot, a crash)
+# Two Pusat Data pool hosts: the CLI's ticket and the HTTP API's each get a server of their own.
+# (also cleans up what an earlier demo left: a reboot, a crash)
+(umask 022; spbe lab up --name "$SPBE_DEMO_LAB" --host pd-app-01 --host pd-app-02)
 # spbe has no lab defaults: the lab writes the settings that point spbe at it (inventories, switch host
 # keys, the quality prober on its data plane, its gateway's URLs), and the demo uses them.
-SPBE_CONFIG="$(spbe lab status --name demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["config_file"])')"
+SPBE_CONFIG="$(spbe lab status --name "$SPBE_DEMO_LAB" --json \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["config_file"])')"
 export SPBE_CONFIG
 
-say "The engine: 'spbe serve' (trigger loop + workers) runs in the background from here on"
-spbe serve --workers 2 2>"$SPBE_STATE_DIR/serve.log" &
+say "The engine and the front door: 'spbe serve --http' (trigger loop, workers, HTTP API and portal)"
+spbe serve --workers 2 --http "$SPBE_DEMO_HTTP" 2>"$SPBE_STATE_DIR/serve.log" &
 serve_pid=$!
-trap 'kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true' EXIT
+# However the demo ends (done, a failed step, Ctrl-C), the server stops and is waited for: it lets its
+# running jobs finish or stops them, so no process of the demo is left behind.
+stop_serve() {
+    kill "$serve_pid" 2>/dev/null || true
+    wait "$serve_pid" 2>/dev/null || true
+}
+trap stop_serve EXIT
+trap 'exit 130' INT TERM
+ready=""
+for _ in $(seq 1 120); do
+    kill -0 "$serve_pid" 2>/dev/null || break
+    if curl -fsS -o /dev/null "$SPBE_DEMO_URL/readyz" 2>/dev/null; then ready=1; break; fi
+    sleep 0.5
+done
+if [ -z "$ready" ]; then
+    echo "spbe serve did not become ready at $SPBE_DEMO_URL/readyz; its log:" >&2
+    tail -n 20 "$SPBE_STATE_DIR/serve.log" >&2
+    exit 1
+fi
+echo "ready: $SPBE_DEMO_URL/readyz answers $(curl -fsS "$SPBE_DEMO_URL/readyz")"
 
-for part in ${DEMO_PARTS:-pusat_data jaringan_intra splp insiden}; do
+say "Local accounts for the demo's people (made by the koordinator, the only role that administers accounts)"
+# Random passwords, written only to an owner-only file: the terminal (and whatever records it) shows the
+# usernames and where the file is, never a password.
+accounts_file="$SPBE_STATE_DIR/demo-accounts.txt"
+: > "$accounts_file"
+chmod 600 "$accounts_file"
+for person in andi budi lina sari kadis dewi yusuf rina prov-dukcapil; do
+    password="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
+    printf '%s\n' "$password" | spbe user add "$person" --password-stdin --as sari
+    printf '%s %s\n' "$person" "$password" >> "$accounts_file"
+done
+unset password
+echo "Portal:    $SPBE_DEMO_URL/  (HTTP API: $SPBE_DEMO_URL/api/v1, its document at /api/v1/openapi.json)"
+echo "Accounts:  $accounts_file (0600: username and password per line)"
+
+for part in ${DEMO_PARTS:-pusat_data jaringan_intra splp insiden http_api}; do
     # shellcheck source=/dev/null
     source "scripts/demo/$part.sh"
 done
@@ -61,3 +105,6 @@ if [ -n "$loose" ]; then
     exit 1
 fi
 echo "no file or directory under $SPBE_STATE_DIR is open to group or others"
+
+say "The demo is done: its server (engine, API, portal at $SPBE_DEMO_URL/) stops with it; the lab stays up"
+echo "accounts of the demo's people: $accounts_file"

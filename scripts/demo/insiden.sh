@@ -3,7 +3,7 @@
 # isolates the host and proves it by traffic from the attacker's and the CSIRT's namespaces, and
 # releases it. (The recovery, verification and closing steps are exercised in tests/e2e.)
 probe() {  # what the lab's attacker and CSIRT namespaces can reach on the affected host, by traffic
-    spbe lab status --name demo --json | python3 -c '
+    spbe lab status --name "$SPBE_DEMO_LAB" --json | python3 -c '
 import json, sys
 sys.path.insert(0, ".")
 from lab.probe import http_get, ssh_banner

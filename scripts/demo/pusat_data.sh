@@ -68,7 +68,7 @@ say "The audit log is intact"
 spbe audit verify
 
 say "Prometheus on the monitoring host scrapes the new server (query: up)"
-prom=$(spbe lab status --name demo --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["prometheus_url"] or "")')
+prom=$(spbe lab status --name "$SPBE_DEMO_LAB" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["prometheus_url"] or "")')
 if [ -n "$prom" ]; then
     python3 - "$prom" <<'PY'
 import json, sys, time, urllib.request

@@ -45,6 +45,18 @@ class Accounts:
         self.store.close()
 
 
+def purge_ended_sessions(services: Services) -> int:
+    """`Sessions.purge` for a periodic sweep (`spbe serve`): sessions that ended more than a day ago are
+    forgotten. A state dir that has no accounts database yet (no account was ever made) is not given one."""
+    if not AccountStore.path_in(Path(services.settings.state_dir)).exists():
+        return 0
+    accounts = open_accounts(services)
+    try:
+        return accounts.sessions.purge()
+    finally:
+        accounts.close()
+
+
 def open_accounts(services: Services) -> Accounts:
     settings = services.settings.accounts
     store = AccountStore.at(Path(services.settings.state_dir))

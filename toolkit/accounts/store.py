@@ -114,9 +114,13 @@ class AccountStore(SqliteStore):
         except sqlite3.OperationalError as exc:
             raise UnavailableError(f"{self.what} unavailable: {exc}", path=str(self.path)) from None
 
+    @staticmethod
+    def path_in(state_dir: Path) -> Path:
+        return Path(state_dir) / "accounts.db"
+
     @classmethod
     def at(cls, state_dir: Path) -> AccountStore:
-        return cls(Path(state_dir) / "accounts.db")
+        return cls(cls.path_in(state_dir))
 
     # -- accounts ------------------------------------------------------------------------------
     def add(self, username: str, password_hash: str, *, at: datetime, by: str) -> None:

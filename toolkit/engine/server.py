@@ -87,7 +87,22 @@ class Server:
     abort: threading.Event = field(default_factory=threading.Event)
     sweep_every: float = 30.0
     api_expiry_every: float = 300.0  # SPLP credentials past their expiry date (toolkit.splp.lifecycle)
+    session_purge_every: float = 3600.0  # portal sessions that ended a day ago (toolkit.accounts.sessions)
     shutdown_grace: float = 60.0
+    monotonic: Callable[[], float] = time.monotonic  # when periodic work is due; a test passes its own
+    _last: dict[str, float] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Due at once on the first round, except the checkpoint: after one interval, so short runs post nothing.
+        self._last = dict.fromkeys(("sweep", "escalation", "api_expiry", "session_purge"), float("-inf"))
+        self._last["checkpoint"] = self.monotonic()
+
+    def _due(self, name: str, every: float) -> bool:
+        now = self.monotonic()
+        if now - self._last[name] > every:
+            self._last[name] = now
+            return True
+        return False
 
     def _worker_loop(self, index: int) -> None:
         me = worker_id(f"w{index}")
@@ -101,32 +116,36 @@ class Server:
             if job is None:
                 self.stop.wait(idle)
 
+    def tick(self) -> None:
+        """One round of the trigger loop: new events, then whatever periodic work is due by `monotonic`."""
+        trigger_once(self.app)
+        if self._due("sweep", self.sweep_every):
+            sweep(self.app)
+        if self._due("escalation", self.app.settings.escalation_interval_s):
+            from toolkit.engine.escalation import check_once  # late steps and SLAs, escalated once
+
+            check_once(self.app)
+        if self._due("api_expiry", self.api_expiry_every):
+            from toolkit.splp.lifecycle import expire_due  # revokes expired API credentials, once
+
+            expire_due(self.app)
+        if self._due("session_purge", self.session_purge_every):
+            from toolkit.accounts.service import purge_ended_sessions  # the portal's ended sessions
+
+            purged = purge_ended_sessions(self.app)
+            if purged:
+                log.info("purged %d ended portal session(s)", purged, extra={"event": "sessions.purge"})
+        if self._due("checkpoint", self.app.settings.audit.publish_interval_s):
+            from toolkit.engine.audit_checkpoints import publish_checkpoint  # signed head onto the tickets
+
+            publish_checkpoint(self.app)
+        deliver_due(self.app)
+
     def _trigger_loop(self) -> None:
-        last_sweep = last_escalation = last_api_expiry = 0.0
-        last_checkpoint = time.monotonic()  # the first after one interval: short runs post nothing
         idle = self.app.settings.workers.poll_interval
         while not self.stop.is_set():
             try:
-                trigger_once(self.app)
-                if time.monotonic() - last_sweep > self.sweep_every:
-                    sweep(self.app)
-                    last_sweep = time.monotonic()
-                if time.monotonic() - last_escalation > self.app.settings.escalation_interval_s:
-                    from toolkit.engine.escalation import check_once  # late steps and SLAs, escalated once
-
-                    last_escalation = time.monotonic()
-                    check_once(self.app)
-                if time.monotonic() - last_api_expiry > self.api_expiry_every:
-                    from toolkit.splp.lifecycle import expire_due  # revokes expired API credentials, once
-
-                    last_api_expiry = time.monotonic()
-                    expire_due(self.app)
-                if time.monotonic() - last_checkpoint > self.app.settings.audit.publish_interval_s:
-                    from toolkit.engine.audit_checkpoints import publish_checkpoint  # signed head onto the tickets
-
-                    last_checkpoint = time.monotonic()
-                    publish_checkpoint(self.app)
-                deliver_due(self.app)
+                self.tick()
             except Exception as exc:  # noqa: BLE001 - the trigger must outlive any one failure
                 log.warning("trigger: %s", self.app.masker(f"{type(exc).__name__}: {exc}"))
             self.stop.wait(idle)
