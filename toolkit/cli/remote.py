@@ -142,22 +142,28 @@ class RemoteClient:
             response = self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise UnavailableError(f"spbe at {self.server} cannot be reached ({type(exc).__name__})") from None
-        if response.status_code >= 400:
+        if not response.is_success:  # a redirect too: the API never sends one, a portal or proxy in front might
             try:
                 body = response.json()
             except ValueError:
                 body = {}
-            kind = body.get("error") if isinstance(body, dict) else None
-            message = str(body.get("message") if isinstance(body, dict) else "") or f"HTTP {response.status_code}"
-            cls = KINDS.get(str(kind), ToolkitError)
+            if not isinstance(body, dict):
+                body = {}  # a proxy's page, or not spbe at all: the status is all there is
+            message = str(body.get("message") or "") or f"HTTP {response.status_code}"
+            cls = KINDS.get(str(body.get("error")), ToolkitError)
             if response.status_code == 401:
                 message = f"{message}; {RELOGIN.format(self.server)}"
-            listed = body.get("fields", []) if isinstance(body, dict) else []
-            fields = [(f.get("field", ""), f.get("problem", "")) for f in listed if isinstance(f, dict)]
+            listed = body.get("fields")
+            fields = [(f.get("field", ""), f.get("problem", "")) for f in (listed if isinstance(listed, list) else [])
+                      if isinstance(f, dict)]
             raise cls(f"{self.server}: {message}", errors=fields)
         if response.status_code == 204:
             return None
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise UnavailableError(f"{self.server} did not answer as the spbe API does (not JSON): is --server "
+                                   "the spbe front door?") from None
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
