@@ -72,6 +72,7 @@ def test_a_whole_ticket_from_three_machines(front: Front, tmp_path: Path) -> Non
     jobs = sari.json("jobs", "list", "--ticket", ticket_id)
     assert [(j["step_id"], j["state"]) for j in jobs] == [("aksi-pertama", "queued")]
     assert sari.json("jobs", "show", str(jobs[0]["id"]))["action"] == "test.counter"
+    assert "test.counter" in sari("jobs", "show", str(jobs[0]["id"])).output
     assert "aksi-pertama" in sari("jobs", "list", env={"COLUMNS": "80"}).output
     assert andi("jobs", "list", "--ticket", ticket_id).exit_code == 4
     canceled = sari("jobs", "cancel", str(jobs[0]["id"]))

@@ -123,8 +123,9 @@ def jobs_show(obj, job_id, as_json) -> None:  # type: ignore[no-untyped-def]
         emit_json(obj.console, job)
     else:
         job_detail(obj.console, job)
-        obj.console.print("[bold]plan[/]")
-        emit_json(obj.console, job.plan)
+        if job.plan is not None:  # a server's answer carries no plan
+            obj.console.print("[bold]plan[/]")
+            emit_json(obj.console, job.plan)
         if job.result:
             obj.console.print("[bold]result[/]")
             emit_json(obj.console, {k: v for k, v in job.result.items() if k != "comment"})
