@@ -51,6 +51,14 @@ def audit_key(session_audit_key: str, tmp_path: Path, monkeypatch: pytest.Monkey
     return session_audit_key
 
 
+@pytest.fixture(autouse=True)
+def no_stored_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `spbe login` of whoever runs the tests (~/.config/spbe/credentials) or their SPBE_SERVER would
+    send the CLI tests' commands to that server: every test gets an empty config home of its own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.delenv("SPBE_SERVER", raising=False)
+
+
 # The fixtures that bring up the namespaced lab (root, debootstrap, sshd): a test using one, directly or through
 # another fixture, is a lab test and must say so, or `-m "not lab"` (scripts/test.sh --fast) would start the lab.
 LAB_FIXTURES = frozenset({"lab", "lab_manager"})

@@ -165,3 +165,25 @@ def test_session_cookie_reads_and_acts_only_with_its_csrf_token(front: Front, se
     assert done.status_code == 200, done.text
     approvals = [e for e in front.audit("ticket.approve") if e.ticket_id == ticket["id"]]
     assert [(e.actor, e.data["auth"]) for e in approvals] == [("kadis", "session")]
+
+
+def test_a_token_revokes_itself_whatever_its_scope(front: Front, session: tuple[str, str]) -> None:
+    """`DELETE /me/token` (what `spbe logout` calls) ends the token in hand, a read one too; a request
+    proved otherwise has no token to end, and a session still needs its CSRF header to ask."""
+    made = front.token("budi", "read", expires="6h")
+    other = front.token("budi", "act", expires="6h")
+    header = {"Authorization": f"Bearer {made}"}
+    assert httpx.delete(front.api + "/me/token").status_code == 401
+    assert httpx.delete(front.api + "/me/token", headers=header).status_code == 204
+    assert httpx.get(front.api + "/me", headers=header).status_code == 401
+    assert httpx.delete(front.api + "/me/token", headers=header).status_code == 401
+    assert _as_bearer(front, other).status_code == 200  # only the token in hand
+    token_id = made.split("_")[2]
+    assert [(e.actor, e.data["token_id"], e.data["auth"]) for e in front.audit("token.revoke")
+            if e.data["token_id"] == token_id] == [("budi", token_id, "token")]
+    oidc = httpx.delete(front.api + "/me/token", headers={"Authorization": f"Bearer {_jwt(front)}"})
+    assert oidc.status_code == 409 and oidc.json()["error"] == "conflict"
+    session_id, csrf = session
+    cookies = {SESSION_COOKIE: session_id}
+    assert httpx.delete(front.api + "/me/token", cookies=cookies).status_code == 403
+    assert httpx.delete(front.api + "/me/token", cookies=cookies, headers={CSRF_HEADER: csrf}).status_code == 409

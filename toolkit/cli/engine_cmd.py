@@ -10,7 +10,6 @@ import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from toolkit.cli.render import emit_json, job_detail, job_table, plain, visible
-from toolkit.commands import jobs as job_control
 from toolkit.engine.server import Server, run_ticket
 from toolkit.errors import ConfigurationError
 from toolkit.observability.config import parse_address
@@ -105,10 +104,10 @@ def jobs_group() -> None:
 @JSON_OPTION
 @click.pass_obj
 def jobs_list(obj, state, ticket_id, limit, as_json) -> None:  # type: ignore[no-untyped-def]
-    """List jobs, newest first."""
-    jobs = obj.app.queue.list_jobs(state=JobState(state) if state else None, ticket_id=ticket_id, limit=limit)
+    """List jobs, newest first (on a server: of the tickets you may see there)."""
+    jobs = obj.desk(None).jobs(JobState(state) if state else None, ticket_id, limit)
     if as_json:
-        emit_json(obj.console, [j.model_dump(mode="json", exclude={"plan", "result"}) for j in jobs])
+        emit_json(obj.console, [j.summary() for j in jobs])
     else:
         obj.console.print(job_table(obj.console, jobs))
 
@@ -118,14 +117,15 @@ def jobs_list(obj, state, ticket_id, limit, as_json) -> None:  # type: ignore[no
 @JSON_OPTION
 @click.pass_obj
 def jobs_show(obj, job_id, as_json) -> None:  # type: ignore[no-untyped-def]
-    """A job with its plan, result and history."""
-    job = obj.app.queue.get(job_id)
+    """A job with its plan, result and history (on a server: the job without them)."""
+    job = obj.desk(None).job(job_id)
     if as_json:
         emit_json(obj.console, job)
     else:
         job_detail(obj.console, job)
-        obj.console.print("[bold]plan[/]")
-        emit_json(obj.console, job.plan)
+        if job.plan is not None:  # a server's answer carries no plan
+            obj.console.print("[bold]plan[/]")
+            emit_json(obj.console, job.plan)
         if job.result:
             obj.console.print("[bold]result[/]")
             emit_json(obj.console, {k: v for k, v in job.result.items() if k != "comment"})
@@ -139,8 +139,7 @@ def jobs_show(obj, job_id, as_json) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def jobs_logs(obj, job_id) -> None:  # type: ignore[no-untyped-def]
     """The job's log (ansible events, masked)."""
-    obj.app.queue.get(job_id)
-    for _, line in obj.app.queue.logs(job_id):
+    for _, line in obj.desk(None).job_logs(job_id):
         click.echo(visible(line))  # a host's output must not drive the terminal
 
 
@@ -151,7 +150,7 @@ def jobs_logs(obj, job_id) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def jobs_cancel(obj, job_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Cancel a queued job, or ask a running one to stop."""
-    job = job_control.cancel(obj.app, job_id, obj.principal(actor))
+    job = obj.desk(actor).cancel_job(job_id)
     obj.console.print(f"job {job_id}: {job.state.value}{' (cancel requested)' if job.cancel_requested else ''}")
 
 
@@ -162,5 +161,5 @@ def jobs_cancel(obj, job_id, actor) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def jobs_retry(obj, job_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Queue a failed or canceled job again (a new attempt of the same step)."""
-    job = job_control.retry(obj.app, job_id, obj.principal(actor))
+    job = obj.desk(actor).retry_job(job_id)
     obj.console.print(f"job {job_id}: {job.state.value}")

@@ -51,8 +51,6 @@ def escalate_command(obj, once, interval, as_json) -> None:  # type: ignore[no-u
 @click.pass_obj
 def decide_command(obj, ticket_id, actor, pairs, reason) -> None:  # type: ignore[no-untyped-def]
     """Record an SOP branch decision (incident kind, outside help, backup available)."""
-    from toolkit.commands.incident import decide
-
     raw: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -60,5 +58,5 @@ def decide_command(obj, ticket_id, actor, pairs, reason) -> None:  # type: ignor
             raise InvalidInputError(f"--set expects FIELD=VALUE once per field, got {pair!r}",
                                     errors=[("set", "format")])
         raw[name] = value
-    decide(obj.app, ticket_id, obj.principal(actor), raw, reason)
+    obj.desk(actor).decide(ticket_id, raw, reason)
     obj.console.print(f"{plain(ticket_id)}: keputusan dicatat ({plain(', '.join(raw))})")

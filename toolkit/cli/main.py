@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,19 +17,29 @@ from toolkit.cli.plugins import PluginGroup
 from toolkit.cli.principal import cli_principal, os_account
 from toolkit.cli.render import make_console, plain
 from toolkit.domain.principal import AuthMethod, Principal
-from toolkit.errors import PermissionDeniedError, ToolkitError
+from toolkit.errors import ConfigurationError, PermissionDeniedError, ToolkitError
 from toolkit.observability.logs import configure_logging, effective_level
 from toolkit.private_files import owner_only_umask
 from toolkit.settings import load_settings
 
+if TYPE_CHECKING:
+    from toolkit.cli.desk_client import Desk
+    from toolkit.cli.remote_desk import RemoteDesk
+
+_UNSET = object()
+
 
 class CliContext:
-    """Settings and the lazily built app; heavy adapters load only when a command needs them."""
+    """Settings and the lazily built app; heavy adapters load only when a command needs them. Also where
+    the desk is chosen, once: the server of ``spbe login`` (or ``--server``/``SPBE_SERVER``), else here."""
 
-    def __init__(self, overrides: dict[str, Any], config_file: str | None = None, verbose: int = 0) -> None:
+    def __init__(self, overrides: dict[str, Any], config_file: str | None = None, verbose: int = 0,
+                 server: str | None = None) -> None:
         self._overrides = overrides
         self._config_file = config_file
         self._verbose = verbose
+        self._server = server
+        self._remote: Any = _UNSET
         self._default_log_level = logging.WARNING
         self._app: App | None = None
         self.console = make_console(soft_wrap=True)
@@ -55,6 +65,37 @@ class CliContext:
             return Principal(user=os_account(), auth=AuthMethod.OS_USER)
 
     @property
+    def remote(self) -> RemoteDesk | None:
+        """The server's desk when this CLI is logged in to one (``spbe login``), else None. ``--server``
+        (or ``SPBE_SERVER``) insists on a server: without a login to exactly it, nothing runs locally by
+        mistake (exit 8). A credentials file that is a link or readable by others is refused (exit 8)."""
+        if self._remote is _UNSET:
+            from toolkit.cli import remote
+            from toolkit.cli.remote_desk import RemoteDesk
+
+            creds = remote.load()
+            if self._server is not None:
+                wanted = remote.check_server(self._server)
+                if creds is None or creds.server != wanted:
+                    raise ConfigurationError(f"not logged in to {wanted}: run 'spbe login --server {wanted}'")
+            self._remote = RemoteDesk(remote.RemoteClient(creds)) if creds is not None else None
+        return self._remote  # type: ignore[no-any-return]
+
+    def desk(self, as_user: str | None) -> Desk:
+        """Where the ticket, job and secret commands go (`toolkit.cli.desk_client`). On a server the token
+        is the identity, so ``--as`` is refused there, before anything is sent."""
+        from toolkit.cli.desk_client import LocalDesk
+
+        server = self.remote
+        if server is None:
+            return LocalDesk(self.app, lambda: self.principal(as_user))
+        if as_user is not None:
+            raise PermissionDeniedError(f"--as is not honoured against {server.server}: the stored token is the "
+                                        "identity ('spbe logout', then log in with that person's token)",
+                                        user=as_user)
+        return server
+
+    @property
     def app(self) -> App:
         if self._app is None:
             self._app = App(load_settings(self._config_file, **self._overrides))
@@ -65,6 +106,8 @@ class CliContext:
         """When the command ends: the app's stores are closed rather than left to the garbage collector."""
         if self._app is not None:
             self._app.close()
+        if self._remote is not _UNSET and self._remote is not None:
+            self._remote.close()
 
     def override(self, **values: Any) -> None:
         """A command's own option that is a setting (``serve --metrics``): set before the app loads,
@@ -113,10 +156,13 @@ class SpbeGroup(PluginGroup):
               help="Log records on stderr as readable lines or JSON lines (else settings.logging.format).")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               help="Lowest level logged (else settings.logging.level; default WARNING, INFO for serve).")
+@click.option("--server", envvar="SPBE_SERVER", metavar="URL",
+              help="Run the ticket, job and secret commands on this spbe server (its HTTP API), with the token "
+                   "'spbe login --server URL' stored; without the option the stored login alone decides.")
 @click.version_option(package_name="spbe")
 @click.pass_context
 def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json_errors: bool, verbose: int,
-        log_format: str | None, log_level: str | None) -> None:
+        log_format: str | None, log_level: str | None, server: str | None) -> None:
     """spbe: the SPBE service desk's automation toolkit (tickets drive Ansible, network and gateway work)."""
     log_level = log_level.upper() if log_level else None
     # Until the settings load (lazily, with the app), the options alone decide.
@@ -127,7 +173,7 @@ def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json
     chosen = {"format": log_format, "level": log_level}
     if any(chosen.values()):
         overrides["logging"] = {key: value for key, value in chosen.items() if value}
-    ctx.obj = CliContext(overrides, config_file, verbose)
+    ctx.obj = CliContext(overrides, config_file, verbose, server or None)
     ctx.call_on_close(ctx.obj.close)
     owner_only_umask(ctx)
 

@@ -2,15 +2,20 @@
 
 ``spbe login --server URL`` keeps the server and a personal access token in
 ``$XDG_CONFIG_HOME/spbe/credentials`` (default ``~/.config``), a JSON file created 0600 in a 0700
-directory, never following a link. The token travels only over HTTPS, or plain HTTP to a loopback
-address (a tunnel, a test). API errors come back as the same `ToolkitError` kinds, so a remote command
-exits with the same codes as a local one.
+directory, never following a link. Reading it refuses a link, a file another account owns and a file
+anyone else may read (exit 8): the token acts as its person, so a copy others could have read or
+swapped is not used. The token travels only over HTTPS, or plain HTTP to a loopback address (a
+tunnel, a test), and only in the Authorization header: never in a message, a log record or a URL.
+API errors come back as the same `ToolkitError` kinds, so a remote command exits with the same codes
+as a local one.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +28,7 @@ from toolkit.errors import (
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    IntegrityError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
@@ -34,7 +40,10 @@ from toolkit.web.config import is_loopback
 KINDS: dict[str, type[ToolkitError]] = {
     "invalid_input": InvalidInputError, "too_large": InvalidInputError, "unauthenticated": AuthenticationError,
     "permission_denied": PermissionDeniedError, "not_found": NotFoundError, "conflict": ConflictError,
-    "unavailable": UnavailableError, "action_failed": ActionFailedError}
+    "unavailable": UnavailableError, "action_failed": ActionFailedError, "configuration": ConfigurationError,
+    "integrity": IntegrityError}
+RELOGIN = ("the server refused the token (unknown, expired or revoked): make a new one there (spbe token create) "
+           "and run 'spbe login --server {}'")
 
 
 class Credentials(BaseModel):
@@ -75,16 +84,25 @@ def save(creds: Credentials) -> Path:
     return path
 
 
-def load() -> Credentials | None:
+def load(*, exposed_ok: bool = False) -> Credentials | None:
+    """The stored credentials, or None when there are none. ``exposed_ok`` (logout only) reads a file
+    others could read, so that its possibly exposed token is revoked rather than left valid."""
     path = credentials_path()
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO must not hang us
     except FileNotFoundError:
         return None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigurationError(f"{path} is a symbolic link: credentials are read from a file only") from None
         raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
     try:
-        if os.fstat(fd).st_mode & 0o077:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigurationError(f"{path} is not a regular file: remove it and run 'spbe login' again")
+        if info.st_uid != os.geteuid():
+            raise ConfigurationError(f"{path} belongs to another account: remove it and run 'spbe login' again")
+        if info.st_mode & 0o077 and not exposed_ok:
             raise ConfigurationError(f"{path} is readable by others: chmod 600 it, or run 'spbe login' again")
         raw = os.read(fd, 65536)
     finally:
@@ -93,6 +111,10 @@ def load() -> Credentials | None:
         return Credentials.model_validate_json(raw)
     except ValueError:
         raise ConfigurationError(f"{path} is not valid: run 'spbe login' again") from None
+
+
+def load_for_logout() -> Credentials | None:
+    return load(exposed_ok=True)
 
 
 def forget() -> bool:
@@ -104,6 +126,9 @@ def forget() -> bool:
 
 
 class RemoteClient:
+    """httpx against ``SERVER/api/v1`` with the token in the Authorization header; an error answer is
+    raised as the `ToolkitError` of its ``error`` kind, the server's message prefixed with the server."""
+
     def __init__(self, creds: Credentials, timeout: float = 30.0) -> None:
         self.server = creds.server
         self._client = httpx.Client(base_url=creds.server + "/api/v1", timeout=timeout, follow_redirects=False,
@@ -117,20 +142,28 @@ class RemoteClient:
             response = self._client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise UnavailableError(f"spbe at {self.server} cannot be reached ({type(exc).__name__})") from None
-        if response.status_code >= 400:
+        if not response.is_success:  # a redirect too: the API never sends one, a portal or proxy in front might
             try:
                 body = response.json()
             except ValueError:
                 body = {}
-            kind = body.get("error") if isinstance(body, dict) else None
-            message = str(body.get("message") if isinstance(body, dict) else "") or f"HTTP {response.status_code}"
-            cls = KINDS.get(str(kind), ToolkitError)
-            listed = body.get("fields", []) if isinstance(body, dict) else []
-            fields = [(f.get("field", ""), f.get("problem", "")) for f in listed if isinstance(f, dict)]
+            if not isinstance(body, dict):
+                body = {}  # a proxy's page, or not spbe at all: the status is all there is
+            message = str(body.get("message") or "") or f"HTTP {response.status_code}"
+            cls = KINDS.get(str(body.get("error")), ToolkitError)
+            if response.status_code == 401:
+                message = f"{message}; {RELOGIN.format(self.server)}"
+            listed = body.get("fields")
+            fields = [(f.get("field", ""), f.get("problem", "")) for f in (listed if isinstance(listed, list) else [])
+                      if isinstance(f, dict)]
             raise cls(f"{self.server}: {message}", errors=fields)
         if response.status_code == 204:
             return None
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise UnavailableError(f"{self.server} did not answer as the spbe API does (not JSON): is --server "
+                                   "the spbe front door?") from None
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})

@@ -1,7 +1,8 @@
-"""`spbe ticket list` and `spbe ticket show` through the HTTP API, after `spbe login`.
+"""`spbe ticket show` of a ticket on a server (after `spbe login`): the API's detail, rendered.
 
 The server decides what this person may see (their own tickets, or their services' as staff) and
-redacts a confidential reporter; this side only renders, with the local commands' tables.
+redacts a confidential reporter; this side only renders. The detail carries no catalog (labels, SOP
+numbers), so it has its own layout; every other remote command renders with the local tables.
 """
 
 from __future__ import annotations
@@ -11,47 +12,11 @@ from typing import Any
 
 from rich.table import Table
 
-from toolkit.cli import remote
-from toolkit.cli.render import Column, emit_json, list_table, plain, ticket_table
-from toolkit.domain.tickets.models import Ticket
+from toolkit.cli.render import Column, emit_json, list_table, plain
 
 
-def logged_in() -> bool:
-    return remote.load() is not None
-
-
-def _client() -> remote.RemoteClient:
-    creds = remote.load()
-    assert creds is not None
-    return remote.RemoteClient(creds)
-
-
-def list_tickets(obj: Any, status: str | None, service_id: str | None, as_json: bool) -> None:
-    client = _client()
-    try:
-        items: list[dict[str, Any]] = []
-        offset = 0
-        while True:
-            page = client.get("/tickets", status=status, service=service_id, offset=offset, limit=500)
-            items += page["items"]
-            offset += len(page["items"])
-            if not page["items"] or offset >= page["total"]:
-                break
-    finally:
-        client.close()
-    if as_json:
-        emit_json(obj.console, items)
-        return
-    tickets = [Ticket(**item, fields={}) for item in items]
-    obj.console.print(ticket_table(obj.console, tickets))
-
-
-def show_ticket(obj: Any, ticket_id: str, as_json: bool) -> None:
-    client = _client()
-    try:
-        detail = client.get(f"/tickets/{ticket_id}")
-    finally:
-        client.close()
+def show_ticket(obj: Any, detail: dict[str, Any], as_json: bool) -> None:
+    """The API's ticket detail (`RemoteDesk.detail`) as ``spbe ticket show`` prints it."""
     if as_json:
         emit_json(obj.console, detail)
         return

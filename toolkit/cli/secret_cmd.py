@@ -9,23 +9,12 @@ from __future__ import annotations
 import click
 
 from toolkit.cli.render import Column, emit_json, list_table, plain, visible, when_short
-from toolkit.errors import InvalidInputError, NotFoundError
-from toolkit.vault import VaultRecord, generate_key
+from toolkit.vault import generate_key
 
 
 @click.group("secret")
 def secret_group() -> None:
     """Credentials issued for tickets: encrypted at rest, revealed once to the applicant."""
-
-
-def _only_record(records: list[VaultRecord], ticket_id: str) -> str:
-    if not records:
-        raise NotFoundError(f"ticket {ticket_id} holds no secrets", ticket=ticket_id)
-    if len(records) > 1:
-        names = ", ".join(r.name for r in records)
-        raise InvalidInputError(f"ticket {ticket_id} holds several secrets ({names}); choose one with --name",
-                                errors=[("name", "required")])
-    return records[0].name
 
 
 @secret_group.command("reveal")
@@ -37,18 +26,15 @@ def _only_record(records: list[VaultRecord], ticket_id: str) -> str:
 @click.pass_obj
 def secret_reveal(obj, ticket_id, name, actor, as_json) -> None:  # type: ignore[no-untyped-def]
     """Show a ticket's secret once; a second reveal is refused and audited."""
-    vault = obj.app.vault
-    name = name or _only_record(vault.records(ticket_id), ticket_id)
-    secret = vault.reveal(ticket_id, name, obj.principal(actor))
-    record = vault.masked(ticket_id, name)
+    shown = obj.desk(actor).reveal(ticket_id, name)
     if as_json:
-        emit_json(obj.console, {"ticket_id": ticket_id, "name": name, "secret": secret.get_secret_value(),
-                                "attributes": record.attributes, "revealed_at": record.revealed_at,
-                                "expires_at": record.expires_at})
+        emit_json(obj.console, {"ticket_id": ticket_id, "name": shown.name, "secret": shown.secret.get_secret_value(),
+                                "attributes": shown.attributes, "revealed_at": shown.revealed_at,
+                                "expires_at": shown.expires_at})
         return
-    click.echo(visible(f"Secret {name} of {ticket_id} ({record.label or '-'}). It is shown this once: store it now."),
-               err=True)
-    click.echo(secret.get_secret_value())
+    click.echo(visible(f"Secret {shown.name} of {ticket_id} ({shown.label or '-'}). It is shown this once: store it "
+                       "now."), err=True)
+    click.echo(shown.secret.get_secret_value())
 
 
 @secret_group.command("list")

@@ -1,4 +1,8 @@
-"""`spbe ticket ...`: the embedded service desk from the command line."""
+"""`spbe ticket ...`: the service desk from the command line.
+
+Each command parses, asks the desk `CliContext.desk` chose (this machine's stores, or the server of
+``spbe login``: `toolkit.cli.desk_client`) and renders; the same output and exit codes either way.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 import click
 
 from toolkit.cli.render import emit_json, plain, ticket_detail, ticket_table, visible_fields
-from toolkit.commands import attachment_files, desk, revision
+from toolkit.commands import attachment_files
 from toolkit.domain.confidentiality import redact_events, redact_ticket
 from toolkit.domain.tickets.models import AttachmentUpload, TicketStatus
 from toolkit.domain.workflow import StepStatus
@@ -57,8 +61,7 @@ def ticket_group() -> None:
 @click.pass_obj
 def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> None:  # type: ignore[no-untyped-def]
     """Open a ticket for SERVICE_ID; refused with the exact missing or malformed requirement."""
-    ticket = desk.open_ticket(obj.app, service_id, obj.principal(actor), title, _fields(fields),
-                              _attachments(attachments))
+    ticket = obj.desk(actor).open_ticket(service_id, title, _fields(fields), _attachments(attachments))
     if as_json:
         emit_json(obj.console, ticket)
     else:
@@ -72,15 +75,8 @@ def open_cmd(obj, service_id, actor, title, fields, attachments, as_json) -> Non
 @JSON_OPTION
 @click.pass_obj
 def list_cmd(obj, status, service_id, as_json) -> None:  # type: ignore[no-untyped-def]
-    """List tickets (from the server 'spbe login' named, when logged in)."""
-    from toolkit.cli import remote_tickets
-
-    if remote_tickets.logged_in():
-        remote_tickets.list_tickets(obj, status, service_id, as_json)
-        return
-    tickets = obj.app.tickets.list_tickets(status=TicketStatus(status) if status else None, service_id=service_id)
-    catalog = obj.app.catalog
-    tickets = [redact_ticket(catalog.roles, catalog.get(t.service_id), t, frozenset()) for t in tickets]
+    """List tickets (on the server 'spbe login' named: those you may see there)."""
+    tickets = obj.desk(None).list_tickets(TicketStatus(status) if status else None, service_id)
     if as_json:
         emit_json(obj.console, [t.model_dump(mode="json", exclude={"fields"}) for t in tickets])
     else:
@@ -110,8 +106,10 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
     """Show a ticket: fields, SOP steps with status, SLA, attachments and the timeline."""
     from toolkit.cli import remote_tickets
 
-    if remote_tickets.logged_in():
-        remote_tickets.show_ticket(obj, ticket_id, as_json)
+    server = obj.remote
+    if server is not None:  # what the server shows this token's person (--as is refused there)
+        obj.desk(viewer)
+        remote_tickets.show_ticket(obj, server.detail(ticket_id), as_json)
         return
     app = obj.app
     ticket = app.tickets.get(ticket_id)
@@ -142,7 +140,7 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
 @click.pass_obj
 def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
     """Completeness check by the koordinator layanan; forwards to the approver."""
-    desk.check(obj.app, ticket_id, obj.principal(actor))
+    obj.desk(actor).check(ticket_id)
     obj.console.print(f"{plain(ticket_id)}: lengkap, diteruskan untuk persetujuan")
 
 
@@ -155,7 +153,7 @@ def check_cmd(obj, ticket_id, actor) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def return_cmd(obj, ticket_id, actor, missing, note) -> None:  # type: ignore[no-untyped-def]
     """Return the request to the applicant at the completeness check, naming what is missing."""
-    revision.return_for_revision(obj.app, ticket_id, obj.principal(actor), list(missing), note)
+    obj.desk(actor).return_for_revision(ticket_id, missing, note)
     obj.console.print(f"{plain(ticket_id)}: dikembalikan kepada pemohon untuk dilengkapi")
 
 
@@ -167,7 +165,7 @@ def return_cmd(obj, ticket_id, actor, missing, note) -> None:  # type: ignore[no
 @click.pass_obj
 def resubmit_cmd(obj, ticket_id, actor, note, attachments) -> None:  # type: ignore[no-untyped-def]
     """Send a returned request back (the requester only), with the missing files."""
-    revision.resubmit(obj.app, ticket_id, obj.principal(actor), note, _attachments(attachments))
+    obj.desk(actor).resubmit(ticket_id, note, _attachments(attachments))
     obj.console.print(f"{plain(ticket_id)}: diajukan kembali")
 
 
@@ -178,7 +176,7 @@ def resubmit_cmd(obj, ticket_id, actor, note, attachments) -> None:  # type: ign
 @click.pass_obj
 def cancel_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
     """Cancel a request before approved work starts (the requester or the koordinator)."""
-    revision.cancel(obj.app, ticket_id, obj.principal(actor), reason)
+    obj.desk(actor).cancel(ticket_id, reason)
     obj.console.print(f"{plain(ticket_id)}: dibatalkan")
 
 
@@ -189,9 +187,9 @@ def cancel_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untype
 @click.pass_obj
 def approve_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
     """Approve (only the SOP's approver, never the requester)."""
-    principal = obj.principal(actor)
-    desk.approve(obj.app, ticket_id, principal, reason)
-    obj.console.print(f"{plain(ticket_id)}: disetujui oleh {principal.user}")
+    desk = obj.desk(actor)
+    desk.approve(ticket_id, reason)
+    obj.console.print(f"{plain(ticket_id)}: disetujui oleh {plain(desk.actor())}")
 
 
 @ticket_group.command("defer")
@@ -201,9 +199,9 @@ def approve_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyp
 @click.pass_obj
 def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
     """Defer (tunda) with a written reason."""
-    principal = obj.principal(actor)
-    desk.defer(obj.app, ticket_id, principal, reason)
-    obj.console.print(f"{plain(ticket_id)}: ditunda oleh {principal.user}")
+    desk = obj.desk(actor)
+    desk.defer(ticket_id, reason)
+    obj.console.print(f"{plain(ticket_id)}: ditunda oleh {plain(desk.actor())}")
 
 
 @ticket_group.command("advance")
@@ -214,7 +212,7 @@ def defer_cmd(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped
 @click.pass_obj
 def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[no-untyped-def]
     """Record a human step of the SOP as done (e.g. application installation, UAT)."""
-    desk.record_step(obj.app, ticket_id, obj.principal(actor), step_id, note)
+    obj.desk(actor).advance(ticket_id, step_id, note)
     obj.console.print(f"{plain(ticket_id)}: langkah {plain(step_id)} dicatat selesai")
 
 
@@ -225,7 +223,7 @@ def advance_cmd(obj, ticket_id, actor, step_id, note) -> None:  # type: ignore[n
 @click.pass_obj
 def close_cmd(obj, ticket_id, actor, note) -> None:  # type: ignore[no-untyped-def]
     """Close the ticket (koordinator layanan) once only notifications remain."""
-    desk.close(obj.app, ticket_id, obj.principal(actor), note)
+    obj.desk(actor).close_ticket(ticket_id, note)
     obj.console.print(f"{plain(ticket_id)}: ditutup")
 
 
@@ -236,7 +234,7 @@ def close_cmd(obj, ticket_id, actor, note) -> None:  # type: ignore[no-untyped-d
 @click.pass_obj
 def comment_cmd(obj, ticket_id, actor, text) -> None:  # type: ignore[no-untyped-def]
     """Add a comment."""
-    desk.comment(obj.app, ticket_id, obj.principal(actor), text)
+    obj.desk(actor).comment(ticket_id, text)
 
 
 @ticket_group.command("assign")
@@ -246,7 +244,7 @@ def comment_cmd(obj, ticket_id, actor, text) -> None:  # type: ignore[no-untyped
 @click.pass_obj
 def assign_cmd(obj, ticket_id, actor, assignee) -> None:  # type: ignore[no-untyped-def]
     """Assign the ticket to a person (koordinator layanan)."""
-    desk.assign(obj.app, ticket_id, obj.principal(actor), assignee)
+    obj.desk(actor).assign(ticket_id, assignee)
 
 
 @ticket_group.command("wait")

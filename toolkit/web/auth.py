@@ -55,6 +55,7 @@ class WebContext:
 class Caller:
     principal: Principal
     scopes: frozenset[Scope]
+    token_id: str | None = None  # the personal access token that proved it, if one did
 
 
 def context(request: Request) -> WebContext:
@@ -71,8 +72,10 @@ def _known(ctx: WebContext, principal: Principal) -> Principal:
     return principal
 
 
-def authenticate(ctx: WebContext, request: Request, bearer: HTTPAuthorizationCredentials | None) -> Caller:
-    required = Scope.READ if request.method in SAFE_METHODS else Scope.ACT
+def authenticate(ctx: WebContext, request: Request, bearer: HTTPAuthorizationCredentials | None,
+                 required: Scope | None = None) -> Caller:
+    """``required``: the scope the request needs; by default ``read`` for a safe method, else ``act``."""
+    required = required or (Scope.READ if request.method in SAFE_METHODS else Scope.ACT)
     header = request.headers.get("authorization")
     if header is not None:
         if bearer is None or not bearer.credentials:
@@ -80,7 +83,7 @@ def authenticate(ctx: WebContext, request: Request, bearer: HTTPAuthorizationCre
         token = bearer.credentials
         if token.startswith(TOKEN_PREFIX):
             proved = ctx.accounts.authenticate_token(token, require=None)
-            caller = Caller(proved.principal, proved.scopes)
+            caller = Caller(proved.principal, proved.scopes, proved.token_id)
         elif ctx.oidc is not None:
             caller = Caller(_known(ctx, ctx.oidc.authenticate(token)), ALL_SCOPES)
         else:
@@ -110,5 +113,16 @@ def principal(who: Annotated[Caller, Depends(caller)]) -> Principal:
     return who.principal
 
 
+def reading_caller(request: Request,
+                   bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> Caller:
+    """For a change that only takes away (revoking the token in hand): any scope will do, so a ``read``
+    token can end itself. A session still needs its CSRF header for it (see `authenticate`)."""
+    ctx = context(request)
+    if request.headers.get("authorization") is None:
+        return authenticate(ctx, request, bearer)
+    return authenticate(ctx, request, bearer, Scope.READ)
+
+
 Ctx = Annotated[WebContext, Depends(context)]
 Who = Annotated[Principal, Depends(principal)]
+AnyScope = Annotated[Caller, Depends(reading_caller)]

@@ -175,6 +175,7 @@ class JobOut(_Strict):
     created_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    cancel_requested: bool = False
 
 
 class LogLine(_Strict):

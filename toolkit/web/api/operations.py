@@ -38,7 +38,8 @@ Short = Annotated[str, Field(min_length=1, max_length=200)]
 def _job(ctx: WebContext, job: Job) -> JobOut:
     return JobOut(id=job.id, ticket_id=job.ticket_id, step_id=job.step_id, action=job.action, state=job.state.value,
                   attempt=job.attempt, error=ctx.services.masker(job.error) if job.error else None,
-                  created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at)
+                  created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+                  cancel_requested=job.cancel_requested)
 
 
 @router.get("/jobs", response_model=list[JobOut], tags=["jobs"])

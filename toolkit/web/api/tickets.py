@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from toolkit.commands import attachment_files, desk, views
 from toolkit.domain.tickets.models import AttachmentUpload, TicketStatus
-from toolkit.errors import InvalidInputError
+from toolkit.errors import ConflictError, InvalidInputError
 from toolkit.web.api.models import (
     EventOut,
     FileOut,
@@ -30,7 +30,7 @@ from toolkit.web.api.models import (
     TicketPage,
     TicketSummary,
 )
-from toolkit.web.auth import Ctx, Who
+from toolkit.web.auth import AnyScope, Ctx, Who
 
 router = APIRouter()
 MAX_FILES = 20
@@ -155,3 +155,13 @@ def me(ctx: Ctx, who: Who) -> Me:
     """Who the credential proves, with the directory's roles (what `spbe login` checks a token with)."""
     person = ctx.services.policy.person(who)
     return Me(user=who.user, auth=who.auth.value, name=person.name, roles=sorted(person.roles))
+
+
+@router.delete("/me/token", status_code=204, tags=["auth"])
+def revoke_own_token(ctx: Ctx, who: AnyScope) -> None:
+    """Revoke the personal access token this request was made with (what `spbe logout` calls): its next
+    use is refused. Any scope may end its own token; a session or an OIDC token has none to revoke."""
+    if who.token_id is None:
+        raise ConflictError("this request was not made with a personal access token: nothing to revoke here "
+                            "(a portal session logs out at /keluar; an OIDC token ends at its provider)")
+    ctx.accounts.tokens.revoke(who.principal, who.token_id)
