@@ -95,13 +95,16 @@ def csrf_of(html: str) -> str:
 
 
 def serve(app: App, *, setup: Callable[[FastAPI], None] | None = None,
-          port: int | None = None) -> tuple[str, uvicorn.Server, threading.Thread]:
+          port: int | None = None, root_path: str = "") -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve ``app``'s portal; ``root_path`` as behind a reverse proxy that strips that prefix (uvicorn
+    puts it in the scope, as `toolkit.web.server` does from ``settings.http.root_path``)."""
     web = FastAPI()
     web.include_router(portal_router(app))
     if setup is not None:
         setup(web)
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                          root_path=root_path))
     thread = threading.Thread(target=server.run, name="portal-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -11,7 +11,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from toolkit.commands import desk
@@ -31,7 +31,7 @@ def add_ticket_routes(router: APIRouter, portal: Portal) -> None:
 
     @router.get("/", response_class=HTMLResponse)
     def home(request: Request) -> Response:
-        return RedirectResponse("/tiket" if portal.viewer(request) else "/layanan", status_code=303)
+        return portal.redirect(request, "/tiket" if portal.viewer(request) else "/layanan")
 
     @router.get("/layanan", response_class=HTMLResponse)
     def catalog(request: Request) -> Response:
@@ -98,7 +98,7 @@ def add_ticket_routes(router: APIRouter, portal: Portal) -> None:
                 return form_page(request, viewer, service_id, raw, title, errors, general, status=400)
             except ToolkitError as exc:
                 return portal.failure(request, viewer, exc)
-            return RedirectResponse(f"/tiket/{ticket.id}?ok=dibuka", status_code=303)
+            return portal.redirect(request, f"/tiket/{ticket.id}?ok=dibuka")
         finally:
             await form.close()  # uploads are spooled to temporary files
 
@@ -155,7 +155,7 @@ def add_ticket_routes(router: APIRouter, portal: Portal) -> None:
                                     else "")
         except ToolkitError as exc:
             return portal.failure(request, viewer, exc)
-        return RedirectResponse(f"/tiket/{ticket_id}?ok=komentar#riwayat", status_code=303)
+        return portal.redirect(request, f"/tiket/{ticket_id}?ok=komentar#riwayat")
 
 
 def _secrets(app: EngineServices, ticket_id: str, viewer: Viewer) -> list[VaultRecord]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from toolkit.commands import desk, revision
@@ -76,7 +76,7 @@ def add_work_routes(router: APIRouter, portal: Portal) -> None:
             await run_in_threadpool(call, values)
         except ToolkitError as exc:
             return portal.failure(request, viewer, exc)
-        return RedirectResponse(f"{then}?ok={done}", status_code=303)
+        return portal.redirect(request, f"{then}?ok={done}")
 
     @router.post("/tiket/{ticket_id}/periksa")
     async def check(request: Request, ticket_id: str, viewer: Signed) -> Response:
@@ -118,7 +118,7 @@ def add_work_routes(router: APIRouter, portal: Portal) -> None:
                                         note if isinstance(note, str) else "", uploads)
             except ToolkitError as exc:
                 return portal.failure(request, viewer, exc)
-            return RedirectResponse(f"/tiket/{ticket_id}?ok=diajukan-ulang", status_code=303)
+            return portal.redirect(request, f"/tiket/{ticket_id}?ok=diajukan-ulang")
         finally:
             await form.close()  # uploads are spooled to temporary files
 
