@@ -204,14 +204,14 @@ class Portal:
     def failure(self, request: Request, viewer: Viewer | None, exc: ToolkitError) -> HTMLResponse:
         """A refused command or a missing thing as a page; the message is the command's own (it never
         holds a secret: `toolkit.errors`), the title says what kind of refusal it is."""
-        status, title = _status_of(exc)
+        status, title = status_of(exc)
         if status >= 500:
             log.warning("portal request failed: %s", self.app.masker(str(exc)))
         return self.render(request, "galat.html.j2", {"judul": title, "pesan": self.app.masker(exc.message)},
                            viewer=viewer, status=status)
 
 
-def _status_of(exc: ToolkitError) -> tuple[int, str]:
+def status_of(exc: ToolkitError) -> tuple[int, str]:
     if isinstance(exc, AuthenticationError):
         return 401, texts.TITLE_LOGIN
     if isinstance(exc, PermissionDeniedError):
