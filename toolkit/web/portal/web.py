@@ -50,6 +50,7 @@ from toolkit.errors import (
 )
 from toolkit.ports.directory import Person
 from toolkit.web.portal import texts
+from toolkit.web.portal.markup import markdown
 from toolkit.web.portal.oidc_sessions import OidcSessions
 
 log = logging.getLogger("spbe.portal")
@@ -113,7 +114,7 @@ class Portal:
             loader=jinja2.FileSystemLoader(str(app.settings.templates_dir / "portal")),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(teks=texts, peran=app.catalog.roles.label, url=_url)
-        self.env.filters.update(waktu=texts.when, sisa=texts.remaining, tampil=texts.display)
+        self.env.filters.update(waktu=texts.when, sisa=texts.remaining, tampil=texts.display, md=markdown)
 
     # -- cookies -----------------------------------------------------------------------------------
     def secure(self, request: Request) -> bool:
