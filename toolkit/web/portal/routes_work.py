@@ -22,7 +22,7 @@ from toolkit.commands import desk, revision
 from toolkit.domain.catalog.models import StepKind, StepPurpose
 from toolkit.domain.confidentiality import reporter_confidential
 from toolkit.errors import PermissionDeniedError, ToolkitError
-from toolkit.web.portal import forms, views
+from toolkit.web.portal import forms, plans, views
 from toolkit.web.portal.web import Portal, Viewer
 
 
@@ -57,11 +57,12 @@ def add_work_routes(router: APIRouter, portal: Portal) -> None:
         try:
             ticket = views.visible_ticket(app, viewer, ticket_id)
             view = views.ticket_view(app, viewer, ticket)
-            jobs = views.plans_of(app, ticket_id)
+            jobs = plans.approval_plans(app, view.service, ticket_id, view.state, viewer.user)
             texts_ = views.text_documents(app, view)
         except ToolkitError as exc:
             return portal.failure(request, viewer, exc)
         return portal.render(request, "setujui.html.j2", {"v": view, "jobs": jobs, "dokumen_teks": texts_,
+                                                          "diff_lines": plans.diff_lines,
                                                           "sekarang": app.clock.now()}, viewer=viewer)
 
     async def act(request: Request, viewer: Viewer, ticket_id: str, done: str, then: str,
