@@ -5,9 +5,9 @@ Why both: a job's plan is made once when its step becomes current and stored wit
 for Pusat Data and SPLP the approval comes *before* their work steps are current, so no job exists yet.
 The preview calls the same pure ``plan()`` on the context the scheduler will build
 (`scheduler.action_context`) with the approval being decided added (`_if_approved`); it allocates
-nothing, and the job made after the approval stores the plan anew (the worker runs only that). Jaringan Intra's head of office approves the analysis job's result:
-the rendered configuration and the diff against the running configuration of every device, whose
-digest the installation checks.
+nothing, and the job made after the approval stores the plan anew (the worker runs only that).
+Jaringan Intra's head of office approves the analysis job's result: the rendered configuration and
+the diff against the running configuration of every device, whose digest the installation checks.
 
 Nothing here is marked safe: the template escapes every value; a diff is split into lines so added
 and removed lines can be marked by a class as well as by their sign.
