@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.principals import as_lab
-from tests.web.portal.conftest import PDF, Served, add_accounts, portal_settings, serve
-from toolkit.accounts.service import open_accounts
+from tests.web.portal.conftest import PDF, Served, portal_settings, running
 from toolkit.actions.base import ActionResult
 from toolkit.actions.network.jaringan_intra import plan_digest
 from toolkit.actions.network.jaringan_models import Analysis, AnalysisFacts, AnalysisNetwork
@@ -64,19 +63,8 @@ def planned(state_dir: Path, tmp_path: Path) -> Iterator[Served]:
     """The portal on a deployment with an Ansible inventory (one pool host) and a network inventory."""
     hosts = tmp_path / "hosts.yml"
     hosts.write_text(POOL)
-    app = App(portal_settings(state_dir, inventory=hosts, network={"inventory": NETWORK}))
-    url, server, thread = serve(app)
-    accounts = open_accounts(app)
-    add_accounts(app, accounts)
-    running = Served(url=url, app=app, accounts=accounts, server=server)
-    try:
-        yield running
-    finally:
-        for client in running.clients:
-            client.close()
-        server.should_exit = True
-        thread.join(timeout=10)
-        accounts.close()
+    with running(App(portal_settings(state_dir, inventory=hosts, network={"inventory": NETWORK}))) as served:
+        yield served
 
 
 def attachments(app: App, service_id: str) -> list[AttachmentUpload]:

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.web.portal.conftest import PASSWORD, Served, add_accounts, csrf_of, serve
+from tests.web.portal.conftest import PASSWORD, Served, csrf_of, running
 from tests.web.portal.test_security import open_ticket
-from toolkit.accounts.service import open_accounts
 from toolkit.bootstrap import App
 
 ROOT = "/layanan-spbe"
@@ -19,18 +18,8 @@ ROOT = "/layanan-spbe"
 
 @pytest.fixture
 def behind_proxy(portal_app: App) -> Iterator[Served]:
-    url, server, thread = serve(portal_app, root_path=ROOT)
-    accounts = open_accounts(portal_app)
-    add_accounts(portal_app, accounts)
-    running = Served(url=url, app=portal_app, accounts=accounts, server=server)
-    try:
-        yield running
-    finally:
-        for client in running.clients:
-            client.close()
-        server.should_exit = True
-        thread.join(timeout=10)
-        accounts.close()
+    with running(portal_app, root_path=ROOT) as served:
+        yield served
 
 
 def links(html: str) -> list[str]:
