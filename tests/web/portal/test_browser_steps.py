@@ -50,8 +50,8 @@ def test_an_incident_branch_decision(page: Page, served: Served, screenshot: Scr
     page.get_by_role("button", name="Catat keputusan").click()
     expect(page.get_by_role("status")).to_contain_text("Keputusan dicatat")
     screenshot(page, "03-keputusan-dicatat")
-    fields = decisions.effective_fields(served.app.tickets.get(ticket_id).fields, served.app.tickets.timeline(ticket_id))
-    assert fields["jenis_insiden"] == "umum"
+    ticket = served.app.tickets.get(ticket_id)
+    assert decisions.effective_fields(ticket.fields, served.app.tickets.timeline(ticket_id))["jenis_insiden"] == "umum"
 
 
 def test_containment_form_refuses_a_malformed_host_without_javascript(browser: Browser, served: Served,
