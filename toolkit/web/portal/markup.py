@@ -14,7 +14,9 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-_MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
+# breaks: a single newline stays a line break, as people (and the engine's comments) write lines.
+_MD = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False, "typographer": False}
+                 ).disable("image")
 
 
 def _link_open(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
