@@ -14,6 +14,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,13 +96,16 @@ def csrf_of(html: str) -> str:
 
 
 def serve(app: App, *, setup: Callable[[FastAPI], None] | None = None,
-          port: int | None = None) -> tuple[str, uvicorn.Server, threading.Thread]:
+          port: int | None = None, root_path: str = "") -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve ``app``'s portal; ``root_path`` as behind a reverse proxy that strips that prefix (uvicorn
+    puts it in the scope, as `toolkit.web.server` does from ``settings.http.root_path``)."""
     web = FastAPI()
     web.include_router(portal_router(app))
     if setup is not None:
         setup(web)
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                          root_path=root_path))
     thread = threading.Thread(target=server.run, name="portal-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -122,17 +126,24 @@ def portal_app(state_dir: Path) -> App:
     return App(portal_settings(state_dir))
 
 
-@pytest.fixture
-def served(portal_app: App) -> Iterator[Served]:
-    url, server, thread = serve(portal_app)
-    accounts = open_accounts(portal_app)  # the same accounts.db the portal reads
-    add_accounts(portal_app, accounts)
-    running = Served(url=url, app=portal_app, accounts=accounts, server=server)
+@contextmanager
+def running(app: App, *, root_path: str = "") -> Iterator[Served]:
+    """``app``'s portal served on loopback with the test accounts; stopped (and its clients closed) after."""
+    url, server, thread = serve(app, root_path=root_path)
+    accounts = open_accounts(app)  # the same accounts.db the portal reads
+    add_accounts(app, accounts)
+    served = Served(url=url, app=app, accounts=accounts, server=server)
     try:
-        yield running
+        yield served
     finally:
-        for client in running.clients:
+        for client in served.clients:
             client.close()
         server.should_exit = True
         thread.join(timeout=10)
         accounts.close()
+
+
+@pytest.fixture
+def served(portal_app: App) -> Iterator[Served]:
+    with running(portal_app) as served_:
+        yield served_

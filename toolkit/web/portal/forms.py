@@ -10,7 +10,7 @@ and takes the media type from the content, never from the browser.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +63,13 @@ def _value(spec: FieldSpec, raw: Mapping[str, str]) -> str:
 
 
 def inputs(service: Service, raw: Mapping[str, str]) -> list[Input]:
+    return inputs_for(service.requirements.fields, raw)
+
+
+def inputs_for(specs: Iterable[FieldSpec], raw: Mapping[str, str]) -> list[Input]:
+    """One input per catalog field (the request form's, or a branch decision's fields)."""
     out = []
-    for spec in service.requirements.fields:
+    for spec in specs:
         widget = ("select" if spec.type in (FieldType.ENUM, FieldType.BOOL)
                   else "textarea" if spec.type is FieldType.LONGTEXT else "input")
         out.append(Input(name=spec.name, label=spec.label, widget=widget, input_type=_INPUT_TYPE.get(spec.type, "text"),

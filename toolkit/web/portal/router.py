@@ -14,6 +14,8 @@ from fastapi.responses import FileResponse, Response
 
 from toolkit.engine.services import EngineServices
 from toolkit.web.portal.routes_auth import add_auth_routes
+from toolkit.web.portal.routes_csirt import add_csirt_routes
+from toolkit.web.portal.routes_steps import add_step_routes
 from toolkit.web.portal.routes_tickets import add_ticket_routes
 from toolkit.web.portal.routes_work import add_work_routes
 from toolkit.web.portal.web import Portal
@@ -37,5 +39,7 @@ def build_router(services: EngineServices) -> APIRouter:
     add_auth_routes(router, portal)
     add_ticket_routes(router, portal)
     add_work_routes(router, portal)
+    add_step_routes(router, portal)
+    add_csirt_routes(router, portal)
     router.portal = portal  # type: ignore[attr-defined]  # tests and the server reach the collaborators
     return router

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from toolkit.errors import AuthenticationError, NotFoundError, ToolkitError
 from toolkit.web.portal import texts
 from toolkit.web.portal.oidc import FLOW_COOKIE, FLOW_PATH, OidcLogin
-from toolkit.web.portal.web import PRE_COOKIE, SESSION_COOKIE, Portal, safe_target
+from toolkit.web.portal.web import PRE_COOKIE, SESSION_COOKIE, Portal, root_path, safe_target
 
 log = logging.getLogger("spbe.portal")
 MAX_LOGIN_FIELD = 1024
@@ -42,7 +42,7 @@ def add_auth_routes(router: APIRouter, portal: Portal) -> None:
     @router.get("/masuk", response_class=HTMLResponse)
     def login_form(request: Request, lanjut: str = "/tiket") -> Response:
         if portal.viewer(request) is not None:
-            return RedirectResponse(safe_target(lanjut), status_code=303)
+            return portal.redirect(request, safe_target(lanjut))
         return login_page(request, target=lanjut)
 
     @router.post("/masuk")
@@ -73,7 +73,7 @@ def add_auth_routes(router: APIRouter, portal: Portal) -> None:
             if refused is not None:
                 return refused
             await run_in_threadpool(portal.logout, request)
-        response = RedirectResponse("/masuk", status_code=303)
+        response = portal.redirect(request, "/masuk")
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
@@ -91,14 +91,15 @@ def add_auth_routes(router: APIRouter, portal: Portal) -> None:
         except ToolkitError as exc:
             return portal.failure(request, None, exc)
         response = RedirectResponse(url, status_code=303)
-        portal.set_cookie(response, request, FLOW_COOKIE, cookie, max_age=sso.max_age, path=FLOW_PATH)
+        portal.set_cookie(response, request, FLOW_COOKIE, cookie, max_age=sso.max_age,
+                          path=root_path(request.scope) + FLOW_PATH)
         return response
 
     @router.get(FLOW_PATH + "/kembali")
     def sso_callback(request: Request, code: str | None = None, state: str | None = None) -> Response:
         def refused(message: str) -> Response:
             response = login_page(request, error=message, status=401)
-            response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH)
+            response.delete_cookie(FLOW_COOKIE, path=root_path(request.scope) + FLOW_PATH)
             return response
 
         try:
@@ -117,5 +118,5 @@ def add_auth_routes(router: APIRouter, portal: Portal) -> None:
             return portal.failure(request, None, exc)
         session_id, _ = portal.sso_sessions.start(identity.username, identity.subject)
         response = portal.start_session(request, "o", session_id.get_secret_value(), flow.target)
-        response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH)
+        response.delete_cookie(FLOW_COOKIE, path=root_path(request.scope) + FLOW_PATH)
         return response

@@ -11,7 +11,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from toolkit.commands import desk
@@ -19,7 +19,7 @@ from toolkit.domain.tickets.models import MAX_ATTACHMENT_BYTES, TicketStatus
 from toolkit.engine.services import EngineServices
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError, ToolkitError
 from toolkit.vault import VaultRecord
-from toolkit.web.portal import forms, listing, texts, views
+from toolkit.web.portal import forms, listing, steps, texts, views
 from toolkit.web.portal.web import Portal, Viewer
 
 _FORM_SLACK = 64 * 1024  # multipart boundaries and the text fields around the files
@@ -31,7 +31,7 @@ def add_ticket_routes(router: APIRouter, portal: Portal) -> None:
 
     @router.get("/", response_class=HTMLResponse)
     def home(request: Request) -> Response:
-        return RedirectResponse("/tiket" if portal.viewer(request) else "/layanan", status_code=303)
+        return portal.redirect(request, "/tiket" if portal.viewer(request) else "/layanan")
 
     @router.get("/layanan", response_class=HTMLResponse)
     def catalog(request: Request) -> Response:
@@ -98,7 +98,7 @@ def add_ticket_routes(router: APIRouter, portal: Portal) -> None:
                 return form_page(request, viewer, service_id, raw, title, errors, general, status=400)
             except ToolkitError as exc:
                 return portal.failure(request, viewer, exc)
-            return RedirectResponse(f"/tiket/{ticket.id}?ok=dibuka", status_code=303)
+            return portal.redirect(request, f"/tiket/{ticket.id}?ok=dibuka")
         finally:
             await form.close()  # uploads are spooled to temporary files
 
@@ -116,15 +116,7 @@ def add_ticket_routes(router: APIRouter, portal: Portal) -> None:
 
     @router.get("/tiket/{ticket_id}", response_class=HTMLResponse)
     def ticket_page(request: Request, ticket_id: str, viewer: Signed, ok: str = "") -> Response:
-        try:
-            ticket = views.visible_ticket(app, viewer, ticket_id)
-            view = views.ticket_view(app, viewer, ticket)
-            secrets = _secrets(app, ticket.id, viewer) if view.mine else []
-        except ToolkitError as exc:
-            return portal.failure(request, viewer, exc)
-        return portal.render(request, "tiket.html.j2", {
-            "v": view, "sekarang": app.clock.now(), "pesan": texts.NOTICES.get(ok), "rahasia": secrets},
-            viewer=viewer)
+        return ticket_response(portal, request, viewer, ticket_id, ok=ok)
 
     @router.get("/tiket/{ticket_id}/berkas/{name}")
     def download(request: Request, ticket_id: str, name: str, viewer: Signed) -> Response:
@@ -155,7 +147,25 @@ def add_ticket_routes(router: APIRouter, portal: Portal) -> None:
                                     else "")
         except ToolkitError as exc:
             return portal.failure(request, viewer, exc)
-        return RedirectResponse(f"/tiket/{ticket_id}?ok=komentar#riwayat", status_code=303)
+        return portal.redirect(request, f"/tiket/{ticket_id}?ok=komentar#riwayat")
+
+
+def ticket_response(portal: Portal, request: Request, viewer: Viewer, ticket_id: str, *, ok: str = "",
+                    failed: steps.FormErrors | None = None, status: int = 200) -> Response:
+    """A ticket's page with the forms this viewer may use; ``failed`` draws a refused form again, with
+    what was typed and each problem next to its input."""
+    app = portal.app
+    try:
+        ticket = views.visible_ticket(app, viewer, ticket_id)
+        view = views.ticket_view(app, viewer, ticket)
+        secrets = _secrets(app, ticket.id, viewer) if view.mine else []
+        values = failed.values if failed is not None and failed.form.startswith("putuskan") else None
+        offers = steps.offers(app, viewer, view, values)
+    except ToolkitError as exc:
+        return portal.failure(request, viewer, exc)
+    return portal.render(request, "tiket.html.j2", {
+        "v": view, "sekarang": app.clock.now(), "pesan": texts.NOTICES.get(ok), "rahasia": secrets,
+        "tawaran": offers, "gagal": failed}, viewer=viewer, status=status)
 
 
 def _secrets(app: EngineServices, ticket_id: str, viewer: Viewer) -> list[VaultRecord]:

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from toolkit.commands import desk, revision
 from toolkit.domain.catalog.models import StepKind, StepPurpose
 from toolkit.domain.confidentiality import reporter_confidential
 from toolkit.errors import PermissionDeniedError, ToolkitError
-from toolkit.web.portal import forms, views
+from toolkit.web.portal import forms, plans, views
 from toolkit.web.portal.web import Portal, Viewer
 
 
@@ -57,11 +57,12 @@ def add_work_routes(router: APIRouter, portal: Portal) -> None:
         try:
             ticket = views.visible_ticket(app, viewer, ticket_id)
             view = views.ticket_view(app, viewer, ticket)
-            jobs = views.plans_of(app, ticket_id)
+            jobs = plans.approval_plans(app, view.service, ticket_id, view.state, viewer.user)
             texts_ = views.text_documents(app, view)
         except ToolkitError as exc:
             return portal.failure(request, viewer, exc)
         return portal.render(request, "setujui.html.j2", {"v": view, "jobs": jobs, "dokumen_teks": texts_,
+                                                          "diff_lines": plans.diff_lines,
                                                           "sekarang": app.clock.now()}, viewer=viewer)
 
     async def act(request: Request, viewer: Viewer, ticket_id: str, done: str, then: str,
@@ -76,7 +77,7 @@ def add_work_routes(router: APIRouter, portal: Portal) -> None:
             await run_in_threadpool(call, values)
         except ToolkitError as exc:
             return portal.failure(request, viewer, exc)
-        return RedirectResponse(f"{then}?ok={done}", status_code=303)
+        return portal.redirect(request, f"{then}?ok={done}")
 
     @router.post("/tiket/{ticket_id}/periksa")
     async def check(request: Request, ticket_id: str, viewer: Signed) -> Response:
@@ -118,7 +119,7 @@ def add_work_routes(router: APIRouter, portal: Portal) -> None:
                                         note if isinstance(note, str) else "", uploads)
             except ToolkitError as exc:
                 return portal.failure(request, viewer, exc)
-            return RedirectResponse(f"/tiket/{ticket_id}?ok=diajukan-ulang", status_code=303)
+            return portal.redirect(request, f"/tiket/{ticket_id}?ok=diajukan-ulang")
         finally:
             await form.close()  # uploads are spooled to temporary files
 

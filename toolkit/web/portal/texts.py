@@ -26,6 +26,13 @@ NOTICES = {  # ?ok=<code> after a POST: fixed texts, so nothing a URL carries is
     "ditunda": "Permohonan ditunda dengan alasan tertulis.",
     "komentar": "Komentar ditambahkan.",
     "diajukan-ulang": "Permohonan diajukan kembali untuk diperiksa.",
+    "langkah-selesai": "Langkah dicatat selesai; langkah berikutnya dijalankan.",
+    "ditutup": "Tiket ditutup.",
+    "diputuskan": "Keputusan dicatat; alur layanan mengikuti keputusan ini.",
+    "ditugaskan": "Tiket diteruskan kepada petugas yang ditunjuk.",
+    "dibatalkan": "Permohonan dibatalkan.",
+    "ditahan": "Penahanan (containment) diterapkan dan dicatat pada tiket.",
+    "dilepas": "Penahanan dilepas; keadaan sebelumnya dipulihkan.",
 }
 LOGIN_REFUSED = "Nama pengguna atau kata sandi salah, atau akun sedang dikunci atau dinonaktifkan."
 LOGIN_LOCK_HINT = ("Setelah beberapa kali gagal, akun dikunci sementara demi keamanan. Tunggu sebentar atau "

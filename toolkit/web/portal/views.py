@@ -25,7 +25,6 @@ from toolkit.domain.workflow import StepState, WorkflowState
 from toolkit.engine.progress import progress
 from toolkit.engine.services import EngineServices
 from toolkit.errors import NotFoundError
-from toolkit.ports.jobs import Job
 from toolkit.web.portal.web import Viewer
 
 NOT_FOUND = "tiket tidak ditemukan"
@@ -115,11 +114,6 @@ def ticket_view(app: EngineServices, viewer: Viewer, ticket: Ticket) -> TicketVi
     return TicketView(ticket=shown, service=service, state=state, fields=fields, timeline=events,
                       attachments=sent, documents=documents, actor=_actor(app, service, ticket, state),
                       mine=mine)
-
-
-def plans_of(app: EngineServices, ticket_id: str) -> list[Job]:
-    """The jobs of the ticket with the plans they were made with (what an approver approves to run)."""
-    return app.queue.list_jobs(ticket_id=ticket_id, limit=50)
 
 
 def text_documents(app: EngineServices, view: TicketView, limit: int = 200_000) -> list[tuple[str, str]]:

@@ -9,6 +9,12 @@ settings say so (`PortalSettings.cookie_secure`), path ``/``, and has no Max-Age
 when a session ends (idle and absolute expiry), and logout revokes it there. An SSO session's cookie
 value is ``o.<id>``, a local one ``l.<id>``, so a cookie is checked against one store only.
 
+Behind a reverse proxy the portal lives under ``settings.http.root_path`` (uvicorn puts it in the ASGI
+scope's ``root_path``): every link a page draws goes through the ``url()`` template global and every
+redirect through `Portal.redirect`, both prefixing the request's root path, so a page served at
+``/layanan-spbe/tiket`` never links to ``/tiket`` on the proxy's host. ``path`` in the templates and
+the login page's ``lanjut`` are route paths (without the prefix), joined to it only when followed.
+
 Every POST carries a CSRF token derived from the session (`credentials.csrf_token`); the login form,
 which has no session yet, gets one derived from a short-lived pre-session cookie. A missing or wrong
 token is a 403 page and nothing changes.
@@ -25,6 +31,7 @@ import jinja2
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
+from starlette.types import Scope
 
 from toolkit.accounts import credentials
 from toolkit.accounts.models import SessionView
@@ -43,6 +50,7 @@ from toolkit.errors import (
 )
 from toolkit.ports.directory import Person
 from toolkit.web.portal import texts
+from toolkit.web.portal.markup import markdown
 from toolkit.web.portal.oidc_sessions import OidcSessions
 
 log = logging.getLogger("spbe.portal")
@@ -105,8 +113,8 @@ class Portal:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(app.settings.templates_dir / "portal")),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        self.env.globals.update(teks=texts, peran=app.catalog.roles.label)
-        self.env.filters.update(waktu=texts.when, sisa=texts.remaining, tampil=texts.display)
+        self.env.globals.update(teks=texts, peran=app.catalog.roles.label, url=_url)
+        self.env.filters.update(waktu=texts.when, sisa=texts.remaining, tampil=texts.display, md=markdown)
 
     # -- cookies -----------------------------------------------------------------------------------
     def secure(self, request: Request) -> bool:
@@ -120,8 +128,12 @@ class Portal:
         response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, samesite="lax",
                             secure=self.secure(request))
 
+    def redirect(self, request: Request, path: str) -> RedirectResponse:
+        """A 303 to ``path`` (a route path of the portal) under the request's root path."""
+        return RedirectResponse(root_path(request.scope) + path, status_code=303)
+
     def start_session(self, request: Request, kind: Kind, session_id: str, target: str) -> RedirectResponse:
-        response = RedirectResponse(safe_target(target), status_code=303)
+        response = self.redirect(request, safe_target(target))
         self.set_cookie(response, request, SESSION_COOKIE, f"{kind}.{session_id}")
         response.delete_cookie(PRE_COOKIE, path="/")
         return response
@@ -146,8 +158,9 @@ class Portal:
         """The viewer, or a redirect to the login page that comes back here afterwards."""
         viewer = self.viewer(request)
         if viewer is None:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            raise HTTPException(status_code=303, headers={"Location": f"/masuk?lanjut={_quote(target)}"})
+            target = route_path(request.scope) + (f"?{request.url.query}" if request.url.query else "")
+            raise HTTPException(status_code=303, headers={
+                "Location": f"{root_path(request.scope)}/masuk?lanjut={_quote(target)}"})
         return viewer
 
     def logout(self, request: Request) -> None:
@@ -184,21 +197,22 @@ class Portal:
     def render(self, request: Request, template: str, context: dict[str, Any], *, viewer: Viewer | None = None,
                status: int = 200) -> HTMLResponse:
         page = self.env.get_template(template).render(
-            {"viewer": viewer, "csrf": viewer.csrf if viewer else "", "path": request.url.path,
+            {"viewer": viewer, "csrf": viewer.csrf if viewer else "", "path": route_path(request.scope),
+             "root": root_path(request.scope),
              "oidc": self.settings.oidc, **context})
         return HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
 
     def failure(self, request: Request, viewer: Viewer | None, exc: ToolkitError) -> HTMLResponse:
         """A refused command or a missing thing as a page; the message is the command's own (it never
         holds a secret: `toolkit.errors`), the title says what kind of refusal it is."""
-        status, title = _status_of(exc)
+        status, title = status_of(exc)
         if status >= 500:
             log.warning("portal request failed: %s", self.app.masker(str(exc)))
         return self.render(request, "galat.html.j2", {"judul": title, "pesan": self.app.masker(exc.message)},
                            viewer=viewer, status=status)
 
 
-def _status_of(exc: ToolkitError) -> tuple[int, str]:
+def status_of(exc: ToolkitError) -> tuple[int, str]:
     if isinstance(exc, AuthenticationError):
         return 401, texts.TITLE_LOGIN
     if isinstance(exc, PermissionDeniedError):
@@ -212,6 +226,24 @@ def _status_of(exc: ToolkitError) -> tuple[int, str]:
     if isinstance(exc, UnavailableError):
         return 503, texts.TITLE_UNAVAILABLE
     return 500, texts.TITLE_FAILED
+
+
+def root_path(scope: Scope) -> str:
+    """The prefix the reverse proxy serves the portal under ('' when served at the host's root)."""
+    return str(scope.get("root_path", "")).rstrip("/")
+
+
+def route_path(scope: Scope) -> str:
+    """The request's path without the root path: what the routes and the templates compare against."""
+    path = str(scope.get("path", ""))
+    root = root_path(scope)
+    return (path[len(root):] or "/") if root and path.startswith(root) else path
+
+
+@jinja2.pass_context
+def _url(context: jinja2.runtime.Context, path: str) -> str:
+    """``url('/tiket/X')``: a link to a route path of the portal, under the page's root path."""
+    return str(context.get("root", "")) + path
 
 
 def _quote(target: str) -> str:
