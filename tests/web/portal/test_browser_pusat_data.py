@@ -5,10 +5,10 @@ browser context of their own (local accounts made through the accounts layer) an
 ``pusat-data`` request with its PDF letter, check it, approve it. The server is what ``spbe serve --http``
 runs, in this process: the HTTP front (``WebServer``: the API and the portal) and the engine's trigger loop
 and workers (``Server``), on the lab's settings (its Ansible inventory and Prometheus, as
-tests/e2e/test_pusat_data.py uses them). Nobody runs a command: the approval alone makes the engine provision
-the session lab's pool host with ansible-runner over SSH, install monitoring, configure the backup and
-write the berita acara, and the applicant, reloading "Tiket saya", sees that document appear on the ticket,
-downloads it from the page and finds the ticket and the host named in it.
+tests/e2e/test_pusat_data.py uses them, on a lab of this module's own like theirs). Nobody runs a command:
+the approval alone makes the engine provision the lab's pool host with ansible-runner over SSH, install
+monitoring, configure the backup and write the berita acara, and the applicant, reloading "Tiket saya",
+sees that document appear on the ticket, downloads it from the page and finds the ticket and the host named in it.
 
 Every page is kept as a screenshot (``$SPBE_TEST_ARTIFACTS/screenshots/web.portal.test_browser_pusat_data...``),
 and no page the applicant is shown, nor the document, carries the backup password (the canary the lab
@@ -30,10 +30,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from lab.manager import LabManager
 from lab.models import LabState
 from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.fixtures.browser import Screenshot
-from tests.fixtures.lab import settings_for
+from tests.fixtures.lab import settings_for, test_lab_name
 from tests.web.portal.conftest import FAST_ARGON2, PASSWORD, PDF, add_accounts
 from toolkit.accounts.service import open_accounts
 from toolkit.bootstrap import App
@@ -50,6 +51,19 @@ AUTOMATED = ["koordinasi-pengembangan-aplikasi", "instalasi-server", "instalasi-
 # Only so that a broken engine ends the test with its jobs' states instead of hanging the run; generous,
 # since provisioning on a busy machine takes what it takes. Not an assertion on time.
 GIVE_UP_AFTER_S = 45 * 60
+
+
+@pytest.fixture(scope="module")
+def lab(lab_manager: LabManager, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabState]:
+    """A lab of this module's own, as tests/e2e/conftest.py gives each e2e module: the ticket provisions the
+    pool host (host name, web stack, backup), which the session lab's other users (tests/playbooks) expect
+    untouched. Same name as the e2e labs: modules run one after the other, and that name's /24 is known free."""
+    manager = LabManager(tmp_path_factory.mktemp("pd-browser-lab"), test_lab_name("-e2e"))
+    state = manager.up()
+    try:
+        yield state
+    finally:
+        manager.down()
 
 
 @dataclass
