@@ -33,8 +33,8 @@ from playwright.sync_api import Browser, Page, expect
 from lab.manager import LabManager
 from lab.models import LabState
 from tests.conftest import CANARY_BACKUP_PASSWORD
+from tests.fixtures import lab as lab_plugin  # its test_lab_name, imported by name, would be collected
 from tests.fixtures.browser import Screenshot
-from tests.fixtures.lab import settings_for, test_lab_name
 from tests.web.portal.conftest import FAST_ARGON2, PASSWORD, PDF, add_accounts
 from toolkit.accounts.service import open_accounts
 from toolkit.bootstrap import App
@@ -58,7 +58,7 @@ def lab(lab_manager: LabManager, tmp_path_factory: pytest.TempPathFactory) -> It
     """A lab of this module's own, as tests/e2e/conftest.py gives each e2e module: the ticket provisions the
     pool host (host name, web stack, backup), which the session lab's other users (tests/playbooks) expect
     untouched. Same name as the e2e labs: modules run one after the other, and that name's /24 is known free."""
-    manager = LabManager(tmp_path_factory.mktemp("pd-browser-lab"), test_lab_name("-e2e"))
+    manager = LabManager(tmp_path_factory.mktemp("pd-browser-lab"), lab_plugin.test_lab_name("-e2e"))
     state = manager.up()
     try:
         yield state
@@ -79,7 +79,7 @@ class Serving:
 def serving(lab: LabState, lab_settings: Settings) -> Iterator[Serving]:
     # The e2e test's settings (the lab's spbe.toml, this test's state dir, the backup password canary in the
     # environment), with the portal tests' quick argon2 parameters for the accounts.
-    settings = settings_for(lab, state_dir=lab_settings.state_dir, accounts=FAST_ARGON2)
+    settings = lab_plugin.settings_for(lab, state_dir=lab_settings.state_dir, accounts=FAST_ARGON2)
     app = App(settings)
     accounts = open_accounts(app)
     add_accounts(app, accounts, ("andi", "sari", "kadis"))
