@@ -24,24 +24,14 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from toolkit.errors import (
-    ActionFailedError,
-    AuthenticationError,
     ConfigurationError,
-    ConflictError,
-    IntegrityError,
     InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
     ToolkitError,
     UnavailableError,
 )
-from toolkit.web.config import is_loopback
+from toolkit.observability.config import is_loopback
+from toolkit.web.kinds import KINDS
 
-KINDS: dict[str, type[ToolkitError]] = {
-    "invalid_input": InvalidInputError, "too_large": InvalidInputError, "unauthenticated": AuthenticationError,
-    "permission_denied": PermissionDeniedError, "not_found": NotFoundError, "conflict": ConflictError,
-    "unavailable": UnavailableError, "action_failed": ActionFailedError, "configuration": ConfigurationError,
-    "integrity": IntegrityError}
 RELOGIN = ("the server refused the token (unknown, expired or revoked): make a new one there (spbe token create) "
            "and run 'spbe login --server {}'")
 

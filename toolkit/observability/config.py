@@ -37,11 +37,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def parse_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` as given to ``spbe serve --metrics`` (``[::1]:9464`` for IPv6); ValueError if not."""
+def parse_address(text: str, example: str = "127.0.0.1:9464") -> tuple[str, int]:
+    """``HOST:PORT`` as given to ``spbe serve --metrics`` or ``--http`` (``[::1]:9464`` for IPv6); ValueError,
+    showing ``example``, if not."""
     host, sep, port = text.rpartition(":")
     if not sep or not host.strip("[]") or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:9464)")
+        raise ValueError(f"{text!r} is not HOST:PORT (e.g. {example})")
     return host.strip("[]"), int(port)
 
 

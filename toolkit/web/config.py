@@ -18,25 +18,14 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from toolkit.observability.config import is_loopback, parse_address
+
 _ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)*", re.ASCII)
-
-
-def is_loopback(host: str) -> bool:
-    """Literal loopback addresses and ``localhost`` only (no DNS: a name may resolve elsewhere tomorrow)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def split_bind(text: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[::1]:8080`` for IPv6) as a pair; ValueError naming the expected form."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host.strip("[]") or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:8080)")
-    return host.strip("[]"), int(port)
+    return parse_address(text, example="127.0.0.1:8080")
 
 
 class OidcBearerSettings(BaseModel):

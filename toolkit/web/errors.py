@@ -21,33 +21,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from toolkit.domain.principal import Principal
 from toolkit.errors import (
-    ActionFailedError,
-    AuthenticationError,
-    ConfigurationError,
-    ConflictError,
-    IntegrityError,
-    InvalidInputError,
-    NotFoundError,
     PermissionDeniedError,
     ToolkitError,
-    UnavailableError,
 )
 from toolkit.services import Services
+from toolkit.web.kinds import STATUS
 
 log = logging.getLogger("spbe.web")
 
-# (class, status, kind): most specific first.
-STATUS: tuple[tuple[type[ToolkitError], int, str], ...] = (
-    (AuthenticationError, 401, "unauthenticated"),
-    (PermissionDeniedError, 403, "permission_denied"),
-    (InvalidInputError, 400, "invalid_input"),
-    (NotFoundError, 404, "not_found"),
-    (ConflictError, 409, "conflict"),
-    (UnavailableError, 503, "unavailable"),
-    (ActionFailedError, 502, "action_failed"),
-    (ConfigurationError, 500, "configuration"),
-    (IntegrityError, 500, "integrity"),
-)
 HTTP_KINDS = {400: "invalid_input", 401: "unauthenticated", 403: "permission_denied", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
               503: "unavailable"}
