@@ -84,9 +84,10 @@ class Profile(BaseModel):
 
     @model_validator(mode="after")
     def _remediations_fit_target(self) -> Profile:
-        for rule in self.rules:
+        for index, rule in enumerate(self.rules):
             if isinstance(rule.remediation, NetworkPlanRemediation):
-                raise ValueError(f"rule {rule.id}: network-plan remediation is for switch profiles, not servers")
+                raise ValueError(f"rules[{index}].remediation.kind: network-plan is the switch profiles' "
+                                 f"remediation; a {self.target} rule needs a playbook with its undo_playbook")
         return self
 
 
