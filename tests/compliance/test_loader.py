@@ -109,3 +109,17 @@ def test_a_site_directory_adds_its_profiles_from_the_setting(tmp_path: Path) -> 
 def test_a_missing_site_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="is not a directory"):
         load_profiles(tmp_path / "tidak-ada")
+
+
+def test_the_listed_tags_are_the_unions_own() -> None:
+    """The loader's hints and key paths use CHECK_TYPES and REMEDIATION_KINDS: they must not drift."""
+    from typing import get_args
+
+    from toolkit.compliance.models import REMEDIATION_KINDS, Remediation
+    from toolkit.compliance.server_checks import CHECK_TYPES, ServerCheck
+
+    def tags(union: object, key: str) -> set[str]:
+        return {get_args(member.model_fields[key].annotation)[0] for member in get_args(get_args(union)[0])}
+
+    assert tags(ServerCheck, "type") == set(CHECK_TYPES) and len(CHECK_TYPES) == len(set(CHECK_TYPES))
+    assert tags(Remediation, "kind") == set(REMEDIATION_KINDS)
