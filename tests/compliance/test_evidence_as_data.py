@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from toolkit.compliance.loader import load_profiles
-from toolkit.compliance.models import Profile, Rule
+from toolkit.compliance.models import ServerProfile, ServerRule
 from toolkit.compliance.outcome import Verdict
 
 from .samples import SSHD, facts, targets
@@ -19,8 +19,9 @@ MARKDOWN = "**[klik di sini](http://evil.example/)** <script>alert(1)</script>"
 
 
 @pytest.fixture(scope="module")
-def rules() -> dict[str, Rule]:
-    profile: Profile = load_profiles()["server-dasar"]
+def rules() -> dict[str, ServerRule]:
+    profile = load_profiles()["server-dasar"]
+    assert isinstance(profile, ServerProfile)
     return {r.id: r for r in profile.rules}
 
 
@@ -30,21 +31,21 @@ def _kept(evidence: str, *texts: str) -> None:
     assert "49" not in evidence and "xxx" not in evidence  # nothing was rendered
 
 
-def test_an_sshd_value_with_markdown_and_jinja_is_quoted_not_rendered(rules: dict[str, Rule]) -> None:
+def test_an_sshd_value_with_markdown_and_jinja_is_quoted_not_rendered(rules: dict[str, ServerRule]) -> None:
     crafted = SSHD.replace("permitrootlogin no", f"permitrootlogin yes {MARKDOWN} {JINJA}")
     outcome = rules["SD-SSH-01"].evaluate(facts(sshd_effective=crafted))
     assert outcome.verdict is Verdict.FAIL
     _kept(outcome.evidence, MARKDOWN, JINJA)
 
 
-def test_a_file_name_with_a_newline_stays_one_quoted_path(rules: dict[str, Rule]) -> None:
+def test_a_file_name_with_a_newline_stays_one_quoted_path(rules: dict[str, ServerRule]) -> None:
     path = f"/srv/apps/web/x\n## Semua aturan lulus\n{JINJA}.php"
     outcome = rules["SD-FS-01"].evaluate(facts(world_writable=(path,)))
     assert outcome.verdict is Verdict.FAIL
     _kept(outcome.evidence, path)
 
 
-def test_a_scrape_error_and_a_site_name_are_kept_as_given(rules: dict[str, Rule]) -> None:
+def test_a_scrape_error_and_a_site_name_are_kept_as_given(rules: dict[str, ServerRule]) -> None:
     error = f"dial tcp: refused\n\n> {MARKDOWN}\n{JINJA}"
     monitored = rules["SD-MON-01"].evaluate(facts(prometheus_targets=targets(health="down", last_error=error)))
     assert monitored.verdict is Verdict.FAIL
@@ -55,7 +56,7 @@ def test_a_scrape_error_and_a_site_name_are_kept_as_given(rules: dict[str, Rule]
     _kept(expiring.evidence, site)
 
 
-def test_a_garbled_fact_is_quoted_in_the_error_not_rendered(rules: dict[str, Rule]) -> None:
+def test_a_garbled_fact_is_quoted_in_the_error_not_rendered(rules: dict[str, ServerRule]) -> None:
     outcome = rules["SD-TIME-01"].evaluate(facts(timedatectl=f"{JINJA}\n{MARKDOWN}"))
     assert outcome.verdict is Verdict.ERROR
     _kept(outcome.evidence, JINJA)

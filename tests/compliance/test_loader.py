@@ -35,6 +35,7 @@ def test_the_packaged_profiles_load() -> None:
     profiles = load_profiles()
     assert "server-dasar" in profiles
     assert {r.severity for r in profiles["server-dasar"].rules} <= set(Severity)
+    assert profiles["server-dasar"].target == "server"
 
 
 def test_an_unknown_check_type_is_refused_naming_file_and_key() -> None:
@@ -54,7 +55,7 @@ def test_a_rule_without_a_remediation_is_refused() -> None:
     ({"kind": "playbook", "playbook": "site/ssh_port.yml", "undo_playbook": "site/ssh_port.yml"},
      "rules[0].remediation: Value error, undo_playbook must be another playbook"),
     ({"kind": "manual", "note": "perbaiki sendiri"}, "rules[0].remediation: Input tag 'manual'"),
-    ({"kind": "network-plan"}, "rules[0].remediation.kind: network-plan is the switch profiles'"),
+    ({"kind": "network-plan"}, "rules[0].remediation.kind: network-plan does not fit a server profile"),
 ])
 def test_a_remediation_that_cannot_be_undone_is_refused(remediation: dict[str, str], where: str) -> None:
     message = _refused(_profile(RULE | {"remediation": remediation}))
@@ -117,9 +118,11 @@ def test_the_listed_tags_are_the_unions_own() -> None:
 
     from toolkit.compliance.models import REMEDIATION_KINDS, Remediation
     from toolkit.compliance.server_checks import CHECK_TYPES, ServerCheck
+    from toolkit.compliance.switch_checks import SWITCH_CHECK_TYPES, SwitchCheck
 
     def tags(union: object, key: str) -> set[str]:
         return {get_args(member.model_fields[key].annotation)[0] for member in get_args(get_args(union)[0])}
 
     assert tags(ServerCheck, "type") == set(CHECK_TYPES) and len(CHECK_TYPES) == len(set(CHECK_TYPES))
+    assert tags(SwitchCheck, "type") == set(SWITCH_CHECK_TYPES)
     assert tags(Remediation, "kind") == set(REMEDIATION_KINDS)

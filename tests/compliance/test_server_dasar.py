@@ -8,18 +8,20 @@ from typing import Any
 import pytest
 
 from toolkit.compliance.loader import load_profiles
-from toolkit.compliance.models import Profile, Rule, evaluate
+from toolkit.compliance.models import ServerProfile, ServerRule, evaluate
 from toolkit.compliance.outcome import Verdict
 
 from .samples import APT, NFT, SSHD, facts, snapshots, targets
 
 
 @pytest.fixture(scope="module")
-def profile() -> Profile:
-    return load_profiles()["server-dasar"]
+def profile() -> ServerProfile:
+    loaded = load_profiles()["server-dasar"]
+    assert isinstance(loaded, ServerProfile)
+    return loaded
 
 
-def _rule(profile: Profile, rule_id: str) -> Rule:
+def _rule(profile: ServerProfile, rule_id: str) -> ServerRule:
     (rule,) = [r for r in profile.rules if r.id == rule_id]
     return rule
 
@@ -77,19 +79,19 @@ GARBLED: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def test_the_profile_holds_the_rules_of_the_issue(profile: Profile) -> None:
+def test_the_profile_holds_the_rules_of_the_issue(profile: ServerProfile) -> None:
     assert tuple(r.id for r in profile.rules) == RULE_IDS
     assert all(r.remediation.kind == "playbook" for r in profile.rules)
 
 
-def test_a_hardened_host_passes_every_rule(profile: Profile) -> None:
+def test_a_hardened_host_passes_every_rule(profile: ServerProfile) -> None:
     results = evaluate(profile, facts())
     assert {r.rule_id: r.outcome.verdict for r in results} == dict.fromkeys(RULE_IDS, Verdict.PASS)
     assert all(r.outcome.evidence for r in results)
 
 
 @pytest.mark.parametrize(("rule_id", "change", "evidence"), FAILING)
-def test_each_finding_fails_its_rule_with_evidence(profile: Profile, rule_id: str, change: dict[str, Any],
+def test_each_finding_fails_its_rule_with_evidence(profile: ServerProfile, rule_id: str, change: dict[str, Any],
                                                    evidence: str) -> None:
     results = {r.rule_id: r.outcome for r in evaluate(profile, facts(**change))}
     assert results[rule_id].verdict is Verdict.FAIL, results[rule_id]
@@ -99,7 +101,7 @@ def test_each_finding_fails_its_rule_with_evidence(profile: Profile, rule_id: st
 
 
 @pytest.mark.parametrize("rule_id", RULE_IDS)
-def test_a_fact_not_gathered_is_an_error_never_a_pass(profile: Profile, rule_id: str) -> None:
+def test_a_fact_not_gathered_is_an_error_never_a_pass(profile: ServerProfile, rule_id: str) -> None:
     rule = _rule(profile, rule_id)
     for name in rule.check.facts:
         outcome = rule.evaluate(facts(**{name: None}))
@@ -107,20 +109,20 @@ def test_a_fact_not_gathered_is_an_error_never_a_pass(profile: Profile, rule_id:
 
 
 @pytest.mark.parametrize(("rule_id", "change"), GARBLED)
-def test_garbled_facts_are_an_error_never_a_pass(profile: Profile, rule_id: str, change: dict[str, Any]) -> None:
+def test_garbled_facts_are_an_error_never_a_pass(profile: ServerProfile, rule_id: str, change: dict[str, Any]) -> None:
     outcome = _rule(profile, rule_id).evaluate(facts(**change))
     assert outcome.verdict is Verdict.ERROR, outcome
     assert outcome.evidence.startswith("fakta tidak dapat dibaca")
 
 
-def test_a_host_with_no_facts_at_all_errs_on_every_rule(profile: Profile) -> None:
+def test_a_host_with_no_facts_at_all_errs_on_every_rule(profile: ServerProfile) -> None:
     bare = facts(**dict.fromkeys(("sshd_effective", "nft_ruleset", "nft_persistent", "nftables_enabled", "app_dirs",
                                   "world_writable", "apt_config", "timedatectl", "prometheus_targets",
                                   "restic_snapshots", "tls_not_after")))
     assert {r.outcome.verdict for r in evaluate(profile, bare)} == {Verdict.ERROR}
 
 
-def test_ages_are_measured_from_when_the_facts_were_gathered(profile: Profile) -> None:
+def test_ages_are_measured_from_when_the_facts_were_gathered(profile: ServerProfile) -> None:
     """restic's nanoseconds and time zones are read; the boundary is the schedule's 26 hours."""
     backup, tls = _rule(profile, "SD-BAK-01"), _rule(profile, "SD-TLS-01")
     # gathered 2026-12-06 12:00 UTC; 26 h before is 2026-12-05 10:00 UTC = 18:00 WITA

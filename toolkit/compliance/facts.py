@@ -38,3 +38,19 @@ class ServerFacts(BaseModel):
     def age_of(self, moment: datetime) -> float:
         """Seconds from ``moment`` to when the facts were gathered (negative: in the future)."""
         return (self.gathered_at - moment).total_seconds()
+
+
+class SwitchFacts(BaseModel):
+    """One switch as read over netmiko (read-only ``show`` commands) plus what it should be.
+
+    ``intended_config`` is rendered by the gathering from the network inventory and the approved plans
+    (the sections our changes own); ``unused_ports`` are the inventory's access-port pool members that no
+    segment allocation holds. Both are computed outside and handed in, so the rules stay pure.
+    """
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    device: str = Field(min_length=1, description="network inventory name of the switch")
+    gathered_at: AwareDatetime
+    running_config: str | None = Field(default=None, description="output of `show running-config`")
+    intended_config: str | None = Field(default=None, description="the sections the inventory and plans intend")
+    unused_ports: tuple[str, ...] | None = Field(default=None, description="access ports no segment holds")

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from toolkit.compliance.models import REMEDIATION_KINDS, Profile
+from toolkit.compliance.models import REMEDIATION_KINDS, TARGETS, Profile, ServerProfile, SwitchProfile
 from toolkit.compliance.server_checks import CHECK_TYPES
+from toolkit.compliance.switch_checks import SWITCH_CHECK_TYPES
 from toolkit.errors import ConfigurationError
 
-_TAGS = {"check": set(CHECK_TYPES), "remediation": set(REMEDIATION_KINDS)}
+_TAGS = {"check": {*CHECK_TYPES, *SWITCH_CHECK_TYPES}, "remediation": set(REMEDIATION_KINDS)}
 _HINTS = {
-    "check": f"known check types: {', '.join(CHECK_TYPES)}",
+    "check": f"known check types: server {', '.join(CHECK_TYPES)}; switch {', '.join(SWITCH_CHECK_TYPES)}",
     "remediation": "a rule needs a reversible remediation: {kind: playbook, playbook, undo_playbook} "
                    "or {kind: network-plan}",
 }
@@ -32,8 +33,10 @@ def key_path(loc: Iterable[int | str]) -> str:
     """pydantic's location as the YAML key path, without the union tags pydantic inserts after a key."""
     parts: list[str] = []
     previous: int | str | None = None
-    for item in loc:
-        if isinstance(item, int):
+    for position, item in enumerate(loc):
+        if position == 0 and item in TARGETS:
+            pass  # the profile's own tag (its target)
+        elif isinstance(item, int):
             parts.append(f"[{item}]")
         elif not (isinstance(previous, str) and item in _TAGS.get(previous, ())):
             parts.append(("." if parts else "") + item)
@@ -50,7 +53,10 @@ def _refusal(name: str, exc: ValidationError) -> ConfigurationError:
     return ConfigurationError("compliance profile refused:\n" + "\n".join(lines))
 
 
-def parse_profile(name: str, text: str) -> Profile:
+_PROFILE: TypeAdapter[ServerProfile | SwitchProfile] = TypeAdapter(Profile)
+
+
+def parse_profile(name: str, text: str) -> ServerProfile | SwitchProfile:
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -58,7 +64,7 @@ def parse_profile(name: str, text: str) -> Profile:
     if not isinstance(data, dict):
         raise ConfigurationError(f"compliance profile refused: {name}: (top level): a mapping is expected")
     try:
-        return Profile.model_validate(data)
+        return _PROFILE.validate_python(data)
     except ValidationError as exc:
         raise _refusal(name, exc) from exc
 
@@ -75,9 +81,9 @@ def _site(folder: Path) -> list[tuple[str, str]]:
     return [(str(path), path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.yaml"))]
 
 
-def load_sources(sources: Iterable[tuple[str, str]]) -> Mapping[str, Profile]:
+def load_sources(sources: Iterable[tuple[str, str]]) -> Mapping[str, ServerProfile | SwitchProfile]:
     """Profiles by id from ``(name, yaml text)`` pairs, in order; duplicates refused naming both places."""
-    profiles: dict[str, Profile] = {}
+    profiles: dict[str, ServerProfile | SwitchProfile] = {}
     profile_at: dict[str, str] = {}
     rule_at: dict[str, str] = {}
     for name, text in sources:
@@ -96,6 +102,6 @@ def load_sources(sources: Iterable[tuple[str, str]]) -> Mapping[str, Profile]:
     return profiles
 
 
-def load_profiles(site_dir: Path | None = None) -> Mapping[str, Profile]:
+def load_profiles(site_dir: Path | None = None) -> Mapping[str, ServerProfile | SwitchProfile]:
     """The packaged profiles, then ``site_dir``'s (``settings.compliance.profiles_dir``) if given."""
     return load_sources([*_packaged(), *(_site(site_dir) if site_dir is not None else [])])

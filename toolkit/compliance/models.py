@@ -10,13 +10,14 @@ remediation does not load.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from toolkit.compliance.facts import ServerFacts
+from toolkit.compliance.facts import ServerFacts, SwitchFacts
 from toolkit.compliance.outcome import Outcome
 from toolkit.compliance.server_checks import ServerCheck
+from toolkit.compliance.switch_checks import SwitchCheck
 
 RULE_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 PLAYBOOK = r"^[a-z0-9_]+(/[a-z0-9_]+)*\.yml$"
@@ -60,35 +61,69 @@ Remediation = Annotated[PlaybookRemediation | NetworkPlanRemediation, Field(disc
 REMEDIATION_KINDS: tuple[str, ...] = ("playbook", "network-plan")
 
 
-class Rule(BaseModel):
+class _RuleBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     id: str = Field(pattern=RULE_ID, description="stable id findings and waivers are keyed by, e.g. SD-SSH-01")
     title: str = Field(min_length=1, description="Bahasa Indonesia, as on the ticket")
     rationale: str = Field(min_length=1, description="Bahasa Indonesia: why the rule matters")
     severity: Severity
     references: tuple[Reference, ...] = Field(min_length=1)
-    check: ServerCheck
     remediation: Remediation
+
+
+class ServerRule(_RuleBase):
+    check: ServerCheck
 
     def evaluate(self, facts: ServerFacts) -> Outcome:
         return self.check.evaluate(facts)
 
 
-class Profile(BaseModel):
+class SwitchRule(_RuleBase):
+    check: SwitchCheck
+
+    def evaluate(self, facts: SwitchFacts) -> Outcome:
+        return self.check.evaluate(facts)
+
+
+def _remediations_of(rules: tuple[_RuleBase, ...], kind: str, target: str, needs: str) -> None:
+    for index, rule in enumerate(rules):
+        if rule.remediation.kind != kind:
+            raise ValueError(f"rules[{index}].remediation.kind: {rule.remediation.kind} does not fit a {target} "
+                             f"profile; a {target} rule needs {needs}")
+
+
+class _ProfileBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     title: str = Field(min_length=1)
     description: str = Field(min_length=1)
-    target: Literal["server"] = Field(description="what the profile checks; its check types read that kind's facts")
-    rules: tuple[Rule, ...] = Field(min_length=1)
+
+
+class ServerProfile(_ProfileBase):
+    """Rules over `ServerFacts`; each remediated by a playbook with its undo playbook."""
+    target: Literal["server"]
+    rules: tuple[ServerRule, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _remediations_fit_target(self) -> Profile:
-        for index, rule in enumerate(self.rules):
-            if isinstance(rule.remediation, NetworkPlanRemediation):
-                raise ValueError(f"rules[{index}].remediation.kind: network-plan is the switch profiles' "
-                                 f"remediation; a {self.target} rule needs a playbook with its undo_playbook")
+    def _remediations_fit_target(self) -> ServerProfile:
+        _remediations_of(self.rules, "playbook", "server", "a playbook with its undo_playbook")
         return self
+
+
+class SwitchProfile(_ProfileBase):
+    """Rules over `SwitchFacts`; each remediated through the Jaringan Intra plan/diff/push/rollback path."""
+    target: Literal["switch"]
+    rules: tuple[SwitchRule, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _remediations_fit_target(self) -> SwitchProfile:
+        _remediations_of(self.rules, "network-plan", "switch", "network-plan (plan, diff, push, rollback)")
+        return self
+
+
+Profile = Annotated[ServerProfile | SwitchProfile, Field(discriminator="target")]
+Rule = ServerRule | SwitchRule
+TARGETS: tuple[str, ...] = ("server", "switch")
 
 
 class RuleResult(BaseModel):
@@ -99,7 +134,18 @@ class RuleResult(BaseModel):
     outcome: Outcome
 
 
-def evaluate(profile: Profile, facts: ServerFacts) -> tuple[RuleResult, ...]:
+def _result(rule: _RuleBase, outcome: Outcome) -> RuleResult:
+    return RuleResult(rule_id=rule.id, title=rule.title, severity=rule.severity, outcome=outcome)
+
+
+@overload
+def evaluate(profile: ServerProfile, facts: ServerFacts) -> tuple[RuleResult, ...]: ...
+@overload
+def evaluate(profile: SwitchProfile, facts: SwitchFacts) -> tuple[RuleResult, ...]: ...
+def evaluate(profile: ServerProfile | SwitchProfile, facts: ServerFacts | SwitchFacts) -> tuple[RuleResult, ...]:
     """Every rule of ``profile`` on one target's facts, in the profile's order; pure."""
-    return tuple(RuleResult(rule_id=r.id, title=r.title, severity=r.severity, outcome=r.evaluate(facts))
-                 for r in profile.rules)
+    if isinstance(profile, ServerProfile) and isinstance(facts, ServerFacts):
+        return tuple(_result(r, r.evaluate(facts)) for r in profile.rules)
+    if isinstance(profile, SwitchProfile) and isinstance(facts, SwitchFacts):
+        return tuple(_result(r, r.evaluate(facts)) for r in profile.rules)
+    raise TypeError(f"profile {profile.id} checks a {profile.target}, not {type(facts).__name__}")

@@ -8,6 +8,7 @@ Jinja; escaping belongs to whoever renders it (the ticket comment templates), ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -39,3 +40,17 @@ def failed(evidence: str) -> Outcome:
 
 def errored(evidence: str) -> Outcome:
     return Outcome(verdict=Verdict.ERROR, evidence=evidence)
+
+
+def guarded(facts: BaseModel, needed: tuple[str, ...], judge: Callable[[], Outcome]) -> Outcome:
+    """Error when a needed fact was not gathered (``None``) or cannot be parsed; otherwise ``judge()``.
+
+    Every check type of every target kind goes through here, so none can pass what it could not read.
+    """
+    missing = [name for name in needed if getattr(facts, name) is None]
+    if missing:
+        return errored(f"fakta tidak tersedia: {', '.join(missing)}")
+    try:
+        return judge()
+    except Unparsable as exc:
+        return errored(f"fakta tidak dapat dibaca: {exc}")

@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.compliance.facts import ServerFacts
-from toolkit.compliance.outcome import Outcome, Unparsable, errored, failed, passed
+from toolkit.compliance.outcome import Outcome, Unparsable, failed, guarded, passed
 
 MAX_LISTED = 20
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
@@ -29,13 +29,7 @@ class BaseCheck(BaseModel):
 
     def evaluate(self, facts: ServerFacts) -> Outcome:
         """Error when a named fact was not gathered or cannot be parsed; otherwise the type's judgement."""
-        missing = [name for name in self.facts if getattr(facts, name) is None]
-        if missing:
-            return errored(f"fakta tidak tersedia: {', '.join(missing)}")
-        try:
-            return self.judge(facts)
-        except Unparsable as exc:
-            return errored(f"fakta tidak dapat dibaca: {exc}")
+        return guarded(facts, self.facts, lambda: self.judge(facts))
 
     def judge(self, facts: ServerFacts) -> Outcome:
         raise NotImplementedError
