@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from toolkit.compliance.facts import SwitchFacts
 from toolkit.compliance.loader import load_profiles
-from toolkit.compliance.models import ServerProfile, ServerRule
+from toolkit.compliance.models import ServerProfile, ServerRule, SwitchProfile
 from toolkit.compliance.outcome import Verdict
 
-from .samples import SSHD, facts, targets
+from .samples import AT, SSHD, facts, targets
 
 JINJA = "{{ 7 * 7 }}{% for x in range(3) %}x{% endfor %}"
 MARKDOWN = "**[klik di sini](http://evil.example/)** <script>alert(1)</script>"
@@ -60,3 +61,14 @@ def test_a_garbled_fact_is_quoted_in_the_error_not_rendered(rules: dict[str, Ser
     outcome = rules["SD-TIME-01"].evaluate(facts(timedatectl=f"{JINJA}\n{MARKDOWN}"))
     assert outcome.verdict is Verdict.ERROR
     _kept(outcome.evidence, JINJA)
+
+
+def test_a_switch_line_with_markdown_and_jinja_is_quoted_not_rendered() -> None:
+    profile = load_profiles()["jaringan-intra"]
+    assert isinstance(profile, SwitchProfile)
+    (snmp,) = [r for r in profile.rules if r.id == "JI-SNMP-01"]
+    line = f"snmp-server community public RO {JINJA} {MARKDOWN}"
+    running = f"hostname sw\n!\n{line}\n!\nline vty 0 4\n transport input ssh\nend\n"
+    outcome = snmp.evaluate(SwitchFacts(device="sw", gathered_at=AT, running_config=running))
+    assert outcome.verdict is Verdict.FAIL
+    _kept(outcome.evidence, line)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import yaml
 
 from toolkit.compliance.loader import load_profiles, load_sources, parse_profile
-from toolkit.compliance.models import Severity
+from toolkit.compliance.models import REMEDIATION_KINDS, Remediation, Severity
+from toolkit.compliance.server_checks import CHECK_TYPES, ServerCheck
+from toolkit.compliance.switch_checks import SWITCH_CHECK_TYPES, SwitchCheck
 from toolkit.errors import ConfigurationError
 from toolkit.settings import Settings
 
@@ -115,11 +118,6 @@ def test_a_missing_site_directory_is_refused(tmp_path: Path) -> None:
 
 def test_the_listed_tags_are_the_unions_own() -> None:
     """The loader's hints and key paths use CHECK_TYPES and REMEDIATION_KINDS: they must not drift."""
-    from typing import get_args
-
-    from toolkit.compliance.models import REMEDIATION_KINDS, Remediation
-    from toolkit.compliance.server_checks import CHECK_TYPES, ServerCheck
-    from toolkit.compliance.switch_checks import SWITCH_CHECK_TYPES, SwitchCheck
 
     def tags(union: object, key: str) -> set[str]:
         return {get_args(member.model_fields[key].annotation)[0] for member in get_args(get_args(union)[0])}
@@ -127,3 +125,32 @@ def test_the_listed_tags_are_the_unions_own() -> None:
     assert tags(ServerCheck, "type") == set(CHECK_TYPES) and len(CHECK_TYPES) == len(set(CHECK_TYPES))
     assert tags(SwitchCheck, "type") == set(SWITCH_CHECK_TYPES)
     assert tags(Remediation, "kind") == set(REMEDIATION_KINDS)
+
+
+SWITCH_RULE = {
+    "id": "SITE-SW-01", "title": "Tanpa server HTTPS", "rationale": "Antarmuka web tidak dipakai.",
+    "severity": "sedang", "references": [{"source": "Kebijakan Diskominfo", "item": "SW-1"}],
+    "check": {"type": "forbidden-config", "line": "^ip http secure-server$"}, "remediation": {"kind": "network-plan"},
+}
+
+
+def _switch_profile(*rules: dict[str, object]) -> str:
+    return yaml.safe_dump({"id": "switch-situs", "title": "Switch situs", "description": "Aturan switch situs.",
+                           "target": "switch", "rules": list(rules)})
+
+
+def test_a_site_switch_profile_loads_and_its_refusals_name_the_key() -> None:
+    assert parse_profile("sw.yaml", _switch_profile(SWITCH_RULE)).target == "switch"
+    bad_regex = _refused(_switch_profile(SWITCH_RULE | {"check": {"type": "forbidden-config", "line": "(telnet"}}),
+                         "sw.yaml")
+    assert "sw.yaml: rules[0].check.line: Value error, not a valid regular expression" in bad_regex
+    server_check = _refused(_switch_profile(SWITCH_RULE | {"check": {"type": "time-sync"}}), "sw.yaml")
+    assert "sw.yaml: rules[0].check: Input tag 'time-sync'" in server_check  # a server check on a switch
+    playbook = _refused(_switch_profile(SWITCH_RULE | {"remediation": RULE["remediation"]}), "sw.yaml")
+    assert "rules[0].remediation.kind: playbook does not fit a switch profile" in playbook
+
+
+def test_an_unknown_target_is_refused() -> None:
+    message = _refused(yaml.safe_dump({"id": "x", "title": "x", "description": "x", "target": "printer",
+                                       "rules": [RULE]}))
+    assert "situs.yaml: (top level):" in message and "'printer'" in message

@@ -89,7 +89,7 @@ def test_the_wheel_holds_the_data_the_product_needs(wheel: Path) -> None:
                    "spbe_data/inventory/roles.yml", "spbe_data/inventory/splp_apis.yml",
                    "spbe_data/inventory/network/example.yml", "toolkit/domain/catalog/services/pusat-data.yaml",
                    "spbe_data/templates/portal/base.html.j2", "toolkit/web/portal/static/portal.css",
-                   "toolkit/compliance/profiles/server-dasar.yaml",
+                   "toolkit/compliance/profiles/server-dasar.yaml", "toolkit/compliance/profiles/jaringan-intra.yaml",
                    "toolkit/web/portal/static/portal.js"):
         assert needed in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
