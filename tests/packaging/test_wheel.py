@@ -113,6 +113,11 @@ def test_installed_cli_works_outside_the_checkout(installed: Path, tmp_path: Pat
                             env={"PATH": "/usr/bin:/bin"}, check=True).stdout.split()
     assert all(not p.startswith(str(REPO)) and p.startswith(str(installed.parent)) for p in origin), origin
 
+    profiles = subprocess.run([str(python), "-c", "from toolkit.compliance.loader import load_profiles; "
+                               "print(' '.join(sorted(load_profiles())))"], cwd=tmp_path, capture_output=True,
+                              text=True, env={"PATH": "/usr/bin:/bin"}, check=True).stdout.split()
+    assert profiles == ["jaringan-intra", "server-dasar"]  # the packaged profiles, read from the wheel
+
     listed = _spbe(installed, tmp_path, "catalog", "list")
     assert listed.returncode == 0, listed.stderr
     assert "pusat-data" in listed.stdout and "jaringan-intra" in listed.stdout

@@ -1,4 +1,4 @@
-"""The facts of one server, as one read-only SSH session (or Ansible fact gathering) will fill them.
+"""The facts of one server (or switch), as one read-only SSH session (or netmiko) will fill them.
 
 Every fact is optional: ``None`` means it was not gathered (command missing, permission denied, timeout),
 and the rules that need it end ``error``. Facts are kept close to the raw command output (``sshd -T``,
