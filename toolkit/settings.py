@@ -35,6 +35,7 @@ import spbe_data
 from toolkit.accounts.config import AccountsSettings
 from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, options_schema, typed_options
 from toolkit.audit.config import AuditSettings
+from toolkit.compliance.config import ComplianceSettings
 from toolkit.containment.config import ContainmentSettings
 from toolkit.errors import ConfigurationError
 from toolkit.evidence.config import EvidenceSettings
@@ -190,6 +191,7 @@ class Settings(BaseSettings):
                                               "flag and the OIDC client of 'Masuk dengan SSO'")
     workers: WorkerSettings = WorkerSettings()
     containment: ContainmentSettings = ContainmentSettings()
+    compliance: ComplianceSettings = ComplianceSettings()
     network: NetworkSettings = NetworkSettings()
     extra_actions: tuple[str, ...] = Field(
         default=(), description="'module:attribute' of extra Action objects to register"

@@ -1,10 +1,10 @@
-"""The hardening rules of `toolkit.compliance` on observations shaped like hardening_check.yml's."""
+"""The hardening rules of `toolkit.compliance.hardening` on observations shaped like hardening_check.yml's."""
 
 from __future__ import annotations
 
 import time
 
-from toolkit.compliance import Policy, evaluate, verdict
+from toolkit.compliance.hardening import Policy, evaluate, verdict
 
 GOOD = {
     "sshd_rc": "0", "sshd": ["permitrootlogin without-password", "passwordauthentication no"],

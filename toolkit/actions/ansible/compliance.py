@@ -1,7 +1,7 @@
 """``compliance.verify_fixes``: the SOP's "verifikasi perbaikan keamanan siber pada sistem".
 
 Runs the read-only ``hardening_check.yml`` on the affected object and judges what it saw with
-`toolkit.compliance`. The step succeeds when no check failed; a failed check fails the step with the
+`toolkit.compliance.hardening`. The step succeeds when no check failed; a failed check fails the step with the
 findings on the ticket (in Bahasa Indonesia), so the owning team fixes and the CSIRT re-runs it
 (``spbe jobs retry``). Checks that could not be verified are listed as such, never as passed.
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from toolkit.actions.ansible.runner import PlaybookRun, RunStatus, run_playbook
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, BaseAction, RunContext
 from toolkit.actions.documents.evidence import affected_host
-from toolkit.compliance import Policy, evaluate, verdict
+from toolkit.compliance.hardening import Policy, evaluate, verdict
 from toolkit.errors import ActionFailedError
 
 PLAYBOOK = "hardening_check.yml"

@@ -1,0 +1,20 @@
+"""Compliance settings (``settings.compliance``): where a site keeps its own profiles.
+
+Kept free of other toolkit imports (pydantic only) so `toolkit.settings` can embed it without an import
+cycle. The packaged profiles (``toolkit/compliance/profiles/*.yaml``) always load; a site adds its own
+beside them and never edits the package, so an upgrade does not overwrite a site's rules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ComplianceSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    profiles_dir: Path | None = Field(
+        default=None, description="a site's own compliance profiles (*.yaml), loaded after the packaged ones; "
+                                  "a rule or profile id that repeats a loaded one is refused")

@@ -1,0 +1,151 @@
+"""Profiles as data: rules with a Bahasa Indonesia title and rationale, a severity, references, a typed
+check and a reversible remediation, validated when a profile file is loaded (`toolkit.compliance.loader`).
+
+A remediation must be undoable, because issue 14 runs it after an approval and rolls it back when it
+fails: either a playbook with its undo playbook, or, for network profiles, the existing Jaringan Intra
+plan/diff/push/rollback path (``network-plan``), whose rollback already exists. A rule with no such
+remediation does not load.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, overload
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from toolkit.compliance.facts import ServerFacts, SwitchFacts
+from toolkit.compliance.outcome import Outcome
+from toolkit.compliance.server_checks import ServerCheck
+from toolkit.compliance.switch_checks import SwitchCheck
+
+RULE_ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
+PLAYBOOK = r"^[a-z0-9_]+(/[a-z0-9_]+)*\.yml$"
+
+
+class Severity(StrEnum):
+    RENDAH = "rendah"
+    SEDANG = "sedang"
+    TINGGI = "tinggi"
+    KRITIS = "kritis"
+
+
+class Reference(BaseModel):
+    """Where a rule comes from, e.g. ``{source: CIS Debian Linux 12 Benchmark, item: "5.1.20"}``."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    source: str = Field(min_length=1)
+    item: str = Field(min_length=1)
+
+
+class PlaybookRemediation(BaseModel):
+    """A playbook (relative to ``playbooks_dir``) and the playbook that puts back what it changed."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["playbook"]
+    playbook: str = Field(pattern=PLAYBOOK)
+    undo_playbook: str = Field(pattern=PLAYBOOK)
+
+    @model_validator(mode="after")
+    def _undo_differs(self) -> PlaybookRemediation:
+        if self.undo_playbook == self.playbook:
+            raise ValueError("undo_playbook must be another playbook than playbook: a remediation is reversible")
+        return self
+
+
+class NetworkPlanRemediation(BaseModel):
+    """The Jaringan Intra path: a typed plan, its diff for approval, push, and rollback from the backup."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["network-plan"]
+
+
+Remediation = Annotated[PlaybookRemediation | NetworkPlanRemediation, Field(discriminator="kind")]
+REMEDIATION_KINDS: tuple[str, ...] = ("playbook", "network-plan")
+
+
+class _RuleBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(pattern=RULE_ID, description="stable id findings and waivers are keyed by, e.g. SD-SSH-01")
+    title: str = Field(min_length=1, description="Bahasa Indonesia, as on the ticket")
+    rationale: str = Field(min_length=1, description="Bahasa Indonesia: why the rule matters")
+    severity: Severity
+    references: tuple[Reference, ...] = Field(min_length=1)
+    remediation: Remediation
+
+
+class ServerRule(_RuleBase):
+    check: ServerCheck
+
+    def evaluate(self, facts: ServerFacts) -> Outcome:
+        return self.check.evaluate(facts)
+
+
+class SwitchRule(_RuleBase):
+    check: SwitchCheck
+
+    def evaluate(self, facts: SwitchFacts) -> Outcome:
+        return self.check.evaluate(facts)
+
+
+def _remediations_of(rules: tuple[_RuleBase, ...], kind: str, target: str, needs: str) -> None:
+    for index, rule in enumerate(rules):
+        if rule.remediation.kind != kind:
+            raise ValueError(f"rules[{index}].remediation.kind: {rule.remediation.kind} does not fit a {target} "
+                             f"profile; a {target} rule needs {needs}")
+
+
+class _ProfileBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+
+
+class ServerProfile(_ProfileBase):
+    """Rules over `ServerFacts`; each remediated by a playbook with its undo playbook."""
+    target: Literal["server"]
+    rules: tuple[ServerRule, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _remediations_fit_target(self) -> ServerProfile:
+        _remediations_of(self.rules, "playbook", "server", "a playbook with its undo_playbook")
+        return self
+
+
+class SwitchProfile(_ProfileBase):
+    """Rules over `SwitchFacts`; each remediated through the Jaringan Intra plan/diff/push/rollback path."""
+    target: Literal["switch"]
+    rules: tuple[SwitchRule, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _remediations_fit_target(self) -> SwitchProfile:
+        _remediations_of(self.rules, "network-plan", "switch", "network-plan (plan, diff, push, rollback)")
+        return self
+
+
+Profile = Annotated[ServerProfile | SwitchProfile, Field(discriminator="target")]
+Rule = ServerRule | SwitchRule
+TARGETS: tuple[str, ...] = ("server", "switch")
+
+
+class RuleResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    rule_id: str
+    title: str
+    severity: Severity
+    outcome: Outcome
+
+
+def _result(rule: _RuleBase, outcome: Outcome) -> RuleResult:
+    return RuleResult(rule_id=rule.id, title=rule.title, severity=rule.severity, outcome=outcome)
+
+
+@overload
+def evaluate(profile: ServerProfile, facts: ServerFacts) -> tuple[RuleResult, ...]: ...
+@overload
+def evaluate(profile: SwitchProfile, facts: SwitchFacts) -> tuple[RuleResult, ...]: ...
+def evaluate(profile: ServerProfile | SwitchProfile, facts: ServerFacts | SwitchFacts) -> tuple[RuleResult, ...]:
+    """Every rule of ``profile`` on one target's facts, in the profile's order; pure."""
+    if isinstance(profile, ServerProfile) and isinstance(facts, ServerFacts):
+        return tuple(_result(r, r.evaluate(facts)) for r in profile.rules)
+    if isinstance(profile, SwitchProfile) and isinstance(facts, SwitchFacts):
+        return tuple(_result(r, r.evaluate(facts)) for r in profile.rules)
+    raise TypeError(f"profile {profile.id} checks a {profile.target}, not {type(facts).__name__}")
