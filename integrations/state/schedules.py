@@ -51,7 +51,8 @@ class ScheduleStore(SqliteStore):
     def add(self, schedule: Schedule) -> Schedule:
         with self._tx() as db:
             try:
-                db.execute("INSERT INTO schedules (id, record) VALUES (?, ?)", (schedule.id, schedule.model_dump_json()))
+                db.execute("INSERT INTO schedules (id, record) VALUES (?, ?)",
+                           (schedule.id, schedule.model_dump_json()))
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"a compliance schedule {schedule.id!r} exists already",
                                     schedule=schedule.id) from exc
@@ -60,11 +61,6 @@ class ScheduleStore(SqliteStore):
     def get(self, schedule_id: str) -> Schedule:
         with self._tx() as db:
             return self._read(db, schedule_id)
-
-    def list(self) -> list[Schedule]:
-        with self._tx() as db:
-            rows = db.execute("SELECT record FROM schedules ORDER BY id").fetchall()
-        return [Schedule.model_validate_json(r[0]) for r in rows]
 
     def set_paused(self, schedule_id: str, paused: bool, now: datetime) -> tuple[Schedule, bool]:
         with self._tx() as db:
@@ -111,3 +107,8 @@ class ScheduleStore(SqliteStore):
         return [ScheduleRun(schedule_id=r[0], due_at=datetime.fromisoformat(r[1]), claimed_by=r[2],
                             claimed_at=datetime.fromisoformat(r[3]), outcome=r[4], detail=r[5],
                             finished_at=datetime.fromisoformat(r[6]) if r[6] else None) for r in rows]
+
+    def list(self) -> list[Schedule]:
+        with self._tx() as db:
+            rows = db.execute("SELECT record FROM schedules ORDER BY id").fetchall()
+        return [Schedule.model_validate_json(r[0]) for r in rows]

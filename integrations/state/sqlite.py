@@ -1,12 +1,12 @@
 """The embedded default of `toolkit.ports.state.StateStores`: every small engine store in one SQLite file,
 ``<state_dir>/state.db`` (`toolkit.sqlite_tx.STATE_DB`), which the vault shares too.
 
-Why one file: the allocations, containment records, issued credentials, escalation claims and compliance schedules are a few
-rows each, written in short transactions; eleven files were eleven things to back up, to permit 0600 and
-to reason about. Each store keeps its own table (names distinct across the file) and its own
-per-thread connections under the one connection policy (`toolkit.sqlite_tx`), so every allocation is
-still one ``BEGIN IMMEDIATE`` transaction. The stores are opened together, once, when the composition
-root first asks for them, so several worker threads never race to open a second copy.
+Why one file: the allocations, containment records, issued credentials, escalation claims and compliance
+schedules are a few rows each, written in short transactions; eleven files were eleven things to back up, to
+permit 0600 and to reason about. Each store keeps its own table (names distinct across the file) and its own
+per-thread connections under the one connection policy (`toolkit.sqlite_tx`), so every allocation is still
+one ``BEGIN IMMEDIATE`` transaction. The stores are opened together, once, when the composition root first
+asks for them, so several worker threads never race to open a second copy.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from toolkit.domain.principal import ENGINE_USER, Principal
 from toolkit.engine.services import EngineServices
-from toolkit.ports.schedule_records import RunOutcome, RunResult, Schedule, ScheduleRun
+from toolkit.ports.schedule_records import RunOutcome, Schedule, ScheduleRun
 
 log = logging.getLogger("spbe.schedules")
 
@@ -36,8 +36,6 @@ def _run(app: EngineServices, schedule: Schedule, due: datetime) -> tuple[RunOut
         result = runner.run(schedule, due)
     except Exception as exc:  # noqa: BLE001 - one schedule's failure must not stop the others or the loop
         return "failed", app.masker(f"{type(exc).__name__}: {exc}")[:2000]
-    if not isinstance(result, RunResult):
-        return "failed", f"the runner returned {type(result).__name__}, not a RunResult"
     return result.outcome, app.masker(result.detail)
 
 
