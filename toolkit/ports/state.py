@@ -155,8 +155,6 @@ class Schedules(Protocol):
         """A `NotFoundError` for an unknown id."""
         ...
 
-    def list(self) -> list[Schedule]: ...
-
     def set_paused(self, schedule_id: str, paused: bool, now: datetime) -> tuple[Schedule, bool]:
         """Pause or resume; ``(schedule, changed)``. Resuming sets ``not_before = now``: the runs missed
         while paused are not owed. A `NotFoundError` for an unknown id."""
@@ -174,6 +172,10 @@ class Schedules(Protocol):
 
     def runs(self, schedule_id: str | None = None) -> list[ScheduleRun]:
         """Firings, oldest due time first."""
+        ...
+
+    def list(self) -> list[Schedule]:
+        """Every schedule, by id (last: a method named ``list`` shadows the builtin in later annotations)."""
         ...
 
 
