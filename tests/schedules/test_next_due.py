@@ -61,7 +61,7 @@ def test_a_zone_with_daylight_saving_keeps_wall_clock_time() -> None:
 
 
 @pytest.mark.parametrize("cron", ["61 * * * *", "* * * *", "0 2 * * * 5", "@reboot", "0 2 * * senin", "",
-                                  "0 2 * * *; rm -rf /"])
+                                  "0 2 * * *; rm -rf /", "0 0 30 2 *"])
 def test_an_invalid_cron_expression_is_refused_naming_the_field(cron: str) -> None:
     with pytest.raises(ValidationError) as refused:
         schedule(cron, WITA)

@@ -46,7 +46,11 @@ def fire_due(app: EngineServices, me: str) -> list[ScheduleRun]:
     fired: list[ScheduleRun] = []
     for schedule in store.list():
         now = app.clock.now()
-        due = schedule.owed(now)
+        try:
+            due = schedule.owed(now)
+        except ValueError as exc:  # croniter found no date: this schedule is skipped, the others still fire
+            log.warning("schedule %s: %s", schedule.id, app.masker(str(exc)))
+            continue
         if due is None or not store.claim(schedule.id, due, me, now):
             continue
         outcome, detail = _run(app, schedule, due)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 SCHEDULE_ID = r"^[a-z][a-z0-9-]{1,63}$"
@@ -27,6 +27,7 @@ PROFILE_ID = r"^[a-z][a-z0-9-]{1,63}$"
 TARGET = r"^[A-Za-z0-9][A-Za-z0-9_.:*-]{0,127}$"
 _ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$")
 _ONE_MICROSECOND = timedelta(microseconds=1)
+_REFERENCE = datetime(2000, 1, 1, tzinfo=UTC)  # a leap year's start: 29 February is reachable from it
 
 Target = Annotated[str, StringConstraints(pattern=TARGET)]
 RunOutcome = Literal["claimed", "done", "failed", "not_configured"]
@@ -44,6 +45,10 @@ def check_cron(expression: str) -> str:
     normal = " ".join(fields)
     if not croniter.is_valid(normal):
         raise ValueError(f"not a valid cron expression: {normal!r}")
+    try:  # valid syntax that no date matches (30 February) would fail every round of spbe serve instead
+        croniter(normal, _REFERENCE).get_next(datetime)
+    except CroniterError as exc:
+        raise ValueError(f"a cron expression that is never due: {normal!r}") from exc
     return normal
 
 
