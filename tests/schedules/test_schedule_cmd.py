@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import Spbe
+from tests.support.principals import as_lab
 from toolkit.bootstrap import App
+from toolkit.commands.schedules import add_schedule
 from toolkit.domain.catalog.loader import packaged_roles
 from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.errors import PermissionDeniedError
 from toolkit.settings import load_settings
 
 MANAGER = "eko"  # the roles file's tim-keamanan-spbe: the role with the manages-compliance-schedules trait
@@ -96,3 +99,17 @@ def test_a_second_schedule_of_the_same_id_is_a_conflict_and_an_unknown_one_not_f
     assert add(spbe).exit_code == 0
     assert add(spbe).exit_code == 5
     assert spbe("compliance", "schedule", "pause", "tidak-ada", "--as", MANAGER).exit_code == 3
+
+
+
+def test_a_person_unknown_to_the_directory_is_refused(spbe: Spbe, state_dir: Path) -> None:
+    """The CLI finds no such person (exit 3) before any command; a caller that hands the command layer an
+    unknown principal anyway gets a refusal, audited."""
+    assert add(spbe, actor="nobody").exit_code == 3
+    app = opened(state_dir)
+    with pytest.raises(PermissionDeniedError, match="nobody"):
+        add_schedule(app, as_lab("nobody"), schedule_id="harian-gorontalo", profile="server-dasar",
+                     targets=["pd-01"], cron="0 2 * * *", timezone="Asia/Makassar")
+    assert app.state.schedules.list() == []
+    assert [(e.action, e.actor) for e in app.audit.entries() if e.action.startswith("schedule.")] == [
+        ("schedule.add.refused", "nobody")]
