@@ -25,6 +25,7 @@ from toolkit.ports.gateway import Gateway
 from toolkit.ports.identity_provider import IdentityProvider
 from toolkit.ports.jobs import JobQueue
 from toolkit.ports.notifier import Notifier
+from toolkit.ports.scheduled_runner import ScheduledRunner
 from toolkit.ports.state import StateStores
 from toolkit.ports.tickets import TicketSystem
 from toolkit.private_files import private_dir
@@ -43,6 +44,7 @@ class App:
     masker: Masker = field(default_factory=Masker)
     telemetry: Telemetry = field(default_factory=Telemetry)  # this process's job metrics (spbe serve --metrics)
     clock: Clock = field(default_factory=SystemClock)  # a test passes one it can move past a deadline
+    runner: ScheduledRunner | None = None  # the compliance runner, once it exists (see scheduled_runner)
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -96,6 +98,13 @@ class App:
         opened once here: no action or use case opens a store by path."""
         cfg = self.settings.state
         return Registry[StateStores]("spbe.state_stores").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @property
+    def scheduled_runner(self) -> ScheduledRunner | None:
+        """What a fired compliance schedule runs (`toolkit.engine.schedules`). None for now: the compliance
+        runner (issue 14, points 1-2) is built here once it exists; until then each firing is recorded as
+        ``not_configured``. A test may set ``runner`` on the App to stand in a real runner of its own."""
+        return self.runner
 
     @cached_property
     def policy(self) -> Policy:

@@ -1,12 +1,12 @@
 """The embedded default of `toolkit.ports.state.StateStores`: every small engine store in one SQLite file,
 ``<state_dir>/state.db`` (`toolkit.sqlite_tx.STATE_DB`), which the vault shares too.
 
-Why one file: the allocations, containment records, issued credentials and escalation claims are a few
-rows each, written in short transactions; eleven files were eleven things to back up, to permit 0600 and
-to reason about. Each store keeps its own table (names distinct across the file) and its own
-per-thread connections under the one connection policy (`toolkit.sqlite_tx`), so every allocation is
-still one ``BEGIN IMMEDIATE`` transaction. The stores are opened together, once, when the composition
-root first asks for them, so several worker threads never race to open a second copy.
+Why one file: the allocations, containment records, issued credentials, escalation claims and compliance
+schedules are a few rows each, written in short transactions; eleven files were eleven things to back up, to
+permit 0600 and to reason about. Each store keeps its own table (names distinct across the file) and its own
+per-thread connections under the one connection policy (`toolkit.sqlite_tx`), so every allocation is still
+one ``BEGIN IMMEDIATE`` transaction. The stores are opened together, once, when the composition root first
+asks for them, so several worker threads never race to open a second copy.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from integrations.state.allocations import HostPool, SegmentAllocator, TunnelSlo
 from integrations.state.containment import ContainmentStore
 from integrations.state.escalations import EscalationStore
 from integrations.state.issued import IssuedStore
+from integrations.state.schedules import ScheduleStore
 from toolkit.adapter_options import AdapterOptions
 from toolkit.ports.state import StateStores
 from toolkit.settings import Settings
@@ -41,9 +42,11 @@ class SqliteState:
         self.containment = ContainmentStore(self.path)
         self.issued = IssuedStore(self.path)
         self.escalations = EscalationStore(self.path)
+        self.schedules = ScheduleStore(self.path)
 
     def _stores(self) -> tuple[SqliteStore, ...]:
-        return (self.hosts, self.segments, self.tunnels, self.containment, self.issued, self.escalations)
+        return (self.hosts, self.segments, self.tunnels, self.containment, self.issued, self.escalations,
+                self.schedules)
 
     def close(self) -> None:
         for store in self._stores():

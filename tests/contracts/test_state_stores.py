@@ -4,7 +4,9 @@ it allocates, contains, registers a credential or escalates, whichever database 
 Allocators: a (ticket, step) gets what it holds back without ``choose`` being asked, ``choose`` sees what
 is taken, a refusal by ``choose`` stores nothing, and threads claiming at once never share. Containment: one
 open record per target. Issued credentials: supersession and a sweep claim that hands each row out once.
-Escalation claims: once, again only after the lease when never completed.
+Escalation claims: once, again only after the lease when never completed. Compliance schedules: one per id,
+each (schedule, due time) claimed once (threads at once included), never a due time at or before the last
+one fired, never while paused, and resuming owes nothing missed meanwhile.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from toolkit.errors import ConflictError, NotFoundError
+from toolkit.ports.schedule_records import Schedule
 from toolkit.ports.state import StateStores
 from toolkit.ports.state_records import (
     ContainmentKind,
@@ -180,3 +183,69 @@ def test_an_escalation_is_claimed_once_and_again_only_after_its_lease(state_stor
     assert claims.claim("T-1", "sla:standar", "host:1", NOW, lease)
     assert [(c.ticket_id, c.key, c.notified_at) for c in claims.claims()] == [
         ("T-1", "sla:standar", None), ("T-1", "step:a", NOW + timedelta(minutes=3))]
+
+
+def _schedule(schedule_id: str = "harian-dc", *, paused: bool = False) -> Schedule:
+    return Schedule(id=schedule_id, profile="server-dasar", targets=("pd-01", "group:dc"), cron="0 2 * * *",
+                    timezone="Asia/Makassar", created_by="eko", paused=paused, created_at=NOW, not_before=NOW)
+
+
+def test_a_schedule_is_stored_once_per_id(state_stores: StateStores) -> None:
+    schedules = state_stores.schedules
+    added = schedules.add(_schedule())
+    assert schedules.get("harian-dc") == added
+    with pytest.raises(ConflictError, match="exists already"):
+        schedules.add(_schedule())
+    schedules.add(_schedule("mingguan-opd", paused=True))
+    assert [s.id for s in schedules.list()] == ["harian-dc", "mingguan-opd"]
+    with pytest.raises(NotFoundError):
+        schedules.get("tidak-ada")
+
+
+def test_a_due_time_is_claimed_once_and_never_one_at_or_before_the_last(state_stores: StateStores) -> None:
+    schedules = state_stores.schedules
+    schedules.add(_schedule())
+    due = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+    assert schedules.claim("harian-dc", due, "host:1", due)
+    assert not schedules.claim("harian-dc", due, "host:2", due), "the same due time again"
+    assert schedules.get("harian-dc").last_due == due
+    assert not schedules.claim("harian-dc", due - timedelta(days=1), "host:2", due), "an earlier one"
+    assert not schedules.claim("tidak-ada", due, "host:1", due), "an unknown schedule"
+    schedules.finish("harian-dc", due, "not_configured", "no runner", due + timedelta(seconds=1))
+    [run] = schedules.runs("harian-dc")
+    assert (run.due_at, run.claimed_by, run.outcome, run.detail) == (due, "host:1", "not_configured", "no runner")
+    assert run.finished_at == due + timedelta(seconds=1)
+
+
+def test_threads_claiming_one_due_time_at_once_get_it_once(state_stores: StateStores) -> None:
+    schedules = state_stores.schedules
+    schedules.add(_schedule())
+    due = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
+    barrier = threading.Barrier(8)
+    won: list[str] = []
+
+    def take(me: str) -> None:
+        barrier.wait()
+        if schedules.claim("harian-dc", due, me, due):
+            won.append(me)
+
+    threads = [threading.Thread(target=take, args=(f"host:{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1 and len(schedules.runs()) == 1
+
+
+def test_a_paused_schedule_is_not_claimed_and_resuming_owes_nothing_missed(state_stores: StateStores) -> None:
+    schedules = state_stores.schedules
+    schedules.add(_schedule())
+    later = NOW + timedelta(days=3)
+    paused, changed = schedules.set_paused("harian-dc", True, NOW)
+    assert paused.paused and changed
+    assert schedules.set_paused("harian-dc", True, NOW) == (paused, False)
+    assert not schedules.claim("harian-dc", NOW + timedelta(days=1), "host:1", NOW + timedelta(days=1))
+    resumed, changed = schedules.set_paused("harian-dc", False, later)
+    assert changed and not resumed.paused and resumed.not_before == later
+    with pytest.raises(NotFoundError):
+        schedules.set_paused("tidak-ada", True, NOW)

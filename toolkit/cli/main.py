@@ -215,6 +215,10 @@ def _register() -> None:
     cli.add_command(user_group)
     cli.add_command(token_group)
 
+    from toolkit.cli.compliance_cmd import compliance_group
+
+    cli.add_command(compliance_group)
+
     from toolkit.cli.remote_cmd import login_command, logout_command
     from toolkit.cli.web_cmd import api_server_command
 

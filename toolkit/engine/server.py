@@ -88,13 +88,14 @@ class Server:
     sweep_every: float = 30.0
     api_expiry_every: float = 300.0  # SPLP credentials past their expiry date (toolkit.splp.lifecycle)
     session_purge_every: float = 3600.0  # portal sessions that ended a day ago (toolkit.accounts.sessions)
+    schedules_every: float = 20.0  # compliance schedules owed a run (cron: minute resolution; toolkit.engine.schedules)
     shutdown_grace: float = 60.0
     monotonic: Callable[[], float] = time.monotonic  # when periodic work is due; a test passes its own
     _last: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Due at once on the first round, except the checkpoint: after one interval, so short runs post nothing.
-        self._last = dict.fromkeys(("sweep", "escalation", "api_expiry", "session_purge"), float("-inf"))
+        self._last = dict.fromkeys(("sweep", "escalation", "api_expiry", "session_purge", "schedules"), float("-inf"))
         self._last["checkpoint"] = self.monotonic()
 
     def _due(self, name: str, every: float) -> bool:
@@ -135,6 +136,10 @@ class Server:
             purged = purge_ended_sessions(self.app)
             if purged:
                 log.info("purged %d ended portal session(s)", purged, extra={"event": "sessions.purge"})
+        if self._due("schedules", self.schedules_every):
+            from toolkit.engine.schedules import fire_due  # each owed (schedule, due time) once, across processes
+
+            fire_due(self.app, worker_id("schedules"))
         if self._due("checkpoint", self.app.settings.audit.publish_interval_s):
             from toolkit.engine.audit_checkpoints import publish_checkpoint  # signed head onto the tickets
 

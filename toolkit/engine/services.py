@@ -14,6 +14,7 @@ from toolkit.services import Services
 if TYPE_CHECKING:
     from toolkit.actions.base import ActionRegistry
     from toolkit.observability.telemetry import Telemetry
+    from toolkit.ports.scheduled_runner import ScheduledRunner
 
 
 class EngineServices(Services, Protocol):
@@ -22,3 +23,8 @@ class EngineServices(Services, Protocol):
 
     @property
     def telemetry(self) -> Telemetry: ...
+
+    @property
+    def scheduled_runner(self) -> ScheduledRunner | None:
+        """What a fired compliance schedule calls (`toolkit.engine.schedules`); None until one is wired."""
+        ...

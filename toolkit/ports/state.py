@@ -1,5 +1,5 @@
 """The engine's own small stores, as ports: allocations, containment records, the SPLP register of
-issued credentials and escalation claims.
+issued credentials, escalation claims and compliance schedules.
 
 Why ports: actions and use cases used to open SQLite files by path themselves, so the state was spread
 over a dozen files and nothing but SQLite could hold it. Now the composition root builds one
@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from toolkit.ports.schedule_records import RunOutcome, Schedule, ScheduleRun
 from toolkit.ports.state_records import (
     ContainmentKind,
     ContainmentRecord,
@@ -142,6 +143,42 @@ class EscalationClaims(Protocol):
     def claims(self) -> list[EscalationClaim]: ...
 
 
+class Schedules(Protocol):
+    """Compliance schedules and their firings (`toolkit.engine.schedules`): each (schedule, due time)
+    fires once across every ``spbe serve`` process, and an outage owes one run, not a burst."""
+
+    def add(self, schedule: Schedule) -> Schedule:
+        """Store a new schedule (``paused``/``last_due`` as given); a `ConflictError` if the id exists."""
+        ...
+
+    def get(self, schedule_id: str) -> Schedule:
+        """A `NotFoundError` for an unknown id."""
+        ...
+
+    def set_paused(self, schedule_id: str, paused: bool, now: datetime) -> tuple[Schedule, bool]:
+        """Pause or resume; ``(schedule, changed)``. Resuming sets ``not_before = now``: the runs missed
+        while paused are not owed. A `NotFoundError` for an unknown id."""
+        ...
+
+    def claim(self, schedule_id: str, due_at: datetime, me: str, now: datetime) -> bool:
+        """True when ``me`` now holds the firing (schedule, due_at): the schedule exists, is not paused, its
+        ``last_due`` is earlier, and no row for (schedule, due_at) exists. The check, the claim row and the
+        new ``last_due`` are one transaction that excludes every other writer."""
+        ...
+
+    def finish(self, schedule_id: str, due_at: datetime, outcome: RunOutcome, detail: str, now: datetime) -> None:
+        """Record what the claimed firing did."""
+        ...
+
+    def runs(self, schedule_id: str | None = None) -> list[ScheduleRun]:
+        """Firings, oldest due time first."""
+        ...
+
+    def list(self) -> list[Schedule]:
+        """Every schedule, by id (last: a method named ``list`` shadows the builtin in later annotations)."""
+        ...
+
+
 class StateStores(Protocol):
     """The engine's stores of one backend, each built once; ``close`` ends every connection they opened."""
 
@@ -162,5 +199,8 @@ class StateStores(Protocol):
 
     @property
     def escalations(self) -> EscalationClaims: ...
+
+    @property
+    def schedules(self) -> Schedules: ...
 
     def close(self) -> None: ...

@@ -26,6 +26,7 @@ class RoleTrait(StrEnum):
     MANAGES_API_CREDENTIALS = "manages-api-credentials"
     API_PROVIDER = "api-provider"
     ADMINISTERS_ACCOUNTS = "administers-accounts"
+    MANAGES_COMPLIANCE_SCHEDULES = "manages-compliance-schedules"
 
 
 class RoleSpec(BaseModel):
