@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from toolkit.ports.compliance_records import ComplianceRun, Waiver, WaiverRequest, WaiverStatus
 from toolkit.ports.schedule_records import RunOutcome, Schedule, ScheduleRun
 from toolkit.ports.state_records import (
     ContainmentKind,
@@ -179,6 +180,40 @@ class Schedules(Protocol):
         ...
 
 
+class ComplianceHistory(Protocol):
+    """Every compliance run with its per-target, per-rule results (issue 14, point 6); append-only."""
+
+    def record(self, run: ComplianceRun) -> None:
+        """Store ``run``; recording the same run id twice stores it once."""
+        ...
+
+    def get(self, run_id: str) -> ComplianceRun: ...
+
+    def runs(self, profile: str | None = None, since: datetime | None = None,
+             limit: int | None = None) -> list[ComplianceRun]:
+        """Runs oldest first, optionally of one profile and started at or after ``since``; ``limit`` keeps
+        the newest ``limit``."""
+        ...
+
+
+class Waivers(Protocol):
+    """Waivers of one rule on one target (issue 14, point 5)."""
+
+    def request(self, req: WaiverRequest, by: str, now: datetime) -> Waiver:
+        """Store a new ``requested`` waiver with the next id (``W-0001``...)."""
+        ...
+
+    def decide(self, waiver_id: str, status: WaiverStatus, by: str, now: datetime,
+               note: str | None = None) -> Waiver:
+        """Move a ``requested`` waiver to approved/rejected, or an approved one to revoked; any other
+        transition raises `toolkit.errors.ConflictError`; an unknown id `NotFoundError`."""
+        ...
+
+    def get(self, waiver_id: str) -> Waiver: ...
+
+    def list(self, profile: str | None = None, target: str | None = None) -> list[Waiver]: ...
+
+
 class StateStores(Protocol):
     """The engine's stores of one backend, each built once; ``close`` ends every connection they opened."""
 
@@ -202,5 +237,11 @@ class StateStores(Protocol):
 
     @property
     def schedules(self) -> Schedules: ...
+
+    @property
+    def compliance_history(self) -> ComplianceHistory: ...
+
+    @property
+    def waivers(self) -> Waivers: ...
 
     def close(self) -> None: ...
