@@ -2,11 +2,12 @@
 ``<state_dir>/state.db`` (`toolkit.sqlite_tx.STATE_DB`), which the vault shares too.
 
 Why one file: the allocations, containment records, issued credentials, escalation claims and compliance
-schedules are a few rows each, written in short transactions; eleven files were eleven things to back up, to
-permit 0600 and to reason about. Each store keeps its own table (names distinct across the file) and its own
-per-thread connections under the one connection policy (`toolkit.sqlite_tx`), so every allocation is still
-one ``BEGIN IMMEDIATE`` transaction. The stores are opened together, once, when the composition root first
-asks for them, so several worker threads never race to open a second copy.
+schedules are a few rows each (the compliance history and waivers: a row per run, per waiver), written in
+short transactions; eleven files were eleven things to back up, to permit 0600 and to reason about. Each
+store keeps its own table (names distinct across the file) and its own per-thread connections under the one
+connection policy (`toolkit.sqlite_tx`), so every allocation is still one ``BEGIN IMMEDIATE`` transaction.
+The stores are opened together, once, when the composition root first asks for them, so several worker
+threads never race to open a second copy.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from integrations.state.allocations import HostPool, SegmentAllocator, TunnelSlots
+from integrations.state.compliance_history import ComplianceHistoryStore
 from integrations.state.containment import ContainmentStore
 from integrations.state.escalations import EscalationStore
 from integrations.state.issued import IssuedStore
 from integrations.state.schedules import ScheduleStore
+from integrations.state.waivers import WaiverStore
 from toolkit.adapter_options import AdapterOptions
 from toolkit.ports.state import StateStores
 from toolkit.settings import Settings
@@ -43,10 +46,12 @@ class SqliteState:
         self.issued = IssuedStore(self.path)
         self.escalations = EscalationStore(self.path)
         self.schedules = ScheduleStore(self.path)
+        self.compliance_history = ComplianceHistoryStore(self.path)
+        self.waivers = WaiverStore(self.path)
 
     def _stores(self) -> tuple[SqliteStore, ...]:
         return (self.hosts, self.segments, self.tunnels, self.containment, self.issued, self.escalations,
-                self.schedules)
+                self.schedules, self.compliance_history, self.waivers)
 
     def close(self) -> None:
         for store in self._stores():
