@@ -19,16 +19,16 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.compliance.runner import ComplianceKit, sweep
+from toolkit.domain.catalog.models import Service
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import ENGINE_USER, Principal
 from toolkit.domain.tickets.models import EventKind, NewEvent, Ticket, TicketDraft, TicketStatus
 from toolkit.engine import scheduler
 from toolkit.engine.services import EngineServices
-from toolkit.errors import NotFoundError, PermissionDeniedError, ToolkitError
+from toolkit.errors import ConfigurationError, NotFoundError, PermissionDeniedError, ToolkitError
 from toolkit.ports.compliance_records import ComplianceRun, TargetRecord
 from toolkit.ports.schedule_records import RunResult, Schedule
 
-AUDIT_SERVICE = "audit-ti"
 OPERATION = "run compliance checks"
 
 
@@ -62,9 +62,19 @@ def _today(app: EngineServices) -> Callable[[], date]:
     return lambda: app.clock.now().astimezone(zone).date()
 
 
+def audit_service(app: EngineServices) -> Service:
+    """The catalog's service for compliance findings: the one whose ``compliance.engine_opens`` is set
+    (Audit TI in the packaged catalog); the core names no service."""
+    found = [s for s in app.catalog.services() if s.compliance is not None and s.compliance.engine_opens]
+    if len(found) != 1:
+        raise ConfigurationError(f"the catalog must have exactly one service with compliance.engine_opens "
+                                 f"(found {len(found)}): compliance findings have nowhere to go")
+    return found[0]
+
+
 def audit_tickets(app: EngineServices, profile: str, target: str) -> list[Ticket]:
     """The Audit TI tickets of one (profile, target), oldest first."""
-    return [t for t in app.tickets.list_tickets(service_id=AUDIT_SERVICE)
+    return [t for t in app.tickets.list_tickets(service_id=audit_service(app).id)
             if t.fields.get("profil") == profile and t.fields.get("target") == target]
 
 
@@ -83,7 +93,7 @@ def _findings_comment(app: EngineServices, run: ComplianceRun, record: TargetRec
 def open_findings(app: EngineServices, run: ComplianceRun) -> tuple[dict[str, str], list[str]]:
     """Open (or comment on) one Audit TI ticket per target with unwaived failures."""
     engine = Principal.engine()
-    service = app.catalog.get(AUDIT_SERVICE)
+    service = audit_service(app)
     app.policy.authorize_engine_open(engine, service)
     tickets: dict[str, str] = {}
     opened: list[str] = []
@@ -104,13 +114,13 @@ def open_findings(app: EngineServices, run: ComplianceRun) -> tuple[dict[str, st
                   **({"tiket_sebelumnya": previous} if previous else {})}
         variant = service.sla.select(fields)
         title = f"Audit TI: {len(record.failing())} temuan {run.profile} pada {record.target}"
-        ticket = app.tickets.create(TicketDraft(service_id=AUDIT_SERVICE, title=title[:200], requester=ENGINE_USER,
+        ticket = app.tickets.create(TicketDraft(service_id=service.id, title=title[:200], requester=ENGINE_USER,
                                                 fields=fields, attachments=(), sla_variant=variant.id))
         app.tickets.post(ticket.id, NewEvent(
             kind=EventKind.COMMENT, actor=ENGINE_USER, text=_findings_comment(app, run, record, again=False),
             data={"compliance_run": run.id}, dedupe_key=f"{ticket.id}:compliance-run:{run.id}"))
         app.audit.append(ENGINE_USER, "ticket.open", ticket.id, {
-            "service": AUDIT_SERVICE, "profile": run.profile, "target": record.target, "run": run.id,
+            "service": service.id, "profile": run.profile, "target": record.target, "run": run.id,
             "rules": [r.rule_id for r in record.failing()], "previous": previous, **engine.audit_data()})
         tickets[record.target] = ticket.id
         opened.append(ticket.id)
