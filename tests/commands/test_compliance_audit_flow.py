@@ -19,8 +19,11 @@ from tests.support.compliance_parts import HARDENED, WEAK, DictGatherer, DictRem
 from tests.support.principals import as_lab
 from toolkit.bootstrap import App
 from toolkit.commands import desk
+from toolkit.commands.schedules import add_schedule
 from toolkit.commands.compliance import audit_tickets, run_profile
-from toolkit.domain.tickets.models import EventKind, TicketStatus
+from toolkit.domain.tickets.models import EventKind, NewEvent, TicketStatus
+from toolkit.engine import scheduler
+from toolkit.engine.server import Server
 from toolkit.engine.worker import work_once
 from toolkit.errors import PermissionDeniedError
 from toolkit.ports.compliance_records import WaiverRequest
@@ -165,3 +168,30 @@ def test_only_the_roles_that_run_checks_may_run_them(world):
     with pytest.raises(PermissionDeniedError):
         run_profile(app, app.compliance, as_lab("kabid"), "uji-ssh", ["*"])
     assert app.state.compliance_history.runs() == []
+
+
+def test_a_forged_approval_row_does_not_remediate(world):
+    app, servers, remediator = world
+    ticket_id = run_profile(app, app.compliance, ANALYST, "uji-ssh", ["web-1"]).tickets["web-1"]
+    _work(app, ticket_id)
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.APPROVED, actor="hendra", text="disetujui",
+                                         step_id="persetujuan-perbaikan"))  # a row no command wrote
+    scheduler.advance(app, ticket_id)
+    _work(app, ticket_id)
+    assert remediator.applied == [] and servers.hosts["web-1"] == WEAK
+    assert _current(app, ticket_id) == "persetujuan-perbaikan"
+    assert any(e.data.get("refused_event") for e in app.tickets.timeline(ticket_id))
+
+
+def test_a_fired_schedule_runs_the_sweep_as_the_engine_and_opens_the_tickets(world):
+    app, servers, _ = world
+    add_schedule(app, as_lab("eko"), schedule_id="ssh-harian", profile="uji-ssh", targets=["web-1", "web-2"],
+                 cron="0 2 * * *", timezone="Asia/Jakarta")
+    app.clock.advance(timedelta(days=1))  # past 02:00 WIB (19:00 UTC)
+    Server(app, workers=1, monotonic=lambda: 10_000.0).tick()
+    [fired] = app.state.schedules.runs()
+    assert fired.outcome == "done" and "1 ticket(s) opened" in fired.detail
+    [run] = app.state.compliance_history.runs()
+    assert (run.trigger, run.trigger_ref, run.by) == ("schedule", "ssh-harian", "spbe")
+    [ticket] = audit_tickets(app, "uji-ssh", "web-1")
+    assert ticket.requester == "spbe" and not audit_tickets(app, "uji-ssh", "web-2")
