@@ -19,8 +19,8 @@ from tests.support.compliance_parts import HARDENED, WEAK, DictGatherer, DictRem
 from tests.support.principals import as_lab
 from toolkit.bootstrap import App
 from toolkit.commands import desk
-from toolkit.commands.schedules import add_schedule
 from toolkit.commands.compliance import audit_tickets, run_profile
+from toolkit.commands.schedules import add_schedule
 from toolkit.domain.tickets.models import EventKind, NewEvent, TicketStatus
 from toolkit.engine import scheduler
 from toolkit.engine.server import Server
