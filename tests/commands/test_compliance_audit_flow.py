@@ -184,7 +184,7 @@ def test_a_forged_approval_row_does_not_remediate(world):
 
 
 def test_a_fired_schedule_runs_the_sweep_as_the_engine_and_opens_the_tickets(world):
-    app, servers, _ = world
+    app, _, _ = world
     add_schedule(app, as_lab("eko"), schedule_id="ssh-harian", profile="uji-ssh", targets=["web-1", "web-2"],
                  cron="0 2 * * *", timezone="Asia/Jakarta")
     app.clock.advance(timedelta(days=1))  # past 02:00 WIB (19:00 UTC)
