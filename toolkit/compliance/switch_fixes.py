@@ -142,7 +142,9 @@ def _line_block(header: str, old: Section | None, new: Section | None) -> list[s
 def config_lines(wanted: RunningConfig, current: RunningConfig, headers: Sequence[str]) -> list[str]:
     """Lines that make ``headers`` of ``current`` read as in ``wanted`` (absent there: removed)."""
     ours = [h for h in headers if h.startswith(("interface ", "vlan ", "ip access-list "))]
-    lines = restore_lines(wanted, current, ours)
+    # ``no description`` takes no text: the device's old description (anything it was given) is not repeated.
+    lines = [" no description" if line.startswith(" no description ") else line
+             for line in restore_lines(wanted, current, ours)]
     for header in differing(wanted, current, [h for h in headers if h not in ours]):
         old, new = wanted.get(header), current.get(header)
         if header.startswith("line "):
