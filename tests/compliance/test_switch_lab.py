@@ -105,7 +105,7 @@ def test_misconfigured_switch_fails_then_remediation_passes_and_undo_restores(
     assert "+ switchport access vlan 777" not in drift and "- switchport access vlan 777" in drift
     assert "FastEthernet0/2" in results["JI-PORT-01"].outcome.evidence
 
-    plan = world.remediator.plan(DEVICE, [r for r in profile.rules], facts, tmp_path)
+    plan = world.remediator.plan(DEVICE, list(profile.rules), facts, tmp_path)
     assert plan.rule_ids == RULES and plan.kind == "switch"
     for expected in ("-ip http server", "-snmp-server community public RO", "+ transport input ssh",
                      "- transport input telnet ssh", "- permit tcp any any eq 22", "+ shutdown"):
