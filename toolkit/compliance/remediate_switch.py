@@ -48,9 +48,9 @@ class SwitchRemediator:
 
     def plan(self, target: str, rules: Sequence[Any], facts: Any, work_dir: Any = None) -> RemediationPlan:
         """The change for ``rules`` (failing `SwitchRule` models) on ``target``, from its gathered facts."""
+        self._device(target)
         if not isinstance(facts, SwitchFacts) or facts.device != target:
             raise InvalidInputError(f"no switch facts of {target!r} to plan from")
-        self._device(target)
         fixes = tuple(SwitchFix(rule_id=rule.id, kind=fix_for(rule.id, rule.check)) for rule in rules)
         if not fixes:
             raise InvalidInputError("no failing rule to remediate", errors=[("rules", "at least one")])
