@@ -5,6 +5,8 @@ before the device changed is refused; an unreachable switch is an error on every
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ from toolkit.compliance.outcome import Verdict
 from toolkit.compliance.remediate_switch import SwitchRemediator
 from toolkit.network.ios import parse_running_config
 from toolkit.network.refs import ResolvedDevice
+from toolkit.network.render import TEMPLATES_DIR
 from toolkit.network.session import DeviceSession, SessionOptions
 
 from . import switchlab
@@ -157,6 +160,45 @@ def test_a_push_that_fails_verification_is_rolled_back(swlab: SwitchLabState, wo
     assert switchlab.running(swlab) == before  # the vty line too is back as it was
     assert any("restored" in line for line in logged)
     switchlab.cli(swlab, ["no ip http server", "line vty 5 15", " transport input ssh", " exit"], config=True)
+
+
+def _bad_templates(tmp_path: Path) -> Path:
+    """Our templates plus one line this IOS image does not know on trunks (as tests/network does): the
+    intended config then holds a line the device refuses mid-push."""
+    root = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, root)
+    path = root / "cisco_ios" / "trunk.j2"
+    marker = ' {{ vlan_id }}\n'
+    assert marker in path.read_text()
+    path.write_text(path.read_text().replace(marker, marker + " spanning-tree portfast edge\n"))
+    return root
+
+
+def test_a_line_the_device_refuses_mid_push_is_rolled_back(swlab: SwitchLabState, world: World,
+                                                          profile: SwitchProfile, tmp_path: Path) -> None:
+    allocation = world.segments.claim(switchlab.TICKET, lambda others: switchlab.allocation(vlan_id=220))
+    change = segment_change(world.inventory, switchlab.TICKET,
+                            JaringanRequest(site="dinkes", users=5, apps=("simpeg",)), allocation, set())
+    assert world.runner.push(change).ok
+    switchlab.cli(swlab, ["ip http server", "interface FastEthernet0/1", " description DIUBAH-MANUAL", " exit"],
+                  config=True)
+    before = switchlab.running(swlab)
+    world.runner.templates_dir = _bad_templates(tmp_path)
+    facts = world.gatherer.gather([DEVICE])[DEVICE]
+    assert isinstance(facts, SwitchFacts) and "spanning-tree portfast edge" in (facts.intended_config or "")
+    plan = world.remediator.plan(DEVICE, [r for r in profile.rules if r.id in ("JI-HTTP-01", "JI-DRIFT-01")],
+                                 facts, tmp_path)
+    assert plan.preview.index("+ description Tiket") < plan.preview.index("+ spanning-tree portfast edge")
+    logged: list[str] = []
+    outcome = world.remediator.apply(plan, tmp_path, logged.append)
+    assert not outcome.ok and outcome.rolled_back, outcome
+    assert any(re.search(r"restored \d+ section\(s\) with [1-9]", line) for line in logged), logged
+    assert outcome.error is not None and "spanning-tree portfast edge" in outcome.error
+    assert "Invalid input" in outcome.error
+    assert switchlab.running(swlab) == before  # FastEthernet0/1's description, sent before the refusal, too
+    world.runner.templates_dir = TEMPLATES_DIR
+    switchlab.cli(swlab, ["no ip http server"], config=True)
+    assert world.runner.rollback(change).ok
 
 
 def test_a_plan_made_before_the_device_changed_is_refused_untouched(swlab: SwitchLabState, world: World,

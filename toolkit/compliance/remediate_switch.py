@@ -28,7 +28,9 @@ from toolkit.network.candidate import differing, section_diff
 from toolkit.network.device_ops import SessionFactory
 from toolkit.network.errors import DeviceError, VerificationError
 from toolkit.network.fanout import NetworkRunner
+from toolkit.network.inventory import load_inventory
 from toolkit.network.ios import RunningConfig, parse_running_config
+from toolkit.network.runner_factory import build_runner
 from toolkit.network.session import DeviceSession
 from toolkit.private_files import private_dir, write_private
 
@@ -43,6 +45,12 @@ class SwitchRemediator:
     def __init__(self, runner: NetworkRunner, *, connect: SessionFactory = DeviceSession) -> None:
         self.runner = runner
         self._connect = connect
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SwitchRemediator:
+        """The remediator of ``settings.network``'s inventory, reaching devices as the network actions do
+        (to share one runner with a `SwitchGatherer`, pass ``SwitchRemediator(gatherer.runner)``)."""
+        return cls(build_runner(settings, load_inventory(settings.network.inventory_file())))
 
     # ------------------------------------------------------------------ plan (pure)
 
