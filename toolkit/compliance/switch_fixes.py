@@ -92,7 +92,9 @@ def target_config(facts: SwitchFacts, kinds: Sequence[FixKind]) -> tuple[Running
     order = [s.header for s in running.sections]
     touched: list[str] = []
     if "restore-intended" in kinds:
-        intended = parse_running_config(facts.intended_config or "")
+        if facts.intended_config is None:
+            raise InvalidInputError(f"{facts.device}: the intended config is unknown; drift cannot be restored")
+        intended = parse_running_config(facts.intended_config)
         for header in differing(running, intended, [s.header for s in intended.sections]):
             section = intended.get(header)
             _edit(sections, order, header, list(section.children) if section else None)
