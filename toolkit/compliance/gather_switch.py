@@ -25,7 +25,7 @@ from typing import Any
 
 from toolkit.clock import Clock, SystemClock
 from toolkit.compliance.facts import SwitchFacts
-from toolkit.compliance.gathering import GatherFailure, TargetKind
+from toolkit.compliance.gathering import Gatherer, GatherFailure, TargetKind
 from toolkit.compliance.switch_intent import intended_config, matches, unused_ports
 from toolkit.domain.catalog.formats import INVENTORY_ID
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError, ToolkitError
@@ -165,3 +165,8 @@ class SwitchGatherer:
             raise ConfigurationError(f"the change record of {allocation.site} VLAN {allocation.vlan_id} is not "
                                      f"the plan of {allocation.ticket_id}")
         return change
+
+
+def _is_a_gatherer(gatherer: SwitchGatherer) -> Gatherer:
+    """mypy checks here that `SwitchGatherer` satisfies the `Gatherer` protocol the runner is typed against."""
+    return gatherer

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from toolkit.compliance.facts import SwitchFacts
-from toolkit.compliance.gathering import RemediationOutcome, RemediationPlan, TargetKind
+from toolkit.compliance.gathering import RemediationOutcome, RemediationPlan, Remediator, TargetKind
 from toolkit.compliance.switch_fixes import SwitchChange, SwitchFix, config_lines, fix_for, sections_text, target_config
 from toolkit.errors import ConflictError, InvalidInputError, NotFoundError, ToolkitError
 from toolkit.network.candidate import differing, section_diff
@@ -175,3 +175,8 @@ class SwitchRemediator:
         tmp = path.with_suffix(".tmp")
         write_private(tmp, json.dumps({"plan": plan.digest(), "device": plan.target, "backup": str(backup)}))
         tmp.replace(path)
+
+
+def _is_a_remediator(remediator: SwitchRemediator) -> Remediator:
+    """mypy checks here that `SwitchRemediator` satisfies the `Remediator` protocol the runner is typed against."""
+    return remediator
