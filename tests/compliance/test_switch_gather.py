@@ -290,3 +290,22 @@ def test_a_rule_without_a_known_remediation_is_refused(runner: NetworkRunner, se
         SwitchRemediator(runner).plan("sw-dinkes-01", [rule], facts, tmp_path)
     with pytest.raises(NotFoundError):
         SwitchRemediator(runner).plan("sw-lain-09", profile.rules, facts, tmp_path)
+
+
+def test_from_settings_reaches_devices_as_the_network_actions_do(tmp_path: Path, segments: SegmentAllocator,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from toolkit.settings import load_settings
+
+    inventory = tmp_path / "network.yml"
+    inventory.write_text(yaml.safe_dump(INVENTORY.model_dump(mode="json")))
+    known_hosts = tmp_path / "known_hosts"
+    settings = load_settings(state_dir=tmp_path / "state", network={
+        "inventory": str(inventory), "known_hosts": str(known_hosts), "max_workers": 3, "read_timeout_s": 7})
+    g = SwitchGatherer.from_settings(settings, segments)
+    assert g.resolve(["group:distribution"]) == ["sw-dinkes-02"]
+    assert g.runner.options.max_workers == 3 and g.runner.session_options.known_hosts == known_hosts
+    assert g.runner.session_options.read_timeout == 7 and g.runner.backup_dir == tmp_path / "state/network/backups"
+    r = SwitchRemediator.from_settings(settings)
+    assert r.kind == "switch" and r.runner.changes_dir == tmp_path / "state/network/changes"

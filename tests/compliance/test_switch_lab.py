@@ -240,6 +240,19 @@ def test_an_unreachable_switch_is_a_gather_failure_and_every_rule_an_error(
     assert {r.outcome.verdict for r in evaluate(profile, empty)} == {Verdict.ERROR}
 
 
+def test_refused_credentials_are_a_gather_failure_without_the_secret(swlab: SwitchLabState, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong"
+    wrong.write_text("bukan-kata-sandi-yang-benar\n")
+    creds = {"username": "spbe", "password_ref": f"file:{wrong}", "secret_ref": "lab:switches/secret"}
+    world = World(swlab, tmp_path, credentials=creds)
+    try:
+        failure = world.gatherer.gather([DEVICE])[DEVICE]
+    finally:
+        world.segments.close()
+    assert isinstance(failure, GatherFailure) and "refused" in failure.reason
+    assert "bukan-kata-sandi" not in failure.model_dump_json()
+
+
 def test_gathering_sends_only_show_running_config(swlab: SwitchLabState, world: World) -> None:
     sent: list[str] = []
 
