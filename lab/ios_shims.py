@@ -18,6 +18,10 @@ later `` exit`` logs out, which is the closed SSH session that was seen. What is
   (stock: up to 4096, which IOS never shows);
 * ``ip ...`` / ``switchport ...`` forms fake-switches ignores silently answer ``% Invalid input`` instead,
   so a line the simulator did not apply is never taken for a line it did;
+* the management-plane settings the ``jaringan-intra`` compliance profile judges: ``[no] ip http server``,
+  ``[no] snmp-server community NAME [RO|RW]`` and ``line con 0`` / ``line vty 0 4`` / ``line vty 5 15``
+  with ``[no] transport input ...`` and ``[no] login [local]`` (vty lines start as a hardened site's
+  baseline: ``login local``, ``transport input ssh``), all shown in running-config where IOS shows them;
 * typed characters are echoed once per received packet (`CoalescingShell`), as a real switch's TCP
   stack does, instead of one SSH packet per character.
 """
@@ -43,9 +47,9 @@ from twisted.conch.ssh import session
 from twisted.cred import portal
 from zope.interface import implementer
 
+from lab.ios_mgmt import INVALID, LineCommandProcessor, ManagementConfigMixin, TerminalLine, default_lines
 from toolkit.network.ios import IOS_PORT_NAMES
 
-INVALID = "% Invalid input detected at '^' marker."
 INCOMPLETE = "% Incomplete command."
 _PORT_OPS = {"eq": 1, "neq": 1, "lt": 1, "gt": 1, "range": 2}
 
@@ -87,11 +91,14 @@ class AccessList:
 
 
 class IosSwitchConfiguration(SwitchConfiguration):  # type: ignore[misc]
-    """fake-switches' configuration plus named ACLs, with IOS's interface-name matching."""
+    """fake-switches' configuration plus named ACLs, management settings, IOS's interface-name matching."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.access_lists: dict[str, AccessList] = {}
+        self.http_server = False
+        self.snmp_communities: dict[str, str] = {}  # name -> "RO" | "RW"
+        self.terminal_lines: dict[str, TerminalLine] = default_lines()
 
     def get_port_by_partial_name(self, name: str) -> Any:
         try:
@@ -258,12 +265,14 @@ class AclCommandProcessor(BaseCommandProcessor):  # type: ignore[misc]
         self.is_done = True
 
 
-class IosConfigCommandProcessor(ConfigCommandProcessor):  # type: ignore[misc]
-    """Global config with ``end``, named ACLs, and ``% Invalid input`` for ``ip`` forms it cannot do."""
+class IosConfigCommandProcessor(ManagementConfigMixin, ConfigCommandProcessor):  # type: ignore[misc]
+    """Global config with ``end``, named ACLs, management settings, and ``% Invalid input`` for ``ip`` forms
+    it cannot do."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.acl_processor = AclCommandProcessor()
+        self.line_processor = LineCommandProcessor()
 
     def do_end(self, *_: str) -> None:
         self.is_done = True
@@ -290,6 +299,8 @@ class IosConfigCommandProcessor(ConfigCommandProcessor):  # type: ignore[misc]
                 if acl is None:
                     acl = acls[args[1]] = AccessList(kind=args[0], name=args[1])
                 self.move_to(self.acl_processor, acl)
+        elif cmd == "http" and args == ("server",):
+            self.switch_configuration.http_server = True
         elif cmd and ("vrf".startswith(cmd) or "route".startswith(cmd)):
             super().do_ip(cmd, *args)
         else:
@@ -301,6 +312,8 @@ class IosConfigCommandProcessor(ConfigCommandProcessor):  # type: ignore[misc]
                 self._invalid()
             else:
                 self.switch_configuration.access_lists.pop(args[1], None)
+        elif cmd == "http" and args == ("server",):
+            self.switch_configuration.http_server = False
         elif cmd and ("vrf".startswith(cmd) or "route".startswith(cmd)):
             super().do_no_ip(cmd, *args)
         else:
@@ -351,11 +364,17 @@ class IosEnabledCommandProcessor(EnabledCommandProcessor):  # type: ignore[misc]
             data += stock_enabled.build_running_vlan(vlan) + ["!"]
         for interface in conf.get_physical_ports() + conf.get_vlan_ports():
             data += stock_enabled.build_running_interface(interface) + ["!"]
+        if conf.http_server:
+            data += ["ip http server", "!"]
         if conf.static_routes:
             data += [stock_enabled.build_static_routes(route) for route in conf.static_routes] + ["!"]
         for name in sorted(conf.access_lists):
             data += conf.access_lists[name].running() + ["!"]
-        data += ["end", ""]
+        if conf.snmp_communities:
+            data += [f"snmp-server community {n} {mode}" for n, mode in conf.snmp_communities.items()] + ["!"]
+        for line in conf.terminal_lines.values():
+            data += line.running()
+        data += ["!", "end", ""]
         self.write_line("Building configuration...")
         self.write_line("")
         self.write_line(f"Current configuration : {len(chr(10).join(data)) + 1} bytes")

@@ -226,7 +226,21 @@ class NetworkRunner:
         return self._each("rollback", devices, work, progress)
 
     def _record_path(self, plan: NetworkChange) -> Path:
-        return self.changes_dir / f"{plan.site}-vlan{plan.vlan_id}.json"
+        return self._record_file(plan.site, plan.vlan_id)
+
+    def _record_file(self, site: str, vlan_id: int) -> Path:
+        return self.changes_dir / f"{site}-vlan{vlan_id}.json"
+
+    def recorded_change(self, site: str, vlan_id: int) -> NetworkChange | None:
+        """The plan last pushed (and left changed) for ``site``'s VLAN ``vlan_id``, from its change record;
+        None when no push changed a device. The compliance gathering renders the intended config from it."""
+        path = self._record_file(site, vlan_id)
+        if not path.is_file():
+            return None
+        try:
+            return NetworkChange.model_validate(json.loads(path.read_text(encoding="utf-8"))["plan"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(f"change record {path} is unreadable: {exc}", file=str(path)) from None
 
     def _record(self, plan: NetworkChange, report: FanoutReport) -> None:
         """Remember the pre-change backup of every device left changed, for a later ``rollback``."""

@@ -101,3 +101,14 @@ def render_rollback(
     is what they were. Restoring anything else is the job of the running-config backup.
     """
     return _render("rollback.j2", plan, platform, device, templates_dir)
+
+
+def render_free_ports(platform: str, ports: list[str], *, templates_dir: Path = TEMPLATES_DIR) -> list[str]:
+    """The lines that put access-pool ``ports`` in the state a free pool port is kept in (the ``undo`` half
+    of ``access_ports.j2``: no VLAN, no description, shut), for the compliance profile's intended config."""
+    env = _environment(platform, templates_dir)
+    try:
+        text = env.get_template("access_ports.j2").render({"undo": True, "access_ports": list(ports)})
+    except TemplateError as exc:
+        raise ConfigurationError(f"template {platform}/access_ports.j2 failed: {exc}", platform=platform) from None
+    return [line.rstrip() for line in text.splitlines() if line.strip()]
