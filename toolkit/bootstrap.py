@@ -116,13 +116,19 @@ class App:
     def compliance(self) -> ComplianceKit:
         """Compliance profiles (packaged + settings.compliance.profiles_dir) and, per target kind, the fact
         gatherer and the remediator, each built once from the parts this process already holds."""
+        from toolkit.compliance.gather_switch import SwitchGatherer
         from toolkit.compliance.loader import load_profiles
+        from toolkit.compliance.remediate_switch import SwitchRemediator
         from toolkit.compliance.runner import ComplianceKit
 
-        gatherers: dict[str, Any] = {}
-        remediators: dict[str, Any] = {}
-        for kind, part in self.compliance_parts.items():
-            (gatherers if kind.startswith("gather:") else remediators)[kind.split(":", 1)[1]] = part
+        def switch_gatherer() -> Any:
+            return SwitchGatherer.from_settings(self.settings, self.state.segments, clock=self.clock)
+
+        gatherers: dict[str, Any] = {"switch": switch_gatherer}
+        remediators: dict[str, Any] = {"switch": lambda: SwitchRemediator.from_settings(self.settings)}
+        for key, part in self.compliance_parts.items():  # a test's own parts, in place of the built ones
+            kind_of, kind = key.split(":", 1)
+            (gatherers if kind_of == "gather" else remediators)[kind] = lambda part=part: part
         return ComplianceKit(profiles=load_profiles(self.settings.compliance.profiles_dir),
                              gatherers=gatherers, remediators=remediators)
 

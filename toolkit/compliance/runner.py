@@ -12,9 +12,10 @@ reports show it and no ticket is opened for it.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -26,12 +27,20 @@ from toolkit.ports.compliance_records import ComplianceRun, RuleRecord, TargetRe
 MAX_EVIDENCE = 4000
 
 
-@dataclass(frozen=True)
 class ComplianceKit:
-    """The profiles and, per target kind, how to read and how to put right: built once by the root."""
-    profiles: Mapping[str, Any]
-    gatherers: Mapping[str, Gatherer] = field(default_factory=dict)
-    remediators: Mapping[str, Remediator] = field(default_factory=dict)
+    """The profiles and, per target kind, how to read and how to put right. Built once by the root from
+    factories, each called on first use: a deployment without switches never needs a network inventory,
+    and a server sweep never opens one."""
+
+    def __init__(self, profiles: Mapping[str, Any],
+                 gatherers: Mapping[str, Callable[[], Gatherer]] | None = None,
+                 remediators: Mapping[str, Callable[[], Remediator]] | None = None) -> None:
+        self.profiles = profiles
+        self._factories: dict[str, Callable[[], Any]] = {
+            **{f"gather:{k}": v for k, v in (gatherers or {}).items()},
+            **{f"remedy:{k}": v for k, v in (remediators or {}).items()}}
+        self._built: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def profile(self, profile_id: str) -> Any:
         try:
@@ -41,17 +50,20 @@ class ComplianceKit:
             raise NotFoundError(f"no compliance profile '{profile_id}' (known: {known})",
                                 profile=profile_id) from None
 
+    def _part(self, key: str, what: str) -> Any:
+        with self._lock:
+            if key not in self._built:
+                factory = self._factories.get(key)
+                if factory is None:
+                    raise ConfigurationError(f"no {what} targets is configured")
+                self._built[key] = factory()
+            return self._built[key]
+
     def gatherer(self, kind: TargetKind | str) -> Gatherer:
-        found = self.gatherers.get(kind)
-        if found is None:
-            raise ConfigurationError(f"no fact gatherer for {kind} targets is configured")
-        return found
+        return self._part(f"gather:{kind}", f"fact gatherer for {kind}")  # type: ignore[no-any-return]
 
     def remediator(self, kind: TargetKind | str) -> Remediator:
-        found = self.remediators.get(kind)
-        if found is None:
-            raise ConfigurationError(f"no remediator for {kind} targets is configured")
-        return found
+        return self._part(f"remedy:{kind}", f"remediator for {kind}")  # type: ignore[no-any-return]
 
 
 def waivers_for(waivers: Iterable[Waiver], profile: str, target: str, today: date) -> dict[str, Waiver]:
