@@ -8,8 +8,9 @@ beside them and never edits the package, so an upgrade does not overwrite a site
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ComplianceSettings(BaseModel):
@@ -18,3 +19,15 @@ class ComplianceSettings(BaseModel):
     profiles_dir: Path | None = Field(
         default=None, description="a site's own compliance profiles (*.yaml), loaded after the packaged ones; "
                                   "a rule or profile id that repeats a loaded one is refused")
+    timezone: str = Field(default="Asia/Jakarta", description=(
+        "the zone in which a waiver's expiry date ends (Asia/Makassar: WITA, Gorontalo; Asia/Jakarta: WIB, "
+        "Surakarta)"))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone: refused when the settings load
+        return value
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -27,6 +27,8 @@ class RoleTrait(StrEnum):
     API_PROVIDER = "api-provider"
     ADMINISTERS_ACCOUNTS = "administers-accounts"
     MANAGES_COMPLIANCE_SCHEDULES = "manages-compliance-schedules"
+    REQUESTS_COMPLIANCE_WAIVERS = "requests-compliance-waivers"
+    APPROVES_COMPLIANCE_WAIVERS = "approves-compliance-waivers"
 
 
 class RoleSpec(BaseModel):
