@@ -2,7 +2,8 @@
 
 A `matplotlib.figure.Figure` with its own Agg canvas, never ``pyplot``: pyplot keeps figures in a process
 global and picks a GUI backend from the environment, neither of which a server thread or ``spbe serve``
-wants. The SVG is written without a creation date, so the same history draws the same file.
+wants. The SVG is written without a creation date and with a fixed id salt, so the same history draws the same
+file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -55,5 +57,6 @@ def trend_chart(trend: Sequence[TrendPoint]) -> tuple[bytes, bytes]:
     figure = _figure(trend)
     png, svg = io.BytesIO(), io.BytesIO()
     figure.savefig(png, format="png")
-    figure.savefig(svg, format="svg", metadata={"Date": None})
+    with rc_context({"svg.hashsalt": "spbe-kepatuhan"}):  # element ids from the content, not at random
+        figure.savefig(svg, format="svg", metadata={"Date": None})
     return png.getvalue(), svg.getvalue()
