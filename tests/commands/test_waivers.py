@@ -148,6 +148,8 @@ def test_rejecting_or_revoking_needs_a_note_and_an_unknown_waiver_is_not_found(a
         decide_waiver(app, as_lab("kabid"), "W-0001", "hapus")  # type: ignore[arg-type]
     with pytest.raises(NotFoundError):
         decide_waiver(app, as_lab("kabid"), "W-0099", "approve")
+    with pytest.raises(PermissionDeniedError):
+        decide_waiver(app, as_lab("eko"), "W-0099", "approve")  # no trait: refused before the id is looked up
     assert decide_waiver(app, as_lab("kabid"), "W-0001", "reject", "Risiko terlalu tinggi").status == "rejected"
 
 

@@ -71,3 +71,17 @@ def test_gauges_per_profile_from_the_last_run(app: App) -> None:
         assert second[("spbe_compliance_failing_rules", "jaringan-intra")] == 0
         assert second[("spbe_compliance_last_run_age_seconds", "jaringan-intra")] == 600
         assert second[("spbe_compliance_last_run_age_seconds", "server-dasar")] == 100 * 60
+
+
+def test_a_site_profile_dir_that_does_not_load_keeps_the_packaged_gauges(state_dir: Path, tmp_path: Path) -> None:
+    site = tmp_path / "profil-situs"
+    site.mkdir()
+    (site / "rusak.yaml").write_text("id: rusak\ntarget: server\nrules: [{id: X}]\n", encoding="utf-8")
+    broken = App(load_settings(state_dir=state_dir, compliance={"profiles_dir": str(site)}), clock=ManualClock(NOW))
+    try:
+        broken.state.compliance_history.record(_run(1, NOW - timedelta(seconds=30), _rule("SD-SSH-01", "pass")))
+        with serving_metrics(broken, MetricsSettings(enabled=True, host="127.0.0.1", port=0)) as url:
+            assert url is not None
+            assert scrape(url)[("spbe_compliance_last_run_age_seconds", "server-dasar")] == 30
+    finally:
+        broken.close()

@@ -114,9 +114,9 @@ def decide_waiver(app: Services, principal: Principal, waiver_id: str, decision:
         if note is None or not note.strip():
             raise InvalidInputError(f"to {decision} a waiver needs a written note", errors=[("note", "required")])
         note = check_free_text(note, "note", max_length=2000)
-    waiver = app.state.waivers.get(waiver_id)
+    _authorise(app, principal, RoleTrait.APPROVES_COMPLIANCE_WAIVERS, decision, {"waiver": waiver_id})
+    waiver = app.state.waivers.get(waiver_id)  # after the trait: only deciders learn which ids exist
     subject = {"waiver": waiver.id, "profile": waiver.profile, "rule": waiver.rule_id, "target": waiver.target}
-    _authorise(app, principal, RoleTrait.APPROVES_COMPLIANCE_WAIVERS, decision, subject)
     if principal.user == waiver.requested_by:
         own = PermissionDeniedError(f"{principal.user} requested waiver {waiver.id} and may not decide it",
                                     user=principal.user, waiver=waiver.id)

@@ -69,7 +69,14 @@ class ComplianceCollector(Collector):
 
 
 def compliance_collector(app: Services) -> ComplianceCollector:
-    """The collector over the deployment's loaded profiles (packaged and the site's own)."""
+    """The collector over the deployment's loaded profiles (packaged and the site's own). A site directory
+    that does not load costs its own profiles' gauges, not the metrics endpoint: the packaged ones stay."""
     from toolkit.compliance.loader import load_profiles
+    from toolkit.errors import ConfigurationError
 
-    return ComplianceCollector(app, sorted(load_profiles(app.settings.compliance.profiles_dir)))
+    try:
+        profiles = load_profiles(app.settings.compliance.profiles_dir)
+    except ConfigurationError as exc:
+        log.warning("metrics: the site's compliance profiles do not load, packaged ones only: %s", app.masker(str(exc)))
+        profiles = load_profiles()
+    return ComplianceCollector(app, sorted(profiles))
