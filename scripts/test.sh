@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh) and run the test suite.
-#   bash scripts/test.sh [PYTEST ARGS]          the whole suite against the real lab peers (what .ci/run runs)
+#   bash scripts/test.sh [PYTEST ARGS]          the whole suite against the real lab peers (what .ci/run runs):
+#                                               the tier without the lab on two workers, then the lab tier
 #   bash scripts/test.sh --fast [PYTEST ARGS]   everything that needs no lab (-m "not lab"), on two workers
 #                                               ($SPBE_TEST_WORKERS): no debootstrap, no namespaced hosts;
 #                                               the setup skips the lab's packages
@@ -15,22 +16,36 @@ for arg in "$@"; do
         args+=("$arg")
     fi
 done
-select=()
-if [ -n "$fast" ]; then
-    bash scripts/setup.sh --no-lab
-    # Two pytest workers (pytest-xdist): much of this tier waits on subprocesses and SQLite locks.
-    select=(-m "not lab" -n "${SPBE_TEST_WORKERS:-2}")
-else
-    bash scripts/setup.sh
-fi
 SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
 export PATH="$SPBE_VENV/bin:$PATH"
-set +e
-"$SPBE_VENV/bin/python" -m pytest -p no:cacheprovider "${select[@]}" "${args[@]}"
-rc=$?
-set -e
-if [ "$rc" -eq 5 ]; then
+workers="${SPBE_TEST_WORKERS:-2}"
+# Two pytest workers (pytest-xdist) for everything that needs no lab: much of it waits on subprocesses and
+# SQLite locks. The lab tier runs in one process after it: one lab (namespaces, sshd, switch simulators,
+# gateway) started once per session.
+run() {
+    set +e
+    "$SPBE_VENV/bin/python" -m pytest -p no:cacheprovider "$@"
+    local rc=$?
+    set -e
+    return "$rc"
+}
+if [ -n "$fast" ]; then
+    bash scripts/setup.sh --no-lab
+    rc=0; run -m "not lab" -n "$workers" "${args[@]}" || rc=$?
+    if [ "$rc" -eq 5 ]; then
+        echo "no tests were collected" >&2
+        exit 1
+    fi
+    exit "$rc"
+fi
+bash scripts/setup.sh
+fast_rc=0; run -m "not lab" -n "$workers" "${args[@]}" || fast_rc=$?
+lab_rc=0; run -m lab "${args[@]}" || lab_rc=$?
+if [ "$fast_rc" -eq 5 ] && [ "$lab_rc" -eq 5 ]; then
     echo "no tests were collected" >&2
     exit 1
 fi
-exit "$rc"
+[ "$fast_rc" -eq 5 ] && fast_rc=0
+[ "$lab_rc" -eq 5 ] && lab_rc=0
+[ "$fast_rc" -ne 0 ] && exit "$fast_rc"
+exit "$lab_rc"

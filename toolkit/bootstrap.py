@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from toolkit.actions.base import ActionRegistry
 from toolkit.audit import AuditLog
@@ -34,6 +34,7 @@ from toolkit.settings import Settings
 from toolkit.vault import SecretVault
 
 if TYPE_CHECKING:
+    from toolkit.compliance.runner import ComplianceKit
     from toolkit.documents import TemplateRenderer
     from toolkit.domain.catalog.models import Catalog
 
@@ -44,7 +45,9 @@ class App:
     masker: Masker = field(default_factory=Masker)
     telemetry: Telemetry = field(default_factory=Telemetry)  # this process's job metrics (spbe serve --metrics)
     clock: Clock = field(default_factory=SystemClock)  # a test passes one it can move past a deadline
-    runner: ScheduledRunner | None = None  # the compliance runner, once it exists (see scheduled_runner)
+    runner: ScheduledRunner | None = None  # a test's stand-in for the compliance schedule runner
+    # Gatherers/remediators by target kind that a test adds to (or puts in place of) the built ones.
+    compliance_parts: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -99,12 +102,29 @@ class App:
         cfg = self.settings.state
         return Registry[StateStores]("spbe.state_stores").create(cfg.kind, settings=self.settings, **cfg.options)
 
-    @property
+    @cached_property
     def scheduled_runner(self) -> ScheduledRunner | None:
-        """What a fired compliance schedule runs (`toolkit.engine.schedules`). None for now: the compliance
-        runner (issue 14, points 1-2) is built here once it exists; until then each firing is recorded as
-        ``not_configured``. A test may set ``runner`` on the App to stand in a real runner of its own."""
-        return self.runner
+        """What a fired compliance schedule runs (`toolkit.engine.schedules`): `spbe compliance run`'s
+        command as the engine (`toolkit.commands.compliance.ScheduleRunner`), unless a test set ``runner``."""
+        if self.runner is not None:
+            return self.runner
+        from toolkit.commands.compliance import ScheduleRunner
+
+        return ScheduleRunner(self, lambda: self.compliance)
+
+    @cached_property
+    def compliance(self) -> ComplianceKit:
+        """Compliance profiles (packaged + settings.compliance.profiles_dir) and, per target kind, the fact
+        gatherer and the remediator, each built once from the parts this process already holds."""
+        from toolkit.compliance.loader import load_profiles
+        from toolkit.compliance.runner import ComplianceKit
+
+        gatherers: dict[str, Any] = {}
+        remediators: dict[str, Any] = {}
+        for kind, part in self.compliance_parts.items():
+            (gatherers if kind.startswith("gather:") else remediators)[kind.split(":", 1)[1]] = part
+        return ComplianceKit(profiles=load_profiles(self.settings.compliance.profiles_dir),
+                             gatherers=gatherers, remediators=remediators)
 
     @cached_property
     def policy(self) -> Policy:

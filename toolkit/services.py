@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): no runtime import of the heavie
     from toolkit.domain.catalog.models import Catalog
     from toolkit.domain.policy import Policy
     from toolkit.masking import Masker
+    from toolkit.ports.compliance import ComplianceTools
     from toolkit.ports.directory import Directory
     from toolkit.ports.gateway import Gateway
     from toolkit.ports.identity_provider import IdentityProvider
@@ -86,6 +87,11 @@ class Services(Protocol):
 
     @property
     def renderer(self) -> TemplateRenderer: ...
+
+    @property
+    def compliance(self) -> ComplianceTools:
+        """Compliance profiles, fact gatherers and remediators (the Audit TI actions)."""
+        ...
 
     def artifacts_dir(self, ticket_id: str) -> Path:
         """The ticket's private working directory (documents, playbook runs, evidence archives)."""

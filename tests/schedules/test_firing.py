@@ -1,6 +1,6 @@
 """`spbe serve` fires schedules in `Server.tick`: an owed run once, one run after a long outage (not a burst),
 never while paused nor for what was missed while paused, once across two servers racing the same due time,
-``not_configured`` when no runner is wired, and each firing audited as the engine. Nothing sleeps: the
+a sweep the built-in runner cannot do recorded as failed, and each firing audited as the engine. Nothing sleeps: the
 services' clock (when) and the server's monotonic clock (whether the round looks) are moved by the test."""
 
 from __future__ import annotations
@@ -41,16 +41,19 @@ def test_nothing_is_owed_before_the_first_due_time_after_it_was_added(app: App, 
     assert run.due_at == datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
-def test_without_a_runner_a_firing_is_recorded_as_not_configured_and_audited_as_the_engine(
+def test_the_builtin_runner_records_a_sweep_it_cannot_do_as_failed_and_audited_as_the_engine(
         app: App, clock: ManualClock) -> None:
+    """The root wires `spbe compliance run`'s command; here the target is in no inventory (or no gatherer is
+    configured), so the firing is claimed once and recorded as failed with the reason, not retried."""
     add(app)
     clock.advance(timedelta(hours=1))
     Server(app, workers=1, monotonic=Ticks()).tick()
     [run] = app.state.schedules.runs()
-    assert (run.outcome, run.detail) == ("not_configured", "no scheduled runner is configured")
+    assert run.outcome == "failed" and ("pd-01" in run.detail or "no fact gatherer" in run.detail), run.detail
     [entry] = fired(app)
-    assert entry["auth"] == "engine" and entry["outcome"] == "not_configured" and entry["schedule"] == "per-jam"
+    assert entry["auth"] == "engine" and entry["outcome"] == "failed" and entry["schedule"] == "per-jam"
     assert [e.actor for e in app.audit.entries() if e.action == "schedule.fired"] == ["spbe"]
+    assert app.state.compliance_history.runs() == []
 
 
 def test_a_long_outage_owes_one_run_not_a_burst(state_dir: Path, clock: ManualClock) -> None:

@@ -43,3 +43,8 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
 
     for splp_action in (IssueEndpointAction(), TryOutAction()):
         registry.register(splp_action)
+
+    from toolkit.actions.compliance.audit import IdentifyAction, PlanRemediationAction, RemediateAction, VerifyAction
+
+    for audit_action in (IdentifyAction(), PlanRemediationAction(), RemediateAction(), VerifyAction()):
+        registry.register(audit_action)

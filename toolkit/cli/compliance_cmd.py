@@ -105,3 +105,8 @@ def schedule_pause(obj, schedule_id, actor, as_json) -> None:  # type: ignore[no
 def schedule_resume(obj, schedule_id, actor, as_json) -> None:  # type: ignore[no-untyped-def]
     """Resume SCHEDULE_ID; runs missed while it was paused are not owed."""
     _toggle(obj, schedule_id, actor, as_json, paused=False)
+
+
+from toolkit.cli.compliance_run_cmd import run_command  # noqa: E402 - a subcommand of this group, in its own file
+
+compliance_group.add_command(run_command)

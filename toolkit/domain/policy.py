@@ -92,9 +92,17 @@ class Policy:
         return None
 
     def _opening_reason(self, service: Service, ticket: Ticket) -> str | None:
+        if ticket.requester == ENGINE_USER:
+            return self._engine_opening_reason(service)
         first = service.steps[0]
         return self._role_reason(self._known(ticket.requester), ticket.requester, first.actor,
                                  f"opening a {service.id} ticket")
+
+    @staticmethod
+    def _engine_opening_reason(service: Service) -> str | None:
+        if service.compliance is None or not service.compliance.engine_opens:
+            return f"spbe itself may not open a {service.id} ticket (the catalog does not say compliance.engine_opens)"
+        return None
 
     def _approval_reason(self, service: Service, ticket: Ticket, step: Step, user: str) -> str | None:
         if step.kind is not StepKind.APPROVAL:
@@ -157,6 +165,15 @@ class Policy:
         person = self.person(principal)
         return self._deny(self._role_reason(person, principal.user, first.actor,
                                             f"opening a {service.id} ticket"), principal)
+
+    def authorize_engine_open(self, principal: Principal, service: Service) -> None:
+        """spbe opening a ticket of its own (a compliance finding): only the engine, only where the catalog
+        says so. No person is the applicant, so no approval can be the applicant's own."""
+        if principal != Principal.engine():
+            raise PermissionDeniedError(f"{principal.user} is not spbe's engine", user=principal.user)
+        reason = self._engine_opening_reason(service)
+        if reason is not None:
+            raise PermissionDeniedError(reason, user=principal.user, service=service.id)
 
     def authorize_check(self, principal: Principal, step: Step) -> Person:
         self.person(principal)

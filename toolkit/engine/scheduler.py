@@ -49,7 +49,10 @@ def advance(app: EngineServices, ticket_id: str) -> list[Job]:
     timeline = app.tickets.timeline(ticket_id)
     report_refusals(app, ticket_id, app.policy.trusted(service, ticket, timeline).refusals, timeline)
     state = progress(service, ticket, timeline, app.queue, app.policy)
-    if state.current is None or not state.current_is_automated:
+    if state.current is None:
+        close_if_done(app, ticket, service, state)
+        return []
+    if not state.current_is_automated:
         return []
     step = state.current
     name = resolve_action_name(step)
@@ -72,6 +75,18 @@ def advance(app: EngineServices, ticket_id: str) -> list[Job]:
                       "plan_digest": planned.plan_digest, "input_digest": planned.input_digest,
                       **({"plan_error": planned.error} if planned.error else {})})
     return [job]
+
+
+def close_if_done(app: EngineServices, ticket: Ticket, service: Any, state: Any) -> None:
+    """A service that closes itself (Audit TI: its last steps are the re-check and the report) is closed by
+    the engine once every step is done. Nothing here is read from an event: ``state`` is the workflow over
+    the trusted timeline and the job records, so a forged row cannot close a ticket early."""
+    if (service.compliance is None or not service.compliance.closes_itself or not state.finished
+            or ticket.status == TicketStatus.CLOSED):
+        return
+    app.tickets.transition(ticket.id, TicketStatus.CLOSED, ENGINE_USER, dedupe_key=f"{ticket.id}:closed")
+    app.audit.append(ENGINE_USER, "ticket.closed_by_engine", ticket.id,
+                     {"auth": "engine", "reason": "every step of a self-closing service is done"})
 
 
 def report_refusals(app: EngineServices, ticket_id: str, refusals: Iterable[Refusal],

@@ -40,6 +40,9 @@ NOT_FORMAT_BOUND = {
     "vpn_ip_gateway": "looked up among the inventory's site gateways",
     "ada_backup": "picks the recovery path (a bool)", "backup": "picks the backup step (a bool)",
     "jenis_insiden": "picks the containment branch (an enum)",
+    "profil": "Audit TI: written by spbe's compliance run from a loaded profile; identify refuses an unknown one",
+    "target": "Audit TI: written by spbe's compliance run from a resolved target; identify refuses an unknown one",
+    "run_id": "Audit TI: written by spbe's compliance run; a missing or unknown run makes identify check afresh",
     "pelapor_kontak": "free contact text (an e-mail or a phone number): mailed only when it is_email, the intake rule",
 }
 

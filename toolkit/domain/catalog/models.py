@@ -334,6 +334,15 @@ class IncidentSpec(_Frozen):
     verified_when: Condition | None = None
 
 
+class ComplianceSpec(_Frozen):
+    """A service whose tickets come from compliance findings (Audit TI): spbe itself may open them
+    (``engine_opens``; no person is the applicant of a scheduled check's finding) and closes them when
+    every step is done (``closes_itself``: the last step is the re-check, so nothing is left to judge)."""
+
+    engine_opens: bool = False
+    closes_itself: bool = False
+
+
 class ApprovalScope(_Frozen):
     """Approvals of this service are scoped to the providers of one API: the ticket field named here
     holds the API id, and only a provider of that API in the SPLP register may approve (SOP 004 step 3)."""
@@ -356,6 +365,7 @@ class Service(_Frozen):
     guarantees: tuple[str, ...] = ()
     incident: IncidentSpec | None = None
     approval_scope: ApprovalScope | None = None
+    compliance: ComplianceSpec | None = None
 
     @model_validator(mode="after")
     def _coherent(self) -> Service:
@@ -404,6 +414,9 @@ class Service(_Frozen):
                 raise ValueError(f"incident.verification_step: '{self.incident.verification_step}' is not a step")
             if self.incident.verified_when is not None:
                 self._check_condition(self.incident.verified_when, "incident.verified_when")
+        if self.compliance is not None and self.compliance.closes_itself and closing is not None:
+            raise ValueError(f"compliance.closes_itself: the service closes itself, so the closing step "
+                             f"'{closing.id}' would never be done by a person")
         if self.approval_scope is not None:
             field = self.approval_scope.provider_of_field
             if field not in {spec.name for spec in self.requirements.fields}:

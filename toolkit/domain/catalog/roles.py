@@ -27,6 +27,7 @@ class RoleTrait(StrEnum):
     API_PROVIDER = "api-provider"
     ADMINISTERS_ACCOUNTS = "administers-accounts"
     MANAGES_COMPLIANCE_SCHEDULES = "manages-compliance-schedules"
+    RUNS_COMPLIANCE_CHECKS = "runs-compliance-checks"
     REQUESTS_COMPLIANCE_WAIVERS = "requests-compliance-waivers"
     APPROVES_COMPLIANCE_WAIVERS = "approves-compliance-waivers"
 

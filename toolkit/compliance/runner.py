@@ -1,0 +1,109 @@
+"""One compliance sweep: resolve the targets, read their facts, judge every rule, apply the waivers.
+
+Why it is separate from the commands that call it (`toolkit.commands.compliance`): a sweep changes nothing
+anywhere (issue 14, point 2); storing the run, opening tickets for its findings and auditing who asked are
+the command's. The Audit TI actions (`toolkit.actions.compliance`) call the same `sweep` to identify and
+to verify, so a finding on a ticket and a finding in the history are judged by the same code.
+
+A target that could not be read becomes a `TargetRecord` with ``unreachable`` and every rule ``error``; a
+failing rule with an approved, unexpired waiver keeps its verdict ``fail`` and names the waiver, so
+reports show it and no ticket is opened for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from toolkit.compliance.gathering import Gatherer, GatherFailure, Remediator, TargetKind
+from toolkit.compliance.models import RuleResult, evaluate
+from toolkit.errors import ConfigurationError, NotFoundError
+from toolkit.ports.compliance_records import ComplianceRun, RuleRecord, TargetRecord, Trigger, Waiver
+
+MAX_EVIDENCE = 4000
+
+
+@dataclass(frozen=True)
+class ComplianceKit:
+    """The profiles and, per target kind, how to read and how to put right: built once by the root."""
+    profiles: Mapping[str, Any]
+    gatherers: Mapping[str, Gatherer] = field(default_factory=dict)
+    remediators: Mapping[str, Remediator] = field(default_factory=dict)
+
+    def profile(self, profile_id: str) -> Any:
+        try:
+            return self.profiles[profile_id]
+        except KeyError:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise NotFoundError(f"no compliance profile '{profile_id}' (known: {known})",
+                                profile=profile_id) from None
+
+    def gatherer(self, kind: TargetKind | str) -> Gatherer:
+        found = self.gatherers.get(kind)
+        if found is None:
+            raise ConfigurationError(f"no fact gatherer for {kind} targets is configured")
+        return found
+
+    def remediator(self, kind: TargetKind | str) -> Remediator:
+        found = self.remediators.get(kind)
+        if found is None:
+            raise ConfigurationError(f"no remediator for {kind} targets is configured")
+        return found
+
+
+def waivers_for(waivers: Iterable[Waiver], profile: str, target: str, today: date) -> dict[str, Waiver]:
+    """The waivers in force today for ``target`` under ``profile``, by rule id."""
+    return {w.rule_id: w for w in waivers if w.profile == profile and w.target == target and w.in_force(today)}
+
+
+def _record(result: RuleResult, waiver: Waiver | None) -> RuleRecord:
+    evidence = result.outcome.evidence
+    if len(evidence) > MAX_EVIDENCE:
+        evidence = evidence[:MAX_EVIDENCE] + " …"
+    verdict = result.outcome.verdict.value
+    return RuleRecord.model_validate({
+        "rule_id": result.rule_id, "title": result.title, "severity": result.severity.value, "verdict": verdict,
+        "evidence": evidence, "waiver": waiver.id if waiver is not None and verdict == "fail" else None})
+
+
+def judge(profile: Any, target: str, facts: Any, waivers: Mapping[str, Waiver]) -> TargetRecord:
+    """Every rule of ``profile`` on one target's facts (or its gather failure), waivers applied; pure."""
+    if isinstance(facts, GatherFailure):
+        reason = f"target tidak dapat dibaca: {facts.reason}"
+        return TargetRecord(target=target, unreachable=facts.reason, rules=tuple(
+            RuleRecord(rule_id=r.id, title=r.title, severity=r.severity.value, verdict="error", evidence=reason)
+            for r in profile.rules))
+    return TargetRecord(target=target, rules=tuple(_record(res, waivers.get(res.rule_id))
+                                                   for res in evaluate(profile, facts)))
+
+
+@dataclass(frozen=True)
+class Sweep:
+    run: ComplianceRun
+    facts: Mapping[str, Any]  # target -> facts model or GatherFailure, for the remediation plan
+
+
+def sweep(kit: ComplianceKit, profile_id: str, selectors: Sequence[str], *, by: str, trigger: Trigger,
+          trigger_ref: str | None, clock: Callable[[], datetime], today: Callable[[], date],
+          waivers: Iterable[Waiver], progress: Callable[[str], None] | None = None) -> Sweep:
+    """Run ``profile_id`` on the targets ``selectors`` name; reads only. Unknown profile or target raises
+    before anything is read."""
+    profile = kit.profile(profile_id)
+    gatherer = kit.gatherer(profile.target)
+    targets = gatherer.resolve(selectors)
+    if not targets:
+        raise NotFoundError(f"no target matches {', '.join(selectors)}", selectors=list(selectors))
+    started = clock()
+    facts = gatherer.gather(targets, progress)
+    day = today()
+    waiver_list = list(waivers)
+    records = []
+    for target in targets:
+        seen = facts.get(target) or GatherFailure(target=target, reason="gatherer returned nothing")
+        records.append(judge(profile, target, seen, waivers_for(waiver_list, profile.id, target, day)))
+    run = ComplianceRun(id=uuid.uuid4().hex, profile=profile.id, trigger=trigger, trigger_ref=trigger_ref, by=by,
+                        started_at=started, finished_at=clock(), targets=tuple(records))
+    return Sweep(run=run, facts=facts)
