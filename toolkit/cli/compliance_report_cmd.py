@@ -18,10 +18,9 @@ from rich.table import Table
 
 from toolkit.cli.render import emit_json, plain
 from toolkit.cli.user_cmd import JSON_OPTION
-from toolkit.compliance.loader import load_profiles
 from toolkit.compliance.report import ComplianceReport, report_from
 from toolkit.compliance.report_html import WAIVER_STATE, persen, write_report
-from toolkit.errors import InvalidInputError
+from toolkit.errors import InvalidInputError, NotFoundError
 
 DEFAULT_DAYS = 30
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -87,10 +86,10 @@ def report_command(obj, since, profile, output, as_json) -> None:  # type: ignor
     now = app.clock.now()
     start = _since(since, now, zone)
     if profile is not None:
-        known = load_profiles(app.settings.compliance.profiles_dir)
-        if profile not in known:
-            raise InvalidInputError(f"no compliance profile {profile!r} (loaded: {', '.join(sorted(known))})",
-                                    errors=[("profile", "unknown")])
+        try:
+            app.compliance.profile(profile)
+        except NotFoundError as exc:
+            raise InvalidInputError(str(exc), errors=[("profile", "unknown")]) from None
     report = report_from(app.state.compliance_history, app.state.waivers, since=start, until=now, zone=zone,
                          profile=profile, mask=app.masker)
     files = write_report(report, output, app.settings.templates_dir) if output is not None else None

@@ -19,7 +19,6 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from toolkit.compliance.loader import load_profiles
 from toolkit.compliance.waivers import expiry_problem, today_in
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
@@ -79,11 +78,10 @@ def _check(app: Services, req: WaiverRequest) -> None:
     if len(reason.strip()) < MIN_REASON:
         raise InvalidInputError(f"the reason must say why in at least {MIN_REASON} characters",
                                 errors=[("reason", "too short")])
-    profiles = load_profiles(app.settings.compliance.profiles_dir)
-    profile = profiles.get(req.profile)
-    if profile is None:
-        raise InvalidInputError(f"no compliance profile {req.profile!r} (loaded: {', '.join(sorted(profiles))})",
-                                errors=[("profile", "unknown")])
+    try:
+        profile = app.compliance.profile(req.profile)  # the root's loaded profiles: packaged + the site's
+    except NotFoundError as exc:
+        raise InvalidInputError(str(exc), errors=[("profile", "unknown")]) from None
     if req.rule_id not in {rule.id for rule in profile.rules}:
         raise InvalidInputError(f"profile {req.profile} has no rule {req.rule_id!r}", errors=[("rule_id", "unknown")])
     problem = expiry_problem(req.expires_on, today_in(app.clock.now(), app.settings.compliance.zone()))
