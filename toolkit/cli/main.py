@@ -219,6 +219,12 @@ def _register() -> None:
 
     cli.add_command(compliance_group)
 
+    from toolkit.cli.compliance_report_cmd import report_command
+    from toolkit.cli.compliance_waiver_cmd import waiver_group
+
+    compliance_group.add_command(waiver_group)
+    compliance_group.add_command(report_command)
+
     from toolkit.cli.remote_cmd import login_command, logout_command
     from toolkit.cli.web_cmd import api_server_command
 

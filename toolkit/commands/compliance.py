@@ -19,6 +19,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.compliance.runner import ComplianceKit, sweep
+from toolkit.compliance.waivers import today_in
 from toolkit.domain.catalog.models import Service
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import ENGINE_USER, Principal
@@ -59,7 +60,7 @@ def _authorise(app: EngineServices, principal: Principal, profile: str) -> None:
 
 def _today(app: EngineServices) -> Callable[[], date]:
     zone = app.settings.compliance.zone()
-    return lambda: app.clock.now().astimezone(zone).date()
+    return lambda: today_in(app.clock.now(), zone)
 
 
 def audit_service(app: EngineServices) -> Service:

@@ -21,6 +21,7 @@ from typing import Any
 
 from toolkit.compliance.gathering import Gatherer, GatherFailure, Remediator, TargetKind
 from toolkit.compliance.models import RuleResult, evaluate
+from toolkit.compliance.waivers import waivers_in_force
 from toolkit.errors import ConfigurationError, NotFoundError
 from toolkit.ports.compliance_records import ComplianceRun, RuleRecord, TargetRecord, Trigger, Waiver
 
@@ -64,11 +65,6 @@ class ComplianceKit:
 
     def remediator(self, kind: TargetKind | str) -> Remediator:
         return self._part(f"remedy:{kind}", f"remediator for {kind}")  # type: ignore[no-any-return]
-
-
-def waivers_for(waivers: Iterable[Waiver], profile: str, target: str, today: date) -> dict[str, Waiver]:
-    """The waivers in force today for ``target`` under ``profile``, by rule id."""
-    return {w.rule_id: w for w in waivers if w.profile == profile and w.target == target and w.in_force(today)}
 
 
 def _record(result: RuleResult, waiver: Waiver | None) -> RuleRecord:
@@ -115,7 +111,7 @@ def sweep(kit: ComplianceKit, profile_id: str, selectors: Sequence[str], *, by: 
     records = []
     for target in targets:
         seen = facts.get(target) or GatherFailure(target=target, reason="gatherer returned nothing")
-        records.append(judge(profile, target, seen, waivers_for(waiver_list, profile.id, target, day)))
+        records.append(judge(profile, target, seen, waivers_in_force(waiver_list, profile.id, target, day)))
     run = ComplianceRun(id=uuid.uuid4().hex, profile=profile.id, trigger=trigger, trigger_ref=trigger_ref, by=by,
                         started_at=started, finished_at=clock(), targets=tuple(records))
     return Sweep(run=run, facts=facts)

@@ -147,6 +147,9 @@ def serving_metrics(app: EngineServices, settings: MetricsSettings) -> Iterator[
 
     registry = app.telemetry.registry
     registry.register(StoreCollector(app))
+    from toolkit.engine.compliance_metrics import compliance_collector
+
+    registry.register(compliance_collector(app))
     try:
         server, thread = start_http_server(settings.port, settings.host, registry=registry)
     except OSError as exc:

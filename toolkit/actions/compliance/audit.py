@@ -27,6 +27,7 @@ from toolkit.actions.compliance.audit_models import (
 )
 from toolkit.compliance.gathering import RemediationPlan
 from toolkit.compliance.runner import ComplianceKit, Sweep, sweep
+from toolkit.compliance.waivers import today_in
 from toolkit.domain.catalog.models import StepPurpose
 from toolkit.domain.principal import ENGINE_USER
 from toolkit.domain.tickets.models import EventKind
@@ -40,7 +41,7 @@ def _sweep(run: RunContext, audit: AuditTarget, ticket_id: str) -> Sweep:
     kit: ComplianceKit = services.compliance  # type: ignore[assignment]
     zone = services.settings.compliance.zone()
     return sweep(kit, audit.profile, [audit.target], by=ENGINE_USER, trigger="ticket", trigger_ref=ticket_id,
-                 clock=services.clock.now, today=lambda: services.clock.now().astimezone(zone).date(),
+                 clock=services.clock.now, today=lambda: today_in(services.clock.now(), zone),
                  waivers=services.state.waivers.list(profile=audit.profile), progress=None)
 
 

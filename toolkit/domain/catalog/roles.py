@@ -28,6 +28,8 @@ class RoleTrait(StrEnum):
     ADMINISTERS_ACCOUNTS = "administers-accounts"
     MANAGES_COMPLIANCE_SCHEDULES = "manages-compliance-schedules"
     RUNS_COMPLIANCE_CHECKS = "runs-compliance-checks"
+    REQUESTS_COMPLIANCE_WAIVERS = "requests-compliance-waivers"
+    APPROVES_COMPLIANCE_WAIVERS = "approves-compliance-waivers"
 
 
 class RoleSpec(BaseModel):
