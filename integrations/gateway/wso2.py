@@ -18,6 +18,10 @@ Mapping, per WSO2 APIM 4.x's REST APIs (Devportal v3, Publisher v4) and its key 
 * revoke = remove the subscriptions and regenerate the secret without keeping it; delete = delete the app.
 * Lists are ``{"count", "list": [...], "pagination": {"offset", "limit", "total", "next", "previous"}}``;
   errors are ``{"code", "message", "description", ...}``.
+* Routes for compliance (`list_routes`): each published API, its subscription tiers (Publisher ``policies``)
+  and its API-level *advanced* throttling policy (``apiThrottlingPolicy``, resolved through the Admin API
+  ``GET /api/am/admin/v4/throttling/policies/advanced``): that policy is the route-wide limit; each
+  subscription on a tier other than ``Unlimited`` is a per-consumer limit.
 * Credential expiry: application keys do not expire in WSO2; ``expires_at`` is reported from ``ttl_days``
   and enforced by the toolkit.
 """
@@ -33,6 +37,7 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr
 
 from toolkit.adapter_options import AdapterOptions
+from toolkit.errors import InvalidInputError
 from toolkit.masking import Masker
 from toolkit.ports.gateway import (
     AclGroup,
@@ -45,6 +50,7 @@ from toolkit.ports.gateway import (
     GatewayRequestError,
     GatewayUnavailableError,
     RateLimit,
+    RouteInfo,
     acl_group,
     require_gateway_name,
 )
@@ -55,7 +61,8 @@ from ._http import AdminClient, json_message
 
 DEVPORTAL = "/api/am/devportal/v3"
 PUBLISHER = "/api/am/publisher/v4"
-SCOPES = "apim:subscribe apim:app_manage apim:sub_manage apim:api_view apim:api_key"
+ADMIN = "/api/am/admin/v4"
+SCOPES = "apim:subscribe apim:app_manage apim:sub_manage apim:api_view apim:api_key apim:admin_tier_view"
 _PER_MINUTE = {"sec": 60.0, "second": 60.0, "min": 1.0, "minute": 1.0, "hour": 1 / 60, "day": 1 / 1440}
 MAX_PAGES = 10000
 UNLIMITED = "Unlimited"
@@ -70,6 +77,12 @@ def _tier_per_minute(policy: dict[str, Any]) -> float | None:
     if not isinstance(count, int) or count <= 0 or factor is None:
         return None
     return count * factor / unit_time
+
+
+def _advanced_per_minute(policy: dict[str, Any]) -> float | None:
+    """An advanced (API-level) policy's default request limit per minute (None: bandwidth or unknown)."""
+    limit = (policy.get("defaultLimit") or {}).get("requestCount") or {}
+    return _tier_per_minute({"name": policy.get("policyName"), **limit}) if limit else None
 
 
 class Wso2Options(AdapterOptions):
@@ -330,6 +343,30 @@ class Wso2Adapter:
                            for s in subs if policies.get(s.get("throttlingPolicy", "")))
             result.append(ConsumerInfo(consumer=consumer, credentials=creds, groups=groups, rate_limits=limits))
         return result
+
+    def list_routes(self) -> list[RouteInfo]:
+        advanced = {p.get("policyName"): _advanced_per_minute(p)
+                    for p in self._pages(f"{ADMIN}/throttling/policies/advanced")}
+        tiers = {p["name"]: _tier_per_minute(p) for p in self._pages(f"{DEVPORTAL}/throttling-policies/subscription")}
+        result = []
+        for found in self._pages(f"{PUBLISHER}/apis"):
+            if found.get("lifeCycleStatus", "PUBLISHED") != "PUBLISHED":
+                continue
+            try:
+                api = require_gateway_name(str(found.get("name", "")), "api")
+            except InvalidInputError:
+                continue  # an API not named in the gateway-safe alphabet is not one spbe routes to
+            details = self._json("GET", f"{PUBLISHER}/apis/{found['id']}") or {}
+            policy = details.get("apiThrottlingPolicy")
+            per_minute = advanced.get(policy) if policy else None
+            subs = self._pages(f"{DEVPORTAL}/subscriptions?apiId={found['id']}")
+            result.append(RouteInfo(
+                api=api, route_id=str(found["id"]),
+                policies=tuple(str(t) for t in details.get("policies", [])) + ((str(policy),) if policy else ()),
+                default_per_minute=int(per_minute) if per_minute else None,
+                consumer_limits=sum(1 for s in subs if tiers.get(str(s.get("throttlingPolicy")))
+                                    and s.get("status", "UNBLOCKED") == "UNBLOCKED")))
+        return sorted(result, key=lambda r: r.api)
 
     def delete_consumer(self, consumer: str) -> bool:
         app = self._app(consumer)
