@@ -101,9 +101,8 @@ class GatewayFacts(BaseModel):
     """The API gateway and Keycloak as listed read-only, plus what the SPLP tickets and register say.
 
     ``ticketed_consumers`` are the consumers an SPLP ticket stands behind: named by an SPLP ticket still
-    open, in progress or deferred, or holding a credential that a ticket issued and that is neither revoked
-    nor expired in the register (an SPLP ticket closes once the key is handed over; the consumer is not an
-    orphan for that). ``revoked_consumers`` come from the register. ``idp_clients`` is ``None`` when no
+    open, in progress or deferred, or holding a credential that a ticket issued and that was not revoked
+    (an SPLP ticket closes once the key is handed over; the consumer is not an orphan for that). ``revoked_consumers`` come from the register. ``idp_clients`` is ``None`` when no
     identity provider is configured or it could not be read: the OAuth2 rule then ends ``error``.
     """
     model_config = ConfigDict(frozen=True, extra="forbid")

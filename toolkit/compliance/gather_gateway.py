@@ -14,8 +14,10 @@ What is read, and why the rules can stay pure:
 * the OAuth2 clients spbe made (`IdentityProvider.list_consumer_clients`), when an identity provider is
   configured; a failure there leaves only the OAuth2 rule without facts (``error``);
 * the consumers an SPLP ticket stands behind: named by a ticket of the SPLP service that is still open, in
-  progress or deferred, or holding a register credential that is neither revoked nor expired (the ticket
-  closes once the key is handed over; that consumer is not an orphan);
+  progress or deferred, or holding a register credential a ticket issued that was not revoked (the ticket
+  closes once the key is handed over, so that consumer is no orphan; an *expired* one is the expiry rule's
+  finding, not also an orphan). A consumer whose credentials were all revoked has no ticket behind it any
+  more: left active at the gateway, it is an orphan;
 * the revoked consumers: every register row of the consumer revoked, none still active.
 
 A gateway that cannot be listed is a `GatherFailure` for the whole target: every rule ends ``error``.
@@ -81,10 +83,10 @@ def route_facts(routes: Iterable[RouteInfo]) -> tuple[GatewayRouteFact, ...]:
 
 def ticketed_consumers(tickets: Iterable[Ticket], register: Iterable[IssuedCredential],
                        now: datetime) -> frozenset[str]:
-    """Consumers named by a live SPLP ticket, or holding a credential a ticket issued that still holds."""
+    """Consumers named by a live SPLP ticket, or holding a credential a ticket issued that was not revoked."""
     named = {str(t.fields.get(CONSUMER_FIELD)) for t in tickets
              if t.status in LIVE_TICKET and t.fields.get(CONSUMER_FIELD)}
-    issued = {row.consumer for row in register if row.status_at(now) == "active"}
+    issued = {row.consumer for row in register if row.status_at(now) != "revoked"}
     return frozenset(named | issued)
 
 
