@@ -102,8 +102,9 @@ class GatewayFacts(BaseModel):
 
     ``ticketed_consumers`` are the consumers an SPLP ticket stands behind: named by an SPLP ticket still
     open, in progress or deferred, or holding a credential that a ticket issued and that was not revoked
-    (an SPLP ticket closes once the key is handed over; the consumer is not an orphan for that). ``revoked_consumers`` come from the register. ``idp_clients`` is ``None`` when no
-    identity provider is configured or it could not be read: the OAuth2 rule then ends ``error``.
+    (an SPLP ticket closes once the key is handed over; the consumer is not an orphan for that).
+    ``revoked_consumers`` come from the register. ``idp_clients`` is ``None`` when no identity provider is
+    configured or it could not be read: the OAuth2 rule then ends ``error``.
     """
     model_config = ConfigDict(frozen=True, extra="forbid")
 
