@@ -200,3 +200,19 @@ def test_an_inverse_is_the_inverse_of_its_call() -> None:
     call = GatewayCall(op="disable-credential", subject="KeyLama02", consumer="simpus")
     assert call.inverse().inverse() == call
     assert GatewayCall(op="add-rate-limit", subject="perizinan", per_minute=10).inverse().op == "remove-rate-limit"
+
+
+def test_a_call_that_changed_nothing_is_not_rolled_back() -> None:
+    class AlreadyOff(Switchboard):
+        def set_consumer_active(self, consumer: str, active: bool) -> bool:
+            self._record("consumer", consumer, str(active))
+            return active  # someone disabled it between the plan and the apply
+
+    board = AlreadyOff(3)
+    remediator = _remediator(board, Keycloakish())
+    plan = remediator.plan("express_gateway", RULES, _failing_facts())
+    logs: list[str] = []
+    outcome = remediator.apply(plan, None, logs.append)
+    assert not outcome.ok and outcome.rolled_back
+    assert "ok disable-consumer yatim (unchanged)" in logs
+    assert board.calls[3:] == [("credential", "simpus", "KeyLama02", "True")]  # the consumer stays disabled

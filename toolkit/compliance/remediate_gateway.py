@@ -3,9 +3,10 @@
 A plan is data before it is a change: for each failing rule, one call per offender its check names (the
 consumers, credentials, routes or OAuth2 clients the finding lists), with the call that undoes it. The
 ticket shows the preview; the approver approves the plan's digest. `GatewayRemediator.apply` runs the
-calls in order and, when one fails, runs the inverses of those already done, newest first; `undo` runs
-every inverse, newest first. Every call is a switch that the gateway answers the same way twice (a disabled
-consumer disabled again is unchanged), so an undo after a partial apply is safe.
+calls in order and, when one fails, runs the inverses of those it changed, newest first (a call that found
+its target already so changed nothing, and is not reversed); `undo` runs every inverse, newest first: it
+puts back the before-state the plan was made from. Every call is a switch that the gateway answers the
+same way twice (a disabled consumer disabled again is unchanged), so an undo after a partial apply is safe.
 
 Nothing here deletes: a revoked key or a deleted consumer has no inverse (the secret is gone), so an orphan
 consumer and an expired credential are *disabled*. No plan, preview or log line holds a secret: calls name
@@ -188,19 +189,24 @@ class GatewayRemediator:
         return detail
 
     # -- run -----------------------------------------------------------------------------------------------
-    def _run(self, call: GatewayCall) -> None:
+    def _run(self, call: GatewayCall) -> bool:
+        """Make the call; whether it changed anything (the switches answer the state before them)."""
         controls: Any = self.gateway
         op = call.op
         if op in ("disable-consumer", "enable-consumer"):
-            controls.set_consumer_active(call.subject, op == "enable-consumer")
-        elif op in ("disable-credential", "enable-credential"):
-            controls.set_credential_active(call.consumer, call.subject, op == "enable-credential")
-        elif op in ("add-rate-limit", "remove-rate-limit"):
-            controls.set_default_rate_limit(call.subject, call.per_minute)
-        elif self.identity is not None and op == "disable-oauth2-client":
-            self.identity.disable_client(call.subject)
-        elif self.identity is not None:
-            self.identity.enable_client(call.subject)
+            wanted = op == "enable-consumer"
+            return bool(controls.set_consumer_active(call.subject, wanted)) != wanted
+        if op in ("disable-credential", "enable-credential"):
+            wanted = op == "enable-credential"
+            return bool(controls.set_credential_active(call.consumer, call.subject, wanted)) != wanted
+        if op in ("add-rate-limit", "remove-rate-limit"):
+            return bool(controls.set_default_rate_limit(call.subject, call.per_minute) != call.per_minute)
+        if self.identity is None:  # `_check_capable` refused such a plan already
+            raise ConfigurationError("no identity provider is configured (settings.identity)")
+        if op == "disable-oauth2-client":
+            return self.identity.disable_client(call.subject).was_enabled
+        self.identity.enable_client(call.subject)
+        return True
 
     def _error(self, exc: ToolkitError) -> str:
         return self.masker(f"{type(exc).__name__}: {exc}")[:500]
@@ -217,7 +223,7 @@ class GatewayRemediator:
 
         for step in detail.steps:
             try:
-                self._run(step.call)
+                changed = self._run(step.call)
             except ToolkitError as exc:
                 error = self._error(exc)
                 note(f"FAILED {step.call.op} {step.call.subject}: {error}")
@@ -225,8 +231,9 @@ class GatewayRemediator:
                 return RemediationOutcome(ok=False, rolled_back=not undo_errors, log="\n".join(lines),
                                           error=error + ("; rollback incomplete: " + "; ".join(undo_errors)
                                                          if undo_errors else ""))
-            done.append(step)
-            note(f"ok {step.call.op} {step.call.subject}")
+            if changed:  # a call that found the target already so has nothing to roll back
+                done.append(step)
+            note(f"ok {step.call.op} {step.call.subject}" + ("" if changed else " (unchanged)"))
         return RemediationOutcome(ok=True, log="\n".join(lines))
 
     def undo(self, plan: RemediationPlan, work_dir: Any, log: Callable[[str], None]) -> RemediationOutcome:
