@@ -17,9 +17,9 @@ violation is 409 ``{"code": 5, "name": "unique constraint violation", ...}``, a 
 key-auth generates a 32-character key when none is given and honours ``ttl`` (seconds).
 
 The data plane (a second port) does what the route's plugins would: key-auth on the ``apikey`` header
-(401 without or with a bad/expired key), a consumer-scoped request-termination (its status, 403), acl
-``allow`` groups (403), rate-limiting per consumer per minute and route-wide per consumer (429), then proxies
-the request to the service URL. Not modelled: workspaces, upstreams/targets,
+(401 without or with a bad/expired key), acl ``allow`` groups (403), rate-limiting per consumer per minute and
+route-wide per consumer (429), a consumer-scoped request-termination (its status, 403), in Kong's plugin
+priority order, then proxies the request to the service URL. Not modelled: workspaces, upstreams/targets,
 certificates, other plugins, DB-less mode.
 """
 
@@ -277,11 +277,6 @@ class KongFake(FaultyApp):
             if key is None or (key.get("ttl") and time.time() > key["created_at"] + key["ttl"]):
                 raise HttpError(401, {"message": "Invalid authentication credentials"})
             consumer_id = key["consumer"]["id"]
-        for plugin in self.plugins.values():
-            if (plugin.get("name") == "request-termination" and consumer_id is not None
-                    and (plugin.get("consumer") or {}).get("id") == consumer_id):
-                config = plugin.get("config") or {}
-                raise HttpError(int(config.get("status_code", 503)), {"message": config.get("message", "")})
         if "acl" in plugins:
             allow = set(plugins["acl"].get("config", {}).get("allow", []))
             groups = {a["group"] for a in self.acls.values() if a["consumer"]["id"] == consumer_id}
@@ -295,6 +290,12 @@ class KongFake(FaultyApp):
                 self.hits[window] = self.hits.get(window, 0) + 1
                 if self.hits[window] > int(plugin["config"]["minute"]):
                     raise HttpError(429, {"message": "API rate limit exceeded"})
+        # request-termination has the lowest priority (2) of these: it answers after auth, ACL and limits
+        for plugin in self.plugins.values():
+            if (plugin.get("name") == "request-termination" and consumer_id is not None
+                    and (plugin.get("consumer") or {}).get("id") == consumer_id):
+                config = plugin.get("config") or {}
+                raise HttpError(int(config.get("status_code", 503)), {"message": config.get("message", "")})
         service = self.services[route["service"]["id"]]
         query = ("?" + request.query_string.decode()) if request.query_string else ""
         return str(service["url"]).rstrip("/") + request.path + query
