@@ -17,11 +17,7 @@ Mapping (checked against the package's own routes, ``lib/rest/routes/*.js`` of 1
 * Key-auth credentials have no expiry in Express Gateway: ``expires_at`` is reported from ``ttl_days``
   and enforced by the toolkit (``spbe api`` lists and revokes expired consumers).
 * The Admin API lists credentials *with* their secrets: they are dropped on read and never logged.
-* Compliance switches (`GatewayControls`): a consumer is disabled with ``PUT /users/{id}/status
-  {"status": false}`` (key-auth then refuses every key of it), a credential with ``PUT
-  /credentials/key-auth/{id}/status``; both answer the same for a repeated call. A route-wide rate limit is a
-  ``rate-limit`` entry without a condition, keyed ``{api}-default:${req.user.id}`` so it counts apart from
-  the per-consumer quota entries (they share one store: the same key would count each request twice).
+* The route listing and the compliance switches (`GatewayControls`) are in `express_gateway_switches`.
 """
 
 from __future__ import annotations
@@ -30,7 +26,7 @@ import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, SecretStr
 
@@ -47,20 +43,17 @@ from toolkit.ports.gateway import (
     GatewayNotFoundError,
     GatewayUnavailableError,
     RateLimit,
-    RouteInfo,
     acl_group,
     require_gateway_name,
-    require_key_id,
 )
 from toolkit.secret_types import ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
 from ._http import AdminClient
+from .express_gateway_switches import KEY_AUTH, PIPELINE_PREFIX, ExpressGatewaySwitches, limits_of
+from .express_gateway_switches import limit_user as _limit_user
 
-KEY_AUTH: Literal["key-auth"] = "key-auth"
-PIPELINE_PREFIX = "spbe-"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_EXPR = re.compile(r"^req\.user && req\.user\.id === '([0-9a-f-]{36})'$")
 
 
 def parse_js_date(value: Any) -> datetime | None:
@@ -93,7 +86,7 @@ class ExpressGatewayOptions(AdapterOptions):
                                     description="how long a config change may take to be hot-reloaded")
 
 
-class ExpressGatewayAdapter:
+class ExpressGatewayAdapter(ExpressGatewaySwitches):
     name = "express_gateway"
     Options = ExpressGatewayOptions
 
@@ -297,10 +290,7 @@ class ExpressGatewayAdapter:
 
     @staticmethod
     def _limits(pipeline: dict[str, Any]) -> list[dict[str, Any]]:
-        for policy in pipeline.get("policies", []):
-            if "rate-limit" in policy:
-                return list(policy["rate-limit"] or [])
-        return []
+        return limits_of(pipeline)
 
     # ------------------------------------------------------------------ listing and removal
 
@@ -340,59 +330,6 @@ class ExpressGatewayAdapter:
             result.append(ConsumerInfo(consumer=consumer, credentials=infos, groups=groups, rate_limits=limits))
         return result
 
-    def list_routes(self) -> list[RouteInfo]:
-        routes = []
-        for name, pipeline in sorted(self._spbe_pipelines().items()):
-            limits = self._limits(pipeline)
-            default = [e for e in limits if _limit_user(e) is None]
-            routes.append(RouteInfo(
-                api=name.removeprefix(PIPELINE_PREFIX), route_id=name,
-                policies=tuple(str(k) for p in pipeline.get("policies", []) for k in p),
-                default_per_minute=int(default[0]["action"]["max"]) if default else None,
-                consumer_limits=len(limits) - len(default)))
-        return routes
-
-    # ------------------------------------------------------------------ compliance switches (GatewayControls)
-
-    def set_consumer_active(self, consumer: str, active: bool) -> bool:
-        user = self._require_user(consumer)
-        before = bool(user.get("isActive", True))
-        if before != active:
-            self.admin.request("PUT", f"/users/{user['id']}/status", json={"status": active})
-        return before
-
-    def set_credential_active(self, consumer: str, key_id: str, active: bool) -> bool:
-        key_id = require_key_id(key_id)
-        user = self._require_user(consumer)
-        cred = next((c for c in self._credentials(str(user["id"])) if str(c.get("keyId")) == key_id), None)
-        if cred is None:
-            raise GatewayNotFoundError(
-                f"consumer '{consumer}' has no credential '{key_id}' on express-gateway",
-                **GatewayNotFoundError.context("express-gateway", "GET", f"/credentials/{user['id']}", 404))
-        before = bool(cred.get("isActive"))
-        if before != active:
-            self.admin.request("PUT", f"/credentials/{KEY_AUTH}/{key_id}/status", json={"status": active})
-        return before
-
-    def set_default_rate_limit(self, api: str, per_minute: int | None) -> int | None:
-        api = require_gateway_name(api, "api")
-        name = PIPELINE_PREFIX + api
-        with self._config_lock:
-            pipeline = self._get_config("pipelines", name)
-            if pipeline is None:
-                where = GatewayNotFoundError.context("express-gateway", "GET", f"/pipelines/{name}", 404)
-                raise GatewayNotFoundError(f"no route for API '{api}' on express-gateway", **where)
-            limits = self._limits(pipeline)
-            before = next((int(e["action"]["max"]) for e in limits if _limit_user(e) is None), None)
-            kept = [e for e in limits if _limit_user(e) is not None]
-            if per_minute is not None:
-                kept.append({"action": {"max": int(per_minute), "windowMs": 60000, "rateLimitBy": _default_key(api)}})
-            updated = self._pipeline(api, kept)
-            if updated != pipeline:
-                self.admin.request("PUT", f"/pipelines/{name}", json=updated)
-                self._wait_config("pipelines", name, updated)
-        return before
-
     def delete_consumer(self, consumer: str) -> bool:
         user = self._user(consumer)
         if user is None:
@@ -408,12 +345,3 @@ class ExpressGatewayAdapter:
                     self._wait_config("pipelines", name, updated)
         # Deleting the user deletes its credentials with it.
         return self.admin.request("DELETE", f"/users/{user_id}", ok=(204,), allow=(404,)).status_code == 204
-
-
-def _default_key(api: str) -> str:
-    return f"{api}-default:${{req.user.id}}"
-
-
-def _limit_user(entry: dict[str, Any]) -> str | None:
-    match = _EXPR.fullmatch(str(entry.get("condition", {}).get("expression", "")))
-    return match.group(1) if match else None
