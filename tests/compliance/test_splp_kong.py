@@ -9,6 +9,7 @@ the facts, the evidence, the plan or the logs.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -103,10 +104,10 @@ class World:
 
 
 @pytest.fixture
-def world(idp_settings: Settings, tmp_path: Path, provider_backend: str) -> World:  # noqa: F811
+def world(idp_settings: Settings, tmp_path: Path, provider_backend: str) -> Iterator[World]:  # noqa: F811
     (tmp_path / "kong").mkdir()
     kong = make_harness("kong", tmp_path / "kong", provider_backend, None)
-    yield World(App(idp_settings), kong)  # type: ignore[misc]
+    yield World(App(idp_settings), kong)
     assert kong.fake is not None
     kong.fake.stop()
 
