@@ -1,4 +1,4 @@
-"""No action, containment, SPLP or engine module opens a store of its own.
+"""No action, containment, SPLP, engine or compliance module opens a store of its own.
 
 The composition root builds each store once (`App.state`, `App.vault`, `App.audit`, the queue and the
 ticket store) and the use cases reach them through the services they are handed. A module that
@@ -24,7 +24,7 @@ import toolkit
 from toolkit.sqlite_tx import SqliteStore
 
 REPO = Path(__file__).resolve().parent.parent
-CHECKED = ("toolkit/actions", "toolkit/containment", "toolkit/splp", "toolkit/engine")
+CHECKED = ("toolkit/actions", "toolkit/containment", "toolkit/splp", "toolkit/engine", "toolkit/compliance")
 # SQLite-backed classes that are not `SqliteStore` subclasses: they open their own connections.
 OTHER_STORES = frozenset({"AuditLog", "SqliteState", "SqliteJobQueue", "EmbeddedTicketStore"})
 CONNECTS = frozenset({"connect"})  # sqlite3.connect, toolkit.sqlite_tx.connect

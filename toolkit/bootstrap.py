@@ -116,16 +116,28 @@ class App:
     def compliance(self) -> ComplianceKit:
         """Compliance profiles (packaged + settings.compliance.profiles_dir) and, per target kind, the fact
         gatherer and the remediator, each built once from the parts this process already holds."""
+        from toolkit.compliance.gather_gateway import GatewayGatherer
         from toolkit.compliance.gather_switch import SwitchGatherer
         from toolkit.compliance.loader import load_profiles
+        from toolkit.compliance.remediate_gateway import GatewayRemediator
         from toolkit.compliance.remediate_switch import SwitchRemediator
         from toolkit.compliance.runner import ComplianceKit
 
         def switch_gatherer() -> Any:
             return SwitchGatherer.from_settings(self.settings, self.state.segments, clock=self.clock)
 
-        gatherers: dict[str, Any] = {"switch": switch_gatherer}
-        remediators: dict[str, Any] = {"switch": lambda: SwitchRemediator.from_settings(self.settings)}
+        def gateway_parts() -> dict[str, Any]:
+            identity = self.identity if self.settings.identity is not None else None
+            return {"name": self.settings.gateway.kind, "gateway": self.gateway, "identity": identity,
+                    "masker": self.masker}
+
+        def gateway_gatherer() -> Any:
+            return GatewayGatherer(tickets=self.tickets, issued=self.state.issued, clock=self.clock,
+                                   **gateway_parts())
+
+        gatherers: dict[str, Any] = {"switch": switch_gatherer, "gateway": gateway_gatherer}
+        remediators: dict[str, Any] = {"switch": lambda: SwitchRemediator.from_settings(self.settings),
+                                       "gateway": lambda: GatewayRemediator(**gateway_parts())}
         for key, part in self.compliance_parts.items():  # a test's own parts, in place of the built ones
             kind_of, kind = key.split(":", 1)
             (gatherers if kind_of == "gather" else remediators)[kind] = lambda part=part: part

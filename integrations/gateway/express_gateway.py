@@ -17,6 +17,7 @@ Mapping (checked against the package's own routes, ``lib/rest/routes/*.js`` of 1
 * Key-auth credentials have no expiry in Express Gateway: ``expires_at`` is reported from ``ttl_days``
   and enforced by the toolkit (``spbe api`` lists and revokes expired consumers).
 * The Admin API lists credentials *with* their secrets: they are dropped on read and never logged.
+* The route listing and the compliance switches (`GatewayControls`) are in `express_gateway_switches`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, SecretStr
 
@@ -49,11 +50,10 @@ from toolkit.secret_types import ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
 from ._http import AdminClient
+from .express_gateway_switches import KEY_AUTH, PIPELINE_PREFIX, ExpressGatewaySwitches, limits_of
+from .express_gateway_switches import limit_user as _limit_user
 
-KEY_AUTH: Literal["key-auth"] = "key-auth"
-PIPELINE_PREFIX = "spbe-"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_EXPR = re.compile(r"^req\.user && req\.user\.id === '([0-9a-f-]{36})'$")
 
 
 def parse_js_date(value: Any) -> datetime | None:
@@ -86,7 +86,7 @@ class ExpressGatewayOptions(AdapterOptions):
                                     description="how long a config change may take to be hot-reloaded")
 
 
-class ExpressGatewayAdapter:
+class ExpressGatewayAdapter(ExpressGatewaySwitches):
     name = "express_gateway"
     Options = ExpressGatewayOptions
 
@@ -290,10 +290,7 @@ class ExpressGatewayAdapter:
 
     @staticmethod
     def _limits(pipeline: dict[str, Any]) -> list[dict[str, Any]]:
-        for policy in pipeline.get("policies", []):
-            if "rate-limit" in policy:
-                return list(policy["rate-limit"] or [])
-        return []
+        return limits_of(pipeline)
 
     # ------------------------------------------------------------------ listing and removal
 
@@ -348,8 +345,3 @@ class ExpressGatewayAdapter:
                     self._wait_config("pipelines", name, updated)
         # Deleting the user deletes its credentials with it.
         return self.admin.request("DELETE", f"/users/{user_id}", ok=(204,), allow=(404,)).status_code == 204
-
-
-def _limit_user(entry: dict[str, Any]) -> str | None:
-    match = _EXPR.fullmatch(str(entry.get("condition", {}).get("expression", "")))
-    return match.group(1) if match else None

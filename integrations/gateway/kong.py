@@ -12,6 +12,11 @@ Mapping, per Kong's Admin API reference:
   route (``config.minute``); revoke = ``DELETE /consumers/{c}/key-auth/{id}``.
 * Lists are paged: ``{"data": [...], "next": "/consumers?offset=..." | null, "offset": ...}``.
 * Errors are JSON ``{"message": ...}`` (plus ``code``/``name``/``fields`` for schema and unique errors).
+* Compliance switches (`GatewayControls`): Kong consumers have no status, so a consumer is disabled the way
+  Kong documents for it, a consumer-scoped ``request-termination`` plugin (403), and enabled by deleting that
+  plugin (``DELETE /plugins/{id}``). A route-wide limit is a ``rate-limiting`` plugin on the route with no
+  consumer. key-auth credentials have no status either: Kong deletes a key at its ``ttl`` by itself, and a
+  deleted key cannot be given back, so `set_credential_active` refuses rather than delete.
 * Admin API auth: Enterprise RBAC takes the ``Kong-Admin-Token`` header (``admin_token_secret`` names the
   secret in ``settings.secrets``); OSS has none and must stay on a loopback/admin network.
 """
@@ -33,10 +38,13 @@ from toolkit.ports.gateway import (
     Credential,
     CredentialInfo,
     GatewayNotFoundError,
+    GatewayRequestError,
     GatewayUnavailableError,
     RateLimit,
+    RouteInfo,
     acl_group,
     require_gateway_name,
+    require_key_id,
 )
 from toolkit.secret_types import SecretName, ServiceUrl, reveal_url
 from toolkit.settings import Settings
@@ -44,6 +52,8 @@ from toolkit.settings import Settings
 from ._http import AdminClient, json_message
 
 TAG = "spbe"
+DISABLED_TAG = "spbe-disabled"
+TERMINATION = {"status_code": 403, "message": "Konsumen API dinonaktifkan (kepatuhan SPLP)"}
 MAX_PAGES = 10000
 
 
@@ -247,13 +257,75 @@ class KongAdapter:
                                                      if k.get("ttl") else None))
                           for k in self._keys(consumer.id))
             groups = tuple(sorted(a["group"] for a in self._pages(f"/consumers/{consumer.id}/acls")))
+            plugins = self._pages(f"/consumers/{consumer.id}/plugins")
             limits = tuple(
                 RateLimit(consumer=consumer.name, api=routes.get((p.get("route") or {}).get("id", ""), "?"),
                           per_minute=int(p["config"]["minute"]), requested_per_minute=int(p["config"]["minute"]),
                           policy=str(p["id"]))
-                for p in self._pages(f"/consumers/{consumer.id}/plugins") if p.get("name") == "rate-limiting")
+                for p in plugins if p.get("name") == "rate-limiting")
+            if _termination(plugins) is not None:
+                consumer = consumer.model_copy(update={"active": False})
             result.append(ConsumerInfo(consumer=consumer, credentials=creds, groups=groups, rate_limits=limits))
         return result
+
+    def list_routes(self) -> list[RouteInfo]:
+        plugins = self._pages(f"/plugins?tags={TAG}")
+        result = []
+        for route in sorted(self._pages(f"/routes?tags={TAG}"), key=lambda r: str(r.get("name"))):
+            mine = [p for p in plugins if (p.get("route") or {}).get("id") == route["id"]]
+            default = [p for p in mine if p.get("name") == "rate-limiting" and not p.get("consumer")]
+            result.append(RouteInfo(
+                api=str(route.get("name", "")).removeprefix("spbe-"), route_id=str(route["id"]),
+                policies=tuple(sorted({str(p.get("name")) for p in mine if not p.get("consumer")})),
+                default_per_minute=int(default[0]["config"]["minute"]) if default else None,
+                consumer_limits=sum(1 for p in mine if p.get("name") == "rate-limiting" and p.get("consumer"))))
+        return result
+
+    # ------------------------------------------------------------------ compliance switches (GatewayControls)
+
+    def set_consumer_active(self, consumer: str, active: bool) -> bool:
+        body = self._require_consumer(consumer)
+        stop = _termination(self._pages(f"/consumers/{body['id']}/plugins"))
+        before = stop is None
+        if active and stop is not None:
+            self.admin.request("DELETE", f"/plugins/{stop['id']}", ok=(204,), allow=(404,))
+        elif not active and stop is None:
+            self.admin.request("POST", "/plugins", ok=(201,), allow=(409,), json={
+                "name": "request-termination", "consumer": {"id": body["id"]}, "config": TERMINATION,
+                "tags": [TAG, DISABLED_TAG]})
+        return before
+
+    def set_credential_active(self, consumer: str, key_id: str, active: bool) -> bool:
+        require_key_id(key_id)
+        body = self._require_consumer(consumer)
+        if not any(str(k["id"]) == key_id for k in self._keys(str(body["id"]))):
+            raise GatewayNotFoundError(f"consumer '{consumer}' has no key '{key_id}' on kong",
+                                       **GatewayNotFoundError.context("kong", "GET", "/consumers/key-auth", 404))
+        if active:
+            return True
+        raise GatewayRequestError("kong key-auth credentials have no status: a key can only be deleted (not undone); "
+                                  "Kong deletes it by itself at its ttl",
+                                  **GatewayRequestError.context("kong", "PATCH", f"/consumers/key-auth/{key_id}"))
+
+    def set_default_rate_limit(self, api: str, per_minute: int | None) -> int | None:
+        api = require_gateway_name(api, "api")
+        route = self._get(f"/routes/spbe-{api}")
+        if route is None:
+            raise GatewayNotFoundError(f"no route for API '{api}' on kong",
+                                       **GatewayNotFoundError.context("kong", "GET", f"/routes/spbe-{api}", 404))
+        found = [p for p in self._pages(f"/routes/{route['id']}/plugins")
+                 if p.get("name") == "rate-limiting" and not p.get("consumer")]
+        before = int(found[0]["config"]["minute"]) if found else None
+        if per_minute is None:
+            for plugin in found:
+                self.admin.request("DELETE", f"/plugins/{plugin['id']}", ok=(204,), allow=(404,))
+        elif found:
+            self.admin.request("PATCH", f"/plugins/{found[0]['id']}", json={"config": {"minute": per_minute}})
+        else:
+            self.admin.request("POST", f"/routes/{route['id']}/plugins", ok=(201,), json={
+                "name": "rate-limiting", "config": {"minute": per_minute, "policy": "local", "limit_by": "consumer"},
+                "tags": [TAG]})
+        return before
 
     def delete_consumer(self, consumer: str) -> bool:
         body = self._get(f"/consumers/{require_gateway_name(consumer, 'consumer')}")
@@ -262,3 +334,9 @@ class KongAdapter:
         # Kong cascades: the consumer's credentials, ACL groups and consumer-scoped plugins go with it.
         self.admin.request("DELETE", f"/consumers/{body['id']}", ok=(204,))
         return True
+
+
+def _termination(plugins: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The request-termination plugin spbe put on a consumer to disable it, if any."""
+    return next((p for p in plugins if p.get("name") == "request-termination"
+                 and DISABLED_TAG in (p.get("tags") or [])), None)

@@ -18,6 +18,7 @@ Mapping, per WSO2 APIM 4.x's REST APIs (Devportal v3, Publisher v4) and its key 
 * revoke = remove the subscriptions and regenerate the secret without keeping it; delete = delete the app.
 * Lists are ``{"count", "list": [...], "pagination": {"offset", "limit", "total", "next", "previous"}}``;
   errors are ``{"code", "message", "description", ...}``.
+* The route listing and the compliance switches (`GatewayControls`) are in `wso2_throttling`.
 * Credential expiry: application keys do not expire in WSO2; ``expires_at`` is reported from ``ttl_days``
   and enforced by the toolkit.
 """
@@ -52,24 +53,12 @@ from toolkit.secret_types import SecretName, ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
 from ._http import AdminClient, json_message
+from .wso2_throttling import DEVPORTAL, PUBLISHER, UNLIMITED, Wso2Switches
+from .wso2_throttling import tier_per_minute as _tier_per_minute
 
-DEVPORTAL = "/api/am/devportal/v3"
-PUBLISHER = "/api/am/publisher/v4"
-SCOPES = "apim:subscribe apim:app_manage apim:sub_manage apim:api_view apim:api_key"
-_PER_MINUTE = {"sec": 60.0, "second": 60.0, "min": 1.0, "minute": 1.0, "hour": 1 / 60, "day": 1 / 1440}
+SCOPES = ("apim:subscribe apim:app_manage apim:sub_manage apim:api_view apim:api_key apim:admin_tier_view "
+          "apim:admin_tier_manage apim:api_create apim:subscription_block")
 MAX_PAGES = 10000
-UNLIMITED = "Unlimited"
-
-
-def _tier_per_minute(policy: dict[str, Any]) -> float | None:
-    """A subscription tier's request quota per minute (None: unlimited or not a request-count tier)."""
-    if policy.get("name") == UNLIMITED:
-        return None
-    count, unit_time = policy.get("requestCount"), policy.get("unitTime") or 1
-    factor = _PER_MINUTE.get(str(policy.get("timeUnit", "")).lower())
-    if not isinstance(count, int) or count <= 0 or factor is None:
-        return None
-    return count * factor / unit_time
 
 
 class Wso2Options(AdapterOptions):
@@ -84,7 +73,7 @@ class Wso2Options(AdapterOptions):
     verify_tls: bool = True
 
 
-class Wso2Adapter:
+class Wso2Adapter(Wso2Switches):
     name = "wso2"
     Options = Wso2Options
 
@@ -322,6 +311,8 @@ class Wso2Adapter:
                                          active=k.get("keyState", "COMPLETED") == "COMPLETED")
                           for k in self._key_mappings(consumer.id))
             subs = [s for s in self._subscriptions(consumer.id) if s.get("status", "UNBLOCKED") == "UNBLOCKED"]
+            # An application reaches an API only through an unblocked subscription (see set_consumer_active).
+            consumer = consumer.model_copy(update={"active": consumer.active and bool(subs)})
             groups = tuple(sorted(acl_group(apis[s["apiId"]]) for s in subs if s.get("apiId") in apis))
             limits = tuple(RateLimit(consumer=consumer.name, api=apis.get(s["apiId"], "?"),
                                      per_minute=int(policies.get(s.get("throttlingPolicy", "")) or 1),

@@ -267,6 +267,20 @@ class KeycloakIdentityProvider:
     def get_client(self, client_id: str) -> IdpClient:
         return self._model(self._require_client(client_id))
 
+    def list_consumer_clients(self) -> list[IdpClient]:
+        """``GET /admin/realms/{realm}/clients`` (every client, no paging by default), kept to those with our
+        ``spbe.managed`` and ``spbe.api`` attributes. The API role is taken from ``spbe.api`` rather than
+        read from each service account (two more calls per client): a listing for checks, not a grant."""
+        reps = self._call("listing clients", self._admin.get_clients)
+        found = []
+        for rep in reps:
+            attributes = rep.get("attributes") or {}
+            api = attributes.get(API_ATTR)
+            if attributes.get(MANAGED) != "true" or not api:
+                continue
+            found.append(self._model(rep, frozenset({str(api)})))
+        return sorted(found, key=lambda c: c.client_id)
+
     def client_secret(self, client_id: str) -> SecretStr:
         rep = self._require_client(client_id)
         answer = self._call(f"reading the secret of {client_id}", self._admin.get_client_secrets, rep["id"])

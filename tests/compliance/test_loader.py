@@ -107,7 +107,7 @@ def test_a_site_directory_adds_its_profiles_from_the_setting(tmp_path: Path) -> 
     (tmp_path / "catatan.txt").write_text("not a profile", encoding="utf-8")
     settings = Settings(compliance={"profiles_dir": tmp_path})  # type: ignore[arg-type]
     profiles = load_profiles(settings.compliance.profiles_dir)
-    assert set(profiles) == {"server-dasar", "jaringan-intra", "situs"}
+    assert set(profiles) == {"server-dasar", "jaringan-intra", "splp", "situs"}
     assert profiles["situs"].rules[0].id == "SITE-SSH-01"
 
 

@@ -116,3 +116,16 @@ def test_disable_user_and_logout_ends_every_session(idp: IdpHarness) -> None:
     assert restored.enabled and restored.email == "andi.pratama@dinkes.example.go.id"  # nothing else changed
     assert restored.attributes["opd"] == ("Dinas Kesehatan",)
     idp.provider.validate_token(idp.login("andi"), authorized_party="portal", check_active=True)
+
+
+def test_listing_shows_only_the_consumer_clients_spbe_made_with_their_enabled_flag(idp: IdpHarness) -> None:
+    assert idp.provider.list_consumer_clients() == []  # the realm's own clients are not consumers
+    idp.login("andi")  # a hand-made client (the portal's) appears in the realm, not in the listing
+    idp.provider.ensure_consumer_client(SPEC)
+    idp.provider.ensure_consumer_client(ConsumerClientSpec(client_id="sipd-bappeda", name="SIPD", api_role="perizinan",
+                                                           ticket_id="T-0002"))
+    idp.provider.disable_client("sipd-bappeda")
+    listed = idp.provider.list_consumer_clients()
+    assert [(c.client_id, c.enabled, c.api_roles) for c in listed] == [
+        ("simpeg-dinkes", True, frozenset({"kependudukan"})), ("sipd-bappeda", False, frozenset({"perizinan"}))]
+    assert idp.clients_named("portal") == 1

@@ -1,4 +1,5 @@
-"""The facts of one server (or switch), as one read-only SSH session (or netmiko) will fill them.
+"""The facts of one server (or switch, or the API gateway), as one read-only SSH session (netmiko; the
+gateway's admin API and Keycloak) will fill them.
 
 Every fact is optional: ``None`` means it was not gathered (command missing, permission denied, timeout),
 and the rules that need it end ``error``. Facts are kept close to the raw command output (``sshd -T``,
@@ -11,6 +12,7 @@ expiries are measured from when the facts were read, never from when they are ju
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -54,3 +56,62 @@ class SwitchFacts(BaseModel):
     running_config: str | None = Field(default=None, description="output of `show running-config`")
     intended_config: str | None = Field(default=None, description="the sections the inventory and plans intend")
     unused_ports: tuple[str, ...] | None = Field(default=None, description="access ports no segment holds")
+
+
+class _Fact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GatewayCredentialFact(_Fact):
+    """One credential of a consumer, never its secret: there is no field that could hold one."""
+    key_id: str = Field(min_length=1)
+    kind: str = Field(default="key-auth", description="key-auth or oauth2-client")
+    active: bool
+    expires_at: AwareDatetime | None = Field(default=None, description="the gateway's expiry, else the register's")
+    expiry_from: Literal["gateway", "register"] | None = None
+
+
+class GatewayConsumerFact(_Fact):
+    name: str = Field(min_length=1)
+    id: str = Field(min_length=1)
+    active: bool
+    credentials: tuple[GatewayCredentialFact, ...] = ()
+
+
+class GatewayRouteFact(_Fact):
+    api: str = Field(min_length=1)
+    route_id: str = Field(min_length=1)
+    policies: tuple[str, ...] = ()
+    default_per_minute: int | None = Field(default=None, description="a limit every consumer of the route has")
+    consumer_limits: int = Field(default=0, ge=0, description="per-consumer limits (SPLP quotas) on the route")
+
+
+class IdpClientFact(_Fact):
+    client_id: str = Field(min_length=1)
+    enabled: bool
+
+
+class RevokedConsumerFact(_Fact):
+    """A consumer whose every credential in the SPLP register was revoked, and its OAuth2 client if any."""
+    consumer: str = Field(min_length=1)
+    client_id: str | None = None
+
+
+class GatewayFacts(BaseModel):
+    """The API gateway and Keycloak as listed read-only, plus what the SPLP tickets and register say.
+
+    ``ticketed_consumers`` are the consumers an SPLP ticket stands behind: named by an SPLP ticket still
+    open, in progress or deferred, or holding a credential that a ticket issued and that was not revoked
+    (an SPLP ticket closes once the key is handed over; the consumer is not an orphan for that).
+    ``revoked_consumers`` come from the register. ``idp_clients`` is ``None`` when no identity provider is
+    configured or it could not be read: the OAuth2 rule then ends ``error``.
+    """
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gateway: str = Field(min_length=1, description="the target: the configured gateway's name")
+    gathered_at: AwareDatetime
+    consumers: tuple[GatewayConsumerFact, ...] | None = None
+    routes: tuple[GatewayRouteFact, ...] | None = None
+    idp_clients: tuple[IdpClientFact, ...] | None = None
+    ticketed_consumers: frozenset[str] | None = None
+    revoked_consumers: tuple[RevokedConsumerFact, ...] | None = None

@@ -25,10 +25,10 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolkit.compliance.facts import ServerFacts, SwitchFacts
+from toolkit.compliance.facts import GatewayFacts, ServerFacts, SwitchFacts
 
 TargetKind = Literal["server", "switch", "gateway"]
-Facts = ServerFacts | SwitchFacts | BaseModel  # a gateway profile's facts model joins the union where it is defined
+Facts = ServerFacts | SwitchFacts | GatewayFacts
 
 
 class GatherFailure(BaseModel):

@@ -16,16 +16,18 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from toolkit.compliance.models import REMEDIATION_KINDS, TARGETS, Profile, ServerProfile, SwitchProfile
+from toolkit.compliance.gateway_checks import GATEWAY_CHECK_TYPES
+from toolkit.compliance.models import REMEDIATION_KINDS, TARGETS, AnyProfile, Profile
 from toolkit.compliance.server_checks import CHECK_TYPES
 from toolkit.compliance.switch_checks import SWITCH_CHECK_TYPES
 from toolkit.errors import ConfigurationError
 
-_TAGS = {"check": {*CHECK_TYPES, *SWITCH_CHECK_TYPES}, "remediation": set(REMEDIATION_KINDS)}
+_TAGS = {"check": {*CHECK_TYPES, *SWITCH_CHECK_TYPES, *GATEWAY_CHECK_TYPES}, "remediation": set(REMEDIATION_KINDS)}
 _HINTS = {
-    "check": f"known check types: server {', '.join(CHECK_TYPES)}; switch {', '.join(SWITCH_CHECK_TYPES)}",
-    "remediation": "a rule needs a reversible remediation: {kind: playbook, playbook, undo_playbook} "
-                   "or {kind: network-plan}",
+    "check": f"known check types: server {', '.join(CHECK_TYPES)}; switch {', '.join(SWITCH_CHECK_TYPES)}; "
+             f"gateway {', '.join(GATEWAY_CHECK_TYPES)}",
+    "remediation": "a rule needs a reversible remediation: {kind: playbook, playbook, undo_playbook}, "
+                   "{kind: network-plan} or {kind: gateway-change, action}",
 }
 
 
@@ -53,10 +55,10 @@ def _refusal(name: str, exc: ValidationError) -> ConfigurationError:
     return ConfigurationError("compliance profile refused:\n" + "\n".join(lines))
 
 
-_PROFILE: TypeAdapter[ServerProfile | SwitchProfile] = TypeAdapter(Profile)
+_PROFILE: TypeAdapter[AnyProfile] = TypeAdapter(Profile)
 
 
-def parse_profile(name: str, text: str) -> ServerProfile | SwitchProfile:
+def parse_profile(name: str, text: str) -> AnyProfile:
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -81,9 +83,9 @@ def _site(folder: Path) -> list[tuple[str, str]]:
     return [(str(path), path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.yaml"))]
 
 
-def load_sources(sources: Iterable[tuple[str, str]]) -> Mapping[str, ServerProfile | SwitchProfile]:
+def load_sources(sources: Iterable[tuple[str, str]]) -> Mapping[str, AnyProfile]:
     """Profiles by id from ``(name, yaml text)`` pairs, in order; duplicates refused naming both places."""
-    profiles: dict[str, ServerProfile | SwitchProfile] = {}
+    profiles: dict[str, AnyProfile] = {}
     profile_at: dict[str, str] = {}
     rule_at: dict[str, str] = {}
     for name, text in sources:
@@ -102,6 +104,6 @@ def load_sources(sources: Iterable[tuple[str, str]]) -> Mapping[str, ServerProfi
     return profiles
 
 
-def load_profiles(site_dir: Path | None = None) -> Mapping[str, ServerProfile | SwitchProfile]:
+def load_profiles(site_dir: Path | None = None) -> Mapping[str, AnyProfile]:
     """The packaged profiles, then ``site_dir``'s (``settings.compliance.profiles_dir``) if given."""
     return load_sources([*_packaged(), *(_site(site_dir) if site_dir is not None else [])])

@@ -3,8 +3,9 @@ check and a reversible remediation, validated when a profile file is loaded (`to
 
 A remediation must be undoable, because issue 14 runs it after an approval and rolls it back when it
 fails: either a playbook with its undo playbook, or, for network profiles, the existing Jaringan Intra
-plan/diff/push/rollback path (``network-plan``), whose rollback already exists. A rule with no such
-remediation does not load.
+plan/diff/push/rollback path (``network-plan``), whose rollback already exists, or, for the API gateway,
+gateway calls that each have an inverse (``gateway-change``: disable a consumer, a credential or an OAuth2
+client, add a route-wide rate limit). A rule with no such remediation does not load.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Annotated, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from toolkit.compliance.facts import ServerFacts, SwitchFacts
+from toolkit.compliance.facts import GatewayFacts, ServerFacts, SwitchFacts
+from toolkit.compliance.gateway_checks import GatewayAction, GatewayCheck
 from toolkit.compliance.outcome import Outcome
 from toolkit.compliance.server_checks import ServerCheck
 from toolkit.compliance.switch_checks import SwitchCheck
@@ -57,8 +59,27 @@ class NetworkPlanRemediation(BaseModel):
     kind: Literal["network-plan"]
 
 
-Remediation = Annotated[PlaybookRemediation | NetworkPlanRemediation, Field(discriminator="kind")]
-REMEDIATION_KINDS: tuple[str, ...] = ("playbook", "network-plan")
+class GatewayChangeRemediation(BaseModel):
+    """Gateway (and Keycloak) calls, each with its inverse, on what the rule's check found.
+
+    Only switches are offered: deleting a consumer or revoking a key cannot be undone (the secret is gone),
+    so an orphan consumer or an expired key is *disabled*; ``add-rate-limit`` adds a route-wide limit of
+    ``per_minute`` that the undo removes again."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["gateway-change"]
+    action: GatewayAction
+    per_minute: int | None = Field(default=None, ge=1, le=100000, description="add-rate-limit only")
+
+    @model_validator(mode="after")
+    def _per_minute_fits(self) -> GatewayChangeRemediation:
+        if (self.action == "add-rate-limit") != (self.per_minute is not None):
+            raise ValueError("per_minute is required for add-rate-limit and only for it")
+        return self
+
+
+Remediation = Annotated[PlaybookRemediation | NetworkPlanRemediation | GatewayChangeRemediation,
+                        Field(discriminator="kind")]
+REMEDIATION_KINDS: tuple[str, ...] = ("playbook", "network-plan", "gateway-change")
 
 
 class _RuleBase(BaseModel):
@@ -82,6 +103,13 @@ class SwitchRule(_RuleBase):
     check: SwitchCheck
 
     def evaluate(self, facts: SwitchFacts) -> Outcome:
+        return self.check.evaluate(facts)
+
+
+class GatewayRule(_RuleBase):
+    check: GatewayCheck
+
+    def evaluate(self, facts: GatewayFacts) -> Outcome:
         return self.check.evaluate(facts)
 
 
@@ -121,9 +149,26 @@ class SwitchProfile(_ProfileBase):
         return self
 
 
-Profile = Annotated[ServerProfile | SwitchProfile, Field(discriminator="target")]
-Rule = ServerRule | SwitchRule
-TARGETS: tuple[str, ...] = ("server", "switch")
+class GatewayProfile(_ProfileBase):
+    """Rules over `GatewayFacts`; each remediated by reversible gateway calls (``gateway-change``)."""
+    target: Literal["gateway"]
+    rules: tuple[GatewayRule, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _remediations_fit_target(self) -> GatewayProfile:
+        _remediations_of(self.rules, "gateway-change", "gateway", "gateway-change (calls with their inverse)")
+        for index, rule in enumerate(self.rules):
+            remediation = rule.remediation
+            if isinstance(remediation, GatewayChangeRemediation) and remediation.action not in rule.check.remedies:
+                raise ValueError(f"rules[{index}].remediation.action: {remediation.action} does not fit check "
+                                 f"{rule.check.type} (it takes {', '.join(rule.check.remedies)})")
+        return self
+
+
+Profile = Annotated[ServerProfile | SwitchProfile | GatewayProfile, Field(discriminator="target")]
+AnyProfile = ServerProfile | SwitchProfile | GatewayProfile
+Rule = ServerRule | SwitchRule | GatewayRule
+TARGETS: tuple[str, ...] = ("server", "switch", "gateway")
 
 
 class RuleResult(BaseModel):
@@ -142,10 +187,14 @@ def _result(rule: _RuleBase, outcome: Outcome) -> RuleResult:
 def evaluate(profile: ServerProfile, facts: ServerFacts) -> tuple[RuleResult, ...]: ...
 @overload
 def evaluate(profile: SwitchProfile, facts: SwitchFacts) -> tuple[RuleResult, ...]: ...
-def evaluate(profile: ServerProfile | SwitchProfile, facts: ServerFacts | SwitchFacts) -> tuple[RuleResult, ...]:
+@overload
+def evaluate(profile: GatewayProfile, facts: GatewayFacts) -> tuple[RuleResult, ...]: ...
+def evaluate(profile: AnyProfile, facts: ServerFacts | SwitchFacts | GatewayFacts) -> tuple[RuleResult, ...]:
     """Every rule of ``profile`` on one target's facts, in the profile's order; pure."""
     if isinstance(profile, ServerProfile) and isinstance(facts, ServerFacts):
         return tuple(_result(r, r.evaluate(facts)) for r in profile.rules)
     if isinstance(profile, SwitchProfile) and isinstance(facts, SwitchFacts):
+        return tuple(_result(r, r.evaluate(facts)) for r in profile.rules)
+    if isinstance(profile, GatewayProfile) and isinstance(facts, GatewayFacts):
         return tuple(_result(r, r.evaluate(facts)) for r in profile.rules)
     raise TypeError(f"profile {profile.id} checks a {profile.target}, not {type(facts).__name__}")

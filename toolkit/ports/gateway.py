@@ -63,6 +63,16 @@ def require_gateway_name(value: str, what: str = "name") -> str:
         raise InvalidInputError(str(exc), errors=[(what, "not gateway-safe")]) from None
 
 
+KEY_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def require_key_id(value: str) -> str:
+    """A credential's key id as gateways give it (EG uuid62, Kong UUID, WSO2 consumer key): safe in a URL path."""
+    if not isinstance(value, str) or not KEY_ID_RE.fullmatch(value):
+        raise InvalidInputError(f"key id {repr(value)[:80]} is not a gateway key id", errors=[("key_id", "invalid")])
+    return value
+
+
 def acl_group(api: str) -> str:
     """The ACL group (Kong), scope (Express Gateway) or subscription key that grants access to ``api``."""
     return f"api-{check_gateway_name(api, 'api')}"
@@ -139,6 +149,21 @@ class RateLimit(_Frozen):
     per_minute: int = Field(ge=1, description="the limit in force (a tier may round the request up)")
     requested_per_minute: int = Field(ge=1)
     policy: str = Field(default="", description="the gateway's name for it (plugin id, tier, pipeline)")
+
+
+class RouteInfo(_Frozen):
+    """One route spbe made (pipeline, Kong route, WSO2 API), as listed for compliance: no secret in it.
+
+    ``default_per_minute`` is a rate limit that holds for every consumer of the route (Express Gateway: a
+    ``rate-limit`` entry without a consumer condition; Kong: a ``rate-limiting`` plugin on the route with no
+    consumer; WSO2: the API's own throttling policy), ``None`` when there is none; ``consumer_limits`` counts
+    the per-consumer limits on top (the SPLP quota of each issued consumer)."""
+
+    api: str
+    route_id: str
+    policies: tuple[str, ...] = Field(default=(), description="the gateway's names of the route's policies/plugins")
+    default_per_minute: int | None = Field(default=None, ge=1)
+    consumer_limits: int = Field(default=0, ge=0)
 
 
 class ConsumerInfo(_Frozen):
@@ -229,4 +254,31 @@ class Gateway(Protocol):
 
     def auth_headers(self, credential: Credential) -> dict[str, str]:
         """The headers a client sends to the proxy with this credential (WSO2: fetches a token first)."""
+        ...
+
+    def list_routes(self) -> list[RouteInfo]:
+        """The routes spbe made (read-only), with their policies and rate limits, for compliance checks."""
+        ...
+
+
+@runtime_checkable
+class GatewayControls(Protocol):
+    """What a gateway offers besides the port so a compliance remediation can be undone: switches that
+    have an inverse. Deleting a consumer or a key has none (the secret is gone), so it is not here: an
+    orphan consumer or an expired key is *disabled*, and enabling it again is the undo.
+
+    Each call is idempotent and returns the state before it, so a caller can tell what to restore."""
+
+    def set_consumer_active(self, consumer: str, active: bool) -> bool:
+        """Enable or disable the consumer at the proxy; the previous ``active``. `GatewayNotFoundError`
+        for a consumer the gateway does not have."""
+        ...
+
+    def set_credential_active(self, consumer: str, key_id: str, active: bool) -> bool:
+        """Enable or disable one credential of the consumer; the previous ``active``."""
+        ...
+
+    def set_default_rate_limit(self, api: str, per_minute: int | None) -> int | None:
+        """Set (``None``: remove) the route-wide rate limit of ``api``'s route, keeping the per-consumer
+        ones; the previous route-wide limit."""
         ...

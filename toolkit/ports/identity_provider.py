@@ -159,6 +159,11 @@ class IdentityProvider(Protocol):
 
     def find_client(self, client_id: str) -> IdpClient | None: ...
 
+    def list_consumer_clients(self) -> list[IdpClient]:
+        """The clients spbe made for API consumers (read-only; clients made by hand are left out), with
+        their ``enabled`` flag, for compliance checks."""
+        ...
+
     def get_client(self, client_id: str) -> IdpClient:
         """`NotFoundError` when absent."""
         ...

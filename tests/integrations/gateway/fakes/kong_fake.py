@@ -7,7 +7,7 @@ tested against this. It follows Kong's documented Admin API for what the adapter
   /routes?tags= (GET), /routes/{r}/plugins (GET, POST), /consumers?tags= (GET, POST),
   /consumers/{username|id} (GET, DELETE, cascading), /consumers/{c}/key-auth (GET, POST),
   /consumers/{c}/key-auth/{id} (DELETE), /consumers/{c}/acls (GET, POST), /consumers/{c}/plugins (GET),
-  /plugins (POST), /plugins/{id} (PATCH)
+  /plugins (GET, POST), /plugins/{id} (PATCH, DELETE)
 
 with Kong's shapes: entities carry ``id`` (UUID) and ``created_at`` (epoch seconds); lists are
 ``{"data": [...], "next": "/path?offset=...&size=N" | null, "offset": ...}`` paged by ``size`` (the
@@ -17,8 +17,9 @@ violation is 409 ``{"code": 5, "name": "unique constraint violation", ...}``, a 
 key-auth generates a 32-character key when none is given and honours ``ttl`` (seconds).
 
 The data plane (a second port) does what the route's plugins would: key-auth on the ``apikey`` header
-(401 without or with a bad/expired key), acl ``allow`` groups (403), rate-limiting per consumer per
-minute (429), then proxies the request to the service URL. Not modelled: workspaces, upstreams/targets,
+(401 without or with a bad/expired key), acl ``allow`` groups (403), rate-limiting per consumer per minute and
+route-wide per consumer (429), a consumer-scoped request-termination (its status, 403), in Kong's plugin
+priority order, then proxies the request to the service URL. Not modelled: workspaces, upstreams/targets,
 certificates, other plugins, DB-less mode.
 """
 
@@ -162,8 +163,13 @@ class KongFake(FaultyApp):
                     body = body_of(request)
                     return self._add_plugin({**body, "route": {"id": route["id"]}})
         if parts[:1] == ["plugins"]:
+            if len(parts) == 1 and method == "GET":
+                return self._page(request, list(self.plugins.values()))
             if len(parts) == 1 and method == "POST":
                 return self._add_plugin(body_of(request))
+            if method == "DELETE":
+                self.plugins.pop(parts[1], None)
+                return Response(status=204)  # Kong answers 204 for an absent entity too
             plugin = self._find(self.plugins, parts[1], None)
             if method == "PATCH":
                 body = body_of(request)
@@ -277,12 +283,19 @@ class KongFake(FaultyApp):
             if not allow & groups:
                 raise HttpError(403, {"message": "You cannot consume this service"})
         for plugin in self.plugins.values():
-            if (plugin.get("name") == "rate-limiting" and (plugin.get("consumer") or {}).get("id") == consumer_id
+            scoped = (plugin.get("consumer") or {}).get("id")
+            if (plugin.get("name") == "rate-limiting" and scoped in (consumer_id, None)
                     and (plugin.get("route") or {}).get("id") == route["id"]):
                 window = (plugin["id"], str(consumer_id), int(time.time() // 60))
                 self.hits[window] = self.hits.get(window, 0) + 1
                 if self.hits[window] > int(plugin["config"]["minute"]):
                     raise HttpError(429, {"message": "API rate limit exceeded"})
+        # request-termination has the lowest priority (2) of these: it answers after auth, ACL and limits
+        for plugin in self.plugins.values():
+            if (plugin.get("name") == "request-termination" and consumer_id is not None
+                    and (plugin.get("consumer") or {}).get("id") == consumer_id):
+                config = plugin.get("config") or {}
+                raise HttpError(int(config.get("status_code", 503)), {"message": config.get("message", "")})
         service = self.services[route["service"]["id"]]
         query = ("?" + request.query_string.decode()) if request.query_string else ""
         return str(service["url"]).rstrip("/") + request.path + query

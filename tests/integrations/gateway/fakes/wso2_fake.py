@@ -7,11 +7,14 @@ uses:
   DCR        POST /client-registration/v0.17/register (basic auth of a user) -> clientId/clientSecret
   token      POST /oauth2/token: password grant (admin, scopes) and client_credentials (applications);
              OAuth2 errors ``{"error", "error_description"}``
-  Publisher  GET /api/am/publisher/v4/apis?query=name:X
+  Publisher  GET /api/am/publisher/v4/apis?query=name:X, /apis/{id} (GET with ``policies`` and
+             ``apiThrottlingPolicy``; PUT: only ``apiThrottlingPolicy`` is applied),
+             POST /subscriptions/block-subscription?subscriptionId=&blockState=, /unblock-subscription
+  Admin      GET, POST /api/am/admin/v4/throttling/policies/advanced (409 for a name taken)
   Devportal  GET /api/am/devportal/v3/apis[?query=], /apis/{id} (with ``tiers``),
              /throttling-policies/subscription, /applications[?query=] (GET, POST), /applications/{id}
              (GET, DELETE), /applications/{id}/generate-keys, /applications/{id}/oauth-keys,
-             /applications/{id}/oauth-keys/{keyMappingId}/regenerate-secret, /subscriptions[?applicationId=]
+             /applications/{id}/oauth-keys/{keyMappingId}/regenerate-secret, /subscriptions[?applicationId=|?apiId=]
              (GET, POST), /subscriptions/{id} (PUT, DELETE)
 
 with WSO2's shapes: lists ``{"count", "list", "pagination": {"offset", "limit", "total", "next",
@@ -19,9 +22,10 @@ with WSO2's shapes: lists ``{"count", "list", "pagination": {"offset", "limit", 
 "error": []}`` (409 for a duplicate application name, existing key mapping or subscription; 401 code
 900901 for a missing or bad bearer token). The gateway (second port) serves each published API at its
 context/version: 401 (900902 missing / 900901 invalid credentials), 403 (900908 not subscribed), 429
-(900802 throttled out, per the subscription tier's per-minute count), then proxies to the backend.
+(900802 throttled out, per the subscription tier's per-minute count; 900800 over the API's advanced
+policy, counted per application), then proxies to the backend.
 Not modelled: API creation/lifecycle through the Publisher, scopes per resource, API keys, sandbox keys,
-application-level and advanced throttling, multi-tenancy.
+application-level throttling, conditional groups of advanced policies, multi-tenancy.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class Wso2Fake(FaultyApp):
         super().__init__()
         self.users = {username: password}
         self.apis: dict[str, dict[str, Any]] = {}
+        self.advanced: dict[str, dict[str, Any]] = {}
+        self.api_hits: dict[tuple[str, str, int], int] = {}
         self.policies: dict[str, dict[str, Any]] = {
             name: {"name": name, "displayName": name, "requestCount": count, "unitTime": 1, "timeUnit": "min",
                    "tierPlan": "FREE", "stopOnQuotaReach": True} for name, count in DEFAULT_TIERS.items()}
@@ -98,6 +104,16 @@ class Wso2Fake(FaultyApp):
             self.policies[name] = {"name": name, "displayName": name, "requestCount": per_minute, "unitTime": 1,
                                    "timeUnit": "min", "tierPlan": "FREE", "stopOnQuotaReach": True}
 
+    def add_advanced_policy(self, api: str, name: str, per_minute: int) -> None:
+        """An API-level (advanced) throttling policy, attached to the published API ``api``."""
+        with self.lock:
+            self.advanced[name] = {"policyId": str(uuid.uuid4()), "policyName": name, "defaultLimit": {
+                "type": "REQUESTCOUNTLIMIT", "requestCount": {"timeUnit": "min", "unitTime": 1,
+                                                              "requestCount": per_minute}}}
+            for found in self.apis.values():
+                if found["name"] == api:
+                    found["apiThrottlingPolicy"] = name
+
     def publish(self, name: str, backend_url: str, tiers: tuple[str, ...] = ("Bronze", "Silver", "Gold"),
                 state: str = "PUBLISHED") -> None:
         """What the API provider does in the Publisher: create, attach tiers, publish."""
@@ -129,7 +145,7 @@ class Wso2Fake(FaultyApp):
         return user, password
 
     def _api_view(self, api: dict[str, Any], detail: bool = False) -> dict[str, Any]:
-        view = {k: v for k, v in api.items() if k not in ("backend", "tiers")}
+        view = {k: v for k, v in api.items() if k not in ("backend", "tiers", "apiThrottlingPolicy")}
         if detail:
             view["tiers"] = [{"tierName": t, "tierPlan": "FREE"} for t in api["tiers"]]
         return view
@@ -161,6 +177,35 @@ class Wso2Fake(FaultyApp):
                                                  "security credentials", "moreInfo": "", "error": []})
         if path == f"{PUBLISHER}/apis" and request.method == "GET":
             return self._page(request, self._search(request, published_only=False))
+        if path.startswith(f"{PUBLISHER}/apis/") and request.method in ("GET", "PUT"):
+            found = self.apis.get(path.rsplit("/", 1)[1])
+            if found is None:
+                raise _error(404, "Not Found", "Requested API not found")
+            if request.method == "PUT":
+                policy = body_of(request).get("apiThrottlingPolicy")
+                if policy is not None and policy not in self.advanced:
+                    raise _error(400, "Bad Request", f"Invalid API throttling policy {policy}")
+                found["apiThrottlingPolicy"] = policy
+            return json_response({**self._api_view(found), "policies": list(found["tiers"]),
+                                  "apiThrottlingPolicy": found.get("apiThrottlingPolicy")})
+        if path in (f"{PUBLISHER}/subscriptions/block-subscription", f"{PUBLISHER}/subscriptions/unblock-subscription"):
+            sub = self.subs.get(request.args.get("subscriptionId", ""))
+            if sub is None or request.method != "POST":
+                raise _error(404, "Not Found", "Subscription not found")
+            state = request.args.get("blockState") if path.endswith("/block-subscription") else "UNBLOCKED"
+            if state not in ("BLOCKED", "PROD_ONLY_BLOCKED", "UNBLOCKED"):
+                raise _error(400, "Bad Request", f"Invalid block state {state}")
+            sub["status"] = state
+            return Response(status=200)
+        if path == "/api/am/admin/v4/throttling/policies/advanced" and request.method == "GET":
+            return json_response({"count": len(self.advanced), "list": list(self.advanced.values())})
+        if path == "/api/am/admin/v4/throttling/policies/advanced" and request.method == "POST":
+            body = body_of(request)
+            name = str(body.get("policyName", ""))
+            if not name or name in self.advanced:
+                raise _error(409, "Conflict", f"Advanced policy {name} already exists")
+            self.advanced[name] = {**body, "policyId": str(uuid.uuid4())}
+            return json_response(self.advanced[name], 201)
         if path.startswith(DEVPORTAL):
             return self._devportal(request, [p for p in path[len(DEVPORTAL):].split("/") if p])
         raise _error(404, "Not Found", "no such resource")
@@ -278,8 +323,9 @@ class Wso2Fake(FaultyApp):
 
     def _subscriptions(self, request: Request, parts: list[str], method: str) -> Response:
         if len(parts) == 1 and method == "GET":
-            app_id = request.args.get("applicationId")
-            return self._page(request, [s for s in self.subs.values() if not app_id or s["applicationId"] == app_id])
+            app_id, api_id = request.args.get("applicationId"), request.args.get("apiId")
+            return self._page(request, [s for s in self.subs.values() if (not app_id or s["applicationId"] == app_id)
+                                        and (not api_id or s["apiId"] == api_id)])
         if len(parts) == 1 and method == "POST":
             body = body_of(request)
             self._check_subscription(body)
@@ -340,6 +386,12 @@ class Wso2Fake(FaultyApp):
         if sub is None:
             raise _fault(403, 900908, "Resource forbidden ", "User is NOT authorized to access the Resource. API "
                          "Subscription validation failed.")
+        advanced = self.advanced.get(str(api.get("apiThrottlingPolicy")))
+        if advanced is not None:
+            window_key = (api["id"], str(token["app"]), int(time.time() // 60))
+            self.api_hits[window_key] = self.api_hits.get(window_key, 0) + 1
+            if self.api_hits[window_key] > int(advanced["defaultLimit"]["requestCount"]["requestCount"]):
+                raise _fault(429, 900800, "Message throttled out", "You have exceeded your quota")
         quota = int(self.policies[sub["throttlingPolicy"]]["requestCount"])
         window = (sub["subscriptionId"], int(time.time() // 60))
         self.hits[window] = self.hits.get(window, 0) + 1
