@@ -18,3 +18,11 @@ class ComplianceSettings(BaseModel):
     profiles_dir: Path | None = Field(
         default=None, description="a site's own compliance profiles (*.yaml), loaded after the packaged ones; "
                                   "a rule or profile id that repeats a loaded one is refused")
+    # Server gathering (toolkit.compliance.gather_server); per-host data comes from inventory host vars.
+    prometheus_url: str | None = Field(
+        default=None, pattern=r"^https?://[A-Za-z0-9.\[\]:-]+(:[0-9]{1,5})?(/[A-Za-z0-9._/-]*)?$",
+        description="Prometheus base URL whose /api/v1/targets says whether node_exporter is scraped; "
+                    "None: the rule ends error")
+    gather_workers: int = Field(default=16, ge=1, le=256, description="targets read in parallel")
+    ssh_timeout_s: float = Field(default=15.0, gt=0, le=300, description="connect, banner and authentication")
+    command_timeout_s: float = Field(default=60.0, gt=0, le=3600, description="one read command on a target")
