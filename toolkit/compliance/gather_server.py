@@ -11,7 +11,6 @@ A single read that fails leaves its fact ``None``; the rules that need it end ``
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -99,7 +98,8 @@ def _run(client: paramiko.SSHClient, command: Command, sudo: bool, timeout_s: fl
     return command.parse(data.decode("utf-8", errors="replace"))
 
 
-def read_server(target: ServerTarget, config: ComplianceSettings, prometheus: str | None) -> ServerFacts | GatherFailure:
+def read_server(target: ServerTarget, config: ComplianceSettings,
+                prometheus: str | None) -> ServerFacts | GatherFailure:
     """Every fact of one server over one SSH session (see `server_commands`)."""
     try:
         client = _connect(target, config)
@@ -109,7 +109,7 @@ def read_server(target: ServerTarget, config: ComplianceSettings, prometheus: st
         return GatherFailure(target=target.name, reason=f"SSH authentication refused for {target.user}")
     except paramiko.SSHException as exc:  # includes an unknown host key (RejectPolicy)
         return GatherFailure(target=target.name, reason=f"SSH failed: {str(exc)[:200]}")
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return GatherFailure(target=target.name, reason=f"no SSH answer within {config.ssh_timeout_s:g} s")
     except OSError as exc:
         return GatherFailure(target=target.name, reason=f"unreachable: {exc.strerror or type(exc).__name__}")
@@ -124,7 +124,8 @@ def read_server(target: ServerTarget, config: ComplianceSettings, prometheus: st
                     tls[command.fact.removeprefix("tls:")] = value.strip()
             elif value is not None:
                 values[command.fact] = value
-        if client.get_transport() is None or not client.get_transport().is_active():  # type: ignore[union-attr]
+        transport = client.get_transport()
+        if transport is None or not transport.is_active():
             return GatherFailure(target=target.name, reason="SSH session closed while reading")
     finally:
         client.close()
