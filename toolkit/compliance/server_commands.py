@@ -47,9 +47,10 @@ class Command:
     ok_rc: tuple[int, ...] = (0,)
 
     def line(self, sudo: bool) -> str:
-        """The command line sent over SSH (the remote side splits it with a shell)."""
+        """The command line sent over SSH (the remote side splits it with a shell). stderr is dropped on
+        the target: unread, it would fill the channel's window and stall a chatty command until timeout."""
         argv = (("sudo", "-n", "--") if sudo else ()) + self.argv
-        return shlex.join(argv)
+        return f"{shlex.join(argv)} 2>/dev/null"
 
 
 def _text(out: str) -> str:
