@@ -9,6 +9,7 @@ root, and the test shows that too.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -205,3 +206,39 @@ def test_a_host_key_that_does_not_match_is_a_gather_failure(lab: LabState, setti
     result = ServerGatherer(settings.model_copy(update={"inventory": inventory})).gather(["cs-a", "cs-b"])
     assert isinstance(result["cs-a"], GatherFailure) and "host key" in result["cs-a"].reason
     assert isinstance(result["cs-b"], ServerFacts)  # one bad target does not sink the sweep
+
+
+def test_tls_and_backup_facts_are_read_from_the_host(lab: LabState, settings: Settings, profile: ServerProfile,
+                                                     tmp_path: Path) -> None:
+    """A served certificate ending in 10 days fails SD-TLS-01; a fresh snapshot passes SD-BAK-01; a site
+    that does not answer leaves the TLS fact unread, so the rule ends error, never pass."""
+    host = host_of(lab, "cs-b")
+    sh(host, 'mkdir -p /srv/apps/portal && install -d -m 700 /etc/spbe/backup && printf "%s" "$1" > "$2" && '
+             'chmod 600 "$2" && rm -rf /var/backups/spbe/portal', "fresh-backup-not-a-secret",
+       f"/etc/spbe/backup/{APP}.restic-password")
+    sh(host, 'r=$1; shift; "$@" init >/dev/null && "$@" backup "$r" >/dev/null', f"/srv/apps/{APP}", *RESTIC)
+    sh(host, 'cd /root && openssl req -x509 -newkey rsa:2048 -nodes -keyout site.key -out site.crt -days 10 '
+             '-subj "/CN=$1" 2>/dev/null && setsid openssl s_server -quiet -accept 8443 -cert site.crt '
+             '-key site.key -www </dev/null >/dev/null 2>&1 &', "portal.lab.test")
+    data = yaml.safe_load(settings.effective_inventory().read_text(encoding="utf-8"))
+    host_vars = data["all"]["children"]["pusat_data_pool"]["hosts"]["cs-b"]
+    host_vars["spbe_compliance_tls_sites"] = [{"name": "portal.lab.test", "port": 8443}]
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump(data), encoding="utf-8")
+    gatherer = ServerGatherer(settings.model_copy(update={"inventory": inventory}))
+    results = {}
+    for _ in range(50):  # s_server was started in the background: give it a moment to listen
+        facts = gatherer.gather(["cs-b"])["cs-b"]
+        assert isinstance(facts, ServerFacts)
+        results = {r.rule_id: r.outcome for r in evaluate(profile, facts)}
+        if results["SD-TLS-01"].verdict != Verdict.ERROR:
+            break
+        time.sleep(0.2)
+    assert results["SD-TLS-01"].verdict == Verdict.FAIL and "portal.lab.test" in results["SD-TLS-01"].evidence
+    assert results["SD-BAK-01"].verdict == Verdict.PASS, results["SD-BAK-01"]
+
+    host_vars["spbe_compliance_tls_sites"].append({"name": "mati.lab.test", "port": 8444})  # nothing listens
+    inventory.write_text(yaml.safe_dump(data), encoding="utf-8")
+    facts = ServerGatherer(settings.model_copy(update={"inventory": inventory})).gather(["cs-b"])["cs-b"]
+    assert isinstance(facts, ServerFacts) and facts.tls_not_after is None
+    assert {r.rule_id: r.outcome.verdict for r in evaluate(profile, facts)}["SD-TLS-01"] == Verdict.ERROR
