@@ -144,7 +144,7 @@ def test_misconfigured_host_is_found_remediated_and_undone(lab: LabState, settin
         "compliance/sshd_hardening_undo.yml", "compliance/nftables_default_deny_undo.yml",
         "compliance/app_dir_permissions_undo.yml"]
     assert "+PermitRootLogin no" in plan.preview and "policy drop" in plan.preview and "+++ after" in plan.preview
-    assert "check mode failed" not in plan.preview
+    assert "check mode failed" not in plan.preview and plan.detail["check_failed"] == []
     assert before_state(host) == before, "planning changed the target"
 
     outcome = remediator.apply(plan, tmp_path, lambda _line: None)
@@ -178,6 +178,8 @@ def test_a_remediation_failing_part_way_is_rolled_back(lab: LabState, settings: 
     before, first = before_state(host), verdicts(gatherer, profile, "cs-b")
     assert first["SD-UPD-01"] == Verdict.FAIL
     plan = remediator.plan("cs-b", rules(profile, "SD-SSH-02", "SD-FW-01", "SD-FS-01", "SD-UPD-01"), None, tmp_path)
+    # Check mode cannot foresee this failure (apt only simulates the install): the rollback is what protects.
+    assert plan.detail["check_failed"] == []
     lines: list[str] = []
     outcome = remediator.apply(plan, tmp_path, lines.append)
     assert not outcome.ok and outcome.rolled_back

@@ -44,6 +44,8 @@ class ServerPlanDetail(BaseModel):
     """`RemediationPlan.detail` of a server plan: the steps `apply` runs, in order."""
     model_config = ConfigDict(frozen=True, extra="forbid")
     steps: tuple[PlaybookStep, ...] = Field(min_length=1)
+    check_failed: tuple[str, ...] = Field(
+        default=(), description="playbooks whose check-mode run failed: apply would fail there and roll back")
 
 
 def steps_for(rules: Sequence[ServerRule]) -> tuple[PlaybookStep, ...]:
@@ -77,19 +79,23 @@ class ServerRemediator:
     def plan(self, target: str, rules: Sequence[Any], facts: Any, work_dir: Any) -> RemediationPlan:
         targets(self._inventory, [target])  # an unknown or malformed target raises before anything runs
         steps = steps_for(rules)
-        sections = []
+        sections, check_failed = [], []
         for step in steps:
             lines: list[str] = []
             summary = self._run(step.playbook, target, Path(work_dir), lines.append, check=True)
-            state = "" if summary.status == RunStatus.SUCCESSFUL else f" -- check mode {summary.status.value}: " + \
-                "; ".join(f"{t.task}: {t.msg}" for t in summary.failed_tasks)
+            state = ""
+            if summary.status != RunStatus.SUCCESSFUL:
+                check_failed.append(step.playbook)
+                state = f" -- check mode {summary.status.value}: " + "; ".join(
+                    f"{t.task}: {t.msg}" for t in summary.failed_tasks)
             sections.append(f"=== {step.playbook} ({', '.join(step.rule_ids)}); undo: {step.undo_playbook}{state}\n"
                             + "\n".join(lines))
         preview = "\n\n".join(sections)
         if len(preview) > MAX_PREVIEW:
             preview = preview[:MAX_PREVIEW] + "\n[... cut]"
+        detail = ServerPlanDetail(steps=steps, check_failed=tuple(check_failed))
         return RemediationPlan(kind="server", target=target, rule_ids=tuple(i for s in steps for i in s.rule_ids),
-                               preview=preview, detail=ServerPlanDetail(steps=steps).model_dump(mode="json"))
+                               preview=preview, detail=detail.model_dump(mode="json"))
 
     def apply(self, plan: RemediationPlan, work_dir: Any, log: Callable[[str], None]) -> RemediationOutcome:
         detail = self._detail(plan)
