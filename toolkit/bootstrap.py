@@ -117,9 +117,11 @@ class App:
         """Compliance profiles (packaged + settings.compliance.profiles_dir) and, per target kind, the fact
         gatherer and the remediator, each built once from the parts this process already holds."""
         from toolkit.compliance.gather_gateway import GatewayGatherer
+        from toolkit.compliance.gather_server import ServerGatherer
         from toolkit.compliance.gather_switch import SwitchGatherer
         from toolkit.compliance.loader import load_profiles
         from toolkit.compliance.remediate_gateway import GatewayRemediator
+        from toolkit.compliance.remediate_server import ServerRemediator
         from toolkit.compliance.remediate_switch import SwitchRemediator
         from toolkit.compliance.runner import ComplianceKit
 
@@ -135,8 +137,10 @@ class App:
             return GatewayGatherer(tickets=self.tickets, issued=self.state.issued, clock=self.clock,
                                    **gateway_parts())
 
-        gatherers: dict[str, Any] = {"switch": switch_gatherer, "gateway": gateway_gatherer}
-        remediators: dict[str, Any] = {"switch": lambda: SwitchRemediator.from_settings(self.settings),
+        gatherers: dict[str, Any] = {"server": lambda: ServerGatherer(self.settings), "switch": switch_gatherer,
+                                     "gateway": gateway_gatherer}
+        remediators: dict[str, Any] = {"server": lambda: ServerRemediator(self.settings),
+                                       "switch": lambda: SwitchRemediator.from_settings(self.settings),
                                        "gateway": lambda: GatewayRemediator(**gateway_parts())}
         for key, part in self.compliance_parts.items():  # a test's own parts, in place of the built ones
             kind_of, kind = key.split(":", 1)

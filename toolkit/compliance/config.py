@@ -23,6 +23,15 @@ class ComplianceSettings(BaseModel):
         "the zone in which a waiver's expiry date ends (Asia/Makassar: WITA, Gorontalo; Asia/Jakarta: WIB, "
         "Surakarta)"))
 
+    # Server gathering (toolkit.compliance.gather_server); per-host data comes from inventory host vars.
+    prometheus_url: str | None = Field(
+        default=None, pattern=r"^https?://[A-Za-z0-9.\[\]:-]+(:[0-9]{1,5})?(/[A-Za-z0-9._/-]*)?$",
+        description="Prometheus base URL whose /api/v1/targets says whether node_exporter is scraped; "
+                    "None: the rule ends error")
+    gather_workers: int = Field(default=16, ge=1, le=256, description="targets read in parallel")
+    ssh_timeout_s: float = Field(default=15.0, gt=0, le=300, description="connect, banner and authentication")
+    command_timeout_s: float = Field(default=60.0, gt=0, le=3600, description="one read command on a target")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -190,9 +190,11 @@ class TimeSync(BaseCheck):
 
 
 class NodeExporterScraped(BaseCheck):
-    """Prometheus has the host's node_exporter as an active target of ``job`` and its last scrape was up."""
+    """Prometheus has the host's node_exporter as an active target (of ``job``, when the profile names one:
+    spbe's own monitoring install scrapes in job ``pusat-data``, a site's Prometheus may call it ``node``)
+    and its last scrape was up."""
     type: Literal["node-exporter-scraped"]
-    job: str = Field(default="node", min_length=1)
+    job: str | None = Field(default=None, min_length=1)
     port: int = Field(default=9100, ge=1, le=65535)
     facts: ClassVar[tuple[str, ...]] = ("prometheus_targets",)
 
@@ -201,16 +203,18 @@ class NodeExporterScraped(BaseCheck):
             body = json.loads(facts.prometheus_targets or "")
             targets: list[dict[str, Any]] = body["data"]["activeTargets"]
             instance = f"{facts.address}:{self.port}"
-            mine = [t for t in targets
-                    if t["labels"].get("job") == self.job and t["labels"].get("instance") == instance]
+            mine = [t for t in targets if t["labels"].get("instance") == instance
+                    and (self.job is None or t["labels"].get("job") == self.job)]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise Unparsable(f"jawaban /api/v1/targets Prometheus tidak dikenal ({type(exc).__name__})") from exc
+        where = f"job {self.job}" if self.job else "job apa pun"
         if not mine:
-            return failed(f"{instance} bukan target aktif job {self.job} di Prometheus")
-        health = str(mine[0].get("health"))
-        if health == "up":
-            return passed(f"{instance} job {self.job}: up")
-        return failed(f"{instance} job {self.job}: {health} ({mine[0].get('lastError') or 'tanpa keterangan'})")
+            return failed(f"{instance} bukan target aktif ({where}) di Prometheus")
+        up = [t for t in mine if t.get("health") == "up"]
+        if up:
+            return passed(f"{instance} job {up[0]['labels'].get('job')}: up")
+        return failed(f"{instance} ({where}): {mine[0].get('health')} "
+                      f"({mine[0].get('lastError') or 'tanpa keterangan'})")
 
 
 def _restic_time(text: str) -> datetime:

@@ -62,6 +62,7 @@ class PlaybookRun(BaseModel):
     private_data_dir: Path = Field(description="parent dir; each run gets its own subdirectory")
     timeout_s: int | None = Field(default=1800, ge=1)
     envvars: dict[str, str] = Field(default_factory=dict)
+    check_mode: bool = Field(default=False, description="--check --diff: changes nothing, reports the diff")
 
     @field_validator("limit")
     @classmethod
@@ -207,6 +208,7 @@ def run_playbook(
             playbook=str(run.playbook.resolve()),
             inventory=str(run.inventory.resolve()),
             limit=run.limit,
+            cmdline="--check --diff" if run.check_mode else None,
             extravars=dict(run.extra_vars) if run.extra_vars else None,
             envvars=_env(run, data_dir),
             timeout=run.timeout_s,
