@@ -10,14 +10,12 @@ root, and the test shows that too.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from lab.manager import LabManager
-from lab.models import LabHost, LabState
+from lab.models import LabState
 from lab.sshd import host_exec
 from tests.fixtures import lab as lab_plugin
 from toolkit.compliance.facts import ServerFacts
@@ -29,54 +27,19 @@ from toolkit.compliance.outcome import Verdict
 from toolkit.compliance.remediate_server import ServerRemediator
 from toolkit.settings import Settings
 
+from .serverlab import APP, RESTIC, WRITABLE, before_state, host_of, misconfigure, sh
+
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-ADMIN = "spbeadm"
-APP = "portal"
-RESTIC = ["restic", "--repo", f"/var/backups/spbe/{APP}", "--password-file", f"/etc/spbe/backup/{APP}.restic-password"]
-WRITABLE = (f"/srv/apps/{APP}/upload", f"/srv/apps/{APP}/config.php")
 
-
-def sh(host: LabHost, script: str, *args: str) -> str:
-    assert host.init_pid is not None
-    done = host_exec(host.init_pid, ["sh", "-c", script, "sh", *args])
-    assert done.returncode == 0, f"{host.name}: {script}: {done.stderr}"
-    return done.stdout
-
-
-def _admin(host: LabHost) -> None:
-    """An admin account with the control node's key and passwordless sudo, as on a hardened server."""
-    pub = Path(f"{host.private_key}.pub").read_text(encoding="utf-8")
-    sh(host, 'useradd -m -s /bin/sh "$1" && usermod -p "*" "$1" && install -d -m 700 -o "$1" -g "$1" "/home/$1/.ssh"'
-             ' && printf "%s" "$2" > "/home/$1/.ssh/authorized_keys" && chown "$1:" "/home/$1/.ssh/authorized_keys"'
-             ' && echo "$1 ALL=(ALL) NOPASSWD: ALL" > "/etc/sudoers.d/$1" && chmod 440 "/etc/sudoers.d/$1"',
-       ADMIN, pub)
+@pytest.fixture(scope="module")
+def lab(server_lab: LabState) -> LabState:
+    return server_lab
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabState]:
-    manager = LabManager(tmp_path_factory.mktemp("cs-lab"), lab_plugin.test_lab_name("-cs"), hosts=("cs-a", "cs-b"),
-                         switches=0, vpn=False, with_gateway=False)
-    try:
-        state = manager.up()
-        for host in state.hosts:
-            _admin(host)
-        yield state
-    finally:
-        manager.down()
-
-
-@pytest.fixture(scope="module")
-def settings(lab: LabState) -> Settings:
-    """The lab's settings, with an inventory that logs in as the admin account and names the app."""
-    data = yaml.safe_load(lab.inventory.read_text(encoding="utf-8"))
-    for host_vars in data["all"]["children"]["pusat_data_pool"]["hosts"].values():
-        host_vars.update({"ansible_user": ADMIN, "spbe_app_name": APP, "spbe_compliance_app_dirs": ["/srv/apps"]})
-    inventory = lab.inventory.with_name("inventory-admin.yml")
-    inventory.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return lab_plugin.settings_for(lab, inventory=inventory, playbooks_dir=REPO / "playbooks",
-                        compliance={"prometheus_url": lab.prometheus_url})
+def settings(server_settings: Settings) -> Settings:
+    return server_settings
 
 
 @pytest.fixture(scope="module")
@@ -84,29 +47,6 @@ def profile() -> ServerProfile:
     loaded = load_profiles()["server-dasar"]
     assert isinstance(loaded, ServerProfile)
     return loaded
-
-
-def host_of(lab: LabState, name: str) -> LabHost:
-    return next(h for h in lab.hosts if h.name == name)
-
-
-def misconfigure(host: LabHost, stale_backup: bool) -> None:
-    sh(host, 'printf "PasswordAuthentication yes\\n" > /etc/ssh/sshd_config.d/10-test.conf && /etc/init.d/ssh reload')
-    sh(host, "nft flush ruleset")
-    sh(host, 'mkdir -p "$1" && echo "<?php" > "$2" && chmod 0777 "$1" && chmod 0666 "$2"', *WRITABLE)
-    if stale_backup:
-        sh(host, 'install -d -m 700 /etc/spbe/backup && printf "%s" "$1" > "$2" && chmod 600 "$2"',
-           "stale-backup-not-a-secret", f"/etc/spbe/backup/{APP}.restic-password")
-        sh(host, 'r=$1; shift; "$@" init >/dev/null && "$@" backup --time "2020-01-01 00:00:00" "$r" >/dev/null',
-           f"/srv/apps/{APP}", *RESTIC)
-
-
-def before_state(host: LabHost) -> dict[str, str]:
-    """What the undo must put back, byte for byte."""
-    return {"sshd": sh(host, "sshd -T"), "ruleset": sh(host, "nft -s list ruleset"),
-            "nftables.conf": sh(host, "cat /etc/nftables.conf"), "modes": sh(host, 'stat -c "%a %n" "$@"', *WRITABLE),
-            "boot link": sh(host, "ls /etc/systemd/system/sysinit.target.wants/ 2>/dev/null || true"),
-            "apt": sh(host, "ls /etc/apt/apt.conf.d/"), "sshd drop-ins": sh(host, "ls /etc/ssh/sshd_config.d/")}
 
 
 def verdicts(gatherer: ServerGatherer, profile: ServerProfile, name: str) -> dict[str, Verdict]:

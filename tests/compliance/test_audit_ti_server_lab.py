@@ -1,0 +1,165 @@
+"""The Audit TI loop on real servers (issue 14, point 7): a lab host deliberately misconfigured (password
+login on, firewall flushed, world-writable files) is found by a compliance run, ticketed, remediated by the
+real playbooks over ansible-runner only after the Kepala Bidang approved the attached plan, checked again
+over SSH and closed by itself; and a remediation that fails part way (unattended-upgrades cannot be
+installed: the lab reaches no mirror) is rolled back, reported on the ticket, and leaves it open.
+
+The profiles are a site's own (``settings.compliance.profiles_dir``) holding the rules the lab hosts can
+satisfy: time sync, backups, TLS and monitoring need parts the namespaced hosts lack, and a rule that can
+only end ``error`` would keep every ticket open (as it should).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.models import LabState
+from tests.fixtures import lab as lab_plugin
+from tests.support.principals import as_lab
+from toolkit.bootstrap import App
+from toolkit.commands import desk
+from toolkit.commands.compliance import run_profile
+from toolkit.domain.tickets.models import EventKind, TicketStatus
+from toolkit.engine.worker import work_once
+
+from .serverlab import REPO, WRITABLE, admin_inventory, host_of, misconfigure, sh
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+SSH_RULES = """
+  - id: PFX-SSH-01
+    title: "SSH: login langsung sebagai root tidak diizinkan"
+    rationale: Akun root adalah sasaran utama serangan tebak kata sandi.
+    severity: tinggi
+    references: [{source: CIS Debian Linux Benchmark, item: Ensure sshd PermitRootLogin is disabled}]
+    check: {type: sshd-option, option: permitrootlogin, allowed: ["no"]}
+    remediation: {kind: playbook, playbook: compliance/sshd_hardening.yml,
+                  undo_playbook: compliance/sshd_hardening_undo.yml}
+  - id: PFX-SSH-02
+    title: "SSH: login dengan kata sandi dinonaktifkan"
+    rationale: Login dengan kata sandi membuka peluang brute force.
+    severity: tinggi
+    references: [{source: CIS Debian Linux Benchmark, item: Ensure sshd PasswordAuthentication is disabled}]
+    check: {type: sshd-option, option: passwordauthentication, allowed: ["no"]}
+    remediation: {kind: playbook, playbook: compliance/sshd_hardening.yml,
+                  undo_playbook: compliance/sshd_hardening_undo.yml}
+"""
+SERVER = """id: uji-server
+title: Uji server lab
+description: Aturan server yang dapat dipenuhi host lab.
+target: server
+rules:""" + SSH_RULES.replace("PFX", "UJS") + """
+  - id: UJS-FW-01
+    title: Firewall nftables menolak lalu lintas masuk secara bawaan
+    rationale: Tanpa tolak-bawaan layanan yang terbuka tanpa sengaja dapat dijangkau.
+    severity: kritis
+    references: [{source: CIS Debian Linux Benchmark, item: Ensure nftables default deny firewall policy}]
+    check: {type: nftables-default-deny}
+    remediation: {kind: playbook, playbook: compliance/nftables_default_deny.yml,
+                  undo_playbook: compliance/nftables_default_deny_undo.yml}
+  - id: UJS-FS-01
+    title: Tidak ada berkas world-writable di direktori aplikasi
+    rationale: Berkas yang dapat ditulis siapa saja memungkinkan penanaman web shell.
+    severity: tinggi
+    references: [{source: CIS Debian Linux Benchmark, item: Ensure world writable files are secured}]
+    check: {type: no-world-writable}
+    remediation: {kind: playbook, playbook: compliance/app_dir_permissions.yml,
+                  undo_playbook: compliance/app_dir_permissions_undo.yml}
+"""
+UPDATES = """id: uji-pembaruan
+title: Uji pembaruan otomatis
+description: SSH dan pembaruan keamanan otomatis.
+target: server
+rules:""" + SSH_RULES.replace("PFX", "UJU") + """
+  - id: UJU-UPD-01
+    title: Pembaruan keamanan otomatis (unattended-upgrades) aktif
+    rationale: Kerentanan yang sudah diperbaiki pemasok tetap dapat dieksploitasi.
+    severity: sedang
+    references: [{source: CIS Debian Linux Benchmark, item: Ensure updates and patches are installed}]
+    check: {type: unattended-security-updates}
+    remediation: {kind: playbook, playbook: compliance/unattended_upgrades.yml,
+                  undo_playbook: compliance/unattended_upgrades_undo.yml}
+"""
+HOST = "cs-c"
+ANALYST = as_lab("hendra")
+HEAD = as_lab("kabid")
+
+
+@pytest.fixture
+def app(server_lab: LabState, tmp_path: Path) -> Iterator[App]:
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "uji-server.yaml").write_text(SERVER, encoding="utf-8")
+    (profiles / "uji-pembaruan.yaml").write_text(UPDATES, encoding="utf-8")
+    settings = lab_plugin.settings_for(
+        server_lab, inventory=admin_inventory(server_lab), playbooks_dir=REPO / "playbooks",
+        state_dir=tmp_path / "state",
+        compliance={"prometheus_url": server_lab.prometheus_url, "profiles_dir": profiles})
+    built = App(settings)
+    yield built
+    built.close()
+
+
+def _work(app: App, ticket_id: str) -> None:
+    while work_once(app, "w1", ticket_id) is not None:
+        pass
+
+
+def _current(app: App, ticket_id: str) -> str | None:
+    state = desk._state(app, app.tickets.get(ticket_id))[1]
+    return state.current.id if state.current else None
+
+
+def _sshd(server_lab: LabState) -> dict[str, str]:
+    out = sh(host_of(server_lab, HOST), "sshd -T")
+    return {k: v for k, v in (line.split(" ", 1) for line in out.splitlines() if " " in line)
+            if k in ("permitrootlogin", "passwordauthentication")}
+
+
+def test_a_misconfigured_server_is_found_ticketed_remediated_after_approval_and_closed(
+        app: App, server_lab: LabState) -> None:
+    host = host_of(server_lab, HOST)
+    misconfigure(host, stale_backup=False)
+    assert _sshd(server_lab)["passwordauthentication"] == "yes"
+
+    report = run_profile(app, app.compliance, ANALYST, "uji-server", [HOST])
+    failing = [r.rule_id for r in report.run.targets[0].failing()]
+    assert set(failing) >= {"UJS-SSH-02", "UJS-FW-01", "UJS-FS-01"}, report.run.targets[0]
+    ticket_id = report.tickets[HOST]
+    _work(app, ticket_id)
+    assert _current(app, ticket_id) == "persetujuan-perbaikan"
+    assert _sshd(server_lab)["passwordauthentication"] == "yes"  # identified and planned: nothing changed
+    assert "policy accept" in sh(host, "nft list ruleset") or "table" not in sh(host, "nft list ruleset")
+    plan = app.tickets.read_attachment(ticket_id, f"rencana-perbaikan-{HOST}.txt").decode()
+    assert "PasswordAuthentication no" in plan and "policy drop" in plan
+
+    desk.approve(app, ticket_id, HEAD, "Rencana perbaikan server disetujui.")
+    _work(app, ticket_id)
+    ticket = app.tickets.get(ticket_id)
+    assert ticket.status == TicketStatus.CLOSED, [(e.step_id, e.text[-300:]) for e in app.tickets.timeline(ticket_id)]
+    assert _sshd(server_lab) == {"permitrootlogin": "no", "passwordauthentication": "no"}
+    assert "policy drop" in sh(host, "nft list ruleset")
+    assert sh(host, 'stat -c "%a" "$@"', *WRITABLE).split() == ["775", "664"]
+    assert any(a.name.startswith("laporan_audit_ti") for a in ticket.attachments)
+    [verified] = [r for r in app.state.compliance_history.runs(profile="uji-server") if r.trigger == "ticket"
+                  and r.trigger_ref == ticket_id and not r.targets[0].failing()]
+    assert not verified.targets[0].errors()
+
+
+def test_a_remediation_failing_part_way_is_rolled_back_and_the_ticket_stays_open(
+        app: App, server_lab: LabState) -> None:
+    host = host_of(server_lab, HOST)
+    misconfigure(host, stale_backup=False)
+    before = _sshd(server_lab)
+    ticket_id = run_profile(app, app.compliance, ANALYST, "uji-pembaruan", [HOST]).tickets[HOST]
+    _work(app, ticket_id)
+    desk.approve(app, ticket_id, HEAD, "Disetujui.")
+    _work(app, ticket_id)
+    assert app.tickets.get(ticket_id).status != TicketStatus.CLOSED and _current(app, ticket_id) == "perbaikan"
+    assert _sshd(server_lab) == before  # sshd hardening was applied, then undone with the rest
+    comments = [e.text for e in app.tickets.timeline(ticket_id) if e.step_id == "perbaikan"]
+    assert any("dibatalkan" in t and "unattended_upgrades" in t for t in comments), comments
+    assert all(e.kind != EventKind.STATUS or e.data.get("to") != "closed" for e in app.tickets.timeline(ticket_id))
