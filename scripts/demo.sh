@@ -50,6 +50,11 @@ SPBE_CONFIG="$(spbe lab status --name "$SPBE_DEMO_LAB" --json \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["config_file"])')"
 export SPBE_CONFIG
 
+# A site's own compliance profile beside the packaged ones (the Audit TI part, scripts/demo/kepatuhan.sh).
+export SPBE_COMPLIANCE__PROFILES_DIR="$SPBE_STATE_DIR/profil-kepatuhan"
+mkdir -p "$SPBE_COMPLIANCE__PROFILES_DIR"
+cp scripts/demo/profil-kepatuhan-demo.yaml "$SPBE_COMPLIANCE__PROFILES_DIR/demo-server.yaml"
+
 say "The engine and the front door: 'spbe serve --http' (trigger loop, workers, HTTP API and portal)"
 spbe serve --workers 2 --http "$SPBE_DEMO_HTTP" 2>"$SPBE_STATE_DIR/serve.log" &
 serve_pid=$!
@@ -89,7 +94,7 @@ unset password
 echo "Portal:    $SPBE_DEMO_URL/  (HTTP API: $SPBE_DEMO_URL/api/v1, its document at /api/v1/openapi.json)"
 echo "Accounts:  $accounts_file (0600: username and password per line)"
 
-for part in ${DEMO_PARTS:-pusat_data jaringan_intra splp insiden http_api}; do
+for part in ${DEMO_PARTS:-pusat_data jaringan_intra splp insiden kepatuhan http_api}; do
     # shellcheck source=/dev/null
     source "scripts/demo/$part.sh"
 done
