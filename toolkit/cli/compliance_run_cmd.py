@@ -1,9 +1,10 @@
 """`spbe compliance run PROFILE [--target ...]`: a compliance sweep now, as the person at the keyboard.
 
-Thin: resolve the targets (so the progress bar knows its total), call `toolkit.commands.compliance`,
-render a per-target table (rich) or the run as JSON. The exit code says what was found: 0 when every
-rule passed or is waived, 1 when a rule fails or could not be checked (a script or a CI job can gate on
-it); tickets for the failures are opened either way.
+Thin: call `toolkit.commands.compliance` (which authorises before it resolves a target, so nobody learns
+the inventory's names by asking), render a per-target table (rich) or the run as JSON. The exit code says
+what was found: 0 when every rule passed or is waived, 1 when a rule fails or could not be checked (a
+script or a CI job can gate on it); tickets for the failures are opened either way. A refusal exits with
+its error's code (bad selector 2, unknown target 3, not allowed 4).
 """
 
 from __future__ import annotations
@@ -46,17 +47,16 @@ def _table(report: RunReport) -> Table:
 def run_command(obj: Any, profile: str, targets: tuple[str, ...], actor: str | None, as_json: bool) -> None:
     """Check PROFILE's rules on the targets now; open Audit TI tickets for new failures."""
     app = obj.app
-    kit = app.compliance
     principal = obj.principal(actor)
-    total = len(kit.gatherer(kit.profile(profile).target).resolve(targets))
     if as_json:
-        report = run_profile(app, kit, principal, profile, targets)
+        report = run_profile(app, app.compliance, principal, profile, targets)
         emit_json(obj.console, report.model_dump(mode="json"))
     else:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=obj.err) as progress:
-            task = progress.add_task(f"{profile}", total=total, last="")
-            report = run_profile(app, kit, principal, profile, targets,
+            task = progress.add_task(profile, total=None, last="")
+            report = run_profile(app, app.compliance, principal, profile, targets,
+                                 resolved=lambda names: progress.update(task, total=len(names)),
                                  progress=lambda target: progress.update(task, advance=1, last=target))
         obj.console.print(_table(report))
         if report.opened:

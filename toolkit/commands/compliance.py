@@ -131,12 +131,13 @@ def open_findings(app: EngineServices, run: ComplianceRun) -> tuple[dict[str, st
 
 def run_profile(app: EngineServices, kit: ComplianceKit, principal: Principal, profile: str,
                 selectors: Sequence[str], *, trigger: str = "manual", trigger_ref: str | None = None,
-                progress: Callable[[str], None] | None = None) -> RunReport:
+                progress: Callable[[str], None] | None = None,
+                resolved: Callable[[list[str]], None] | None = None) -> RunReport:
     """Authorise, sweep (read-only), store the run, open tickets for new failures, audit."""
     _authorise(app, principal, profile)
     done = sweep(kit, profile, selectors, by=principal.user, trigger=trigger,  # type: ignore[arg-type]
                  trigger_ref=trigger_ref, clock=app.clock.now, today=_today(app),
-                 waivers=app.state.waivers.list(profile=profile), progress=progress)
+                 waivers=app.state.waivers.list(profile=profile), progress=progress, resolved=resolved)
     run = done.run
     app.state.compliance_history.record(run)
     tickets, opened = open_findings(app, run)

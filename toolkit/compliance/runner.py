@@ -96,14 +96,18 @@ class Sweep:
 
 def sweep(kit: ComplianceKit, profile_id: str, selectors: Sequence[str], *, by: str, trigger: Trigger,
           trigger_ref: str | None, clock: Callable[[], datetime], today: Callable[[], date],
-          waivers: Iterable[Waiver], progress: Callable[[str], None] | None = None) -> Sweep:
+          waivers: Iterable[Waiver], progress: Callable[[str], None] | None = None,
+          resolved: Callable[[list[str]], None] | None = None) -> Sweep:
     """Run ``profile_id`` on the targets ``selectors`` name; reads only. Unknown profile or target raises
-    before anything is read."""
+    before anything is read. ``resolved(targets)`` is told the targets before they are read (a progress
+    bar's total), ``progress(target)`` after each."""
     profile = kit.profile(profile_id)
     gatherer = kit.gatherer(profile.target)
     targets = gatherer.resolve(selectors)
     if not targets:
         raise NotFoundError(f"no target matches {', '.join(selectors)}", selectors=list(selectors))
+    if resolved is not None:
+        resolved(targets)
     started = clock()
     facts = gatherer.gather(targets, progress)
     day = today()
