@@ -91,7 +91,7 @@ class World:
         self.pushed.append(change)
 
     def verdicts(self) -> dict[str, Verdict]:
-        """The rules judged on a fresh read through the App's own gatherer (no ticket, no store)."""
+        """The rules judged on a fresh read through the App's own gatherer (no ticket, no run recorded)."""
         facts = self.app.compliance.gatherer("switch").gather([DEVICE])[DEVICE]
         assert isinstance(facts, SwitchFacts), facts
         return {r.rule_id: r.outcome.verdict
