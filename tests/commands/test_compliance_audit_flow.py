@@ -132,7 +132,7 @@ def test_a_remediation_that_fails_is_rolled_back_and_the_ticket_stays_open(world
     ticket = app.tickets.get(ticket_id)
     assert ticket.status != TicketStatus.CLOSED and _current(app, ticket_id) == "perbaikan"
     texts = [e.text for e in app.tickets.timeline(ticket_id) if e.step_id == "perbaikan"]
-    assert any("dibatalkan" in t and "sshd -t refused" in t for t in texts)
+    assert any("telah **dibatalkan**" in t and "sshd -t refused" in t for t in texts)
 
 
 def test_an_approved_waiver_excuses_the_rule_and_expires(world):

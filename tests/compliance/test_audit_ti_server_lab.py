@@ -161,5 +161,5 @@ def test_a_remediation_failing_part_way_is_rolled_back_and_the_ticket_stays_open
     assert app.tickets.get(ticket_id).status != TicketStatus.CLOSED and _current(app, ticket_id) == "perbaikan"
     assert _sshd(server_lab) == before  # sshd hardening was applied, then undone with the rest
     comments = [e.text for e in app.tickets.timeline(ticket_id) if e.step_id == "perbaikan"]
-    assert any("dibatalkan" in t and "unattended_upgrades" in t for t in comments), comments
+    assert any("telah **dibatalkan**" in t and "unattended_upgrades" in t for t in comments), comments
     assert all(e.kind != EventKind.STATUS or e.data.get("to") != "closed" for e in app.tickets.timeline(ticket_id))
