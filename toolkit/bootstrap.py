@@ -116,6 +116,7 @@ class App:
     def compliance(self) -> ComplianceKit:
         """Compliance profiles (packaged + settings.compliance.profiles_dir) and, per target kind, the fact
         gatherer and the remediator, each built once from the parts this process already holds."""
+        from toolkit.actions.gateway.splp import IssueEndpointAction
         from toolkit.compliance.gather_gateway import GatewayGatherer
         from toolkit.compliance.gather_server import ServerGatherer
         from toolkit.compliance.gather_switch import SwitchGatherer
@@ -134,8 +135,10 @@ class App:
                     "masker": self.masker}
 
         def gateway_gatherer() -> Any:
+            issuing = [s.id for s in self.catalog.services()
+                       if any(step.action == IssueEndpointAction.name for step in s.steps)]
             return GatewayGatherer(tickets=self.tickets, issued=self.state.issued, clock=self.clock,
-                                   **gateway_parts())
+                                   services=issuing, **gateway_parts())
 
         gatherers: dict[str, Any] = {"server": lambda: ServerGatherer(self.settings), "switch": switch_gatherer,
                                      "gateway": gateway_gatherer}

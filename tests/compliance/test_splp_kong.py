@@ -80,7 +80,7 @@ class World:
         issued.record(self._row("T-CABUT", self.revoked, "KunciDicabut01", now - timedelta(days=10),
                                 now + timedelta(days=300), oauth2_client=self.revoked))
         issued.end("T-CABUT", "revoked", actor="csirt", reason="kunci bocor", at=now)
-        self.gatherer = GatewayGatherer(name="kong", gateway=gw, tickets=app.tickets, issued=issued,
+        self.gatherer = GatewayGatherer(name="kong", gateway=gw, tickets=app.tickets, issued=issued, services=("splp",),
                                         clock=SystemClock(), identity=app.identity)
         self.remediator = GatewayRemediator(name="kong", gateway=gw, identity=app.identity)
 
@@ -209,7 +209,7 @@ def test_keycloak_away_leaves_only_the_oauth2_rule_in_error(world: World, keyclo
 
 
 def test_without_keycloak_configured_the_oauth2_rule_errors_never_passes(world: World) -> None:
-    gatherer = GatewayGatherer(name="kong", gateway=world.kong.gateway, tickets=world.app.tickets,
+    gatherer = GatewayGatherer(name="kong", gateway=world.kong.gateway, tickets=world.app.tickets, services=("splp",),
                                issued=world.app.state.issued, clock=SystemClock(), identity=None)
     found = gatherer.gather(["kong"])["kong"]
     assert isinstance(found, GatewayFacts)

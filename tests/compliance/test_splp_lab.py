@@ -87,7 +87,8 @@ class Lab:
                                 now + timedelta(days=300), oauth2_client=self.revoked))
         issued.end("T-CABUT", "revoked", actor="csirt", reason="kunci bocor", at=now)
         self.gatherer = GatewayGatherer(name=self.name, gateway=gw, tickets=app.tickets, issued=issued,
-                                        clock=app.clock, identity=app.identity, masker=app.masker)
+                                        services=("splp",), clock=app.clock, identity=app.identity,
+                                        masker=app.masker)
         self.remediator = GatewayRemediator(name=self.name, gateway=gw, identity=app.identity, masker=app.masker)
 
     def _row(self, ticket: str, consumer: str, key_id: str, issued_at: datetime, expires_at: datetime,

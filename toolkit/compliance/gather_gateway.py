@@ -49,7 +49,6 @@ from toolkit.ports.state_records import IssuedCredential
 from toolkit.ports.tickets import TicketSystem
 
 log = logging.getLogger("spbe.compliance.gateway")
-SPLP_SERVICE = "splp"
 CONSUMER_FIELD = "aplikasi_konsumen"
 LIVE_TICKET = frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.DEFERRED})
 
@@ -113,10 +112,14 @@ class GatewayGatherer:
     kind: TargetKind = "gateway"
 
     def __init__(self, *, name: str, gateway: Gateway, tickets: TicketSystem, issued: IssuedCredentials,
-                 clock: Clock, identity: IdentityProvider | None = None, masker: Masker | None = None) -> None:
+                 clock: Clock, identity: IdentityProvider | None = None, masker: Masker | None = None,
+                 services: Sequence[str] = ()) -> None:
         """``name`` is the target's name (``settings.gateway.kind``); ``identity`` None when no Keycloak is
-        configured (the OAuth2 rule then ends ``error``: nothing was read, so nothing can pass)."""
+        configured (the OAuth2 rule then ends ``error``: nothing was read, so nothing can pass);
+        ``services`` the catalog's services that issue gateway credentials (the root finds them by the
+        action their steps bind: the core names no service)."""
         self.name = name
+        self.services = tuple(services)
         self.gateway = gateway
         self.tickets = tickets
         self.issued = issued
@@ -176,7 +179,7 @@ class GatewayGatherer:
         if register is None:
             return None
         try:
-            tickets = self.tickets.list_tickets(service_id=SPLP_SERVICE)
+            tickets = [t for service in self.services for t in self.tickets.list_tickets(service_id=service)]
         except ToolkitError as exc:
             log.warning("%s", self._reason("listing the SPLP tickets", exc))
             return None
