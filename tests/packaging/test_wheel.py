@@ -90,6 +90,9 @@ def test_the_wheel_holds_the_data_the_product_needs(wheel: Path) -> None:
                    "spbe_data/inventory/network/example.yml", "toolkit/domain/catalog/services/pusat-data.yaml",
                    "spbe_data/templates/portal/base.html.j2", "toolkit/web/portal/static/portal.css",
                    "toolkit/compliance/profiles/server-dasar.yaml", "toolkit/compliance/profiles/jaringan-intra.yaml",
+                   "toolkit/compliance/profiles/splp.yaml", "spbe_data/playbooks/compliance/sshd_hardening_undo.yml",
+                   "spbe_data/templates/reports/laporan_kepatuhan.html.j2",
+                   "spbe_data/templates/documents/laporan_audit_ti.md.j2",
                    "toolkit/web/portal/static/portal.js"):
         assert needed in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -116,7 +119,7 @@ def test_installed_cli_works_outside_the_checkout(installed: Path, tmp_path: Pat
     profiles = subprocess.run([str(python), "-c", "from toolkit.compliance.loader import load_profiles; "
                                "print(' '.join(sorted(load_profiles())))"], cwd=tmp_path, capture_output=True,
                               text=True, env={"PATH": "/usr/bin:/bin"}, check=True).stdout.split()
-    assert profiles == ["jaringan-intra", "server-dasar"]  # the packaged profiles, read from the wheel
+    assert profiles == ["jaringan-intra", "server-dasar", "splp"]  # the packaged profiles, read from the wheel
 
     listed = _spbe(installed, tmp_path, "catalog", "list")
     assert listed.returncode == 0, listed.stderr
