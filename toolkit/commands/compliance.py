@@ -98,10 +98,14 @@ def open_findings(app: EngineServices, run: ComplianceRun) -> tuple[dict[str, st
     app.policy.authorize_engine_open(engine, service)
     tickets: dict[str, str] = {}
     opened: list[str] = []
-    for record in run.targets:
-        if not record.failing():
-            continue
-        mine = audit_tickets(app, run.profile, record.target)
+    failing = [record for record in run.targets if record.failing()]
+    known: dict[str, list[Ticket]] = {}  # the profile's Audit TI tickets by target, read once per run
+    if failing:
+        for ticket in app.tickets.list_tickets(service_id=service.id):
+            if ticket.fields.get("profil") == run.profile:
+                known.setdefault(str(ticket.fields.get("target")), []).append(ticket)
+    for record in failing:
+        mine = known.get(record.target, [])
         still_open = [t for t in mine if t.status != TicketStatus.CLOSED]
         if still_open:
             ticket = still_open[-1]
