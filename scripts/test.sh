@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh) and run the test suite.
 #   bash scripts/test.sh [PYTEST ARGS]          the whole suite against the real lab peers (what .ci/run runs):
-#                                               the tier without the lab on two workers, then the lab tier
+#                                               the tier without the lab on two workers, beside the lab tier
 #   bash scripts/test.sh --fast [PYTEST ARGS]   everything that needs no lab (-m "not lab"), on two workers
 #                                               ($SPBE_TEST_WORKERS): no debootstrap, no namespaced hosts;
 #                                               the setup skips the lab's packages
@@ -20,8 +20,8 @@ SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
 export PATH="$SPBE_VENV/bin:$PATH"
 workers="${SPBE_TEST_WORKERS:-2}"
 # Two pytest workers (pytest-xdist) for everything that needs no lab: much of it waits on subprocesses and
-# SQLite locks. The lab tier runs in one process after it: one lab (namespaces, sshd, switch simulators,
-# gateway) started once per session.
+# SQLite locks. The lab tier runs in one process: one lab (namespaces, sshd, switch simulators, gateway)
+# started once per session.
 run() {
     set +e
     "$SPBE_VENV/bin/python" -m pytest -p no:cacheprovider "$@"
@@ -39,8 +39,19 @@ if [ -n "$fast" ]; then
     exit "$rc"
 fi
 bash scripts/setup.sh
-fast_rc=0; run -m "not lab" -n "$workers" "${args[@]}" || fast_rc=$?
-lab_rc=0; run -m lab "${args[@]}" || lab_rc=$?
+# The two tiers run side by side: the lab tier mostly waits on SSH, Ansible and the simulators, the other
+# tier mostly computes, so together they finish well before one after the other. The tier without the lab
+# writes to a file shown when it ends, so the two outputs do not interleave.
+scratch="$(mktemp -d)"  # each tier its own pytest base directory: neither cleans up the other's
+fast_log="$scratch/not-lab.log"
+trap 'rm -rf "$scratch"' EXIT
+( fast_rc=0; run -m "not lab" -n "$workers" --basetemp "$scratch/not-lab" "${args[@]}" > "$fast_log" 2>&1 \
+    || fast_rc=$?; exit "$fast_rc" ) &
+fast_pid=$!
+lab_rc=0; run -m lab --basetemp "$scratch/lab" "${args[@]}" || lab_rc=$?
+fast_rc=0; wait "$fast_pid" || fast_rc=$?
+echo "== the tier without the lab (-m 'not lab', $workers workers):"
+cat "$fast_log"
 if [ "$fast_rc" -eq 5 ] && [ "$lab_rc" -eq 5 ]; then
     echo "no tests were collected" >&2
     exit 1

@@ -15,7 +15,7 @@ from toolkit.settings import Settings
 
 from .serverlab import REPO, add_admin, admin_inventory
 
-SERVER_HOSTS = ("cs-a", "cs-b", "cs-c")
+SERVER_HOSTS = ("cs-a", "cs-b")
 
 
 @pytest.fixture(scope="package")

@@ -22,10 +22,12 @@ from tests.support.principals import as_lab
 from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.commands.compliance import run_profile
+from toolkit.compliance.gather_server import ServerGatherer
+from toolkit.compliance.gathering import GatherFailure, RemediationPlan
 from toolkit.domain.tickets.models import EventKind, TicketStatus
 from toolkit.engine.worker import work_once
 
-from .serverlab import REPO, WRITABLE, admin_inventory, host_of, misconfigure, sh
+from .serverlab import REPO, WRITABLE, admin_inventory, before_state, host_of, misconfigure, sh
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -83,7 +85,7 @@ rules:""" + SSH_RULES.replace("PFX", "UJU") + """
     remediation: {kind: playbook, playbook: compliance/unattended_upgrades.yml,
                   undo_playbook: compliance/unattended_upgrades_undo.yml}
 """
-HOST = "cs-c"
+HOST = "cs-a"
 ANALYST = as_lab("hendra")
 HEAD = as_lab("kabid")
 
@@ -119,22 +121,28 @@ def _sshd(server_lab: LabState) -> dict[str, str]:
             if k in ("permitrootlogin", "passwordauthentication")}
 
 
-def test_a_misconfigured_server_is_found_ticketed_remediated_after_approval_and_closed(
+def test_a_misconfigured_server_is_found_ticketed_remediated_after_approval_closed_and_undone(
         app: App, server_lab: LabState) -> None:
     host = host_of(server_lab, HOST)
     misconfigure(host, stale_backup=False)
     assert _sshd(server_lab)["passwordauthentication"] == "yes"
+    before = before_state(host)
 
     report = run_profile(app, app.compliance, ANALYST, "uji-server", [HOST])
     failing = [r.rule_id for r in report.run.targets[0].failing()]
     assert set(failing) >= {"UJS-SSH-02", "UJS-FW-01", "UJS-FS-01"}, report.run.targets[0]
+    assert "passwordauthentication yes" in {r.rule_id: r.evidence for r in report.run.targets[0].rules}["UJS-SSH-02"]
     ticket_id = report.tickets[HOST]
     _work(app, ticket_id)
     assert _current(app, ticket_id) == "persetujuan-perbaikan"
-    assert _sshd(server_lab)["passwordauthentication"] == "yes"  # identified and planned: nothing changed
-    assert "policy accept" in sh(host, "nft list ruleset") or "table" not in sh(host, "nft list ruleset")
+    assert before_state(host) == before, "identifying and planning changed the target"
     plan = app.tickets.read_attachment(ticket_id, f"rencana-perbaikan-{HOST}.txt").decode()
-    assert "PasswordAuthentication no" in plan and "policy drop" in plan
+    assert "+PermitRootLogin no" in plan and "policy drop" in plan and "+++ after" in plan
+    [planned] = [j for j in app.queue.list_jobs(ticket_id=ticket_id) if j.step_id == "analisis-rekomendasi"]
+    detail = (planned.result or {})["facts"]["plan"]["detail"]
+    assert [s["playbook"] for s in detail["steps"]] == [  # profile order, one run per distinct playbook
+        "compliance/sshd_hardening.yml", "compliance/nftables_default_deny.yml", "compliance/app_dir_permissions.yml"]
+    assert detail["check_failed"] == []
 
     desk.approve(app, ticket_id, HEAD, "Rencana perbaikan server disetujui.")
     _work(app, ticket_id)
@@ -147,19 +155,33 @@ def test_a_misconfigured_server_is_found_ticketed_remediated_after_approval_and_
     [verified] = [r for r in app.state.compliance_history.runs(profile="uji-server") if r.trigger == "ticket"
                   and r.trigger_ref == ticket_id and not r.targets[0].failing()]
     assert not verified.targets[0].errors()
+    # the lab's own inventory logs in as root, which PermitRootLogin no now refuses
+    as_root = ServerGatherer(lab_plugin.settings_for(server_lab)).gather([HOST])[HOST]
+    assert isinstance(as_root, GatherFailure) and "authentication" in as_root.reason
+
+    # The remediation is reversible: the undo playbooks put back exactly what was there.
+    [remediated] = [j for j in app.queue.list_jobs(ticket_id=ticket_id) if j.step_id == "perbaikan"]
+    undone = app.compliance.remediator("server").undo(
+        RemediationPlan.model_validate(remediated.plan["remediation"]), app.artifacts_dir(ticket_id), lambda _: None)
+    assert undone.ok, undone.error
+    assert before_state(host) == before
 
 
 def test_a_remediation_failing_part_way_is_rolled_back_and_the_ticket_stays_open(
         app: App, server_lab: LabState) -> None:
+    """unattended-upgrades cannot be installed (the lab reaches no Debian mirror), after sshd was hardened:
+    check mode cannot foresee it (apt only simulates), so the rollback is what protects the host."""
     host = host_of(server_lab, HOST)
     misconfigure(host, stale_backup=False)
-    before = _sshd(server_lab)
+    before = before_state(host)
+    records = sh(host, "ls /var/lib/spbe/compliance/ 2>/dev/null || true")
     ticket_id = run_profile(app, app.compliance, ANALYST, "uji-pembaruan", [HOST]).tickets[HOST]
     _work(app, ticket_id)
     desk.approve(app, ticket_id, HEAD, "Disetujui.")
     _work(app, ticket_id)
     assert app.tickets.get(ticket_id).status != TicketStatus.CLOSED and _current(app, ticket_id) == "perbaikan"
-    assert _sshd(server_lab) == before  # sshd hardening was applied, then undone with the rest
+    assert before_state(host) == before  # sshd hardening was applied, then undone with the rest
+    assert sh(host, "ls /var/lib/spbe/compliance/ 2>/dev/null || true") == records  # no before-state left over
     comments = [e.text for e in app.tickets.timeline(ticket_id) if e.step_id == "perbaikan"]
     assert any("telah **dibatalkan**" in t and "unattended_upgrades" in t for t in comments), comments
     assert all(e.kind != EventKind.STATUS or e.data.get("to") != "closed" for e in app.tickets.timeline(ticket_id))

@@ -1,7 +1,7 @@
-"""server-dasar on real lab hosts: deliberately misconfigured (password login on, firewall flushed,
-world-writable files in an app dir, a stale restic backup), read over SSH and judged; remediated by the
-playbooks after a check-mode plan; undone to exactly the before-state; and a remediation that fails part way
-(unattended-upgrades cannot be installed: the lab hosts have no mirror) rolled back.
+"""server-dasar's facts read from real lab hosts: a host key that does not match, TLS and backup facts.
+
+The misconfigure -> find -> plan -> apply -> pass -> undo cycle and the rollback of a remediation failing part
+way run through the Audit TI ticket in test_audit_ti_server_lab.py (one cycle each, on the same lab).
 
 The hosts are reached as an admin account with sudo, as a hardened server is: PermitRootLogin no refuses
 root, and the test shows that too.
@@ -16,18 +16,15 @@ import pytest
 import yaml
 
 from lab.models import LabState
-from lab.sshd import host_exec
-from tests.fixtures import lab as lab_plugin
 from toolkit.compliance.facts import ServerFacts
 from toolkit.compliance.gather_server import ServerGatherer
 from toolkit.compliance.gathering import GatherFailure
 from toolkit.compliance.loader import load_profiles
-from toolkit.compliance.models import ServerProfile, ServerRule, evaluate
+from toolkit.compliance.models import ServerProfile, evaluate
 from toolkit.compliance.outcome import Verdict
-from toolkit.compliance.remediate_server import ServerRemediator
 from toolkit.settings import Settings
 
-from .serverlab import APP, RESTIC, WRITABLE, before_state, host_of, misconfigure, sh
+from .serverlab import APP, RESTIC, host_of, sh
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -47,91 +44,6 @@ def profile() -> ServerProfile:
     loaded = load_profiles()["server-dasar"]
     assert isinstance(loaded, ServerProfile)
     return loaded
-
-
-def verdicts(gatherer: ServerGatherer, profile: ServerProfile, name: str) -> dict[str, Verdict]:
-    facts = gatherer.gather([name])[name]
-    assert isinstance(facts, ServerFacts), facts
-    return {r.rule_id: r.outcome.verdict for r in evaluate(profile, facts)}
-
-
-def rules(profile: ServerProfile, *ids: str) -> list[ServerRule]:
-    return [r for r in profile.rules if r.id in ids]
-
-
-def test_misconfigured_host_is_found_remediated_and_undone(lab: LabState, settings: Settings,
-                                                           profile: ServerProfile, tmp_path: Path) -> None:
-    host = host_of(lab, "cs-a")
-    misconfigure(host, stale_backup=True)
-    gatherer, remediator = ServerGatherer(settings), ServerRemediator(settings)
-    facts = gatherer.gather(["cs-a"])["cs-a"]
-    assert isinstance(facts, ServerFacts)
-    results = {r.rule_id: r.outcome for r in evaluate(profile, facts)}
-    for rule_id in ("SD-SSH-01", "SD-SSH-02", "SD-FW-01", "SD-FS-01", "SD-BAK-01"):
-        assert results[rule_id].verdict == Verdict.FAIL, (rule_id, results[rule_id])
-    assert "passwordauthentication yes" in results["SD-SSH-02"].evidence
-    assert all(path in results["SD-FS-01"].evidence for path in WRITABLE)
-    assert "2020-01-01" in results["SD-BAK-01"].evidence
-    assert results["SD-TIME-01"].verdict == Verdict.ERROR  # no timedatectl on the lab hosts: unread, never a pass
-    before = before_state(host)
-    first = verdicts(gatherer, profile, "cs-a")
-
-    fixing = rules(profile, "SD-SSH-01", "SD-SSH-02", "SD-FW-01", "SD-FS-01")
-    plan = remediator.plan("cs-a", fixing, facts, tmp_path)
-    assert [s["playbook"] for s in plan.detail["steps"]] == [
-        "compliance/sshd_hardening.yml", "compliance/nftables_default_deny.yml", "compliance/app_dir_permissions.yml"]
-    assert [s["undo_playbook"] for s in plan.detail["steps"]] == [
-        "compliance/sshd_hardening_undo.yml", "compliance/nftables_default_deny_undo.yml",
-        "compliance/app_dir_permissions_undo.yml"]
-    assert "+PermitRootLogin no" in plan.preview and "policy drop" in plan.preview and "+++ after" in plan.preview
-    assert "check mode failed" not in plan.preview and plan.detail["check_failed"] == []
-    assert before_state(host) == before, "planning changed the target"
-
-    outcome = remediator.apply(plan, tmp_path, lambda _line: None)
-    assert outcome.ok and not outcome.rolled_back, outcome.error
-    after = verdicts(gatherer, profile, "cs-a")
-    for rule_id in ("SD-SSH-01", "SD-SSH-02", "SD-SSH-03", "SD-FW-01", "SD-FS-01"):
-        assert after[rule_id] == Verdict.PASS, rule_id
-    assert after["SD-BAK-01"] == Verdict.FAIL  # not part of this plan
-    assert sh(host, 'stat -c "%a" "$@"', *WRITABLE).split() == ["775", "664"]
-    # the lab's own inventory logs in as root, which PermitRootLogin no now refuses
-    as_root = ServerGatherer(lab_plugin.settings_for(lab)).gather(["cs-a"])["cs-a"]
-    assert isinstance(as_root, GatherFailure) and "authentication" in as_root.reason
-
-    again = remediator.plan("cs-a", fixing, None, tmp_path)  # idempotent: nothing left to change
-    assert "changed=0" in again.preview and "changed=1" not in again.preview
-
-    undone = remediator.undo(plan, tmp_path, lambda _line: None)
-    assert undone.ok, undone.error
-    assert before_state(host) == before
-    assert verdicts(gatherer, profile, "cs-a") == first
-
-
-def test_a_remediation_failing_part_way_is_rolled_back(lab: LabState, settings: Settings, profile: ServerProfile,
-                                                       tmp_path: Path) -> None:
-    host = host_of(lab, "cs-b")
-    misconfigure(host, stale_backup=False)
-    # The real failure: the lab hosts reach no Debian mirror, so the package cannot be installed.
-    assert host.init_pid is not None
-    assert host_exec(host.init_pid, ["dpkg-query", "-W", "unattended-upgrades"]).returncode != 0
-    gatherer, remediator = ServerGatherer(settings), ServerRemediator(settings)
-    before, first = before_state(host), verdicts(gatherer, profile, "cs-b")
-    assert first["SD-UPD-01"] == Verdict.FAIL
-    plan = remediator.plan("cs-b", rules(profile, "SD-SSH-02", "SD-FW-01", "SD-FS-01", "SD-UPD-01"), None, tmp_path)
-    # Check mode cannot foresee this failure (apt only simulates the install): the rollback is what protects.
-    assert plan.detail["check_failed"] == []
-    lines: list[str] = []
-    outcome = remediator.apply(plan, tmp_path, lines.append)
-    assert not outcome.ok and outcome.rolled_back
-    assert outcome.error is not None and outcome.error.startswith("compliance/unattended_upgrades.yml failed")
-    ran = [line.split()[1] for line in lines if line.startswith("spbe: compliance/") and line.endswith(" on cs-b")]
-    assert ran == ["compliance/sshd_hardening.yml", "compliance/nftables_default_deny.yml",
-                   "compliance/app_dir_permissions.yml", "compliance/unattended_upgrades.yml",
-                   "compliance/unattended_upgrades_undo.yml", "compliance/app_dir_permissions_undo.yml",
-                   "compliance/nftables_default_deny_undo.yml", "compliance/sshd_hardening_undo.yml"]
-    assert before_state(host) == before
-    assert verdicts(gatherer, profile, "cs-b") == first
-    assert sh(host, "ls /var/lib/spbe/compliance/ 2>/dev/null || true").split() == []
 
 
 def test_a_host_key_that_does_not_match_is_a_gather_failure(lab: LabState, settings: Settings,
