@@ -106,6 +106,12 @@ class SqliteStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _create(self, *statements: str) -> None:
+        """The store's tables and indexes (``CREATE ... IF NOT EXISTS``), in one transaction."""
+        with self._tx() as db:
+            for statement in statements:
+                db.execute(statement)
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction: committed when the block ends, rolled back on any exception."""

@@ -50,9 +50,7 @@ def _counts(run: ComplianceRun) -> tuple[int, int, int, int, int]:
 class ComplianceHistoryStore(SqliteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path, "compliance history")
-        with self._tx() as db:
-            for statement in _SCHEMA:
-                db.execute(statement)
+        self._create(*_SCHEMA)
 
     def record(self, run: ComplianceRun) -> None:
         with self._tx() as db:

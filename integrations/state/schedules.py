@@ -33,9 +33,7 @@ def _instant(value: datetime) -> str:
 class ScheduleStore(SqliteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path, "schedule store")
-        with self._tx() as db:
-            for statement in _SCHEMA:
-                db.execute(statement)
+        self._create(*_SCHEMA)
 
     @staticmethod
     def _read(db: sqlite3.Connection, schedule_id: str) -> Schedule:

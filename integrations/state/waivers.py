@@ -33,9 +33,7 @@ _ALLOWED: dict[WaiverStatus, WaiverStatus] = {"approved": "requested", "rejected
 class WaiverStore(SqliteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path, "waiver store")
-        with self._tx() as db:
-            for statement in _SCHEMA:
-                db.execute(statement)
+        self._create(*_SCHEMA)
 
     @staticmethod
     def _read(db: sqlite3.Connection, waiver_id: str) -> Waiver:

@@ -14,12 +14,11 @@ ticket whose ``tiket_sebelumnya`` names the last closed one.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.compliance.runner import ComplianceKit, sweep
-from toolkit.compliance.waivers import today_in
 from toolkit.domain.catalog.models import Service
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import ENGINE_USER, Principal
@@ -58,11 +57,6 @@ def _authorise(app: EngineServices, principal: Principal, profile: str) -> None:
         raise PermissionDeniedError(str(exc), user=principal.user) from exc
 
 
-def _today(app: EngineServices) -> Callable[[], date]:
-    zone = app.settings.compliance.zone()
-    return lambda: today_in(app.clock.now(), zone)
-
-
 def audit_service(app: EngineServices) -> Service:
     """The catalog's service for compliance findings: the one whose ``compliance.engine_opens`` is set
     (Audit TI in the packaged catalog); the core names no service."""
@@ -73,10 +67,18 @@ def audit_service(app: EngineServices) -> Service:
     return found[0]
 
 
+def _audit_tickets_by_target(app: EngineServices, service: Service, profile: str) -> dict[str, list[Ticket]]:
+    """The profile's Audit TI tickets by target, oldest first; one read of the ticket system."""
+    found: dict[str, list[Ticket]] = {}
+    for ticket in app.tickets.list_tickets(service_id=service.id):
+        if ticket.fields.get("profil") == profile:
+            found.setdefault(str(ticket.fields.get("target")), []).append(ticket)
+    return found
+
+
 def audit_tickets(app: EngineServices, profile: str, target: str) -> list[Ticket]:
     """The Audit TI tickets of one (profile, target), oldest first."""
-    return [t for t in app.tickets.list_tickets(service_id=audit_service(app).id)
-            if t.fields.get("profil") == profile and t.fields.get("target") == target]
+    return _audit_tickets_by_target(app, audit_service(app), profile).get(target, [])
 
 
 def _summary(record: TargetRecord) -> str:
@@ -99,11 +101,7 @@ def open_findings(app: EngineServices, run: ComplianceRun) -> tuple[dict[str, st
     tickets: dict[str, str] = {}
     opened: list[str] = []
     failing = [record for record in run.targets if record.failing()]
-    known: dict[str, list[Ticket]] = {}  # the profile's Audit TI tickets by target, read once per run
-    if failing:
-        for ticket in app.tickets.list_tickets(service_id=service.id):
-            if ticket.fields.get("profil") == run.profile:
-                known.setdefault(str(ticket.fields.get("target")), []).append(ticket)
+    known = _audit_tickets_by_target(app, service, run.profile) if failing else {}
     for record in failing:
         mine = known.get(record.target, [])
         still_open = [t for t in mine if t.status != TicketStatus.CLOSED]
@@ -139,9 +137,8 @@ def run_profile(app: EngineServices, kit: ComplianceKit, principal: Principal, p
                 resolved: Callable[[list[str]], None] | None = None) -> RunReport:
     """Authorise, sweep (read-only), store the run, open tickets for new failures, audit."""
     _authorise(app, principal, profile)
-    done = sweep(kit, profile, selectors, by=principal.user, trigger=trigger,  # type: ignore[arg-type]
-                 trigger_ref=trigger_ref, clock=app.clock.now, today=_today(app),
-                 waivers=app.state.waivers.list(profile=profile), progress=progress, resolved=resolved)
+    done = sweep(app, kit, profile, selectors, by=principal.user, trigger=trigger,  # type: ignore[arg-type]
+                 trigger_ref=trigger_ref, progress=progress, resolved=resolved)
     run = done.run
     app.state.compliance_history.record(run)
     tickets, opened = open_findings(app, run)

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from toolkit.compliance.gathering import Gatherer, GatherFailure, Remediator, TargetKind
 from toolkit.compliance.models import RuleResult, evaluate
-from toolkit.compliance.waivers import waivers_in_force
+from toolkit.compliance.waivers import today_in, waivers_in_force
 from toolkit.errors import ConfigurationError, NotFoundError
 from toolkit.ports.compliance_records import ComplianceRun, RuleRecord, TargetRecord, Trigger, Waiver
+from toolkit.services import Services
 
 MAX_EVIDENCE = 4000
 
@@ -94,13 +94,13 @@ class Sweep:
     facts: Mapping[str, Any]  # target -> facts model or GatherFailure, for the remediation plan
 
 
-def sweep(kit: ComplianceKit, profile_id: str, selectors: Sequence[str], *, by: str, trigger: Trigger,
-          trigger_ref: str | None, clock: Callable[[], datetime], today: Callable[[], date],
-          waivers: Iterable[Waiver], progress: Callable[[str], None] | None = None,
+def sweep(services: Services, kit: ComplianceKit, profile_id: str, selectors: Sequence[str], *, by: str,
+          trigger: Trigger, trigger_ref: str | None, progress: Callable[[str], None] | None = None,
           resolved: Callable[[list[str]], None] | None = None) -> Sweep:
     """Run ``profile_id`` on the targets ``selectors`` name; reads only. Unknown profile or target raises
     before anything is read. ``resolved(targets)`` is told the targets before they are read (a progress
-    bar's total), ``progress(target)`` after each."""
+    bar's total), ``progress(target)`` after each. Times come from ``services.clock``; the waivers are the
+    store's, in force on the day of the deployment's zone (``settings.compliance.timezone``)."""
     profile = kit.profile(profile_id)
     gatherer = kit.gatherer(profile.target)
     targets = gatherer.resolve(selectors)
@@ -108,10 +108,11 @@ def sweep(kit: ComplianceKit, profile_id: str, selectors: Sequence[str], *, by: 
         raise NotFoundError(f"no target matches {', '.join(selectors)}", selectors=list(selectors))
     if resolved is not None:
         resolved(targets)
+    clock = services.clock.now
     started = clock()
     facts = gatherer.gather(targets, progress)
-    day = today()
-    waiver_list = list(waivers)
+    day = today_in(clock(), services.settings.compliance.zone())
+    waiver_list = services.state.waivers.list(profile=profile.id)
     records = []
     for target in targets:
         seen = facts.get(target) or GatherFailure(target=target, reason="gatherer returned nothing")

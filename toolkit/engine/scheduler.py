@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from toolkit.actions.base import ActionContext
-from toolkit.domain.catalog.models import StepKind
+from toolkit.domain.catalog.models import Service, StepKind
 from toolkit.domain.policy import Refusal
 from toolkit.domain.principal import ENGINE_USER
 from toolkit.domain.tickets.models import EventKind, NewEvent, Ticket, TicketStatus, TimelineEvent
+from toolkit.domain.workflow import WorkflowState
 from toolkit.engine.planning import make_plan
 from toolkit.engine.progress import progress
 from toolkit.engine.services import EngineServices
@@ -77,7 +78,7 @@ def advance(app: EngineServices, ticket_id: str) -> list[Job]:
     return [job]
 
 
-def close_if_done(app: EngineServices, ticket: Ticket, service: Any, state: Any) -> None:
+def close_if_done(app: EngineServices, ticket: Ticket, service: Service, state: WorkflowState) -> None:
     """A service that closes itself (Audit TI: its last steps are the re-check and the report) is closed by
     the engine once every step is done. Nothing here is read from an event: ``state`` is the workflow over
     the trusted timeline and the job records, so a forged row cannot close a ticket early."""

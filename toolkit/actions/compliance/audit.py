@@ -27,7 +27,6 @@ from toolkit.actions.compliance.audit_models import (
 )
 from toolkit.compliance.gathering import RemediationPlan
 from toolkit.compliance.runner import ComplianceKit, Sweep, sweep
-from toolkit.compliance.waivers import today_in
 from toolkit.domain.catalog.models import StepPurpose
 from toolkit.domain.principal import ENGINE_USER
 from toolkit.domain.tickets.models import EventKind
@@ -37,12 +36,9 @@ from toolkit.private_files import write_private
 
 
 def _sweep(run: RunContext, audit: AuditTarget, ticket_id: str) -> Sweep:
-    services = run.services
-    kit: ComplianceKit = services.compliance  # type: ignore[assignment]
-    zone = services.settings.compliance.zone()
-    return sweep(kit, audit.profile, [audit.target], by=ENGINE_USER, trigger="ticket", trigger_ref=ticket_id,
-                 clock=services.clock.now, today=lambda: today_in(services.clock.now(), zone),
-                 waivers=services.state.waivers.list(profile=audit.profile), progress=None)
+    kit: ComplianceKit = run.services.compliance  # type: ignore[assignment]
+    return sweep(run.services, kit, audit.profile, [audit.target], by=ENGINE_USER, trigger="ticket",
+                 trigger_ref=ticket_id)
 
 
 def _facts(audit: AuditTarget, run_id: str, record: TargetRecord) -> CheckFacts:
