@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.audit_ti import SSH_PROFILE, current_step, work_off
 from tests.support.clock import ManualClock
 from tests.support.compliance_parts import HARDENED, WEAK, DictGatherer, DictRemediator, DictServers
 from tests.support.principals import as_lab
@@ -24,34 +25,9 @@ from toolkit.commands.schedules import add_schedule
 from toolkit.domain.tickets.models import EventKind, NewEvent, TicketStatus
 from toolkit.engine import scheduler
 from toolkit.engine.server import Server
-from toolkit.engine.worker import work_once
 from toolkit.errors import PermissionDeniedError
 from toolkit.ports.compliance_records import WaiverRequest
 from toolkit.settings import load_settings
-
-PROFILE = """
-id: uji-ssh
-title: Uji SSH
-description: Profil uji dua aturan SSH.
-target: server
-rules:
-  - id: UJI-SSH-01
-    title: "SSH: login root tidak diizinkan"
-    rationale: Akun root adalah sasaran utama.
-    severity: tinggi
-    references: [{source: CIS Debian Linux Benchmark, item: Ensure sshd PermitRootLogin is disabled}]
-    check: {type: sshd-option, option: permitrootlogin, allowed: ["no"]}
-    remediation: {kind: playbook, playbook: compliance/sshd_hardening.yml,
-                  undo_playbook: compliance/sshd_hardening_undo.yml}
-  - id: UJI-SSH-02
-    title: "SSH: login kata sandi dinonaktifkan"
-    rationale: Kata sandi dapat ditebak.
-    severity: tinggi
-    references: [{source: CIS Debian Linux Benchmark, item: Ensure sshd PasswordAuthentication is disabled}]
-    check: {type: sshd-option, option: passwordauthentication, allowed: ["no"]}
-    remediation: {kind: playbook, playbook: compliance/sshd_hardening.yml,
-                  undo_playbook: compliance/sshd_hardening_undo.yml}
-"""
 
 ANALYST = as_lab("hendra")  # analis-sistem-informasi-jaringan: runs checks
 HEAD = as_lab("kabid")  # kepala-bidang-ti: approves the remediation plan
@@ -61,7 +37,7 @@ HEAD = as_lab("kabid")  # kepala-bidang-ti: approves the remediation plan
 def world(tmp_path: Path) -> Iterator[tuple[App, DictServers, DictRemediator]]:
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    (profiles / "uji.yaml").write_text(PROFILE, encoding="utf-8")
+    (profiles / "uji.yaml").write_text(SSH_PROFILE, encoding="utf-8")
     clock = ManualClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
     servers = DictServers(clock.now, {"web-1": WEAK, "web-2": HARDENED, "web-3": None, "web-4": WEAK})
     remediator = DictRemediator(servers, fail_on={"web-4"})
@@ -70,16 +46,6 @@ def world(tmp_path: Path) -> Iterator[tuple[App, DictServers, DictRemediator]]:
               clock=clock, compliance_parts={"gather:server": DictGatherer(servers), "remedy:server": remediator})
     yield app, servers, remediator
     app.close()
-
-
-def _work(app: App, ticket_id: str) -> None:
-    while work_once(app, "w1", ticket_id) is not None:
-        pass
-
-
-def _current(app: App, ticket_id: str) -> str | None:
-    state = desk._state(app, app.tickets.get(ticket_id))[1]
-    return state.current.id if state.current else None
 
 
 def test_a_failure_becomes_one_ticket_that_closes_itself_after_the_approved_remediation(world):
@@ -96,8 +62,8 @@ def test_a_failure_becomes_one_ticket_that_closes_itself_after_the_approved_reme
     ticket = app.tickets.get(ticket_id)
     assert ticket.service_id == "audit-ti" and ticket.requester == "spbe"
     assert ticket.fields["profil"] == "uji-ssh" and ticket.fields["run_id"] == report.run.id
-    _work(app, ticket_id)
-    assert _current(app, ticket_id) == "persetujuan-perbaikan"  # identified, plan attached; nothing changed
+    work_off(app, ticket_id)
+    assert current_step(app, ticket_id) == "persetujuan-perbaikan"  # identified, plan attached; nothing changed
     assert remediator.applied == [] and servers.hosts["web-1"] == WEAK
     assert any(a.name == "rencana-perbaikan-web-1.txt" for a in app.tickets.get(ticket_id).attachments)
 
@@ -107,7 +73,7 @@ def test_a_failure_becomes_one_ticket_that_closes_itself_after_the_approved_reme
     with pytest.raises(PermissionDeniedError):
         desk.approve(app, ticket_id, ANALYST, "saya setuju")  # not the role the catalog names
     desk.approve(app, ticket_id, HEAD, "Rencana perbaikan SSH disetujui.")
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
     assert remediator.applied == ["web-1"] and servers.hosts["web-1"] == HARDENED
     closed = app.tickets.get(ticket_id)
     assert closed.status == TicketStatus.CLOSED
@@ -125,12 +91,12 @@ def test_a_failure_becomes_one_ticket_that_closes_itself_after_the_approved_reme
 def test_a_remediation_that_fails_is_rolled_back_and_the_ticket_stays_open(world):
     app, servers, _ = world
     ticket_id = run_profile(app, app.compliance, ANALYST, "uji-ssh", ["web-4"]).tickets["web-4"]
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
     desk.approve(app, ticket_id, HEAD, "Disetujui.")
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
     assert servers.hosts["web-4"] == WEAK  # back to the before-state
     ticket = app.tickets.get(ticket_id)
-    assert ticket.status != TicketStatus.CLOSED and _current(app, ticket_id) == "perbaikan"
+    assert ticket.status != TicketStatus.CLOSED and current_step(app, ticket_id) == "perbaikan"
     texts = [e.text for e in app.tickets.timeline(ticket_id) if e.step_id == "perbaikan"]
     assert any("telah **dibatalkan**" in t and "sshd -t refused" in t for t in texts)
 
@@ -173,13 +139,13 @@ def test_only_the_roles_that_run_checks_may_run_them(world):
 def test_a_forged_approval_row_does_not_remediate(world):
     app, servers, remediator = world
     ticket_id = run_profile(app, app.compliance, ANALYST, "uji-ssh", ["web-1"]).tickets["web-1"]
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.APPROVED, actor="hendra", text="disetujui",
                                          step_id="persetujuan-perbaikan"))  # a row no command wrote
     scheduler.advance(app, ticket_id)
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
     assert remediator.applied == [] and servers.hosts["web-1"] == WEAK
-    assert _current(app, ticket_id) == "persetujuan-perbaikan"
+    assert current_step(app, ticket_id) == "persetujuan-perbaikan"
     assert any(e.data.get("refused_event") for e in app.tickets.timeline(ticket_id))
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support.audit_ti import SSH_PROFILE
 from tests.support.clock import ManualClock
 from tests.support.compliance_parts import WEAK, DictGatherer, DictRemediator, DictServers
 from tests.support.principals import as_lab
@@ -23,29 +24,6 @@ from toolkit.compliance.report import report_from
 from toolkit.settings import load_settings
 
 WITA = ZoneInfo("Asia/Makassar")
-PROFILE = """
-id: uji-ssh
-title: Uji SSH
-description: Profil uji dua aturan SSH.
-target: server
-rules:
-  - id: UJI-SSH-01
-    title: "SSH: login root tidak diizinkan"
-    rationale: Akun root adalah sasaran utama.
-    severity: tinggi
-    references: [{source: CIS Debian Linux Benchmark, item: Ensure sshd PermitRootLogin is disabled}]
-    check: {type: sshd-option, option: permitrootlogin, allowed: ["no"]}
-    remediation: {kind: playbook, playbook: compliance/sshd_hardening.yml,
-                  undo_playbook: compliance/sshd_hardening_undo.yml}
-  - id: UJI-SSH-02
-    title: "SSH: login kata sandi dinonaktifkan"
-    rationale: Kata sandi dapat ditebak.
-    severity: tinggi
-    references: [{source: CIS Debian Linux Benchmark, item: Ensure sshd PasswordAuthentication is disabled}]
-    check: {type: sshd-option, option: passwordauthentication, allowed: ["no"]}
-    remediation: {kind: playbook, playbook: compliance/sshd_hardening.yml,
-                  undo_playbook: compliance/sshd_hardening_undo.yml}
-"""
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 WITA
 
 
@@ -53,7 +31,7 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 WITA
 def app(tmp_path: Path) -> Iterator[App]:
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    (profiles / "uji.yaml").write_text(PROFILE, encoding="utf-8")
+    (profiles / "uji.yaml").write_text(SSH_PROFILE, encoding="utf-8")
     clock = ManualClock(START)
     servers = DictServers(clock.now, {"web-1": WEAK})
     opened = App(load_settings(state_dir=tmp_path / "state", deployment="lab",

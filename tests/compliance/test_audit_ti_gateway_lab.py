@@ -27,6 +27,7 @@ import requests
 from lab.models import LabState
 from tests.fixtures.lab import settings_for
 from tests.splp.helpers import LETTER, fields
+from tests.support.audit_ti import current_step, work_off
 from tests.support.keycloak_fake.fixtures import KEYCLOAK_ADMIN_SECRET, keycloak  # noqa: F401 - a fixture
 from tests.support.keycloak_fake.seed import DEFAULT_REALM
 from tests.support.keycloak_fake.server import KeycloakFake
@@ -36,7 +37,6 @@ from toolkit.commands import desk
 from toolkit.commands.compliance import run_profile
 from toolkit.compliance.gathering import RemediationPlan
 from toolkit.domain.tickets.models import TicketStatus
-from toolkit.engine.worker import work_once
 from toolkit.errors import PermissionDeniedError
 from toolkit.ports.identity_provider import ConsumerClientSpec
 from toolkit.ports.jobs import Job, JobState
@@ -126,16 +126,6 @@ def _misconfigure(app: App, admin_url: str) -> Misconfigured:
     return world
 
 
-def _work(app: App, ticket_id: str) -> None:
-    while work_once(app, "w1", ticket_id) is not None:
-        pass
-
-
-def _current(app: App, ticket_id: str) -> str | None:
-    state = desk._state(app, app.tickets.get(ticket_id))[1]
-    return state.current.id if state.current else None
-
-
 def _remediation_job(app: App, ticket_id: str) -> Job:
     jobs = [j for j in app.queue.list_jobs(ticket_id=ticket_id) if j.action == "compliance.remediate"]
     assert len(jobs) == 1, jobs
@@ -213,8 +203,8 @@ def test_an_orphan_consumer_is_ticketed_remediated_after_approval_and_the_ticket
     ticket = app.tickets.get(ticket_id)
     assert ticket.service_id == "audit-ti" and ticket.fields["profil"] == PROFILE
     assert ticket.fields["target"] == world.target and ticket.fields["run_id"] == report.run.id
-    _work(app, ticket_id)
-    assert _current(app, ticket_id) == "persetujuan-perbaikan"  # identified and planned; nothing changed yet
+    work_off(app, ticket_id)
+    assert current_step(app, ticket_id) == "persetujuan-perbaikan"  # identified and planned; nothing changed yet
     assert world.statuses() == (200, 200, 200) and world.route_limit() is None and world.client_enabled()
     plan_name = f"rencana-perbaikan-{world.target}.txt"
     assert plan_name in [a.name for a in app.tickets.get(ticket_id).attachments]
@@ -228,7 +218,7 @@ def test_an_orphan_consumer_is_ticketed_remediated_after_approval_and_the_ticket
         desk.approve(app, ticket_id, ANALYST, "saya setuju")  # not the role the catalog names
     assert world.statuses() == (200, 200, 200)
     desk.approve(app, ticket_id, HEAD, "Rencana perbaikan gateway disetujui.")
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
 
     assert _remediation_job(app, ticket_id).state == JobState.SUCCEEDED
     assert world.statuses() == (401, 401, 200)  # the proxy refuses the canary; the ticketed consumer works
@@ -255,10 +245,10 @@ def test_an_orphan_consumer_is_ticketed_remediated_after_approval_and_the_ticket
 def test_a_remediation_that_keycloak_breaks_is_rolled_back_and_the_ticket_stays_open(
         world: Misconfigured, app: App, keycloak: KeycloakFake, state_dir: Path) -> None:  # noqa: F811
     ticket_id = run_profile(app, app.compliance, ANALYST, PROFILE, ["*"]).tickets[world.target]
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
     desk.approve(app, ticket_id, HEAD, "Disetujui.")
     keycloak.fail(503, path=r"/clients/[^/]+$", method="PUT", times=5)  # the last step (OAuth2) errs
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
 
     job = _remediation_job(app, ticket_id)
     assert job.state == JobState.FAILED and job.result is not None
@@ -269,7 +259,7 @@ def test_a_remediation_that_keycloak_breaks_is_rolled_back_and_the_ticket_stays_
     assert world.route_limit() is None and world.client_enabled()
 
     ticket = app.tickets.get(ticket_id)
-    assert ticket.status != TicketStatus.CLOSED and _current(app, ticket_id) == "perbaikan"
+    assert ticket.status != TicketStatus.CLOSED and current_step(app, ticket_id) == "perbaikan"
     texts = [e.text for e in app.tickets.timeline(ticket_id) if e.step_id == "perbaikan"]
     assert any("dibatalkan" in t and "503" in t for t in texts), texts
     assert not any(a.name.startswith("laporan_audit_ti") for a in ticket.attachments)

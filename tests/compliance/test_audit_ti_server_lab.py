@@ -18,6 +18,7 @@ import pytest
 
 from lab.models import LabState
 from tests.fixtures import lab as lab_plugin
+from tests.support.audit_ti import current_step, ssh_rules, work_off
 from tests.support.principals import as_lab
 from toolkit.bootstrap import App
 from toolkit.commands import desk
@@ -25,35 +26,16 @@ from toolkit.commands.compliance import run_profile
 from toolkit.compliance.gather_server import ServerGatherer
 from toolkit.compliance.gathering import GatherFailure, RemediationPlan
 from toolkit.domain.tickets.models import EventKind, TicketStatus
-from toolkit.engine.worker import work_once
 
 from .serverlab import REPO, WRITABLE, admin_inventory, before_state, host_of, misconfigure, sh
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-SSH_RULES = """
-  - id: PFX-SSH-01
-    title: "SSH: login langsung sebagai root tidak diizinkan"
-    rationale: Akun root adalah sasaran utama serangan tebak kata sandi.
-    severity: tinggi
-    references: [{source: CIS Debian Linux Benchmark, item: Ensure sshd PermitRootLogin is disabled}]
-    check: {type: sshd-option, option: permitrootlogin, allowed: ["no"]}
-    remediation: {kind: playbook, playbook: compliance/sshd_hardening.yml,
-                  undo_playbook: compliance/sshd_hardening_undo.yml}
-  - id: PFX-SSH-02
-    title: "SSH: login dengan kata sandi dinonaktifkan"
-    rationale: Login dengan kata sandi membuka peluang brute force.
-    severity: tinggi
-    references: [{source: CIS Debian Linux Benchmark, item: Ensure sshd PasswordAuthentication is disabled}]
-    check: {type: sshd-option, option: passwordauthentication, allowed: ["no"]}
-    remediation: {kind: playbook, playbook: compliance/sshd_hardening.yml,
-                  undo_playbook: compliance/sshd_hardening_undo.yml}
-"""
 SERVER = """id: uji-server
 title: Uji server lab
 description: Aturan server yang dapat dipenuhi host lab.
 target: server
-rules:""" + SSH_RULES.replace("PFX", "UJS") + """
+rules:""" + ssh_rules("UJS") + """
   - id: UJS-FW-01
     title: Firewall nftables menolak lalu lintas masuk secara bawaan
     rationale: Tanpa tolak-bawaan layanan yang terbuka tanpa sengaja dapat dijangkau.
@@ -75,7 +57,7 @@ UPDATES = """id: uji-pembaruan
 title: Uji pembaruan otomatis
 description: SSH dan pembaruan keamanan otomatis.
 target: server
-rules:""" + SSH_RULES.replace("PFX", "UJU") + """
+rules:""" + ssh_rules("UJU") + """
   - id: UJU-UPD-01
     title: Pembaruan keamanan otomatis (unattended-upgrades) aktif
     rationale: Kerentanan yang sudah diperbaiki pemasok tetap dapat dieksploitasi.
@@ -105,16 +87,6 @@ def app(server_lab: LabState, tmp_path: Path) -> Iterator[App]:
     built.close()
 
 
-def _work(app: App, ticket_id: str) -> None:
-    while work_once(app, "w1", ticket_id) is not None:
-        pass
-
-
-def _current(app: App, ticket_id: str) -> str | None:
-    state = desk._state(app, app.tickets.get(ticket_id))[1]
-    return state.current.id if state.current else None
-
-
 def _sshd(server_lab: LabState) -> dict[str, str]:
     out = sh(host_of(server_lab, HOST), "sshd -T")
     return {k: v for k, v in (line.split(" ", 1) for line in out.splitlines() if " " in line)
@@ -133,8 +105,8 @@ def test_a_misconfigured_server_is_found_ticketed_remediated_after_approval_clos
     assert set(failing) >= {"UJS-SSH-02", "UJS-FW-01", "UJS-FS-01"}, report.run.targets[0]
     assert "passwordauthentication yes" in {r.rule_id: r.evidence for r in report.run.targets[0].rules}["UJS-SSH-02"]
     ticket_id = report.tickets[HOST]
-    _work(app, ticket_id)
-    assert _current(app, ticket_id) == "persetujuan-perbaikan"
+    work_off(app, ticket_id)
+    assert current_step(app, ticket_id) == "persetujuan-perbaikan"
     assert before_state(host) == before, "identifying and planning changed the target"
     plan = app.tickets.read_attachment(ticket_id, f"rencana-perbaikan-{HOST}.txt").decode()
     assert "+PermitRootLogin no" in plan and "policy drop" in plan and "+++ after" in plan
@@ -145,7 +117,7 @@ def test_a_misconfigured_server_is_found_ticketed_remediated_after_approval_clos
     assert detail["check_failed"] == []
 
     desk.approve(app, ticket_id, HEAD, "Rencana perbaikan server disetujui.")
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
     ticket = app.tickets.get(ticket_id)
     assert ticket.status == TicketStatus.CLOSED, [(e.step_id, e.text[-300:]) for e in app.tickets.timeline(ticket_id)]
     assert _sshd(server_lab) == {"permitrootlogin": "no", "passwordauthentication": "no"}
@@ -176,10 +148,10 @@ def test_a_remediation_failing_part_way_is_rolled_back_and_the_ticket_stays_open
     before = before_state(host)
     records = sh(host, "ls /var/lib/spbe/compliance/ 2>/dev/null || true")
     ticket_id = run_profile(app, app.compliance, ANALYST, "uji-pembaruan", [HOST]).tickets[HOST]
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
     desk.approve(app, ticket_id, HEAD, "Disetujui.")
-    _work(app, ticket_id)
-    assert app.tickets.get(ticket_id).status != TicketStatus.CLOSED and _current(app, ticket_id) == "perbaikan"
+    work_off(app, ticket_id)
+    assert app.tickets.get(ticket_id).status != TicketStatus.CLOSED and current_step(app, ticket_id) == "perbaikan"
     assert before_state(host) == before  # sshd hardening was applied, then undone with the rest
     assert sh(host, "ls /var/lib/spbe/compliance/ 2>/dev/null || true") == records  # no before-state left over
     comments = [e.text for e in app.tickets.timeline(ticket_id) if e.step_id == "perbaikan"]

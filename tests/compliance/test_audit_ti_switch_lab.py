@@ -26,6 +26,7 @@ import pytest
 
 from lab.models import SwitchLabState
 from lab.switches import SwitchLab, available
+from tests.support.audit_ti import current_step, work_off
 from tests.support.principals import as_lab
 from toolkit.actions.network.jaringan_intra import segment_change
 from toolkit.actions.network.jaringan_models import JaringanRequest
@@ -37,7 +38,6 @@ from toolkit.compliance.gather_switch import SwitchGatherer
 from toolkit.compliance.models import evaluate
 from toolkit.compliance.outcome import Verdict
 from toolkit.domain.tickets.models import EventKind, TicketStatus
-from toolkit.engine.worker import work_once
 from toolkit.errors import PermissionDeniedError
 from toolkit.network.fanout import NetworkRunner
 from toolkit.network.inventory import NetworkInventory
@@ -129,16 +129,6 @@ def world(swlab: SwitchLabState, tmp_path: Path) -> Iterator[World]:
     assert switchlab.running(swlab) == pristine, "the test left the shared switch changed"
 
 
-def _work(app: App, ticket_id: str) -> None:
-    while work_once(app, "w1", ticket_id) is not None:
-        pass
-
-
-def _current(app: App, ticket_id: str) -> str | None:
-    state = desk._state(app, app.tickets.get(ticket_id))[1]
-    return state.current.id if state.current else None
-
-
 def _texts(app: App, ticket_id: str, step: str) -> list[str]:
     """What the timeline says on ``step`` (a job's result is its step-completed/failed event's text)."""
     return [e.text for e in app.tickets.timeline(ticket_id) if e.step_id == step]
@@ -198,8 +188,8 @@ def test_a_drifted_switch_with_telnet_on_is_ticketed_fixed_after_approval_and_cl
     assert ticket.fields["profil"] == PROFILE and ticket.fields["target"] == DEVICE
     assert ticket.fields["run_id"] == report.run.id and "JI-HTTP-01" in ticket.fields["temuan"]
 
-    _work(app, ticket_id)  # identification and the plan; nothing is changed before the approval
-    assert _current(app, ticket_id) == "persetujuan-perbaikan"
+    work_off(app, ticket_id)  # identification and the plan; nothing is changed before the approval
+    assert current_step(app, ticket_id) == "persetujuan-perbaikan"
     assert switchlab.running(lab) == misconfigured
     identified = "\n".join(_texts(app, ticket_id, "identifikasi"))
     assert all(rule in identified for rule in RULES)
@@ -214,10 +204,10 @@ def test_a_drifted_switch_with_telnet_on_is_ticketed_fixed_after_approval_and_cl
         desk.approve(app, ticket_id, ANALYST, "saya setuju")  # not the role the catalog names
     assert switchlab.running(lab) == misconfigured
     desk.approve(app, ticket_id, HEAD, "Rencana perbaikan switch disetujui.")
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
 
     closed = app.tickets.get(ticket_id)
-    assert closed.status == TicketStatus.CLOSED, _current(app, ticket_id)
+    assert closed.status == TicketStatus.CLOSED, current_step(app, ticket_id)
     assert any(a.name.startswith("laporan_audit_ti") for a in closed.attachments)
     assert any("berhasil" in t for t in _texts(app, ticket_id, "perbaikan"))
     verified = [r for r in app.state.compliance_history.runs(profile=PROFILE) if r.trigger_ref == ticket_id]
@@ -253,16 +243,16 @@ def test_a_remediation_the_switch_refuses_is_rolled_back_and_the_ticket_stays_op
     report = run_profile(app, app.compliance, ANALYST, PROFILE, [DEVICE])
     assert {r.rule_id for r in report.run.targets[0].failing()} == {"JI-DRIFT-01", "JI-HTTP-01"}
     ticket_id = report.tickets[DEVICE]
-    _work(app, ticket_id)
-    assert _current(app, ticket_id) == "persetujuan-perbaikan"
+    work_off(app, ticket_id)
+    assert current_step(app, ticket_id) == "persetujuan-perbaikan"
     plan = app.tickets.read_attachment(ticket_id, PLAN_FILE).decode()
     assert "+ spanning-tree portfast edge" in plan and "-ip http server" in plan
     desk.approve(app, ticket_id, HEAD, "Disetujui.")
-    _work(app, ticket_id)
+    work_off(app, ticket_id)
 
     assert switchlab.running(lab) == before  # FastEthernet0/1's description, sent before the refusal, too
     ticket = app.tickets.get(ticket_id)
-    assert ticket.status != TicketStatus.CLOSED and _current(app, ticket_id) == "perbaikan"
+    assert ticket.status != TicketStatus.CLOSED and current_step(app, ticket_id) == "perbaikan"
     results = [e.kind for e in app.tickets.timeline(ticket_id) if e.step_id == "perbaikan"
                and e.kind in (EventKind.STEP_COMPLETED, EventKind.STEP_FAILED)]
     assert results == [EventKind.STEP_FAILED]  # once: a push is not retried by itself
