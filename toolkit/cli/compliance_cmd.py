@@ -14,13 +14,18 @@ from typing import Any
 import click
 from rich.table import Table
 
+from toolkit.cli.lazy import LazyGroup
 from toolkit.cli.render import emit_json, plain
 from toolkit.cli.user_cmd import AS_OPTION, JSON_OPTION
 from toolkit.commands.schedules import add_schedule, list_schedules, set_paused
 from toolkit.ports.schedule_records import Schedule
 
 
-@click.group("compliance")
+@click.group("compliance", cls=LazyGroup, lazy_subcommands={
+    "run": "toolkit.cli.compliance_run_cmd:run_command",
+    "waiver": "toolkit.cli.compliance_waiver_cmd:waiver_group",
+    "report": "toolkit.cli.compliance_report_cmd:report_command",
+})
 def compliance_group() -> None:
     """Compliance checks: profiles run on targets, on a schedule."""
 
@@ -106,7 +111,3 @@ def schedule_resume(obj, schedule_id, actor, as_json) -> None:  # type: ignore[n
     """Resume SCHEDULE_ID; runs missed while it was paused are not owed."""
     _toggle(obj, schedule_id, actor, as_json, paused=False)
 
-
-from toolkit.cli.compliance_run_cmd import run_command  # noqa: E402 - a subcommand of this group, in its own file
-
-compliance_group.add_command(run_command)

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from toolkit.bootstrap import App
 from toolkit.cli.plugins import PluginGroup
 from toolkit.cli.principal import cli_principal, os_account
 from toolkit.cli.render import make_console, plain
@@ -23,6 +22,7 @@ from toolkit.private_files import owner_only_umask
 from toolkit.settings import load_settings
 
 if TYPE_CHECKING:
+    from toolkit.bootstrap import App
     from toolkit.cli.desk_client import Desk
     from toolkit.cli.remote_desk import RemoteDesk
 
@@ -98,6 +98,8 @@ class CliContext:
     @property
     def app(self) -> App:
         if self._app is None:
+            from toolkit.bootstrap import App  # the composition root, loaded by the first command that needs it
+
             self._app = App(load_settings(self._config_file, **self._overrides))
             self._configure_logging()
         return self._app
@@ -178,62 +180,31 @@ def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json
     owner_only_umask(ctx)
 
 
-def _register() -> None:
-    from toolkit.cli.audit_cmd import audit_group
-    from toolkit.cli.catalog_cmd import catalog_group
-    from toolkit.cli.config_cmd import config_group
-    from toolkit.cli.containment_cmd import contain_group, release_group
-    from toolkit.cli.engine_cmd import jobs_group, run_command, serve_command
-    from toolkit.cli.network_cmd import network_group
-    from toolkit.cli.ticket_cmd import ticket_group
-
-    for command in (catalog_group, ticket_group, jobs_group, run_command, serve_command, config_group,
-                    audit_group, network_group):
-        cli.add_command(command)
-    cli.add_command(contain_group)
-    cli.add_command(release_group)
-
-    from toolkit.cli.evidence_cmd import evidence_group
-    from toolkit.cli.incident_cmd import decide_command, escalate_command
-    from toolkit.cli.ticket_cmd import ticket_group as _tickets
-
-    cli.add_command(evidence_group)
-    cli.add_command(escalate_command)
-    _tickets.add_command(decide_command)
-
-    from toolkit.cli.secret_cmd import secret_group
-
-    cli.add_command(secret_group)
-
-    from toolkit.cli.api_cmd import api_group
-
-    cli.add_command(api_group)
-
-    from toolkit.cli.token_cmd import token_group
-    from toolkit.cli.user_cmd import user_group
-
-    cli.add_command(user_group)
-    cli.add_command(token_group)
-
-    from toolkit.cli.compliance_cmd import compliance_group
-
-    cli.add_command(compliance_group)
-
-    from toolkit.cli.compliance_report_cmd import report_command
-    from toolkit.cli.compliance_waiver_cmd import waiver_group
-
-    compliance_group.add_command(waiver_group)
-    compliance_group.add_command(report_command)
-
-    from toolkit.cli.remote_cmd import login_command, logout_command
-    from toolkit.cli.web_cmd import api_server_command
-
-    cli.add_command(api_server_command)
-    cli.add_command(login_command)
-    cli.add_command(logout_command)
-
-
-_register()
+# Every command by name, imported when it is used (`toolkit.cli.lazy`): `spbe ticket show` does not pay
+# for netmiko, paramiko or matplotlib.
+COMMANDS = {
+    "catalog": "toolkit.cli.catalog_cmd:catalog_group",
+    "ticket": "toolkit.cli.ticket_cmd:ticket_group",
+    "jobs": "toolkit.cli.engine_cmd:jobs_group",
+    "run": "toolkit.cli.engine_cmd:run_command",
+    "serve": "toolkit.cli.engine_cmd:serve_command",
+    "config": "toolkit.cli.config_cmd:config_group",
+    "audit": "toolkit.cli.audit_cmd:audit_group",
+    "network": "toolkit.cli.network_cmd:network_group",
+    "contain": "toolkit.cli.containment_cmd:contain_group",
+    "release": "toolkit.cli.containment_cmd:release_group",
+    "evidence": "toolkit.cli.evidence_cmd:evidence_group",
+    "escalate": "toolkit.cli.incident_cmd:escalate_command",
+    "secret": "toolkit.cli.secret_cmd:secret_group",
+    "api": "toolkit.cli.api_cmd:api_group",
+    "user": "toolkit.cli.user_cmd:user_group",
+    "token": "toolkit.cli.token_cmd:token_group",
+    "compliance": "toolkit.cli.compliance_cmd:compliance_group",
+    "api-server": "toolkit.cli.web_cmd:api_server_command",
+    "login": "toolkit.cli.remote_cmd:login_command",
+    "logout": "toolkit.cli.remote_cmd:logout_command",
+}
+cli.lazy_subcommands.update(COMMANDS)
 
 if __name__ == "__main__":  # pragma: no cover
     cli()

@@ -13,6 +13,8 @@ from importlib.metadata import EntryPoint, entry_points
 
 import click
 
+from toolkit.cli.lazy import LazyGroup
+
 PLUGIN_GROUP = "spbe.cli_plugins"
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ def load_plugin(ep: EntryPoint) -> click.Command | None:
     return command
 
 
-class PluginGroup(click.Group):
+class PluginGroup(LazyGroup):
     """A click group that adds the installed plugin commands, lazily, after its own commands.
 
     A built-in command of the same name wins: a plugin cannot replace ``spbe ticket``."""

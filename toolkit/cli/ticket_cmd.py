@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from toolkit.cli.lazy import LazyGroup
 from toolkit.cli.render import emit_json, plain, ticket_detail, ticket_table, visible_fields
 from toolkit.commands import attachment_files
 from toolkit.domain.confidentiality import redact_events, redact_ticket
@@ -46,7 +47,7 @@ def _attachments(pairs: tuple[str, ...]) -> list[AttachmentUpload]:
     return uploads
 
 
-@click.group("ticket")
+@click.group("ticket", cls=LazyGroup, lazy_subcommands={"decide": "toolkit.cli.incident_cmd:decide_command"})
 def ticket_group() -> None:
     """Open, inspect and move tickets through their SOP."""
 
