@@ -9,9 +9,10 @@ Same guarantees as ``playbooks/contain_isolate_host.yml`` and ``release_host.yml
 
 * isolate: the before-state (``nft list ruleset``, ``nft -s list ruleset``, /etc/nftables.conf) is saved
   once on the host (a re-run keeps the first); the drop-in /etc/nftables.d/spbe-isolation.nft (text from
-  the playbook's own template, `toolkit.containment.isolation_table`) is checked with ``nft -c`` before it
-  replaces the old one, and included from /etc/nftables.conf (survives a restart of nftables); the table
-  is loaded atomically (``nft -f``) unless it is live and unchanged; the live table is read back (sha256).
+  the playbook's own template, `toolkit.containment.isolation_table`) is loaded atomically (``nft -f``,
+  which checks it in the same transaction) before it replaces the old drop-in, or, unchanged, loaded only
+  when not live; it is included from /etc/nftables.conf (survives a restart of nftables); the live table
+  is read back (sha256).
 * release: the recorded ruleset and nftables.conf come from the toolkit's record (stdin, a tar of fixed
   member names), not the host's copy; the drop-in goes; the ruleset is restored unless it already matches
   and ``nft -s list ruleset`` is compared byte for byte with the recorded one, else the release fails.
@@ -58,10 +59,8 @@ conf=/etc/nftables.conf
 
 ISOLATE_SCRIPT = _COMMON + r"""include='include "/etc/nftables.d/spbe-isolation.nft"'
 changed=0
-for d in "$state" "$dropin_dir"; do
-  [ -d "$d" ] || { mkdir -p "$d"; changed=$((changed + 1)); }
-  chown root:root "$d"; chmod 0700 "$d"
-done
+if [ ! -d "$state" ] || [ ! -d "$dropin_dir" ]; then mkdir -p "$state" "$dropin_dir"; changed=$((changed + 1)); fi
+chown root:root "$state" "$dropin_dir"; chmod 0700 "$state" "$dropin_dir"
 saved=false
 if [ ! -e "$state/before.nft" ]; then
   nft list ruleset > "$state/before.nft.tmp"
@@ -71,14 +70,15 @@ if [ ! -e "$state/before.nft" ]; then
   saved=true; changed=$((changed + 1))
 fi
 cat > "$dropin.spbe-new"
-dropin_changed=false
 if cmp -s "$dropin.spbe-new" "$dropin"; then
   rm -f "$dropin.spbe-new"
+  if ! nft list table inet spbe_isolation > /dev/null 2>&1; then nft -f "$dropin"; changed=$((changed + 1)); fi
 else
-  if ! nft -c -f "$dropin.spbe-new"; then
+  # One atomic transaction checks and loads the new table; only a table nft took replaces the drop-in.
+  if ! nft -f "$dropin.spbe-new"; then
     rm -f "$dropin.spbe-new"; echo "nft refused the isolation table" >&2; exit 3
   fi
-  mv -f "$dropin.spbe-new" "$dropin"; dropin_changed=true; changed=$((changed + 1))
+  mv -f "$dropin.spbe-new" "$dropin"; changed=$((changed + 2))
 fi
 chown root:root "$dropin"; chmod 0600 "$dropin"
 if ! { [ -e "$conf" ] && grep -qxF "$include" "$conf"; }; then
@@ -87,9 +87,6 @@ if ! { [ -e "$conf" ] && grep -qxF "$include" "$conf"; }; then
   mv -f "$conf.spbe-new" "$conf"; changed=$((changed + 1))
 fi
 chown root:root "$conf"; chmod 0755 "$conf"
-if [ "$dropin_changed" = true ] || ! nft list table inet spbe_isolation > /dev/null 2>&1; then
-  nft -f "$dropin"; changed=$((changed + 1))
-fi
 nft -s list table inet spbe_isolation > "$state/live.tmp"
 printf 'table_b64 %s\n' "$(base64 -w0 "$state/live.tmp")"
 rm -f "$state/live.tmp"
