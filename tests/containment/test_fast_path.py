@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from toolkit.domain.principal import AuthMethod
 from toolkit.errors import ActionFailedError, InvalidInputError, UnavailableError
 from toolkit.settings import Settings
 from toolkit.ssh import remote
-from toolkit.ssh.pool import SshPool
+from toolkit.ssh.pool import SshPool, alive
 
 pytestmark = pytest.mark.lab
 STATE = "/var/lib/spbe/containment"
@@ -247,3 +248,19 @@ def test_pool_reuses_replaces_dead_and_expires_idle_connections(settings: Settin
         assert not reused and echo(sixth) == b"ok\n"
     pool.close()
     assert pool.size() == 0 and pool.connects == 4
+
+
+def test_pool_closes_idle_connections_by_itself(settings: Settings, incident: LabIncident) -> None:
+    target = host_ssh.ssh_target(_target(settings)[0])
+    pool = SshPool(idle_s=0.2)
+    with pool.session(target) as (client, _):
+        assert remote.run(client, "true", b"", 10, 10).rc == 0
+    assert pool.size() == 1
+    deadline = time.monotonic() + 5
+    while pool.size() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pool.size() == 0 and not alive(client)  # the reaper closed it, nobody used the pool meanwhile
+    never_kept = SshPool(idle_s=0)
+    with never_kept.session(target) as (client, _):
+        assert remote.run(client, "true", b"", 10, 10).rc == 0
+    assert never_kept.size() == 0 and not alive(client)

@@ -11,7 +11,8 @@ pool is built once by the composition root (`toolkit.bootstrap.App.ssh`) and clo
 * Liveness: a connection whose transport is no longer active is dropped and a new one made; one that
   fails while in use is closed, never handed out again. SSH keepalives (``keepalive_s``) notice a peer
   that went away while the connection sat idle.
-* Idle expiry: a connection unused for ``idle_s`` is closed at the next use of the pool.
+* Idle expiry: a connection unused for ``idle_s`` is closed by a daemon thread that runs only while the
+  pool holds connections (and at the next use of the pool at the latest); ``idle_s = 0`` keeps none.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class SshPool:
         self._guard = threading.Lock()
         self._locks: dict[Key, threading.Lock] = {}
         self._entries: dict[Key, _Entry] = {}
+        self._reaper: threading.Thread | None = None
+        self._closed = threading.Event()
         self.connects = 0  # how many connections were made (the benchmark shows it)
 
     def _reap(self, now: float) -> None:
@@ -70,6 +73,21 @@ class SshPool:
             dropped = [self._entries.pop(k) for k in stale]
         for entry in dropped:
             entry.client.close()
+
+    def _reap_loop(self) -> None:
+        while not self._closed.wait(min(max(self.idle_s / 2, 1.0), 30.0)):
+            self._reap(self._clock())
+            with self._guard:
+                if not self._entries:
+                    self._reaper = None
+                    return
+
+    def _start_reaper(self) -> None:
+        with self._guard:
+            if self._reaper is not None or self.idle_s <= 0 or self._closed.is_set():
+                return
+            self._reaper = threading.Thread(target=self._reap_loop, name="ssh-pool-reaper", daemon=True)
+            self._reaper.start()
 
     def _take(self, key: Key, target: SshTarget) -> tuple[_Entry, bool]:
         entry = self._entries.get(key)
@@ -86,6 +104,7 @@ class SshPool:
         entry = _Entry(client=client, last_used=self._clock())
         with self._guard:
             self._entries[key] = entry
+        self._start_reaper()
         return entry, False
 
     @contextmanager
@@ -107,7 +126,7 @@ class SshPool:
                 if not alive(entry.client):
                     self._drop(key, entry)
                 raise
-            if alive(entry.client):
+            if alive(entry.client) and self.idle_s > 0:
                 entry.last_used = self._clock()
                 entry.uses += 1
             else:
@@ -132,7 +151,8 @@ class SshPool:
             return len(self._entries)
 
     def close(self) -> None:
-        """Close every connection (the composition root's `close`)."""
+        """Close every connection and stop the reaper (the composition root's `close`)."""
+        self._closed.set()
         with self._guard:
             entries, self._entries = list(self._entries.values()), {}
         for entry in entries:
