@@ -264,3 +264,41 @@ def test_pool_closes_idle_connections_by_itself(settings: Settings, incident: La
     with never_kept.session(target) as (client, _):
         assert remote.run(client, "true", b"", 10, 10).rc == 0
     assert never_kept.size() == 0 and not alive(client)
+
+
+def _account(incident: LabIncident, user: str, public_key: str, sudo: bool) -> None:
+    """A local admin account on the host that logs in with ``public_key`` (and may sudo to root, or not)."""
+    host_run(incident, "sh", "-c", 'id "$1" > /dev/null 2>&1 || useradd -m -s /bin/sh "$1"; '
+             'mkdir -p "/home/$1/.ssh" && printf "%s\\n" "$2" > "/home/$1/.ssh/authorized_keys" && '
+             'chown -R "$1:" "/home/$1/.ssh" && chmod 700 "/home/$1/.ssh" && '
+             'chmod 600 "/home/$1/.ssh/authorized_keys"', "sh", user, public_key)
+    if sudo:
+        host_run(incident, "sh", "-c", 'printf "%s ALL=(root) NOPASSWD: ALL\\n" "$1" > "/etc/sudoers.d/$1" && '
+                 'chmod 0440 "/etc/sudoers.d/$1"', "sh", user)
+
+
+def test_an_admin_account_works_through_sudo_and_one_without_sudo_is_refused(
+        settings: Settings, incident: LabIncident, tmp_path: Path) -> None:
+    target, mgmt = _target(settings)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "ops")], check=True)
+    public_key = (tmp_path / "ops.pub").read_text().strip()
+    _account(incident, "spbeops", public_key, sudo=True)
+    _account(incident, "nosudo", public_key, sudo=False)
+    released = _released(incident)
+
+    def as_user(user: str) -> InventoryHost:
+        return target.model_copy(update={"vars": {**target.vars, "ansible_user": user,
+                                                  "ansible_ssh_private_key_file": str(tmp_path / "ops")}})
+
+    pool = SshPool()
+    try:
+        before, _ = host_ssh.isolate(pool, settings, as_user("spbeops"), "C903", mgmt)
+        assert before.ruleset_stateless == released["ruleset"] and "spbe_isolation" in ruleset(incident)
+        assert not attacker_reaches_web(incident)
+        host_ssh.release(pool, settings, as_user("spbeops"), before)
+        assert _released(incident) == released
+        with pytest.raises(ActionFailedError, match="sudo"):
+            host_ssh.isolate(pool, settings, as_user("nosudo"), "C904", mgmt)
+        assert _released(incident) == released and attacker_reaches_web(incident)
+    finally:
+        pool.close()
