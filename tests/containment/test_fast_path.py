@@ -302,3 +302,23 @@ def test_an_admin_account_works_through_sudo_and_one_without_sudo_is_refused(
         assert _released(incident) == released and attacker_reaches_web(incident)
     finally:
         pool.close()
+
+
+def test_a_warm_connection_that_died_does_not_fail_the_containment(settings: Settings, incident: LabIncident) -> None:
+    """The host end of a pooled connection goes away (the transport may or may not have noticed yet):
+    the next containment still runs, on a new connection."""
+    released = _released(incident)
+    target, mgmt = _target(settings)
+    pool = SshPool()
+    try:
+        before, _ = host_ssh.isolate(pool, settings, target, "C905", mgmt)
+        with pool.session(host_ssh.ssh_target(target)) as (client, reused):
+            assert reused
+        transport = client.get_transport()
+        assert transport is not None
+        transport.sock.shutdown(socket.SHUT_RDWR)  # the flow is gone; paramiko's thread learns it when it reads
+        result = host_ssh.release(pool, settings, target, before)
+        assert pool.connects == 2 and result["timings"]["connection_reused"] is False
+        assert _released(incident) == released and attacker_reaches_web(incident)
+    finally:
+        pool.close()

@@ -172,34 +172,51 @@ def _parse(stdout: bytes, keys: set[str], host: str) -> dict[str, str]:
     return values
 
 
+def _unavailable(target: SshTarget, what: str, exc: BaseException) -> ToolkitError:
+    """An SSH or network failure, worded for the CSIRT (never the connection's secrets)."""
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return UnavailableError(f"{target.name}: the SSH host key does not match the known_hosts entry: refused",
+                                host=target.name)
+    if isinstance(exc, paramiko.AuthenticationException):
+        return UnavailableError(f"{target.name}: SSH authentication refused for {target.user}", host=target.name)
+    if isinstance(exc, paramiko.SSHException):  # also an unknown host key (RejectPolicy)
+        return UnavailableError(f"{target.name}: SSH failed: {str(exc)[:200]}", host=target.name)
+    if isinstance(exc, TimeoutError):
+        return UnavailableError(f"{target.name}: {what}: {exc}", host=target.name)
+    if isinstance(exc, OSError):
+        return UnavailableError(f"{target.name}: unreachable: {exc.strerror or type(exc).__name__}",
+                                host=target.name)
+    if isinstance(exc, EOFError):
+        return UnavailableError(f"{target.name}: the SSH connection was closed", host=target.name)
+    return ActionFailedError(f"{target.name}: {what}: {exc}", host=target.name)
+
+
 def _run(pool: SshPool, settings: Settings, target: SshTarget, script: str, stdin: bytes,
          what: str) -> tuple[remote.Result, dict[str, float | bool]]:
-    """Run ``script`` as root on ``target`` over the pool's connection; errors worded for the CSIRT."""
+    """Run ``script`` as root on ``target`` over the pool's connection; errors worded for the CSIRT.
+
+    A warm connection can die without its transport noticing yet (the host rebooted, a firewall dropped
+    the idle flow): then the script runs once more on a new connection. Both scripts are idempotent, so
+    a second run after a partial first one ends in the same state."""
     timeout = settings.containment.ssh_command_timeout_s
     line = remote.command_line(["sh", "-c", script, f"spbe-{what}"], target.needs_sudo)
-    started = time.monotonic()
-    try:
-        with pool.session(target) as (client, reused):
-            got = time.monotonic()
-            result = remote.run(client, line, stdin, timeout, MAX_OUTPUT)
-    except paramiko.BadHostKeyException:
-        raise UnavailableError(f"{target.name}: the SSH host key does not match the known_hosts entry: refused",
-                               host=target.name) from None
-    except paramiko.AuthenticationException:
-        raise UnavailableError(f"{target.name}: SSH authentication refused for {target.user}",
-                               host=target.name) from None
-    except paramiko.SSHException as exc:  # also an unknown host key (RejectPolicy)
-        raise UnavailableError(f"{target.name}: SSH failed: {str(exc)[:200]}", host=target.name) from None
-    except TimeoutError as exc:
-        raise UnavailableError(f"{target.name}: {what}: {exc}", host=target.name) from None
-    except OSError as exc:
-        raise UnavailableError(f"{target.name}: unreachable: {exc.strerror or type(exc).__name__}",
-                               host=target.name) from None
-    except ValueError as exc:
-        raise ActionFailedError(f"{target.name}: {what}: {exc}", host=target.name) from None
-    timings: dict[str, float | bool] = {"connection_reused": reused, "connect_s": round(got - started, 4),
-                                        "script_s": round(result.elapsed_s, 4)}
-    return result, timings
+    for attempt in (1, 2):
+        started = got = time.monotonic()
+        warm = False
+        try:
+            with pool.session(target) as (client, reused):
+                warm, got = reused, time.monotonic()
+                result = remote.run(client, line, stdin, timeout, MAX_OUTPUT)
+        except (paramiko.SSHException, EOFError, ConnectionError) as exc:
+            if attempt == 1 and warm:
+                continue
+            raise _unavailable(target, what, exc) from None
+        except (OSError, ValueError) as exc:  # TimeoutError included: a hung script is not run twice
+            raise _unavailable(target, what, exc) from None
+        timings: dict[str, float | bool] = {"connection_reused": warm, "connect_s": round(got - started, 4),
+                                            "script_s": round(result.elapsed_s, 4), "attempts": attempt}
+        return result, timings
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def _failed(target: SshTarget, what: str, result: remote.Result, mask: Mask) -> ToolkitError:
