@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from toolkit.compliance.runner import ComplianceKit
     from toolkit.documents import TemplateRenderer
     from toolkit.domain.catalog.models import Catalog
+    from toolkit.ssh.pool import SshPool
 
 
 @dataclass
@@ -152,6 +153,14 @@ class App:
                              gatherers=gatherers, remediators=remediators)
 
     @cached_property
+    def ssh(self) -> SshPool:
+        """Warm SSH connections to managed hosts, kept for this process (the containment fast path)."""
+        from toolkit.ssh.pool import SshPool
+
+        cfg = self.settings.containment
+        return SshPool(connect_timeout_s=cfg.ssh_connect_timeout_s, idle_s=cfg.ssh_idle_s)
+
+    @cached_property
     def policy(self) -> Policy:
         """Who may do what: the catalog's roles, the directory's people, the SPLP register's providers."""
         from toolkit.splp.apis import load_register
@@ -194,8 +203,8 @@ class App:
 
     def close(self) -> None:
         """Close the connections of every store built so far (the state stores, the vault, the queue, the
-        ticket store, the audit log); one not built yet is not opened to be closed."""
-        for name in ("state", "vault", "queue", "tickets", "audit"):
+        ticket store, the audit log) and the warm SSH connections; one not built yet is not opened to be closed."""
+        for name in ("state", "vault", "queue", "tickets", "audit", "ssh"):
             built = self.__dict__.pop(name, None)
             close = getattr(built, "close", None)
             if close is not None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): no runtime import of the heavie
     from toolkit.ports.state import StateStores
     from toolkit.ports.tickets import TicketSystem
     from toolkit.settings import Settings
+    from toolkit.ssh.pool import SshPool
     from toolkit.vault import SecretVault
 
 
@@ -84,6 +85,11 @@ class Services(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def ssh(self) -> SshPool:
+        """Warm SSH connections to managed hosts, kept for the process (the containment fast path)."""
+        ...
 
     @property
     def renderer(self) -> TemplateRenderer: ...

@@ -24,6 +24,7 @@ from toolkit.compliance.facts import ServerFacts
 from toolkit.compliance.gathering import GatherFailure, TargetKind
 from toolkit.compliance.server_commands import Command, commands
 from toolkit.compliance.server_targets import ServerTarget, resolve, targets
+from toolkit.ssh.target import connect
 
 MAX_OUTPUT = 4 * 1024 * 1024  # a fact larger than this is not a configuration: cut, and the rule errs
 
@@ -71,17 +72,7 @@ class ServerGatherer:
 
 
 def _connect(target: ServerTarget, config: ComplianceSettings) -> paramiko.SSHClient:
-    client = paramiko.SSHClient()
-    if target.known_hosts is not None:
-        client.load_host_keys(str(target.known_hosts))
-    else:
-        client.load_system_host_keys()
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(target.address, port=target.port, username=target.user,
-                   key_filename=str(target.key_file) if target.key_file else None,
-                   timeout=config.ssh_timeout_s, banner_timeout=config.ssh_timeout_s,
-                   auth_timeout=config.ssh_timeout_s, allow_agent=False, look_for_keys=target.key_file is None)
-    return client
+    return connect(target, config.ssh_timeout_s)  # strict host keys, as every SSH user of the toolkit
 
 
 def _run(client: paramiko.SSHClient, command: Command, sudo: bool, timeout_s: float) -> object | None:

@@ -21,7 +21,6 @@ Selectors are validated by shape before the inventory is consulted: an inventory
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from toolkit import ansible_inventory
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
+from toolkit.ssh.target import known_hosts_file
 
 HOST_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
 _SELECTOR = re.compile(rf"^(\*|group:[A-Za-z_][A-Za-z0-9_]{{0,63}}|{HOST_NAME})$")
@@ -85,20 +85,6 @@ class ServerTarget(BaseModel):
         return self.user != "root"
 
 
-def _known_hosts(common_args: Any) -> Path | None:
-    """The ``UserKnownHostsFile`` Ansible is told to use, so paramiko checks the same host keys."""
-    if not isinstance(common_args, str):
-        return None
-    words = shlex.split(common_args)
-    for index, word in enumerate(words):
-        option = word[2:] if word.startswith("-o") and len(word) > 2 else (
-            words[index + 1] if word == "-o" and index + 1 < len(words) else "")
-        key, sep, value = option.partition("=")
-        if sep and key.strip().lower() == "userknownhostsfile":
-            return Path(value.strip().split()[0])
-    return None
-
-
 def target_of(host: ansible_inventory.InventoryHost) -> ServerTarget:
     """The connection and compliance data of one inventory host, validated; a bad host var is a
     ConfigurationError naming the host and the variable."""
@@ -108,7 +94,7 @@ def target_of(host: ansible_inventory.InventoryHost) -> ServerTarget:
     values: dict[str, Any] = {
         "name": host.name, "address": host.address, "port": hv.get("ansible_port", 22),
         "user": hv.get("ansible_user", "root"), "key_file": hv.get("ansible_ssh_private_key_file"),
-        "known_hosts": _known_hosts(hv.get("ansible_ssh_common_args")),
+        "known_hosts": known_hosts_file(hv.get("ansible_ssh_common_args")),
         "app_dirs": tuple(hv.get("spbe_compliance_app_dirs") or DEFAULT_APP_DIRS),
         "restic_repo": hv.get("spbe_compliance_restic_repo") or (f"/var/backups/spbe/{app}" if app_ok else None),
         "restic_password_file": hv.get("spbe_compliance_restic_password_file")

@@ -27,3 +27,14 @@ class ContainmentSettings(BaseModel):
     quarantine_vlan: int = Field(default=999, ge=2, le=4094, description="VLAN of quarantined access ports")
     network_inventory: Path | None = Field(default=None, description="the network inventory the switch ports "
                                                                      "are looked up in; None: network.inventory")
+    apply: Literal["ssh", "playbook"] = Field(
+        default="ssh", description="how a host is isolated and released: 'ssh', one SSH session from a warm "
+                                   "connection (toolkit/containment/host_ssh.py, well under a second); "
+                                   "'playbook', ansible-playbook contain_isolate_host.yml / release_host.yml "
+                                   "(seconds; also what operators run by hand). Both write the same table.")
+    ssh_connect_timeout_s: float = Field(default=10.0, gt=0, le=120, description="fast path: SSH connect, "
+                                                                               "key exchange and login")
+    ssh_command_timeout_s: float = Field(default=60.0, gt=0, le=600, description="fast path: the isolation or "
+                                                                               "release script on the host")
+    ssh_idle_s: float = Field(default=300.0, ge=0, le=3600,
+                              description="a warm SSH connection unused this long is closed (0: never kept)")

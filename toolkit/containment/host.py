@@ -1,4 +1,5 @@
-"""Host isolation, its release and a read-only inspection, as Ansible playbook runs.
+"""Host isolation, its release and a read-only inspection, as Ansible playbook runs (``settings.containment.apply
+= "playbook"``; the default is the SSH fast path of `toolkit.containment.host_ssh`, which shares the models here).
 
 The playbooks (``playbooks/contain_isolate_host.yml``, ``release_host.yml``, ``inspect_host.yml``) do the
 work on the host; this module builds their variables from validated data, runs them through
@@ -116,7 +117,8 @@ def isolate(settings: Settings, host: InventoryHost, record_id: str, mgmt: tuple
         saved_now=str(data.get("saved_now")).lower() == "true",
     )
     applied = {"table": "inet spbe_isolation", "table_sha256": data.get("table_sha256"),
-               "management_cidrs": list(mgmt), "changed": summary.changed, "duration_s": summary.duration_s}
+               "management_cidrs": list(mgmt), "changed": summary.changed, "apply": "playbook",
+               "duration_s": summary.duration_s}
     return before, applied
 
 
@@ -137,7 +139,7 @@ def release(settings: Settings, host: InventoryHost, record_id: str, before: Hos
     data = published(summary, "release", host.name)
     if data.get("ruleset_stateless_sha256") != before.stateless_sha256:
         raise ActionFailedError(f"{host.name}: the restored ruleset differs from the recorded one", host=host.name)
-    return {"ruleset_stateless_sha256": before.stateless_sha256, "changed": summary.changed,
+    return {"ruleset_stateless_sha256": before.stateless_sha256, "changed": summary.changed, "apply": "playbook",
             "duration_s": summary.duration_s}
 
 

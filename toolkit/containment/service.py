@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from toolkit.containment import access, host, policy, switch_port
+from toolkit.containment import access, host, host_ssh, policy, switch_port
 from toolkit.containment.models import (
     AccessRequest,
     ContainmentKind,
@@ -147,8 +147,7 @@ class ContainmentService:
                                                            "verification": verification.how})  # fmt: skip
 
             def change() -> tuple[dict[str, Any], dict[str, Any]]:
-                before, applied = host.isolate(self.settings, target, record.id, mgmt, self.work_dir,
-                                               self.log_line, self.app.masker)  # fmt: skip
+                before, applied = self._isolate(target, record.id, mgmt)
                 return before.model_dump(), applied
 
             record = self._apply(record, new, change)
@@ -163,6 +162,19 @@ class ContainmentService:
             return record
 
         return self._attempt("isolate_host", request, data, work)
+
+    def _isolate(self, target: host.InventoryHost, record_id: str, mgmt: tuple[str, ...]
+                 ) -> tuple[host.HostBefore, dict[str, Any]]:
+        """settings.containment.apply: one SSH session from the process's warm pool, or the playbook."""
+        if self.settings.containment.apply == "ssh":
+            return host_ssh.isolate(self.app.ssh, self.settings, target, record_id, mgmt, self.log_line,
+                                    self.app.masker)
+        return host.isolate(self.settings, target, record_id, mgmt, self.work_dir, self.log_line, self.app.masker)
+
+    def _release_host(self, target: host.InventoryHost, record_id: str, before: host.HostBefore) -> dict[str, Any]:
+        if self.settings.containment.apply == "ssh":
+            return host_ssh.release(self.app.ssh, self.settings, target, before, self.log_line, self.app.masker)
+        return host.release(self.settings, target, record_id, before, self.work_dir, self.log_line, self.app.masker)
 
     def quarantine_port(self, request: QuarantinePortRequest) -> ContainmentRecord:
         cfg = self.settings.containment
@@ -284,8 +296,7 @@ class ContainmentService:
     def _undo(self, record: ContainmentRecord) -> tuple[dict[str, Any], list[str]]:
         if record.kind == ContainmentKind.ISOLATE_HOST:
             target = host.inventory_host(self.settings.effective_inventory(), record.target)
-            result = host.release(self.settings, target, record.id, host.HostBefore.model_validate(record.before),
-                                  self.work_dir, self.log_line, self.app.masker)  # fmt: skip
+            result = self._release_host(target, record.id, host.HostBefore.model_validate(record.before))
             return result, [f"Ruleset {record.target} dipulihkan persis seperti sebelum penahanan "
                             f"(sha256 {result['ruleset_stateless_sha256'][:16]})."]
         if record.kind == ContainmentKind.QUARANTINE_PORT:
