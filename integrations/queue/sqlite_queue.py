@@ -2,8 +2,20 @@
 
 Every state change is one short ``BEGIN IMMEDIATE`` transaction, so several worker threads and
 processes on one machine agree on who holds a job without any other coordinator. The fencing token
-(a fresh UUID per claim) is checked on heartbeat and finish: a worker that was presumed dead and
+(a fresh UUID per claimed job) is checked on heartbeat and finish: a worker that was presumed dead and
 comes back cannot overwrite the result of the worker that reclaimed its job.
+
+What a job costs the file: one transaction to claim it (a small batch shares it, each job still with
+its own lease and token), one to finish it (its log lines, final state and outbox rows together), and
+one per outbox batch delivered. ``synchronous=NORMAL`` (the `toolkit.sqlite_tx` default): in WAL mode
+a committed transaction survives the process being killed (the WAL is written before COMMIT returns);
+a power cut can roll back the last commits, which for a finish is the case of a worker lost mid-job
+(the lease expires, the job is re-run when idempotent, failed for an operator otherwise) and for an
+outbox mark a repeated delivery the ticket system's dedupe keys absorb. FULL would add an fsync to
+every commit, the dominant cost of a short job, to close a gap those guarantees already cover.
+
+Enqueues, releases, retries and reclaims wake workers of this process waiting in `wait_for_work`;
+workers of other processes notice on their next poll.
 """
 
 from __future__ import annotations
@@ -91,6 +103,8 @@ class SqliteJobQueue:
         private_file(self.path)  # jobs carry plans and results: owner-only, like the other stores
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
+        self._work = threading.Condition()  # notified when a job becomes claimable in this process
+        self._work_seq = 0
         self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
         columns = {row[1] for row in self._conn().execute("PRAGMA table_info(jobs)")}
         for column, kind in _ADDED_COLUMNS:  # a queue created by an earlier version
@@ -137,6 +151,20 @@ class SqliteJobQueue:
             conn.close()
             self._local.conn = None
 
+    # -- wake-ups --------------------------------------------------------------------------
+    def _notify_work(self) -> None:
+        with self._work:
+            self._work_seq += 1
+            self._work.notify_all()
+
+    def wait_for_work(self, timeout: float, seen: int | None = None) -> int:
+        """Block until a job may have become claimable in this process (or ``timeout`` passes); returns
+        the wake-up count to pass back as ``seen``, so a notice given between two waits is not missed."""
+        with self._work:
+            if seen is None or seen == self._work_seq:
+                self._work.wait(timeout)
+            return self._work_seq
+
     # -- jobs ------------------------------------------------------------------------------
     @staticmethod
     def _job(row: sqlite3.Row) -> Job:
@@ -167,6 +195,8 @@ class SqliteJobQueue:
             )
             created = cur.rowcount == 1
             row = db.execute("SELECT * FROM jobs WHERE idempotency_key=?", (spec.idempotency_key,)).fetchone()
+        if created:
+            self._notify_work()
         return self._job(row), created
 
     def find(self, idempotency_key: str) -> Job | None:
@@ -207,27 +237,39 @@ class SqliteJobQueue:
                         failed = self._job(db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone())
                         self._insert_outbox(db, on_failed(failed))
                 changed.append(row["id"])
+        self._notify_work()
         return [self.get(job_id) for job_id in changed]
 
     def claim(self, worker: str, lease_seconds: float, ticket_id: str | None = None) -> Job | None:
+        jobs = self.claim_batch(worker, lease_seconds, 1, ticket_id=ticket_id)
+        return jobs[0] if jobs else None
+
+    def claim_batch(self, worker: str, lease_seconds: float, limit: int, ticket_id: str | None = None) -> list[Job]:
+        """Up to ``limit`` queued jobs in one transaction, oldest first, each with its own lease and token.
+        Only the first may be an action that is not idempotent, and the batch stops before the next
+        such job: a held job whose worker dies is reclaimed like any other, and a non-idempotent one
+        is then failed for an operator, so it must be claimed only right before it runs."""
         now = self._now()
+        query = "SELECT id, idempotent FROM jobs WHERE state='queued' AND (not_before IS NULL OR not_before <= ?)"
+        args: tuple[Any, ...] = (now.timestamp(),)
+        if ticket_id is not None:
+            query += " AND ticket_id=?"
+            args = (*args, ticket_id)
+        jobs: list[Job] = []
         with self._tx() as db:
-            query = "SELECT id FROM jobs WHERE state='queued' AND (not_before IS NULL OR not_before <= ?)"
-            args: tuple[Any, ...] = (now.timestamp(),)
-            if ticket_id is not None:
-                query += " AND ticket_id=?"
-                args = (*args, ticket_id)
-            row = db.execute(query + " ORDER BY id LIMIT 1", args).fetchone()
-            if row is None:
-                return None
-            token = uuid.uuid4().hex
-            db.execute(
-                "UPDATE jobs SET state='running', attempt=attempt+1, worker=?, lease_until=?, lease_token=?,"
-                " started_at=?, finished_at=NULL, error=NULL, not_before=NULL WHERE id=?",
-                (worker, now.timestamp() + lease_seconds, token, _iso(now), row["id"]),
-            )
-            job = db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone()
-        return self._job(job)
+            ids: list[int] = []
+            for row in db.execute(query + " ORDER BY id LIMIT ?", (*args, max(1, int(limit)))).fetchall():
+                if ids and not row["idempotent"]:
+                    break
+                ids.append(row["id"])
+            for job_id in ids:
+                claimed = db.execute(
+                    "UPDATE jobs SET state='running', attempt=attempt+1, worker=?, lease_until=?, lease_token=?,"
+                    " started_at=?, finished_at=NULL, error=NULL, not_before=NULL WHERE id=? RETURNING *",
+                    (worker, now.timestamp() + lease_seconds, uuid.uuid4().hex, _iso(now), job_id),
+                ).fetchall()
+                jobs.extend(self._job(r) for r in claimed)
+        return jobs
 
     def heartbeat(self, job_id: int, token: str, lease_seconds: float) -> bool:
         with self._tx() as db:
@@ -238,20 +280,22 @@ class SqliteJobQueue:
             return cur.rowcount == 1
 
     def finish(self, job_id: int, token: str, state: JobState, result: dict[str, Any] | None,
-               error: str | None, outbox: list[OutboxItem]) -> bool:
+               error: str | None, outbox: list[OutboxItem], logs: list[str] | None = None) -> Job | None:
         if state not in TERMINAL_STATES:
             raise ValueError(f"finish needs a terminal state, got {state}")
         with self._tx() as db:
-            cur = db.execute(
+            row = db.execute(
                 "UPDATE jobs SET state=?, result=?, error=?, finished_at=?, lease_until=NULL, lease_token=NULL"
-                " WHERE id=? AND lease_token=? AND state='running'",
+                " WHERE id=? AND lease_token=? AND state='running' RETURNING *",
                 (state.value, json.dumps(result) if result is not None else None, error, _iso(self._now()),
                  job_id, token),
-            )
-            if cur.rowcount != 1:
-                return False
+            ).fetchall()
+            if not row:
+                return None
+            if logs:
+                self._insert_logs(db, job_id, logs)
             self._insert_outbox(db, outbox)
-        return True
+        return self._job(row[0])
 
     def release(self, job_id: int, token: str, delay_seconds: float, note: str) -> bool:
         """Give a claimed job back untouched (nothing ran: e.g. the ticket could not be read), to be
@@ -266,6 +310,7 @@ class SqliteJobQueue:
                 "UPDATE jobs SET state='queued', attempt=attempt-1, worker=NULL, lease_until=NULL, lease_token=NULL,"
                 " started_at=NULL, not_before=?, history=? WHERE id=?",
                 (self._now().timestamp() + delay_seconds, json.dumps(history), job_id))
+        self._notify_work()
         return True
 
     def get(self, job_id: int) -> Job:
@@ -322,15 +367,20 @@ class SqliteJobQueue:
             db.execute(
                 "UPDATE jobs SET state='queued', cancel_requested=0, max_attempts=max_attempts+1, history=?"
                 " WHERE id=?", (json.dumps(history), job_id))
+        self._notify_work()
         return self.get(job_id)
 
     def append_log(self, job_id: int, lines: list[str]) -> None:
         if not lines:
             return
         with self._tx() as db:
-            start = db.execute("SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id=?", (job_id,)).fetchone()[0]
-            db.executemany("INSERT INTO job_logs (job_id, seq, line) VALUES (?,?,?)",
-                           [(job_id, start + i + 1, line) for i, line in enumerate(lines)])
+            self._insert_logs(db, job_id, lines)
+
+    @staticmethod
+    def _insert_logs(db: sqlite3.Connection, job_id: int, lines: list[str]) -> None:
+        start = db.execute("SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id=?", (job_id,)).fetchone()[0]
+        db.executemany("INSERT INTO job_logs (job_id, seq, line) VALUES (?,?,?)",
+                       [(job_id, start + i + 1, line) for i, line in enumerate(lines)])
 
     def logs(self, job_id: int, after: int = 0) -> list[tuple[int, str]]:
         rows = self._read("SELECT seq, line FROM job_logs WHERE job_id=? AND seq>? ORDER BY seq", (job_id, after))
@@ -367,8 +417,15 @@ class SqliteJobQueue:
         ]
 
     def outbox_delivered(self, item_id: int) -> None:
+        self.outbox_delivered_many([item_id])
+
+    def outbox_delivered_many(self, item_ids: list[int]) -> None:
+        if not item_ids:
+            return
         with self._tx() as db:
-            db.execute("UPDATE outbox SET delivered_at=?, attempts=attempts+1 WHERE id=?", (_iso(self._now()), item_id))
+            at = _iso(self._now())
+            db.executemany("UPDATE outbox SET delivered_at=?, attempts=attempts+1 WHERE id=?",
+                           [(at, item_id) for item_id in item_ids])
 
     def outbox_retry_later(self, item_id: int, error: str, next_attempt: datetime) -> None:
         with self._tx() as db:
