@@ -10,10 +10,11 @@ Two kinds of hand-over:
 - ``write`` waits until the entries are committed and raises if they could not be: a job's start entry
   is on disk before its action runs, as before.
 - ``submit`` does not wait: a finished job's entry (its result is already durable in the queue) and an
-  outbox delivery's. The writer commits them as soon as it is free, within about one commit's time, so
-  a crash loses at most the entries of the last few milliseconds, the same window there was between a
-  job's finish and its audit append. A failed write of these is retried, never dropped while the
-  process lives; `flush` waits for them (a worker at the end of a batch, `Server.run` on shutdown).
+  outbox delivery's. They ride along with the next waited write (the next batch's start entries) or
+  are committed after at most ``linger`` seconds (20 ms), so a crash loses at most the entries of the
+  last few tens of milliseconds; before, a crash between a job's finish and its audit append lost its
+  entry too, in a window of one commit. A failed write of these is retried, never dropped while the
+  process lives; `flush` commits them at once and waits (`Server.run` on shutdown).
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ class _Group:
 
 
 class AuditWriter:
-    def __init__(self, audit: AuditLog) -> None:
-        self._audit = audit
+    def __init__(self, audit: AuditLog, linger: float = 0.02) -> None:
+        self._audit, self._linger = audit, linger
+        self._urgent = 0  # waited writes and flushes pending: commit without lingering
         self._pending: list[_Group] = []
         self._cond = threading.Condition()
         self._inflight: list[_Group] = []
@@ -70,6 +72,16 @@ class AuditWriter:
         False if ``timeout`` ran out first (the audit log is down and the entries are still being retried)."""
         with self._cond:
             groups = self._inflight + self._pending
+            self._urgent += 1
+            self._cond.notify_all()
+        try:
+            return self._wait_all(groups, timeout)
+        finally:
+            with self._cond:
+                self._urgent -= 1
+
+    @staticmethod
+    def _wait_all(groups: list[_Group], timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         for group in groups:
             if not group.done.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
@@ -80,6 +92,8 @@ class AuditWriter:
         group = _Group(list(items), waited)
         with self._cond:
             self._pending.append(group)
+            if waited:
+                self._urgent += 1
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
                 self._thread.start()
@@ -94,7 +108,11 @@ class AuditWriter:
                     if not self._cond.wait(30.0) and not self._pending:  # idle: the thread ends
                         self._thread = None
                         return
+                lingered = time.monotonic() + self._linger
+                while not self._urgent and (left := lingered - time.monotonic()) > 0:
+                    self._cond.wait(left)  # un-waited entries only: gather more for the same commit
                 groups, self._pending = self._pending, []
+                self._urgent -= sum(1 for g in groups if g.waited)
                 self._inflight = groups
             retry = self._commit(groups)
             with self._cond:

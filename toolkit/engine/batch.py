@@ -6,7 +6,8 @@ transaction, a log transaction, a heartbeat thread and an outbox round. Here a w
 `LeaseKeeper`; a dead worker's batch is reclaimed job by job), checks them, writes their start entries
 in one audit commit and only then runs them one after the other. Each finish is its own queue
 transaction (result, last log lines and outbox rows together, fenced by the job's token); the finish
-entries go to the `AuditWriter` without waiting and are committed before the worker claims again.
+entries go to the `AuditWriter` without waiting, and are committed with the next batch's start entries
+or after its short linger, whichever comes first.
 Results reach the tickets through the server's outbox thread, not from inside the worker.
 
 The batch grows only while jobs are quick (`BatchSize`): a long action is claimed on its own, so it
@@ -106,5 +107,4 @@ def work_batch(app: EngineServices, worker: str, size: BatchSize, keeper: LeaseK
         for item_held in held.values():
             keeper.drop(item_held)
         size.after(durations)
-    writer.flush()  # this batch's finish entries are on disk before the worker claims again
     return done

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from toolkit.domain.tickets.models import AttachmentUpload, NewEvent, TicketStatus
+from toolkit.engine.audit_writer import Item as AuditItem
 from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.ports.jobs import (
     OutboxItem,
@@ -46,12 +48,14 @@ def _deliver_one(app: Services, item: OutboxItem) -> None:
                                dedupe_key=item.dedupe_key)
 
 
-def deliver_due(app: Services, limit: int = 100) -> tuple[int, int]:
+def deliver_due(app: Services, limit: int = 100,
+                record: Callable[[list[AuditItem]], None] | None = None) -> tuple[int, int]:
     """Deliver what is due now; returns (delivered, deferred). Stops at the first unavailability,
     since the rest would fail the same way and order on a ticket matters.
 
-    The round's delivered items are marked in one queue transaction and audited in one append: a crash
-    before the mark delivers them again, which the ticket system's dedupe keys turn into no-ops."""
+    The round's delivered items are marked in one queue transaction and audited in one append (or handed
+    to ``record``: `spbe serve`'s `AuditWriter`): a crash before the mark delivers them again, which the
+    ticket system's dedupe keys turn into no-ops."""
     delivered: list[PendingOutbox] = []
     deferred = 0
     workers = app.settings.workers
@@ -77,8 +81,9 @@ def deliver_due(app: Services, limit: int = 100) -> tuple[int, int]:
     finally:
         if delivered:
             app.queue.outbox_delivered_many([p.id for p in delivered])
-            app.audit.append_many([
+            entries: list[AuditItem] = [
                 ("engine", "outbox.delivered", p.item.ticket_id,
                  {"auth": "engine", "outbox": p.id, "kind": p.item.kind.value, "key": p.item.dedupe_key})
-                for p in delivered])
+                for p in delivered]
+            (record or app.audit.append_many)(entries)
     return len(delivered), deferred

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from toolkit.domain.principal import ENGINE_USER
+from toolkit.domain.tickets.models import EventKind, TimelineEvent
 from toolkit.engine import scheduler
 from toolkit.engine.audit_writer import AuditWriter
 from toolkit.engine.batch import BatchSize, work_batch
@@ -33,6 +35,7 @@ from toolkit.ports.jobs import Job, JobState
 
 log = logging.getLogger("spbe.serve")
 CURSOR = "trigger"
+_JOB_RESULTS = frozenset({EventKind.STEP_COMPLETED, EventKind.STEP_FAILED})
 
 
 def _advance_one(app: EngineServices, ticket_id: str) -> int:
@@ -49,12 +52,19 @@ def _advance_one(app: EngineServices, ticket_id: str) -> int:
         return 0
 
 
+def _moves_the_ticket(event: TimelineEvent) -> bool:
+    """False for a finished job's result the engine posted itself (through the outbox): the worker that
+    finished the job advanced the ticket already, and the periodic sweep covers an advance that failed.
+    Advancing again for it doubled the ticket reads of every job."""
+    return not (event.actor == ENGINE_USER and event.kind in _JOB_RESULTS and "job" in event.data)
+
+
 def trigger_once(app: EngineServices) -> int:
     """Advance every ticket touched by events since the cursor; returns jobs created."""
     cursor = app.queue.get_cursor(CURSOR)
     events = app.tickets.events_since(cursor)
     created = 0
-    for ticket_id in dict.fromkeys(e.ticket_id for e in events):
+    for ticket_id in dict.fromkeys(e.ticket_id for e in events if _moves_the_ticket(e)):
         created += _advance_one(app, ticket_id)
     if events:
         app.queue.set_cursor(CURSOR, events[-1].seq)
@@ -143,7 +153,8 @@ class Server:
             self._outbox_wake.wait(idle)
             self._outbox_wake.clear()
             try:
-                while deliver_due(self.app)[0] >= 100 and not self.stop.is_set():
+                while deliver_due(self.app, record=self.writer.submit if self.writer else None)[0] >= 100 \
+                        and not self.stop.is_set():
                     pass  # a full round: more may be due at once
             except Exception as exc:  # noqa: BLE001 - the outbox must outlive any one failure
                 log.warning("outbox: %s", self.app.masker(f"{type(exc).__name__}: {exc}"))
