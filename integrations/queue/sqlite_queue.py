@@ -24,17 +24,18 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pydantic import Field
 
+from integrations.queue.sqlite_outbox import SqliteOutbox
+from integrations.queue.sqlite_outbox import iso as _iso
 from toolkit.adapter_options import AdapterOptions
 from toolkit.clock import Clock, SystemClock
-from toolkit.errors import ConflictError, NotFoundError, UnavailableError
+from toolkit.errors import ConflictError, NotFoundError
 from toolkit.ports.jobs import (
     TERMINAL_STATES,
     Job,
@@ -42,11 +43,9 @@ from toolkit.ports.jobs import (
     JobSpec,
     JobState,
     OutboxItem,
-    PendingOutbox,
 )
 from toolkit.private_files import private_dir, private_file
 from toolkit.settings import Settings
-from toolkit.sqlite_tx import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -78,10 +77,6 @@ CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NUL
 _ADDED_COLUMNS = (("not_before", "REAL"), ("plan_digest", "TEXT"), ("input_digest", "TEXT"), ("plan_error", "TEXT"))
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 class SqliteQueueOptions(AdapterOptions):
     """``queue.options`` of sqlite."""
 
@@ -90,7 +85,7 @@ class SqliteQueueOptions(AdapterOptions):
     busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
 
 
-class SqliteJobQueue:
+class SqliteJobQueue(SqliteOutbox):
     Options = SqliteQueueOptions
 
     def __init__(self, *, settings: Settings, clock: Clock | None = None, db_name: str = "queue.db",
@@ -110,46 +105,6 @@ class SqliteJobQueue:
         for column, kind in _ADDED_COLUMNS:  # a queue created by an earlier version
             if column not in columns:
                 self._conn().execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
-
-    def _now(self) -> datetime:
-        return self._clock.now()
-
-    # -- connection handling -------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, busy_timeout_ms=int(self._busy_timeout_ms))
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise UnavailableError(f"job queue unavailable: {exc}") from None
-
-    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        """Reads outside a transaction fail the same way writes do: as UnavailableError."""
-        try:
-            return self._conn().execute(sql, args).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise UnavailableError(f"job queue unavailable: {exc}") from None
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
 
     # -- wake-ups --------------------------------------------------------------------------
     def _notify_work(self) -> None:
@@ -389,61 +344,3 @@ class SqliteJobQueue:
     def step_results(self, ticket_id: str) -> dict[str, Job]:
         rows = self._read("SELECT * FROM jobs WHERE ticket_id=? AND state='succeeded' ORDER BY id", (ticket_id,))
         return {r["step_id"]: self._job(r) for r in rows}
-
-    # -- outbox ----------------------------------------------------------------------------
-    def _insert_outbox(self, db: sqlite3.Connection, items: list[OutboxItem]) -> None:
-        now = self._now()
-        db.executemany(
-            "INSERT INTO outbox (ticket_id, kind, payload, dedupe_key, next_attempt, created_at)"
-            " VALUES (?,?,?,?,?,?) ON CONFLICT(dedupe_key) DO NOTHING",
-            [(i.ticket_id, i.kind.value, json.dumps(i.payload), i.dedupe_key, now.timestamp(), _iso(now))
-             for i in items],
-        )
-
-    def add_outbox(self, items: list[OutboxItem]) -> None:
-        with self._tx() as db:
-            self._insert_outbox(db, items)
-
-    def outbox_due(self, now: datetime, limit: int = 100) -> list[PendingOutbox]:
-        rows = self._read("SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt<=? ORDER BY id LIMIT ?",
-                          (now.timestamp(), limit))
-        return [
-            PendingOutbox(
-                id=r["id"], attempts=r["attempts"], last_error=r["last_error"], created_at=r["created_at"],
-                item=OutboxItem(ticket_id=r["ticket_id"], kind=r["kind"], payload=json.loads(r["payload"]),
-                                dedupe_key=r["dedupe_key"]),
-            )
-            for r in rows
-        ]
-
-    def outbox_delivered(self, item_id: int) -> None:
-        self.outbox_delivered_many([item_id])
-
-    def outbox_delivered_many(self, item_ids: list[int]) -> None:
-        if not item_ids:
-            return
-        with self._tx() as db:
-            at = _iso(self._now())
-            db.executemany("UPDATE outbox SET delivered_at=?, attempts=attempts+1 WHERE id=?",
-                           [(at, item_id) for item_id in item_ids])
-
-    def outbox_retry_later(self, item_id: int, error: str, next_attempt: datetime) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt=? WHERE id=?",
-                       (error[:500], next_attempt.timestamp(), item_id))
-
-    def outbox_pending_count(self, ticket_id: str | None = None) -> int:
-        query, args = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", cast(tuple[Any, ...], ())
-        if ticket_id is not None:
-            query, args = query + " AND ticket_id=?", (ticket_id,)
-        return int(self._read(query, args)[0][0])
-
-    def get_cursor(self, name: str) -> int:
-        rows = self._read("SELECT value FROM cursors WHERE name=?", (name,))
-        return int(rows[0][0]) if rows else 0
-
-    def set_cursor(self, name: str, value: int) -> None:
-        with self._tx() as db:
-            db.execute("INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value="
-                       "excluded.value", (name, value))
-

@@ -26,7 +26,8 @@ class Held:
 
 class LeaseKeeper:
     def __init__(self, queue: JobQueue, lease_seconds: float) -> None:
-        self._queue, self._lease = queue, lease_seconds
+        self._queue = weakref.ref(queue)  # the keepers' registry is keyed by the queue: no cycle back to it
+        self._lease = lease_seconds
         self._held: dict[tuple[int, str], Held] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -49,18 +50,20 @@ class LeaseKeeper:
     def _run(self) -> None:
         while True:
             self._wake.wait(self._lease / 3)
+            queue = self._queue()
             with self._lock:
                 held = list(self._held.values())
-                if not held:  # nothing to renew: the thread ends; the next hold starts another
+                if not held or queue is None:  # nothing to renew: the thread ends; the next hold starts another
                     self._thread = None
                     return
             for item in held:
                 try:
-                    if not self._queue.heartbeat(item.job_id, item.token, self._lease):
+                    if not queue.heartbeat(item.job_id, item.token, self._lease):
                         item.lost.set()
                         self.drop(item)
                 except ToolkitError:  # queue busy for a moment; the lease has slack for two misses
                     continue
+            del queue  # not kept alive while waiting
 
 
 _KEEPERS: weakref.WeakKeyDictionary[object, LeaseKeeper] = weakref.WeakKeyDictionary()

@@ -3,9 +3,12 @@
 The worker never plans: it runs the plan stored with the job when it was created, after checking it
 is intact and still made from the ticket's current input (`toolkit.engine.planning`).
 
-A heartbeat thread renews the lease while the action runs; if renewal fails (the job was
-reclaimed after this worker stalled), the action is asked to stop and its result is discarded
-by the fencing token. Exceptions are masked before they reach a log, the job or the ticket.
+The process's lease keeper (`toolkit.engine.leases`) renews the lease while the action runs; if
+renewal fails (the job was reclaimed after this worker stalled), the action is asked to stop and its
+result is discarded by the fencing token. Exceptions are masked before they reach a log, the job or
+the ticket. `work_once` runs one job with its audit entries written as it goes (`spbe run`, the
+tests); `spbe serve`'s workers run the same phases (`prepare`, `execute`) in batches
+(`toolkit.engine.batch`).
 """
 
 from __future__ import annotations
