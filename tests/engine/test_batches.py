@@ -87,3 +87,33 @@ def test_the_audit_writer_fails_only_the_refused_entries_and_writes_the_rest(eng
     assert writer.flush(timeout=60)
     assert [e.data["n"] for e in engine_app.audit.entries() if e.action.startswith("test.")] == [1, 3]
     assert engine_app.audit.verify().ok
+
+
+def test_the_trigger_leaves_the_engines_own_step_results_to_the_worker_that_advanced(engine_app, monkeypatch):
+    from tests.support.principals import as_lab
+    from toolkit.commands import desk
+    from toolkit.engine import scheduler
+    from toolkit.engine.server import CURSOR, trigger_once
+    from toolkit.engine.worker import work_once
+
+    ticket_id = approved_ticket(engine_app)
+    trigger_once(engine_app)  # the approval's events: seen
+    job = work_once(engine_app, "w1", ticket_id=ticket_id)  # runs, advances its ticket, delivers its result
+    assert job is not None and job.state == JobState.SUCCEEDED
+    results = [e for e in engine_app.tickets.events_since(engine_app.queue.get_cursor(CURSOR))
+               if e.kind.value == "step_completed"]
+    assert [e.data["job"] for e in results] == [job.id]  # the outbox's copy, not read by the trigger yet
+    advanced: list[str] = []
+    real = scheduler.advance
+
+    def spy(app, tid):  # type: ignore[no-untyped-def]
+        advanced.append(tid)
+        return real(app, tid)
+
+    monkeypatch.setattr(scheduler, "advance", spy)
+    trigger_once(engine_app)
+    assert advanced == []
+    # An event a person wrote still moves the ticket.
+    desk.comment(engine_app, ticket_id, as_lab("andi"), "Mohon kabar.")
+    trigger_once(engine_app)
+    assert advanced == [ticket_id]

@@ -112,7 +112,7 @@ class Server:
     monotonic: Callable[[], float] = time.monotonic  # when periodic work is due; a test passes its own
     _last: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _outbox_wake: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
-    writer: AuditWriter | None = field(default=None, init=False, repr=False)
+    writer: AuditWriter = field(init=False, repr=False)  # the engine's audit entries, grouped
     _serving: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -133,7 +133,6 @@ class Server:
         idle = self.app.settings.workers.poll_interval
         keeper = keeper_for(self.app.queue, self.app.settings.workers.lease_seconds)
         size = BatchSize(most=max(1, self.claim_batch))
-        assert self.writer is not None
         seen: int | None = None
         while not self.stop.is_set():
             try:
@@ -153,7 +152,7 @@ class Server:
             self._outbox_wake.wait(idle)
             self._outbox_wake.clear()
             try:
-                while deliver_due(self.app, record=self.writer.submit if self.writer else None)[0] >= 100 \
+                while deliver_due(self.app, record=self.writer.submit)[0] >= 100 \
                         and not self.stop.is_set():
                     pass  # a full round: more may be due at once
             except Exception as exc:  # noqa: BLE001 - the outbox must outlive any one failure
@@ -227,7 +226,7 @@ class Server:
                 self.abort.set()
                 for t in threads:
                     t.join(timeout=60)
-            if self.writer is not None and not self.writer.flush(timeout=30):
+            if not self.writer.flush(timeout=30):
                 log.warning("shutdown: audit entries not yet written (the audit log is unavailable)")
             try:
                 deliver_due(self.app)  # the last results, before the process ends
