@@ -35,7 +35,7 @@ Item = tuple[str, str, str | None, Mapping[str, Any]]
 _RETRY_S = (0.05, 0.2, 1.0)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity
 class _Group:
     items: list[Item]
     waited: bool
@@ -123,23 +123,26 @@ class AuditWriter:
                 threading.Event().wait(_RETRY_S[min(failures, len(_RETRY_S)) - 1])
 
     def _commit(self, groups: list[_Group]) -> list[_Group]:
-        """Write ``groups`` in one append; on a failure, each group alone (so one group's bad entry does not
-        fail the others). Returns the un-waited groups to retry."""
+        """Write ``groups`` in one append. When the log refused the content (an entry without ``auth``, ...),
+        each group is tried alone, so one group's bad entry does not fail the others; when the log is
+        unavailable, the waiters are told and the rest retried. Returns the groups to retry."""
         try:
             self._audit.append_many([item for group in groups for item in group.items])
             self.commits += 1
         except Exception as exc:  # noqa: BLE001 - reported to the waiter or retried, never lost silently
-            if len(groups) > 1:
+            permanent = isinstance(exc, InvalidInputError | ConfigurationError)
+            if permanent and len(groups) > 1:
                 return [g for group in groups for g in self._commit([group])]
-            [group] = groups
-            if group.waited or isinstance(exc, InvalidInputError | ConfigurationError):
-                if not group.waited:  # would never be written: say so rather than retry for ever
-                    log.error("audit entries refused and dropped (%s): %s", type(exc).__name__, exc)
-                group.error = exc
-                group.done.set()
-                return []
-            log.warning("audit entries not written yet (%s); retrying: %s", type(exc).__name__, exc)
-            return [group]
+            retry = [group for group in groups if not group.waited and not permanent]
+            for group in groups:
+                if group not in retry:
+                    if not group.waited:  # would never be written: say so rather than retry for ever
+                        log.error("audit entries refused and dropped (%s): %s", type(exc).__name__, exc)
+                    group.error = exc
+                    group.done.set()
+            if retry:
+                log.warning("audit entries not written yet (%s); retrying: %s", type(exc).__name__, exc)
+            return retry
         for group in groups:
             group.done.set()
         return []
