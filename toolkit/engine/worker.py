@@ -213,6 +213,7 @@ def execute(app: EngineServices, ready: Prepared, lost: threading.Event,
     done = app.queue.finish(job.id, job.lease_token or "", state, result.model_dump(mode="json"),
                             None if result.ok else result.summary, _outbox_for(app, job, result), logs=lines)
     if done is None:
+        buffer.write(lines)  # the attempt's lines stay with the job, as a lost lease's do
         log.warning("job %s: fenced off at finish; another worker owns it now", job.id)
         return app.queue.get(job.id), None
     return done, (job.worker or "worker", "job.finish", job.ticket_id,
