@@ -2,8 +2,20 @@
 
 Every state change is one short ``BEGIN IMMEDIATE`` transaction, so several worker threads and
 processes on one machine agree on who holds a job without any other coordinator. The fencing token
-(a fresh UUID per claim) is checked on heartbeat and finish: a worker that was presumed dead and
+(a fresh UUID per claimed job) is checked on heartbeat and finish: a worker that was presumed dead and
 comes back cannot overwrite the result of the worker that reclaimed its job.
+
+What a job costs the file: one transaction to claim it (a small batch shares it, each job still with
+its own lease and token), one to finish it (its log lines, final state and outbox rows together), and
+one per outbox batch delivered. ``synchronous=NORMAL`` (the `toolkit.sqlite_tx` default): in WAL mode
+a committed transaction survives the process being killed (the WAL is written before COMMIT returns);
+a power cut can roll back the last commits, which for a finish is the case of a worker lost mid-job
+(the lease expires, the job is re-run when idempotent, failed for an operator otherwise) and for an
+outbox mark a repeated delivery the ticket system's dedupe keys absorb. FULL would add an fsync to
+every commit, the dominant cost of a short job, to close a gap those guarantees already cover.
+
+Enqueues, releases, retries and reclaims wake workers of this process waiting in `wait_for_work`;
+workers of other processes notice on their next poll.
 """
 
 from __future__ import annotations
@@ -12,17 +24,18 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pydantic import Field
 
+from integrations.queue.sqlite_outbox import SqliteOutbox
+from integrations.queue.sqlite_outbox import iso as _iso
 from toolkit.adapter_options import AdapterOptions
 from toolkit.clock import Clock, SystemClock
-from toolkit.errors import ConflictError, NotFoundError, UnavailableError
+from toolkit.errors import ConflictError, NotFoundError
 from toolkit.ports.jobs import (
     TERMINAL_STATES,
     Job,
@@ -30,11 +43,9 @@ from toolkit.ports.jobs import (
     JobSpec,
     JobState,
     OutboxItem,
-    PendingOutbox,
 )
 from toolkit.private_files import private_dir, private_file
 from toolkit.settings import Settings
-from toolkit.sqlite_tx import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -66,10 +77,6 @@ CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NUL
 _ADDED_COLUMNS = (("not_before", "REAL"), ("plan_digest", "TEXT"), ("input_digest", "TEXT"), ("plan_error", "TEXT"))
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 class SqliteQueueOptions(AdapterOptions):
     """``queue.options`` of sqlite."""
 
@@ -78,7 +85,7 @@ class SqliteQueueOptions(AdapterOptions):
     busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
 
 
-class SqliteJobQueue:
+class SqliteJobQueue(SqliteOutbox):
     Options = SqliteQueueOptions
 
     def __init__(self, *, settings: Settings, clock: Clock | None = None, db_name: str = "queue.db",
@@ -91,51 +98,27 @@ class SqliteJobQueue:
         private_file(self.path)  # jobs carry plans and results: owner-only, like the other stores
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
+        self._work = threading.Condition()  # notified when a job becomes claimable in this process
+        self._work_seq = 0
         self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
         columns = {row[1] for row in self._conn().execute("PRAGMA table_info(jobs)")}
         for column, kind in _ADDED_COLUMNS:  # a queue created by an earlier version
             if column not in columns:
                 self._conn().execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 
-    def _now(self) -> datetime:
-        return self._clock.now()
+    # -- wake-ups --------------------------------------------------------------------------
+    def _notify_work(self) -> None:
+        with self._work:
+            self._work_seq += 1
+            self._work.notify_all()
 
-    # -- connection handling -------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, busy_timeout_ms=int(self._busy_timeout_ms))
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise UnavailableError(f"job queue unavailable: {exc}") from None
-
-    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        """Reads outside a transaction fail the same way writes do: as UnavailableError."""
-        try:
-            return self._conn().execute(sql, args).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise UnavailableError(f"job queue unavailable: {exc}") from None
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+    def wait_for_work(self, timeout: float, seen: int | None = None) -> int:
+        """Block until a job may have become claimable in this process (or ``timeout`` passes); returns
+        the wake-up count to pass back as ``seen``, so a notice given between two waits is not missed."""
+        with self._work:
+            if seen is None or seen == self._work_seq:
+                self._work.wait(timeout)
+            return self._work_seq
 
     # -- jobs ------------------------------------------------------------------------------
     @staticmethod
@@ -167,6 +150,8 @@ class SqliteJobQueue:
             )
             created = cur.rowcount == 1
             row = db.execute("SELECT * FROM jobs WHERE idempotency_key=?", (spec.idempotency_key,)).fetchone()
+        if created:
+            self._notify_work()
         return self._job(row), created
 
     def find(self, idempotency_key: str) -> Job | None:
@@ -207,27 +192,39 @@ class SqliteJobQueue:
                         failed = self._job(db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone())
                         self._insert_outbox(db, on_failed(failed))
                 changed.append(row["id"])
+        self._notify_work()
         return [self.get(job_id) for job_id in changed]
 
     def claim(self, worker: str, lease_seconds: float, ticket_id: str | None = None) -> Job | None:
+        jobs = self.claim_batch(worker, lease_seconds, 1, ticket_id=ticket_id)
+        return jobs[0] if jobs else None
+
+    def claim_batch(self, worker: str, lease_seconds: float, limit: int, ticket_id: str | None = None) -> list[Job]:
+        """Up to ``limit`` queued jobs in one transaction, oldest first, each with its own lease and token.
+        Only the first may be an action that is not idempotent, and the batch stops before the next
+        such job: a held job whose worker dies is reclaimed like any other, and a non-idempotent one
+        is then failed for an operator, so it must be claimed only right before it runs."""
         now = self._now()
+        query = "SELECT id, idempotent FROM jobs WHERE state='queued' AND (not_before IS NULL OR not_before <= ?)"
+        args: tuple[Any, ...] = (now.timestamp(),)
+        if ticket_id is not None:
+            query += " AND ticket_id=?"
+            args = (*args, ticket_id)
+        jobs: list[Job] = []
         with self._tx() as db:
-            query = "SELECT id FROM jobs WHERE state='queued' AND (not_before IS NULL OR not_before <= ?)"
-            args: tuple[Any, ...] = (now.timestamp(),)
-            if ticket_id is not None:
-                query += " AND ticket_id=?"
-                args = (*args, ticket_id)
-            row = db.execute(query + " ORDER BY id LIMIT 1", args).fetchone()
-            if row is None:
-                return None
-            token = uuid.uuid4().hex
-            db.execute(
-                "UPDATE jobs SET state='running', attempt=attempt+1, worker=?, lease_until=?, lease_token=?,"
-                " started_at=?, finished_at=NULL, error=NULL, not_before=NULL WHERE id=?",
-                (worker, now.timestamp() + lease_seconds, token, _iso(now), row["id"]),
-            )
-            job = db.execute("SELECT * FROM jobs WHERE id=?", (row["id"],)).fetchone()
-        return self._job(job)
+            ids: list[int] = []
+            for row in db.execute(query + " ORDER BY id LIMIT ?", (*args, max(1, int(limit)))).fetchall():
+                if ids and not row["idempotent"]:
+                    break
+                ids.append(row["id"])
+            for job_id in ids:
+                claimed = db.execute(
+                    "UPDATE jobs SET state='running', attempt=attempt+1, worker=?, lease_until=?, lease_token=?,"
+                    " started_at=?, finished_at=NULL, error=NULL, not_before=NULL WHERE id=? RETURNING *",
+                    (worker, now.timestamp() + lease_seconds, uuid.uuid4().hex, _iso(now), job_id),
+                ).fetchall()
+                jobs.extend(self._job(r) for r in claimed)
+        return jobs
 
     def heartbeat(self, job_id: int, token: str, lease_seconds: float) -> bool:
         with self._tx() as db:
@@ -238,20 +235,22 @@ class SqliteJobQueue:
             return cur.rowcount == 1
 
     def finish(self, job_id: int, token: str, state: JobState, result: dict[str, Any] | None,
-               error: str | None, outbox: list[OutboxItem]) -> bool:
+               error: str | None, outbox: list[OutboxItem], logs: list[str] | None = None) -> Job | None:
         if state not in TERMINAL_STATES:
             raise ValueError(f"finish needs a terminal state, got {state}")
         with self._tx() as db:
-            cur = db.execute(
+            row = db.execute(
                 "UPDATE jobs SET state=?, result=?, error=?, finished_at=?, lease_until=NULL, lease_token=NULL"
-                " WHERE id=? AND lease_token=? AND state='running'",
+                " WHERE id=? AND lease_token=? AND state='running' RETURNING *",
                 (state.value, json.dumps(result) if result is not None else None, error, _iso(self._now()),
                  job_id, token),
-            )
-            if cur.rowcount != 1:
-                return False
+            ).fetchall()
+            if not row:
+                return None
+            if logs:
+                self._insert_logs(db, job_id, logs)
             self._insert_outbox(db, outbox)
-        return True
+        return self._job(row[0])
 
     def release(self, job_id: int, token: str, delay_seconds: float, note: str) -> bool:
         """Give a claimed job back untouched (nothing ran: e.g. the ticket could not be read), to be
@@ -266,6 +265,7 @@ class SqliteJobQueue:
                 "UPDATE jobs SET state='queued', attempt=attempt-1, worker=NULL, lease_until=NULL, lease_token=NULL,"
                 " started_at=NULL, not_before=?, history=? WHERE id=?",
                 (self._now().timestamp() + delay_seconds, json.dumps(history), job_id))
+        self._notify_work()
         return True
 
     def get(self, job_id: int) -> Job:
@@ -322,15 +322,20 @@ class SqliteJobQueue:
             db.execute(
                 "UPDATE jobs SET state='queued', cancel_requested=0, max_attempts=max_attempts+1, history=?"
                 " WHERE id=?", (json.dumps(history), job_id))
+        self._notify_work()
         return self.get(job_id)
 
     def append_log(self, job_id: int, lines: list[str]) -> None:
         if not lines:
             return
         with self._tx() as db:
-            start = db.execute("SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id=?", (job_id,)).fetchone()[0]
-            db.executemany("INSERT INTO job_logs (job_id, seq, line) VALUES (?,?,?)",
-                           [(job_id, start + i + 1, line) for i, line in enumerate(lines)])
+            self._insert_logs(db, job_id, lines)
+
+    @staticmethod
+    def _insert_logs(db: sqlite3.Connection, job_id: int, lines: list[str]) -> None:
+        start = db.execute("SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id=?", (job_id,)).fetchone()[0]
+        db.executemany("INSERT INTO job_logs (job_id, seq, line) VALUES (?,?,?)",
+                       [(job_id, start + i + 1, line) for i, line in enumerate(lines)])
 
     def logs(self, job_id: int, after: int = 0) -> list[tuple[int, str]]:
         rows = self._read("SELECT seq, line FROM job_logs WHERE job_id=? AND seq>? ORDER BY seq", (job_id, after))
@@ -339,54 +344,3 @@ class SqliteJobQueue:
     def step_results(self, ticket_id: str) -> dict[str, Job]:
         rows = self._read("SELECT * FROM jobs WHERE ticket_id=? AND state='succeeded' ORDER BY id", (ticket_id,))
         return {r["step_id"]: self._job(r) for r in rows}
-
-    # -- outbox ----------------------------------------------------------------------------
-    def _insert_outbox(self, db: sqlite3.Connection, items: list[OutboxItem]) -> None:
-        now = self._now()
-        db.executemany(
-            "INSERT INTO outbox (ticket_id, kind, payload, dedupe_key, next_attempt, created_at)"
-            " VALUES (?,?,?,?,?,?) ON CONFLICT(dedupe_key) DO NOTHING",
-            [(i.ticket_id, i.kind.value, json.dumps(i.payload), i.dedupe_key, now.timestamp(), _iso(now))
-             for i in items],
-        )
-
-    def add_outbox(self, items: list[OutboxItem]) -> None:
-        with self._tx() as db:
-            self._insert_outbox(db, items)
-
-    def outbox_due(self, now: datetime, limit: int = 100) -> list[PendingOutbox]:
-        rows = self._read("SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt<=? ORDER BY id LIMIT ?",
-                          (now.timestamp(), limit))
-        return [
-            PendingOutbox(
-                id=r["id"], attempts=r["attempts"], last_error=r["last_error"], created_at=r["created_at"],
-                item=OutboxItem(ticket_id=r["ticket_id"], kind=r["kind"], payload=json.loads(r["payload"]),
-                                dedupe_key=r["dedupe_key"]),
-            )
-            for r in rows
-        ]
-
-    def outbox_delivered(self, item_id: int) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE outbox SET delivered_at=?, attempts=attempts+1 WHERE id=?", (_iso(self._now()), item_id))
-
-    def outbox_retry_later(self, item_id: int, error: str, next_attempt: datetime) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE outbox SET attempts=attempts+1, last_error=?, next_attempt=? WHERE id=?",
-                       (error[:500], next_attempt.timestamp(), item_id))
-
-    def outbox_pending_count(self, ticket_id: str | None = None) -> int:
-        query, args = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL", cast(tuple[Any, ...], ())
-        if ticket_id is not None:
-            query, args = query + " AND ticket_id=?", (ticket_id,)
-        return int(self._read(query, args)[0][0])
-
-    def get_cursor(self, name: str) -> int:
-        rows = self._read("SELECT value FROM cursors WHERE name=?", (name,))
-        return int(rows[0][0]) if rows else 0
-
-    def set_cursor(self, name: str, value: int) -> None:
-        with self._tx() as db:
-            db.execute("INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value="
-                       "excluded.value", (name, value))
-

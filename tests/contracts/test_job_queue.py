@@ -223,3 +223,90 @@ def test_cursors_are_kept(job_queue: JobQueue) -> None:
     assert job_queue.get_cursor("trigger") == 0
     job_queue.set_cursor("trigger", 42)
     assert job_queue.get_cursor("trigger") == 42
+
+
+# -- batches, wake-ups, the finish transaction --------------------------------------------------------
+
+def test_batch_claims_from_many_threads_never_hand_one_job_to_two_workers(job_queue: JobQueue) -> None:
+    for i in range(40):
+        job_queue.enqueue(_spec(f"s{i}", ticket=f"T-{i}"))
+    claimed: list[Job] = []
+    barrier = threading.Barrier(4)
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        while batch := job_queue.claim_batch(name, LEASE, 3):
+            claimed.extend(batch)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(j.id for j in claimed) == sorted(j.id for j in job_queue.list_jobs(limit=100))
+    assert len({j.lease_token for j in claimed}) == 40  # a lease and a token per job, not per batch
+    assert all(j.state == JobState.RUNNING and j.attempt == 1 for j in claimed)
+    assert job_queue.claim_batch("late", LEASE, 3) == []
+
+
+def test_a_batch_takes_a_job_that_is_not_idempotent_only_first(job_queue: JobQueue) -> None:
+    job_queue.enqueue(_spec("a", ticket="T-1"))
+    job_queue.enqueue(_spec("b", ticket="T-2", idempotent=False))
+    job_queue.enqueue(_spec("c", ticket="T-3"))
+    job_queue.enqueue(_spec("d", ticket="T-4", idempotent=False))
+    assert [j.step_id for j in job_queue.claim_batch("w1", LEASE, 5)] == ["a"]  # stops before "b"
+    assert [j.step_id for j in job_queue.claim_batch("w2", LEASE, 5)] == ["b", "c"]  # "b" first, stops before "d"
+    assert [j.step_id for j in job_queue.claim_batch("w3", LEASE, 5)] == ["d"]
+
+
+def test_a_batch_claimed_job_whose_worker_died_is_reclaimed_job_by_job(job_queue: JobQueue,
+                                                                       clock: ManualClock) -> None:
+    for i in range(3):
+        job_queue.enqueue(_spec(f"s{i}", ticket=f"T-{i}"))
+    batch = job_queue.claim_batch("dead", LEASE, 3)
+    assert len(batch) == 3
+    first = batch[0]
+    assert first.lease_token is not None and first.lease_until is not None
+    clock.advance(timedelta(seconds=LEASE / 2))
+    assert job_queue.heartbeat(first.id, first.lease_token, LEASE)  # the worker kept one lease, then died
+    clock.move_past(first.lease_until)
+    assert sorted(j.id for j in job_queue.reclaim_expired()) == sorted(j.id for j in batch[1:])
+    clock.advance(timedelta(seconds=LEASE))
+    assert [j.id for j in job_queue.reclaim_expired()] == [first.id]
+    again = job_queue.claim_batch("w2", LEASE, 5)
+    assert sorted(j.id for j in again) == sorted(j.id for j in batch)
+    assert all(j.attempt == 2 for j in again)
+    for old in batch:  # the dead worker's tokens are fenced off
+        assert not job_queue.finish(old.id, old.lease_token or "", JobState.SUCCEEDED, {}, None, [])
+
+
+def test_finish_writes_the_last_log_lines_and_returns_the_job_as_recorded(job_queue: JobQueue) -> None:
+    job = _claimed(job_queue, _spec())
+    job_queue.append_log(job.id, ["satu"])
+    done = job_queue.finish(job.id, job.lease_token or "", JobState.SUCCEEDED, {"changed": 0}, None, [],
+                            logs=["dua", "tiga"])
+    assert done is not None and done == job_queue.get(job.id)
+    assert done.state == JobState.SUCCEEDED and done.result == {"changed": 0} and done.finished_at is not None
+    assert [line for _, line in job_queue.logs(job.id)] == ["satu", "dua", "tiga"]
+    late = job_queue.finish(job.id, job.lease_token or "", JobState.FAILED, None, "x", [], logs=["empat"])
+    assert late is None and [line for _, line in job_queue.logs(job.id)] == ["satu", "dua", "tiga"]
+
+
+def test_an_enqueue_wakes_a_waiting_worker(job_queue: JobQueue) -> None:
+    seen = job_queue.wait_for_work(0)
+    woke: list[int] = []
+    waiter = threading.Thread(target=lambda: woke.append(job_queue.wait_for_work(600, seen)))
+    waiter.start()
+    job_queue.enqueue(_spec())
+    waiter.join(timeout=60)  # a liveness bound, not a speed check: without the wake-up it waits 600 s
+    assert not waiter.is_alive() and woke and woke[0] != seen
+    assert job_queue.wait_for_work(600, seen) != seen  # a wake-up given before the wait is not missed
+    job_queue.enqueue(_spec())  # a duplicate creates nothing and wakes nobody
+    assert job_queue.wait_for_work(0, None) == woke[0]
+
+
+def test_delivered_items_are_marked_together(job_queue: JobQueue, clock: ManualClock) -> None:
+    job_queue.add_outbox([event_item("T-1", f"k{i}", EventKind.COMMENT, "x") for i in range(3)])
+    due = job_queue.outbox_due(clock.now())
+    job_queue.outbox_delivered_many([due[0].id, due[2].id])
+    assert [p.item.dedupe_key for p in job_queue.outbox_due(clock.now())] == ["k1"]

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from toolkit.domain.tickets.models import AttachmentUpload, NewEvent, TicketStatus
+from toolkit.engine.audit_writer import Item as AuditItem
 from toolkit.errors import ToolkitError, UnavailableError
-from toolkit.ports.jobs import OutboxItem, OutboxKind, attachment_item, backoff, event_item, transition_item
+from toolkit.ports.jobs import (
+    OutboxItem,
+    OutboxKind,
+    PendingOutbox,
+    attachment_item,
+    backoff,
+    event_item,
+    transition_item,
+)
 from toolkit.services import Services
 
 # The item builders live beside `OutboxItem` (a use case below the engine queues items too); they stay
@@ -38,30 +48,42 @@ def _deliver_one(app: Services, item: OutboxItem) -> None:
                                dedupe_key=item.dedupe_key)
 
 
-def deliver_due(app: Services, limit: int = 100) -> tuple[int, int]:
+def deliver_due(app: Services, limit: int = 100,
+                record: Callable[[list[AuditItem]], None] | None = None) -> tuple[int, int]:
     """Deliver what is due now; returns (delivered, deferred). Stops at the first unavailability,
-    since the rest would fail the same way and order on a ticket matters."""
-    delivered = deferred = 0
+    since the rest would fail the same way and order on a ticket matters.
+
+    The round's delivered items are marked in one queue transaction and audited in one append (or handed
+    to ``record``: `spbe serve`'s `AuditWriter`): a crash before the mark delivers them again, which the
+    ticket system's dedupe keys turn into no-ops."""
+    delivered: list[PendingOutbox] = []
+    deferred = 0
     workers = app.settings.workers
-    for pending in app.queue.outbox_due(app.clock.now(), limit):
-        try:
-            _deliver_one(app, pending.item)
-        except UnavailableError as exc:
-            app.queue.outbox_retry_later(pending.id, app.masker(str(exc)),
-                                         app.clock.now() + backoff(pending.attempts, workers.outbox_retry_base,
-                                                                     workers.outbox_retry_max))
-            deferred += 1
-            break
-        except (ToolkitError, OSError) as exc:
-            log.warning("outbox item %s for %s failed: %s", pending.id, pending.item.ticket_id, app.masker(str(exc)))
-            app.queue.outbox_retry_later(pending.id, app.masker(str(exc)),
-                                         app.clock.now() + backoff(pending.attempts + 3, workers.outbox_retry_base,
-                                                                     workers.outbox_retry_max))
-            deferred += 1
-            continue
-        app.queue.outbox_delivered(pending.id)
-        app.audit.append("engine", "outbox.delivered", pending.item.ticket_id,
-                         {"auth": "engine",
-                          "outbox": pending.id, "kind": pending.item.kind.value, "key": pending.item.dedupe_key})
-        delivered += 1
-    return delivered, deferred
+    try:
+        for pending in app.queue.outbox_due(app.clock.now(), limit):
+            try:
+                _deliver_one(app, pending.item)
+            except UnavailableError as exc:
+                app.queue.outbox_retry_later(pending.id, app.masker(str(exc)),
+                                             app.clock.now() + backoff(pending.attempts, workers.outbox_retry_base,
+                                                                         workers.outbox_retry_max))
+                deferred += 1
+                break
+            except (ToolkitError, OSError) as exc:
+                log.warning("outbox item %s for %s failed: %s", pending.id, pending.item.ticket_id,
+                            app.masker(str(exc)))
+                app.queue.outbox_retry_later(pending.id, app.masker(str(exc)),
+                                             app.clock.now() + backoff(pending.attempts + 3, workers.outbox_retry_base,
+                                                                         workers.outbox_retry_max))
+                deferred += 1
+                continue
+            delivered.append(pending)
+    finally:
+        if delivered:
+            app.queue.outbox_delivered_many([p.id for p in delivered])
+            entries: list[AuditItem] = [
+                ("engine", "outbox.delivered", p.item.ticket_id,
+                 {"auth": "engine", "outbox": p.id, "kind": p.item.kind.value, "key": p.item.dedupe_key})
+                for p in delivered]
+            (record or app.audit.append_many)(entries)
+    return len(delivered), deferred

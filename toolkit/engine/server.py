@@ -6,6 +6,11 @@ whole history) covers an advance that failed. A closed ticket needs no sweep: it
 event, and each finished job advances its ticket and posts a step event the trigger reads. Workers
 are threads (actions spend their time in ansible-runner subprocesses and network I/O); more
 processes can run `spbe serve` against the same queue, and the queue's leases keep them apart.
+
+An idle worker sleeps until the queue says a job was enqueued, released or retried in this process
+(the approval's own advance wakes it), or for the poll interval, which is how it notices jobs another
+process queued. Workers claim in small batches and audit in groups (`toolkit.engine.batch`); one outbox
+thread delivers results, woken when a batch finishes.
 """
 
 from __future__ import annotations
@@ -16,7 +21,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from toolkit.domain.principal import ENGINE_USER
+from toolkit.domain.tickets.models import EventKind, TimelineEvent
 from toolkit.engine import scheduler
+from toolkit.engine.audit_writer import AuditWriter
+from toolkit.engine.batch import BatchSize, work_batch
+from toolkit.engine.leases import keeper_for
 from toolkit.engine.outbox import deliver_due
 from toolkit.engine.services import EngineServices
 from toolkit.engine.worker import work_once, worker_id
@@ -25,6 +35,7 @@ from toolkit.ports.jobs import Job, JobState
 
 log = logging.getLogger("spbe.serve")
 CURSOR = "trigger"
+_JOB_RESULTS = frozenset({EventKind.STEP_COMPLETED, EventKind.STEP_FAILED})
 
 
 def _advance_one(app: EngineServices, ticket_id: str) -> int:
@@ -41,12 +52,19 @@ def _advance_one(app: EngineServices, ticket_id: str) -> int:
         return 0
 
 
+def _moves_the_ticket(event: TimelineEvent) -> bool:
+    """False for a finished job's result the engine posted itself (through the outbox): the worker that
+    finished the job advanced the ticket already, and the periodic sweep covers an advance that failed.
+    Advancing again for it doubled the ticket reads of every job."""
+    return not (event.actor == ENGINE_USER and event.kind in _JOB_RESULTS and "job" in event.data)
+
+
 def trigger_once(app: EngineServices) -> int:
     """Advance every ticket touched by events since the cursor; returns jobs created."""
     cursor = app.queue.get_cursor(CURSOR)
     events = app.tickets.events_since(cursor)
     created = 0
-    for ticket_id in dict.fromkeys(e.ticket_id for e in events):
+    for ticket_id in dict.fromkeys(e.ticket_id for e in events if _moves_the_ticket(e)):
         created += _advance_one(app, ticket_id)
     if events:
         app.queue.set_cursor(CURSOR, events[-1].seq)
@@ -90,13 +108,18 @@ class Server:
     session_purge_every: float = 3600.0  # portal sessions that ended a day ago (toolkit.accounts.sessions)
     schedules_every: float = 20.0  # compliance schedules owed a run (cron: minute resolution; toolkit.engine.schedules)
     shutdown_grace: float = 60.0
+    claim_batch: int = 16  # most jobs a worker claims at once (only while they run quickly: `BatchSize`)
     monotonic: Callable[[], float] = time.monotonic  # when periodic work is due; a test passes its own
     _last: dict[str, float] = field(default_factory=dict, init=False, repr=False)
+    _outbox_wake: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    writer: AuditWriter = field(init=False, repr=False)  # the engine's audit entries, grouped
+    _serving: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Due at once on the first round, except the checkpoint: after one interval, so short runs post nothing.
         self._last = dict.fromkeys(("sweep", "escalation", "api_expiry", "session_purge", "schedules"), float("-inf"))
         self._last["checkpoint"] = self.monotonic()
+        self.writer = AuditWriter(self.app.audit)
 
     def _due(self, name: str, every: float) -> bool:
         now = self.monotonic()
@@ -108,13 +131,32 @@ class Server:
     def _worker_loop(self, index: int) -> None:
         me = worker_id(f"w{index}")
         idle = self.app.settings.workers.poll_interval
+        keeper = keeper_for(self.app.queue, self.app.settings.workers.lease_seconds)
+        size = BatchSize(most=max(1, self.claim_batch))
+        seen: int | None = None
         while not self.stop.is_set():
             try:
-                job = work_once(self.app, me, abort=self.abort)
+                jobs = work_batch(self.app, me, size, keeper, self.writer, stop=self.stop, abort=self.abort)
             except Exception as exc:  # noqa: BLE001 - a worker thread must outlive any one failure
                 log.warning("worker %s: %s", me, self.app.masker(f"{type(exc).__name__}: {exc}"))
-                job = None
-            if job is None:
+                jobs = []
+                self.stop.wait(idle)
+            if jobs:
+                self._outbox_wake.set()
+            else:
+                seen = self.app.queue.wait_for_work(idle, seen)
+
+    def _outbox_loop(self) -> None:
+        idle = self.app.settings.workers.poll_interval
+        while not self.stop.is_set():
+            self._outbox_wake.wait(idle)
+            self._outbox_wake.clear()
+            try:
+                while deliver_due(self.app, record=self.writer.submit)[0] >= 100 \
+                        and not self.stop.is_set():
+                    pass  # a full round: more may be due at once
+            except Exception as exc:  # noqa: BLE001 - the outbox must outlive any one failure
+                log.warning("outbox: %s", self.app.masker(f"{type(exc).__name__}: {exc}"))
                 self.stop.wait(idle)
 
     def tick(self) -> None:
@@ -144,7 +186,10 @@ class Server:
             from toolkit.engine.audit_checkpoints import publish_checkpoint  # signed head onto the tickets
 
             publish_checkpoint(self.app)
-        deliver_due(self.app)
+        if self._serving:
+            self._outbox_wake.set()  # what the trigger's work queued (a refusal notice, ...): the outbox thread
+        else:
+            deliver_due(self.app)
 
     def _trigger_loop(self) -> None:
         idle = self.app.settings.workers.poll_interval
@@ -156,9 +201,11 @@ class Server:
             self.stop.wait(idle)
 
     def run(self, duration: float | None = None) -> None:
-        threads = [threading.Thread(target=self._trigger_loop, name="trigger", daemon=True)]
+        threads = [threading.Thread(target=self._trigger_loop, name="trigger", daemon=True),
+                   threading.Thread(target=self._outbox_loop, name="outbox", daemon=True)]
         threads += [threading.Thread(target=self._worker_loop, args=(i,), name=f"worker-{i}", daemon=True)
                     for i in range(self.workers)]
+        self._serving = True
         for t in threads:
             t.start()
         deadline = time.monotonic() + duration if duration else None
@@ -179,3 +226,9 @@ class Server:
                 self.abort.set()
                 for t in threads:
                     t.join(timeout=60)
+            if not self.writer.flush(timeout=30):
+                log.warning("shutdown: audit entries not yet written (the audit log is unavailable)")
+            try:
+                deliver_due(self.app)  # the last results, before the process ends
+            except ToolkitError as exc:
+                log.warning("outbox at shutdown: %s", self.app.masker(str(exc)))

@@ -3,9 +3,12 @@
 The worker never plans: it runs the plan stored with the job when it was created, after checking it
 is intact and still made from the ticket's current input (`toolkit.engine.planning`).
 
-A heartbeat thread renews the lease while the action runs; if renewal fails (the job was
-reclaimed after this worker stalled), the action is asked to stop and its result is discarded
-by the fencing token. Exceptions are masked before they reach a log, the job or the ticket.
+The process's lease keeper (`toolkit.engine.leases`) renews the lease while the action runs; if
+renewal fails (the job was reclaimed after this worker stalled), the action is asked to stop and its
+result is discarded by the fencing token. Exceptions are masked before they reach a log, the job or
+the ticket. `work_once` runs one job with its audit entries written as it goes (`spbe run`, the
+tests); `spbe serve`'s workers run the same phases (`prepare`, `execute`) in batches
+(`toolkit.engine.batch`).
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from toolkit.actions.base import ActionResult, RunContext
 from toolkit.domain.tickets.models import EventKind
 from toolkit.engine import planning, scheduler
+from toolkit.engine.audit_writer import Item as AuditItem
+from toolkit.engine.leases import keeper_for
 from toolkit.engine.outbox import attachment_item, deliver_due, event_item
 from toolkit.engine.services import EngineServices
 from toolkit.errors import ToolkitError, UnavailableError
@@ -37,7 +43,8 @@ def worker_id(suffix: str = "") -> str:
 
 
 class _LogBuffer:
-    """Batches log lines into the queue so a chatty playbook does not cost a commit per line."""
+    """Batches log lines into the queue so a chatty playbook does not cost a commit per line; the last
+    lines are written with the job's finish (`take`), in its transaction."""
 
     def __init__(self, app: EngineServices, job_id: int, flush_every: float = 0.5) -> None:
         self._app, self._job_id, self._flush_every = app, job_id, flush_every
@@ -56,43 +63,24 @@ class _LogBuffer:
             self.flush()
 
     def flush(self) -> None:
+        self.write(self.take())
+
+    def take(self) -> list[str]:
         with self._lock:
             lines, self._lines = self._lines, []
             self._last = time.monotonic()
+        return lines
+
+    def write(self, lines: list[str]) -> None:
         self._app.queue.append_log(self._job_id, lines)
 
 
-class _Lease:
-    def __init__(self, app: EngineServices, job: Job) -> None:
-        self._app, self._job = app, job
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{job.id}", daemon=True)
-
-    def __enter__(self) -> _Lease:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        seconds = self._app.settings.workers.lease_seconds
-        while not self._stop.wait(seconds / 3):
-            try:
-                if not self._app.queue.heartbeat(self._job.id, self._job.lease_token or "", seconds):
-                    self.lost.set()
-                    return
-            except ToolkitError:  # queue busy for a moment; the lease has slack for two misses
-                continue
-
-
-def _cancel_check(app: EngineServices, job: Job, lease: _Lease, abort: threading.Event | None) -> Callable[[], bool]:
+def _cancel_check(app: EngineServices, job: Job, lost: threading.Event,
+                  abort: threading.Event | None) -> Callable[[], bool]:
     last = {"at": 0.0, "value": False}
 
     def should_cancel() -> bool:
-        if lease.lost.is_set() or (abort is not None and abort.is_set()):
+        if lost.is_set() or (abort is not None and abort.is_set()):
             return True
         if time.monotonic() - last["at"] > 1.0:
             last["at"] = time.monotonic()
@@ -141,70 +129,120 @@ def _failure_comment(app: EngineServices, step: Any, job: Job, message: str) -> 
         return f"Langkah '{title}' gagal (job #{job.id}): {app.masker(message)}"
 
 
+@dataclass
+class Prepared:
+    """A claimed job checked and ready to run: its action, the stored plan and the ticket context."""
+
+    job: Job
+    step: Any
+    action: Any
+    plan: Any
+    ctx: Any
+    error: str | None = None  # the check refused it: the job fails with this, its action never runs
+
+
+def prepare(app: EngineServices, job: Job) -> Prepared | None:
+    """Read what the job needs and check its stored plan; None when the job was given back because a
+    store could not be read (nothing has run: it is claimable again after a short delay)."""
+    step = step_of(app, job)
+    try:
+        ctx = scheduler.action_context(app, job.ticket_id, job.step_id)
+        action = app.actions.get(job.action)
+        if action is None:
+            raise ToolkitError(f"action {job.action} is not available on this worker")
+        plan = planning.stored_plan(action, job)
+        planning.check_fresh(action, ctx, job)
+    except UnavailableError as exc:
+        note = app.masker(str(exc))
+        log.warning("job %s: %s; released for %.0f s", job.id, note, UNAVAILABLE_RETRY_S)
+        app.queue.release(job.id, job.lease_token or "", UNAVAILABLE_RETRY_S, note)
+        return None
+    except ToolkitError as exc:
+        return Prepared(job, step, None, None, None, error=app.masker(str(exc)))
+    return Prepared(job, step, action, plan, ctx)
+
+
+def start_entry(job: Job) -> AuditItem:
+    return (job.worker or "worker", "job.start", job.ticket_id,
+            {"auth": "engine", "job": job.id, "attempt": job.attempt, "step": job.step_id,
+             "action": job.action, "plan_digest": job.plan_digest})
+
+
+def execute(app: EngineServices, ready: Prepared, lost: threading.Event,
+            abort: threading.Event | None = None) -> tuple[Job, AuditItem | None]:
+    """Run a prepared job (its start entry already written) to a final state, recorded with its last log
+    lines and outbox items in one queue transaction. Returns the job as recorded and its finish entry for
+    the audit log (None when nothing was recorded: the lease was lost, or the job was handed back)."""
+    job, step = ready.job, ready.step
+    buffer = _LogBuffer(app, job.id)
+    started = time.monotonic()
+    try:
+        if ready.error is not None:
+            raise ToolkitError(ready.error)
+        buffer(f"job {job.id} attempt {job.attempt}: {job.action} for {job.ticket_id} step {job.step_id}")
+        run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer,
+                         should_cancel=_cancel_check(app, job, lost, abort),
+                         work_dir=app.artifacts_dir(job.ticket_id), mask=app.masker, services=app)
+        result = ready.action.execute(ready.ctx, ready.plan, run)
+    except ToolkitError as exc:
+        message = app.masker(str(exc))
+        buffer(f"error: {message}")
+        result = ActionResult(ok=False, summary=message, comment="", duration_s=time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - an action bug must fail the job, not kill the worker
+        message = app.masker(f"{type(exc).__name__}: {exc}")
+        for line in traceback.format_exc().splitlines():
+            buffer(app.masker(line))
+        result = ActionResult(ok=False, summary=message, comment="", duration_s=time.monotonic() - started)
+    lines = buffer.take()
+    if lost.is_set():
+        buffer.write(lines)
+        log.warning("job %s: lease lost; result of attempt %s discarded", job.id, job.attempt)
+        return app.queue.get(job.id), None
+    if abort is not None and abort.is_set() and not result.ok:
+        buffer.write(lines)
+        if job.idempotent:
+            app.queue.release(job.id, job.lease_token or "", 0, "interrupted by shutdown; will run again")
+            return app.queue.get(job.id), None
+        result = result.model_copy(update={
+            "summary": "interrupted by shutdown mid-run and the action is not idempotent: inspect the target, "
+                       "then 'spbe jobs retry'"})
+    canceled = not result.ok and app.queue.get(job.id).cancel_requested
+    state = JobState.SUCCEEDED if result.ok else (JobState.CANCELED if canceled else JobState.FAILED)
+    if not result.ok and not result.comment:
+        result = result.model_copy(update={"comment": _failure_comment(app, step, job, result.summary)})
+    done = app.queue.finish(job.id, job.lease_token or "", state, result.model_dump(mode="json"),
+                            None if result.ok else result.summary, _outbox_for(app, job, result), logs=lines)
+    if done is None:
+        buffer.write(lines)  # the attempt's lines stay with the job, as a lost lease's do
+        log.warning("job %s: fenced off at finish; another worker owns it now", job.id)
+        return app.queue.get(job.id), None
+    return done, (job.worker or "worker", "job.finish", job.ticket_id,
+                  {"auth": "engine", "job": job.id, "attempt": job.attempt, "state": state.value,
+                   "summary": result.summary, "changed": result.changed,
+                   "duration_s": round(result.duration_s, 3)})
+
+
 def run_job(app: EngineServices, job: Job, abort: threading.Event | None = None) -> Job:
     """Execute one claimed job to a final state. Returns the job as recorded. Setting ``abort``
     (a shutdown that ran out of patience) stops the action; the job then goes back to the queue
     if its action is idempotent, and is failed for an operator otherwise."""
-    buffer = _LogBuffer(app, job.id)
-    started = time.monotonic()
-    step = step_of(app, job)
-    with _Lease(app, job) as lease:
-        try:
+    keeper = keeper_for(app.queue, app.settings.workers.lease_seconds)
+    held = keeper.hold(job)
+    try:
+        ready = prepare(app, job)
+        if ready is None:
+            return app.queue.get(job.id)
+        if ready.error is None:
             try:
-                ctx = scheduler.action_context(app, job.ticket_id, job.step_id)
-                action = app.actions.get(job.action)
-                if action is None:
-                    raise ToolkitError(f"action {job.action} is not available on this worker")
-                plan = planning.stored_plan(action, job)
-                planning.check_fresh(action, ctx, job)
-            except UnavailableError as exc:  # nothing has run yet: give the job back for later
-                note = app.masker(str(exc))
-                log.warning("job %s: %s; released for %.0f s", job.id, note, UNAVAILABLE_RETRY_S)
-                app.queue.release(job.id, job.lease_token or "", UNAVAILABLE_RETRY_S, note)
-                return app.queue.get(job.id)
-            app.audit.append(job.worker or "worker", "job.start", job.ticket_id,
-                             {"auth": "engine", "job": job.id, "attempt": job.attempt, "step": job.step_id,
-                              "action": job.action, "plan_digest": job.plan_digest})
-            buffer(f"job {job.id} attempt {job.attempt}: {job.action} for {job.ticket_id} step {job.step_id}")
-            run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer,
-                             should_cancel=_cancel_check(app, job, lease, abort),
-                             work_dir=app.artifacts_dir(job.ticket_id), mask=app.masker,
-                             services=app)
-            result = action.execute(ctx, plan, run)
-        except ToolkitError as exc:
-            message = app.masker(str(exc))
-            buffer(f"error: {message}")
-            result = ActionResult(ok=False, summary=message, comment="", duration_s=time.monotonic() - started)
-        except Exception as exc:  # noqa: BLE001 - an action bug must fail the job, not kill the worker
-            message = app.masker(f"{type(exc).__name__}: {exc}")
-            for line in traceback.format_exc().splitlines():
-                buffer(app.masker(line))
-            result = ActionResult(ok=False, summary=message, comment="", duration_s=time.monotonic() - started)
-        buffer.flush()
-        if lease.lost.is_set():
-            log.warning("job %s: lease lost; result of attempt %s discarded", job.id, job.attempt)
-            return app.queue.get(job.id)
-        if abort is not None and abort.is_set() and not result.ok:
-            if job.idempotent:
-                app.queue.release(job.id, job.lease_token or "", 0, "interrupted by shutdown; will run again")
-                return app.queue.get(job.id)
-            result = result.model_copy(update={
-                "summary": "interrupted by shutdown mid-run and the action is not idempotent: inspect the target, "
-                           "then 'spbe jobs retry'"})
-        canceled = not result.ok and app.queue.get(job.id).cancel_requested
-        state = JobState.SUCCEEDED if result.ok else (JobState.CANCELED if canceled else JobState.FAILED)
-        if not result.ok and not result.comment:
-            result = result.model_copy(update={"comment": _failure_comment(app, step, job, result.summary)})
-        outbox = _outbox_for(app, job, result)
-        stored = result.model_dump(mode="json")
-        if not app.queue.finish(job.id, job.lease_token or "", state, stored,
-                                None if result.ok else result.summary, outbox):
-            log.warning("job %s: fenced off at finish; another worker owns it now", job.id)
-            return app.queue.get(job.id)
-    app.audit.append(job.worker or "worker", "job.finish", job.ticket_id,
-                     {"auth": "engine", "job": job.id, "attempt": job.attempt, "state": state.value,
-                      "summary": result.summary, "changed": result.changed, "duration_s": round(result.duration_s, 3)})
-    return app.queue.get(job.id)
+                app.audit.append(*start_entry(job))
+            except ToolkitError as exc:  # not audited, not run: the job fails with the reason
+                ready = Prepared(job, ready.step, None, None, None, error=app.masker(str(exc)))
+        done, finish = execute(app, ready, held.lost, abort)
+    finally:
+        keeper.drop(held)
+    if finish is not None:
+        app.audit.append(*finish)
+    return done
 
 
 def reclaim(app: EngineServices) -> list[Job]:

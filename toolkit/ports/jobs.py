@@ -131,15 +131,27 @@ class JobQueue(Protocol):
 
     def claim(self, worker: str, lease_seconds: float, ticket_id: str | None = None) -> Job | None: ...
 
+    def claim_batch(self, worker: str, lease_seconds: float, limit: int, ticket_id: str | None = None) -> list[Job]:
+        """Up to ``limit`` jobs claimed together, oldest first, each with its own lease and token (heartbeat,
+        finish and reclaim stay per job). A job whose action is not idempotent only ever comes first."""
+        ...
+
+    def wait_for_work(self, timeout: float, seen: int | None = None) -> int:
+        """Wait until a job may have become claimable (enqueued, released, retried, reclaimed) through this
+        queue object, or ``timeout`` seconds; returns the wake-up count to pass back as ``seen``. Another
+        process's jobs are only noticed when the timeout ends: it is a short poll across processes."""
+        ...
+
     def heartbeat(self, job_id: int, token: str, lease_seconds: float) -> bool:
         """Extends the lease; False means the lease was lost and the worker must stop."""
         ...
 
     def finish(
         self, job_id: int, token: str, state: JobState, result: dict[str, Any] | None,
-        error: str | None, outbox: list[OutboxItem],
-    ) -> bool:
-        """Records the final state and queues the outbox items atomically; False if fenced off."""
+        error: str | None, outbox: list[OutboxItem], logs: list[str] | None = None,
+    ) -> Job | None:
+        """Records the final state, the last ``logs`` lines and the outbox items atomically; returns the
+        job as recorded, None if fenced off (another worker holds it now)."""
         ...
 
     def get(self, job_id: int) -> Job: ...
@@ -166,6 +178,10 @@ class JobQueue(Protocol):
     def outbox_due(self, now: datetime, limit: int = 100) -> list[PendingOutbox]: ...
 
     def outbox_delivered(self, item_id: int) -> None: ...
+
+    def outbox_delivered_many(self, item_ids: list[int]) -> None:
+        """Marks several delivered items at once (one write for a delivery round)."""
+        ...
 
     def outbox_retry_later(self, item_id: int, error: str, next_attempt: datetime) -> None: ...
 

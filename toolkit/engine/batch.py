@@ -1,0 +1,110 @@
+"""How `spbe serve`'s workers run jobs: claimed in small batches, audited in groups.
+
+A no-op job used to cost its worker three audit commits (start, finish, delivery), a claim and a finish
+transaction, a log transaction, a heartbeat thread and an outbox round. Here a worker claims up to
+``limit`` jobs in one transaction (each keeps its own lease and token, renewed by the process's
+`LeaseKeeper`; a dead worker's batch is reclaimed job by job), checks them, writes their start entries
+in one audit commit and only then runs them one after the other. Each finish is its own queue
+transaction (result, last log lines and outbox rows together, fenced by the job's token); the finish
+entries go to the `AuditWriter` without waiting, and are committed with the next batch's start entries
+or after its short linger, whichever comes first.
+Results reach the tickets through the server's outbox thread, not from inside the worker.
+
+The batch grows only while jobs are quick (`BatchSize`): a long action is claimed on its own, so it
+does not hold queued jobs another worker could run. When a batch still runs long, its jobs not yet
+started are handed back (the attempt does not count; ``job.release`` in the audit log).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from toolkit.engine import scheduler
+from toolkit.engine.audit_writer import AuditWriter
+from toolkit.engine.audit_writer import Item as AuditItem
+from toolkit.engine.leases import LeaseKeeper
+from toolkit.engine.services import EngineServices
+from toolkit.engine.worker import Prepared, execute, prepare, reclaim, start_entry
+from toolkit.errors import ToolkitError
+from toolkit.observability.jobs import observed_job
+from toolkit.ports.jobs import Job, JobState
+
+log = logging.getLogger("spbe.worker")
+
+QUICK_S = 0.05  # a job this quick lets the next batch grow
+HOLD_S = 1.0  # a batch running longer than this hands its unstarted jobs back
+
+
+@dataclass
+class BatchSize:
+    """Doubles after a batch of quick jobs, up to ``most``; back to one after any slow job."""
+
+    most: int = 16
+    now: int = 1
+
+    def after(self, durations: list[float]) -> None:
+        if durations and max(durations) < QUICK_S:
+            self.now = min(self.most, self.now * 2)
+        else:
+            self.now = 1
+
+
+def _release_entry(job: Job, why: str) -> AuditItem:
+    return (job.worker or "worker", "job.release", job.ticket_id,
+            {"auth": "engine", "job": job.id, "attempt": job.attempt, "reason": why})
+
+
+def work_batch(app: EngineServices, worker: str, size: BatchSize, keeper: LeaseKeeper, writer: AuditWriter,
+               stop: threading.Event | None = None, abort: threading.Event | None = None) -> list[Job]:
+    """Claim up to ``size.now`` jobs and run them; returns them as recorded (empty: nothing was queued)."""
+    reclaim(app)
+    jobs = app.queue.claim_batch(worker, app.settings.workers.lease_seconds, size.now)
+    if not jobs:
+        return []
+    held = {job.id: keeper.hold(job) for job in jobs}
+    done: list[Job] = []
+    durations: list[float] = []
+    try:
+        ready: list[Prepared] = []
+        for job in jobs:
+            prepared = prepare(app, job)
+            if prepared is None:  # released: a store could not be read
+                done.append(app.queue.get(job.id))
+            else:
+                ready.append(prepared)
+        starts = [start_entry(r.job) for r in ready if r.error is None]
+        try:
+            writer.write(starts)  # on disk before any of these actions runs
+        except ToolkitError as exc:  # not audited, not run: the jobs fail with the reason
+            ready = [Prepared(r.job, r.step, None, None, None, error=r.error or app.masker(str(exc))) for r in ready]
+        began = time.monotonic()
+        for index, item in enumerate(ready):
+            job = item.job
+            if index and ((stop is not None and stop.is_set()) or time.monotonic() - began > HOLD_S):
+                why = "shutdown" if stop is not None and stop.is_set() else "batch ran long"
+                if app.queue.release(job.id, job.lease_token or "", 0, f"handed back unstarted ({why})"):
+                    writer.submit([_release_entry(job, why)])
+                done.append(app.queue.get(job.id))
+                continue
+            t0 = time.monotonic()
+            with observed_job(app.telemetry, job, worker) as seen:  # job context, start/end lines, duration
+                finished, entry = execute(app, item, held[job.id].lost, abort)
+                seen.record(finished)
+            keeper.drop(held.pop(job.id))
+            if entry is not None:
+                writer.submit([entry])
+            if finished.state == JobState.SUCCEEDED:
+                try:
+                    scheduler.advance(app, finished.ticket_id)
+                except ToolkitError as exc:  # the trigger's sweep will advance it later
+                    log.warning("advance after job %s failed: %s", finished.id, app.masker(str(exc)))
+            durations.append(time.monotonic() - t0)
+            done.append(finished)
+    finally:
+        for item_held in held.values():
+            keeper.drop(item_held)
+        size.after(durations)
+    return done
