@@ -35,7 +35,7 @@ from fake_switches.cisco.command_processor.default import DefaultCommandProcesso
 from fake_switches.cisco.command_processor.piping import PipingProcessor
 from fake_switches.switch_configuration import Port
 from fake_switches.terminal import LoggingTerminalController
-from twisted.conch.ssh import factory, keys
+from twisted.conch.ssh import factory, keys, transport
 from twisted.cred import checkers, portal
 from twisted.internet import error as twisted_error
 from twisted.internet import reactor as _reactor
@@ -105,6 +105,15 @@ class LabCiscoCore(Cisco2960_24TT_L_SwitchCore):  # type: ignore[misc]
         return _IosShellSession(processor)
 
 
+class _NoDelayTransport(transport.SSHServerTransport):  # type: ignore[misc]
+    """Small SSH packets leave at once (TCP_NODELAY), as a switch's management plane sends them; with Nagle's
+    algorithm each one waited for the client's delayed ACK (~40 ms) several times per session."""
+
+    def connectionMade(self) -> None:  # noqa: N802 - Twisted API
+        self.transport.setTcpNoDelay(True)
+        super().connectionMade()
+
+
 def build_core(spec: SwitchSpec, host: str, secret: str) -> LabCiscoCore:
     """The switch core gets the enable secret as ``str``: it compares it with the decoded typed line."""
     ports = [Port(name) for name in spec.ports] if spec.ports else LabCiscoCore.get_default_ports()
@@ -120,6 +129,7 @@ def build_factory(core: LabCiscoCore, username: str, password: str, host_key: An
     ssh_portal: Any = portal.Portal(realm)
     ssh_portal.registerChecker(checker)
     ssh_factory: Any = factory.SSHFactory()
+    ssh_factory.protocol = _NoDelayTransport
     ssh_factory.portal = ssh_portal
     ssh_factory.publicKeys = {host_key.sshType(): host_key.public()}
     ssh_factory.privateKeys = {host_key.sshType(): host_key}

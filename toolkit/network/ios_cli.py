@@ -1,0 +1,211 @@
+"""The Cisco IOS CLI dialogue of one session: prepare the terminal, enable, show commands, config lines.
+
+Every read waits for a prompt pattern (`toolkit.network.channel`), never for a fixed time. What it
+replaces of netmiko and why:
+
+* session preparation: netmiko sends a newline and sleeps 0.1 s, sets the width, disables paging, then
+  finds the prompt with a buffer-clearing sleep before and after (~0.2 s). Here ``terminal width`` and
+  ``terminal length`` go in one write and the prompt after the second echo names the device (hostname
+  and mode): one round trip;
+* enable: netmiko checks the mode, sends ``enable``, answers the password, checks the mode again (four
+  round trips); here: ``enable``, the secret, and the prompt after it says whether it worked (two);
+* show commands: the echo, then the output up to the privileged prompt anchored at the end of the
+  output (`exec_prompt_pattern`); several commands of one read go in one write and are split at their
+  prompts (``pipeline_reads``);
+* config lines: ``configure terminal``, then batches of ``config_batch_lines`` lines in one write each,
+  ``end`` after the last line of the last batch. The answer of every line is the text between its echo
+  and the next prompt; an IOS error marker there, or a prompt that shows config mode was left, fails
+  the line (`ConfigLineError`), and no later batch is sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from toolkit.network.channel import ExpectChannel
+from toolkit.network.timing import PlatformTiming
+
+# IOS's answers to a refused line.
+IOS_ERROR_PATTERN = (r"^\s*%\s*(Invalid input|Incomplete command|Ambiguous command|Unknown command|.*not supported"
+                     r"|.*overlaps with|.*already exists|.*[Ee]rror)")
+_ERROR = re.compile(IOS_ERROR_PATTERN, re.MULTILINE)
+# Any IOS prompt at the end of the output: user exec (>), privileged (#), config modes (name(config...)#).
+_PROMPT_AT_END = r"([A-Za-z0-9][\w.:/-]*)(\([\w.-]+\))?([>#])[ \t]*\Z"
+_ANY_PROMPT = re.compile(r"(?:\A|\n)" + _PROMPT_AT_END)
+_PASSWORD = re.compile(r"[Pp]assword:[ \t]*\Z")
+
+
+class CliError(Exception):
+    """The device answered something other than what the dialogue expects (message is device text)."""
+
+
+class EnableRefused(CliError):
+    pass
+
+
+class ConfigLineError(CliError):
+    """``line`` (the n-th sent, from 0) was refused or left config mode; ``answer`` is the device's text."""
+
+    def __init__(self, index: int, line: str, answer: str) -> None:
+        super().__init__(index, line, answer)
+        self.index, self.line, self.answer = index, line, answer
+
+    def __str__(self) -> str:
+        return f"line {self.index + 1} {self.line!r}: {error_line(self.answer)}"
+
+
+def exec_prompt_pattern(base_prompt: str) -> str:
+    """The privileged exec prompt as the last line of the output: ``HOSTNAME#`` at the start of a line, at the end.
+
+    The base prompt is the hostname cut to 16 characters (IOS cuts it in config mode); exec mode shows
+    the whole name, so more name characters may follow. Anchored at both ends, a ``#`` inside the
+    output (a description, a banner) never ends the read early.
+    """
+    return rf"(?:\A|[\r\n]){re.escape(base_prompt)}[^\s#>()]*#\s*\Z"
+
+
+def _config_prompt(base: str) -> str:
+    return rf"{re.escape(base)}[^\s#>()]*\(config[^)\s]*\)#"
+
+
+def error_line(text: str) -> str:
+    match = re.search(r"%\s*[^\n]*", text)
+    return match.group(0).strip() if match else text.strip().splitlines()[-1] if text.strip() else ""
+
+
+class IosCli:
+    """One prepared, privileged IOS CLI; every method returns device text (unmasked: the caller masks)."""
+
+    def __init__(self, channel: ExpectChannel, timing: PlatformTiming) -> None:
+        self.channel = channel
+        self.timing = timing
+        self.base_prompt = ""
+        self.privileged = False
+        self._exec: re.Pattern[str] | None = None
+
+    # ------------------------------------------------------------------ session start
+
+    def prepare(self) -> str:
+        """Set width and paging in one write; the prompt after the second echo gives hostname and mode."""
+        self.channel.send("terminal width 511\nterminal length 0\n")
+        _, match = self.channel.read_until(re.compile(r"terminal length 0[^\n]*\n(?:.*\n)*?" + _PROMPT_AT_END),
+                                           self.timing.prompt_timeout_s)  # fmt: skip
+        hostname, mode, terminator = match.group(1), match.group(2), match.group(3)
+        if mode:
+            raise CliError(f"the session starts in a config mode ({hostname}{mode}{terminator})")
+        self._set_prompt(hostname, terminator == "#")
+        return hostname
+
+    def _set_prompt(self, hostname: str, privileged: bool) -> None:
+        self.base_prompt = hostname[:16]
+        self.privileged = privileged
+        self._exec = re.compile(exec_prompt_pattern(self.base_prompt))
+
+    def enable(self, secret: str | None) -> None:
+        """``enable``, the secret when asked; the prompt afterwards must end in ``#``."""
+        if self.privileged:
+            return
+        self.channel.send("enable\n")
+        text, match = self.channel.read_until(re.compile(rf"{_PASSWORD.pattern}|{_ANY_PROMPT.pattern}"),
+                                              self.timing.prompt_timeout_s)  # fmt: skip
+        if _PASSWORD.search(text):
+            if secret is None:
+                raise EnableRefused("the device asks for an enable secret and none is configured")
+            self.channel.send(secret + "\n")
+            text, match = self.channel.read_until(_ANY_PROMPT, self.timing.prompt_timeout_s)
+        if match.group(3) != "#" or match.group(2):
+            raise EnableRefused(error_line(text) or "still not privileged")
+        self._set_prompt(match.group(1), True)
+
+    # ------------------------------------------------------------------ reads
+
+    def show(self, commands: Sequence[str]) -> list[str]:
+        """The output of each command (echo and prompt removed), in order."""
+        if self._exec is None:
+            raise CliError("the session is not prepared")
+        outputs: list[str] = []
+        groups = [list(commands)] if self.timing.pipeline_reads else [[c] for c in commands]
+        for group in groups:
+            self.channel.send("".join(f"{c}\n" for c in group))
+            for command in group:
+                text, match = self.channel.read_until(self._answer(command), self.timing.command_timeout_s)
+                outputs.append(text[match.start("body"):match.start("prompt")])
+        return outputs
+
+    def _answer(self, command: str) -> re.Pattern[str]:
+        """The echo of ``command``, its output, and the privileged prompt that ends it.
+
+        The prompt must be followed by the echo of the next command or by nothing yet (the end of what
+        has arrived), so a line of output that happens to look like a prompt does not end the read.
+        """
+        base = re.escape(self.base_prompt)
+        return re.compile(rf"{re.escape(command)}[ \t]*\n(?P<body>(?:.*\n)*?)(?P<prompt>{base}[^\s#>()]*#)[ \t]*"
+                          rf"(?=\S|\Z)")
+
+    # ------------------------------------------------------------------ config
+
+    def configure(self, lines: Sequence[str]) -> str:
+        """Apply ``lines`` in config mode in batches; every line's answer is checked (`ConfigLineError`).
+
+        Config mode is left in every case (``end``), so the session stays usable for a restore.
+        """
+        if not lines:
+            return ""
+        timeout = self.timing.config_timeout_s
+        self.channel.send("configure terminal\n")
+        text, _ = self.channel.read_until(re.compile(rf"configure terminal[^\n]*\n(?:.*\n)*?"
+                                                     rf"(?:{_config_prompt(self.base_prompt)}|"
+                                                     rf"{re.escape(self.base_prompt)}[^\s#>()]*#)[ \t]*\Z"),
+                                          self.prompt_timeout)  # fmt: skip
+        if not re.search(_config_prompt(self.base_prompt) + r"[ \t]*\Z", text):
+            raise CliError(f"config mode refused: {error_line(text)}")
+        transcript = [text]
+        size = self.timing.config_batch_lines
+        sent = 0
+        try:
+            while sent < len(lines):
+                batch = list(lines[sent:sent + size])
+                last = sent + len(batch) == len(lines)
+                self.channel.send("".join(f"{line}\n" for line in batch) + ("end\n" if last else ""))
+                answers = self._batch_answers([*batch, "end"] if last else batch, timeout)
+                transcript.extend(answers)
+                for offset, answer in enumerate(answers[:len(batch)]):
+                    self._check(sent + offset, batch[offset], answer)
+                sent += len(batch)
+        except ConfigLineError:
+            self._leave_config()
+            raise
+        return "".join(transcript)
+
+    @property
+    def prompt_timeout(self) -> float:
+        return self.timing.prompt_timeout_s
+
+    def _batch_answers(self, batch: Sequence[str], timeout: float) -> list[str]:
+        """For each line: its echo, its answer and the prompt after it (the prompt says the mode)."""
+        base = re.escape(self.base_prompt)
+        answers = []
+        for line in batch:
+            # The prompt after a line is IOS's, in any mode: name[(mode)]# or name> (session dropped to exec).
+            pattern = re.compile(rf"{re.escape(line.strip())}[ \t]*\n(?:.*\n)*?{base}[^\s#>()]*(?:\([\w.-]+\))?[#>]"
+                                 rf"[ \t]*(?=\S|\Z)")  # fmt: skip
+            text, _ = self.channel.read_until(pattern, timeout)
+            answers.append(text)
+        return answers
+
+    @staticmethod
+    def _check(index: int, line: str, answer: str) -> None:
+        """The text after the echo holds no error marker and ends in a config-mode prompt."""
+        body = answer.split("\n", 1)[1] if "\n" in answer else ""
+        if _ERROR.search(body):
+            raise ConfigLineError(index, line, body)
+        if re.search(r"\(config[^)\s]*\)#[ \t]*\Z", answer) is None:
+            raise ConfigLineError(index, line, body + "\n% config mode was left after this line")
+
+    def _leave_config(self) -> None:
+        """After a refused line: ``end`` (harmless at the exec prompt too) and wait for the privileged prompt."""
+        assert self._exec is not None
+        self.channel.send("end\n")
+        self.channel.read_until(re.compile(rf"end[ \t]*\n(?:.*\n)*?{re.escape(self.base_prompt)}[^\s#>()]*#[ \t]*\Z"),
+                                self.prompt_timeout)  # fmt: skip
