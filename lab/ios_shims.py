@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -391,7 +392,24 @@ class CoalescingShell(SwitchSSHShell):  # type: ignore[misc]
     the client's CPU time.
     """
 
+    ended = False
+
+    def lineReceived(self, line: bytes) -> None:  # noqa: N802 - Twisted API
+        """As the stock shell, but input typed after the logout is dropped, as a closed vty line drops it
+        (the stock shell closed the terminal at once and Twisted failed on the rest of the packet's input,
+        dropping the connection before the output of the lines before the logout was sent)."""
+        if self.ended:
+            return
+        if not self.session.receive(line.decode()):
+            from twisted.internet import reactor  # the running reactor, as in `LabAvatar`
+
+            self.ended = True
+            # Closing now would end the terminal while Twisted still walks the rest of this packet's input.
+            reactor.callLater(0, self.terminal.loseConnection)  # type: ignore[attr-defined]
+
     def characterReceived(self, ch: bytes, moreCharactersComing: bool) -> None:  # noqa: N802,N803 - Twisted API
+        if self.ended:
+            return
         processor = self.get_actual_processor()
         echo = ch if processor.replace_input is False else len(ch) * processor.replace_input.encode()
         self._pending = getattr(self, "_pending", b"") + echo
@@ -409,6 +427,8 @@ class CoalescingShell(SwitchSSHShell):  # type: ignore[misc]
             self.terminal.write(pending)
 
     def keystrokeReceived(self, keyID: Any, modifier: Any) -> None:  # noqa: N802,N803 - Twisted API
+        if self.ended:
+            return
         if keyID not in self._printableChars:
             self.flush_echo()  # Enter and friends: what was typed is echoed before the answer
         super().keystrokeReceived(keyID, modifier)
@@ -424,9 +444,10 @@ class CoalescingTransport:
     finished handling the input that caused them (``callLater(0)``), so byte order is unchanged.
     """
 
-    def __init__(self, transport: Any, reactor: Any) -> None:
+    def __init__(self, transport: Any, reactor: Any, on_close: Any = None) -> None:
         self._transport = transport
         self._reactor = reactor
+        self._on_close = on_close
         self._pending: list[bytes] = []
         self._scheduled: Any = None
 
@@ -451,6 +472,8 @@ class CoalescingTransport:
 
     def loseConnection(self) -> None:  # noqa: N802 - Twisted API
         self.flush()
+        if self._on_close is not None:  # before the client can see the channel close (session log order)
+            self._on_close()
         self._transport.loseConnection()
 
     def __getattr__(self, name: str) -> Any:
@@ -458,23 +481,53 @@ class CoalescingTransport:
 
 
 class LabAvatar(SSHDemoAvatar):  # type: ignore[misc]
+    on_end: Any = None  # called once when the session ends (logout from the shell or connection lost)
+
     def openShell(self, protocol: Any) -> None:  # noqa: N802 - Twisted API
         from twisted.internet import reactor  # the running reactor; imported late like fake-switches does
 
         protocol_class: Any = insults.ServerProtocol
         server_protocol: Any = protocol_class(CoalescingShell, self, switch_core=self.switch_core)
-        server_protocol.makeConnection(CoalescingTransport(protocol, reactor))
+        server_protocol.makeConnection(CoalescingTransport(protocol, reactor, self.on_end))
         protocol.makeConnection(session.wrapProtocol(server_protocol))
+
+
+class SessionEvents:
+    """Appends ``<monotonic seconds> <switch> open|close`` per authenticated SSH session to a file.
+
+    Tests read it to see how many sessions were open at once per switch or per group of switches
+    (`lab.switches.max_open`), as the switch saw them, without relying on timing.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._file = open(path, "a", encoding="utf-8", buffering=1) if path else None  # noqa: SIM115 - process-long
+
+    def record(self, switch: str, event: str) -> None:
+        if self._file is not None:
+            self._file.write(f"{time.monotonic():.6f} {switch} {event}\n")
 
 
 @implementer(portal.IRealm)
 class LabRealm:
-    """fake-switches' SSH realm, with `LabAvatar` (the coalescing shell)."""
+    """fake-switches' SSH realm, with `LabAvatar` (the coalescing shell) and the session log."""
 
-    def __init__(self, switch_core: Any) -> None:
+    def __init__(self, switch_core: Any, events: SessionEvents | None = None) -> None:
         self.switch_core = switch_core
+        self.events = events or SessionEvents(None)
 
     def requestAvatar(self, avatarId: Any, mind: Any, *interfaces: Any) -> Any:  # noqa: N802,N803 - Twisted API
         if conchinterfaces.IConchUser in interfaces:
-            return interfaces[0], LabAvatar(avatarId, switch_core=self.switch_core), lambda: None
+            name = self.switch_core.switch_configuration.name
+            ended = False
+
+            def end() -> None:
+                nonlocal ended
+                if not ended:
+                    ended = True
+                    self.events.record(name, "close")
+
+            self.events.record(name, "open")
+            avatar = LabAvatar(avatarId, switch_core=self.switch_core)
+            avatar.on_end = end
+            return interfaces[0], avatar, end
         raise NotImplementedError("no supported interface")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from toolkit.network.channel import ExpectChannel
+from toolkit.network.channel import ChannelTimeout, ExpectChannel
 from toolkit.network.timing import PlatformTiming
 
 # IOS's answers to a refused line.
@@ -118,6 +118,12 @@ class IosCli:
             raise EnableRefused(error_line(text) or "still not privileged")
         self._set_prompt(match.group(1), True)
 
+    def logout(self) -> None:
+        """``exit`` and wait until the device closes the session, so its vty line is free when we return
+        (IOS has few; the next session to this device may come at once). Raises EOFError when closed."""
+        self.channel.send("exit\n")
+        self.channel.read_until(re.compile(r"(?!)"), self.prompt_timeout)  # never matches: ends in EOF
+
     # ------------------------------------------------------------------ reads
 
     def show(self, commands: Sequence[str]) -> list[str]:
@@ -162,50 +168,57 @@ class IosCli:
             raise CliError(f"config mode refused: {error_line(text)}")
         transcript = [text]
         size = self.timing.config_batch_lines
-        sent = 0
-        try:
-            while sent < len(lines):
-                batch = list(lines[sent:sent + size])
-                last = sent + len(batch) == len(lines)
-                self.channel.send("".join(f"{line}\n" for line in batch) + ("end\n" if last else ""))
-                answers = self._batch_answers([*batch, "end"] if last else batch, timeout)
-                transcript.extend(answers)
-                for offset, answer in enumerate(answers[:len(batch)]):
-                    self._check(sent + offset, batch[offset], answer)
-                sent += len(batch)
-        except ConfigLineError:
-            self._leave_config()
-            raise
+        for start in range(0, len(lines), size):
+            batch = list(lines[start:start + size])
+            last = start + len(batch) == len(lines)
+            self.channel.send("".join(f"{line}\n" for line in batch) + ("end\n" if last else ""))
+            failure: ConfigLineError | None = None
+            for offset, line in enumerate([*batch, "end"] if last else batch):
+                try:
+                    answer = self._answer_of(line, timeout)
+                except (EOFError, ChannelTimeout, OSError):
+                    if failure is not None:  # e.g. a line that left config mode, then an `exit` logged out
+                        raise failure from None
+                    raise
+                transcript.append(answer)
+                if failure is None and offset < len(batch):
+                    failure = self._problem(start + offset, line, answer)
+            if failure is not None:  # no later batch is sent
+                self._leave_config()
+                raise failure
         return "".join(transcript)
 
     @property
     def prompt_timeout(self) -> float:
         return self.timing.prompt_timeout_s
 
-    def _batch_answers(self, batch: Sequence[str], timeout: float) -> list[str]:
-        """For each line: its echo, its answer and the prompt after it (the prompt says the mode)."""
+    def _answer_of(self, line: str, timeout: float) -> str:
+        """The echo of ``line``, its answer and the prompt after it (IOS's, in any mode: name[(mode)]# or
+        name> when the session dropped to user exec)."""
         base = re.escape(self.base_prompt)
-        answers = []
-        for line in batch:
-            # The prompt after a line is IOS's, in any mode: name[(mode)]# or name> (session dropped to exec).
-            pattern = re.compile(rf"{re.escape(line.strip())}[ \t]*\n(?:.*\n)*?{base}[^\s#>()]*(?:\([\w.-]+\))?[#>]"
-                                 rf"[ \t]*(?=\S|\Z)")  # fmt: skip
-            text, _ = self.channel.read_until(pattern, timeout)
-            answers.append(text)
-        return answers
+        pattern = re.compile(rf"{re.escape(line.strip())}[ \t]*\n(?:.*\n)*?{base}[^\s#>()]*(?:\([\w.-]+\))?[#>]"
+                             rf"[ \t]*(?=\S|\Z)")  # fmt: skip
+        text, _ = self.channel.read_until(pattern, timeout)
+        return text
 
     @staticmethod
-    def _check(index: int, line: str, answer: str) -> None:
-        """The text after the echo holds no error marker and ends in a config-mode prompt."""
+    def _problem(index: int, line: str, answer: str) -> ConfigLineError | None:
+        """The text after the echo must hold no error marker and end in a config-mode prompt."""
         body = answer.split("\n", 1)[1] if "\n" in answer else ""
         if _ERROR.search(body):
-            raise ConfigLineError(index, line, body)
+            return ConfigLineError(index, line, body)
         if re.search(r"\(config[^)\s]*\)#[ \t]*\Z", answer) is None:
-            raise ConfigLineError(index, line, body + "\n% config mode was left after this line")
+            return ConfigLineError(index, line, body + "\n% config mode was left after this line")
+        return None
 
     def _leave_config(self) -> None:
-        """After a refused line: ``end`` (harmless at the exec prompt too) and wait for the privileged prompt."""
-        assert self._exec is not None
-        self.channel.send("end\n")
-        self.channel.read_until(re.compile(rf"end[ \t]*\n(?:.*\n)*?{re.escape(self.base_prompt)}[^\s#>()]*#[ \t]*\Z"),
-                                self.prompt_timeout)  # fmt: skip
+        """After a refused line: ``end`` (harmless at the exec prompt too) and wait for the privileged prompt.
+
+        A session that died meanwhile is left to the caller's restore, which opens a fresh one.
+        """
+        try:
+            self.channel.send("end\n")
+            self.channel.read_until(re.compile(rf"end[ \t]*\n(?:.*\n)*?{re.escape(self.base_prompt)}[^\s#>()]*#"
+                                               rf"[ \t]*\Z"), self.prompt_timeout)  # fmt: skip
+        except (EOFError, ChannelTimeout, OSError):
+            pass

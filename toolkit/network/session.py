@@ -239,9 +239,16 @@ class DeviceSession:
         return DeviceTimeoutError(self.name, f"SSH to {where} did not complete in time", address=where)
 
     def close(self) -> None:
-        transport, self._transport, self._cli = self._transport, None, None
+        transport, cli, self._transport, self._cli = self._transport, self._cli, None, None
         if transport is not None:
-            with self._phase("close"):
+            with self._phase("close (exit, wait for the device to hang up)"):
+                try:
+                    if cli is not None:
+                        cli.logout()
+                except EOFError:
+                    pass  # the device hung up: the session is over on its side too
+                except (ChannelTimeout, OSError, SSHException):
+                    log.debug("%s did not end the session on exit", self.name)
                 try:
                     transport.close()
                 except (OSError, SSHException, EOFError):  # already gone: nothing left to close
