@@ -33,6 +33,7 @@ _ERROR = re.compile(IOS_ERROR_PATTERN, re.MULTILINE)
 # Any IOS prompt at the end of the output: user exec (>), privileged (#), config modes (name(config...)#).
 _PROMPT_AT_END = r"([A-Za-z0-9][\w.:/-]*)(\([\w.-]+\))?([>#])[ \t]*\Z"
 _ANY_PROMPT = re.compile(r"(?:\A|\n)" + _PROMPT_AT_END)
+_CONFIG_PROMPT_END = re.compile(r"\(config[^)\s]*\)#[ \t]*\Z")
 _PASSWORD = re.compile(r"[Pp]assword:[ \t]*\Z")
 
 
@@ -65,10 +66,6 @@ def exec_prompt_pattern(base_prompt: str) -> str:
     return rf"(?:\A|[\r\n]){re.escape(base_prompt)}[^\s#>()]*#\s*\Z"
 
 
-def _config_prompt(base: str) -> str:
-    return rf"{re.escape(base)}[^\s#>()]*\(config[^)\s]*\)#"
-
-
 def error_line(text: str) -> str:
     match = re.search(r"%\s*[^\n]*", text)
     return match.group(0).strip() if match else text.strip().splitlines()[-1] if text.strip() else ""
@@ -83,6 +80,7 @@ class IosCli:
         self.base_prompt = ""
         self.privileged = False
         self._exec: re.Pattern[str] | None = None
+        self._exec_line = self._any_line = re.compile(r"(?!)")  # set with the prompt
 
     # ------------------------------------------------------------------ session start
 
@@ -101,6 +99,11 @@ class IosCli:
         self.base_prompt = hostname[:16]
         self.privileged = privileged
         self._exec = re.compile(exec_prompt_pattern(self.base_prompt))
+        base = re.escape(self.base_prompt)
+        # At the start of a line, followed by the next echo or by nothing yet: a line of output that only
+        # looks like a prompt does not end a read. Compiled once per session.
+        self._exec_line = re.compile(rf"^{base}[^\s#>()]*#[ \t]*(?=\S|\Z)", re.MULTILINE)
+        self._any_line = re.compile(rf"^{base}[^\s#>()]*(?:\([\w.-]+\))?[#>][ \t]*(?=\S|\Z)", re.MULTILINE)
 
     def enable(self, secret: str | None) -> None:
         """``enable``, the secret when asked; the prompt afterwards must end in ``#``."""
@@ -135,19 +138,10 @@ class IosCli:
         for group in groups:
             self.channel.send("".join(f"{c}\n" for c in group))
             for command in group:
-                text, match = self.channel.read_until(self._answer(command), self.timing.command_timeout_s)
-                outputs.append(text[match.start("body"):match.start("prompt")])
+                # The echo, the output, and the privileged prompt at the start of a line that ends it.
+                text, body, match = self.channel.read_answer(command, self._exec_line, self.timing.command_timeout_s)
+                outputs.append(text[body:match.start()])
         return outputs
-
-    def _answer(self, command: str) -> re.Pattern[str]:
-        """The echo of ``command``, its output, and the privileged prompt that ends it.
-
-        The prompt must be followed by the echo of the next command or by nothing yet (the end of what
-        has arrived), so a line of output that happens to look like a prompt does not end the read.
-        """
-        base = re.escape(self.base_prompt)
-        return re.compile(rf"{re.escape(command)}[ \t]*\n(?P<body>(?:.*\n)*?)(?P<prompt>{base}[^\s#>()]*#)[ \t]*"
-                          rf"(?=\S|\Z)")
 
     # ------------------------------------------------------------------ config
 
@@ -160,11 +154,8 @@ class IosCli:
             return ""
         timeout = self.timing.config_timeout_s
         self.channel.send("configure terminal\n")
-        text, _ = self.channel.read_until(re.compile(rf"configure terminal[^\n]*\n(?:.*\n)*?"
-                                                     rf"(?:{_config_prompt(self.base_prompt)}|"
-                                                     rf"{re.escape(self.base_prompt)}[^\s#>()]*#)[ \t]*\Z"),
-                                          self.prompt_timeout)  # fmt: skip
-        if not re.search(_config_prompt(self.base_prompt) + r"[ \t]*\Z", text):
+        text, _, match = self.channel.read_answer("configure terminal", self._any_line, self.prompt_timeout)
+        if "(config" not in match.group(0):
             raise CliError(f"config mode refused: {error_line(text)}")
         transcript = [text]
         size = self.timing.config_batch_lines
@@ -175,14 +166,14 @@ class IosCli:
             failure: ConfigLineError | None = None
             for offset, line in enumerate([*batch, "end"] if last else batch):
                 try:
-                    answer = self._answer_of(line, timeout)
+                    answer, body = self._answer_of(line, timeout)
                 except (EOFError, ChannelTimeout, OSError):
                     if failure is not None:  # e.g. a line that left config mode, then an `exit` logged out
                         raise failure from None
                     raise
                 transcript.append(answer)
                 if failure is None and offset < len(batch):
-                    failure = self._problem(start + offset, line, answer)
+                    failure = self._problem(start + offset, line, answer[body:])
             if failure is not None:  # no later batch is sent
                 self._leave_config()
                 raise failure
@@ -192,22 +183,18 @@ class IosCli:
     def prompt_timeout(self) -> float:
         return self.timing.prompt_timeout_s
 
-    def _answer_of(self, line: str, timeout: float) -> str:
+    def _answer_of(self, line: str, timeout: float) -> tuple[str, int]:
         """The echo of ``line``, its answer and the prompt after it (IOS's, in any mode: name[(mode)]# or
-        name> when the session dropped to user exec)."""
-        base = re.escape(self.base_prompt)
-        pattern = re.compile(rf"{re.escape(line.strip())}[ \t]*\n(?:.*\n)*?{base}[^\s#>()]*(?:\([\w.-]+\))?[#>]"
-                             rf"[ \t]*(?=\S|\Z)")  # fmt: skip
-        text, _ = self.channel.read_until(pattern, timeout)
-        return text
+        name> when the session dropped to user exec); and where the answer starts."""
+        text, body, _ = self.channel.read_answer(line.strip(), self._any_line, timeout)
+        return text, body
 
     @staticmethod
-    def _problem(index: int, line: str, answer: str) -> ConfigLineError | None:
-        """The text after the echo must hold no error marker and end in a config-mode prompt."""
-        body = answer.split("\n", 1)[1] if "\n" in answer else ""
+    def _problem(index: int, line: str, body: str) -> ConfigLineError | None:
+        """The answer (after the echo) must hold no error marker and end in a config-mode prompt."""
         if _ERROR.search(body):
             return ConfigLineError(index, line, body)
-        if re.search(r"\(config[^)\s]*\)#[ \t]*\Z", answer) is None:
+        if _CONFIG_PROMPT_END.search(body) is None:
             return ConfigLineError(index, line, body + "\n% config mode was left after this line")
         return None
 
@@ -218,7 +205,6 @@ class IosCli:
         """
         try:
             self.channel.send("end\n")
-            self.channel.read_until(re.compile(rf"end[ \t]*\n(?:.*\n)*?{re.escape(self.base_prompt)}[^\s#>()]*#"
-                                               rf"[ \t]*\Z"), self.prompt_timeout)  # fmt: skip
+            self.channel.read_answer("end", self._exec_line, self.prompt_timeout)
         except (EOFError, ChannelTimeout, OSError):
             pass

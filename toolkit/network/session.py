@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -225,7 +226,7 @@ class DeviceSession:
         key = transport.get_remote_server_key()
         lookup = self.device.host if self.device.port == 22 else f"[{self.device.host}]:{self.device.port}"
         try:
-            trusted = paramiko.HostKeys(str(self.options.known_hosts)).lookup(lookup)
+            trusted = _host_keys(self.options.known_hosts).lookup(lookup)
         except OSError:
             trusted = None
         if trusted is None or trusted.get(key.get_name()) != key:
@@ -333,5 +334,17 @@ class DeviceSession:
         return self.masker(output)
 
 
-def _error_line(text: str) -> str:
-    return error_line(text)
+_KNOWN_HOSTS: dict[Path, tuple[tuple[int, int], paramiko.HostKeys]] = {}
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
+def _host_keys(path: Path) -> paramiko.HostKeys:
+    """``known_hosts`` parsed once per content (mtime and size): with 500 devices, parsing the 500-line
+    file for every session was 500 x 500 lines of base64 and key objects."""
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    with _KNOWN_HOSTS_LOCK:
+        cached = _KNOWN_HOSTS.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = _KNOWN_HOSTS[path] = (stamp, paramiko.HostKeys(str(path)))
+        return cached[1]
