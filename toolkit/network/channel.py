@@ -92,8 +92,9 @@ class ExpectChannel:
 
     def _receive(self, timeout: float) -> None:
         if not self._channel.recv_ready():
-            ready, _, _ = select.select([self._channel], [], [], timeout)
-            if not ready:
+            poller = select.poll()  # not select(): hundreds of sessions take descriptors beyond 1024
+            poller.register(self._channel.fileno(), select.POLLIN)
+            if not poller.poll(max(1, int(timeout * 1000))):
                 return
         data = self._channel.recv(65536)
         self.reads += 1

@@ -37,7 +37,7 @@ ProgressCallback = Callable[[DeviceResult, int, int], None]  # (result, finished
 
 class FanoutOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
-    max_workers: int = Field(default=8, ge=1, le=256)
+    max_workers: int = Field(default=8, ge=1, le=1024)
     max_devices: int = Field(default=20, ge=1, le=10000, description="cap on devices one change may touch")
     canary: bool = False
 

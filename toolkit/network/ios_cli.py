@@ -3,12 +3,12 @@
 Every read waits for a prompt pattern (`toolkit.network.channel`), never for a fixed time. What it
 replaces of netmiko and why:
 
-* session preparation: netmiko sends a newline and sleeps 0.1 s, sets the width, disables paging, then
-  finds the prompt with a buffer-clearing sleep before and after (~0.2 s). Here ``terminal width`` and
-  ``terminal length`` go in one write and the prompt after the second echo names the device (hostname
-  and mode): one round trip;
-* enable: netmiko checks the mode, sends ``enable``, answers the password, checks the mode again (four
-  round trips); here: ``enable``, the secret, and the prompt after it says whether it worked (two);
+* session preparation and enable: netmiko sends a newline and sleeps 0.1 s, sets the width, disables
+  paging, finds the prompt with a buffer-clearing sleep before and after (~0.2 s), then checks the
+  mode, sends ``enable``, answers the password and checks the mode again. Here ``terminal width``,
+  ``terminal length 0`` and ``enable`` go in one write; the prompt after the paging echo names the
+  device, the answer to ``enable`` asks for the secret, and the prompt after the secret says whether it
+  worked: two round trips;
 * show commands: the echo, then the output up to the privileged prompt anchored at the end of the
   output (`exec_prompt_pattern`); several commands of one read go in one write and are split at their
   prompts (``pipeline_reads``);
@@ -31,10 +31,13 @@ IOS_ERROR_PATTERN = (r"^\s*%\s*(Invalid input|Incomplete command|Ambiguous comma
                      r"|.*overlaps with|.*already exists|.*[Ee]rror)")
 _ERROR = re.compile(IOS_ERROR_PATTERN, re.MULTILINE)
 # Any IOS prompt at the end of the output: user exec (>), privileged (#), config modes (name(config...)#).
-_PROMPT_AT_END = r"([A-Za-z0-9][\w.:/-]*)(\([\w.-]+\))?([>#])[ \t]*\Z"
+_PROMPT = r"(?P<name>[A-Za-z0-9][\w.:/-]*)(?P<mode>\([\w.-]+\))?(?P<term>[>#])[ \t]*"
+_PROMPT_AT_END = _PROMPT + r"\Z"
 _ANY_PROMPT = re.compile(r"(?:\A|\n)" + _PROMPT_AT_END)
 _CONFIG_PROMPT_END = re.compile(r"\(config[^)\s]*\)#[ \t]*\Z")
-_PASSWORD = re.compile(r"[Pp]assword:[ \t]*\Z")
+# The prompt after the paging command's echo, followed by the echo of the typed-ahead `enable` (or nothing yet).
+_AFTER_PAGING = re.compile(r"terminal length 0[^\n]*\n(?:.*\n)*?" + _PROMPT + r"(?=enable|\Z)")
+_AFTER_ENABLE = re.compile(r"enable[^\n]*\n(?:.*\n)*?(?:(?P<password>[Pp]assword:)[ \t]*\Z|" + _PROMPT_AT_END + ")")
 
 
 class CliError(Exception):
@@ -84,15 +87,26 @@ class IosCli:
 
     # ------------------------------------------------------------------ session start
 
-    def prepare(self) -> str:
-        """Set width and paging in one write; the prompt after the second echo gives hostname and mode."""
-        self.channel.send("terminal width 511\nterminal length 0\n")
-        _, match = self.channel.read_until(re.compile(r"terminal length 0[^\n]*\n(?:.*\n)*?" + _PROMPT_AT_END),
-                                           self.timing.prompt_timeout_s)  # fmt: skip
-        hostname, mode, terminator = match.group(1), match.group(2), match.group(3)
+    def start(self, secret: str | None) -> str:
+        """Width, paging and ``enable`` in one write (``enable`` at a privileged prompt does nothing); the
+        prompt after the paging echo names the device, the answer to ``enable`` asks for the secret or is
+        the privileged prompt. The secret is only ever sent after ``Password:`` (never typed ahead, where
+        a device that did not ask would echo it)."""
+        self.channel.send("terminal width 511\nterminal length 0\nenable\n")
+        _, match = self.channel.read_until(_AFTER_PAGING, self.timing.prompt_timeout_s)
+        hostname, mode, terminator = match.group("name", "mode", "term")
         if mode:
             raise CliError(f"the session starts in a config mode ({hostname}{mode}{terminator})")
         self._set_prompt(hostname, terminator == "#")
+        text, match = self.channel.read_until(_AFTER_ENABLE, self.timing.prompt_timeout_s)
+        if match.group("password") is not None:
+            if secret is None:
+                raise EnableRefused("the device asks for an enable secret and none is configured")
+            self.channel.send(secret + "\n")
+            text, match = self.channel.read_until(_ANY_PROMPT, self.timing.prompt_timeout_s)
+        if match.group("term") != "#" or match.group("mode"):
+            raise EnableRefused(error_line(text) or "still not privileged")
+        self._set_prompt(match.group("name"), True)
         return hostname
 
     def _set_prompt(self, hostname: str, privileged: bool) -> None:
@@ -104,22 +118,6 @@ class IosCli:
         # looks like a prompt does not end a read. Compiled once per session.
         self._exec_line = re.compile(rf"^{base}[^\s#>()]*#[ \t]*(?=\S|\Z)", re.MULTILINE)
         self._any_line = re.compile(rf"^{base}[^\s#>()]*(?:\([\w.-]+\))?[#>][ \t]*(?=\S|\Z)", re.MULTILINE)
-
-    def enable(self, secret: str | None) -> None:
-        """``enable``, the secret when asked; the prompt afterwards must end in ``#``."""
-        if self.privileged:
-            return
-        self.channel.send("enable\n")
-        text, match = self.channel.read_until(re.compile(rf"{_PASSWORD.pattern}|{_ANY_PROMPT.pattern}"),
-                                              self.timing.prompt_timeout_s)  # fmt: skip
-        if _PASSWORD.search(text):
-            if secret is None:
-                raise EnableRefused("the device asks for an enable secret and none is configured")
-            self.channel.send(secret + "\n")
-            text, match = self.channel.read_until(_ANY_PROMPT, self.timing.prompt_timeout_s)
-        if match.group(3) != "#" or match.group(2):
-            raise EnableRefused(error_line(text) or "still not privileged")
-        self._set_prompt(match.group(1), True)
 
     def logout(self) -> None:
         """``exit`` and wait until the device closes the session, so its vty line is free when we return

@@ -205,10 +205,8 @@ class DeviceSession:
             raise self._connect_error(exc, where) from None
         cli = IosCli(ExpectChannel(channel), self.timing)
         try:
-            with self._phase("session preparation (width, paging, prompt)"):
-                cli.prepare()
-            with self._phase("enable"):
-                cli.enable(self.device.secret.get_secret_value() if self.device.secret else None)
+            with self._phase("session preparation + enable (width, paging, prompt, secret)"):
+                cli.start(self.device.secret.get_secret_value() if self.device.secret else None)
         except EnableRefused:
             raise DeviceAuthError(self.name, "enable refused (check the enable secret reference)",
                                   address=where) from None  # fmt: skip
