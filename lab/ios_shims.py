@@ -401,11 +401,12 @@ class CoalescingShell(SwitchSSHShell):  # type: ignore[misc]
         if self.ended:
             return
         if not self.session.receive(line.decode()):
-            from twisted.internet import reactor  # the running reactor, as in `LabAvatar`
+            from twisted.internet import reactor as running  # the running reactor, as in `LabAvatar`
 
             self.ended = True
+            reactor: Any = running
             # Closing now would end the terminal while Twisted still walks the rest of this packet's input.
-            reactor.callLater(0, self.terminal.loseConnection)  # type: ignore[attr-defined]
+            reactor.callLater(0, self.terminal.loseConnection)
 
     def characterReceived(self, ch: bytes, moreCharactersComing: bool) -> None:  # noqa: N802,N803 - Twisted API
         if self.ended:

@@ -106,12 +106,16 @@ class LabCiscoCore(Cisco2960_24TT_L_SwitchCore):  # type: ignore[misc]
         return _IosShellSession(processor)
 
 
-class _NoDelayTransport(transport.SSHServerTransport):  # type: ignore[misc]
+_ServerTransport: Any = transport.SSHServerTransport
+
+
+class _NoDelayTransport(_ServerTransport):  # type: ignore[misc]
     """Small SSH packets leave at once (TCP_NODELAY), as a switch's management plane sends them; with Nagle's
     algorithm each one waited for the client's delayed ACK (~40 ms) several times per session."""
 
     def connectionMade(self) -> None:  # noqa: N802 - Twisted API
-        self.transport.setTcpNoDelay(True)
+        tcp: Any = self.transport
+        tcp.setTcpNoDelay(True)
         super().connectionMade()
 
 

@@ -12,7 +12,7 @@ the backup as for any failure). ``1`` sends a line, waits for its answer, then s
 there is never more than one session to one device in this process (`toolkit.network.gate`).
 
 Both come from the network inventory (``timing:`` per platform, ``sessions:``; see
-docs/network-inventory.md); what is not given there keeps the defaults below.
+docs/network-sessions.md); what is not given there keeps the defaults below.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class PlatformTiming(BaseModel):
     command_timeout_s: float = Field(default=30.0, gt=0, le=3600,
                                      description="longest wait for one show command's output to end at the prompt")
     config_timeout_s: float = Field(default=30.0, gt=0, le=3600,
-                                    description="longest wait for one batch of config lines to be answered")
+                                    description="longest wait for one config line's answer")
     config_batch_lines: int = Field(default=32, ge=1, le=500,
                                     description="config lines sent in one write (1: line by line)")
     pipeline_reads: bool = Field(default=True, description="send the show commands of one read together")
