@@ -23,7 +23,8 @@ later `` exit`` logs out, which is the closed SSH session that was seen. What is
   with ``[no] transport input ...`` and ``[no] login [local]`` (vty lines start as a hardened site's
   baseline: ``login local``, ``transport input ssh``), all shown in running-config where IOS shows them;
 * typed characters are echoed once per received packet (`CoalescingShell`), as a real switch's TCP
-  stack does, instead of one SSH packet per character.
+  stack does, instead of one SSH packet per character, and runs of them reach the shell at once
+  (`FastInputProtocol`) instead of one Twisted call chain per character.
 """
 
 from __future__ import annotations
@@ -195,7 +196,29 @@ def parse_ace(words: list[str], kind: str) -> str:
     return text
 
 
-class AclCommandProcessor(BaseCommandProcessor):  # type: ignore[misc]
+_COMMANDS: dict[type, list[str]] = {}
+
+
+class CachedCommands:
+    """fake-switches finds a command by scanning ``dir(self)`` for ``do_*`` names on every line typed; the
+    names of a class do not change, so they are listed once per class (same order, same first match)."""
+
+    def get_command_func(self, line: str) -> tuple[Any, list[str]]:
+        if line.startswith("!"):
+            return (lambda: None), []
+        words = line.strip().split()
+        command, args = words[0], words[1:]
+        if command == "no":
+            command += "_" + args.pop(0)  # as the stock lookup (a bare "no" fails the same way)
+        prefix = "do_" + command.replace("-", "_")
+        names = _COMMANDS.get(type(self))
+        if names is None:
+            names = _COMMANDS[type(self)] = sorted(c for c in dir(type(self)) if c.startswith("do_"))
+        match = next((name for name in names if name.startswith(prefix)), None)
+        return (getattr(self, match, None), args) if match else (None, [])
+
+
+class AclCommandProcessor(CachedCommands, BaseCommandProcessor):  # type: ignore[misc]
     """``(config-ext-nacl)`` / ``(config-std-nacl)``: one named ACL's entries."""
 
     def init(self, switch_configuration: Any, terminal_controller: Any, logger: Any, piping_processor: Any,
@@ -266,7 +289,7 @@ class AclCommandProcessor(BaseCommandProcessor):  # type: ignore[misc]
         self.is_done = True
 
 
-class IosConfigCommandProcessor(ManagementConfigMixin, ConfigCommandProcessor):  # type: ignore[misc]
+class IosConfigCommandProcessor(CachedCommands, ManagementConfigMixin, ConfigCommandProcessor):  # type: ignore[misc]
     """Global config with ``end``, named ACLs, management settings, and ``% Invalid input`` for ``ip`` forms
     it cannot do."""
 
@@ -321,7 +344,7 @@ class IosConfigCommandProcessor(ManagementConfigMixin, ConfigCommandProcessor): 
             self._invalid()
 
 
-class IosInterfaceCommandProcessor(ConfigInterfaceCommandProcessor):  # type: ignore[misc]
+class IosInterfaceCommandProcessor(CachedCommands, ConfigInterfaceCommandProcessor):  # type: ignore[misc]
     """Interface mode; ``switchport`` forms the stock model ignores answer ``% Invalid input``."""
 
     _SWITCHPORT = re.compile(
@@ -344,7 +367,7 @@ class IosInterfaceCommandProcessor(ConfigInterfaceCommandProcessor):  # type: ig
         super().do_switchport(*args)
 
 
-class IosEnabledCommandProcessor(EnabledCommandProcessor):  # type: ignore[misc]
+class IosEnabledCommandProcessor(CachedCommands, EnabledCommandProcessor):  # type: ignore[misc]
     """Privileged exec with ``show ip access-lists`` and ACLs in ``show running-config``."""
 
     def do_show(self, *args: str) -> None:
@@ -422,6 +445,22 @@ class CoalescingShell(SwitchSSHShell):  # type: ignore[misc]
             self.lineBuffer[self.lineBufferIndex:self.lineBufferIndex + 1] = [ch]
         self.lineBufferIndex += 1
 
+    def typed(self, run: bytes) -> None:
+        """A run of printable characters at once (see `FastInputProtocol`): echoed and buffered as the
+        per-character path would, in one step instead of ~90 us of Twisted calls per character."""
+        if self.ended:
+            return
+        if self.awaiting_keystroke is not None or self.mode != "insert" or self.lineBufferIndex != len(self.lineBuffer):
+            for index in range(len(run)):
+                self.keystrokeReceived(run[index:index + 1], None)
+            return
+        processor = self.get_actual_processor()
+        echo = run if processor.replace_input is False else len(run) * processor.replace_input.encode()
+        self._pending = getattr(self, "_pending", b"") + echo
+        self.lineBuffer.extend(run[index:index + 1] for index in range(len(run)))
+        self.lineBufferIndex += len(run)
+        self.flush_echo()
+
     def flush_echo(self) -> None:
         pending, self._pending = getattr(self, "_pending", b""), b""
         if pending:
@@ -481,14 +520,43 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+_NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
+_ServerProtocol: Any = insults.ServerProtocol
+
+
+class FastInputProtocol(_ServerProtocol):  # type: ignore[misc]
+    """insults' terminal protocol, with each run of printable characters handed to the shell at once.
+
+    The stock protocol calls the shell once per received character through four layers; a pushed
+    batch of 25 config lines is ~1 000 characters, and that per-character path was a third of the
+    simulator's CPU in the 50- and 500-switch benchmarks. Control characters (Enter, Backspace, ...) and
+    escape sequences still take the stock path, one by one, in order.
+    """
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802 - Twisted API
+        shell = self.terminalProtocol
+        if self.state != b"data" or b"\x1b" in data or not isinstance(shell, CoalescingShell):
+            super().dataReceived(data)
+            return
+        start = 0
+        for control in _NOT_PRINTABLE.finditer(data):
+            if control.start() > start:
+                shell.typed(data[start:control.start()])
+            super().dataReceived(control.group())
+            if self.terminalProtocol is not shell:
+                return
+            start = control.end()
+        if start < len(data):
+            shell.typed(data[start:])
+
+
 class LabAvatar(SSHDemoAvatar):  # type: ignore[misc]
     on_end: Any = None  # called once when the session ends (logout from the shell or connection lost)
 
     def openShell(self, protocol: Any) -> None:  # noqa: N802 - Twisted API
         from twisted.internet import reactor  # the running reactor; imported late like fake-switches does
 
-        protocol_class: Any = insults.ServerProtocol
-        server_protocol: Any = protocol_class(CoalescingShell, self, switch_core=self.switch_core)
+        server_protocol: Any = FastInputProtocol(CoalescingShell, self, switch_core=self.switch_core)
         server_protocol.makeConnection(CoalescingTransport(protocol, reactor, self.on_end))
         protocol.makeConnection(session.wrapProtocol(server_protocol))
 
