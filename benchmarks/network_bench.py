@@ -23,6 +23,7 @@ import os
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,28 @@ def _profile(console: Console, runner: NetworkRunner, inv: NetworkInventory, sta
     console.print(table)
 
 
+class _Sessions:
+    """``count`` bare sessions in parallel (connect, prepare, enable, exit): the part of a push's CPU that
+    is SSH and login alone, whatever the push does inside."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.wall = self.client = self.server = 0.0
+
+    def run(self, devices: list[ResolvedDevice], options: SessionOptions, workers: int) -> _Sessions:
+        def one(device: ResolvedDevice) -> None:
+            with DeviceSession(device, options):
+                pass
+
+        client, server, started = time.process_time(), _cpu_s(self.pid), time.perf_counter()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(one, devices))
+        self.wall = time.perf_counter() - started
+        self.client = time.process_time() - client
+        self.server = _cpu_s(self.pid) - server
+        return self
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.network_bench")
     parser.add_argument("--count", type=int, default=50, help="switches in the lab; pushes to 1, 50 and all")
@@ -144,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     runs: dict[int, list[_Run]] = {size: [] for size in sizes}
     sequential: _Run | None = None
+    bare: _Sessions | None = None
     with tempfile.TemporaryDirectory(prefix="spbe-netbench-") as tmp:
         folder = Path(tmp)
         lab = SwitchLab(folder / "labs", "netbench", count=args.count, start_timeout_s=60 + args.count / 5)
@@ -169,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                 for size in sizes:
                     runs[size].append(_Run(state.pid).push(runner(min(workers, size)), inv, names[:size], vlan))
                     vlan += 1
+            resolved = [RefResolver().device(d) for d in inv.devices()]
+            bare = _Sessions(state.pid).run(resolved, runner(1).session_options, workers)
             if not args.no_sequential:
                 sequential = _Run(state.pid).push(runner(1), inv, names[:50], vlan)
         finally:
@@ -196,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
             per_device = sorted(r.duration_s for r in last.results)
             table.add_row(f"  per-device time, last run ({size}): median / max", "-",
                           f"{per_device[len(per_device) // 2]:.2f} s / {per_device[-1]:.2f} s")  # fmt: skip
+    if bare is not None:
+        table.add_row(f"{args.count} bare sessions in parallel (SSH + login + exit, no push)", "-",
+                      f"{bare.wall:.2f} s; CPU client / simulator {bare.client:.2f} s / {bare.server:.2f} s, "
+                      f"floor on {cores} cores {(bare.client + bare.server) / cores:.2f} s")  # fmt: skip
     if sequential is not None:
         parallel = _median([r.wall for r in runs[min(50, args.count)]])
         table.add_row(f"push to {min(50, args.count)} switches, sequential", "-", f"{sequential.wall:.2f} s")

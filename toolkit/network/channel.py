@@ -1,17 +1,17 @@
 """Read a device's CLI until a pattern appears, woken by the data itself instead of polling.
 
 netmiko's read loops sleep 10-25 ms between reads and clear buffers with 100 ms sleeps; on a device
-that answers in a millisecond that sleeping was most of a push. `ExpectChannel` waits in ``select`` on
-the SSH channel, so a read ends the moment the awaited prompt arrives and a timeout only bounds how long
-a silent device is waited for. Output is decoded incrementally (a multi-byte character split across
-two packets stays whole), ``\\r\\n`` / ``\\r`` become ``\\n`` and VT100 escape codes are dropped.
+that answers in a millisecond that sleeping was most of a push. `ExpectChannel` blocks in the SSH
+channel's ``recv`` (woken by the data), so a read ends the moment the awaited prompt arrives and a
+timeout only bounds how long a silent device is waited for. Output is decoded incrementally (a
+multi-byte character split across two packets stays whole), ``\\r\\n`` / ``\\r`` become ``\\n``
+and VT100 escape codes are dropped.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-import select
 import time
 from typing import Protocol
 
@@ -29,9 +29,8 @@ class ChannelTimeout(TimeoutError):
 class RawChannel(Protocol):
     """What `ExpectChannel` needs of a paramiko ``Channel``."""
 
-    def fileno(self) -> int: ...
+    def settimeout(self, timeout: float | None) -> None: ...
     def recv(self, nbytes: int) -> bytes: ...
-    def recv_ready(self) -> bool: ...
     def sendall(self, s: bytes) -> None: ...
     def close(self) -> None: ...
 
@@ -44,7 +43,6 @@ class ExpectChannel:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buffer = ""
         self._pending_cr = False
-        self.reads = 0  # select wake-ups, for the benchmark's profile
 
     def send(self, text: str) -> None:
         self._channel.sendall(text.encode())
@@ -91,13 +89,14 @@ class ExpectChannel:
             self._receive(remaining)
 
     def _receive(self, timeout: float) -> None:
-        if not self._channel.recv_ready():
-            poller = select.poll()  # not select(): hundreds of sessions take descriptors beyond 1024
-            poller.register(self._channel.fileno(), select.POLLIN)
-            if not poller.poll(max(1, int(timeout * 1000))):
-                return
-        data = self._channel.recv(65536)
-        self.reads += 1
+        # paramiko's recv waits on the channel's buffer condition, woken by the transport thread the
+        # moment data arrives: no polling, and no descriptor per channel (select/poll on channel.fileno()
+        # needs a pipe each: 500 sessions would be 1 000 more open files).
+        self._channel.settimeout(timeout)
+        try:
+            data = self._channel.recv(65536)
+        except TimeoutError:
+            return
         if not data:
             raise EOFError("the device closed the session")
         self._buffer += self._clean(self._decoder.decode(data))
