@@ -118,6 +118,11 @@ class _NoDelayTransport(_ServerTransport):  # type: ignore[misc]
         tcp.setTcpNoDelay(True)
         super().connectionMade()
 
+    def sendDisconnect(self, reason: int, desc: bytes) -> None:  # noqa: N802 - Twisted API
+        """Twisted logs why it hangs up at INFO only; a lab switch that drops a client says why in its log."""
+        log.warning("disconnecting a client: code %s, %s", reason, desc.decode(errors="replace"))
+        super().sendDisconnect(reason, desc)
+
 
 def build_core(spec: SwitchSpec, host: str, secret: str) -> LabCiscoCore:
     """The switch core gets the enable secret as ``str``: it compares it with the decoded typed line."""

@@ -181,16 +181,7 @@ class DeviceSession:
     def _open(self) -> None:
         where = f"{self.device.host}:{self.device.port}"
         try:
-            with self._phase("TCP connect"):
-                sock = socket.create_connection((self.device.host, self.device.port), timeout=self.options.conn_timeout)
-                # Without it, Nagle's algorithm holds each small SSH packet for the peer's delayed ACK
-                # (~40 ms), several times during the key exchange: that was most of a session's start.
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            transport = self._transport = paramiko.Transport(sock)
-            transport.banner_timeout = self.options.banner_timeout
-            transport.auth_timeout = self.options.auth_timeout
-            with self._phase("SSH banner + key exchange"):
-                transport.start_client(timeout=self.options.conn_timeout)
+            transport = self._handshake()
             self._check_host_key(transport, where)
             with self._phase("SSH auth"):
                 transport.auth_password(self.device.username, self.device.password.get_secret_value())
@@ -218,6 +209,32 @@ class DeviceSession:
                                          address=where) from None  # fmt: skip
         self._cli = cli
 
+    def _handshake(self) -> paramiko.Transport:
+        """TCP connect, SSH banner and key exchange; tried twice when the peer hangs up before the key
+        exchange is done (nothing has been sent to the device then). Seen with 500 sessions at once to
+        the lab's single simulator process on a saturated machine: a few connections closed before the
+        SSH banner, without a word in the simulator's log."""
+        for attempt in (1, 2):
+            with self._phase("TCP connect"):
+                sock = socket.create_connection((self.device.host, self.device.port), timeout=self.options.conn_timeout)
+                # Without it, Nagle's algorithm holds each small SSH packet for the peer's delayed ACK
+                # (~40 ms), several times during the key exchange: that was most of a session's start.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            transport = self._transport = paramiko.Transport(sock)
+            transport.banner_timeout = self.options.banner_timeout
+            transport.auth_timeout = self.options.auth_timeout
+            try:
+                with self._phase("SSH banner + key exchange"):
+                    transport.start_client(timeout=self.options.conn_timeout)
+                return transport
+            except (EOFError, ConnectionResetError):
+                transport.close()
+                self._transport = None
+                if attempt == 2:
+                    raise
+                log.info("%s: connection closed before the SSH key exchange ended; trying once more", self.name)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _check_host_key(self, transport: paramiko.Transport, where: str) -> None:
         if self.options.known_hosts is None:
             return
@@ -235,7 +252,10 @@ class DeviceSession:
             return DeviceUnreachableError(self.name, f"cannot connect to {where}", address=where)
         if isinstance(exc, OSError) and not isinstance(exc, TimeoutError) and exc.errno is not None:
             return DeviceUnreachableError(self.name, f"cannot connect to {where}: {exc.strerror}", address=where)
-        return DeviceTimeoutError(self.name, f"SSH to {where} did not complete in time", address=where)
+        if isinstance(exc, TimeoutError) or "timeout" in str(exc).lower() or "banner" in str(exc).lower():
+            return DeviceTimeoutError(self.name, f"SSH to {where} did not complete in time", address=where)
+        cause = f"{type(exc).__name__}: {str(exc)[:200]}".rstrip(": ")  # paramiko's words hold no secret
+        return DeviceTimeoutError(self.name, f"SSH to {where} did not complete ({cause})", address=where)
 
     def close(self) -> None:
         transport, cli, self._transport, self._cli = self._transport, self._cli, None, None
