@@ -226,6 +226,9 @@ class DeviceSession:
             try:
                 with self._phase("SSH banner + key exchange"):
                     transport.start_client(timeout=self.options.conn_timeout)
+                if not transport.is_active() or transport.host_key is None:
+                    # paramiko's start_client returns quietly when its timeout ends mid-negotiation
+                    raise TimeoutError("the SSH key exchange did not end in time")
                 return transport
             except (EOFError, ConnectionResetError):
                 transport.close()
@@ -252,7 +255,8 @@ class DeviceSession:
             return DeviceUnreachableError(self.name, f"cannot connect to {where}", address=where)
         if isinstance(exc, OSError) and not isinstance(exc, TimeoutError) and exc.errno is not None:
             return DeviceUnreachableError(self.name, f"cannot connect to {where}: {exc.strerror}", address=where)
-        if isinstance(exc, TimeoutError) or "timeout" in str(exc).lower() or "banner" in str(exc).lower():
+        text = str(exc).lower()
+        if isinstance(exc, TimeoutError) or any(word in text for word in ("timeout", "banner", "no existing session")):
             return DeviceTimeoutError(self.name, f"SSH to {where} did not complete in time", address=where)
         cause = f"{type(exc).__name__}: {str(exc)[:200]}".rstrip(": ")  # paramiko's words hold no secret
         return DeviceTimeoutError(self.name, f"SSH to {where} did not complete ({cause})", address=where)
