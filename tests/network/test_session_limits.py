@@ -44,7 +44,8 @@ def switches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwitchLabStat
         lab.down()
 
 
-def _inventory(state: SwitchLabState, folder: Path, **site: Any) -> NetworkInventory:
+def _inventory(state: SwitchLabState, folder: Path, timing: dict[str, Any] | None = None,
+               **site: Any) -> NetworkInventory:  # fmt: skip
     refs = {"username": state.switches[0].username, "password_ref": "lab:switches/password",
             "secret_ref": "lab:switches/secret"}  # fmt: skip
     devices = [{"name": s.name, "platform": "cisco_ios", "role": "access", "host": f"lab:{s.name}",
@@ -57,6 +58,7 @@ def _inventory(state: SwitchLabState, folder: Path, **site: Any) -> NetworkInven
         "vlan_pool": {"start": 100, "end": 999}, "ip_pool": {"supernet": "10.20.0.0/16"},
         "apps": [{"id": "simpeg", "name": "SIMPEG", "addresses": ["10.10.0.10/32"],
                   "services": [{"protocol": "tcp", "port": 443}]}],
+        **({"timing": timing} if timing else {}),
     }  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "limits.yml"
@@ -161,16 +163,19 @@ def _templates_with(tmp_path: Path, marker: str, extra: str) -> Path:
     return root
 
 
-@pytest.mark.parametrize(("extra", "expected", "sessions"), [
+@pytest.mark.parametrize(("extra", "expected", "sessions", "batch"), [
     # refused: the push's own session restores the backup (+1 session: the test's check afterwards)
-    (" spanning-tree portfast edge\n", "Invalid input", 2),
+    (" spanning-tree portfast edge\n", "Invalid input", 2, 32),
+    # the same line by line (config_batch_lines: 1): nothing after the refused line is sent
+    (" spanning-tree portfast edge\n", "Invalid input", 2, 1),
     # leaves config mode: the batch's later lines run at the exec prompt, where ` exit` logs out; the
     # restore then needs a fresh session (opened only after the dead one is closed)
-    ("end\n", "config mode was left", 3),
+    ("end\n", "config mode was left", 3, 32),
 ])  # fmt: skip
 def test_refused_line_in_the_middle_of_a_batch_rolls_back(switches: SwitchLabState, tmp_path: Path, extra: str,
-                                                          expected: str, sessions: int) -> None:  # fmt: skip
-    inv = _inventory(switches, tmp_path)
+                                                          expected: str, sessions: int,
+                                                          batch: int) -> None:  # fmt: skip
+    inv = _inventory(switches, tmp_path, timing={"cisco_ios": {"config_batch_lines": batch}})
     runner = _runner(switches, inv, tmp_path)
     runner.templates_dir = _templates_with(tmp_path, " switchport access vlan {{ vlan_id }}\n", extra)
     name = inv.sites[0].devices[2].name
@@ -179,7 +184,9 @@ def test_refused_line_in_the_middle_of_a_batch_rolls_back(switches: SwitchLabSta
                         access_ports={name: [PORT, "FastEthernet0/6"]})  # fmt: skip
     lines = runner._ops([inv.sites[0].device(name)])[name]._lines(plan)
     bad = lines.index(extra.rstrip("\n"))
-    assert 0 < bad < len(lines) - 1 and len(lines) <= runner.session_options.timing_for("cisco_ios").config_batch_lines
+    assert 0 < bad < len(lines) - 1
+    assert runner.session_options.timing_for("cisco_ios").config_batch_lines == batch
+    assert batch == 1 or len(lines) <= batch  # the bad line is in the middle of one batch
     before = _running(runner, inv, name)
     mark = len(session_events(switches))
     result = runner.push(plan).results[0]
