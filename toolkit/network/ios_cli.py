@@ -27,7 +27,7 @@ from toolkit.network.channel import ChannelTimeout, ExpectChannel
 from toolkit.network.timing import PlatformTiming
 
 # IOS's answers to a refused line.
-IOS_ERROR_PATTERN = (r"^\s*%\s*(Invalid input|Incomplete command|Ambiguous command|Unknown command|.*not supported"
+IOS_ERROR_PATTERN = (r"^%\s*(Invalid input|Incomplete command|Ambiguous command|Unknown command|.*not supported"
                      r"|.*overlaps with|.*already exists|.*[Ee]rror)")
 _ERROR = re.compile(IOS_ERROR_PATTERN, re.MULTILINE)
 # Any IOS prompt at the end of the output: user exec (>), privileged (#), config modes (name(config...)#).
