@@ -35,7 +35,7 @@ from fake_switches.cisco.command_processor.default import DefaultCommandProcesso
 from fake_switches.cisco.command_processor.piping import PipingProcessor
 from fake_switches.switch_configuration import Port
 from fake_switches.terminal import LoggingTerminalController
-from twisted.conch.ssh import factory, keys
+from twisted.conch.ssh import factory, keys, transport
 from twisted.cred import checkers, portal
 from twisted.internet import error as twisted_error
 from twisted.internet import reactor as _reactor
@@ -46,6 +46,7 @@ from lab.ios_shims import (
     IosInterfaceCommandProcessor,
     IosSwitchConfiguration,
     LabRealm,
+    SessionEvents,
 )
 from lab.models import SwitchServerConfig, SwitchSpec
 
@@ -105,6 +106,24 @@ class LabCiscoCore(Cisco2960_24TT_L_SwitchCore):  # type: ignore[misc]
         return _IosShellSession(processor)
 
 
+_ServerTransport: Any = transport.SSHServerTransport
+
+
+class _NoDelayTransport(_ServerTransport):  # type: ignore[misc]
+    """Small SSH packets leave at once (TCP_NODELAY), as a switch's management plane sends them; with Nagle's
+    algorithm each one waited for the client's delayed ACK (~40 ms) several times per session."""
+
+    def connectionMade(self) -> None:  # noqa: N802 - Twisted API
+        tcp: Any = self.transport
+        tcp.setTcpNoDelay(True)
+        super().connectionMade()
+
+    def sendDisconnect(self, reason: int, desc: bytes) -> None:  # noqa: N802 - Twisted API
+        """Twisted logs why it hangs up at INFO only; a lab switch that drops a client says why in its log."""
+        log.warning("disconnecting a client: code %s, %s", reason, desc.decode(errors="replace"))
+        super().sendDisconnect(reason, desc)
+
+
 def build_core(spec: SwitchSpec, host: str, secret: str) -> LabCiscoCore:
     """The switch core gets the enable secret as ``str``: it compares it with the decoded typed line."""
     ports = [Port(name) for name in spec.ports] if spec.ports else LabCiscoCore.get_default_ports()
@@ -112,14 +131,16 @@ def build_core(spec: SwitchSpec, host: str, secret: str) -> LabCiscoCore:
     return LabCiscoCore(configuration)
 
 
-def build_factory(core: LabCiscoCore, username: str, password: str, host_key: Any) -> Any:
+def build_factory(core: LabCiscoCore, username: str, password: str, host_key: Any,
+                  events: SessionEvents | None = None) -> Any:  # fmt: skip
     """Twisted's checker compares ``bytes`` (what arrives on the wire) with ``bytes``."""
     checker: Any = checkers.InMemoryUsernamePasswordDatabaseDontUse()
     checker.addUser(username.encode(), password.encode())
-    realm: Any = LabRealm(core)
+    realm: Any = LabRealm(core, events)
     ssh_portal: Any = portal.Portal(realm)
     ssh_portal.registerChecker(checker)
     ssh_factory: Any = factory.SSHFactory()
+    ssh_factory.protocol = _NoDelayTransport
     ssh_factory.portal = ssh_portal
     ssh_factory.publicKeys = {host_key.sshType(): host_key.public()}
     ssh_factory.privateKeys = {host_key.sshType(): host_key}
@@ -130,14 +151,26 @@ def _read_secret(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def serve(config: SwitchServerConfig) -> int:
-    """Listen on every switch's port, then write the ready file; run until SIGTERM (Twisted stops on it)."""
+def serve(config: SwitchServerConfig, sessions_log: Path | None = None) -> int:
+    """Listen on every switch's port, then write the ready file; run until SIGTERM (Twisted stops on it).
+
+    All switches share one reactor, one host key and the credential files (read once): 500 switches
+    cost one process and ~500 listening sockets, not 500 processes.
+    """
     host_key = _KeyClass.fromFile(str(config.host_key))
     reactor: Any = _reactor
     ports: list[int] = []
+    events = SessionEvents(str(sessions_log) if sessions_log else None)
+    secrets: dict[Path, str] = {}
+
+    def secret(path: Path) -> str:
+        if path not in secrets:
+            secrets[path] = _read_secret(path)
+        return secrets[path]
+
     for spec in config.switches:
-        core = build_core(spec, config.host, _read_secret(spec.secret_file))
-        ssh_factory = build_factory(core, spec.username, _read_secret(spec.password_file), host_key)
+        core = build_core(spec, config.host, secret(spec.secret_file))
+        ssh_factory = build_factory(core, spec.username, secret(spec.password_file), host_key, events)
         try:
             reactor.listenTCP(spec.port, ssh_factory, interface=config.host)
         except twisted_error.CannotListenError as exc:
@@ -158,11 +191,12 @@ def serve(config: SwitchServerConfig) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.switch_server")
     parser.add_argument("--config", type=Path, required=True, help="SwitchServerConfig JSON written by SwitchLab")
+    parser.add_argument("--sessions-log", type=Path, help="append one line per SSH session open/close here")
     args = parser.parse_args(argv)
     # WARNING, not INFO: fake_switches logs every line a session types at INFO/DEBUG.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = SwitchServerConfig.model_validate_json(args.config.read_text(encoding="utf-8"))
-    return serve(config)
+    return serve(config, args.sessions_log)
 
 
 if __name__ == "__main__":

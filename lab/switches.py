@@ -36,6 +36,7 @@ ACCESS_PORTS: tuple[str, ...] = (
     *(f"FastEthernet0/{n}" for n in range(1, 25)),
     *(f"GigabitEthernet0/{n}" for n in range(1, 3)),
 )
+SESSIONS_LOG = "sessions.log"  # one line per SSH session open/close, as the switches saw them
 # Below Linux's default ephemeral range (32768-60999), so outgoing connections do not take our ports.
 _PORT_RANGE = (20000, 32000)
 
@@ -53,6 +54,26 @@ def switch_names(count: int) -> list[tuple[str, str]]:
     return [
         (f"sw-{SITES[i % len(SITES)]}-{i // len(SITES) + 1:02d}", SITES[i % len(SITES)]) for i in range(count)
     ]
+
+
+def session_events(state: SwitchLabState) -> list[tuple[float, str, int]]:
+    """``(time, switch, +1 open / -1 close)`` for every session the lab's switches have seen, in order."""
+    path = state.config.parent / SESSIONS_LOG
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        stamp, switch, what = line.split()
+        events.append((float(stamp), switch, 1 if what == "open" else -1))
+    return events
+
+
+def max_open(events: list[tuple[float, str, int]], switches: set[str] | None = None) -> int:
+    """The most sessions open at once to ``switches`` (all when None), from `session_events`."""
+    current = peak = 0
+    for _, switch, delta in events:
+        if switches is None or switch in switches:
+            current += delta
+            peak = max(peak, current)
+    return peak
 
 
 def pick_base_port(count: int, attempts: int = 200) -> int:
@@ -200,7 +221,8 @@ class SwitchLab:
         env["PYTHONPATH"] = pythonpath(env.get("PYTHONPATH"))
         with open(self.dir / "server.log", "ab") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", SERVER_MODULE, "--config", str(config_file)],
+                [sys.executable, "-m", SERVER_MODULE, "--config", str(config_file),
+                 "--sessions-log", str(self.dir / SESSIONS_LOG)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                 start_new_session=True,  # a Ctrl-C in the shell that ran `spbe lab up` must not stop the lab
             )  # fmt: skip

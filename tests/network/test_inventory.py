@@ -86,6 +86,18 @@ BAD = [
     ("apps.1.services.0", {"protocol": "udp"}, "apps.1.services.0.port", "needs a port"),
     ("apps.2.services.0", {"protocol": "icmp", "port": 1}, "apps.2.services.0.port", "icmp has no port"),
     ("apps.1.id", "simpeg", "apps.1.id", "defined twice"),
+    # per-platform timing and session caps (toolkit.network.timing)
+    ("timing", {"cisco_ios": {"config_batch_lines": 0}}, "timing.cisco_ios.config_batch_lines",
+     "greater than or equal to 1"),
+    ("timing", {"cisco_ios": {"config_batch_lines": 501}}, "timing.cisco_ios.config_batch_lines",
+     "less than or equal to 500"),
+    ("timing", {"cisco_ios": {"prompt_timeout_s": 0}}, "timing.cisco_ios.prompt_timeout_s", "greater than 0"),
+    ("timing", {"cisco_ios": {"command_timeout_s": "lama"}}, "timing.cisco_ios.command_timeout_s", "valid number"),
+    ("timing", {"cisco_ios": {"read_delay_s": 0.1}}, "timing.cisco_ios.read_delay_s", "Extra inputs"),
+    ("timing", {"cisco_nxos": {}}, "timing.cisco_nxos.[key]", "cisco_ios"),
+    ("sessions", {"per_site": 0}, "sessions.per_site", "greater than or equal to 1"),
+    ("sessions", {"wait_timeout_s": -5}, "sessions.wait_timeout_s", "greater than 0"),
+    ("sites.0.max_sessions", 0, "sites.0.max_sessions", "greater than or equal to 1"),
 ]
 
 
@@ -124,3 +136,23 @@ def test_unusable_files(tmp_path: Path, text: str, problem: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot be read"):
         load_inventory(tmp_path / "absent.yml")
+
+
+def test_timing_and_session_caps_reach_the_sessions(tmp_path: Path) -> None:
+    """What the inventory says per platform and per site is what every session of its runner uses."""
+    from toolkit.network.fanout import NetworkRunner
+    from toolkit.network.refs import RefResolver
+    from toolkit.network.session import SessionOptions
+
+    data = _set(_set(_base(), "timing", {"cisco_ios": {"config_batch_lines": 1, "prompt_timeout_s": 4}}),
+                "sessions", {"per_site": 3})
+    data = _set(data, "sites.0.max_sessions", 2)
+    (tmp_path / "t.yml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    inventory = load_inventory(tmp_path / "t.yml")
+    options = NetworkRunner(inventory, RefResolver(), state_dir=tmp_path,
+                            session_options=SessionOptions(read_timeout=12)).session_options  # fmt: skip
+    ios = options.timing_for("cisco_ios")
+    assert (ios.config_batch_lines, ios.prompt_timeout_s) == (1, 4)
+    assert options.site_cap(inventory.sites[0].id) == 2 and options.site_cap("elsewhere") == 3
+    default = SessionOptions(read_timeout=12).timing_for("cisco_ios")
+    assert default.config_batch_lines == 32 and default.command_timeout_s == 12

@@ -33,7 +33,7 @@ from toolkit.network.errors import (
 from toolkit.network.plan import NetworkChange
 from toolkit.network.refs import ResolvedDevice
 from toolkit.network.render import TEMPLATES_DIR, render_change, render_rollback
-from toolkit.network.session import Backup, DeviceSession, SessionOptions
+from toolkit.network.session import Backup, DeviceSession, SessionOptions, write_backup
 
 Operation = Literal["backup", "diff", "push", "verify", "rollback", "facts"]
 Outcome = Literal["unchanged", "changed", "planned", "rolled_back", "rollback_failed", "failed", "skipped"]
@@ -104,9 +104,13 @@ def verify_plan(session: DeviceSession, plan: NetworkChange, device: str) -> lis
     """Read the device back and list every way it differs from the plan (empty: the change is there)."""
     ports = plan.device(device)
     problems: list[str] = []
-    vlans = {v.id: v for v in session.vlans()}
+    # One write for the three reads; the running config serves every interface instead of one
+    # "show run interface" each.
+    vlan_text, running_text, acl_text = session.show_many(["show vlan brief", "show running-config",
+                                                           "show ip access-lists"])  # fmt: skip
+    vlans = {v.id: v for v in ios.parse_vlan_brief(vlan_text)}
     vlan = vlans.get(plan.vlan_id)
-    running = session.running()  # one read for every interface instead of one "show run interface" each
+    running = ios.parse_running_config(running_text)
 
     def interface(name: str) -> ios.InterfaceConfig | None:
         section = running.get(f"interface {name}")
@@ -142,7 +146,7 @@ def verify_plan(session: DeviceSession, plan: NetworkChange, device: str) -> lis
                 problems.append(f"SVI Vlan{plan.vlan_id} is not filtered by {plan.acl_name}")
             if svi.shutdown:
                 problems.append(f"SVI Vlan{plan.vlan_id} is shut down")
-    acl = session.access_lists().get(plan.acl_name)
+    acl = ios.parse_access_lists(acl_text).get(plan.acl_name)
     if acl is None:
         problems.append(f"ACL {plan.acl_name} is missing")
     elif acl.entries != expected_acl(plan):
@@ -150,10 +154,11 @@ def verify_plan(session: DeviceSession, plan: NetworkChange, device: str) -> lis
     return problems
 
 
-def check_device_state(session: DeviceSession, plan: NetworkChange, device: str, running: ios.RunningConfig) -> None:
+def check_device_state(vlans: list[ios.VlanInfo], plan: NetworkChange, device: str,
+                       running: ios.RunningConfig) -> None:  # fmt: skip
     """Refuse what the plan model cannot know: a VLAN ID used for something else, a port the device lacks."""
     ports = plan.device(device)
-    for vlan in session.vlans():
+    for vlan in vlans:
         if vlan.id == plan.vlan_id and vlan.name != plan.vlan_name:
             raise DeviceConflictError(device, f"VLAN {plan.vlan_id} is already used on the device (as "
                                               f"{vlan.name!r})", vlan_id=plan.vlan_id)  # fmt: skip
@@ -246,12 +251,14 @@ class DeviceOps:
         """Backup, diff, check, push, verify; on any failure after the first line, restore the backup."""
 
         def body(session: DeviceSession) -> DeviceResult:
-            backup = session.backup(self.backup_dir)
-            running = ios.parse_running_config(backup.text())
+            # Backup and the conflict check's VLAN table in one write; all of the push in this one session.
+            config, vlan_text = session.show_many(["show running-config", "show vlan brief"])
+            backup = write_backup(self.backup_dir, self.name, config)
+            running = ios.parse_running_config(config)
             lines = self._lines(plan)  # rendered once: the diff shows exactly what is pushed
             text, needed = self._diff(plan, running, lines)
             base = {"device": self.name, "operation": "push", "backup": backup.path, "diff": text}
-            check_device_state(session, plan, self.name, running)
+            check_device_state(ios.parse_vlan_brief(vlan_text), plan, self.name, running)
             if not needed:
                 problems = tuple(verify_plan(session, plan, self.name))
                 error = ErrorInfo.of(VerificationError(self.name, "; ".join(problems))) if problems else None
@@ -275,6 +282,7 @@ class DeviceOps:
         problems = tuple(exc.details.get("problems", ()))
         restored = self.restore(plan, backup.path, session=session)
         if not restored.ok:
+            session.close()  # dead or confused: a fresh one restores (never two sessions to one device at once)
             restored = self.restore(plan, backup.path)
         if restored.ok:
             return _result(base, outcome="rolled_back", ok=False, problems=problems,

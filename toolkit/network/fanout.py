@@ -3,7 +3,8 @@
 `NetworkRunner` takes an inventory, a reference resolver and `FanoutOptions` and answers with a
 `FanoutReport` (one `DeviceResult` per device, as data) for: ``facts`` (analysis: VLANs and port
 assignments of a site's devices), ``backup``, ``diff``, ``push`` (with dry run and canary),
-``verify`` and ``rollback``. Concurrency is bounded (``max_workers``); a change may touch at most
+``verify`` and ``rollback``. Concurrency is bounded (``max_workers`` threads; sessions per site and one per
+device by `toolkit.network.gate`, with devices taken one site after another); a change may touch at most
 ``max_devices`` devices, refused before anything is contacted; with ``canary`` the first device is
 pushed alone and the rest are skipped if it fails. When any device fails during a push, every device
 already changed is restored from its pre-change backup, so a change lands everywhere or nowhere.
@@ -36,7 +37,7 @@ ProgressCallback = Callable[[DeviceResult, int, int], None]  # (result, finished
 
 class FanoutOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
-    max_workers: int = Field(default=8, ge=1, le=256)
+    max_workers: int = Field(default=8, ge=1, le=1024)
     max_devices: int = Field(default=20, ge=1, le=10000, description="cap on devices one change may touch")
     canary: bool = False
 
@@ -104,7 +105,7 @@ class NetworkRunner:
         self.templates_dir = templates_dir
         self.resolver = resolver
         self.options = options or FanoutOptions()
-        self.session_options = session_options or SessionOptions()
+        self.session_options = with_inventory(session_options or SessionOptions(), inventory)
         self.backup_dir = state_dir / "network" / "backups"
         self.changes_dir = state_dir / "network" / "changes"
         self._connect = connect
@@ -145,10 +146,11 @@ class NetworkRunner:
               progress: ProgressCallback | None) -> FanoutReport:  # fmt: skip
         started = time.monotonic()
         ops = self._ops(devices)
-        results = run_parallel([d.name for d in devices], lambda name: work(ops[name]), operation=operation,
-                               max_workers=self.options.max_workers, progress=progress)  # fmt: skip
+        turns = [d.name for d in by_site_turns(devices)]
+        done = {r.device: r for r in run_parallel(turns, lambda name: work(ops[name]), operation=operation,
+                                                  max_workers=self.options.max_workers, progress=progress)}  # fmt: skip
         elapsed = round(time.monotonic() - started, 3)
-        return FanoutReport(operation=operation, results=tuple(results), duration_s=elapsed)
+        return FanoutReport(operation=operation, results=tuple(done[d.name] for d in devices), duration_s=elapsed)
 
     # ------------------------------------------------------------------ read-only operations
 
@@ -192,6 +194,8 @@ class NetworkRunner:
             if progress is not None:
                 progress(result, done + offset, total + offset)
 
+        by_name = {d.name: d for d in devices}
+        rest = [d.name for d in by_site_turns([by_name[name] for name in rest])]
         for result in run_parallel(rest, lambda name: ops[name].push(plan, dry_run=dry_run),
                                    max_workers=self.options.max_workers, progress=report,
                                    stop=None if dry_run else stop):  # fmt: skip
@@ -263,6 +267,27 @@ class NetworkRunner:
             return {str(k): Path(v) for k, v in data["backups"].items()}
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(f"change record {path} is unreadable: {exc}", file=str(path)) from None
+
+
+def with_inventory(options: SessionOptions, inventory: NetworkInventory) -> SessionOptions:
+    """The inventory's per-platform timing and session caps on top of ``options`` (whose own timing wins)."""
+    return options.model_copy(update={"timing": {**inventory.timing, **options.timing},
+                                      "limits": inventory.sessions if "limits" not in options.model_fields_set
+                                      else options.limits,
+                                      "site_caps": {**inventory.site_caps(), **options.site_caps}})  # fmt: skip
+
+
+def by_site_turns(devices: Sequence[Device]) -> list[Device]:
+    """One device of each site in turn, so workers held at a full site's cap do not starve the other sites."""
+    queues: dict[str, list[Device]] = {}
+    for device in devices:
+        queues.setdefault(device.site, []).append(device)
+    order: list[Device] = []
+    while any(queues.values()):
+        for queue in queues.values():
+            if queue:
+                order.append(queue.pop(0))
+    return order
 
 
 def check_plan(inventory: NetworkInventory, plan: NetworkChange) -> None:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from toolkit.domain.catalog.formats import INVENTORY_ID
 from toolkit.errors import ConfigurationError
+from toolkit.network.timing import PlatformTiming, SessionLimits
 
 Platform = Literal["cisco_ios", "huawei", "mikrotik_routeros", "juniper_junos"]
 Role = Literal["access", "distribution", "core"]
@@ -126,6 +127,8 @@ class Site(_Frozen):
     opd: str = Field(pattern=NAME_RE, description="the Organisasi Perangkat Daerah served at this site")
     devices: tuple[Device, ...] = Field(min_length=1)
     access_ports: tuple[AccessPortPool, ...] = ()
+    max_sessions: int | None = Field(default=None, ge=1, le=1024,
+                                     description="sessions at once to this site's devices (else sessions.per_site)")
 
     @model_validator(mode="before")
     @classmethod
@@ -244,6 +247,9 @@ class NetworkInventory(_Frozen):
     vlan_pool: VlanPool
     ip_pool: IpPool
     apps: tuple[DataCenterApp, ...] = ()
+    timing: dict[Platform, PlatformTiming] = Field(default_factory=dict,
+                                                   description="per platform; a platform not given keeps the defaults")
+    sessions: SessionLimits = SessionLimits()
 
     @model_validator(mode="after")
     def _unique(self) -> NetworkInventory:
@@ -271,6 +277,10 @@ class NetworkInventory(_Frozen):
 
     def devices(self) -> tuple[Device, ...]:
         return tuple(d for s in self.sites for d in s.devices)
+
+    def site_caps(self) -> dict[str, int]:
+        """Sites with a session cap of their own (``max_sessions``)."""
+        return {s.id: s.max_sessions for s in self.sites if s.max_sessions is not None}
 
 
 def describe_errors(exc: ValidationError, prefix: str) -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ class ResolvedDevice(BaseModel):
 
     name: str
     platform: Platform
+    site: str | None = None  # the session gate's per-site cap applies to it
     host: str
     port: int
     username: str
@@ -54,7 +55,7 @@ class RefResolver:
     def device(self, device: Device) -> ResolvedDevice:
         creds = device.credentials
         return ResolvedDevice(
-            name=device.name, platform=device.platform, host=device.host, port=device.port,
+            name=device.name, platform=device.platform, site=device.site, host=device.host, port=device.port,
             username=creds.username, password=self.secret(creds.password_ref, device),
             secret=self.secret(creds.secret_ref, device) if creds.secret_ref else None,
         )  # fmt: skip
