@@ -90,7 +90,8 @@ def engine_settings(state_dir: Path) -> Settings:
     """Settings for the engine tests: the test catalog with counting actions, short leases."""
     return load_settings(
         state_dir=state_dir, catalog_dir=TEST_CATALOG, extra_actions=TEST_ACTIONS,
-        workers={"lease_seconds": 1.0, "poll_interval": 0.02, "outbox_retry_base": 0.01, "outbox_retry_max": 0.05},
+        workers={"lease_seconds": 1.0, "poll_interval": 0.02, "outbox_retry_base": 0.01, "outbox_retry_max": 0.05,
+                 "warm_inventory": False},  # the test catalog's actions use no inventory
     )
 
 
@@ -124,6 +125,7 @@ def engine_env(state_dir: Path, **extra: str) -> dict[str, str]:
         "SPBE_EXTRA_ACTIONS": '["' + '","'.join(TEST_ACTIONS) + '"]',
         "SPBE_WORKERS__LEASE_SECONDS": "1.0",
         "SPBE_WORKERS__POLL_INTERVAL": "0.02",
+        "SPBE_WORKERS__WARM_INVENTORY": "false",  # the test catalog's actions use no inventory
         "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
     })
     env.update(extra)

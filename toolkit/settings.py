@@ -67,6 +67,8 @@ class WorkerSettings(BaseModel):
     outbox_retry_max: float = Field(default=60.0, gt=0, le=3600)
     shutdown_grace_s: float = Field(default=60.0, ge=0, le=3600,
                                     description="on SIGTERM, how long running jobs may finish before they are stopped")
+    warm_inventory: bool = Field(default=True, description="parse the Ansible inventory when `spbe serve` starts, "
+                                                           "so the first containment does not wait for it")
 
 
 class QualityThresholds(BaseModel):

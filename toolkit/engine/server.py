@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from toolkit import ansible_inventory
 from toolkit.domain.principal import ENGINE_USER
 from toolkit.domain.tickets.models import EventKind, TimelineEvent
 from toolkit.engine import scheduler
@@ -200,9 +201,20 @@ class Server:
                 log.warning("trigger: %s", self.app.masker(f"{type(exc).__name__}: {exc}"))
             self.stop.wait(idle)
 
+    def _warm_inventory(self) -> None:
+        """Parse the Ansible inventory once at start, so the first containment after `spbe serve` starts
+        finds its host at once instead of paying an ``ansible-inventory`` run (seconds) in the CSIRT's wait.
+        A bad inventory is reported by the action that needs it, not here."""
+        try:
+            ansible_inventory.load(self.app.settings.effective_inventory())
+        except (ToolkitError, OSError) as exc:
+            log.debug("inventory warm-up: %s", self.app.masker(str(exc)))
+
     def run(self, duration: float | None = None) -> None:
         threads = [threading.Thread(target=self._trigger_loop, name="trigger", daemon=True),
                    threading.Thread(target=self._outbox_loop, name="outbox", daemon=True)]
+        if self.app.settings.workers.warm_inventory:
+            threads.append(threading.Thread(target=self._warm_inventory, name="inventory-warm-up", daemon=True))
         threads += [threading.Thread(target=self._worker_loop, args=(i,), name=f"worker-{i}", daemon=True)
                     for i in range(self.workers)]
         self._serving = True
