@@ -196,10 +196,12 @@ class App:
             registry.register(load_object(path))
         return registry
 
-    def artifacts_dir(self, ticket_id: str) -> Path:
-        """The ticket's working directory (documents, playbook runs, evidence archives): 0700."""
+    def artifacts_dir(self, ticket_id: str, *, make: bool = True) -> Path:
+        """The ticket's working directory (documents, playbook runs, evidence archives): 0700. ``make=False``:
+        only its path (the worker's `RunContext` makes it when an action first uses it)."""
         state_dir = Path(self.settings.state_dir)
-        return private_dir(state_dir / "artifacts" / ticket_id, root=state_dir)
+        path = state_dir / "artifacts" / ticket_id
+        return private_dir(path, root=state_dir) if make else path
 
     def close(self) -> None:
         """Close the connections of every store built so far (the state stores, the vault, the queue, the

@@ -99,7 +99,7 @@ class Services(Protocol):
         """Compliance profiles, fact gatherers and remediators (the Audit TI actions)."""
         ...
 
-    def artifacts_dir(self, ticket_id: str) -> Path:
+    def artifacts_dir(self, ticket_id: str, *, make: bool = True) -> Path:
         """The ticket's private working directory (documents, playbook runs, evidence archives)."""
         ...
 

@@ -29,6 +29,7 @@ from toolkit.domain.tickets.models import Ticket, TimelineEvent
 from toolkit.masking import Masker
 from toolkit.ports.directory import Directory
 from toolkit.ports.jobs import Job
+from toolkit.private_files import private_dir
 from toolkit.services import Services
 from toolkit.settings import Settings
 
@@ -93,14 +94,20 @@ class RunContext(BaseModel):
     action that needs the ticket system, the audit log or the identity provider is given them rather than
     building a second composition root from the settings."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, populate_by_name=True)
     job_id: int
     attempt: int
     log: Callable[[str], None]
     should_cancel: Callable[[], bool]
-    work_dir: Path
+    work_root: Path = Field(alias="work_dir", description="the ticket's working directory, made when first used")
     mask: Masker
     services: SkipValidation[Services] = Field(repr=False)  # a Protocol: checked by mypy, not at run time
+
+    @property
+    def work_dir(self) -> Path:
+        """The ticket's working directory (0700), made on first use: most steps (a comment, a decision, a
+        gateway call) never write a file, and a mkdir/chmod chain per job was a tenth of a no-op job's cost."""
+        return private_dir(self.work_root)
 
 
 @runtime_checkable

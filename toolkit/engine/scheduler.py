@@ -22,7 +22,6 @@ from toolkit.domain.workflow import WorkflowState
 from toolkit.engine.planning import make_plan
 from toolkit.engine.progress import progress
 from toolkit.engine.services import EngineServices
-from toolkit.errors import NotFoundError
 from toolkit.ports.jobs import Job, JobSpec
 
 log = logging.getLogger("spbe.scheduler")
@@ -126,8 +125,4 @@ def _context(app: EngineServices, ticket_id: str, step: Any, *, ticket: Ticket |
 def action_context(app: EngineServices, ticket_id: str, step_id: str) -> ActionContext:
     ticket = app.tickets.get(ticket_id)
     service = app.catalog.get(ticket.service_id)
-    try:
-        step = service.step(step_id)
-    except NotFoundError:
-        raise
-    return _context(app, ticket_id, step)
+    return _context(app, ticket_id, service.step(step_id), ticket=ticket)

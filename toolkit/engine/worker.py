@@ -182,7 +182,7 @@ def execute(app: EngineServices, ready: Prepared, lost: threading.Event,
         buffer(f"job {job.id} attempt {job.attempt}: {job.action} for {job.ticket_id} step {job.step_id}")
         run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer,
                          should_cancel=_cancel_check(app, job, lost, abort),
-                         work_dir=app.artifacts_dir(job.ticket_id), mask=app.masker, services=app)
+                         work_dir=app.artifacts_dir(job.ticket_id, make=False), mask=app.masker, services=app)
         result = ready.action.execute(ready.ctx, ready.plan, run)
     except ToolkitError as exc:
         message = app.masker(str(exc))
