@@ -26,6 +26,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from toolkit.adapter_options import AdapterOptions
+from toolkit.domain import yaml_doc
 from toolkit.domain.catalog.loader import roles_of
 from toolkit.domain.tickets.models import Username
 from toolkit.errors import ConfigurationError, NotFoundError
@@ -66,7 +67,7 @@ def _describe(exc: ValidationError) -> str:
 def load_people(path: Path) -> dict[str, Person]:
     """Parse and check a roles file; every problem is a `ConfigurationError` naming the file."""
     try:
-        document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document: Any = yaml_doc.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigurationError(f"roles file {path} cannot be read: {exc.strerror}",
                                  path=str(path)) from None

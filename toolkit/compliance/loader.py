@@ -20,6 +20,7 @@ from toolkit.compliance.gateway_checks import GATEWAY_CHECK_TYPES
 from toolkit.compliance.models import REMEDIATION_KINDS, TARGETS, AnyProfile, Profile
 from toolkit.compliance.server_checks import CHECK_TYPES
 from toolkit.compliance.switch_checks import SWITCH_CHECK_TYPES
+from toolkit.domain import yaml_doc
 from toolkit.errors import ConfigurationError
 
 _TAGS = {"check": {*CHECK_TYPES, *SWITCH_CHECK_TYPES, *GATEWAY_CHECK_TYPES}, "remediation": set(REMEDIATION_KINDS)}
@@ -60,7 +61,7 @@ _PROFILE: TypeAdapter[AnyProfile] = TypeAdapter(Profile)
 
 def parse_profile(name: str, text: str) -> AnyProfile:
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml_doc.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"compliance profile refused: {name}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

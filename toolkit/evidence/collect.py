@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.actions.ansible.runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
+from toolkit.domain import yaml_doc
 from toolkit.errors import ActionFailedError, ConfigurationError, NotFoundError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.config import EvidenceSettings
@@ -56,7 +56,7 @@ def resolve_host(inventory: Path, name: str) -> tuple[str, str]:
     """The inventory host for an affected object: by inventory name, ``spbe_hostname`` or address.
     Returns ``(inventory name, address)``."""
     try:
-        data = yaml.safe_load(Path(inventory).read_text(encoding="utf-8")) or {}
+        data = yaml_doc.safe_load(Path(inventory).read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ConfigurationError(f"inventory {inventory} cannot be read: {exc.strerror}") from None
     hosts: dict[str, dict[str, Any]] = {}

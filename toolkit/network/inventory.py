@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from toolkit.domain import yaml_doc
 from toolkit.domain.catalog.formats import INVENTORY_ID
 from toolkit.errors import ConfigurationError
 from toolkit.network.timing import PlatformTiming, SessionLimits
@@ -308,7 +309,7 @@ def load_inventory(path: Path | str) -> NetworkInventory:
     """Parse and validate one inventory file; any problem is a ConfigurationError naming file and key."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_doc.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot be read: {exc.strerror}", file=str(path)) from None
     except yaml.YAMLError as exc:

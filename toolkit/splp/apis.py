@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from toolkit.domain import yaml_doc
 from toolkit.domain.catalog.models import Service
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError, PermissionDeniedError
 from toolkit.ports.gateway import check_gateway_name
@@ -54,7 +55,7 @@ class ApiRegister(BaseModel):
 @lru_cache(maxsize=8)
 def _load(path: Path, mtime: float) -> ApiRegister:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_doc.safe_load(path.read_text(encoding="utf-8"))
         return ApiRegister.model_validate(data)
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise ConfigurationError(f"SPLP API register {path} is invalid: {exc}") from None

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from toolkit.domain import yaml_doc
 from toolkit.domain.catalog.models import Catalog, Service
 from toolkit.domain.catalog.roles import DEFAULT_ROLES_FILE, RoleBook
 from toolkit.errors import ConfigurationError
@@ -26,8 +27,22 @@ DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "services"
 _RELATIVE_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*): (.*)$", re.DOTALL)
 
 
+_CACHE_SIZE = 16
+_cache: dict[tuple[Any, ...], Catalog] = {}
+
+
+def _fingerprint(paths: list[Path]) -> tuple[Any, ...]:
+    """What must be unchanged for a parsed catalog to stand: each file's name, size, mtime and inode."""
+    stats = [(str(p), p.stat()) for p in paths if p.is_file()]
+    return tuple((name, st.st_size, st.st_mtime_ns, st.st_ino) for name, st in stats)
+
+
 def load_catalog(directory: Path | None = None) -> Catalog:
-    """Every ``*.yaml`` in ``directory`` (default: the packaged services), in file-name order."""
+    """Every ``*.yaml`` in ``directory`` (default: the packaged services), in file-name order.
+
+    The result is immutable, so a process that asks again for an unchanged directory (each command, worker
+    and app of a process builds its catalog) gets the catalog already read; any file changed, added or
+    removed (size, mtime or inode) is read afresh."""
     directory = Path(directory) if directory is not None else DEFAULT_DIRECTORY
     if not directory.is_dir():
         raise ConfigurationError(f"catalog directory {directory} does not exist", directory=str(directory))
@@ -35,6 +50,18 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     if not files:
         raise ConfigurationError(f"catalog directory {directory} has no *.yaml service files",
                                  directory=str(directory))
+    key = (str(directory.resolve()), _fingerprint([*files, directory / "roles.yaml", DEFAULT_ROLES_FILE]))
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    catalog = _load(directory, files)
+    if len(_cache) >= _CACHE_SIZE:
+        _cache.pop(next(iter(_cache)))
+    _cache[key] = catalog
+    return catalog
+
+
+def _load(directory: Path, files: list[Path]) -> Catalog:
     roles = roles_of(directory)
     services = tuple(load_service(path) for path in files if path.name != "roles.yaml")
     try:
@@ -86,7 +113,7 @@ def load_service(path: Path) -> Service:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_doc.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
