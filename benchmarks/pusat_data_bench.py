@@ -12,6 +12,7 @@ The issue sets no target for the path itself: it asks for the figures before and
 a run's figures and ``--compare`` prints a saved run next to this one.
 
     python -m benchmarks.pusat_data_bench [--rounds 3] [--lab wansb] [--json after.json] [--compare before.json]
+    python -m benchmarks.pusat_data_bench --show after.json --compare before.json
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ PLAYBOOK_STEPS = {
 }
 LETTER = AttachmentUpload(name="surat-permohonan.pdf", media_type="application/pdf",
                           content=b"%PDF-1.4\n% Surat permohonan\n%%EOF\n", kind="surat_permohonan")
+LOAD = "load average (1 min) at round start"
 BACKUP_PASSWORD = "bench-backup-password-5d1a"  # noqa: S105 - a throw-away lab secret
 
 
@@ -108,11 +110,27 @@ def measure(rounds: int, lab_name: str) -> dict[str, list[float]]:
             app = App(load_settings(state.config_file, state_dir=Path(tmp) / "state"))
             series: dict[str, list[float]] = {}
             for n in range(1, rounds + 1):
+                series.setdefault(LOAD, []).append(os.getloadavg()[0])  # the conditions: 2 cores, shared
                 for name, value in one_round(app, n).items():
                     series.setdefault(name, []).append(value)
         finally:
             manager.down()
     return series
+
+
+def report(series: dict[str, list[float]], before: dict[str, list[float]], rounds: int) -> Table:
+    table = Table(title=f"Pusat Data path through the engine ({rounds} tickets, fresh host each; lab, 2 cores)")
+    for column in ("figure", "target", "before (median / best)", "measured (median / best)", "change"):
+        table.add_column(column)
+    for name, values in series.items():
+        old = before.get(name)
+        median = statistics.median(values)
+        unit = "" if name == LOAD else " s"
+        change = f"{(median / statistics.median(old) - 1) * 100:+.0f} %" if old and name != LOAD else "-"
+        table.add_row(name, "report before/after" if name.startswith("end to end") else "-",
+                      f"{statistics.median(old):.2f} / {min(old):.2f}{unit}" if old else "-",
+                      f"{median:.2f} / {min(values):.2f}{unit}", change)
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,22 +139,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lab", default="pdbench", help="lab name (unique on this machine, <= 16 chars)")
     parser.add_argument("--json", type=Path, help="save the figures here")
     parser.add_argument("--compare", type=Path, help="figures saved by an earlier run, shown as 'before'")
+    parser.add_argument("--show", type=Path, help="print figures saved by an earlier run instead of measuring")
     args = parser.parse_args(argv)
-    series = measure(args.rounds, args.lab)
+
+    def load(path: Path) -> dict[str, list[float]]:
+        data: dict[str, list[float]] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+    series = load(args.show) if args.show else measure(args.rounds, args.lab)
     if args.json:
         args.json.write_text(json.dumps(series, indent=1), encoding="utf-8")
-    before: dict[str, list[float]] = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else {}
-    table = Table(title=f"Pusat Data path through the engine ({args.rounds} tickets, fresh host each; lab, 2 cores)")
-    for column in ("figure", "target", "before (median / best)", "measured (median / best)", "change"):
-        table.add_column(column)
-    for name, values in series.items():
-        old = before.get(name)
-        median = statistics.median(values)
-        change = f"{(median / statistics.median(old) - 1) * 100:+.0f} %" if old else "-"
-        table.add_row(name, "report before/after" if name.startswith("end to end") else "-",
-                      f"{statistics.median(old):.2f} / {min(old):.2f} s" if old else "-",
-                      f"{median:.2f} / {min(values):.2f} s", change)
-    Console(width=160).print(table)
+    before = load(args.compare) if args.compare else {}
+    rounds = len(next(iter(series.values()), []))
+    Console(width=160).print(report(series, before, rounds))
     return 0
 
 
