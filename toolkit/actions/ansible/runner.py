@@ -114,7 +114,8 @@ class PlaybookSummary(BaseModel):
 # - pipelining: a module goes to the host on the SSH session's stdin and runs from there, instead of being
 #   copied over SFTP into a temp dir, made executable, run and removed (four round trips per task become
 #   one). It needs sudo without ``requiretty``: Debian's default, and the lab's (the admin accounts of the
-#   compliance lab use the same sudo). Host key checking is untouched (see `_env`).
+#   compliance lab use the same sudo); a host whose sudoers require a tty gets ``ansible_pipelining: false``
+#   in the inventory (a host variable outranks this environment). Host key checking is untouched (`_env`).
 # - facts only where a play asks for them (``gather_facts`` or a ``setup`` task with the subset it uses).
 # - one SSH master connection per host, kept a minute after its last use, so the consecutive playbooks of
 #   an action or a ticket (provision, monitoring, backup; restore then rebuild) reuse it instead of each
