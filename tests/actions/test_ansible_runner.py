@@ -51,7 +51,8 @@ def test_unreachable_host_is_a_failed_run_listing_the_host(tmp_path: Path) -> No
             playbook=PLAYBOOKS / "provision_server.yml",
             inventory=inventory,
             limit="pd-ghost-01",
-            extra_vars={"spbe_hostname": "pd-ghost-01", "spbe_app_name": "ghost"},
+            # Valid inputs: the play passes its validation and fails where it first reaches the host.
+            extra_vars={"spbe_hostname": "pd-ghost-01", "spbe_app_name": "ghost", "spbe_mgmt_cidrs": ["127.0.0.1/32"]},
             private_data_dir=tmp_path / "runs",
             timeout_s=120,
         ),
