@@ -29,9 +29,8 @@ from toolkit.settings import Settings
 ISOLATE_PLAYBOOK = "contain_isolate_host.yml"
 RELEASE_PLAYBOOK = "release_host.yml"
 INSPECT_PLAYBOOK = "inspect_host.yml"
-# Speed: one SSH connection reused by every task (ControlPersist is set by the runner) and modules
-# piped over it instead of copied; the containment playbooks do not gather facts.
-FAST_ENV = {"ANSIBLE_PIPELINING": "True", "ANSIBLE_GATHERING": "explicit"}
+# Speed: the runner reuses one SSH connection (ControlPersist) and pipes modules over it for every playbook;
+# the containment playbooks gather no facts. The SSH fast path (`host_ssh`) is the default for isolation.
 
 Log = Callable[[str], None]
 Mask = Callable[[str], str]
@@ -83,8 +82,7 @@ def run_containment_playbook(settings: Settings, playbook: str, host: InventoryH
     summary = run_playbook(
         PlaybookRun(playbook=settings.playbooks_dir / playbook, inventory=settings.effective_inventory(),
                     limit=host.name, extra_vars={"spbe_target": host.name, **extra},
-                    private_data_dir=work_dir / "runner", timeout_s=min(settings.playbook_timeout_s, 600),
-                    envvars=dict(FAST_ENV)),
+                    private_data_dir=work_dir / "runner", timeout_s=min(settings.playbook_timeout_s, 600)),
         on_line=log, mask=mask)  # fmt: skip
     if summary.status != RunStatus.SUCCESSFUL:
         failed = "; ".join(f"{t.task}: {t.msg}" for t in summary.failed_tasks) or summary.status
