@@ -2,9 +2,10 @@
 # Set up (scripts/setup.sh) and run the test suite.
 #   bash scripts/test.sh [PYTEST ARGS]          the whole suite against the real lab peers (what .ci/run runs):
 #                                               the tier without the lab on two workers, beside the lab tier
-#   bash scripts/test.sh --fast [PYTEST ARGS]   everything that needs no lab (-m "not lab"), on two workers
-#                                               ($SPBE_TEST_WORKERS): no debootstrap, no namespaced hosts;
-#                                               the setup skips the lab's packages
+#   bash scripts/test.sh --fast [PYTEST ARGS]   the fast tier: what needs no lab and is not marked slow
+#                                               (-m "not lab and not slow": no debootstrap, no namespaced hosts,
+#                                               no spbe serve processes, browser, mypy or ansible-lint), on four
+#                                               workers ($SPBE_TEST_WORKERS); the setup skips the lab's packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fast=""
@@ -19,6 +20,8 @@ done
 SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
 export PATH="$SPBE_VENV/bin:$PATH"
 workers="${SPBE_TEST_WORKERS:-2}"
+# The fast tier mostly waits (HTTP servers on loopback, SQLite locks, subprocesses): four workers on two cores.
+fast_workers="${SPBE_TEST_WORKERS:-4}"
 # Two pytest workers (pytest-xdist) for everything that needs no lab: much of it waits on subprocesses and
 # SQLite locks. The lab tier runs in one process: one lab (namespaces, sshd, switch simulators, gateway)
 # started once per session.
@@ -31,7 +34,7 @@ run() {
 }
 if [ -n "$fast" ]; then
     bash scripts/setup.sh --no-lab
-    rc=0; run -m "not lab" -n "$workers" "${args[@]}" || rc=$?
+    rc=0; run -m "not lab and not slow" -n "$fast_workers" "${args[@]}" || rc=$?
     if [ "$rc" -eq 5 ]; then
         echo "no tests were collected" >&2
         exit 1

@@ -62,9 +62,16 @@ def no_stored_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 # The fixtures that bring up the namespaced lab (root, debootstrap, sshd): a test using one, directly or through
 # another fixture, is a lab test and must say so, or `-m "not lab"` (scripts/test.sh --fast) would start the lab.
 LAB_FIXTURES = frozenset({"lab", "lab_manager"})
+# A test that drives the real browser (Chromium through playwright's ``page``) is slow: the full suite runs it,
+# the fast tier (scripts/test.sh --fast, -m "not lab and not slow") does not.
+BROWSER_FIXTURES = frozenset({"page"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the marker added here must count
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     unmarked = sorted(item.nodeid for item in items if LAB_FIXTURES & set(getattr(item, "fixturenames", ()))
                       and item.get_closest_marker("lab") is None)
     if unmarked:

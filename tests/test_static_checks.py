@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.slow  # processes of their own (spbe serve, a browser, mypy): the full suite runs these
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -77,6 +77,7 @@ def test_bad_requests_are_refused_and_nothing_is_made(spbe: Spbe, args: tuple[st
     assert json.loads(spbe("token", "list", "--all", "--as", "sari", "--json").stdout) == []
 
 
+@pytest.mark.slow  # several processes or a whole-tree scan: the full suite runs it, the fast tier does not
 def test_processes_creating_tokens_at_once_keep_the_limit(state_dir: Path) -> None:
     """Four `spbe token create` processes started together with a limit of three: three print a token,
     one exits 5 (conflict), and the store holds exactly the three printed."""

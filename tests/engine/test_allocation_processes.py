@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import TEST_ACTIONS, TEST_CATALOG, engine_env, spbe_argv
@@ -22,6 +23,8 @@ from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.ports.jobs import JobState
 from toolkit.settings import load_settings
+
+pytestmark = pytest.mark.slow  # processes of their own (spbe serve, a browser, mypy): the full suite runs these
 
 POOL = 4
 TICKETS = 8

@@ -6,6 +6,8 @@ import subprocess
 import time
 from collections import Counter
 
+import pytest
+
 from tests.conftest import engine_env, spbe_argv
 from tests.engine.helpers import approved_ticket, executions
 from toolkit.engine import scheduler
@@ -48,6 +50,7 @@ def test_two_workers_in_one_process_run_each_step_once(engine_app, engine_settin
     assert states == {"aksi-pertama": JobState.SUCCEEDED, "aksi-kedua": JobState.SUCCEEDED}
 
 
+@pytest.mark.slow  # several processes or a whole-tree scan: the full suite runs it, the fast tier does not
 def test_two_serve_processes_share_the_queue_without_running_anything_twice(engine_app, engine_settings):
     tickets = [approved_ticket(engine_app, jeda_detik="1") for _ in range(6)]  # slow enough to share out
     env = engine_env(engine_settings.state_dir)

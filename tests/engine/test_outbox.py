@@ -7,6 +7,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.engine.helpers import approved_ticket, executions
 from tests.support.sqlite_lock import LockHolder
 from toolkit.domain.tickets.models import EventKind, NewEvent
@@ -26,6 +28,7 @@ def _completed(app, ticket_id, step_id):  # type: ignore[no-untyped-def]
     return [e for e in app.tickets.timeline(ticket_id) if e.kind == EventKind.STEP_COMPLETED and e.step_id == step_id]
 
 
+@pytest.mark.slow  # several processes or a whole-tree scan: the full suite runs it, the fast tier does not
 def test_results_wait_in_the_outbox_while_the_ticket_store_is_down(clocked_app, clock, engine_settings):
     engine_app = clocked_app
     ticket_id = approved_ticket(engine_app, jeda_detik="2")

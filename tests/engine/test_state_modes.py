@@ -148,6 +148,7 @@ def _serve_until(env: dict[str, str], done: Callable[[], bool]) -> None:
         serve.stderr.close()  # type: ignore[union-attr]
 
 
+@pytest.mark.slow  # several processes or a whole-tree scan: the full suite runs it, the fast tier does not
 def test_every_state_file_and_directory_is_owner_only(state_dir, catalog_dir, letter, loose_umask, monkeypatch):
     os.chmod(state_dir, 0o755)  # noqa: S103 - an operator's `mkdir -p` (as the demo had it) before spbe ran
     vault_key = generate_key()

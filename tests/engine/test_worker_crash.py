@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import engine_env, spbe_argv
 from tests.engine.helpers import approved_ticket, executions
 from tests.support.clock import ManualClock
@@ -15,6 +17,8 @@ from toolkit.bootstrap import App
 from toolkit.domain.tickets.models import EventKind
 from toolkit.engine.server import run_ticket
 from toolkit.ports.jobs import JobState
+
+pytestmark = pytest.mark.slow  # processes of their own (spbe serve, a browser, mypy): the full suite runs these
 
 
 def _start_and_kill(state_dir: Path) -> None:

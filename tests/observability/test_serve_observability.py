@@ -35,6 +35,8 @@ from toolkit.errors import ConfigurationError
 from toolkit.masking import MASK
 from toolkit.settings import load_settings
 
+pytestmark = pytest.mark.slow  # processes of their own (spbe serve, a browser, mypy): the full suite runs these
+
 CANARY = "CANARY-obs-5d1c7e9a40b2"  # noqa: S105 - searched for in every output
 ACTIONS = (*TEST_ACTIONS, "tests.support.actions:LEAKY_COUNTER")
 SERVICE = "uji-mesin"

@@ -63,6 +63,7 @@ def _in_host(lab: LabState, *argv: str) -> str:
     return result.stdout
 
 
+@pytest.mark.slow  # several processes or a whole-tree scan: the full suite runs it, the fast tier does not
 def test_ansible_lint_passes_with_the_production_profile() -> None:
     env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     result = subprocess.run(

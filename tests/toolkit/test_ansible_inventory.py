@@ -65,6 +65,7 @@ def test_a_missing_or_broken_inventory_is_a_configuration_error(tmp_path: Path) 
         ansible_inventory.load(_write(tmp_path / "broken.ini", "[pool\npd-01 x=\"\n"))
 
 
+@pytest.mark.slow  # several processes or a whole-tree scan: the full suite runs it, the fast tier does not
 def test_eight_threads_parsing_at_once_get_identical_results(tmp_path: Path) -> None:
     """What broke with Ansible's Python API in worker threads ("module 'ansible.plugins.inventory.ini'
     has no attribute 'InventoryModule'"): eight fresh inventories parsed at the same moment."""

@@ -53,6 +53,7 @@ def _open(opener: Callable[[Path], None], path: Path, barrier: object, out: obje
 
 @pytest.mark.parametrize(("opener", "rounds"), [(_raw, 25), (_audit, 8), (_host_pool, 8)],
                          ids=["connect", "audit-log", "host-pool"])
+@pytest.mark.slow  # several processes or a whole-tree scan: the full suite runs it, the fast tier does not
 def test_processes_opening_a_new_database_at_once_all_get_in(opener: Callable[[Path], None], rounds: int) -> None:
     ctx = multiprocessing.get_context("fork")
     failures: list[str] = []

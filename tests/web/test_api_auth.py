@@ -39,6 +39,7 @@ def _routes(front: Front) -> list[tuple[str, str]]:
     return routes
 
 
+@pytest.mark.slow  # several processes or a whole-tree scan: the full suite runs it, the fast tier does not
 def test_every_route_but_health_needs_a_credential(front: Front) -> None:
     routes = _routes(front) + OUTSIDE_THE_SCHEMA
     assert len(routes) > 25  # the walk found the API, not an empty document

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
@@ -15,6 +16,7 @@ from tests.web.conftest import Front
 EXAMPLES = 8
 
 
+@pytest.mark.slow  # several processes or a whole-tree scan: the full suite runs it, the fast tier does not
 def test_no_input_makes_a_server_error(front: Front) -> None:
     schema = schemathesis.openapi.from_url(front.api + "/openapi.json",
                                            headers={"Authorization": f"Bearer {front.token('sari')}"})

@@ -106,6 +106,7 @@ def _post_from_child(state_dir: str, ticket_id: str, go: object, out: object) ->
     store.close()
 
 
+@pytest.mark.slow  # several processes or a whole-tree scan: the full suite runs it, the fast tier does not
 def test_dedupe_under_two_processes(store: EmbeddedTicketStore, settings: Settings) -> None:
     ticket = store.create(_draft())
     ctx = multiprocessing.get_context("spawn")

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.fixtures.browser import Screenshot
 from tests.web.portal.conftest import PASSWORD, PDF, Served
+
+pytestmark = pytest.mark.slow  # processes of their own (spbe serve, a browser, mypy): the full suite runs these
 
 
 def login(page: Page, served: Served, user: str) -> None:
