@@ -23,8 +23,8 @@ workers="${SPBE_TEST_WORKERS:-2}"
 # The fast tier mostly waits (HTTP servers on loopback, SQLite locks, subprocesses): four workers on two cores.
 fast_workers="${SPBE_TEST_WORKERS:-4}"
 # Two pytest workers (pytest-xdist) for everything that needs no lab: much of it waits on subprocesses and
-# SQLite locks. The lab tier runs in one process: one lab (namespaces, sshd, switch simulators, gateway)
-# started once per session.
+# SQLite locks. The lab tier's workers each start their labs (namespaces, sshd, switch simulators, gateway)
+# once per session.
 run() {
     set +e
     "$SPBE_VENV/bin/python" -m pytest -p no:cacheprovider "$@"
@@ -51,7 +51,13 @@ trap 'rm -rf "$scratch"' EXIT
 ( fast_rc=0; run -m "not lab" -n "$workers" --basetemp "$scratch/not-lab" "${args[@]}" > "$fast_log" 2>&1 \
     || fast_rc=$?; exit "$fast_rc" ) &
 fast_pid=$!
-lab_rc=0; run -m lab --basetemp "$scratch/lab" "${args[@]}" || lab_rc=$?
+# The lab tier mostly waits (SSH, playbooks, VPN and traffic checks): $SPBE_TEST_LAB_WORKERS workers (2), each
+# with labs of its own (tests/fixtures/lab.py names them apart); a module stays on one worker (--dist loadfile),
+# with its module-scoped lab. SPBE_TEST_LAB_WORKERS=1 runs it in one process.
+lab_workers="${SPBE_TEST_LAB_WORKERS:-2}"
+lab_xdist=()
+[ "$lab_workers" -gt 1 ] && lab_xdist=(-n "$lab_workers" --dist loadfile)
+lab_rc=0; run -m lab "${lab_xdist[@]}" --basetemp "$scratch/lab" "${args[@]}" || lab_rc=$?
 fast_rc=0; wait "$fast_pid" || fast_rc=$?
 echo "== the tier without the lab (-m 'not lab', $workers workers):"
 cat "$fast_log"

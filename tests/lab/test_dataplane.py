@@ -11,6 +11,7 @@ import pytest
 
 from lab.dataplane import LabDataPlane, spec_from_change
 from lab.models import subnet_index
+from tests.fixtures import lab as lab_plugin  # its test_lab_name, imported by name, would be collected
 from tests.network import netlab
 from toolkit.network import build_change
 from toolkit.network.quality import QualityThresholds, evaluate, targets_for
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.lab
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabDataPlane]:
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces)")
-    name = os.environ.get("SPBE_TEST_LAB", "test") + "-dp"
+    name = lab_plugin.test_lab_name("-dp")  # a /24 of its own, whatever the other labs (and xdist workers) hold
     plane = LabDataPlane(tmp_path_factory.mktemp("dp"), name, subnet_index(name))
     plane.ensure_up(INVENTORY)
     try:
