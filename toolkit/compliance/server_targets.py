@@ -29,9 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from toolkit import ansible_inventory
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
-from toolkit.ssh.target import known_hosts_file
+from toolkit.ssh.target import HOST_NAME, SshTarget, known_hosts_file
 
-HOST_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
 _SELECTOR = re.compile(rf"^(\*|group:[A-Za-z_][A-Za-z0-9_]{{0,63}}|{HOST_NAME})$")
 _HOST = re.compile(rf"^{HOST_NAME}$")
 _PATH = r"^/[A-Za-z0-9._/+@-]{0,250}$"
@@ -51,15 +50,10 @@ class TlsSite(BaseModel):
     port: int = Field(default=443, ge=1, le=65535)
 
 
-class ServerTarget(BaseModel):
-    """One server as the gatherer connects to it; every value already validated for an argv."""
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str = Field(pattern=rf"^{HOST_NAME}$")
-    address: str = Field(pattern=r"^[A-Za-z0-9.:-]{1,253}$")
-    port: int = Field(default=22, ge=1, le=65535)
-    user: str = Field(default="root", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
-    key_file: Path | None = None
-    known_hosts: Path | None = None
+class ServerTarget(SshTarget):
+    """One server as the gatherer connects to it (the SSH fields of `SshTarget`, validated the same way) and
+    what it reads there; every value already validated for an argv."""
+
     app_dirs: tuple[str, ...] = Field(default=DEFAULT_APP_DIRS, min_length=1, max_length=32)
     restic_repo: str | None = Field(default=None, pattern=_PATH)
     restic_password_file: str | None = Field(default=None, pattern=_PATH)

@@ -17,10 +17,11 @@ from pathlib import Path
 import jinja2
 
 from toolkit.errors import InvalidInputError
+from toolkit.ssh import target as ssh_target
 
 TEMPLATE = Path("templates") / "spbe-isolation.nft.j2"
 RECORD_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+HOST_NAME = re.compile(rf"^{ssh_target.HOST_NAME}$")  # the inventory host names SSH targets accept
 
 
 def split_management(mgmt: tuple[str, ...]) -> tuple[list[str], list[str]]:
