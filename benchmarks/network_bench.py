@@ -25,7 +25,6 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import yaml
 from rich.console import Console
@@ -46,23 +45,13 @@ TARGETS_S = {1: 0.3, 50: 0.6, 500: 3.0}  # issue 15, item 2
 
 def _inventory(state: SwitchLabState, folder: Path, site_cap: int) -> NetworkInventory:
     """The bench site in the lab's form (placeholders), resolved on the running switches by the lab."""
-    refs = {"username": state.switches[0].username, "password_ref": "lab:switches/password",
-            "secret_ref": "lab:switches/secret"}  # fmt: skip
-    devices = [{"name": s.name, "platform": "cisco_ios", "role": "access", "host": f"lab:{s.name}",
-                "port": f"lab:{s.name}", "credentials": refs, "trunk_ports": ["GigabitEthernet0/1"]}
-               for s in state.switches]  # fmt: skip
-    data: dict[str, Any] = {
-        "sites": [{"id": "bench", "name": "Bench", "opd": "Bench", "devices": devices, "max_sessions": site_cap,
-                   "access_ports": [{"device": s.name, "interfaces": [PORT]} for s in state.switches]}],
-        "vlan_pool": {"start": 100, "end": 999}, "ip_pool": {"supernet": "10.20.0.0/16"},
-        "apps": [{"id": "simpeg", "name": "SIMPEG", "addresses": ["10.10.0.10/32"],
-                  "services": [{"protocol": "tcp", "port": 443}]}],
-        # One simulator process answers every switch: with hundreds of sessions at once on a busy machine
-        # a prompt may take longer than the 10 s a real switch gets.
-        "timing": {"cisco_ios": {"prompt_timeout_s": 120, "command_timeout_s": 120, "config_timeout_s": 120}},
-    }  # fmt: skip
+    # One simulator process answers every switch: with hundreds of sessions at once on a busy machine
+    # a prompt may take longer than the 10 s a real switch gets.
+    timing = {"cisco_ios": {"prompt_timeout_s": 120, "command_timeout_s": 120, "config_timeout_s": 120}}
+    data = network_inventory.one_site(state.switches, state.name, "bench", [PORT], timing=timing,
+                                      max_sessions=site_cap)
     path = folder / "bench.yml"
-    path.write_text(yaml.safe_dump(network_inventory.resolve(data, state.switches, state.name)), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return load_inventory(path)
 
 

@@ -91,6 +91,26 @@ def resolve(data: dict[str, Any], switches: Sequence[LabSwitch], lab_name: str, 
     return resolved
 
 
+def one_site(switches: Sequence[LabSwitch], lab_name: str, site_id: str, interfaces: Sequence[str], *,
+             timing: dict[str, Any] | None = None, **site: Any) -> dict[str, Any]:
+    """A resolved inventory of one site holding every switch of a switch lab as an access switch (``interfaces``
+    its access ports), one app and the pools: what the push benchmark and the session-limit tests push to."""
+    refs = {"username": switches[0].username, "password_ref": "lab:switches/password",
+            "secret_ref": "lab:switches/secret"}  # fmt: skip
+    devices = [{"name": s.name, "platform": "cisco_ios", "role": "access", "host": f"lab:{s.name}",
+                "port": f"lab:{s.name}", "credentials": refs, "trunk_ports": ["GigabitEthernet0/1"]}
+               for s in switches]  # fmt: skip
+    data: dict[str, Any] = {
+        "sites": [{"id": site_id, "name": site_id.title(), "opd": site_id.title(), "devices": devices, **site,
+                   "access_ports": [{"device": s.name, "interfaces": list(interfaces)} for s in switches]}],
+        "vlan_pool": {"start": 100, "end": 999}, "ip_pool": {"supernet": "10.20.0.0/16"},
+        "apps": [{"id": "simpeg", "name": "SIMPEG", "addresses": ["10.10.0.10/32"],
+                  "services": [{"protocol": "tcp", "port": 443}]}],
+        **({"timing": timing} if timing else {}),
+    }  # fmt: skip
+    return resolve(data, switches, lab_name)
+
+
 def write(switches: Sequence[LabSwitch], lab_name: str, dest: Path, src: Path | None = None) -> Path:
     """Write the resolved inventory of ``src`` (default: the shipped lab sites) to ``dest``."""
     data = yaml.safe_load((src or source()).read_text(encoding="utf-8"))

@@ -46,23 +46,11 @@ def switches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwitchLabStat
 
 def _inventory(state: SwitchLabState, folder: Path, timing: dict[str, Any] | None = None,
                **site: Any) -> NetworkInventory:  # fmt: skip
-    refs = {"username": state.switches[0].username, "password_ref": "lab:switches/password",
-            "secret_ref": "lab:switches/secret"}  # fmt: skip
-    devices = [{"name": s.name, "platform": "cisco_ios", "role": "access", "host": f"lab:{s.name}",
-                "port": f"lab:{s.name}", "credentials": refs, "trunk_ports": ["GigabitEthernet0/1"]}
-               for s in state.switches]  # fmt: skip
-    data: dict[str, Any] = {
-        "sites": [{"id": "uji", "name": "Uji", "opd": "Uji", "devices": devices, **site,
-                   "access_ports": [{"device": s.name, "interfaces": [PORT, "FastEthernet0/6"]}
-                                    for s in state.switches]}],
-        "vlan_pool": {"start": 100, "end": 999}, "ip_pool": {"supernet": "10.20.0.0/16"},
-        "apps": [{"id": "simpeg", "name": "SIMPEG", "addresses": ["10.10.0.10/32"],
-                  "services": [{"protocol": "tcp", "port": 443}]}],
-        **({"timing": timing} if timing else {}),
-    }  # fmt: skip
+    data = network_inventory.one_site(state.switches, state.name, "uji", [PORT, "FastEthernet0/6"], timing=timing,
+                                      **site)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "limits.yml"
-    path.write_text(yaml.safe_dump(network_inventory.resolve(data, state.switches, state.name)), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return load_inventory(path)
 
 
