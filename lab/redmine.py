@@ -241,12 +241,13 @@ class RedmineServer:
         return 0
 
     def stop(self) -> None:
-        """SIGTERM to the server's process group (WEBrick shuts down), SIGKILL after STOP_DEADLINE_S;
-        then nothing may still name ``state_dir``."""
+        """SIGINT to the server's process group (Rack's handler for it shuts WEBrick down cleanly; SIGTERM
+        would too, with a FATAL backtrace in the log), SIGKILL after STOP_DEADLINE_S; then nothing may
+        still name ``state_dir``."""
         proc, self._proc = self._proc, None
         if proc is not None:
             try:
-                os.killpg(proc.pid, signal.SIGTERM)
+                os.killpg(proc.pid, signal.SIGINT)
             except ProcessLookupError:
                 pass
             try:

@@ -33,10 +33,12 @@ PEMOHON, KOORDINATOR, KEPALA_DINAS, BOT = "Pemohon", "Koordinator Layanan", "Kep
 _READ = ["view_issues", "view_issue_watchers", "view_members"]
 # Redmine lets a role change an issue's status only along its workflow (WorkflowTransition rows, for every
 # tracker): who may move a ticket where mirrors the SOP. The bot executes the engine's decisions, so it may
-# move any status to any other; people only along their own step.
+# move any status to any other; people only along their own step. Redmine quirk: a status change also needs
+# ``edit_issues`` (or ``edit_own_issues`` on one's own issue); with ``add_issue_notes`` alone the new status
+# is dropped silently (204, status unchanged), as it is for a transition outside the workflow.
 ROLES: tuple[dict[str, Any], ...] = (
     {"name": PEMOHON, "issues_visibility": "own", "assignable": False,
-     "permissions": [*_READ, "add_issues", "add_issue_notes", "edit_own_issue_notes"],
+     "permissions": [*_READ, "add_issues", "edit_own_issues", "add_issue_notes", "edit_own_issue_notes"],
      "transitions": [(DEFERRED, NEW)]},  # the applicant answers a deferral by resubmitting
     {"name": KOORDINATOR, "issues_visibility": "all", "assignable": True,
      "permissions": [*_READ, "add_issues", "edit_issues", "add_issue_notes", "edit_own_issue_notes",
@@ -44,7 +46,7 @@ ROLES: tuple[dict[str, Any], ...] = (
      "transitions": [(NEW, CHECKED), (NEW, REJECTED), (CHECKED, DEFERRED), (CHECKED, REJECTED),
                      (DEFERRED, CHECKED)]},
     {"name": KEPALA_DINAS, "issues_visibility": "all", "assignable": True,
-     "permissions": [*_READ, "add_issue_notes", "edit_own_issue_notes", "view_private_notes"],
+     "permissions": [*_READ, "edit_issues", "add_issue_notes", "edit_own_issue_notes", "view_private_notes"],
      "transitions": [(CHECKED, APPROVED), (CHECKED, REJECTED), (CHECKED, DEFERRED)]},
     {"name": BOT, "issues_visibility": "all", "assignable": True, "permissions": "all",
      "transitions": [(a, b) for a, _ in STATUSES for b, _ in STATUSES if a != b]},

@@ -23,6 +23,7 @@ FIXTURE_PLUGINS = [
     "tests.fixtures.lab",  # `lab`, `lab_manager`: the namespaced lab, once per session
     "tests.fixtures.browser",  # `browser`, `page`, `screenshot`: Debian's headless Chromium through Playwright
     "tests.fixtures.oidc",  # `oidc_provider`: a real OpenID Connect provider on loopback
+    "tests.fixtures.redmine",  # `redmine`: a private, provisioned Redmine 5 on loopback, once per session
 ]
 # smtp_sink first: the OIDC fixture imports its free_port, and a plugin imported before it is registered
 # escapes pytest's assertion rewriting (PytestAssertRewriteWarning, an error here).
@@ -65,13 +66,22 @@ LAB_FIXTURES = frozenset({"lab", "lab_manager"})
 # A test that drives the real browser (Chromium through playwright's ``page``) is slow: the full suite runs it,
 # the fast tier (scripts/test.sh --fast, -m "not lab and not slow") does not.
 BROWSER_FIXTURES = frozenset({"page"})
+# A test on the real Redmine (tests/fixtures/redmine.py) is marked `redmine` (so `-m redmine` picks the adapter's
+# peer tests) and is slow: the fast tier never starts it.
+REDMINE_FIXTURES = frozenset({"redmine", "redmine_server"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: the marker added here must count
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if (BROWSER_FIXTURES | REDMINE_FIXTURES) & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    unmarked_redmine = sorted(item.nodeid for item in items
+                              if REDMINE_FIXTURES & set(getattr(item, "fixturenames", ()))
+                              and item.get_closest_marker("redmine") is None)
+    if unmarked_redmine:
+        raise pytest.UsageError("these tests use Redmine but are not marked @pytest.mark.redmine:\n  "
+                                + "\n  ".join(unmarked_redmine))
     unmarked = sorted(item.nodeid for item in items if LAB_FIXTURES & set(getattr(item, "fixturenames", ()))
                       and item.get_closest_marker("lab") is None)
     if unmarked:
