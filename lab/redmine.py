@@ -287,3 +287,29 @@ class RedmineServer:
                 raise RedmineError(f"the API key of {login} does not work: {exc}") from None
             if current != login:
                 raise RedmineError(f"the API key of {login} logs in as {current}")
+
+
+def main() -> None:
+    """``python -m lab.redmine``: start a private Redmine in a temporary folder, print where the start went
+    (wall and CPU seconds, memory) and the ids it provisioned, as JSON, then stop it. No API key is printed."""
+    import tempfile
+
+    state_dir = Path(tempfile.mkdtemp(prefix="spbe-redmine-"))
+    server = RedmineServer(state_dir)
+    try:
+        handle = server.start()
+        report: dict[str, Any] = {
+            "timings_s": server.timings, "cpu_s": server.cpu, "rss_kib": server.rss_kib(),
+            "base_url": handle.base_url, "project_id": handle.project_id, "statuses": handle.statuses,
+            "custom_fields": handle.custom_fields, "trackers": handle.trackers, "roles": handle.roles,
+            "users": {login: user.id for login, user in handle.users.items()}}
+        t0 = time.monotonic()
+    finally:
+        server.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+    report["timings_s"]["stop"] = time.monotonic() - t0
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

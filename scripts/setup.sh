@@ -36,6 +36,7 @@ if ((${#need_apt[@]})); then
 fi
 if [ -n "$lab" ]; then
     bash scripts/lab_packages.sh
+    bash scripts/redmine_packages.sh  # Redmine 5 for the service-desk adapter tests (tests/fixtures/redmine.py)
 fi
 
 python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "spbe needs Python 3.11 or newer")'
