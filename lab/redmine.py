@@ -278,7 +278,7 @@ class RedmineServer:
     def _check_keys(self, handle: RedmineHandle) -> None:
         """Every API key works over REST: GET /users/current.json answers its own login."""
         for login, user in handle.users.items():
-            request = urllib.request.Request(handle.base_url + "/users/current.json",
+            request = urllib.request.Request(handle.base_url + "/users/current.json",  # noqa: S310 - loopback
                                              headers={"X-Redmine-API-Key": user.api_key})
             try:
                 with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback
