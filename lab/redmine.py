@@ -37,7 +37,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
-from lab.procs import free_port, processes_naming
+from lab.procs import free_port, processes_naming, sweep
 from lab.redmine_spec import RedmineHandle, handle_from, provision_spec
 
 REDMINE_ROOT = Path("/usr/share/redmine")
@@ -48,6 +48,9 @@ PROVISION_SCRIPT = Path(__file__).with_name("redmine_provision.rb")
 START_DEADLINE_S = 120.0  # ~4 s on an idle machine; only bounds a broken start on a loaded one
 STOP_DEADLINE_S = 15.0
 PORT_ATTEMPTS = 3  # a free port can be taken between the probe and rackup's bind
+STATE_PREFIX = "spbe-redmine-"  # the folders the fixture and `python -m lab.redmine` make in the temp folder
+OWNER_FILE = "owner"  # "<pid> <start time>" of the process that started the instance
+UNCLAIMED_AFTER_S = 3600.0  # a folder with no owner yet is someone's start in progress, unless this old
 
 
 class RedmineError(RuntimeError):
@@ -64,6 +67,40 @@ def redmine_missing() -> str | None:
     if not gemfile_local.is_file() or "webrick" not in gemfile_local.read_text(encoding="utf-8"):
         return "Redmine's bundle has no WEBrick (run scripts/redmine_packages.sh)"
     return None
+
+
+def _started(pid: int) -> str | None:
+    """The start time (clock ticks since boot) of ``pid``, or None if it is gone: with the pid, an
+    identity that survives pid reuse."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def sweep_orphans(parent: Path | None = None) -> list[str]:
+    """Stop and remove the private Redmines under ``parent`` (the temp folder) whose owner is dead: what a
+    killed test session left (its server keeps running, its folder stays). Another live session's
+    instance is left alone. Returns one line per thing removed."""
+    import tempfile
+
+    removed: list[str] = []
+    for folder in sorted(Path(parent or tempfile.gettempdir()).glob(STATE_PREFIX + "*")):
+        try:
+            pid, started = (folder / OWNER_FILE).read_text(encoding="utf-8").split()
+        except (OSError, ValueError):
+            try:
+                if time.time() - folder.stat().st_mtime < UNCLAIMED_AFTER_S:
+                    continue
+            except OSError:
+                continue
+        else:
+            if _started(int(pid)) == started:
+                continue
+        removed += sweep(str(folder) + "/")
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(f"removed the orphaned Redmine folder {folder}")
+    return removed
 
 
 class RedmineServer:
@@ -132,6 +169,7 @@ class RedmineServer:
         root = self.state_dir
         root.mkdir(parents=True, exist_ok=True)
         self._check_reachable(root)
+        (root / OWNER_FILE).write_text(f"{os.getpid()} {_started(os.getpid())}\n", encoding="utf-8")
         for sub in ("config", "db", "log", "tmp/cache", "tmp/pids", "files", "public/plugin_assets"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         database = root / "db" / "redmine.sqlite3"
@@ -294,7 +332,9 @@ def main() -> None:
     (wall and CPU seconds, memory) and the ids it provisioned, as JSON, then stop it. No API key is printed."""
     import tempfile
 
-    state_dir = Path(tempfile.mkdtemp(prefix="spbe-redmine-"))
+    for line in sweep_orphans():
+        print(line)
+    state_dir = Path(tempfile.mkdtemp(prefix=STATE_PREFIX))
     server = RedmineServer(state_dir)
     try:
         handle = server.start()
