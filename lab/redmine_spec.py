@@ -5,7 +5,7 @@ Names that a ticket shows (statuses, roles, custom fields) are Bahasa Indonesia,
 desk would configure them; Redmine's own default data (English: ``New``, ``Closed``, trackers ``Bug``,
 ``Feature``, ``Support``) stays as Debian seeded it, so an adapter meets both.
 
-The people are the SOP's actors: ``andi`` files requests (Pemohon), ``budi`` checks them (Koordinator
+The people are the SOP's actors: ``andi`` files requests (Pemohon), ``sari`` checks them (Koordinator
 Layanan), ``kadis`` approves (Kepala Dinas), ``spbe`` is the engine's bot account, and ``tamu`` is a
 Redmine member spbe does not know (no mapping to its directory): what an adapter does with an event by an
 unknown person is then testable.
@@ -55,7 +55,7 @@ ROLES: tuple[dict[str, Any], ...] = (
 # (login, first name, last name, roles in the project)
 PEOPLE = (
     ("andi", "Andi", "Pratama", [PEMOHON]),
-    ("budi", "Budi", "Santoso", [KOORDINATOR]),
+    ("sari", "Sari", "Wulandari", [KOORDINATOR]),
     ("kadis", "Bambang", "Sutrisno", [KEPALA_DINAS]),
     ("tamu", "Tamu", "Tanpa Peran", [PEMOHON]),
     ("spbe", "Bot", "SPBE", [BOT]),

@@ -81,7 +81,7 @@ def test_the_project_is_private_and_everyone_is_a_member(redmine: RedmineHandle)
     members = requests.get(f"{redmine.base_url}/projects/{redmine.project_id}/memberships.json",
                            headers=redmine.headers("admin"), timeout=TIMEOUT).json()["memberships"]
     roles = {m["user"]["name"].split()[0].lower(): {r["name"] for r in m["roles"]} for m in members}
-    assert roles["andi"] == {"Pemohon"} and roles["budi"] == {"Koordinator Layanan"}
+    assert roles["andi"] == {"Pemohon"} and roles["sari"] == {"Koordinator Layanan"}
     assert roles["bambang"] == {"Kepala Dinas"} and roles["bot"] == {"Bot SPBE"}
 
 
@@ -101,7 +101,7 @@ def test_an_issue_goes_through_the_sop_with_notes_status_changes_and_an_attachme
     assert refused.status_code in {204, 422}, refused.text
     assert _issue(redmine, issue_id)["status"]["id"] == redmine.statuses[NEW]
 
-    checked = _update(redmine, issue_id, "budi", notes="Berkas lengkap, diteruskan ke Kepala Dinas.",
+    checked = _update(redmine, issue_id, "sari", notes="Berkas lengkap, diteruskan ke Kepala Dinas.",
                       status_id=redmine.statuses[CHECKED])
     assert checked.status_code == 204, checked.text
     approved = _update(redmine, issue_id, "kadis", status_id=redmine.statuses[APPROVED], notes="Disetujui.")
@@ -124,7 +124,7 @@ def test_an_issue_goes_through_the_sop_with_notes_status_changes_and_an_attachme
                 for j in issue["journals"]]
     status = str
     assert journals == [
-        (redmine.users["budi"].id, "Berkas lengkap, diteruskan ke Kepala Dinas.",
+        (redmine.users["sari"].id, "Berkas lengkap, diteruskan ke Kepala Dinas.",
          [("status_id", status(redmine.statuses[NEW]), status(redmine.statuses[CHECKED]))]),
         (redmine.users["kadis"].id, "Disetujui.",
          [("status_id", status(redmine.statuses[CHECKED]), status(redmine.statuses[APPROVED]))]),
@@ -134,7 +134,7 @@ def test_an_issue_goes_through_the_sop_with_notes_status_changes_and_an_attachme
     [attachment] = issue["attachments"]
     assert (attachment["filename"], attachment["filesize"], attachment["author"]["id"]) == (
         "berita-acara.pdf", len(content), redmine.users["spbe"].id)
-    download = requests.get(attachment["content_url"], headers=redmine.headers("budi"), timeout=TIMEOUT)
+    download = requests.get(attachment["content_url"], headers=redmine.headers("sari"), timeout=TIMEOUT)
     assert download.status_code == 200 and download.content == content
     anonymous = requests.get(attachment["content_url"], timeout=TIMEOUT, allow_redirects=False)
     assert anonymous.status_code in {302, 401, 403} and content not in anonymous.content  # 302: to the login page
@@ -146,4 +146,4 @@ def test_an_applicant_sees_only_their_own_issues(redmine: RedmineHandle) -> None
     hidden = requests.get(f"{redmine.base_url}/issues/{issue_id}.json", headers=redmine.headers("andi"),
                           timeout=TIMEOUT)
     assert hidden.status_code in {403, 404}
-    assert _issue(redmine, issue_id, login="budi")["author"]["id"] == redmine.users["tamu"].id
+    assert _issue(redmine, issue_id, login="sari")["author"]["id"] == redmine.users["tamu"].id
