@@ -31,6 +31,13 @@ class Principal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     user: str = Field(pattern=r"^[a-z][a-z0-9._-]{0,63}$")
     auth: AuthMethod
+    # Where a ticket-system principal came from, ``ticket-system:<desk>:<desk account>``: the directory
+    # person is `user`, but the auditor must also see which desk account made the decision.
+    via: str | None = Field(default=None, pattern=r"^ticket-system:[a-z][a-z0-9-]{0,39}:[^\s:]{1,120}$")
+
+    @classmethod
+    def from_desk(cls, user: str, desk: str, account: str) -> Principal:
+        return cls(user=user, auth=AuthMethod.TICKET_SYSTEM, via=f"ticket-system:{desk}:{account}")
 
     @classmethod
     def engine(cls) -> Principal:
@@ -38,7 +45,7 @@ class Principal(BaseModel):
 
     def audit_data(self) -> dict[str, str]:
         """What every audit entry records about the actor besides the name."""
-        return {"auth": self.auth.value}
+        return {"auth": self.auth.value} | ({"via": self.via} if self.via else {})
 
     def __str__(self) -> str:
         return f"{self.user} ({self.auth.value})"
