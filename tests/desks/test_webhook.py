@@ -54,7 +54,7 @@ def test_unsigned_wrong_or_stale_is_401_and_stores_nothing(mapping: DeskMapping,
     body = b'{"issue_key": "42"}'
     headers = {
         "unsigned": {"X-Spbe-Delivery": "d-1"},
-        "wrong-secret": signed(body, secret="lain"),
+        "wrong-secret": signed(body, secret="lain"),  # noqa: S106 - a wrong key on purpose
         "tampered": signed(b'{"issue_key": "43"}'),
         "stale": signed(body, at=NOW - timedelta(seconds=301)),
         "future": signed(body, at=NOW + timedelta(seconds=301)),
