@@ -35,6 +35,7 @@ from toolkit.vault import SecretVault
 
 if TYPE_CHECKING:
     from toolkit.compliance.runner import ComplianceKit
+    from toolkit.desks.hub import DeskHub
     from toolkit.documents import TemplateRenderer
     from toolkit.domain.catalog.models import Catalog
     from toolkit.ssh.pool import SshPool
@@ -153,6 +154,13 @@ class App:
                              gatherers=gatherers, remediators=remediators)
 
     @cached_property
+    def desks(self) -> DeskHub:
+        """The outside service desks of ``settings.desks_dir`` (none by default), checked when first asked."""
+        from toolkit.desks.hub import DeskHub
+
+        return DeskHub.build(self, self.masker)
+
+    @cached_property
     def ssh(self) -> SshPool:
         """Warm SSH connections to managed hosts, kept for this process (the containment fast path)."""
         from toolkit.ssh.pool import SshPool
@@ -206,7 +214,7 @@ class App:
     def close(self) -> None:
         """Close the connections of every store built so far (the state stores, the vault, the queue, the
         ticket store, the audit log) and the warm SSH connections; one not built yet is not opened to be closed."""
-        for name in ("state", "vault", "queue", "tickets", "audit", "ssh"):
+        for name in ("state", "vault", "queue", "tickets", "audit", "ssh", "desks"):
             built = self.__dict__.pop(name, None)
             close = getattr(built, "close", None)
             if close is not None:

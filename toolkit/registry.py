@@ -36,6 +36,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
     },
     "spbe.token_routes": {"express_gateway": "integrations.gateway.express_gateway_jwt:ExpressGatewayTokenRoutes"},
     "spbe.state_stores": {"sqlite": "integrations.state.sqlite:SqliteState"},
+    "spbe.desks": {"redmine": "integrations.desks.redmine:RedmineDesk", "glpi": "integrations.desks.glpi:GlpiDesk"},
 }
 
 
@@ -86,7 +87,7 @@ class Registry(Generic[T]):
         schema = getattr(self._factory(name), "Options", None)
         return schema if isinstance(schema, type) and issubclass(schema, BaseModel) else None
 
-    def create(self, name: str, **kwargs: Any) -> T:
+    def create(self, name: str, /, **kwargs: Any) -> T:
         factory = self._factory(name)
         if factory is None:
             raise ConfigurationError(

@@ -211,6 +211,8 @@ class Settings(BaseSettings):
         default=AdapterSettings(kind="timeline"),
         description="where notifications (escalations) go: 'timeline' (the ticket) or 'smtp'")
     evidence: EvidenceSettings = EvidenceSettings()
+    desks_dir: Path | None = Field(
+        default=None, description="outside service desks: one mapping file per desk (<name>.yml); none: no desk")
     escalation_interval_s: float = Field(default=60.0, gt=0, le=86400,
                                          description="how often `spbe serve` checks for late steps")
     logging: LoggingSettings = Field(
