@@ -9,7 +9,7 @@ a credential.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -40,6 +40,14 @@ class Desk:
     def webhook_secret(self, services: EngineServices) -> str | None:
         hook = self.mapping.webhook
         return services.settings.secret(hook.secret).get_secret_value() if hook else None
+
+
+class DeskServices(EngineServices, Protocol):
+    """The composition root as the front doors see it: the engine's services and the desks (the desks sit
+    above the commands, so the engine cannot name them)."""
+
+    @property
+    def desks(self) -> DeskHub: ...
 
 
 class DeskHub:

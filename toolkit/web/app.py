@@ -15,10 +15,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CollectorRegistry
 
 from toolkit.accounts.service import open_accounts
+from toolkit.desks.hub import DeskServices
 from toolkit.engine.metrics import StoreCollector
-from toolkit.engine.services import EngineServices
 from toolkit.settings import Settings
-from toolkit.web import errors
+from toolkit.web import errors, hooks
 from toolkit.web.api import health, operations, tickets, workflow
 from toolkit.web.auth import WebContext, Who
 from toolkit.web.limits import BodyLimit
@@ -31,7 +31,7 @@ DESCRIPTION = ("Aplikasi Layanan SPBE: tickets that do the work. Authenticate wi
                "access token | OIDC token>`; a token's scope `read` allows GET, `act` everything else.")
 
 
-def _warm(services: EngineServices) -> None:
+def _warm(services: DeskServices) -> None:
     """Build the lazily made collaborators now, in one thread (see the module docstring)."""
     for name in ("catalog", "tickets", "queue", "directory", "policy", "audit", "renderer", "actions"):
         getattr(services, name)
@@ -60,7 +60,7 @@ def api_app(ctx: WebContext) -> FastAPI:
     return api
 
 
-def create_app(services: EngineServices, settings: Settings) -> FastAPI:
+def create_app(services: DeskServices, settings: Settings) -> FastAPI:
     _warm(services)
     http = settings.http
     ctx = WebContext(services=services, settings=settings, accounts=open_accounts(services),
@@ -73,6 +73,7 @@ def create_app(services: EngineServices, settings: Settings) -> FastAPI:
     app.state.metrics_registry = registry
     errors.install(app, services)
     app.include_router(health.router)
+    app.include_router(hooks.router)  # outside desks' webhooks: signed deliveries, no bearer credential
     app.mount(API_PREFIX, api_app(ctx))
     app.include_router(portal_router(services))  # the portal's pages at "/" (their 303 to /masuk passes through)
     app.add_middleware(BodyLimit, max_bytes=http.max_body_bytes)

@@ -25,8 +25,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from toolkit.accounts.credentials import TOKEN_PREFIX
 from toolkit.accounts.models import Scope
 from toolkit.accounts.service import Accounts
+from toolkit.desks.hub import DeskServices
 from toolkit.domain.principal import Principal
-from toolkit.engine.services import EngineServices
 from toolkit.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from toolkit.settings import Settings
 from toolkit.web.oidc import OidcVerifier
@@ -45,7 +45,7 @@ bearer_scheme = HTTPBearer(auto_error=False, description="a personal access toke
 class WebContext:
     """What every route reads from ``request.app.state.spbe``: built once by `create_app`."""
 
-    services: EngineServices
+    services: DeskServices
     settings: Settings
     accounts: Accounts
     oidc: OidcVerifier | None

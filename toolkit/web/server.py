@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import uvicorn
 
-from toolkit.engine.services import EngineServices
+from toolkit.desks.hub import DeskServices
 from toolkit.errors import ConfigurationError
 from toolkit.settings import Settings
 from toolkit.web.app import create_app
@@ -24,7 +24,7 @@ from toolkit.web.app import create_app
 log = logging.getLogger("spbe.web")
 
 
-def uvicorn_config(services: EngineServices, settings: Settings, host: str, port: int) -> uvicorn.Config:
+def uvicorn_config(services: DeskServices, settings: Settings, host: str, port: int) -> uvicorn.Config:
     http = settings.http
     trusted = list(http.trusted_proxies)
     return uvicorn.Config(create_app(services, settings), host=host, port=port, proxy_headers=bool(trusted),
@@ -37,7 +37,7 @@ def uvicorn_config(services: EngineServices, settings: Settings, host: str, port
 class WebServer:
     """One uvicorn server on a socket bound before it starts, so the port (0: a free one) is known."""
 
-    services: EngineServices
+    services: DeskServices
     settings: Settings
     host: str
     port: int
