@@ -226,7 +226,8 @@ def comment(app: EngineServices, ticket_id: str, principal: Principal, text: str
     staff = person.roles - app.policy.applicant_roles
     if actor != ticket.requester and not staff:
         raise PermissionDeniedError(f"{actor} may comment only on their own tickets", user=actor)
-    app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor=actor, text=body))
+    origin = {"via": principal.via} if principal.via else {}  # a desk's own comment is not mirrored back to it
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor=actor, text=body, data=origin))
     _audit(app, principal, "ticket.comment", ticket_id, {"chars": len(body)})
 
 

@@ -45,6 +45,8 @@ class DeskRecords(SqliteStore):
             " outcome TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (desk, change_id))",
             "CREATE TABLE IF NOT EXISTS cursors (desk TEXT PRIMARY KEY, cursor TEXT, last_poll TEXT,"
             " last_webhook TEXT, replays INTEGER NOT NULL DEFAULT 0)",
+            "CREATE TABLE IF NOT EXISTS mirror (desk TEXT PRIMARY KEY, seq INTEGER NOT NULL, failures INTEGER NOT NULL"
+            " DEFAULT 0, next_at TEXT, last_error TEXT)",
             "CREATE TABLE IF NOT EXISTS deliveries (desk TEXT NOT NULL, delivery_id TEXT NOT NULL, at TEXT NOT NULL,"
             " PRIMARY KEY (desk, delivery_id))",
         )
@@ -92,6 +94,24 @@ class DeskRecords(SqliteStore):
                 current = newest_seen.astimezone(UTC)
             db.execute("UPDATE cursors SET cursor=?, last_poll=? WHERE desk=?",
                        (current.isoformat() if current else None, polled_at.isoformat(), desk))
+
+    # -- the mirror (spbe's timeline -> the desk) ---------------------------------------------
+    def mirror_state(self, desk: str) -> tuple[int, int, datetime | None]:
+        """(the last timeline seq mirrored, consecutive failures, when to try again)."""
+        row = self._conn().execute("SELECT seq, failures, next_at FROM mirror WHERE desk=?", (desk,)).fetchone()
+        return (int(row[0]), int(row[1]), _at(row[2])) if row else (0, 0, None)
+
+    def mirrored(self, desk: str, seq: int) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO mirror (desk, seq) VALUES (?, ?) ON CONFLICT (desk) DO UPDATE SET"
+                       " seq=MAX(seq, excluded.seq), failures=0, next_at=NULL, last_error=NULL", (desk, seq))
+
+    def mirror_failed(self, desk: str, next_at: datetime, error: str) -> int:
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO mirror (desk, seq) VALUES (?, 0)", (desk,))
+            db.execute("UPDATE mirror SET failures=failures+1, next_at=?, last_error=? WHERE desk=?",
+                       (next_at.isoformat(), error[:500], desk))
+            return int(db.execute("SELECT failures FROM mirror WHERE desk=?", (desk,)).fetchone()[0])
 
     # -- webhook deliveries ------------------------------------------------------------------
     def delivery(self, desk: str, delivery_id: str, now: datetime, forget_before: datetime) -> bool:
