@@ -111,6 +111,8 @@ class Server:
     shutdown_grace: float = 60.0
     claim_batch: int = 16  # most jobs a worker claims at once (only while they run quickly: `BatchSize`)
     monotonic: Callable[[], float] = time.monotonic  # when periodic work is due; a test passes its own
+    # Loops of the layers above the engine (the outside desks' poll and mirror), each a thread given `stop`.
+    side_loops: tuple[Callable[[threading.Event], None], ...] = ()
     _last: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _outbox_wake: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     writer: AuditWriter = field(init=False, repr=False)  # the engine's audit entries, grouped
@@ -217,6 +219,8 @@ class Server:
             threads.append(threading.Thread(target=self._warm_inventory, name="inventory-warm-up", daemon=True))
         threads += [threading.Thread(target=self._worker_loop, args=(i,), name=f"worker-{i}", daemon=True)
                     for i in range(self.workers)]
+        threads += [threading.Thread(target=loop, args=(self.stop,), name=f"side-{i}", daemon=True)
+                    for i, loop in enumerate(self.side_loops)]
         self._serving = True
         for t in threads:
             t.start()
