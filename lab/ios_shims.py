@@ -465,7 +465,7 @@ class CoalescingShell(SwitchSSHShell):  # type: ignore[misc]
         processor = self.get_actual_processor()
         echo = run if processor.replace_input is False else len(run) * processor.replace_input.encode()
         self._pending = getattr(self, "_pending", b"") + echo
-        self.lineBuffer.extend(run[index:index + 1] for index in range(len(run)))
+        self.lineBuffer.extend(map(int.to_bytes, run))  # one 1-byte bytes per character, as recvline keeps them
         self.lineBufferIndex += len(run)
         self.flush_echo()
 

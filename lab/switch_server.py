@@ -101,10 +101,10 @@ class LabCiscoCore(Cisco2960_24TT_L_SwitchCore):  # type: ignore[misc]
         )
 
     def launch(self, protocol: str, terminal_controller: Any) -> Any:
-        # Same as the stock BaseCiscoSwitchCore.launch, with our enable and unknown-command classes.
+        # As the stock BaseCiscoSwitchCore.launch, with our enable and unknown-command classes, and one logger
+        # per switch: the stock one made a logger per connection, which the logging module keeps for good.
         self.last_connection_id += 1
-        name = self.switch_configuration.name
-        self.logger = logging.getLogger(f"fake_switches.cisco.{name}.{self.last_connection_id}.{protocol}")
+        self.logger = logging.getLogger(f"fake_switches.cisco.{self.switch_configuration.name}")
         processor = _StrictEnable(self.new_command_processor())
         processor.init(
             self.switch_configuration,

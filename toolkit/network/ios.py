@@ -49,7 +49,6 @@ _INTERFACE_NAME = re.compile(r"([A-Za-z-]+)(\d.*)")
 _VLAN_CONTINUATION = re.compile(r"\s+[A-Za-z]+\d[\d/.]*(,\s*[A-Za-z]+\d[\d/.]*)*,?")
 _VLAN_SECOND_TABLE = re.compile(r"VLAN\s+Type")
 _PORT_SEPARATORS = re.compile(r"[,\s]+")
-_SPACES = re.compile(r"\s+")
 _IPV4 = re.compile(r"\d+\.\d+\.\d+\.\d+")
 _ACL_HEADER = re.compile(r"(Standard|Extended) IP access list (\S+)")
 _ACE_LINE = re.compile(r"\s+\d+\s+(permit|deny|remark)\b")
@@ -159,10 +158,10 @@ def parse_running_config(text: str) -> RunningConfig:
     children: list[str] = []
     for raw in text.splitlines():
         line = raw.rstrip()
-        if not line.strip() or line.startswith(("Building configuration", "Current configuration")):
+        if not line or line.startswith(("Building configuration", "Current configuration")):
             continue
-        if line.startswith(" ") and header is not None:
-            children.append(_SPACES.sub(" ", line.strip()))
+        if line[0] == " " and header is not None:
+            children.append(" ".join(line.split()))  # runs of whitespace as one space, as before with \s+
             continue
         if header is not None:
             sections.append(Section(header=header, children=tuple(children)))
