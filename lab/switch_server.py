@@ -78,6 +78,15 @@ class _IosShellSession(CiscoShellSession):  # type: ignore[misc]
         )
 
 
+class _LazyLoggingTerminal(LoggingTerminalController):  # type: ignore[misc]
+    """fake-switches' controller logs every write at DEBUG, formatting ``repr(text)`` even when DEBUG is off
+    (the server logs at WARNING); here the text is only formatted when the record is emitted."""
+
+    def write(self, text: str) -> Any:
+        self.logger.debug("replying: %r", text)
+        return self.terminal_controller.write(text)
+
+
 class LabCiscoCore(Cisco2960_24TT_L_SwitchCore):  # type: ignore[misc]
     """A Catalyst 2960-24TT-L (Fa0/1-24, Gi0/1-2, VLAN 1) with the shims above."""
 
@@ -92,14 +101,14 @@ class LabCiscoCore(Cisco2960_24TT_L_SwitchCore):  # type: ignore[misc]
         )
 
     def launch(self, protocol: str, terminal_controller: Any) -> Any:
-        # Same as the stock BaseCiscoSwitchCore.launch, with our enable and unknown-command classes.
+        # As the stock BaseCiscoSwitchCore.launch, with our enable and unknown-command classes, and one logger
+        # per switch: the stock one made a logger per connection, which the logging module keeps for good.
         self.last_connection_id += 1
-        name = self.switch_configuration.name
-        self.logger = logging.getLogger(f"fake_switches.cisco.{name}.{self.last_connection_id}.{protocol}")
+        self.logger = logging.getLogger(f"fake_switches.cisco.{self.switch_configuration.name}")
         processor = _StrictEnable(self.new_command_processor())
         processor.init(
             self.switch_configuration,
-            LoggingTerminalController(self.logger, terminal_controller),
+            _LazyLoggingTerminal(self.logger, terminal_controller),
             self.logger,
             PipingProcessor(self.logger),
         )

@@ -60,3 +60,10 @@ def test_trunk_remove_from_all_leaves_1_to_4094(lab: LabState) -> None:
     assert " switchport trunk allowed vlan 1-261,263-4094\n" in block
     netlab.cli(lab, "sw-dc-01", ["interface GigabitEthernet0/2", " no switchport trunk allowed vlan", " exit"],
                config=True)  # fmt: skip
+
+
+def test_running_config_filters_still_work_line_by_line(lab: LabState) -> None:
+    """show running-config leaves in one write, except under `| include` / `| begin`, which filter per line."""
+    assert netlab.cli(lab, "sw-bkd-01", ["show running-config | include hostname"]).strip() == "hostname sw-bkd-01"
+    begun = netlab.cli(lab, "sw-bkd-01", ["show running-config | begin interface"]).splitlines()
+    assert begun[0].startswith("interface ") and begun[-1] == "end" and "hostname sw-bkd-01" not in begun

@@ -35,6 +35,12 @@ class RawChannel(Protocol):
     def close(self) -> None: ...
 
 
+class PromptPattern(Protocol):
+    """What `ExpectChannel.read_answer` needs of a prompt: a compiled regex, or `ios_cli.PromptLine`."""
+
+    def search(self, text: str, pos: int = ...) -> re.Match[str] | None: ...
+
+
 class ExpectChannel:
     """Send text and read until a regex matches the text received since the last read ended."""
 
@@ -67,7 +73,7 @@ class ExpectChannel:
                 raise ChannelTimeout(f"no match for {pattern.pattern!r} in {timeout:g} s", self._buffer)
             self._receive(remaining)
 
-    def read_answer(self, echo: str, prompt: re.Pattern[str], timeout: float) -> tuple[str, int, re.Match[str]]:
+    def read_answer(self, echo: str, prompt: PromptPattern, timeout: float) -> tuple[str, int, re.Match[str]]:
         """Text up to the first ``prompt`` match after the line holding ``echo`` (the device's echo of what
         was sent); also the offset where the answer starts (after the echo's line) and the match.
 

@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -52,10 +51,15 @@ from toolkit.network.ios_cli import exec_prompt_pattern as exec_prompt_pattern
 from toolkit.network.refs import ResolvedDevice
 from toolkit.network.timing import DEFAULT_TIMING, PlatformTiming, SessionLimits
 from toolkit.private_files import private_dir
+from toolkit.ssh import mac_check
+from toolkit.ssh.handshake import use_deadline
+from toolkit.ssh.known_hosts import known_hosts
+from toolkit.ssh.read_ahead import ReadAheadSocket
 
 log = logging.getLogger("spbe.network.session")
 __all__ = ["IOS_ERROR_PATTERN", "Backup", "DeviceSession", "SessionOptions", "exec_prompt_pattern"]
 LIVE_PLATFORMS = ("cisco_ios",)
+mac_check.install()  # the same MAC check in C: see toolkit.ssh.mac_check
 
 
 class SessionOptions(BaseModel):
@@ -220,7 +224,7 @@ class DeviceSession:
                 # Without it, Nagle's algorithm holds each small SSH packet for the peer's delayed ACK
                 # (~40 ms), several times during the key exchange: that was most of a session's start.
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            transport = self._transport = paramiko.Transport(sock)
+            transport = self._transport = use_deadline(paramiko.Transport(ReadAheadSocket(sock)))
             transport.banner_timeout = self.options.banner_timeout
             transport.auth_timeout = self.options.auth_timeout
             try:
@@ -244,10 +248,10 @@ class DeviceSession:
         key = transport.get_remote_server_key()
         lookup = self.device.host if self.device.port == 22 else f"[{self.device.host}]:{self.device.port}"
         try:
-            trusted = _host_keys(self.options.known_hosts).lookup(lookup)
+            trusted = known_hosts(self.options.known_hosts).trusted(lookup, key.get_name())
         except OSError:
             trusted = None
-        if trusted is None or trusted.get(key.get_name()) != key:
+        if trusted is None or trusted != key:
             raise DeviceAuthError(self.name, f"SSH host key of {where} is not the trusted one", address=where)
 
     def _connect_error(self, exc: BaseException, where: str) -> DeviceError:
@@ -354,19 +358,3 @@ class DeviceSession:
         except (OSError, EOFError, SSHException):
             raise DeviceUnreachableError(self.name, "connection lost while configuring") from None
         return self.masker(output)
-
-
-_KNOWN_HOSTS: dict[Path, tuple[tuple[int, int], paramiko.HostKeys]] = {}
-_KNOWN_HOSTS_LOCK = threading.Lock()
-
-
-def _host_keys(path: Path) -> paramiko.HostKeys:
-    """``known_hosts`` parsed once per content (mtime and size): with 500 devices, parsing the 500-line
-    file for every session was 500 x 500 lines of base64 and key objects."""
-    stat = path.stat()
-    stamp = (stat.st_mtime_ns, stat.st_size)
-    with _KNOWN_HOSTS_LOCK:
-        cached = _KNOWN_HOSTS.get(path)
-        if cached is None or cached[0] != stamp:
-            cached = _KNOWN_HOSTS[path] = (stamp, paramiko.HostKeys(str(path)))
-        return cached[1]
