@@ -206,7 +206,8 @@ def test_no_settings_model_keeps_a_credential_in_clear() -> None:
 
 @pytest.mark.parametrize(("group", "kind"), adapters())
 def test_every_adapter_declares_an_options_schema_without_clear_credentials(group: str, kind: str) -> None:
-    assert group in FIELD_OF_GROUP or group in MAPPING_FILE_GROUPS, f"settings field of the adapter group {group} unknown to this test"
+    assert group in FIELD_OF_GROUP or group in MAPPING_FILE_GROUPS, \
+        f"settings field of the adapter group {group} unknown to this test"
     schema = Registry[Any](group).options_schema(kind)
     assert schema is not None and issubclass(schema, AdapterOptions), f"{group}:{kind} declares no Options"
     if group == "spbe.token_routes":

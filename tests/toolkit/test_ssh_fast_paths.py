@@ -1,20 +1,18 @@
 """The SSH client's cheaper paths give the answers of the paths they replace: the indexed known_hosts
 lookup (plain and hashed entries, first entry of a type wins, a changed file is read again), the MAC
-comparison paramiko now uses, the read-ahead socket's byte stream and the handshake deadline."""
+comparison paramiko now uses, the read-ahead socket's byte stream."""
 
 from __future__ import annotations
 
 import hmac
 import os
 import socket
-import threading
 from pathlib import Path
 
 import paramiko
 import paramiko.util
 
 from toolkit.ssh import mac_check
-from toolkit.ssh.handshake import DeadlinePacketizer, use_deadline
 from toolkit.ssh.known_hosts import KnownHosts, known_hosts
 from toolkit.ssh.read_ahead import ReadAheadSocket
 
@@ -79,25 +77,3 @@ def test_read_ahead_keeps_the_byte_stream() -> None:
         right.close()
         assert wrapped.recv(10) == b""  # the peer's close reaches paramiko as before
     assert wrapped._closed
-
-
-def test_handshake_deadline_keeps_paramikos_rule_without_a_thread() -> None:
-    left, right = socket.socketpair()
-    with left, right:
-        transport = use_deadline(paramiko.Transport(left))
-        packetizer = transport.packetizer
-        assert isinstance(packetizer, DeadlinePacketizer)
-        threads = threading.active_count()
-        assert not packetizer.handshake_timed_out()  # not started: never timed out
-        packetizer.start_handshake(3600)
-        assert threading.active_count() == threads  # no timer thread
-        assert not packetizer.handshake_timed_out()
-        packetizer.start_handshake(0)  # as paramiko: a second start does not move the deadline
-        assert not packetizer.handshake_timed_out()
-        packetizer.complete_handshake()
-        assert not packetizer.handshake_timed_out()
-        late = use_deadline(paramiko.Transport(right)).packetizer
-        late.start_handshake(0)  # the deadline is now: timed out until the handshake completes
-        assert late.handshake_timed_out()
-        late.complete_handshake()
-        assert not late.handshake_timed_out()

@@ -185,6 +185,7 @@ def cli(ctx: click.Context, state_dir: str | None, config_file: str | None, json
 COMMANDS = {
     "catalog": "toolkit.cli.catalog_cmd:catalog_group",
     "ticket": "toolkit.cli.ticket_cmd:ticket_group",
+    "desk": "toolkit.cli.desk_cmd:desk_group",
     "jobs": "toolkit.cli.engine_cmd:jobs_group",
     "run": "toolkit.cli.engine_cmd:run_command",
     "serve": "toolkit.cli.engine_cmd:serve_command",

@@ -52,7 +52,6 @@ from toolkit.network.refs import ResolvedDevice
 from toolkit.network.timing import DEFAULT_TIMING, PlatformTiming, SessionLimits
 from toolkit.private_files import private_dir
 from toolkit.ssh import mac_check
-from toolkit.ssh.handshake import use_deadline
 from toolkit.ssh.known_hosts import known_hosts
 from toolkit.ssh.read_ahead import ReadAheadSocket
 
@@ -224,7 +223,7 @@ class DeviceSession:
                 # Without it, Nagle's algorithm holds each small SSH packet for the peer's delayed ACK
                 # (~40 ms), several times during the key exchange: that was most of a session's start.
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            transport = self._transport = use_deadline(paramiko.Transport(ReadAheadSocket(sock)))
+            transport = self._transport = paramiko.Transport(ReadAheadSocket(sock))
             transport.banner_timeout = self.options.banner_timeout
             transport.auth_timeout = self.options.auth_timeout
             try:
