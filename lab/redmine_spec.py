@@ -62,6 +62,21 @@ PEOPLE = (
 )
 
 LAYANAN, INSTANSI, SPESIFIKASI = "Layanan", "Instansi", "Spesifikasi"
+# The Pusat Data request's own fields, as a desk form would have them (lab/desks/redmine.yml maps them to the
+# catalog's fields): name, Redmine field format, list values.
+PUSAT_DATA_FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Perihal", "string", ()),
+    ("Produk", "list", ("hosting-aplikasi", "colocation", "layanan-cloud", "backup", "vpn")),
+    ("Nama aplikasi", "string", ()),
+    ("Nama host", "string", ()),
+    ("Jumlah vCPU", "int", ()),
+    ("Memori (GB)", "int", ()),
+    ("Penyimpanan (GB)", "int", ()),
+    ("Backup", "list", ("ya", "tidak")),
+    ("UAT", "list", ("ya", "tidak")),
+    ("Email kontak", "string", ()),
+    ("Keterangan", "text", ()),
+)
 
 
 def _custom_fields() -> list[dict[str, Any]]:
@@ -72,6 +87,8 @@ def _custom_fields() -> list[dict[str, Any]]:
         {"name": LAYANAN, "format": "list", "values": services, "required": False},
         {"name": INSTANSI, "format": "string", "required": False},
         {"name": SPESIFIKASI, "format": "text", "required": False},
+        *({"name": name, "format": fmt, "required": False} | ({"values": list(values)} if values else {})
+          for name, fmt, values in PUSAT_DATA_FIELDS),
     ]
 
 

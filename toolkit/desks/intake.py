@@ -15,15 +15,19 @@ same person is recorded as done instead of being refused.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
+import mimetypes
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import ValidationError
 
 from toolkit.commands import desk
 from toolkit.desks.mapping import Decision, DecisionRule, DeskMapping
 from toolkit.desks.records import DeskRecords
 from toolkit.domain.principal import Principal
-from toolkit.domain.tickets.models import EventKind
+from toolkit.domain.tickets.models import AttachmentUpload, EventKind
 from toolkit.engine.services import EngineServices
 from toolkit.errors import (
     ConflictError,
@@ -111,7 +115,8 @@ class DeskIntake:
         fields: dict[str, Any] = {name: issue.fields[desk_field] for desk_field, name in pairs.items()
                                   if issue.fields.get(desk_field) not in (None, "")}
         try:
-            ticket = desk.open_ticket(self.app, route.service, principal, issue.subject, fields, [])
+            uploads = self._attachments(issue, route.service)
+            ticket = desk.open_ticket(self.app, route.service, principal, issue.subject, fields, uploads)
         except (PermissionDeniedError, InvalidInputError, ConflictError, NotFoundError) as exc:
             # A field fixed in the desk is a new attempt: the marker carries the values it judged.
             attempt = f"{marker_id}.{abs(hash(tuple(sorted(fields.items())))) % 10**12}"
@@ -122,6 +127,25 @@ class DeskIntake:
         outcome.outcomes[marker_id] = f"done:open:{ticket.id}"
         log.info("desk %s: issue %s opened as ticket %s by %s", self.desk, issue.key, ticket.id, principal.via)
         return ticket.id
+
+    def _attachments(self, issue: DeskIssue, service_id: str) -> list[AttachmentUpload]:
+        """The desk's files the mapping names for this service, with their kinds; their content is then
+        checked by the same validation as an upload through the CLI (type read from the content)."""
+        patterns = self.mapping.attachments.get(service_id, {})
+        uploads = []
+        for name in issue.attachments:
+            kind = next((k for pattern, k in patterns.items() if fnmatch.fnmatchcase(name, pattern)), None)
+            if kind is None:
+                continue
+            content = self.client.read_attachment(issue.key, name)
+            media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            try:
+                uploads.append(AttachmentUpload(name=name, media_type=media, content=content, kind=kind))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise InvalidInputError(f"attachment {name!r}: {first['msg']}",
+                                        errors=[(f"lampiran {name}", str(first["msg"]))]) from None
+        return uploads
 
     # -- changes -----------------------------------------------------------------------------
     def _rule(self, change: DeskChange) -> DecisionRule | None:

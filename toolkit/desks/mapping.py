@@ -98,6 +98,8 @@ class DeskMapping(BaseModel):
     routes: tuple[Route, ...] = Field(min_length=1)
     fields: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="per service: desk field name -> catalog field name")
+    attachments: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="per service: desk file name pattern (glob) -> catalog attachment kind")
     decisions: tuple[DecisionRule, ...] = Field(min_length=1)
     statuses: dict[TicketStatus, str] = Field(
         default_factory=dict, description="spbe's ticket status -> the desk status the mirror sets")
@@ -181,6 +183,13 @@ def check_against(mapping: DeskMapping, path: Path, catalog: Catalog, directory:
         for desk_field, name in pairs.items():
             if name not in names:
                 raise fail(f"fields.{service_id}.{desk_field}", f"'{name}' is not a field of {service_id}")
+    for service_id, patterns in mapping.attachments.items():
+        if service_id not in known:
+            raise fail(f"attachments.{service_id}", f"'{service_id}' is not a service of the catalog")
+        kinds = {spec.name for spec in catalog.get(service_id).requirements.attachments}
+        for pattern, kind in patterns.items():
+            if kind not in kinds:
+                raise fail(f"attachments.{service_id}.{pattern}", f"'{kind}' is not an attachment of {service_id}")
     for account, username in mapping.accounts.items():
         try:
             directory.person(username)
