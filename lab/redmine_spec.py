@@ -56,6 +56,9 @@ ROLES: tuple[dict[str, Any], ...] = (
 PEOPLE = (
     ("andi", "Andi", "Pratama", [PEMOHON]),
     ("sari", "Sari", "Wulandari", [KOORDINATOR]),
+    # The acting head who also files a request of his own office (inventory/roles.yml): approving it himself
+    # is what the policy's "never approve your own ticket" must stop, whatever Redmine's workflow allows.
+    ("kadis2", "Hasan", "Basri", [PEMOHON, KEPALA_DINAS]),
     ("kadis", "Bambang", "Sutrisno", [KEPALA_DINAS]),
     ("tamu", "Tamu", "Tanpa Peran", [PEMOHON]),
     ("spbe", "Bot", "SPBE", [BOT]),
