@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.redmine]
 
 FIELDS = {"Layanan": "pusat-data", "Instansi": "Dinas Kesehatan", "Perihal": "Permohonan hosting SIMPUS",
           "Produk": "hosting-aplikasi", "Nama aplikasi": "simpus", "Nama host": "simpus-rm", "Jumlah vCPU": "2",
-          "Memori (GB)": "4", "Penyimpanan (GB)": "40", "Backup": "ya", "UAT": "tidak",
+          "Memori (GB)": "4", "Penyimpanan (GB)": "40", "Backup": "ya", "UAT": "ya",
           "Email kontak": "it@dinkes.example.go.id"}
 LETTER = {"surat-permohonan.pdf": b"%PDF-1.4\n% Surat permohonan Dinas Kesehatan\n%%EOF\n"}
 
