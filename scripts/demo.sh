@@ -43,7 +43,10 @@ export SPBE_AUDIT__PUBLISH_INTERVAL_S="${SPBE_AUDIT__PUBLISH_INTERVAL_S:-60}"  #
 say "Lab: a Debian server in its own network namespace, reachable over real SSH"
 # Two Pusat Data pool hosts: the CLI's ticket and the HTTP API's each get a server of their own.
 # (also cleans up what an earlier demo left: a reboot, a crash)
-(umask 022; spbe lab up --name "$SPBE_DEMO_LAB" --host pd-app-01 --host pd-app-02)
+parts="${DEMO_PARTS:-pusat_data jaringan_intra splp insiden kepatuhan http_api}"
+hosts=(--host pd-app-01 --host pd-app-02)
+[[ " $parts " == *" redmine "* ]] && hosts+=(--host pd-app-03)  # the Redmine request's own server
+(umask 022; spbe lab up --name "$SPBE_DEMO_LAB" "${hosts[@]}")
 # spbe has no lab defaults: the lab writes the settings that point spbe at it (inventories, switch host
 # keys, the quality prober on its data plane, its gateway's URLs), and the demo uses them.
 SPBE_CONFIG="$(spbe lab status --name "$SPBE_DEMO_LAB" --json \
@@ -55,6 +58,21 @@ export SPBE_COMPLIANCE__PROFILES_DIR="$SPBE_STATE_DIR/profil-kepatuhan"
 mkdir -p "$SPBE_COMPLIANCE__PROFILES_DIR"
 cp scripts/demo/profil-kepatuhan-demo.yaml "$SPBE_COMPLIANCE__PROFILES_DIR/demo-server.yaml"
 
+redmine_dir=""
+if [[ " $parts " == *" redmine "* ]]; then
+    # Opt-in (DEMO_PARTS="... redmine"): Redmine's install (scripts/redmine_packages.sh) takes a minute.
+    say "Redmine as the department's own service desk: a private, provisioned instance on loopback"
+    bash scripts/redmine_packages.sh
+    redmine_dir="/tmp/spbe-demo-redmine-$SPBE_DEMO_LAB"   # www-data's; the state folder is root's, 0700
+    python -m lab.redmine_demo up "$redmine_dir" "$SPBE_STATE_DIR"
+    python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$SPBE_STATE_DIR/secrets/desk-redmine-webhook"
+    export SPBE_DESKS_DIR="$SPBE_STATE_DIR/desks"
+    export SPBE_SECRETS="{\"backup_password\": {\"ref\": \"file:$SPBE_STATE_DIR/secrets/backup_password\"},
+ \"desk-redmine\": {\"ref\": \"file:$SPBE_STATE_DIR/redmine-keys/spbe\"},
+ \"desk-redmine-webhook\": {\"ref\": \"file:$SPBE_STATE_DIR/secrets/desk-redmine-webhook\"}}"
+    spbe desk check redmine
+fi
+
 say "The engine and the front door: 'spbe serve --http' (trigger loop, workers, HTTP API and portal)"
 spbe serve --workers 2 --http "$SPBE_DEMO_HTTP" 2>"$SPBE_STATE_DIR/serve.log" &
 serve_pid=$!
@@ -63,6 +81,7 @@ serve_pid=$!
 stop_serve() {
     kill "$serve_pid" 2>/dev/null || true
     wait "$serve_pid" 2>/dev/null || true
+    [ -z "$redmine_dir" ] || python -m lab.redmine_demo down "$redmine_dir" >/dev/null 2>&1 || true
 }
 trap stop_serve EXIT
 trap 'exit 130' INT TERM
@@ -94,7 +113,7 @@ unset password
 echo "Portal:    $SPBE_DEMO_URL/  (HTTP API: $SPBE_DEMO_URL/api/v1, its document at /api/v1/openapi.json)"
 echo "Accounts:  $accounts_file (0600: username and password per line)"
 
-for part in ${DEMO_PARTS:-pusat_data jaringan_intra splp insiden kepatuhan http_api}; do
+for part in $parts; do
     # shellcheck source=/dev/null
     source "scripts/demo/$part.sh"
 done
