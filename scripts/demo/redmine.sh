@@ -51,18 +51,14 @@ PY
 }
 rm_ticket() {  # rm_ticket ISSUE: the spbe ticket of a Redmine issue, once the intake has taken it
     for _ in $(seq 1 60); do
-        t=$(spbe desk status redmine --json >/dev/null && python3 - "$SPBE_STATE_DIR" "$1" <<'PY'
-import sqlite3, sys
-row = sqlite3.connect(f"{sys.argv[1]}/desks.db").execute(
-    "SELECT ticket_id FROM links WHERE desk='redmine' AND issue_key=?", (sys.argv[2],)).fetchone()
-print(row[0] if row else "")
-PY
-)
+        t=$(spbe desk show redmine "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["ticket"] or "")')
         [ -n "$t" ] && { echo "$t"; return 0; }
         sleep 1
     done
     return 1
 }
+letter="$SPBE_STATE_DIR/surat-permohonan-dinkes.pdf"
+[ -f "$letter" ] || python3 scripts/demo/make_letter.py "$letter"
 
 say "Redmine 1. The applicant opens the request in the department's Redmine (its REST API, his own key)"
 I=$(rm_open andi "Hosting aplikasi SIMPUS (lewat Redmine)" simpus-rm)

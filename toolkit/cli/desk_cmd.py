@@ -108,6 +108,25 @@ def desk_replay(obj, name, issue, as_json) -> None:  # type: ignore[no-untyped-d
         obj.console.print(f"  {plain(change)}: {plain(result)}")
 
 
+@desk_group.command("show")
+@click.argument("name")
+@click.argument("issue")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def desk_show(obj, name, issue, as_json) -> None:  # type: ignore[no-untyped-def]
+    """What spbe did with one desk issue: its ticket and each change's outcome (nothing is fetched)."""
+    hub = obj.app.desks
+    desk = hub.get(name)
+    data = {"desk": desk.name, "issue": issue, "ticket": hub.records.ticket_for(desk.name, issue),
+            "changes": hub.records.outcomes(desk.name, issue)}
+    if as_json:
+        emit_json(obj.console, data)
+        return
+    obj.console.print(f"issue {plain(issue)} → ticket {plain(data['ticket'] or '-')}")
+    for change, result in data["changes"].items():
+        obj.console.print(f"  {plain(change)}: {plain(result)}")
+
+
 @desk_group.command("status")
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True)

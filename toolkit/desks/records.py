@@ -79,6 +79,11 @@ class DeskRecords(SqliteStore):
                                 " VALUES (?, ?, ?, ?, ?)", (desk, change_id, issue_key, outcome, now.isoformat()))
             return cursor.rowcount == 1
 
+    def outcomes(self, desk: str, issue_key: str) -> dict[str, str]:
+        rows = self._conn().execute("SELECT change_id, outcome FROM changes WHERE desk=? AND issue_key=?"
+                                    " ORDER BY at, change_id", (desk, issue_key)).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
     # -- cursors -----------------------------------------------------------------------------
     def cursor(self, desk: str) -> datetime | None:
         row = self._conn().execute("SELECT cursor FROM cursors WHERE desk=?", (desk,)).fetchone()
