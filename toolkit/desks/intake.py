@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from toolkit.commands import desk
 from toolkit.desks.mapping import Decision, DecisionRule, DeskMapping
 from toolkit.desks.records import DeskRecords
-from toolkit.domain.principal import Principal
+from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind
 from toolkit.engine.services import EngineServices
 from toolkit.errors import (
@@ -215,7 +215,7 @@ class DeskIntake:
             self.client.add_note(key, text, marker)
         self.audit.append(person or f"desk:{account}", "desk.refused", ticket_id or f"{self.desk}#{key}", {
             "desk": self.desk, "issue": key, "change": change_id, "decision": decision, "reason": why,
-            "via": f"ticket-system:{self.desk}:{account}"})
+            "auth": AuthMethod.TICKET_SYSTEM.value, "via": f"ticket-system:{self.desk}:{account}"})
         log.warning("desk %s: change %s on issue %s refused: %s", self.desk, change_id, key, why)
         if outcome is not None:
             self.records.record(self.desk, change_id, key, result, self.clock.now())
