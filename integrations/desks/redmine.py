@@ -12,10 +12,14 @@ flag, which a Diskominfo should not hand to an automation key.
 * updated_since: ``GET /issues.json?project_id=..&status_id=*&updated_on=>=<UTC seconds>&sort=updated_on,id``
   paged by offset. ``since`` is rounded *down* to the second, so a record of the cursor's own second is seen
   again (the poller dedupes by change id); several projects are asked one by one and merged by update time.
+  Offset paging over a changing list may skip an issue updated during the paging (it moves to the end), but
+  its new ``updated_on`` is later than anything this answer holds, so the next poll from the cursor finds it.
 * writes: ``PUT /issues/{id}.json`` (204, no body), then a read-back to find the desk's id of what was
   written (the journal or attachment carrying the marker). A status change is checked before (the issue's
   ``allowed_statuses``, Redmine's own reading of the workflow for this account) and verified after: Redmine
   answers 204 and drops the status when the role's workflow or ``edit_issues`` is missing.
+* errors: an issue the account may not see is 403 in Redmine (not 404), hence `ConfigurationError`: the bot
+  lacks a membership or the role's issue visibility, which retrying will not fix.
 * capabilities: ``/users/current.json``, ``/projects.json``, ``/trackers.json``, ``/issue_statuses.json``,
   and the custom fields from ``/custom_fields.json`` when the key is admin, else (403) from each project's
   ``include=issue_custom_fields``; accounts from the projects' memberships (groups are skipped).
@@ -87,7 +91,7 @@ class RedmineDesk:
         self.http = RedmineHttp(name, url, key.get_secret_value(), masker=self.masker, timeout_s=timeout_s,
                                 verify_tls=verify_tls)
         self._lock = threading.Lock()
-        self._logins: dict[int, str] = {}
+        self._users: dict[int, dict[str, Any]] = {}
         self._projects: dict[int, str] = {}
         self._statuses: dict[str, str] | None = None  # id (as a string) -> name
         self._fields: dict[str, str] = {}  # custom field id (as a string) -> name
@@ -118,17 +122,22 @@ class RedmineDesk:
                         "admin": bool(user.get("admin"))}
         return self._me
 
-    def _login(self, user_id: int | None) -> str:
-        if user_id is None:
-            return "anonymous"
+    def _user(self, user_id: int) -> dict[str, Any]:
+        """login, name and (admin key only) status of a user, cached; one the key cannot see is ``#<id>``."""
         with self._lock:
-            if user_id in self._logins:
-                return self._logins[user_id]
+            if user_id in self._users:
+                return self._users[user_id]
         response = self.http.request("GET", f"/users/{user_id}.json", allow=(403, 404))
-        login = str(response.json()["user"]["login"]) if response.status_code == 200 else f"#{user_id}"
+        body = response.json().get("user", {}) if response.status_code == 200 else {}
+        user = {"login": str(body.get("login") or f"#{user_id}"),
+                "name": f"{body.get('firstname', '')} {body.get('lastname', '')}".strip(),
+                "active": body.get("status") in (None, 1)}  # 1 = active; shown to an admin key only
         with self._lock:
-            self._logins[user_id] = login
-        return login
+            self._users[user_id] = user
+        return user
+
+    def _login(self, user_id: int | None) -> str:
+        return "anonymous" if user_id is None else str(self._user(user_id)["login"])
 
     def _project(self, project_id: int) -> str:
         with self._lock:
@@ -198,8 +207,9 @@ class RedmineDesk:
         for project in projects:
             found += self.http.pages("/issues.json", "issues", limit=limit, project_id=project, status_id="*",
                                      updated_on=f">={cursor}", sort="updated_on,id", include="attachments")
-        found.sort(key=lambda i: (parse_time(str(i["updated_on"])), int(i["id"])))
-        return [self._desk_issue(issue) for issue in found[:limit]]
+        unique = {int(i["id"]): i for i in found}  # a parent project's listing includes its subprojects' issues
+        ordered = sorted(unique.values(), key=lambda i: (parse_time(str(i["updated_on"])), int(i["id"])))
+        return [self._desk_issue(issue) for issue in ordered[:limit]]
 
     def read_attachment(self, key: str, name: str) -> bytes:
         issue = self._raw(key, "attachments")
@@ -259,7 +269,8 @@ class RedmineDesk:
         allowed = {int(s["id"]) for s in issue.get("allowed_statuses") or []}
         if current != target and target not in allowed:
             raise self._refused(key, issue, status)
-        self._put(key, status_id=target, notes=with_marker(note or f"Status diubah menjadi {status}.", marker))
+        default = f"Status diubah menjadi {status}." if current != target else f"Status tetap {status}."
+        self._put(key, status_id=target, notes=with_marker(note or default, marker))
         after = self._raw(key, "journals")
         journal = find_own_marker(after, marker, self._me_user()["id"])
         if int(after["status"]["id"]) != target:
@@ -310,8 +321,9 @@ class RedmineDesk:
             for membership in self.http.pages(f"/projects/{int(project['id'])}/memberships.json", "memberships"):
                 user = membership.get("user")
                 if user and int(user["id"]) not in accounts:
-                    accounts[int(user["id"])] = DeskAccount(login=self._login(int(user["id"])),
-                                                            name=str(user.get("name") or ""))
+                    known = self._user(int(user["id"]))
+                    accounts[int(user["id"])] = DeskAccount(login=str(known["login"]), active=bool(known["active"]),
+                                                            name=str(user.get("name") or known["name"]))
         return DeskCapabilities(
             account=str(me["login"]), projects=tuple(str(p["identifier"]) for p in projects),
             trackers=tuple(str(t["name"]) for t in trackers), statuses=tuple(statuses.values()),
