@@ -110,7 +110,7 @@ class RedmineDesk:
 
     def _key(self, key: str) -> str:
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
-            raise NotFoundError(f"desk {self.name} (redmine): '{str(key)[:64]}' is not a Redmine issue id",
+            raise NotFoundError(f"desk {self.name} (redmine): {str(key)[:64]!r} is not a Redmine issue id",
                                 desk=self.name)
         return key
 
@@ -123,7 +123,8 @@ class RedmineDesk:
         return self._me
 
     def _user(self, user_id: int) -> dict[str, Any]:
-        """login, name and (admin key only) status of a user, cached; one the key cannot see is ``#<id>``."""
+        """login, name and (admin key only) status of a user, cached; one the key cannot see (locked, deleted,
+        outside its projects) is ``#<id>`` and is not cached, so it resolves once it becomes visible."""
         with self._lock:
             if user_id in self._users:
                 return self._users[user_id]
@@ -132,8 +133,9 @@ class RedmineDesk:
         user = {"login": str(body.get("login") or f"#{user_id}"),
                 "name": f"{body.get('firstname', '')} {body.get('lastname', '')}".strip(),
                 "active": body.get("status") in (None, 1)}  # 1 = active; shown to an admin key only
-        with self._lock:
-            self._users[user_id] = user
+        if response.status_code == 200:
+            with self._lock:
+                self._users[user_id] = user
         return user
 
     def _login(self, user_id: int | None) -> str:
@@ -163,7 +165,10 @@ class RedmineDesk:
                                  desk=self.name, status=status)
 
     def _raw(self, key: str, include: str) -> dict[str, Any]:
-        issue: dict[str, Any] = self.http.get(f"/issues/{self._key(key)}.json", include=include)["issue"]
+        issue: dict[str, Any] | None = self.http.get(f"/issues/{self._key(key)}.json", include=include).get("issue")
+        if not isinstance(issue, dict):
+            raise ConfigurationError(f"desk {self.name} (redmine) answered GET /issues/{key}.json without an issue "
+                                     "(is base_url Redmine?)", desk=self.name, issue=key)
         for field in issue.get("custom_fields") or []:
             self._fields[str(field["id"])] = str(field["name"])
         return issue
