@@ -44,7 +44,7 @@ ROLES: tuple[dict[str, Any], ...] = (
      "permissions": [*_READ, "add_issues", "edit_issues", "add_issue_notes", "edit_own_issue_notes",
                      "view_private_notes", "set_notes_private", "add_issue_watchers", "manage_issue_relations"],
      "transitions": [(NEW, CHECKED), (NEW, REJECTED), (CHECKED, DEFERRED), (CHECKED, REJECTED),
-                     (DEFERRED, CHECKED)]},
+                     (DEFERRED, CHECKED), (APPROVED, DONE)]},  # the koordinator closes (SOP: penutupan)
     {"name": KEPALA_DINAS, "issues_visibility": "all", "assignable": True,
      "permissions": [*_READ, "edit_issues", "add_issue_notes", "edit_own_issue_notes", "view_private_notes"],
      "transitions": [(CHECKED, APPROVED), (CHECKED, REJECTED), (CHECKED, DEFERRED)]},
