@@ -1,8 +1,9 @@
-"""The desks' thread in `spbe serve`: each desk polled every ``poll_interval_s``, its mirror run every second.
+"""The desks' threads in `spbe serve`: one polls each desk every ``poll_interval_s``, one runs the mirror.
 
-One thread for all desks: a poll and a mirror run are HTTP round trips to the desk, not CPU, and a desk that
-is down makes its own mirror back off (`toolkit.desks.mirror`) without holding the others for long (every
-client call has a timeout).
+Two threads, not one: a mirror round writes several notes and files, each a few round trips to the desk, and a
+poll waiting behind it would take an approval late by as long. A poll and a mirror run are HTTP round trips,
+not CPU, so one thread of each serves every desk; a desk that is down makes its own mirror back off
+(`toolkit.desks.mirror`), and every client call has a timeout.
 """
 
 from __future__ import annotations
@@ -16,27 +17,37 @@ from toolkit.desks.hub import DeskServices
 from toolkit.desks.mirror import DeskMirror
 
 log = logging.getLogger(__name__)
+Loop = Callable[[threading.Event], None]
 
 
-def desk_loop(services: DeskServices, tick_s: float = 1.0) -> Callable[[threading.Event], None] | None:
-    """The loop to hand to `Server.side_loops`, or None when no desk is configured."""
+def desk_loops(services: DeskServices, tick_s: float = 0.5) -> tuple[Loop, ...]:
+    """The loops to hand to `Server.side_loops`; none when no desk is configured."""
     hub = services.desks
     if not hub.desks:
-        return None
+        return ()
     mirror = DeskMirror(services, hub)
 
-    def run(stop: threading.Event) -> None:
+    def polls(stop: threading.Event) -> None:
         last_poll: dict[str, float] = {}
         while not stop.is_set():
             for desk in hub.desks.values():
                 now = time.monotonic()
+                if now - last_poll.get(desk.name, float("-inf")) < desk.mapping.poll_interval_s:
+                    continue
+                last_poll[desk.name] = now
                 try:
-                    if now - last_poll.get(desk.name, float("-inf")) >= desk.mapping.poll_interval_s:
-                        last_poll[desk.name] = now
-                        desk.poller.poll_once()
-                    mirror.run_desk(desk)
-                except Exception as exc:  # noqa: BLE001 - the desks' thread must outlive any one failure
-                    log.warning("desk %s: %s", desk.name, services.masker(f"{type(exc).__name__}: {exc}"))
+                    desk.poller.poll_once()
+                except Exception as exc:  # noqa: BLE001 - the poll thread must outlive any one failure
+                    log.warning("desk %s: poll: %s", desk.name, services.masker(f"{type(exc).__name__}: {exc}"))
             stop.wait(tick_s)
 
-    return run
+    def mirrors(stop: threading.Event) -> None:
+        while not stop.is_set():
+            for desk in hub.desks.values():
+                try:
+                    mirror.run_desk(desk)
+                except Exception as exc:  # noqa: BLE001 - the mirror thread must outlive any one failure
+                    log.warning("desk %s: mirror: %s", desk.name, services.masker(f"{type(exc).__name__}: {exc}"))
+            stop.wait(tick_s)
+
+    return (polls, mirrors)
