@@ -52,7 +52,7 @@ class Person:
     def open(self, subject: str, fields: dict[str, str], files: dict[str, bytes] | None = None) -> str:
         uploads = [self.upload(name, content) for name, content in (files or {}).items()]
         custom = [{"id": self.redmine.custom_fields[name], "value": value} for name, value in fields.items()]
-        body = {"project_id": self.redmine.project_id, "tracker_id": self.redmine.trackers["Support"],
+        body: dict[str, Any] = {"project_id": self.redmine.project_id, "tracker_id": self.redmine.trackers["Support"],
                 "subject": subject, "custom_fields": custom, "uploads": uploads}
         response = requests.post(self._url("/issues.json"), json={"issue": body},
                                  headers=self.redmine.headers(self.login), timeout=TIMEOUT)
@@ -68,7 +68,7 @@ class Person:
                 "content_type": mimetypes.guess_type(name)[0] or "application/octet-stream"}
 
     def status(self, key: str, status: str, notes: str = "") -> None:
-        body = {"status_id": self.redmine.statuses[status], **({"notes": notes} if notes else {})}
+        body: dict[str, Any] = {"status_id": self.redmine.statuses[status], **({"notes": notes} if notes else {})}
         response = requests.put(self._url(f"/issues/{key}.json"), json={"issue": body},
                                 headers=self.redmine.headers(self.login), timeout=TIMEOUT)
         assert response.status_code == 204, response.text
