@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.redmine_spec import APPROVED, CHECKED, CLOSED, DONE, RedmineHandle
+from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.support.principals import as_lab
 from tests.support.redmine_desk import Person, desk_settings
 from toolkit.bootstrap import App
@@ -71,8 +72,12 @@ def test_a_request_in_redmine_is_provisioned_documented_there_and_closed(
     final = bot.issue(key)
     assert final["status"]["name"] in {CLOSED, DONE}
     assert f"laporan_pelaksanaan_{ticket_id}.md" in {a["filename"] for a in final["attachments"]}
-    notes = [j.get("notes", "") for j in final["journals"]]
-    assert not any("CANARY" in n for n in notes)
+    # The backup password (a canary) is nowhere in Redmine: no journal, no attachment, no field.
+    notes = [j.get("notes") or "" for j in final["journals"]] + [str(d) for j in final["journals"]
+                                                                  for d in j.get("details", [])]
+    assert notes and not any(CANARY_BACKUP_PASSWORD in n for n in notes)
+    for attachment in final["attachments"]:
+        assert CANARY_BACKUP_PASSWORD.encode() not in bot.download(attachment["id"]), attachment["filename"]
 
 
 def test_approval_by_the_requesters_own_account_in_redmine_runs_nothing(

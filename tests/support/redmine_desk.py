@@ -78,6 +78,12 @@ class Person:
                                 headers=self.redmine.headers(self.login), timeout=TIMEOUT)
         assert response.status_code == 204, response.text
 
+    def download(self, attachment_id: int) -> bytes:
+        response = requests.get(self._url(f"/attachments/download/{attachment_id}"), timeout=TIMEOUT,
+                                headers=self.redmine.headers(self.login))
+        assert response.status_code == 200, response.status_code
+        return response.content
+
     def issue(self, key: str) -> dict[str, Any]:
         response = requests.get(self._url(f"/issues/{key}.json?include=journals,attachments"),
                                 headers=self.redmine.headers(self.login), timeout=TIMEOUT)
