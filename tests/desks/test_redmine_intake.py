@@ -108,6 +108,7 @@ def test_the_requester_approving_his_own_request_in_redmine_is_refused(app: App,
     refused = [e for e in audit_entries(app, "desk.refused") if e.get("issue") == key]
     assert refused and refused[0]["decision"] == "approve" and refused[0]["via"] == "ticket-system:redmine:kadis2"
     assert any("tidak dijalankan" in n and "kadis2" in n for n in spbe_notes(sari, key))
+    assert sari.issue(key)["status"]["name"] == CHECKED  # the desk does not show a decision spbe did not take
 
 
 def test_an_account_mapped_to_nobody_is_refused_and_said_so_once(app: App, redmine: RedmineHandle) -> None:

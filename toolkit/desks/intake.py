@@ -30,11 +30,13 @@ from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind
 from toolkit.engine.services import EngineServices
 from toolkit.errors import (
+    ConfigurationError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
     ToolkitError,
+    UnavailableError,
 )
 from toolkit.ports.desk import DeskChange, DeskClient, DeskIssue
 
@@ -173,9 +175,23 @@ class DeskIntake:
         except (PermissionDeniedError, InvalidInputError, ConflictError) as exc:
             if isinstance(exc, ConflictError) and self._already_shown(ticket_id, rule.decision, person):
                 return f"done:{rule.decision.value}"
-            return self._refuse(issue.key, change.id, rule.decision.value, change.account, person, _why(exc), None,
-                                ticket_id=ticket_id)
+            result = self._refuse(issue.key, change.id, rule.decision.value, change.account, person, _why(exc),
+                                  None, ticket_id=ticket_id)
+            self._revert(issue.key, change)
+            return result
         return f"done:{rule.decision.value}"
+
+    def _revert(self, key: str, change: DeskChange) -> None:
+        """A refused status change is moved back in the desk, so the desk does not show a decision spbe did not
+        take. Best effort: a workflow that does not let the bot move it back leaves the refusal note alone."""
+        if change.status_to is None or change.status_from is None:
+            return
+        try:
+            self.client.set_status(key, change.status_from, f"spbe-revert-{self.desk}-{change.id}",
+                                   "Status dikembalikan karena perubahan ini tidak dijalankan.")
+        except (ConfigurationError, InvalidInputError, UnavailableError) as exc:
+            log.warning("desk %s: issue %s: the refused status change %s stays in the desk: %s", self.desk, key,
+                        change.id, exc)
 
     def _command(self, decision: Decision, ticket_id: str, principal: Principal, reason: str) -> None:
         if decision is Decision.CHECK:
