@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ class Fault:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: Nagle would hold the body 40 ms
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: tests read fake.calls
         return
@@ -104,16 +106,16 @@ class _Handler(BaseHTTPRequestHandler):
         path = parts.path
         fake.record(method, path, dict(self.headers))
         fault = fake.take_fault(method, path.removeprefix("/apirest.php"))
-        if fault is not None:
-            if fault.stall_s:
-                time.sleep(fault.stall_s)
-            if fault.status:
-                self._send(fault.status, b"<html><body>Internal Server Error</body></html>", "text/html")
-                return
+        if fault is not None and fault.status:
+            time.sleep(fault.stall_s)
+            self._send(fault.status, b"<html><body>Internal Server Error</body></html>", "text/html")
+            return
         try:
             status, payload, headers = self._route(method, path, parse_qsl(parts.query, keep_blank_values=True), body)
         except GlpiApiError as exc:
             status, payload, headers = exc.status, [exc.code, exc.message], {}
+        if fault is not None:  # status 0: the request is carried out, only its answer is late
+            time.sleep(fault.stall_s)
         if isinstance(payload, bytes):
             self._send(status, payload, "application/octet-stream", headers)
             return
@@ -278,6 +280,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: GlpiFake
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that timed out and left is what a stall is for; anything else is printed as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class GlpiFake:
     """The fake server; ``url`` ends with ``/apirest.php``. Use as a context manager or start()/stop()."""
@@ -294,12 +301,15 @@ class GlpiFake:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/apirest.php"
 
     def start(self) -> GlpiFake:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="glpi-fake", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="glpi-fake",
+                                        daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for serve_forever, which never ran otherwise
+            self._server.shutdown()
+            self._thread = None
         self._server.server_close()
 
     def __enter__(self) -> GlpiFake:
@@ -319,8 +329,9 @@ class GlpiFake:
         return GlpiPerson(self.url, self.app_token, self.user_token(login))
 
     def fail_next(self, method: str, path: str, status: int = 500, stall_s: float = 0.0, times: int = 1) -> None:
-        """The next ``times`` requests of ``method`` whose path starts with ``path`` answer ``status`` (0: none)
-        after ``stall_s`` seconds; a stall longer than the client's timeout is how a timeout is injected."""
+        """The next ``times`` requests of ``method`` whose path starts with ``path`` answer ``status`` after
+        ``stall_s`` seconds without being carried out; with ``status=0`` they are carried out and only the answer
+        is ``stall_s`` late. A stall longer than the client's timeout is how a timeout is injected."""
         with self._lock:
             self._faults.append(Fault(method, path, status, stall_s, times))
 
