@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from integrations.desks.glpi import GlpiDesk, GlpiOptions
 from lab.glpi_fake import GlpiFake
+from tests.toolkit.test_settings_secrets import leaks
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError, UnavailableError
 from toolkit.ports.desk import DeskClient
 from toolkit.settings import Settings, load_settings
@@ -294,6 +295,17 @@ def test_rights_and_app_token_problems_are_configuration_errors(glpi: GlpiFake, 
         without_app.issue(key)
     with pytest.raises(ConfigurationError, match="no status"):
         make_desk(glpi, settings).set_status(key, "done", marker="ob-x")
+
+
+def test_options_type_every_credential() -> None:
+    """What tests/toolkit/test_settings_secrets.py checks for every registered adapter, until ``spbe.desks`` is
+    wired: no option that may hold a credential is a plain string."""
+    assert leaks(GlpiOptions) == []
+    parsed = GlpiOptions.model_validate({"url": "https://glpi:CANARY-pw@helpdesk.example.go.id/apirest.php",
+                                         "user_token": USER_CANARY, "user_token_secret": "glpi_user_token"})
+    assert USER_CANARY not in repr(parsed) and "CANARY-pw" not in repr(parsed) + parsed.model_dump_json()
+    with pytest.raises(ValueError, match="user_token_secret"):
+        GlpiOptions.model_validate({"url": "https://x/apirest.php", "user_token_secret": "not a name!"})
 
 
 def test_capabilities(desk: GlpiDesk) -> None:
