@@ -32,6 +32,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
@@ -74,6 +75,7 @@ class Fault:
     status: int = 500
     stall_s: float = 0.0
     times: int = 1
+    then: Callable[[], None] | None = None  # run once the request was carried out (status 0)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -116,6 +118,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload, headers = exc.status, [exc.code, exc.message], {}
         if fault is not None:  # status 0: the request is carried out, only its answer is late
             time.sleep(fault.stall_s)
+            if fault.then is not None:
+                fault.then()
         if isinstance(payload, bytes):
             self._send(status, payload, "application/octet-stream", headers)
             return
@@ -328,12 +332,14 @@ class GlpiFake:
     def person(self, login: str) -> GlpiPerson:
         return GlpiPerson(self.url, self.app_token, self.user_token(login))
 
-    def fail_next(self, method: str, path: str, status: int = 500, stall_s: float = 0.0, times: int = 1) -> None:
+    def fail_next(self, method: str, path: str, status: int = 500, stall_s: float = 0.0, times: int = 1,
+                  then: Callable[[], None] | None = None) -> None:
         """The next ``times`` requests of ``method`` whose path starts with ``path`` answer ``status`` after
         ``stall_s`` seconds without being carried out; with ``status=0`` they are carried out and only the answer
-        is ``stall_s`` late. A stall longer than the client's timeout is how a timeout is injected."""
+        is ``stall_s`` late, and ``then`` runs before the answer (a change between two pages). A stall longer
+        than the client's timeout is how a timeout is injected."""
         with self._lock:
-            self._faults.append(Fault(method, path, status, stall_s, times))
+            self._faults.append(Fault(method, path, status, stall_s, times, then))
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:

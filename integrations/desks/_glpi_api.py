@@ -154,7 +154,12 @@ class GlpiApi:
         rows: list[dict[str, Any]] = []
         start = 0
         for _ in range(MAX_PAGES):
-            response = self.request("GET", path, params={**(params or {}), "range": f"{start}-{start + page - 1}"})
+            query = {**(params or {}), "range": f"{start}-{start + page - 1}"}
+            response = self.request("GET", path, params=query, ok=(200, 206, 400))
+            if response.status_code == 400:
+                if start and error_code(response)[0] == "ERROR_RANGE_EXCEED_TOTAL":
+                    return rows  # rows went away between two pages: what was read is the listing
+                raise self._error(response, "GET", path)
             body = response.json()
             chunk = body.get("data", []) if isinstance(body, dict) else body
             rows += chunk
