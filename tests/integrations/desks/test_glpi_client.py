@@ -179,9 +179,9 @@ def test_writes_are_idempotent_by_marker(desk: GlpiDesk, glpi: GlpiFake) -> None
 
 
 def test_a_late_answer_is_not_posted_twice(glpi: GlpiFake, settings: Settings) -> None:
-    desk = make_desk(glpi, settings, timeout_s=0.5)
+    desk = make_desk(glpi, settings, timeout_s=1.0)
     key = open_request(glpi)
-    glpi.fail_next("POST", "/ITILFollowup", status=0, stall_s=1.5)  # GLPI writes it, the answer comes too late
+    glpi.fail_next("POST", "/ITILFollowup", status=0, stall_s=2.5)  # GLPI writes it, the answer comes too late
     with pytest.raises(UnavailableError, match="timed out"):
         desk.add_note(key, "Catatan", marker="ob-late")
     found = desk.find_marker(key, "ob-late")
@@ -276,10 +276,10 @@ def test_a_5xx_is_unavailable_and_the_retry_works(desk: GlpiDesk, glpi: GlpiFake
 
 
 def test_a_timeout_and_a_closed_port_are_unavailable(glpi: GlpiFake, settings: Settings) -> None:
-    desk = make_desk(glpi, settings, timeout_s=0.3)
+    desk = make_desk(glpi, settings, timeout_s=1.0)
     key = open_request(glpi)
-    glpi.fail_next("GET", f"/Ticket/{key}", status=500, stall_s=1.0)
-    with pytest.raises(UnavailableError, match=r"timed out after 0\.3 s on GET /Ticket/"):
+    glpi.fail_next("GET", f"/Ticket/{key}", status=500, stall_s=2.5)
+    with pytest.raises(UnavailableError, match=r"timed out after 1 s on GET /Ticket/"):
         desk.issue(key)
     gone = GlpiFake()
     gone.stop()
@@ -324,14 +324,14 @@ def test_capabilities(desk: GlpiDesk) -> None:
 
 def test_no_token_leaks(glpi: GlpiFake, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    desk = make_desk(glpi, settings, timeout_s=0.3)
+    desk = make_desk(glpi, settings, timeout_s=1.0)
     key = open_request(glpi)
     seen: list[str] = [repr(GlpiOptions(url=glpi.url, user_token=SecretStr(USER_CANARY)))]
     desk.attach(key, "ba.pdf", "application/pdf", b"%PDF", marker="ob-c")
     desk.set_status(key, "processing", marker="ob-s")
     seen += [desk.issue(key).model_dump_json()] + [c.model_dump_json() for c in desk.changes(key)]
     glpi.store.expire_sessions()
-    glpi.fail_next("GET", "/Ticket/", status=0, stall_s=1.0)
+    glpi.fail_next("GET", "/Ticket/", status=0, stall_s=2.5)
     glpi.store.app_token = "rotated"  # noqa: S105
     for call in (lambda: desk.issue(key), lambda: desk.issue(key), lambda: desk.add_note(key, "x", "ob-y")):
         with pytest.raises((UnavailableError, ConfigurationError)) as caught:
