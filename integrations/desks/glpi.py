@@ -54,7 +54,7 @@ TYPES = {1: "incident", 2: "request"}
 FIELDS = ("category", "entity", "type", "urgency", "impact", "priority", "validation")
 SEARCH_DATE_MOD, SEARCH_ENTITY, SEARCH_ID, STATUS_OPTION = 19, 80, 2, 12
 MAX_RANGE = 1000  # GLPI's list_limit_max default; Accept-Range says the instance's own
-MARKER = re.compile(r"^\[spbe:([A-Za-z0-9:._-]{1,128})\]$")
+MARKER = re.compile(r"\[spbe:([A-Za-z0-9:._-]{1,128})(?: status:([1-6]))?\]")
 _USER_ID = re.compile(r"\((\d+)\)\s*$")
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = re.compile(r"(?i)<br\s*/?>|</p>|</div>|</li>")
@@ -70,12 +70,18 @@ def text_to_html(text: str) -> str:
     return "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() or [""])
 
 
-def split_marker(text: str) -> tuple[str, str | None]:
-    """(text without its trailing marker line, the marker) of a followup or a document comment."""
+def split_marker(text: str) -> tuple[str, str | None, int | None]:
+    """(text without its trailing marker line, the marker, the status a set_status followup announces) of a
+    followup or a document comment."""
     lines = text.rstrip().splitlines()
-    if lines and (match := MARKER.match(lines[-1].strip())):
-        return "\n".join(lines[:-1]).rstrip(), match.group(1)
-    return text, None
+    if lines and (match := MARKER.fullmatch(lines[-1].strip())):
+        status = int(match.group(2)) if match.group(2) else None
+        return "\n".join(lines[:-1]).rstrip(), match.group(1), status
+    return text, None, None
+
+
+def _secret(value: str | SecretStr) -> SecretStr:
+    return value if isinstance(value, SecretStr) else SecretStr(value)
 
 
 def _ticket_id(key: str) -> int:
@@ -87,7 +93,7 @@ def _ticket_id(key: str) -> int:
 class GlpiOptions(AdapterOptions):
     """``desks.<name>.options`` of kind glpi."""
 
-    url: ServiceUrl = Field(description="the REST API, e.g. https://helpdesk.example.go.id/apirest.php")
+    base_url: ServiceUrl = Field(description="the REST API, e.g. https://helpdesk.example.go.id/apirest.php")
     user_token_secret: SecretName | None = Field(
         default=None, description="settings.secrets entry holding the spbe account's API token (Remote access key)")
     app_token_secret: SecretName | None = Field(
@@ -95,7 +101,8 @@ class GlpiOptions(AdapterOptions):
     user_token: SecretStr | None = Field(default=None, description="the user token itself (prefer the secret name)")
     app_token: SecretStr | None = Field(default=None, description="the App-Token itself (prefer the secret name)")
     timezone: str = Field(default="UTC", description="GLPI's server time zone: the API's dates are local to it")
-    web_url: ServiceUrl | None = Field(default=None, description="where people open GLPI; default: url's folder")
+    web_url: ServiceUrl | None = Field(default=None, description="where people open GLPI; default: base_url's "
+                                                                 "folder")
     timeout_s: float = Field(default=10.0, gt=0, le=600)
     verify_tls: bool = True
 
@@ -107,23 +114,23 @@ class GlpiDesk:
     kind = "glpi"
     Options = GlpiOptions
 
-    def __init__(self, settings: Settings, url: str | SecretStr, user_token_secret: str | None = None,
-                 app_token_secret: str | None = None, user_token: SecretStr | None = None,
-                 app_token: SecretStr | None = None, timezone: str = "UTC", web_url: str | SecretStr | None = None,
-                 timeout_s: float = 10.0, verify_tls: bool = True, name: str = "glpi",
-                 masker: Masker | None = None) -> None:
+    def __init__(self, settings: Settings, *, name: str = "glpi", base_url: str | SecretStr,
+                 user_token_secret: str | None = None, app_token_secret: str | None = None,
+                 user_token: str | SecretStr | None = None, app_token: str | SecretStr | None = None,
+                 timezone: str = "UTC", web_url: str | SecretStr | None = None, timeout_s: float = 10.0,
+                 verify_tls: bool = True, masker: Masker | None = None) -> None:
         self.name = name
         self.masker = masker or Masker()
         if (user_token is None) == (user_token_secret is None):
             raise ConfigurationError(f"desk {name}: set exactly one of user_token_secret and user_token", desk=name)
-        token = user_token if user_token is not None else settings.secret(str(user_token_secret))
-        app = app_token if app_token is not None else (settings.secret(app_token_secret) if app_token_secret
-                                                       else None)
+        token = _secret(user_token) if user_token is not None else settings.secret(str(user_token_secret))
+        app = _secret(app_token) if app_token is not None else (settings.secret(app_token_secret) if app_token_secret
+                                                                else None)
         try:
             self.tz = ZoneInfo(timezone)
         except (ValueError, KeyError):
             raise ConfigurationError(f"desk {name}: unknown time zone '{timezone}'", desk=name) from None
-        base = str(reveal_url(url, self.masker))
+        base = str(reveal_url(base_url, self.masker))
         self.web_url = str(reveal_url(web_url, self.masker) or base.rsplit("/", 1)[0]).rstrip("/")
         self.api = GlpiApi(name, base, token, app, masker=self.masker, timeout_s=timeout_s, verify=verify_tls)
         self._cache: dict[tuple[str, int], dict[str, Any]] = {}
@@ -210,12 +217,19 @@ class GlpiDesk:
         ticket = _ticket_id(key)
         self.api.json("GET", f"/Ticket/{ticket}")  # an unknown ticket is NotFoundError, not an empty list
         found: list[tuple[datetime, int, int, DeskChange]] = []
+        statuses = [row for row in self.api.pages(f"/Ticket/{ticket}/Log", {"sort": "id", "order": "ASC"})
+                    if int(row.get("id_search_option") or 0) == STATUS_OPTION
+                    and not int(row.get("linked_action") or 0)]
+        merged: set[int] = set()
         for row in self.api.pages(f"/Ticket/{ticket}/ITILFollowup", {"sort": "id", "order": "ASC"}):
-            note, marker = split_marker(html_to_text(str(row.get("content") or "")))
+            note, marker, announced = split_marker(html_to_text(str(row.get("content") or "")))
             at = self._time(row.get("date_creation") or row["date"])
+            marker = self._mine(row["users_id"], marker)
+            log = self._status_log(statuses, merged, row["users_id"], announced, at) if marker else None
             found.append((at, 0, int(row["id"]), DeskChange(
                 id=f"f{row['id']}", issue_key=key, at=at, account=self._login(row["users_id"]), note=note,
-                marker=self._mine(row["users_id"], marker))))
+                marker=marker, status_from=_status_name(log.get("old_value")) if log else None,
+                status_to=_status_name(log.get("new_value")) if log else None)))
         for row in self.api.pages(f"/Ticket/{ticket}/TicketValidation", {"sort": "id", "order": "ASC"}):
             at = self._time(row["submission_date"])
             found.append((at, 1, int(row["id"]), DeskChange(
@@ -228,8 +242,8 @@ class GlpiDesk:
                 found.append((at, 2, int(row["id"]), DeskChange(
                     id=f"v{row['id']}:{answer}", issue_key=key, at=at, account=self._login(row["users_id_validate"]),
                     note=html_to_text(str(row.get("comment_validation") or "")), validation=answer)))
-        for row in self.api.pages(f"/Ticket/{ticket}/Log", {"sort": "id", "order": "ASC"}):
-            if int(row.get("id_search_option") or 0) != STATUS_OPTION or int(row.get("linked_action") or 0):
+        for row in statuses:
+            if int(row["id"]) in merged:
                 continue
             user = _USER_ID.search(str(row.get("user_name") or ""))
             at = self._time(row["date_mod"])
@@ -237,7 +251,7 @@ class GlpiDesk:
                 id=f"s{row['id']}", issue_key=key, at=at, account=self._login(user.group(1)) if user else "",
                 status_from=_status_name(row.get("old_value")), status_to=_status_name(row.get("new_value")))))
         for link, doc in self._documents(ticket):
-            _, marker = split_marker(html_to_text(str(doc.get("comment") or "")))
+            _, marker, _ = split_marker(html_to_text(str(doc.get("comment") or "")))
             at = self._time(link.get("date_creation") or link["date_mod"])
             name = str(doc.get("filename") or doc.get("name"))
             found.append((at, 4, int(link["id"]), DeskChange(
@@ -245,9 +259,23 @@ class GlpiDesk:
                 field_changes={"attachment": (None, name)}, marker=self._mine(link.get("users_id"), marker))))
         return [change for *_, change in sorted(found, key=lambda item: item[:3])]
 
+    def _status_log(self, logs: list[dict[str, Any]], merged: set[int], user_id: Any, announced: int | None,
+                    at: datetime) -> dict[str, Any] | None:
+        """The status change a set_status followup announces: the latest one before it by the same account to
+        that status not yet claimed. The two are one change, as spbe wrote them in one call."""
+        if announced is None:
+            return None
+        for log in reversed(logs):
+            user = _USER_ID.search(str(log.get("user_name") or ""))
+            if (int(log["id"]) not in merged and user and int(user.group(1)) == int(user_id)
+                    and str(log.get("new_value")) == str(announced) and self._time(log["date_mod"]) <= at):
+                merged.add(int(log["id"]))
+                found: dict[str, Any] = log
+                return found
+        return None
+
     def updated_since(self, since: datetime, projects: tuple[str, ...], limit: int = 100) -> list[DeskIssue]:
-        """Empty ``projects``: every entity the account sees."""
-        if limit <= 0:
+        if limit <= 0 or not projects:
             return []
         entity_ids = self._entity_ids(projects)
         after = (since if since.tzinfo else since.replace(tzinfo=UTC)) - timedelta(seconds=1)
@@ -267,8 +295,6 @@ class GlpiDesk:
         return [self.issue(str(row[str(SEARCH_ID)])) for row in ordered[:limit]]
 
     def _entity_ids(self, projects: tuple[str, ...]) -> list[int]:
-        if not projects:
-            return []
         entities = {str(e["name"]): int(e["id"]) for e in self.api.json("GET", "/getMyEntities").get("myentities", [])}
         missing = [p for p in projects if p not in entities]
         if missing:
@@ -294,15 +320,19 @@ class GlpiDesk:
         return None
 
     def _check_marker(self, marker: str) -> None:
-        if not MARKER.match(f"[spbe:{marker}]"):
+        if not MARKER.fullmatch(f"[spbe:{marker}]"):
             raise InvalidInputError(f"outbox marker {marker!r} is not a marker", marker=marker)
 
     def add_note(self, key: str, text: str, marker: str) -> str:
         """Idempotent by itself too: a marker already on the ticket returns that followup's id."""
+        return self._note(key, text, marker, None)
+
+    def _note(self, key: str, text: str, marker: str, status: int | None) -> str:
         self._check_marker(marker)
         if existing := self.find_marker(key, marker):
             return existing
-        content = text_to_html(text) + f"<p>[spbe:{marker}]</p>"
+        tag = f" status:{status}" if status else ""
+        content = text_to_html(text) + f"<p>[spbe:{marker}{tag}]</p>"
         created = self.api.json("POST", "/ITILFollowup", json={"input": {
             "itemtype": "Ticket", "items_id": _ticket_id(key), "content": content, "is_private": 0}})
         return f"f{int(created['id'])}"
@@ -334,14 +364,18 @@ class GlpiDesk:
         if existing := self.find_marker(key, marker):
             return existing
         ticket = _ticket_id(key)
-        self.api.json("PUT", f"/Ticket/{ticket}", json={"input": {"status": STATUS_IDS[status]}})
+        try:
+            self.api.json("PUT", f"/Ticket/{ticket}", json={"input": {"status": STATUS_IDS[status]}})
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{self.name} (GLPI): account '{self._account()}' may not move ticket {key} to "
+                                     f"'{status}': {exc.details.get('code') or exc}", **exc.details) from None
         now = self.api.json("GET", f"/Ticket/{ticket}")
         if int(now["status"]) != STATUS_IDS[status]:
             raise ConfigurationError(
-                f"{self.name} (GLPI) kept ticket {key} at '{STATUSES.get(int(now['status']))}' instead of '{status}' "
-                "(the spbe account's profile or the ticket's life cycle does not allow it)",
+                f"{self.name} (GLPI) kept ticket {key} at '{STATUSES.get(int(now['status']))}' instead of '{status}': "
+                f"account '{self._account()}' or the ticket's life cycle does not allow it",
                 desk=self.name, key=key, status=status)
-        return self.add_note(key, note or f"Status tiket diubah menjadi '{status}'.", marker)
+        return self._note(key, note or f"Status tiket diubah menjadi '{status}'.", marker, STATUS_IDS[status])
 
 
 def _status_name(value: Any) -> str | None:

@@ -48,8 +48,10 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def make_desk(glpi: GlpiFake, settings: Settings, **options: object) -> GlpiDesk:
-    raw = {"url": glpi.url, "user_token_secret": "glpi_user_token", "app_token_secret": "glpi_app_token", **options}
-    return GlpiDesk(settings, **GlpiOptions.model_validate(raw).kwargs())
+    """Built the way the desk hub builds a client: every option through the schema, then the constructor."""
+    raw = {"base_url": glpi.url, "user_token_secret": "glpi_user_token", "app_token_secret": "glpi_app_token",
+           **options}
+    return GlpiDesk(settings, name="glpi", **dict(GlpiOptions.model_validate(raw)))
 
 
 @pytest.fixture
@@ -149,6 +151,7 @@ def test_updated_since_is_oldest_first_limited_and_per_project(desk: GlpiDesk, g
     assert [i.key for i in desk.updated_since(start, (DISKOMINFO,), limit=2)] == keys[1:3]
     assert [i.key for i in desk.updated_since(start, (PENDIDIKAN,))] == [other]
     assert len(desk.updated_since(start, (DISKOMINFO, PENDIDIKAN))) == 5
+    assert desk.updated_since(start, ()) == []  # no project named, none read
     with pytest.raises(ConfigurationError, match="no entity"):
         desk.updated_since(start, ("Dinas Tidak Ada",))
 
@@ -172,6 +175,8 @@ def test_writes_are_idempotent_by_marker(desk: GlpiDesk, glpi: GlpiFake) -> None
     assert [(c.id, c.account, c.marker) for c in mine] == [
         (note, "spbe", "ob-1"), (doc, "spbe", "ob-2"), (status, "spbe", "ob-3")]
     assert mine[0].note == "Permohonan diterima.\nSedang diperiksa."  # the marker line is not part of the note
+    assert (mine[2].status_from, mine[2].status_to, mine[2].note) == ("new", "solved", "Selesai.")
+    assert not [c for c in desk.changes(key) if c.id.startswith("s")]  # spbe's status and its note: one change
     assert desk.issue(key).status == "solved"
     assert desk.read_attachment(key, "berita-acara.pdf") == b"%PDF-1.4 ba"
     with pytest.raises(NotFoundError):
@@ -289,15 +294,16 @@ def test_a_timeout_and_a_closed_port_are_unavailable(glpi: GlpiFake, settings: S
 
 def test_rights_and_app_token_problems_are_configuration_errors(glpi: GlpiFake, settings: Settings) -> None:
     key = open_request(glpi)
-    tamu = GlpiDesk(settings, glpi.url, user_token=SecretStr(glpi.user_token("tamu")), app_token=SecretStr(APP_CANARY))
+    tamu = GlpiDesk(settings, base_url=glpi.url, user_token=glpi.user_token("tamu"), app_token=SecretStr(APP_CANARY))
     with pytest.raises(ConfigurationError, match=r"403 .*ERROR_RIGHT_MISSING"):
         tamu.issue(key)
     own = str(glpi.person("tamu").create_ticket("Tiket tamu"))
-    with pytest.raises(ConfigurationError, match="ERROR_RIGHT_MISSING"):
+    with pytest.raises(ConfigurationError, match=r"account 'tamu' may not move ticket .* to 'closed'"):
         tamu.set_status(own, "closed", marker="ob-t")
+    assert tamu.find_marker(own, "ob-t") is None
     with pytest.raises(ConfigurationError, match="ERROR_RIGHT_MISSING"):
         tamu.capabilities()  # a Self-Service profile may not list users: `desk check` says so
-    without_app = GlpiDesk(settings, glpi.url, user_token_secret="glpi_user_token")  # noqa: S106 - a name
+    without_app = GlpiDesk(settings, base_url=glpi.url, user_token_secret="glpi_user_token")  # noqa: S106 - a name
     with pytest.raises(ConfigurationError, match="ERROR_APP_TOKEN_PARAMETERS_MISSING"):
         without_app.issue(key)
     with pytest.raises(ConfigurationError, match="no status"):
@@ -308,11 +314,11 @@ def test_options_type_every_credential() -> None:
     """What tests/toolkit/test_settings_secrets.py checks for every registered adapter, until ``spbe.desks`` is
     wired: no option that may hold a credential is a plain string."""
     assert leaks(GlpiOptions) == []
-    parsed = GlpiOptions.model_validate({"url": "https://glpi:CANARY-pw@helpdesk.example.go.id/apirest.php",
+    parsed = GlpiOptions.model_validate({"base_url": "https://glpi:CANARY-pw@helpdesk.example.go.id/apirest.php",
                                          "user_token": USER_CANARY, "user_token_secret": "glpi_user_token"})
     assert USER_CANARY not in repr(parsed) and "CANARY-pw" not in repr(parsed) + parsed.model_dump_json()
     with pytest.raises(ValueError, match="user_token_secret"):
-        GlpiOptions.model_validate({"url": "https://x/apirest.php", "user_token_secret": "not a name!"})
+        GlpiOptions.model_validate({"base_url": "https://x/apirest.php", "user_token_secret": "not a name!"})
 
 
 def test_capabilities(desk: GlpiDesk) -> None:
@@ -326,7 +332,7 @@ def test_no_token_leaks(glpi: GlpiFake, settings: Settings, caplog: pytest.LogCa
     caplog.set_level(logging.DEBUG)
     desk = make_desk(glpi, settings, timeout_s=1.0)
     key = open_request(glpi)
-    seen: list[str] = [repr(GlpiOptions(url=glpi.url, user_token=SecretStr(USER_CANARY)))]
+    seen: list[str] = [repr(GlpiOptions(base_url=glpi.url, user_token=SecretStr(USER_CANARY)))]
     desk.attach(key, "ba.pdf", "application/pdf", b"%PDF", marker="ob-c")
     desk.set_status(key, "processing", marker="ob-s")
     seen += [desk.issue(key).model_dump_json()] + [c.model_dump_json() for c in desk.changes(key)]
