@@ -20,7 +20,8 @@ Mapping, per GLPI's ``apirest.md`` and its data model:
   a page boundary inside one second could reorder rows between two page requests).
 * writes: a note is an ``ITILFollowup``; a file a ``Document`` uploaded as multipart (``uploadManifest`` +
   ``filename[0]``) with ``itemtype``/``items_id`` so GLPI links it; a status a ``PUT Ticket/:id``, read back to
-  verify, then a followup saying so. The outbox marker is the last line of the followup (``[spbe:<marker>]``) or
+  verify, then a followup saying so (read back with it as one change, see `_glpi_text`). The outbox marker is the
+  last line of the followup (``[spbe:<marker>]``) or
   the document's comment; a marker counts only on what spbe's own account wrote, so nobody can forge one to
   make spbe believe its note was posted.
 * Errors and session handling: `integrations.desks._glpi_api`.
@@ -28,7 +29,6 @@ Mapping, per GLPI's ``apirest.md`` and its data model:
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import threading
@@ -46,6 +46,7 @@ from toolkit.secret_types import SecretName, ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
 from ._glpi_api import GlpiApi
+from ._glpi_text import MARKER, html_to_text, split_marker, text_to_html
 
 STATUSES = {1: "new", 2: "processing", 3: "planned", 4: "waiting", 5: "solved", 6: "closed"}
 STATUS_IDS = {name: number for number, name in STATUSES.items()}
@@ -54,30 +55,8 @@ TYPES = {1: "incident", 2: "request"}
 FIELDS = ("category", "entity", "type", "urgency", "impact", "priority", "validation")
 SEARCH_DATE_MOD, SEARCH_ENTITY, SEARCH_ID, STATUS_OPTION = 19, 80, 2, 12
 MAX_RANGE = 1000  # GLPI's list_limit_max default; Accept-Range says the instance's own
-MARKER = re.compile(r"\[spbe:([A-Za-z0-9:._-]{1,128})(?: status:([1-6]))?\]")
 _USER_ID = re.compile(r"\((\d+)\)\s*$")
-_TAG = re.compile(r"<[^>]+>")
-_BREAK = re.compile(r"(?i)<br\s*/?>|</p>|</div>|</li>")
 _DATE = "%Y-%m-%d %H:%M:%S"
-
-
-def html_to_text(content: str) -> str:
-    """GLPI's rich text as plain text: breaks and paragraphs as newlines, tags dropped, entities decoded."""
-    return html.unescape(_TAG.sub("", _BREAK.sub("\n", content or ""))).strip()
-
-
-def text_to_html(text: str) -> str:
-    return "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() or [""])
-
-
-def split_marker(text: str) -> tuple[str, str | None, int | None]:
-    """(text without its trailing marker line, the marker, the status a set_status followup announces) of a
-    followup or a document comment."""
-    lines = text.rstrip().splitlines()
-    if lines and (match := MARKER.fullmatch(lines[-1].strip())):
-        status = int(match.group(2)) if match.group(2) else None
-        return "\n".join(lines[:-1]).rstrip(), match.group(1), status
-    return text, None, None
 
 
 def _secret(value: str | SecretStr) -> SecretStr:
@@ -134,11 +113,17 @@ class GlpiDesk:
         self.web_url = str(reveal_url(web_url, self.masker) or base.rsplit("/", 1)[0]).rstrip("/")
         self.api = GlpiApi(name, base, token, app, masker=self.masker, timeout_s=timeout_s, verify=verify_tls)
         self._cache: dict[tuple[str, int], dict[str, Any]] = {}
-        self._me: str | None = None
+        self._me: tuple[int, str] | None = None  # the session's user id and login
         self._lock = threading.Lock()
 
     def close(self) -> None:
         self.api.close()
+
+    def __enter__(self) -> GlpiDesk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ lookups
 
@@ -151,10 +136,19 @@ class GlpiDesk:
     def _login(self, user_id: Any) -> str:
         if not user_id:
             return ""
+        if self._me is not None and int(user_id) == self._me[0]:
+            return self._me[1]
         try:
             return str(self._lookup("User", int(user_id))["name"])
         except NotFoundError:
             return f"user-{user_id}"  # a purged account: still an account nobody is mapped to
+        except ConfigurationError as exc:
+            if exc.details.get("status") != 403:
+                raise
+            # A profile without the right to read users (Self-Service): an account nobody is mapped to, so a
+            # decision by it is refused, never granted. `desk check` reports the missing right (capabilities).
+            self._cache[("User", int(user_id))] = {"name": f"user-{user_id}"}
+            return f"user-{user_id}"
 
     def _complete_name(self, itemtype: str, item_id: Any) -> str:
         if itemtype == "ITILCategory" and not item_id:
@@ -162,11 +156,14 @@ class GlpiDesk:
         row = self._lookup(itemtype, int(item_id))
         return str(row.get("completename") or row.get("name") or "")
 
-    def _account(self) -> str:
+    def _whoami(self) -> tuple[int, str]:
         if self._me is None:
             session = self.api.json("GET", "/getFullSession").get("session", {})
-            self._me = str(session.get("glpiname") or self._login(session.get("glpiID")))
+            self._me = (int(session.get("glpiID") or 0), str(session.get("glpiname") or ""))
         return self._me
+
+    def _account(self) -> str:
+        return self._whoami()[1]
 
     def _time(self, value: Any) -> datetime:
         return datetime.strptime(str(value), _DATE).replace(tzinfo=self.tz).astimezone(UTC)
@@ -211,7 +208,7 @@ class GlpiDesk:
             updated_at=self._time(ticket["date_mod"]), url=f"{self.web_url}/front/ticket.form.php?id={ticket['id']}")
 
     def _mine(self, user_id: Any, marker: str | None) -> str | None:
-        return marker if marker and self._login(user_id) == self._account() else None
+        return marker if marker and int(user_id or 0) == self._whoami()[0] else None
 
     def changes(self, key: str) -> list[DeskChange]:
         ticket = _ticket_id(key)
