@@ -1,5 +1,6 @@
 """Clients of outside service desks behind the `toolkit.ports.desk.DeskClient` port.
 
-``redmine`` (Redmine 4.2/5.x REST API) lives here; each client is found by the desk mapping's ``kind`` through
-the registry group ``spbe.desks`` (wired by the composition root, not imported by the core).
+``redmine`` (Redmine 4.2/5.x REST API) and ``glpi`` (GLPI 9.5/10.x REST API, ``apirest.php``) live here; each
+client is found by the desk mapping's ``kind`` through the registry group ``spbe.desks`` (wired by the
+composition root, not imported by the core).
 """
