@@ -4,7 +4,9 @@ The cursor is the newest ``updated_at`` a poll actually saw, never the poll's ow
 ``poll_overlap_s`` further back than the cursor. So a record written in the same second as the last poll, or
 stamped by a desk whose clock runs behind spbe's, is read again by the next poll instead of being skipped (the
 lost-record bug of servicenow.itsm#502, where the cursor was the poll's own time); reading it again is harmless
-because the intake acts once per change id.
+because the intake acts once per change id, and an issue whose ``updated_at`` has not moved since all its
+changes were taken is not even fetched again. A full page is followed by the next one from its newest record;
+a full page that does not advance (more records in one second than the page holds) is asked again, larger.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from toolkit.errors import UnavailableError
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_PAGE_GROWTH = 64
 
 
 @dataclass
@@ -25,11 +28,12 @@ class PollResult:
     desk: str
     since: datetime
     issues: list[IssueOutcome] = field(default_factory=list)
+    unchanged: int = 0  # issues read but not fetched again: nothing new since their changes were taken
     failed: dict[str, str] = field(default_factory=dict)  # issue key -> why (retried by the next poll)
 
 
 class DeskPoller:
-    def __init__(self, intake: DeskIntake, limit: int = 1000) -> None:
+    def __init__(self, intake: DeskIntake, limit: int = 500) -> None:
         self.intake, self.limit = intake, limit
 
     def poll_once(self) -> PollResult:
@@ -38,17 +42,35 @@ class DeskPoller:
         since = (cursor - timedelta(seconds=mapping.poll_overlap_s)) if cursor else EPOCH
         projects = tuple(dict.fromkeys(route.project for route in mapping.routes))
         result = PollResult(desk=mapping.name, since=since)
-        issues = self.intake.client.updated_since(since, projects, self.limit)
         newest: datetime | None = None
-        for issue in issues:
-            try:
-                result.issues.append(self.intake.process(issue.key))
-            except UnavailableError as exc:
-                # Stop here: the cursor must not pass an issue that was not acted on.
-                result.failed[issue.key] = str(exc)
-                log.warning("desk %s: issue %s not taken now (%s); the next poll retries", mapping.name,
-                            issue.key, exc)
+        page_since, limit = since, self.limit
+        while True:
+            issues = self.intake.client.updated_since(page_since, projects, limit)
+            for issue in issues:
+                taken = records.taken_at(mapping.name, issue.key)
+                if taken is not None and issue.updated_at <= taken:
+                    result.unchanged += 1
+                else:
+                    try:
+                        result.issues.append(self.intake.process(issue.key))
+                    except UnavailableError as exc:
+                        # Stop here: the cursor must not pass an issue that was not acted on.
+                        result.failed[issue.key] = str(exc)
+                        log.warning("desk %s: issue %s not taken now (%s); the next poll retries", mapping.name,
+                                    issue.key, exc)
+                        records.advance(mapping.name, newest, now)
+                        return result
+                    records.taken(mapping.name, issue.key, issue.updated_at)
+                newest = issue.updated_at if newest is None else max(newest, issue.updated_at)
+            if len(issues) < limit or newest is None:
                 break
-            newest = issue.updated_at if newest is None else max(newest, issue.updated_at)
+            if newest > page_since:
+                page_since = newest
+            elif limit < self.limit * MAX_PAGE_GROWTH:
+                limit *= 2
+            else:
+                log.warning("desk %s: more than %d records updated at %s; the next poll reads on", mapping.name,
+                            limit, newest.isoformat())
+                break
         records.advance(mapping.name, newest, now)
         return result
