@@ -100,6 +100,7 @@ class SqliteJobQueue(SqliteOutbox):
         self._local = threading.local()
         self._work = threading.Condition()  # notified when a job becomes claimable in this process
         self._work_seq = 0
+        self._succeeded: dict[tuple[Any, ...], Job] = {}  # step_results' memo: row -> Job
         self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
         columns = {row[1] for row in self._conn().execute("PRAGMA table_info(jobs)")}
         for column, kind in _ADDED_COLUMNS:  # a queue created by an earlier version
@@ -342,5 +343,18 @@ class SqliteJobQueue(SqliteOutbox):
         return [(r["seq"], r["line"]) for r in rows]
 
     def step_results(self, ticket_id: str) -> dict[str, Job]:
+        """Read twice per job (its context, the advance after it); a succeeded job's row no longer changes,
+        so each exact row is validated once (memoised by the whole row: a row changed in any way is parsed
+        again)."""
         rows = self._read("SELECT * FROM jobs WHERE ticket_id=? AND state='succeeded' ORDER BY id", (ticket_id,))
-        return {r["step_id"]: self._job(r) for r in rows}
+        found: dict[str, Job] = {}
+        memo = self._succeeded
+        for r in rows:
+            key = tuple(r)
+            job = memo.get(key)
+            if job is None:
+                if len(memo) >= 20_000:
+                    memo.clear()
+                job = memo[key] = self._job(r)
+            found[r["step_id"]] = job
+        return found

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field
-from pydantic_core import to_jsonable_python
 
+from integrations.tickets.embedded_rows import RowModels, ref, to_json
 from toolkit.adapter_options import AdapterOptions
 from toolkit.domain.tickets.models import (
     AttachmentRef,
@@ -74,21 +74,6 @@ _RESERVED_KINDS = frozenset({EventKind.OPENED, EventKind.STATUS, EventKind.ASSIG
 # Primary result codes that mean "try again later": BUSY, LOCKED, IOERR, CANTOPEN, PROTOCOL.
 
 
-def _json(value: Any) -> str:
-    try:
-        return json.dumps(to_jsonable_python(value), ensure_ascii=False, sort_keys=True, allow_nan=False)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInputError(f"value cannot be stored as JSON: {exc}") from None
-
-
-def _ref(row: sqlite3.Row) -> AttachmentRef:
-    return AttachmentRef.model_validate({k: row[k] for k in row.keys() if k != "ticket_id"})
-
-
-def _event(row: sqlite3.Row) -> TimelineEvent:
-    return TimelineEvent.model_validate({**dict(row), "data": json.loads(row["data"])})
-
-
 class EmbeddedOptions(AdapterOptions):
     """``tickets.options`` of embedded (``clock``, for tests only, is passed through undeclared)."""
 
@@ -107,6 +92,7 @@ class EmbeddedTicketStore:
         self.path = Path(settings.state_dir) / db_name
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._rows = RowModels()  # each exact row validated once (embedded_rows)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: list[sqlite3.Connection] = []
@@ -185,13 +171,12 @@ class EmbeddedTicketStore:
     def _tickets(self, db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[Ticket]:
         query = f"SELECT {_TICKET_COLUMNS} FROM tickets {where} ORDER BY year, num"  # noqa: S608
         rows = db.execute(query, args).fetchall()
-        refs: dict[str, list[AttachmentRef]] = {}
+        refs: dict[str, list[sqlite3.Row]] = {}
         query = (f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id IN "  # noqa: S608
                  f"(SELECT id FROM tickets {where}) ORDER BY added_at, rowid")
         for ref_row in db.execute(query, args):
-            refs.setdefault(ref_row["ticket_id"], []).append(_ref(ref_row))
-        return [Ticket.model_validate({**dict(row), "fields": json.loads(row["fields"]),
-                                       "attachments": tuple(refs.get(row["id"], ()))}) for row in rows]
+            refs.setdefault(ref_row["ticket_id"], []).append(ref_row)
+        return [self._rows.ticket(row, refs.get(row["id"], ())) for row in rows]
 
     def _ticket(self, db: sqlite3.Connection, ticket_id: str) -> Ticket:
         found = self._tickets(db, "WHERE id = ?", (ticket_id,))
@@ -237,7 +222,7 @@ class EmbeddedTicketStore:
             "INSERT INTO events (ticket_id, at, kind, actor, text, step_id, data, dedupe_key) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
             (ticket_id, at.isoformat(), event.kind.value, event.actor, event.text, event.step_id,
-             _json(event.data), event.dedupe_key),
+             to_json(event.data), event.dedupe_key),
         )
         if cur.rowcount == 1:
             db.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (at.isoformat(), ticket_id))
@@ -279,7 +264,7 @@ class EmbeddedTicketStore:
                 f"INSERT INTO tickets (year, num, {_TICKET_COLUMNS})"  # noqa: S608
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
                 (now.year, num, ticket_id, draft.service_id, draft.title, draft.requester,
-                 _json(draft.fields), TicketStatus.OPEN.value, draft.sla_variant, now.isoformat(),
+                 to_json(draft.fields), TicketStatus.OPEN.value, draft.sla_variant, now.isoformat(),
                  now.isoformat()),
             )
             for upload in draft.attachments:
@@ -339,9 +324,17 @@ class EmbeddedTicketStore:
     def timeline(self, ticket_id: str) -> list[TimelineEvent]:
         with self._tx("DEFERRED") as db:
             self._require(db, ticket_id)
-            query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE ticket_id = ? ORDER BY seq"  # noqa: S608
-            rows = db.execute(query, (ticket_id,)).fetchall()
-        return [_event(row) for row in rows]
+            return self._events(db, ticket_id)
+
+    def snapshot(self, ticket_id: str) -> tuple[Ticket, list[TimelineEvent]]:
+        """`get` and `timeline` from one read transaction (so they agree with each other): what the engine
+        reads before it runs a job and again before it enqueues the next one."""
+        with self._tx("DEFERRED") as db:
+            return self._ticket(db, ticket_id), self._events(db, ticket_id)
+
+    def _events(self, db: sqlite3.Connection, ticket_id: str) -> list[TimelineEvent]:
+        query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE ticket_id = ? ORDER BY seq"  # noqa: S608
+        return [self._rows.event(row) for row in db.execute(query, (ticket_id,)).fetchall()]
 
     def post(self, ticket_id: str, event: NewEvent) -> TimelineEvent:
         """Idempotent by ``dedupe_key``: the first event stored under a key is returned to every
@@ -354,7 +347,7 @@ class EmbeddedTicketStore:
         with self._tx() as db:
             self._require(db, ticket_id)
             row = self._insert_event(db, ticket_id, event, self._now())
-        return _event(row)
+        return self._rows.event(row)
 
     def attach(
         self, ticket_id: str, upload: AttachmentUpload, actor: str, dedupe_key: str | None = None
@@ -377,7 +370,7 @@ class EmbeddedTicketStore:
                         " with other content",
                         ticket=ticket_id, name=upload.name,
                     )
-                return _ref(existing)
+                return ref(existing)
             now = self._now()
             self._insert_attachment(db, ticket_id, upload, actor, now)
             self._insert_event(db, ticket_id, NewEvent(
@@ -387,7 +380,7 @@ class EmbeddedTicketStore:
             ), now)
             row = self._attachment(db, ticket_id, upload.name)
         assert row is not None
-        return _ref(row)
+        return ref(row)
 
     def read_attachment(self, ticket_id: str, name: str) -> bytes:
         with self._tx("DEFERRED") as db:
@@ -441,4 +434,4 @@ class EmbeddedTicketStore:
         with self._tx("DEFERRED") as db:
             query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?"  # noqa: S608
             rows = db.execute(query, (int(cursor), limit)).fetchall()
-        return [_event(row) for row in rows]
+        return [self._rows.event(row) for row in rows]
