@@ -19,7 +19,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,6 +72,14 @@ _EVENT_COLUMNS = "seq, ticket_id, at, kind, actor, text, step_id, data"
 _STATUS_ID = {"open": "baru", "in_progress": "diproses", "deferred": "ditunda", "closed": "ditutup"}
 _RESERVED_KINDS = frozenset({EventKind.OPENED, EventKind.STATUS, EventKind.ASSIGNED, EventKind.ATTACHMENT})
 # Primary result codes that mean "try again later": BUSY, LOCKED, IOERR, CANTOPEN, PROTOCOL.
+
+
+def _postable(event: NewEvent) -> None:
+    if event.kind in _RESERVED_KINDS:
+        raise InvalidInputError(
+            f"'{event.kind}' events are recorded by create/attach/transition/assign, not posted",
+            errors=[("kind", "reserved")],
+        )
 
 
 class EmbeddedOptions(AdapterOptions):
@@ -209,10 +217,8 @@ class EmbeddedTicketStore:
             )
         return row
 
-    def _insert_event(
-        self, db: sqlite3.Connection, ticket_id: str, event: NewEvent, at: datetime
-    ) -> sqlite3.Row:
-        """Insert, or return the event already stored under the same dedupe key. ``ON CONFLICT DO
+    def _add_event(self, db: sqlite3.Connection, ticket_id: str, event: NewEvent, at: datetime) -> int | sqlite3.Row:
+        """Insert: the new event's seq; or the row already stored under the same dedupe key. ``ON CONFLICT DO
         NOTHING`` keeps this correct even without the write lock; the SELECT first only spares an
         AUTOINCREMENT value, which a conflicting insert would otherwise consume and leave as a gap."""
         earlier = self._by_key(db, event.dedupe_key, ticket_id, event.kind)
@@ -224,12 +230,22 @@ class EmbeddedTicketStore:
             (ticket_id, at.isoformat(), event.kind.value, event.actor, event.text, event.step_id,
              to_json(event.data), event.dedupe_key),
         )
-        if cur.rowcount == 1:
-            db.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (at.isoformat(), ticket_id))
-            query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq = ?"  # noqa: S608
-            row: sqlite3.Row | None = db.execute(query, (cur.lastrowid,)).fetchone()
-        else:
-            row = self._by_key(db, event.dedupe_key, ticket_id, event.kind)
+        if cur.rowcount == 1 and cur.lastrowid is not None:
+            return cur.lastrowid
+        row = self._by_key(db, event.dedupe_key, ticket_id, event.kind)
+        assert row is not None
+        return row
+
+    def _insert_event(
+        self, db: sqlite3.Connection, ticket_id: str, event: NewEvent, at: datetime
+    ) -> sqlite3.Row:
+        """Insert, or return the event already stored under the same dedupe key (`_add_event`)."""
+        added = self._add_event(db, ticket_id, event, at)
+        if not isinstance(added, int):
+            return added
+        db.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (at.isoformat(), ticket_id))
+        query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq = ?"  # noqa: S608
+        row: sqlite3.Row | None = db.execute(query, (added,)).fetchone()
         assert row is not None
         return row
 
@@ -339,15 +355,34 @@ class EmbeddedTicketStore:
     def post(self, ticket_id: str, event: NewEvent) -> TimelineEvent:
         """Idempotent by ``dedupe_key``: the first event stored under a key is returned to every
         later caller, even concurrent ones in other processes."""
-        if event.kind in _RESERVED_KINDS:
-            raise InvalidInputError(
-                f"'{event.kind}' events are recorded by create/attach/transition/assign, not posted",
-                errors=[("kind", "reserved")],
-            )
+        _postable(event)
         with self._tx() as db:
             self._require(db, ticket_id)
             row = self._insert_event(db, ticket_id, event, self._now())
         return self._rows.event(row)
+
+    def post_many(self, posts: Sequence[tuple[str, NewEvent]]) -> int:
+        """Several `post`s, in order, in one write transaction: the outbox delivers a round of job results
+        with one commit instead of one each. All or nothing (a missing ticket or a reused dedupe key fails
+        the whole call, and nothing is stored); each event is idempotent by its ``dedupe_key`` as in `post`.
+        Returns how many events were new."""
+        for _, event in posts:
+            _postable(event)
+        if not posts:
+            return 0
+        with self._tx() as db:
+            now = self._now()
+            touched: dict[str, bool] = {}
+            stored = 0
+            for ticket_id, event in posts:
+                if ticket_id not in touched:
+                    self._require(db, ticket_id)
+                    touched[ticket_id] = False
+                if isinstance(self._add_event(db, ticket_id, event, now), int):
+                    touched[ticket_id], stored = True, stored + 1
+            db.executemany("UPDATE tickets SET updated_at = ? WHERE id = ?",
+                           [(now.isoformat(), ticket_id) for ticket_id, new in touched.items() if new])
+        return stored
 
     def attach(
         self, ticket_id: str, upload: AttachmentUpload, actor: str, dedupe_key: str | None = None
