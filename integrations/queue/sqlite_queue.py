@@ -101,6 +101,7 @@ class SqliteJobQueue(SqliteOutbox):
         self._work = threading.Condition()  # notified when a job becomes claimable in this process
         self._work_seq = 0
         self._succeeded: dict[tuple[Any, ...], Job] = {}  # step_results' memo: row -> Job
+        self._claimed: dict[str, Job] = {}  # token -> the job as claimed here, for finish's answer
         self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
         columns = {row[1] for row in self._conn().execute("PRAGMA table_info(jobs)")}
         for column, kind in _ADDED_COLUMNS:  # a queue created by an earlier version
@@ -225,6 +226,9 @@ class SqliteJobQueue(SqliteOutbox):
                     (worker, now.timestamp() + lease_seconds, uuid.uuid4().hex, _iso(now), job_id),
                 ).fetchall()
                 jobs.extend(self._job(r) for r in claimed)
+        if len(self._claimed) > 10_000:  # jobs claimed here and finished elsewhere (a lost lease): forget them
+            self._claimed.clear()
+        self._claimed.update((job.lease_token, job) for job in jobs if job.lease_token)
         return jobs
 
     def heartbeat(self, job_id: int, token: str, lease_seconds: float) -> bool:
@@ -239,11 +243,14 @@ class SqliteJobQueue(SqliteOutbox):
                error: str | None, outbox: list[OutboxItem], logs: list[str] | None = None) -> Job | None:
         if state not in TERMINAL_STATES:
             raise ValueError(f"finish needs a terminal state, got {state}")
+        claimed = self._claimed.pop(token, None)
+        finished_at = self._now()
         with self._tx() as db:
+            returning = "cancel_requested" if claimed is not None and claimed.id == job_id else "*"
             row = db.execute(
                 "UPDATE jobs SET state=?, result=?, error=?, finished_at=?, lease_until=NULL, lease_token=NULL"
-                " WHERE id=? AND lease_token=? AND state='running' RETURNING *",
-                (state.value, json.dumps(result) if result is not None else None, error, _iso(self._now()),
+                f" WHERE id=? AND lease_token=? AND state='running' RETURNING {returning}",
+                (state.value, json.dumps(result) if result is not None else None, error, _iso(finished_at),
                  job_id, token),
             ).fetchall()
             if not row:
@@ -251,11 +258,19 @@ class SqliteJobQueue(SqliteOutbox):
             if logs:
                 self._insert_logs(db, job_id, logs)
             self._insert_outbox(db, outbox)
-        return self._job(row[0])
+        if claimed is None or returning == "*":
+            return self._job(row[0])
+        # The row as claimed here, with what this statement changed (and a cancel asked for meanwhile):
+        # the same values a re-read would give, without parsing the row again.
+        return claimed.model_copy(update={
+            "state": state, "result": json.loads(json.dumps(result)) if result is not None else None, "error": error,
+            "finished_at": finished_at, "lease_until": None, "lease_token": None,
+            "cancel_requested": bool(row[0]["cancel_requested"])})
 
     def release(self, job_id: int, token: str, delay_seconds: float, note: str) -> bool:
         """Give a claimed job back untouched (nothing ran: e.g. the ticket could not be read), to be
         claimed again after ``delay_seconds``; the attempt does not count."""
+        self._claimed.pop(token, None)
         with self._tx() as db:
             row = db.execute("SELECT history FROM jobs WHERE id=? AND lease_token=? AND state='running'",
                              (job_id, token)).fetchone()

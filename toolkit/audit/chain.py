@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -60,8 +61,11 @@ class AuditVerification(BaseModel):
     decisions: int = 0
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _CANONICAL.encode(value)
 
 
 def entry_hash(seq: int, at: str, actor: str, action: str, ticket_id: str | None,
@@ -83,7 +87,7 @@ def entry_hash_of_text(seq: int, at: str, actor: str, action: str, ticket_id: st
 
 
 def _text(value: str | None) -> str:
-    return "null" if value is None else json.dumps(str(value), ensure_ascii=False)
+    return "null" if value is None else encode_basestring(str(value))  # json.dumps(value, ensure_ascii=False)
 
 
 def _refuse_secrets(value: Any, where: str) -> None:
