@@ -348,6 +348,14 @@ class EmbeddedTicketStore:
         with self._tx("DEFERRED") as db:
             return self._ticket(db, ticket_id), self._events(db, ticket_id)
 
+    def last_seq(self, ticket_id: str) -> int:
+        """The seq of the ticket's newest event (0: none, or no such ticket), in one indexed statement. Every
+        change this store makes to a ticket records an event, so an unchanged value means an unchanged
+        ticket and timeline: the engine checks it before reusing a `snapshot` it read moments ago."""
+        with self._guard():
+            row = self._conn().execute("SELECT MAX(seq) FROM events WHERE ticket_id = ?", (ticket_id,)).fetchone()
+        return int(row[0] or 0)
+
     def _events(self, db: sqlite3.Connection, ticket_id: str) -> list[TimelineEvent]:
         query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE ticket_id = ? ORDER BY seq"  # noqa: S608
         return [self._rows.event(row) for row in db.execute(query, (ticket_id,)).fetchall()]

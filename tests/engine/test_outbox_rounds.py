@@ -78,3 +78,15 @@ def test_finish_answers_the_job_as_stored(engine_app):  # type: ignore[no-untype
     assert done is not None
     assert done == engine_app.queue.get(claimed.id)
     assert done.cancel_requested and done.finished_at is not None and done.finished_at <= datetime.now(UTC)
+
+
+def test_the_advance_after_a_job_reuses_its_read_only_while_the_ticket_is_unchanged(engine_app):  # type: ignore[no-untyped-def]
+    from toolkit.engine.scheduler import read_ticket
+
+    ticket_id = approved_ticket(engine_app)
+    seen = read_ticket(engine_app, ticket_id)
+    assert read_ticket(engine_app, ticket_id, seen) is seen
+    engine_app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor="sari", text="baru"))
+    fresh = read_ticket(engine_app, ticket_id, seen)
+    assert fresh is not seen and fresh[1][-1].text == "baru"
+    assert read_ticket(engine_app, approved_ticket(engine_app), seen)[0].id != ticket_id  # another ticket: read

@@ -40,19 +40,28 @@ def resolve_action_name(step: Any) -> str:
     return str(step.action)
 
 
-def read_ticket(app: EngineServices, ticket_id: str) -> tuple[Ticket, list[TimelineEvent]]:
+Snapshot = tuple[Ticket, list[TimelineEvent]]
+
+
+def read_ticket(app: EngineServices, ticket_id: str, seen: Snapshot | None = None) -> Snapshot:
     """The ticket and its timeline, from one read when the ticket system offers it (the embedded store's
-    ``snapshot``), else from `get` and `timeline`."""
-    snapshot: Callable[[str], tuple[Ticket, list[TimelineEvent]]] | None = getattr(app.tickets, "snapshot", None)
+    ``snapshot``), else from `get` and `timeline`. ``seen`` is what the caller read moments ago (the worker,
+    before the job it just finished): it is returned when the store says the ticket has no newer event
+    (``last_seq``, one indexed statement), and read afresh otherwise or when the store cannot say."""
+    last_seq: Callable[[str], int] | None = getattr(app.tickets, "last_seq", None)
+    if seen is not None and last_seq is not None and seen[0].id == ticket_id \
+            and last_seq(ticket_id) == max((e.seq for e in seen[1]), default=0):
+        return seen
+    snapshot: Callable[[str], Snapshot] | None = getattr(app.tickets, "snapshot", None)
     if snapshot is not None:
         return snapshot(ticket_id)
     return app.tickets.get(ticket_id), app.tickets.timeline(ticket_id)
 
 
-def advance(app: EngineServices, ticket_id: str) -> list[Job]:
+def advance(app: EngineServices, ticket_id: str, seen: Snapshot | None = None) -> list[Job]:
     """Enqueue the ticket's current step if it is automated; return the jobs created now. The policy vets
-    the timeline afresh here, on every call: its verdict is never cached."""
-    ticket, timeline = read_ticket(app, ticket_id)
+    the timeline afresh here, on every call: its verdict is never cached. ``seen``: `read_ticket`."""
+    ticket, timeline = read_ticket(app, ticket_id, seen)
     if ticket.status == TicketStatus.DEFERRED:
         return []
     service = app.catalog.get(ticket.service_id)
@@ -132,7 +141,8 @@ def _context(app: EngineServices, ticket_id: str, step: Any, *, ticket: Ticket, 
     )
 
 
-def action_context(app: EngineServices, ticket_id: str, step_id: str) -> ActionContext:
-    ticket, timeline = read_ticket(app, ticket_id)
+def action_context(app: EngineServices, ticket_id: str, step_id: str, seen: Snapshot | None = None) -> ActionContext:
+    """``seen``: the ticket and timeline just read (`read_ticket`); read here when None."""
+    ticket, timeline = seen if seen is not None else read_ticket(app, ticket_id)
     service = app.catalog.get(ticket.service_id)
     return _context(app, ticket_id, service.step(step_id), ticket=ticket, timeline=timeline)
