@@ -33,6 +33,7 @@ from pydantic import Field
 
 from integrations.queue.sqlite_outbox import SqliteOutbox
 from integrations.queue.sqlite_outbox import iso as _iso
+from integrations.queue.writer_gate import WriterGate
 from toolkit.adapter_options import AdapterOptions
 from toolkit.clock import Clock, SystemClock
 from toolkit.errors import ConflictError, NotFoundError
@@ -97,6 +98,7 @@ class SqliteJobQueue(SqliteOutbox):
         private_dir(self.path.parent)
         private_file(self.path)  # jobs carry plans and results: owner-only, like the other stores
         self._busy_timeout_ms = busy_timeout_ms
+        self._gate = WriterGate(busy_timeout_ms / 1000)  # this process's writers, one at a time
         self._local = threading.local()
         self._work = threading.Condition()  # notified when a job becomes claimable in this process
         self._work_seq = 0

@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import Field
 
+from integrations.queue.writer_gate import WriterGate
 from integrations.tickets.embedded_rows import RowModels, ref, to_json
 from toolkit.adapter_options import AdapterOptions
 from toolkit.domain.tickets.models import (
@@ -101,6 +102,7 @@ class EmbeddedTicketStore:
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._rows = RowModels()  # each exact row validated once (embedded_rows)
+        self._gate = WriterGate(self._busy_timeout_ms / 1000)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: list[sqlite3.Connection] = []
@@ -140,6 +142,15 @@ class EmbeddedTicketStore:
 
     @contextmanager
     def _tx(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        if mode != "IMMEDIATE":  # readers never wait in WAL mode
+            with self._tx_unguarded(mode) as db:
+                yield db
+            return
+        with self._gate.held(), self._tx_unguarded(mode) as db:  # this process's writers, one at a time
+            yield db
+
+    @contextmanager
+    def _tx_unguarded(self, mode: str) -> Iterator[sqlite3.Connection]:
         with self._guard():
             conn = self._conn()
             conn.execute(f"BEGIN {mode}")
