@@ -339,7 +339,7 @@ def test_plain_entry_data_is_stored_and_hashed_as_the_json_round_trip_would() ->
         fast = normalise(data)
         assert fast == slow and canonical(fast) == canonical(slow)
         for ticket_id in ("SPBE-2026-00001", None):
-            whole = canonical({"seq": 7, "at": "2026-01-01T00:00:00.000001+00:00", "actor": 'ä"\\', "action": "job.start",
-                               "ticket_id": ticket_id, "data": fast, "prev_hash": "0" * 64})
+            whole = canonical({"seq": 7, "at": "2026-01-01T00:00:00.000001+00:00", "actor": 'ä"\\',
+                               "action": "job.start", "ticket_id": ticket_id, "data": fast, "prev_hash": "0" * 64})
             assert entry_hash(7, "2026-01-01T00:00:00.000001+00:00", 'ä"\\', "job.start", ticket_id, fast, "0" * 64,
                               key=None) == hashlib.sha256(whole.encode()).hexdigest()

@@ -50,9 +50,8 @@ class SqliteOutbox:
         gate: WriterGate | None = getattr(self, "_gate", None)
         if gate is None:
             gate = self._gate = WriterGate(self._busy_timeout_ms / 1000)
-        with gate.held():
-            with self._tx_unguarded() as db:
-                yield db
+        with gate.held(), self._tx_unguarded() as db:
+            yield db
 
     @contextmanager
     def _tx_unguarded(self) -> Iterator[sqlite3.Connection]:

@@ -75,6 +75,8 @@ CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NUL
 """
 
 
+_FINISH = ("UPDATE jobs SET state=?, result=?, error=?, finished_at=?, lease_until=NULL, lease_token=NULL"
+           " WHERE id=? AND lease_token=? AND state='running'")
 _ADDED_COLUMNS = (("not_before", "REAL"), ("plan_digest", "TEXT"), ("input_digest", "TEXT"), ("plan_error", "TEXT"))
 
 
@@ -248,10 +250,9 @@ class SqliteJobQueue(SqliteOutbox):
         claimed = self._claimed.pop(token, None)
         finished_at = self._now()
         with self._tx() as db:
-            returning = "cancel_requested" if claimed is not None and claimed.id == job_id else "*"
+            known = claimed is not None and claimed.id == job_id
             row = db.execute(
-                "UPDATE jobs SET state=?, result=?, error=?, finished_at=?, lease_until=NULL, lease_token=NULL"
-                f" WHERE id=? AND lease_token=? AND state='running' RETURNING {returning}",
+                _FINISH + (" RETURNING cancel_requested" if known else " RETURNING *"),
                 (state.value, json.dumps(result) if result is not None else None, error, _iso(finished_at),
                  job_id, token),
             ).fetchall()
@@ -260,7 +261,7 @@ class SqliteJobQueue(SqliteOutbox):
             if logs:
                 self._insert_logs(db, job_id, logs)
             self._insert_outbox(db, outbox)
-        if claimed is None or returning == "*":
+        if claimed is None or not known:
             return self._job(row[0])
         # The row as claimed here, with what this statement changed (and a cancel asked for meanwhile):
         # the same values a re-read would give, without parsing the row again.

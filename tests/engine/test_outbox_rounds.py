@@ -22,7 +22,8 @@ def _comments(app, ticket_id):  # type: ignore[no-untyped-def]
 def test_a_round_of_events_is_stored_in_order_and_once(clocked_app, clock):  # type: ignore[no-untyped-def]
     app = clocked_app
     first, second = approved_ticket(app), approved_ticket(app)
-    items = [event_item(t, f"round:{t}:{i}", EventKind.COMMENT, f"hasil {i}") for i in range(3) for t in (first, second)]
+    items = [event_item(t, f"round:{t}:{i}", EventKind.COMMENT, f"hasil {i}")
+             for i in range(3) for t in (first, second)]
     app.queue.add_outbox(items)
     assert deliver_due(app)[0] >= 6
     assert _comments(app, first) == ["hasil 0", "hasil 1", "hasil 2"]

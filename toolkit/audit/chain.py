@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from collections.abc import Mapping
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretBytes, SecretStr
