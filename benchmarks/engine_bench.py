@@ -166,9 +166,11 @@ def instrumented(phases: Phases, app: App) -> Iterator[None]:
         (server, "deliver_due", phases.wrap("outbox delivery", outbox.deliver_due)),
         (AuditLog, "append_many", phases.wrap("audit appends", AuditLog.append_many)),
         # Called from the phases above, and taken out of their time: the ticket store and the work directory.
-        (app.tickets, "get", phases.wrap("ticket store reads (get, timeline)", app.tickets.get)),
-        (app.tickets, "timeline", phases.wrap("ticket store reads (get, timeline)", app.tickets.timeline)),
-        (app.tickets, "post", phases.wrap("ticket store post (the result)", app.tickets.post)),
+        (app.tickets, "get", phases.wrap("ticket store reads (get, timeline, snapshot)", app.tickets.get)),
+        (app.tickets, "timeline", phases.wrap("ticket store reads (get, timeline, snapshot)", app.tickets.timeline)),
+        (app.tickets, "snapshot", phases.wrap("ticket store reads (get, timeline, snapshot)", app.tickets.snapshot)),
+        (app.tickets, "post", phases.wrap("ticket store post (the results)", app.tickets.post)),
+        (app.tickets, "post_many", phases.wrap("ticket store post (the results)", app.tickets.post_many)),
         (app.queue, "step_results", phases.wrap("queue step results read", app.queue.step_results)),
         (app, "artifacts_dir", phases.wrap("the job's work dir (mkdir, chmod)", app.artifacts_dir)),
     ]

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
+from integrations.queue.writer_gate import WriterGate
 from toolkit.clock import Clock
 from toolkit.errors import UnavailableError
 from toolkit.ports.jobs import OutboxItem, PendingOutbox
@@ -31,6 +32,7 @@ class SqliteOutbox:
     _clock: Clock
     _busy_timeout_ms: int
     _local: threading.local
+    _gate: WriterGate  # this process's writers, one at a time (writer_gate)
 
     def _now(self) -> datetime:
         return self._clock.now()
@@ -45,6 +47,14 @@ class SqliteOutbox:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        gate: WriterGate | None = getattr(self, "_gate", None)
+        if gate is None:
+            gate = self._gate = WriterGate(self._busy_timeout_ms / 1000)
+        with gate.held(), self._tx_unguarded() as db:
+            yield db
+
+    @contextmanager
+    def _tx_unguarded(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")

@@ -33,6 +33,7 @@ from pydantic import Field
 
 from integrations.queue.sqlite_outbox import SqliteOutbox
 from integrations.queue.sqlite_outbox import iso as _iso
+from integrations.queue.writer_gate import WriterGate
 from toolkit.adapter_options import AdapterOptions
 from toolkit.clock import Clock, SystemClock
 from toolkit.errors import ConflictError, NotFoundError
@@ -74,6 +75,8 @@ CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NUL
 """
 
 
+_FINISH = ("UPDATE jobs SET state=?, result=?, error=?, finished_at=?, lease_until=NULL, lease_token=NULL"
+           " WHERE id=? AND lease_token=? AND state='running'")
 _ADDED_COLUMNS = (("not_before", "REAL"), ("plan_digest", "TEXT"), ("input_digest", "TEXT"), ("plan_error", "TEXT"))
 
 
@@ -97,9 +100,12 @@ class SqliteJobQueue(SqliteOutbox):
         private_dir(self.path.parent)
         private_file(self.path)  # jobs carry plans and results: owner-only, like the other stores
         self._busy_timeout_ms = busy_timeout_ms
+        self._gate = WriterGate(busy_timeout_ms / 1000)  # this process's writers, one at a time
         self._local = threading.local()
         self._work = threading.Condition()  # notified when a job becomes claimable in this process
         self._work_seq = 0
+        self._succeeded: dict[tuple[Any, ...], Job] = {}  # step_results' memo: row -> Job
+        self._claimed: dict[str, Job] = {}  # token -> the job as claimed here, for finish's answer
         self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
         columns = {row[1] for row in self._conn().execute("PRAGMA table_info(jobs)")}
         for column, kind in _ADDED_COLUMNS:  # a queue created by an earlier version
@@ -224,6 +230,9 @@ class SqliteJobQueue(SqliteOutbox):
                     (worker, now.timestamp() + lease_seconds, uuid.uuid4().hex, _iso(now), job_id),
                 ).fetchall()
                 jobs.extend(self._job(r) for r in claimed)
+        if len(self._claimed) > 10_000:  # jobs claimed here and finished elsewhere (a lost lease): forget them
+            self._claimed.clear()
+        self._claimed.update((job.lease_token, job) for job in jobs if job.lease_token)
         return jobs
 
     def heartbeat(self, job_id: int, token: str, lease_seconds: float) -> bool:
@@ -238,11 +247,13 @@ class SqliteJobQueue(SqliteOutbox):
                error: str | None, outbox: list[OutboxItem], logs: list[str] | None = None) -> Job | None:
         if state not in TERMINAL_STATES:
             raise ValueError(f"finish needs a terminal state, got {state}")
+        claimed = self._claimed.pop(token, None)
+        finished_at = self._now()
         with self._tx() as db:
+            known = claimed is not None and claimed.id == job_id
             row = db.execute(
-                "UPDATE jobs SET state=?, result=?, error=?, finished_at=?, lease_until=NULL, lease_token=NULL"
-                " WHERE id=? AND lease_token=? AND state='running' RETURNING *",
-                (state.value, json.dumps(result) if result is not None else None, error, _iso(self._now()),
+                _FINISH + (" RETURNING cancel_requested" if known else " RETURNING *"),
+                (state.value, json.dumps(result) if result is not None else None, error, _iso(finished_at),
                  job_id, token),
             ).fetchall()
             if not row:
@@ -250,11 +261,19 @@ class SqliteJobQueue(SqliteOutbox):
             if logs:
                 self._insert_logs(db, job_id, logs)
             self._insert_outbox(db, outbox)
-        return self._job(row[0])
+        if claimed is None or not known:
+            return self._job(row[0])
+        # The row as claimed here, with what this statement changed (and a cancel asked for meanwhile):
+        # the same values a re-read would give, without parsing the row again.
+        return claimed.model_copy(update={
+            "state": state, "result": json.loads(json.dumps(result)) if result is not None else None, "error": error,
+            "finished_at": finished_at, "lease_until": None, "lease_token": None,
+            "cancel_requested": bool(row[0]["cancel_requested"])})
 
     def release(self, job_id: int, token: str, delay_seconds: float, note: str) -> bool:
         """Give a claimed job back untouched (nothing ran: e.g. the ticket could not be read), to be
         claimed again after ``delay_seconds``; the attempt does not count."""
+        self._claimed.pop(token, None)
         with self._tx() as db:
             row = db.execute("SELECT history FROM jobs WHERE id=? AND lease_token=? AND state='running'",
                              (job_id, token)).fetchone()
@@ -342,5 +361,18 @@ class SqliteJobQueue(SqliteOutbox):
         return [(r["seq"], r["line"]) for r in rows]
 
     def step_results(self, ticket_id: str) -> dict[str, Job]:
+        """Read twice per job (its context, the advance after it); a succeeded job's row no longer changes,
+        so each exact row is validated once (memoised by the whole row: a row changed in any way is parsed
+        again)."""
         rows = self._read("SELECT * FROM jobs WHERE ticket_id=? AND state='succeeded' ORDER BY id", (ticket_id,))
-        return {r["step_id"]: self._job(r) for r in rows}
+        found: dict[str, Job] = {}
+        memo = self._succeeded
+        for r in rows:
+            key = tuple(r)
+            job = memo.get(key)
+            if job is None:
+                if len(memo) >= 20_000:
+                    memo.clear()
+                job = memo[key] = self._job(r)
+            found[r["step_id"]] = job
+        return found

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field
-from pydantic_core import to_jsonable_python
 
+from integrations.queue.writer_gate import WriterGate
+from integrations.tickets.embedded_db import _EVENT_COLUMNS, _SCHEMA, _TICKET_COLUMNS, EmbeddedDb
+from integrations.tickets.embedded_rows import RowModels, ref, to_json
 from toolkit.adapter_options import AdapterOptions
 from toolkit.domain.tickets.models import (
     AttachmentRef,
@@ -39,33 +38,10 @@ from toolkit.domain.tickets.models import (
     TicketStatus,
     TimelineEvent,
 )
-from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError
+from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
 from toolkit.private_files import private_dir, private_file
 from toolkit.settings import Settings
-from toolkit.sqlite_tx import UNAVAILABLE_CODES, connect
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tickets (
-    id TEXT PRIMARY KEY, year INTEGER NOT NULL, num INTEGER NOT NULL,
-    service_id TEXT NOT NULL, title TEXT NOT NULL, requester TEXT NOT NULL, fields TEXT NOT NULL,
-    status TEXT NOT NULL, assignee TEXT, sla_variant TEXT NOT NULL,
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (year, num));
-CREATE INDEX IF NOT EXISTS tickets_filter ON tickets(status, service_id);
-CREATE INDEX IF NOT EXISTS tickets_requester ON tickets(requester, year, num);
-CREATE TABLE IF NOT EXISTS attachments (
-    ticket_id TEXT NOT NULL REFERENCES tickets(id), name TEXT NOT NULL, media_type TEXT NOT NULL,
-    size INTEGER NOT NULL, sha256 TEXT NOT NULL, kind TEXT, content BLOB NOT NULL,
-    added_by TEXT NOT NULL, added_at TEXT NOT NULL, PRIMARY KEY (ticket_id, name));
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL REFERENCES tickets(id),
-    at TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, text TEXT NOT NULL,
-    step_id TEXT, data TEXT NOT NULL, dedupe_key TEXT UNIQUE);
-CREATE INDEX IF NOT EXISTS events_ticket ON events(ticket_id, seq)
-"""
-_TICKET_COLUMNS = ("id, service_id, title, requester, fields, status, assignee, sla_variant, "
-                   "created_at, updated_at")
-_REF_COLUMNS = "ticket_id, name, media_type, size, sha256, kind, added_by, added_at"
-_EVENT_COLUMNS = "seq, ticket_id, at, kind, actor, text, step_id, data"
 # These kinds describe changes to the ticket row itself; they are written only by the method that
 # makes the change, so the timeline can never disagree with the ticket's status or assignee.
 # How the applicant reads a status on the timeline.
@@ -74,19 +50,12 @@ _RESERVED_KINDS = frozenset({EventKind.OPENED, EventKind.STATUS, EventKind.ASSIG
 # Primary result codes that mean "try again later": BUSY, LOCKED, IOERR, CANTOPEN, PROTOCOL.
 
 
-def _json(value: Any) -> str:
-    try:
-        return json.dumps(to_jsonable_python(value), ensure_ascii=False, sort_keys=True, allow_nan=False)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInputError(f"value cannot be stored as JSON: {exc}") from None
-
-
-def _ref(row: sqlite3.Row) -> AttachmentRef:
-    return AttachmentRef.model_validate({k: row[k] for k in row.keys() if k != "ticket_id"})
-
-
-def _event(row: sqlite3.Row) -> TimelineEvent:
-    return TimelineEvent.model_validate({**dict(row), "data": json.loads(row["data"])})
+def _postable(event: NewEvent) -> None:
+    if event.kind in _RESERVED_KINDS:
+        raise InvalidInputError(
+            f"'{event.kind}' events are recorded by create/attach/transition/assign, not posted",
+            errors=[("kind", "reserved")],
+        )
 
 
 class EmbeddedOptions(AdapterOptions):
@@ -97,7 +66,7 @@ class EmbeddedOptions(AdapterOptions):
     busy_timeout_ms: int = Field(default=2000, ge=0, le=600_000)
 
 
-class EmbeddedTicketStore:
+class EmbeddedTicketStore(EmbeddedDb):
     Options = EmbeddedOptions
 
     def __init__(self, *, settings: Settings, db_name: str = "tickets.db", busy_timeout_ms: int = 2000,
@@ -107,6 +76,8 @@ class EmbeddedTicketStore:
         self.path = Path(settings.state_dir) / db_name
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._rows = RowModels()  # each exact row validated once (embedded_rows)
+        self._gate = WriterGate(self._busy_timeout_ms / 1000)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: list[sqlite3.Connection] = []
@@ -119,150 +90,6 @@ class EmbeddedTicketStore:
         with self._tx() as db:
             for statement in _SCHEMA.split(";"):
                 db.execute(statement)
-
-    # -- connections and transactions ---------------------------------------------------------
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF in UNAVAILABLE_CODES:
-                raise UnavailableError(f"ticket store unavailable: {exc}", path=str(self.path)) from None
-            raise
-        except OSError as exc:
-            raise UnavailableError(f"ticket store unavailable: {exc.strerror}", path=str(self.path)) from None
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
-            return conn
-        if conn is not None:
-            self._inherited.append(conn)
-        conn = connect(self.path, busy_timeout_ms=self._busy_timeout_ms, foreign_keys=True)
-        self._local.conn, self._local.pid = conn, os.getpid()
-        with self._lock:
-            self._open.append(conn)
-        return conn
-
-    @contextmanager
-    def _tx(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        with self._guard():
-            conn = self._conn()
-            conn.execute(f"BEGIN {mode}")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                try:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                except sqlite3.Error:  # state unknown: let the next call start on a fresh connection
-                    self._local.conn = None
-                    with suppress(sqlite3.Error):
-                        conn.close()
-                raise
-
-    def close(self) -> None:
-        with self._lock:
-            conns, self._open = self._open, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
-
-    def __enter__(self) -> EmbeddedTicketStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _now(self) -> datetime:
-        now = self._clock()
-        if now.tzinfo is None:
-            raise InvalidInputError("the store's clock returned a naive datetime")
-        return now.astimezone(UTC)
-
-    # -- rows --------------------------------------------------------------------------------
-    def _tickets(self, db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[Ticket]:
-        query = f"SELECT {_TICKET_COLUMNS} FROM tickets {where} ORDER BY year, num"  # noqa: S608
-        rows = db.execute(query, args).fetchall()
-        refs: dict[str, list[AttachmentRef]] = {}
-        query = (f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id IN "  # noqa: S608
-                 f"(SELECT id FROM tickets {where}) ORDER BY added_at, rowid")
-        for ref_row in db.execute(query, args):
-            refs.setdefault(ref_row["ticket_id"], []).append(_ref(ref_row))
-        return [Ticket.model_validate({**dict(row), "fields": json.loads(row["fields"]),
-                                       "attachments": tuple(refs.get(row["id"], ()))}) for row in rows]
-
-    def _ticket(self, db: sqlite3.Connection, ticket_id: str) -> Ticket:
-        found = self._tickets(db, "WHERE id = ?", (ticket_id,))
-        if not found:
-            raise NotFoundError(f"ticket {ticket_id} not found", ticket=ticket_id)
-        return found[0]
-
-    @staticmethod
-    def _require(db: sqlite3.Connection, ticket_id: str) -> sqlite3.Row:
-        query = "SELECT status, assignee FROM tickets WHERE id = ?"
-        row: sqlite3.Row | None = db.execute(query, (ticket_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"ticket {ticket_id} not found", ticket=ticket_id)
-        return row
-
-    @staticmethod
-    def _by_key(
-        db: sqlite3.Connection, key: str | None, ticket_id: str, kind: EventKind
-    ) -> sqlite3.Row | None:
-        """The event already recorded under ``key``, if any. A key reused for another ticket or
-        another kind of event is a caller's bug, and answering with the unrelated event would hide it."""
-        if key is None:
-            return None
-        query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE dedupe_key = ?"  # noqa: S608
-        row: sqlite3.Row | None = db.execute(query, (key,)).fetchone()
-        if row is not None and (row["ticket_id"] != ticket_id or row["kind"] != kind):
-            raise ConflictError(
-                f"dedupe key '{key}' already names a {row['kind']} event on {row['ticket_id']}",
-                dedupe_key=key, ticket=row["ticket_id"],
-            )
-        return row
-
-    def _insert_event(
-        self, db: sqlite3.Connection, ticket_id: str, event: NewEvent, at: datetime
-    ) -> sqlite3.Row:
-        """Insert, or return the event already stored under the same dedupe key. ``ON CONFLICT DO
-        NOTHING`` keeps this correct even without the write lock; the SELECT first only spares an
-        AUTOINCREMENT value, which a conflicting insert would otherwise consume and leave as a gap."""
-        earlier = self._by_key(db, event.dedupe_key, ticket_id, event.kind)
-        if earlier is not None:
-            return earlier
-        cur = db.execute(
-            "INSERT INTO events (ticket_id, at, kind, actor, text, step_id, data, dedupe_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
-            (ticket_id, at.isoformat(), event.kind.value, event.actor, event.text, event.step_id,
-             _json(event.data), event.dedupe_key),
-        )
-        if cur.rowcount == 1:
-            db.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (at.isoformat(), ticket_id))
-            query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq = ?"  # noqa: S608
-            row: sqlite3.Row | None = db.execute(query, (cur.lastrowid,)).fetchone()
-        else:
-            row = self._by_key(db, event.dedupe_key, ticket_id, event.kind)
-        assert row is not None
-        return row
-
-    @staticmethod
-    def _attachment(db: sqlite3.Connection, ticket_id: str, name: str) -> sqlite3.Row | None:
-        query = f"SELECT {_REF_COLUMNS} FROM attachments WHERE ticket_id = ? AND name = ?"  # noqa: S608
-        row: sqlite3.Row | None = db.execute(query, (ticket_id, name)).fetchone()
-        return row
-
-    def _insert_attachment(
-        self, db: sqlite3.Connection, ticket_id: str, upload: AttachmentUpload, actor: str, at: datetime
-    ) -> None:
-        db.execute(
-            "INSERT INTO attachments (ticket_id, name, media_type, size, sha256, kind, content,"
-            " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (ticket_id, upload.name, upload.media_type, len(upload.content),
-             hashlib.sha256(upload.content).hexdigest(), upload.kind, upload.content, actor, at.isoformat()),
-        )
 
     # -- the TicketSystem port ------------------------------------------------------------------
     def create(self, draft: TicketDraft) -> Ticket:
@@ -279,7 +106,7 @@ class EmbeddedTicketStore:
                 f"INSERT INTO tickets (year, num, {_TICKET_COLUMNS})"  # noqa: S608
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
                 (now.year, num, ticket_id, draft.service_id, draft.title, draft.requester,
-                 _json(draft.fields), TicketStatus.OPEN.value, draft.sla_variant, now.isoformat(),
+                 to_json(draft.fields), TicketStatus.OPEN.value, draft.sla_variant, now.isoformat(),
                  now.isoformat()),
             )
             for upload in draft.attachments:
@@ -339,22 +166,53 @@ class EmbeddedTicketStore:
     def timeline(self, ticket_id: str) -> list[TimelineEvent]:
         with self._tx("DEFERRED") as db:
             self._require(db, ticket_id)
-            query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE ticket_id = ? ORDER BY seq"  # noqa: S608
-            rows = db.execute(query, (ticket_id,)).fetchall()
-        return [_event(row) for row in rows]
+            return self._events(db, ticket_id)
+
+    def snapshot(self, ticket_id: str) -> tuple[Ticket, list[TimelineEvent]]:
+        """`get` and `timeline` from one read transaction (so they agree with each other): what the engine
+        reads before it runs a job and again before it enqueues the next one."""
+        with self._tx("DEFERRED") as db:
+            return self._ticket(db, ticket_id), self._events(db, ticket_id)
+
+    def last_seq(self, ticket_id: str) -> int:
+        """The seq of the ticket's newest event (0: none, or no such ticket), in one indexed statement. Every
+        change this store makes to a ticket records an event, so an unchanged value means an unchanged
+        ticket and timeline: the engine checks it before reusing a `snapshot` it read moments ago."""
+        with self._guard():
+            row = self._conn().execute("SELECT MAX(seq) FROM events WHERE ticket_id = ?", (ticket_id,)).fetchone()
+        return int(row[0] or 0)
 
     def post(self, ticket_id: str, event: NewEvent) -> TimelineEvent:
         """Idempotent by ``dedupe_key``: the first event stored under a key is returned to every
         later caller, even concurrent ones in other processes."""
-        if event.kind in _RESERVED_KINDS:
-            raise InvalidInputError(
-                f"'{event.kind}' events are recorded by create/attach/transition/assign, not posted",
-                errors=[("kind", "reserved")],
-            )
+        _postable(event)
         with self._tx() as db:
             self._require(db, ticket_id)
             row = self._insert_event(db, ticket_id, event, self._now())
-        return _event(row)
+        return self._rows.event(row)
+
+    def post_many(self, posts: Sequence[tuple[str, NewEvent]]) -> int:
+        """Several `post`s, in order, in one write transaction: the outbox delivers a round of job results
+        with one commit instead of one each. All or nothing (a missing ticket or a reused dedupe key fails
+        the whole call, and nothing is stored); each event is idempotent by its ``dedupe_key`` as in `post`.
+        Returns how many events were new."""
+        for _, event in posts:
+            _postable(event)
+        if not posts:
+            return 0
+        with self._tx() as db:
+            now = self._now()
+            touched: dict[str, bool] = {}
+            stored = 0
+            for ticket_id, event in posts:
+                if ticket_id not in touched:
+                    self._require(db, ticket_id)
+                    touched[ticket_id] = False
+                if isinstance(self._add_event(db, ticket_id, event, now), int):
+                    touched[ticket_id], stored = True, stored + 1
+            db.executemany("UPDATE tickets SET updated_at = ? WHERE id = ?",
+                           [(now.isoformat(), ticket_id) for ticket_id, new in touched.items() if new])
+        return stored
 
     def attach(
         self, ticket_id: str, upload: AttachmentUpload, actor: str, dedupe_key: str | None = None
@@ -377,7 +235,7 @@ class EmbeddedTicketStore:
                         " with other content",
                         ticket=ticket_id, name=upload.name,
                     )
-                return _ref(existing)
+                return ref(existing)
             now = self._now()
             self._insert_attachment(db, ticket_id, upload, actor, now)
             self._insert_event(db, ticket_id, NewEvent(
@@ -387,7 +245,7 @@ class EmbeddedTicketStore:
             ), now)
             row = self._attachment(db, ticket_id, upload.name)
         assert row is not None
-        return _ref(row)
+        return ref(row)
 
     def read_attachment(self, ticket_id: str, name: str) -> bytes:
         with self._tx("DEFERRED") as db:
@@ -441,4 +299,4 @@ class EmbeddedTicketStore:
         with self._tx("DEFERRED") as db:
             query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?"  # noqa: S608
             rows = db.execute(query, (int(cursor), limit)).fetchall()
-        return [_event(row) for row in rows]
+        return [self._rows.event(row) for row in rows]

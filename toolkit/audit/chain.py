@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretBytes, SecretStr
@@ -60,17 +61,33 @@ class AuditVerification(BaseModel):
     decisions: int = 0
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _CANONICAL.encode(value)
 
 
 def entry_hash(seq: int, at: str, actor: str, action: str, ticket_id: str | None,
                data: Any, prev_hash: str, *, key: AuditKey | None) -> str:
     """The hash an entry must carry; ``at`` is the exact stored ISO text, not a re-rendering.
     ``key`` is required by name so that an unkeyed hash is always a visible choice."""
-    body = canonical({"seq": seq, "at": at, "actor": actor, "action": action, "ticket_id": ticket_id,
-                      "data": data, "prev_hash": prev_hash}).encode("utf-8")
+    return entry_hash_of_text(seq, at, actor, action, ticket_id, canonical(data), prev_hash, key=key)
+
+
+def entry_hash_of_text(seq: int, at: str, actor: str, action: str, ticket_id: str | None,
+                       data_text: str, prev_hash: str, *, key: AuditKey | None) -> str:
+    """`entry_hash` from ``data_text``, the canonical JSON of the data, which the log stores anyway: the
+    body is the canonical JSON of the entry's fields put together by hand, keys in sorted order (action,
+    actor, at, data, prev_hash, seq, ticket_id), byte for byte what `canonical` makes of the whole entry."""
+    text = (f'{{"action":{_text(action)},"actor":{_text(actor)},"at":{_text(at)},"data":{data_text},'
+            f'"prev_hash":{_text(prev_hash)},"seq":{int(seq)},"ticket_id":{_text(ticket_id)}}}')
+    body = text.encode("utf-8")
     return key.chain_mac(body) if key is not None else hashlib.sha256(body).hexdigest()
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(str(value))  # json.dumps(value, ensure_ascii=False)
 
 
 def _refuse_secrets(value: Any, where: str) -> None:
@@ -85,9 +102,39 @@ def _refuse_secrets(value: Any, where: str) -> None:
             _refuse_secrets(item, f"{where}[{index}]")
 
 
+class _NotPlain(Exception):
+    pass
+
+
+def _plain(value: Any) -> Any:
+    """A copy of ``value`` when it is plain JSON already (str, int, finite float, bool, None, lists and
+    tuples, dicts with str keys: what the engine's entries are made of), equal to what the JSON round trip
+    of `normalise` gives (tuples as lists, keys sorted); `_NotPlain` for anything else."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _NotPlain
+        return value
+    if kind is dict:
+        if not all(type(k) is str for k in value):
+            raise _NotPlain
+        return {k: _plain(value[k]) for k in sorted(value)}
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    raise _NotPlain
+
+
 def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
     """Turn ``data`` into the plain JSON value that is stored and hashed, so that verifying from
-    the stored text later reproduces the same hash."""
+    the stored text later reproduces the same hash. Plain data (no secret can hide in it) is copied
+    directly; anything else goes through the secret check and the JSON round trip."""
+    if type(data) is dict:
+        try:
+            return _plain(data)  # type: ignore[no-any-return]
+        except _NotPlain:
+            pass
     _refuse_secrets(data, "data")
     try:
         normalised = json.loads(canonical(to_jsonable_python(dict(data))))

@@ -36,6 +36,7 @@ from toolkit.audit.chain import (
     AuditVerification,
     canonical,
     entry_hash,
+    entry_hash_of_text,
     normalise,
 )
 from toolkit.audit.checkpoints import Checkpoint, CheckpointFile
@@ -248,15 +249,19 @@ class AuditLog:
                 last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
                 seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
                 first = seq + 1
+                rows = []
                 for actor, action, ticket_id, clean in prepared:
                     seq += 1
                     at = datetime.now(UTC).isoformat(timespec="microseconds")
-                    digest = entry_hash(seq, at, actor, action, ticket_id, clean, prev, key=self.key)
-                    db.execute(f"INSERT INTO audit ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-                               (seq, at, actor, action, ticket_id, canonical(clean), prev, digest))
-                    written.append(AuditEntry(seq=seq, at=datetime.fromisoformat(at), actor=actor, action=action,
-                                              ticket_id=ticket_id, data=clean, prev_hash=prev, hash=digest))
+                    text = canonical(clean)
+                    digest = entry_hash_of_text(seq, at, actor, action, ticket_id, text, prev, key=self.key)
+                    rows.append((seq, at, actor, action, ticket_id, text, prev, digest))
+                    # built from values checked here (the data normalised), not parsed back: no validation
+                    written.append(AuditEntry.model_construct(
+                        seq=seq, at=datetime.fromisoformat(at), actor=actor, action=action, ticket_id=ticket_id,
+                        data=clean, prev_hash=prev, hash=digest))
                     prev = digest
+                db.executemany(f"INSERT INTO audit ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)  # noqa: S608
             self._write_anchor(seq, prev)
             if seq // self.checkpoint_every > (first - 1) // self.checkpoint_every:
                 self._write_checkpoint(seq, prev)

@@ -79,7 +79,8 @@ def work_batch(app: EngineServices, worker: str, size: BatchSize, keeper: LeaseK
         try:
             writer.write(starts)  # on disk before any of these actions runs
         except ToolkitError as exc:  # not audited, not run: the jobs fail with the reason
-            ready = [Prepared(r.job, r.step, None, None, None, error=r.error or app.masker(str(exc))) for r in ready]
+            ready = [Prepared(r.job, r.step, None, None, None, error=r.error or app.masker(str(exc)), seen=r.seen)
+                     for r in ready]
         began = time.monotonic()
         for index, item in enumerate(ready):
             job = item.job
@@ -98,7 +99,7 @@ def work_batch(app: EngineServices, worker: str, size: BatchSize, keeper: LeaseK
                 writer.submit([entry])
             if finished.state == JobState.SUCCEEDED:
                 try:
-                    scheduler.advance(app, finished.ticket_id)
+                    scheduler.advance(app, finished.ticket_id, item.seen)
                 except ToolkitError as exc:  # the trigger's sweep will advance it later
                     log.warning("advance after job %s failed: %s", finished.id, app.masker(str(exc)))
             durations.append(time.monotonic() - t0)

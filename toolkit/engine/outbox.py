@@ -48,10 +48,36 @@ def _deliver_one(app: Services, item: OutboxItem) -> None:
                                dedupe_key=item.dedupe_key)
 
 
+def _event_run(due: list[PendingOutbox], start: int) -> list[PendingOutbox]:
+    """The events from ``start`` on, up to the next item of another kind (order on a ticket is kept)."""
+    end = start
+    while end < len(due) and due[end].item.kind == OutboxKind.EVENT:
+        end += 1
+    return due[start:end]
+
+
+def _post_together(app: Services, run: list[PendingOutbox]) -> bool:
+    """Post a run of events in one transaction when the ticket system can (the embedded store's
+    ``post_many``). False when it cannot, or when one of them was refused: the caller then delivers them
+    one by one, so the refused one is retried alone. `UnavailableError` propagates."""
+    post_many: Callable[[list[tuple[str, NewEvent]]], int] | None = getattr(app.tickets, "post_many", None)
+    if post_many is None or len(run) < 2:
+        return False
+    try:
+        posts = [(p.item.ticket_id, NewEvent(dedupe_key=p.item.dedupe_key, **p.item.payload)) for p in run]
+        post_many(posts)
+    except UnavailableError:
+        raise
+    except (ToolkitError, ValueError, TypeError):
+        return False
+    return True
+
+
 def deliver_due(app: Services, limit: int = 100,
                 record: Callable[[list[AuditItem]], None] | None = None) -> tuple[int, int]:
     """Deliver what is due now; returns (delivered, deferred). Stops at the first unavailability,
-    since the rest would fail the same way and order on a ticket matters.
+    since the rest would fail the same way and order on a ticket matters. Consecutive events go to the
+    ticket system in one call when it offers one (`_post_together`).
 
     The round's delivered items are marked in one queue transaction and audited in one append (or handed
     to ``record``: `spbe serve`'s `AuditWriter`): a crash before the mark delivers them again, which the
@@ -60,7 +86,26 @@ def deliver_due(app: Services, limit: int = 100,
     deferred = 0
     workers = app.settings.workers
     try:
-        for pending in app.queue.outbox_due(app.clock.now(), limit):
+        due = app.queue.outbox_due(app.clock.now(), limit)
+        index, singly_until = 0, 0  # a run that could not go together is delivered one by one
+        while index < len(due):
+            if index >= singly_until:
+                run = _event_run(due, index)
+                try:
+                    together = _post_together(app, run)
+                except UnavailableError as exc:
+                    app.queue.outbox_retry_later(run[0].id, app.masker(str(exc)),
+                                                 app.clock.now() + backoff(run[0].attempts, workers.outbox_retry_base,
+                                                                             workers.outbox_retry_max))
+                    deferred += 1
+                    break
+                if together:
+                    delivered.extend(run)
+                    index += len(run)
+                    continue
+                singly_until = index + max(1, len(run))
+            pending = due[index]
+            index += 1
             try:
                 _deliver_one(app, pending.item)
             except UnavailableError as exc:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from toolkit.domain.decisions import effective_fields
-from toolkit.domain.policy import COMPLETING_KINDS, Policy
+from toolkit.domain.policy import COMPLETING_KINDS, Policy, TrustedTimeline
 from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 from toolkit.domain.workflow import WorkflowState, evaluate
 from toolkit.ports.jobs import JobQueue
@@ -58,11 +58,12 @@ def deferred_time(timeline: list[TimelineEvent], now: datetime) -> timedelta:
 
 def progress(
     service: Any, ticket: Ticket, timeline: list[TimelineEvent], queue: JobQueue, policy: Policy,
-    now: datetime | None = None,
+    now: datetime | None = None, trusted: TrustedTimeline | None = None,
 ) -> WorkflowState:
-    """Where the ticket stands, counting only the decisions the policy accepts (whoever wrote them)."""
+    """Where the ticket stands, counting only the decisions the policy accepts (whoever wrote them).
+    ``trusted`` is the policy's verdict on this very timeline when the caller has just asked for it."""
     now = now or datetime.now(UTC)
-    timeline = list(policy.trusted(service, ticket, timeline).events)
+    timeline = list((trusted or policy.trusted(service, ticket, timeline)).events)
     return evaluate(
         service,
         effective_fields(ticket.fields, timeline),  # decisions taken on the way pick the SOP's branch

@@ -10,12 +10,12 @@ It never runs anything itself; workers do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from toolkit.actions.base import ActionContext
 from toolkit.domain.catalog.models import Service, StepKind
-from toolkit.domain.policy import Refusal
+from toolkit.domain.policy import Refusal, TrustedTimeline
 from toolkit.domain.principal import ENGINE_USER
 from toolkit.domain.tickets.models import EventKind, NewEvent, Ticket, TicketStatus, TimelineEvent
 from toolkit.domain.workflow import WorkflowState
@@ -40,15 +40,34 @@ def resolve_action_name(step: Any) -> str:
     return str(step.action)
 
 
-def advance(app: EngineServices, ticket_id: str) -> list[Job]:
-    """Enqueue the ticket's current step if it is automated; return the jobs created now."""
-    ticket = app.tickets.get(ticket_id)
+Snapshot = tuple[Ticket, list[TimelineEvent]]
+
+
+def read_ticket(app: EngineServices, ticket_id: str, seen: Snapshot | None = None) -> Snapshot:
+    """The ticket and its timeline, from one read when the ticket system offers it (the embedded store's
+    ``snapshot``), else from `get` and `timeline`. ``seen`` is what the caller read moments ago (the worker,
+    before the job it just finished): it is returned when the store says the ticket has no newer event
+    (``last_seq``, one indexed statement), and read afresh otherwise or when the store cannot say."""
+    last_seq: Callable[[str], int] | None = getattr(app.tickets, "last_seq", None)
+    if seen is not None and last_seq is not None and seen[0].id == ticket_id \
+            and last_seq(ticket_id) == max((e.seq for e in seen[1]), default=0):
+        return seen
+    snapshot: Callable[[str], Snapshot] | None = getattr(app.tickets, "snapshot", None)
+    if snapshot is not None:
+        return snapshot(ticket_id)
+    return app.tickets.get(ticket_id), app.tickets.timeline(ticket_id)
+
+
+def advance(app: EngineServices, ticket_id: str, seen: Snapshot | None = None) -> list[Job]:
+    """Enqueue the ticket's current step if it is automated; return the jobs created now. The policy vets
+    the timeline afresh here, on every call: its verdict is never cached. ``seen``: `read_ticket`."""
+    ticket, timeline = read_ticket(app, ticket_id, seen)
     if ticket.status == TicketStatus.DEFERRED:
         return []
     service = app.catalog.get(ticket.service_id)
-    timeline = app.tickets.timeline(ticket_id)
-    report_refusals(app, ticket_id, app.policy.trusted(service, ticket, timeline).refusals, timeline)
-    state = progress(service, ticket, timeline, app.queue, app.policy)
+    trusted = app.policy.trusted(service, ticket, timeline)
+    report_refusals(app, ticket_id, trusted.refusals, timeline)
+    state = progress(service, ticket, timeline, app.queue, app.policy, trusted=trusted)
     if state.current is None:
         close_if_done(app, ticket, service, state)
         return []
@@ -63,7 +82,8 @@ def advance(app: EngineServices, ticket_id: str) -> list[Job]:
     key = job_key(ticket_id, step.id)
     if app.queue.find(key) is not None:  # the common case of a replayed event: nothing to plan
         return []
-    planned = make_plan(action, _context(app, ticket_id, step, ticket=ticket, timeline=timeline), app.masker)
+    planned = make_plan(action, _context(app, ticket_id, step, ticket=ticket, timeline=timeline, trusted=trusted),
+                        app.masker)
     job, created = app.queue.enqueue(
         JobSpec(ticket_id=ticket_id, step_id=step.id, action=name, idempotency_key=key,
                 idempotent=action.idempotent, planned=planned)
@@ -107,22 +127,22 @@ def report_refusals(app: EngineServices, ticket_id: str, refusals: Iterable[Refu
                              refusal.model_dump(mode="json") | {"auth": "engine"})
 
 
-def _context(app: EngineServices, ticket_id: str, step: Any, *, ticket: Ticket | None = None,
-             timeline: list[TimelineEvent] | None = None) -> ActionContext:
-    """What an action may read; ``ticket`` and ``timeline`` when the caller has just read them."""
-    ticket = ticket or app.tickets.get(ticket_id)
+def _context(app: EngineServices, ticket_id: str, step: Any, *, ticket: Ticket, timeline: list[TimelineEvent],
+             trusted: TrustedTimeline | None = None) -> ActionContext:
+    """What an action may read, from the ticket and timeline the caller has just read (and the policy's
+    verdict on them, when the caller has it)."""
     service = app.catalog.get(ticket.service_id)
-    raw = timeline if timeline is not None else app.tickets.timeline(ticket_id)
-    trusted = list(app.policy.trusted(service, ticket, raw).events)
+    vetted = trusted if trusted is not None else app.policy.trusted(service, ticket, timeline)
     return ActionContext(
         ticket=ticket, service=service, step=step,
-        prior=app.queue.step_results(ticket_id), timeline=trusted,
+        prior=app.queue.step_results(ticket_id), timeline=list(vetted.events),
         settings=app.settings, directory=app.directory, roles=app.catalog.roles,
         now=app.clock.now(),
     )
 
 
-def action_context(app: EngineServices, ticket_id: str, step_id: str) -> ActionContext:
-    ticket = app.tickets.get(ticket_id)
+def action_context(app: EngineServices, ticket_id: str, step_id: str, seen: Snapshot | None = None) -> ActionContext:
+    """``seen``: the ticket and timeline just read (`read_ticket`); read here when None."""
+    ticket, timeline = seen if seen is not None else read_ticket(app, ticket_id)
     service = app.catalog.get(ticket.service_id)
-    return _context(app, ticket_id, service.step(step_id), ticket=ticket)
+    return _context(app, ticket_id, service.step(step_id), ticket=ticket, timeline=timeline)

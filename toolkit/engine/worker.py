@@ -139,14 +139,17 @@ class Prepared:
     plan: Any
     ctx: Any
     error: str | None = None  # the check refused it: the job fails with this, its action never runs
+    seen: scheduler.Snapshot | None = None  # the ticket and timeline read for it (reused by the advance after)
 
 
 def prepare(app: EngineServices, job: Job) -> Prepared | None:
     """Read what the job needs and check its stored plan; None when the job was given back because a
     store could not be read (nothing has run: it is claimable again after a short delay)."""
     step = step_of(app, job)
+    seen = None
     try:
-        ctx = scheduler.action_context(app, job.ticket_id, job.step_id)
+        seen = scheduler.read_ticket(app, job.ticket_id)
+        ctx = scheduler.action_context(app, job.ticket_id, job.step_id, seen)
         action = app.actions.get(job.action)
         if action is None:
             raise ToolkitError(f"action {job.action} is not available on this worker")
@@ -158,8 +161,8 @@ def prepare(app: EngineServices, job: Job) -> Prepared | None:
         app.queue.release(job.id, job.lease_token or "", UNAVAILABLE_RETRY_S, note)
         return None
     except ToolkitError as exc:
-        return Prepared(job, step, None, None, None, error=app.masker(str(exc)))
-    return Prepared(job, step, action, plan, ctx)
+        return Prepared(job, step, None, None, None, error=app.masker(str(exc)), seen=seen)
+    return Prepared(job, step, action, plan, ctx, seen=seen)
 
 
 def start_entry(job: Job) -> AuditItem:
