@@ -10,12 +10,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from lab.procs import free_port
 from lab.redmine_spec import APPROVED, CHECKED, RedmineHandle
+from tests.support.clock import ManualClock
+from tests.support.late_proxy import LateProxy
+from tests.support.principals import as_lab
 from tests.support.redmine_desk import HOOK_SECRET, Person, desk_settings
 from toolkit.bootstrap import App
 from toolkit.desks.mirror import DeskMirror
@@ -166,3 +173,46 @@ def test_a_signed_webhook_acts_at_once_and_the_poll_then_finds_nothing_new(redmi
     finally:
         server.stop()
         app.close()
+
+
+def test_a_desk_down_for_an_hour_loses_nothing_and_gets_nothing_twice(redmine: RedmineHandle, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mirror waits with backoff while Redmine cannot be reached, then writes everything once."""
+    port = free_port()
+    upstream = urlsplit(redmine.base_url)
+    via_proxy = replace(redmine, base_url=f"http://127.0.0.1:{port}")
+    clock = ManualClock()
+    app = App(desk_settings(via_proxy, tmp_path, monkeypatch), clock=clock)
+    andi, sari = Person(redmine, "andi"), Person(redmine, "sari")
+    key = andi.open("Hosting saat desk mati", FIELDS | {"Nama host": "down-app"}, LETTER)
+    desk_ = app.desks.get("redmine")
+    mirror = DeskMirror(app, app.desks)
+    with LateProxy(str(upstream.hostname), int(upstream.port or 80), 0.0, port=port):
+        poll(app)
+        ticket_id = ticket_of(app, key)
+        assert mirror.run_desk(desk_).waiting is None
+    before = len(spbe_notes(sari, key))
+
+    # Redmine is away: the koordinator checks in spbe itself, and asks the applicant a question.
+    from toolkit.commands import desk as commands
+
+    commands.check(app, ticket_id, as_lab("sari"))
+    commands.comment(app, ticket_id, as_lab("sari"), "Mohon lampirkan surat tugas pengelola aplikasi.")
+    first = mirror.run_desk(desk_)
+    assert first.waiting and not first.written
+    assert (mirror.run_desk(desk_).waiting or "").startswith("backing off")  # no hammering the desk meanwhile
+    for _ in range(8):  # an hour of tries, backing off
+        clock.advance(timedelta(minutes=8))
+        assert mirror.run_desk(desk_).waiting
+    assert app.desks.records.mirror_state("redmine")[1] >= 5
+
+    with LateProxy(str(upstream.hostname), int(upstream.port or 80), 0.0, port=port):
+        clock.advance(timedelta(minutes=11))
+        back = mirror.run_desk(desk_)
+        assert back.waiting is None and back.written
+        assert not mirror.run_desk(desk_).written
+    notes = spbe_notes(sari, key)
+    assert len(notes) == before + len(back.written)
+    assert sum("surat tugas" in n for n in notes) == 1
+    assert app.desks.records.mirror_state("redmine")[1] == 0
+    app.close()

@@ -16,10 +16,12 @@ from types import TracebackType
 
 
 class LateProxy:
-    def __init__(self, upstream_host: str, upstream_port: int, delay_s: float) -> None:
+    def __init__(self, upstream_host: str, upstream_port: int, delay_s: float, port: int = 0) -> None:
+        """``port``: listen there (a desk that comes back at the address it had); 0 for a free one."""
         self.upstream = (upstream_host, upstream_port)
         self.delay_s = delay_s
-        self._server = socket.create_server(("127.0.0.1", 0))
+        self._sockets: list[socket.socket] = []  # every connection, cut when the proxy stops (a desk gone down)
+        self._server = socket.create_server(("127.0.0.1", port))
         self.port = int(self._server.getsockname()[1])
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -31,7 +33,10 @@ class LateProxy:
 
     def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
         self._stop.set()
+        _shut(self._server)  # wakes the blocked accept (closing alone would leave it listening on Linux)
         self._server.close()
+        for sock in self._sockets:
+            _shut(sock)
         self._thread.join(timeout=5)
         for thread in self._threads:
             thread.join(timeout=self.delay_s + 5)
@@ -43,6 +48,7 @@ class LateProxy:
             except OSError:
                 return
             upstream = socket.create_connection(self.upstream, timeout=30)
+            self._sockets += [client, upstream]
             late = threading.Event()  # set while the answer to a write is owed
             for target in (self._requests, self._answers):
                 thread = threading.Thread(target=target, args=(client, upstream, late), daemon=True)
