@@ -114,8 +114,8 @@ class DeskIntake:
             return None
         principal = Principal.from_desk(person, self.desk, issue.author)
         pairs = self.mapping.fields.get(route.service, {})
-        fields: dict[str, Any] = {name: issue.fields[desk_field] for desk_field, name in pairs.items()
-                                  if issue.fields.get(desk_field) not in (None, "")}
+        given = self._form(issue, pairs) | {k: v for k, v in issue.fields.items() if v not in (None, "")}
+        fields: dict[str, Any] = {name: given[desk_field] for desk_field, name in pairs.items() if desk_field in given}
         try:
             uploads = self._attachments(issue, route.service)
             ticket = desk.open_ticket(self.app, route.service, principal, issue.subject, fields, uploads)
@@ -129,6 +129,20 @@ class DeskIntake:
         outcome.outcomes[marker_id] = f"done:open:{ticket.id}"
         log.info("desk %s: issue %s opened as ticket %s by %s", self.desk, issue.key, ticket.id, principal.via)
         return ticket.id
+
+    def _form(self, issue: DeskIssue, pairs: dict[str, str]) -> dict[str, str]:
+        """``Field: value`` lines of the description, for the mapped desk fields only (first line wins), when
+        the mapping says the desk carries its form there. Values go through the catalog's validation as
+        every desk field does."""
+        if not self.mapping.form_in_description:
+            return {}
+        found: dict[str, str] = {}
+        for line in issue.description.splitlines():
+            label, sep, value = line.partition(":")
+            label, value = label.strip(), value.strip()
+            if sep and label in pairs and label not in found and value:
+                found[label] = value
+        return found
 
     def _attachments(self, issue: DeskIssue, service_id: str) -> list[AttachmentUpload]:
         """The desk's files the mapping names for this service, with their kinds; their content is then

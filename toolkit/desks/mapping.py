@@ -98,6 +98,9 @@ class DeskMapping(BaseModel):
     routes: tuple[Route, ...] = Field(min_length=1)
     fields: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="per service: desk field name -> catalog field name")
+    form_in_description: bool = Field(
+        default=False, description="also read 'Field: value' lines of the description as desk fields (desks "
+                                   "without custom fields, such as GLPI's core: the request form's template)")
     attachments: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="per service: desk file name pattern (glob) -> catalog attachment kind")
     decisions: tuple[DecisionRule, ...] = Field(min_length=1)

@@ -1,0 +1,115 @@
+"""GLPI drives spbe the same way (against the fake GLPI of lab/glpi_fake.py: GLPI cannot run here): a request
+whose form is in the ticket's description, checked by a status change, approved by the kepala dinas answering
+GLPI's validation; a validation answered by an account mapped to nobody is refused and runs nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lab.glpi_fake import GlpiFake
+from toolkit.bootstrap import App
+from toolkit.desks.mirror import DeskMirror
+from toolkit.domain.tickets.models import EventKind
+from toolkit.settings import load_settings
+
+LAB_MAPPING = Path(__file__).resolve().parents[2] / "lab" / "desks" / "glpi.yml"
+FORM = """Permohonan pemanfaatan Pusat Data.
+
+Instansi: Dinas Kesehatan
+Perihal: Permohonan hosting SIMPUS
+Produk: hosting-aplikasi
+Nama aplikasi: simpus
+Nama host: {host}
+Jumlah vCPU: 2
+Memori (GB): 4
+Penyimpanan (GB): 40
+Email kontak: it@dinkes.example.go.id
+"""
+LETTER = b"%PDF-1.4\n% Surat permohonan\n%%EOF\n"
+
+
+@pytest.fixture
+def glpi() -> Iterator[GlpiFake]:
+    with GlpiFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def app(glpi: GlpiFake, tmp_path: Path) -> Iterator[App]:
+    folder = tmp_path / "desks"
+    folder.mkdir()
+    mapping = yaml.safe_load(LAB_MAPPING.read_text(encoding="utf-8"))
+    mapping["options"]["base_url"] = glpi.url
+    (folder / "glpi.yml").write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "user").write_text(glpi.store.user_by_login("spbe")["api_token"], encoding="utf-8")
+    (tmp_path / "app").write_text(glpi.store.app_token, encoding="utf-8")
+    built = App(load_settings(state_dir=tmp_path / "state", desks_dir=folder, secrets={
+        "desk-glpi-user": {"ref": f"file:{tmp_path / 'user'}"}, "desk-glpi-app": {"ref": f"file:{tmp_path / 'app'}"},
+        "backup_password": {"ref": "env:SPBE_BACKUP_PASSWORD"}}))
+    yield built
+    built.close()
+
+
+def _poll(app: App) -> None:
+    assert not app.desks.get("glpi").poller.poll_once().failed
+
+
+def _open(glpi: GlpiFake, host: str) -> int:
+    andi = glpi.person("andi")
+    ticket = andi.create_ticket("Hosting SIMPUS", FORM.format(host=host), entity=1, category=1)
+    andi.upload(ticket, "surat-permohonan.pdf", LETTER)
+    return ticket
+
+
+def _user_id(glpi: GlpiFake, login: str) -> int:
+    return int(glpi.store.user_by_login(login)["id"])
+
+
+def test_a_request_in_glpi_is_checked_and_approved_by_validation(glpi: GlpiFake, app: App) -> None:
+    number = _open(glpi, "glpi-app")
+    _poll(app)
+    ticket_id = app.desks.records.ticket_for("glpi", str(number))
+    assert ticket_id is not None
+    ticket = app.tickets.get(ticket_id)
+    assert ticket.requester == "andi" and ticket.fields["hostname"] == "glpi-app"
+    assert [a.kind for a in ticket.attachments] == ["surat_permohonan"]
+
+    sari = glpi.person("sari")
+    clock = glpi.store.clock
+    clock.freeze()  # each person's act a second after the last: GLPI orders one second's rows by table only
+    sari.set_status(number, "processing")
+    clock.tick()
+    validation = sari.request_validation(number, _user_id(glpi, "kadis"), "Mohon persetujuan.")
+    clock.tick()
+    glpi.person("kadis").answer_validation(validation, accepted=True, comment="Disetujui.")
+    _poll(app)
+    kinds = [e.kind for e in app.tickets.timeline(ticket_id)]
+    assert EventKind.CHECKED in kinds and EventKind.APPROVED in kinds
+    assert app.queue.list_jobs(ticket_id=ticket_id)
+    via = {e.data.get("via") for e in app.audit.entries() if e.action == "ticket.approve"}
+    assert via == {"ticket-system:glpi:kadis"}
+    assert DeskMirror(app, app.desks).run_desk(app.desks.get("glpi")).written
+
+
+def test_a_validation_answered_by_an_unmapped_account_runs_nothing(glpi: GlpiFake, app: App) -> None:
+    number = _open(glpi, "tamu-app")
+    _poll(app)
+    ticket_id = app.desks.records.ticket_for("glpi", str(number))
+    assert ticket_id is not None
+    sari = glpi.person("sari")
+    clock = glpi.store.clock
+    clock.freeze()
+    sari.set_status(number, "processing")
+    clock.tick()
+    validation = sari.request_validation(number, _user_id(glpi, "tamu"), "Mohon persetujuan.")
+    clock.tick()
+    glpi.person("tamu").answer_validation(validation, accepted=True, comment="Setuju.")
+    _poll(app)
+    assert EventKind.APPROVED not in [e.kind for e in app.tickets.timeline(ticket_id)]
+    assert not app.queue.list_jobs(ticket_id=ticket_id)
+    refused = [e for e in app.audit.entries() if e.action == "desk.refused"]
+    assert refused and refused[0].data["via"] == "ticket-system:glpi:tamu"
