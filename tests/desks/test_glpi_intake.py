@@ -79,7 +79,7 @@ def test_a_request_in_glpi_is_checked_and_approved_by_validation(glpi: GlpiFake,
     assert [a.kind for a in ticket.attachments] == ["surat_permohonan"]
 
     sari = glpi.person("sari")
-    clock = glpi.store.clock
+    clock = glpi.clock
     clock.freeze()  # each person's act a second after the last: GLPI orders one second's rows by table only
     sari.set_status(number, "processing")
     clock.tick()
@@ -101,7 +101,7 @@ def test_a_validation_answered_by_an_unmapped_account_runs_nothing(glpi: GlpiFak
     ticket_id = app.desks.records.ticket_for("glpi", str(number))
     assert ticket_id is not None
     sari = glpi.person("sari")
-    clock = glpi.store.clock
+    clock = glpi.clock
     clock.freeze()
     sari.set_status(number, "processing")
     clock.tick()
