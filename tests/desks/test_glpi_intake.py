@@ -5,6 +5,7 @@ GLPI's validation; a validation answered by an account mapped to nobody is refus
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,32 @@ def test_a_validation_answered_by_an_unmapped_account_runs_nothing(glpi: GlpiFak
     assert not app.queue.list_jobs(ticket_id=ticket_id)
     refused = [e for e in app.audit.entries() if e.action == "desk.refused"]
     assert refused and refused[0].data["via"] == "ticket-system:glpi:tamu"
+
+
+def test_a_record_stamped_behind_the_cursor_is_still_found(glpi: GlpiFake, app: App) -> None:
+    """Clock skew, or a record written in the second of the last poll: the cursor is the newest record seen and
+    each poll looks ``poll_overlap_s`` behind it, so the record is taken, once (servicenow.itsm#502)."""
+    at = glpi.clock.freeze()
+    first = _open(glpi, "skew-one")
+    _poll(app)
+    cursor = app.desks.records.cursor("glpi")
+    assert cursor is not None and app.desks.records.ticket_for("glpi", str(first))
+    glpi.clock.freeze(at - timedelta(seconds=30))  # the desk's clock is behind spbe's last look
+    late = _open(glpi, "skew-two")
+    _poll(app)
+    assert app.desks.records.ticket_for("glpi", str(late)) is not None
+    assert app.desks.records.cursor("glpi") == cursor  # never moved back, never past what was seen
+    _poll(app)
+    titles = [t.fields["hostname"] for t in app.tickets.list_tickets()]
+    assert sorted(titles) == ["skew-one", "skew-two"]
+
+
+def test_a_request_for_an_unmapped_category_is_skipped_and_logged_once(glpi: GlpiFake, app: App,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    ticket = glpi.person("andi").create_ticket("Pertanyaan umum", FORM.format(host="lain"), entity=1, category=2)
+    with caplog.at_level("INFO", logger="toolkit.desks.intake"):
+        _poll(app)
+        _poll(app)
+    assert app.desks.records.ticket_for("glpi", str(ticket)) is None
+    assert sum("not mapped to a service" in r.message for r in caplog.records) == 1
+    assert app.tickets.list_tickets() == []
