@@ -10,8 +10,8 @@ API (JSON; every request carries ``Authorization: Bearer <token>``; errors are `
 * ``GET  /api/v1/status`` | ``/api/v1/kolom`` | ``/api/v1/antrian`` → ``{"data": [{"nama"}]}`` (queues:
   ``{"kode", "nama"}``); ``GET /api/v1/pengguna`` → ``{"data": [{"login", "nama", "aktif"}]}``
 * ``GET  /api/v1/tiket?antrian=Q&diperbarui_sejak=ISO&halaman=1&per_halaman=50`` → ``{"data": [tiket],
-  "meta": {"halaman", "per_halaman", "jumlah"}}``: tickets of queue Q updated AT OR AFTER the time (seconds),
-  oldest update first (then by id)
+  "meta": {"halaman", "per_halaman", "offset", "jumlah"}}``: tickets of queue Q updated AT OR AFTER the time
+  (seconds), oldest update first (then by id); ``offset=N&limit=M`` instead of ``halaman``/``per_halaman`` too
 * ``POST /api/v1/tiket`` ``{"antrian", "judul", "uraian", "jenis", "kolom": {...}}`` → 201 ``{"data": tiket}``
 * ``GET  /api/v1/tiket/<id>`` → ``{"data": tiket}``: ``{"id", "antrian", "jenis", "judul", "uraian",
   "pemohon": {"login"}, "status", "kolom": {name: value}, "lampiran": [{"id", "nama", "tipe", "ukuran",
@@ -23,6 +23,7 @@ API (JSON; every request carries ``Authorization: Bearer <token>``; errors are `
 * ``POST /api/v1/tiket/<id>/catatan`` ``{"isi"}`` → 201 ``{"data": riwayat}``
 * ``POST /api/v1/tiket/<id>/status`` ``{"status", "catatan"}`` → 201 ``{"data": riwayat}``; an unknown status
   → 422; only koordinator, kepala dinas and the bot may (403 otherwise)
+* an upload is also a change (``"lampiran": nama``, its ``keterangan`` as the note)
 * ``POST /api/v1/tiket/<id>/lampiran`` multipart ``berkas`` + ``keterangan`` → 201 ``{"data": lampiran}``
 * ``GET  /api/v1/tiket/<id>/lampiran/<nama>`` → the file's bytes
 
@@ -95,18 +96,20 @@ class Faults:
         self._lock = threading.Lock()
         self._rules: list[list[Any]] = []
 
-    def add(self, prefix: str, kind: str, count: int = 1, method: str | None = None) -> None:
+    def add(self, prefix: str, kind: str, count: int = 1, method: str | None = None,
+            delay_s: float | None = None) -> None:
+        """``delay_s``: how long ``hang`` and ``late`` wait (default: the desk's ``hang_s``)."""
         if kind not in ("500", "401", "hang", "late"):
             raise ValueError(f"unknown fault {kind}")
         with self._lock:
-            self._rules.append([prefix, kind, count, method])
+            self._rules.append([prefix, kind, count, method, delay_s])
 
-    def take(self, method: str, path: str) -> str | None:
+    def take(self, method: str, path: str) -> tuple[str, float | None] | None:
         with self._lock:
             for rule in self._rules:
                 if path.startswith(rule[0]) and rule[3] in (None, method) and rule[2] > 0:
                     rule[2] -= 1
-                    return str(rule[1])
+                    return str(rule[1]), rule[4]
         return None
 
     def clear(self) -> None:
@@ -173,7 +176,11 @@ class ReferenceDesk:
             self._thread = None
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.handle(Request(environ))(environ, start_response)
+        request = Request(environ)
+        try:
+            return self.handle(request)(environ, start_response)
+        finally:
+            request.close()  # an upload's spooled file
 
     # ------------------------------------------------------------------ helpers used by tests and the demo
 
@@ -214,6 +221,9 @@ class ReferenceDesk:
                     "keterangan": description, "oleh": login, "waktu": stamp(now)}
             ticket.files = [f for f in ticket.files if f["nama"] != name] + [item]
             ticket.blobs[name] = content
+            ticket.history.append({"id": f"r{self._next()}", "waktu": stamp(now), "oleh": {"login": login},
+                                   "catatan": description, "lampiran": name, "status_lama": None,
+                                   "status_baru": None, "perubahan_kolom": []})
             ticket.updated = now
             return item
 
@@ -228,13 +238,15 @@ class ReferenceDesk:
 
     def handle(self, request: Request) -> Response:
         self.requests.append((request.method, request.path))
-        fault = self.faults.take(request.method, request.path)
+        taken = self.faults.take(request.method, request.path)
+        fault, delay = taken if taken else (None, None)
+        delay = self.hang_s if delay is None else delay
         if fault == "500":
             return _error(500, "kesalahan internal")
         if fault == "401":
             return _error(401, "token tidak sah")
         if fault == "hang":
-            self._stopping.wait(self.hang_s)
+            self._stopping.wait(delay)
         login = self._by_token.get(request.headers.get("Authorization", "").removeprefix("Bearer ").strip())
         if login is None:
             return _error(401, "token tidak sah")
@@ -246,7 +258,7 @@ class ReferenceDesk:
         with self._lock:
             response = getattr(self, f"_{endpoint}")(request, login, **args)
         if fault == "late":
-            self._stopping.wait(self.hang_s)
+            self._stopping.wait(delay)
         return response
 
     def _ticket_or_404(self, tid: int) -> Ticket | Response:
@@ -278,19 +290,23 @@ class ReferenceDesk:
             return _ok(self.view(ticket), 201)
         args = request.args
         try:
-            page, size = int(args.get("halaman", "1")), min(int(args.get("per_halaman", "50")), 200)
+            if "offset" in args:  # the other paging style some such applications use
+                size = min(int(args.get("limit", "50")), 200)
+                start, page = int(args["offset"]), 0
+            else:
+                page, size = int(args.get("halaman", "1")), min(int(args.get("per_halaman", "50")), 200)
+                start = (page - 1) * size
             since = datetime.fromisoformat(args["diperbarui_sejak"].replace("Z", "+00:00")) \
                 if "diperbarui_sejak" in args else None
         except ValueError:
-            return _error(422, "parameter halaman, per_halaman atau diperbarui_sejak tidak sah")
-        if page < 1 or size < 1:
+            return _error(422, "parameter halaman, per_halaman, offset, limit atau diperbarui_sejak tidak sah")
+        if start < 0 or size < 1:
             return _error(422, "halaman dan per_halaman mulai dari 1")
         rows = sorted((t for t in self.tickets.values()
                        if (not args.get("antrian") or t.queue == args["antrian"])
                        and (since is None or t.updated >= since)), key=lambda t: (t.updated, t.id))
-        chunk = rows[(page - 1) * size: page * size]
-        return Response(json.dumps({"data": [self.view(t) for t in chunk],
-                                    "meta": {"halaman": page, "per_halaman": size, "jumlah": len(rows)}}),
+        meta = {"halaman": page, "per_halaman": size, "offset": start, "jumlah": len(rows)}
+        return Response(json.dumps({"data": [self.view(t) for t in rows[start:start + size]], "meta": meta}),
                         200, content_type="application/json")
 
     def _ticket(self, request: Request, login: str, tid: int) -> Response:
@@ -325,7 +341,7 @@ class ReferenceDesk:
             return ticket
         body = request.get_json(silent=True) or {}
         if not DECIDERS & set(USERS[login][1]):
-            return _error(403, "peran Anda tidak boleh mengubah status")
+            return _error(403, f"{login} tidak boleh mengubah status menjadi '{body.get('status')}'")
         if body.get("status") not in STATUSES:
             return _error(422, f"status '{body.get('status')}' tidak dikenal")
         return _ok(self.record(ticket, login, note=str(body.get("catatan") or ""), status=body["status"]), 201)

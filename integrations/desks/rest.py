@@ -3,7 +3,7 @@
 The desk's shape (paths, paging, JSON names) is data in the desk mapping (`integrations.desks.rest_spec`); this
 module is the one behaviour every such desk shares:
 
-* auth: one header (``Authorization: Bearer {token}`` by default), the token from ``settings.secrets``; the
+* auth: one header (``options.auth``: ``Authorization: Bearer {token}`` by default), the token from ``settings.secrets``; the
   token is handed to the masker first, so no message, log line or exception can show it.
 * errors (the port's rule): unreachable, timeout, 5xx → `UnavailableError` (the poller and outbox retry);
   401/403 → `ConfigurationError` (a wrong or powerless token: retrying will not help); 404 → `NotFoundError`;
@@ -35,9 +35,10 @@ from toolkit.ports.desk import DeskAccount, DeskCapabilities, DeskChange, DeskIs
 from toolkit.secret_types import SecretName, ServiceUrl, reveal_url
 from toolkit.settings import Settings
 
-from .rest_spec import MISSING, Listing, RestEndpoints, walk
+from .rest_spec import MISSING, AuthHeader, Listing, RestEndpoints, walk
 
-MARKER = re.compile(r"^\[spbe:([A-Za-z0-9:._-]{1,128})\]$")
+MARKER = re.compile(r"\[spbe:([A-Za-z0-9:._-]{1,128})\]")
+KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")  # DeskIssue.key: anything else cannot name an issue of any desk
 MAX_PAGES = 1000
 
 
@@ -46,9 +47,7 @@ class RestOptions(AdapterOptions):
 
     base_url: ServiceUrl = Field(description="the desk's API root, e.g. https://helpdesk.example.go.id")
     token_secret: SecretName | None = Field(default=None, description="settings.secrets entry with spbe's token")
-    auth_header: str = Field(default="Authorization", pattern=r"^[A-Za-z0-9-]{1,64}$")
-    auth_value: str = Field(default="Bearer {token}", pattern=r"^[^\r\n]*\{token\}[^\r\n]*$",
-                            description="the header's value; {token} is replaced by the secret")
+    auth: AuthHeader = Field(default_factory=AuthHeader, description="the header carrying the token")
     web_url: ServiceUrl | None = Field(default=None, description="where a person opens issue {key}; see url_template")
     timeout_s: float = Field(default=10.0, gt=0, le=600)
     verify_tls: bool = True
@@ -58,14 +57,15 @@ class RestOptions(AdapterOptions):
 def split_marker(text: str) -> tuple[str, str | None]:
     """(text without its trailing marker line, the marker)."""
     lines = text.rstrip().splitlines()
-    if lines and (match := MARKER.match(lines[-1].strip())):
+    if lines and (match := MARKER.fullmatch(lines[-1].strip())):
         return "\n".join(lines[:-1]).rstrip(), match.group(1)
     return text, None
 
 
 def with_marker(text: str, marker: str) -> str:
-    if not MARKER.match(f"[spbe:{marker}]"):
-        raise InvalidInputError(f"'{marker}' is not a marker", marker=marker)
+    if not MARKER.fullmatch(f"[spbe:{marker}]"):
+        raise InvalidInputError("a desk marker is 1-128 characters of letters, digits and ':._-'",
+                                errors=[("marker", "malformed")])
     return f"{text.rstrip()}\n\n[spbe:{marker}]" if text.strip() else f"[spbe:{marker}]"
 
 
@@ -89,8 +89,8 @@ class RestDesk:
     Options = RestOptions
 
     def __init__(self, settings: Settings, *, name: str = "rest", masker: Masker | None = None,
-                 base_url: str | SecretStr, token_secret: str | None = None, auth_header: str = "Authorization",
-                 auth_value: str = "Bearer {token}", web_url: str | SecretStr | None = None,
+                 base_url: str | SecretStr, token_secret: str | None = None,
+                 auth: AuthHeader | dict[str, str] | None = None, web_url: str | SecretStr | None = None,
                  timeout_s: float = 10.0, verify_tls: bool = True,
                  endpoints: RestEndpoints | dict[str, Any]) -> None:
         self.name = name
@@ -110,7 +110,8 @@ class RestDesk:
         if token_secret:
             token = settings.secret(token_secret)
             self.masker.add(token)
-            self.session.headers[auth_header] = auth_value.replace("{token}", token.get_secret_value())
+            how = auth if isinstance(auth, AuthHeader) else AuthHeader.model_validate(auth or {})
+            self.session.headers[how.header] = how.value.replace("{token}", token.get_secret_value())
         self.session.headers["Accept"] = "application/json"
         self._me: str | None = None
 
@@ -120,6 +121,9 @@ class RestDesk:
     # ------------------------------------------------------------------ HTTP
 
     def _url(self, template: str, **values: str) -> str:
+        key = values.get("key", "")
+        if not KEY.fullmatch(key):
+            raise NotFoundError(f"desk {self.name}: '{key[:70]}' is not an issue key", desk=self.name, key=key[:70])
         path = template
         for placeholder, value in values.items():
             path = path.replace("{" + placeholder + "}", quote(value, safe=""))
@@ -191,7 +195,7 @@ class RestDesk:
             fields = {str(k): _text(v) for k, v in found.items()}
         elif isinstance(found, list):
             fields = {_text(walk(i, shape.field_name)): _text(walk(i, shape.field_value, "")) for i in found}
-        key = _text(self._need(raw, shape.key, "issue_shape.key"))
+        key = _text(self._need(raw, shape.id, "issue_shape.id"))
         url = walk(raw, shape.url, None)
         if url is None and self.web_url:
             url = self.web_url.replace("{key}", key)
@@ -214,9 +218,13 @@ class RestDesk:
         files = walk(raw, self.spec.issue_shape.attachments, None)
         return files if isinstance(files, list) else []
 
-    def _change(self, key: str, raw: Any) -> DeskChange:
+    def _change(self, key: str, raw: Any, me: str) -> DeskChange:
+        """One change; a marker counts only on what spbe's own account (``me``) wrote."""
         shape = self.spec.change_shape
-        note, marker = split_marker(_text(walk(raw, shape.note, "")))
+        account = _text(self._need(raw, shape.account, "change_shape.account"))
+        note, marker = _text(walk(raw, shape.note, "")), None
+        if account == me:
+            note, marker = split_marker(note)
         changed: dict[str, tuple[str | None, str | None]] = {}
         for item in walk(raw, shape.field_changes, None) or []:
             old, new = walk(item, shape.field_old, None), walk(item, shape.field_new, None)
@@ -228,7 +236,7 @@ class RestDesk:
             return DeskChange(
                 id=_text(self._need(raw, shape.id, "change_shape.id")), issue_key=key,
                 at=parse_time(self._need(raw, shape.at, "change_shape.at")),
-                account=_text(self._need(raw, shape.account, "change_shape.account")), note=note,
+                account=account, note=note,
                 status_from=None if status_from is None else str(status_from),
                 status_to=None if status_to is None else str(status_to), field_changes=changed,
                 validation=None if validation is None else str(validation), marker=marker)
@@ -269,7 +277,8 @@ class RestDesk:
 
     def changes(self, key: str) -> list[DeskChange]:
         body = self._json("GET", self._url(self.spec.changes, key=key))
-        changes = [self._change(key, raw) for raw in self._list(body, self.spec.changes_items, "changes_items")]
+        me = self.account()
+        changes = [self._change(key, raw, me) for raw in self._list(body, self.spec.changes_items, "changes_items")]
         return sorted(changes, key=lambda c: c.at)  # stable: the desk's order within one second stays
 
     def updated_since(self, since: datetime, projects: tuple[str, ...], limit: int = 100) -> list[DeskIssue]:
@@ -282,8 +291,8 @@ class RestDesk:
 
     def _search(self, since: datetime, project: str, limit: int) -> list[DeskIssue]:
         spec = self.spec.search
-        asked = since if spec.since_inclusive else since - timedelta(seconds=1)
-        asked = asked.replace(microsecond=0)  # desks keep seconds: 12:00:00.7 must still find 12:00:00
+        floor = since.replace(microsecond=0)  # desks keep seconds: 12:00:00.7 must still find 12:00:00
+        asked = floor if spec.since_inclusive else floor - timedelta(seconds=1)
         stamp = (str(int(asked.timestamp())) if spec.since_format == "epoch"
                  else asked.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
         issues: list[DeskIssue] = []
@@ -294,7 +303,7 @@ class RestDesk:
             items = self._list(self._json("GET", spec.path, params=params), spec.items, "search.items")
             for raw in items:
                 issue = self._issue(raw)
-                if issue.updated_at >= asked and issue.project == project:
+                if issue.updated_at >= floor and issue.project == project:
                     issues.append(issue)
             if len(items) < spec.page_size or len(issues) >= limit:
                 return issues
@@ -311,33 +320,49 @@ class RestDesk:
 
     def add_note(self, key: str, text: str, marker: str) -> str:
         spec = self.spec.note
+        if (done := self._done(key, marker)) is not None:
+            return done
         body = self._json(spec.method, self._url(spec.path, key=key),
                           json={spec.text_field: with_marker(text, marker)})
         return self._written_id(body, spec.id, "note.id")
 
     def attach(self, key: str, name: str, media_type: str, content: bytes, marker: str) -> str:
         spec = self.spec.attach
-        with_marker("", marker)  # refuses a malformed marker before anything is sent
+        if (done := self._done(key, marker)) is not None:
+            return done
         body = self._json("POST", self._url(spec.path, key=key), files={spec.file_field: (name, content, media_type)},
                           data={spec.description_field: f"[spbe:{marker}]"})
         return self._written_id(body, spec.id, "attach.id")
 
     def set_status(self, key: str, status: str, marker: str, note: str = "") -> str:
         spec = self.spec.status
-        body = self._json(spec.method, self._url(spec.path, key=key),
-                          json={spec.status_field: status, spec.text_field: with_marker(note, marker)})
+        if (done := self._done(key, marker)) is not None:
+            return done
+        try:
+            body = self._json(spec.method, self._url(spec.path, key=key),
+                              json={spec.status_field: status, spec.text_field: with_marker(note, marker)})
+        except InvalidInputError as exc:  # the desk has no such status, or its workflow refuses it: the mapping's
+            raise ConfigurationError(f"{exc.message} (check the mapping's statuses against the desk)",
+                                     **exc.details) from None
         return self._written_id(body, spec.id, "status.id")
 
+    def _done(self, key: str, marker: str) -> str | None:
+        """What an earlier attempt already wrote (its answer may have been lost); refuses a bad marker first."""
+        with_marker("", marker)
+        return self.find_marker(key, marker)
+
     def find_marker(self, key: str, marker: str) -> str | None:
+        """Files first (a desk may also log an upload as a change; the file's id is what `attach` returned),
+        then changes."""
         me = self.account()
-        for change in self.changes(key):
-            if change.marker == marker and change.account == me:
-                return change.id
         shape = self.spec.issue_shape
         for item in self._files(self._raw_issue(key)):
             if split_marker(_text(walk(item, shape.attachment_marker, "")))[1] != marker:
                 continue
             if shape.attachment_author is None or _text(walk(item, shape.attachment_author, "")) == me:
                 return _text(walk(item, shape.attachment_id, ""))
+        for change in self.changes(key):
+            if change.marker == marker and change.account == me:
+                return change.id
         return None
 

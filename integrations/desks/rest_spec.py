@@ -82,7 +82,7 @@ class IssueShape(BaseModel):
     """Where a `DeskIssue`'s values are in one issue object of the desk's JSON."""
 
     model_config = _FROZEN
-    key: JsonPath = "id"
+    id: JsonPath = Field(default="id", description="the issue's id, DeskIssue.key")
     project: JsonPath
     tracker: JsonPath | None = None
     subject: JsonPath
@@ -176,6 +176,15 @@ class Upload(BaseModel):
     file_field: str = Field(default="file", pattern=r"^[A-Za-z0-9_.\[\]-]{1,64}$")
     description_field: str = Field(default="description", pattern=r"^[A-Za-z0-9_.\[\]-]{1,64}$")
     id: JsonPath = "id"
+
+
+class AuthHeader(BaseModel):
+    """How spbe's token is sent: one header, its value a template around ``{token}`` (never the token itself:
+    the token comes from ``settings.secrets`` through ``token_secret``)."""
+
+    model_config = _FROZEN
+    header: str = Field(default="Authorization", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    value: str = Field(default="Bearer {token}", pattern=r"^[^\r\n{}]*\{token\}[^\r\n{}]*$")
 
 
 class RestEndpoints(BaseModel):
