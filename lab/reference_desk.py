@@ -45,6 +45,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -252,11 +253,11 @@ class ReferenceDesk:
             return _error(401, "token tidak sah")
         try:
             endpoint, args = self._routes.bind_to_environ(request.environ).match()
-        except Exception as exc:  # werkzeug's NotFound / MethodNotAllowed: they are responses themselves
-            code = getattr(exc, "code", 404)
-            return _error(int(code), "tidak ditemukan" if code == 404 else "metode tidak diizinkan")
+        except HTTPException as exc:  # NotFound, MethodNotAllowed, a redirect to the canonical path
+            code = exc.code or 404
+            return _error(code, "tidak ditemukan" if code == 404 else "metode tidak diizinkan")
         with self._lock:
-            response = getattr(self, f"_{endpoint}")(request, login, **args)
+            response: Response = getattr(self, f"_{endpoint}")(request, login, **args)
         if fault == "late":
             self._stopping.wait(delay)
         return response

@@ -3,8 +3,8 @@
 The desk's shape (paths, paging, JSON names) is data in the desk mapping (`integrations.desks.rest_spec`); this
 module is the one behaviour every such desk shares:
 
-* auth: one header (``options.auth``: ``Authorization: Bearer {token}`` by default), the token from ``settings.secrets``; the
-  token is handed to the masker first, so no message, log line or exception can show it.
+* auth: one header (``options.auth``: ``Authorization: Bearer {token}`` by default), the token from
+  ``settings.secrets``; the token is handed to the masker first, so no message, log line or exception shows it.
 * errors (the port's rule): unreachable, timeout, 5xx → `UnavailableError` (the poller and outbox retry);
   401/403 → `ConfigurationError` (a wrong or powerless token: retrying will not help); 404 → `NotFoundError`;
   any other 4xx (422: a status the desk does not know) → `InvalidInputError` carrying the desk's own message
@@ -101,7 +101,8 @@ class RestDesk:
             first = exc.errors()[0]
             key = ".".join(str(p) for p in ("endpoints", *first["loc"]))
             message = str(first["msg"]).removeprefix("Value error, ")
-            raise ConfigurationError(f"desk {name}: options.{key}: {message}", desk=name, key=f"options.{key}") from None
+            raise ConfigurationError(f"desk {name}: options.{key}: {message}", desk=name,
+                                     key=f"options.{key}") from None
         self.base_url = str(reveal_url(base_url, self.masker)).rstrip("/")
         self.web_url = reveal_url(web_url, self.masker)
         self.timeout_s = timeout_s
@@ -132,7 +133,7 @@ class RestDesk:
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout_s)
         where = f"{method} {path}"
-        ctx = {"desk": self.name, "method": method, "path": path}
+        ctx: dict[str, Any] = {"desk": self.name, "method": method, "path": path}
         try:
             response = self.session.request(method, self.base_url + path, **kwargs)
         except requests.Timeout:
