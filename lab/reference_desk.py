@@ -26,6 +26,7 @@ API (JSON; every request carries ``Authorization: Bearer <token>``; errors are `
 * an upload is also a change (``"lampiran": nama``, its ``keterangan`` as the note)
 * ``POST /api/v1/tiket/<id>/lampiran`` multipart ``berkas`` + ``keterangan`` → 201 ``{"data": lampiran}``
 * ``GET  /api/v1/tiket/<id>/lampiran/<nama>`` → the file's bytes
+* ``GET  /api/tiket/<id>`` (the old API) → 308 to ``/api/v1/tiket/<id>``
 
 Times are ISO 8601 UTC at SECOND resolution (``2026-12-07T03:00:00Z``), like most such applications, so two
 records of the same second are indistinguishable by time: exactly what a poller must survive. ``clock`` may be
@@ -46,7 +47,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -143,6 +144,7 @@ class ReferenceDesk:
             Rule("/api/v1/pengguna", endpoint="users"),
             Rule("/api/v1/tiket", endpoint="tickets", methods=["GET", "POST"]),
             Rule("/api/v1/tiket/<int:tid>", endpoint="ticket"),
+            Rule("/api/tiket/<int:tid>", redirect_to="/api/v1/tiket/<tid>"),  # the old API's path
             Rule("/api/v1/tiket/<int:tid>/kolom", endpoint="set_fields", methods=["PATCH"]),
             Rule("/api/v1/tiket/<int:tid>/riwayat", endpoint="history"),
             Rule("/api/v1/tiket/<int:tid>/catatan", endpoint="note", methods=["POST"]),
@@ -253,7 +255,9 @@ class ReferenceDesk:
             return _error(401, "token tidak sah")
         try:
             endpoint, args = self._routes.bind_to_environ(request.environ).match()
-        except HTTPException as exc:  # NotFound, MethodNotAllowed, a redirect to the canonical path
+        except RequestRedirect as exc:  # "/tiket/1/" -> "/tiket/1", as werkzeug's routing does
+            return exc.get_response(request.environ)
+        except HTTPException as exc:  # NotFound, MethodNotAllowed
             code = exc.code or 404
             return _error(code, "tidak ditemukan" if code == 404 else "metode tidak diizinkan")
         with self._lock:

@@ -5,6 +5,7 @@ module is the one behaviour every such desk shares:
 
 * auth: one header (``options.auth``: ``Authorization: Bearer {token}`` by default), the token from
   ``settings.secrets``; the token is handed to the masker first, so no message, log line or exception shows it.
+* redirects are not followed (the token would follow them): a 3xx is a `ConfigurationError` naming the request.
 * errors (the port's rule): unreachable, timeout, 5xx → `UnavailableError` (the poller and outbox retry);
   401/403 → `ConfigurationError` (a wrong or powerless token: retrying will not help); 404 → `NotFoundError`;
   any other 4xx (422: a status the desk does not know) → `InvalidInputError` carrying the desk's own message
@@ -48,7 +49,8 @@ class RestOptions(AdapterOptions):
     base_url: ServiceUrl = Field(description="the desk's API root, e.g. https://helpdesk.example.go.id")
     token_secret: SecretName | None = Field(default=None, description="settings.secrets entry with spbe's token")
     auth: AuthHeader = Field(default_factory=AuthHeader, description="the header carrying the token")
-    web_url: ServiceUrl | None = Field(default=None, description="where a person opens issue {key}; see url_template")
+    web_url: ServiceUrl | None = Field(
+        default=None, description="where a person opens issue {key}, when the answer has no url of its own")
     timeout_s: float = Field(default=10.0, gt=0, le=600)
     verify_tls: bool = True
     endpoints: RestEndpoints
@@ -88,7 +90,7 @@ class RestDesk:
     kind = "rest"
     Options = RestOptions
 
-    def __init__(self, settings: Settings, *, name: str = "rest", masker: Masker | None = None,
+    def __init__(self, settings: Settings, *, name: str, masker: Masker | None = None,
                  base_url: str | SecretStr, token_secret: str | None = None,
                  auth: AuthHeader | dict[str, str] | None = None, web_url: str | SecretStr | None = None,
                  timeout_s: float = 10.0, verify_tls: bool = True,
@@ -132,6 +134,7 @@ class RestDesk:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout_s)
+        kwargs["allow_redirects"] = False  # the token goes to base_url only, never where a redirect points
         where = f"{method} {path}"
         ctx: dict[str, Any] = {"desk": self.name, "method": method, "path": path}
         try:
@@ -142,8 +145,11 @@ class RestDesk:
             raise UnavailableError(f"desk {self.name} at {self.masker(self.base_url)} is unreachable "
                                    f"({type(exc).__name__}) on {where}", **ctx) from None
         status = response.status_code
-        if status < 400:
+        if status < 300:
             return response
+        if status < 400:
+            raise ConfigurationError(f"desk {self.name} redirected {where} elsewhere; set base_url to the desk's "
+                                     "own address (the token is not sent on)", **ctx, status=status)
         text = self.masker(self._message(response))
         ctx["status"] = status
         head = f"desk {self.name} answered {status} to {where}" + (f": {text}" if text else "")

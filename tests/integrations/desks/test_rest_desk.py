@@ -292,6 +292,14 @@ def test_errors_are_mapped_by_meaning(rig: RestRig) -> None:
     assert rig.client.issue(key).status == "Baru" and rig.client.changes(key) == []
 
 
+def test_a_redirect_is_not_followed_with_the_token(rig: RestRig) -> None:
+    key = opened(rig)
+    client = rig.make(endpoints={**mapping_options()["endpoints"], "issue": "/api/tiket/{key}"})
+    with pytest.raises(ConfigurationError, match="redirected GET /api/tiket/1 elsewhere"):
+        client.issue(key)
+    assert ("GET", f"/api/v1/tiket/{key}") not in rig.desk.requests
+
+
 def test_a_desk_that_is_down_is_unavailable(rig: RestRig) -> None:
     with pytest.raises(UnavailableError, match="unreachable"):
         rig.down_client("hd-whatever-token").issue("1")
