@@ -28,6 +28,12 @@ API (JSON; every request carries ``Authorization: Bearer <token>``; errors are `
 * ``GET  /api/v1/tiket/<id>/lampiran/<nama>`` → the file's bytes
 * ``GET  /api/tiket/<id>`` (the old API) → 308 to ``/api/v1/tiket/<id>``
 
+Webhook: with ``webhook_url`` and ``webhook_secret`` set, every change (an opened ticket, a note, a status, a field,
+a file) is announced by ``POST webhook_url`` with ``{"issue_key": "<id>"}``, signed the way spbe's
+``/hooks/<desk>`` checks (``X-Spbe-Signature: sha256=hex(HMAC-SHA256(secret, "<X-Spbe-Timestamp>." + body))``,
+``X-Spbe-Delivery`` unique), from a sender thread so the receiver can read the ticket back at once;
+``hooks.deliveries`` lists ``(id, HTTP status or error name)``.
+
 Times are ISO 8601 UTC at SECOND resolution (``2026-12-07T03:00:00Z``), like most such applications, so two
 records of the same second are indistinguishable by time: exactly what a poller must survive. ``clock`` may be
 replaced (tests freeze it). Faults for tests: ``desk.faults.add("/api/v1/tiket/1/catatan", "500", count=2)``;
@@ -50,6 +56,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from lab.reference_desk_io import Faults, HookSender
 
 USERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "andi": ("Andi Pratama", ("pemohon",)),
@@ -91,39 +99,14 @@ class Ticket:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-class Faults:
-    """The next ``count`` requests whose path starts with ``prefix`` (and method, if given) misbehave."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[list[Any]] = []
-
-    def add(self, prefix: str, kind: str, count: int = 1, method: str | None = None,
-            delay_s: float | None = None) -> None:
-        """``delay_s``: how long ``hang`` and ``late`` wait (default: the desk's ``hang_s``)."""
-        if kind not in ("500", "401", "hang", "late"):
-            raise ValueError(f"unknown fault {kind}")
-        with self._lock:
-            self._rules.append([prefix, kind, count, method, delay_s])
-
-    def take(self, method: str, path: str) -> tuple[str, float | None] | None:
-        with self._lock:
-            for rule in self._rules:
-                if path.startswith(rule[0]) and rule[3] in (None, method) and rule[2] > 0:
-                    rule[2] -= 1
-                    return str(rule[1]), rule[4]
-        return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-
 class ReferenceDesk:
     """The application: state, routes, a werkzeug server in a thread. ``tokens[login]`` is each user's token."""
 
-    def __init__(self, *, clock: Callable[[], datetime] = _now, hang_s: float = 3.0) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] = _now, hang_s: float = 3.0, webhook_url: str | None = None,
+                 webhook_secret: str | None = None) -> None:
         self.clock = clock
+        self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
+        self.hooks = HookSender()
         self.hang_s = hang_s
         self.tokens = {login: f"hd-{login}-{secrets.token_hex(12)}" for login in USERS}
         self._by_token = {token: login for login, token in self.tokens.items()}
@@ -166,6 +149,7 @@ class ReferenceDesk:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="reference-desk", daemon=True)
         self._thread.start()
+        self.hooks.start()
         return self
 
     def stop(self) -> None:
@@ -177,6 +161,11 @@ class ReferenceDesk:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self.hooks.stop()
+
+    def _notify(self, ticket: Ticket) -> None:
+        if self.webhook_url and self.webhook_secret:
+            self.hooks.announce(self.webhook_url, self.webhook_secret, str(ticket.id))
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -198,6 +187,7 @@ class ReferenceDesk:
             now = self.clock()
             ticket = Ticket(self._next(), queue, kind, title, body, login, STATUSES[0], dict(fields or {}), now, now)
             self.tickets[ticket.id] = ticket
+            self._notify(ticket)
             return ticket
 
     def record(self, ticket: Ticket, login: str, *, note: str = "", status: str | None = None,
@@ -214,6 +204,7 @@ class ReferenceDesk:
                 ticket.status = status
             ticket.history.append(entry)
             ticket.updated = now
+            self._notify(ticket)
             return entry
 
     def add_file(self, ticket: Ticket, login: str, name: str, media_type: str, content: bytes,
@@ -228,6 +219,7 @@ class ReferenceDesk:
                                    "catatan": description, "lampiran": name, "status_lama": None,
                                    "status_baru": None, "perubahan_kolom": []})
             ticket.updated = now
+            self._notify(ticket)
             return item
 
     def view(self, ticket: Ticket) -> dict[str, Any]:

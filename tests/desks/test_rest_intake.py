@@ -7,9 +7,11 @@ however the polls fall."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -20,12 +22,14 @@ from toolkit.bootstrap import App
 from toolkit.desks.mirror import DeskMirror
 from toolkit.domain.tickets.models import EventKind
 from toolkit.errors import InvalidInputError
-from toolkit.settings import load_settings
+from toolkit.settings import Settings, load_settings
+from toolkit.web.server import WebServer
 
 FIELDS = {"Layanan": "pusat-data", "Instansi": "Dinas Kesehatan", "Perihal": "Permohonan hosting SIMPUS",
           "Produk": "hosting-aplikasi", "Nama aplikasi": "simpus", "Nama host": "simpus-app", "Jumlah vCPU": "2",
           "Memori (GB)": "4", "Penyimpanan (GB)": "40", "Backup": "ya", "UAT": "ya",
           "Email kontak": "it@dinkes.example.go.id"}
+HOOK_SECRET = "rahasia-webhook-uji-rest"  # noqa: S105 - the test desk's webhook key
 LETTER = b"%PDF-1.4\n% Surat permohonan Dinas Kesehatan\n%%EOF\n"
 
 
@@ -49,8 +53,7 @@ def desk(clock: Clock) -> Iterator[ReferenceDesk]:
     started.stop()
 
 
-@pytest.fixture
-def app(desk: ReferenceDesk, tmp_path: Path) -> Iterator[App]:
+def desk_settings(desk: ReferenceDesk, tmp_path: Path, **overrides: Any) -> Settings:
     folder = tmp_path / "desks"
     folder.mkdir()
     mapping = yaml.safe_load(MAPPING.read_text(encoding="utf-8"))
@@ -58,11 +61,15 @@ def app(desk: ReferenceDesk, tmp_path: Path) -> Iterator[App]:
     mapping["poll_overlap_s"] = 0  # the same-second case must hold on the cursor alone
     (folder / "rest.yml").write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
     (tmp_path / "token").write_text(desk.tokens["spbe"], encoding="utf-8")
-    (tmp_path / "hook").write_text("rahasia-webhook-uji-rest", encoding="utf-8")
-    settings = load_settings(state_dir=tmp_path / "state", desks_dir=folder, secrets={
+    (tmp_path / "hook").write_text(HOOK_SECRET, encoding="utf-8")
+    return load_settings(state_dir=tmp_path / "state", desks_dir=folder, secrets={
         "desk-rest": {"ref": f"file:{tmp_path / 'token'}"}, "desk-rest-webhook": {"ref": f"file:{tmp_path / 'hook'}"},
-        "backup_password": {"ref": "env:SPBE_BACKUP_PASSWORD"}})
-    built = App(settings)
+        "backup_password": {"ref": "env:SPBE_BACKUP_PASSWORD"}}, **overrides)
+
+
+@pytest.fixture
+def app(desk: ReferenceDesk, tmp_path: Path) -> Iterator[App]:
+    built = App(desk_settings(desk, tmp_path))
     yield built
     built.close()
 
@@ -143,3 +150,32 @@ def test_records_of_the_polls_own_second_are_all_taken(app: App, desk: Reference
     poll(app)
     assert app.desks.records.ticket_for("rest", second) is not None
     assert EventKind.CHECKED in [e.kind for e in app.tickets.timeline(ticket_of(app, first))]
+
+
+def test_the_desks_signed_webhook_acts_at_once(desk: ReferenceDesk, tmp_path: Path) -> None:
+    settings = desk_settings(desk, tmp_path, http={"bind": "127.0.0.1:0"})
+    app = App(settings)
+    server = WebServer(app, settings, "127.0.0.1", 0)
+    url = server.start()
+    assert server.started.wait(30)
+    try:
+        key = open_request(desk, "andi", **{"Nama host": "hook-app"})  # with its letter, before any announcement
+        desk.webhook_url, desk.webhook_secret = f"{url}/hooks/rest", HOOK_SECRET
+        RestActor(desk, "andi").comment(key, "Mohon diproses.")
+        deadline = time.monotonic() + 30
+        while not desk.hooks.deliveries and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert desk.hooks.deliveries == [(key, 202)]
+        ticket_id = app.desks.records.ticket_for("rest", key)
+        assert ticket_id is not None
+        assert [a.kind for a in app.tickets.get(ticket_id).attachments] == ["surat_permohonan"]
+        polled = app.desks.get("rest").poller.poll_once()
+        assert all(not o.outcomes for o in polled.issues if o.issue_key == key)  # taken by the webhook
+        desk.webhook_secret = "kunci-yang-salah-sekali"  # noqa: S105 - a wrong key on purpose
+        RestActor(desk, "andi").comment(key, "Tambahan.")
+        while len(desk.hooks.deliveries) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert desk.hooks.deliveries[-1] == (key, 401)  # a wrong key is refused
+    finally:
+        server.stop()
+        app.close()
