@@ -11,7 +11,8 @@ API (JSON; every request carries ``Authorization: Bearer <token>``; errors are `
   ``{"kode", "nama"}``); ``GET /api/v1/pengguna`` → ``{"data": [{"login", "nama", "aktif"}]}``
 * ``GET  /api/v1/tiket?antrian=Q&diperbarui_sejak=ISO&halaman=1&per_halaman=50`` → ``{"data": [tiket],
   "meta": {"halaman", "per_halaman", "offset", "jumlah"}}``: tickets of queue Q updated AT OR AFTER the time
-  (seconds), oldest update first (then by id); ``offset=N&limit=M`` instead of ``halaman``/``per_halaman`` too
+  (seconds), oldest update first (then by id; ``urut=terbaru``: newest first); ``offset=N&limit=M`` instead of
+  ``halaman``/``per_halaman`` too
 * ``POST /api/v1/tiket`` ``{"antrian", "judul", "uraian", "jenis", "kolom": {...}}`` → 201 ``{"data": tiket}``
 * ``GET  /api/v1/tiket/<id>`` → ``{"data": tiket}``: ``{"id", "antrian", "jenis", "judul", "uraian",
   "pemohon": {"login"}, "status", "kolom": {name: value}, "lampiran": [{"id", "nama", "tipe", "ukuran",
@@ -301,7 +302,8 @@ class ReferenceDesk:
             return _error(422, "halaman dan per_halaman mulai dari 1")
         rows = sorted((t for t in self.tickets.values()
                        if (not args.get("antrian") or t.queue == args["antrian"])
-                       and (since is None or t.updated >= since)), key=lambda t: (t.updated, t.id))
+                       and (since is None or t.updated >= since)), key=lambda t: (t.updated, t.id),
+                      reverse=args.get("urut") == "terbaru")
         meta = {"halaman": page, "per_halaman": size, "offset": start, "jumlah": len(rows)}
         return Response(json.dumps({"data": [self.view(t) for t in rows[start:start + size]], "meta": meta}),
                         200, content_type="application/json")

@@ -303,6 +303,7 @@ class RestDesk:
         stamp = (str(int(asked.timestamp())) if spec.since_format == "epoch"
                  else asked.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
         issues: list[DeskIssue] = []
+        previous: datetime | None = None
         for page in range(MAX_PAGES):
             position = spec.first_page + page if spec.paging == "page" else page * spec.page_size
             params = {**spec.extra, spec.since_param: stamp, spec.project_param: project,
@@ -310,6 +311,11 @@ class RestDesk:
             items = self._list(self._json("GET", spec.path, params=params), spec.items, "search.items")
             for raw in items:
                 issue = self._issue(raw)
+                if previous is not None and issue.updated_at < previous:  # a cut at ``limit`` would lose records
+                    raise ConfigurationError(f"desk {self.name}: {spec.path} does not list oldest update first "
+                                             "(set its sort order in search.extra)", desk=self.name,
+                                             key="search.extra")
+                previous = issue.updated_at
                 if issue.updated_at >= floor and issue.project == project:
                     issues.append(issue)
             if len(items) < spec.page_size or len(issues) >= limit:

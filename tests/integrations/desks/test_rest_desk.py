@@ -156,6 +156,17 @@ def test_updated_since_pages_through_in_update_order(rig: RestRig, clock: Frozen
     assert len(asked) >= 3  # paged: 8 issues at 3 a page
 
 
+def test_a_listing_newest_first_is_refused_rather_than_cut_wrong(rig: RestRig, clock: FrozenClock) -> None:
+    endpoints = mapping_options()["endpoints"]
+    newest_first = {**endpoints["search"], "extra": {"urut": "terbaru"}}
+    opened(rig)
+    clock.tick()
+    opened(rig)
+    with pytest.raises(ConfigurationError, match="does not list oldest update first"):
+        rig.make(endpoints={**endpoints, "search": newest_first}).updated_since(clock.now - timedelta(hours=1),
+                                                                                 (PROJECT,))
+
+
 def test_updated_since_keeps_projects_apart(rig: RestRig) -> None:
     mine = opened(rig)
     other = rig.desk.open("andi", "umum", "Lain", "").id
