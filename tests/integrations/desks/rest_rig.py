@@ -3,8 +3,8 @@
 Shaped for the shared `DeskClient` contract (tests/contracts/desk_contract.py): `RestActor` is a `DeskActor` (a
 desk account acting with its own token, the way the desk's UI would), and `RestRig` holds every piece its
 ``DeskHarness`` asks for (``client``, ``actor``, ``client_as``, ``down_client``, ``bad_key_client``,
-``late_client`` and the SOP's accounts, statuses and fields in this desk's terms), so the contract can later
-run here with ``DeskHarness(**rig.harness())``.
+``late_client`` and the SOP's accounts, statuses and fields in this desk's terms): the contract runs here with
+``DeskHarness(**rig.harness())`` (test_rest_contract.py).
 """
 
 from __future__ import annotations
