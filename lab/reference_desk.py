@@ -104,12 +104,15 @@ class ReferenceDesk:
     """The application: state, routes, a werkzeug server in a thread. ``tokens[login]`` is each user's token."""
 
     def __init__(self, *, clock: Callable[[], datetime] = _now, hang_s: float = 3.0, webhook_url: str | None = None,
-                 webhook_secret: str | None = None) -> None:
+                 webhook_secret: str | None = None, tokens: dict[str, str] | None = None) -> None:
+        """``tokens``: login -> bearer token (a demo passes the ones its settings.secrets hold); default random."""
         self.clock = clock
         self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
         self.hooks = HookSender()
         self.hang_s = hang_s
-        self.tokens = {login: f"hd-{login}-{secrets.token_hex(12)}" for login in USERS}
+        if set(tokens or {}) - set(USERS):
+            raise ValueError(f"tokens for unknown accounts: {sorted(set(tokens or {}) - set(USERS))}")
+        self.tokens = {login: f"hd-{login}-{secrets.token_hex(12)}" for login in USERS} | dict(tokens or {})
         self._by_token = {token: login for login, token in self.tokens.items()}
         self.tickets: dict[int, Ticket] = {}
         self.faults = Faults()

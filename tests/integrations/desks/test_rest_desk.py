@@ -87,6 +87,19 @@ def test_the_registry_builds_it_as_the_hub_does(rig: RestRig) -> None:
     assert client.capabilities().account == "spbe"
 
 
+def test_the_reference_desk_takes_the_tokens_a_demo_gives_it(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown accounts"):
+        ReferenceDesk(tokens={"siapa": "x" * 20})
+    desk = ReferenceDesk(tokens={"spbe": "token-demo-spbe-0123456789"}).start()
+    try:
+        rig = RestRig(desk, settings_for(desk, tmp_path), tmp_path)
+        assert desk.tokens["spbe"] == "token-demo-spbe-0123456789"  # noqa: S105 - the demo's own
+        assert rig.client.capabilities().account == "spbe"
+        rig.close()
+    finally:
+        desk.stop()
+
+
 # ------------------------------------------------------------------ reads
 
 
