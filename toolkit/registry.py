@@ -36,7 +36,8 @@ _BUILTIN: dict[str, dict[str, str]] = {
     },
     "spbe.token_routes": {"express_gateway": "integrations.gateway.express_gateway_jwt:ExpressGatewayTokenRoutes"},
     "spbe.state_stores": {"sqlite": "integrations.state.sqlite:SqliteState"},
-    "spbe.desks": {"redmine": "integrations.desks.redmine:RedmineDesk", "glpi": "integrations.desks.glpi:GlpiDesk"},
+    "spbe.desks": {"redmine": "integrations.desks.redmine:RedmineDesk", "glpi": "integrations.desks.glpi:GlpiDesk",
+                   "rest": "integrations.desks.rest:RestDesk"},
 }
 
 
