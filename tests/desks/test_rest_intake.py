@@ -140,10 +140,6 @@ def test_the_requester_approving_his_own_request_is_refused(app: App, desk: Refe
     assert EventKind.APPROVED not in [e.kind for e in app.tickets.timeline(ticket_id)]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="toolkit/desks/poller.py (a3411d4) skips an issue whose updated_at <= the updated_at its "
-                          "changes were taken at; a desk keeps seconds, so a change made later in that same second "
-                          "leaves updated_at equal and is not taken until the issue changes again")
 def test_records_of_the_polls_own_second_are_all_taken(app: App, desk: ReferenceDesk) -> None:
     """The clock never moves: every record of this test shares one second with the poll before it."""
     first = open_request(desk, "andi")
