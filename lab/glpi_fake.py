@@ -260,7 +260,8 @@ def _multipart(media_type: str, body: bytes) -> tuple[dict[str, Any], tuple[str,
     upload: tuple[str, bytes] | None = None
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        content = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
         if name == "uploadManifest":
             manifest = _json(content)
         elif isinstance(name, str) and name.startswith("filename[") and upload is None:

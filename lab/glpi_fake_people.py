@@ -60,7 +60,7 @@ class GlpiPerson:
     def upload(self, ticket: int, filename: str, content: bytes, comment: str = "") -> int:
         manifest = {"input": {"name": filename, "_filename": [filename], "comment": comment,
                               "itemtype": "Ticket", "items_id": ticket}}
-        files = {"uploadManifest": (None, json.dumps(manifest), "application/json"),
+        files: dict[str, Any] = {"uploadManifest": (None, json.dumps(manifest), "application/json"),
                  "filename[0]": (filename, content, "application/octet-stream")}
         answer = self.http.post(f"{self.url}/Document", files=files, timeout=TIMEOUT_S)
         answer.raise_for_status()

@@ -17,13 +17,14 @@ Followed from GLPI's apirest.md (10.0 branch: "Get an item", "Get all items", "G
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from lab.glpi_fake_store import GlpiApiError, GlpiStore, not_found
 
 MAX_RANGE = 1000
 HIDDEN_FIELDS = ("api_token", "password", "personal_token", "cookie_token")
-SUB_ITEMS = {  # parent Ticket -> how a sub-item row points at it
+SUB_ITEMS: dict[str, Callable[[dict[str, Any], int], bool]] = {  # parent Ticket -> how a sub-item row points at it
     "ITILFollowup": lambda row, tid: row["itemtype"] == "Ticket" and row["items_id"] == tid,
     "TicketValidation": lambda row, tid: row["tickets_id"] == tid,
     "Document_Item": lambda row, tid: row["itemtype"] == "Ticket" and row["items_id"] == tid,
@@ -131,8 +132,11 @@ def _criterion_matches(store: GlpiStore, row: dict[str, Any], criterion: dict[st
         result = str(actual) == value
         return result if kind == "equals" else not result
     if kind in ("morethan", "lessthan"):  # strict, as Search::addWhere writes '>' and '<'
-        left, right = (str(actual), value) if column in ("date", "date_mod") else (float(actual), float(value))
-        return bool(left > right) if kind == "morethan" else bool(left < right)
+        if column in ("date", "date_mod"):
+            text = str(actual)
+            return text > value if kind == "morethan" else text < value
+        number, bound = float(actual), float(value)
+        return number > bound if kind == "morethan" else number < bound
     if kind in ("contains", "notcontains"):
         pattern = re.escape(value.strip("^$")).replace(r"\*", ".*")
         pattern = ("^" if value.startswith("^") else "") + pattern + ("$" if value.endswith("$") else "")

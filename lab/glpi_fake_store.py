@@ -198,13 +198,14 @@ class GlpiStore:
     def add(self, user_id: int, itemtype: str, data: dict[str, Any], upload: tuple[str, bytes] | None = None
             ) -> dict[str, Any]:
         with self.lock:
-            adder = {"Ticket": self._add_ticket, "ITILFollowup": self._add_followup,
-                     "TicketValidation": self._add_validation, "Document": self._add_document,
-                     "Document_Item": self._add_document_item}.get(itemtype)
-            if adder is None:
-                raise GlpiApiError(400, "ERROR_GLPI_ADD", f"You can't add {itemtype} items with this fake")
+            adders: dict[str, Callable[[int, dict[str, Any]], dict[str, Any]]] = {
+                "Ticket": self._add_ticket, "ITILFollowup": self._add_followup,
+                "TicketValidation": self._add_validation, "Document_Item": self._add_document_item}
+            adder = adders.get(itemtype)
             if itemtype == "Document":
                 return self._add_document(user_id, data, upload)
+            if adder is None:
+                raise GlpiApiError(400, "ERROR_GLPI_ADD", f"You can't add {itemtype} items with this fake")
             return adder(user_id, data)
 
     def _add_ticket(self, user_id: int, data: dict[str, Any]) -> dict[str, Any]:
