@@ -38,7 +38,7 @@ from toolkit.errors import (
     ToolkitError,
     UnavailableError,
 )
-from toolkit.ports.desk import DeskChange, DeskClient, DeskIssue
+from toolkit.ports.desk import DeskChange, DeskClient, DeskIssue, DeskSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +81,17 @@ class DeskIntake:
     def process(self, key: str) -> IssueOutcome:
         """Act on everything new in one desk issue; raises `UnavailableError` (desk or store down) to be
         retried, with what was already acted on recorded."""
-        issue = self.client.issue(key)
+        changes: list[DeskChange] | None = None
+        if isinstance(self.client, DeskSnapshot):
+            issue, changes = self.client.issue_and_changes(key)
+        else:
+            issue = self.client.issue(key)
         outcome = IssueOutcome(issue_key=key, ticket_id=self.records.ticket_for(self.desk, key))
         if outcome.ticket_id is None:
             outcome.ticket_id = self._open(issue, outcome)
             if outcome.ticket_id is None:
                 return outcome
-        for change in self.client.changes(key):
+        for change in self.client.changes(key) if changes is None else changes:
             if change.account == self.mapping.bot or change.marker is not None:
                 continue  # spbe's own writes
             if self.records.outcome(self.desk, change.id) is not None:

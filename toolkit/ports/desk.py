@@ -118,3 +118,11 @@ class DeskClient(Protocol):
     def find_marker(self, key: str, marker: str) -> str | None:
         """The desk's id of what spbe already wrote with this marker, if anything: checked before a re-post."""
         ...
+
+
+@runtime_checkable
+class DeskSnapshot(Protocol):
+    """What a desk client may offer besides the port: an issue and its changes from one read. The intake uses it
+    when the client has it (a Redmine request costs ~0.1 s; a webhook's approval waits on it)."""
+
+    def issue_and_changes(self, key: str) -> tuple[DeskIssue, list[DeskChange]]: ...
