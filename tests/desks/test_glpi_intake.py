@@ -143,3 +143,23 @@ def test_a_request_for_an_unmapped_category_is_skipped_and_logged_once(glpi: Glp
     assert app.desks.records.ticket_for("glpi", str(ticket)) is None
     assert sum("not mapped to a service" in r.message for r in caplog.records) == 1
     assert app.tickets.list_tickets() == []
+
+
+def test_a_validation_answered_by_someone_without_the_approvers_role_is_refused(glpi: GlpiFake, app: App) -> None:
+    """The koordinator is a mapped person, but approving is the kepala dinas's step: the policy refuses it."""
+    number = _open(glpi, "peran-app")
+    _poll(app)
+    ticket_id = app.desks.records.ticket_for("glpi", str(number))
+    assert ticket_id is not None
+    sari = glpi.person("sari")
+    glpi.clock.freeze()
+    sari.set_status(number, "processing")
+    glpi.clock.tick()
+    validation = sari.request_validation(number, _user_id(glpi, "sari"), "Saya setujui sendiri.")
+    glpi.clock.tick()
+    sari.answer_validation(validation, accepted=True, comment="Setuju.")
+    _poll(app)
+    assert EventKind.APPROVED not in [e.kind for e in app.tickets.timeline(ticket_id)]
+    assert not app.queue.list_jobs(ticket_id=ticket_id)
+    refused = [e for e in app.audit.entries() if e.action == "desk.refused"]
+    assert refused and refused[0].actor == "sari" and "tidak berwenang" in refused[0].data["reason"]
