@@ -56,6 +56,10 @@ from .redmine_journals import (
 KEY_PATTERN = re.compile(r"^[1-9][0-9]{0,11}$")
 
 
+# The project permissions spbe's writes need: read issues, add notes and files, move statuses.
+NEEDED_RIGHTS = ("view_issues", "add_issue_notes", "edit_issues")
+
+
 class RedmineOptions(AdapterOptions):
     """Options of a ``redmine`` desk."""
 
@@ -340,4 +344,21 @@ class RedmineDesk:
         return DeskCapabilities(
             account=str(me["login"]), projects=tuple(str(p["identifier"]) for p in projects),
             trackers=tuple(str(t["name"]) for t in trackers), statuses=tuple(statuses.values()),
-            fields=tuple(fields), accounts=tuple(sorted(accounts.values(), key=lambda a: a.login)))
+            fields=tuple(fields), accounts=tuple(sorted(accounts.values(), key=lambda a: a.login)),
+            missing_rights=self._missing_rights(projects))
+
+    def _missing_rights(self, projects: list[dict[str, Any]]) -> tuple[str, ...]:
+        """Per project the bot is a member of, the permissions its roles lack of those spbe's writes need (a
+        status change without ``edit_issues`` is silently dropped by Redmine)."""
+        me = self.http.get("/users/current.json", include="memberships").get("user") or {}
+        identifiers = {int(p["id"]): str(p["identifier"]) for p in projects}
+        missing: list[str] = []
+        for membership in me.get("memberships") or []:
+            project = identifiers.get(int(membership["project"]["id"]))
+            if project is None:
+                continue
+            granted: set[str] = set()
+            for role in membership.get("roles") or []:
+                granted |= set(self.http.get(f"/roles/{int(role['id'])}.json").get("role", {}).get("permissions") or [])
+            missing += [f"{project}: {right}" for right in NEEDED_RIGHTS if right not in granted]
+        return tuple(missing)

@@ -69,3 +69,13 @@ def test_sync_takes_an_issue_once_and_show_and_status_say_so(redmine: RedmineHan
     assert status["tickets"] >= 1 and status["cursor"] and status["mirror_failures"] == 0
     assert spbe("desk", "replay", "redmine", "../../etc").exit_code == 2
     assert spbe("desk", "check", "tidak-ada").exit_code == 3
+
+
+def test_check_names_the_rights_the_bot_account_lacks(redmine: RedmineHandle, tmp_path: Path) -> None:
+    """An applicant's key as the bot: Redmine would silently drop its status changes (no edit_issues)."""
+    spbe = _cli(redmine, tmp_path, bot="andi", accounts={"sari": "sari", "kadis": "kadis"})
+    result = spbe("desk", "check", "redmine", "--json", env={KEY_ENV: redmine.api_key("andi")})
+    assert result.exit_code == 8, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert "rights: the bot lacks spbe-uji: edit_issues" in problems
+    assert redmine.api_key("andi") not in result.output

@@ -47,6 +47,7 @@ def compare(mapping: DeskMapping, caps: DeskCapabilities) -> list[str]:
     for status, name in mapping.statuses.items():
         if name not in statuses:
             problems.append(f"statuses.{status.value}: '{name}' is not a status of the desk")
+    problems += [f"rights: the bot lacks {missing}" for missing in caps.missing_rights]
     logins = {a.login: a for a in caps.accounts}
     for account in mapping.accounts:
         if account not in logins:

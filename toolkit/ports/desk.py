@@ -82,6 +82,9 @@ class DeskCapabilities(BaseModel):
     statuses: tuple[str, ...]
     fields: tuple[str, ...]
     accounts: tuple[DeskAccount, ...]
+    # What the client needs and the bot account lacks, as the desk names it ("spbe-uji: add_issue_notes");
+    # empty when nothing is missing or the desk does not say.
+    missing_rights: tuple[str, ...] = ()
 
 
 @runtime_checkable
