@@ -16,6 +16,8 @@ same person is recorded as done instead of being refused.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 import logging
 import mimetypes
 from dataclasses import dataclass, field
@@ -125,7 +127,8 @@ class DeskIntake:
             ticket = desk.open_ticket(self.app, route.service, principal, issue.subject, fields, uploads)
         except (PermissionDeniedError, InvalidInputError, ConflictError, NotFoundError) as exc:
             # A field fixed in the desk is a new attempt: the marker carries the values it judged.
-            attempt = f"{marker_id}.{abs(hash(tuple(sorted(fields.items())))) % 10**12}"
+            judged = json.dumps(fields, sort_keys=True, default=str).encode()
+            attempt = f"{marker_id}.{hashlib.sha256(judged).hexdigest()[:16]}"  # the same in every process
             self._refuse(issue.key, attempt, "open", issue.author, person, _why(exc), outcome)
             return None
         self.records.link(self.desk, issue.key, ticket.id)
