@@ -92,7 +92,8 @@ class DeskMirror:
             media = str(event.data.get("media_type") or "application/octet-stream")
             self._write(desk, key, mark, result, lambda: desk.client.attach(key, name, media, content, mark))
         elif event.kind is EventKind.STATUS:
-            status = desk.mapping.statuses.get(TicketStatus(str(event.data.get("to"))))
+            target = str(event.data.get("to"))
+            status = desk.mapping.statuses.get(TicketStatus(target)) if target in set(TicketStatus) else None
             if status is not None:
                 self._write(desk, key, mark, result,
                             lambda: desk.client.set_status(key, status, mark, event.text))
