@@ -4,8 +4,9 @@ The cursor is the newest ``updated_at`` a poll actually saw, never the poll's ow
 ``poll_overlap_s`` further back than the cursor. So a record written in the same second as the last poll, or
 stamped by a desk whose clock runs behind spbe's, is read again by the next poll instead of being skipped (the
 lost-record bug of servicenow.itsm#502, where the cursor was the poll's own time); reading it again is harmless
-because the intake acts once per change id, and an issue whose ``updated_at`` has not moved since all its
-changes were taken, by a read made well after that time, is not even fetched again. A full page is followed
+because the intake acts once per change id. Every issue the listing returns is read again, even one whose
+``updated_at`` has not moved: desks keep whole seconds, so a change later in the same second, or stamped by a
+desk clock behind spbe's, leaves it as it was, and skipping it would lose that change. A full page is followed
 by the next one from its newest record; a full page that does not advance (more records in one second than the
 page holds) is asked again, larger.
 """
@@ -29,25 +30,12 @@ class PollResult:
     desk: str
     since: datetime
     issues: list[IssueOutcome] = field(default_factory=list)
-    unchanged: int = 0  # issues read but not fetched again: nothing new since their changes were taken
     failed: dict[str, str] = field(default_factory=dict)  # issue key -> why (retried by the next poll)
 
 
 class DeskPoller:
     def __init__(self, intake: DeskIntake, limit: int = 500) -> None:
         self.intake, self.limit = intake, limit
-
-    def _unchanged(self, key: str, updated_at: datetime) -> bool:
-        """Skip fetching an issue only if it has not moved since its changes were all taken *and* that read came
-        well after its ``updated_at``: desks keep whole seconds, so a change later in the same second (or stamped
-        by a desk clock behind spbe's) leaves ``updated_at`` as it was. "Well after" is the overlap the mapping
-        allows for skew."""
-        taken = self.intake.records.taken_at(self.intake.mapping.name, key)
-        if taken is None:
-            return False
-        seen_updated, read_at = taken
-        margin = timedelta(seconds=max(1.0, self.intake.mapping.poll_overlap_s))
-        return updated_at <= seen_updated and read_at >= seen_updated + margin
 
     def poll_once(self) -> PollResult:
         mapping, records, now = self.intake.mapping, self.intake.records, self.intake.clock.now()
@@ -60,19 +48,15 @@ class DeskPoller:
         while True:
             issues = self.intake.client.updated_since(page_since, projects, limit)
             for issue in issues:
-                if self._unchanged(issue.key, issue.updated_at):
-                    result.unchanged += 1
-                else:
-                    try:
-                        result.issues.append(self.intake.process(issue.key))
-                    except UnavailableError as exc:
-                        # Stop here: the cursor must not pass an issue that was not acted on.
-                        result.failed[issue.key] = str(exc)
-                        log.warning("desk %s: issue %s not taken now (%s); the next poll retries", mapping.name,
-                                    issue.key, exc)
-                        records.advance(mapping.name, newest, now)
-                        return result
-                    records.taken(mapping.name, issue.key, issue.updated_at, now)
+                try:
+                    result.issues.append(self.intake.process(issue.key))
+                except UnavailableError as exc:
+                    # Stop here: the cursor must not pass an issue that was not acted on.
+                    result.failed[issue.key] = str(exc)
+                    log.warning("desk %s: issue %s not taken now (%s); the next poll retries", mapping.name,
+                                issue.key, exc)
+                    records.advance(mapping.name, newest, now)
+                    return result
                 newest = issue.updated_at if newest is None else max(newest, issue.updated_at)
             if len(issues) < limit or newest is None:
                 break

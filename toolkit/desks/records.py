@@ -45,8 +45,6 @@ class DeskRecords(SqliteStore):
             " outcome TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (desk, change_id))",
             "CREATE TABLE IF NOT EXISTS cursors (desk TEXT PRIMARY KEY, cursor TEXT, last_poll TEXT,"
             " last_webhook TEXT, replays INTEGER NOT NULL DEFAULT 0)",
-            "CREATE TABLE IF NOT EXISTS issues (desk TEXT NOT NULL, issue_key TEXT NOT NULL, updated_at TEXT NOT NULL,"
-            " read_at TEXT NOT NULL, PRIMARY KEY (desk, issue_key))",
             "CREATE TABLE IF NOT EXISTS mirror (desk TEXT PRIMARY KEY, seq INTEGER NOT NULL, failures INTEGER NOT NULL"
             " DEFAULT 0, next_at TEXT, last_error TEXT)",
             "CREATE TABLE IF NOT EXISTS deliveries (desk TEXT NOT NULL, delivery_id TEXT NOT NULL, at TEXT NOT NULL,"
@@ -85,18 +83,6 @@ class DeskRecords(SqliteStore):
         rows = self._conn().execute("SELECT change_id, outcome FROM changes WHERE desk=? AND issue_key=?"
                                     " ORDER BY at, change_id", (desk, issue_key)).fetchall()
         return {str(r[0]): str(r[1]) for r in rows}
-
-    def taken_at(self, desk: str, issue_key: str) -> tuple[datetime, datetime] | None:
-        """(the issue's ``updated_at``, when spbe read it) when its changes were last all taken."""
-        row = self._conn().execute("SELECT updated_at, read_at FROM issues WHERE desk=? AND issue_key=?",
-                                   (desk, issue_key)).fetchone()
-        return (datetime.fromisoformat(row[0]), datetime.fromisoformat(row[1])) if row else None
-
-    def taken(self, desk: str, issue_key: str, updated_at: datetime, read_at: datetime) -> None:
-        with self._tx() as db:
-            db.execute("INSERT INTO issues (desk, issue_key, updated_at, read_at) VALUES (?, ?, ?, ?)"
-                       " ON CONFLICT (desk, issue_key) DO UPDATE SET updated_at=excluded.updated_at,"
-                       " read_at=excluded.read_at", (desk, issue_key, updated_at.isoformat(), read_at.isoformat()))
 
     # -- cursors -----------------------------------------------------------------------------
     def cursor(self, desk: str) -> datetime | None:
