@@ -91,13 +91,9 @@ def desk_sync(obj, name, as_json) -> None:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def desk_replay(obj, name, issue, as_json) -> None:  # type: ignore[no-untyped-def]
     """Take one desk issue again now (what was already acted on stays done)."""
-    from toolkit.ports.desk import DeskIssue
+    from toolkit.ports.desk import valid_issue_key
 
-    key = DeskIssue.model_fields["key"]  # the same pattern as every desk issue key
-    pattern = key.metadata[0].pattern if key.metadata else None
-    import re
-
-    if pattern and not re.fullmatch(pattern, issue):
+    if not valid_issue_key(issue):
         raise click.BadParameter("not a desk issue key", param_hint="ISSUE")
     outcome = obj.app.desks.get(name).intake.process(issue)
     if as_json:

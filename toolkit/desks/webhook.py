@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -24,8 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from toolkit.desks.mapping import DeskMapping
 from toolkit.desks.records import DeskRecords
 from toolkit.errors import AuthenticationError, InvalidInputError
-
-_KEY = r"^[A-Za-z0-9_-]{1,64}$"
+from toolkit.ports.desk import ISSUE_KEY, valid_issue_key
 
 
 class _IssueRef(BaseModel):
@@ -43,7 +41,7 @@ class _Payload(BaseModel):
     plugins ``{"payload": {"issue": {"id": 5}}}``, GLPI 11 ``{"item": {"id": 5}}``."""
 
     model_config = ConfigDict(extra="ignore")
-    issue_key: str | None = Field(default=None, pattern=_KEY)
+    issue_key: str | None = Field(default=None, pattern=ISSUE_KEY.pattern)
     payload: _Wrapped | None = None
     item: _IssueRef | None = None
     issue: _IssueRef | None = None
@@ -70,14 +68,10 @@ def issue_key(body: bytes) -> str:
     for candidate in (payload.payload.issue if payload.payload else None, payload.item, payload.issue):
         if ref is None and candidate is not None:
             ref = str(candidate.id)
-    if ref is None or not _valid_key(ref):
+    if ref is None or not valid_issue_key(ref):
         raise InvalidInputError("webhook body: names no issue (issue_key, payload.issue.id, item.id or issue.id)",
                                 errors=[("issue_key", "missing")])
     return ref
-
-
-def _valid_key(key: str) -> bool:
-    return re.fullmatch(_KEY, key) is not None
 
 
 def accept(mapping: DeskMapping, secret: str, headers: Mapping[str, str], body: bytes, records: DeskRecords,

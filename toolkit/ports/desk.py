@@ -20,12 +20,19 @@ names the desk and the request, never a credential.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+# A desk's own issue id (Redmine issue id, GLPI ticket id): the one rule for the port, webhooks and the CLI.
+ISSUE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def valid_issue_key(key: str) -> bool:
+    return ISSUE_KEY.fullmatch(key) is not None
 
 
 class DeskIssue(BaseModel):
@@ -33,7 +40,7 @@ class DeskIssue(BaseModel):
     them with the catalog's pydantic models, exactly as it validates the CLI's input."""
 
     model_config = _FROZEN
-    key: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")  # the desk's own id: Redmine issue id, GLPI ticket id
+    key: str = Field(pattern=ISSUE_KEY.pattern)
     project: str  # Redmine project identifier, GLPI entity or category, the REST desk's queue
     tracker: str | None = None  # Redmine tracker, GLPI ITIL category, ...
     subject: str
