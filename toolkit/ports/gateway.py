@@ -63,7 +63,9 @@ def require_gateway_name(value: str, what: str = "name") -> str:
         raise InvalidInputError(str(exc), errors=[(what, "not gateway-safe")]) from None
 
 
-KEY_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# A leading "_" is real: WSO2's OAuthUtil.getRandomNumber() base64-encodes an HMAC and maps "/" to "_", so one
+# consumer key in 64 starts with it. A leading "-" or "." stays refused (option-like, or a relative path segment).
+KEY_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 
 
 def require_key_id(value: str) -> str:
