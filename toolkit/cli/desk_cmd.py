@@ -11,6 +11,8 @@ import click
 
 from toolkit.cli.render import Column, emit_json, list_table, plain
 
+BACKLOG_SHOWN = 1000  # `desk status` counts the mirror backlog up to this, then shows "1000+"
+
 
 @click.group("desk")
 def desk_group() -> None:
@@ -73,7 +75,7 @@ def desk_sync(obj, name, as_json) -> None:  # type: ignore[no-untyped-def]
     mirrored = DeskMirror(obj.app, obj.app.desks).run_desk(desk)
     data = {"desk": name, "since": polled.since.isoformat(),
             "issues": [{"issue": o.issue_key, "ticket": o.ticket_id, "outcomes": o.outcomes} for o in polled.issues],
-            "failed": polled.failed, "mirrored": mirrored.written, "already_in_desk": mirrored.already,
+            "failed": polled.failed, "mirrored": mirrored.written,
             "mirror_waiting": mirrored.waiting}
     if as_json:
         emit_json(obj.console, data)
@@ -135,10 +137,12 @@ def desk_status(obj, name, as_json) -> None:  # type: ignore[no-untyped-def]
     for desk_name in names:
         st = hub.records.status(desk_name)
         seq, failures, next_at = hub.records.mirror_state(desk_name)
-        backlog = len(obj.app.tickets.events_since(seq, 10000))
+        # events not yet mirrored (of every ticket: an upper bound), read at most BACKLOG_SHOWN + 1 of them
+        ahead = len(obj.app.tickets.events_since(seq, BACKLOG_SHOWN + 1))
         rows.append({"desk": desk_name, "cursor": st.cursor, "last_poll": st.last_poll,
                      "last_webhook": st.last_webhook, "changes_done": st.changes_done, "refused": st.refused,
-                     "replays": st.replays, "tickets": st.links, "mirror_seq": seq, "mirror_backlog": backlog,
+                     "replays": st.replays, "tickets": st.links, "mirror_seq": seq,
+                     "mirror_backlog": min(ahead, BACKLOG_SHOWN), "mirror_backlog_more": ahead > BACKLOG_SHOWN,
                      "mirror_failures": failures, "mirror_retry_at": next_at})
     if as_json:
         emit_json(obj.console, rows)
@@ -150,4 +154,5 @@ def desk_status(obj, name, as_json) -> None:  # type: ignore[no-untyped-def]
         return value.isoformat(timespec="seconds") if value is not None else "-"  # type: ignore[attr-defined]
     obj.console.print(list_table(obj.console, "Desks", columns, (
         [plain(r["desk"]), when(r["cursor"]), when(r["last_poll"]), when(r["last_webhook"]), str(r["changes_done"]),
-         str(r["refused"]), str(r["replays"]), str(r["mirror_backlog"])] for r in rows)))
+         str(r["refused"]), str(r["replays"]),
+         f"{r['mirror_backlog']}{'+' if r['mirror_backlog_more'] else ''}"] for r in rows)))

@@ -8,8 +8,9 @@ through an outbox). So a desk client only has to read issues and their changes, 
 statuses idempotently. Nothing it reads is trusted: a change is a claim by a desk account that the intake maps
 to a directory person and puts through the policy.
 
-Idempotency: every write carries a ``marker`` (an outbox item's key). Before re-posting after a timeout the
-outbox asks `find_marker`; a desk that answered late therefore never gets a duplicate. Clients put the marker
+Idempotency: every write carries a ``marker`` (an outbox item's key), and each write looks for it first
+(`find_marker`) and returns the earlier change's id when it is there; a desk that answered late therefore
+never gets a duplicate, and callers need not check themselves. Clients put the marker
 where the desk keeps it and people do not stumble on it (a trailing line of the note, a document comment).
 
 Errors: `toolkit.errors.UnavailableError` when the desk cannot be reached, times out or answers 5xx (the
