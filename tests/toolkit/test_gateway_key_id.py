@@ -2,7 +2,7 @@
 (a WSO2 consumer key may start with "_") and refuse what could climb a path or look like an option."""
 import pytest
 
-from tests.integrations.gateway.fakes.wso2_fake import wso2_random
+from tests.integrations.gateway.fakes.wso2_fake_devportal import wso2_random
 from toolkit.errors import InvalidInputError
 from toolkit.ports.gateway import require_key_id
 
