@@ -45,9 +45,8 @@ from lab.ios_shims import (
     IosEnabledCommandProcessor,
     IosInterfaceCommandProcessor,
     IosSwitchConfiguration,
-    LabRealm,
-    SessionEvents,
 )
+from lab.ios_ssh import LabRealm, SessionEvents
 from lab.models import SwitchServerConfig, SwitchSpec
 
 log = logging.getLogger("spbe.lab.switches")

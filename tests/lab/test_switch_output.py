@@ -12,7 +12,7 @@ from typing import Any
 
 from twisted.internet.task import Clock
 
-from lab.ios_shims import CoalescingTransport
+from lab.ios_ssh import CoalescingTransport
 
 
 class _Channel:
