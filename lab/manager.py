@@ -15,15 +15,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
-
-from lab import config_file, health, netns, rootfs, sshd
+from lab import config_file, control_files, health, netns, prometheus, rootfs, sshd
 from lab import incident as incident_mod
 from lab import switches as switches_mod
 from lab import vpn as vpn_mod
@@ -31,7 +27,6 @@ from lab.dataplane import LabDataPlane
 from lab.gateway import GatewayLab
 from lab.gateway import available as gateway_available
 from lab.models import LAB_NAME_RE, SUBNET_PREFIX, LabHost, LabState, subnet_index
-from lab.procs import free_port as _free_port
 from lab.procs import keep, sweep
 from lab.procs import terminate as _terminate
 from toolkit.errors import ConfigurationError, UnavailableError
@@ -150,9 +145,9 @@ class LabManager:
                     index, host, base, client_key, use_overlay), len(self.hosts))
                 state = state.model_copy(update={"incident": incident})
                 self._write_state(state)
-            self._write_known_hosts(state)
+            control_files.write_known_hosts(state)
             if self.with_prometheus:
-                state = self._start_prometheus(state)
+                state = prometheus.start_prometheus(state, self._children)
                 self._write_state(state)
             if self.switches:
                 state = self._start_switches(state)
@@ -160,7 +155,7 @@ class LabManager:
             if self.with_gateway:
                 state = self._start_gateway(state)
                 self._write_state(state)
-            self._write_inventory(state)
+            control_files.write_inventory(state)
             state = config_file.write(state)
             self._write_state(state)
         except BaseException:
@@ -308,63 +303,6 @@ class LabManager:
             raise UnavailableError(f"lab host {host} did not start: {exc}", log=log) from exc
         return lab_host
 
-    def _write_known_hosts(self, state: LabState) -> None:
-        lines = []
-        for host in (*state.hosts, *vpn_mod.gateways(state), *incident_mod.hosts(state)):
-            key_type, key = (
-                (host.host_dir / "ssh_host_ed25519_key.pub").read_text(encoding="utf-8").split()[:2]
-            )
-            lines.append(f"{host.address} {key_type} {key}\n")
-        state.known_hosts.write_text("".join(lines), encoding="utf-8")
-        state.known_hosts.chmod(0o600)
-
-    def _start_prometheus(self, state: LabState) -> LabState:
-        """A real Prometheus on loopback scraping the lab's file_sd dir, so `up == 1` can be shown."""
-        prom_dir = state.file_sd_dir.parent
-        config = {
-            "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
-            "rule_files": [str(state.rules_dir / "*.yml")],
-            "scrape_configs": [
-                {
-                    "job_name": "pusat-data",
-                    "file_sd_configs": [
-                        {"files": [str(state.file_sd_dir / "*.json")], "refresh_interval": "5s"}
-                    ],
-                }
-            ],
-        }
-        config_file = prom_dir / "prometheus.yml"
-        config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        port = _free_port()
-        argv = [
-            "prometheus",
-            f"--config.file={config_file}",
-            f"--storage.tsdb.path={prom_dir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--web.enable-lifecycle",  # the monitoring playbook POSTs /-/reload after changing rules
-            "--log.level=warn",
-        ]
-        with open(prom_dir / "prometheus.log", "ab") as log:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)  # fmt: skip
-        self._children.append(proc)
-        keep(proc)  # the lab outlives this manager (`spbe lab up` returns); see procs.keep
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as resp:  # noqa: S310 - loopback URL we built
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise UnavailableError(
-                    f"lab prometheus did not become ready; see {prom_dir / 'prometheus.log'}"
-                )
-            time.sleep(0.2)
-        return state.model_copy(update={"prometheus_url": url, "prometheus_pid": proc.pid})
-
     def _start_switches(self, state: LabState) -> LabState:
         """The switch simulators are optional: without fake-switches the lab still comes up, with a warning."""
         if not switches_mod.available():
@@ -388,43 +326,6 @@ class LabManager:
             warning = "API gateway skipped: node and npm are not installed (run scripts/lab_packages.sh)"
             return state.model_copy(update={"warnings": (*state.warnings, warning)})
         return state.model_copy(update={"gateway": self.gateway_lab.up()})
-
-    def _write_inventory(self, state: LabState) -> None:
-        """An inventory usable by plain ``ansible-playbook``; host key checking stays on."""
-        pool: dict[str, dict[str, object]] = {}
-        for host in state.hosts:
-            pool[host.name] = host.ansible_vars(state.known_hosts)
-        mgmt = sorted({f"{h.root_address}/32" for h in state.hosts})
-        monitoring_vars: dict[str, object] = {
-            "spbe_prometheus_file_sd_dir": str(state.file_sd_dir),
-            "spbe_prometheus_rules_dir": str(state.rules_dir),
-        }
-        if state.prometheus_url:
-            monitoring_vars["spbe_prometheus_reload_url"] = f"{state.prometheus_url}/-/reload"
-        inventory = {
-            "all": {
-                "children": {
-                    "pusat_data_pool": {
-                        "hosts": pool,
-                        # The control node reaches each host from its side of the /30: that is both the
-                        # management and the monitoring source address.
-                        "vars": {"spbe_mgmt_cidrs": mgmt, "spbe_monitoring_cidrs": list(mgmt)},
-                    },
-                    "monitoring": {
-                        "hosts": {
-                            "monitor": {
-                                "ansible_connection": "local",
-                                "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                            }
-                        },
-                        "vars": monitoring_vars,
-                    },
-                    **vpn_mod.inventory_groups(state),
-                    **incident_mod.inventory_groups(state),
-                }
-            }
-        }
-        state.inventory.write_text(yaml.safe_dump(inventory, sort_keys=False), encoding="utf-8")
 
     def _write_state(self, state: LabState) -> None:
         tmp = self.state_file.with_suffix(".json.tmp")

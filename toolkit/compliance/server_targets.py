@@ -3,7 +3,7 @@
 The inventory is the one place a site declares its servers (the playbooks use it too), so the gatherer
 reads the same host vars Ansible does: ``ansible_host``, ``ansible_port``, ``ansible_user``,
 ``ansible_ssh_private_key_file`` and the ``UserKnownHostsFile`` of ``ansible_ssh_common_args`` (the lab
-writes all of them, `lab.manager.LabManager._write_inventory`). What only compliance needs is optional
+writes all of them, `lab.control_files.write_inventory`). What only compliance needs is optional
 per-host data, validated here before any of it reaches a command line:
 
 - ``spbe_compliance_app_dirs``: application directories searched for world-writable files
