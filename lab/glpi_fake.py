@@ -22,7 +22,10 @@ The state is in memory (`lab.glpi_fake_store`), seeded with the directory's peop
 the koordinator, kadis the kepala dinas, tamu mapped to nobody, and the ``spbe`` bot account), three entities
 and four ITIL categories. Tests act as a person through the HTTP API itself (`GlpiPerson`), inject faults
 (`GlpiFake.fail_next`: an answer of 5xx, or a stall longer than the client's timeout, once for a path) and
-control the clock (`GlpiFake.clock`), e.g. to write two records in the same second.
+control the clock (`GlpiFake.clock`), e.g. to write two records in the same second. The Fields plugin
+(pluginsGLPI/fields, custom fields on tickets) is installed unless ``GlpiFake(fields_plugin=False)``; what of it
+is modelled, and from which of its sources, is in `lab.glpi_fake_fields`. Profiles and their rights
+(``getActiveProfile``, ``getMyProfiles``) are in `lab.glpi_fake_rights`.
 """
 
 from __future__ import annotations
@@ -45,8 +48,6 @@ from lab.glpi_fake_people import GlpiPerson
 from lab.glpi_fake_query import get_item, list_items, php_params, search
 from lab.glpi_fake_store import GlpiApiError, GlpiStore
 
-ITEMTYPES = ("Ticket", "ITILFollowup", "TicketValidation", "Document", "Document_Item", "Log", "User", "Entity",
-             "ITILCategory")
 STATUS_TEXT = {200: "OK", 201: "Created", 206: "Partial Content", 207: "Multi-Status"}
 
 
@@ -163,14 +164,14 @@ class _Handler(BaseHTTPRequestHandler):
         if head == "getMyProfiles":
             return 200, {"myprofiles": store.my_profiles(uid)}, {}
         if head == "getActiveProfile":
-            return 200, {"active_profile": store.my_profiles(uid)[0]}, {}
+            return 200, {"active_profile": store.active_profile(uid)}, {}
         if head == "getMyEntities":
             return 200, {"myentities": [{"id": e["id"], "name": e["completename"]}
                                         for e in store.items["Entity"].values()]}, {}
         if head == "search" and len(segments) == 2 and method == "GET":
             result, start, end, total = search(store, uid, segments[1], params)
             return _paged(200, result, segments[1], start, end, total)
-        if head not in ITEMTYPES:
+        if head not in store.items:  # the core's itemtypes and those a plugin installed
             raise GlpiApiError(400, "ERROR_ITEMTYPE_NOT_FOUND_NOR_COMMONDBTM", f"resource {head} not found")
         item_id = _int(segments[1]) if len(segments) > 1 else None
         if method == "GET":
@@ -294,9 +295,13 @@ class _Server(ThreadingHTTPServer):
 class GlpiFake:
     """The fake server; ``url`` ends with ``/apirest.php``. Use as a context manager or start()/stop()."""
 
-    def __init__(self) -> None:
+    def __init__(self, fields_plugin: bool = True) -> None:
+        """``fields_plugin``: the Fields plugin is installed, with the request form's container
+        (`lab.glpi_fake_fields`); without it GLPI has its core fields only."""
         self.clock = FakeClock()
         self.store = GlpiStore(clock=self.clock)
+        if fields_plugin:
+            self.store.install_fields_plugin()
         self.calls: list[tuple[str, str, dict[str, str]]] = []
         self._faults: list[Fault] = []
         self._lock = threading.Lock()

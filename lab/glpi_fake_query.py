@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from lab.glpi_fake_rights import READ
 from lab.glpi_fake_store import GlpiApiError, GlpiStore, not_found
 
 MAX_RANGE = 1000
@@ -111,7 +112,7 @@ def list_items(store: GlpiStore, user_id: int, itemtype: str, params: dict[str, 
         else:
             rows = [dict(r) for r in store.items[itemtype].values()
                     if store.visible(user_id, itemtype, r) and not r.get("is_deleted")]
-            if itemtype == "User" and not store.full_rights(user_id):
+            if itemtype == "User" and not store.allowed(user_id, "user", READ):
                 raise GlpiApiError(403, "ERROR_RIGHT_MISSING", "You don't have permission to perform this action.")
         search_text = params.get("searchText") or {}
         for column, text in (search_text.items() if isinstance(search_text, dict) else ()):

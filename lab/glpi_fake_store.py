@@ -7,10 +7,13 @@ core that a client can observe: a followup, validation or linked document update
 a status change and the addition of a sub-item are written to the ticket's history (``glpi_logs``, read at
 ``Ticket/:id/Log``) with the raw status numbers and ``user_name`` as ``"<friendly name> (<user id>)"``.
 
-What is simplified, on purpose: one profile per user (no profile switching), rights reduced to what the
-tests need (Self-Service sees and follows up only the tickets it wrote; technicians and supervisors see all;
-only the designated validator answers a validation), no automatic status changes (assignment, solution
-approval), no entity recursion rules beyond "the user's entities". Errors are raised as `GlpiApiError`
+What is simplified, on purpose: one profile per user (no profile switching), rights reduced to those the
+desk client's calls need (`lab.glpi_fake_rights`: ``ticket`` READALL to see every ticket, else only one's own;
+``ticket`` UPDATE to change one; ``followup`` ADDALLTICKET, or ADDMYTICKET on one's own; ``document`` CREATE;
+``ticketvalidation`` CREATEREQUEST/CREATEINCIDENT to ask; ``user`` READ to list accounts; only the designated
+validator answers a validation), no automatic status changes (assignment, solution approval); entities: a
+session's active entities are every entity, or one entity with or without its sub-entities (`set_active_entity`),
+and tickets outside them are not seen. The Fields plugin, when installed, is `lab.glpi_fake_fields`. Errors are raised as `GlpiApiError`
 carrying GLPI's error code, which the HTTP layer turns into GLPI's ``["ERROR_...", "message"]`` body.
 """
 
@@ -24,11 +27,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from lab.glpi_fake_fields import FieldsPlugin
+from lab.glpi_fake_rights import (
+    CREATE,
+    FOLLOWUP_ADDALLTICKET,
+    FOLLOWUP_ADDMYTICKET,
+    READ,
+    TICKET_READALL,
+    UPDATE,
+    VALIDATION_CREATEINCIDENT,
+    VALIDATION_CREATEREQUEST,
+    Profile,
+    SessionRights,
+    default_profiles,
+    profile_id,
+)
+
 STATUS_NAMES = {1: "new", 2: "processing", 3: "planned", 4: "waiting", 5: "solved", 6: "closed"}
 VALIDATION_WAITING, VALIDATION_ACCEPTED, VALIDATION_REFUSED = 2, 3, 4
 HISTORY_CREATE_ITEM, HISTORY_ADD_SUBITEM = 20, 17
 STATUS_SEARCH_OPTION = 12
-FULL_RIGHTS = ("Technician", "Supervisor", "Super-Admin")
 # (id, login, realname, firstname, profile): the directory's people (inventory/roles.yml) and the spbe account.
 SEED_USERS = (
     (2, "spbe", "Bot", "SPBE", "Super-Admin"),
@@ -65,7 +83,7 @@ class Session:
 
 
 @dataclass
-class GlpiStore:
+class GlpiStore(SessionRights):
     """Rows by itemtype, each a dict of GLPI's column names. ``clock`` returns the server's local time."""
 
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC).replace(tzinfo=None))
@@ -74,6 +92,9 @@ class GlpiStore:
     files: dict[int, bytes] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    profiles: dict[int, Profile] = field(default_factory=default_profiles)
+    active_entities: dict[int, tuple[int, bool]] = field(default_factory=dict)  # user -> (entity, recursive)
+    fields_plugin: FieldsPlugin | None = None
     _next_id: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -82,7 +103,8 @@ class GlpiStore:
             self.items[itemtype] = {}
         for uid, login, realname, firstname, profile in SEED_USERS:
             self.items["User"][uid] = {"id": uid, "name": login, "realname": realname, "firstname": firstname,
-                                       "is_active": 1, "entities_id": 0, "profiles_id": profile,
+                                       "is_active": 1, "entities_id": 0,
+                                       "profiles_id": profile_id(self.profiles, profile),
                                        "api_token": secrets.token_hex(20)}
         for eid, name, complete in SEED_ENTITIES:
             self.items["Entity"][eid] = {"id": eid, "name": name, "completename": complete,
@@ -92,6 +114,11 @@ class GlpiStore:
                                                "is_recursive": 1, "itilcategories_id": 0}
         self._next_id = {"Ticket": 1, "ITILFollowup": 1, "TicketValidation": 1, "Document": 1,
                          "Document_Item": 1, "Log": 1000}
+
+    def install_fields_plugin(self, label: str = "Formulir Permohonan") -> FieldsPlugin:
+        with self.lock:
+            self.fields_plugin = FieldsPlugin(self, label)
+            return self.fields_plugin
 
     # ------------------------------------------------------------------ time, ids, sessions
 
@@ -140,20 +167,16 @@ class GlpiStore:
 
     def full_session(self, user_id: int) -> dict[str, Any]:
         user = self.items["User"][user_id]
-        entities = [{"id": e["id"], "name": e["completename"]} for e in self.items["Entity"].values()]
+        entity, recursive = self.active_entities.get(user_id, (0, True))
+        active = self.entity_ids(user_id)
         return {"glpiID": user_id, "glpiname": user["name"], "glpirealname": user["realname"],
-                "glpifirstname": user["firstname"], "glpiactive_entity": 0, "glpiactiveentities": [
-                    e["id"] for e in entities], "glpiactiveprofile": {"name": user["profiles_id"]}}
+                "glpifirstname": user["firstname"], "glpiactive_entity": entity,
+                "glpiactive_entity_recursive": int(recursive), "glpiactiveentities": {str(e): e for e in active},
+                "glpiactiveprofile": self.active_profile(user_id)}
 
-    def my_profiles(self, user_id: int) -> list[dict[str, Any]]:
-        entities = [{"id": e["id"], "name": e["completename"], "is_recursive": 1}
-                    for e in self.items["Entity"].values()]
-        return [{"id": 1, "name": self.items["User"][user_id]["profiles_id"], "entities": entities}]
-
-    # ------------------------------------------------------------------ rights
-
-    def full_rights(self, user_id: int) -> bool:
-        return self.items["User"][user_id]["profiles_id"] in FULL_RIGHTS
+    def may(self, user_id: int, right: str, bits: int) -> None:
+        if not self.allowed(user_id, right, bits):
+            raise no_right()
 
     def ticket_for(self, user_id: int, ticket_id: int) -> dict[str, Any]:
         ticket = self.items["Ticket"].get(ticket_id)
@@ -161,9 +184,21 @@ class GlpiStore:
             raise not_found()
         if not self.full_rights(user_id) and ticket["users_id_recipient"] != user_id:
             raise no_right()
+        if ticket["entities_id"] not in self.entity_ids(user_id):
+            raise no_right()
         return ticket
 
     def visible(self, user_id: int, itemtype: str, row: dict[str, Any]) -> bool:
+        if itemtype == "Ticket" and row["entities_id"] not in self.entity_ids(user_id):
+            return False
+        if itemtype == "User" and self.profile(user_id).has("user", READ):
+            return True
+        plugin = self.fields_plugin
+        if plugin is not None and itemtype == plugin.instance:  # the container class's $rightname is 'ticket'
+            ticket = self.items["Ticket"].get(row["items_id"])
+            return ticket is not None and self.visible(user_id, "Ticket", ticket)
+        if itemtype.startswith("PluginFields"):
+            return True
         if self.full_rights(user_id):
             return True
         if itemtype == "Ticket":
@@ -178,7 +213,7 @@ class GlpiStore:
 
     # ------------------------------------------------------------------ history and parent touch
 
-    def _log(self, ticket_id: int, user_id: int, *, linked_action: int = 0, itemtype_link: str = "",
+    def log(self, ticket_id: int, user_id: int, *, linked_action: int = 0, itemtype_link: str = "",
              option: int = 0, old: str = "", new: str = "") -> None:
         user = self.items["User"][user_id]
         friendly = f"{user['realname']} {user['firstname']}".strip() or user["name"]
@@ -214,6 +249,8 @@ class GlpiStore:
         entity = int(data.get("entities_id", 1))
         if entity not in self.items["Entity"]:
             raise GlpiApiError(400, "ERROR_GLPI_ADD", "Invalid entity")
+        plugin = self.fields_plugin
+        values = plugin.pre_item(self.profile(user_id).id, entity, data) if plugin else None
         tid, now = self._new_id("Ticket"), self.now()
         self.items["Ticket"][tid] = {
             "id": tid, "entities_id": entity, "name": str(data.get("name", "")), "date": now, "closedate": None,
@@ -223,26 +260,30 @@ class GlpiStore:
             "priority": int(data.get("priority", 3)), "itilcategories_id": int(data.get("itilcategories_id", 0)),
             "type": int(data.get("type", 2)), "global_validation": 1, "locations_id": 0, "is_deleted": 0,
             "date_creation": now}
-        self._log(tid, user_id, linked_action=HISTORY_CREATE_ITEM)
+        self.log(tid, user_id, linked_action=HISTORY_CREATE_ITEM)
+        if plugin and values:  # the plugin's item_add hook runs after the core's "create" log entry
+            plugin.store_values(user_id, self.items["Ticket"][tid], values)
         return {"id": tid, "message": ""}
 
     def _add_followup(self, user_id: int, data: dict[str, Any]) -> dict[str, Any]:
         if data.get("itemtype", "Ticket") != "Ticket":
             raise GlpiApiError(400, "ERROR_GLPI_ADD", "Only tickets are followed up in this fake")
         ticket = self.ticket_for(user_id, int(data.get("items_id", 0)))
+        if not self.profile(user_id).has("followup", FOLLOWUP_ADDALLTICKET) and not (
+                self.profile(user_id).has("followup", FOLLOWUP_ADDMYTICKET) and ticket["users_id_recipient"] == user_id):
+            raise no_right()
         fid, now = self._new_id("ITILFollowup"), self.now()
         self.items["ITILFollowup"][fid] = {
             "id": fid, "itemtype": "Ticket", "items_id": ticket["id"], "date": now, "users_id": user_id,
             "users_id_editor": 0, "content": str(data.get("content", "")), "is_private": int(data.get("is_private", 0)),
             "requesttypes_id": 1, "date_mod": now, "date_creation": now, "timeline_position": 1}
         self._touch(ticket["id"], user_id)
-        self._log(ticket["id"], user_id, linked_action=HISTORY_ADD_SUBITEM, itemtype_link="ITILFollowup",
+        self.log(ticket["id"], user_id, linked_action=HISTORY_ADD_SUBITEM, itemtype_link="ITILFollowup",
                   new=f"{fid}")
         return {"id": fid, "message": ""}
 
     def _add_validation(self, user_id: int, data: dict[str, Any]) -> dict[str, Any]:
-        if not self.full_rights(user_id):
-            raise no_right()
+        self.may(user_id, "ticketvalidation", VALIDATION_CREATEREQUEST | VALIDATION_CREATEINCIDENT)
         ticket = self.ticket_for(user_id, int(data.get("tickets_id", 0)))
         validator = int(data.get("users_id_validate", 0))
         if validator not in self.items["User"]:
@@ -255,13 +296,14 @@ class GlpiStore:
             "validation_date": None, "timeline_position": 1}
         ticket["global_validation"] = VALIDATION_WAITING
         self._touch(ticket["id"], user_id)
-        self._log(ticket["id"], user_id, linked_action=HISTORY_ADD_SUBITEM, itemtype_link="TicketValidation",
+        self.log(ticket["id"], user_id, linked_action=HISTORY_ADD_SUBITEM, itemtype_link="TicketValidation",
                   new=f"{vid}")
         return {"id": vid, "message": ""}
 
     def _add_document(self, user_id: int, data: dict[str, Any], upload: tuple[str, bytes] | None) -> dict[str, Any]:
         if upload is None:
             raise GlpiApiError(400, "ERROR_UPLOAD_FILE_TOO_BIG_POST_MAX_SIZE", "No file was uploaded")
+        self.may(user_id, "document", CREATE)
         filename, content = upload
         did, now = self._new_id("Document"), self.now()
         self.items["Document"][did] = {
@@ -288,7 +330,7 @@ class GlpiStore:
                                             "itemtype": "Ticket", "users_id": user_id, "date_mod": now,
                                             "date_creation": now, "timeline_position": 1}
         self._touch(ticket["id"], user_id)
-        self._log(ticket["id"], user_id, linked_action=HISTORY_ADD_SUBITEM, itemtype_link="Document",
+        self.log(ticket["id"], user_id, linked_action=HISTORY_ADD_SUBITEM, itemtype_link="Document",
                   new=f"{doc['name']} ({doc['id']})")
         return {"id": lid, "message": ""}
 
@@ -302,14 +344,13 @@ class GlpiStore:
 
     def _update_ticket(self, user_id: int, item_id: int, data: dict[str, Any]) -> dict[str, Any]:
         ticket = self.ticket_for(user_id, item_id)
-        if not self.full_rights(user_id):
-            raise no_right()
+        self.may(user_id, "ticket", UPDATE)
         changed = False
         if "status" in data and int(data["status"]) != ticket["status"]:
             new = int(data["status"])
             if new not in STATUS_NAMES:
                 raise GlpiApiError(400, "ERROR_GLPI_UPDATE", "Invalid status")
-            self._log(item_id, user_id, option=STATUS_SEARCH_OPTION, old=str(ticket["status"]), new=str(new))
+            self.log(item_id, user_id, option=STATUS_SEARCH_OPTION, old=str(ticket["status"]), new=str(new))
             ticket["status"] = new
             ticket["solvedate"] = self.now() if new == 5 else ticket["solvedate"]
             ticket["closedate"] = self.now() if new == 6 else ticket["closedate"]
@@ -317,6 +358,11 @@ class GlpiStore:
         for key in ("name", "content", "urgency", "itilcategories_id"):
             if key in data and data[key] != ticket[key]:
                 ticket[key], changed = data[key], True
+        plugin = self.fields_plugin
+        values = plugin.pre_item(self.profile(user_id).id, ticket["entities_id"], data) if plugin else None
+        if plugin and values:  # preItemUpdate: the values are stored and date_mod is set
+            plugin.store_values(user_id, ticket, values)
+            changed = True
         if changed:
             self._touch(item_id, user_id)
         return {str(item_id): True, "message": ""}
