@@ -42,9 +42,11 @@ class GlpiPerson:
         return self._add("Ticket", {"name": name, "content": content, "entities_id": entity,
                                     "itilcategories_id": category, **fields})
 
-    def add_followup(self, ticket: int, content: str, private: bool = False) -> int:
+    def add_followup(self, ticket: int, content: str, private: bool = False, status: str | None = None) -> int:
+        """A followup; with ``status``, GLPI's split button "add and change the status" (one request)."""
+        extra = {"_status": STATUS[status]} if status else {}
         return self._add("ITILFollowup", {"itemtype": "Ticket", "items_id": ticket, "content": content,
-                                          "is_private": int(private)})
+                                          "is_private": int(private), **extra})
 
     def request_validation(self, ticket: int, validator_id: int, comment: str = "") -> int:
         return self._add("TicketValidation", {"tickets_id": ticket, "users_id_validate": validator_id,
@@ -53,6 +55,11 @@ class GlpiPerson:
     def answer_validation(self, validation: int, accepted: bool, comment: str = "") -> None:
         self._call("PUT", f"/TicketValidation/{validation}",
                    {"input": {"status": 3 if accepted else 4, "comment_validation": comment}})
+
+    def update_ticket(self, ticket: int, **fields: Any) -> None:
+        """A ``PUT Ticket/:id``: native fields and, with the Fields plugin, its values (``c_id`` for a container
+        other than the ticket's ``dom`` one)."""
+        self._call("PUT", f"/Ticket/{ticket}", {"input": {"id": ticket, **fields}})
 
     def set_status(self, ticket: int, status: str) -> None:
         self._call("PUT", f"/Ticket/{ticket}", {"input": {"status": STATUS[status]}})

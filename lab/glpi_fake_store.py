@@ -13,8 +13,11 @@ desk client's calls need (`lab.glpi_fake_rights`: ``ticket`` READALL to see ever
 ``ticketvalidation`` CREATEREQUEST/CREATEINCIDENT to ask; ``user`` READ to list accounts; only the designated
 validator answers a validation), no automatic status changes (assignment, solution approval); entities: a
 session's active entities are every entity, or one entity with or without its sub-entities (`set_active_entity`),
-and tickets outside them are not seen. The Fields plugin, when installed, is `lab.glpi_fake_fields`. Errors are raised as `GlpiApiError`
-carrying GLPI's error code, which the HTTP layer turns into GLPI's ``["ERROR_...", "message"]`` body.
+and tickets outside them are not seen. A followup's ``_status`` (the form's split button "add and change the
+status", `ITILFollowup::post_addItem` → ``updateParentStatus``) changes the ticket in the same request, its
+status entry logged just before the followup's "sub-item added" entry. The Fields plugin, when installed, is
+`lab.glpi_fake_fields`. Errors are raised as `GlpiApiError` carrying GLPI's error code, which the HTTP layer
+turns into GLPI's ``["ERROR_...", "message"]`` body.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ from lab.glpi_fake_rights import (
     FOLLOWUP_ADDALLTICKET,
     FOLLOWUP_ADDMYTICKET,
     READ,
-    TICKET_READALL,
     UPDATE,
     VALIDATION_CREATEINCIDENT,
     VALIDATION_CREATEREQUEST,
@@ -269,8 +271,8 @@ class GlpiStore(SessionRights):
         if data.get("itemtype", "Ticket") != "Ticket":
             raise GlpiApiError(400, "ERROR_GLPI_ADD", "Only tickets are followed up in this fake")
         ticket = self.ticket_for(user_id, int(data.get("items_id", 0)))
-        if not self.profile(user_id).has("followup", FOLLOWUP_ADDALLTICKET) and not (
-                self.profile(user_id).has("followup", FOLLOWUP_ADDMYTICKET) and ticket["users_id_recipient"] == user_id):
+        mine = ticket["users_id_recipient"] == user_id
+        if not self.allowed(user_id, "followup", FOLLOWUP_ADDALLTICKET | (FOLLOWUP_ADDMYTICKET if mine else 0)):
             raise no_right()
         fid, now = self._new_id("ITILFollowup"), self.now()
         self.items["ITILFollowup"][fid] = {
@@ -278,6 +280,9 @@ class GlpiStore(SessionRights):
             "users_id_editor": 0, "content": str(data.get("content", "")), "is_private": int(data.get("is_private", 0)),
             "requesttypes_id": 1, "date_mod": now, "date_creation": now, "timeline_position": 1}
         self._touch(ticket["id"], user_id)
+        status = data.get("_status")  # the followup form's split button "add and change the status"
+        if status is not None and int(status) != ticket["status"] and self.allowed(user_id, "ticket", UPDATE):
+            self._update_ticket(user_id, ticket["id"], {"status": int(status)})  # ParentStatus::updateParentStatus
         self.log(ticket["id"], user_id, linked_action=HISTORY_ADD_SUBITEM, itemtype_link="ITILFollowup",
                   new=f"{fid}")
         return {"id": fid, "message": ""}

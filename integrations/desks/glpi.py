@@ -5,14 +5,17 @@ Mapping, per GLPI's ``apirest.md`` and its data model:
 * issue = ``Ticket/:id``: ``name`` is the subject, ``content`` (rich text) the description, ``users_id_recipient``
   the author (its ``User/:id`` ``name`` is the login), ``status`` 1..6 is new, processing (assigned), planned,
   waiting, solved, closed; project = the entity's complete name (``Root entity > Diskominfo``), tracker = the
-  ITIL category's complete name. GLPI core has no custom fields (the Fields plugin adds them), so ``fields``
-  holds the ticket's own: category, entity, type (incident/request), urgency, impact, priority, validation.
+  ITIL category's complete name. ``fields`` holds the ticket's own (category, entity, type, urgency, impact,
+  priority, validation) and, when ``fields_container`` names a container of the Fields plugin (GLPI's core has
+  no custom fields), that container's values by label (`integrations.desks._glpi_fields`); without the plugin
+  the request form travels in the description (the mapping's ``form_in_description``).
 * changes, oldest first: followups ``f<id>`` (``Ticket/:id/ITILFollowup``); validations (``TicketValidation``):
   the request ``v<id>:waiting`` by its submitter and the answer ``v<id>:accepted`` / ``v<id>:refused`` by the
   validator (``users_id_validate``). Two ids, not one ``v<id>``: a request seen waiting and later answered must
   be two changes, or the poller's dedupe by change id would drop the answer. Status changes ``s<id>`` come from
   the ticket's history (``Ticket/:id/Log``, search option 12, raw status numbers, ``user_name`` ending in
-  ``(<user id>)``); linked documents ``d<Document_Item id>``.
+  ``(<user id>)``); custom field changes ``c<Log id>`` from the same history; linked documents
+  ``d<Document_Item id>``.
 * updated since: ``search/Ticket`` with criteria on option 19 (``date_mod``) and 80 (entity), sorted by 19. GLPI's
   ``morethan`` is strict and its dates are whole seconds in the server's time zone (``timezone`` option), so
   "at or after ``since``" asks for "after ``since`` minus one second": a record of the same second as the last
@@ -24,28 +27,32 @@ Mapping, per GLPI's ``apirest.md`` and its data model:
   last line of the followup (``[spbe:<marker>]``) or
   the document's comment; a marker counts only on what spbe's own account wrote, so nobody can forge one to
   make spbe believe its note was posted.
+* capabilities: the session's active entities (a ticket outside them is not found by the search), and the rights
+  of the active profile the client needs (`integrations.desks._glpi_rights`), for ``spbe desk check``.
 * Errors and session handling: `integrations.desks._glpi_api`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
-from toolkit.adapter_options import AdapterOptions
 from toolkit.errors import ConfigurationError, InvalidInputError, NotFoundError
 from toolkit.masking import Masker
 from toolkit.ports.desk import DeskAccount, DeskCapabilities, DeskChange, DeskIssue
-from toolkit.secret_types import SecretName, ServiceUrl, reveal_url
+from toolkit.secret_types import reveal_url
 from toolkit.settings import Settings
 
 from ._glpi_api import GlpiApi
+from ._glpi_fields import FieldsContainer, creation_rows, history_value
+from ._glpi_history import by_id, is_status, log_user, split_button
+from ._glpi_options import GlpiOptions, secret
+from ._glpi_rights import missing_rights
 from ._glpi_text import MARKER, html_to_text, split_marker, text_to_html
 
 STATUSES = {1: "new", 2: "processing", 3: "planned", 4: "waiting", 5: "solved", 6: "closed"}
@@ -53,37 +60,15 @@ STATUS_IDS = {name: number for number, name in STATUSES.items()}
 VALIDATIONS = {1: "none", 2: "waiting", 3: "accepted", 4: "refused"}
 TYPES = {1: "incident", 2: "request"}
 FIELDS = ("category", "entity", "type", "urgency", "impact", "priority", "validation")
-SEARCH_DATE_MOD, SEARCH_ENTITY, SEARCH_ID, STATUS_OPTION = 19, 80, 2, 12
+SEARCH_DATE_MOD, SEARCH_ENTITY, SEARCH_ID = 19, 80, 2
 MAX_RANGE = 1000  # GLPI's list_limit_max default; Accept-Range says the instance's own
-_USER_ID = re.compile(r"\((\d+)\)\s*$")
 _DATE = "%Y-%m-%d %H:%M:%S"
-
-
-def _secret(value: str | SecretStr) -> SecretStr:
-    return value if isinstance(value, SecretStr) else SecretStr(value)
 
 
 def _ticket_id(key: str) -> int:
     if not key.isdigit():
         raise NotFoundError(f"'{key}' is not a GLPI ticket id", key=key)
     return int(key)
-
-
-class GlpiOptions(AdapterOptions):
-    """``desks.<name>.options`` of kind glpi."""
-
-    base_url: ServiceUrl = Field(description="the REST API, e.g. https://helpdesk.example.go.id/apirest.php")
-    user_token_secret: SecretName | None = Field(
-        default=None, description="settings.secrets entry holding the spbe account's API token (Remote access key)")
-    app_token_secret: SecretName | None = Field(
-        default=None, description="settings.secrets entry holding the API client's App-Token, if GLPI requires one")
-    user_token: SecretStr | None = Field(default=None, description="the user token itself (prefer the secret name)")
-    app_token: SecretStr | None = Field(default=None, description="the App-Token itself (prefer the secret name)")
-    timezone: str = Field(default="UTC", description="GLPI's server time zone: the API's dates are local to it")
-    web_url: ServiceUrl | None = Field(default=None, description="where people open GLPI; default: base_url's "
-                                                                 "folder")
-    timeout_s: float = Field(default=10.0, gt=0, le=600)
-    verify_tls: bool = True
 
 
 class GlpiDesk:
@@ -96,14 +81,14 @@ class GlpiDesk:
     def __init__(self, settings: Settings, *, name: str = "glpi", base_url: str | SecretStr,
                  user_token_secret: str | None = None, app_token_secret: str | None = None,
                  user_token: str | SecretStr | None = None, app_token: str | SecretStr | None = None,
-                 timezone: str = "UTC", web_url: str | SecretStr | None = None, timeout_s: float = 10.0,
-                 verify_tls: bool = True, masker: Masker | None = None) -> None:
+                 timezone: str = "UTC", web_url: str | SecretStr | None = None, fields_container: str | None = None,
+                 timeout_s: float = 10.0, verify_tls: bool = True, masker: Masker | None = None) -> None:
         self.name = name
         self.masker = masker or Masker()
         if (user_token is None) == (user_token_secret is None):
             raise ConfigurationError(f"desk {name}: set exactly one of user_token_secret and user_token", desk=name)
-        token = _secret(user_token) if user_token is not None else settings.secret(str(user_token_secret))
-        app = _secret(app_token) if app_token is not None else (settings.secret(app_token_secret) if app_token_secret
+        token = secret(user_token) if user_token is not None else settings.secret(str(user_token_secret))
+        app = secret(app_token) if app_token is not None else (settings.secret(app_token_secret) if app_token_secret
                                                                 else None)
         try:
             self.tz = ZoneInfo(timezone)
@@ -115,6 +100,8 @@ class GlpiDesk:
         self._cache: dict[tuple[str, int], dict[str, Any]] = {}
         self._me: tuple[int, str] | None = None  # the session's user id and login
         self._lock = threading.Lock()
+        self.plugin = FieldsContainer(self.api, name, fields_container, FIELDS, self._lookup, self._login) \
+            if fields_container else None
 
     def close(self) -> None:
         self.api.close()
@@ -175,13 +162,19 @@ class GlpiDesk:
     # ------------------------------------------------------------------ reads
 
     def capabilities(self) -> DeskCapabilities:
+        session = self.api.json("GET", "/getFullSession").get("session", {})
+        active = session.get("glpiactiveentities") or {}
+        active_ids = {int(e) for e in (active.values() if isinstance(active, dict) else active)}
         entities = self.api.json("GET", "/getMyEntities").get("myentities", [])
+        profile = self.api.json("GET", "/getActiveProfile").get("active_profile", {})
+        profiles = self.api.json("GET", "/getMyProfiles").get("myprofiles", [])
         categories = self.api.pages("/ITILCategory")
         users = self.api.pages("/User")
         return DeskCapabilities(
-            account=self._account(), projects=tuple(str(e["name"]) for e in entities),
+            account=self._account(), projects=tuple(str(e["name"]) for e in entities if int(e["id"]) in active_ids),
             trackers=tuple(str(c.get("completename") or c["name"]) for c in categories),
-            statuses=tuple(STATUSES.values()), fields=FIELDS,
+            statuses=tuple(STATUSES.values()), fields=FIELDS + (self.plugin.labels() if self.plugin else ()),
+            missing_rights=missing_rights(profile, profiles),
             accounts=tuple(DeskAccount(login=str(u["name"]), active=bool(u.get("is_active", 1)),
                                        name=f"{u.get('firstname') or ''} {u.get('realname') or ''}".strip())
                            for u in users))
@@ -199,6 +192,8 @@ class GlpiDesk:
                   "urgency": str(ticket.get("urgency", "")), "impact": str(ticket.get("impact", "")),
                   "priority": str(ticket.get("priority", "")),
                   "validation": VALIDATIONS.get(int(ticket.get("global_validation") or 1), "")}
+        if self.plugin is not None:
+            fields |= self.plugin.values(int(ticket["id"]))
         return DeskIssue(
             key=str(ticket["id"]), project=entity, tracker=category or None, subject=str(ticket.get("name", "")),
             description=html_to_text(str(ticket.get("content") or "")),
@@ -214,15 +209,16 @@ class GlpiDesk:
         ticket = _ticket_id(key)
         self.api.json("GET", f"/Ticket/{ticket}")  # an unknown ticket is NotFoundError, not an empty list
         found: list[tuple[datetime, int, int, DeskChange]] = []
-        statuses = [row for row in self.api.pages(f"/Ticket/{ticket}/Log", {"sort": "id", "order": "ASC"})
-                    if int(row.get("id_search_option") or 0) == STATUS_OPTION
-                    and not int(row.get("linked_action") or 0)]
+        logs = by_id(self.api.pages(f"/Ticket/{ticket}/Log", {"sort": "id", "order": "ASC"}))
+        statuses = [row for row in logs if is_status(row)]
+        found += self._field_changes(key, logs)
         merged: set[int] = set()
         for row in self.api.pages(f"/Ticket/{ticket}/ITILFollowup", {"sort": "id", "order": "ASC"}):
             note, marker, announced = split_marker(html_to_text(str(row.get("content") or "")))
             at = self._time(row.get("date_creation") or row["date"])
             marker = self._mine(row["users_id"], marker)
-            log = self._status_log(statuses, merged, row["users_id"], announced, at) if marker else None
+            log = self._status_log(statuses, merged, row["users_id"], announced, at) if marker else \
+                split_button(logs, merged, int(row["id"]))
             found.append((at, 0, int(row["id"]), DeskChange(
                 id=f"f{row['id']}", issue_key=key, at=at, account=self._login(row["users_id"]), note=note,
                 marker=marker, status_from=_status_name(log.get("old_value")) if log else None,
@@ -242,10 +238,10 @@ class GlpiDesk:
         for row in statuses:
             if int(row["id"]) in merged:
                 continue
-            user = _USER_ID.search(str(row.get("user_name") or ""))
+            user = log_user(row)
             at = self._time(row["date_mod"])
             found.append((at, 3, int(row["id"]), DeskChange(
-                id=f"s{row['id']}", issue_key=key, at=at, account=self._login(user.group(1)) if user else "",
+                id=f"s{row['id']}", issue_key=key, at=at, account=self._login(user) if user else "",
                 status_from=_status_name(row.get("old_value")), status_to=_status_name(row.get("new_value")))))
         for link, doc in self._documents(ticket):
             _, marker, _ = split_marker(html_to_text(str(doc.get("comment") or "")))
@@ -256,15 +252,38 @@ class GlpiDesk:
                 field_changes={"attachment": (None, name)}, marker=self._mine(link.get("users_id"), marker))))
         return [change for *_, change in sorted(found, key=lambda item: item[:3])]
 
-    def _status_log(self, logs: list[dict[str, Any]], merged: set[int], user_id: Any, announced: int | None,
+    def _field_changes(self, key: str, logs: list[dict[str, Any]]) -> list[tuple[datetime, int, int, DeskChange]]:
+        """One change per history row of a Fields plugin value, but for those written as the ticket was opened."""
+        plugin = self.plugin
+        if plugin is None:
+            return []
+
+        def is_field(row: dict[str, Any]) -> bool:
+            return not int(row.get("linked_action") or 0) and plugin.label_of_option(row.get("id_search_option")) \
+                is not None
+
+        opening = creation_rows(logs, is_field)
+        out = []
+        for row in logs:
+            label = plugin.label_of_option(row.get("id_search_option")) if is_field(row) else None
+            if label is None or int(row["id"]) in opening:
+                continue
+            user = log_user(row)
+            at = self._time(row["date_mod"])
+            out.append((at, 3, int(row["id"]), DeskChange(
+                id=f"c{row['id']}", issue_key=key, at=at, account=self._login(user) if user else "",
+                field_changes={label: (history_value(row.get("old_value")), history_value(row.get("new_value")))})))
+        return out
+
+    def _status_log(self, logs: list[dict[str, Any]], merged: set[int], author: Any, announced: int | None,
                     at: datetime) -> dict[str, Any] | None:
         """The status change a set_status followup announces: the latest one before it by the same account to
         that status not yet claimed. The two are one change, as spbe wrote them in one call."""
         if announced is None:
             return None
         for log in reversed(logs):
-            user = _USER_ID.search(str(log.get("user_name") or ""))
-            if (int(log["id"]) not in merged and user and int(user.group(1)) == int(user_id)
+            user = log_user(log)
+            if (int(log["id"]) not in merged and user and int(user) == int(author)
                     and str(log.get("new_value")) == str(announced) and self._time(log["date_mod"]) <= at):
                 merged.add(int(log["id"]))
                 found: dict[str, Any] = log
