@@ -41,9 +41,12 @@ if TYPE_CHECKING:
 
 SEARCH_OPTION_STARTING_INDEX = 76665
 RIGHT_READ, RIGHT_CREATE = 1, 4  # PluginFieldsProfile.right: READ or CREATE (read and write)
-# (id, label, type): the request form of the lab's GLPI, in the container "Formulir Permohonan"
+# (id, label, type): the request form of the lab's GLPI, in the container "Formulir Permohonan" (the Pusat Data
+# form of lab/desks/glpi.yml, a service dropdown and a free specification)
 SEED_FIELDS = ((1, "Layanan", "dropdown"), (2, "Instansi", "text"), (3, "Spesifikasi", "textarea"),
-               (4, "Jumlah vCPU", "number"))
+               (4, "Perihal", "text"), (5, "Produk", "text"), (6, "Nama aplikasi", "text"), (7, "Nama host", "text"),
+               (8, "Jumlah vCPU", "number"), (9, "Memori (GB)", "number"), (10, "Penyimpanan (GB)", "number"),
+               (11, "Email kontak", "text"))
 SEED_CHOICES = ("Pusat Data", "Jaringan Intra", "SPLP", "Insiden Keamanan")
 _DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 

@@ -30,11 +30,14 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from toolkit.errors import ConfigurationError
+from toolkit.ports.desk import DeskChange
 
 from ._glpi_api import GlpiApi
+from ._glpi_history import log_user
 from ._glpi_text import html_to_text
 
 SEARCH_OPTION_STARTING_INDEX = 76665
@@ -185,6 +188,28 @@ def history_value(value: Any) -> str | None:
     """A history value as a field value: GLPI's ``'N/A'`` (no value before) and an empty text are None."""
     text = str(value if value is not None else "")
     return None if text in ("", "N/A") else text
+
+
+def field_changes(plugin: FieldsContainer, key: str, logs: list[dict[str, Any]], time: Callable[[Any], datetime],
+                  login: Callable[[Any], str]) -> list[DeskChange]:
+    """One change ``c<Log id>`` per history row of one of the container's fields, but for the rows written as
+    the ticket was opened (`creation_rows`). ``time`` reads GLPI's local dates, ``login`` names a user id."""
+
+    def is_field(row: dict[str, Any]) -> bool:
+        return not int(row.get("linked_action") or 0) and plugin.label_of_option(row.get("id_search_option")) \
+            is not None
+
+    opening = creation_rows(logs, is_field)
+    out = []
+    for row in logs:
+        label = plugin.label_of_option(row.get("id_search_option")) if is_field(row) else None
+        if label is None or int(row["id"]) in opening:
+            continue
+        user = log_user(row)
+        out.append(DeskChange(
+            id=f"c{row['id']}", issue_key=key, at=time(row["date_mod"]), account=login(user) if user else "",
+            field_changes={label: (history_value(row.get("old_value")), history_value(row.get("new_value")))}))
+    return out
 
 
 def _itemtypes(raw: Any) -> list[str]:

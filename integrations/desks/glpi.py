@@ -49,7 +49,7 @@ from toolkit.secret_types import reveal_url
 from toolkit.settings import Settings
 
 from ._glpi_api import GlpiApi
-from ._glpi_fields import FieldsContainer, creation_rows, history_value
+from ._glpi_fields import FieldsContainer, field_changes
 from ._glpi_history import by_id, is_status, log_user, split_button
 from ._glpi_options import GlpiOptions, secret
 from ._glpi_rights import missing_rights
@@ -169,7 +169,12 @@ class GlpiDesk:
         profile = self.api.json("GET", "/getActiveProfile").get("active_profile", {})
         profiles = self.api.json("GET", "/getMyProfiles").get("myprofiles", [])
         categories = self.api.pages("/ITILCategory")
-        users = self.api.pages("/User")
+        try:
+            users = self.api.pages("/User")
+        except ConfigurationError as exc:  # no ``user`` READ: missing_rights names it, accounts stay unknown
+            if exc.details.get("status") != 403:
+                raise
+            users = []
         return DeskCapabilities(
             account=self._account(), projects=tuple(str(e["name"]) for e in entities if int(e["id"]) in active_ids),
             trackers=tuple(str(c.get("completename") or c["name"]) for c in categories),
@@ -253,27 +258,10 @@ class GlpiDesk:
         return [change for *_, change in sorted(found, key=lambda item: item[:3])]
 
     def _field_changes(self, key: str, logs: list[dict[str, Any]]) -> list[tuple[datetime, int, int, DeskChange]]:
-        """One change per history row of a Fields plugin value, but for those written as the ticket was opened."""
-        plugin = self.plugin
-        if plugin is None:
+        if self.plugin is None:
             return []
-
-        def is_field(row: dict[str, Any]) -> bool:
-            return not int(row.get("linked_action") or 0) and plugin.label_of_option(row.get("id_search_option")) \
-                is not None
-
-        opening = creation_rows(logs, is_field)
-        out = []
-        for row in logs:
-            label = plugin.label_of_option(row.get("id_search_option")) if is_field(row) else None
-            if label is None or int(row["id"]) in opening:
-                continue
-            user = log_user(row)
-            at = self._time(row["date_mod"])
-            out.append((at, 3, int(row["id"]), DeskChange(
-                id=f"c{row['id']}", issue_key=key, at=at, account=self._login(user) if user else "",
-                field_changes={label: (history_value(row.get("old_value")), history_value(row.get("new_value")))})))
-        return out
+        return [(change.at, 3, int(change.id[1:]), change)
+                for change in field_changes(self.plugin, key, logs, self._time, self._login)]
 
     def _status_log(self, logs: list[dict[str, Any]], merged: set[int], author: Any, announced: int | None,
                     at: datetime) -> dict[str, Any] | None:

@@ -39,7 +39,8 @@ def compare(mapping: DeskMapping, caps: DeskCapabilities) -> list[str]:
             problems.append(f"routes.{index}.field: '{route.field}' is not a field of the desk")
     for service_id, pairs in mapping.fields.items():
         for desk_field in pairs:
-            if desk_field not in fields:
+            # With form_in_description a field may live as a "Field: value" line of the description instead.
+            if desk_field not in fields and not mapping.form_in_description:
                 problems.append(f"fields.{service_id}.{desk_field}: not a field of the desk")
     for index, rule in enumerate(mapping.decisions):
         if rule.status_to is not None and rule.status_to not in statuses:

@@ -301,8 +301,10 @@ def test_rights_and_app_token_problems_are_configuration_errors(glpi: GlpiFake, 
     with pytest.raises(ConfigurationError, match=r"account 'tamu' may not move ticket .* to 'closed'"):
         tamu.set_status(own, "closed", marker="ob-t")
     assert tamu.find_marker(own, "ob-t") is None
-    with pytest.raises(ConfigurationError, match="ERROR_RIGHT_MISSING"):
-        tamu.capabilities()  # a Self-Service profile may not list users: `desk check` says so
+    missing = tamu.capabilities().missing_rights  # a Self-Service profile: `desk check` names what it lacks
+    assert "profile Self-Service: user READ (know which account acted)" in missing
+    assert "profile Self-Service: ticket READALL (see every request, not only its own)" in missing
+    assert "profile Self-Service: followup ADDALLTICKET (add a followup to any ticket)" in missing
     without_app = GlpiDesk(settings, base_url=glpi.url, user_token_secret="glpi_user_token")  # noqa: S106 - a name
     with pytest.raises(ConfigurationError, match="ERROR_APP_TOKEN_PARAMETERS_MISSING"):
         without_app.issue(key)
@@ -326,6 +328,7 @@ def test_capabilities(desk: GlpiDesk) -> None:
     assert caps.account == "spbe" and DISKOMINFO in caps.projects and "Pusat Data" in caps.trackers
     assert caps.statuses == ("new", "processing", "planned", "waiting", "solved", "closed")
     assert {"andi", "sari", "kadis", "tamu", "spbe"} <= {a.login for a in caps.accounts}
+    assert caps.missing_rights == ()
 
 
 def test_no_token_leaks(glpi: GlpiFake, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
