@@ -51,7 +51,8 @@ from toolkit.settings import Settings
 from ._glpi_api import GlpiApi
 from ._glpi_fields import FieldsContainer, field_changes
 from ._glpi_history import by_id, is_status, log_user, split_button
-from ._glpi_options import GlpiOptions, secret
+from ._glpi_options import GlpiOptions as GlpiOptions  # re-exported: the desk registry and tests import it here
+from ._glpi_options import secret
 from ._glpi_rights import missing_rights
 from ._glpi_text import MARKER, html_to_text, split_marker, text_to_html
 
