@@ -6,7 +6,8 @@ demo have a real HTTP desk to drive (`integrations.desks.rest`, mapped by ``lab/
 
 API (JSON; every request carries ``Authorization: Bearer <token>``; errors are ``{"pesan": "..."}``):
 
-* ``GET  /api/v1/saya`` → ``{"data": {"login", "nama", "peran"}}`` (who the token is)
+* ``GET  /api/v1/saya`` → ``{"data": {"login", "nama", "peran"}}`` (who the token is); ``GET /api/v1/saya/hak``
+  → ``{"data": {"login", "hak": [...]}}`` (what it may do: `lab.reference_desk_rights`)
 * ``GET  /api/v1/status`` | ``/api/v1/kolom`` | ``/api/v1/antrian`` → ``{"data": [{"nama"}]}`` (queues:
   ``{"kode", "nama"}``); ``GET /api/v1/pengguna`` → ``{"data": [{"login", "nama", "aktif"}]}``
 * ``GET  /api/v1/tiket?antrian=Q&diperbarui_sejak=ISO&halaman=1&per_halaman=50`` → ``{"data": [tiket],
@@ -59,6 +60,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from lab.reference_desk_io import Faults, HookSender
+from lab.reference_desk_rights import default_rights
 
 USERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "andi": ("Andi Pratama", ("pemohon",)),
@@ -117,6 +119,7 @@ class ReferenceDesk:
         self.tickets: dict[int, Ticket] = {}
         self.faults = Faults()
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, for tests
+        self.rights = default_rights(USERS)  # login -> rights; tests may take one away
         self._seq = 0
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -125,6 +128,7 @@ class ReferenceDesk:
         self.port = 0
         self._routes = Map([
             Rule("/api/v1/saya", endpoint="me"),
+            Rule("/api/v1/saya/hak", endpoint="my_rights"),
             Rule("/api/v1/status", endpoint="statuses"),
             Rule("/api/v1/kolom", endpoint="fields"),
             Rule("/api/v1/antrian", endpoint="queues"),
@@ -268,6 +272,9 @@ class ReferenceDesk:
     def _me(self, request: Request, login: str) -> Response:
         return _ok({"login": login, "nama": USERS[login][0], "peran": list(USERS[login][1])})
 
+    def _my_rights(self, request: Request, login: str) -> Response:
+        return _ok({"login": login, "hak": sorted(self.rights[login])})
+
     def _statuses(self, request: Request, login: str) -> Response:
         return _ok([{"nama": s} for s in STATUSES])
 
@@ -332,6 +339,8 @@ class ReferenceDesk:
         ticket = self._ticket_or_404(tid)
         if isinstance(ticket, Response):
             return ticket
+        if "catatan.tulis" not in self.rights[login]:
+            return _error(403, f"{login} tidak boleh menulis catatan")
         text = (request.get_json(silent=True) or {}).get("isi")
         if not isinstance(text, str) or not text.strip():
             return _error(422, "isi catatan wajib diisi")
@@ -352,6 +361,8 @@ class ReferenceDesk:
         ticket = self._ticket_or_404(tid)
         if isinstance(ticket, Response):
             return ticket
+        if "lampiran.tulis" not in self.rights[login]:
+            return _error(403, f"{login} tidak boleh mengunggah lampiran")
         upload = request.files.get("berkas")
         if upload is None or not upload.filename:
             return _error(422, "berkas wajib diunggah")

@@ -277,7 +277,16 @@ class RestDesk:
             account=self.account(), projects=self._names(self.spec.projects, "projects"),
             trackers=self._names(self.spec.trackers, "trackers") if self.spec.trackers else (),
             statuses=self._names(self.spec.statuses, "statuses"), fields=self._names(self.spec.fields, "fields"),
-            accounts=accounts)
+            accounts=accounts, missing_rights=self._missing_rights())
+
+    def _missing_rights(self) -> tuple[str, ...]:
+        """The needed rights (``endpoints.rights.needed``) the desk does not list for spbe's account."""
+        spec = self.spec.rights
+        if spec is None:
+            return ()
+        items = self._list(self._json("GET", spec.path), spec.items, "rights")
+        granted = {_text(item if spec.name is None else self._need(item, spec.name, "rights.name")) for item in items}
+        return tuple(right for right in spec.needed if right not in granted)
 
     def issue(self, key: str) -> DeskIssue:
         return self._issue(self._raw_issue(key))

@@ -187,6 +187,18 @@ class AuthHeader(BaseModel):
     value: str = Field(default="Bearer {token}", pattern=r"^[^\r\n{}]*\{token\}[^\r\n{}]*$")
 
 
+class Rights(BaseModel):
+    """Where the desk says what spbe's own account may do, and which of those rights spbe's writes need
+    (``spbe desk check`` lists the needed ones the answer lacks). The answer is a list of names at ``items``,
+    or a list of objects whose ``name`` is the right's name."""
+
+    model_config = _FROZEN
+    path: PlainPath
+    items: JsonPath | None = Field(default=None, description="where the list of the account's rights is")
+    name: JsonPath | None = Field(default=None, description="in a list of objects: the right's name")
+    needed: tuple[str, ...] = Field(min_length=1, description="the desk's names of the rights spbe needs")
+
+
 class RestEndpoints(BaseModel):
     """The REST shape of one home-grown desk (``options.endpoints`` of a ``rest`` desk mapping)."""
 
@@ -209,4 +221,5 @@ class RestEndpoints(BaseModel):
     projects: Listing
     trackers: Listing | None = None
     accounts: AccountListing
+    rights: Rights | None = Field(default=None, description="the account's rights, if the desk says them")
     error_message: JsonPath | None = Field(default=None, description="the human message in an error answer")
