@@ -90,7 +90,7 @@ class GlpiDesk:
             raise ConfigurationError(f"desk {name}: set exactly one of user_token_secret and user_token", desk=name)
         token = secret(user_token) if user_token is not None else settings.secret(str(user_token_secret))
         app = secret(app_token) if app_token is not None else (settings.secret(app_token_secret) if app_token_secret
-                                                                else None)
+                                                               else None)
         try:
             self.tz = ZoneInfo(timezone)
         except (ValueError, KeyError):
