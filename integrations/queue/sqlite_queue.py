@@ -384,8 +384,17 @@ class SqliteJobQueue(SqliteOutbox):
         """Read twice per job (its context, the advance after it); a succeeded job's row no longer changes,
         so each exact row is validated once (memoised by the whole row: a row changed in any way is parsed
         again)."""
-        rows = self._read("SELECT * FROM jobs WHERE ticket_id=? AND state='succeeded' ORDER BY id", (ticket_id,))
-        found: dict[str, Job] = {}
+        return self.step_results_many([ticket_id]).get(ticket_id, {})
+
+    def step_results_many(self, ticket_ids: list[str]) -> dict[str, dict[str, Job]]:
+        """`step_results` of several tickets in one statement (a worker's batch); every ticket asked for
+        has an entry, empty when none of its jobs succeeded."""
+        ids = list(dict.fromkeys(ticket_ids))
+        found: dict[str, dict[str, Job]] = {tid: {} for tid in ids}
+        if not ids:
+            return found
+        rows = self._read(f"SELECT * FROM jobs WHERE ticket_id IN ({','.join('?' * len(ids))})"  # noqa: S608
+                          " AND state='succeeded' ORDER BY id", tuple(ids))
         memo = self._succeeded
         for r in rows:
             key = tuple(r)
@@ -394,5 +403,5 @@ class SqliteJobQueue(SqliteOutbox):
                 if len(memo) >= 20_000:
                     memo.clear()
                 job = memo[key] = self._job(r)
-            found[r["step_id"]] = job
+            found[r["ticket_id"]][r["step_id"]] = job
         return found

@@ -24,9 +24,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from toolkit.engine import scheduler
+from toolkit.engine.scheduler import Snapshot
 from toolkit.engine.audit_writer import AuditWriter
 from toolkit.engine.audit_writer import Item as AuditItem
 from toolkit.engine.leases import Held, LeaseKeeper
@@ -75,8 +77,10 @@ def work_batch(app: EngineServices, worker: str, size: BatchSize, keeper: LeaseK
     pending: list[tuple[Ran, Prepared]] = []  # run, not yet recorded: recorded together (`_record`)
     try:
         ready: list[Prepared] = []
+        tickets = [job.ticket_id for job in jobs]
+        read, prior = _read_batch(app, tickets)
         for job in jobs:
-            prepared = prepare(app, job)
+            prepared = prepare(app, job, read.get(job.ticket_id), prior.get(job.ticket_id))
             if prepared is None:  # released: a store could not be read
                 done.append(app.queue.get(job.id))
             else:
@@ -141,10 +145,37 @@ def _record(app: EngineServices, pending: list[tuple[Ran, Prepared]], held: dict
         if entry is not None:
             entries.append(entry)
     writer.submit(entries)
-    for (_, item), (finished, _) in zip(batch, recorded, strict=True):
-        if finished.state != JobState.SUCCEEDED:
-            continue
+    succeeded = [(item, finished) for (_, item), (finished, _) in zip(batch, recorded, strict=True)
+                 if finished.state == JobState.SUCCEEDED]
+    if not succeeded:
+        return
+    try:  # what the advances read, for all of them at once, now that the results are recorded
+        current = scheduler.still_current(app, {f.ticket_id: i.seen for i, f in succeeded if i.seen is not None})
+        results = _step_results(app, [f.ticket_id for _, f in succeeded])
+    except ToolkitError as exc:  # each advance reads for itself
+        log.debug("batch read before the advances: %s", app.masker(str(exc)))
+        current, results = {}, {}
+    for item, finished in succeeded:
         try:
-            scheduler.advance(app, finished.ticket_id, item.seen)
+            tid = finished.ticket_id
+            scheduler.advance(app, tid, current.get(tid, item.seen), current=tid in current,
+                              results=results.get(tid))
         except ToolkitError as exc:  # the trigger's sweep will advance it later
             log.warning("advance after job %s failed: %s", finished.id, app.masker(str(exc)))
+
+
+def _step_results(app: EngineServices, ticket_ids: list[str]) -> dict[str, dict[str, Job]]:
+    """The tickets' succeeded jobs from one read when the queue offers it (``step_results_many``)."""
+    many: Callable[[list[str]], dict[str, dict[str, Job]]] | None = getattr(app.queue, "step_results_many", None)
+    return many(ticket_ids) if many is not None else {}
+
+
+def _read_batch(app: EngineServices, ticket_ids: list[str]) -> tuple[dict[str, Snapshot], dict[str, dict[str, Job]]]:
+    """The batch's tickets and their succeeded jobs, read together before any of its jobs is prepared (the
+    same reads `prepare` makes for one job, a statement or two for all of them). A store that cannot be
+    read now leaves both empty: each job then reads for itself, and is handed back if that fails too."""
+    try:
+        return scheduler.read_tickets(app, ticket_ids), _step_results(app, ticket_ids)
+    except ToolkitError as exc:
+        log.debug("batch read: %s", app.masker(str(exc)))
+        return {}, {}

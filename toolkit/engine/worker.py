@@ -142,14 +142,16 @@ class Prepared:
     seen: scheduler.Snapshot | None = None  # the ticket and timeline read for it (reused by the advance after)
 
 
-def prepare(app: EngineServices, job: Job) -> Prepared | None:
+def prepare(app: EngineServices, job: Job, read: scheduler.Snapshot | None = None,
+            prior: dict[str, Job] | None = None) -> Prepared | None:
     """Read what the job needs and check its stored plan; None when the job was given back because a
-    store could not be read (nothing has run: it is claimable again after a short delay)."""
+    store could not be read (nothing has run: it is claimable again after a short delay). ``read`` and
+    ``prior``: the ticket and its succeeded jobs, when the caller read them for its whole batch just now."""
     step = step_of(app, job)
     seen = None
     try:
-        seen = scheduler.read_ticket(app, job.ticket_id)
-        ctx = scheduler.action_context(app, job.ticket_id, job.step_id, seen)
+        seen = read if read is not None else scheduler.read_ticket(app, job.ticket_id)
+        ctx = scheduler.action_context(app, job.ticket_id, job.step_id, seen, prior)
         action = app.actions.get(job.action)
         if action is None:
             raise ToolkitError(f"action {job.action} is not available on this worker")
