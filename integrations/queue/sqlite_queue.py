@@ -266,8 +266,7 @@ class SqliteJobQueue(SqliteOutbox):
         with self._tx() as db:
             outbox: list[OutboxItem] = []
             for item, known, result in zip(finishes, claimed, results, strict=True):
-                mine = known is not None and known.id == item.job_id
-                found = db.execute(_FINISH + (" RETURNING cancel_requested" if mine else " RETURNING *"),
+                found = db.execute(_FINISH + " RETURNING *",
                                    (item.state.value, result, item.error, at, item.job_id, item.token)).fetchall()
                 rows.append(found[0] if found else None)
                 if not found:
@@ -285,10 +284,13 @@ class SqliteJobQueue(SqliteOutbox):
             else:
                 # The row as claimed here, with what this statement changed (and a cancel asked for meanwhile):
                 # the same values a re-read would give, without parsing the row again.
-                done.append(known.model_copy(update={
+                job = known.model_copy(update={
                     "state": item.state, "result": json.loads(result) if result is not None else None,
                     "error": item.error, "finished_at": finished_at, "lease_until": None, "lease_token": None,
-                    "cancel_requested": bool(row["cancel_requested"])}))
+                    "cancel_requested": bool(row["cancel_requested"])})
+                if item.state == JobState.SUCCEEDED:  # the advance after it reads this very row: parsed already
+                    self._remember(tuple(row), job)
+                done.append(job)
         return done
 
     def release(self, job_id: int, token: str, delay_seconds: float, note: str) -> bool:
@@ -401,8 +403,13 @@ class SqliteJobQueue(SqliteOutbox):
             key = tuple(r)
             job = memo.get(key)
             if job is None:
-                if len(memo) >= 20_000:
-                    memo.clear()
-                job = memo[key] = self._job(r)
+                job = self._remember(key, self._job(r))
             found[r["ticket_id"]][r["step_id"]] = job
         return found
+
+    def _remember(self, row: tuple[Any, ...], job: Job) -> Job:
+        """`step_results`' memo: the whole stored row -> its model (a changed row is another key)."""
+        if len(self._succeeded) >= 20_000:
+            self._succeeded.clear()
+        self._succeeded[row] = job
+        return job
