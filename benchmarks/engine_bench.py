@@ -162,7 +162,7 @@ def instrumented(phases: Phases, app: App) -> Iterator[None]:
     patches: list[tuple[Any, str, Any]] = [
         (sqlite3, "connect", connect),
         (app.queue, "claim_batch", phases.wrap("claim", app.queue.claim_batch)),
-        (batch, "prepare", phases.wrap("read ticket, check plan", worker.prepare)),
+        (batch, "prepare", phases.wrap("check plan, build the action's context", worker.prepare)),
         (noop, "execute", phases.wrap("action", noop.execute)),
         (app.queue, "finish_many", phases.wrap("finish + outbox rows (a batch in one transaction)", app.queue.finish_many)),
         (scheduler, "advance", phases.wrap("advance ticket", scheduler.advance)),
@@ -172,9 +172,15 @@ def instrumented(phases: Phases, app: App) -> Iterator[None]:
         (app.tickets, "get", phases.wrap("ticket store reads (get, timeline, snapshot)", app.tickets.get)),
         (app.tickets, "timeline", phases.wrap("ticket store reads (get, timeline, snapshot)", app.tickets.timeline)),
         (app.tickets, "snapshot", phases.wrap("ticket store reads (get, timeline, snapshot)", app.tickets.snapshot)),
+        (app.tickets, "snapshots", phases.wrap("ticket store reads, a batch's (snapshots, last_seqs)",
+                                               app.tickets.snapshots)),
+        (app.tickets, "last_seq", phases.wrap("ticket store reads (get, timeline, snapshot)", app.tickets.last_seq)),
+        (app.tickets, "last_seqs", phases.wrap("ticket store reads, a batch's (snapshots, last_seqs)",
+                                               app.tickets.last_seqs)),
         (app.tickets, "post", phases.wrap("ticket store post (the results)", app.tickets.post)),
         (app.tickets, "post_many", phases.wrap("ticket store post (the results)", app.tickets.post_many)),
         (app.queue, "step_results", phases.wrap("queue step results read", app.queue.step_results)),
+        (app.queue, "step_results_many", phases.wrap("queue step results read", app.queue.step_results_many)),
         (app, "artifacts_dir", phases.wrap("the job's work dir (mkdir, chmod)", app.artifacts_dir)),
     ]
     saved = [(obj, attr, obj.__dict__.get(attr, getattr(obj, attr))) for obj, attr, _ in patches]

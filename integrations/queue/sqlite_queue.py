@@ -396,8 +396,9 @@ class SqliteJobQueue(SqliteOutbox):
         found: dict[str, dict[str, Job]] = {tid: {} for tid in ids}
         if not ids:
             return found
-        rows = self._read(f"SELECT * FROM jobs WHERE ticket_id IN ({','.join('?' * len(ids))})"  # noqa: S608
-                          " AND state='succeeded' ORDER BY id", tuple(ids))
+        # The ticket index, named: for an IN list SQLite would rather walk jobs_claim's every succeeded job.
+        rows = self._read(f"SELECT * FROM jobs INDEXED BY jobs_ticket WHERE ticket_id IN ({','.join('?' * len(ids))})"
+                          " AND state='succeeded' ORDER BY id", tuple(ids))  # noqa: S608
         memo = self._succeeded
         for r in rows:
             key = tuple(r)
