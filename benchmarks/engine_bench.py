@@ -164,7 +164,8 @@ def instrumented(phases: Phases, app: App) -> Iterator[None]:
         (app.queue, "claim_batch", phases.wrap("claim", app.queue.claim_batch)),
         (batch, "prepare", phases.wrap("check plan, build the action's context", worker.prepare)),
         (noop, "execute", phases.wrap("action", noop.execute)),
-        (app.queue, "finish_many", phases.wrap("finish + outbox rows (a batch in one transaction)", app.queue.finish_many)),
+        (app.queue, "finish_many", phases.wrap("finish + outbox rows (a batch in one transaction)",
+                                               app.queue.finish_many)),
         (scheduler, "advance", phases.wrap("advance ticket", scheduler.advance)),
         (server, "deliver_due", phases.wrap("outbox delivery", outbox.deliver_due)),
         (AuditLog, "append_many", phases.wrap("audit appends", AuditLog.append_many)),
@@ -239,9 +240,10 @@ def breakdown_table(n_jobs: int, rate: float, phases: Phases, cpu: float) -> Tab
     table.add_column("thread ms per job (exclusive)", justify="right")
     table.add_column("calls per job", justify="right")
     for name, ms in phases.cpu_ms.most_common():
-        table.add_row(name, f"{ms / n_jobs:.3f}", f"{phases.ms[name] / n_jobs:.3f}", f"{phases.calls[name] / n_jobs:.2f}")
-    table.add_row("outside these phases (loops, threads, wake-ups)", f"{(cpu * 1000 - sum(phases.cpu_ms.values())) / n_jobs:.3f}",
-                  "", "")
+        table.add_row(name, f"{ms / n_jobs:.3f}", f"{phases.ms[name] / n_jobs:.3f}",
+                      f"{phases.calls[name] / n_jobs:.2f}")
+    outside = (cpu * 1000 - sum(phases.cpu_ms.values())) / n_jobs
+    table.add_row("outside these phases (loops, threads, wake-ups, job log lines, metrics)", f"{outside:.3f}", "", "")
     table.add_row("process CPU per job", f"{cpu * 1000 / n_jobs:.3f}", "", "")
     table.add_row("wall time per job", "", f"{1000 / rate:.3f}", "")
     for name, count in sorted(phases.tx.items()):

@@ -265,7 +265,7 @@ class SqliteJobQueue(SqliteOutbox):
         rows: list[sqlite3.Row | None] = []
         with self._tx() as db:
             outbox: list[OutboxItem] = []
-            for item, known, result in zip(finishes, claimed, results, strict=True):
+            for item, result in zip(finishes, results, strict=True):
                 found = db.execute(_FINISH + " RETURNING *",
                                    (item.state.value, result, item.error, at, item.job_id, item.token)).fetchall()
                 rows.append(found[0] if found else None)
@@ -397,8 +397,9 @@ class SqliteJobQueue(SqliteOutbox):
         if not ids:
             return found
         # The ticket index, named: for an IN list SQLite would rather walk jobs_claim's every succeeded job.
-        rows = self._read(f"SELECT * FROM jobs INDEXED BY jobs_ticket WHERE ticket_id IN ({','.join('?' * len(ids))})"
-                          " AND state='succeeded' ORDER BY id", tuple(ids))  # noqa: S608
+        marks = ",".join("?" * len(ids))
+        query = f"SELECT * FROM jobs INDEXED BY jobs_ticket WHERE ticket_id IN ({marks}) AND state='succeeded'"  # noqa: S608
+        rows = self._read(query + " ORDER BY id", tuple(ids))
         memo = self._succeeded
         for r in rows:
             key = tuple(r)

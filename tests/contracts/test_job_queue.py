@@ -306,7 +306,8 @@ def test_finish_many_records_a_batch_together_each_fenced_by_its_own_token(job_q
     taken = job_queue.claim("w2", LEASE, ticket_id=batch[1].ticket_id)
     assert taken is not None and taken.id == batch[1].id
     finishes = [JobFinish(j.id, j.lease_token or "", JobState.SUCCEEDED, {"n": j.id}, None,
-                          [event_item(j.ticket_id, f"job:{j.id}:done", EventKind.STEP_COMPLETED, "ok")], [f"log {j.id}"])
+                          [event_item(j.ticket_id, f"job:{j.id}:done", EventKind.STEP_COMPLETED, "ok")],
+                          [f"log {j.id}"])
                 for j in batch]
     done = job_queue.finish_many(finishes)
     assert [d is not None for d in done] == [True, False, True]

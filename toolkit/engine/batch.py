@@ -28,10 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from toolkit.engine import scheduler
-from toolkit.engine.scheduler import Snapshot
 from toolkit.engine.audit_writer import AuditWriter
 from toolkit.engine.audit_writer import Item as AuditItem
 from toolkit.engine.leases import Held, LeaseKeeper
+from toolkit.engine.scheduler import Snapshot
 from toolkit.engine.services import EngineServices
 from toolkit.engine.worker import Prepared, Ran, prepare, reclaim, record_many, run_action, start_entry
 from toolkit.errors import ToolkitError

@@ -43,7 +43,8 @@ def resolve_action_name(step: Any) -> str:
 Snapshot = tuple[Ticket, list[TimelineEvent]]
 
 
-def read_ticket(app: EngineServices, ticket_id: str, seen: Snapshot | None = None, *, current: bool = False) -> Snapshot:
+def read_ticket(app: EngineServices, ticket_id: str, seen: Snapshot | None = None, *,
+                current: bool = False) -> Snapshot:
     """The ticket and its timeline, from one read when the ticket system offers it (the embedded store's
     ``snapshot``), else from `get` and `timeline`. ``seen`` is what the caller read moments ago (the worker,
     before the job it just finished): it is returned when the store says the ticket has no newer event
