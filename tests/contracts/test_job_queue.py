@@ -340,3 +340,14 @@ def test_delivered_items_are_marked_together(job_queue: JobQueue, clock: ManualC
     due = job_queue.outbox_due(clock.now())
     job_queue.outbox_delivered_many([due[0].id, due[2].id])
     assert [p.item.dedupe_key for p in job_queue.outbox_due(clock.now())] == ["k1"]
+
+
+def test_step_results_of_several_tickets_match_each_tickets_own(job_queue: JobQueue) -> None:
+    for ticket in ("T-1", "T-2", "T-3"):
+        for step in ("s1", "s2"):
+            job = _claimed(job_queue, _spec(step, ticket=ticket))
+            if (ticket, step) != ("T-2", "s2"):
+                assert job_queue.finish(job.id, job.lease_token or "", JobState.SUCCEEDED, {"t": ticket}, None, [])
+    many = job_queue.step_results_many(["T-1", "T-2", "T-9"])
+    assert many == {"T-1": job_queue.step_results("T-1"), "T-2": job_queue.step_results("T-2"), "T-9": {}}
+    assert sorted(many["T-2"]) == ["s1"]  # the running one is not a result
