@@ -11,10 +11,12 @@
    until every job has succeeded and every result is delivered to its ticket (the outbox is empty).
    The trigger's cursor starts past the approvals and its periodic sweeps are set as just done: the
    figure is the workers' and the outbox's, not a sweep of N open tickets. The per-job breakdown below
-   the table comes from a second run of N jobs, instrumented: time by phase (thread-milliseconds per job,
-   exclusive of the phases called inside, summed over threads: the engine's threads share two cores and
-   the GIL, so the phases add up to more than the wall time) and transactions per job per database file
-   (only the audit log's commits fsync).
+   the table comes from a second run of N jobs, instrumented: by phase, the thread CPU time per job
+   (`time.thread_time`: what the phase costs the one GIL, whatever the machine's load) and the thread time
+   (wall, including waits for the GIL, locks and I/O), both exclusive of the phases called inside and summed
+   over threads, so the thread times add up to more than the wall time; what the phases leave of the process
+   CPU time (loops, wake-ups, the job's log lines and metrics); and transactions per job per database file
+   (only the audit log's commits fsync). The machine is shared: compare CPU per job, not jobs/s.
 """
 
 from __future__ import annotations
