@@ -2,12 +2,13 @@
 
 Every state change is one short ``BEGIN IMMEDIATE`` transaction, so several worker threads and
 processes on one machine agree on who holds a job without any other coordinator. The fencing token
-(a fresh UUID per claimed job) is checked on heartbeat and finish: a worker that was presumed dead and
+(128 random bits per claimed job) is checked on heartbeat and finish: a worker that was presumed dead and
 comes back cannot overwrite the result of the worker that reclaimed its job.
 
-What a job costs the file: one transaction to claim it (a small batch shares it, each job still with
-its own lease and token), one to finish it (its log lines, final state and outbox rows together), and
-one per outbox batch delivered. ``synchronous=NORMAL`` (the `toolkit.sqlite_tx` default): in WAL mode
+What a job costs the file: a share of one transaction to claim a small batch (each job still with its
+own lease and token), a share of one to finish the batch's quick idempotent jobs (`finish_many`: each
+job's log lines, final state and outbox rows, each fenced by its own token), and a share of one per
+outbox round delivered. ``synchronous=NORMAL`` (the `toolkit.sqlite_tx` default): in WAL mode
 a committed transaction survives the process being killed (the WAL is written before COMMIT returns);
 a power cut can roll back the last commits, which for a finish is the case of a worker lost mid-job
 (the lease expires, the job is re-run when idempotent, failed for an operator otherwise) and for an
@@ -21,9 +22,9 @@ workers of other processes notice on their next poll.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ from toolkit.errors import ConflictError, NotFoundError
 from toolkit.ports.jobs import (
     TERMINAL_STATES,
     Job,
+    JobFinish,
     JobPlan,
     JobSpec,
     JobState,
@@ -223,11 +225,12 @@ class SqliteJobQueue(SqliteOutbox):
                 if ids and not row["idempotent"]:
                     break
                 ids.append(row["id"])
-            for job_id in ids:
+            tokens = os.urandom(16 * len(ids)).hex()  # a fresh 128-bit token each, from one system call
+            for index, job_id in enumerate(ids):
                 claimed = db.execute(
                     "UPDATE jobs SET state='running', attempt=attempt+1, worker=?, lease_until=?, lease_token=?,"
                     " started_at=?, finished_at=NULL, error=NULL, not_before=NULL WHERE id=? RETURNING *",
-                    (worker, now.timestamp() + lease_seconds, uuid.uuid4().hex, _iso(now), job_id),
+                    (worker, now.timestamp() + lease_seconds, tokens[index * 32:index * 32 + 32], _iso(now), job_id),
                 ).fetchall()
                 jobs.extend(self._job(r) for r in claimed)
         if len(self._claimed) > 10_000:  # jobs claimed here and finished elsewhere (a lost lease): forget them
@@ -245,30 +248,50 @@ class SqliteJobQueue(SqliteOutbox):
 
     def finish(self, job_id: int, token: str, state: JobState, result: dict[str, Any] | None,
                error: str | None, outbox: list[OutboxItem], logs: list[str] | None = None) -> Job | None:
-        if state not in TERMINAL_STATES:
-            raise ValueError(f"finish needs a terminal state, got {state}")
-        claimed = self._claimed.pop(token, None)
+        return self.finish_many([JobFinish(job_id, token, state, result, error, outbox, logs or [])])[0]
+
+    def finish_many(self, finishes: list[JobFinish]) -> list[Job | None]:
+        """The batch's finishes in one transaction (`spbe serve` records a batch of quick jobs together):
+        each UPDATE is fenced by its own token, so a job reclaimed meanwhile is left alone (None in its
+        place) while the others are recorded. Until this commits, every job of it is still running under
+        its lease: a crash re-runs them (they are idempotent: the worker defers only those), never loses one."""
+        for item in finishes:
+            if item.state not in TERMINAL_STATES:
+                raise ValueError(f"finish needs a terminal state, got {item.state}")
         finished_at = self._now()
+        at = _iso(finished_at)
+        claimed = [self._claimed.pop(item.token, None) for item in finishes]
+        results = [json.dumps(item.result) if item.result is not None else None for item in finishes]
+        rows: list[sqlite3.Row | None] = []
         with self._tx() as db:
-            known = claimed is not None and claimed.id == job_id
-            row = db.execute(
-                _FINISH + (" RETURNING cancel_requested" if known else " RETURNING *"),
-                (state.value, json.dumps(result) if result is not None else None, error, _iso(finished_at),
-                 job_id, token),
-            ).fetchall()
-            if not row:
-                return None
-            if logs:
-                self._insert_logs(db, job_id, logs)
+            outbox: list[OutboxItem] = []
+            for item, result in zip(finishes, results, strict=True):
+                found = db.execute(_FINISH + " RETURNING *",
+                                   (item.state.value, result, item.error, at, item.job_id, item.token)).fetchall()
+                rows.append(found[0] if found else None)
+                if not found:
+                    continue
+                if item.logs:
+                    self._insert_logs(db, item.job_id, item.logs)
+                outbox.extend(item.outbox)
             self._insert_outbox(db, outbox)
-        if claimed is None or not known:
-            return self._job(row[0])
-        # The row as claimed here, with what this statement changed (and a cancel asked for meanwhile):
-        # the same values a re-read would give, without parsing the row again.
-        return claimed.model_copy(update={
-            "state": state, "result": json.loads(json.dumps(result)) if result is not None else None, "error": error,
-            "finished_at": finished_at, "lease_until": None, "lease_token": None,
-            "cancel_requested": bool(row[0]["cancel_requested"])})
+        done: list[Job | None] = []
+        for item, known, result, row in zip(finishes, claimed, results, rows, strict=True):
+            if row is None:
+                done.append(None)
+            elif known is None or known.id != item.job_id:
+                done.append(self._job(row))
+            else:
+                # The row as claimed here, with what this statement changed (and a cancel asked for meanwhile):
+                # the same values a re-read would give, without parsing the row again.
+                job = known.model_copy(update={
+                    "state": item.state, "result": json.loads(result) if result is not None else None,
+                    "error": item.error, "finished_at": finished_at, "lease_until": None, "lease_token": None,
+                    "cancel_requested": bool(row["cancel_requested"])})
+                if item.state == JobState.SUCCEEDED:  # the advance after it reads this very row: parsed already
+                    self._remember(tuple(row), job)
+                done.append(job)
+        return done
 
     def release(self, job_id: int, token: str, delay_seconds: float, note: str) -> bool:
         """Give a claimed job back untouched (nothing ran: e.g. the ticket could not be read), to be
@@ -364,15 +387,31 @@ class SqliteJobQueue(SqliteOutbox):
         """Read twice per job (its context, the advance after it); a succeeded job's row no longer changes,
         so each exact row is validated once (memoised by the whole row: a row changed in any way is parsed
         again)."""
-        rows = self._read("SELECT * FROM jobs WHERE ticket_id=? AND state='succeeded' ORDER BY id", (ticket_id,))
-        found: dict[str, Job] = {}
+        return self.step_results_many([ticket_id]).get(ticket_id, {})
+
+    def step_results_many(self, ticket_ids: list[str]) -> dict[str, dict[str, Job]]:
+        """`step_results` of several tickets in one statement (a worker's batch); every ticket asked for
+        has an entry, empty when none of its jobs succeeded."""
+        ids = list(dict.fromkeys(ticket_ids))
+        found: dict[str, dict[str, Job]] = {tid: {} for tid in ids}
+        if not ids:
+            return found
+        # The ticket index, named: for an IN list SQLite would rather walk jobs_claim's every succeeded job.
+        marks = ",".join("?" * len(ids))
+        query = f"SELECT * FROM jobs INDEXED BY jobs_ticket WHERE ticket_id IN ({marks}) AND state='succeeded'"  # noqa: S608
+        rows = self._read(query + " ORDER BY id", tuple(ids))
         memo = self._succeeded
         for r in rows:
             key = tuple(r)
             job = memo.get(key)
             if job is None:
-                if len(memo) >= 20_000:
-                    memo.clear()
-                job = memo[key] = self._job(r)
-            found[r["step_id"]] = job
+                job = self._remember(key, self._job(r))
+            found[r["ticket_id"]][r["step_id"]] = job
         return found
+
+    def _remember(self, row: tuple[Any, ...], job: Job) -> Job:
+        """`step_results`' memo: the whole stored row -> its model (a changed row is another key)."""
+        if len(self._succeeded) >= 20_000:
+            self._succeeded.clear()
+        self._succeeded[row] = job
+        return job

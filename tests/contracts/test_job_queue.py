@@ -13,7 +13,7 @@ import pytest
 from tests.support.clock import ManualClock
 from toolkit.domain.tickets.models import EventKind
 from toolkit.errors import ConflictError, NotFoundError
-from toolkit.ports.jobs import Job, JobPlan, JobQueue, JobSpec, JobState, OutboxItem, event_item
+from toolkit.ports.jobs import Job, JobFinish, JobPlan, JobQueue, JobSpec, JobState, OutboxItem, event_item
 
 LEASE = 30.0  # seconds of the queue's clock; the tests move it, they never wait for it
 
@@ -292,6 +292,36 @@ def test_finish_writes_the_last_log_lines_and_returns_the_job_as_recorded(job_qu
     assert late is None and [line for _, line in job_queue.logs(job.id)] == ["satu", "dua", "tiga"]
 
 
+def test_finish_many_records_a_batch_together_each_fenced_by_its_own_token(job_queue: JobQueue,
+                                                                           clock: ManualClock) -> None:
+    for i in range(3):
+        job_queue.enqueue(_spec(f"s{i}", ticket=f"T-{i}"))
+    batch = job_queue.claim_batch("w1", LEASE, 3)
+    assert len(batch) == 3 and batch[0].lease_until is not None
+    clock.advance(timedelta(seconds=LEASE / 2))
+    for kept in (batch[0], batch[2]):  # two leases renewed; the second job's runs out: another worker takes it
+        assert job_queue.heartbeat(kept.id, kept.lease_token or "", LEASE)
+    clock.move_past(batch[0].lease_until)
+    assert [j.id for j in job_queue.reclaim_expired()] == [batch[1].id]
+    taken = job_queue.claim("w2", LEASE, ticket_id=batch[1].ticket_id)
+    assert taken is not None and taken.id == batch[1].id
+    finishes = [JobFinish(j.id, j.lease_token or "", JobState.SUCCEEDED, {"n": j.id}, None,
+                          [event_item(j.ticket_id, f"job:{j.id}:done", EventKind.STEP_COMPLETED, "ok")],
+                          [f"log {j.id}"])
+                for j in batch]
+    done = job_queue.finish_many(finishes)
+    assert [d is not None for d in done] == [True, False, True]
+    for job, recorded in zip(batch, done, strict=True):
+        if recorded is not None:
+            assert recorded == job_queue.get(job.id) and recorded.result == {"n": job.id}
+            assert [line for _, line in job_queue.logs(job.id)] == [f"log {job.id}"]
+    assert job_queue.get(batch[1].id).state == JobState.RUNNING  # w2's, untouched
+    assert job_queue.logs(batch[1].id) == []
+    assert sorted(p.item.ticket_id for p in job_queue.outbox_due(clock.now())) == sorted(
+        [batch[0].ticket_id, batch[2].ticket_id])
+    assert job_queue.finish_many([]) == []
+
+
 def test_an_enqueue_wakes_a_waiting_worker(job_queue: JobQueue) -> None:
     seen = job_queue.wait_for_work(0)
     woke: list[int] = []
@@ -310,3 +340,14 @@ def test_delivered_items_are_marked_together(job_queue: JobQueue, clock: ManualC
     due = job_queue.outbox_due(clock.now())
     job_queue.outbox_delivered_many([due[0].id, due[2].id])
     assert [p.item.dedupe_key for p in job_queue.outbox_due(clock.now())] == ["k1"]
+
+
+def test_step_results_of_several_tickets_match_each_tickets_own(job_queue: JobQueue) -> None:
+    for ticket in ("T-1", "T-2", "T-3"):
+        for step in ("s1", "s2"):
+            job = _claimed(job_queue, _spec(step, ticket=ticket))
+            if (ticket, step) != ("T-2", "s2"):
+                assert job_queue.finish(job.id, job.lease_token or "", JobState.SUCCEEDED, {"t": ticket}, None, [])
+    many = job_queue.step_results_many(["T-1", "T-2", "T-9"])
+    assert many == {"T-1": job_queue.step_results("T-1"), "T-2": job_queue.step_results("T-2"), "T-9": {}}
+    assert sorted(many["T-2"]) == ["s1"]  # the running one is not a result

@@ -97,7 +97,8 @@ class AuditWriter:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
                 self._thread.start()
-            self._cond.notify_all()
+            if waited or len(self._pending) == 1:  # an un-waited group joins a linger already under way unheard
+                self._cond.notify_all()
         return group
 
     def _run(self) -> None:

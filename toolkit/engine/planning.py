@@ -10,6 +10,9 @@ input (recorded in the job's history and the audit log with both digests).
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from pydantic import ValidationError
 
 from toolkit.actions.base import Action, ActionContext, ActionPlan, digest
@@ -38,11 +41,32 @@ def make_plan(action: Action, ctx: ActionContext, mask: Masker) -> JobPlan:
     return JobPlan(plan=plan.model_dump(mode="json"), plan_digest=digest(plan), input_digest=inputs)
 
 
+_CHECKED: dict[tuple[Any, ...], ActionPlan] = {}  # stored plan (exact canonical text) -> its checked model
+_CHECKED_LIMIT = 10_000
+
+
 def stored_plan(action: Action, job: Job) -> ActionPlan:
     """The job's plan as the action's model, exactly as it was stored; raises when planning refused the
-    ticket, or when the stored plan no longer validates or matches its digest."""
+    ticket, or when the stored plan no longer validates or matches its digest.
+
+    Many jobs store the very same plan (a step whose plan does not depend on the ticket): a plan whose
+    exact canonical text, digest and action were checked before in this process is that same frozen model,
+    so it is not validated and digested again. Any difference in the stored row is a different key."""
     if job.plan_error:
         raise ConflictError(f"the plan of job {job.id} was refused: {job.plan_error}", job_id=job.id)
+    key = (action.Plan, job.action, job.plan_digest,
+           json.dumps(job.plan, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False))
+    known = _CHECKED.get(key)
+    if known is not None:
+        return known
+    plan = _checked_plan(action, job)
+    if len(_CHECKED) >= _CHECKED_LIMIT:
+        _CHECKED.clear()
+    _CHECKED[key] = plan
+    return plan
+
+
+def _checked_plan(action: Action, job: Job) -> ActionPlan:
     try:
         plan = action.Plan.model_validate(job.plan)
     except ValidationError as exc:

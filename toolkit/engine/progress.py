@@ -14,14 +14,16 @@ from toolkit.domain.decisions import effective_fields
 from toolkit.domain.policy import COMPLETING_KINDS, Policy, TrustedTimeline
 from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 from toolkit.domain.workflow import WorkflowState, evaluate
-from toolkit.ports.jobs import JobQueue
+from toolkit.ports.jobs import Job, JobQueue
 
 
 def completed_steps(
-    service: Any, timeline: list[TimelineEvent], queue: JobQueue, ticket_id: str
+    service: Any, timeline: list[TimelineEvent], queue: JobQueue, ticket_id: str,
+    results: dict[str, Job] | None = None,
 ) -> dict[str, datetime]:
     """``timeline`` must be the policy's trusted timeline. An automated step is done only by its
-    job record: a timeline entry claiming one is the outbox's copy at best, a forgery at worst."""
+    job record: a timeline entry claiming one is the outbox's copy at best, a forgery at worst.
+    ``results``: the ticket's `JobQueue.step_results` when the caller has just read them."""
     done: dict[str, datetime] = {}
     first = service.steps[0]
     automated = {step.id for step in service.steps if step.automated}
@@ -30,7 +32,7 @@ def completed_steps(
             done.setdefault(first.id, event.at)
         elif event.kind in COMPLETING_KINDS and event.step_id and event.step_id not in automated:
             done.setdefault(event.step_id, event.at)
-    for step_id, job in queue.step_results(ticket_id).items():
+    for step_id, job in (results if results is not None else queue.step_results(ticket_id)).items():
         if job.finished_at is not None:
             done.setdefault(step_id, job.finished_at)
     return done
@@ -58,16 +60,17 @@ def deferred_time(timeline: list[TimelineEvent], now: datetime) -> timedelta:
 
 def progress(
     service: Any, ticket: Ticket, timeline: list[TimelineEvent], queue: JobQueue, policy: Policy,
-    now: datetime | None = None, trusted: TrustedTimeline | None = None,
+    now: datetime | None = None, trusted: TrustedTimeline | None = None, results: dict[str, Job] | None = None,
 ) -> WorkflowState:
     """Where the ticket stands, counting only the decisions the policy accepts (whoever wrote them).
-    ``trusted`` is the policy's verdict on this very timeline when the caller has just asked for it."""
+    ``trusted`` is the policy's verdict on this very timeline when the caller has just asked for it;
+    ``results``: `completed_steps`."""
     now = now or datetime.now(UTC)
     timeline = list((trusted or policy.trusted(service, ticket, timeline)).events)
     return evaluate(
         service,
         effective_fields(ticket.fields, timeline),  # decisions taken on the way pick the SOP's branch
-        completed_steps(service, timeline, queue, ticket.id),
+        completed_steps(service, timeline, queue, ticket.id, results),
         opened_at=ticket.created_at,
         now=now,
         closed_at=closed_at(ticket, timeline),

@@ -43,31 +43,62 @@ def resolve_action_name(step: Any) -> str:
 Snapshot = tuple[Ticket, list[TimelineEvent]]
 
 
-def read_ticket(app: EngineServices, ticket_id: str, seen: Snapshot | None = None) -> Snapshot:
+def read_ticket(app: EngineServices, ticket_id: str, seen: Snapshot | None = None, *,
+                current: bool = False) -> Snapshot:
     """The ticket and its timeline, from one read when the ticket system offers it (the embedded store's
     ``snapshot``), else from `get` and `timeline`. ``seen`` is what the caller read moments ago (the worker,
     before the job it just finished): it is returned when the store says the ticket has no newer event
-    (``last_seq``, one indexed statement), and read afresh otherwise or when the store cannot say."""
-    last_seq: Callable[[str], int] | None = getattr(app.tickets, "last_seq", None)
-    if seen is not None and last_seq is not None and seen[0].id == ticket_id \
-            and last_seq(ticket_id) == max((e.seq for e in seen[1]), default=0):
-        return seen
+    (``last_seq``, one indexed statement), and read afresh otherwise or when the store cannot say.
+    ``current``: the caller has just made that check itself (`still_current`, for a batch of tickets)."""
+    if seen is not None and seen[0].id == ticket_id:
+        if current:
+            return seen
+        last_seq: Callable[[str], int] | None = getattr(app.tickets, "last_seq", None)
+        if last_seq is not None and last_seq(ticket_id) == _newest(seen):
+            return seen
     snapshot: Callable[[str], Snapshot] | None = getattr(app.tickets, "snapshot", None)
     if snapshot is not None:
         return snapshot(ticket_id)
     return app.tickets.get(ticket_id), app.tickets.timeline(ticket_id)
 
 
-def advance(app: EngineServices, ticket_id: str, seen: Snapshot | None = None) -> list[Job]:
+def _newest(seen: Snapshot) -> int:
+    return max((e.seq for e in seen[1]), default=0)
+
+
+def read_tickets(app: EngineServices, ticket_ids: list[str]) -> dict[str, Snapshot]:
+    """`read_ticket` of several tickets, from one read when the ticket system offers it (the embedded
+    store's ``snapshots``); empty when it does not (each is then read on its own). A ticket missing from
+    the answer is read on its own too, and fails there as it would have."""
+    snapshots: Callable[[list[str]], dict[str, Snapshot]] | None = getattr(app.tickets, "snapshots", None)
+    return snapshots(ticket_ids) if snapshots is not None and ticket_ids else {}
+
+
+def still_current(app: EngineServices, seen: dict[str, Snapshot]) -> dict[str, Snapshot]:
+    """The snapshots in ``seen`` that the store says are still current (no newer event on the ticket), from
+    one statement when it offers one (the embedded store's ``last_seqs``); empty when it does not."""
+    last_seqs: Callable[[list[str]], dict[str, int]] | None = getattr(app.tickets, "last_seqs", None)
+    if last_seqs is None or not seen:
+        return {}
+    newest = last_seqs(list(seen))
+    return {tid: snap for tid, snap in seen.items() if newest.get(tid) == _newest(snap)}
+
+
+def advance(app: EngineServices, ticket_id: str, seen: Snapshot | None = None, *, current: bool = False,
+            results: dict[str, Job] | None = None) -> list[Job]:
     """Enqueue the ticket's current step if it is automated; return the jobs created now. The policy vets
-    the timeline afresh here, on every call: its verdict is never cached. ``seen``: `read_ticket`."""
-    ticket, timeline = read_ticket(app, ticket_id, seen)
+    the timeline afresh here, on every call: its verdict is never cached. ``seen``, ``current``:
+    `read_ticket`. ``results``: the ticket's succeeded jobs (`JobQueue.step_results`) read by the caller
+    after the last of them was recorded; read here when None."""
+    ticket, timeline = read_ticket(app, ticket_id, seen, current=current)
     if ticket.status == TicketStatus.DEFERRED:
         return []
     service = app.catalog.get(ticket.service_id)
     trusted = app.policy.trusted(service, ticket, timeline)
     report_refusals(app, ticket_id, trusted.refusals, timeline)
-    state = progress(service, ticket, timeline, app.queue, app.policy, trusted=trusted)
+    if results is None:
+        results = app.queue.step_results(ticket_id)
+    state = progress(service, ticket, timeline, app.queue, app.policy, trusted=trusted, results=results)
     if state.current is None:
         close_if_done(app, ticket, service, state)
         return []
@@ -82,8 +113,8 @@ def advance(app: EngineServices, ticket_id: str, seen: Snapshot | None = None) -
     key = job_key(ticket_id, step.id)
     if app.queue.find(key) is not None:  # the common case of a replayed event: nothing to plan
         return []
-    planned = make_plan(action, _context(app, ticket_id, step, ticket=ticket, timeline=timeline, trusted=trusted),
-                        app.masker)
+    planned = make_plan(action, _context(app, ticket_id, step, ticket=ticket, timeline=timeline, trusted=trusted,
+                                         prior=results), app.masker)
     job, created = app.queue.enqueue(
         JobSpec(ticket_id=ticket_id, step_id=step.id, action=name, idempotency_key=key,
                 idempotent=action.idempotent, planned=planned)
@@ -128,21 +159,24 @@ def report_refusals(app: EngineServices, ticket_id: str, refusals: Iterable[Refu
 
 
 def _context(app: EngineServices, ticket_id: str, step: Any, *, ticket: Ticket, timeline: list[TimelineEvent],
-             trusted: TrustedTimeline | None = None) -> ActionContext:
+             trusted: TrustedTimeline | None = None, prior: dict[str, Job] | None = None) -> ActionContext:
     """What an action may read, from the ticket and timeline the caller has just read (and the policy's
-    verdict on them, when the caller has it)."""
+    verdict on them, and the ticket's succeeded jobs, when the caller has them)."""
     service = app.catalog.get(ticket.service_id)
     vetted = trusted if trusted is not None else app.policy.trusted(service, ticket, timeline)
-    return ActionContext(
+    # Built without validating again: every value is already a checked model or the app's own wiring (the
+    # runtime Protocol check of ``directory`` alone cost a tenth of a no-op job); mypy checks the types.
+    return ActionContext.model_construct(
         ticket=ticket, service=service, step=step,
-        prior=app.queue.step_results(ticket_id), timeline=list(vetted.events),
+        prior=prior if prior is not None else app.queue.step_results(ticket_id), timeline=list(vetted.events),
         settings=app.settings, directory=app.directory, roles=app.catalog.roles,
         now=app.clock.now(),
     )
 
 
-def action_context(app: EngineServices, ticket_id: str, step_id: str, seen: Snapshot | None = None) -> ActionContext:
-    """``seen``: the ticket and timeline just read (`read_ticket`); read here when None."""
+def action_context(app: EngineServices, ticket_id: str, step_id: str, seen: Snapshot | None = None,
+                   prior: dict[str, Job] | None = None) -> ActionContext:
+    """``seen``: the ticket and timeline just read (`read_ticket`); read here when None. ``prior``: `_context`."""
     ticket, timeline = seen if seen is not None else read_ticket(app, ticket_id)
     service = app.catalog.get(ticket.service_id)
-    return _context(app, ticket_id, service.step(step_id), ticket=ticket, timeline=timeline)
+    return _context(app, ticket_id, service.step(step_id), ticket=ticket, timeline=timeline, prior=prior)

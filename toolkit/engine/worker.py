@@ -32,7 +32,7 @@ from toolkit.engine.outbox import attachment_item, deliver_due, event_item
 from toolkit.engine.services import EngineServices
 from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.observability.jobs import observed_job
-from toolkit.ports.jobs import Job, JobState, OutboxItem
+from toolkit.ports.jobs import Job, JobFinish, JobState, OutboxItem
 
 log = logging.getLogger("spbe.worker")
 output_log = logging.getLogger("spbe.job.output")  # the job's own lines, masked, at DEBUG
@@ -142,14 +142,16 @@ class Prepared:
     seen: scheduler.Snapshot | None = None  # the ticket and timeline read for it (reused by the advance after)
 
 
-def prepare(app: EngineServices, job: Job) -> Prepared | None:
+def prepare(app: EngineServices, job: Job, read: scheduler.Snapshot | None = None,
+            prior: dict[str, Job] | None = None) -> Prepared | None:
     """Read what the job needs and check its stored plan; None when the job was given back because a
-    store could not be read (nothing has run: it is claimable again after a short delay)."""
+    store could not be read (nothing has run: it is claimable again after a short delay). ``read`` and
+    ``prior``: the ticket and its succeeded jobs, when the caller read them for its whole batch just now."""
     step = step_of(app, job)
     seen = None
     try:
-        seen = scheduler.read_ticket(app, job.ticket_id)
-        ctx = scheduler.action_context(app, job.ticket_id, job.step_id, seen)
+        seen = read if read is not None else scheduler.read_ticket(app, job.ticket_id)
+        ctx = scheduler.action_context(app, job.ticket_id, job.step_id, seen, prior)
         action = app.actions.get(job.action)
         if action is None:
             raise ToolkitError(f"action {job.action} is not available on this worker")
@@ -171,11 +173,20 @@ def start_entry(job: Job) -> AuditItem:
              "action": job.action, "plan_digest": job.plan_digest})
 
 
-def execute(app: EngineServices, ready: Prepared, lost: threading.Event,
-            abort: threading.Event | None = None) -> tuple[Job, AuditItem | None]:
-    """Run a prepared job (its start entry already written) to a final state, recorded with its last log
-    lines and outbox items in one queue transaction. Returns the job as recorded and its finish entry for
-    the audit log (None when nothing was recorded: the lease was lost, or the job was handed back)."""
+@dataclass
+class Ran:
+    """A job whose action has run, with its final record ready (`record`, or a batch's `record_many`)."""
+
+    job: Job
+    finish: JobFinish
+    entry: AuditItem  # its finish entry for the audit log, once recorded
+
+
+def run_action(app: EngineServices, ready: Prepared, lost: threading.Event,
+               abort: threading.Event | None = None) -> Ran | Job:
+    """Run a prepared job (its start entry already written) to a final state, not yet recorded: a `Ran`.
+    A `Job` instead when there is nothing to record (the lease was lost, or the job was handed back); its
+    log lines are then written at once."""
     job, step = ready.job, ready.step
     buffer = _LogBuffer(app, job.id)
     started = time.monotonic()
@@ -200,12 +211,12 @@ def execute(app: EngineServices, ready: Prepared, lost: threading.Event,
     if lost.is_set():
         buffer.write(lines)
         log.warning("job %s: lease lost; result of attempt %s discarded", job.id, job.attempt)
-        return app.queue.get(job.id), None
+        return app.queue.get(job.id)
     if abort is not None and abort.is_set() and not result.ok:
         buffer.write(lines)
         if job.idempotent:
             app.queue.release(job.id, job.lease_token or "", 0, "interrupted by shutdown; will run again")
-            return app.queue.get(job.id), None
+            return app.queue.get(job.id)
         result = result.model_copy(update={
             "summary": "interrupted by shutdown mid-run and the action is not idempotent: inspect the target, "
                        "then 'spbe jobs retry'"})
@@ -213,16 +224,41 @@ def execute(app: EngineServices, ready: Prepared, lost: threading.Event,
     state = JobState.SUCCEEDED if result.ok else (JobState.CANCELED if canceled else JobState.FAILED)
     if not result.ok and not result.comment:
         result = result.model_copy(update={"comment": _failure_comment(app, step, job, result.summary)})
-    done = app.queue.finish(job.id, job.lease_token or "", state, result.model_dump(mode="json"),
-                            None if result.ok else result.summary, _outbox_for(app, job, result), logs=lines)
-    if done is None:
-        buffer.write(lines)  # the attempt's lines stay with the job, as a lost lease's do
-        log.warning("job %s: fenced off at finish; another worker owns it now", job.id)
-        return app.queue.get(job.id), None
-    return done, (job.worker or "worker", "job.finish", job.ticket_id,
-                  {"auth": "engine", "job": job.id, "attempt": job.attempt, "state": state.value,
-                   "summary": result.summary, "changed": result.changed,
-                   "duration_s": round(result.duration_s, 3)})
+    finish = JobFinish(job.id, job.lease_token or "", state, result.model_dump(mode="json"),
+                       None if result.ok else result.summary, _outbox_for(app, job, result), lines)
+    return Ran(job, finish, (job.worker or "worker", "job.finish", job.ticket_id,
+                             {"auth": "engine", "job": job.id, "attempt": job.attempt, "state": state.value,
+                              "summary": result.summary, "changed": result.changed,
+                              "duration_s": round(result.duration_s, 3)}))
+
+
+def record_many(app: EngineServices, ran: list[Ran]) -> list[tuple[Job, AuditItem | None]]:
+    """Record finished jobs in one queue transaction (`JobQueue.finish_many`): each job as recorded and its
+    finish entry, or, for a job fenced off at finish (another worker owns it now), the job as it stands and
+    None; that attempt's log lines stay with the job, as a lost lease's do."""
+    if not ran:
+        return []
+    done = app.queue.finish_many([r.finish for r in ran])
+    recorded: list[tuple[Job, AuditItem | None]] = []
+    for item, job in zip(ran, done, strict=True):
+        if job is None:
+            _LogBuffer(app, item.job.id).write(item.finish.logs)
+            log.warning("job %s: fenced off at finish; another worker owns it now", item.job.id)
+            recorded.append((app.queue.get(item.job.id), None))
+        else:
+            recorded.append((job, item.entry))
+    return recorded
+
+
+def execute(app: EngineServices, ready: Prepared, lost: threading.Event,
+            abort: threading.Event | None = None) -> tuple[Job, AuditItem | None]:
+    """Run a prepared job (its start entry already written) to a final state, recorded with its last log
+    lines and outbox items in one queue transaction. Returns the job as recorded and its finish entry for
+    the audit log (None when nothing was recorded: the lease was lost, or the job was handed back)."""
+    ran = run_action(app, ready, lost, abort)
+    if not isinstance(ran, Ran):
+        return ran, None
+    return record_many(app, [ran])[0]
 
 
 def run_job(app: EngineServices, job: Job, abort: threading.Event | None = None) -> Job:

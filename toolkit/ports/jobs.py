@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -110,6 +111,19 @@ class PendingOutbox(BaseModel):
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class JobFinish:
+    """One claimed job's final record, as `JobQueue.finish` takes it (for `JobQueue.finish_many`)."""
+
+    job_id: int
+    token: str
+    state: JobState
+    result: dict[str, Any] | None
+    error: str | None
+    outbox: list[OutboxItem]
+    logs: list[str]
+
+
 @runtime_checkable
 class JobQueue(Protocol):
     def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
@@ -152,6 +166,12 @@ class JobQueue(Protocol):
     ) -> Job | None:
         """Records the final state, the last ``logs`` lines and the outbox items atomically; returns the
         job as recorded, None if fenced off (another worker holds it now)."""
+        ...
+
+    def finish_many(self, finishes: list[JobFinish]) -> list[Job | None]:
+        """Several `finish`es in one transaction, all or nothing: each fenced by its own token (None in its
+        place when fenced off), each with its logs and outbox items. A crash before it commits leaves every
+        one of them running under its lease, to be reclaimed like a job whose worker died."""
         ...
 
     def get(self, job_id: int) -> Job: ...

@@ -192,3 +192,22 @@ def test_a_forked_child_opens_its_own_connection(store: EmbeddedTicketStore) -> 
     store.post(ticket.id, _comment())
     with sqlite3.connect(store.path) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# -- a worker batch's reads ------------------------------------------------------------------------
+
+def test_snapshots_and_last_seqs_answer_for_several_tickets_as_one_by_one_would(store: EmbeddedTicketStore) -> None:
+    first = store.create(_draft())
+    second = store.create(_draft(requester="budi"))
+    quiet = store.create(_draft(requester="citra"))
+    store.post(first.id, _comment("a"))
+    store.post(second.id, _comment("b"))
+    store.post(first.id, _comment("c"))
+    wanted = [first.id, second.id, quiet.id, "SPBE-1999-99999", first.id]  # an unknown ticket; one asked twice
+    snaps = store.snapshots(wanted)
+    assert list(snaps) == [first.id, second.id, quiet.id]  # the unknown one is left out
+    for ticket_id, (ticket, timeline) in snaps.items():
+        assert (ticket, timeline) == store.snapshot(ticket_id)
+    assert store.last_seqs(wanted) == {t: store.last_seq(t) for t in dict.fromkeys(wanted)}
+    assert store.last_seqs(["SPBE-1999-99999"]) == {"SPBE-1999-99999": 0}
+    assert store.snapshots([]) == {} and store.last_seqs([]) == {}
