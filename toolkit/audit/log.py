@@ -28,19 +28,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from toolkit.audit import checkpoints
+from toolkit.audit import checkpoints, verify_checks
 from toolkit.audit.chain import (
     GENESIS,
     AuditEntry,
     AuditProblem,
     AuditVerification,
     canonical,
-    entry_hash,
     entry_hash_of_text,
     normalise,
 )
 from toolkit.audit.checkpoints import Checkpoint, CheckpointFile
 from toolkit.audit.keys import AuditKey
+from toolkit.audit.verify_checks import KEYED, UNKEYED
 from toolkit.errors import ConfigurationError, IntegrityError, InvalidInputError, UnavailableError
 from toolkit.private_files import open_private, private_dir, private_file
 from toolkit.sqlite_tx import UNAVAILABLE_CODES, connect
@@ -53,8 +53,6 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS audit (
 _META = "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _COLUMNS = "seq, at, actor, action, ticket_id, data, prev_hash, hash"
 _ANCHOR_SIZE = 256
-_MAX_ENTRY_PROBLEMS = 100  # a wrong key fails every entry; the first hundred say enough
-KEYED, UNKEYED = "hmac-sha256", "sha256"
 
 
 class AuditLog:
@@ -316,35 +314,15 @@ class AuditLog:
         with the configured key. Reads one consistent snapshot. The tickets are checked by
         `toolkit.audit.reconcile`, which adds to this."""
         problems: list[AuditProblem] = []
-        hashes: dict[int, str] = {}
-        expected_seq, expected_prev = 1, GENESIS
         with self._writer(shared=True), self._tx("DEFERRED") as db:
             rows = db.execute(f"SELECT {_COLUMNS} FROM audit ORDER BY seq").fetchall()  # noqa: S608
             meta = {row["name"]: row["value"] for row in db.execute("SELECT name, value FROM audit_meta")}
             anchor_text = self._read_anchor()
             checkpoint_lines = self.checkpoints.read() if self.checkpoints is not None else None
-        problems.extend(self._check_meta(meta))
-        for row in rows:
-            seq = row["seq"]
-            if seq != expected_seq:
-                problems.append(AuditProblem(seq=seq, problem=f"entries {expected_seq}..{seq - 1} missing"))
-            elif row["prev_hash"] != expected_prev:
-                problems.append(AuditProblem(seq=seq, problem="prev_hash does not match the previous entry"))
-            try:
-                recomputed = entry_hash(seq, row["at"], row["actor"], row["action"], row["ticket_id"],
-                                        json.loads(row["data"]), row["prev_hash"], key=self.key)
-            except ValueError:
-                recomputed = ""
-            if recomputed != row["hash"]:
-                problems.append(AuditProblem(seq=seq, problem="hash does not match content (entry edited)"))
-            hashes[seq] = row["hash"]
-            expected_seq, expected_prev = seq + 1, row["hash"]
-        if len(problems) > _MAX_ENTRY_PROBLEMS:
-            rest = len(problems) - _MAX_ENTRY_PROBLEMS
-            problems = problems[:_MAX_ENTRY_PROBLEMS] + [
-                AuditProblem(seq=None, problem=f"... and {rest} more problems of entries")]
-        last_seq = expected_seq - 1
-        problems.extend(self._check_anchor(anchor_text, hashes, last_seq))
+        problems.extend(verify_checks.check_meta(meta, self.key))
+        found, hashes, last_seq = verify_checks.check_rows(rows, self.key)
+        problems.extend(found)
+        problems.extend(verify_checks.check_anchor(anchor_text, hashes, last_seq, self.key))
         valid = 0
         if self.key is not None and self.checkpoints is not None:
             found, valid = checkpoints.check_lines(self.key, self.checkpoints.path, checkpoint_lines, hashes,
@@ -352,43 +330,12 @@ class AuditLog:
             problems.extend(found)
         return AuditVerification(ok=not problems, entries=len(rows), problems=problems, checkpoints=valid)
 
-    def _check_meta(self, meta: dict[str, str]) -> list[AuditProblem]:
-        scheme = meta.get("scheme", UNKEYED)
-        if self.key is None:
-            return [] if scheme == UNKEYED else [AuditProblem(seq=None, where="key", problem=(
-                "the log is keyed but was opened without its key (settings.audit.key)"))]
-        if scheme != KEYED:
-            return [AuditProblem(seq=None, where="key", problem=(
-                "the log holds an unkeyed chain (written before the audit key was configured, or rewritten)"))]
-        if meta.get("key_id") != self.key.key_id:
-            return [AuditProblem(seq=None, where="key", problem=(
-                f"the log was started with audit key id {meta.get('key_id')}; the configured key has id "
-                f"{self.key.key_id} (a wrong key, or a rewritten log)"))]
-        return []
-
     def _read_anchor(self) -> str | None:
         try:
             text = self.anchor_path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
         return text or None
-
-    def _check_anchor(self, text: str | None, hashes: dict[int, str], last_seq: int) -> list[AuditProblem]:
-        if text is None:
-            return [AuditProblem(seq=None, where="anchor", problem="head anchor is missing")] if hashes else []
-        try:
-            anchor = json.loads(text)
-            seq, digest = int(anchor["seq"]), str(anchor["hash"])
-        except (ValueError, KeyError, TypeError):
-            return [AuditProblem(seq=None, where="anchor", problem="head anchor is unreadable")]
-        if self.key is not None and checkpoints.parse(self.key, anchor) is None:
-            return [AuditProblem(seq=None, where="anchor", problem="head anchor is not signed with the audit key")]
-        if seq > last_seq:
-            problem = f"entries after {last_seq} missing (head anchor is at {seq})"
-            return [AuditProblem(seq=seq, where="anchor", problem=problem)]
-        if hashes.get(seq) != digest:
-            return [AuditProblem(seq=seq, where="anchor", problem="head anchor does not match the entry it names")]
-        return []
 
     def verify_or_raise(self) -> AuditVerification:
         result = self.verify()
