@@ -15,21 +15,19 @@ same person is recorded as done instead of being refused.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import logging
-import mimetypes
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import ValidationError
 
 from toolkit.commands import desk
+from toolkit.commands.revision import RESUBMITTED, RETURNED
+from toolkit.desks.desk_request import RequestReader
 from toolkit.desks.mapping import Decision, DecisionRule, DeskMapping
 from toolkit.desks.records import DeskRecords
+from toolkit.desks.revisions import DeskRefusal, DeskRevisions
 from toolkit.domain.principal import AuthMethod, Principal
-from toolkit.domain.tickets.models import AttachmentUpload, EventKind
+from toolkit.domain.tickets.models import EventKind
 from toolkit.engine.services import EngineServices
 from toolkit.errors import (
     ConfigurationError,
@@ -46,6 +44,7 @@ log = logging.getLogger(__name__)
 
 _DONE_KINDS = {Decision.CHECK: EventKind.CHECKED, Decision.APPROVE: EventKind.APPROVED,
                Decision.DEFER: EventKind.DEFERRED}
+_REVISION_MARKS = {Decision.RETURN: RETURNED, Decision.RESUBMIT: RESUBMITTED}
 
 
 @dataclass
@@ -60,6 +59,8 @@ class IssueOutcome:
 def _why(exc: ToolkitError) -> str:
     """The refusal in Bahasa Indonesia for the desk ticket, with the policy's own words after it."""
     detail = str(exc)
+    if isinstance(exc, DeskRefusal):
+        return exc.why
     if isinstance(exc, PermissionDeniedError):
         return f"akun ini tidak berwenang untuk keputusan ini ({detail})."
     if isinstance(exc, InvalidInputError):
@@ -74,6 +75,8 @@ class DeskIntake:
     def __init__(self, app: EngineServices, client: DeskClient, mapping: DeskMapping, records: DeskRecords) -> None:
         self.app, self.client, self.mapping, self.records = app, client, mapping, records
         self.audit, self.clock = app.audit, app.clock
+        self.reader = RequestReader(client, mapping)
+        self.revisions = DeskRevisions(app, mapping, self.reader)
 
     @property
     def desk(self) -> str:
@@ -93,12 +96,13 @@ class DeskIntake:
             outcome.ticket_id = self._open(issue, outcome)
             if outcome.ticket_id is None:
                 return outcome
-        for change in self.client.changes(key) if changes is None else changes:
+        changes_seen = self.client.changes(key) if changes is None else changes
+        for change in changes_seen:
             if change.account == self.mapping.bot or change.marker is not None:
                 continue  # spbe's own writes
             if self.records.outcome(self.desk, change.id) is not None:
                 continue
-            result = self._act(outcome.ticket_id, issue, change)
+            result = self._act(outcome.ticket_id, issue, change, list(changes_seen))
             self.records.record(self.desk, change.id, key, result, self.clock.now())
             outcome.outcomes[change.id] = result
         return outcome
@@ -119,11 +123,9 @@ class DeskIntake:
                          "akun pemohon tidak terdaftar pada direktori spbe.", outcome)
             return None
         principal = Principal.from_desk(person, self.desk, issue.author)
-        pairs = self.mapping.fields.get(route.service, {})
-        given = self._form(issue, pairs) | {k: v for k, v in issue.fields.items() if v not in (None, "")}
-        fields: dict[str, Any] = {name: given[desk_field] for desk_field, name in pairs.items() if desk_field in given}
+        fields = self.reader.fields(issue, route.service)
         try:
-            uploads = self._attachments(issue, route.service)
+            uploads = self.reader.attachments(issue, route.service)
             ticket = desk.open_ticket(self.app, route.service, principal, issue.subject, fields, uploads)
         except (PermissionDeniedError, InvalidInputError, ConflictError, NotFoundError) as exc:
             # A field fixed in the desk is a new attempt: the marker carries the values it judged.
@@ -137,39 +139,6 @@ class DeskIntake:
         log.info("desk %s: issue %s opened as ticket %s by %s", self.desk, issue.key, ticket.id, principal.via)
         return ticket.id
 
-    def _form(self, issue: DeskIssue, pairs: dict[str, str]) -> dict[str, str]:
-        """``Field: value`` lines of the description, for the mapped desk fields only (first line wins), when
-        the mapping says the desk carries its form there. Values go through the catalog's validation as
-        every desk field does."""
-        if not self.mapping.form_in_description:
-            return {}
-        found: dict[str, str] = {}
-        for line in issue.description.splitlines():
-            label, sep, value = line.partition(":")
-            label, value = label.strip(), value.strip()
-            if sep and label in pairs and label not in found and value:
-                found[label] = value
-        return found
-
-    def _attachments(self, issue: DeskIssue, service_id: str) -> list[AttachmentUpload]:
-        """The desk's files the mapping names for this service, with their kinds; their content is then
-        checked by the same validation as an upload through the CLI (type read from the content)."""
-        patterns = self.mapping.attachments.get(service_id, {})
-        uploads = []
-        for name in issue.attachments:
-            kind = next((k for pattern, k in patterns.items() if fnmatch.fnmatchcase(name, pattern)), None)
-            if kind is None:
-                continue
-            content = self.client.read_attachment(issue.key, name)
-            media = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            try:
-                uploads.append(AttachmentUpload(name=name, media_type=media, content=content, kind=kind))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                raise InvalidInputError(f"attachment {name!r}: {first['msg']}",
-                                        errors=[(f"lampiran {name}", str(first["msg"]))]) from None
-        return uploads
-
     # -- changes -----------------------------------------------------------------------------
     def _rule(self, change: DeskChange) -> DecisionRule | None:
         for rule in self.mapping.decisions:
@@ -181,7 +150,7 @@ class DeskIntake:
             return next((r for r in self.mapping.decisions if r.note), None)
         return None
 
-    def _act(self, ticket_id: str, issue: DeskIssue, change: DeskChange) -> str:
+    def _act(self, ticket_id: str, issue: DeskIssue, change: DeskChange, changes: list[DeskChange]) -> str:
         rule = self._rule(change)
         if rule is None:
             return "ignored"
@@ -190,9 +159,8 @@ class DeskIntake:
             return self._refuse(issue.key, change.id, rule.decision.value, change.account, None,
                                 "akun ini tidak dipetakan ke orang mana pun di direktori spbe.", None)
         principal = Principal.from_desk(person, self.desk, change.account)
-        reason = change.note.strip() or f"Diputuskan melalui {self.desk} (perubahan {change.id})."
         try:
-            self._command(rule.decision, ticket_id, principal, reason)
+            self._command(rule, ticket_id, principal, issue, change, changes)
         except (PermissionDeniedError, InvalidInputError, ConflictError) as exc:
             if isinstance(exc, ConflictError) and self._already_shown(ticket_id, rule.decision, person):
                 return f"done:{rule.decision.value}"
@@ -214,13 +182,20 @@ class DeskIntake:
             log.warning("desk %s: issue %s: the refused status change %s stays in the desk: %s", self.desk, key,
                         change.id, exc)
 
-    def _command(self, decision: Decision, ticket_id: str, principal: Principal, reason: str) -> None:
+    def _command(self, rule: DecisionRule, ticket_id: str, principal: Principal, issue: DeskIssue,
+                 change: DeskChange, changes: list[DeskChange]) -> None:
+        decision = rule.decision
+        reason = change.note.strip() or f"Diputuskan melalui {self.desk} (perubahan {change.id})."
         if decision is Decision.CHECK:
             desk.check(self.app, ticket_id, principal)
         elif decision is Decision.APPROVE:
             desk.approve(self.app, ticket_id, principal, reason)
         elif decision is Decision.DEFER:
             desk.defer(self.app, ticket_id, principal, reason)
+        elif decision is Decision.RETURN:
+            self.revisions.give_back(rule, ticket_id, principal, issue, change, changes)
+        elif decision is Decision.RESUBMIT:
+            self.revisions.resubmit(ticket_id, principal, issue, change)
         elif decision is Decision.CLOSE:
             desk.close(self.app, ticket_id, principal, reason)
         else:
@@ -228,9 +203,13 @@ class DeskIntake:
 
     def _already_shown(self, ticket_id: str, decision: Decision, person: str) -> bool:
         """After a restart between a command and its record: the ticket already holds this person's decision."""
+        timeline = self.app.tickets.timeline(ticket_id)
+        if decision in _REVISION_MARKS:  # the last return or resubmission is this person's, of this kind
+            last = next((e for e in reversed(timeline) if isinstance(e.data, dict)
+                         and (RETURNED in e.data or RESUBMITTED in e.data)), None)
+            return last is not None and _REVISION_MARKS[decision] in last.data and last.actor == person
         kind = _DONE_KINDS.get(decision)
-        return kind is not None and any(e.kind is kind and e.actor == person
-                                        for e in self.app.tickets.timeline(ticket_id))
+        return kind is not None and any(e.kind is kind and e.actor == person for e in timeline)
 
     def _refuse(self, key: str, change_id: str, decision: str, account: str, person: str | None, why: str,
                 outcome: IssueOutcome | None, ticket_id: str | None = None) -> str:

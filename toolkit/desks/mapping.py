@@ -38,9 +38,16 @@ class Decision(StrEnum):
 
     CHECK = "check"  # the koordinator found the request complete
     APPROVE = "approve"  # the head of office (or the API provider) approves
-    DEFER = "defer"  # the approver defers (ditunda) or returns it to the applicant
+    DEFER = "defer"  # the approver defers (ditunda)
+    RETURN = "return"  # the koordinator returns an incomplete request to the applicant (dikembalikan)
+    RESUBMIT = "resubmit"  # the applicant, having fixed the request in the desk, submits it again
     CLOSE = "close"  # the koordinator closes the ticket
     COMMENT = "comment"  # a note by a mapped person, copied to spbe's timeline
+
+
+# Decisions only a status reached may mean: a return names what is missing (a desk field or the note's bullet
+# lines), a resubmit re-reads the request; neither is a GLPI validation (an approval) nor any note.
+_STATUS_ONLY = (Decision.RETURN, Decision.RESUBMIT)
 
 
 class Route(BaseModel):
@@ -61,13 +68,19 @@ class Route(BaseModel):
 
 
 class DecisionRule(BaseModel):
-    """A desk change that means a decision: a status reached, or (GLPI) a validation answered."""
+    """A desk change that means a decision: a status reached, or (GLPI) a validation answered.
+
+    ``missing_field`` (only with ``return``): the desk field listing what is missing (a Redmine multi-value
+    list whose values are the service's requirement names or labels); when it is not named or is empty, the
+    items are the note's bullet lines (``- Surat permohonan``)."""
 
     model_config = _FROZEN
     decision: Decision
     status_to: str | None = Field(default=None, pattern=_DESK_TEXT)
     validation: str | None = Field(default=None, pattern=r"^(accepted|refused)$")
     note: bool = Field(default=False, description="any note by a mapped person (only with decision 'comment')")
+    missing_field: str | None = Field(default=None, pattern=_DESK_TEXT,
+                                      description="the desk field listing what is missing (decision 'return')")
 
     @model_validator(mode="after")
     def _one_trigger(self) -> DecisionRule:
@@ -76,6 +89,10 @@ class DecisionRule(BaseModel):
             raise ValueError("a rule names exactly one of 'status_to', 'validation' or 'note: true'")
         if self.note != (self.decision is Decision.COMMENT):
             raise ValueError("'note: true' goes with decision 'comment', and only there")
+        if self.decision in _STATUS_ONLY and self.status_to is None:
+            raise ValueError(f"status_to: decision '{self.decision.value}' is a status reached")
+        if self.missing_field is not None and self.decision is not Decision.RETURN:
+            raise ValueError("missing_field: only a 'return' names the field listing what is missing")
         return self
 
 
@@ -124,6 +141,9 @@ class DeskMapping(BaseModel):
             if any(t == trigger for t, _ in seen):
                 raise ValueError(f"decisions.{index}: '{trigger}' already means another decision")
             seen.add(key)
+        for index, rule in enumerate(self.decisions):
+            if rule.missing_field is not None and any(rule.missing_field in pairs for pairs in self.fields.values()):
+                raise ValueError(f"decisions.{index}.missing_field: '{rule.missing_field}' is also a request field")
         return self
 
     def route(self, project: str, tracker: str | None, fields: dict[str, str]) -> Route | None:
