@@ -75,6 +75,7 @@ ActiveRecord::Base.transaction do
     field = IssueCustomField.find_or_initialize_by(name: f.fetch('name'))
     field.field_format = f.fetch('format')
     field.possible_values = f.fetch('values') if f['values']
+    field.multiple = f.fetch('multiple', false)
     field.is_required = f.fetch('required')
     field.is_for_all = false
     field.visible = true

@@ -19,15 +19,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.domain.catalog.loader import load_catalog
+from toolkit.domain.catalog.models import Catalog
 
 PROJECT_IDENTIFIER = "spbe-uji"
 PROJECT_NAME = "SPBE Uji"
 
 NEW, CHECKED, APPROVED, REJECTED, DEFERRED, DONE, CLOSED = (
     "New", "Diperiksa", "Disetujui", "Ditolak", "Ditunda", "Selesai", "Closed")
+# The completeness check's return to the applicant (SOP: dikembalikan, what is missing in the Kekurangan field or the
+# note's bullets) and the applicant's answer once the request is fixed.
+RETURNED, RESUBMITTED = "Dikembalikan", "Diajukan ulang"
 # (name, is_closed); New and Closed come from Redmine's default data and are only looked up.
 STATUSES = ((NEW, False), (CHECKED, False), (APPROVED, False), (REJECTED, True), (DEFERRED, False),
-            (DONE, True), (CLOSED, True))
+            (DONE, True), (CLOSED, True), (RETURNED, False), (RESUBMITTED, False))
 
 PEMOHON, KOORDINATOR, KEPALA_DINAS, BOT = "Pemohon", "Koordinator Layanan", "Kepala Dinas", "Bot SPBE"
 _READ = ["view_issues", "view_issue_watchers", "view_members"]
@@ -39,15 +43,19 @@ _READ = ["view_issues", "view_issue_watchers", "view_members"]
 ROLES: tuple[dict[str, Any], ...] = (
     {"name": PEMOHON, "issues_visibility": "own", "assignable": False,
      "permissions": [*_READ, "add_issues", "edit_own_issues", "add_issue_notes", "edit_own_issue_notes"],
-     "transitions": [(DEFERRED, NEW)]},  # the applicant answers a deferral by resubmitting
+     # The applicant answers a deferral by resubmitting, and a return once the request is fixed (spbe's mirror
+     # shows a returned ticket as the desk status of spbe's "deferred", so from there too).
+     "transitions": [(DEFERRED, NEW), (RETURNED, RESUBMITTED), (DEFERRED, RESUBMITTED)]},
     {"name": KOORDINATOR, "issues_visibility": "all", "assignable": True,
      "permissions": [*_READ, "add_issues", "edit_issues", "add_issue_notes", "edit_own_issue_notes",
                      "view_private_notes", "set_notes_private", "add_issue_watchers", "manage_issue_relations"],
      "transitions": [(NEW, CHECKED), (NEW, REJECTED), (CHECKED, DEFERRED), (CHECKED, REJECTED),
-                     (DEFERRED, CHECKED), (APPROVED, DONE)]},  # the koordinator closes (SOP: penutupan)
+                     (DEFERRED, CHECKED), (APPROVED, DONE),  # the koordinator closes (SOP: penutupan)
+                     (NEW, RETURNED), (RESUBMITTED, CHECKED), (RESUBMITTED, RETURNED)]},
     {"name": KEPALA_DINAS, "issues_visibility": "all", "assignable": True,
      "permissions": [*_READ, "edit_issues", "add_issue_notes", "edit_own_issue_notes", "view_private_notes"],
-     "transitions": [(CHECKED, APPROVED), (CHECKED, REJECTED), (CHECKED, DEFERRED)]},
+     # The desk lets the head return a new request too; spbe's policy (the check step's role) refuses it.
+     "transitions": [(CHECKED, APPROVED), (CHECKED, REJECTED), (CHECKED, DEFERRED), (NEW, RETURNED)]},
     {"name": BOT, "issues_visibility": "all", "assignable": True, "permissions": "all",
      "transitions": [(a, b) for a, _ in STATUSES for b, _ in STATUSES if a != b]},
 )
@@ -64,7 +72,7 @@ PEOPLE = (
     ("spbe", "Bot", "SPBE", [BOT]),
 )
 
-LAYANAN, INSTANSI, SPESIFIKASI = "Layanan", "Instansi", "Spesifikasi"
+LAYANAN, INSTANSI, SPESIFIKASI, KEKURANGAN = "Layanan", "Instansi", "Spesifikasi", "Kekurangan"
 # The Pusat Data request's own fields, as a desk form would have them (lab/desks/redmine.yml maps them to the
 # catalog's fields): name, Redmine field format, list values.
 PUSAT_DATA_FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -85,14 +93,26 @@ PUSAT_DATA_FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 def _custom_fields() -> list[dict[str, Any]]:
     """Issue custom fields; ``Layanan``'s values are the catalog's service ids, read from the catalog so
     they cannot drift from it."""
-    services = sorted(service.id for service in load_catalog(None).services())
+    catalog = load_catalog(None)
+    services = sorted(service.id for service in catalog.services())
     return [
         {"name": LAYANAN, "format": "list", "values": services, "required": False},
+        # What a return names as missing: several of the Pusat Data requirements, by their catalog labels.
+        {"name": KEKURANGAN, "format": "list", "multiple": True, "values": missing_values(catalog),
+         "required": False},
         {"name": INSTANSI, "format": "string", "required": False},
         {"name": SPESIFIKASI, "format": "text", "required": False},
         *({"name": name, "format": fmt, "required": False} | ({"values": list(values)} if values else {})
           for name, fmt, values in PUSAT_DATA_FIELDS),
     ]
+
+
+def missing_values(catalog: Catalog) -> list[str]:
+    """``Kekurangan``'s possible values: the Pusat Data requirements' labels (fields, then attachments), read
+    from the catalog so they cannot drift from it."""
+    requirements = catalog.get("pusat-data").requirements
+    return [spec.label or spec.name for spec in requirements.fields] + \
+        [spec.label or spec.name for spec in requirements.attachments]
 
 
 def provision_spec() -> dict[str, Any]:

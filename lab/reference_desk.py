@@ -24,7 +24,8 @@ API (JSON; every request carries ``Authorization: Bearer <token>``; errors are `
   "catatan", "status_lama", "status_baru", "perubahan_kolom"}``, oldest first
 * ``POST /api/v1/tiket/<id>/catatan`` ``{"isi"}`` → 201 ``{"data": riwayat}``
 * ``POST /api/v1/tiket/<id>/status`` ``{"status", "catatan"}`` → 201 ``{"data": riwayat}``; an unknown status
-  → 422; only koordinator, kepala dinas and the bot may (403 otherwise)
+  → 422; only koordinator, kepala dinas and the bot may (403 otherwise), and the applicant to
+  ``Diajukan ulang`` on their own ticket (answering a return)
 * an upload is also a change (``"lampiran": nama``, its ``keterangan`` as the note)
 * ``POST /api/v1/tiket/<id>/lampiran`` multipart ``berkas`` + ``keterangan`` → 201 ``{"data": lampiran}``
 * ``GET  /api/v1/tiket/<id>/lampiran/<nama>`` → the file's bytes
@@ -70,10 +71,11 @@ USERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tamu": ("Tamu", ("pemohon",)),
     "spbe": ("Bot SPBE", ("bot",)),
 }
-STATUSES = ("Baru", "Diperiksa", "Disetujui", "Ditunda", "Selesai", "Ditutup")
+STATUSES = ("Baru", "Diperiksa", "Disetujui", "Ditunda", "Selesai", "Ditutup", "Dikembalikan", "Diajukan ulang")
+RESUBMITTED = "Diajukan ulang"  # the one status an applicant may set, on their own ticket (a returned request)
 QUEUES = {"spbe-uji": "Uji SPBE", "umum": "Layanan umum"}
 FIELDS = ("Layanan", "Instansi", "Perihal", "Produk", "Nama aplikasi", "Nama host", "Jumlah vCPU", "Memori (GB)",
-          "Penyimpanan (GB)", "Backup", "UAT", "Email kontak", "Keterangan")
+          "Penyimpanan (GB)", "Backup", "UAT", "Email kontak", "Keterangan", "Kekurangan")
 DECIDERS = {"koordinator", "kepala-dinas", "bot"}
 
 
@@ -351,7 +353,8 @@ class ReferenceDesk:
         if isinstance(ticket, Response):
             return ticket
         body = request.get_json(silent=True) or {}
-        if not DECIDERS & set(USERS[login][1]):
+        own_resubmission = body.get("status") == RESUBMITTED and ticket.author == login
+        if not DECIDERS & set(USERS[login][1]) and not own_resubmission:
             return _error(403, f"{login} tidak boleh mengubah status menjadi '{body.get('status')}'")
         if body.get("status") not in STATUSES:
             return _error(422, f"status '{body.get('status')}' tidak dikenal")

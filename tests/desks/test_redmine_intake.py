@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 
 from lab.procs import free_port
 from lab.redmine_spec import APPROVED, CHECKED, RedmineHandle
+from tests.desks.desk_helpers import FIELDS, LETTER, audit_entries, poll, redmine_notes, ticket_of
 from tests.support.clock import ManualClock
 from tests.support.late_proxy import LateProxy
 from tests.support.principals import as_lab
@@ -32,47 +32,20 @@ from toolkit.web.server import WebServer
 
 pytestmark = [pytest.mark.redmine]
 
-FIELDS = {"Layanan": "pusat-data", "Instansi": "Dinas Kesehatan", "Perihal": "Permohonan hosting SIMPUS",
-          "Produk": "hosting-aplikasi", "Nama aplikasi": "simpus", "Nama host": "simpus-app", "Jumlah vCPU": "2",
-          "Memori (GB)": "4", "Penyimpanan (GB)": "40", "Backup": "ya", "UAT": "ya",
-          "Email kontak": "it@dinkes.example.go.id"}
-LETTER = {"surat-permohonan.pdf": b"%PDF-1.4\n% Surat permohonan Dinas Kesehatan\n%%EOF\n"}
+DESK = "redmine"
 
 
 @pytest.fixture
-def app(redmine: RedmineHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
-    built = App(desk_settings(redmine, tmp_path, monkeypatch))
-    yield built
-    built.close()
-
-
-def poll(app: App) -> None:
-    desk = app.desks.get("redmine")
-    result = desk.poller.poll_once()
-    assert not result.failed, result.failed
-
-
-def ticket_of(app: App, key: str) -> str:
-    ticket_id = app.desks.records.ticket_for("redmine", key)
-    assert ticket_id is not None, f"issue {key} opened no ticket"
-    return ticket_id
-
-
-def spbe_notes(person: Person, key: str) -> list[str]:
-    return [j["notes"] for j in person.issue(key)["journals"]
-            if j["user"]["id"] == person.redmine.users["spbe"].id and j.get("notes")]
-
-
-def audit_entries(app: App, action: str) -> list[dict[str, object]]:
-    return [e.data | {"actor": e.actor} for e in app.audit.entries() if e.action == action]
+def app(redmine_app: App) -> App:
+    return redmine_app
 
 
 def test_opened_checked_and_approved_in_redmine_the_request_enqueues_its_work(app: App,
                                                                             redmine: RedmineHandle) -> None:
     andi, sari, kadis = Person(redmine, "andi"), Person(redmine, "sari"), Person(redmine, "kadis")
     key = andi.open("Hosting SIMPUS", FIELDS, LETTER)
-    poll(app)
-    ticket_id = ticket_of(app, key)
+    poll(app, DESK)
+    ticket_id = ticket_of(app, DESK, key)
     ticket = app.tickets.get(ticket_id)
     assert ticket.requester == "andi" and ticket.service_id == "pusat-data"
     assert ticket.fields["hostname"] == "simpus-app" and ticket.fields["vcpu"] == 2
@@ -80,51 +53,51 @@ def test_opened_checked_and_approved_in_redmine_the_request_enqueues_its_work(ap
 
     sari.status(key, CHECKED, "Berkas lengkap.")
     kadis.status(key, APPROVED, "Disetujui sesuai rekomendasi.")
-    poll(app)
+    poll(app, DESK)
     kinds = [e.kind for e in app.tickets.timeline(ticket_id)]
     assert EventKind.CHECKED in kinds and EventKind.APPROVED in kinds
     assert app.queue.list_jobs(ticket_id=ticket_id), "the approval enqueued no work"
     approvals = [e for e in audit_entries(app, "ticket.approve") if e.get("via") == "ticket-system:redmine:kadis"]
     assert approvals and approvals[0]["actor"] == "kadis" and approvals[0]["auth"] == "ticket-system"
 
-    poll(app)  # the same changes seen again are acted on once
+    poll(app, DESK)  # the same changes seen again are acted on once
     assert [e.kind for e in app.tickets.timeline(ticket_id)].count(EventKind.APPROVED) == 1
 
     mirrored = DeskMirror(app, app.desks).run_desk(app.desks.get("redmine"))
     assert mirrored.waiting is None and mirrored.written
-    notes = spbe_notes(andi, key)
+    notes = redmine_notes(andi, key)
     assert any("Persetujuan" in n or "disetujui" in n.lower() for n in notes), notes
     again = DeskMirror(app, app.desks).run_desk(app.desks.get("redmine"))
     assert not again.written  # nothing new: nothing written twice
-    assert len(spbe_notes(andi, key)) == len(notes)
+    assert len(redmine_notes(andi, key)) == len(notes)
 
 
 def test_the_requester_approving_his_own_request_in_redmine_is_refused(app: App, redmine: RedmineHandle) -> None:
     kadis2, sari = Person(redmine, "kadis2"), Person(redmine, "sari")
     key = kadis2.open("Hosting aplikasi Diskominfo", FIELDS | {"Instansi": "Diskominfo", "Nama host": "dkf-app"},
                       LETTER)
-    poll(app)
-    ticket_id = ticket_of(app, key)
+    poll(app, DESK)
+    ticket_id = ticket_of(app, DESK, key)
     sari.status(key, CHECKED)
-    poll(app)
+    poll(app, DESK)
     kadis2.status(key, APPROVED, "Saya setujui sendiri.")
-    poll(app)
+    poll(app, DESK)
     timeline = app.tickets.timeline(ticket_id)
     assert EventKind.APPROVED not in [e.kind for e in timeline]
     assert not app.queue.list_jobs(ticket_id=ticket_id)
     refused = [e for e in audit_entries(app, "desk.refused") if e.get("issue") == key]
     assert refused and refused[0]["decision"] == "approve" and refused[0]["via"] == "ticket-system:redmine:kadis2"
-    assert any("tidak dijalankan" in n and "kadis2" in n for n in spbe_notes(sari, key))
+    assert any("tidak dijalankan" in n and "kadis2" in n for n in redmine_notes(sari, key))
     assert sari.issue(key)["status"]["name"] == CHECKED  # the desk does not show a decision spbe did not take
 
 
 def test_an_account_mapped_to_nobody_is_refused_and_said_so_once(app: App, redmine: RedmineHandle) -> None:
     andi, tamu = Person(redmine, "andi"), Person(redmine, "tamu")
     key = tamu.open("Permohonan dari akun tak dikenal", FIELDS | {"Nama host": "tamu-app"}, LETTER)
-    poll(app)
-    poll(app)
+    poll(app, DESK)
+    poll(app, DESK)
     assert app.desks.records.ticket_for("redmine", key) is None
-    notes = [n for n in spbe_notes(Person(redmine, "spbe"), key) if "tidak terdaftar" in n]
+    notes = [n for n in redmine_notes(Person(redmine, "spbe"), key) if "tidak terdaftar" in n]
     assert len(notes) == 1, notes
     assert andi  # the applicant of another request sees nothing of it (Redmine's own visibility)
 
@@ -138,9 +111,9 @@ def test_injection_text_in_a_desk_field_is_refused_naming_the_field(app: App, re
                                                                    value: str, named: str) -> None:
     andi = Person(redmine, "andi")
     key = andi.open("Hosting dengan isian aneh", FIELDS | {field: value}, LETTER)
-    poll(app)
+    poll(app, DESK)
     assert app.desks.records.ticket_for("redmine", key) is None
-    notes = [n for n in spbe_notes(andi, key) if "tidak valid" in n]
+    notes = [n for n in redmine_notes(andi, key) if "tidak valid" in n]
     assert notes and named in notes[0], notes
 
 
@@ -188,10 +161,10 @@ def test_a_desk_down_for_an_hour_loses_nothing_and_gets_nothing_twice(redmine: R
     desk_ = app.desks.get("redmine")
     mirror = DeskMirror(app, app.desks)
     with LateProxy(str(upstream.hostname), int(upstream.port or 80), 0.0, port=port):
-        poll(app)
-        ticket_id = ticket_of(app, key)
+        poll(app, DESK)
+        ticket_id = ticket_of(app, DESK, key)
         assert mirror.run_desk(desk_).waiting is None
-    before = len(spbe_notes(sari, key))
+    before = len(redmine_notes(sari, key))
 
     # Redmine is away: the koordinator checks in spbe itself, and asks the applicant a question.
     from toolkit.commands import desk as commands
@@ -211,7 +184,7 @@ def test_a_desk_down_for_an_hour_loses_nothing_and_gets_nothing_twice(redmine: R
         back = mirror.run_desk(desk_)
         assert back.waiting is None and back.written
         assert not mirror.run_desk(desk_).written
-    notes = spbe_notes(sari, key)
+    notes = redmine_notes(sari, key)
     assert len(notes) == before + len(back.written)
     assert sum("surat tugas" in n for n in notes) == 1
     assert app.desks.records.mirror_state("redmine")[1] == 0

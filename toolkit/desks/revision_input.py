@@ -38,13 +38,12 @@ def _norm(text: str) -> str:
 def requirement_index(service: Service, desk_fields: Mapping[str, str]) -> dict[str, str]:
     """Normalised spelling -> requirement name: names, names with spaces, labels, and the desk fields the
     mapping maps to a requirement (``desk_fields``: desk field -> catalog field, this service's pairs)."""
-    requirements = service.requirements
     index: dict[str, str] = {}
-    for spec in (*requirements.fields, *requirements.attachments):
-        for spelling in (spec.name, spec.label or ""):
+    for name, label in _named(service):
+        for spelling in (name, label):
             if spelling:
-                index.setdefault(_norm(spelling), spec.name)
-    known = {spec.name for spec in requirements.fields}
+                index.setdefault(_norm(spelling), name)
+    known = {spec.name for spec in service.requirements.fields}
     for desk_field, name in desk_fields.items():
         if name in known:
             index.setdefault(_norm(desk_field), name)
@@ -53,8 +52,13 @@ def requirement_index(service: Service, desk_fields: Mapping[str, str]) -> dict[
 
 def labels(service: Service) -> list[str]:
     """What the service expects, as the refusal note names it: each requirement's label (or name)."""
+    return [label or name for name, label in _named(service)]
+
+
+def _named(service: Service) -> list[tuple[str, str]]:
     requirements = service.requirements
-    return [spec.label or spec.name for spec in (*requirements.fields, *requirements.attachments)]
+    return ([(f.name, f.label or "") for f in requirements.fields]
+            + [(a.name, a.label or "") for a in requirements.attachments])
 
 
 def _lookup(item: str, index: Mapping[str, str]) -> str | None:
