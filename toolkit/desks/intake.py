@@ -102,7 +102,7 @@ class DeskIntake:
                 continue  # spbe's own writes
             if self.records.outcome(self.desk, change.id) is not None:
                 continue
-            result = self._act(outcome.ticket_id, issue, change, list(changes_seen))
+            result = self._act(outcome.ticket_id, issue, change, changes_seen)
             self.records.record(self.desk, change.id, key, result, self.clock.now())
             outcome.outcomes[change.id] = result
         return outcome

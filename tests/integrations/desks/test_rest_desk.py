@@ -106,7 +106,8 @@ def test_the_reference_desk_takes_the_tokens_a_demo_gives_it(tmp_path: Path) -> 
 def test_capabilities_name_the_account_queues_statuses_fields_and_people(rig: RestRig) -> None:
     caps = rig.client.capabilities()
     assert caps.account == "spbe" and caps.projects == ("spbe-uji", "umum")
-    assert {"Baru", "Diperiksa", "Disetujui", "Ditunda", "Selesai", "Ditutup"} == set(caps.statuses)
+    assert {"Baru", "Diperiksa", "Disetujui", "Ditunda", "Selesai", "Ditutup", "Dikembalikan",
+            "Diajukan ulang"} == set(caps.statuses)
     assert set(FIELDS) <= set(caps.fields)
     assert {a.login for a in caps.accounts} == {"andi", "sari", "kadis", "kadis2", "tamu", "spbe"}
     assert all(a.active and a.name for a in caps.accounts)
