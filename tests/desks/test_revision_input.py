@@ -56,7 +56,7 @@ def test_an_overlong_item_is_not_compared(service: Service) -> None:
 
 
 def test_a_status_change_without_a_note_takes_its_companion_followup() -> None:
-    """GLPI stores the "pending" toggle's followup and the status as two records of the same moment."""
+    """A status set apart from its followup (GLPI) is read with the followup written with it."""
     status = DeskChange(id="log-1", issue_key="7", at=AT, account="sari", status_from="new", status_to="waiting")
     followup = DeskChange(id="fu-2", issue_key="7", at=AT + timedelta(seconds=1), account="sari",
                           note="- Surat permohonan")

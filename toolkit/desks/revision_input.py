@@ -26,8 +26,8 @@ from toolkit.ports.desk import DeskChange
 _BULLET = re.compile(r"^\s*[-*\u2022]\s+(\S.*)$")
 _SPACE = re.compile(r"[\s_]+")
 MAX_ITEM_CHARS = 200  # longer than any label: a longer item is no requirement, and is not compared
-# A desk that writes a status change and its note as two records (GLPI: the followup form's "pending" toggle
-# stores a followup and a status log entry) stamps both in the same request; a second or two apart at most.
+# A desk may hand over a status change and the note written with it as two changes (GLPI: a status set apart
+# from its followup, stamped in the same request or the next); a second or two apart at most.
 COMPANION_WINDOW = timedelta(seconds=5)
 
 
@@ -104,8 +104,8 @@ def from_note(note: str, index: Mapping[str, str]) -> tuple[list[str], str]:
 
 
 def companion_note(change: DeskChange, changes: Iterable[DeskChange]) -> str:
-    """The note of a status change that the desk stored as a record of its own: notes by the same account, with
-    no status change of their own, stamped within `COMPANION_WINDOW` of it."""
+    """The note of a status change, or, when it has none, the notes the desk handed over as changes of their own:
+    by the same account, with no status change of their own, stamped within `COMPANION_WINDOW` of it."""
     if change.note.strip():
         return change.note
     return "\n".join(c.note for c in changes
