@@ -19,6 +19,17 @@ for arg in "$@"; do
 done
 SPBE_VENV="${SPBE_VENV:-/opt/spbe/venv}"
 export PATH="$SPBE_VENV/bin:$PATH"
+# Under PYTHONDONTWRITEBYTECODE every pytest worker and subprocess compiled the project again and pytest rewrote
+# its plugins' and tests' asserts again (15 CPU-s of collection a worker): bytecode goes to a cache of this
+# user's outside the tree instead (tests/conftest.py does the same for a bare pytest, from the test modules on).
+if [ -n "${PYTHONDONTWRITEBYTECODE:-}" ] && [ -z "${PYTHONPYCACHEPREFIX:-}" ]; then
+    pycache="${TMPDIR:-/tmp}/spbe-test-pycache-$(id -u)"
+    mkdir -p -m 700 "$pycache"
+    if [ -d "$pycache" ] && [ ! -L "$pycache" ] && [ -O "$pycache" ]; then
+        export PYTHONPYCACHEPREFIX="$pycache"
+        unset PYTHONDONTWRITEBYTECODE
+    fi
+fi
 workers="${SPBE_TEST_WORKERS:-2}"
 # The fast tier mostly waits (HTTP servers on loopback, SQLite locks, subprocesses): four workers on two cores.
 fast_workers="${SPBE_TEST_WORKERS:-4}"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import stat
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,31 @@ from tests.support.clock import ManualClock
 from toolkit.audit.keys import generate_key
 from toolkit.bootstrap import App
 from toolkit.settings import Settings, load_settings
+
+
+def _bytecode_outside_the_tree() -> None:
+    """Under PYTHONDONTWRITEBYTECODE (set to keep ``__pycache__`` out of a checkout) every test process
+    compiled the project from source and pytest rewrote the asserts of ~500 test modules again: 8 of a
+    worker's 15 CPU-s of collection, and again in every `spbe` subprocess. The bytecode goes to a cache
+    directory of this user's outside the tree instead (PYTHONPYCACHEPREFIX, inherited by subprocesses),
+    which keeps the checkout as clean. A directory in a shared /tmp that is not ours is not used."""
+    if not sys.dont_write_bytecode or sys.pycache_prefix:
+        return
+    cache = Path(tempfile.gettempdir()) / f"spbe-test-pycache-{os.getuid()}"
+    try:
+        cache.mkdir(mode=0o700, exist_ok=True)
+        info = cache.lstat()
+    except OSError:
+        return
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return
+    sys.pycache_prefix = str(cache)
+    sys.dont_write_bytecode = False
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+_bytecode_outside_the_tree()  # before the test modules are imported (their rewritten asserts are cached too)
 
 # The test suite is a lab: the CLI tests act with --as. Tests of the production rule set it themselves.
 os.environ.setdefault("SPBE_DEPLOYMENT", "lab")

@@ -114,6 +114,19 @@ def test_provision_effects(lab: LabState, first_runs: dict[str, PlaybookSummary]
     assert published["os_release"].startswith("Debian 12")
 
 
+def _wait_listening(netns: str, port: int, process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    """Until a TCP socket listens on ``port`` in ``netns`` (``ss`` in the namespace): no fixed sleep."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        seen = subprocess.run(["ip", "netns", "exec", netns, "ss", "-Hltn", f"sport = :{port}"],
+                              capture_output=True, text=True, check=True).stdout
+        if seen.strip():
+            return
+        assert process.poll() is None, f"the listener on port {port} exited with {process.returncode}"
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listened on port {port} in {netns} after {timeout_s} s")
+
+
 @pytest.mark.lab
 def test_firewall_drops_what_is_not_allowed(lab: LabState, first_runs: dict[str, PlaybookSummary]) -> None:
     host = lab.hosts[0]
@@ -129,7 +142,7 @@ def test_firewall_drops_what_is_not_allowed(lab: LabState, first_runs: dict[str,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        time.sleep(1.0)
+        _wait_listening(host.netns, 8080, listener)  # refused because of the firewall, not a listener not up yet
         with pytest.raises(OSError):  # noqa: PT011 - refused or timed out: either proves the port is closed
             urllib.request.urlopen(f"http://{host.address}:8080/", timeout=2)  # noqa: S310
     finally:
