@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from integrations.identity.roles_file import RolesFileDirectory
-from toolkit.desks.mapping import Decision, load_mappings, parse_mapping
+from toolkit.desks.mapping import Decision, DeskMapping, load_mappings, parse_mapping
 from toolkit.domain.catalog.loader import load_catalog
+from toolkit.domain.tickets.models import TicketStatus
 from toolkit.errors import ConfigurationError
 from toolkit.settings import load_settings
 
@@ -85,3 +86,19 @@ def test_missing_routes_and_unreadable_yaml_are_refused(tmp_path: Path) -> None:
 
 def test_no_folder_means_no_desks(tmp_path: Path, directory: RolesFileDirectory) -> None:
     assert load_mappings(tmp_path / "absent", load_catalog(), directory) == {}
+
+
+def test_the_desk_statuses_that_already_say_a_ticket_status() -> None:
+    """The mirror leaves these alone: a status reached by a decision in the desk says what spbe now says."""
+
+    mapping = DeskMapping.model_validate({
+        "name": "d", "kind": "redmine", "bot": "spbe", "accounts": {"sari": "sari"},
+        "routes": [{"project": "p", "service": "pusat-data"}],
+        "decisions": [{"decision": d, "status_to": to} for d, to in (
+            ("defer", "Ditunda"), ("return", "Dikembalikan"), ("resubmit", "Diajukan ulang"), ("check", "Diperiksa"),
+            ("close", "Selesai"))],
+        "statuses": {"open": "New", "deferred": "Ditunda", "closed": "Closed"}})
+    assert mapping.statuses_meaning(TicketStatus.DEFERRED) == {"Ditunda", "Dikembalikan"}
+    assert mapping.statuses_meaning(TicketStatus.OPEN) == {"New", "Diajukan ulang"}  # a check leaves it open
+    assert mapping.statuses_meaning(TicketStatus.CLOSED) == {"Closed", "Selesai"}
+    assert mapping.statuses_meaning(TicketStatus.IN_PROGRESS) == frozenset()

@@ -91,6 +91,7 @@ def test_returned_with_the_field_fixed_and_resubmitted_the_request_is_checked_an
     DeskMirror(app, app.desks).run_desk(app.desks.get(DESK))
     back = [n for n in redmine_notes(andi, key) if "dikembalikan kepada pemohon" in n]
     assert len(back) == 1 and LETTER_LABEL in back[0] and "ditandatangani" in back[0], redmine_notes(andi, key)
+    assert status_of(andi, key) == RETURNED  # deferred in spbe, and the desk already says so: not moved to Ditunda
 
     redmine_update(andi, key, files={"surat-permohonan-ttd.pdf": LETTER_PDF})
     redmine_update(andi, key, status=RESUBMITTED, notes="Surat yang sudah ditandatangani terlampir.")
@@ -98,6 +99,8 @@ def test_returned_with_the_field_fixed_and_resubmitted_the_request_is_checked_an
     poll(app, DESK)
     ticket = app.tickets.get(ticket_id)
     assert ticket.status is TicketStatus.OPEN and waits_for_check(app, ticket_id)
+    DeskMirror(app, app.desks).run_desk(app.desks.get(DESK))
+    assert status_of(andi, key) == RESUBMITTED  # open again in spbe: the mirror leaves the desk's own word
     assert sorted(a.name for a in ticket.attachments) == ["surat-permohonan-ttd.pdf", "surat-permohonan.pdf"]
     assert marks(app, ticket_id)[-1] == {revision.RESUBMITTED: {
         "attachments": ["surat-permohonan-ttd.pdf"], "note": "Surat yang sudah ditandatangani terlampir."}}

@@ -50,6 +50,12 @@ class Decision(StrEnum):
 _STATUS_ONLY = (Decision.RETURN, Decision.RESUBMIT)
 
 
+# The ticket status each decision moves a request to (check and comment move none).
+LEADS_TO = {Decision.APPROVE: TicketStatus.IN_PROGRESS, Decision.DEFER: TicketStatus.DEFERRED,
+            Decision.RETURN: TicketStatus.DEFERRED, Decision.RESUBMIT: TicketStatus.OPEN,
+            Decision.CLOSE: TicketStatus.CLOSED}
+
+
 class Route(BaseModel):
     """Which desk tickets are requests for which catalog service."""
 
@@ -158,6 +164,15 @@ class DeskMapping(BaseModel):
 
     def person(self, account: str) -> str | None:
         return self.accounts.get(account)
+
+    def statuses_meaning(self, status: TicketStatus) -> frozenset[str]:
+        """Every desk status that already says ``status``: the one the mirror would set, and each status a
+        decision rule reads as a decision leading there (a request the koordinator moved to *Dikembalikan*
+        is deferred in spbe, and must not be moved on to *Ditunda* by the mirror)."""
+        meaning = {r.status_to for r in self.decisions
+                   if r.status_to is not None and LEADS_TO.get(r.decision) == status}
+        mirrored = self.statuses.get(status)
+        return frozenset(meaning | ({mirrored} if mirrored else set()))
 
 
 def _problem(path: Path, exc: ValidationError) -> ConfigurationError:

@@ -94,7 +94,8 @@ class DeskMirror:
         elif event.kind is EventKind.STATUS:
             target = str(event.data.get("to"))
             status = desk.mapping.statuses.get(TicketStatus(target)) if target in set(TicketStatus) else None
-            if status is not None:
+            if status is not None and desk.client.issue(key).status not in desk.mapping.statuses_meaning(
+                    TicketStatus(target)):  # the desk says it already (a decision taken there moved it)
                 self._write(desk, key, mark, result,
                             lambda: desk.client.set_status(key, status, mark, event.text))
 
