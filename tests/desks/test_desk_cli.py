@@ -44,13 +44,15 @@ def test_check_says_the_lab_desk_matches_its_mapping(redmine: RedmineHandle, tmp
 def test_check_lists_every_missing_status_field_and_account(redmine: RedmineHandle, tmp_path: Path) -> None:
     spbe = _cli(redmine, tmp_path, statuses={"open": "Baru", "closed": "Closed"},
                 accounts={"andi": "andi", "hantu": "sari"},
-                decisions=[{"decision": "approve", "status_to": "Disahkan"}])
+                decisions=[{"decision": "approve", "status_to": "Disahkan"},
+                           {"decision": "return", "status_to": "Dikembalikan", "missing_field": "Kurang"}])
     result = spbe("desk", "check", "redmine", "--json")
     assert result.exit_code == 8, result.output
     problems = json.loads(result.stdout)["problems"]
     assert any(p.startswith("statuses.open: 'Baru'") for p in problems)
     assert any(p.startswith("decisions.0.status_to: 'Disahkan'") for p in problems)
     assert any(p.startswith("accounts.hantu") for p in problems)
+    assert any(p.startswith("decisions.1.missing_field: 'Kurang' is not a field") for p in problems)
     assert KEY_ENV not in result.output and redmine.api_key("spbe") not in result.output
 
 

@@ -45,6 +45,9 @@ def compare(mapping: DeskMapping, caps: DeskCapabilities) -> list[str]:
     for index, rule in enumerate(mapping.decisions):
         if rule.status_to is not None and rule.status_to not in statuses:
             problems.append(f"decisions.{index}.status_to: '{rule.status_to}' is not a status of the desk")
+        if rule.missing_field is not None and rule.missing_field not in fields:
+            problems.append(f"decisions.{index}.missing_field: '{rule.missing_field}' is not a field of the desk "
+                            "(a return would fall back to the note's bullet lines)")
     for status, name in mapping.statuses.items():
         if name not in statuses:
             problems.append(f"statuses.{status.value}: '{name}' is not a status of the desk")
