@@ -4,10 +4,15 @@ GLPI's validation; a validation answered by an account mapped to nobody is refus
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -16,6 +21,7 @@ from toolkit.bootstrap import App
 from toolkit.desks.mirror import DeskMirror
 from toolkit.domain.tickets.models import EventKind
 from toolkit.settings import load_settings
+from toolkit.web.server import WebServer
 
 LAB_MAPPING = Path(__file__).resolve().parents[2] / "lab" / "desks" / "glpi.yml"
 FORM = """Permohonan pemanfaatan Pusat Data.
@@ -31,6 +37,7 @@ Penyimpanan (GB): 40
 Email kontak: it@dinkes.example.go.id
 """
 LETTER = b"%PDF-1.4\n% Surat permohonan\n%%EOF\n"
+HOOK_SECRET = "glpi-webhook-canary-51c2"  # noqa: S105 - a test secret
 
 
 @pytest.fixture
@@ -48,9 +55,12 @@ def app(glpi: GlpiFake, tmp_path: Path) -> Iterator[App]:
     (folder / "glpi.yml").write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
     (tmp_path / "user").write_text(glpi.store.user_by_login("spbe")["api_token"], encoding="utf-8")
     (tmp_path / "app").write_text(glpi.store.app_token, encoding="utf-8")
+    hook_secret = tmp_path / "hook"
+    hook_secret.write_text(HOOK_SECRET, encoding="utf-8")
     built = App(load_settings(state_dir=tmp_path / "state", desks_dir=folder, secrets={
         "desk-glpi-user": {"ref": f"file:{tmp_path / 'user'}"}, "desk-glpi-app": {"ref": f"file:{tmp_path / 'app'}"},
-        "backup_password": {"ref": "env:SPBE_BACKUP_PASSWORD"}}))
+        "desk-glpi-webhook": {"ref": f"file:{hook_secret}"},
+        "backup_password": {"ref": "env:SPBE_BACKUP_PASSWORD"}}, http={"bind": "127.0.0.1:0"}))
     yield built
     built.close()
 
@@ -163,3 +173,43 @@ def test_a_validation_answered_by_someone_without_the_approvers_role_is_refused(
     assert not app.queue.list_jobs(ticket_id=ticket_id)
     refused = [e for e in app.audit.entries() if e.action == "desk.refused"]
     assert refused and refused[0].actor == "sari" and "tidak berwenang" in refused[0].data["reason"]
+
+
+def _glpi_delivery(body: dict[str, object], at: int | None = None) -> tuple[bytes, dict[str, str]]:
+    """A delivery as GLPI 11's ``Webhook::raise`` signs it: HMAC-SHA256 over the body followed by the timestamp."""
+    raw = json.dumps(body).encode()
+    stamp = str(at if at is not None else int(time.time()))
+    mac = hmac.new(HOOK_SECRET.encode(), raw + stamp.encode(), hashlib.sha256).hexdigest()
+    return raw, {"X-GLPI-signature": mac, "X-GLPI-timestamp": stamp, "Content-Type": "application/json"}
+
+
+def test_glpi_s_own_webhooks_are_taken_and_a_requeued_one_is_known_again(glpi: GlpiFake, app: App) -> None:
+    server = WebServer(app, app.settings, "127.0.0.1", 0)
+    url = server.start()
+    assert server.started.wait(30)
+    try:
+        number = _open(glpi, "hook-glpi")
+        body, headers = _glpi_delivery({"event": "new", "item": {"id": number, "name": "Hosting SIMPUS"}})
+        forged = dict(headers, **{"X-GLPI-signature": "0" * 64})
+        assert httpx.post(f"{url}/hooks/glpi", content=body, headers=forged, timeout=30).status_code == 401
+        spbe_form = {"X-Spbe-Signature": headers["X-GLPI-signature"], "X-Spbe-Timestamp": headers["X-GLPI-timestamp"],
+                     "X-Spbe-Delivery": "d-1"}  # the right MAC under spbe's header names: not GLPI's scheme
+        assert httpx.post(f"{url}/hooks/glpi", content=body, headers=spbe_form, timeout=30).status_code == 401
+        answer = httpx.post(f"{url}/hooks/glpi", content=body, headers=headers, timeout=60)
+        assert answer.status_code == 202, answer.text
+        ticket_id = answer.json()["ticket"]
+        assert ticket_id and app.desks.records.ticket_for("glpi", str(number)) == ticket_id
+        again = httpx.post(f"{url}/hooks/glpi", content=body, headers=headers, timeout=30)  # GLPI's queue re-sends
+        assert again.status_code == 200 and again.json() == {"status": "replay"}
+
+        sari = glpi.person("sari")
+        followup = sari.add_followup(number, "Berkas lengkap.", status="processing")
+        body, headers = _glpi_delivery({"event": "new", "item": {"id": followup, "itemtype": "Ticket",
+                                                                  "items_id": number}})
+        answer = httpx.post(f"{url}/hooks/glpi", content=body, headers=headers, timeout=60)
+        assert answer.status_code == 202 and answer.json()["issue"] == str(number), answer.text
+        assert EventKind.CHECKED in [e.kind for e in app.tickets.timeline(ticket_id)]
+        stale, stale_headers = _glpi_delivery({"event": "update", "item": {"id": number}}, at=int(time.time()) - 3600)
+        assert httpx.post(f"{url}/hooks/glpi", content=stale, headers=stale_headers, timeout=30).status_code == 401
+    finally:
+        server.stop()

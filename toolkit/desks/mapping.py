@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -103,13 +103,29 @@ class DecisionRule(BaseModel):
 
 
 class WebhookSettings(BaseModel):
+    """``scheme`` says how the desk signs: ``spbe`` (HMAC over ``"<timestamp>." + body``, a delivery id header:
+    spbe's own form, which Redmine webhook plugins and home-grown desks are set up to send) or ``glpi`` (GLPI
+    11's native webhooks, ``src/Webhook.php``: HMAC over ``body + timestamp`` in ``X-GLPI-signature``, the
+    timestamp in ``X-GLPI-timestamp``, no delivery id: a replay is recognised by its signature)."""
+
     model_config = _FROZEN
     secret: SecretName = Field(description="the settings.secrets entry holding the shared HMAC key")
-    signature_header: str = Field(default="X-Spbe-Signature", pattern=r"^[A-Za-z0-9-]{1,64}$")
-    timestamp_header: str = Field(default="X-Spbe-Timestamp", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    scheme: Literal["spbe", "glpi"] = "spbe"
+    signature_header: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,64}$",
+                                         description="default: X-Spbe-Signature, or X-GLPI-signature for glpi")
+    timestamp_header: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,64}$",
+                                         description="default: X-Spbe-Timestamp, or X-GLPI-timestamp for glpi")
     delivery_header: str = Field(default="X-Spbe-Delivery", pattern=r"^[A-Za-z0-9-]{1,64}$")
     window_s: int = Field(default=300, ge=10, le=3600)
     max_body_bytes: int = Field(default=65536, ge=1024, le=1048576)
+
+    @property
+    def signature_name(self) -> str:
+        return self.signature_header or ("X-GLPI-signature" if self.scheme == "glpi" else "X-Spbe-Signature")
+
+    @property
+    def timestamp_name(self) -> str:
+        return self.timestamp_header or ("X-GLPI-timestamp" if self.scheme == "glpi" else "X-Spbe-Timestamp")
 
 
 class DeskMapping(BaseModel):

@@ -6,8 +6,12 @@ early. Still, an unsigned, wrongly signed or stale delivery is refused (401) bef
 replayed delivery id inside the window is ignored and counted, and a malformed or oversized body is a 400 that
 names the problem.
 
-Signature: ``hex(HMAC-SHA256(secret, "<timestamp>." + body))`` in the mapping's signature header (a
-``sha256=`` prefix, as GitHub and Gitea send it, is accepted), the Unix timestamp in the timestamp header.
+Signature (the mapping's ``webhook.scheme``): ``spbe``, ``hex(HMAC-SHA256(secret, "<timestamp>." + body))`` in
+the signature header (a ``sha256=`` prefix, as GitHub and Gitea send it, is accepted), the Unix timestamp in
+the timestamp header and a delivery id header; ``glpi``, GLPI 11's own webhooks (``src/Webhook.php``:
+``hash_hmac('sha256', $body . $timestamp, $secret)`` in ``X-GLPI-signature``, ``X-GLPI-timestamp``), which
+carry no delivery id, so a delivery is known again by its signature (GLPI's queue re-sends the same body and
+timestamp, hence the same signature).
 """
 
 from __future__ import annotations
@@ -31,6 +35,22 @@ class _IssueRef(BaseModel):
     id: int | str
 
 
+class _GlpiItem(_IssueRef):
+    """GLPI's ``item``: a Ticket (its ``id``), or an item of one: an ITILFollowup or a Document_Item names it by
+    ``itemtype``/``items_id``, a TicketValidation by ``tickets_id``."""
+
+    itemtype: str | None = None
+    items_id: int | str | None = None
+    tickets_id: int | str | None = None
+
+    def ticket(self) -> str:
+        if self.tickets_id is not None:
+            return str(self.tickets_id)
+        if self.itemtype == "Ticket" and self.items_id is not None:
+            return str(self.items_id)
+        return str(self.id)
+
+
 class _Wrapped(BaseModel):
     model_config = ConfigDict(extra="ignore")
     issue: _IssueRef | None = None
@@ -43,12 +63,13 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="ignore")
     issue_key: str | None = Field(default=None, pattern=ISSUE_KEY.pattern)
     payload: _Wrapped | None = None
-    item: _IssueRef | None = None
+    item: _GlpiItem | None = None
     issue: _IssueRef | None = None
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: str, body: bytes, scheme: str = "spbe") -> str:
+    message = body + timestamp.encode() if scheme == "glpi" else timestamp.encode() + b"." + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -65,7 +86,9 @@ def issue_key(body: bytes) -> str:
         raise InvalidInputError(f"webhook body: {where}: not a desk issue reference",
                                 errors=[(where, "invalid")]) from None
     ref = payload.issue_key
-    for candidate in (payload.payload.issue if payload.payload else None, payload.item, payload.issue):
+    if ref is None and payload.item is not None:
+        ref = payload.item.ticket()
+    for candidate in (payload.payload.issue if payload.payload else None, payload.issue):
         if ref is None and candidate is not None:
             ref = str(candidate.id)
     if ref is None or not valid_issue_key(ref):
@@ -84,12 +107,13 @@ def accept(mapping: DeskMapping, secret: str, headers: Mapping[str, str], body: 
     if len(body) > hook.max_body_bytes:
         raise InvalidInputError(f"webhook body: larger than {hook.max_body_bytes} bytes",
                                 errors=[("body", "too large")])
-    signature = (_header(headers, hook.signature_header) or "").removeprefix("sha256=")
-    timestamp = _header(headers, hook.timestamp_header) or ""
-    delivery = _header(headers, hook.delivery_header) or ""
+    signature = (_header(headers, hook.signature_name) or "").removeprefix("sha256=")
+    timestamp = _header(headers, hook.timestamp_name) or ""
+    # GLPI's webhooks carry no delivery id: the same delivery has the same MAC (same body and timestamp)
+    delivery = f"glpi-{signature[:64]}" if hook.scheme == "glpi" else _header(headers, hook.delivery_header) or ""
     if not signature or not timestamp.isdigit() or len(timestamp) > 12:
         raise AuthenticationError("webhook signature required", reason="unsigned")
-    if not hmac.compare_digest(signature, sign(secret, timestamp, body)):
+    if not hmac.compare_digest(signature, sign(secret, timestamp, body, hook.scheme)):
         raise AuthenticationError("webhook signature required", reason="bad signature")
     sent = datetime.fromtimestamp(int(timestamp), UTC)
     window = timedelta(seconds=hook.window_s)
