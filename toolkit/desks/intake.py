@@ -227,8 +227,7 @@ class DeskIntake:
         text = str(self.app.renderer.render("comments", "desk_ditolak", {
             "perubahan": {"keputusan": decision, "akun": account, "orang": name}, "alasan": why}))
         marker = f"spbe-refused-{self.desk}-{change_id}"
-        if self.client.find_marker(key, marker) is None:
-            self.client.add_note(key, text, marker)
+        self.client.add_note(key, text, marker)  # idempotent by the marker (the port's contract)
         self.audit.append(person or f"desk:{account}", "desk.refused", ticket_id or f"{self.desk}#{key}", {
             "desk": self.desk, "issue": key, "change": change_id, "decision": decision, "reason": why,
             "auth": AuthMethod.TICKET_SYSTEM.value, "via": f"ticket-system:{self.desk}:{account}"})
