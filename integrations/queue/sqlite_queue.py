@@ -237,6 +237,7 @@ class SqliteJobQueue(SqliteOutbox):
         rows: list[sqlite3.Row | None] = []
         with self._tx() as db:
             outbox: list[OutboxItem] = []
+            logs: dict[int, list[str]] = {}
             for item, result in zip(finishes, results, strict=True):
                 found = db.execute(_FINISH + " RETURNING *",
                                    (item.state.value, result, item.error, at, item.job_id, item.token)).fetchall()
@@ -244,8 +245,9 @@ class SqliteJobQueue(SqliteOutbox):
                 if not found:
                     continue
                 if item.logs:
-                    self._insert_logs(db, item.job_id, item.logs)
+                    logs.setdefault(item.job_id, []).extend(item.logs)
                 outbox.extend(item.outbox)
+            self._insert_logs_many(db, logs)
             self._insert_outbox(db, outbox)
         done: list[Job | None] = []
         for item, known, result, row in zip(finishes, claimed, results, rows, strict=True):
@@ -343,13 +345,21 @@ class SqliteJobQueue(SqliteOutbox):
         if not lines:
             return
         with self._tx() as db:
-            self._insert_logs(db, job_id, lines)
+            self._insert_logs_many(db, {job_id: lines})
 
     @staticmethod
-    def _insert_logs(db: sqlite3.Connection, job_id: int, lines: list[str]) -> None:
-        start = db.execute("SELECT COALESCE(MAX(seq), 0) FROM job_logs WHERE job_id=?", (job_id,)).fetchone()[0]
+    def _insert_logs_many(db: sqlite3.Connection, lines: dict[int, list[str]]) -> None:
+        """Each job's lines after the ones it already has (a chatty job flushed some while it ran): one
+        statement for the jobs' last seqs and one insert for all the lines (a batch's finish)."""
+        if not lines:
+            return
+        ids = list(lines)
+        marks = ",".join("?" * len(ids))
+        last = dict(db.execute(f"SELECT job_id, MAX(seq) FROM job_logs WHERE job_id IN ({marks})"  # noqa: S608
+                               " GROUP BY job_id", ids).fetchall())
         db.executemany("INSERT INTO job_logs (job_id, seq, line) VALUES (?,?,?)",
-                       [(job_id, start + i + 1, line) for i, line in enumerate(lines)])
+                       [(job_id, (last.get(job_id) or 0) + i + 1, line)
+                        for job_id, job_lines in lines.items() for i, line in enumerate(job_lines)])
 
     def logs(self, job_id: int, after: int = 0) -> list[tuple[int, str]]:
         rows = self._read("SELECT seq, line FROM job_logs WHERE job_id=? AND seq>? ORDER BY seq", (job_id, after))

@@ -322,6 +322,18 @@ def test_finish_many_records_a_batch_together_each_fenced_by_its_own_token(job_q
     assert job_queue.finish_many([]) == []
 
 
+def test_finish_many_continues_each_jobs_earlier_log_lines(job_queue: JobQueue) -> None:
+    for i in range(3):
+        job_queue.enqueue(_spec(f"s{i}", ticket=f"T-{i}"))
+    batch = job_queue.claim_batch("w1", LEASE, 3)
+    job_queue.append_log(batch[0].id, ["a1", "a2"])  # flushed while it ran
+    job_queue.append_log(batch[2].id, ["c1"])
+    job_queue.finish_many([JobFinish(j.id, j.lease_token or "", JobState.SUCCEEDED, {}, None, [], lines)
+                           for j, lines in zip(batch, (["a3"], ["b1", "b2"], []), strict=True)])
+    assert [job_queue.logs(j.id) for j in batch] == [[(1, "a1"), (2, "a2"), (3, "a3")], [(1, "b1"), (2, "b2")],
+                                                     [(1, "c1")]]
+
+
 def test_an_enqueue_wakes_a_waiting_worker(job_queue: JobQueue) -> None:
     seen = job_queue.wait_for_work(0)
     woke: list[int] = []

@@ -225,10 +225,14 @@ class AuditLog:
         cannot be taken back. A `SecretStr` handed over unmasked is refused outright."""
         return self.append_many([(actor, action, ticket_id, data)])[0]
 
-    def append_many(self, items: list[tuple[str, str, str | None, Mapping[str, Any]]]) -> list[AuditEntry]:
+    def append_many(self, items: list[tuple[str, str, str | None, Mapping[str, Any]]], *,
+                    entries: bool = True) -> list[AuditEntry]:
         """Several entries, chained in order, in one transaction: one commit (and fsync) for all of them,
         one anchor write, and a checkpoint of the last one when the batch reaches a checkpoint boundary.
-        A busy engine writes a job batch's entries this way; each entry is what `append` would write."""
+        A busy engine writes a job batch's entries this way; each entry is what `append` would write.
+        ``entries=False``: the caller does not read them back (the engine's `AuditWriter`), so none is
+        built and the answer is empty; the rows written are the same (building the models cost a fifth of
+        an append)."""
         prepared = []
         for actor, action, ticket_id, data in items:
             if not actor or not action:
@@ -254,10 +258,10 @@ class AuditLog:
                     text = canonical(clean)
                     digest = entry_hash_of_text(seq, at, actor, action, ticket_id, text, prev, key=self.key)
                     rows.append((seq, at, actor, action, ticket_id, text, prev, digest))
-                    # built from values checked here (the data normalised), not parsed back: no validation
-                    written.append(AuditEntry.model_construct(
-                        seq=seq, at=datetime.fromisoformat(at), actor=actor, action=action, ticket_id=ticket_id,
-                        data=clean, prev_hash=prev, hash=digest))
+                    if entries:  # built from values checked here (the data normalised), not parsed back
+                        written.append(AuditEntry.model_construct(
+                            seq=seq, at=datetime.fromisoformat(at), actor=actor, action=action,
+                            ticket_id=ticket_id, data=clean, prev_hash=prev, hash=digest))
                     prev = digest
                 db.executemany(f"INSERT INTO audit ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)  # noqa: S608
             self._write_anchor(seq, prev)

@@ -128,7 +128,7 @@ class AuditWriter:
         each group is tried alone, so one group's bad entry does not fail the others; when the log is
         unavailable, the waiters are told and the rest retried. Returns the groups to retry."""
         try:
-            self._audit.append_many([item for group in groups for item in group.items])
+            self._audit.append_many([item for group in groups for item in group.items], entries=False)
             self.commits += 1
         except Exception as exc:  # noqa: BLE001 - reported to the waiter or retried, never lost silently
             permanent = isinstance(exc, InvalidInputError | ConfigurationError)

@@ -110,6 +110,7 @@ class Server:
     schedules_every: float = 20.0  # compliance schedules owed a run (cron: minute resolution; toolkit.engine.schedules)
     shutdown_grace: float = 60.0
     claim_batch: int = 16  # most jobs a worker claims at once (only while they run quickly: `BatchSize`)
+    outbox_linger: float = 0.05  # once woken, the outbox thread gathers results this long before a round
     monotonic: Callable[[], float] = time.monotonic  # when periodic work is due; a test passes its own
     # Loops of the layers above the engine (the outside desks' poll and mirror), each a thread given `stop`.
     side_loops: tuple[Callable[[threading.Event], None], ...] = ()
@@ -152,7 +153,12 @@ class Server:
     def _outbox_loop(self) -> None:
         idle = self.app.settings.workers.poll_interval
         while not self.stop.is_set():
-            self._outbox_wake.wait(idle)
+            # Every finished batch wakes the outbox; a round per batch cost its fixed reads and commits (the
+            # due items, the ticket store's post, the delivered marks) for a handful of results. Lingering a
+            # moment once woken lets the batches finishing meanwhile join the same round: results reach the
+            # tickets at most ``outbox_linger`` later, and a busy engine posts several times fewer rounds.
+            if self._outbox_wake.wait(idle) and self.outbox_linger > 0:
+                self.stop.wait(self.outbox_linger)
             self._outbox_wake.clear()
             try:
                 while deliver_due(self.app, record=self.writer.submit)[0] >= 100 \
