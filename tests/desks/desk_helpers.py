@@ -4,6 +4,8 @@ the lab Redmine or on the reference desk are in tests/desks/conftest.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from tests.integrations.desks.rest_rig import MAPPING, RestActor
 from tests.support.redmine_desk import TIMEOUT, Person
 from toolkit.bootstrap import App
 from toolkit.settings import Settings, load_settings
+from toolkit.web.server import WebServer
 
 FIELDS = {"Layanan": "pusat-data", "Instansi": "Dinas Kesehatan", "Perihal": "Permohonan hosting SIMPUS",
           "Produk": "hosting-aplikasi", "Nama aplikasi": "simpus", "Nama host": "simpus-app", "Jumlah vCPU": "2",
@@ -24,6 +27,19 @@ FIELDS = {"Layanan": "pusat-data", "Instansi": "Dinas Kesehatan", "Perihal": "Pe
 LETTER_PDF = b"%PDF-1.4\n% Surat permohonan Dinas Kesehatan\n%%EOF\n"
 LETTER = {"surat-permohonan.pdf": LETTER_PDF}
 REST_HOOK_SECRET = "rahasia-webhook-uji-rest"  # noqa: S105 - the test desk's webhook key
+
+
+@contextmanager
+def serving(app: App) -> Iterator[str]:
+    """The app's HTTP listener (``POST /hooks/<desk>``) on a free loopback port, for a test's webhooks; the app
+    is the caller's to close."""
+    server = WebServer(app, app.settings, "127.0.0.1", 0)
+    url = server.start()
+    assert server.started.wait(30)
+    try:
+        yield url
+    finally:
+        server.stop()
 
 
 def poll(app: App, desk: str) -> None:

@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from lab.glpi_fake import GlpiFake
+from tests.desks.desk_helpers import serving
 from toolkit.bootstrap import App
 from toolkit.desks.mirror import DeskMirror
 from toolkit.domain.tickets.models import EventKind
 from toolkit.settings import load_settings
-from toolkit.web.server import WebServer
 
 LAB_MAPPING = Path(__file__).resolve().parents[2] / "lab" / "desks" / "glpi.yml"
 FORM = """Permohonan pemanfaatan Pusat Data.
@@ -184,10 +184,7 @@ def _glpi_delivery(body: dict[str, object], at: int | None = None) -> tuple[byte
 
 
 def test_glpi_s_own_webhooks_are_taken_and_a_requeued_one_is_known_again(glpi: GlpiFake, app: App) -> None:
-    server = WebServer(app, app.settings, "127.0.0.1", 0)
-    url = server.start()
-    assert server.started.wait(30)
-    try:
+    with serving(app) as url:
         number = _open(glpi, "hook-glpi")
         body, headers = _glpi_delivery({"event": "new", "item": {"id": number, "name": "Hosting SIMPUS"}})
         forged = dict(headers, **{"X-GLPI-signature": "0" * 64})
@@ -211,5 +208,3 @@ def test_glpi_s_own_webhooks_are_taken_and_a_requeued_one_is_known_again(glpi: G
         assert EventKind.CHECKED in [e.kind for e in app.tickets.timeline(ticket_id)]
         stale, stale_headers = _glpi_delivery({"event": "update", "item": {"id": number}}, at=int(time.time()) - 3600)
         assert httpx.post(f"{url}/hooks/glpi", content=stale, headers=stale_headers, timeout=30).status_code == 401
-    finally:
-        server.stop()

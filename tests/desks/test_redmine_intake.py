@@ -19,7 +19,7 @@ import pytest
 
 from lab.procs import free_port
 from lab.redmine_spec import APPROVED, CHECKED, RedmineHandle
-from tests.desks.desk_helpers import FIELDS, LETTER, audit_entries, poll, redmine_notes, ticket_of
+from tests.desks.desk_helpers import FIELDS, LETTER, audit_entries, poll, redmine_notes, serving, ticket_of
 from tests.support.clock import ManualClock
 from tests.support.late_proxy import LateProxy
 from tests.support.principals import as_lab
@@ -28,7 +28,6 @@ from toolkit.bootstrap import App
 from toolkit.desks.mirror import DeskMirror
 from toolkit.desks.webhook import sign
 from toolkit.domain.tickets.models import EventKind
-from toolkit.web.server import WebServer
 
 pytestmark = [pytest.mark.redmine]
 
@@ -121,30 +120,27 @@ def test_a_signed_webhook_acts_at_once_and_the_poll_then_finds_nothing_new(redmi
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     settings = desk_settings(redmine, tmp_path, monkeypatch, http={"bind": "127.0.0.1:0"})
     app = App(settings)
-    server = WebServer(app, settings, "127.0.0.1", 0)
-    url = server.start()
-    assert server.started.wait(30)
     try:
-        andi = Person(redmine, "andi")
-        key = andi.open("Hosting lewat webhook", FIELDS | {"Nama host": "hook-app"}, LETTER)
-        body = json.dumps({"payload": {"issue": {"id": int(key)}, "action": "opened"}}).encode()
-        stamp = str(int(time.time()))
-        headers = {"X-Spbe-Signature": "sha256=" + sign(HOOK_SECRET, stamp, body), "X-Spbe-Timestamp": stamp,
-                   "X-Spbe-Delivery": f"uji-{key}", "Content-Type": "application/json"}
-        unsigned = httpx.post(f"{url}/hooks/redmine", content=body, headers={"X-Spbe-Delivery": "x"}, timeout=30)
-        assert unsigned.status_code == 401 and app.desks.records.ticket_for("redmine", key) is None
-        answer = httpx.post(f"{url}/hooks/redmine", content=body, headers=headers, timeout=60)
-        assert answer.status_code == 202, answer.text
-        ticket_id = answer.json()["ticket"]
-        assert ticket_id and app.desks.records.ticket_for("redmine", key) == ticket_id
-        replay = httpx.post(f"{url}/hooks/redmine", content=body, headers=headers, timeout=30)
-        assert replay.status_code == 200 and replay.json() == {"status": "replay"}
-        assert app.desks.records.status("redmine").replays == 1
-        polled = app.desks.get("redmine").poller.poll_once()
-        assert all(not o.outcomes for o in polled.issues if o.issue_key == key)  # taken once, by the webhook
-        assert len([t for t in app.tickets.list_tickets() if t.title == "Hosting lewat webhook"]) == 1
+        with serving(app) as url:
+            andi = Person(redmine, "andi")
+            key = andi.open("Hosting lewat webhook", FIELDS | {"Nama host": "hook-app"}, LETTER)
+            body = json.dumps({"payload": {"issue": {"id": int(key)}, "action": "opened"}}).encode()
+            stamp = str(int(time.time()))
+            headers = {"X-Spbe-Signature": "sha256=" + sign(HOOK_SECRET, stamp, body), "X-Spbe-Timestamp": stamp,
+                       "X-Spbe-Delivery": f"uji-{key}", "Content-Type": "application/json"}
+            unsigned = httpx.post(f"{url}/hooks/redmine", content=body, headers={"X-Spbe-Delivery": "x"}, timeout=30)
+            assert unsigned.status_code == 401 and app.desks.records.ticket_for("redmine", key) is None
+            answer = httpx.post(f"{url}/hooks/redmine", content=body, headers=headers, timeout=60)
+            assert answer.status_code == 202, answer.text
+            ticket_id = answer.json()["ticket"]
+            assert ticket_id and app.desks.records.ticket_for("redmine", key) == ticket_id
+            replay = httpx.post(f"{url}/hooks/redmine", content=body, headers=headers, timeout=30)
+            assert replay.status_code == 200 and replay.json() == {"status": "replay"}
+            assert app.desks.records.status("redmine").replays == 1
+            polled = app.desks.get("redmine").poller.poll_once()
+            assert all(not o.outcomes for o in polled.issues if o.issue_key == key)  # taken once, by the webhook
+            assert len([t for t in app.tickets.list_tickets() if t.title == "Hosting lewat webhook"]) == 1
     finally:
-        server.stop()
         app.close()
 
 

@@ -26,6 +26,7 @@ from tests.desks.desk_helpers import (
     poll,
     redmine_notes,
     redmine_update,
+    serving,
     ticket_of,
 )
 from tests.support.redmine_desk import HOOK_SECRET, Person, desk_settings
@@ -36,7 +37,6 @@ from toolkit.desks.webhook import sign
 from toolkit.domain.catalog.models import StepPurpose
 from toolkit.domain.tickets.models import EventKind, TicketStatus
 from toolkit.engine.progress import progress
-from toolkit.web.server import WebServer
 
 pytestmark = [pytest.mark.redmine]
 
@@ -166,25 +166,23 @@ def test_a_return_announced_by_webhook_and_found_by_the_poll_is_acted_on_once(re
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     settings = desk_settings(redmine, tmp_path, monkeypatch, http={"bind": "127.0.0.1:0"})
     app = App(settings)
-    server = WebServer(app, settings, "127.0.0.1", 0)
-    url = server.start()
-    assert server.started.wait(30)
     try:
-        key, ticket_id = opened(app, redmine, "hook-kembali")
-        redmine_update(Person(redmine, "sari"), key, status=RETURNED, notes="Lengkapi.",
-                       fields={"Kekurangan": [LETTER_LABEL, "Nama host server"]})
-        body = json.dumps({"payload": {"issue": {"id": int(key)}, "action": "updated"}}).encode()
-        stamp = str(int(time.time()))
-        headers = {"X-Spbe-Signature": "sha256=" + sign(HOOK_SECRET, stamp, body), "X-Spbe-Timestamp": stamp,
-                   "X-Spbe-Delivery": f"uji-kembali-{key}", "Content-Type": "application/json"}
-        answer = httpx.post(f"{url}/hooks/redmine", content=body, headers=headers, timeout=60)
-        assert answer.status_code == 202, answer.text
-        assert marks(app, ticket_id) == [{revision.RETURNED: {"missing": ["surat_permohonan", "hostname"],
-                                                              "note": "Lengkapi."}}]
-        polled = app.desks.get(DESK).poller.poll_once()
-        assert all(not o.outcomes for o in polled.issues if o.issue_key == key)  # taken once, by the webhook
-        assert len(marks(app, ticket_id)) == 1
-        assert len([e for e in app.audit.entries() if e.action == "ticket.return" and e.ticket_id == ticket_id]) == 1
+        with serving(app) as url:
+            key, ticket_id = opened(app, redmine, "hook-kembali")
+            redmine_update(Person(redmine, "sari"), key, status=RETURNED, notes="Lengkapi.",
+                           fields={"Kekurangan": [LETTER_LABEL, "Nama host server"]})
+            body = json.dumps({"payload": {"issue": {"id": int(key)}, "action": "updated"}}).encode()
+            stamp = str(int(time.time()))
+            headers = {"X-Spbe-Signature": "sha256=" + sign(HOOK_SECRET, stamp, body), "X-Spbe-Timestamp": stamp,
+                       "X-Spbe-Delivery": f"uji-kembali-{key}", "Content-Type": "application/json"}
+            answer = httpx.post(f"{url}/hooks/redmine", content=body, headers=headers, timeout=60)
+            assert answer.status_code == 202, answer.text
+            assert marks(app, ticket_id) == [{revision.RETURNED: {"missing": ["surat_permohonan", "hostname"],
+                                                                  "note": "Lengkapi."}}]
+            polled = app.desks.get(DESK).poller.poll_once()
+            assert all(not o.outcomes for o in polled.issues if o.issue_key == key)  # taken once, by the webhook
+            assert len(marks(app, ticket_id)) == 1
+            returns = [e for e in app.audit.entries() if e.action == "ticket.return" and e.ticket_id == ticket_id]
+            assert len(returns) == 1
     finally:
-        server.stop()
         app.close()
