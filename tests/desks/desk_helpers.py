@@ -17,6 +17,9 @@ from lab.reference_desk import ReferenceDesk
 from tests.integrations.desks.rest_rig import MAPPING, RestActor
 from tests.support.redmine_desk import TIMEOUT, Person
 from toolkit.bootstrap import App
+from toolkit.commands import revision
+from toolkit.domain.catalog.models import StepPurpose
+from toolkit.engine.progress import progress
 from toolkit.settings import Settings, load_settings
 from toolkit.web.server import WebServer
 
@@ -118,3 +121,20 @@ def rest_open(desk: ReferenceDesk, login: str, **fields: str) -> str:
 def rest_notes(desk: ReferenceDesk, key: str) -> list[str]:
     """spbe's notes on a reference desk issue."""
     return [h["catatan"] for h in desk.tickets[int(key)].history if h["oleh"]["login"] == "spbe" and h["catatan"]]
+
+
+LETTER_LABEL = "Surat permohonan pemanfaatan Pusat Data kepada Kepala Dinas"  # the requirement's catalog label
+
+
+def marks(app: App, ticket_id: str) -> list[dict[str, object]]:
+    """The return and resubmission records of the ticket's timeline, oldest first."""
+    return [e.data for e in app.tickets.timeline(ticket_id) if isinstance(e.data, dict)
+            and (revision.RETURNED in e.data or revision.RESUBMITTED in e.data)]
+
+
+def waits_for_check(app: App, ticket_id: str) -> bool:
+    """Whether the ticket's current step is the completeness check (again, after a resubmission)."""
+    ticket = app.tickets.get(ticket_id)
+    state = progress(app.catalog.get(ticket.service_id), ticket, app.tickets.timeline(ticket_id), app.queue,
+                     app.policy)
+    return state.current is not None and state.current.purpose is StepPurpose.COMPLETENESS_CHECK

@@ -21,45 +21,32 @@ from lab.redmine_spec import CHECKED, NEW, RESUBMITTED, RETURNED, RedmineHandle
 from tests.desks.desk_helpers import (
     FIELDS,
     LETTER,
+    LETTER_LABEL,
     LETTER_PDF,
     audit_entries,
+    marks,
     poll,
     redmine_notes,
     redmine_update,
     serving,
     ticket_of,
+    waits_for_check,
 )
 from tests.support.redmine_desk import HOOK_SECRET, Person, desk_settings
 from toolkit.bootstrap import App
 from toolkit.commands import revision
 from toolkit.desks.mirror import DeskMirror
 from toolkit.desks.webhook import sign
-from toolkit.domain.catalog.models import StepPurpose
 from toolkit.domain.tickets.models import EventKind, TicketStatus
-from toolkit.engine.progress import progress
 
 pytestmark = [pytest.mark.redmine]
 
 DESK = "redmine"
-LETTER_LABEL = "Surat permohonan pemanfaatan Pusat Data kepada Kepala Dinas"
 
 
 @pytest.fixture
 def app(redmine_app: App) -> App:
     return redmine_app
-
-
-def marks(app: App, ticket_id: str) -> list[dict[str, object]]:
-    """The return and resubmission records of the ticket's timeline, oldest first."""
-    return [e.data for e in app.tickets.timeline(ticket_id) if isinstance(e.data, dict)
-            and (revision.RETURNED in e.data or revision.RESUBMITTED in e.data)]
-
-
-def waits_for_check(app: App, ticket_id: str) -> bool:
-    ticket = app.tickets.get(ticket_id)
-    state = progress(app.catalog.get(ticket.service_id), ticket, app.tickets.timeline(ticket_id), app.queue,
-                     app.policy)
-    return state.current is not None and state.current.purpose is StepPurpose.COMPLETENESS_CHECK
 
 
 def refusals(person: Person, key: str) -> list[str]:

@@ -11,34 +11,30 @@ from datetime import timedelta
 import pytest
 
 from lab.reference_desk import ReferenceDesk
-from tests.desks.desk_helpers import LETTER_PDF, Clock, audit_entries, poll, rest_notes, rest_open, ticket_of
+from tests.desks.desk_helpers import (
+    LETTER_LABEL,
+    LETTER_PDF,
+    Clock,
+    audit_entries,
+    marks,
+    poll,
+    rest_notes,
+    rest_open,
+    ticket_of,
+    waits_for_check,
+)
 from tests.integrations.desks.rest_rig import RestActor
 from toolkit.bootstrap import App
 from toolkit.commands.revision import RESUBMITTED, RETURNED
 from toolkit.desks.mirror import DeskMirror
-from toolkit.domain.catalog.models import StepPurpose
 from toolkit.domain.tickets.models import EventKind, TicketStatus
-from toolkit.engine.progress import progress
 
 DESK = "rest"
-LETTER_LABEL = "Surat permohonan pemanfaatan Pusat Data kepada Kepala Dinas"
 
 
 @pytest.fixture
 def app(rest_app: App) -> App:
     return rest_app
-
-
-def marks(app: App, ticket_id: str) -> list[dict[str, object]]:
-    return [e.data for e in app.tickets.timeline(ticket_id)
-            if isinstance(e.data, dict) and (RETURNED in e.data or RESUBMITTED in e.data)]
-
-
-def waits_for_check(app: App, ticket_id: str) -> bool:
-    ticket = app.tickets.get(ticket_id)
-    service = app.catalog.get(ticket.service_id)
-    state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue, app.policy)
-    return state.current is not None and state.current.purpose is StepPurpose.COMPLETENESS_CHECK
 
 
 def opened(app: App, desk: ReferenceDesk, clock: Clock, login: str = "andi", **fields: str) -> tuple[str, str]:
