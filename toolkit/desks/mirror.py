@@ -92,10 +92,13 @@ class DeskMirror:
             media = str(event.data.get("media_type") or "application/octet-stream")
             self._write(desk, key, mark, result, lambda: desk.client.attach(key, name, media, content, mark))
         elif event.kind is EventKind.STATUS:
-            target = str(event.data.get("to"))
-            status = desk.mapping.statuses.get(TicketStatus(target)) if target in set(TicketStatus) else None
-            if status is not None and desk.client.issue(key).status not in desk.mapping.statuses_meaning(
-                    TicketStatus(target)):  # the desk says it already (a decision taken there moved it)
+            try:
+                target = TicketStatus(str(event.data.get("to")))
+            except ValueError:
+                return
+            status = desk.mapping.statuses.get(target)
+            # Not when the desk says it already (a decision taken there moved it, e.g. to Dikembalikan).
+            if status is not None and desk.client.issue(key).status not in desk.mapping.statuses_meaning(target):
                 self._write(desk, key, mark, result,
                             lambda: desk.client.set_status(key, status, mark, event.text))
 
