@@ -27,6 +27,11 @@ dpkg-query -W -f='${Status}' libmagic1 2>/dev/null | grep -q "install ok install
 # The browser tests (fast tier, no lab) drive Debian's Chromium through Playwright's executable_path. Never
 # `playwright install`: it downloads its own browser builds, which fails without the network.
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# Documents (issue 17): WeasyPrint lays out PDFs with Debian's Pango and its fonts; the tests read the PDFs back
+# with poppler's pdftotext and render pages with pdftoppm.
+dpkg-query -W -f='${Status}' libpangoft2-1.0-0 2>/dev/null | grep -q "install ok installed" || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
+dpkg-query -W -f='${Status}' fonts-dejavu-core 2>/dev/null | grep -q "install ok installed" || need_apt+=(fonts-dejavu-core)
+command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 if [ -z "$lab" ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
     need_apt+=(nodejs npm)  # lab_packages.sh installs them otherwise
 fi
