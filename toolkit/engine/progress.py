@@ -13,8 +13,9 @@ from typing import Any
 from toolkit.domain.decisions import effective_fields
 from toolkit.domain.policy import COMPLETING_KINDS, Policy, TrustedTimeline
 from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
-from toolkit.domain.workflow import WorkflowState, evaluate
+from toolkit.domain.workflow import WorkflowState, WorkingTime, evaluate
 from toolkit.ports.jobs import Job, JobQueue
+from toolkit.worktime.calendars import default_calendars
 
 
 def completed_steps(
@@ -61,10 +62,14 @@ def deferred_time(timeline: list[TimelineEvent], now: datetime) -> timedelta:
 def progress(
     service: Any, ticket: Ticket, timeline: list[TimelineEvent], queue: JobQueue, policy: Policy,
     now: datetime | None = None, trusted: TrustedTimeline | None = None, results: dict[str, Job] | None = None,
+    calendar: WorkingTime | None = None,
 ) -> WorkflowState:
     """Where the ticket stands, counting only the decisions the policy accepts (whoever wrote them).
     ``trusted`` is the policy's verdict on this very timeline when the caller has just asked for it;
-    ``results``: `completed_steps`."""
+    ``results``: `completed_steps`. ``calendar``: the office calendar of the service
+    (``calendars_for(settings.worktime).for_service(service)``); None: the default settings' one (the
+    service's zone, 07:30-16:00, the shipped cuti bersama), which a deployment with other office hours
+    should not rely on."""
     now = now or datetime.now(UTC)
     timeline = list((trusted or policy.trusted(service, ticket, timeline)).events)
     return evaluate(
@@ -75,4 +80,5 @@ def progress(
         now=now,
         closed_at=closed_at(ticket, timeline),
         paused=deferred_time(timeline, now),
+        calendar=calendar if calendar is not None else default_calendars().for_service(service),
     )
