@@ -205,8 +205,8 @@ class Settings(BaseSettings):
     containment: ContainmentSettings = ContainmentSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     worktime: WorktimeSettings = Field(
-        default=WorktimeSettings(), description="local time and working days: the deployment's zone and its label "
-                                                "(WIB/WITA/WIT), office hours, the cuti bersama file (toolkit.worktime)")
+        default=WorktimeSettings(), description="local time and working days: the deployment's zone and its "
+                                                "label (WIB/WITA/WIT), office hours, the cuti bersama file")
     network: NetworkSettings = NetworkSettings()
     extra_actions: tuple[str, ...] = Field(
         default=(), description="'module:attribute' of extra Action objects to register"

@@ -91,8 +91,9 @@ _WEEKDAY = OfficeSpan(start=time(7, 30), end=time(16, 0))
 
 
 class OfficeHours(BaseModel):
-    """When the office works, per day of the week (None or ``"libur"``: closed). The default is the common five-day week of
-    regional government offices, 07:30-16:00 (Jumat often ends or pauses differently: set ``jumat``)."""
+    """When the office works, per day of the week (None or ``"libur"``: closed). The default is the common
+    five-day week of regional government offices, 07:30-16:00 (Jumat often ends or pauses differently: set
+    ``jumat``). Breaks (istirahat) are counted as office time."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     senin: OfficeSpan | None = _WEEKDAY

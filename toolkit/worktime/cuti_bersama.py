@@ -43,12 +43,10 @@ class CutiBersama(BaseModel):
         if isinstance(value, dt.datetime):
             raise ValueError("a date without a time of day")
         if isinstance(value, str):
-            return dt.date.fromisoformat(value) if len(value) == 10 else _bad(value)
+            if len(value) != 10:
+                raise ValueError(f"a date is written YYYY-MM-DD, got {value[:20]!r}")
+            return dt.date.fromisoformat(value)
         return value
-
-
-def _bad(value: str) -> None:
-    raise ValueError(f"a date is written YYYY-MM-DD, got {value[:20]!r}")
 
 
 class CutiBersamaFile(BaseModel):
