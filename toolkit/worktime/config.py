@@ -66,7 +66,7 @@ class OfficeSpan(BaseModel):
     @classmethod
     def _from_text(cls, value: Any) -> Any:
         if isinstance(value, str):
-            match = _SPAN.fullmatch(value.strip())
+            match = _SPAN.fullmatch(value)
             if match is None:
                 raise ValueError(f"office hours must look like '07:30-16:00', got {value[:40]!r}")
             h1, m1, h2, m2 = (int(g) for g in match.groups())

@@ -16,6 +16,7 @@ key or an oversized file is refused with a `ConfigurationError` naming the file 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -26,15 +27,24 @@ from toolkit.domain.yaml_doc import safe_load
 from toolkit.errors import ConfigurationError
 
 MAX_FILE_BYTES = 256 * 1024
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # Letters (Indonesian names of feasts), digits, spaces and the punctuation such names use; nothing that
 # starts markup, a template, a shell expansion or a new line.
-Description = Annotated[str, StringConstraints(pattern=r"^[\w .,'()/-]{1,120}$", strip_whitespace=True)]
+Description = Annotated[str, StringConstraints(pattern=r"^[\w .,'()-]{1,120}$")]
+
+
+def _no_dot_runs(value: str | None) -> str | None:
+    if value is not None and ".." in value:
+        raise ValueError("a description has no '..'")
+    return value
 
 
 class CutiBersama(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     tanggal: dt.date
     keterangan: Description
+
+    _plain = field_validator("keterangan")(_no_dot_runs)
 
     @field_validator("tanggal", mode="before")
     @classmethod
@@ -43,9 +53,12 @@ class CutiBersama(BaseModel):
         if isinstance(value, dt.datetime):
             raise ValueError("a date without a time of day")
         if isinstance(value, str):
-            if len(value) != 10:
+            if not _ISO_DATE.fullmatch(value):
                 raise ValueError(f"a date is written YYYY-MM-DD, got {value[:20]!r}")
-            return dt.date.fromisoformat(value)
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"a date that does not exist: {value}") from None
         return value
 
 
@@ -53,6 +66,8 @@ class CutiBersamaFile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     dasar: Description | None = None
     hari: tuple[CutiBersama, ...] = Field(default=(), max_length=1000)
+
+    _plain = field_validator("dasar")(_no_dot_runs)
 
     @field_validator("hari")
     @classmethod
