@@ -192,7 +192,10 @@ class App:
     def renderer(self) -> TemplateRenderer:
         from toolkit.documents import TemplateRenderer
 
-        return TemplateRenderer(self.settings.templates_dir, self.catalog.roles)
+        from toolkit.worktime.calendars import calendars_for  # times of a context without an office zone
+
+        return TemplateRenderer(self.settings.templates_dir, self.catalog.roles,
+                                zone=calendars_for(self.settings.worktime).zone())
 
     @cached_property
     def actions(self) -> ActionRegistry:

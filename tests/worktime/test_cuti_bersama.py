@@ -67,7 +67,7 @@ def test_injection_in_a_description_is_refused(tmp_path: Path, hostile: str) -> 
 
     path.write_text(yaml.safe_dump({"hari": [{"tanggal": date(2026, 12, 24), "keterangan": hostile}]}),
                     encoding="utf-8")
-    with pytest.raises(ConfigurationError, match="hari.0.keterangan"):
+    with pytest.raises(ConfigurationError, match=r"hari\.0\.keterangan"):
         load_cuti_bersama(path)
 
 
