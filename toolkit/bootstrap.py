@@ -191,7 +191,6 @@ class App:
     @cached_property
     def renderer(self) -> TemplateRenderer:
         from toolkit.documents import TemplateRenderer
-
         from toolkit.worktime.calendars import calendars_for  # times of a context without an office zone
 
         return TemplateRenderer(self.settings.templates_dir, self.catalog.roles,

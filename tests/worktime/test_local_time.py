@@ -125,7 +125,8 @@ def test_a_jam_kerja_step_escalates_after_office_time_not_wall_time(state_dir: P
     service = catalog / "keamanan-informasi.yaml"
     text = service.read_text(encoding="utf-8")
     head, step, rest = text.partition("  - id: tindak-lanjut-laporan")
-    rest = rest.replace("    standard_time: PT15M\n", "    standard_time: PT15M\n    standard_time_unit: jam-kerja\n", 1)
+    unit = "    standard_time: PT15M\n    standard_time_unit: jam-kerja\n"
+    rest = rest.replace("    standard_time: PT15M\n", unit, 1)
     service.write_text(head + step + rest, encoding="utf-8")
     clock = ManualClock(datetime(2026, 11, 23, 8, 50, tzinfo=UTC))  # Senin 15:50 WIB
     app = at_clock(state_dir, clock, catalog_dir=catalog)
