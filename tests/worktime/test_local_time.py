@@ -166,3 +166,13 @@ def test_ticket_show_gives_the_deadline_in_local_time(state_dir: Path, service: 
     assert timed == (["penerimaan-laporan", "tindak-lanjut-laporan"] if label == "WIB" else [])
     if label == "WIB":
         assert "Langkah saat ini: Menindaklanjuti Laporan — tenggat 2026-12-18 15:15 WIB" in shown.output
+
+
+def test_the_portal_shows_times_in_the_deployments_zone_with_its_label() -> None:
+    from toolkit.web.portal import texts
+    from toolkit.worktime.calendars import local_zone
+
+    instant = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
+    assert texts.when(instant, local_zone("Asia/Makassar")) == "23-11-2026 10:30 WITA"
+    assert texts.when(instant, local_zone("Asia/Jakarta")) == "23-11-2026 09:30 WIB"
+    assert texts.when(None, local_zone("Asia/Jakarta")) == "-"
