@@ -24,9 +24,15 @@ from toolkit.errors import ConfigurationError
 
 
 class WorkingTime(Protocol):
-    """When a clock of ``duration`` in ``unit`` started at ``start`` runs out (an aware instant)."""
+    """The office calendar as the workflow asks it."""
 
-    def deadline(self, start: datetime, duration: timedelta, unit: TimeUnit) -> datetime: ...
+    def deadline(self, start: datetime, duration: timedelta, unit: TimeUnit) -> datetime:
+        """When a clock of ``duration`` in ``unit`` started at ``start`` runs out (an aware instant)."""
+        ...
+
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """The office time from ``start`` to ``end``."""
+        ...
 
 
 class CalendarTime:
@@ -36,6 +42,9 @@ class CalendarTime:
         if unit is not TimeUnit.KALENDER:
             raise ConfigurationError(f"a clock in {unit} needs the office calendar (toolkit.worktime)", unit=str(unit))
         return start + duration
+
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        return max(end - start, timedelta(0))
 
 
 CALENDAR_TIME = CalendarTime()
@@ -100,12 +109,14 @@ def evaluate(
     closed_at: datetime | None = None,
     paused: timedelta = timedelta(0),
     calendar: WorkingTime = CALENDAR_TIME,
+    pauses: tuple[tuple[datetime, datetime], ...] = (),
 ) -> WorkflowState:
     """``completed`` maps step ids to when they were completed (from the ticket timeline and the
     job queue). The SLA clock runs from ``opened_at``, stops at ``closed_at``, and does not count
-    ``paused`` (time the ticket spent deferred by the approver, waiting on the applicant): in calendar
-    time the deadline moves by it; in working time the clock starts that much later. ``calendar`` counts
-    the clocks the catalog states in *hari kerja* or *jam kerja*."""
+    ``paused`` (time the ticket spent deferred by the approver, waiting on the applicant). ``calendar``
+    counts the clocks the catalog states in *hari kerja* or *jam kerja*; such a deadline moves by the office
+    time within ``pauses`` (the deferred spans that add up to ``paused``: a weekend spent deferred costs no
+    working day), or, when only the total is known, the clock starts that much later."""
 
     def step_deadline(step: Step, started: datetime) -> datetime | None:
         if step.standard_time is None:
@@ -138,7 +149,12 @@ def evaluate(
     if variant.unit is TimeUnit.KALENDER:
         deadline = opened_at + variant.duration + paused
     else:
-        deadline = calendar.deadline(opened_at + paused, variant.duration, variant.unit)
+        if pauses:
+            deadline = calendar.deadline(opened_at, variant.duration, variant.unit)
+            held = sum((calendar.working_time_between(start, end) for start, end in pauses), timedelta(0))
+            deadline = calendar.deadline(deadline, held, TimeUnit.JAM_KERJA) if held else deadline
+        else:
+            deadline = calendar.deadline(opened_at + paused, variant.duration, variant.unit)
     clock_end = closed_at or now
     sla = SlaState(
         variant_id=variant.id,

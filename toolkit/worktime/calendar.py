@@ -33,6 +33,7 @@ from toolkit.errors import ConfigurationError, InvalidInputError
 from toolkit.worktime.config import OfficeHours, OfficeSpan
 
 MAX_DAYS = 3660  # how far a search for the next working day looks before it calls the calendar broken
+_PERIODS_KEPT = 4096  # days whose office period a calendar keeps (about eleven years of lookups)
 
 
 def national_holidays(year: int) -> frozenset[date]:
@@ -62,6 +63,7 @@ class WorkCalendar:
         self._week = office_hours.by_weekday()
         self._holidays_of = holidays_of
         self._years: dict[int, frozenset[date]] = {}
+        self._periods: dict[date, tuple[datetime, datetime] | None] = {}
         self._lock = threading.Lock()
 
     # -- days -----------------------------------------------------------------------------------------
@@ -97,16 +99,28 @@ class WorkCalendar:
         return (datetime.combine(day, hours.start, tzinfo=self.zone),
                 datetime.combine(day, hours.end, tzinfo=self.zone))
 
+    def _period(self, day: date) -> tuple[datetime, datetime] | None:
+        """(opening, closing) of ``day``, None on a day off; kept, since every ticket's clock asks again."""
+        try:
+            return self._periods[day]
+        except KeyError:
+            pass
+        hours = self.span(day)
+        found = self._bounds(day, hours) if hours is not None else None
+        if len(self._periods) >= _PERIODS_KEPT:
+            self._periods.clear()
+        self._periods[day] = found
+        return found
+
     def _next_open(self, instant: datetime) -> tuple[datetime, datetime]:
         """The office period that contains ``instant`` or comes next: (max(opening, instant), closing)."""
         local = _aware(instant).astimezone(self.zone)
         day = local.date()
         for offset in range(MAX_DAYS):
-            current = day + timedelta(days=offset)
-            hours = self.span(current)
-            if hours is None:
+            period = self._period(day + timedelta(days=offset))
+            if period is None:
                 continue
-            opens, closes = self._bounds(current, hours)
+            opens, closes = period
             if local < closes:
                 return max(opens, local), closes
         raise ConfigurationError(f"no working day within {MAX_DAYS} days of {local.isoformat()}: the office "
@@ -136,9 +150,9 @@ class WorkCalendar:
         for _ in range(days):
             day = self._next_open(datetime.combine(day + timedelta(days=1), datetime.min.time(),
                                                    tzinfo=self.zone))[0].date()
-        hours = self.span(day)
-        assert hours is not None  # noqa: S101 - _next_open only lands on working days
-        opens, closes = self._bounds(day, hours)
+        period = self._period(day)
+        assert period is not None  # noqa: S101 - _next_open only lands on working days
+        opens, closes = period
         end = datetime.combine(day, time_of_day, tzinfo=self.zone)
         return min(max(end, opens), closes).astimezone(UTC)
 
@@ -162,9 +176,9 @@ class WorkCalendar:
         total = timedelta(0)
         day = first.date()
         while first < last and day <= last.date():
-            hours = self.span(day)
-            if hours is not None:
-                opens, closes = self._bounds(day, hours)
+            period = self._period(day)
+            if period is not None:
+                opens, closes = period
                 overlap = min(closes, last) - max(opens, first)
                 if overlap > timedelta(0):
                     total += overlap

@@ -122,7 +122,7 @@ class Step(_Frozen):
             raise ValueError(f"action: a '{self.kind}' step is done by a person and binds no action")
         if self.standard_time is not None and self.standard_time <= timedelta(0):
             raise ValueError("standard_time: must be positive")
-        if self.standard_time is not None:
+        if self.standard_time_unit is TimeUnit.HARI_KERJA and self.standard_time is not None:
             _check_unit(self.standard_time, self.standard_time_unit, "standard_time")
         return self
 
