@@ -18,7 +18,8 @@ The rules, in the office's own zone (WIB, WITA or WIT):
   (the holidays library, category ``public``) or a cuti bersama of the site file.
 
 Instants come in and go out as aware datetimes (a naive one is taken as UTC, as the toolkit stores
-times); results are in UTC. Holidays of a year are computed once per calendar and kept.
+times); results are in UTC. Holidays of a year are computed once per calendar and kept. Office time is
+added on the local wall clock, which is exact for Indonesia's zones (none has daylight saving time).
 """
 
 from __future__ import annotations
