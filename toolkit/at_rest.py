@@ -183,10 +183,9 @@ class Sealer:
         return count
 
 
-def read_artifact(path: Path, settings: Settings) -> bytes:
+def open_artifact(stored: bytes, settings: Settings, name: str) -> bytes:
     """A job file's content in clear: as stored when it is plaintext, opened with ``settings.vault.key``
     when it was sealed (the key is resolved only then)."""
-    data = Path(path).read_bytes()
-    if not is_sealed(data):
-        return data
-    return Sealer.from_settings(settings).open(data, ARTIFACT, what=f"file {Path(path).name}")
+    if not is_sealed(stored):
+        return stored
+    return Sealer.from_settings(settings).open(stored, ARTIFACT, what=f"file {name}")

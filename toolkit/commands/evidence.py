@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from toolkit.at_rest import Sealer
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind, NewEvent, TicketStatus
-from toolkit.errors import ConflictError, IntegrityError, PermissionDeniedError, ToolkitError
+from toolkit.errors import ConfigurationError, ConflictError, IntegrityError, PermissionDeniedError, ToolkitError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.collect import CollectedBundle, build_request, collect, resolve_host
 from toolkit.evidence.manifest import Person, sha256_bytes
@@ -47,6 +48,7 @@ def collect_for_ticket(app: Services, ticket_id: str, principal: Principal, logs
         name, address = resolve_host(inventory, target)
         request = build_request(app.settings.evidence, ticket_id=ticket_id, host=name, address=address,
                                 logs=logs or None, hash_paths=hash_paths or None)
+        sealer = Sealer.from_settings(app.settings)  # evidence is encrypted at rest: no key, nothing collected
     except ToolkitError as exc:
         app.audit.append(actor, "evidence.refused", ticket_id, detail | {"error": app.masker(str(exc))})
         raise
@@ -54,10 +56,10 @@ def collect_for_ticket(app: Services, ticket_id: str, principal: Principal, logs
     result = collect(request=request, cfg=app.settings.evidence, state_dir=app.settings.state_dir,
                      playbooks_dir=app.settings.playbooks_dir, inventory=inventory, collected_by=person,
                      work_dir=app.artifacts_dir(ticket_id) / "evidence-runs",
-                     timeout_s=app.settings.playbook_timeout_s, mask=app.masker)
+                     timeout_s=app.settings.playbook_timeout_s, mask=app.masker, sealer=sealer)
     name = f"bukti_{result.manifest.bundle_id}.tar.gz"
-    archive = bundles.pack(result.bundle_dir, app.artifacts_dir(ticket_id) / name)
-    data = archive.read_bytes()
+    archive = bundles.pack(result.bundle_dir, app.artifacts_dir(ticket_id) / name, sealer)
+    data = bundles.read_archive(archive, sealer)  # in clear: the ticket store encrypts its own copy
     digest = sha256_bytes(data)
     if len(data) <= app.settings.evidence.attach_max_bytes:
         app.tickets.attach(ticket_id, AttachmentUpload(name=archive.name, media_type="application/gzip", content=data,
@@ -79,8 +81,13 @@ def collect_for_ticket(app: Services, ticket_id: str, principal: Principal, logs
 
 
 def verify_bundle(app: Services, path: Path, principal: Principal) -> EvidenceVerification:
-    """Verify against this installation's evidence ledger; raises `IntegrityError` when it fails."""
-    result = verify(path, bundles.ledger(app.settings.state_dir))
+    """Verify against this installation's evidence ledger; raises `IntegrityError` when it fails. Files
+    encrypted at rest are opened with ``settings.vault.key``; without it only a plaintext export verifies."""
+    try:
+        sealer: Sealer | None = Sealer.from_settings(app.settings)
+    except ConfigurationError:
+        sealer = None  # verify raises it, naming the setting, if an encrypted file needs the key
+    result = verify(path, bundles.ledger(app.settings.state_dir), sealer)
     app.audit.append(principal.user, "evidence.verify", None,
                      {"bundle": result.bundle_id, "path": str(path), "ok": result.ok,
                       "problems": [p.model_dump() for p in result.problems]} | principal.audit_data())
