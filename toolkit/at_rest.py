@@ -61,7 +61,7 @@ def is_sealed(blob: bytes | bytearray | memoryview) -> bool:
 
 def _parse_key(key: SecretStr) -> bytes:
     try:
-        raw = base64.urlsafe_b64decode(key.get_secret_value().strip().encode("ascii"))
+        raw = base64.b64decode(key.get_secret_value().strip().encode("ascii"), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raw = b""
     if len(raw) != 32:
