@@ -8,6 +8,7 @@ and sealed when the store opens with a key, and an attachment at the size limit 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -91,7 +92,7 @@ def test_through_the_cli_and_the_command_layer(spbe, state_dir: Path, tmp_path: 
         ref, content = views.attachment(app, ticket_id, "surat.pdf", as_lab("andi"))
     finally:
         app.close()
-    assert content == pdf_bytes(CANARY) and ref.sha256 == __import__("hashlib").sha256(content).hexdigest()
+    assert content == pdf_bytes(CANARY) and ref.sha256 == hashlib.sha256(content).hexdigest()
 
 
 def test_a_missing_key_refuses_the_upload_with_exit_8_and_stores_nothing(
@@ -105,7 +106,7 @@ def test_a_missing_key_refuses_the_upload_with_exit_8_and_stores_nothing(
     result = spbe(*args, catch_exceptions=True)
     assert result.exit_code == 8, result.output
     assert "settings.vault.key" in result.stderr and "SPBE_VAULT_KEY" in result.stderr
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit | None)
     assert json.loads(spbe("ticket", "list", "--json").stdout) == []
     assert _files_holding(state_dir, CANARY_BYTES) == []
 
@@ -154,8 +155,8 @@ def _legacy_store(settings: Settings, content: bytes) -> Path:
     raw.execute("INSERT INTO tickets VALUES ('SPBE-2026-00001', 2026, 1, 'pusat-data', 'Lama', 'andi', '{}', 'open',"
                 " NULL, 'standar', ?, ?)", (now, now))
     for name, data in (("ktp.pdf", content), ("magic.bin", MAGIC + b"plaintext that starts like a blob")):
-        raw.execute("INSERT INTO attachments VALUES ('SPBE-2026-00001', ?, 'application/pdf', ?, ?, NULL, ?, 'andi', ?)",
-                    (name, len(data), __import__("hashlib").sha256(data).hexdigest(), data, now))
+        raw.execute("INSERT INTO attachments VALUES ('SPBE-2026-00001', ?, 'application/pdf', ?, ?, NULL, ?, "
+                    "'andi', ?)", (name, len(data), hashlib.sha256(data).hexdigest(), data, now))
     raw.commit()
     raw.close()
     return path
