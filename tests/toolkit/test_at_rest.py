@@ -75,7 +75,8 @@ def test_another_key_is_a_configuration_error_that_names_the_setting_and_no_key(
     assert key not in repr(sealer) and key not in str(sealer.__slots__)
 
 
-@pytest.mark.parametrize("bad", ["", "pendek", "CANARY-not-base64-!!!!", "QUFBQQ==", generate_key() + "AAAA"])
+@pytest.mark.parametrize("bad", ["", "pendek", "CANARY-not-base64-!!!!", "QUFBQQ==", "Q0FOQVJZ" * 5 + "Q0FOQVI=AAAA"],
+                         ids=["empty", "short", "not-base64", "4-bytes", "trailing-data"])
 def test_a_malformed_key_is_refused_without_echoing_it(bad: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         Sealer(SecretStr(bad))
