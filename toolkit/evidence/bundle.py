@@ -250,7 +250,7 @@ def load_manifest(bundle_dir: Path) -> tuple[Manifest, bytes]:
 def archive_bytes(bundle_dir: Path, sealer: Sealer | None) -> bytes:
     """A tar.gz of the bundle (manifest, custody, files) with the files in clear, stable for the same
     content: sorted members, fixed owner and times, gzip header without a timestamp."""
-    bundle_id = load_manifest(bundle_dir)[0].bundle_id
+    bundle_id = bundle_dir.name  # `new_bundle` names the directory after the bundle
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         members = sorted(p for p in bundle_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
