@@ -16,13 +16,14 @@ from pydantic import SecretStr
 
 from integrations.tickets.embedded import EmbeddedTicketStore
 from toolkit.at_rest import MAGIC, Sealer
+from toolkit.bootstrap import App
 from toolkit.domain.tickets.models import AttachmentUpload, TicketDraft
 from toolkit.errors import IntegrityError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.manifest import Collector, Person, Request, SourceHost, sha256_bytes
 from toolkit.evidence.verify import verify
 from toolkit.private_files import private_dir
-from toolkit.settings import Settings
+from toolkit.settings import Settings, load_settings
 from toolkit.vault import generate_key
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -148,3 +149,31 @@ def test_a_bundle_of_an_older_version_verifies_and_is_encrypted_after_its_hashes
     with pytest.raises(IntegrityError, match="does not match its manifest"):
         bundles.seal_legacy(tampered, sealer, "rina")  # never laundered into ciphertext
     assert (tampered / "files" / "logs" / "var" / "log" / "auth.log").read_bytes() == LOG  # nothing half-done
+
+
+def test_spbe_evidence_encrypt_upgrades_what_an_older_version_left_in_clear(spbe, state_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    first, tampered = _seal(state_dir, None), _seal(state_dir, None, "SPBE-2026-00002")
+    archive = private_dir(state_dir / "artifacts" / "SPBE-2026-00001") / f"bukti_{first.name}.tar.gz"
+    bundles.pack(first, archive)  # in clear, as the older version kept it
+    runs = private_dir(state_dir / "artifacts" / "SPBE-2026-00001" / "evidence-runs" / "20261123T030000-ab12cd34")
+    (runs / "stdout").write_bytes(b"TASK [Capture volatile data] " + CANARY + b"\n")
+    (tampered / "files" / "volatile" / "processes.txt").write_bytes(b"PID CMD\n1 init\n")
+    assert spbe("evidence", "encrypt", "--as", "andi").exit_code == 4  # not CSIRT: nothing changed
+    assert CANARY in (first / "files" / "volatile" / "processes.txt").read_bytes()
+
+    result = spbe("evidence", "encrypt", "--as", "rina", "--json", catch_exceptions=True)
+    assert result.exit_code == 9 and tampered.name in result.output  # reported, after the others were done
+    assert _holding(state_dir, CANARY) == [
+        str((tampered / "files" / "logs" / "var" / "log" / "auth.log").relative_to(state_dir))]  # left as it was
+    for target in (first, archive):
+        assert spbe("evidence", "verify", str(target), "--as", "rina").exit_code == 0
+    again = spbe("evidence", "encrypt", "--as", "rina", catch_exceptions=True)
+    assert again.exit_code == 9
+    app = App(load_settings(state_dir=state_dir))
+    try:
+        done = [e.data for e in app.audit.entries() if e.action == "evidence.encrypt"]
+        refused = [e.actor for e in app.audit.entries() if e.action == "evidence.encrypt_refused"]
+    finally:
+        app.close()
+    assert [(d["bundles"], d["files"], d["archives"], d["run_records"]) for d in done] == [(1, 2, 1, 1), (0, 0, 0, 0)]
+    assert done[0]["refused"] == [tampered.name] and refused == ["andi"]
