@@ -14,7 +14,7 @@ from lab.sshd import host_exec
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
 from toolkit.actions.base import RunContext
-from toolkit.at_rest import Sealer
+from toolkit.at_rest import MAGIC, Sealer, open_artifact
 from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.commands.evidence import collect_for_ticket, verify_bundle
@@ -56,7 +56,8 @@ def canary_on_host(lab):  # type: ignore[no-untyped-def]
     _sh(lab, f"echo 'Nov 23 10:05:00 sshd[99]: Accepted password for {CANARY}' > /var/log/spbe/canary.log"
              f" && setsid sh -c 'sleep 900; true' {CANARY} >/dev/null 2>&1 < /dev/null &")
     yield CANARY
-    _sh(lab, f"pkill -f -- '{CANARY}' || true; rm -f /var/log/spbe/canary.log")
+    # "[C]ANARY" matches the planted process's argv but not this shell's own command line
+    _sh(lab, f"pkill -f -- '[{CANARY[0]}]{CANARY[1:]}' || true; rm -f /var/log/spbe/canary.log")
 
 
 def test_cli_collect_seals_a_bundle_that_verifies(lab, incident, canary_on_host) -> None:  # type: ignore[no-untyped-def]
@@ -113,6 +114,12 @@ def test_the_workflow_action_collects_the_defaults_and_attaches(lab, incident) -
     assert "TASK [Fetch the log files into the bundle]" in "\n".join(lines)
     custody = bundles.read_custody(Path(result.facts.archive["bundle_dir"]))
     assert [c["action"] for c in custody] == ["sealed", "attached"]
+    stored = result.artifacts[0].path.read_bytes()  # the job file waiting for the outbox: sealed...
+    assert stored.startswith(MAGIC)
+    export = app.artifacts_dir(ticket.id) / "export.tar.gz"
+    export.write_bytes(open_artifact(stored, app.settings, result.artifacts[0].name))  # ...attached in clear
+    assert bundles.sha256_bytes(export.read_bytes()) == result.facts.archive["sha256"]
+    assert verify(export, bundles.ledger(app.settings.state_dir)).ok
 
 
 def test_large_bundles_are_referenced_not_attached(lab, incident, lab_settings) -> None:  # type: ignore[no-untyped-def]
