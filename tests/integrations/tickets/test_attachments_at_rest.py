@@ -193,3 +193,18 @@ def test_an_attachment_at_the_size_limit_round_trips(settings: Settings) -> None
         assert store.read_attachment(ticket.id, "arsip.bin") == content
         assert store.attach(ticket.id, _upload("arsip.bin", content), "sari") == ref  # a retried delivery
     assert _files_holding(Path(settings.state_dir), CANARY_BYTES) == []
+
+
+def test_a_malformed_key_stops_the_upload_and_is_never_echoed(spbe, state_dir: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    key_canary = "CANARY-kunci-salah-88e1f0c2d4"
+    source = tmp_path / "surat.pdf"
+    source.write_bytes(pdf_bytes(CANARY))
+    args = ["-v", "ticket", "open", "pusat-data", "--as", "andi", "--title", "Hosting", "-a",
+            f"surat_permohonan={source}"]
+    for name, value in PUSAT_DATA.items():
+        args += ["-f", f"{name}={value}"]
+    result = spbe(*args, env={"SPBE_VAULT_KEY": key_canary}, catch_exceptions=True)
+    assert result.exit_code == 8 and "settings.vault.key" in result.stderr, result.output
+    assert key_canary not in result.output and key_canary not in caplog.text
+    assert _files_holding(state_dir, key_canary.encode()) == [] and _files_holding(state_dir, CANARY_BYTES) == []
