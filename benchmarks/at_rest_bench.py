@@ -68,8 +68,9 @@ def _evidence_figure(state: Path, size: int, rounds: int) -> float:
         extra = {"sealer": sealer} if encrypted else {}
         bundles.seal(path, bundle_id=bundle_id, ticket_id="SPBE-2026-00001",
                      host=SourceHost(name="h", address="10.0.0.2"), collected_at=datetime.now(UTC),
-                     collected_by=Person(username="rina", name="Rina"), collector=Collector(node="c", tool="t", method="m"),
-                     request=Request(logs=(), hash_paths=()), files=specs, evidence_ledger=bundles.ledger(state), **extra)
+                     collected_by=Person(username="rina", name="Rina"),
+                     collector=Collector(node="c", tool="t", method="m"), request=Request(logs=(), hash_paths=()),
+                     files=specs, evidence_ledger=bundles.ledger(state), **extra)
         bundles.pack(path, state / f"{bundle_id}.tar.gz", *([sealer] if encrypted else []))
 
     return _cpu(once, rounds)
@@ -81,7 +82,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     size = args.mb * 1024 * 1024
-    os.environ.setdefault("SPBE_VAULT_KEY", __import__("toolkit.vault", fromlist=["generate_key"]).generate_key())
+    from toolkit.vault import generate_key
+
+    os.environ.setdefault("SPBE_VAULT_KEY", generate_key())
     with tempfile.TemporaryDirectory(prefix="spbe-at-rest-bench-") as scratch:
         write, read = _store_figures(Path(scratch) / "store", size, args.rounds)
         evidence = _evidence_figure(Path(scratch) / "evidence", size, args.rounds)
