@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from toolkit.at_rest import ARTIFACT, SETTING, Sealer, is_sealed
+from toolkit.at_rest import ARTIFACT, MAGIC, SETTING, Sealer, is_sealed
 from toolkit.audit import AuditLog
 from toolkit.errors import ConfigurationError, ConflictError, IntegrityError, InvalidInputError
 from toolkit.evidence.manifest import (
@@ -288,7 +288,13 @@ def unpack(archive: Path, dest: Path, max_bytes: int = 2 * 1024 * 1024 * 1024, s
     """Extract a packed bundle for verification, refusing anything but plain files inside one
     top-level directory (no links, devices, absolute names or ``..``). A sealed archive is opened first."""
     total = 0
-    with tarfile.open(fileobj=io.BytesIO(read_archive(archive, sealer)), mode="r:gz") as tar:
+    with archive.open("rb") as handle:
+        sealed = is_sealed(handle.read(len(MAGIC)))
+    # A plaintext archive (an export) is streamed as before; a sealed one is opened in memory (AES-GCM
+    # authenticates the whole blob before it gives any of it back).
+    opened = (tarfile.open(fileobj=io.BytesIO(read_archive(archive, sealer)), mode="r:gz") if sealed
+              else tarfile.open(archive, mode="r:gz"))
+    with opened as tar:
         members = tar.getmembers()
         tops = {m.name.split("/", 1)[0] for m in members}
         if len(tops) != 1:
