@@ -292,9 +292,8 @@ def unpack(archive: Path, dest: Path, max_bytes: int = 2 * 1024 * 1024 * 1024, s
         sealed = is_sealed(handle.read(len(MAGIC)))
     # A plaintext archive (an export) is streamed as before; a sealed one is opened in memory (AES-GCM
     # authenticates the whole blob before it gives any of it back).
-    opened = (tarfile.open(fileobj=io.BytesIO(read_archive(archive, sealer)), mode="r:gz") if sealed
-              else tarfile.open(archive, mode="r:gz"))
-    with opened as tar:
+    fileobj = io.BytesIO(read_archive(archive, sealer)) if sealed else None
+    with tarfile.open(None if sealed else archive, mode="r:gz", fileobj=fileobj) as tar:
         members = tar.getmembers()
         tops = {m.name.split("/", 1)[0] for m in members}
         if len(tops) != 1:
