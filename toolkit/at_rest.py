@@ -144,16 +144,19 @@ class Sealer:
         return b"".join((MAGIC, new.key_id, wrap_nonce, wrapped, blob[HEADER - _NONCE:]))
 
     # -- files -------------------------------------------------------------------------------------
-    def write_file(self, path: Path, plain: bytes, context: bytes) -> Path:
+    def write_file(self, path: Path, plain: bytes, context: bytes, *, durable: bool = True) -> Path:
         """Write ``plain`` sealed to ``path`` (0600), replacing it atomically: a reader sees the old
-        file or the new one, never a half-written blob."""
+        file or the new one, never a half-written blob. ``durable``: fsync before the rename, so a crash
+        cannot leave an empty file where the only copy was (a migration); a file just written from another
+        copy (a fresh collection, an archive) may skip it, as its plaintext writer did."""
         path = Path(path)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.seal")
         try:
             with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_EXCL), "wb") as handle:
                 handle.write(self.seal(plain, context))
-                handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -114,7 +114,7 @@ def _hash_and_seal(path: Path, context: bytes, sealer: Sealer | None) -> tuple[s
     if is_sealed(data):
         raise InvalidInputError(f"{path.name} is already encrypted; evidence is sealed from the collected "
                                 "plaintext", errors=[("files", path.name)])
-    sealer.write_file(path, data, context)
+    sealer.write_file(path, data, context, durable=False)  # as durable as the fetched plaintext was
     return sha256_bytes(data), len(data)
 
 
@@ -273,7 +273,7 @@ def pack(bundle_dir: Path, dest: Path, sealer: Sealer | None = None) -> Path:
     (the copy kept on the control node), plain without one (an export)."""
     data = archive_bytes(bundle_dir, sealer)
     if sealer is not None:
-        return sealer.write_file(dest, data, ARTIFACT)
+        return sealer.write_file(dest, data, ARTIFACT, durable=False)  # rebuilt from the bundle if lost
     with os.fdopen(open_private(dest, os.O_WRONLY | os.O_TRUNC), "wb") as raw:
         raw.write(data)
     return dest
