@@ -19,7 +19,7 @@ from typing import Any, Self
 
 from integrations.queue.writer_gate import WriterGate
 from integrations.tickets.embedded_rows import RowModels, to_json
-from toolkit.at_rest import Sealer, is_sealed
+from toolkit.at_rest import MAGIC, Sealer, is_sealed
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind, NewEvent, Ticket, TimelineEvent
 from toolkit.errors import (
     ConfigurationError,
@@ -280,20 +280,24 @@ class EmbeddedDb:
         if version >= SEALED_VERSION:
             return 0
         try:
-            sealer: Sealer | None = self._sealer()
-        except ConfigurationError:
-            sealer = None
-        sealed, last, done = 0, 0, False
-        while not done:
+            sealer = self._sealer()
+        except ConfigurationError:  # no key: leave the plaintext (readable) and the version as they are
             with self._tx() as db:
-                rows = db.execute("SELECT rowid, ticket_id, name, sha256, content FROM attachments WHERE rowid > ?"
-                                  " ORDER BY rowid LIMIT ?", (last, _MIGRATE_BATCH)).fetchall()
+                if db.execute("SELECT 1 FROM attachments LIMIT 1").fetchone() is None:
+                    db.execute(f"PRAGMA user_version = {SEALED_VERSION}")  # nothing to seal, ever
+            return 0
+        sealed, last, done = 0, 0, False
+        while not done:  # one attachment's content in memory at a time, a short transaction per batch
+            with self._tx() as db:
+                rows = db.execute("SELECT rowid, ticket_id, name, sha256, substr(content, 1, ?) AS head "
+                                  "FROM attachments WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                                  (len(MAGIC), last, _MIGRATE_BATCH)).fetchall()
                 for row in rows:
-                    last, raw = row["rowid"], bytes(row["content"])
-                    if is_sealed(raw) and hashlib.sha256(raw).hexdigest() != row["sha256"]:
-                        continue
-                    if sealer is None:
-                        return sealed  # plaintext is left, and the version with it: sealed when a key is set
+                    last = row["rowid"]
+                    (raw,) = db.execute("SELECT content FROM attachments WHERE rowid = ?", (last,)).fetchone()
+                    raw = bytes(raw)
+                    if is_sealed(bytes(row["head"])) and hashlib.sha256(raw).hexdigest() != row["sha256"]:
+                        continue  # sealed already (by a migration cut short), not a plaintext starting like a blob
                     blob = sealer.seal(raw, attachment_context(row["ticket_id"], row["name"]))
                     db.execute("UPDATE attachments SET content = ? WHERE rowid = ?", (blob, last))
                     sealed += 1

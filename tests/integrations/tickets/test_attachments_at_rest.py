@@ -208,3 +208,21 @@ def test_a_malformed_key_stops_the_upload_and_is_never_echoed(spbe, state_dir: P
     assert result.exit_code == 8 and "settings.vault.key" in result.stderr, result.output
     assert key_canary not in result.output and key_canary not in caplog.text
     assert _files_holding(state_dir, key_canary.encode()) == [] and _files_holding(state_dir, CANARY_BYTES) == []
+
+
+def test_a_migration_cut_short_seals_the_rest_and_leaves_the_sealed_alone(settings: Settings) -> None:
+    with EmbeddedTicketStore(settings=settings) as store:
+        ticket = store.create(_draft(_upload()))
+    path = Path(settings.state_dir) / "tickets.db"
+    with sqlite3.connect(path) as raw:
+        (before,) = raw.execute("SELECT content FROM attachments").fetchone()
+        late = f"catatan {CANARY}".encode()
+        raw.execute("INSERT INTO attachments SELECT ticket_id, 'late.txt', 'text/plain', ?, ?, NULL, ?, added_by, "
+                    "added_at FROM attachments", (len(late), hashlib.sha256(late).hexdigest(), late))
+        raw.execute("PRAGMA user_version = 0")
+    with EmbeddedTicketStore(settings=settings) as store:
+        assert store.read_attachment(ticket.id, "late.txt") == late
+        assert store.read_attachment(ticket.id, "ktp.pdf") == pdf_bytes(CANARY)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT content FROM attachments WHERE name = 'ktp.pdf'").fetchone()[0] == before
+    assert _files_holding(Path(settings.state_dir), CANARY_BYTES) == []
