@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from toolkit.desks.hub import DeskHub
     from toolkit.documents import TemplateRenderer
     from toolkit.domain.catalog.models import Catalog
+    from toolkit.letters.kit import Letters
     from toolkit.ssh.pool import SshPool
 
 
@@ -195,6 +196,18 @@ class App:
         return TemplateRenderer(self.settings.templates_dir, self.catalog.roles)
 
     @cached_property
+    def letters(self) -> Letters:
+        """The PDF renderer (layout, fonts, logo prepared once) and the document numbers in state.db."""
+        from toolkit.letters.kit import Letters
+        from toolkit.letters.numbers import DocumentNumbers
+        from toolkit.letters.render import PdfRenderer
+        from toolkit.sqlite_tx import STATE_DB
+
+        documents = self.settings.documents
+        return Letters(pdf=PdfRenderer(self.settings.templates_dir, documents),
+                       numbers=DocumentNumbers(Path(self.settings.state_dir) / STATE_DB, documents))
+
+    @cached_property
     def actions(self) -> ActionRegistry:
         from toolkit.actions.builtin import register_builtin_actions
 
@@ -214,7 +227,7 @@ class App:
     def close(self) -> None:
         """Close the connections of every store built so far (the state stores, the vault, the queue, the
         ticket store, the audit log) and the warm SSH connections; one not built yet is not opened to be closed."""
-        for name in ("state", "vault", "queue", "tickets", "audit", "ssh", "desks"):
+        for name in ("state", "vault", "queue", "tickets", "audit", "ssh", "desks", "letters"):
             built = self.__dict__.pop(name, None)
             close = getattr(built, "close", None)
             if close is not None:

@@ -43,14 +43,17 @@ Context keys (templates use exactly these):
 ``sekarang``
     ``now``.
 ``nomor_dokumen``
-    ``nomor_dokumen("BA-INST")`` → ``"BA-INST/<ticket id>/<year in WIB>"``.
+    ``nomor_dokumen("BA-INSTALASI-SERVER")`` → the document's number from the numbering service
+    (`toolkit.letters.numbers`: the type's pattern, e.g. ``000.8/BA-INST/{seq}/{tahun}``, with the sequence of
+    the year in WIB; the same ticket and type always get the same number). Without a service (a preview, a
+    test) it is a draft marker, ``DRAF/<type>/<ticket id>/<year>``, never a registered number.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from toolkit.documents import WIB, MarkdownText, nama_peran
 from toolkit.domain.catalog.models import StepKind
@@ -89,9 +92,11 @@ def build_context(
     now: datetime,
     roles: RoleBook,
     viewer_roles: frozenset[str] = frozenset(),
+    numbers: NumberIssuer | None = None,
 ) -> dict[str, Any]:
     """``roles`` is the catalog's role book: who signs, who may see a confidential reporter, and how each
-    role is written come from the deployment's roles.yaml, not from the packaged one."""
+    role is written come from the deployment's roles.yaml, not from the packaged one. ``numbers`` issues the
+    documents' numbers (`toolkit.letters.numbers.DocumentNumbers`; None: draft markers)."""
     events = sorted(timeline, key=lambda e: e.seq)
     ticket = ticket.model_copy(update={"fields": effective_fields(ticket.fields, events),  # with decisions
                                        "sla_variant": effective_sla_variant(ticket.sla_variant, events)})
@@ -110,20 +115,40 @@ def build_context(
         "lampiran": [{"nama": a.name, "jenis": a.kind, "ditambahkan": a.added_at}
                      for a in ticket.attachments],
         "sekarang": now,
-        "nomor_dokumen": document_number(ticket.id, now),
+        "nomor_dokumen": document_number(ticket.id, now, numbers),
     }
 
 
-def document_number(ticket_id: str, now: datetime) -> Callable[[str], str]:
-    """Numbers are per ticket and year so a re-rendered document keeps its number; the year is
-    the one in WIB, as printed on the document's date line."""
+class NumberIssuer(Protocol):
+    """What issues document numbers (`toolkit.letters.numbers.DocumentNumbers`): idempotent per ticket and type."""
+
+    def take(self, *, ticket_id: str, kode: str, year: int, month: int) -> str: ...
+
+
+class DocumentNumber:
+    """``nomor_dokumen(kode)`` of the templates; remembers the numbers it handed out (``taken``) so the PDF and
+    the job's facts carry the same number the Markdown printed."""
+
+    def __init__(self, ticket_id: str, year: int, month: int, numbers: NumberIssuer | None) -> None:
+        self._ticket_id, self._year, self._month, self._numbers = ticket_id, year, month, numbers
+        self.taken: list[str] = []
+
+    def __call__(self, kode: str) -> str:
+        if self._numbers is None:
+            return f"DRAF/{kode}/{self._ticket_id}/{self._year}"
+        number = self._numbers.take(ticket_id=self._ticket_id, kode=str(kode), year=self._year, month=self._month)
+        if number not in self.taken:
+            self.taken.append(number)
+        return number
+
+
+def document_number(ticket_id: str, now: datetime, numbers: NumberIssuer | None = None) -> DocumentNumber:
+    """The sequence is per type and year; the year is the one in WIB, as printed on the document's date
+    line."""
     aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     year = aware.astimezone(WIB).year
-
-    def nomor_dokumen(prefix: str) -> str:
-        return f"{prefix}/{ticket_id}/{year}"
-
-    return nomor_dokumen
+    month = aware.astimezone(WIB).month
+    return DocumentNumber(ticket_id, year, month, numbers)
 
 
 class _People:

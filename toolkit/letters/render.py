@@ -1,0 +1,200 @@
+"""The PDF of a document: its Markdown (`toolkit.letters.markup`) inside the letter layout of ``templates/pdf/``,
+laid out by WeasyPrint.
+
+Built once per process by the composition root (`App.letters`): the layout templates, the stylesheet, the
+fonts and the logo are prepared once, so a document costs its own layout only. WeasyPrint fetches nothing:
+the logo is inlined as a data URI and every other URL is refused, so a document can never read a local file
+or reach the network.
+
+**Signature blocks.** Each signing party gets a block with a stable id (``ttd-<role>``, e.g. ``ttd-pemohon``,
+``ttd-kepala-dinas``; ``ttd-<n>`` for a column no known party matches) whose empty space is where a visible
+signature goes. `RenderedPdf.signatures` gives, for each, the page (1-based) and the box in PDF points with
+the origin at the page's lower-left corner (what a PDF signature field's rectangle uses: pyHanko's
+``SigFieldSpec(box=(x, y, x + width, y + height))``), read from WeasyPrint's layout (the anchors of the
+page), plus the party's name, NIP, role and username. They are listed in signing order: the roles the SOP
+step names (its participants, then its actor) first, the other parties (*Mengetahui*) after, in reading order.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+from pydantic import BaseModel, ConfigDict
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from toolkit.errors import ConfigurationError
+from toolkit.letters.config import DocumentSettings, load_logo
+from toolkit.letters.markup import SignatureColumn, parse
+
+PX_TO_PT = 0.75  # WeasyPrint lays out in CSS pixels (96 per inch); PDF points are 72 per inch
+APPLICANT = "pemohon"
+
+
+class SignatureBox(BaseModel):
+    """Where one party signs: ``page`` 1-based; ``x``, ``y`` the lower-left corner in PDF points from the
+    page's lower-left; ``field`` a name fit for a PDF signature field."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    field: str
+    urutan: int
+    label: str
+    nama: str
+    nip: str | None
+    peran: str | None
+    username: str | None
+    page: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    pdf: bytes
+    pages: int
+    title: str | None
+    signatures: tuple[SignatureBox, ...]
+
+
+@dataclass
+class _Block:
+    id: str
+    label: str
+    di_atas: list[str]
+    nama: str
+    nip: str | None
+    di_bawah: list[str]
+    peran: str | None
+    username: str | None
+
+
+def _refuse(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """WeasyPrint's URL fetcher: only inline data (the logo) may be used."""
+    if url.startswith("data:"):
+        from weasyprint.urls import default_url_fetcher
+
+        return default_url_fetcher(url)  # type: ignore[no-any-return]
+    raise ValueError("documents fetch no URL")
+
+
+def _parties(context: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(role id, person dict) of everyone who may sign: the ticket's applicant first (``pihak`` names the
+    first holder of a role, which for ``pemohon`` is not this ticket's applicant)."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    if isinstance(context.get("pemohon"), Mapping):
+        found.append((APPLICANT, context["pemohon"]))
+    for role, person in (context.get("pihak") or {}).items():
+        if role != APPLICANT and isinstance(person, Mapping):
+            found.append((str(role), person))
+    return found
+
+
+def _match(column: SignatureColumn, parties: list[tuple[str, Mapping[str, Any]]],
+           taken: set[str]) -> tuple[str, Mapping[str, Any]] | None:
+    """The party whose name the column prints; of several (unassigned roles share a dotted line, one person
+    may hold two roles) the one whose role the column's words name."""
+    candidates = [(r, p) for r, p in parties if r not in taken and str(p.get("nama", "")).strip() == column.name]
+    if not candidates:
+        return None
+    words = " ".join([column.label, *column.above, *column.below]).lower()
+
+    def score(item: tuple[str, Mapping[str, Any]]) -> int:
+        role, person = item
+        label = str(person.get("peran") or "").lower()
+        return (2 if label and label in words else 0) + (1 if role.replace("-", " ") in words else 0)
+
+    return max(candidates, key=score)  # max keeps the first of equals: the applicant, then role order
+
+
+class PdfRenderer:
+    def __init__(self, templates_dir: Path, settings: DocumentSettings) -> None:
+        self.settings = settings
+        folder = Path(templates_dir) / "pdf"
+        self._env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(str(folder), encoding="utf-8"),
+                                         undefined=jinja2.StrictUndefined, autoescape=True,
+                                         trim_blocks=True, lstrip_blocks=True)
+        try:
+            self._layout = self._env.get_template("surat.html.j2")
+            css_text = self._env.get_template("surat.css.j2").render()
+        except jinja2.TemplateError as exc:
+            raise ConfigurationError(f"PDF layout in {folder}: {exc}", directory=str(folder)) from None
+        self._fonts = FontConfiguration()
+        self._css = CSS(string=css_text, font_config=self._fonts)
+        self._logo: str | None = None
+        if settings.logo is not None:
+            try:
+                media, data = load_logo(settings.logo, settings.logo_max_bytes)
+            except ValueError as exc:
+                raise ConfigurationError(f"settings.documents.logo: {exc}") from None
+            self._logo = f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+        kop = settings.kop
+        self._kontak = [text for text in (f"Telepon {kop.telepon}" if kop.telepon else "",
+                                          f"Pos-el {kop.email}" if kop.email else "",
+                                          f"Laman {kop.website}" if kop.website else "") if text]
+
+    def _blocks(self, columns: list[SignatureColumn], parties: list[tuple[str, Mapping[str, Any]]],
+                taken: set[str], ids: set[str]) -> list[_Block]:
+        blocks = []
+        for column in columns:
+            party = _match(column, parties, taken)
+            role, person = party if party is not None else (None, {})
+            if role is not None:
+                taken.add(role)
+            base = f"ttd-{role}" if role else f"ttd-{len(ids) + 1}"
+            block_id, n = base, 2
+            while block_id in ids:
+                block_id, n = f"{base}-{n}", n + 1
+            ids.add(block_id)
+            nip = person.get("nip")
+            blocks.append(_Block(id=block_id, label=column.label, di_atas=column.above, nama=column.name,
+                                 nip=str(nip) if nip else None, di_bawah=column.below, peran=role,
+                                 username=person.get("username") if person.get("ditetapkan", True) else None))
+        return blocks
+
+    def render(self, markdown: str, context: Mapping[str, Any], *, nomor: str | None = None,
+               signing_order: Sequence[str] = ()) -> RenderedPdf:
+        """The PDF of ``markdown`` (the document exactly as attached), with ``context`` (the one it was rendered
+        with) naming the parties of its signature tables; ``signing_order``: role ids in the SOP's order."""
+        body = parse(markdown)
+        parties = _parties(context)
+        taken: set[str] = set()
+        ids: set[str] = set()
+        parts: list[Any] = []
+        blocks: list[_Block] = []
+        for part in body.parts:
+            if isinstance(part, str):
+                parts.append(Markup(part))  # noqa: S704 - markdown-it output with raw HTML off: escaped already
+            else:
+                table = self._blocks(part, parties, taken, ids)
+                blocks += table
+                parts.append(table)
+        html = self._layout.render(kop=self.settings.kop, kontak=self._kontak, logo=self._logo, judul=body.title,
+                                   nomor=nomor, bagian=parts)
+        document = HTML(string=html, url_fetcher=_refuse).render(stylesheets=[self._css], font_config=self._fonts)
+        where: dict[str, tuple[int, tuple[float, float, float, float], float]] = {}
+        for number, page in enumerate(document.pages, start=1):
+            for anchor, box in page.anchors.items():
+                where.setdefault(anchor, (number, box, page.height))
+        order = {role: i for i, role in enumerate(dict.fromkeys(signing_order))}
+        ranked = sorted(range(len(blocks)), key=lambda i: (order.get(blocks[i].peran or "", len(order)), i))
+        boxes = []
+        for urutan, index in enumerate(ranked, start=1):
+            block = blocks[index]
+            page_no, (left, top, right, bottom), page_height = where[block.id]
+            boxes.append(SignatureBox(
+                id=block.id, field=block.id, urutan=urutan, label=block.label, nama=block.nama, nip=block.nip,
+                peran=block.peran, username=block.username, page=page_no,
+                x=round(left * PX_TO_PT, 2), y=round((page_height - bottom) * PX_TO_PT, 2),
+                width=round((right - left) * PX_TO_PT, 2), height=round((bottom - top) * PX_TO_PT, 2)))
+        return RenderedPdf(pdf=document.write_pdf(), pages=len(document.pages), title=body.title,
+                           signatures=tuple(boxes))
