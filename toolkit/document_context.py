@@ -167,7 +167,8 @@ class _People:
     def person_dict(self, person: Person, role: str | None = None) -> dict[str, Any]:
         return {"username": person.username, "nama": person.name, "jabatan": person.title or "-",
                 "opd": person.opd or "-", "email": person.email or "-",
-                "peran": self.role_name(role) if role else None, "ditetapkan": True, "dikenal": True}
+                "peran": self.role_name(role) if role else None, "ditetapkan": True, "dikenal": True,
+                "nip": person.nip}
 
     def get(self, username: str) -> Person | None:
         if username not in self._cache:

@@ -18,8 +18,8 @@ from typing import Any, Literal
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, Artifact, BaseAction, RunContext
 from toolkit.actions.notify.delivery import applicant_roles, reporter_role
 from toolkit.document_context import build_context
-from toolkit.letters.render import SignatureBox
 from toolkit.domain.confidentiality import reporter_confidential
+from toolkit.letters.render import SignatureBox
 from toolkit.private_files import write_private
 
 _DOCUMENT_MADE = "Dokumen telah dibuat dari hasil langkah-langkah sebelumnya dan dilampirkan pada tiket ini."
