@@ -3,8 +3,10 @@ laid out by WeasyPrint.
 
 Built once per process by the composition root (`App.letters`): the layout templates, the stylesheet, the
 fonts and the logo are prepared once, so a document costs its own layout only. WeasyPrint fetches nothing:
-the logo is inlined as a data URI and every other URL is refused, so a document can never read a local file
-or reach the network.
+the logo is inlined as a data URI and every other scheme is refused (``file:``, ``http:``...), so a document can
+never read a local file or reach the network. Layouts run one at a time per process (a lock): the font
+configuration and the fetcher are shared, WeasyPrint does not document them as thread-safe, and the work is
+Python-bound under the GIL anyway.
 
 **Signature blocks.** Each signing party gets a block with a stable id (``ttd-<role>``, e.g. ``ttd-pemohon``,
 ``ttd-kepala-dinas``; ``ttd-<n>`` for a column no known party matches) whose empty space is where a visible
@@ -18,6 +20,7 @@ step names (its participants, then its actor) first, the other parties (*Mengeta
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict
 from weasyprint import CSS, HTML
+from weasyprint.urls import URLFetcher
 from weasyprint.text.fonts import FontConfiguration
 
 from toolkit.errors import ConfigurationError
@@ -78,15 +82,6 @@ class _Block:
     username: str | None
 
 
-def _refuse(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """WeasyPrint's URL fetcher: only inline data (the logo) may be used."""
-    if url.startswith("data:"):
-        from weasyprint.urls import default_url_fetcher
-
-        return default_url_fetcher(url)  # type: ignore[no-any-return]
-    raise ValueError("documents fetch no URL")
-
-
 def _parties(context: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     """(role id, person dict) of everyone who may sign: the ticket's applicant first (``pihak`` names the
     first holder of a role, which for ``pemohon`` is not this ticket's applicant)."""
@@ -129,6 +124,8 @@ class PdfRenderer:
         except jinja2.TemplateError as exc:
             raise ConfigurationError(f"PDF layout in {folder}: {exc}", directory=str(folder)) from None
         self._fonts = FontConfiguration()
+        self._fetcher = URLFetcher(allowed_protocols=("data",))  # the inlined logo; nothing else is fetched
+        self._lock = threading.Lock()
         self._css = CSS(string=css_text, font_config=self._fonts)
         self._logo: str | None = None
         if settings.logo is not None:
@@ -180,7 +177,10 @@ class PdfRenderer:
                 parts.append(table)
         html = self._layout.render(kop=self.settings.kop, kontak=self._kontak, logo=self._logo, judul=body.title,
                                    nomor=nomor, bagian=parts)
-        document = HTML(string=html, url_fetcher=_refuse).render(stylesheets=[self._css], font_config=self._fonts)
+        with self._lock:  # one layout at a time: the fonts and the fetcher are shared and not documented thread-safe
+            document = HTML(string=html, url_fetcher=self._fetcher).render(stylesheets=[self._css],
+                                                                             font_config=self._fonts)
+            pdf = document.write_pdf()
         where: dict[str, tuple[int, tuple[float, float, float, float], float]] = {}
         for number, page in enumerate(document.pages, start=1):
             for anchor, box in page.anchors.items():
@@ -196,5 +196,5 @@ class PdfRenderer:
                 peran=block.peran, username=block.username, page=page_no,
                 x=round(left * PX_TO_PT, 2), y=round((page_height - bottom) * PX_TO_PT, 2),
                 width=round((right - left) * PX_TO_PT, 2), height=round((bottom - top) * PX_TO_PT, 2)))
-        return RenderedPdf(pdf=document.write_pdf(), pages=len(document.pages), title=body.title,
+        return RenderedPdf(pdf=pdf, pages=len(document.pages), title=body.title,
                            signatures=tuple(boxes))
