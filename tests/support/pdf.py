@@ -22,6 +22,7 @@ from toolkit.letters.render import PdfRenderer
 from toolkit.settings import Settings
 
 A4_PT = (595.28, 841.89)
+_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
 
 
 def letters_for(settings: Settings) -> Letters:
@@ -47,8 +48,7 @@ def words(pdf: Path, page: int) -> list[tuple[str, float, float, float, float]]:
     html = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
                           check=True, capture_output=True, text=True).stdout
     return [(unescape(m.group(5)), float(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4)))
-            for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
-                                 html)]
+            for m in _WORD.finditer(html)]
 
 
 def page_png(pdf: Path, out_dir: Path, *, page: int = 1, dpi: int = 72, name: str | None = None) -> Path:

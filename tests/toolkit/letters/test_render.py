@@ -4,6 +4,7 @@ picture (pdftoppm, kept as an artifact) and the signature boxes checked against 
 from __future__ import annotations
 
 import io
+import itertools
 import subprocess
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def test_signature_blocks_are_where_the_names_print_and_blank(letters: Letters, 
     assert [b.nip for b in boxes] == [NIPS["rahmat"], NIPS["fadli"], NIPS["kadis"]]
     width, height = A4_PT
     for box in boxes:
-        assert 0 <= box.x and box.x + box.width <= width and 0 <= box.y and box.y + box.height <= height
+        assert box.x >= 0 and box.y >= 0 and box.x + box.width <= width and box.y + box.height <= height
         assert box.width > 100 and box.height > 50  # room for a visible signature
         page = page_png(path, tmp_path / "pages", page=box.page, name=f"ttd-{box.page}")
         top = height - box.y - box.height  # from the page's top, as the picture is
@@ -83,7 +84,7 @@ def test_signature_blocks_are_where_the_names_print_and_blank(letters: Letters, 
         first = box.nama.split()[0]
         under = [w for w in words(path, box.page) if w[0] == first and box.x - 60 <= w[1] <= box.x + box.width]
         assert any(0 <= w[2] - (top + box.height) < 40 for w in under), (box, under)
-    for a, b in zip(boxes, boxes[1:], strict=False):  # no two boxes overlap
+    for a, b in itertools.combinations(boxes, 2):  # no two boxes overlap
         assert a.page != b.page or a.x + a.width <= b.x or b.x + b.width <= a.x or a.y + a.height <= b.y \
             or b.y + b.height <= a.y
 
@@ -114,7 +115,7 @@ def test_the_letterhead_and_logo_come_from_settings(state_dir: Path, tmp_path: P
 
     kit = letters_for(settings)
     try:
-        made, path = _render(kit, tmp_path)
+        _, path = _render(kit, tmp_path)
     finally:
         kit.close()
     flat = " ".join(pdf_text(path).split())
