@@ -11,11 +11,22 @@ import pytest
 
 from tests.support.document_samples import DIRECTORY, FakeDirectory, context, pusat_data_service
 from tests.support.pdf import letters_for
+from toolkit.errors import NotFoundError
 from toolkit.letters.kit import Letters
+from toolkit.ports.directory import Person
 from toolkit.settings import Settings, load_settings
 
 NIPS = {"rahmat": "198703152010011002", "fadli": "199001022015031004", "kadis": "197011241995031001"}
-PEOPLE = FakeDirectory([p.model_copy(update={"nip": NIPS.get(p.username)})
+
+
+class SampleDirectory(FakeDirectory):
+    """The whole `toolkit.ports.directory.Directory` port (an `ActionContext` checks it)."""
+
+    def person_for_unix_user(self, unix_user: str) -> Person:
+        raise NotFoundError(f"no person acts as {unix_user}")
+
+
+PEOPLE = SampleDirectory([p.model_copy(update={"nip": NIPS.get(p.username)})
                         for p in DIRECTORY.people_with_role("pemohon") + [
                             DIRECTORY.person(u) for u in ("sri", "kadis", "fadli", "nurul", "csirt1")]])
 
