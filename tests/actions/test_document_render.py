@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.document_samples import NOW, make_prior, make_ticket, make_timeline
-from tests.support.pdf import pdf_text
-from tests.toolkit.letters.conftest import NIPS, PEOPLE
+from tests.support.pdf import NIPS, PEOPLE, pdf_text
 from toolkit.actions.base import ActionContext, RunContext
 from toolkit.actions.documents.document import DocumentFacts
 from toolkit.bootstrap import App

@@ -1,5 +1,6 @@
-"""Looking at PDFs as a person would: the text (poppler's ``pdftotext``), the words with their boxes
-(``pdftotext -bbox``) and a page as a picture (``pdftoppm``), kept as an artifact to look at.
+"""PDF documents in tests and the benchmark: the sample berita acara (tests/support/document_samples.py) with
+NIPs for its people, and looking at a PDF as a person would: the text (poppler's ``pdftotext``), the words
+with their boxes (``pdftotext -bbox``) and a page as a picture (``pdftoppm``), kept as an artifact.
 
 The first page's PNG goes to the test's own directory and, when ``SPBE_TEST_ARTIFACTS`` names a
 directory, is copied there too (CI keeps it).
@@ -13,13 +14,36 @@ import shutil
 import subprocess
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
+from tests.support.document_samples import DIRECTORY, FakeDirectory, context, pusat_data_service
+from toolkit.errors import NotFoundError
 from toolkit.letters.kit import Letters
 from toolkit.letters.numbers import DocumentNumbers
 from toolkit.letters.render import PdfRenderer
+from toolkit.ports.directory import Person
 from toolkit.settings import Settings
+
+NIPS = {"rahmat": "198703152010011002", "fadli": "199001022015031004", "kadis": "197011241995031001"}
+
+
+class SampleDirectory(FakeDirectory):
+    """The whole `toolkit.ports.directory.Directory` port (an `ActionContext` checks it)."""
+
+    def person_for_unix_user(self, unix_user: str) -> Person:
+        raise NotFoundError(f"no person acts as {unix_user}")
+
+
+PEOPLE = SampleDirectory([DIRECTORY.person(u).model_copy(update={"nip": NIPS.get(u)})
+                          for u in ("rahmat", "sri", "kadis", "fadli", "nurul", "csirt1")])
+
+
+def ba_context(letters: Letters, **changes: Any) -> dict[str, Any]:
+    """The sample berita acara's context, numbered by ``letters``' store (as the action builds it)."""
+    return context(pusat_data_service(), directory=PEOPLE, numbers=letters.numbers, **changes)
+
 
 A4_PT = (595.28, 841.89)
 _WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.document_samples import make_prior, repository_renderer
-from tests.toolkit.letters.conftest import ba_context
+from tests.support.pdf import ba_context
 from toolkit.documents import MissingTemplateDataError
 from toolkit.errors import ConfigurationError, ConflictError
 from toolkit.letters.config import DocumentSettings

@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.support.document_samples import make_ticket, repository_renderer
-from tests.support.pdf import A4_PT, ink, page_count, page_png, pdf_text, words
-from tests.toolkit.letters.conftest import NIPS, ba_context
+from tests.support.pdf import A4_PT, NIPS, ba_context, ink, page_count, page_png, pdf_text, words
 from toolkit.errors import ConfigurationError
 from toolkit.letters.kit import Letters, RenderedDocument
 from toolkit.letters.render import PdfRenderer
