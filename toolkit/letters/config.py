@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from toolkit.letters.patterns import KODE, Pattern, PatternError, check_distinct
 
@@ -81,39 +81,45 @@ class LetterheadSettings(BaseModel):
 
 
 class DocumentSettings(BaseModel):
+    """Each check sits on its own key, so a refusal names ``documents.logo`` or ``documents.numbering`` and
+    where the value came from (the variable or the file's key)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     kop: LetterheadSettings = LetterheadSettings()
+    logo_max_bytes: int = Field(default=1024 * 1024, ge=1024, le=8 * 1024 * 1024)
     logo: Path | None = Field(default=None, description="the letterhead's logo (PNG or JPEG); None: the "
                                                         "built-in emblem")
-    logo_max_bytes: int = Field(default=1024 * 1024, ge=1024, le=8 * 1024 * 1024)
+    default_pattern: str = Field(default="000.8/{kode}/{seq}/{tahun}",
+                                 description="the pattern of a type without its own; needs {kode}")
     numbering: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_NUMBERING),
                                       description="document type code (as the template names it) -> number "
                                                   "pattern with {seq}, {tahun}, optional {bulan}, {kode}")
-    default_pattern: str = Field(default="000.8/{kode}/{seq}/{tahun}",
-                                 description="the pattern of a type without its own; needs {kode}")
+
+    @field_validator("logo")
+    @classmethod
+    def _logo(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None:
+            load_logo(value, int(info.data.get("logo_max_bytes", 1024 * 1024)))
+        return value
+
+    @field_validator("default_pattern")
+    @classmethod
+    def _default(cls, value: str) -> str:
+        Pattern.parse(value, needs_kode=True)  # a PatternError is a ValueError
+        return value
 
     @field_validator("numbering")
     @classmethod
-    def _codes(cls, value: dict[str, str]) -> dict[str, str]:
+    def _numbering(cls, value: dict[str, str]) -> dict[str, str]:
         bad = sorted(code for code in value if not KODE.fullmatch(code))
         if bad:
             raise ValueError(f"document type code(s) {bad} must match {KODE.pattern}")
+        check_distinct({code: Pattern.parse(text) for code, text in value.items()})
         return value
 
-    @model_validator(mode="after")
-    def _checked(self) -> DocumentSettings:
-        """Logo and patterns are checked together, once; a `PatternError` is a `ValueError`."""
-        if self.logo is not None:
-            load_logo(self.logo, self.logo_max_bytes)
-        self.patterns()
-        return self
-
     def patterns(self) -> dict[str, Pattern]:
-        """The configured patterns, parsed and known not to collide with each other."""
-        Pattern.parse(self.default_pattern, needs_kode=True)
-        parsed = {code: Pattern.parse(text) for code, text in self.numbering.items()}
-        check_distinct(parsed)
-        return parsed
+        """The configured patterns, parsed (checked not to collide when the settings loaded)."""
+        return {code: Pattern.parse(text) for code, text in self.numbering.items()}
 
     def pattern_for(self, kode: str) -> Pattern:
         """The pattern of ``kode``; for a type without its own, the default with the code filled in, refused

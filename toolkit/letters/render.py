@@ -31,8 +31,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict
 from weasyprint import CSS, HTML
-from weasyprint.urls import URLFetcher
 from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
 
 from toolkit.errors import ConfigurationError
 from toolkit.letters.config import DocumentSettings, load_logo
