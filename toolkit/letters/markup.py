@@ -24,6 +24,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+LEAD_MAX = 120  # a place-and-date line, "Mengetahui,": not a paragraph of the body
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 
 
@@ -39,10 +40,19 @@ class SignatureColumn:
 
 
 @dataclass
-class Body:
-    """The body in document order: HTML chunks (str) and signature tables (lists of columns)."""
+class SignatureTable:
+    """A signature table's columns and the short paragraph right before it (``Gorontalo, 27 November 2026``),
+    kept on the same page as the signatures."""
 
-    parts: list[str | list[SignatureColumn]]
+    columns: list[SignatureColumn]
+    lead: str = ""
+
+
+@dataclass
+class Body:
+    """The body in document order: HTML chunks (str) and signature tables."""
+
+    parts: list[str | SignatureTable]
     title: str | None = None
 
 
@@ -113,7 +123,7 @@ def parse(markdown: str) -> Body:
         title = _plain(tokens[1]).strip()
         if len(tokens) > 4 and tokens[3].type == "paragraph_open":
             tokens[3].attrSet("class", "nomor-surat")
-    parts: list[str | list[SignatureColumn]] = []
+    parts: list[str | SignatureTable] = []
     pending: list[Token] = []
     index = 0
     while index < len(tokens):
@@ -122,10 +132,14 @@ def parse(markdown: str) -> Body:
             end = next(i for i in range(index, len(tokens)) if tokens[i].type == "table_close")
             columns = signature_columns(tokens[index:end + 1])
             if columns is not None:
+                lead: list[Token] = []
+                if (len(pending) >= 3 and pending[-1].type == "paragraph_close" and pending[-3].type == "paragraph_open"
+                        and len(pending[-2].content) <= LEAD_MAX):
+                    pending, lead = pending[:-3], pending[-3:]
                 if pending:
                     parts.append(_MD.renderer.render(pending, _MD.options, env))
                     pending = []
-                parts.append(columns)
+                parts.append(SignatureTable(columns, _MD.renderer.render(lead, _MD.options, env) if lead else ""))
                 index = end + 1
                 continue
         pending.append(token)

@@ -36,7 +36,7 @@ from weasyprint.urls import URLFetcher
 
 from toolkit.errors import ConfigurationError
 from toolkit.letters.config import DocumentSettings, load_logo
-from toolkit.letters.markup import SignatureColumn, parse
+from toolkit.letters.markup import SignatureColumn, SignatureTable, parse
 
 PX_TO_PT = 0.75  # WeasyPrint lays out in CSS pixels (96 per inch); PDF points are 72 per inch
 APPLICANT = "pemohon"
@@ -169,12 +169,12 @@ class PdfRenderer:
         parts: list[Any] = []
         blocks: list[_Block] = []
         for part in body.parts:
-            if isinstance(part, str):
-                parts.append(Markup(part))  # noqa: S704 - markdown-it output with raw HTML off: escaped already
-            else:
-                table = self._blocks(part, parties, taken, ids)
+            if isinstance(part, SignatureTable):
+                table = self._blocks(part.columns, parties, taken, ids)
                 blocks += table
-                parts.append(table)
+                parts.append({"lead": Markup(part.lead), "blocks": table})  # noqa: S704 - markdown-it, raw HTML off
+            else:
+                parts.append(Markup(part))  # noqa: S704 - markdown-it output with raw HTML off: escaped already
         html = self._layout.render(kop=self.settings.kop, kontak=self._kontak, logo=self._logo, judul=body.title,
                                    nomor=nomor, bagian=parts)
         with self._lock:  # one layout at a time: the fonts and the fetcher are shared and not documented thread-safe

@@ -140,3 +140,28 @@ def test_a_broken_layout_is_a_configuration_error(settings: Settings, tmp_path: 
     (tmp_path / "pdf" / "surat.html.j2").write_text("{% if %}", encoding="utf-8")
     with pytest.raises(ConfigurationError, match="PDF layout"):
         PdfRenderer(tmp_path, settings.documents)
+
+
+def test_the_place_and_date_stay_with_the_signatures(letters: Letters, tmp_path: Path) -> None:
+    made, path = _render(letters, tmp_path)
+    page = made.pdf.signatures[0].page
+    text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    assert "Gorontalo, 27 November 2026" in text
+
+
+@pytest.mark.parametrize(("template", "signers"), [
+    ("berita_acara_pemanfaatan", ["ttd-pemohon", "ttd-tim-pengembangan-aplikasi"]),
+    ("laporan_pelaksanaan", ["ttd-tim-pusat-data"]),
+])
+def test_the_other_documents_of_the_service_get_their_signature_blocks(letters: Letters, tmp_path: Path,
+                                                                       template: str, signers: list[str]) -> None:
+    made = letters.render_document(repository_renderer(), template, ba_context(letters),
+                                   signing_order=("pemohon", "tim-pengembangan-aplikasi"))
+    path = tmp_path / f"{template}.pdf"
+    path.write_bytes(made.pdf.pdf)
+    assert [b.id for b in made.pdf.signatures] == signers
+    flat = " ".join(pdf_text(path).split())
+    assert made.numbers and made.numbers[0] in flat
+    assert f"Halaman {made.pdf.pages} dari {made.pdf.pages}" in flat
+    page_png(path, tmp_path / "artifacts", name=f"{template}-p1")
