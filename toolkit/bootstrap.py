@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from toolkit.documents import TemplateRenderer
     from toolkit.domain.catalog.models import Catalog
     from toolkit.letters.kit import Letters
+    from toolkit.letters.render import PdfRenderer
     from toolkit.ssh.pool import SshPool
 
 
@@ -197,15 +198,19 @@ class App:
 
     @cached_property
     def letters(self) -> Letters:
-        """The PDF renderer (layout, fonts, logo prepared once) and the document numbers in state.db."""
+        """The document numbers in state.db, and the PDF renderer (layout, fonts, logo) made once when first used."""
         from toolkit.letters.kit import Letters
         from toolkit.letters.numbers import DocumentNumbers
-        from toolkit.letters.render import PdfRenderer
         from toolkit.sqlite_tx import STATE_DB
 
         documents = self.settings.documents
-        return Letters(pdf=PdfRenderer(self.settings.templates_dir, documents),
-                       numbers=DocumentNumbers(Path(self.settings.state_dir) / STATE_DB, documents))
+
+        def pdf() -> PdfRenderer:
+            from toolkit.letters.render import PdfRenderer
+
+            return PdfRenderer(self.settings.templates_dir, documents)
+
+        return Letters(DocumentNumbers(Path(self.settings.state_dir) / STATE_DB, documents), pdf)
 
     @cached_property
     def actions(self) -> ActionRegistry:

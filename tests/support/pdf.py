@@ -51,8 +51,8 @@ _WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax=
 
 def letters_for(settings: Settings) -> Letters:
     """What `App.letters` builds, over a settings object (the tests' own state directory)."""
-    return Letters(pdf=PdfRenderer(settings.templates_dir, settings.documents),
-                   numbers=DocumentNumbers(settings.state_dir / "state.db", settings.documents))
+    return Letters(DocumentNumbers(settings.state_dir / "state.db", settings.documents),
+                   lambda: PdfRenderer(settings.templates_dir, settings.documents))
 
 
 def pdf_text(pdf: Path, *, layout: bool = False) -> str:

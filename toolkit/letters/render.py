@@ -29,7 +29,6 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
-from pydantic import BaseModel, ConfigDict
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
@@ -37,37 +36,10 @@ from weasyprint.urls import URLFetcher
 from toolkit.errors import ConfigurationError
 from toolkit.letters.config import DocumentSettings, load_logo
 from toolkit.letters.markup import SignatureColumn, SignatureTable, parse
+from toolkit.letters.models import RenderedPdf, SignatureBox
 
 PX_TO_PT = 0.75  # WeasyPrint lays out in CSS pixels (96 per inch); PDF points are 72 per inch
 APPLICANT = "pemohon"
-
-
-class SignatureBox(BaseModel):
-    """Where one party signs: ``page`` 1-based; ``x``, ``y`` the lower-left corner in PDF points from the
-    page's lower-left; ``field`` a name fit for a PDF signature field."""
-
-    model_config = ConfigDict(frozen=True)
-    id: str
-    field: str
-    urutan: int
-    label: str
-    nama: str
-    nip: str | None
-    peran: str | None
-    username: str | None
-    page: int
-    x: float
-    y: float
-    width: float
-    height: float
-
-
-@dataclass(frozen=True)
-class RenderedPdf:
-    pdf: bytes
-    pages: int
-    title: str | None
-    signatures: tuple[SignatureBox, ...]
 
 
 @dataclass

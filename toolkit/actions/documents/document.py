@@ -7,7 +7,7 @@ fact is missing instead of attaching an incomplete document.
 A document is attached twice from one rendering (`toolkit.letters.kit`): the Markdown people read on the
 ticket and its PDF (letterhead, number, page numbers, signature blocks), laid out from that same Markdown.
 The job's facts name the PDF's number and, per signing party, the page and box where a visible signature
-goes (`toolkit.letters.render.SignatureBox`), for the signing step that follows.
+goes (`toolkit.letters.models.SignatureBox`), for the signing step that follows.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionR
 from toolkit.actions.notify.delivery import applicant_roles, reporter_role
 from toolkit.document_context import build_context
 from toolkit.domain.confidentiality import reporter_confidential
-from toolkit.letters.render import SignatureBox
+from toolkit.letters.models import SignatureBox
 from toolkit.private_files import write_private
 
 _DOCUMENT_MADE = "Dokumen telah dibuat dari hasil langkah-langkah sebelumnya dan dilampirkan pada tiket ini."
