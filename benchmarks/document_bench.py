@@ -62,7 +62,8 @@ def _parts(letters: Letters, renderer: TemplateRenderer, ticket_id: str) -> dict
 
 
 def _p50(values: list[float]) -> str:
-    return f"{statistics.median(values):.0f} ms"
+    median = statistics.median(values)
+    return f"{median:.1f} ms" if median < 10 else f"{median:.0f} ms"
 
 
 def main() -> None:
