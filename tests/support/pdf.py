@@ -42,7 +42,7 @@ PEOPLE = SampleDirectory([DIRECTORY.person(u).model_copy(update={"nip": NIPS.get
 
 def ba_context(letters: Letters, **changes: Any) -> dict[str, Any]:
     """The sample berita acara's context, numbered by ``letters``' store (as the action builds it)."""
-    return context(pusat_data_service(), directory=PEOPLE, numbers=letters.numbers, **changes)
+    return context(pusat_data_service(), **{"directory": PEOPLE, "numbers": letters.numbers, **changes})
 
 
 A4_PT = (595.28, 841.89)

@@ -54,6 +54,13 @@ class _Block:
     username: str | None
 
 
+def _username(person: Mapping[str, Any]) -> str | None:
+    """Who signs, for the signing step: only a person the directory knows (not a dotted line for an unfilled
+    role, not a confidential reporter's ``[dirahasiakan]``)."""
+    known = person.get("dikenal", False) and person.get("ditetapkan", False)
+    return str(person["username"]) if known and person.get("username") else None
+
+
 def _parties(context: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     """(role id, person dict) of everyone who may sign: the ticket's applicant first (``pihak`` names the
     first holder of a role, which for ``pemohon`` is not this ticket's applicant)."""
@@ -127,7 +134,7 @@ class PdfRenderer:
             nip = person.get("nip")
             blocks.append(_Block(id=block_id, label=column.label, di_atas=column.above, nama=column.name,
                                  nip=str(nip) if nip else None, di_bawah=column.below, peran=role,
-                                 username=person.get("username") if person.get("ditetapkan", True) else None))
+                                 username=_username(person)))
         return blocks
 
     def render(self, markdown: str, context: Mapping[str, Any], *, nomor: str | None = None,

@@ -12,7 +12,18 @@ import pytest
 from PIL import Image
 
 from tests.support.document_samples import make_ticket, repository_renderer
-from tests.support.pdf import A4_PT, NIPS, ba_context, ink, page_count, page_png, pdf_text, words
+from tests.support.pdf import (
+    A4_PT,
+    NIPS,
+    PEOPLE,
+    SampleDirectory,
+    ba_context,
+    ink,
+    page_count,
+    page_png,
+    pdf_text,
+    words,
+)
 from toolkit.errors import ConfigurationError
 from toolkit.letters.kit import Letters, RenderedDocument
 from toolkit.letters.render import PdfRenderer
@@ -165,3 +176,13 @@ def test_the_other_documents_of_the_service_get_their_signature_blocks(letters: 
     assert made.numbers and made.numbers[0] in flat
     assert f"Halaman {made.pdf.pages} dari {made.pdf.pages}" in flat
     page_png(path, tmp_path / "artifacts", name=f"{template}-p1")
+
+
+def test_a_role_nobody_holds_keeps_its_block_for_a_handwritten_signature(letters: Letters, tmp_path: Path) -> None:
+    """No kepala dinas in the directory: the block is still there (dotted name and NIP), with its role and no
+    username, so no electronic signer is guessed."""
+    without = SampleDirectory([PEOPLE.person("rahmat"), PEOPLE.person("fadli")])
+    made = letters.render_document(repository_renderer(), BA, ba_context(letters, directory=without))
+    last = made.pdf.signatures[-1]
+    assert (last.id, last.peran, last.username, last.nip) == ("ttd-kepala-dinas", "kepala-dinas", None, None)
+    assert last.nama.startswith("....")
