@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tests.support.document_samples import make_ticket, repository_renderer
-from tests.support.pdf import ba_context, letters_for
+from tests.support.pdf import APPLICANT, ba_context, letters_for
 from toolkit.documents import TemplateRenderer
 from toolkit.letters.kit import Letters, RenderedDocument
 from toolkit.settings import load_settings
@@ -42,7 +42,7 @@ SIGNING_ORDER = ("tim-pusat-data",)
 def render_one(letters: Letters, renderer: TemplateRenderer, ticket_id: str) -> RenderedDocument:
     """One berita acara for ``ticket_id`` (a new number the first time, the same one again after)."""
     context = ba_context(letters, ticket=make_ticket(id=ticket_id))
-    return letters.render_document(renderer, TEMPLATE, context, signing_order=SIGNING_ORDER)
+    return letters.render_document(renderer, TEMPLATE, context, applicant_role=APPLICANT, signing_order=SIGNING_ORDER)
 
 
 def _timed(call: Callable[[], Any]) -> tuple[float, float]:
@@ -57,7 +57,8 @@ def _parts(letters: Letters, renderer: TemplateRenderer, ticket_id: str) -> dict
     made: list[str] = []
     number = _timed(lambda: context["nomor_dokumen"]("BA-INSTALASI-SERVER"))[1]
     markdown = _timed(lambda: made.append(renderer.render("documents", TEMPLATE, context)))[1]
-    pdf = _timed(lambda: letters.pdf.render(made[0], context, signing_order=SIGNING_ORDER))[1]
+    pdf = _timed(lambda: letters.pdf.render(made[0], context, applicant_role=APPLICANT,
+                                                  signing_order=SIGNING_ORDER))[1]
     return {"number (state.db)": number, "Markdown": markdown, "PDF (layout + write)": pdf}
 
 

@@ -26,6 +26,7 @@ from toolkit.letters.render import PdfRenderer
 from toolkit.ports.directory import Person
 from toolkit.settings import Settings
 
+APPLICANT = "pemohon"  # the role the sample ticket's requester signs as (the catalog's applicant role)
 NIPS = {"rahmat": "198703152010011002", "fadli": "199001022015031004", "kadis": "197011241995031001"}
 
 

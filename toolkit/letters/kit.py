@@ -47,11 +47,14 @@ class Letters:
             return self._pdf
 
     def render_document(self, renderer: TemplateRenderer, template: str, context: Mapping[str, Any], *,
-                        mask: Callable[[str], str] = str, signing_order: Sequence[str] = ()) -> RenderedDocument:
-        """``context`` is `toolkit.document_context.build_context`'s, built with ``numbers=self.numbers``."""
+                        mask: Callable[[str], str] = str, applicant_role: str | None = None,
+                        signing_order: Sequence[str] = ()) -> RenderedDocument:
+        """``context`` is `toolkit.document_context.build_context`'s, built with ``numbers=self.numbers``;
+        ``applicant_role`` and ``signing_order`` as `toolkit.letters.render.PdfRenderer.render` takes them."""
         markdown = mask(renderer.render("documents", template, context))
         taken = tuple(getattr(context.get("nomor_dokumen"), "taken", ()))
-        pdf = self.pdf.render(markdown, context, nomor=taken[0] if taken else None, signing_order=signing_order)
+        pdf = self.pdf.render(markdown, context, nomor=taken[0] if taken else None, applicant_role=applicant_role,
+                              signing_order=signing_order)
         return RenderedDocument(markdown=markdown, pdf=pdf, numbers=taken)
 
     def close(self) -> None:

@@ -39,7 +39,6 @@ from toolkit.letters.markup import SignatureColumn, SignatureTable, parse
 from toolkit.letters.models import RenderedPdf, SignatureBox
 
 PX_TO_PT = 0.75  # WeasyPrint lays out in CSS pixels (96 per inch); PDF points are 72 per inch
-APPLICANT = "pemohon"
 
 
 @dataclass
@@ -61,33 +60,43 @@ def _username(person: Mapping[str, Any]) -> str | None:
     return str(person["username"]) if known and person.get("username") else None
 
 
-def _parties(context: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """(role id, person dict) of everyone who may sign: the ticket's applicant first (``pihak`` names the
-    first holder of a role, which for ``pemohon`` is not this ticket's applicant)."""
-    found: list[tuple[str, Mapping[str, Any]]] = []
-    if isinstance(context.get("pemohon"), Mapping):
-        found.append((APPLICANT, context["pemohon"]))
-    for role, person in (context.get("pihak") or {}).items():
-        if role != APPLICANT and isinstance(person, Mapping):
-            found.append((str(role), person))
-    return found
+def _is_person(value: Any) -> bool:
+    return isinstance(value, Mapping) and {"nama", "username", "jabatan"} <= value.keys()
 
 
-def _match(column: SignatureColumn, parties: list[tuple[str, Mapping[str, Any]]],
-           taken: set[str]) -> tuple[str, Mapping[str, Any]] | None:
-    """The party whose name the column prints; of several (unassigned roles share a dotted line, one person
-    may hold two roles) the one whose role the column's words name."""
-    candidates = [(r, p) for r, p in parties if r not in taken and str(p.get("nama", "")).strip() == column.name]
+def _parties(context: Mapping[str, Any], applicant_role: str | None) -> list[Party]:
+    """(role id, person dict) of everyone who may sign, from `toolkit.document_context.build_context`'s person
+    records: the ticket's requester (a person record of its own, holding ``applicant_role``) first, then each
+    role's first holder (a mapping of role id to person record). The holder of the applicant role is not this
+    ticket's requester, so it is left out; no key is named here, the catalog's ids stay in the catalog."""
+    found: list[Party] = []
+    roles: list[Party] = []
+    for value in context.values():
+        if _is_person(value):
+            found.append((applicant_role, value))
+        elif isinstance(value, Mapping) and value and all(_is_person(v) for v in value.values()):
+            roles += [(str(role), person) for role, person in value.items() if role != applicant_role]
+    return found + roles
+
+
+Party = tuple[str | None, Mapping[str, Any]]
+
+
+def _match(column: SignatureColumn, parties: list[Party], taken: set[int]) -> int | None:
+    """The index of the party whose name the column prints; of several (unassigned roles share a dotted line,
+    one person may hold two roles) the one whose role the column's words name. None: nobody known."""
+    candidates = [i for i, (_, person) in enumerate(parties)
+                  if i not in taken and str(person.get("nama", "")).strip() == column.name]
     if not candidates:
         return None
     words = " ".join([column.label, *column.above, *column.below]).lower()
 
-    def score(item: tuple[str, Mapping[str, Any]]) -> int:
-        role, person = item
+    def score(index: int) -> int:
+        role, person = parties[index]
         label = str(person.get("peran") or "").lower()
-        return (2 if label and label in words else 0) + (1 if role.replace("-", " ") in words else 0)
+        return (2 if label and label in words else 0) + (1 if role and role.replace("-", " ") in words else 0)
 
-    return max(candidates, key=score)  # max keeps the first of equals: the applicant, then role order
+    return max(candidates, key=score)  # max keeps the first of equals: the requester, then role order
 
 
 class PdfRenderer:
@@ -118,14 +127,14 @@ class PdfRenderer:
                                           f"Pos-el {kop.email}" if kop.email else "",
                                           f"Laman {kop.website}" if kop.website else "") if text]
 
-    def _blocks(self, columns: list[SignatureColumn], parties: list[tuple[str, Mapping[str, Any]]],
-                taken: set[str], ids: set[str]) -> list[_Block]:
+    def _blocks(self, columns: list[SignatureColumn], parties: list[Party], taken: set[int],
+                ids: set[str]) -> list[_Block]:
         blocks = []
         for column in columns:
-            party = _match(column, parties, taken)
-            role, person = party if party is not None else (None, {})
-            if role is not None:
-                taken.add(role)
+            index = _match(column, parties, taken)
+            role, person = parties[index] if index is not None else (None, {})
+            if index is not None:
+                taken.add(index)
             base = f"ttd-{role}" if role else f"ttd-{len(ids) + 1}"
             block_id, n = base, 2
             while block_id in ids:
@@ -138,12 +147,13 @@ class PdfRenderer:
         return blocks
 
     def render(self, markdown: str, context: Mapping[str, Any], *, nomor: str | None = None,
-               signing_order: Sequence[str] = ()) -> RenderedPdf:
+               applicant_role: str | None = None, signing_order: Sequence[str] = ()) -> RenderedPdf:
         """The PDF of ``markdown`` (the document exactly as attached), with ``context`` (the one it was rendered
-        with) naming the parties of its signature tables; ``signing_order``: role ids in the SOP's order."""
+        with) naming the parties of its signature tables; ``applicant_role``: the role id the ticket's requester
+        signs as (from the catalog's role book); ``signing_order``: role ids in the SOP's order."""
         body = parse(markdown)
-        parties = _parties(context)
-        taken: set[str] = set()
+        parties = _parties(context, applicant_role)
+        taken: set[int] = set()
         ids: set[str] = set()
         parts: list[Any] = []
         blocks: list[_Block] = []

@@ -14,6 +14,7 @@ from PIL import Image
 from tests.support.document_samples import make_ticket, repository_renderer
 from tests.support.pdf import (
     A4_PT,
+    APPLICANT,
     NIPS,
     PEOPLE,
     SampleDirectory,
@@ -43,7 +44,8 @@ PNG = png()
 
 def _render(letters: Letters, tmp_path: Path, *, order: tuple[str, ...] = ("tim-pusat-data",),
             **changes: object) -> tuple[RenderedDocument, Path]:
-    made = letters.render_document(repository_renderer(), BA, ba_context(letters, **changes), signing_order=order)
+    made = letters.render_document(repository_renderer(), BA, ba_context(letters, **changes), applicant_role=APPLICANT,
+                                   signing_order=order)
     path = tmp_path / f"{BA}.pdf"
     path.write_bytes(made.pdf.pdf)
     return made, path
@@ -167,7 +169,7 @@ def test_the_place_and_date_stay_with_the_signatures(letters: Letters, tmp_path:
 ])
 def test_the_other_documents_of_the_service_get_their_signature_blocks(letters: Letters, tmp_path: Path,
                                                                        template: str, signers: list[str]) -> None:
-    made = letters.render_document(repository_renderer(), template, ba_context(letters),
+    made = letters.render_document(repository_renderer(), template, ba_context(letters), applicant_role=APPLICANT,
                                    signing_order=("pemohon", "tim-pengembangan-aplikasi"))
     path = tmp_path / f"{template}.pdf"
     path.write_bytes(made.pdf.pdf)
@@ -182,7 +184,8 @@ def test_a_role_nobody_holds_keeps_its_block_for_a_handwritten_signature(letters
     """No kepala dinas in the directory: the block is still there (dotted name and NIP), with its role and no
     username, so no electronic signer is guessed."""
     without = SampleDirectory([PEOPLE.person("rahmat"), PEOPLE.person("fadli")])
-    made = letters.render_document(repository_renderer(), BA, ba_context(letters, directory=without))
+    made = letters.render_document(repository_renderer(), BA, ba_context(letters, directory=without),
+                                   applicant_role=APPLICANT)
     last = made.pdf.signatures[-1]
     assert (last.id, last.peran, last.username, last.nip) == ("ttd-kepala-dinas", "kepala-dinas", None, None)
     assert last.nama.startswith("....")

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, Artifact, BaseAction, RunContext
 from toolkit.actions.notify.delivery import applicant_roles, reporter_role
 from toolkit.document_context import build_context
+from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.confidentiality import reporter_confidential
 from toolkit.letters.models import SignatureBox
 from toolkit.private_files import write_private
@@ -77,8 +78,10 @@ class DocumentAction(BaseAction):
     def execute(self, ctx: ActionContext, plan: DocumentPlan, run: RunContext) -> ActionResult:
         started = time.monotonic()
         renderer = run.services.renderer
+        applicant = min(ctx.roles.with_trait(RoleTrait.APPLICANT) - ctx.roles.with_trait(RoleTrait.REPORTER),
+                        default=None)  # the role the context gives the requester (toolkit.document_context)
         made = run.services.letters.render_document(renderer, plan.template, _context(ctx, run), mask=run.mask,
-                                                    signing_order=signing_order(ctx.step))
+                                                    applicant_role=applicant, signing_order=signing_order(ctx.step))
         pdf_name = plan.filename.removesuffix(".md") + ".pdf"
         path, pdf_path = run.work_dir / plan.filename, run.work_dir / pdf_name
         write_private(path, made.markdown)
