@@ -194,7 +194,7 @@ def test_penutupan_tiket(renderer: TemplateRenderer, service: Any) -> None:
 def test_berita_acara_instalasi_server(renderer: TemplateRenderer, service: Any) -> None:
     text = render_doc(renderer, "berita_acara_instalasi_server", context(service))
     assert "## BERITA ACARA INSTALASI SERVER" in text
-    assert "Nomor: BA-INSTALASI-SERVER/PD-2026-0042/2026" in text
+    assert "Nomor: DRAF/BA-INSTALASI-SERVER/PD-2026-0042/2026" in text
     assert "Pada hari ini Jumat, tanggal dua puluh tujuh bulan November tahun dua ribu dua puluh enam " \
            "(27 November 2026)" in text
     for fact in ("| Nama host | pd-app-01 |", "| Alamat IP | 10.20.30.41 |", "Debian 12.8 (bookworm)",
@@ -264,7 +264,7 @@ def test_berita_acara_pemanfaatan_without_uat_or_before_installation(renderer: T
 def test_laporan_pelaksanaan(renderer: TemplateRenderer, service: Any) -> None:
     text = render_doc(renderer, "laporan_pelaksanaan", context(service))
     assert "## LAPORAN PELAKSANAAN INSTALASI DAN KONFIGURASI SERVER" in text
-    assert "Nomor: LAP-PD/PD-2026-0042/2026" in text
+    assert "Nomor: DRAF/LAP-PD/PD-2026-0042/2026" in text
     assert "| 5 | Tim kerja pusat data melakukan instalasi dan konfigurasi server sesuai rekomendasi " \
            "spesifikasi server | Sistem | Selesai | 23 November 2026 12:00 WITA |" in text
     assert "| 9 | Tim kerja pengembangan aplikasi melakukan uji beban fungsionalitas aplikasi pada server " \
@@ -330,7 +330,7 @@ def test_unknown_people_get_placeholders(service: Any) -> None:
 
 def test_document_number_uses_the_year_in_wib(service: Any) -> None:
     ctx = context(service, now=datetime(2026, 12, 31, 18, 0, tzinfo=UTC))  # 1 January 2027 in Gorontalo
-    assert ctx["nomor_dokumen"]("BA") == "BA/PD-2026-0042/2027"
+    assert ctx["nomor_dokumen"]("BA") == "DRAF/BA/PD-2026-0042/2027"
 
 
 def test_kode_shows_a_masked_key_literally_and_fences_any_backticks() -> None:

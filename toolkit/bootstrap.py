@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from toolkit.desks.hub import DeskHub
     from toolkit.documents import TemplateRenderer
     from toolkit.domain.catalog.models import Catalog
+    from toolkit.letters.kit import Letters
+    from toolkit.letters.render import PdfRenderer
     from toolkit.ssh.pool import SshPool
 
 
@@ -197,6 +199,22 @@ class App:
                                 zone=calendars_for(self.settings.worktime).zone())
 
     @cached_property
+    def letters(self) -> Letters:
+        """The document numbers in state.db, and the PDF renderer (layout, fonts, logo) made once when first used."""
+        from toolkit.letters.kit import Letters
+        from toolkit.letters.numbers import DocumentNumbers
+        from toolkit.sqlite_tx import STATE_DB
+
+        documents = self.settings.documents
+
+        def pdf() -> PdfRenderer:
+            from toolkit.letters.render import PdfRenderer
+
+            return PdfRenderer(self.settings.templates_dir, documents)
+
+        return Letters(DocumentNumbers(Path(self.settings.state_dir) / STATE_DB, documents), pdf)
+
+    @cached_property
     def actions(self) -> ActionRegistry:
         from toolkit.actions.builtin import register_builtin_actions
 
@@ -216,7 +234,7 @@ class App:
     def close(self) -> None:
         """Close the connections of every store built so far (the state stores, the vault, the queue, the
         ticket store, the audit log) and the warm SSH connections; one not built yet is not opened to be closed."""
-        for name in ("state", "vault", "queue", "tickets", "audit", "ssh", "desks"):
+        for name in ("state", "vault", "queue", "tickets", "audit", "ssh", "desks", "letters"):
             built = self.__dict__.pop(name, None)
             close = getattr(built, "close", None)
             if close is not None:

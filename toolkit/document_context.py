@@ -46,14 +46,17 @@ Context keys (templates use exactly these):
     ``{nama, label}`` of the office's zone (``Asia/Makassar``, ``WITA``): the service's own, else the one
     given, else none (the renderer's, i.e. the deployment's, applies); the date filters read it.
 ``nomor_dokumen``
-    ``nomor_dokumen("BA-INST")`` → ``"BA-INST/<ticket id>/<year in the office's zone>"``.
+    ``nomor_dokumen("BA-INSTALASI-SERVER")`` → the document's number from the numbering service
+    (`toolkit.letters.numbers`: the type's pattern, e.g. ``000.8/BA-INST/{seq}/{tahun}``, with the sequence of
+    the year in the office's zone; the same ticket and type always get the same number). Without a service (a
+    preview, a test) it is a draft marker, ``DRAF/<type>/<ticket id>/<year>``, never a registered number.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from toolkit.documents import MarkdownText, nama_peran, zone_context
 from toolkit.domain.catalog.models import StepKind, TimeUnit
@@ -96,11 +99,13 @@ def build_context(
     viewer_roles: frozenset[str] = frozenset(),
     zone: LocalZone | None = None,
     calendar: WorkingTime | None = None,
+    numbers: NumberIssuer | None = None,
 ) -> dict[str, Any]:
     """``roles`` is the catalog's role book: who signs, who may see a confidential reporter, and how each
     role is written come from the deployment's roles.yaml, not from the packaged one. ``zone``: the
     deployment's (``settings.worktime``), used when the service names no zone of its own; ``calendar``: the
-    office calendar the SLA deadline is counted on (None: the default settings' for the service's zone)."""
+    office calendar the SLA deadline is counted on (None: the default settings' for the service's zone).
+    ``numbers`` issues the documents' numbers (`toolkit.letters.numbers.DocumentNumbers`; None: draft markers)."""
     service_zone = getattr(service, "timezone", None)
     office = zone if not service_zone or (zone is not None and zone.name == service_zone) else local_zone(service_zone)
     events = sorted(timeline, key=lambda e: e.seq)
@@ -122,20 +127,39 @@ def build_context(
                      for a in ticket.attachments],
         "sekarang": now,
         **({"zona_waktu": zone_context(office)} if office is not None else {}),
-        "nomor_dokumen": document_number(ticket.id, now, office or DEFAULT_ZONE),
+        "nomor_dokumen": document_number(ticket.id, now, numbers, office or DEFAULT_ZONE),
     }
 
 
-def document_number(ticket_id: str, now: datetime, zone: LocalZone = DEFAULT_ZONE) -> Callable[[str], str]:
-    """Numbers are per ticket and year so a re-rendered document keeps its number; the year is
-    the one in the office's zone, as printed on the document's date line."""
-    aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-    year = aware.astimezone(zone.zone).year
+class NumberIssuer(Protocol):
+    """What issues document numbers (`toolkit.letters.numbers.DocumentNumbers`): idempotent per ticket and type."""
 
-    def nomor_dokumen(prefix: str) -> str:
-        return f"{prefix}/{ticket_id}/{year}"
+    def take(self, *, ticket_id: str, kode: str, year: int, month: int) -> str: ...
 
-    return nomor_dokumen
+
+class DocumentNumber:
+    """``nomor_dokumen(kode)`` of the templates; remembers the numbers it handed out (``taken``) so the PDF and
+    the job's facts carry the same number the Markdown printed."""
+
+    def __init__(self, ticket_id: str, year: int, month: int, numbers: NumberIssuer | None) -> None:
+        self._ticket_id, self._year, self._month, self._numbers = ticket_id, year, month, numbers
+        self.taken: list[str] = []
+
+    def __call__(self, kode: str) -> str:
+        if self._numbers is None:
+            return f"DRAF/{kode}/{self._ticket_id}/{self._year}"
+        number = self._numbers.take(ticket_id=self._ticket_id, kode=str(kode), year=self._year, month=self._month)
+        if number not in self.taken:
+            self.taken.append(number)
+        return number
+
+
+def document_number(ticket_id: str, now: datetime, numbers: NumberIssuer | None = None,
+                    zone: LocalZone = DEFAULT_ZONE) -> DocumentNumber:
+    """The sequence is per type and year; the year (and month) are the office zone's, as printed on the
+    document's date line."""
+    aware = (now if now.tzinfo is not None else now.replace(tzinfo=UTC)).astimezone(zone.zone)
+    return DocumentNumber(ticket_id, aware.year, aware.month, numbers)
 
 
 class _People:
@@ -154,7 +178,8 @@ class _People:
     def person_dict(self, person: Person, role: str | None = None) -> dict[str, Any]:
         return {"username": person.username, "nama": person.name, "jabatan": person.title or "-",
                 "opd": person.opd or "-", "email": person.email or "-",
-                "peran": self.role_name(role) if role else None, "ditetapkan": True, "dikenal": True}
+                "peran": self.role_name(role) if role else None, "ditetapkan": True, "dikenal": True,
+                "nip": person.nip}
 
     def get(self, username: str) -> Person | None:
         if username not in self._cache:

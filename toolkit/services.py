@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): no runtime import of the heavie
     from toolkit.documents import TemplateRenderer
     from toolkit.domain.catalog.models import Catalog
     from toolkit.domain.policy import Policy
+    from toolkit.letters.kit import Letters
     from toolkit.masking import Masker
     from toolkit.ports.compliance import ComplianceTools
     from toolkit.ports.directory import Directory
@@ -93,6 +94,11 @@ class Services(Protocol):
 
     @property
     def renderer(self) -> TemplateRenderer: ...
+
+    @property
+    def letters(self) -> Letters:
+        """The PDF renderer and the document-number store (`toolkit.letters`), built once."""
+        ...
 
     @property
     def compliance(self) -> ComplianceTools:

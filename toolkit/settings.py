@@ -48,6 +48,7 @@ from toolkit.compliance.config import ComplianceSettings
 from toolkit.containment.config import ContainmentSettings
 from toolkit.errors import ConfigurationError
 from toolkit.evidence.config import EvidenceSettings
+from toolkit.letters.config import DocumentSettings
 from toolkit.observability.config import LoggingSettings, MetricsSettings
 from toolkit.secret_types import SecretRef as SecretRef  # where it was always imported from
 from toolkit.settings_errors import configuration_error
@@ -224,6 +225,9 @@ class Settings(BaseSettings):
         default=AdapterSettings(kind="timeline"),
         description="where notifications (escalations) go: 'timeline' (the ticket) or 'smtp'")
     evidence: EvidenceSettings = EvidenceSettings()
+    documents: DocumentSettings = Field(
+        default=DocumentSettings(), description="the PDF documents: letterhead (kop surat) and logo, number patterns "
+                                                "per document type (toolkit.letters.config)")
     desks_dir: Path | None = Field(
         default=None, description="outside service desks: one mapping file per desk (<name>.yml); none: no desk")
     escalation_interval_s: float = Field(default=60.0, gt=0, le=86400,

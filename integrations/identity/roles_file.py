@@ -15,6 +15,7 @@ Format::
         opd: Dinas Komunikasi dan Informatika      # optional
         title: Koordinator Layanan                 # optional
         unix_user: sari                            # optional: the OS account that acts as her on the CLI
+        nip: "198503122010012003"                  # optional: NIP (18 digits), printed under her signature
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class _Entry(BaseModel):
     opd: str | None = Field(default=None, max_length=200)
     title: str | None = Field(default=None, max_length=200)
     unix_user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    nip: str | None = Field(default=None, pattern=r"^[0-9]{18}$")
 
 
 def _describe(exc: ValidationError) -> str:
@@ -103,6 +105,7 @@ def load_people(path: Path) -> dict[str, Person]:
         people[entry.username] = Person(
             username=entry.username, name=entry.name, roles=frozenset(entry.roles),
             email=entry.email, opd=entry.opd, title=entry.title, unix_user=entry.unix_user,
+            nip=entry.nip,
         )
     return people
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Person(BaseModel):
@@ -20,6 +20,7 @@ class Person(BaseModel):
     opd: str | None = None
     title: str | None = None
     unix_user: str | None = None  # the operating-system account that acts as this person on the CLI
+    nip: str | None = Field(default=None, pattern=r"^[0-9]{18}$")  # a civil servant's NIP, printed under a signature
 
     def has_role(self, role: str) -> bool:
         return role in self.roles

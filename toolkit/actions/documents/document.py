@@ -3,6 +3,11 @@
 A berita acara is only as good as the facts under it, so these actions render from the recorded
 results of earlier steps (never from free text typed at the end) and fail loudly when a required
 fact is missing instead of attaching an incomplete document.
+
+A document is attached twice from one rendering (`toolkit.letters.kit`): the Markdown people read on the
+ticket and its PDF (letterhead, number, page numbers, signature blocks), laid out from that same Markdown.
+The job's facts name the PDF's number and, per signing party, the page and box where a visible signature
+goes (`toolkit.letters.models.SignatureBox`), for the signing step that follows.
 """
 
 from __future__ import annotations
@@ -13,16 +18,24 @@ from typing import Any, Literal
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, Artifact, BaseAction, RunContext
 from toolkit.actions.notify.delivery import applicant_roles, reporter_role
 from toolkit.document_context import build_context
+from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.confidentiality import reporter_confidential
+from toolkit.letters.models import SignatureBox
 from toolkit.private_files import write_private
 
 _DOCUMENT_MADE = "Dokumen telah dibuat dari hasil langkah-langkah sebelumnya dan dilampirkan pada tiket ini."
 _VIEWER: frozenset[str] = frozenset()  # documents are read by the applicant: confidential fields stay hidden
 
 
-def _context(ctx: ActionContext) -> dict[str, Any]:
+def _context(ctx: ActionContext, run: RunContext) -> dict[str, Any]:
     return build_context(ticket=ctx.ticket, service=ctx.service, prior=ctx.prior, timeline=ctx.timeline,
-                         directory=ctx.directory, now=ctx.now, roles=ctx.roles, viewer_roles=_VIEWER)
+                         directory=ctx.directory, now=ctx.now, roles=ctx.roles, viewer_roles=_VIEWER,
+                         numbers=run.services.letters.numbers)
+
+
+def signing_order(step: Any) -> tuple[str, ...]:
+    """The roles of the SOP step in the order the SOP gives them: its participants, then its actor."""
+    return tuple(dict.fromkeys((*(getattr(step, "participants", ()) or ()), str(step.actor))))
 
 
 class DocumentPlan(ActionPlan):
@@ -39,6 +52,14 @@ class NotifyPlan(ActionPlan):
     step: str
 
 
+class DocumentFacts(ActionFacts):
+    dokumen: str
+    pdf: str
+    nomor: list[str]
+    halaman: int
+    tanda_tangan: list[SignatureBox]
+
+
 class NotifyFacts(ActionFacts):
     recipients: list[str]
     template: str
@@ -48,6 +69,7 @@ class NotifyFacts(ActionFacts):
 class DocumentAction(BaseAction):
     name = "document.render"
     Plan = DocumentPlan
+    Facts = DocumentFacts
 
     def plan(self, ctx: ActionContext) -> DocumentPlan:
         template = str(ctx.step.action)
@@ -56,17 +78,28 @@ class DocumentAction(BaseAction):
     def execute(self, ctx: ActionContext, plan: DocumentPlan, run: RunContext) -> ActionResult:
         started = time.monotonic()
         renderer = run.services.renderer
-        text = run.mask(renderer.render("documents", plan.template, _context(ctx)))
-        path = run.work_dir / plan.filename
-        write_private(path, text)
-        run.log(f"rendered {plan.template} ({len(text)} characters) to {path.name}")
+        applicant = min(ctx.roles.with_trait(RoleTrait.APPLICANT) - ctx.roles.with_trait(RoleTrait.REPORTER),
+                        default=None)  # the role the context gives the requester (toolkit.document_context)
+        made = run.services.letters.render_document(renderer, plan.template, _context(ctx, run), mask=run.mask,
+                                                    applicant_role=applicant, signing_order=signing_order(ctx.step))
+        pdf_name = plan.filename.removesuffix(".md") + ".pdf"
+        path, pdf_path = run.work_dir / plan.filename, run.work_dir / pdf_name
+        write_private(path, made.markdown)
+        write_private(pdf_path, made.pdf.pdf)
+        run.log(f"rendered {plan.template} ({len(made.markdown)} characters) to {path.name}, "
+                f"{made.pdf.pages} page(s) to {pdf_name}, number {', '.join(made.numbers) or '-'}")
         comment = renderer.render("comments", "hasil_aksi", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": True, "host": {},
             "durasi_s": time.monotonic() - started, "ringkasan": _DOCUMENT_MADE,
-            "lampiran": [plan.filename], "job_id": run.job_id,
+            "lampiran": [plan.filename, pdf_name], "job_id": run.job_id,
         })
-        return ActionResult(ok=True, summary=f"rendered {plan.filename}", comment=run.mask(comment),
+        facts = DocumentFacts(dokumen=plan.filename, pdf=pdf_name, nomor=list(made.numbers), halaman=made.pdf.pages,
+                              tanda_tangan=list(made.pdf.signatures))
+        return ActionResult(ok=True, summary=f"rendered {plan.filename} and {pdf_name}", comment=run.mask(comment),
+                            facts=facts,
                             artifacts=[Artifact(name=plan.filename, path=path, media_type="text/markdown",
+                                                kind=plan.template),
+                                       Artifact(name=pdf_name, path=pdf_path, media_type="application/pdf",
                                                 kind=plan.template)],
                             duration_s=time.monotonic() - started)
 
@@ -86,7 +119,7 @@ class TicketNotifyAction(BaseAction):
 
     def execute(self, ctx: ActionContext, plan: NotifyPlan, run: RunContext) -> ActionResult:
         renderer = run.services.renderer
-        text = run.mask(renderer.render("comments", plan.template, _context(ctx)))
+        text = run.mask(renderer.render("comments", plan.template, _context(ctx, run)))
         recipients: list[str] = []
         for role in plan.to_roles:
             if role in applicant_roles(ctx.roles):
