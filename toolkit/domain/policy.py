@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.domain.catalog.models import Catalog, Service, Step, StepKind, StepPurpose
+from toolkit.domain import install_schedule
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import ENGINE_USER, Principal
 from toolkit.domain.tickets.models import EventKind, Ticket, TimelineEvent
@@ -248,6 +249,10 @@ class Policy:
                            else "a decision must map fields to values")
         if data.get(INCIDENT_VERIFIED) is True:
             reasons.append(self._verification_reason(service, event.actor))
+        if data.get(install_schedule.SCHEDULE) is not None or event.step_id:  # the jadwal pelaksanaan's rules
+            person = self._known(event.actor) if data.get(install_schedule.SCHEDULE) is not None else None
+            reasons.append(install_schedule.event_reason(service, ticket, event,
+                                                         frozenset(person.roles) if person else None))
         return next((r for r in reasons if r), None)
 
     def _completion_reason(self, service: Service, ticket: Ticket, event: TimelineEvent) -> str | None:

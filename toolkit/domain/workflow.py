@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.domain.catalog.models import AUTOMATED_KINDS, Service, Step
+from toolkit.domain.catalog.models import AUTOMATED_KINDS, Service, Step, StepPurpose
 
 
 class StepStatus(StrEnum):
@@ -32,6 +32,10 @@ class StepState(BaseModel):
     completed_at: datetime | None = None
     started_at: datetime | None = None
     late: bool = False
+    # A current step that may not start yet: the scheduled step (purpose: scheduled) before a confirmed
+    # schedule exists (held, not_before None) or before its confirmed start (not_before).
+    held: bool = False
+    not_before: datetime | None = None
 
 
 class SlaState(BaseModel):
@@ -59,6 +63,11 @@ class WorkflowState(BaseModel):
     def current_is_automated(self) -> bool:
         return self.current is not None and self.current.kind in AUTOMATED_KINDS
 
+    @property
+    def current_ready(self) -> bool:
+        """The current step may start now (the engine enqueues an automated one only then)."""
+        return self.current is not None and not self.state_of(self.current.id).held
+
     def state_of(self, step_id: str) -> StepState:
         return next(s for s in self.steps if s.step.id == step_id)
 
@@ -75,10 +84,14 @@ def evaluate(
     now: datetime,
     closed_at: datetime | None = None,
     paused: timedelta = timedelta(0),
+    scheduled_start: datetime | None = None,
 ) -> WorkflowState:
     """``completed`` maps step ids to when they were completed (from the ticket timeline and the
     job queue). The SLA clock runs from ``opened_at``, stops at ``closed_at``, and does not count
-    ``paused`` (time the ticket spent deferred by the approver, waiting on the applicant)."""
+    ``paused`` (time the ticket spent deferred by the approver, or waiting for the date the applicant
+    agreed to: `toolkit.domain.install_schedule.applicant_wait`). ``scheduled_start``: the start of the
+    confirmed installation schedule, None while there is none; the step of purpose ``scheduled`` is held
+    until it has come."""
     states: list[StepState] = []
     current: Step | None = None
     previous_done = opened_at
@@ -97,7 +110,9 @@ def evaluate(
         if current is None:
             current = step
             late = bool(step.standard_time and now - previous_done > step.standard_time)
-            states.append(StepState(step=step, status=StepStatus.CURRENT, started_at=previous_done, late=late))
+            held = step.purpose is StepPurpose.SCHEDULED and (scheduled_start is None or now < scheduled_start)
+            states.append(StepState(step=step, status=StepStatus.CURRENT, started_at=previous_done, late=late,
+                                    held=held, not_before=scheduled_start if held else None))
         else:
             states.append(StepState(step=step, status=StepStatus.PENDING))
     variant = service.sla.select(fields)

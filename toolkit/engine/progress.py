@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from toolkit.domain.decisions import effective_fields
+from toolkit.domain.install_schedule import applicant_wait, schedule_of
 from toolkit.domain.policy import COMPLETING_KINDS, Policy, TrustedTimeline
 from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 from toolkit.domain.workflow import WorkflowState, evaluate
@@ -67,6 +68,7 @@ def progress(
     ``results``: `completed_steps`."""
     now = now or datetime.now(UTC)
     timeline = list((trusted or policy.trusted(service, ticket, timeline)).events)
+    schedule = schedule_of(timeline)
     return evaluate(
         service,
         effective_fields(ticket.fields, timeline),  # decisions taken on the way pick the SOP's branch
@@ -74,5 +76,6 @@ def progress(
         opened_at=ticket.created_at,
         now=now,
         closed_at=closed_at(ticket, timeline),
-        paused=deferred_time(timeline, now),
+        paused=deferred_time(timeline, now) + applicant_wait(schedule),  # the wait the applicant asked for
+        scheduled_start=schedule.confirmed_start,
     )
