@@ -140,6 +140,8 @@ def test_forged_answers_are_not_trusted(app: App, clock: ManualClock) -> None:
     seq = out.schedule.seq
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor="yusuf", step_id="konfirmasi-jadwal",
                                          data={SCHEDULE: {"action": "confirm", "proposal": seq}}))
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor="budi", step_id="konfirmasi-jadwal",
+                                         data={SCHEDULE: {"action": "confirm", "proposal": seq}}))
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor="andi", step_id="konfirmasi-jadwal",
                                          text="selesai"))
     app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor="andi", step_id="persiapan-pemasangan",
@@ -148,8 +150,11 @@ def test_forged_answers_are_not_trusted(app: App, clock: ManualClock) -> None:
     clock.advance(timedelta(hours=3))
     assert scheduler.advance(app, ticket_id) == []
     assert state(app, ticket_id).current.id == "konfirmasi-jadwal"
-    refused = [e for e in app.tickets.timeline(ticket_id) if e.data.get("refused_event")]
-    assert len(refused) == 3 and all("Keputusan tidak diakui" in e.text or e.text for e in refused)
+    refused = [e.text for e in app.tickets.timeline(ticket_id) if e.data.get("refused_event")]
+    assert len(refused) == 4 and all("Keputusan tidak diakui" in text for text in refused)
+    assert any("yusuf holds: tim-jaringan-intra" in t for t in refused)
+    assert any("only the requester" in t for t in refused) and any("may not propose" in t for t in refused)
+    assert any("completed only by the requester's confirmation" in t for t in refused)
 
 
 @pytest.mark.parametrize(("start", "end", "note", "problem"), [
@@ -181,7 +186,7 @@ def test_shell_syntax_in_the_note_stays_text(app: App, tmp_path: Path) -> None:
     note = f"$(touch {canary}); `touch {canary}` | rm -rf /"
     out = jadwal.propose(app, ticket_id, as_lab("yusuf"), local(48), local(50), note)
     assert out.schedule.note == note and not canary.exists()
-    text = [e.text for e in app.tickets.timeline(ticket_id) if e.data.get(SCHEDULE)][0]
+    text = next(e.text for e in app.tickets.timeline(ticket_id) if e.data.get(SCHEDULE))
     assert "touch" in text and not canary.exists()
 
 

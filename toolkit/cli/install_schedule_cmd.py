@@ -32,8 +32,9 @@ def _local(obj: Any) -> Any:
 
 
 def _emit(obj: Any, outcome: Any, as_json: bool, said: str) -> None:
-    from toolkit.domain.install_schedule import local
     from zoneinfo import ZoneInfo
+
+    from toolkit.domain.install_schedule import local
 
     if as_json:
         emit_json(obj.console, outcome)

@@ -25,8 +25,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.domain.catalog.models import Catalog, Service, Step, StepKind, StepPurpose
 from toolkit.domain import install_schedule
+from toolkit.domain.catalog.models import Catalog, Service, Step, StepKind, StepPurpose
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import ENGINE_USER, Principal
 from toolkit.domain.tickets.models import EventKind, Ticket, TimelineEvent
