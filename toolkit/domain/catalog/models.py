@@ -231,6 +231,9 @@ class Service(_Frozen):
         for index, spec in enumerate(self.requirements.fields):
             if spec.required_when is not None:
                 self._check_condition(spec.required_when, f"requirements.fields.{index}.required_when")
+        for index, att in enumerate(self.requirements.attachments):
+            if att.required_when is not None:
+                self._check_condition(att.required_when, f"requirements.attachments.{index}.required_when")
         for index, variant in enumerate(self.sla.variants):
             if variant.when is not None:
                 self._check_condition(variant.when, f"sla.variants.{index}.when")
