@@ -77,7 +77,8 @@ def _taken(app: App, number: int) -> dict[str, Any]:
     ticket_id = app.desks.records.ticket_for("glpi", str(number))
     assert ticket_id is not None
     ticket = app.tickets.get(ticket_id)
-    assert ticket.requester == "andi" and [a.kind for a in ticket.attachments] == ["surat_permohonan", "dokumen_persetujuan_aplikasi"]
+    assert ticket.requester == "andi"
+    assert [a.kind for a in ticket.attachments] == ["surat_permohonan", "dokumen_persetujuan_aplikasi"]
     return dict(ticket.fields)
 
 
