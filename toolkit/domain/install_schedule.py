@@ -29,7 +29,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from toolkit.domain.catalog.models import Service, StepPurpose
 from toolkit.domain.tickets.field_types import text_type
-from toolkit.domain.tickets.models import EventKind
 from toolkit.errors import InvalidInputError
 
 SCHEDULE = "jadwal"
@@ -43,7 +42,6 @@ MAX_TIME_TEXT = 40
 DEFAULT_ZONE = "Asia/Makassar"
 _LABELS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 
-_COMPLETING = frozenset({EventKind.STEP_COMPLETED, EventKind.APPROVED, EventKind.CHECKED})  # policy's COMPLETING_KINDS
 Note = text_type(MAX_NOTE, single_line=True, min_length=0)
 Action = Literal["propose", "confirm", "reject"]
 
@@ -154,10 +152,15 @@ class ScheduleState(BaseModel):
         return self.current.start if self.current is not None and self.current.status == "confirmed" else None
 
 
+_NONE = ScheduleState()
+
+
 def _payload(event: Any) -> Mapping[str, Any] | None:
-    data = event.data if isinstance(event.data, Mapping) else {}
-    payload = data.get(SCHEDULE)
-    return payload if isinstance(payload, Mapping) else None
+    """``data["jadwal"]`` of an event, if it is one. A timeline event's ``data`` is a validated dict: checked
+    with ``type`` rather than ``isinstance(..., Mapping)``, which cost a tenth of `progress` (run per event)."""
+    data = event.data
+    payload = data.get(SCHEDULE) if type(data) is dict else None
+    return payload if type(payload) is dict else None
 
 
 def _recorded(event: Any, payload: Mapping[str, Any]) -> Recorded | None:
@@ -172,8 +175,10 @@ def _recorded(event: Any, payload: Mapping[str, Any]) -> Recorded | None:
 def schedule_of(events: Iterable[Any]) -> ScheduleState:
     """The schedule as the (trusted) timeline tells it: each answer counts only for the proposal it names,
     and only while that proposal is the latest and unanswered; anything else is ignored."""
-    history: list[Recorded] = []
     found = [(event, payload) for event in events if (payload := _payload(event)) is not None]
+    if not found:
+        return _NONE
+    history: list[Recorded] = []
     for event, payload in sorted(found, key=lambda pair: pair[0].seq):
         action = payload.get("action")
         if action == "propose":
@@ -211,15 +216,12 @@ def applicant_wait(state: ScheduleState) -> timedelta:
 
 def event_reason(service: Service, ticket: Any, event: Any, roles: frozenset[str] | None) -> str | None:
     """Why a schedule event may not count (the engine's second look; None: it counts or is no schedule
-    event). ``roles``: the actor's roles in the directory, None for someone unknown. A completion of the
-    confirmation step must itself be a confirmation by the requester, so a plain "step done" cannot stand in
-    for the applicant's answer."""
+    event). ``roles``: the actor's roles in the directory, None for someone unknown. (That a completion of the
+    confirmation step must carry a confirmation is `toolkit.domain.policy`'s completion rule.)"""
     payload = _payload(event)
-    confirming = service.step_with(StepPurpose.SCHEDULE_CONFIRMATION)
     if payload is None:
-        if confirming is not None and event.step_id == confirming.id and event.kind in _COMPLETING:
-            return f"step '{confirming.id}' is completed only by the requester's confirmation of a schedule"
         return None
+    confirming = service.step_with(StepPurpose.SCHEDULE_CONFIRMATION)
     proposing = service.step_with(StepPurpose.SCHEDULE_PROPOSAL)
     if proposing is None or confirming is None:
         return f"service {service.id} has no installation schedule"
