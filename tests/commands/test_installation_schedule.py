@@ -278,3 +278,19 @@ def test_proposing_before_the_preparation_step_is_refused(app: App) -> None:
     ticket = desk.open_ticket(app, "uji-jadwal", as_lab("andi"), "Pemasangan", {"instansi": "Dinkes"}, [])
     with pytest.raises(ConflictError):
         jadwal.propose(app, ticket.id, as_lab("yusuf"), local(48), local(50))
+
+
+def test_preparation_recorded_by_hand_then_proposed(app: App, clock: ManualClock) -> None:
+    """Step 5 done with `ticket advance` (devices ready, no date yet): the proposal comes after, as a comment,
+    and the installation still waits for its confirmation and start."""
+    ticket_id = approved(app)
+    desk.record_step(app, ticket_id, as_lab("yusuf"), "persiapan-pemasangan", "Perangkat siap, jadwal menyusul.")
+    with pytest.raises(ConflictError):
+        jadwal.confirm(app, ticket_id, as_lab("andi"))
+    out = jadwal.propose(app, ticket_id, as_lab("yusuf"), local(2), local(3))
+    event = next(e for e in app.tickets.timeline(ticket_id) if e.data.get(SCHEDULE))
+    assert event.kind == EventKind.COMMENT and out.schedule.status == "proposed"
+    jadwal.confirm(app, ticket_id, as_lab("andi"))
+    assert scheduler.advance(app, ticket_id) == []
+    clock.advance(timedelta(hours=2))
+    assert [j.step_id for j in scheduler.advance(app, ticket_id)] == ["pemasangan"]
