@@ -42,6 +42,7 @@ def main() -> None:
         for n in range(args.issues):
             ticket = desk.open("andi", "spbe-uji", f"Permohonan {n}", "", FIELDS | {"Nama host": f"app-{n}"})
             desk.add_file(ticket, "andi", "surat-permohonan.pdf", "application/pdf", LETTER)
+            desk.add_file(ticket, "andi", "persetujuan-aplikasi.pdf", "application/pdf", LETTER)  # SOP 002 step 4
             for k in range(args.notes):
                 desk.record(ticket, "sari", note=f"Catatan {k} untuk permohonan {n}.")
         events = args.issues * (1 + args.notes)

@@ -46,6 +46,8 @@ PLAYBOOK_STEPS = {
 }
 LETTER = AttachmentUpload(name="surat-permohonan.pdf", media_type="application/pdf",
                           content=b"%PDF-1.4\n% Surat permohonan\n%%EOF\n", kind="surat_permohonan")
+APPROVAL = AttachmentUpload(name="persetujuan-aplikasi.pdf", media_type="application/pdf",  # SOP 002 step 4
+                            content=b"%PDF-1.4\n% Persetujuan aplikasi\n%%EOF\n", kind="dokumen_persetujuan_aplikasi")
 LOAD = "load average (1 min) at round start"
 BACKUP_PASSWORD = "bench-backup-password-5d1a"  # noqa: S105 - a throw-away lab secret
 
@@ -63,7 +65,7 @@ def _job_s(job: Job) -> float:
 
 def one_round(app: App, n: int) -> dict[str, float]:
     """One approved ticket through the engine, then the three actions again on the converged host."""
-    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), f"Hosting SIMPUS {n}", _fields(n), [LETTER])
+    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), f"Hosting SIMPUS {n}", _fields(n), [LETTER, APPROVAL])
     desk.check(app, ticket.id, as_lab("sari"))
     desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
     started = time.monotonic()

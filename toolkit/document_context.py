@@ -50,6 +50,10 @@ Context keys (templates use exactly these):
     (`toolkit.letters.numbers`: the type's pattern, e.g. ``000.8/BA-INST/{seq}/{tahun}``, with the sequence of
     the year in the office's zone; the same ticket and type always get the same number). Without a service (a
     preview, a test) it is a draft marker, ``DRAF/<type>/<ticket id>/<year>``, never a registered number.
+``jadwal``
+    the installation's *jadwal pelaksanaan* in force (SOP 001 steps 5-6), None before any proposal:
+    ``{mulai, selesai (datetimes), mulai_teks, selesai_teks (local time with WITA/WIB), status
+    (diusulkan | dikonfirmasi | ditolak), catatan, diusulkan_oleh, dikonfirmasi_oleh, dikonfirmasi_pada}``.
 """
 
 from __future__ import annotations
@@ -128,6 +132,7 @@ def build_context(
         "sekarang": now,
         **({"zona_waktu": zone_context(office)} if office is not None else {}),
         "nomor_dokumen": document_number(ticket.id, now, numbers, office or DEFAULT_ZONE),
+        "jadwal": _schedule(service, events, people),
     }
 
 
@@ -363,3 +368,21 @@ def _event(event: TimelineEvent, people: _People) -> dict[str, Any]:
     kind = str(event.kind)
     return {"waktu": event.at, "pelaku": people.display(event.actor), "jenis": kind,
             "jenis_label": EVENT_LABELS.get(kind, kind), "teks": event.text, "langkah": event.step_id}
+
+
+def _schedule(service: Any, events: list[TimelineEvent], people: _People) -> dict[str, Any] | None:
+    """The ``jadwal`` key: the latest proposal and its answer (`toolkit.domain.install_schedule`)."""
+    from toolkit.domain import install_schedule
+
+    current = install_schedule.schedule_of(events).current
+    if current is None:
+        return None
+    zone = install_schedule.zone_of(service)
+    status = {"proposed": "diusulkan", "confirmed": "dikonfirmasi", "rejected": "ditolak"}[current.status]
+    return {"mulai": current.start, "selesai": current.end, "status": status, "catatan": current.note,
+            "mulai_teks": MarkdownText(install_schedule.local(current.start, zone)),
+            "selesai_teks": MarkdownText(install_schedule.local(current.end, zone)),
+            "diusulkan_oleh": people.display(current.by),
+            "dikonfirmasi_oleh": people.display(current.answered_by) if current.status == "confirmed"
+            and current.answered_by else None,
+            "dikonfirmasi_pada": current.answered_at if current.status == "confirmed" else None}

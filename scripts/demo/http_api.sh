@@ -57,13 +57,15 @@ say "The applicant opens a Pusat Data request: fields and the request letter in 
 dir="$SPBE_STATE_DIR/http_api"
 mkdir -p "$dir"
 printf '%%PDF-1.4\n%% Surat permohonan pemanfaatan Pusat Data untuk SIKDA\n%%%%EOF\n' > "$dir/surat-permohonan.pdf"
+printf '%%PDF-1.4\n%% Persetujuan aplikasi SIKDA\n%%%%EOF\n' > "$dir/persetujuan-aplikasi.pdf"
 fields=$(python3 -c 'import json; print(json.dumps({
     "instansi": "Dinas Kesehatan", "perihal": "Permohonan pemanfaatan Pusat Data untuk SIKDA",
     "produk": "hosting-aplikasi", "nama_aplikasi": "sikda", "hostname": "sikda-app", "vcpu": 1, "ram_gb": 2,
     "disk_gb": 20, "backup": False, "uat": False, "kontak_email": "it@dinkes.example.go.id"}))')
 opened=$(api "$tok_andi" POST /tickets -F service=pusat-data \
     -F "title=Hosting aplikasi SIKDA Dinas Kesehatan" -F "fields=$fields" \
-    -F kinds=surat_permohonan -F "files=@$dir/surat-permohonan.pdf;type=application/pdf")
+    -F kinds=surat_permohonan -F "files=@$dir/surat-permohonan.pdf;type=application/pdf" \
+    -F kinds=dokumen_persetujuan_aplikasi -F "files=@$dir/persetujuan-aplikasi.pdf;type=application/pdf")
 H=$(printf '%s' "$opened" | field 'd["id"]')
 printf '%s' "$opened" | field '"ticket %s (%s), status %s, SLA %s" % (d["id"], d["service_id"], d["status"], d["sla_variant"])'
 

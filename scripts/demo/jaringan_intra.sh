@@ -15,12 +15,15 @@ say "Analysis: the switch at the site is read, a free VLAN, ports and subnet are
 spbe ticket wait "$N" --step analisis-kebutuhan --timeout 120
 cat "$SPBE_STATE_DIR/artifacts/$N/${N}_sw-bkd-01.diff"
 
-say "The head of office approves the attached plan; the team prepares; the applicant confirms the schedule"
+say "The head of office approves the attached plan; the team proposes the schedule; the applicant confirms it"
 spbe ticket approve "$N" --as kadis --reason "Rencana konfigurasi VLAN dan ACL disetujui."
-spbe ticket advance "$N" --as yusuf --step persiapan-pemasangan --note "Perangkat dan jadwal pemasangan siap."
-spbe ticket advance "$N" --as budi --step konfirmasi-jadwal --note "Jadwal pemasangan dikonfirmasi."
+# A minute from now, so the demo does not wait long; the installation is not started before it.
+start=$(date -d '+1 minute' '+%Y-%m-%dT%H:%M:%S%:z'); end=$(date -d '+61 minutes' '+%Y-%m-%dT%H:%M:%S%:z')
+spbe ticket schedule propose "$N" --as yusuf --start "$start" --end "$end" \
+    --note "Perangkat dan peralatan pendukung siap."
+spbe ticket schedule confirm "$N" --as budi
 
-say "Installation (backup, push, verify), quality test from the new segment, berita acara, report"
+say "At the confirmed start: installation (backup, push, verify), quality test, berita acara, report"
 spbe ticket wait "$N" --step laporan-pelaksanaan --timeout 300
 spbe jobs list --ticket "$N"
 spbe ticket close "$N" --as sari --note "Jaringan terpasang dan lulus uji kualitas."

@@ -5,6 +5,8 @@ spbe catalog list
 
 letter="$SPBE_STATE_DIR/surat-permohonan-dinkes.pdf"
 python3 scripts/demo/make_letter.py "$letter"
+approval="$SPBE_STATE_DIR/persetujuan-aplikasi-simpus.pdf"  # hosting needs it too (SOP 002 step 4)
+python3 scripts/demo/make_letter.py "$approval"
 
 say "An applicant without the request letter is refused, and told what is missing"
 spbe ticket open pusat-data --as andi --title "Hosting SIMPUS" -f instansi="Dinas Kesehatan" \
@@ -17,7 +19,7 @@ T=$(spbe ticket open pusat-data --as andi --title "Hosting aplikasi SIMPUS Dinas
     -f instansi="Dinas Kesehatan" -f perihal="Permohonan pemanfaatan Pusat Data untuk SIMPUS" \
     -f produk=hosting-aplikasi -f nama_aplikasi=simpus -f hostname=simpus-app -f vcpu=2 -f ram_gb=4 \
     -f disk_gb=40 -f backup=ya -f uat=ya -f kontak_email=it@dinkes.example.go.id \
-    -a surat_permohonan="$letter" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    -a surat_permohonan="$letter" -a dokumen_persetujuan_aplikasi="$approval" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 echo "ticket $T"
 
 say "2. The koordinator layanan checks completeness"

@@ -13,13 +13,16 @@ def call(method, path, body, ctype="application/json"):
     return json.load(urllib.request.urlopen(req, timeout=30))
 token = call("POST", "/uploads.json?filename=surat-permohonan.pdf", open(letter, "rb").read(),
              "application/octet-stream")["upload"]["token"]
+approval = call("POST", "/uploads.json?filename=persetujuan-aplikasi.pdf", open(letter, "rb").read(),
+                "application/octet-stream")["upload"]["token"]  # hosting needs it too (SOP 002 step 4)
 fields = {"Layanan": "pusat-data", "Instansi": "Dinas Kesehatan", "Perihal": "Permohonan hosting SIMPUS",
           "Produk": "hosting-aplikasi", "Nama aplikasi": "simpus", "Nama host": host, "Jumlah vCPU": "2",
           "Memori (GB)": "4", "Penyimpanan (GB)": "40", "Backup": "ya", "UAT": "ya",
           "Email kontak": "it@dinkes.example.go.id"}
 issue = {"project_id": info["project_id"], "tracker_id": info["trackers"]["Support"], "subject": subject,
          "custom_fields": [{"id": info["custom_fields"][k], "value": v} for k, v in fields.items()],
-         "uploads": [{"token": token, "filename": "surat-permohonan.pdf", "content_type": "application/pdf"}]}
+         "uploads": [{"token": token, "filename": "surat-permohonan.pdf", "content_type": "application/pdf"},
+                     {"token": approval, "filename": "persetujuan-aplikasi.pdf", "content_type": "application/pdf"}]}
 print(call("POST", "/issues.json", json.dumps({"issue": issue}).encode())["issue"]["id"])
 PY
 }

@@ -76,7 +76,7 @@ def _free_text_fields(*, formatted: bool = True) -> Iterator[Any]:
 
 def _request(service: Any, field: str, value: str) -> dict[str, Any]:
     raw = {s.name: _sample(s) for s in service.requirements.fields if s.required and s.default is None}
-    required = [a.name for a in service.requirements.attachments if a.required]
+    required = [a.name for a in service.requirements.attachments if a.required or a.required_when]
     return validate_request(service, raw | {field: value}, required)
 
 
@@ -130,8 +130,10 @@ def app(state_dir: Path) -> App:
 def ticket_id(spbe, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
     letter = tmp_path / "surat.pdf"
     letter.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    approval = tmp_path / "persetujuan.pdf"
+    approval.write_bytes(b"%PDF-1.4\n% persetujuan\n%%EOF\n")
     args = ["ticket", "open", "pusat-data", "--as", "andi", "--title", ALLOWED, "--json",
-            "-a", f"surat_permohonan={letter}"]
+            "-a", f"surat_permohonan={letter}", "-a", f"dokumen_persetujuan_aplikasi={approval}"]
     for name, value in (GOOD | {"keterangan": ALLOWED}).items():
         args += ["-f", f"{name}={value}"]
     result = spbe(*args)

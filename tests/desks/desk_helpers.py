@@ -28,7 +28,8 @@ FIELDS = {"Layanan": "pusat-data", "Instansi": "Dinas Kesehatan", "Perihal": "Pe
           "Memori (GB)": "4", "Penyimpanan (GB)": "40", "Backup": "ya", "UAT": "ya",
           "Email kontak": "it@dinkes.example.go.id"}
 LETTER_PDF = b"%PDF-1.4\n% Surat permohonan Dinas Kesehatan\n%%EOF\n"
-LETTER = {"surat-permohonan.pdf": LETTER_PDF}
+APPROVAL_PDF = b"%PDF-1.4\n% Persetujuan aplikasi SIMPUS\n%%EOF\n"  # hosting needs it (SOP 002 step 4)
+LETTER = {"surat-permohonan.pdf": LETTER_PDF, "persetujuan-aplikasi.pdf": APPROVAL_PDF}
 REST_HOOK_SECRET = "rahasia-webhook-uji-rest"  # noqa: S105 - the test desk's webhook key
 
 
@@ -115,6 +116,7 @@ def rest_open(desk: ReferenceDesk, login: str, **fields: str) -> str:
     """A Pusat Data request opened in the reference desk by ``login``, with its letter."""
     key = RestActor(desk, login).open("Hosting SIMPUS", FIELDS | fields, "Untuk puskesmas.")
     desk.add_file(desk.tickets[int(key)], login, "surat-permohonan.pdf", "application/pdf", LETTER_PDF)
+    desk.add_file(desk.tickets[int(key)], login, "persetujuan-aplikasi.pdf", "application/pdf", APPROVAL_PDF)
     return key
 
 

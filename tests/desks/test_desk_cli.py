@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.redmine]
 FIELDS = {"Layanan": "pusat-data", "Instansi": "Dinas Kesehatan", "Perihal": "Permohonan hosting",
           "Produk": "hosting-aplikasi", "Nama aplikasi": "simpus", "Nama host": "cli-app", "Jumlah vCPU": "2",
           "Memori (GB)": "4", "Penyimpanan (GB)": "40", "Email kontak": "it@dinkes.example.go.id"}
-LETTER = {"surat-permohonan.pdf": b"%PDF-1.4\n% Surat\n%%EOF\n"}
+LETTER = {"surat-permohonan.pdf": b"%PDF-1.4\n% Surat\n%%EOF\n",
+          "persetujuan-aplikasi.pdf": b"%PDF-1.4\n% Persetujuan aplikasi\n%%EOF\n"}
 
 
 def _cli(redmine: RedmineHandle, tmp_path: Path, **changes: object) -> Spbe:

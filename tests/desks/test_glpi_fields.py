@@ -32,6 +32,7 @@ FORM = {"Layanan": "Pusat Data", "Instansi": "Dinas Kesehatan", "Perihal": "Perm
 DESCRIPTION = "Permohonan pemanfaatan Pusat Data.\n\n" + "\n".join(
     f"{label}: {value}" for label, value in FORM.items() if label != "Layanan")
 LETTER = b"%PDF-1.4\n% Surat permohonan\n%%EOF\n"
+APPROVAL = b"%PDF-1.4\n% Persetujuan aplikasi\n%%EOF\n"  # hosting needs it (SOP 002 step 4)
 
 
 def _mapping(glpi: GlpiFake, plugin: bool) -> dict[str, Any]:
@@ -76,7 +77,8 @@ def _taken(app: App, number: int) -> dict[str, Any]:
     ticket_id = app.desks.records.ticket_for("glpi", str(number))
     assert ticket_id is not None
     ticket = app.tickets.get(ticket_id)
-    assert ticket.requester == "andi" and [a.kind for a in ticket.attachments] == ["surat_permohonan"]
+    assert ticket.requester == "andi"
+    assert [a.kind for a in ticket.attachments] == ["surat_permohonan", "dokumen_persetujuan_aplikasi"]
     return dict(ticket.fields)
 
 
@@ -86,6 +88,7 @@ def test_a_request_whose_form_is_in_custom_fields_is_taken(glpi: GlpiFake, tmp_p
     number = andi.create_ticket("Hosting SIMPUS", "Untuk puskesmas.", entity=1, category=0,
                                 **glpi.store.fields_plugin.input_for(FORM))
     andi.upload(number, "surat-permohonan.pdf", LETTER)
+    andi.upload(number, "persetujuan-aplikasi.pdf", APPROVAL)
     app = _app(glpi, tmp_path, plugin=True)
     try:
         fields = _taken(app, number)
@@ -99,6 +102,7 @@ def test_a_request_whose_form_is_in_the_description_is_taken_on_a_glpi_without_t
     andi = bare_glpi.person("andi")
     number = andi.create_ticket("Hosting SIMPUS", DESCRIPTION, entity=1, category=1)
     andi.upload(number, "surat-permohonan.pdf", LETTER)
+    andi.upload(number, "persetujuan-aplikasi.pdf", APPROVAL)
     app = _app(bare_glpi, tmp_path, plugin=False)
     try:
         fields = _taken(app, number)

@@ -37,6 +37,7 @@ Penyimpanan (GB): 40
 Email kontak: it@dinkes.example.go.id
 """
 LETTER = b"%PDF-1.4\n% Surat permohonan\n%%EOF\n"
+APPROVAL = b"%PDF-1.4\n% Persetujuan aplikasi\n%%EOF\n"  # hosting needs it (SOP 002 step 4)
 HOOK_SECRET = "glpi-webhook-canary-51c2"  # noqa: S105 - a test secret
 
 
@@ -73,6 +74,7 @@ def _open(glpi: GlpiFake, host: str) -> int:
     andi = glpi.person("andi")
     ticket = andi.create_ticket("Hosting SIMPUS", FORM.format(host=host), entity=1, category=1)
     andi.upload(ticket, "surat-permohonan.pdf", LETTER)
+    andi.upload(ticket, "persetujuan-aplikasi.pdf", APPROVAL)
     return ticket
 
 
@@ -87,7 +89,7 @@ def test_a_request_in_glpi_is_checked_and_approved_by_validation(glpi: GlpiFake,
     assert ticket_id is not None
     ticket = app.tickets.get(ticket_id)
     assert ticket.requester == "andi" and ticket.fields["hostname"] == "glpi-app"
-    assert [a.kind for a in ticket.attachments] == ["surat_permohonan"]
+    assert [a.kind for a in ticket.attachments] == ["surat_permohonan", "dokumen_persetujuan_aplikasi"]
 
     sari = glpi.person("sari")
     clock = glpi.clock

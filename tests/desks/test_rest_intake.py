@@ -47,7 +47,7 @@ def test_opened_checked_and_approved_in_the_desk_the_request_enqueues_its_work(a
     ticket = app.tickets.get(ticket_id)
     assert ticket.requester == "andi" and ticket.service_id == "pusat-data"
     assert ticket.fields["hostname"] == "simpus-app" and ticket.fields["vcpu"] == 2
-    assert [a.kind for a in ticket.attachments] == ["surat_permohonan"]
+    assert [a.kind for a in ticket.attachments] == ["surat_permohonan", "dokumen_persetujuan_aplikasi"]
 
     clock.now += timedelta(seconds=1)
     RestActor(desk, "sari").move(key, "Diperiksa", "Berkas lengkap.")
@@ -112,7 +112,8 @@ def test_the_desks_signed_webhook_acts_at_once(desk: ReferenceDesk, tmp_path: Pa
         assert desk.hooks.deliveries == [(key, 202)]
         ticket_id = app.desks.records.ticket_for("rest", key)
         assert ticket_id is not None
-        assert [a.kind for a in app.tickets.get(ticket_id).attachments] == ["surat_permohonan"]
+        kinds = [a.kind for a in app.tickets.get(ticket_id).attachments]
+        assert kinds == ["surat_permohonan", "dokumen_persetujuan_aplikasi"]
         polled = app.desks.get("rest").poller.poll_once()
         assert all(not o.outcomes for o in polled.issues if o.issue_key == key)  # taken by the webhook
         desk.webhook_secret = "kunci-yang-salah-sekali"  # noqa: S105 - a wrong key on purpose

@@ -66,7 +66,8 @@ def test_returned_with_the_field_then_fixed_and_resubmitted_it_is_checked_anew(a
     poll(app, DESK)
     ticket = app.tickets.get(ticket_id)
     assert ticket.status is TicketStatus.OPEN and waits_for_check(app, ticket_id)
-    assert sorted(a.name for a in ticket.attachments) == ["surat-permohonan-ttd.pdf", "surat-permohonan.pdf"]
+    assert sorted(a.name for a in ticket.attachments) == ["persetujuan-aplikasi.pdf", "surat-permohonan-ttd.pdf",
+                                                          "surat-permohonan.pdf"]
     assert marks(app, ticket_id)[-1] == {RESUBMITTED: {"attachments": ["surat-permohonan-ttd.pdf"],
                                                        "note": "Surat yang sudah ditandatangani terlampir."}}
 

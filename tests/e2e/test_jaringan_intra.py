@@ -9,7 +9,7 @@ import pytest
 
 from lab.dataplane import LabDataPlane
 from lab.models import subnet_index
-from tests.e2e.network_support import KTP, network_settings, running_config
+from tests.e2e.network_support import KTP, network_settings, running_config, scheduled
 from tests.support.principals import as_lab
 from toolkit.bootstrap import App
 from toolkit.commands import desk
@@ -51,8 +51,7 @@ def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) 
     # Nothing is pushed before the head of office approves the plan.
     assert run_ticket(app, ticket.id) == []
     desk.approve(app, ticket.id, as_lab("kadis"), "Rencana konfigurasi disetujui.")
-    desk.record_step(app, ticket.id, as_lab("yusuf"), "persiapan-pemasangan", "Perangkat dan jadwal siap.")
-    desk.record_step(app, ticket.id, as_lab("andi"), "konfirmasi-jadwal", "Jadwal dikonfirmasi.")
+    app = scheduled(app, ticket.id)  # proposed, confirmed, and the clock past the agreed start
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [
         ("pemasangan-jaringan", JobState.SUCCEEDED), ("uji-kualitas", JobState.SUCCEEDED),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.network_support import KTP, device_session, network_settings, running_config
+from tests.e2e.network_support import KTP, device_session, network_settings, running_config, scheduled
 from tests.support.principals import as_lab
 from toolkit.bootstrap import App
 from toolkit.commands import desk
@@ -64,8 +64,7 @@ def test_device_changed_by_hand_after_analysis_is_not_overwritten(lab, net_setti
         session.send_config([f"interface {port}", " description diubah manual", " exit"])
     before = running_config(net_settings, "sw-bkd-01")
     desk.approve(app, ticket_id, as_lab("kadis"), "Rencana disetujui.")
-    desk.record_step(app, ticket_id, as_lab("yusuf"), "persiapan-pemasangan", "Siap.")
-    desk.record_step(app, ticket_id, as_lab("budi"), "konfirmasi-jadwal", "Dikonfirmasi.")
+    app = scheduled(app, ticket_id, requester="budi")
     jobs = run_ticket(app, ticket_id)
     assert [(j.step_id, j.state) for j in jobs] == [("pemasangan-jaringan", JobState.FAILED)]
     assert "changed since the analysis" in (jobs[0].error or jobs[0].result["summary"])

@@ -30,6 +30,8 @@ FIELDS = {
 }
 LETTER = AttachmentUpload(name="surat-permohonan.pdf", media_type="application/pdf",
                           content=b"%PDF-1.4\n% Surat permohonan Dinas Kesehatan\n%%EOF\n", kind="surat_permohonan")
+APPROVAL = AttachmentUpload(name="persetujuan-aplikasi.pdf", media_type="application/pdf",  # SOP 002 step 4
+                            content=b"%PDF-1.4\n% Persetujuan aplikasi\n%%EOF\n", kind="dokumen_persetujuan_aplikasi")
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -39,7 +41,7 @@ def _get(url: str) -> tuple[int, str]:
 
 def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     app = App(lab_settings)
-    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER])
+    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER, APPROVAL])
     assert ticket.sla_variant == "dengan-uat"
     desk.check(app, ticket.id, as_lab("sari"))
     desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui sesuai rekomendasi spesifikasi.")
@@ -134,14 +136,14 @@ def test_a_second_ticket_never_provisions_over_the_first_ones_server(lab, lab_se
     """The lab has one pool host, already allocated above: the second ticket's provisioning step
     fails with a clear message on its ticket, and nothing runs on the first ticket's server."""
     app = App(lab_settings)
-    first = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER])
+    first = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER, APPROVAL])
     desk.check(app, first.id, as_lab("sari"))
     desk.approve(app, first.id, as_lab("kadis"), "Disetujui.")
     jobs = run_ticket(app, first.id)
     assert jobs[1].state == JobState.SUCCEEDED
     second = desk.open_ticket(app, "pusat-data", as_lab("budi"), "Hosting SIKD",
                               FIELDS | {"instansi": "Badan Keuangan Daerah", "nama_aplikasi": "sikd",
-                                        "hostname": "sikd-app"}, [LETTER])
+                                        "hostname": "sikd-app"}, [LETTER, APPROVAL])
     desk.check(app, second.id, as_lab("sari"))
     desk.approve(app, second.id, as_lab("kadis"), "Disetujui.")
     jobs = run_ticket(app, second.id)

@@ -27,7 +27,8 @@ FIELDS = {"Layanan": "pusat-data", "Instansi": "Dinas Kesehatan", "Perihal": "Pe
           "Produk": "hosting-aplikasi", "Nama aplikasi": "simpus", "Nama host": "simpus-rm", "Jumlah vCPU": "2",
           "Memori (GB)": "4", "Penyimpanan (GB)": "40", "Backup": "ya", "UAT": "ya",
           "Email kontak": "it@dinkes.example.go.id"}
-LETTER = {"surat-permohonan.pdf": b"%PDF-1.4\n% Surat permohonan Dinas Kesehatan\n%%EOF\n"}
+LETTER = {"surat-permohonan.pdf": b"%PDF-1.4\n% Surat permohonan Dinas Kesehatan\n%%EOF\n",
+          "persetujuan-aplikasi.pdf": b"%PDF-1.4\n% Persetujuan aplikasi\n%%EOF\n"}  # SOP 002 step 4
 
 
 def _sync(app: App) -> None:

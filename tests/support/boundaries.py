@@ -50,7 +50,7 @@ BASE: dict[str, dict[str, Any]] = {
 
 def intake(service: Service, fields: Mapping[str, Any]) -> dict[str, Any] | None:
     """The cleaned request as the service desk stores it, or None when the desk refuses it."""
-    kinds = [a.name for a in service.requirements.attachments if a.required]
+    kinds = [a.name for a in service.requirements.attachments]  # every document given, required or conditional
     try:
         return admit(service, {k: v for k, v in fields.items() if v is not None}, kinds,
                      register=Settings().splp_register)

@@ -172,7 +172,9 @@ def _attachments_table(service: Service) -> Table:
     table.add_column("Wajib")
     table.add_column("Jenis berkas", overflow="fold")
     for attachment in service.requirements.attachments:
-        table.add_row(attachment.name, plain(attachment.label), "ya" if attachment.required else "tidak",
+        when = attachment.required_when
+        table.add_row(attachment.name, plain(attachment.label), "ya" if attachment.required else
+                      plain(f"bila {when.describe()}") if when is not None else "tidak",
                       ", ".join(attachment.media_types) or "apa saja")
     return table
 

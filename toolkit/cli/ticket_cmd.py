@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from toolkit.cli import install_schedule_cmd
 from toolkit.cli.lazy import LazyGroup
 from toolkit.cli.render import emit_json, plain, ticket_detail, ticket_table, visible_fields
 from toolkit.commands import attachment_files
@@ -47,7 +48,8 @@ def _attachments(pairs: tuple[str, ...]) -> list[AttachmentUpload]:
     return uploads
 
 
-@click.group("ticket", cls=LazyGroup, lazy_subcommands={"decide": "toolkit.cli.incident_cmd:decide_command"})
+@click.group("ticket", cls=LazyGroup, lazy_subcommands={"decide": "toolkit.cli.incident_cmd:decide_command",
+                                                         "schedule": "toolkit.cli.install_schedule_cmd:schedule_group"})
 def ticket_group() -> None:
     """Open, inspect and move tickets through their SOP."""
 
@@ -121,6 +123,7 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
     calendars = calendars_for(app.settings.worktime)  # the deadline counted and shown in the office's zone
     state = progress(service, ticket, timeline, app.queue, app.policy, calendar=calendars.for_service(service))
     zone = calendars.zone_of(service)
+    jadwal = install_schedule_cmd.summary(app, service, ticket, timeline)  # the installation's agreed date
     roles = _viewer_roles(obj, viewer)
     book = app.catalog.roles
     fields = visible_fields(book, service, ticket, roles)
@@ -136,9 +139,11 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
                 "timezone": {"name": zone.name, "label": zone.label}},
             "timeline": [e.model_dump(mode="json") for e in timeline],
             "outbox_pending": app.queue.outbox_pending_count(ticket_id),
+            "jadwal": jadwal,
         })
     else:
         ticket_detail(obj.console, service, ticket, state, timeline, fields, zone)
+        install_schedule_cmd.print_summary(obj.console, jadwal)
 
 
 @ticket_group.command("check")

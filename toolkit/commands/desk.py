@@ -175,6 +175,9 @@ def record_step(app: EngineServices, ticket_id: str, principal: Principal, step_
         raise ConflictError(f"step '{step_id}' is the completeness check: use 'spbe ticket check'", ticket=ticket_id)
     if step.purpose is StepPurpose.CLOSING:
         raise ConflictError(f"step '{step_id}' closes the ticket: use 'spbe ticket close'", ticket=ticket_id)
+    if step.purpose is StepPurpose.SCHEDULE_CONFIRMATION:
+        raise ConflictError(f"step '{step_id}' is the requester's answer to the schedule: use 'spbe ticket schedule "
+                            "confirm'", ticket=ticket_id)
     person = app.policy.authorize_step(principal, step)
     actor = principal.user
     text = _say(app, "langkah_selesai", langkah={"id": step.id, "judul": step.title}, nama=person.name,

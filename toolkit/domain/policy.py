@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from toolkit.domain import install_schedule
 from toolkit.domain.catalog.models import Catalog, Service, Step, StepKind, StepPurpose
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import ENGINE_USER, Principal
@@ -248,6 +249,10 @@ class Policy:
                            else "a decision must map fields to values")
         if data.get(INCIDENT_VERIFIED) is True:
             reasons.append(self._verification_reason(service, event.actor))
+        if data.get(install_schedule.SCHEDULE) is not None:  # the jadwal pelaksanaan's rules
+            person = self._known(event.actor)
+            reasons.append(install_schedule.event_reason(service, ticket, event,
+                                                         frozenset(person.roles) if person else None))
         return next((r for r in reasons if r), None)
 
     def _completion_reason(self, service: Service, ticket: Ticket, event: TimelineEvent) -> str | None:
@@ -265,6 +270,8 @@ class Policy:
             return self._check_reason(step, event.actor)
         if step.kind is StepKind.APPROVAL:
             return f"step '{step.id}' is an approval: only an approval completes it"
+        if step.purpose is StepPurpose.SCHEDULE_CONFIRMATION and install_schedule.SCHEDULE not in event.data:
+            return f"step '{step.id}' is completed only by the requester's confirmation of a schedule"
         return self._human_step_reason(step, event.actor)
 
     def trusted(self, service: Service, ticket: Ticket, timeline: Iterable[TimelineEvent]) -> TrustedTimeline:

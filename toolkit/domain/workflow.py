@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.domain.catalog.models import AUTOMATED_KINDS, Service, Step, TimeUnit
+from toolkit.domain.catalog.models import AUTOMATED_KINDS, Service, Step, StepPurpose, TimeUnit
 from toolkit.errors import ConfigurationError
 
 
@@ -65,6 +65,10 @@ class StepState(BaseModel):
     started_at: datetime | None = None
     deadline: datetime | None = None  # when the step's standard time runs out (None: the SOP gives none)
     late: bool = False
+    # A current step that may not start yet: the scheduled step (purpose: scheduled) before a confirmed
+    # schedule exists (held, not_before None) or before its confirmed start (not_before).
+    held: bool = False
+    not_before: datetime | None = None
 
 
 class SlaState(BaseModel):
@@ -92,6 +96,11 @@ class WorkflowState(BaseModel):
     def current_is_automated(self) -> bool:
         return self.current is not None and self.current.kind in AUTOMATED_KINDS
 
+    @property
+    def current_ready(self) -> bool:
+        """The current step may start now (the engine enqueues an automated one only then)."""
+        return self.current is not None and not self.state_of(self.current.id).held
+
     def state_of(self, step_id: str) -> StepState:
         return next(s for s in self.steps if s.step.id == step_id)
 
@@ -110,13 +119,17 @@ def evaluate(
     paused: timedelta = timedelta(0),
     calendar: WorkingTime = CALENDAR_TIME,
     pauses: tuple[tuple[datetime, datetime], ...] = (),
+    scheduled_start: datetime | None = None,
 ) -> WorkflowState:
     """``completed`` maps step ids to when they were completed (from the ticket timeline and the
     job queue). The SLA clock runs from ``opened_at``, stops at ``closed_at``, and does not count
-    ``paused`` (time the ticket spent deferred by the approver, waiting on the applicant). ``calendar``
-    counts the clocks the catalog states in *hari kerja* or *jam kerja*; such a deadline moves by the office
-    time within ``pauses`` (the deferred spans that add up to ``paused``: a weekend spent deferred costs no
-    working day), or, when only the total is known, the clock starts that much later."""
+    ``paused`` (time the ticket spent deferred by the approver, waiting on the applicant, or waiting for the
+    date the applicant agreed to: `toolkit.domain.install_schedule.applicant_wait`). ``calendar`` counts the
+    clocks the catalog states in *hari kerja* or *jam kerja*; such a deadline moves by the office time within
+    ``pauses`` (the deferred spans that add up to ``paused``: a weekend spent deferred costs no working day),
+    or, when only the total is known, the clock starts that much later. ``scheduled_start``: the start of the
+    confirmed installation schedule, None while there is none; the step of purpose ``scheduled`` is held
+    until it has come."""
 
     def step_deadline(step: Step, started: datetime) -> datetime | None:
         if step.standard_time is None:
@@ -141,8 +154,10 @@ def evaluate(
         if current is None:
             current = step
             due = step_deadline(step, previous_done)
+            held = step.purpose is StepPurpose.SCHEDULED and (scheduled_start is None or now < scheduled_start)
             states.append(StepState(step=step, status=StepStatus.CURRENT, started_at=previous_done, deadline=due,
-                                    late=due is not None and now > due))
+                                    late=due is not None and now > due, held=held,
+                                    not_before=scheduled_start if held else None))
         else:
             states.append(StepState(step=step, status=StepStatus.PENDING))
     variant = service.sla.select(fields)
@@ -151,8 +166,9 @@ def evaluate(
     else:
         if pauses:
             deadline = calendar.deadline(opened_at, variant.duration, variant.unit)
-            held = sum((calendar.working_time_between(start, end) for start, end in pauses), timedelta(0))
-            deadline = calendar.deadline(deadline, held, TimeUnit.JAM_KERJA) if held else deadline
+            office_paused = sum((calendar.working_time_between(start, end) for start, end in pauses), timedelta(0))
+            if office_paused:
+                deadline = calendar.deadline(deadline, office_paused, TimeUnit.JAM_KERJA)
         else:
             deadline = calendar.deadline(opened_at + paused, variant.duration, variant.unit)
     clock_end = closed_at or now

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from toolkit.domain.decisions import effective_fields
+from toolkit.domain.install_schedule import applicant_wait_spans, schedule_of
 from toolkit.domain.policy import COMPLETING_KINDS, Policy, TrustedTimeline
 from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
 from toolkit.domain.workflow import WorkflowState, WorkingTime, evaluate
@@ -44,6 +45,18 @@ def closed_at(ticket: Ticket, timeline: list[TimelineEvent]) -> datetime | None:
         return None
     closes = [e.at for e in timeline if e.kind == EventKind.STATUS and e.data.get("to") == TicketStatus.CLOSED]
     return closes[-1] if closes else ticket.updated_at
+
+
+def merged_spans(spans: tuple[tuple[datetime, datetime], ...]) -> tuple[tuple[datetime, datetime], ...]:
+    """``spans`` sorted, overlapping ones joined: a ticket deferred while it waits for the agreed date is not
+    paused twice."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
 
 
 def deferred_spans(timeline: list[TimelineEvent], now: datetime) -> tuple[tuple[datetime, datetime], ...]:
@@ -81,7 +94,9 @@ def progress(
     should not rely on."""
     now = now or datetime.now(UTC)
     timeline = list((trusted or policy.trusted(service, ticket, timeline)).events)
-    pauses = deferred_spans(timeline, now)
+    schedule = schedule_of(timeline)
+    # What does not count against the service: deferred (tunda) and the wait the applicant asked for.
+    pauses = merged_spans(deferred_spans(timeline, now) + applicant_wait_spans(schedule))
     return evaluate(
         service,
         effective_fields(ticket.fields, timeline),  # decisions taken on the way pick the SOP's branch
@@ -92,4 +107,5 @@ def progress(
         paused=sum((end - start for start, end in pauses), timedelta(0)),
         calendar=calendar if calendar is not None else default_calendars().for_service(service),
         pauses=pauses,
+        scheduled_start=schedule.confirmed_start,
     )

@@ -98,11 +98,12 @@ def advance(app: EngineServices, ticket_id: str, seen: Snapshot | None = None, *
     report_refusals(app, ticket_id, trusted.refusals, timeline)
     if results is None:
         results = app.queue.step_results(ticket_id)
-    state = progress(service, ticket, timeline, app.queue, app.policy, trusted=trusted, results=results)
+    state = progress(service, ticket, timeline, app.queue, app.policy, now=app.clock.now(), trusted=trusted,
+                     results=results)
     if state.current is None:
         close_if_done(app, ticket, service, state)
         return []
-    if not state.current_is_automated:
+    if not state.current_is_automated or not state.current_ready:  # held: no confirmed schedule, or not yet
         return []
     step = state.current
     name = resolve_action_name(step)

@@ -20,7 +20,7 @@ from toolkit.ports.notifier import Recipient
 
 REPO = Path(__file__).resolve().parents[3]
 PD = CATALOG.get("pusat-data")
-LETTER = ["surat_permohonan"]
+LETTER = ["surat_permohonan", "dokumen_persetujuan_aplikasi"]  # hosting needs both (SOP 002 step 4)
 
 # Field names the action code reads, and where each is proven never to be refused after intake accepted it.
 COVERED = {

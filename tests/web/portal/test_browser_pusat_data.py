@@ -155,6 +155,9 @@ def test_pusat_data_request_through_the_portal_provisions_the_lab_and_shows_the_
     page.get_by_label("Melalui User Acceptance Test").select_option("ya")
     page.get_by_label("Email kontak pemohon").fill("it@dinkes.example.go.id")
     page.get_by_label("Surat permohonan pemanfaatan Pusat Data").set_input_files(str(letter))
+    approval = tmp_path / "persetujuan_aplikasi.pdf"  # hosting needs it too (SOP 002 step 4)
+    approval.write_bytes(PDF)
+    page.get_by_label("Dokumen persetujuan aplikasi").set_input_files(str(approval))
     applicant.saw()
     screenshot(page, "04-formulir-pusat-data")
     page.get_by_role("button", name="Ajukan").click()
@@ -165,7 +168,8 @@ def test_pusat_data_request_through_the_portal_provisions_the_lab_and_shows_the_
     screenshot(page, "05-tiket-dibuka")
     ticket = app.tickets.get(ticket_id)
     assert ticket.service_id == "pusat-data" and ticket.requester == "andi"
-    assert [(a.kind, a.media_type) for a in ticket.attachments] == [("surat_permohonan", "application/pdf")]
+    assert [(a.kind, a.media_type) for a in ticket.attachments] == [
+        ("surat_permohonan", "application/pdf"), ("dokumen_persetujuan_aplikasi", "application/pdf")]
 
     # The koordinator checks it.
     koordinator = browser.new_context(locale="id-ID", timezone_id="Asia/Jakarta").new_page()

@@ -66,15 +66,22 @@ def _check_unit(duration: timedelta, unit: TimeUnit, what: str) -> None:
 class StepPurpose(StrEnum):
     """What a step means to the engine beyond its kind, declared in the catalog instead of guessed
     from positions: the koordinator's completeness check, the closing step, the approval of a
-    rendered network plan (the plan's digest is what is approved)."""
+    rendered network plan (the plan's digest is what is approved). The schedule trio (SOP 001 steps
+    5-7, `toolkit.domain.install_schedule`): the step whose role proposes the *jadwal pelaksanaan*, the
+    step the requester completes by confirming it, and the automated step that waits for its start."""
 
     COMPLETENESS_CHECK = "completeness-check"
     CLOSING = "closing"
     PLAN_APPROVAL = "plan-approval"
+    SCHEDULE_PROPOSAL = "schedule-proposal"
+    SCHEDULE_CONFIRMATION = "schedule-confirmation"
+    SCHEDULED = "scheduled"
 
 
 _PURPOSE_KIND = {StepPurpose.COMPLETENESS_CHECK: StepKind.HUMAN, StepPurpose.CLOSING: StepKind.HUMAN,
-                 StepPurpose.PLAN_APPROVAL: StepKind.APPROVAL}
+                 StepPurpose.PLAN_APPROVAL: StepKind.APPROVAL, StepPurpose.SCHEDULE_PROPOSAL: StepKind.HUMAN,
+                 StepPurpose.SCHEDULE_CONFIRMATION: StepKind.HUMAN, StepPurpose.SCHEDULED: StepKind.ACTION}
+_SCHEDULE_PURPOSES = (StepPurpose.SCHEDULE_PROPOSAL, StepPurpose.SCHEDULE_CONFIRMATION, StepPurpose.SCHEDULED)
 
 
 class Step(_Frozen):
@@ -252,14 +259,27 @@ class Service(_Frozen):
         for index, spec in enumerate(self.requirements.fields):
             if spec.required_when is not None:
                 self._check_condition(spec.required_when, f"requirements.fields.{index}.required_when")
+        for index, att in enumerate(self.requirements.attachments):
+            if att.required_when is not None:
+                self._check_condition(att.required_when, f"requirements.attachments.{index}.required_when")
         for index, variant in enumerate(self.sla.variants):
             if variant.when is not None:
                 self._check_condition(variant.when, f"sla.variants.{index}.when")
         return self
 
+    def _check_schedule(self, ids: list[str]) -> None:
+        """All three schedule purposes or none, in the order propose, confirm, scheduled step."""
+        marked = [next((s.id for s in self.steps if s.purpose is p), None) for p in _SCHEDULE_PURPOSES]
+        if any(marked) and not all(marked):
+            raise ValueError("steps: a schedule needs the three purposes " +
+                             ", ".join(_SCHEDULE_PURPOSES) + f"; found {[m for m in marked if m]}")
+        if all(marked) and [ids.index(str(m)) for m in marked] != sorted(ids.index(str(m)) for m in marked):
+            raise ValueError("steps: the schedule is proposed, then confirmed, then the scheduled step runs")
+
     def _check_purposes(self) -> None:
         ids = [s.id for s in self.steps]
-        for purpose in (StepPurpose.COMPLETENESS_CHECK, StepPurpose.CLOSING):
+        self._check_schedule(ids)
+        for purpose in (StepPurpose.COMPLETENESS_CHECK, StepPurpose.CLOSING, *_SCHEDULE_PURPOSES):
             marked = [s.id for s in self.steps if s.purpose is purpose]
             if len(marked) > 1:
                 raise ValueError(f"steps: more than one '{purpose}' step: {', '.join(marked)}")

@@ -112,10 +112,20 @@ class FieldSpec(_Frozen):
 
 
 class AttachmentSpec(_Frozen):
+    """A document the applicant attaches. ``required_when`` makes an optional one required for some
+    requests, as for fields (Pusat Data's *dokumen persetujuan aplikasi*, SOP 002 step 4, for hosting)."""
+
     name: Identifier
     label: Text
     required: bool = True
     media_types: tuple[str, ...] = ()
+    required_when: Condition | None = None
+
+    @model_validator(mode="after")
+    def _conditional(self) -> AttachmentSpec:
+        if self.required_when is not None and self.required:
+            raise ValueError("required_when: only for an attachment with required: false")
+        return self
 
 
 class Requirements(_Frozen):

@@ -89,11 +89,15 @@ def _missing_required(service: Any, raw: Mapping[str, Any], attachment_names: It
     return missing
 
 
-def _missing_conditional(service: Any, cleaned: Mapping[str, Any]) -> list[str]:
+def _missing_conditional(service: Any, cleaned: Mapping[str, Any], attachment_names: Iterable[str]) -> list[str]:
+    have = set(attachment_names)
     return [f"field '{spec.name}' ({spec.label}), wajib bila / required when {spec.required_when.describe()}"
             for spec in service.requirements.fields
             if spec.required_when is not None and spec.required_when.matches(cleaned)
-            and cleaned.get(spec.name) is None]
+            and cleaned.get(spec.name) is None] + [
+        f"attachment '{att.name}' ({att.label}), wajib bila / required when {att.required_when.describe()}"
+        for att in service.requirements.attachments
+        if att.required_when is not None and att.required_when.matches(cleaned) and att.name not in have]
 
 
 def validate_request(
@@ -105,6 +109,7 @@ def validate_request(
     `IncompleteRequestError` listing every missing requirement, or `InvalidInputError` listing
     every malformed field; returns the cleaned values (defaults filled in) otherwise.
     """
+    attachment_kinds = tuple(attachment_kinds)  # read twice: the plain and the conditional requirements
     known = {spec.name for spec in service.requirements.fields}
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -136,7 +141,7 @@ def validate_request(
             errors=errors,
         ) from None
     values = model.model_dump(mode="json")
-    missing = _missing_conditional(service, values)
+    missing = _missing_conditional(service, values, attachment_kinds)
     if missing:
         raise IncompleteRequestError(
             "permohonan belum lengkap / request incomplete; missing: " + "; ".join(missing), missing=missing
