@@ -1,0 +1,192 @@
+"""The Pusat Data product decides what is provisioned: which steps (and so which actions) a request plans,
+the fields each product needs, and the colocation/cloud inputs refused before anything reaches a host or
+a switch (issue 17, seed 002)."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from integrations.state.colocation import RackSpaceStore
+from toolkit.actions.ansible.cloud import CloudVmVars
+from toolkit.actions.colocation.allocate import ColocationRequest, colocation_change
+from toolkit.actions.colocation.space import ColocationInventory, choose_segment, choose_space, load_colocation
+from toolkit.domain.catalog.loader import load_catalog
+from toolkit.domain.tickets.requests import validate_request
+from toolkit.errors import ConfigurationError, ConflictError, IncompleteRequestError, InvalidInputError
+from toolkit.network.allocation import DeviceObservation, SiteObservation
+from toolkit.network.inventory import load_inventory
+from toolkit.ports.state_records import RackSpace, SegmentAllocation
+
+SERVICE = load_catalog().get("pusat-data")
+BASE = {"instansi": "Dinas Kesehatan", "perihal": "Permohonan", "kontak_email": "it@dinkes.example.go.id"}
+PRODUCTS = {
+    "hosting-aplikasi": {"nama_aplikasi": "simpus", "hostname": "simpus-app", "vcpu": "2", "ram_gb": "4",
+                         "disk_gb": "40", "backup": "ya"},
+    "layanan-cloud": {"nama_aplikasi": "simpus", "hostname": "vm-simpus", "vcpu": "2", "ram_gb": "2", "disk_gb": "20"},
+    "colocation": {"hostname": "srv-dinkes.example.go.id", "colo_unit_rak": "2", "colo_daya_watt": "400"},
+    "backup": {"nama_aplikasi": "simpus", "hostname": "pd-app-01"},
+    "vpn": {"vpn_subnet_lan": "192.168.10.0/24", "vpn_ip_gateway": "203.0.113.5"},
+}
+SERVER_ACTIONS = {"ansible.provision_server", "ansible.install_monitoring"}
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _request(produk: str, **over: str) -> dict[str, object]:
+    return validate_request(SERVICE, {**BASE, "produk": produk, **PRODUCTS[produk], **over}, ["surat_permohonan"])
+
+
+def _actions(values: dict[str, object]) -> list[str]:
+    return [s.action for s in SERVICE.steps_for(values) if s.kind.value == "action"]
+
+
+@pytest.mark.parametrize(("produk", "expected"), [
+    ("hosting-aplikasi", ["ansible.provision_server", "ansible.install_monitoring", "ansible.configure_backup"]),
+    ("layanan-cloud", ["ansible.provision_cloud_vm", "ansible.install_monitoring"]),
+    ("colocation", ["colocation.allocate"]),
+    ("backup", ["ansible.configure_backup"]),
+    ("vpn", ["vpn.site_to_site"]),
+])
+def test_each_product_plans_only_its_own_actions(produk: str, expected: list[str]) -> None:
+    assert _actions(_request(produk)) == expected
+
+
+def test_a_vpn_or_backup_request_plans_no_web_server_and_no_application_steps() -> None:
+    for produk in ("vpn", "backup", "colocation"):
+        steps = {s.id for s in SERVICE.steps_for(_request(produk, backup="ya"))}
+        assert not steps & {"instalasi-server", "instalasi-monitoring", "konfigurasi-backup", "instalasi-aplikasi",
+                            "uji-fungsionalitas"}, produk
+        assert not SERVER_ACTIONS & set(_actions(_request(produk))), produk
+
+
+def test_hosting_without_backup_skips_the_add_on() -> None:
+    assert "ansible.configure_backup" not in _actions(_request("hosting-aplikasi", backup="tidak"))
+
+
+@pytest.mark.parametrize(("produk", "missing"), [
+    ("hosting-aplikasi", "vcpu"), ("layanan-cloud", "disk_gb"), ("colocation", "colo_unit_rak"),
+    ("colocation", "colo_daya_watt"), ("backup", "hostname"), ("vpn", "vpn_subnet_lan"),
+])
+def test_each_product_requires_its_own_fields(produk: str, missing: str) -> None:
+    raw = {**BASE, "produk": produk, **PRODUCTS[produk]}
+    raw.pop(missing, None)
+    with pytest.raises(IncompleteRequestError, match=missing):
+        validate_request(SERVICE, raw, ["surat_permohonan"])
+
+
+def test_a_vpn_request_needs_no_server_fields() -> None:
+    values = _request("vpn")
+    assert values["hostname"] is None and values["vcpu"] is None
+
+
+@pytest.mark.parametrize("value", ["rak-a1\nend", "rak-a1;reload", "$(reboot)", "{{ 7*7 }}", "../rak", "a" * 40,
+                                   "RAK-A1 ", "rak a1"])
+def test_a_hostile_rack_is_refused_at_intake(value: str) -> None:
+    with pytest.raises(InvalidInputError, match="colo_rak"):
+        _request("colocation", colo_rak=value)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("vcpu", "0"), ("vcpu", "65"), ("ram_gb", "513"), ("disk_gb", "9"), ("disk_gb", "10001"), ("vcpu", "2;3"),
+    ("colo_unit_rak", "11"), ("colo_daya_watt", "3001"), ("colo_jumlah_port", "5"), ("colo_unit_rak", "$(id)"),
+])
+def test_out_of_range_specs_are_refused(field: str, value: str) -> None:
+    produk = "colocation" if field.startswith("colo_") else "layanan-cloud"
+    with pytest.raises(InvalidInputError, match=field):
+        _request(produk, **{field: value})
+
+
+@pytest.mark.parametrize("equipment", ["srv\nend", "srv;reload", "$(reboot)", "{{ x }}", "srv | include", "a" * 65])
+def test_the_colocation_model_refuses_hostile_equipment_names(equipment: str) -> None:
+    with pytest.raises(ValidationError):
+        ColocationRequest(equipment=equipment, units=1, power_watt=100, ports=1)
+
+
+def test_cloud_vars_hold_the_catalog_bounds() -> None:
+    assert CloudVmVars(ticket="T-1", hostname="vm-1", vcpu=64, ram_gb=512, disk_gb=10).to_extra_vars()["spbe_vcpu"] == 64
+    for bad in ({"vcpu": 0}, {"ram_gb": 513}, {"disk_gb": 9}, {"hostname": "vm\n1"}):
+        with pytest.raises(ValidationError):
+            CloudVmVars(**{"ticket": "T-1", "hostname": "vm-1", "vcpu": 1, "ram_gb": 1, "disk_gb": 10, **bad})
+
+
+def _inventory() -> ColocationInventory:
+    return ColocationInventory.model_validate({
+        "site": "dc", "apps": ["dns"], "ports": [{"device": "sw-dc-01", "interfaces": ["FastEthernet0/11",
+                                                                                      "FastEthernet0/12"]}],
+        "racks": [{"id": "rak-a1", "units": 6, "power_watt": 1000, "reserved_units": [1, 6]},
+                  {"id": "rak-a2", "units": 6, "power_watt": 1000}]})
+
+
+def _space(ticket: str, rack: str, start: int, units: int, watts: int) -> RackSpace:
+    return RackSpace(ticket_id=ticket, rack=rack, unit_start=start, units=units, power_watt=watts,
+                     allocated_at=datetime.now(UTC))
+
+
+def test_rack_space_is_contiguous_and_within_the_power_budget() -> None:
+    inv = _inventory()
+    first = choose_space(inv, "T1", 2, 400, None, [])
+    assert (first.rack, first.unit_start) == ("rak-a1", 2)  # U1 is reserved
+    second = choose_space(inv, "T2", 2, 500, None, [first])
+    assert (second.rack, second.unit_start) == ("rak-a1", 4)
+    third = choose_space(inv, "T3", 1, 200, None, [first, second])  # 100 W left in rak-a1
+    assert third.rack == "rak-a2"
+    with pytest.raises(ConflictError, match="power"):
+        choose_space(inv, "T4", 1, 200, "rak-a1", [first, second])
+    with pytest.raises(ConflictError, match="contiguous"):
+        choose_space(inv, "T5", 5, 10, "rak-a1", [])
+
+
+def test_the_rack_store_keeps_a_tickets_space_and_gives_it_once(tmp_path: Path) -> None:
+    store = RackSpaceStore(tmp_path / "state.db")
+    inv = _inventory()
+    a = store.claim("T1", lambda others: choose_space(inv, "T1", 2, 400, None, others))
+    again = store.claim("T1", lambda others: choose_space(inv, "T1", 3, 900, None, others))
+    b = store.claim("T2", lambda others: choose_space(inv, "T2", 2, 400, None, others))
+    assert again == a and set(a.unit_range).isdisjoint(b.unit_range)
+    assert store.get("T2") == b
+    store.close()
+
+
+def test_colocation_ports_skip_busy_and_held_ones_and_the_change_is_safe() -> None:
+    network = load_inventory(REPO / "inventory" / "network" / "example.yml")
+    site = network.sites[0]
+    device = site.devices[0]
+    ports = [p for p in ("FastEthernet0/11", "FastEthernet0/12", "GigabitEthernet1/0/11", "GigabitEthernet1/0/12",
+                         "ge-0/0/11", "ge-0/0/12", "ether11", "ether12")
+             if p not in device.trunk_ports]
+    from toolkit.network.inventory import INTERFACE_PATTERNS
+
+    ports = [p for p in ports if INTERFACE_PATTERNS[device.platform].fullmatch(p)]
+    inv = ColocationInventory.model_validate({"site": site.id, "apps": [network.apps[0].id],
+                                              "ports": [{"device": device.name, "interfaces": ports}],
+                                              "racks": [{"id": "rak-a1", "units": 42, "power_watt": 3000}]})
+    inv.check_against(network)
+    seen = SiteObservation(site=site.id, devices=(DeviceObservation(device=device.name, port_vlans={ports[0]: 300}),))
+    held = SegmentAllocation(ticket_id="T0", site=site.id, vlan_id=network.vlan_pool.start,
+                             subnet=ipaddress.IPv4Network("10.255.255.0/29"), ports={}, users=1,
+                             allocated_at=datetime.now(UTC))
+    segment = choose_segment(network, inv, "T1", 1, seen, [held])
+    assert segment.ports == {device.name: (ports[1],)} and segment.vlan_id != held.vlan_id
+    request = ColocationRequest(equipment="srv.dinkes.go.id", units=2, power_watt=300, ports=1)
+    change = colocation_change(network, inv, "SPBE-2026-00001", request, "rak-a1", range(3, 5), segment.vlan_id,
+                               segment.subnet, dict(segment.ports))
+    assert change.description == "Kolokasi SPBE-2026-00001 srv-dinkes-go-id rak-a1 U3-4"
+    assert change.devices[0].access_ports == (ports[1],) and change.devices[0].gateway
+
+
+def test_a_colocation_inventory_naming_a_hostile_interface_is_refused(tmp_path: Path) -> None:
+    network = load_inventory(REPO / "inventory" / "network" / "example.yml")
+    site = network.sites[0]
+    bad = tmp_path / "colocation.yml"
+    bad.write_text(f"site: {site.id}\napps: [{network.apps[0].id}]\nports:\n  - device: {site.devices[0].name}\n"
+                   "    interfaces: ['FastEthernet0/1\\nreload']\nracks:\n  - {id: rak-a1, units: 42, power_watt: 1}\n")
+    with pytest.raises(ConfigurationError, match="not an access interface"):
+        load_colocation(bad).check_against(network)
+    bad.write_text("site: dc\napps: [dns]\nports: [{device: sw-dc-01, interfaces: [Fa0/1]}]\n"
+                   "racks: [{id: 'rak;reload', units: 42, power_watt: 1}]\n")
+    with pytest.raises(ConfigurationError, match="racks"):
+        load_colocation(bad)
