@@ -92,7 +92,8 @@ def parse_request(ctx: ActionContext) -> ColocationRequest:
                                  power_watt=fields.get("colo_daya_watt"), ports=fields.get("colo_jumlah_port") or 1,
                                  rack=fields.get("colo_rak") or None)
     except ValidationError as exc:
-        errors = [(names.get(str(e["loc"][0]), "-") if e["loc"] else "-", e["msg"]) for e in exc.errors(include_url=False)]
+        errors = [(names.get(str(e["loc"][0]), "-") if e["loc"] else "-", e["msg"])
+                  for e in exc.errors(include_url=False)]
         raise InvalidInputError("invalid colocation request: " + "; ".join(f"{f}: {m}" for f, m in errors),
                                 errors=errors) from None
 

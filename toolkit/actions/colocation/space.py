@@ -3,9 +3,9 @@ choices made from it: a contiguous run of free rack units within a rack's power 
 and ports for the equipment's segment.
 
 The inventory is a deployment's file (``settings.colocation_inventory``; ``inventory/colocation/example.yml``
-shows its shape; `spbe lab up` writes the lab's). Its ports are *not* in the network inventory's access
-pools, so Jaringan Intra never hands them to an agency's office segment; VLAN, subnet and ports are still
-taken through the same `SegmentAllocations` store, so neither service picks what the other holds.
+shows its shape; `spbe lab up` writes the lab's). Its ports must be in the network inventory's access-port
+pool of the site (the network push refuses any other port); VLAN, subnet and ports are taken through the
+same `SegmentAllocations` store as Jaringan Intra's, so neither service picks what the other holds.
 """
 
 from __future__ import annotations
@@ -80,9 +80,9 @@ class ColocationInventory(_Frozen):
                 raise ConfigurationError(f"colocation inventory: {pool.device!r} is not a device of site "
                                          f"{self.site!r}") from None
             for name in pool.interfaces:
-                if not INTERFACE_PATTERNS[device.platform].fullmatch(name) or name in device.trunk_ports:
+                if not INTERFACE_PATTERNS[device.platform].fullmatch(name) or name not in site.pool(device.name):
                     raise ConfigurationError(f"colocation inventory: {name!r} is not an access interface of "
-                                             f"{device.name} ({device.platform})")
+                                             f"{device.name} ({device.platform}) in the site's access-port pool")
         known = {a.id for a in network.apps}
         unknown = [a for a in self.apps if a not in known]
         if unknown:
