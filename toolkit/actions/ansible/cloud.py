@@ -57,8 +57,9 @@ class ProvisionCloudVmAction(AnsiblePlaybookAction):
     def variables(self, ctx: ActionContext, host: str | None) -> dict[str, Any]:
         fields = ctx.ticket.fields
         try:
-            model = CloudVmVars(**_common(ctx, host), hostname=fields.get("hostname"), vcpu=fields.get("vcpu"),
-                                ram_gb=fields.get("ram_gb"), disk_gb=fields.get("disk_gb"))
+            model = CloudVmVars.model_validate({**_common(ctx, host), "hostname": fields.get("hostname"),
+                                                "vcpu": fields.get("vcpu"), "ram_gb": fields.get("ram_gb"),
+                                                "disk_gb": fields.get("disk_gb")})
         except ValidationError as exc:
             raise _vars_error(exc, "provision_cloud_vm vars") from None
         return model.to_extra_vars()

@@ -88,9 +88,10 @@ def parse_request(ctx: ActionContext) -> ColocationRequest:
     names = {"equipment": "hostname", "units": "colo_unit_rak", "power_watt": "colo_daya_watt",
              "ports": "colo_jumlah_port", "rack": "colo_rak"}
     try:
-        return ColocationRequest(equipment=fields.get("hostname"), units=fields.get("colo_unit_rak"),
-                                 power_watt=fields.get("colo_daya_watt"), ports=fields.get("colo_jumlah_port") or 1,
-                                 rack=fields.get("colo_rak") or None)
+        return ColocationRequest.model_validate({
+            "equipment": fields.get("hostname"), "units": fields.get("colo_unit_rak"),
+            "power_watt": fields.get("colo_daya_watt"), "ports": fields.get("colo_jumlah_port") or 1,
+            "rack": fields.get("colo_rak") or None})
     except ValidationError as exc:
         errors = [(names.get(str(e["loc"][0]), "-") if e["loc"] else "-", e["msg"])
                   for e in exc.errors(include_url=False)]
@@ -176,5 +177,5 @@ class ColocationAction(BaseAction):
         summary = (f"rack {space.rack} U{space.unit_start}-{space.unit_range.stop - 1}, {space.power_watt} W, "
                    f"VLAN {change.vlan_id} on {ports}: " + ("configured" if report.ok else "push failed"))
         return ActionResult(ok=report.ok, summary=summary, comment=run.mask(comment), facts=facts,
-                            changed=[r["device"] for r in rows if r["status"] == "changed"],
+                            changed=[str(r["device"]) for r in rows if r["status"] == "changed"],
                             duration_s=time.monotonic() - started)
