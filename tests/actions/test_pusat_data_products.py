@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from integrations.state.colocation import RackSpaceStore
 from toolkit.actions.ansible.cloud import CloudVmVars
-from toolkit.actions.colocation.allocate import ColocationRequest, colocation_change
+from toolkit.actions.colocation.allocate import ColocationRequest, colocation_change, parse_request
 from toolkit.actions.colocation.space import ColocationInventory, choose_segment, choose_space, load_colocation
 from toolkit.domain.catalog.loader import load_catalog
 from toolkit.domain.tickets.requests import validate_request
@@ -186,3 +186,33 @@ def test_a_colocation_inventory_naming_a_hostile_interface_is_refused(tmp_path: 
                    "racks: [{id: 'rak;reload', units: 42, power_watt: 1}]\n")
     with pytest.raises(ConfigurationError, match="racks"):
         load_colocation(bad)
+
+
+class _Ctx:
+    """What `parse_request` reads of an action context: the ticket's validated fields."""
+
+    def __init__(self, fields: dict[str, object]) -> None:
+        self.ticket = type("T", (), {"fields": fields})()
+
+
+@pytest.mark.parametrize("over", [
+    {"colo_unit_rak": "1", "colo_daya_watt": "50", "colo_jumlah_port": "1", "colo_rak": "ab"},
+    {"colo_unit_rak": "10", "colo_daya_watt": "3000", "colo_jumlah_port": "4", "colo_rak": "a" + "b" * 30 + "c",
+     "hostname": "a" * 31 + "." + "b" * 32},
+    {"hostname": "x.y.example.go.id", "colo_rak": "rak-a1"},
+])
+def test_what_intake_accepts_for_colocation_the_action_accepts(over: dict[str, str]) -> None:
+    values = _request("colocation", **over)
+    request = parse_request(_Ctx(values))  # type: ignore[arg-type]
+    assert (request.units, request.power_watt, request.ports) == (
+        values["colo_unit_rak"], values["colo_daya_watt"], values["colo_jumlah_port"])
+
+
+@pytest.mark.parametrize("over", [
+    {"vcpu": "1", "ram_gb": "1", "disk_gb": "10"},
+    {"vcpu": "64", "ram_gb": "512", "disk_gb": "10000", "hostname": "a" * 31 + "." + "b" * 32},
+])
+def test_what_intake_accepts_for_cloud_the_playbook_vars_accept(over: dict[str, str]) -> None:
+    values = _request("layanan-cloud", **over)
+    CloudVmVars.model_validate({"ticket": "SPBE-2026-00001", "hostname": values["hostname"], "vcpu": values["vcpu"],
+                                "ram_gb": values["ram_gb"], "disk_gb": values["disk_gb"]})
