@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import subprocess
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -120,3 +122,32 @@ def test_a_colocation_ticket_records_rack_power_and_port_and_configures_the_port
     ba = app.tickets.read_attachment(ticket.id, f"berita_acara_instalasi_server_{ticket.id}.md").decode()
     assert "rak-a2" in ba and "U3 s/d U4" in ba and "450 watt" in ba and "FastEthernet0/11" in ba
     assert "### A. Server" not in ba and "### B. Monitoring" not in ba
+
+
+def test_a_cloud_ticket_provisions_a_server_with_the_requested_spec_and_no_web_server(
+        lab: LabState, lab_settings: Settings) -> None:
+    app = App(lab_settings)
+    fields = {k: FIELDS[k] for k in ("instansi", "perihal", "kontak_email")} | {
+        "produk": "layanan-cloud", "nama_aplikasi": "simpus", "hostname": "vm-simpus", "vcpu": "2", "ram_gb": "2",
+        "disk_gb": "20", "uat": "tidak"}
+    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Server cloud SIMPUS", fields, [LETTER])
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
+    jobs = run_ticket(app, ticket.id)
+    assert [(j.step_id, j.state) for j in jobs] == [
+        ("koordinasi-pengembangan-aplikasi", JobState.SUCCEEDED),
+        ("penyediaan-cloud", JobState.SUCCEEDED),
+        ("instalasi-monitoring", JobState.SUCCEEDED),
+        ("berita-acara-instalasi-server", JobState.SUCCEEDED),
+    ], [j.error for j in jobs]
+    host = lab.hosts[0]
+    cloud = jobs[1].result["facts"]["spbe"]["cloud"][host.name]
+    assert cloud["hostname"] == "vm-simpus" and cloud["address"] == host.address
+    assert cloud["requested"] == {"vcpu": 2, "ram_gb": 2, "disk_gb": 20}
+    assert int(cloud["cpus_online"]) >= 1 and int(cloud["memory_kb"]) > 0 and int(cloud["root_fs_kb"]) > 0
+    # A server, not a hosting: nothing answers on the web ports.
+    with pytest.raises(urllib.error.URLError, match="refused"):
+        urllib.request.urlopen(f"http://{host.address}/", timeout=3)  # noqa: S310 - lab address in our netns
+    ba = app.tickets.read_attachment(ticket.id, f"berita_acara_instalasi_server_{ticket.id}.md").decode()
+    assert "Server Virtual (Layanan Cloud) vm-simpus" in ba and "2 vCPU, memori 2 GB, penyimpanan 20 GB" in ba
+    assert "dicatat, tidak diterapkan" in ba and "### B. Monitoring" in ba and "### A. Server vm-simpus" not in ba
