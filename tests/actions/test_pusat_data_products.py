@@ -12,9 +12,22 @@ import pytest
 from pydantic import ValidationError
 
 from integrations.state.colocation import RackSpaceStore
+from tests.support.document_samples import (
+    BACKUP,
+    FIELDS,
+    T0,
+    ansible_result,
+    context,
+    make_job,
+    make_ticket,
+    pusat_data_service,
+    render_doc,
+    repository_renderer,
+)
 from toolkit.actions.ansible.cloud import CloudVmVars
 from toolkit.actions.colocation.allocate import ColocationRequest, colocation_change, parse_request
 from toolkit.actions.colocation.space import ColocationInventory, choose_segment, choose_space, load_colocation
+from toolkit.documents import MissingTemplateDataError
 from toolkit.domain.catalog.loader import load_catalog
 from toolkit.domain.tickets.requests import validate_request
 from toolkit.errors import ConfigurationError, ConflictError, IncompleteRequestError, InvalidInputError
@@ -216,3 +229,44 @@ def test_what_intake_accepts_for_cloud_the_playbook_vars_accept(over: dict[str, 
     values = _request("layanan-cloud", **over)
     CloudVmVars.model_validate({"ticket": "SPBE-2026-00001", "hostname": values["hostname"], "vcpu": values["vcpu"],
                                 "ram_gb": values["ram_gb"], "disk_gb": values["disk_gb"]})
+
+
+COLOCATION_FACTS = {"rack": "rak-a2", "unit_start": 3, "unit_end": 4, "units": 2, "power_watt": 450, "site": "dc",
+                    "vlan_id": 101, "subnet": "10.20.1.0/29", "gateway": "10.20.1.1",
+                    "ports": {"sw-dc-01": ["FastEthernet0/11"]}, "equipment": "srv-dinkes",
+                    "description": "Kolokasi PD-2026-0042 srv-dinkes rak-a2 U3-4",
+                    "devices": [{"device": "sw-dc-01", "status": "changed", "status_label": "diubah sesuai rencana",
+                                 "verified": True, "error": None}], "configured": True}
+
+
+def _documents(produk: str, prior: dict[str, object], **fields: object) -> dict[str, str]:
+    ctx = context(pusat_data_service(), ticket=make_ticket(fields={**FIELDS, "produk": produk, **fields}), prior=prior)
+    renderer = repository_renderer()
+    return {t: render_doc(renderer, t, ctx) for t in ("berita_acara_instalasi_server", "laporan_pelaksanaan",
+                                                       "berita_acara_pemanfaatan")}
+
+
+def test_the_documents_of_a_colocation_ticket_show_rack_power_and_port_and_no_server() -> None:
+    job = make_job(2, "alokasi-kolokasi", "colocation.allocate", T0, {
+        "ok": True, "summary": "-", "comment": "-", "facts": COLOCATION_FACTS, "changed": [], "duration_s": 1.0})
+    docs = _documents("colocation", {"alokasi-kolokasi": job})
+    ba = docs["berita_acara_instalasi_server"]
+    assert "Colocation Perangkat srv-dinkes" in ba and "U3 s/d U4" in ba and "450 watt" in ba
+    assert "sw-dc-01 FastEthernet0/11" in ba and "terpasang dan terverifikasi" in ba
+    assert "### A. Server" not in ba and "### B. Monitoring" not in ba and "siap dimanfaatkan" in ba
+    assert "rak rak-a2 U3-U4, daya 450 watt" in docs["laporan_pelaksanaan"]
+    assert "tidak ada aplikasi yang dipasang" in docs["berita_acara_pemanfaatan"]
+
+
+def test_the_documents_of_a_backup_ticket_show_only_the_backup() -> None:
+    job = make_job(2, "pencadangan-server", "ansible.configure_backup", T0,
+                   ansible_result("configure_backup.yml", "pd-app-01", BACKUP, 30.0, 5))
+    docs = _documents("backup", {"pencadangan-server": job})
+    ba = docs["berita_acara_instalasi_server"]
+    assert "/var/backups/spbe/simpeg" in ba and "4f1c2a9b" in ba and "### A. Server" not in ba
+    assert "Backup / pencadangan server pd-app-01" in docs["laporan_pelaksanaan"]
+
+
+def test_a_backup_berita_acara_without_its_backup_run_is_refused() -> None:
+    with pytest.raises(MissingTemplateDataError, match="pencadangan-server"):
+        _documents("backup", {})
