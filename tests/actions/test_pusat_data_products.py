@@ -270,3 +270,24 @@ def test_the_documents_of_a_backup_ticket_show_only_the_backup() -> None:
 def test_a_backup_berita_acara_without_its_backup_run_is_refused() -> None:
     with pytest.raises(MissingTemplateDataError, match="pencadangan-server"):
         _documents("backup", {})
+
+
+def test_the_backup_product_targets_only_a_named_server_of_the_pool(tmp_path: Path) -> None:
+    from toolkit.actions.ansible.pusat_data import existing_pool_host
+    from toolkit.settings import load_settings
+
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    pusat_data_pool:\n      hosts:\n"
+                         "        pd-app-01: {ansible_host: 10.213.9.2}\n"
+                         "    monitoring:\n      hosts:\n        mon-01: {ansible_host: 10.213.9.6}\n")
+    settings = load_settings(state_dir=tmp_path, inventory=inventory)
+
+    class Ctx:
+        def __init__(self, host: object) -> None:
+            self.settings = settings
+            self.ticket = type("T", (), {"fields": {"produk": "backup", "hostname": host}})()
+
+    assert existing_pool_host(Ctx("pd-app-01")) == ("pd-app-01", "10.213.9.2")  # type: ignore[arg-type]
+    for host in ("mon-01", "pd-app-02", "pd-app-01\nall", "all", None):
+        with pytest.raises(InvalidInputError, match="hostname"):
+            existing_pool_host(Ctx(host))  # type: ignore[arg-type]
