@@ -18,6 +18,19 @@ from lab.models import LabState
 
 FILE_NAME = "spbe.toml"
 NETWORK_FILE = "network.yml"
+COLOCATION_FILE = "colocation.yml"
+# The colocation product's racks and ports in the lab: two racks, and four ports of the data center's
+# simulated switch that no other lab test and no Jaringan Intra pool uses (sw-dc-01 Fa0/11-14).
+COLOCATION = """# The lab's colocation inventory, written by `spbe lab up` (lab/config_file.py).
+site: dc
+apps: [dns, monitoring]
+ports:
+  - device: sw-dc-01
+    interfaces: [FastEthernet0/11, FastEthernet0/12, FastEthernet0/13, FastEthernet0/14]
+racks:
+  - {id: rak-a1, units: 42, power_watt: 3000, reserved_units: [1, 2, 42]}
+  - {id: rak-a2, units: 42, power_watt: 3000, reserved_units: [1, 2, 42]}
+"""
 
 
 def _toml(value: object) -> str:
@@ -40,7 +53,7 @@ def _table(name: str, values: dict[str, object]) -> list[str]:
     return [*lines, ""]
 
 
-def render(state: LabState, network_file: Path | None) -> str:
+def render(state: LabState, network_file: Path | None, colocation_file: Path | None = None) -> str:
     """The file's text for ``state``; ``network_file`` is the written network inventory (None: no switches)."""
     lines = [
         f"# spbe settings for lab {state.name!r}, written by `spbe lab up` ({state.created_at:%Y-%m-%d %H:%M} UTC).",
@@ -48,6 +61,7 @@ def render(state: LabState, network_file: Path | None) -> str:
         "# --as is honoured: the lab's people are the roles file's, and nothing here proves who acts.",
         'deployment = "lab"',
         f"inventory = {_toml(state.inventory)}",
+        *([f"colocation_inventory = {_toml(colocation_file)}"] if colocation_file is not None else []),
         "",
     ]
     if network_file is not None:
@@ -67,6 +81,10 @@ def write(state: LabState) -> LabState:
     folder = state.lab_dir / state.name
     network_file = (network_inventory.write(state.switches, state.name, folder / NETWORK_FILE)
                     if state.switches else None)
+    colocation_file = None
+    if network_file is not None:
+        colocation_file = folder / COLOCATION_FILE
+        colocation_file.write_text(COLOCATION, encoding="utf-8")
     config = folder / FILE_NAME
-    config.write_text(render(state, network_file), encoding="utf-8")
+    config.write_text(render(state, network_file, colocation_file), encoding="utf-8")
     return state.model_copy(update={"config_file": config, "network_inventory": network_file})

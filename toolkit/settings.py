@@ -176,6 +176,9 @@ class Settings(BaseSettings):
     templates_dir: Path = Field(default_factory=lambda: spbe_data.folder("templates"))
     playbooks_dir: Path = Field(default_factory=lambda: spbe_data.folder("playbooks"))
     inventory: Path | None = Field(default=None, description="Ansible inventory of the managed hosts")
+    colocation_inventory: Path | None = Field(
+        default=None, description="racks, power budgets and switch ports of the colocation product "
+                                  "(inventory/colocation/example.yml)")
     roles_file: Path = Field(default_factory=lambda: spbe_data.data_path("inventory", "roles.yml"))
     splp_register: Path = Field(default_factory=lambda: spbe_data.data_path("inventory", "splp_apis.yml"),
                                 description="the SPLP API register: which APIs exist and who provides each")

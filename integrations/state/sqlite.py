@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from integrations.state.allocations import HostPool, SegmentAllocator, TunnelSlots
+from integrations.state.colocation import RackSpaceStore
 from integrations.state.compliance_history import ComplianceHistoryStore
 from integrations.state.containment import ContainmentStore
 from integrations.state.escalations import EscalationStore
@@ -48,10 +49,11 @@ class SqliteState:
         self.schedules = ScheduleStore(self.path)
         self.compliance_history = ComplianceHistoryStore(self.path)
         self.waivers = WaiverStore(self.path)
+        self.racks = RackSpaceStore(self.path)
 
     def _stores(self) -> tuple[SqliteStore, ...]:
         return (self.hosts, self.segments, self.tunnels, self.containment, self.issued, self.escalations,
-                self.schedules, self.compliance_history, self.waivers)
+                self.schedules, self.compliance_history, self.waivers, self.racks)
 
     def close(self) -> None:
         for store in self._stores():

@@ -76,6 +76,8 @@ def _free_text_fields(*, formatted: bool = True) -> Iterator[Any]:
 
 def _request(service: Any, field: str, value: str) -> dict[str, Any]:
     raw = {s.name: _sample(s) for s in service.requirements.fields if s.required and s.default is None}
+    raw |= {s.name: _sample(s) for s in service.requirements.fields  # what the sample choices make required
+            if s.required_when is not None and s.required_when.matches(raw)}
     required = [a.name for a in service.requirements.attachments if a.required or a.required_when]
     return validate_request(service, raw | {field: value}, required)
 

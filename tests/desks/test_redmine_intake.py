@@ -48,7 +48,7 @@ def test_opened_checked_and_approved_in_redmine_the_request_enqueues_its_work(ap
     ticket = app.tickets.get(ticket_id)
     assert ticket.requester == "andi" and ticket.service_id == "pusat-data"
     assert ticket.fields["hostname"] == "simpus-app" and ticket.fields["vcpu"] == 2
-    assert [a.kind for a in ticket.attachments] == ["surat_permohonan"]
+    assert sorted(a.kind for a in ticket.attachments) == ["dokumen_persetujuan_aplikasi", "surat_permohonan"]
 
     sari.status(key, CHECKED, "Berkas lengkap.")
     kadis.status(key, APPROVED, "Disetujui sesuai rekomendasi.")

@@ -88,7 +88,8 @@ def test_returned_with_the_field_fixed_and_resubmitted_the_request_is_checked_an
     assert ticket.status is TicketStatus.OPEN and waits_for_check(app, ticket_id)
     DeskMirror(app, app.desks).run_desk(app.desks.get(DESK))
     assert status_of(andi, key) == RESUBMITTED  # open again in spbe: the mirror leaves the desk's own word
-    assert sorted(a.name for a in ticket.attachments) == ["surat-permohonan-ttd.pdf", "surat-permohonan.pdf"]
+    assert sorted(a.name for a in ticket.attachments) == ["persetujuan-aplikasi.pdf", "surat-permohonan-ttd.pdf",
+                                                          "surat-permohonan.pdf"]
     assert marks(app, ticket_id)[-1] == {revision.RESUBMITTED: {
         "attachments": ["surat-permohonan-ttd.pdf"], "note": "Surat yang sudah ditandatangani terlampir."}}
 

@@ -18,7 +18,7 @@ def pusat_data():  # type: ignore[no-untyped-def]
 
 
 def _fields(**over: object) -> dict[str, object]:
-    return {"backup": False, "uat": True, **over}
+    return {"produk": "hosting-aplikasi", "backup": False, "uat": True, **over}
 
 
 def test_a_new_ticket_waits_for_the_completeness_check(pusat_data):

@@ -25,6 +25,12 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
 
     registry.register(SiteToSiteVpnAction())
 
+    from toolkit.actions.ansible.cloud import ProvisionCloudVmAction
+    from toolkit.actions.colocation.allocate import ColocationAction
+
+    registry.register(ProvisionCloudVmAction())
+    registry.register(ColocationAction())
+
     from toolkit.actions.containment.contain import InspectAction, IsolateHostAction
 
     for containment_action in (IsolateHostAction(), InspectAction()):

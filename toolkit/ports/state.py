@@ -29,6 +29,7 @@ from toolkit.ports.state_records import (
     ContainmentStatus,
     EscalationClaim,
     IssuedCredential,
+    RackSpace,
     SegmentAllocation,
     TunnelSlot,
 )
@@ -214,6 +215,18 @@ class Waivers(Protocol):
     def list(self, profile: str | None = None, target: str | None = None) -> list[Waiver]: ...
 
 
+class RackAllocations(Protocol):
+    """Colocation rack units and power, one row per ticket (`toolkit.actions.colocation`)."""
+
+    def get(self, ticket_id: str) -> RackSpace | None: ...
+
+    def claim(self, ticket_id: str, choose: Callable[[Sequence[RackSpace]], RackSpace]) -> RackSpace:
+        """The ticket's space: the one it holds, else ``choose(every other ticket's)``, stored in one transaction."""
+        ...
+
+    def release(self, ticket_id: str) -> None: ...
+
+
 class StateStores(Protocol):
     """The engine's stores of one backend, each built once; ``close`` ends every connection they opened."""
 
@@ -243,5 +256,8 @@ class StateStores(Protocol):
 
     @property
     def waivers(self) -> Waivers: ...
+
+    @property
+    def racks(self) -> RackAllocations: ...
 
     def close(self) -> None: ...

@@ -41,6 +41,22 @@ class TunnelSlot(BaseModel):
     site_lan: ipaddress.IPv4Network
 
 
+class RackSpace(BaseModel):
+    """A colocation ticket's rack units (``unit_start`` .. ``unit_start + units - 1``) and power budget in one rack."""
+
+    model_config = ConfigDict(frozen=True)
+    ticket_id: str
+    rack: str
+    unit_start: int = Field(ge=1)
+    units: int = Field(ge=1)
+    power_watt: int = Field(ge=1)
+    allocated_at: datetime
+
+    @property
+    def unit_range(self) -> range:
+        return range(self.unit_start, self.unit_start + self.units)
+
+
 class ContainmentKind(StrEnum):
     ISOLATE_HOST = "isolate_host"
     QUARANTINE_PORT = "quarantine_port"

@@ -45,7 +45,7 @@ def test_list_json(runner: Spbe) -> None:
     rows = json.loads(result.output)
     assert [row["id"] for row in rows] == IDS
     pusat = next(row for row in rows if row["id"] == "pusat-data")
-    assert pusat["steps"] == 16
+    assert pusat["steps"] == 19  # 13 SOP steps and six of ours (backup add-on, signing, four products)
     assert pusat["sla"][0] == {"id": "tanpa-uat", "label": pusat["sla"][0]["label"], "duration": "PT4H",
                                "min_duration": "PT3H", "unit": "kalender",
                                "when": {"field": "uat", "equals": False, "in": None}}

@@ -32,12 +32,16 @@ COVERED = {
     "kebutuhan_data": "tests/actions/...", "rate_limit_per_menit": "tests/actions/...",
     "jenis_kredensial": "tests/actions/...", "objek_terdampak": "tests/actions/...",
     "kontak_email": "test_an_email_accepted_at_intake_is_a_valid_recipient (the notifier's Recipient)",
+    "colo_unit_rak": "tests/actions/test_pusat_data_products.py (ColocationRequest)",
+    "colo_daya_watt": "tests/actions/test_pusat_data_products.py", "colo_jumlah_port": "tests/actions/...",
+    "colo_rak": "tests/actions/test_pusat_data_products.py",
 }
 # Read by actions, but what they decide depends on facts the ticket cannot know, or only picks a branch.
 NOT_FORMAT_BOUND = {
     "vcpu": "sizes the host allocation: whether a free host that big exists is a fact of the pool",
     "ram_gb": "as vcpu", "disk_gb": "as vcpu",
     "vpn_ip_gateway": "looked up among the inventory's site gateways",
+    "produk": "picks the product's steps and the backup step's target (an enum)",
     "ada_backup": "picks the recovery path (a bool)", "backup": "picks the backup step (a bool)",
     "jenis_insiden": "picks the containment branch (an enum)",
     "profil": "Audit TI: written by spbe's compliance run from a loaded profile; identify refuses an unknown one",

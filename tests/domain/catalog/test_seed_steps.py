@@ -101,7 +101,8 @@ EXPECTED: dict[str, list[tuple[str, str, StepKind]]] = {
 SEED_PREFIX = {"insiden-siber": "000_", "jaringan-intra": "001_", "pusat-data": "002_",
                "keamanan-informasi": "003_", "splp": "004_"}
 UNNUMBERED = {"insiden-siber": ["pengumpulan-bukti", "pemulihan-sistem"],
-              "pusat-data": ["konfigurasi-backup", "konfigurasi-vpn", "penandatanganan-berita-acara"],
+              "pusat-data": ["penyediaan-cloud", "alokasi-kolokasi", "pencadangan-server", "konfigurasi-vpn",
+                             "konfigurasi-backup", "penandatanganan-berita-acara"],
               "keamanan-informasi": ["notifikasi-pelapor"],
               "jaringan-intra": ["persetujuan-rencana-konfigurasi"], "splp": []}
 ROLES = {
@@ -215,16 +216,17 @@ def test_automated_steps_bind_the_agreed_actions(catalog, service_id: str) -> No
 def test_pusat_data_specifics(catalog) -> None:
     service = catalog.get("pusat-data")
     assert service.index_of("konfigurasi-backup") == service.index_of("instalasi-monitoring") + 1
-    assert service.step("konfigurasi-backup").applies_to({"backup": True})
-    assert not service.step("konfigurasi-backup").applies_to({"backup": False})
-    assert service.index_of("konfigurasi-vpn") == service.index_of("konfigurasi-backup") + 1
+    hosting = {"produk": "hosting-aplikasi"}
+    assert service.step("konfigurasi-backup").applies_to(hosting | {"backup": True})
+    assert not service.step("konfigurasi-backup").applies_to(hosting | {"backup": False})
+    assert not service.step("konfigurasi-backup").applies_to({"produk": "vpn", "backup": True})
     assert service.step("konfigurasi-vpn").applies_to({"produk": "vpn"})
     assert not service.step("konfigurasi-vpn").applies_to({"produk": "hosting-aplikasi"})
     assert service.step("berita-acara-pemanfaatan").participants == ("pemohon", "tim-pengembangan-aplikasi")
     fields = {f.name: f for f in service.requirements.fields}
     assert list(fields) == ["instansi", "perihal", "produk", "nama_aplikasi", "hostname", "web_stack", "vcpu",
-                            "ram_gb", "disk_gb", "backup", "vpn_subnet_lan", "vpn_ip_gateway", "uat", "kontak_email",
-                            "keterangan"]
+                            "ram_gb", "disk_gb", "colo_unit_rak", "colo_daya_watt", "colo_jumlah_port", "colo_rak",
+                            "backup", "vpn_subnet_lan", "vpn_ip_gateway", "uat", "kontak_email", "keterangan"]
     assert (fields["vpn_subnet_lan"].type, fields["vpn_ip_gateway"].type) == ("cidr", "ipv4")
     assert fields["produk"].choices == ("hosting-aplikasi", "colocation", "layanan-cloud", "backup", "vpn")
     ranges = [(fields[n].min, fields[n].max) for n in ("vcpu", "ram_gb", "disk_gb")]

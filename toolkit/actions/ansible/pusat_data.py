@@ -89,12 +89,33 @@ class PlaybookFacts(ActionFacts):
     spbe: dict[str, Any] = Field(default_factory=dict)
 
 
+# The actions that give a ticket its server: the hosting product's web server, the cloud product's VM.
+PROVISIONING_ACTIONS = ("ansible.provision_server", "ansible.provision_cloud_vm")
+
+
 def provisioned_host(ctx: ActionContext) -> tuple[str, str]:
     """The host the provisioning step of this ticket ran on, from its recorded result."""
-    facts = prior_facts(ctx, ProvisionServerAction.name, PlaybookFacts)
-    if facts is None:
-        raise NotFoundError(f"ticket {ctx.ticket.id} has no successful provisioning step to build on")
-    return facts.host, facts.address
+    for action in PROVISIONING_ACTIONS:
+        facts = prior_facts(ctx, action, PlaybookFacts)
+        if facts is not None:
+            return facts.host, facts.address
+    raise NotFoundError(f"ticket {ctx.ticket.id} has no successful provisioning step to build on")
+
+
+def existing_pool_host(ctx: ActionContext) -> tuple[str, str]:
+    """The backup product's target: the server the applicant named (``hostname``), which must be a host of
+    the inventory's ``pusat_data_pool`` -- a Pusat Data server spbe manages -- never any other machine."""
+    name = ctx.ticket.fields.get("hostname")
+    try:
+        check_target(str(name))
+    except ValueError:
+        raise InvalidInputError("hostname: the server to back up must be named",
+                                errors=[("hostname", "required for the backup product")]) from None
+    for host in pool_hosts(ctx.settings.effective_inventory()):
+        if host.name == name:
+            return host.name, host.address
+    raise InvalidInputError(f"hostname: {name!r} is not a server of {POOL_GROUP}",
+                            errors=[("hostname", f"not a host of {POOL_GROUP}")])
 
 
 def allocate_pool_host(settings: Settings, hosts: HostAllocations, ticket_id: str, step_id: str, need: HostNeed,
@@ -260,6 +281,10 @@ class ConfigureBackupAction(AnsiblePlaybookAction):
     secret_vars: ClassVar[dict[str, str]] = {"spbe_backup_password": "backup_password"}
 
     def target(self, ctx: ActionContext) -> tuple[str, str]:
+        """The backup product backs up the existing server the applicant named; the add-on of the hosting
+        and cloud products, the server this ticket provisioned."""
+        if ctx.ticket.fields.get("produk") == "backup":
+            return existing_pool_host(ctx)
         return provisioned_host(ctx)
 
     def variables(self, ctx: ActionContext, host: str | None) -> dict[str, Any]:

@@ -14,9 +14,9 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from toolkit.domain.catalog.requirements import DEFAULT_MAX_LENGTH as DEFAULT_MAX_LENGTH
 from toolkit.domain.catalog.requirements import AttachmentSpec as AttachmentSpec
@@ -84,6 +84,25 @@ _PURPOSE_KIND = {StepPurpose.COMPLETENESS_CHECK: StepKind.HUMAN, StepPurpose.CLO
 _SCHEDULE_PURPOSES = (StepPurpose.SCHEDULE_PROPOSAL, StepPurpose.SCHEDULE_CONFIRMATION, StepPurpose.SCHEDULED)
 
 
+class AllOf(_Frozen):
+    """Several conditions that must all hold, written in the catalog as a list under ``when``: the Pusat
+    Data backup add-on runs for ``produk in (hosting, cloud)`` *and* ``backup == true``. It answers the
+    same ``matches``/``describe`` as a single `Condition`, so the workflow reads either alike."""
+
+    all: tuple[Condition, ...] = Field(min_length=1)
+
+    def matches(self, values: Mapping[str, Any]) -> bool:
+        return all(condition.matches(values) for condition in self.all)
+
+    def describe(self) -> str:
+        return " and ".join(condition.describe() for condition in self.all)
+
+
+def _step_condition(value: Any) -> Any:
+    """A YAML list under a step's ``when`` is an `AllOf`."""
+    return {"all": value} if isinstance(value, list | tuple) else value
+
+
 class Step(_Frozen):
     """One procedure of the SOP. ``actor`` is the role the SOP names as doing the step (for a
     *notify* step where the SOP says "Pemohon menerima notifikasi", the recipient). ``action`` is
@@ -100,7 +119,7 @@ class Step(_Frozen):
     standard_time: timedelta | None = None
     standard_time_unit: TimeUnit = TimeUnit.KALENDER
     supervisor: Slug | None = None
-    when: Condition | None = None
+    when: Annotated[Condition | AllOf | None, BeforeValidator(_step_condition)] = None
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     participants: tuple[Slug, ...] = ()
@@ -251,7 +270,10 @@ class Service(_Frozen):
                     problem = f"{step.sop_no} after {last_no}; sop_no must strictly increase"
                     raise ValueError(f"steps.{index}.sop_no: {problem}")
                 last_no = step.sop_no
-            if step.when is not None:
+            if isinstance(step.when, AllOf):
+                for n, condition in enumerate(step.when.all):
+                    self._check_condition(condition, f"steps.{index}.when.{n}")
+            elif step.when is not None:
                 self._check_condition(step.when, f"steps.{index}.when")
             for name in step.decides:
                 if name not in {spec.name for spec in self.requirements.fields}:
