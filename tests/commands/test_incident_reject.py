@@ -52,10 +52,10 @@ def test_an_unverified_report_is_closed_with_the_reason_and_the_reporter_is_told
     assert "SP4N Lapor" in notice.text and notice.data["to"] == ["pelapor"]
     for event in events[1:]:
         assert not _named(event.text), event.text  # the reporter's secrecy (seed 000: jaminan keamanan)
-    entry = app.audit.entries(ticket_id=ticket_id)[-1]
-    assert (entry.action, entry.actor) == ("ticket.reject_unverified", "sari")
-    assert entry.data["reason"] == REASON and entry.data["delivered"] == ["pelapor"]
-    assert entry.data["auth"] == "lab-as"
+    entries = {e.action: e for e in app.audit.entries(ticket_id=ticket_id)}
+    entry = entries["ticket.reject_unverified"]
+    assert (entry.actor, entry.data["reason"], entry.data["auth"]) == ("sari", REASON, "lab-as")
+    assert entries["ticket.notify_unverified"].data["delivered"] == ["pelapor"]
     assert app.audit.verify().ok
 
 
@@ -117,7 +117,7 @@ def test_shell_and_markdown_in_the_reason_are_printed_literally(app: App) -> Non
     # newlines fold to spaces (no heading, no list), code spans, tables, emphasis and links are escaped
     assert "$(rm -rf /) \\`id\\` \\| \\*\\*tebal\\*\\* # judul \\[tautan\\](http://x.example)" in notice
     assert "\n# judul" not in notice
-    assert app.audit.entries(ticket_id=ticket_id)[-1].data["reason"] == reason
+    assert app.audit.entries(ticket_id=ticket_id)[-2].data["reason"] == reason
 
 
 def test_the_reporter_is_mailed_at_their_own_contact_when_smtp_is_configured(state_dir: Path, smtp) -> None:  # type: ignore[no-untyped-def]
@@ -145,3 +145,17 @@ def test_the_cli(state_dir: Path, app: App) -> None:
     again = spbe("ticket", "approve", ticket_id, "--as", "sari", "--reason", "Terverifikasi.")
     assert again.exit_code == 5, again.output
     assert app.tickets.get(ticket_id).status == TicketStatus.CLOSED
+
+
+def test_a_mail_server_that_is_down_does_not_undo_the_decision(state_dir: Path) -> None:
+    from tests.support.smtp_sink import free_port
+
+    app = App(load_settings(state_dir=state_dir, notifier={"kind": "smtp", "options": {
+        "host": "127.0.0.1", "port": free_port(), "sender": "spbe@diskominfo.example.go.id", "timeout_s": 2}}))
+    ticket_id = _report(app)
+    assert reject(app, ticket_id, as_lab("sari"), REASON).status == TicketStatus.CLOSED
+    entries = {e.action: e for e in app.audit.entries(ticket_id=ticket_id)}
+    assert entries["ticket.reject_unverified"].data["reason"] == REASON
+    undelivered = entries["ticket.notify_unverified"].data
+    assert undelivered["delivered"] == [] and undelivered["channel"] == "smtp" and undelivered["error"]
+    assert [e for e in app.tickets.timeline(ticket_id) if UNVERIFIED in e.data]  # the reporter reads it there

@@ -25,7 +25,7 @@ from toolkit.domain.workflow import StepStatus
 from toolkit.engine import scheduler
 from toolkit.engine.progress import progress
 from toolkit.engine.services import EngineServices
-from toolkit.errors import ConflictError, NotFoundError
+from toolkit.errors import ConflictError, NotFoundError, UnavailableError
 from toolkit.ports.directory import Person
 from toolkit.ports.notifier import Notification, Recipient
 
@@ -124,17 +124,28 @@ def reject(app: EngineServices, ticket_id: str, principal: Principal, reason: st
     if UNVERIFIED not in posted.data:  # an approval (or check) took the slot first
         raise ConflictError(f"step {step.id} of {ticket_id} was already decided", ticket=ticket_id)
     app.tickets.transition(ticket_id, TicketStatus.CLOSED, actor, dedupe_key=f"{ticket_id}:closed")
+    app.audit.append(actor, "ticket.reject_unverified", ticket_id,
+                     {"step": step.id, "reason": text_reason} | principal.audit_data())
+    _tell_reporter(app, service, ticket, step.id, text_reason)
+    return app.tickets.get(ticket_id)
+
+
+def _tell_reporter(app: EngineServices, service: Any, ticket: Ticket, step_id: str, reason: str) -> None:
+    """The notice through the configured notifier (the ticket's timeline by default, or mail). The decision is
+    already on the ticket and in the audit log; a channel that is down is recorded, not a reason to undo it."""
     sapaan, recipient = _reporter(app, service, ticket)
     notice = app.masker(str(app.renderer.render("comments", "pemberitahuan_tidak_terverifikasi", {
-        "sapaan": sapaan, "tiket": {"id": ticket.id, "judul": ticket.title}, "alasan": text_reason,
+        "sapaan": sapaan, "tiket": {"id": ticket.id, "judul": ticket.title}, "alasan": reason,
         "layanan": {"nama": service.name, "penyelenggara": service.provider,
                     "pengaduan": list(service.complaint_channels)},
         "sekarang": app.clock.now()})))
-    delivery = app.notifier.send(Notification(
-        ticket_id=ticket_id, key=f"{ticket_id}:{step.id}:unverified", subject=f"[{ticket_id}] Laporan tidak terverifikasi",
-        body=notice, recipients=(recipient,), step_id=step.id))
-    app.audit.append(actor, "ticket.reject_unverified", ticket_id,
-                     {"step": step.id, "reason": text_reason, "channel": delivery.channel,
-                      "delivered": list(delivery.delivered), "skipped": list(delivery.skipped)}
-                     | principal.audit_data())
-    return app.tickets.get(ticket_id)
+    try:
+        delivery = app.notifier.send(Notification(
+            ticket_id=ticket.id, key=f"{ticket.id}:{step_id}:unverified",
+            subject=f"[{ticket.id}] Laporan tidak terverifikasi", body=notice, recipients=(recipient,),
+            step_id=step_id))
+        outcome: dict[str, Any] = {"channel": delivery.channel, "delivered": list(delivery.delivered),
+                                   "skipped": list(delivery.skipped)}
+    except UnavailableError as exc:
+        outcome = {"channel": app.settings.notifier.kind, "delivered": [], "error": app.masker(str(exc))}
+    app.audit.append("engine", "ticket.notify_unverified", ticket.id, {"auth": "engine", "step": step_id} | outcome)
