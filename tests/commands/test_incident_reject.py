@@ -159,3 +159,20 @@ def test_a_mail_server_that_is_down_does_not_undo_the_decision(state_dir: Path) 
     undelivered = entries["ticket.notify_unverified"].data
     assert undelivered["delivered"] == [] and undelivered["channel"] == "smtp" and undelivered["error"]
     assert [e for e in app.tickets.timeline(ticket_id) if UNVERIFIED in e.data]  # the reporter reads it there
+
+
+def test_an_approval_written_into_the_store_afterwards_starts_nothing(app: App) -> None:
+    """The desk mirror or a forger writing straight into the ticket store: the policy would accept sari's
+    approval, but a ticket closed before its closing step has no current step, so the engine plans nothing."""
+    from toolkit.domain.tickets.models import NewEvent
+    from toolkit.engine.progress import progress
+
+    ticket_id = _report(app)
+    reject(app, ticket_id, as_lab("sari"), REASON)
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.APPROVED, actor="sari", text="Disetujui.",
+                                         step_id="verifikasi-awal"))
+    assert run_ticket(app, ticket_id) == [] and app.queue.list_jobs(ticket_id=ticket_id) == []
+    ticket = app.tickets.get(ticket_id)
+    state = progress(app.catalog.get(ticket.service_id), ticket, app.tickets.timeline(ticket_id), app.queue,
+                     app.policy)
+    assert state.current is None and state.sla.stopped_at is not None
