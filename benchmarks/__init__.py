@@ -14,9 +14,12 @@ import tempfile
 from pathlib import Path
 
 from toolkit.audit.keys import generate_key
+from toolkit.vault import generate_key as _vault_key
 
 if "SPBE_AUDIT__CHECKPOINT_FILE" not in os.environ:
     _audit_dir = tempfile.mkdtemp(prefix="spbe-bench-audit-")
     atexit.register(shutil.rmtree, _audit_dir, True)
     os.environ["SPBE_AUDIT__CHECKPOINT_FILE"] = str(Path(_audit_dir) / "checkpoints.jsonl")
 os.environ.setdefault("SPBE_AUDIT_KEY", generate_key())
+# Attachments and evidence are encrypted at rest with the vault key (`toolkit.at_rest`): one per run too.
+os.environ.setdefault("SPBE_VAULT_KEY", _vault_key())

@@ -16,10 +16,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
 from tests.support.principals import as_lab
+from toolkit.at_rest import Sealer
 from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.domain.tickets.models import AttachmentUpload
@@ -28,7 +30,9 @@ from toolkit.evidence import bundle as bundles
 from toolkit.evidence.manifest import Collector, Person, Request, SourceHost
 from toolkit.evidence.verify import verify
 from toolkit.settings import load_settings
+from toolkit.vault import generate_key
 
+SEALER = Sealer(SecretStr(generate_key()))
 LETTER = AttachmentUpload(name="surat.pdf", media_type="application/pdf", content=b"%PDF-1.4\n",
                           kind="surat_permohonan")
 FIELDS = {"pelapor_nama": "Bench", "pelapor_kontak": "bench@example.go.id", "instansi": "Dinas Bench",
@@ -47,7 +51,8 @@ def _bundle(state: Path, files: int, size_kb: int) -> tuple[Path, float]:
     bundles.seal(path, bundle_id=bundle_id, ticket_id="BENCH-1", host=SourceHost(name="h", address="10.0.0.1"),
                  collected_at=datetime.now(UTC), collected_by=Person(username="rina", name="Rina"),
                  collector=Collector(node="bench", tool="spbe", method="bench"),
-                 request=Request(logs=(), hash_paths=()), files=specs, evidence_ledger=bundles.ledger(state))
+                 request=Request(logs=(), hash_paths=()), files=specs, evidence_ledger=bundles.ledger(state),
+                 sealer=SEALER)  # encrypted at rest, as in production
     return path, time.perf_counter() - started
 
 
@@ -64,12 +69,12 @@ def main() -> None:
         megabytes = args.files * args.size_kb / 1024
         rows.append((f"seal bundle ({args.files} files, {megabytes:.0f} MiB)", "< 5 s", f"{sealed:.2f} s"))
         started = time.perf_counter()
-        assert verify(path, bundles.ledger(state)).ok
+        assert verify(path, bundles.ledger(state), SEALER).ok
         verified = time.perf_counter() - started
         rows.append((f"verify bundle ({megabytes:.0f} MiB, with ledger)", "< 5 s", f"{verified:.2f} s"))
-        archive = bundles.pack(path, state / "bundle.tar.gz")
+        archive = bundles.pack(path, state / "bundle.tar.gz", SEALER)
         started = time.perf_counter()
-        assert verify(archive, bundles.ledger(state)).ok
+        assert verify(archive, bundles.ledger(state), SEALER).ok
         rows.append(("verify packed .tar.gz (unpack + verify)", "< 10 s", f"{time.perf_counter() - started:.2f} s"))
 
         app = App(load_settings(state_dir=state / "desk"))

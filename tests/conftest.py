@@ -79,6 +79,23 @@ def audit_key(session_audit_key: str, tmp_path: Path, monkeypatch: pytest.Monkey
     return session_audit_key
 
 
+@pytest.fixture(scope="session")
+def session_vault_key() -> str:
+    """One per session, like the audit key: a module-scoped installation's attachments outlive a test."""
+    from toolkit.vault import generate_key as vault_keygen
+
+    return vault_keygen()
+
+
+@pytest.fixture(autouse=True)
+def vault_key(session_vault_key: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Attachments and evidence are encrypted at rest with settings.vault.key (`toolkit.at_rest`), as in
+    production (no unencrypted fallback): every test has the key in SPBE_VAULT_KEY, subprocesses inherit it.
+    Tests of a missing key delete it themselves."""
+    monkeypatch.setenv("SPBE_VAULT_KEY", session_vault_key)
+    return session_vault_key
+
+
 @pytest.fixture(autouse=True)
 def no_stored_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A `spbe login` of whoever runs the tests (~/.config/spbe/credentials) or their SPBE_SERVER would

@@ -176,14 +176,14 @@ def test_decision_and_step_comments(renderer: TemplateRenderer) -> None:
 def test_koordinasi_pengembangan_aplikasi(renderer: TemplateRenderer, service: Any) -> None:
     text = renderer.render("comments", "koordinasi_pengembangan_aplikasi", context(service))
     assert text.startswith("Yth. Nurul Ain Daud, M.Kom. (Tim Kerja Pengembangan Aplikasi)")
-    assert "**disetujui** oleh Dr. Ir. Hendra Lamato, M.Si. pada 23 November 2026 pukul 09:30 WIB" in text
+    assert "**disetujui** oleh Dr. Ir. Hendra Lamato, M.Si. pada 23 November 2026 pukul 10:30 WITA" in text
     assert "Sesuai rencana SPBE BKD" in text and "| Nama host server | pd-app-01 |" in text
 
 
 def test_penutupan_tiket(renderer: TemplateRenderer, service: Any) -> None:
     text = renderer.render("comments", "penutupan_tiket", context(service))
     assert "Yth. Bapak/Ibu Rahmat Hasan, S.Kom. (Badan Kepegawaian Daerah)" in text
-    assert "**ditutup** pada 27 November 2026 pukul 14:05 WIB" in text
+    assert "**ditutup** pada 27 November 2026 pukul 15:05 WITA" in text
     assert "- Berita acara instalasi server (berita_acara_instalasi_server_PD-2026-0042.md)" in text
     for channel in service.complaint_channels:
         assert f"- {channel}" in text
@@ -244,7 +244,7 @@ def test_berita_acara_pemanfaatan(renderer: TemplateRenderer, service: Any) -> N
     assert "## BERITA ACARA PEMANFAATAN LAYANAN PUSAT DATA" in text
     assert "SIMPEG v3.2 terpasang di /srv/apps/simpeg; basis data PostgreSQL 15." in text
     assert "UAT 50 pengguna serentak lulus \\| tanpa galat." in text  # note from the event's text
-    assert "| Selesai pada | 24 November 2026 pukul 10:00 WIB |" in text
+    assert "| Selesai pada | 24 November 2026 pukul 11:00 WITA |" in text
     assert "**Nurul Ain Daud, M.Kom.**" in text and "**Rahmat Hasan, S.Kom.**" in text
     assert "server pd-app-01 (10.20.30.41)" in text
 
@@ -266,9 +266,9 @@ def test_laporan_pelaksanaan(renderer: TemplateRenderer, service: Any) -> None:
     assert "## LAPORAN PELAKSANAAN INSTALASI DAN KONFIGURASI SERVER" in text
     assert "Nomor: LAP-PD/PD-2026-0042/2026" in text
     assert "| 5 | Tim kerja pusat data melakukan instalasi dan konfigurasi server sesuai rekomendasi " \
-           "spesifikasi server | Sistem | Selesai | 23 November 2026 11:00 WIB |" in text
+           "spesifikasi server | Sistem | Selesai | 23 November 2026 12:00 WITA |" in text
     assert "| 9 | Tim kerja pengembangan aplikasi melakukan uji beban fungsionalitas aplikasi pada server " \
-           "(UAT) | Nurul Ain Daud, M.Kom. | Selesai | 26 November 2026 08:00 WIB |" in text
+           "(UAT) | Nurul Ain Daud, M.Kom. | Selesai | 26 November 2026 09:00 WITA |" in text
     assert "Playbook: provision_server.yml; status: berhasil; durasi: 41 detik" in text
     assert "| pd-app-01 | 12 | 9 | 0 | 0 | 1 |" in text and "durasi: 1 menit 5 detik" in text
     assert "1 Minggu jika melalui User Acceptance test" in text

@@ -191,8 +191,10 @@ class App:
     @cached_property
     def renderer(self) -> TemplateRenderer:
         from toolkit.documents import TemplateRenderer
+        from toolkit.worktime.calendars import calendars_for  # times of a context without an office zone
 
-        return TemplateRenderer(self.settings.templates_dir, self.catalog.roles)
+        return TemplateRenderer(self.settings.templates_dir, self.catalog.roles,
+                                zone=calendars_for(self.settings.worktime).zone())
 
     @cached_property
     def actions(self) -> ActionRegistry:

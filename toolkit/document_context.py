@@ -42,8 +42,11 @@ Context keys (templates use exactly these):
     the ticket's attachments: ``{nama, jenis, ditambahkan}``.
 ``sekarang``
     ``now``.
+``zona_waktu``
+    ``{nama, label}`` of the office's zone (``Asia/Makassar``, ``WITA``): the service's own, else the one
+    given, else none (the renderer's, i.e. the deployment's, applies); the date filters read it.
 ``nomor_dokumen``
-    ``nomor_dokumen("BA-INST")`` → ``"BA-INST/<ticket id>/<year in WIB>"``.
+    ``nomor_dokumen("BA-INST")`` → ``"BA-INST/<ticket id>/<year in the office's zone>"``.
 """
 
 from __future__ import annotations
@@ -52,15 +55,17 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from toolkit.documents import WIB, MarkdownText, nama_peran
-from toolkit.domain.catalog.models import StepKind
+from toolkit.documents import MarkdownText, nama_peran, zone_context
+from toolkit.domain.catalog.models import StepKind, TimeUnit
 from toolkit.domain.catalog.roles import RoleBook, RoleTrait
 from toolkit.domain.confidentiality import hidden_users, privileged
 from toolkit.domain.decisions import effective_fields, effective_sla_variant
 from toolkit.domain.tickets.models import EventKind, Ticket, TimelineEvent
+from toolkit.domain.workflow import WorkingTime
 from toolkit.errors import NotFoundError
 from toolkit.ports.directory import Directory, Person
 from toolkit.ports.jobs import Job, JobState
+from toolkit.worktime.calendars import DEFAULT_ZONE, LocalZone, default_calendars, local_zone
 
 REDACTED = MarkdownText("[dirahasiakan]")
 UNSIGNED = MarkdownText("....................................")
@@ -89,9 +94,15 @@ def build_context(
     now: datetime,
     roles: RoleBook,
     viewer_roles: frozenset[str] = frozenset(),
+    zone: LocalZone | None = None,
+    calendar: WorkingTime | None = None,
 ) -> dict[str, Any]:
     """``roles`` is the catalog's role book: who signs, who may see a confidential reporter, and how each
-    role is written come from the deployment's roles.yaml, not from the packaged one."""
+    role is written come from the deployment's roles.yaml, not from the packaged one. ``zone``: the
+    deployment's (``settings.worktime``), used when the service names no zone of its own; ``calendar``: the
+    office calendar the SLA deadline is counted on (None: the default settings' for the service's zone)."""
+    service_zone = getattr(service, "timezone", None)
+    office = zone if not service_zone or (zone is not None and zone.name == service_zone) else local_zone(service_zone)
     events = sorted(timeline, key=lambda e: e.seq)
     ticket = ticket.model_copy(update={"fields": effective_fields(ticket.fields, events),  # with decisions
                                        "sla_variant": effective_sla_variant(ticket.sla_variant, events)})
@@ -100,7 +111,7 @@ def build_context(
     langkah = _steps(service, ticket, events, hasil, people)
     return {
         "tiket": _ticket(ticket, service, privileged(roles, viewer_roles)),
-        "layanan": _service(service, ticket),
+        "layanan": _service(service, ticket, calendar),
         "pemohon": _requester(ticket, people),
         "pihak": _parties(service, people),
         "hasil": hasil,
@@ -110,15 +121,16 @@ def build_context(
         "lampiran": [{"nama": a.name, "jenis": a.kind, "ditambahkan": a.added_at}
                      for a in ticket.attachments],
         "sekarang": now,
-        "nomor_dokumen": document_number(ticket.id, now),
+        **({"zona_waktu": zone_context(office)} if office is not None else {}),
+        "nomor_dokumen": document_number(ticket.id, now, office or DEFAULT_ZONE),
     }
 
 
-def document_number(ticket_id: str, now: datetime) -> Callable[[str], str]:
+def document_number(ticket_id: str, now: datetime, zone: LocalZone = DEFAULT_ZONE) -> Callable[[str], str]:
     """Numbers are per ticket and year so a re-rendered document keeps its number; the year is
-    the one in WIB, as printed on the document's date line."""
+    the one in the office's zone, as printed on the document's date line."""
     aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-    year = aware.astimezone(WIB).year
+    year = aware.astimezone(zone.zone).year
 
     def nomor_dokumen(prefix: str) -> str:
         return f"{prefix}/{ticket_id}/{year}"
@@ -196,7 +208,7 @@ def _ticket(ticket: Ticket, service: Any, privileged: bool) -> dict[str, Any]:
     }
 
 
-def _service(service: Any, ticket: Ticket) -> dict[str, Any]:
+def _service(service: Any, ticket: Ticket, calendar: WorkingTime | None = None) -> dict[str, Any]:
     variants = getattr(getattr(service, "sla", None), "variants", ()) or ()
     variant = next((v for v in variants if v.id == ticket.sla_variant), None)
     return {
@@ -205,8 +217,14 @@ def _service(service: Any, ticket: Ticket) -> dict[str, Any]:
         "produk": list(getattr(service, "products", ()) or ()),
         "sla": {"id": ticket.sla_variant, "label": variant.label if variant else ticket.sla_variant,
                 "durasi": variant.duration if variant else None,
-                "tenggat": ticket.created_at + variant.duration if variant else None},
+                "tenggat": _deadline(service, ticket, variant, calendar) if variant else None},
     }
+
+
+def _deadline(service: Any, ticket: Ticket, variant: Any, calendar: WorkingTime | None) -> datetime:
+    """The SLA's deadline as the workflow counts it (hari kerja on the office's calendar), without pauses."""
+    office = calendar if calendar is not None else default_calendars().for_service(service)
+    return office.deadline(ticket.created_at, variant.duration, getattr(variant, "unit", TimeUnit.KALENDER))
 
 
 def _requester(ticket: Ticket, people: _People) -> dict[str, Any]:

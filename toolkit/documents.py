@@ -10,8 +10,11 @@ only template source, and template source only comes from ``templates/<kind>/``.
 berita acara, so a missing required fact stops the rendering with `MissingTemplateDataError`.
 Templates mark optional facts with ``.get()`` or ``| default``.
 
-Dates and times are shown in WIB (Asia/Jakarta), the time zone of the province, whatever zone the
-value carries; a naive datetime is taken as UTC because that is how the toolkit stores times.
+Dates and times are shown in the office's local time with its label (WITA for a Gorontalo service, WIB
+for Surakarta's), whatever zone the value carries; a naive datetime is taken as UTC because that is how
+the toolkit stores times. The zone comes from the rendering context's ``zona_waktu`` (``{nama, label}``,
+which `toolkit.document_context` and the escalation set from the ticket's service), else from the
+renderer's own zone (the deployment's, ``settings.worktime``); the plain functions default to WIB.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import html
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -30,12 +34,14 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from toolkit.domain.catalog.roles import RoleBook
 from toolkit.errors import ConfigurationError, InvalidInputError
+from toolkit.worktime.calendars import DEFAULT_ZONE, LocalZone, local_zone
 
 Kind = Literal["documents", "comments"]
 KINDS: tuple[str, ...] = ("documents", "comments")
 TEMPLATE_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 SUFFIX = ".md.j2"
-WIB = ZoneInfo("Asia/Jakarta")
+WIB = ZoneInfo("Asia/Jakarta")  # the default zone (DEFAULT_ZONE.zone); the office's comes from the context
+ZONE_KEY = "zona_waktu"
 
 BULAN = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
          "Oktober", "November", "Desember")
@@ -103,30 +109,59 @@ def _as_datetime(value: Any) -> datetime | date:
     raise InvalidInputError(f"not a date or time: {value!r}", errors=[("value", "not a date")])
 
 
-def _local(value: Any) -> datetime | date:
+def _local(value: Any, zone: LocalZone = DEFAULT_ZONE) -> datetime | date:
     moment = _as_datetime(value)
     if isinstance(moment, datetime):
         aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-        return aware.astimezone(WIB)
+        return aware.astimezone(zone.zone)
     return moment
 
 
-def tanggal(value: Any) -> str:
-    """``23 November 2026``. A datetime is moved to WIB first: 20:00 UTC is already the next day in
-    Gorontalo, and the document must carry the date its signatories see on their calendar."""
-    moment = _local(value)
+def tanggal(value: Any, zone: LocalZone = DEFAULT_ZONE) -> str:
+    """``23 November 2026``. A datetime is moved to the office's zone first: 20:00 UTC is already the
+    next day in Gorontalo, and the document must carry the date its signatories see on their calendar."""
+    moment = _local(value, zone)
     return MarkdownText(f"{moment.day} {BULAN[moment.month - 1]} {moment.year}")
 
 
-def hari(value: Any) -> str:
-    return MarkdownText(HARI[_local(value).weekday()])
+def hari(value: Any, zone: LocalZone = DEFAULT_ZONE) -> str:
+    return MarkdownText(HARI[_local(value, zone).weekday()])
 
 
-def waktu(value: Any) -> str:
-    moment = _local(value)
+def waktu(value: Any, zone: LocalZone = DEFAULT_ZONE) -> str:
+    """``09:30 WITA``: the time of day in the office's zone, with the zone's label."""
+    moment = _local(value, zone)
     if not isinstance(moment, datetime):
         raise InvalidInputError(f"a date has no time of day: {value!r}", errors=[("value", "not a time")])
-    return MarkdownText(f"{moment:%H:%M} WIB")
+    return MarkdownText(f"{moment:%H:%M} {zone.label}")
+
+
+def zone_context(zone: LocalZone) -> dict[str, str]:
+    """The ``zona_waktu`` context value for ``zone``: what the date filters read, and what a template may print."""
+    return {"nama": zone.name, "label": zone.label}
+
+
+@lru_cache(maxsize=32)
+def _zone_named(name: str, label: str) -> LocalZone:
+    return local_zone(name, label)
+
+
+def _zone_of(context: Any, default: LocalZone) -> LocalZone:
+    given = context.get(ZONE_KEY) if context is not None else None
+    if isinstance(given, Mapping) and isinstance(given.get("nama"), str):
+        label = given.get("label")
+        return _zone_named(given["nama"], label if isinstance(label, str) and label else "")
+    return default
+
+
+def _zoned(function: Callable[[Any, LocalZone], str], default: LocalZone) -> Callable[..., str]:
+    """``function`` as a Jinja filter that reads the zone from the rendering context."""
+
+    @jinja2.pass_context
+    def zoned(context: Any, value: Any) -> str:
+        return function(value, _zone_of(context, default))
+
+    return zoned
 
 
 def durasi(value: Any) -> str:
@@ -185,10 +220,10 @@ def terbilang(value: Any) -> str:
     return MarkdownText(_words(number))
 
 
-def tanggal_terbilang(value: Any) -> str:
+def tanggal_terbilang(value: Any, zone: LocalZone = DEFAULT_ZONE) -> str:
     """``dua puluh tiga bulan November tahun dua ribu dua puluh enam``: the opening line of a berita
     acara spells its date out."""
-    moment = _local(value)
+    moment = _local(value, zone)
     return MarkdownText(f"{_words(moment.day)} bulan {BULAN[moment.month - 1]} tahun {_words(moment.year)}")
 
 
@@ -239,23 +274,25 @@ def kode(value: Any) -> str:
 
 FILTERS: dict[str, Callable[[Any], str]] = {
     "kode": kode,
-    "tanggal": tanggal,
-    "hari": hari,
-    "waktu": waktu,
     "durasi": durasi,
     "md": md,
     "terbilang": terbilang,
-    "tanggal_terbilang": tanggal_terbilang,
     "daftar": daftar,
+}
+# Filters whose answer depends on the office's zone (`_zoned` gives them the context's).
+ZONED_FILTERS: dict[str, Callable[[Any, LocalZone], str]] = {
+    "tanggal": tanggal, "hari": hari, "waktu": waktu, "tanggal_terbilang": tanggal_terbilang,
 }
 
 
 class TemplateRenderer:
-    """One sandboxed environment per kind (``documents``, ``comments``) under ``templates_dir``."""
+    """One sandboxed environment per kind (``documents``, ``comments``) under ``templates_dir``. ``zone``:
+    the deployment's (``settings.worktime``), for a context that does not carry the office's own."""
 
-    def __init__(self, templates_dir: Path, roles: RoleBook) -> None:
+    def __init__(self, templates_dir: Path, roles: RoleBook, zone: LocalZone = DEFAULT_ZONE) -> None:
         self.templates_dir = Path(templates_dir)
         self.roles = roles
+        self.zone = zone
         self._labels = roles.labels()
         self._envs: dict[str, SandboxedEnvironment] = {}
 
@@ -278,6 +315,7 @@ class TemplateRenderer:
                 keep_trailing_newline=True,
             )
             env.filters.update(FILTERS)
+            env.filters.update({name: _zoned(function, self.zone) for name, function in ZONED_FILTERS.items()})
             env.filters["nama_peran"] = self.role_name
             env.globals["wajib"] = wajib
             self._envs[kind] = env

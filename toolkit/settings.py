@@ -22,7 +22,16 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +53,7 @@ from toolkit.secret_types import SecretRef as SecretRef  # where it was always i
 from toolkit.settings_errors import configuration_error
 from toolkit.web.config import HttpSettings
 from toolkit.web.portal.config import PortalSettings
+from toolkit.worktime.config import WorktimeSettings, check_zone
 
 log = logging.getLogger(__name__)
 SEGMENT_PROBERS = "spbe.segment_probers"  # registry group of the quality test's SegmentProber
@@ -194,6 +204,9 @@ class Settings(BaseSettings):
     workers: WorkerSettings = WorkerSettings()
     containment: ContainmentSettings = ContainmentSettings()
     compliance: ComplianceSettings = ComplianceSettings()
+    worktime: WorktimeSettings = Field(
+        default=WorktimeSettings(), description="local time and working days: the deployment's zone and its "
+                                                "label (WIB/WITA/WIT), office hours, the cuti bersama file")
     network: NetworkSettings = NetworkSettings()
     extra_actions: tuple[str, ...] = Field(
         default=(), description="'module:attribute' of extra Action objects to register"
@@ -229,6 +242,26 @@ class Settings(BaseSettings):
         among them is typed from the start, and a wrong value is refused with its key path."""
         group = SETTINGS_GROUPS[str(info.field_name)]
         return AdapterSettings(kind=value.kind, options=typed_options(group, value.kind, value.options))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _compliance_zone(cls, data: Any) -> Any:
+        """``compliance.timezone`` defaults to the deployment's zone (``worktime.timezone``) when only that is set."""
+        if not isinstance(data, dict) or "worktime" not in data:
+            return data
+        worktime, compliance = data["worktime"], data.get("compliance", {})
+        zone = worktime.get("timezone") if isinstance(worktime, dict) else getattr(worktime, "timezone", None)
+        if not isinstance(zone, str):
+            return data
+        try:
+            check_zone(zone)
+        except ValueError:
+            return data  # worktime.timezone's own validator refuses it, with its key
+        if isinstance(compliance, dict) and "timezone" not in compliance:
+            return {**data, "compliance": {**compliance, "timezone": zone}}
+        if isinstance(compliance, ComplianceSettings) and "timezone" not in compliance.model_fields_set:
+            return {**data, "compliance": compliance.model_copy(update={"timezone": zone})}
+        return data
 
     @field_validator("state_dir")
     @classmethod

@@ -25,7 +25,8 @@ ciphertext to its (ticket, name), so a ciphertext copied to another row does not
 stores the key's id (a hash, not the key) so a changed key is reported as such, not as corruption.
 The database file is created 0600; it is the state database (`toolkit.sqlite_tx.STATE_DB`, table
 ``secrets``) that the engine's other small stores share. Revoking destroys the ciphertext; metadata
-stays for the record.
+stays for the record. The same setting also keys the encryption of attachments and evidence at rest
+(`toolkit.at_rest`, through HKDF with its own label): a changed key makes those unreadable too.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ commit in ``seq`` order and the trigger's cursor over `events_since` never skips
 Ticket ids are ``SPBE-<year>-<5 digit sequence>``; the year is the UTC year of the creation time
 and the sequence restarts each year. The file holds applicants' personal data (NIK, addresses), so
 it is created readable by its owner only; SQLite gives its ``-wal`` and ``-shm`` files the same mode.
+Attachment content is encrypted at rest (`toolkit.at_rest`, key ``settings.vault.key``): the file holds
+only ciphertext of it, and `read_attachment` is the way to the plaintext; plaintext stored by an older
+version is read as it is and sealed when the store opens with a key (`EmbeddedDb.seal_legacy_attachments`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 from pydantic import Field
 
 from integrations.queue.writer_gate import WriterGate
-from integrations.tickets.embedded_db import _EVENT_COLUMNS, _SCHEMA, _TICKET_COLUMNS, EmbeddedDb
+from integrations.tickets.embedded_db import _EVENT_COLUMNS, _SCHEMA, _TICKET_COLUMNS, EmbeddedDb, attachment_context
 from integrations.tickets.embedded_rows import RowModels, ref, to_json
 from toolkit.adapter_options import AdapterOptions
 from toolkit.domain.tickets.models import (
@@ -38,7 +41,7 @@ from toolkit.domain.tickets.models import (
     TicketStatus,
     TimelineEvent,
 )
-from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
+from toolkit.errors import ConflictError, InvalidInputError, NotFoundError
 from toolkit.private_files import private_dir, private_file
 from toolkit.settings import Settings
 
@@ -74,6 +77,7 @@ class EmbeddedTicketStore(EmbeddedDb):
         """``clock`` exists for tests of the yearly sequence and of SLA timing; it must return an
         aware datetime."""
         self.path = Path(settings.state_dir) / db_name
+        self._settings, self._at_rest = settings, None
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._rows = RowModels()  # each exact row validated once (embedded_rows)
@@ -90,6 +94,7 @@ class EmbeddedTicketStore(EmbeddedDb):
         with self._tx() as db:
             for statement in _SCHEMA.split(";"):
                 db.execute(statement)
+        self.seal_legacy_attachments()
 
     # -- the TicketSystem port ------------------------------------------------------------------
     def create(self, draft: TicketDraft) -> Ticket:
@@ -249,6 +254,7 @@ class EmbeddedTicketStore(EmbeddedDb):
         never overwritten: the same content again is a no-op (a retried delivery), different
         content under an existing name is a `ConflictError` (evidence must not change silently)."""
         digest = hashlib.sha256(upload.content).hexdigest()
+        sealed = self._sealer().seal(upload.content, attachment_context(ticket_id, upload.name))  # outside the lock
         with self._tx() as db:
             self._require(db, ticket_id)
             earlier = self._by_key(db, dedupe_key, ticket_id, EventKind.ATTACHMENT)
@@ -265,7 +271,7 @@ class EmbeddedTicketStore(EmbeddedDb):
                     )
                 return ref(existing)
             now = self._now()
-            self._insert_attachment(db, ticket_id, upload, actor, now)
+            self._insert_attachment(db, ticket_id, upload, actor, now, sealed)
             self._insert_event(db, ticket_id, NewEvent(
                 kind=EventKind.ATTACHMENT, actor=actor, text=upload.name, dedupe_key=dedupe_key,
                 data={"name": upload.name, "sha256": digest, "size": len(upload.content),
@@ -284,11 +290,7 @@ class EmbeddedTicketStore(EmbeddedDb):
         if row is None:
             raise NotFoundError(f"ticket {ticket_id} has no attachment named '{name}'",
                                 ticket=ticket_id, name=name)
-        content = bytes(row["content"])
-        if hashlib.sha256(content).hexdigest() != row["sha256"]:
-            raise IntegrityError(f"attachment '{name}' of {ticket_id} does not match its recorded sha256",
-                                 ticket=ticket_id, name=name)
-        return content
+        return self._plaintext(ticket_id, name, bytes(row["content"]), row["sha256"])
 
     def transition(
         self, ticket_id: str, status: TicketStatus, actor: str, dedupe_key: str | None = None

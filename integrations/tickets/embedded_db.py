@@ -19,8 +19,17 @@ from typing import Any, Self
 
 from integrations.queue.writer_gate import WriterGate
 from integrations.tickets.embedded_rows import RowModels, to_json
+from toolkit.at_rest import MAGIC, Sealer, is_sealed
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind, NewEvent, Ticket, TimelineEvent
-from toolkit.errors import ConflictError, InvalidInputError, NotFoundError, UnavailableError
+from toolkit.errors import (
+    ConfigurationError,
+    ConflictError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    UnavailableError,
+)
+from toolkit.settings import Settings
 from toolkit.sqlite_tx import UNAVAILABLE_CODES, connect
 
 _SCHEMA = """
@@ -45,6 +54,15 @@ _TICKET_COLUMNS = ("id, service_id, title, requester, fields, status, assignee, 
                    "created_at, updated_at")
 _REF_COLUMNS = "ticket_id, name, media_type, size, sha256, kind, added_by, added_at"
 _EVENT_COLUMNS = "seq, ticket_id, at, kind, actor, text, step_id, data"
+# ``PRAGMA user_version`` from which every attachment's content is known to be sealed (`toolkit.at_rest`);
+# a file of an older version (0) has its plaintext attachments sealed once, when a key is available.
+SEALED_VERSION = 1
+_MIGRATE_BATCH = 32
+
+
+def attachment_context(ticket_id: str, name: str) -> bytes:
+    """What an attachment's ciphertext is bound to: a blob moved to another row does not decrypt."""
+    return b"attachment\0" + ticket_id.encode("utf-8") + b"\0" + name.encode("utf-8")
 
 
 class EmbeddedDb:
@@ -57,6 +75,8 @@ class EmbeddedDb:
     _lock: threading.Lock
     _open: list[sqlite3.Connection]
     _inherited: list[sqlite3.Connection]
+    _settings: Settings
+    _at_rest: Sealer | None
 
     # -- connections and transactions ---------------------------------------------------------
     @contextmanager
@@ -77,6 +97,7 @@ class EmbeddedDb:
         if conn is not None:
             self._inherited.append(conn)
         conn = connect(self.path, busy_timeout_ms=self._busy_timeout_ms, foreign_keys=True)
+        conn.execute("PRAGMA secure_delete=ON")  # freed pages (a migrated plaintext) are zeroed, not left behind
         self._local.conn, self._local.pid = conn, os.getpid()
         with self._lock:
             self._open.append(conn)
@@ -208,15 +229,85 @@ class EmbeddedDb:
         row: sqlite3.Row | None = db.execute(query, (ticket_id, name)).fetchone()
         return row
 
+    # -- attachment content, encrypted at rest ------------------------------------------------------
+    def _sealer(self) -> Sealer:
+        """The key of ``settings.vault.key``, resolved when an attachment is first written or read (a
+        store that only reads tickets works without it); a `ConfigurationError` naming it otherwise."""
+        if self._at_rest is None:
+            self._at_rest = Sealer.from_settings(self._settings)
+        return self._at_rest
+
     def _insert_attachment(
-        self, db: sqlite3.Connection, ticket_id: str, upload: AttachmentUpload, actor: str, at: datetime
+        self, db: sqlite3.Connection, ticket_id: str, upload: AttachmentUpload, actor: str, at: datetime,
+        sealed: bytes | None = None,
     ) -> None:
+        """``size`` and ``sha256`` describe the plaintext (what the ticket shows and dedupe compares);
+        ``content`` is the sealed blob (``sealed``: already sealed by the caller, outside the write lock)."""
+        if sealed is None:
+            sealed = self._sealer().seal(upload.content, attachment_context(ticket_id, upload.name))
         db.execute(
             "INSERT INTO attachments (ticket_id, name, media_type, size, sha256, kind, content,"
             " added_by, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (ticket_id, upload.name, upload.media_type, len(upload.content),
-             hashlib.sha256(upload.content).hexdigest(), upload.kind, upload.content, actor, at.isoformat()),
+             hashlib.sha256(upload.content).hexdigest(), upload.kind, sealed, actor, at.isoformat()),
         )
+
+    def _plaintext(self, ticket_id: str, name: str, raw: bytes, sha256: str) -> bytes:
+        """The stored content in clear, checked against its recorded SHA-256. A blob without the marker
+        is plaintext from an older version; one with the marker that hashes to the recorded value is
+        too (a plaintext that happened to start with it)."""
+        what = f"attachment '{name}' of {ticket_id}"
+        if is_sealed(raw):
+            try:
+                content = self._sealer().open(raw, attachment_context(ticket_id, name), what=what)
+            except (IntegrityError, ConfigurationError):
+                if hashlib.sha256(raw).hexdigest() != sha256:
+                    raise
+                content = raw
+        else:
+            content = raw
+        if hashlib.sha256(content).hexdigest() != sha256:
+            raise IntegrityError(f"{what} does not match its recorded sha256", ticket=ticket_id, name=name)
+        return content
+
+    def seal_legacy_attachments(self) -> int:
+        """Seal the plaintext attachments an older version stored (once per file: ``user_version``
+        records that none is left), in short write transactions. Without a key nothing is changed and
+        the plaintext stays readable. Freed pages are zeroed (``secure_delete``) and the WAL truncated,
+        so no copy of the plaintext stays in the file. Returns how many were sealed."""
+        with self._tx("DEFERRED") as db:
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version >= SEALED_VERSION:
+            return 0
+        try:
+            sealer = self._sealer()
+        except ConfigurationError:  # no key: leave the plaintext (readable) and the version as they are
+            with self._tx() as db:
+                if db.execute("SELECT 1 FROM attachments LIMIT 1").fetchone() is None:
+                    db.execute(f"PRAGMA user_version = {SEALED_VERSION}")  # nothing to seal, ever
+            return 0
+        sealed, last, done = 0, 0, False
+        while not done:  # one attachment's content in memory at a time, a short transaction per batch
+            with self._tx() as db:
+                rows = db.execute("SELECT rowid, ticket_id, name, sha256, substr(content, 1, ?) AS head "
+                                  "FROM attachments WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                                  (len(MAGIC), last, _MIGRATE_BATCH)).fetchall()
+                for row in rows:
+                    last = row["rowid"]
+                    (raw,) = db.execute("SELECT content FROM attachments WHERE rowid = ?", (last,)).fetchone()
+                    raw = bytes(raw)
+                    if is_sealed(bytes(row["head"])) and hashlib.sha256(raw).hexdigest() != row["sha256"]:
+                        continue  # sealed already (by a migration cut short), not a plaintext starting like a blob
+                    blob = sealer.seal(raw, attachment_context(row["ticket_id"], row["name"]))
+                    db.execute("UPDATE attachments SET content = ? WHERE rowid = ?", (blob, last))
+                    sealed += 1
+                if not rows:
+                    db.execute(f"PRAGMA user_version = {SEALED_VERSION}")
+                    done = True
+        if sealed:
+            with self._guard():
+                self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return sealed
 
     def _events(self, db: sqlite3.Connection, ticket_id: str) -> list[TimelineEvent]:
         query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE ticket_id = ? ORDER BY seq"  # noqa: S608

@@ -24,6 +24,7 @@ from toolkit.engine.escalation import check_once
 from toolkit.engine.server import Server, run_ticket
 from toolkit.ports.notifier import Notification, Recipient
 from toolkit.settings import load_settings
+from toolkit.worktime.calendars import calendars_for
 
 
 def _open(app: App) -> tuple[str, datetime]:
@@ -66,9 +67,13 @@ def test_a_late_step_escalates_once_to_its_supervisor(state_dir: Path) -> None:
 def test_a_breached_sla_goes_to_the_coordinator_and_the_head(state_dir: Path) -> None:
     app = App(load_settings(state_dir=state_dir))
     ticket_id, opened = _open(app)
-    outcomes = check_once(app, now=opened + timedelta(days=1, minutes=1))
+    # "1 Hari kerja": one working day on Surakarta's calendar, whatever day the test runs on
+    deadline = calendars_for(app.settings.worktime).for_zone("Asia/Jakarta").add_working_days(opened, 1)
+    assert [o.escalation.key for o in check_once(app, now=deadline - timedelta(minutes=1))] == [
+        "step:tindak-lanjut-laporan"]  # the SLA not yet: a minute of the working day is left
+    outcomes = check_once(app, now=deadline + timedelta(minutes=1))
     keys = {o.escalation.key: o for o in outcomes}
-    assert set(keys) == {"step:tindak-lanjut-laporan", "sla:standar"}
+    assert set(keys) == {"sla:standar"}
     assert set(keys["sla:standar"].delivery.delivered) == {"sari", "kadis", "kadis2"}
     assert "telah terlampaui" in _escalations(app, ticket_id)[-1].text
 

@@ -17,6 +17,7 @@ from toolkit.engine.progress import progress
 from toolkit.engine.server import run_ticket
 from toolkit.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from toolkit.settings import load_settings
+from toolkit.worktime.calendars import calendars_for
 
 LETTER = AttachmentUpload(name="surat.pdf", media_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n",
                           kind="surat_permohonan")
@@ -85,7 +86,10 @@ def test_outside_help_adds_seven_days_to_the_sla_and_brings_rows_8_to_11(app: Ap
     decide(app, ticket_id, as_lab("kabid"), {"bantuan_eksternal": "ya"}, "Perlu bantuan CSIRT Nasional (BSSN).")
     after = _state(app, ticket_id)
     assert (before.variant_id, after.sla.variant_id) == ("standar", "dengan-bantuan-eksternal")
-    assert after.sla.deadline - before.deadline == timedelta(days=7)
+    # "1 Hari kerja" counts a working day on Surakarta's calendar; the outside-help branch, 1 + 7 days, in days
+    opened = app.tickets.get(ticket_id).created_at
+    assert before.deadline == calendars_for(app.settings.worktime).for_zone("Asia/Jakarta").add_working_days(opened, 1)
+    assert after.sla.deadline - opened == timedelta(days=8)
     statuses = {s.step.id: s.status.value for s in after.steps}
     assert statuses["bantuan-pihak-eksternal"] == "pending"
     assert after.state_of("bantuan-pihak-eksternal").step.standard_time == timedelta(days=7)

@@ -16,6 +16,7 @@ from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.support.principals import as_lab
 from toolkit.actions.ansible.pusat_data_vars import BackupVars, ProvisionVars
 from toolkit.actions.ansible.runner import PlaybookRun, run_playbook
+from toolkit.at_rest import Sealer
 from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.commands.incident import decide
@@ -101,7 +102,7 @@ def test_gorontalo_incident_from_report_to_close(lab, state: Path, tmp_path: Pat
 
     evidence = app.queue.step_results(ticket.id)["pengumpulan-bukti"].result["facts"]
     bundle_dir = Path(evidence["archive"]["bundle_dir"])
-    assert verify(bundle_dir, bundles.ledger(app.settings.state_dir)).ok
+    assert verify(bundle_dir, bundles.ledger(app.settings.state_dir), Sealer.from_settings(app.settings)).ok
     hashes = {h["path"]: h for h in evidence["remote_hashes"]}
     assert "/etc/passwd" in hashes and hashes["/etc/passwd"]["sha256"]
     assert any(f["path"].endswith("var/log/spbe/auth.log") for f in evidence["files"])

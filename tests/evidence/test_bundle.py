@@ -1,4 +1,7 @@
-"""Sealing and verifying bundles on the control node (no lab): every kind of tampering is found."""
+"""Sealing and verifying bundles on the control node (no lab): every kind of tampering is found.
+
+Bundles here are encrypted at rest as in production (a `Sealer`); tests/evidence/test_at_rest.py covers
+the encryption itself and plaintext bundles of older versions."""
 
 from __future__ import annotations
 
@@ -9,13 +12,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from toolkit.at_rest import Sealer
+from toolkit.audit import AuditLog
 from toolkit.errors import IntegrityError, InvalidInputError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.manifest import Collector, Person, Request, SourceHost, canonical, entry_hash, sha256_bytes
-from toolkit.evidence.verify import verify
+from toolkit.evidence.verify import EvidenceVerification
+from toolkit.evidence.verify import verify as verify_with
+from toolkit.vault import generate_key
+
+
+def verify(path: Path, ledger: AuditLog | None = None) -> EvidenceVerification:
+    return verify_with(path, ledger, SEALER)
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+SEALER = Sealer(SecretStr(generate_key()))
 
 
 def _seal(state: Path, name: str = "SPBE-2026-00001") -> Path:
@@ -34,7 +47,7 @@ def _seal(state: Path, name: str = "SPBE-2026-00001") -> Path:
         files=[bundles.FileSpec(path="volatile/processes.txt", kind="volatile", source="ps"),
                bundles.FileSpec(path="logs/var/log/auth.log", kind="log", source="/var/log/auth.log",
                                 source_sha256=digest)],
-        evidence_ledger=bundles.ledger(state))
+        evidence_ledger=bundles.ledger(state), sealer=SEALER)
     return path
 
 
@@ -116,9 +129,12 @@ def test_custody_edits_are_found(sealed: tuple[Path, Path]) -> None:
 
 def test_packed_bundle_verifies_and_is_stable(sealed: tuple[Path, Path], tmp_path: Path) -> None:
     state, path = sealed
-    one, two = bundles.pack(path, tmp_path / "a.tar.gz"), bundles.pack(path, tmp_path / "b.tar.gz")
-    assert one.read_bytes() == two.read_bytes()
+    one, two = bundles.pack(path, tmp_path / "a.tar.gz", SEALER), bundles.pack(path, tmp_path / "b.tar.gz", SEALER)
+    assert bundles.read_archive(one, SEALER) == bundles.read_archive(two, SEALER)
     assert verify(one, bundles.ledger(state)).ok
+    export = tmp_path / "export.tar.gz"
+    export.write_bytes(bundles.archive_bytes(path, SEALER))  # the archive in clear, as attached to the ticket
+    assert verify_with(export, bundles.ledger(state)).ok  # verifies without the key
 
 
 def test_packed_bundle_with_a_traversal_member_is_refused(sealed: tuple[Path, Path], tmp_path: Path) -> None:
@@ -141,12 +157,12 @@ def test_sealing_refuses_undescribed_files_and_double_sealing(tmp_path: Path) ->
         bundles.seal(path, bundle_id=path.name, ticket_id=None, host=SourceHost(name="h", address="a"),
                      collected_at=NOW, collected_by=Person(username="r", name="R"),
                      collector=Collector(node="c", tool="t", method="m"), request=Request(logs=(), hash_paths=()),
-                     files=[], evidence_ledger=bundles.ledger(state))
+                     files=[], evidence_ledger=bundles.ledger(state), sealer=SEALER)
     bundle_id, fresh = bundles.new_bundle(state, "T-1", NOW)
     (fresh / "files" / "stray.txt").write_text("?")
     with pytest.raises(InvalidInputError, match="did not describe"):
         bundles.seal(fresh, bundle_id=bundle_id, ticket_id="T-1", host=SourceHost(name="h", address="a"),
                      collected_at=NOW, collected_by=Person(username="r", name="R"),
                      collector=Collector(node="c", tool="t", method="m"), request=Request(logs=(), hash_paths=()),
-                     files=[], evidence_ledger=bundles.ledger(state))
+                     files=[], evidence_ledger=bundles.ledger(state), sealer=SEALER)
     assert not (fresh / "manifest.json").exists()

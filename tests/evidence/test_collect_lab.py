@@ -14,6 +14,7 @@ from lab.sshd import host_exec
 from tests.support.cli import Spbe
 from tests.support.principals import as_lab
 from toolkit.actions.base import RunContext
+from toolkit.at_rest import MAGIC, Sealer, open_artifact
 from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.commands.evidence import collect_for_ticket, verify_bundle
@@ -26,6 +27,7 @@ from toolkit.evidence.verify import verify
 
 pytestmark = [pytest.mark.lab]
 
+CANARY = "CANARY-bukti-lab-2b7d90e4"  # in a log and in a process's argv on the host: never in clear on disk here
 LETTER = AttachmentUpload(name="surat.pdf", media_type="application/pdf", content=b"%PDF-1.4\n%%EOF\n",
                           kind="surat_permohonan")
 FIELDS = {"pelapor_nama": "Siti Pelapor", "pelapor_kontak": "siti@example.go.id", "instansi": "Dinas Kesehatan",
@@ -49,19 +51,38 @@ def incident(lab, lab_settings):  # type: ignore[no-untyped-def]
     return app, ticket
 
 
-def test_cli_collect_seals_a_bundle_that_verifies(lab, incident) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def canary_on_host(lab):  # type: ignore[no-untyped-def]
+    _sh(lab, f"echo 'Nov 23 10:05:00 sshd[99]: Accepted password for {CANARY}' > /var/log/spbe/canary.log"
+             f" && setsid sh -c 'sleep 900; true' {CANARY} >/dev/null 2>&1 < /dev/null &")
+    yield CANARY
+    # "[C]ANARY" matches the planted process's argv but not this shell's own command line
+    _sh(lab, f"pkill -f -- '[{CANARY[0]}]{CANARY[1:]}' || true; rm -f /var/log/spbe/canary.log")
+
+
+def test_cli_collect_seals_a_bundle_that_verifies(lab, incident, canary_on_host) -> None:  # type: ignore[no-untyped-def]
     app, ticket = incident
     result = collect_for_ticket(app, ticket.id, as_lab("rina"), logs=["/var/log/spbe/"],
                                 hash_paths=["/srv/apps/web/index.html", "/etc/passwd", "/srv/apps/none.html"])
     manifest = result.manifest
+    sealer = Sealer.from_settings(app.settings)
+
+    def plain(rel: str) -> bytes:  # through spbe: the file on disk is ciphertext
+        return bundles.read_file(result.bundle_dir, manifest.bundle_id, rel, sealer)
+
     by_path = {f.path: f for f in manifest.files}
     log = by_path["files/logs/var/log/spbe/auth-sim.log"]
-    assert b"203.0.113.9" in (result.bundle_dir / log.path).read_bytes()
-    assert log.sha256 == log.source_sha256  # hashed on the host and again here
+    assert b"203.0.113.9" in plain(log.path) and b"203.0.113.9" not in (result.bundle_dir / log.path).read_bytes()
+    assert log.sha256 == log.source_sha256  # hashed on the host and again here, over the plaintext
     assert not any("shadow" in p for p in by_path)  # the planted link was not followed
     assert {"files/volatile/processes.txt", "files/volatile/connections.txt", "files/volatile/logged_in_users.txt",
             "files/hashes.json"} <= set(by_path)
-    assert "sshd" in (result.bundle_dir / "files/volatile/processes.txt").read_text()
+    assert b"sshd" in plain("files/volatile/processes.txt")
+    assert canary_on_host.encode() in plain("files/volatile/processes.txt")  # the argv was collected...
+    assert canary_on_host.encode() in plain("files/logs/var/log/spbe/canary.log")  # ...and the log
+    state_dir = Path(app.settings.state_dir)
+    in_clear = [str(p) for p in state_dir.rglob("*") if p.is_file() and canary_on_host.encode() in p.read_bytes()]
+    assert in_clear == []  # ...and is nowhere under the state dir in clear (bundle, archive, runner events, WAL)
     hashes = {h.path: h for h in manifest.remote_hashes}
     assert hashes["/srv/apps/web/index.html"].sha256 == bundles.sha256_bytes(b"<h1>hacked</h1>\n")
     assert hashes["/srv/apps/none.html"].status == "missing"
@@ -93,6 +114,12 @@ def test_the_workflow_action_collects_the_defaults_and_attaches(lab, incident) -
     assert "TASK [Fetch the log files into the bundle]" in "\n".join(lines)
     custody = bundles.read_custody(Path(result.facts.archive["bundle_dir"]))
     assert [c["action"] for c in custody] == ["sealed", "attached"]
+    stored = result.artifacts[0].path.read_bytes()  # the job file waiting for the outbox: sealed...
+    assert stored.startswith(MAGIC)
+    export = app.artifacts_dir(ticket.id) / "export.tar.gz"
+    export.write_bytes(open_artifact(stored, app.settings, result.artifacts[0].name))  # ...attached in clear
+    assert bundles.sha256_bytes(export.read_bytes()) == result.facts.archive["sha256"]
+    assert verify(export, bundles.ledger(app.settings.state_dir)).ok
 
 
 def test_large_bundles_are_referenced_not_attached(lab, incident, lab_settings) -> None:  # type: ignore[no-untyped-def]
@@ -143,7 +170,8 @@ def test_a_tampered_bundle_fails_verify_on_the_cli_and_is_audited(lab, incident)
     assert (entry.action, entry.data["ok"], entry.actor) == ("evidence.verify", False, "rina")
     assert entry.data["problems"][0]["kind"] == "edited"
     # a packed copy with a file added is caught as well
-    packed = bundles.pack(result.bundle_dir, app.artifacts_dir(ticket.id) / "t.tar.gz")
+    packed = app.artifacts_dir(ticket.id) / "t.tar.gz"  # an export: the archive in clear
+    packed.write_bytes(bundles.archive_bytes(result.bundle_dir, Sealer.from_settings(app.settings)))
     with tarfile.open(packed) as tar:
         names = tar.getnames()
     assert f"{result.bundle_dir.name}/manifest.json" in names
@@ -159,7 +187,7 @@ def test_spbe_evidence_collect_and_list(lab, incident) -> None:  # type: ignore[
                   "--json")
     assert result.exit_code == 0, result.output
     sealed = json.loads(result.output)
-    assert verify(Path(sealed["bundle"]), bundles.ledger(app.settings.state_dir)).ok
+    assert verify(Path(sealed["bundle"]), bundles.ledger(app.settings.state_dir), Sealer.from_settings(app.settings)).ok
     listing = json.loads(spbe("evidence", "list", "--ticket", ticket.id, "--json").output)
     assert [row["bundle"] for row in listing] == [sealed["bundle_id"]]
     refused = spbe("evidence", "collect", ticket.id, "--as", "rina", "--log", "/root/.bash_history")

@@ -87,6 +87,7 @@ def test_the_wheel_holds_the_data_the_product_needs(wheel: Path) -> None:
     for needed in ("spbe_data/templates/documents/berita_acara_instalasi_server.md.j2",
                    "spbe_data/templates/network/cisco_ios/change.j2", "spbe_data/playbooks/provision_server.yml",
                    "spbe_data/inventory/roles.yml", "spbe_data/inventory/splp_apis.yml",
+                   "spbe_data/inventory/cuti_bersama.yml",
                    "spbe_data/inventory/network/example.yml", "toolkit/domain/catalog/services/pusat-data.yaml",
                    "spbe_data/templates/portal/base.html.j2", "toolkit/web/portal/static/portal.css",
                    "toolkit/compliance/profiles/server-dasar.yaml", "toolkit/compliance/profiles/jaringan-intra.yaml",

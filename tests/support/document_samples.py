@@ -21,8 +21,8 @@ from toolkit.ports.jobs import Job, JobState
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
-T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Senin 23 November 2026, 08:00 WIB
-NOW = datetime(2026, 11, 27, 7, 5, tzinfo=UTC)  # Jumat 27 November 2026, 14:05 WIB
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Senin 23 November 2026, 08:00 WIB, 09:00 WITA (Gorontalo)
+NOW = datetime(2026, 11, 27, 7, 5, tzinfo=UTC)  # Jumat 27 November 2026, 14:05 WIB, 15:05 WITA (Gorontalo)
 INJECTION = "{{ 7*7 }} {% for x in range(3) %}x{% endfor %} {{ ''.__class__.__mro__ }}"
 
 CATALOG = load_catalog()

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from toolkit.cli.render import Column, emit_json, list_table, plain
-from toolkit.commands.evidence import collect_for_ticket, verify_bundle
+from toolkit.commands.evidence import collect_for_ticket, encrypt_stored, verify_bundle
 from toolkit.evidence import bundle as bundles
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -52,6 +52,20 @@ def verify_cmd(obj, bundle, actor, as_json) -> None:  # type: ignore[no-untyped-
     else:
         obj.console.print(f"[green]ok[/] {plain(result.bundle_id or '')}: {result.files} files, "
                           f"manifest sha256 {result.manifest_sha256}")
+
+
+@evidence_group.command("encrypt")
+@click.option("--as", "actor", help="Lab and demo only: the CSIRT member (else your OS account's person).")
+@JSON_OPTION
+@click.pass_obj
+def encrypt_cmd(obj, actor, as_json) -> None:  # type: ignore[no-untyped-def]
+    """Encrypt evidence stored in clear by an older version (with settings.vault.key); idempotent."""
+    result = encrypt_stored(obj.app, obj.principal(actor))
+    if as_json:
+        emit_json(obj.console, result)
+    else:
+        obj.console.print(f"encrypted {result.files} files of {result.bundles} bundles, {result.archives} archives, "
+                          f"{result.run_records} playbook records")
 
 
 @evidence_group.command("list")

@@ -28,6 +28,7 @@ from toolkit.domain.confidentiality import HIDDEN, privileged
 from toolkit.domain.tickets.field_types import refused_character
 from toolkit.domain.tickets.models import Ticket, TimelineEvent
 from toolkit.domain.workflow import WorkflowState
+from toolkit.worktime.calendars import LocalZone
 
 STATUS_LABEL = {"open": "baru", "in_progress": "diproses", "deferred": "ditunda", "closed": "ditutup"}
 _STATUS_MARK = {"done": "[green]✓ selesai[/]", "current": "[yellow]▶ berjalan[/]", "pending": "· menunggu",
@@ -176,14 +177,24 @@ def ticket_table(console: Console, tickets: list[Ticket]) -> Table:
 
 
 def ticket_detail(console: Console, service: Any, ticket: Ticket, state: WorkflowState,
-                  timeline: list[TimelineEvent], fields: dict[str, Any]) -> None:
+                  timeline: list[TimelineEvent], fields: dict[str, Any], zone: LocalZone | None = None) -> None:
+    """``zone``: the office's (`toolkit.worktime`), in which the deadlines are shown with its label (WITA);
+    None: this machine's local time."""
+
+    def due(value: datetime) -> str:
+        return zone.format(value) if zone is not None else when(value)
+
     console.print(f"[bold]{plain(ticket.id)}[/] — {plain(ticket.title)}")
     status = STATUS_LABEL[ticket.status.value]
     console.print(f"Layanan: {plain(service.name)} ({plain(service.id)})   Status: [bold]{status}[/]   "
                   f"Pemohon: {plain(ticket.requester)}   Ditugaskan: {plain(ticket.assignee)}")
     sla = state.sla
     flag = "[red]TERLAMPAUI[/]" if sla.breached else "dalam batas"
-    console.print(f"SLA: {plain(sla.label)} — tenggat {when(sla.deadline)} ({flag})")
+    console.print(f"SLA: {plain(sla.label)} — tenggat {due(sla.deadline)} ({flag})")
+    current = next((s for s in state.steps if s.status.value == "current" and s.deadline is not None), None)
+    if current is not None and current.deadline is not None:
+        late = " [red](terlambat)[/]" if current.late else ""
+        console.print(f"Langkah saat ini: {plain(current.step.title)} — tenggat {due(current.deadline)}{late}")
     fields_table = Table(title="Data permohonan", show_header=False)
     labels = {f.name: f.label for f in service.requirements.fields}
     for name, value in fields.items():

@@ -112,11 +112,15 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
         obj.desk(viewer)
         remote_tickets.show_ticket(obj, server.detail(ticket_id), as_json)
         return
+    from toolkit.worktime.calendars import calendars_for
+
     app = obj.app
     ticket = app.tickets.get(ticket_id)
     service = app.catalog.get(ticket.service_id)
     timeline = app.tickets.timeline(ticket_id)
-    state = progress(service, ticket, timeline, app.queue, app.policy)
+    calendars = calendars_for(app.settings.worktime)  # the deadline counted and shown in the office's zone
+    state = progress(service, ticket, timeline, app.queue, app.policy, calendar=calendars.for_service(service))
+    zone = calendars.zone_of(service)
     roles = _viewer_roles(obj, viewer)
     book = app.catalog.roles
     fields = visible_fields(book, service, ticket, roles)
@@ -126,13 +130,15 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
         emit_json(obj.console, {
             "ticket": ticket.model_dump(mode="json") | {"fields": fields},
             "steps": [{"id": s.step.id, "title": s.step.title, "status": s.status.value, "actor": s.step.actor,
-                       "completed_at": s.completed_at} for s in state.steps],
-            "sla": state.sla.model_dump(mode="json"),
+                       "completed_at": s.completed_at, "deadline": s.deadline, "late": s.late} for s in state.steps],
+            "sla": state.sla.model_dump(mode="json") | {
+                "deadline_local": zone.format(state.sla.deadline),
+                "timezone": {"name": zone.name, "label": zone.label}},
             "timeline": [e.model_dump(mode="json") for e in timeline],
             "outbox_pending": app.queue.outbox_pending_count(ticket_id),
         })
     else:
-        ticket_detail(obj.console, service, ticket, state, timeline, fields)
+        ticket_detail(obj.console, service, ticket, state, timeline, fields, zone)
 
 
 @ticket_group.command("check")

@@ -21,6 +21,7 @@ from toolkit.engine.progress import progress
 from toolkit.engine.services import EngineServices
 from toolkit.errors import NotFoundError, PermissionDeniedError
 from toolkit.ports.jobs import Job, JobState
+from toolkit.worktime.calendars import calendars_for
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ def _hidden_files(app: EngineServices, service: Service, ticket: Ticket, princip
 def show(app: EngineServices, ticket_id: str, principal: Principal) -> TicketView:
     service, ticket = visible_ticket(app, ticket_id, principal)
     timeline = app.tickets.timeline(ticket_id)
-    state = progress(service, ticket, timeline, app.queue, app.policy)
+    state = progress(service, ticket, timeline, app.queue, app.policy,
+                     calendar=calendars_for(app.settings.worktime).for_service(service))  # the office calendar
     hidden = _hidden_files(app, service, ticket, principal)
     shown = timeline if principal.user == ticket.requester else redact_events(
         app.catalog.roles, service, ticket, timeline, _roles(app, principal))

@@ -6,6 +6,10 @@ Steps run strictly in the SOP's order: a step whose condition does not hold for 
 skipped, and the first step that is neither done nor skipped is the current one. A ticket closed before
 its closing step was done left the procedure (cancelled before approval, or a report found not to be an
 incident at its verification): it has no current step, so no later event, forged or mirrored, starts work.
+
+Clocks stated in *hari kerja* or *jam kerja* are counted by a `WorkingTime` (the office's calendar,
+`toolkit.worktime.calendar.WorkCalendar`), which the caller passes; without one only calendar time can be
+counted, and a working-time clock is a `ConfigurationError` rather than a silently wrong deadline.
 """
 
 from __future__ import annotations
@@ -13,11 +17,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.domain.catalog.models import AUTOMATED_KINDS, Service, Step, StepPurpose
+from toolkit.domain.catalog.models import AUTOMATED_KINDS, Service, Step, StepPurpose, TimeUnit
+from toolkit.errors import ConfigurationError
+
+
+class WorkingTime(Protocol):
+    """The office calendar as the workflow asks it."""
+
+    def deadline(self, start: datetime, duration: timedelta, unit: TimeUnit) -> datetime:
+        """When a clock of ``duration`` in ``unit`` started at ``start`` runs out (an aware instant)."""
+        ...
+
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """The office time from ``start`` to ``end``."""
+        ...
+
+
+class CalendarTime:
+    """Calendar time only: what `evaluate` counts with when no office calendar is given."""
+
+    def deadline(self, start: datetime, duration: timedelta, unit: TimeUnit) -> datetime:
+        if unit is not TimeUnit.KALENDER:
+            raise ConfigurationError(f"a clock in {unit} needs the office calendar (toolkit.worktime)", unit=str(unit))
+        return start + duration
+
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        return max(end - start, timedelta(0))
+
+
+CALENDAR_TIME = CalendarTime()
 
 
 class StepStatus(StrEnum):
@@ -33,6 +65,7 @@ class StepState(BaseModel):
     status: StepStatus
     completed_at: datetime | None = None
     started_at: datetime | None = None
+    deadline: datetime | None = None  # when the step's standard time runs out (None: the SOP gives none)
     late: bool = False
 
 
@@ -77,10 +110,21 @@ def evaluate(
     now: datetime,
     closed_at: datetime | None = None,
     paused: timedelta = timedelta(0),
+    calendar: WorkingTime = CALENDAR_TIME,
+    pauses: tuple[tuple[datetime, datetime], ...] = (),
 ) -> WorkflowState:
     """``completed`` maps step ids to when they were completed (from the ticket timeline and the
     job queue). The SLA clock runs from ``opened_at``, stops at ``closed_at``, and does not count
-    ``paused`` (time the ticket spent deferred by the approver, waiting on the applicant)."""
+    ``paused`` (time the ticket spent deferred by the approver, waiting on the applicant). ``calendar``
+    counts the clocks the catalog states in *hari kerja* or *jam kerja*; such a deadline moves by the office
+    time within ``pauses`` (the deferred spans that add up to ``paused``: a weekend spent deferred costs no
+    working day), or, when only the total is known, the clock starts that much later."""
+
+    def step_deadline(step: Step, started: datetime) -> datetime | None:
+        if step.standard_time is None:
+            return None
+        return calendar.deadline(started, step.standard_time, step.standard_time_unit)
+
     states: list[StepState] = []
     current: Step | None = None
     previous_done = opened_at
@@ -91,21 +135,30 @@ def evaluate(
             states.append(StepState(step=step, status=StepStatus.SKIPPED))
             continue
         if step.id in completed and current is None:
-            took = completed[step.id] - previous_done  # a done step keeps whether it overran its standard time
+            due = step_deadline(step, previous_done)  # a done step keeps whether it overran its standard time
             states.append(
                 StepState(step=step, status=StepStatus.DONE, completed_at=completed[step.id],
-                          started_at=previous_done, late=bool(step.standard_time and took > step.standard_time))
+                          started_at=previous_done, deadline=due, late=due is not None and completed[step.id] > due)
             )
             previous_done = completed[step.id]
             continue
         if current is None and not left:
             current = step
-            late = bool(step.standard_time and now - previous_done > step.standard_time)
-            states.append(StepState(step=step, status=StepStatus.CURRENT, started_at=previous_done, late=late))
+            due = step_deadline(step, previous_done)
+            states.append(StepState(step=step, status=StepStatus.CURRENT, started_at=previous_done, deadline=due,
+                                    late=due is not None and now > due))
         else:
             states.append(StepState(step=step, status=StepStatus.PENDING))
     variant = service.sla.select(fields)
-    deadline = opened_at + variant.duration + paused
+    if variant.unit is TimeUnit.KALENDER:
+        deadline = opened_at + variant.duration + paused
+    else:
+        if pauses:
+            deadline = calendar.deadline(opened_at, variant.duration, variant.unit)
+            held = sum((calendar.working_time_between(start, end) for start, end in pauses), timedelta(0))
+            deadline = calendar.deadline(deadline, held, TimeUnit.JAM_KERJA) if held else deadline
+        else:
+            deadline = calendar.deadline(opened_at + paused, variant.duration, variant.unit)
     clock_end = closed_at or now
     sla = SlaState(
         variant_id=variant.id,

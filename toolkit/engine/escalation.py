@@ -11,6 +11,11 @@ in the normal case, exactly once; the ticket comment is idempotent by its dedupe
 Who is told: the step's ``supervisor`` role from the catalog (the SOPs' "pengawasan internal ...
 oleh atasan langsung secara berjenjang"), or, for a step without one, the role book's ``escalation-fallback`` role; a
 breached total SLA goes to the roles that ``watch-sla``. The pure part (`due`) only reads the workflow's answer.
+
+When: the workflow's deadlines, counted on the office calendar of the ticket's service
+(`toolkit.worktime`): a step the SOP gives in *jam kerja* is late only once that much office time has
+passed, so nothing escalates over a weekend, a national holiday or a cuti bersama day that the SOP does not
+count. The comment gives the times in the office's zone (WITA, WIB).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from toolkit.documents import zone_context
+from toolkit.domain.catalog.models import TimeUnit
 from toolkit.domain.catalog.roles import RoleBook, RoleTrait
 from toolkit.domain.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.domain.workflow import WorkflowState
@@ -31,6 +38,7 @@ from toolkit.errors import ToolkitError, UnavailableError
 from toolkit.ports.notifier import Delivery, Notification, Notifier, Recipient
 from toolkit.ports.state import EscalationClaims
 from toolkit.services import Services
+from toolkit.worktime.calendars import calendars_for
 
 log = logging.getLogger("spbe.escalation")
 CLAIM_LEASE = timedelta(minutes=2)
@@ -44,6 +52,7 @@ class Escalation(BaseModel):
     step_id: str | None
     title: str
     limit: timedelta
+    unit: TimeUnit = TimeUnit.KALENDER
     started_at: datetime
     due_at: datetime
     overdue: timedelta
@@ -67,11 +76,12 @@ def due(roles: RoleBook, service: Any, ticket: Ticket, state: WorkflowState, now
     if current is not None:
         step_state = state.state_of(current.id)
         limit = current.standard_time
-        if step_state.late and limit is not None and step_state.started_at is not None:
-            due_at = step_state.started_at + limit
+        due_at = step_state.deadline
+        if step_state.late and limit is not None and step_state.started_at is not None and due_at is not None:
             found.append(Escalation(
                 ticket_id=ticket.id, key=f"step:{current.id}", kind="step_late", step_id=current.id,
-                title=current.title, limit=limit, started_at=step_state.started_at, due_at=due_at,
+                title=current.title, limit=limit, unit=current.standard_time_unit, started_at=step_state.started_at,
+                due_at=due_at,
                 overdue=now - due_at,
                 roles=(current.supervisor or next(iter(roles.with_trait(RoleTrait.ESCALATION_FALLBACK))),)))
     if state.sla.breached:
@@ -79,7 +89,8 @@ def due(roles: RoleBook, service: Any, ticket: Ticket, state: WorkflowState, now
         limit = variant.duration if variant is not None else state.sla.deadline - ticket.created_at
         found.append(Escalation(
             ticket_id=ticket.id, key=f"sla:{state.sla.variant_id}", kind="sla_breached", step_id=None,
-            title=state.sla.label, limit=limit, started_at=ticket.created_at, due_at=state.sla.deadline,
+            title=state.sla.label, limit=limit, unit=variant.unit if variant is not None else TimeUnit.KALENDER,
+            started_at=ticket.created_at, due_at=state.sla.deadline,
             overdue=now - state.sla.deadline, roles=roles.ordered_with_trait(RoleTrait.WATCHES_SLA)))
     return found
 
@@ -93,14 +104,19 @@ def _recipients(app: Services, roles: tuple[str, ...]) -> tuple[Recipient, ...]:
     return tuple(found.values())
 
 
+_UNIT_WORDS = {TimeUnit.KALENDER: None, TimeUnit.HARI_KERJA: "hari kerja", TimeUnit.JAM_KERJA: "jam kerja"}
+
+
 def _escalate(app: Services, store: EscalationClaims, notifier: Notifier, ticket: Ticket, esc: Escalation,
-              now: datetime) -> Outcome | None:
+              now: datetime, service: Any = None) -> Outcome | None:
     me = f"{socket.gethostname()}:{os.getpid()}"
     if not store.claim(ticket.id, esc.key, me, now, CLAIM_LEASE):
         return None
     recipients = _recipients(app, esc.roles)
-    context = {"tiket": {"id": ticket.id, "judul": ticket.title}, "eskalasi": {
-        "jenis": esc.kind, "judul": esc.title, "batas_s": esc.limit.total_seconds(), "mulai": esc.started_at,
+    zone = calendars_for(app.settings.worktime).zone_of(service)
+    context = {"tiket": {"id": ticket.id, "judul": ticket.title}, "zona_waktu": zone_context(zone), "eskalasi": {
+        "jenis": esc.kind, "judul": esc.title, "batas_s": esc.limit.total_seconds(), "satuan": _UNIT_WORDS[esc.unit],
+        "mulai": esc.started_at,
         "tenggat": esc.due_at, "terlambat_s": max(esc.overdue.total_seconds(), 0.0),
         "peran": [app.renderer.role_name(r) for r in esc.roles], "penerima": [r.name for r in recipients]}}
     body = app.masker(str(app.renderer.render("comments", "eskalasi", context)))
@@ -128,14 +144,16 @@ def check_once(app: Services, now: datetime | None = None, notifier: Notifier | 
     now = now or app.clock.now()
     store = app.state.escalations
     notifier = notifier or app.notifier
+    calendars = calendars_for(app.settings.worktime)
     outcomes: list[Outcome] = []
     for status in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS):
         for ticket in app.tickets.list_tickets(status=status):
             try:
                 service = app.catalog.get(ticket.service_id)
-                state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy, now=now)
+                state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy, now=now,
+                                 calendar=calendars.for_service(service))
                 for esc in due(app.catalog.roles, service, ticket, state, now):
-                    outcome = _escalate(app, store, notifier, ticket, esc, now)
+                    outcome = _escalate(app, store, notifier, ticket, esc, now, service)
                     if outcome is not None:
                         outcomes.append(outcome)
             except UnavailableError as exc:  # the claim stays unfinished and is retried after its lease

@@ -109,14 +109,17 @@ class StoreCollector(Collector):
 
     def _sla(self) -> Iterator[Metric]:
         from toolkit.engine.progress import progress
+        from toolkit.worktime.calendars import calendars_for
 
         app = self._app
+        calendars = calendars_for(app.settings.worktime)  # hari kerja SLAs on the office calendar
         breached = dict.fromkeys(self._services(), 0)
         for status in NOT_CLOSED:
             for ticket in app.tickets.list_tickets(status=status):
                 try:
                     service = app.catalog.get(ticket.service_id)
-                    state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy)
+                    state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy,
+                                     calendar=calendars.for_service(service))
                 except ToolkitError as exc:  # one odd ticket (a service gone from the catalog) is skipped
                     log.debug("metrics: SLA of %s unknown: %s", ticket.id, app.masker(str(exc)))
                     continue

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from toolkit.at_rest import open_artifact
 from toolkit.domain.tickets.models import AttachmentUpload, NewEvent, TicketStatus
 from toolkit.engine.audit_writer import Item as AuditItem
 from toolkit.errors import ToolkitError, UnavailableError
@@ -37,9 +38,10 @@ def _deliver_one(app: Services, item: OutboxItem) -> None:
     if item.kind == OutboxKind.EVENT:
         app.tickets.post(item.ticket_id, NewEvent(dedupe_key=item.dedupe_key, **payload))
     elif item.kind == OutboxKind.ATTACHMENT:
-        content = Path(payload["path"]).read_bytes()
-        if hashlib.sha256(content).hexdigest() != payload["sha256"]:
+        stored = Path(payload["path"]).read_bytes()
+        if hashlib.sha256(stored).hexdigest() != payload["sha256"]:
             raise ToolkitError(f"artifact {payload['name']} changed on disk since the job finished")
+        content = open_artifact(stored, app.settings, payload["name"])  # a job file encrypted at rest, in clear
         upload = AttachmentUpload(name=payload["name"], media_type=payload["media_type"], content=content,
                                   kind=payload["kind"])
         app.tickets.attach(item.ticket_id, upload, payload["actor"], dedupe_key=item.dedupe_key)

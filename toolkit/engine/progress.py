@@ -13,8 +13,9 @@ from typing import Any
 from toolkit.domain.decisions import effective_fields
 from toolkit.domain.policy import COMPLETING_KINDS, Policy, TrustedTimeline
 from toolkit.domain.tickets.models import EventKind, Ticket, TicketStatus, TimelineEvent
-from toolkit.domain.workflow import WorkflowState, evaluate
+from toolkit.domain.workflow import WorkflowState, WorkingTime, evaluate
 from toolkit.ports.jobs import Job, JobQueue
+from toolkit.worktime.calendars import default_calendars
 
 
 def completed_steps(
@@ -45,28 +46,42 @@ def closed_at(ticket: Ticket, timeline: list[TimelineEvent]) -> datetime | None:
     return closes[-1] if closes else ticket.updated_at
 
 
-def deferred_time(timeline: list[TimelineEvent], now: datetime) -> timedelta:
-    """How long the ticket sat deferred (tunda): from each move to 'deferred' to the next move out."""
-    total, since = timedelta(0), None
+def deferred_spans(timeline: list[TimelineEvent], now: datetime) -> tuple[tuple[datetime, datetime], ...]:
+    """When the ticket sat deferred (tunda): from each move to 'deferred' to the next move out (or now)."""
+    spans: list[tuple[datetime, datetime]] = []
+    since = None
     for event in timeline:
         if event.kind != EventKind.STATUS:
             continue
         if event.data.get("to") == TicketStatus.DEFERRED and since is None:
             since = event.at
         elif event.data.get("from") == TicketStatus.DEFERRED and since is not None:
-            total, since = total + (event.at - since), None
-    return total + (now - since if since is not None else timedelta(0))
+            spans.append((since, event.at))
+            since = None
+    if since is not None:
+        spans.append((since, now))
+    return tuple(spans)
+
+
+def deferred_time(timeline: list[TimelineEvent], now: datetime) -> timedelta:
+    """How long the ticket sat deferred (tunda), in all."""
+    return sum((end - start for start, end in deferred_spans(timeline, now)), timedelta(0))
 
 
 def progress(
     service: Any, ticket: Ticket, timeline: list[TimelineEvent], queue: JobQueue, policy: Policy,
     now: datetime | None = None, trusted: TrustedTimeline | None = None, results: dict[str, Job] | None = None,
+    calendar: WorkingTime | None = None,
 ) -> WorkflowState:
     """Where the ticket stands, counting only the decisions the policy accepts (whoever wrote them).
     ``trusted`` is the policy's verdict on this very timeline when the caller has just asked for it;
-    ``results``: `completed_steps`."""
+    ``results``: `completed_steps`. ``calendar``: the office calendar of the service
+    (``calendars_for(settings.worktime).for_service(service)``); None: the default settings' one (the
+    service's zone, 07:30-16:00, the shipped cuti bersama), which a deployment with other office hours
+    should not rely on."""
     now = now or datetime.now(UTC)
     timeline = list((trusted or policy.trusted(service, ticket, timeline)).events)
+    pauses = deferred_spans(timeline, now)
     return evaluate(
         service,
         effective_fields(ticket.fields, timeline),  # decisions taken on the way pick the SOP's branch
@@ -74,5 +89,7 @@ def progress(
         opened_at=ticket.created_at,
         now=now,
         closed_at=closed_at(ticket, timeline),
-        paused=deferred_time(timeline, now),
+        paused=sum((end - start for start, end in pauses), timedelta(0)),
+        calendar=calendar if calendar is not None else default_calendars().for_service(service),
+        pauses=pauses,
     )

@@ -3,6 +3,14 @@
 Sealing happens on the control node right after collection: every file under ``files/`` is hashed
 here (what the host reported is kept beside it as ``source_sha256``), a file nobody described is an
 error rather than something silently included, and the manifest is written once, read-only.
+
+**Encrypted at rest.** With a `Sealer` (``settings.vault.key``, `toolkit.at_rest`) every file under
+``files/`` is encrypted in place right after it is hashed, bound to its bundle and path; the hashes in the
+manifest stay over the *plaintext*, so the chain of custody proves the content, not an encoding of it, and
+a packed ``.tar.gz`` (plaintext inside, what is attached to the ticket and handed on) verifies anywhere.
+The manifest and the custody record stay readable: they say who, when and which hashes, not what. The
+archive kept on the control node is sealed as a whole (`pack`); `read_archive` and `unpack` open it.
+A bundle sealed before encryption existed is read as it is and encrypted by `seal_legacy`.
 """
 
 from __future__ import annotations
@@ -21,8 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from toolkit.at_rest import ARTIFACT, MAGIC, SETTING, Sealer, is_sealed
 from toolkit.audit import AuditLog
-from toolkit.errors import ConflictError, IntegrityError, InvalidInputError
+from toolkit.errors import ConfigurationError, ConflictError, IntegrityError, InvalidInputError
 from toolkit.evidence.manifest import (
     CUSTODY,
     FILES,
@@ -75,6 +84,40 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def file_context(bundle_id: str, rel: str) -> bytes:
+    """What a bundle file's ciphertext is bound to: its bundle and its path (``files/...``)."""
+    return b"evidence\0" + bundle_id.encode("utf-8") + b"\0" + rel.encode("utf-8")
+
+
+def open_content(raw: bytes, context: bytes, sealer: Sealer | None, what: str) -> bytes:
+    """Plaintext of stored evidence: as is when it was never encrypted; opened with ``sealer`` when it was
+    (`IntegrityError` when altered); a `ConfigurationError` naming the setting when there is no key."""
+    if not is_sealed(raw):
+        return raw
+    if sealer is None:
+        raise ConfigurationError(f"{what} is encrypted at rest: reading it needs {SETTING} "
+                                 "(the key it was encrypted with)", setting=SETTING)
+    return sealer.open(raw, context, what=what)
+
+
+def read_file(bundle_dir: Path, bundle_id: str, rel: str, sealer: Sealer | None) -> bytes:
+    """A bundle file's plaintext (``rel``: relative to the bundle, e.g. ``files/logs/var/log/auth.log``)."""
+    return open_content((bundle_dir / rel).read_bytes(), file_context(bundle_id, rel), sealer,
+                        f"evidence file {rel} of {bundle_id}")
+
+
+def _hash_and_seal(path: Path, context: bytes, sealer: Sealer | None) -> tuple[str, int]:
+    """The plaintext's SHA-256 and size; with a sealer, the file is replaced by its ciphertext."""
+    if sealer is None:
+        return sha256_file(path)
+    data = path.read_bytes()
+    if is_sealed(data):
+        raise InvalidInputError(f"{path.name} is already encrypted; evidence is sealed from the collected "
+                                "plaintext", errors=[("files", path.name)])
+    sealer.write_file(path, data, context, durable=False)  # as durable as the fetched plaintext was
+    return sha256_bytes(data), len(data)
+
+
 @dataclass(frozen=True)
 class FileSpec:
     """A file the collector put under ``files/`` and what it is."""
@@ -120,9 +163,11 @@ def seal(
     remote_hashes: Iterable[RemoteHash] = (),
     not_collected: Iterable[RemoteHash] = (),
     evidence_ledger: AuditLog,
+    sealer: Sealer | None,
 ) -> tuple[Manifest, str]:
-    """Write the manifest and the first custody entry, and chain the bundle into the ledger.
-    Returns the manifest and its SHA-256."""
+    """Write the manifest and the first custody entry, and chain the bundle into the ledger; with a
+    ``sealer`` (production: always) the files are encrypted as they are hashed. Returns the manifest and
+    its SHA-256."""
     if (bundle_dir / MANIFEST).exists():
         raise ConflictError(f"bundle {bundle_id} is already sealed", bundle=bundle_id)
     files_dir = bundle_dir / FILES
@@ -137,7 +182,7 @@ def seal(
         spec = specs[rel]
         if rel not in present:
             raise InvalidInputError(f"described file {rel} is not in bundle {bundle_id}", errors=[("files", rel)])
-        digest, size = sha256_file(files_dir / rel)
+        digest, size = _hash_and_seal(files_dir / rel, file_context(bundle_id, f"{FILES}/{rel}"), sealer)
         note = None
         if spec.source_sha256 is not None and spec.source_sha256 != digest:
             note = "isi berubah antara pembacaan hash di host dan pengambilan (log aktif)"
@@ -202,30 +247,53 @@ def load_manifest(bundle_dir: Path) -> tuple[Manifest, bytes]:
 
 
 # -- packing ----------------------------------------------------------------------------------
-def pack(bundle_dir: Path, dest: Path) -> Path:
-    """A tar.gz of the bundle (manifest, custody, files), stable for the same content: sorted
-    members, fixed owner and times, gzip header without a timestamp."""
+def archive_bytes(bundle_dir: Path, sealer: Sealer | None) -> bytes:
+    """A tar.gz of the bundle (manifest, custody, files) with the files in clear, stable for the same
+    content: sorted members, fixed owner and times, gzip header without a timestamp."""
+    bundle_id = bundle_dir.name  # `new_bundle` names the directory after the bundle
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         members = sorted(p for p in bundle_dir.rglob("*") if p.is_file() and not p.name.startswith(".")
                          and not p.is_symlink())
         for path in members:
-            info = tarfile.TarInfo(f"{bundle_dir.name}/{path.relative_to(bundle_dir).as_posix()}")
-            info.size = path.stat().st_size
+            rel = path.relative_to(bundle_dir).as_posix()
+            content = read_file(bundle_dir, bundle_id, rel, sealer)
+            info = tarfile.TarInfo(f"{bundle_dir.name}/{rel}")
+            info.size = len(content)
             info.mode, info.mtime, info.uid, info.gid, info.uname, info.gname = 0o400, 0, 0, 0, "", ""
-            with path.open("rb") as handle:
-                tar.addfile(info, handle)
-    raw_fd = open_private(dest, os.O_WRONLY | os.O_TRUNC)
-    with os.fdopen(raw_fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+            tar.addfile(info, io.BytesIO(content))
+    packed = io.BytesIO()
+    with gzip.GzipFile(fileobj=packed, mode="wb", mtime=0, filename="") as gz:
         gz.write(buffer.getvalue())
+    return packed.getvalue()
+
+
+def pack(bundle_dir: Path, dest: Path, sealer: Sealer | None = None) -> Path:
+    """Write the bundle's archive (`archive_bytes`) to ``dest``: sealed as a whole with a ``sealer``
+    (the copy kept on the control node), plain without one (an export)."""
+    data = archive_bytes(bundle_dir, sealer)
+    if sealer is not None:
+        return sealer.write_file(dest, data, ARTIFACT, durable=False)  # rebuilt from the bundle if lost
+    with os.fdopen(open_private(dest, os.O_WRONLY | os.O_TRUNC), "wb") as raw:
+        raw.write(data)
     return dest
 
 
-def unpack(archive: Path, dest: Path, max_bytes: int = 2 * 1024 * 1024 * 1024) -> Path:
+def read_archive(archive: Path, sealer: Sealer | None) -> bytes:
+    """A packed bundle's tar.gz in clear, whether it was written sealed or not."""
+    return open_content(Path(archive).read_bytes(), ARTIFACT, sealer, f"evidence archive {Path(archive).name}")
+
+
+def unpack(archive: Path, dest: Path, max_bytes: int = 2 * 1024 * 1024 * 1024, sealer: Sealer | None = None) -> Path:
     """Extract a packed bundle for verification, refusing anything but plain files inside one
-    top-level directory (no links, devices, absolute names or ``..``)."""
+    top-level directory (no links, devices, absolute names or ``..``). A sealed archive is opened first."""
     total = 0
-    with tarfile.open(archive, mode="r:gz") as tar:
+    with archive.open("rb") as handle:
+        sealed = is_sealed(handle.read(len(MAGIC)))
+    # A plaintext archive (an export) is streamed as before; a sealed one is opened in memory (AES-GCM
+    # authenticates the whole blob before it gives any of it back).
+    fileobj = io.BytesIO(read_archive(archive, sealer)) if sealed else None
+    with tarfile.open(None if sealed else archive, mode="r:gz", fileobj=fileobj) as tar:
         members = tar.getmembers()
         tops = {m.name.split("/", 1)[0] for m in members}
         if len(tops) != 1:
@@ -239,3 +307,24 @@ def unpack(archive: Path, dest: Path, max_bytes: int = 2 * 1024 * 1024 * 1024) -
                 raise IntegrityError(f"{archive.name}: larger than {max_bytes} bytes unpacked")
         tar.extractall(dest, members=members, filter="data")
     return dest / tops.pop()
+
+
+def seal_legacy(bundle_dir: Path, sealer: Sealer, actor: str) -> int:
+    """Encrypt the plaintext files of a bundle sealed before encryption existed, each only after its
+    SHA-256 and size match the manifest (tampered evidence is refused, never laundered into ciphertext);
+    the custody record says so (``encrypted``). Returns how many files were encrypted."""
+    manifest, _ = load_manifest(bundle_dir)
+    pending = []
+    for entry in manifest.files:
+        raw = (bundle_dir / entry.path).read_bytes()
+        if is_sealed(raw):
+            continue
+        if sha256_bytes(raw) != entry.sha256 or len(raw) != entry.size:
+            raise IntegrityError(f"evidence file {entry.path} of {manifest.bundle_id} does not match its manifest; "
+                                 "not encrypted", bundle=manifest.bundle_id, path=entry.path)
+        pending.append((entry.path, raw))
+    for rel, raw in pending:
+        sealer.write_file(bundle_dir / rel, raw, file_context(manifest.bundle_id, rel))
+    if pending:
+        append_custody(bundle_dir, actor, "encrypted", {"files": len(pending), "key_id": sealer.key_id.hex()})
+    return len(pending)

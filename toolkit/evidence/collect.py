@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.actions.ansible.runner import PlaybookRun, PlaybookSummary, RunStatus, run_playbook
+from toolkit.at_rest import Sealer
 from toolkit.domain import yaml_doc
 from toolkit.errors import ActionFailedError, ConfigurationError, NotFoundError
 from toolkit.evidence import bundle as bundles
@@ -151,7 +152,11 @@ def collect(
     log: Callable[[str], None] = lambda _: None,
     should_cancel: Callable[[], bool] = lambda: False,
     mask: Callable[[str], str] = lambda s: s,
+    sealer: Sealer | None,
 ) -> CollectedBundle:
+    """Run the playbook and seal what it fetched. With a ``sealer`` (``settings.vault.key``; callers pass
+    it, resolved before anything runs) the bundle's files are encrypted as they are sealed, and so are the
+    playbook run's own records (its events echo the volatile data)."""
     started = datetime.now(UTC)
     bundle_id, bundle_dir = bundles.new_bundle(state_dir, request.ticket_id, started)
     files_dir = bundle_dir / "files"
@@ -163,6 +168,8 @@ def collect(
                     timeout_s=timeout_s),
         on_line=log, should_cancel=should_cancel, mask=mask,
     )
+    if sealer is not None:
+        sealer.seal_tree(summary.artifact_dir.parent.parent)  # this run's private data dir only
     if summary.status != RunStatus.SUCCESSFUL:
         failed = "; ".join(f"{t.task}: {t.msg}" for t in summary.failed_tasks) or summary.status
         raise ActionFailedError(f"evidence collection on {request.host} failed: {failed}", host=request.host,
@@ -183,5 +190,6 @@ def collect(
                             method=f"ansible-playbook {PLAYBOOK} over SSH (become root), fetch with checksum"),
         request=Request(logs=request.logs, hash_paths=request.hash_paths), files=specs,
         remote_hashes=hashes, not_collected=not_collected, evidence_ledger=bundles.ledger(state_dir),
+        sealer=sealer,
     )
     return CollectedBundle(bundle_dir=bundle_dir, manifest=manifest, manifest_sha256=digest, run=summary)

@@ -114,7 +114,7 @@ class CustodyEntry(_Frozen):
     seq: int
     at: datetime
     actor: str
-    action: Literal["sealed", "attached", "referenced", "verified", "exported"]
+    action: Literal["sealed", "attached", "referenced", "verified", "exported", "encrypted"]
     detail: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str
     hash: str

@@ -9,6 +9,11 @@ Checked, each problem reported (not just the first):
 - the ledger itself verifies (`toolkit.audit.AuditLog.verify`).
 Without a ledger (a bundle copied elsewhere) the first three still hold, and the result says the
 ledger was not consulted.
+
+Files encrypted at rest (`toolkit.at_rest`) are opened with the given `Sealer` and hashed in clear, as
+the manifest records them: a changed byte of the ciphertext fails authentication and is reported as
+``edited``. Verifying them without the key raises `ConfigurationError` (it proves nothing either way);
+a plaintext archive (an export) needs no key.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from toolkit.at_rest import Sealer
 from toolkit.audit import AuditLog
 from toolkit.errors import IntegrityError, NotFoundError
-from toolkit.evidence.bundle import load_manifest, read_custody, sha256_file, unpack
+from toolkit.evidence.bundle import load_manifest, read_custody, read_file, unpack
 from toolkit.evidence.manifest import CUSTODY, MANIFEST, entry_hash, sha256_bytes
 
 
@@ -41,14 +47,21 @@ class EvidenceVerification(BaseModel):
     problems: list[EvidenceProblem]
 
 
-def _check_files(bundle_dir: Path, listed: dict[str, tuple[str, int]]) -> list[EvidenceProblem]:
+def _check_files(bundle_dir: Path, bundle_id: str, listed: dict[str, tuple[str, int]],
+                 sealer: Sealer | None) -> list[EvidenceProblem]:
     problems = []
     for rel, (digest, size) in sorted(listed.items()):
         path = bundle_dir / rel
         if path.is_symlink() or not path.is_file():
             problems.append(EvidenceProblem(kind="removed", path=rel, problem="listed in the manifest but missing"))
             continue
-        actual, actual_size = sha256_file(path)
+        try:
+            content = read_file(bundle_dir, bundle_id, rel, sealer)
+        except IntegrityError:
+            problems.append(EvidenceProblem(kind="edited", path=rel,
+                                            problem="encrypted content does not authenticate (altered)"))
+            continue
+        actual, actual_size = sha256_bytes(content), len(content)
         if actual != digest or actual_size != size:
             problems.append(EvidenceProblem(kind="edited", path=rel,
                                             problem=f"sha256 {actual[:16]}… != manifest {digest[:16]}…"))
@@ -108,7 +121,8 @@ def _check_ledger(evidence_ledger: AuditLog, bundle_id: str, manifest_digest: st
     return problems
 
 
-def verify_dir(bundle_dir: Path, evidence_ledger: AuditLog | None = None) -> EvidenceVerification:
+def verify_dir(bundle_dir: Path, evidence_ledger: AuditLog | None = None,
+               sealer: Sealer | None = None) -> EvidenceVerification:
     if not (bundle_dir / MANIFEST).is_file():
         problem = EvidenceProblem(kind="manifest", path=MANIFEST, problem="no manifest.json: not a sealed bundle")
         return EvidenceVerification(ok=False, bundle_id=None, manifest_sha256=None, files=0, ledger_checked=False,
@@ -122,7 +136,7 @@ def verify_dir(bundle_dir: Path, evidence_ledger: AuditLog | None = None) -> Evi
                                     problems=[problem])
     digest = sha256_bytes(data)
     listed = {f.path: (f.sha256, f.size) for f in manifest.files}
-    problems = _check_files(bundle_dir, listed)
+    problems = _check_files(bundle_dir, manifest.bundle_id, listed, sealer)
     custody_problems, _ = _check_custody(bundle_dir, digest)
     problems += custody_problems
     if evidence_ledger is not None:
@@ -131,12 +145,12 @@ def verify_dir(bundle_dir: Path, evidence_ledger: AuditLog | None = None) -> Evi
                                 files=len(listed), ledger_checked=evidence_ledger is not None, problems=problems)
 
 
-def verify(path: Path, evidence_ledger: AuditLog | None = None) -> EvidenceVerification:
-    """Verify a bundle directory or a packed ``.tar.gz`` bundle."""
+def verify(path: Path, evidence_ledger: AuditLog | None = None, sealer: Sealer | None = None) -> EvidenceVerification:
+    """Verify a bundle directory or a packed ``.tar.gz`` bundle (sealed or not)."""
     path = Path(path)
     if path.is_dir():
-        return verify_dir(path, evidence_ledger)
+        return verify_dir(path, evidence_ledger, sealer)
     if path.is_file():
         with tempfile.TemporaryDirectory(prefix="spbe-evidence-") as scratch:
-            return verify_dir(unpack(path, Path(scratch)), evidence_ledger)
+            return verify_dir(unpack(path, Path(scratch), sealer=sealer), evidence_ledger, sealer)
     raise NotFoundError(f"no bundle at {path}", path=str(path))

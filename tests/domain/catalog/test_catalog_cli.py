@@ -48,7 +48,8 @@ def test_list_json(runner: Spbe) -> None:
     pusat = next(row for row in rows if row["id"] == "pusat-data")
     assert pusat["steps"] == 16
     assert pusat["sla"][0] == {"id": "tanpa-uat", "label": pusat["sla"][0]["label"], "duration": "PT4H",
-                               "min_duration": "PT3H", "when": {"field": "uat", "equals": False, "in": None}}
+                               "min_duration": "PT3H", "unit": "kalender",
+                               "when": {"field": "uat", "equals": False, "in": None}}
     assert pusat["provider"] == "Dinas Komunikasi, Informatika dan Statistik Provinsi Gorontalo"
 
 

@@ -21,6 +21,7 @@ from toolkit.actions.base import (
     BaseAction,
     RunContext,
 )
+from toolkit.at_rest import Sealer
 from toolkit.errors import NotFoundError
 from toolkit.evidence import bundle as bundles
 from toolkit.evidence.collect import CollectedBundle, build_request, collect, resolve_host
@@ -54,8 +55,9 @@ def affected_host(ctx: ActionContext) -> tuple[str, str]:
 
 def _archive(result: CollectedBundle, ctx: ActionContext, run: RunContext) -> tuple[dict[str, Any], Artifact | None]:
     name = f"bukti_{result.manifest.bundle_id}.tar.gz"
-    path = bundles.pack(result.bundle_dir, run.work_dir / name)
-    data = path.read_bytes()
+    sealer = Sealer.from_settings(ctx.settings)
+    path = bundles.pack(result.bundle_dir, run.work_dir / name, sealer)  # sealed; the outbox attaches it in clear
+    data = bundles.read_archive(path, sealer)
     info = {"name": name, "size": len(data), "sha256": sha256_bytes(data), "path": str(path),
             "bundle_dir": str(result.bundle_dir)}
     attach = len(data) <= ctx.settings.evidence.attach_max_bytes
@@ -116,7 +118,7 @@ class EvidenceCollectAction(BaseAction):
                          collected_by=responsible(ctx),
                          work_dir=run.work_dir / f"runner-job{run.job_id}-a{run.attempt}",
                          timeout_s=ctx.settings.playbook_timeout_s, log=run.log, should_cancel=run.should_cancel,
-                         mask=run.mask)
+                         mask=run.mask, sealer=Sealer.from_settings(ctx.settings))
         archive, artifact = _archive(result, ctx, run)
         manifest = result.manifest
         run.log(f"sealed {manifest.bundle_id}: {len(manifest.files)} files, manifest sha256 {result.manifest_sha256}")

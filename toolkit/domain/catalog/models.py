@@ -16,7 +16,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from toolkit.domain.catalog.requirements import DEFAULT_MAX_LENGTH as DEFAULT_MAX_LENGTH
 from toolkit.domain.catalog.requirements import AttachmentSpec as AttachmentSpec
@@ -31,6 +31,7 @@ from toolkit.domain.catalog.requirements import Text as Text
 from toolkit.domain.catalog.requirements import _Frozen
 from toolkit.domain.catalog.roles import RoleBook
 from toolkit.errors import NotFoundError, UnknownServiceError
+from toolkit.worktime.config import check_zone
 
 _ACTION_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _TEMPLATE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -45,6 +46,21 @@ class StepKind(StrEnum):
 
 
 AUTOMATED_KINDS = frozenset({StepKind.ACTION, StepKind.DOCUMENT, StepKind.NOTIFY})
+
+
+class TimeUnit(StrEnum):
+    """How an SOP counts a standard time or an SLA (`toolkit.worktime.calendar`): calendar time (the
+    default: "8 jam", "7 Hari"), *hari kerja* (the duration's whole days are working days) or *jam kerja*
+    (the duration is office time)."""
+
+    KALENDER = "kalender"
+    HARI_KERJA = "hari-kerja"
+    JAM_KERJA = "jam-kerja"
+
+
+def _check_unit(duration: timedelta, unit: TimeUnit, what: str) -> None:
+    if unit is TimeUnit.HARI_KERJA and duration % timedelta(days=1):
+        raise ValueError(f"{what}: hari kerja are whole days (P1D, P5D), got {duration}")
 
 
 class StepPurpose(StrEnum):
@@ -75,6 +91,7 @@ class Step(_Frozen):
     kind: StepKind
     action: str | None = None
     standard_time: timedelta | None = None
+    standard_time_unit: TimeUnit = TimeUnit.KALENDER
     supervisor: Slug | None = None
     when: Condition | None = None
     inputs: tuple[str, ...] = ()
@@ -105,6 +122,8 @@ class Step(_Frozen):
             raise ValueError(f"action: a '{self.kind}' step is done by a person and binds no action")
         if self.standard_time is not None and self.standard_time <= timedelta(0):
             raise ValueError("standard_time: must be positive")
+        if self.standard_time_unit is TimeUnit.HARI_KERJA and self.standard_time is not None:
+            _check_unit(self.standard_time, self.standard_time_unit, "standard_time")
         return self
 
     @property
@@ -120,12 +139,14 @@ class SlaVariant(_Frozen):
     label: Text
     duration: timedelta
     min_duration: timedelta | None = None
+    unit: TimeUnit = TimeUnit.KALENDER
     when: Condition | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> SlaVariant:
         if self.duration <= timedelta(0):
             raise ValueError("duration: must be positive")
+        _check_unit(self.duration, self.unit, "duration")
         if self.min_duration is not None and not timedelta(0) < self.min_duration <= self.duration:
             raise ValueError("min_duration: must be positive and not exceed duration")
         return self
@@ -194,6 +215,8 @@ class Service(_Frozen):
     seed: Text
     name: Text
     provider: Text
+    timezone: str | None = Field(default=None, description=(
+        "the zone of the office that runs the service (Asia/Makassar: WITA, Gorontalo); None: the deployment's"))
     legal_basis: tuple[str, ...] = ()
     requirements: Requirements
     steps: tuple[Step, ...] = Field(min_length=1)
@@ -205,6 +228,11 @@ class Service(_Frozen):
     incident: IncidentSpec | None = None
     approval_scope: ApprovalScope | None = None
     compliance: ComplianceSpec | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_zone(value)
 
     @model_validator(mode="after")
     def _coherent(self) -> Service:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from toolkit.worktime.calendars import LocalZone
+
 STATUS = {"open": "Baru", "in_progress": "Diproses", "deferred": "Ditunda", "closed": "Ditutup"}
 STEP_STATUS = {"done": "Selesai", "current": "Berjalan", "pending": "Menunggu", "skipped": "Dilewati"}
 KIND = {"human": "petugas", "approval": "persetujuan", "action": "otomatis", "document": "dokumen otomatis",
@@ -52,9 +54,13 @@ TITLE_FAILED = "Terjadi kesalahan"
 TOO_LARGE = "Unggahan terlalu besar."
 
 
-def when(value: datetime | None) -> str:
+def when(value: datetime | None, zone: LocalZone | None = None) -> str:
+    """``23-11-2026 10:30 WITA``: in ``zone`` (the deployment's, `toolkit.worktime`) with its label; without
+    one, in the server's own zone and its abbreviation."""
     if value is None:
         return "-"
+    if zone is not None:
+        return zone.format(value, "%d-%m-%Y %H:%M")
     local = value.astimezone()
     return local.strftime("%d-%m-%Y %H:%M ") + (local.tzname() or "")
 

@@ -26,6 +26,7 @@ from toolkit.engine.progress import progress
 from toolkit.engine.services import EngineServices
 from toolkit.errors import NotFoundError
 from toolkit.web.portal.web import Viewer
+from toolkit.worktime.calendars import calendars_for
 
 NOT_FOUND = "tiket tidak ditemukan"
 TEXT_TYPES = ("text/", "application/json")
@@ -91,8 +92,8 @@ def _actor(app: EngineServices, service: Service, ticket: Ticket, state: Workflo
             holders = [p for p in holders if p.username == ticket.requester]
         people = tuple(p.name for p in holders)
     deadline = state.sla.deadline
-    if step.standard_time is not None and current.started_at is not None:
-        deadline = min(deadline, current.started_at + step.standard_time)
+    if current.deadline is not None:  # the step's standard time, counted on the office calendar
+        deadline = min(deadline, current.deadline)
     return Actor(role=step.actor, role_label=app.catalog.roles.label(step.actor) or step.actor, people=people,
                  deadline=deadline, late=current.late or state.sla.breached)
 
@@ -100,7 +101,8 @@ def _actor(app: EngineServices, service: Service, ticket: Ticket, state: Workflo
 def ticket_view(app: EngineServices, viewer: Viewer, ticket: Ticket) -> TicketView:
     service = app.catalog.get(ticket.service_id)
     timeline = app.tickets.timeline(ticket.id)
-    state = progress(service, ticket, timeline, app.queue, app.policy)
+    state = progress(service, ticket, timeline, app.queue, app.policy,
+                     calendar=calendars_for(app.settings.worktime).for_service(service))
     roles = viewer.roles
     mine = ticket.requester == viewer.user  # the reporter reads their own report whole
     shown = ticket if mine else redact_ticket(app.catalog.roles, service, ticket, roles)
@@ -133,7 +135,8 @@ def waiting_for(app: EngineServices, purpose: StepPurpose | None, kind: StepKind
     for ticket_id in app.tickets.active_ticket_ids():
         ticket = app.tickets.get(ticket_id)
         service = app.catalog.get(ticket.service_id)
-        state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy)
+        state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy,
+                         calendar=calendars_for(app.settings.worktime).for_service(service))
         step = state.current
         if step is None or step.actor not in viewer.roles:
             continue

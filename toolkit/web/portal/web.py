@@ -22,6 +22,7 @@ token is a 403 page and nothing changes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from toolkit.ports.directory import Person
 from toolkit.web.portal import texts
 from toolkit.web.portal.markup import markdown
 from toolkit.web.portal.oidc_sessions import OidcSessions
+from toolkit.worktime.calendars import calendars_for
 
 log = logging.getLogger("spbe.portal")
 SESSION_COOKIE = "spbe_sesi"
@@ -114,7 +116,9 @@ class Portal:
             loader=jinja2.FileSystemLoader(str(app.settings.templates_dir / "portal")),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(teks=texts, peran=app.catalog.roles.label, url=_url)
-        self.env.filters.update(waktu=texts.when, sisa=texts.remaining, tampil=texts.display, md=markdown)
+        zone = calendars_for(app.settings.worktime).zone()  # times shown with WIB / WITA / WIT
+        self.env.filters.update(waktu=functools.partial(texts.when, zone=zone), sisa=texts.remaining,
+                                tampil=texts.display, md=markdown)
 
     # -- cookies -----------------------------------------------------------------------------------
     def secure(self, request: Request) -> bool:
