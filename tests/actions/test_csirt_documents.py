@@ -71,7 +71,7 @@ def test_the_mitigation_strategy_is_rendered_from_what_the_csirt_decided(app: Ap
     text = _render(app, ticket_id, "strategi_mitigasi")
     for phrase in ("STRATEGI MITIGASI INSIDEN SIBER", "SM-INS/", *STRATEGY.values(), "**tidak memiliki backup**",
                    "pembangunan ulang", "Tanpa backup 72 jam", "inspected pd-app-01", "EV-T-1",
-                   "Laporan terverifikasi: tangkapan layar dan log sesuai.", "| Tim CSIRT |"):
+                   "Laporan terverifikasi: tangkapan layar dan log sesuai.", "| Tim CSIRT |", " WITA"):
         assert phrase in text, phrase
     assert not leaked(text), "reporter identity in the strategy"
 
@@ -129,7 +129,7 @@ def test_the_disposition_is_rendered_once_row_3_is_done(app: App) -> None:
     text = app.tickets.read_attachment(ticket_id, f"disposisi_{ticket_id}.md").decode()
     for phrase in ("LEMBAR DISPOSISI", "PEMERINTAH KOTA SURAKARTA", "DISP-KI/", "Sangat segera",
                    "Tangani segera; koordinasikan dengan Dinas Kesehatan.", "Diperiksa bersama JF Sandiman.",
-                   "Analis Sistem Informasi dan Jaringan", "pd-app-01", "Situs berubah tampilan."):
+                   "Analis Sistem Informasi dan Jaringan", "pd-app-01", "Situs berubah tampilan.", " WIB"):
         assert phrase in text, phrase
     assert not leaked(text)
 

@@ -50,6 +50,7 @@ def test_an_unverified_report_is_closed_with_the_reason_and_the_reporter_is_told
     assert notice.text.startswith("Kepada: Pelapor (pelapor)") and "Yth. Bapak/Ibu Pelapor," in notice.text
     assert "tidak terverifikasi sebagai insiden siber" in notice.text and REASON in notice.text
     assert "SP4N Lapor" in notice.text and notice.data["to"] == ["pelapor"]
+    assert re.search(r"pukul \d\d:\d\d WITA", notice.text)  # Gorontalo's office time
     for event in events[1:]:
         assert not _named(event.text), event.text  # the reporter's secrecy (seed 000: jaminan keamanan)
     entries = {e.action: e for e in app.audit.entries(ticket_id=ticket_id)}

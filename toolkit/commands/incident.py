@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from toolkit.commands.desk import _decision_key, _reason, _require_open, _say
+from toolkit.documents import zone_context
 from toolkit.domain import decisions
 from toolkit.domain.catalog.models import StepKind
 from toolkit.domain.catalog.roles import RoleTrait
@@ -28,6 +29,7 @@ from toolkit.engine.services import EngineServices
 from toolkit.errors import ConflictError, NotFoundError, UnavailableError
 from toolkit.ports.directory import Person
 from toolkit.ports.notifier import Notification, Recipient
+from toolkit.worktime.calendars import calendars_for
 
 
 def decide(app: EngineServices, ticket_id: str, principal: Principal, raw: Mapping[str, Any],
@@ -138,7 +140,8 @@ def _tell_reporter(app: EngineServices, service: Any, ticket: Ticket, step_id: s
         "sapaan": sapaan, "tiket": {"id": ticket.id, "judul": ticket.title}, "alasan": reason,
         "layanan": {"nama": service.name, "penyelenggara": service.provider,
                     "pengaduan": list(service.complaint_channels)},
-        "sekarang": app.clock.now()})))
+        "sekarang": app.clock.now(),
+        "zona_waktu": zone_context(calendars_for(app.settings.worktime).zone_of(service))})))  # the office's
     try:
         delivery = app.notifier.send(Notification(
             ticket_id=ticket.id, key=f"{ticket.id}:{step_id}:unverified",
