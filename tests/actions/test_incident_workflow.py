@@ -14,6 +14,7 @@ from toolkit.commands import desk
 from toolkit.commands.incident import decide
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind
 from toolkit.engine.progress import progress
+from toolkit.engine.server import run_ticket
 from toolkit.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from toolkit.settings import load_settings
 from toolkit.worktime.calendars import calendars_for
@@ -24,6 +25,11 @@ SURAKARTA = {"pelapor_nama": "Siti Pelapor", "pelapor_kontak": "0812-3456-7890",
              "objek_terdampak": "pd-app-01", "deskripsi": "Situs berubah tampilan."}
 GORONTALO = {"pelapor_nama": "Siti Pelapor", "pelapor_kontak": "siti@example.go.id", "instansi": "Dinas Pendidikan",
              "objek_terdampak": "pd-app-01", "deskripsi": "Situs diretas.", "ada_backup": "ya"}
+# Row 16: what the Analis documents before recording it (the Dokumentasi hasil perbaikan is rendered from it).
+DOCUMENTATION = {"langkah_perbaikan": "Konfigurasi virtual host dikembalikan; layanan diuji dari luar.",
+                 "akar_masalah": "Perubahan konfigurasi tanpa peninjauan.",
+                 "rencana_pencegahan": "Setiap perubahan konfigurasi melalui tiket dan peninjauan.",
+                 "evaluasi_pencegahan": "Ditinjau pada evaluasi bulanan; belum ada gangguan berulang."}
 EVIDENCE = [AttachmentUpload(name="layar.png", media_type="image/png", content=b"\x89PNG\r\n", kind="tangkapan_layar"),
             AttachmentUpload(name="log.txt", media_type="text/plain", content=b"log\n", kind="log_sistem"),
             AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4\n",
@@ -44,6 +50,7 @@ def _surakarta_to_row4(app: App) -> str:
     ticket = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Defacement situs Dinkes", SURAKARTA,
                               [LETTER])
     desk.record_step(app, ticket.id, as_lab("hendra"), "tindak-lanjut-laporan", "Didisposisikan ke analis.")
+    assert [j.step_id for j in run_ticket(app, ticket.id)] == ["dokumen-disposisi"]  # the Kepala Bidang's Disposisi
     return ticket.id
 
 
@@ -125,7 +132,6 @@ def test_gorontalo_records_48_or_72_hours(app: App) -> None:
 def test_surakarta_general_incident_runs_to_close_with_its_notices(app: App) -> None:
     """The general path needs no lab: every automated step is a notice, run by the real engine."""
     from toolkit.domain.tickets.models import TicketStatus
-    from toolkit.engine.server import run_ticket
     from toolkit.ports.jobs import JobState
 
     ticket_id = _surakarta_to_row4(app)
@@ -143,9 +149,14 @@ def test_surakarta_general_incident_runs_to_close_with_its_notices(app: App) -> 
     jobs = run_ticket(app, ticket_id)
     assert [(j.step_id, j.state) for j in jobs] == [("notifikasi-pelapor", JobState.SUCCEEDED)]
     assert jobs[0].result["facts"]["recipients"] == ["pelapor"]  # the reporter is not named in job facts
-    desk.close(app, ticket_id, as_lab("hendra"), "Langkah dan hasil perbaikan didokumentasikan.")
+    decide(app, ticket_id, as_lab("hendra"), DOCUMENTATION, "Hasil perbaikan didokumentasikan.")
+    desk.record_step(app, ticket_id, as_lab("hendra"), "dokumentasi-insiden", "Langkah dan bukti didokumentasikan.")
+    jobs = run_ticket(app, ticket_id)
+    assert [(j.step_id, j.state) for j in jobs] == [("dokumen-hasil-perbaikan", JobState.SUCCEEDED)]
+    desk.close(app, ticket_id, as_lab("hendra"), "Selesai.")
     final = app.tickets.get(ticket_id)
     assert final.status == TicketStatus.CLOSED and _state(app, ticket_id).finished
+    assert {a.kind for a in final.attachments} >= {"disposisi", "dokumentasi_hasil_perbaikan"}
 
 
 def test_a_branch_cannot_be_reopened_once_the_procedure_went_past_it(app: App) -> None:
@@ -168,6 +179,7 @@ def test_each_step_keeps_whether_it_overran_its_standard_time(state_dir: Path) -
     ticket = desk.open_ticket(past, "keamanan-informasi", as_lab("kabid"), "Defacement", SURAKARTA, [LETTER])
     app = App(load_settings(state_dir=state_dir))
     desk.record_step(app, ticket.id, as_lab("hendra"), "tindak-lanjut-laporan", "40 menit kemudian (baku: 15 menit).")
+    run_ticket(app, ticket.id)
     desk.record_step(app, ticket.id, as_lab("hendra"), "penentuan-jenis-insiden", "Segera (baku: 10 menit).")
     state = _state(app, ticket.id)
     assert state.state_of("tindak-lanjut-laporan").late is True

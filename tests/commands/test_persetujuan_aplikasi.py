@@ -53,7 +53,8 @@ def test_hosting_without_the_approval_document_is_refused_by_name(app: App) -> N
     desk.check(app, ticket.id, as_lab("sari"))  # the completeness check applies the same rule and passes
 
 
-@pytest.mark.parametrize("fields", [VPN, HOSTING | {"produk": "backup"}, HOSTING | {"produk": "colocation"}])
+@pytest.mark.parametrize("fields", [VPN, HOSTING | {"produk": "backup"},
+                                    HOSTING | {"produk": "colocation", "colo_unit_rak": "2", "colo_daya_watt": "300"}])
 def test_other_products_do_not_need_it(app: App, fields: dict[str, str]) -> None:
     ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Permohonan", fields, [LETTER])
     assert [a.kind for a in ticket.attachments] == ["surat_permohonan"]

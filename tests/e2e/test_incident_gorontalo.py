@@ -36,6 +36,10 @@ REPORTER = {"pelapor_nama": "Nur Aisyah Pelapor", "pelapor_kontak": "nur.aisyah@
 FIELDS = REPORTER | {"instansi": "Dinas Kesehatan", "objek_terdampak": "pd-app-01", "nama_aplikasi": "simpus",
                      "deskripsi": "Halaman depan SIMPUS berubah menjadi pesan peretas.", "ada_backup": "ya",
                      "perlu_press_release": "ya"}
+# Step 6: the mitigation strategy the CSIRT records before the step; its document is rendered from it.
+STRATEGY = {"strategi_penahanan": "Isolasi host dari jaringan; hanya alamat manajemen CSIRT yang dibuka.",
+            "strategi_pemberantasan": "Cabut akses yang tidak sah; perbaiki izin berkas situs.",
+            "strategi_pemulihan": "Pulihkan aplikasi dari backup terakhir yang bersih."}
 EVIDENCE = [AttachmentUpload(name="layar.png", media_type="image/png", content=b"\x89PNG\r\n", kind="tangkapan_layar"),
             AttachmentUpload(name="log.txt", media_type="text/plain", content=b"GET / 200\n", kind="log_sistem"),
             AttachmentUpload(name="ktp.pdf", media_type="application/pdf", content=b"%PDF-1.4\n",
@@ -105,10 +109,14 @@ def test_gorontalo_incident_from_report_to_close(lab, state: Path, tmp_path: Pat
     report = app.tickets.read_attachment(ticket.id, f"laporan_insiden_siber_{ticket.id}.md").decode()
     assert evidence["bundle_id"] in report and "Bukti Dukung Insiden" in report
 
+    decide(app, ticket.id, as_lab("rina"), STRATEGY, "Strategi sesuai panduan penanganan insiden.")
     desk.record_step(app, ticket.id, as_lab("rina"), "strategi-mitigasi",
                      "Isolasi host, pulihkan aplikasi dari backup terakhir, cabut akses yang tidak sah.")
-    assert _ran(app, ticket.id) == [("penanganan-insiden", JobState.SUCCEEDED),
+    assert _ran(app, ticket.id) == [("dokumen-strategi-mitigasi", JobState.SUCCEEDED),
+                                    ("penanganan-insiden", JobState.SUCCEEDED),
                                     ("pemulihan-sistem", JobState.SUCCEEDED)]
+    strategy = app.tickets.read_attachment(ticket.id, f"strategi_mitigasi_{ticket.id}.md").decode()
+    assert STRATEGY["strategi_pemulihan"] in strategy and "Menggunakan Backup 48 jam" in strategy
     recovery = app.queue.step_results(ticket.id)["pemulihan-sistem"].result["facts"]
     assert recovery["path"] == "restore" and recovery["app"] == "simpus"
     assert _sh(lab, "sha256sum /srv/apps/simpus/index.html").split()[0] == original
@@ -146,12 +154,13 @@ def test_gorontalo_incident_from_report_to_close(lab, state: Path, tmp_path: Pat
     assert final.status == TicketStatus.CLOSED and state.finished and not state.sla.breached
     assert {a.kind for a in final.attachments} >= {
         "bukti_insiden", "laporan_insiden_siber", "press_release_insiden", "press_release_keberhasilan",
-        "laporan_penanganan_insiden", "laporan_perbaikan_keamanan"}
+        "laporan_penanganan_insiden", "laporan_perbaikan_keamanan", "strategi_mitigasi"}
     assert app.audit.verify().ok and app.queue.outbox_pending_count() == 0
     from toolkit.audit.reconcile import verify_with_tickets  # every decision on the ticket is audited
 
     checked = verify_with_tickets(app.audit, app.tickets)
-    assert checked.ok and checked.decisions == 3, checked.problems  # the approval, the decision, the release
+    # the approval, the two decisions (strategy; analysis), the release
+    assert checked.ok and checked.decisions == 4, checked.problems
 
     # The reporter: named nowhere others read (comments, documents, job logs, results, audit), and the
     # backup password nowhere at all.
@@ -186,8 +195,10 @@ def test_without_a_backup_the_server_is_rebuilt_and_stays_isolated(lab, state: P
     state = progress(app.catalog.get("insiden-siber"), app.tickets.get(ticket.id), app.tickets.timeline(ticket.id),
                      app.queue, app.policy)
     assert state.sla.variant_id == "tanpa-backup"
+    decide(app, ticket.id, as_lab("rina"), STRATEGY, "Strategi sesuai panduan penanganan insiden.")
     desk.record_step(app, ticket.id, as_lab("rina"), "strategi-mitigasi", "Isolasi lalu bangun ulang server.")
-    assert _ran(app, ticket.id) == [("penanganan-insiden", JobState.SUCCEEDED),
+    assert _ran(app, ticket.id) == [("dokumen-strategi-mitigasi", JobState.SUCCEEDED),
+                                    ("penanganan-insiden", JobState.SUCCEEDED),
                                     ("pemulihan-sistem", JobState.SUCCEEDED)]
     facts = app.queue.step_results(ticket.id)["pemulihan-sistem"].result["facts"]
     assert facts["path"] == "rebuild" and facts["rebuild"]["firewall_kept_isolated"] is True

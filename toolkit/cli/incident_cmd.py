@@ -1,4 +1,5 @@
-"""`spbe escalate` (the escalation check, for cron) and `spbe ticket decide` (an SOP branch decision)."""
+"""`spbe escalate` (the escalation check, for cron), `spbe ticket decide` (an SOP branch decision) and
+`spbe incident reject` (a report the verification found is not an incident)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,23 @@ def decide_command(obj, ticket_id, actor, pairs, reason) -> None:  # type: ignor
         raw[name] = value
     obj.desk(actor).decide(ticket_id, raw, reason)
     obj.console.print(f"{plain(ticket_id)}: keputusan dicatat ({plain(', '.join(raw))})")
+
+
+@click.group("incident")
+def incident_group() -> None:
+    """Incident reports: closing a report the verification found is not an incident."""
+
+
+@incident_group.command("reject")
+@click.argument("ticket_id")
+@click.option("--as", "actor", help="Lab and demo only: who verifies (else your OS account's person); must hold "
+                                    "the role of the service's verification step.")
+@click.option("--reason", required=True, help="Why the report is not an incident (recorded on the ticket, told "
+                                              "to the reporter, and in the audit log).")
+@click.pass_obj
+def reject_command(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
+    """Close a report as not verified (tidak terverifikasi) at its verification step, and tell the reporter."""
+    from toolkit.commands.incident import reject
+
+    ticket = reject(obj.app, ticket_id, obj.principal(actor), reason)
+    obj.console.print(f"{plain(ticket.id)}: laporan tidak terverifikasi; tiket ditutup dan pelapor diberi tahu")

@@ -196,6 +196,7 @@ COMMANDS = {
     "release": "toolkit.cli.containment_cmd:release_group",
     "evidence": "toolkit.cli.evidence_cmd:evidence_group",
     "escalate": "toolkit.cli.incident_cmd:escalate_command",
+    "incident": "toolkit.cli.incident_cmd:incident_group",
     "secret": "toolkit.cli.secret_cmd:secret_group",
     "api": "toolkit.cli.api_cmd:api_group",
     "user": "toolkit.cli.user_cmd:user_group",

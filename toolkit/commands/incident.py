@@ -1,4 +1,5 @@
-"""Recording a branch decision of an SOP (see `toolkit.domain.decisions`), with its audit and timeline entry.
+"""Recording a branch decision of an SOP (see `toolkit.domain.decisions`), with its audit and timeline entry;
+and closing a report its verification found is not an incident (`reject`).
 
 Who may decide is the catalog's answer: the actor role of the step that lists the field in
 ``decides``. A decision is allowed until that step is done or, for a step the branch skipped, until a
@@ -12,15 +13,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.commands.desk import _reason
+from toolkit.commands.desk import _decision_key, _reason, _require_open, _say
+from toolkit.documents import zone_context
 from toolkit.domain import decisions
+from toolkit.domain.catalog.models import StepKind
+from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.domain.confidentiality import reporter_confidential
 from toolkit.domain.principal import Principal
+from toolkit.domain.tickets.field_types import is_email
 from toolkit.domain.tickets.models import EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.domain.workflow import StepStatus
 from toolkit.engine import scheduler
 from toolkit.engine.progress import progress
 from toolkit.engine.services import EngineServices
-from toolkit.errors import ConflictError
+from toolkit.errors import ConflictError, NotFoundError, UnavailableError
+from toolkit.ports.directory import Person
+from toolkit.ports.notifier import Notification, Recipient
+from toolkit.worktime.calendars import calendars_for
 
 
 def decide(app: EngineServices, ticket_id: str, principal: Principal, raw: Mapping[str, Any],
@@ -59,3 +68,87 @@ def decide(app: EngineServices, ticket_id: str, principal: Principal, raw: Mappi
                      {"decisions": clean, "reason": text_reason, "sla_variant": variant.id} | principal.audit_data())
     scheduler.advance(app, ticket_id)
     return app.tickets.get(ticket_id)
+
+
+# -- Gorontalo step 2: "jika laporan terverifikasi" ------------------------------------------------------
+UNVERIFIED = "incident_unverified"
+
+
+def _reporter(app: EngineServices, service: Any, ticket: Ticket) -> tuple[str, Recipient]:
+    """How the notice addresses the reporter, and where it goes. A confidential reporter (the SOP guarantees
+    their secrecy) is "Pelapor" and reached only through the contact they gave when it is an e-mail address."""
+    roles = app.catalog.roles
+    if reporter_confidential(service):
+        role = min(roles.with_trait(RoleTrait.REPORTER))
+        contact = str(ticket.fields.get("pelapor_kontak") or "")
+        label = roles.label(role) or role
+        return label, Recipient(username=role, name=label, email=contact if is_email(contact) else None, role=role)
+    try:
+        person: Person | None = app.directory.person(ticket.requester)
+    except NotFoundError:
+        person = None
+    name = person.name if person is not None else ticket.requester
+    email = (person.email if person is not None else None) or ticket.fields.get("kontak_email")
+    return name, Recipient(username=ticket.requester, name=" ".join(name.split()),
+                           email=email if is_email(str(email or "")) else None)
+
+
+def reject(app: EngineServices, ticket_id: str, principal: Principal, reason: str | None) -> Ticket:
+    """Close a report the verification found is not an incident, with the reason, and tell the reporter.
+
+    Only at the verification step the catalog names (``incident.verification_step``, where
+    ``incident.closes_unverified`` allows it), only by that step's role (for an approval step: never the
+    reporter). The decision takes the step's one decision slot (the same dedupe key as an approval), so an
+    approval and a rejection racing each other record one of them; the ticket is closed, so nothing is
+    approved, decided or enqueued on it afterwards."""
+    text_reason = _reason(reason, "closing an unverified report")
+    ticket = app.tickets.get(ticket_id)
+    _require_open(ticket)
+    service = app.catalog.get(ticket.service_id)
+    spec = service.incident
+    if spec is None or not spec.closes_unverified:
+        raise ConflictError(f"service {service.id} does not close reports as not verified", ticket=ticket_id)
+    step = service.step(spec.verification_step)
+    state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue, app.policy)
+    if state.current is None or state.current.id != step.id:
+        current = state.current.id if state.current else "none"
+        raise ConflictError(f"ticket {ticket_id} is past its verification step {step.id} (current: {current})",
+                            ticket=ticket_id)
+    if step.kind is StepKind.APPROVAL:
+        person = app.policy.authorize_approval(principal, service, ticket, step)
+    else:
+        person = app.policy.authorize_step(principal, step)
+    actor = principal.user
+    text = _say(app, "laporan_tidak_terverifikasi", nama=person.name, peran=step.actor, alasan=text_reason)
+    posted = app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor=actor, text=text, step_id=step.id,
+                                                  data={UNVERIFIED: {"reason": text_reason}},
+                                                  dedupe_key=_decision_key(ticket_id, step.id)))
+    if UNVERIFIED not in posted.data:  # an approval (or check) took the slot first
+        raise ConflictError(f"step {step.id} of {ticket_id} was already decided", ticket=ticket_id)
+    app.tickets.transition(ticket_id, TicketStatus.CLOSED, actor, dedupe_key=f"{ticket_id}:closed")
+    app.audit.append(actor, "ticket.reject_unverified", ticket_id,
+                     {"step": step.id, "reason": text_reason} | principal.audit_data())
+    _tell_reporter(app, service, ticket, step.id, text_reason)
+    return app.tickets.get(ticket_id)
+
+
+def _tell_reporter(app: EngineServices, service: Any, ticket: Ticket, step_id: str, reason: str) -> None:
+    """The notice through the configured notifier (the ticket's timeline by default, or mail). The decision is
+    already on the ticket and in the audit log; a channel that is down is recorded, not a reason to undo it."""
+    sapaan, recipient = _reporter(app, service, ticket)
+    notice = app.masker(str(app.renderer.render("comments", "pemberitahuan_tidak_terverifikasi", {
+        "sapaan": sapaan, "tiket": {"id": ticket.id, "judul": ticket.title}, "alasan": reason,
+        "layanan": {"nama": service.name, "penyelenggara": service.provider,
+                    "pengaduan": list(service.complaint_channels)},
+        "sekarang": app.clock.now(),
+        "zona_waktu": zone_context(calendars_for(app.settings.worktime).zone_of(service))})))  # the office's
+    try:
+        delivery = app.notifier.send(Notification(
+            ticket_id=ticket.id, key=f"{ticket.id}:{step_id}:unverified",
+            subject=f"[{ticket.id}] Laporan tidak terverifikasi", body=notice, recipients=(recipient,),
+            step_id=step_id))
+        outcome: dict[str, Any] = {"channel": delivery.channel, "delivered": list(delivery.delivered),
+                                   "skipped": list(delivery.skipped)}
+    except UnavailableError as exc:
+        outcome = {"channel": app.settings.notifier.kind, "delivered": [], "error": app.masker(str(exc))}
+    app.audit.append("engine", "ticket.notify_unverified", ticket.id, {"auth": "engine", "step": step_id} | outcome)

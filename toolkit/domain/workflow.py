@@ -3,7 +3,9 @@
 Pure functions over a service definition and a ticket's facts, no I/O, so every rule of the SOPs
 can be tested directly and the same answer is given to the CLI, the trigger and the worker.
 Steps run strictly in the SOP's order: a step whose condition does not hold for the ticket is
-skipped, and the first step that is neither done nor skipped is the current one.
+skipped, and the first step that is neither done nor skipped is the current one. A ticket closed before
+its closing step was done left the procedure (cancelled before approval, or a report found not to be an
+incident at its verification): it has no current step, so no later event, forged or mirrored, starts work.
 
 Clocks stated in *hari kerja* or *jam kerja* are counted by a `WorkingTime` (the office's calendar,
 `toolkit.worktime.calendar.WorkCalendar`), which the caller passes; without one only calendar time can be
@@ -139,6 +141,8 @@ def evaluate(
     states: list[StepState] = []
     current: Step | None = None
     previous_done = opened_at
+    closing = service.step_with(StepPurpose.CLOSING)
+    left = closed_at is not None and closing is not None and closing.id not in completed
     for step in service.steps:
         if step.when is not None and not step.when.matches(fields):
             states.append(StepState(step=step, status=StepStatus.SKIPPED))
@@ -151,7 +155,7 @@ def evaluate(
             )
             previous_done = completed[step.id]
             continue
-        if current is None:
+        if current is None and not left:
             current = step
             due = step_deadline(step, previous_done)
             held = step.purpose is StepPurpose.SCHEDULED and (scheduled_start is None or now < scheduled_start)

@@ -83,6 +83,12 @@ EXPECTED: dict[str, list[tuple[str, str, StepKind]]] = {
         ("penutupan terhadap laporan insiden", "analis-sistem-informasi-jaringan", H),
         ("mendokumentasikan langkah dan hasil perbaikan", "analis-sistem-informasi-jaringan", H),
     ],
+    # Seed 003's own short procedure (three procedures of 60 minutes); actors inferred.
+    "permohonan-keamanan-informasi": [
+        ("mengajukan surat permohonan", "pemohon", H),
+        ("memverifikasi dan melakukan peninjauan", "kepala-bidang-ti", A),
+        ("implementasi penggunaan layanan keamanan informasi", "analis-sistem-informasi-jaringan", H),
+    ],
     "splp": [
         ("mengajukan permohonan penggunaan api", "pemohon", H),
         ("memeriksa kelengkapan permohonan", "koordinator-layanan", H),
@@ -99,11 +105,13 @@ EXPECTED: dict[str, list[tuple[str, str, StepKind]]] = {
 }
 
 SEED_PREFIX = {"insiden-siber": "000_", "jaringan-intra": "001_", "pusat-data": "002_",
-               "keamanan-informasi": "003_", "splp": "004_"}
-UNNUMBERED = {"insiden-siber": ["pengumpulan-bukti", "pemulihan-sistem"],
+               "keamanan-informasi": "003_", "permohonan-keamanan-informasi": "003_", "splp": "004_"}
+UNNUMBERED = {"insiden-siber": ["pengumpulan-bukti", "dokumen-strategi-mitigasi", "pemulihan-sistem"],
               "pusat-data": ["penyediaan-cloud", "alokasi-kolokasi", "pencadangan-server", "konfigurasi-vpn",
                              "konfigurasi-backup", "penandatanganan-berita-acara"],
-              "keamanan-informasi": ["notifikasi-pelapor"],
+              "keamanan-informasi": ["dokumen-disposisi", "dokumen-hasil-identifikasi", "notifikasi-pelapor",
+                                     "dokumen-hasil-perbaikan", "penutupan-tiket"],
+              "permohonan-keamanan-informasi": ["notifikasi-pemohon"],
               "jaringan-intra": ["persetujuan-rencana-konfigurasi"], "splp": []}
 ROLES = {
     "pemohon", "pelapor", "koordinator-layanan", "kepala-dinas", "penyedia-api", "tim-pusat-data",
@@ -163,6 +171,7 @@ def test_approver_roles(catalog) -> None:
     assert catalog.get("splp").approver_roles == ("penyedia-api",)
     assert catalog.get("insiden-siber").approver_roles == ("koordinator-layanan",)
     assert catalog.get("keamanan-informasi").approver_roles == ()
+    assert catalog.get("permohonan-keamanan-informasi").approver_roles == ("kepala-bidang-ti",)
 
 
 BOUND = {
@@ -198,10 +207,14 @@ BOUND = {
         "press-release-insiden": "press_release_insiden",
         "press-release-keberhasilan": "press_release_keberhasilan",
         "verifikasi-perbaikan": "compliance.verify_fixes",
+        "dokumen-strategi-mitigasi": "strategi_mitigasi",
     },
     "keamanan-informasi": {
         "pemindahan-aset": "containment.isolate_host",
         "analisis-dan-bukti": "evidence.collect",
+        "dokumen-disposisi": "disposisi",
+        "dokumen-hasil-identifikasi": "catatan_hasil_identifikasi",
+        "dokumen-hasil-perbaikan": "dokumentasi_hasil_perbaikan",
     },
 }
 

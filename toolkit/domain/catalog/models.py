@@ -214,6 +214,10 @@ class IncidentSpec(_Frozen):
 
     verification_step: Slug
     verified_when: Condition | None = None
+    # The verification may find that the report is no incident at all (Gorontalo step 2: the ticket goes on
+    # only "jika laporan terverifikasi"): its role then closes the ticket with the reason and the reporter is
+    # told (`toolkit.commands.incident.reject`). Without it the verification can only pass or be deferred.
+    closes_unverified: bool = False
 
 
 class ComplianceSpec(_Frozen):
@@ -319,6 +323,8 @@ class Service(_Frozen):
                 raise ValueError(f"incident.verification_step: '{self.incident.verification_step}' is not a step")
             if self.incident.verified_when is not None:
                 self._check_condition(self.incident.verified_when, "incident.verified_when")
+            if self.incident.closes_unverified and self.step(self.incident.verification_step).automated:
+                raise ValueError("incident.closes_unverified: the verification step must be done by a person")
         if self.compliance is not None and self.compliance.closes_itself and closing is not None:
             raise ValueError(f"compliance.closes_itself: the service closes itself, so the closing step "
                              f"'{closing.id}' would never be done by a person")

@@ -80,6 +80,14 @@ def defer(ticket_id: str, body: ReasonIn, ctx: Ctx, who: Who) -> TicketSummary:
     return _out(ctx.services, ticket_id, who)
 
 
+@router.post("/reject", response_model=TicketSummary)
+def reject(ticket_id: str, body: ReasonIn, ctx: Ctx, who: Who) -> TicketSummary:
+    """The verification found the report is no incident: closed with the reason, the reporter told."""
+    _visible(ctx.services, ticket_id, who)
+    incident.reject(ctx.services, ticket_id, who, body.reason)
+    return _out(ctx.services, ticket_id, who)
+
+
 @router.post("/decide", response_model=TicketSummary)
 def decide(ticket_id: str, body: DecideIn, ctx: Ctx, who: Who) -> TicketSummary:
     """A branch decision of the SOP (e.g. jenis_insiden), by the role of the step that decides it."""

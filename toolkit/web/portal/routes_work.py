@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from toolkit.commands import desk, revision
+from toolkit.commands import desk, incident, revision
 from toolkit.domain.catalog.models import StepKind, StepPurpose
 from toolkit.domain.confidentiality import reporter_confidential
 from toolkit.errors import PermissionDeniedError, ToolkitError
@@ -99,6 +99,11 @@ def add_work_routes(router: APIRouter, portal: Portal) -> None:
     async def defer(request: Request, ticket_id: str, viewer: Signed) -> Response:
         return await act(request, viewer, ticket_id, "ditunda", f"/tiket/{ticket_id}",
                          lambda f: desk.defer(app, ticket_id, viewer.principal, f.get("alasan")))
+
+    @router.post("/tiket/{ticket_id}/tidak-terverifikasi")
+    async def reject(request: Request, ticket_id: str, viewer: Signed) -> Response:
+        return await act(request, viewer, ticket_id, "tidak-terverifikasi", f"/tiket/{ticket_id}",
+                         lambda f: incident.reject(app, ticket_id, viewer.principal, f.get("alasan")))
 
     @router.post("/tiket/{ticket_id}/ajukan-ulang")
     async def resubmit(request: Request, ticket_id: str, viewer: Signed) -> Response:

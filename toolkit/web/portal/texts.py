@@ -26,6 +26,7 @@ NOTICES = {  # ?ok=<code> after a POST: fixed texts, so nothing a URL carries is
     "dikembalikan": "Permohonan dikembalikan kepada pemohon dengan catatan.",
     "disetujui": "Permohonan disetujui; langkah berikutnya dijalankan.",
     "ditunda": "Permohonan ditunda dengan alasan tertulis.",
+    "tidak-terverifikasi": "Laporan dinyatakan tidak terverifikasi; tiket ditutup dan pelapor diberi tahu.",
     "komentar": "Komentar ditambahkan.",
     "diajukan-ulang": "Permohonan diajukan kembali untuk diperiksa.",
     "langkah-selesai": "Langkah dicatat selesai; langkah berikutnya dijalankan.",
