@@ -224,6 +224,10 @@ class Settings(BaseSettings):
         default=AdapterSettings(kind="timeline"),
         description="where notifications (escalations) go: 'timeline' (the ticket) or 'smtp'")
     evidence: EvidenceSettings = EvidenceSettings()
+    signing: AdapterSettings = Field(
+        default=AdapterSettings(kind="pades"),
+        description="electronic signatures: 'pades' (local CA under state_dir/signing, `spbe sign init`) or "
+                    "'bsre' (the BSrE TTE service; options.base_url, credentials as secret names)")
     desks_dir: Path | None = Field(
         default=None, description="outside service desks: one mapping file per desk (<name>.yml); none: no desk")
     escalation_interval_s: float = Field(default=60.0, gt=0, le=86400,
