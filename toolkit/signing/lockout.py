@@ -11,6 +11,7 @@ correct passphrase resets the count. The store keeps usernames, counts and times
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -38,7 +39,7 @@ class PassphraseLockout:
 
     def check(self, username: str, now: datetime) -> None:
         """SignerLockedError while ``username`` is locked."""
-        with self._connect() as conn:
+        with closing(self._connect()) as conn:
             row = conn.execute("SELECT locked_until FROM failures WHERE username = ?", (username,)).fetchone()
         if row and row[0] and datetime.fromisoformat(row[0]) > now:
             raise SignerLockedError(
@@ -64,7 +65,7 @@ class PassphraseLockout:
         return max(self.max_failures - count, 0)
 
     def succeeded(self, username: str) -> None:
-        with self._connect() as conn:
+        with closing(self._connect()) as conn:
             conn.execute("DELETE FROM failures WHERE username = ?", (username,))
 
     def unlock(self, username: str) -> None:

@@ -137,3 +137,16 @@ def verify_pdf(pdf: bytes, trust_roots: Sequence[asn1_x509.Certificate], moment:
     elif not checks[-1].covers_whole_file:  # spbe adds nothing after a signature: any later byte is a change
         problems.append("the file was changed after its last signature")
     return Verification(signatures=checks, problems=tuple(problems))
+
+
+def page_count(pdf: bytes) -> int:
+    try:
+        return int(PdfFileReader(io.BytesIO(pdf), strict=False).root["/Pages"]["/Count"])
+    except (PdfError, KeyError, ValueError, TypeError) as exc:
+        raise InvalidInputError(f"not a readable PDF: {exc}") from None
+
+
+def box_for(username: str, order: int, page: int) -> SignatureBox:
+    """The n-th signer's box (0-based ``order``): two per row from the bottom of ``page``, in SOP order."""
+    return SignatureBox(field_name=field_name_for(username), page=page, x=40 + (order % 2) * 270,
+                        y=40 + (order // 2) * 90, width=250, height=80)
