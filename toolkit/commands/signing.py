@@ -198,7 +198,10 @@ def _complete_step(app: SigningServices, ticket_id: str, step: Step, principal: 
         return False
     from toolkit.commands.desk import record_step
 
-    record_step(app, ticket_id, principal, step.id, "Seluruh pihak telah menandatangani dokumen secara elektronik.")
+    try:
+        record_step(app, ticket_id, principal, step.id, "Seluruh pihak telah menandatangani dokumen secara elektronik.")
+    except (ConflictError, PermissionDeniedError):
+        return False  # not current yet, or the last party is not the step's actor: 'spbe ticket advance' later
     return True
 
 
