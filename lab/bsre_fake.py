@@ -78,6 +78,9 @@ class BsreFake:
 
     def _sign(self, request: Request) -> Response:
         form, upload = request.form, request.files.get("file")
+        content = upload.read() if upload is not None else b""
+        for part in request.files.values():
+            part.close()  # werkzeug spools uploads to a temporary file
         if upload is None or form.get("tampilan") not in ("visible", "invisible"):
             return _json({"error": "Parameter tidak lengkap", "status_code": 2001}, 400)
         user = self.users.get(form.get("nik", ""))
@@ -99,7 +102,7 @@ class BsreFake:
         identity: SignerIdentity = user["identity"]
         cert, key, ca = self.ca.unlock(identity.username, SecretStr(user["internal"]))
         try:
-            signed = sign_pdf(upload.read(), identity, box, certificate=cert, key=key, chain=[ca],
+            signed = sign_pdf(content, identity, box, certificate=cert, key=key, chain=[ca],
                               when_label=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
         except Exception:  # noqa: BLE001 - any document the engine refuses is BSrE's "format tidak valid"
             return _json({"error": "Format Dokumen tidak valid", "status_code": 2010}, 400)
