@@ -17,6 +17,7 @@ error or a file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
 from toolkit.domain.tickets.models import AttachmentRef, AttachmentUpload, EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.engine.services import EngineServices
-from toolkit.errors import ConflictError, IntegrityError, NotFoundError, PermissionDeniedError
+from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, PermissionDeniedError
 from toolkit.ports.signing import (
     DocumentSigner,
     SignerIdentity,
@@ -44,6 +45,17 @@ from toolkit.signing.pdf import box_for, page_count
 from toolkit.signing.trust import local_time_label
 
 SIGNATURE = "signature"  # the key of a signature record in a timeline event's data
+_DOCUMENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # a document template id, as the catalog binds it
+_USER = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
+_ORGANISATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .,()'&/-]{1,119}$")
+
+
+def _checked(value: str, pattern: re.Pattern[str], what: str) -> str:
+    """User input at the command's boundary: one line of the expected alphabet, or InvalidInputError
+    (the message does not echo the value: it may be anything, a pasted passphrase included)."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise InvalidInputError(f"{what} must match {pattern.pattern}", errors=[(what, "invalid")])
+    return value
 
 
 class SigningServices(EngineServices, Protocol):
@@ -144,6 +156,7 @@ def _check_existing(app: SigningServices, pdf: bytes, state: SigningState, ticke
 
 def sign_document(app: SigningServices, ticket_id: str, document: str, principal: Principal,
                   passphrase: SecretStr) -> SignOutcome:
+    _checked(document, _DOCUMENT, "document")
     ticket = app.tickets.get(ticket_id)
     if ticket.status == TicketStatus.CLOSED:
         raise ConflictError(f"ticket {ticket_id} is closed", ticket=ticket_id)
@@ -231,6 +244,7 @@ def verify_document(app: SigningServices, content: bytes, principal: Principal, 
 
 
 def signer_status(app: SigningServices, principal: Principal, username: str) -> SignerStatus:
+    _checked(username, _USER, "user")
     if principal.user != username and not app.policy.is_staff(principal):
         raise PermissionDeniedError(f"{principal.user} may see only their own signing status", user=principal.user)
     return app.signing.status(identity_of(app, username))
@@ -242,6 +256,7 @@ ADMIN_ROLES = ("koordinator-layanan", "kepala-dinas")
 
 def init_ca(app: SigningServices, principal: Principal, organisation: str) -> str:
     """``spbe sign init``: the local CA of the pades adapter (the koordinator or the head of office)."""
+    _checked(organisation, _ORGANISATION, "organisation")
     app.policy.authorize_role(principal, ADMIN_ROLES, "create the signing CA")
     ca = getattr(app.signing, "ca", None)
     if ca is None:
@@ -255,6 +270,7 @@ def init_ca(app: SigningServices, principal: Principal, organisation: str) -> st
 def enroll(app: SigningServices, principal: Principal, username: str, passphrase: SecretStr) -> SignerStatus:
     """``spbe sign enroll USER``: staff get their own certificate in person. Only USER themselves, since the
     passphrase is theirs alone; applicants go through the *Tanda Tangan Elektronik* service instead."""
+    _checked(username, _USER, "user")
     if principal.user != username:
         raise PermissionDeniedError(f"{principal.user} may not enrol {username}: a signer sets their own passphrase",
                                     user=principal.user)

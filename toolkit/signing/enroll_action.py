@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, BaseAction, RunContext
 from toolkit.domain.decisions import effective_fields
+from toolkit.errors import InvalidInputError
 from toolkit.ports.signing import SignerIdentity
 from toolkit.signing.activation import Activations
 
@@ -39,9 +40,15 @@ class EnrollSignerAction(BaseAction):
         fields = effective_fields(ctx.ticket.fields, ctx.timeline)
         person = ctx.directory.person(ctx.ticket.requester)
         nip = str(fields.get("nip") or "") or None
-        return EnrolPlan(identity=SignerIdentity(
-            username=person.username, name=person.name, role=str(fields.get("jabatan") or person.title or "Pemohon"),
-            nip=nip, organisation=str(fields.get("instansi") or person.opd or "") or None))
+        try:
+            identity = SignerIdentity(username=person.username, name=person.name,
+                                      role=str(fields.get("jabatan") or person.title or "Pemohon"), nip=nip,
+                                      organisation=str(fields.get("instansi") or person.opd or "") or None)
+        except ValidationError as exc:
+            problems = [(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+            raise InvalidInputError("the signer's identity is not valid: "
+                                    + "; ".join(f"{f}: {m}" for f, m in problems), errors=problems) from None
+        return EnrolPlan(identity=identity)
 
     def execute(self, ctx: ActionContext, plan: EnrolPlan, run: RunContext) -> ActionResult:
         signing = run.services.signing  # type: ignore[attr-defined]
