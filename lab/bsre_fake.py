@@ -31,6 +31,7 @@ from toolkit.ports.signing import SignatureBox, SignerIdentity
 from toolkit.signing.ca import LocalCa
 from toolkit.signing.pdf import sign_pdf
 
+
 def _json(body: dict[str, Any], status: int) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
 

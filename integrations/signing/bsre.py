@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from pydantic import Field, SecretStr
@@ -59,8 +60,10 @@ class BsreSigner:
     Options = BsreOptions
     name = "bsre"
 
-    def __init__(self, settings: Settings, *, base_url: object, username_secret: str = "bsre_username",
-                 password_secret: str = "bsre_password", niks: dict[str, str] | None = None,
+    def __init__(self, settings: Settings, *, base_url: object,
+                 username_secret: str = "bsre_username",  # noqa: S107 - the name of a settings.secrets entry
+                 password_secret: str = "bsre_password",  # noqa: S107 - the name of a settings.secrets entry
+                 niks: dict[str, str] | None = None,
                  trust_roots: tuple[str, ...] = (), timeout_s: float = 30.0) -> None:
         self._url = (base_url.get_secret_value() if isinstance(base_url, SecretStr) else str(base_url)).rstrip("/")
         self._auth = (settings.secret(username_secret), settings.secret(password_secret))
@@ -118,7 +121,7 @@ class BsreSigner:
                          signed_at=datetime.now(UTC))
 
     def download(self, document_id: str) -> bytes:
-        response = self._call("GET", f"/api/sign/download/{requests.utils.quote(document_id, safe='')}")
+        response = self._call("GET", f"/api/sign/download/{quote(document_id, safe='')}")
         if response.status_code != 200:
             raise self._error(response, "?")
         return response.content

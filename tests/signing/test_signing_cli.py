@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,7 @@ def enrolled(cli: Spbe) -> Spbe:
 
 
 @pytest.fixture
-def ticket_id(state_dir: Path, enrolled: Spbe) -> Iterator[str]:
+def ticket_id(state_dir: Path, enrolled: Spbe) -> str:
     app = App(load_settings(state_dir=state_dir, deployment="lab"))
     app.signing.enroll(identity_of(app, "andi"), SecretStr(CANARY))  # as `spbe sign activate` would
     surat = AttachmentUpload(name="surat.pdf", media_type="application/pdf", content=render_pdf("Surat"),
@@ -49,7 +48,7 @@ def ticket_id(state_dir: Path, enrolled: Spbe) -> Iterator[str]:
     app.tickets.attach(ticket.id, AttachmentUpload(name=f"{DOC}_{ticket.id}.pdf", media_type="application/pdf",
                                                    content=render_pdf("Berita Acara Pemanfaatan"), kind=DOC), "spbe")
     app.close()
-    yield ticket.id
+    return ticket.id
 
 
 def test_sign_and_verify_from_the_cli(enrolled: Spbe, ticket_id: str, state_dir: Path, tmp_path: Path,
@@ -107,7 +106,8 @@ def _no_canary(state_dir: Path, outputs: list[str], caplog: pytest.LogCaptureFix
 
 
 def test_who_may_enrol_and_see_status(enrolled: Spbe) -> None:
-    assert enrolled("sign", "enroll", "dewi", "--as", "sari", "--passphrase-stdin", input="x" * 12 + "\n").exit_code == 4
+    someone_else = enrolled("sign", "enroll", "dewi", "--as", "sari", "--passphrase-stdin", input="x" * 12 + "\n")
+    assert someone_else.exit_code == 4
     assert enrolled("sign", "enroll", "andi", "--as", "andi", "--passphrase-stdin",
                     input="andi-rahasia-1\n").exit_code == 4  # applicants: the Tanda Tangan Elektronik service
     assert enrolled("sign", "enroll", "rudi", "--as", "rudi", "--passphrase-stdin", input="pendek\n").exit_code == 2

@@ -15,13 +15,13 @@ from toolkit.commands import desk
 from toolkit.commands.signing import enroll, identity_of, sign_document, verify_document
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind
 from toolkit.engine.server import run_ticket
-from toolkit.errors import ConflictError, IntegrityError, PermissionDeniedError
+from toolkit.errors import ConflictError, IntegrityError, NotFoundError, PermissionDeniedError
 from toolkit.ports.signing import SignerLockedError, WrongPassphraseError
 from toolkit.settings import load_settings
 from toolkit.signing.lockout import MAX_FAILURES
 
 DOC = "berita_acara_uji"
-DEWI_PASS = "dewi-rahasia-1"
+DEWI_PASS = "dewi-rahasia-1"  # noqa: S105 - a test passphrase
 
 
 @pytest.fixture
@@ -99,6 +99,14 @@ def test_wrong_passphrases_sign_nothing_and_lock(app: App, ticket_id: str) -> No
     assert _pdf_versions(app, ticket_id) == [f"{DOC}_{ticket_id}.pdf"]
     refused = [e for e in app.audit.entries() if e.action == "document.sign.refused"]
     assert len(refused) == MAX_FAILURES
+
+
+def test_a_pdf_attached_by_a_person_is_not_the_document(app: App, state_dir: Path) -> None:
+    ticket = desk.open_ticket(app, "uji-ttd", as_lab("andi"), "Uji", {"instansi": "Dinas Uji"}, [])
+    app.tickets.attach(ticket.id, AttachmentUpload(name="palsu.pdf", media_type="application/pdf",
+                                                   content=render_pdf("Berita acara palsu"), kind=DOC), "andi")
+    with pytest.raises(NotFoundError, match="no rendered PDF"):
+        sign_document(app, ticket.id, DOC, as_lab("dewi"), SecretStr(DEWI_PASS))
 
 
 def test_a_document_changed_between_signatures_is_not_signed(app: App, ticket_id: str) -> None:

@@ -5,8 +5,12 @@ It becomes a `SecretStr` at once and is handed to the command; it is never echoe
 
 from __future__ import annotations
 
+import sys
+
 import click
 from pydantic import SecretStr
+
+from toolkit.signing.ca import MAX_PASSPHRASE
 
 PASSPHRASE_STDIN = click.option("--passphrase-stdin", is_flag=True,
                                 help="Read the passphrase from the first line of stdin instead of a prompt.")
@@ -14,6 +18,6 @@ PASSPHRASE_STDIN = click.option("--passphrase-stdin", is_flag=True,
 
 def read_passphrase(from_stdin: bool, *, confirm: bool = False) -> SecretStr:
     if from_stdin:
-        line = click.get_text_stream("stdin").readline()
-        return SecretStr(line.rstrip("\r\n"))
+        line = sys.stdin.readline(MAX_PASSPHRASE + 3)  # bounded: a pasted file is not read whole
+        return SecretStr(line.removesuffix("\n").removesuffix("\r"))
     return SecretStr(click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm, err=True))

@@ -177,7 +177,7 @@ def record_step(app: EngineServices, ticket_id: str, principal: Principal, step_
         raise ConflictError(f"step '{step_id}' closes the ticket: use 'spbe ticket close'", ticket=ticket_id)
     person = app.policy.authorize_step(principal, step)
     if step.signers:  # the SOP's signing step: done when every party has signed (toolkit.commands.signing)
-        from toolkit.commands.signing import require_signed
+        from toolkit.signing.progress import require_signed
 
         require_signed(app, ticket, step)
     actor = principal.user

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
@@ -29,9 +29,9 @@ from pydantic import SecretStr
 from toolkit.domain.catalog.models import Service, Step, StepKind
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import Principal
-from toolkit.domain.tickets.models import AttachmentRef, AttachmentUpload, EventKind, NewEvent, Ticket, TicketStatus
+from toolkit.domain.tickets.models import AttachmentUpload, EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.engine.services import EngineServices
-from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError, PermissionDeniedError
+from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, PermissionDeniedError
 from toolkit.ports.signing import (
     DocumentSigner,
     SignerIdentity,
@@ -42,9 +42,9 @@ from toolkit.ports.signing import (
 )
 from toolkit.signing.lockout import PassphraseLockout
 from toolkit.signing.pdf import box_for, page_count
+from toolkit.signing.progress import SIGNATURE, SigningState, signing_state, source_pdf
 from toolkit.signing.trust import local_time_label
 
-SIGNATURE = "signature"  # the key of a signature record in a timeline event's data
 _DOCUMENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # a document template id, as the catalog binds it
 _USER = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
 _ORGANISATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 .,()'&/-]{1,119}$")
@@ -61,21 +61,6 @@ def _checked(value: str, pattern: re.Pattern[str], what: str) -> str:
 class SigningServices(EngineServices, Protocol):
     @property
     def signing(self) -> DocumentSigner: ...
-
-
-@dataclass(frozen=True)
-class SigningState:
-    document: str
-    step: Step
-    done: tuple[dict[str, Any], ...]  # the signature records, in order
-
-    @property
-    def complete(self) -> bool:
-        return len(self.done) >= len(self.step.signers)
-
-    @property
-    def next_role(self) -> str | None:
-        return None if self.complete else self.step.signers[len(self.done)]
 
 
 @dataclass(frozen=True)
@@ -104,23 +89,6 @@ def identity_of(app: SigningServices, username: str, role: str | None = None) ->
     label = next((app.catalog.roles.label(r) for r in roles if app.catalog.roles.label(r)), None)
     return SignerIdentity(username=username, name=person.name, role=label or (person.title or "Penandatangan"),
                           nip=getattr(person, "nip", None), nik=getattr(person, "nik", None), organisation=person.opd)
-
-
-def signing_state(app: EngineServices, ticket: Ticket, service: Service, document: str) -> SigningState:
-    step = service.signing_step(document)
-    if step is None:
-        raise NotFoundError(f"no one signs a '{document}' in service {service.id}", document=document)
-    done = tuple(e.data[SIGNATURE] for e in app.tickets.timeline(ticket.id)
-                 if e.kind == EventKind.COMMENT and isinstance(e.data.get(SIGNATURE), dict)
-                 and e.data[SIGNATURE].get("document") == document and e.data[SIGNATURE].get("signer") == e.actor)
-    return SigningState(document=document, step=step, done=done)
-
-
-def latest_pdf(ticket: Ticket, document: str) -> AttachmentRef:
-    found = [a for a in ticket.attachments if a.kind == document and a.media_type == "application/pdf"]
-    if not found:
-        raise NotFoundError(f"ticket {ticket.id} has no PDF of '{document}' to sign", ticket=ticket.id)
-    return found[-1]
 
 
 def _authorize(app: SigningServices, principal: Principal, ticket: Ticket, state: SigningState) -> str:
@@ -169,7 +137,7 @@ def sign_document(app: SigningServices, ticket_id: str, document: str, principal
     lockout = PassphraseLockout(signing_root(app))
     now = app.clock.now()
     lockout.check(user, now)
-    source = latest_pdf(ticket, document)
+    source = source_pdf(ticket, state)
     pdf = app.tickets.read_attachment(ticket_id, source.name)
     _check_existing(app, pdf, state, ticket_id)
     identity = identity_of(app, user, role)
@@ -188,8 +156,8 @@ def sign_document(app: SigningServices, ticket_id: str, document: str, principal
     lockout.succeeded(user)
     total = len(state.step.signers)
     name = f"{document}_{ticket_id}_ttd{order + 1}.pdf"
-    app.tickets.attach(ticket_id, AttachmentUpload(name=name, media_type="application/pdf", content=signed.content,
-                                                   kind=document), user, dedupe_key=f"sign:{ticket_id}:{document}:{order}")
+    upload = AttachmentUpload(name=name, media_type="application/pdf", content=signed.content, kind=document)
+    app.tickets.attach(ticket_id, upload, user, dedupe_key=f"sign:{ticket_id}:{document}:{order}")
     when = local_time_label(signed.signed_at, _zone(app))
     role_label = app.catalog.roles.label(role) or role
     text = (f"Dokumen {document.replace('_', ' ')} ditandatangani secara elektronik oleh {identity.name} "
@@ -216,18 +184,6 @@ def _complete_step(app: SigningServices, ticket_id: str, step: Step, principal: 
     except (ConflictError, PermissionDeniedError):
         return False  # not current yet, or the last party is not the step's actor: 'spbe ticket advance' later
     return True
-
-
-def require_signed(app: EngineServices, ticket: Ticket, step: Step) -> None:
-    """For `record_step`: a signing step is recorded only when every party has signed (ConflictError)."""
-    if not step.signers or step.signs is None:
-        return
-    service = app.catalog.get(ticket.service_id)
-    state = signing_state(app, ticket, service, step.signs)
-    if not state.complete:
-        raise ConflictError(f"step '{step.id}' is done when every party has signed '{step.signs}' "
-                            f"({len(state.done)} of {len(step.signers)} so far; 'spbe document sign')",
-                            ticket=ticket.id)
 
 
 def verify_document(app: SigningServices, content: bytes, principal: Principal, label: str) -> Verification:

@@ -105,8 +105,8 @@ class LocalCa:
                                              crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                 .sign(key, hashes.SHA256()))
-        _atomic_write(self.root / "ca.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                              serialization.NoEncryption()))
+        _atomic_write(self.root / "ca.key", key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         _atomic_write(self.ca_cert_path, cert.public_bytes(serialization.Encoding.PEM))
         return cert
 

@@ -56,6 +56,12 @@ def _stamp_text(signer: SignerIdentity, when_label: str) -> str:
     return "\n".join(lines).replace("%", "%%")  # the stamp text is a %-template
 
 
+def _registry(chain: Sequence[asn1_x509.Certificate]) -> SimpleCertificateStore:
+    store = SimpleCertificateStore()  # type: ignore[no-untyped-call]
+    store.register_multiple(chain)
+    return store
+
+
 def sign_pdf(pdf: bytes, signer: SignerIdentity, box: SignatureBox, *, certificate: asn1_x509.Certificate,
              key: asn1_keys.PrivateKeyInfo, chain: Sequence[asn1_x509.Certificate], when_label: str,
              timestamper: TimeStamper | None = None) -> bytes:
@@ -76,7 +82,7 @@ def sign_pdf(pdf: bytes, signer: SignerIdentity, box: SignatureBox, *, certifica
     meta = signers.PdfSignatureMetadata(field_name=box.field_name, reason=box.reason, name=signer.name,
                                         location=signer.organisation, md_algorithm="sha256")
     cms_signer = signers.SimpleSigner(signing_cert=certificate, signing_key=key,
-                                      cert_registry=SimpleCertificateStore.from_certs(list(chain)))
+                                      cert_registry=_registry(chain))
     style = TextStampStyle(stamp_text=_stamp_text(signer, when_label), border_width=1)
     out = io.BytesIO()
     try:
@@ -120,7 +126,8 @@ def _check(embedded: object, context: ValidationContext) -> SignatureCheck:
         covers_whole_file=whole, modified_after=modified, problem=problem)
 
 
-def verify_pdf(pdf: bytes, trust_roots: Sequence[asn1_x509.Certificate], moment: datetime | None = None) -> Verification:
+def verify_pdf(pdf: bytes, trust_roots: Sequence[asn1_x509.Certificate],
+               moment: datetime | None = None) -> Verification:
     """Every signature of ``pdf`` against ``trust_roots``; a file with none, or with anything after its
     last signature that is not an allowed revision, has a problem."""
     try:
