@@ -28,7 +28,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
-from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.stamp import TextStampStyle
@@ -90,7 +90,7 @@ def sign_pdf(pdf: bytes, signer: SignerIdentity, box: SignatureBox, *, certifica
                           new_field_spec=spec).sign_pdf(writer, output=out)
     except SigningError as exc:
         raise InvalidInputError(f"cannot sign: {exc}") from None
-    except OSError as exc:  # the TSA did not answer
+    except (OSError, TimestampRequestError) as exc:  # the TSA did not answer, or not with a timestamp
         raise UnavailableError(f"the timestamp authority did not answer: {exc}") from None
     return out.getvalue()
 
