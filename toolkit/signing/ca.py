@@ -63,9 +63,10 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def _name(common: str, org: str | None, serial: str | None = None) -> x509.Name:
-    parts = [x509.NameAttribute(NameOID.COMMON_NAME, common)]
+    """X.520 caps CN and O at 64 characters (an agency's full name is often longer): cut, not refused."""
+    parts = [x509.NameAttribute(NameOID.COMMON_NAME, common[:64])]
     if org:
-        parts.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
+        parts.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org[:64]))
     if serial:
         parts.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial))
     parts.append(x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"))
@@ -94,7 +95,7 @@ class LocalCa:
             raise ConflictError(f"a signing CA already exists in {self.root}", path=str(self.root))
         private_dir(self.root / "signers")
         key = ec.generate_private_key(ec.SECP256R1())
-        name = _name(f"{organisation} CA Tanda Tangan Elektronik", organisation)
+        name = _name(f"CA TTE {organisation}", organisation)
         now = self._now()
         cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                 .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
