@@ -207,13 +207,12 @@ def signer_status(app: SigningServices, principal: Principal, username: str) -> 
 
 
 # -- certificates -------------------------------------------------------------------------------
-ADMIN_ROLES = ("koordinator-layanan", "kepala-dinas")
-
-
 def init_ca(app: SigningServices, principal: Principal, organisation: str) -> str:
-    """``spbe sign init``: the local CA of the pades adapter (the koordinator or the head of office)."""
+    """``spbe sign init``: the local CA of the pades adapter, by whoever administers accounts (the roles with
+    that trait, the koordinator in our role book): the CA vouches for every signer's identity."""
     _checked(organisation, _ORGANISATION, "organisation")
-    app.policy.authorize_role(principal, ADMIN_ROLES, "create the signing CA")
+    admins = sorted(app.catalog.roles.with_trait(RoleTrait.ADMINISTERS_ACCOUNTS))
+    app.policy.authorize_role(principal, admins, "create the signing CA")
     ca = getattr(app.signing, "ca", None)
     if ca is None:
         raise ConflictError(f"the '{app.signing.name}' signing service has no local CA to create")
