@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from toolkit.adapter_options import AdapterOptions
@@ -34,6 +34,15 @@ class PadesOptions(AdapterOptions):
     valid_days: int = Field(default=730, ge=1, le=3650, description="validity of a signer's certificate")
     timezone: str = Field(default="Asia/Jakarta", description="time zone of the time printed in the signature box")
     extra_trust_roots: tuple[str, ...] = Field(default=(), description="PEM files also trusted when verifying")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Makassar)") from None
+        return value
 
 
 class PadesSigner:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
 
 from tests.signing.conftest import ANDI, CANARY, DEWI, render_pdf
+from toolkit.bootstrap import App
+from toolkit.errors import ConfigurationError
 from toolkit.ports.signing import (
     CertificateExpiredError,
     DocumentSigner,
@@ -13,6 +18,7 @@ from toolkit.ports.signing import (
     SignerNotEnrolledError,
     WrongPassphraseError,
 )
+from toolkit.settings import load_settings
 from toolkit.signing.pdf import box_for
 
 
@@ -68,3 +74,22 @@ def test_an_expired_certificate_is_refused(signer_port: DocumentSigner, pdf: byt
     with pytest.raises(CertificateExpiredError):
         signer_port.sign(pdf, ANDI, SecretStr(CANARY), box_for("andi", 0, 1))
     assert signer_port.status(ANDI).state == "expired"
+
+
+@pytest.mark.parametrize("zone", ["Asia/Gorontalo", "../../etc/passwd", "WITA; rm -rf /", ""])
+def test_an_unknown_time_zone_is_refused_at_load(state_dir: Path, zone: str) -> None:
+    with pytest.raises(ConfigurationError, match="timezone"):
+        load_settings(state_dir=state_dir, signing={"kind": "pades", "options": {"timezone": zone}})
+
+
+def test_the_signature_box_says_who_as_what_and_when_in_local_time(state_dir: Path, pdf: bytes) -> None:
+    app = App(load_settings(state_dir=state_dir, signing={"kind": "pades", "options": {"timezone": "Asia/Makassar"}}))
+    app.signing.ca.init("Diskominfo Uji")  # type: ignore[attr-defined]
+    app.signing.enroll(DEWI, SecretStr("dewi-rahasia-1"))
+    signed = app.signing.sign(pdf, DEWI, SecretStr("dewi-rahasia-1"), box_for("dewi", 0, 1)).content
+    app.close()
+    path = state_dir / "ttd.pdf"
+    path.write_bytes(signed)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Dewi Lestari" in text and "Tim Kerja Pengembangan Aplikasi" in text and "WITA" in text
+    assert "NIP 198001012005011001" in text
