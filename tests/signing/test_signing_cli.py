@@ -95,10 +95,10 @@ def test_a_wrong_passphrase_leaves_nothing(enrolled: Spbe, ticket_id: str, state
 
 
 def _no_canary(state_dir: Path, outputs: list[str], caplog: pytest.LogCaptureFixture) -> None:
-    """The passphrase is nowhere: not in a file of the state directory (keys, tickets, audit, lockout),
-    not on the terminal, not in a log record."""
+    """The passphrase is nowhere: not in a file of the test's directory (the state directory's keys, tickets,
+    audit log and lockout, the audit checkpoints beside it), not on the terminal, not in a log record."""
     needle = CANARY.encode()
-    for path in state_dir.rglob("*"):
+    for path in state_dir.parent.rglob("*"):
         if path.is_file():
             assert needle not in path.read_bytes(), path
     assert all(CANARY not in out for out in outputs)
