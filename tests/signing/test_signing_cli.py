@@ -132,3 +132,28 @@ def test_hostile_organisation_and_user_are_refused(enrolled: Spbe, bad: str) -> 
     assert enrolled("sign", "status", bad or "-", "--as", "sari").exit_code == 2
     fresh = enrolled("sign", "init", "--organisation", bad, "--as", "sari")
     assert fresh.exit_code == 2  # refused as input, before anything else is looked at
+
+
+def test_only_a_provider_of_the_requested_api_signs_the_splp_agreement(enrolled: Spbe, state_dir: Path) -> None:
+    """SOP 004 step 8: the API user, *the* API provider and the team sign, in that order."""
+    document = "berita_acara_perjanjian_api"
+    app = App(load_settings(state_dir=state_dir, deployment="lab"))
+    for user in ("andi", "prov-dukcapil", "prov-dpmptsp"):
+        app.signing.enroll(identity_of(app, user), SecretStr(f"{user}-rahasia-1"))
+    surat = AttachmentUpload(name="surat.pdf", media_type="application/pdf", content=render_pdf("Surat"),
+                             kind="surat_permohonan")
+    ticket = desk.open_ticket(app, "splp", as_lab("andi"), "API kependudukan", {
+        "instansi": "Dinas Kesehatan", "api_id": "kependudukan", "aplikasi_konsumen": "simpus",
+        "kebutuhan_data": "NIK pasien", "rate_limit_per_menit": 60, "kontak_email": "it@dinkes.example.go.id"}, [surat])
+    app.tickets.attach(ticket.id, AttachmentUpload(name=f"{document}_{ticket.id}.pdf", media_type="application/pdf",
+                                                   content=render_pdf("Perjanjian"), kind=document), "spbe")
+    app.close()
+
+    def sign(user: str) -> int:
+        return enrolled("document", "sign", ticket.id, document, "--as", user, "--passphrase-stdin",
+                        input=f"{user}-rahasia-1\n").exit_code
+
+    assert sign("andi") == 0
+    assert sign("prov-dpmptsp") == 4  # a provider, but of another API: not a party of this agreement
+    assert sign("prov-dukcapil") == 0
+    assert sign("dewi") == 0

@@ -44,6 +44,7 @@ from toolkit.signing.lockout import PassphraseLockout
 from toolkit.signing.pdf import box_for, page_count
 from toolkit.signing.progress import SIGNATURE, SigningState, signing_state, source_pdf
 from toolkit.signing.trust import local_time_label
+from toolkit.splp.apis import load_register
 
 _DOCUMENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # a document template id, as the catalog binds it
 _USER = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
@@ -91,13 +92,27 @@ def identity_of(app: SigningServices, username: str, role: str | None = None) ->
                           nip=getattr(person, "nip", None), nik=getattr(person, "nik", None), organisation=person.opd)
 
 
-def _authorize(app: SigningServices, principal: Principal, ticket: Ticket, state: SigningState) -> str:
-    """The role the principal signs as; PermissionDeniedError for a non-party or out of turn."""
+def _authorize(app: SigningServices, principal: Principal, ticket: Ticket, service: Service,
+               state: SigningState) -> str:
+    """The role the principal signs as; PermissionDeniedError for a non-party or out of turn. A party is a
+    holder of a signer role, narrowed as the SOP narrows it: the applicant's role is this ticket's requester
+    only, and an API provider's role (SPLP) is a provider of the API this ticket asks for."""
     person = app.policy.person(principal)
     applicants = app.catalog.roles.with_trait(RoleTrait.APPLICANT)
+    providers = app.catalog.roles.with_trait(RoleTrait.API_PROVIDER)
+
+    def of_this_api() -> bool:
+        if service.approval_scope is None:
+            return True
+        api_id = str(ticket.fields.get(service.approval_scope.provider_of_field, ""))
+        return principal.user in load_register(app.settings.splp_register).get(api_id).providers
 
     def holds(role: str) -> bool:
-        return person.has_role(role) and (role not in applicants or principal.user == ticket.requester)
+        if not person.has_role(role):
+            return False
+        if role in applicants:
+            return principal.user == ticket.requester
+        return role not in providers or of_this_api()
 
     mine = [role for role in state.step.signers if holds(role)]
     if not mine:
@@ -132,7 +147,7 @@ def sign_document(app: SigningServices, ticket_id: str, document: str, principal
     state = signing_state(app, ticket, service, document)
     if state.complete:
         raise ConflictError(f"'{document}' on {ticket_id} is already signed by every party", ticket=ticket_id)
-    role = _authorize(app, principal, ticket, state)
+    role = _authorize(app, principal, ticket, service, state)
     user = principal.user
     lockout = PassphraseLockout(signing_root(app))
     now = app.clock.now()
