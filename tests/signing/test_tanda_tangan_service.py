@@ -15,7 +15,7 @@ from toolkit.commands import desk
 from toolkit.commands.signing import activate, identity_of, init_ca
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind
 from toolkit.engine.server import run_ticket
-from toolkit.errors import ConflictError, NotFoundError
+from toolkit.errors import ConflictError, InvalidInputError, NotFoundError
 from toolkit.settings import load_settings
 
 SERVICE = "tanda-tangan-elektronik"
@@ -61,9 +61,9 @@ def test_enrolment_then_activation_by_the_applicant(app: App, state_dir: Path) -
             assert CANARY.encode() not in path.read_bytes(), path
 
 
-def test_a_malformed_nip_fails_the_step_not_the_desk(app: App) -> None:
-    ticket_id = _open(app, nip="12ab")
-    jobs = app.queue.list_jobs(ticket_id=ticket_id)
-    assert any(job.action == "signing.enroll" and job.state.value == "failed" for job in jobs), jobs
-    with pytest.raises(NotFoundError):
-        activate(app, as_lab("andi"), SecretStr(CANARY))
+@pytest.mark.parametrize("nip", ["12ab", "1980010120050110011", "19800101200501100\n", "$(id)"])
+def test_a_malformed_nip_is_refused_when_the_ticket_is_opened(app: App, nip: str) -> None:
+    before = len(app.tickets.list_tickets())
+    with pytest.raises(InvalidInputError, match="nip"):
+        _open(app, nip=nip)
+    assert len(app.tickets.list_tickets()) == before
