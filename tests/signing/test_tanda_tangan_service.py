@@ -49,6 +49,8 @@ def test_enrolment_then_activation_by_the_applicant(app: App, state_dir: Path) -
     assert app.signing.status(identity_of(app, "andi")).state == "not_enrolled"  # no key before the applicant
     with pytest.raises(NotFoundError):
         activate(app, as_lab("budi"), SecretStr("budi-rahasia-1"))  # not budi's activation
+    with pytest.raises(ConflictError, match="activated the certificate"):  # no skipping it by hand
+        desk.record_step(app, ticket_id, as_lab("andi"), "aktivasi-sertifikat", "Sudah.")
     status = activate(app, as_lab("andi"), SecretStr(CANARY))
     assert status.state == "active" and "198001012005011001" in (status.subject or "")
     with pytest.raises(ConflictError, match="already used"):

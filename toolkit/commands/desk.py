@@ -176,10 +176,9 @@ def record_step(app: EngineServices, ticket_id: str, principal: Principal, step_
     if step.purpose is StepPurpose.CLOSING:
         raise ConflictError(f"step '{step_id}' closes the ticket: use 'spbe ticket close'", ticket=ticket_id)
     person = app.policy.authorize_step(principal, step)
-    if step.signers:  # the SOP's signing step: done when every party has signed (toolkit.commands.signing)
-        from toolkit.signing.progress import require_signed
+    from toolkit.signing.progress import require_evidence  # signatures, an activated certificate
 
-        require_signed(app, ticket, step)
+    require_evidence(app, ticket, step)
     actor = principal.user
     text = _say(app, "langkah_selesai", langkah={"id": step.id, "judul": step.title}, nama=person.name,
                 catatan=text_note)

@@ -42,7 +42,7 @@ from toolkit.ports.signing import (
 )
 from toolkit.signing.lockout import PassphraseLockout
 from toolkit.signing.pdf import box_for, page_count
-from toolkit.signing.progress import SIGNATURE, SigningState, signing_state, source_pdf
+from toolkit.signing.progress import SIGNATURE, SigningState, activation_step, signing_state, source_pdf
 from toolkit.signing.trust import local_time_label
 from toolkit.splp.apis import load_register
 
@@ -277,12 +277,3 @@ def activate(app: SigningServices, principal: Principal, passphrase: SecretStr) 
         except ConflictError:
             pass  # not the current step (already recorded): the certificate is what matters
     return status
-
-
-def activation_step(service: Service) -> Step | None:
-    """The human step right after the enrolment action: the applicant's activation."""
-    for index, step in enumerate(service.steps[:-1]):
-        if step.action == "signing.enroll":
-            following = service.steps[index + 1]
-            return following if following.kind is StepKind.HUMAN else None
-    return None

@@ -17,6 +17,7 @@ from toolkit.domain.decisions import effective_fields
 from toolkit.errors import InvalidInputError
 from toolkit.ports.signing import SignerIdentity
 from toolkit.signing.activation import Activations
+from toolkit.signing.progress import ENROL_ACTION
 
 
 class EnrolPlan(ActionPlan):
@@ -32,7 +33,7 @@ class EnrolFacts(ActionFacts):
 
 
 class EnrollSignerAction(BaseAction):
-    name = "signing.enroll"
+    name = ENROL_ACTION
     Plan = EnrolPlan
     Facts = EnrolFacts
 

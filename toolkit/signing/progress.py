@@ -9,9 +9,10 @@ count before it adds one, so a forged record cannot stand in for a signature.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit.domain.catalog.models import Service, Step
+from toolkit.domain.catalog.models import Service, Step, StepKind
 from toolkit.domain.principal import ENGINE_USER
 from toolkit.domain.tickets.models import AttachmentRef, EventKind, Ticket
 from toolkit.errors import ConflictError, IntegrityError, NotFoundError
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from toolkit.services import Services
 
 SIGNATURE = "signature"  # the key of a signature record in a timeline event's data
+ENROL_ACTION = "signing.enroll"
 
 
 @dataclass(frozen=True)
@@ -77,3 +79,32 @@ def require_signed(app: Services, ticket: Ticket, step: Step) -> None:
                             ticket=ticket.id)
 
 
+
+
+def activation_step(service: Service) -> Step | None:
+    """The human step right after the enrolment action (``signing.enroll``): the applicant's activation."""
+    for index, step in enumerate(service.steps[:-1]):
+        if step.action == ENROL_ACTION:
+            following = service.steps[index + 1]
+            return following if following.kind is StepKind.HUMAN else None
+    return None
+
+
+def require_evidence(app: Services, ticket: Ticket, step: Step) -> None:
+    """For `record_step`: a step whose proof is a signature or a certificate is recorded only with it. The
+    SOP's signing step needs every party's signature; the activation step of *Tanda Tangan Elektronik*
+    needs this ticket's activation to have been used (`spbe sign activate`). ConflictError otherwise."""
+    require_signed(app, ticket, step)
+    service = app.catalog.get(ticket.service_id)
+    found = activation_step(service)
+    if found is None or found.id != step.id:
+        return
+    from toolkit.signing.activation import Activations
+
+    try:
+        activation = Activations(Path(app.settings.state_dir) / "signing").get(ticket.requester)
+    except NotFoundError:
+        activation = None
+    if activation is None or activation.ticket_id != ticket.id or activation.used_at is None:
+        raise ConflictError(f"step '{step.id}' is done when {ticket.requester} has activated the certificate "
+                            "('spbe sign activate')", ticket=ticket.id)
