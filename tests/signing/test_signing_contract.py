@@ -93,3 +93,13 @@ def test_the_signature_box_says_who_as_what_and_when_in_local_time(state_dir: Pa
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "Dewi Lestari" in text and "Tim Kerja Pengembangan Aplikasi" in text and "WITA" in text
     assert "NIP 198001012005011001" in text
+
+
+def test_signing_works_inside_a_running_event_loop(signer_port: DocumentSigner, pdf: bytes) -> None:
+    """An async caller (the portal's handlers) signs and verifies too: pyHanko's own sync API would fail there."""
+    import asyncio
+
+    async def handler() -> bool:
+        return signer_port.verify(_two_signatures(signer_port, pdf)).ok
+
+    assert asyncio.run(handler())

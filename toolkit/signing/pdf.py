@@ -16,10 +16,13 @@ not an allowed revision is reported too. Nothing is fetched from the network.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -29,7 +32,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
@@ -43,7 +46,20 @@ from toolkit.ports.signing import SignatureBox, SignatureCheck, SignerIdentity, 
 logging.getLogger("pyhanko.sign.diff_analysis").setLevel(logging.CRITICAL)
 
 
+T = TypeVar("T")
 _RESERVED = 16384  # hex digits for the CMS without a timestamp: 8 KB of DER, ~2 KB used with our 2-certificate chain
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run one of pyHanko's coroutines to the end. Its synchronous API calls ``asyncio.run``, which fails
+    in a thread whose event loop is running (an async web handler, or a test runner that left one set);
+    then the coroutine runs on a fresh loop in a worker thread instead."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyhanko") as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 def field_name_for(username: str) -> str:
@@ -91,9 +107,9 @@ def sign_pdf(pdf: bytes, signer: SignerIdentity, box: SignatureBox, *, certifica
     try:
         # Without a TSA the CMS size is known (our chain, one ECDSA signature): reserving it skips pyHanko's
         # estimation, which otherwise builds and signs the whole CMS a second time (a third of the cost).
-        signers.PdfSigner(meta, cms_signer, timestamper=timestamper, stamp_style=style,
-                          new_field_spec=spec).sign_pdf(writer, output=out,
-                                                        bytes_reserved=None if timestamper else _RESERVED)
+        pdf_signer = signers.PdfSigner(meta, cms_signer, timestamper=timestamper, stamp_style=style,
+                                       new_field_spec=spec)
+        _run(pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=None if timestamper else _RESERVED))
     except SigningError as exc:
         raise InvalidInputError(f"cannot sign: {exc}") from None
     except (OSError, TimestampRequestError) as exc:  # the TSA did not answer, or not with a timestamp
@@ -108,7 +124,8 @@ def _check(embedded: object, context: ValidationContext) -> SignatureCheck:
     cert = embedded.signer_cert
     signer = str(cert.subject.native.get("common_name", cert.subject.human_friendly)) if cert is not None else "?"
     try:
-        status = validate_pdf_signature(embedded, signer_validation_context=context, ts_validation_context=context)
+        status = _run(async_validate_pdf_signature(embedded, signer_validation_context=context,
+                                                   ts_validation_context=context))
     except Exception as exc:  # noqa: BLE001 - any failure to validate means "not valid", with its reason
         return SignatureCheck(field_name=embedded.field_name, signer=signer, intact=False, valid=False, trusted=False,
                               covers_whole_file=False, modified_after=True, problem=f"cannot validate: {exc}")
