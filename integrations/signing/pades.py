@@ -25,6 +25,7 @@ from toolkit.settings import Settings
 from toolkit.signing.ca import LocalCa
 from toolkit.signing.pdf import sign_pdf, verify_pdf
 from toolkit.signing.trust import load_roots, local_time_label
+from toolkit.worktime.calendars import calendars_for
 
 
 class PadesOptions(AdapterOptions):
@@ -32,12 +33,15 @@ class PadesOptions(AdapterOptions):
 
     tsa_url: ServiceUrl | None = Field(default=None, description="RFC 3161 timestamp authority; None: no timestamp")
     valid_days: int = Field(default=730, ge=1, le=3650, description="validity of a signer's certificate")
-    timezone: str = Field(default="Asia/Jakarta", description="time zone of the time printed in the signature box")
+    timezone: str | None = Field(default=None, description="time zone of the time printed in the signature box; "
+                                                           "None: the deployment's (settings.worktime)")
     extra_trust_roots: tuple[str, ...] = Field(default=(), description="PEM files also trusted when verifying")
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -50,13 +54,14 @@ class PadesSigner:
     name = "pades"
 
     def __init__(self, settings: Settings, *, tsa_url: object = None, valid_days: int = 730,
-                 timezone: str = "Asia/Jakarta", extra_trust_roots: tuple[str, ...] = (),
+                 timezone: str | None = None, extra_trust_roots: tuple[str, ...] = (),
                  timestamper: TimeStamper | None = None, now: Callable[[], datetime] | None = None) -> None:
         self.ca = LocalCa(Path(settings.state_dir) / "signing", now=now)
         url = tsa_url.get_secret_value() if isinstance(tsa_url, SecretStr) else tsa_url
         self._timestamper = timestamper or (HTTPTimeStamper(str(url)) if url else None)
         self._valid_days = valid_days
-        self._zone = ZoneInfo(timezone)
+        local = calendars_for(settings.worktime).zone(timezone)  # WITA for Gorontalo, WIB for Surakarta
+        self._zone, self._label = local.zone, local.label
         self._extra_roots = tuple(Path(p) for p in extra_trust_roots)
         self._now = now or (lambda: datetime.now(UTC))
 
@@ -64,7 +69,7 @@ class PadesSigner:
         cert, key, ca = self.ca.unlock(signer.username, passphrase)
         now = self._now()
         content = sign_pdf(pdf, signer, box, certificate=cert, key=key, chain=[ca],
-                           when_label=local_time_label(now, self._zone), timestamper=self._timestamper)
+                           when_label=local_time_label(now, self._zone, self._label), timestamper=self._timestamper)
         return SignedPdf(content=content, signed_at=now, timestamped=self._timestamper is not None)
 
     def status(self, signer: SignerIdentity) -> SignerStatus:

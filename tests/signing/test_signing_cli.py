@@ -63,7 +63,11 @@ def test_sign_and_verify_from_the_cli(enrolled: Spbe, ticket_id: str, state_dir:
     signed_name = json.loads(second.stdout)["attachment"]
     app = App(load_settings(state_dir=state_dir))
     signed = app.tickets.read_attachment(ticket_id, signed_name)
+    said = [e.text for e in app.tickets.timeline(ticket_id) if "ditandatangani secara elektronik" in e.text]
     app.close()
+    assert len(said) == 2 and all(text.endswith(f"berkas {DOC}_{ticket_id}_ttd{n}.pdf.") for n, text in
+                                  enumerate(said, 1))
+    assert all("WITA" in text for text in said)  # Gorontalo's Pusat Data: the office's own time
     path = tmp_path / "signed.pdf"
     path.write_bytes(signed)
     table = enrolled("document", "verify", str(path), "--as", "sari")

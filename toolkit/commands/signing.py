@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
@@ -45,6 +44,7 @@ from toolkit.signing.pdf import box_for, page_count
 from toolkit.signing.progress import SIGNATURE, SigningState, activation_step, signing_state, source_pdf
 from toolkit.signing.trust import local_time_label
 from toolkit.splp.apis import load_register
+from toolkit.worktime.calendars import calendars_for
 
 _DOCUMENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # a document template id, as the catalog binds it
 _USER = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
@@ -79,8 +79,10 @@ def signing_root(app: SigningServices) -> Path:
     return Path(app.settings.state_dir) / "signing"
 
 
-def _zone(app: SigningServices) -> ZoneInfo:
-    return ZoneInfo(str(app.settings.signing.options.get("timezone", "Asia/Jakarta")))
+def _when(app: SigningServices, service: Service, moment: datetime) -> str:
+    """The time in the ticket's office zone and its label (WITA for Gorontalo's services), as on its documents."""
+    local = calendars_for(app.settings.worktime).zone_of(service)
+    return local_time_label(moment, local.zone, local.label)
 
 
 def identity_of(app: SigningServices, username: str, role: str | None = None) -> SignerIdentity:
@@ -173,7 +175,7 @@ def sign_document(app: SigningServices, ticket_id: str, document: str, principal
     name = f"{document}_{ticket_id}_ttd{order + 1}.pdf"
     upload = AttachmentUpload(name=name, media_type="application/pdf", content=signed.content, kind=document)
     app.tickets.attach(ticket_id, upload, user, dedupe_key=f"sign:{ticket_id}:{document}:{order}")
-    when = local_time_label(signed.signed_at, _zone(app))
+    when = _when(app, service, signed.signed_at)
     role_label = app.catalog.roles.label(role) or role
     text = (f"Dokumen {document.replace('_', ' ')} ditandatangani secara elektronik oleh {identity.name} "
             f"({role_label}) pada {when}; tanda tangan ke-{order + 1} dari {total}, berkas {name}.")

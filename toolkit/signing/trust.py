@@ -29,8 +29,8 @@ def load_roots(paths: Iterable[Path]) -> list[asn1_x509.Certificate]:
     return roots
 
 
-def local_time_label(moment: datetime, zone: ZoneInfo) -> str:
+def local_time_label(moment: datetime, zone: ZoneInfo, label: str | None = None) -> str:
     """``7 Desember 2026 10:15 WITA``: the time a reader of the document expects, in Bahasa Indonesia."""
     local = moment.astimezone(zone)
-    label = _LABELS.get(str(zone.key), local.strftime("%Z"))
+    label = label or _LABELS.get(str(zone.key), local.strftime("%Z"))
     return f"{local.day} {_BULAN[local.month - 1]} {local.year} {local:%H:%M} {label}"
