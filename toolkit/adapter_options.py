@@ -32,6 +32,7 @@ SETTINGS_GROUPS: dict[str, str] = {
     "gateway": "spbe.gateways",
     "notifier": "spbe.notifiers",
     "state": "spbe.state_stores",
+    "signing": "spbe.signers",
 }
 IDENTITY_GROUP = "spbe.identity_providers"
 

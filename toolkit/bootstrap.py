@@ -26,6 +26,7 @@ from toolkit.ports.identity_provider import IdentityProvider
 from toolkit.ports.jobs import JobQueue
 from toolkit.ports.notifier import Notifier
 from toolkit.ports.scheduled_runner import ScheduledRunner
+from toolkit.ports.signing import DocumentSigner
 from toolkit.ports.state import StateStores
 from toolkit.ports.tickets import TicketSystem
 from toolkit.private_files import private_dir
@@ -98,6 +99,12 @@ class App:
         cfg = self.settings.notifier
         return Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=self.settings, tickets=self.tickets,
                                                            **cfg.options)
+
+    @cached_property
+    def signing(self) -> DocumentSigner:
+        """Who signs documents (`toolkit.ports.signing`): ``pades`` (local CA, the default) or ``bsre``."""
+        cfg = self.settings.signing
+        return Registry[DocumentSigner]("spbe.signers").create(cfg.kind, settings=self.settings, **cfg.options)
 
     @cached_property
     def state(self) -> StateStores:

@@ -38,6 +38,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
     "spbe.state_stores": {"sqlite": "integrations.state.sqlite:SqliteState"},
     "spbe.desks": {"redmine": "integrations.desks.redmine:RedmineDesk", "glpi": "integrations.desks.glpi:GlpiDesk",
                    "rest": "integrations.desks.rest:RestDesk"},
+    "spbe.signers": {"pades": "integrations.signing.pades:PadesSigner", "bsre": "integrations.signing.bsre:BsreSigner"},
 }
 
 

@@ -231,6 +231,10 @@ class Settings(BaseSettings):
     documents: DocumentSettings = Field(
         default=DocumentSettings(), description="the PDF documents: letterhead (kop surat) and logo, number patterns "
                                                 "per document type (toolkit.letters.config)")
+    signing: AdapterSettings = Field(
+        default=AdapterSettings(kind="pades"),
+        description="electronic signatures: 'pades' (local CA under state_dir/signing, `spbe sign init`) or "
+                    "'bsre' (the BSrE TTE service; options.base_url, credentials as secret names)")
     desks_dir: Path | None = Field(
         default=None, description="outside service desks: one mapping file per desk (<name>.yml); none: no desk")
     escalation_interval_s: float = Field(default=60.0, gt=0, le=86400,

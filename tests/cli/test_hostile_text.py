@@ -49,7 +49,7 @@ SAMPLE = {"hostname": "web-01", "slug": "abc", "bool": "ya", "email": "it@dinas.
 # A field with a catalog format (toolkit.domain.catalog.formats) gets a value of that format.
 FORMAT_SAMPLE = {"app_name": "simpus", "server_hostname": "web-01", "inventory_host": "web-01",
                  "inventory_id": "bkd", "inventory_ids": "simpeg, dns", "gateway_name": "simpus-dinkes",
-                 "private_lan": "10.0.0.0/24"}
+                 "private_lan": "10.0.0.0/24", "nip": "198001012005011001"}
 CATALOG = load_catalog()
 
 
@@ -84,7 +84,7 @@ def _request(service: Any, field: str, value: str) -> dict[str, Any]:
 
 def test_the_walk_covers_every_service() -> None:
     walked = {p.values[0].id for p in _free_text_fields()}
-    assert walked == {s.id for s in CATALOG.services()} and len(walked) == 7
+    assert walked == {s.id for s in CATALOG.services()} and len(walked) == 8
 
 
 @pytest.mark.parametrize(("service", "spec"), list(_free_text_fields()))

@@ -54,3 +54,7 @@ def register_builtin_actions(registry: ActionRegistry) -> None:
 
     for audit_action in (IdentifyAction(), PlanRemediationAction(), RemediateAction(), VerifyAction()):
         registry.register(audit_action)
+
+    from toolkit.signing.enroll_action import EnrollSignerAction
+
+    registry.register(EnrollSignerAction())

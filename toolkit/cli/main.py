@@ -205,6 +205,8 @@ COMMANDS = {
     "api-server": "toolkit.cli.web_cmd:api_server_command",
     "login": "toolkit.cli.remote_cmd:login_command",
     "logout": "toolkit.cli.remote_cmd:logout_command",
+    "document": "toolkit.cli.document_cmd:document_group",
+    "sign": "toolkit.cli.sign_cmd:sign_group",
 }
 cli.lazy_subcommands.update(COMMANDS)
 

@@ -179,6 +179,9 @@ def record_step(app: EngineServices, ticket_id: str, principal: Principal, step_
         raise ConflictError(f"step '{step_id}' is the requester's answer to the schedule: use 'spbe ticket schedule "
                             "confirm'", ticket=ticket_id)
     person = app.policy.authorize_step(principal, step)
+    from toolkit.signing.progress import require_evidence  # signatures, an activated certificate
+
+    require_evidence(app, ticket, step)
     actor = principal.user
     text = _say(app, "langkah_selesai", langkah={"id": step.id, "judul": step.title}, nama=person.name,
                 catatan=text_note)

@@ -17,7 +17,7 @@ from toolkit.domain.catalog.models import Service
 from toolkit.errors import UnknownServiceError
 
 IDS = ["audit-ti", "insiden-siber", "jaringan-intra", "keamanan-informasi", "permohonan-keamanan-informasi",
-       "pusat-data", "splp"]
+       "pusat-data", "splp", "tanda-tangan-elektronik"]
 
 
 @pytest.fixture

@@ -132,8 +132,9 @@ def catalog():
 
 
 def test_catalog_has_the_five_sop_services_and_audit_ti(catalog) -> None:
-    # Audit TI is a product of seed 003 with no procedure of its own (its steps: audit-ti.yaml's header).
-    assert sorted(catalog.ids()) == sorted([*EXPECTED, "audit-ti"])
+    # Audit TI and Tanda Tangan Elektronik are products of seed 003 with no procedure of their own (their
+    # steps: the headers of audit-ti.yaml and tanda-tangan-elektronik.yaml).
+    assert sorted(catalog.ids()) == sorted([*EXPECTED, "audit-ti", "tanda-tangan-elektronik"])
 
 
 @pytest.mark.parametrize("service_id", sorted(EXPECTED))

@@ -117,6 +117,11 @@ FORMATS: dict[str, FieldFormat] = {f.name: f for f in (
         "gateway_name", frozenset({"slug"}), pattern=GATEWAY_NAME,
         description="harus 1-63 karakter: huruf kecil, angka dan '-', tidak diawali/diakhiri '-' / "
                     "must be 1-63 characters: lower-case letters, digits and '-', not starting or ending with '-'"),
+    # NIP (Nomor Induk Pegawai) of a civil servant: 18 digits. The signing certificate carries it in its
+    # subject (toolkit.ports.signing.Nip checks the same pattern).
+    FieldFormat(
+        "nip", frozenset({"text"}), pattern=r"[0-9]{18}",
+        description="harus NIP 18 angka / must be an 18-digit NIP (civil servant number)"),
     FieldFormat(
         "private_lan", frozenset({"cidr"}), rule=private_lan_problem,
         description=f"harus jaringan privat (mis. 10/8, 172.16/12, 192.168/16) sebesar /{MIN_LAN_PREFIX} atau "

@@ -128,6 +128,11 @@ class Step(_Frozen):
     # of incident, the need for outside help); see `toolkit.domain.decisions`.
     decides: tuple[Identifier, ...] = ()
     purpose: StepPurpose | None = None
+    # Who signs the step's document electronically, in the SOP's order (`toolkit.commands.signing`). On a
+    # document step, its own document; on a human step (the SOP's signing step), the document ``signs``
+    # names (a document step's template id): the step is done when the last of them has signed.
+    signers: tuple[Slug, ...] = ()
+    signs: str | None = None
 
     @model_validator(mode="after")
     def _bound(self) -> Step:
@@ -150,7 +155,25 @@ class Step(_Frozen):
             raise ValueError("standard_time: must be positive")
         if self.standard_time_unit is TimeUnit.HARI_KERJA and self.standard_time is not None:
             _check_unit(self.standard_time, self.standard_time_unit, "standard_time")
+        self._check_signers()
         return self
+
+    def _check_signers(self) -> None:
+        if len(set(self.signers)) != len(self.signers):
+            raise ValueError("signers: a role signs once")
+        if self.signs is not None and (self.kind is not StepKind.HUMAN or not _TEMPLATE_ID.match(self.signs)):
+            raise ValueError("signs: only a human step names the document its signers sign (a template id)")
+        if self.signers and self.kind is StepKind.HUMAN and self.signs is None:
+            raise ValueError("signers: a human signing step names its document in 'signs'")
+        if self.signers and self.kind not in (StepKind.HUMAN, StepKind.DOCUMENT):
+            raise ValueError("signers: only a document step or a human signing step has signers")
+
+    @property
+    def signed_document(self) -> str | None:
+        """The template id of the document this step's signers sign (None: nobody signs here)."""
+        if not self.signers:
+            return None
+        return self.signs if self.kind is StepKind.HUMAN else self.action
 
     @property
     def automated(self) -> bool:
@@ -279,6 +302,9 @@ class Service(_Frozen):
                     self._check_condition(condition, f"steps.{index}.when.{n}")
             elif step.when is not None:
                 self._check_condition(step.when, f"steps.{index}.when")
+            if step.signs is not None and step.signs not in {s.action for s in self.steps[:index]
+                                                                 if s.kind is StepKind.DOCUMENT}:
+                raise ValueError(f"steps.{index}.signs: '{step.signs}' is not the document of an earlier step")
             for name in step.decides:
                 if name not in {spec.name for spec in self.requirements.fields}:
                     raise ValueError(f"steps.{index}.decides: '{name}' is not a declared field")
@@ -333,6 +359,12 @@ class Service(_Frozen):
             if field not in {spec.name for spec in self.requirements.fields}:
                 raise ValueError(f"approval_scope.provider_of_field: '{field}' is not a declared field")
 
+    def signing_step(self, document: str) -> Step | None:
+        """The step whose signers sign ``document`` (a template id): a human signing step before the
+        document step itself, so the SOP's own signing step decides when signing is complete."""
+        steps = [s for s in self.steps if s.signed_document == document]
+        return next((s for s in steps if s.kind is StepKind.HUMAN), steps[0] if steps else None)
+
     def step_with(self, purpose: StepPurpose) -> Step | None:
         """The step the catalog declares for ``purpose`` (the first, for purposes several steps may share)."""
         return next((s for s in self.steps if s.purpose is purpose), None)
@@ -357,7 +389,7 @@ class Service(_Frozen):
         """Every role the procedure involves (actors, participants, supervisors), in first-seen order."""
         found: dict[str, None] = {}
         for step in self.steps:
-            for role in (step.actor, *step.participants, step.supervisor):
+            for role in (step.actor, *step.participants, *step.signers, step.supervisor):
                 if role:
                     found.setdefault(role)
         return tuple(found)
