@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +32,9 @@ def app(state_dir: Path, tmp_path: Path) -> Iterator[App]:
     (templates / "documents").mkdir(parents=True)
     (templates / "comments").symlink_to(real / "comments")
     (templates / "pdf").symlink_to(real / "pdf")  # the PDF layout every document is laid out in
-    (templates / "documents" / f"{DOC}.md.j2").write_text("# Berita Acara Uji\n\nTiket {{ tiket.id }}.\n")
+    (templates / "documents" / f"{DOC}.md.j2").write_text(
+        "# Berita Acara Uji\n\nTiket {{ tiket.id }}.\n\n| PIHAK PERTAMA |\n|---|\n| Pemohon |\n| |\n"
+        "| **{{ pemohon.nama }}** |\n")  # a signature table: the PDF gets the applicant's signature block
     settings = load_settings(state_dir=state_dir, deployment="lab", templates_dir=templates,
                              catalog_dir=Path(__file__).parent / "catalog", workers={"warm_inventory": False})
     built = App(settings)
@@ -121,3 +124,21 @@ def test_a_document_changed_between_signatures_is_not_signed(app: App, ticket_id
     with pytest.raises(IntegrityError) as caught:
         verify_document(app, changed, as_lab("sari"), "ubah.pdf")
     assert caught.value.exit_code == 9
+
+
+def test_a_signature_lands_in_the_block_the_renderer_laid_out_for_its_signer(app: App, ticket_id: str) -> None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from toolkit.signing.pdf import field_name_for
+
+    facts = app.queue.step_results(ticket_id)["berita-acara"].result["facts"]  # type: ignore[index]
+    block = next(b for b in facts["tanda_tangan"] if b["username"] == "andi")
+    sign_document(app, ticket_id, DOC, as_lab("dewi"), SecretStr(DEWI_PASS))
+    second = sign_document(app, ticket_id, DOC, as_lab("andi"), SecretStr(CANARY))
+    reader = PdfFileReader(io.BytesIO(app.tickets.read_attachment(ticket_id, second.attachment)))
+    rects = {str(f.get_object()["/T"]): [float(v) for v in f.get_object()["/Rect"]]
+             for f in reader.root["/AcroForm"]["/Fields"]}
+    x1, y1, x2, y2 = rects[field_name_for("andi")]
+    assert (x1, y1) == pytest.approx((block["x"], block["y"]), abs=1)  # pyHanko writes whole points
+    assert (x2 - x1, y2 - y1) == pytest.approx((block["width"], block["height"]), abs=1)
+    assert rects[field_name_for("dewi")] != rects[field_name_for("andi")]  # dewi has no block: the fallback box

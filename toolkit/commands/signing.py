@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
@@ -33,6 +33,7 @@ from toolkit.engine.services import EngineServices
 from toolkit.errors import ConflictError, IntegrityError, InvalidInputError, PermissionDeniedError
 from toolkit.ports.signing import (
     DocumentSigner,
+    SignatureBox,
     SignerIdentity,
     SignerLockedError,
     SignerStatus,
@@ -40,7 +41,7 @@ from toolkit.ports.signing import (
     WrongPassphraseError,
 )
 from toolkit.signing.lockout import PassphraseLockout
-from toolkit.signing.pdf import box_for, page_count
+from toolkit.signing.pdf import box_for, field_name_for, page_count
 from toolkit.signing.progress import SIGNATURE, SigningState, activation_step, signing_state, source_pdf
 from toolkit.signing.trust import local_time_label
 from toolkit.splp.apis import load_register
@@ -139,6 +140,28 @@ def _check_existing(app: SigningServices, pdf: bytes, state: SigningState, ticke
                              ticket=ticket_id)
 
 
+def _box(app: SigningServices, ticket_id: str, service: Service, document: str, user: str, role: str, order: int,
+         pdf: bytes) -> SignatureBox:
+    """Where this signer's visible signature goes: the signature block the PDF renderer laid out for them
+    (the document job's facts, ``tanda_tangan``: by username, else the first unnamed block of their role,
+    else the n-th unnamed block), so the signature lands in the blank space above the printed name and
+    NIP; without a block of theirs, `box_for`'s box at the foot of the last page."""
+    results = app.queue.step_results(ticket_id)
+    blocks: list[dict[str, Any]] = []
+    for step in service.steps:
+        job = results.get(step.id)
+        if step.kind is StepKind.DOCUMENT and step.action == document and job is not None and job.result:
+            blocks = [b for b in (job.result.get("facts") or {}).get("tanda_tangan") or [] if isinstance(b, dict)]
+    unnamed = [b for b in blocks if not b.get("username")]  # never another signer's block
+    chosen = (next((b for b in blocks if b.get("username") == user), None)
+              or next((b for b in unnamed if b.get("peran") == role), None)
+              or (unnamed[order] if order < len(unnamed) else None))
+    if chosen is None:
+        return box_for(user, order, page_count(pdf))
+    return SignatureBox(field_name=field_name_for(user), page=int(chosen["page"]), x=float(chosen["x"]),
+                        y=float(chosen["y"]), width=float(chosen["width"]), height=float(chosen["height"]))
+
+
 def sign_document(app: SigningServices, ticket_id: str, document: str, principal: Principal,
                   passphrase: SecretStr) -> SignOutcome:
     _checked(document, _DOCUMENT, "document")
@@ -160,7 +183,8 @@ def sign_document(app: SigningServices, ticket_id: str, document: str, principal
     identity = identity_of(app, user, role)
     order = len(state.done)
     try:
-        signed = app.signing.sign(pdf, identity, passphrase, box_for(user, order, page_count(pdf)))
+        signed = app.signing.sign(pdf, identity, passphrase, _box(app, ticket_id, service, document, user, role,
+                                                              order, pdf))
     except WrongPassphraseError as exc:
         left = lockout.failed(user, now)
         app.audit.append(user, "document.sign.refused", ticket_id, {"document": document, "reason": "wrong passphrase",
