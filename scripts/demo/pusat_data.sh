@@ -37,10 +37,27 @@ say "8-9. The app-dev team records the application installation and the UAT"
 spbe ticket advance "$T" --as dewi --step instalasi-aplikasi --note "Aplikasi SIMPUS v2.3 terpasang di /srv/apps/simpus."
 spbe ticket advance "$T" --as dewi --step uji-fungsionalitas --note "Uji beban fungsionalitas 50 pengguna serentak: lulus."
 
-say "10. Berita acara pemanfaatan, signed by the applicant and the app-dev team"
+say "10. Berita acara pemanfaatan (PDF with kop surat), signed electronically (PAdES): app-dev team, then applicant"
 spbe ticket wait "$T" --step berita-acara-pemanfaatan --timeout 120
-spbe ticket advance "$T" --as andi --step penandatanganan-berita-acara \
-    --note "Berita acara pemanfaatan telah ditandatangani kedua pihak."
+spbe sign status dewi --as dewi >/dev/null 2>&1 || {
+    # The local CA (once per deployment), and the staff signer enrolled in person with a passphrase of her own.
+    spbe sign init --organisation "Dinas Komunikasi, Informatika dan Statistik" --as sari
+    printf '%s\n' "dewi-frasa-demo-1" | spbe sign enroll dewi --as dewi --passphrase-stdin
+}
+# The applicant gets a certificate through the Tanda Tangan Elektronik service and activates it himself.
+TTE=$(spbe ticket open tanda-tangan-elektronik --as andi --title "Sertifikat elektronik Andi" \
+    -f instansi="Dinas Kesehatan" -f jabatan="Pengelola Sistem Informasi" -a surat_permohonan="$letter" \
+    --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+spbe ticket check "$TTE" --as agus
+spbe ticket approve "$TTE" --as kabid --reason "Identitas pemohon telah diverifikasi."
+spbe ticket wait "$TTE" --step penerbitan-sertifikat --timeout 120
+printf '%s\n' "andi-frasa-demo-1" | spbe sign activate --as andi --passphrase-stdin
+printf '%s\n' "dewi-frasa-demo-1" | spbe document sign "$T" berita_acara_pemanfaatan --as dewi --passphrase-stdin
+printf '%s\n' "andi-frasa-demo-1" | spbe document sign "$T" berita_acara_pemanfaatan --as andi --passphrase-stdin
+signed="$SPBE_STATE_DIR/berita-acara-pemanfaatan-$T.pdf"
+rm -f "$signed"
+spbe ticket download "$T" "berita_acara_pemanfaatan_${T}_ttd2.pdf" --output "$signed" --as andi
+spbe document verify "$signed" --as andi
 
 say "11. The implementation report"
 spbe ticket wait "$T" --step laporan-pelaksanaan --timeout 120

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.support.principals import as_lab
+from tests.support.signatures import sign_in_order
 from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind, TicketStatus
@@ -86,8 +87,9 @@ def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     desk.record_step(app, ticket.id, as_lab("dewi"), "uji-fungsionalitas", "Uji beban 50 pengguna: lulus.")
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [("berita-acara-pemanfaatan", JobState.SUCCEEDED)]
-    desk.record_step(app, ticket.id, as_lab("andi"), "penandatanganan-berita-acara",
-                     "Telah ditandatangani kedua pihak.")
+    # Step 10: the app-dev team, then the applicant, sign the rendered PDF; the last signature completes the step.
+    signed = sign_in_order(app, ticket.id, "berita_acara_pemanfaatan", ["dewi", "andi"])
+    assert [o.step_done for o in signed] == [False, True]
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [("laporan-pelaksanaan", JobState.SUCCEEDED)]
     pemanfaatan = app.tickets.read_attachment(ticket.id, f"berita_acara_pemanfaatan_{ticket.id}.md").decode()

@@ -12,6 +12,7 @@ import pytest
 from lab.redmine_spec import APPROVED, CHECKED, CLOSED, DONE, RedmineHandle
 from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.support.principals import as_lab
+from tests.support.signatures import sign_in_order
 from tests.support.redmine_desk import Person, desk_settings
 from toolkit.bootstrap import App
 from toolkit.commands import desk
@@ -63,7 +64,7 @@ def test_a_request_in_redmine_is_provisioned_documented_there_and_closed(
     desk.record_step(app, ticket_id, as_lab("dewi"), "instalasi-aplikasi", "Aplikasi SIMPUS v2.3 terpasang.")
     desk.record_step(app, ticket_id, as_lab("dewi"), "uji-fungsionalitas", "Uji fungsi: lulus.")
     run_ticket(app, ticket_id)
-    desk.record_step(app, ticket_id, as_lab("andi"), "penandatanganan-berita-acara", "Telah ditandatangani.")
+    sign_in_order(app, ticket_id, "berita_acara_pemanfaatan", ["dewi", "andi"])  # step 10, signed in spbe
     run_ticket(app, ticket_id)
     sari.status(key, DONE, "Seluruh tahapan selesai.")
     _sync(app)

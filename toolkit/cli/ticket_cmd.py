@@ -296,3 +296,25 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
             current = state.current.id if state.current else "none"
             raise UnavailableError(f"step {step_id} not done after {timeout:.0f} s (current step: {current})")
         time.sleep(0.5)
+
+
+@ticket_group.command("download")
+@click.argument("ticket_id")
+@click.argument("name")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Where to write the file (refused if it exists).")
+@AS_OPTION
+@click.pass_obj
+def download_cmd(obj, ticket_id, name, output, actor) -> None:  # type: ignore[no-untyped-def]
+    """Save an attachment of a ticket you may see (stored encrypted: spbe is the way to its content)."""
+    from pathlib import Path
+
+    from toolkit.commands import views
+    from toolkit.private_files import write_private
+
+    target = Path(output)
+    if target.exists() or target.is_symlink():
+        raise InvalidInputError(f"{output} exists: not overwriting it", path=output)
+    _ref, content = views.attachment(obj.app, ticket_id, name, obj.principal(actor))
+    write_private(target, content)
+    obj.console.print(f"saved {name} ({len(content)} bytes) to {target}")
