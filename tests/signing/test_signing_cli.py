@@ -161,5 +161,6 @@ def test_only_a_provider_of_the_requested_api_signs_the_splp_agreement(enrolled:
 
     assert sign("andi") == 0
     assert sign("prov-dpmptsp") == 4  # a provider, but of another API: not a party of this agreement
-    assert sign("prov-dukcapil") == 0
+    assert sign("prov-dukcapil") == 0, enrolled("document", "sign", ticket.id, document, "--as", "prov-dukcapil",
+                                                 "--passphrase-stdin", input="prov-dukcapil-rahasia-1\n").output
     assert sign("dewi") == 0

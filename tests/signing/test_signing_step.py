@@ -142,3 +142,32 @@ def test_a_signature_lands_in_the_block_the_renderer_laid_out_for_its_signer(app
     assert (x1, y1) == pytest.approx((block["x"], block["y"]), abs=1)  # pyHanko writes whole points
     assert (x2 - x1, y2 - y1) == pytest.approx((block["width"], block["height"]), abs=1)
     assert rects[field_name_for("dewi")] != rects[field_name_for("andi")]  # dewi has no block: the fallback box
+
+
+def test_a_signing_step_completed_straight_in_the_store_does_not_count(app: App, ticket_id: str) -> None:
+    """The engine trusts no event: a completion written past the command, or signature records that are
+    not the parties' own, leave the signing step current."""
+    from toolkit.domain.tickets.models import NewEvent
+    from toolkit.engine.progress import progress
+
+    def current() -> str | None:
+        ticket = app.tickets.get(ticket_id)
+        service = app.catalog.get(ticket.service_id)
+        state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue, app.policy)
+        return state.current.id if state.current else None
+
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor="andi", step_id="penandatanganan",
+                                         text="Sudah ditandatangani."))
+    assert current() == "penandatanganan"
+    forged = {"document": DOC, "signer": "budi", "order": 1}  # budi is an applicant, not this ticket's requester
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor="budi", text="ttd", data={"signature": forged}))
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.COMMENT, actor="andi", text="ttd",
+                                         data={"signature": {"document": DOC, "signer": "andi", "order": 2}}))
+    app.tickets.post(ticket_id, NewEvent(kind=EventKind.STEP_COMPLETED, actor="andi", step_id="penandatanganan",
+                                         text="Sudah ditandatangani."))
+    assert current() == "penandatanganan"  # budi's record is not a tim-pengembangan-aplikasi's signature
+
+    sign_document(app, ticket_id, DOC, as_lab("dewi"), SecretStr(DEWI_PASS))
+    assert current() == "penandatanganan"
+    assert sign_document(app, ticket_id, DOC, as_lab("andi"), SecretStr(CANARY)).step_done
+    assert current() == "penutupan"

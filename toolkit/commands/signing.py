@@ -27,6 +27,7 @@ from pydantic import SecretStr
 
 from toolkit.domain.catalog.models import Service, Step, StepKind
 from toolkit.domain.catalog.roles import RoleTrait
+from toolkit.domain.policy import SIGNATURE
 from toolkit.domain.principal import Principal
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.engine.services import EngineServices
@@ -42,7 +43,7 @@ from toolkit.ports.signing import (
 )
 from toolkit.signing.lockout import PassphraseLockout
 from toolkit.signing.pdf import box_for, field_name_for, page_count
-from toolkit.signing.progress import SIGNATURE, SigningState, activation_step, signing_state, source_pdf
+from toolkit.signing.progress import SigningState, activation_step, signing_state, source_pdf
 from toolkit.signing.trust import local_time_label
 from toolkit.splp.apis import load_register
 from toolkit.worktime.calendars import calendars_for

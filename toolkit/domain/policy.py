@@ -35,6 +35,7 @@ from toolkit.ports.directory import Directory, Person
 
 DECISIONS = "decisions"
 INCIDENT_VERIFIED = "incident_verified"
+SIGNATURE = "signature"  # a signature record in a comment's data (written by toolkit.commands.signing)
 # The event kinds that complete a step: the one definition the workflow, documents and actions share.
 COMPLETING_KINDS = frozenset({EventKind.APPROVED, EventKind.STEP_COMPLETED, EventKind.CHECKED})
 
@@ -274,12 +275,46 @@ class Policy:
             return f"step '{step.id}' is completed only by the requester's confirmation of a schedule"
         return self._human_step_reason(step, event.actor)
 
+    def signatures(self, ticket: Ticket, step: Step, events: Iterable[TimelineEvent]) -> list[TimelineEvent]:
+        """The signature records of ``step.signs`` that count, in the SOP's order: each posted by the signer and
+        by whoever's turn it was (someone holding that role; the ticket's own requester for an applicant's
+        role). A record out of turn or by someone else is ignored, wherever it came from."""
+        counted: list[TimelineEvent] = []
+        for event in events:
+            if len(counted) >= len(step.signers):
+                break
+            record = event.data.get(SIGNATURE) if isinstance(event.data, Mapping) else None
+            if event.kind != EventKind.COMMENT or not isinstance(record, Mapping) \
+                    or record.get("document") != step.signed_document or record.get("signer") != event.actor:
+                continue
+            role = step.signers[len(counted)]
+            person = self._known(event.actor)
+            if (event.actor == ticket.requester if role in self.applicant_roles
+                    else person is not None and role in person.roles):
+                counted.append(event)
+        return counted
+
+    def _signing_reason(self, service: Service, ticket: Ticket, event: TimelineEvent,
+                        earlier: Sequence[TimelineEvent]) -> str | None:
+        """A signing step (``signs``) counts as done only after every party's signature (`signatures`): a
+        completion written straight into the store cannot skip them."""
+        if event.kind not in COMPLETING_KINDS or not event.step_id:
+            return None
+        step = next((s for s in service.steps if s.id == event.step_id), None)
+        if step is None or not step.signs or not step.signers:
+            return None
+        signed = len(self.signatures(ticket, step, earlier))
+        if signed < len(step.signers):
+            return (f"step '{step.id}' is done only when every party has signed '{step.signs}' "
+                    f"({signed} of {len(step.signers)} signatures)")
+        return None
+
     def trusted(self, service: Service, ticket: Ticket, timeline: Iterable[TimelineEvent]) -> TrustedTimeline:
         """The timeline the workflow may act on, and the refusals to report."""
         kept: list[TimelineEvent] = []
         refused: list[Refusal] = []
         for event in timeline:
-            reason = self.vet(service, ticket, event)
+            reason = self.vet(service, ticket, event) or self._signing_reason(service, ticket, event, kept)
             if reason is None:
                 kept.append(event)
             else:

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit.domain.catalog.models import Service, Step, StepKind
+from toolkit.domain.policy import SIGNATURE
 from toolkit.domain.principal import ENGINE_USER
-from toolkit.domain.tickets.models import AttachmentRef, EventKind, Ticket
+from toolkit.domain.tickets.models import AttachmentRef, Ticket
 from toolkit.errors import ConflictError, IntegrityError, NotFoundError
 
 if TYPE_CHECKING:
     from toolkit.services import Services
 
-SIGNATURE = "signature"  # the key of a signature record in a timeline event's data
 ENROL_ACTION = "signing.enroll"
 
 
@@ -43,9 +43,7 @@ def signing_state(app: Services, ticket: Ticket, service: Service, document: str
     step = service.signing_step(document)
     if step is None:
         raise NotFoundError(f"no one signs a '{document}' in service {service.id}", document=document)
-    done = tuple(e.data[SIGNATURE] for e in app.tickets.timeline(ticket.id)
-                 if e.kind == EventKind.COMMENT and isinstance(e.data.get(SIGNATURE), dict)
-                 and e.data[SIGNATURE].get("document") == document and e.data[SIGNATURE].get("signer") == e.actor)
+    done = tuple(e.data[SIGNATURE] for e in app.policy.signatures(ticket, step, app.tickets.timeline(ticket.id)))
     return SigningState(document=document, step=step, done=done)
 
 

@@ -36,6 +36,13 @@ PUSAT_DATA = {
 }
 
 
+def _approval(folder: Path) -> Path:
+    """Hosting needs the application approval document too (SOP 002 step 4)."""
+    path = folder / "persetujuan.pdf"
+    path.write_bytes(pdf_bytes("Persetujuan aplikasi"))
+    return path
+
+
 def _draft(*uploads: AttachmentUpload) -> TicketDraft:
     return TicketDraft(service_id="pusat-data", title="Permohonan server aplikasi", requester="andi",
                        fields={"instansi": "Dinas Kesehatan"}, sla_variant="standar", attachments=uploads)
@@ -80,7 +87,7 @@ def test_through_the_cli_and_the_command_layer(spbe, state_dir: Path, tmp_path: 
     source = tmp_path / "surat.pdf"
     source.write_bytes(pdf_bytes(CANARY))
     args = ["ticket", "open", "pusat-data", "--as", "andi", "--title", "Hosting", "--json",
-            "-a", f"surat_permohonan={source}"]
+            "-a", f"surat_permohonan={source}", "-a", f"dokumen_persetujuan_aplikasi={_approval(tmp_path)}"]
     for name, value in PUSAT_DATA.items():
         args += ["-f", f"{name}={value}"]
     result = spbe(*args)
@@ -100,7 +107,8 @@ def test_a_missing_key_refuses_the_upload_with_exit_8_and_stores_nothing(
     monkeypatch.delenv("SPBE_VAULT_KEY")
     source = tmp_path / "surat.pdf"
     source.write_bytes(pdf_bytes(CANARY))
-    args = ["ticket", "open", "pusat-data", "--as", "andi", "--title", "Hosting", "-a", f"surat_permohonan={source}"]
+    args = ["ticket", "open", "pusat-data", "--as", "andi", "--title", "Hosting", "-a", f"surat_permohonan={source}",
+            "-a", f"dokumen_persetujuan_aplikasi={_approval(tmp_path)}"]
     for name, value in PUSAT_DATA.items():
         args += ["-f", f"{name}={value}"]
     result = spbe(*args, catch_exceptions=True)
@@ -201,7 +209,7 @@ def test_a_malformed_key_stops_the_upload_and_is_never_echoed(spbe, state_dir: P
     source = tmp_path / "surat.pdf"
     source.write_bytes(pdf_bytes(CANARY))
     args = ["-v", "ticket", "open", "pusat-data", "--as", "andi", "--title", "Hosting", "-a",
-            f"surat_permohonan={source}"]
+            f"surat_permohonan={source}", "-a", f"dokumen_persetujuan_aplikasi={_approval(tmp_path)}"]
     for name, value in PUSAT_DATA.items():
         args += ["-f", f"{name}={value}"]
     result = spbe(*args, env={"SPBE_VAULT_KEY": key_canary}, catch_exceptions=True)
