@@ -12,8 +12,8 @@ import pytest
 from lab.redmine_spec import APPROVED, CHECKED, CLOSED, DONE, RedmineHandle
 from tests.conftest import CANARY_BACKUP_PASSWORD
 from tests.support.principals import as_lab
-from tests.support.signatures import sign_in_order
 from tests.support.redmine_desk import Person, desk_settings
+from tests.support.signatures import sign_in_order
 from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.desks.mirror import DeskMirror
