@@ -23,7 +23,14 @@ spbe ticket schedule propose "$N" --as yusuf --start "$start" --end "$end" \
     --note "Perangkat dan peralatan pendukung siap."
 spbe ticket schedule confirm "$N" --as budi
 
-say "At the confirmed start: installation (backup, push, verify), quality test, berita acara, report"
+say "At the confirmed start: installation (backup, push, verify), quality test, berita acara"
+spbe ticket wait "$N" --step uji-kualitas --timeout 300
+source scripts/demo/signers.sh
+demo_signer budi applicant
+demo_signer yusuf staff
+say "9. The applicant and the team sign the berita acara (PAdES); the report follows the last signature"
+demo_wait_file "$N" "berita_acara_penggunaan_layanan_$N.pdf"
+demo_sign "$N" berita_acara_penggunaan_layanan budi yusuf
 spbe ticket wait "$N" --step laporan-pelaksanaan --timeout 300
 spbe jobs list --ticket "$N"
 spbe ticket close "$N" --as sari --note "Jaringan terpasang dan lulus uji kualitas."

@@ -39,21 +39,11 @@ spbe ticket advance "$T" --as dewi --step uji-fungsionalitas --note "Uji beban f
 
 say "10. Berita acara pemanfaatan (PDF with kop surat), signed electronically (PAdES): app-dev team, then applicant"
 spbe ticket wait "$T" --step berita-acara-pemanfaatan --timeout 120
-spbe sign status dewi --as dewi >/dev/null 2>&1 || {
-    # The local CA (once per deployment), and the staff signer enrolled in person with a passphrase of her own.
-    spbe sign init --organisation "Dinas Komunikasi, Informatika dan Statistik" --as sari
-    printf '%s\n' "dewi-frasa-demo-1" | spbe sign enroll dewi --as dewi --passphrase-stdin
-}
-# The applicant gets a certificate through the Tanda Tangan Elektronik service and activates it himself.
-TTE=$(spbe ticket open tanda-tangan-elektronik --as andi --title "Sertifikat elektronik Andi" \
-    -f instansi="Dinas Kesehatan" -f jabatan="Pengelola Sistem Informasi" -a surat_permohonan="$letter" \
-    --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-spbe ticket check "$TTE" --as agus
-spbe ticket approve "$TTE" --as kabid --reason "Identitas pemohon telah diverifikasi."
-spbe ticket wait "$TTE" --step penerbitan-sertifikat --timeout 120
-printf '%s\n' "andi-frasa-demo-1" | spbe sign activate --as andi --passphrase-stdin
-printf '%s\n' "dewi-frasa-demo-1" | spbe document sign "$T" berita_acara_pemanfaatan --as dewi --passphrase-stdin
-printf '%s\n' "andi-frasa-demo-1" | spbe document sign "$T" berita_acara_pemanfaatan --as andi --passphrase-stdin
+# The applicant's certificate comes through the Tanda Tangan Elektronik service (scripts/demo/signers.sh).
+source scripts/demo/signers.sh
+demo_signer dewi staff
+demo_signer andi applicant
+demo_sign "$T" berita_acara_pemanfaatan dewi andi
 signed="$SPBE_STATE_DIR/berita-acara-pemanfaatan-$T.pdf"
 rm -f "$signed"
 spbe ticket download "$T" "berita_acara_pemanfaatan_${T}_ttd2.pdf" --output "$signed" --as andi

@@ -35,7 +35,14 @@ say "A second reveal is refused (and audited)"
 spbe secret reveal "$N" --name api-key --as andi && exit 1 || true
 
 say "The applicant confirms; berita acara (agreement) and report are made"
+source scripts/demo/signers.sh
+demo_signer andi applicant
+demo_signer prov-dukcapil staff
+demo_signer dewi staff
 spbe ticket advance "$N" --as andi --step konfirmasi-pengguna --note "Endpoint sesuai kebutuhan SIMPUS."
+say "8. The API user, the API's provider and the team sign the agreement (PAdES), in the SOP's order"
+demo_wait_file "$N" "berita_acara_perjanjian_api_$N.pdf"
+demo_sign "$N" berita_acara_perjanjian_api andi prov-dukcapil dewi
 spbe ticket wait "$N" --step laporan-pelaksanaan --timeout 180
 sed -n '1,40p' "$SPBE_STATE_DIR/artifacts/$N/berita_acara_perjanjian_api_$N.md"
 spbe ticket close "$N" --as sari --note "Dokumen perjanjian dan laporan lengkap."

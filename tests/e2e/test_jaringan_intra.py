@@ -11,6 +11,7 @@ from lab.dataplane import LabDataPlane
 from lab.models import subnet_index
 from tests.e2e.network_support import KTP, network_settings, running_config, scheduled
 from tests.support.principals import as_lab
+from tests.support.signatures import sign_in_order
 from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.domain.tickets.models import TicketStatus
@@ -55,8 +56,11 @@ def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) 
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [
         ("pemasangan-jaringan", JobState.SUCCEEDED), ("uji-kualitas", JobState.SUCCEEDED),
-        ("berita-acara-penggunaan-layanan", JobState.SUCCEEDED), ("laporan-pelaksanaan", JobState.SUCCEEDED),
-    ], [j.error for j in jobs]
+        ("berita-acara-penggunaan-layanan", JobState.SUCCEEDED)], [j.error for j in jobs]
+    # Step 9: the applicant and the team sign the berita acara; the report waits for the last signature.
+    assert run_ticket(app, ticket.id) == []
+    sign_in_order(app, ticket.id, "berita_acara_penggunaan_layanan", ["andi", "yusuf"])
+    assert [(j.step_id, j.state) for j in run_ticket(app, ticket.id)] == [("laporan-pelaksanaan", JobState.SUCCEEDED)]
     install = jobs[0].result["facts"]["network"]["install"]
     assert [(d["device"], d["status"], d["verified"]) for d in install["devices"]] == [
         ("sw-dinkes-01", "changed", True)]

@@ -16,6 +16,7 @@ from integrations.gateway.express_gateway import ExpressGatewayAdapter
 from lab.models import LabState
 from tests.fixtures.lab import settings_for
 from tests.support.principals import as_lab
+from tests.support.signatures import sign_in_order
 from toolkit.bootstrap import App
 from toolkit.commands import desk
 from toolkit.domain.tickets.models import AttachmentUpload, TicketStatus
@@ -70,8 +71,10 @@ def test_splp_ticket_runs_from_open_to_closed(lab: LabState, splp_settings: Sett
 
     desk.record_step(app, ticket.id, as_lab("andi"), "konfirmasi-pengguna", "Endpoint sesuai kebutuhan.")
     jobs = run_ticket(app, ticket.id)
-    assert [(j.step_id, j.state) for j in jobs][-2:] == [
-        ("berita-acara-perjanjian", JobState.SUCCEEDED), ("laporan-pelaksanaan", JobState.SUCCEEDED)]
+    assert [(j.step_id, j.state) for j in jobs][-1:] == [("berita-acara-perjanjian", JobState.SUCCEEDED)]
+    # Step 8: the API user, the API's provider and the team sign the agreement; the report waits for them.
+    sign_in_order(app, ticket.id, "berita_acara_perjanjian_api", ["andi", "prov-dukcapil", "dewi"])
+    assert [(j.step_id, j.state) for j in run_ticket(app, ticket.id)] == [("laporan-pelaksanaan", JobState.SUCCEEDED)]
     desk.close(app, ticket.id, as_lab("sari"), "Dokumen lengkap.")
     run_ticket(app, ticket.id)
     assert app.tickets.get(ticket.id).status == TicketStatus.CLOSED

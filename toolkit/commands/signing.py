@@ -216,9 +216,10 @@ def sign_document(app: SigningServices, ticket_id: str, document: str, principal
 
 
 def _complete_step(app: SigningServices, ticket_id: str, step: Step, principal: Principal) -> bool:
-    """The SOP's signing step is done when its last party has signed (a document step is the engine's)."""
+    """The SOP's signing step is done when its last party has signed: a human step is recorded now; a document
+    step its parties sign counts as done from the last signature (`toolkit.engine.progress.signed_steps`)."""
     if step.kind is not StepKind.HUMAN:
-        return False
+        return True
     from toolkit.commands.desk import record_step
 
     try:

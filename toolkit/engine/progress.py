@@ -40,6 +40,22 @@ def completed_steps(
     return done
 
 
+def signed_steps(service: Any, ticket: Ticket, timeline: list[TimelineEvent], policy: Policy,
+                 done: dict[str, datetime]) -> dict[str, datetime]:
+    """A document step its parties sign (``signers`` on the step itself, as SOP 001 step 9 and 004 step 8 put
+    it: "... menandatangani berita acara") is done when the last party has signed the rendered document, not
+    when it is rendered: the steps after it wait for the signatures (`Policy.signatures`)."""
+    for step in service.steps:
+        if step.id not in done or not step.signers or step.kind.value != "document":
+            continue
+        signed = policy.signatures(ticket, step, timeline)
+        if len(signed) < len(step.signers):
+            del done[step.id]
+        else:
+            done[step.id] = max(done[step.id], signed[-1].at)
+    return done
+
+
 def closed_at(ticket: Ticket, timeline: list[TimelineEvent]) -> datetime | None:
     if ticket.status != TicketStatus.CLOSED:
         return None
@@ -100,7 +116,7 @@ def progress(
     return evaluate(
         service,
         effective_fields(ticket.fields, timeline),  # decisions taken on the way pick the SOP's branch
-        completed_steps(service, timeline, queue, ticket.id, results),
+        signed_steps(service, ticket, timeline, policy, completed_steps(service, timeline, queue, ticket.id, results)),
         opened_at=ticket.created_at,
         now=now,
         closed_at=closed_at(ticket, timeline),
