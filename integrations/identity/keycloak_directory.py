@@ -14,10 +14,19 @@ the user's *effective* realm roles, composites expanded, as in the tokens Keyclo
 A disabled Keycloak account (for example after CSIRT containment) is a person with no roles: it can
 neither open nor decide anything. Service accounts are never people.
 
-The person's ``opd`` and ``title`` come from the Keycloak user attributes of those names.
+The person's ``opd`` and ``title`` come from the Keycloak user attributes of those names, the NIP printed
+under a signature from the attribute ``nip_attribute`` (default ``nip``). Keycloak hands every attribute
+over as a list of strings (``"attributes": {"nip": ["198503122010012003"]}``). A NIP that is not exactly
+18 ASCII digits, or an attribute holding several different values, is left out with a warning that names
+the user and the attribute but not the value: a typo in Keycloak must cost a blank NIP line on a
+document, never the directory (which every approval asks). With Keycloak 24+ the attribute must be
+declared in the realm's user profile (or unmanaged attributes enabled), else Keycloak drops it.
 """
 
 from __future__ import annotations
+
+import logging
+import re
 
 from pydantic import Field
 
@@ -31,6 +40,10 @@ from toolkit.ports.identity_provider import IdentityProvider, IdpUser
 from toolkit.settings import Settings
 
 _SERVICE_ACCOUNT_PREFIX = "service-account-"
+# A Keycloak attribute name we read: a plain identifier (no spaces, ':' or quotes to confuse a query or a log).
+ATTRIBUTE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+_NIP = re.compile(r"[0-9]{18}")  # ASCII digits only: str.isdigit() would accept other scripts' digits
+log = logging.getLogger("spbe.identity.directory")
 
 
 class KeycloakDirectoryOptions(AdapterOptions):
@@ -38,13 +51,20 @@ class KeycloakDirectoryOptions(AdapterOptions):
 
     role_prefix: str = Field(default="", max_length=64, description="realm roles are the SOP roles behind this")
     role_map: dict[str, str] = Field(default_factory=dict, description="realm role -> SOP role, for other names")
+    nip_attribute: str = Field(default="nip", pattern=ATTRIBUTE_NAME_PATTERN,
+                               description="the user attribute holding the NIP (18 digits) printed on documents")
 
 
 class KeycloakDirectory:
     Options = KeycloakDirectoryOptions
 
     def __init__(self, *, settings: Settings, role_prefix: str = "", role_map: dict[str, str] | None = None,
-                 provider: IdentityProvider | None = None, masker: Masker | None = None) -> None:
+                 nip_attribute: str = "nip", provider: IdentityProvider | None = None,
+                 masker: Masker | None = None) -> None:
+        if not (isinstance(nip_attribute, str) and re.fullmatch(ATTRIBUTE_NAME_PATTERN, nip_attribute)):
+            raise ConfigurationError(f"directory.options.nip_attribute {str(nip_attribute)[:80]!r} is not a valid "
+                                     "attribute name (letters, digits, '_', '.', '-'; at most 64)")
+        self.nip_attribute = nip_attribute
         self.provider: IdentityProvider = provider or KeycloakIdentityProvider(settings=settings, masker=masker)
         self.role_prefix = role_prefix
         self.role_map = dict(role_map or {})
@@ -76,7 +96,23 @@ class KeycloakDirectory:
 
         return Person(username=user.username, name=user.display_name[:200],
                       roles=roles if user.enabled else frozenset(), email=user.email, opd=first("opd"),
-                      title=first("title"), unix_user=first("unix_user"))
+                      title=first("title"), unix_user=first("unix_user"), nip=self._nip(user))
+
+    def _nip(self, user: IdpUser) -> str | None:
+        """The user's NIP, or None (with a warning) when the attribute does not hold one well-formed value."""
+        values = set(user.attributes.get(self.nip_attribute, ()))
+        if not values:
+            return None
+        if len(values) > 1:
+            log.warning("ignoring Keycloak attribute %r of user %r: %d different values, expected one NIP",
+                        self.nip_attribute, user.username, len(values))
+            return None
+        (value,) = values
+        if not _NIP.fullmatch(value):
+            log.warning("ignoring Keycloak attribute %r of user %r: not a NIP of 18 digits (%d characters)",
+                        self.nip_attribute, user.username, len(value))
+            return None
+        return value
 
     def person(self, username: str) -> Person:
         if username.startswith(_SERVICE_ACCOUNT_PREFIX):

@@ -48,7 +48,7 @@ people:
   - {username: andi, name: Andi Pratama, roles: [pemohon], opd: Dinas Kesehatan, email: andi@dinkes.example.go.id}
   - {username: sari, name: Sari Wulandari, roles: [koordinator-layanan], email: sari@example.go.id,
      unix_user: sari}
-  - {username: kadis, name: Budi Santoso, roles: [kepala-dinas, pemohon]}
+  - {username: kadis, name: Budi Santoso, roles: [kepala-dinas, pemohon], nip: "197001011995031001"}
   - {username: kadis2, name: Rina Kartika, roles: [kepala-dinas], title: Plt. Kepala Dinas}
 """
 

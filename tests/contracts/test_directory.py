@@ -23,8 +23,8 @@ def test_a_person_has_exactly_the_roles_and_details_given(directory: Directory, 
     person = directory.person(username)
     assert person.username == username and person.name == expected["name"]
     assert person.roles == frozenset(expected["roles"])
-    assert (person.email, person.opd, person.title) == (expected.get("email"), expected.get("opd"),
-                                                         expected.get("title"))
+    assert (person.email, person.opd, person.title, person.nip) == (
+        expected.get("email"), expected.get("opd"), expected.get("title"), expected.get("nip"))
     assert all(person.has_role(role) for role in expected["roles"]) and not person.has_role("csirt")
 
 

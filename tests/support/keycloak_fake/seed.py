@@ -2,7 +2,8 @@
 
 `seed_realm` creates the automation's admin client (realm-management roles) and, from a roles file
 (default: the project's ``inventory/roles.yml``), one realm role per SOP role and one user per
-person, with the person's roles, e-mail, names and the ``opd``/``title``/``unix_user`` attributes. Users get the
+person, with the person's roles, e-mail, names and the ``opd``/``title``/``unix_user``/``nip`` attributes
+(each a list of one string, as Keycloak's UserRepresentation holds them). Users get the
 password ``<username>-pw`` for the password grant (sessions for the logout tests).
 """
 
@@ -29,7 +30,7 @@ def seed_realm(fake: KeycloakFake, admin_secret: str, *, realm: str = DEFAULT_RE
         for person in load_people(roles_file or spbe_data.data_path("inventory", "roles.yml")).values():
             first, _, last = person.name.partition(" ")
             attributes = {k: [v] for k, v in (("opd", person.opd), ("title", person.title),
-                                              ("unix_user", person.unix_user)) if v}
+                                              ("unix_user", person.unix_user), ("nip", person.nip)) if v}
             r.add_user(person.username, email=person.email, first_name=first, last_name=last or None,
                        attributes=attributes, password=f"{person.username}-pw",
                        realm_roles={f"{role_prefix}{role}" for role in person.roles} | {"unrelated-app-role"})
