@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
@@ -35,7 +35,7 @@ from toolkit.web.portal import texts, views
 from toolkit.web.portal.views import TicketView
 from toolkit.web.portal.web import Portal, Viewer
 
-PASSPHRASE_FIELD = "frasa"
+PASSPHRASE_FIELD = "frasa"  # noqa: S105 - the form field's name, not a passphrase
 MAX_PASSPHRASE = 512  # characters; longer is refused before anything is asked of the signer
 _DOCUMENT = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _TRIES_LEFT = re.compile(r"\((\d+) tries left")  # the command's WrongPassphraseError message

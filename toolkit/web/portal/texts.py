@@ -54,7 +54,7 @@ TITLE_UNAVAILABLE = "Layanan sementara tidak tersedia"
 TITLE_FAILED = "Terjadi kesalahan"
 TOO_LARGE = "Unggahan terlalu besar."
 SIGN_TITLE = "Penandatanganan tidak berhasil"  # the portal's signing form (routes_signing.py)
-SIGN_WRONG_PASSPHRASE = "Frasa sandi salah; dokumen tidak ditandatangani."
+SIGN_WRONG_PASSPHRASE = "Frasa sandi salah; dokumen tidak ditandatangani."  # noqa: S105 - a message
 SIGN_TRIES_LEFT = "Sisa percobaan sebelum penandatanganan dikunci: {n} kali."
 SIGN_LOCKED = ("Penandatanganan atas nama Anda dikunci sementara karena terlalu banyak frasa sandi salah. "
                "Coba lagi setelah 15 menit atau hubungi koordinator layanan.")
@@ -64,7 +64,8 @@ SIGN_NOT_YOUR_TURN = "Belum giliran Anda menandatangani dokumen ini; pihak sebel
 SIGN_NOT_A_PARTY = "Anda bukan pihak yang menandatangani dokumen ini."
 SIGN_INTEGRITY = ("Versi terakhir dokumen tidak lolos pemeriksaan keutuhan; penandatanganan dihentikan. "
                   "Hubungi koordinator layanan.")
-SIGN_CONFLICT = "Dokumen ini tidak dapat ditandatangani sekarang: sudah Anda tandatangani, sudah lengkap, atau tiket ditutup."
+SIGN_CONFLICT = ("Dokumen ini tidak dapat ditandatangani sekarang: sudah Anda tandatangani, sudah lengkap, "
+                 "atau tiket ditutup.")
 SIGN_INVALID = "Isian penandatanganan tidak valid: isi frasa sandi Anda (paling banyak 512 karakter)."
 
 
