@@ -36,6 +36,7 @@ NOTICES = {  # ?ok=<code> after a POST: fixed texts, so nothing a URL carries is
     "dibatalkan": "Permohonan dibatalkan.",
     "ditahan": "Penahanan (containment) diterapkan dan dicatat pada tiket.",
     "dilepas": "Penahanan dilepas; keadaan sebelumnya dipulihkan.",
+    "ditandatangani": "Dokumen ditandatangani secara elektronik; versi bertanda tangan dapat diunduh di bawah.",
 }
 LOGIN_REFUSED = "Nama pengguna atau kata sandi salah, atau akun sedang dikunci atau dinonaktifkan."
 LOGIN_LOCK_HINT = ("Setelah beberapa kali gagal, akun dikunci sementara demi keamanan. Tunggu sebentar atau "
@@ -52,6 +53,20 @@ TITLE_INVALID = "Isian tidak valid"
 TITLE_UNAVAILABLE = "Layanan sementara tidak tersedia"
 TITLE_FAILED = "Terjadi kesalahan"
 TOO_LARGE = "Unggahan terlalu besar."
+SIGN_TITLE = "Penandatanganan tidak berhasil"  # the portal's signing form (routes_signing.py)
+SIGN_WRONG_PASSPHRASE = "Frasa sandi salah; dokumen tidak ditandatangani."  # noqa: S105 - a message
+SIGN_TRIES_LEFT = "Sisa percobaan sebelum penandatanganan dikunci: {n} kali."
+SIGN_LOCKED = ("Penandatanganan atas nama Anda dikunci sementara karena terlalu banyak frasa sandi salah. "
+               "Coba lagi setelah 15 menit atau hubungi koordinator layanan.")
+SIGN_NOT_ENROLLED = "Anda belum memiliki sertifikat elektronik untuk menandatangani. Hubungi koordinator layanan."
+SIGN_EXPIRED = "Sertifikat elektronik Anda sudah kedaluwarsa; perbarui sertifikat sebelum menandatangani."
+SIGN_NOT_YOUR_TURN = "Belum giliran Anda menandatangani dokumen ini; pihak sebelumnya harus menandatangani lebih dulu."
+SIGN_NOT_A_PARTY = "Anda bukan pihak yang menandatangani dokumen ini."
+SIGN_INTEGRITY = ("Versi terakhir dokumen tidak lolos pemeriksaan keutuhan; penandatanganan dihentikan. "
+                  "Hubungi koordinator layanan.")
+SIGN_CONFLICT = ("Dokumen ini tidak dapat ditandatangani sekarang: sudah Anda tandatangani, sudah lengkap, "
+                 "atau tiket ditutup.")
+SIGN_INVALID = "Isian penandatanganan tidak valid: isi frasa sandi Anda (paling banyak 512 karakter)."
 
 
 def when(value: datetime | None, zone: LocalZone | None = None) -> str:
