@@ -96,7 +96,7 @@ def identity_of(app: SigningServices, username: str, role: str | None = None) ->
                           nip=getattr(person, "nip", None), nik=getattr(person, "nik", None), organisation=person.opd)
 
 
-def _authorize(app: SigningServices, principal: Principal, ticket: Ticket, service: Service,
+def authorize_signer(app: SigningServices, principal: Principal, ticket: Ticket, service: Service,
                state: SigningState) -> str:
     """The role the principal signs as; PermissionDeniedError for a non-party or out of turn. A party is a
     holder of a signer role, narrowed as the SOP narrows it: the applicant's role is this ticket's requester
@@ -173,7 +173,7 @@ def sign_document(app: SigningServices, ticket_id: str, document: str, principal
     state = signing_state(app, ticket, service, document)
     if state.complete:
         raise ConflictError(f"'{document}' on {ticket_id} is already signed by every party", ticket=ticket_id)
-    role = _authorize(app, principal, ticket, service, state)
+    role = authorize_signer(app, principal, ticket, service, state)
     user = principal.user
     lockout = PassphraseLockout(signing_root(app))
     now = app.clock.now()

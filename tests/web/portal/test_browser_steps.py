@@ -35,19 +35,20 @@ def test_an_incident_branch_decision(page: Page, served: Served, screenshot: Scr
     ticket_id = security_report(served)
     login(page, served, "hendra")
     page.goto(f"{served.url}/tiket/{ticket_id}")
-    form = page.locator("form", has=page.get_by_role("button", name="Catat keputusan"))
+    # Row 4's decision (the CSIRT's later steps have decision forms of their own on the page too).
+    form = page.locator("form", has=page.locator("#putuskan-penentuan-jenis-insiden-alasan"))
     expect(form.get_by_label("Jenis insiden")).to_have_value("keamanan")
     screenshot(page, "01-formulir-keputusan")
     form.get_by_label("Jenis insiden").select_option("umum")
     form.get_by_label("Alasan keputusan").fill("   ")  # passes the browser's check; the command refuses it
     form.get_by_role("button", name="Catat keputusan").click()
-    reason = page.get_by_label("Alasan keputusan")
+    reason = form.get_by_label("Alasan keputusan")
     expect(reason).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#g-putuskan-penentuan-jenis-insiden-alasan")).to_have_text("Wajib diisi.")
     expect(page.get_by_label("Jenis insiden")).to_have_value("umum")  # what was chosen is kept
     screenshot(page, "02-galat-di-samping-isian")
     reason.fill("Percobaan login biasa, tidak ada akses berhasil.")
-    page.get_by_role("button", name="Catat keputusan").click()
+    form.get_by_role("button", name="Catat keputusan").click()
     expect(page.get_by_role("status")).to_contain_text("Keputusan dicatat")
     screenshot(page, "03-keputusan-dicatat")
     ticket = served.app.tickets.get(ticket_id)

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
-from toolkit.commands.signing import _authorize as authorize_party
+from toolkit.commands.signing import authorize_signer as authorize_party
 from toolkit.commands.signing import sign_document
 from toolkit.domain.principal import ENGINE_USER
 from toolkit.domain.tickets.models import AttachmentRef, TicketStatus
