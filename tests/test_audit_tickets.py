@@ -142,3 +142,21 @@ def test_no_key_no_audit_log(state_dir: Path, monkeypatch: pytest.MonkeyPatch, t
     with pytest.raises(ConfigurationError, match=r"settings\.audit\.checkpoint_file"):
         App(load_settings(state_dir=state_dir, audit={"checkpoint_file": state_dir / "cp.jsonl"})).audit  # noqa: B018
     assert not (state_dir / "audit.db").exists()
+
+
+def test_a_checkpoint_prints_its_time_in_each_tickets_office_zone(state_dir: Path) -> None:
+    app = App(load_settings(state_dir=state_dir))
+    surakarta = desk.open_ticket(app, "keamanan-informasi", as_lab("kabid"), "Defacement situs Dinkes", SURAKARTA,
+                                 [LETTER])
+    gorontalo = desk.open_ticket(app, "splp", as_lab("andi"), "API kependudukan", {
+        "instansi": "Dinas Kesehatan", "api_id": "kependudukan", "aplikasi_konsumen": "simpus",
+        "kebutuhan_data": "NIK pasien", "rate_limit_per_menit": 60, "kontak_email": "it@dinkes.example.go.id"}, [LETTER])
+    published = publish_checkpoint(app)
+    assert set(published.tickets) == {surakarta.id, gorontalo.id}
+    utc = datetime.fromisoformat(published.at).astimezone(UTC)
+
+    def said(ticket_id: str) -> str:
+        return next(e.text for e in app.tickets.timeline(ticket_id) if CHECKPOINT_DATA in e.data)
+
+    wib, wita = f"{(utc.hour + 7) % 24:02d}:{utc.minute:02d} WIB", f"{(utc.hour + 8) % 24:02d}:{utc.minute:02d} WITA"
+    assert wib in said(surakarta.id) and wita in said(gorontalo.id), (said(surakarta.id), said(gorontalo.id))

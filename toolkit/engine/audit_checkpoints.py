@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from toolkit.audit.reconcile import CHECKPOINT_DATA
+from toolkit.documents import zone_context
 from toolkit.domain.tickets.models import EventKind, NewEvent
 from toolkit.errors import InvalidInputError, NotFoundError
+from toolkit.worktime.calendars import calendars_for
 
 if TYPE_CHECKING:
     from toolkit.services import Services
@@ -47,9 +49,18 @@ def publish_checkpoint(app: Services) -> Published:
     if cp.seq <= last:
         return Published(seq=cp.seq, hash=cp.hash, at=cp.at, tickets=posted)
     covered = sorted({e.ticket_id for e in app.audit.entries(after=last) if e.ticket_id and e.seq <= cp.seq})
-    text = str(app.renderer.render("comments", "titik_periksa_audit", {
-        "titik": {"nomor": cp.seq, "hash": cp.hash, "waktu": datetime.fromisoformat(cp.at)}}))
+    calendars = calendars_for(app.settings.worktime)
+    texts: dict[str, str] = {}  # per office zone: the time is printed in the ticket's (WITA in Gorontalo)
     for ticket_id in covered:
+        try:
+            zone = calendars.zone_of(app.catalog.get(app.tickets.get(ticket_id).service_id))
+        except (NotFoundError, InvalidInputError):
+            continue  # an entry naming no ticket of this system (a vault or gateway reference)
+        if zone.name not in texts:
+            texts[zone.name] = str(app.renderer.render("comments", "titik_periksa_audit", {
+                "titik": {"nomor": cp.seq, "hash": cp.hash, "waktu": datetime.fromisoformat(cp.at)},
+                "zona_waktu": zone_context(zone)}))
+        text = texts[zone.name]
         event = NewEvent(kind=EventKind.COMMENT, actor=ACTOR, text=text, data={CHECKPOINT_DATA: cp.model_dump()},
                          dedupe_key=f"audit-checkpoint:{cp.seq}:{ticket_id}"[:200])
         try:
