@@ -150,7 +150,8 @@ def test_a_checkpoint_prints_its_time_in_each_tickets_office_zone(state_dir: Pat
                                  [LETTER])
     gorontalo = desk.open_ticket(app, "splp", as_lab("andi"), "API kependudukan", {
         "instansi": "Dinas Kesehatan", "api_id": "kependudukan", "aplikasi_konsumen": "simpus",
-        "kebutuhan_data": "NIK pasien", "rate_limit_per_menit": 60, "kontak_email": "it@dinkes.example.go.id"}, [LETTER])
+        "kebutuhan_data": "NIK pasien", "rate_limit_per_menit": 60, "kontak_email": "it@dinkes.example.go.id",
+    }, [LETTER])
     published = publish_checkpoint(app)
     assert set(published.tickets) == {surakarta.id, gorontalo.id}
     utc = datetime.fromisoformat(published.at).astimezone(UTC)
