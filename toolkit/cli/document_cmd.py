@@ -68,12 +68,12 @@ def verify_cmd(obj, file, actor, as_json) -> None:  # type: ignore[no-untyped-de
         return
     from rich.table import Table
 
-    table = Table(title=f"Tanda tangan pada {plain(file.name)}")
-    for column in ("#", "Penanda tangan", "Waktu (UTC)", "Utuh", "Sah", "Dipercaya", "Stempel waktu"):
+    table = Table(title=f"Signatures of {plain(file.name)}")
+    for column in ("#", "signer", "signed (UTC)", "intact", "valid", "trusted", "timestamped"):
         table.add_column(column)
     for index, sig in enumerate(result.signatures, 1):
         table.add_row(str(index), plain(sig.signer), sig.signed_at.strftime("%Y-%m-%d %H:%M:%S") if sig.signed_at
-                      else "-", *("ya" if flag else "tidak" for flag in (sig.intact, sig.valid, sig.trusted,
+                      else "-", *("yes" if flag else "no" for flag in (sig.intact, sig.valid, sig.trusted,
                                                                         sig.timestamped)))
     obj.console.print(table)
     obj.console.print(f"[green]ok[/] {len(result.signatures)} signature(s); the document is unchanged since the last")
