@@ -98,6 +98,9 @@ def calendars_for(settings: WorktimeSettings) -> Calendars:
     return Calendars(settings)
 
 
+@lru_cache(maxsize=1)
 def default_calendars() -> Calendars:
-    """The calendars of the default settings: Asia/Jakarta, the shipped cuti bersama file, 07:30-16:00."""
+    """The calendars of the default settings: Asia/Jakarta, the shipped cuti bersama file, 07:30-16:00. Made
+    once per process: building the default settings (the site file's path through importlib.resources) cost
+    more than the rest of a ticket's `progress` on the engine's path after every job."""
     return calendars_for(WorktimeSettings())
