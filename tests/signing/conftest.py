@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import weasyprint
@@ -15,6 +16,8 @@ from toolkit.bootstrap import App
 from toolkit.ports.signing import DocumentSigner, SignerIdentity
 from toolkit.settings import load_settings
 
+DOC = "berita_acara_uji"  # the test catalog's signed document (tests/signing/catalog/uji-ttd.yaml)
+DEWI_PASS = "dewi-rahasia-1"  # noqa: S105 - a test passphrase
 CANARY = "CANARY-ttd-9c41e7b2f0"  # noqa: S105 - a canary passphrase, searched for on disk and in logs
 ANDI = SignerIdentity(username="andi", name="Andi Pratama", role="Pemohon", nik="7501010101010001")
 DEWI = SignerIdentity(username="dewi", name="Dewi Lestari", role="Tim Kerja Pengembangan Aplikasi",
@@ -71,3 +74,28 @@ def signer_port(request: pytest.FixtureRequest, state_dir: Path,
     app = App(settings)
     yield app.signing
     app.close()
+
+
+def uji_ttd_app(state_dir: Path, tmp_path: Path, **overrides: Any) -> App:
+    """An App on the ``uji-ttd`` test service: its berita acara template (a signature table for the applicant),
+    the repository's other templates, a local CA, dewi enrolled in person and andi as `spbe sign activate`
+    would enrol him (passphrase CANARY)."""
+    from tests.support.principals import as_lab
+    from toolkit.commands.signing import enroll, identity_of
+
+    real = load_settings().templates_dir
+    templates = tmp_path / "templates"
+    (templates / "documents").mkdir(parents=True)
+    for sub in ("comments", "pdf", "portal"):  # the PDF layout every document is laid out in, the portal's pages
+        (templates / sub).symlink_to(real / sub)
+    (templates / "documents" / f"{DOC}.md.j2").write_text(
+        "# Berita Acara Uji\n\nTiket {{ tiket.id }}.\n\n| PIHAK PERTAMA |\n|---|\n| Pemohon |\n| |\n"
+        "| **{{ pemohon.nama }}** |\n")  # a signature table: the PDF gets the applicant's signature block
+    settings = load_settings(state_dir=state_dir, deployment="lab", templates_dir=templates,
+                             catalog_dir=Path(__file__).parent / "catalog", workers={"warm_inventory": False},
+                             **overrides)
+    built = App(settings)
+    built.signing.ca.init("Diskominfo Uji")  # type: ignore[attr-defined]
+    enroll(built, as_lab("dewi"), "dewi", SecretStr(DEWI_PASS))
+    built.signing.enroll(identity_of(built, "andi"), SecretStr(CANARY))
+    return built

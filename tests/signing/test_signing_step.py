@@ -9,38 +9,21 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from tests.signing.conftest import CANARY, render_pdf
+from tests.signing.conftest import CANARY, DEWI_PASS, DOC, render_pdf, uji_ttd_app
 from tests.support.principals import as_lab
 from toolkit.bootstrap import App
 from toolkit.commands import desk
-from toolkit.commands.signing import enroll, identity_of, sign_document, verify_document
+from toolkit.commands.signing import sign_document, verify_document
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind
 from toolkit.engine.server import run_ticket
 from toolkit.errors import ConflictError, IntegrityError, NotFoundError, PermissionDeniedError
 from toolkit.ports.signing import SignerLockedError, WrongPassphraseError
-from toolkit.settings import load_settings
 from toolkit.signing.lockout import MAX_FAILURES
-
-DOC = "berita_acara_uji"
-DEWI_PASS = "dewi-rahasia-1"  # noqa: S105 - a test passphrase
 
 
 @pytest.fixture
 def app(state_dir: Path, tmp_path: Path) -> Iterator[App]:
-    real = load_settings().templates_dir
-    templates = tmp_path / "templates"
-    (templates / "documents").mkdir(parents=True)
-    (templates / "comments").symlink_to(real / "comments")
-    (templates / "pdf").symlink_to(real / "pdf")  # the PDF layout every document is laid out in
-    (templates / "documents" / f"{DOC}.md.j2").write_text(
-        "# Berita Acara Uji\n\nTiket {{ tiket.id }}.\n\n| PIHAK PERTAMA |\n|---|\n| Pemohon |\n| |\n"
-        "| **{{ pemohon.nama }}** |\n")  # a signature table: the PDF gets the applicant's signature block
-    settings = load_settings(state_dir=state_dir, deployment="lab", templates_dir=templates,
-                             catalog_dir=Path(__file__).parent / "catalog", workers={"warm_inventory": False})
-    built = App(settings)
-    built.signing.ca.init("Diskominfo Uji")  # type: ignore[attr-defined]
-    enroll(built, as_lab("dewi"), "dewi", SecretStr(DEWI_PASS))
-    built.signing.enroll(identity_of(built, "andi"), SecretStr(CANARY))  # as `spbe sign activate` would
+    built = uji_ttd_app(state_dir, tmp_path)
     yield built
     built.close()
 

@@ -18,38 +18,19 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.signing.conftest import CANARY
+from tests.signing.conftest import CANARY, DEWI_PASS, DOC, uji_ttd_app
 from tests.support.principals import as_lab
 from tests.web.portal.conftest import FAST_ARGON2, PASSWORD, Served, csrf_of, running
 from toolkit.bootstrap import App
 from toolkit.commands import desk
-from toolkit.commands.signing import enroll, identity_of
 from toolkit.domain.tickets.models import EventKind
 from toolkit.engine.server import run_ticket
-from toolkit.settings import load_settings
 from toolkit.signing.lockout import MAX_FAILURES
-
-DOC = "berita_acara_uji"
-DEWI_PASS = "dewi-rahasia-1"  # noqa: S105 - a test passphrase
-SIGNING_CATALOG = Path(__file__).resolve().parents[2] / "signing" / "catalog"
 
 
 @pytest.fixture
 def app(state_dir: Path, tmp_path: Path) -> Iterator[App]:
-    real = load_settings().templates_dir
-    templates = tmp_path / "templates"
-    (templates / "documents").mkdir(parents=True)
-    for sub in ("comments", "pdf", "portal"):
-        (templates / sub).symlink_to(real / sub)
-    (templates / "documents" / f"{DOC}.md.j2").write_text(
-        "# Berita Acara Uji\n\nTiket {{ tiket.id }}.\n\n| PIHAK PERTAMA |\n|---|\n| Pemohon |\n| |\n"
-        "| **{{ pemohon.nama }}** |\n")
-    settings = load_settings(state_dir=state_dir, deployment="lab", templates_dir=templates,
-                             catalog_dir=SIGNING_CATALOG, workers={"warm_inventory": False}, accounts=FAST_ARGON2)
-    built = App(settings)
-    built.signing.ca.init("Diskominfo Uji")  # type: ignore[attr-defined]
-    enroll(built, as_lab("dewi"), "dewi", SecretStr(DEWI_PASS))
-    built.signing.enroll(identity_of(built, "andi"), SecretStr(CANARY))  # as `spbe sign activate` would
+    built = uji_ttd_app(state_dir, tmp_path, accounts=FAST_ARGON2)
     yield built
     built.close()
 
