@@ -13,8 +13,8 @@ import pytest
 from tests.support.document_samples import NOW, make_prior, make_ticket, make_timeline
 from tests.support.pdf import NIPS, PEOPLE, pdf_text
 from toolkit.actions.base import ActionContext, Artifact, RunContext
-from toolkit.at_rest import is_sealed, open_artifact
 from toolkit.actions.documents.document import DocumentFacts
+from toolkit.at_rest import is_sealed, open_artifact
 from toolkit.bootstrap import App
 from toolkit.settings import load_settings
 
