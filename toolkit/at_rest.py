@@ -200,8 +200,9 @@ class Sealer:
 
 
 def open_artifact(stored: bytes, settings: Settings, name: str) -> bytes:
-    """A job file's content in clear: as stored when it is plaintext, opened with ``settings.vault.key``
-    when it was sealed (the key is resolved only then)."""
+    """A job file's content in clear: opened with ``settings.vault.key`` when it was sealed (every job file
+    is since `RunContext.write_artifact`; the key is resolved only then), as stored when it is plaintext (an
+    outbox item an older version queued, whose digest is of the plaintext: sealing that file would break it)."""
     if not is_sealed(stored):
         return stored
     return Sealer.from_settings(settings).open(stored, ARTIFACT, what=f"file {name}")
