@@ -113,3 +113,35 @@ def test_a_damaged_ca_key_is_reported_not_used(pades_app: App, state_dir: Path) 
     finally:
         app.close()
 
+
+
+def test_verifying_needs_no_vault_key_and_leaves_a_clear_key_as_it_is(
+        pades_app: App, state_dir: Path, pdf: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checking a signature reads only the CA's certificate: an auditor's shell without the key can."""
+    pades_app.signing.enroll(DEWI, PASS)
+    signed = pades_app.signing.sign(pdf, DEWI, PASS, box_for("dewi", 0, 1)).content
+    path = _key_file(state_dir)
+    path.write_bytes(Sealer.from_settings(pades_app.settings).open(path.read_bytes(), CA_KEY))  # an older CA
+    monkeypatch.delenv("SPBE_VAULT_KEY")
+    app = App(load_settings(state_dir=state_dir, deployment="lab"))
+    try:
+        assert app.signing.verify(signed).ok
+    finally:
+        app.close()
+    assert PEM_MARKER in path.read_bytes()  # sealed at the next signature or enrolment, which have the key
+
+
+def test_a_clear_key_is_sealed_at_the_first_signature_too(pades_app: App, state_dir: Path, pdf: bytes) -> None:
+    pades_app.signing.enroll(DEWI, PASS)  # enrolled under the older version
+    path = _key_file(state_dir)
+    clear = Sealer.from_settings(pades_app.settings).open(path.read_bytes(), CA_KEY)
+    path.write_bytes(clear)
+    app = App(load_settings(state_dir=state_dir, deployment="lab"))
+    try:
+        signed = app.signing.sign(pdf, DEWI, PASS, box_for("dewi", 0, 1)).content
+        assert app.signing.verify(signed).ok
+    finally:
+        app.close()
+    sealed = path.read_bytes()
+    assert is_sealed(sealed) and PEM_MARKER not in sealed
+    assert Sealer.from_settings(pades_app.settings).open(sealed, CA_KEY) == clear

@@ -137,8 +137,6 @@ class LocalCa:
     def ca_certificate(self) -> x509.Certificate:
         if not self.initialised():
             raise ConfigurationError(f"no signing CA in {self.root}: run 'spbe sign init' first")
-        if not is_sealed_file(self._key_path):  # an older version's clear key: sealed at its first use
-            self._ca_key()
         return x509.load_pem_x509_certificate(self.ca_cert_path.read_bytes())
 
     def _ca_key(self) -> ec.EllipticCurvePrivateKey:
@@ -210,6 +208,8 @@ class LocalCa:
         if status.state == "expired":
             raise CertificateExpiredError(f"the signing certificate of {username} expired on {status.not_after}",
                                           user=username)
+        if not is_sealed_file(self._key_path):  # an older version's clear CA key: sealed at the first signature
+            self._ca_key()
         try:
             key, cert, _ = pkcs12.load_key_and_certificates(path.read_bytes(), passphrase.get_secret_value().encode())
         except ValueError:
