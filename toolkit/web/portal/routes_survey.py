@@ -44,7 +44,7 @@ def survey_panel(app: EngineServices, viewer: Viewer, view: TicketView) -> Surve
     if not view.mine or ticket.status != TicketStatus.CLOSED or not surveyed(view.service):
         return None
     try:
-        answer = survey.survey_of(app, viewer.principal, ticket.id)  # type: ignore[arg-type]
+        answer = survey.survey_of(app, viewer.principal, ticket.id)
     except ToolkitError:
         return None
     return SurveyPanel(ticket_id=ticket.id, elements=tuple(ELEMENTS.items()), scale=tuple(SCALE.items()),
