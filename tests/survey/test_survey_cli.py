@@ -81,3 +81,45 @@ def test_the_help_names_the_nine_elements(cli: Spbe) -> None:
     assert shown.exit_code == 0
     for name in ELEMENTS.values():
         assert name.split()[0] in shown.output
+
+
+def test_the_scores_left_out_are_asked_at_a_terminal(engine_app: App, state_dir: Path) -> None:
+    """A real terminal (a pseudo-terminal): each missing element is asked for by name, a bad value asked again."""
+    import os
+    import pty
+    import select
+    import subprocess
+
+    from tests.conftest import spbe_argv
+
+    ticket_id = closed_ticket(engine_app)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(spbe_argv("survey", "answer", ticket_id, "--u1", "4", "--as", "andi"),
+                               stdin=follower, stdout=follower, stderr=follower, env=engine_env(state_dir),
+                               close_fds=True)
+    os.close(follower)
+    seen = b""
+
+    def until(text: bytes) -> None:
+        nonlocal seen
+        while text not in seen:
+            ready, _, _ = select.select([leader], [], [], 60)
+            assert ready, seen.decode(errors="replace")
+            seen += os.read(leader, 4096)
+
+    try:
+        until(b"U2 Sistem, mekanisme dan prosedur")
+        os.write(leader, b"5\n")  # not a choice: asked again
+        until(b"is not one of")
+        os.write(leader, b"2\n")
+        for code in list(ELEMENTS)[2:]:
+            until(ELEMENTS[code].encode())
+            os.write(leader, b"3\n")
+        until(b"Terima kasih")
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    stored = engine_app.state.survey.get(ticket_id)
+    assert stored is not None and stored.scores.values() == (4, 2, 3, 3, 3, 3, 3, 3, 3)
