@@ -21,7 +21,7 @@ OFFER = "survey_offer"  # data key of the offer's notification
 
 
 def survey_command(ticket_id: str) -> str:
-    return f"spbe survey answer {ticket_id} " + " ".join(f"--{c.lower()} N" for c in ELEMENTS) + ' [--comment "..."]'
+    return f"spbe survey answer {ticket_id} " + " ".join(f"--{c.lower()} N" for c in ELEMENTS)
 
 
 def offer_survey(app: EngineServices, ticket: Ticket, timeline: list[TimelineEvent]) -> None:
