@@ -37,6 +37,7 @@ NOTICES = {  # ?ok=<code> after a POST: fixed texts, so nothing a URL carries is
     "ditahan": "Penahanan (containment) diterapkan dan dicatat pada tiket.",
     "dilepas": "Penahanan dilepas; keadaan sebelumnya dipulihkan.",
     "ditandatangani": "Dokumen ditandatangani secara elektronik; versi bertanda tangan dapat diunduh di bawah.",
+    "survei": "Terima kasih, survei kepuasan Anda telah tersimpan.",
 }
 LOGIN_REFUSED = "Nama pengguna atau kata sandi salah, atau akun sedang dikunci atau dinonaktifkan."
 LOGIN_LOCK_HINT = ("Setelah beberapa kali gagal, akun dikunci sementara demi keamanan. Tunggu sebentar atau "
