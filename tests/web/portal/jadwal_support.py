@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.support.clock import ManualClock
 from tests.support.principals import as_lab
 from tests.web.portal.conftest import Served, add_accounts, catalog_dir, portal_settings, running
 from toolkit.bootstrap import App
@@ -19,9 +20,9 @@ from toolkit.domain import install_schedule
 JADWAL = Path(__file__).resolve().parents[2] / "commands" / "jadwal_catalog" / "uji-jadwal.yaml"
 
 
-def jadwal_app(state_dir: Path) -> App:
+def jadwal_app(state_dir: Path, clock: ManualClock | None = None) -> App:
     shutil.copy(JADWAL, catalog_dir(state_dir.parent))
-    return App(portal_settings(state_dir))
+    return App(portal_settings(state_dir)) if clock is None else App(portal_settings(state_dir), clock=clock)
 
 
 @contextmanager

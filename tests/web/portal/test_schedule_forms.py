@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from markupsafe import escape
 
+from tests.support.clock import ManualClock
 from tests.web.portal.conftest import Served, csrf_of
 from tests.web.portal.jadwal_support import approved, jadwal_app, serving, shown, typed, wita
 from tests.web.portal.test_steps import error_of
@@ -209,3 +211,24 @@ def test_a_form_without_its_csrf_token_changes_nothing(served: Served) -> None:
     assert audit(served) == ["schedule.propose"]
     anonymous = served.client().post(f"/tiket/{ticket_id}/jadwal/konfirmasi", data={"csrf": stolen})
     assert anonymous.status_code == 303 and "/masuk" in anonymous.headers["location"]
+
+
+def test_a_start_that_has_passed_can_only_be_refused(state_dir: Path) -> None:
+    clock = ManualClock()
+    app = jadwal_app(state_dir, clock)
+    try:
+        with serving(app) as served:
+            ticket_id = approved(app)
+            propose(served, ticket_id, days=1)
+            clock.advance(timedelta(days=2))
+            andi = served.login("andi")  # after the move: a session from before would have idled out
+            page = andi.get(f"/tiket/{ticket_id}").text
+            assert "Konfirmasi jadwal" not in page and "sudah lewat" in page and "Minta jadwal lain" in page
+            late = andi.post(f"/tiket/{ticket_id}/jadwal/konfirmasi", data={"csrf": csrf_of(page)})
+            assert late.status_code == 409 and texts.JADWAL_CONFLICT in html.unescape(late.text)
+            done = andi.post(f"/tiket/{ticket_id}/jadwal/tolak", data={"csrf": csrf_of(page),
+                                                                       "reason": "Tanggalnya sudah lewat."})
+            assert done.status_code == 303
+            assert audit(served) == ["schedule.propose", "schedule.reject"]
+    finally:
+        app.close()

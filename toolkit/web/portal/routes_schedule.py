@@ -64,6 +64,7 @@ class SchedulePanel:
     earlier: int  # proposals superseded by the current one
     may_propose: bool  # the viewer is the team and the preparation has not passed
     may_answer: bool  # the viewer is the requester and the latest proposal awaits their answer
+    may_confirm: bool  # ... and its start has not passed (a passed start can only be refused)
 
 
 def _steps(service: Service) -> tuple[Step, Step, Step] | None:
@@ -125,12 +126,13 @@ def schedule_panel(app: EngineServices, viewer: Viewer, view: TicketView) -> Sch
     may_propose = (is_open and viewer.user != ticket.requester and proposing.actor in viewer.roles
                    and _preparing(app, view, proposing, scheduled) and _allowed(app, viewer, proposing))
     may_answer = (is_open and viewer.user == ticket.requester and current is not None
-                  and current.status == "proposed" and current.start > app.clock.now()
-                  and _allowed(app, viewer, confirming))
+                  and current.status == "proposed" and _allowed(app, viewer, confirming))
+    may_confirm = may_answer and current is not None and current.start > app.clock.now()
     if current is None and not may_propose:
         return None
     return SchedulePanel(zone_label=sched.zone_label(zone), current=_shown(app, current, zone) if current else None,
-                         earlier=max(0, len(state.history) - 1), may_propose=may_propose, may_answer=may_answer)
+                         earlier=max(0, len(state.history) - 1), may_propose=may_propose, may_answer=may_answer,
+                         may_confirm=may_confirm)
 
 
 def _problem(field: str, problem: str) -> tuple[str, str]:
