@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, Response
 from toolkit.engine.services import EngineServices
 from toolkit.web.portal.routes_auth import add_auth_routes
 from toolkit.web.portal.routes_csirt import add_csirt_routes
+from toolkit.web.portal.routes_schedule import add_schedule_routes
 from toolkit.web.portal.routes_signing import add_signing_routes
 from toolkit.web.portal.routes_steps import add_step_routes
 from toolkit.web.portal.routes_survey import add_survey_routes
@@ -45,5 +46,6 @@ def build_router(services: EngineServices) -> APIRouter:
     add_csirt_routes(router, portal)
     add_signing_routes(router, portal)
     add_survey_routes(router, portal)
+    add_schedule_routes(router, portal)
     router.portal = portal  # type: ignore[attr-defined]  # tests and the server reach the collaborators
     return router
