@@ -119,6 +119,11 @@ def test_the_team_proposes_and_the_applicant_confirms_from_their_machines(server
         "SPBE_CATALOG_DIR": str(server.app.settings.catalog_dir), "SPBE_EXTRA_ACTIONS": '["' +
         '","'.join(TEST_ACTIONS) + '"]'})
     assert local.json("ticket", "show", ticket_id)["jadwal"]["status"] == "confirmed"
+    # ... and so does another machine's, through the API's ticket detail, in the service's local time.
+    remote = andi.json("ticket", "show", ticket_id)["jadwal"]
+    assert remote["status"] == "confirmed" and remote["proposed_by"] == "yusuf" and remote["zone"] == "Asia/Makassar"
+    shown = andi("ticket", "show", ticket_id)
+    assert shown.exit_code == 0 and "Jadwal pelaksanaan:" in shown.output and "WITA" in shown.output, shown.output
 
 
 def test_asking_for_another_date_and_bad_input_from_afar(server: Server) -> None:

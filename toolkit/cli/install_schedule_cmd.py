@@ -73,21 +73,6 @@ def reject_cmd(obj, ticket_id, actor, reason, as_json) -> None:  # type: ignore[
     _emit(obj, obj.desk(actor).reject_schedule(ticket_id, reason), as_json, "meminta jadwal lain")
 
 
-def summary(app: Any, service: Any, ticket: Any, timeline: Any) -> dict[str, Any] | None:
-    """The schedule in force for `spbe ticket show` (None for a service without one or before a proposal),
-    from the policy's trusted timeline: a forged proposal or answer is not shown as the schedule."""
-    from toolkit.domain.install_schedule import local, schedule_of, zone_of
-
-    current = schedule_of(app.policy.trusted(service, ticket, timeline).events).current
-    if current is None:
-        return None
-    zone = zone_of(service)
-    return {"status": current.status, "start": current.start.isoformat(), "end": current.end.isoformat(),
-            "mulai": local(current.start, zone), "selesai": local(current.end, zone), "zone": zone.key,
-            "proposed_by": current.by, "note": current.note, "answered_by": current.answered_by,
-            "reason": current.reason}
-
-
 _STATUS = {"proposed": "menunggu konfirmasi pemohon", "confirmed": "dikonfirmasi pemohon",
            "rejected": "pemohon meminta jadwal lain"}
 

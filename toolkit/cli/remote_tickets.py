@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.table import Table
 
+from toolkit.cli.install_schedule_cmd import print_summary
 from toolkit.cli.render import Column, emit_json, list_table, plain
 
 
@@ -40,6 +41,7 @@ def show_ticket(obj: Any, detail: dict[str, Any], as_json: bool) -> None:
     for kind in ("attachments", "documents"):
         for item in detail[kind]:
             console.print(f"{kind[:-1]}: {plain(item['name'])} ({item['size']} B, {plain(item['media_type'])})")
+    print_summary(console, detail.get("jadwal"))
 
 
 def _short(value: str | None) -> str:

@@ -114,6 +114,7 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
         obj.desk(viewer)
         remote_tickets.show_ticket(obj, server.detail(ticket_id), as_json)
         return
+    from toolkit.domain import install_schedule
     from toolkit.worktime.calendars import calendars_for
 
     app = obj.app
@@ -121,9 +122,11 @@ def show_cmd(obj, ticket_id, viewer, as_json) -> None:  # type: ignore[no-untype
     service = app.catalog.get(ticket.service_id)
     timeline = app.tickets.timeline(ticket_id)
     calendars = calendars_for(app.settings.worktime)  # the deadline counted and shown in the office's zone
-    state = progress(service, ticket, timeline, app.queue, app.policy, calendar=calendars.for_service(service))
+    trusted = app.policy.trusted(service, ticket, timeline)
+    state = progress(service, ticket, timeline, app.queue, app.policy, trusted=trusted,
+                     calendar=calendars.for_service(service))
     zone = calendars.zone_of(service)
-    jadwal = install_schedule_cmd.summary(app, service, ticket, timeline)  # the installation's agreed date
+    jadwal = install_schedule.summary(service, trusted.events)  # the installation's agreed date
     roles = _viewer_roles(obj, viewer)
     book = app.catalog.roles
     fields = visible_fields(book, service, ticket, roles)

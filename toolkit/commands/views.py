@@ -11,7 +11,9 @@ reporter uploaded.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from toolkit.domain import install_schedule
 from toolkit.domain.catalog.models import Service
 from toolkit.domain.confidentiality import hidden_users, redact_events, redact_ticket
 from toolkit.domain.principal import ENGINE_USER, Principal
@@ -42,6 +44,7 @@ class TicketView:
     attachments: list[AttachmentRef]  # what the applicant attached (hidden ones left out)
     documents: list[AttachmentRef]  # what spbe produced (berita acara, reports, plans)
     outbox_pending: int
+    jadwal: dict[str, Any] | None = None  # the installation schedule in force (`install_schedule.summary`)
 
 
 def _roles(app: EngineServices, principal: Principal) -> frozenset[str]:
@@ -76,7 +79,8 @@ def _hidden_files(app: EngineServices, service: Service, ticket: Ticket, princip
 def show(app: EngineServices, ticket_id: str, principal: Principal) -> TicketView:
     service, ticket = visible_ticket(app, ticket_id, principal)
     timeline = app.tickets.timeline(ticket_id)
-    state = progress(service, ticket, timeline, app.queue, app.policy,
+    trusted = app.policy.trusted(service, ticket, timeline)
+    state = progress(service, ticket, timeline, app.queue, app.policy, trusted=trusted,
                      calendar=calendars_for(app.settings.worktime).for_service(service))  # the office calendar
     hidden = _hidden_files(app, service, ticket, principal)
     shown = timeline if principal.user == ticket.requester else redact_events(
@@ -85,7 +89,8 @@ def show(app: EngineServices, ticket_id: str, principal: Principal) -> TicketVie
     return TicketView(ticket=redacted(app, service, ticket, principal), service=service, state=state,
                       timeline=shown, attachments=[a for a in files if a.added_by != ENGINE_USER],
                       documents=[a for a in files if a.added_by == ENGINE_USER],
-                      outbox_pending=app.queue.outbox_pending_count(ticket_id))
+                      outbox_pending=app.queue.outbox_pending_count(ticket_id),
+                      jadwal=install_schedule.summary(service, trusted.events))
 
 
 def list_tickets(app: EngineServices, principal: Principal, where: TicketFilter, offset: int,

@@ -246,3 +246,17 @@ def event_reason(service: Service, ticket: Any, event: Any, roles: frozenset[str
             return f"only the requester of {ticket.id} ({ticket.requester}) answers its schedule"
         return None
     return f"unknown schedule action {action!r}"
+
+
+def summary(service: Any, trusted_events: Iterable[Any]) -> dict[str, Any] | None:
+    """The schedule in force as `spbe ticket show` and the API show it (None for a service without one or
+    before a proposal). ``trusted_events``: the policy's trusted timeline, so a forged proposal or answer
+    is never shown as the schedule."""
+    current = schedule_of(trusted_events).current
+    if current is None:
+        return None
+    zone = zone_of(service)
+    return {"status": current.status, "start": current.start.isoformat(), "end": current.end.isoformat(),
+            "mulai": local(current.start, zone), "selesai": local(current.end, zone), "zone": zone.key,
+            "proposed_by": current.by, "note": current.note, "answered_by": current.answered_by,
+            "reason": current.reason}

@@ -130,6 +130,9 @@ class TicketDetail(_Strict):
     attachments: list[FileOut]
     documents: list[FileOut]
     outbox_pending: int
+    jadwal: dict[str, Any] | None = Field(default=None, description=(
+        "The installation schedule in force (SOP 001 steps 5-6): status, start/end (ISO), mulai/selesai in the "
+        "service's local time, zone, proposed_by, note, answered_by, reason; null without one"))
 
 
 class ReasonIn(_Strict):

@@ -123,7 +123,7 @@ def show_ticket(ticket_id: str, ctx: Ctx, who: Who) -> TicketDetail:
                    breached=sla.breached),
         timeline=[EventOut.of(e) for e in view.timeline],
         attachments=[FileOut.of(a) for a in view.attachments], documents=[FileOut.of(a) for a in view.documents],
-        outbox_pending=view.outbox_pending)
+        outbox_pending=view.outbox_pending, jadwal=view.jadwal)
 
 
 def _download(ctx: Ctx, who: Who, ticket_id: str, name: str, documents_only: bool) -> Response:
