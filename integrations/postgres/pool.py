@@ -144,7 +144,7 @@ def open_database(dsn: SecretStr, what: str, *, pool_min: int = 1, pool_max: int
             pool = ConnectionPool(
                 dsn.get_secret_value(), min_size=pool_min, max_size=max(pool_min, pool_max), open=True,
                 name=f"spbe-{digest[:12]}", timeout=connect_timeout_s,
-                kwargs={"autocommit": True, "application_name": "spbe",
+                kwargs={"autocommit": True, "application_name": "spbe", "options": "-c timezone=UTC",
                         "connect_timeout": max(1, int(connect_timeout_s))})
             shared = _POOLS[key] = _Shared(pool)
         shared.refs += 1

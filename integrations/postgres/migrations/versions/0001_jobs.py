@@ -4,6 +4,8 @@ The same tables as the SQLite queue file (jobs, their log lines, the outbox, cur
 instants are ``timestamptz`` (compared with the application clock's ``now``, passed in, never the server's),
 plans, results and histories ``jsonb``. ``jobs_claim`` is partial: it holds only the queued jobs, so a claim's
 ``ORDER BY id ... FOR UPDATE SKIP LOCKED`` walks the few queued rows however many finished jobs the table keeps.
+A row becoming queued (enqueued, released, retried, reclaimed: by any writer) notifies channel ``spbe_jobs``
+at commit (identical notices of one transaction fold into one), which wakes the workers of every host.
 
 Revision ID: 0001_jobs
 Revises:
@@ -35,7 +37,7 @@ CREATE INDEX jobs_running ON jobs (lease_until) WHERE state = 'running';
 CREATE INDEX jobs_ticket ON jobs (ticket_id, state);
 CREATE INDEX jobs_state ON jobs (state, id);
 CREATE TABLE job_logs (
-    job_id bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE, seq integer NOT NULL, line text NOT NULL,
+    job_id bigint NOT NULL, seq integer NOT NULL, line text NOT NULL,
     PRIMARY KEY (job_id, seq)
 );
 CREATE TABLE outbox (
@@ -47,8 +49,15 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (next_attempt, id) WHERE delivered_at IS NULL;
 CREATE INDEX outbox_ticket ON outbox (ticket_id) WHERE delivered_at IS NULL;
 CREATE TABLE queue_cursors (name text PRIMARY KEY, value bigint NOT NULL);
+CREATE FUNCTION spbe_jobs_claimable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('spbe_jobs', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER jobs_claimable AFTER INSERT OR UPDATE OF state ON jobs
+    FOR EACH ROW WHEN (NEW.state = 'queued') EXECUTE FUNCTION spbe_jobs_claimable();
 """)
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE queue_cursors, outbox, job_logs, jobs")
+    op.execute("DROP TABLE queue_cursors, outbox, job_logs, jobs; DROP FUNCTION spbe_jobs_claimable()")
