@@ -135,8 +135,6 @@ class PostgresJobQueue(PostgresOutbox):
             if not created:  # a new statement, so a new snapshot: it sees the row the other enqueue committed
                 rows = cur.execute(f"SELECT {_COLUMNS} FROM jobs WHERE idempotency_key=%s",
                                    (spec.idempotency_key,)).fetchall()
-        if created:
-            self._notify_work()
         return self._job(rows[0]), created
 
     def find(self, idempotency_key: str) -> Job | None:
@@ -173,7 +171,6 @@ class PostgresJobQueue(PostgresOutbox):
                     if on_failed is not None:
                         self._insert_outbox(conn, on_failed(self._job(failed[0])))
                 changed.append(row["id"])
-        self._notify_work()
         return [self.get(job_id) for job_id in changed]
 
     def claim(self, worker: str, lease_seconds: float, ticket_id: str | None = None) -> Job | None:
@@ -252,10 +249,7 @@ class PostgresJobQueue(PostgresOutbox):
                 " started_at=NULL, not_before=%s, history = history || %s"
                 " WHERE id=%s AND lease_token=%s AND state='running'",
                 (now + timedelta(seconds=delay_seconds), event, job_id, token))
-            released = cur.rowcount == 1
-        if released:
-            self._notify_work()
-        return released
+            return cur.rowcount == 1
 
     def get(self, job_id: int) -> Job:
         rows = self._rows(f"SELECT {_COLUMNS} FROM jobs WHERE id=%s", (job_id,))
@@ -307,7 +301,6 @@ class PostgresJobQueue(PostgresOutbox):
                               job_id))
             conn.execute("UPDATE jobs SET state='queued', cancel_requested=false, max_attempts=max_attempts+1,"
                          " history = history || %s WHERE id=%s", (Jsonb([event]), job_id))
-        self._notify_work()
         return self.get(job_id)
 
     # -- logs ------------------------------------------------------------------------------
