@@ -50,20 +50,19 @@ class PostgresOutbox:
         """Block until a job may have become claimable on any host (or ``timeout`` passes); returns the wake-up
         count to pass back as ``seen``, so a notice given between two waits is not missed."""
         self._ensure_listener()
+        if not self._listening.is_set():  # the first waits: until LISTEN holds (a notice is then never missed)
+            self._listening.wait(min(self._db.timeout_s, max(timeout, 1.0)))
         with self._work:
             if seen is None or seen == self._work_seq:
                 self._work.wait(timeout)
             return self._work_seq
 
     def _ensure_listener(self) -> None:
-        """Start the listener and wait (up to the connect timeout) until it listens: a job queued after the
-        first `wait_for_work` returned is then never missed."""
         with self._work:
             if self._listener is not None or self._stop.is_set():
                 return
             self._listener = threading.Thread(target=self._listen, name="spbe-pg-listen", daemon=True)
             self._listener.start()
-        self._listening.wait(self._db.timeout_s)
 
     def _listen(self) -> None:
         """LISTEN on a connection of its own; while the database is away, waiters simply time out (a poll)."""
