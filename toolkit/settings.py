@@ -44,6 +44,7 @@ import spbe_data
 from toolkit.accounts.config import AccountsSettings
 from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, options_schema, typed_options
 from toolkit.audit.config import AuditSettings
+from toolkit.complaints.config import ComplaintSettings
 from toolkit.compliance.config import ComplianceSettings
 from toolkit.containment.config import ContainmentSettings
 from toolkit.errors import ConfigurationError
@@ -212,6 +213,9 @@ class Settings(BaseSettings):
         default=WorktimeSettings(), description="local time and working days: the deployment's zone and its "
                                                 "label (WIB/WITA/WIT), office hours, the cuti bersama file")
     network: NetworkSettings = NetworkSettings()
+    complaints: ComplaintSettings = Field(
+        default=ComplaintSettings(), description="complaints, suggestions and feedback: the stated response time "
+                                                 "(hari kerja) and the IMAP mailbox read for them (toolkit.complaints)")
     extra_actions: tuple[str, ...] = Field(
         default=(), description="'module:attribute' of extra Action objects to register"
     )
