@@ -145,3 +145,31 @@ def test_cli_fetch_mail(mail_app: App, mailbox: Dovecot, spbe, monkeypatch: pyte
     result = spbe("complaint", "fetch-mail", "--as", "sari", env=env)
     assert result.exit_code == 0, result.output
     assert "created" in result.output and MAIL_PASSWORD not in result.output
+
+
+def test_serve_polls_the_mailbox(mail_app: App, mailbox: Dovecot) -> None:
+    """The side loop `spbe serve` runs: a delivered message becomes a complaint without anyone asking."""
+    import threading
+    import time
+
+    from toolkit.complaints.loop import mail_loops
+
+    [poll] = mail_loops(mail_app)
+    mailbox.deliver(bytes(_mail(message_id="<serve-1@example.com>")))
+    stop = threading.Event()
+    thread = threading.Thread(target=poll, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not _complaints(mail_app) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert len(_complaints(mail_app)) == 1
+
+
+def test_no_mailbox_no_loop(app: App) -> None:
+    from toolkit.complaints.loop import mail_loops
+
+    assert mail_loops(app) == ()

@@ -88,7 +88,8 @@ def forward_command(obj, ticket_id, actor, to, note) -> None:  # type: ignore[no
 @click.argument("ticket_id")
 @AS_OPTION
 @click.option("--text", help="The answer.")
-@click.option("--file", "text_file", type=click.Path(dir_okay=False, path_type=Path), help="Read the answer from a file.")
+@click.option("--file", "text_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the answer from a file.")
 @click.pass_obj
 def answer_command(obj, ticket_id, actor, text, text_file) -> None:  # type: ignore[no-untyped-def]
     """Answer the complaint (step jawab): the koordinator it was forwarded to."""

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from toolkit.commands import desk
 from toolkit.commands.views import visible_ticket
-from toolkit.complaints.intake import complaints_service, router_role, submit as submit_complaint
+from toolkit.complaints.intake import complaints_service, router_role
+from toolkit.complaints.intake import submit as submit_complaint
 from toolkit.complaints.mail import MailOutcome, MailServices, fetch_once
 from toolkit.domain.catalog.models import Service
 from toolkit.domain.confidentiality import anonymous
