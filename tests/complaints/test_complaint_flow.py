@@ -187,3 +187,29 @@ def test_cli_submit_answer_and_reply(spbe, tmp_path) -> None:  # type: ignore[no
     assert [c["id"] for c in listed] == [tid]
     refused = spbe("complaint", "submit", "--as", "andi", "--text", "x", "--layanan", "tidak-ada")
     assert refused.exit_code == 2
+
+
+@pytest.mark.parametrize("value", INJECTIONS[1:5])
+def test_injection_in_the_title_answer_and_note(app: App, value: str) -> None:
+    with pytest.raises(InvalidInputError):
+        complaints.submit(app, as_lab("andi"), {"jenis": "saran", "isi": "x"}, [], title=value)
+    ticket = _complaint(app)
+    with pytest.raises(InvalidInputError):
+        complaints.forward(app, ticket.id, as_lab("sari"), None, value)
+    complaints.forward(app, ticket.id, as_lab("sari"), None, None)
+    with pytest.raises(InvalidInputError):
+        complaints.answer(app, ticket.id, as_lab("sari"), value)
+    with pytest.raises(InvalidInputError):
+        complaints.answer(app, ticket.id, as_lab("sari"), "a" * (complaints.MAX_ANSWER + 1))
+    assert complaints.show_complaint(app, ticket.id, as_lab("sari"))["answer"] is None  # nothing recorded
+
+
+def test_only_the_koordinator_it_was_forwarded_to_answers(app: App) -> None:
+    ticket = _complaint(app)
+    complaints.forward(app, ticket.id, as_lab("sari"), "sari", None)
+    forged = app.tickets.get(ticket.id)
+    assert forged.assignee == "sari"
+    with pytest.raises(ConflictError):
+        complaints.forward(app, ticket.id, as_lab("sari"), None, None)  # forwarded once
+    with pytest.raises(ConflictError):
+        complaints.close(app, ticket.id, as_lab("sari"), None)  # not answered yet

@@ -9,6 +9,11 @@ def test_portal_form_files_an_anonymous_complaint(served: Served) -> None:  # no
     andi = served.login("andi")
     form = andi.get("/layanan/pengaduan/ajukan")
     assert form.status_code == 200 and 'name="isi"' in form.text
+    assert 'name="kanal"' not in form.text and 'name="message_id"' not in form.text  # not an applicant's to fill
+    assert 'name="nama_pengadu"' not in form.text
+    assert "/layanan/pengaduan/ajukan" in andi.get("/layanan/pengaduan").text  # anyone may file one
+    staff_form = served.login("sari").get("/layanan/pengaduan/ajukan").text
+    assert 'name="kanal"' in staff_form and 'name="message_id"' not in staff_form
     response = andi.post("/layanan/pengaduan/ajukan", data={
         "csrf": csrf_of(form.text), "jenis": "pengaduan", "isi": "Portal <script>alert(1)</script> lambat",
         "layanan_terkait": "pusat-data", "anonim": "ya"})

@@ -84,7 +84,8 @@ def serve_command(obj, workers, duration, metrics_at, http_at) -> None:  # type:
     from toolkit.complaints.loop import mail_loops  # the complaints mailbox (none configured: no thread)
     from toolkit.desks.loop import desk_loops  # the outside desks' poll and mirror (none configured: no thread)
 
-    server = Server(obj.app, workers=workers or settings.workers.count, shutdown_grace=settings.workers.shutdown_grace_s,
+    server = Server(obj.app, workers=workers or settings.workers.count,
+                    shutdown_grace=settings.workers.shutdown_grace_s,
                     side_loops=desk_loops(obj.app) + mail_loops(obj.app))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.stop.set())

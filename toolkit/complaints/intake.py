@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from toolkit.domain.catalog.models import Service, StepPurpose
+from toolkit.domain.catalog.models import FieldSpec, Service, StepPurpose
 from toolkit.domain.principal import ENGINE_USER, Principal
 from toolkit.domain.tickets.models import AttachmentUpload, Ticket, TicketDraft
 from toolkit.domain.tickets.requests import validate_attachments, validate_request, validate_title
@@ -119,6 +119,14 @@ def admit(app: Services, service: Service, principal: Principal, fields: Mapping
     return validate_request(service, given, list(kinds))
 
 
+def form_fields(app: Services, service: Service, principal: Principal) -> tuple[FieldSpec, ...]:
+    """The fields ``principal`` may fill in on a form (the portal's): an applicant files through the application
+    (no channel to pick, no complainant's name to enter); nobody types the mailbox's Message-ID."""
+    staff = app.policy.is_staff(principal)
+    hidden = set(ENGINE_ONLY) | (set() if staff else {*STAFF_ONLY, "kanal"})
+    return tuple(spec for spec in service.requirements.fields if spec.name not in hidden)
+
+
 def _concernable(app: Services) -> list[str]:
     return [s.id for s in app.catalog.services() if s.complaints is None]
 
@@ -152,4 +160,4 @@ def submit(app: Services, service: Service, principal: Principal, title: str | N
     return ticket
 
 
-__all__ = ["ENGINE_USER", "admit", "complaints_service", "default_title", "router_role", "submit"]
+__all__ = ["ENGINE_USER", "admit", "complaints_service", "default_title", "form_fields", "router_role", "submit"]
