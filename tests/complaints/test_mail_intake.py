@@ -173,3 +173,32 @@ def test_no_mailbox_no_loop(app: App) -> None:
     from toolkit.complaints.loop import mail_loops
 
     assert mail_loops(app) == ()
+
+
+def test_a_message_over_the_size_limit_is_not_downloaded(state_dir, mailbox: Dovecot,  # type: ignore[no-untyped-def]
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolkit.settings import load_settings
+
+    monkeypatch.setenv("SPBE_TEST_IMAP_PASSWORD", MAIL_PASSWORD)
+    app = App(load_settings(state_dir=state_dir, secrets={"imap_password": {"ref": "env:SPBE_TEST_IMAP_PASSWORD"}},
+                            complaints={"mailbox": {"host": "127.0.0.1", "port": mailbox.port, "security": "plain",
+                                                    "username": "pengaduan", "password_secret": "imap_password",
+                                                    "max_message_bytes": 2048}}))
+    try:
+        mailbox.deliver(bytes(_mail(body="panjang " * 500, message_id="<big-1@example.com>")))
+        [outcome] = fetch_mail(app, as_lab("sari"))
+        assert outcome.result == "refused" and "larger than 2048 bytes" in str(outcome.reason)
+        assert _complaints(app) == [] and mailbox.unseen() == 0
+    finally:
+        app.close()
+
+
+def test_the_answer_recorded_as_a_step_note_counts(app: App) -> None:
+    from toolkit.commands import complaints
+    from toolkit.commands.desk import record_step
+
+    ticket = complaints.submit(app, as_lab("sari"), {"jenis": "pengaduan", "isi": "x", "kanal": "sp4n_lapor",
+                                                     "nomor_lapor": "1234567"}, [])
+    complaints.forward(app, ticket.id, as_lab("sari"), None, None)
+    record_step(app, ticket.id, as_lab("sari"), "jawab", "Dijawab lewat langkah.")
+    assert "Dijawab lewat langkah." in complaints.reply_text(app, ticket.id, as_lab("sari"))

@@ -128,9 +128,11 @@ def answer_of(app: EngineServices, service: Service, ticket: Ticket) -> tuple[st
     step_id = service.complaints.answer_step
     trusted = app.policy.trusted(service, ticket, app.tickets.timeline(ticket.id)).events
     found = next((e for e in trusted if e.kind == EventKind.STEP_COMPLETED and e.step_id == step_id), None)
-    if found is None or not isinstance(found.data.get("answer"), str):
+    # `spbe ticket advance --step jawab --note ...` records the answer as the step's note.
+    text = (found.data.get("answer") or found.data.get("note")) if found is not None else None
+    if found is None or not isinstance(text, str):
         return None
-    return found.data["answer"], found.at
+    return text, found.at
 
 
 def reply_text(app: EngineServices, ticket_id: str, principal: Principal) -> str:
