@@ -22,6 +22,7 @@ from toolkit.complaints.intake import submit as submit_complaint
 from toolkit.complaints.mail import MailOutcome, MailServices, fetch_once
 from toolkit.domain.catalog.models import Service
 from toolkit.domain.confidentiality import anonymous
+from toolkit.domain.policy import TrustedTimeline
 from toolkit.domain.principal import Principal
 from toolkit.domain.tickets.models import AttachmentUpload, EventKind, NewEvent, Ticket, TicketStatus
 from toolkit.domain.tickets.requests import check_free_text
@@ -122,12 +123,13 @@ def close(app: EngineServices, ticket_id: str, principal: Principal, note: str |
     return desk.close(app, ticket_id, principal, note or "Pengaduan telah dijawab dan ditutup.")
 
 
-def answer_of(app: EngineServices, service: Service, ticket: Ticket) -> tuple[str, datetime] | None:
+def answer_of(app: EngineServices, service: Service, ticket: Ticket,
+              trusted: TrustedTimeline | None = None) -> tuple[str, datetime] | None:
     """The answer that counts (the policy's trusted timeline) and when it was given, or None."""
     assert service.complaints is not None
     step_id = service.complaints.answer_step
-    trusted = app.policy.trusted(service, ticket, app.tickets.timeline(ticket.id)).events
-    found = next((e for e in trusted if e.kind == EventKind.STEP_COMPLETED and e.step_id == step_id), None)
+    trusted = trusted or app.policy.trusted(service, ticket, app.tickets.timeline(ticket.id))
+    found = next((e for e in trusted.events if e.kind == EventKind.STEP_COMPLETED and e.step_id == step_id), None)
     # `spbe ticket advance --step jawab --note ...` records the answer as the step's note.
     text = (found.data.get("answer") or found.data.get("note")) if found is not None else None
     if found is None or not isinstance(text, str):
@@ -176,10 +178,12 @@ def fetch_mail(app: MailServices, principal: Principal) -> list[MailOutcome]:
 def complaint_view(app: EngineServices, ticket: Ticket, principal: Principal) -> dict[str, Any]:
     """What `spbe complaint list/show` print: the complaint as this viewer may see it."""
     service = app.catalog.get(ticket.service_id)
-    state = progress(service, ticket, app.tickets.timeline(ticket.id), app.queue, app.policy,
+    timeline = app.tickets.timeline(ticket.id)
+    trusted = app.policy.trusted(service, ticket, timeline)  # once, for the state and the answer
+    state = progress(service, ticket, timeline, app.queue, app.policy, trusted=trusted,
                      calendar=calendars_for(app.settings.worktime).for_service(service))
     hidden = anonymous(service, ticket) and principal.user != ticket.requester
-    found = answer_of(app, service, ticket)
+    found = answer_of(app, service, ticket, trusted)
     answered = next((s for s in state.steps if s.step.id == "jawab"), None)
     return {"id": ticket.id, "status": ticket.status.value, "jenis": ticket.fields.get("jenis"),
             "kanal": ticket.fields.get("kanal"), "layanan_terkait": ticket.fields.get("layanan_terkait"),
