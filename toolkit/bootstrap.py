@@ -107,10 +107,10 @@ class App:
     @cached_property
     def mailbox(self) -> Mailbox:
         """The complaints mailbox (`toolkit.ports.mailbox`); a `ConfigurationError` when none is configured."""
-        cfg = self.settings.complaints.mailbox
+        cfg = self.settings.mailbox
         if cfg is None:
-            raise ConfigurationError("no complaints mailbox is configured (settings.complaints.mailbox)")
-        return Registry[Mailbox]("spbe.mailboxes").create("imap", settings=self.settings, mailbox=cfg)
+            raise ConfigurationError("no complaints mailbox is configured (settings.mailbox)")
+        return Registry[Mailbox]("spbe.mailboxes").create(cfg.kind, settings=self.settings, **cfg.options)
 
     @cached_property
     def complaint_mail(self) -> MailLedger:

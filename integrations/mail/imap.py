@@ -13,11 +13,14 @@ import re
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
-from toolkit.complaints.config import MailboxSettings
+from pydantic import Field, model_validator
+
+from toolkit.adapter_options import AdapterOptions
 from toolkit.errors import UnavailableError
 from toolkit.ports.mailbox import MailboxSession, RawMessage
+from toolkit.secret_types import SecretName
 from toolkit.settings import Settings
 
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -56,12 +59,34 @@ class _Session:
         self._ok("store", self._conn.uid("STORE", uid, "+FLAGS", "(\\Seen)"))
 
 
-class ImapMailbox:
-    """Constructed by the composition root with the settings and ``settings.complaints.mailbox``."""
+class ImapOptions(AdapterOptions):
+    """``mailbox.options`` of imap. The password is never an option, only the name of a ``settings.secrets`` entry."""
 
-    def __init__(self, *, settings: Settings, mailbox: MailboxSettings) -> None:
+    host: str = Field(pattern=r"^[A-Za-z0-9.:-]{1,253}$")
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["tls", "starttls", "plain"] = Field(
+        default="tls", description="'plain' only for a server on loopback (the tests' Dovecot)")
+    username: str = Field(min_length=1, max_length=254, pattern=r"^[^\s\x00-\x1f\x7f]+$")
+    password_secret: SecretName = Field(description="the settings.secrets entry holding the mailbox password")
+    folder: str = Field(default="INBOX", pattern=r"^[A-Za-z0-9._/ -]{1,100}$")
+    timeout_s: float = Field(default=30.0, gt=0, le=300)
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _plain_on_loopback(self) -> ImapOptions:
+        if self.security == "plain" and self.host not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError("security: 'plain' sends the password in clear; only for a server on loopback")
+        return self
+
+
+class ImapMailbox:
+    """Built by the composition root from ``settings.mailbox`` (kind ``imap``); options as `ImapOptions`."""
+
+    Options = ImapOptions
+
+    def __init__(self, *, settings: Settings, **options: Any) -> None:
         self._settings = settings
-        self._cfg = mailbox
+        self._cfg = ImapOptions.model_validate(options)
 
     def _connect(self) -> imaplib.IMAP4:
         cfg = self._cfg

@@ -103,6 +103,16 @@ service anvil {{
 """
 
 
+def _reachable_parent() -> Path:
+    """A temporary directory whose every ancestor others may traverse: Dovecot's auth process (user dovecot) reads
+    the passwd file and the mail user its home below it. The system's /tmp is not always one (mode 1700 seen)."""
+    for candidate in (tempfile.gettempdir(), "/var/tmp", "/dev/shm"):  # noqa: S108 - searched, then mkdtemp
+        path = Path(candidate).resolve()
+        if path.is_dir() and all(p.stat().st_mode & 0o001 for p in (path, *path.parents)):
+            return path
+    pytest.skip("no temporary directory that dovecot's own users may reach (/tmp, /var/tmp, /dev/shm)")
+
+
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
     binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
@@ -110,7 +120,7 @@ def dovecot() -> Iterator[Dovecot]:
         pytest.skip("dovecot is not installed (Debian package dovecot-imapd; scripts/setup.sh installs it)")
     mail_user = "nobody" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
     group = "nogroup" if os.geteuid() == 0 else str(os.getegid())
-    root = Path(tempfile.mkdtemp(prefix="spbe-dovecot-"))
+    root = Path(tempfile.mkdtemp(prefix="spbe-dovecot-", dir=_reachable_parent()))
     root.chmod(0o755)  # the mail user (nobody) reaches its home through it
     (root / "home").mkdir()
     (root / "run").mkdir()
@@ -158,8 +168,8 @@ def mail_app(state_dir: Path, mailbox: Dovecot, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("SPBE_TEST_IMAP_PASSWORD", MAIL_PASSWORD)
     settings = load_settings(
         state_dir=state_dir, secrets={"imap_password": {"ref": "env:SPBE_TEST_IMAP_PASSWORD"}},
-        complaints={"mailbox": {"host": "127.0.0.1", "port": mailbox.port, "security": "plain",
-                                "username": MAIL_USER, "password_secret": "imap_password"}})
+        mailbox={"kind": "imap", "options": {"host": "127.0.0.1", "port": mailbox.port, "security": "plain",
+                                             "username": MAIL_USER, "password_secret": "imap_password"}})
     app = App(settings)
     yield app
     app.close()

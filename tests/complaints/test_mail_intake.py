@@ -126,8 +126,9 @@ def test_wrong_password_is_reported_without_the_password(state_dir, mailbox: Dov
 
     monkeypatch.setenv("SPBE_TEST_IMAP_WRONG", "CANARY-wrong-5c2a")
     app = App(load_settings(state_dir=state_dir, secrets={"imap_password": {"ref": "env:SPBE_TEST_IMAP_WRONG"}},
-                            complaints={"mailbox": {"host": "127.0.0.1", "port": mailbox.port, "security": "plain",
-                                                    "username": "pengaduan", "password_secret": "imap_password"}}))
+                            mailbox={"kind": "imap", "options": {
+                                "host": "127.0.0.1", "port": mailbox.port, "security": "plain",
+                                "username": "pengaduan", "password_secret": "imap_password"}}))
     try:
         with pytest.raises(UnavailableError) as caught:
             fetch_mail(app, as_lab("sari"))
@@ -138,10 +139,12 @@ def test_wrong_password_is_reported_without_the_password(state_dir, mailbox: Dov
 
 def test_cli_fetch_mail(mail_app: App, mailbox: Dovecot, spbe, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     mailbox.deliver(bytes(_mail(message_id="<cli-1@example.com>")))
+    import json
+
     env = {"SPBE_SECRETS": '{"imap_password": {"ref": "env:SPBE_TEST_IMAP_PASSWORD"}}',
-           "SPBE_COMPLAINTS__MAILBOX__HOST": "127.0.0.1", "SPBE_COMPLAINTS__MAILBOX__PORT": str(mailbox.port),
-           "SPBE_COMPLAINTS__MAILBOX__SECURITY": "plain", "SPBE_COMPLAINTS__MAILBOX__USERNAME": "pengaduan",
-           "SPBE_COMPLAINTS__MAILBOX__PASSWORD_SECRET": "imap_password"}
+           "SPBE_MAILBOX": json.dumps({"kind": "imap", "options": {
+               "host": "127.0.0.1", "port": mailbox.port, "security": "plain", "username": "pengaduan",
+               "password_secret": "imap_password"}})}
     result = spbe("complaint", "fetch-mail", "--as", "sari", env=env)
     assert result.exit_code == 0, result.output
     assert "created" in result.output and MAIL_PASSWORD not in result.output
@@ -181,13 +184,14 @@ def test_a_message_over_the_size_limit_is_not_downloaded(state_dir, mailbox: Dov
 
     monkeypatch.setenv("SPBE_TEST_IMAP_PASSWORD", MAIL_PASSWORD)
     app = App(load_settings(state_dir=state_dir, secrets={"imap_password": {"ref": "env:SPBE_TEST_IMAP_PASSWORD"}},
-                            complaints={"mailbox": {"host": "127.0.0.1", "port": mailbox.port, "security": "plain",
-                                                    "username": "pengaduan", "password_secret": "imap_password",
-                                                    "max_message_bytes": 2048}}))
+                            mailbox={"kind": "imap", "options": {
+                                "host": "127.0.0.1", "port": mailbox.port, "security": "plain",
+                                "username": "pengaduan", "password_secret": "imap_password",
+                                "max_message_bytes": 2048}}))
     try:
         mailbox.deliver(bytes(_mail(body="panjang " * 500, message_id="<big-1@example.com>")))
         [outcome] = fetch_mail(app, as_lab("sari"))
-        assert outcome.result == "refused" and "larger than 2048 bytes" in str(outcome.reason)
+        assert outcome.result == "refused" and "larger than the mailbox limit" in str(outcome.reason)
         assert _complaints(app) == [] and mailbox.unseen() == 0
     finally:
         app.close()
@@ -202,3 +206,13 @@ def test_the_answer_recorded_as_a_step_note_counts(app: App) -> None:
     complaints.forward(app, ticket.id, as_lab("sari"), None, None)
     record_step(app, ticket.id, as_lab("sari"), "jawab", "Dijawab lewat langkah.")
     assert "Dijawab lewat langkah." in complaints.reply_text(app, ticket.id, as_lab("sari"))
+
+
+def test_plain_login_only_on_loopback(state_dir) -> None:  # type: ignore[no-untyped-def]
+    from toolkit.errors import ConfigurationError
+    from toolkit.settings import load_settings
+
+    with pytest.raises(ConfigurationError, match="loopback"):
+        load_settings(state_dir=state_dir, mailbox={"kind": "imap", "options": {
+            "host": "mail.example.go.id", "port": 143, "security": "plain", "username": "u",
+            "password_secret": "imap_password"}})

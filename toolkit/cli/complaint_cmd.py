@@ -22,7 +22,7 @@ def complaint_group() -> None:
 
 @complaint_group.command("submit")
 @AS_OPTION
-@click.option("--jenis", type=click.Choice(["pengaduan", "saran", "masukan"]), default="pengaduan", show_default=True)
+@click.option("--jenis", help="pengaduan (the default), saran or masukan (the catalog's choices).")
 @click.option("--kanal", type=click.Choice(["aplikasi", "sp4n_lapor", "web_ulas", "lapor_mas_wali"]),
               default="aplikasi", show_default=True, help="Other than aplikasi: entered by staff.")
 @click.option("--layanan", "layanan_terkait", help="The catalog service the complaint is about.")
@@ -42,11 +42,13 @@ def submit_command(obj, actor, jenis, kanal, layanan_terkait, tiket_terkait, nom
     """File a complaint, suggestion or feedback."""
     from toolkit.commands import attachment_files
     from toolkit.commands.complaints import submit
+    from toolkit.complaints.intake import complaints_service
 
     text = _text(isi, isi_file)
-    fields = {"jenis": jenis, "kanal": kanal, "layanan_terkait": layanan_terkait, "tiket_terkait": tiket_terkait,
-              "nomor_lapor": nomor_lapor, "isi": text, "anonim": anonim, "nama_pengadu": nama_pengadu,
-              "kontak_pengadu": kontak_pengadu}
+    spec = complaints_service(obj.app).requirements.field("jenis")
+    fields = {"jenis": jenis or (spec.choices or ("",))[0], "kanal": kanal, "layanan_terkait": layanan_terkait,
+              "tiket_terkait": tiket_terkait, "nomor_lapor": nomor_lapor, "isi": text, "anonim": anonim,
+              "nama_pengadu": nama_pengadu, "kontak_pengadu": kontak_pengadu}
     uploads = [attachment_files.from_path("lampiran", p) for p in paths]
     ticket = submit(obj.app, obj.principal(actor), {k: v for k, v in fields.items() if v not in (None, "")},
                     uploads, title=title)

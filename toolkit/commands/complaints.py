@@ -72,8 +72,9 @@ def koordinators(app: EngineServices, service: Service, ticket: Ticket) -> list[
 
 def forward(app: EngineServices, ticket_id: str, principal: Principal, to: str | None, note: str | None) -> Ticket:
     service, ticket = _complaint(app, ticket_id)
-    _current(app, service, ticket, "teruskan")
-    step = service.step("teruskan")
+    assert service.complaints is not None
+    step = service.step(service.complaints.forward_step)
+    _current(app, service, ticket, step.id)
     person = app.policy.authorize_step(principal, step)
     text_note = check_free_text(note, "note") if note else None
     candidates = koordinators(app, service, ticket)
@@ -184,8 +185,10 @@ def complaint_view(app: EngineServices, ticket: Ticket, principal: Principal) ->
                      calendar=calendars_for(app.settings.worktime).for_service(service))
     hidden = anonymous(service, ticket) and principal.user != ticket.requester
     found = answer_of(app, service, ticket, trusted)
-    answered = next((s for s in state.steps if s.step.id == "jawab"), None)
-    return {"id": ticket.id, "status": ticket.status.value, "jenis": ticket.fields.get("jenis"),
+    spec = service.complaints
+    answered = next((s for s in state.steps if spec is not None and s.step.id == spec.answer_step), None)
+    return {"id": ticket.id, "status": ticket.status.value,
+            "jenis": ticket.fields.get(spec.kind_field) if spec else None,
             "kanal": ticket.fields.get("kanal"), "layanan_terkait": ticket.fields.get("layanan_terkait"),
             "tiket_terkait": ticket.fields.get("tiket_terkait"), "nomor_lapor": ticket.fields.get("nomor_lapor"),
             "pengadu": "[dirahasiakan]" if hidden else ticket.requester,

@@ -2,39 +2,16 @@
 
 ``response_days`` is the time the service standard promises for an answer, in *hari kerja* of the office
 calendar (`toolkit.worktime`); it becomes the standard time of the answer step of every complaints service
-(`apply_to_catalog`), so the escalation check treats a late answer like any late step. The mailbox password is
-never a value here, only the name of a ``settings.secrets`` entry (like the SMTP notifier's)."""
+(`apply_to_catalog`), so the escalation check treats a late answer like any late step. The mailbox itself is an
+adapter (``settings.mailbox``: kind ``imap`` and its options, `integrations.mail.imap`)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from toolkit.domain.catalog.models import Catalog, TimeUnit
-from toolkit.secret_types import SecretName
-
-
-class MailboxSettings(BaseModel):
-    """The complaints mailbox, read over IMAP (`integrations.mail.imap`)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    host: str = Field(pattern=r"^[A-Za-z0-9.:-]{1,253}$")
-    port: int = Field(default=993, ge=1, le=65535)
-    security: Literal["tls", "starttls", "plain"] = Field(
-        default="tls", description="'plain' only for a server on loopback (the tests' Dovecot)")
-    username: str = Field(min_length=1, max_length=254, pattern=r"^[^\s\x00-\x1f\x7f]+$")
-    password_secret: SecretName = Field(description="the settings.secrets entry holding the mailbox password")
-    folder: str = Field(default="INBOX", pattern=r"^[A-Za-z0-9._/ -]{1,100}$")
-    timeout_s: float = Field(default=30.0, gt=0, le=300)
-    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
-
-    @model_validator(mode="after")
-    def _plain_on_loopback(self) -> MailboxSettings:
-        if self.security == "plain" and self.host not in ("127.0.0.1", "::1", "localhost"):
-            raise ValueError("security: 'plain' sends the password in clear; only for a server on loopback")
-        return self
 
 
 class ComplaintSettings(BaseModel):
@@ -42,9 +19,9 @@ class ComplaintSettings(BaseModel):
     response_days: int = Field(default=5, ge=1, le=60, description="the stated response time (hari kerja): the "
                                                                     "answer step's standard time")
     sla_days: int = Field(default=7, ge=1, le=90, description="the whole complaint, received to closed (hari kerja)")
-    mailbox: MailboxSettings | None = Field(default=None, description="the complaints mailbox; None: no e-mail intake")
     poll_interval_s: float = Field(default=300.0, ge=5, le=86400,
-                                   description="how often `spbe serve` reads the mailbox (when one is configured)")
+                                   description="how often `spbe serve` reads the mailbox (settings.mailbox, "
+                                               "when one is configured)")
 
     @model_validator(mode="after")
     def _sla_covers_answer(self) -> ComplaintSettings:

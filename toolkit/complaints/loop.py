@@ -19,7 +19,7 @@ Loop = Callable[[threading.Event], None]
 
 def mail_loops(services: MailServices) -> tuple[Loop, ...]:
     settings = services.settings.complaints
-    if settings.mailbox is None:
+    if services.settings.mailbox is None:
         return ()
 
     def poll(stop: threading.Event) -> None:

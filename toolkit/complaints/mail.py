@@ -203,9 +203,10 @@ def parse(raw: bytes) -> ParsedMail:
                       attachments=_attachments(message))
 
 
-def _jenis(subject: str) -> str:
+def _kind(choices: tuple[str, ...], subject: str) -> str:
+    """The kind the subject starts with ("Saran: ...", "[masukan] ..."), else the first (a complaint)."""
     first = subject.split(maxsplit=1)[0].strip("[]:").casefold() if subject else ""
-    return first if first in ("saran", "masukan") else "pengaduan"
+    return first if first in choices else choices[0]
 
 
 def _existing(app: Services, key: str) -> Ticket | None:
@@ -217,11 +218,11 @@ def _existing(app: Services, key: str) -> Ticket | None:
     return None
 
 
-def handle(app: MailServices, message: RawMessage, max_bytes: int) -> MailOutcome:
+def handle(app: MailServices, message: RawMessage) -> MailOutcome:
     """One message: a new complaint, a duplicate of one made before, or refused (logged with the reason)."""
     uid = message.uid
-    if not message.raw or len(message.raw) > max_bytes:
-        return _refused(app, uid, None, f"message larger than {max_bytes} bytes ({message.size})")
+    if not message.raw:  # the adapter did not download it: over the mailbox's max_message_bytes
+        return _refused(app, uid, None, f"message larger than the mailbox limit ({message.size} bytes)")
     try:
         mail = parse(message.raw)
     except MailRefused as exc:
@@ -235,10 +236,13 @@ def handle(app: MailServices, message: RawMessage, max_bytes: int) -> MailOutcom
         if found is not None:
             app.complaint_mail.done(mail.key, now, ticket_id=found.id)
             return MailOutcome(uid=uid, key=mail.key, result="duplicate", ticket_id=found.id)
-    fields = {"jenis": _jenis(mail.subject), "kanal": "email", "isi": mail.body, "kontak_pengadu": mail.sender,
-              "message_id": mail.message_id}
+    service = complaints_service(app)
+    assert service.complaints is not None
+    kind_field = service.complaints.kind_field
+    fields = {kind_field: _kind(service.requirements.field(kind_field).choices or ("",), mail.subject),
+              "kanal": "email", "isi": mail.body, "kontak_pengadu": mail.sender, "message_id": mail.message_id}
     try:
-        ticket = submit(app, complaints_service(app), Principal.engine(), mail.subject or default_title(fields),
+        ticket = submit(app, service, Principal.engine(), mail.subject or default_title(fields),
                         fields, list(mail.attachments))
     except (InvalidInputError, PermissionDeniedError) as exc:
         return _refused(app, uid, mail.key, str(exc))
@@ -260,13 +264,12 @@ def _refused(app: MailServices, uid: str, key: str | None, reason: str) -> MailO
 
 def fetch_once(app: MailServices, limit: int = MAX_ROUND) -> list[MailOutcome]:
     """One round over the mailbox's unread messages; each is marked done after it was handled."""
-    cfg = app.settings.complaints.mailbox
-    if cfg is None:
-        raise ConfigurationError("no complaints mailbox is configured (settings.complaints.mailbox)")
+    if app.settings.mailbox is None:
+        raise ConfigurationError("no complaints mailbox is configured (settings.mailbox)")
     outcomes = []
     with app.mailbox.session() as box:
         for message in box.unread(limit):
-            outcome = handle(app, message, cfg.max_message_bytes)
+            outcome = handle(app, message)
             box.mark_done(message.uid)
             outcomes.append(outcome)
     return outcomes

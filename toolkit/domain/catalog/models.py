@@ -272,6 +272,8 @@ class ComplaintSpec(_Frozen):
     related_ticket_field: Identifier
     anonymous_field: Identifier
     identity_fields: tuple[Identifier, ...] = ()
+    kind_field: Identifier  # pengaduan / saran / masukan: an enum, its first choice the default
+    forward_step: Slug
     answer_step: Slug
     engine_opens: bool = False
 
@@ -381,14 +383,20 @@ class Service(_Frozen):
 
     def _check_complaints(self, spec: ComplaintSpec, ids: list[str]) -> None:
         declared = {f.name: f for f in self.requirements.fields}
-        named = (spec.related_service_field, spec.related_ticket_field, spec.anonymous_field, *spec.identity_fields)
+        named = (spec.related_service_field, spec.related_ticket_field, spec.anonymous_field, spec.kind_field,
+                 *spec.identity_fields)
         for name in named:
             if name not in declared:
                 raise ValueError(f"complaints: '{name}' is not a declared field")
         if declared[spec.anonymous_field].type is not FieldType.BOOL:
             raise ValueError(f"complaints.anonymous_field: '{spec.anonymous_field}' must be a bool field")
-        if spec.answer_step not in ids or self.step(spec.answer_step).kind is not StepKind.HUMAN:
-            raise ValueError(f"complaints.answer_step: '{spec.answer_step}' is not a human step")
+        if declared[spec.kind_field].type is not FieldType.ENUM:
+            raise ValueError(f"complaints.kind_field: '{spec.kind_field}' must be an enum field")
+        for key, step_id in (("forward_step", spec.forward_step), ("answer_step", spec.answer_step)):
+            if step_id not in ids or self.step(step_id).kind is not StepKind.HUMAN:
+                raise ValueError(f"complaints.{key}: '{step_id}' is not a human step")
+        if ids.index(spec.forward_step) >= ids.index(spec.answer_step):
+            raise ValueError("complaints.forward_step: the complaint is forwarded before it is answered")
 
     def signing_step(self, document: str) -> Step | None:
         """The step whose signers sign ``document`` (a template id): a human signing step before the
