@@ -227,6 +227,8 @@ def handle(app: MailServices, message: RawMessage) -> MailOutcome:
         mail = parse(message.raw)
     except MailRefused as exc:
         return _refused(app, uid, None, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a message the parser chokes on must not stop every later round
+        return _refused(app, uid, None, f"malformed message: {type(exc).__name__}")
     now = datetime.now(UTC)
     mine, before = app.complaint_mail.claim(mail.key, now)
     if not mine:
