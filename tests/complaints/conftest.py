@@ -130,18 +130,19 @@ def dovecot() -> Iterator[Dovecot]:
     port = free_port()
     conf = root / "dovecot.conf"
     conf.write_text(_config(root, port, mail_user, group))
-    subprocess.run([binary, "-c", str(conf)], check=True, timeout=30)
     server = Dovecot(port=port, root=root)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            server.imap().logout()
-            break
-        except (OSError, imaplib.IMAP4.error):
-            if time.monotonic() > deadline:
-                raise RuntimeError("dovecot did not start: " + (root / "dovecot.log").read_text()[-2000:]) from None
-            time.sleep(0.1)
-    try:
+    try:  # stopped and removed also when it never answers
+        subprocess.run([binary, "-c", str(conf)], check=True, timeout=30)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                server.imap().logout()
+                break
+            except (OSError, imaplib.IMAP4.error):
+                if time.monotonic() > deadline:
+                    log = (root / "dovecot.log").read_text()[-2000:]
+                    raise RuntimeError(f"dovecot did not start: {log}") from None
+                time.sleep(0.1)
         yield server
     finally:
         pid_file = root / "run" / "master.pid"
