@@ -21,6 +21,7 @@ from integrations.state.containment import ContainmentStore
 from integrations.state.escalations import EscalationStore
 from integrations.state.issued import IssuedStore
 from integrations.state.schedules import ScheduleStore
+from integrations.state.survey import SurveyStore
 from integrations.state.waivers import WaiverStore
 from toolkit.adapter_options import AdapterOptions
 from toolkit.ports.state import StateStores
@@ -50,10 +51,11 @@ class SqliteState:
         self.compliance_history = ComplianceHistoryStore(self.path)
         self.waivers = WaiverStore(self.path)
         self.racks = RackSpaceStore(self.path)
+        self.survey = SurveyStore(self.path)
 
     def _stores(self) -> tuple[SqliteStore, ...]:
         return (self.hosts, self.segments, self.tunnels, self.containment, self.issued, self.escalations,
-                self.schedules, self.compliance_history, self.waivers, self.racks)
+                self.schedules, self.compliance_history, self.waivers, self.racks, self.survey)
 
     def close(self) -> None:
         for store in self._stores():

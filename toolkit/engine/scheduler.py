@@ -22,6 +22,7 @@ from toolkit.domain.workflow import WorkflowState
 from toolkit.engine.planning import make_plan
 from toolkit.engine.progress import progress
 from toolkit.engine.services import EngineServices
+from toolkit.engine.survey_offer import offer_survey
 from toolkit.ports.jobs import Job, JobSpec
 
 log = logging.getLogger("spbe.scheduler")
@@ -93,6 +94,8 @@ def advance(app: EngineServices, ticket_id: str, seen: Snapshot | None = None, *
     ticket, timeline = read_ticket(app, ticket_id, seen, current=current)
     if ticket.status == TicketStatus.DEFERRED:
         return []
+    if ticket.status == TicketStatus.CLOSED:
+        offer_survey(app, ticket, timeline)  # the applicant's satisfaction survey, once per closed ticket
     service = app.catalog.get(ticket.service_id)
     trusted = app.policy.trusted(service, ticket, timeline)
     report_refusals(app, ticket_id, trusted.refusals, timeline)

@@ -33,6 +33,8 @@ from toolkit.ports.state_records import (
     SegmentAllocation,
     TunnelSlot,
 )
+from toolkit.survey.ikm import IkmRow
+from toolkit.survey.models import SurveyAnswer
 
 
 class HostAllocations(Protocol):
@@ -227,6 +229,22 @@ class RackAllocations(Protocol):
     def release(self, ticket_id: str) -> None: ...
 
 
+class SurveyAnswers(Protocol):
+    """Satisfaction-survey answers of closed tickets (`toolkit.survey`), one per ticket, and their IKM."""
+
+    def record(self, answer: SurveyAnswer) -> None:
+        """Store the answer; a `ConflictError` when the ticket has one already (never an overwrite)."""
+        ...
+
+    def get(self, ticket_id: str) -> SurveyAnswer | None: ...
+
+    def ikm_by_service(self, start: datetime, end: datetime, service_id: str | None = None) -> list[IkmRow]:
+        """`toolkit.survey.ikm.ikm_by_service` over this store's answers, period [start, end)."""
+        ...
+
+    def ikm_overall(self, start: datetime, end: datetime) -> IkmRow | None: ...
+
+
 class StateStores(Protocol):
     """The engine's stores of one backend, each built once; ``close`` ends every connection they opened."""
 
@@ -259,5 +277,8 @@ class StateStores(Protocol):
 
     @property
     def racks(self) -> RackAllocations: ...
+
+    @property
+    def survey(self) -> SurveyAnswers: ...
 
     def close(self) -> None: ...
