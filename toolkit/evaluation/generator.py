@@ -28,9 +28,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from toolkit.domain.catalog.models import Service, StepKind, StepPurpose
 from toolkit.domain.catalog.requirements import FieldType
 from toolkit.domain.workflow import evaluate
+from toolkit.errors import ConflictError, InvalidInputError
+from toolkit.survey import schema as survey_schema
 from toolkit.worktime.calendar import WorkCalendar
 from toolkit.worktime.calendars import Calendars
 
@@ -66,6 +70,7 @@ class GenTicket:
     created_at: datetime
     events: list[GenEvent]
     claims: list[tuple[str, datetime, datetime | None]] = field(default_factory=list)  # key, claimed, notified
+    survey: tuple[datetime, tuple[int, ...]] | None = None  # answered_at, u1..u9
 
 
 def _completion_kind(step: Any) -> str:
@@ -97,6 +102,7 @@ class _Year:
         self.now = now
         self.complaints_calendar = calendars.for_zone(complaints_zone)
         self.staff: dict[str, list[str]] = {}  # role -> the few people who hold it
+        self.satisfaction = {s.id: self.rng.uniform(2.6, 3.6) for s in self.services}  # each service's mean score
         self._days: dict[str, list[date]] = {}
 
     def people(self, role: str) -> list[str]:
@@ -109,11 +115,14 @@ class _Year:
         days = self._days.get(calendar.label + str(calendar.zone))
         if days is None:
             day, days = date(self.year, 1, 1), []
-            while day.year == self.year:
+            while day.year == self.year and day < self.now.astimezone(calendar.zone).date():
                 if calendar.is_working_day(day):
                     days.append(day)
                 day += timedelta(days=1)
             self._days[calendar.label + str(calendar.zone)] = days
+        if not days:
+            raise InvalidInputError(f"no working day of {self.year} before {self.now.date().isoformat()} to open "
+                                    "tickets on", errors=[("year", "no past working day")])
         day = self.rng.choice(days)
         span = calendar.span(day)
         assert span is not None  # noqa: S101 - a working day has office hours
@@ -193,6 +202,14 @@ def _service_ticket(y: _Year, service: Service, created: datetime, calendar: Wor
     ticket = GenTicket("", service.id, requester, opened_fields, status, events[0].data["sla_variant"], created,
                        events)
     _escalate(y, service, ticket, calendar)
+    closing = service.step_with(StepPurpose.CLOSING)
+    done = closing is not None and any(e.step_id == closing.id for e in events)
+    if status == "closed" and done and rng.random() < 0.6:
+        answered = events[-1].at + timedelta(seconds=rng.randint(600, 3 * 86400))
+        mean = y.satisfaction[service.id]
+        scores = tuple(min(4, max(1, round(rng.gauss(mean + (0.3 if n == 3 else 0.0), 0.6)))) for n in range(9))
+        if answered <= y.now:
+            ticket.survey = (answered, scores)
     return ticket
 
 
@@ -304,8 +321,9 @@ def _chunks(items: Iterable[GenTicket], size: int) -> Iterator[list[GenTicket]]:
 
 def write(history: Iterable[GenTicket], tickets_db: Path, state_db: Path,
           connect: Callable[[Path], sqlite3.Connection], on_ticket: Callable[[GenTicket], None] | None = None) -> int:
-    """Append ``history`` to the files (their tables must exist: open the stores once before). ``connect``: the
-    connection policy (`toolkit.sqlite_tx.connect`). One transaction per file; returns the tickets written."""
+    """Append ``history`` to the files (their tables must exist: open the ticket store and the state stores once
+    before, which create them). ``connect``: the connection policy (`toolkit.sqlite_tx.connect`). One transaction
+    per file; returns the tickets written."""
     count = 0
     with closing(connect(tickets_db)) as db, closing(connect(state_db)) as st:
         db.execute("BEGIN IMMEDIATE")
@@ -326,6 +344,9 @@ def write(history: Iterable[GenTicket], tickets_db: Path, state_db: Path,
                 "VALUES (?, ?, ?, 'generator', ?, ?)",
                 [(t.id, key, claimed.isoformat(), notified.isoformat() if notified else None,
                   "email" if notified else None) for t in chunk for key, claimed, notified in t.claims])
+            st.executemany(survey_schema.INSERT, [
+                (t.id, t.service_id, t.requester, survey_schema.db_time(t.survey[0]), *t.survey[1], None)
+                for t in chunk if t.survey is not None])
             for t in chunk:
                 if on_ticket is not None:
                     on_ticket(t)
@@ -338,3 +359,35 @@ def write(history: Iterable[GenTicket], tickets_db: Path, state_db: Path,
 def year_end(year: int) -> datetime:
     """A default 'now' for a generated past year: the history stops on the last day of the year, 16:00 UTC."""
     return datetime.combine(date(year, 12, 31), time(16, 0), tzinfo=UTC)
+
+
+class SeedSummary(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    year: int
+    seed: int
+    tickets: int
+    complaints: int
+    survey_answers: int
+    escalations: int
+
+
+def seed_history(tickets_db: Path, state_db: Path, services: Sequence[Service], calendars: Calendars, *,
+                 year: int, tickets: int, seed: int, now: datetime,
+                 connect: Callable[[Path], sqlite3.Connection]) -> SeedSummary:
+    """Generate and store a year (`generate`, `write`); the files' tables must exist. A year the store already
+    has tickets of is refused (`ConflictError`): the generated numbers would collide with the real ones."""
+    with closing(connect(tickets_db)) as db:
+        if db.execute("SELECT 1 FROM tickets WHERE year = ? LIMIT 1", (year,)).fetchone() is not None:
+            raise ConflictError(f"the ticket store already holds tickets of {year}: generate into an empty state dir",
+                                year=year)
+    counts = {"complaints": 0, "survey": 0, "escalations": 0}
+
+    def count(ticket: GenTicket) -> None:
+        counts["complaints"] += ticket.service_id == COMPLAINT_SERVICE
+        counts["survey"] += ticket.survey is not None
+        counts["escalations"] += len(ticket.claims)
+
+    history = generate(services, calendars, year=year, tickets=tickets, seed=seed, now=now)
+    written = write(history, tickets_db, state_db, connect, on_ticket=count)
+    return SeedSummary(year=year, seed=seed, tickets=written - counts["complaints"], complaints=counts["complaints"],
+                       survey_answers=counts["survey"], escalations=counts["escalations"])

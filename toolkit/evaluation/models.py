@@ -118,7 +118,7 @@ class ComplaintRow(BaseModel):
 
 
 class IkmFigure(BaseModel):
-    """The IKM of one service (`toolkit.survey.ikm`): respondents, the mean of each element u1..u9, the
+    """The IKM of one service (`toolkit.survey.ikm`): respondents, the mean of each element U1..U9, the
     index (0..100), the quality category (mutu A..D) and its reading (kinerja)."""
 
     model_config = _FROZEN

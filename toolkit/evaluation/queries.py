@@ -172,7 +172,7 @@ class SqliteEvaluationStore:
         if self._ikm is None or not self._has_table(conn, "survey_answers"):
             return ()
         return tuple(IkmFigure(service_id=r.service_id, respondents=r.respondents,
-                               element_means={k: float(v) for k, v in dict(r.element_means).items()},
+                               element_means={k.upper(): float(v) for k, v in dict(r.element_means).items()},
                                ikm=float(r.ikm), mutu=str(r.mutu), kinerja=str(r.kinerja))
                      for r in self._ikm(conn, period.start, period.end))
 
