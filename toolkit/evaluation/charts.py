@@ -21,8 +21,11 @@ def _png(figure: Figure) -> bytes:
     return out.getvalue()
 
 
+WIDTH_IN, DPI = 6.2, 96  # 595 px: the A4 letter's text width (16.5 cm) at WeasyPrint's 96 px per inch
+
+
 def _figure(height: float) -> Figure:
-    figure = Figure(figsize=(8, height), dpi=100, layout="constrained")
+    figure = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
 
