@@ -28,8 +28,9 @@ def scrape(url: str) -> dict[tuple[str, tuple[str, ...]], float]:
     """(name, (service, outcome) or (service,) or ()) -> value."""
     with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - the loopback URL we just started
         text = response.read().decode()
-    return {(s.name, tuple(s.labels[k] for k in ("service", "outcome") if k in s.labels)): s.value for family in text_string_to_metric_families(text)
-            for s in family.samples if s.name.startswith("spbe_evaluation")}
+    return {(s.name, tuple(s.labels[k] for k in ("service", "outcome") if k in s.labels)): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name.startswith("spbe_evaluation")}
 
 
 @pytest.fixture

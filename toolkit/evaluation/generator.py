@@ -95,7 +95,7 @@ class _Year:
 
     def __init__(self, services: Sequence[Service], calendars: Calendars, year: int, seed: int, now: datetime,
                  complaints_zone: str | None) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - test data, reproducible by design
         self.services = list(services)
         self.calendars = calendars
         self.year = year
@@ -136,7 +136,7 @@ def _step_time(y: _Year, step: Any, typical: float) -> float:
     rng = y.rng
     if step.standard_time is not None:
         base = step.standard_time.total_seconds()
-        return base * (rng.uniform(1.1, 2.5) if rng.random() < 0.15 else rng.uniform(0.3, 0.95))
+        return float(base * (rng.uniform(1.1, 2.5) if rng.random() < 0.15 else rng.uniform(0.3, 0.95)))
     if step.automated:
         return rng.uniform(20, 600)
     return typical * rng.lognormvariate(0, 0.6)
@@ -155,7 +155,7 @@ def _service_ticket(y: _Year, service: Service, created: datetime, calendar: Wor
                        {"service_id": service.id, "sla_variant": variant, "attachments": []})]
     steps = [s for s in service.steps if s.applies_to(fields)]
     default = service.sla.select(fields)
-    horizon = default.duration.total_seconds() * (0.25 if default.unit.value == "kalender" else 0.25)
+    horizon = default.duration.total_seconds() * 0.25  # the people's steps take about a quarter of the SLA
     typical = horizon / max(1, sum(1 for s in steps if not s.automated and s.standard_time is None))
     fate = rng.random()
     stop = len(steps)
@@ -297,7 +297,7 @@ def generate(services: Sequence[Service], calendars: Calendars, *, year: int, ti
     about = [s.id for s in y.services]
     numbers: dict[int, int] = {}
     for created, index, own in plan:
-        y.rng = random.Random(own)  # each ticket from its own seed: the year does not shift when one changes
+        y.rng = random.Random(own)  # noqa: S311 - each ticket from its own seed: the year does not shift when one changes
         if index < 0:
             ticket = _complaint(y, created, about)
         else:

@@ -87,6 +87,7 @@ class SqliteEvaluationStore:
                                    check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("PRAGMA temp_store=MEMORY")  # the temporary tables: a few MB per 10 000 tickets
             conn.execute("ATTACH DATABASE ? AS st", (f"file:{self.state_db}?mode=ro",))
         except sqlite3.OperationalError as exc:
             raise UnavailableError(f"evaluation store unavailable: {exc}", path=str(self.tickets_db)) from None
@@ -111,7 +112,11 @@ class SqliteEvaluationStore:
     def _load_facts(conn: sqlite3.Connection, facts: CatalogFacts) -> None:
         for statement in sql.FACT_TABLES:
             conn.execute(statement)
-        conn.executemany("INSERT INTO ev_services VALUES (?, ?)", [(s.service_id, s.zone) for s in facts.services])
+        closing = {s.service_id: s.step_id for s in facts.steps if s.closing}
+        timed = {s.service_id for s in facts.steps if s.standard_s is not None}
+        conn.executemany("INSERT INTO ev_services VALUES (?, ?, ?, ?)",
+                         [(s.service_id, s.zone, closing.get(s.service_id), int(s.service_id in timed))
+                          for s in facts.services])
         conn.executemany("INSERT INTO ev_steps VALUES (?, ?, ?, ?, ?, ?, ?)",
                          [(s.service_id, s.step_id, s.role, s.standard_s, s.unit, int(s.closing), s.position)
                           for s in facts.steps])
@@ -125,7 +130,7 @@ class SqliteEvaluationStore:
         args = {"start": _iso(period.start), "end": _iso(period.end), "now_s": period.now.timestamp(),
                 "complaints": COMPLAINT_SERVICE}
         for statement in (sql.COHORT, sql.PASS, sql.PAUSES, sql.PAUSED, sql.RESOLVED, *sql.DEADLINES,
-                          sql.STEPS_DONE, sql.STEPS_FIRST, sql.COMPLAINTS):
+                          sql.STEPS_DONE, sql.STEPS_FIRST, sql.STEPS_TIMED, sql.COMPLAINTS):
             conn.execute(statement, {k: v for k, v in args.items() if f":{k}" in statement})
 
         def rows(statement: str) -> list[sqlite3.Row]:
@@ -152,7 +157,8 @@ class SqliteEvaluationStore:
                                         answered=r["answered"],
                                         median_response_s=_float(times[r["about"]]["median"]) if r["about"] in times
                                         else None,
-                                        p90_response_s=_float(times[r["about"]]["p90"]) if r["about"] in times else None)
+                                        p90_response_s=_float(times[r["about"]]["p90"]) if r["about"] in times
+                                        else None)
                            for r in rows(sql.COMPLAINT_COUNTS))
         return Figures(outcomes=outcomes, sla=sla, durations=durations, steps=steps, escalations=escalations,
                        workload=workload, complaints=complaints, ikm=self._ikm_rows(conn, period))

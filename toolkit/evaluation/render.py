@@ -64,13 +64,20 @@ def period_label(report: EvaluationReport) -> str:
     return f"Bulan {BULAN[period.month - 1]} {period.year}" if period.month else f"Tahun {period.year}"
 
 
+def _marked(function: Any) -> Any:
+    """A formatting filter whose text is Markdown-safe already (digits, ``,``, ``%``, words)."""
+    def marked(*args: Any) -> MarkdownText:
+        return MarkdownText(function(*args))
+
+    return marked
+
+
 def _environment(templates_dir: Any) -> SandboxedEnvironment:
     env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(str(templates_dir / "reports"), encoding="utf-8"),
                                undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True,
                                lstrip_blocks=True, finalize=lambda v: v if isinstance(v, jinja2.Undefined) else md(v))
     env.filters.update(FILTERS)
-    env.filters.update({"persen": lambda p, w=None: MarkdownText(persen(p, w)), "jam": lambda s: MarkdownText(jam(s)),
-                        "angka": lambda v, d=2: MarkdownText(angka(v, d))})
+    env.filters.update({"persen": _marked(persen), "jam": _marked(jam), "angka": _marked(angka)})
     return env
 
 

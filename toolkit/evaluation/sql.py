@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - every statement is built from the constant fragments of this module; values are bound
 """The evaluation's SQL for SQLite (`toolkit.evaluation.queries.SqliteEvaluationStore`), statement by statement.
 
 Everything is computed by the store: the tickets of the period become a small temporary table (``ev_t``), one
@@ -56,7 +57,8 @@ def deadline(zone: str, start: str, seconds: str, unit: str) -> str:
 
 
 FACT_TABLES = (
-    "CREATE TEMP TABLE ev_services (service_id TEXT PRIMARY KEY, zone TEXT NOT NULL)",
+    "CREATE TEMP TABLE ev_services (service_id TEXT PRIMARY KEY, zone TEXT NOT NULL, closing_step TEXT, "
+    "timed INTEGER NOT NULL)",
     "CREATE TEMP TABLE ev_steps (service_id TEXT, step_id TEXT, role TEXT, standard_s REAL, unit TEXT, "
     "closing INTEGER, position INTEGER, PRIMARY KEY (service_id, step_id))",
     "CREATE TEMP TABLE ev_variants (service_id TEXT, variant_id TEXT, duration_s REAL, unit TEXT, "
@@ -77,11 +79,11 @@ COHORT = ("CREATE TEMP TABLE ev_t AS SELECT t.id, t.service_id, t.status, t.sla_
 # last event recording an SLA variant (the opening, or a decision that moved it).
 PASS = ("CREATE TEMP TABLE ev_x AS SELECT t.id, "
         "max(CASE WHEN e.kind = 'status' AND json_extract(e.data, '$.to') = 'closed' THEN e.seq END) AS close_seq, "
-        f"max(CASE WHEN e.kind IN {COMPLETING} AND s.closing = 1 THEN 1 ELSE 0 END) AS done, "
+        f"max(CASE WHEN e.kind IN {COMPLETING} AND e.step_id = v.closing_step THEN 1 ELSE 0 END) AS done, "
         "max(CASE WHEN e.data LIKE '%\"sla_variant\"%' AND json_extract(e.data, '$.sla_variant') IS NOT NULL "
         "THEN e.seq END) AS variant_seq "
-        "FROM ev_t t JOIN main.events e ON e.ticket_id = t.id "
-        "LEFT JOIN ev_steps s ON s.service_id = t.service_id AND s.step_id = e.step_id GROUP BY t.id")
+        "FROM ev_t t JOIN ev_services v ON v.service_id = t.service_id JOIN main.events e ON e.ticket_id = t.id "
+        "GROUP BY t.id")
 
 # Deferrals: from each move to 'deferred' to the next status event (the move out), or :now.
 PAUSES = ("CREATE TEMP TABLE ev_p AS SELECT ticket_id, service_id, s, coalesce(nxt, :now_s) AS e FROM ("
@@ -137,31 +139,30 @@ def nearest_rank(source: str, key: str, value: str) -> str:
 DURATIONS = nearest_rank("(SELECT * FROM ev_r WHERE status = 'closed' AND done = 1 AND closed IS NOT NULL)",
                          "service_id", "(closed - created - paused)")
 
-# Step completions: the first completion of each step (the opening completes the first step), its start the
-# completion before it on the ticket (`toolkit.domain.workflow.evaluate` counts a step from the previous done one).
+# Step completions of the services whose SOP gives standard times (``timed``): the first completion of each step
+# (the opening completes the first step), its start the completion before it on the ticket
+# (`toolkit.domain.workflow.evaluate` counts a step from the previous done one). Times compared as stored text
+# (same format, so text order is time order) and turned into seconds once per step, not once per event.
 STEPS_DONE = (
-    "CREATE TEMP TABLE ev_c AS SELECT c.ticket_id, c.service_id, c.step_id, c.at, s.position, s.standard_s, "
-    "s.unit, v.zone FROM ("
-    f"SELECT e.ticket_id, t.service_id, e.step_id, min({epoch('e.at')}) AS at FROM main.events e "
-    f"JOIN ev_t t ON t.id = e.ticket_id WHERE e.kind IN {COMPLETING} AND e.step_id IS NOT NULL "
-    "GROUP BY e.ticket_id, e.step_id) c "
+    "CREATE TEMP TABLE ev_c AS SELECT c.ticket_id, c.service_id, c.step_id, "
+    f"{epoch('c.at')} AS at, s.position, s.standard_s, s.unit, v.zone FROM ("
+    "SELECT e.ticket_id, t.service_id, e.step_id, min(e.at) AS at FROM ev_t t "
+    "JOIN ev_services v ON v.service_id = t.service_id AND v.timed = 1 JOIN main.events e ON e.ticket_id = t.id "
+    f"WHERE e.kind IN {COMPLETING} AND e.step_id IS NOT NULL GROUP BY e.ticket_id, e.step_id) c "
     "JOIN ev_steps s ON s.service_id = c.service_id AND s.step_id = c.step_id "
     "JOIN ev_services v ON v.service_id = c.service_id WHERE s.position > 0"
 )
 STEPS_FIRST = ("INSERT INTO ev_c (ticket_id, service_id, step_id, at, position, standard_s, unit, zone) "
                "SELECT t.id, t.service_id, s.step_id, t.created, 0, s.standard_s, s.unit, v.zone FROM ev_t t "
-               "JOIN ev_steps s ON s.service_id = t.service_id AND s.position = 0 "
-               "JOIN ev_services v ON v.service_id = t.service_id")
+               "JOIN ev_services v ON v.service_id = t.service_id AND v.timed = 1 "
+               "JOIN ev_steps s ON s.service_id = t.service_id AND s.position = 0")
+STEPS_TIMED = ("CREATE TEMP TABLE ev_w AS SELECT * FROM (SELECT c.service_id, c.step_id, c.at, c.standard_s, c.unit, "
+               "c.zone, lag(c.at) OVER (PARTITION BY c.ticket_id ORDER BY c.at, c.position) AS started FROM ev_c c) "
+               "WHERE standard_s IS NOT NULL AND started IS NOT NULL")
 STEPS = (f"SELECT service_id, step_id, count(*) AS measured, "
          f"sum(w.at > {deadline('w.zone', 'w.started', 'w.standard_s', 'w.unit')}) AS late, "
-         "max(standard_s) AS standard_s, max(unit) AS unit FROM ("
-         "SELECT c.ticket_id, c.service_id, c.step_id, c.at, c.standard_s, c.unit, c.zone, "
-         "lag(c.at) OVER (PARTITION BY c.ticket_id ORDER BY c.at, c.position) AS started FROM ev_c c) w "
-         "WHERE standard_s IS NOT NULL AND started IS NOT NULL GROUP BY service_id, step_id")
-STEP_MEDIANS = nearest_rank(
-    "(SELECT service_id || '/' || step_id AS k, at - started AS d, standard_s FROM (SELECT c.service_id, c.step_id, "
-    "c.at, c.standard_s, lag(c.at) OVER (PARTITION BY c.ticket_id ORDER BY c.at, c.position) AS started "
-    "FROM ev_c c) WHERE standard_s IS NOT NULL AND started IS NOT NULL)", "k", "d")
+         "max(standard_s) AS standard_s, max(unit) AS unit FROM ev_w w GROUP BY service_id, step_id")
+STEP_MEDIANS = nearest_rank("(SELECT service_id || '/' || step_id AS k, at - started AS d FROM ev_w)", "k", "d")
 
 ESCALATIONS = ("SELECT t.service_id, "
                "sum(json_extract(e.data, '$.kind') = 'step_late') AS step_late, "
