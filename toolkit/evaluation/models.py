@@ -91,7 +91,8 @@ class EscalationRow(BaseModel):
 
 
 class WorkloadRow(BaseModel):
-    """Steps completed by one executor in one role (the role the SOP names for the step)."""
+    """Steps completed by one person in one role (the role the SOP names for the step); the engine's automated
+    steps are not a person's workload and are left out."""
 
     model_config = _FROZEN
     service_id: str

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from toolkit.domain.principal import ENGINE_USER
 from toolkit.errors import UnavailableError
 from toolkit.evaluation import sql
 from toolkit.evaluation.facts import CatalogFacts
@@ -128,9 +129,9 @@ class SqliteEvaluationStore:
     def _figures(self, conn: sqlite3.Connection, period: Period, facts: CatalogFacts) -> Figures:
         self._load_facts(conn, facts)
         args = {"start": _iso(period.start), "end": _iso(period.end), "now_s": period.now.timestamp(),
-                "complaints": COMPLAINT_SERVICE}
-        for statement in (sql.COHORT, sql.PASS, sql.PAUSES, sql.PAUSED, sql.RESOLVED, *sql.DEADLINES,
-                          sql.STEPS_DONE, sql.STEPS_FIRST, sql.STEPS_TIMED, sql.COMPLAINTS):
+                "complaints": COMPLAINT_SERVICE, "engine": ENGINE_USER}
+        for statement in (*sql.COHORT, sql.PASS, sql.PAUSES, sql.PAUSED, sql.RESOLVED, *sql.DEADLINES,
+                          *sql.STEPS_DONE, sql.STEPS_FIRST, sql.STEPS_TIMED, *sql.WORKLOAD, sql.COMPLAINTS):
             conn.execute(statement, {k: v for k, v in args.items() if f":{k}" in statement})
 
         def rows(statement: str) -> list[sqlite3.Row]:
@@ -150,7 +151,7 @@ class SqliteEvaluationStore:
                                           sla_breached=escalated.get(s, (0, 0))[1], claims=claims.get(s, (0, 0))[0],
                                           delivered=claims.get(s, (0, 0))[1])
                             for s in sorted(set(claims) | set(escalated)))
-        workload = tuple(WorkloadRow(**dict(r)) for r in rows(sql.WORKLOAD))
+        workload = tuple(WorkloadRow(**dict(r)) for r in rows(sql.WORKLOAD_ROWS))
         times = {r["about"]: r for r in rows(sql.COMPLAINT_TIMES)}
         complaints = tuple(ComplaintRow(service_id=r["about"], total=r["total"], open=r["open"],
                                         in_progress=r["in_progress"], deferred=r["deferred"], closed=r["closed"],
