@@ -113,3 +113,33 @@ def test_seed_history_is_for_labs_and_empty_years(tmp_path: Path) -> None:
     figures = spbe.json("report", "evaluasi", "--year", "2025", env={"SPBE_DEPLOYMENT": "lab"})
     assert sum(s["outcomes"]["total"] for s in figures["services"]) == 60
     assert json.dumps(figures).count("\"service_id\"") > 5
+
+
+def test_hostile_text_in_the_store_is_shown_as_text_and_fields_never(history: History, tmp_path: Path) -> None:
+    """An actor name no directory would issue (markup, a template, a shell line) is data in the document; the
+    tickets' field values (a canary secret) never reach the figures, the JSON or the page."""
+    import shutil
+    import sqlite3
+
+    state = tmp_path / "state"
+    shutil.copytree(history.state_dir, state)
+    hostile = "<script>alert(1)</script>{{ 7*7 }}; $(id)\n../../etc/passwd"
+    canary = "CANARY-kata-sandi-7f3a9"
+    ticket = next(t for t in history.tickets if t.service_id == "keamanan-informasi" and t.status == "closed")
+    with sqlite3.connect(state / "tickets.db") as db:
+        db.execute("INSERT INTO events (ticket_id, at, kind, actor, text, step_id, data) VALUES "
+                   "(?, ?, 'step_completed', ?, '', 'tindak-lanjut-laporan', '{}')",
+                   (ticket.id, ticket.events[-1].at.isoformat(), hostile))
+        db.execute("UPDATE tickets SET fields = json_set(fields, '$.kata_sandi', ?) WHERE id = ?", (canary, ticket.id))
+    spbe = Spbe(state_dir=state, env={"SPBE_DEPLOYMENT": "lab"})
+    data = spbe.json("report", "evaluasi", "--year", str(YEAR), "--service", "keamanan-informasi")
+    assert any(w["actor"] == hostile for w in data["services"][0]["workload"])
+    page_path = tmp_path / "r.html"
+    result = spbe("report", "evaluasi", "--year", str(YEAR), "--service", "keamanan-informasi", "--format", "html",
+                  "-o", str(page_path))
+    assert result.exit_code == 0, result.output
+    page = page_path.read_text(encoding="utf-8")
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "{{ 7*7 }}; $(id) ../../etc/passwd" in page
+    for shown in (json.dumps(data), page, result.output):
+        assert canary not in shown
