@@ -61,7 +61,7 @@ def sla_chart(report: EvaluationReport) -> bytes:
         axes.text(min(value + 1, 92), index, f"{value:.1f}%".replace(".", ","), va="center", fontsize="small")
     axes.set_xlim(0, 100)
     axes.set_xlabel("Selesai dalam jangka waktu layanan (%)")
-    axes.set_title("Kepatuhan jangka waktu layanan per varian")
+    axes.set_title("Selesai tepat waktu per varian")
     axes.invert_yaxis()
     return _png(figure)
 

@@ -44,6 +44,7 @@ COMPLAINT_STEPS = ("terima", "teruskan", "jawab", "tutup")
 PEOPLE = ("andi", "budi", "sari", "dewi", "yusuf", "rina", "hendra", "lina", "agus", "wati", "rudi", "maya",
           "fajar", "putri", "bayu", "indah", "eko", "nur", "tono", "siti")
 ENGINE = "spbe"
+APPLICANT = "pemohon"  # the role book's applicant: their steps are done by the ticket's own requester
 BATCH = 5000
 
 
@@ -181,7 +182,7 @@ def _service_ticket(y: _Year, service: Service, created: datetime, calendar: Wor
             events.append(GenEvent(cursor, "comment", rng.choice(y.people(step.actor)), "Keputusan", step.id,
                                    {"decisions": {"bantuan_eksternal": True}, "sla_variant": variant}))
             decided_later = False
-        actor = ENGINE if step.automated else rng.choice(y.people(step.actor))
+        actor = ENGINE if step.automated else requester if step.actor == APPLICANT else rng.choice(y.people(step.actor))
         events.append(GenEvent(cursor, _completion_kind(step), actor, step.title, step.id, {}))
         if status == "open":
             events.append(GenEvent(cursor, "status", actor, "diproses", None, {"from": "open", "to": "in_progress"}))

@@ -52,6 +52,7 @@ class SlaRow(BaseModel):
     done: int
     within: int
     breached: int
+    label: str | None = None  # the catalog's label of the variant ("1 Hari kerja"), added by the report
 
 
 class DurationRow(BaseModel):

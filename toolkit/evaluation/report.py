@@ -75,12 +75,14 @@ def _late_steps(service: Service, steps: Sequence[StepRow], role_name: dict[str,
 def _service(service: Service, figures: Figures, role_name: dict[str, str]) -> ServiceEvaluation:
     sid = service.id
     order = {s.id: i for i, s in enumerate(service.steps)}
+    labels = {v.id: v.label for v in service.sla.variants}
     steps = sorted((s for s in figures.steps if s.service_id == sid), key=lambda s: order.get(s.step_id, 0))
     return ServiceEvaluation(
         service_id=sid, name=service.name,
         outcomes=next((o for o in figures.outcomes if o.service_id == sid),
                       OutcomeRow(service_id=sid, total=0, done=0, rejected=0, deferred=0, open=0)),
-        sla=tuple(sorted((r for r in figures.sla if r.service_id == sid), key=lambda r: r.variant_id)),
+        sla=tuple(sorted((r.model_copy(update={"label": labels.get(r.variant_id)}) for r in figures.sla
+                          if r.service_id == sid), key=lambda r: r.variant_id)),
         durations=next((d for d in figures.durations if d.service_id == sid),
                        DurationRow(service_id=sid, count=0, median_s=None, p90_s=None)),
         steps=tuple(steps),
