@@ -102,7 +102,7 @@ def test_bad_input_fails_clearly(spbe: Spbe, args: tuple[str, ...], code: int, w
 
 
 def test_seed_history_is_for_labs_and_empty_years(tmp_path: Path) -> None:
-    spbe = Spbe(state_dir=tmp_path / "state")
+    spbe = Spbe(state_dir=tmp_path / "state dir #1?")  # read back through a file URI: quoted, not a query
     refused = spbe("report", "seed-history", "--year", "2025", "--tickets", "20", env={"SPBE_DEPLOYMENT": "production"})
     assert refused.exit_code == 4, refused.output
     made = spbe.json("report", "seed-history", "--year", "2025", "--tickets", "60", "--seed", "5",

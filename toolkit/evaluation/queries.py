@@ -69,6 +69,11 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def _read_only(path: Path) -> str:
+    """The file's URI opened read-only (a path with spaces, ``?`` or ``#`` percent-encoded, not parsed as a query)."""
+    return path.resolve().as_uri() + "?mode=ro"
+
+
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -84,12 +89,12 @@ class SqliteEvaluationStore:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(f"file:{self.tickets_db}?mode=ro", uri=True, isolation_level=None,
+            conn = sqlite3.connect(_read_only(self.tickets_db), uri=True, isolation_level=None,
                                    check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout=5000")
             conn.execute("PRAGMA temp_store=MEMORY")  # the temporary tables: a few MB per 10 000 tickets
-            conn.execute("ATTACH DATABASE ? AS st", (f"file:{self.state_db}?mode=ro",))
+            conn.execute("ATTACH DATABASE ? AS st", (_read_only(self.state_db),))
         except sqlite3.OperationalError as exc:
             raise UnavailableError(f"evaluation store unavailable: {exc}", path=str(self.tickets_db)) from None
         return conn
