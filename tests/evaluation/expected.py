@@ -75,7 +75,7 @@ def service_figures(tickets: list[GenTicket], catalog: Catalog, calendars: Calen
         for e in t.events:
             if e.kind in COMPLETING and e.step_id:
                 completed.setdefault(e.step_id, e.at)
-                if e.step_id in roles and e.actor != "spbe":
+                if e.step_id in roles and e.actor != "spbe" and roles[e.step_id] != "pemohon":
                     workload[(e.actor, roles[e.step_id])][0] += 1
                     workload[(e.actor, roles[e.step_id])][1].add(t.id)
             if e.kind == "escalated":

@@ -34,6 +34,7 @@ class StepFact(BaseModel):
     unit: str
     closing: bool
     position: int
+    staff: bool = True  # done by the service's people (not the applicant's own step): counts as workload
 
 
 class VariantFact(BaseModel):
@@ -94,14 +95,17 @@ def calendar_days(calendars: Calendars, zones: Iterable[str], first: date, last:
     return rows
 
 
-def catalog_facts(services: Iterable[Service], calendars: Calendars, first: date, last: date) -> CatalogFacts:
+def catalog_facts(services: Iterable[Service], calendars: Calendars, first: date, last: date,
+                  applicant_roles: frozenset[str] = frozenset()) -> CatalogFacts:
     """The facts of ``services``; the calendar covers ``first``..``last`` (the period, with room before it
-    for a clock that starts on a holiday and after it for tickets that close later)."""
+    for a clock that starts on a holiday and after it for tickets that close later). ``applicant_roles``: the role
+    book's applicant roles, whose steps (the applicant's own confirmation) are nobody's workload."""
     found = list(services)
     service_rows = [ServiceFact(service_id=s.id, name=s.name, zone=calendars.zone_of(s).name) for s in found]
     steps = [StepFact(service_id=s.id, step_id=step.id, title=step.title, role=step.actor,
                       standard_s=step.standard_time.total_seconds() if step.standard_time else None,
-                      unit=step.standard_time_unit.value, closing=step.purpose is StepPurpose.CLOSING, position=i)
+                      unit=step.standard_time_unit.value, closing=step.purpose is StepPurpose.CLOSING, position=i,
+                      staff=step.actor not in applicant_roles)
              for s in found for i, step in enumerate(s.steps)]
     variants = [VariantFact(service_id=s.id, variant_id=v.id, label=v.label, duration_s=v.duration.total_seconds(),
                             unit=v.unit.value) for s in found for v in s.sla.variants]

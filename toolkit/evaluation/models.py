@@ -93,7 +93,7 @@ class EscalationRow(BaseModel):
 
 class WorkloadRow(BaseModel):
     """Steps completed by one person in one role (the role the SOP names for the step); the engine's automated
-    steps are not a person's workload and are left out."""
+    steps and the applicant's own steps are not the service's workload and are left out."""
 
     model_config = _FROZEN
     service_id: str

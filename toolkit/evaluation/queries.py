@@ -123,8 +123,9 @@ class SqliteEvaluationStore:
         conn.executemany("INSERT INTO ev_services VALUES (?, ?, ?, ?)",
                          [(s.service_id, s.zone, closing.get(s.service_id), int(s.service_id in timed))
                           for s in facts.services])
-        conn.executemany("INSERT INTO ev_steps VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         [(s.service_id, s.step_id, s.role, s.standard_s, s.unit, int(s.closing), s.position)
+        conn.executemany("INSERT INTO ev_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         [(s.service_id, s.step_id, s.role, s.standard_s, s.unit, int(s.closing), s.position,
+                           int(s.staff))
                           for s in facts.steps])
         conn.executemany("INSERT INTO ev_variants VALUES (?, ?, ?, ?)",
                          [(v.service_id, v.variant_id, v.duration_s, v.unit) for v in facts.variants])

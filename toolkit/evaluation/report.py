@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
 from toolkit.domain.catalog.models import Catalog, Service
+from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.errors import InvalidInputError
 from toolkit.evaluation.facts import catalog_facts
 from toolkit.evaluation.models import (
@@ -105,7 +106,8 @@ def evaluate_period(model: EvaluationReadModel, catalog: Catalog, calendars: Cal
     else:
         services = [s for s in catalog.services() if s.id != COMPLAINT_SERVICE]
     first = period.start.date() - timedelta(days=14)
-    facts = catalog_facts(services, calendars, first, max(period.end, now).date() + CALENDAR_AFTER)
+    facts = catalog_facts(services, calendars, first, max(period.end, now).date() + CALENDAR_AFTER,
+                          applicant_roles=catalog.roles.with_trait(RoleTrait.APPLICANT))
     figures = model.figures(period, facts)
     role_name = catalog.roles.labels()
     with_data = {row.service_id for rows in (figures.outcomes, figures.complaints, figures.ikm) for row in rows}

@@ -60,7 +60,7 @@ FACT_TABLES = (
     "CREATE TEMP TABLE ev_services (service_id TEXT PRIMARY KEY, zone TEXT NOT NULL, closing_step TEXT, "
     "timed INTEGER NOT NULL)",
     "CREATE TEMP TABLE ev_steps (service_id TEXT, step_id TEXT, role TEXT, standard_s REAL, unit TEXT, "
-    "closing INTEGER, position INTEGER, PRIMARY KEY (service_id, step_id))",
+    "closing INTEGER, position INTEGER, staff INTEGER, PRIMARY KEY (service_id, step_id))",
     "CREATE TEMP TABLE ev_variants (service_id TEXT, variant_id TEXT, duration_s REAL, unit TEXT, "
     "PRIMARY KEY (service_id, variant_id))",
     "CREATE TEMP TABLE ev_cal (zone TEXT, n INTEGER, midnight REAL, opens REAL, closes REAL, cum REAL, "
@@ -183,7 +183,8 @@ ESCALATIONS = ("SELECT t.service_id, sum(x.step_late) AS step_late, sum(x.sla_br
 CLAIMS = ("SELECT t.service_id, count(*) AS claims, count(c.notified_at) AS delivered "
           "FROM st.escalations c JOIN ev_t t ON t.id = c.ticket_id GROUP BY t.service_id")
 
-# Workload of people: completions per (service, actor, role), the engine's own (automated steps) left out (:engine),
+# Workload of the service's people: completions per (service, actor, role), the engine's own (automated steps,
+# :engine) and the applicant's own steps (``staff`` = 0) left out,
 # counted by upsert into a table of a few hundred rows instead
 # of sorting a year's completions (a GROUP BY over 1.2 million rows cost 3.5 CPU-s at 100 000 tickets); the
 # events arrive ticket by ticket (the CROSS JOINs fix the loop order), so a ticket counts once per key when it
@@ -194,7 +195,7 @@ WORKLOAD = (
     "INSERT INTO ev_wl SELECT t.service_id, e.actor, s.role, 1, 1, t.id "
     "FROM ev_t t CROSS JOIN main.events e CROSS JOIN ev_steps s "
     f"WHERE e.ticket_id = t.id AND e.kind IN {COMPLETING} AND e.actor != :engine AND s.service_id = t.service_id "
-    "AND s.step_id = e.step_id ORDER BY t.id "
+    "AND s.step_id = e.step_id AND s.staff = 1 ORDER BY t.id "
     "ON CONFLICT DO UPDATE SET steps = steps + 1, tickets = tickets + (excluded.last != last), last = excluded.last",
 )
 WORKLOAD_ROWS = "SELECT service_id, actor, role, steps, tickets FROM ev_wl"
