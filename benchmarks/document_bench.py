@@ -26,9 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
+from benchmarks.figures import print_figures
 from tests.support.document_samples import make_ticket, repository_renderer
 from tests.support.pdf import APPLICANT, ba_context, letters_for
 from toolkit.documents import TemplateRenderer
@@ -96,12 +94,7 @@ def main() -> None:
         issued = letters.numbers.issued("BA-INSTALASI-SERVER")
         assert len({n for _, n, _, _ in issued}) == len(issued), "a number was issued twice"
         letters.close()
-    table = Table(title="Documents: berita acara as Markdown and PDF")
-    for column in ("figure", "target", "measured"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    print_figures("Documents: berita acara as Markdown and PDF", rows)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
-from rich.console import Console
-from rich.table import Table
 
+from benchmarks.figures import print_figures
 from tests.support.principals import as_lab
 from toolkit.at_rest import Sealer
 from toolkit.bootstrap import App
@@ -89,12 +88,7 @@ def main() -> None:
         again = check_once(app, now=later + timedelta(minutes=1))
         rows.append((f"escalation check, {args.tickets} tickets, nothing new", "< 60 s interval",
                      f"{time.perf_counter() - started:.2f} s ({len(again)} escalated)"))
-    table = Table(title="Incident: evidence and escalation")
-    for column in ("figure", "target", "measured"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    print_figures("Incident: evidence and escalation", rows)
 
 
 if __name__ == "__main__":

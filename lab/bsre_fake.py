@@ -14,6 +14,7 @@ Served on loopback by the caller (``tests/support/http_listener.Listener``).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import SecretStr
 from werkzeug.wrappers import Request, Response
 
+from toolkit.at_rest import Sealer
 from toolkit.ports.signing import SignatureBox, SignerIdentity
 from toolkit.signing.ca import LocalCa
 from toolkit.signing.pdf import sign_pdf
@@ -39,7 +41,9 @@ class BsreFake:
     def __init__(self, username: str = "spbe", password: str = "rahasia-api") -> None:  # noqa: S107 - test credential
         self._auth = (username, password)
         self._dir = Path(tempfile.mkdtemp(prefix="bsre-fake-"))
-        self.ca = LocalCa(self._dir)
+        # The fake's own CA key is sealed under a throwaway key (the fake lives as long as its process).
+        throwaway = SecretStr(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        self.ca = LocalCa(self._dir, sealer=Sealer(throwaway))
         self.ca.init("Balai Sertifikasi Elektronik (fake)")
         self.ca_pem = self._dir / "ca.crt"
         self.users: dict[str, dict[str, Any]] = {}

@@ -12,6 +12,12 @@ attachment's ticket and name, an evidence file's bundle and path), so a blob cop
 or file does not decrypt there. The wrapped key's associated data is ``MAGIC + key id`` only, so a key
 rotation re-wraps 56 bytes per object (`Sealer.rewrap`) and never touches the content.
 
+**What is sealed.** Ticket attachments (the embedded store), evidence bundles and their archives, a
+playbook run's records, every file an action returns to be attached to the ticket (`ARTIFACT`: written
+sealed by `toolkit.actions.base.RunContext.write_artifact`, and any an action wrote in clear sealed by the
+worker before the outbox records it, `toolkit.engine.worker`), and the signing CA's private key (`CA_KEY`,
+`toolkit.signing.ca`). Each kind has its own context label.
+
 **The key.** The key-encryption key is derived with HKDF-SHA256 from ``settings.vault.key`` (the
 secrets vault's key, a secret reference; ``spbe secret keygen`` makes one), with its own label, so it
 is never the very key the vault encrypts with. The blob stores a hash of it (the key id), so a changed
@@ -53,10 +59,17 @@ HEADER = len(MAGIC) + _KEY_ID + _NONCE + _WRAPPED + _NONCE
 OVERHEAD = HEADER + 16  # bytes a sealed blob adds to its content
 SETTING = "settings.vault.key"
 ARTIFACT = b"artifact"  # the context of job files (archives, documents) that are attached later
+CA_KEY = b"signing-ca-key"  # the context of the signing CA's private key (`toolkit.signing.ca`)
 
 
 def is_sealed(blob: bytes | bytearray | memoryview) -> bool:
     return bytes(blob[: len(MAGIC)]) == MAGIC
+
+
+def is_sealed_file(path: Path) -> bool:
+    """Whether the file at ``path`` starts like a sealed blob (reads its first bytes only)."""
+    with open(path, "rb") as handle:
+        return is_sealed(handle.read(len(MAGIC)))
 
 
 def _parse_key(key: SecretStr) -> bytes:
@@ -187,8 +200,9 @@ class Sealer:
 
 
 def open_artifact(stored: bytes, settings: Settings, name: str) -> bytes:
-    """A job file's content in clear: as stored when it is plaintext, opened with ``settings.vault.key``
-    when it was sealed (the key is resolved only then)."""
+    """A job file's content in clear: opened with ``settings.vault.key`` when it was sealed (every job file
+    is since `RunContext.write_artifact`; the key is resolved only then), as stored when it is plaintext (an
+    outbox item an older version queued, whose digest is of the plaintext: sealing that file would break it)."""
     if not is_sealed(stored):
         return stored
     return Sealer.from_settings(settings).open(stored, ARTIFACT, what=f"file {name}")

@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, field_validator
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from toolkit.adapter_options import AdapterOptions
+from toolkit.at_rest import Sealer
 from toolkit.ports.signing import SignatureBox, SignedPdf, SignerIdentity, SignerStatus, Verification
 from toolkit.secret_types import ServiceUrl
 from toolkit.settings import Settings
@@ -56,7 +57,7 @@ class PadesSigner:
     def __init__(self, settings: Settings, *, tsa_url: object = None, valid_days: int = 730,
                  timezone: str | None = None, extra_trust_roots: tuple[str, ...] = (),
                  timestamper: TimeStamper | None = None, now: Callable[[], datetime] | None = None) -> None:
-        self.ca = LocalCa(Path(settings.state_dir) / "signing", now=now)
+        self.ca = LocalCa(Path(settings.state_dir) / "signing", sealer=lambda: Sealer.from_settings(settings), now=now)
         url = tsa_url.get_secret_value() if isinstance(tsa_url, SecretStr) else tsa_url
         self._timestamper = timestamper or (HTTPTimeStamper(str(url)) if url else None)
         self._valid_days = valid_days

@@ -13,7 +13,13 @@ spbe ticket approve "$N" --as kadis --reason "Disetujui untuk pemanfaatan Jaring
 
 say "Analysis: the switch at the site is read, a free VLAN, ports and subnet are chosen, the plan is attached"
 spbe ticket wait "$N" --step analisis-kebutuhan --timeout 120
-cat "$SPBE_STATE_DIR/artifacts/$N/${N}_sw-bkd-01.diff"
+source scripts/demo/signers.sh
+# Job files lie encrypted in the state directory: the ticket is the way to them (once the outbox attached them).
+demo_wait_file "$N" "${N}_sw-bkd-01.diff"
+diff_file="$SPBE_STATE_DIR/${N}_sw-bkd-01.diff"
+rm -f "$diff_file"
+spbe ticket download "$N" "${N}_sw-bkd-01.diff" -o "$diff_file" --as sari
+cat "$diff_file"
 
 say "The head of office approves the attached plan; the team proposes the schedule; the applicant confirms it"
 spbe ticket approve "$N" --as kadis --reason "Rencana konfigurasi VLAN dan ACL disetujui."
@@ -25,7 +31,6 @@ spbe ticket schedule confirm "$N" --as budi
 
 say "At the confirmed start: installation (backup, push, verify), quality test, berita acara"
 spbe ticket wait "$N" --step uji-kualitas --timeout 300
-source scripts/demo/signers.sh
 demo_signer budi applicant
 demo_signer yusuf staff
 say "9. The applicant and the team sign the berita acara (PAdES); the report follows the last signature"
@@ -37,4 +42,4 @@ spbe ticket close "$N" --as sari --note "Jaringan terpasang dan lulus uji kualit
 spbe ticket wait "$N" --step notifikasi-penutupan --timeout 120
 spbe ticket show "$N" --as budi
 say "An engineer re-verifies the installed change from the attached plan, outside the ticket"
-spbe network verify --plan "$SPBE_STATE_DIR/artifacts/$N/${N}_plan.json"
+spbe network verify --ticket "$N" --as sari

@@ -79,5 +79,6 @@ for r in result:
 PY
 fi
 echo
-echo "Documents: $SPBE_STATE_DIR/artifacts/$T/"
-ls -1 "$SPBE_STATE_DIR/artifacts/$T/" | grep -v '^runner' || true
+echo "Documents attached to $T (encrypted at rest; 'spbe ticket download $T NAME -o FILE' saves one):"
+spbe ticket show "$T" --as sari --json \
+    | python3 -c 'import json,sys; print("\n".join(a["name"] for a in json.load(sys.stdin)["ticket"]["attachments"]))'

@@ -44,7 +44,10 @@ say "8. The API user, the API's provider and the team sign the agreement (PAdES)
 demo_wait_file "$N" "berita_acara_perjanjian_api_$N.pdf"
 demo_sign "$N" berita_acara_perjanjian_api andi prov-dukcapil dewi
 spbe ticket wait "$N" --step laporan-pelaksanaan --timeout 180
-sed -n '1,40p' "$SPBE_STATE_DIR/artifacts/$N/berita_acara_perjanjian_api_$N.md"
+agreement="$SPBE_STATE_DIR/berita_acara_perjanjian_api_$N.md"
+rm -f "$agreement"
+spbe ticket download "$N" "berita_acara_perjanjian_api_$N.md" -o "$agreement" --as andi
+sed -n '1,40p' "$agreement"
 spbe ticket close "$N" --as sari --note "Dokumen perjanjian dan laporan lengkap."
 spbe ticket wait "$N" --step notifikasi-penutupan --timeout 120
 spbe ticket show "$N" --as andi

@@ -1,5 +1,6 @@
 """``document.render``: one rendering, two attachments (the Markdown and its PDF), the number from the store,
-the signature boxes in the job's facts, and the mask applied to both files."""
+the signature boxes in the job's facts, and the mask applied to both files. Both lie encrypted at rest in the
+working directory (`toolkit.at_rest`); the tests read them in clear through the key, as the outbox does."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import pytest
 
 from tests.support.document_samples import NOW, make_prior, make_ticket, make_timeline
 from tests.support.pdf import NIPS, PEOPLE, pdf_text
-from toolkit.actions.base import ActionContext, RunContext
+from toolkit.actions.base import ActionContext, Artifact, RunContext
 from toolkit.actions.documents.document import DocumentFacts
+from toolkit.at_rest import is_sealed, open_artifact
 from toolkit.bootstrap import App
 from toolkit.settings import load_settings
 
@@ -38,6 +40,16 @@ def _run(app: App, tmp_path: Path, title: str = "Hosting SIMPEG") -> tuple[Actio
     return ctx, run, lines
 
 
+def _clear(app: App, artifact: Artifact, tmp_path: Path) -> Path:
+    """The artifact opened with the vault key, written to a scratch file (pdftotext reads a path)."""
+    stored = artifact.path.read_bytes()
+    assert is_sealed(stored)
+    (tmp_path / "clear").mkdir(exist_ok=True)
+    path = tmp_path / "clear" / artifact.name
+    path.write_bytes(open_artifact(stored, app.settings, artifact.name))
+    return path
+
+
 def test_the_markdown_and_the_pdf_are_attached_with_the_signature_boxes(app: App, tmp_path: Path) -> None:
     action = app.actions.get("document.render")
     assert action is not None
@@ -47,13 +59,15 @@ def test_the_markdown_and_the_pdf_are_attached_with_the_signature_boxes(app: App
     md, pdf = result.artifacts
     assert (md.name, md.media_type) == ("berita_acara_instalasi_server_PD-2026-0042.md", "text/markdown")
     assert (pdf.name, pdf.media_type) == ("berita_acara_instalasi_server_PD-2026-0042.pdf", "application/pdf")
-    assert stat.S_IMODE(pdf.path.stat().st_mode) == 0o600 and pdf.path.read_bytes().startswith(b"%PDF-")
+    assert stat.S_IMODE(pdf.path.stat().st_mode) == 0o600 and stat.S_IMODE(md.path.stat().st_mode) == 0o600
+    md_file, pdf_file = _clear(app, md, tmp_path), _clear(app, pdf, tmp_path)
+    assert pdf_file.read_bytes().startswith(b"%PDF-")
     assert md.name in result.comment and pdf.name in result.comment
     facts = result.facts
     assert isinstance(facts, DocumentFacts)
     assert facts.nomor == ["000.8/BA-INST/1/2026"] and facts.pdf == pdf.name
-    assert "Nomor: 000.8/BA-INST/1/2026" in md.path.read_text(encoding="utf-8")
-    assert "000.8/BA-INST/1/2026" in pdf_text(pdf.path)
+    assert "Nomor: 000.8/BA-INST/1/2026" in md_file.read_text(encoding="utf-8")
+    assert "000.8/BA-INST/1/2026" in pdf_text(pdf_file)
     # The SOP step's actor signs first; each box names its party and where it is.
     assert [(b.peran, b.username, b.nip) for b in facts.tanda_tangan] == [
         ("tim-pusat-data", "fadli", NIPS["fadli"]), ("pemohon", "rahmat", NIPS["rahmat"]),
@@ -77,8 +91,8 @@ def test_a_masked_secret_reaches_neither_file(app: App, tmp_path: Path) -> None:
     assert action is not None
     ctx, run, lines = _run(app, tmp_path, title=f"Hosting SIMPEG {CANARY}")
     result = action.execute(ctx, action.plan(ctx), run)
-    md, pdf = result.artifacts
-    assert CANARY not in md.path.read_text(encoding="utf-8")
-    assert CANARY.encode() not in pdf.path.read_bytes() and CANARY not in pdf_text(pdf.path)
-    assert "Hosting SIMPEG" in " ".join(pdf_text(pdf.path).split())
+    md, pdf = (_clear(app, a, tmp_path) for a in result.artifacts)
+    assert CANARY not in md.read_text(encoding="utf-8")
+    assert CANARY.encode() not in pdf.read_bytes() and CANARY not in pdf_text(pdf)
+    assert "Hosting SIMPEG" in " ".join(pdf_text(pdf).split())
     assert not any(CANARY in line for line in lines) and CANARY not in result.comment

@@ -5,9 +5,11 @@ distinct error and an audit entry."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_ACTIONS, TEST_CATALOG
 from tests.engine.helpers import approved_ticket
 from tests.support.principals import as_lab
 from toolkit.bootstrap import App
@@ -18,6 +20,7 @@ from toolkit.domain.tickets.models import EventKind, TicketStatus
 from toolkit.engine.server import run_ticket
 from toolkit.engine.survey_offer import OFFER
 from toolkit.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from toolkit.settings import load_settings
 from toolkit.survey.ikm import ELEMENTS
 
 GOOD = {f"u{n}": 3 for n in range(1, 10)}
@@ -133,3 +136,15 @@ def test_the_ikm_report_refuses_an_unknown_service_and_a_backward_period(engine_
     with pytest.raises(InvalidInputError, match="end after"):
         ikm_report(engine_app, now, now)
     assert ikm_report(engine_app, now, now + timedelta(days=1)) == ([], None)
+
+
+def test_the_offer_links_the_portal_when_its_address_is_set(state_dir: Path) -> None:
+    settings = load_settings(state_dir=state_dir, catalog_dir=TEST_CATALOG, extra_actions=TEST_ACTIONS,
+                             workers={"warm_inventory": False}, portal={"url": "https://layanan.example.go.id/"})
+    app = App(settings)
+    try:
+        ticket_id = closed_ticket(app)
+        [offer] = [e for e in app.tickets.timeline(ticket_id) if OFFER in e.data]
+        assert f"https://layanan.example.go.id/tiket/{ticket_id}" in offer.text
+    finally:
+        app.close()

@@ -11,6 +11,7 @@ from lab import probe
 from lab.models import LabIncident
 from tests.containment.conftest import AFFECTED, open_incident, ruleset
 from toolkit.actions.base import RunContext
+from toolkit.at_rest import open_artifact
 from toolkit.bootstrap import App
 from toolkit.containment.models import ContainmentKind, ReleaseRequest
 from toolkit.containment.service import ContainmentService
@@ -56,7 +57,9 @@ def test_isolate_action_after_a_csirt_decision(app: App, incident: LabIncident, 
     ctx = scheduler.action_context(app, ticket, "pemeriksaan-objek")
     report = inspect.execute(ctx, inspect.plan(ctx), _run(app, tmp_path))
     assert report.ok and report.facts.isolated == "ya"
-    assert "spbe_isolation" in report.artifacts[0].path.read_text()
+    stored = report.artifacts[0].path.read_bytes()  # encrypted at rest; the outbox attaches it in clear
+    assert b"spbe_isolation" not in stored
+    assert "spbe_isolation" in open_artifact(stored, app.settings, report.artifacts[0].name).decode()
 
     ContainmentService(app).release(ReleaseRequest(ticket_id=ticket, actor="rina", auth=AuthMethod.LAB_AS,
                                                    kind=ContainmentKind.ISOLATE_HOST,

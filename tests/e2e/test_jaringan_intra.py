@@ -5,12 +5,17 @@ probes from the new segment through the lab data plane, the documents are render
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lab.dataplane import LabDataPlane
 from lab.models import subnet_index
 from tests.e2e.network_support import KTP, network_settings, running_config, scheduled
+from tests.fixtures.lab import config_env
+from tests.support.cli import Spbe
 from tests.support.principals import as_lab
+from tests.support.sealed_files import assert_no_plaintext
 from tests.support.signatures import sign_in_order
 from toolkit.bootstrap import App
 from toolkit.commands import desk
@@ -47,6 +52,11 @@ def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) 
     assert {f"{ticket.id}_sw-dinkes-01.cfg", f"{ticket.id}_sw-dinkes-01.diff", f"{ticket.id}_plan.json"} <= attachments
     diff = app.tickets.read_attachment(ticket.id, f"{ticket.id}_sw-dinkes-01.diff").decode()
     assert f"+vlan {vlan}" in diff and f"+interface Vlan{vlan}" in diff
+    # The job files lie encrypted at rest (the ticket id names the VLAN in all three); the ticket carries them.
+    plan = app.tickets.read_attachment(ticket.id, f"{ticket.id}_plan.json").decode()
+    assert ticket.id in plan and ticket.id in diff
+    files = assert_no_plaintext(net_settings.state_dir / "artifacts", ticket.id, f"vlan {vlan}")
+    assert {p.name for p in files} == attachments - {"ktp.pdf"}
     assert running_config(net_settings, "sw-dinkes-01") == before, "the analysis changed a device"
 
     # Nothing is pushed before the head of office approves the plan.
@@ -80,6 +90,11 @@ def test_jaringan_intra_ticket_from_open_to_closed(lab, net_settings: Settings) 
     assert [(j.step_id, j.state) for j in jobs] == [("notifikasi-penutupan", JobState.SUCCEEDED)]
     assert app.tickets.get(ticket.id).status == TicketStatus.CLOSED
     assert app.audit.verify().ok
+    assert_no_plaintext(net_settings.state_dir / "artifacts", ticket.id, FIELDS["instansi"], f"vlan {vlan}")
+    # An engineer re-verifies the installed change from the plan attached to the ticket (scripts/demo).
+    verified = Spbe(state_dir=net_settings.state_dir, env=config_env(lab))(
+        "network", "verify", "--ticket", ticket.id, "--as", "sari", "--json")
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"] is True, verified.output
     password = (lab.switches[0].password_file).read_text().strip()
     comments = "\n".join(e.text for e in app.tickets.timeline(ticket.id))
     assert password not in comments

@@ -16,7 +16,7 @@ from tests.support.principals import as_lab
 from tests.support.signatures import sign_in_order
 from toolkit.bootstrap import App
 from toolkit.commands import desk
-from toolkit.domain.tickets.models import AttachmentUpload, EventKind, TicketStatus
+from toolkit.domain.tickets.models import AttachmentUpload, EventKind, Ticket, TicketStatus
 from toolkit.engine.progress import progress
 from toolkit.engine.server import run_ticket
 from toolkit.ports.jobs import JobState
@@ -35,6 +35,15 @@ APPROVAL = AttachmentUpload(name="persetujuan-aplikasi.pdf", media_type="applica
                             content=b"%PDF-1.4\n% Persetujuan aplikasi\n%%EOF\n", kind="dokumen_persetujuan_aplikasi")
 
 
+def approved(app: App, title: str, fields: dict[str, str], attachments: list[AttachmentUpload],
+             applicant: str = "andi") -> Ticket:
+    """A Pusat Data request opened by the applicant, checked by the team and approved by the Kepala Dinas."""
+    ticket = desk.open_ticket(app, "pusat-data", as_lab(applicant), title, fields, attachments)
+    desk.check(app, ticket.id, as_lab("sari"))
+    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
+    return ticket
+
+
 def _get(url: str) -> tuple[int, str]:
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - lab address in our netns
         return response.status, response.read().decode("utf-8", "replace")
@@ -42,10 +51,8 @@ def _get(url: str) -> tuple[int, str]:
 
 def test_pusat_data_ticket_runs_from_open_to_closed(lab, lab_settings):
     app = App(lab_settings)
-    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER, APPROVAL])
+    ticket = approved(app, "Hosting SIMPUS", FIELDS, [LETTER, APPROVAL])
     assert ticket.sla_variant == "dengan-uat"
-    desk.check(app, ticket.id, as_lab("sari"))
-    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui sesuai rekomendasi spesifikasi.")
 
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [
@@ -138,16 +145,11 @@ def test_a_second_ticket_never_provisions_over_the_first_ones_server(lab, lab_se
     """The lab has one pool host, already allocated above: the second ticket's provisioning step
     fails with a clear message on its ticket, and nothing runs on the first ticket's server."""
     app = App(lab_settings)
-    first = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Hosting SIMPUS", FIELDS, [LETTER, APPROVAL])
-    desk.check(app, first.id, as_lab("sari"))
-    desk.approve(app, first.id, as_lab("kadis"), "Disetujui.")
+    first = approved(app, "Hosting SIMPUS", FIELDS, [LETTER, APPROVAL])
     jobs = run_ticket(app, first.id)
     assert jobs[1].state == JobState.SUCCEEDED
-    second = desk.open_ticket(app, "pusat-data", as_lab("budi"), "Hosting SIKD",
-                              FIELDS | {"instansi": "Badan Keuangan Daerah", "nama_aplikasi": "sikd",
-                                        "hostname": "sikd-app"}, [LETTER, APPROVAL])
-    desk.check(app, second.id, as_lab("sari"))
-    desk.approve(app, second.id, as_lab("kadis"), "Disetujui.")
+    second = approved(app, "Hosting SIKD", FIELDS | {"instansi": "Badan Keuangan Daerah", "nama_aplikasi": "sikd",
+                                                     "hostname": "sikd-app"}, [LETTER, APPROVAL], applicant="budi")
     jobs = run_ticket(app, second.id)
     assert [(j.step_id, j.state) for j in jobs] == [
         ("koordinasi-pengembangan-aplikasi", JobState.SUCCEEDED), ("instalasi-server", JobState.FAILED)]

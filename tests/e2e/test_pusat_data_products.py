@@ -17,10 +17,8 @@ import urllib.request
 import pytest
 
 from lab.models import LabState
-from tests.e2e.test_pusat_data import FIELDS, LETTER
-from tests.support.principals import as_lab
+from tests.e2e.test_pusat_data import FIELDS, LETTER, approved
 from toolkit.bootstrap import App
-from toolkit.commands import desk
 from toolkit.domain.tickets.models import EventKind
 from toolkit.engine.server import run_ticket
 from toolkit.network.inventory import load_inventory
@@ -44,9 +42,7 @@ def test_a_vpn_ticket_configures_the_tunnel_and_reports_it(lab: LabState, lab_se
     app = App(lab_settings)
     fields = {k: FIELDS[k] for k in ("instansi", "perihal", "uat", "kontak_email")} | {
         "produk": "vpn", "backup": "ya", "vpn_subnet_lan": vpn.site_lan, "vpn_ip_gateway": vpn.site_underlay}
-    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "VPN Dinas Kesehatan", fields, [LETTER])
-    desk.check(app, ticket.id, as_lab("sari"))
-    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
+    ticket = approved(app, "VPN Dinas Kesehatan", fields, [LETTER])
     assert not _ping(vpn.site_client_netns, vpn.dc_server)
 
     jobs = run_ticket(app, ticket.id)
@@ -90,9 +86,7 @@ def test_a_colocation_ticket_records_rack_power_and_port_and_configures_the_port
     fields = {k: FIELDS[k] for k in ("instansi", "perihal", "uat", "kontak_email")} | {
         "produk": "colocation", "hostname": "srv-dinkes.example.go.id", "colo_unit_rak": "2",
         "colo_daya_watt": "450", "colo_rak": "rak-a2"}
-    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Colocation server Dinkes", fields, [LETTER])
-    desk.check(app, ticket.id, as_lab("sari"))
-    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
+    ticket = approved(app, "Colocation server Dinkes", fields, [LETTER])
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [
         ("koordinasi-pengembangan-aplikasi", JobState.SUCCEEDED),
@@ -130,9 +124,7 @@ def test_a_cloud_ticket_provisions_a_server_with_the_requested_spec_and_no_web_s
     fields = {k: FIELDS[k] for k in ("instansi", "perihal", "kontak_email")} | {
         "produk": "layanan-cloud", "nama_aplikasi": "simpus", "hostname": "vm-simpus", "vcpu": "2", "ram_gb": "2",
         "disk_gb": "20", "uat": "tidak"}
-    ticket = desk.open_ticket(app, "pusat-data", as_lab("andi"), "Server cloud SIMPUS", fields, [LETTER])
-    desk.check(app, ticket.id, as_lab("sari"))
-    desk.approve(app, ticket.id, as_lab("kadis"), "Disetujui.")
+    ticket = approved(app, "Server cloud SIMPUS", fields, [LETTER])
     jobs = run_ticket(app, ticket.id)
     assert [(j.step_id, j.state) for j in jobs] == [
         ("koordinasi-pengembangan-aplikasi", JobState.SUCCEEDED),

@@ -118,6 +118,7 @@ def test_the_state_dir_holds_exactly_the_documented_databases(app: App) -> None:
     db.close()
     assert tables == {"host_allocations", "segments", "tunnel_slots", "rack_space", "containment", "issued",
                       "escalations", "schedules", "schedule_runs", "compliance_runs", "compliance_waivers", "secrets",
+                      "survey_answers",
                       "document_sequences", "document_numbers"}
     named = set(re.findall(r"`(\w+)`", section.split("`state.db`", 1)[1].split("\n", 1)[0]))
     assert tables <= named, f"docs/architecture.md's State section does not name {tables - named}"

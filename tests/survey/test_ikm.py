@@ -109,6 +109,8 @@ def test_ikm_by_service_in_sql_over_a_half_open_period(conn: sqlite3.Connection)
     conn.set_trace_callback(None)
     assert [q for q in queries if q.lstrip().upper().startswith("SELECT")] == [queries[0]]
     assert "GROUP BY" in queries[0]
+    plan = " ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {queries[0]}"))
+    assert "COVERING INDEX survey_answers_by_service" in plan  # the index alone, never the table's rows
 
     assert [r.service_id for r in rows] == ["layanan-a", "layanan-b"]
     a, b = rows

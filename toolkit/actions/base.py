@@ -18,14 +18,17 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, SkipValidation
 
+from toolkit.at_rest import ARTIFACT, Sealer
 from toolkit.domain.catalog.roles import RoleBook
 from toolkit.domain.decisions import effective_fields
 from toolkit.domain.tickets.models import Ticket, TimelineEvent
+from toolkit.errors import InvalidInputError
 from toolkit.masking import Masker
 from toolkit.ports.directory import Directory
 from toolkit.ports.jobs import Job
@@ -108,6 +111,26 @@ class RunContext(BaseModel):
         """The ticket's working directory (0700), made on first use: most steps (a comment, a decision, a
         gateway call) never write a file, and a mkdir/chmod chain per job was a tenth of a no-op job's cost."""
         return private_dir(self.work_root)
+
+    @cached_property
+    def sealer(self) -> Sealer:
+        """The at-rest sealer of ``settings.vault.key``, resolved when the job first writes a file for the
+        ticket (a `ConfigurationError` naming the setting when the key is missing)."""
+        return Sealer.from_settings(self.services.settings)
+
+    def write_artifact(self, name: str, content: bytes | str, *, media_type: str = "text/markdown",
+                       kind: str | None = None) -> Artifact:
+        """Write a file for the ticket into the working directory, encrypted at rest from its first byte
+        (`toolkit.at_rest`, context `ARTIFACT`), and return it as an `Artifact` for the result. The outbox
+        opens it when it attaches it; nothing else reads it from disk (the ticket is the way to its content).
+        Written sealed rather than sealed afterwards: no moment exists where the plaintext lies on disk.
+
+        ``name`` is a bare file name (no directory part, no leading dot): it also names the attachment."""
+        if not name or name != Path(name).name or name.startswith(".") or "\x00" in name or len(name) > 200:
+            raise InvalidInputError(f"an artifact's name is a plain file name, not {name!r}", name=name[:200])
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        path = self.sealer.write_file(self.work_dir / name, data, ARTIFACT, durable=False)
+        return Artifact(name=name, path=path, media_type=media_type, kind=kind)
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -24,6 +24,9 @@ from toolkit.domain.principal import Principal
 from toolkit.domain.tickets.models import AttachmentUpload, Ticket, TicketStatus
 from toolkit.errors import InvalidInputError, NotFoundError
 from toolkit.ports.jobs import Job, JobState
+
+if TYPE_CHECKING:
+    from toolkit.commands.installation_schedule import Outcome
 
 
 class JobRow(BaseModel):
@@ -89,6 +92,10 @@ class Desk(Protocol):
     def comment(self, ticket_id: str, text: str) -> None: ...
     def assign(self, ticket_id: str, assignee: str) -> None: ...
     def decide(self, ticket_id: str, values: dict[str, str], reason: str) -> None: ...
+    def reject_report(self, ticket_id: str, reason: str) -> None: ...
+    def propose_schedule(self, ticket_id: str, start: str, end: str, note: str | None) -> Outcome: ...
+    def confirm_schedule(self, ticket_id: str) -> Outcome: ...
+    def reject_schedule(self, ticket_id: str, reason: str) -> Outcome: ...
     def list_tickets(self, status: TicketStatus | None, service_id: str | None) -> list[Ticket]: ...
     def jobs(self, state: JobState | None, ticket_id: str | None, limit: int) -> list[JobRow]: ...
     def job(self, job_id: int) -> JobRow: ...
@@ -155,6 +162,25 @@ class LocalDesk:
 
     def decide(self, ticket_id: str, values: dict[str, str], reason: str) -> None:
         incident.decide(self._app, ticket_id, self._principal(), values, reason)
+
+    def reject_report(self, ticket_id: str, reason: str) -> None:
+        """An incident report the verification found is not one: closed with the reason."""
+        incident.reject(self._app, ticket_id, self._principal(), reason)
+
+    def propose_schedule(self, ticket_id: str, start: str, end: str, note: str | None) -> Outcome:
+        from toolkit.commands import installation_schedule
+
+        return installation_schedule.propose(self._app, ticket_id, self._principal(), start, end, note)
+
+    def confirm_schedule(self, ticket_id: str) -> Outcome:
+        from toolkit.commands import installation_schedule
+
+        return installation_schedule.confirm(self._app, ticket_id, self._principal())
+
+    def reject_schedule(self, ticket_id: str, reason: str) -> Outcome:
+        from toolkit.commands import installation_schedule
+
+        return installation_schedule.reject(self._app, ticket_id, self._principal(), reason)
 
     def list_tickets(self, status: TicketStatus | None, service_id: str | None) -> list[Ticket]:
         """Every ticket (the control node's operator holds the state directory), a confidential reporter

@@ -76,8 +76,7 @@ def incident_group() -> None:
                                               "to the reporter, and in the audit log).")
 @click.pass_obj
 def reject_command(obj, ticket_id, actor, reason) -> None:  # type: ignore[no-untyped-def]
-    """Close a report as not verified (tidak terverifikasi) at its verification step, and tell the reporter."""
-    from toolkit.commands.incident import reject
-
-    ticket = reject(obj.app, ticket_id, obj.principal(actor), reason)
-    obj.console.print(f"{plain(ticket.id)}: laporan tidak terverifikasi; tiket ditutup dan pelapor diberi tahu")
+    """Close a report as not verified (tidak terverifikasi) at its verification step, and tell the reporter.
+    After ``spbe login`` it goes through the server's ``POST /api/v1/tickets/{id}/reject``."""
+    obj.desk(actor).reject_report(ticket_id, reason)
+    obj.console.print(f"{plain(ticket_id)}: laporan tidak terverifikasi; tiket ditutup dan pelapor diberi tahu")

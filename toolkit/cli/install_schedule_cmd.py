@@ -1,8 +1,10 @@
 """`spbe ticket schedule propose|confirm|reject`: the installation's *jadwal pelaksanaan* (SOP 001 steps 5-6).
 
 Times are typed in the service's local time (WITA for Gorontalo) or with an explicit offset
-(``2026-12-10T09:00+08:00``); see `toolkit.domain.install_schedule.parse_local`. Works on this machine's
-stores; against a server (``spbe login``) it is refused rather than run locally by mistake.
+(``2026-12-10T09:00+08:00``); see `toolkit.domain.install_schedule.parse_local`. Through the CLI's desk
+(`toolkit.cli.desk_client`): this machine's stores, or after ``spbe login`` the server's
+``/api/v1/tickets/{id}/schedule/*``, where the server reads the times in the service's zone and its policy
+decides; both answer with the same `Outcome`, so the output is the same.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Any
 import click
 
 from toolkit.cli.render import emit_json, plain
-from toolkit.errors import ConfigurationError
 
 AS_OPTION = click.option("--as", "actor", help="Lab and demo only: act as this username (else the person mapped "
                                                 "to your OS account).")
@@ -22,13 +23,6 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-read
 @click.group("schedule")
 def schedule_group() -> None:
     """The installation schedule: the team proposes, the requester confirms or asks for another date."""
-
-
-def _local(obj: Any) -> Any:
-    if obj.remote is not None:
-        raise ConfigurationError("'spbe ticket schedule' is not offered by the server yet; run it on the server's "
-                                 "machine (spbe logout to use this machine's stores)")
-    return obj.app
 
 
 def _emit(obj: Any, outcome: Any, as_json: bool, said: str) -> None:
@@ -55,10 +49,7 @@ def _emit(obj: Any, outcome: Any, as_json: bool, said: str) -> None:
 @click.pass_obj
 def propose_cmd(obj, ticket_id, actor, start, end, note, as_json) -> None:  # type: ignore[no-untyped-def]
     """Propose the installation's date and time (the installation team's role)."""
-    from toolkit.commands.installation_schedule import propose
-
-    app = _local(obj)
-    _emit(obj, propose(app, ticket_id, obj.principal(actor), start, end, note), as_json, "jadwal diusulkan")
+    _emit(obj, obj.desk(actor).propose_schedule(ticket_id, start, end, note), as_json, "jadwal diusulkan")
 
 
 @schedule_group.command("confirm")
@@ -68,10 +59,7 @@ def propose_cmd(obj, ticket_id, actor, start, end, note, as_json) -> None:  # ty
 @click.pass_obj
 def confirm_cmd(obj, ticket_id, actor, as_json) -> None:  # type: ignore[no-untyped-def]
     """Confirm the proposed schedule (the requester only)."""
-    from toolkit.commands.installation_schedule import confirm
-
-    app = _local(obj)
-    _emit(obj, confirm(app, ticket_id, obj.principal(actor)), as_json, "jadwal dikonfirmasi")
+    _emit(obj, obj.desk(actor).confirm_schedule(ticket_id), as_json, "jadwal dikonfirmasi")
 
 
 @schedule_group.command("reject")
@@ -82,10 +70,7 @@ def confirm_cmd(obj, ticket_id, actor, as_json) -> None:  # type: ignore[no-unty
 @click.pass_obj
 def reject_cmd(obj, ticket_id, actor, reason, as_json) -> None:  # type: ignore[no-untyped-def]
     """Ask for another date (the requester only); the team proposes again."""
-    from toolkit.commands.installation_schedule import reject
-
-    app = _local(obj)
-    _emit(obj, reject(app, ticket_id, obj.principal(actor), reason), as_json, "meminta jadwal lain")
+    _emit(obj, obj.desk(actor).reject_schedule(ticket_id, reason), as_json, "meminta jadwal lain")
 
 
 def summary(app: Any, service: Any, ticket: Any, timeline: Any) -> dict[str, Any] | None:

@@ -1,9 +1,11 @@
 """`spbe network facts|backup|diff|push|verify|rollback`: the network operations for engineers, outside tickets.
 
 Thin: parse the selection or the change, build a `NetworkRunner` from settings (``settings.network``),
-call it, render a progress bar and a per-device table (or ``--json``). A change comes from ``--plan
-FILE`` (a `NetworkChange` as JSON, e.g. the plan attached to a ticket) or from options, which go
-through `build_change` and so through every check of the plan model. Devices' SSH host keys are
+call it, render a progress bar and a per-device table (or ``--json``). A change comes from ``--ticket
+TICKET`` (the plan the ticket's analysis attached, read through the command layer: visible tickets only,
+audited; the file in the ticket's working directory is encrypted at rest), from ``--plan FILE`` (a
+`NetworkChange` as JSON in clear, e.g. from ``spbe ticket download``) or from options, which go through
+`build_change` and so through every check of the plan model. Devices' SSH host keys are
 checked against ``network.known_hosts`` when it is set.
 """
 
@@ -21,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from toolkit.at_rest import is_sealed
 from toolkit.cli.render import plain, visible
 from toolkit.errors import InvalidInputError
 from toolkit.network.device_ops import DeviceResult
@@ -112,8 +115,10 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _change_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed((
+        click.option("--ticket", "ticket_id", help="the ticket whose analysis attached the plan (instead of --plan)"),
+        click.option("--as", "actor", help="with --ticket, lab and demo only: who reads the ticket"),
         click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True),
-                     help="a NetworkChange as JSON (e.g. the plan attached to a ticket)"),
+                     help="a NetworkChange as JSON (e.g. downloaded with 'spbe ticket download')"),
         click.option("--site", help="site of the change (with the options below instead of --plan)"),
         click.option("--vlan-id", type=int), click.option("--vlan-name"), click.option("--description"),
         click.option("--subnet", help="e.g. 10.20.1.0/24; the gateway is its first host"),
@@ -126,9 +131,20 @@ def _change_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _plan(inventory: NetworkInventory, values: dict[str, Any]) -> NetworkChange:
+    if values["ticket_id"] is not None:
+        if values["plan_file"]:
+            raise InvalidInputError("give --ticket TICKET or --plan FILE, not both", errors=[("plan", "conflict")])
+        from toolkit.commands.network_plans import attached_plan
+
+        obj = click.get_current_context().obj
+        return attached_plan(obj.app, values["ticket_id"], obj.principal(values["actor"]))
     if values["plan_file"]:
+        content = Path(values["plan_file"]).read_bytes()
+        if is_sealed(content):
+            raise InvalidInputError(f"{values['plan_file']} is a job file encrypted at rest: give --ticket TICKET "
+                                    "(or save the plan with 'spbe ticket download')", errors=[("plan", "encrypted")])
         try:
-            return NetworkChange.model_validate_json(Path(values["plan_file"]).read_text(encoding="utf-8"))
+            return NetworkChange.model_validate_json(content)
         except ValidationError as exc:
             problems = describe_errors(exc, "plan")
             raise InvalidInputError("invalid plan file: " + "; ".join(f"{k}: {m}" for k, m in problems),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from toolkit.cli.desk_client import JobRow, Revealed, only_secret
@@ -24,6 +24,12 @@ from toolkit.domain.tickets.models import AttachmentUpload, Ticket, TicketStatus
 from toolkit.domain.tickets.requests import check_free_text, validate_title
 from toolkit.errors import InvalidInputError
 from toolkit.ports.jobs import JobState
+
+if TYPE_CHECKING:
+    from toolkit.commands.installation_schedule import Outcome
+
+_WHEN = 40  # characters of a typed date and time (`toolkit.domain.install_schedule.MAX_TIME_TEXT`)
+_NOTE = 500  # a schedule's note (`install_schedule.MAX_NOTE`): one line
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _PAGE = 500  # the API's largest page of tickets
@@ -40,6 +46,12 @@ def ident(value: str, field: str) -> str:
 def _text(value: str, field: str) -> str:
     """Free text as the command layer would hold it (refused under the name the person typed)."""
     check_free_text(value, field)
+    return value
+
+
+def _line(value: str, field: str, max_length: int) -> str:
+    """One line of free text (a date and time, a schedule's note), held to the command layer's rules."""
+    check_free_text(value, field, max_length=max_length, multiline=False)
     return value
 
 
@@ -62,6 +74,13 @@ def _files(uploads: Sequence[AttachmentUpload]) -> tuple[list[str], list[tuple[s
 def _ticket(detail: dict[str, Any]) -> Ticket:
     """A `Ticket` from the API's ticket detail: what this person may see of it."""
     return Ticket(**detail["ticket"], fields=detail["fields"], attachments=tuple(detail["attachments"]))
+
+
+def _outcome(answer: Any) -> Outcome:
+    """The API's ``ScheduleOut`` as the command layer's `Outcome`, so one renderer prints both."""
+    from toolkit.commands.installation_schedule import Outcome
+
+    return Outcome.model_validate(answer)
 
 
 class RemoteDesk:
@@ -136,6 +155,21 @@ class RemoteDesk:
 
     def decide(self, ticket_id: str, values: dict[str, str], reason: str) -> None:
         self._post(ticket_id, "decide", {"set": _field_values(values), "reason": _text(reason, "reason")})
+
+    def reject_report(self, ticket_id: str, reason: str) -> None:
+        self._post(ticket_id, "reject", {"reason": _text(reason, "reason")})
+
+    def propose_schedule(self, ticket_id: str, start: str, end: str, note: str | None) -> Outcome:
+        """The server reads ``start``/``end`` in the service's zone, exactly as a local proposal."""
+        body = {"start": _line(start, "start", _WHEN), "end": _line(end, "end", _WHEN),
+                "note": _line(note, "note", _NOTE) if note else None}
+        return _outcome(self._post(ticket_id, "schedule/propose", body))
+
+    def confirm_schedule(self, ticket_id: str) -> Outcome:
+        return _outcome(self._post(ticket_id, "schedule/confirm", {}))
+
+    def reject_schedule(self, ticket_id: str, reason: str) -> Outcome:
+        return _outcome(self._post(ticket_id, "schedule/reject", {"reason": _text(reason, "reason")}))
 
     def list_tickets(self, status: TicketStatus | None, service_id: str | None) -> list[Ticket]:
         """Every page of what the server lets this person see, newest first."""

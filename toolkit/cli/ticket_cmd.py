@@ -270,6 +270,7 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
 
     from toolkit.errors import ActionFailedError, UnavailableError
     from toolkit.ports.jobs import JobState
+    from toolkit.worktime.calendars import calendars_for
 
     app = obj.app
     service = app.catalog.get(app.tickets.get(ticket_id).service_id)
@@ -278,7 +279,8 @@ def wait_cmd(obj, ticket_id, step_id, timeout) -> None:  # type: ignore[no-untyp
     reported: set[str] | None = None  # steps already done when we started are not repeated
     while True:
         ticket = app.tickets.get(ticket_id)
-        state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue, app.policy)
+        state = progress(service, ticket, app.tickets.timeline(ticket_id), app.queue, app.policy,
+                         calendar=calendars_for(app.settings.worktime).for_service(service))
         done = [s for s in state.steps if s.status == StepStatus.DONE]
         if reported is None:
             reported = {s.step.id for s in done}

@@ -7,6 +7,7 @@ the index measures what the applicant thought of the service. The rules, each a 
 
 - the ticket exists (`NotFoundError`) and its requester is the principal (`PermissionDeniedError`);
 - the ticket is closed (`ConflictError`): a survey of a service still under way measures nothing yet;
+- the service is surveyed at all (`toolkit.survey.models.surveyed`: not a confidential incident report);
 - each of the nine scores is an integer 1..4 (`InvalidInputError` naming the element);
 - the optional comment is free text by the ticket rules (no control characters), at most `MAX_COMMENT`;
 - one answer per ticket (`ConflictError`; the store's primary key holds it for two answers at once).
@@ -19,7 +20,8 @@ and the comment's length; the comment itself only in the store).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -29,7 +31,7 @@ from toolkit.domain.tickets.requests import check_free_text
 from toolkit.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError, ToolkitError
 from toolkit.services import Services
 from toolkit.survey.ikm import ELEMENTS, IkmRow
-from toolkit.survey.models import MAX_COMMENT, SurveyAnswer, SurveyScores, parse_score
+from toolkit.survey.models import MAX_COMMENT, SurveyAnswer, SurveyScores, parse_score, surveyed
 
 
 def survey_scores(raw: Mapping[str, object]) -> SurveyScores:
@@ -73,6 +75,9 @@ def answer_survey(app: Services, principal: Principal, ticket_id: str, scores: S
         if principal.user != ticket.requester:
             raise PermissionDeniedError(f"only the applicant of {ticket_id} may answer its satisfaction survey",
                                         user=principal.user, ticket=ticket_id)
+        if not surveyed(app.catalog.get(ticket.service_id)):
+            raise ConflictError(f"ticket {ticket_id} is of a service whose reporter is confidential: it has no "
+                                "satisfaction survey", ticket=ticket_id)
         if ticket.status != TicketStatus.CLOSED:
             raise ConflictError(f"ticket {ticket_id} is not closed: the survey opens when it closes",
                                 ticket=ticket_id, status=ticket.status.value)
@@ -96,6 +101,20 @@ def survey_of(app: Services, principal: Principal, ticket_id: str) -> SurveyAnsw
         raise PermissionDeniedError(f"only the applicant of {ticket_id} may read its survey answer",
                                     user=principal.user, ticket=ticket_id)
     return app.state.survey.get(ticket_id)
+
+
+def local_period(app: Services, first: date | None, last: date | None) -> tuple[datetime, datetime]:
+    """[first 00:00, the day after last 00:00) in the deployment's zone (``settings.worktime.timezone``):
+    both days included, as a person means "from 1 January to 31 March". Without ``first``, 1 January of
+    ``last``'s year (or of this year); without ``last``, 31 December of ``first``'s year."""
+    zone = ZoneInfo(app.settings.worktime.timezone)
+    if first is None:
+        first = date((last or app.clock.now().astimezone(zone).date()).year, 1, 1)
+    if last is None:
+        last = date(first.year, 12, 31)
+    if last < first:
+        raise InvalidInputError("the period must end after it starts", errors=[("to", "before from")])
+    return datetime.combine(first, time(), zone), datetime.combine(last + timedelta(days=1), time(), zone)
 
 
 def ikm_report(app: Services, start: datetime, end: datetime,

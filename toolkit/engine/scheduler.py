@@ -24,6 +24,7 @@ from toolkit.engine.progress import progress
 from toolkit.engine.services import EngineServices
 from toolkit.engine.survey_offer import offer_survey
 from toolkit.ports.jobs import Job, JobSpec
+from toolkit.worktime.calendars import calendars_for
 
 log = logging.getLogger("spbe.scheduler")
 
@@ -102,7 +103,7 @@ def advance(app: EngineServices, ticket_id: str, seen: Snapshot | None = None, *
     if results is None:
         results = app.queue.step_results(ticket_id)
     state = progress(service, ticket, timeline, app.queue, app.policy, now=app.clock.now(), trusted=trusted,
-                     results=results)
+                     results=results, calendar=calendars_for(app.settings.worktime).for_service(service))
     if state.current is None:
         close_if_done(app, ticket, service, state)
         return []

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit.actions.base import ActionResult, RunContext
+from toolkit.at_rest import ARTIFACT, is_sealed_file
 from toolkit.domain.tickets.models import EventKind
 from toolkit.engine import planning, scheduler
 from toolkit.engine.audit_writer import Item as AuditItem
@@ -101,6 +102,34 @@ def step_of(app: EngineServices, job: Job) -> Any:
             if step.id == job.step_id and scheduler.resolve_action_name(step) == job.action:
                 return step
     return None
+
+
+def seal_artifacts(run: RunContext, result: ActionResult) -> ActionResult:
+    """Every file an action returns lies encrypted at rest (`toolkit.at_rest`, context ``ARTIFACT``) before
+    the outbox item that attaches it is stored: the item's digest is of the sealed bytes and the outbox
+    opens them at delivery (`toolkit.engine.outbox`).
+
+    The built-in actions write their files sealed (`RunContext.write_artifact`), so no plaintext of them is
+    ever on disk and this finds nothing to do (it reads each file's first 8 bytes). It is the net for an
+    action that wrote one in clear (a deployment's extra action, an older plugin): sealed here, right after
+    the action returns, its plaintext lies on disk only while the action runs; sealing at delivery instead
+    would leave it in clear for as long as the ticket system is down. A file in the ticket's working
+    directory is sealed in place; one elsewhere is the action's own and is left alone, a sealed copy in the
+    working directory is attached instead."""
+    if not result.artifacts:
+        return result
+    work_dir = run.work_root.resolve()
+    artifacts = []
+    for artifact in result.artifacts:
+        path = artifact.path
+        if not is_sealed_file(path):
+            if path.resolve().is_relative_to(work_dir) and not path.is_symlink():
+                run.sealer.seal_file(path, ARTIFACT)
+            else:
+                artifact = run.write_artifact(artifact.name, path.read_bytes(), media_type=artifact.media_type,
+                                              kind=artifact.kind)
+        artifacts.append(artifact)
+    return result.model_copy(update={"artifacts": artifacts})
 
 
 def _outbox_for(app: EngineServices, job: Job, result: ActionResult) -> list[OutboxItem]:
@@ -197,7 +226,7 @@ def run_action(app: EngineServices, ready: Prepared, lost: threading.Event,
         run = RunContext(job_id=job.id, attempt=job.attempt, log=buffer,
                          should_cancel=_cancel_check(app, job, lost, abort),
                          work_dir=app.artifacts_dir(job.ticket_id, make=False), mask=app.masker, services=app)
-        result = ready.action.execute(ready.ctx, ready.plan, run)
+        result = seal_artifacts(run, ready.action.execute(ready.ctx, ready.plan, run))
     except ToolkitError as exc:
         message = app.masker(str(exc))
         buffer(f"error: {message}")

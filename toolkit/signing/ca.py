@@ -7,8 +7,13 @@ signer's key and certificate) and ``signers/<user>.crt`` (the certificate alone,
 **The signer's key** is a PKCS#12 bundle encrypted with the signer's passphrase (PBES2, AES-256-CBC,
 PBKDF2-HMAC-SHA256 with `KDF_ROUNDS` rounds): spbe stores no passphrase and no clear key, so whoever
 reads the state directory still cannot sign as someone else. The key is decrypted in memory for one
-signature and dropped. The CA key has no passphrase (spbe issues certificates unattended for the
-*Tanda Tangan Elektronik* service); it is owner-only, like the vault key's secret reference.
+signature and dropped.
+
+**The CA key** has no passphrase (spbe issues certificates unattended for the *Tanda Tangan Elektronik*
+service), so it is encrypted at rest with ``settings.vault.key`` instead (`toolkit.at_rest`, context
+`CA_KEY`): a copy of the state directory without the key cannot issue certificates. A key changed since
+is a `ConfigurationError` naming the setting. A CA made by an older version (a clear PEM ``ca.key``) is
+read once and sealed in place (`LocalCa._ca_key`).
 
 Keys are EC P-256: a signature costs well under a millisecond (RSA-2048 key generation alone took
 tens of milliseconds), and PAdES readers accept ECDSA. Writes go to a temporary file renamed into
@@ -31,6 +36,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import SecretStr
 
+from toolkit.at_rest import CA_KEY, Sealer, is_sealed, is_sealed_file
 from toolkit.errors import ConfigurationError, ConflictError, InvalidInputError
 from toolkit.ports.signing import (
     CertificateExpiredError,
@@ -74,9 +80,25 @@ def _name(common: str, org: str | None, serial: str | None = None) -> x509.Name:
 
 
 class LocalCa:
-    def __init__(self, root: Path, *, now: Callable[[], datetime] | None = None) -> None:
+    """``sealer``: the at-rest sealer of the CA key, or a function that makes it (called when the key is
+    first needed, so reading a certificate's status needs no vault key)."""
+
+    def __init__(self, root: Path, *, sealer: Sealer | Callable[[], Sealer],
+                 now: Callable[[], datetime] | None = None) -> None:
         self.root = Path(root)
+        self._sealer: Sealer | None = sealer if isinstance(sealer, Sealer) else None
+        self._make_sealer: Callable[[], Sealer] | None = None if isinstance(sealer, Sealer) else sealer
         self._now = now or (lambda: datetime.now(UTC))
+
+    @property
+    def _key_path(self) -> Path:
+        return self.root / "ca.key"
+
+    def _at_rest(self) -> Sealer:
+        if self._sealer is None:
+            assert self._make_sealer is not None
+            self._sealer = self._make_sealer()
+        return self._sealer
 
     @property
     def ca_cert_path(self) -> Path:
@@ -87,12 +109,13 @@ class LocalCa:
 
     # -- the CA ---------------------------------------------------------------------------------
     def initialised(self) -> bool:
-        return self.ca_cert_path.is_file() and (self.root / "ca.key").is_file()
+        return self.ca_cert_path.is_file() and self._key_path.is_file()
 
     def init(self, organisation: str, valid_days: int = 3650) -> x509.Certificate:
         """Create the CA once; a second call is a ConflictError (re-keying would orphan every signer)."""
         if self.initialised():
             raise ConflictError(f"a signing CA already exists in {self.root}", path=str(self.root))
+        sealer = self._at_rest()  # no key, no CA: refused before anything is written
         private_dir(self.root / "signers")
         key = ec.generate_private_key(ec.SECP256R1())
         name = _name(f"CA TTE {organisation}", organisation)
@@ -106,8 +129,8 @@ class LocalCa:
                                              crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                 .sign(key, hashes.SHA256()))
-        _atomic_write(self.root / "ca.key", key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        sealer.write_file(self._key_path, key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), CA_KEY)
         _atomic_write(self.ca_cert_path, cert.public_bytes(serialization.Encoding.PEM))
         return cert
 
@@ -117,8 +140,19 @@ class LocalCa:
         return x509.load_pem_x509_certificate(self.ca_cert_path.read_bytes())
 
     def _ca_key(self) -> ec.EllipticCurvePrivateKey:
-        key = serialization.load_pem_private_key((self.root / "ca.key").read_bytes(), password=None)
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        """The CA key, opened with the vault key; a clear key file (an older version's) is sealed in place
+        the first time it is read, durably (it is the only copy) and atomically (never half-written)."""
+        sealer = self._at_rest()
+        stored = self._key_path.read_bytes()
+        pem = sealer.open(stored, CA_KEY, what="the signing CA key") if is_sealed(stored) else stored
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except ValueError:
+            raise ConfigurationError(f"the signing CA key in {self.root} is damaged", path=str(self.root)) from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ConfigurationError(f"the signing CA key in {self.root} is not an EC key", path=str(self.root))
+        if not is_sealed(stored):
+            sealer.write_file(self._key_path, pem, CA_KEY)
         return key
 
     # -- signers --------------------------------------------------------------------------------
@@ -174,6 +208,8 @@ class LocalCa:
         if status.state == "expired":
             raise CertificateExpiredError(f"the signing certificate of {username} expired on {status.not_after}",
                                           user=username)
+        if not is_sealed_file(self._key_path):  # an older version's clear CA key: sealed at the first signature
+            self._ca_key()
         try:
             key, cert, _ = pkcs12.load_key_and_certificates(path.read_bytes(), passphrase.get_secret_value().encode())
         except ValueError:

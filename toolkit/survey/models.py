@@ -9,15 +9,23 @@ control characters) before it reaches this model.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from toolkit.domain.confidentiality import reporter_confidential
 from toolkit.survey.ikm import ELEMENTS, SCORE_MAX, SCORE_MIN
 
 MAX_COMMENT = 2000
 Score = Annotated[int, Field(ge=SCORE_MIN, le=SCORE_MAX, strict=True)]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def surveyed(service: Any) -> bool:
+    """Whether a closed ticket of ``service`` gets the survey: every service but one whose reporter the SOP
+    keeps confidential (an incident report, "data pelapor dilindungi"): an answer would tie the reporter
+    to marks about the staff who handled the report, and a report is not a request for a service."""
+    return not reporter_confidential(service)
 
 
 def parse_score(text: str | int, code: str) -> int:

@@ -19,7 +19,7 @@ from toolkit.desks.hub import DeskServices
 from toolkit.engine.metrics import StoreCollector
 from toolkit.settings import Settings
 from toolkit.web import errors, hooks
-from toolkit.web.api import health, operations, tickets, workflow
+from toolkit.web.api import health, operations, survey, tickets, workflow
 from toolkit.web.auth import WebContext, Who
 from toolkit.web.limits import BodyLimit
 from toolkit.web.oidc import OidcVerifier
@@ -57,6 +57,7 @@ def api_app(ctx: WebContext) -> FastAPI:
     api.include_router(tickets.router)
     api.include_router(workflow.router)
     api.include_router(operations.router)
+    api.include_router(survey.router)
     return api
 
 

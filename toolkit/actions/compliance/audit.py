@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from toolkit.actions.base import ActionContext, ActionResult, Artifact, BaseAction, RunContext, prior_facts
+from toolkit.actions.base import ActionContext, ActionResult, BaseAction, RunContext, prior_facts
 from toolkit.actions.compliance.audit_models import (
     AuditTarget,
     CheckFacts,
@@ -32,7 +32,6 @@ from toolkit.domain.principal import ENGINE_USER
 from toolkit.domain.tickets.models import EventKind
 from toolkit.errors import ConflictError, NotFoundError
 from toolkit.ports.compliance_records import TargetRecord
-from toolkit.private_files import write_private
 
 
 def _sweep(run: RunContext, audit: AuditTarget, ticket_id: str) -> Sweep:
@@ -117,13 +116,13 @@ class PlanRemediationAction(BaseAction):
         remediation: RemediationPlan = kit.remediator(profile.target).plan(
             audit.target, rules, done.facts[audit.target], run.work_dir)
         preview = run.mask(remediation.preview)
-        path = write_private(run.work_dir / f"rencana-perbaikan-{audit.target}.txt", preview)
+        attached = run.write_artifact(f"rencana-perbaikan-{audit.target}.txt", preview, media_type="text/plain")
         facts = RemediationFacts(profile=audit.profile, target=audit.target, rule_ids=list(remediation.rule_ids),
                                  plan=remediation.model_dump(mode="json"), plan_digest=remediation.digest())
         comment = _comment(run, ctx, "Rencana perbaikan", checked, rencana={
-            "sidik": facts.plan_digest, "aturan": facts.rule_ids, "berkas": path.name})
+            "sidik": facts.plan_digest, "aturan": facts.rule_ids, "berkas": attached.name})
         return ActionResult(ok=True, facts=facts, comment=run.mask(comment),
-                            artifacts=[Artifact(name=path.name, path=path, media_type="text/plain")],
+                            artifacts=[attached],
                             summary=f"remediation of {audit.target}: {', '.join(facts.rule_ids)}",
                             duration_s=time.monotonic() - started)
 

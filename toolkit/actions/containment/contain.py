@@ -19,7 +19,6 @@ from toolkit.actions.base import (
     ActionFacts,
     ActionPlan,
     ActionResult,
-    Artifact,
     BaseAction,
     RunContext,
     ticket_inputs,
@@ -30,7 +29,6 @@ from toolkit.domain.policy import COMPLETING_KINDS
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.domain.tickets.models import Username
 from toolkit.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from toolkit.private_files import write_private
 
 TARGET_FIELD = "objek_terdampak"
 
@@ -132,14 +130,15 @@ class InspectAction(_ContainmentAction):
         service = ContainmentService(run.services, run.log, post_comments=False)
         principal = Principal(user=plan.actor, auth=AuthMethod.ENGINE)
         state = service.inspect_host(plan.ticket_id, principal, plan.host)
-        path = run.work_dir / f"pemeriksaan-{plan.host}-job{run.job_id}.md"
         sections = [f"## {key}\n\n```\n{value.strip() or '-'}\n```\n" for key, value in state.items()]
-        write_private(path, f"# Pemeriksaan objek terdampak: {plan.host}\n\n" + "\n".join(sections))
+        report = run.write_artifact(f"pemeriksaan-{plan.host}-job{run.job_id}.md",
+                                    f"# Pemeriksaan objek terdampak: {plan.host}\n\n" + "\n".join(sections),
+                                    kind="pemeriksaan_objek")
         listening = [line for line in state.get("listening", "").splitlines() if line.strip()]
         comment = (f"**{ctx.step.title}**\n\nHasil pemeriksaan host {plan.host}: {len(listening)} soket "
                    f"mendengarkan, diisolasi: {state.get('isolated', '-').strip() or '-'}. "
                    "Rincian (ruleset firewall, soket, proses, pengguna yang masuk) terlampir.\n")
         return ActionResult(ok=True, summary=f"{plan.host} inspected", comment=comment,
                             facts=InspectFacts(host=plan.host, isolated=state.get("isolated", "").strip()),
-                            artifacts=[Artifact(name=path.name, path=path, kind="pemeriksaan_objek")],
+                            artifacts=[report],
                             duration_s=time.monotonic() - started)

@@ -15,13 +15,12 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, Artifact, BaseAction, RunContext
+from toolkit.actions.base import ActionContext, ActionFacts, ActionPlan, ActionResult, BaseAction, RunContext
 from toolkit.actions.notify.delivery import applicant_roles, reporter_role
 from toolkit.document_context import build_context
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.confidentiality import reporter_confidential
 from toolkit.letters.models import SignatureBox
-from toolkit.private_files import write_private
 
 _DOCUMENT_MADE = "Dokumen telah dibuat dari hasil langkah-langkah sebelumnya dan dilampirkan pada tiket ini."
 _VIEWER: frozenset[str] = frozenset()  # documents are read by the applicant: confidential fields stay hidden
@@ -83,10 +82,9 @@ class DocumentAction(BaseAction):
         made = run.services.letters.render_document(renderer, plan.template, _context(ctx, run), mask=run.mask,
                                                     applicant_role=applicant, signing_order=signing_order(ctx.step))
         pdf_name = plan.filename.removesuffix(".md") + ".pdf"
-        path, pdf_path = run.work_dir / plan.filename, run.work_dir / pdf_name
-        write_private(path, made.markdown)
-        write_private(pdf_path, made.pdf.pdf)
-        run.log(f"rendered {plan.template} ({len(made.markdown)} characters) to {path.name}, "
+        markdown = run.write_artifact(plan.filename, made.markdown, media_type="text/markdown", kind=plan.template)
+        pdf = run.write_artifact(pdf_name, made.pdf.pdf, media_type="application/pdf", kind=plan.template)
+        run.log(f"rendered {plan.template} ({len(made.markdown)} characters) to {markdown.name}, "
                 f"{made.pdf.pages} page(s) to {pdf_name}, number {', '.join(made.numbers) or '-'}")
         comment = renderer.render("comments", "hasil_aksi", {
             "langkah": {"id": ctx.step.id, "judul": ctx.step.title}, "berhasil": True, "host": {},
@@ -97,10 +95,7 @@ class DocumentAction(BaseAction):
                               tanda_tangan=list(made.pdf.signatures))
         return ActionResult(ok=True, summary=f"rendered {plan.filename} and {pdf_name}", comment=run.mask(comment),
                             facts=facts,
-                            artifacts=[Artifact(name=plan.filename, path=path, media_type="text/markdown",
-                                                kind=plan.template),
-                                       Artifact(name=pdf_name, path=pdf_path, media_type="application/pdf",
-                                                kind=plan.template)],
+                            artifacts=[markdown, pdf],
                             duration_s=time.monotonic() - started)
 
 

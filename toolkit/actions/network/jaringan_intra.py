@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from toolkit.actions.base import ActionContext, ActionResult, Artifact, BaseAction, RunContext, prior_facts
 from toolkit.actions.network.jaringan_models import (
+    PLAN_KIND,
     AnalysePlan,
     Analysis,
     AnalysisFacts,
@@ -33,6 +34,7 @@ from toolkit.actions.network.jaringan_models import (
     QualityFacts,
     QualityNetwork,
     QualityPlan,
+    plan_attachment,
 )
 from toolkit.domain.catalog.models import StepPurpose
 from toolkit.domain.tickets.models import EventKind
@@ -43,7 +45,6 @@ from toolkit.network.fanout import NetworkRunner
 from toolkit.network.inventory import NetworkInventory, load_inventory
 from toolkit.network.plan import NetworkChange, build_change
 from toolkit.network.runner_factory import build_runner
-from toolkit.private_files import write_private
 
 
 def parse_request(ctx: ActionContext, inventory: NetworkInventory) -> JaringanRequest:
@@ -176,15 +177,13 @@ class NetworkAnalyseAction(BaseAction):
             rendered[ports.device] = render_change(change, ports.platform, ports.device)
             diffs[ports.device] = report.result(ports.device).diff
             for suffix, text in ((".cfg", "\n".join(rendered[ports.device]) + "\n"), (".diff", diffs[ports.device])):
-                path = run.work_dir / f"{ctx.ticket.id}_{ports.device}{suffix}"
-                write_private(path, run.mask(text))
-                artifacts.append(Artifact(name=path.name, path=path, media_type="text/plain",
-                                          kind="network_config" if suffix == ".cfg" else "network_diff"))
+                artifacts.append(run.write_artifact(
+                    f"{ctx.ticket.id}_{ports.device}{suffix}", run.mask(text), media_type="text/plain",
+                    kind="network_config" if suffix == ".cfg" else "network_diff"))
         digest = plan_digest(change, rendered)
-        plan_file = run.work_dir / f"{ctx.ticket.id}_plan.json"  # for `spbe network diff|verify --plan`
-        write_private(plan_file, change.model_dump_json(indent=2) + "\n")
-        artifacts.append(Artifact(name=plan_file.name, path=plan_file, media_type="application/json",
-                                  kind="network_plan"))
+        # for `spbe network diff|verify --ticket` (or `--plan` with the file from `spbe ticket download`)
+        artifacts.append(run.write_artifact(plan_attachment(ctx.ticket.id), change.model_dump_json(indent=2) + "\n",
+                                            media_type="application/json", kind=PLAN_KIND))
         apps = [inventory.app(a) for a in request.apps]
         analysis = Analysis(
             site=site.id, site_name=site.name, opd=site.opd, users=request.users,

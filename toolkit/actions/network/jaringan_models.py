@@ -15,6 +15,13 @@ from toolkit.actions.base import ActionFacts, ActionPlan
 from toolkit.network.inventory import ID_RE
 from toolkit.settings import QualityThresholds
 
+PLAN_KIND = "network_plan"  # the attachment kind of the analysis's plan (a `NetworkChange` as JSON)
+
+
+def plan_attachment(ticket_id: str) -> str:
+    """The name of the plan file the analysis attaches to the ticket (`spbe network verify --ticket`)."""
+    return f"{ticket_id}_plan.json"
+
 
 class JaringanRequest(BaseModel):
     """The ticket fields the network steps use, validated against the inventory."""

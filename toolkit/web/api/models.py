@@ -164,6 +164,48 @@ class AssignIn(_Strict):
     assignee: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+When = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class ScheduleProposeIn(_Strict):
+    """The jadwal pelaksanaan the team proposes, as ``spbe ticket schedule propose`` takes it."""
+
+    start: When = Field(description="ISO date and time, e.g. 2026-12-10T09:00 (read in the service's time zone, "
+                                    "WITA for Gorontalo) or with an offset, 2026-12-10T09:00+08:00")
+    end: When = Field(description="the end of the installation window, same form as start")
+    note: Annotated[str, StringConstraints(max_length=500)] | None = Field(
+        default=None, description="what the team brings or needs on site (one line)")
+
+
+class ScheduleRecordOut(_Strict):
+    """The schedule in force: the latest proposal and its answer (the command layer's `Recorded`)."""
+
+    seq: int
+    start: datetime
+    end: datetime
+    zone: str
+    note: str
+    by: str
+    at: datetime
+    status: str = Field(description="proposed, confirmed or rejected")
+    answered_by: str | None
+    answered_at: datetime | None
+    reason: str | None
+
+
+class ScheduleOut(_Strict):
+    """What a schedule operation did: ``acted`` False when an identical answer was already recorded."""
+
+    ticket_id: str
+    acted: bool
+    zone: str = Field(description="IANA zone the schedule is typed and shown in")
+    schedule: ScheduleRecordOut
+
+    @classmethod
+    def of(cls, outcome: Any) -> ScheduleOut:
+        return cls.model_validate(outcome.model_dump())
+
+
 class JobOut(_Strict):
     id: int
     ticket_id: str

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from toolkit.commands import desk, incident, revision, views
+from toolkit.commands import desk, incident, installation_schedule, revision, views
 from toolkit.domain.principal import Principal
 from toolkit.engine.services import EngineServices
 from toolkit.web.api.models import (
@@ -22,6 +22,8 @@ from toolkit.web.api.models import (
     NoteIn,
     ReasonIn,
     ReturnIn,
+    ScheduleOut,
+    ScheduleProposeIn,
     TicketSummary,
 )
 from toolkit.web.api.tickets import _uploads
@@ -130,3 +132,25 @@ def assign(ticket_id: str, body: AssignIn, ctx: Ctx, who: Who) -> TicketSummary:
     _visible(ctx.services, ticket_id, who)
     desk.assign(ctx.services, ticket_id, who, body.assignee)
     return _out(ctx.services, ticket_id, who)
+
+
+@router.post("/schedule/propose", response_model=ScheduleOut)
+def propose_schedule(ticket_id: str, body: ScheduleProposeIn, ctx: Ctx, who: Who) -> ScheduleOut:
+    """The installation team proposes the jadwal pelaksanaan (SOP 001 steps 5-6); never the requester."""
+    _visible(ctx.services, ticket_id, who)
+    return ScheduleOut.of(installation_schedule.propose(ctx.services, ticket_id, who, body.start, body.end,
+                                                        body.note))
+
+
+@router.post("/schedule/confirm", response_model=ScheduleOut)
+def confirm_schedule(ticket_id: str, ctx: Ctx, who: Who) -> ScheduleOut:
+    """The requester confirms the latest proposal; confirming it again changes nothing (``acted`` false)."""
+    _visible(ctx.services, ticket_id, who)
+    return ScheduleOut.of(installation_schedule.confirm(ctx.services, ticket_id, who))
+
+
+@router.post("/schedule/reject", response_model=ScheduleOut)
+def reject_schedule(ticket_id: str, body: ReasonIn, ctx: Ctx, who: Who) -> ScheduleOut:
+    """The requester asks for another date, with a written reason; the team proposes again."""
+    _visible(ctx.services, ticket_id, who)
+    return ScheduleOut.of(installation_schedule.reject(ctx.services, ticket_id, who, body.reason))

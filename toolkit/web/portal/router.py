@@ -15,8 +15,10 @@ from fastapi.responses import FileResponse, Response
 from toolkit.engine.services import EngineServices
 from toolkit.web.portal.routes_auth import add_auth_routes
 from toolkit.web.portal.routes_csirt import add_csirt_routes
+from toolkit.web.portal.routes_schedule import add_schedule_routes
 from toolkit.web.portal.routes_signing import add_signing_routes
 from toolkit.web.portal.routes_steps import add_step_routes
+from toolkit.web.portal.routes_survey import add_survey_routes
 from toolkit.web.portal.routes_tickets import add_ticket_routes
 from toolkit.web.portal.routes_work import add_work_routes
 from toolkit.web.portal.web import Portal
@@ -43,5 +45,7 @@ def build_router(services: EngineServices) -> APIRouter:
     add_step_routes(router, portal)
     add_csirt_routes(router, portal)
     add_signing_routes(router, portal)
+    add_survey_routes(router, portal)
+    add_schedule_routes(router, portal)
     router.portal = portal  # type: ignore[attr-defined]  # tests and the server reach the collaborators
     return router

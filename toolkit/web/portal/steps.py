@@ -27,6 +27,10 @@ from toolkit.web.portal.views import TicketView
 from toolkit.web.portal.web import Viewer
 
 REQUIRED = {"required": "Wajib diisi.", "empty": "Pilih paling sedikit satu keputusan."}
+# Steps done through a form of their own, never "record as done": the check, the closing, and the
+# jadwal pelaksanaan's proposal and confirmation (routes_schedule.py; proposing completes step 5).
+_OWN_FORM = (StepPurpose.COMPLETENESS_CHECK, StepPurpose.CLOSING, StepPurpose.SCHEDULE_PROPOSAL,
+             StepPurpose.SCHEDULE_CONFIRMATION)
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ def offers(app: EngineServices, viewer: Viewer, view: TicketView, values: Mappin
         return Offers(None, None, [], [], False, False)
     step = view.current
     record = (step if step is not None and step.kind is StepKind.HUMAN and step.actor in viewer.roles
-              and step.purpose not in (StepPurpose.COMPLETENESS_CHECK, StepPurpose.CLOSING) else None)
+              and step.purpose not in _OWN_FORM else None)
     closing = service.step_with(StepPurpose.CLOSING)
     close = closing if closing is not None and step is not None and step.id == closing.id \
         and closing.actor in viewer.roles else None

@@ -37,6 +37,11 @@ NOTICES = {  # ?ok=<code> after a POST: fixed texts, so nothing a URL carries is
     "ditahan": "Penahanan (containment) diterapkan dan dicatat pada tiket.",
     "dilepas": "Penahanan dilepas; keadaan sebelumnya dipulihkan.",
     "ditandatangani": "Dokumen ditandatangani secara elektronik; versi bertanda tangan dapat diunduh di bawah.",
+    "survei": "Terima kasih, survei kepuasan Anda telah tersimpan.",
+    "jadwal-diusulkan": "Usulan jadwal pelaksanaan dicatat; pemohon diminta mengonfirmasi.",
+    "jadwal-dikonfirmasi": "Jadwal pelaksanaan dikonfirmasi; pemasangan dimulai pada waktu yang disepakati.",
+    "jadwal-tidak-berubah": "Jadwal ini sudah dikonfirmasi sebelumnya; tidak ada yang berubah.",
+    "jadwal-ditolak": "Permintaan jadwal lain dicatat; tim akan mengusulkan jadwal baru.",
 }
 LOGIN_REFUSED = "Nama pengguna atau kata sandi salah, atau akun sedang dikunci atau dinonaktifkan."
 LOGIN_LOCK_HINT = ("Setelah beberapa kali gagal, akun dikunci sementara demi keamanan. Tunggu sebentar atau "
@@ -67,6 +72,17 @@ SIGN_INTEGRITY = ("Versi terakhir dokumen tidak lolos pemeriksaan keutuhan; pena
 SIGN_CONFLICT = ("Dokumen ini tidak dapat ditandatangani sekarang: sudah Anda tandatangani, sudah lengkap, "
                  "atau tiket ditutup.")
 SIGN_INVALID = "Isian penandatanganan tidak valid: isi frasa sandi Anda (paling banyak 512 karakter)."
+# The jadwal pelaksanaan's panel and forms (routes_schedule.py).
+JADWAL_STATUS = {"proposed": "Menunggu konfirmasi pemohon", "confirmed": "Dikonfirmasi pemohon",
+                 "rejected": "Pemohon meminta jadwal lain"}
+JADWAL_FORMAT = "Isi tanggal dan jam yang valid, misalnya 10-12-2026 09:00."
+JADWAL_INVALID = "Isian jadwal tidak valid; periksa tanggal, jam dan catatan."
+JADWAL_NOT_TEAM = ("Jadwal pelaksanaan diusulkan oleh tim pelaksana layanan ini; pemohon mengonfirmasi atau "
+                   "meminta jadwal lain.")
+JADWAL_NOT_REQUESTER = "Hanya pemohon tiket ini yang dapat mengonfirmasi jadwal atau meminta jadwal lain."
+JADWAL_CONFLICT = ("Jadwal tidak dapat diproses sekarang: tiket sudah ditutup atau ditunda, pemasangan sudah "
+                   "dimulai, jadwal sudah dijawab, atau waktu mulainya sudah lewat. Muat ulang halaman tiket "
+                   "untuk melihat keadaan terbaru.")
 
 
 def when(value: datetime | None, zone: LocalZone | None = None) -> str:
