@@ -137,7 +137,8 @@ class SqliteEvaluationStore:
         args = {"start": _iso(period.start), "end": _iso(period.end), "now_s": period.now.timestamp(),
                 "complaints": COMPLAINT_SERVICE, "engine": ENGINE_USER}
         for statement in (*sql.COHORT, sql.PASS, sql.PAUSES, sql.PAUSED, sql.RESOLVED, *sql.DEADLINES,
-                          *sql.STEPS_DONE, sql.STEPS_FIRST, sql.STEPS_TIMED, *sql.WORKLOAD, sql.COMPLAINTS):
+                          *sql.STEPS_DONE, sql.STEPS_FIRST, sql.STEPS_TIMED, *sql.WORKLOAD, sql.COMPLAINTS,
+                          *sql.DURATIONS[:2], *sql.STEP_MEDIANS[:2], *sql.COMPLAINT_TIMES[:2]):
             conn.execute(statement, {k: v for k, v in args.items() if f":{k}" in statement})
 
         def rows(statement: str) -> list[sqlite3.Row]:
@@ -145,9 +146,9 @@ class SqliteEvaluationStore:
 
         outcomes = tuple(OutcomeRow(**dict(r)) for r in rows(sql.OUTCOMES))
         sla = tuple(SlaRow(**dict(r)) for r in rows(sql.SLA))
-        durations = tuple(DurationRow(service_id=r["service_id"], count=r["n"], median_s=_float(r["median"]),
-                                      p90_s=_float(r["p90"])) for r in rows(sql.DURATIONS))
-        medians = {r["k"]: _float(r["median"]) for r in rows(sql.STEP_MEDIANS)}
+        durations = tuple(DurationRow(service_id=r["k"], count=r["n"], median_s=_float(r["median"]),
+                                      p90_s=_float(r["p90"])) for r in rows(sql.DURATIONS[2]))
+        medians = {r["k"]: _float(r["median"]) for r in rows(sql.STEP_MEDIANS[2])}
         steps = tuple(StepRow(service_id=r["service_id"], step_id=r["step_id"], measured=r["measured"],
                               late=r["late"], median_s=medians.get(f"{r['service_id']}/{r['step_id']}"),
                               standard_s=r["standard_s"], unit=r["unit"]) for r in rows(sql.STEPS))
@@ -158,7 +159,7 @@ class SqliteEvaluationStore:
                                           delivered=claims.get(s, (0, 0))[1])
                             for s in sorted(set(claims) | set(escalated)))
         workload = tuple(WorkloadRow(**dict(r)) for r in rows(sql.WORKLOAD_ROWS))
-        times = {r["about"]: r for r in rows(sql.COMPLAINT_TIMES)}
+        times = {r["k"]: r for r in rows(sql.COMPLAINT_TIMES[2])}
         complaints = tuple(ComplaintRow(service_id=r["about"], total=r["total"], open=r["open"],
                                         in_progress=r["in_progress"], deferred=r["deferred"], closed=r["closed"],
                                         answered=r["answered"],
