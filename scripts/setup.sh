@@ -32,6 +32,7 @@ dpkg-query -W -f='${Status}' libmagic1 2>/dev/null | grep -q "install ok install
 dpkg-query -W -f='${Status}' libpangoft2-1.0-0 2>/dev/null | grep -q "install ok installed" || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
 dpkg-query -W -f='${Status}' fonts-dejavu-core 2>/dev/null | grep -q "install ok installed" || need_apt+=(fonts-dejavu-core)
 command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
+command -v dovecot >/dev/null || need_apt+=(dovecot-imapd)  # the complaints mailbox tests (tests/complaints)
 if [ -z "$lab" ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
     need_apt+=(nodejs npm)  # lab_packages.sh installs them otherwise
 fi

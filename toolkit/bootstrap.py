@@ -24,6 +24,7 @@ from toolkit.ports.directory import Directory
 from toolkit.ports.gateway import Gateway
 from toolkit.ports.identity_provider import IdentityProvider
 from toolkit.ports.jobs import JobQueue
+from toolkit.ports.mailbox import Mailbox
 from toolkit.ports.notifier import Notifier
 from toolkit.ports.scheduled_runner import ScheduledRunner
 from toolkit.ports.signing import DocumentSigner
@@ -35,6 +36,7 @@ from toolkit.settings import Settings
 from toolkit.vault import SecretVault
 
 if TYPE_CHECKING:
+    from toolkit.complaints.ledger import MailLedger
     from toolkit.compliance.runner import ComplianceKit
     from toolkit.desks.hub import DeskHub
     from toolkit.documents import TemplateRenderer
@@ -57,9 +59,11 @@ class App:
 
     @cached_property
     def catalog(self) -> Catalog:
+        from toolkit.complaints.config import apply_to_catalog
         from toolkit.domain.catalog.loader import load_catalog
 
-        return load_catalog(self.settings.catalog_dir)
+        # The complaints service's answer step takes the stated response time from the settings.
+        return apply_to_catalog(load_catalog(self.settings.catalog_dir), self.settings.complaints)
 
     @cached_property
     def tickets(self) -> TicketSystem:
@@ -100,6 +104,21 @@ class App:
         cfg = self.settings.notifier
         return Registry[Notifier]("spbe.notifiers").create(cfg.kind, settings=self.settings, tickets=self.tickets,
                                                            **cfg.options)
+
+    @cached_property
+    def mailbox(self) -> Mailbox:
+        """The complaints mailbox (`toolkit.ports.mailbox`); a `ConfigurationError` when none is configured."""
+        cfg = self.settings.mailbox
+        if cfg is None:
+            raise ConfigurationError("no complaints mailbox is configured (settings.mailbox)")
+        return Registry[Mailbox]("spbe.mailboxes").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
+    def complaint_mail(self) -> MailLedger:
+        """Which e-mails became complaints (by Message-ID), in state_dir/complaints.db: each mail once."""
+        from toolkit.complaints.ledger import MailLedger
+
+        return MailLedger(self.settings.state_dir / "complaints.db")
 
     @cached_property
     def signing(self) -> DocumentSigner:
@@ -258,7 +277,7 @@ class App:
     def close(self) -> None:
         """Close the connections of every store built so far (the state stores, the vault, the queue, the
         ticket store, the audit log) and the warm SSH connections; one not built yet is not opened to be closed."""
-        for name in ("state", "vault", "queue", "tickets", "audit", "ssh", "desks", "letters"):
+        for name in ("state", "vault", "queue", "tickets", "audit", "ssh", "desks", "letters", "complaint_mail"):
             built = self.__dict__.pop(name, None)
             close = getattr(built, "close", None)
             if close is not None:

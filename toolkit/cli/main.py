@@ -197,6 +197,7 @@ COMMANDS = {
     "evidence": "toolkit.cli.evidence_cmd:evidence_group",
     "escalate": "toolkit.cli.incident_cmd:escalate_command",
     "incident": "toolkit.cli.incident_cmd:incident_group",
+    "complaint": "toolkit.cli.complaint_cmd:complaint_group",
     "secret": "toolkit.cli.secret_cmd:secret_group",
     "api": "toolkit.cli.api_cmd:api_group",
     "user": "toolkit.cli.user_cmd:user_group",
