@@ -33,7 +33,7 @@ def _generate(state_dir: Path, size: int, seed: int) -> dict[str, Any]:
     from integrations.state.sqlite import SqliteState
     from integrations.tickets.embedded import EmbeddedTicketStore
     from toolkit.domain.catalog.loader import load_catalog
-    from toolkit.evaluation.generator import SOP_SERVICES, seed_history, year_end
+    from toolkit.evaluation.generator import seed_history, year_end, year_inputs
     from toolkit.settings import Settings
     from toolkit.sqlite_tx import STATE_DB, connect
     from toolkit.worktime.calendars import calendars_for
@@ -43,9 +43,10 @@ def _generate(state_dir: Path, size: int, seed: int) -> dict[str, Any]:
     SqliteState(settings=settings).close()
     catalog = load_catalog()
     started, cpu = time.monotonic(), time.process_time()
-    summary = seed_history(state_dir / "tickets.db", state_dir / STATE_DB, [catalog.get(s) for s in SOP_SERVICES],
+    inputs = year_inputs(catalog)
+    summary = seed_history(state_dir / "tickets.db", state_dir / STATE_DB, inputs.services,
                            calendars_for(settings.worktime), year=YEAR, tickets=size, seed=seed, now=year_end(YEAR),
-                           connect=connect)
+                           connect=connect, complaints=inputs.complaints, applicant_roles=inputs.applicant_roles)
     return {**summary.model_dump(), "cpu_s": time.process_time() - cpu, "wall_s": time.monotonic() - started}
 
 

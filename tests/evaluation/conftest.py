@@ -12,7 +12,7 @@ from integrations.state.sqlite import SqliteState
 from integrations.tickets.embedded import EmbeddedTicketStore
 from toolkit.domain.catalog.loader import load_catalog
 from toolkit.domain.catalog.models import Catalog
-from toolkit.evaluation.generator import SOP_SERVICES, GenTicket, generate, write, year_end
+from toolkit.evaluation.generator import GenTicket, YearInputs, generate, write, year_end, year_inputs
 from toolkit.evaluation.queries import SqliteEvaluationStore
 from toolkit.settings import Settings
 from toolkit.sqlite_tx import STATE_DB, connect
@@ -20,6 +20,8 @@ from toolkit.survey.ikm import ikm_by_service
 from toolkit.worktime.calendars import Calendars, calendars_for
 
 YEAR, TICKETS, SEED = 2026, 1500, 18
+# The seeds' five SOP services, as the generator picks them from the catalog.
+SOP_SERVICES = ("insiden-siber", "jaringan-intra", "pusat-data", "keamanan-informasi", "splp")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class History:
     catalog: Catalog
     calendars: Calendars
     store: SqliteEvaluationStore
+    inputs: YearInputs
 
 
 @pytest.fixture(scope="session")
@@ -39,9 +42,12 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     SqliteState(settings=settings).close()
     catalog = load_catalog()
     calendars = calendars_for(settings.worktime)
-    tickets = list(generate([catalog.get(s) for s in SOP_SERVICES], calendars, year=YEAR, tickets=TICKETS, seed=SEED,
-                            now=year_end(YEAR)))
+    inputs = year_inputs(catalog)
+    assert sorted(s.id for s in inputs.services) == sorted(SOP_SERVICES)
+    tickets = list(generate(inputs.services, calendars, year=YEAR, tickets=TICKETS, seed=SEED, now=year_end(YEAR),
+                            complaints=inputs.complaints, applicant_roles=inputs.applicant_roles))
     write(tickets, state_dir / "tickets.db", state_dir / STATE_DB, connect)
     store = SqliteEvaluationStore(state_dir / "tickets.db", state_dir / STATE_DB,
                                   ikm=lambda conn, start, end: ikm_by_service(conn, start, end))
-    return History(state_dir=state_dir, tickets=tickets, catalog=catalog, calendars=calendars, store=store)
+    return History(state_dir=state_dir, tickets=tickets, catalog=catalog, calendars=calendars, store=store,
+                   inputs=inputs)

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from toolkit.domain.catalog.models import Catalog, StepPurpose
+from toolkit.domain.catalog.models import Catalog, Service, StepPurpose
 from toolkit.domain.workflow import StepStatus, evaluate
-from toolkit.evaluation.generator import COMPLAINT_SERVICE, GenTicket, effective
+from toolkit.evaluation.generator import GenTicket, effective
 from toolkit.evaluation.models import Period
 from toolkit.worktime.calendars import Calendars
 
@@ -107,14 +107,16 @@ def service_figures(tickets: list[GenTicket], catalog: Catalog, calendars: Calen
     return out
 
 
-def complaint_figures(tickets: list[GenTicket], period: Period) -> dict[str, dict[str, Any]]:
+def complaint_figures(tickets: list[GenTicket], period: Period, service: Service) -> dict[str, dict[str, Any]]:
+    spec = service.complaints
+    assert spec is not None
     found: dict[str, dict[str, Any]] = defaultdict(lambda: {"status": Counter(), "responses": []})
     for t in tickets:
-        if t.service_id != COMPLAINT_SERVICE or not in_period(t, period):
+        if t.service_id != service.id or not in_period(t, period):
             continue
-        row = found[t.fields.get("layanan_terkait") or ""]
+        row = found[t.fields.get(spec.related_service_field) or ""]
         row["status"][t.status] += 1
-        answered = [e.at for e in t.events if e.kind == "step_completed" and e.step_id == "jawab"]
+        answered = [e.at for e in t.events if e.kind == "step_completed" and e.step_id == spec.answer_step]
         if answered:
             row["responses"].append((min(answered) - t.created_at).total_seconds())
     return found

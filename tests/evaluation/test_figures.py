@@ -66,7 +66,8 @@ def test_the_generated_year_has_every_kind_of_history(year_report: EvaluationRep
 
 
 def test_complaints_and_ikm_match_the_records(history: History, year_report: EvaluationReport) -> None:
-    complaints = expected.complaint_figures(history.tickets, year_report.period)
+    assert history.inputs.complaints is not None
+    complaints = expected.complaint_figures(history.tickets, year_report.period, history.inputs.complaints)
     ikm = expected.ikm_figures(history.tickets, year_report.period)
     for service in year_report.services:
         want = complaints[service.service_id]

@@ -88,8 +88,8 @@ def evaluasi_command(obj: Any, year: int, month: int | None, service_id: str | N
 @JSON_OPTION
 @click.pass_obj
 def seed_history_command(obj: Any, year: int, tickets: int, seed: int, as_json: bool) -> None:
-    """Fill the state dir with a generated year of history over the five SOP services (lab and demo only)."""
-    from toolkit.evaluation.generator import SOP_SERVICES, seed_history, year_end
+    """Fill the state dir with a generated year of history over the SOP services (lab and demo only)."""
+    from toolkit.evaluation.generator import seed_history, year_end, year_inputs
     from toolkit.evaluation.report import period_of
     from toolkit.sqlite_tx import STATE_DB, connect
     from toolkit.worktime.calendars import calendars_for
@@ -104,9 +104,10 @@ def seed_history_command(obj: Any, year: int, tickets: int, seed: int, as_json: 
     if not isinstance(path, Path):
         raise InvalidInputError("seed-history fills the embedded ticket store only", errors=[("tickets", "kind")])
     _ = app.state  # the state stores create their tables (escalations, survey_answers)
-    services = [app.catalog.get(s) for s in SOP_SERVICES]
-    summary = seed_history(path, Path(app.settings.state_dir) / STATE_DB, services, calendars, year=year,
-                           tickets=tickets, seed=seed, now=min(year_end(year), app.clock.now()), connect=connect)
+    inputs = year_inputs(app.catalog)
+    summary = seed_history(path, Path(app.settings.state_dir) / STATE_DB, inputs.services, calendars, year=year,
+                           tickets=tickets, seed=seed, now=min(year_end(year), app.clock.now()), connect=connect,
+                           complaints=inputs.complaints, applicant_roles=inputs.applicant_roles)
     if as_json:
         emit_json(obj.console, summary.model_dump(mode="json"))
         return

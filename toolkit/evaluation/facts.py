@@ -63,12 +63,36 @@ class CalendarDay(BaseModel):
     cum: float
 
 
+class ComplaintFact(BaseModel):
+    """The catalog's complaint service (its ``complaints`` spec): which field names the service complained about
+    and which step's completion is the answer."""
+
+    model_config = _FROZEN
+    service_id: str
+    related_field: str
+    answer_step: str
+
+
+def complaint_service(services: Iterable[Service]) -> Service | None:
+    """The service the catalog declares as the complaint channel (a ``complaints`` spec), if any."""
+    return next((s for s in services if s.complaints is not None), None)
+
+
+def complaint_fact(services: Iterable[Service]) -> ComplaintFact | None:
+    found = complaint_service(services)
+    if found is None or found.complaints is None:
+        return None
+    return ComplaintFact(service_id=found.id, related_field=found.complaints.related_service_field,
+                         answer_step=found.complaints.answer_step)
+
+
 class CatalogFacts(BaseModel):
     model_config = _FROZEN
     services: tuple[ServiceFact, ...]
     steps: tuple[StepFact, ...]
     variants: tuple[VariantFact, ...]
     calendar: tuple[CalendarDay, ...]
+    complaints: ComplaintFact | None = None
 
 
 def _epoch(moment: datetime) -> float:
@@ -96,7 +120,8 @@ def calendar_days(calendars: Calendars, zones: Iterable[str], first: date, last:
 
 
 def catalog_facts(services: Iterable[Service], calendars: Calendars, first: date, last: date,
-                  applicant_roles: frozenset[str] = frozenset()) -> CatalogFacts:
+                  applicant_roles: frozenset[str] = frozenset(),
+                  complaints: ComplaintFact | None = None) -> CatalogFacts:
     """The facts of ``services``; the calendar covers ``first``..``last`` (the period, with room before it
     for a clock that starts on a holiday and after it for tickets that close later). ``applicant_roles``: the role
     book's applicant roles, whose steps (the applicant's own confirmation) are nobody's workload."""
@@ -111,4 +136,4 @@ def catalog_facts(services: Iterable[Service], calendars: Calendars, first: date
                             unit=v.unit.value) for s in found for v in s.sla.variants]
     calendar = calendar_days(calendars, {row.zone for row in service_rows}, first, last)
     return CatalogFacts(services=tuple(service_rows), steps=tuple(steps), variants=tuple(variants),
-                        calendar=tuple(calendar))
+                        calendar=tuple(calendar), complaints=complaints)

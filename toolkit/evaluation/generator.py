@@ -30,21 +30,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.domain.catalog.models import Service, StepKind, StepPurpose
+from toolkit.domain.catalog.models import Catalog, Service, StepKind, StepPurpose
 from toolkit.domain.catalog.requirements import FieldType
+from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.workflow import evaluate
 from toolkit.errors import ConflictError, InvalidInputError
+from toolkit.evaluation.facts import complaint_service
 from toolkit.survey import schema as survey_schema
 from toolkit.worktime.calendar import WorkCalendar
 from toolkit.worktime.calendars import Calendars
 
-SOP_SERVICES = ("insiden-siber", "jaringan-intra", "pusat-data", "keamanan-informasi", "splp")
-COMPLAINT_SERVICE = "pengaduan"
-COMPLAINT_STEPS = ("terima", "teruskan", "jawab", "tutup")
 PEOPLE = ("andi", "budi", "sari", "dewi", "yusuf", "rina", "hendra", "lina", "agus", "wati", "rudi", "maya",
           "fajar", "putri", "bayu", "indah", "eko", "nur", "tono", "siti")
 ENGINE = "spbe"
-APPLICANT = "pemohon"  # the role book's applicant: their steps are done by the ticket's own requester
 BATCH = 5000
 
 
@@ -95,13 +93,15 @@ class _Year:
     """The state of one generation run: the random source, the calendars, the clock end."""
 
     def __init__(self, services: Sequence[Service], calendars: Calendars, year: int, seed: int, now: datetime,
-                 complaints_zone: str | None) -> None:
+                 complaints: Service | None, applicant_roles: frozenset[str]) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - test data, reproducible by design
         self.services = list(services)
         self.calendars = calendars
         self.year = year
         self.now = now
-        self.complaints_calendar = calendars.for_zone(complaints_zone)
+        self.complaints = complaints
+        self.complaints_calendar = calendars.for_service(complaints) if complaints else calendars.for_zone()
+        self.applicant_roles = applicant_roles  # their steps are done by the ticket's own requester
         self.staff: dict[str, list[str]] = {}  # role -> the few people who hold it
         self.satisfaction = {s.id: self.rng.uniform(2.6, 3.6) for s in self.services}  # each service's mean score
         self._days: dict[str, list[date]] = {}
@@ -182,7 +182,8 @@ def _service_ticket(y: _Year, service: Service, created: datetime, calendar: Wor
             events.append(GenEvent(cursor, "comment", rng.choice(y.people(step.actor)), "Keputusan", step.id,
                                    {"decisions": {"bantuan_eksternal": True}, "sla_variant": variant}))
             decided_later = False
-        actor = ENGINE if step.automated else requester if step.actor == APPLICANT else rng.choice(y.people(step.actor))
+        actor = (ENGINE if step.automated else requester if step.actor in y.applicant_roles
+                 else rng.choice(y.people(step.actor)))
         events.append(GenEvent(cursor, _completion_kind(step), actor, step.title, step.id, {}))
         if status == "open":
             events.append(GenEvent(cursor, "status", actor, "diproses", None, {"from": "open", "to": "in_progress"}))
@@ -256,51 +257,82 @@ def _escalate(y: _Year, service: Service, ticket: GenTicket, calendar: WorkCalen
     ticket.events.sort(key=lambda e: e.at)
 
 
-def _complaint(y: _Year, created: datetime, about: Sequence[str]) -> GenTicket:
+def _complaint(y: _Year, service: Service, created: datetime, about: Sequence[str]) -> GenTicket:
+    """A complaint through the catalog's complaint service: its steps in order, most of them answered and closed."""
     rng = y.rng
+    spec = service.complaints
+    assert spec is not None  # noqa: S101 - the caller passes the service with the complaints spec
     calendar = y.complaints_calendar
-    fields = {"jenis": rng.choice(("pengaduan", "saran", "masukan")),
-              "kanal": rng.choice(("aplikasi", "email", "sp4n-lapor", "telepon")),
-              "layanan_terkait": rng.choice([*about, None])}
+    fields = _fields(service, rng) | {spec.related_service_field: rng.choice([*about, None])}
     requester = f"warga{rng.randint(1, 400):03d}"
+    variant = service.sla.select(fields).id
     events = [GenEvent(created, "opened", requester, "Pengaduan", None,
-                       {"service_id": COMPLAINT_SERVICE, "sla_variant": "standar", "attachments": []})]
-    reach = rng.choices((0, 1, 2, 3), weights=(3, 5, 10, 82))[0]
+                       {"service_id": service.id, "sla_variant": variant, "attachments": []})]
+    steps = [s for s in service.steps if s.applies_to(fields)]
+    reach = rng.choices(range(len(steps)), weights=[3, 5, 10, *[82] * (len(steps) - 3)][:len(steps)])[0]
     cursor, status = created, "open"
-    for step_id in COMPLAINT_STEPS[1:reach + 1]:
+    for step in steps[1:reach + 1]:
         cursor = calendar.next_working_moment(cursor + timedelta(seconds=round(rng.lognormvariate(9.5, 0.9))))
-        events.append(GenEvent(cursor, "step_completed", rng.choice(y.people("koordinator-layanan")), step_id,
-                               step_id, {}))
+        events.append(GenEvent(cursor, _completion_kind(step), rng.choice(y.people(step.actor)), step.title, step.id,
+                               {}))
         if status == "open":
             events.append(GenEvent(cursor, "status", "spbe", "diproses", None, {"from": "open", "to": "in_progress"}))
             status = "in_progress"
-        if step_id == "tutup":
+        if step.purpose is StepPurpose.CLOSING:
             events.append(GenEvent(cursor, "status", "spbe", "ditutup", None, {"from": status, "to": "closed"}))
             status = "closed"
     events = [e for e in events if e.at <= y.now]
     status = next((e.data["to"] for e in reversed(events) if e.kind == "status"), "open")
-    return GenTicket("", COMPLAINT_SERVICE, requester, fields, status, "standar", created, events)
+    return GenTicket("", service.id, requester, fields, status, variant, created, events)
+
+
+@dataclass(frozen=True)
+class YearInputs:
+    """What a generated year is made of, read from the catalog (no service, step or role named in code)."""
+
+    services: list[Service]
+    complaints: Service | None
+    applicant_roles: frozenset[str]
+
+
+def year_inputs(catalog: Catalog) -> YearInputs:
+    return YearInputs(services=sop_services(catalog.services()), complaints=complaint_service(catalog.services()),
+                      applicant_roles=catalog.roles.with_trait(RoleTrait.APPLICANT))
+
+
+def sop_services(services: Iterable[Service]) -> list[Service]:
+    """The SOP services of the seeds: of each seed's services the one with the most steps (a seed's main
+    standard, not the short procedures beside it), leaving out the compliance and complaint services."""
+    best: dict[str, Service] = {}
+    for service in services:
+        if service.compliance is not None or service.complaints is not None:
+            continue
+        if service.seed not in best or len(service.steps) > len(best[service.seed].steps):
+            best[service.seed] = service
+    return [best[seed] for seed in sorted(best)]
 
 
 def generate(services: Sequence[Service], calendars: Calendars, *, year: int, tickets: int, seed: int,
-             now: datetime, complaints: float = 0.05) -> Iterator[GenTicket]:
-    """``tickets`` service tickets over ``services`` plus ``complaints`` as many complaints, in creation order,
-    numbered ``SPBE-<year>-<n>`` as the store numbers them (by the UTC year of creation)."""
-    y = _Year(services, calendars, year, seed, now, None)
-    weights = [3 if s.id in ("pusat-data", "jaringan-intra") else 2 if s.id == "splp" else 1 for s in y.services]
+             now: datetime, complaints: Service | None = None, applicant_roles: frozenset[str] = frozenset(),
+             complaint_share: float = 0.05) -> Iterator[GenTicket]:
+    """``tickets`` service tickets over ``services`` plus ``complaint_share`` as many complaints (through the
+    ``complaints`` service, when given), in creation order, numbered ``SPBE-<year>-<n>`` as the store numbers them
+    (by the UTC year of creation). ``applicant_roles``: the role book's applicant roles."""
+    y = _Year(services, calendars, year, seed, now, complaints, applicant_roles)
+    weights = [y.rng.uniform(1, 3) for _ in y.services]  # some services far busier than others
     plan: list[tuple[datetime, int, int]] = []  # (created, service index or -1 for a complaint, own seed)
     for _ in range(tickets):
         index = y.rng.choices(range(len(y.services)), weights=weights)[0]
         plan.append((y.opening(calendars.for_service(y.services[index])), index, y.rng.getrandbits(32)))
-    for _ in range(int(tickets * complaints)):
+    for _ in range(int(tickets * complaint_share) if complaints is not None else 0):
         plan.append((y.opening(y.complaints_calendar), -1, y.rng.getrandbits(32)))
     plan.sort()
     about = [s.id for s in y.services]
     numbers: dict[int, int] = {}
     for created, index, own in plan:
         y.rng = random.Random(own)  # noqa: S311 - each ticket from its own seed: the year does not shift when one changes
-        if index < 0:
-            ticket = _complaint(y, created, about)
+        if index < 0 and complaints is not None:
+            ticket = _complaint(y, complaints, created, about)
         else:
             service = y.services[index]
             ticket = _service_ticket(y, service, created, calendars.for_service(service))
@@ -373,8 +405,8 @@ class SeedSummary(BaseModel):
 
 
 def seed_history(tickets_db: Path, state_db: Path, services: Sequence[Service], calendars: Calendars, *,
-                 year: int, tickets: int, seed: int, now: datetime,
-                 connect: Callable[[Path], sqlite3.Connection]) -> SeedSummary:
+                 year: int, tickets: int, seed: int, now: datetime, connect: Callable[[Path], sqlite3.Connection],
+                 complaints: Service | None = None, applicant_roles: frozenset[str] = frozenset()) -> SeedSummary:
     """Generate and store a year (`generate`, `write`); the files' tables must exist. A year the store already
     has tickets of is refused (`ConflictError`): the generated numbers would collide with the real ones."""
     with closing(connect(tickets_db)) as db:
@@ -384,11 +416,12 @@ def seed_history(tickets_db: Path, state_db: Path, services: Sequence[Service], 
     counts = {"complaints": 0, "survey": 0, "escalations": 0}
 
     def count(ticket: GenTicket) -> None:
-        counts["complaints"] += ticket.service_id == COMPLAINT_SERVICE
+        counts["complaints"] += complaints is not None and ticket.service_id == complaints.id
         counts["survey"] += ticket.survey is not None
         counts["escalations"] += len(ticket.claims)
 
-    history = generate(services, calendars, year=year, tickets=tickets, seed=seed, now=now)
+    history = generate(services, calendars, year=year, tickets=tickets, seed=seed, now=now, complaints=complaints,
+                       applicant_roles=applicant_roles)
     written = write(history, tickets_db, state_db, connect, on_ticket=count)
     return SeedSummary(year=year, seed=seed, tickets=written - counts["complaints"], complaints=counts["complaints"],
                        survey_answers=counts["survey"], escalations=counts["escalations"])

@@ -39,7 +39,6 @@ from toolkit.evaluation.models import (
 )
 from toolkit.sqlite_tx import UNAVAILABLE_CODES
 
-COMPLAINT_SERVICE = "pengaduan"
 # The IKM of the survey's answers (toolkit.survey.ikm.ikm_by_service): (connection, start, end) -> rows.
 IkmSource = Callable[[sqlite3.Connection, datetime, datetime], Sequence[Any]]
 
@@ -135,7 +134,10 @@ class SqliteEvaluationStore:
     def _figures(self, conn: sqlite3.Connection, period: Period, facts: CatalogFacts) -> Figures:
         self._load_facts(conn, facts)
         args = {"start": _iso(period.start), "end": _iso(period.end), "now_s": period.now.timestamp(),
-                "complaints": COMPLAINT_SERVICE, "engine": ENGINE_USER}
+                "engine": ENGINE_USER, "complaints": None, "related": None, "answer": None}
+        if facts.complaints is not None:  # else no ticket matches: no complaints without a complaint service
+            args |= {"complaints": facts.complaints.service_id, "related": f"$.{facts.complaints.related_field}",
+                     "answer": facts.complaints.answer_step}
         for statement in (*sql.COHORT, sql.PASS, sql.PAUSES, sql.PAUSED, sql.RESOLVED, *sql.DEADLINES,
                           *sql.STEPS_DONE, sql.STEPS_FIRST, sql.STEPS_TIMED, *sql.WORKLOAD, sql.COMPLAINTS,
                           *sql.DURATIONS[:2], *sql.STEP_MEDIANS[:2], *sql.COMPLAINT_TIMES[:2]):

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from toolkit.domain.catalog.models import Catalog, Service
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.errors import InvalidInputError
-from toolkit.evaluation.facts import catalog_facts
+from toolkit.evaluation.facts import catalog_facts, complaint_fact
 from toolkit.evaluation.models import (
     DurationRow,
     EscalationRow,
@@ -26,7 +26,7 @@ from toolkit.evaluation.models import (
     ServiceEvaluation,
     StepRow,
 )
-from toolkit.evaluation.queries import COMPLAINT_SERVICE, EvaluationReadModel, Figures
+from toolkit.evaluation.queries import EvaluationReadModel, Figures
 from toolkit.worktime.calendars import Calendars
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -104,10 +104,11 @@ def evaluate_period(model: EvaluationReadModel, catalog: Catalog, calendars: Cal
     if service_id is not None:
         services = [catalog.get(service_id)]
     else:
-        services = [s for s in catalog.services() if s.id != COMPLAINT_SERVICE]
+        services = [s for s in catalog.services() if s.complaints is None]
     first = period.start.date() - timedelta(days=14)
     facts = catalog_facts(services, calendars, first, max(period.end, now).date() + CALENDAR_AFTER,
-                          applicant_roles=catalog.roles.with_trait(RoleTrait.APPLICANT))
+                          applicant_roles=catalog.roles.with_trait(RoleTrait.APPLICANT),
+                          complaints=complaint_fact(catalog.services()))
     figures = model.figures(period, facts)
     role_name = catalog.roles.labels()
     with_data = {row.service_id for rows in (figures.outcomes, figures.complaints, figures.ikm) for row in rows}

@@ -202,11 +202,12 @@ WORKLOAD = (
 )
 WORKLOAD_ROWS = "SELECT service_id, actor, role, steps, tickets FROM ev_wl"
 
-# Complaints: tickets of the service `pengaduan` created in the period, by the service they concern.
+# Complaints: tickets of the catalog's complaint service (:complaints) created in the period, by the service they
+# concern (the field :related names), answered when its answer step (:answer) was completed.
 COMPLAINTS = ("CREATE TEMP TABLE ev_k AS SELECT t.id, t.status, "
-              "coalesce(json_extract(t.fields, '$.layanan_terkait'), '') AS about, "
+              "coalesce(json_extract(t.fields, :related), '') AS about, "
               f"{epoch('t.created_at')} AS created, (SELECT min({epoch('e.at')}) FROM main.events e "
-              "WHERE e.ticket_id = t.id AND e.kind = 'step_completed' AND e.step_id = 'jawab') AS answered "
+              "WHERE e.ticket_id = t.id AND e.kind = 'step_completed' AND e.step_id = :answer) AS answered "
               "FROM main.tickets t WHERE t.service_id = :complaints "
               "AND t.created_at >= :start AND t.created_at < :end")
 COMPLAINT_COUNTS = ("SELECT about, count(*) AS total, sum(status = 'open') AS open, "
