@@ -36,12 +36,24 @@ command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 # (private clusters and servers of their own; the Debian services are never started).
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v dovecot >/dev/null || need_apt+=(dovecot-imapd)  # the complaints mailbox tests (tests/complaints)
 if [ -z "$lab" ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
     need_apt+=(nodejs npm)  # lab_packages.sh installs them otherwise
 fi
 if ((${#need_apt[@]})); then
+    # PostgreSQL, Redis and Dovecot are servers: Debian starts them on install, listening beyond loopback
+    # (Dovecot on every address). The tests run private instances on 127.0.0.1, so the system's own are never
+    # started: a policy-rc.d that refuses service starts for the length of the install (Docker images ship one).
+    policy=/usr/sbin/policy-rc.d
+    own_policy=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# spbe setup: no service starts while packages install\nexit 101\n' > "$policy"
+        chmod 755 "$policy"
+        own_policy=1
+    fi
     apt-get update -qq
     apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    if [ -n "$own_policy" ]; then rm -f "$policy"; fi
 fi
 if [ -n "$lab" ]; then
     bash scripts/lab_packages.sh

@@ -33,6 +33,7 @@ SETTINGS_GROUPS: dict[str, str] = {
     "notifier": "spbe.notifiers",
     "state": "spbe.state_stores",
     "signing": "spbe.signers",
+    "mailbox": "spbe.mailboxes",  # the complaints mailbox (toolkit.complaints.mail); None: no e-mail intake
 }
 IDENTITY_GROUP = "spbe.identity_providers"
 

@@ -24,6 +24,7 @@ from toolkit.ports.directory import Directory
 from toolkit.ports.gateway import Gateway
 from toolkit.ports.identity_provider import IdentityProvider
 from toolkit.ports.jobs import JobQueue
+from toolkit.ports.mailbox import Mailbox
 from toolkit.ports.notifier import Notifier
 from toolkit.ports.scheduled_runner import ScheduledRunner
 from toolkit.ports.signing import DocumentSigner
@@ -35,10 +36,12 @@ from toolkit.settings import Settings
 from toolkit.vault import SecretVault
 
 if TYPE_CHECKING:
+    from toolkit.complaints.ledger import MailLedger
     from toolkit.compliance.runner import ComplianceKit
     from toolkit.desks.hub import DeskHub
     from toolkit.documents import TemplateRenderer
     from toolkit.domain.catalog.models import Catalog
+    from toolkit.evaluation.queries import EvaluationReadModel
     from toolkit.letters.kit import Letters
     from toolkit.letters.render import PdfRenderer
     from toolkit.ssh.pool import SshPool
@@ -56,9 +59,11 @@ class App:
 
     @cached_property
     def catalog(self) -> Catalog:
+        from toolkit.complaints.config import apply_to_catalog
         from toolkit.domain.catalog.loader import load_catalog
 
-        return load_catalog(self.settings.catalog_dir)
+        # The complaints service's answer step takes the stated response time from the settings.
+        return apply_to_catalog(load_catalog(self.settings.catalog_dir), self.settings.complaints)
 
     @cached_property
     def tickets(self) -> TicketSystem:
@@ -101,6 +106,21 @@ class App:
                                                            **cfg.options)
 
     @cached_property
+    def mailbox(self) -> Mailbox:
+        """The complaints mailbox (`toolkit.ports.mailbox`); a `ConfigurationError` when none is configured."""
+        cfg = self.settings.mailbox
+        if cfg is None:
+            raise ConfigurationError("no complaints mailbox is configured (settings.mailbox)")
+        return Registry[Mailbox]("spbe.mailboxes").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
+    def complaint_mail(self) -> MailLedger:
+        """Which e-mails became complaints (by Message-ID), in state_dir/complaints.db: each mail once."""
+        from toolkit.complaints.ledger import MailLedger
+
+        return MailLedger(self.settings.state_dir / "complaints.db")
+
+    @cached_property
     def signing(self) -> DocumentSigner:
         """Who signs documents (`toolkit.ports.signing`): ``pades`` (local CA, the default) or ``bsre``."""
         cfg = self.settings.signing
@@ -112,6 +132,22 @@ class App:
         opened once here: no action or use case opens a store by path."""
         cfg = self.settings.state
         return Registry[StateStores]("spbe.state_stores").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
+    def evaluation(self) -> EvaluationReadModel:
+        """The yearly evaluation's read model (`toolkit.evaluation.queries`, issue 18): SQL over the embedded ticket
+        store's file and state.db (escalation claims, survey answers), both opened here first so their tables exist."""
+        from toolkit.evaluation.queries import SqliteEvaluationStore
+        from toolkit.sqlite_tx import STATE_DB
+        from toolkit.survey.ikm import ikm_by_service
+
+        path = getattr(self.tickets, "path", None)
+        if not isinstance(path, Path):
+            raise ConfigurationError(f"the evaluation reads the embedded ticket store; tickets.kind "
+                                     f"'{self.settings.tickets.kind}' has no SQL read model yet")
+        _ = self.state
+        return SqliteEvaluationStore(path, Path(self.settings.state_dir) / STATE_DB,
+                                     ikm=lambda conn, start, end: ikm_by_service(conn, start, end))
 
     @cached_property
     def scheduled_runner(self) -> ScheduledRunner | None:
@@ -241,7 +277,7 @@ class App:
     def close(self) -> None:
         """Close the connections of every store built so far (the state stores, the vault, the queue, the
         ticket store, the audit log) and the warm SSH connections; one not built yet is not opened to be closed."""
-        for name in ("state", "vault", "queue", "tickets", "audit", "ssh", "desks", "letters"):
+        for name in ("state", "vault", "queue", "tickets", "audit", "ssh", "desks", "letters", "complaint_mail"):
             built = self.__dict__.pop(name, None)
             close = getattr(built, "close", None)
             if close is not None:

@@ -41,6 +41,8 @@ def _tighten(path: Path) -> None:
         return
     if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid() or not info.st_mode & _SHARED_BITS:
         return
+    if stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX:
+        return  # a sticky directory (/tmp, /var/tmp) is shared by design, even when root owns it: never close it
     os.chmod(path, stat.S_IMODE(info.st_mode) & ~_SHARED_BITS)
 
 

@@ -28,6 +28,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
     "spbe.directories": {"roles_file": "integrations.identity.roles_file:RolesFileDirectory",
                          "keycloak": "integrations.identity.keycloak_directory:KeycloakDirectory"},
     "spbe.identity_providers": {"keycloak": "integrations.identity.keycloak:KeycloakIdentityProvider"},
+    "spbe.mailboxes": {"imap": "integrations.mail.imap:ImapMailbox"},  # the complaints mailbox
     "spbe.notifiers": {"timeline": "integrations.notify.timeline:TimelineNotifier",
                        "smtp": "integrations.notify.smtp:SmtpNotifier"},
     "spbe.gateways": {

@@ -44,6 +44,7 @@ import spbe_data
 from toolkit.accounts.config import AccountsSettings
 from toolkit.adapter_options import IDENTITY_GROUP, SETTINGS_GROUPS, options_schema, typed_options
 from toolkit.audit.config import AuditSettings
+from toolkit.complaints.config import ComplaintSettings
 from toolkit.compliance.config import ComplianceSettings
 from toolkit.containment.config import ContainmentSettings
 from toolkit.errors import ConfigurationError
@@ -216,6 +217,12 @@ class Settings(BaseSettings):
         default=WorktimeSettings(), description="local time and working days: the deployment's zone and its "
                                                 "label (WIB/WITA/WIT), office hours, the cuti bersama file")
     network: NetworkSettings = NetworkSettings()
+    mailbox: AdapterSettings | None = Field(
+        default=None, description="the complaints mailbox read for e-mailed complaints: 'imap' (options host, port, "
+                                  "security tls|starttls|plain, username, password_secret, folder); None: no e-mail")
+    complaints: ComplaintSettings = Field(
+        default=ComplaintSettings(), description="complaints, suggestions and feedback: the stated response time "
+                                                 "(hari kerja) and the IMAP mailbox read for them (toolkit.complaints)")
     extra_actions: tuple[str, ...] = Field(
         default=(), description="'module:attribute' of extra Action objects to register"
     )
@@ -252,9 +259,11 @@ class Settings(BaseSettings):
 
     @field_validator(*SETTINGS_GROUPS)
     @classmethod
-    def _typed_adapter_options(cls, value: AdapterSettings, info: ValidationInfo) -> AdapterSettings:
+    def _typed_adapter_options(cls, value: AdapterSettings | None, info: ValidationInfo) -> AdapterSettings | None:
         """Options are parsed by the configured adapter's schema here, at the boundary: a credential
         among them is typed from the start, and a wrong value is refused with its key path."""
+        if value is None:  # an optional adapter not configured (the complaints mailbox)
+            return None
         group = SETTINGS_GROUPS[str(info.field_name)]
         return AdapterSettings(kind=value.kind, options=typed_options(group, value.kind, value.options))
 

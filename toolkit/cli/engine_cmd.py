@@ -81,10 +81,12 @@ def serve_command(obj, workers, duration, metrics_at, http_at) -> None:  # type:
     obj.daemon_logging()
     settings = obj.app.settings
     obj.app.audit.check_writable()  # no key, a wrong key or an unkeyed log: refuse to start (exit 8)
+    from toolkit.complaints.loop import mail_loops  # the complaints mailbox (none configured: no thread)
     from toolkit.desks.loop import desk_loops  # the outside desks' poll and mirror (none configured: no thread)
 
     server = Server(obj.app, workers=workers or settings.workers.count,
-                    shutdown_grace=settings.workers.shutdown_grace_s, side_loops=desk_loops(obj.app))
+                    shutdown_grace=settings.workers.shutdown_grace_s,
+                    side_loops=desk_loops(obj.app) + mail_loops(obj.app))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.stop.set())
     with serving_metrics(obj.app, settings.metrics), serving_http(obj.app, settings):

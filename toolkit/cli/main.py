@@ -197,6 +197,7 @@ COMMANDS = {
     "evidence": "toolkit.cli.evidence_cmd:evidence_group",
     "escalate": "toolkit.cli.incident_cmd:escalate_command",
     "incident": "toolkit.cli.incident_cmd:incident_group",
+    "complaint": "toolkit.cli.complaint_cmd:complaint_group",
     "secret": "toolkit.cli.secret_cmd:secret_group",
     "api": "toolkit.cli.api_cmd:api_group",
     "user": "toolkit.cli.user_cmd:user_group",
@@ -208,6 +209,7 @@ COMMANDS = {
     "document": "toolkit.cli.document_cmd:document_group",
     "sign": "toolkit.cli.sign_cmd:sign_group",
     "survey": "toolkit.cli.survey_cmd:survey_group",
+    "report": "toolkit.cli.report_cmd:report_group",
     "store": "toolkit.cli.store_cmd:store_group",
 }
 cli.lazy_subcommands.update(COMMANDS)

@@ -80,6 +80,10 @@ def admit(service: Service, fields: Mapping[str, Any], attachment_kinds: list[st
 def open_ticket(app: EngineServices, service_id: str, principal: Principal, title: str, fields: Mapping[str, Any],
                 attachments: list[AttachmentUpload]) -> Ticket:
     service = app.catalog.get(service_id)
+    if service.complaints is not None:  # a complaint has its own intake rules, whichever door it came through
+        from toolkit.complaints.intake import submit
+
+        return submit(app, service, principal, title, fields, attachments)
     app.policy.authorize_open(principal, service)
     requester = principal.user
     title = validate_title(title)

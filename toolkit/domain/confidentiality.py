@@ -28,8 +28,18 @@ def privileged(roles: RoleBook, viewer_roles: Iterable[str]) -> bool:
     return bool(frozenset(viewer_roles) & roles.with_trait(RoleTrait.SEES_CONFIDENTIAL))
 
 
+def anonymous(service: Any, ticket: Ticket) -> bool:
+    """A complaint whose complainant asked to stay anonymous (``complaints.anonymous_field``): hidden from
+    every viewer but the complainant, the roles that see confidential reports included ("the koordinator
+    sees the complaint, not who sent it"). The viewer who is the requester is not redacted by the callers."""
+    spec = getattr(service, "complaints", None)
+    return spec is not None and ticket.fields.get(spec.anonymous_field) is True
+
+
 def hidden_users(roles: RoleBook, service: Any, ticket: Ticket, viewer_roles: Iterable[str]) -> frozenset[str]:
     """Usernames this viewer must not see on this ticket (the reporter, for confidential services)."""
+    if anonymous(service, ticket):
+        return frozenset({ticket.requester})
     if reporter_confidential(service) and not privileged(roles, viewer_roles):
         return frozenset({ticket.requester})
     return frozenset()
@@ -37,9 +47,12 @@ def hidden_users(roles: RoleBook, service: Any, ticket: Ticket, viewer_roles: It
 
 def redact_ticket(roles: RoleBook, service: Any, ticket: Ticket, viewer_roles: Iterable[str]) -> Ticket:
     viewer = frozenset(viewer_roles)
-    if privileged(roles, viewer):
+    hiding = anonymous(service, ticket)
+    if privileged(roles, viewer) and not hiding:
         return ticket
     secret = set(service.requirements.confidential_fields)
+    if hiding:
+        secret |= set(service.complaints.identity_fields)
     fields = {k: (HIDDEN if k in secret and v not in (None, "") else v) for k, v in ticket.fields.items()}
     hidden = hidden_users(roles, service, ticket, viewer)
     requester = HIDDEN if ticket.requester in hidden else ticket.requester

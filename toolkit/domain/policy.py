@@ -96,12 +96,17 @@ class Policy:
     def _opening_reason(self, service: Service, ticket: Ticket) -> str | None:
         if ticket.requester == ENGINE_USER:
             return self._engine_opening_reason(service)
+        if service.complaints is not None:  # anyone in the directory may complain
+            known = self._known(ticket.requester) is not None
+            return None if known else f"{ticket.requester} is not a person of the directory"
         first = service.steps[0]
         return self._role_reason(self._known(ticket.requester), ticket.requester, first.actor,
                                  f"opening a {service.id} ticket")
 
     @staticmethod
     def _engine_opening_reason(service: Service) -> str | None:
+        if service.complaints is not None and service.complaints.engine_opens:
+            return None  # a complaint read from the mailbox (toolkit.complaints.mail)
         if service.compliance is None or not service.compliance.engine_opens:
             return f"spbe itself may not open a {service.id} ticket (the catalog does not say compliance.engine_opens)"
         return None
@@ -165,6 +170,8 @@ class Policy:
     def authorize_open(self, principal: Principal, service: Service) -> Person:
         first = service.steps[0]
         person = self.person(principal)
+        if service.complaints is not None:
+            return person  # anyone in the directory may file a complaint, suggestion or feedback
         return self._deny(self._role_reason(person, principal.user, first.actor,
                                             f"opening a {service.id} ticket"), principal)
 

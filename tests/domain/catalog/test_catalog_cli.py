@@ -16,8 +16,8 @@ from toolkit.domain.catalog.loader import DEFAULT_DIRECTORY, load_catalog
 from toolkit.domain.catalog.models import Service
 from toolkit.errors import UnknownServiceError
 
-IDS = ["audit-ti", "insiden-siber", "jaringan-intra", "keamanan-informasi", "permohonan-keamanan-informasi",
-       "pusat-data", "splp", "tanda-tangan-elektronik"]
+IDS = ["audit-ti", "insiden-siber", "jaringan-intra", "keamanan-informasi", "pengaduan",
+       "permohonan-keamanan-informasi", "pusat-data", "splp", "tanda-tangan-elektronik"]
 
 
 @pytest.fixture

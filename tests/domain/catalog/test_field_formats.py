@@ -47,6 +47,8 @@ NOT_FORMAT_BOUND = {
     "profil": "Audit TI: written by spbe's compliance run from a loaded profile; identify refuses an unknown one",
     "target": "Audit TI: written by spbe's compliance run from a resolved target; identify refuses an unknown one",
     "run_id": "Audit TI: written by spbe's compliance run; a missing or unknown run makes identify check afresh",
+    "jenis": "pengaduan's enum (pengaduan/saran/masukan), read by no action; containment's notice has its own "
+             "context key of that name",
     "pelapor_kontak": "free contact text (an e-mail or a phone number): mailed only when it is_email, the intake rule",
 }
 

@@ -134,7 +134,8 @@ def catalog():
 def test_catalog_has_the_five_sop_services_and_audit_ti(catalog) -> None:
     # Audit TI and Tanda Tangan Elektronik are products of seed 003 with no procedure of their own (their
     # steps: the headers of audit-ti.yaml and tanda-tangan-elektronik.yaml).
-    assert sorted(catalog.ids()) == sorted([*EXPECTED, "audit-ti", "tanda-tangan-elektronik"])
+    # Pengaduan: the complaint channel every seed names (issue 18), its procedure inferred (pengaduan.yaml).
+    assert sorted(catalog.ids()) == sorted([*EXPECTED, "audit-ti", "tanda-tangan-elektronik", "pengaduan"])
 
 
 @pytest.mark.parametrize("service_id", sorted(EXPECTED))

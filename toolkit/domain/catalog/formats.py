@@ -122,6 +122,15 @@ FORMATS: dict[str, FieldFormat] = {f.name: f for f in (
     FieldFormat(
         "nip", frozenset({"text"}), pattern=r"[0-9]{18}",
         description="harus NIP 18 angka / must be an 18-digit NIP (civil servant number)"),
+    # A complaint's references (toolkit.complaints.intake): a SP4N-LAPOR tracking number, with or without its
+    # '#', and a ticket number of this desk (SPBE-2026-00001).
+    FieldFormat(
+        "nomor_lapor", frozenset({"text"}), pattern=r"#?[0-9]{6,12}",
+        description="harus nomor tracking SP4N-LAPOR 6-12 angka / must be a SP4N-LAPOR tracking number of "
+                    "6-12 digits"),
+    FieldFormat(
+        "ticket_id", frozenset({"text"}), pattern=r"[A-Z][A-Z0-9]{0,15}-[0-9]{4}-[0-9]{1,8}",
+        description="harus nomor tiket (mis. SPBE-2026-00001) / must be a ticket number (e.g. SPBE-2026-00001)"),
     FieldFormat(
         "private_lan", frozenset({"cidr"}), rule=private_lan_problem,
         description=f"harus jaringan privat (mis. 10/8, 172.16/12, 192.168/16) sebesar /{MIN_LAN_PREFIX} atau "

@@ -259,6 +259,25 @@ class ApprovalScope(_Frozen):
     provider_of_field: Identifier
 
 
+class ComplaintSpec(_Frozen):
+    """The service is the desk's channel for *pengaduan, saran dan masukan* (the last item of every SOP's
+    service standard; `toolkit.complaints`). Anyone in the directory may file one (not only the first step's
+    role), and spbe itself opens one for each e-mail read from the complaints mailbox (``engine_opens``).
+    ``anonymous_field`` is the bool field a complainant sets to stay anonymous: the requester and the
+    ``identity_fields`` (name, contact) are then hidden from every viewer but the complainant, the
+    koordinator included (`toolkit.domain.confidentiality`). ``answer_step`` is the step whose completion is
+    the answer (its standard time is the stated response time, ``[complaints] response_days``)."""
+
+    related_service_field: Identifier
+    related_ticket_field: Identifier
+    anonymous_field: Identifier
+    identity_fields: tuple[Identifier, ...] = ()
+    kind_field: Identifier  # pengaduan / saran / masukan: an enum, its first choice the default
+    forward_step: Slug
+    answer_step: Slug
+    engine_opens: bool = False
+
+
 class Service(_Frozen):
     id: Slug
     seed: Text
@@ -277,6 +296,7 @@ class Service(_Frozen):
     incident: IncidentSpec | None = None
     approval_scope: ApprovalScope | None = None
     compliance: ComplianceSpec | None = None
+    complaints: ComplaintSpec | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -354,10 +374,29 @@ class Service(_Frozen):
         if self.compliance is not None and self.compliance.closes_itself and closing is not None:
             raise ValueError(f"compliance.closes_itself: the service closes itself, so the closing step "
                              f"'{closing.id}' would never be done by a person")
+        if self.complaints is not None:
+            self._check_complaints(self.complaints, ids)
         if self.approval_scope is not None:
             field = self.approval_scope.provider_of_field
             if field not in {spec.name for spec in self.requirements.fields}:
                 raise ValueError(f"approval_scope.provider_of_field: '{field}' is not a declared field")
+
+    def _check_complaints(self, spec: ComplaintSpec, ids: list[str]) -> None:
+        declared = {f.name: f for f in self.requirements.fields}
+        named = (spec.related_service_field, spec.related_ticket_field, spec.anonymous_field, spec.kind_field,
+                 *spec.identity_fields)
+        for name in named:
+            if name not in declared:
+                raise ValueError(f"complaints: '{name}' is not a declared field")
+        if declared[spec.anonymous_field].type is not FieldType.BOOL:
+            raise ValueError(f"complaints.anonymous_field: '{spec.anonymous_field}' must be a bool field")
+        if declared[spec.kind_field].type is not FieldType.ENUM:
+            raise ValueError(f"complaints.kind_field: '{spec.kind_field}' must be an enum field")
+        for key, step_id in (("forward_step", spec.forward_step), ("answer_step", spec.answer_step)):
+            if step_id not in ids or self.step(step_id).kind is not StepKind.HUMAN:
+                raise ValueError(f"complaints.{key}: '{step_id}' is not a human step")
+        if ids.index(spec.forward_step) >= ids.index(spec.answer_step):
+            raise ValueError("complaints.forward_step: the complaint is forwarded before it is answered")
 
     def signing_step(self, document: str) -> Step | None:
         """The step whose signers sign ``document`` (a template id): a human signing step before the

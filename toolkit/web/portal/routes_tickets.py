@@ -45,15 +45,21 @@ def add_ticket_routes(router: APIRouter, portal: Portal) -> None:
             service = app.catalog.get(service_id)
         except NotFoundError as exc:
             return portal.failure(request, viewer, exc)
-        may_open = viewer is not None and service.steps[0].actor in viewer.roles
+        # Anyone may file a complaint (`toolkit.complaints.intake`); other services, the first step's role.
+        may_open = viewer is not None and (service.complaints is not None or service.steps[0].actor in viewer.roles)
         return portal.render(request, "layanan_detail.html.j2", {"s": service, "boleh_ajukan": may_open},
                              viewer=viewer)
 
     def form_page(request: Request, viewer: Viewer, service_id: str, raw: dict[str, str], title: str,
                   errors: dict[str, str], general: list[str], status: int = 200) -> Response:
         service = app.catalog.get(service_id)
+        specs = service.requirements.fields
+        if service.complaints is not None:  # only what this person may fill in (no channel for an applicant)
+            from toolkit.complaints.intake import form_fields
+
+            specs = form_fields(app, service, viewer.principal)
         return portal.render(request, "ajukan.html.j2", {
-            "s": service, "isian": forms.inputs(service, raw), "lampiran": forms.attachment_rules(service),
+            "s": service, "isian": forms.inputs_for(specs, raw), "lampiran": forms.attachment_rules(service),
             "judul": title, "galat": errors, "galat_umum": general, "batas_mb": MAX_ATTACHMENT_BYTES // 2**20},
             viewer=viewer, status=status)
 

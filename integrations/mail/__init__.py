@@ -1,0 +1,1 @@
+"""Mailbox adapters (`toolkit.ports.mailbox`)."""
