@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit.actions.base import ActionRegistry
-from toolkit.audit import AuditLog
 from toolkit.audit.factory import open_audit_log
+from toolkit.audit.port import AuditTrail
 from toolkit.clock import Clock, SystemClock
 from toolkit.domain.policy import Policy
 from toolkit.errors import ConfigurationError
@@ -193,7 +193,7 @@ class App:
                                          masker=self.masker, clock=self.clock.now)
 
     @cached_property
-    def audit(self) -> AuditLog:
+    def audit(self) -> AuditTrail:
         """Keyed and checkpointed; a `ConfigurationError` without settings.audit.key (no unkeyed fallback)."""
         return open_audit_log(self.settings)
 

@@ -37,6 +37,8 @@ _BUILTIN: dict[str, dict[str, str]] = {
     "spbe.token_routes": {"express_gateway": "integrations.gateway.express_gateway_jwt:ExpressGatewayTokenRoutes"},
     "spbe.state_stores": {"sqlite": "integrations.state.sqlite:SqliteState",
                           "postgres": "integrations.state.postgres:PostgresState"},
+    "spbe.audit_logs": {"sqlite": "toolkit.audit.factory:sqlite_audit_log",
+                        "postgres": "integrations.audit.postgres:PostgresAuditLog"},
     "spbe.desks": {"redmine": "integrations.desks.redmine:RedmineDesk", "glpi": "integrations.desks.glpi:GlpiDesk",
                    "rest": "integrations.desks.rest:RestDesk"},
     "spbe.signers": {"pades": "integrations.signing.pades:PadesSigner", "bsre": "integrations.signing.bsre:BsreSigner"},

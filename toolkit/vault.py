@@ -47,7 +47,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
-from toolkit.audit import AuditLog
+from toolkit.audit.port import AuditTrail
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import (
     ConfigurationError,
@@ -159,7 +159,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 class SecretVault(SqliteStore):
-    def __init__(self, path: Path, key: SecretStr, *, audit: AuditLog, directory: Directory | None = None,
+    def __init__(self, path: Path, key: SecretStr, *, audit: AuditTrail, directory: Directory | None = None,
                  masker: Masker | None = None, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__(path, "secrets vault")
         self._key = _parse_key(key)
@@ -174,7 +174,7 @@ class SecretVault(SqliteStore):
             db.execute(_SCHEMA)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, audit: AuditLog, directory: Directory | None = None,
+    def from_settings(cls, settings: Settings, *, audit: AuditTrail, directory: Directory | None = None,
                       masker: Masker | None = None, clock: Callable[[], datetime] | None = None) -> SecretVault:
         try:
             key = settings.vault.key.resolve()

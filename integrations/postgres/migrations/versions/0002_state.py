@@ -1,5 +1,6 @@
 """The engine's small state stores (`integrations.state.postgres`): allocations, containment records, issued
-credentials, escalation claims, compliance schedules, history and waivers, rack space, survey answers.
+credentials, escalation claims, compliance schedules, history and waivers, rack space, survey answers; and
+the audit chain (`integrations.audit.postgres`).
 
 Revision 0002_state, after 0001_jobs. The tables mirror the SQLite ones (`integrations/state/*.py`) under
 the same names, with the constraints that make "never shared" hold in the database itself, not only in the
@@ -7,6 +8,12 @@ feature's ``choose``: a host, a (DC gateway, slot), a VLAN and an overlapping su
 ``inet``) can each be held by one row; at most one open containment record per (kind, target) (a partial
 unique index); one survey answer per ticket with every score 1..4. Times are ``timestamptz``; records the
 stores only read back whole are the validated model's JSON text, exactly as SQLite keeps them.
+
+The audit chain's tables are the SQLite ones (``audit``, ``audit_meta``; ``at`` stays the exact ISO text the
+MAC covers) plus ``audit_anchor``, the signed head that SQLite keeps in a file beside its database. Entries
+are append-only in the database too: a trigger refuses UPDATE, DELETE and TRUNCATE of ``audit``, so the
+application's role cannot rewrite history by mistake or by an injected statement (an owner can drop the
+trigger: that is what the MACs, the anchor and the checkpoints outside the database are for).
 
 The DDL is written out here and never imported from the stores: a migration is history, and must not
 change when the code that reads the tables does.
@@ -65,10 +72,23 @@ STATEMENTS: tuple[str, ...] = (
     f"answered_at timestamptz NOT NULL, {_SCORES}, comment text)",
     f"CREATE INDEX survey_answers_by_service ON survey_answers (service_id, answered_at, {_SCORE_NAMES})",
     f"CREATE INDEX survey_answers_by_time ON survey_answers (answered_at, {_SCORE_NAMES})",
+    "CREATE TABLE audit (seq bigint PRIMARY KEY CHECK (seq > 0), at text NOT NULL, actor text NOT NULL, "
+    "action text NOT NULL, ticket_id text, data text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL)",
+    "CREATE INDEX audit_by_ticket ON audit (ticket_id, seq)",
+    "CREATE TABLE audit_meta (name text PRIMARY KEY, value text NOT NULL)",
+    "CREATE TABLE audit_anchor (one boolean PRIMARY KEY DEFAULT true CHECK (one), anchor text NOT NULL)",
+    "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "RAISE EXCEPTION 'audit entries are append-only (%)', TG_OP "
+    "USING ERRCODE = 'insufficient_privilege'; END $$",
+    "CREATE TRIGGER audit_no_rewrite BEFORE UPDATE OR DELETE ON audit "
+    "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
 )
 
-TABLES = ("survey_answers", "compliance_waivers", "compliance_runs", "schedule_runs", "schedules", "escalations",
-          "issued", "containment", "rack_space", "tunnel_slots", "segments", "host_allocations")
+TABLES = ("audit_anchor", "audit_meta", "audit", "survey_answers", "compliance_waivers", "compliance_runs",
+          "schedule_runs", "schedules", "escalations", "issued", "containment", "rack_space", "tunnel_slots",
+          "segments", "host_allocations")
 
 
 def upgrade() -> None:
@@ -79,3 +99,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in TABLES:
         op.execute(f"DROP TABLE {table}")
+    op.execute("DROP FUNCTION audit_append_only()")
