@@ -32,9 +32,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg.rows import dict_row
 
 from integrations.postgres.pool import database_from_settings
+from integrations.state.postgres_tx import not_migrated
 from toolkit.audit import checkpoints, verify_checks
 from toolkit.audit.chain import (
     GENESIS,
@@ -85,6 +87,9 @@ class PostgresAuditLog:
         self.path = "postgresql:audit"  # what messages name (never the DSN)
         try:
             self._start_meta()
+        except psycopg.errors.UndefinedTable:
+            self.db.close()
+            raise not_migrated() from None
         except BaseException:
             self.db.close()
             raise

@@ -4,8 +4,9 @@ machine (issue 19). The embedded default stays `integrations.state.sqlite`.
 
 One `Database` handle (the process's pool for the DSN in ``settings.secrets[options.dsn_secret]``,
 `integrations.postgres.pool`) serves every store; the tables are revision 0002_state's, made by
-``spbe store migrate-schema`` (Alembic), never by the stores at run time: a worker does not race another
-host's worker to create a table, and a schema older than the code is refused at start, naming the command.
+``spbe store migrate-schema`` (Alembic, `migrate_schema`), never by the stores at run time: a worker does not
+race another host's worker to create a table, and a database without them is a `ConfigurationError` naming
+the command at the first use (`integrations.state.postgres_tx`).
 
 Each store keeps the SQLite store's contract and its guarantees, tested by the same contract suites
 (tests/contracts/test_state_stores.py, test_compliance_stores.py): allocations are one transaction under a
@@ -17,27 +18,14 @@ history, waivers), ``postgres_survey``.
 
 from __future__ import annotations
 
-from integrations.postgres.pool import Database, PostgresOptions, database_from_settings
+from integrations.postgres.migrate import migrate
+from integrations.postgres.pool import PostgresOptions, database_from_settings
 from integrations.state.postgres_allocations import PgHostPool, PgRackSpace, PgSegmentAllocator, PgTunnelSlots
 from integrations.state.postgres_compliance import PgComplianceHistory, PgScheduleStore, PgWaiverStore
 from integrations.state.postgres_records import PgContainmentStore, PgEscalationStore, PgIssuedStore
 from integrations.state.postgres_survey import PgSurveyStore
-from toolkit.errors import ConfigurationError
 from toolkit.ports.state import StateStores
 from toolkit.settings import Settings
-
-# The revision whose tables these stores read and write; an older database is refused at start.
-SCHEMA_REVISION = "0002_state"
-
-
-def check_schema(db: Database) -> None:
-    """`ConfigurationError` unless the database has revision 0002_state's tables (one catalog query)."""
-    with db.connection() as conn:
-        row = conn.execute("SELECT to_regclass('public.survey_answers') IS NOT NULL "
-                           "AND to_regclass('public.host_allocations') IS NOT NULL").fetchone()
-    if not row or not row[0]:
-        raise ConfigurationError(f"the PostgreSQL database has no state tables (schema revision {SCHEMA_REVISION}); "
-                                 "run 'spbe store migrate-schema' first", setting="state")
 
 
 class PostgresState:
@@ -49,11 +37,6 @@ class PostgresState:
                  pool_max: int = 10, connect_timeout_s: float = 10.0) -> None:
         self.db = database_from_settings(settings, "state store", dsn_secret=dsn_secret, pool_min=pool_min,
                                          pool_max=pool_max, connect_timeout_s=connect_timeout_s)
-        try:
-            check_schema(self.db)
-        except BaseException:
-            self.db.close()
-            raise
         self.hosts = PgHostPool(self.db)
         self.segments = PgSegmentAllocator(self.db)
         self.tunnels = PgTunnelSlots(self.db)
@@ -65,6 +48,10 @@ class PostgresState:
         self.waivers = PgWaiverStore(self.db)
         self.racks = PgRackSpace(self.db)
         self.survey = PgSurveyStore(self.db)
+
+    def migrate_schema(self) -> str:
+        """Bring the database to the schema's head (``spbe store migrate-schema``); returns the revision."""
+        return migrate(self.db.dsn)
 
     def close(self) -> None:
         self.db.close()

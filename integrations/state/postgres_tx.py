@@ -11,7 +11,8 @@ table lock. The unique constraints of revision 0002_state stay underneath as the
 
 A server that cannot be reached (connection refused, the pool exhausted past its timeout, a deadlock or a
 serialisation failure the server resolved by aborting us) is an `UnavailableError` naming the store, its
-text scrubbed of the DSN (`Database.errors`): the engine's "retry later", as for a locked SQLite file.
+text scrubbed of the DSN (`Database.errors`): the engine's "retry later", as for a locked SQLite file. A
+database without the tables (never migrated) is a `ConfigurationError` naming ``spbe store migrate-schema``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 
 from integrations.postgres.pool import Database
+from toolkit.errors import ConfigurationError
 
 Cursor = psycopg.Cursor[DictRow]
 
@@ -50,7 +52,15 @@ class PgStore:
     @contextmanager
     def _tx(self, *, exclusive: str | None = None) -> Iterator[Cursor]:
         """One transaction; ``exclusive``: a table locked against every other writer for its length."""
-        with self.db.transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
-            if exclusive is not None:
-                cur.execute(f"LOCK TABLE {exclusive} IN SHARE ROW EXCLUSIVE MODE")
-            yield cur
+        try:
+            with self.db.transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
+                if exclusive is not None:
+                    cur.execute(f"LOCK TABLE {exclusive} IN SHARE ROW EXCLUSIVE MODE")
+                yield cur
+        except psycopg.errors.UndefinedTable:
+            raise not_migrated() from None
+
+
+def not_migrated() -> ConfigurationError:
+    return ConfigurationError("the PostgreSQL database has no state tables (schema revision 0002_state); "
+                              "run 'spbe store migrate-schema' first", setting="state")
