@@ -141,7 +141,8 @@ def test_audit_kind_postgres_is_what_the_composition_root_builds(dsn: str, tmp_p
     monkeypatch.setenv("SPBE_AUDIT_KEY", generate_key())
     settings = Settings(state_dir=tmp_path / "state",
                         secrets={"postgres_dsn": SecretRef(ref="env:SPBE_TEST_AUDIT_DSN")},
-                        audit={"kind": "postgres", "checkpoint_file": tmp_path / "cp.jsonl", "options": {"pool_max": 4}})
+                        audit={"kind": "postgres", "checkpoint_file": tmp_path / "cp.jsonl",
+                               "options": {"pool_max": 4}})
     app = App(settings)
     try:
         assert isinstance(app.audit, PostgresAuditLog)
