@@ -35,7 +35,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from integrations.postgres.pool import database_from_settings
+from integrations.postgres.pool import PostgresOptions, database_from_settings
 from integrations.state.postgres_tx import not_migrated
 from toolkit.audit import checkpoints, verify_checks
 from toolkit.audit.chain import (
@@ -62,6 +62,8 @@ _COLUMNS = "seq, at, actor, action, ticket_id, data, prev_hash, hash"
 class PostgresAuditLog:
     """`toolkit.audit.port.AuditTrail` on the shared database; built by `toolkit.audit.factory` when
     ``settings.audit.kind == "postgres"`` (``audit.options``: `integrations.postgres.pool.PostgresOptions`)."""
+
+    Options = PostgresOptions
 
     def __init__(self, *, settings: Settings, key: AuditKey | None, checkpoint_file: Path | None = None,
                  checkpoint_every: int = 1, require_auth: bool = True, busy_timeout_ms: int = 10000,

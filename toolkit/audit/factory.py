@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from toolkit.adapter_options import AdapterOptions
 from toolkit.audit.keys import AuditKey
 from toolkit.audit.log import AuditLog
 from toolkit.audit.port import AuditTrail
@@ -19,6 +20,9 @@ from toolkit.registry import Registry
 
 if TYPE_CHECKING:
     from toolkit.settings import Settings
+
+
+AUDIT_GROUP = "spbe.audit_logs"  # the registry group of ``settings.audit.kind``
 
 
 def _inside(path: Path, directory: Path) -> bool:
@@ -41,10 +45,22 @@ def audit_key(settings: Settings) -> AuditKey:
     return AuditKey.parse(secret, f"settings.audit.key, {ref}")
 
 
-def sqlite_audit_log(*, settings: Settings, key: AuditKey, checkpoint_file: Path, checkpoint_every: int) -> AuditLog:
-    """``audit.kind = "sqlite"`` (the default): ``state_dir/audit.db``."""
-    return AuditLog(Path(settings.state_dir) / "audit.db", key=key, checkpoint_file=checkpoint_file,
-                    checkpoint_every=checkpoint_every, require_auth=True)
+class SqliteAuditOptions(AdapterOptions):
+    """``audit.options`` of sqlite: none. The chain is always ``state_dir/audit.db``."""
+
+
+class _SqliteAuditLogs:
+    """``audit.kind = "sqlite"`` (the default), as the registry builds it: ``state_dir/audit.db``."""
+
+    Options = SqliteAuditOptions
+
+    def __call__(self, *, settings: Settings, key: AuditKey, checkpoint_file: Path,
+                 checkpoint_every: int) -> AuditLog:
+        return AuditLog(Path(settings.state_dir) / "audit.db", key=key, checkpoint_file=checkpoint_file,
+                        checkpoint_every=checkpoint_every, require_auth=True)
+
+
+sqlite_audit_log = _SqliteAuditLogs()
 
 
 def open_audit_log(settings: Settings) -> AuditTrail:
@@ -56,6 +72,6 @@ def open_audit_log(settings: Settings) -> AuditTrail:
             f"the audit checkpoint file {cfg.checkpoint_file} (settings.audit.checkpoint_file) is inside state_dir "
             f"{settings.state_dir}; it must be somewhere the state's writers cannot rewrite", setting="audit")
     key = audit_key(settings)
-    return Registry[AuditTrail]("spbe.audit_logs").create(
+    return Registry[AuditTrail](AUDIT_GROUP).create(
         cfg.kind, settings=settings, key=key, checkpoint_file=cfg.checkpoint_file.expanduser(),
         checkpoint_every=cfg.checkpoint_every, **cfg.options)
