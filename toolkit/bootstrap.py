@@ -189,8 +189,11 @@ class App:
     @cached_property
     def vault(self) -> SecretVault:
         """Issued credentials, encrypted with settings.vault.key; a `ConfigurationError` without one."""
+        tables = None
+        if self.settings.state.kind != "sqlite":  # a server's state store holds the vault's table too (issue 19)
+            tables = getattr(self.state, "vault_tables", lambda: None)()
         return SecretVault.from_settings(self.settings, audit=self.audit, directory=self.directory,
-                                         masker=self.masker, clock=self.clock.now)
+                                         masker=self.masker, clock=self.clock.now, tables=tables)
 
     @cached_property
     def audit(self) -> AuditTrail:

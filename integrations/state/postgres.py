@@ -13,7 +13,7 @@ Each store keeps the SQLite store's contract and its guarantees, tested by the s
 table lock with unique and exclusion constraints underneath, claims are one statement or a row lock
 (`integrations.state.postgres_tx`). Modules: ``postgres_allocations`` (hosts, segments, tunnel slots, racks),
 ``postgres_records`` (containment, issued credentials, escalations), ``postgres_compliance`` (schedules,
-history, waivers), ``postgres_survey``.
+history, waivers), ``postgres_survey``; and ``postgres_vault``, the secrets vault's table (`vault_tables`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from integrations.state.postgres_allocations import PgHostPool, PgRackSpace, PgS
 from integrations.state.postgres_compliance import PgComplianceHistory, PgScheduleStore, PgWaiverStore
 from integrations.state.postgres_records import PgContainmentStore, PgEscalationStore, PgIssuedStore
 from integrations.state.postgres_survey import PgSurveyStore
+from integrations.state.postgres_vault import PgVaultTables
 from toolkit.ports.state import StateStores
 from toolkit.settings import Settings
 
@@ -48,6 +49,10 @@ class PostgresState:
         self.waivers = PgWaiverStore(self.db)
         self.racks = PgRackSpace(self.db)
         self.survey = PgSurveyStore(self.db)
+
+    def vault_tables(self) -> PgVaultTables:
+        """Where `toolkit.vault.SecretVault` keeps its table when the state is here (`App.vault` asks)."""
+        return PgVaultTables(self.db)
 
     def migrate_schema(self) -> str:
         """Bring the database to the schema's head (``spbe store migrate-schema``); returns the revision."""

@@ -1,6 +1,7 @@
 """The engine's small state stores (`integrations.state.postgres`): allocations, containment records, issued
-credentials, escalation claims, compliance schedules, history and waivers, rack space, survey answers; and
-the audit chain (`integrations.audit.postgres`).
+credentials, escalation claims, compliance schedules, history and waivers, rack space, survey answers; the
+secrets vault's table (`integrations.state.postgres_vault`, columns as in SQLite); and the audit chain
+(`integrations.audit.postgres`).
 
 Revision 0002_state, after 0001_jobs. The tables mirror the SQLite ones (`integrations/state/*.py`) under
 the same names, with the constraints that make "never shared" hold in the database itself, not only in the
@@ -72,6 +73,10 @@ STATEMENTS: tuple[str, ...] = (
     f"answered_at timestamptz NOT NULL, {_SCORES}, comment text)",
     f"CREATE INDEX survey_answers_by_service ON survey_answers (service_id, answered_at, {_SCORE_NAMES})",
     f"CREATE INDEX survey_answers_by_time ON survey_answers (answered_at, {_SCORE_NAMES})",
+    "CREATE TABLE secrets (ticket_id text NOT NULL, name text NOT NULL, ciphertext bytea, nonce bytea, "
+    "key_id text NOT NULL, masked text NOT NULL, label text NOT NULL, recipient text NOT NULL, "
+    "attributes text NOT NULL, created_at text NOT NULL, expires_at text, revealed_at text, revealed_by text, "
+    "revoked_at text, revoked_by text, PRIMARY KEY (ticket_id, name))",
     "CREATE TABLE audit (seq bigint PRIMARY KEY CHECK (seq > 0), at text NOT NULL, actor text NOT NULL, "
     "action text NOT NULL, ticket_id text, data text NOT NULL, prev_hash text NOT NULL, hash text NOT NULL)",
     "CREATE INDEX audit_by_ticket ON audit (ticket_id, seq)",
@@ -86,7 +91,7 @@ STATEMENTS: tuple[str, ...] = (
     "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
 )
 
-TABLES = ("audit_anchor", "audit_meta", "audit", "survey_answers", "compliance_waivers", "compliance_runs",
+TABLES = ("audit_anchor", "audit_meta", "audit", "secrets", "survey_answers", "compliance_waivers", "compliance_runs",
           "schedule_runs", "schedules", "escalations", "issued", "containment", "rack_space", "tunnel_slots",
           "segments", "host_allocations")
 
