@@ -3,8 +3,8 @@
 As in the SQLite queue, the outbox lives beside the jobs so a job's final state and the messages telling its
 ticket commit together. Wake-ups cross hosts: the schema's trigger notifies channel ``spbe_jobs`` when a row
 becomes queued, and a listener thread (one per queue object, started by the first `wait_for_work`, on a
-connection of its own outside the pool) turns each notice into a wake-up; a change made through this object
-wakes its waiters directly as well, without the round trip.
+connection of its own outside the pool) turns each notice into one wake-up, for a change made by this process
+as by any other (a duplicate enqueue changes nothing and wakes nobody).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class PostgresOutbox:
         self._work_seq = 0
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
+        self._listening = threading.Event()
 
     def _now(self) -> datetime:
         return self._clock.now()
@@ -49,6 +50,8 @@ class PostgresOutbox:
         """Block until a job may have become claimable on any host (or ``timeout`` passes); returns the wake-up
         count to pass back as ``seen``, so a notice given between two waits is not missed."""
         self._ensure_listener()
+        if not self._listening.is_set():  # the first waits: until LISTEN holds (a notice is then never missed)
+            self._listening.wait(min(self._db.timeout_s, max(timeout, 1.0)))
         with self._work:
             if seen is None or seen == self._work_seq:
                 self._work.wait(timeout)
@@ -63,17 +66,21 @@ class PostgresOutbox:
 
     def _listen(self) -> None:
         """LISTEN on a connection of its own; while the database is away, waiters simply time out (a poll)."""
+        reconnected = False
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._db.dsn.get_secret_value(), autocommit=True,
-                                     application_name="spbe-listen") as conn:
+                                     application_name="spbe-listen", connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
-                    self._notify_work()  # anything queued while not listening is looked at now
+                    self._listening.set()
+                    if reconnected:
+                        self._notify_work()  # what was queued while not listening is looked at now
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=0.5, stop_after=1):
                             self._notify_work()
             except psycopg.Error:
                 self._stop.wait(_RECONNECT_S)
+            reconnected = True
 
     def _stop_listener(self) -> None:
         self._stop.set()

@@ -28,7 +28,6 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from integrations.postgres.migrate import migrate
 from integrations.postgres.pool import PostgresOptions, database_from_settings
 from integrations.queue.postgres_outbox import PostgresOutbox
 from toolkit.clock import Clock, SystemClock
@@ -101,7 +100,10 @@ class PostgresJobQueue(PostgresOutbox):
         self._claimed: dict[str, Job] = {}  # token -> the job as claimed here, for finish's answer
 
     def migrate_schema(self) -> str:
-        """Bring the database to the schema's head (``spbe store migrate-schema``); returns the revision."""
+        """Bring the database to the schema's head (``spbe store migrate-schema``); returns the revision.
+        Alembic (and SQLAlchemy) are imported here only: a worker does not pay ~0.3 s of imports for them."""
+        from integrations.postgres.migrate import migrate
+
         return migrate(self._db.dsn)
 
     def close(self) -> None:
@@ -135,8 +137,6 @@ class PostgresJobQueue(PostgresOutbox):
             if not created:  # a new statement, so a new snapshot: it sees the row the other enqueue committed
                 rows = cur.execute(f"SELECT {_COLUMNS} FROM jobs WHERE idempotency_key=%s",
                                    (spec.idempotency_key,)).fetchall()
-        if created:
-            self._notify_work()
         return self._job(rows[0]), created
 
     def find(self, idempotency_key: str) -> Job | None:
@@ -173,7 +173,6 @@ class PostgresJobQueue(PostgresOutbox):
                     if on_failed is not None:
                         self._insert_outbox(conn, on_failed(self._job(failed[0])))
                 changed.append(row["id"])
-        self._notify_work()
         return [self.get(job_id) for job_id in changed]
 
     def claim(self, worker: str, lease_seconds: float, ticket_id: str | None = None) -> Job | None:
@@ -252,10 +251,7 @@ class PostgresJobQueue(PostgresOutbox):
                 " started_at=NULL, not_before=%s, history = history || %s"
                 " WHERE id=%s AND lease_token=%s AND state='running'",
                 (now + timedelta(seconds=delay_seconds), event, job_id, token))
-            released = cur.rowcount == 1
-        if released:
-            self._notify_work()
-        return released
+            return cur.rowcount == 1
 
     def get(self, job_id: int) -> Job:
         rows = self._rows(f"SELECT {_COLUMNS} FROM jobs WHERE id=%s", (job_id,))
@@ -307,7 +303,6 @@ class PostgresJobQueue(PostgresOutbox):
                               job_id))
             conn.execute("UPDATE jobs SET state='queued', cancel_requested=false, max_attempts=max_attempts+1,"
                          " history = history || %s WHERE id=%s", (Jsonb([event]), job_id))
-        self._notify_work()
         return self.get(job_id)
 
     # -- logs ------------------------------------------------------------------------------

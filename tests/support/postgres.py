@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from tests.support.smtp_sink import free_port
 
 PG_BIN = Path(os.environ.get("SPBE_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PREFIX = "spbe-test-pg-"
+OWNER_FILE = "owner"  # the pid of the test process that made the cluster
 
 
 def _base_dir() -> Path:
@@ -71,6 +73,7 @@ class PostgresCluster:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=_base_dir()))
+        (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")  # first: a concurrent sweep leaves it alone
         self.data = self.root / "data"
         self.port = free_port()
         self.password = secrets.token_urlsafe(18)  # a real secret: the canary tests look for it in outputs
@@ -144,22 +147,36 @@ class PostgresCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def sweep_orphans() -> None:
-    """Clusters of a killed session (their postmaster's pid gone or not a postgres): removed; live ones kept."""
+    """Clusters of a killed session: stopped and removed. A cluster is another live session's while the
+    process that made it (its ``owner`` file, written before anything else) runs; a folder without an owner
+    file yet is someone's start in progress, left alone for an hour."""
     for root in _base_dir().glob(PREFIX + "*"):
-        pid_file = root / "data" / "postmaster.pid"
         try:
-            pid = int(pid_file.read_text().split()[0])
+            owner = int((root / OWNER_FILE).read_text().split()[0])
         except (OSError, ValueError, IndexError):
-            pid = 0
-        if pid:
+            owner = 0
+        if owner and _alive(owner):
+            continue
+        if not owner:
             try:
-                os.kill(pid, 0)
-                continue  # a running cluster: maybe another session's
-            except ProcessLookupError:
-                pass
-            except PermissionError:
+                if time.time() - root.stat().st_mtime < 3600:
+                    continue
+            except OSError:
                 continue
+        if (root / "data" / "postmaster.pid").exists():
+            subprocess.run(_as_owner([str(PG_BIN / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w",
+                                      "stop"]), check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(root, ignore_errors=True)
 
 
