@@ -18,9 +18,9 @@ import pytest
 from pydantic import SecretStr
 
 from integrations.audit.postgres import PostgresAuditLog
-from toolkit.audit import AuditKey, generate_key
+from toolkit.audit import AuditKey, AuditLog, generate_key
 from toolkit.bootstrap import App
-from toolkit.errors import ConfigurationError, InvalidInputError
+from toolkit.errors import ConfigurationError, ConflictError, InvalidInputError
 from toolkit.secret_types import SecretRef
 from toolkit.settings import Settings
 
@@ -183,3 +183,24 @@ def test_spbe_audit_verify_checkpoint_and_list_on_the_postgres_chain(dsn: str, t
     password = next(p.split("=", 1)[1] for p in dsn.split() if p.startswith("password="))
     listed = spbe("audit", "list")
     assert listed.exit_code == 0 and "ticket.open" in listed.stdout and password not in listed.stdout + listed.stderr
+
+
+def test_an_embedded_chain_imported_verifies_with_the_same_hashes(log: PostgresAuditLog, tmp_path: Path,
+                                                                   key_text: str) -> None:
+    """Moving an installation from SQLite: the chain is copied verbatim and still verifies; never merged."""
+    key = AuditKey.parse(SecretStr(key_text))
+    embedded = AuditLog(tmp_path / "sqlite" / "audit.db", key=key, checkpoint_file=tmp_path / "sqlite-cp.jsonl")
+    for n in range(30):
+        embedded.append("andi", "ticket.approve", f"SPBE-2026-{n:05d}", {"auth": "session", "n": n, "why": "ok\n;$()"})
+    assert log.import_chain(embedded) == 30
+    assert log.verify().ok
+    assert [(e.seq, e.hash) for e in log.entries()] == [(e.seq, e.hash) for e in embedded.entries()]
+    log.append("engine", "job.start", None, {"auth": "engine"})  # the chain goes on from the imported head
+    assert log.verify().ok and log.head()[0] == 31
+    with pytest.raises(ConflictError, match="not empty"):
+        log.import_chain(embedded)
+    other = AuditLog(tmp_path / "other.db", key=AuditKey.parse(SecretStr(generate_key())))
+    with pytest.raises(ConfigurationError, match="keyed with this log's audit key"):
+        log.import_chain(other)
+    embedded.close()
+    other.close()
