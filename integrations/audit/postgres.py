@@ -107,7 +107,11 @@ class PostgresAuditLog:
 
     def _start_meta(self) -> None:
         """The scheme and key id the chain is started with, written once (under the lock: two processes
-        starting a fresh database at once agree)."""
+        starting a fresh database at once agree). Once written, opening the log reads it and takes no lock,
+        so a process starts while another appends."""
+        with self.db.connection() as conn:
+            if conn.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchone():
+                return
         with self.db.transaction() as conn:
             self._lock(conn)
             if conn.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchone():
