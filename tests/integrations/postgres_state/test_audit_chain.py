@@ -67,6 +67,7 @@ def _append_from_child(state_dir: str, key_text: str, checkpoint_file: str, me: 
     audit.close()
 
 
+@pytest.mark.slow  # processes of their own (spawn), seconds each: the full suite runs it
 def test_four_processes_appending_at_once_leave_one_chain_that_verifies(log: PostgresAuditLog, tmp_path: Path,
                                                                          key_text: str) -> None:
     ctx = multiprocessing.get_context("spawn")
@@ -219,6 +220,7 @@ def _hold_the_chain_lock(dsn: str, held: object) -> None:
     time.sleep(600)
 
 
+@pytest.mark.slow  # processes of their own (spawn), seconds each: the full suite runs it
 def test_a_writer_killed_mid_append_leaves_no_lock_and_no_entry(log: PostgresAuditLog, dsn: str,
                                                                  tmp_path: Path, key_text: str) -> None:
     log.append("andi", "ticket.open", TICKET, {"auth": "session"})
