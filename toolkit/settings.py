@@ -267,6 +267,12 @@ class Settings(BaseSettings):
         group = SETTINGS_GROUPS[str(info.field_name)]
         return AdapterSettings(kind=value.kind, options=typed_options(group, value.kind, value.options))
 
+    @field_validator("audit")
+    @classmethod
+    def _typed_audit_options(cls, value: AuditSettings) -> AuditSettings:
+        """``audit.options`` typed by the schema of ``audit.kind`` (registry spbe.audit_logs), as an adapter's."""
+        return value.model_copy(update={"options": typed_options("spbe.audit_logs", value.kind, value.options)})
+
     @model_validator(mode="before")
     @classmethod
     def _compliance_zone(cls, data: Any) -> Any:

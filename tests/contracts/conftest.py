@@ -82,9 +82,15 @@ def job_queue(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
 
 # -- StateStores ----------------------------------------------------------------------------------
 
-@pytest.fixture(params=["sqlite"])
-def state_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStores]:
-    """Built as `App.state` builds it: by registry name from ``settings.state``, closed by `App.close`."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_stores(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 ) -> Iterator[StateStores]:
+    """Built as `App.state` builds it: by registry name from ``settings.state``, closed by `App.close`.
+    postgres: a fresh migrated database (`pg_dsn`), its DSN a secret from the environment, so a child
+    process building its own `App` (the multi-process tests) finds the same database."""
+    if request.param == "postgres":
+        monkeypatch.setenv("SPBE_TEST_STATE_DSN", request.getfixturevalue("pg_dsn"))
+        monkeypatch.setenv("SPBE_SECRETS__POSTGRES_DSN__REF", "env:SPBE_TEST_STATE_DSN")
     app = App(Settings(state_dir=tmp_path / "state", state={"kind": request.param}))
     yield app.state
     app.close()
