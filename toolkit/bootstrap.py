@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit.actions.base import ActionRegistry
-from toolkit.audit import AuditLog
 from toolkit.audit.factory import open_audit_log
+from toolkit.audit.port import AuditTrail
 from toolkit.clock import Clock, SystemClock
 from toolkit.domain.policy import Policy
 from toolkit.errors import ConfigurationError
@@ -208,11 +208,14 @@ class App:
     @cached_property
     def vault(self) -> SecretVault:
         """Issued credentials, encrypted with settings.vault.key; a `ConfigurationError` without one."""
+        tables = None
+        if self.settings.state.kind != "sqlite":  # a server's state store holds the vault's table too (issue 19)
+            tables = getattr(self.state, "vault_tables", lambda: None)()
         return SecretVault.from_settings(self.settings, audit=self.audit, directory=self.directory,
-                                         masker=self.masker, clock=self.clock.now)
+                                         masker=self.masker, clock=self.clock.now, tables=tables)
 
     @cached_property
-    def audit(self) -> AuditLog:
+    def audit(self) -> AuditTrail:
         """Keyed and checkpointed; a `ConfigurationError` without settings.audit.key (no unkeyed fallback)."""
         return open_audit_log(self.settings)
 

@@ -23,7 +23,8 @@ T = TypeVar("T")
 # then absent). Kept in step with pyproject.toml's entry-point tables.
 _BUILTIN: dict[str, dict[str, str]] = {
     "spbe.ticket_systems": {"embedded": "integrations.tickets.embedded:EmbeddedTicketStore"},
-    "spbe.job_queues": {"sqlite": "integrations.queue.sqlite_queue:SqliteJobQueue"},
+    "spbe.job_queues": {"sqlite": "integrations.queue.sqlite_queue:SqliteJobQueue",
+                        "postgres": "integrations.queue.postgres_queue:PostgresJobQueue"},
     "spbe.directories": {"roles_file": "integrations.identity.roles_file:RolesFileDirectory",
                          "keycloak": "integrations.identity.keycloak_directory:KeycloakDirectory"},
     "spbe.identity_providers": {"keycloak": "integrations.identity.keycloak:KeycloakIdentityProvider"},
@@ -36,7 +37,10 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "wso2": "integrations.gateway.wso2:Wso2Adapter",
     },
     "spbe.token_routes": {"express_gateway": "integrations.gateway.express_gateway_jwt:ExpressGatewayTokenRoutes"},
-    "spbe.state_stores": {"sqlite": "integrations.state.sqlite:SqliteState"},
+    "spbe.state_stores": {"sqlite": "integrations.state.sqlite:SqliteState",
+                          "postgres": "integrations.state.postgres:PostgresState"},
+    "spbe.audit_logs": {"sqlite": "toolkit.audit.factory:sqlite_audit_log",
+                        "postgres": "integrations.audit.postgres:PostgresAuditLog"},
     "spbe.desks": {"redmine": "integrations.desks.redmine:RedmineDesk", "glpi": "integrations.desks.glpi:GlpiDesk",
                    "rest": "integrations.desks.rest:RestDesk"},
     "spbe.signers": {"pades": "integrations.signing.pades:PadesSigner", "bsre": "integrations.signing.bsre:BsreSigner"},

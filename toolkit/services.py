@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # annotations only (PEP 563): no runtime import of the heavier modules
-    from toolkit.audit import AuditLog
+    from toolkit.audit.port import AuditTrail
     from toolkit.clock import Clock
     from toolkit.documents import TemplateRenderer
     from toolkit.domain.catalog.models import Catalog
@@ -85,7 +85,7 @@ class Services(Protocol):
         ...
 
     @property
-    def audit(self) -> AuditLog: ...
+    def audit(self) -> AuditTrail: ...
 
     @property
     def ssh(self) -> SshPool:

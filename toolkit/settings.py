@@ -184,7 +184,11 @@ class Settings(BaseSettings):
     splp_register: Path = Field(default_factory=lambda: spbe_data.data_path("inventory", "splp_apis.yml"),
                                 description="the SPLP API register: which APIs exist and who provides each")
     tickets: AdapterSettings = AdapterSettings(kind="embedded")
-    queue: AdapterSettings = AdapterSettings(kind="sqlite")
+    queue: AdapterSettings = Field(
+        default=AdapterSettings(kind="sqlite"),
+        description="the job queue and outbox: 'sqlite' (state_dir/queue.db, one host) or 'postgres' (shared by "
+                    "several hosts; options.dsn_secret names the settings.secrets entry of the DSN, default "
+                    "postgres_dsn; options.pool_min/pool_max; schema by `spbe store migrate-schema`)")
     state: AdapterSettings = Field(
         default=AdapterSettings(kind="sqlite"),
         description="the engine's stores (allocations, containment records, issued credentials, escalation "
@@ -262,6 +266,12 @@ class Settings(BaseSettings):
             return None
         group = SETTINGS_GROUPS[str(info.field_name)]
         return AdapterSettings(kind=value.kind, options=typed_options(group, value.kind, value.options))
+
+    @field_validator("audit")
+    @classmethod
+    def _typed_audit_options(cls, value: AuditSettings) -> AuditSettings:
+        """``audit.options`` typed by the schema of ``audit.kind`` (registry spbe.audit_logs), as an adapter's."""
+        return value.model_copy(update={"options": typed_options("spbe.audit_logs", value.kind, value.options)})
 
     @model_validator(mode="before")
     @classmethod

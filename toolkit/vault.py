@@ -24,8 +24,10 @@ ciphertext to its (ticket, name), so a ciphertext copied to another row does not
 ``env:SPBE_VAULT_KEY``); without it the vault refuses to work and says how to make one. Each record
 stores the key's id (a hash, not the key) so a changed key is reported as such, not as corruption.
 The database file is created 0600; it is the state database (`toolkit.sqlite_tx.STATE_DB`, table
-``secrets``) that the engine's other small stores share. Revoking destroys the ciphertext; metadata
-stays for the record. The same setting also keys the encryption of attachments and evidence at rest
+``secrets``) that the engine's other small stores share. With ``state.kind = "postgres"`` the same table
+lives in the shared database instead (`VaultTables`, given by the state store; issue 19): the vault's
+logic, its crypto and its one-transaction claims are this module's either way. Revoking destroys the
+ciphertext; metadata stays for the record. The same setting also keys the encryption of attachments and evidence at rest
 (`toolkit.at_rest`, through HKDF with its own label): a changed key makes those unreadable too.
 """
 
@@ -37,17 +39,17 @@ import hashlib
 import json
 import os
 import secrets
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
-from toolkit.audit import AuditLog
+from toolkit.audit.port import AuditTrail
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.errors import (
     ConfigurationError,
@@ -158,24 +160,74 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-class SecretVault(SqliteStore):
-    def __init__(self, path: Path, key: SecretStr, *, audit: AuditLog, directory: Directory | None = None,
-                 masker: Masker | None = None, clock: Callable[[], datetime] | None = None) -> None:
+class VaultCursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class VaultDb(Protocol):
+    """A connection inside one transaction; ``?`` placeholders; rows read by column name."""
+
+    def execute(self, sql: str, parameters: tuple[Any, ...], /) -> VaultCursor: ...
+
+
+class VaultTables(Protocol):
+    """Where the ``secrets`` table lives. ``transaction`` excludes every other writer of the table for its
+    length (SQLite: ``BEGIN IMMEDIATE``; a server: a table lock), so a check and a claim are one step."""
+
+    def transaction(self) -> AbstractContextManager[VaultDb]: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteVaultTables(SqliteStore):
+    """The embedded default: the table in the state database file, created 0600."""
+
+    def __init__(self, path: Path) -> None:
         super().__init__(path, "secrets vault")
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        with self._tx() as db:
+            db.execute(_SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[VaultDb]:
+        with self._tx() as db:
+            yield db
+
+
+class SecretVault:
+    def __init__(self, path: Path | None, key: SecretStr, *, audit: AuditTrail, directory: Directory | None = None,
+                 masker: Masker | None = None, clock: Callable[[], datetime] | None = None,
+                 tables: VaultTables | None = None) -> None:
+        """``path``: the SQLite file, unless ``tables`` (a server database's) is given."""
+        if tables is None:
+            if path is None:
+                raise ConfigurationError("the secrets vault needs a database file or a server database's tables")
+            tables = SqliteVaultTables(path)
+        self.path = path
         self._key = _parse_key(key)
         self.key_id = hashlib.sha256(b"spbe-vault-key-id\0" + self._key).hexdigest()[:16]
         self.audit = audit
         self.directory = directory
         self.masker = masker
         self._clock = clock or (lambda: datetime.now(UTC))
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        with self._tx() as db:
-            db.execute(_SCHEMA)
+        self.tables: VaultTables = tables
+
+    def _tx(self) -> AbstractContextManager[VaultDb]:
+        return self.tables.transaction()
+
+    def close(self) -> None:
+        self.tables.close()
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, audit: AuditLog, directory: Directory | None = None,
-                      masker: Masker | None = None, clock: Callable[[], datetime] | None = None) -> SecretVault:
+    def from_settings(cls, settings: Settings, *, audit: AuditTrail, directory: Directory | None = None,
+                      masker: Masker | None = None, clock: Callable[[], datetime] | None = None,
+                      tables: VaultTables | None = None) -> SecretVault:
         try:
             key = settings.vault.key.resolve()
         except ConfigurationError:
@@ -183,16 +235,16 @@ class SecretVault(SqliteStore):
             raise ConfigurationError(f"the secrets vault has no key: set {where} (settings.vault.key, a secret "
                                      "reference) to the output of 'spbe secret keygen'") from None
         return cls(Path(settings.state_dir) / STATE_DB, key, audit=audit, directory=directory, masker=masker,
-                   clock=clock)
+                   clock=clock, tables=tables)
 
     # -- storage -------------------------------------------------------------------------------------
-    def _row(self, db: sqlite3.Connection, ticket_id: str, name: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = db.execute("SELECT * FROM secrets WHERE ticket_id = ? AND name = ?",
+    def _row(self, db: VaultDb, ticket_id: str, name: str) -> Any:
+        row: Any = db.execute("SELECT * FROM secrets WHERE ticket_id = ? AND name = ?",
                                              (ticket_id, name)).fetchone()
         return row
 
     @staticmethod
-    def _record(row: sqlite3.Row) -> VaultRecord:
+    def _record(row: Any) -> VaultRecord:
         data: dict[str, Any] = {k: row[k] for k in row.keys() if k not in ("ciphertext", "nonce", "key_id")}
         data["attributes"] = json.loads(data["attributes"])
         return VaultRecord.model_validate(data)
@@ -200,7 +252,7 @@ class SecretVault(SqliteStore):
     def _aad(self, ticket_id: str, name: str) -> bytes:
         return b"spbe-vault/v1\0" + ticket_id.encode() + b"\0" + name.encode()
 
-    def _decrypt(self, row: sqlite3.Row) -> SecretStr:
+    def _decrypt(self, row: Any) -> SecretStr:
         if row["ciphertext"] is None:
             raise ConflictError(f"secret '{row['name']}' of {row['ticket_id']} was revoked", ticket=row["ticket_id"])
         if row["key_id"] != self.key_id:
@@ -252,7 +304,7 @@ class SecretVault(SqliteStore):
                 "attributes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (ticket_id, name, ciphertext, nonce, self.key_id, last4(plain), meta.label, meta.recipient,
                  json.dumps(meta.attributes, sort_keys=True), _iso(now), _iso(meta.expires_at)))
-            record = self._record(self._row(db, ticket_id, name))  # type: ignore[arg-type]
+            record = self._record(self._row(db, ticket_id, name))
         self._log(actor, "secret.replace" if row is not None else "secret.store", ticket_id, name,
                   masked=record.masked, recipient=record.recipient, expires_at=_iso(record.expires_at),
                   auth=auth.value)

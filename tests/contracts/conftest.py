@@ -37,7 +37,7 @@ from toolkit.ports.jobs import JobQueue
 from toolkit.ports.notifier import Notifier
 from toolkit.ports.state import StateStores
 from toolkit.ports.tickets import TicketSystem
-from toolkit.settings import Settings, load_settings
+from toolkit.settings import AdapterSettings, SecretRef, Settings, load_settings
 
 __all__ = ["idp_settings", "keycloak"]  # the Keycloak fake's fixtures, used by the suites below
 
@@ -64,20 +64,33 @@ def ticket_system(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ti
 
 # -- JobQueue -------------------------------------------------------------------------------------
 
-@pytest.fixture(params=["sqlite"])
-def job_queue(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock) -> Iterator[JobQueue]:
-    """Built as `App.queue` builds it: with the app's clock, here one the suite moves past leases."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def job_queue(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[JobQueue]:
+    """Built as `App.queue` builds it: with the app's clock, here one the suite moves past leases. The
+    PostgreSQL one on a fresh database of the session's private cluster, its DSN read from a secret."""
     if request.param == "sqlite":
-        queue = SqliteJobQueue(settings=Settings(state_dir=tmp_path / "state"), clock=clock)
-        yield queue
-        queue.close()
+        queue: JobQueue = SqliteJobQueue(settings=Settings(state_dir=tmp_path / "state"), clock=clock)
+    else:
+        monkeypatch.setenv("SPBE_TEST_PG_DSN", request.getfixturevalue("pg_dsn"))
+        settings = Settings(state_dir=tmp_path / "state", queue=AdapterSettings(kind="postgres"),
+                            secrets={"postgres_dsn": SecretRef(ref="env:SPBE_TEST_PG_DSN")})
+        queue = App(settings, clock=clock).queue
+    yield queue
+    queue.close()  # type: ignore[attr-defined]  # not part of the port: App.close calls it when present
 
 
 # -- StateStores ----------------------------------------------------------------------------------
 
-@pytest.fixture(params=["sqlite"])
-def state_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStores]:
-    """Built as `App.state` builds it: by registry name from ``settings.state``, closed by `App.close`."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def state_stores(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 ) -> Iterator[StateStores]:
+    """Built as `App.state` builds it: by registry name from ``settings.state``, closed by `App.close`.
+    postgres: a fresh migrated database (`pg_dsn`), its DSN a secret from the environment, so a child
+    process building its own `App` (the multi-process tests) finds the same database."""
+    if request.param == "postgres":
+        monkeypatch.setenv("SPBE_TEST_STATE_DSN", request.getfixturevalue("pg_dsn"))
+        monkeypatch.setenv("SPBE_SECRETS__POSTGRES_DSN__REF", "env:SPBE_TEST_STATE_DSN")
     app = App(Settings(state_dir=tmp_path / "state", state={"kind": request.param}))
     yield app.state
     app.close()

@@ -39,6 +39,7 @@ _REFUSED = object()
 # Where each registry group's options live in the settings. A new group fails the test until added.
 FIELD_OF_GROUP = {**{group: field for field, group in SETTINGS_GROUPS.items()}, IDENTITY_GROUP: "identity",
                   "spbe.token_routes": "gateway",  # token routes are built from the gateway's options
+                  "spbe.audit_logs": "audit",  # audit.kind and audit.options
                   SEGMENT_PROBERS: "network"}  # network.prober names it, network.prober_options are its options
 NOT_ADAPTERS = {"spbe.cli_plugins"}  # commands added to the CLI, not adapters with options
 # Desk clients take their options from the desk mapping files (settings.desks_dir), not from a settings field:

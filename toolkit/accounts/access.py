@@ -16,7 +16,7 @@ from typing import Any
 from toolkit.accounts.config import AccountsSettings
 from toolkit.accounts.passwords import Passwords
 from toolkit.accounts.store import AccountStore
-from toolkit.audit import AuditLog
+from toolkit.audit.port import AuditTrail
 from toolkit.clock import Clock
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.policy import Policy
@@ -33,7 +33,7 @@ class Context:
     passwords: Passwords
     directory: Directory
     policy: Policy
-    audit: AuditLog
+    audit: AuditTrail
     clock: Clock
     settings: AccountsSettings
 

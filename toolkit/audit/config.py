@@ -11,6 +11,7 @@ checkpoints, or the chain proves nothing. `toolkit.audit.factory` refuses settin
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +20,11 @@ from toolkit.secret_types import SecretRef
 
 class AuditSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: str = Field(default="sqlite", pattern=r"^[a-z][a-z0-9_]{0,31}$",
+                      description="where the chain is kept (registry spbe.audit_logs): 'sqlite' in state_dir/audit.db, "
+                                  "'postgres' in the shared database (options: dsn_secret, pool_min, pool_max)")
+    options: dict[str, Any] = Field(default_factory=dict, description="the chosen store's options (no secrets: "
+                                                                       "a DSN is named by dsn_secret)")
     key: SecretRef = Field(
         default=SecretRef(ref="env:SPBE_AUDIT_KEY"),
         description="HMAC key of the audit chain and its checkpoints: 32 random bytes, urlsafe base64 "

@@ -11,12 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from toolkit.adapter_options import AdapterOptions
 from toolkit.audit.keys import AuditKey
 from toolkit.audit.log import AuditLog
+from toolkit.audit.port import AuditTrail
 from toolkit.errors import ConfigurationError
+from toolkit.registry import Registry
 
 if TYPE_CHECKING:
     from toolkit.settings import Settings
+
+
+AUDIT_GROUP = "spbe.audit_logs"  # the registry group of ``settings.audit.kind``
 
 
 def _inside(path: Path, directory: Path) -> bool:
@@ -39,14 +45,33 @@ def audit_key(settings: Settings) -> AuditKey:
     return AuditKey.parse(secret, f"settings.audit.key, {ref}")
 
 
-def open_audit_log(settings: Settings) -> AuditLog:
-    """The keyed audit log of ``settings.state_dir``, checkpointing to ``settings.audit.checkpoint_file``."""
+class SqliteAuditOptions(AdapterOptions):
+    """``audit.options`` of sqlite: none. The chain is always ``state_dir/audit.db``."""
+
+
+class _SqliteAuditLogs:
+    """``audit.kind = "sqlite"`` (the default), as the registry builds it: ``state_dir/audit.db``."""
+
+    Options = SqliteAuditOptions
+
+    def __call__(self, *, settings: Settings, key: AuditKey, checkpoint_file: Path,
+                 checkpoint_every: int) -> AuditLog:
+        return AuditLog(Path(settings.state_dir) / "audit.db", key=key, checkpoint_file=checkpoint_file,
+                        checkpoint_every=checkpoint_every, require_auth=True)
+
+
+sqlite_audit_log = _SqliteAuditLogs()
+
+
+def open_audit_log(settings: Settings) -> AuditTrail:
+    """The keyed audit log of ``settings.audit.kind`` (by registry name; ``sqlite``: ``settings.state_dir``),
+    checkpointing to ``settings.audit.checkpoint_file``."""
     cfg = settings.audit
     if _inside(cfg.checkpoint_file, settings.state_dir):
         raise ConfigurationError(
             f"the audit checkpoint file {cfg.checkpoint_file} (settings.audit.checkpoint_file) is inside state_dir "
             f"{settings.state_dir}; it must be somewhere the state's writers cannot rewrite", setting="audit")
     key = audit_key(settings)
-    path = Path(settings.state_dir) / "audit.db"
-    return AuditLog(path, key=key, checkpoint_file=cfg.checkpoint_file.expanduser(),
-                    checkpoint_every=cfg.checkpoint_every, require_auth=True)
+    return Registry[AuditTrail](AUDIT_GROUP).create(
+        cfg.kind, settings=settings, key=key, checkpoint_file=cfg.checkpoint_file.expanduser(),
+        checkpoint_every=cfg.checkpoint_every, **cfg.options)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from toolkit.audit import checkpoints
 from toolkit.audit.chain import AuditEntry, AuditProblem, AuditVerification, canonical
 from toolkit.audit.checkpoints import Checkpoint
-from toolkit.audit.log import AuditLog
+from toolkit.audit.port import AuditTrail
 from toolkit.domain.tickets.models import EventKind, TimelineEvent
 from toolkit.ports.tickets import TicketSystem
 
@@ -69,7 +69,7 @@ def all_events(tickets: TicketSystem, page: int = 500) -> Iterator[TimelineEvent
         cursor = batch[-1].seq
 
 
-def verify_with_tickets(audit: AuditLog, tickets: TicketSystem) -> AuditVerification:
+def verify_with_tickets(audit: AuditTrail, tickets: TicketSystem) -> AuditVerification:
     """`AuditLog.verify` plus the tickets: unaudited decisions and checkpoints that no longer match."""
     chain = audit.verify()
     entries = audit.entries()

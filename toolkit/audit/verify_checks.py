@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from toolkit.audit import checkpoints
 from toolkit.audit.chain import GENESIS, AuditProblem, entry_hash
@@ -16,7 +17,8 @@ KEYED, UNKEYED = "hmac-sha256", "sha256"
 MAX_ENTRY_PROBLEMS = 100  # a wrong key fails every entry; the first hundred say enough
 
 
-def check_rows(rows: Sequence[sqlite3.Row], key: AuditKey | None) -> tuple[list[AuditProblem], dict[int, str], int]:
+def check_rows(rows: Sequence[sqlite3.Row] | Sequence[Mapping[str, Any]],
+               key: AuditKey | None) -> tuple[list[AuditProblem], dict[int, str], int]:
     """Problems of the entries, each entry's hash by seq, and the last seq of the unbroken run."""
     problems: list[AuditProblem] = []
     hashes: dict[int, str] = {}

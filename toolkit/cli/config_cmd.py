@@ -57,6 +57,7 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
         adapter = getattr(settings, name)
         data[name] = None if adapter is None else {"kind": adapter.kind, "options": _mask(adapter.options, "", names)}
     data["network"]["prober_options"] = _mask(settings.network.prober_options, "", names)  # typed like options
+    data["audit"]["options"] = _mask(settings.audit.options, "", names)  # typed like options (audit.kind)
     identity = settings.identity
     data["identity"] = None if identity is None else {
         **_mask_urls(identity.model_dump(mode="json", exclude={"options"})),

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from toolkit.audit import AuditLog
+from toolkit.audit.port import AuditTrail
 from toolkit.containment.host import InventoryHost, Log, Mask, published, run_containment_playbook
 from toolkit.containment.models import StepOutcome
 from toolkit.domain.principal import AuthMethod
@@ -99,7 +99,7 @@ def _build(factory: Callable[[], Any] | None, what: str) -> tuple[Any | None, st
 
 
 def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None, *, register: IssuedCredentials,
-                   audit: AuditLog, actor: str, auth: AuthMethod, reason: str, ticket_id: str, mask: Mask,
+                   audit: AuditTrail, actor: str, auth: AuthMethod, reason: str, ticket_id: str, mask: Mask,
                    idp_factory: Callable[[], Any] | None = None) -> StepOutcome:
     """Through the SPLP lifecycle hook (`revoke_compromised_consumer`), not the gateway alone: the
     register of issued credentials (`spbe api list`) then shows the consumer revoked, and the audit log
@@ -131,7 +131,7 @@ def revoke_gateway(consumers: tuple[str, ...], factory: Callable[[], Any] | None
                        data={"revoked": revoked, "register": ended, "oauth2_disabled": disabled}, detail=detail)
 
 
-def _disable_oauth2_clients(clients: list[str], factory: Callable[[], Any] | None, audit: AuditLog, actor: str,
+def _disable_oauth2_clients(clients: list[str], factory: Callable[[], Any] | None, audit: AuditTrail, actor: str,
                             auth: AuthMethod, ticket_id: str) -> list[str]:
     """A consumer's OAuth2 client could still mint tokens after its keys are revoked: disable it too."""
     if not clients:

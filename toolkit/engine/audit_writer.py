@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.audit import AuditLog
+from toolkit.audit.port import AuditTrail
 from toolkit.errors import ConfigurationError, InvalidInputError
 
 log = logging.getLogger("spbe.audit.writer")
@@ -44,7 +44,7 @@ class _Group:
 
 
 class AuditWriter:
-    def __init__(self, audit: AuditLog, linger: float = 0.02) -> None:
+    def __init__(self, audit: AuditTrail, linger: float = 0.02) -> None:
         self._audit, self._linger = audit, linger
         self._urgent = 0  # waited writes and flushes pending: commit without lingering
         self._pending: list[_Group] = []

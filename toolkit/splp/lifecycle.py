@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from toolkit.audit import AuditLog
+from toolkit.audit.port import AuditTrail
 from toolkit.domain.catalog.roles import RoleTrait
 from toolkit.domain.principal import AuthMethod, Principal
 from toolkit.domain.tickets.models import EventKind
@@ -77,7 +77,7 @@ class LifecycleOutcome(BaseModel):
     error: str | None = None
 
 
-def revoke_compromised_consumer(gateway: Gateway, audit: AuditLog, consumer: str, *, actor: str, auth: AuthMethod,
+def revoke_compromised_consumer(gateway: Gateway, audit: AuditTrail, consumer: str, *, actor: str, auth: AuthMethod,
                                 reason: str,
                                 ticket_id: str | None = None, masker: Masker | None = None,
                                 register: IssuedCredentials | None = None) -> Revocation:

@@ -1,0 +1,1 @@
+"""Audit chains on other stores than the embedded SQLite file (`toolkit.audit.port.AuditTrail`)."""
