@@ -59,7 +59,8 @@ class PostgresTicketStore(PgTicketDb):
     def __init__(self, *, settings: Settings, dsn_secret: str = "postgres_dsn", pool_min: int = 1,  # noqa: S107 - a name
                  pool_max: int = 10, connect_timeout_s: float = 10.0, busy_timeout_ms: int = 2000,
                  clock: Callable[[], datetime] | None = None) -> None:
-        self._settings, self._at_rest = settings, None
+        self._settings = settings
+        self._at_rest: Sealer | None = None
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._rows = PgRowModels()
