@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from tests.engine.helpers import approved_ticket
 from tests.support.cli import Spbe
+from tests.support.postgres import PostgresCluster
 from tests.support.principals import as_lab
 from toolkit.bootstrap import App
 from toolkit.commands import desk
@@ -22,7 +24,9 @@ from toolkit.domain.tickets.models import AttachmentUpload, TicketStatus
 from toolkit.engine.worker import work_once
 from toolkit.ports.jobs import JobState
 from toolkit.settings import AdapterSettings, Settings
+from toolkit.vault import VaultMeta
 
+VAULTED = "rahasia-uji-0001"
 EVIDENCE = b"%PDF-1.4 bukti pemeriksaan " + bytes(range(256))
 
 
@@ -39,6 +43,7 @@ def _build_sqlite_state(app: App) -> list[str]:
     app.state.hosts.claim(tickets[0], "aksi-pertama", lambda taken: "vm-01")
     app.state.escalations.claim(tickets[1], "sla-50", "w1", datetime.now(UTC), timedelta(minutes=5))
     app.letters.numbers.take(ticket_id=tickets[0], kode="UND", year=2026, month=12)
+    app.vault.put(tickets[1], "api-key", SecretStr(VAULTED), meta=VaultMeta(recipient="andi"))
     return tickets
 
 
@@ -58,7 +63,8 @@ def target(pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_an_embedded_state_moves_into_postgres_and_reads_back_the_same(target: str, engine_settings: Settings,
-                                                                       state_dir: Path) -> None:
+                                                                       state_dir: Path,
+                                                                       postgres_cluster: PostgresCluster) -> None:
     source = App(engine_settings)
     try:
         ids = _build_sqlite_state(source)
@@ -78,7 +84,8 @@ def test_an_embedded_state_moves_into_postgres_and_reads_back_the_same(target: s
     assert out["audit"]["verified"] and out["audit"]["entries"] == len(before_audit)
     assert out["highest_ticket"] == max(t.id for t in before_tickets)
     assert any("document_numbers" in what and "1 rows stay" in why for what, why in out["not_migrated"].items())
-    assert target not in str(out) and "password" not in str(out)
+    assert target not in str(out) and postgres_cluster.password not in str(out) and VAULTED not in str(out)
+    assert out["copied"]["state.db:secrets -> secrets"] == 1
 
     app = App(_postgres_settings(settings))
     try:
@@ -90,6 +97,7 @@ def test_an_embedded_state_moves_into_postgres_and_reads_back_the_same(target: s
         assert app.state.hosts.allocation(ids[0], "aksi-pertama") == "vm-01"
         assert [(c.ticket_id, c.key) for c in app.state.escalations.claims()] == [(ids[1], "sla-50")]
         assert [e.model_dump() for e in app.audit.entries()] == before_audit
+        assert app.vault.use(ids[1], "api-key", purpose="uji migrasi").get_secret_value() == VAULTED
         assert app.audit.verify().ok
         # the desk goes on where the embedded one stopped, through the command layer: the next number, the
         # chain extended by the commands' audit entries
@@ -103,6 +111,13 @@ def test_an_embedded_state_moves_into_postgres_and_reads_back_the_same(target: s
         assert verification.ok and verification.entries > len(before_audit)
     finally:
         app.close()
+
+    on_postgres = {f"SPBE_{store}__{name}": value for store in ("TICKETS", "QUEUE", "STATE", "AUDIT")
+                   for name, value in (("KIND", "postgres"), ("OPTIONS__DSN_SECRET", "pg_target"))}
+    verified = spbe("audit", "verify", env=on_postgres)
+    assert verified.exit_code == 0, verified.output
+    listed = spbe.json("ticket", "list", env=on_postgres)
+    assert len(str(listed)) > 0 and all(t.id in str(listed) for t in before_tickets)
 
     again = spbe("store", "migrate", "--to", "pg_target", catch_exceptions=True)
     assert again.exit_code != 0 and "empty database only" in again.output
