@@ -1,6 +1,6 @@
 """The store benchmarks of issue 19: the same no-op workload on SQLite and on PostgreSQL, in one run.
 
-    python -m benchmarks.store_bench [--jobs 10000] [--processes 1,2,4] [--batch 16] [--skip-engine]
+    python -m benchmarks.store_bench [--jobs 10000] [--processes 1,2,4] [--batch 16] [--only queue|engine]
 
 1. Engine throughput, no-op action, N jobs: `spbe serve`'s `Server` in this process (engine_bench.throughput:
    approvals made first, the clock runs until every job succeeded and every result is on its ticket), with
@@ -27,11 +27,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import engine_bench
 from benchmarks.engine_bench import throughput
 from benchmarks.figures import print_figures
 from tests.support.postgres import PostgresCluster, postgres_missing
 from toolkit.bootstrap import App
 from toolkit.domain.tickets.models import EventKind
+from toolkit.engine.server import Server
 from toolkit.ports.jobs import JobFinish, JobPlan, JobSpec, JobState, event_item
 from toolkit.settings import AdapterSettings, SecretRef, load_settings
 
@@ -127,12 +129,40 @@ def queue_throughput(kind: str, n_jobs: int, processes: int, batch: int,
     return n_jobs / elapsed, workers_cpu * 1000 / n_jobs, server * 1000 / n_jobs, succeeded
 
 
+class _MeteredServer(Server):
+    """`Server` noting the database server's CPU when it starts serving: the engine run's server CPU per job
+    is then the serving's, not the approvals' made before it (engine_bench.throughput builds the `Server`)."""
+
+    cluster: PostgresCluster | None = None
+    server_cpu_at_start = 0.0
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        if _MeteredServer.cluster is not None:
+            _MeteredServer.server_cpu_at_start = _server_cpu(_MeteredServer.cluster)
+        return super().run(*args, **kwargs)
+
+
+def engine_throughput(kind: str, n_jobs: int, cluster: PostgresCluster) -> tuple[float, int, float, float, int]:
+    """(jobs/s, succeeded, process CPU ms per job, database server CPU ms per job while serving, workers)."""
+    _fresh(kind, cluster)
+    overrides = _settings_for(kind, Path("unused"))
+    overrides.pop("state_dir")
+    _MeteredServer.cluster = cluster if kind == "postgres" else None
+    setattr(engine_bench, "Server", _MeteredServer)  # noqa: B010 - the name engine_bench.throughput builds
+    try:
+        rate, succeeded, cpu, workers = throughput(n_jobs, **overrides)
+    finally:
+        setattr(engine_bench, "Server", Server)  # noqa: B010
+    server = _server_cpu(cluster) - _MeteredServer.server_cpu_at_start if kind == "postgres" else 0.0
+    return rate, succeeded, cpu * 1000 / n_jobs, server * 1000 / n_jobs, workers
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--processes", default="1,2,4")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--skip-engine", action="store_true")
+    parser.add_argument("--only", choices=("queue", "engine"))
     parser.add_argument("--child", nargs=2, metavar=("BATCH", "GO"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -145,7 +175,7 @@ def main() -> None:
     cluster.start()
     rows: list[tuple[str, str, str]] = []
     try:
-        for kind in ("sqlite", "postgres"):
+        for kind in ("sqlite", "postgres") if args.only in (None, "queue") else ():
             for processes in (int(p) for p in args.processes.split(",")):
                 rate, worker_ms, server_ms, ok = queue_throughput(kind, args.jobs, processes, args.batch, cluster)
                 target = ">= 1000 jobs/s" if kind == "postgres" else "(info)"
@@ -153,20 +183,13 @@ def main() -> None:
                              f"batches of {args.batch}", target,
                              f"{rate:.0f} jobs/s ({ok} succeeded); CPU per job: workers {worker_ms:.3f} ms"
                              + (f", server {server_ms:.3f} ms" if kind == "postgres" else "")))
-        if not args.skip_engine:
+        if args.only in (None, "engine"):
             for kind in ("sqlite", "postgres"):
-                with tempfile.TemporaryDirectory() as tmp:
-                    _fresh(kind, cluster)
-                    overrides = _settings_for(kind, Path(tmp) / "unused")
-                    overrides.pop("state_dir")
-                    server0 = _server_cpu(cluster)
-                    rate, succeeded, cpu, workers = throughput(args.jobs, **overrides)
-                    server = _server_cpu(cluster) - server0 if kind == "postgres" else 0.0
+                rate, succeeded, cpu_ms, server_ms, workers = engine_throughput(kind, args.jobs, cluster)
                 rows.append((f"engine (spbe serve, one process, {workers} workers) on {kind}: {args.jobs} no-op jobs "
                              "until delivered", "(info)" if kind == "sqlite" else ">= 1000 jobs/s",
-                             f"{rate:.0f} jobs/s ({succeeded} succeeded); CPU per job: process "
-                             f"{cpu * 1000 / args.jobs:.3f} ms" + (f", server {server * 1000 / args.jobs:.3f} ms"
-                                                                    if kind == "postgres" else "")))
+                             f"{rate:.0f} jobs/s ({succeeded} succeeded); CPU per job: process {cpu_ms:.3f} ms"
+                             + (f", server {server_ms:.3f} ms" if kind == "postgres" else "")))
     finally:
         cluster.stop()
     print_figures("spbe store benchmarks (SQLite and PostgreSQL, one run; wall figures measured under load)", rows)

@@ -97,9 +97,12 @@ class PostgresAuditLog:
             raise
 
     # -- storage -------------------------------------------------------------------------------
-    def _lock(self, conn: Any, *, shared: bool = False) -> None:
-        conn.execute(f"SET LOCAL lock_timeout = '{self._busy_timeout_ms}ms'")
-        conn.execute(f"SELECT pg_advisory_xact_lock{'_shared' if shared else ''}(%s)", (_LOCK,))
+    def _lock(self, conn: Any, *, shared: bool = False, durable: bool = False) -> None:
+        """The chain's lock for this transaction, waiting at most the busy timeout; ``durable``: this commit
+        waits for the WAL flush whatever the server's default. One round trip."""
+        sync = "'on'" if durable else "current_setting('synchronous_commit')"  # else: the server's own setting
+        conn.execute(f"SELECT set_config('lock_timeout', %s, true), set_config('synchronous_commit', {sync}, true), "
+                     f"pg_advisory_xact_lock{'_shared' if shared else ''}(%s)", (f"{self._busy_timeout_ms}ms", _LOCK))
 
     def _start_meta(self) -> None:
         """The scheme and key id the chain is started with, written once (under the lock: two processes
@@ -175,8 +178,7 @@ class PostgresAuditLog:
             return []
         written: list[AuditEntry] = []
         with self.db.transaction() as conn:
-            self._lock(conn)
-            conn.execute("SET LOCAL synchronous_commit = on")
+            self._lock(conn, durable=True)
             self._check_scheme(conn)
             last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (int(last[0]), str(last[1])) if last else (0, GENESIS)

@@ -18,7 +18,6 @@ history, waivers), ``postgres_survey``; and ``postgres_vault``, the secrets vaul
 
 from __future__ import annotations
 
-from integrations.postgres.migrate import migrate
 from integrations.postgres.pool import PostgresOptions, database_from_settings
 from integrations.state.postgres_allocations import PgHostPool, PgRackSpace, PgSegmentAllocator, PgTunnelSlots
 from integrations.state.postgres_compliance import PgComplianceHistory, PgScheduleStore, PgWaiverStore
@@ -55,7 +54,10 @@ class PostgresState:
         return PgVaultTables(self.db)
 
     def migrate_schema(self) -> str:
-        """Bring the database to the schema's head (``spbe store migrate-schema``); returns the revision."""
+        """Bring the database to the schema's head (``spbe store migrate-schema``); returns the revision.
+        Alembic is imported here only: a worker that never migrates does not load it."""
+        from integrations.postgres.migrate import migrate
+
         return migrate(self.db.dsn)
 
     def close(self) -> None:

@@ -159,3 +159,27 @@ def test_a_database_never_migrated_names_the_command(postgres_cluster, tmp_path:
     monkeypatch.setenv("SPBE_TEST_AUDIT_DSN", postgres_cluster.dsn())  # the cluster's "postgres": no tables
     with pytest.raises(ConfigurationError, match="spbe store migrate-schema"):
         PostgresAuditLog(settings=_settings(tmp_path / "state"), key=AuditKey.parse(SecretStr(generate_key())))
+
+
+def test_spbe_audit_verify_checkpoint_and_list_on_the_postgres_chain(dsn: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI through the composition root: ``audit.kind = "postgres"`` from the environment, as a host's
+    settings would say it; the DSN's password never printed."""
+    from tests.support.cli import Spbe
+
+    monkeypatch.setenv("SPBE_AUDIT_KEY", generate_key())
+    env = {"SPBE_AUDIT__KIND": "postgres", "SPBE_AUDIT__CHECKPOINT_FILE": str(tmp_path / "cp.jsonl"),
+           "SPBE_SECRETS__POSTGRES_DSN__REF": "env:SPBE_TEST_AUDIT_DSN"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = App(Settings(state_dir=tmp_path / "state"))  # the same settings, from the environment
+    app.audit.append("andi", "ticket.open", None, {"auth": "session"})
+    app.close()
+    spbe = Spbe(state_dir=tmp_path / "state", env=env)
+    shown = spbe.json("audit", "verify")
+    assert shown["ok"] and (shown["entries"], shown["checkpoints"]) == (1, 1)
+    spbe("audit", "checkpoint")
+    assert spbe.json("audit", "verify")["checkpoints"] == 2
+    password = next(p.split("=", 1)[1] for p in dsn.split() if p.startswith("password="))
+    listed = spbe("audit", "list")
+    assert listed.exit_code == 0 and "ticket.open" in listed.stdout and password not in listed.stdout + listed.stderr
