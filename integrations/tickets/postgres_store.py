@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from psycopg.rows import dict_row
 from pydantic import Field
 
-from integrations.postgres.migrate import migrate
 from integrations.postgres.pool import PostgresOptions, database_from_settings
 from integrations.tickets.embedded import _STATUS_ID, _postable
 from integrations.tickets.embedded_db import attachment_context
@@ -44,6 +43,11 @@ from toolkit.domain.tickets.models import (
 )
 from toolkit.errors import ConfigurationError, ConflictError, IntegrityError, InvalidInputError, NotFoundError
 from toolkit.settings import Settings
+
+# The next seq is chosen in the statement, under the writer lock (postgres_rows): commits in seq order.
+_INSERT_EVENT = ("INSERT INTO ticket_events (seq, ticket_id, at, kind, actor, text, step_id, data, dedupe_key) "  # noqa: S608
+                 "SELECT COALESCE(MAX(seq), 0) + 1, %s, %s, %s, %s, %s, %s, %s, %s FROM ticket_events "
+                 f"ON CONFLICT (dedupe_key) DO NOTHING RETURNING {EVENT_COLUMNS}")
 
 
 class PostgresTicketOptions(PostgresOptions):
@@ -68,7 +72,10 @@ class PostgresTicketStore(PgTicketDb):
                                          pool_max=pool_max, connect_timeout_s=connect_timeout_s)
 
     def migrate_schema(self) -> str:
-        """Bring the database to the schema's head (``spbe store migrate-schema``); returns the revision."""
+        """Bring the database to the schema's head (``spbe store migrate-schema``); returns the revision.
+        Alembic is imported here only: a worker that never migrates does not load it."""
+        from integrations.postgres.migrate import migrate
+
         return migrate(self.db.dsn)
 
     def __enter__(self) -> PostgresTicketStore:
@@ -199,7 +206,7 @@ class PostgresTicketStore(PgTicketDb):
                 if ticket_id not in touched:
                     self._require(cur, ticket_id)
                     touched[ticket_id] = False
-                if isinstance(self._add_event(cur, ticket_id, event, now), int):
+                if self._add_event(cur, ticket_id, event, now)[1]:
                     touched[ticket_id], stored = True, stored + 1
             changed = [(now.isoformat(), ticket_id) for ticket_id, new in touched.items() if new]
             if changed:
@@ -284,33 +291,26 @@ class PostgresTicketStore(PgTicketDb):
             raise InvalidInputError("the store's clock returned a naive datetime")
         return now.astimezone(UTC)
 
-    def _add_event(self, cur: Cursor, ticket_id: str, event: NewEvent, at: datetime) -> int | Row:
-        """Insert: the new event's seq (the next one, under the writer lock); or the row already stored
-        under the same dedupe key."""
+    def _add_event(self, cur: Cursor, ticket_id: str, event: NewEvent, at: datetime) -> tuple[Row, bool]:
+        """Insert (the next seq, under the writer lock): the stored row and True; or the row already stored
+        under the same dedupe key and False."""
         earlier = self._by_key(cur, event.dedupe_key, ticket_id, event.kind)
         if earlier is not None:
-            return earlier
+            return earlier, False
         cur.execute(
-            "INSERT INTO ticket_events (seq, ticket_id, at, kind, actor, text, step_id, data, dedupe_key) "
-            "SELECT COALESCE(MAX(seq), 0) + 1, %s, %s, %s, %s, %s, %s, %s, %s FROM ticket_events "
-            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING seq",
-            (ticket_id, at.isoformat(), event.kind.value, event.actor, event.text, event.step_id,
+            _INSERT_EVENT, (ticket_id, at.isoformat(), event.kind.value, event.actor, event.text, event.step_id,
              to_json(event.data), event.dedupe_key))
         added = cur.fetchone()
         if added is not None:
-            return int(added["seq"])
+            return added, True
         row = self._by_key(cur, event.dedupe_key, ticket_id, event.kind)
         assert row is not None
-        return row
+        return row, False
 
     def _insert_event(self, cur: Cursor, ticket_id: str, event: NewEvent, at: datetime) -> Row:
-        added = self._add_event(cur, ticket_id, event, at)
-        if not isinstance(added, int):
-            return added
-        cur.execute("UPDATE tickets SET updated_at = %s WHERE id = %s", (at.isoformat(), ticket_id))
-        cur.execute(f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE seq = %s", (added,))  # noqa: S608
-        row = cur.fetchone()
-        assert row is not None
+        row, new = self._add_event(cur, ticket_id, event, at)
+        if new:
+            cur.execute("UPDATE tickets SET updated_at = %s WHERE id = %s", (at.isoformat(), ticket_id))
         return row
 
     def _insert_attachment(self, cur: Cursor, ticket_id: str, upload: AttachmentUpload, actor: str, at: datetime,

@@ -115,3 +115,22 @@ def test_the_password_never_shows(postgres_cluster: PostgresCluster, tmp_path: P
         with pytest.raises(UnavailableError) as caught:
             store.get("SPBE-2026-00001")
     assert postgres_cluster.password not in str(caught.value)
+
+
+def test_migrate_schema_brings_the_ticket_tables(postgres_cluster: PostgresCluster, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from integrations.postgres.migrate import head_revision
+    from tests.support.cli import Spbe
+
+    with psycopg.connect(postgres_cluster.dsn(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE schema_tickets")
+    try:
+        monkeypatch.setenv("SPBE_TEST_TICKETS_DSN", postgres_cluster.dsn("schema_tickets"))
+        spbe = Spbe(state_dir=tmp_path / "state", env={"SPBE_TICKETS__KIND": "postgres",
+                                                       "SPBE_SECRETS__POSTGRES_DSN__REF": "env:SPBE_TEST_TICKETS_DSN"})
+        assert spbe.json("store", "migrate-schema") == {"revisions": {"tickets": head_revision()}}
+        assert head_revision() >= "0003_tickets"
+        with psycopg.connect(postgres_cluster.dsn("schema_tickets")) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM ticket_events").fetchone() == (0,)
+    finally:
+        postgres_cluster.drop_database("schema_tickets")
