@@ -108,6 +108,15 @@ class PgTicketDb:
         except psycopg.errors.UndefinedTable:
             raise not_migrated() from None
 
+    @contextmanager
+    def _plain(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection in autocommit, for a read answered by one statement."""
+        try:
+            with self.db.connection() as conn:
+                yield conn
+        except psycopg.errors.UndefinedTable:
+            raise not_migrated() from None
+
     def close(self) -> None:
         self.db.close()
 

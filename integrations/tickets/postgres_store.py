@@ -131,14 +131,14 @@ class PostgresTicketStore(PgTicketDb):
         return [found[i] for i in ids], total
 
     def active_ticket_ids(self) -> list[str]:
-        with self.db.connection() as conn:
+        with self._plain() as conn:
             rows = conn.execute("SELECT id FROM tickets WHERE status IN (%s, %s) ORDER BY year, num",
                                 (TicketStatus.OPEN.value, TicketStatus.IN_PROGRESS.value)).fetchall()
         return [str(row[0]) for row in rows]
 
     def ticket_counts(self) -> dict[tuple[str, str], int]:
         """Tickets per (service, status), for the metrics endpoint."""
-        with self.db.connection() as conn:
+        with self._plain() as conn:
             rows = conn.execute("SELECT service_id, status, COUNT(*) FROM tickets GROUP BY service_id, status")
             return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
 
@@ -154,7 +154,7 @@ class PostgresTicketStore(PgTicketDb):
 
     def last_seq(self, ticket_id: str) -> int:
         """The seq of the ticket's newest event (0: none, or no such ticket); every change records an event."""
-        with self.db.connection() as conn:
+        with self._plain() as conn:
             row = conn.execute("SELECT MAX(seq) FROM ticket_events WHERE ticket_id = %s", (ticket_id,)).fetchone()
         return int(row[0] or 0) if row else 0
 
@@ -178,7 +178,7 @@ class PostgresTicketStore(PgTicketDb):
         ids = list(dict.fromkeys(ticket_ids))
         if not ids:
             return {}
-        with self.db.connection() as conn:
+        with self._plain() as conn:
             rows = conn.execute("SELECT ticket_id, MAX(seq) FROM ticket_events WHERE ticket_id = ANY(%s) "
                                 "GROUP BY ticket_id", (ids,)).fetchall()
         found = {str(r[0]): int(r[1] or 0) for r in rows}
@@ -278,7 +278,7 @@ class PostgresTicketStore(PgTicketDb):
     def events_since(self, cursor: int, limit: int = 500) -> list[TimelineEvent]:
         if limit < 1:
             raise InvalidInputError("limit must be at least 1", errors=[("limit", "must be >= 1")])
-        with self.db.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        with self._plain() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE seq > %s ORDER BY seq LIMIT %s",  # noqa: S608
                         (int(cursor), limit))
             rows = cur.fetchall()

@@ -100,9 +100,11 @@ def test_an_unmigrated_database_names_the_command(postgres_cluster: PostgresClus
         conn.execute("CREATE DATABASE bare_tickets")
     try:
         settings = _settings(tmp_path, postgres_cluster.dsn("bare_tickets"), monkeypatch)
-        with PostgresTicketStore(settings=settings) as store, pytest.raises(ConfigurationError,
-                                                                            match="spbe store migrate-schema"):
-            store.create(_draft())
+        with PostgresTicketStore(settings=settings) as store:
+            for call in (lambda: store.create(_draft()), lambda: store.get("SPBE-2026-00001"),
+                         lambda: store.events_since(0), store.active_ticket_ids):
+                with pytest.raises(ConfigurationError, match="spbe store migrate-schema"):
+                    call()
     finally:
         postgres_cluster.drop_database("bare_tickets")
 
