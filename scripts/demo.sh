@@ -43,7 +43,7 @@ export SPBE_AUDIT__PUBLISH_INTERVAL_S="${SPBE_AUDIT__PUBLISH_INTERVAL_S:-60}"  #
 say "Lab: a Debian server in its own network namespace, reachable over real SSH"
 # Two Pusat Data pool hosts: the CLI's ticket and the HTTP API's each get a server of their own.
 # (also cleans up what an earlier demo left: a reboot, a crash)
-parts="${DEMO_PARTS:-pusat_data jaringan_intra splp insiden kepatuhan http_api}"
+parts="${DEMO_PARTS:-pusat_data jaringan_intra splp insiden kepatuhan evaluasi http_api}"
 hosts=(--host pd-app-01 --host pd-app-02)
 [[ " $parts " == *" redmine "* ]] && hosts+=(--host pd-app-03)  # the Redmine request's own server
 (umask 022; spbe lab up --name "$SPBE_DEMO_LAB" "${hosts[@]}")

@@ -26,10 +26,12 @@ from toolkit.sqlite_tx import SqliteStore
 REPO = Path(__file__).resolve().parent.parent
 CHECKED = ("toolkit/actions", "toolkit/containment", "toolkit/splp", "toolkit/engine", "toolkit/compliance")
 # SQLite-backed classes that are not `SqliteStore` subclasses: they open their own connections.
-OTHER_STORES = frozenset({"AuditLog", "SqliteState", "SqliteJobQueue", "EmbeddedTicketStore"})
+# SecretVault: its SQLite table is `toolkit.vault.SqliteVaultTables` (or a server's, issue 19), built inside it.
+OTHER_STORES = frozenset({"AuditLog", "SqliteState", "SqliteJobQueue", "EmbeddedTicketStore", "SecretVault"})
 CONNECTS = frozenset({"connect"})  # sqlite3.connect, toolkit.sqlite_tx.connect
 ROOT_BUILT = {"spbe.state_stores": "a state backend", "spbe.gateways": "an API gateway",
-              "spbe.identity_providers": "an identity provider", "spbe.notifiers": "a notifier"}
+              "spbe.identity_providers": "an identity provider", "spbe.notifiers": "a notifier",
+              "spbe.audit_logs": "an audit log"}
 ROOT_BUILT_CLASSES = frozenset({"TemplateRenderer"})
 
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from toolkit.desks.hub import DeskHub
     from toolkit.documents import TemplateRenderer
     from toolkit.domain.catalog.models import Catalog
+    from toolkit.evaluation.queries import EvaluationReadModel
     from toolkit.letters.kit import Letters
     from toolkit.letters.render import PdfRenderer
     from toolkit.ssh.pool import SshPool
@@ -131,6 +132,22 @@ class App:
         opened once here: no action or use case opens a store by path."""
         cfg = self.settings.state
         return Registry[StateStores]("spbe.state_stores").create(cfg.kind, settings=self.settings, **cfg.options)
+
+    @cached_property
+    def evaluation(self) -> EvaluationReadModel:
+        """The yearly evaluation's read model (`toolkit.evaluation.queries`, issue 18): SQL over the embedded ticket
+        store's file and state.db (escalation claims, survey answers), both opened here first so their tables exist."""
+        from toolkit.evaluation.queries import SqliteEvaluationStore
+        from toolkit.sqlite_tx import STATE_DB
+        from toolkit.survey.ikm import ikm_by_service
+
+        path = getattr(self.tickets, "path", None)
+        if not isinstance(path, Path):
+            raise ConfigurationError(f"the evaluation reads the embedded ticket store; tickets.kind "
+                                     f"'{self.settings.tickets.kind}' has no SQL read model yet")
+        _ = self.state
+        return SqliteEvaluationStore(path, Path(self.settings.state_dir) / STATE_DB,
+                                     ikm=lambda conn, start, end: ikm_by_service(conn, start, end))
 
     @cached_property
     def scheduled_runner(self) -> ScheduledRunner | None:

@@ -49,8 +49,9 @@ from toolkit.audit.chain import (
 )
 from toolkit.audit.checkpoints import Checkpoint, CheckpointFile
 from toolkit.audit.keys import AuditKey
+from toolkit.audit.port import AuditTrail
 from toolkit.audit.verify_checks import KEYED, UNKEYED
-from toolkit.errors import ConfigurationError, IntegrityError, InvalidInputError
+from toolkit.errors import ConfigurationError, ConflictError, IntegrityError, InvalidInputError
 from toolkit.settings import Settings
 
 log = logging.getLogger("spbe.audit")
@@ -106,7 +107,11 @@ class PostgresAuditLog:
 
     def _start_meta(self) -> None:
         """The scheme and key id the chain is started with, written once (under the lock: two processes
-        starting a fresh database at once agree)."""
+        starting a fresh database at once agree). Once written, opening the log reads it and takes no lock,
+        so a process starts while another appends."""
+        with self.db.connection() as conn:
+            if conn.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchone():
+                return
         with self.db.transaction() as conn:
             self._lock(conn)
             if conn.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchone():
@@ -253,6 +258,36 @@ class PostgresAuditLog:
                                                    last_seq, self.checkpoint_every)
             problems.extend(found)
         return AuditVerification(ok=not problems, entries=len(rows), problems=problems, checkpoints=valid)
+
+    def import_chain(self, source: AuditTrail) -> int:
+        """Copy an embedded chain here (moving an installation to PostgreSQL): every entry verbatim (seq, the
+        exact ``at`` text, the canonical data, prev_hash, hash), so it verifies here as it did there, then the
+        signed anchor of its head and a checkpoint. Refused unless ``source`` verifies under this log's key
+        and this chain is empty: a chain is never merged into another. Returns how many entries were copied."""
+        if self.key is None or source.key is None or source.key.key_id != self.key.key_id:
+            raise ConfigurationError("only a chain keyed with this log's audit key can be imported")
+        checked = source.verify()
+        if not checked.ok:
+            raise IntegrityError("the audit chain to import does not verify; it is not copied",
+                                 problems=[p.model_dump() for p in checked.problems])
+        entries = source.entries()
+        rows = [(e.seq, e.at.isoformat(timespec="microseconds"), e.actor, e.action, e.ticket_id, canonical(e.data),
+                 e.prev_hash, e.hash) for e in entries]
+        with self.db.transaction() as conn:
+            self._lock(conn, durable=True)
+            self._check_scheme(conn)
+            if conn.execute("SELECT 1 FROM audit LIMIT 1").fetchone():
+                raise ConflictError("the PostgreSQL audit chain is not empty; a chain is imported only into an "
+                                    "empty one")
+            with conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO audit ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)  # noqa: S608
+            if entries:
+                head = self._anchor(entries[-1].seq, entries[-1].hash)
+                conn.execute("INSERT INTO audit_anchor (one, anchor) VALUES (true, %s) ON CONFLICT (one) "
+                             "DO UPDATE SET anchor = EXCLUDED.anchor", (head,))
+        if entries:
+            self._write_checkpoint(entries[-1].seq, entries[-1].hash)
+        return len(entries)
 
     def verify_or_raise(self) -> AuditVerification:
         result = self.verify()

@@ -153,6 +153,9 @@ def serving_metrics(app: EngineServices, settings: MetricsSettings) -> Iterator[
     from toolkit.engine.compliance_metrics import compliance_collector
 
     registry.register(compliance_collector(app))
+    from toolkit.evaluation.metrics import EvaluationCollector  # this month's evaluation figures (issue 18)
+
+    registry.register(EvaluationCollector(app))
     try:
         server, thread = start_http_server(settings.port, settings.host, registry=registry)
     except OSError as exc:

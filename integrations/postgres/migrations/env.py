@@ -13,12 +13,19 @@ from sqlalchemy import text
 
 MIGRATION_LOCK = 0x5BBE_0019  # pg_advisory_xact_lock key of schema upgrades (any constant, shared by all hosts)
 
-connection = context.config.attributes.get("connection")
-if connection is None:  # `alembic` run by hand without the toolkit: say how instead of guessing a URL
-    raise RuntimeError("run the migrations with `spbe store migrate-schema` (integrations.postgres.migrate)")
 
-context.configure(connection=connection, target_metadata=None, transactional_ddl=True,
-                  transaction_per_migration=False)
-with context.begin_transaction():
-    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-    context.run_migrations()
+def run() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is None:  # `alembic` run by hand without the toolkit: say how instead of guessing a URL
+        raise RuntimeError("run the migrations with `spbe store migrate-schema` (integrations.postgres.migrate)")
+    context.configure(connection=connection, target_metadata=None, transactional_ddl=True,
+                      transaction_per_migration=False)
+    with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        context.run_migrations()
+
+
+# Alembic executes this file to migrate; anything else importing it (a walk over the package's modules) only
+# defines the function: `context` is Alembic's proxy, with no config outside a migration.
+if getattr(context, "config", None) is not None:
+    run()

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +20,10 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from integrations.audit.postgres import PostgresAuditLog
-from toolkit.audit import AuditKey, generate_key
+from integrations.audit.postgres import _LOCK, PostgresAuditLog
+from toolkit.audit import AuditKey, AuditLog, generate_key
 from toolkit.bootstrap import App
-from toolkit.errors import ConfigurationError, InvalidInputError
+from toolkit.errors import ConfigurationError, ConflictError, InvalidInputError, UnavailableError
 from toolkit.secret_types import SecretRef
 from toolkit.settings import Settings
 
@@ -64,6 +67,7 @@ def _append_from_child(state_dir: str, key_text: str, checkpoint_file: str, me: 
     audit.close()
 
 
+@pytest.mark.slow  # processes of their own (spawn), seconds each: the full suite runs it
 def test_four_processes_appending_at_once_leave_one_chain_that_verifies(log: PostgresAuditLog, tmp_path: Path,
                                                                          key_text: str) -> None:
     ctx = multiprocessing.get_context("spawn")
@@ -183,3 +187,63 @@ def test_spbe_audit_verify_checkpoint_and_list_on_the_postgres_chain(dsn: str, t
     password = next(p.split("=", 1)[1] for p in dsn.split() if p.startswith("password="))
     listed = spbe("audit", "list")
     assert listed.exit_code == 0 and "ticket.open" in listed.stdout and password not in listed.stdout + listed.stderr
+
+
+def test_an_embedded_chain_imported_verifies_with_the_same_hashes(log: PostgresAuditLog, tmp_path: Path,
+                                                                   key_text: str) -> None:
+    """Moving an installation from SQLite: the chain is copied verbatim and still verifies; never merged."""
+    key = AuditKey.parse(SecretStr(key_text))
+    embedded = AuditLog(tmp_path / "sqlite" / "audit.db", key=key, checkpoint_file=tmp_path / "sqlite-cp.jsonl")
+    for n in range(30):
+        embedded.append("andi", "ticket.approve", f"SPBE-2026-{n:05d}", {"auth": "session", "n": n, "why": "ok\n;$()"})
+    assert log.import_chain(embedded) == 30
+    assert log.verify().ok
+    assert [(e.seq, e.hash) for e in log.entries()] == [(e.seq, e.hash) for e in embedded.entries()]
+    log.append("engine", "job.start", None, {"auth": "engine"})  # the chain goes on from the imported head
+    assert log.verify().ok and log.head()[0] == 31
+    with pytest.raises(ConflictError, match="not empty"):
+        log.import_chain(embedded)
+    other = AuditLog(tmp_path / "other.db", key=AuditKey.parse(SecretStr(generate_key())))
+    with pytest.raises(ConfigurationError, match="keyed with this log's audit key"):
+        log.import_chain(other)
+    embedded.close()
+    other.close()
+
+
+def _hold_the_chain_lock(dsn: str, held: object) -> None:
+    """A writer that takes the chain's lock mid-append and is then killed (SIGKILL) before it commits."""
+    conn = psycopg.connect(dsn)
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+    conn.execute("INSERT INTO audit (seq, at, actor, action, ticket_id, data, prev_hash, hash) "
+                 "VALUES (999, 'x', 'x', 'x', NULL, '{}', 'x', 'x')")  # uncommitted: must never be seen
+    held.set()  # type: ignore[attr-defined]
+    time.sleep(600)
+
+
+@pytest.mark.slow  # processes of their own (spawn), seconds each: the full suite runs it
+def test_a_writer_killed_mid_append_leaves_no_lock_and_no_entry(log: PostgresAuditLog, dsn: str,
+                                                                 tmp_path: Path, key_text: str) -> None:
+    log.append("andi", "ticket.open", TICKET, {"auth": "session"})
+    ctx = multiprocessing.get_context("spawn")
+    held = ctx.Event()
+    proc = ctx.Process(target=_hold_the_chain_lock, args=(dsn, held), daemon=True)
+    proc.start()
+    try:
+        _impatient_append_refused(tmp_path, key_text, held)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join(30)
+    log.append("budi", "ticket.approve", TICKET, {"auth": "session"})  # the server ended the dead session's lock
+    result = log.verify()
+    assert result.ok and result.entries == 2 and [e.seq for e in log.entries()] == [1, 2]
+
+
+def _impatient_append_refused(tmp_path: Path, key_text: str, held: object) -> None:
+    assert held.wait(60)  # type: ignore[attr-defined]
+    impatient = PostgresAuditLog(settings=_settings(tmp_path / "state"), key=AuditKey.parse(SecretStr(key_text)),
+                                 busy_timeout_ms=300)
+    try:
+        with pytest.raises(UnavailableError, match="audit log unavailable"):  # waits its busy timeout, no longer
+            impatient.append("budi", "ticket.approve", TICKET, {"auth": "session"})
+    finally:
+        impatient.close()

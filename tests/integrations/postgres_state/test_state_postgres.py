@@ -89,6 +89,7 @@ def _claim_from_child(state_dir: str, me: int, go: object, out: object) -> None:
     app.close()
 
 
+@pytest.mark.slow  # processes of their own (spawn), seconds each: the full suite runs it
 def test_processes_claiming_at_once_never_share_a_host_a_vlan_or_a_rack_unit(app: App, tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     go, out = ctx.Barrier(PROCESSES), ctx.Queue()

@@ -86,6 +86,7 @@ def _reveal_from_child(state_dir: str, checkpoint_file: str, go: object, out: ob
     app.close()
 
 
+@pytest.mark.slow  # processes of their own (spawn), seconds each: the full suite runs it
 def test_processes_revealing_at_once_get_it_once(app: App, tmp_path: Path) -> None:
     app.vault.put(TICKET, "api_key", SecretStr(CANARY), meta=META)
     ctx = multiprocessing.get_context("spawn")
