@@ -22,7 +22,8 @@ T = TypeVar("T")
 # Fallback when the package is used from a source tree without being installed (entry points are
 # then absent). Kept in step with pyproject.toml's entry-point tables.
 _BUILTIN: dict[str, dict[str, str]] = {
-    "spbe.ticket_systems": {"embedded": "integrations.tickets.embedded:EmbeddedTicketStore"},
+    "spbe.ticket_systems": {"embedded": "integrations.tickets.embedded:EmbeddedTicketStore",
+                            "postgres": "integrations.tickets.postgres_store:PostgresTicketStore"},
     "spbe.job_queues": {"sqlite": "integrations.queue.sqlite_queue:SqliteJobQueue",
                         "postgres": "integrations.queue.postgres_queue:PostgresJobQueue"},
     "spbe.directories": {"roles_file": "integrations.identity.roles_file:RolesFileDirectory",

@@ -55,11 +55,20 @@ people:
 
 # -- TicketSystem ---------------------------------------------------------------------------------
 
-@pytest.fixture(params=["embedded"])
-def ticket_system(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TicketSystem]:
+@pytest.fixture(params=["embedded", "postgres"])
+def ticket_system(request: pytest.FixtureRequest, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[TicketSystem]:
     if request.param == "embedded":
         with EmbeddedTicketStore(settings=Settings(state_dir=tmp_path / "state"), busy_timeout_ms=300) as store:
             yield store
+        return
+    # postgres: built as `App.tickets` builds it, on a fresh migrated database, the DSN a secret
+    monkeypatch.setenv("SPBE_TEST_TICKETS_DSN", request.getfixturevalue("pg_dsn"))
+    app = App(Settings(state_dir=tmp_path / "state", tickets=AdapterSettings(kind="postgres",
+                                                                            options={"busy_timeout_ms": 300}),
+                       secrets={"postgres_dsn": SecretRef(ref="env:SPBE_TEST_TICKETS_DSN")}))
+    yield app.tickets
+    app.close()
 
 
 # -- JobQueue -------------------------------------------------------------------------------------
