@@ -246,10 +246,10 @@ class App:
 
     @cached_property
     def letters(self) -> Letters:
-        """The document numbers in state.db, and the PDF renderer (layout, fonts, logo) made once when first used."""
+        """The document numbers in the state stores' register, and the PDF renderer (layout, fonts, logo) made
+        once when first used."""
         from toolkit.letters.kit import Letters
         from toolkit.letters.numbers import DocumentNumbers
-        from toolkit.sqlite_tx import STATE_DB
 
         documents = self.settings.documents
 
@@ -258,7 +258,7 @@ class App:
 
             return PdfRenderer(self.settings.templates_dir, documents)
 
-        return Letters(DocumentNumbers(Path(self.settings.state_dir) / STATE_DB, documents), pdf)
+        return Letters(DocumentNumbers(self.state.document_numbers, documents), pdf)
 
     @cached_property
     def actions(self) -> ActionRegistry:

@@ -45,12 +45,10 @@ TICKET_TABLES = (("tickets", "tickets"), ("attachments", "ticket_attachments"), 
 QUEUE_TABLES = (("jobs", "jobs"), ("job_logs", "job_logs"), ("outbox", "outbox"), ("cursors", "queue_cursors"))
 STATE_TABLES = tuple((t, t) for t in (
     "host_allocations", "segments", "tunnel_slots", "rack_space", "containment", "issued", "escalations",
-    "schedules", "schedule_runs", "compliance_runs", "compliance_waivers", "survey_answers", "secrets"))
+    "schedules", "schedule_runs", "compliance_runs", "compliance_waivers", "survey_answers", "secrets",
+    "document_sequences", "document_numbers"))
 AUDIT_TABLES = (("audit", "audit"), ("audit_meta", "audit_meta"))
-STAYS = {  # tables with no PostgreSQL store yet: why they stay
-    "document_sequences": "letters' document numbers: no PostgreSQL store yet, App.letters keeps state.db",
-    "document_numbers": "letters' document numbers: no PostgreSQL store yet, App.letters keeps state.db",
-}
+STAYS: dict[str, str] = {}  # tables with no PostgreSQL store yet: why they stay
 
 
 @dataclass

@@ -21,6 +21,7 @@ from __future__ import annotations
 from integrations.postgres.pool import PostgresOptions, database_from_settings
 from integrations.state.postgres_allocations import PgHostPool, PgRackSpace, PgSegmentAllocator, PgTunnelSlots
 from integrations.state.postgres_compliance import PgComplianceHistory, PgScheduleStore, PgWaiverStore
+from integrations.state.postgres_numbers import PgDocumentNumbers
 from integrations.state.postgres_records import PgContainmentStore, PgEscalationStore, PgIssuedStore
 from integrations.state.postgres_survey import PgSurveyStore
 from integrations.state.postgres_vault import PgVaultTables
@@ -48,6 +49,7 @@ class PostgresState:
         self.waivers = PgWaiverStore(self.db)
         self.racks = PgRackSpace(self.db)
         self.survey = PgSurveyStore(self.db)
+        self.document_numbers = PgDocumentNumbers(self.db)
 
     def vault_tables(self) -> PgVaultTables:
         """Where `toolkit.vault.SecretVault` keeps its table when the state is here (`App.vault` asks)."""

@@ -18,6 +18,7 @@ from integrations.state.allocations import HostPool, SegmentAllocator, TunnelSlo
 from integrations.state.colocation import RackSpaceStore
 from integrations.state.compliance_history import ComplianceHistoryStore
 from integrations.state.containment import ContainmentStore
+from integrations.state.document_numbers import DocumentNumberStore
 from integrations.state.escalations import EscalationStore
 from integrations.state.issued import IssuedStore
 from integrations.state.schedules import ScheduleStore
@@ -52,10 +53,11 @@ class SqliteState:
         self.waivers = WaiverStore(self.path)
         self.racks = RackSpaceStore(self.path)
         self.survey = SurveyStore(self.path)
+        self.document_numbers = DocumentNumberStore(self.path)
 
     def _stores(self) -> tuple[SqliteStore, ...]:
         return (self.hosts, self.segments, self.tunnels, self.containment, self.issued, self.escalations,
-                self.schedules, self.compliance_history, self.waivers, self.racks, self.survey)
+                self.schedules, self.compliance_history, self.waivers, self.racks, self.survey, self.document_numbers)
 
     def close(self) -> None:
         for store in self._stores():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -249,3 +249,51 @@ def test_a_paused_schedule_is_not_claimed_and_resuming_owes_nothing_missed(state
     assert changed and not resumed.paused and resumed.not_before == later
     with pytest.raises(NotFoundError):
         schedules.set_paused("tidak-ada", True, NOW)
+
+
+# -- Document numbers ---------------------------------------------------------------------------------
+
+def _numbered(prefix: str) -> Callable[[int], str]:
+    return lambda seq: f"{prefix}/{seq}/2026"
+
+
+def test_document_numbers_a_sequence_per_type_and_year_the_same_number_again(state_stores: StateStores) -> None:
+    register = state_stores.document_numbers
+    assert register.take(ticket_id="T1", kode="BA", year=2026, number_of=_numbered("BA")) == "BA/1/2026"
+    assert register.take(ticket_id="T2", kode="BA", year=2026, number_of=_numbered("BA")) == "BA/2/2026"
+    assert register.take(ticket_id="T1", kode="LAP", year=2026, number_of=_numbered("LAP")) == "LAP/1/2026"
+    assert register.take(ticket_id="T3", kode="BA", year=2027, number_of=lambda seq: f"BA/{seq}/2027") == "BA/1/2027"
+    # asked again, even in another year: the number it got first, the sequence untouched
+    assert register.take(ticket_id="T1", kode="BA", year=2027, number_of=_numbered("XX")) == "BA/1/2026"
+    assert register.issued("BA") == [("T1", "BA/1/2026", 2026, 1), ("T2", "BA/2/2026", 2026, 2),
+                                     ("T3", "BA/1/2027", 2027, 1)]
+
+
+def test_document_numbers_a_text_held_by_another_type_is_a_conflict_not_a_duplicate(
+        state_stores: StateStores) -> None:
+    register = state_stores.document_numbers
+    assert register.take(ticket_id="T1", kode="A", year=2026, number_of=_numbered("N")) == "N/1/2026"
+    with pytest.raises(ConflictError):
+        register.take(ticket_id="T2", kode="B", year=2026, number_of=_numbered("N"))
+    assert [n for _, n, _, _ in register.issued()] == ["N/1/2026"]
+
+
+def test_document_numbers_threads_at_once_never_share_one(state_stores: StateStores) -> None:
+    register = state_stores.document_numbers
+    taken: list[str] = []
+    errors: list[BaseException] = []
+
+    def number(i: int) -> None:
+        try:
+            taken.append(register.take(ticket_id=f"T{i}", kode="BA", year=2026, number_of=_numbered("BA")))
+            taken.append(register.take(ticket_id=f"T{i}", kode="BA", year=2026, number_of=_numbered("BA")))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=number, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(set(taken)) == sorted(f"BA/{n}/2026" for n in range(1, 9)) and len(taken) == 16

@@ -18,6 +18,7 @@ from typing import Any
 
 from PIL import Image
 
+from integrations.state.document_numbers import DocumentNumberStore
 from tests.support.document_samples import DIRECTORY, FakeDirectory, context, pusat_data_service
 from toolkit.errors import NotFoundError
 from toolkit.letters.kit import Letters
@@ -52,7 +53,8 @@ _WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax=
 
 def letters_for(settings: Settings) -> Letters:
     """What `App.letters` builds, over a settings object (the tests' own state directory)."""
-    return Letters(DocumentNumbers(settings.state_dir / "state.db", settings.documents),
+    register = DocumentNumberStore(settings.state_dir / "state.db")
+    return Letters(DocumentNumbers(register, settings.documents, close_register=register.close),
                    lambda: PdfRenderer(settings.templates_dir, settings.documents))
 
 

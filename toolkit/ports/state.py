@@ -245,6 +245,22 @@ class SurveyAnswers(Protocol):
     def ikm_overall(self, start: datetime, end: datetime) -> IkmRow | None: ...
 
 
+class DocumentNumberRegister(Protocol):
+    """Document numbers (`toolkit.letters.numbers`): a sequence per type and year that only grows, one row per
+    issued number; ``(kode, ticket_id)``, ``(kode, tahun, seq)`` and the number text are each unique. Shared by
+    every process and host of a deployment, so two hosts never print one number on two documents."""
+
+    def take(self, *, ticket_id: str, kode: str, year: int, number_of: Callable[[int], str]) -> str:
+        """The number ``ticket_id`` already holds for ``kode``, or the next of ``year``'s sequence formatted by
+        ``number_of(seq)``, committed before it is returned; a `ConflictError` when that text is already held
+        by another document (never a duplicate)."""
+        ...
+
+    def issued(self, kode: str | None = None) -> list[tuple[str, str, int, int]]:
+        """(ticket, number, year, sequence) of every number issued (of one type), oldest first."""
+        ...
+
+
 class StateStores(Protocol):
     """The engine's stores of one backend, each built once; ``close`` ends every connection they opened."""
 
@@ -280,5 +296,8 @@ class StateStores(Protocol):
 
     @property
     def survey(self) -> SurveyAnswers: ...
+
+    @property
+    def document_numbers(self) -> DocumentNumberRegister: ...
 
     def close(self) -> None: ...

@@ -3,8 +3,8 @@ desk, their jobs run by the worker with the test actions, results delivered by t
 host and an escalation claimed, audit entries from every command) moved into PostgreSQL, then read back
 through an `App` on PostgreSQL settings: the same tickets, timelines, attachments (decrypted content equal),
 jobs and log lines; the audit chain verifies there and goes on; ticket numbering continues after the highest
-migrated number; what has no PostgreSQL store (the letters' document numbers) is reported, not dropped; a
-second run refuses and changes nothing."""
+migrated number, and so does the letters' document numbering (the same numbers kept, the sequence going on);
+a second run refuses and changes nothing."""
 
 from __future__ import annotations
 
@@ -80,6 +80,7 @@ def test_an_embedded_state_moves_into_postgres_and_reads_back_the_same(target: s
         before_jobs = source.queue.list_jobs()
         before_logs = {j.id: source.queue.logs(j.id) for j in before_jobs}
         before_audit = [e.model_dump() for e in source.audit.entries()]
+        numbers_before = [n for _, n, _, _ in source.letters.numbers.issued()]
         assert source.audit.verify().ok
         settings = engine_settings
     finally:
@@ -91,7 +92,8 @@ def test_an_embedded_state_moves_into_postgres_and_reads_back_the_same(target: s
     out = spbe.json("store", "migrate", "--to", "pg_target")
     assert out["audit"]["verified"] and out["audit"]["entries"] == len(before_audit)
     assert out["highest_ticket"] == max(t.id for t in before_tickets)
-    assert any("document_numbers" in what and "1 rows stay" in why for what, why in out["not_migrated"].items())
+    assert out["copied"]["state.db:document_numbers -> document_numbers"] == 1  # the letters' register moves too
+    assert not any("document_" in what for what in out["not_migrated"])
     assert target not in str(out) and postgres_cluster.password not in str(out) and VAULTED not in str(out)
     assert out["copied"]["state.db:secrets -> secrets"] == 1
 
@@ -103,6 +105,9 @@ def test_an_embedded_state_moves_into_postgres_and_reads_back_the_same(target: s
         assert app.queue.list_jobs() == before_jobs
         assert {j.id: app.queue.logs(j.id) for j in before_jobs} == before_logs
         assert app.state.hosts.allocation(ids[0], "aksi-pertama") == "vm-01"
+        assert [n for _, n, _, _ in app.letters.numbers.issued()] == numbers_before  # the same number, kept
+        following = app.letters.numbers.take(ticket_id="SPBE-2026-99999", kode="UND", year=2026, month=12)
+        assert following not in numbers_before  # the sequence goes on from the migrated counter
         assert [(c.ticket_id, c.key) for c in app.state.escalations.claims()] == [(ids[1], "sla-50")]
         assert [e.model_dump() for e in app.audit.entries()] == before_audit
         assert app.vault.use(ids[1], "api-key", purpose="uji migrasi").get_secret_value() == VAULTED

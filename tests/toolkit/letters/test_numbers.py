@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from integrations.state.document_numbers import DocumentNumberStore
 from tests.support.document_samples import make_prior, repository_renderer
 from tests.support.pdf import ba_context
 from toolkit.documents import MissingTemplateDataError
@@ -22,7 +23,8 @@ BA = "berita_acara_instalasi_server"
 
 
 def store(path: Path, **documents: object) -> DocumentNumbers:
-    return DocumentNumbers(path, DocumentSettings.model_validate(documents))
+    register = DocumentNumberStore(path)
+    return DocumentNumbers(register, DocumentSettings.model_validate(documents), close_register=register.close)
 
 
 def test_a_sequence_per_type_and_year_and_the_same_number_again(tmp_path: Path) -> None:
