@@ -147,6 +147,8 @@ def test_an_anonymous_complaint_hides_who_sent_it(browser: Browser, page: Page, 
         body = koordinator.locator("body")
         for identity in ("Andi Pratama", "andi@", "andi"):
             expect(body).not_to_contain_text(identity)
+        markup = koordinator.content()  # nor in an attribute, a hidden input or an option's value
+        assert "Andi Pratama" not in markup and "andi@" not in markup and '"andi"' not in markup
         screenshot(koordinator, "04-koordinator-tanpa-identitas")
     finally:
         koordinator.context.close()
