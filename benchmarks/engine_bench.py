@@ -213,11 +213,12 @@ def _unfinished(app: App) -> bool:
         or app.queue.outbox_pending_count() > 0
 
 
-def throughput(n_jobs: int, phases: Phases | None = None) -> tuple[float, int, float, int]:
+def throughput(n_jobs: int, phases: Phases | None = None, **overrides: Any) -> tuple[float, int, float, int]:
     """Jobs per second, jobs succeeded, CPU seconds, worker threads; with ``phases``, the run is instrumented
-    for the breakdown (wrappers and a trace callback on every statement: a little slower)."""
+    for the breakdown (wrappers and a trace callback on every statement: a little slower). ``overrides`` are
+    settings (benchmarks/store_bench.py runs it with the queue on PostgreSQL)."""
     with tempfile.TemporaryDirectory() as tmp:
-        app = make_app(Path(tmp))
+        app = make_app(Path(tmp), **overrides)
         workers = app.settings.workers.count
         with instrumented(phases, app) if phases is not None else nullcontext():
             for _ in range(n_jobs):

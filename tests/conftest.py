@@ -56,6 +56,7 @@ FIXTURE_PLUGINS = [
 # escapes pytest's assertion rewriting (PytestAssertRewriteWarning, an error here).
 pytest_plugins = [
     "tests.support.smtp_sink",  # the `smtp` fixture: a real aiosmtpd sink on loopback
+    "tests.support.postgres",  # `postgres_cluster` (once per session and worker), `pg_dsn`: a fresh database each
 ] + (FIXTURE_PLUGINS if importlib.util.find_spec("tests.fixtures") else [])
 
 REPO = Path(__file__).resolve().parent.parent

@@ -23,7 +23,8 @@ T = TypeVar("T")
 # then absent). Kept in step with pyproject.toml's entry-point tables.
 _BUILTIN: dict[str, dict[str, str]] = {
     "spbe.ticket_systems": {"embedded": "integrations.tickets.embedded:EmbeddedTicketStore"},
-    "spbe.job_queues": {"sqlite": "integrations.queue.sqlite_queue:SqliteJobQueue"},
+    "spbe.job_queues": {"sqlite": "integrations.queue.sqlite_queue:SqliteJobQueue",
+                        "postgres": "integrations.queue.postgres_queue:PostgresJobQueue"},
     "spbe.directories": {"roles_file": "integrations.identity.roles_file:RolesFileDirectory",
                          "keycloak": "integrations.identity.keycloak_directory:KeycloakDirectory"},
     "spbe.identity_providers": {"keycloak": "integrations.identity.keycloak:KeycloakIdentityProvider"},

@@ -184,7 +184,11 @@ class Settings(BaseSettings):
     splp_register: Path = Field(default_factory=lambda: spbe_data.data_path("inventory", "splp_apis.yml"),
                                 description="the SPLP API register: which APIs exist and who provides each")
     tickets: AdapterSettings = AdapterSettings(kind="embedded")
-    queue: AdapterSettings = AdapterSettings(kind="sqlite")
+    queue: AdapterSettings = Field(
+        default=AdapterSettings(kind="sqlite"),
+        description="the job queue and outbox: 'sqlite' (state_dir/queue.db, one host) or 'postgres' (shared by "
+                    "several hosts; options.dsn_secret names the settings.secrets entry of the DSN, default "
+                    "postgres_dsn; options.pool_min/pool_max; schema by `spbe store migrate-schema`)")
     state: AdapterSettings = Field(
         default=AdapterSettings(kind="sqlite"),
         description="the engine's stores (allocations, containment records, issued credentials, escalation "

@@ -37,7 +37,7 @@ from toolkit.ports.jobs import JobQueue
 from toolkit.ports.notifier import Notifier
 from toolkit.ports.state import StateStores
 from toolkit.ports.tickets import TicketSystem
-from toolkit.settings import Settings, load_settings
+from toolkit.settings import AdapterSettings, SecretRef, Settings, load_settings
 
 __all__ = ["idp_settings", "keycloak"]  # the Keycloak fake's fixtures, used by the suites below
 
@@ -64,13 +64,20 @@ def ticket_system(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ti
 
 # -- JobQueue -------------------------------------------------------------------------------------
 
-@pytest.fixture(params=["sqlite"])
-def job_queue(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock) -> Iterator[JobQueue]:
-    """Built as `App.queue` builds it: with the app's clock, here one the suite moves past leases."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def job_queue(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock,
+              monkeypatch: pytest.MonkeyPatch) -> Iterator[JobQueue]:
+    """Built as `App.queue` builds it: with the app's clock, here one the suite moves past leases. The
+    PostgreSQL one on a fresh database of the session's private cluster, its DSN read from a secret."""
     if request.param == "sqlite":
-        queue = SqliteJobQueue(settings=Settings(state_dir=tmp_path / "state"), clock=clock)
-        yield queue
-        queue.close()
+        queue: JobQueue = SqliteJobQueue(settings=Settings(state_dir=tmp_path / "state"), clock=clock)
+    else:
+        monkeypatch.setenv("SPBE_TEST_PG_DSN", request.getfixturevalue("pg_dsn"))
+        settings = Settings(state_dir=tmp_path / "state", queue=AdapterSettings(kind="postgres"),
+                            secrets={"postgres_dsn": SecretRef(ref="env:SPBE_TEST_PG_DSN")})
+        queue = App(settings, clock=clock).queue
+    yield queue
+    queue.close()  # type: ignore[attr-defined]  # not part of the port: App.close calls it when present
 
 
 # -- StateStores ----------------------------------------------------------------------------------

@@ -209,6 +209,7 @@ COMMANDS = {
     "document": "toolkit.cli.document_cmd:document_group",
     "sign": "toolkit.cli.sign_cmd:sign_group",
     "survey": "toolkit.cli.survey_cmd:survey_group",
+    "store": "toolkit.cli.store_cmd:store_group",
 }
 cli.lazy_subcommands.update(COMMANDS)
 
