@@ -79,7 +79,7 @@ class App:
 
             dispatcher = Registry[Dispatcher]("spbe.dispatchers").create(self.settings.engine.kind,
                                                                          settings=self.settings)
-            return DispatchingQueue(queue, dispatcher, self.settings.engine)  # type: ignore[return-value]
+            return DispatchingQueue(queue, dispatcher, self.settings.engine)
         return queue
 
     @cached_property

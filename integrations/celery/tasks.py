@@ -61,8 +61,7 @@ def run_worker(settings: Settings, families: list[str], concurrency: int, pool: 
     celery = celery_for(settings)
     argv = ["worker", "--queues", ",".join(queue_name(f) for f in families), "--concurrency", str(concurrency),
             "--pool", pool, "--loglevel", loglevel, "--without-gossip", "--without-mingle", "--without-heartbeat"]
-    if hostname:
-        argv += ["--hostname", hostname]
+    argv += ["--hostname", hostname or f"spbe-{os.getpid()}@%h"]  # one node name per process, several per host
     celery.worker_main(argv)
 
 
