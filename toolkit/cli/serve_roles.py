@@ -101,7 +101,7 @@ def run_roles(obj: Any, roles: frozenset[str], *, workers: int | None, duration:
         signal.signal(sig, lambda *_: server.stop.set())
     with serving_metrics(app, settings.metrics), serving_http(app, settings):
         if distributed and "worker" in roles:
-            from integrations.celery.tasks import run_worker  # noqa: PLC0415 - only a distributed worker needs it
+            from toolkit.cli.celery_worker import run_worker  # only a distributed worker needs Celery
 
             runner = threading.Thread(target=server.run, args=(duration,), name="engine", daemon=True)
             if engine_roles:

@@ -1,4 +1,7 @@
-"""The worker side: the job task, and starting a worker for some families (`spbe serve --role worker`).
+"""The worker side of the Celery engine: the job task, and starting a worker for some families (`spbe serve
+--role worker`). In the CLI layer because a worker process is a composition root: it opens an `App` and
+hands each message to the engine (`toolkit.engine.distributed.handle_message`); integrations/celery holds
+only the broker's side (the app's settings, publishing, the slot table).
 
 Each worker process (a prefork child, or the solo pool's one process) opens its own `App` on first use (stores
 are not shared across a fork) and runs a message through `toolkit.engine.distributed.handle_message`: the
@@ -48,7 +51,7 @@ def bind(celery: Celery) -> Celery:
 
 
 def celery_for(settings: Settings | None = None) -> Celery:
-    """The worker's Celery app (``celery -A integrations.celery.tasks:celery_app`` builds it from the env)."""
+    """The worker's Celery app (``celery -A toolkit.cli.celery_worker:celery_app`` builds it from the env)."""
     settings = settings or load_settings()
     _STATE["settings"] = settings
     return bind(make_celery(settings))
@@ -65,7 +68,7 @@ def run_worker(settings: Settings, families: list[str], concurrency: int, pool: 
     celery.worker_main(argv)
 
 
-def __getattr__(name: str) -> Any:  # ``celery -A integrations.celery.tasks:celery_app``: built when asked for
+def __getattr__(name: str) -> Any:  # ``celery -A toolkit.cli.celery_worker:celery_app``: built when asked for
     if name == "celery_app":
         return celery_for()
     raise AttributeError(name)
