@@ -62,6 +62,14 @@ def run_worker(settings: Settings, families: list[str], concurrency: int, pool: 
     """Run a Celery worker in this process for ``families``' queues until it is told to stop (SIGTERM: warm
     shutdown, running jobs finish; their leases cover a kill)."""
     celery = celery_for(settings)
+    # The App (settings, catalog, stores) is opened before the first message, not by it: under load that
+    # took seconds, which the first job after a worker's start would otherwise wait.
+    if pool == "prefork":
+        from celery.signals import worker_process_init
+
+        worker_process_init.connect(lambda **_: _process_app(), weak=False)
+    else:
+        _process_app()
     argv = ["worker", "--queues", ",".join(queue_name(f) for f in families), "--concurrency", str(concurrency),
             "--pool", pool, "--loglevel", loglevel, "--without-gossip", "--without-mingle", "--without-heartbeat"]
     argv += ["--hostname", hostname or f"spbe-{os.getpid()}@%h"]  # one node name per process, several per host
