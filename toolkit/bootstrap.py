@@ -73,8 +73,15 @@ class App:
     @cached_property
     def queue(self) -> JobQueue:
         cfg = self.settings.queue
-        return Registry[JobQueue]("spbe.job_queues").create(cfg.kind, settings=self.settings, clock=self.clock,
-                                                            **cfg.options)
+        queue = Registry[JobQueue]("spbe.job_queues").create(cfg.kind, settings=self.settings, clock=self.clock,
+                                                             **cfg.options)
+        if self.settings.engine.kind != "local":  # jobs also published to a broker (toolkit.engine.distributed)
+            from toolkit.engine.distributed import Dispatcher, DispatchingQueue
+
+            dispatcher = Registry[Dispatcher]("spbe.dispatchers").create(self.settings.engine.kind,
+                                                                         settings=self.settings)
+            return DispatchingQueue(queue, dispatcher, self.settings.engine)
+        return queue
 
     @cached_property
     def directory(self) -> Directory:

@@ -44,6 +44,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
                         "postgres": "integrations.audit.postgres:PostgresAuditLog"},
     "spbe.desks": {"redmine": "integrations.desks.redmine:RedmineDesk", "glpi": "integrations.desks.glpi:GlpiDesk",
                    "rest": "integrations.desks.rest:RestDesk"},
+    "spbe.dispatchers": {"celery": "integrations.celery.dispatch:CeleryDispatcher"},  # settings.engine.kind
     "spbe.signers": {"pades": "integrations.signing.pades:PadesSigner", "bsre": "integrations.signing.bsre:BsreSigner"},
 }
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -81,6 +82,37 @@ class WorkerSettings(BaseModel):
                                     description="on SIGTERM, how long running jobs may finish before they are stopped")
     warm_inventory: bool = Field(default=True, description="parse the Ansible inventory when `spbe serve` starts, "
                                                            "so the first containment does not wait for it")
+
+
+class EngineSettings(BaseModel):
+    """Where jobs run: 'local' (the worker threads of `spbe serve`, the embedded default: no broker) or 'celery'
+    (a message per job to a queue per action family, run by `spbe serve --role worker` on any host; the store's
+    idempotency key and lease still give the exactly-once effect, see toolkit.engine.distributed)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["local", "celery"] = "local"
+    broker: SecretRef = Field(default=SecretRef(ref="env:SPBE_BROKER_URL"),
+                              description="the broker URL (redis://...), a secret: it may carry a password")
+    families: dict[str, str] = Field(
+        default_factory=lambda: {"network.": "network", "vpn.": "network", "containment.": "network",
+                                 "ansible.": "ansible", "compliance.": "ansible", "recovery.": "ansible"},
+        description="action-name prefix -> family (its own queue and workers); other actions: 'default'")
+    target_keys: tuple[str, ...] = Field(
+        default=("target", "switch", "device", "host", "hostname"),
+        description="the plan fields naming what a job acts on (a switch, a host): the first one present")
+    target_cap: int = Field(default=2, ge=1, le=1000, description="most jobs at once on one target, all workers")
+    republish_after_s: float = Field(default=30.0, gt=0, le=3600,
+                                     description="a queued job older than this is published again (a lost message)")
+    visibility_timeout_s: int = Field(default=3600, ge=5, le=86400,
+                                      description="the Redis broker's redelivery time of an unacknowledged message")
+
+    @field_validator("families")
+    @classmethod
+    def _family_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for prefix, family in value.items():
+            if not re.fullmatch(r"[a-z0-9_.-]{1,64}", prefix) or not re.fullmatch(r"[a-z0-9_-]{1,32}", family):
+                raise ValueError(f"bad family mapping {prefix!r} -> {family!r}")
+        return value
 
 
 class QualityThresholds(BaseModel):
@@ -211,6 +243,8 @@ class Settings(BaseSettings):
         default=PortalSettings(), description="the web portal: its public URL (links in notices), cookie Secure "
                                               "flag and the OIDC client of 'Masuk dengan SSO'")
     workers: WorkerSettings = WorkerSettings()
+    engine: EngineSettings = Field(default=EngineSettings(), description="where jobs run: 'local' or 'celery' "
+                                                                        "(toolkit.engine.distributed)")
     containment: ContainmentSettings = ContainmentSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     worktime: WorktimeSettings = Field(

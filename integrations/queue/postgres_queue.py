@@ -179,6 +179,18 @@ class PostgresJobQueue(PostgresOutbox):
         jobs = self.claim_batch(worker, lease_seconds, 1, ticket_id=ticket_id)
         return jobs[0] if jobs else None
 
+    def claim_job(self, job_id: int, worker: str, lease_seconds: float) -> Job | None:
+        """Claim this one job if it is queued and due (a distributed worker's message names it); None when it
+        is not (a duplicate message: another worker holds it, or it is done)."""
+        now = self._now()
+        args: dict[str, Any] = {"now": now, "limit": 1, "worker": worker,
+                                "until": now + timedelta(seconds=lease_seconds), "job": job_id}
+        rows = self._rows(_CLAIM.format(ticket="AND id = %(job)s"), args)
+        job = self._job(rows[0]) if rows else None
+        if job is not None and job.lease_token:
+            self._claimed[job.lease_token] = job
+        return job
+
     def claim_batch(self, worker: str, lease_seconds: float, limit: int, ticket_id: str | None = None) -> list[Job]:
         """Up to ``limit`` queued jobs in one statement, oldest first, each with its own lease and token. Only
         the first may be an action that is not idempotent, and the batch stops before the next such job."""

@@ -61,9 +61,24 @@ def run_command(obj, ticket_id, as_json) -> None:  # type: ignore[no-untyped-def
 @click.option("--http", "http_at", metavar="HOST:PORT",
               help="Serve the HTTP API (and portal) at HOST:PORT beside the engine (port 0: a free one, logged); "
                    "loopback only unless settings.http.allow_non_loopback. Else settings.http (enabled, bind).")
+@click.option("--role", "roles", multiple=True, metavar="api|trigger|worker",
+              help="What runs here, repeatable or comma-separated (default: all, as one host: the HTTP API when "
+                   "settings.http.enabled, the trigger and the workers). 'api' turns the HTTP API on.")
+@click.option("--families", metavar="F1,F2",
+              help="With settings.engine.kind = celery and --role worker: the action families whose queues this "
+                   "host's worker takes (default: every family in settings.engine.families, and 'default').")
+@click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True,
+              help="With settings.engine.kind = celery: the Celery worker pool (--workers processes or threads).")
 @click.pass_obj
-def serve_command(obj, workers, duration, metrics_at, http_at) -> None:  # type: ignore[no-untyped-def]
+def serve_command(obj, workers, duration, metrics_at, http_at, roles, families, pool) -> None:  # type: ignore[no-untyped-def]
     """Run the trigger loop, the worker pool and the outbox until SIGTERM/SIGINT."""
+    from toolkit.cli.serve_roles import parse_roles, serve_roles
+
+    chosen = parse_roles(roles)
+    if roles:
+        serve_roles(obj, chosen, workers=workers, duration=duration, metrics_at=metrics_at, http_at=http_at,
+                    families=families, pool=pool)
+        return
     from toolkit.cli.web_cmd import http_override, serving_http
     from toolkit.engine.metrics import serving_metrics
 
@@ -80,6 +95,11 @@ def serve_command(obj, workers, duration, metrics_at, http_at) -> None:  # type:
         obj.override(http=http_override(obj, http_at))
     obj.daemon_logging()
     settings = obj.app.settings
+    if settings.engine.kind != "local":  # every role of a distributed engine on this host
+        from toolkit.cli.serve_roles import run_roles
+
+        run_roles(obj, chosen, workers=workers, duration=duration, families=families, pool=pool)
+        return
     obj.app.audit.check_writable()  # no key, a wrong key or an unkeyed log: refuse to start (exit 8)
     from toolkit.complaints.loop import mail_loops  # the complaints mailbox (none configured: no thread)
     from toolkit.desks.loop import desk_loops  # the outside desks' poll and mirror (none configured: no thread)

@@ -114,6 +114,10 @@ class Server:
     monotonic: Callable[[], float] = time.monotonic  # when periodic work is due; a test passes its own
     # Loops of the layers above the engine (the outside desks' poll and mirror), each a thread given `stop`.
     side_loops: tuple[Callable[[threading.Event], None], ...] = ()
+    # `spbe serve --role`: which loops run here (worker threads only with the local engine: with a distributed
+    # one, `--role worker` runs the framework's worker instead); and what the trigger does more each round.
+    roles: frozenset[str] = frozenset({"trigger", "worker"})
+    trigger_duties: tuple[Callable[[], None], ...] = ()
     _last: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _outbox_wake: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     writer: AuditWriter = field(init=False, repr=False)  # the engine's audit entries, grouped
@@ -195,6 +199,8 @@ class Server:
             from toolkit.engine.audit_checkpoints import publish_checkpoint  # signed head onto the tickets
 
             publish_checkpoint(self.app)
+        for duty in self.trigger_duties:
+            duty()
         if self._serving:
             self._outbox_wake.set()  # what the trigger's work queued (a refusal notice, ...): the outbox thread
         else:
@@ -219,14 +225,16 @@ class Server:
             log.debug("inventory warm-up: %s", self.app.masker(str(exc)))
 
     def run(self, duration: float | None = None) -> None:
-        threads = [threading.Thread(target=self._trigger_loop, name="trigger", daemon=True),
-                   threading.Thread(target=self._outbox_loop, name="outbox", daemon=True)]
-        if self.app.settings.workers.warm_inventory:
-            threads.append(threading.Thread(target=self._warm_inventory, name="inventory-warm-up", daemon=True))
-        threads += [threading.Thread(target=self._worker_loop, args=(i,), name=f"worker-{i}", daemon=True)
-                    for i in range(self.workers)]
-        threads += [threading.Thread(target=loop, args=(self.stop,), name=f"side-{i}", daemon=True)
-                    for i, loop in enumerate(self.side_loops)]
+        threads = [threading.Thread(target=self._outbox_loop, name="outbox", daemon=True)]
+        if "trigger" in self.roles:
+            threads.append(threading.Thread(target=self._trigger_loop, name="trigger", daemon=True))
+            threads += [threading.Thread(target=loop, args=(self.stop,), name=f"side-{i}", daemon=True)
+                        for i, loop in enumerate(self.side_loops)]
+        if "worker" in self.roles:
+            if self.app.settings.workers.warm_inventory:
+                threads.append(threading.Thread(target=self._warm_inventory, name="inventory-warm-up", daemon=True))
+            threads += [threading.Thread(target=self._worker_loop, args=(i,), name=f"worker-{i}", daemon=True)
+                        for i in range(self.workers)]
         self._serving = True
         for t in threads:
             t.start()

@@ -1,0 +1,1 @@
+"""Celery (with Redis as the broker) as the distributed engine: see toolkit.engine.distributed."""
