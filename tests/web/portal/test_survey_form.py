@@ -94,3 +94,11 @@ def test_bad_input_is_refused_and_stores_nothing(served: Served, app: App, bad: 
     refused = _post(andi, ticket_id, {**GOOD, **bad})
     assert refused.status_code == 400, refused.text[:300]
     assert app.state.survey.get(ticket_id) is None
+    # The ticket page again, the form with the problem next to its input in Bahasa Indonesia (never the
+    # command's English text) and what was chosen kept.
+    [(name, _value)] = bad.items()
+    page = refused.text
+    assert 'id="survei"' in page and (f'id="g-survei-{name}"' in page or f'id="g-{name}"' in page)
+    assert "invalid survey" not in page and "invalid comment" not in page and "Value error" not in page
+    kept = next(k for k in GOOD if k != name and k.startswith("u"))
+    assert f'name="{kept}" value="{GOOD[kept]}" required checked' in page

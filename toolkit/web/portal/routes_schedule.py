@@ -135,6 +135,11 @@ def schedule_panel(app: EngineServices, viewer: Viewer, view: TicketView) -> Sch
                          may_confirm=may_confirm)
 
 
+def problem_text(field: str, problem: str) -> str:
+    """A command's validation problem of a free-text input in Bahasa Indonesia (the survey's comment too)."""
+    return _problem(field, problem)[1]
+
+
 def _problem(field: str, problem: str) -> tuple[str, str]:
     """A command's ``(field, problem)`` as (the input it belongs next to, a Bahasa Indonesia text)."""
     number = _NUMBER.search(problem)

@@ -4,8 +4,9 @@ four radio buttons (1 tidak baik .. 4 sangat baik) and a comment; once answered,
 The form posts to ``/tiket/{id}/survei`` with the session's CSRF token and calls
 `toolkit.commands.survey.answer_survey` with the session's principal, exactly as ``spbe survey answer``
 does (applicant only, closed only, once, each score 1..4, the comment's rules and the audit stay there). A
-refused form is not drawn again with what was typed: the error page says what was wrong. The comment is
-shown back through the template's autoescaping, as typed.
+form refused for its input is drawn again on the ticket page with the nine choices and the comment kept and
+each problem in Bahasa Indonesia next to its input (nine rows are tedious to choose twice); any other
+refusal is the portal's error page. The comment is shown back through the template's autoescaping, as typed.
 """
 
 from dataclasses import dataclass
@@ -18,10 +19,13 @@ from starlette.concurrency import run_in_threadpool
 from toolkit.commands import survey
 from toolkit.domain.tickets.models import TicketStatus
 from toolkit.engine.services import EngineServices
-from toolkit.errors import ToolkitError
+from toolkit.errors import InvalidInputError, ToolkitError
 from toolkit.survey.ikm import ELEMENTS
 from toolkit.survey.models import MAX_COMMENT, SurveyAnswer, surveyed
-from toolkit.web.portal import views
+from toolkit.web.portal import texts, views
+from toolkit.web.portal.routes_schedule import problem_text
+from toolkit.web.portal.routes_tickets import ticket_response
+from toolkit.web.portal.steps import FormErrors
 from toolkit.web.portal.views import TicketView
 from toolkit.web.portal.web import Portal, Viewer
 
@@ -73,6 +77,23 @@ def add_survey_routes(router: APIRouter, portal: Portal) -> None:
             scores = survey.survey_scores({k: v for k, v in raw.items() if isinstance(v, str)})
             await run_in_threadpool(survey.answer_survey, app, viewer.principal, ticket_id, scores,
                                     comment if isinstance(comment, str) else None)
+        except InvalidInputError as exc:
+            typed = {k: v for k, v in raw.items() if isinstance(v, str)}
+            typed[COMMENT_FIELD] = comment if isinstance(comment, str) else ""
+            return ticket_response(portal, request, viewer, ticket_id, failed=refused_form(exc, typed), status=400)
         except ToolkitError as exc:
             return portal.failure(request, viewer, exc)
         return portal.redirect(request, f"/tiket/{ticket_id}?ok=survei#survei")
+
+
+def refused_form(exc: InvalidInputError, typed: dict[str, str]) -> FormErrors:
+    """The survey's problems next to their inputs: a score row (``u1``..``u9``) or the comment."""
+    fields: dict[str, str] = {}
+    for name, problem in exc.details.get("errors", []) or []:
+        key = str(name).split(".")[0]
+        if key in {code.lower() for code in ELEMENTS}:
+            fields.setdefault(key, texts.SURVEY_SCORE)
+        else:
+            fields.setdefault(COMMENT_FIELD, problem_text(COMMENT_FIELD, str(problem)))
+    return FormErrors(form="survei", fields=fields, general=[] if fields else [texts.SURVEY_INVALID],
+                      values=typed)

@@ -115,3 +115,5 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "Ya" if value else "Tidak"
     return str(value)
+SURVEY_SCORE = "Pilih satu nilai, 1 sampai 4, untuk unsur ini."
+SURVEY_INVALID = "Survei belum dapat disimpan; periksa kembali isian Anda."
