@@ -97,7 +97,7 @@ class EngineSettings(BaseModel):
         default_factory=lambda: {"network.": "network", "vpn.": "network", "containment.": "network",
                                  "ansible.": "ansible", "compliance.": "ansible", "recovery.": "ansible"},
         description="action-name prefix -> family (its own queue and workers); other actions: 'default'")
-    target_keys: tuple[str, ...] = Field(
+    target_fields: tuple[str, ...] = Field(
         default=("target", "switch", "device", "host", "hostname"),
         description="the plan fields naming what a job acts on (a switch, a host): the first one present")
     target_cap: int = Field(default=2, ge=1, le=1000, description="most jobs at once on one target, all workers")

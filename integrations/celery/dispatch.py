@@ -10,10 +10,15 @@ from __future__ import annotations
 import threading
 
 from integrations.celery.app import TASK, make_celery, queue_name
+from toolkit.adapter_options import AdapterOptions
 from toolkit.settings import Settings
 
 
 class CeleryDispatcher:
+    # No options of its own: everything it needs is `settings.engine` (the broker a SecretRef), which the
+    # settings' own secret walk covers (tests/toolkit/test_settings_secrets.py).
+    Options = AdapterOptions
+
     def __init__(self, *, settings: Settings) -> None:
         self._celery = make_celery(settings)
         self._lock = threading.Lock()  # kombu's producer pool is per app; one publisher at a time is plenty

@@ -74,8 +74,8 @@ def family_of(settings: EngineSettings, action: str) -> str:
 
 
 def target_of(settings: EngineSettings, job: Job) -> str | None:
-    """What the job acts on, from its stored plan: the first of ``target_keys`` with a plain value."""
-    for key in settings.target_keys:
+    """What the job acts on, from its stored plan: the first of ``target_fields`` with a plain value."""
+    for key in settings.target_fields:
         value = job.plan.get(key)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
             return str(value)[:200]

@@ -34,7 +34,7 @@ def test_family_is_the_longest_matching_prefix() -> None:
 
 
 def test_target_is_the_first_plain_plan_field() -> None:
-    engine = EngineSettings(target_keys=("switch", "host"))
+    engine = EngineSettings(target_fields=("switch", "host"))
     assert target_of(engine, _job("network.install", {"host": "h1", "switch": "sw-core"})) == "sw-core"
     assert target_of(engine, _job("x", {"host": "h1"})) == "h1"
     assert target_of(engine, _job("x", {"switch": {"nested": 1}, "host": True})) is None

@@ -108,9 +108,9 @@ def test_two_trigger_processes_enqueue_one_job_per_step(engine_app, processes, e
 
 
 def test_the_target_cap_holds_under_fifty_jobs_for_one_target(engine_app, processes, engine_settings):
-    """Every job's target is its step (``target_keys = ["step"]``): 50 tickets put 50 jobs on one target at
+    """Every job's target is its step (``target_fields = ["step"]``): 50 tickets put 50 jobs on one target at
     once; with a cap of 2, never more than two run at the same time, whichever worker took the message."""
-    env = {"SPBE_ENGINE__TARGET_KEYS": '["step"]', "SPBE_ENGINE__TARGET_CAP": "2"}
+    env = {"SPBE_ENGINE__TARGET_FIELDS": '["step"]', "SPBE_ENGINE__TARGET_CAP": "2"}
     processes.workers(4, **env)
     tickets = [approved_ticket(engine_app) for _ in range(50)]
     trigger_once(engine_app)
