@@ -215,11 +215,11 @@ def main() -> None:
             for p in [int(x) for x in args.processes.split(",")]:
                 rate, cpu = throughput(bench, p, args.per_worker)
                 linear = p / SLEEP_S
-                rows.append((f"[{kind}] throughput, 200 ms action, {p} worker process(es)", ">= 0.8 x linear",
+                rows.append((f"\\[{kind}] throughput, 200 ms action, {p} worker process(es)", ">= 0.8 x linear",
                              f"{rate:.1f} jobs/s = {rate / linear:.2f} x linear ({linear:.0f}); "
                              f"worker CPU {cpu * 1000:.0f} ms/job"))
             lat = approval_latency(bench, args.latency_runs)
-            rows.append((f"[{kind}] approval -> first action, p50 (distributed)", "<= 300 ms",
+            rows.append((f"\\[{kind}] approval -> first action, p50 (distributed)", "<= 300 ms",
                          f"{statistics.median(lat) * 1000:.0f} ms (max {max(lat) * 1000:.0f} ms, n={len(lat)})"))
         finally:
             bench.close()

@@ -31,6 +31,7 @@ def _process_app() -> tuple[Any, Any]:
 
         settings = _STATE.get("settings") or load_settings()
         app = App(settings)
+        app.warm_for_jobs()
         _STATE.update(pid=os.getpid(), app=app, slots=slots_for(app.queue, settings.state_dir))
     return _STATE["app"], _STATE["slots"]
 

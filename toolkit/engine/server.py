@@ -231,6 +231,9 @@ class Server:
             threads += [threading.Thread(target=loop, args=(self.stop,), name=f"side-{i}", daemon=True)
                         for i, loop in enumerate(self.side_loops)]
         if "worker" in self.roles:
+            warm = getattr(self.app, "warm_for_jobs", None)  # EngineServices of a test may not have it
+            if warm is not None:
+                warm()
             if self.app.settings.workers.warm_inventory:
                 threads.append(threading.Thread(target=self._warm_inventory, name="inventory-warm-up", daemon=True))
             threads += [threading.Thread(target=self._worker_loop, args=(i,), name=f"worker-{i}", daemon=True)
