@@ -1,6 +1,6 @@
 """Distributed engine benchmarks (issue 19): Celery + a private Redis, worker processes `spbe serve --role worker`.
 
-    python -m benchmarks.distributed_bench [--processes 1,2,4,8] [--per-worker 8] [--latency-runs 10]
+    python -m benchmarks.distributed_bench [--processes 1,2,4,8] [--per-worker 20] [--latency-runs 10]
                                            [--store sqlite|postgres|both]
 
 1. Throughput with an I/O-bound action (sleeps 200 ms, like an SSH round trip) at 1, 2, 4 and 8 worker
@@ -92,16 +92,25 @@ def _cpu_of(pids: list[int]) -> float:
 
 
 class Bench:
-    def __init__(self, store: dict[str, str]) -> None:
+    """A private Redis, the worker processes of one measurement, and (PostgreSQL) a fresh database for each."""
+
+    def __init__(self, cluster: Any = None) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="spbe-dbench-"))
         self.port = free_port()
         self.broker = f"redis://127.0.0.1:{self.port}/0"
         self.redis = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
                                        "--appendonly", "no", "--dir", str(self.tmp)], stdout=subprocess.DEVNULL)
-        self.store = store
+        self.cluster = cluster
+        self.store: dict[str, str] = {}
         self.workers: list[subprocess.Popen[bytes]] = []
 
+    def fresh_store(self) -> None:
+        """Every store on a new PostgreSQL database (nothing left from the previous measurement), or SQLite."""
+        if self.cluster is not None:
+            self.store = _on_postgres(self.cluster.dsn(self.cluster.fresh_database()))
+
     def app(self, state_dir: Path, kind: str = "celery", republish_after_s: str = "3600") -> App:
+        state_dir.mkdir(mode=0o700, exist_ok=True)  # the action's start times go there (on PostgreSQL nothing else)
         os.environ.update({k: v for k, v in _env(state_dir, self.broker, self.store).items() if k.startswith("SPBE_")})
         os.environ["SPBE_ENGINE__KIND"] = kind
         os.environ["SPBE_ENGINE__REPUBLISH_AFTER_S"] = republish_after_s
@@ -147,6 +156,7 @@ def throughput(bench: Bench, processes: int, per_worker: int) -> tuple[float, fl
     from toolkit.engine.distributed import republish_overdue
 
     state_dir = bench.tmp / f"p{processes}"
+    bench.fresh_store()
     setup = bench.app(state_dir, kind="local")  # approvals enqueue; nothing is published yet
     n_jobs = processes * per_worker
     _approved(setup, n_jobs)
@@ -156,9 +166,11 @@ def throughput(bench: Bench, processes: int, per_worker: int) -> tuple[float, fl
     app = bench.app(state_dir, republish_after_s="0.000001")  # every queued job is "overdue": publish all
     t0 = time.perf_counter()
     republish_overdue(app)
-    while len(app.queue.list_jobs(state=JobState.SUCCEEDED, limit=n_jobs + 1)) < n_jobs \
-            or app.queue.outbox_pending_count() > 0:
+    while app.queue.list_jobs(state=JobState.QUEUED, limit=1) or app.queue.list_jobs(state=JobState.RUNNING, limit=1) \
+            or app.queue.outbox_pending_count() > 0:  # cheap reads: this loop shares the cores with the workers
         time.sleep(0.01)
+    _no_failures(app)
+    assert len(app.queue.list_jobs(state=JobState.SUCCEEDED, limit=n_jobs + 1)) == n_jobs
     wall = time.perf_counter() - t0
     cpu = _cpu_of([w.pid for w in bench.workers]) - cpu0
     app.close()
@@ -166,8 +178,15 @@ def throughput(bench: Bench, processes: int, per_worker: int) -> tuple[float, fl
     return n_jobs / wall, cpu / n_jobs
 
 
+def _no_failures(app: App) -> None:
+    failed = app.queue.list_jobs(state=JobState.FAILED, limit=1)
+    if failed:
+        raise SystemExit(f"job {failed[0].id} failed: {failed[0].error}")
+
+
 def approval_latency(bench: Bench, runs: int) -> list[float]:
     state_dir = bench.tmp / "latency"
+    bench.fresh_store()
     app = bench.app(state_dir)
     bench.start_workers(state_dir, 2)
     latencies = []
@@ -182,6 +201,7 @@ def approval_latency(bench: Bench, runs: int) -> list[float]:
             if hit:
                 latencies.append(hit[0] - started)
                 break
+            _no_failures(app)
             time.sleep(0.002)
         time.sleep(SLEEP_S + 0.1)
     app.close()
@@ -189,28 +209,33 @@ def approval_latency(bench: Bench, runs: int) -> list[float]:
     return latencies
 
 
-def _store(kind: str) -> tuple[dict[str, str], Any]:
+def _on_postgres(dsn: str) -> dict[str, str]:
+    """Every store on it (the desk, the queue, the state, the audit chain), as on several hosts (docs/deploy.md)."""
+    return {**{f"SPBE_{store}__KIND": "postgres" for store in ("TICKETS", "QUEUE", "STATE", "AUDIT")},
+            "SPBE_SECRETS__POSTGRES_DSN__REF": "env:SPBE_BENCH_PG_DSN", "SPBE_BENCH_PG_DSN": dsn}
+
+
+def _cluster(kind: str) -> Any:
     if kind == "sqlite":
-        return {}, None
+        return None
     from tests.support.postgres import PostgresCluster
 
     cluster = PostgresCluster()
     cluster.start()
-    return {"SPBE_QUEUE__KIND": "postgres", "SPBE_SECRETS__POSTGRES_DSN__REF": "env:SPBE_BENCH_PG_DSN",
-            "SPBE_BENCH_PG_DSN": cluster.dsn(cluster.fresh_database())}, cluster
+    return cluster
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", default="1,2,4,8")
-    parser.add_argument("--per-worker", type=int, default=8)
+    parser.add_argument("--per-worker", type=int, default=20)
     parser.add_argument("--latency-runs", type=int, default=10)
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="sqlite")
     args = parser.parse_args()
     rows = []
     for kind in (["sqlite", "postgres"] if args.store == "both" else [args.store]):
-        store, cluster = _store(kind)
-        bench = Bench(store)
+        cluster = _cluster(kind)
+        bench = Bench(cluster)
         try:
             for p in [int(x) for x in args.processes.split(",")]:
                 rate, cpu = throughput(bench, p, args.per_worker)

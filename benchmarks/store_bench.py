@@ -19,10 +19,12 @@ job; wall-clock figures are measured under load.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,9 @@ from benchmarks import engine_bench
 from benchmarks.engine_bench import throughput
 from benchmarks.figures import print_figures
 from tests.support.postgres import PostgresCluster, postgres_missing
+from tests.support.principals import as_lab
 from toolkit.bootstrap import App
+from toolkit.commands import desk
 from toolkit.domain.tickets.models import EventKind
 from toolkit.engine.server import Server
 from toolkit.ports.jobs import JobFinish, JobPlan, JobSpec, JobState, event_item
@@ -129,6 +133,68 @@ def queue_throughput(kind: str, n_jobs: int, processes: int, batch: int,
     return n_jobs / elapsed, workers_cpu * 1000 / n_jobs, server * 1000 / n_jobs, succeeded
 
 
+# -- 3. the whole engine, every store on PostgreSQL, P processes ------------------------------------
+ALL_STORES = ("tickets", "queue", "state", "audit")
+
+
+def _all_on_postgres_env(state_dir: Path) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SPBE_STATE_DIR": str(state_dir),
+           "SPBE_CATALOG_DIR": str(engine_bench.HERE / "catalog"),
+           "SPBE_EXTRA_ACTIONS": json.dumps(list(engine_bench.ACTIONS)),
+           "SPBE_INVENTORY": str(engine_bench.HERE / "inventory.ini"),
+           "SPBE_SECRETS__POSTGRES_DSN__REF": f"env:{DSN_ENV}"}
+    return env | {f"SPBE_{store.upper()}__KIND": "postgres" for store in ALL_STORES}
+
+
+def engine_child(go: Path) -> None:
+    """One `spbe serve --role worker` (its `Server`, the settings' worker threads and its outbox thread),
+    started and warmed before the signal; runs until nothing is queued, running or undelivered. Prints its
+    CPU seconds from the signal and the wall instant it saw the work done."""
+    app = App(load_settings())
+    app.warm_for_jobs()
+    serving = Server(app, workers=app.settings.workers.count, roles=frozenset({"worker"}))
+    while not go.exists():
+        time.sleep(0.001)
+    cpu0 = time.process_time()
+    thread = threading.Thread(target=serving.run, daemon=True)
+    thread.start()
+    while engine_bench._unfinished(app):
+        time.sleep(0.05)
+    end = time.time()
+    print(time.process_time() - cpu0, end, flush=True)
+    serving.stop.set()
+    thread.join(timeout=60)
+    app.close()
+
+
+def engine_processes(n_jobs: int, processes: int, cluster: PostgresCluster) -> tuple[float, int, float, float]:
+    """(jobs/s from the signal until every job succeeded and its result is on the ticket, jobs succeeded,
+    engine CPU ms per job over the processes, database server CPU ms per job). Approvals are made first
+    (through the command layer, on PostgreSQL); the processes start, warm up and wait for the signal."""
+    with tempfile.TemporaryDirectory() as tmp:
+        state_dir = Path(tmp) / "state"
+        _fresh("postgres", cluster)
+        env = _all_on_postgres_env(state_dir)
+        os.environ.update({k: v for k, v in env.items() if k.startswith("SPBE_")})
+        app = App(load_settings())
+        for _ in range(n_jobs):
+            desk.approve(app, engine_bench.opened(app, "noop"), as_lab("kadis"), "uji kinerja")
+        go = Path(tmp) / "go"
+        procs = [subprocess.Popen([sys.executable, "-m", "benchmarks.store_bench", "--engine-child", str(go)],
+                                  env=env, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+        time.sleep(8.0)  # past their imports, the warm-up and their first connections
+        server0 = _server_cpu(cluster)
+        t0 = time.time()
+        go.touch()
+        reports = [proc.communicate()[0].split() for proc in procs]
+        server = _server_cpu(cluster) - server0
+        elapsed = max(float(r[1]) for r in reports) - t0
+        cpu = sum(float(r[0]) for r in reports)
+        succeeded = len(app.queue.list_jobs(state=JobState.SUCCEEDED, limit=n_jobs + 1))
+        app.close()
+    return n_jobs / elapsed, succeeded, cpu * 1000 / n_jobs, server * 1000 / n_jobs
+
+
 class _MeteredServer(Server):
     """`Server` noting the database server's CPU when it starts serving: the engine run's server CPU per job
     is then the serving's, not the approvals' made before it (engine_bench.throughput builds the `Server`)."""
@@ -162,11 +228,16 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--processes", default="1,2,4")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--only", choices=("queue", "engine"))
+    parser.add_argument("--only", choices=("queue", "engine", "engine-processes"))
+    parser.add_argument("--engine-processes", default="1,2,4", help="processes for the all-PostgreSQL engine")
     parser.add_argument("--child", nargs=2, metavar=("BATCH", "GO"), help=argparse.SUPPRESS)
+    parser.add_argument("--engine-child", metavar="GO", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         worker_child(int(args.child[0]), Path(args.child[1]))
+        return
+    if args.engine_child:
+        engine_child(Path(args.engine_child))
         return
     missing = postgres_missing()
     if missing:
@@ -190,6 +261,13 @@ def main() -> None:
                              "until delivered", "(info)" if kind == "sqlite" else ">= 1000 jobs/s",
                              f"{rate:.0f} jobs/s ({succeeded} succeeded); CPU per job: process {cpu_ms:.3f} ms"
                              + (f", server {server_ms:.3f} ms" if kind == "postgres" else "")))
+        if args.only in (None, "engine-processes"):
+            for processes in (int(p) for p in args.engine_processes.split(",")):
+                rate, succeeded, cpu_ms, server_ms = engine_processes(args.jobs, processes, cluster)
+                rows.append((f"engine, every store on postgres (desk, queue, state, audit), {processes} `spbe serve "
+                             f"--role worker` processes: {args.jobs} no-op jobs until delivered", ">= 1000 jobs/s",
+                             f"{rate:.0f} jobs/s ({succeeded} succeeded); CPU per job: engine {cpu_ms:.3f} ms, "
+                             f"server {server_ms:.3f} ms"))
     finally:
         cluster.stop()
     print_figures("spbe store benchmarks (SQLite and PostgreSQL, one run; wall figures measured under load)", rows)

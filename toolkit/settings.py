@@ -95,7 +95,8 @@ class EngineSettings(BaseModel):
                               description="the broker URL (redis://...), a secret: it may carry a password")
     families: dict[str, str] = Field(
         default_factory=lambda: {"network.": "network", "vpn.": "network", "containment.": "network",
-                                 "ansible.": "ansible", "compliance.": "ansible", "recovery.": "ansible"},
+                                 "ansible.": "ansible", "compliance.": "ansible", "recovery.": "ansible",
+                                 "evidence.": "evidence"},  # custody: bundles stay on one host (docs/deploy.md)
         description="action-name prefix -> family (its own queue and workers); other actions: 'default'")
     target_fields: tuple[str, ...] = Field(
         default=("target", "switch", "device", "host", "hostname"),
