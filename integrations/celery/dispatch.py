@@ -1,8 +1,8 @@
 """Publishing a job's message (the `Dispatcher` of toolkit.engine.distributed) through Celery.
 
-The message carries the job id only; it is sent without kombu's publish retries, so a broker that is down
-costs the enqueueing process one failed connection attempt, not a stall: the job is already in the store
-and the trigger's sweep publishes it again.
+The message carries the job id only. It is sent without kombu's publish retries and with one connection
+attempt, so a broker that is down costs the enqueueing process (an approval, say) a failed attempt, not a
+stall: the job is already in the store and the trigger's sweep publishes it again.
 """
 
 from __future__ import annotations
@@ -21,6 +21,12 @@ class CeleryDispatcher:
 
     def __init__(self, *, settings: Settings) -> None:
         self._celery = make_celery(settings)
+        # Without these, kombu retries the *connection* before a publish (its transport defaults) for ~6 s, so
+        # an approval made while the broker is down waited that long; one quick attempt is enough here.
+        self._celery.conf.broker_transport_options = {**self._celery.conf.broker_transport_options,
+                                                      "max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                                      "interval_max": 0.2}
+        self._celery.conf.broker_connection_timeout = 2.0
         self._lock = threading.Lock()  # kombu's producer pool is per app; one publisher at a time is plenty
 
     def publish(self, job_id: int, family: str, countdown: float = 0.0) -> None:

@@ -109,9 +109,10 @@ class Processes:
         self.procs.append(proc)
         return proc
 
-    def workers(self, count: int = 4, **env: str) -> list[subprocess.Popen[bytes]]:
-        """``count`` worker processes (solo pool: the job runs in the process itself, so its pid is theirs)."""
-        return [self.start("--role", "worker", "--pool", "solo", "--workers", "1", **env) for _ in range(count)]
+    def workers(self, count: int = 4, **env: str) -> subprocess.Popen[bytes]:
+        """One worker host of ``count`` worker processes: Celery's prefork pool, as deployed (docs/deploy.md).
+        A job runs in a child; the pid an action records is that child's."""
+        return self.start("--role", "worker", "--pool", "prefork", "--workers", str(count), **env)
 
     def stop(self) -> None:
         for proc in self.procs:
