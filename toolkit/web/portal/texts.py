@@ -58,6 +58,20 @@ TITLE_INVALID = "Isian tidak valid"
 TITLE_UNAVAILABLE = "Layanan sementara tidak tersedia"
 TITLE_FAILED = "Terjadi kesalahan"
 TOO_LARGE = "Unggahan terlalu besar."
+# What a refusal means for the person reading the page, by its kind (status); the command's own message (English,
+# for the staff who look it up in the logs or the CLI) follows it as "Keterangan teknis".
+EXPLAIN = {
+    400: "Isian atau permintaan tidak dapat diterima. Periksa kembali isian Anda lalu coba lagi.",
+    401: "Sesi Anda telah berakhir atau Anda belum masuk. Silakan masuk kembali.",
+    403: "Anda tidak berwenang melakukan tindakan ini pada tiket atau layanan ini.",
+    404: "Tiket, dokumen atau halaman yang Anda cari tidak ada, atau tidak dapat Anda lihat.",
+    409: "Tindakan ini tidak sesuai dengan tahap tiket saat ini (mungkin sudah dilakukan orang lain). "
+         "Muat ulang halaman tiket untuk melihat keadaan terakhir.",
+    503: "Sebagian sistem sedang tidak tersedia. Permintaan Anda tidak hilang; silakan coba lagi beberapa saat lagi.",
+    500: "Terjadi kesalahan pada sistem. Petugas telah dicatatkan kejadian ini; silakan coba lagi atau hubungi "
+         "koordinator layanan.",
+}
+TECHNICAL = "Keterangan teknis"
 SIGN_TITLE = "Penandatanganan tidak berhasil"  # the portal's signing form (routes_signing.py)
 SIGN_WRONG_PASSPHRASE = "Frasa sandi salah; dokumen tidak ditandatangani."  # noqa: S105 - a message
 SIGN_TRIES_LEFT = "Sisa percobaan sebelum penandatanganan dikunci: {n} kali."

@@ -207,12 +207,13 @@ class Portal:
         return HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
 
     def failure(self, request: Request, viewer: Viewer | None, exc: ToolkitError) -> HTMLResponse:
-        """A refused command or a missing thing as a page; the message is the command's own (it never
-        holds a secret: `toolkit.errors`), the title says what kind of refusal it is."""
+        """A refused command or a missing thing as a page: what it means in Bahasa Indonesia by its kind, then
+        the command's own message as the technical detail (it never holds a secret: `toolkit.errors`)."""
         status, title = status_of(exc)
         if status >= 500:
             log.warning("portal request failed: %s", self.app.masker(str(exc)))
-        return self.render(request, "galat.html.j2", {"judul": title, "pesan": self.app.masker(exc.message)},
+        return self.render(request, "galat.html.j2", {"judul": title, "pesan": texts.EXPLAIN[status],
+                                                      "rincian": self.app.masker(exc.message)},
                            viewer=viewer, status=status)
 
 
