@@ -213,3 +213,45 @@ def test_only_the_koordinator_it_was_forwarded_to_answers(app: App) -> None:
         complaints.forward(app, ticket.id, as_lab("sari"), None, None)  # forwarded once
     with pytest.raises(ConflictError):
         complaints.close(app, ticket.id, as_lab("sari"), None)  # not answered yet
+
+
+def test_the_answer_is_mailed_to_the_address_the_complainant_left(state_dir, smtp) -> None:  # type: ignore[no-untyped-def]
+    sink, controller = smtp
+    app = App(load_settings(state_dir=state_dir, notifier={"kind": "smtp", "options": {
+        "host": "127.0.0.1", "port": controller.port, "sender": "pengaduan@diskominfo.example.go.id"}}))
+    try:
+        ticket = _complaint(app, anonim=True, kontak_pengadu="warga@example.org")
+        complaints.forward(app, ticket.id, as_lab("sari"), None, None)
+        complaints.answer(app, ticket.id, as_lab("sari"), "Server sudah kami tambah kapasitasnya.\nTerima kasih.")
+        [(recipients, message)] = sink.messages
+        assert recipients == ["warga@example.org"]
+        assert message["Subject"] == f"[{ticket.id}] Jawaban atas pengaduan"
+        body = message.get_payload(decode=True).decode()
+        assert "Yth. Pengadu" in body and "Server sudah kami tambah kapasitasnya." in body
+        name = app.directory.person("andi").name
+        assert name not in body  # addressed as "Pengadu", as the anonymous complaint asked
+        [entry] = [e for e in app.audit.entries(ticket_id=ticket.id) if e.action == "complaint.answer_mailed"]
+        assert entry.data["delivered"] == ["pengadu"] and "warga@example.org" not in str(entry.data)
+        # no address left: nothing mailed; the answer is on the ticket as always
+        silent = _complaint(app)
+        complaints.forward(app, silent.id, as_lab("sari"), None, None)
+        complaints.answer(app, silent.id, as_lab("sari"), "ok")
+        assert len(sink.messages) == 1
+    finally:
+        app.close()
+
+
+def test_a_mail_server_that_is_down_does_not_undo_the_answer(state_dir) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.smtp_sink import free_port
+
+    app = App(load_settings(state_dir=state_dir, notifier={"kind": "smtp", "options": {
+        "host": "127.0.0.1", "port": free_port(), "sender": "pengaduan@diskominfo.example.go.id"}}))
+    try:
+        ticket = _complaint(app, kontak_pengadu="warga@example.org")
+        complaints.forward(app, ticket.id, as_lab("sari"), None, None)
+        complaints.answer(app, ticket.id, as_lab("sari"), "Sudah normal.")
+        assert complaints.show_complaint(app, ticket.id, as_lab("andi"))["answer"] == "Sudah normal."
+        [entry] = [e for e in app.audit.entries(ticket_id=ticket.id) if e.action == "complaint.answer_mailed"]
+        assert entry.data["delivered"] == [] and entry.data["error"]
+    finally:
+        app.close()

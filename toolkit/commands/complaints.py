@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from toolkit.commands import desk
 from toolkit.commands.views import visible_ticket
 from toolkit.complaints.intake import complaints_service, router_role
@@ -29,8 +31,9 @@ from toolkit.domain.tickets.requests import check_free_text
 from toolkit.domain.workflow import StepStatus
 from toolkit.engine.progress import progress
 from toolkit.engine.services import EngineServices
-from toolkit.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from toolkit.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError, UnavailableError
 from toolkit.ports.directory import Person
+from toolkit.ports.notifier import Notification, Recipient
 from toolkit.worktime.calendars import calendars_for
 from toolkit.worktime.config import label_of
 
@@ -116,7 +119,43 @@ def answer(app: EngineServices, ticket_id: str, principal: Principal, text: str)
                                          text=f"Jawaban dari {person.name}:\n{body}", step_id=step_id,
                                          data={"answer": body}, dedupe_key=f"{ticket_id}:{step_id}:decision"))
     app.audit.append(principal.user, "complaint.answer", ticket_id, {"chars": len(body)} | principal.audit_data())
+    _mail_answer(app, service, ticket, step_id, body)
     return app.tickets.get(ticket_id)
+
+
+def _mail_answer(app: EngineServices, service: Service, ticket: Ticket, step_id: str, body: str) -> None:
+    """The answer mailed to the address the complainant left (an e-mail complaint's sender, or `--kontak`),
+    when the notifier mails (the default notifier writes on the timeline, where the answer already is). The
+    answer is on the ticket either way; a mail server that is down is recorded, not a reason to undo it."""
+    address = ticket.fields.get("kontak_pengadu")
+    if not isinstance(address, str) or not address or app.notifier.channel == "timeline":
+        return
+    letter = _letter(app, service, ticket, body, app.clock.now(), greeting="Yth. Pengadu",
+                     thanks="Terima kasih atas pengaduan yang Saudara sampaikan.")
+    outcome: dict[str, Any]
+    try:
+        delivery = app.notifier.send(Notification(
+            ticket_id=ticket.id, key=f"{ticket.id}:{step_id}:answer", subject=f"[{ticket.id}] Jawaban atas pengaduan",
+            body=letter, recipients=(Recipient(username="pengadu", name="Pengadu", email=address),), step_id=step_id))
+        outcome = {"channel": delivery.channel, "delivered": list(delivery.delivered),
+                   "skipped": list(delivery.skipped)}
+    except (UnavailableError, ValidationError) as exc:
+        outcome = {"channel": app.notifier.channel, "delivered": [], "error": app.masker(str(exc))[:300]}
+    app.audit.append("engine", "complaint.answer_mailed", ticket.id, {"auth": "engine", "step": step_id} | outcome)
+
+
+def _letter(app: EngineServices, service: Service, ticket: Ticket, text: str, at: datetime, *, greeting: str,
+            thanks: str) -> str:
+    """The answer as a short letter in Bahasa Indonesia, dated in the service's zone."""
+    zone_name = service.timezone or app.settings.worktime.timezone
+    label = label_of(zone_name) if service.timezone else app.settings.worktime.zone_label()
+    local = at.astimezone(ZoneInfo(zone_name))
+    months = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+              "November", "Desember")
+    when = f"{local.day} {months[local.month - 1]} {local.year} pukul {local:%H.%M} {label}"
+    return (f"{greeting},\n\n{thanks} "
+            f"Menindaklanjuti laporan tersebut, dengan ini kami sampaikan jawaban sebagai berikut:\n\n{text}\n\n"
+            f"Jawaban ini disampaikan pada {when}.\n\n{service.provider}\n")
 
 
 def close(app: EngineServices, ticket_id: str, principal: Principal, note: str | None) -> Ticket:
@@ -151,17 +190,10 @@ def reply_text(app: EngineServices, ticket_id: str, principal: Principal) -> str
     if found is None:
         raise ConflictError(f"complaint {ticket_id} has no answer yet", ticket=ticket_id)
     text, at = found
-    zone_name = service.timezone or app.settings.worktime.timezone
-    label = label_of(zone_name) if service.timezone else app.settings.worktime.zone_label()
-    local = at.astimezone(ZoneInfo(zone_name))
-    months = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-              "November", "Desember")
-    when = f"{local.day} {months[local.month - 1]} {local.year} pukul {local:%H.%M} {label}"
     return (f"Nomor laporan SP4N-LAPOR: {ticket.fields.get('nomor_lapor')}\n"
             f"Nomor tiket layanan: {ticket.id}\n\n"
-            f"Yth. Pelapor,\n\nTerima kasih atas laporan yang Saudara sampaikan melalui SP4N-LAPOR. "
-            f"Menindaklanjuti laporan tersebut, dengan ini kami sampaikan jawaban sebagai berikut:\n\n{text}\n\n"
-            f"Jawaban ini disampaikan pada {when}.\n\n{service.provider}\n")
+            + _letter(app, service, ticket, text, at, greeting="Yth. Pelapor",
+                      thanks="Terima kasih atas laporan yang Saudara sampaikan melalui SP4N-LAPOR."))
 
 
 def fetch_mail(app: MailServices, principal: Principal) -> list[MailOutcome]:
