@@ -66,8 +66,8 @@ WITH head AS (
            COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), %(genesis)s) AS hash
 ), added AS (
     INSERT INTO audit ({_COLUMNS})
-    SELECT r.* FROM unnest(%(seq)s::bigint[], %(at)s::text[], %(actor)s::text[], %(action)s::text[],
-                           %(ticket)s::text[], %(data)s::text[], %(prev)s::text[], %(hash)s::text[]) AS r, head
+    SELECT r.* FROM unnest(%(seq)b::bigint[], %(at)b::text[], %(actor)b::text[], %(action)b::text[],
+                           %(ticket)b::text[], %(data)b::text[], %(prev)b::text[], %(hash)b::text[]) AS r, head
     WHERE head.seq = %(expect_seq)s AND head.hash = %(expect_hash)s
     RETURNING seq
 ), anchored AS (

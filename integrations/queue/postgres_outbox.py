@@ -95,8 +95,8 @@ class PostgresOutbox:
         now = self._now()
         conn.execute(
             "INSERT INTO outbox (ticket_id, kind, payload, dedupe_key, next_attempt, created_at)"
-            " SELECT t, k, p::jsonb, d, %(now)s, %(now)s FROM unnest(%(t)s::text[], %(k)s::text[], %(p)s::text[],"
-            " %(d)s::text[]) WITH ORDINALITY AS i(t, k, p, d, n) ORDER BY n ON CONFLICT (dedupe_key) DO NOTHING",
+            " SELECT t, k, p::jsonb, d, %(now)s, %(now)s FROM unnest(%(t)b::text[], %(k)b::text[], %(p)b::text[],"
+            " %(d)b::text[]) WITH ORDINALITY AS i(t, k, p, d, n) ORDER BY n ON CONFLICT (dedupe_key) DO NOTHING",
             {"now": now, "t": [i.ticket_id for i in items], "k": [i.kind.value for i in items],
              "p": [json.dumps(i.payload) for i in items], "d": [i.dedupe_key for i in items]})
 
@@ -125,7 +125,7 @@ class PostgresOutbox:
         if not item_ids:
             return
         with self._db.connection() as conn:  # one statement: atomic on its own
-            conn.execute("UPDATE outbox SET delivered_at=%s, attempts=attempts+1 WHERE id = ANY(%s)",
+            conn.execute("UPDATE outbox SET delivered_at=%s, attempts=attempts+1 WHERE id = ANY(%b)",
                          (self._now(), list(item_ids)))
 
     def outbox_retry_later(self, item_id: int, error: str, next_attempt: datetime) -> None:

@@ -65,7 +65,7 @@ RETURNING {_J_COLUMNS}
 _FINISH = f"""
 UPDATE jobs AS j SET state = f.state, result = f.result::jsonb, error = f.error, finished_at = %(at)s,
     lease_until = NULL, lease_token = NULL
-FROM unnest(%(ids)s::bigint[], %(tokens)s::text[], %(states)s::text[], %(results)s::text[], %(errors)s::text[])
+FROM unnest(%(ids)b::bigint[], %(tokens)b::text[], %(states)b::text[], %(results)b::text[], %(errors)b::text[])
     AS f(id, token, state, result, error)
 WHERE j.id = f.id AND j.lease_token = f.token AND j.state = 'running'
 RETURNING {_J_COLUMNS}
@@ -76,7 +76,7 @@ RETURNING {_J_COLUMNS}
 _LOGS = """
 INSERT INTO job_logs (job_id, seq, line)
 SELECT l.job_id, coalesce((SELECT max(seq) FROM job_logs g WHERE g.job_id = l.job_id), 0) + l.n, l.line
-FROM unnest(%s::bigint[], %s::int[], %s::text[]) AS l(job_id, n, line)
+FROM unnest(%b::bigint[], %b::int[], %b::text[]) AS l(job_id, n, line)
 """
 
 
@@ -349,7 +349,7 @@ class PostgresJobQueue(PostgresOutbox):
         found: dict[str, dict[str, Job]] = {tid: {} for tid in ids}
         if not ids:
             return found
-        rows = self._rows(f"SELECT {_COLUMNS} FROM jobs WHERE ticket_id = ANY(%s) AND state='succeeded'"
+        rows = self._rows(f"SELECT {_COLUMNS} FROM jobs WHERE ticket_id = ANY(%b) AND state='succeeded'"
                           " ORDER BY id", (ids,))
         for r in rows:
             key = (r["id"], r["row_version"])

@@ -127,7 +127,7 @@ class PgTicketDb:
         rows = cur.fetchall()
         refs: dict[str, list[Row]] = {}
         if rows:
-            cur.execute(f"SELECT {REF_COLUMNS} FROM ticket_attachments WHERE ticket_id = ANY(%s) "  # noqa: S608
+            cur.execute(f"SELECT {REF_COLUMNS} FROM ticket_attachments WHERE ticket_id = ANY(%b) "  # noqa: S608
                         "ORDER BY added_at, position", ([r["id"] for r in rows],))
             for ref_row in cur.fetchall():
                 refs.setdefault(ref_row["ticket_id"], []).append(ref_row)

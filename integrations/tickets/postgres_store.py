@@ -56,8 +56,8 @@ _INSERT_EVENTS = """
 WITH added AS (
     INSERT INTO ticket_events (seq, ticket_id, at, kind, actor, text, step_id, data, dedupe_key)
     SELECT top.seq + e.n, e.ticket_id, %(at)s, e.kind, e.actor, e.text, e.step_id, e.data, e.dedupe_key
-    FROM unnest(%(ticket)s::text[], %(kind)s::text[], %(actor)s::text[], %(text)s::text[], %(step)s::text[],
-                %(data)s::text[], %(key)s::text[]) WITH ORDINALITY AS e(ticket_id, kind, actor, text, step_id, data,
+    FROM unnest(%(ticket)b::text[], %(kind)b::text[], %(actor)b::text[], %(text)b::text[], %(step)b::text[],
+                %(data)b::text[], %(key)b::text[]) WITH ORDINALITY AS e(ticket_id, kind, actor, text, step_id, data,
                                                                          dedupe_key, n),
          (SELECT COALESCE(MAX(seq), 0) AS seq FROM ticket_events) AS top
     RETURNING ticket_id
@@ -180,8 +180,8 @@ class PostgresTicketStore(PgTicketDb):
         if not ids:
             return {}
         with self._read() as cur:
-            tickets = self._tickets(cur, "WHERE id = ANY(%s)", (ids,))
-            cur.execute(f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id = ANY(%s) ORDER BY seq",  # noqa: S608
+            tickets = self._tickets(cur, "WHERE id = ANY(%b)", (ids,))
+            cur.execute(f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id = ANY(%b) ORDER BY seq",  # noqa: S608
                         (ids,))
             rows = cur.fetchall()
         events: dict[str, list[TimelineEvent]] = {t.id: [] for t in tickets}
@@ -195,7 +195,7 @@ class PostgresTicketStore(PgTicketDb):
         if not ids:
             return {}
         with self._plain() as conn:
-            rows = conn.execute("SELECT ticket_id, MAX(seq) FROM ticket_events WHERE ticket_id = ANY(%s) "
+            rows = conn.execute("SELECT ticket_id, MAX(seq) FROM ticket_events WHERE ticket_id = ANY(%b) "
                                 "GROUP BY ticket_id", (ids,)).fetchall()
         found = {str(r[0]): int(r[1] or 0) for r in rows}
         return {tid: found.get(tid, 0) for tid in ids}
@@ -222,12 +222,12 @@ class PostgresTicketStore(PgTicketDb):
         with self._write() as cur:
             now = self._now()
             ids = list(dict.fromkeys(ticket_id for ticket_id, _ in posts))
-            cur.execute("SELECT id FROM tickets WHERE id = ANY(%s)", (ids,))
+            cur.execute("SELECT id FROM tickets WHERE id = ANY(%b)", (ids,))
             present = {row["id"] for row in cur.fetchall()}
             keys = list({event.dedupe_key for _, event in posts if event.dedupe_key is not None})
             stored_keys: dict[str, tuple[str, str]] = {}
             if keys:
-                cur.execute("SELECT dedupe_key, ticket_id, kind FROM ticket_events WHERE dedupe_key = ANY(%s)",
+                cur.execute("SELECT dedupe_key, ticket_id, kind FROM ticket_events WHERE dedupe_key = ANY(%b)",
                             (keys,))
                 stored_keys = {row["dedupe_key"]: (row["ticket_id"], row["kind"]) for row in cur.fetchall()}
             new: list[tuple[str, NewEvent]] = []
