@@ -207,11 +207,12 @@ class PostgresAuditLog:
         # chained again on the head it read there. Either way they follow the head read under the lock.
         guess = self._head
         rows = self._chain(prepared, guess) if guess is not None else None
+        anchor = self._anchor(rows[-1][0], rows[-1][7]) if rows is not None else ""  # signed outside the lock too
         with self.db.transaction() as conn:
             self._lock(conn, durable=True)
             self._check_scheme(conn)
             if rows is not None and guess is not None:
-                head = self._insert(conn, rows, guess)
+                head = self._insert(conn, rows, guess, anchor)
                 if head != guess:
                     rows = None
             else:
@@ -219,7 +220,8 @@ class PostgresAuditLog:
                 head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
             if rows is None:
                 rows = self._chain(prepared, head)
-                if self._insert(conn, rows, head) != head:  # the lock is held: nobody can have appended
+                anchor = self._anchor(rows[-1][0], rows[-1][7])
+                if self._insert(conn, rows, head, anchor) != head:  # the lock is held: nobody can have appended
                     raise IntegrityError("the audit head moved while the chain's lock was held")
         seq, prev = rows[-1][0], rows[-1][7]
         self._head = (seq, prev)
@@ -245,7 +247,8 @@ class PostgresAuditLog:
             prev = digest
         return rows
 
-    def _insert(self, conn: Any, rows: list[tuple[Any, ...]], expect: tuple[int, str]) -> tuple[int, str]:
+    @staticmethod
+    def _insert(conn: Any, rows: list[tuple[Any, ...]], expect: tuple[int, str], anchor: str) -> tuple[int, str]:
         """Insert ``rows`` and the signed anchor of their last in one statement, if the head is ``expect``;
         returns the head the statement read (``expect``: inserted; another: nothing written)."""
         columns = list(zip(*rows, strict=True))
@@ -253,7 +256,7 @@ class PostgresAuditLog:
             "seq": list(columns[0]), "at": list(columns[1]), "actor": list(columns[2]), "action": list(columns[3]),
             "ticket": list(columns[4]), "data": list(columns[5]), "prev": list(columns[6]), "hash": list(columns[7]),
             "expect_seq": expect[0], "expect_hash": expect[1], "genesis": GENESIS,
-            "anchor": self._anchor(rows[-1][0], rows[-1][7])}).fetchone()
+            "anchor": anchor}).fetchone()
         return int(found[0]), str(found[1])
 
     def checkpoint(self) -> Checkpoint:
