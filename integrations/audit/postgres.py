@@ -58,6 +58,25 @@ log = logging.getLogger("spbe.audit")
 
 _LOCK = 0x5350424541554454  # "SPBEAUDT": the one advisory lock key of the audit chain
 _COLUMNS = "seq, at, actor, action, ticket_id, data, prev_hash, hash"
+# An append in one statement (its CTEs share one snapshot, taken after the lock): the head, then the rows and
+# the anchor only if the head is the one the rows were chained on. Answers the head it read.
+_APPEND = f"""
+WITH head AS (
+    SELECT COALESCE((SELECT seq FROM audit ORDER BY seq DESC LIMIT 1), 0) AS seq,
+           COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), %(genesis)s) AS hash
+), added AS (
+    INSERT INTO audit ({_COLUMNS})
+    SELECT r.* FROM unnest(%(seq)b::bigint[], %(at)b::text[], %(actor)b::text[], %(action)b::text[],
+                           %(ticket)b::text[], %(data)b::text[], %(prev)b::text[], %(hash)b::text[]) AS r, head
+    WHERE head.seq = %(expect_seq)s AND head.hash = %(expect_hash)s
+    RETURNING seq
+), anchored AS (
+    INSERT INTO audit_anchor (one, anchor) SELECT true, %(anchor)s FROM head
+    WHERE head.seq = %(expect_seq)s AND head.hash = %(expect_hash)s
+    ON CONFLICT (one) DO UPDATE SET anchor = EXCLUDED.anchor
+)
+SELECT seq, hash FROM head
+"""  # noqa: S608 - composed of the module's constant column list
 
 
 class PostgresAuditLog:
@@ -79,6 +98,7 @@ class PostgresAuditLog:
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._local = threading.local()
         self._checked_scheme = False
+        self._head: tuple[int, str] | None = None  # (seq, hash) this log last appended: the next append's guess
         if self.checkpoints is not None:  # fail at start, naming the setting, not at the first append
             try:
                 os.close(self.checkpoints.open_append())
@@ -181,32 +201,63 @@ class PostgresAuditLog:
             prepared.append((actor, action, ticket_id, normalise(data)))
         if not prepared:
             return []
-        written: list[AuditEntry] = []
+        # The entries are chained before the transaction, on the head this log last wrote (the audit writer
+        # thread is usually the chain's only appender), so the lock is held for two round trips, not for the
+        # hashing; under the lock the statement inserts them only if that is still the head, else they are
+        # chained again on the head it read there. Either way they follow the head read under the lock.
+        guess = self._head
+        rows = self._chain(prepared, guess) if guess is not None else None
+        anchor = self._anchor(rows[-1][0], rows[-1][7]) if rows is not None else ""  # signed outside the lock too
         with self.db.transaction() as conn:
             self._lock(conn, durable=True)
             self._check_scheme(conn)
-            last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (int(last[0]), str(last[1])) if last else (0, GENESIS)
-            first = seq + 1
-            rows = []
-            for actor, action, ticket_id, clean in prepared:
-                seq += 1
-                at = datetime.now(UTC).isoformat(timespec="microseconds")
-                text = canonical(clean)
-                digest = entry_hash_of_text(seq, at, actor, action, ticket_id, text, prev, key=self.key)
-                rows.append((seq, at, actor, action, ticket_id, text, prev, digest))
-                if entries:
-                    written.append(AuditEntry.model_construct(
-                        seq=seq, at=datetime.fromisoformat(at), actor=actor, action=action, ticket_id=ticket_id,
-                        data=clean, prev_hash=prev, hash=digest))
-                prev = digest
-            with conn.cursor() as cur:
-                cur.executemany(f"INSERT INTO audit ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)  # noqa: S608
-            conn.execute("INSERT INTO audit_anchor (one, anchor) VALUES (true, %s) "
-                         "ON CONFLICT (one) DO UPDATE SET anchor = EXCLUDED.anchor", (self._anchor(seq, prev),))
-        if seq // self.checkpoint_every > (first - 1) // self.checkpoint_every:
+            if rows is not None and guess is not None:
+                head = self._insert(conn, rows, guess, anchor)
+                if head != guess:
+                    rows = None
+            else:
+                last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+                head = (int(last[0]), str(last[1])) if last else (0, GENESIS)
+            if rows is None:
+                rows = self._chain(prepared, head)
+                anchor = self._anchor(rows[-1][0], rows[-1][7])
+                if self._insert(conn, rows, head, anchor) != head:  # the lock is held: nobody can have appended
+                    raise IntegrityError("the audit head moved while the chain's lock was held")
+        seq, prev = rows[-1][0], rows[-1][7]
+        self._head = (seq, prev)
+        if seq // self.checkpoint_every > (rows[0][0] - 1) // self.checkpoint_every:
             self._write_checkpoint(seq, prev)
-        return written
+        if not entries:
+            return []
+        return [AuditEntry.model_construct(seq=r[0], at=datetime.fromisoformat(r[1]), actor=r[2], action=r[3],
+                                           ticket_id=r[4], data=clean, prev_hash=r[6], hash=r[7])
+                for r, (_, _, _, clean) in zip(rows, prepared, strict=True)]
+
+    def _chain(self, prepared: list[tuple[str, str, str | None, dict[str, Any]]],
+               head: tuple[int, str]) -> list[tuple[int, str, str, str, str | None, str, str, str]]:
+        """The rows of ``prepared`` chained after ``head`` (seq, hash), stamped now."""
+        seq, prev = head
+        rows = []
+        for actor, action, ticket_id, clean in prepared:
+            seq += 1
+            at = datetime.now(UTC).isoformat(timespec="microseconds")
+            text = canonical(clean)
+            digest = entry_hash_of_text(seq, at, actor, action, ticket_id, text, prev, key=self.key)
+            rows.append((seq, at, actor, action, ticket_id, text, prev, digest))
+            prev = digest
+        return rows
+
+    @staticmethod
+    def _insert(conn: Any, rows: list[tuple[Any, ...]], expect: tuple[int, str], anchor: str) -> tuple[int, str]:
+        """Insert ``rows`` and the signed anchor of their last in one statement, if the head is ``expect``;
+        returns the head the statement read (``expect``: inserted; another: nothing written)."""
+        columns = list(zip(*rows, strict=True))
+        found = conn.execute(_APPEND, {
+            "seq": list(columns[0]), "at": list(columns[1]), "actor": list(columns[2]), "action": list(columns[3]),
+            "ticket": list(columns[4]), "data": list(columns[5]), "prev": list(columns[6]), "hash": list(columns[7]),
+            "expect_seq": expect[0], "expect_hash": expect[1], "genesis": GENESIS,
+            "anchor": anchor}).fetchone()
+        return int(found[0]), str(found[1])
 
     def checkpoint(self) -> Checkpoint:
         if self.key is None:

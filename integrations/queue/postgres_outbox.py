@@ -10,9 +10,11 @@ as by any other (a duplicate enqueue changes nothing and wakes nobody).
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import psycopg
@@ -24,6 +26,21 @@ from toolkit.ports.jobs import OutboxItem, PendingOutbox
 
 CHANNEL = "spbe_jobs"  # the schema's trigger notifies it (0001_jobs)
 _RECONNECT_S = 1.0  # the listener's pause before reconnecting after the database went away
+_OUTBOX_LEASE = timedelta(seconds=30)  # how long a process that died mid-delivery holds its items
+_OUTBOX_LOCK = 0x535042454F555442  # "SPBEOUTB": outbox claimers take turns
+# Due items not leased by another process, and none of a ticket whose earlier item another process holds.
+_OUTBOX_CLAIM = """
+WITH picked AS (
+    SELECT o.id FROM outbox o
+    WHERE o.delivered_at IS NULL AND o.next_attempt <= %(now)s
+      AND (o.leased_until IS NULL OR o.leased_until <= %(now)s OR o.leased_by = %(me)s)
+      AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.ticket_id = o.ticket_id AND e.delivered_at IS NULL
+                      AND e.id < o.id AND e.leased_until > %(now)s AND e.leased_by <> %(me)s)
+    ORDER BY o.id LIMIT %(limit)s
+)
+UPDATE outbox SET leased_by = %(me)s, leased_until = %(until)s FROM picked WHERE outbox.id = picked.id
+RETURNING outbox.*
+"""
 
 
 class PostgresOutbox:
@@ -39,6 +56,13 @@ class PostgresOutbox:
 
     def _now(self) -> datetime:
         return self._clock.now()
+
+    def _outbox_owner(self) -> str:
+        """Who holds this object's outbox leases: the process and this object (a forked child is another)."""
+        token: str | None = getattr(self, "_outbox_token", None)
+        if token is None:
+            token = self._outbox_token = secrets.token_hex(8)
+        return f"{os.getpid()}:{token}"
 
     # -- wake-ups --------------------------------------------------------------------------
     def _notify_work(self) -> None:
@@ -95,8 +119,8 @@ class PostgresOutbox:
         now = self._now()
         conn.execute(
             "INSERT INTO outbox (ticket_id, kind, payload, dedupe_key, next_attempt, created_at)"
-            " SELECT t, k, p::jsonb, d, %(now)s, %(now)s FROM unnest(%(t)s::text[], %(k)s::text[], %(p)s::text[],"
-            " %(d)s::text[]) WITH ORDINALITY AS i(t, k, p, d, n) ORDER BY n ON CONFLICT (dedupe_key) DO NOTHING",
+            " SELECT t, k, p::jsonb, d, %(now)s, %(now)s FROM unnest(%(t)b::text[], %(k)b::text[], %(p)b::text[],"
+            " %(d)b::text[]) WITH ORDINALITY AS i(t, k, p, d, n) ORDER BY n ON CONFLICT (dedupe_key) DO NOTHING",
             {"now": now, "t": [i.ticket_id for i in items], "k": [i.kind.value for i in items],
              "p": [json.dumps(i.payload) for i in items], "d": [i.dedupe_key for i in items]})
 
@@ -105,10 +129,19 @@ class PostgresOutbox:
             self._insert_outbox(conn, items)
 
     def outbox_due(self, now: datetime, limit: int = 100) -> list[PendingOutbox]:
-        with self._db.connection() as conn:
-            rows = conn.cursor(row_factory=dict_row).execute(
-                "SELECT * FROM outbox WHERE delivered_at IS NULL AND next_attempt <= %s ORDER BY id LIMIT %s",
-                (now, limit)).fetchall()
+        """The due items, leased to this queue object for `_OUTBOX_LEASE` (revision 0005_outbox_lease): another
+        process skips them, and its ticket's later items, until they are delivered, retried later or the lease
+        runs out; this object gets them again until then. Claimers take turns (one advisory lock, one
+        statement), so two never lease one item or split one ticket's items."""
+        try:
+            until = now + _OUTBOX_LEASE
+        except OverflowError:  # a caller asking for everything due at the end of time
+            until = now
+        with self._db.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_OUTBOX_LOCK,))
+            rows = conn.cursor(row_factory=dict_row).execute(_OUTBOX_CLAIM, {
+                "now": now, "until": until, "limit": limit, "me": self._outbox_owner()}).fetchall()
+        rows.sort(key=lambda r: r["id"])
         return [
             PendingOutbox(
                 id=r["id"], attempts=r["attempts"], last_error=r["last_error"], created_at=r["created_at"],
@@ -125,12 +158,13 @@ class PostgresOutbox:
         if not item_ids:
             return
         with self._db.connection() as conn:  # one statement: atomic on its own
-            conn.execute("UPDATE outbox SET delivered_at=%s, attempts=attempts+1 WHERE id = ANY(%s)",
+            conn.execute("UPDATE outbox SET delivered_at=%s, attempts=attempts+1 WHERE id = ANY(%b)",
                          (self._now(), list(item_ids)))
 
     def outbox_retry_later(self, item_id: int, error: str, next_attempt: datetime) -> None:
         with self._db.connection() as conn:
-            conn.execute("UPDATE outbox SET attempts=attempts+1, last_error=%s, next_attempt=%s WHERE id=%s",
+            conn.execute("UPDATE outbox SET attempts=attempts+1, last_error=%s, next_attempt=%s, leased_by=NULL,"
+                         " leased_until=NULL WHERE id=%s",
                          (error[:500], next_attempt, item_id))
 
     def outbox_pending_count(self, ticket_id: str | None = None) -> int:

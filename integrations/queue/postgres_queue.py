@@ -40,6 +40,14 @@ _COLUMNS = ("xmin::text AS row_version, id, ticket_id, step_id, action, idempote
             " lease_until, lease_token, cancel_requested, result, error, history")
 _J_COLUMNS = "j.xmin::text AS row_version, " + ", ".join(
     "j." + c.strip() for c in _COLUMNS.split(",", 1)[1].split(","))
+# The same with the jsonb columns as text, parsed only when a row is turned into a `Job`: a finish's answer
+# and step_results' rows are mostly known already (the job as claimed, the memo by row version), and psycopg
+# would otherwise parse every plan, result and history it fetches.
+_JSON_COLUMNS = ("plan", "result", "history")
+_LAZY_COLUMNS = _COLUMNS.replace(" plan,", " plan::text AS plan,").replace(" result,", " result::text AS result,") \
+    .replace(" history", " history::text AS history")
+_J_LAZY_COLUMNS = _J_COLUMNS.replace(" j.plan,", " j.plan::text AS plan,") \
+    .replace(" j.result,", " j.result::text AS result,").replace(" j.history", " j.history::text AS history")
 
 # The oldest claimable rows, locked without waiting; of them the first, and after it every one up to the next
 # job that is not idempotent (rn = 1, or no such job after the first so far), each with its lease and a fresh
@@ -65,10 +73,10 @@ RETURNING {_J_COLUMNS}
 _FINISH = f"""
 UPDATE jobs AS j SET state = f.state, result = f.result::jsonb, error = f.error, finished_at = %(at)s,
     lease_until = NULL, lease_token = NULL
-FROM unnest(%(ids)s::bigint[], %(tokens)s::text[], %(states)s::text[], %(results)s::text[], %(errors)s::text[])
+FROM unnest(%(ids)b::bigint[], %(tokens)b::text[], %(states)b::text[], %(results)b::text[], %(errors)b::text[])
     AS f(id, token, state, result, error)
 WHERE j.id = f.id AND j.lease_token = f.token AND j.state = 'running'
-RETURNING {_J_COLUMNS}
+RETURNING {_J_LAZY_COLUMNS}
 """
 
 # Each job's lines after the ones it already has; the job's row is locked by the caller (its finish, or
@@ -76,7 +84,7 @@ RETURNING {_J_COLUMNS}
 _LOGS = """
 INSERT INTO job_logs (job_id, seq, line)
 SELECT l.job_id, coalesce((SELECT max(seq) FROM job_logs g WHERE g.job_id = l.job_id), 0) + l.n, l.line
-FROM unnest(%s::bigint[], %s::int[], %s::text[]) AS l(job_id, n, line)
+FROM unnest(%b::bigint[], %b::int[], %b::text[]) AS l(job_id, n, line)
 """
 
 
@@ -112,9 +120,13 @@ class PostgresJobQueue(PostgresOutbox):
 
     # -- rows ------------------------------------------------------------------------------
     @staticmethod
-    def _job(row: dict[str, Any]) -> Job:
+    def _job(row: dict[str, Any], lazy: bool = False) -> Job:
+        """``lazy``: a row of `_LAZY_COLUMNS`, its jsonb columns as text."""
         data = dict(row)
         data.pop("row_version", None)
+        for name in _JSON_COLUMNS if lazy else ():
+            if data[name] is not None:
+                data[name] = json.loads(data[name])
         return Job.model_validate(data)
 
     def _rows(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
@@ -241,10 +253,11 @@ class PostgresJobQueue(PostgresOutbox):
             if row is None:
                 answers.append(None)
             elif known is None or known.id != item.job_id:
-                answers.append(self._job(row))
+                answers.append(self._job(row, lazy=True))
             else:  # the job as claimed here with what this statement changed: no second parse of the row
                 job = known.model_copy(update={
-                    "state": item.state, "result": row["result"], "error": item.error,
+                    "state": item.state, "result": None if row["result"] is None else json.loads(row["result"]),
+                    "error": item.error,
                     "finished_at": row["finished_at"],
                     "lease_until": None, "lease_token": None, "cancel_requested": bool(row["cancel_requested"])})
                 if item.state == JobState.SUCCEEDED:
@@ -349,13 +362,13 @@ class PostgresJobQueue(PostgresOutbox):
         found: dict[str, dict[str, Job]] = {tid: {} for tid in ids}
         if not ids:
             return found
-        rows = self._rows(f"SELECT {_COLUMNS} FROM jobs WHERE ticket_id = ANY(%s) AND state='succeeded'"
+        rows = self._rows(f"SELECT {_LAZY_COLUMNS} FROM jobs WHERE ticket_id = ANY(%b) AND state='succeeded'"
                           " ORDER BY id", (ids,))
         for r in rows:
             key = (r["id"], r["row_version"])
             job = self._succeeded.get(key)
             if job is None:
-                job = self._remember(key, self._job(r))
+                job = self._remember(key, self._job(r, lazy=True))
             found[r["ticket_id"]][r["step_id"]] = job
         return found
 

@@ -92,8 +92,9 @@ class PgTicketDb:
         """One write transaction holding the writer lock from its first statement to its commit."""
         try:
             with self.db.transaction() as conn, conn.cursor(row_factory=dict_row) as cur:
-                cur.execute(f"SET LOCAL lock_timeout = '{int(self._busy_timeout_ms)}ms'")
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+                # one round trip: the timeout is set (for this transaction) before the lock is asked for
+                cur.execute("SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s)",
+                            (f"{int(self._busy_timeout_ms)}ms", WRITER_LOCK))
                 yield cur
         except psycopg.errors.UndefinedTable:
             raise not_migrated() from None
@@ -126,7 +127,7 @@ class PgTicketDb:
         rows = cur.fetchall()
         refs: dict[str, list[Row]] = {}
         if rows:
-            cur.execute(f"SELECT {REF_COLUMNS} FROM ticket_attachments WHERE ticket_id = ANY(%s) "  # noqa: S608
+            cur.execute(f"SELECT {REF_COLUMNS} FROM ticket_attachments WHERE ticket_id = ANY(%b) "  # noqa: S608
                         "ORDER BY added_at, position", ([r["id"] for r in rows],))
             for ref_row in cur.fetchall():
                 refs.setdefault(ref_row["ticket_id"], []).append(ref_row)

@@ -48,6 +48,22 @@ from toolkit.settings import Settings
 _INSERT_EVENT = ("INSERT INTO ticket_events (seq, ticket_id, at, kind, actor, text, step_id, data, dedupe_key) "  # noqa: S608
                  "SELECT COALESCE(MAX(seq), 0) + 1, %s, %s, %s, %s, %s, %s, %s, %s FROM ticket_events "
                  f"ON CONFLICT (dedupe_key) DO NOTHING RETURNING {EVENT_COLUMNS}")
+# post_many's events, seqs after the highest in the posts' order (``WITH ORDINALITY``), and the touched
+# tickets' ``updated_at``, in one statement under the writer lock. No ``ON CONFLICT``: the dedupe keys were
+# checked under the lock, so a unique violation can only come from a writer that skipped it, and then the
+# whole batch fails (and is retried by the outbox) rather than leave a gap in the seqs.
+_INSERT_EVENTS = """
+WITH added AS (
+    INSERT INTO ticket_events (seq, ticket_id, at, kind, actor, text, step_id, data, dedupe_key)
+    SELECT top.seq + e.n, e.ticket_id, %(at)s, e.kind, e.actor, e.text, e.step_id, e.data, e.dedupe_key
+    FROM unnest(%(ticket)b::text[], %(kind)b::text[], %(actor)b::text[], %(text)b::text[], %(step)b::text[],
+                %(data)b::text[], %(key)b::text[]) WITH ORDINALITY AS e(ticket_id, kind, actor, text, step_id, data,
+                                                                         dedupe_key, n),
+         (SELECT COALESCE(MAX(seq), 0) AS seq FROM ticket_events) AS top
+    RETURNING ticket_id
+)
+UPDATE tickets SET updated_at = %(at)s WHERE id IN (SELECT ticket_id FROM added)
+"""
 
 
 class PostgresTicketOptions(PostgresOptions):
@@ -164,8 +180,8 @@ class PostgresTicketStore(PgTicketDb):
         if not ids:
             return {}
         with self._read() as cur:
-            tickets = self._tickets(cur, "WHERE id = ANY(%s)", (ids,))
-            cur.execute(f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id = ANY(%s) ORDER BY seq",  # noqa: S608
+            tickets = self._tickets(cur, "WHERE id = ANY(%b)", (ids,))
+            cur.execute(f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id = ANY(%b) ORDER BY seq",  # noqa: S608
                         (ids,))
             rows = cur.fetchall()
         events: dict[str, list[TimelineEvent]] = {t.id: [] for t in tickets}
@@ -179,7 +195,7 @@ class PostgresTicketStore(PgTicketDb):
         if not ids:
             return {}
         with self._plain() as conn:
-            rows = conn.execute("SELECT ticket_id, MAX(seq) FROM ticket_events WHERE ticket_id = ANY(%s) "
+            rows = conn.execute("SELECT ticket_id, MAX(seq) FROM ticket_events WHERE ticket_id = ANY(%b) "
                                 "GROUP BY ticket_id", (ids,)).fetchall()
         found = {str(r[0]): int(r[1] or 0) for r in rows}
         return {tid: found.get(tid, 0) for tid in ids}
@@ -193,25 +209,45 @@ class PostgresTicketStore(PgTicketDb):
         return self._rows.event(row)
 
     def post_many(self, posts: Sequence[tuple[str, NewEvent]]) -> int:
-        """Several `post`s in one transaction, all or nothing; returns how many events were new."""
+        """Several `post`s in one transaction, all or nothing; returns how many events were new. Under the
+        writer lock it runs four statements whatever the number of posts (the outbox posts a round's ~100
+        results at once, and every desk writer of every process waits for this lock): the tickets, the
+        events already stored under the posts' dedupe keys, then every new event (consecutive seqs after
+        the highest, in the posts' order) and the touched tickets' ``updated_at`` in one statement. The
+        checks run in the posts' order, so the first missing ticket or reused key raises as `post` would."""
         for _, event in posts:
             _postable(event)
         if not posts:
             return 0
         with self._write() as cur:
             now = self._now()
-            touched: dict[str, bool] = {}
-            stored = 0
+            ids = list(dict.fromkeys(ticket_id for ticket_id, _ in posts))
+            cur.execute("SELECT id FROM tickets WHERE id = ANY(%b)", (ids,))
+            present = {row["id"] for row in cur.fetchall()}
+            keys = list({event.dedupe_key for _, event in posts if event.dedupe_key is not None})
+            stored_keys: dict[str, tuple[str, str]] = {}
+            if keys:
+                cur.execute("SELECT dedupe_key, ticket_id, kind FROM ticket_events WHERE dedupe_key = ANY(%b)",
+                            (keys,))
+                stored_keys = {row["dedupe_key"]: (row["ticket_id"], row["kind"]) for row in cur.fetchall()}
+            new: list[tuple[str, NewEvent]] = []
             for ticket_id, event in posts:
-                if ticket_id not in touched:
-                    self._require(cur, ticket_id)
-                    touched[ticket_id] = False
-                if self._add_event(cur, ticket_id, event, now)[1]:
-                    touched[ticket_id], stored = True, stored + 1
-            changed = [(now.isoformat(), ticket_id) for ticket_id, new in touched.items() if new]
-            if changed:
-                cur.executemany("UPDATE tickets SET updated_at = %s WHERE id = %s", changed)
-        return stored
+                if ticket_id not in present:
+                    raise NotFoundError(f"ticket {ticket_id} not found", ticket=ticket_id)
+                key = event.dedupe_key
+                if key is not None and key in stored_keys:
+                    _same_key(key, stored_keys[key], ticket_id, event.kind.value)
+                    continue
+                if key is not None:
+                    stored_keys[key] = (ticket_id, event.kind.value)
+                new.append((ticket_id, event))
+            if new:
+                cur.execute(_INSERT_EVENTS, {
+                    "at": now.isoformat(), "ticket": [t for t, _ in new], "kind": [e.kind.value for _, e in new],
+                    "actor": [e.actor for _, e in new], "text": [e.text for _, e in new],
+                    "step": [e.step_id for _, e in new], "data": [to_json(e.data) for _, e in new],
+                    "key": [e.dedupe_key for _, e in new]})
+        return len(new)
 
     def attach(self, ticket_id: str, upload: AttachmentUpload, actor: str,
                dedupe_key: str | None = None) -> AttachmentRef:
@@ -345,6 +381,13 @@ class PostgresTicketStore(PgTicketDb):
         if hashlib.sha256(content).hexdigest() != sha256:
             raise IntegrityError(f"{what} does not match its recorded sha256", ticket=ticket_id, name=name)
         return content
+
+
+def _same_key(key: str, stored: tuple[str, str], ticket_id: str, kind: str) -> None:
+    """`PgTicketDb._by_key`'s check for a key found among a batch's: reused for another ticket or kind."""
+    if stored != (ticket_id, kind):
+        raise ConflictError(f"dedupe key '{key}' already names a {stored[1]} event on {stored[0]}",
+                            dedupe_key=key, ticket=stored[0])
 
 
 def _filters(*, requester: str | None = None, status: TicketStatus | None = None,
