@@ -28,7 +28,6 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +42,11 @@ from toolkit.audit.chain import (
     AuditEntry,
     AuditProblem,
     AuditVerification,
+    ChainRow,
+    Prepared,
     canonical,
-    entry_hash_of_text,
+    chain_after,
+    entries_of,
     normalise,
 )
 from toolkit.audit.checkpoints import Checkpoint, CheckpointFile
@@ -229,23 +231,10 @@ class PostgresAuditLog:
             self._write_checkpoint(seq, prev)
         if not entries:
             return []
-        return [AuditEntry.model_construct(seq=r[0], at=datetime.fromisoformat(r[1]), actor=r[2], action=r[3],
-                                           ticket_id=r[4], data=clean, prev_hash=r[6], hash=r[7])
-                for r, (_, _, _, clean) in zip(rows, prepared, strict=True)]
+        return entries_of(rows, prepared)
 
-    def _chain(self, prepared: list[tuple[str, str, str | None, dict[str, Any]]],
-               head: tuple[int, str]) -> list[tuple[int, str, str, str, str | None, str, str, str]]:
-        """The rows of ``prepared`` chained after ``head`` (seq, hash), stamped now."""
-        seq, prev = head
-        rows = []
-        for actor, action, ticket_id, clean in prepared:
-            seq += 1
-            at = datetime.now(UTC).isoformat(timespec="microseconds")
-            text = canonical(clean)
-            digest = entry_hash_of_text(seq, at, actor, action, ticket_id, text, prev, key=self.key)
-            rows.append((seq, at, actor, action, ticket_id, text, prev, digest))
-            prev = digest
-        return rows
+    def _chain(self, prepared: list[Prepared], head: tuple[int, str]) -> list[ChainRow]:
+        return chain_after(prepared, head, self.key)
 
     @staticmethod
     def _insert(conn: Any, rows: list[tuple[Any, ...]], expect: tuple[int, str], anchor: str) -> tuple[int, str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -142,3 +142,28 @@ def normalise(data: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidInputError(f"audit data is not JSON-serialisable: {exc}",
                                 errors=[("data", "not JSON")]) from None
     return normalised  # type: ignore[no-any-return]
+
+
+Prepared = tuple[str, str, str | None, dict[str, Any]]  # actor, action, ticket_id, normalised data
+ChainRow = tuple[int, str, str, str, str | None, str, str, str]  # seq, at, actor, action, ticket, data, prev, hash
+
+
+def chain_after(prepared: list[Prepared], head: tuple[int, str], key: AuditKey | None) -> list[ChainRow]:
+    """The rows of ``prepared`` chained after ``head`` (seq, hash), stamped now: what every store inserts."""
+    seq, prev = head
+    rows: list[ChainRow] = []
+    for actor, action, ticket_id, clean in prepared:
+        seq += 1
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        text = canonical(clean)
+        digest = entry_hash_of_text(seq, at, actor, action, ticket_id, text, prev, key=key)
+        rows.append((seq, at, actor, action, ticket_id, text, prev, digest))
+        prev = digest
+    return rows
+
+
+def entries_of(rows: list[ChainRow], prepared: list[Prepared]) -> list[AuditEntry]:
+    """The entries just written, from the values checked before writing (the data normalised), not parsed back."""
+    return [AuditEntry.model_construct(seq=r[0], at=datetime.fromisoformat(r[1]), actor=r[2], action=r[3],
+                                       ticket_id=r[4], data=clean, prev_hash=r[6], hash=r[7])
+            for r, (_, _, _, clean) in zip(rows, prepared, strict=True)]

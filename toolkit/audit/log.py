@@ -24,7 +24,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,8 @@ from toolkit.audit.chain import (
     AuditProblem,
     AuditVerification,
     canonical,
-    entry_hash_of_text,
+    chain_after,
+    entries_of,
     normalise,
 )
 from toolkit.audit.checkpoints import Checkpoint, CheckpointFile
@@ -244,30 +244,17 @@ class AuditLog:
             prepared.append((actor, action, ticket_id, normalise(data)))
         if not prepared:
             return []
-        written: list[AuditEntry] = []
         with self._writer():
             with self._tx() as db:
                 self._check_scheme(db)
                 last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
-                first = seq + 1
-                rows = []
-                for actor, action, ticket_id, clean in prepared:
-                    seq += 1
-                    at = datetime.now(UTC).isoformat(timespec="microseconds")
-                    text = canonical(clean)
-                    digest = entry_hash_of_text(seq, at, actor, action, ticket_id, text, prev, key=self.key)
-                    rows.append((seq, at, actor, action, ticket_id, text, prev, digest))
-                    if entries:  # built from values checked here (the data normalised), not parsed back
-                        written.append(AuditEntry.model_construct(
-                            seq=seq, at=datetime.fromisoformat(at), actor=actor, action=action,
-                            ticket_id=ticket_id, data=clean, prev_hash=prev, hash=digest))
-                    prev = digest
+                rows = chain_after(prepared, (last["seq"], last["hash"]) if last else (0, GENESIS), self.key)
                 db.executemany(f"INSERT INTO audit ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)  # noqa: S608
+            first, seq, prev = rows[0][0], rows[-1][0], rows[-1][7]
             self._write_anchor(seq, prev)
             if seq // self.checkpoint_every > (first - 1) // self.checkpoint_every:
                 self._write_checkpoint(seq, prev)
-        return written
+        return entries_of(rows, prepared) if entries else []
 
     def checkpoint(self) -> Checkpoint:
         """A signed checkpoint of the current head, also appended to the checkpoint file."""
