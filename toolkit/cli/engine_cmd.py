@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 
 import click
@@ -11,8 +10,6 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from toolkit.cli.render import emit_json, job_detail, job_table, plain, visible
 from toolkit.engine.server import Server, run_ticket
-from toolkit.errors import ConfigurationError
-from toolkit.observability.config import parse_address
 from toolkit.ports.jobs import JobState
 
 log = logging.getLogger("spbe.serve")
@@ -79,21 +76,11 @@ def serve_command(obj, workers, duration, metrics_at, http_at, roles, families, 
         serve_roles(obj, chosen, workers=workers, duration=duration, metrics_at=metrics_at, http_at=http_at,
                     families=families, pool=pool)
         return
-    from toolkit.cli.web_cmd import http_override, serving_http
+    from toolkit.cli.serve_roles import prepare_serving
+    from toolkit.cli.web_cmd import serving_http
     from toolkit.engine.metrics import serving_metrics
 
-    # Before the app opens a store: whatever a worker, a playbook run or a library creates from
-    # here on is owner-only, even where spbe does not set the mode itself.
-    os.umask(0o077)
-    if metrics_at:
-        try:
-            host, port = parse_address(metrics_at)
-        except ValueError as exc:
-            raise ConfigurationError(f"--metrics: {exc}", name="metrics") from None
-        obj.override(metrics={"enabled": True, "host": host, "port": port})
-    if http_at:
-        obj.override(http=http_override(obj, http_at))
-    obj.daemon_logging()
+    prepare_serving(obj, metrics_at, http_at)
     settings = obj.app.settings
     if settings.engine.kind != "local":  # every role of a distributed engine on this host
         from toolkit.cli.serve_roles import run_roles

@@ -40,10 +40,19 @@ def parse_roles(values: tuple[str, ...]) -> frozenset[str]:
 
 def serve_roles(obj: Any, roles: frozenset[str], *, workers: int | None, duration: float | None,
                 metrics_at: str | None, http_at: str | None, families: str | None, pool: str) -> None:
-    """Explicit roles: the settings overrides they imply, then `run_roles`."""
+    """Explicit roles: the settings overrides they imply (HTTP on exactly when ``api`` is one), then `run_roles`."""
+    prepare_serving(obj, metrics_at, http_at, http_enabled="api" in roles)
+    run_roles(obj, roles, workers=workers, duration=duration, families=families, pool=pool)
+
+
+def prepare_serving(obj: Any, metrics_at: str | None, http_at: str | None, *,
+                    http_enabled: bool | None = None) -> None:
+    """What every `spbe serve` does before the app opens a store: an owner-only umask (whatever a worker, a
+    playbook run or a library creates from here on), the --metrics and --http overrides (else, with
+    ``http_enabled``, the HTTP API turned on or off), daemon logging."""
     from toolkit.cli.web_cmd import http_override
 
-    os.umask(0o077)  # as `spbe serve`: whatever a worker or a playbook run creates is owner-only
+    os.umask(0o077)
     if metrics_at:
         try:
             host, port = parse_address(metrics_at)
@@ -52,12 +61,9 @@ def serve_roles(obj: Any, roles: frozenset[str], *, workers: int | None, duratio
         obj.override(metrics={"enabled": True, "host": host, "port": port})
     if http_at:
         obj.override(http=http_override(obj, http_at))
-    elif "api" in roles:
-        obj.override(http={"enabled": True})
-    else:
-        obj.override(http={"enabled": False})
+    elif http_enabled is not None:
+        obj.override(http={"enabled": http_enabled})
     obj.daemon_logging()
-    run_roles(obj, roles, workers=workers, duration=duration, families=families, pool=pool)
 
 
 def _families(settings: Any, families: str | None) -> list[str]:

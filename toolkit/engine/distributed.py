@@ -28,12 +28,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Protocol
 
-from toolkit.engine import scheduler
-from toolkit.engine.outbox import deliver_due
 from toolkit.engine.services import EngineServices
-from toolkit.engine.worker import reclaim, run_job
+from toolkit.engine.worker import reclaim, run_claimed
 from toolkit.errors import ToolkitError
-from toolkit.observability.jobs import observed_job
 from toolkit.ports.jobs import Job, JobPlan, JobQueue, JobSpec, JobState, OutboxItem
 from toolkit.settings import EngineSettings
 
@@ -193,19 +190,6 @@ def target_slot(slots: TargetSlots, target: str | None, cap: int, lease_seconds:
     finally:
         stop.set()
         slots.release(target, holder)
-
-
-def run_claimed(app: EngineServices, job: Job, worker: str) -> Job:
-    """Run a job this worker claimed, as `work_once` does after its claim: record, advance, deliver."""
-    with observed_job(app.telemetry, job, worker) as seen:
-        done = seen.record(run_job(app, job))
-    if done.state == JobState.SUCCEEDED:
-        try:
-            scheduler.advance(app, done.ticket_id)
-        except ToolkitError as exc:  # the trigger's sweep will advance it later
-            log.warning("advance after job %s failed: %s", done.id, app.masker(str(exc)))
-    deliver_due(app)
-    return done
 
 
 def handle_message(app: EngineServices, slots: TargetSlots, job_id: int, worker: str) -> str:

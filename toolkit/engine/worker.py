@@ -343,6 +343,12 @@ def work_once(app: EngineServices, worker: str, ticket_id: str | None = None,
     job = app.queue.claim(worker, app.settings.workers.lease_seconds, ticket_id=ticket_id)
     if job is None:
         return None
+    return run_claimed(app, job, worker, abort)
+
+
+def run_claimed(app: EngineServices, job: Job, worker: str, abort: threading.Event | None = None) -> Job:
+    """Run a job this worker claimed (here, or by id from a broker's message: toolkit.engine.distributed),
+    then schedule what follows and push results out."""
     with observed_job(app.telemetry, job, worker) as seen:  # job context, start/end lines, duration
         done = seen.record(run_job(app, job, abort))
     if done.state == JobState.SUCCEEDED:
